@@ -1,0 +1,109 @@
+"""Translate aggregate events to and from entry payloads, by pinned name only.
+
+Event types in entries are the pinned ``TOPIC`` names (``ItemConfirmed``), never module paths,
+and decoding resolves them through the allow-list below: an entry cannot make us import or
+instantiate anything else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, cast
+
+from eventsourcing.domain import Aggregate, CanMutateAggregate
+
+from ledger.aggregates.departure import Departure
+from ledger.aggregates.item import HandoverItem
+from ledger.aggregates.template import Template
+from ledger.canonical import JSONObject
+from ledger.entry import Entry
+from ledger.errors import VerificationError
+
+STREAM_CLASSES: dict[str, type[Aggregate]] = {
+    "departure": Departure,
+    "item": HandoverItem,
+    "template": Template,
+}
+# Attributes every eventsourcing event carries; the entry envelope holds them instead.
+_ENVELOPE_ATTRIBUTES = frozenset(
+    {"originator_id", "originator_version", "timestamp", "originator_topic"}
+)
+
+
+def _collect_event_classes() -> dict[str, tuple[str, type[CanMutateAggregate[Any]]]]:
+    allowed: dict[str, tuple[str, type[CanMutateAggregate[Any]]]] = {}
+    for stream_type, aggregate_class in STREAM_CLASSES.items():
+        for name, value in vars(aggregate_class).items():
+            if name == "Event" or not isinstance(value, type):
+                continue
+            if issubclass(value, CanMutateAggregate):
+                allowed[value.TOPIC] = (stream_type, value)  # type: ignore[attr-defined]
+    return allowed
+
+
+EVENT_CLASSES = _collect_event_classes()
+
+
+def stream_type_of(aggregate: Aggregate) -> str:
+    """Return the entry stream type (``departure``, ``item``, ``template``) of an aggregate."""
+    for stream_type, aggregate_class in STREAM_CLASSES.items():
+        if isinstance(aggregate, aggregate_class):
+            return stream_type
+    raise TypeError(f"{type(aggregate).__name__} is not a ledger aggregate")
+
+
+def encode_event(domain_event: object) -> tuple[str, JSONObject]:
+    """Return ``(pinned event type, payload)`` for a pending aggregate event."""
+    event_type = cast(str, type(domain_event).TOPIC)  # type: ignore[attr-defined]
+    payload = {k: v for k, v in vars(domain_event).items() if k not in _ENVELOPE_ATTRIBUTES}
+    return event_type, payload
+
+
+def decode_event(entry: Entry) -> CanMutateAggregate[Any]:
+    """Rebuild the domain event an entry records.
+
+    Precondition: ``entry`` was decoded (and hash-checked) by ``ledger.entry.decode_entry``.
+    Raises VerificationError for a type outside the allow-list or a payload it does not fit.
+    """
+    try:
+        stream_type, event_class = EVENT_CLASSES[entry.event_type]
+    except KeyError:
+        raise _error(entry, f"event type {entry.event_type!r} is not allowed") from None
+    if stream_type != entry.stream_type:
+        raise _error(entry, f"{entry.event_type} does not belong to a {entry.stream_type}")
+    kwargs: dict[str, Any] = dict(entry.payload)
+    if entry.version == 1:
+        kwargs["originator_topic"] = STREAM_CLASSES[stream_type].TOPIC  # type: ignore[attr-defined]
+    try:
+        return event_class(
+            originator_id=entry.stream_id,
+            originator_version=entry.version,
+            timestamp=entry.recorded_at,
+            **kwargs,
+        )
+    except TypeError as e:
+        raise _error(entry, f"payload does not fit {entry.event_type}: {e}") from e
+
+
+def replay(entries: Iterable[Entry]) -> Aggregate:
+    """Rebuild an aggregate from its entries, oldest first.
+
+    Precondition: the entries are one stream's versions 1..n in order (the repository checks
+    the chain before calling this).
+    """
+    aggregate: Aggregate | None = None
+    for entry in entries:
+        domain_event = decode_event(entry)
+        if (aggregate is None) != (entry.version == 1):
+            raise _error(entry, "stream does not start at version 1")
+        aggregate = domain_event.mutate(aggregate)
+    if aggregate is None:
+        raise ValueError("no entries to replay")
+    return aggregate
+
+
+def _error(entry: Entry, message: str) -> VerificationError:
+    return VerificationError(
+        f"{message} (stream {entry.stream_id} version {entry.version})",
+        stream_id=str(entry.stream_id), version=entry.version, event_id=str(entry.event_id),
+    )

@@ -1,0 +1,201 @@
+"""Departure: one leaver's offboarding case (离职交接单).
+
+States (DESIGN.md): draft → pending_approval → approved → handing_over → closed, or withdrawn.
+The close gate lives here: a departure closes only when every mandatory item is confirmed or
+waived, and the Closed event records the counts and that severance may be released.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from eventsourcing.domain import Aggregate, event
+
+from ledger.aggregates.item import DONE_STATES, ItemStatus
+from ledger.canonical import JSONObject
+from ledger.errors import (
+    ForbiddenError,
+    GateBlockedError,
+    InvalidInputError,
+    InvalidTransitionError,
+)
+
+ROLE_FAMILIES = ("sales", "technical", "admin", "finance", "management", "general")
+OPEN_FOR_ITEMS = ("approved", "handing_over")
+FINAL_STATES = ("closed", "withdrawn")
+
+
+class DepartureStateError(InvalidTransitionError):
+    """The departure is not in a state that allows this action."""
+
+
+class NotApproverError(ForbiddenError):
+    """Deciding an approval step as someone other than that step's approver."""
+
+
+class TemplateAlreadyAppliedError(InvalidTransitionError):
+    """The same template version was already applied to this departure."""
+
+
+class Departure(Aggregate):
+    """One leaver's case; methods check the rule, then record the event."""
+
+    TOPIC = "Departure"
+
+    @event("Created", topic="DepartureStarted")
+    def __init__(
+        self,
+        leaver: JSONObject,
+        manager_id: str,
+        hr_owner_id: str,
+        notice_date: str,
+        last_working_day: str,
+        reason: str,
+        approval_chain: list[JSONObject],
+    ) -> None:
+        self.leaver = leaver
+        self.manager_id = manager_id
+        self.hr_owner_id = hr_owner_id
+        self.notice_date = notice_date
+        self.last_working_day = last_working_day
+        self.reason = reason
+        self.approval_chain = approval_chain
+        self.approved_steps = 0
+        self.state = "draft"
+        self.item_ids: list[str] = []
+        self.templates: list[JSONObject] = []
+        self.reminders = 0
+        self.closure: JSONObject | None = None
+
+    @property
+    def leaver_id(self) -> str:
+        """The principal id of the person leaving."""
+        return str(self.leaver["id"])
+
+    def submit_for_approval(self, by: str) -> None:
+        """Send a draft into its approval chain (straight to approved if the chain is empty)."""
+        self._require_state("draft")
+        self._submitted_for_approval(by=by)
+
+    @event("SubmittedForApproval", topic="DepartureSubmittedForApproval")
+    def _submitted_for_approval(self, by: str) -> None:
+        self.approved_steps = 0
+        self.state = "pending_approval" if self.approval_chain else "approved"
+
+    def approve_step(self, by: str, step: int, comment: str) -> None:
+        """Approve the current step; only that step's approver may."""
+        self._require_current_step(by, step)
+        self._step_approved(by=by, step=step, comment=comment)
+
+    @event("StepApproved", topic="DepartureStepApproved")
+    def _step_approved(self, by: str, step: int, comment: str) -> None:
+        self.approved_steps = step + 1
+        if self.approved_steps == len(self.approval_chain):
+            self.state = "approved"
+
+    def reject_step(self, by: str, step: int, reason: str) -> None:
+        """Reject the current step: the departure returns to draft for HR to revise."""
+        if not reason.strip():
+            raise InvalidInputError("a reason is required", field="reason")
+        self._require_current_step(by, step)
+        self._step_rejected(by=by, step=step, reason=reason)
+
+    @event("StepRejected", topic="DepartureStepRejected")
+    def _step_rejected(self, by: str, step: int, reason: str) -> None:
+        self.approved_steps = 0
+        self.state = "draft"
+
+    def withdraw(self, by: str, reason: str) -> None:
+        """Withdraw the case (the leaver stays, or the record was opened in error)."""
+        if not reason.strip():
+            raise InvalidInputError("a reason is required", field="reason")
+        if self.state in FINAL_STATES:
+            raise DepartureStateError(f"departure {self.id} is already {self.state}")
+        self._withdrawn(by=by, reason=reason, previous_state=self.state)
+
+    @event("Withdrawn", topic="DepartureWithdrawn")
+    def _withdrawn(self, by: str, reason: str, previous_state: str) -> None:
+        self.state = "withdrawn"
+
+    def apply_template(self, template: JSONObject, item_ids: list[str]) -> None:
+        """Record which template version (and content hash) produced which items."""
+        self._require_state(*OPEN_FOR_ITEMS)
+        for applied in self.templates:
+            if (applied["id"], applied["revision"]) == (template["id"], template["revision"]):
+                raise TemplateAlreadyAppliedError(
+                    f"template {template['key']} r{template['revision']} is already applied"
+                )
+        self._template_applied(template=template, item_ids=item_ids)
+
+    @event("TemplateApplied", topic="DepartureTemplateApplied")
+    def _template_applied(self, template: JSONObject, item_ids: list[str]) -> None:
+        self.templates = [*self.templates, template]
+        self.item_ids = [*self.item_ids, *item_ids]
+        self.state = "handing_over"
+
+    def add_item(self, item_id: str) -> None:
+        """Attach an ad-hoc item."""
+        self._require_state(*OPEN_FOR_ITEMS)
+        self._item_added(item_id=item_id)
+
+    @event("ItemAdded", topic="DepartureItemAdded")
+    def _item_added(self, item_id: str) -> None:
+        self.item_ids = [*self.item_ids, item_id]
+        self.state = "handing_over"
+
+    def send_reminder(self, by: str, to: str, item_ids: list[str], channel: str,
+                      escalation: bool, message: str) -> None:
+        """Record a reminder or escalation: proof that the company chased the leaver."""
+        self._require_state(*OPEN_FOR_ITEMS)
+        unknown = sorted(set(item_ids) - set(self.item_ids))
+        if unknown:
+            raise InvalidInputError(f"items not in this departure: {unknown}", field="item_ids")
+        self._reminder_sent(by=by, to=to, item_ids=item_ids, channel=channel,
+                            escalation=escalation, message=message)
+
+    @event("ReminderSent", topic="DepartureReminderSent")
+    def _reminder_sent(self, by: str, to: str, item_ids: list[str], channel: str,
+                       escalation: bool, message: str) -> None:
+        self.reminders += 1
+
+    def close(self, by: str, items: Sequence[ItemStatus], note: str) -> None:
+        """Close the case if the gate allows; raise GateBlockedError listing what blocks it."""
+        self._require_state(*OPEN_FOR_ITEMS)
+        if sorted(s.item_id for s in items) != sorted(self.item_ids):
+            raise InvalidTransitionError("item statuses do not match this departure's items")
+        blocking = [s for s in items if s.mandatory and s.state not in DONE_STATES]
+        if blocking:
+            raise GateBlockedError(
+                f"{len(blocking)} mandatory item(s) not confirmed or waived",
+                blocking=[s.item_id for s in blocking],
+            )
+        self._closed(
+            by=by, note=note, items_total=len(items),
+            confirmed=sum(s.state == "confirmed" for s in items),
+            waived=sum(s.state == "waived" for s in items),
+            optional_open=sum(s.state not in DONE_STATES for s in items),
+            severance_releasable=True,
+        )
+
+    @event("Closed", topic="DepartureClosed")
+    def _closed(self, by: str, note: str, items_total: int, confirmed: int, waived: int,
+                optional_open: int, severance_releasable: bool) -> None:
+        self.state = "closed"
+        self.closure = {"by": by, "confirmed": confirmed, "waived": waived,
+                        "severance_releasable": severance_releasable}
+
+    def _require_state(self, *allowed: str) -> None:
+        if self.state not in allowed:
+            raise DepartureStateError(
+                f"departure {self.id} is {self.state}; needs {' or '.join(allowed)}"
+            )
+
+    def _require_current_step(self, by: str, step: int) -> None:
+        self._require_state("pending_approval")
+        if step != self.approved_steps:
+            raise DepartureStateError(
+                f"step {step} is not the current approval step ({self.approved_steps})"
+            )
+        approver = self.approval_chain[step]["approver_id"]
+        if by != approver:
+            raise NotApproverError(f"step {step} is for {approver}, not {by}")

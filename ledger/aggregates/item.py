@@ -1,0 +1,192 @@
+"""HandoverItem: one thing a leaver hands over, and the proof of who accepted it.
+
+States (DESIGN.md): open → submitted → confirmed; submitted → rejected → (resubmit) submitted;
+open, submitted or rejected → waived (HR, with reason). Nothing is deleted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from eventsourcing.domain import Aggregate, event
+
+from ledger.canonical import JSONObject
+from ledger.errors import ForbiddenError, InvalidInputError, InvalidTransitionError
+
+CATEGORIES = (
+    "clients", "projects", "documents", "accounts_permissions",
+    "assets", "finance", "knowledge", "management",
+)
+PRIORITIES = ("low", "normal", "high", "critical")
+DEPARTMENT_QUEUES = ("dept:it", "dept:finance", "dept:admin")
+DONE_STATES = frozenset({"confirmed", "waived"})
+
+
+class ItemNotSubmittedError(InvalidTransitionError):
+    """Confirming or rejecting an item that is not awaiting review."""
+
+
+class ItemAlreadyDoneError(InvalidTransitionError):
+    """Acting on an item that is already confirmed or waived."""
+
+
+class ItemNotOpenError(InvalidTransitionError):
+    """Submitting an item that is already submitted, confirmed or waived."""
+
+
+class NotGiverError(ForbiddenError):
+    """Submitting as someone who is neither the giver nor HR acting on their behalf."""
+
+
+class NotReceiverError(ForbiddenError):
+    """Confirming or rejecting as someone who is not this item's receiver."""
+
+
+@dataclass(frozen=True)
+class ItemStatus:
+    """What the departure gate needs to know of one item."""
+
+    item_id: str
+    title: str
+    mandatory: bool
+    state: str
+
+
+class HandoverItem(Aggregate):
+    """One handover item; methods check the rule, then record the event."""
+
+    TOPIC = "HandoverItem"
+
+    @event("Created", topic="ItemCreated")
+    def __init__(
+        self,
+        departure_id: str,
+        category: str,
+        title: str,
+        label: str,
+        acceptance_criteria: str,
+        giver_id: str,
+        receiver: str,
+        mandatory: bool,
+        priority: str,
+        due_date: str | None,
+        template_item_key: str | None,
+    ) -> None:
+        self.departure_id = departure_id
+        self.category = category
+        self.title = title
+        self.label = label
+        self.acceptance_criteria = acceptance_criteria
+        self.giver_id = giver_id
+        self.receiver = receiver
+        self.mandatory = mandatory
+        self.priority = priority
+        self.due_date = due_date
+        self.template_item_key = template_item_key
+        self.state = "open"
+        self.submissions = 0
+        self.evidence: list[JSONObject] = []
+        self.confirmed_by: str | None = None
+        self.last_decision_reason: str | None = None
+
+    def status(self) -> ItemStatus:
+        """Return the gate's view of this item."""
+        return ItemStatus(str(self.id), self.title, self.mandatory, self.state)
+
+    def submit(
+        self, by: str, on_behalf: bool, note: str, evidence: list[JSONObject]
+    ) -> None:
+        """Record a submission. Only the giver, or HR on the giver's behalf, submits."""
+        if self.state not in ("open", "rejected"):
+            raise ItemNotOpenError(f"item {self.id} is {self.state}; it cannot be submitted")
+        if by != self.giver_id and not on_behalf:
+            raise NotGiverError(f"{by} is not the giver of item {self.id}")
+        self._submitted(by=by, on_behalf=on_behalf and by != self.giver_id, note=note,
+                        evidence=evidence, submission=self.submissions + 1)
+
+    @event("Submitted", topic="ItemSubmitted")
+    def _submitted(
+        self, by: str, on_behalf: bool, note: str, evidence: list[JSONObject], submission: int
+    ) -> None:
+        self.state = "submitted"
+        self.submissions = submission
+        self.evidence = evidence
+
+    def confirm(
+        self, by: str, acting_for: Collection[str], note: str, signature: JSONObject | None
+    ) -> None:
+        """Record the receiver's acceptance of the current submission."""
+        self._require_review(acting_for)
+        self._confirmed(by=by, receiver=self.receiver, submission=self.submissions,
+                        note=note, signature=signature)
+
+    @event("Confirmed", topic="ItemConfirmed")
+    def _confirmed(
+        self, by: str, receiver: str, submission: int, note: str, signature: JSONObject | None
+    ) -> None:
+        self.state = "confirmed"
+        self.confirmed_by = by
+
+    def reject(self, by: str, acting_for: Collection[str], reason: str) -> None:
+        """Record the receiver's refusal; the giver may resubmit."""
+        _require_reason(reason)
+        self._require_review(acting_for)
+        self._rejected(by=by, receiver=self.receiver, submission=self.submissions, reason=reason)
+
+    @event("Rejected", topic="ItemRejected")
+    def _rejected(self, by: str, receiver: str, submission: int, reason: str) -> None:
+        self.state = "rejected"
+        self.last_decision_reason = reason
+
+    def waive(self, by: str, reason: str) -> None:
+        """Record HR waiving the item (the role check is the service's)."""
+        _require_reason(reason)
+        self._require_not_done()
+        self._waived(by=by, reason=reason, previous_state=self.state)
+
+    @event("Waived", topic="ItemWaived")
+    def _waived(self, by: str, reason: str, previous_state: str) -> None:
+        self.state = "waived"
+        self.last_decision_reason = reason
+
+    def reassign(self, by: str, receiver: str, reason: str) -> None:
+        """Give the item a new receiver (person id or department queue)."""
+        self._require_not_done()
+        if receiver == self.receiver:
+            raise InvalidTransitionError(f"item {self.id} already goes to {receiver}")
+        self._reassigned(by=by, previous_receiver=self.receiver, receiver=receiver,
+                         reason=reason)
+
+    @event("Reassigned", topic="ItemReassigned")
+    def _reassigned(self, by: str, previous_receiver: str, receiver: str, reason: str) -> None:
+        self.receiver = receiver
+
+    @event("Commented", topic="ItemCommented")
+    def comment(self, by: str, text: str) -> None:
+        """Record a comment; allowed in every state."""
+
+    @event("ExternalEvidenceRecorded", topic="ItemExternalEvidenceRecorded")
+    def record_external_evidence(
+        self, by: str, source: str, kind: str, reference: str, details: JSONObject
+    ) -> None:
+        """Record what another system reports (e.g. IAM: account disabled)."""
+
+    def _require_review(self, acting_for: Collection[str]) -> None:
+        if self.state in DONE_STATES:
+            raise ItemAlreadyDoneError(f"item {self.id} is already {self.state}")
+        if self.state != "submitted":
+            raise ItemNotSubmittedError(
+                f"item {self.id} is {self.state}; only a submitted item can be reviewed"
+            )
+        if self.receiver not in acting_for:
+            raise NotReceiverError(f"only the receiver ({self.receiver}) reviews item {self.id}")
+
+    def _require_not_done(self) -> None:
+        if self.state in DONE_STATES:
+            raise ItemAlreadyDoneError(f"item {self.id} is already {self.state}")
+
+
+def _require_reason(reason: str) -> None:
+    if not reason.strip():
+        raise InvalidInputError("a reason is required", field="reason")

@@ -1,0 +1,153 @@
+"""The ledger entry: the one canonical JSON document stored per event (DESIGN.md, fixed).
+
+The stored bytes are the source of truth. ``decode_entry`` hashes the bytes it is given before
+anything else and never re-serialises them; the hash is what the per-stream chain and the global
+Merkle log commit to.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from ledger.canonical import JSONObject, JSONValue, encode_canonical
+from ledger.errors import InvalidInputError, VerificationError
+
+ENTRY_FORMAT_VERSION = 1
+STREAM_TYPES = ("departure", "item", "template")
+_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+_ENTRY_KEYS = frozenset(
+    {"v", "id", "stream", "version", "type", "recorded_at", "actor", "context", "payload", "prev"}
+)
+
+
+def format_time(moment: datetime) -> str:
+    """Return ``moment`` as RFC 3339 UTC with microseconds and ``Z``.
+
+    Precondition: ``moment`` is timezone-aware.
+    """
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime")
+    return moment.astimezone(UTC).strftime(_TIME_FORMAT)
+
+
+def parse_time(text: str) -> datetime:
+    """Parse the exact ``recorded_at`` form written by ``format_time``.
+
+    Precondition: none; raises ValueError for any other form.
+    """
+    return datetime.strptime(text, _TIME_FORMAT).replace(tzinfo=UTC)
+
+
+def hash_entry(entry: bytes) -> bytes:
+    """Return the 32-byte event hash, SHA-256 over the exact stored entry bytes."""
+    return hashlib.sha256(entry).digest()
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A decoded entry, together with the exact bytes and hash it was decoded from."""
+
+    event_id: UUID
+    stream_type: str
+    stream_id: UUID
+    version: int
+    event_type: str
+    recorded_at: datetime
+    actor: JSONObject
+    context: JSONObject
+    payload: JSONObject
+    prev: bytes | None
+    raw: bytes
+    event_hash: bytes
+
+
+def encode_entry(
+    *,
+    event_id: UUID,
+    stream_type: str,
+    stream_id: UUID,
+    version: int,
+    event_type: str,
+    recorded_at: datetime,
+    actor: JSONObject,
+    context: JSONObject,
+    payload: JSONObject,
+    prev: bytes | None,
+) -> tuple[bytes, bytes]:
+    """Build an entry and return ``(entry bytes, event hash)``.
+
+    Precondition: ``prev`` is the event hash of ``version - 1`` of the same stream, or None
+    exactly when ``version == 1``; payload, actor and context hold only JSON types.
+    """
+    if (version == 1) != (prev is None):
+        raise ValueError("prev must be None exactly for version 1")
+    document: dict[str, JSONValue] = {
+        "v": ENTRY_FORMAT_VERSION,
+        "id": str(event_id),
+        "stream": {"type": stream_type, "id": str(stream_id)},
+        "version": version,
+        "type": event_type,
+        "recorded_at": format_time(recorded_at),
+        "actor": actor,
+        "context": context,
+        "payload": payload,
+        "prev": prev.hex() if prev is not None else None,
+    }
+    raw = encode_canonical(document)
+    return raw, hash_entry(raw)
+
+
+def decode_entry(raw: bytes, expected_hash: bytes | None = None) -> Entry:
+    """Verify and decode stored entry bytes.
+
+    Precondition: ``raw`` is exactly what was stored. When ``expected_hash`` is given the bytes
+    must hash to it. Raises VerificationError naming the event when anything is off.
+    """
+    event_hash = hash_entry(raw)
+    if expected_hash is not None and event_hash != expected_hash:
+        raise VerificationError(
+            f"entry bytes hash to {event_hash.hex()}, stored hash is {expected_hash.hex()}"
+        )
+    try:
+        doc = json.loads(raw.decode("utf-8"))
+        return _entry_from_document(doc, raw, event_hash)
+    except (ValueError, KeyError, TypeError, AttributeError, InvalidInputError) as e:
+        raise VerificationError(f"malformed entry: {e}") from e
+
+
+def _entry_from_document(doc: Any, raw: bytes, event_hash: bytes) -> Entry:
+    if not isinstance(doc, dict) or set(doc) != _ENTRY_KEYS:
+        raise ValueError("entry keys differ from the fixed envelope")
+    if doc["v"] != ENTRY_FORMAT_VERSION:
+        raise ValueError(f"unknown entry format version {doc['v']!r}")
+    stream = doc["stream"]
+    if stream["type"] not in STREAM_TYPES:
+        raise ValueError(f"unknown stream type {stream['type']!r}")
+    version = doc["version"]
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ValueError(f"bad version {version!r}")
+    for name in ("actor", "context", "payload"):
+        if not isinstance(doc[name], dict):
+            raise ValueError(f"{name} is not an object")
+    if encode_canonical(doc) != raw:
+        raise ValueError("entry bytes are not in RFC 8785 canonical form")
+    prev = doc["prev"]
+    return Entry(
+        event_id=UUID(doc["id"]),
+        stream_type=stream["type"],
+        stream_id=UUID(stream["id"]),
+        version=version,
+        event_type=str(doc["type"]),
+        recorded_at=parse_time(doc["recorded_at"]),
+        actor=doc["actor"],
+        context=doc["context"],
+        payload=doc["payload"],
+        prev=bytes.fromhex(prev) if prev is not None else None,
+        raw=raw,
+        event_hash=event_hash,
+    )

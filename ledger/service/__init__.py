@@ -1,0 +1,1 @@
+"""Use cases: the only way state changes. No HTTP, no SQL: a store port and the aggregates."""

@@ -1,0 +1,268 @@
+"""Commands: imperative, validated, frozen. The same models serve the CLI, tests and HTTP.
+
+Every string and list has a limit, unknown fields are refused, and ``type`` discriminates
+commands posted in bulk.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from ledger.aggregates.departure import ROLE_FAMILIES
+from ledger.aggregates.item import CATEGORIES, PRIORITIES
+from ledger.aggregates.template import TEMPLATE_FAMILIES
+
+Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128,
+                                      pattern=r"^[A-Za-z0-9][A-Za-z0-9._@:+-]*$")]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Text = Annotated[str, StringConstraints(max_length=4000)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+Receiver = Annotated[str, StringConstraints(min_length=1, max_length=128,
+                                            pattern=r"^(dept:(it|finance|admin)|[A-Za-z0-9][A-Za-z0-9._@:+-]*)$")]
+Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+Category = Literal[CATEGORIES]  # type: ignore[valid-type]
+Priority = Literal[PRIORITIES]  # type: ignore[valid-type]
+
+
+class Model(BaseModel):
+    """Frozen, strict about unknown fields."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Leaver(Model):
+    """The person leaving."""
+
+    id: Id
+    name: Name
+    department: Name
+    position: Name
+    role_family: Literal[ROLE_FAMILIES]  # type: ignore[valid-type]
+
+
+class ApprovalStep(Model):
+    """One step of the approval chain, decided by a named approver."""
+
+    name: Name
+    approver_id: Id
+
+
+class Evidence(Model):
+    """A digest of an attachment (the blob itself lives in the content-addressed store)."""
+
+    sha256: Sha256
+    name: Name
+    size: int = Field(ge=0, le=2**40)
+    media_type: Annotated[str, StringConstraints(max_length=200)] = "application/octet-stream"
+
+
+class Signature(Model):
+    """An Ed25519 signature by the receiver's registered key over the confirmation statement."""
+
+    key_id: Id
+    statement: Annotated[str, StringConstraints(max_length=4000)]
+    signature: Annotated[str, StringConstraints(max_length=200)]
+
+
+class StartDeparture(Model):
+    """HR opens a departure case in draft."""
+
+    type: Literal["start_departure"] = "start_departure"
+    leaver: Leaver
+    manager_id: Id
+    hr_owner_id: Id
+    notice_date: dt.date
+    last_working_day: dt.date
+    reason: Reason
+    approval_chain: list[ApprovalStep] = Field(default_factory=list, max_length=10)
+
+
+class SubmitForApproval(Model):
+    """HR sends a draft into its approval chain."""
+
+    type: Literal["submit_for_approval"] = "submit_for_approval"
+    departure_id: UUID
+    expected_version: int | None = None
+
+
+class ApproveStep(Model):
+    """The current step's approver approves."""
+
+    type: Literal["approve_step"] = "approve_step"
+    departure_id: UUID
+    step: int = Field(ge=0, lt=10)
+    comment: Text = ""
+    expected_version: int | None = None
+
+
+class RejectStep(Model):
+    """The current step's approver rejects; the case returns to draft."""
+
+    type: Literal["reject_step"] = "reject_step"
+    departure_id: UUID
+    step: int = Field(ge=0, lt=10)
+    reason: Reason
+    expected_version: int | None = None
+
+
+class WithdrawDeparture(Model):
+    """HR withdraws the case."""
+
+    type: Literal["withdraw_departure"] = "withdraw_departure"
+    departure_id: UUID
+    reason: Reason
+    expected_version: int | None = None
+
+
+class ApplyTemplate(Model):
+    """HR applies a checklist; its items are created in the same transaction."""
+
+    type: Literal["apply_template"] = "apply_template"
+    departure_id: UUID
+    template_key: Id
+    successor_id: Id | None = None
+    expected_version: int | None = None
+
+
+class AddItem(Model):
+    """HR or the manager adds an ad-hoc item."""
+
+    type: Literal["add_item"] = "add_item"
+    departure_id: UUID
+    category: Category
+    title: Name
+    label: Annotated[str, StringConstraints(max_length=200)] = ""
+    acceptance_criteria: Text = ""
+    receiver: Receiver
+    mandatory: bool = True
+    priority: Priority = "normal"
+    due_date: dt.date | None = None
+    expected_version: int | None = None
+
+
+class SendReminder(Model):
+    """HR records a reminder or escalation sent about open items."""
+
+    type: Literal["send_reminder"] = "send_reminder"
+    departure_id: UUID
+    to: Id
+    item_ids: list[UUID] = Field(max_length=500)
+    channel: Literal["email", "sms", "dingtalk", "wecom", "phone", "in_person", "letter"]
+    escalation: bool = False
+    message: Text = ""
+
+
+class CloseDeparture(Model):
+    """HR closes the case (the gate decides)."""
+
+    type: Literal["close_departure"] = "close_departure"
+    departure_id: UUID
+    note: Text = ""
+    expected_version: int | None = None
+
+
+class SubmitItem(Model):
+    """The giver (or HR on their behalf) submits an item with evidence."""
+
+    type: Literal["submit_item"] = "submit_item"
+    item_id: UUID
+    note: Text = ""
+    evidence: list[Evidence] = Field(default_factory=list, max_length=100)
+    on_behalf: bool = False
+    expected_version: int | None = None
+
+
+class ConfirmItem(Model):
+    """The receiver confirms the current submission."""
+
+    type: Literal["confirm_item"] = "confirm_item"
+    item_id: UUID
+    note: Text = ""
+    signature: Signature | None = None
+    expected_version: int | None = None
+
+
+class RejectItem(Model):
+    """The receiver rejects the current submission, with a reason."""
+
+    type: Literal["reject_item"] = "reject_item"
+    item_id: UUID
+    reason: Reason
+    expected_version: int | None = None
+
+
+class WaiveItem(Model):
+    """HR waives an item, with a reason."""
+
+    type: Literal["waive_item"] = "waive_item"
+    item_id: UUID
+    reason: Reason
+    expected_version: int | None = None
+
+
+class ReassignItem(Model):
+    """HR or the manager gives an item a new receiver."""
+
+    type: Literal["reassign_item"] = "reassign_item"
+    item_id: UUID
+    receiver: Receiver
+    reason: Reason
+    expected_version: int | None = None
+
+
+class CommentItem(Model):
+    """Anyone involved comments on an item."""
+
+    type: Literal["comment_item"] = "comment_item"
+    item_id: UUID
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+
+
+class RecordExternalEvidence(Model):
+    """A system reports a fact about an item (e.g. IAM: the account is disabled)."""
+
+    type: Literal["record_external_evidence"] = "record_external_evidence"
+    item_id: UUID
+    source: Name
+    kind: Name
+    reference: Annotated[str, StringConstraints(max_length=500)] = ""
+    details: dict[str, Annotated[str, StringConstraints(max_length=2000)]] = Field(
+        default_factory=dict, max_length=50
+    )
+
+
+class TemplateItem(Model):
+    """One checklist line (the built-in JSON files use the same shape)."""
+
+    key: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=64)]
+    category: Category
+    title: Annotated[str, StringConstraints(min_length=1, max_length=80)]
+    label: Annotated[str, StringConstraints(max_length=80)]
+    acceptance_criteria: Annotated[str, StringConstraints(max_length=300)]
+    receiver: Literal["successor", "manager", "hr", "dept:it", "dept:finance", "dept:admin"]
+    mandatory: bool
+    priority: Priority
+    due_offset_days: int = Field(ge=-365, le=365)
+
+
+class DefineTemplate(Model):
+    """HR defines a new checklist, or revises the one with this key."""
+
+    type: Literal["define_template"] = "define_template"
+    key: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=64)]
+    role_family: Literal[TEMPLATE_FAMILIES]  # type: ignore[valid-type]
+    name: Name
+    label: Annotated[str, StringConstraints(max_length=200)]
+    items: list[TemplateItem] = Field(min_length=1, max_length=200)
+
+
+Command = (
+    StartDeparture | SubmitForApproval | ApproveStep | RejectStep | WithdrawDeparture
+    | ApplyTemplate | AddItem | SendReminder | CloseDeparture | SubmitItem | ConfirmItem
+    | RejectItem | WaiveItem | ReassignItem | CommentItem | RecordExternalEvidence
+    | DefineTemplate
+)

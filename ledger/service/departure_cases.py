@@ -1,0 +1,134 @@
+"""Use cases on departures: start, approve, withdraw, apply a template, add items, close."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from ledger.aggregates.departure import Departure
+from ledger.aggregates.item import HandoverItem
+from ledger.aggregates.template import Template, template_id_for
+from ledger.canonical import JSONObject
+from ledger.errors import InvalidInputError
+from ledger.service import commands as c
+from ledger.service.context import Actor
+from ledger.service.policy import HR, require_hr_or_manager, require_role
+from ledger.service.unit_of_work import UnitOfWork
+
+async def start_departure(cmd: c.StartDeparture, actor: Actor, uow: UnitOfWork) -> JSONObject:
+    """HR opens a case in draft."""
+    require_role(actor, HR, "start a departure")
+    if cmd.last_working_day < cmd.notice_date:
+        raise InvalidInputError("last working day is before the notice date",
+                                field="last_working_day")
+    departure = Departure(
+        leaver=cmd.leaver.model_dump(), manager_id=cmd.manager_id,
+        hr_owner_id=cmd.hr_owner_id, notice_date=cmd.notice_date.isoformat(),
+        last_working_day=cmd.last_working_day.isoformat(), reason=cmd.reason,
+        approval_chain=[s.model_dump() for s in cmd.approval_chain],
+    )
+    uow.add(departure)
+    return {"departure_id": str(departure.id)}
+
+
+async def submit_for_approval(cmd: c.SubmitForApproval, actor: Actor,
+                              uow: UnitOfWork) -> JSONObject:
+    """HR sends the draft to its approvers."""
+    require_role(actor, HR, "submit a departure for approval")
+    departure = await uow.get(Departure, cmd.departure_id, cmd.expected_version)
+    departure.submit_for_approval(by=actor.id)
+    return {"departure_id": str(departure.id), "state": departure.state}
+
+
+async def approve_step(cmd: c.ApproveStep, actor: Actor, uow: UnitOfWork) -> JSONObject:
+    """The named approver of the current step approves it."""
+    departure = await uow.get(Departure, cmd.departure_id, cmd.expected_version)
+    departure.approve_step(by=actor.id, step=cmd.step, comment=cmd.comment)
+    return {"departure_id": str(departure.id), "state": departure.state}
+
+
+async def reject_step(cmd: c.RejectStep, actor: Actor, uow: UnitOfWork) -> JSONObject:
+    """The named approver of the current step rejects it."""
+    departure = await uow.get(Departure, cmd.departure_id, cmd.expected_version)
+    departure.reject_step(by=actor.id, step=cmd.step, reason=cmd.reason)
+    return {"departure_id": str(departure.id), "state": departure.state}
+
+
+async def withdraw_departure(cmd: c.WithdrawDeparture, actor: Actor,
+                             uow: UnitOfWork) -> JSONObject:
+    """HR withdraws the case."""
+    require_role(actor, HR, "withdraw a departure")
+    departure = await uow.get(Departure, cmd.departure_id, cmd.expected_version)
+    departure.withdraw(by=actor.id, reason=cmd.reason)
+    return {"departure_id": str(departure.id), "state": departure.state}
+
+
+def _resolve_receiver(spec: str, departure: Departure, successor_id: str | None) -> str:
+    if spec == "successor":
+        if successor_id is None:
+            raise InvalidInputError("this template needs a successor_id", field="successor_id")
+        return successor_id
+    if spec == "manager":
+        return departure.manager_id
+    if spec == "hr":
+        return departure.hr_owner_id
+    return spec
+
+
+async def apply_template(cmd: c.ApplyTemplate, actor: Actor, uow: UnitOfWork) -> JSONObject:
+    """HR applies a checklist: the items and the TemplateApplied record commit together."""
+    require_role(actor, HR, "apply a template")
+    departure = await uow.get(Departure, cmd.departure_id, cmd.expected_version)
+    template = await uow.get(Template, template_id_for(cmd.template_key))
+    last_day = dt.date.fromisoformat(departure.last_working_day)
+    item_ids = []
+    for spec in template.items:
+        item = HandoverItem(
+            departure_id=str(departure.id), category=str(spec["category"]),
+            title=str(spec["title"]), label=str(spec["label"]),
+            acceptance_criteria=str(spec["acceptance_criteria"]), giver_id=departure.leaver_id,
+            receiver=_resolve_receiver(str(spec["receiver"]), departure, cmd.successor_id),
+            mandatory=bool(spec["mandatory"]), priority=str(spec["priority"]),
+            due_date=(last_day + dt.timedelta(days=int(str(spec["due_offset_days"])))).isoformat(),
+            template_item_key=str(spec["key"]),
+        )
+        uow.add(item)
+        item_ids.append(str(item.id))
+    departure.apply_template(template.reference(), item_ids)
+    return {"departure_id": str(departure.id), "template": template.reference(),
+            "item_ids": item_ids}
+
+
+async def add_item(cmd: c.AddItem, actor: Actor, uow: UnitOfWork) -> JSONObject:
+    """HR or the manager adds an ad-hoc item."""
+    departure = await uow.get(Departure, cmd.departure_id, cmd.expected_version)
+    require_hr_or_manager(actor, departure.manager_id, "add an item")
+    item = HandoverItem(
+        departure_id=str(departure.id), category=cmd.category, title=cmd.title,
+        label=cmd.label, acceptance_criteria=cmd.acceptance_criteria,
+        giver_id=departure.leaver_id, receiver=cmd.receiver, mandatory=cmd.mandatory,
+        priority=cmd.priority,
+        due_date=cmd.due_date.isoformat() if cmd.due_date else None, template_item_key=None,
+    )
+    departure.add_item(str(item.id))
+    uow.add(item)
+    return {"departure_id": str(departure.id), "item_id": str(item.id)}
+
+
+async def send_reminder(cmd: c.SendReminder, actor: Actor, uow: UnitOfWork) -> JSONObject:
+    """HR records that it chased someone about open items."""
+    require_role(actor, HR, "send reminders")
+    departure = await uow.get(Departure, cmd.departure_id)
+    departure.send_reminder(by=actor.id, to=cmd.to, item_ids=[str(i) for i in cmd.item_ids],
+                            channel=cmd.channel, escalation=cmd.escalation,
+                            message=cmd.message)
+    return {"departure_id": str(departure.id), "reminders": departure.reminders}
+
+
+async def close_departure(cmd: c.CloseDeparture, actor: Actor, uow: UnitOfWork) -> JSONObject:
+    """HR closes the case when the gate allows; severance may then be released."""
+    require_role(actor, HR, "close a departure")
+    departure = await uow.get(Departure, cmd.departure_id, cmd.expected_version)
+    statuses = [(await uow.get(HandoverItem, i)).status() for i in departure.item_ids]
+    departure.close(by=actor.id, items=statuses, note=cmd.note)
+    return {"departure_id": str(departure.id), "state": departure.state,
+            "closure": departure.closure}

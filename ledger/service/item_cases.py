@@ -1,0 +1,80 @@
+"""Use cases on handover items: submit, confirm, reject, waive, reassign, comment, evidence."""
+
+from __future__ import annotations
+
+from ledger.aggregates.departure import Departure
+from ledger.aggregates.item import HandoverItem
+from ledger.canonical import JSONObject
+from ledger.errors import ForbiddenError
+from ledger.service import commands as c
+from ledger.service.context import Actor
+from ledger.service.policy import HR, REVIEWERS, SYSTEMS, require_hr_or_manager, require_role
+from ledger.service.unit_of_work import UnitOfWork
+
+
+def _result(item: HandoverItem) -> JSONObject:
+    return {"item_id": str(item.id), "state": item.state}
+
+
+async def submit_item(cmd: c.SubmitItem, actor: Actor, uow: UnitOfWork) -> JSONObject:
+    """The giver, or HR on the giver's behalf, submits the item with evidence digests."""
+    require_role(actor, ("employee", "hr"), "submit items")
+    item = await uow.get(HandoverItem, cmd.item_id, cmd.expected_version)
+    item.submit(by=actor.id, on_behalf=cmd.on_behalf and actor.role == "hr", note=cmd.note,
+                evidence=[e.model_dump() for e in cmd.evidence])
+    return _result(item)
+
+
+async def confirm_item(cmd: c.ConfirmItem, actor: Actor, uow: UnitOfWork) -> JSONObject:
+    """The item's receiver (person or department queue) confirms the current submission."""
+    require_role(actor, REVIEWERS, "confirm items")
+    item = await uow.get(HandoverItem, cmd.item_id, cmd.expected_version)
+    item.confirm(by=actor.id, acting_for=actor.acting_for(), note=cmd.note,
+                 signature=cmd.signature.model_dump() if cmd.signature else None)
+    return _result(item)
+
+
+async def reject_item(cmd: c.RejectItem, actor: Actor, uow: UnitOfWork) -> JSONObject:
+    """The item's receiver rejects the current submission, with a reason."""
+    require_role(actor, REVIEWERS, "reject items")
+    item = await uow.get(HandoverItem, cmd.item_id, cmd.expected_version)
+    item.reject(by=actor.id, acting_for=actor.acting_for(), reason=cmd.reason)
+    return _result(item)
+
+
+async def waive_item(cmd: c.WaiveItem, actor: Actor, uow: UnitOfWork) -> JSONObject:
+    """HR waives an item, with a reason."""
+    require_role(actor, HR, "waive items")
+    item = await uow.get(HandoverItem, cmd.item_id, cmd.expected_version)
+    item.waive(by=actor.id, reason=cmd.reason)
+    return _result(item)
+
+
+async def reassign_item(cmd: c.ReassignItem, actor: Actor, uow: UnitOfWork) -> JSONObject:
+    """HR or the leaver's manager gives the item a new receiver."""
+    item = await uow.get(HandoverItem, cmd.item_id, cmd.expected_version)
+    departure = await uow.get(Departure, item.departure_id)
+    require_hr_or_manager(actor, departure.manager_id, "reassign items")
+    item.reassign(by=actor.id, receiver=cmd.receiver, reason=cmd.reason)
+    return {**_result(item), "receiver": item.receiver}
+
+
+async def comment_item(cmd: c.CommentItem, actor: Actor, uow: UnitOfWork) -> JSONObject:
+    """Anyone involved in the item (HR, giver, receiver, manager) comments on it."""
+    item = await uow.get(HandoverItem, cmd.item_id)
+    departure = await uow.get(Departure, item.departure_id)
+    related = actor.id in (item.giver_id, departure.manager_id)
+    if actor.role != "hr" and not related and item.receiver not in actor.acting_for():
+        raise ForbiddenError(f"{actor.id} is not involved in item {item.id}")
+    item.comment(by=actor.id, text=cmd.text)
+    return _result(item)
+
+
+async def record_external_evidence(cmd: c.RecordExternalEvidence, actor: Actor,
+                                   uow: UnitOfWork) -> JSONObject:
+    """A system (IAM, payroll, approval flow) reports a fact about an item."""
+    require_role(actor, SYSTEMS, "record external evidence")
+    item = await uow.get(HandoverItem, cmd.item_id)
+    item.record_external_evidence(by=actor.id, source=cmd.source, kind=cmd.kind,
+                                  reference=cmd.reference, details=dict(cmd.details))
+    return _result(item)

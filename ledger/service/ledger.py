@@ -1,0 +1,145 @@
+"""The Ledger facade: run a command exactly once, append its events atomically, answer queries.
+
+``execute`` is the one path by which state changes. With an idempotency key, the first outcome
+is stored in the same transaction as the events, and a replay returns it byte for byte.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from ledger.canonical import JSONObject, encode_canonical
+from ledger.chain import verify_stream
+from ledger.entry import Entry
+from ledger.errors import IdempotencyKeyReusedError, InvalidInputError
+from ledger.service import commands as c
+from ledger.service import departure_cases as d
+from ledger.service import item_cases as i
+from ledger.service import template_cases as t
+from ledger.service.context import Actor, RequestContext
+from ledger.service.unit_of_work import UnitOfWork
+from ledger.store.port import EventStore, IdempotencyRecord, KeyTakenError
+
+A = TypeVar("A", bound=Aggregate)
+Handler = Callable[[Any, Actor, UnitOfWork], Awaitable[JSONObject]]
+
+HANDLERS: dict[type[c.Model], Handler] = {
+    c.StartDeparture: d.start_departure,
+    c.SubmitForApproval: d.submit_for_approval,
+    c.ApproveStep: d.approve_step,
+    c.RejectStep: d.reject_step,
+    c.WithdrawDeparture: d.withdraw_departure,
+    c.ApplyTemplate: d.apply_template,
+    c.AddItem: d.add_item,
+    c.SendReminder: d.send_reminder,
+    c.CloseDeparture: d.close_departure,
+    c.SubmitItem: i.submit_item,
+    c.ConfirmItem: i.confirm_item,
+    c.RejectItem: i.reject_item,
+    c.WaiveItem: i.waive_item,
+    c.ReassignItem: i.reassign_item,
+    c.CommentItem: i.comment_item,
+    c.RecordExternalEvidence: i.record_external_evidence,
+    c.DefineTemplate: t.define_template,
+}
+MAX_IDEMPOTENCY_KEY = 200
+SYSTEM_ACTOR = Actor(id="system:ledger", role="operator", name="Handover Ledger")
+
+
+@dataclass(frozen=True)
+class CommandOutcome:
+    """What a command did: its result, the events it appended, and whether it was a replay."""
+
+    body: JSONObject
+    replayed: bool
+
+    @property
+    def result(self) -> JSONObject:
+        """The use case's own result (ids, new state)."""
+        value = self.body["result"]
+        assert isinstance(value, dict)
+        return value
+
+
+class Ledger:
+    """Runs commands against one event store."""
+
+    def __init__(self, store: EventStore) -> None:
+        self.store = store
+
+    async def execute(
+        self, command: c.Model, actor: Actor, context: RequestContext | None = None,
+        idempotency_key: str | None = None,
+    ) -> CommandOutcome:
+        """Run ``command`` as ``actor``; with a key, at most once per (actor, key)."""
+        context = context or RequestContext()
+        record_key = None
+        request_hash = _request_hash(command, actor)
+        if idempotency_key is not None:
+            if not 0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
+                raise InvalidInputError("idempotency key must be 1-200 characters",
+                                        field="Idempotency-Key")
+            record_key = f"{actor.id}\x1f{idempotency_key}"
+            previous = await self.store.find_idempotency(record_key)
+            if previous is not None:
+                return _replay(previous, request_hash)
+        uow = UnitOfWork(self.store)
+        result = await HANDLERS[type(command)](command, actor, uow)
+        events = uow.collect(actor, context)
+        body: JSONObject = {
+            "command": command.model_dump(mode="json")["type"],
+            "result": result,
+            "events": [{"id": str(e.event_id), "stream_type": e.stream_type,
+                        "stream_id": str(e.stream_id), "version": e.version,
+                        "type": e.event_type, "hash": e.event_hash.hex()} for e in events],
+        }
+        record = None
+        if record_key is not None:
+            record = IdempotencyRecord(record_key, request_hash, encode_canonical(body))
+        try:
+            if events or record is not None:
+                await self.store.append(events, record)
+        except KeyTakenError:
+            assert record_key is not None
+            previous = await self.store.find_idempotency(record_key)
+            assert previous is not None
+            return _replay(previous, request_hash)
+        return CommandOutcome(body, replayed=False)
+
+    async def load(self, cls: type[A], aggregate_id: UUID | str) -> A:
+        """Return the current state of one aggregate (chain verified on the way)."""
+        return await UnitOfWork(self.store).get(cls, aggregate_id)
+
+    async def entries(self, stream_id: UUID) -> list[Entry]:
+        """Return one stream's verified entries."""
+        return verify_stream(await self.store.read_stream(stream_id))
+
+    async def install_builtin_templates(self) -> list[JSONObject]:
+        """Create or revise the shipped templates; unchanged ones append nothing."""
+        results = []
+        for command in t.builtin_template_commands():
+            outcome = await self.execute(command, SYSTEM_ACTOR,
+                                         RequestContext(auth="system"))
+            results.append(outcome.result)
+        return results
+
+
+def _request_hash(command: c.Model, actor: Actor) -> bytes:
+    document = {"command": command.model_dump(mode="json"), "actor": actor.id,
+                "role": actor.role}
+    return hashlib.sha256(encode_canonical(document)).digest()
+
+
+def _replay(record: IdempotencyRecord, request_hash: bytes) -> CommandOutcome:
+    if record.request_hash != request_hash:
+        raise IdempotencyKeyReusedError(
+            "this idempotency key was already used with a different request"
+        )
+    return CommandOutcome(json.loads(record.response), replayed=True)

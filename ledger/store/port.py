@@ -1,0 +1,95 @@
+"""The async event store port: one interface, one contract test suite, two adapters.
+
+Invariants every adapter keeps (tests/contract checks them on each):
+- ``events`` is append-only, enforced by the database itself (triggers);
+- UNIQUE (stream_id, version): a stale writer gets ConflictError, so each chain is one line;
+- one ``append`` is one transaction: its events, their log-queue rows and the idempotency
+  record commit together or not at all; no global lock is taken by writers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+from uuid import UUID
+
+from ledger.errors import ConflictError
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """An encoded entry ready to append; ``entry`` and ``event_hash`` are final."""
+
+    event_id: UUID
+    stream_type: str
+    stream_id: UUID
+    version: int
+    event_type: str
+    recorded_at: datetime
+    entry: bytes
+    event_hash: bytes
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """One row of ``events`` as stored; ``position`` is its storage (commit-queue) order."""
+
+    position: int
+    event_id: UUID
+    stream_type: str
+    stream_id: UUID
+    version: int
+    event_type: str
+    entry: bytes
+    event_hash: bytes
+
+
+@dataclass(frozen=True)
+class IdempotencyRecord:
+    """The first outcome of a keyed command: replays return ``response`` unchanged."""
+
+    key: str
+    request_hash: bytes
+    response: bytes
+
+
+class EventStore(Protocol):
+    """What the service layer needs from storage."""
+
+    async def migrate(self) -> None:
+        """Create or upgrade the schema; safe to run repeatedly and concurrently."""
+
+    async def close(self) -> None:
+        """Release connections."""
+
+    async def append(
+        self, events: Sequence[NewEvent], idempotency: IdempotencyRecord | None = None
+    ) -> list[int]:
+        """Append atomically; return positions. ConflictError on a taken version or key."""
+
+    async def read_stream(self, stream_id: UUID) -> list[StoredEvent]:
+        """Return one stream's events in version order (empty if unknown)."""
+
+    async def read_all(self, after: int = 0, limit: int = 1000) -> list[StoredEvent]:
+        """Return events with position > ``after`` in position order, at most ``limit``."""
+
+    def iterate_all(self, batch: int = 5000) -> AsyncIterator[StoredEvent]:
+        """Iterate over every event in position order, fetching ``batch`` rows at a time."""
+
+    async def count_events(self) -> int:
+        """Return how many events are stored."""
+
+    async def stream_ids(self, stream_type: str) -> list[UUID]:
+        """Return the ids of every stream of one type, oldest first."""
+
+    async def find_idempotency(self, key: str) -> IdempotencyRecord | None:
+        """Return the stored outcome for ``key``, if any."""
+
+    async def queued_positions(self, limit: int = 1000) -> list[int]:
+        """Return positions waiting for the log sequencer, oldest first."""
+
+
+class KeyTakenError(ConflictError):
+    """The idempotency key was stored by a concurrent request first; re-read its outcome."""

@@ -1,0 +1,164 @@
+"""PostgreSQL adapter (production): asyncpg pool, one round trip per append.
+
+An append is a single statement of data-modifying CTEs (events, log-queue rows, idempotency
+record), so it is atomic without an explicit transaction and never takes a global lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from ledger.errors import ConflictError, LedgerError, PushbackError
+from ledger.store.port import IdempotencyRecord, KeyTakenError, NewEvent, StoredEvent
+from ledger.store.postgres_schema import MIGRATIONS
+
+_MIGRATION_LOCK = 0x4C454447  # "LEDG": advisory lock serialising concurrent migrations
+
+_APPEND = """
+WITH ins AS (
+    INSERT INTO events (event_id, stream_type, stream_id, version, event_type, recorded_at,
+                        entry, event_hash)
+    SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::int[], $5::text[],
+                         $6::timestamptz[], $7::bytea[], $8::bytea[])
+    RETURNING position
+), queued AS (
+    INSERT INTO log_queue (position) SELECT position FROM ins RETURNING position
+), idem AS (
+    INSERT INTO idempotency (key, request_hash, response)
+    SELECT $9, $10, $11 WHERE $9::text IS NOT NULL
+)
+SELECT position FROM queued ORDER BY position
+"""
+_SELECT_STREAM = """
+SELECT position, event_id, stream_type, stream_id, version, event_type, entry, event_hash
+FROM events WHERE stream_id = $1 ORDER BY version
+"""
+_SELECT_AFTER = """
+SELECT position, event_id, stream_type, stream_id, version, event_type, entry, event_hash
+FROM events WHERE position > $1 ORDER BY position LIMIT $2
+"""
+
+
+def map_postgres_error(e: Exception) -> LedgerError:
+    """Map an asyncpg error to the ledger's error tree (the one place this happens)."""
+    if isinstance(e, asyncpg.UniqueViolationError):
+        if e.constraint_name == "idempotency_pkey":
+            return KeyTakenError("idempotency key already used")
+        return ConflictError(f"stream version already taken ({e.constraint_name})")
+    if isinstance(e, asyncpg.InsufficientPrivilegeError):
+        return ConflictError(str(e))
+    if isinstance(e, (asyncpg.TooManyConnectionsError, asyncpg.CannotConnectNowError)):
+        return PushbackError(f"database busy: {e}", retry_after=1)
+    return LedgerError(f"postgresql: {type(e).__name__}: {e}")
+
+
+def _row_to_event(row: Any) -> StoredEvent:
+    return StoredEvent(
+        position=row[0], event_id=row[1], stream_type=row[2], stream_id=row[3],
+        version=row[4], event_type=row[5], entry=bytes(row[6]), event_hash=bytes(row[7]),
+    )
+
+
+class PostgresEventStore:
+    """EventStore on PostgreSQL through an asyncpg pool."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    @classmethod
+    async def connect(cls, dsn: str, min_size: int = 2, max_size: int = 20) -> PostgresEventStore:
+        """Open a pool to ``dsn``."""
+        try:
+            pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size)
+        except (OSError, asyncpg.PostgresError) as e:
+            raise map_postgres_error(e) from e
+        return cls(pool)
+
+    async def close(self) -> None:
+        """Close the pool."""
+        await self.pool.close()
+
+    async def migrate(self) -> None:
+        """Apply missing migrations under an advisory lock (safe from many processes)."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)
+            await conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER)")
+            current = await conn.fetchval("SELECT max(version) FROM schema_version") or 0
+            for number, script in enumerate(MIGRATIONS, start=1):
+                if number > current:
+                    await conn.execute(script)
+                    await conn.execute("INSERT INTO schema_version VALUES ($1)", number)
+
+    async def append(
+        self, events: Sequence[NewEvent], idempotency: IdempotencyRecord | None = None
+    ) -> list[int]:
+        """Append events, queue rows and the idempotency record in one statement."""
+        idem = idempotency
+        args = (
+            [e.event_id for e in events], [e.stream_type for e in events],
+            [e.stream_id for e in events], [e.version for e in events],
+            [e.event_type for e in events], [e.recorded_at for e in events],
+            [e.entry for e in events], [e.event_hash for e in events],
+            idem.key if idem else None, idem.request_hash if idem else None,
+            idem.response if idem else None,
+        )
+        try:
+            rows = await self.pool.fetch(_APPEND, *args)
+        except asyncpg.PostgresError as e:
+            raise map_postgres_error(e) from e
+        return [int(r[0]) for r in rows]
+
+    async def _fetch(self, sql: str, *args: object) -> list[Any]:
+        try:
+            return list(await self.pool.fetch(sql, *args))
+        except (OSError, asyncpg.PostgresError) as e:
+            raise map_postgres_error(e) from e
+
+    async def read_stream(self, stream_id: UUID) -> list[StoredEvent]:
+        """Return one stream in version order."""
+        return [_row_to_event(r) for r in await self._fetch(_SELECT_STREAM, stream_id)]
+
+    async def read_all(self, after: int = 0, limit: int = 1000) -> list[StoredEvent]:
+        """Return events after ``after`` in position order."""
+        return [_row_to_event(r) for r in await self._fetch(_SELECT_AFTER, after, limit)]
+
+    async def iterate_all(self, batch: int = 5000) -> AsyncIterator[StoredEvent]:
+        """Iterate over all events in position order, one batch in memory at a time."""
+        after = 0
+        while rows := await self.read_all(after, batch):
+            for row in rows:
+                yield row
+            after = rows[-1].position
+
+    async def count_events(self) -> int:
+        """Return how many events are stored."""
+        rows = await self._fetch("SELECT count(*) FROM events")
+        return int(rows[0][0])
+
+    async def stream_ids(self, stream_type: str) -> list[UUID]:
+        """Return every stream id of a type, oldest first."""
+        rows = await self._fetch(
+            "SELECT stream_id FROM events WHERE stream_type = $1 AND version = 1 "
+            "ORDER BY position", stream_type,
+        )
+        return [r[0] for r in rows]
+
+    async def find_idempotency(self, key: str) -> IdempotencyRecord | None:
+        """Return the stored outcome for a key."""
+        rows = await self._fetch(
+            "SELECT key, request_hash, response FROM idempotency WHERE key = $1", key
+        )
+        if not rows:
+            return None
+        return IdempotencyRecord(rows[0][0], bytes(rows[0][1]), bytes(rows[0][2]))
+
+    async def queued_positions(self, limit: int = 1000) -> list[int]:
+        """Return positions waiting for the sequencer."""
+        rows = await self._fetch(
+            "SELECT position FROM log_queue ORDER BY position LIMIT $1", limit
+        )
+        return [int(r[0]) for r in rows]

@@ -1,0 +1,40 @@
+"""PostgreSQL schema, as ordered migrations (index + 1 = schema version)."""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE events (
+        position    BIGSERIAL   PRIMARY KEY,
+        event_id    UUID        NOT NULL UNIQUE,
+        stream_type TEXT        NOT NULL,
+        stream_id   UUID        NOT NULL,
+        version     INTEGER     NOT NULL CHECK (version >= 1),
+        event_type  TEXT        NOT NULL,
+        recorded_at TIMESTAMPTZ NOT NULL,
+        entry       BYTEA       NOT NULL,
+        event_hash  BYTEA       NOT NULL CHECK (octet_length(event_hash) = 32),
+        CONSTRAINT events_stream_version UNIQUE (stream_id, version)
+    );
+    CREATE INDEX events_stream_type_idx ON events (stream_type) WHERE version = 1;
+    -- DESIGN.md: the database itself refuses to rewrite history.
+    CREATE FUNCTION ledger_reject_change() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        RAISE EXCEPTION 'events are append-only (% refused)', TG_OP
+            USING ERRCODE = 'insufficient_privilege';
+    END $$;
+    CREATE TRIGGER events_reject_update BEFORE UPDATE OR DELETE ON events
+        FOR EACH ROW EXECUTE FUNCTION ledger_reject_change();
+    CREATE TRIGGER events_reject_truncate BEFORE TRUNCATE ON events
+        FOR EACH STATEMENT EXECUTE FUNCTION ledger_reject_change();
+    CREATE TABLE log_queue (
+        position BIGINT PRIMARY KEY REFERENCES events (position)
+    );
+    CREATE TABLE idempotency (
+        key          TEXT        PRIMARY KEY,
+        request_hash BYTEA       NOT NULL,
+        response     BYTEA       NOT NULL,
+        created_at   TIMESTAMPTZ NOT NULL DEFAULT now()
+    );
+    """,
+)

@@ -1,0 +1,190 @@
+"""SQLite adapter (the embedded default): aiosqlite on one connection, WAL, full fsync.
+
+One connection serialises statements; an asyncio lock keeps each transaction whole so no reader
+sees another coroutine's uncommitted rows. Cross-process writers are serialised by
+``BEGIN IMMEDIATE`` and the busy timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import aiosqlite
+
+from ledger.entry import format_time
+from ledger.errors import ConflictError, LedgerError
+from ledger.store.port import IdempotencyRecord, KeyTakenError, NewEvent, StoredEvent
+from ledger.store.sqlite_schema import MIGRATIONS
+
+_EVENT_COLUMNS = "position, event_id, stream_type, stream_id, version, event_type, entry, event_hash"
+
+
+def map_sqlite_error(e: sqlite3.Error) -> LedgerError:
+    """Map a driver error to the ledger's error tree (the one place this happens)."""
+    text = str(e)
+    if isinstance(e, sqlite3.IntegrityError) and "idempotency.key" in text:
+        return KeyTakenError("idempotency key already used")
+    if isinstance(e, sqlite3.IntegrityError) and "UNIQUE" in text:
+        return ConflictError(f"stream version already taken ({text})")
+    if "append-only" in text:
+        return ConflictError("events are append-only")
+    return LedgerError(f"sqlite: {text}")
+
+
+def _row_to_event(row: Any) -> StoredEvent:
+    return StoredEvent(
+        position=row[0], event_id=UUID(row[1]), stream_type=row[2], stream_id=UUID(row[3]),
+        version=row[4], event_type=row[5], entry=bytes(row[6]), event_hash=bytes(row[7]),
+    )
+
+
+class SQLiteEventStore:
+    """EventStore on a SQLite file. Call ``open`` (or use ``connect``) before anything else."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._db: aiosqlite.Connection | None = None
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    async def connect(cls, path: Path) -> SQLiteEventStore:
+        """Open (creating folders as needed) the database at ``path``."""
+        store = cls(path)
+        await store.open()
+        return store
+
+    async def open(self) -> None:
+        """Open the connection and set the durability pragmas."""
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = await aiosqlite.connect(self._path, isolation_level=None)
+        for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON",
+                       "busy_timeout=10000"):
+            await self._db.execute(f"PRAGMA {pragma}")
+
+    @property
+    def db(self) -> aiosqlite.Connection:
+        """The open connection (precondition: ``open`` was awaited)."""
+        if self._db is None:
+            raise LedgerError("SQLite store is not open")
+        return self._db
+
+    async def close(self) -> None:
+        """Close the connection."""
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
+
+    async def migrate(self) -> None:
+        """Apply the migrations this file has not seen, each in its own transaction."""
+        async with self._lock:
+            await self.db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER)")
+            rows = await self.db.execute_fetchall("SELECT max(version) FROM schema_version")
+            current = next(iter(rows))[0] or 0
+            for number, script in enumerate(MIGRATIONS, start=1):
+                if number <= current:
+                    continue
+                await self.db.executescript(
+                    f"BEGIN IMMEDIATE;\n{script}\n"
+                    f"INSERT INTO schema_version VALUES ({number});\nCOMMIT;"
+                )
+
+    async def append(
+        self, events: Sequence[NewEvent], idempotency: IdempotencyRecord | None = None
+    ) -> list[int]:
+        """Append events, their queue rows and the idempotency record in one transaction."""
+        async with self._lock:
+            db = self.db
+            try:
+                await db.execute("BEGIN IMMEDIATE")
+                positions = []
+                for ev in events:
+                    cursor = await db.execute(
+                        "INSERT INTO events (event_id, stream_type, stream_id, version, "
+                        "event_type, recorded_at, entry, event_hash) VALUES (?,?,?,?,?,?,?,?)",
+                        (str(ev.event_id), ev.stream_type, str(ev.stream_id), ev.version,
+                         ev.event_type, format_time(ev.recorded_at), ev.entry, ev.event_hash),
+                    )
+                    assert cursor.lastrowid is not None
+                    positions.append(cursor.lastrowid)
+                await db.executemany("INSERT INTO log_queue (position) VALUES (?)",
+                                     [(p,) for p in positions])
+                if idempotency is not None:
+                    await db.execute(
+                        "INSERT INTO idempotency (key, request_hash, response) VALUES (?,?,?)",
+                        (idempotency.key, idempotency.request_hash, idempotency.response),
+                    )
+                await db.execute("COMMIT")
+            except sqlite3.Error as e:
+                if db.in_transaction:
+                    await db.execute("ROLLBACK")
+                raise map_sqlite_error(e) from e
+            except BaseException:
+                if db.in_transaction:
+                    await db.execute("ROLLBACK")
+                raise
+            return positions
+
+    async def _fetch(self, sql: str, params: Sequence[object] = ()) -> list[Any]:
+        async with self._lock:
+            try:
+                return list(await self.db.execute_fetchall(sql, params))
+            except sqlite3.Error as e:
+                raise map_sqlite_error(e) from e
+
+    async def read_stream(self, stream_id: UUID) -> list[StoredEvent]:
+        """Return one stream in version order."""
+        rows = await self._fetch(
+            f"SELECT {_EVENT_COLUMNS} FROM events WHERE stream_id = ? ORDER BY version",
+            (str(stream_id),),
+        )
+        return [_row_to_event(r) for r in rows]
+
+    async def read_all(self, after: int = 0, limit: int = 1000) -> list[StoredEvent]:
+        """Return events after ``after`` in position order."""
+        rows = await self._fetch(
+            f"SELECT {_EVENT_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?",
+            (after, limit),
+        )
+        return [_row_to_event(r) for r in rows]
+
+    async def iterate_all(self, batch: int = 5000) -> AsyncIterator[StoredEvent]:
+        """Iterate over all events in position order, one batch in memory at a time."""
+        after = 0
+        while rows := await self.read_all(after, batch):
+            for row in rows:
+                yield row
+            after = rows[-1].position
+
+    async def count_events(self) -> int:
+        """Return how many events are stored."""
+        rows = await self._fetch("SELECT count(*) FROM events")
+        return int(rows[0][0])
+
+    async def stream_ids(self, stream_type: str) -> list[UUID]:
+        """Return every stream id of a type, oldest first."""
+        rows = await self._fetch(
+            "SELECT stream_id FROM events WHERE stream_type = ? AND version = 1 ORDER BY position",
+            (stream_type,),
+        )
+        return [UUID(r[0]) for r in rows]
+
+    async def find_idempotency(self, key: str) -> IdempotencyRecord | None:
+        """Return the stored outcome for a key."""
+        rows = await self._fetch(
+            "SELECT key, request_hash, response FROM idempotency WHERE key = ?", (key,)
+        )
+        if not rows:
+            return None
+        return IdempotencyRecord(rows[0][0], bytes(rows[0][1]), bytes(rows[0][2]))
+
+    async def queued_positions(self, limit: int = 1000) -> list[int]:
+        """Return positions waiting for the sequencer."""
+        rows = await self._fetch(
+            "SELECT position FROM log_queue ORDER BY position LIMIT ?", (limit,)
+        )
+        return [int(r[0]) for r in rows]
