@@ -1,0 +1,95 @@
+"""The four seed scenarios; see ``ledger.demo`` for the cast and the mechanics."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from ledger.demo import HR, IAM, Demo, Person, employee
+from ledger.service import commands as c
+from ledger.service.ledger import Ledger
+
+WANG = Person("wang.lei", "王磊")
+ZHAO = Person("zhao.min", "赵敏")
+LI = Person("li.qiang", "李强")
+ZHANG = Person("zhang.wei", "张伟")
+HUANG = Person("huang.tao", "黄涛")
+CHEN = Person("chen.jing", "陈静")
+CEO = Person("ma.yun", "马云峰")
+SONG = Person("song.jia", "宋佳")
+LIU = Person("liu.yang", "刘洋")
+XU = Person("xu.ming", "徐明")
+PEOPLE = {p.id: p for p in (WANG, ZHAO, LI, ZHANG, HUANG, CHEN, CEO, SONG, LIU, XU)}
+
+
+async def sales_dispute(demo: Demo) -> str:
+    """王磊's client file: rejected for missing the latest needs, then confirmed; closed."""
+    dep = await demo.open_case(
+        c.Leaver(id=WANG.id, name=WANG.name, department="华东销售部", position="销售经理",
+                 role_family="sales"), LI, -20, "个人发展，主动离职", ["sales", "clearance"], ZHAO)
+    items = await demo.items(dep)
+    client = next(i for i in items if i.category == "clients")
+    await demo.submit(client, WANG, "客户名单已导出（共 86 家）")
+    await demo.run(employee(ZHAO), c.RejectItem(
+        item_id=client.id, reason="缺少重点客户（宏达科技）最新需求与报价进展，无法跟进"))
+    await demo.submit(client, WANG, "已补充宏达科技最新需求：二期扩容 200 套，报价单 V3 附后")
+    await demo.run(employee(ZHAO), c.ConfirmItem(
+        item_id=client.id, note="已逐一核对 86 家客户及重点客户最新需求，确认接收"))
+    await demo.finish_all(dep, WANG, PEOPLE)
+    await demo.run(HR, c.CloseDeparture(departure_id=dep, note="交接完毕，经济补偿可发放"))
+    return dep
+
+
+async def remote_technician(demo: Demo) -> str:
+    """张伟 left the site before handing over; remote handover, overdue, chased."""
+    dep = await demo.open_case(
+        c.Leaver(id=ZHANG.id, name=ZHANG.name, department="工程服务部", position="现场技术员",
+                 role_family="technical"), HUANG, -5, "提前离开现场，远程交接",
+        ["technical", "clearance"], HUANG)
+    items = await demo.items(dep)
+    records = next(i for i in items if i.category == "documents")
+    await demo.submit(records, ZHANG, "设备维护记录扫描件（远程提交）")
+    open_ids = [i.id for i in items if i.state == "open" and i.mandatory][:5]
+    await demo.run(HR, c.SendReminder(departure_id=dep, to=ZHANG.id, item_ids=open_ids,
+                                      channel="wecom", message="请于本周五前完成现场交接"))
+    await demo.run(HR, c.SendReminder(departure_id=dep, to=HUANG.id, item_ids=open_ids,
+                                      channel="email", escalation=True,
+                                      message="逾期未交接，升级至部门负责人"))
+    return dep
+
+
+async def coo_management(demo: Demo) -> str:
+    """陈静, COO: five management modules, some confirmed by the CEO, in progress."""
+    dep = await demo.open_case(
+        c.Leaver(id=CHEN.id, name=CHEN.name, department="运营中心", position="首席运营官 COO",
+                 role_family="management"), CEO, 25, "合同到期不再续签",
+        ["management", "clearance"], SONG)
+    for item in (await demo.items(dep))[:4]:
+        await demo.submit(item, CHEN, f"模块交付物：{item.title}")
+        await demo.run(demo.reviewer(item, PEOPLE), c.ConfirmItem(item_id=item.id))
+    return dep
+
+
+async def project_lead(demo: Demo) -> str:
+    """刘洋's documents lived on a laptop; IAM reports his accounts disabled."""
+    dep = await demo.open_case(
+        c.Leaver(id=LIU.id, name=LIU.name, department="研发中心", position="项目负责人",
+                 role_family="technical"), XU, 3, "跳槽", ["technical", "clearance"], XU)
+    items = await demo.items(dep)
+    for item in [i for i in items if i.category == "accounts_permissions"][:3]:
+        await demo.run(IAM, c.RecordExternalEvidence(
+            item_id=item.id, source="IAM", kind="account_disabled",
+            reference=f"iam-ticket-{str(item.id)[:8]}",
+            details={"account": f"{LIU.id}@corp.example", "status": "disabled"}))
+    return dep
+
+
+async def play_all(ledger: Ledger, today: dt.date) -> dict[str, str]:
+    """Play every scenario; return scenario name → departure id."""
+    await ledger.install_builtin_templates()
+    demo = Demo(ledger, today)
+    return {
+        "sales_dispute (closed)": await sales_dispute(demo),
+        "remote_technician (overdue)": await remote_technician(demo),
+        "coo_management (in progress)": await coo_management(demo),
+        "project_lead (in progress)": await project_lead(demo),
+    }

@@ -1,0 +1,32 @@
+"""Settings, read from the environment once at the entry point into a frozen object."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from ledger.store.factory import DEFAULT_DATABASE_URL
+
+DEFAULT_LOG_ORIGIN = "handover-ledger.localhost/log"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable. ``from_env`` is the only place the environment is read."""
+
+    database_url: str = DEFAULT_DATABASE_URL
+    data_dir: Path = Path("./ledger-data")
+    log_origin: str = DEFAULT_LOG_ORIGIN
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None,
+                 database: str | None = None) -> Settings:
+        """Build settings from ``env`` (default ``os.environ``); ``database`` overrides."""
+        env = os.environ if env is None else env
+        return cls(
+            database_url=database or env.get("LEDGER_DATABASE_URL", DEFAULT_DATABASE_URL),
+            data_dir=Path(env.get("LEDGER_DATA_DIR", "./ledger-data")),
+            log_origin=env.get("LEDGER_LOG_ORIGIN", DEFAULT_LOG_ORIGIN),
+        )
