@@ -1,0 +1,582 @@
+"""Benchmark: single-event commands per second on PostgreSQL, 16 concurrent writers.
+
+Three contenders run one after another in the same invocation, each against its own tables in
+a throw-away database (``bench_<random>``, created through the ``postgres`` maintenance
+database and dropped at the end):
+
+- **ceiling**: raw asyncpg, one connection per writer, one autocommitted single-row INSERT per
+  "command" into a table with the column types and keys of ``events`` (no triggers, no
+  log-queue row, no read); the entry bytes have the average size of the ledger's entries.
+- **ledger**: ``Ledger.execute(CommentItem(...))`` by HR on a PostgresEventStore; each writer
+  comments on its own handover item, so every command reads and verifies streams and appends
+  exactly one chained entry.
+- **peer**: eventsourcing's own ``Application`` with its PostgreSQL recorder; each writer thread
+  does ``repository.get`` → ``comment`` → ``save`` on its own aggregate.
+
+Targets (from the issue): ledger ≥ 50% of the ceiling and ≥ 4x the peer. The script exits 0
+whatever the figures are; non-zero only when something goes wrong.
+
+    python scripts/bench_store.py                 # 10 s per contender, 16 writers
+    python scripts/bench_store.py --quick         # short smoke run
+    python scripts/bench_store.py --commands 2000 --contenders ledger --profile /tmp/l.prof
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import datetime as dt
+import hashlib
+import ipaddress
+import os
+import secrets
+import socket
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
+
+import asyncpg
+from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate, event
+
+from ledger.aggregates.item import HandoverItem
+from ledger.service import commands as c
+from ledger.service.context import Actor, RequestContext
+from ledger.service.ledger import Ledger
+from ledger.store.postgres import PostgresEventStore
+
+DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/test"
+CONTENDERS = ("ceiling", "ledger", "peer")
+HR = Actor(id="hr-bench", role="hr", name="Bench HR")
+MANAGER = Actor(id="mgr-bench", role="employee")
+SUCCESSOR = "succ-bench"
+CONTEXT = RequestContext(request_id=None, ip="127.0.0.1", user_agent="bench_store", auth="bench")
+ITEM_ATTRIBUTES = (
+    "departure_id", "category", "title", "label", "acceptance_criteria", "giver_id",
+    "receiver", "mandatory", "priority", "due_date", "template_item_key",
+)
+
+# The ceiling's table: the column types and keys of ``events``, nothing else.
+CEILING_DDL = """
+CREATE TABLE ceiling_events (
+    position    BIGSERIAL   PRIMARY KEY,
+    event_id    UUID        NOT NULL UNIQUE,
+    stream_type TEXT        NOT NULL,
+    stream_id   UUID        NOT NULL,
+    version     INTEGER     NOT NULL,
+    event_type  TEXT        NOT NULL,
+    recorded_at TIMESTAMPTZ NOT NULL,
+    entry       BYTEA       NOT NULL,
+    event_hash  BYTEA       NOT NULL,
+    UNIQUE (stream_id, version)
+)
+"""
+CEILING_INSERT = """
+INSERT INTO ceiling_events (event_id, stream_type, stream_id, version, event_type, recorded_at,
+                            entry, event_hash)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+"""
+
+
+class BenchError(Exception):
+    """The benchmark could not run or its bookkeeping does not add up."""
+
+
+def comment_text(writer: int, n: int) -> str:
+    """The same comment text for the ledger and the peer."""
+    return f"Checked the client list with the successor, writer {writer:02d}, round {n:06d}."
+
+
+# --------------------------------------------------------------------------- measurement
+
+
+@dataclass
+class Phase:
+    """How long to run: a fixed number of commands in total, or a duration."""
+
+    seconds: float | None = None
+    commands: int | None = None
+
+    def quota(self, writers: int, writer: int) -> int | None:
+        """Commands for one writer (None: run until the deadline)."""
+        if self.commands is None:
+            return None
+        return self.commands // writers + (1 if writer < self.commands % writers else 0)
+
+
+@dataclass
+class Result:
+    """One contender's measured phase."""
+
+    name: str
+    commands: int
+    seconds: float
+    latencies: list[float] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        return self.commands / self.seconds if self.seconds > 0 else 0.0
+
+    def percentile(self, p: float) -> float:
+        """Latency percentile in milliseconds (nearest rank)."""
+        if not self.latencies:
+            return float("nan")
+        ordered = sorted(self.latencies)
+        rank = min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))
+        return ordered[rank] * 1000
+
+
+AsyncOp = Callable[[int, int], Awaitable[None]]
+SyncOp = Callable[[int, int], None]
+
+
+async def run_async_phase(name: str, writers: int, op: AsyncOp, phase: Phase,
+                          counters: list[int], profiler: cProfile.Profile | None = None
+                          ) -> Result:
+    """Run ``op(writer, n)`` in ``writers`` concurrent tasks; ``counters`` count per writer."""
+    latencies: list[list[float]] = [[] for _ in range(writers)]
+    done = [0] * writers
+    deadline = 0.0
+
+    async def writer(w: int) -> None:
+        quota = phase.quota(writers, w)
+        lat = latencies[w]
+        while (done[w] < quota) if quota is not None else (time.perf_counter() < deadline):
+            t0 = time.perf_counter()
+            await op(w, counters[w])
+            lat.append(time.perf_counter() - t0)
+            counters[w] += 1
+            done[w] += 1
+
+    start = time.perf_counter()
+    deadline = start + (phase.seconds or 0.0)
+    if profiler is not None:
+        profiler.enable()
+    try:
+        await asyncio.gather(*(writer(w) for w in range(writers)))
+    finally:
+        if profiler is not None:
+            profiler.disable()
+    elapsed = time.perf_counter() - start
+    return Result(name, sum(done), elapsed, [x for lat in latencies for x in lat])
+
+
+def run_thread_phase(name: str, writers: int, op: SyncOp, phase: Phase,
+                     counters: list[int]) -> Result:
+    """Run ``op(writer, n)`` in ``writers`` threads started together."""
+    latencies: list[list[float]] = [[] for _ in range(writers)]
+    done = [0] * writers
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(writers + 1)
+    deadline = [0.0]
+
+    def writer(w: int) -> None:
+        quota = phase.quota(writers, w)
+        lat = latencies[w]
+        barrier.wait()
+        try:
+            while (done[w] < quota) if quota is not None else (
+                    time.perf_counter() < deadline[0]):
+                t0 = time.perf_counter()
+                op(w, counters[w])
+                lat.append(time.perf_counter() - t0)
+                counters[w] += 1
+                done[w] += 1
+        except BaseException as e:  # reported by the main thread
+            errors.append(e)
+
+    threads = [threading.Thread(target=writer, args=(w,), daemon=True) for w in range(writers)]
+    for t in threads:
+        t.start()
+    start = time.perf_counter()
+    deadline[0] = start + (phase.seconds or 0.0)
+    barrier.wait()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - start
+    if errors:
+        raise BenchError(f"{name}: a writer failed: {errors[0]!r}") from errors[0]
+    return Result(name, sum(done), elapsed, [x for lat in latencies for x in lat])
+
+
+# --------------------------------------------------------------------------- contenders
+
+
+@dataclass
+class Settings:
+    """Parsed command line."""
+
+    dsn: str
+    writers: int
+    measure: Phase
+    warmup: Phase
+    contenders: tuple[str, ...]
+    profile: str | None
+
+
+@dataclass
+class Shared:
+    """What one contender hands to the next."""
+
+    entry_size: int | None = None
+    item_state: dict[str, Any] | None = None
+
+
+async def bench_ledger(settings: Settings, dsn: str, shared: Shared) -> Result:
+    """Our ledger: CommentItem by HR, one item per writer."""
+    writers = settings.writers
+    store = await PostgresEventStore.connect(dsn, min_size=writers, max_size=writers + 4)
+    try:
+        await store.migrate()
+        ledger = Ledger(store)
+        await ledger.install_builtin_templates()
+        items = await _create_items(ledger, writers)
+        first = await ledger.load(HandoverItem, items[0])
+        shared.item_state = {name: getattr(first, name) for name in ITEM_ATTRIBUTES}
+        base = await store.count_events()
+
+        async def op(w: int, n: int) -> None:
+            command = c.CommentItem(item_id=items[w], text=comment_text(w, n))
+            outcome = await ledger.execute(command, HR, CONTEXT)
+            if len(outcome.body["events"]) != 1:  # type: ignore[arg-type]
+                raise BenchError(f"CommentItem appended {outcome.body['events']!r}")
+
+        counters = [0] * writers
+        await run_async_phase("ledger", writers, op, settings.warmup, counters)
+        profiler = cProfile.Profile() if settings.profile else None
+        result = await run_async_phase("ledger (Ledger.execute)", writers, op,
+                                       settings.measure, counters, profiler)
+        if profiler is not None and settings.profile:
+            profiler.dump_stats(settings.profile)
+        issued = sum(counters)
+        appended = await store.count_events() - base
+        rows = await store.pool.fetch(
+            "SELECT count(*), avg(octet_length(entry))::int FROM events "
+            "WHERE event_type = 'ItemCommented'"
+        )
+        if appended != issued or rows[0][0] != issued:
+            raise BenchError(f"ledger: {issued} commands issued but {appended} events "
+                             f"appended ({rows[0][0]} ItemCommented)")
+        shared.entry_size = int(rows[0][1])
+        return result
+    finally:
+        await store.close()
+
+
+async def _create_items(ledger: Ledger, writers: int) -> list[uuid.UUID]:
+    """Departures through to handing_over with the sales template, until we have the items."""
+    items: list[uuid.UUID] = []
+    today = dt.date.today()
+    n = 0
+    while len(items) < writers:
+        n += 1
+        start = c.StartDeparture(
+            leaver=c.Leaver(id=f"emp-bench-{n}", name=f"Bench Leaver {n}",
+                            department="Sales", position="Account Manager",
+                            role_family="sales"),
+            manager_id=MANAGER.id, hr_owner_id=HR.id, notice_date=today,
+            last_working_day=today + dt.timedelta(days=30), reason="Resigned (benchmark)",
+            approval_chain=[c.ApprovalStep(name="Line manager", approver_id=MANAGER.id)],
+        )
+        outcome = await ledger.execute(start, HR, CONTEXT)
+        departure_id = uuid.UUID(str(outcome.result["departure_id"]))
+        await ledger.execute(c.SubmitForApproval(departure_id=departure_id), HR, CONTEXT)
+        await ledger.execute(c.ApproveStep(departure_id=departure_id, step=0, comment="ok"),
+                             MANAGER, CONTEXT)
+        outcome = await ledger.execute(
+            c.ApplyTemplate(departure_id=departure_id, template_key="sales",
+                            successor_id=SUCCESSOR), HR, CONTEXT)
+        item_ids = outcome.result["item_ids"]
+        if not isinstance(item_ids, list) or not item_ids:
+            raise BenchError(f"ApplyTemplate created no items: {outcome.result!r}")
+        items.extend(uuid.UUID(str(i)) for i in item_ids)
+    return items[:writers]
+
+
+async def bench_ceiling(settings: Settings, dsn: str, shared: Shared) -> Result:
+    """Raw asyncpg single-row INSERTs of entries of the ledger's average size."""
+    writers = settings.writers
+    size = shared.entry_size or 1024
+    entry = (b'{"bench":"' + b"x" * size)[: size - 2] + b'"}'
+    event_hash = hashlib.sha256(entry).digest()
+    conns = [await asyncpg.connect(dsn) for _ in range(writers)]
+    try:
+        await conns[0].execute(CEILING_DDL)
+        streams = [uuid.uuid4() for _ in range(writers)]
+
+        async def op(w: int, n: int) -> None:
+            await conns[w].execute(CEILING_INSERT, uuid.uuid4(), "item", streams[w], n + 1,
+                                   "ItemCommented", dt.datetime.now(dt.UTC), entry, event_hash)
+
+        counters = [0] * writers
+        await run_async_phase("ceiling", writers, op, settings.warmup, counters)
+        result = await run_async_phase("ceiling (raw asyncpg INSERT)", writers, op,
+                                       settings.measure, counters)
+        rows = await conns[0].fetchval("SELECT count(*) FROM ceiling_events")
+        if rows != sum(counters):
+            raise BenchError(f"ceiling: {sum(counters)} inserts issued but {rows} rows")
+        return result
+    finally:
+        for conn in conns:
+            await conn.close()
+
+
+class PeerItem(Aggregate):
+    """The peer's handover item: the same creation fields, and a comment event."""
+
+    @event("Created")
+    def __init__(self, departure_id: str, category: str, title: str, label: str,
+                 acceptance_criteria: str, giver_id: str, receiver: str, mandatory: bool,
+                 priority: str, due_date: str | None, template_item_key: str | None) -> None:
+        self.departure_id = departure_id
+        self.category = category
+        self.title = title
+        self.label = label
+        self.acceptance_criteria = acceptance_criteria
+        self.giver_id = giver_id
+        self.receiver = receiver
+        self.mandatory = mandatory
+        self.priority = priority
+        self.due_date = due_date
+        self.template_item_key = template_item_key
+        self.state = "open"
+
+    @event("Commented")
+    def comment(self, by: str, text: str) -> None:
+        """Record a comment."""
+
+
+class PeerApplication(Application[uuid.UUID]):
+    """eventsourcing's Application, stock settings apart from the pool size."""
+
+    name = "BenchPeer"
+
+
+def _peer_env(dsn: str, writers: int) -> dict[str, str]:
+    parts = urlsplit(dsn)
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": parts.path.lstrip("/"),
+        "POSTGRES_HOST": parts.hostname or "127.0.0.1",
+        "POSTGRES_PORT": str(parts.port or 5432),
+        "POSTGRES_USER": unquote(parts.username or "postgres"),
+        "POSTGRES_PASSWORD": unquote(parts.password or ""),
+        "POSTGRES_POOL_SIZE": str(writers),
+        "POSTGRES_MAX_OVERFLOW": "0",
+    }
+
+
+def bench_peer(settings: Settings, dsn: str, shared: Shared) -> Result:
+    """eventsourcing Application: get → comment → save, one aggregate per writer thread."""
+    writers = settings.writers
+    state = shared.item_state or {
+        "departure_id": str(uuid.uuid4()), "category": "clients", "title": "Client list",
+        "label": "Client list", "acceptance_criteria": "All clients listed.",
+        "giver_id": "emp-bench-1", "receiver": SUCCESSOR, "mandatory": True,
+        "priority": "high", "due_date": dt.date.today().isoformat(),
+        "template_item_key": "client-list",
+    }
+    app = PeerApplication(env=_peer_env(dsn, writers))
+    try:
+        items = []
+        for _ in range(writers):
+            item = PeerItem(**state)
+            app.save(item)
+            items.append(item.id)
+
+        def op(w: int, n: int) -> None:
+            item: PeerItem = app.repository.get(items[w])
+            item.comment(by=HR.id, text=comment_text(w, n))
+            app.save(item)
+
+        counters = [0] * writers
+        run_thread_phase("peer", writers, op, settings.warmup, counters)
+        result = run_thread_phase("peer (eventsourcing Application)", writers, op,
+                                  settings.measure, counters)
+        total = sum(app.repository.get(i).version - 1 for i in items)
+        if total != sum(counters):
+            raise BenchError(f"peer: {sum(counters)} commands issued but {total} events")
+        return result
+    finally:
+        app.close()
+
+
+# --------------------------------------------------------------------------- database
+
+
+def check_loopback(dsn: str) -> None:
+    """Refuse any DSN whose host is not a loopback address."""
+    parts = urlsplit(dsn)
+    if parts.scheme not in ("postgresql", "postgres"):
+        raise BenchError(f"not a postgresql:// DSN: {parts.scheme!r}")
+    host = parts.hostname
+    if not host:
+        raise BenchError("the DSN must name a loopback host (e.g. 127.0.0.1)")
+    try:
+        infos = socket.getaddrinfo(host, parts.port or 5432, proto=socket.IPPROTO_TCP)
+    except OSError as e:
+        raise BenchError(f"cannot resolve {host!r}: {e}") from e
+    for info in infos:
+        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
+        if not address.is_loopback:
+            raise BenchError(f"{host} resolves to {address}, which is not a loopback address")
+
+
+def with_database(dsn: str, dbname: str) -> str:
+    """Return ``dsn`` pointing at database ``dbname``."""
+    parts = urlsplit(dsn)
+    return urlunsplit(parts._replace(path="/" + quote(dbname)))
+
+
+async def create_database(dsn: str) -> str:
+    """Create ``bench_<random>`` through the maintenance database; return its name."""
+    name = f"bench_{secrets.token_hex(6)}"
+    conn = await asyncpg.connect(with_database(dsn, "postgres"))
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return name
+
+
+async def drop_database(dsn: str, name: str) -> None:
+    """Drop the benchmark database (forcing out any connection left behind)."""
+    if not name.startswith("bench_"):
+        raise BenchError(f"refusing to drop {name!r}")
+    conn = await asyncpg.connect(with_database(dsn, "postgres"))
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+# --------------------------------------------------------------------------- report
+
+
+def report(results: dict[str, Result], settings: Settings) -> None:
+    """Print the table and the two ratios against their targets."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    table = Table(title=f"Single-event commands, {settings.writers} concurrent writers "
+                        f"(PostgreSQL, {os.cpu_count()} CPUs)")
+    for column in ("contender", "commands", "seconds", "commands/s", "p50 ms", "p99 ms"):
+        table.add_column(column, justify="left" if column == "contender" else "right",
+                         no_wrap=True)
+    for key in CONTENDERS:
+        if key in results:
+            r = results[key]
+            table.add_row(r.name, str(r.commands), f"{r.seconds:.2f}", f"{r.rate:,.0f}",
+                          f"{r.percentile(50):.2f}", f"{r.percentile(99):.2f}")
+    console.print(table)
+    ledger = results.get("ledger")
+    if ledger is None:
+        return
+    if "ceiling" in results and results["ceiling"].rate > 0:
+        ratio = ledger.rate / results["ceiling"].rate
+        verdict = "met" if ratio >= 0.5 else "NOT met"
+        console.print(f"ledger / raw ceiling       = {ratio:.1%}  (target ≥ 50%: {verdict})",
+                      highlight=False)
+    if "peer" in results and results["peer"].rate > 0:
+        ratio = ledger.rate / results["peer"].rate
+        verdict = "met" if ratio >= 4 else "NOT met"
+        console.print(f"ledger / eventsourcing peer = {ratio:.2f}×  (target ≥ 4×: {verdict})",
+                      highlight=False)
+
+
+# --------------------------------------------------------------------------- main
+
+
+async def run(settings: Settings) -> dict[str, Result]:
+    """Create the database, run the chosen contenders, always drop the database."""
+    check_loopback(settings.dsn)
+    name = await create_database(settings.dsn)
+    dsn = with_database(settings.dsn, name)
+    print(f"database {name}: {settings.writers} writers, "
+          + (f"{settings.measure.commands} commands" if settings.measure.commands
+             else f"{settings.measure.seconds:g} s")
+          + f" per contender after a {settings.warmup.seconds:g} s warm-up", flush=True)
+    results: dict[str, Result] = {}
+    shared = Shared()
+    try:
+        # The ledger runs first: the ceiling writes entries of the ledger's average size.
+        for key in ("ledger", "ceiling", "peer"):
+            if key not in settings.contenders:
+                continue
+            print(f"running {key}...", flush=True)
+            if key == "ledger":
+                results[key] = await bench_ledger(settings, dsn, shared)
+            elif key == "ceiling":
+                results[key] = await bench_ceiling(settings, dsn, shared)
+            else:
+                results[key] = await asyncio.to_thread(bench_peer, settings, dsn, shared)
+            r = results[key]
+            print(f"  {r.commands} commands in {r.seconds:.2f} s = {r.rate:,.0f}/s", flush=True)
+        if shared.entry_size is not None:
+            print(f"average ItemCommented entry: {shared.entry_size} bytes", flush=True)
+    finally:
+        await drop_database(settings.dsn, name)
+    return results
+
+
+def parse_args(argv: list[str] | None = None) -> Settings:
+    """Read the command line."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
+    parser.add_argument("--dsn", default=os.environ.get("LEDGER_BENCH_DSN", DEFAULT_DSN),
+                        help="loopback PostgreSQL DSN; a fresh database is created beside it "
+                             "(default: $LEDGER_BENCH_DSN or %(default)s)")
+    parser.add_argument("--writers", type=int, default=16, help="concurrent writers (16)")
+    how = parser.add_mutually_exclusive_group()
+    how.add_argument("--seconds", type=float, default=None,
+                     help="measured seconds per contender (default 10)")
+    how.add_argument("--commands", type=int, default=None,
+                     help="measured commands per contender instead of a duration")
+    parser.add_argument("--warmup", type=float, default=None,
+                        help="warm-up seconds per contender (default 2; 0.5 with --quick)")
+    parser.add_argument("--quick", action="store_true", help="short smoke run (2 s each)")
+    parser.add_argument("--contenders", default=",".join(CONTENDERS),
+                        help="comma-separated subset of ceiling,ledger,peer")
+    parser.add_argument("--profile", metavar="PATH",
+                        help="write a cProfile of the ledger's measured phase to PATH")
+    args = parser.parse_args(argv)
+    contenders = tuple(x.strip() for x in args.contenders.split(",") if x.strip())
+    unknown = set(contenders) - set(CONTENDERS)
+    if unknown or not contenders:
+        parser.error(f"unknown contenders: {sorted(unknown)}")
+    if args.writers < 1:
+        parser.error("--writers must be at least 1")
+    if args.commands is not None:
+        if args.commands < args.writers:
+            parser.error("--commands must be at least --writers")
+        measure = Phase(commands=args.commands)
+    else:
+        seconds = args.seconds if args.seconds is not None else (2.0 if args.quick else 10.0)
+        if seconds <= 0:
+            parser.error("--seconds must be positive")
+        measure = Phase(seconds=seconds)
+    warmup = args.warmup if args.warmup is not None else (0.5 if args.quick else 2.0)
+    return Settings(args.dsn, args.writers, measure, Phase(seconds=max(warmup, 0.0)),
+                    contenders, args.profile)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; 0 whatever the figures, 1 on errors."""
+    settings = parse_args(argv)
+    try:
+        results = asyncio.run(run(settings))
+    except (BenchError, OSError, asyncpg.PostgresError) as e:
+        print(f"bench_store: error: {e}", file=sys.stderr)
+        return 1
+    report(results, settings)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""A rogue operator with direct database access: disables the guards and edits rows."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import asyncpg
+
+
+class SQLiteOperator:
+    """Direct sqlite3 access to a ledger file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def _run(self, sql: str, *args: object) -> None:
+        with sqlite3.connect(self.path) as conn:
+            conn.execute(sql, args)
+
+    async def try_sql(self, sql: str) -> None:
+        self._run(sql)
+
+    async def disable_guards(self) -> None:
+        self._run("DROP TRIGGER events_reject_update")
+        self._run("DROP TRIGGER events_reject_delete")
+
+    async def set_row(self, position: int, entry: bytes, event_hash: bytes) -> None:
+        self._run("UPDATE events SET entry = ?, event_hash = ? WHERE position = ?",
+                  entry, event_hash, position)
+
+    async def delete_row(self, position: int) -> None:
+        self._run("DELETE FROM log_queue WHERE position = ?", position)
+        self._run("DELETE FROM events WHERE position = ?", position)
+
+
+class PostgresOperator:
+    """Direct asyncpg access to a ledger database."""
+
+    def __init__(self, dsn: str) -> None:
+        self.dsn = dsn
+
+    async def _run(self, sql: str, *args: object) -> None:
+        conn = await asyncpg.connect(self.dsn)
+        try:
+            await conn.execute(sql, *args)
+        finally:
+            await conn.close()
+
+    async def try_sql(self, sql: str) -> None:
+        await self._run(sql)
+
+    async def disable_guards(self) -> None:
+        await self._run("ALTER TABLE events DISABLE TRIGGER USER")
+
+    async def set_row(self, position: int, entry: bytes, event_hash: bytes) -> None:
+        await self._run("UPDATE events SET entry = $1, event_hash = $2 WHERE position = $3",
+                        entry, event_hash, position)
+
+    async def delete_row(self, position: int) -> None:
+        await self._run("DELETE FROM log_queue WHERE position = $1", position)
+        await self._run("DELETE FROM events WHERE position = $1", position)
+
+
+Operator = SQLiteOperator | PostgresOperator

@@ -1,0 +1,137 @@
+"""Tampering by someone with database access is refused by the database, and when the guards
+are disabled, ``verify_chains`` names the exact stream, version and event."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from ledger.entry import decode_entry, encode_entry
+from ledger.errors import VerificationError
+from ledger.service import commands as c
+from ledger.service.context import Actor
+from ledger.service.ledger import Ledger
+from ledger.store.port import EventStore, StoredEvent
+from ledger.verify import verify_chains
+from tests.integration.operator import Operator, PostgresOperator, SQLiteOperator
+
+HR = Actor("hr.t", "hr")
+
+
+@pytest.fixture
+def operator(request: pytest.FixtureRequest, store: EventStore, tmp_path: Path) -> Operator:
+    if request.node.callspec.params["store"] == "sqlite":
+        return SQLiteOperator(tmp_path / "ledger.db")
+    return PostgresOperator(request.getfixturevalue("pg_dsn"))
+
+
+async def _stream_with_comments(ledger: Ledger, count: int) -> uuid.UUID:
+    """A departure with one ad-hoc item commented on ``count`` times: a long item chain."""
+    started = await ledger.execute(c.StartDeparture(
+        leaver=c.Leaver(id="wang.lei", name="王磊", department="Sales", position="Manager",
+                        role_family="sales"),
+        manager_id="li.qiang", hr_owner_id=HR.id, notice_date="2026-11-01",
+        last_working_day="2026-11-30", reason="resigned"), HR)
+    departure_id = started.result["departure_id"]
+    await ledger.execute(c.SubmitForApproval(departure_id=departure_id), HR)
+    added = await ledger.execute(c.AddItem(departure_id=departure_id, category="clients",
+                                           title="客户资料", receiver="zhao.min"), HR)
+    item_id = uuid.UUID(str(added.result["item_id"]))
+    for n in range(count):
+        await ledger.execute(c.CommentItem(item_id=item_id, text=f"comment {n}"), HR)
+    return item_id
+
+
+async def _rows(store: EventStore, stream: uuid.UUID) -> list[StoredEvent]:
+    return await store.read_stream(stream)
+
+
+async def test_database_refuses_update_and_delete(ledger: Ledger, operator: Operator) -> None:
+    await _stream_with_comments(ledger, 1)
+    for sql in ("UPDATE events SET version = version", "DELETE FROM events"):
+        with pytest.raises((Exception,), match="append-only"):
+            await operator.try_sql(sql)
+
+
+async def test_postgres_refuses_truncate(postgres_store: EventStore, pg_dsn: str) -> None:
+    with pytest.raises(asyncpg.InsufficientPrivilegeError, match="append-only"):
+        await PostgresOperator(pg_dsn).try_sql("TRUNCATE events CASCADE")
+
+
+async def test_clean_ledger_verifies(ledger: Ledger, store: EventStore) -> None:
+    await _stream_with_comments(ledger, 3)
+    report = await verify_chains(store)
+    assert report.ok, report.problems
+    assert report.events == await store.count_events()
+
+
+async def test_flipped_byte_is_reported_at_its_event(ledger: Ledger, store: EventStore,
+                                                     operator: Operator) -> None:
+    item = await _stream_with_comments(ledger, 3)
+    victim = (await _rows(store, item))[2]
+    tampered = bytearray(victim.entry)
+    tampered[tampered.index(b"comment") + 2] ^= 0x01
+    await operator.disable_guards()
+    await operator.set_row(victim.position, bytes(tampered), victim.event_hash)
+    report = await verify_chains(store)
+    assert len(report.problems) == 1
+    problem = report.problems[0]
+    assert (problem.stream_id, problem.version, problem.event_id) == (
+        str(item), 3, str(victim.event_id))
+    assert "hash to" in str(problem)
+
+
+async def test_deleted_middle_event_is_reported_as_missing_version(
+        ledger: Ledger, store: EventStore, operator: Operator) -> None:
+    item = await _stream_with_comments(ledger, 3)
+    rows = await _rows(store, item)
+    await operator.disable_guards()
+    await operator.delete_row(rows[1].position)
+    report = await verify_chains(store)
+    assert [(p.stream_id, p.version) for p in report.problems] == [(str(item), 3)]
+    assert "version 2 is missing" in str(report.problems[0])
+
+
+async def test_swapped_versions_are_reported(ledger: Ledger, store: EventStore,
+                                             operator: Operator) -> None:
+    item = await _stream_with_comments(ledger, 3)
+    second, third = (await _rows(store, item))[1:3]
+    await operator.disable_guards()
+    await operator.set_row(second.position, third.entry, third.event_hash)
+    await operator.set_row(third.position, second.entry, second.event_hash)
+    report = await verify_chains(store)
+    assert report.problems and report.problems[0].version == 2
+    assert report.problems[0].event_id == str(second.event_id)
+    assert "disagrees with its row" in str(report.problems[0])
+
+
+async def test_rewritten_prev_with_recomputed_hash_is_reported(
+        ledger: Ledger, store: EventStore, operator: Operator) -> None:
+    item = await _stream_with_comments(ledger, 3)
+    victim = (await _rows(store, item))[2]
+    entry = decode_entry(victim.entry)
+    doc = json.loads(victim.entry)
+    forged, forged_hash = encode_entry(
+        event_id=entry.event_id, stream_type=entry.stream_type, stream_id=entry.stream_id,
+        version=entry.version, event_type=entry.event_type, recorded_at=entry.recorded_at,
+        actor=doc["actor"], context=doc["context"], payload=doc["payload"],
+        prev=bytes(32))
+    await operator.disable_guards()
+    await operator.set_row(victim.position, forged, forged_hash)
+    report = await verify_chains(store)
+    assert [(p.stream_id, p.version) for p in report.problems] == [(str(item), 3)]
+    assert "prev" in str(report.problems[0])
+
+
+async def test_loading_a_tampered_stream_refuses_to_act(ledger: Ledger, store: EventStore,
+                                                        operator: Operator) -> None:
+    item = await _stream_with_comments(ledger, 2)
+    victim = (await _rows(store, item))[1]
+    await operator.disable_guards()
+    await operator.delete_row(victim.position)
+    with pytest.raises(VerificationError, match="version 2 is missing"):
+        await ledger.execute(c.CommentItem(item_id=item, text="after tamper"), HR)
