@@ -15,7 +15,7 @@ import rfc8785
 from ledger.errors import InvalidInputError
 
 JSONValue: TypeAlias = (
-    str | int | bool | None | Sequence["JSONValue"] | Mapping[str, "JSONValue"]
+    str | int | bool | Sequence["JSONValue"] | Mapping[str, "JSONValue"] | None
 )
 JSONObject: TypeAlias = Mapping[str, JSONValue]
 

@@ -13,15 +13,22 @@ from ledger.errors import VerificationError
 from ledger.store.port import StoredEvent
 
 
+def located(
+    message: str, stream_id: object, version: int, event_id: object
+) -> VerificationError:
+    """A VerificationError that carries the exact stream, version and event id."""
+    return VerificationError(message, stream_id=str(stream_id), version=version,
+                             event_id=str(event_id))
+
+
 def verify_row(row: StoredEvent) -> Entry:
     """Hash-check and decode one stored row, and check it agrees with its columns."""
-    where = {"stream_id": str(row.stream_id), "version": row.version,
-             "event_id": str(row.event_id)}
+    where = (row.stream_id, row.version, row.event_id)
     try:
         entry = decode_entry(row.entry, row.event_hash)
     except VerificationError as e:
-        raise VerificationError(
-            f"stream {row.stream_id} version {row.version} (event {row.event_id}): {e}", **where
+        raise located(
+            f"stream {row.stream_id} version {row.version} (event {row.event_id}): {e}", *where
         ) from e
     mismatches = [
         name for name, stored, inside in (
@@ -33,9 +40,9 @@ def verify_row(row: StoredEvent) -> Entry:
         ) if stored != inside
     ]
     if mismatches:
-        raise VerificationError(
+        raise located(
             f"stream {row.stream_id} version {row.version} (event {row.event_id}): "
-            f"entry disagrees with its row on {', '.join(mismatches)}", **where,
+            f"entry disagrees with its row on {', '.join(mismatches)}", *where,
         )
     return entry
 
@@ -60,19 +67,18 @@ def check_link(previous: Entry | None, entry: Entry) -> None:
 
     Precondition: both are decoded entries of the same stream (``previous`` None for the first).
     """
-    where = {"stream_id": str(entry.stream_id), "version": entry.version,
-             "event_id": str(entry.event_id)}
+    where = (entry.stream_id, entry.version, entry.event_id)
     expected_version = 1 if previous is None else previous.version + 1
     if entry.version != expected_version:
-        raise VerificationError(
+        raise located(
             f"stream {entry.stream_id}: version {expected_version} is missing "
-            f"(found version {entry.version}, event {entry.event_id})", **where,
+            f"(found version {entry.version}, event {entry.event_id})", *where,
         )
     expected_prev = None if previous is None else previous.event_hash
     if entry.prev != expected_prev:
-        raise VerificationError(
+        raise located(
             f"stream {entry.stream_id} version {entry.version} (event {entry.event_id}): "
             f"prev {entry.prev.hex() if entry.prev else None} does not match the hash of "
             f"version {expected_version - 1} "
-            f"({expected_prev.hex() if expected_prev else None})", **where,
+            f"({expected_prev.hex() if expected_prev else None})", *where,
         )

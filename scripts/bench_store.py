@@ -316,7 +316,7 @@ async def bench_ceiling(settings: Settings, dsn: str, shared: Shared) -> Result:
 
         counters = [0] * writers
         await run_async_phase("ceiling", writers, op, settings.warmup, counters)
-        result = await run_async_phase("ceiling (raw asyncpg INSERT)", writers, op,
+        result = await run_async_phase("ceiling (raw asyncpg)", writers, op,
                                        settings.measure, counters)
         rows = await conns[0].fetchval("SELECT count(*) FROM ceiling_events")
         if rows != sum(counters):
@@ -397,7 +397,7 @@ def bench_peer(settings: Settings, dsn: str, shared: Shared) -> Result:
 
         counters = [0] * writers
         run_thread_phase("peer", writers, op, settings.warmup, counters)
-        result = run_thread_phase("peer (eventsourcing Application)", writers, op,
+        result = run_thread_phase("peer (eventsourcing)", writers, op,
                                   settings.measure, counters)
         total = sum(app.repository.get(i).version - 1 for i in items)
         if total != sum(counters):

@@ -93,4 +93,4 @@ def shared_dir() -> Iterator[Path]:
     """../shared beside the clone; tests needing it skip when it is absent."""
     if not SHARED.is_dir():
         pytest.skip("../shared is not beside this clone")
-    yield SHARED
+    return SHARED

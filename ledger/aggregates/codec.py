@@ -75,7 +75,7 @@ def decode_event(entry: Entry) -> CanMutateAggregate[Any]:
     if entry.version == 1:
         kwargs["originator_topic"] = STREAM_CLASSES[stream_type].TOPIC  # type: ignore[attr-defined]
     try:
-        return event_class(
+        return event_class(  # type: ignore[call-arg]
             originator_id=entry.stream_id,
             originator_version=entry.version,
             timestamp=entry.recorded_at,

@@ -27,7 +27,7 @@ def hash_template_content(
     key: str, role_family: str, name: str, label: str, items: Sequence[JSONObject]
 ) -> str:
     """Return the hex SHA-256 of the template's canonical content (what its items say)."""
-    content = {"key": key, "role_family": role_family, "name": name, "label": label,
+    content: JSONObject = {"key": key, "role_family": role_family, "name": name, "label": label,
                "items": list(items)}
     return hashlib.sha256(encode_canonical(content)).hexdigest()
 

@@ -14,6 +14,7 @@ from ledger.service.context import Actor
 from ledger.service.policy import HR, require_hr_or_manager, require_role
 from ledger.service.unit_of_work import UnitOfWork
 
+
 async def start_departure(cmd: c.StartDeparture, actor: Actor, uow: UnitOfWork) -> JSONObject:
     """HR opens a case in draft."""
     require_role(actor, HR, "start a departure")

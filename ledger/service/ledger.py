@@ -64,8 +64,7 @@ class CommandOutcome:
     def result(self) -> JSONObject:
         """The use case's own result (ids, new state)."""
         value = self.body["result"]
-        assert isinstance(value, dict)
-        return value
+        return value if isinstance(value, dict) else {}
 
 
 class Ledger:
@@ -107,9 +106,10 @@ class Ledger:
             if events or record is not None:
                 await self.store.append(events, record)
         except KeyTakenError:
-            assert record_key is not None
-            previous = await self.store.find_idempotency(record_key)
-            assert previous is not None
+            # A concurrent request with the same key committed first: answer as it did.
+            previous = await self.store.find_idempotency(record_key or "")
+            if previous is None:
+                raise
             return _replay(previous, request_hash)
         return CommandOutcome(body, replayed=False)
 
@@ -132,8 +132,8 @@ class Ledger:
 
 
 def _request_hash(command: c.Model, actor: Actor) -> bytes:
-    document = {"command": command.model_dump(mode="json"), "actor": actor.id,
-                "role": actor.role}
+    document: JSONObject = {"command": command.model_dump(mode="json"), "actor": actor.id,
+                            "role": actor.role}
     return hashlib.sha256(encode_canonical(document)).digest()
 
 

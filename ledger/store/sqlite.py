@@ -21,7 +21,14 @@ from ledger.errors import ConflictError, LedgerError
 from ledger.store.port import IdempotencyRecord, KeyTakenError, NewEvent, StoredEvent
 from ledger.store.sqlite_schema import MIGRATIONS
 
-_EVENT_COLUMNS = "position, event_id, stream_type, stream_id, version, event_type, entry, event_hash"
+_SELECT_STREAM = (
+    "SELECT position, event_id, stream_type, stream_id, version, event_type, entry, event_hash"
+    " FROM events WHERE stream_id = ? ORDER BY version"
+)
+_SELECT_AFTER = (
+    "SELECT position, event_id, stream_type, stream_id, version, event_type, entry, event_hash"
+    " FROM events WHERE position > ? ORDER BY position LIMIT ?"
+)
 
 
 def map_sqlite_error(e: sqlite3.Error) -> LedgerError:
@@ -109,8 +116,7 @@ class SQLiteEventStore:
                         (str(ev.event_id), ev.stream_type, str(ev.stream_id), ev.version,
                          ev.event_type, format_time(ev.recorded_at), ev.entry, ev.event_hash),
                     )
-                    assert cursor.lastrowid is not None
-                    positions.append(cursor.lastrowid)
+                    positions.append(int(cursor.lastrowid or 0))
                 await db.executemany("INSERT INTO log_queue (position) VALUES (?)",
                                      [(p,) for p in positions])
                 if idempotency is not None:
@@ -139,16 +145,14 @@ class SQLiteEventStore:
     async def read_stream(self, stream_id: UUID) -> list[StoredEvent]:
         """Return one stream in version order."""
         rows = await self._fetch(
-            f"SELECT {_EVENT_COLUMNS} FROM events WHERE stream_id = ? ORDER BY version",
-            (str(stream_id),),
+            _SELECT_STREAM, (str(stream_id),),
         )
         return [_row_to_event(r) for r in rows]
 
     async def read_all(self, after: int = 0, limit: int = 1000) -> list[StoredEvent]:
         """Return events after ``after`` in position order."""
         rows = await self._fetch(
-            f"SELECT {_EVENT_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?",
-            (after, limit),
+            _SELECT_AFTER, (after, limit),
         )
         return [_row_to_event(r) for r in rows]
 
