@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -20,6 +21,8 @@ from ledger.errors import InvalidInputError, VerificationError
 ENTRY_FORMAT_VERSION = 1
 STREAM_TYPES = ("departure", "item", "template")
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+_TIME_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
+_HASH_HEX = re.compile(r"[0-9a-f]{64}")
 _ENTRY_KEYS = frozenset(
     {"v", "id", "stream", "version", "type", "recorded_at", "actor", "context", "payload", "prev"}
 )
@@ -40,6 +43,8 @@ def parse_time(text: str) -> datetime:
 
     Precondition: none; raises ValueError for any other form.
     """
+    if not _TIME_PATTERN.fullmatch(text):
+        raise ValueError(f"recorded_at {text!r} is not RFC 3339 UTC with microseconds")
     return datetime.strptime(text, _TIME_FORMAT).replace(tzinfo=UTC)
 
 
@@ -120,29 +125,43 @@ def decode_entry(raw: bytes, expected_hash: bytes | None = None) -> Entry:
         raise VerificationError(f"malformed entry: {e}") from e
 
 
+def _canonical_uuid(text: object) -> UUID:
+    if not isinstance(text, str) or str(UUID(text)) != text:
+        raise ValueError(f"{text!r} is not a lowercase, hyphenated UUID")
+    return UUID(text)
+
+
 def _entry_from_document(doc: Any, raw: bytes, event_hash: bytes) -> Entry:
     if not isinstance(doc, dict) or set(doc) != _ENTRY_KEYS:
         raise ValueError("entry keys differ from the fixed envelope")
-    if doc["v"] != ENTRY_FORMAT_VERSION:
+    if type(doc["v"]) is not int or doc["v"] != ENTRY_FORMAT_VERSION:
         raise ValueError(f"unknown entry format version {doc['v']!r}")
     stream = doc["stream"]
+    if not isinstance(stream, dict) or set(stream) != {"type", "id"}:
+        raise ValueError("stream must be exactly {type, id}")
     if stream["type"] not in STREAM_TYPES:
         raise ValueError(f"unknown stream type {stream['type']!r}")
     version = doc["version"]
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+    if type(version) is not int or version < 1:
         raise ValueError(f"bad version {version!r}")
     for name in ("actor", "context", "payload"):
         if not isinstance(doc[name], dict):
             raise ValueError(f"{name} is not an object")
+    if not isinstance(doc["type"], str) or not isinstance(doc["recorded_at"], str):
+        raise ValueError("type and recorded_at must be strings")
+    prev = doc["prev"]
+    if (version == 1) != (prev is None):
+        raise ValueError("prev must be null exactly for version 1")
+    if prev is not None and not (isinstance(prev, str) and _HASH_HEX.fullmatch(prev)):
+        raise ValueError("prev must be 64 lowercase hex digits")
     if encode_canonical(doc) != raw:
         raise ValueError("entry bytes are not in RFC 8785 canonical form")
-    prev = doc["prev"]
     return Entry(
-        event_id=UUID(doc["id"]),
+        event_id=_canonical_uuid(doc["id"]),
         stream_type=stream["type"],
-        stream_id=UUID(stream["id"]),
+        stream_id=_canonical_uuid(stream["id"]),
         version=version,
-        event_type=str(doc["type"]),
+        event_type=doc["type"],
         recorded_at=parse_time(doc["recorded_at"]),
         actor=doc["actor"],
         context=doc["context"],

@@ -118,10 +118,15 @@ class Result:
     commands: int
     seconds: float
     latencies: list[float] = field(default_factory=list)
+    cpu_seconds: float = 0.0  # this process's CPU time (all threads) during the phase
 
     @property
     def rate(self) -> float:
         return self.commands / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def cpu_per_command_us(self) -> float:
+        return self.cpu_seconds / self.commands * 1e6 if self.commands else float("nan")
 
     def percentile(self, p: float) -> float:
         """Latency percentile in milliseconds (nearest rank)."""
@@ -155,6 +160,7 @@ async def run_async_phase(name: str, writers: int, op: AsyncOp, phase: Phase,
             done[w] += 1
 
     start = time.perf_counter()
+    cpu_start = time.process_time()
     deadline = start + (phase.seconds or 0.0)
     if profiler is not None:
         profiler.enable()
@@ -164,7 +170,8 @@ async def run_async_phase(name: str, writers: int, op: AsyncOp, phase: Phase,
         if profiler is not None:
             profiler.disable()
     elapsed = time.perf_counter() - start
-    return Result(name, sum(done), elapsed, [x for lat in latencies for x in lat])
+    return Result(name, sum(done), elapsed, [x for lat in latencies for x in lat],
+                  time.process_time() - cpu_start)
 
 
 def run_thread_phase(name: str, writers: int, op: SyncOp, phase: Phase,
@@ -195,6 +202,7 @@ def run_thread_phase(name: str, writers: int, op: SyncOp, phase: Phase,
     for t in threads:
         t.start()
     start = time.perf_counter()
+    cpu_start = time.process_time()
     deadline[0] = start + (phase.seconds or 0.0)
     barrier.wait()
     for t in threads:
@@ -202,7 +210,8 @@ def run_thread_phase(name: str, writers: int, op: SyncOp, phase: Phase,
     elapsed = time.perf_counter() - start
     if errors:
         raise BenchError(f"{name}: a writer failed: {errors[0]!r}") from errors[0]
-    return Result(name, sum(done), elapsed, [x for lat in latencies for x in lat])
+    return Result(name, sum(done), elapsed, [x for lat in latencies for x in lat],
+                  time.process_time() - cpu_start)
 
 
 # --------------------------------------------------------------------------- contenders
@@ -264,6 +273,10 @@ async def bench_ledger(settings: Settings, dsn: str, shared: Shared) -> Result:
             raise BenchError(f"ledger: {issued} commands issued but {appended} events "
                              f"appended ({rows[0][0]} ItemCommented)")
         shared.entry_size = int(rows[0][1])
+        longest = await store.pool.fetchval(
+            "SELECT max(version) FROM events WHERE event_type = 'ItemCommented'")
+        print(f"  checked: {issued} commands issued = {appended} events appended; item streams "
+              f"reached {longest} entries", flush=True)
         return result
     finally:
         await store.close()
@@ -464,17 +477,20 @@ def report(results: dict[str, Result], settings: Settings) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    console = Console(width=max(Console().width, 110))
     table = Table(title=f"Single-event commands, {settings.writers} concurrent writers "
                         f"(PostgreSQL, {os.cpu_count()} CPUs)")
-    for column in ("contender", "commands", "seconds", "commands/s", "p50 ms", "p99 ms"):
+    columns = ("contender", "commands", "seconds", "commands/s", "p50 ms", "p99 ms",
+               "client CPU µs/cmd")
+    for column in columns:
         table.add_column(column, justify="left" if column == "contender" else "right",
                          no_wrap=True)
     for key in CONTENDERS:
         if key in results:
             r = results[key]
             table.add_row(r.name, str(r.commands), f"{r.seconds:.2f}", f"{r.rate:,.0f}",
-                          f"{r.percentile(50):.2f}", f"{r.percentile(99):.2f}")
+                          f"{r.percentile(50):.2f}", f"{r.percentile(99):.2f}",
+                          f"{r.cpu_per_command_us:,.0f}")
     console.print(table)
     ledger = results.get("ledger")
     if ledger is None:

@@ -160,7 +160,7 @@ class Departure(Aggregate):
 
     def close(self, by: str, items: Sequence[ItemStatus], note: str) -> None:
         """Close the case if the gate allows; raise GateBlockedError listing what blocks it."""
-        self._require_state(*OPEN_FOR_ITEMS)
+        self._require_state("handing_over")
         if sorted(s.item_id for s in items) != sorted(self.item_ids):
             raise InvalidTransitionError("item statuses do not match this departure's items")
         blocking = [s for s in items if s.mandatory and s.state not in DONE_STATES]

@@ -63,6 +63,12 @@ async def withdraw_departure(cmd: c.WithdrawDeparture, actor: Actor,
     return {"departure_id": str(departure.id), "state": departure.state}
 
 
+def require_other_receiver(receiver: str, departure: Departure) -> None:
+    """Nobody confirms their own handover: the receiver must not be the leaver."""
+    if receiver == departure.leaver_id:
+        raise InvalidInputError("the leaver cannot receive their own handover", field="receiver")
+
+
 def _resolve_receiver(spec: str, departure: Departure, successor_id: str | None) -> str:
     if spec == "successor":
         if successor_id is None:
@@ -80,6 +86,8 @@ async def apply_template(cmd: c.ApplyTemplate, actor: Actor, uow: UnitOfWork) ->
     require_role(actor, HR, "apply a template")
     departure = await uow.get(Departure, cmd.departure_id, cmd.expected_version)
     template = await uow.get(Template, template_id_for(cmd.template_key))
+    if cmd.successor_id is not None:
+        require_other_receiver(cmd.successor_id, departure)
     last_day = dt.date.fromisoformat(departure.last_working_day)
     item_ids = []
     for spec in template.items:
@@ -103,6 +111,7 @@ async def add_item(cmd: c.AddItem, actor: Actor, uow: UnitOfWork) -> JSONObject:
     """HR or the manager adds an ad-hoc item."""
     departure = await uow.get(Departure, cmd.departure_id, cmd.expected_version)
     require_hr_or_manager(actor, departure.manager_id, "add an item")
+    require_other_receiver(cmd.receiver, departure)
     item = HandoverItem(
         departure_id=str(departure.id), category=cmd.category, title=cmd.title,
         label=cmd.label, acceptance_criteria=cmd.acceptance_criteria,

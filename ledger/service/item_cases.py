@@ -8,6 +8,7 @@ from ledger.canonical import JSONObject
 from ledger.errors import ForbiddenError
 from ledger.service import commands as c
 from ledger.service.context import Actor
+from ledger.service.departure_cases import require_other_receiver
 from ledger.service.policy import HR, REVIEWERS, SYSTEMS, require_hr_or_manager, require_role
 from ledger.service.unit_of_work import UnitOfWork
 
@@ -55,6 +56,7 @@ async def reassign_item(cmd: c.ReassignItem, actor: Actor, uow: UnitOfWork) -> J
     item = await uow.get(HandoverItem, cmd.item_id, cmd.expected_version)
     departure = await uow.get(Departure, item.departure_id)
     require_hr_or_manager(actor, departure.manager_id, "reassign items")
+    require_other_receiver(cmd.receiver, departure)
     item.reassign(by=actor.id, receiver=cmd.receiver, reason=cmd.reason)
     return {**_result(item), "receiver": item.receiver}
 

@@ -37,4 +37,37 @@ MIGRATIONS: tuple[str, ...] = (
         created_at   TIMESTAMPTZ NOT NULL DEFAULT now()
     );
     """,
+    """
+    CREATE TABLE log_entries (
+        idx        BIGINT PRIMARY KEY CHECK (idx >= 0),
+        position   BIGINT NOT NULL UNIQUE REFERENCES events (position),
+        event_hash BYTEA  NOT NULL CHECK (octet_length(event_hash) = 32)
+    );
+    CREATE INDEX log_entries_hash_idx ON log_entries (event_hash);
+    CREATE TABLE log_hashes (
+        idx  BIGINT PRIMARY KEY CHECK (idx >= 0),
+        hash BYTEA  NOT NULL CHECK (octet_length(hash) = 32)
+    );
+    CREATE TABLE log_tiles (
+        level INTEGER NOT NULL,
+        n     BIGINT  NOT NULL,
+        width INTEGER NOT NULL CHECK (width BETWEEN 1 AND 256),
+        data  BYTEA   NOT NULL,
+        PRIMARY KEY (level, n)
+    );
+    CREATE TABLE checkpoints (
+        size      BIGINT PRIMARY KEY CHECK (size >= 0),
+        root      BYTEA  NOT NULL,
+        note      BYTEA  NOT NULL,
+        signed_at TIMESTAMPTZ NOT NULL DEFAULT now()
+    );
+    CREATE TRIGGER log_entries_reject_change BEFORE UPDATE OR DELETE ON log_entries
+        FOR EACH ROW EXECUTE FUNCTION ledger_reject_change();
+    CREATE TRIGGER log_hashes_reject_change BEFORE UPDATE OR DELETE ON log_hashes
+        FOR EACH ROW EXECUTE FUNCTION ledger_reject_change();
+    CREATE TRIGGER checkpoints_reject_change BEFORE UPDATE OR DELETE ON checkpoints
+        FOR EACH ROW EXECUTE FUNCTION ledger_reject_change();
+    CREATE TRIGGER log_reject_truncate BEFORE TRUNCATE ON log_entries
+        FOR EACH STATEMENT EXECUTE FUNCTION ledger_reject_change();
+    """,
 )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -74,6 +75,11 @@ class SQLiteEventStore:
             await self._db.execute(f"PRAGMA {pragma}")
 
     @property
+    def lock(self) -> asyncio.Lock:
+        """Held for every statement sequence that must not interleave with another."""
+        return self._lock
+
+    @property
     def db(self) -> aiosqlite.Connection:
         """The open connection (precondition: ``open`` was awaited)."""
         if self._db is None:
@@ -100,30 +106,14 @@ class SQLiteEventStore:
                     f"INSERT INTO schema_version VALUES ({number});\nCOMMIT;"
                 )
 
-    async def append(
-        self, events: Sequence[NewEvent], idempotency: IdempotencyRecord | None = None
-    ) -> list[int]:
-        """Append events, their queue rows and the idempotency record in one transaction."""
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """A write transaction (BEGIN IMMEDIATE), whole: commits on success, else rolls back."""
         async with self._lock:
             db = self.db
             try:
                 await db.execute("BEGIN IMMEDIATE")
-                positions = []
-                for ev in events:
-                    cursor = await db.execute(
-                        "INSERT INTO events (event_id, stream_type, stream_id, version, "
-                        "event_type, recorded_at, entry, event_hash) VALUES (?,?,?,?,?,?,?,?)",
-                        (str(ev.event_id), ev.stream_type, str(ev.stream_id), ev.version,
-                         ev.event_type, format_time(ev.recorded_at), ev.entry, ev.event_hash),
-                    )
-                    positions.append(int(cursor.lastrowid or 0))
-                await db.executemany("INSERT INTO log_queue (position) VALUES (?)",
-                                     [(p,) for p in positions])
-                if idempotency is not None:
-                    await db.execute(
-                        "INSERT INTO idempotency (key, request_hash, response) VALUES (?,?,?)",
-                        (idempotency.key, idempotency.request_hash, idempotency.response),
-                    )
+                yield db
                 await db.execute("COMMIT")
             except sqlite3.Error as e:
                 if db.in_transaction:
@@ -133,9 +123,32 @@ class SQLiteEventStore:
                 if db.in_transaction:
                     await db.execute("ROLLBACK")
                 raise
-            return positions
 
-    async def _fetch(self, sql: str, params: Sequence[object] = ()) -> list[Any]:
+    async def append(
+        self, events: Sequence[NewEvent], idempotency: IdempotencyRecord | None = None
+    ) -> list[int]:
+        """Append events, their queue rows and the idempotency record in one transaction."""
+        positions = []
+        async with self.transaction() as db:
+            for ev in events:
+                cursor = await db.execute(
+                    "INSERT INTO events (event_id, stream_type, stream_id, version, "
+                    "event_type, recorded_at, entry, event_hash) VALUES (?,?,?,?,?,?,?,?)",
+                    (str(ev.event_id), ev.stream_type, str(ev.stream_id), ev.version,
+                     ev.event_type, format_time(ev.recorded_at), ev.entry, ev.event_hash),
+                )
+                positions.append(int(cursor.lastrowid or 0))
+            await db.executemany("INSERT INTO log_queue (position) VALUES (?)",
+                                 [(p,) for p in positions])
+            if idempotency is not None:
+                await db.execute(
+                    "INSERT INTO idempotency (key, request_hash, response) VALUES (?,?,?)",
+                    (idempotency.key, idempotency.request_hash, idempotency.response),
+                )
+        return positions
+
+    async def fetch(self, sql: str, params: Sequence[object] = ()) -> list[Any]:
+        """Run one read statement, isolated from in-flight write transactions."""
         async with self._lock:
             try:
                 return list(await self.db.execute_fetchall(sql, params))
@@ -144,14 +157,14 @@ class SQLiteEventStore:
 
     async def read_stream(self, stream_id: UUID) -> list[StoredEvent]:
         """Return one stream in version order."""
-        rows = await self._fetch(
+        rows = await self.fetch(
             _SELECT_STREAM, (str(stream_id),),
         )
         return [_row_to_event(r) for r in rows]
 
     async def read_all(self, after: int = 0, limit: int = 1000) -> list[StoredEvent]:
         """Return events after ``after`` in position order."""
-        rows = await self._fetch(
+        rows = await self.fetch(
             _SELECT_AFTER, (after, limit),
         )
         return [_row_to_event(r) for r in rows]
@@ -166,12 +179,12 @@ class SQLiteEventStore:
 
     async def count_events(self) -> int:
         """Return how many events are stored."""
-        rows = await self._fetch("SELECT count(*) FROM events")
+        rows = await self.fetch("SELECT count(*) FROM events")
         return int(rows[0][0])
 
     async def stream_ids(self, stream_type: str) -> list[UUID]:
         """Return every stream id of a type, oldest first."""
-        rows = await self._fetch(
+        rows = await self.fetch(
             "SELECT stream_id FROM events WHERE stream_type = ? AND version = 1 ORDER BY position",
             (stream_type,),
         )
@@ -179,7 +192,7 @@ class SQLiteEventStore:
 
     async def find_idempotency(self, key: str) -> IdempotencyRecord | None:
         """Return the stored outcome for a key."""
-        rows = await self._fetch(
+        rows = await self.fetch(
             "SELECT key, request_hash, response FROM idempotency WHERE key = ?", (key,)
         )
         if not rows:
@@ -188,7 +201,7 @@ class SQLiteEventStore:
 
     async def queued_positions(self, limit: int = 1000) -> list[int]:
         """Return positions waiting for the sequencer."""
-        rows = await self._fetch(
+        rows = await self.fetch(
             "SELECT position FROM log_queue ORDER BY position LIMIT ?", (limit,)
         )
         return [int(r[0]) for r in rows]

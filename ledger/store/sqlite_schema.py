@@ -31,4 +31,41 @@ MIGRATIONS: tuple[str, ...] = (
         response     BLOB NOT NULL
     );
     """,
+    """
+    CREATE TABLE log_entries (
+        idx        INTEGER PRIMARY KEY CHECK (idx >= 0),
+        position   INTEGER NOT NULL UNIQUE REFERENCES events (position),
+        event_hash BLOB    NOT NULL CHECK (length(event_hash) = 32)
+    );
+    CREATE INDEX log_entries_hash_idx ON log_entries (event_hash);
+    CREATE TABLE log_hashes (
+        idx  INTEGER PRIMARY KEY CHECK (idx >= 0),
+        hash BLOB    NOT NULL CHECK (length(hash) = 32)
+    );
+    CREATE TABLE log_tiles (
+        level INTEGER NOT NULL,
+        n     INTEGER NOT NULL,
+        width INTEGER NOT NULL CHECK (width BETWEEN 1 AND 256),
+        data  BLOB    NOT NULL,
+        PRIMARY KEY (level, n)
+    );
+    CREATE TABLE checkpoints (
+        size      INTEGER PRIMARY KEY CHECK (size >= 0),
+        root      BLOB    NOT NULL,
+        note      BLOB    NOT NULL,
+        signed_at TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+    );
+    CREATE TRIGGER log_entries_reject_update BEFORE UPDATE ON log_entries
+    BEGIN SELECT RAISE(ABORT, 'log entries are append-only'); END;
+    CREATE TRIGGER log_entries_reject_delete BEFORE DELETE ON log_entries
+    BEGIN SELECT RAISE(ABORT, 'log entries are append-only'); END;
+    CREATE TRIGGER log_hashes_reject_update BEFORE UPDATE ON log_hashes
+    BEGIN SELECT RAISE(ABORT, 'log hashes are append-only'); END;
+    CREATE TRIGGER log_hashes_reject_delete BEFORE DELETE ON log_hashes
+    BEGIN SELECT RAISE(ABORT, 'log hashes are append-only'); END;
+    CREATE TRIGGER checkpoints_reject_update BEFORE UPDATE ON checkpoints
+    BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
+    CREATE TRIGGER checkpoints_reject_delete BEFORE DELETE ON checkpoints
+    BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
+    """,
 )

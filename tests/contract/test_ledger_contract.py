@@ -187,3 +187,14 @@ async def test_template_revision_is_recorded_and_unchanged_redefinition_appends_
     revised = sales.model_copy(update={"label": "Sales handover checklist v2"})
     outcome = await ledger.execute(revised, HR)
     assert outcome.result["revision"] == 2
+
+
+async def test_the_leaver_cannot_be_the_receiver_of_their_own_handover(ledger: Ledger) -> None:
+    departure_id = await handing_over(ledger)
+    with pytest.raises(InvalidInputError, match="own handover"):
+        await ledger.execute(c.AddItem(departure_id=departure_id, category="documents",
+                                       title="项目文档", receiver=LEAVER.id), HR)
+    item_id = (await ledger.load(Departure, departure_id)).item_ids[0]
+    with pytest.raises(InvalidInputError, match="own handover"):
+        await ledger.execute(c.ReassignItem(item_id=item_id, receiver=LEAVER.id,
+                                            reason="self"), HR)

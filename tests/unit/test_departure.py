@@ -6,6 +6,7 @@ state. The gate: close only when every mandatory item is confirmed or waived.
 
 import pytest
 
+from ledger.aggregates.codec import encode_event
 from ledger.aggregates.departure import (
     Departure,
     DepartureStateError,
@@ -75,7 +76,7 @@ def recorded(departure: Departure) -> list[tuple[str, dict[str, object]]]:
     """Return (pinned topic, payload) of every pending event, collecting them."""
     envelope = {"originator_id", "originator_version", "timestamp", "originator_topic"}
     return [
-        (type(e).TOPIC, {k: v for k, v in vars(e).items() if k not in envelope})
+        (encode_event(e)[0], {k: v for k, v in vars(e).items() if k not in envelope})
         for e in departure.collect_events()
     ]
 
@@ -511,7 +512,7 @@ def test_refuses_item_statuses_that_do_not_match_the_departures_items(
 def test_refuses_to_close_a_departure_twice() -> None:
     departure = departure_in("closed", item_ids=("item-1",))
 
-    with pytest.raises(DepartureStateError, match="is closed; needs approved or handing_over"):
+    with pytest.raises(DepartureStateError, match="is closed; needs handing_over"):
         departure.close(by=HR, items=[status("item-1", "confirmed")], note="again")
 
     assert recorded(departure) == []
@@ -521,5 +522,5 @@ def test_refuses_to_close_a_departure_twice() -> None:
 def test_refuses_to_close_before_approval_or_after_withdrawal(state: str) -> None:
     departure = departure_in(state)
 
-    with pytest.raises(DepartureStateError, match=f"is {state}; needs approved or handing_over"):
+    with pytest.raises(DepartureStateError, match=f"is {state}; needs handing_over"):
         departure.close(by=HR, items=[], note="")

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
+from ledger.aggregates.codec import encode_event
 from ledger.aggregates.item import (
     HandoverItem,
     ItemAlreadyDoneError,
@@ -61,7 +62,7 @@ def recorded(item: HandoverItem) -> list[tuple[str, dict[str, object]]]:
     """Return (pinned topic, payload) of every pending event, collecting them."""
     envelope = {"originator_id", "originator_version", "timestamp", "originator_topic"}
     return [
-        (type(e).TOPIC, {k: v for k, v in vars(e).items() if k not in envelope})
+        (encode_event(e)[0], {k: v for k, v in vars(e).items() if k not in envelope})
         for e in item.collect_events()
     ]
 

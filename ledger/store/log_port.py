@@ -1,0 +1,98 @@
+"""The transparency-log storage port: what the sequencer writes and the log endpoints read.
+
+Tables (both adapters): ``log_entries`` (index → event position and hash, gap-free),
+``log_hashes`` (RFC 6962 subtree hashes at Go tlog's stored-hash indexes), ``log_tiles`` (C2SP
+hash tiles, widest width so far) and ``checkpoints`` (every signed checkpoint note). Entries,
+hashes and checkpoints are append-only by trigger, like ``events``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class StoredCheckpoint:
+    """A signed checkpoint as stored: its size, root hash and the exact signed note bytes."""
+
+    size: int
+    root: bytes
+    note: bytes
+
+
+@dataclass(frozen=True)
+class LogEntryRow:
+    """One sequenced log entry: log index, the event's storage position and its hash."""
+
+    index: int
+    position: int
+    event_hash: bytes
+
+
+class SequencingBatch(Protocol):
+    """One sequencer transaction: everything written commits together, or nothing does."""
+
+    async def size(self) -> int:
+        """The current log size (the next index to assign)."""
+
+    async def take_queue(self, limit: int) -> list[tuple[int, bytes]]:
+        """Committed queue rows (position, event hash) to sequence, oldest position first."""
+
+    async def read_hashes(self, indexes: Sequence[int]) -> list[bytes]:
+        """Stored hashes at ``indexes`` (including ones written in this batch)."""
+
+    async def append(self, entries: Sequence[LogEntryRow],
+                     hashes: Sequence[tuple[int, bytes]]) -> None:
+        """Write log entries and stored hashes, and remove the entries' queue rows."""
+
+    async def write_tile(self, level: int, n: int, width: int, data: bytes) -> None:
+        """Store (or widen) the hash tile (level, n)."""
+
+    async def last_checkpoint(self) -> StoredCheckpoint | None:
+        """The latest signed checkpoint."""
+
+    async def write_checkpoint(self, checkpoint: StoredCheckpoint) -> None:
+        """Store a newly signed checkpoint."""
+
+
+class LogStore(Protocol):
+    """Read side of the log, and the sequencer's transactions."""
+
+    def sequencing(self) -> AbstractAsyncContextManager[SequencingBatch]:
+        """Open one sequencer transaction (PostgreSQL: only while holding leadership)."""
+
+    async def try_lead(self) -> bool:
+        """Try to become (or stay) the single sequencer leader; True when this process leads."""
+
+    async def resign(self) -> None:
+        """Give up leadership (on shutdown)."""
+
+    async def read_hashes(self, indexes: Sequence[int]) -> list[bytes]:
+        """Stored hashes at ``indexes``, in order; NotFoundError if any is missing."""
+
+    async def read_tile(self, level: int, n: int) -> bytes | None:
+        """The widest stored data of hash tile (level, n)."""
+
+    async def read_entries(self, start: int, count: int) -> list[LogEntryRow]:
+        """Log entries with index in [start, start + count), in index order."""
+
+    async def find_index(self, event_hash: bytes) -> int | None:
+        """The log index of an event hash, once sequenced."""
+
+    async def latest_checkpoint(self) -> StoredCheckpoint | None:
+        """The latest signed checkpoint."""
+
+    async def checkpoints(self) -> list[StoredCheckpoint]:
+        """Every signed checkpoint, by size."""
+
+    def iterate_entries(self, batch: int = 10000) -> AsyncIterator[LogEntryRow]:
+        """Every log entry in index order."""
+
+    def iterate_hashes(self, batch: int = 20000) -> AsyncIterator[tuple[int, bytes]]:
+        """Every stored hash in index order."""
+
+    def iterate_tiles(self) -> AsyncIterator[tuple[int, int, int, bytes]]:
+        """Every stored tile as (level, n, width, data)."""

@@ -1,0 +1,170 @@
+"""PostgreSQL adapter of the log port. Leadership is a session advisory lock held on one
+dedicated connection, and every sequencer transaction runs on that same connection: if the
+session dies, leadership and any half-done batch die with it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+
+from ledger.errors import LedgerError, NotFoundError
+from ledger.store.log_port import LogEntryRow, StoredCheckpoint
+from ledger.store.postgres import PostgresEventStore, map_postgres_error
+
+SEQUENCER_LOCK = 0x4C4F4753  # "LOGS"
+
+
+async def _hashes(conn: Any, indexes: Sequence[int]) -> list[bytes]:
+    rows = await conn.fetch("SELECT idx, hash FROM log_hashes WHERE idx = ANY($1::bigint[])",
+                            sorted(set(indexes)))
+    found = {int(r[0]): bytes(r[1]) for r in rows}
+    missing = [i for i in indexes if i not in found]
+    if missing:
+        raise NotFoundError(f"stored hashes missing at {missing[:5]}")
+    return [found[i] for i in indexes]
+
+
+def _checkpoint(row: Any) -> StoredCheckpoint:
+    return StoredCheckpoint(int(row[0]), bytes(row[1]), bytes(row[2]))
+
+
+class PostgresBatch:
+    """One sequencer transaction on the leader's connection."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def size(self) -> int:
+        return int(await self.conn.fetchval("SELECT coalesce(max(idx) + 1, 0) FROM log_entries"))
+
+    async def take_queue(self, limit: int) -> list[tuple[int, bytes]]:
+        rows = await self.conn.fetch(
+            "SELECT q.position, e.event_hash FROM log_queue q JOIN events e "
+            "ON e.position = q.position ORDER BY q.position LIMIT $1", limit)
+        return [(int(r[0]), bytes(r[1])) for r in rows]
+
+    async def read_hashes(self, indexes: Sequence[int]) -> list[bytes]:
+        return await _hashes(self.conn, indexes)
+
+    async def append(self, entries: Sequence[LogEntryRow],
+                     hashes: Sequence[tuple[int, bytes]]) -> None:
+        await self.conn.execute(
+            "INSERT INTO log_entries (idx, position, event_hash) "
+            "SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bytea[])",
+            [e.index for e in entries], [e.position for e in entries],
+            [e.event_hash for e in entries])
+        await self.conn.execute(
+            "INSERT INTO log_hashes (idx, hash) SELECT * FROM unnest($1::bigint[], $2::bytea[])",
+            [i for i, _ in hashes], [h for _, h in hashes])
+        await self.conn.execute("DELETE FROM log_queue WHERE position = ANY($1::bigint[])",
+                                [e.position for e in entries])
+
+    async def write_tile(self, level: int, n: int, width: int, data: bytes) -> None:
+        await self.conn.execute(
+            "INSERT INTO log_tiles (level, n, width, data) VALUES ($1, $2, $3, $4) "
+            "ON CONFLICT (level, n) DO UPDATE SET width = excluded.width, data = excluded.data "
+            "WHERE excluded.width > log_tiles.width", level, n, width, data)
+
+    async def last_checkpoint(self) -> StoredCheckpoint | None:
+        row = await self.conn.fetchrow(
+            "SELECT size, root, note FROM checkpoints ORDER BY size DESC LIMIT 1")
+        return _checkpoint(row) if row else None
+
+    async def write_checkpoint(self, checkpoint: StoredCheckpoint) -> None:
+        await self.conn.execute("INSERT INTO checkpoints (size, root, note) VALUES ($1, $2, $3)",
+                                checkpoint.size, checkpoint.root, checkpoint.note)
+
+
+class PostgresLogStore:
+    """The log port over a PostgresEventStore's pool, plus one leader connection."""
+
+    def __init__(self, events: PostgresEventStore) -> None:
+        self.events = events
+        self._leader: asyncpg.Connection | None = None
+
+    async def try_lead(self) -> bool:
+        if self._leader is not None and not self._leader.is_closed():
+            return True
+        conn = await self.events.pool.acquire()
+        try:
+            if await conn.fetchval("SELECT pg_try_advisory_lock($1)", SEQUENCER_LOCK):
+                self._leader = conn
+                return True
+        except (OSError, asyncpg.PostgresError) as e:
+            await self.events.pool.release(conn)
+            raise map_postgres_error(e) from e
+        await self.events.pool.release(conn)
+        return False
+
+    async def resign(self) -> None:
+        if self._leader is not None:
+            leader, self._leader = self._leader, None
+            if not leader.is_closed():
+                await leader.execute("SELECT pg_advisory_unlock($1)", SEQUENCER_LOCK)
+            await self.events.pool.release(leader)
+
+    @asynccontextmanager
+    async def sequencing(self) -> AsyncIterator[PostgresBatch]:
+        if self._leader is None or self._leader.is_closed():
+            raise LedgerError("not the sequencer leader")
+        try:
+            async with self._leader.transaction():
+                yield PostgresBatch(self._leader)
+        except asyncpg.PostgresError as e:
+            raise map_postgres_error(e) from e
+
+    async def read_hashes(self, indexes: Sequence[int]) -> list[bytes]:
+        async with self.events.pool.acquire() as conn:
+            return await _hashes(conn, indexes)
+
+    async def read_tile(self, level: int, n: int) -> bytes | None:
+        value = await self.events.pool.fetchval(
+            "SELECT data FROM log_tiles WHERE level = $1 AND n = $2", level, n)
+        return bytes(value) if value is not None else None
+
+    async def read_entries(self, start: int, count: int) -> list[LogEntryRow]:
+        rows = await self.events.pool.fetch(
+            "SELECT idx, position, event_hash FROM log_entries WHERE idx >= $1 AND idx < $2 "
+            "ORDER BY idx", start, start + count)
+        return [LogEntryRow(int(r[0]), int(r[1]), bytes(r[2])) for r in rows]
+
+    async def find_index(self, event_hash: bytes) -> int | None:
+        value = await self.events.pool.fetchval(
+            "SELECT idx FROM log_entries WHERE event_hash = $1", event_hash)
+        return int(value) if value is not None else None
+
+    async def latest_checkpoint(self) -> StoredCheckpoint | None:
+        row = await self.events.pool.fetchrow(
+            "SELECT size, root, note FROM checkpoints ORDER BY size DESC LIMIT 1")
+        return _checkpoint(row) if row else None
+
+    async def checkpoints(self) -> list[StoredCheckpoint]:
+        rows = await self.events.pool.fetch(
+            "SELECT size, root, note FROM checkpoints ORDER BY size")
+        return [_checkpoint(r) for r in rows]
+
+    async def iterate_entries(self, batch: int = 10000) -> AsyncIterator[LogEntryRow]:
+        after = -1
+        while rows := await self.events.pool.fetch(
+                "SELECT idx, position, event_hash FROM log_entries WHERE idx > $1 "
+                "ORDER BY idx LIMIT $2", after, batch):
+            for r in rows:
+                yield LogEntryRow(int(r[0]), int(r[1]), bytes(r[2]))
+            after = int(rows[-1][0])
+
+    async def iterate_hashes(self, batch: int = 20000) -> AsyncIterator[tuple[int, bytes]]:
+        after = -1
+        while rows := await self.events.pool.fetch(
+                "SELECT idx, hash FROM log_hashes WHERE idx > $1 ORDER BY idx LIMIT $2",
+                after, batch):
+            for r in rows:
+                yield int(r[0]), bytes(r[1])
+            after = int(rows[-1][0])
+
+    async def iterate_tiles(self) -> AsyncIterator[tuple[int, int, int, bytes]]:
+        for r in await self.events.pool.fetch(
+                "SELECT level, n, width, data FROM log_tiles ORDER BY level, n"):
+            yield int(r[0]), int(r[1]), int(r[2]), bytes(r[3])

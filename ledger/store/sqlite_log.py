@@ -1,0 +1,149 @@
+"""SQLite adapter of the log port. One process owns the file, so it always leads; the
+sequencer's writes share the event store's connection and transaction discipline."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import aiosqlite
+
+from ledger.errors import NotFoundError
+from ledger.store.log_port import LogEntryRow, StoredCheckpoint
+from ledger.store.sqlite import SQLiteEventStore
+
+
+async def _hashes(db: aiosqlite.Connection, indexes: Sequence[int]) -> list[bytes]:
+    found: dict[int, bytes] = {}
+    unique = sorted(set(indexes))
+    for start in range(0, len(unique), 500):
+        chunk = unique[start:start + 500]
+        marks = ",".join("?" * len(chunk))
+        rows = await db.execute_fetchall(
+            f"SELECT idx, hash FROM log_hashes WHERE idx IN ({marks})", chunk  # noqa: S608
+        )
+        found.update((int(r[0]), bytes(r[1])) for r in rows)
+    missing = [i for i in unique if i not in found]
+    if missing:
+        raise NotFoundError(f"stored hashes missing at {missing[:5]}")
+    return [found[i] for i in indexes]
+
+
+def _checkpoint(row: Any) -> StoredCheckpoint:
+    return StoredCheckpoint(int(row[0]), bytes(row[1]), bytes(row[2]))
+
+
+class SQLiteBatch:
+    """One sequencer transaction on SQLite."""
+
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self.db = db
+
+    async def size(self) -> int:
+        rows = list(await self.db.execute_fetchall(
+            "SELECT coalesce(max(idx) + 1, 0) FROM log_entries"))
+        return int(rows[0][0])
+
+    async def take_queue(self, limit: int) -> list[tuple[int, bytes]]:
+        rows = await self.db.execute_fetchall(
+            "SELECT q.position, e.event_hash FROM log_queue q JOIN events e "
+            "ON e.position = q.position ORDER BY q.position LIMIT ?", (limit,))
+        return [(int(r[0]), bytes(r[1])) for r in rows]
+
+    async def read_hashes(self, indexes: Sequence[int]) -> list[bytes]:
+        return await _hashes(self.db, indexes)
+
+    async def append(self, entries: Sequence[LogEntryRow],
+                     hashes: Sequence[tuple[int, bytes]]) -> None:
+        await self.db.executemany(
+            "INSERT INTO log_entries (idx, position, event_hash) VALUES (?,?,?)",
+            [(e.index, e.position, e.event_hash) for e in entries])
+        await self.db.executemany("INSERT INTO log_hashes (idx, hash) VALUES (?,?)", hashes)
+        await self.db.executemany("DELETE FROM log_queue WHERE position = ?",
+                                  [(e.position,) for e in entries])
+
+    async def write_tile(self, level: int, n: int, width: int, data: bytes) -> None:
+        await self.db.execute(
+            "INSERT INTO log_tiles (level, n, width, data) VALUES (?,?,?,?) "
+            "ON CONFLICT (level, n) DO UPDATE SET width = excluded.width, data = excluded.data "
+            "WHERE excluded.width > log_tiles.width", (level, n, width, data))
+
+    async def last_checkpoint(self) -> StoredCheckpoint | None:
+        rows = list(await self.db.execute_fetchall(
+            "SELECT size, root, note FROM checkpoints ORDER BY size DESC LIMIT 1"))
+        return _checkpoint(rows[0]) if rows else None
+
+    async def write_checkpoint(self, checkpoint: StoredCheckpoint) -> None:
+        await self.db.execute("INSERT INTO checkpoints (size, root, note) VALUES (?,?,?)",
+                              (checkpoint.size, checkpoint.root, checkpoint.note))
+
+
+class SQLiteLogStore:
+    """The log port over a SQLiteEventStore's connection."""
+
+    def __init__(self, events: SQLiteEventStore) -> None:
+        self.events = events
+
+    @asynccontextmanager
+    async def sequencing(self) -> AsyncIterator[SQLiteBatch]:
+        async with self.events.transaction() as db:
+            yield SQLiteBatch(db)
+
+    async def try_lead(self) -> bool:
+        return True  # BEGIN IMMEDIATE already serialises sequencers sharing the file
+
+    async def resign(self) -> None:
+        return None
+
+    async def read_hashes(self, indexes: Sequence[int]) -> list[bytes]:
+        async with self.events.lock:
+            return await _hashes(self.events.db, indexes)
+
+    async def read_tile(self, level: int, n: int) -> bytes | None:
+        rows = await self.events.fetch(
+            "SELECT data FROM log_tiles WHERE level = ? AND n = ?", (level, n))
+        return bytes(rows[0][0]) if rows else None
+
+    async def read_entries(self, start: int, count: int) -> list[LogEntryRow]:
+        rows = await self.events.fetch(
+            "SELECT idx, position, event_hash FROM log_entries WHERE idx >= ? AND idx < ? "
+            "ORDER BY idx", (start, start + count))
+        return [LogEntryRow(int(r[0]), int(r[1]), bytes(r[2])) for r in rows]
+
+    async def find_index(self, event_hash: bytes) -> int | None:
+        rows = await self.events.fetch(
+            "SELECT idx FROM log_entries WHERE event_hash = ?", (event_hash,))
+        return int(rows[0][0]) if rows else None
+
+    async def latest_checkpoint(self) -> StoredCheckpoint | None:
+        rows = await self.events.fetch(
+            "SELECT size, root, note FROM checkpoints ORDER BY size DESC LIMIT 1")
+        return _checkpoint(rows[0]) if rows else None
+
+    async def checkpoints(self) -> list[StoredCheckpoint]:
+        rows = await self.events.fetch("SELECT size, root, note FROM checkpoints ORDER BY size")
+        return [_checkpoint(r) for r in rows]
+
+    async def iterate_entries(self, batch: int = 10000) -> AsyncIterator[LogEntryRow]:
+        after = -1
+        while rows := await self.events.fetch(
+                "SELECT idx, position, event_hash FROM log_entries WHERE idx > ? "
+                "ORDER BY idx LIMIT ?", (after, batch)):
+            for r in rows:
+                yield LogEntryRow(int(r[0]), int(r[1]), bytes(r[2]))
+            after = int(rows[-1][0])
+
+    async def iterate_hashes(self, batch: int = 20000) -> AsyncIterator[tuple[int, bytes]]:
+        after = -1
+        while rows := await self.events.fetch(
+                "SELECT idx, hash FROM log_hashes WHERE idx > ? ORDER BY idx LIMIT ?",
+                (after, batch)):
+            for r in rows:
+                yield int(r[0]), bytes(r[1])
+            after = int(rows[-1][0])
+
+    async def iterate_tiles(self) -> AsyncIterator[tuple[int, int, int, bytes]]:
+        for r in await self.events.fetch(
+                "SELECT level, n, width, data FROM log_tiles ORDER BY level, n"):
+            yield int(r[0]), int(r[1]), int(r[2]), bytes(r[3])

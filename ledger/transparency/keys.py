@@ -1,0 +1,75 @@
+"""Checkpoint signing keys on disk: ``<key dir>/<key id>.skey`` (mode 0600) and ``.vkey``.
+
+Rotation: every ``.skey`` in the folder signs; ``retire`` moves a signing key to
+``retired/`` and keeps its ``.vkey`` so old checkpoints still verify.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from ledger.errors import ConfigurationError, NotFoundError
+from ledger.tlog.note import (
+    Signer,
+    Verifier,
+    generate_key,
+    parse_signer_key,
+    parse_verifier_key,
+)
+
+
+def _write_private(path: Path, text: str) -> None:
+    # O_EXCL: never overwrite a key; 0600 from creation, not chmod-after-write.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as f:
+        f.write(text + "\n")
+
+
+def create_key(key_dir: Path, origin: str) -> tuple[Path, str]:
+    """Generate a signing key named ``origin``; return (its .skey path, verifier key string)."""
+    key_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    skey, vkey = generate_key(origin)
+    key_id = vkey.split("+")[1]
+    path = key_dir / f"{key_id}.skey"
+    _write_private(path, skey)
+    (key_dir / f"{key_id}.vkey").write_text(vkey + "\n", encoding="ascii")
+    return path, vkey
+
+
+def load_signers(key_dir: Path, origin: str) -> list[Signer]:
+    """Every active signing key; refuses keys readable by others or named for another log."""
+    signers = []
+    for path in sorted(key_dir.glob("*.skey")):
+        if stat.S_IMODE(path.stat().st_mode) & 0o077:
+            raise ConfigurationError(f"{path} is readable by others; chmod 600 it")
+        signer = parse_signer_key(path.read_text(encoding="ascii").strip())
+        if signer.name != origin:
+            raise ConfigurationError(
+                f"{path} signs for {signer.name!r}, but the log origin is {origin!r}")
+        signers.append(signer)
+    return signers
+
+
+def ensure_signers(key_dir: Path, origin: str) -> list[Signer]:
+    """The active signing keys, generating one on first run."""
+    if not list(key_dir.glob("*.skey")):
+        create_key(key_dir, origin)
+    return load_signers(key_dir, origin)
+
+
+def load_verifiers(key_dir: Path, extra: list[str] | None = None) -> list[Verifier]:
+    """Every known public key (active and retired) plus ``extra`` verifier key strings."""
+    texts = [p.read_text(encoding="ascii").strip() for p in sorted(key_dir.glob("*.vkey"))]
+    return [parse_verifier_key(t) for t in [*texts, *(extra or [])]]
+
+
+def retire_key(key_dir: Path, key_id: str) -> Path:
+    """Stop signing with ``key_id`` (its verifier key stays trusted)."""
+    source = key_dir / f"{key_id}.skey"
+    if not source.exists():
+        raise NotFoundError(f"no active signing key {key_id} in {key_dir}")
+    retired = key_dir / "retired"
+    retired.mkdir(mode=0o700, exist_ok=True)
+    return source.rename(retired / source.name)

@@ -1,0 +1,132 @@
+"""The sequencer: the one leader that gives committed events their log index and signs.
+
+Each step is one database transaction: take committed queue rows, assign gap-free indexes,
+store the new subtree hashes and tiles, check the new root is consistent with the last signed
+checkpoint, sign, and delete the queue rows. Killed at any point, the transaction rolls back
+and the next leader starts from the last committed state: no index lost, none duplicated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Sequence
+from functools import partial
+
+from ledger.errors import LedgerError, PushbackError, VerificationError
+from ledger.store.log_port import LogEntryRow, LogStore, SequencingBatch, StoredCheckpoint
+from ledger.tlog.checkpoint import Checkpoint, format_checkpoint
+from ledger.tlog.hashing import hash_leaf
+from ledger.tlog.note import Signer, sign_note
+from ledger.tlog.proof import prove_tree, verify_consistency
+from ledger.tlog.tile import changed_tiles, read_tile_data
+from ledger.tlog.tree import append_leaf_hashes, tree_hash
+from ledger.transparency.prefetch import with_hashes
+
+log = logging.getLogger("ledger.sequencer")
+
+
+class Sequencer:
+    """Sequences the queue into the log; ``run`` loops while leading, ``step`` does one batch."""
+
+    def __init__(self, store: LogStore, signers: Sequence[Signer], origin: str, *,
+                 batch_size: int = 2000, poll_interval: float = 0.05) -> None:
+        if not signers:
+            raise LedgerError("the sequencer needs at least one signing key")
+        self.store = store
+        self.signers = list(signers)
+        self.origin = origin
+        self.batch_size = batch_size
+        self.poll_interval = poll_interval
+        self._wake = asyncio.Event()
+        self._grown = asyncio.Condition()
+
+    def poke(self) -> None:
+        """Wake the loop now (a writer in this process just committed)."""
+        self._wake.set()
+
+    async def step(self) -> int:
+        """Sequence one batch and sign; return how many events were added to the log."""
+        async with self.store.sequencing() as batch:
+            size = await batch.size()
+            queued = await batch.take_queue(self.batch_size)
+            last = await batch.last_checkpoint()
+            if not queued and last is not None:
+                return 0
+            entries = [LogEntryRow(size + k, position, event_hash)
+                       for k, (position, event_hash) in enumerate(queued)]
+            leaves = [hash_leaf(e.event_hash) for e in entries]
+            hashes = await with_hashes(lambda r: append_leaf_hashes(size, leaves, r),
+                                       batch.read_hashes)
+            await batch.append(entries, hashes)
+            new_size = size + len(entries)
+            for tile in changed_tiles(size, new_size):
+                data = await with_hashes(partial(read_tile_data, tile), batch.read_hashes)
+                await batch.write_tile(tile.L, tile.N, tile.W, data)
+            await batch.write_checkpoint(await self._sign(batch, last, new_size))
+        async with self._grown:
+            self._grown.notify_all()
+        return len(entries)
+
+    async def _sign(self, batch: SequencingBatch, last: StoredCheckpoint | None,
+                    new_size: int) -> StoredCheckpoint:
+        root = await with_hashes(lambda r: tree_hash(new_size, r), batch.read_hashes)
+        if last is not None and last.size > 0:
+            # Never sign two mutually inconsistent checkpoints (C2SP tlog-checkpoint): prove
+            # the new tree extends the last signed one before signing anything.
+            proof = await with_hashes(lambda r: prove_tree(new_size, last.size, r),
+                                      batch.read_hashes)
+            try:
+                verify_consistency(last.size, new_size, proof, last.root, root)
+            except VerificationError as e:
+                log.critical("refusing to sign size %d: inconsistent with checkpoint %d: %s",
+                             new_size, last.size, e)
+                raise VerificationError(
+                    f"refusing to sign tree size {new_size}: not consistent with the signed "
+                    f"checkpoint of size {last.size} ({e})") from e
+        text = format_checkpoint(Checkpoint(self.origin, new_size, root))
+        return StoredCheckpoint(new_size, root, sign_note(text, self.signers))
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Lead and sequence until ``stop`` is set; stand by while another process leads."""
+        try:
+            while not stop.is_set():
+                if not await self.store.try_lead():
+                    await self._pause(stop, 1.0)
+                    continue
+                try:
+                    added = await self.step()
+                except (PushbackError, OSError) as e:
+                    log.warning("sequencer step failed, retrying: %s", e)
+                    await self._pause(stop, 1.0)
+                    continue
+                if added < self.batch_size:
+                    await self._pause(stop, self.poll_interval)
+        finally:
+            await self.store.resign()
+
+    async def _pause(self, stop: asyncio.Event, seconds: float) -> None:
+        self._wake.clear()
+        waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
+        await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        for w in waits:
+            w.cancel()
+
+    async def wait_for_inclusion(self, event_hash: bytes, wait_seconds: float) -> int:
+        """Return the event's log index, waiting up to ``wait_seconds`` for it."""
+        deadline = time.monotonic() + wait_seconds
+        self.poke()
+        while True:
+            index = await self.store.find_index(event_hash)
+            if index is not None:
+                return index
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise PushbackError(f"event not sequenced within {wait_seconds}s",
+                                    retry_after=1)
+            async with self._grown:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._grown.wait(),
+                                           min(remaining, self.poll_interval * 4))
