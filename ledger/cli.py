@@ -46,22 +46,32 @@ async def cmd_demo(args: argparse.Namespace, settings: Settings, store: EventSto
 
 
 async def cmd_verify(args: argparse.Namespace, settings: Settings, store: EventStore) -> int:
-    """Re-hash every entry and check every chain; non-zero exit on any tampering."""
+    """Re-hash every entry, check every chain, recompute and audit the log."""
+    from ledger.store.factory import log_store_for
+    from ledger.transparency.keys import load_verifiers
+    from ledger.transparency.verify_log import verify_log
     from ledger.verify import verify_chains
 
     total = await store.count_events()
-    with Progress(TextColumn("verifying"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  console=err, transient=True, disable=not err.is_terminal) as bar:
-        task = bar.add_task("verify", total=total)
-        report = await verify_chains(store, lambda done: bar.update(task, completed=done))
-    if report.ok:
-        out.print(f"OK: {report.events} events in {report.streams} streams; "
-                  "every hash and chain link verified")
-        return 0
-    for problem in report.problems:
-        out.print(f"TAMPERED: {problem}")
-    out.print(f"FAILED: {len(report.problems)} problem(s) in {report.events} events")
-    return 1
+    with Progress(TextColumn("{task.description}"), BarColumn(),
+                  TextColumn("{task.completed}/{task.total}"), console=err, transient=True,
+                  disable=not err.is_terminal) as bar:
+        task = bar.add_task("events", total=total)
+        chains = await verify_chains(store, lambda done: bar.update(task, completed=done))
+        tree = bar.add_task("log tree", total=total)
+        log = await verify_log(store, log_store_for(store),
+                               load_verifiers(settings.key_dir, args.key), settings.log_origin,
+                               lambda _, done: bar.update(tree, completed=done))
+    problems = chains.problems + log.problems
+    for problem in problems:
+        out.print(f"TAMPERED: {problem}", markup=False)
+    if problems:
+        out.print(f"FAILED: {len(problems)} problem(s) in {chains.events} events")
+        return 1
+    out.print(f"OK: {chains.events} events in {chains.streams} streams; every hash and chain "
+              f"link verified; log of {log.size} entries ({log.queued} queued) matches its "
+              f"tiles and {log.checkpoints} signed checkpoint(s)")
+    return 0
 
 
 async def cmd_events(args: argparse.Namespace, settings: Settings, store: EventStore) -> int:
@@ -82,6 +92,30 @@ async def cmd_events(args: argparse.Namespace, settings: Settings, store: EventS
     return 0
 
 
+async def cmd_keygen(args: argparse.Namespace, settings: Settings, store: EventStore) -> int:
+    """Add a checkpoint signing key (rotation: every active key signs)."""
+    from ledger.transparency.keys import create_key
+
+    path, vkey = create_key(settings.key_dir, settings.log_origin)
+    err.print(f"signing key written to {path} (mode 0600); verifier key:")
+    out.print(vkey, markup=False)
+    return 0
+
+
+async def cmd_retire_key(args: argparse.Namespace, settings: Settings,
+                         store: EventStore) -> int:
+    """Stop signing with one key; its verifier key stays trusted for old checkpoints."""
+    from ledger.transparency.keys import load_signers, retire_key
+
+    remaining = [s for s in load_signers(settings.key_dir, settings.log_origin)
+                 if f"{s.key_id:08x}" != args.key_id]
+    if not remaining:
+        raise LedgerError("refusing to retire the last signing key: run `ledger keygen` first")
+    moved = retire_key(settings.key_dir, args.key_id)
+    out.print(f"retired: {moved}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (kept separate so tests and docs can inspect it)."""
     parser = argparse.ArgumentParser(prog="ledger", description=__doc__)
@@ -90,18 +124,37 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("migrate", help="create or upgrade the schema")
     sub.add_parser("demo", help="play the seed scenarios into the database")
-    sub.add_parser("verify", help="re-hash every entry and check every chain")
+    verify = sub.add_parser("verify", help="re-hash every entry, check chains, audit the log")
+    verify.add_argument("--key", action="append", default=[],
+                        help="extra trusted verifier key string (repeatable)")
     events = sub.add_parser("events", help="print a stream's entries with their hashes")
     events.add_argument("stream_id")
+    sub.add_parser("keygen", help="add a checkpoint signing key and print its verifier key")
+    retire = sub.add_parser("retire-key", help="stop signing with a key (it stays trusted)")
+    retire.add_argument("key_id", help="8 hex digits, as in the verifier key")
+    serve = sub.add_parser("serve", help="run the HTTP service (and the sequencer)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--no-sequencer", action="store_true",
+                       help="serve only; another process sequences")
     return parser
 
 
 COMMANDS: dict[str, Command] = {
     "migrate": cmd_migrate, "demo": cmd_demo, "verify": cmd_verify, "events": cmd_events,
+    "keygen": cmd_keygen, "retire-key": cmd_retire_key,
 }
 
 
+async def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from ledger.serve import serve
+
+    return await serve(settings, args.host, args.port, sequencer=not args.no_sequencer)
+
+
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "serve":
+        return await _serve(args, settings)
     store = await open_store(settings.database_url)
     try:
         return await COMMANDS[args.command](args, settings, store)

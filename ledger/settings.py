@@ -19,14 +19,18 @@ class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     data_dir: Path = Path("./ledger-data")
     log_origin: str = DEFAULT_LOG_ORIGIN
+    key_dir: Path = Path("./ledger-data/keys")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None,
                  database: str | None = None) -> Settings:
         """Build settings from ``env`` (default ``os.environ``); ``database`` overrides."""
         env = os.environ if env is None else env
+        data_dir = Path(env.get("LEDGER_DATA_DIR", "./ledger-data"))
+        default_db = f"sqlite:///{data_dir / 'ledger.db'}"
         return cls(
-            database_url=database or env.get("LEDGER_DATABASE_URL", DEFAULT_DATABASE_URL),
-            data_dir=Path(env.get("LEDGER_DATA_DIR", "./ledger-data")),
+            database_url=database or env.get("LEDGER_DATABASE_URL", default_db),
+            data_dir=data_dir,
             log_origin=env.get("LEDGER_LOG_ORIGIN", DEFAULT_LOG_ORIGIN),
+            key_dir=Path(env.get("LEDGER_KEY_DIR", str(data_dir / "keys"))),
         )

@@ -318,6 +318,8 @@ async def bench_ceiling(settings: Settings, dsn: str, shared: Shared) -> Result:
     size = shared.entry_size or 1024
     entry = (b'{"bench":"' + b"x" * size)[: size - 2] + b'"}'
     event_hash = hashlib.sha256(entry).digest()
+    print(f"  ceiling rows carry {size}-byte entries"
+          + ("" if shared.entry_size else " (no ledger run: default size)"), flush=True)
     conns = [await asyncpg.connect(dsn) for _ in range(writers)]
     try:
         await conns[0].execute(CEILING_DDL)

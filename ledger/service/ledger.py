@@ -70,8 +70,9 @@ class CommandOutcome:
 class Ledger:
     """Runs commands against one event store."""
 
-    def __init__(self, store: EventStore) -> None:
+    def __init__(self, store: EventStore, on_append: Callable[[], None] | None = None) -> None:
         self.store = store
+        self._on_append = on_append
 
     async def execute(
         self, command: c.Model, actor: Actor, context: RequestContext | None = None,
@@ -105,6 +106,8 @@ class Ledger:
         try:
             if events or record is not None:
                 await self.store.append(events, record)
+                if self._on_append is not None:
+                    self._on_append()
         except KeyTakenError:
             # A concurrent request with the same key committed first: answer as it did.
             previous = await self.store.find_idempotency(record_key or "")

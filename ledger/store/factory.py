@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ledger.errors import ConfigurationError
+from ledger.store.log_port import LogStore
 from ledger.store.port import EventStore
 
 DEFAULT_DATABASE_URL = "sqlite:///./ledger-data/ledger.db"
@@ -23,3 +24,17 @@ async def open_store(url: str) -> EventStore:
     raise ConfigurationError(
         f"unsupported database URL {url.split(':', 1)[0]!r}: use sqlite:/// or postgresql://"
     )
+
+
+def log_store_for(store: EventStore) -> LogStore:
+    """The transparency-log adapter sharing ``store``'s database."""
+    from ledger.store.postgres import PostgresEventStore
+    from ledger.store.postgres_log import PostgresLogStore
+    from ledger.store.sqlite import SQLiteEventStore
+    from ledger.store.sqlite_log import SQLiteLogStore
+
+    if isinstance(store, SQLiteEventStore):
+        return SQLiteLogStore(store)
+    if isinstance(store, PostgresEventStore):
+        return PostgresLogStore(store)
+    raise ConfigurationError(f"no log adapter for {type(store).__name__}")

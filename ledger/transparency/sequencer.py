@@ -70,6 +70,12 @@ class Sequencer:
             self._grown.notify_all()
         return len(entries)
 
+    async def step_if_leading(self) -> int:
+        """One step if this process leads (signs the first, empty checkpoint on a new log)."""
+        if not await self.store.try_lead():
+            return 0
+        return await self.step()
+
     async def _sign(self, batch: SequencingBatch, last: StoredCheckpoint | None,
                     new_size: int) -> StoredCheckpoint:
         root = await with_hashes(lambda r: tree_hash(new_size, r), batch.read_hashes)

@@ -1,0 +1,97 @@
+"""Public transparency-log endpoints (C2SP tlog-tiles, checkpoints, proofs).
+
+These serve event hashes only, no personal data, and are deliberately unauthenticated: an
+auditor must be able to verify the log without an account with its operator.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+
+from aiohttp import web
+
+from ledger.errors import InvalidInputError
+from ledger.tlog.tile import parse_tile_path
+from ledger.transparency.reader import LogReader
+
+READER = web.AppKey("log_reader", LogReader)
+VERIFIER_KEYS = web.AppKey("verifier_keys", list[str])
+_HEX_HASH = re.compile(r"[0-9a-f]{64}")
+routes = web.RouteTableDef()
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def _int_param(request: web.Request, name: str) -> int | None:
+    text = request.query.get(name)
+    if text is None:
+        return None
+    if not text.isdigit() or len(text) > 18:
+        raise InvalidInputError(f"{name} must be a non-negative integer", field=name)
+    return int(text)
+
+
+@routes.get("/log/checkpoint")
+async def checkpoint(request: web.Request) -> web.Response:
+    """The latest signed checkpoint note."""
+    latest = await request.app[READER].latest()
+    return web.Response(body=latest.note, content_type="text/plain", charset="utf-8",
+                        headers={"Cache-Control": "no-cache, max-age=2"})
+
+
+@routes.get("/log/key")
+async def verifier_key(request: web.Request) -> web.Response:
+    """The verifier key string(s), one per line."""
+    keys = request.app[VERIFIER_KEYS]
+    return web.Response(text="".join(k + "\n" for k in keys), content_type="text/plain",
+                        charset="utf-8", headers={"Cache-Control": "max-age=300"})
+
+
+@routes.get(r"/log/tile/{path:.+}")
+async def tile(request: web.Request) -> web.Response:
+    """A hash tile or an entry bundle; immutable once served, so cached for long."""
+    parsed = parse_tile_path("tile/" + request.match_info["path"])
+    data = await request.app[READER].tile(parsed)
+    return web.Response(body=data, content_type="application/octet-stream",
+                        headers={"Cache-Control": "public, max-age=31536000, immutable"})
+
+
+def _event_hash(request: web.Request) -> bytes:
+    text = request.query.get("hash", "")
+    if not _HEX_HASH.fullmatch(text):
+        raise InvalidInputError("hash must be 64 lowercase hex digits", field="hash")
+    return bytes.fromhex(text)
+
+
+@routes.get("/v1/log/proof/inclusion")
+async def inclusion(request: web.Request) -> web.Response:
+    """Inclusion proof of one event hash, as JSON or as a C2SP tlog-proof."""
+    reader = request.app[READER]
+    event_hash = _event_hash(request)
+    wants_text = (request.query.get("format") == "tlog-proof"
+                  or "text/x.tlog.proof" in request.headers.get("Accept", ""))
+    if wants_text:
+        return web.Response(body=await reader.tlog_proof(event_hash),
+                            content_type="text/x.tlog.proof", charset="utf-8")
+    proof = await reader.inclusion(event_hash, _int_param(request, "size"))
+    return web.json_response({
+        "index": proof.index, "size": proof.size, "root": _b64(proof.root),
+        "leaf_hash_of": event_hash.hex(), "proof": [_b64(h) for h in proof.proof],
+        "checkpoint": proof.checkpoint.note.decode() if proof.checkpoint else None,
+    })
+
+
+@routes.get("/v1/log/proof/consistency")
+async def consistency(request: web.Request) -> web.Response:
+    """Consistency proof between two tree sizes."""
+    size1, size2 = _int_param(request, "from"), _int_param(request, "to")
+    if size1 is None or size2 is None:
+        raise InvalidInputError("from and to are required", field="from")
+    proof = await request.app[READER].consistency(size1, size2)
+    return web.json_response({
+        "from": proof.size1, "to": proof.size2, "root1": _b64(proof.root1),
+        "root2": _b64(proof.root2), "proof": [_b64(h) for h in proof.proof],
+    })

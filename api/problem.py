@@ -1,0 +1,89 @@
+"""Errors as RFC 9457 ``application/problem+json``, from one mapping table.
+
+Unknown exceptions become a generic 500 carrying an error id that is logged with the stack
+trace; clients never see a trace.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from ledger.errors import (
+    ConfigurationError,
+    ConflictError,
+    ForbiddenError,
+    GateBlockedError,
+    IdempotencyKeyReusedError,
+    InvalidInputError,
+    InvalidTransitionError,
+    LedgerError,
+    NotFoundError,
+    PushbackError,
+    VerificationError,
+)
+
+log = logging.getLogger("ledger.api")
+PROBLEM_TYPE = "application/problem+json"
+
+# Most specific first: the first matching row decides.
+STATUS_TABLE: tuple[tuple[type[LedgerError], int, str], ...] = (
+    (GateBlockedError, 409, "Departure cannot close yet"),
+    (NotFoundError, 404, "Not found"),
+    (ConflictError, 409, "Conflict"),
+    (IdempotencyKeyReusedError, 422, "Idempotency key reused"),
+    (InvalidInputError, 422, "Invalid input"),
+    (ForbiddenError, 403, "Forbidden"),
+    (InvalidTransitionError, 409, "Not allowed in the current state"),
+    (VerificationError, 422, "Verification failed"),
+    (PushbackError, 503, "Try again later"),
+    (ConfigurationError, 500, "Server misconfigured"),
+)
+
+
+def problem(status: int, title: str, detail: str, **extra: object) -> web.Response:
+    """A problem+json response."""
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+    return web.Response(status=status, text=json.dumps(body, ensure_ascii=False),
+                        content_type=PROBLEM_TYPE)
+
+
+def render_error(error: LedgerError) -> web.Response:
+    """Map one ledger error to its response."""
+    for error_type, status, title in STATUS_TABLE:
+        if isinstance(error, error_type):
+            extra: dict[str, object] = {}
+            if isinstance(error, GateBlockedError):
+                extra["blocking_items"] = error.blocking
+            if isinstance(error, InvalidInputError) and error.field:
+                extra["field"] = error.field
+            response = problem(status, title, str(error), **extra)
+            if isinstance(error, PushbackError):
+                response.headers["Retry-After"] = str(error.retry_after)
+            return response
+    return problem(500, "Internal error", "unexpected ledger error")
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def problem_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Turn every error into problem+json."""
+    try:
+        return await handler(request)
+    except LedgerError as e:
+        return render_error(e)
+    except web.HTTPException as e:
+        if e.status < 400:
+            raise
+        return problem(e.status, e.reason, e.text or e.reason)
+    except Exception:
+        error_id = uuid.uuid4().hex
+        log.exception("unhandled error %s on %s %s", error_id, request.method, request.path)
+        return problem(500, "Internal error", "the server failed; quote the error id",
+                       error_id=error_id)
