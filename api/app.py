@@ -31,7 +31,7 @@ def build_app(runtime: Runtime, run_sequencer: bool = True) -> web.Application:
 async def _sequencer_context(app: web.Application) -> AsyncIterator[None]:
     runtime = app[RUNTIME]
     stop = asyncio.Event()
-    await runtime.sequencer.step_if_leading()
+    await runtime.sequencer.step()
     task = asyncio.create_task(runtime.sequencer.run(stop), name="sequencer")
     yield
     # Graceful shutdown: let the current batch commit, then stop leading.

@@ -137,6 +137,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument("--no-sequencer", action="store_true",
                        help="serve only; another process sequences")
+    # --- audit (remote log audit; see _audit) ---
+    audit = sub.add_parser("audit", help="verify a remote ledger's log through its public "
+                           "endpoints (exit 1: verification failed, 2: could not run)")
+    audit.add_argument("base_url", help="the ledger's base URL, e.g. https://ledger.example")
+    audit.add_argument("--key", action="append", required=True,
+                       help="trusted verifier key string (repeatable; the first names the log)")
+    audit.add_argument("--state", default="./ledger-audit-state.json",
+                       help="last verified checkpoint, proved consistent on the next run")
+    # --- end audit ---
     return parser
 
 
@@ -152,9 +161,42 @@ async def _serve(args: argparse.Namespace, settings: Settings) -> int:
     return await serve(settings, args.host, args.port, sequencer=not args.no_sequencer)
 
 
+# --- audit: talks to a remote ledger only, never opens the local database ---
+async def _audit(args: argparse.Namespace) -> int:
+    import base64
+    from pathlib import Path
+
+    from ledger.errors import VerificationError
+    from ledger.tlog.note import parse_verifier_key
+    from ledger.transparency.audit import AuditFailedError, audit_log
+
+    verifiers = [parse_verifier_key(k) for k in args.key]
+    with Progress(TextColumn("tiles"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  console=err, transient=True, disable=not err.is_terminal) as bar:
+        task = bar.add_task("tiles", total=None)
+        try:
+            report = await audit_log(args.base_url, verifiers, state_path=Path(args.state),
+                                     progress=lambda done, n: bar.update(task, completed=done,
+                                                                         total=n))
+        except VerificationError as e:
+            for problem in e.problems if isinstance(e, AuditFailedError) else [e]:
+                out.print(f"FAILED: {problem}", markup=False)
+            return 1
+    cp, prev = report.checkpoint, report.previous
+    since = (f"consistent with the previous checkpoint of size {prev.size}" if prev
+             else f"no previous state; saved to {args.state}")
+    out.print(f"OK: {cp.origin} size {cp.size} root {base64.b64encode(cp.root_hash).decode()}; "
+              f"{report.tiles} tiles and {report.bundles} entry bundles checked; {since}",
+              markup=False)
+    return 0
+# --- end audit ---
+
+
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "serve":
         return await _serve(args, settings)
+    if args.command == "audit":
+        return await _audit(args)
     store = await open_store(settings.database_url)
     try:
         return await COMMANDS[args.command](args, settings, store)

@@ -28,7 +28,8 @@ class Runtime:
     verifiers: list[Verifier]
 
     async def close(self) -> None:
-        """Release the database."""
+        """Give up sequencer leadership, then release the database."""
+        await self.log.resign()
         await self.store.close()
 
 

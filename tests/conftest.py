@@ -94,3 +94,16 @@ def shared_dir() -> Iterator[Path]:
     if not SHARED.is_dir():
         pytest.skip("../shared is not beside this clone")
     return SHARED
+
+
+@pytest.fixture
+def signer_keys(tmp_path: Path) -> Path:
+    """A key folder with one checkpoint signing key for the test origin."""
+    from ledger.transparency.keys import create_key
+
+    folder = tmp_path / "keys"
+    create_key(folder, TEST_ORIGIN)
+    return folder
+
+
+TEST_ORIGIN = "ledger.test/log"

@@ -48,7 +48,12 @@ class Sequencer:
         self._wake.set()
 
     async def step(self) -> int:
-        """Sequence one batch and sign; return how many events were added to the log."""
+        """Sequence one batch and sign, if this process leads; return how many were added.
+
+        On a new, empty log the first step signs the checkpoint of size 0.
+        """
+        if not await self.store.try_lead():
+            return 0
         async with self.store.sequencing() as batch:
             size = await batch.size()
             queued = await batch.take_queue(self.batch_size)
@@ -69,12 +74,6 @@ class Sequencer:
         async with self._grown:
             self._grown.notify_all()
         return len(entries)
-
-    async def step_if_leading(self) -> int:
-        """One step if this process leads (signs the first, empty checkpoint on a new log)."""
-        if not await self.store.try_lead():
-            return 0
-        return await self.step()
 
     async def _sign(self, batch: SequencingBatch, last: StoredCheckpoint | None,
                     new_size: int) -> StoredCheckpoint:
@@ -100,7 +99,7 @@ class Sequencer:
         try:
             while not stop.is_set():
                 if not await self.store.try_lead():
-                    await self._pause(stop, 1.0)
+                    await self._pause(stop, 1.0)  # stand by: another process leads
                     continue
                 try:
                     added = await self.step()

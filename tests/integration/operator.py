@@ -22,8 +22,14 @@ class SQLiteOperator:
         self._run(sql)
 
     async def disable_guards(self) -> None:
-        self._run("DROP TRIGGER events_reject_update")
-        self._run("DROP TRIGGER events_reject_delete")
+        with sqlite3.connect(self.path) as conn:
+            names = [r[0] for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger'")]
+            for name in names:
+                conn.execute(f'DROP TRIGGER "{name}"')
+
+    async def rewrite_hash(self, index: int, value: bytes) -> None:
+        self._run("UPDATE log_hashes SET hash = ? WHERE idx = ?", value, index)
 
     async def set_row(self, position: int, entry: bytes, event_hash: bytes) -> None:
         self._run("UPDATE events SET entry = ?, event_hash = ? WHERE position = ?",
@@ -51,7 +57,11 @@ class PostgresOperator:
         await self._run(sql)
 
     async def disable_guards(self) -> None:
-        await self._run("ALTER TABLE events DISABLE TRIGGER USER")
+        for table in ("events", "log_entries", "log_hashes", "checkpoints"):
+            await self._run(f"ALTER TABLE {table} DISABLE TRIGGER USER")
+
+    async def rewrite_hash(self, index: int, value: bytes) -> None:
+        await self._run("UPDATE log_hashes SET hash = $1 WHERE idx = $2", value, index)
 
     async def set_row(self, position: int, entry: bytes, event_hash: bytes) -> None:
         await self._run("UPDATE events SET entry = $1, event_hash = $2 WHERE position = $3",

@@ -1,0 +1,932 @@
+"""Benchmark: the transparency log on PostgreSQL: sequencer lag, proof latency, verify rate.
+
+Three phases run one after another in a throw-away database (``bench_<random>``, created
+through the ``postgres`` maintenance database on a loopback server and dropped at the end):
+
+1. **ingest + lag.** 16 concurrent writers run the store benchmark's load while an in-process
+   ``Sequencer`` (its own asyncio task, woken by ``Ledger(on_append=sequencer.poke)``, default
+   batch size and poll interval) sequences the log. ``--load ledger`` (default) is
+   ``scripts/bench_store.py``'s ledger workload: ``Ledger.execute(CommentItem)`` by HR, one
+   handover item per writer, one chained event per command. ``--load append`` instead calls
+   ``store.append`` directly with pre-built single-event streams (a heavier ingest). For each
+   event committed in the measured window, lag = time from its append returning to the commit
+   of the sequencer transaction that gave it a log index (recorded by wrapping the log store's
+   ``sequencing()`` transaction, so no polling). Target: lag p99 < 250 ms at full ingest.
+2. **proofs at ``--leaves`` leaves.** The remaining leaves are bulk-loaded: COPY of valid
+   single-event entries built with ``ledger.entry.encode_entry`` (shaped like the ingest
+   phase's entries) plus their ``log_queue`` rows; a Sequencer with a large batch then
+   sequences them (that rate is reported). Then ``LogReader.inclusion`` of random event hashes
+   and ``LogReader.consistency`` of random size pairs, one at a time, in-process; every proof
+   is checked with ``verify_inclusion``/``verify_consistency`` outside the timed section. The
+   same requests also go over HTTP through ``api.app.build_app`` (client and server in this
+   process; for information). Target: p99 < 5 ms.
+3. **verify.** ``verify_chains`` + ``verify_log`` (what ``ledger verify`` runs) over every
+   event, events/s, beside plain ``hashlib.sha256`` over the same entry bytes read from the
+   database in the same 5,000-row position batches (read + hash; the faster of a run before and
+   a run after verify). Target: verify ≥ 25% of that hashlib rate. The in-memory hashlib rate
+   and the rate of ``store.iterate_all`` alone (read, no checks) are printed for information.
+
+The script exits 0 whatever the figures are; non-zero only when something goes wrong.
+
+    python scripts/bench_log.py                    # 1,000,000 leaves, 20 s ingest
+    python scripts/bench_log.py --quick            # 20,000 leaves, 3 s ingest
+    python scripts/bench_log.py --profile /tmp/bl  # cProfile each phase to /tmp/bl-<phase>.prof
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import datetime as dt
+import hashlib
+import ipaddress
+import os
+import random
+import secrets
+import socket
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import asyncpg
+
+from ledger.entry import Entry, decode_entry, encode_entry
+from ledger.errors import LedgerError
+from ledger.service import commands as c
+from ledger.service.context import Actor, RequestContext
+from ledger.service.ledger import Ledger
+from ledger.store.log_port import LogEntryRow
+from ledger.store.port import NewEvent
+from ledger.store.postgres import PostgresEventStore
+from ledger.store.postgres_log import PostgresLogStore
+from ledger.tlog.hashing import hash_leaf
+from ledger.tlog.note import Signer, Verifier, generate_key, parse_signer_key, parse_verifier_key
+from ledger.tlog.proof import verify_consistency, verify_inclusion
+from ledger.transparency.reader import LogReader
+from ledger.transparency.sequencer import Sequencer
+from ledger.transparency.verify_log import verify_log
+from ledger.verify import verify_chains
+
+DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
+ORIGIN = "bench.handover-ledger.localhost/log"
+HR = Actor(id="hr-bench", role="hr", name="Bench HR")
+MANAGER = Actor(id="mgr-bench", role="employee")
+SUCCESSOR = "succ-bench"
+CONTEXT = RequestContext(request_id=None, ip="127.0.0.1", user_agent="bench_log", auth="bench")
+EVENT_COLUMNS = ("event_id", "stream_type", "stream_id", "version", "event_type",
+                 "recorded_at", "entry", "event_hash")
+READ_BATCH = 5000  # PostgresEventStore.iterate_all's batch, for the hashlib baseline
+LAG_TARGET_MS = 250.0
+PROOF_TARGET_MS = 5.0
+VERIFY_TARGET = 0.25
+
+
+class BenchError(Exception):
+    """The benchmark could not run or its bookkeeping does not add up."""
+
+
+def percentile(values: Sequence[float], p: float) -> float:
+    """Nearest-rank percentile of ``values`` (NaN when empty)."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))
+    return ordered[rank]
+
+
+@asynccontextmanager
+async def profiled(prefix: str | None, phase: str) -> AsyncIterator[None]:
+    """cProfile the block into ``<prefix>-<phase>.prof`` when profiling is on."""
+    if prefix is None:
+        yield
+        return
+    profiler = cProfile.Profile()
+    profiler.enable()
+    try:
+        yield
+    finally:
+        profiler.disable()
+        profiler.dump_stats(f"{prefix}-{phase}.prof")
+        print(f"  profile written to {prefix}-{phase}.prof", flush=True)
+
+
+# --------------------------------------------------------------------------- timed log store
+
+
+@dataclass(frozen=True)
+class BatchTiming:
+    """One committed sequencer transaction."""
+
+    committed_at: float  # perf_counter right after COMMIT returned
+    leaves: int
+    seconds: float  # from opening the transaction to COMMIT returning
+
+
+class _RecordingBatch:
+    """A SequencingBatch that notes the event hashes it appends."""
+
+    def __init__(self, inner: Any, appended: list[bytes]) -> None:
+        self._inner = inner
+        self._appended = appended
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    async def append(self, entries: Sequence[LogEntryRow],
+                     hashes: Sequence[tuple[int, bytes]]) -> None:
+        self._appended.extend(e.event_hash for e in entries)
+        await self._inner.append(entries, hashes)
+
+
+class TimedLog:
+    """The PostgreSQL log store, recording when each sequencer transaction commits.
+
+    Everything but ``sequencing`` is the wrapped store's own method.
+    """
+
+    def __init__(self, inner: PostgresLogStore) -> None:
+        self.inner = inner
+        self.included: dict[bytes, float] = {}  # event hash -> commit time of its batch
+        self.batches: list[BatchTiming] = []
+        self.track_hashes = True
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    @asynccontextmanager
+    async def sequencing(self) -> AsyncIterator[_RecordingBatch]:
+        appended: list[bytes] = []
+        start = time.perf_counter()
+        async with self.inner.sequencing() as batch:
+            yield _RecordingBatch(batch, appended)
+        end = time.perf_counter()  # the transaction has committed
+        if self.track_hashes:
+            for event_hash in appended:
+                self.included[event_hash] = end
+        self.batches.append(BatchTiming(end, len(appended), end - start))
+
+
+# --------------------------------------------------------------------------- phase 1: ingest
+
+
+@dataclass
+class IngestResult:
+    """Phase 1's figures."""
+
+    load: str
+    writers: int
+    seconds: float
+    events: int
+    leaves: int  # sequenced by batches that committed inside the window
+    lags: list[float]
+    command_latencies: list[float]
+    batches: list[BatchTiming]
+    drain_seconds: float
+    max_backlog: int
+    stream_length: int | None = None
+
+
+WriteOp = Callable[[int, int], Awaitable[bytes]]
+
+
+async def _create_items(ledger: Ledger, writers: int) -> list[uuid.UUID]:
+    """Departures through to handing_over with the sales template (as bench_store does)."""
+    items: list[uuid.UUID] = []
+    today = dt.date.today()
+    n = 0
+    while len(items) < writers:
+        n += 1
+        start = c.StartDeparture(
+            leaver=c.Leaver(id=f"emp-bench-{n}", name=f"Bench Leaver {n}",
+                            department="Sales", position="Account Manager",
+                            role_family="sales"),
+            manager_id=MANAGER.id, hr_owner_id=HR.id, notice_date=today,
+            last_working_day=today + dt.timedelta(days=30), reason="Resigned (benchmark)",
+            approval_chain=[c.ApprovalStep(name="Line manager", approver_id=MANAGER.id)],
+        )
+        outcome = await ledger.execute(start, HR, CONTEXT)
+        departure_id = uuid.UUID(str(outcome.result["departure_id"]))
+        await ledger.execute(c.SubmitForApproval(departure_id=departure_id), HR, CONTEXT)
+        await ledger.execute(c.ApproveStep(departure_id=departure_id, step=0, comment="ok"),
+                             MANAGER, CONTEXT)
+        outcome = await ledger.execute(
+            c.ApplyTemplate(departure_id=departure_id, template_key="sales",
+                            successor_id=SUCCESSOR), HR, CONTEXT)
+        item_ids = outcome.result["item_ids"]
+        if not isinstance(item_ids, list) or not item_ids:
+            raise BenchError(f"ApplyTemplate created no items: {outcome.result!r}")
+        items.extend(uuid.UUID(str(i)) for i in item_ids)
+    return items[:writers]
+
+
+def comment_text(writer: int, n: int) -> str:
+    """The comment text of bench_store's ledger workload."""
+    return f"Checked the client list with the successor, writer {writer:02d}, round {n:06d}."
+
+
+async def _ledger_op(ledger: Ledger, writers: int) -> WriteOp:
+    await ledger.install_builtin_templates()
+    items = await _create_items(ledger, writers)
+
+    async def op(w: int, n: int) -> bytes:
+        outcome = await ledger.execute(c.CommentItem(item_id=items[w], text=comment_text(w, n)),
+                                       HR, CONTEXT)
+        events = outcome.body["events"]
+        if not isinstance(events, list) or len(events) != 1:
+            raise BenchError(f"CommentItem appended {events!r}")
+        return bytes.fromhex(str(events[0]["hash"]))  # type: ignore[index]
+
+    return op
+
+
+def _comment_entry(w: int, n: int) -> NewEvent:
+    """A fresh single-event item stream carrying a comment (the ``append`` load)."""
+    event_id, stream_id = uuid.uuid4(), uuid.uuid4()
+    now = dt.datetime.now(dt.UTC)
+    raw, event_hash = encode_entry(
+        event_id=event_id, stream_type="item", stream_id=stream_id, version=1,
+        event_type="ItemCommented", recorded_at=now, actor=HR.as_json(),
+        context=CONTEXT.as_json(), payload={"by": HR.id, "text": comment_text(w, n)}, prev=None)
+    return NewEvent(event_id, "item", stream_id, 1, "ItemCommented", now, raw, event_hash)
+
+
+def _append_op(store: PostgresEventStore, sequencer: Sequencer) -> WriteOp:
+    async def op(w: int, n: int) -> bytes:
+        event = _comment_entry(w, n)
+        await store.append([event])
+        sequencer.poke()  # what Ledger(on_append=...) does
+        return event.event_hash
+
+    return op
+
+
+async def run_writers(op: WriteOp, writers: int, seconds: float, counters: list[int],
+                      committed: list[tuple[bytes, float]] | None,
+                      latencies: list[float] | None) -> int:
+    """Run ``op`` in ``writers`` tasks for ``seconds``; return how many ops completed."""
+    deadline = time.perf_counter() + seconds
+    done = [0] * writers
+
+    async def writer(w: int) -> None:
+        while time.perf_counter() < deadline:
+            t0 = time.perf_counter()
+            event_hash = await op(w, counters[w])
+            t1 = time.perf_counter()  # append has returned: the event is committed
+            if committed is not None:
+                committed.append((event_hash, t1))
+            if latencies is not None:
+                latencies.append(t1 - t0)
+            counters[w] += 1
+            done[w] += 1
+
+    await asyncio.gather(*(writer(w) for w in range(writers)))
+    return sum(done)
+
+
+def _max_backlog(committed: list[tuple[bytes, float]], included: dict[bytes, float]) -> int:
+    """Most measured events committed but not yet in the log at any moment."""
+    points = [(t, 1) for _, t in committed] + [(included[h], -1) for h, _ in committed]
+    points.sort()
+    depth = best = 0
+    for _, step in points:
+        depth += step
+        best = max(best, depth)
+    return best
+
+
+async def ingest_phase(settings: Settings, store: PostgresEventStore, log: TimedLog,
+                       signers: list[Signer]) -> IngestResult:
+    """Phase 1: the write load with the sequencer running beside it."""
+    writers = settings.writers
+    sequencer = Sequencer(log, signers, ORIGIN)  # type: ignore[arg-type]
+    ledger = Ledger(store, on_append=sequencer.poke)
+    stop = asyncio.Event()
+    await sequencer.step()  # signs the empty checkpoint, as api.app does at start-up
+    task = asyncio.create_task(sequencer.run(stop), name="sequencer")
+    try:
+        if settings.load == "ledger":
+            op = await _ledger_op(ledger, writers)
+        else:
+            op = _append_op(store, sequencer)
+        counters = [0] * writers
+        if settings.warmup > 0:
+            await run_writers(op, writers, settings.warmup, counters, None, None)
+        committed: list[tuple[bytes, float]] = []
+        latencies: list[float] = []
+        async with profiled(settings.profile, "ingest"):
+            start = time.perf_counter()
+            events = await run_writers(op, writers, settings.seconds, counters, committed,
+                                       latencies)
+            end = time.perf_counter()
+        waiting = [h for h, _ in committed]
+        drain_deadline = end + 120
+        while any(h not in log.included for h in waiting):
+            if task.done():
+                task.result()  # re-raise what killed the sequencer
+                raise BenchError("the sequencer stopped before the queue drained")
+            if time.perf_counter() > drain_deadline:
+                missing = sum(h not in log.included for h in waiting)
+                raise BenchError(f"{missing} events still unsequenced 120 s after the load")
+            await asyncio.sleep(0.01)
+            waiting = [h for h in waiting if h not in log.included]
+        drained = max(log.included[h] for h, _ in committed) - end if committed else 0.0
+    finally:
+        stop.set()
+        try:
+            await asyncio.wait_for(task, timeout=60)
+        except TimeoutError:
+            task.cancel()
+    lags = [log.included[h] - t for h, t in committed]
+    in_window = [b for b in log.batches if start <= b.committed_at < end]
+    longest = None
+    if settings.load == "ledger":
+        longest = await store.pool.fetchval(
+            "SELECT max(version) FROM events WHERE event_type = 'ItemCommented'")
+    return IngestResult(settings.load, writers, end - start, events,
+                        sum(b.leaves for b in in_window), lags, latencies,
+                        in_window, max(drained, 0.0), _max_backlog(committed, log.included),
+                        longest)
+
+
+# --------------------------------------------------------------------------- phase 2: bulk
+
+
+@dataclass
+class BulkResult:
+    """Phase 2's loading figures."""
+
+    events: int = 0
+    load_seconds: float = 0.0
+    leaves: int = 0
+    sequence_seconds: float = 0.0
+    batch_size: int = 0
+    batch_seconds: list[float] = field(default_factory=list)
+    size: int = 0
+
+
+def _build_rows(count: int, template: Entry) -> list[tuple[Any, ...]]:
+    """``count`` valid single-event streams shaped like ``template`` (encode_entry each)."""
+    rows: list[tuple[Any, ...]] = []
+    recorded_at = dt.datetime.now(dt.UTC)
+    for _ in range(count):
+        event_id, stream_id = uuid.uuid4(), uuid.uuid4()
+        raw, event_hash = encode_entry(
+            event_id=event_id, stream_type=template.stream_type, stream_id=stream_id, version=1,
+            event_type=template.event_type, recorded_at=recorded_at, actor=template.actor,
+            context=template.context, payload=template.payload, prev=None)
+        rows.append((event_id, template.stream_type, stream_id, 1, template.event_type,
+                     recorded_at, raw, event_hash))
+    return rows
+
+
+async def _copy_rows(store: PostgresEventStore, rows: list[tuple[Any, ...]]) -> None:
+    """COPY events and queue them for the log, in one transaction (no other writer runs)."""
+    async with store.pool.acquire() as conn, conn.transaction():
+        before = await conn.fetchval("SELECT coalesce(max(position), 0) FROM events")
+        await conn.copy_records_to_table("events", records=rows, columns=list(EVENT_COLUMNS))
+        queued = await conn.execute(
+            "INSERT INTO log_queue (position) SELECT position FROM events WHERE position > $1",
+            before)
+        if queued != f"INSERT 0 {len(rows)}":
+            raise BenchError(f"queued {queued!r} for {len(rows)} copied events")
+
+
+async def bulk_phase(settings: Settings, store: PostgresEventStore, log: TimedLog,
+                     signers: list[Signer]) -> BulkResult:
+    """Phase 2a: bring the log to ``settings.leaves`` leaves."""
+    result = BulkResult(batch_size=settings.bulk_batch)
+    have = await store.count_events()
+    need = settings.leaves - have
+    if need > 0:
+        raw = await store.pool.fetchval(
+            "SELECT entry FROM events WHERE event_type = 'ItemCommented' "
+            "ORDER BY position DESC LIMIT 1")
+        if raw is None:
+            raise BenchError("no ItemCommented entry to model the bulk entries on")
+        template = decode_entry(bytes(raw))
+        chunk = 50_000
+        sizes = [min(chunk, need - k) for k in range(0, need, chunk)]
+        print(f"  bulk-loading {need:,} events in {len(sizes)} COPY chunks...", flush=True)
+        start = time.perf_counter()
+        pending = asyncio.ensure_future(asyncio.to_thread(_build_rows, sizes[0], template))
+        for i in range(len(sizes)):
+            rows = await pending
+            if i + 1 < len(sizes):  # build the next chunk while this one is copied
+                pending = asyncio.ensure_future(
+                    asyncio.to_thread(_build_rows, sizes[i + 1], template))
+            await _copy_rows(store, rows)
+        await store.pool.execute("ANALYZE events")
+        await store.pool.execute("ANALYZE log_queue")
+        result.events = need
+        result.load_seconds = time.perf_counter() - start
+        print(f"  loaded {need:,} events in {result.load_seconds:.1f} s", flush=True)
+    sequencer = Sequencer(log, signers, ORIGIN,  # type: ignore[arg-type]
+                          batch_size=settings.bulk_batch)
+    log.track_hashes = False
+    first = len(log.batches)
+    print(f"  sequencing with batch size {settings.bulk_batch:,}...", flush=True)
+    async with profiled(settings.profile, "sequence"):
+        start = time.perf_counter()
+        while added := await sequencer.step():
+            result.leaves += added
+        result.sequence_seconds = time.perf_counter() - start
+    await log.resign()
+    result.batch_seconds = [b.seconds for b in log.batches[first:] if b.leaves]
+    queued = await store.pool.fetchval("SELECT count(*) FROM log_queue")
+    latest = await log.latest_checkpoint()
+    result.size = latest.size if latest else 0
+    total = await store.count_events()
+    if queued or result.size != total:
+        raise BenchError(f"after sequencing: {queued} queued, log size {result.size}, "
+                         f"{total} events")
+    # A log this size would long since have been vacuumed and analysed by autovacuum.
+    for table in ("events", "log_queue", "log_entries", "log_hashes", "log_tiles",
+                  "checkpoints"):
+        await store.pool.execute(f"VACUUM (ANALYZE) {table}")
+    print(f"  sequenced {result.leaves:,} leaves in {result.sequence_seconds:.1f} s; "
+          f"log size {result.size:,}", flush=True)
+    return result
+
+
+# --------------------------------------------------------------------------- phase 2: proofs
+
+
+@dataclass
+class ProofResult:
+    """Phase 2b's latencies, in seconds."""
+
+    size: int
+    inclusion: list[float] = field(default_factory=list)
+    consistency: list[float] = field(default_factory=list)
+    http_inclusion: list[float] = field(default_factory=list)
+    http_consistency: list[float] = field(default_factory=list)
+    http_error: str | None = None
+
+
+def _size_pairs(size: int, count: int, rng: random.Random) -> list[tuple[int, int]]:
+    pairs = []
+    for _ in range(count):
+        a, b = rng.randint(1, size), rng.randint(1, size)
+        pairs.append((min(a, b), max(a, b)))
+    return pairs
+
+
+async def proof_phase(settings: Settings, store: PostgresEventStore, log: TimedLog,
+                      signers: list[Signer], verifier: Verifier) -> ProofResult:
+    """Phase 2b: inclusion and consistency proof latency, in-process and over HTTP."""
+    reader = LogReader(log.inner)
+    latest = await reader.latest()
+    size = latest.size
+    rng = random.Random(1962)
+    count = min(settings.requests, size)
+    warm = min(100, count)
+    indexes = rng.sample(range(size), count + warm)
+    rows = await store.pool.fetch(
+        "SELECT idx, event_hash FROM log_entries WHERE idx = ANY($1::bigint[])", indexes)
+    by_index = {int(r[0]): bytes(r[1]) for r in rows}
+    targets = [(i, by_index[i]) for i in indexes]
+    pairs = _size_pairs(size, count + warm, rng)
+    result = ProofResult(size)
+
+    async def inclusion(i: int, event_hash: bytes) -> float:
+        t0 = time.perf_counter()
+        proof = await reader.inclusion(event_hash)
+        elapsed = time.perf_counter() - t0
+        if proof.index != i:
+            raise BenchError(f"inclusion proof of index {i} names index {proof.index}")
+        verify_inclusion(proof.index, proof.size, hash_leaf(event_hash), proof.proof,
+                         proof.root)
+        return elapsed
+
+    async def consistency(a: int, b: int) -> float:
+        t0 = time.perf_counter()
+        proof = await reader.consistency(a, b)
+        elapsed = time.perf_counter() - t0
+        verify_consistency(a, b, proof.proof, proof.root1, proof.root2)
+        if b == size and proof.root2 != latest.root:
+            raise BenchError("consistency proof's root differs from the signed checkpoint")
+        return elapsed
+
+    for i, event_hash in targets[:warm]:
+        await inclusion(i, event_hash)
+    for a, b in pairs[:warm]:
+        await consistency(a, b)
+    async with profiled(settings.profile, "proofs"):
+        result.inclusion = [await inclusion(i, h) for i, h in targets[warm:]]
+        result.consistency = [await consistency(a, b) for a, b in pairs[warm:]]
+    if settings.http:
+        try:
+            await _http_proofs(settings, store, log, signers, verifier, targets, pairs, warm,
+                               result)
+        except (ImportError, OSError, LedgerError, BenchError) as e:
+            result.http_error = f"{type(e).__name__}: {e}"
+    return result
+
+
+async def _http_proofs(settings: Settings, store: PostgresEventStore, log: TimedLog,
+                       signers: list[Signer], verifier: Verifier,
+                       targets: list[tuple[int, bytes]], pairs: list[tuple[int, int]],
+                       warm: int, result: ProofResult) -> None:
+    """The same requests through api.app.build_app on 127.0.0.1 (server and client here)."""
+    import aiohttp
+    from aiohttp import web
+
+    from api.app import build_app
+    from ledger.runtime import Runtime
+    from ledger.settings import Settings as LedgerSettings
+
+    sequencer = Sequencer(log.inner, signers, ORIGIN)
+    runtime = Runtime(LedgerSettings(database_url=settings.dsn, log_origin=ORIGIN), store,
+                      log.inner, Ledger(store, on_append=sequencer.poke), LogReader(log.inner),
+                      sequencer, [verifier])
+    runner = web.AppRunner(build_app(runtime, run_sequencer=False), access_log=None)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        host, port = runner.addresses[0][:2]
+        base = f"http://{host}:{port}"
+        async with aiohttp.ClientSession() as session:
+
+            async def get(path: str, params: dict[str, str]) -> float:
+                t0 = time.perf_counter()
+                async with session.get(base + path, params=params) as response:
+                    body = await response.json()
+                elapsed = time.perf_counter() - t0
+                if response.status != 200:
+                    raise BenchError(f"GET {path} {params}: {response.status} {body}")
+                return elapsed
+
+            incl = [("/v1/log/proof/inclusion", {"hash": h.hex()}) for _, h in targets]
+            cons = [("/v1/log/proof/consistency", {"from": str(a), "to": str(b)})
+                    for a, b in pairs]
+            for path, params in incl[:warm] + cons[:warm]:
+                await get(path, params)
+            result.http_inclusion = [await get(p, q) for p, q in incl[warm:]]
+            result.http_consistency = [await get(p, q) for p, q in cons[warm:]]
+    finally:
+        await runner.cleanup()
+
+
+# --------------------------------------------------------------------------- phase 3: verify
+
+
+@dataclass
+class VerifyResult:
+    """Phase 3's figures."""
+
+    events: int = 0
+    chains_seconds: float = 0.0
+    log_seconds: float = 0.0
+    hash_rates: list[float] = field(default_factory=list)  # read + hash, events/s
+    memory_rate: float = 0.0
+    memory_sample: int = 0
+    read_only_rate: float = 0.0
+
+    @property
+    def verify_rate(self) -> float:
+        return self.events / (self.chains_seconds + self.log_seconds)
+
+    @property
+    def hash_rate(self) -> float:
+        return max(self.hash_rates)
+
+
+async def _hash_pass(store: PostgresEventStore, sample: list[bytes] | None) -> tuple[int, float]:
+    """Read every entry in position batches and SHA-256 it; return (events, seconds)."""
+    sha256 = hashlib.sha256
+    after, count = 0, 0
+    start = time.perf_counter()
+    while rows := await store.pool.fetch(
+            "SELECT position, entry FROM events WHERE position > $1 ORDER BY position LIMIT $2",
+            after, READ_BATCH):
+        for row in rows:
+            sha256(row[1]).digest()
+        count += len(rows)
+        after = rows[-1][0]
+        if sample is not None and len(sample) < 200_000:
+            sample.extend(row[1] for row in rows)
+    return count, time.perf_counter() - start
+
+
+async def verify_phase(settings: Settings, store: PostgresEventStore, log: TimedLog,
+                       verifier: Verifier) -> VerifyResult:
+    """Phase 3: ``ledger verify``'s two passes against read + hashlib."""
+    result = VerifyResult()
+    sample: list[bytes] = []
+    count, seconds = await _hash_pass(store, sample)
+    result.hash_rates.append(count / seconds)
+    start = time.perf_counter()
+    read = 0
+    async for _ in store.iterate_all():
+        read += 1
+    result.read_only_rate = read / (time.perf_counter() - start)
+    async with profiled(settings.profile, "verify"):
+        start = time.perf_counter()
+        chains = await verify_chains(store)
+        middle = time.perf_counter()
+        audit = await verify_log(store, log.inner, [verifier], ORIGIN)
+        end = time.perf_counter()
+    problems = chains.problems + audit.problems
+    if problems:
+        raise BenchError(f"ledger verify found {len(problems)} problem(s), e.g. {problems[0]}")
+    if audit.size != chains.events:
+        raise BenchError(f"log of {audit.size} entries for {chains.events} events")
+    result.events = chains.events
+    result.chains_seconds = middle - start
+    result.log_seconds = end - middle
+    count, seconds = await _hash_pass(store, None)
+    result.hash_rates.append(count / seconds)
+    sha256 = hashlib.sha256
+    start = time.perf_counter()
+    for entry in sample:
+        sha256(entry).digest()
+    result.memory_sample = len(sample)
+    result.memory_rate = len(sample) / (time.perf_counter() - start)
+    return result
+
+
+# --------------------------------------------------------------------------- database
+
+
+def check_loopback(dsn: str) -> None:
+    """Refuse any DSN whose host is not a loopback address."""
+    parts = urlsplit(dsn)
+    if parts.scheme not in ("postgresql", "postgres"):
+        raise BenchError(f"not a postgresql:// DSN: {parts.scheme!r}")
+    host = parts.hostname
+    if not host:
+        raise BenchError("the DSN must name a loopback host (e.g. 127.0.0.1)")
+    try:
+        infos = socket.getaddrinfo(host, parts.port or 5432, proto=socket.IPPROTO_TCP)
+    except OSError as e:
+        raise BenchError(f"cannot resolve {host!r}: {e}") from e
+    for info in infos:
+        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
+        if not address.is_loopback:
+            raise BenchError(f"{host} resolves to {address}, which is not a loopback address")
+
+
+def with_database(dsn: str, dbname: str) -> str:
+    """Return ``dsn`` pointing at database ``dbname``."""
+    parts = urlsplit(dsn)
+    return urlunsplit(parts._replace(path="/" + quote(dbname)))
+
+
+async def create_database(dsn: str) -> str:
+    """Create ``bench_log_<random>`` through the maintenance database; return its name."""
+    name = f"bench_log_{secrets.token_hex(6)}"
+    conn = await asyncpg.connect(with_database(dsn, "postgres"))
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return name
+
+
+async def drop_database(dsn: str, name: str) -> None:
+    """Drop the benchmark database (forcing out any connection left behind)."""
+    if not name.startswith("bench_log_"):
+        raise BenchError(f"refusing to drop {name!r}")
+    conn = await asyncpg.connect(with_database(dsn, "postgres"))
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+# --------------------------------------------------------------------------- report
+
+
+@dataclass
+class Results:
+    """Everything measured."""
+
+    ingest: IngestResult | None = None
+    bulk: BulkResult | None = None
+    proofs: ProofResult | None = None
+    verify: VerifyResult | None = None
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.2f} ms"
+
+
+def _verdict(met: bool) -> str:
+    return "met" if met else "MISSED"
+
+
+def report(results: Results, settings: Settings) -> None:
+    """Print one table of every figure, with the targets."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(width=max(Console().width, 120))
+    table = Table(title=f"Transparency log on PostgreSQL ({os.cpu_count()} CPUs, "
+                        f"{settings.leaves:,} leaves)")
+    for column in ("figure", "value", "target", "verdict"):
+        table.add_column(column, justify="left" if column == "figure" else "right",
+                         no_wrap=column != "figure")
+
+    def row(figure: str, value: str, target: str = "", verdict: str = "") -> None:
+        table.add_row(figure, value, target, verdict)
+
+    ing = results.ingest
+    if ing is not None:
+        load = ("Ledger.execute(CommentItem)" if ing.load == "ledger"
+                else "store.append (single-event streams)")
+        row(f"ingest load: {ing.writers} writers, {load}",
+            f"{ing.events:,} events in {ing.seconds:.1f} s")
+        row("  events written / s", f"{ing.events / ing.seconds:,.0f}")
+        row("  leaves sequenced / s (same window)", f"{ing.leaves / ing.seconds:,.0f}")
+        row("  command latency p50 / p99",
+            f"{_ms(percentile(ing.command_latencies, 50))} / "
+            f"{_ms(percentile(ing.command_latencies, 99))}")
+        p99 = percentile(ing.lags, 99)
+        row("  sequencer lag p50", _ms(percentile(ing.lags, 50)))
+        row("  sequencer lag p99", _ms(p99), f"< {LAG_TARGET_MS:g} ms",
+            _verdict(p99 * 1000 < LAG_TARGET_MS))
+        row("  sequencer lag max", _ms(max(ing.lags, default=float("nan"))))
+        sizes = [b.leaves for b in ing.batches]
+        row("  sequencer batches (window)",
+            f"{len(sizes)}, mean {sum(sizes) / max(len(sizes), 1):.1f} leaves")
+        seconds = [b.seconds for b in ing.batches]
+        row("  batch transaction p50 / p99",
+            f"{_ms(percentile(seconds, 50))} / {_ms(percentile(seconds, 99))}")
+        row("  max backlog / drain after load",
+            f"{ing.max_backlog} events / {_ms(ing.drain_seconds)}")
+        if ing.stream_length is not None:
+            row("  item streams reached", f"{ing.stream_length} entries")
+    bulk = results.bulk
+    if bulk is not None:
+        if bulk.events:
+            row("bulk COPY of valid entries (encode_entry)",
+                f"{bulk.events:,} in {bulk.load_seconds:.1f} s "
+                f"({bulk.events / bulk.load_seconds:,.0f}/s)")
+        if bulk.leaves:
+            row(f"bulk sequencing, batch {bulk.batch_size:,}",
+                f"{bulk.leaves / bulk.sequence_seconds:,.0f} leaves/s "
+                f"({bulk.leaves:,} in {bulk.sequence_seconds:.1f} s)")
+            row("  batch transaction p50 / max",
+                f"{percentile(bulk.batch_seconds, 50):.2f} s / "
+                f"{max(bulk.batch_seconds):.2f} s")
+    pr = results.proofs
+    if pr is not None:
+        target = f"p99 < {PROOF_TARGET_MS:g} ms"
+        for name, values in (("inclusion proof", pr.inclusion),
+                             ("consistency proof", pr.consistency)):
+            p99 = percentile(values, 99)
+            row(f"{name} at {pr.size:,} leaves, p50 / p99 ({len(values)} requests)",
+                f"{_ms(percentile(values, 50))} / {_ms(p99)}", target,
+                _verdict(p99 * 1000 < PROOF_TARGET_MS))
+        for name, values in (("  over HTTP: inclusion", pr.http_inclusion),
+                             ("  over HTTP: consistency", pr.http_consistency)):
+            if values:
+                row(f"{name} p50 / p99",
+                    f"{_ms(percentile(values, 50))} / {_ms(percentile(values, 99))}",
+                    "(info)")
+        if pr.http_error:
+            row("  over HTTP", f"skipped: {pr.http_error}")
+    ver = results.verify
+    if ver is not None:
+        row(f"ledger verify (chains + log), {ver.events:,} events",
+            f"{ver.verify_rate:,.0f} events/s "
+            f"({ver.chains_seconds + ver.log_seconds:.1f} s)")
+        row("  verify_chains alone", f"{ver.events / ver.chains_seconds:,.0f} events/s "
+                                     f"({ver.chains_seconds:.1f} s)")
+        row("  verify_log alone", f"{ver.events / ver.log_seconds:,.0f} events/s "
+                                  f"({ver.log_seconds:.1f} s)")
+        row("hashlib SHA-256, read + hash, same batches",
+            f"{ver.hash_rate:,.0f} events/s "
+            f"(runs: {', '.join(f'{r:,.0f}' for r in ver.hash_rates)})")
+        ratio = ver.verify_rate / ver.hash_rate
+        row("  verify / hashlib", f"{ratio:.1%}", f"≥ {VERIFY_TARGET:.0%}",
+            _verdict(ratio >= VERIFY_TARGET))
+        row("  hashlib in memory (info)",
+            f"{ver.memory_rate:,.0f} events/s ({ver.memory_sample:,} entries)")
+        row("  store.iterate_all, read only (info)", f"{ver.read_only_rate:,.0f} events/s")
+    console.print(table)
+    if settings.profile:
+        console.print("(profiled run: cProfile overhead inflates the profiled phases)",
+                      highlight=False)
+
+
+# --------------------------------------------------------------------------- main
+
+
+@dataclass
+class Settings:
+    """Parsed command line."""
+
+    dsn: str
+    leaves: int
+    seconds: float
+    warmup: float
+    writers: int
+    load: str
+    bulk_batch: int
+    requests: int
+    http: bool
+    profile: str | None
+
+
+async def run(settings: Settings) -> Results:
+    """Create the database, run the three phases, always drop the database."""
+    check_loopback(settings.dsn)
+    name = await create_database(settings.dsn)
+    dsn = with_database(settings.dsn, name)
+    settings.dsn = dsn
+    print(f"database {name}: {settings.writers} writers ({settings.load} load) for "
+          f"{settings.seconds:g} s, then {settings.leaves:,} leaves", flush=True)
+    skey, vkey = generate_key(ORIGIN)
+    signers = [parse_signer_key(skey)]
+    verifier = parse_verifier_key(vkey)
+    results = Results()
+    store: PostgresEventStore | None = None
+    try:
+        store = await PostgresEventStore.connect(dsn, min_size=settings.writers + 2,
+                                                 max_size=settings.writers + 6)
+        await store.migrate()
+        log = TimedLog(PostgresLogStore(store))
+        print("phase 1: ingest + sequencer lag...", flush=True)
+        results.ingest = await ingest_phase(settings, store, log, signers)
+        ing = results.ingest
+        print(f"  {ing.events:,} events in {ing.seconds:.1f} s; lag p99 "
+              f"{_ms(percentile(ing.lags, 99))}", flush=True)
+        print("phase 2: bulk load, sequencing, proofs...", flush=True)
+        results.bulk = await bulk_phase(settings, store, log, signers)
+        results.proofs = await proof_phase(settings, store, log, signers, verifier)
+        print(f"  inclusion p99 {_ms(percentile(results.proofs.inclusion, 99))}, "
+              f"consistency p99 {_ms(percentile(results.proofs.consistency, 99))}",
+              flush=True)
+        print("phase 3: verify vs hashlib...", flush=True)
+        results.verify = await verify_phase(settings, store, log, verifier)
+    finally:
+        if store is not None:
+            await store.close()
+        await drop_database(settings.dsn, name)
+    return results
+
+
+def parse_args(argv: list[str] | None = None) -> Settings:
+    """Read the command line."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
+    parser.add_argument("--dsn", default=os.environ.get("LEDGER_BENCH_DSN", DEFAULT_DSN),
+                        help="loopback PostgreSQL DSN; a fresh database is created beside it "
+                             "(default: $LEDGER_BENCH_DSN or %(default)s)")
+    parser.add_argument("--leaves", type=int, default=None,
+                        help="log size for the proof and verify phases (1,000,000)")
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke run: 20,000 leaves, 3 s ingest, 300 proof requests")
+    parser.add_argument("--seconds", type=float, default=None,
+                        help="measured seconds of the ingest phase (20; 3 with --quick)")
+    parser.add_argument("--warmup", type=float, default=None,
+                        help="ingest warm-up seconds (2; 0.5 with --quick)")
+    parser.add_argument("--writers", type=int, default=16, help="concurrent writers (16)")
+    parser.add_argument("--load", choices=("ledger", "append"), default="ledger",
+                        help="ingest load: Ledger.execute(CommentItem) as bench_store "
+                             "(default) or direct store.append of single-event streams")
+    parser.add_argument("--bulk-batch", type=int, default=20_000,
+                        help="sequencer batch size for the bulk-loaded leaves (20,000)")
+    parser.add_argument("--requests", type=int, default=None,
+                        help="timed requests per proof kind (2,000; 300 with --quick)")
+    parser.add_argument("--no-http", dest="http", action="store_false",
+                        help="skip the proofs over HTTP")
+    parser.add_argument("--profile", metavar="PREFIX",
+                        help="cProfile each phase into PREFIX-<phase>.prof")
+    args = parser.parse_args(argv)
+    leaves = args.leaves if args.leaves is not None else (
+        20_000 if args.quick else 1_000_000)
+    seconds = args.seconds if args.seconds is not None else (3.0 if args.quick else 20.0)
+    warmup = args.warmup if args.warmup is not None else (0.5 if args.quick else 2.0)
+    requests = args.requests if args.requests is not None else (300 if args.quick else 2000)
+    if leaves < 1000:
+        parser.error("--leaves must be at least 1000")
+    if seconds <= 0 or warmup < 0:
+        parser.error("--seconds must be positive and --warmup not negative")
+    if args.writers < 1 or args.bulk_batch < 1 or requests < 1:
+        parser.error("--writers, --bulk-batch and --requests must be positive")
+    return Settings(args.dsn, leaves, seconds, warmup, args.writers, args.load,
+                    args.bulk_batch, requests, args.http, args.profile)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; 0 whatever the figures, 1 on errors."""
+    settings = parse_args(argv)
+    try:
+        results = asyncio.run(run(settings))
+    except (BenchError, LedgerError, OSError, asyncpg.PostgresError) as e:
+        print(f"bench_log: error: {type(e).__name__}: {e}", file=sys.stderr)
+        return 1
+    report(results, settings)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,176 @@
+"""The sequencer and the log's read side, on every store."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from ledger.errors import NotFoundError, VerificationError
+from ledger.store.factory import log_store_for
+from ledger.store.port import EventStore
+from ledger.tlog import reference
+from ledger.tlog.checkpoint import open_checkpoint
+from ledger.tlog.hashing import hash_leaf
+from ledger.tlog.proof import verify_consistency, verify_inclusion
+from ledger.tlog.proof_text import verify_tlog_proof
+from ledger.tlog.tile import Tile, decode_entry_bundle
+from ledger.tlog.tree import stored_hash_index
+from ledger.transparency.keys import load_signers, load_verifiers
+from ledger.transparency.reader import LogReader
+from ledger.transparency.sequencer import Sequencer
+from tests.conftest import TEST_ORIGIN
+from tests.contract.test_store_contract import chain
+
+
+MakeSequencer = Callable[..., Sequencer]
+
+
+@pytest.fixture
+async def make_sequencer(store: EventStore) -> AsyncIterator[MakeSequencer]:
+    """Sequencers that resign leadership (releasing their connection) after the test."""
+    made: list[Sequencer] = []
+
+    def make(store: EventStore, keys: Path, batch_size: int = 100) -> Sequencer:
+        sequencer = Sequencer(
+            log_store_for(store),
+            load_signers(keys, TEST_ORIGIN),
+            TEST_ORIGIN,
+            batch_size=batch_size,
+            poll_interval=0.01,
+        )
+        made.append(sequencer)
+        return sequencer
+
+    yield make
+    for sequencer in made:
+        await sequencer.store.resign()
+
+
+async def fill(store: EventStore, streams: int, per_stream: int = 1) -> list[bytes]:
+    hashes = []
+    for _ in range(streams):
+        events = chain(uuid.uuid4(), per_stream)
+        await store.append(events)
+        hashes += [e.event_hash for e in events]
+    return hashes
+
+
+async def drain(sequencer: Sequencer) -> None:
+    while await sequencer.step():
+        pass
+
+
+async def test_sequencer_assigns_gap_free_indexes_and_signs(
+    store: EventStore, make_sequencer: MakeSequencer, signer_keys: Path
+) -> None:
+    sequencer = make_sequencer(store, signer_keys, batch_size=7)
+    hashes = await fill(store, 30)
+    await drain(sequencer)
+    log = log_store_for(store)
+    entries = await log.read_entries(0, 100)
+    assert [e.index for e in entries] == list(range(30))
+    assert sorted(e.event_hash for e in entries) == sorted(hashes)
+    assert await store.queued_positions() == []
+    latest = await log.latest_checkpoint()
+    assert latest is not None
+    checkpoint = open_checkpoint(latest.note, load_verifiers(signer_keys), TEST_ORIGIN)
+    assert checkpoint.size == 30
+    assert checkpoint.root_hash == reference.mth([e.event_hash for e in entries])
+
+
+async def test_empty_log_gets_a_signed_checkpoint_of_size_zero(
+    store: EventStore, make_sequencer: MakeSequencer, signer_keys: Path
+) -> None:
+    sequencer = make_sequencer(store, signer_keys)
+    assert await sequencer.step() == 0
+    latest = await log_store_for(store).latest_checkpoint()
+    assert latest is not None
+    assert latest.size == 0
+    assert await sequencer.step() == 0  # nothing new: no second checkpoint
+    assert len(await log_store_for(store).checkpoints()) == 1
+
+
+async def test_tiles_and_entry_bundles_match_the_reference_tree(
+    store: EventStore, make_sequencer: MakeSequencer, signer_keys: Path
+) -> None:
+    sequencer = make_sequencer(store, signer_keys, batch_size=200)
+    await fill(store, 300)
+    await drain(sequencer)
+    reader = LogReader(log_store_for(store))
+    bundle = decode_entry_bundle(await reader.tile(Tile(8, -1, 0, 256)))
+    partial = decode_entry_bundle(await reader.tile(Tile(8, -1, 1, 44)))
+    leaves = [hash_leaf(h) for h in bundle + partial]
+    assert len(leaves) == 300
+    level0 = await reader.tile(Tile(8, 0, 0, 256))
+    assert level0 == b"".join(leaves[:256])
+    level1 = await reader.tile(Tile(8, 1, 0, 1))
+    assert level1 == reference.mth(bundle)
+    with pytest.raises(NotFoundError):
+        await reader.tile(Tile(8, 0, 1, 45))
+
+
+async def test_inclusion_and_consistency_proofs_verify(
+    store: EventStore, make_sequencer: MakeSequencer, signer_keys: Path
+) -> None:
+    sequencer = make_sequencer(store, signer_keys, batch_size=13)
+    hashes = await fill(store, 40)
+    await drain(sequencer)
+    reader = LogReader(log_store_for(store))
+    for event_hash in hashes[::7]:
+        proof = await reader.inclusion(event_hash)
+        verify_inclusion(proof.index, proof.size, hash_leaf(event_hash), proof.proof, proof.root)
+        older = await reader.inclusion(event_hash, size=proof.index + 1)
+        verify_inclusion(older.index, older.size, hash_leaf(event_hash), older.proof, older.root)
+        text = await reader.tlog_proof(event_hash)
+        verified = verify_tlog_proof(text, event_hash, load_verifiers(signer_keys), TEST_ORIGIN)
+        assert verified.index == proof.index
+    consistency = await reader.consistency(13, 40)
+    verify_consistency(13, 40, consistency.proof, consistency.root1, consistency.root2)
+
+
+async def test_unsequenced_event_has_no_proof_until_sequenced(
+    store: EventStore, make_sequencer: MakeSequencer, signer_keys: Path
+) -> None:
+    sequencer = make_sequencer(store, signer_keys)
+    [event_hash] = await fill(store, 1)
+    reader = LogReader(log_store_for(store))
+    with pytest.raises(NotFoundError):
+        await reader.inclusion(event_hash)
+    stop = asyncio.Event()
+    task = asyncio.create_task(sequencer.run(stop))
+    try:
+        index = await sequencer.wait_for_inclusion(event_hash, 5)
+    finally:
+        stop.set()
+        await task
+    assert index == 0
+
+
+async def test_sequencer_refuses_to_sign_a_tree_inconsistent_with_its_last_checkpoint(
+    store: EventStore,
+    make_sequencer: MakeSequencer,
+    signer_keys: Path,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+) -> None:
+    from tests.integration.operator import PostgresOperator, SQLiteOperator
+
+    sequencer = make_sequencer(store, signer_keys)
+    await fill(store, 5)
+    await drain(sequencer)
+    operator = (
+        SQLiteOperator(tmp_path / "ledger.db")
+        if request.node.callspec.params["store"] == "sqlite"
+        else PostgresOperator(request.getfixturevalue("pg_dsn"))
+    )
+    await operator.disable_guards()
+    # The stored hash of the subtree [0, 4): both the new root and the proof use it.
+    await operator.rewrite_hash(stored_hash_index(2, 0), bytes(32))
+    await fill(store, 1)
+    with pytest.raises(VerificationError, match="refusing to sign tree size 6"):
+        await sequencer.step()
+    assert (await log_store_for(store).latest_checkpoint()).size == 5  # type: ignore[union-attr]
