@@ -7,6 +7,7 @@ as strings or integer cents), so the same value always hashes the same in every 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import TypeAlias
 
@@ -24,31 +25,35 @@ MAX_SAFE_INTEGER = 2**53 - 1
 MAX_DEPTH = 32
 
 
-def check_json_value(value: object, path: str = "$", depth: int = 0) -> None:
+def check_json_value(value: object, path: str = "$", depth: int = 0) -> bool:
     """Raise InvalidInputError unless ``value`` uses only the types the entry format allows.
 
+    Returns True when every object key is in the Basic Multilingual Plane, where sorting by
+    code point (Python) and by UTF-16 code unit (RFC 8785 section 3.2.3) agree.
     Precondition: none; any object may be passed. ``path`` names the culprit in the message.
     """
     if depth > MAX_DEPTH:
         raise InvalidInputError(f"{path}: nested deeper than {MAX_DEPTH} levels", field=path)
     if value is None or isinstance(value, (bool, str)):
-        return
+        return True
     if isinstance(value, int):
         if abs(value) > MAX_SAFE_INTEGER:
             raise InvalidInputError(f"{path}: integer {value} exceeds 2^53-1", field=path)
-        return
+        return True
     if isinstance(value, float):
         raise InvalidInputError(f"{path}: floats are not allowed in entries", field=path)
+    bmp = True
     if isinstance(value, Mapping):
         for key, item in value.items():
             if not isinstance(key, str):
                 raise InvalidInputError(f"{path}: object keys must be strings", field=path)
-            check_json_value(item, f"{path}.{key}", depth + 1)
-        return
+            bmp = check_json_value(item, f"{path}.{key}", depth + 1) and bmp and (
+                key.isascii() or max(key) <= "\uffff")
+        return bmp
     if isinstance(value, (list, tuple)):
         for i, item in enumerate(value):
-            check_json_value(item, f"{path}[{i}]", depth + 1)
-        return
+            bmp = check_json_value(item, f"{path}[{i}]", depth + 1) and bmp
+        return bmp
     raise InvalidInputError(f"{path}: {type(value).__name__} is not a JSON type", field=path)
 
 
@@ -56,9 +61,21 @@ def encode_canonical(value: JSONValue) -> bytes:
     """Return the RFC 8785 canonical UTF-8 bytes of ``value``.
 
     Precondition: ``value`` holds only JSON types (checked; InvalidInputError otherwise).
+    Without floats, and with keys in the BMP, JCS is exactly the standard library's compact,
+    key-sorted, non-ASCII-preserving output (string escapes per RFC 8785 section 3.2.2.2 match
+    ``json``'s); tests/unit/test_canonical.py proves the two byte-identical by property tests.
+    Anything else goes through the ``rfc8785`` reference implementation.
     """
-    check_json_value(value)
     try:
+        if check_json_value(value):
+            return json.dumps(value, ensure_ascii=False, sort_keys=True,
+                              separators=(",", ":")).encode("utf-8")
         return rfc8785.dumps(value)
-    except rfc8785.CanonicalizationError as e:  # e.g. lone surrogates in a string
+    except (rfc8785.CanonicalizationError, UnicodeEncodeError) as e:  # lone surrogates
         raise InvalidInputError(f"not canonicalisable: {e}") from e
+
+
+def encode_reference(value: JSONValue) -> bytes:
+    """RFC 8785 through the ``rfc8785`` package only (the slow path, kept for cross-checks)."""
+    check_json_value(value)
+    return rfc8785.dumps(value)

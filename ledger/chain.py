@@ -21,11 +21,14 @@ def located(
                              event_id=str(event_id))
 
 
-def verify_row(row: StoredEvent) -> Entry:
-    """Hash-check and decode one stored row, and check it agrees with its columns."""
+def verify_row(row: StoredEvent, strict: bool = True) -> Entry:
+    """Hash-check and decode one stored row, and check it agrees with its columns.
+
+    ``strict`` adds the canonical-form proof (see ``decode_entry``).
+    """
     where = (row.stream_id, row.version, row.event_id)
     try:
-        entry = decode_entry(row.entry, row.event_hash)
+        entry = decode_entry(row.entry, row.event_hash, strict=strict)
     except VerificationError as e:
         raise located(
             f"stream {row.stream_id} version {row.version} (event {row.event_id}): {e}", *where
@@ -47,18 +50,21 @@ def verify_row(row: StoredEvent) -> Entry:
     return entry
 
 
-def verify_stream(rows: Sequence[StoredEvent]) -> list[Entry]:
-    """Verify one stream's rows (in version order) as an unbroken chain from version 1.
+def verify_stream(rows: Sequence[StoredEvent], strict: bool = True, after_version: int = 0,
+                  after_hash: bytes | None = None) -> list[Entry]:
+    """Verify one stream's rows (in version order) as an unbroken chain.
 
-    Precondition: ``rows`` all belong to one stream and are sorted by version.
+    Precondition: ``rows`` all belong to one stream, sorted by version, and continue an already
+    verified chain whose last version and hash are ``after_version`` / ``after_hash`` (0 and
+    None: the rows start at version 1).
     """
     entries: list[Entry] = []
-    previous: Entry | None = None
+    version, last_hash = after_version, after_hash
     for row in rows:
-        entry = verify_row(row)
-        check_link(previous, entry)
+        entry = verify_row(row, strict)
+        check_follows(version, last_hash, entry)
         entries.append(entry)
-        previous = entry
+        version, last_hash = entry.version, entry.event_hash
     return entries
 
 
@@ -67,14 +73,23 @@ def check_link(previous: Entry | None, entry: Entry) -> None:
 
     Precondition: both are decoded entries of the same stream (``previous`` None for the first).
     """
+    if previous is None:
+        check_follows(0, None, entry)
+    else:
+        check_follows(previous.version, previous.event_hash, entry)
+
+
+def check_follows(version: int, event_hash: bytes | None, entry: Entry) -> None:
+    """Raise VerificationError unless ``entry`` is version ``version + 1`` chained to
+    ``event_hash`` (None before version 1)."""
     where = (entry.stream_id, entry.version, entry.event_id)
-    expected_version = 1 if previous is None else previous.version + 1
+    expected_version = version + 1
     if entry.version != expected_version:
         raise located(
             f"stream {entry.stream_id}: version {expected_version} is missing "
             f"(found version {entry.version}, event {entry.event_id})", *where,
         )
-    expected_prev = None if previous is None else previous.event_hash
+    expected_prev = event_hash
     if entry.prev != expected_prev:
         raise located(
             f"stream {entry.stream_id} version {entry.version} (event {entry.event_id}): "

@@ -107,3 +107,16 @@ def _error(entry: Entry, message: str) -> VerificationError:
         f"{message} (stream {entry.stream_id} version {entry.version})",
         stream_id=str(entry.stream_id), version=entry.version, event_id=str(entry.event_id),
     )
+
+
+def clone_aggregate(aggregate: Aggregate) -> Aggregate:
+    """Return an independent copy of an aggregate with no pending events.
+
+    A shallow copy suffices because every event handler in ``ledger.aggregates`` replaces
+    containers (``self.item_ids = [*self.item_ids, x]``) instead of mutating them in place;
+    tests/unit/test_codec.py holds the aggregates to that.
+    """
+    clone = object.__new__(type(aggregate))
+    clone.__dict__.update(aggregate.__dict__)
+    clone.__dict__["_pending_events"] = []
+    return clone

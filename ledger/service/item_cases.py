@@ -64,10 +64,12 @@ async def reassign_item(cmd: c.ReassignItem, actor: Actor, uow: UnitOfWork) -> J
 async def comment_item(cmd: c.CommentItem, actor: Actor, uow: UnitOfWork) -> JSONObject:
     """Anyone involved in the item (HR, giver, receiver, manager) comments on it."""
     item = await uow.get(HandoverItem, cmd.item_id)
-    departure = await uow.get(Departure, item.departure_id)
-    related = actor.id in (item.giver_id, departure.manager_id)
-    if actor.role != "hr" and not related and item.receiver not in actor.acting_for():
-        raise ForbiddenError(f"{actor.id} is not involved in item {item.id}")
+    involved = actor.role == "hr" or actor.id == item.giver_id or (
+        item.receiver in actor.acting_for())
+    if not involved:  # the leaver's manager is the one relation needing the departure
+        departure = await uow.get(Departure, item.departure_id)
+        if actor.id != departure.manager_id:
+            raise ForbiddenError(f"{actor.id} is not involved in item {item.id}")
     item.comment(by=actor.id, text=cmd.text)
     return _result(item)
 

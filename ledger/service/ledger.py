@@ -18,14 +18,15 @@ from eventsourcing.domain import Aggregate
 from ledger.canonical import JSONObject, encode_canonical
 from ledger.chain import verify_stream
 from ledger.entry import Entry
-from ledger.errors import IdempotencyKeyReusedError, InvalidInputError
+from ledger.errors import ConflictError, IdempotencyKeyReusedError, InvalidInputError
 from ledger.service import commands as c
 from ledger.service import departure_cases as d
 from ledger.service import item_cases as i
 from ledger.service import template_cases as t
+from ledger.service.cache import AggregateCache
 from ledger.service.context import Actor, RequestContext
 from ledger.service.unit_of_work import UnitOfWork
-from ledger.store.port import EventStore, IdempotencyRecord, KeyTakenError
+from ledger.store.port import EventStore, IdempotencyRecord, KeyTakenError, NewEvent
 
 A = TypeVar("A", bound=Aggregate)
 Handler = Callable[[Any, Actor, UnitOfWork], Awaitable[JSONObject]]
@@ -70,9 +71,11 @@ class CommandOutcome:
 class Ledger:
     """Runs commands against one event store."""
 
-    def __init__(self, store: EventStore, on_append: Callable[[], None] | None = None) -> None:
+    def __init__(self, store: EventStore, on_append: Callable[[], None] | None = None,
+                 cache: AggregateCache | None = None) -> None:
         self.store = store
         self._on_append = on_append
+        self.cache = cache if cache is not None else AggregateCache()
 
     async def execute(
         self, command: c.Model, actor: Actor, context: RequestContext | None = None,
@@ -80,45 +83,47 @@ class Ledger:
     ) -> CommandOutcome:
         """Run ``command`` as ``actor``; with a key, at most once per (actor, key)."""
         context = context or RequestContext()
-        record_key = None
-        request_hash = _request_hash(command, actor)
+        record_key = request_hash = None
         if idempotency_key is not None:
             if not 0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
                 raise InvalidInputError("idempotency key must be 1-200 characters",
                                         field="Idempotency-Key")
             record_key = f"{actor.id}\x1f{idempotency_key}"
+            request_hash = _request_hash(command, actor)
             previous = await self.store.find_idempotency(record_key)
             if previous is not None:
                 return _replay(previous, request_hash)
-        uow = UnitOfWork(self.store)
-        result = await HANDLERS[type(command)](command, actor, uow)
-        events = uow.collect(actor, context)
-        body: JSONObject = {
-            "command": command.model_dump(mode="json")["type"],
-            "result": result,
-            "events": [{"id": str(e.event_id), "stream_type": e.stream_type,
-                        "stream_id": str(e.stream_id), "version": e.version,
-                        "type": e.event_type, "hash": e.event_hash.hex()} for e in events],
-        }
-        record = None
-        if record_key is not None:
-            record = IdempotencyRecord(record_key, request_hash, encode_canonical(body))
-        try:
-            if events or record is not None:
-                await self.store.append(events, record)
-                if self._on_append is not None:
-                    self._on_append()
-        except KeyTakenError:
-            # A concurrent request with the same key committed first: answer as it did.
-            previous = await self.store.find_idempotency(record_key or "")
-            if previous is None:
+        for attempt in (1, 2):
+            uow = UnitOfWork(self.store, self.cache, trust_cache=attempt == 1)
+            result = await HANDLERS[type(command)](command, actor, uow)
+            events = uow.collect(actor, context)
+            body = _body(command, result, events)
+            record = None
+            if record_key is not None and request_hash is not None:
+                record = IdempotencyRecord(record_key, request_hash, encode_canonical(body))
+            try:
+                if events or record is not None:
+                    await self.store.append(events, record)
+            except KeyTakenError:
+                # A concurrent request with the same key committed first: answer as it did.
+                found = await self.store.find_idempotency(record_key or "")
+                if found is None or request_hash is None:
+                    raise
+                return _replay(found, request_hash)
+            except ConflictError:
+                uow.forget()
+                if attempt == 1 and uow.used_cache:
+                    continue  # the cache was stale: run the command again on fresh state
                 raise
-            return _replay(previous, request_hash)
-        return CommandOutcome(body, replayed=False)
+            uow.remember()
+            if events and self._on_append is not None:
+                self._on_append()
+            return CommandOutcome(body, replayed=False)
+        raise ConflictError("unreachable")  # pragma: no cover
 
     async def load(self, cls: type[A], aggregate_id: UUID | str) -> A:
-        """Return the current state of one aggregate (chain verified on the way)."""
-        return await UnitOfWork(self.store).get(cls, aggregate_id)
+        """Return the current state of one aggregate (new rows verified on the way)."""
+        return await UnitOfWork(self.store, self.cache).get(cls, aggregate_id)
 
     async def entries(self, stream_id: UUID) -> list[Entry]:
         """Return one stream's verified entries."""
@@ -132,6 +137,16 @@ class Ledger:
                                          RequestContext(auth="system"))
             results.append(outcome.result)
         return results
+
+
+def _body(command: c.Model, result: JSONObject, events: list[NewEvent]) -> JSONObject:
+    return {
+        "command": command.model_dump(mode="json")["type"],
+        "result": result,
+        "events": [{"id": str(e.event_id), "stream_type": e.stream_type,
+                    "stream_id": str(e.stream_id), "version": e.version,
+                    "type": e.event_type, "hash": e.event_hash.hex()} for e in events],
+    }
 
 
 def _request_hash(command: c.Model, actor: Actor) -> bytes:

@@ -1,4 +1,9 @@
-"""Load aggregates from verified chains and turn their new events into chained entries."""
+"""Load aggregates from verified chains and turn their new events into chained entries.
+
+With a cache, a command trusts the cached state (no read at all) and ``Ledger.execute``
+retries once, from fresh reads, if the append then meets a newer version; without trusting it,
+only the rows after the cached version are read and verified.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,11 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from ledger.aggregates.codec import encode_event, replay, stream_type_of
+from ledger.aggregates.codec import decode_event, encode_event, stream_type_of
 from ledger.chain import verify_stream
+from ledger.entry import encode_entry
 from ledger.errors import ConflictError, NotFoundError
+from ledger.service.cache import AggregateCache, Cached
 from ledger.service.context import Actor, RequestContext
 from ledger.store.port import EventStore, NewEvent
 
@@ -20,8 +27,12 @@ A = TypeVar("A", bound=Aggregate)
 class UnitOfWork:
     """Tracks the aggregates one command touches; ``collect`` yields what to append."""
 
-    def __init__(self, store: EventStore) -> None:
+    def __init__(self, store: EventStore, cache: AggregateCache | None = None,
+                 trust_cache: bool = False) -> None:
         self.store = store
+        self.cache = cache
+        self.trust_cache = trust_cache
+        self.used_cache = False
         self._tracked: dict[UUID, tuple[Aggregate, bytes | None]] = {}
 
     async def get(self, cls: type[A], aggregate_id: UUID | str,
@@ -30,18 +41,35 @@ class UnitOfWork:
         key = aggregate_id if isinstance(aggregate_id, UUID) else _parse_id(aggregate_id)
         if key in self._tracked:
             return _checked(cls, self._tracked[key][0], key)
-        rows = await self.store.read_stream(key)
-        if not rows:
-            raise NotFoundError(f"{cls.__name__} {key} not found")
-        entries = verify_stream(rows)
-        aggregate = _checked(cls, replay(entries), key)
+        cached = self.cache.get(key) if self.cache is not None else None
+        if cached is not None and self.trust_cache and expected_version in (
+                None, cached.aggregate.version):
+            self.used_cache = True
+        else:
+            cached = await self._refresh(key, cached)
+        aggregate = _checked(cls, cached.aggregate, key)
         if expected_version is not None and aggregate.version != expected_version:
-            raise ConflictError(
-                f"{cls.__name__} {key} is at version {aggregate.version}, "
-                f"not {expected_version}"
-            )
-        self._tracked[key] = (aggregate, entries[-1].event_hash)
+            raise ConflictError(f"{cls.__name__} {key} is at version {aggregate.version}, "
+                                f"not {expected_version}")
+        self._tracked[key] = (aggregate, cached.last_hash)
         return aggregate
+
+    async def _refresh(self, key: UUID, cached: Cached | None) -> Cached:
+        after = cached.aggregate.version if cached is not None else 0
+        rows = await self.store.read_stream(key, after)
+        if not rows and cached is None:
+            raise NotFoundError(f"{key} not found")
+        entries = verify_stream(rows, strict=False, after_version=after,
+                                after_hash=cached.last_hash if cached is not None else None)
+        aggregate = cached.aggregate if cached is not None else None
+        for entry in entries:
+            aggregate = decode_event(entry).mutate(aggregate)
+        if aggregate is None:
+            raise NotFoundError(f"{key} not found")
+        fresh = Cached(aggregate, entries[-1].event_hash if entries else cached.last_hash)  # type: ignore[union-attr]
+        if self.cache is not None:
+            self.cache.put(fresh.aggregate, fresh.last_hash)
+        return fresh
 
     def add(self, aggregate: Aggregate) -> None:
         """Track a newly created aggregate."""
@@ -49,8 +77,6 @@ class UnitOfWork:
 
     def collect(self, actor: Actor, context: RequestContext) -> list[NewEvent]:
         """Encode every pending event as a chained entry, in the order they happened."""
-        from ledger.entry import encode_entry
-
         out: list[NewEvent] = []
         for aggregate_id, (aggregate, last_hash) in self._tracked.items():
             prev = last_hash
@@ -68,7 +94,22 @@ class UnitOfWork:
                                     domain_event.originator_version, event_type,
                                     domain_event.timestamp, raw, event_hash))
                 prev = event_hash
+            self._tracked[aggregate_id] = (aggregate, prev)
         return out
+
+    def remember(self) -> None:
+        """After a successful append: the tracked aggregates are the cache's new truth."""
+        if self.cache is None:
+            return
+        for aggregate, last_hash in self._tracked.values():
+            if last_hash is not None:
+                self.cache.put(aggregate, last_hash)
+
+    def forget(self) -> None:
+        """After a conflict: drop what this command read from the cache."""
+        if self.cache is not None:
+            for aggregate_id in self._tracked:
+                self.cache.evict(aggregate_id)
 
 
 def _parse_id(text: str) -> UUID:

@@ -69,8 +69,8 @@ class EventStore(Protocol):
     ) -> list[int]:
         """Append atomically; return positions. ConflictError on a taken version or key."""
 
-    async def read_stream(self, stream_id: UUID) -> list[StoredEvent]:
-        """Return one stream's events in version order (empty if unknown)."""
+    async def read_stream(self, stream_id: UUID, after_version: int = 0) -> list[StoredEvent]:
+        """Return one stream's events with version > ``after_version``, in version order."""
 
     async def read_all(self, after: int = 0, limit: int = 1000) -> list[StoredEvent]:
         """Return events with position > ``after`` in position order, at most ``limit``."""

@@ -35,7 +35,7 @@ SELECT position FROM queued ORDER BY position
 """
 _SELECT_STREAM = """
 SELECT position, event_id, stream_type, stream_id, version, event_type, entry, event_hash
-FROM events WHERE stream_id = $1 ORDER BY version
+FROM events WHERE stream_id = $1 AND version > $2 ORDER BY version
 """
 _SELECT_AFTER = """
 SELECT position, event_id, stream_type, stream_id, version, event_type, entry, event_hash
@@ -56,6 +56,10 @@ def map_postgres_error(e: Exception) -> LedgerError:
     return LedgerError(f"postgresql: {type(e).__name__}: {e}")
 
 
+async def _no_reset(connection: asyncpg.Connection) -> None:
+    return None
+
+
 def _row_to_event(row: Any) -> StoredEvent:
     return StoredEvent(
         position=row[0], event_id=row[1], stream_type=row[2], stream_id=row[3],
@@ -68,15 +72,22 @@ class PostgresEventStore:
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
+        self.dsn: str | None = None
 
     @classmethod
     async def connect(cls, dsn: str, min_size: int = 2, max_size: int = 20) -> PostgresEventStore:
         """Open a pool to ``dsn``."""
         try:
-            pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size)
+            # Pooled connections never hold session state (no session locks, LISTEN or SET;
+            # sequencer leadership has its own connection), so asyncpg's per-release RESET ALL
+            # round trip is skipped.
+            pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size,
+                                             reset=_no_reset)
         except (OSError, asyncpg.PostgresError) as e:
             raise map_postgres_error(e) from e
-        return cls(pool)
+        store = cls(pool)
+        store.dsn = dsn
+        return store
 
     async def close(self) -> None:
         """Close the pool."""
@@ -118,9 +129,10 @@ class PostgresEventStore:
         except (OSError, asyncpg.PostgresError) as e:
             raise map_postgres_error(e) from e
 
-    async def read_stream(self, stream_id: UUID) -> list[StoredEvent]:
-        """Return one stream in version order."""
-        return [_row_to_event(r) for r in await self._fetch(_SELECT_STREAM, stream_id)]
+    async def read_stream(self, stream_id: UUID, after_version: int = 0) -> list[StoredEvent]:
+        """Return one stream's events after ``after_version`` in version order."""
+        return [_row_to_event(r)
+                for r in await self._fetch(_SELECT_STREAM, stream_id, after_version)]
 
     async def read_all(self, after: int = 0, limit: int = 1000) -> list[StoredEvent]:
         """Return events after ``after`` in position order."""

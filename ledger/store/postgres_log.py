@@ -88,23 +88,24 @@ class PostgresLogStore:
     async def try_lead(self) -> bool:
         if self._leader is not None and not self._leader.is_closed():
             return True
-        conn = await self.events.pool.acquire()
+        if self.events.dsn is None:
+            raise LedgerError("the sequencer needs the store's DSN to open its own connection")
         try:
+            # Its own connection, outside the pool: the session lock lives exactly as long as
+            # this session, and a dead session hands leadership to the next process.
+            conn = await asyncpg.connect(self.events.dsn)
             if await conn.fetchval("SELECT pg_try_advisory_lock($1)", SEQUENCER_LOCK):
                 self._leader = conn
                 return True
         except (OSError, asyncpg.PostgresError) as e:
-            await self.events.pool.release(conn)
             raise map_postgres_error(e) from e
-        await self.events.pool.release(conn)
+        await conn.close()
         return False
 
     async def resign(self) -> None:
         if self._leader is not None:
             leader, self._leader = self._leader, None
-            if not leader.is_closed():
-                await leader.execute("SELECT pg_advisory_unlock($1)", SEQUENCER_LOCK)
-            await self.events.pool.release(leader)
+            await leader.close()
 
     @asynccontextmanager
     async def sequencing(self) -> AsyncIterator[PostgresBatch]:

@@ -24,7 +24,7 @@ from ledger.store.sqlite_schema import MIGRATIONS
 
 _SELECT_STREAM = (
     "SELECT position, event_id, stream_type, stream_id, version, event_type, entry, event_hash"
-    " FROM events WHERE stream_id = ? ORDER BY version"
+    " FROM events WHERE stream_id = ? AND version > ? ORDER BY version"
 )
 _SELECT_AFTER = (
     "SELECT position, event_id, stream_type, stream_id, version, event_type, entry, event_hash"
@@ -155,10 +155,10 @@ class SQLiteEventStore:
             except sqlite3.Error as e:
                 raise map_sqlite_error(e) from e
 
-    async def read_stream(self, stream_id: UUID) -> list[StoredEvent]:
-        """Return one stream in version order."""
+    async def read_stream(self, stream_id: UUID, after_version: int = 0) -> list[StoredEvent]:
+        """Return one stream's events after ``after_version`` in version order."""
         rows = await self.fetch(
-            _SELECT_STREAM, (str(stream_id),),
+            _SELECT_STREAM, (str(stream_id), after_version),
         )
         return [_row_to_event(r) for r in rows]
 

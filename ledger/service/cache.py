@@ -1,0 +1,54 @@
+"""An in-process cache of verified aggregates, so a command does not replay whole streams.
+
+Entries hold the aggregate as of its last verified (or just appended) version, with that
+version's event hash to chain the next rows onto. ``get`` hands out clones, so a command that
+fails half-way never leaves a mutated aggregate in the cache.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from ledger.aggregates.codec import clone_aggregate
+
+
+@dataclass(frozen=True)
+class Cached:
+    """A verified aggregate and the hash of its last event."""
+
+    aggregate: Aggregate
+    last_hash: bytes
+
+
+class AggregateCache:
+    """Least-recently-used map of stream id → Cached."""
+
+    def __init__(self, max_entries: int = 20000) -> None:
+        self.max_entries = max_entries
+        self._entries: OrderedDict[UUID, Cached] = OrderedDict()
+
+    def get(self, stream_id: UUID) -> Cached | None:
+        """A clone of the cached aggregate, or None."""
+        found = self._entries.get(stream_id)
+        if found is None:
+            return None
+        self._entries.move_to_end(stream_id)
+        return Cached(clone_aggregate(found.aggregate), found.last_hash)
+
+    def put(self, aggregate: Aggregate, last_hash: bytes) -> None:
+        """Remember a clone of ``aggregate`` (which must have no pending events)."""
+        current = self._entries.get(aggregate.id)
+        if current is not None and current.aggregate.version > aggregate.version:
+            return
+        self._entries[aggregate.id] = Cached(clone_aggregate(aggregate), last_hash)
+        self._entries.move_to_end(aggregate.id)
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
+
+    def evict(self, stream_id: UUID) -> None:
+        """Forget one stream (after a conflict showed the cache was stale)."""
+        self._entries.pop(stream_id, None)

@@ -1,0 +1,46 @@
+"""The fast canonical path is byte-identical to the rfc8785 reference implementation."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ledger.canonical import MAX_SAFE_INTEGER, encode_canonical, encode_reference
+from ledger.errors import InvalidInputError
+
+# Strings without lone surrogates (neither implementation can encode those as UTF-8).
+texts = st.text(alphabet=st.characters(exclude_categories=["Cs"]))
+bmp_or_astral_keys = st.one_of(
+    texts,
+    st.text(alphabet=st.characters(min_codepoint=0xE000, max_codepoint=0xFFFF)),
+    st.text(alphabet=st.characters(min_codepoint=0x10000, max_codepoint=0x1FFFF)),
+)
+scalars = st.none() | st.booleans() | st.integers(-MAX_SAFE_INTEGER, MAX_SAFE_INTEGER) | texts
+values = st.recursive(
+    scalars,
+    lambda children: st.lists(children, max_size=5)
+    | st.dictionaries(bmp_or_astral_keys, children, max_size=5),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=1500)
+@given(values)
+def test_fast_path_is_byte_identical_to_rfc8785(value: object) -> None:
+    assert encode_canonical(value) == encode_reference(value)  # type: ignore[arg-type]
+
+
+def test_keys_sort_by_utf16_code_units_even_beyond_the_bmp() -> None:
+    value = {"\U0001f600": 1, "\ufb01": 2}  # U+1F600 is D83D DE00 in UTF-16: it sorts first
+    assert encode_canonical(value) == '{"\U0001f600":1,"\ufb01":2}'.encode()
+
+
+def test_control_characters_are_escaped_as_rfc8785_says() -> None:
+    assert encode_canonical("\x00\x1f\b\t\n\f\r\"\\") == b'"\\u0000\\u001f\\b\\t\\n\\f\\r\\"\\\\"'
+
+
+@pytest.mark.parametrize("bad", [1.5, 2**53, {"k": float("nan")}, {1: "x"}, "\ud800"])
+def test_refuses_what_the_entry_format_forbids(bad: object) -> None:
+    with pytest.raises(InvalidInputError):
+        encode_canonical(bad)  # type: ignore[arg-type]
