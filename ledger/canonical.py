@@ -25,13 +25,49 @@ MAX_SAFE_INTEGER = 2**53 - 1
 MAX_DEPTH = 32
 
 
+class _Refused(Exception):
+    pass
+
+
+def _scan(value: object, depth: int) -> bool:
+    # The hot path: exact type checks, no path strings. Returns "all keys in the BMP".
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return True
+    if kind is int:
+        if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:  # type: ignore[operator]
+            return True
+        raise _Refused
+    if depth >= MAX_DEPTH:
+        raise _Refused
+    bmp = True
+    if kind is dict:
+        for key, item in value.items():  # type: ignore[attr-defined]
+            if type(key) is not str:
+                raise _Refused
+            bmp = _scan(item, depth + 1) and bmp and (key.isascii() or max(key) <= "\uffff")
+        return bmp
+    if kind is list or kind is tuple:
+        for item in value:  # type: ignore[attr-defined]
+            bmp = _scan(item, depth + 1) and bmp
+        return bmp
+    raise _Refused  # subclasses and other types: let the precise checker decide
+
+
 def check_json_value(value: object, path: str = "$", depth: int = 0) -> bool:
     """Raise InvalidInputError unless ``value`` uses only the types the entry format allows.
 
     Returns True when every object key is in the Basic Multilingual Plane, where sorting by
     code point (Python) and by UTF-16 code unit (RFC 8785 section 3.2.3) agree.
-    Precondition: none; any object may be passed. ``path`` names the culprit in the message.
+    Precondition: none; any object may be passed. The error names the culprit's path.
     """
+    try:
+        return _scan(value, depth)
+    except _Refused:
+        return _check_precisely(value, path, depth)
+
+
+def _check_precisely(value: object, path: str, depth: int) -> bool:
     if depth > MAX_DEPTH:
         raise InvalidInputError(f"{path}: nested deeper than {MAX_DEPTH} levels", field=path)
     if value is None or isinstance(value, (bool, str)):
@@ -47,12 +83,12 @@ def check_json_value(value: object, path: str = "$", depth: int = 0) -> bool:
         for key, item in value.items():
             if not isinstance(key, str):
                 raise InvalidInputError(f"{path}: object keys must be strings", field=path)
-            bmp = check_json_value(item, f"{path}.{key}", depth + 1) and bmp and (
+            bmp = _check_precisely(item, f"{path}.{key}", depth + 1) and bmp and (
                 key.isascii() or max(key) <= "\uffff")
         return bmp
     if isinstance(value, (list, tuple)):
         for i, item in enumerate(value):
-            bmp = check_json_value(item, f"{path}[{i}]", depth + 1) and bmp
+            bmp = _check_precisely(item, f"{path}[{i}]", depth + 1) and bmp
         return bmp
     raise InvalidInputError(f"{path}: {type(value).__name__} is not a JSON type", field=path)
 

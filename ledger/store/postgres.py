@@ -14,25 +14,11 @@ import asyncpg
 
 from ledger.errors import ConflictError, LedgerError, PushbackError
 from ledger.store.port import IdempotencyRecord, KeyTakenError, NewEvent, StoredEvent
+from ledger.store.postgres_batch import GroupCommit
 from ledger.store.postgres_schema import MIGRATIONS
 
 _MIGRATION_LOCK = 0x4C454447  # "LEDG": advisory lock serialising concurrent migrations
 
-_APPEND = """
-WITH ins AS (
-    INSERT INTO events (event_id, stream_type, stream_id, version, event_type, recorded_at,
-                        entry, event_hash)
-    SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::int[], $5::text[],
-                         $6::timestamptz[], $7::bytea[], $8::bytea[])
-    RETURNING position
-), queued AS (
-    INSERT INTO log_queue (position) SELECT position FROM ins RETURNING position
-), idem AS (
-    INSERT INTO idempotency (key, request_hash, response)
-    SELECT $9, $10, $11 WHERE $9::text IS NOT NULL
-)
-SELECT position FROM queued ORDER BY position
-"""
 _SELECT_STREAM = """
 SELECT position, event_id, stream_type, stream_id, version, event_type, entry, event_hash
 FROM events WHERE stream_id = $1 AND version > $2 ORDER BY version
@@ -73,6 +59,7 @@ class PostgresEventStore:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
         self.dsn: str | None = None
+        self._group = GroupCommit(pool)
 
     @classmethod
     async def connect(cls, dsn: str, min_size: int = 2, max_size: int = 20) -> PostgresEventStore:
@@ -107,21 +94,12 @@ class PostgresEventStore:
     async def append(
         self, events: Sequence[NewEvent], idempotency: IdempotencyRecord | None = None
     ) -> list[int]:
-        """Append events, queue rows and the idempotency record in one statement."""
-        idem = idempotency
-        args = (
-            [e.event_id for e in events], [e.stream_type for e in events],
-            [e.stream_id for e in events], [e.version for e in events],
-            [e.event_type for e in events], [e.recorded_at for e in events],
-            [e.entry for e in events], [e.event_hash for e in events],
-            idem.key if idem else None, idem.request_hash if idem else None,
-            idem.response if idem else None,
-        )
+        """Append events, queue rows and the idempotency record in one statement (coalesced
+        with concurrent appends by group commit)."""
         try:
-            rows = await self.pool.fetch(_APPEND, *args)
-        except asyncpg.PostgresError as e:
+            return await self._group.append(events, idempotency)
+        except (OSError, asyncpg.PostgresError) as e:
             raise map_postgres_error(e) from e
-        return [int(r[0]) for r in rows]
 
     async def _fetch(self, sql: str, *args: object) -> list[Any]:
         try:

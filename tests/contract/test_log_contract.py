@@ -25,7 +25,6 @@ from ledger.transparency.sequencer import Sequencer
 from tests.conftest import TEST_ORIGIN
 from tests.contract.test_store_contract import chain
 
-
 MakeSequencer = Callable[..., Sequencer]
 
 

@@ -118,3 +118,16 @@ async def test_migrate_twice_is_harmless(store: EventStore) -> None:
     await store.append(chain(uuid.uuid4(), 1))
     await store.migrate()
     assert await store.count_events() == 1
+
+
+async def test_a_conflicting_append_never_fails_concurrent_appends(store: EventStore) -> None:
+    taken = uuid.uuid4()
+    first = chain(taken, 1)
+    await store.append(first)
+    others = [chain(uuid.uuid4(), 2) for _ in range(10)]
+    clash = [make_event(taken, 1, None)]
+    results = await asyncio.gather(*(store.append(b) for b in [*others[:5], clash, *others[5:]]),
+                                   return_exceptions=True)
+    assert isinstance(results[5], ConflictError)
+    assert all(isinstance(r, list) and len(r) == 2 for i, r in enumerate(results) if i != 5)
+    assert await store.count_events() == 1 + 20
