@@ -31,6 +31,15 @@ class SQLiteOperator:
     async def rewrite_hash(self, index: int, value: bytes) -> None:
         self._run("UPDATE log_hashes SET hash = ? WHERE idx = ?", value, index)
 
+    async def set_tile(self, level: int, n: int, data: bytes) -> None:
+        self._run("UPDATE log_tiles SET data = ? WHERE level = ? AND n = ?", data, level, n)
+
+    async def insert_checkpoint(self, size: int, root: bytes, note: bytes) -> None:
+        self._run("INSERT INTO checkpoints (size, root, note) VALUES (?, ?, ?)", size, root, note)
+
+    async def set_log_entry(self, index: int, event_hash: bytes) -> None:
+        self._run("UPDATE log_entries SET event_hash = ? WHERE idx = ?", event_hash, index)
+
     async def set_row(self, position: int, entry: bytes, event_hash: bytes) -> None:
         self._run("UPDATE events SET entry = ?, event_hash = ? WHERE position = ?",
                   entry, event_hash, position)
@@ -62,6 +71,18 @@ class PostgresOperator:
 
     async def rewrite_hash(self, index: int, value: bytes) -> None:
         await self._run("UPDATE log_hashes SET hash = $1 WHERE idx = $2", value, index)
+
+    async def set_tile(self, level: int, n: int, data: bytes) -> None:
+        await self._run("UPDATE log_tiles SET data = $1 WHERE level = $2 AND n = $3",
+                        data, level, n)
+
+    async def insert_checkpoint(self, size: int, root: bytes, note: bytes) -> None:
+        await self._run("INSERT INTO checkpoints (size, root, note) VALUES ($1, $2, $3)",
+                        size, root, note)
+
+    async def set_log_entry(self, index: int, event_hash: bytes) -> None:
+        await self._run("UPDATE log_entries SET event_hash = $1 WHERE idx = $2", event_hash,
+                        index)
 
     async def set_row(self, position: int, entry: bytes, event_hash: bytes) -> None:
         await self._run("UPDATE events SET entry = $1, event_hash = $2 WHERE position = $3",

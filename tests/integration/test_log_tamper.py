@@ -1,0 +1,128 @@
+"""Tampering with the log is detected by ``verify_log``, naming the index, tile or checkpoint."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from ledger.store.factory import log_store_for
+from ledger.store.port import EventStore
+from ledger.tlog.checkpoint import Checkpoint, format_checkpoint
+from ledger.tlog.note import generate_key, parse_signer_key, sign_note
+from ledger.transparency.keys import load_signers, load_verifiers
+from ledger.transparency.sequencer import Sequencer
+from ledger.transparency.verify_log import LogReport, verify_log
+from tests.conftest import TEST_ORIGIN
+from tests.contract.test_store_contract import chain
+from tests.integration.operator import Operator, PostgresOperator, SQLiteOperator
+
+
+@pytest.fixture
+def operator(request: pytest.FixtureRequest, store: EventStore, tmp_path: Path) -> Operator:
+    if request.node.callspec.params["store"] == "sqlite":
+        return SQLiteOperator(tmp_path / "ledger.db")
+    return PostgresOperator(request.getfixturevalue("pg_dsn"))
+
+
+@pytest.fixture
+async def logged(store: EventStore, signer_keys: Path) -> AsyncIterator[Sequencer]:
+    """300 events sequenced in three batches (three checkpoints)."""
+    sequencer = Sequencer(
+        log_store_for(store), load_signers(signer_keys, TEST_ORIGIN), TEST_ORIGIN, batch_size=120
+    )
+    for _ in range(300):
+        await store.append(chain(uuid.uuid4(), 1))
+    while await sequencer.step():
+        pass
+    yield sequencer
+    await sequencer.store.resign()
+
+
+async def audit(store: EventStore, keys: Path) -> LogReport:
+    return await verify_log(store, log_store_for(store), load_verifiers(keys), TEST_ORIGIN)
+
+
+async def test_intact_log_verifies(store: EventStore, logged: Sequencer, signer_keys: Path) -> None:
+    report = await audit(store, signer_keys)
+    assert report.problems == []
+    assert (report.size, report.checkpoints) == (300, 3)
+
+
+async def test_truncated_tail_is_detected(
+    store: EventStore, logged: Sequencer, signer_keys: Path, operator: Operator
+) -> None:
+    await operator.disable_guards()
+    await operator.try_sql("DELETE FROM log_entries WHERE idx >= 290")
+    messages = [str(p) for p in (await audit(store, signer_keys)).problems]
+    assert any(
+        "checkpoint of size 300: the log has only 290 entries (truncated)" in m for m in messages
+    )
+
+
+async def test_reordered_entries_are_detected_at_their_index(
+    store: EventStore, logged: Sequencer, signer_keys: Path, operator: Operator
+) -> None:
+    rows = await log_store_for(store).read_entries(10, 2)
+    await operator.disable_guards()
+    await operator.set_log_entry(10, rows[1].event_hash)
+    await operator.set_log_entry(11, rows[0].event_hash)
+    problems = (await audit(store, signer_keys)).problems
+    assert problems[0].index == 10
+    assert "log index 10: hash does not match the event" in str(problems[0])
+    assert any("stored hash" in str(p) and "log index 10" in str(p) for p in problems)
+
+
+async def test_deleted_and_altered_tiles_are_named(
+    store: EventStore, logged: Sequencer, signer_keys: Path, operator: Operator
+) -> None:
+    await operator.try_sql("DELETE FROM log_tiles WHERE level = 1")
+    tile = bytearray(await log_store_for(store).read_tile(0, 0) or b"")
+    tile[100] ^= 0x01
+    await operator.set_tile(0, 0, bytes(tile))
+    messages = [str(p) for p in (await audit(store, signer_keys)).problems]
+    assert "tile/1/000.p/1 is missing" in messages
+    assert any(m.startswith("tile 0/0 (width 256) does not match") for m in messages)
+
+
+async def test_checkpoint_signed_by_an_unknown_key_is_rejected(
+    store: EventStore, logged: Sequencer, signer_keys: Path, operator: Operator
+) -> None:
+    skey, _ = generate_key(TEST_ORIGIN)
+    latest = await log_store_for(store).latest_checkpoint()
+    assert latest is not None
+    forged = sign_note(
+        format_checkpoint(Checkpoint(TEST_ORIGIN, 301, latest.root)), [parse_signer_key(skey)]
+    )
+    await operator.insert_checkpoint(301, latest.root, forged)
+    messages = [str(p) for p in (await audit(store, signer_keys)).problems]
+    assert any(
+        m.startswith("checkpoint of size 301: signature or format invalid") for m in messages
+    )
+
+
+async def test_fork_signed_with_the_real_key_is_detected(
+    store: EventStore, logged: Sequencer, signer_keys: Path, operator: Operator
+) -> None:
+    await operator.disable_guards()
+    # Re-sign a different history for size 250 with the log's own key, as a rogue operator
+    # holding the key could: it is inconsistent with the log (and the other checkpoints).
+    forged_root = bytes(32)
+    note = sign_note(
+        format_checkpoint(Checkpoint(TEST_ORIGIN, 250, forged_root)),
+        load_signers(signer_keys, TEST_ORIGIN),
+    )
+    await operator.insert_checkpoint(250, forged_root, note)
+    messages = [str(p) for p in (await audit(store, signer_keys)).problems]
+    assert any("checkpoint of size 250: root does not match the log" in m for m in messages)
+
+
+async def test_event_left_out_of_the_log_is_detected(
+    store: EventStore, logged: Sequencer, signer_keys: Path, operator: Operator
+) -> None:
+    [position] = await store.append(chain(uuid.uuid4(), 1))
+    await operator.try_sql(f"DELETE FROM log_queue WHERE position = {position}")
+    messages = [str(p) for p in (await audit(store, signer_keys)).problems]
+    assert f"event at position {position} is neither in the log nor queued for it" in messages
