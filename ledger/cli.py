@@ -135,6 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the HTTP service (and the sequencer)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--demo", action="store_true",
+                       help="play the seed scenarios into an empty ledger first")
     serve.add_argument("--no-sequencer", action="store_true",
                        help="serve only; another process sequences")
     # --- audit (remote log audit; see _audit) ---
@@ -158,7 +160,8 @@ COMMANDS: dict[str, Command] = {
 async def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from ledger.serve import serve
 
-    return await serve(settings, args.host, args.port, sequencer=not args.no_sequencer)
+    return await serve(settings, args.host, args.port, sequencer=not args.no_sequencer,
+                       demo=args.demo)
 
 
 # --- audit: talks to a remote ledger only, never opens the local database ---

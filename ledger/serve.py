@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
 import logging
 import signal
 
@@ -14,13 +15,23 @@ from ledger.settings import Settings
 log = logging.getLogger("ledger.serve")
 
 
-async def serve(settings: Settings, host: str, port: int, sequencer: bool = True) -> int:
-    """Serve until a signal arrives; in-flight requests finish, the sequencer ends its batch."""
+async def serve(settings: Settings, host: str, port: int, sequencer: bool = True,
+                demo: bool = False) -> int:
+    """Serve until a signal arrives; in-flight requests finish, the sequencer ends its batch.
+
+    With ``demo``, the seed scenarios are played first if the ledger has no departure yet.
+    """
     from api.app import build_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     runtime = await open_runtime(settings)
     await runtime.ledger.install_builtin_templates()
+    if demo and not await runtime.store.stream_ids("departure"):
+        from ledger.demo_scenarios import play_all
+
+        played = await play_all(runtime.ledger, datetime.date.today())
+        for name, departure_id in played.items():
+            print(f"demo: {name:32} departure {departure_id}", flush=True)
     runner = web.AppRunner(build_app(runtime, run_sequencer=sequencer),
                            shutdown_timeout=30, access_log=None)
     try:

@@ -1,5 +1,7 @@
-"""A sequencer in its own process, for the crash test: ``python -m tests.integration.sequencer_worker
-<dsn> <key dir> <origin> <batch size>``. Runs until killed."""
+"""A sequencer in its own process, for the crash test. Runs until killed:
+
+    python -m tests.integration.sequencer_worker <dsn> <key dir> <origin> <batch size>
+"""
 
 from __future__ import annotations
 
