@@ -79,7 +79,7 @@ async def inclusion(request: web.Request) -> web.Response:
     proof = await reader.inclusion(event_hash, _int_param(request, "size"))
     return web.json_response({
         "index": proof.index, "size": proof.size, "root": _b64(proof.root),
-        "leaf_hash_of": event_hash.hex(), "proof": [_b64(h) for h in proof.proof],
+        "event_hash": event_hash.hex(), "proof": [_b64(h) for h in proof.proof],
         "checkpoint": proof.checkpoint.note.decode() if proof.checkpoint else None,
     })
 

@@ -91,5 +91,20 @@ class EventStore(Protocol):
         """Return positions waiting for the log sequencer, oldest first."""
 
 
+class PagedIteration:
+    """``iterate_all`` for any adapter with ``read_all``: one page in memory at a time."""
+
+    async def read_all(self, after: int = 0, limit: int = 1000) -> list[StoredEvent]:
+        raise NotImplementedError
+
+    async def iterate_all(self, batch: int = 5000) -> AsyncIterator[StoredEvent]:
+        """Iterate over every event in position order, ``batch`` rows per query."""
+        after = 0
+        while rows := await self.read_all(after, batch):
+            for row in rows:
+                yield row
+            after = rows[-1].position
+
+
 class KeyTakenError(ConflictError):
     """The idempotency key was stored by a concurrent request first; re-read its outcome."""

@@ -6,14 +6,20 @@ record), so it is atomic without an explicit transaction and never takes a globa
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 
 from ledger.errors import ConflictError, LedgerError, PushbackError
-from ledger.store.port import IdempotencyRecord, KeyTakenError, NewEvent, StoredEvent
+from ledger.store.port import (
+    IdempotencyRecord,
+    KeyTakenError,
+    NewEvent,
+    PagedIteration,
+    StoredEvent,
+)
 from ledger.store.postgres_batch import GroupCommit
 from ledger.store.postgres_schema import MIGRATIONS
 
@@ -53,7 +59,7 @@ def _row_to_event(row: Any) -> StoredEvent:
     )
 
 
-class PostgresEventStore:
+class PostgresEventStore(PagedIteration):
     """EventStore on PostgreSQL through an asyncpg pool."""
 
     def __init__(self, pool: asyncpg.Pool) -> None:
@@ -115,14 +121,6 @@ class PostgresEventStore:
     async def read_all(self, after: int = 0, limit: int = 1000) -> list[StoredEvent]:
         """Return events after ``after`` in position order."""
         return [_row_to_event(r) for r in await self._fetch(_SELECT_AFTER, after, limit)]
-
-    async def iterate_all(self, batch: int = 5000) -> AsyncIterator[StoredEvent]:
-        """Iterate over all events in position order, one batch in memory at a time."""
-        after = 0
-        while rows := await self.read_all(after, batch):
-            for row in rows:
-                yield row
-            after = rows[-1].position
 
     async def count_events(self) -> int:
         """Return how many events are stored."""

@@ -19,7 +19,13 @@ import aiosqlite
 
 from ledger.entry import format_time
 from ledger.errors import ConflictError, LedgerError
-from ledger.store.port import IdempotencyRecord, KeyTakenError, NewEvent, StoredEvent
+from ledger.store.port import (
+    IdempotencyRecord,
+    KeyTakenError,
+    NewEvent,
+    PagedIteration,
+    StoredEvent,
+)
 from ledger.store.sqlite_schema import MIGRATIONS
 
 _SELECT_STREAM = (
@@ -51,7 +57,7 @@ def _row_to_event(row: Any) -> StoredEvent:
     )
 
 
-class SQLiteEventStore:
+class SQLiteEventStore(PagedIteration):
     """EventStore on a SQLite file. Call ``open`` (or use ``connect``) before anything else."""
 
     def __init__(self, path: Path) -> None:
@@ -168,14 +174,6 @@ class SQLiteEventStore:
             _SELECT_AFTER, (after, limit),
         )
         return [_row_to_event(r) for r in rows]
-
-    async def iterate_all(self, batch: int = 5000) -> AsyncIterator[StoredEvent]:
-        """Iterate over all events in position order, one batch in memory at a time."""
-        after = 0
-        while rows := await self.read_all(after, batch):
-            for row in rows:
-                yield row
-            after = rows[-1].position
 
     async def count_events(self) -> int:
         """Return how many events are stored."""
