@@ -7,6 +7,7 @@ from pathlib import Path
 from ledger.errors import ConfigurationError
 from ledger.store.log_port import LogStore
 from ledger.store.port import EventStore
+from ledger.store.principal_port import PrincipalStore
 
 DEFAULT_DATABASE_URL = "sqlite:///./ledger-data/ledger.db"
 
@@ -38,3 +39,17 @@ def log_store_for(store: EventStore) -> LogStore:
     if isinstance(store, PostgresEventStore):
         return PostgresLogStore(store)
     raise ConfigurationError(f"no log adapter for {type(store).__name__}")
+
+
+def principal_store_for(store: EventStore) -> PrincipalStore:
+    """The principal adapter sharing ``store``'s database."""
+    from ledger.store.postgres import PostgresEventStore
+    from ledger.store.postgres_principals import PostgresPrincipalStore
+    from ledger.store.sqlite import SQLiteEventStore
+    from ledger.store.sqlite_principals import SQLitePrincipalStore
+
+    if isinstance(store, SQLiteEventStore):
+        return SQLitePrincipalStore(store)
+    if isinstance(store, PostgresEventStore):
+        return PostgresPrincipalStore(store)
+    raise ConfigurationError(f"no principal adapter for {type(store).__name__}")

@@ -12,7 +12,7 @@ from uuid import UUID
 
 import asyncpg
 
-from ledger.errors import ConflictError, LedgerError, PushbackError
+from ledger.errors import ConflictError, LedgerError, NotFoundError, PushbackError
 from ledger.store.port import (
     IdempotencyRecord,
     KeyTakenError,
@@ -40,7 +40,11 @@ def map_postgres_error(e: Exception) -> LedgerError:
     if isinstance(e, asyncpg.UniqueViolationError):
         if e.constraint_name == "idempotency_pkey":
             return KeyTakenError("idempotency key already used")
-        return ConflictError(f"stream version already taken ({e.constraint_name})")
+        if e.constraint_name == "events_stream_version":
+            return ConflictError(f"stream version already taken ({e.constraint_name})")
+        return ConflictError(f"already exists ({e.constraint_name})")
+    if isinstance(e, asyncpg.ForeignKeyViolationError):
+        return NotFoundError(f"refers to something that does not exist ({e.constraint_name})")
     if isinstance(e, asyncpg.InsufficientPrivilegeError):
         return ConflictError(str(e))
     if isinstance(e, (asyncpg.TooManyConnectionsError, asyncpg.CannotConnectNowError)):

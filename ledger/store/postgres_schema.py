@@ -70,4 +70,26 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TRIGGER log_reject_truncate BEFORE TRUNCATE ON log_entries
         FOR EACH STATEMENT EXECUTE FUNCTION ledger_reject_change();
     """,
+    """
+    CREATE TABLE principals (
+        id         TEXT PRIMARY KEY,
+        name       TEXT NOT NULL,
+        roles      TEXT NOT NULL,
+        created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+    );
+    CREATE TABLE tokens (
+        token_hash   BYTEA PRIMARY KEY,
+        principal_id TEXT NOT NULL REFERENCES principals (id),
+        label        TEXT NOT NULL,
+        created_at   TIMESTAMPTZ NOT NULL DEFAULT now(),
+        revoked      BOOLEAN NOT NULL DEFAULT FALSE
+    );
+    CREATE INDEX tokens_principal_idx ON tokens (principal_id);
+    CREATE TABLE principal_keys (
+        key_id       TEXT PRIMARY KEY,
+        principal_id TEXT NOT NULL REFERENCES principals (id),
+        public_key   BYTEA NOT NULL,
+        created_at   TIMESTAMPTZ NOT NULL DEFAULT now()
+    );
+    """,
 )

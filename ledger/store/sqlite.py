@@ -18,7 +18,7 @@ from uuid import UUID
 import aiosqlite
 
 from ledger.entry import format_time
-from ledger.errors import ConflictError, LedgerError
+from ledger.errors import ConflictError, LedgerError, NotFoundError
 from ledger.store.port import (
     IdempotencyRecord,
     KeyTakenError,
@@ -43,8 +43,12 @@ def map_sqlite_error(e: sqlite3.Error) -> LedgerError:
     text = str(e)
     if isinstance(e, sqlite3.IntegrityError) and "idempotency.key" in text:
         return KeyTakenError("idempotency key already used")
-    if isinstance(e, sqlite3.IntegrityError) and "UNIQUE" in text:
+    if isinstance(e, sqlite3.IntegrityError) and "events.stream_id" in text:
         return ConflictError(f"stream version already taken ({text})")
+    if isinstance(e, sqlite3.IntegrityError) and ("UNIQUE" in text or "PRIMARY KEY" in text):
+        return ConflictError(f"already exists ({text})")
+    if isinstance(e, sqlite3.IntegrityError) and "FOREIGN KEY" in text:
+        return NotFoundError(f"refers to something that does not exist ({text})")
     if "append-only" in text:
         return ConflictError("events are append-only")
     return LedgerError(f"sqlite: {text}")

@@ -68,4 +68,26 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TRIGGER checkpoints_reject_delete BEFORE DELETE ON checkpoints
     BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
     """,
+    """
+    CREATE TABLE principals (
+        id         TEXT PRIMARY KEY,
+        name       TEXT NOT NULL,
+        roles      TEXT NOT NULL,
+        created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+    );
+    CREATE TABLE tokens (
+        token_hash   BLOB PRIMARY KEY,
+        principal_id TEXT NOT NULL REFERENCES principals (id),
+        label        TEXT NOT NULL,
+        created_at   TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        revoked      BOOLEAN NOT NULL DEFAULT FALSE
+    );
+    CREATE INDEX tokens_principal_idx ON tokens (principal_id);
+    CREATE TABLE principal_keys (
+        key_id       TEXT PRIMARY KEY,
+        principal_id TEXT NOT NULL REFERENCES principals (id),
+        public_key   BLOB NOT NULL,
+        created_at   TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+    );
+    """,
 )
