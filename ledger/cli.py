@@ -116,6 +116,33 @@ async def cmd_retire_key(args: argparse.Namespace, settings: Settings,
     return 0
 
 
+async def cmd_principals_add(args: argparse.Namespace, settings: Settings,
+                             store: EventStore) -> int:
+    """Create a principal (a person or a system) with its roles."""
+    from ledger.principals import Principal, check_roles
+    from ledger.store.factory import principal_store_for
+
+    await store.migrate()
+    principal = Principal(args.principal_id, args.name, check_roles(args.role))
+    await principal_store_for(store).add_principal(principal)
+    out.print(f"principal {principal.id} ({', '.join(principal.roles)}) created")
+    return 0
+
+
+async def cmd_tokens_issue(args: argparse.Namespace, settings: Settings,
+                           store: EventStore) -> int:
+    """Issue a bearer token; it is printed once, on stdout, and stored only as a hash."""
+    from ledger.principals import new_token
+    from ledger.store.factory import principal_store_for
+
+    principals = principal_store_for(store)
+    await principals.get_principal(args.principal_id)
+    token, token_hash = new_token()
+    await principals.add_token(token_hash, args.principal_id, args.label)
+    print(token, flush=True)  # stdout only, so `$(ledger tokens issue x)` captures just it
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (kept separate so tests and docs can inspect it)."""
     parser = argparse.ArgumentParser(prog="ledger", description=__doc__)
@@ -132,6 +159,18 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("keygen", help="add a checkpoint signing key and print its verifier key")
     retire = sub.add_parser("retire-key", help="stop signing with a key (it stays trusted)")
     retire.add_argument("key_id", help="8 hex digits, as in the verifier key")
+    principals = sub.add_parser("principals", help="manage principals")
+    principals_sub = principals.add_subparsers(dest="principals_command", required=True)
+    add = principals_sub.add_parser("add", help="create a principal")
+    add.add_argument("principal_id")
+    add.add_argument("--name", required=True)
+    add.add_argument("--role", action="append", required=True,
+                     help="a role it may act as (repeatable)")
+    tokens = sub.add_parser("tokens", help="manage bearer tokens")
+    tokens_sub = tokens.add_subparsers(dest="tokens_command", required=True)
+    issue = tokens_sub.add_parser("issue", help="issue a token (printed once on stdout)")
+    issue.add_argument("principal_id")
+    issue.add_argument("--label", default="cli")
     serve = sub.add_parser("serve", help="run the HTTP service (and the sequencer)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
@@ -154,6 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
 COMMANDS: dict[str, Command] = {
     "migrate": cmd_migrate, "demo": cmd_demo, "verify": cmd_verify, "events": cmd_events,
     "keygen": cmd_keygen, "retire-key": cmd_retire_key,
+    "principals": cmd_principals_add, "tokens": cmd_tokens_issue,
 }
 
 
