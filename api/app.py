@@ -8,21 +8,41 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from api import log_routes
+from api import admin_routes, command_routes, log_routes, query_routes, upload_routes
+from api.auth import PRINCIPALS, PUBLIC_PATHS, auth_middleware
+from api.endpoint import Endpoint
+from api.openapi import build_openapi
 from api.problem import problem_middleware
+from api.runtime_key import RUNTIME
 from ledger.runtime import Runtime
 
-RUNTIME = web.AppKey("runtime", Runtime)
 MAX_BODY_BYTES = 1 << 20
+TABLES = (command_routes.table, query_routes.table, admin_routes.table, upload_routes.table)
+
+
+def endpoints() -> list[Endpoint]:
+    """Every declared endpoint (the log's public routes are documented separately)."""
+    return [e for t in TABLES for e in t.endpoints]
+
+
+async def openapi(request: web.Request) -> web.Response:
+    """The OpenAPI 3.1 document."""
+    return web.json_response(build_openapi(endpoints()))
 
 
 def build_app(runtime: Runtime, run_sequencer: bool = True) -> web.Application:
     """The web application over an opened runtime; the sequencer runs inside it by default."""
-    app = web.Application(middlewares=[problem_middleware], client_max_size=MAX_BODY_BYTES)
+    app = web.Application(middlewares=[problem_middleware, auth_middleware],
+                          client_max_size=MAX_BODY_BYTES)
     app[RUNTIME] = runtime
+    app[PRINCIPALS] = runtime.principals
+    app[PUBLIC_PATHS] = {e.path for e in endpoints() if e.public} | {"/openapi.json"}
     app[log_routes.READER] = runtime.reader
     app[log_routes.VERIFIER_KEYS] = [v.vkey for v in runtime.verifiers]
     app.add_routes(log_routes.routes)
+    for table in TABLES:
+        table.add_to(app)
+    app.router.add_get("/openapi.json", openapi)
     if run_sequencer:
         app.cleanup_ctx.append(_sequencer_context)
     return app

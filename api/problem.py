@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from pydantic import ValidationError
 
 from ledger.errors import (
     ConfigurationError,
@@ -23,7 +24,10 @@ from ledger.errors import (
     InvalidTransitionError,
     LedgerError,
     NotFoundError,
+    PreconditionFailedError,
     PushbackError,
+    TooLargeError,
+    UnauthenticatedError,
     VerificationError,
 )
 
@@ -34,8 +38,11 @@ PROBLEM_TYPE = "application/problem+json"
 STATUS_TABLE: tuple[tuple[type[LedgerError], int, str], ...] = (
     (GateBlockedError, 409, "Departure cannot close yet"),
     (NotFoundError, 404, "Not found"),
+    (UnauthenticatedError, 401, "Authentication required"),
+    (PreconditionFailedError, 412, "Precondition failed"),
     (ConflictError, 409, "Conflict"),
     (IdempotencyKeyReusedError, 422, "Idempotency key reused"),
+    (TooLargeError, 413, "Too large"),
     (InvalidInputError, 422, "Invalid input"),
     (ForbiddenError, 403, "Forbidden"),
     (InvalidTransitionError, 409, "Not allowed in the current state"),
@@ -64,6 +71,8 @@ def render_error(error: LedgerError) -> web.Response:
             response = problem(status, title, str(error), **extra)
             if isinstance(error, PushbackError):
                 response.headers["Retry-After"] = str(error.retry_after)
+            if isinstance(error, UnauthenticatedError):
+                response.headers["WWW-Authenticate"] = 'Bearer realm="handover-ledger"'
             return response
     return problem(500, "Internal error", "unexpected ledger error")
 
@@ -78,6 +87,11 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
         return await handler(request)
     except LedgerError as e:
         return render_error(e)
+    except ValidationError as e:  # pydantic: the one place its errors become ours
+        errors = [{"field": ".".join(str(p) for p in err["loc"]), "message": err["msg"]}
+                  for err in e.errors(include_url=False, include_input=False)]
+        return problem(422, "Invalid input", f"{e.error_count()} invalid field(s)",
+                       errors=errors, field=errors[0]["field"] if errors else None)
     except web.HTTPException as e:
         if e.status < 400:
             raise

@@ -4,9 +4,12 @@ Every error a caller can meet is a ``LedgerError``; the subclass says what the c
 
     LedgerError
     ├── NotFoundError            the thing named does not exist            (HTTP 404)
-    ├── ConflictError            a concurrent write won; reload and retry  (HTTP 409 / 412)
+    ├── UnauthenticatedError     no valid credentials                      (HTTP 401)
+    ├── ConflictError            a concurrent write won; reload and retry  (HTTP 409)
+    │   └── PreconditionFailedError  the caller's expected version is stale (HTTP 412)
     ├── IdempotencyKeyReusedError  same key, different request             (HTTP 422)
     ├── InvalidInputError        the request itself is malformed           (HTTP 422)
+    │   └── TooLargeError        the body or upload exceeds its limit      (HTTP 413)
     ├── ForbiddenError           the actor may not do this                 (HTTP 403)
     ├── InvalidTransitionError   the state machine refuses this step       (HTTP 409)
     │   └── GateBlockedError     close refused: mandatory items still open (HTTP 409)
@@ -33,6 +36,14 @@ class ConflictError(LedgerError):
     """Another write reached the same stream version (or unique key) first."""
 
 
+class PreconditionFailedError(ConflictError):
+    """The version the caller expected (If-Match) is not the current one."""
+
+
+class UnauthenticatedError(LedgerError):
+    """No credentials, or credentials that match no principal."""
+
+
 class IdempotencyKeyReusedError(LedgerError):
     """An idempotency key was replayed with a request different from the first one."""
 
@@ -43,6 +54,10 @@ class InvalidInputError(LedgerError):
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
+
+
+class TooLargeError(InvalidInputError):
+    """A body or an upload is larger than allowed."""
 
 
 class ForbiddenError(LedgerError):

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ledger.blobs import BlobStore
 from ledger.service.ledger import Ledger
 from ledger.settings import Settings
-from ledger.store.factory import log_store_for, open_store
+from ledger.store.factory import log_store_for, open_store, principal_store_for
 from ledger.store.log_port import LogStore
 from ledger.store.port import EventStore
+from ledger.store.principal_port import PrincipalStore
 from ledger.tlog.note import Verifier
 from ledger.transparency.keys import ensure_signers, load_verifiers
 from ledger.transparency.reader import LogReader
@@ -26,6 +28,8 @@ class Runtime:
     reader: LogReader
     sequencer: Sequencer
     verifiers: list[Verifier]
+    principals: PrincipalStore
+    blobs: BlobStore
 
     async def close(self) -> None:
         """Give up sequencer leadership, then release the database."""
@@ -44,7 +48,8 @@ async def open_runtime(settings: Settings, migrate: bool = True) -> Runtime:
         sequencer = Sequencer(log, signers, settings.log_origin)
         ledger = Ledger(store, on_append=sequencer.poke)
         return Runtime(settings, store, log, ledger, LogReader(log), sequencer,
-                       load_verifiers(settings.key_dir))
+                       load_verifiers(settings.key_dir), principal_store_for(store),
+                       BlobStore(settings.data_dir / "blobs"))
     except BaseException:
         await store.close()
         raise

@@ -9,7 +9,7 @@ import signal
 
 from aiohttp import web
 
-from ledger.runtime import open_runtime
+from ledger.runtime import Runtime, open_runtime
 from ledger.settings import Settings
 
 log = logging.getLogger("ledger.serve")
@@ -26,6 +26,7 @@ async def serve(settings: Settings, host: str, port: int, sequencer: bool = True
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     runtime = await open_runtime(settings)
     await runtime.ledger.install_builtin_templates()
+    await _bootstrap_operator(runtime)
     if demo and not await runtime.store.stream_ids("departure"):
         from ledger.demo_scenarios import play_all
 
@@ -58,3 +59,15 @@ def _redacted(settings: Settings) -> str:
         scheme, rest = url.split("://", 1)
         return f"{scheme}://…@{rest.split('@', 1)[1]}"
     return url
+
+
+async def _bootstrap_operator(runtime: Runtime) -> None:
+    """On first start, create the ``admin`` operator and print its token, once."""
+    from ledger.principals import Principal, new_token
+
+    if await runtime.principals.list_principals():
+        return
+    await runtime.principals.add_principal(Principal("admin", "Administrator", ("operator",)))
+    token, token_hash = new_token()
+    await runtime.principals.add_token(token_hash, "admin", "bootstrap")
+    print(f"bootstrap operator token (shown once): {token}", flush=True)

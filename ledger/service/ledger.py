@@ -18,7 +18,12 @@ from eventsourcing.domain import Aggregate
 from ledger.canonical import JSONObject, encode_canonical
 from ledger.chain import verify_stream
 from ledger.entry import Entry
-from ledger.errors import ConflictError, IdempotencyKeyReusedError, InvalidInputError
+from ledger.errors import (
+    ConflictError,
+    IdempotencyKeyReusedError,
+    InvalidInputError,
+    PreconditionFailedError,
+)
 from ledger.service import commands as c
 from ledger.service import departure_cases as d
 from ledger.service import item_cases as i
@@ -110,6 +115,8 @@ class Ledger:
                 if found is None or request_hash is None:
                     raise
                 return _replay(found, request_hash)
+            except PreconditionFailedError:
+                raise
             except ConflictError:
                 uow.forget()
                 if attempt == 1 and uow.used_cache:

@@ -16,7 +16,7 @@ from eventsourcing.domain import Aggregate
 from ledger.aggregates.codec import decode_event, encode_event, stream_type_of
 from ledger.chain import verify_stream
 from ledger.entry import encode_entry
-from ledger.errors import ConflictError, NotFoundError
+from ledger.errors import NotFoundError, PreconditionFailedError
 from ledger.service.cache import AggregateCache, Cached
 from ledger.service.context import Actor, RequestContext
 from ledger.store.port import EventStore, NewEvent
@@ -49,8 +49,9 @@ class UnitOfWork:
             cached = await self._refresh(key, cached)
         aggregate = _checked(cls, cached.aggregate, key)
         if expected_version is not None and aggregate.version != expected_version:
-            raise ConflictError(f"{cls.__name__} {key} is at version {aggregate.version}, "
-                                f"not {expected_version}")
+            raise PreconditionFailedError(
+                f"{cls.__name__} {key} is at version {aggregate.version}, "
+                f"not {expected_version}")
         self._tracked[key] = (aggregate, cached.last_hash)
         return aggregate
 

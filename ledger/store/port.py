@@ -78,6 +78,9 @@ class EventStore(Protocol):
     def iterate_all(self, batch: int = 5000) -> AsyncIterator[StoredEvent]:
         """Iterate over every event in position order, fetching ``batch`` rows at a time."""
 
+    async def find_event(self, event_id: UUID) -> StoredEvent | None:
+        """Return one event by its id."""
+
     async def count_events(self) -> int:
         """Return how many events are stored."""
 

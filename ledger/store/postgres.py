@@ -126,6 +126,13 @@ class PostgresEventStore(PagedIteration):
         """Return events after ``after`` in position order."""
         return [_row_to_event(r) for r in await self._fetch(_SELECT_AFTER, after, limit)]
 
+    async def find_event(self, event_id: UUID) -> StoredEvent | None:
+        """Return one event by its id."""
+        rows = await self._fetch(
+            "SELECT position, event_id, stream_type, stream_id, version, event_type, entry, "
+            "event_hash FROM events WHERE event_id = $1", event_id)
+        return _row_to_event(rows[0]) if rows else None
+
     async def count_events(self) -> int:
         """Return how many events are stored."""
         rows = await self._fetch("SELECT count(*) FROM events")

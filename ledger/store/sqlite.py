@@ -179,6 +179,13 @@ class SQLiteEventStore(PagedIteration):
         )
         return [_row_to_event(r) for r in rows]
 
+    async def find_event(self, event_id: UUID) -> StoredEvent | None:
+        """Return one event by its id."""
+        rows = await self.fetch(
+            "SELECT position, event_id, stream_type, stream_id, version, event_type, entry, "
+            "event_hash FROM events WHERE event_id = ?", (str(event_id),))
+        return _row_to_event(rows[0]) if rows else None
+
     async def count_events(self) -> int:
         """Return how many events are stored."""
         rows = await self.fetch("SELECT count(*) FROM events")

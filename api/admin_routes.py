@@ -1,0 +1,107 @@
+"""Principals, tokens and signature keys over HTTP (operators; keys also by their owner)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from api.auth import actor_of
+from api.body import read_object
+from api.endpoint import EndpointTable
+from api.query_routes import ok
+from api.runtime_key import RUNTIME
+from ledger.service import principal_cases as p
+from ledger.service.commands import Id, Name
+
+table = EndpointTable()
+
+
+class Request(BaseModel):
+    """Strict request body."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class NewPrincipal(Request):
+    """A principal to create."""
+
+    id: Id
+    name: Name
+    roles: list[Annotated[str, StringConstraints(max_length=20)]] = Field(min_length=1,
+                                                                          max_length=9)
+
+
+class PrincipalView(Request):
+    """A principal."""
+
+    id: str
+    name: str
+    roles: list[str]
+
+
+class TokenRequest(Request):
+    """What to label a new token with."""
+
+    label: Annotated[str, StringConstraints(max_length=100)] = "api"
+
+
+class TokenView(Request):
+    """A new token: shown once, never again."""
+
+    principal_id: str
+    token: str
+
+
+class KeyRequest(Request):
+    """An Ed25519 public key, base64."""
+
+    public_key: Annotated[str, StringConstraints(max_length=100)]
+
+
+class KeyView(Request):
+    """A registered key."""
+
+    principal_id: str
+    key_id: str
+
+
+@table.route("POST", "/v1/principals", "Create a principal (operator)", body=NewPrincipal,
+             response=PrincipalView, status=201)
+async def create_principal(request: web.Request) -> web.Response:
+    """Create a principal."""
+    body = NewPrincipal.model_validate(await read_object(request))
+    created = await p.create_principal(request.app[RUNTIME].principals, actor_of(request),
+                                       body.id, body.name, body.roles)
+    response = ok(PrincipalView(id=created.id, name=created.name, roles=list(created.roles)))
+    response.set_status(201)
+    return response
+
+
+@table.route("POST", "/v1/principals/{principal_id}/tokens", "Issue a token (operator)",
+             body=TokenRequest, response=TokenView, status=201)
+async def issue_token(request: web.Request) -> web.Response:
+    """Issue a bearer token, returned once."""
+    body = TokenRequest.model_validate(await read_object(request))
+    principal_id = request.match_info["principal_id"]
+    token = await p.issue_token(request.app[RUNTIME].principals, actor_of(request),
+                                principal_id, body.label)
+    response = ok(TokenView(principal_id=principal_id, token=token))
+    response.set_status(201)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@table.route("POST", "/v1/principals/{principal_id}/keys",
+             "Register an Ed25519 key (its owner or an operator)", body=KeyRequest,
+             response=KeyView, status=201)
+async def register_key(request: web.Request) -> web.Response:
+    """Register a public key for strong confirmations."""
+    body = KeyRequest.model_validate(await read_object(request))
+    principal_id = request.match_info["principal_id"]
+    key_id = await p.register_key(request.app[RUNTIME].principals, actor_of(request),
+                                  principal_id, body.public_key)
+    response = ok(KeyView(principal_id=principal_id, key_id=key_id))
+    response.set_status(201)
+    return response

@@ -1,0 +1,58 @@
+"""Bearer-token authentication and the request context recorded in every event."""
+
+from __future__ import annotations
+
+import uuid
+
+from aiohttp import web
+
+from api.endpoint import Handler
+from ledger.errors import UnauthenticatedError
+from ledger.principals import hash_token
+from ledger.service.context import Actor, RequestContext
+from ledger.store.principal_port import PrincipalStore
+
+PRINCIPALS = web.AppKey("principals", PrincipalStore)
+PUBLIC_PATHS = web.AppKey("public_paths", set[str])
+ACTOR = "ledger.actor"
+CONTEXT = "ledger.context"
+ROLE_HEADER = "X-Ledger-Role"
+MAX_TOKEN_LENGTH = 200
+
+
+def actor_of(request: web.Request) -> Actor:
+    """The authenticated actor (precondition: the route is not public)."""
+    actor: Actor = request[ACTOR]
+    return actor
+
+
+def context_of(request: web.Request) -> RequestContext:
+    """Request id, client IP, user agent and authentication method of this request."""
+    context: RequestContext = request[CONTEXT]
+    return context
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Resolve the bearer token to a principal acting in one of its roles."""
+    request_id = request.headers.get("X-Request-Id", "")[:100] or uuid.uuid4().hex
+    resource = request.match_info.route.resource
+    canonical = resource.canonical if resource is not None else request.path
+    if canonical in request.app[PUBLIC_PATHS] or request.path.startswith(("/log/", "/v1/log/")):
+        response = await handler(request)
+        response.headers["X-Request-Id"] = request_id
+        return response
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or len(token) > MAX_TOKEN_LENGTH:
+        raise UnauthenticatedError("a bearer token is required")
+    principal = await request.app[PRINCIPALS].principal_for_token(hash_token(token))
+    if principal is None:
+        raise UnauthenticatedError("unknown or revoked token")
+    request[ACTOR] = principal.act_as(request.headers.get(ROLE_HEADER))
+    request[CONTEXT] = RequestContext(
+        request_id=request_id, ip=request.remote,
+        user_agent=request.headers.get("User-Agent", "")[:300] or None, auth="bearer")
+    response = await handler(request)
+    response.headers["X-Request-Id"] = request_id
+    return response

@@ -1,0 +1,47 @@
+"""Reading request bodies and headers into commands (the pydantic models of ledger.service)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel
+
+from ledger.errors import InvalidInputError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+async def read_object(request: web.Request) -> dict[str, Any]:
+    """The JSON object body (an empty body reads as ``{}``)."""
+    raw = await request.read()
+    if not raw.strip():
+        return {}
+    try:
+        value = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise InvalidInputError(f"body is not valid JSON: {e}") from e
+    if not isinstance(value, dict):
+        raise InvalidInputError("body must be a JSON object")
+    return value
+
+
+def expected_version(request: web.Request) -> int | None:
+    """The stream version an ``If-Match`` header names (a plain or quoted integer)."""
+    header = request.headers.get("If-Match")
+    if header is None:
+        return None
+    text = header.strip().removeprefix("W/").strip('"')
+    if not text.isdigit() or len(text) > 9:
+        raise InvalidInputError("If-Match must be a stream version", field="If-Match")
+    return int(text)
+
+
+def build(model: type[M], data: dict[str, Any], **from_path: object) -> M:
+    """Validate ``data`` plus the path parameters; a body may not override the path."""
+    clashes = sorted(k for k in from_path if k in data and str(data[k]) != str(from_path[k]))
+    if clashes:
+        raise InvalidInputError(f"{clashes[0]} in the body differs from the path",
+                                field=clashes[0])
+    return model.model_validate({**data, **from_path})

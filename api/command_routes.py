@@ -1,0 +1,89 @@
+"""Every handover action as a POST: parse → Ledger.execute → render. No logic here: roles and
+relations are decided by the use cases."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+from api.auth import actor_of, context_of
+from api.body import build, expected_version, read_object
+from api.endpoint import EndpointTable, Handler
+from api.runtime_key import RUNTIME
+from api.views import CommandResult
+from ledger.errors import InvalidInputError
+from ledger.service import commands as c
+from ledger.service.ledger import CommandOutcome
+
+table = EndpointTable()
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+def render(outcome: CommandOutcome, status: int) -> web.Response:
+    """The command's outcome; a replay says so in a header."""
+    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
+    return web.Response(text=json.dumps(outcome.body, ensure_ascii=False), status=status,
+                        content_type="application/json", headers=headers)
+
+
+async def execute(request: web.Request, command: c.Model, status: int) -> web.Response:
+    """Run a command as the request's actor, exactly once per Idempotency-Key."""
+    outcome = await request.app[RUNTIME].ledger.execute(
+        command, actor_of(request), context_of(request),
+        idempotency_key=request.headers.get(IDEMPOTENCY_HEADER))
+    return render(outcome, status)
+
+
+def command_endpoint(path: str, summary: str, model: type[c.Model], status: int = 200,
+                     versioned: bool = True) -> None:
+    """Declare ``POST path`` running ``model``, path parameters filled from the URL."""
+    async def handler(request: web.Request) -> web.Response:
+        data = await read_object(request)
+        extra: dict[str, Any] = dict(request.match_info)
+        if "step" in extra:
+            extra["step"] = _int(extra["step"], "step")
+        version = expected_version(request)
+        if version is not None:
+            if not versioned:
+                raise InvalidInputError("If-Match is not supported here", field="If-Match")
+            extra["expected_version"] = version
+        return await execute(request, build(model, data, **extra), status)
+
+    headers = (IDEMPOTENCY_HEADER, "If-Match") if versioned else (IDEMPOTENCY_HEADER,)
+    handler.__name__ = model.__name__
+    table.route("POST", path, summary, body=model, response=CommandResult, status=status,
+                headers=headers)(_typed(handler))
+
+
+def _typed(handler: Any) -> Handler:
+    return handler  # type: ignore[no-any-return]
+
+
+def _int(text: str, name: str) -> int:
+    if not text.isdigit() or len(text) > 4:
+        raise InvalidInputError(f"{name} must be a small non-negative integer", field=name)
+    return int(text)
+
+
+D = "/v1/departures/{departure_id}"
+I = "/v1/items/{item_id}"  # noqa: E741
+command_endpoint("/v1/departures", "Start a departure (HR)", c.StartDeparture, 201, False)
+command_endpoint(D + "/submit", "Submit for approval (HR)", c.SubmitForApproval)
+command_endpoint(D + "/approvals/{step}/approve", "Approve a step", c.ApproveStep)
+command_endpoint(D + "/approvals/{step}/reject", "Reject a step", c.RejectStep)
+command_endpoint(D + "/withdraw", "Withdraw (HR)", c.WithdrawDeparture)
+command_endpoint(D + "/templates", "Apply a checklist (HR)", c.ApplyTemplate)
+command_endpoint(D + "/items", "Add an item (HR, manager)", c.AddItem, 201)
+command_endpoint(D + "/reminders", "Record a reminder (HR)", c.SendReminder, 201, False)
+command_endpoint(D + "/close", "Close (HR; the gate decides)", c.CloseDeparture)
+command_endpoint(I + "/submit", "Submit with evidence (giver, HR)", c.SubmitItem)
+command_endpoint(I + "/confirm", "Confirm (receiver)", c.ConfirmItem)
+command_endpoint(I + "/reject", "Reject with a reason (receiver)", c.RejectItem)
+command_endpoint(I + "/waive", "Waive with a reason (HR)", c.WaiveItem)
+command_endpoint(I + "/reassign", "Reassign the receiver (HR, manager)", c.ReassignItem)
+command_endpoint(I + "/comments", "Comment", c.CommentItem, 201, False)
+command_endpoint(I + "/external-evidence", "Record a system's report", c.RecordExternalEvidence,
+                 201, False)
+command_endpoint("/v1/templates", "Define or revise a checklist (HR)", c.DefineTemplate)

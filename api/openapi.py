@@ -1,0 +1,72 @@
+"""The OpenAPI 3.1 document, generated from the endpoint tables and their pydantic models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from api.endpoint import Endpoint
+
+PROBLEM_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "type": {"type": "string"}, "title": {"type": "string"},
+        "status": {"type": "integer"}, "detail": {"type": "string"},
+    },
+    "required": ["title", "status"],
+}
+_QUERY_TYPES = {"string": {"type": "string"}, "integer": {"type": "integer", "minimum": 0},
+                "boolean": {"type": "boolean"}, "date": {"type": "string", "format": "date"}}
+
+
+def _schema(model: type[BaseModel], components: dict[str, Any]) -> dict[str, str]:
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    components.update(schema.pop("$defs", {}))
+    components[model.__name__] = schema
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def _operation(endpoint: Endpoint, components: dict[str, Any]) -> dict[str, Any]:
+    parameters: list[dict[str, Any]] = [
+        {"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
+        for n in endpoint.path_params]
+    parameters += [{"name": n, "in": "query", "required": False, "schema": _QUERY_TYPES[t]}
+                   for n, t in endpoint.query]
+    parameters += [{"name": h, "in": "header", "required": False,
+                    "schema": {"type": "string", "maxLength": 200}} for h in endpoint.headers]
+    success: dict[str, Any] = {"description": "success"}
+    if endpoint.response is not None:
+        success["content"] = {"application/json": {"schema": _schema(endpoint.response,
+                                                                     components)}}
+    operation: dict[str, Any] = {
+        "summary": endpoint.summary,
+        "operationId": f"{endpoint.method.lower()}_{endpoint.handler.__name__}",
+        "parameters": parameters,
+        "responses": {str(endpoint.status): success, "default": {
+            "description": "problem", "content": {"application/problem+json": {
+                "schema": {"$ref": "#/components/schemas/Problem"}}}}},
+    }
+    if endpoint.body is not None:
+        operation["requestBody"] = {"required": True, "content": {
+            "application/json": {"schema": _schema(endpoint.body, components)}}}
+    if endpoint.public:
+        operation["security"] = []
+    return operation
+
+
+def build_openapi(endpoints: list[Endpoint]) -> dict[str, Any]:
+    """The whole document."""
+    components: dict[str, Any] = {"Problem": PROBLEM_SCHEMA}
+    paths: dict[str, dict[str, Any]] = {}
+    for endpoint in endpoints:
+        paths.setdefault(endpoint.path, {})[endpoint.method.lower()] = _operation(
+            endpoint, components)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Handover Ledger", "version": "1"},
+        "paths": paths,
+        "components": {"schemas": components, "securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer"}}},
+        "security": [{"bearer": []}],
+    }

@@ -1,0 +1,175 @@
+"""GET endpoints: departures, items, events, templates, health. Authorization is the read use
+cases' (ledger.service.queries)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from uuid import UUID
+
+from aiohttp import web
+from pydantic import BaseModel
+
+from api.auth import actor_of
+from api.endpoint import EndpointTable
+from api.runtime_key import RUNTIME
+from api.views import (
+    DeparturePage,
+    DepartureView,
+    EventList,
+    EventView,
+    Health,
+    ItemView,
+    TemplateList,
+    TemplateView,
+)
+from ledger.aggregates.template import template_id_for
+from ledger.entry import Entry
+from ledger.errors import InvalidInputError, NotFoundError
+from ledger.service import queries as q
+
+table = EndpointTable()
+MAX_PAGE = 200
+
+
+def ok(model: BaseModel) -> web.Response:
+    """A JSON response from a view model."""
+    return web.Response(text=model.model_dump_json(), content_type="application/json")
+
+
+def _uuid(request: web.Request, name: str) -> UUID:
+    try:
+        return UUID(request.match_info[name])
+    except ValueError:
+        raise NotFoundError(f"{request.match_info[name]!r} is not a valid id") from None
+
+
+def _date(request: web.Request, name: str) -> dt.date | None:
+    text = request.query.get(name)
+    try:
+        return dt.date.fromisoformat(text) if text else None
+    except ValueError:
+        raise InvalidInputError(f"{name} must be a date (YYYY-MM-DD)", field=name) from None
+
+
+def _int(request: web.Request, name: str, default: int, top: int) -> int:
+    text = request.query.get(name, str(default))
+    if not text.isdigit() or int(text) > top:
+        raise InvalidInputError(f"{name} must be an integer from 0 to {top}", field=name)
+    return int(text)
+
+
+@table.route("GET", "/v1/departures", "List departures (HR, legal, auditors)",
+             response=DeparturePage, query=(
+                 ("state", "string"), ("department", "string"), ("overdue", "boolean"),
+                 ("last_day_from", "date"), ("last_day_to", "date"), ("limit", "integer"),
+                 ("offset", "integer")))
+async def list_departures(request: web.Request) -> web.Response:
+    """Filtered, paginated board."""
+    overdue = request.query.get("overdue", "false")
+    if overdue not in ("true", "false"):
+        raise InvalidInputError("overdue must be true or false", field="overdue")
+    wanted = q.DepartureFilter(
+        state=request.query.get("state") or None,
+        department=request.query.get("department") or None,
+        overdue_on=dt.date.today() if overdue == "true" else None,
+        last_day_from=_date(request, "last_day_from"), last_day_to=_date(request, "last_day_to"))
+    limit = _int(request, "limit", 50, MAX_PAGE)
+    offset = _int(request, "offset", 0, 10**9)
+    found, total = await q.list_departures(request.app[RUNTIME].ledger, actor_of(request),
+                                           wanted, limit, offset)
+    return ok(DeparturePage(total=total, limit=limit, offset=offset,
+                            items=[DepartureView.of(d) for d in found]))
+
+
+@table.route("GET", "/v1/departures/{departure_id}", "Get a departure", response=DepartureView)
+async def get_departure(request: web.Request) -> web.Response:
+    """One departure, with an ETag of its version (use it in If-Match)."""
+    departure = await q.get_departure(request.app[RUNTIME].ledger, actor_of(request),
+                                      _uuid(request, "departure_id"))
+    response = ok(DepartureView.of(departure))
+    response.headers["ETag"] = f'"{departure.version}"'
+    return response
+
+
+@table.route("GET", "/v1/items/{item_id}", "Get a handover item", response=ItemView)
+async def get_item(request: web.Request) -> web.Response:
+    """One item, with an ETag of its version."""
+    item = await q.get_item(request.app[RUNTIME].ledger, actor_of(request),
+                            _uuid(request, "item_id"))
+    response = ok(ItemView.of(item))
+    response.headers["ETag"] = f'"{item.version}"'
+    return response
+
+
+async def _views(request: web.Request, entries: list[Entry]) -> list[EventView]:
+    log = request.app[RUNTIME].log
+    return [EventView.of(e, await log.find_index(e.event_hash)) for e in entries]
+
+
+@table.route("GET", "/v1/streams/{stream_id}/events", "A stream's entries with hashes",
+             response=EventList)
+async def stream_events(request: web.Request) -> web.Response:
+    """Every entry of a departure, item or template stream."""
+    entries = await q.stream_entries(request.app[RUNTIME].ledger, actor_of(request),
+                                     _uuid(request, "stream_id"))
+    return ok(EventList(items=await _views(request, entries)))
+
+
+@table.route("GET", "/v1/events/{event_id}", "One event", response=EventView)
+async def get_event(request: web.Request) -> web.Response:
+    """One entry by event id (its reader must be entitled to the stream)."""
+    runtime = request.app[RUNTIME]
+    stored = await runtime.store.find_event(_uuid(request, "event_id"))
+    if stored is None:
+        raise NotFoundError("no such event")
+    entries = await q.stream_entries(runtime.ledger, actor_of(request), stored.stream_id)
+    entry = next(e for e in entries if e.event_id == stored.event_id)
+    return ok((await _views(request, [entry]))[0])
+
+
+@table.route("GET", "/v1/events/{event_id}/proof", "Inclusion proof of one event")
+async def event_proof(request: web.Request) -> web.Response:
+    """The event's C2SP tlog-proof against the latest checkpoint."""
+    runtime = request.app[RUNTIME]
+    stored = await runtime.store.find_event(_uuid(request, "event_id"))
+    if stored is None:
+        raise NotFoundError("no such event")
+    await q.stream_entries(runtime.ledger, actor_of(request), stored.stream_id)
+    proof = await runtime.reader.tlog_proof(stored.event_hash)
+    return web.Response(body=proof, content_type="text/x.tlog.proof", charset="utf-8")
+
+
+@table.route("GET", "/v1/templates", "List checklists", response=TemplateList)
+async def list_templates(request: web.Request) -> web.Response:
+    """Every checklist at its current revision."""
+    ledger = request.app[RUNTIME].ledger
+    ids = await ledger.store.stream_ids("template")
+    return ok(TemplateList(items=[TemplateView.of(await q.get_template(ledger, i))
+                                  for i in ids]))
+
+
+@table.route("GET", "/v1/templates/{key}", "Get a checklist by key", response=TemplateView)
+async def get_template(request: web.Request) -> web.Response:
+    """One checklist."""
+    key = request.match_info["key"]
+    if len(key) > 64:
+        raise NotFoundError("no such template")
+    template = await q.get_template(request.app[RUNTIME].ledger, template_id_for(key))
+    return ok(TemplateView.of(template))
+
+
+@table.route("GET", "/healthz", "Liveness", response=Health, public=True)
+async def healthz(request: web.Request) -> web.Response:
+    """The process is up."""
+    return ok(Health(status="ok"))
+
+
+@table.route("GET", "/readyz", "Readiness: the database answers", response=Health,
+             public=True)
+async def readyz(request: web.Request) -> web.Response:
+    """The database answers and a checkpoint exists."""
+    latest = await request.app[RUNTIME].log.latest_checkpoint()
+    return ok(Health(status="ready", log_size=latest.size if latest else 0))
+
+
+__all__ = ["table"]

@@ -1,0 +1,59 @@
+"""Evidence upload: multipart, streamed into the content-addressed blob store."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from uuid import UUID
+
+from aiohttp import BodyPartReader, web
+from pydantic import BaseModel, ConfigDict
+
+from api.auth import actor_of
+from api.endpoint import EndpointTable
+from api.query_routes import ok
+from api.runtime_key import RUNTIME
+from ledger.errors import InvalidInputError, NotFoundError
+from ledger.service import queries as q
+
+table = EndpointTable()
+CHUNK = 64 * 1024
+
+
+class EvidenceView(BaseModel):
+    """What to cite in a submission's ``evidence``."""
+
+    model_config = ConfigDict(frozen=True)
+    sha256: str
+    size: int
+    name: str
+    media_type: str
+
+
+async def _chunks(part: BodyPartReader) -> AsyncIterator[bytes]:
+    while chunk := await part.read_chunk(CHUNK):
+        yield chunk
+
+
+@table.route("POST", "/v1/items/{item_id}/evidence",
+             "Upload an attachment (multipart field 'file'); returns its SHA-256",
+             response=EvidenceView, status=201)
+async def upload_evidence(request: web.Request) -> web.Response:
+    """Stream one file into the blob store (giver or HR)."""
+    try:
+        item_id = UUID(request.match_info["item_id"])
+    except ValueError:
+        raise NotFoundError("not a valid item id") from None
+    runtime = request.app[RUNTIME]
+    await q.authorize_upload(runtime.ledger, actor_of(request), item_id)
+    if not request.content_type.startswith("multipart/"):
+        raise InvalidInputError("send multipart/form-data with a 'file' field", field="file")
+    reader = await request.multipart()
+    part = await reader.next()
+    if not isinstance(part, BodyPartReader) or part.name != "file":
+        raise InvalidInputError("the first part must be the 'file' field", field="file")
+    sha256, size = await runtime.blobs.put(_chunks(part))
+    name = (part.filename or "attachment")[:200]
+    media_type = part.headers.get("Content-Type", "application/octet-stream")[:200]
+    response = ok(EvidenceView(sha256=sha256, size=size, name=name, media_type=media_type))
+    response.set_status(201)
+    return response

@@ -1,0 +1,115 @@
+"""Read use cases, authorized by role and relation like the commands.
+
+Overseers (HR, legal, auditors) read everything; others read what they take part in: the
+leaver, their manager and HR owner, the approvers, and each item's giver and receiver.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from uuid import UUID
+
+from ledger.aggregates.departure import Departure
+from ledger.aggregates.item import DONE_STATES, HandoverItem
+from ledger.aggregates.template import Template
+from ledger.entry import Entry
+from ledger.errors import ForbiddenError, NotFoundError
+from ledger.service.context import Actor
+from ledger.service.ledger import Ledger
+
+OVERSEERS = ("hr", "legal", "auditor")
+
+
+def _may_read_departure(actor: Actor, departure: Departure) -> bool:
+    approvers = {str(step["approver_id"]) for step in departure.approval_chain}
+    related = {departure.leaver_id, departure.manager_id, departure.hr_owner_id} | approvers
+    return actor.role in OVERSEERS or actor.id in related
+
+
+async def get_departure(ledger: Ledger, actor: Actor, departure_id: UUID) -> Departure:
+    """A departure its reader is entitled to see."""
+    departure = await ledger.load(Departure, departure_id)
+    if not _may_read_departure(actor, departure):
+        raise ForbiddenError(f"{actor.id} may not read departure {departure_id}")
+    return departure
+
+
+async def get_item(ledger: Ledger, actor: Actor, item_id: UUID) -> HandoverItem:
+    """An item its reader is entitled to see."""
+    item = await ledger.load(HandoverItem, item_id)
+    if actor.role in OVERSEERS or actor.id == item.giver_id or (
+            item.receiver in actor.acting_for()):
+        return item
+    departure = await ledger.load(Departure, item.departure_id)
+    if not _may_read_departure(actor, departure):
+        raise ForbiddenError(f"{actor.id} may not read item {item_id}")
+    return item
+
+
+async def get_template(ledger: Ledger, template_id: UUID) -> Template:
+    """Any authenticated principal may read checklists."""
+    return await ledger.load(Template, template_id)
+
+
+async def stream_entries(ledger: Ledger, actor: Actor, stream_id: UUID) -> list[Entry]:
+    """A stream's verified entries, if its reader may see the aggregate."""
+    entries = await ledger.entries(stream_id)
+    if not entries:
+        raise NotFoundError(f"stream {stream_id} not found")
+    if entries[0].stream_type == "departure":
+        await get_departure(ledger, actor, stream_id)
+    elif entries[0].stream_type == "item":
+        await get_item(ledger, actor, stream_id)
+    return entries
+
+
+@dataclass(frozen=True)
+class DepartureFilter:
+    """Board filters; dates compare with the last working day."""
+
+    state: str | None = None
+    department: str | None = None
+    overdue_on: dt.date | None = None
+    last_day_from: dt.date | None = None
+    last_day_to: dt.date | None = None
+
+
+async def _is_overdue(ledger: Ledger, departure: Departure, today: dt.date) -> bool:
+    for item_id in departure.item_ids:
+        item = await ledger.load(HandoverItem, item_id)
+        due = item.due_date
+        if due and item.state not in DONE_STATES and dt.date.fromisoformat(due) < today:
+            return True
+    return False
+
+
+async def list_departures(ledger: Ledger, actor: Actor, wanted: DepartureFilter, limit: int,
+                          offset: int) -> tuple[list[Departure], int]:
+    """Departures matching ``wanted``, oldest first, and how many match in all.
+
+    Scans every departure (through the aggregate cache); the board projection replaces this.
+    """
+    if actor.role not in OVERSEERS:
+        raise ForbiddenError("only HR, legal and auditors list departures")
+    matched = []
+    for departure_id in await ledger.store.stream_ids("departure"):
+        d = await ledger.load(Departure, departure_id)
+        last_day = dt.date.fromisoformat(d.last_working_day)
+        if (wanted.state and d.state != wanted.state) or (
+                wanted.department and d.leaver.get("department") != wanted.department) or (
+                wanted.last_day_from and last_day < wanted.last_day_from) or (
+                wanted.last_day_to and last_day > wanted.last_day_to):
+            continue
+        if wanted.overdue_on and not await _is_overdue(ledger, d, wanted.overdue_on):
+            continue
+        matched.append(d)
+    return matched[offset:offset + limit], len(matched)
+
+
+async def authorize_upload(ledger: Ledger, actor: Actor, item_id: UUID) -> HandoverItem:
+    """Evidence for an item is uploaded by whoever may submit it: its giver, or HR."""
+    item = await ledger.load(HandoverItem, item_id)
+    if actor.id != item.giver_id and actor.role != "hr":
+        raise ForbiddenError(f"only the giver or HR uploads evidence for item {item_id}")
+    return item
