@@ -8,7 +8,14 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from api import admin_routes, command_routes, log_routes, query_routes, upload_routes
+from api import (
+    admin_routes,
+    batch_routes,
+    command_routes,
+    log_routes,
+    query_routes,
+    upload_routes,
+)
 from api.auth import PRINCIPALS, PUBLIC_PATHS, auth_middleware
 from api.endpoint import Endpoint
 from api.openapi import build_openapi
@@ -17,7 +24,8 @@ from api.runtime_key import RUNTIME
 from ledger.runtime import Runtime
 
 MAX_BODY_BYTES = 1 << 20
-TABLES = (command_routes.table, query_routes.table, admin_routes.table, upload_routes.table)
+TABLES = (command_routes.table, batch_routes.table, query_routes.table, admin_routes.table,
+          upload_routes.table)
 
 
 def endpoints() -> list[Endpoint]:

@@ -52,15 +52,20 @@ STATUS_TABLE: tuple[tuple[type[LedgerError], int, str], ...] = (
 )
 
 
+def problem_body(status: int, title: str, detail: str, **extra: object) -> dict[str, object]:
+    """An RFC 9457 problem document."""
+    return {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+
+
 def problem(status: int, title: str, detail: str, **extra: object) -> web.Response:
     """A problem+json response."""
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+    body = problem_body(status, title, detail, **extra)
     return web.Response(status=status, text=json.dumps(body, ensure_ascii=False),
                         content_type=PROBLEM_TYPE)
 
 
-def render_error(error: LedgerError) -> web.Response:
-    """Map one ledger error to its response."""
+def describe_error(error: LedgerError) -> dict[str, object]:
+    """The problem document for one ledger error (its ``status`` from the table)."""
     for error_type, status, title in STATUS_TABLE:
         if isinstance(error, error_type):
             extra: dict[str, object] = {}
@@ -68,13 +73,28 @@ def render_error(error: LedgerError) -> web.Response:
                 extra["blocking_items"] = error.blocking
             if isinstance(error, InvalidInputError) and error.field:
                 extra["field"] = error.field
-            response = problem(status, title, str(error), **extra)
-            if isinstance(error, PushbackError):
-                response.headers["Retry-After"] = str(error.retry_after)
-            if isinstance(error, UnauthenticatedError):
-                response.headers["WWW-Authenticate"] = 'Bearer realm="handover-ledger"'
-            return response
-    return problem(500, "Internal error", "unexpected ledger error")
+            return problem_body(status, title, str(error), **extra)
+    return problem_body(500, "Internal error", "unexpected ledger error")
+
+
+def render_error(error: LedgerError) -> web.Response:
+    """Map one ledger error to its response."""
+    body = describe_error(error)
+    response = web.Response(status=int(str(body["status"])),
+                            text=json.dumps(body, ensure_ascii=False), content_type=PROBLEM_TYPE)
+    if isinstance(error, PushbackError):
+        response.headers["Retry-After"] = str(error.retry_after)
+    if isinstance(error, UnauthenticatedError):
+        response.headers["WWW-Authenticate"] = 'Bearer realm="handover-ledger"'
+    return response
+
+
+def describe_validation(e: ValidationError) -> dict[str, object]:
+    """The problem document for a pydantic validation error."""
+    errors = [{"field": ".".join(str(p) for p in err["loc"]), "message": err["msg"]}
+              for err in e.errors(include_url=False, include_input=False)]
+    return problem_body(422, "Invalid input", f"{e.error_count()} invalid field(s)",
+                        errors=errors, field=errors[0]["field"] if errors else None)
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -88,10 +108,9 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
     except LedgerError as e:
         return render_error(e)
     except ValidationError as e:  # pydantic: the one place its errors become ours
-        errors = [{"field": ".".join(str(p) for p in err["loc"]), "message": err["msg"]}
-                  for err in e.errors(include_url=False, include_input=False)]
-        return problem(422, "Invalid input", f"{e.error_count()} invalid field(s)",
-                       errors=errors, field=errors[0]["field"] if errors else None)
+        return web.Response(status=422, text=json.dumps(describe_validation(e),
+                                                        ensure_ascii=False),
+                            content_type=PROBLEM_TYPE)
     except web.HTTPException as e:
         if e.status < 400:
             raise

@@ -19,6 +19,7 @@ from api.views import (
     EventView,
     Health,
     ItemView,
+    Statement,
     TemplateList,
     TemplateView,
 )
@@ -99,6 +100,16 @@ async def get_item(request: web.Request) -> web.Response:
     response = ok(ItemView.of(item))
     response.headers["ETag"] = f'"{item.version}"'
     return response
+
+
+@table.route("GET", "/v1/items/{item_id}/confirmation-statement",
+             "The statement the receiver signs (Ed25519) for a strong confirmation",
+             response=Statement)
+async def confirmation_statement(request: web.Request) -> web.Response:
+    """Sign its ``statement`` bytes with your registered key, then POST confirm with it."""
+    statement = await q.statement_to_sign(request.app[RUNTIME].ledger, actor_of(request),
+                                          _uuid(request, "item_id"), dt.datetime.now(dt.UTC))
+    return ok(Statement(statement=statement))
 
 
 async def _views(request: web.Request, entries: list[Entry]) -> list[EventView]:

@@ -165,3 +165,9 @@ class Health(View):
 
     status: str
     log_size: int | None = None
+
+
+class Statement(View):
+    """Text to sign, byte for byte."""
+
+    statement: str

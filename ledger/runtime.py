@@ -46,9 +46,10 @@ async def open_runtime(settings: Settings, migrate: bool = True) -> Runtime:
         signers = ensure_signers(settings.key_dir, settings.log_origin)
         log = log_store_for(store)
         sequencer = Sequencer(log, signers, settings.log_origin)
-        ledger = Ledger(store, on_append=sequencer.poke)
+        principals = principal_store_for(store)
+        ledger = Ledger(store, on_append=sequencer.poke, keys=principals)
         return Runtime(settings, store, log, ledger, LogReader(log), sequencer,
-                       load_verifiers(settings.key_dir), principal_store_for(store),
+                       load_verifiers(settings.key_dir), principals,
                        BlobStore(settings.data_dir / "blobs"))
     except BaseException:
         await store.close()

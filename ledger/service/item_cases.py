@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from ledger.aggregates.departure import Departure
 from ledger.aggregates.item import HandoverItem
 from ledger.canonical import JSONObject
-from ledger.errors import ForbiddenError
+from ledger.errors import ForbiddenError, NotFoundError
 from ledger.service import commands as c
 from ledger.service.context import Actor
 from ledger.service.departure_cases import require_other_receiver
 from ledger.service.policy import HR, REVIEWERS, SYSTEMS, require_hr_or_manager, require_role
+from ledger.service.signature import verify_confirmation
 from ledger.service.unit_of_work import UnitOfWork
 
 
@@ -30,9 +33,15 @@ async def confirm_item(cmd: c.ConfirmItem, actor: Actor, uow: UnitOfWork) -> JSO
     """The item's receiver (person or department queue) confirms the current submission."""
     require_role(actor, REVIEWERS, "confirm items")
     item = await uow.get(HandoverItem, cmd.item_id, cmd.expected_version)
-    item.confirm(by=actor.id, acting_for=actor.acting_for(), note=cmd.note,
-                 signature=cmd.signature.model_dump() if cmd.signature else None)
-    return _result(item)
+    signed = None
+    if cmd.signature is not None:
+        found = await uow.keys.find_key(cmd.signature.key_id) if uow.keys else None
+        if found is None:
+            raise NotFoundError(f"no registered key {cmd.signature.key_id}")
+        signed = verify_confirmation(cmd.signature, item, actor.id, found[0], found[1],
+                                     dt.datetime.now(dt.UTC))
+    item.confirm(by=actor.id, acting_for=actor.acting_for(), note=cmd.note, signature=signed)
+    return {**_result(item), "signed": signed is not None}
 
 
 async def reject_item(cmd: c.RejectItem, actor: Actor, uow: UnitOfWork) -> JSONObject:

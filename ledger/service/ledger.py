@@ -30,7 +30,7 @@ from ledger.service import item_cases as i
 from ledger.service import template_cases as t
 from ledger.service.cache import AggregateCache
 from ledger.service.context import Actor, RequestContext
-from ledger.service.unit_of_work import UnitOfWork
+from ledger.service.unit_of_work import KeyLookup, UnitOfWork
 from ledger.store.port import EventStore, IdempotencyRecord, KeyTakenError, NewEvent
 
 A = TypeVar("A", bound=Aggregate)
@@ -77,8 +77,9 @@ class Ledger:
     """Runs commands against one event store."""
 
     def __init__(self, store: EventStore, on_append: Callable[[], None] | None = None,
-                 cache: AggregateCache | None = None) -> None:
+                 cache: AggregateCache | None = None, keys: KeyLookup | None = None) -> None:
         self.store = store
+        self.keys = keys
         self._on_append = on_append
         self.cache = cache if cache is not None else AggregateCache()
 
@@ -99,7 +100,7 @@ class Ledger:
             if previous is not None:
                 return _replay(previous, request_hash)
         for attempt in (1, 2):
-            uow = UnitOfWork(self.store, self.cache, trust_cache=attempt == 1)
+            uow = UnitOfWork(self.store, self.cache, trust_cache=attempt == 1, keys=self.keys)
             result = await HANDLERS[type(command)](command, actor, uow)
             events = uow.collect(actor, context)
             body = _body(command, result, events)

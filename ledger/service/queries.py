@@ -14,7 +14,7 @@ from ledger.aggregates.departure import Departure
 from ledger.aggregates.item import DONE_STATES, HandoverItem
 from ledger.aggregates.template import Template
 from ledger.entry import Entry
-from ledger.errors import ForbiddenError, NotFoundError
+from ledger.errors import ForbiddenError, InvalidTransitionError, NotFoundError
 from ledger.service.context import Actor
 from ledger.service.ledger import Ledger
 
@@ -113,3 +113,16 @@ async def authorize_upload(ledger: Ledger, actor: Actor, item_id: UUID) -> Hando
     if actor.id != item.giver_id and actor.role != "hr":
         raise ForbiddenError(f"only the giver or HR uploads evidence for item {item_id}")
     return item
+
+
+async def statement_to_sign(ledger: Ledger, actor: Actor, item_id: UUID,
+                            now: dt.datetime) -> str:
+    """The confirmation statement the item's receiver would sign now."""
+    from ledger.service.signature import confirmation_statement
+
+    item = await ledger.load(HandoverItem, item_id)
+    if item.receiver not in actor.acting_for():
+        raise ForbiddenError(f"only the receiver ({item.receiver}) confirms item {item_id}")
+    if item.state != "submitted":
+        raise InvalidTransitionError(f"item {item_id} is {item.state}, not submitted")
+    return confirmation_statement(item, actor.id, now)

@@ -8,7 +8,7 @@ only the rows after the cached version are read and verified.
 from __future__ import annotations
 
 import uuid
-from typing import TypeVar
+from typing import Protocol, TypeVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -24,12 +24,20 @@ from ledger.store.port import EventStore, NewEvent
 A = TypeVar("A", bound=Aggregate)
 
 
+class KeyLookup(Protocol):
+    """Registered signature keys: key id → (owner principal id, Ed25519 public key)."""
+
+    async def find_key(self, key_id: str) -> tuple[str, bytes] | None:
+        """The owner and public key of a registered key."""
+
+
 class UnitOfWork:
     """Tracks the aggregates one command touches; ``collect`` yields what to append."""
 
     def __init__(self, store: EventStore, cache: AggregateCache | None = None,
-                 trust_cache: bool = False) -> None:
+                 trust_cache: bool = False, keys: KeyLookup | None = None) -> None:
         self.store = store
+        self.keys = keys
         self.cache = cache
         self.trust_cache = trust_cache
         self.used_cache = False

@@ -1,0 +1,64 @@
+"""``POST /v1/commands``: many commands in one request (an IAM system reporting disabled
+accounts, an approval flow), each with its own idempotency key and its own result."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from api.auth import actor_of, context_of
+from api.body import read_object
+from api.endpoint import EndpointTable
+from api.problem import describe_error, describe_validation
+from api.query_routes import ok
+from api.runtime_key import RUNTIME
+from ledger.errors import LedgerError
+from ledger.service.commands import Command
+
+table = EndpointTable()
+MAX_COMMANDS = 100
+
+
+class BatchItem(BaseModel):
+    """One command and its own idempotency key."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    idempotency_key: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    command: Annotated[Command, Field(discriminator="type")]
+
+
+class Batch(BaseModel):
+    """Up to 100 commands, run in order; one failing does not stop the others."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    commands: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_COMMANDS)
+
+
+class BatchResult(BaseModel):
+    """Per command: the HTTP status it would have had, and its body or problem."""
+
+    model_config = ConfigDict(frozen=True)
+    results: list[dict[str, Any]]
+
+
+@table.route("POST", "/v1/commands", "Run up to 100 commands, each with its own result",
+             body=Batch, response=BatchResult)
+async def run_batch(request: web.Request) -> web.Response:
+    """Run each command as the caller; validation and ledger errors are per command."""
+    batch = Batch.model_validate(await read_object(request))
+    ledger = request.app[RUNTIME].ledger
+    results: list[dict[str, Any]] = []
+    for raw in batch.commands:
+        try:
+            item = BatchItem.model_validate(raw)
+            outcome = await ledger.execute(item.command, actor_of(request), context_of(request),
+                                           idempotency_key=item.idempotency_key)
+            results.append({"status": 200, "replayed": outcome.replayed, "body": outcome.body})
+        except ValidationError as e:
+            results.append({"status": 422, "problem": describe_validation(e)})
+        except LedgerError as e:
+            problem = describe_error(e)
+            results.append({"status": problem["status"], "problem": problem})
+    return ok(BatchResult(results=results))
