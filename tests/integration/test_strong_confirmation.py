@@ -101,7 +101,7 @@ async def test_bad_signatures_are_refused(
 
 async def test_someone_elses_key_or_an_unknown_key_is_refused(
         setup: tuple[Ledger, uuid.UUID, Ed25519PrivateKey, str]) -> None:
-    ledger, item_id, key, key_id = setup
+    ledger, item_id, key, _ = setup
     statement = await queries.statement_to_sign(ledger, RECEIVER, item_id,
                                                 dt.datetime.now(dt.UTC))
     with pytest.raises(NotFoundError):
