@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 
-from ledger.demo import HR, IAM, Demo, Person, employee
+from ledger.demo import ADMIN, FINANCE, HR, IAM, IT, Demo, Person, employee
+from ledger.errors import ConflictError
+from ledger.principals import Principal, new_token
 from ledger.service import commands as c
 from ledger.service.ledger import Ledger
+from ledger.store.principal_port import PrincipalStore
 
 WANG = Person("wang.lei", "王磊")
 ZHAO = Person("zhao.min", "赵敏")
@@ -93,3 +97,30 @@ async def play_all(ledger: Ledger, today: dt.date) -> dict[str, str]:
         "coo_management (in progress)": await coo_management(demo),
         "project_lead (in progress)": await project_lead(demo),
     }
+
+
+DEMO_PRINCIPALS = (
+    (HR.id, "孙丽 (HR)", ("hr", "employee")),
+    (WANG.id, WANG.name, ("employee",)),
+    (ZHAO.id, ZHAO.name, ("employee",)),
+    (LI.id, LI.name, ("employee",)),
+    (IT.id, "钱工 (IT)", ("it", "employee")),
+    (FINANCE.id, "周会计 (Finance)", ("finance", "employee")),
+    (ADMIN.id, "吴主管 (Admin)", ("admin", "employee")),
+    (IAM.id, "IAM integration", ("system",)),
+    ("legal.gao", "高律师 (Legal)", ("legal",)),
+    ("audit.he", "何审计 (Auditor)", ("auditor",)),
+)
+
+
+async def issue_demo_tokens(principals: PrincipalStore) -> list[tuple[str, str, str]]:
+    """Create the demo cast as principals; return (principal, roles, token) for each."""
+    issued = []
+    for principal_id, name, roles in DEMO_PRINCIPALS:
+        # On a restart with --demo the principal exists: just issue a fresh token.
+        with contextlib.suppress(ConflictError):
+            await principals.add_principal(Principal(principal_id, name, roles))
+        token, token_hash = new_token()
+        await principals.add_token(token_hash, principal_id, "demo")
+        issued.append((principal_id, ",".join(roles), token))
+    return issued

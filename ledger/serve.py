@@ -27,12 +27,8 @@ async def serve(settings: Settings, host: str, port: int, sequencer: bool = True
     runtime = await open_runtime(settings)
     await runtime.ledger.install_builtin_templates()
     await _bootstrap_operator(runtime)
-    if demo and not await runtime.store.stream_ids("departure"):
-        from ledger.demo_scenarios import play_all
-
-        played = await play_all(runtime.ledger, datetime.date.today())
-        for name, departure_id in played.items():
-            print(f"demo: {name:32} departure {departure_id}", flush=True)
+    if demo:
+        await _load_demo(runtime)
     runner = web.AppRunner(build_app(runtime, run_sequencer=sequencer),
                            shutdown_timeout=30, access_log=None)
     try:
@@ -71,3 +67,15 @@ async def _bootstrap_operator(runtime: Runtime) -> None:
     token, token_hash = new_token()
     await runtime.principals.add_token(token_hash, "admin", "bootstrap")
     print(f"bootstrap operator token (shown once): {token}", flush=True)
+
+
+async def _load_demo(runtime: Runtime) -> None:
+    """Seed scenarios into an empty ledger; one fresh token per demo principal."""
+    from ledger.demo_scenarios import issue_demo_tokens, play_all
+
+    if not await runtime.store.stream_ids("departure"):
+        played = await play_all(runtime.ledger, datetime.date.today())
+        for name, departure_id in played.items():
+            print(f"demo: {name:32} departure {departure_id}", flush=True)
+    for principal_id, roles, token in await issue_demo_tokens(runtime.principals):
+        print(f"demo token {principal_id:12} {roles:18} {token}", flush=True)
