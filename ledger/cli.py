@@ -209,13 +209,15 @@ async def _audit(args: argparse.Namespace) -> int:
     import base64
     from pathlib import Path
 
+    from rich.progress import MofNCompleteColumn
+
     from ledger.errors import VerificationError
     from ledger.tlog.note import parse_verifier_key
     from ledger.transparency.audit import AuditFailedError, audit_log
 
     verifiers = [parse_verifier_key(k) for k in args.key]
-    with Progress(TextColumn("tiles"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  console=err, transient=True, disable=not err.is_terminal) as bar:
+    with Progress(TextColumn("tiles"), BarColumn(), MofNCompleteColumn(), console=err,
+                  transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task("tiles", total=None)
         try:
             report = await audit_log(args.base_url, verifiers, state_path=Path(args.state),
@@ -229,7 +231,7 @@ async def _audit(args: argparse.Namespace) -> int:
     since = (f"consistent with the previous checkpoint of size {prev.size}" if prev
              else f"no previous state; saved to {args.state}")
     out.print(f"OK: {cp.origin} size {cp.size} root {base64.b64encode(cp.root_hash).decode()}; "
-              f"{report.tiles} tiles and {report.bundles} entry bundles checked; {since}",
+              f"{report.tiles} hash tile(s) and {report.bundles} entry bundle(s) checked; {since}",
               markup=False)
     return 0
 # --- end audit ---

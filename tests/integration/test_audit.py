@@ -23,7 +23,13 @@ from aiohttp.test_utils import TestServer
 
 from api.app import build_app
 from ledger.cli import main
-from ledger.errors import InvalidInputError, NotFoundError, PushbackError, VerificationError
+from ledger.errors import (
+    ConfigurationError,
+    InvalidInputError,
+    NotFoundError,
+    PushbackError,
+    VerificationError,
+)
 from ledger.runtime import Runtime, open_runtime
 from ledger.service import commands as c
 from ledger.service.context import Actor
@@ -63,6 +69,7 @@ class Served:
 
 
 OpenLedger = Callable[[Settings], Awaitable[Served]]
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def sqlite_settings(folder: Path) -> Settings:
@@ -92,7 +99,7 @@ async def open_ledger() -> AsyncIterator[OpenLedger]:
         served = Served(runtime, TestServer(app, host="127.0.0.1"))
 
         @web.middleware
-        async def record(request: web.Request, handler: web.RequestHandler) -> web.StreamResponse:
+        async def record(request: web.Request, handler: Handler) -> web.StreamResponse:
             served.requests.append(request.path_qs)
             return await handler(request)
 
@@ -109,8 +116,11 @@ async def open_ledger() -> AsyncIterator[OpenLedger]:
 
 
 @pytest.fixture
-async def served(open_ledger: OpenLedger, settings: Settings) -> Served:
-    """A served ledger whose log holds SIZE entries, all sequenced and signed."""
+async def served(settings: Settings, open_ledger: OpenLedger) -> Served:
+    """A served ledger whose log holds SIZE entries, all sequenced and signed.
+
+    ``settings`` comes first so its database outlives the server and runtime on teardown.
+    """
     ledger = await open_ledger(settings)
     await write_events(ledger, COMMENTS)
     return ledger
@@ -309,18 +319,57 @@ async def test_state_file_edited_by_hand_is_refused(served: Served, tmp_path: Pa
                                  "http:///log", "http://127.0.0.1/?x=1"])
 async def test_refuses_urls_other_than_http(url: str) -> None:
     _, vkey = generate_key(TEST_ORIGIN)
-    with pytest.raises(InvalidInputError, match="only http|query"):
+    with pytest.raises(InvalidInputError, match=r"only http|query"):
         await audit_log(url, [parse_verifier_key(vkey)])
 
 
-async def test_http_failures_are_mapped_to_ledger_errors(served: Served) -> None:
-    with pytest.raises(NotFoundError, match=r"/elsewhere/log/checkpoint: HTTP 404"):
-        await audit_log(served.url + "elsewhere", [served.verifier])
+@pytest.fixture
+async def misbehaving() -> AsyncIterator[str]:
+    """A server answering ``/<case>/log/checkpoint`` badly; yields its base URL."""
+
+    async def gone(request: web.Request) -> web.Response:
+        return web.Response(status=404)
+
+    async def busy(request: web.Request) -> web.Response:
+        return web.Response(status=503, headers={"Retry-After": "7"})
+
+    async def moved(request: web.Request) -> web.Response:
+        raise web.HTTPFound("http://example.invalid/log/checkpoint")
+
+    async def huge(request: web.Request) -> web.Response:
+        return web.Response(body=b"x" * 100_000)
+
+    app = web.Application()
+    for name, handler in {"gone": gone, "busy": busy, "moved": moved, "huge": huge}.items():
+        app.router.add_get(f"/{name}/log/checkpoint", handler)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    yield str(server.make_url("/"))
+    await server.close()
+
+
+@pytest.mark.parametrize(("case", "error", "match"), [
+    ("gone", NotFoundError, r"/gone/log/checkpoint: HTTP 404"),
+    ("busy", PushbackError, r"/busy/log/checkpoint: HTTP 503, try again later"),
+    ("moved", ConfigurationError, r"/moved/log/checkpoint: HTTP 302"),
+    ("huge", VerificationError, r"/huge/log/checkpoint: answer larger than 65536 bytes"),
+])
+async def test_http_failures_are_mapped_to_ledger_errors(
+        misbehaving: str, case: str, error: type[Exception], match: str) -> None:
+    verifier = parse_verifier_key(generate_key(TEST_ORIGIN)[1])
+    with pytest.raises(error, match=match) as info:
+        await audit_log(misbehaving + case, [verifier])
+    if isinstance(info.value, PushbackError):
+        assert info.value.retry_after == 7
+
+
+async def test_unreachable_server_is_pushback() -> None:
+    verifier = parse_verifier_key(generate_key(TEST_ORIGIN)[1])
     with socket.socket() as unused:
         unused.bind(("127.0.0.1", 0))
         port = unused.getsockname()[1]
     with pytest.raises(PushbackError, match=rf"127\.0\.0\.1:{port}/log/checkpoint"):
-        await audit_log(f"http://127.0.0.1:{port}", [served.verifier], request_timeout=5)
+        await audit_log(f"http://127.0.0.1:{port}", [verifier], request_timeout=5)
 
 
 async def test_cli_prints_ok_then_failed_and_never_opens_a_database(
@@ -330,8 +379,8 @@ async def test_cli_prints_ok_then_failed_and_never_opens_a_database(
     monkeypatch.delenv("LEDGER_DATABASE_URL", raising=False)
     args = ["audit", served.url, "--key", served.verifier.vkey]
     assert await asyncio.to_thread(main, args) == 0
-    assert re.search(rf"OK: {TEST_ORIGIN} size {SIZE} root \S+; 3 tiles and 2 entry bundles "
-                     r"checked; no previous state", capsys.readouterr().out)
+    assert re.search(rf"OK: {TEST_ORIGIN} size {SIZE} root \S+; 3 hash tile\(s\) and 2 "
+                     r"entry bundle\(s\) checked; no previous state", capsys.readouterr().out)
     assert (tmp_path / "ledger-audit-state.json").exists()
     assert not (tmp_path / "ledger-data").exists()
     await write_events(served, 1)
