@@ -14,22 +14,20 @@ from ledger.store.principal_port import PrincipalStore
 
 PRINCIPALS = web.AppKey("principals", PrincipalStore)
 PUBLIC_PATHS = web.AppKey("public_paths", set[str])
-ACTOR = "ledger.actor"
-CONTEXT = "ledger.context"
+ACTOR = web.RequestKey("actor", Actor)
+CONTEXT = web.RequestKey("context", RequestContext)
 ROLE_HEADER = "X-Ledger-Role"
 MAX_TOKEN_LENGTH = 200
 
 
 def actor_of(request: web.Request) -> Actor:
     """The authenticated actor (precondition: the route is not public)."""
-    actor: Actor = request[ACTOR]
-    return actor
+    return request[ACTOR]
 
 
 def context_of(request: web.Request) -> RequestContext:
     """Request id, client IP, user agent and authentication method of this request."""
-    context: RequestContext = request[CONTEXT]
-    return context
+    return request[CONTEXT]
 
 
 @web.middleware

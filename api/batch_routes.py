@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from api.auth import actor_of, context_of
 from api.body import read_object
+from api.command_routes import SUCCESS_STATUS
 from api.endpoint import EndpointTable
 from api.problem import describe_error, describe_validation
 from api.query_routes import ok
@@ -55,7 +56,9 @@ async def run_batch(request: web.Request) -> web.Response:
             item = BatchItem.model_validate(raw)
             outcome = await ledger.execute(item.command, actor_of(request), context_of(request),
                                            idempotency_key=item.idempotency_key)
-            results.append({"status": 200, "replayed": outcome.replayed, "body": outcome.body})
+            status = SUCCESS_STATUS.get(item.command.type, 200)
+            results.append({"status": status, "replayed": outcome.replayed,
+                            "body": outcome.body})
         except ValidationError as e:
             results.append({"status": 422, "problem": describe_validation(e)})
         except LedgerError as e:

@@ -3,7 +3,6 @@ relations are decided by the use cases."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aiohttp import web
@@ -24,8 +23,8 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 def render(outcome: CommandOutcome, status: int) -> web.Response:
     """The command's outcome; a replay says so in a header."""
     headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
-    return web.Response(text=json.dumps(outcome.body, ensure_ascii=False), status=status,
-                        content_type="application/json", headers=headers)
+    return web.Response(body=outcome.encoded(), status=status, content_type="application/json",
+                        headers=headers)
 
 
 async def execute(request: web.Request, command: c.Model, status: int) -> web.Response:
@@ -36,9 +35,13 @@ async def execute(request: web.Request, command: c.Model, status: int) -> web.Re
     return render(outcome, status)
 
 
+SUCCESS_STATUS: dict[str, int] = {}
+
+
 def command_endpoint(path: str, summary: str, model: type[c.Model], status: int = 200,
                      versioned: bool = True) -> None:
     """Declare ``POST path`` running ``model``, path parameters filled from the URL."""
+    SUCCESS_STATUS[str(model.model_fields["type"].default)] = status
     async def handler(request: web.Request) -> web.Response:
         data = await read_object(request)
         extra: dict[str, Any] = dict(request.match_info)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
@@ -89,7 +89,7 @@ async def ledger(store: EventStore) -> Ledger:
 
 
 @pytest.fixture
-def shared_dir() -> Iterator[Path]:
+def shared_dir() -> Path:
     """../shared beside the clone; tests needing it skip when it is absent."""
     if not SHARED.is_dir():
         pytest.skip("../shared is not beside this clone")

@@ -117,7 +117,7 @@ class HandoverItem(Aggregate):
         self, by: str, acting_for: Collection[str], note: str, signature: JSONObject | None
     ) -> None:
         """Record the receiver's acceptance of the current submission."""
-        self._require_review(acting_for)
+        self._require_review(by, acting_for)
         self._confirmed(by=by, receiver=self.receiver, submission=self.submissions,
                         note=note, signature=signature)
 
@@ -131,7 +131,7 @@ class HandoverItem(Aggregate):
     def reject(self, by: str, acting_for: Collection[str], reason: str) -> None:
         """Record the receiver's refusal; the giver may resubmit."""
         _require_reason(reason)
-        self._require_review(acting_for)
+        self._require_review(by, acting_for)
         self._rejected(by=by, receiver=self.receiver, submission=self.submissions, reason=reason)
 
     @event("Rejected", topic="ItemRejected")
@@ -172,7 +172,7 @@ class HandoverItem(Aggregate):
     ) -> None:
         """Record what another system reports (e.g. IAM: account disabled)."""
 
-    def _require_review(self, acting_for: Collection[str]) -> None:
+    def _require_review(self, by: str, acting_for: Collection[str]) -> None:
         if self.state in DONE_STATES:
             raise ItemAlreadyDoneError(f"item {self.id} is already {self.state}")
         if self.state != "submitted":
@@ -181,6 +181,8 @@ class HandoverItem(Aggregate):
             )
         if self.receiver not in acting_for:
             raise NotReceiverError(f"only the receiver ({self.receiver}) reviews item {self.id}")
+        if by == self.giver_id:  # e.g. a leaver in IT working the dept:it queue
+            raise NotReceiverError(f"{by} gave item {self.id} and cannot review it")
 
     def _require_not_done(self) -> None:
         if self.state in DONE_STATES:

@@ -65,6 +65,11 @@ class CommandOutcome:
 
     body: JSONObject
     replayed: bool
+    raw: bytes = b""
+
+    def encoded(self) -> bytes:
+        """The body as canonical JSON: the same bytes for the first answer and every replay."""
+        return self.raw or encode_canonical(self.body)
 
     @property
     def result(self) -> JSONObject:
@@ -126,7 +131,8 @@ class Ledger:
             uow.remember()
             if events and self._on_append is not None:
                 self._on_append()
-            return CommandOutcome(body, replayed=False)
+            return CommandOutcome(body, replayed=False,
+                                  raw=record.response if record else encode_canonical(body))
         raise ConflictError("unreachable")  # pragma: no cover
 
     async def load(self, cls: type[A], aggregate_id: UUID | str) -> A:
@@ -168,4 +174,4 @@ def _replay(record: IdempotencyRecord, request_hash: bytes) -> CommandOutcome:
         raise IdempotencyKeyReusedError(
             "this idempotency key was already used with a different request"
         )
-    return CommandOutcome(json.loads(record.response), replayed=True)
+    return CommandOutcome(json.loads(record.response), replayed=True, raw=record.response)
