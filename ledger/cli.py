@@ -61,7 +61,8 @@ async def cmd_verify(args: argparse.Namespace, settings: Settings, store: EventS
         tree = bar.add_task("log tree", total=total)
         log = await verify_log(store, log_store_for(store),
                                load_verifiers(settings.key_dir, args.key), settings.log_origin,
-                               lambda _, done: bar.update(tree, completed=done))
+                               lambda _, done: bar.update(tree, completed=done),
+                               event_hashes=chains.hashes_by_position)
     problems = chains.problems + log.problems
     for problem in problems:
         out.print(f"TAMPERED: {problem}", markup=False)

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from ledger.canonical import JSONObject, JSONValue, encode_canonical
+from ledger.canonical import MAX_SAFE_INTEGER, JSONObject, JSONValue, encode_canonical
 from ledger.errors import InvalidInputError, VerificationError
 
 ENTRY_FORMAT_VERSION = 1
@@ -23,6 +23,36 @@ STREAM_TYPES = ("departure", "item", "template")
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 _TIME_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
 _HASH_HEX = re.compile(r"[0-9a-f]{64}")
+_UUID_TEXT = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_SUPPLEMENTARY_LEAD = re.compile(rb"[\xf0-\xf4]")  # UTF-8 lead bytes beyond the BMP
+
+
+def _refuse_float(text: str) -> object:
+    raise ValueError(f"number {text} is not an integer (floats are not allowed)")
+
+
+def _bounded_int(text: str) -> int:
+    value = int(text)
+    if abs(value) > MAX_SAFE_INTEGER:
+        raise ValueError(f"integer {text} exceeds 2^53-1")
+    return value
+
+
+# Refusing floats, NaN/Infinity and unsafe integers while parsing means the canonical
+# re-encode needs no separate walk over the document.
+_DECODER = json.JSONDecoder(parse_float=_refuse_float, parse_constant=_refuse_float,
+                            parse_int=_bounded_int)
+_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def _parse(raw: bytes) -> Any:
+    return _DECODER.decode(raw.decode("utf-8"))
+
+
+def _is_canonical(doc: Any, raw: bytes) -> bool:
+    if _SUPPLEMENTARY_LEAD.search(raw):  # keys may need UTF-16 ordering: the full path
+        return encode_canonical(doc) == raw
+    return _ENCODER.encode(doc).encode("utf-8") == raw
 _ENTRY_KEYS = frozenset(
     {"v", "id", "stream", "version", "type", "recorded_at", "actor", "context", "payload", "prev"}
 )
@@ -122,14 +152,14 @@ def decode_entry(raw: bytes, expected_hash: bytes | None = None, *,
             f"entry bytes hash to {event_hash.hex()}, stored hash is {expected_hash.hex()}"
         )
     try:
-        doc = json.loads(raw.decode("utf-8"))
-        return _entry_from_document(doc, raw, event_hash, strict)
-    except (ValueError, KeyError, TypeError, AttributeError, InvalidInputError) as e:
+        return _entry_from_document(_parse(raw), raw, event_hash, strict)
+    except (ValueError, KeyError, TypeError, AttributeError, InvalidInputError,
+            UnicodeEncodeError) as e:
         raise VerificationError(f"malformed entry: {e}") from e
 
 
 def _canonical_uuid(text: object) -> UUID:
-    if not isinstance(text, str) or str(UUID(text)) != text:
+    if not isinstance(text, str) or not _UUID_TEXT.fullmatch(text):
         raise ValueError(f"{text!r} is not a lowercase, hyphenated UUID")
     return UUID(text)
 
@@ -157,7 +187,7 @@ def _entry_from_document(doc: Any, raw: bytes, event_hash: bytes, strict: bool) 
         raise ValueError("prev must be null exactly for version 1")
     if prev is not None and not (isinstance(prev, str) and _HASH_HEX.fullmatch(prev)):
         raise ValueError("prev must be 64 lowercase hex digits")
-    if strict and encode_canonical(doc) != raw:
+    if strict and not _is_canonical(doc, raw):
         raise ValueError("entry bytes are not in RFC 8785 canonical form")
     return Entry(
         event_id=_canonical_uuid(doc["id"]),

@@ -101,6 +101,7 @@ class Sequencer:
                 if not await self.store.try_lead():
                     await self._pause(stop, 1.0)  # stand by: another process leads
                     continue
+                self._wake.clear()  # pokes from now on wake the pause after this step
                 try:
                     added = await self.step()
                 except (PushbackError, OSError) as e:
@@ -113,7 +114,6 @@ class Sequencer:
             await self.store.resign()
 
     async def _pause(self, stop: asyncio.Event, seconds: float) -> None:
-        self._wake.clear()
         waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
         await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
         for w in waits:

@@ -43,11 +43,17 @@ class _ListReader:
 
 
 async def verify_log(events: EventStore, log: LogStore, verifiers: Sequence[Verifier],
-                     origin: str, progress: Progress | None = None) -> LogReport:
-    """Audit the stored log; every problem names the log index, tile or checkpoint."""
+                     origin: str, progress: Progress | None = None,
+                     event_hashes: dict[int, bytes] | None = None) -> LogReport:
+    """Audit the stored log; every problem names the log index, tile or checkpoint.
+
+    ``event_hashes`` (position → event hash, as ``verify_chains`` collects them) saves
+    reading every event again.
+    """
     report = LogReport()
     problems = report.problems
-    event_hashes = {row.position: row.event_hash async for row in events.iterate_all()}
+    if event_hashes is None:
+        event_hashes = {row.position: row.event_hash async for row in events.iterate_all()}
     queued = set(await events.queued_positions(limit=len(event_hashes) + 1))
     report.queued = len(queued)
     leaves: list[bytes] = []
