@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -24,6 +25,7 @@ from api.runtime_key import RUNTIME
 from ledger.runtime import Runtime
 
 MAX_BODY_BYTES = 1 << 20
+log = logging.getLogger("ledger.api")
 TABLES = (command_routes.table, batch_routes.table, query_routes.table, admin_routes.table,
           upload_routes.table)
 
@@ -56,11 +58,18 @@ def build_app(runtime: Runtime, run_sequencer: bool = True) -> web.Application:
     return app
 
 
+def _report_sequencer_end(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.critical("the sequencer stopped: %r; the log no longer grows until restart",
+                     task.exception())
+
+
 async def _sequencer_context(app: web.Application) -> AsyncIterator[None]:
     runtime = app[RUNTIME]
     stop = asyncio.Event()
     await runtime.sequencer.step()
     task = asyncio.create_task(runtime.sequencer.run(stop), name="sequencer")
+    task.add_done_callback(_report_sequencer_end)
     yield
     # Graceful shutdown: let the current batch commit, then stop leading.
     stop.set()

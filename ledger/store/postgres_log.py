@@ -105,7 +105,12 @@ class PostgresLogStore:
     async def resign(self) -> None:
         if self._leader is not None:
             leader, self._leader = self._leader, None
-            await leader.close()
+            if leader.is_closed():
+                return
+            try:
+                await leader.close(timeout=5)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
+                leader.terminate()
 
     @asynccontextmanager
     async def sequencing(self) -> AsyncIterator[PostgresBatch]:
@@ -114,7 +119,7 @@ class PostgresLogStore:
         try:
             async with self._leader.transaction():
                 yield PostgresBatch(self._leader)
-        except asyncpg.PostgresError as e:
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as e:
             raise map_postgres_error(e) from e
 
     async def read_hashes(self, indexes: Sequence[int]) -> list[bytes]:

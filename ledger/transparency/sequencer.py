@@ -95,23 +95,34 @@ class Sequencer:
         return StoredCheckpoint(new_size, root, sign_note(text, self.signers))
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Lead and sequence until ``stop`` is set; stand by while another process leads."""
+        """Lead and sequence until ``stop`` is set; stand by while another process leads.
+
+        Database trouble (a dropped connection, a restart) costs leadership and a pause, never
+        the loop; only a refusal to sign (VerificationError: the stored tree contradicts a
+        signed checkpoint) stops it, loudly, because signing on would fork the log.
+        """
         try:
             while not stop.is_set():
-                if not await self.store.try_lead():
-                    await self._pause(stop, 1.0)  # stand by: another process leads
-                    continue
                 self._wake.clear()  # pokes from now on wake the pause after this step
                 try:
                     added = await self.step()
-                except (PushbackError, OSError) as e:
-                    log.warning("sequencer step failed, retrying: %s", e)
+                except VerificationError:
+                    raise
+                except Exception as e:  # any other failure: resign, pause, retry
+                    log.warning("sequencer step failed; resigning and retrying: %r", e)
+                    await self._resign_quietly()
                     await self._pause(stop, 1.0)
                     continue
                 if added < self.batch_size:
                     await self._pause(stop, self.poll_interval)
         finally:
+            await self._resign_quietly()
+
+    async def _resign_quietly(self) -> None:
+        try:
             await self.store.resign()
+        except Exception as e:  # the session is gone either way
+            log.info("resign failed (connection already gone): %r", e)
 
     async def _pause(self, stop: asyncio.Event, seconds: float) -> None:
         waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]

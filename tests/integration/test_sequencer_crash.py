@@ -62,3 +62,36 @@ async def test_sigkilled_sequencer_restarts_to_a_consistent_tree(
     assert report.size == total == 2 * (300 + 8 * 150)
     assert report.queued == 0
     assert report.checkpoints > 8
+
+
+async def test_sequencer_survives_its_connection_being_killed(
+        postgres_store: EventStore, pg_dsn: str, signer_keys: Path) -> None:
+    import asyncpg
+
+    log = log_store_for(postgres_store)
+    sequencer = Sequencer(log, load_signers(signer_keys, TEST_ORIGIN), TEST_ORIGIN,
+                          batch_size=20, poll_interval=0.01)
+    stop = asyncio.Event()
+    running = asyncio.create_task(sequencer.run(stop))
+    admin = await asyncpg.connect(pg_dsn)
+    try:
+        for _ in range(6):
+            await _write(postgres_store, 30)
+            await asyncio.sleep(0.05)
+            await admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' "
+                "AND granted AND pid <> pg_backend_pid()")
+        await _write(postgres_store, 5)
+        for _ in range(200):
+            if not await postgres_store.queued_positions():
+                break
+            await asyncio.sleep(0.05)
+        assert not running.done()
+        assert await postgres_store.queued_positions() == []
+    finally:
+        stop.set()
+        await running
+        await admin.close()
+    report = await verify_log(postgres_store, log, load_verifiers(signer_keys), TEST_ORIGIN)
+    assert report.problems == []
+    assert report.size == await postgres_store.count_events()
