@@ -88,6 +88,7 @@ class HandoverItem(Aggregate):
         self.submissions = 0
         self.evidence: list[JSONObject] = []
         self.confirmed_by: str | None = None
+        self.submitted_by: str | None = None
         self.last_decision_reason: str | None = None
 
     def status(self) -> ItemStatus:
@@ -111,6 +112,7 @@ class HandoverItem(Aggregate):
     ) -> None:
         self.state = "submitted"
         self.submissions = submission
+        self.submitted_by = by
         self.evidence = evidence
 
     def confirm(
@@ -155,6 +157,8 @@ class HandoverItem(Aggregate):
         self._require_not_done()
         if receiver == self.receiver:
             raise InvalidTransitionError(f"item {self.id} already goes to {receiver}")
+        if receiver == by:
+            raise NotReceiverError(f"{by} cannot make themself the receiver of item {self.id}")
         self._reassigned(by=by, previous_receiver=self.receiver, receiver=receiver,
                          reason=reason)
 
@@ -181,8 +185,10 @@ class HandoverItem(Aggregate):
             )
         if self.receiver not in acting_for:
             raise NotReceiverError(f"only the receiver ({self.receiver}) reviews item {self.id}")
-        if by == self.giver_id:  # e.g. a leaver in IT working the dept:it queue
-            raise NotReceiverError(f"{by} gave item {self.id} and cannot review it")
+        # Separation of duties: nobody reviews what they gave or submitted (e.g. a leaver in
+        # IT working the dept:it queue, or HR who submitted on the giver's behalf).
+        if by in (self.giver_id, self.submitted_by):
+            raise NotReceiverError(f"{by} gave or submitted item {self.id} and cannot review it")
 
     def _require_not_done(self) -> None:
         if self.state in DONE_STATES:

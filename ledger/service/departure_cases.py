@@ -8,7 +8,7 @@ from ledger.aggregates.departure import Departure
 from ledger.aggregates.item import HandoverItem
 from ledger.aggregates.template import Template, template_id_for
 from ledger.canonical import JSONObject
-from ledger.errors import InvalidInputError
+from ledger.errors import ForbiddenError, InvalidInputError
 from ledger.service import commands as c
 from ledger.service.context import Actor
 from ledger.service.policy import HR, require_hr_or_manager, require_role
@@ -18,6 +18,11 @@ from ledger.service.unit_of_work import UnitOfWork
 async def start_departure(cmd: c.StartDeparture, actor: Actor, uow: UnitOfWork) -> JSONObject:
     """HR opens a case in draft."""
     require_role(actor, HR, "start a departure")
+    overseers = {actor.id, cmd.manager_id, cmd.hr_owner_id,
+                 *(s.approver_id for s in cmd.approval_chain)}
+    if cmd.leaver.id in overseers:
+        raise InvalidInputError("the leaver cannot start, manage, own or approve their own "
+                                "departure", field="leaver.id")
     if cmd.last_working_day < cmd.notice_date:
         raise InvalidInputError("last working day is before the notice date",
                                 field="last_working_day")
@@ -36,6 +41,7 @@ async def submit_for_approval(cmd: c.SubmitForApproval, actor: Actor,
     """HR sends the draft to its approvers."""
     require_role(actor, HR, "submit a departure for approval")
     departure = await uow.get(Departure, cmd.departure_id, cmd.expected_version)
+    require_not_leaver(actor, departure)
     departure.submit_for_approval(by=actor.id)
     return {"departure_id": str(departure.id), "state": departure.state}
 
@@ -43,6 +49,7 @@ async def submit_for_approval(cmd: c.SubmitForApproval, actor: Actor,
 async def approve_step(cmd: c.ApproveStep, actor: Actor, uow: UnitOfWork) -> JSONObject:
     """The named approver of the current step approves it."""
     departure = await uow.get(Departure, cmd.departure_id, cmd.expected_version)
+    require_not_leaver(actor, departure)
     departure.approve_step(by=actor.id, step=cmd.step, comment=cmd.comment)
     return {"departure_id": str(departure.id), "state": departure.state}
 
@@ -50,6 +57,7 @@ async def approve_step(cmd: c.ApproveStep, actor: Actor, uow: UnitOfWork) -> JSO
 async def reject_step(cmd: c.RejectStep, actor: Actor, uow: UnitOfWork) -> JSONObject:
     """The named approver of the current step rejects it."""
     departure = await uow.get(Departure, cmd.departure_id, cmd.expected_version)
+    require_not_leaver(actor, departure)
     departure.reject_step(by=actor.id, step=cmd.step, reason=cmd.reason)
     return {"departure_id": str(departure.id), "state": departure.state}
 
@@ -59,8 +67,15 @@ async def withdraw_departure(cmd: c.WithdrawDeparture, actor: Actor,
     """HR withdraws the case."""
     require_role(actor, HR, "withdraw a departure")
     departure = await uow.get(Departure, cmd.departure_id, cmd.expected_version)
+    require_not_leaver(actor, departure)
     departure.withdraw(by=actor.id, reason=cmd.reason)
     return {"departure_id": str(departure.id), "state": departure.state}
+
+
+def require_not_leaver(actor: Actor, departure: Departure) -> None:
+    """Nobody runs their own offboarding: HR actions on a case exclude its leaver."""
+    if actor.id == departure.leaver_id:
+        raise ForbiddenError(f"{actor.id} is the leaver of departure {departure.id}")
 
 
 def require_other_receiver(receiver: str, departure: Departure) -> None:
@@ -85,7 +100,8 @@ async def apply_template(cmd: c.ApplyTemplate, actor: Actor, uow: UnitOfWork) ->
     """HR applies a checklist: the items and the TemplateApplied record commit together."""
     require_role(actor, HR, "apply a template")
     departure = await uow.get(Departure, cmd.departure_id, cmd.expected_version)
-    template = await uow.get(Template, template_id_for(cmd.template_key))
+    require_not_leaver(actor, departure)
+    template = await uow.get(Template, template_id_for(cmd.template_key), fresh=True)
     if cmd.successor_id is not None:
         require_other_receiver(cmd.successor_id, departure)
     last_day = dt.date.fromisoformat(departure.last_working_day)
@@ -110,6 +126,7 @@ async def apply_template(cmd: c.ApplyTemplate, actor: Actor, uow: UnitOfWork) ->
 async def add_item(cmd: c.AddItem, actor: Actor, uow: UnitOfWork) -> JSONObject:
     """HR or the manager adds an ad-hoc item."""
     departure = await uow.get(Departure, cmd.departure_id, cmd.expected_version)
+    require_not_leaver(actor, departure)
     require_hr_or_manager(actor, departure.manager_id, "add an item")
     require_other_receiver(cmd.receiver, departure)
     item = HandoverItem(
@@ -128,6 +145,7 @@ async def send_reminder(cmd: c.SendReminder, actor: Actor, uow: UnitOfWork) -> J
     """HR records that it chased someone about open items."""
     require_role(actor, HR, "send reminders")
     departure = await uow.get(Departure, cmd.departure_id)
+    require_not_leaver(actor, departure)
     departure.send_reminder(by=actor.id, to=cmd.to, item_ids=[str(i) for i in cmd.item_ids],
                             channel=cmd.channel, escalation=cmd.escalation,
                             message=cmd.message)
@@ -138,7 +156,9 @@ async def close_departure(cmd: c.CloseDeparture, actor: Actor, uow: UnitOfWork) 
     """HR closes the case when the gate allows; severance may then be released."""
     require_role(actor, HR, "close a departure")
     departure = await uow.get(Departure, cmd.departure_id, cmd.expected_version)
-    statuses = [(await uow.get(HandoverItem, i)).status() for i in departure.item_ids]
+    require_not_leaver(actor, departure)
+    statuses = [(await uow.get(HandoverItem, i, fresh=True)).status()
+                for i in departure.item_ids]
     departure.close(by=actor.id, items=statuses, note=cmd.note)
     return {"departure_id": str(departure.id), "state": departure.state,
             "closure": departure.closure}

@@ -4,16 +4,25 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ledger.aggregates.departure import Departure
+from ledger.aggregates.departure import FINAL_STATES, Departure, DepartureStateError
 from ledger.aggregates.item import HandoverItem
 from ledger.canonical import JSONObject
 from ledger.errors import ForbiddenError, NotFoundError
 from ledger.service import commands as c
 from ledger.service.context import Actor
-from ledger.service.departure_cases import require_other_receiver
+from ledger.service.departure_cases import require_not_leaver, require_other_receiver
 from ledger.service.policy import HR, REVIEWERS, SYSTEMS, require_hr_or_manager, require_role
 from ledger.service.signature import verify_confirmation
 from ledger.service.unit_of_work import UnitOfWork
+
+
+async def _open_departure(uow: UnitOfWork, item: HandoverItem) -> Departure:
+    """The item's departure, which must still be open: a closed or withdrawn case is final."""
+    departure = await uow.get(Departure, item.departure_id)
+    if departure.state in FINAL_STATES:
+        raise DepartureStateError(f"departure {departure.id} is {departure.state}; "
+                                  f"its items can no longer change")
+    return departure
 
 
 def _result(item: HandoverItem) -> JSONObject:
@@ -24,6 +33,7 @@ async def submit_item(cmd: c.SubmitItem, actor: Actor, uow: UnitOfWork) -> JSONO
     """The giver, or HR on the giver's behalf, submits the item with evidence digests."""
     require_role(actor, ("employee", "hr"), "submit items")
     item = await uow.get(HandoverItem, cmd.item_id, cmd.expected_version)
+    await _open_departure(uow, item)
     item.submit(by=actor.id, on_behalf=cmd.on_behalf and actor.role == "hr", note=cmd.note,
                 evidence=[e.model_dump() for e in cmd.evidence])
     return _result(item)
@@ -33,6 +43,7 @@ async def confirm_item(cmd: c.ConfirmItem, actor: Actor, uow: UnitOfWork) -> JSO
     """The item's receiver (person or department queue) confirms the current submission."""
     require_role(actor, REVIEWERS, "confirm items")
     item = await uow.get(HandoverItem, cmd.item_id, cmd.expected_version)
+    await _open_departure(uow, item)
     signed = None
     if cmd.signature is not None:
         found = await uow.keys.find_key(cmd.signature.key_id) if uow.keys else None
@@ -48,6 +59,7 @@ async def reject_item(cmd: c.RejectItem, actor: Actor, uow: UnitOfWork) -> JSONO
     """The item's receiver rejects the current submission, with a reason."""
     require_role(actor, REVIEWERS, "reject items")
     item = await uow.get(HandoverItem, cmd.item_id, cmd.expected_version)
+    await _open_departure(uow, item)
     item.reject(by=actor.id, acting_for=actor.acting_for(), reason=cmd.reason)
     return _result(item)
 
@@ -56,6 +68,7 @@ async def waive_item(cmd: c.WaiveItem, actor: Actor, uow: UnitOfWork) -> JSONObj
     """HR waives an item, with a reason."""
     require_role(actor, HR, "waive items")
     item = await uow.get(HandoverItem, cmd.item_id, cmd.expected_version)
+    require_not_leaver(actor, await _open_departure(uow, item))
     item.waive(by=actor.id, reason=cmd.reason)
     return _result(item)
 
@@ -63,8 +76,9 @@ async def waive_item(cmd: c.WaiveItem, actor: Actor, uow: UnitOfWork) -> JSONObj
 async def reassign_item(cmd: c.ReassignItem, actor: Actor, uow: UnitOfWork) -> JSONObject:
     """HR or the leaver's manager gives the item a new receiver."""
     item = await uow.get(HandoverItem, cmd.item_id, cmd.expected_version)
-    departure = await uow.get(Departure, item.departure_id)
+    departure = await _open_departure(uow, item)
     require_hr_or_manager(actor, departure.manager_id, "reassign items")
+    require_not_leaver(actor, departure)
     require_other_receiver(cmd.receiver, departure)
     item.reassign(by=actor.id, receiver=cmd.receiver, reason=cmd.reason)
     return {**_result(item), "receiver": item.receiver}

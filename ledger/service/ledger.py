@@ -20,8 +20,11 @@ from ledger.chain import verify_stream
 from ledger.entry import Entry
 from ledger.errors import (
     ConflictError,
+    ForbiddenError,
     IdempotencyKeyReusedError,
     InvalidInputError,
+    InvalidTransitionError,
+    NotFoundError,
     PreconditionFailedError,
 )
 from ledger.service import commands as c
@@ -106,7 +109,12 @@ class Ledger:
                 return _replay(previous, request_hash)
         for attempt in (1, 2):
             uow = UnitOfWork(self.store, self.cache, trust_cache=attempt == 1, keys=self.keys)
-            result = await HANDLERS[type(command)](command, actor, uow)
+            try:
+                result = await HANDLERS[type(command)](command, actor, uow)
+            except (InvalidTransitionError, ForbiddenError, NotFoundError, ConflictError):
+                if attempt == 1 and uow.used_cache:
+                    continue  # refused on cached state: another process may have moved on
+                raise
             events = uow.collect(actor, context)
             body = _body(command, result, events)
             record = None

@@ -44,13 +44,18 @@ class UnitOfWork:
         self._tracked: dict[UUID, tuple[Aggregate, bytes | None]] = {}
 
     async def get(self, cls: type[A], aggregate_id: UUID | str,
-                  expected_version: int | None = None) -> A:
-        """Load (verifying its chain) the aggregate ``aggregate_id`` of type ``cls``."""
+                  expected_version: int | None = None, fresh: bool = False) -> A:
+        """Load (verifying its chain) the aggregate ``aggregate_id`` of type ``cls``.
+
+        ``fresh`` reads the rows after the cached version even when the cache is trusted: for
+        aggregates a command only reads (a template, the items a close checks), no append
+        conflict would reveal that they changed elsewhere.
+        """
         key = aggregate_id if isinstance(aggregate_id, UUID) else _parse_id(aggregate_id)
         if key in self._tracked:
             return _checked(cls, self._tracked[key][0], key)
         cached = self.cache.get(key) if self.cache is not None else None
-        if cached is not None and self.trust_cache and expected_version in (
+        if cached is not None and self.trust_cache and not fresh and expected_version in (
                 None, cached.aggregate.version):
             self.used_cache = True
         else:

@@ -15,6 +15,7 @@ from ledger.errors import (
     GateBlockedError,
     IdempotencyKeyReusedError,
     InvalidInputError,
+    InvalidTransitionError,
 )
 from ledger.service import commands as c
 from ledger.service.context import Actor, RequestContext
@@ -198,3 +199,54 @@ async def test_the_leaver_cannot_be_the_receiver_of_their_own_handover(ledger: L
     with pytest.raises(InvalidInputError, match="own handover"):
         await ledger.execute(c.ReassignItem(item_id=item_id, receiver=LEAVER.id,
                                             reason="self"), HR)
+
+
+async def test_hr_cannot_run_their_own_departure(ledger: Ledger) -> None:
+    own = start_command().model_copy(update={"leaver": c.Leaver(
+        id=HR.id, name="孙丽", department="HR", position="HRBP", role_family="admin")})
+    with pytest.raises(InvalidInputError, match="own departure"):
+        await ledger.execute(own, HR)
+    departure_id = await handing_over(ledger)
+    other_hr = Actor(LEAVER.id, "hr")  # the leaver also holds the hr role
+    item_id = (await ledger.load(Departure, departure_id)).item_ids[0]
+    for command in (c.WaiveItem(item_id=item_id, reason="x"),
+                    c.CloseDeparture(departure_id=departure_id)):
+        with pytest.raises(ForbiddenError, match="leaver"):
+            await ledger.execute(command, other_hr)
+
+
+async def test_nobody_reviews_what_they_submitted_or_reassigned_to_themself(
+        ledger: Ledger) -> None:
+    departure_id = await handing_over(ledger, ("sales", "clearance"))
+    items = [await ledger.load(HandoverItem, i)
+             for i in (await ledger.load(Departure, departure_id)).item_ids]
+    hr_item = next(i for i in items if i.receiver == HR.id)
+    await ledger.execute(c.SubmitItem(item_id=hr_item.id, note="on behalf", on_behalf=True), HR)
+    with pytest.raises(NotReceiverError, match="submitted"):
+        await ledger.execute(c.ConfirmItem(item_id=hr_item.id), HR)
+    other = next(i for i in items if i.receiver == SUCCESSOR.id)
+    with pytest.raises(NotReceiverError, match="themself"):
+        await ledger.execute(c.ReassignItem(item_id=other.id, receiver=MANAGER.id,
+                                            reason="I'll take it"), MANAGER)
+
+
+async def test_items_of_a_withdrawn_departure_are_frozen(ledger: Ledger) -> None:
+    departure_id = await handing_over(ledger)
+    item_id = (await ledger.load(Departure, departure_id)).item_ids[0]
+    await ledger.execute(c.WithdrawDeparture(departure_id=departure_id, reason="stays"), HR)
+    with pytest.raises(InvalidTransitionError, match="withdrawn"):
+        await ledger.execute(c.SubmitItem(item_id=item_id, note="late"), LEAVER)
+
+
+async def test_a_refusal_on_stale_cached_state_is_rechecked_on_fresh_state(
+        ledger: Ledger, store: EventStore) -> None:
+    departure_id = await handing_over(ledger)
+    item_id = (await ledger.load(Departure, departure_id)).item_ids[0]
+    item = await ledger.load(HandoverItem, item_id)
+    receiver = SUCCESSOR if item.receiver == SUCCESSOR.id else MANAGER
+    await ledger.execute(c.SubmitItem(item_id=item_id, note="v1"), LEAVER)
+    other_process = Ledger(store)
+    await other_process.execute(c.RejectItem(item_id=item_id, reason="incomplete"), receiver)
+    # This process still caches the item as submitted; resubmitting must see the rejection.
+    outcome = await ledger.execute(c.SubmitItem(item_id=item_id, note="v2"), LEAVER)
+    assert outcome.result["state"] == "submitted"
