@@ -20,8 +20,8 @@ async def read_object(request: web.Request) -> dict[str, Any]:
         return {}
     try:
         value = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as e:
-        raise InvalidInputError(f"body is not valid JSON: {e}") from e
+    except (ValueError, UnicodeDecodeError, RecursionError) as e:
+        raise InvalidInputError(f"body is not valid JSON: {type(e).__name__}") from e
     if not isinstance(value, dict):
         raise InvalidInputError("body must be a JSON object")
     return value
@@ -33,7 +33,7 @@ def expected_version(request: web.Request) -> int | None:
     if header is None:
         return None
     text = header.strip().removeprefix("W/").strip('"')
-    if not text.isdigit() or len(text) > 9:
+    if not (text.isascii() and text.isdigit()) or len(text) > 9:
         raise InvalidInputError("If-Match must be a stream version", field="If-Match")
     return int(text)
 

@@ -65,7 +65,7 @@ def _typed(handler: Any) -> Handler:
 
 
 def _int(text: str, name: str) -> int:
-    if not text.isdigit() or len(text) > 4:
+    if not (text.isascii() and text.isdigit()) or len(text) > 4:
         raise InvalidInputError(f"{name} must be a small non-negative integer", field=name)
     return int(text)
 

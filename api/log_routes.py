@@ -29,7 +29,7 @@ def _int_param(request: web.Request, name: str) -> int | None:
     text = request.query.get(name)
     if text is None:
         return None
-    if not text.isdigit() or len(text) > 18:
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
         raise InvalidInputError(f"{name} must be a non-negative integer", field=name)
     return int(text)
 

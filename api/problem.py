@@ -106,7 +106,13 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
     try:
         return await handler(request)
     except LedgerError as e:
-        return render_error(e)
+        response = render_error(e)
+        if response.status >= 500:  # an unexpected store error: log it, give an id
+            error_id = uuid.uuid4().hex
+            log.error("error %s on %s %s: %r", error_id, request.method, request.path, e)
+            return problem(response.status, "Internal error",
+                           "the server failed; quote the error id", error_id=error_id)
+        return response
     except ValidationError as e:  # pydantic: the one place its errors become ours
         return web.Response(status=422, text=json.dumps(describe_validation(e),
                                                         ensure_ascii=False),

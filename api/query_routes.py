@@ -54,7 +54,7 @@ def _date(request: web.Request, name: str) -> dt.date | None:
 
 def _int(request: web.Request, name: str, default: int, top: int) -> int:
     text = request.query.get(name, str(default))
-    if not text.isdigit() or int(text) > top:
+    if not (text.isascii() and text.isdigit()) or len(text) > 12 or int(text) > top:
         raise InvalidInputError(f"{name} must be an integer from 0 to {top}", field=name)
     return int(text)
 

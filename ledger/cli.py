@@ -120,11 +120,12 @@ async def cmd_retire_key(args: argparse.Namespace, settings: Settings,
 async def cmd_principals_add(args: argparse.Namespace, settings: Settings,
                              store: EventStore) -> int:
     """Create a principal (a person or a system) with its roles."""
-    from ledger.principals import Principal, check_roles
+    from ledger.principals import Principal, check_principal_id, check_roles
     from ledger.store.factory import principal_store_for
 
     await store.migrate()
-    principal = Principal(args.principal_id, args.name, check_roles(args.role))
+    principal = Principal(check_principal_id(args.principal_id), args.name,
+                          check_roles(args.role))
     await principal_store_for(store).add_principal(principal)
     out.print(f"principal {principal.id} ({', '.join(principal.roles)}) created")
     return 0

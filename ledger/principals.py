@@ -33,6 +33,17 @@ class Principal:
         return Actor(self.id, chosen, self.name)
 
 
+RESERVED_PREFIXES = ("dept:", "system:")
+
+
+def check_principal_id(principal_id: str) -> str:
+    """Principal ids may not look like department queues or the ledger's own actors."""
+    if principal_id.startswith(RESERVED_PREFIXES):
+        raise InvalidInputError(f"ids starting with {' or '.join(RESERVED_PREFIXES)} are "
+                                "reserved", field="id")
+    return principal_id
+
+
 def check_roles(roles: list[str]) -> tuple[str, ...]:
     """Validate a role list (non-empty, known roles, no duplicates)."""
     unknown = sorted(set(roles) - set(ROLES))

@@ -7,7 +7,7 @@ import binascii
 import hashlib
 
 from ledger.errors import ForbiddenError, InvalidInputError
-from ledger.principals import Principal, check_roles, new_token
+from ledger.principals import Principal, check_principal_id, check_roles, new_token
 from ledger.service.context import Actor
 from ledger.service.policy import require_role
 from ledger.store.principal_port import PrincipalStore
@@ -20,7 +20,7 @@ async def create_principal(principals: PrincipalStore, actor: Actor, principal_i
                            name: str, roles: list[str]) -> Principal:
     """An operator creates a principal."""
     require_role(actor, OPERATORS, "manage principals")
-    principal = Principal(principal_id, name, check_roles(roles))
+    principal = Principal(check_principal_id(principal_id), name, check_roles(roles))
     await principals.add_principal(principal)
     return principal
 
@@ -47,6 +47,8 @@ async def register_key(principals: PrincipalStore, actor: Actor, principal_id: s
     if len(public_key) != ED25519_PUBLIC_KEY_BYTES:
         raise InvalidInputError("an Ed25519 public key is 32 bytes", field="public_key")
     await principals.get_principal(principal_id)
-    key_id = hashlib.sha256(public_key).hexdigest()[:16]
+    # The owner is part of the id: registering someone else's public key under another
+    # principal can never block its real owner's registration.
+    key_id = hashlib.sha256(principal_id.encode() + b"\n" + public_key).hexdigest()[:16]
     await principals.add_key(key_id, principal_id, public_key)
     return key_id

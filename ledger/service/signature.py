@@ -52,6 +52,8 @@ def verify_confirmation(signature: Signature, item: HandoverItem, receiver_id: s
         when = dt.datetime.fromisoformat(str(claimed.get("time")))
     except (ValueError, AttributeError) as e:
         raise VerificationError(f"statement is not a confirmation statement: {e}") from e
+    if when.tzinfo is None:
+        raise VerificationError("statement time has no timezone")
     if abs(now - when) > MAX_CLOCK_SKEW:
         raise VerificationError("statement time is more than 10 minutes from the server's")
     if signature.statement != confirmation_statement(item, receiver_id, when):

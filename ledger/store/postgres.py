@@ -47,8 +47,10 @@ def map_postgres_error(e: Exception) -> LedgerError:
         return NotFoundError(f"refers to something that does not exist ({e.constraint_name})")
     if isinstance(e, asyncpg.InsufficientPrivilegeError):
         return ConflictError(str(e))
-    if isinstance(e, (asyncpg.TooManyConnectionsError, asyncpg.CannotConnectNowError)):
-        return PushbackError(f"database busy: {e}", retry_after=1)
+    if isinstance(e, (asyncpg.TooManyConnectionsError, asyncpg.CannotConnectNowError,
+                      asyncpg.SerializationError, asyncpg.DeadlockDetectedError,
+                      asyncpg.AdminShutdownError, asyncpg.InterfaceError, OSError)):
+        return PushbackError(f"database unavailable or busy: {type(e).__name__}", retry_after=1)
     return LedgerError(f"postgresql: {type(e).__name__}: {e}")
 
 
@@ -80,7 +82,7 @@ class PostgresEventStore(PagedIteration):
             # round trip is skipped.
             pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size,
                                              reset=_no_reset)
-        except (OSError, asyncpg.PostgresError) as e:
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
             raise map_postgres_error(e) from e
         store = cls(pool)
         store.dsn = dsn
@@ -108,13 +110,13 @@ class PostgresEventStore(PagedIteration):
         with concurrent appends by group commit)."""
         try:
             return await self._group.append(events, idempotency)
-        except (OSError, asyncpg.PostgresError) as e:
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
             raise map_postgres_error(e) from e
 
     async def _fetch(self, sql: str, *args: object) -> list[Any]:
         try:
             return list(await self.pool.fetch(sql, *args))
-        except (OSError, asyncpg.PostgresError) as e:
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
             raise map_postgres_error(e) from e
 
     async def read_stream(self, stream_id: UUID, after_version: int = 0) -> list[StoredEvent]:

@@ -62,6 +62,7 @@ class GroupCommit:
         self.max_batch = max_batch
         self._waiting: list[_Request] = []
         self._inflight = 0
+        self._tasks: set[asyncio.Task[None]] = set()
 
     async def append(self, events: Sequence[NewEvent],
                      idempotency: IdempotencyRecord | None) -> list[int]:
@@ -70,7 +71,9 @@ class GroupCommit:
         self._waiting.append(request)
         if self._inflight < self.max_inflight:
             self._inflight += 1
-            asyncio.get_running_loop().create_task(self._drain())
+            task = asyncio.get_running_loop().create_task(self._drain())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
         return await request.done
 
     async def _drain(self) -> None:
@@ -85,12 +88,23 @@ class GroupCommit:
     async def _write(self, batch: list[_Request]) -> None:
         try:
             rows = await self.pool.fetch(APPEND, *_arguments(batch))
-        except Exception as e:
+        except asyncpg.IntegrityConstraintViolationError as e:
             if len(batch) == 1:
                 _fail(batch[0], e)
                 return
-            for request in batch:  # attribute the failure to the command(s) that caused it
+            # Deterministic: the statement was rolled back. Find the command(s) at fault.
+            for request in batch:
                 await self._write([request])
+            return
+        except BaseException as e:
+            # Anything else (a connection lost during COMMIT, cancellation) leaves the outcome
+            # unknown: retrying alone could apply a command twice, so every command of the
+            # statement gets the error, and a keyed retry by the client resolves it.
+            for request in batch:
+                _fail(request, e if isinstance(e, Exception) else asyncpg.InterfaceError(
+                    "append interrupted"))
+            if not isinstance(e, Exception):
+                raise
             return
         positions = {r[0]: int(r[1]) for r in rows}
         for request in batch:

@@ -69,6 +69,10 @@ MIGRATIONS: tuple[str, ...] = (
         FOR EACH ROW EXECUTE FUNCTION ledger_reject_change();
     CREATE TRIGGER log_reject_truncate BEFORE TRUNCATE ON log_entries
         FOR EACH STATEMENT EXECUTE FUNCTION ledger_reject_change();
+    CREATE TRIGGER log_hashes_reject_truncate BEFORE TRUNCATE ON log_hashes
+        FOR EACH STATEMENT EXECUTE FUNCTION ledger_reject_change();
+    CREATE TRIGGER checkpoints_reject_truncate BEFORE TRUNCATE ON checkpoints
+        FOR EACH STATEMENT EXECUTE FUNCTION ledger_reject_change();
     """,
     """
     CREATE TABLE principals (

@@ -18,7 +18,7 @@ from uuid import UUID
 import aiosqlite
 
 from ledger.entry import format_time
-from ledger.errors import ConflictError, LedgerError, NotFoundError
+from ledger.errors import ConflictError, LedgerError, NotFoundError, PushbackError
 from ledger.store.port import (
     IdempotencyRecord,
     KeyTakenError,
@@ -49,6 +49,8 @@ def map_sqlite_error(e: sqlite3.Error) -> LedgerError:
         return ConflictError(f"already exists ({text})")
     if isinstance(e, sqlite3.IntegrityError) and "FOREIGN KEY" in text:
         return NotFoundError(f"refers to something that does not exist ({text})")
+    if isinstance(e, sqlite3.OperationalError) and ("locked" in text or "busy" in text):
+        return PushbackError("database is busy (another writer)", retry_after=1)
     if "append-only" in text:
         return ConflictError("events are append-only")
     return LedgerError(f"sqlite: {text}")

@@ -343,7 +343,8 @@ def _status_error(url: str, status: int, retry_after: str | None) -> Exception:
     if status in (404, 410):
         return NotFoundError(f"{url}: HTTP {status}, not found")
     if status == 429 or status >= 500:
-        seconds = int(retry_after) if retry_after and retry_after.isdigit() else 1
+        wait = retry_after.isascii() and retry_after.isdigit() if retry_after else False
+        seconds = int(retry_after) if wait and retry_after else 1
         return PushbackError(f"{url}: HTTP {status}, try again later", retry_after=seconds)
     return ConfigurationError(f"{url}: HTTP {status}; is this the base URL of a ledger?")
 

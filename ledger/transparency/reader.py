@@ -55,6 +55,8 @@ class LogReader:
     async def tile(self, tile: Tile) -> bytes:
         """A hash tile (L >= 0) or entry bundle (L == -1) covered by the latest checkpoint."""
         size = (await self.latest()).size
+        if size >> (8 * max(tile.L, 0)) < tile.N:  # beyond the tree: refuse before the database
+            raise NotFoundError(f"tile {tile.L}/{tile.N} is beyond the log")
         if tile.L == -1:
             start = tile.N * TILE_WIDTH
             if start + tile.W > size:

@@ -380,7 +380,8 @@ async def test_operators_manage_principals_tokens_and_keys_over_http(api: Api) -
     key = await api.post(f"/v1/principals/{new_id}/keys", new_id,
                          json={"public_key": public_key})
     assert key.status == 201
-    assert key.json()["key_id"] == hashlib.sha256(base64.b64decode(public_key)).hexdigest()[:16]
+    owned = new_id.encode() + b"\n" + base64.b64decode(public_key)
+    assert key.json()["key_id"] == hashlib.sha256(owned).hexdigest()[:16]
     short = await api.post(f"/v1/principals/{new_id}/keys", new_id,
                            json={"public_key": base64.b64encode(b"short").decode()})
     assert short.problem(422)["field"] == "public_key"
