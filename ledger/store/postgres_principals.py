@@ -7,7 +7,7 @@ from typing import Any
 import asyncpg
 
 from ledger.errors import NotFoundError
-from ledger.principals import Principal
+from ledger.principals import Principal, same_hash
 from ledger.store.postgres import PostgresEventStore, map_postgres_error
 
 
@@ -49,9 +49,12 @@ class PostgresPrincipalStore:
 
     async def principal_for_token(self, token_hash: bytes) -> Principal | None:
         row = await self.pool.fetchrow(
-            "SELECT p.id, p.name, p.roles FROM tokens t JOIN principals p "
+            "SELECT p.id, p.name, p.roles, t.token_hash FROM tokens t JOIN principals p "
             "ON p.id = t.principal_id WHERE t.token_hash = $1 AND NOT t.revoked", token_hash)
-        return _principal(row) if row else None
+        # Found through the index; compared again in constant time before it counts.
+        if row is not None and same_hash(bytes(row[3]), token_hash):
+            return _principal(row)
+        return None
 
     async def revoke_tokens(self, principal_id: str) -> int:
         status = await self._execute(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ledger.errors import NotFoundError
-from ledger.principals import Principal
+from ledger.principals import Principal, same_hash
 from ledger.store.sqlite import SQLiteEventStore
 
 
@@ -43,9 +43,12 @@ class SQLitePrincipalStore:
 
     async def principal_for_token(self, token_hash: bytes) -> Principal | None:
         rows = await self.events.fetch(
-            "SELECT p.id, p.name, p.roles FROM tokens t JOIN principals p "
+            "SELECT p.id, p.name, p.roles, t.token_hash FROM tokens t JOIN principals p "
             "ON p.id = t.principal_id WHERE t.token_hash = ? AND NOT t.revoked", (token_hash,))
-        return _principal(rows[0]) if rows else None
+        # Found through the index; compared again in constant time before it counts.
+        if rows and same_hash(bytes(rows[0][3]), token_hash):
+            return _principal(rows[0])
+        return None
 
     async def revoke_tokens(self, principal_id: str) -> int:
         async with self.events.transaction() as db:
