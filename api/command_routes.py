@@ -3,9 +3,11 @@ relations are decided by the use cases."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from aiohttp import web
+from pydantic import BaseModel, ConfigDict, create_model
 
 from api.auth import actor_of, context_of
 from api.body import build, expected_version, read_object
@@ -56,8 +58,17 @@ def command_endpoint(path: str, summary: str, model: type[c.Model], status: int 
 
     headers = (IDEMPOTENCY_HEADER, "If-Match") if versioned else (IDEMPOTENCY_HEADER,)
     handler.__name__ = model.__name__
-    table.route("POST", path, summary, body=model, response=CommandResult, status=status,
-                headers=headers)(_typed(handler))
+    table.route("POST", path, summary, body=_documented_body(model, path),
+                response=CommandResult, status=status, headers=headers)(_typed(handler))
+
+
+def _documented_body(model: type[c.Model], path: str) -> type[BaseModel]:
+    """The body as clients send it: the command without the fields the path supplies."""
+    in_path = set(re.findall(r"{(\w+)}", path)) | {"type", "expected_version"}
+    fields: dict[str, Any] = {n: (f.annotation, f) for n, f in model.model_fields.items()
+                              if n not in in_path}
+    return create_model(f"{model.__name__}Body", __config__=ConfigDict(extra="forbid"),
+                        __doc__=model.__doc__, **fields)
 
 
 def _typed(handler: Any) -> Handler:

@@ -120,7 +120,10 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
     except web.HTTPException as e:
         if e.status < 400:
             raise
-        return problem(e.status, e.reason, e.text or e.reason)
+        response = problem(e.status, e.reason, e.text or e.reason)
+        if "Allow" in e.headers:  # RFC 9110: a 405 says which methods are allowed
+            response.headers["Allow"] = e.headers["Allow"]
+        return response
     except Exception:
         error_id = uuid.uuid4().hex
         log.exception("unhandled error %s on %s %s", error_id, request.method, request.path)

@@ -10,7 +10,7 @@ import datetime as dt
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from ledger.aggregates.departure import ROLE_FAMILIES
 from ledger.aggregates.item import CATEGORIES, PRIORITIES
@@ -24,6 +24,14 @@ Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, m
 Receiver = Annotated[str, StringConstraints(min_length=1, max_length=128,
                                             pattern=r"^(dept:(it|finance|admin)|[A-Za-z0-9][A-Za-z0-9._@:+-]*)$")]
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+def _iso_date_only(value: object) -> object:
+    # Lax pydantic would read 0 as 1970-01-01: a date is an ISO string (or a date object).
+    if isinstance(value, (str, dt.date)):
+        return value
+    raise ValueError("a date must be an ISO 8601 string, YYYY-MM-DD")
+
+
+Date = Annotated[dt.date, BeforeValidator(_iso_date_only)]
 Category = Literal[CATEGORIES]  # type: ignore[valid-type]
 Priority = Literal[PRIORITIES]  # type: ignore[valid-type]
 
@@ -75,8 +83,8 @@ class StartDeparture(Model):
     leaver: Leaver
     manager_id: Id
     hr_owner_id: Id
-    notice_date: dt.date
-    last_working_day: dt.date
+    notice_date: Date
+    last_working_day: Date
     reason: Reason
     approval_chain: list[ApprovalStep] = Field(default_factory=list, max_length=10)
 
@@ -140,7 +148,7 @@ class AddItem(Model):
     receiver: Receiver
     mandatory: bool = True
     priority: Priority = "normal"
-    due_date: dt.date | None = None
+    due_date: Date | None = None
     expected_version: int | None = None
 
 

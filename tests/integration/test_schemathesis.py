@@ -1,0 +1,219 @@
+"""Property-based API testing with schemathesis against the live server's /openapi.json.
+
+A real aiohttp server (SQLite store, sequencer running as in production) listens on 127.0.0.1
+in a background thread with its own event loop: schemathesis calls it synchronously through
+``requests``. Every documented operation is exercised by schemathesis' coverage and fuzzing
+phases (at most ``MAX_EXAMPLES`` cases per operation, a fixed seed) as an HR principal, and
+every response must pass ``not_a_server_error``, ``status_code_conformance``,
+``response_schema_conformance``, ``content_type_conformance`` and ``ignored_auth``.
+
+Random ids only ever reach "not found", so about half of the generated cases have their path
+ids (and the same ids in their bodies, which must agree with the path) replaced by ids of real
+departures, items, events and templates created before the run: those reach the use cases.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import threading
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import schemathesis
+from aiohttp import web
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    ignored_auth,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from api.app import build_app, endpoints
+from api.openapi import build_openapi
+from ledger.principals import Principal, new_token
+from ledger.runtime import Runtime, open_runtime
+from ledger.service import commands as c
+from ledger.service.context import Actor, RequestContext
+from ledger.settings import Settings
+from tests.conftest import TEST_ORIGIN
+
+MAX_EXAMPLES = 25
+SEED = 20261124  # fixed: the same cases on every run (and in CI)
+HR = Actor("hr.fuzz", "hr", "HR Fuzz")
+MANAGER = Actor("mgr.fuzz", "employee", "Manager Fuzz")
+CONTEXT = RequestContext(auth="test")
+TOKEN, TOKEN_HASH = new_token()  # HR's, registered by the live server
+# The three asked for, plus two more that hold today. (Not here: unsupported_method, see the
+# xfail below; positive/negative_data_rejection, which fail on documentation gaps listed in
+# the report: path ids required in command bodies, If-Match and key formats undocumented.)
+CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance,
+          content_type_conformance, ignored_auth]
+ID_PARAMETERS = ("departure_id", "item_id", "stream_id", "event_id", "key", "principal_id")
+
+
+@dataclass
+class LiveServer:
+    """The application on 127.0.0.1 in a thread of its own; ``ids`` of real things by name."""
+
+    root: Path
+    base_url: str = ""
+    ids: dict[str, list[str]] = field(default_factory=dict)
+    _loop: asyncio.AbstractEventLoop | None = None
+    _stop: asyncio.Event | None = None
+    _ready: threading.Event = field(default_factory=threading.Event)
+    _error: BaseException | None = None
+    _thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=asyncio.run, args=(self._serve(),),
+                                        name="live-server", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(60):
+            raise TimeoutError("the live server did not start within 60 s")
+        if self._error is not None:
+            raise self._error
+
+    def stop(self) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        if self._thread is not None:
+            self._thread.join(60)
+
+    async def _serve(self) -> None:
+        self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
+        runtime: Runtime | None = None
+        runner: web.AppRunner | None = None
+        try:
+            runtime = await open_runtime(Settings(
+                database_url=f"sqlite:///{self.root}/ledger.db", data_dir=self.root,
+                log_origin=TEST_ORIGIN, key_dir=self.root / "keys"))
+            await runtime.ledger.install_builtin_templates()
+            await runtime.principals.add_principal(Principal(HR.id, HR.name or HR.id, ("hr",)))
+            await runtime.principals.add_token(TOKEN_HASH, HR.id, "schemathesis")
+            self.ids = await _seed(runtime.ledger)
+            runner = web.AppRunner(build_app(runtime, run_sequencer=True))
+            await runner.setup()
+            await web.TCPSite(runner, "127.0.0.1", 0).start()
+            host, port = runner.addresses[0][:2]
+            self.base_url = f"http://{host}:{port}"
+            self._ready.set()
+            await self._stop.wait()
+        except BaseException as e:
+            self._error = e
+            raise
+        finally:
+            self._ready.set()
+            if runner is not None:
+                await runner.cleanup()
+            if runtime is not None:
+                await runtime.close()
+
+
+async def _seed(ledger: Any) -> dict[str, list[str]]:
+    """A draft, one departure waiting for HR's approval, one handing over with items."""
+    today = dt.date.today()
+
+    async def start(n: int, chain: list[c.ApprovalStep]) -> str:
+        outcome = await ledger.execute(c.StartDeparture(
+            leaver=c.Leaver(id=f"leaver.{n}", name=f"Leaver {n}", department="Sales",
+                            position="Account Manager", role_family="sales"),
+            manager_id=MANAGER.id, hr_owner_id=HR.id, notice_date=today,
+            last_working_day=today + dt.timedelta(days=30), reason="Resigned",
+            approval_chain=chain), HR, CONTEXT)
+        return str(outcome.result["departure_id"])
+
+    draft = await start(1, [])
+    pending = await start(2, [c.ApprovalStep(name="HR", approver_id=HR.id)])
+    await ledger.execute(c.SubmitForApproval(departure_id=pending), HR, CONTEXT)
+    handing_over = await start(3, [])
+    await ledger.execute(c.SubmitForApproval(departure_id=handing_over), HR, CONTEXT)
+    applied = await ledger.execute(c.ApplyTemplate(departure_id=handing_over,
+                                                   template_key="sales", successor_id=HR.id),
+                                   HR, CONTEXT)
+    items = [str(i) for i in applied.result["item_ids"]]  # type: ignore[union-attr]
+    commented = await ledger.execute(c.CommentItem(item_id=items[0], text="seen"), HR, CONTEXT)
+    events = [e["id"] for e in commented.body["events"]]  # type: ignore[union-attr,index]
+    events += [e["id"] for e in applied.body["events"]]  # type: ignore[union-attr,index]
+    departures = [draft, pending, handing_over]
+    return {"departure_id": departures, "item_id": items, "stream_id": departures + items,
+            "event_id": events, "key": ["sales", "technical"], "principal_id": [HR.id]}
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    server = LiveServer(tmp_path_factory.mktemp("schemathesis"))
+    server.start()
+    yield server
+    server.stop()
+
+
+# The document the server serves (test_live_server_serves_this_document checks it byte for
+# byte): loaded at collection so that each operation is a test of its own.
+# (schemathesis.pytest.from_fixture, which would load it from the live server, fails on
+# pytest 9.2: it reads ``request.node._nodeid``, which pytest 9.2 no longer has.)
+DOCUMENT = build_openapi(endpoints())
+schema = schemathesis.openapi.from_dict(DOCUMENT, config=schemathesis.Config.from_dict({
+    "seed": SEED,
+    "auth": {"openapi": {"bearer": {"bearer": TOKEN}}},
+    "cache": {"enabled": False},
+    "generation": {"max-examples": MAX_EXAMPLES, "database": "none",
+                   "with-security-parameters": False},
+    "phases": {"examples": {"enabled": True}, "coverage": {"enabled": True},
+               "fuzzing": {"enabled": True}, "stateful": {"enabled": False}},
+    "request-timeout": 10,
+}))
+
+
+def use_real_ids(case: Any, live: LiveServer, pick: int) -> None:
+    """Point the case at real things; a body naming the same id is made to agree."""
+    for name in ID_PARAMETERS:
+        if case.path_parameters and name in case.path_parameters:
+            choices = live.ids[name]
+            value = choices[pick % len(choices)]
+            case.path_parameters[name] = value
+            if isinstance(case.body, dict) and name in case.body:
+                case.body[name] = value
+
+
+@schema.parametrize()
+@settings(max_examples=MAX_EXAMPLES, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+def test_api_conforms_to_its_openapi_document(case: Any, live: LiveServer) -> None:
+    # Decided by the generated path itself, so a failing case replays (and shrinks) alike.
+    digest = zlib.crc32(json.dumps(case.path_parameters or {}, sort_keys=True,
+                                   default=str).encode())
+    real = digest % 2 == 0
+    if real:
+        use_real_ids(case, live, digest // 2)
+    case.call_and_validate(base_url=live.base_url, checks=CHECKS)
+
+
+def test_live_server_serves_this_document(live: LiveServer) -> None:
+    response = requests.get(live.base_url + "/openapi.json", timeout=10)
+    assert response.status_code == 200
+    assert response.json() == DOCUMENT
+
+
+def test_405_lists_the_allowed_methods(live: LiveServer) -> None:
+    response = requests.put(live.base_url + "/healthz", timeout=10)
+    assert response.status_code == 405
+    assert response.headers.get("Allow") == "GET"
+
+
+def test_a_number_is_not_a_date(live: LiveServer) -> None:
+    body = {"leaver": {"id": "leaver.9", "name": "Leaver 9", "department": "Sales",
+                       "position": "Clerk", "role_family": "sales"},
+            "manager_id": MANAGER.id, "hr_owner_id": HR.id, "notice_date": 0,
+            "last_working_day": "2026-12-31", "reason": "Resigned"}
+    response = requests.post(live.base_url + "/v1/departures", json=body, timeout=10,
+                             headers={"Authorization": f"Bearer {TOKEN}"})
+    assert response.status_code == 422, response.text
