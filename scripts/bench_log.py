@@ -653,7 +653,8 @@ async def verify_phase(settings: Settings, store: PostgresEventStore, log: Timed
         start = time.perf_counter()
         chains = await verify_chains(store)
         middle = time.perf_counter()
-        audit = await verify_log(store, log.inner, [verifier], ORIGIN)
+        audit = await verify_log(store, log.inner, [verifier], ORIGIN,
+                                 event_hashes=chains.hashes_by_position)
         end = time.perf_counter()
     problems = chains.problems + audit.problems
     if problems:
