@@ -40,12 +40,9 @@ import asyncio
 import cProfile
 import datetime as dt
 import hashlib
-import ipaddress
 import os
 import random
 import resource
-import secrets
-import socket
 import sys
 import time
 import uuid
@@ -53,9 +50,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
 
 import asyncpg
+from benchdb import BenchError, check_loopback, create_database, drop_database, with_database
 
 from ledger.entry import Entry, decode_entry, encode_entry
 from ledger.errors import LedgerError
@@ -90,8 +87,6 @@ PROOF_TARGET_MS = 5.0
 VERIFY_TARGET = 0.25
 
 
-class BenchError(Exception):
-    """The benchmark could not run or its bookkeeping does not add up."""
 
 
 def percentile(values: Sequence[float], p: float) -> float:
@@ -678,52 +673,6 @@ async def verify_phase(settings: Settings, store: PostgresEventStore, log: Timed
 
 
 # --------------------------------------------------------------------------- database
-
-
-def check_loopback(dsn: str) -> None:
-    """Refuse any DSN whose host is not a loopback address."""
-    parts = urlsplit(dsn)
-    if parts.scheme not in ("postgresql", "postgres"):
-        raise BenchError(f"not a postgresql:// DSN: {parts.scheme!r}")
-    host = parts.hostname
-    if not host:
-        raise BenchError("the DSN must name a loopback host (e.g. 127.0.0.1)")
-    try:
-        infos = socket.getaddrinfo(host, parts.port or 5432, proto=socket.IPPROTO_TCP)
-    except OSError as e:
-        raise BenchError(f"cannot resolve {host!r}: {e}") from e
-    for info in infos:
-        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
-        if not address.is_loopback:
-            raise BenchError(f"{host} resolves to {address}, which is not a loopback address")
-
-
-def with_database(dsn: str, dbname: str) -> str:
-    """Return ``dsn`` pointing at database ``dbname``."""
-    parts = urlsplit(dsn)
-    return urlunsplit(parts._replace(path="/" + quote(dbname)))
-
-
-async def create_database(dsn: str) -> str:
-    """Create ``bench_log_<random>`` through the maintenance database; return its name."""
-    name = f"bench_log_{secrets.token_hex(6)}"
-    conn = await asyncpg.connect(with_database(dsn, "postgres"))
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return name
-
-
-async def drop_database(dsn: str, name: str) -> None:
-    """Drop the benchmark database (forcing out any connection left behind)."""
-    if not name.startswith("bench_log_"):
-        raise BenchError(f"refusing to drop {name!r}")
-    conn = await asyncpg.connect(with_database(dsn, "postgres"))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
 
 
 # --------------------------------------------------------------------------- report
