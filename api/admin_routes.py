@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from api.auth import actor_of
 from api.body import read_object
 from api.endpoint import EndpointTable
+from api.idempotent import idempotent
 from api.query_routes import ok
 from api.runtime_key import RUNTIME
 from ledger.service import principal_cases as p
@@ -48,10 +49,10 @@ class TokenRequest(Request):
 
 
 class TokenView(Request):
-    """A new token: shown once, never again."""
+    """A new token: shown once, never again (an idempotent replay answers ``null``)."""
 
     principal_id: str
-    token: str
+    token: str | None
 
 
 class KeyRequest(Request):
@@ -68,7 +69,8 @@ class KeyView(Request):
 
 
 @table.route("POST", "/v1/principals", "Create a principal (operator)", body=NewPrincipal,
-             response=PrincipalView, status=201)
+             response=PrincipalView, status=201, headers=("Idempotency-Key",))
+@idempotent()
 async def create_principal(request: web.Request) -> web.Response:
     """Create a principal."""
     body = NewPrincipal.model_validate(await read_object(request))
@@ -80,7 +82,8 @@ async def create_principal(request: web.Request) -> web.Response:
 
 
 @table.route("POST", "/v1/principals/{principal_id}/tokens", "Issue a token (operator)",
-             body=TokenRequest, response=TokenView, status=201)
+             body=TokenRequest, response=TokenView, status=201, headers=("Idempotency-Key",))
+@idempotent(redact=("token",))
 async def issue_token(request: web.Request) -> web.Response:
     """Issue a bearer token, returned once."""
     body = TokenRequest.model_validate(await read_object(request))
@@ -95,7 +98,8 @@ async def issue_token(request: web.Request) -> web.Response:
 
 @table.route("POST", "/v1/principals/{principal_id}/keys",
              "Register an Ed25519 key (its owner or an operator)", body=KeyRequest,
-             response=KeyView, status=201)
+             response=KeyView, status=201, headers=("Idempotency-Key",))
+@idempotent()
 async def register_key(request: web.Request) -> web.Response:
     """Register a public key for strong confirmations."""
     body = KeyRequest.model_validate(await read_object(request))

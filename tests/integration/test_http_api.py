@@ -615,3 +615,25 @@ async def test_error_responses_are_problem_json_never_a_trace(api: Api) -> None:
     unauthenticated = await api.get("/v1/no-such-route")
     assert unauthenticated.content_type == PROBLEM_JSON
     assert b"Traceback" not in unauthenticated.body
+
+
+async def test_principal_endpoints_honour_idempotency_keys_and_never_replay_a_token(
+        api: Api) -> None:
+    new_id = f"idem.{uuid.uuid4().hex[:8]}"
+    body = {"id": new_id, "name": "Idem", "roles": ["employee"]}
+    key = {"Idempotency-Key": f"p-{new_id}"}
+    first = await api.post("/v1/principals", "admin", json=body, headers=key)
+    again = await api.post("/v1/principals", "admin", json=body, headers=key)
+    assert (first.status, again.status) == (201, 201)
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json()
+    other = await api.post("/v1/principals", "admin", json={**body, "name": "Other"},
+                           headers=key)
+    other.problem(422)
+    token_key = {"Idempotency-Key": f"t-{new_id}"}
+    issued = await api.post(f"/v1/principals/{new_id}/tokens", "admin", json={},
+                            headers=token_key)
+    replayed = await api.post(f"/v1/principals/{new_id}/tokens", "admin", json={},
+                              headers=token_key)
+    assert issued.json()["token"].startswith("hl_")
+    assert replayed.json()["token"] is None  # shown once: a replay never carries the secret

@@ -1,0 +1,66 @@
+"""Idempotency-Key for the POSTs that are not ledger commands (principals, tokens, keys).
+
+The first response is stored (secrets redacted: a token is shown once, never replayed) in the
+same idempotency table the commands use; a replay returns it, the same key with another
+request is a 422.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+
+from aiohttp import web
+
+from api.auth import actor_of
+from api.endpoint import Handler
+from api.runtime_key import RUNTIME
+from ledger.errors import IdempotencyKeyReusedError, InvalidInputError
+from ledger.store.port import IdempotencyRecord, KeyTakenError
+
+HEADER = "Idempotency-Key"
+
+
+def idempotent(redact: tuple[str, ...] = ()) -> Callable[[Handler], Handler]:
+    """Make a JSON-answering POST handler honour Idempotency-Key."""
+    def wrap(handler: Handler) -> Handler:
+        async def wrapped(request: web.Request) -> web.StreamResponse:
+            key = request.headers.get(HEADER)
+            if key is None:
+                return await handler(request)
+            if not 0 < len(key) <= 200:
+                raise InvalidInputError("idempotency key must be 1-200 characters",
+                                        field=HEADER)
+            store = request.app[RUNTIME].store
+            record_key = f"{actor_of(request).id}\x1f{key}"
+            request_hash = hashlib.sha256(
+                f"{request.method} {request.path}\n".encode() + await request.read()).digest()
+            found = await store.find_idempotency(record_key)
+            if found is not None:
+                return _replay(found, request_hash)
+            response = await handler(request)
+            if isinstance(response, web.Response) and isinstance(response.body, bytes):
+                body = json.loads(response.body)
+                body.update({field: None for field in redact if field in body})
+                stored = json.dumps({"status": response.status, "body": body}).encode()
+                try:
+                    await store.append([], IdempotencyRecord(record_key, request_hash, stored))
+                except KeyTakenError:
+                    found = await store.find_idempotency(record_key)
+                    if found is not None:
+                        return _replay(found, request_hash)
+            return response
+        wrapped.__name__ = handler.__name__
+        return wrapped
+    return wrap
+
+
+def _replay(found: IdempotencyRecord, request_hash: bytes) -> web.Response:
+    if found.request_hash != request_hash:
+        raise IdempotencyKeyReusedError(
+            "this idempotency key was already used with a different request")
+    stored = json.loads(found.response)
+    return web.Response(text=json.dumps(stored["body"], ensure_ascii=False),
+                        status=int(stored["status"]), content_type="application/json",
+                        headers={"Idempotent-Replayed": "true"})
