@@ -61,7 +61,16 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from benchdb import BenchError, check_loopback, create_database, drop_database, with_database
+from benchdb import (
+    CEILING_DDL,
+    CEILING_INSERT,
+    BenchError,
+    check_loopback,
+    create_database,
+    create_items,
+    drop_database,
+    with_database,
+)
 
 DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 CONTENDERS = ("ledger", "http", "raw")
@@ -71,29 +80,6 @@ MANAGER_ID = "mgr-bench"
 SUCCESSOR_ID = "succ-bench"
 DEFAULT_ENTRY_SIZE = 1100  # used only when the ledger does not run first
 LEDGER_POOL_SIZE = 20  # PostgresEventStore.connect's default max_size (the http ceiling's pool)
-
-CEILING_DDL = """
-CREATE TABLE IF NOT EXISTS ceiling_events (
-    position    BIGSERIAL   PRIMARY KEY,
-    event_id    UUID        NOT NULL UNIQUE,
-    stream_type TEXT        NOT NULL,
-    stream_id   UUID        NOT NULL,
-    version     INTEGER     NOT NULL,
-    event_type  TEXT        NOT NULL,
-    recorded_at TIMESTAMPTZ NOT NULL,
-    entry       BYTEA       NOT NULL,
-    event_hash  BYTEA       NOT NULL,
-    UNIQUE (stream_id, version)
-)
-"""
-CEILING_INSERT = """
-INSERT INTO ceiling_events (event_id, stream_type, stream_id, version, event_type, recorded_at,
-                            entry, event_hash)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-"""
-
-
-
 
 def comment_text(client: int, n: int) -> str:
     """The comment every contender sends (the same bytes for the ledger and the ceiling)."""
@@ -289,6 +275,7 @@ async def _serve_ledger(dsn: str, clients: int, pipe: Connection,
     from api.app import build_app
     from ledger.principals import Principal, new_token
     from ledger.runtime import open_runtime
+    from ledger.service.context import Actor, RequestContext
     from ledger.settings import Settings
 
     with tempfile.TemporaryDirectory(prefix="bench_http_") as tmp:
@@ -300,7 +287,10 @@ async def _serve_ledger(dsn: str, clients: int, pipe: Connection,
             await runtime.principals.add_principal(Principal(HR_ID, "Bench HR", ("hr",)))
             token, token_hash = new_token()
             await runtime.principals.add_token(token_hash, HR_ID, "bench_http")
-            items = await _create_items(runtime.ledger, clients)
+            items = [str(i) for i in await create_items(
+                runtime.ledger, clients, Actor(HR_ID, "hr", "Bench HR"),
+                Actor(MANAGER_ID, "employee"), SUCCESSOR_ID,
+                RequestContext(ip="127.0.0.1", user_agent="bench_http", auth="bench"))]
             runner = web.AppRunner(build_app(runtime, run_sequencer=True), access_log=None)
             await runner.setup()
             site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -314,40 +304,6 @@ async def _serve_ledger(dsn: str, clients: int, pipe: Connection,
                 await runner.cleanup()
         finally:
             await runtime.close()
-
-
-async def _create_items(ledger: Any, count: int) -> list[str]:
-    """Departures through to handing over with the sales checklist, until ``count`` items."""
-    from ledger.service import commands as c
-    from ledger.service.context import Actor, RequestContext
-
-    hr, manager = Actor(HR_ID, "hr", "Bench HR"), Actor(MANAGER_ID, "employee")
-    context = RequestContext(request_id=None, ip="127.0.0.1", user_agent="bench_http",
-                             auth="bench")
-    today = dt.date.today()
-    items: list[str] = []
-    for n in itertools.count(1):
-        if len(items) >= count:
-            break
-        outcome = await ledger.execute(c.StartDeparture(
-            leaver=c.Leaver(id=f"emp-bench-{n}", name=f"Bench Leaver {n}", department="Sales",
-                            position="Account Manager", role_family="sales"),
-            manager_id=manager.id, hr_owner_id=hr.id, notice_date=today,
-            last_working_day=today + dt.timedelta(days=30), reason="Resigned (benchmark)",
-            approval_chain=[c.ApprovalStep(name="Line manager", approver_id=manager.id)],
-        ), hr, context)
-        departure_id = uuid.UUID(str(outcome.result["departure_id"]))
-        await ledger.execute(c.SubmitForApproval(departure_id=departure_id), hr, context)
-        await ledger.execute(c.ApproveStep(departure_id=departure_id, step=0, comment="ok"),
-                             manager, context)
-        outcome = await ledger.execute(c.ApplyTemplate(
-            departure_id=departure_id, template_key="sales", successor_id=SUCCESSOR_ID),
-            hr, context)
-        created = outcome.result["item_ids"]
-        if not isinstance(created, list) or not created:
-            raise BenchError(f"ApplyTemplate created no items: {outcome.result!r}")
-        items.extend(str(i) for i in created)
-    return items[:count]
 
 
 async def _serve_ceiling(dsn: str, clients: int, entry_size: int, pipe: Connection,

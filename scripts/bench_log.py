@@ -52,7 +52,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
-from benchdb import BenchError, check_loopback, create_database, drop_database, with_database
+from benchdb import (
+    BenchError,
+    check_loopback,
+    create_database,
+    create_items,
+    drop_database,
+    with_database,
+)
 
 from ledger.entry import Entry, decode_entry, encode_entry
 from ledger.errors import LedgerError
@@ -193,36 +200,6 @@ class IngestResult:
 WriteOp = Callable[[int, int], Awaitable[bytes]]
 
 
-async def _create_items(ledger: Ledger, writers: int) -> list[uuid.UUID]:
-    """Departures through to handing_over with the sales template (as bench_store does)."""
-    items: list[uuid.UUID] = []
-    today = dt.date.today()
-    n = 0
-    while len(items) < writers:
-        n += 1
-        start = c.StartDeparture(
-            leaver=c.Leaver(id=f"emp-bench-{n}", name=f"Bench Leaver {n}",
-                            department="Sales", position="Account Manager",
-                            role_family="sales"),
-            manager_id=MANAGER.id, hr_owner_id=HR.id, notice_date=today,
-            last_working_day=today + dt.timedelta(days=30), reason="Resigned (benchmark)",
-            approval_chain=[c.ApprovalStep(name="Line manager", approver_id=MANAGER.id)],
-        )
-        outcome = await ledger.execute(start, HR, CONTEXT)
-        departure_id = uuid.UUID(str(outcome.result["departure_id"]))
-        await ledger.execute(c.SubmitForApproval(departure_id=departure_id), HR, CONTEXT)
-        await ledger.execute(c.ApproveStep(departure_id=departure_id, step=0, comment="ok"),
-                             MANAGER, CONTEXT)
-        outcome = await ledger.execute(
-            c.ApplyTemplate(departure_id=departure_id, template_key="sales",
-                            successor_id=SUCCESSOR), HR, CONTEXT)
-        item_ids = outcome.result["item_ids"]
-        if not isinstance(item_ids, list) or not item_ids:
-            raise BenchError(f"ApplyTemplate created no items: {outcome.result!r}")
-        items.extend(uuid.UUID(str(i)) for i in item_ids)
-    return items[:writers]
-
-
 def comment_text(writer: int, n: int) -> str:
     """The comment text of bench_store's ledger workload."""
     return f"Checked the client list with the successor, writer {writer:02d}, round {n:06d}."
@@ -230,7 +207,7 @@ def comment_text(writer: int, n: int) -> str:
 
 async def _ledger_op(ledger: Ledger, writers: int) -> WriteOp:
     await ledger.install_builtin_templates()
-    items = await _create_items(ledger, writers)
+    items = await create_items(ledger, writers, HR, MANAGER, SUCCESSOR, CONTEXT)
 
     async def op(w: int, n: int) -> bytes:
         outcome = await ledger.execute(c.CommentItem(item_id=items[w], text=comment_text(w, n)),

@@ -39,7 +39,16 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import asyncpg
-from benchdb import BenchError, check_loopback, create_database, drop_database, with_database
+from benchdb import (
+    CEILING_DDL,
+    CEILING_INSERT,
+    BenchError,
+    check_loopback,
+    create_database,
+    create_items,
+    drop_database,
+    with_database,
+)
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 
@@ -59,30 +68,6 @@ ITEM_ATTRIBUTES = (
     "departure_id", "category", "title", "label", "acceptance_criteria", "giver_id",
     "receiver", "mandatory", "priority", "due_date", "template_item_key",
 )
-
-# The ceiling's table: the column types and keys of ``events``, nothing else.
-CEILING_DDL = """
-CREATE TABLE ceiling_events (
-    position    BIGSERIAL   PRIMARY KEY,
-    event_id    UUID        NOT NULL UNIQUE,
-    stream_type TEXT        NOT NULL,
-    stream_id   UUID        NOT NULL,
-    version     INTEGER     NOT NULL,
-    event_type  TEXT        NOT NULL,
-    recorded_at TIMESTAMPTZ NOT NULL,
-    entry       BYTEA       NOT NULL,
-    event_hash  BYTEA       NOT NULL,
-    UNIQUE (stream_id, version)
-)
-"""
-CEILING_INSERT = """
-INSERT INTO ceiling_events (event_id, stream_type, stream_id, version, event_type, recorded_at,
-                            entry, event_hash)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-"""
-
-
-
 
 def comment_text(writer: int, n: int) -> str:
     """The same comment text for the ledger and the peer."""
@@ -241,7 +226,7 @@ async def bench_ledger(settings: Settings, dsn: str, shared: Shared) -> Result:
         await store.migrate()
         ledger = Ledger(store)
         await ledger.install_builtin_templates()
-        items = await _create_items(ledger, writers)
+        items = await create_items(ledger, writers, HR, MANAGER, SUCCESSOR, CONTEXT)
         first = await ledger.load(HandoverItem, items[0])
         shared.item_state = {name: getattr(first, name) for name in ITEM_ATTRIBUTES}
         base = await store.count_events()
@@ -276,36 +261,6 @@ async def bench_ledger(settings: Settings, dsn: str, shared: Shared) -> Result:
         return result
     finally:
         await store.close()
-
-
-async def _create_items(ledger: Ledger, writers: int) -> list[uuid.UUID]:
-    """Departures through to handing_over with the sales template, until we have the items."""
-    items: list[uuid.UUID] = []
-    today = dt.date.today()
-    n = 0
-    while len(items) < writers:
-        n += 1
-        start = c.StartDeparture(
-            leaver=c.Leaver(id=f"emp-bench-{n}", name=f"Bench Leaver {n}",
-                            department="Sales", position="Account Manager",
-                            role_family="sales"),
-            manager_id=MANAGER.id, hr_owner_id=HR.id, notice_date=today,
-            last_working_day=today + dt.timedelta(days=30), reason="Resigned (benchmark)",
-            approval_chain=[c.ApprovalStep(name="Line manager", approver_id=MANAGER.id)],
-        )
-        outcome = await ledger.execute(start, HR, CONTEXT)
-        departure_id = uuid.UUID(str(outcome.result["departure_id"]))
-        await ledger.execute(c.SubmitForApproval(departure_id=departure_id), HR, CONTEXT)
-        await ledger.execute(c.ApproveStep(departure_id=departure_id, step=0, comment="ok"),
-                             MANAGER, CONTEXT)
-        outcome = await ledger.execute(
-            c.ApplyTemplate(departure_id=departure_id, template_key="sales",
-                            successor_id=SUCCESSOR), HR, CONTEXT)
-        item_ids = outcome.result["item_ids"]
-        if not isinstance(item_ids, list) or not item_ids:
-            raise BenchError(f"ApplyTemplate created no items: {outcome.result!r}")
-        items.extend(uuid.UUID(str(i)) for i in item_ids)
-    return items[:writers]
 
 
 async def bench_ceiling(settings: Settings, dsn: str, shared: Shared) -> Result:

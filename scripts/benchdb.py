@@ -1,13 +1,41 @@
-"""Shared by the benchmarks: a fresh, uniquely named PostgreSQL database on loopback only."""
+"""Shared by the benchmarks: a fresh, uniquely named PostgreSQL database on loopback only, the
+raw-INSERT ceiling's table, and the items the measured commands work on."""
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 import secrets
 import socket
+import uuid
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import asyncpg
+
+from ledger.service import commands as c
+from ledger.service.context import Actor, RequestContext
+from ledger.service.ledger import Ledger
+
+# The ceiling's table: the column types and keys of ``events``, nothing else.
+CEILING_DDL = """
+CREATE TABLE IF NOT EXISTS ceiling_events (
+    position    BIGSERIAL   PRIMARY KEY,
+    event_id    UUID        NOT NULL UNIQUE,
+    stream_type TEXT        NOT NULL,
+    stream_id   UUID        NOT NULL,
+    version     INTEGER     NOT NULL,
+    event_type  TEXT        NOT NULL,
+    recorded_at TIMESTAMPTZ NOT NULL,
+    entry       BYTEA       NOT NULL,
+    event_hash  BYTEA       NOT NULL,
+    UNIQUE (stream_id, version)
+)
+"""
+CEILING_INSERT = """
+INSERT INTO ceiling_events (event_id, stream_type, stream_id, version, event_type, recorded_at,
+                            entry, event_hash)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+"""
 
 
 class BenchError(Exception):
@@ -58,3 +86,32 @@ async def drop_database(dsn: str, name: str) -> None:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await conn.close()
+
+
+async def create_items(ledger: Ledger, count: int, hr: Actor, manager: Actor, successor: str,
+                       context: RequestContext) -> list[uuid.UUID]:
+    """Departures through to handing over with the sales checklist, until ``count`` items."""
+    today = dt.date.today()
+    items: list[uuid.UUID] = []
+    n = 0
+    while len(items) < count:
+        n += 1
+        outcome = await ledger.execute(c.StartDeparture(
+            leaver=c.Leaver(id=f"emp-bench-{n}", name=f"Bench Leaver {n}", department="Sales",
+                            position="Account Manager", role_family="sales"),
+            manager_id=manager.id, hr_owner_id=hr.id, notice_date=today,
+            last_working_day=today + dt.timedelta(days=30), reason="Resigned (benchmark)",
+            approval_chain=[c.ApprovalStep(name="Line manager", approver_id=manager.id)],
+        ), hr, context)
+        departure_id = uuid.UUID(str(outcome.result["departure_id"]))
+        await ledger.execute(c.SubmitForApproval(departure_id=departure_id), hr, context)
+        await ledger.execute(c.ApproveStep(departure_id=departure_id, step=0, comment="ok"),
+                             manager, context)
+        outcome = await ledger.execute(c.ApplyTemplate(
+            departure_id=departure_id, template_key="sales", successor_id=successor),
+            hr, context)
+        created = outcome.result["item_ids"]
+        if not isinstance(created, list) or not created:
+            raise BenchError(f"ApplyTemplate created no items: {outcome.result!r}")
+        items.extend(uuid.UUID(str(i)) for i in created)
+    return items[:count]
