@@ -1,0 +1,66 @@
+"""``ledger serve`` as a user runs it: a real process on a loopback port, zero configuration,
+keys made on first run (0600), a bootstrap token printed once, graceful stop on SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_for_line(process: subprocess.Popen[str], needle: str, lines: list[str]) -> None:
+    assert process.stdout is not None
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if needle in line:
+            return
+    raise AssertionError(f"{needle!r} never printed; output: {''.join(lines)}")
+
+
+def test_serve_starts_with_zero_configuration_and_stops_gracefully(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ledger.cli", "serve", "--port", str(port)], cwd=tmp_path,
+        env={**env, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+    try:
+        _wait_for_line(process, "serving on", lines)
+        token = next(line.split()[-1] for line in lines if "bootstrap operator token" in line)
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/v1/templates", headers={"Authorization": f"Bearer {token}"})
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            keys = {t["key"] for t in json.load(response)["items"]}
+        assert {"sales", "technical", "management", "clearance"} <= keys
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/log/checkpoint",
+                                    timeout=10) as response:
+            assert response.read().decode().startswith("handover-ledger.localhost/log\n")
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+    skeys = list((tmp_path / "ledger-data" / "keys").glob("*.skey"))
+    assert len(skeys) == 1
+    assert stat.S_IMODE(skeys[0].stat().st_mode) == 0o600
+    assert (tmp_path / "ledger-data" / "ledger.db").exists()
