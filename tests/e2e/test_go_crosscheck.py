@@ -224,7 +224,7 @@ def crosscheck(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (folder / "go.mod").write_text(GO_MOD)
     (folder / "main.go").write_text(GO_MAIN)
     assert GO is not None
-    built = subprocess.run([GO, "build", "-o", "crosscheck", "."], cwd=folder,  # noqa: S603
+    built = subprocess.run([GO, "build", "-o", "crosscheck", "."], cwd=folder,
                            env=go_env(folder), capture_output=True, text=True, timeout=300,
                            check=False)
     assert built.returncode == 0, built.stderr
