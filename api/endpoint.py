@@ -27,6 +27,7 @@ class Endpoint:
     public: bool = False
     query: tuple[tuple[str, str], ...] = ()
     headers: tuple[str, ...] = field(default=())
+    upload: bool = False
 
     @property
     def path_params(self) -> list[str]:
@@ -43,11 +44,11 @@ class EndpointTable:
     def route(self, method: str, path: str, summary: str, *,
               body: type[BaseModel] | None = None, response: type[BaseModel] | None = None,
               status: int = 200, public: bool = False, query: tuple[tuple[str, str], ...] = (),
-              headers: tuple[str, ...] = ()) -> Callable[[Handler], Handler]:
+              headers: tuple[str, ...] = (), upload: bool = False) -> Callable[[Handler], Handler]:
         """Declare an endpoint."""
         def register(handler: Handler) -> Handler:
             self.endpoints.append(Endpoint(method, path, summary, handler, body, response,
-                                           status, public, query, headers))
+                                           status, public, query, headers, upload))
             return handler
         return register
 

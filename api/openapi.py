@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from api.endpoint import Endpoint
+from ledger.aggregates.departure import DEPARTURE_STATES
 
 PROBLEM_SCHEMA = {
     "type": "object",
@@ -16,8 +17,26 @@ PROBLEM_SCHEMA = {
     },
     "required": ["title", "status"],
 }
-_QUERY_TYPES = {"string": {"type": "string"}, "integer": {"type": "integer", "minimum": 0},
-                "boolean": {"type": "boolean"}, "date": {"type": "string", "format": "date"}}
+_QUERY_TYPES = {"string": {"type": "string", "maxLength": 200},
+                "departure_state": {"type": "string", "enum": list(DEPARTURE_STATES)},
+                "integer": {"type": "integer", "minimum": 0, "maximum": 200},
+                "offset": {"type": "integer", "minimum": 0, "maximum": 10**9},
+                "boolean": {"type": "boolean"},
+                "date": {"type": "string", "format": "date", "minLength": 10}}
+_UUID = {"type": "string", "format": "uuid"}
+_PATH_TYPES: dict[str, dict[str, Any]] = {
+    "departure_id": _UUID, "item_id": _UUID, "stream_id": _UUID, "event_id": _UUID,
+    "step": {"type": "integer", "minimum": 0, "maximum": 9},
+    "key": {"type": "string", "pattern": "^[a-z0-9]+(-[a-z0-9]+)*$", "maxLength": 64},
+    "principal_id": {"type": "string", "minLength": 1, "maxLength": 128},
+}
+_HEADER_TYPES: dict[str, dict[str, Any]] = {
+    "Idempotency-Key": {"type": "string", "minLength": 1, "maxLength": 200},
+    "If-Match": {"type": "string", "pattern": '^(W/)?"?[0-9]{1,9}"?$'},
+}
+_UPLOAD = {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["file"],
+    "properties": {"file": {"type": "string", "format": "binary"}}}}}
 
 
 def _schema(model: type[BaseModel], components: dict[str, Any]) -> dict[str, str]:
@@ -29,12 +48,13 @@ def _schema(model: type[BaseModel], components: dict[str, Any]) -> dict[str, str
 
 def _operation(endpoint: Endpoint, components: dict[str, Any]) -> dict[str, Any]:
     parameters: list[dict[str, Any]] = [
-        {"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
-        for n in endpoint.path_params]
+        {"name": n, "in": "path", "required": True,
+         "schema": _PATH_TYPES.get(n, {"type": "string"})} for n in endpoint.path_params]
     parameters += [{"name": n, "in": "query", "required": False, "schema": _QUERY_TYPES[t]}
                    for n, t in endpoint.query]
     parameters += [{"name": h, "in": "header", "required": False,
-                    "schema": {"type": "string", "maxLength": 200}} for h in endpoint.headers]
+                    "schema": _HEADER_TYPES.get(h, {"type": "string", "maxLength": 200})}
+                   for h in endpoint.headers]
     success: dict[str, Any] = {"description": "success"}
     if endpoint.response is not None:
         success["content"] = {"application/json": {"schema": _schema(endpoint.response,
@@ -50,6 +70,8 @@ def _operation(endpoint: Endpoint, components: dict[str, Any]) -> dict[str, Any]
     if endpoint.body is not None:
         operation["requestBody"] = {"required": True, "content": {
             "application/json": {"schema": _schema(endpoint.body, components)}}}
+    if endpoint.upload:
+        operation["requestBody"] = {"required": True, "content": _UPLOAD}
     if endpoint.public:
         operation["security"] = []
     return operation

@@ -23,6 +23,7 @@ from api.views import (
     TemplateList,
     TemplateView,
 )
+from ledger.aggregates.departure import DEPARTURE_STATES
 from ledger.aggregates.template import template_id_for
 from ledger.entry import Entry
 from ledger.errors import InvalidInputError, NotFoundError
@@ -61,17 +62,24 @@ def _int(request: web.Request, name: str, default: int, top: int) -> int:
 
 @table.route("GET", "/v1/departures", "List departures (HR, legal, auditors)",
              response=DeparturePage, query=(
-                 ("state", "string"), ("department", "string"), ("overdue", "boolean"),
+                 ("state", "departure_state"), ("department", "string"),
+                 ("overdue", "boolean"),
                  ("last_day_from", "date"), ("last_day_to", "date"), ("limit", "integer"),
-                 ("offset", "integer")))
+                 ("offset", "offset")))
 async def list_departures(request: web.Request) -> web.Response:
     """Filtered, paginated board."""
     overdue = request.query.get("overdue", "false")
     if overdue not in ("true", "false"):
         raise InvalidInputError("overdue must be true or false", field="overdue")
+    state = request.query.get("state") or None
+    if state is not None and state not in DEPARTURE_STATES:
+        raise InvalidInputError(f"state must be one of {', '.join(DEPARTURE_STATES)}",
+                                field="state")
+    department = request.query.get("department") or None
+    if department is not None and len(department) > 200:
+        raise InvalidInputError("department is at most 200 characters", field="department")
     wanted = q.DepartureFilter(
-        state=request.query.get("state") or None,
-        department=request.query.get("department") or None,
+        state=state, department=department,
         overdue_on=dt.date.today() if overdue == "true" else None,
         last_day_from=_date(request, "last_day_from"), last_day_to=_date(request, "last_day_to"))
     limit = _int(request, "limit", 50, MAX_PAGE)

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from uuid import UUID
 
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import BaseModel, ConfigDict
 
 from api.auth import actor_of
@@ -36,7 +37,7 @@ async def _chunks(part: BodyPartReader) -> AsyncIterator[bytes]:
 
 @table.route("POST", "/v1/items/{item_id}/evidence",
              "Upload an attachment (multipart field 'file'); returns its SHA-256",
-             response=EvidenceView, status=201)
+             response=EvidenceView, status=201, upload=True)
 async def upload_evidence(request: web.Request) -> web.Response:
     """Stream one file into the blob store (giver or HR)."""
     try:
@@ -47,12 +48,22 @@ async def upload_evidence(request: web.Request) -> web.Response:
     await q.authorize_upload(runtime.ledger, actor_of(request), item_id)
     if not request.content_type.startswith("multipart/"):
         raise InvalidInputError("send multipart/form-data with a 'file' field", field="file")
-    reader = await request.multipart()
-    part = await reader.next()
-    if not isinstance(part, BodyPartReader) or part.name != "file":
+    try:
+        reader = await request.multipart()
+        part = await reader.next()
+        is_file = isinstance(part, BodyPartReader) and part.name == "file"
+        filename = part.filename if is_file and isinstance(part, BodyPartReader) else None
+    except (ValueError, LookupError, UnicodeError, AssertionError,
+            HttpProcessingError) as e:
+        raise InvalidInputError(f"malformed multipart body: {type(e).__name__}",
+                                field="file") from e
+    if not is_file or not isinstance(part, BodyPartReader):
         raise InvalidInputError("the first part must be the 'file' field", field="file")
-    sha256, size = await runtime.blobs.put(_chunks(part))
-    name = (part.filename or "attachment")[:200]
+    try:
+        sha256, size = await runtime.blobs.put(_chunks(part))
+    except (ValueError, HttpProcessingError) as e:
+        raise InvalidInputError(f"malformed upload: {type(e).__name__}", field="file") from e
+    name = (filename or "attachment")[:200]
     media_type = part.headers.get("Content-Type", "application/octet-stream")[:200]
     response = ok(EvidenceView(sha256=sha256, size=size, name=name, media_type=media_type))
     response.set_status(201)

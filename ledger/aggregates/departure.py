@@ -21,6 +21,8 @@ from ledger.errors import (
 )
 
 ROLE_FAMILIES = ("sales", "technical", "admin", "finance", "management", "general")
+DEPARTURE_STATES = ("draft", "pending_approval", "approved", "handing_over", "closed",
+                    "withdrawn")
 OPEN_FOR_ITEMS = ("approved", "handing_over")
 FINAL_STATES = ("closed", "withdrawn")
 

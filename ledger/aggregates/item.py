@@ -89,6 +89,7 @@ class HandoverItem(Aggregate):
         self.evidence: list[JSONObject] = []
         self.confirmed_by: str | None = None
         self.submitted_by: str | None = None
+        self.reassigned_by: str | None = None
         self.last_decision_reason: str | None = None
 
     def status(self) -> ItemStatus:
@@ -165,6 +166,7 @@ class HandoverItem(Aggregate):
     @event("Reassigned", topic="ItemReassigned")
     def _reassigned(self, by: str, previous_receiver: str, receiver: str, reason: str) -> None:
         self.receiver = receiver
+        self.reassigned_by = by
 
     @event("Commented", topic="ItemCommented")
     def comment(self, by: str, text: str) -> None:
@@ -187,8 +189,9 @@ class HandoverItem(Aggregate):
             raise NotReceiverError(f"only the receiver ({self.receiver}) reviews item {self.id}")
         # Separation of duties: nobody reviews what they gave or submitted (e.g. a leaver in
         # IT working the dept:it queue, or HR who submitted on the giver's behalf).
-        if by in (self.giver_id, self.submitted_by):
-            raise NotReceiverError(f"{by} gave or submitted item {self.id} and cannot review it")
+        if by in (self.giver_id, self.submitted_by, self.reassigned_by):
+            raise NotReceiverError(
+                f"{by} gave, submitted or reassigned item {self.id} and cannot review it")
 
     def _require_not_done(self) -> None:
         if self.state in DONE_STATES:

@@ -18,7 +18,7 @@ from ledger.service.unit_of_work import UnitOfWork
 
 async def _open_departure(uow: UnitOfWork, item: HandoverItem) -> Departure:
     """The item's departure, which must still be open: a closed or withdrawn case is final."""
-    departure = await uow.get(Departure, item.departure_id)
+    departure = await uow.get(Departure, item.departure_id, fresh=True)
     if departure.state in FINAL_STATES:
         raise DepartureStateError(f"departure {departure.id} is {departure.state}; "
                                   f"its items can no longer change")
@@ -102,6 +102,7 @@ async def record_external_evidence(cmd: c.RecordExternalEvidence, actor: Actor,
     """A system (IAM, payroll, approval flow) reports a fact about an item."""
     require_role(actor, SYSTEMS, "record external evidence")
     item = await uow.get(HandoverItem, cmd.item_id)
+    require_not_leaver(actor, await _open_departure(uow, item))
     item.record_external_evidence(by=actor.id, source=cmd.source, kind=cmd.kind,
                                   reference=cmd.reference, details=dict(cmd.details))
     return _result(item)

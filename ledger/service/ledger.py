@@ -111,9 +111,15 @@ class Ledger:
             uow = UnitOfWork(self.store, self.cache, trust_cache=attempt == 1, keys=self.keys)
             try:
                 result = await HANDLERS[type(command)](command, actor, uow)
-            except (InvalidTransitionError, ForbiddenError, NotFoundError, ConflictError):
+            except (InvalidTransitionError, ForbiddenError, NotFoundError, ConflictError,
+                    InvalidInputError):
                 if attempt == 1 and uow.used_cache:
                     continue  # refused on cached state: another process may have moved on
+                if record_key is not None and request_hash is not None:
+                    # A concurrent request with the same key may have done it already.
+                    found = await self.store.find_idempotency(record_key)
+                    if found is not None:
+                        return _replay(found, request_hash)
                 raise
             events = uow.collect(actor, context)
             body = _body(command, result, events)
@@ -133,6 +139,10 @@ class Ledger:
                 raise
             except ConflictError:
                 uow.forget()
+                if record_key is not None and request_hash is not None:
+                    found = await self.store.find_idempotency(record_key)
+                    if found is not None:  # the same key won the race: answer as it did
+                        return _replay(found, request_hash)
                 if attempt == 1 and uow.used_cache:
                     continue  # the cache was stale: run the command again on fresh state
                 raise

@@ -19,7 +19,7 @@ async def define_template(cmd: c.DefineTemplate, actor: Actor, uow: UnitOfWork) 
     require_role(actor, ("hr", "operator"), "define templates")
     items: list[JSONObject] = [i.model_dump() for i in cmd.items]
     try:
-        template = await uow.get(Template, template_id_for(cmd.key))
+        template = await uow.get(Template, template_id_for(cmd.key), fresh=True)
     except NotFoundError:
         template = Template.define(cmd.key, cmd.role_family, cmd.name, cmd.label, items)
         uow.add(template)

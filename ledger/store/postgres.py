@@ -49,7 +49,9 @@ def map_postgres_error(e: Exception) -> LedgerError:
         return ConflictError(str(e))
     if isinstance(e, (asyncpg.TooManyConnectionsError, asyncpg.CannotConnectNowError,
                       asyncpg.SerializationError, asyncpg.DeadlockDetectedError,
-                      asyncpg.AdminShutdownError, asyncpg.InterfaceError, OSError)):
+                      asyncpg.AdminShutdownError, asyncpg.InterfaceError, OSError,
+                      asyncpg.PostgresConnectionError, asyncpg.OperatorInterventionError,
+                      asyncpg.ReadOnlySQLTransactionError)):
         return PushbackError(f"database unavailable or busy: {type(e).__name__}", retry_after=1)
     return LedgerError(f"postgresql: {type(e).__name__}: {e}")
 

@@ -88,13 +88,19 @@ class GroupCommit:
     async def _write(self, batch: list[_Request]) -> None:
         try:
             rows = await self.pool.fetch(APPEND, *_arguments(batch))
-        except asyncpg.IntegrityConstraintViolationError as e:
+        except (asyncpg.IntegrityConstraintViolationError, asyncpg.DeadlockDetectedError,
+                asyncpg.SerializationError) as e:
             if len(batch) == 1:
                 _fail(batch[0], e)
                 return
             # Deterministic: the statement was rolled back. Find the command(s) at fault.
-            for request in batch:
-                await self._write([request])
+            try:
+                for request in batch:
+                    await self._write([request])
+            except BaseException as interrupted:  # never leave a caller waiting forever
+                for request in batch:
+                    _fail(request, asyncpg.InterfaceError(f"append interrupted: {interrupted!r}"))
+                raise
             return
         except BaseException as e:
             # Anything else (a connection lost during COMMIT, cancellation) leaves the outcome

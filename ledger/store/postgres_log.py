@@ -94,12 +94,17 @@ class PostgresLogStore:
             # Its own connection, outside the pool: the session lock lives exactly as long as
             # this session, and a dead session hands leadership to the next process.
             conn = await asyncpg.connect(self.events.dsn)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
+            raise map_postgres_error(e) from e
+        try:
             if await conn.fetchval("SELECT pg_try_advisory_lock($1)", SEQUENCER_LOCK):
                 self._leader = conn
                 return True
-        except (OSError, asyncpg.PostgresError) as e:
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
             raise map_postgres_error(e) from e
-        await conn.close()
+        finally:
+            if self._leader is not conn:
+                conn.terminate()
         return False
 
     async def resign(self) -> None:

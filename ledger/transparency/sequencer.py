@@ -28,6 +28,11 @@ from ledger.transparency.prefetch import with_hashes
 log = logging.getLogger("ledger.sequencer")
 
 
+async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+
+
 class Sequencer:
     """Sequences the queue into the log; ``run`` loops while leading, ``step`` does one batch."""
 
@@ -101,19 +106,26 @@ class Sequencer:
         the loop; only a refusal to sign (VerificationError: the stored tree contradicts a
         signed checkpoint) stops it, loudly, because signing on would fork the log.
         """
+        backoff = 1.0
         try:
             while not stop.is_set():
                 self._wake.clear()  # pokes from now on wake the pause after this step
                 try:
-                    added = await self.step()
+                    leading = await self.store.try_lead()
+                    added = await self.step() if leading else 0
                 except VerificationError:
                     raise
-                except Exception as e:  # any other failure: resign, pause, retry
-                    log.warning("sequencer step failed; resigning and retrying: %r", e)
+                except Exception as e:  # any other failure: resign, back off, retry
+                    log.warning("sequencer step failed; resigning, retrying in %.0fs: %r",
+                                backoff, e)
                     await self._resign_quietly()
-                    await self._pause(stop, 1.0)
+                    await _sleep_unless(stop, backoff)  # pokes must not shorten a back-off
+                    backoff = min(backoff * 2, 30.0)
                     continue
-                if added < self.batch_size:
+                backoff = 1.0
+                if not leading:
+                    await _sleep_unless(stop, 1.0)  # stand by: another process leads
+                elif added < self.batch_size:
                     await self._pause(stop, self.poll_interval)
         finally:
             await self._resign_quietly()

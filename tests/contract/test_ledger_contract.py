@@ -250,3 +250,41 @@ async def test_a_refusal_on_stale_cached_state_is_rechecked_on_fresh_state(
     # This process still caches the item as submitted; resubmitting must see the rejection.
     outcome = await ledger.execute(c.SubmitItem(item_id=item_id, note="v2"), LEAVER)
     assert outcome.result["state"] == "submitted"
+
+
+async def test_reassigning_to_a_queue_you_work_does_not_let_you_confirm(ledger: Ledger) -> None:
+    departure_id = await handing_over(ledger)
+    item_id = (await ledger.load(Departure, departure_id)).item_ids[0]
+    await ledger.execute(c.SubmitItem(item_id=item_id, note="done"), LEAVER)
+    await ledger.execute(c.ReassignItem(item_id=item_id, receiver="dept:it", reason="IT owns it"),
+                         HR)
+    with pytest.raises(NotReceiverError, match="reassigned"):
+        await ledger.execute(c.ConfirmItem(item_id=item_id), Actor(HR.id, "it"))
+    assert (await ledger.execute(c.ConfirmItem(item_id=item_id), IT)).result["state"] == (
+        "confirmed")
+
+
+async def test_a_process_with_a_stale_cache_cannot_touch_items_of_a_withdrawn_departure(
+        ledger: Ledger, store: EventStore) -> None:
+    departure_id = await handing_over(ledger)
+    item_id = (await ledger.load(Departure, departure_id)).item_ids[0]
+    await ledger.load(Departure, departure_id)  # cached here as handing_over
+    await Ledger(store).execute(c.WithdrawDeparture(departure_id=departure_id, reason="stays"),
+                                HR)
+    with pytest.raises(InvalidTransitionError, match="withdrawn"):
+        await ledger.execute(c.SubmitItem(item_id=item_id, note="late"), LEAVER)
+
+
+async def test_racing_retries_with_one_key_on_one_stream_all_get_the_first_answer(
+        ledger: Ledger, store: EventStore) -> None:
+    departure_id = await handing_over(ledger)
+    item_id = (await ledger.load(Departure, departure_id)).item_ids[0]
+    item = await ledger.load(HandoverItem, item_id)
+    receiver = SUCCESSOR if item.receiver == SUCCESSOR.id else MANAGER
+    await ledger.execute(c.SubmitItem(item_id=item_id, note="done"), LEAVER)
+    processes = [ledger, Ledger(store), Ledger(store)]
+    outcomes = await asyncio.gather(*(
+        p.execute(c.ConfirmItem(item_id=item_id), receiver, idempotency_key="confirm-once")
+        for p in processes))
+    assert len({o.encoded() for o in outcomes}) == 1
+    assert sum(not o.replayed for o in outcomes) == 1

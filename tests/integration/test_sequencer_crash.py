@@ -80,7 +80,8 @@ async def test_sequencer_survives_its_connection_being_killed(
             await asyncio.sleep(0.05)
             await admin.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' "
-                "AND granted AND pid <> pg_backend_pid()")
+                "AND granted AND pid <> pg_backend_pid() AND database = "
+                "(SELECT oid FROM pg_database WHERE datname = current_database())")
         await _write(postgres_store, 5)
         for _ in range(200):
             if not await postgres_store.queued_positions():

@@ -302,3 +302,31 @@ def test_replay_refuses_a_stream_that_does_not_start_at_version_one() -> None:
 def test_replay_refuses_no_entries() -> None:
     with pytest.raises(ValueError, match="no entries to replay"):
         replay([])
+
+
+def test_clones_share_no_state_with_the_cached_original() -> None:
+    from ledger.aggregates.codec import clone_aggregate
+    from ledger.aggregates.departure import Departure
+    from ledger.aggregates.item import HandoverItem
+
+    departure = Departure(leaver={"id": "l"}, manager_id="m", hr_owner_id="h",
+                          notice_date="2026-11-01", last_working_day="2026-11-30", reason="r",
+                          approval_chain=[])
+    departure.submit_for_approval(by="h")
+    departure.collect_events()
+    snapshot = dict(vars(departure))
+    clone = clone_aggregate(departure)
+    clone.add_item("i1")  # type: ignore[attr-defined]
+    clone.send_reminder(by="h", to="l", item_ids=["i1"], channel="email", escalation=False,  # type: ignore[attr-defined]
+                        message="m")
+    assert vars(departure) == snapshot
+    assert departure.pending_events == []
+    item = HandoverItem(departure_id="d", category="clients", title="t", label="",
+                        acceptance_criteria="", giver_id="g", receiver="r", mandatory=True,
+                        priority="normal", due_date=None, template_item_key=None)
+    item.collect_events()
+    before = dict(vars(item))
+    copy = clone_aggregate(item)
+    copy.submit(by="g", on_behalf=False, note="n", evidence=[{"sha256": "ab" * 32}])  # type: ignore[attr-defined]
+    copy.reassign(by="h", receiver="x", reason="y")  # type: ignore[attr-defined]
+    assert vars(item) == before
