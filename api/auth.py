@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import uuid
-
 from aiohttp import web
 
 from api.endpoint import Handler
+from api.problem import REQUEST_ID
 from ledger.errors import UnauthenticatedError
 from ledger.principals import hash_token
 from ledger.service.context import Actor, RequestContext
@@ -33,13 +32,11 @@ def context_of(request: web.Request) -> RequestContext:
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Resolve the bearer token to a principal acting in one of its roles."""
-    request_id = request.headers.get("X-Request-Id", "")[:100] or uuid.uuid4().hex
+    request_id = request[REQUEST_ID]
     resource = request.match_info.route.resource
     canonical = resource.canonical if resource is not None else request.path
     if canonical in request.app[PUBLIC_PATHS] or request.path.startswith(("/log/", "/v1/log/")):
-        response = await handler(request)
-        response.headers["X-Request-Id"] = request_id
-        return response
+        return await handler(request)
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token or len(token) > MAX_TOKEN_LENGTH:
@@ -51,6 +48,4 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     request[CONTEXT] = RequestContext(
         request_id=request_id, ip=request.remote,
         user_agent=request.headers.get("User-Agent", "")[:300] or None, auth="bearer")
-    response = await handler(request)
-    response.headers["X-Request-Id"] = request_id
-    return response
+    return await handler(request)

@@ -98,11 +98,20 @@ def describe_validation(e: ValidationError) -> dict[str, object]:
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+REQUEST_ID = web.RequestKey("request_id", str)
 
 
 @web.middleware
 async def problem_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Turn every error into problem+json."""
+    """Give every request an id (echoed in X-Request-Id, recorded in its events) and turn
+    every error into problem+json."""
+    request[REQUEST_ID] = request.headers.get("X-Request-Id", "")[:100] or uuid.uuid4().hex
+    response = await _problems(request, handler)
+    response.headers["X-Request-Id"] = request[REQUEST_ID]
+    return response
+
+
+async def _problems(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except LedgerError as e:

@@ -7,6 +7,7 @@ import asyncio
 import datetime as dt
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 from uuid import UUID
 
 from rich.console import Console
@@ -147,7 +148,9 @@ async def cmd_tokens_issue(args: argparse.Namespace, settings: Settings,
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (kept separate so tests and docs can inspect it)."""
-    parser = argparse.ArgumentParser(prog="ledger", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="ledger", description="Handover Ledger: a tamper-evident audit ledger for "
+        "employee offboarding handovers (离职交接).")
     parser.add_argument("--database", help="database URL (default: $LEDGER_DATABASE_URL or "
                         "sqlite:///./ledger-data/ledger.db)")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -239,9 +242,22 @@ async def _audit(args: argparse.Namespace) -> int:
 # --- end audit ---
 
 
+READ_ONLY = ("verify", "events", "tokens")
+
+
+def _require_existing_ledger(settings: Settings) -> None:
+    """Reading commands never create an empty SQLite ledger by accident."""
+    url = settings.database_url
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        raise LedgerError(f"no ledger at {url}: run where `ledger serve` ran, or set "
+                          "LEDGER_DATABASE_URL / --database")
+
+
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "serve":
         return await _serve(args, settings)
+    if args.command in READ_ONLY:
+        _require_existing_ledger(settings)
     if args.command == "audit":
         return await _audit(args)
     store = await open_store(settings.database_url)

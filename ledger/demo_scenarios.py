@@ -100,27 +100,27 @@ async def play_all(ledger: Ledger, today: dt.date) -> dict[str, str]:
 
 
 DEMO_PRINCIPALS = (
-    (HR.id, "孙丽 (HR)", ("hr", "employee")),
-    (WANG.id, WANG.name, ("employee",)),
-    (ZHAO.id, ZHAO.name, ("employee",)),
-    (LI.id, LI.name, ("employee",)),
-    (IT.id, "钱工 (IT)", ("it", "employee")),
-    (FINANCE.id, "周会计 (Finance)", ("finance", "employee")),
-    (ADMIN.id, "吴主管 (Admin)", ("admin", "employee")),
-    (IAM.id, "IAM integration", ("system",)),
-    ("legal.gao", "高律师 (Legal)", ("legal",)),
-    ("audit.he", "何审计 (Auditor)", ("auditor",)),
+    (HR.id, "孙丽 (HR)", ("hr", "employee"), "HR owner of every demo case"),
+    (WANG.id, WANG.name, ("employee",), "leaver, sales_dispute"),
+    (ZHAO.id, ZHAO.name, ("employee",), "successor, sales_dispute"),
+    (LI.id, LI.name, ("employee",), "manager and approver, sales_dispute"),
+    (IT.id, "钱工 (IT)", ("it", "employee"), "works the dept:it queue"),
+    (FINANCE.id, "周会计 (Finance)", ("finance", "employee"), "works the dept:finance queue"),
+    (ADMIN.id, "吴主管 (Admin)", ("admin", "employee"), "works the dept:admin queue"),
+    (IAM.id, "IAM integration", ("system",), "posts external evidence"),
+    ("legal.gao", "高律师 (Legal)", ("legal",), "reads every case"),
+    ("audit.he", "何审计 (Auditor)", ("auditor",), "reads every case"),
 )
 
 
-async def issue_demo_tokens(principals: PrincipalStore) -> list[tuple[str, str, str]]:
-    """Create the demo cast as principals; return (principal, roles, token) for each."""
+async def issue_demo_tokens(principals: PrincipalStore) -> list[tuple[str, str, str, str]]:
+    """Create the demo cast as principals; return (principal, roles, part, token) for each."""
     issued = []
-    for principal_id, name, roles in DEMO_PRINCIPALS:
+    for principal_id, name, roles, part in DEMO_PRINCIPALS:
         # On a restart with --demo the principal exists: just issue a fresh token.
         with contextlib.suppress(ConflictError):
             await principals.add_principal(Principal(principal_id, name, roles))
         token, token_hash = new_token()
         await principals.add_token(token_hash, principal_id, "demo")
-        issued.append((principal_id, ",".join(roles), token))
+        issued.append((principal_id, ",".join(roles), part, token))
     return issued

@@ -77,5 +77,5 @@ async def _load_demo(runtime: Runtime) -> None:
         played = await play_all(runtime.ledger, datetime.date.today())
         for name, departure_id in played.items():
             print(f"demo: {name:32} departure {departure_id}", flush=True)
-    for principal_id, roles, token in await issue_demo_tokens(runtime.principals):
-        print(f"demo token {principal_id:12} {roles:18} {token}", flush=True)
+    for principal_id, roles, part, token in await issue_demo_tokens(runtime.principals):
+        print(f"demo token {principal_id:11} {roles:17} {token}  ({part})", flush=True)

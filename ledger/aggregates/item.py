@@ -103,7 +103,8 @@ class HandoverItem(Aggregate):
         if self.state not in ("open", "rejected"):
             raise ItemNotOpenError(f"item {self.id} is {self.state}; it cannot be submitted")
         if by != self.giver_id and not on_behalf:
-            raise NotGiverError(f"{by} is not the giver of item {self.id}")
+            raise NotGiverError(f"{by} is not the giver ({self.giver_id}) of item {self.id}; "
+                                'HR may submit for the giver with "on_behalf": true')
         self._submitted(by=by, on_behalf=on_behalf and by != self.giver_id, note=note,
                         evidence=evidence, submission=self.submissions + 1)
 
@@ -183,7 +184,8 @@ class HandoverItem(Aggregate):
             raise ItemAlreadyDoneError(f"item {self.id} is already {self.state}")
         if self.state != "submitted":
             raise ItemNotSubmittedError(
-                f"item {self.id} is {self.state}; only a submitted item can be reviewed"
+                f"item {self.id} is {self.state}; only a submitted item can be reviewed "
+                f"(the giver, {self.giver_id}, or HR on their behalf submits it first)"
             )
         if self.receiver not in acting_for:
             raise NotReceiverError(f"only the receiver ({self.receiver}) reviews item {self.id}")

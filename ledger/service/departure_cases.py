@@ -8,7 +8,7 @@ from ledger.aggregates.departure import Departure
 from ledger.aggregates.item import HandoverItem
 from ledger.aggregates.template import Template, template_id_for
 from ledger.canonical import JSONObject
-from ledger.errors import ForbiddenError, InvalidInputError
+from ledger.errors import ForbiddenError, InvalidInputError, NotFoundError
 from ledger.service import commands as c
 from ledger.service.context import Actor
 from ledger.service.policy import HR, require_hr_or_manager, require_role
@@ -101,7 +101,11 @@ async def apply_template(cmd: c.ApplyTemplate, actor: Actor, uow: UnitOfWork) ->
     require_role(actor, HR, "apply a template")
     departure = await uow.get(Departure, cmd.departure_id, cmd.expected_version)
     require_not_leaver(actor, departure)
-    template = await uow.get(Template, template_id_for(cmd.template_key), fresh=True)
+    try:
+        template = await uow.get(Template, template_id_for(cmd.template_key), fresh=True)
+    except NotFoundError:
+        raise InvalidInputError(f"no checklist {cmd.template_key!r}; GET /v1/templates lists "
+                                "them", field="template_key") from None
     if cmd.successor_id is not None:
         require_other_receiver(cmd.successor_id, departure)
     last_day = dt.date.fromisoformat(departure.last_working_day)

@@ -7,7 +7,7 @@ import datetime as dt
 from ledger.aggregates.departure import FINAL_STATES, Departure, DepartureStateError
 from ledger.aggregates.item import HandoverItem
 from ledger.canonical import JSONObject
-from ledger.errors import ForbiddenError, NotFoundError
+from ledger.errors import ForbiddenError, InvalidInputError
 from ledger.service import commands as c
 from ledger.service.context import Actor
 from ledger.service.departure_cases import require_not_leaver, require_other_receiver
@@ -48,7 +48,8 @@ async def confirm_item(cmd: c.ConfirmItem, actor: Actor, uow: UnitOfWork) -> JSO
     if cmd.signature is not None:
         found = await uow.keys.find_key(cmd.signature.key_id) if uow.keys else None
         if found is None:
-            raise NotFoundError(f"no registered key {cmd.signature.key_id}")
+            raise InvalidInputError(f"no registered key {cmd.signature.key_id!r}; register one "
+                                    "with POST /v1/principals/{id}/keys", field="signature.key_id")
         signed = verify_confirmation(cmd.signature, item, actor.id, found[0], found[1],
                                      dt.datetime.now(dt.UTC))
     item.confirm(by=actor.id, acting_for=actor.acting_for(), note=cmd.note, signature=signed)

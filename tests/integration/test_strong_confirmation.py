@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from ledger.aggregates.departure import Departure
 from ledger.canonical import encode_canonical
-from ledger.errors import ForbiddenError, NotFoundError, VerificationError
+from ledger.errors import ForbiddenError, InvalidInputError, VerificationError
 from ledger.principals import Principal
 from ledger.service import commands as c
 from ledger.service import principal_cases, queries
@@ -104,7 +104,7 @@ async def test_someone_elses_key_or_an_unknown_key_is_refused(
     ledger, item_id, key, _ = setup
     statement = await queries.statement_to_sign(ledger, RECEIVER, item_id,
                                                 dt.datetime.now(dt.UTC))
-    with pytest.raises(NotFoundError):
+    with pytest.raises(InvalidInputError, match="no registered key"):
         await ledger.execute(c.ConfirmItem(item_id=item_id, signature=sign(
             key, "0000000000000000", statement)), RECEIVER)
     with pytest.raises(ForbiddenError):

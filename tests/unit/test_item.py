@@ -136,7 +136,7 @@ def test_refuses_to_submit_an_item_that_is_not_open(state: str) -> None:
 def test_refuses_submission_by_someone_who_is_not_the_giver() -> None:
     item = item_in("open")
 
-    with pytest.raises(NotGiverError, match="colleague-9 is not the giver of item"):
+    with pytest.raises(NotGiverError, match=r"colleague-9 is not the giver \(emp-leaver\) of item"):
         item.submit(by="colleague-9", on_behalf=False, note="", evidence=[])
 
     assert issubclass(NotGiverError, ForbiddenError)
