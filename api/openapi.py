@@ -29,6 +29,7 @@ _PATH_TYPES: dict[str, dict[str, Any]] = {
     "step": {"type": "integer", "minimum": 0, "maximum": 9},
     "key": {"type": "string", "pattern": "^[a-z0-9]+(-[a-z0-9]+)*$", "maxLength": 64},
     "principal_id": {"type": "string", "minLength": 1, "maxLength": 128},
+    "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
 }
 _HEADER_TYPES: dict[str, dict[str, Any]] = {
     "Idempotency-Key": {"type": "string", "minLength": 1, "maxLength": 200},

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
 from collections.abc import AsyncIterator
 from uuid import UUID
 
@@ -18,6 +20,7 @@ from ledger.service import queries as q
 
 table = EndpointTable()
 CHUNK = 64 * 1024
+SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 
 class EvidenceView(BaseModel):
@@ -68,3 +71,26 @@ async def upload_evidence(request: web.Request) -> web.Response:
     response = ok(EvidenceView(sha256=sha256, size=size, name=name, media_type=media_type))
     response.set_status(201)
     return response
+
+
+@table.route("GET", "/v1/items/{item_id}/evidence/{sha256}",
+             "Download an attachment the item's submissions cite (those who may read the item)")
+async def download_evidence(request: web.Request) -> web.StreamResponse:
+    """The blob, named and typed as it was cited; its SHA-256 is the ETag."""
+    try:
+        item_id = UUID(request.match_info["item_id"])
+    except ValueError:
+        raise NotFoundError("not a valid item id") from None
+    sha256 = request.match_info["sha256"]
+    if not SHA256_HEX.fullmatch(sha256):
+        raise InvalidInputError("sha256 must be 64 lowercase hex digits", field="sha256")
+    runtime = request.app[RUNTIME]
+    cited = await q.cited_evidence(runtime.ledger, actor_of(request), item_id, sha256)
+    path = runtime.blobs.path_for(sha256)
+    if not await asyncio.to_thread(path.exists):
+        raise NotFoundError(f"evidence {sha256} is cited but was never uploaded here")
+    name = str(cited.get("name", "attachment")).replace('"', "'")
+    return web.FileResponse(path, headers={
+        "Content-Type": str(cited.get("media_type", "application/octet-stream")),
+        "Content-Disposition": f'attachment; filename="{name}"', "ETag": f'"{sha256}"',
+        "Cache-Control": "private, max-age=3600"})

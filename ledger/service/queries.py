@@ -13,6 +13,7 @@ from uuid import UUID
 from ledger.aggregates.departure import Departure
 from ledger.aggregates.item import DONE_STATES, HandoverItem
 from ledger.aggregates.template import Template
+from ledger.canonical import JSONObject
 from ledger.entry import Entry
 from ledger.errors import ForbiddenError, InvalidTransitionError, NotFoundError
 from ledger.service.context import Actor
@@ -126,3 +127,17 @@ async def statement_to_sign(ledger: Ledger, actor: Actor, item_id: UUID,
     if item.state != "submitted":
         raise InvalidTransitionError(f"item {item_id} is {item.state}, not submitted")
     return confirmation_statement(item, actor.id, now)
+
+
+async def cited_evidence(ledger: Ledger, actor: Actor, item_id: UUID,
+                         sha256: str) -> JSONObject:
+    """The evidence record (name, media type, size) an item's submissions cite for ``sha256``,
+    if its reader may see the item. Every submission counts: a dispute may need an old one."""
+    await get_item(ledger, actor, item_id)
+    for entry in reversed(await ledger.entries(item_id)):
+        if entry.event_type != "ItemSubmitted":
+            continue
+        for evidence in entry.payload.get("evidence", []):  # type: ignore[union-attr]
+            if isinstance(evidence, dict) and evidence.get("sha256") == sha256:
+                return evidence
+    raise NotFoundError(f"item {item_id} cites no evidence {sha256}")

@@ -40,7 +40,7 @@ EXERCISED = {
     "GET /v1/events/{event_id}", "GET /v1/events/{event_id}/proof", "GET /v1/templates",
     "GET /v1/templates/{key}", "GET /healthz", "GET /readyz", "POST /v1/principals",
     "POST /v1/principals/{principal_id}/tokens", "POST /v1/principals/{principal_id}/keys",
-    "POST /v1/items/{item_id}/evidence",
+    "POST /v1/items/{item_id}/evidence", "GET /v1/items/{item_id}/evidence/{sha256}",
 }
 
 
@@ -171,6 +171,15 @@ async def _hand_over_with_evidence(api: Api, item_id: str) -> None:
     assert (item["state"], item["submissions"], item["confirmed_by"]) == (
         "confirmed", 2, "zhao.min")
     assert item["evidence"] == [evidence]
+    download = await api.get(f"/v1/items/{item_id}/evidence/{evidence['sha256']}", "zhao.min")
+    assert download.status == 200
+    assert download.body == content
+    assert download.headers["Content-Type"] == "application/vnd.ms-excel"
+    assert 'filename="clients.xlsx"' in download.headers["Content-Disposition"]
+    stranger = await api.get(f"/v1/items/{item_id}/evidence/{evidence['sha256']}", "stranger")
+    assert stranger.status == 403
+    uncited = await api.get(f"/v1/items/{item_id}/evidence/{'0' * 64}", "zhao.min")
+    assert uncited.status == 404
 
 
 async def _close_is_refused_while_items_are_open(api: Api, departure_id: str, sales: list[str],
