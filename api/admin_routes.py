@@ -76,9 +76,8 @@ async def create_principal(request: web.Request) -> web.Response:
     body = NewPrincipal.model_validate(await read_object(request))
     created = await p.create_principal(request.app[RUNTIME].principals, actor_of(request),
                                        body.id, body.name, body.roles)
-    response = ok(PrincipalView(id=created.id, name=created.name, roles=list(created.roles)))
-    response.set_status(201)
-    return response
+    view = PrincipalView(id=created.id, name=created.name, roles=list(created.roles))
+    return ok(view, status=201)
 
 
 @table.route("POST", "/v1/principals/{principal_id}/tokens", "Issue a token (operator)",
@@ -90,8 +89,7 @@ async def issue_token(request: web.Request) -> web.Response:
     principal_id = request.match_info["principal_id"]
     token = await p.issue_token(request.app[RUNTIME].principals, actor_of(request),
                                 principal_id, body.label)
-    response = ok(TokenView(principal_id=principal_id, token=token))
-    response.set_status(201)
+    response = ok(TokenView(principal_id=principal_id, token=token), status=201)
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -106,6 +104,4 @@ async def register_key(request: web.Request) -> web.Response:
     principal_id = request.match_info["principal_id"]
     key_id = await p.register_key(request.app[RUNTIME].principals, actor_of(request),
                                   principal_id, body.public_key)
-    response = ok(KeyView(principal_id=principal_id, key_id=key_id))
-    response.set_status(201)
-    return response
+    return ok(KeyView(principal_id=principal_id, key_id=key_id), status=201)

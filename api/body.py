@@ -27,15 +27,20 @@ async def read_object(request: web.Request) -> dict[str, Any]:
     return value
 
 
+def natural(text: str, name: str, top: int, message: str) -> int:
+    """An ASCII decimal integer from 0 to ``top``, else InvalidInputError(message)."""
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(top)) or int(text) > top:
+        raise InvalidInputError(message, field=name)
+    return int(text)
+
+
 def expected_version(request: web.Request) -> int | None:
     """The stream version an ``If-Match`` header names (a plain or quoted integer)."""
     header = request.headers.get("If-Match")
     if header is None:
         return None
     text = header.strip().removeprefix("W/").strip('"')
-    if not (text.isascii() and text.isdigit()) or len(text) > 9:
-        raise InvalidInputError("If-Match must be a stream version", field="If-Match")
-    return int(text)
+    return natural(text, "If-Match", 10**9 - 1, "If-Match must be a stream version")
 
 
 def build(model: type[M], data: dict[str, Any], **from_path: object) -> M:

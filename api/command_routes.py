@@ -10,7 +10,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, create_model
 
 from api.auth import actor_of, context_of
-from api.body import build, expected_version, read_object
+from api.body import build, expected_version, natural, read_object
 from api.endpoint import EndpointTable, Handler
 from api.runtime_key import RUNTIME
 from api.views import CommandResult
@@ -48,7 +48,8 @@ def command_endpoint(path: str, summary: str, model: type[c.Model], status: int 
         data = await read_object(request)
         extra: dict[str, Any] = dict(request.match_info)
         if "step" in extra:
-            extra["step"] = _int(extra["step"], "step")
+            extra["step"] = natural(extra["step"], "step", 9999,
+                                    "step must be a small non-negative integer")
         version = expected_version(request)
         if version is not None:
             if not versioned:
@@ -73,12 +74,6 @@ def _documented_body(model: type[c.Model], path: str) -> type[BaseModel]:
 
 def _typed(handler: Any) -> Handler:
     return handler  # type: ignore[no-any-return]
-
-
-def _int(text: str, name: str) -> int:
-    if not (text.isascii() and text.isdigit()) or len(text) > 4:
-        raise InvalidInputError(f"{name} must be a small non-negative integer", field=name)
-    return int(text)
 
 
 D = "/v1/departures/{departure_id}"

@@ -11,6 +11,7 @@ import re
 
 from aiohttp import web
 
+from api.body import natural
 from ledger.errors import InvalidInputError
 from ledger.tlog.tile import parse_tile_path
 from ledger.transparency.reader import LogReader
@@ -29,9 +30,7 @@ def _int_param(request: web.Request, name: str) -> int | None:
     text = request.query.get(name)
     if text is None:
         return None
-    if not (text.isascii() and text.isdigit()) or len(text) > 18:
-        raise InvalidInputError(f"{name} must be a non-negative integer", field=name)
-    return int(text)
+    return natural(text, name, 10**18 - 1, f"{name} must be a non-negative integer")
 
 
 @routes.get("/log/checkpoint")

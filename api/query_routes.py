@@ -10,6 +10,7 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from api.auth import actor_of
+from api.body import natural
 from api.endpoint import EndpointTable
 from api.runtime_key import RUNTIME
 from api.views import (
@@ -33,9 +34,10 @@ table = EndpointTable()
 MAX_PAGE = 200
 
 
-def ok(model: BaseModel) -> web.Response:
+def ok(model: BaseModel, status: int = 200) -> web.Response:
     """A JSON response from a view model."""
-    return web.Response(text=model.model_dump_json(), content_type="application/json")
+    return web.Response(text=model.model_dump_json(), status=status,
+                        content_type="application/json")
 
 
 def _uuid(request: web.Request, name: str) -> UUID:
@@ -55,9 +57,7 @@ def _date(request: web.Request, name: str) -> dt.date | None:
 
 def _int(request: web.Request, name: str, default: int, top: int) -> int:
     text = request.query.get(name, str(default))
-    if not (text.isascii() and text.isdigit()) or len(text) > 12 or int(text) > top:
-        raise InvalidInputError(f"{name} must be an integer from 0 to {top}", field=name)
-    return int(text)
+    return natural(text, name, top, f"{name} must be an integer from 0 to {top}")
 
 
 @table.route("GET", "/v1/departures", "List departures (HR, legal, auditors)",

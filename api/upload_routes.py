@@ -68,9 +68,8 @@ async def upload_evidence(request: web.Request) -> web.Response:
         raise InvalidInputError(f"malformed upload: {type(e).__name__}", field="file") from e
     name = (filename or "attachment")[:200]
     media_type = part.headers.get("Content-Type", "application/octet-stream")[:200]
-    response = ok(EvidenceView(sha256=sha256, size=size, name=name, media_type=media_type))
-    response.set_status(201)
-    return response
+    return ok(EvidenceView(sha256=sha256, size=size, name=name, media_type=media_type),
+              status=201)
 
 
 @table.route("GET", "/v1/items/{item_id}/evidence/{sha256}",

@@ -68,17 +68,6 @@ def verify_stream(rows: Sequence[StoredEvent], strict: bool = True, after_versio
     return entries
 
 
-def check_link(previous: Entry | None, entry: Entry) -> None:
-    """Raise VerificationError unless ``entry`` directly follows ``previous`` in its chain.
-
-    Precondition: both are decoded entries of the same stream (``previous`` None for the first).
-    """
-    if previous is None:
-        check_follows(0, None, entry)
-    else:
-        check_follows(previous.version, previous.event_hash, entry)
-
-
 def check_follows(version: int, event_hash: bytes | None, entry: Entry) -> None:
     """Raise VerificationError unless ``entry`` is version ``version + 1`` chained to
     ``event_hash`` (None before version 1)."""

@@ -85,13 +85,13 @@ def decode_event(entry: Entry) -> CanMutateAggregate[Any]:
         raise _error(entry, f"payload does not fit {entry.event_type}: {e}") from e
 
 
-def replay(entries: Iterable[Entry]) -> Aggregate:
-    """Rebuild an aggregate from its entries, oldest first.
+def replay(entries: Iterable[Entry], start: Aggregate | None = None) -> Aggregate:
+    """Rebuild an aggregate from its entries, oldest first, or bring ``start`` up to date.
 
-    Precondition: the entries are one stream's versions 1..n in order (the repository checks
-    the chain before calling this).
+    Precondition: the entries are one stream's next versions in order, from 1 when ``start``
+    is None (the repository checks the chain before calling this).
     """
-    aggregate: Aggregate | None = None
+    aggregate = start
     for entry in entries:
         domain_event = decode_event(entry)
         if (aggregate is None) != (entry.version == 1):

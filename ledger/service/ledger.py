@@ -97,61 +97,43 @@ class Ledger:
     ) -> CommandOutcome:
         """Run ``command`` as ``actor``; with a key, at most once per (actor, key)."""
         context = context or RequestContext()
-        record_key = request_hash = None
-        if idempotency_key is not None:
-            if not 0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
-                raise InvalidInputError("idempotency key must be 1-200 characters",
-                                        field="Idempotency-Key")
-            record_key = f"{actor.id}\x1f{idempotency_key}"
-            request_hash = _request_hash(command, actor)
-            previous = await self.store.find_idempotency(record_key)
-            if previous is not None:
-                return _replay(previous, request_hash)
+        key = _Key.of(command, actor, idempotency_key) if idempotency_key is not None else None
+        if (replayed := await self._recorded(key)) is not None:
+            return replayed
         for attempt in (1, 2):
             uow = UnitOfWork(self.store, self.cache, trust_cache=attempt == 1, keys=self.keys)
+            retry_fresh = attempt == 1
             try:
                 result = await HANDLERS[type(command)](command, actor, uow)
-            except (InvalidTransitionError, ForbiddenError, NotFoundError, ConflictError,
-                    InvalidInputError):
-                if attempt == 1 and uow.used_cache:
-                    continue  # refused on cached state: another process may have moved on
-                if record_key is not None and request_hash is not None:
-                    # A concurrent request with the same key may have done it already.
-                    found = await self.store.find_idempotency(record_key)
-                    if found is not None:
-                        return _replay(found, request_hash)
-                raise
-            events = uow.collect(actor, context)
-            body = _body(command, result, events)
-            record = None
-            if record_key is not None and request_hash is not None:
-                record = IdempotencyRecord(record_key, request_hash, encode_canonical(body))
-            try:
+                events = uow.collect(actor, context)
+                body = _body(command, result, events)
+                record = key.record(body) if key is not None else None
                 if events or record is not None:
                     await self.store.append(events, record)
-            except KeyTakenError:
-                # A concurrent request with the same key committed first: answer as it did.
-                found = await self.store.find_idempotency(record_key or "")
-                if found is None or request_hash is None:
-                    raise
-                return _replay(found, request_hash)
             except PreconditionFailedError:
-                raise
-            except ConflictError:
-                uow.forget()
-                if record_key is not None and request_hash is not None:
-                    found = await self.store.find_idempotency(record_key)
-                    if found is not None:  # the same key won the race: answer as it did
-                        return _replay(found, request_hash)
-                if attempt == 1 and uow.used_cache:
-                    continue  # the cache was stale: run the command again on fresh state
+                raise  # the caller's If-Match is stale: never retried behind their back
+            except (InvalidTransitionError, ForbiddenError, NotFoundError, ConflictError,
+                    InvalidInputError) as e:
+                if isinstance(e, ConflictError):
+                    uow.forget()
+                # A concurrent request with the same key may have done it already.
+                if (replayed := await self._recorded(key)) is not None:
+                    return replayed
+                if retry_fresh and uow.used_cache and not isinstance(e, KeyTakenError):
+                    continue  # decided on cached state: another process may have moved on
                 raise
             uow.remember()
             if events and self._on_append is not None:
                 self._on_append()
-            return CommandOutcome(body, replayed=False,
-                                  raw=record.response if record else encode_canonical(body))
+            return CommandOutcome(body, replayed=False, raw=record.response if record else b"")
         raise ConflictError("unreachable")  # pragma: no cover
+
+    async def _recorded(self, key: _Key | None) -> CommandOutcome | None:
+        """The stored outcome for this key, replayed; None when there is none."""
+        if key is None:
+            return None
+        found = await self.store.find_idempotency(key.record_key)
+        return _replay(found, key.request_hash) if found is not None else None
 
     async def load(self, cls: type[A], aggregate_id: UUID | str) -> A:
         """Return the current state of one aggregate (new rows verified on the way)."""
@@ -171,9 +153,27 @@ class Ledger:
         return results
 
 
+@dataclass(frozen=True)
+class _Key:
+    """An idempotency key, scoped to its principal, and the hash of the request it names."""
+
+    record_key: str
+    request_hash: bytes
+
+    @classmethod
+    def of(cls, command: c.Model, actor: Actor, idempotency_key: str) -> _Key:
+        if not 0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
+            raise InvalidInputError("idempotency key must be 1-200 characters",
+                                    field="Idempotency-Key")
+        return cls(f"{actor.id}\x1f{idempotency_key}", _request_hash(command, actor))
+
+    def record(self, body: JSONObject) -> IdempotencyRecord:
+        return IdempotencyRecord(self.record_key, self.request_hash, encode_canonical(body))
+
+
 def _body(command: c.Model, result: JSONObject, events: list[NewEvent]) -> JSONObject:
     return {
-        "command": command.model_dump(mode="json")["type"],
+        "command": str(getattr(command, "type", type(command).__name__)),
         "result": result,
         "events": [{"id": str(e.event_id), "stream_type": e.stream_type,
                     "stream_id": str(e.stream_id), "version": e.version,

@@ -13,7 +13,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from ledger.aggregates.codec import decode_event, encode_event, stream_type_of
+from ledger.aggregates.codec import encode_event, replay, stream_type_of
 from ledger.chain import verify_stream
 from ledger.entry import encode_entry
 from ledger.errors import NotFoundError, PreconditionFailedError
@@ -73,14 +73,13 @@ class UnitOfWork:
         rows = await self.store.read_stream(key, after)
         if not rows and cached is None:
             raise NotFoundError(f"{key} not found")
-        entries = verify_stream(rows, strict=False, after_version=after,
-                                after_hash=cached.last_hash if cached is not None else None)
-        aggregate = cached.aggregate if cached is not None else None
-        for entry in entries:
-            aggregate = decode_event(entry).mutate(aggregate)
-        if aggregate is None:
-            raise NotFoundError(f"{key} not found")
-        fresh = Cached(aggregate, entries[-1].event_hash if entries else cached.last_hash)  # type: ignore[union-attr]
+        if not rows and cached is not None:
+            fresh = cached
+        else:
+            entries = verify_stream(rows, strict=False, after_version=after,
+                                    after_hash=cached.last_hash if cached else None)
+            aggregate = replay(entries, cached.aggregate if cached else None)
+            fresh = Cached(aggregate, entries[-1].event_hash)
         if self.cache is not None:
             self.cache.put(fresh.aggregate, fresh.last_hash)
         return fresh
