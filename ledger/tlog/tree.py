@@ -8,6 +8,7 @@ any proof, is then assembled from at most a few dozen stored hashes (RFC 6962 se
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Sequence
 from typing import Protocol
 
@@ -216,3 +217,33 @@ def _next_hash(hashes: Iterator[bytes]) -> bytes:
 def _expect_exhausted(hashes: Iterator[bytes]) -> None:
     if next(hashes, None) is not None:
         raise AssertionError("tlog: bad index math (hashes left over)")
+
+
+def rebuild_stored_hashes(record_hashes: bytes) -> tuple[bytes, bytes]:
+    """Return every stored hash of the tree over ``record_hashes`` in storage order, and the
+    leaf hashes alone.
+
+    ``record_hashes`` is the concatenation of the records' 32-byte hashes (record i at offset
+    32i). The first result concatenates the ``stored_hash_count(n)`` stored hashes (index k at
+    offset 32k), byte-identical to what appending the records one by one stores; the second,
+    the n leaf hashes (the level-0 tiles' contents). One pass with a stack of pending left
+    siblings, for the full audit: no index arithmetic per hash.
+    """
+    if len(record_hashes) % HASH_SIZE:
+        raise InvalidInputError("record hashes are not a whole number of 32-byte hashes")
+    sha256 = hashlib.sha256
+    out: list[bytes] = []
+    leaves: list[bytes] = []
+    append, append_leaf = out.append, leaves.append
+    pending: list[bytes] = []  # roots of the complete subtrees left of the next record
+    push, pop = pending.append, pending.pop
+    for n, offset in enumerate(range(0, len(record_hashes), HASH_SIZE), start=1):
+        h = sha256(b"\x00" + record_hashes[offset:offset + HASH_SIZE]).digest()
+        append(h)
+        append_leaf(h)
+        while not n & 1:  # each trailing 0 bit of n completes a subtree with its sibling
+            h = sha256(b"\x01" + pop() + h).digest()
+            append(h)
+            n >>= 1
+        push(h)
+    return b"".join(out), b"".join(leaves)

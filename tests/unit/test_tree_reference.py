@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.errors import VerificationError
+from ledger.errors import InvalidInputError, VerificationError
 from ledger.tlog import reference
 from ledger.tlog.hashing import EMPTY_ROOT, hash_leaf
 from ledger.tlog.proof import (
@@ -33,6 +33,7 @@ from ledger.tlog.tile import (
 )
 from ledger.tlog.tree import (
     append_leaf_hashes,
+    rebuild_stored_hashes,
     split_stored_hash_index,
     stored_hash_count,
     stored_hash_index,
@@ -81,6 +82,23 @@ def entries(size: int) -> list[bytes]:
 
 
 sizes = st.integers(min_value=1, max_value=300)
+
+
+@given(st.integers(min_value=0, max_value=SMALL))
+def test_rebuild_equals_incremental_appends(n: int) -> None:
+    rebuilt, leaves = rebuild_stored_hashes(b"".join(entries(n)))
+    assert rebuilt == b"".join(store(SMALL).hashes[:stored_hash_count(n)])
+    assert leaves == b"".join(hash_leaf(e) for e in entries(n))
+
+
+def test_rebuild_equals_incremental_appends_past_the_third_tile_level() -> None:
+    rebuilt, _ = rebuild_stored_hashes(b"".join(entries(LARGE)))
+    assert rebuilt == b"".join(store(LARGE).hashes)
+
+
+def test_rebuild_refuses_a_partial_hash() -> None:
+    with pytest.raises(InvalidInputError):
+        rebuild_stored_hashes(b"\x00" * 33)
 
 
 @given(sizes)
