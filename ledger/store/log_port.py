@@ -32,6 +32,27 @@ class LogEntryRow:
     event_hash: bytes
 
 
+@dataclass(frozen=True)
+class LogBlock:
+    """A run of log rows read in one go: their indexes (ascending), the event positions (log
+    entries only) and the 32-byte hashes concatenated in the same order. The reader checks the
+    indexes: a gap in them is a gap in the table."""
+
+    indexes: list[int]
+    positions: list[int]
+    hashes: bytes
+
+
+def sorted_block(indexes: list[int], positions: list[int], hashes: bytes) -> LogBlock:
+    """Return a LogBlock with the rows in index order (adapters read them in that order
+    already; this only guards against an engine that aggregated them otherwise)."""
+    if indexes == sorted(indexes):
+        return LogBlock(indexes, positions, hashes)
+    order = sorted(range(len(indexes)), key=indexes.__getitem__)
+    return LogBlock([indexes[i] for i in order], [positions[i] for i in order] if positions
+                    else [], b"".join(hashes[32 * i:32 * i + 32] for i in order))
+
+
 class SequencingBatch(Protocol):
     """One sequencer transaction: everything written commits together, or nothing does."""
 
@@ -88,11 +109,12 @@ class LogStore(Protocol):
     async def checkpoints(self) -> list[StoredCheckpoint]:
         """Every signed checkpoint, by size."""
 
-    def iterate_entries(self, batch: int = 10000) -> AsyncIterator[LogEntryRow]:
-        """Every log entry in index order."""
+    async def read_entry_block(self, start: int, limit: int) -> LogBlock:
+        """Up to ``limit`` log entries with index >= ``start``, ascending (the full audit)."""
 
-    def iterate_hashes(self, batch: int = 20000) -> AsyncIterator[tuple[int, bytes]]:
-        """Every stored hash in index order."""
+    async def read_hash_block(self, start: int, limit: int) -> LogBlock:
+        """Up to ``limit`` stored hashes with index >= ``start``, ascending (``positions``
+        empty)."""
 
     def iterate_tiles(self) -> AsyncIterator[tuple[int, int, int, bytes]]:
         """Every stored tile as (level, n, width, data)."""

@@ -55,6 +55,11 @@ class IdempotencyRecord:
     response: bytes
 
 
+AuditRow = tuple[int, str, str, str, int, str, bytes, bytes]
+"""One stored event as ``ledger verify`` reads it: (position, event id, stream type, stream
+id, version, event type, event hash, entry); ids as lowercase hyphenated text."""
+
+
 class EventStore(Protocol):
     """What the service layer needs from storage."""
 
@@ -77,6 +82,10 @@ class EventStore(Protocol):
 
     def iterate_all(self, batch: int = 5000) -> AsyncIterator[StoredEvent]:
         """Iterate over every event in position order, fetching ``batch`` rows at a time."""
+
+    async def read_for_audit(self, after: int = 0, limit: int = 5000) -> Sequence[AuditRow]:
+        """Return events with position > ``after`` in position order, at most ``limit``, as
+        plain ``AuditRow`` tuples (no UUID or datetime objects): the full audit's read."""
 
     async def find_event(self, event_id: UUID) -> StoredEvent | None:
         """Return one event by its id."""

@@ -14,6 +14,7 @@ import asyncpg
 
 from ledger.errors import ConflictError, LedgerError, NotFoundError, PushbackError
 from ledger.store.port import (
+    AuditRow,
     IdempotencyRecord,
     KeyTakenError,
     NewEvent,
@@ -28,6 +29,11 @@ _MIGRATION_LOCK = 0x4C454447  # "LEDG": advisory lock serialising concurrent mig
 _SELECT_STREAM = """
 SELECT position, event_id, stream_type, stream_id, version, event_type, entry, event_hash
 FROM events WHERE stream_id = $1 AND version > $2 ORDER BY version
+"""
+_SELECT_AUDIT = """
+SELECT position, event_id::text, stream_type, stream_id::text, version, event_type, event_hash,
+       entry
+FROM events WHERE position > $1 ORDER BY position LIMIT $2
 """
 _SELECT_AFTER = """
 SELECT position, event_id, stream_type, stream_id, version, event_type, entry, event_hash
@@ -129,6 +135,11 @@ class PostgresEventStore(PagedIteration):
     async def read_all(self, after: int = 0, limit: int = 1000) -> list[StoredEvent]:
         """Return events after ``after`` in position order."""
         return [_row_to_event(r) for r in await self._fetch(_SELECT_AFTER, after, limit)]
+
+    async def read_for_audit(self, after: int = 0, limit: int = 5000) -> Sequence[AuditRow]:
+        """Return plain rows after ``after`` in position order (asyncpg records are tuples
+        enough: indexable and unpackable)."""
+        return await self._fetch(_SELECT_AUDIT, after, limit)
 
     async def find_event(self, event_id: UUID) -> StoredEvent | None:
         """Return one event by its id."""

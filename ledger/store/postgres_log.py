@@ -11,7 +11,7 @@ from typing import Any
 import asyncpg
 
 from ledger.errors import LedgerError, NotFoundError
-from ledger.store.log_port import LogEntryRow, StoredCheckpoint
+from ledger.store.log_port import LogBlock, LogEntryRow, StoredCheckpoint, sorted_block
 from ledger.store.postgres import PostgresEventStore, map_postgres_error
 
 SEQUENCER_LOCK = 0x4C4F4753  # "LOGS"
@@ -157,23 +157,24 @@ class PostgresLogStore:
             "SELECT size, root, note FROM checkpoints ORDER BY size")
         return [_checkpoint(r) for r in rows]
 
-    async def iterate_entries(self, batch: int = 10000) -> AsyncIterator[LogEntryRow]:
-        after = -1
-        while rows := await self.events.pool.fetch(
-                "SELECT idx, position, event_hash FROM log_entries WHERE idx > $1 "
-                "ORDER BY idx LIMIT $2", after, batch):
-            for r in rows:
-                yield LogEntryRow(int(r[0]), int(r[1]), bytes(r[2]))
-            after = int(rows[-1][0])
+    async def read_entry_block(self, start: int, limit: int) -> LogBlock:
+        # One row per block: the per-row cost of a million-row read is what the audit is
+        # made of. The aggregates see the subquery's rows in one order; sorted_block checks.
+        row = await self.events.pool.fetchrow(
+            "SELECT array_agg(idx), array_agg(position), string_agg(event_hash, ''::bytea) "
+            "FROM (SELECT idx, position, event_hash FROM log_entries WHERE idx >= $1 "
+            "ORDER BY idx LIMIT $2) s", start, limit)
+        if row is None or row[0] is None:
+            return LogBlock([], [], b"")
+        return sorted_block(list(row[0]), list(row[1]), bytes(row[2]))
 
-    async def iterate_hashes(self, batch: int = 20000) -> AsyncIterator[tuple[int, bytes]]:
-        after = -1
-        while rows := await self.events.pool.fetch(
-                "SELECT idx, hash FROM log_hashes WHERE idx > $1 ORDER BY idx LIMIT $2",
-                after, batch):
-            for r in rows:
-                yield int(r[0]), bytes(r[1])
-            after = int(rows[-1][0])
+    async def read_hash_block(self, start: int, limit: int) -> LogBlock:
+        row = await self.events.pool.fetchrow(
+            "SELECT array_agg(idx), string_agg(hash, ''::bytea) FROM (SELECT idx, hash "
+            "FROM log_hashes WHERE idx >= $1 ORDER BY idx LIMIT $2) s", start, limit)
+        if row is None or row[0] is None:
+            return LogBlock([], [], b"")
+        return sorted_block(list(row[0]), [], bytes(row[1]))
 
     async def iterate_tiles(self) -> AsyncIterator[tuple[int, int, int, bytes]]:
         for r in await self.events.pool.fetch(

@@ -20,6 +20,7 @@ import aiosqlite
 from ledger.entry import format_time
 from ledger.errors import ConflictError, LedgerError, NotFoundError, PushbackError
 from ledger.store.port import (
+    AuditRow,
     IdempotencyRecord,
     KeyTakenError,
     NewEvent,
@@ -31,6 +32,10 @@ from ledger.store.sqlite_schema import MIGRATIONS
 _SELECT_STREAM = (
     "SELECT position, event_id, stream_type, stream_id, version, event_type, entry, event_hash"
     " FROM events WHERE stream_id = ? AND version > ? ORDER BY version"
+)
+_SELECT_AUDIT = (
+    "SELECT position, event_id, stream_type, stream_id, version, event_type, event_hash, entry"
+    " FROM events WHERE position > ? ORDER BY position LIMIT ?"
 )
 _SELECT_AFTER = (
     "SELECT position, event_id, stream_type, stream_id, version, event_type, entry, event_hash"
@@ -180,6 +185,10 @@ class SQLiteEventStore(PagedIteration):
             _SELECT_AFTER, (after, limit),
         )
         return [_row_to_event(r) for r in rows]
+
+    async def read_for_audit(self, after: int = 0, limit: int = 5000) -> Sequence[AuditRow]:
+        """Return plain rows after ``after`` in position order (ids are stored as text)."""
+        return await self.fetch(_SELECT_AUDIT, (after, limit))
 
     async def find_event(self, event_id: UUID) -> StoredEvent | None:
         """Return one event by its id."""

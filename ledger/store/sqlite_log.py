@@ -10,7 +10,7 @@ from typing import Any
 import aiosqlite
 
 from ledger.errors import NotFoundError
-from ledger.store.log_port import LogEntryRow, StoredCheckpoint
+from ledger.store.log_port import LogBlock, LogEntryRow, StoredCheckpoint
 from ledger.store.sqlite import SQLiteEventStore
 
 
@@ -125,23 +125,18 @@ class SQLiteLogStore:
         rows = await self.events.fetch("SELECT size, root, note FROM checkpoints ORDER BY size")
         return [_checkpoint(r) for r in rows]
 
-    async def iterate_entries(self, batch: int = 10000) -> AsyncIterator[LogEntryRow]:
-        after = -1
-        while rows := await self.events.fetch(
-                "SELECT idx, position, event_hash FROM log_entries WHERE idx > ? "
-                "ORDER BY idx LIMIT ?", (after, batch)):
-            for r in rows:
-                yield LogEntryRow(int(r[0]), int(r[1]), bytes(r[2]))
-            after = int(rows[-1][0])
+    async def read_entry_block(self, start: int, limit: int) -> LogBlock:
+        rows = await self.events.fetch(
+            "SELECT idx, position, event_hash FROM log_entries WHERE idx >= ? "
+            "ORDER BY idx LIMIT ?", (start, limit))
+        return LogBlock([int(r[0]) for r in rows], [int(r[1]) for r in rows],
+                        b"".join(bytes(r[2]) for r in rows))
 
-    async def iterate_hashes(self, batch: int = 20000) -> AsyncIterator[tuple[int, bytes]]:
-        after = -1
-        while rows := await self.events.fetch(
-                "SELECT idx, hash FROM log_hashes WHERE idx > ? ORDER BY idx LIMIT ?",
-                (after, batch)):
-            for r in rows:
-                yield int(r[0]), bytes(r[1])
-            after = int(rows[-1][0])
+    async def read_hash_block(self, start: int, limit: int) -> LogBlock:
+        rows = await self.events.fetch(
+            "SELECT idx, hash FROM log_hashes WHERE idx >= ? ORDER BY idx LIMIT ?",
+            (start, limit))
+        return LogBlock([int(r[0]) for r in rows], [], b"".join(bytes(r[1]) for r in rows))
 
     async def iterate_tiles(self) -> AsyncIterator[tuple[int, int, int, bytes]]:
         for r in await self.events.fetch(

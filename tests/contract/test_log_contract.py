@@ -11,6 +11,7 @@ import pytest
 
 from ledger.errors import NotFoundError, VerificationError
 from ledger.store.factory import log_store_for
+from ledger.store.log_port import LogBlock, LogEntryRow, sorted_block
 from ledger.store.port import EventStore
 from ledger.tlog import reference
 from ledger.tlog.checkpoint import open_checkpoint
@@ -18,7 +19,7 @@ from ledger.tlog.hashing import hash_leaf
 from ledger.tlog.proof import verify_consistency, verify_inclusion
 from ledger.tlog.proof_text import verify_tlog_proof
 from ledger.tlog.tile import Tile, decode_entry_bundle
-from ledger.tlog.tree import stored_hash_index
+from ledger.tlog.tree import rebuild_stored_hashes, stored_hash_count, stored_hash_index
 from ledger.transparency.keys import load_signers, load_verifiers
 from ledger.transparency.reader import LogReader
 from ledger.transparency.sequencer import Sequencer
@@ -173,3 +174,38 @@ async def test_sequencer_refuses_to_sign_a_tree_inconsistent_with_its_last_check
     with pytest.raises(VerificationError, match="refusing to sign tree size 6"):
         await sequencer.step()
     assert (await log_store_for(store).latest_checkpoint()).size == 5  # type: ignore[union-attr]
+
+
+async def test_audit_reads_return_blocks_in_index_order(
+    store: EventStore, make_sequencer: MakeSequencer, signer_keys: Path
+) -> None:
+    sequencer = make_sequencer(store, signer_keys, batch_size=40)
+    await fill(store, 100)
+    await drain(sequencer)
+    log = log_store_for(store)
+    entries = await log.read_entries(0, 100)
+    block = await log.read_entry_block(10, 25)
+    assert block.indexes == list(range(10, 35))
+    assert block.positions == [e.position for e in entries[10:35]]
+    assert block.hashes == b"".join(e.event_hash for e in entries[10:35])
+    assert (await log.read_entry_block(95, 25)).indexes == list(range(95, 100))
+    assert await log.read_entry_block(100, 25) == LogBlock([], [], b"")
+    hashes = await log.read_hash_block(0, 10_000)
+    assert hashes.indexes == list(range(stored_hash_count(100)))
+    assert hashes.positions == []
+    assert hashes.hashes == rebuild_stored_hashes(block_hashes(entries))[0]
+    rows = await store.read_for_audit(after=3, limit=4)
+    events = await store.read_all(after=3, limit=4)
+    assert [tuple(r) for r in rows] == [
+        (e.position, str(e.event_id), e.stream_type, str(e.stream_id), e.version, e.event_type,
+         e.event_hash, e.entry) for e in events]
+
+
+def block_hashes(entries: list[LogEntryRow]) -> bytes:
+    return b"".join(e.event_hash for e in entries)
+
+
+def test_sorted_block_puts_rows_in_index_order() -> None:
+    block = sorted_block([2, 0, 1], [12, 10, 11], b"c" * 32 + b"a" * 32 + b"b" * 32)
+    assert block == LogBlock([0, 1, 2], [10, 11, 12], b"a" * 32 + b"b" * 32 + b"c" * 32)
+    assert sorted_block([1, 0], [], b"b" * 32 + b"a" * 32).hashes == b"a" * 32 + b"b" * 32
