@@ -1,21 +1,52 @@
 """Full-ledger verification: re-hash every stored entry and walk every stream's chain.
 
-Reads in storage order, one batch at a time, keeping only the last entry of each stream in
-memory, and keeps going after a problem so one run reports every tampered place.
+Reads in storage order, one batch at a time, keeping only the last (version, hash) of each
+stream in memory, and keeps going after a problem so one run reports every tampered place.
+
+Two depths. Both hash every entry's exact bytes and compare the hash with the stored one, check
+every entry against its row (event id, stream id and type, version, event type) and every
+``prev`` link and version step of every stream:
+
+* **integrity** (default) reads the envelope fields where RFC 8785 puts them: canonical JSON
+  sorts the top-level keys, so every entry our writer produces ends with the fixed-shape tail
+  ``,"prev":…,"recorded_at":"<27 chars>","stream":{"id":…,"type":…},"type":…,"v":1,
+  "version":N}`` (nothing but the top-level members can follow ``payload``). The tail expected
+  from the row's columns and the previous hash is compared byte for byte; no JSON parse.
+* **strict** also parses every entry and proves it is canonical RFC 8785 with exactly the fixed
+  envelope (``decode_entry(strict=True)``), about an order of magnitude slower.
+
+Any row the integrity check does not accept gets the strict check, which names what is wrong:
+a problem is never reported from the fast path, so both depths report tampering identically.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import hashlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from uuid import UUID
 
 from ledger.chain import check_follows, verify_row
 from ledger.errors import VerificationError
-from ledger.store.port import EventStore
+from ledger.store.log_port import LogStore
+from ledger.store.port import AuditRow, EventStore, StoredEvent
+from ledger.tlog.note import Verifier
+from ledger.transparency.log_worker import audit_log_in_child
+from ledger.transparency.verify_log import LogReport, audit_log_tree, check_log_against_events
 
 MAX_PROBLEMS = 1000
+BATCH = 10_000
+SLICE = 1000  # rows checked between two turns of the event loop
+WORKER_FROM = 50_000  # log entries from which a child process audits the log's tree
 Progress = Callable[[int], None]
+StepProgress = Callable[[str, int], None]  # ("events" | "log" | "tree", done)
+
+_NEW = (0, b"")  # stands for "stream not seen yet" in the per-stream table
+_PREV_NULL = b',"prev":null'
+_RECORDED_AT = b',"recorded_at":"'
+_TIME_LENGTH = 27  # 2026-11-24T22:19:59.123456Z
+_HEAD = b'{"actor":{'
 
 
 @dataclass
@@ -26,7 +57,12 @@ class ChainReport:
     events: int = 0
     streams: int = 0
     problems: list[VerificationError] = field(default_factory=list)
-    hashes_by_position: dict[int, bytes] = field(default_factory=dict)
+    positions: list[int] = field(default_factory=list)
+    digests: list[bytes] = field(default_factory=list)  # SHA-256 of each entry, as read
+
+    def hashes_by_position(self) -> dict[int, bytes]:
+        """Each event's hash (of its bytes as read) by storage position."""
+        return dict(zip(self.positions, self.digests, strict=True))
 
     @property
     def ok(self) -> bool:
@@ -34,28 +70,140 @@ class ChainReport:
         return not self.problems
 
 
-async def verify_chains(store: EventStore, progress: Progress | None = None) -> ChainReport:
-    """Re-hash every entry and check every stream's chain; ``progress`` gets events done."""
-    report = ChainReport()
-    hashes = report.hashes_by_position
-    # Per stream only the last (version, hash) is kept; None once a stream is broken.
-    last: dict[UUID, tuple[int, bytes] | None] = {}
-    async for row in store.iterate_all():
-        report.events += 1
-        hashes[row.position] = row.event_hash
-        if progress is not None and report.events % 5000 == 0:
-            progress(report.events)
-        previous = last.get(row.stream_id, (0, None))
+@dataclass
+class LedgerReport:
+    """What ``verify_ledger`` found: the chains' report and the log's."""
+
+    chains: ChainReport
+    log: LogReport
+    tree_in_child: bool = False  # whether a child process audited the log's tree
+
+    @property
+    def problems(self) -> list[VerificationError]:
+        """Every problem, chains first."""
+        return self.chains.problems + self.log.problems
+
+
+async def verify_ledger(store: EventStore, log: LogStore, verifiers: Sequence[Verifier],
+                        origin: str, progress: StepProgress | None = None, *,
+                        strict: bool = False, database_url: str | None = None,
+                        worker_from: int = WORKER_FROM) -> LedgerReport:
+    """Everything ``ledger verify`` checks: every entry and chain, and the whole log.
+
+    The chains and the log's tree are independent until the log is cross-checked against the
+    events, so they are audited concurrently: when ``database_url`` (the database ``store``
+    and ``log`` use) is given and the log holds at least ``worker_from`` entries, the tree is
+    audited by a child process on another core (``log_worker``), else in this one.
+    """
+    chain_progress = None if progress is None else (lambda done: progress("events", done))
+    latest = await log.latest_checkpoint()
+    in_child = database_url is not None and latest is not None and latest.size >= worker_from
+    if in_child and database_url is not None:
+        tree_task = asyncio.ensure_future(audit_log_in_child(database_url, verifiers, origin))
+    else:
+        tree_task = asyncio.ensure_future(audit_log_tree(log, verifiers, origin, progress))
+    try:
+        chains = await verify_chains(store, chain_progress, strict=strict)
         try:
-            entry = verify_row(row)
-            if previous is not None:
-                check_follows(previous[0], previous[1], entry)
-                last[row.stream_id] = (entry.version, entry.event_hash)
-        except VerificationError as e:
-            last[row.stream_id] = None  # later links of this stream cannot be trusted
-            if len(report.problems) < MAX_PROBLEMS:
-                report.problems.append(e)
+            report, entries = await tree_task
+        except OSError:  # no child to be had: audit the tree here
+            in_child = False
+            report, entries = await audit_log_tree(log, verifiers, origin, progress)
+    finally:
+        tree_task.cancel()
     if progress is not None:
-        progress(report.events)
+        progress("log", report.size)
+        progress("tree", report.size)
+    await check_log_against_events(store, report, entries, chains.hashes_by_position())
+    return LedgerReport(chains, report, in_child)
+
+
+async def verify_chains(store: EventStore, progress: Progress | None = None, *,
+                        strict: bool = False) -> ChainReport:
+    """Re-hash every entry and check every stream's chain; ``progress`` gets events done.
+
+    ``strict`` parses every entry and proves its canonical form too (see the module notes).
+    """
+    report = ChainReport()
+    # Per stream only the last (version, hash) is kept; None once a stream is broken.
+    last: dict[str, tuple[int, bytes] | None] = {}
+    pending = asyncio.ensure_future(store.read_for_audit(0, BATCH))
+    try:
+        while rows := await pending:
+            # Ask for the next batch before checking this one: the database works meanwhile.
+            pending = asyncio.ensure_future(store.read_for_audit(rows[-1][0], BATCH))
+            for start in range(0, len(rows), SLICE):
+                # Let the concurrent log audit's reads and its child process move meanwhile.
+                await asyncio.sleep(0)
+                _check_batch(rows[start:start + SLICE], last, report, strict)
+            if progress is not None:
+                progress(report.events)
+    finally:
+        pending.cancel()
     report.streams = len(last)
     return report
+
+
+def _check_batch(rows: Sequence[AuditRow], last: dict[str, tuple[int, bytes] | None],
+                 report: ChainReport, strict: bool) -> None:
+    """Check rows in position order; the integrity fast path is written out inline (it runs
+    once per event, so a function call per row would be a good part of its cost)."""
+    sha256 = hashlib.sha256
+    add_position, add_digest = report.positions.append, report.digests.append
+    get, setdefault = last.get, last.setdefault
+    report.events += len(rows)
+    for row in rows:
+        position, event_id, stream_type, stream_id, version, event_type, event_hash, entry = row
+        digest = sha256(entry).digest()
+        add_position(position)
+        add_digest(digest)
+        if not strict and digest == event_hash:
+            tail = (f'","stream":{{"id":"{stream_id}","type":"{stream_type}"}},"type":"'
+                    f'{event_type}","v":1,"version":{version}}}').encode()
+            end = len(entry) - len(tail) - _TIME_LENGTH
+            if entry.endswith(tail) and entry[end - 16:end] == _RECORDED_AT and \
+                    entry.startswith(_HEAD) and \
+                    f'"id":"{event_id}","payload":{{'.encode() in entry:
+                if version == 1:
+                    # One dict operation: the stream must be new (the usual case).
+                    value = (1, digest)
+                    if entry[end - 28:end - 16] == _PREV_NULL and \
+                            setdefault(stream_id, value) is value:
+                        continue
+                else:
+                    previous = get(stream_id, _NEW)
+                    if previous is None:  # a broken stream: its links are no longer checked
+                        continue
+                    if previous[0] == version - 1 and entry[end - 90:end - 16] == (
+                            b',"prev":"' + previous[1].hex().encode() + b'"'):
+                        last[stream_id] = (version, digest)
+                        continue
+        _check_row(row, last, report)
+
+
+def _check_row(row: AuditRow, last: dict[str, tuple[int, bytes] | None],
+               report: ChainReport) -> None:
+    """The strict check of one row: decode it fully and check its link; record a problem."""
+    position, event_id, stream_type, stream_id, version, event_type, event_hash, entry = row
+    previous = last.get(stream_id, (0, None))
+    try:
+        stored = StoredEvent(position, _uuid(event_id, row), stream_type,
+                             _uuid(stream_id, row), version, event_type, bytes(entry),
+                             bytes(event_hash))
+        decoded = verify_row(stored)
+        if previous is not None:
+            check_follows(previous[0], previous[1], decoded)
+            last[stream_id] = (decoded.version, decoded.event_hash)
+    except VerificationError as e:
+        last[stream_id] = None  # later links of this stream cannot be trusted
+        if len(report.problems) < MAX_PROBLEMS:
+            report.problems.append(e)
+
+
+def _uuid(text: str, row: AuditRow) -> UUID:
+    try:
+        return UUID(text)
+    except ValueError:
+        raise VerificationError(
+            f"event at position {row[0]}: column {text!r} is not a UUID",
+            stream_id=row[3], version=row[4], event_id=row[1]) from None

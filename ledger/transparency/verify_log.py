@@ -7,18 +7,18 @@ once and that every checkpoint is signed by a trusted key and consistent with it
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 
 from ledger.errors import LedgerError, VerificationError
 from ledger.store.log_port import LogStore, StoredCheckpoint
 from ledger.store.port import EventStore
 from ledger.tlog.checkpoint import open_checkpoint
-from ledger.tlog.hashing import hash_leaf
 from ledger.tlog.note import Verifier
 from ledger.tlog.proof import prove_tree, verify_consistency
 from ledger.tlog.tile import TILE_HEIGHT, TILE_WIDTH, changed_tiles, tile_path
-from ledger.tlog.tree import append_leaf_hashes, split_stored_hash_index, stored_hash_index
+from ledger.tlog.tree import rebuild_stored_hashes, split_stored_hash_index, stored_hash_index
 from ledger.tlog.tree import tree_hash as compute_tree_hash
 
 Progress = Callable[[str, int], None]
@@ -34,12 +34,39 @@ class LogReport:
     problems: list[VerificationError] = field(default_factory=list)
 
 
-class _ListReader:
-    def __init__(self, hashes: list[bytes]) -> None:
-        self.hashes = hashes
+BLOCK = 65536  # log rows per read: one query and one aggregate row per block
+MAX_PROBLEMS = 100
+_ABSENT = b""
+
+
+class _BlobReader:
+    """A HashReader over the rebuilt stored hashes (concatenated, index k at offset 32k)."""
+
+    def __init__(self, stored: bytes) -> None:
+        self.stored = stored
 
     def read_hashes(self, indexes: Sequence[int]) -> list[bytes]:
-        return [self.hashes[i] for i in indexes]
+        if any(32 * i + 32 > len(self.stored) for i in indexes):
+            raise VerificationError("a proof needs hashes beyond the log's entries")
+        return [self.stored[32 * i:32 * i + 32] for i in indexes]
+
+
+@dataclass
+class LogEntries:
+    """The log entries as read, up to the first gap: event positions and the concatenated
+    event hashes in log order, with the problems reading them found."""
+
+    positions: list[int] = field(default_factory=list)
+    record_hashes: bytes = b""
+    problems: list[VerificationError] = field(default_factory=list)
+
+
+Rebuild = Callable[[bytes], Awaitable[tuple[bytes, bytes]]]
+"""Rebuilds the tree from the concatenated record hashes (``rebuild_stored_hashes``)."""
+
+
+async def _rebuild_here(record_hashes: bytes) -> tuple[bytes, bytes]:
+    return rebuild_stored_hashes(record_hashes)
 
 
 async def verify_log(events: EventStore, log: LogStore, verifiers: Sequence[Verifier],
@@ -48,95 +75,179 @@ async def verify_log(events: EventStore, log: LogStore, verifiers: Sequence[Veri
     """Audit the stored log; every problem names the log index, tile or checkpoint.
 
     ``event_hashes`` (position → event hash, as ``verify_chains`` collects them) saves
-    reading every event again.
+    reading every event again. The two halves are public so ``ledger.verify.verify_ledger``
+    can audit the tree while the chains are checked.
     """
-    report = LogReport()
-    problems = report.problems
+    report, entries = await audit_log_tree(log, verifiers, origin, progress)
     if event_hashes is None:
-        event_hashes = {row.position: row.event_hash async for row in events.iterate_all()}
-    queued = set(await events.queued_positions(limit=len(event_hashes) + 1))
-    report.queued = len(queued)
-    leaves: list[bytes] = []
-    seen: set[int] = set()
-    async for entry in log.iterate_entries():
-        if entry.index != len(leaves):
-            problems.append(VerificationError(
-                f"log index {len(leaves)} is missing (next stored index is {entry.index})",
-                index=len(leaves)))
-            break
-        if event_hashes.get(entry.position) != entry.event_hash:
-            problems.append(VerificationError(
-                f"log index {entry.index}: hash does not match the event at position "
-                f"{entry.position}", index=entry.index))
-        if entry.position in seen:
-            problems.append(VerificationError(
-                f"log index {entry.index}: event at position {entry.position} is logged twice",
-                index=entry.index))
-        seen.add(entry.position)
-        leaves.append(hash_leaf(entry.event_hash))
-    report.size = len(leaves)
-    for position in sorted(set(event_hashes) - seen - queued)[:100]:
-        problems.append(VerificationError(f"event at position {position} is neither in the "
-                                          "log nor queued for it"))
-    computed = _recompute(leaves, progress)
-    await _compare_hashes(log, computed, problems)
-    await _compare_tiles(log, computed, len(leaves), problems)
-    report.checkpoints = await _check_checkpoints(log, computed, len(leaves), verifiers,
-                                                  origin, problems)
+        event_hashes = await _event_hashes(events)
+    await check_log_against_events(events, report, entries, event_hashes)
     return report
 
 
-def _recompute(leaves: list[bytes], progress: Progress | None) -> list[bytes]:
-    computed: list[bytes] = []
-    reader = _ListReader(computed)
-    for start in range(0, len(leaves), 4096):
-        for _, value in append_leaf_hashes(start, leaves[start:start + 4096], reader):
-            computed.append(value)
+async def audit_log_tree(log: LogStore, verifiers: Sequence[Verifier], origin: str,
+                         progress: Progress | None = None,
+                         rebuild: Rebuild = _rebuild_here) -> tuple[LogReport, LogEntries]:
+    """Read the log entries, rebuild the tree from them and compare every stored hash,
+    every stored tile and every signed checkpoint with it (no event is read). Problems
+    reading the entries stay in ``entries.problems`` until ``check_log_against_events``."""
+    entries = await read_log_entries(log, progress)
+    report = LogReport(size=len(entries.positions))
+    stored, leaves = await rebuild(entries.record_hashes)
+    if progress is not None:
+        progress("tree", report.size)
+    await _compare_hashes(log, stored, report.problems)
+    await _compare_tiles(log, stored, leaves, report.size, report.problems)
+    report.checkpoints = await _check_checkpoints(log, _BlobReader(stored), report.size,
+                                                  verifiers, origin, report.problems)
+    return report, entries
+
+
+async def read_log_entries(log: LogStore, progress: Progress | None = None) -> LogEntries:
+    """Read every log entry in index order, up to the first gap (a problem)."""
+    entries = LogEntries()
+    parts: list[bytes] = []
+    positions = entries.positions
+    while block := await log.read_entry_block(len(positions), BLOCK):
+        start = len(positions)
+        count = _contiguous(block.indexes, start, "log index", entries.problems)
+        if len(block.hashes) != 32 * len(block.indexes):
+            entries.problems.append(VerificationError(
+                f"log entries from index {start}: stored hashes are not 32 bytes each",
+                index=start))
+            break
+        positions.extend(block.positions[:count])
+        parts.append(block.hashes[:32 * count])
         if progress is not None:
-            progress("tree", min(start + 4096, len(leaves)))
-    return computed
+            progress("log", len(positions))
+        if count < len(block.indexes) or len(block.indexes) < BLOCK:
+            break
+    entries.record_hashes = b"".join(parts)
+    return entries
 
 
-async def _compare_hashes(log: LogStore, computed: list[bytes],
-                          problems: list[VerificationError]) -> None:
-    stored = 0
-    async for index, value in log.iterate_hashes():
-        stored += 1
-        if index >= len(computed) or computed[index] != value:
-            level, n = split_stored_hash_index(index)
-            where = f"log index {n}" if level == 0 else f"tree node level {level}, {n}"
+async def check_log_against_events(events: EventStore, report: LogReport,
+                                   entries: LogEntries,
+                                   event_hashes: dict[int, bytes]) -> None:
+    """Each log entry is the hash of the event at its position, and every event is logged
+    exactly once or still queued. Problems go into ``report``, in log order: the entries'
+    own first, then these, then the tree's."""
+    queued = set(await events.queued_positions(limit=len(event_hashes) + 1))
+    report.queued = len(queued)
+    found = list(entries.problems)
+    _check_entries(entries, event_hashes, found)
+    _check_membership(entries.positions, event_hashes, queued, found)
+    report.problems[:0] = found
+
+
+async def _event_hashes(events: EventStore) -> dict[int, bytes]:
+    hashes: dict[int, bytes] = {}
+    after = 0
+    while rows := await events.read_for_audit(after, 5000):
+        hashes.update((row[0], row[6]) for row in rows)
+        after = rows[-1][0]
+    return hashes
+
+
+def _check_entries(entries: LogEntries, event_hashes: dict[int, bytes],
+                   problems: list[VerificationError]) -> None:
+    """Each log entry's hash is the hash of the event at its position."""
+    get = event_hashes.get
+    positions, hashes = entries.positions, entries.record_hashes
+    if b"".join(map(get, positions, repeat(_ABSENT, len(positions)))) == hashes:
+        return
+    for index, position in enumerate(positions):
+        if get(position) != hashes[32 * index:32 * index + 32]:
             problems.append(VerificationError(
-                f"stored hash {index} ({where}) does not match the log's entries "
-                "(reordered, altered or forged)", index=n if level == 0 else None))
-            if len(problems) > 100:
+                f"log index {index}: hash does not match the event at position {position}",
+                index=index))
+            if len(problems) >= MAX_PROBLEMS:
                 return
-    if stored != len(computed):
+
+
+def _contiguous(indexes: list[int], start: int, what: str,
+                problems: list[VerificationError]) -> int:
+    """Return how many of ``indexes`` run on from ``start`` without a gap; note the gap."""
+    if indexes == list(range(start, start + len(indexes))):
+        return len(indexes)
+    k = next(k for k, index in enumerate(indexes) if index != start + k)
+    problems.append(VerificationError(
+        f"{what} {start + k} is missing (next stored index is {indexes[k]})", index=start + k))
+    return k
+
+
+def _check_membership(positions: list[int], event_hashes: dict[int, bytes], queued: set[int],
+                      problems: list[VerificationError]) -> None:
+    """Every event is logged exactly once, or still queued for the log."""
+    logged = set(positions)
+    if len(logged) != len(positions):
+        seen: set[int] = set()
+        for index, position in enumerate(positions):
+            if position in seen and len(problems) < MAX_PROBLEMS:
+                problems.append(VerificationError(
+                    f"log index {index}: event at position {position} is logged twice",
+                    index=index))
+            seen.add(position)
+    for position in sorted(event_hashes.keys() - logged - queued)[:MAX_PROBLEMS]:
+        problems.append(VerificationError(f"event at position {position} is neither in the "
+                                          "log nor queued for it"))
+
+
+async def _compare_hashes(log: LogStore, stored: bytes,
+                          problems: list[VerificationError]) -> None:
+    """Compare every stored hash with the rebuilt tree, a block at a time."""
+    need = len(stored) // 32
+    have = 0
+    while block := await log.read_hash_block(have, BLOCK):
+        count = _contiguous(block.indexes, have, "stored hash", problems)
+        found = block.hashes[:32 * count]
+        if found != stored[32 * have:32 * (have + count)]:
+            for k in range(count):
+                index = have + k
+                if found[32 * k:32 * k + 32] != stored[32 * index:32 * index + 32]:
+                    _hash_problem(index, problems)
+                    if len(problems) >= MAX_PROBLEMS:
+                        return
+        have += count
+        if count < len(block.indexes) or len(block.indexes) < BLOCK:
+            break
+    if have != need:
         problems.append(VerificationError(
-            f"{stored} stored hashes, but a log of its size needs {len(computed)}"))
+            f"{have} stored hashes, but a log of its size needs {need}"))
 
 
-async def _compare_tiles(log: LogStore, computed: list[bytes], size: int,
+def _hash_problem(index: int, problems: list[VerificationError]) -> None:
+    level, n = split_stored_hash_index(index)
+    where = f"log index {n}" if level == 0 else f"tree node level {level}, {n}"
+    problems.append(VerificationError(
+        f"stored hash {index} ({where}) does not match the log's entries "
+        "(reordered, altered or forged)", index=n if level == 0 else None))
+
+
+async def _compare_tiles(log: LogStore, stored: bytes, leaves: bytes, size: int,
                          problems: list[VerificationError]) -> None:
-    stored: dict[tuple[int, int], bytes] = {}
+    found: dict[tuple[int, int], bytes] = {}
     async for level, n, width, data in log.iterate_tiles():
-        stored[(level, n)] = data
-        indexes = [stored_hash_index(level * TILE_HEIGHT, n * TILE_WIDTH + i)
-                   for i in range(width)]
-        if len(data) != 32 * width or any(i >= len(computed) for i in indexes) or \
-                data != b"".join(computed[i] for i in indexes):
+        found[(level, n)] = data
+        first = n * TILE_WIDTH
+        if level == 0:
+            expected = leaves[32 * first:32 * (first + width)]
+        else:
+            indexes = [stored_hash_index(level * TILE_HEIGHT, first + i) for i in range(width)]
+            expected = b"".join(stored[32 * i:32 * i + 32] for i in indexes)
+        if data != expected or len(expected) != 32 * width:
             problems.append(VerificationError(f"tile {level}/{n} (width {width}) does not "
                                               "match the log's entries (altered)"))
     for tile in changed_tiles(0, size):
-        found = stored.get((tile.L, tile.N))
-        if found is None or len(found) < 32 * tile.W:
+        kept = found.get((tile.L, tile.N))
+        if kept is None or len(kept) < 32 * tile.W:
             problems.append(VerificationError(f"{tile_path(tile)} is missing"))
 
 
-async def _check_checkpoints(log: LogStore, computed: list[bytes], size: int,
+async def _check_checkpoints(log: LogStore, reader: _BlobReader, size: int,
                              verifiers: Sequence[Verifier], origin: str,
                              problems: list[VerificationError]) -> int:
     checkpoints = await log.checkpoints()
-    reader = _ListReader(computed)
     previous: StoredCheckpoint | None = None
     for stored in checkpoints:
         where = f"checkpoint of size {stored.size}"

@@ -1,9 +1,11 @@
-"""Tampering with the log is detected by ``verify_log``, naming the index, tile or checkpoint."""
+"""Tampering with the log is detected, naming the index, tile or checkpoint: by ``verify_log``
+in this process, and by ``verify_ledger`` with the tree audited by a child process (and by
+its fallback when no child can do it)."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ from ledger.tlog.note import generate_key, parse_signer_key, sign_note
 from ledger.transparency.keys import load_signers, load_verifiers
 from ledger.transparency.sequencer import Sequencer
 from ledger.transparency.verify_log import LogReport, verify_log
+from ledger.verify import verify_ledger
 from tests.conftest import TEST_ORIGIN
 from tests.contract.test_store_contract import chain
 from tests.integration.operator import Operator, PostgresOperator, SQLiteOperator
@@ -41,18 +44,42 @@ async def logged(store: EventStore, signer_keys: Path) -> AsyncIterator[Sequence
     await sequencer.store.resign()
 
 
-async def audit(store: EventStore, keys: Path) -> LogReport:
-    return await verify_log(store, log_store_for(store), load_verifiers(keys), TEST_ORIGIN)
+Audit = Callable[[EventStore, Path], Awaitable[LogReport]]
 
 
-async def test_intact_log_verifies(store: EventStore, logged: Sequencer, signer_keys: Path) -> None:
+@pytest.fixture(params=["here", "child", "child-fails"])
+def audit(request: pytest.FixtureRequest, tmp_path: Path) -> Audit:
+    """The log audit, run each way ``ledger verify`` can run it."""
+    if request.node.callspec.params["store"] == "sqlite":
+        url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    else:
+        url = request.getfixturevalue("pg_dsn")
+    if request.param == "child-fails":
+        url = "postgresql://127.0.0.1:1/nothing-listens-here"
+
+    async def run(store: EventStore, keys: Path) -> LogReport:
+        if request.param == "here":
+            return await verify_log(store, log_store_for(store), load_verifiers(keys),
+                                    TEST_ORIGIN)
+        report = await verify_ledger(store, log_store_for(store), load_verifiers(keys),
+                                     TEST_ORIGIN, database_url=url, worker_from=0)
+        assert report.chains.ok, report.chains.problems
+        assert report.tree_in_child == (request.param == "child")
+        return report.log
+
+    return run
+
+
+async def test_intact_log_verifies(
+    store: EventStore, logged: Sequencer, signer_keys: Path, audit: Audit
+) -> None:
     report = await audit(store, signer_keys)
     assert report.problems == []
     assert (report.size, report.checkpoints) == (300, 3)
 
 
 async def test_truncated_tail_is_detected(
-    store: EventStore, logged: Sequencer, signer_keys: Path, operator: Operator
+    store: EventStore, logged: Sequencer, signer_keys: Path, audit: Audit, operator: Operator
 ) -> None:
     await operator.disable_guards()
     await operator.try_sql("DELETE FROM log_entries WHERE idx >= 290")
@@ -63,7 +90,7 @@ async def test_truncated_tail_is_detected(
 
 
 async def test_reordered_entries_are_detected_at_their_index(
-    store: EventStore, logged: Sequencer, signer_keys: Path, operator: Operator
+    store: EventStore, logged: Sequencer, signer_keys: Path, audit: Audit, operator: Operator
 ) -> None:
     rows = await log_store_for(store).read_entries(10, 2)
     await operator.disable_guards()
@@ -76,7 +103,7 @@ async def test_reordered_entries_are_detected_at_their_index(
 
 
 async def test_deleted_and_altered_tiles_are_named(
-    store: EventStore, logged: Sequencer, signer_keys: Path, operator: Operator
+    store: EventStore, logged: Sequencer, signer_keys: Path, audit: Audit, operator: Operator
 ) -> None:
     await operator.try_sql("DELETE FROM log_tiles WHERE level = 1")
     tile = bytearray(await log_store_for(store).read_tile(0, 0) or b"")
@@ -88,7 +115,7 @@ async def test_deleted_and_altered_tiles_are_named(
 
 
 async def test_checkpoint_signed_by_an_unknown_key_is_rejected(
-    store: EventStore, logged: Sequencer, signer_keys: Path, operator: Operator
+    store: EventStore, logged: Sequencer, signer_keys: Path, audit: Audit, operator: Operator
 ) -> None:
     skey, _ = generate_key(TEST_ORIGIN)
     latest = await log_store_for(store).latest_checkpoint()
@@ -104,7 +131,7 @@ async def test_checkpoint_signed_by_an_unknown_key_is_rejected(
 
 
 async def test_fork_signed_with_the_real_key_is_detected(
-    store: EventStore, logged: Sequencer, signer_keys: Path, operator: Operator
+    store: EventStore, logged: Sequencer, signer_keys: Path, audit: Audit, operator: Operator
 ) -> None:
     await operator.disable_guards()
     # Re-sign a different history for size 250 with the log's own key, as a rogue operator
@@ -120,7 +147,7 @@ async def test_fork_signed_with_the_real_key_is_detected(
 
 
 async def test_event_left_out_of_the_log_is_detected(
-    store: EventStore, logged: Sequencer, signer_keys: Path, operator: Operator
+    store: EventStore, logged: Sequencer, signer_keys: Path, audit: Audit, operator: Operator
 ) -> None:
     [position] = await store.append(chain(uuid.uuid4(), 1))
     await operator.try_sql(f"DELETE FROM log_queue WHERE position = {position}")

@@ -1,10 +1,14 @@
 """Tampering by someone with database access is refused by the database, and when the guards
-are disabled, ``verify_chains`` names the exact stream, version and event."""
+are disabled, ``verify_chains`` names the exact stream, version and event, at both depths
+(integrity, the default, and strict)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
+from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 
 import asyncpg
@@ -16,10 +20,19 @@ from ledger.service import commands as c
 from ledger.service.context import Actor
 from ledger.service.ledger import Ledger
 from ledger.store.port import EventStore, StoredEvent
-from ledger.verify import verify_chains
+from ledger.verify import ChainReport, verify_chains
 from tests.integration.operator import Operator, PostgresOperator, SQLiteOperator
 
 HR = Actor("hr.t", "hr")
+
+
+@pytest.fixture(params=["integrity", "strict"])
+def verify(request: pytest.FixtureRequest) -> Callable[[EventStore], Awaitable[ChainReport]]:
+    """``verify_chains`` at one depth: every tamper case is reported the same at both."""
+    return partial(verify_chains, strict=request.param == "strict")
+
+
+Verify = Callable[[EventStore], Awaitable[ChainReport]]
 
 
 @pytest.fixture
@@ -62,22 +75,22 @@ async def test_postgres_refuses_truncate(postgres_store: EventStore, pg_dsn: str
         await PostgresOperator(pg_dsn).try_sql("TRUNCATE events CASCADE")
 
 
-async def test_clean_ledger_verifies(ledger: Ledger, store: EventStore) -> None:
+async def test_clean_ledger_verifies(ledger: Ledger, store: EventStore, verify: Verify) -> None:
     await _stream_with_comments(ledger, 3)
-    report = await verify_chains(store)
+    report = await verify(store)
     assert report.ok, report.problems
     assert report.events == await store.count_events()
 
 
 async def test_flipped_byte_is_reported_at_its_event(ledger: Ledger, store: EventStore,
-                                                     operator: Operator) -> None:
+                                                     operator: Operator, verify: Verify) -> None:
     item = await _stream_with_comments(ledger, 3)
     victim = (await _rows(store, item))[2]
     tampered = bytearray(victim.entry)
     tampered[tampered.index(b"comment") + 2] ^= 0x01
     await operator.disable_guards()
     await operator.set_row(victim.position, bytes(tampered), victim.event_hash)
-    report = await verify_chains(store)
+    report = await verify(store)
     assert len(report.problems) == 1
     problem = report.problems[0]
     assert (problem.stream_id, problem.version, problem.event_id) == (
@@ -86,31 +99,31 @@ async def test_flipped_byte_is_reported_at_its_event(ledger: Ledger, store: Even
 
 
 async def test_deleted_middle_event_is_reported_as_missing_version(
-        ledger: Ledger, store: EventStore, operator: Operator) -> None:
+        ledger: Ledger, store: EventStore, operator: Operator, verify: Verify) -> None:
     item = await _stream_with_comments(ledger, 3)
     rows = await _rows(store, item)
     await operator.disable_guards()
     await operator.delete_row(rows[1].position)
-    report = await verify_chains(store)
+    report = await verify(store)
     assert [(p.stream_id, p.version) for p in report.problems] == [(str(item), 3)]
     assert "version 2 is missing" in str(report.problems[0])
 
 
 async def test_swapped_versions_are_reported(ledger: Ledger, store: EventStore,
-                                             operator: Operator) -> None:
+                                             operator: Operator, verify: Verify) -> None:
     item = await _stream_with_comments(ledger, 3)
     second, third = (await _rows(store, item))[1:3]
     await operator.disable_guards()
     await operator.set_row(second.position, third.entry, third.event_hash)
     await operator.set_row(third.position, second.entry, second.event_hash)
-    report = await verify_chains(store)
+    report = await verify(store)
     assert report.problems and report.problems[0].version == 2
     assert report.problems[0].event_id == str(second.event_id)
     assert "disagrees with its row" in str(report.problems[0])
 
 
 async def test_rewritten_prev_with_recomputed_hash_is_reported(
-        ledger: Ledger, store: EventStore, operator: Operator) -> None:
+        ledger: Ledger, store: EventStore, operator: Operator, verify: Verify) -> None:
     item = await _stream_with_comments(ledger, 3)
     victim = (await _rows(store, item))[2]
     entry = decode_entry(victim.entry)
@@ -122,7 +135,7 @@ async def test_rewritten_prev_with_recomputed_hash_is_reported(
         prev=bytes(32))
     await operator.disable_guards()
     await operator.set_row(victim.position, forged, forged_hash)
-    report = await verify_chains(store)
+    report = await verify(store)
     assert [(p.stream_id, p.version) for p in report.problems] == [(str(item), 3)]
     assert "prev" in str(report.problems[0])
 
@@ -136,3 +149,35 @@ async def test_loading_a_tampered_stream_refuses_to_act(ledger: Ledger, store: E
     fresh_process = Ledger(store)  # its cache is empty, so it reads and verifies the stream
     with pytest.raises(VerificationError, match="version 2 is missing"):
         await fresh_process.execute(c.CommentItem(item_id=item, text="after tamper"), HR)
+
+
+async def test_rewritten_columns_are_reported(ledger: Ledger, store: EventStore,
+                                              operator: Operator, verify: Verify) -> None:
+    item = await _stream_with_comments(ledger, 3)
+    second, third = (await _rows(store, item))[1:3]
+    await operator.disable_guards()
+    await operator.try_sql(f"UPDATE events SET event_type = 'ItemConfirmed' "
+                           f"WHERE position = {second.position}")
+    await operator.try_sql(f"UPDATE events SET event_id = '{uuid.uuid4()}' "
+                           f"WHERE position = {third.position}")
+    report = await verify(store)
+    assert [(p.stream_id, p.version) for p in report.problems] == [(str(item), 2),
+                                                                   (str(item), 3)]
+    assert "entry disagrees with its row on event type" in str(report.problems[0])
+    assert "entry disagrees with its row on event id" in str(report.problems[1])
+
+
+async def test_only_strict_proves_the_canonical_form(ledger: Ledger, store: EventStore,
+                                                     operator: Operator) -> None:
+    """A well-chained entry that is not RFC 8785 canonical (as a buggy writer could store):
+    integrity holds, so only ``--strict`` reports it."""
+    item = await _stream_with_comments(ledger, 2)
+    last = (await _rows(store, item))[-1]
+    spaced = last.entry.replace(b'"context":{', b'"context": {', 1)
+    assert spaced != last.entry
+    await operator.disable_guards()
+    await operator.set_row(last.position, spaced, hashlib.sha256(spaced).digest())
+    assert (await verify_chains(store)).ok
+    report = await verify_chains(store, strict=True)
+    assert [(p.stream_id, p.version) for p in report.problems] == [(str(item), 3)]
+    assert "not in RFC 8785 canonical form" in str(report.problems[0])

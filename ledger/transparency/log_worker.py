@@ -1,0 +1,114 @@
+"""Audit the log's tree in a child process, for ``ledger verify``.
+
+``python -m ledger.transparency.log_worker`` reads a JSON request on stdin (database URL, log
+origin, verifier keys), runs ``audit_log_tree`` against that database and writes one JSON line
+(the report) followed by the entries' positions (native 8-byte integers) and their
+concatenated event hashes on stdout. The parent checks the chains meanwhile, on its own core.
+
+A child process, not a multiprocessing pool: a pool re-imports the caller's main module. The
+request and answer go through anonymous temporary files (mode 0600, never named on disk), not
+pipes: a pipe would be drained one chunk per turn of the parent's busy event loop, and the
+database URL, which may hold a password, never appears on a command line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import tempfile
+from array import array
+from collections.abc import Sequence
+from typing import Any
+
+from ledger.errors import VerificationError
+from ledger.tlog.note import Verifier, parse_verifier_key
+from ledger.transparency.verify_log import LogEntries, LogReport, audit_log_tree
+
+_LOCATION = ("stream_id", "version", "event_id", "index")
+
+
+async def audit_log_in_child(database_url: str, verifiers: Sequence[Verifier],
+                             origin: str) -> tuple[LogReport, LogEntries]:
+    """``audit_log_tree`` on the database ``database_url`` names, run by a child process.
+
+    Raises OSError when the child cannot be started or does not answer in full (the caller
+    then audits in its own process, where a real error shows itself as it is).
+    """
+    request = {"database_url": database_url, "origin": origin,
+               "verifiers": [v.vkey for v in verifiers]}
+    with tempfile.TemporaryFile() as given, tempfile.TemporaryFile() as answer:
+        given.write(json.dumps(request).encode())
+        given.seek(0)
+        child = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", __name__, stdin=given, stdout=answer,
+            stderr=asyncio.subprocess.PIPE)
+        try:
+            _, err = await child.communicate()
+        finally:
+            if child.returncode is None:  # cancelled: do not leave it running
+                child.kill()
+                await child.wait()
+        if child.returncode != 0:
+            raise OSError(f"log worker exited {child.returncode}: "
+                          f"{err.decode(errors='replace')[-300:]}")
+        answer.seek(0)
+        return _read_answer(answer.read())
+
+
+def _read_answer(data: bytes) -> tuple[LogReport, LogEntries]:
+    head, _, body = data.partition(b"\n")
+    try:
+        header: dict[str, Any] = json.loads(head)
+        n = int(header["entries"])
+        positions = array("q")
+        positions.frombytes(body[:8 * n])
+        record_hashes = body[8 * n:]
+        problems, read_problems = (
+            [VerificationError(p["message"], **{k: p.get(k) for k in _LOCATION}) for p in ps]
+            for ps in (header["problems"], header["read_problems"]))
+        if len(positions) != n or len(record_hashes) != 32 * n:
+            raise ValueError("short answer")
+    except (ValueError, KeyError, TypeError) as e:
+        raise OSError(f"log worker answered malformed data: {e}") from e
+    report = LogReport(size=int(header["size"]), checkpoints=int(header["checkpoints"]),
+                       problems=problems)
+    return report, LogEntries(positions.tolist(), record_hashes, read_problems)
+
+
+async def _audit(request: dict[str, Any]) -> tuple[LogReport, LogEntries]:
+    from ledger.store.factory import log_store_for, open_store
+
+    store = await open_store(request["database_url"])
+    try:
+        return await audit_log_tree(log_store_for(store),
+                                    [parse_verifier_key(k) for k in request["verifiers"]],
+                                    request["origin"])
+    finally:
+        await store.close()
+
+
+def _plain(problems: list[VerificationError]) -> list[dict[str, Any]]:
+    return [{"message": str(p), **{k: getattr(p, k) for k in _LOCATION}} for p in problems]
+
+
+def main() -> int:
+    """Serve one request from stdin; the answer on stdout, errors on stderr (exit 1)."""
+    try:
+        report, entries = asyncio.run(_audit(json.loads(sys.stdin.buffer.read())))
+    except Exception as e:  # anything: the parent falls back and reports it its own way
+        print(f"{type(e).__name__}: {e}", file=sys.stderr)
+        return 1
+    header = {"size": report.size, "checkpoints": report.checkpoints,
+              "entries": len(entries.positions), "problems": _plain(report.problems),
+              "read_problems": _plain(entries.problems)}
+    out = sys.stdout.buffer
+    out.write(json.dumps(header).encode() + b"\n")
+    out.write(array("q", entries.positions).tobytes())
+    out.write(entries.record_hashes)
+    out.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
