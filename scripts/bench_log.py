@@ -31,6 +31,8 @@ The script exits 0 whatever the figures are; non-zero only when something goes w
     python scripts/bench_log.py                    # 1,000,000 leaves, 20 s ingest
     python scripts/bench_log.py --quick            # 20,000 leaves, 3 s ingest
     python scripts/bench_log.py --profile /tmp/bl  # cProfile each phase to /tmp/bl-<phase>.prof
+    python scripts/bench_log.py --keep             # keep the database (name printed)
+    python scripts/bench_log.py --reuse bench_ab12 # verify phase only, on a kept database
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ import datetime as dt
 import hashlib
 import os
 import random
+import re
 import resource
 import sys
 import time
@@ -75,8 +78,7 @@ from ledger.tlog.note import Signer, Verifier, generate_key, parse_signer_key, p
 from ledger.tlog.proof import verify_consistency, verify_inclusion
 from ledger.transparency.reader import LogReader
 from ledger.transparency.sequencer import Sequencer
-from ledger.transparency.verify_log import verify_log
-from ledger.verify import verify_chains
+from ledger.verify import verify_ledger
 
 DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 ORIGIN = "bench.handover-ledger.localhost/log"
@@ -86,8 +88,8 @@ SUCCESSOR = "succ-bench"
 CONTEXT = RequestContext(request_id=None, ip="127.0.0.1", user_agent="bench_log", auth="bench")
 EVENT_COLUMNS = ("event_id", "stream_type", "stream_id", "version", "event_type",
                  "recorded_at", "entry", "event_hash")
-ALL_COLUMNS = ("position, event_id, stream_type, stream_id, version, event_type, entry, "
-               "event_hash")
+ALL_COLUMNS = ("position, event_id, stream_type, stream_id, version, event_type, event_hash, "
+               "entry")
 READ_BATCH = 5000  # PostgresEventStore.iterate_all's batch, for the hashlib baseline
 LAG_TARGET_MS = 250.0
 PROOF_TARGET_MS = 5.0
@@ -571,17 +573,17 @@ class VerifyResult:
     """Phase 3's figures."""
 
     events: int = 0
-    chains_seconds: float = 0.0
-    log_seconds: float = 0.0
+    seconds: float = 0.0  # verify_ledger, integrity depth (ledger verify's default)
+    strict_seconds: float = 0.0  # verify_ledger(strict=True) (ledger verify --strict)
     hash_rates: list[float] = field(default_factory=list)  # read + hash, events/s
     memory_rate: float = 0.0
     memory_sample: int = 0
-    read_only_rate: float = 0.0
-    all_columns_rate: float = 0.0  # read + hash, every column iterate_all reads
+    read_only_rate: float = 0.0  # store.read_for_audit alone, no checks
+    all_columns_rate: float = 0.0  # read + hash, every column the audit reads
 
     @property
     def verify_rate(self) -> float:
-        return self.events / (self.chains_seconds + self.log_seconds)
+        return self.events / self.seconds
 
     @property
     def hash_rate(self) -> float:
@@ -611,31 +613,34 @@ async def _hash_pass(store: PostgresEventStore, sample: list[bytes] | None,
 
 async def verify_phase(settings: Settings, store: PostgresEventStore, log: TimedLog,
                        verifier: Verifier) -> VerifyResult:
-    """Phase 3: ``ledger verify``'s two passes against read + hashlib."""
+    """Phase 3: ``ledger verify`` (both depths) against read + hashlib."""
     result = VerifyResult()
     sample: list[bytes] = []
     count, seconds = await _hash_pass(store, sample)
     result.hash_rates.append(count / seconds)
     start = time.perf_counter()
-    read = 0
-    async for _ in store.iterate_all():
-        read += 1
+    read, after = 0, 0
+    while rows := await store.read_for_audit(after, 10_000):
+        read += len(rows)
+        after = rows[-1][0]
     result.read_only_rate = read / (time.perf_counter() - start)
-    async with profiled(settings.profile, "verify"):
-        start = time.perf_counter()
-        chains = await verify_chains(store)
-        middle = time.perf_counter()
-        audit = await verify_log(store, log.inner, [verifier], ORIGIN,
-                                 event_hashes=chains.hashes_by_position)
-        end = time.perf_counter()
-    problems = chains.problems + audit.problems
-    if problems:
-        raise BenchError(f"ledger verify found {len(problems)} problem(s), e.g. {problems[0]}")
-    if audit.size != chains.events:
-        raise BenchError(f"log of {audit.size} entries for {chains.events} events")
-    result.events = chains.events
-    result.chains_seconds = middle - start
-    result.log_seconds = end - middle
+    for strict in (False, True):
+        async with profiled(settings.profile, "verify-strict" if strict else "verify"):
+            start = time.perf_counter()
+            report = await verify_ledger(store, log.inner, [verifier], ORIGIN, strict=strict,
+                                         database_url=settings.dsn)
+            seconds = time.perf_counter() - start
+        if report.problems:
+            raise BenchError(f"ledger verify found {len(report.problems)} problem(s), e.g. "
+                             f"{report.problems[0]}")
+        if report.log.size != report.chains.events:
+            raise BenchError(f"log of {report.log.size} entries for {report.chains.events} "
+                             "events")
+        result.events = report.chains.events
+        if strict:
+            result.strict_seconds = seconds
+        else:
+            result.seconds = seconds
     count, seconds = await _hash_pass(store, None)
     result.hash_rates.append(count / seconds)
     count, seconds = await _hash_pass(store, None, ALL_COLUMNS)
@@ -748,12 +753,9 @@ def report(results: Results, settings: Settings) -> None:
     ver = results.verify
     if ver is not None:
         row(f"ledger verify (chains + log), {ver.events:,} events",
-            f"{ver.verify_rate:,.0f} events/s "
-            f"({ver.chains_seconds + ver.log_seconds:.1f} s)")
-        row("  verify_chains alone", f"{ver.events / ver.chains_seconds:,.0f} events/s "
-                                     f"({ver.chains_seconds:.1f} s)")
-        row("  verify_log alone", f"{ver.events / ver.log_seconds:,.0f} events/s "
-                                  f"({ver.log_seconds:.1f} s)")
+            f"{ver.verify_rate:,.0f} events/s ({ver.seconds:.1f} s)")
+        row("  ledger verify --strict (info)",
+            f"{ver.events / ver.strict_seconds:,.0f} events/s ({ver.strict_seconds:.1f} s)")
         row("hashlib SHA-256, read + hash, same batches",
             f"{ver.hash_rate:,.0f} events/s "
             f"(runs: {', '.join(f'{r:,.0f}' for r in ver.hash_rates)})")
@@ -765,9 +767,10 @@ def report(results: Results, settings: Settings) -> None:
         row("  read + hash of all event columns (info)",
             f"{ver.all_columns_rate:,.0f} events/s (verify = "
             f"{ver.verify_rate / ver.all_columns_rate:.1%})")
-        row("  store.iterate_all, read only (info)", f"{ver.read_only_rate:,.0f} events/s")
+        row("  store.read_for_audit, read only (info)", f"{ver.read_only_rate:,.0f} events/s")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
-    row("peak RSS of this process (info)", f"{peak:,.0f} MiB")
+    child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    row("peak RSS of this process / of a worker (info)", f"{peak:,.0f} / {child:,.0f} MiB")
     console.print(table)
     if settings.profile:
         console.print("(profiled run: cProfile overhead inflates the profiled phases)",
@@ -791,43 +794,58 @@ class Settings:
     requests: int
     http: bool
     profile: str | None
+    keep: bool = False
+    reuse: str | None = None
 
 
 async def run(settings: Settings) -> Results:
-    """Create the database, run the three phases, always drop the database."""
+    """Create the database, run the three phases, drop the database unless ``--keep``.
+
+    With ``--reuse NAME`` only the verify phase runs, against a database an earlier
+    ``--keep`` run left (its signing key is read from that database's bench_key table).
+    """
     check_loopback(settings.dsn)
-    name = await create_database(settings.dsn)
+    name = settings.reuse or await create_database(settings.dsn)
     dsn = with_database(settings.dsn, name)
+    admin_dsn = settings.dsn
     settings.dsn = dsn
-    print(f"database {name}: {settings.writers} writers ({settings.load} load) for "
-          f"{settings.seconds:g} s, then {settings.leaves:,} leaves", flush=True)
-    skey, vkey = generate_key(ORIGIN)
-    signers = [parse_signer_key(skey)]
-    verifier = parse_verifier_key(vkey)
     results = Results()
     store: PostgresEventStore | None = None
     try:
         store = await PostgresEventStore.connect(dsn, min_size=settings.writers + 2,
                                                  max_size=settings.writers + 6)
-        await store.migrate()
         log = TimedLog(PostgresLogStore(store))
-        print("phase 1: ingest + sequencer lag...", flush=True)
-        results.ingest = await ingest_phase(settings, store, log, signers)
-        ing = results.ingest
-        print(f"  {ing.events:,} events in {ing.seconds:.1f} s; lag p99 "
-              f"{_ms(percentile(ing.lags, 99))}", flush=True)
-        print("phase 2: bulk load, sequencing, proofs...", flush=True)
-        results.bulk = await bulk_phase(settings, store, log, signers)
-        results.proofs = await proof_phase(settings, store, log)
-        print(f"  inclusion p99 {_ms(percentile(results.proofs.inclusion, 99))}, "
-              f"consistency p99 {_ms(percentile(results.proofs.consistency, 99))}",
-              flush=True)
+        if settings.reuse:
+            vkey = await store.pool.fetchval("SELECT vkey FROM bench_key")
+            print(f"database {name} (reused): verify phase only", flush=True)
+        else:
+            print(f"database {name}: {settings.writers} writers ({settings.load} load) for "
+                  f"{settings.seconds:g} s, then {settings.leaves:,} leaves", flush=True)
+            await store.migrate()
+            skey, vkey = generate_key(ORIGIN)
+            signers = [parse_signer_key(skey)]
+            await store.pool.execute("CREATE TABLE bench_key (vkey TEXT NOT NULL)")
+            await store.pool.execute("INSERT INTO bench_key VALUES ($1)", vkey)
+            print("phase 1: ingest + sequencer lag...", flush=True)
+            results.ingest = await ingest_phase(settings, store, log, signers)
+            ing = results.ingest
+            print(f"  {ing.events:,} events in {ing.seconds:.1f} s; lag p99 "
+                  f"{_ms(percentile(ing.lags, 99))}", flush=True)
+            print("phase 2: bulk load, sequencing, proofs...", flush=True)
+            results.bulk = await bulk_phase(settings, store, log, signers)
+            results.proofs = await proof_phase(settings, store, log)
+            print(f"  inclusion p99 {_ms(percentile(results.proofs.inclusion, 99))}, "
+                  f"consistency p99 {_ms(percentile(results.proofs.consistency, 99))}",
+                  flush=True)
         print("phase 3: verify vs hashlib...", flush=True)
-        results.verify = await verify_phase(settings, store, log, verifier)
+        results.verify = await verify_phase(settings, store, log, parse_verifier_key(vkey))
     finally:
         if store is not None:
             await store.close()
-        await drop_database(settings.dsn, name)
+        if settings.keep or settings.reuse:
+            print(f"database {name} kept (drop it with: DROP DATABASE {name})", flush=True)
+        else:
+            await drop_database(admin_dsn, name)
     return results
 
 
@@ -857,7 +875,13 @@ def parse_args(argv: list[str] | None = None) -> Settings:
                         help="skip the proofs over HTTP")
     parser.add_argument("--profile", metavar="PREFIX",
                         help="cProfile each phase into PREFIX-<phase>.prof")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the database afterwards (its name is printed)")
+    parser.add_argument("--reuse", metavar="NAME",
+                        help="run only the verify phase against a database kept by --keep")
     args = parser.parse_args(argv)
+    if args.reuse is not None and not re.fullmatch(r"bench_[0-9a-f]+", args.reuse):
+        parser.error("--reuse takes a bench_<hex> database name printed by --keep")
     leaves = args.leaves if args.leaves is not None else (
         20_000 if args.quick else 1_000_000)
     seconds = args.seconds if args.seconds is not None else (3.0 if args.quick else 20.0)
@@ -870,7 +894,8 @@ def parse_args(argv: list[str] | None = None) -> Settings:
     if args.writers < 1 or args.bulk_batch < 1 or requests < 1:
         parser.error("--writers, --bulk-batch and --requests must be positive")
     return Settings(args.dsn, leaves, seconds, warmup, args.writers, args.load,
-                    args.bulk_batch, requests, args.http, args.profile)
+                    args.bulk_batch, requests, args.http, args.profile, args.keep,
+                    args.reuse)
 
 
 def main(argv: list[str] | None = None) -> int:
