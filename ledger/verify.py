@@ -13,7 +13,7 @@ every entry against its row (event id, stream id and type, version, event type) 
   "version":N}`` (nothing but the top-level members can follow ``payload``). The tail expected
   from the row's columns and the previous hash is compared byte for byte; no JSON parse.
 * **strict** also parses every entry and proves it is canonical RFC 8785 with exactly the fixed
-  envelope (``decode_entry(strict=True)``), about an order of magnitude slower.
+  envelope (``decode_entry(strict=True)``), about four times slower.
 
 Any row the integrity check does not accept gets the strict check, which names what is wrong:
 a problem is never reported from the fast path, so both depths report tampering identically.
@@ -32,7 +32,7 @@ from ledger.errors import VerificationError
 from ledger.store.log_port import LogStore
 from ledger.store.port import AuditRow, EventStore, StoredEvent
 from ledger.tlog.note import Verifier
-from ledger.transparency.log_worker import audit_log_in_child
+from ledger.transparency.log_worker import audit_log_in_child, can_audit_in_child
 from ledger.transparency.verify_log import LogReport, audit_log_tree, check_log_against_events
 
 MAX_PROBLEMS = 1000
@@ -47,6 +47,7 @@ _PREV_NULL = b',"prev":null'
 _RECORDED_AT = b',"recorded_at":"'
 _TIME_LENGTH = 27  # 2026-11-24T22:19:59.123456Z
 _HEAD = b'{"actor":{'
+_UUID_CHARACTERS = b"0123456789abcdef-"
 
 
 @dataclass
@@ -59,6 +60,7 @@ class ChainReport:
     problems: list[VerificationError] = field(default_factory=list)
     positions: list[int] = field(default_factory=list)
     digests: list[bytes] = field(default_factory=list)  # SHA-256 of each entry, as read
+    plain_types: set[tuple[str, str]] = field(default_factory=set, repr=False)
 
     def hashes_by_position(self) -> dict[int, bytes]:
         """Each event's hash (of its bytes as read) by storage position."""
@@ -97,20 +99,26 @@ async def verify_ledger(store: EventStore, log: LogStore, verifiers: Sequence[Ve
     """
     chain_progress = None if progress is None else (lambda done: progress("events", done))
     latest = await log.latest_checkpoint()
-    in_child = database_url is not None and latest is not None and latest.size >= worker_from
-    if in_child and database_url is not None:
-        tree_task = asyncio.ensure_future(audit_log_in_child(database_url, verifiers, origin))
+    child_url = database_url if latest is not None and latest.size >= worker_from else None
+    if child_url is not None and can_audit_in_child(child_url):
+        in_child = True
+        tree_task = asyncio.ensure_future(audit_log_in_child(child_url, verifiers, origin))
     else:
+        in_child = False
         tree_task = asyncio.ensure_future(audit_log_tree(log, verifiers, origin, progress))
     try:
         chains = await verify_chains(store, chain_progress, strict=strict)
         try:
             report, entries = await tree_task
-        except OSError:  # no child to be had: audit the tree here
-            in_child = False
+        except OSError:
+            if not in_child:
+                raise
+            in_child = False  # no child to be had: audit the tree here
             report, entries = await audit_log_tree(log, verifiers, origin, progress)
     finally:
-        tree_task.cancel()
+        if not tree_task.done():
+            tree_task.cancel()  # the child, if any, is killed
+            await asyncio.gather(tree_task, return_exceptions=True)
     if progress is not None:
         progress("log", report.size)
         progress("tree", report.size)
@@ -151,6 +159,7 @@ def _check_batch(rows: Sequence[AuditRow], last: dict[str, tuple[int, bytes] | N
     sha256 = hashlib.sha256
     add_position, add_digest = report.positions.append, report.digests.append
     get, setdefault = last.get, last.setdefault
+    plain = report.plain_types
     report.events += len(rows)
     for row in rows:
         position, event_id, stream_type, stream_id, version, event_type, event_hash, entry = row
@@ -161,9 +170,16 @@ def _check_batch(rows: Sequence[AuditRow], last: dict[str, tuple[int, bytes] | N
             tail = (f'","stream":{{"id":"{stream_id}","type":"{stream_type}"}},"type":"'
                     f'{event_type}","v":1,"version":{version}}}').encode()
             end = len(entry) - len(tail) - _TIME_LENGTH
-            if entry.endswith(tail) and entry[end - 16:end] == _RECORDED_AT and \
-                    entry.startswith(_HEAD) and \
-                    f'"id":"{event_id}","payload":{{'.encode() in entry:
+            ids = (event_id + stream_id).encode()
+            # Column text must not match the entry across JSON structure or escapes: ids are
+            # lowercase hex and hyphens, and each (stream type, event type) pair is checked
+            # once for quotes and backslashes. Rows not accepted here get the strict check.
+            if entry.endswith(tail) and end > 90 and entry[end - 16:end] == _RECORDED_AT \
+                    and entry.startswith(_HEAD) and len(ids) == 72 \
+                    and not ids.translate(None, _UUID_CHARACTERS) \
+                    and f'}},"id":"{event_id}","payload":{{'.encode() in entry \
+                    and ((stream_type, event_type) in plain or
+                         _plain_types(stream_type, event_type, plain)):
                 if version == 1:
                     # One dict operation: the stream must be new (the usual case).
                     value = (1, digest)
@@ -179,6 +195,14 @@ def _check_batch(rows: Sequence[AuditRow], last: dict[str, tuple[int, bytes] | N
                         last[stream_id] = (version, digest)
                         continue
         _check_row(row, last, report)
+
+
+def _plain_types(stream_type: str, event_type: str, plain: set[tuple[str, str]]) -> bool:
+    """Whether both type columns are free of quotes and backslashes (remembered if so)."""
+    if any(c in t for t in (stream_type, event_type) for c in '"\\'):
+        return False
+    plain.add((stream_type, event_type))
+    return True
 
 
 def _check_row(row: AuditRow, last: dict[str, tuple[int, bytes] | None],
@@ -201,9 +225,15 @@ def _check_row(row: AuditRow, last: dict[str, tuple[int, bytes] | None],
 
 
 def _uuid(text: str, row: AuditRow) -> UUID:
+    """The UUID a column holds, which must be written as the entry writes it (on SQLite a
+    differently written id would be a different stream to the chain check, but not to
+    readers)."""
     try:
-        return UUID(text)
+        value = UUID(text)
     except ValueError:
+        value = None
+    if value is None or str(value) != text:
         raise VerificationError(
-            f"event at position {row[0]}: column {text!r} is not a UUID",
-            stream_id=row[3], version=row[4], event_id=row[1]) from None
+            f"event at position {row[0]}: column {text!r} is not a lowercase, hyphenated UUID",
+            stream_id=row[3], version=row[4], event_id=row[1])
+    return value

@@ -35,22 +35,13 @@ class LogEntryRow:
 @dataclass(frozen=True)
 class LogBlock:
     """A run of log rows read in one go: their indexes (ascending), the event positions (log
-    entries only) and the 32-byte hashes concatenated in the same order. The reader checks the
-    indexes: a gap in them is a gap in the table."""
+    entries only) and their hashes concatenated in the same order. The reader checks both: a
+    gap in the indexes is a gap in the table, and a concatenation that is not 32 bytes per row
+    means a hash of the wrong length (the reader then reads the rows one by one)."""
 
     indexes: list[int]
     positions: list[int]
     hashes: bytes
-
-
-def sorted_block(indexes: list[int], positions: list[int], hashes: bytes) -> LogBlock:
-    """Return a LogBlock with the rows in index order (adapters read them in that order
-    already; this only guards against an engine that aggregated them otherwise)."""
-    if indexes == sorted(indexes):
-        return LogBlock(indexes, positions, hashes)
-    order = sorted(range(len(indexes)), key=indexes.__getitem__)
-    return LogBlock([indexes[i] for i in order], [positions[i] for i in order] if positions
-                    else [], b"".join(hashes[32 * i:32 * i + 32] for i in order))
 
 
 class SequencingBatch(Protocol):

@@ -5,7 +5,8 @@ origin, verifier keys), runs ``audit_log_tree`` against that database and writes
 (the report) followed by the entries' positions (native 8-byte integers) and their
 concatenated event hashes on stdout. The parent checks the chains meanwhile, on its own core.
 
-A child process, not a multiprocessing pool: a pool re-imports the caller's main module. The
+A child process, not a multiprocessing pool: a pool re-imports the caller's main module (and
+``-P`` keeps the child from importing a ``ledger`` folder in the working directory). The
 request and answer go through anonymous temporary files (mode 0600, never named on disk), not
 pipes: a pipe would be drained one chunk per turn of the parent's busy event loop, and the
 database URL, which may hold a password, never appears on a command line.
@@ -19,6 +20,7 @@ import sys
 import tempfile
 from array import array
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from ledger.errors import VerificationError
@@ -26,6 +28,14 @@ from ledger.tlog.note import Verifier, parse_verifier_key
 from ledger.transparency.verify_log import LogEntries, LogReport, audit_log_tree
 
 _LOCATION = ("stream_id", "version", "event_id", "index")
+
+
+def can_audit_in_child(database_url: str) -> bool:
+    """Whether a child process opening ``database_url`` reaches the same database: a server,
+    or an SQLite file that exists (not an in-memory database)."""
+    if database_url.startswith("sqlite:///"):
+        return Path(database_url.removeprefix("sqlite:///")).is_file()
+    return database_url.startswith(("postgresql://", "postgres://"))
 
 
 async def audit_log_in_child(database_url: str, verifiers: Sequence[Verifier],
@@ -41,7 +51,7 @@ async def audit_log_in_child(database_url: str, verifiers: Sequence[Verifier],
         given.write(json.dumps(request).encode())
         given.seek(0)
         child = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", __name__, stdin=given, stdout=answer,
+            sys.executable, "-P", "-m", __name__, stdin=given, stdout=answer,
             stderr=asyncio.subprocess.PIPE)
         try:
             _, err = await child.communicate()

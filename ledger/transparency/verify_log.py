@@ -7,7 +7,8 @@ once and that every checkpoint is signed by a trusted key and consistent with it
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+import hashlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
 
@@ -61,14 +62,6 @@ class LogEntries:
     problems: list[VerificationError] = field(default_factory=list)
 
 
-Rebuild = Callable[[bytes], Awaitable[tuple[bytes, bytes]]]
-"""Rebuilds the tree from the concatenated record hashes (``rebuild_stored_hashes``)."""
-
-
-async def _rebuild_here(record_hashes: bytes) -> tuple[bytes, bytes]:
-    return rebuild_stored_hashes(record_hashes)
-
-
 async def verify_log(events: EventStore, log: LogStore, verifiers: Sequence[Verifier],
                      origin: str, progress: Progress | None = None,
                      event_hashes: dict[int, bytes] | None = None) -> LogReport:
@@ -86,14 +79,13 @@ async def verify_log(events: EventStore, log: LogStore, verifiers: Sequence[Veri
 
 
 async def audit_log_tree(log: LogStore, verifiers: Sequence[Verifier], origin: str,
-                         progress: Progress | None = None,
-                         rebuild: Rebuild = _rebuild_here) -> tuple[LogReport, LogEntries]:
+                         progress: Progress | None = None) -> tuple[LogReport, LogEntries]:
     """Read the log entries, rebuild the tree from them and compare every stored hash,
     every stored tile and every signed checkpoint with it (no event is read). Problems
     reading the entries stay in ``entries.problems`` until ``check_log_against_events``."""
     entries = await read_log_entries(log, progress)
     report = LogReport(size=len(entries.positions))
-    stored, leaves = await rebuild(entries.record_hashes)
+    stored, leaves = rebuild_stored_hashes(entries.record_hashes)
     if progress is not None:
         progress("tree", report.size)
     await _compare_hashes(log, stored, report.problems)
@@ -104,20 +96,27 @@ async def audit_log_tree(log: LogStore, verifiers: Sequence[Verifier], origin: s
 
 
 async def read_log_entries(log: LogStore, progress: Progress | None = None) -> LogEntries:
-    """Read every log entry in index order, up to the first gap (a problem)."""
+    """Read every log entry in index order, up to the first gap (a problem). An entry whose
+    stored hash is not 32 bytes is a problem at its index; 32 zero bytes stand in for it, so
+    the rest of the log is still audited (the stand-in matches neither event nor tree)."""
     entries = LogEntries()
     parts: list[bytes] = []
     positions = entries.positions
     while block := await log.read_entry_block(len(positions), BLOCK):
         start = len(positions)
         count = _contiguous(block.indexes, start, "log index", entries.problems)
+        hashes = block.hashes[:32 * count]
         if len(block.hashes) != 32 * len(block.indexes):
-            entries.problems.append(VerificationError(
-                f"log entries from index {start}: stored hashes are not 32 bytes each",
-                index=start))
-            break
+            rows = await log.read_entries(start, count)
+            for row in rows:
+                if len(row.event_hash) != 32:
+                    entries.problems.append(VerificationError(
+                        f"log index {row.index}: stored hash is {len(row.event_hash)} bytes, "
+                        "not 32", index=row.index))
+            hashes = b"".join(r.event_hash if len(r.event_hash) == 32 else bytes(32)
+                              for r in rows)
         positions.extend(block.positions[:count])
-        parts.append(block.hashes[:32 * count])
+        parts.append(hashes)
         if progress is not None:
             progress("log", len(positions))
         if count < len(block.indexes) or len(block.indexes) < BLOCK:
@@ -141,10 +140,12 @@ async def check_log_against_events(events: EventStore, report: LogReport,
 
 
 async def _event_hashes(events: EventStore) -> dict[int, bytes]:
+    """Each event's hash, of its bytes as read (as ``verify_chains`` collects them)."""
+    sha256 = hashlib.sha256
     hashes: dict[int, bytes] = {}
     after = 0
     while rows := await events.read_for_audit(after, 5000):
-        hashes.update((row[0], row[6]) for row in rows)
+        hashes.update((row[0], sha256(row[7]).digest()) for row in rows)
         after = rows[-1][0]
     return hashes
 
@@ -201,6 +202,13 @@ async def _compare_hashes(log: LogStore, stored: bytes,
     while block := await log.read_hash_block(have, BLOCK):
         count = _contiguous(block.indexes, have, "stored hash", problems)
         found = block.hashes[:32 * count]
+        if len(block.hashes) != 32 * len(block.indexes):  # a hash of the wrong length
+            values = await log.read_hashes(range(have, have + count))
+            found = b"".join(v if len(v) == 32 else bytes(32) for v in values)
+            for k, value in enumerate(values):
+                if len(value) != 32:
+                    problems.append(VerificationError(
+                        f"stored hash {have + k} is {len(value)} bytes, not 32"))
         if found != stored[32 * have:32 * (have + count)]:
             for k in range(count):
                 index = have + k

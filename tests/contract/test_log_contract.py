@@ -11,7 +11,7 @@ import pytest
 
 from ledger.errors import NotFoundError, VerificationError
 from ledger.store.factory import log_store_for
-from ledger.store.log_port import LogBlock, LogEntryRow, sorted_block
+from ledger.store.log_port import LogBlock, LogEntryRow
 from ledger.store.port import EventStore
 from ledger.tlog import reference
 from ledger.tlog.checkpoint import open_checkpoint
@@ -203,9 +203,3 @@ async def test_audit_reads_return_blocks_in_index_order(
 
 def block_hashes(entries: list[LogEntryRow]) -> bytes:
     return b"".join(e.event_hash for e in entries)
-
-
-def test_sorted_block_puts_rows_in_index_order() -> None:
-    block = sorted_block([2, 0, 1], [12, 10, 11], b"c" * 32 + b"a" * 32 + b"b" * 32)
-    assert block == LogBlock([0, 1, 2], [10, 11, 12], b"a" * 32 + b"b" * 32 + b"c" * 32)
-    assert sorted_block([1, 0], [], b"b" * 32 + b"a" * 32).hashes == b"a" * 32 + b"b" * 32

@@ -14,6 +14,7 @@ from ledger.store.factory import log_store_for
 from ledger.store.port import EventStore
 from ledger.tlog.checkpoint import Checkpoint, format_checkpoint
 from ledger.tlog.note import generate_key, parse_signer_key, sign_note
+from ledger.tlog.tree import stored_hash_count
 from ledger.transparency.keys import load_signers, load_verifiers
 from ledger.transparency.sequencer import Sequencer
 from ledger.transparency.verify_log import LogReport, verify_log
@@ -153,3 +154,24 @@ async def test_event_left_out_of_the_log_is_detected(
     await operator.try_sql(f"DELETE FROM log_queue WHERE position = {position}")
     messages = [str(p) for p in (await audit(store, signer_keys)).problems]
     assert f"event at position {position} is neither in the log nor queued for it" in messages
+
+
+async def test_hashes_of_the_wrong_length_are_named_at_their_index(
+    store: EventStore, logged: Sequencer, signer_keys: Path, audit: Audit, operator: Operator
+) -> None:
+    log = log_store_for(store)
+    [entry] = await log.read_entries(5, 1)
+    last = stored_hash_count(300) - 1
+    [value] = await log.read_hashes([last])
+    await operator.disable_guards()
+    await operator.bypass_length_checks()
+    await operator.set_log_entry(5, entry.event_hash[:31])
+    await operator.rewrite_hash(last, value + b"\x00")
+    report = await audit(store, signer_keys)
+    messages = [str(p) for p in report.problems]
+    assert messages[0] == "log index 5: stored hash is 31 bytes, not 32"
+    assert report.size == 300  # the rest of the log is still audited
+    assert f"stored hash {last} is 33 bytes, not 32" in messages
+    assert "log index 5: hash does not match the event at position " \
+           f"{entry.position}" in messages
+    assert not any("neither in the log" in m for m in messages)

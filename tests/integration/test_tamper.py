@@ -181,3 +181,43 @@ async def test_only_strict_proves_the_canonical_form(ledger: Ledger, store: Even
     report = await verify_chains(store, strict=True)
     assert [(p.stream_id, p.version) for p in report.problems] == [(str(item), 3)]
     assert "not in RFC 8785 canonical form" in str(report.problems[0])
+
+
+async def test_a_fork_under_another_spelling_of_the_stream_id_is_reported(
+        request: pytest.FixtureRequest, ledger: Ledger, store: EventStore, operator: Operator,
+        verify: Verify) -> None:
+    """SQLite keeps ids as text: a second chain inserted for an existing stream, its id
+    columns in upper case, is not a different stream (PostgreSQL's uuid type has one
+    spelling)."""
+    if request.node.callspec.params["store"] != "sqlite":
+        pytest.skip("PostgreSQL's uuid columns hold one spelling only")
+    item = await _stream_with_comments(ledger, 3)
+    await operator.try_sql(
+        "INSERT INTO events (event_id, stream_type, stream_id, version, event_type, "
+        "recorded_at, entry, event_hash) SELECT upper(event_id), stream_type, upper(stream_id), "
+        "version, event_type, recorded_at, entry, event_hash FROM events "
+        f"WHERE stream_id = '{item}' AND version <= 2")
+    await operator.try_sql("INSERT INTO log_queue (position) SELECT position FROM events "
+                           f"WHERE stream_id = '{str(item).upper()}'")
+    report = await verify(store)
+    assert [p.version for p in report.problems] == [1, 2]
+    assert all("is not a lowercase, hyphenated UUID" in str(p) for p in report.problems)
+
+
+async def test_an_event_id_column_spanning_json_structure_is_reported(
+        request: pytest.FixtureRequest, ledger: Ledger, store: EventStore, operator: Operator,
+        verify: Verify) -> None:
+    """A column holding quotes must not match the entry across its JSON structure."""
+    if request.node.callspec.params["store"] != "sqlite":
+        pytest.skip("PostgreSQL's uuid columns cannot hold quotes")
+    item = await _stream_with_comments(ledger, 1)
+    victim = (await _rows(store, item))[1]
+    text = victim.entry.decode()
+    span = text[text.index('"id":"') + 6:text.index('","payload":{')]
+    assert '"' in span
+    await operator.disable_guards()
+    await operator.try_sql(f"UPDATE events SET event_id = '{span}' "
+                           f"WHERE position = {victim.position}")
+    report = await verify(store)
+    assert [(p.stream_id, p.version) for p in report.problems] == [(str(item), 2)]
+    assert "is not a lowercase, hyphenated UUID" in str(report.problems[0])
