@@ -183,14 +183,12 @@ async def test_only_strict_proves_the_canonical_form(ledger: Ledger, store: Even
     assert "not in RFC 8785 canonical form" in str(report.problems[0])
 
 
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
 async def test_a_fork_under_another_spelling_of_the_stream_id_is_reported(
-        request: pytest.FixtureRequest, ledger: Ledger, store: EventStore, operator: Operator,
-        verify: Verify) -> None:
+        ledger: Ledger, store: EventStore, operator: Operator, verify: Verify) -> None:
     """SQLite keeps ids as text: a second chain inserted for an existing stream, its id
     columns in upper case, is not a different stream (PostgreSQL's uuid type has one
-    spelling)."""
-    if request.node.callspec.params["store"] != "sqlite":
-        pytest.skip("PostgreSQL's uuid columns hold one spelling only")
+    spelling, so this is SQLite's case only)."""
     item = await _stream_with_comments(ledger, 3)
     await operator.try_sql(
         "INSERT INTO events (event_id, stream_type, stream_id, version, event_type, "
@@ -204,12 +202,11 @@ async def test_a_fork_under_another_spelling_of_the_stream_id_is_reported(
     assert all("is not a lowercase, hyphenated UUID" in str(p) for p in report.problems)
 
 
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
 async def test_an_event_id_column_spanning_json_structure_is_reported(
-        request: pytest.FixtureRequest, ledger: Ledger, store: EventStore, operator: Operator,
-        verify: Verify) -> None:
-    """A column holding quotes must not match the entry across its JSON structure."""
-    if request.node.callspec.params["store"] != "sqlite":
-        pytest.skip("PostgreSQL's uuid columns cannot hold quotes")
+        ledger: Ledger, store: EventStore, operator: Operator, verify: Verify) -> None:
+    """A column holding quotes must not match the entry across its JSON structure (SQLite's
+    case: PostgreSQL's uuid columns cannot hold quotes)."""
     item = await _stream_with_comments(ledger, 1)
     victim = (await _rows(store, item))[1]
     text = victim.entry.decode()
