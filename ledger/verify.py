@@ -173,10 +173,13 @@ def _check_batch(rows: Sequence[AuditRow], last: dict[str, tuple[int, bytes] | N
             ids = (event_id + stream_id).encode()
             # Column text must not match the entry across JSON structure or escapes: ids are
             # lowercase hex and hyphens, and each (stream type, event type) pair is checked
-            # once for quotes and backslashes. Rows not accepted here get the strict check.
+            # once for quotes and backslashes. The top-level id follows the context object,
+            # so its `},"id":"` must be the entry's only one (a nested object could hold
+            # another). Rows not accepted here get the strict check.
             if entry.endswith(tail) and end > 90 and entry[end - 16:end] == _RECORDED_AT \
                     and entry.startswith(_HEAD) and len(ids) == 72 \
                     and not ids.translate(None, _UUID_CHARACTERS) \
+                    and entry.count(b'},"id":"') == 1 \
                     and f'}},"id":"{event_id}","payload":{{'.encode() in entry \
                     and ((stream_type, event_type) in plain or
                          _plain_types(stream_type, event_type, plain)):

@@ -4,22 +4,26 @@ are disabled, ``verify_chains`` names the exact stream, version and event, at bo
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import uuid
 from collections.abc import Awaitable, Callable
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
 
+from ledger import verify as verify_module
+from ledger.demo_scenarios import play_all
 from ledger.entry import decode_entry, encode_entry
 from ledger.errors import VerificationError
 from ledger.service import commands as c
 from ledger.service.context import Actor
 from ledger.service.ledger import Ledger
-from ledger.store.port import EventStore, StoredEvent
+from ledger.store.port import AuditRow, EventStore, NewEvent, StoredEvent
 from ledger.verify import ChainReport, verify_chains
 from tests.integration.operator import Operator, PostgresOperator, SQLiteOperator
 
@@ -218,3 +222,39 @@ async def test_an_event_id_column_spanning_json_structure_is_reported(
     report = await verify(store)
     assert [(p.stream_id, p.version) for p in report.problems] == [(str(item), 2)]
     assert "is not a lowercase, hyphenated UUID" in str(report.problems[0])
+
+
+async def test_an_id_nested_in_the_payload_does_not_vouch_for_the_event_id_column(
+        store: EventStore, operator: Operator, verify: Verify) -> None:
+    """Only the top-level id counts: a payload may nest `},"id":"<x>","payload":{`."""
+    stream, event_id, nested = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    recorded_at = dt.datetime.now(dt.UTC)
+    entry, event_hash = encode_entry(
+        event_id=event_id, stream_type="item", stream_id=stream, version=1,
+        event_type="ItemAdded", recorded_at=recorded_at, actor={"id": HR.id, "role": "hr"},
+        context={}, payload={"note": {"a": {}, "id": str(nested), "payload": {}}}, prev=None)
+    [position] = await store.append([NewEvent(event_id, "item", stream, 1, "ItemAdded",
+                                              recorded_at, entry, event_hash)])
+    await operator.disable_guards()
+    await operator.try_sql(f"UPDATE events SET event_id = '{nested}' WHERE position = {position}")
+    report = await verify(store)
+    assert [(p.stream_id, p.event_id) for p in report.problems] == [(str(stream), str(nested))]
+    assert "entry disagrees with its row on event id" in str(report.problems[0])
+
+
+async def test_the_integrity_depth_accepts_every_real_entry_without_the_strict_check(
+        ledger: Ledger, store: EventStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fast path is what makes verify fast: every entry the seed scenarios write (every
+    event type the product has) passes it, so none needs the full decode."""
+    await play_all(ledger, dt.date(2026, 11, 24))
+    slow: list[str] = []
+    check_row = verify_module._check_row
+
+    def counting(row: AuditRow, *args: Any) -> None:
+        slow.append(row[5])
+        check_row(row, *args)
+
+    monkeypatch.setattr(verify_module, "_check_row", counting)
+    report = await verify_chains(store)
+    assert report.ok and report.events > 150
+    assert slow == []
