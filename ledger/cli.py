@@ -64,6 +64,9 @@ async def cmd_verify(args: argparse.Namespace, settings: Settings, store: EventS
             settings.log_origin, lambda step, done: bar.update(tasks[step], completed=done),
             strict=args.strict, database_url=settings.database_url)
     chains, log = report.chains, report.log
+    if report.child_error is not None:
+        err.print(f"note: the log's tree was audited in this process (slower): "
+                  f"{report.child_error}", markup=False)
     problems = chains.problems + log.problems
     for problem in problems:
         out.print(f"TAMPERED: {problem}", markup=False)

@@ -79,6 +79,7 @@ class LedgerReport:
     chains: ChainReport
     log: LogReport
     tree_in_child: bool = False  # whether a child process audited the log's tree
+    child_error: str | None = None  # why a child process could not, if one was tried
 
     @property
     def problems(self) -> list[VerificationError]:
@@ -89,7 +90,7 @@ class LedgerReport:
 async def verify_ledger(store: EventStore, log: LogStore, verifiers: Sequence[Verifier],
                         origin: str, progress: StepProgress | None = None, *,
                         strict: bool = False, database_url: str | None = None,
-                        worker_from: int = WORKER_FROM) -> LedgerReport:
+                        worker_from: int | None = None) -> LedgerReport:
     """Everything ``ledger verify`` checks: every entry and chain, and the whole log.
 
     The chains and the log's tree are independent until the log is cross-checked against the
@@ -98,8 +99,10 @@ async def verify_ledger(store: EventStore, log: LogStore, verifiers: Sequence[Ve
     audited by a child process on another core (``log_worker``), else in this one.
     """
     chain_progress = None if progress is None else (lambda done: progress("events", done))
+    worker_from = WORKER_FROM if worker_from is None else worker_from
     latest = await log.latest_checkpoint()
     child_url = database_url if latest is not None and latest.size >= worker_from else None
+    child_error = None
     if child_url is not None and can_audit_in_child(child_url):
         in_child = True
         tree_task = asyncio.ensure_future(audit_log_in_child(child_url, verifiers, origin))
@@ -110,10 +113,10 @@ async def verify_ledger(store: EventStore, log: LogStore, verifiers: Sequence[Ve
         chains = await verify_chains(store, chain_progress, strict=strict)
         try:
             report, entries = await tree_task
-        except OSError:
+        except OSError as e:
             if not in_child:
                 raise
-            in_child = False  # no child to be had: audit the tree here
+            in_child, child_error = False, str(e)  # no child to be had: audit it here
             report, entries = await audit_log_tree(log, verifiers, origin, progress)
     finally:
         if not tree_task.done():
@@ -123,7 +126,7 @@ async def verify_ledger(store: EventStore, log: LogStore, verifiers: Sequence[Ve
         progress("log", report.size)
         progress("tree", report.size)
     await check_log_against_events(store, report, entries, chains.hashes_by_position())
-    return LedgerReport(chains, report, in_child)
+    return LedgerReport(chains, report, in_child, child_error)
 
 
 async def verify_chains(store: EventStore, progress: Progress | None = None, *,

@@ -5,8 +5,9 @@ origin, verifier keys), runs ``audit_log_tree`` against that database and writes
 (the report) followed by the entries' positions (native 8-byte integers) and their
 concatenated event hashes on stdout. The parent checks the chains meanwhile, on its own core.
 
-A child process, not a multiprocessing pool: a pool re-imports the caller's main module (and
-``-P`` keeps the child from importing a ``ledger`` folder in the working directory). The
+A child process, not a multiprocessing pool: a pool re-imports the caller's main module. The
+child imports the same ``ledger`` package as its parent (``-P`` ignores the working directory;
+the package's own folder goes first on ``PYTHONPATH``). The
 request and answer go through anonymous temporary files (mode 0600, never named on disk), not
 pipes: a pipe would be drained one chunk per turn of the parent's busy event loop, and the
 database URL, which may hold a password, never appears on a command line.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 import tempfile
 from array import array
@@ -52,7 +54,7 @@ async def audit_log_in_child(database_url: str, verifiers: Sequence[Verifier],
         given.seek(0)
         child = await asyncio.create_subprocess_exec(
             sys.executable, "-P", "-m", __name__, stdin=given, stdout=answer,
-            stderr=asyncio.subprocess.PIPE)
+            stderr=asyncio.subprocess.PIPE, env=_child_environment())
         try:
             _, err = await child.communicate()
         finally:
@@ -60,10 +62,19 @@ async def audit_log_in_child(database_url: str, verifiers: Sequence[Verifier],
                 child.kill()
                 await child.wait()
         if child.returncode != 0:
+            reason = err.decode(errors="replace").strip().splitlines()[-1:] or ["no message"]
             raise OSError(f"log worker exited {child.returncode}: "
-                          f"{err.decode(errors='replace')[-300:]}")
+                          f"{reason[0].replace(database_url, '<database URL>')[:300]}")
         answer.seek(0)
         return _read_answer(answer.read())
+
+
+def _child_environment() -> dict[str, str]:
+    """The parent's environment, with the folder this package was imported from first on the
+    child's path: the child runs this very code, installed or not."""
+    root = str(Path(__file__).resolve().parents[2])
+    paths = [root, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
 
 
 def _read_answer(data: bytes) -> tuple[LogReport, LogEntries]:
@@ -71,6 +82,7 @@ def _read_answer(data: bytes) -> tuple[LogReport, LogEntries]:
     try:
         header: dict[str, Any] = json.loads(head)
         n = int(header["entries"])
+        size, checkpoints = int(header["size"]), int(header["checkpoints"])
         positions = array("q")
         positions.frombytes(body[:8 * n])
         record_hashes = body[8 * n:]
@@ -81,8 +93,7 @@ def _read_answer(data: bytes) -> tuple[LogReport, LogEntries]:
             raise ValueError("short answer")
     except (ValueError, KeyError, TypeError) as e:
         raise OSError(f"log worker answered malformed data: {e}") from e
-    report = LogReport(size=int(header["size"]), checkpoints=int(header["checkpoints"]),
-                       problems=problems)
+    report = LogReport(size=size, checkpoints=checkpoints, problems=problems)
     return report, LogEntries(positions.tolist(), record_hashes, read_problems)
 
 

@@ -56,7 +56,7 @@ def audit(request: pytest.FixtureRequest, tmp_path: Path) -> Audit:
     else:
         url = request.getfixturevalue("pg_dsn")
     if request.param == "child-fails":
-        url = "postgresql://127.0.0.1:1/nothing-listens-here"
+        url = "postgresql://auditor:s3cret@127.0.0.1:1/nothing-listens-here"
 
     async def run(store: EventStore, keys: Path) -> LogReport:
         if request.param == "here":
@@ -66,6 +66,11 @@ def audit(request: pytest.FixtureRequest, tmp_path: Path) -> Audit:
                                      TEST_ORIGIN, database_url=url, worker_from=0)
         assert report.chains.ok, report.chains.problems
         assert report.tree_in_child == (request.param == "child")
+        if request.param == "child-fails":  # said, without the database URL's secret
+            assert report.child_error and "log worker exited 1" in report.child_error
+            assert "s3cret" not in report.child_error
+        else:
+            assert report.child_error is None
         return report.log
 
     return run

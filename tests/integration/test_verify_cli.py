@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from ledger import verify as verify_module
 from ledger.cli import main
 from ledger.demo_scenarios import play_all
 from ledger.service.ledger import Ledger
@@ -43,10 +44,15 @@ async def ledger_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.mark.parametrize("depth", [[], ["--strict"]])
-async def test_verify_passes_at_both_depths(ledger_dir: Path, depth: list[str],
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("worker_from", [50_000, 0], ids=["here", "child"])
+async def test_verify_passes_at_both_depths(
+        ledger_dir: Path, depth: list[str], worker_from: int,
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(verify_module, "WORKER_FROM", worker_from)
     assert await asyncio.to_thread(main, ["verify", *depth]) == 0
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert "note:" not in captured.err  # the child, when asked for, did the tree
+    out = captured.out
     assert "OK: " in out and "every hash and chain link verified" in out
     assert ("every entry parsed: canonical, fixed envelope" in out) == bool(depth)
     assert "(0 queued) matches its tiles and 1 signed checkpoint(s)" in out
