@@ -100,15 +100,18 @@ async def verify_ledger(store: EventStore, log: LogStore, verifiers: Sequence[Ve
     """
     chain_progress = None if progress is None else (lambda done: progress("events", done))
     worker_from = WORKER_FROM if worker_from is None else worker_from
-    latest = await log.latest_checkpoint()
-    child_url = database_url if latest is not None and latest.size >= worker_from else None
+    latest = await log.latest_checkpoint()  # the log is audited as of this size
+    size = None if latest is None else latest.size
+    child_url = database_url if size is not None and size >= worker_from else None
     child_error = None
     if child_url is not None and can_audit_in_child(child_url):
         in_child = True
-        tree_task = asyncio.ensure_future(audit_log_in_child(child_url, verifiers, origin))
+        tree_task = asyncio.ensure_future(audit_log_in_child(child_url, verifiers, origin,
+                                                             size))
     else:
         in_child = False
-        tree_task = asyncio.ensure_future(audit_log_tree(log, verifiers, origin, progress))
+        tree_task = asyncio.ensure_future(audit_log_tree(log, verifiers, origin, progress,
+                                                         size))
     try:
         chains = await verify_chains(store, chain_progress, strict=strict)
         try:
@@ -117,7 +120,7 @@ async def verify_ledger(store: EventStore, log: LogStore, verifiers: Sequence[Ve
             if not in_child:
                 raise
             in_child, child_error = False, str(e)  # no child to be had: audit it here
-            report, entries = await audit_log_tree(log, verifiers, origin, progress)
+            report, entries = await audit_log_tree(log, verifiers, origin, progress, size)
     finally:
         if not tree_task.done():
             tree_task.cancel()  # the child, if any, is killed
@@ -125,7 +128,7 @@ async def verify_ledger(store: EventStore, log: LogStore, verifiers: Sequence[Ve
     if progress is not None:
         progress("log", report.size)
         progress("tree", report.size)
-    await check_log_against_events(store, report, entries, chains.hashes_by_position())
+    await check_log_against_events(store, log, report, entries, chains.hashes_by_position())
     return LedgerReport(chains, report, in_child, child_error)
 
 

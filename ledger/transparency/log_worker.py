@@ -40,14 +40,15 @@ def can_audit_in_child(database_url: str) -> bool:
     return database_url.startswith(("postgresql://", "postgres://"))
 
 
-async def audit_log_in_child(database_url: str, verifiers: Sequence[Verifier],
-                             origin: str) -> tuple[LogReport, LogEntries]:
-    """``audit_log_tree`` on the database ``database_url`` names, run by a child process.
+async def audit_log_in_child(database_url: str, verifiers: Sequence[Verifier], origin: str,
+                             size: int | None = None) -> tuple[LogReport, LogEntries]:
+    """``audit_log_tree`` (as of ``size``) on the database ``database_url`` names, run by a
+    child process.
 
     Raises OSError when the child cannot be started or does not answer in full (the caller
     then audits in its own process, where a real error shows itself as it is).
     """
-    request = {"database_url": database_url, "origin": origin,
+    request = {"database_url": database_url, "origin": origin, "size": size,
                "verifiers": [v.vkey for v in verifiers]}
     with tempfile.TemporaryFile() as given, tempfile.TemporaryFile() as answer:
         given.write(json.dumps(request).encode())
@@ -104,7 +105,7 @@ async def _audit(request: dict[str, Any]) -> tuple[LogReport, LogEntries]:
     try:
         return await audit_log_tree(log_store_for(store),
                                     [parse_verifier_key(k) for k in request["verifiers"]],
-                                    request["origin"])
+                                    request["origin"], size=request["size"])
     finally:
         await store.close()
 

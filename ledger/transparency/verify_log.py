@@ -74,35 +74,49 @@ async def verify_log(events: EventStore, log: LogStore, verifiers: Sequence[Veri
     report, entries = await audit_log_tree(log, verifiers, origin, progress)
     if event_hashes is None:
         event_hashes = await _event_hashes(events)
-    await check_log_against_events(events, report, entries, event_hashes)
+    await check_log_against_events(events, log, report, entries, event_hashes)
     return report
 
 
 async def audit_log_tree(log: LogStore, verifiers: Sequence[Verifier], origin: str,
-                         progress: Progress | None = None) -> tuple[LogReport, LogEntries]:
+                         progress: Progress | None = None,
+                         size: int | None = None) -> tuple[LogReport, LogEntries]:
     """Read the log entries, rebuild the tree from them and compare every stored hash,
     every stored tile and every signed checkpoint with it (no event is read). Problems
-    reading the entries stay in ``entries.problems`` until ``check_log_against_events``."""
-    entries = await read_log_entries(log, progress)
+    reading the entries stay in ``entries.problems`` until ``check_log_against_events``.
+
+    The log is audited as of ``size`` entries (default: the latest signed checkpoint's size;
+    every entry when nothing is signed yet), so a ledger that keeps running meanwhile is no
+    false alarm: entries, hashes, tile widths and checkpoints added during the run are left
+    for the next one.
+    """
+    if size is None:
+        latest = await log.latest_checkpoint()
+        size = None if latest is None else latest.size
+    entries = await read_log_entries(log, progress, size)
     report = LogReport(size=len(entries.positions))
     stored, leaves = rebuild_stored_hashes(entries.record_hashes)
     if progress is not None:
         progress("tree", report.size)
     await _compare_hashes(log, stored, report.problems)
     await _compare_tiles(log, stored, leaves, report.size, report.problems)
-    report.checkpoints = await _check_checkpoints(log, _BlobReader(stored), report.size,
-                                                  verifiers, origin, report.problems)
+    report.checkpoints = await _check_checkpoints(
+        log, _BlobReader(stored), report.size, verifiers, origin, report.problems,
+        report.size if size is None else size)
     return report, entries
 
 
-async def read_log_entries(log: LogStore, progress: Progress | None = None) -> LogEntries:
-    """Read every log entry in index order, up to the first gap (a problem). An entry whose
-    stored hash is not 32 bytes is a problem at its index; 32 zero bytes stand in for it, so
-    the rest of the log is still audited (the stand-in matches neither event nor tree)."""
+async def read_log_entries(log: LogStore, progress: Progress | None = None,
+                           limit: int | None = None) -> LogEntries:
+    """Read the log entries in index order (the first ``limit``, or all), up to the first gap
+    (a problem). An entry whose stored hash is not 32 bytes is a problem at its index; 32
+    zero bytes stand in for it, so the rest of the log is still audited (the stand-in matches
+    neither event nor tree)."""
     entries = LogEntries()
     parts: list[bytes] = []
     positions = entries.positions
-    while block := await log.read_entry_block(len(positions), BLOCK):
+    while (asked := BLOCK if limit is None else min(BLOCK, limit - len(positions))) > 0 and \
+            (block := await log.read_entry_block(len(positions), asked)).indexes:
         start = len(positions)
         count = _contiguous(block.indexes, start, "log index", entries.problems)
         hashes = block.hashes[:32 * count]
@@ -119,24 +133,41 @@ async def read_log_entries(log: LogStore, progress: Progress | None = None) -> L
         parts.append(hashes)
         if progress is not None:
             progress("log", len(positions))
-        if count < len(block.indexes) or len(block.indexes) < BLOCK:
+        if count < len(block.indexes) or len(block.indexes) < asked:
             break
     entries.record_hashes = b"".join(parts)
     return entries
 
 
-async def check_log_against_events(events: EventStore, report: LogReport,
+async def check_log_against_events(events: EventStore, log: LogStore, report: LogReport,
                                    entries: LogEntries,
                                    event_hashes: dict[int, bytes]) -> None:
     """Each log entry is the hash of the event at its position, and every event is logged
     exactly once or still queued. Problems go into ``report``, in log order: the entries'
-    own first, then these, then the tree's."""
+    own first, then these, then the tree's.
+
+    The queue is read after the events, so an event the chain check saw was either still
+    queued then or already logged; entries sequenced after the audited size (a running
+    ledger) are read last, for their positions only.
+    """
     queued = set(await events.queued_positions(limit=len(event_hashes) + 1))
     report.queued = len(queued)
     found = list(entries.problems)
     _check_entries(entries, event_hashes, found)
-    _check_membership(entries.positions, event_hashes, queued, found)
+    later: list[tuple[int, int]] = []
+    if event_hashes.keys() - set(entries.positions) - queued:
+        later = await _later_entries(log, len(entries.positions))
+    _check_membership(entries.positions, later, event_hashes, queued, found)
     report.problems[:0] = found
+
+
+async def _later_entries(log: LogStore, start: int) -> list[tuple[int, int]]:
+    """(index, position) of every log entry from index ``start`` on."""
+    later: list[tuple[int, int]] = []
+    while (block := await log.read_entry_block(start, BLOCK)).indexes:
+        later.extend(zip(block.indexes, block.positions, strict=True))
+        start = block.indexes[-1] + 1
+    return later
 
 
 async def _event_hashes(events: EventStore) -> dict[int, bytes]:
@@ -177,13 +208,16 @@ def _contiguous(indexes: list[int], start: int, what: str,
     return k
 
 
-def _check_membership(positions: list[int], event_hashes: dict[int, bytes], queued: set[int],
+def _check_membership(positions: list[int], later: list[tuple[int, int]],
+                      event_hashes: dict[int, bytes], queued: set[int],
                       problems: list[VerificationError]) -> None:
-    """Every event is logged exactly once, or still queued for the log."""
+    """Every event is logged exactly once (``later``: (index, position) of entries beyond
+    ``positions``), or still queued for the log."""
     logged = set(positions)
-    if len(logged) != len(positions):
+    logged.update(position for _, position in later)
+    if len(logged) != len(positions) + len(later):
         seen: set[int] = set()
-        for index, position in enumerate(positions):
+        for index, position in [*enumerate(positions), *later]:
             if position in seen and len(problems) < MAX_PROBLEMS:
                 problems.append(VerificationError(
                     f"log index {index}: event at position {position} is logged twice",
@@ -197,9 +231,10 @@ def _check_membership(positions: list[int], event_hashes: dict[int, bytes], queu
 async def _compare_hashes(log: LogStore, stored: bytes,
                           problems: list[VerificationError]) -> None:
     """Compare every stored hash with the rebuilt tree, a block at a time."""
-    need = len(stored) // 32
+    need = len(stored) // 32  # later hashes belong to a log that grew meanwhile
     have = 0
-    while block := await log.read_hash_block(have, BLOCK):
+    while (asked := min(BLOCK, need - have)) > 0 and \
+            (block := await log.read_hash_block(have, asked)).indexes:
         count = _contiguous(block.indexes, have, "stored hash", problems)
         found = block.hashes[:32 * count]
         if len(block.hashes) != 32 * len(block.indexes):  # a hash of the wrong length
@@ -217,7 +252,7 @@ async def _compare_hashes(log: LogStore, stored: bytes,
                     if len(problems) >= MAX_PROBLEMS:
                         return
         have += count
-        if count < len(block.indexes) or len(block.indexes) < BLOCK:
+        if count < len(block.indexes) or len(block.indexes) < asked:
             break
     if have != need:
         problems.append(VerificationError(
@@ -234,16 +269,21 @@ def _hash_problem(index: int, problems: list[VerificationError]) -> None:
 
 async def _compare_tiles(log: LogStore, stored: bytes, leaves: bytes, size: int,
                          problems: list[VerificationError]) -> None:
+    """Every stored tile holds the hashes a log of ``size`` entries puts in it (a tile wider
+    than that, from a log that grew meanwhile, must start with them)."""
     found: dict[tuple[int, int], bytes] = {}
     async for level, n, width, data in log.iterate_tiles():
         found[(level, n)] = data
         first = n * TILE_WIDTH
+        want = min(TILE_WIDTH, (size >> (TILE_HEIGHT * level)) - first)
+        if want <= 0:
+            continue  # beyond the audited size
         if level == 0:
-            expected = leaves[32 * first:32 * (first + width)]
+            expected = leaves[32 * first:32 * (first + want)]
         else:
-            indexes = [stored_hash_index(level * TILE_HEIGHT, first + i) for i in range(width)]
+            indexes = [stored_hash_index(level * TILE_HEIGHT, first + i) for i in range(want)]
             expected = b"".join(stored[32 * i:32 * i + 32] for i in indexes)
-        if data != expected or len(expected) != 32 * width:
+        if len(data) != 32 * width or data[:32 * want] != expected:
             problems.append(VerificationError(f"tile {level}/{n} (width {width}) does not "
                                               "match the log's entries (altered)"))
     for tile in changed_tiles(0, size):
@@ -254,8 +294,9 @@ async def _compare_tiles(log: LogStore, stored: bytes, leaves: bytes, size: int,
 
 async def _check_checkpoints(log: LogStore, reader: _BlobReader, size: int,
                              verifiers: Sequence[Verifier], origin: str,
-                             problems: list[VerificationError]) -> int:
-    checkpoints = await log.checkpoints()
+                             problems: list[VerificationError], audited: int) -> int:
+    """Check every checkpoint up to size ``audited`` (later ones were signed meanwhile)."""
+    checkpoints = [c for c in await log.checkpoints() if c.size <= audited]
     previous: StoredCheckpoint | None = None
     for stored in checkpoints:
         where = f"checkpoint of size {stored.size}"

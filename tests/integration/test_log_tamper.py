@@ -4,6 +4,7 @@ its fallback when no child can do it)."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -180,3 +181,31 @@ async def test_hashes_of_the_wrong_length_are_named_at_their_index(
     assert "log index 5: hash does not match the event at position " \
            f"{entry.position}" in messages
     assert not any("neither in the log" in m for m in messages)
+
+
+async def test_a_running_ledger_verifies_clean(
+    store: EventStore, logged: Sequencer, signer_keys: Path, audit: Audit
+) -> None:
+    """Events appended and sequenced (new entries, hashes, wider tiles, checkpoints) while
+    the audit runs are no false alarm: it audits the log as of its latest checkpoint."""
+    stop = asyncio.Event()
+    written = 0
+
+    async def keep_writing() -> None:
+        nonlocal written
+        while not stop.is_set():
+            await store.append(chain(uuid.uuid4(), 1))
+            written += 1
+            if written % 3 == 0:
+                await logged.step()
+            await asyncio.sleep(0)
+
+    writer = asyncio.create_task(keep_writing())
+    try:
+        for _ in range(3):
+            report = await audit(store, signer_keys)
+            assert report.problems == []
+    finally:
+        stop.set()
+        await writer
+    assert written > 0 and report.size >= 300
