@@ -10,13 +10,16 @@ every entry against its row (event id, stream id and type, version, event type) 
 * **integrity** (default) reads the envelope fields where RFC 8785 puts them: canonical JSON
   sorts the top-level keys, so every entry our writer produces ends with the fixed-shape tail
   ``,"prev":…,"recorded_at":"<27 chars>","stream":{"id":…,"type":…},"type":…,"v":1,
-  "version":N}`` (nothing but the top-level members can follow ``payload``). The tail expected
-  from the row's columns and the previous hash is compared byte for byte; no JSON parse.
+  "version":N}`` (nothing but the top-level members can follow ``payload``), and its one
+  top-level ``},"id":"…","payload":{`` follows the context object. What the row's columns and
+  the previous hash say these must read is compared byte for byte; no JSON parse.
 * **strict** also parses every entry and proves it is canonical RFC 8785 with exactly the fixed
   envelope (``decode_entry(strict=True)``), about four times slower.
 
-Any row the integrity check does not accept gets the strict check, which names what is wrong:
-a problem is never reported from the fast path, so both depths report tampering identically.
+No problem is ever reported from the fast path: any row it does not accept gets the strict
+check, which names what is wrong. So tampering (a changed byte, hash, link or column) is
+reported with the same message at both depths; only ``--strict`` also reports an entry that
+is intact but not in canonical form (a writer bug, not tampering).
 """
 
 from __future__ import annotations
@@ -93,10 +96,13 @@ async def verify_ledger(store: EventStore, log: LogStore, verifiers: Sequence[Ve
                         worker_from: int | None = None) -> LedgerReport:
     """Everything ``ledger verify`` checks: every entry and chain, and the whole log.
 
-    The chains and the log's tree are independent until the log is cross-checked against the
-    events, so they are audited concurrently: when ``database_url`` (the database ``store``
-    and ``log`` use) is given and the log holds at least ``worker_from`` entries, the tree is
-    audited by a child process on another core (``log_worker``), else in this one.
+    The log is audited as of its latest signed checkpoint (see ``audit_log_tree``), so the
+    ledger may keep running. The chains and the log's tree are independent until the log is
+    cross-checked against the events, so they are audited concurrently: when ``database_url``
+    (the database ``store`` and ``log`` use) is given, a child process can reach it
+    (``can_audit_in_child``) and the checkpoint covers at least ``worker_from`` (default
+    ``WORKER_FROM``) entries, a child process audits the tree on another core; else this one
+    does, as it also does when the child fails (``LedgerReport.child_error`` says why).
     """
     chain_progress = None if progress is None else (lambda done: progress("events", done))
     worker_from = WORKER_FROM if worker_from is None else worker_from

@@ -102,7 +102,7 @@ class Result:
     name: str
     requests: int
     seconds: float
-    latencies: array = field(default_factory=lambda: array("d"))
+    latencies: array[float] = field(default_factory=lambda: array("d"))
     client_cpu: float = 0.0
     server_cpu: float | None = None
     machine_busy: float | None = None  # share of all CPUs busy over the window (/proc/stat)
@@ -118,7 +118,7 @@ class Result:
             return float("nan")
         ordered = sorted(self.latencies)
         rank = min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))
-        return ordered[rank] * 1000
+        return float(ordered[rank]) * 1000
 
     @staticmethod
     def per_request_us(cpu: float | None, requests: int) -> str:
@@ -141,7 +141,7 @@ class Load:
 
 
 async def _closed_loops(clients: int, warmup: float, seconds: float, op: Any,
-                        mark: Callable[[str], None]) -> tuple[int, float, array, float]:
+                        mark: Callable[[str], None]) -> tuple[int, float, array[float], float]:
     """Run ``op(client, n)`` in ``clients`` loops: warm-up, then the measured window, whose
     edges are announced through ``mark``.
 
@@ -181,7 +181,7 @@ async def _closed_loops(clients: int, warmup: float, seconds: float, op: Any,
 
 
 async def _http_load(load: Load, mark: Callable[[str], None]
-                     ) -> tuple[int, float, array, float, int]:
+                     ) -> tuple[int, float, array[float], float, int]:
     import aiohttp
 
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {load.token}"}
@@ -202,7 +202,7 @@ async def _http_load(load: Load, mark: Callable[[str], None]
 
 
 async def _raw_load(load: Load, mark: Callable[[str], None]
-                    ) -> tuple[int, float, array, float, int]:
+                    ) -> tuple[int, float, array[float], float, int]:
     conns = [await asyncpg.connect(load.dsn) for _ in range(load.clients)]
     try:
         await conns[0].execute(CEILING_DDL)
@@ -448,7 +448,7 @@ def _ask(pipe: Connection, message: str, timeout: float = 30) -> Any:
 
 
 def run_load(ctx: Any, load: Load, on_mark: Callable[[str], None] | None = None
-             ) -> tuple[int, float, array, float, int]:
+             ) -> tuple[int, float, array[float], float, int]:
     """Run a load generator in a subprocess and wait for its figures."""
     parent, child = ctx.Pipe()
     process = ctx.Process(target=load_process, args=(load, child), name=f"load-{load.kind}")
