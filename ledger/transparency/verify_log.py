@@ -1,4 +1,6 @@
-"""Full audit of the stored log against the stored events (part of ``ledger verify``).
+"""Full audit of the stored log against the stored events: the log half of ``ledger verify``
+(``ledger.verify.verify_ledger`` runs ``audit_log_tree``, here or in a child process, beside
+the chain check, then ``check_log_against_events`` with the hashes the chain check read).
 
 Recomputes the whole tree from the event hashes in log order and compares every stored hash,
 every stored tile and every signed checkpoint with it; checks each event is in the log exactly
@@ -7,7 +9,6 @@ once and that every checkpoint is signed by a trusted key and consistent with it
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
@@ -27,7 +28,7 @@ Progress = Callable[[str, int], None]
 
 @dataclass
 class LogReport:
-    """What ``verify_log`` found."""
+    """What the log audit found (``ledger.verify.verify_ledger`` runs it)."""
 
     size: int = 0
     checkpoints: int = 0
@@ -60,22 +61,6 @@ class LogEntries:
     positions: list[int] = field(default_factory=list)
     record_hashes: bytes = b""
     problems: list[VerificationError] = field(default_factory=list)
-
-
-async def verify_log(events: EventStore, log: LogStore, verifiers: Sequence[Verifier],
-                     origin: str, progress: Progress | None = None,
-                     event_hashes: dict[int, bytes] | None = None) -> LogReport:
-    """Audit the stored log; every problem names the log index, tile or checkpoint.
-
-    ``event_hashes`` (position → event hash, as ``verify_chains`` collects them) saves
-    reading every event again. The two halves are public so ``ledger.verify.verify_ledger``
-    can audit the tree while the chains are checked.
-    """
-    report, entries = await audit_log_tree(log, verifiers, origin, progress)
-    if event_hashes is None:
-        event_hashes = await _event_hashes(events)
-    await check_log_against_events(events, log, report, entries, event_hashes)
-    return report
 
 
 async def audit_log_tree(log: LogStore, verifiers: Sequence[Verifier], origin: str,
@@ -168,17 +153,6 @@ async def _later_entries(log: LogStore, start: int) -> list[tuple[int, int]]:
         later.extend(zip(block.indexes, block.positions, strict=True))
         start = block.indexes[-1] + 1
     return later
-
-
-async def _event_hashes(events: EventStore) -> dict[int, bytes]:
-    """Each event's hash, of its bytes as read (as ``verify_chains`` collects them)."""
-    sha256 = hashlib.sha256
-    hashes: dict[int, bytes] = {}
-    after = 0
-    while rows := await events.read_for_audit(after, 5000):
-        hashes.update((row[0], sha256(row[7]).digest()) for row in rows)
-        after = rows[-1][0]
-    return hashes
 
 
 def _check_entries(entries: LogEntries, event_hashes: dict[int, bytes],

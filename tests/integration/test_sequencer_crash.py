@@ -15,7 +15,7 @@ from ledger.store.factory import log_store_for
 from ledger.store.port import EventStore
 from ledger.transparency.keys import load_signers, load_verifiers
 from ledger.transparency.sequencer import Sequencer
-from ledger.transparency.verify_log import verify_log
+from ledger.verify import verify_ledger
 from tests.conftest import TEST_ORIGIN
 from tests.contract.test_store_contract import chain
 
@@ -56,7 +56,8 @@ async def test_sigkilled_sequencer_restarts_to_a_consistent_tree(
     while await survivor.step():
         pass
     await log.resign()
-    report = await verify_log(postgres_store, log, load_verifiers(signer_keys), TEST_ORIGIN)
+    report = (await verify_ledger(postgres_store, log, load_verifiers(signer_keys),
+                                  TEST_ORIGIN)).log
     assert report.problems == []
     total = await postgres_store.count_events()
     assert report.size == total == 2 * (300 + 8 * 150)
@@ -93,6 +94,7 @@ async def test_sequencer_survives_its_connection_being_killed(
         stop.set()
         await running
         await admin.close()
-    report = await verify_log(postgres_store, log, load_verifiers(signer_keys), TEST_ORIGIN)
+    report = (await verify_ledger(postgres_store, log, load_verifiers(signer_keys),
+                                  TEST_ORIGIN)).log
     assert report.problems == []
     assert report.size == await postgres_store.count_events()
