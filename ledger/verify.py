@@ -66,7 +66,6 @@ class ChainReport:
     problems: list[VerificationError] = field(default_factory=list)
     positions: list[int] = field(default_factory=list)
     digests: list[bytes] = field(default_factory=list)  # SHA-256 of each entry, as read
-    plain_types: set[tuple[str, str]] = field(default_factory=set, repr=False)
 
     def hashes_by_position(self) -> dict[int, bytes]:
         """Each event's hash (of its bytes as read) by storage position."""
@@ -171,6 +170,7 @@ async def _check_all(store: EventStore, report: ChainReport, progress: Progress 
                      strict: bool) -> None:
     # Per stream only the last (version, hash) is kept; None once a stream is broken.
     last: dict[str, tuple[int, bytes] | None] = {}
+    plain: set[tuple[str, str]] = set()  # (stream type, event type) pairs free of " and \
     pending = asyncio.ensure_future(store.read_for_audit(0, BATCH))
     try:
         while rows := await pending:
@@ -179,7 +179,7 @@ async def _check_all(store: EventStore, report: ChainReport, progress: Progress 
             for start in range(0, len(rows), SLICE):
                 # Let the concurrent log audit's reads and its child process move meanwhile.
                 await asyncio.sleep(0)
-                _check_batch(rows[start:start + SLICE], last, report, strict)
+                _check_batch(rows[start:start + SLICE], last, plain, report, strict)
             if progress is not None:
                 progress(report.events)
     finally:
@@ -188,13 +188,12 @@ async def _check_all(store: EventStore, report: ChainReport, progress: Progress 
 
 
 def _check_batch(rows: Sequence[AuditRow], last: dict[str, tuple[int, bytes] | None],
-                 report: ChainReport, strict: bool) -> None:
+                 plain: set[tuple[str, str]], report: ChainReport, strict: bool) -> None:
     """Check rows in position order; the integrity fast path is written out inline (it runs
     once per event, so a function call per row would be a good part of its cost)."""
     sha256 = hashlib.sha256
     add_position, add_digest = report.positions.append, report.digests.append
     get, setdefault = last.get, last.setdefault
-    plain = report.plain_types
     report.events += len(rows)
     for row in rows:
         position, event_id, stream_type, stream_id, version, event_type, event_hash, entry = row
