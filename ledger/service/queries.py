@@ -10,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 from uuid import UUID
 
+from ledger.aggregates.codec import replay
 from ledger.aggregates.departure import Departure
 from ledger.aggregates.item import DONE_STATES, HandoverItem
 from ledger.aggregates.template import Template
@@ -31,21 +32,29 @@ def _may_read_departure(actor: Actor, departure: Departure) -> bool:
 async def get_departure(ledger: Ledger, actor: Actor, departure_id: UUID) -> Departure:
     """A departure its reader is entitled to see."""
     departure = await ledger.load(Departure, departure_id)
-    if not _may_read_departure(actor, departure):
-        raise ForbiddenError(f"{actor.id} may not read departure {departure_id}")
+    _authorize_departure(actor, departure)
     return departure
+
+
+def _authorize_departure(actor: Actor, departure: Departure) -> None:
+    if not _may_read_departure(actor, departure):
+        raise ForbiddenError(f"{actor.id} may not read departure {departure.id}")
 
 
 async def get_item(ledger: Ledger, actor: Actor, item_id: UUID) -> HandoverItem:
     """An item its reader is entitled to see."""
     item = await ledger.load(HandoverItem, item_id)
+    await _authorize_item(ledger, actor, item)
+    return item
+
+
+async def _authorize_item(ledger: Ledger, actor: Actor, item: HandoverItem) -> None:
     if actor.role in OVERSEERS or actor.id == item.giver_id or (
             item.receiver in actor.acting_for()):
-        return item
+        return
     departure = await ledger.load(Departure, item.departure_id)
     if not _may_read_departure(actor, departure):
-        raise ForbiddenError(f"{actor.id} may not read item {item_id}")
-    return item
+        raise ForbiddenError(f"{actor.id} may not read item {item.id}")
 
 
 async def get_template(ledger: Ledger, template_id: UUID) -> Template:
@@ -53,15 +62,20 @@ async def get_template(ledger: Ledger, template_id: UUID) -> Template:
     return await ledger.load(Template, template_id)
 
 
-async def stream_entries(ledger: Ledger, actor: Actor, stream_id: UUID) -> list[Entry]:
-    """A stream's verified entries, if its reader may see the aggregate."""
+async def stream_entries(ledger: Ledger, actor: Actor, stream_id: UUID,
+                         stream_type: str | None = None) -> list[Entry]:
+    """A stream's verified entries (of ``stream_type``, if given), if its reader may see the
+    aggregate. The stream is read once: the aggregate checked is replayed from these entries.
+    """
     entries = await ledger.entries(stream_id)
-    if not entries:
-        raise NotFoundError(f"stream {stream_id} not found")
-    if entries[0].stream_type == "departure":
-        await get_departure(ledger, actor, stream_id)
-    elif entries[0].stream_type == "item":
-        await get_item(ledger, actor, stream_id)
+    if not entries or stream_type not in (None, entries[0].stream_type):
+        raise NotFoundError(f"{stream_type or 'stream'} {stream_id} not found")
+    if entries[0].stream_type in ("departure", "item"):
+        aggregate = replay(entries)
+        if isinstance(aggregate, Departure):
+            _authorize_departure(actor, aggregate)
+        elif isinstance(aggregate, HandoverItem):
+            await _authorize_item(ledger, actor, aggregate)
     return entries
 
 
@@ -133,8 +147,7 @@ async def cited_evidence(ledger: Ledger, actor: Actor, item_id: UUID,
                          sha256: str) -> JSONObject:
     """The evidence record (name, media type, size) an item's submissions cite for ``sha256``,
     if its reader may see the item. Every submission counts: a dispute may need an old one."""
-    await get_item(ledger, actor, item_id)
-    for entry in reversed(await ledger.entries(item_id)):
+    for entry in reversed(await stream_entries(ledger, actor, item_id, "item")):
         if entry.event_type != "ItemSubmitted":
             continue
         for evidence in entry.payload.get("evidence", []):  # type: ignore[union-attr]
