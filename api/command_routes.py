@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, create_model
 
 from api.auth import actor_of, context_of
 from api.body import build, expected_version, natural, read_object
-from api.endpoint import EndpointTable, Handler
+from api.endpoint import EndpointTable
 from api.runtime_key import RUNTIME
 from api.views import CommandResult
 from ledger.errors import InvalidInputError
@@ -60,7 +60,7 @@ def command_endpoint(path: str, summary: str, model: type[c.Model], status: int 
     headers = (IDEMPOTENCY_HEADER, "If-Match") if versioned else (IDEMPOTENCY_HEADER,)
     handler.__name__ = model.__name__
     table.route("POST", path, summary, body=_documented_body(model, path),
-                response=CommandResult, status=status, headers=headers)(_typed(handler))
+                response=CommandResult, status=status, headers=headers)(handler)
 
 
 def _documented_body(model: type[c.Model], path: str) -> type[BaseModel]:
@@ -70,10 +70,6 @@ def _documented_body(model: type[c.Model], path: str) -> type[BaseModel]:
                               if n not in in_path}
     return create_model(f"{model.__name__}Body", __config__=ConfigDict(extra="forbid"),
                         __doc__=model.__doc__, **fields)
-
-
-def _typed(handler: Any) -> Handler:
-    return handler  # type: ignore[no-any-return]
 
 
 D = "/v1/departures/{departure_id}"

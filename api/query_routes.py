@@ -137,12 +137,8 @@ async def stream_events(request: web.Request) -> web.Response:
 @table.route("GET", "/v1/events/{event_id}", "One event", response=EventView)
 async def get_event(request: web.Request) -> web.Response:
     """One entry by event id (its reader must be entitled to the stream)."""
-    runtime = request.app[RUNTIME]
-    stored = await runtime.store.find_event(_uuid(request, "event_id"))
-    if stored is None:
-        raise NotFoundError("no such event")
-    entries = await q.stream_entries(runtime.ledger, actor_of(request), stored.stream_id)
-    entry = next(e for e in entries if e.event_id == stored.event_id)
+    entry = await q.get_event(request.app[RUNTIME].ledger, actor_of(request),
+                              _uuid(request, "event_id"))
     return ok((await _views(request, [entry]))[0])
 
 
@@ -150,11 +146,8 @@ async def get_event(request: web.Request) -> web.Response:
 async def event_proof(request: web.Request) -> web.Response:
     """The event's C2SP tlog-proof against the latest checkpoint."""
     runtime = request.app[RUNTIME]
-    stored = await runtime.store.find_event(_uuid(request, "event_id"))
-    if stored is None:
-        raise NotFoundError("no such event")
-    await q.stream_entries(runtime.ledger, actor_of(request), stored.stream_id)
-    proof = await runtime.reader.tlog_proof(stored.event_hash)
+    entry = await q.get_event(runtime.ledger, actor_of(request), _uuid(request, "event_id"))
+    proof = await runtime.reader.tlog_proof(entry.event_hash)
     return web.Response(body=proof, content_type="text/x.tlog.proof", charset="utf-8")
 
 

@@ -134,15 +134,9 @@ class TemplateList(View):
     items: list[TemplateView]
 
 
-class EventView(View):
+class EventView(EventRef):
     """A stored entry: its exact canonical text, hash and log index (once sequenced)."""
 
-    id: str
-    stream_type: str
-    stream_id: str
-    version: int
-    type: str
-    hash: str
     log_index: int | None
     entry: str
 

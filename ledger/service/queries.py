@@ -79,6 +79,15 @@ async def stream_entries(ledger: Ledger, actor: Actor, stream_id: UUID,
     return entries
 
 
+async def get_event(ledger: Ledger, actor: Actor, event_id: UUID) -> Entry:
+    """One verified entry by event id, if its reader may see its stream."""
+    stored = await ledger.store.find_event(event_id)
+    if stored is None:
+        raise NotFoundError("no such event")
+    entries = await stream_entries(ledger, actor, stored.stream_id)
+    return next(e for e in entries if e.event_id == stored.event_id)
+
+
 @dataclass(frozen=True)
 class DepartureFilter:
     """Board filters; dates compare with the last working day."""
