@@ -3,8 +3,6 @@ accounts, an approval flow), each with its own idempotency key and its own resul
 
 from __future__ import annotations
 
-import logging
-import uuid
 from typing import Annotated, Any
 
 from aiohttp import web
@@ -14,7 +12,7 @@ from api.auth import actor_of, context_of
 from api.body import read_object
 from api.command_routes import SUCCESS_STATUS
 from api.endpoint import EndpointTable
-from api.problem import describe_error, describe_validation, problem_body
+from api.problem import describe_error, describe_validation, internal_problem
 from api.query_routes import ok
 from api.runtime_key import RUNTIME
 from ledger.errors import LedgerError
@@ -22,7 +20,6 @@ from ledger.service.commands import Command
 
 table = EndpointTable()
 MAX_COMMANDS = 100
-log = logging.getLogger("ledger.api")
 
 
 class BatchItem(BaseModel):
@@ -68,9 +65,6 @@ async def run_batch(request: web.Request) -> web.Response:
             problem = describe_error(e)
             results.append({"status": problem["status"], "problem": problem})
         except Exception:  # report it here: earlier commands of the batch have committed
-            error_id = uuid.uuid4().hex
-            log.exception("batch command failed, error id %s", error_id)
-            results.append({"status": 500, "problem": problem_body(
-                500, "Internal error", "the command failed; quote the error id",
-                error_id=error_id)})
+            results.append({"status": 500, "problem": internal_problem(
+                "the command failed; quote the error id", "batch command")})
     return ok(BatchResult(results=results))

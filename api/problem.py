@@ -9,11 +9,12 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from typing import cast
 
 from aiohttp import web
 from pydantic import ValidationError
 
+from api.endpoint import Handler
 from ledger.errors import (
     ConfigurationError,
     ConflictError,
@@ -59,9 +60,21 @@ def problem_body(status: int, title: str, detail: str, **extra: object) -> dict[
 
 def problem(status: int, title: str, detail: str, **extra: object) -> web.Response:
     """A problem+json response."""
-    body = problem_body(status, title, detail, **extra)
-    return web.Response(status=status, text=json.dumps(body, ensure_ascii=False),
-                        content_type=PROBLEM_TYPE)
+    return respond(problem_body(status, title, detail, **extra))
+
+
+def respond(body: dict[str, object]) -> web.Response:
+    """The problem+json response carrying ``body`` (its ``status`` is the HTTP status)."""
+    return web.Response(status=cast(int, body["status"]),
+                        text=json.dumps(body, ensure_ascii=False), content_type=PROBLEM_TYPE)
+
+
+def internal_problem(detail: str, where: str) -> dict[str, object]:
+    """A 500 problem with a fresh error id, logged under that id with the traceback of the
+    error being handled (the client sees only the id)."""
+    error_id = uuid.uuid4().hex
+    log.error("%s: error id %s", where, error_id, exc_info=True)
+    return problem_body(500, "Internal error", detail, error_id=error_id)
 
 
 def describe_error(error: LedgerError) -> dict[str, object]:
@@ -79,9 +92,7 @@ def describe_error(error: LedgerError) -> dict[str, object]:
 
 def render_error(error: LedgerError) -> web.Response:
     """Map one ledger error to its response."""
-    body = describe_error(error)
-    response = web.Response(status=int(str(body["status"])),
-                            text=json.dumps(body, ensure_ascii=False), content_type=PROBLEM_TYPE)
+    response = respond(describe_error(error))
     if isinstance(error, PushbackError):
         response.headers["Retry-After"] = str(error.retry_after)
     if isinstance(error, UnauthenticatedError):
@@ -97,7 +108,6 @@ def describe_validation(e: ValidationError) -> dict[str, object]:
                         errors=errors, field=errors[0]["field"] if errors else None)
 
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 REQUEST_ID = web.RequestKey("request_id", str)
 
 
@@ -117,15 +127,11 @@ async def _problems(request: web.Request, handler: Handler) -> web.StreamRespons
     except LedgerError as e:
         response = render_error(e)
         if response.status >= 500:  # an unexpected store error: log it, give an id
-            error_id = uuid.uuid4().hex
-            log.error("error %s on %s %s: %r", error_id, request.method, request.path, e)
-            return problem(response.status, "Internal error",
-                           "the server failed; quote the error id", error_id=error_id)
+            return respond(internal_problem("the server failed; quote the error id",
+                                            f"{request.method} {request.path}"))
         return response
     except ValidationError as e:  # pydantic: the one place its errors become ours
-        return web.Response(status=422, text=json.dumps(describe_validation(e),
-                                                        ensure_ascii=False),
-                            content_type=PROBLEM_TYPE)
+        return respond(describe_validation(e))
     except web.HTTPException as e:
         if e.status < 400:
             raise
@@ -134,7 +140,5 @@ async def _problems(request: web.Request, handler: Handler) -> web.StreamRespons
             response.headers["Allow"] = e.headers["Allow"]
         return response
     except Exception:
-        error_id = uuid.uuid4().hex
-        log.exception("unhandled error %s on %s %s", error_id, request.method, request.path)
-        return problem(500, "Internal error", "the server failed; quote the error id",
-                       error_id=error_id)
+        return respond(internal_problem("the server failed; quote the error id",
+                                        f"unhandled on {request.method} {request.path}"))
