@@ -11,8 +11,8 @@ from api.auth import actor_of
 from api.body import read_object
 from api.endpoint import EndpointTable
 from api.idempotent import idempotent
-from api.query_routes import ok
 from api.runtime_key import RUNTIME
+from api.views import ok
 from ledger.service import principal_cases as p
 from ledger.service.commands import Id, Name
 

@@ -13,8 +13,8 @@ from api.body import read_object
 from api.command_routes import SUCCESS_STATUS
 from api.endpoint import EndpointTable
 from api.problem import describe_error, describe_validation, internal_problem
-from api.query_routes import ok
 from api.runtime_key import RUNTIME
+from api.views import ok
 from ledger.errors import LedgerError
 from ledger.service.commands import Command
 

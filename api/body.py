@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import json
 from typing import Any, TypeVar
+from uuid import UUID
 
 from aiohttp import web
 from pydantic import BaseModel
 
-from ledger.errors import InvalidInputError
+from ledger.errors import InvalidInputError, NotFoundError
 
 M = TypeVar("M", bound=BaseModel)
+
+
+def path_uuid(request: web.Request, name: str) -> UUID:
+    """The UUID in path segment ``name``; anything else names nothing here (404)."""
+    try:
+        return UUID(request.match_info[name])
+    except ValueError:
+        raise NotFoundError(f"{request.match_info[name]!r} is not a valid id") from None
 
 
 async def read_object(request: web.Request) -> dict[str, Any]:

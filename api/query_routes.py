@@ -4,13 +4,11 @@ cases' (ledger.service.queries)."""
 from __future__ import annotations
 
 import datetime as dt
-from uuid import UUID
 
 from aiohttp import web
-from pydantic import BaseModel
 
 from api.auth import actor_of
-from api.body import natural
+from api.body import natural, path_uuid
 from api.endpoint import EndpointTable
 from api.runtime_key import RUNTIME
 from api.views import (
@@ -23,6 +21,7 @@ from api.views import (
     Statement,
     TemplateList,
     TemplateView,
+    ok,
 )
 from ledger.aggregates.departure import DEPARTURE_STATES
 from ledger.aggregates.template import template_id_for
@@ -32,19 +31,6 @@ from ledger.service import queries as q
 
 table = EndpointTable()
 MAX_PAGE = 200
-
-
-def ok(model: BaseModel, status: int = 200) -> web.Response:
-    """A JSON response from a view model."""
-    return web.Response(text=model.model_dump_json(), status=status,
-                        content_type="application/json")
-
-
-def _uuid(request: web.Request, name: str) -> UUID:
-    try:
-        return UUID(request.match_info[name])
-    except ValueError:
-        raise NotFoundError(f"{request.match_info[name]!r} is not a valid id") from None
 
 
 def _date(request: web.Request, name: str) -> dt.date | None:
@@ -94,7 +80,7 @@ async def list_departures(request: web.Request) -> web.Response:
 async def get_departure(request: web.Request) -> web.Response:
     """One departure, with an ETag of its version (use it in If-Match)."""
     departure = await q.get_departure(request.app[RUNTIME].ledger, actor_of(request),
-                                      _uuid(request, "departure_id"))
+                                      path_uuid(request, "departure_id"))
     response = ok(DepartureView.of(departure))
     response.headers["ETag"] = f'"{departure.version}"'
     return response
@@ -104,7 +90,7 @@ async def get_departure(request: web.Request) -> web.Response:
 async def get_item(request: web.Request) -> web.Response:
     """One item, with an ETag of its version."""
     item = await q.get_item(request.app[RUNTIME].ledger, actor_of(request),
-                            _uuid(request, "item_id"))
+                            path_uuid(request, "item_id"))
     response = ok(ItemView.of(item))
     response.headers["ETag"] = f'"{item.version}"'
     return response
@@ -116,7 +102,7 @@ async def get_item(request: web.Request) -> web.Response:
 async def confirmation_statement(request: web.Request) -> web.Response:
     """Sign its ``statement`` bytes with your registered key, then POST confirm with it."""
     statement = await q.statement_to_sign(request.app[RUNTIME].ledger, actor_of(request),
-                                          _uuid(request, "item_id"), dt.datetime.now(dt.UTC))
+                                          path_uuid(request, "item_id"), dt.datetime.now(dt.UTC))
     return ok(Statement(statement=statement))
 
 
@@ -130,7 +116,7 @@ async def _views(request: web.Request, entries: list[Entry]) -> list[EventView]:
 async def stream_events(request: web.Request) -> web.Response:
     """Every entry of a departure, item or template stream."""
     entries = await q.stream_entries(request.app[RUNTIME].ledger, actor_of(request),
-                                     _uuid(request, "stream_id"))
+                                     path_uuid(request, "stream_id"))
     return ok(EventList(items=await _views(request, entries)))
 
 
@@ -138,7 +124,7 @@ async def stream_events(request: web.Request) -> web.Response:
 async def get_event(request: web.Request) -> web.Response:
     """One entry by event id (its reader must be entitled to the stream)."""
     entry = await q.get_event(request.app[RUNTIME].ledger, actor_of(request),
-                              _uuid(request, "event_id"))
+                              path_uuid(request, "event_id"))
     return ok((await _views(request, [entry]))[0])
 
 
@@ -146,7 +132,7 @@ async def get_event(request: web.Request) -> web.Response:
 async def event_proof(request: web.Request) -> web.Response:
     """The event's C2SP tlog-proof against the latest checkpoint."""
     runtime = request.app[RUNTIME]
-    entry = await q.get_event(runtime.ledger, actor_of(request), _uuid(request, "event_id"))
+    entry = await q.get_event(runtime.ledger, actor_of(request), path_uuid(request, "event_id"))
     proof = await runtime.reader.tlog_proof(entry.event_hash)
     return web.Response(body=proof, content_type="text/x.tlog.proof", charset="utf-8")
 

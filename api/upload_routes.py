@@ -5,16 +5,16 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator
-from uuid import UUID
 
 from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import BaseModel, ConfigDict
 
 from api.auth import actor_of
+from api.body import path_uuid
 from api.endpoint import EndpointTable
-from api.query_routes import ok
 from api.runtime_key import RUNTIME
+from api.views import ok
 from ledger.errors import InvalidInputError, NotFoundError
 from ledger.service import queries as q
 
@@ -43,10 +43,7 @@ async def _chunks(part: BodyPartReader) -> AsyncIterator[bytes]:
              response=EvidenceView, status=201, upload=True)
 async def upload_evidence(request: web.Request) -> web.Response:
     """Stream one file into the blob store (giver or HR)."""
-    try:
-        item_id = UUID(request.match_info["item_id"])
-    except ValueError:
-        raise NotFoundError("not a valid item id") from None
+    item_id = path_uuid(request, "item_id")
     runtime = request.app[RUNTIME]
     await q.authorize_upload(runtime.ledger, actor_of(request), item_id)
     if not request.content_type.startswith("multipart/"):
@@ -76,10 +73,7 @@ async def upload_evidence(request: web.Request) -> web.Response:
              "Download an attachment the item's submissions cite (those who may read the item)")
 async def download_evidence(request: web.Request) -> web.StreamResponse:
     """The blob, named and typed as it was cited; its SHA-256 is the ETag."""
-    try:
-        item_id = UUID(request.match_info["item_id"])
-    except ValueError:
-        raise NotFoundError("not a valid item id") from None
+    item_id = path_uuid(request, "item_id")
     sha256 = request.match_info["sha256"]
     if not SHA256_HEX.fullmatch(sha256):
         raise InvalidInputError("sha256 must be 64 lowercase hex digits", field="sha256")

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from aiohttp import web
 from pydantic import BaseModel, ConfigDict
 
 from ledger.aggregates.departure import Departure
 from ledger.aggregates.item import HandoverItem
 from ledger.aggregates.template import Template
 from ledger.entry import Entry
+
+
+def ok(model: BaseModel, status: int = 200) -> web.Response:
+    """A JSON response from a view model."""
+    return web.Response(text=model.model_dump_json(), status=status,
+                        content_type="application/json")
 
 
 class View(BaseModel):
