@@ -40,11 +40,11 @@ bookkeeping that does not add up, no database).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import cProfile
 import datetime as dt
 import hashlib
+import inspect
 import itertools
 import json
 import multiprocessing
@@ -64,22 +64,29 @@ import asyncpg
 from benchdb import (
     CEILING_DDL,
     CEILING_INSERT,
+    HR,
+    MANAGER,
+    SUCCESSOR,
     BenchError,
+    bench_parser,
     check_loopback,
     create_database,
     create_items,
     drop_database,
+    parse_contenders,
+    percentile,
+    run_main,
+    serve_loopback,
     with_database,
 )
 
-DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 CONTENDERS = ("ledger", "http", "raw")
 LABELS = {"ledger": "ledger (HTTP)", "http": "HTTP ceiling", "raw": "raw INSERT ceiling"}
-HR_ID = "hr-bench"
-MANAGER_ID = "mgr-bench"
-SUCCESSOR_ID = "succ-bench"
 DEFAULT_ENTRY_SIZE = 1100  # used only when the ledger does not run first
-LEDGER_POOL_SIZE = 20  # PostgresEventStore.connect's default max_size (the http ceiling's pool)
+# What a load generator sends back: requests in the window, window seconds, their latencies,
+# client CPU seconds, rows written (raw load only; 0 for HTTP).
+Figures = tuple[int, float, "array[float]", float, int]
+
 
 def comment_text(client: int, n: int) -> str:
     """The comment every contender sends (the same bytes for the ledger and the ceiling)."""
@@ -113,12 +120,8 @@ class Result:
         return self.requests / self.seconds if self.seconds > 0 else 0.0
 
     def percentile(self, p: float) -> float:
-        """Latency percentile in milliseconds (nearest rank)."""
-        if not self.latencies:
-            return float("nan")
-        ordered = sorted(self.latencies)
-        rank = min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))
-        return float(ordered[rank]) * 1000
+        """Latency percentile in milliseconds (nearest rank: ``benchdb.percentile``)."""
+        return percentile(self.latencies, p) * 1000
 
     @staticmethod
     def per_request_us(cpu: float | None, requests: int) -> str:
@@ -180,8 +183,7 @@ async def _closed_loops(clients: int, warmup: float, seconds: float, op: Any,
     return sum(counts), seconds, merged, cpu
 
 
-async def _http_load(load: Load, mark: Callable[[str], None]
-                     ) -> tuple[int, float, array[float], float, int]:
+async def _http_load(load: Load, mark: Callable[[str], None]) -> Figures:
     import aiohttp
 
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {load.token}"}
@@ -201,8 +203,7 @@ async def _http_load(load: Load, mark: Callable[[str], None]
     return done, seconds, latencies, cpu, 0
 
 
-async def _raw_load(load: Load, mark: Callable[[str], None]
-                    ) -> tuple[int, float, array[float], float, int]:
+async def _raw_load(load: Load, mark: Callable[[str], None]) -> Figures:
     conns = [await asyncpg.connect(load.dsn) for _ in range(load.clients)]
     try:
         await conns[0].execute(CEILING_DDL)
@@ -270,12 +271,10 @@ async def _control(pipe: Connection, stop: asyncio.Event, profile_path: str | No
 
 async def _serve_ledger(dsn: str, clients: int, pipe: Connection,
                         profile_path: str | None) -> None:
-    from aiohttp import web
-
     from api.app import build_app
     from ledger.principals import Principal, new_token
     from ledger.runtime import open_runtime
-    from ledger.service.context import Actor, RequestContext
+    from ledger.service.context import RequestContext
     from ledger.settings import Settings
 
     with tempfile.TemporaryDirectory(prefix="bench_http_") as tmp:
@@ -284,24 +283,16 @@ async def _serve_ledger(dsn: str, clients: int, pipe: Connection,
                                               key_dir=root / "keys"))
         try:
             await runtime.ledger.install_builtin_templates()
-            await runtime.principals.add_principal(Principal(HR_ID, "Bench HR", ("hr",)))
+            await runtime.principals.add_principal(Principal(HR.id, "Bench HR", ("hr",)))
             token, token_hash = new_token()
-            await runtime.principals.add_token(token_hash, HR_ID, "bench_http")
+            await runtime.principals.add_token(token_hash, HR.id, "bench_http")
             items = [str(i) for i in await create_items(
-                runtime.ledger, clients, Actor(HR_ID, "hr", "Bench HR"),
-                Actor(MANAGER_ID, "employee"), SUCCESSOR_ID,
+                runtime.ledger, clients, HR, MANAGER, SUCCESSOR,
                 RequestContext(ip="127.0.0.1", user_agent="bench_http", auth="bench"))]
-            runner = web.AppRunner(build_app(runtime, run_sequencer=True), access_log=None)
-            await runner.setup()
-            site = web.TCPSite(runner, "127.0.0.1", 0)
-            await site.start()
-            port = runner.addresses[0][1]
-            pipe.send(("ready", {"base_url": f"http://127.0.0.1:{port}", "token": token,
-                                 "paths": [f"/v1/items/{i}/comments" for i in items]}))
-            try:
+            async with serve_loopback(build_app(runtime, run_sequencer=True)) as base_url:
+                pipe.send(("ready", {"base_url": base_url, "token": token,
+                                     "paths": [f"/v1/items/{i}/comments" for i in items]}))
                 await _control(pipe, asyncio.Event(), profile_path)
-            finally:
-                await runner.cleanup()
         finally:
             await runtime.close()
 
@@ -310,7 +301,11 @@ async def _serve_ceiling(dsn: str, clients: int, entry_size: int, pipe: Connecti
                          profile_path: str | None) -> None:
     from aiohttp import web
 
-    pool = await asyncpg.create_pool(dsn, min_size=LEDGER_POOL_SIZE, max_size=LEDGER_POOL_SIZE)
+    from ledger.store.postgres import PostgresEventStore
+
+    # The ledger's default pool size: PostgresEventStore.connect's max_size.
+    pool_size = inspect.signature(PostgresEventStore.connect).parameters["max_size"].default
+    pool = await asyncpg.create_pool(dsn, min_size=pool_size, max_size=pool_size)
     try:
         await pool.execute(CEILING_DDL)
         versions: dict[str, itertools.count[int]] = {}
@@ -329,18 +324,11 @@ async def _serve_ceiling(dsn: str, clients: int, entry_size: int, pipe: Connecti
 
         app = web.Application()
         app.router.add_post("/v1/items/{item_id}/comments", comment)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = runner.addresses[0][1]
-        pipe.send(("ready", {"base_url": f"http://127.0.0.1:{port}", "token": "none",
-                             "paths": [f"/v1/items/{uuid.uuid4()}/comments"
-                                       for _ in range(clients)]}))
-        try:
+        async with serve_loopback(app) as base_url:
+            pipe.send(("ready", {"base_url": base_url, "token": "none",
+                                 "paths": [f"/v1/items/{uuid.uuid4()}/comments"
+                                           for _ in range(clients)]}))
             await _control(pipe, asyncio.Event(), profile_path)
-        finally:
-            await runner.cleanup()
     finally:
         await pool.close()
 
@@ -447,21 +435,20 @@ def _ask(pipe: Connection, message: str, timeout: float = 30) -> Any:
     return pipe.recv()
 
 
-def run_load(ctx: Any, load: Load, on_mark: Callable[[str], None] | None = None
-             ) -> tuple[int, float, array[float], float, int]:
+def run_load(ctx: Any, load: Load, on_mark: Callable[[str], None] | None = None) -> Figures:
     """Run a load generator in a subprocess and wait for its figures."""
     parent, child = ctx.Pipe()
     process = ctx.Process(target=load_process, args=(load, child), name=f"load-{load.kind}")
     process.start()
     child.close()
     try:
-        done, seconds, latencies, cpu, rows = _expect(
-            parent, load.warmup + load.seconds + 120, "load generator", on_mark)
+        figures: Figures = _expect(parent, load.warmup + load.seconds + 120, "load generator",
+                                   on_mark)
     finally:
         process.join(30)
         if process.is_alive():
             process.kill()
-    return done, seconds, latencies, cpu, rows
+    return figures
 
 
 def bench_server(ctx: Any, settings: Settings, kind: str, dsn: str,
@@ -565,9 +552,6 @@ def run(settings: Settings) -> dict[str, Result]:
     return results
 
 
-# --------------------------------------------------------------------------- database
-
-
 # --------------------------------------------------------------------------- report
 
 
@@ -617,10 +601,7 @@ def report(results: dict[str, Result], settings: Settings) -> None:
 
 def parse_args(argv: list[str] | None = None) -> Settings:
     """Read the command line."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
-    parser.add_argument("--dsn", default=os.environ.get("LEDGER_BENCH_DSN", DEFAULT_DSN),
-                        help="loopback PostgreSQL DSN; a fresh database is created beside it "
-                             "(default: $LEDGER_BENCH_DSN or %(default)s)")
+    parser = bench_parser(__doc__)
     parser.add_argument("--clients", type=int, default=32, help="concurrent clients (32)")
     parser.add_argument("--seconds", type=float, default=None,
                         help="measured seconds per contender (default 10; 3 with --quick)")
@@ -633,10 +614,7 @@ def parse_args(argv: list[str] | None = None) -> Settings:
                         help="cProfile the ledger server's measured window into PATH (its "
                              "figures are then not representative)")
     args = parser.parse_args(argv)
-    contenders = tuple(x.strip() for x in args.contenders.split(",") if x.strip())
-    unknown = set(contenders) - set(CONTENDERS)
-    if unknown or not contenders:
-        parser.error(f"unknown contenders: {sorted(unknown)}")
+    contenders = parse_contenders(parser, args.contenders, CONTENDERS)
     if args.clients < 1:
         parser.error("--clients must be at least 1")
     seconds = args.seconds if args.seconds is not None else (3.0 if args.quick else 10.0)
@@ -649,13 +627,8 @@ def parse_args(argv: list[str] | None = None) -> Settings:
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; 0 whatever the figures, 1 on errors."""
     settings = parse_args(argv)
-    try:
-        results = run(settings)
-    except (BenchError, OSError, asyncpg.PostgresError) as e:
-        print(f"bench_http: error: {e}", file=sys.stderr)
-        return 1
-    report(results, settings)
-    return 0
+    return run_main("bench_http", lambda: run(settings),
+                    lambda results: report(results, settings))
 
 
 if __name__ == "__main__":

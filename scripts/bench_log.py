@@ -42,7 +42,6 @@ The script exits 0 whatever the figures are; non-zero only when something goes w
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import cProfile
 import datetime as dt
@@ -59,20 +58,28 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import asyncpg
 from benchdb import (
+    BENCH_ERRORS,
+    HR,
+    MANAGER,
+    SUCCESSOR,
     BenchError,
+    bench_parser,
     check_loopback,
+    comment_text,
     create_database,
     create_items,
     drop_database,
+    percentile,
+    run_main,
+    serve_loopback,
     with_database,
 )
 
 from ledger.entry import Entry, decode_entry, encode_entry
 from ledger.errors import LedgerError
 from ledger.service import commands as c
-from ledger.service.context import Actor, RequestContext
+from ledger.service.context import RequestContext
 from ledger.service.ledger import Ledger
 from ledger.store.log_port import LogEntryRow
 from ledger.store.port import NewEvent
@@ -85,11 +92,7 @@ from ledger.transparency.reader import LogReader
 from ledger.transparency.sequencer import Sequencer
 from ledger.verify import LedgerReport, verify_ledger
 
-DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 ORIGIN = "bench.handover-ledger.localhost/log"
-HR = Actor(id="hr-bench", role="hr", name="Bench HR")
-MANAGER = Actor(id="mgr-bench", role="employee")
-SUCCESSOR = "succ-bench"
 CONTEXT = RequestContext(request_id=None, ip="127.0.0.1", user_agent="bench_log", auth="bench")
 EVENT_COLUMNS = ("event_id", "stream_type", "stream_id", "version", "event_type",
                  "recorded_at", "entry", "event_hash")
@@ -99,17 +102,6 @@ READ_BATCH = 5000  # rows per read of the hashlib baseline
 LAG_TARGET_MS = 250.0
 PROOF_TARGET_MS = 5.0
 VERIFY_TARGET = 0.25
-
-
-
-
-def percentile(values: Sequence[float], p: float) -> float:
-    """Nearest-rank percentile of ``values`` (NaN when empty)."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    rank = min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))
-    return ordered[rank]
 
 
 @asynccontextmanager
@@ -205,11 +197,6 @@ class IngestResult:
 
 
 WriteOp = Callable[[int, int], Awaitable[bytes]]
-
-
-def comment_text(writer: int, n: int) -> str:
-    """The comment text of bench_store's ledger workload."""
-    return f"Checked the client list with the successor, writer {writer:02d}, round {n:06d}."
 
 
 async def _ledger_op(ledger: Ledger, writers: int) -> WriteOp:
@@ -539,35 +526,25 @@ async def _serve_and_request(app: Any, targets: list[tuple[int, bytes]],
                              pairs: list[tuple[int, int]], warm: int, result: ProofResult) -> None:
     """Serve ``app`` on a free loopback port and time the proof requests one at a time."""
     import aiohttp
-    from aiohttp import web
 
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    try:
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = runner.addresses[0][:2]
-        base = f"http://{host}:{port}"
-        async with aiohttp.ClientSession() as session:
+    async with serve_loopback(app) as base, aiohttp.ClientSession() as session:
 
-            async def get(path: str, params: dict[str, str]) -> float:
-                t0 = time.perf_counter()
-                async with session.get(base + path, params=params) as response:
-                    body = await response.json()
-                elapsed = time.perf_counter() - t0
-                if response.status != 200:
-                    raise BenchError(f"GET {path} {params}: {response.status} {body}")
-                return elapsed
+        async def get(path: str, params: dict[str, str]) -> float:
+            t0 = time.perf_counter()
+            async with session.get(base + path, params=params) as response:
+                body = await response.json()
+            elapsed = time.perf_counter() - t0
+            if response.status != 200:
+                raise BenchError(f"GET {path} {params}: {response.status} {body}")
+            return elapsed
 
-            incl = [("/v1/log/proof/inclusion", {"hash": h.hex()}) for _, h in targets]
-            cons = [("/v1/log/proof/consistency", {"from": str(a), "to": str(b)})
-                    for a, b in pairs]
-            for path, params in incl[:warm] + cons[:warm]:
-                await get(path, params)
-            result.http_inclusion = [await get(p, q) for p, q in incl[warm:]]
-            result.http_consistency = [await get(p, q) for p, q in cons[warm:]]
-    finally:
-        await runner.cleanup()
+        incl = [("/v1/log/proof/inclusion", {"hash": h.hex()}) for _, h in targets]
+        cons = [("/v1/log/proof/consistency", {"from": str(a), "to": str(b)})
+                for a, b in pairs]
+        for path, params in incl[:warm] + cons[:warm]:
+            await get(path, params)
+        result.http_inclusion = [await get(p, q) for p, q in incl[warm:]]
+        result.http_consistency = [await get(p, q) for p, q in cons[warm:]]
 
 
 # --------------------------------------------------------------------------- phase 3: verify
@@ -670,9 +647,6 @@ async def verify_phase(settings: Settings, store: PostgresEventStore, log: Timed
     result.memory_sample = len(sample)
     result.memory_rate = len(sample) / (time.perf_counter() - start)
     return result
-
-
-# --------------------------------------------------------------------------- database
 
 
 # --------------------------------------------------------------------------- report
@@ -871,10 +845,7 @@ async def run(settings: Settings) -> Results:
 
 def parse_args(argv: list[str] | None = None) -> Settings:
     """Read the command line."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
-    parser.add_argument("--dsn", default=os.environ.get("LEDGER_BENCH_DSN", DEFAULT_DSN),
-                        help="loopback PostgreSQL DSN; a fresh database is created beside it "
-                             "(default: $LEDGER_BENCH_DSN or %(default)s)")
+    parser = bench_parser(__doc__)
     parser.add_argument("--leaves", type=int, default=None,
                         help="log size for the proof and verify phases (1,000,000)")
     parser.add_argument("--quick", action="store_true",
@@ -921,13 +892,9 @@ def parse_args(argv: list[str] | None = None) -> Settings:
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; 0 whatever the figures, 1 on errors."""
     settings = parse_args(argv)
-    try:
-        results = asyncio.run(run(settings))
-    except (BenchError, LedgerError, OSError, asyncpg.PostgresError) as e:
-        print(f"bench_log: error: {type(e).__name__}: {e}", file=sys.stderr)
-        return 1
-    report(results, settings)
-    return 0
+    return run_main("bench_log", lambda: asyncio.run(run(settings)),
+                    lambda results: report(results, settings),
+                    errors=(*BENCH_ERRORS, LedgerError), show_type=True)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,6 @@ whatever the figures are; non-zero only when something goes wrong.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import cProfile
 import datetime as dt
@@ -42,11 +41,19 @@ import asyncpg
 from benchdb import (
     CEILING_DDL,
     CEILING_INSERT,
+    HR,
+    MANAGER,
+    SUCCESSOR,
     BenchError,
+    bench_parser,
     check_loopback,
+    comment_text,
     create_database,
     create_items,
     drop_database,
+    parse_contenders,
+    percentile,
+    run_main,
     with_database,
 )
 from eventsourcing.application import Application
@@ -54,25 +61,17 @@ from eventsourcing.domain import Aggregate, event
 
 from ledger.aggregates.item import HandoverItem
 from ledger.service import commands as c
-from ledger.service.context import Actor, RequestContext
+from ledger.service.context import RequestContext
 from ledger.service.ledger import Ledger
 from ledger.store.postgres import PostgresEventStore
 
 DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 CONTENDERS = ("ceiling", "ledger", "peer")
-HR = Actor(id="hr-bench", role="hr", name="Bench HR")
-MANAGER = Actor(id="mgr-bench", role="employee")
-SUCCESSOR = "succ-bench"
 CONTEXT = RequestContext(request_id=None, ip="127.0.0.1", user_agent="bench_store", auth="bench")
 ITEM_ATTRIBUTES = (
     "departure_id", "category", "title", "label", "acceptance_criteria", "giver_id",
     "receiver", "mandatory", "priority", "due_date", "template_item_key",
 )
-
-def comment_text(writer: int, n: int) -> str:
-    """The same comment text for the ledger and the peer."""
-    return f"Checked the client list with the successor, writer {writer:02d}, round {n:06d}."
-
 
 # --------------------------------------------------------------------------- measurement
 
@@ -110,12 +109,8 @@ class Result:
         return self.cpu_seconds / self.commands * 1e6 if self.commands else float("nan")
 
     def percentile(self, p: float) -> float:
-        """Latency percentile in milliseconds (nearest rank)."""
-        if not self.latencies:
-            return float("nan")
-        ordered = sorted(self.latencies)
-        rank = min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))
-        return ordered[rank] * 1000
+        """Latency percentile in milliseconds (nearest rank: ``benchdb.percentile``)."""
+        return percentile(self.latencies, p) * 1000
 
 
 AsyncOp = Callable[[int, int], Awaitable[None]]
@@ -239,10 +234,10 @@ async def bench_ledger(settings: Settings, dsn: str, shared: Shared) -> Result:
 
         counters = [0] * writers
         await run_async_phase("ledger", writers, op, settings.warmup, counters)
-        profiler = cProfile.Profile() if settings.profile else None
-        result = await run_async_phase("ledger (Ledger.execute)", writers, op,
-                                       settings.measure, counters, profiler)
-        if profiler is not None and settings.profile:
+        profiler = cProfile.Profile()
+        result = await run_async_phase("ledger (Ledger.execute)", writers, op, settings.measure,
+                                       counters, profiler if settings.profile else None)
+        if settings.profile:
             profiler.dump_stats(settings.profile)
         issued = sum(counters)
         appended = await store.count_events() - base
@@ -373,9 +368,6 @@ def bench_peer(settings: Settings, dsn: str, shared: Shared) -> Result:
         app.close()
 
 
-# --------------------------------------------------------------------------- database
-
-
 # --------------------------------------------------------------------------- report
 
 
@@ -451,10 +443,7 @@ async def run(settings: Settings) -> dict[str, Result]:
 
 def parse_args(argv: list[str] | None = None) -> Settings:
     """Read the command line."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
-    parser.add_argument("--dsn", default=os.environ.get("LEDGER_BENCH_DSN", DEFAULT_DSN),
-                        help="loopback PostgreSQL DSN; a fresh database is created beside it "
-                             "(default: $LEDGER_BENCH_DSN or %(default)s)")
+    parser = bench_parser(__doc__, DEFAULT_DSN)
     parser.add_argument("--writers", type=int, default=16, help="concurrent writers (16)")
     how = parser.add_mutually_exclusive_group()
     how.add_argument("--seconds", type=float, default=None,
@@ -469,10 +458,7 @@ def parse_args(argv: list[str] | None = None) -> Settings:
     parser.add_argument("--profile", metavar="PATH",
                         help="write a cProfile of the ledger's measured phase to PATH")
     args = parser.parse_args(argv)
-    contenders = tuple(x.strip() for x in args.contenders.split(",") if x.strip())
-    unknown = set(contenders) - set(CONTENDERS)
-    if unknown or not contenders:
-        parser.error(f"unknown contenders: {sorted(unknown)}")
+    contenders = parse_contenders(parser, args.contenders, CONTENDERS)
     if args.writers < 1:
         parser.error("--writers must be at least 1")
     if args.commands is not None:
@@ -492,13 +478,8 @@ def parse_args(argv: list[str] | None = None) -> Settings:
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; 0 whatever the figures, 1 on errors."""
     settings = parse_args(argv)
-    try:
-        results = asyncio.run(run(settings))
-    except (BenchError, OSError, asyncpg.PostgresError) as e:
-        print(f"bench_store: error: {e}", file=sys.stderr)
-        return 1
-    report(results, settings)
-    return 0
+    return run_main("bench_store", lambda: asyncio.run(run(settings)),
+                    lambda results: report(results, settings))
 
 
 if __name__ == "__main__":

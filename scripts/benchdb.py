@@ -1,13 +1,21 @@
 """Shared by the benchmarks: a fresh, uniquely named PostgreSQL database on loopback only, the
-raw-INSERT ceiling's table, and the items the measured commands work on."""
+raw-INSERT ceiling's table, the actors and items the measured commands work on, the
+nearest-rank percentile, the command-line plumbing (``--dsn``, ``--contenders``, exit status)
+and serving an aiohttp app on loopback."""
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import ipaddress
+import os
 import secrets
 import socket
+import sys
 import uuid
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import asyncpg
@@ -15,6 +23,16 @@ import asyncpg
 from ledger.service import commands as c
 from ledger.service.context import Actor, RequestContext
 from ledger.service.ledger import Ledger
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+R = TypeVar("R")
+
+DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
+HR = Actor(id="hr-bench", role="hr", name="Bench HR")
+MANAGER = Actor(id="mgr-bench", role="employee")
+SUCCESSOR = "succ-bench"
 
 # The ceiling's table: the column types and keys of ``events``, nothing else.
 CEILING_DDL = """
@@ -40,6 +58,73 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 
 class BenchError(Exception):
     """The benchmark could not run or its bookkeeping does not add up."""
+
+
+# What ``run_main`` reports as a failed run (exit status 1) by default.
+BENCH_ERRORS: tuple[type[Exception], ...] = (BenchError, OSError, asyncpg.PostgresError)
+
+
+def comment_text(writer: int, n: int) -> str:
+    """The comment text of bench_store's workload (its ledger and peer; bench_log's ingest)."""
+    return f"Checked the client list with the successor, writer {writer:02d}, round {n:06d}."
+
+
+def percentile(values: Sequence[float], p: float) -> float:
+    """Nearest-rank percentile of ``values`` (NaN when empty)."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))
+    return float(ordered[rank])
+
+
+def bench_parser(doc: str | None, default_dsn: str = DEFAULT_DSN) -> argparse.ArgumentParser:
+    """A parser described by the first line of ``doc``, with the ``--dsn`` option."""
+    parser = argparse.ArgumentParser(description=doc.split("\n")[0] if doc else None)
+    parser.add_argument("--dsn", default=os.environ.get("LEDGER_BENCH_DSN", default_dsn),
+                        help="loopback PostgreSQL DSN; a fresh database is created beside it "
+                             "(default: $LEDGER_BENCH_DSN or %(default)s)")
+    return parser
+
+
+def parse_contenders(parser: argparse.ArgumentParser, text: str,
+                     known: Sequence[str]) -> tuple[str, ...]:
+    """The names in a comma-separated ``--contenders``; none, or an unknown one, is an error."""
+    contenders = tuple(x.strip() for x in text.split(",") if x.strip())
+    unknown = set(contenders) - set(known)
+    if unknown or not contenders:
+        parser.error(f"unknown contenders: {sorted(unknown)}")
+    return contenders
+
+
+def run_main(prog: str, run: Callable[[], R], report: Callable[[R], None], *,
+             errors: tuple[type[Exception], ...] = BENCH_ERRORS, show_type: bool = False) -> int:
+    """Run the benchmark and report it: 0 whatever the figures, 1 (and the error on stderr,
+    with its type if ``show_type``) when ``run`` raises one of ``errors``."""
+    try:
+        results = run()
+    except errors as e:
+        detail = f"{type(e).__name__}: {e}" if show_type else str(e)
+        print(f"{prog}: error: {detail}", file=sys.stderr)
+        return 1
+    report(results)
+    return 0
+
+
+@asynccontextmanager
+async def serve_loopback(app: web.Application) -> AsyncIterator[str]:
+    """Serve ``app`` on a free port of 127.0.0.1 (no access log, as ``ledger serve``); yield
+    its base URL, and clean the runner up on the way out."""
+    from aiohttp import web
+
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+    finally:
+        await runner.cleanup()
 
 
 def check_loopback(dsn: str) -> None:
