@@ -219,7 +219,6 @@ async def _serve(args: argparse.Namespace, settings: Settings) -> int:
 # --- audit: talks to a remote ledger only, never opens the local database ---
 async def _audit(args: argparse.Namespace) -> int:
     import base64
-    from pathlib import Path
 
     from rich.progress import MofNCompleteColumn
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from eventsourcing.domain import Aggregate, event
 
-from ledger.aggregates.item import DONE_STATES, ItemStatus
+from ledger.aggregates.item import DONE_STATES, ItemStatus, require_reason
 from ledger.canonical import JSONObject
 from ledger.errors import (
     ForbiddenError,
@@ -97,8 +97,7 @@ class Departure(Aggregate):
 
     def reject_step(self, by: str, step: int, reason: str) -> None:
         """Reject the current step: the departure returns to draft for HR to revise."""
-        if not reason.strip():
-            raise InvalidInputError("a reason is required", field="reason")
+        require_reason(reason)
         self._require_current_step(by, step)
         self._step_rejected(by=by, step=step, reason=reason)
 
@@ -109,8 +108,7 @@ class Departure(Aggregate):
 
     def withdraw(self, by: str, reason: str) -> None:
         """Withdraw the case (the leaver stays, or the record was opened in error)."""
-        if not reason.strip():
-            raise InvalidInputError("a reason is required", field="reason")
+        require_reason(reason)
         if self.state in FINAL_STATES:
             raise DepartureStateError(f"departure {self.id} is already {self.state}")
         self._withdrawn(by=by, reason=reason, previous_state=self.state)

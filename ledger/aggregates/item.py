@@ -134,7 +134,7 @@ class HandoverItem(Aggregate):
 
     def reject(self, by: str, acting_for: Collection[str], reason: str) -> None:
         """Record the receiver's refusal; the giver may resubmit."""
-        _require_reason(reason)
+        require_reason(reason)
         self._require_review(by, acting_for)
         self._rejected(by=by, receiver=self.receiver, submission=self.submissions, reason=reason)
 
@@ -145,7 +145,7 @@ class HandoverItem(Aggregate):
 
     def waive(self, by: str, reason: str) -> None:
         """Record HR waiving the item (the role check is the service's)."""
-        _require_reason(reason)
+        require_reason(reason)
         self._require_not_done()
         self._waived(by=by, reason=reason, previous_state=self.state)
 
@@ -180,8 +180,7 @@ class HandoverItem(Aggregate):
         """Record what another system reports (e.g. IAM: account disabled)."""
 
     def _require_review(self, by: str, acting_for: Collection[str]) -> None:
-        if self.state in DONE_STATES:
-            raise ItemAlreadyDoneError(f"item {self.id} is already {self.state}")
+        self._require_not_done()
         if self.state != "submitted":
             raise ItemNotSubmittedError(
                 f"item {self.id} is {self.state}; only a submitted item can be reviewed "
@@ -200,6 +199,7 @@ class HandoverItem(Aggregate):
             raise ItemAlreadyDoneError(f"item {self.id} is already {self.state}")
 
 
-def _require_reason(reason: str) -> None:
+def require_reason(reason: str) -> None:
+    """Refuse an empty or blank reason (rejections, waivers, withdrawals)."""
     if not reason.strip():
         raise InvalidInputError("a reason is required", field="reason")

@@ -102,7 +102,6 @@ class Ledger:
             return replayed
         for attempt in (1, 2):
             uow = UnitOfWork(self.store, self.cache, trust_cache=attempt == 1, keys=self.keys)
-            retry_fresh = attempt == 1
             try:
                 result = await HANDLERS[type(command)](command, actor, uow)
                 events = uow.collect(actor, context)
@@ -119,7 +118,7 @@ class Ledger:
                 # A concurrent request with the same key may have done it already.
                 if (replayed := await self._recorded(key)) is not None:
                     return replayed
-                if retry_fresh and uow.used_cache and not isinstance(e, KeyTakenError):
+                if uow.trust_cache and uow.used_cache and not isinstance(e, KeyTakenError):
                     continue  # decided on cached state: another process may have moved on
                 raise
             uow.remember()

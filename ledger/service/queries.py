@@ -19,6 +19,7 @@ from ledger.entry import Entry
 from ledger.errors import ForbiddenError, InvalidTransitionError, NotFoundError
 from ledger.service.context import Actor
 from ledger.service.ledger import Ledger
+from ledger.service.signature import confirmation_statement
 
 OVERSEERS = ("hr", "legal", "auditor")
 
@@ -142,8 +143,6 @@ async def authorize_upload(ledger: Ledger, actor: Actor, item_id: UUID) -> Hando
 async def statement_to_sign(ledger: Ledger, actor: Actor, item_id: UUID,
                             now: dt.datetime) -> str:
     """The confirmation statement the item's receiver would sign now."""
-    from ledger.service.signature import confirmation_statement
-
     item = await ledger.load(HandoverItem, item_id)
     if item.receiver not in actor.acting_for():
         raise ForbiddenError(f"only the receiver ({item.receiver}) confirms item {item_id}")

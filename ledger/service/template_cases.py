@@ -38,5 +38,5 @@ def builtin_template_commands() -> list[c.DefineTemplate]:
     for entry in sorted(folder.iterdir(), key=lambda p: p.name):
         if entry.name.endswith(".json"):
             data = json.loads(entry.read_text(encoding="utf-8"))
-            out.append(c.DefineTemplate(type="define_template", **data))
+            out.append(c.DefineTemplate(**data))
     return out

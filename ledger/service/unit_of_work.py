@@ -71,15 +71,14 @@ class UnitOfWork:
     async def _refresh(self, key: UUID, cached: Cached | None) -> Cached:
         after = cached.aggregate.version if cached is not None else 0
         rows = await self.store.read_stream(key, after)
-        if not rows and cached is None:
-            raise NotFoundError(f"{key} not found")
-        if not rows and cached is not None:
-            fresh = cached
-        else:
-            entries = verify_stream(rows, strict=False, after_version=after,
-                                    after_hash=cached.last_hash if cached else None)
-            aggregate = replay(entries, cached.aggregate if cached else None)
-            fresh = Cached(aggregate, entries[-1].event_hash)
+        if not rows:
+            if cached is None:
+                raise NotFoundError(f"{key} not found")
+            return cached  # nothing new: the cache already holds it
+        entries = verify_stream(rows, strict=False, after_version=after,
+                                after_hash=cached.last_hash if cached else None)
+        fresh = Cached(replay(entries, cached.aggregate if cached else None),
+                       entries[-1].event_hash)
         if self.cache is not None:
             self.cache.put(fresh.aggregate, fresh.last_hash)
         return fresh
@@ -91,6 +90,7 @@ class UnitOfWork:
     def collect(self, actor: Actor, context: RequestContext) -> list[NewEvent]:
         """Encode every pending event as a chained entry, in the order they happened."""
         out: list[NewEvent] = []
+        actor_json, context_json = actor.as_json(), context.as_json()
         for aggregate_id, (aggregate, last_hash) in self._tracked.items():
             prev = last_hash
             stream_type = stream_type_of(aggregate)
@@ -100,8 +100,8 @@ class UnitOfWork:
                 raw, event_hash = encode_entry(
                     event_id=event_id, stream_type=stream_type, stream_id=aggregate_id,
                     version=domain_event.originator_version, event_type=event_type,
-                    recorded_at=domain_event.timestamp, actor=actor.as_json(),
-                    context=context.as_json(), payload=payload, prev=prev,
+                    recorded_at=domain_event.timestamp, actor=actor_json,
+                    context=context_json, payload=payload, prev=prev,
                 )
                 out.append(NewEvent(event_id, stream_type, aggregate_id,
                                     domain_event.originator_version, event_type,
