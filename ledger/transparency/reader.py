@@ -70,10 +70,6 @@ class LogReader:
             raise NotFoundError(f"tile {tile.L}/{tile.N} of width {tile.W} does not exist")
         return data[: tile.W * HASH_SIZE]
 
-    async def root(self, size: int) -> bytes:
-        """The root hash of the tree of ``size``, computed from stored hashes."""
-        return await with_hashes(lambda r: tree_hash(size, r), self.store.read_hashes)
-
     async def inclusion(self, event_hash: bytes, size: int | None = None) -> InclusionProof:
         """Inclusion proof of an event hash in the latest checkpoint (or tree ``size``)."""
         index = await self.store.find_index(event_hash)
@@ -84,9 +80,11 @@ class LogReader:
         if not index < size <= latest.size:
             raise InvalidInputError(
                 f"size must be in {index + 1}..{latest.size} for entry {index}", field="size")
-        proof = await with_hashes(lambda r: prove_record(size, index, r), self.store.read_hashes)
         checkpoint = latest if size == latest.size else None
-        root = latest.root if checkpoint else await self.root(size)
+        # One round trip for the proof's hashes (and the root's, for an unsigned size).
+        proof, root = await with_hashes(lambda r: (
+            prove_record(size, index, r), latest.root if checkpoint else tree_hash(size, r)),
+            self.store.read_hashes)
         return InclusionProof(index, size, root, proof, checkpoint)
 
     async def consistency(self, size1: int, size2: int) -> ConsistencyProof:
@@ -94,9 +92,10 @@ class LogReader:
         latest = await self.latest()
         if not 1 <= size1 <= size2 <= latest.size:
             raise InvalidInputError(f"need 1 <= from <= to <= {latest.size}", field="from")
-        proof = await with_hashes(lambda r: prove_tree(size2, size1, r), self.store.read_hashes)
-        return ConsistencyProof(size1, size2, await self.root(size1), await self.root(size2),
-                                proof)
+        proof, root1, root2 = await with_hashes(lambda r: (
+            prove_tree(size2, size1, r), tree_hash(size1, r), tree_hash(size2, r)),
+            self.store.read_hashes)
+        return ConsistencyProof(size1, size2, root1, root2, proof)
 
     async def tlog_proof(self, event_hash: bytes) -> bytes:
         """The C2SP tlog-proof of one event against the latest signed checkpoint."""

@@ -13,10 +13,9 @@ import contextlib
 import logging
 import time
 from collections.abc import Sequence
-from functools import partial
 
 from ledger.errors import LedgerError, PushbackError, VerificationError
-from ledger.store.log_port import LogEntryRow, LogStore, SequencingBatch, StoredCheckpoint
+from ledger.store.log_port import LogEntryRow, LogStore, StoredCheckpoint
 from ledger.tlog.checkpoint import Checkpoint, format_checkpoint
 from ledger.tlog.hashing import hash_leaf
 from ledger.tlog.note import Signer, sign_note
@@ -72,22 +71,24 @@ class Sequencer:
                                        batch.read_hashes)
             await batch.append(entries, hashes)
             new_size = size + len(entries)
-            for tile in changed_tiles(size, new_size):
-                data = await with_hashes(partial(read_tile_data, tile), batch.read_hashes)
+            tiles = changed_tiles(size, new_size)
+            signed = last.size if last is not None else 0
+            # Tiles, root and consistency proof read their hashes in one round trip.
+            datas, root, proof = await with_hashes(lambda r: (
+                [read_tile_data(tile, r) for tile in tiles], tree_hash(new_size, r),
+                prove_tree(new_size, signed, r) if signed else []), batch.read_hashes)
+            for tile, data in zip(tiles, datas, strict=True):
                 await batch.write_tile(tile.L, tile.N, tile.W, data)
-            await batch.write_checkpoint(await self._sign(batch, last, new_size))
+            await batch.write_checkpoint(self._sign(last, new_size, root, proof))
         async with self._grown:
             self._grown.notify_all()
         return len(entries)
 
-    async def _sign(self, batch: SequencingBatch, last: StoredCheckpoint | None,
-                    new_size: int) -> StoredCheckpoint:
-        root = await with_hashes(lambda r: tree_hash(new_size, r), batch.read_hashes)
+    def _sign(self, last: StoredCheckpoint | None, new_size: int, root: bytes,
+              proof: list[bytes]) -> StoredCheckpoint:
         if last is not None and last.size > 0:
             # Never sign two mutually inconsistent checkpoints (C2SP tlog-checkpoint): prove
             # the new tree extends the last signed one before signing anything.
-            proof = await with_hashes(lambda r: prove_tree(new_size, last.size, r),
-                                      batch.read_hashes)
             try:
                 verify_consistency(last.size, new_size, proof, last.root, root)
             except VerificationError as e:
