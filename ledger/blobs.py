@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from ledger.errors import NotFoundError, TooLargeError
+from ledger.errors import TooLargeError
 
 MAX_BLOB_BYTES = 50 * 1024 * 1024
 
@@ -54,9 +54,3 @@ class BlobStore:
         finally:
             await asyncio.to_thread(temp_name.unlink, missing_ok=True)
 
-    def size_of(self, sha256: str) -> int:
-        """Size of a stored blob; NotFoundError if absent."""
-        path = self.path_for(sha256)
-        if not path.exists():
-            raise NotFoundError(f"no attachment {sha256}")
-        return path.stat().st_size

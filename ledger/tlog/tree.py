@@ -68,14 +68,9 @@ def stored_hashes(n: int, entry: bytes, reader: HashReader) -> list[bytes]:
 
     Requires the hashes of records 0..n-1 to be readable from ``reader``.
     """
-    return stored_hashes_for_leaf_hash(n, hash_leaf(entry), reader)
-
-
-def stored_hashes_for_leaf_hash(n: int, leaf_hash: bytes, reader: HashReader) -> list[bytes]:
-    """Like stored_hashes, but given the leaf hash of record n instead of its entry."""
     if n < 0:
         raise InvalidInputError(f"invalid record index {n}")
-    _check_leaf_hash(leaf_hash, n)
+    leaf_hash = hash_leaf(entry)
     indexes = _completed_subtree_indexes(n)
     old = _read(reader, indexes)
     hashes = [leaf_hash]
