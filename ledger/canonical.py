@@ -93,6 +93,10 @@ def _check_precisely(value: object, path: str, depth: int) -> bool:
     raise InvalidInputError(f"{path}: {type(value).__name__} is not a JSON type", field=path)
 
 
+# The fast path's encoder: compact, key-sorted, non-ASCII kept (see ``encode_canonical``).
+JCS_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
 def encode_canonical(value: JSONValue) -> bytes:
     """Return the RFC 8785 canonical UTF-8 bytes of ``value``.
 
@@ -104,8 +108,7 @@ def encode_canonical(value: JSONValue) -> bytes:
     """
     try:
         if check_json_value(value):
-            return json.dumps(value, ensure_ascii=False, sort_keys=True,
-                              separators=(",", ":")).encode("utf-8")
+            return JCS_ENCODER.encode(value).encode("utf-8")
         return rfc8785.dumps(value)
     except (rfc8785.CanonicalizationError, UnicodeEncodeError) as e:  # lone surrogates
         raise InvalidInputError(f"not canonicalisable: {e}") from e

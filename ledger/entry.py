@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from ledger.canonical import MAX_SAFE_INTEGER, JSONObject, JSONValue, encode_canonical
+from ledger.canonical import JCS_ENCODER, MAX_SAFE_INTEGER, JSONObject, JSONValue, encode_canonical
 from ledger.errors import InvalidInputError, VerificationError
 
 ENTRY_FORMAT_VERSION = 1
@@ -42,7 +42,6 @@ def _bounded_int(text: str) -> int:
 # re-encode needs no separate walk over the document.
 _DECODER = json.JSONDecoder(parse_float=_refuse_float, parse_constant=_refuse_float,
                             parse_int=_bounded_int)
-_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
 def _parse(raw: bytes) -> Any:
@@ -52,7 +51,7 @@ def _parse(raw: bytes) -> Any:
 def _is_canonical(doc: Any, raw: bytes) -> bool:
     if _SUPPLEMENTARY_LEAD.search(raw):  # keys may need UTF-16 ordering: the full path
         return encode_canonical(doc) == raw
-    return _ENCODER.encode(doc).encode("utf-8") == raw
+    return JCS_ENCODER.encode(doc).encode("utf-8") == raw
 _ENTRY_KEYS = frozenset(
     {"v", "id", "stream", "version", "type", "recorded_at", "actor", "context", "payload", "prev"}
 )
