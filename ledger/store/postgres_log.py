@@ -158,39 +158,36 @@ class PostgresLogStore:
         return [_checkpoint(r) for r in rows]
 
     async def read_entry_block(self, start: int, limit: int) -> LogBlock:
+        return await self._block(
+            "SELECT array_agg(idx), array_agg(position), string_agg(event_hash, ''::bytea) "
+            "FROM (SELECT idx, position, event_hash FROM log_entries WHERE idx >= $1 "
+            "ORDER BY idx LIMIT $2) s",
+            "SELECT idx, position, event_hash FROM log_entries WHERE idx >= $1 ORDER BY idx "
+            "LIMIT $2", start, limit, positions=True)
+
+    async def read_hash_block(self, start: int, limit: int) -> LogBlock:
+        return await self._block(
+            "SELECT array_agg(idx), string_agg(hash, ''::bytea) FROM (SELECT idx, hash "
+            "FROM log_hashes WHERE idx >= $1 ORDER BY idx LIMIT $2) s",
+            "SELECT idx, hash FROM log_hashes WHERE idx >= $1 ORDER BY idx LIMIT $2",
+            start, limit, positions=False)
+
+    async def _block(self, aggregated: str, plain: str, start: int, limit: int, *,
+                     positions: bool) -> LogBlock:
         # One row per block: the per-row cost of a million-row read is what the audit is
         # made of. The aggregates all consume the sorted subquery's rows in one pass, so they
         # agree with each other; should an engine ever aggregate out of index order (sorting
         # inside each aggregate would cost a second of database time per million entries),
-        # the block is read again as plain rows.
-        row = await self.events.pool.fetchrow(
-            "SELECT array_agg(idx), array_agg(position), string_agg(event_hash, ''::bytea) "
-            "FROM (SELECT idx, position, event_hash FROM log_entries WHERE idx >= $1 "
-            "ORDER BY idx LIMIT $2) s", start, limit)
+        # the block is read again as plain rows. The hashes come last in both queries.
+        row = await self.events.pool.fetchrow(aggregated, start, limit)
         if row is None or row[0] is None:
             return LogBlock([], [], b"")
         indexes = list(row[0])
         if indexes == sorted(indexes):
-            return LogBlock(indexes, list(row[1]), bytes(row[2]))
-        rows = await self.events.pool.fetch(
-            "SELECT idx, position, event_hash FROM log_entries WHERE idx >= $1 ORDER BY idx "
-            "LIMIT $2", start, limit)
-        return LogBlock([int(r[0]) for r in rows], [int(r[1]) for r in rows],
-                        b"".join(bytes(r[2]) for r in rows))
-
-    async def read_hash_block(self, start: int, limit: int) -> LogBlock:
-        row = await self.events.pool.fetchrow(
-            "SELECT array_agg(idx), string_agg(hash, ''::bytea) FROM (SELECT idx, hash "
-            "FROM log_hashes WHERE idx >= $1 ORDER BY idx LIMIT $2) s", start, limit)
-        if row is None or row[0] is None:
-            return LogBlock([], [], b"")
-        indexes = list(row[0])
-        if indexes == sorted(indexes):
-            return LogBlock(indexes, [], bytes(row[1]))
-        rows = await self.events.pool.fetch(
-            "SELECT idx, hash FROM log_hashes WHERE idx >= $1 ORDER BY idx LIMIT $2",
-            start, limit)
-        return LogBlock([int(r[0]) for r in rows], [], b"".join(bytes(r[1]) for r in rows))
+            return LogBlock(indexes, list(row[1]) if positions else [], bytes(row[-1]))
+        rows = await self.events.pool.fetch(plain, start, limit)
+        return LogBlock([int(r[0]) for r in rows], [int(r[1]) for r in rows] if positions
+                        else [], b"".join(bytes(r[-1]) for r in rows))
 
     async def iterate_tiles(self) -> AsyncIterator[tuple[int, int, int, bytes]]:
         for r in await self.events.pool.fetch(
