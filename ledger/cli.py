@@ -15,7 +15,7 @@ from rich.progress import BarColumn, Progress, TextColumn
 
 from ledger.errors import LedgerError
 from ledger.settings import Settings
-from ledger.store.factory import open_store
+from ledger.store.factory import open_store, sqlite_path
 from ledger.store.port import EventStore
 
 out = Console(highlight=False, soft_wrap=True)
@@ -254,7 +254,8 @@ READ_ONLY = ("verify", "events", "tokens")
 def _require_existing_ledger(settings: Settings) -> None:
     """Reading commands never create an empty SQLite ledger by accident."""
     url = settings.database_url
-    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+    path = sqlite_path(url)
+    if path is not None and not path.exists():
         raise LedgerError(f"no ledger at {url}: run where `ledger serve` ran, or set "
                           "LEDGER_DATABASE_URL / --database")
 

@@ -12,13 +12,23 @@ from ledger.store.principal_port import PrincipalStore
 DEFAULT_DATABASE_URL = "sqlite:///./ledger-data/ledger.db"
 
 
+def sqlite_path(url: str) -> Path | None:
+    """The file a ``sqlite:///`` URL names, or None for any other URL."""
+    return Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
+
+
+def is_postgres_url(url: str) -> bool:
+    """Whether ``url`` names a PostgreSQL server."""
+    return url.startswith(("postgresql://", "postgres://"))
+
+
 async def open_store(url: str) -> EventStore:
     """Connect to the database ``url`` names; the schema is not touched (see ``migrate``)."""
-    if url.startswith("sqlite:///"):
+    if (path := sqlite_path(url)) is not None:
         from ledger.store.sqlite import SQLiteEventStore
 
-        return await SQLiteEventStore.connect(Path(url.removeprefix("sqlite:///")))
-    if url.startswith(("postgresql://", "postgres://")):
+        return await SQLiteEventStore.connect(path)
+    if is_postgres_url(url):
         from ledger.store.postgres import PostgresEventStore
 
         return await PostgresEventStore.connect(url)

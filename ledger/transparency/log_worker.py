@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ledger.errors import VerificationError
+from ledger.store.factory import is_postgres_url, log_store_for, open_store, sqlite_path
 from ledger.tlog.note import Verifier, parse_verifier_key
 from ledger.transparency.verify_log import LogEntries, LogReport, audit_log_tree
 
@@ -35,9 +36,8 @@ _LOCATION = ("stream_id", "version", "event_id", "index")
 def can_audit_in_child(database_url: str) -> bool:
     """Whether a child process opening ``database_url`` reaches the same database: a server,
     or an SQLite file that exists (not an in-memory database)."""
-    if database_url.startswith("sqlite:///"):
-        return Path(database_url.removeprefix("sqlite:///")).is_file()
-    return database_url.startswith(("postgresql://", "postgres://"))
+    path = sqlite_path(database_url)
+    return path.is_file() if path is not None else is_postgres_url(database_url)
 
 
 async def audit_log_in_child(database_url: str, verifiers: Sequence[Verifier], origin: str,
@@ -99,8 +99,6 @@ def _read_answer(data: bytes) -> tuple[LogReport, LogEntries]:
 
 
 async def _audit(request: dict[str, Any]) -> tuple[LogReport, LogEntries]:
-    from ledger.store.factory import log_store_for, open_store
-
     store = await open_store(request["database_url"])
     try:
         return await audit_log_tree(log_store_for(store),
