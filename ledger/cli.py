@@ -125,13 +125,13 @@ async def cmd_retire_key(args: argparse.Namespace, settings: Settings,
 async def cmd_principals_add(args: argparse.Namespace, settings: Settings,
                              store: EventStore) -> int:
     """Create a principal (a person or a system) with its roles."""
-    from ledger.principals import Principal, check_principal_id, check_roles
+    from ledger.service.ledger import SYSTEM_ACTOR
+    from ledger.service.principal_cases import create_principal
     from ledger.store.factory import principal_store_for
 
     await store.migrate()
-    principal = Principal(check_principal_id(args.principal_id), args.name,
-                          check_roles(args.role))
-    await principal_store_for(store).add_principal(principal)
+    principal = await create_principal(principal_store_for(store), SYSTEM_ACTOR,
+                                       args.principal_id, args.name, args.role)
     out.print(f"principal {principal.id} ({', '.join(principal.roles)}) created")
     return 0
 
@@ -139,13 +139,12 @@ async def cmd_principals_add(args: argparse.Namespace, settings: Settings,
 async def cmd_tokens_issue(args: argparse.Namespace, settings: Settings,
                            store: EventStore) -> int:
     """Issue a bearer token; it is printed once, on stdout, and stored only as a hash."""
-    from ledger.principals import new_token
+    from ledger.service.ledger import SYSTEM_ACTOR
+    from ledger.service.principal_cases import issue_token
     from ledger.store.factory import principal_store_for
 
-    principals = principal_store_for(store)
-    await principals.get_principal(args.principal_id)
-    token, token_hash = new_token()
-    await principals.add_token(token_hash, args.principal_id, args.label)
+    token = await issue_token(principal_store_for(store), SYSTEM_ACTOR, args.principal_id,
+                              args.label)
     print(token, flush=True)  # stdout only, so `$(ledger tokens issue x)` captures just it
     return 0
 

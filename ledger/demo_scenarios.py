@@ -7,9 +7,9 @@ import datetime as dt
 
 from ledger.demo import ADMIN, FINANCE, HR, IAM, IT, Demo, Person, employee
 from ledger.errors import ConflictError
-from ledger.principals import Principal, new_token
 from ledger.service import commands as c
-from ledger.service.ledger import Ledger
+from ledger.service.ledger import SYSTEM_ACTOR, Ledger
+from ledger.service.principal_cases import create_principal, issue_token
 from ledger.store.principal_port import PrincipalStore
 
 WANG = Person("wang.lei", "王磊")
@@ -119,8 +119,7 @@ async def issue_demo_tokens(principals: PrincipalStore) -> list[tuple[str, str, 
     for principal_id, name, roles, part in DEMO_PRINCIPALS:
         # On a restart with --demo the principal exists: just issue a fresh token.
         with contextlib.suppress(ConflictError):
-            await principals.add_principal(Principal(principal_id, name, roles))
-        token, token_hash = new_token()
-        await principals.add_token(token_hash, principal_id, "demo")
+            await create_principal(principals, SYSTEM_ACTOR, principal_id, name, list(roles))
+        token = await issue_token(principals, SYSTEM_ACTOR, principal_id, "demo")
         issued.append((principal_id, ",".join(roles), part, token))
     return issued

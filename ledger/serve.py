@@ -59,13 +59,14 @@ def _redacted(settings: Settings) -> str:
 
 async def _bootstrap_operator(runtime: Runtime) -> None:
     """On first start, create the ``admin`` operator and print its token, once."""
-    from ledger.principals import Principal, new_token
+    from ledger.service.ledger import SYSTEM_ACTOR
+    from ledger.service.principal_cases import create_principal, issue_token
 
     if await runtime.principals.list_principals():
         return
-    await runtime.principals.add_principal(Principal("admin", "Administrator", ("operator",)))
-    token, token_hash = new_token()
-    await runtime.principals.add_token(token_hash, "admin", "bootstrap")
+    await create_principal(runtime.principals, SYSTEM_ACTOR, "admin", "Administrator",
+                           ["operator"])
+    token = await issue_token(runtime.principals, SYSTEM_ACTOR, "admin", "bootstrap")
     print(f"bootstrap operator token (shown once): {token}", flush=True)
 
 
