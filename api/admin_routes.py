@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from api.auth import actor_of
 from api.body import read_object
 from api.endpoint import EndpointTable
-from api.idempotent import idempotent
+from api.idempotent import IDEMPOTENCY_HEADER, idempotent
 from api.runtime_key import RUNTIME
 from api.views import ok
 from ledger.service import principal_cases as p
@@ -69,7 +69,7 @@ class KeyView(Request):
 
 
 @table.route("POST", "/v1/principals", "Create a principal (operator)", body=NewPrincipal,
-             response=PrincipalView, status=201, headers=("Idempotency-Key",))
+             response=PrincipalView, status=201, headers=(IDEMPOTENCY_HEADER,))
 @idempotent()
 async def create_principal(request: web.Request) -> web.Response:
     """Create a principal."""
@@ -81,7 +81,7 @@ async def create_principal(request: web.Request) -> web.Response:
 
 
 @table.route("POST", "/v1/principals/{principal_id}/tokens", "Issue a token (operator)",
-             body=TokenRequest, response=TokenView, status=201, headers=("Idempotency-Key",))
+             body=TokenRequest, response=TokenView, status=201, headers=(IDEMPOTENCY_HEADER,))
 @idempotent(redact=("token",))
 async def issue_token(request: web.Request) -> web.Response:
     """Issue a bearer token, returned once."""
@@ -96,7 +96,7 @@ async def issue_token(request: web.Request) -> web.Response:
 
 @table.route("POST", "/v1/principals/{principal_id}/keys",
              "Register an Ed25519 key (its owner or an operator)", body=KeyRequest,
-             response=KeyView, status=201, headers=("Idempotency-Key",))
+             response=KeyView, status=201, headers=(IDEMPOTENCY_HEADER,))
 @idempotent()
 async def register_key(request: web.Request) -> web.Response:
     """Register a public key for strong confirmations."""

@@ -17,6 +17,7 @@ from api.runtime_key import RUNTIME
 from api.views import ok
 from ledger.errors import LedgerError
 from ledger.service.commands import Command
+from ledger.service.ledger import MAX_IDEMPOTENCY_KEY
 
 table = EndpointTable()
 MAX_COMMANDS = 100
@@ -26,7 +27,8 @@ class BatchItem(BaseModel):
     """One command and its own idempotency key."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    idempotency_key: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    idempotency_key: Annotated[
+        str, StringConstraints(min_length=1, max_length=MAX_IDEMPOTENCY_KEY)] | None = None
     command: Annotated[Command, Field(discriminator="type")]
 
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, create_model
 from api.auth import actor_of, context_of
 from api.body import build, expected_version, natural, read_object
 from api.endpoint import EndpointTable
+from api.idempotent import IDEMPOTENCY_HEADER
 from api.runtime_key import RUNTIME
 from api.views import CommandResult
 from ledger.errors import InvalidInputError
@@ -19,7 +20,6 @@ from ledger.service import commands as c
 from ledger.service.ledger import CommandOutcome
 
 table = EndpointTable()
-IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
 def render(outcome: CommandOutcome, status: int) -> web.Response:

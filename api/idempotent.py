@@ -16,24 +16,21 @@ from aiohttp import web
 from api.auth import actor_of
 from api.endpoint import Handler
 from api.runtime_key import RUNTIME
-from ledger.errors import IdempotencyKeyReusedError, InvalidInputError
+from ledger.service.ledger import check_same_request, scoped_idempotency_key
 from ledger.store.port import IdempotencyRecord, KeyTakenError
 
-HEADER = "Idempotency-Key"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
 def idempotent(redact: tuple[str, ...] = ()) -> Callable[[Handler], Handler]:
     """Make a JSON-answering POST handler honour Idempotency-Key."""
     def wrap(handler: Handler) -> Handler:
         async def wrapped(request: web.Request) -> web.StreamResponse:
-            key = request.headers.get(HEADER)
+            key = request.headers.get(IDEMPOTENCY_HEADER)
             if key is None:
                 return await handler(request)
-            if not 0 < len(key) <= 200:
-                raise InvalidInputError("idempotency key must be 1-200 characters",
-                                        field=HEADER)
+            record_key = scoped_idempotency_key(actor_of(request), key)
             store = request.app[RUNTIME].store
-            record_key = f"{actor_of(request).id}\x1f{key}"
             request_hash = hashlib.sha256(
                 f"{request.method} {request.path}\n".encode() + await request.read()).digest()
             found = await store.find_idempotency(record_key)
@@ -57,9 +54,7 @@ def idempotent(redact: tuple[str, ...] = ()) -> Callable[[Handler], Handler]:
 
 
 def _replay(found: IdempotencyRecord, request_hash: bytes) -> web.Response:
-    if found.request_hash != request_hash:
-        raise IdempotencyKeyReusedError(
-            "this idempotency key was already used with a different request")
+    check_same_request(found, request_hash)
     stored = json.loads(found.response)
     return web.Response(text=json.dumps(stored["body"], ensure_ascii=False),
                         status=int(stored["status"]), content_type="application/json",

@@ -161,10 +161,8 @@ class _Key:
 
     @classmethod
     def of(cls, command: c.Model, actor: Actor, idempotency_key: str) -> _Key:
-        if not 0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
-            raise InvalidInputError("idempotency key must be 1-200 characters",
-                                    field="Idempotency-Key")
-        return cls(f"{actor.id}\x1f{idempotency_key}", _request_hash(command, actor))
+        return cls(scoped_idempotency_key(actor, idempotency_key),
+                   _request_hash(command, actor))
 
     def record(self, body: JSONObject) -> IdempotencyRecord:
         return IdempotencyRecord(self.record_key, self.request_hash, encode_canonical(body))
@@ -186,9 +184,23 @@ def _request_hash(command: c.Model, actor: Actor) -> bytes:
     return hashlib.sha256(encode_canonical(document)).digest()
 
 
-def _replay(record: IdempotencyRecord, request_hash: bytes) -> CommandOutcome:
+def scoped_idempotency_key(actor: Actor, idempotency_key: str) -> str:
+    """The stored key: a client's Idempotency-Key, checked, scoped to its principal (commands
+    and the API's other POSTs share one table)."""
+    if not 0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
+        raise InvalidInputError("idempotency key must be 1-200 characters",
+                                field="Idempotency-Key")
+    return f"{actor.id}\x1f{idempotency_key}"
+
+
+def check_same_request(record: IdempotencyRecord, request_hash: bytes) -> None:
+    """A stored answer replays only for the request it answered."""
     if record.request_hash != request_hash:
         raise IdempotencyKeyReusedError(
             "this idempotency key was already used with a different request"
         )
+
+
+def _replay(record: IdempotencyRecord, request_hash: bytes) -> CommandOutcome:
+    check_same_request(record, request_hash)
     return CommandOutcome(json.loads(record.response), replayed=True, raw=record.response)
