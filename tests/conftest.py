@@ -6,6 +6,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import asyncpg
 import pytest
@@ -14,9 +15,12 @@ from ledger.service.ledger import Ledger
 from ledger.store.port import EventStore
 from ledger.store.postgres import PostgresEventStore
 from ledger.store.sqlite import SQLiteEventStore
+from ledger.transparency.sequencer import Sequencer
+
+if TYPE_CHECKING:
+    from tests.integration.operator import Operator
 
 PG_ADMIN_DSN = os.environ.get("LEDGER_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
-SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 
 def _dsn_for(database: str) -> str:
@@ -56,9 +60,9 @@ def sqlite_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def sqlite_store(tmp_path: Path) -> AsyncIterator[EventStore]:
+async def sqlite_store(sqlite_path: Path) -> AsyncIterator[EventStore]:
     """A migrated, empty SQLite store."""
-    opened = await SQLiteEventStore.connect(tmp_path / "ledger.db")
+    opened = await SQLiteEventStore.connect(sqlite_path)
     await opened.migrate()
     yield opened
     await opened.close()
@@ -81,6 +85,16 @@ def store(request: pytest.FixtureRequest) -> EventStore:
 
 
 @pytest.fixture
+def operator(request: pytest.FixtureRequest, store: EventStore, sqlite_path: Path) -> Operator:
+    """A rogue operator with direct access to the database behind ``store``."""
+    from tests.integration.operator import PostgresOperator, SQLiteOperator
+
+    if request.node.callspec.params["store"] == "sqlite":
+        return SQLiteOperator(sqlite_path)
+    return PostgresOperator(request.getfixturevalue("pg_dsn"))
+
+
+@pytest.fixture
 async def ledger(store: EventStore) -> Ledger:
     """A Ledger over a migrated store with the built-in templates installed."""
     facade = Ledger(store)
@@ -88,12 +102,10 @@ async def ledger(store: EventStore) -> Ledger:
     return facade
 
 
-@pytest.fixture
-def shared_dir() -> Path:
-    """../shared beside the clone; tests needing it skip when it is absent."""
-    if not SHARED.is_dir():
-        pytest.skip("../shared is not beside this clone")
-    return SHARED
+async def drain(sequencer: Sequencer) -> None:
+    """Sequence every queued event into the log and sign a checkpoint."""
+    while await sequencer.step():
+        pass
 
 
 @pytest.fixture

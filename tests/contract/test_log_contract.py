@@ -6,6 +6,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -23,8 +24,11 @@ from ledger.tlog.tree import rebuild_stored_hashes, stored_hash_count, stored_ha
 from ledger.transparency.keys import load_signers, load_verifiers
 from ledger.transparency.reader import LogReader
 from ledger.transparency.sequencer import Sequencer
-from tests.conftest import TEST_ORIGIN
+from tests.conftest import TEST_ORIGIN, drain
 from tests.contract.test_store_contract import chain
+
+if TYPE_CHECKING:
+    from tests.integration.operator import Operator
 
 MakeSequencer = Callable[..., Sequencer]
 
@@ -57,11 +61,6 @@ async def fill(store: EventStore, streams: int, per_stream: int = 1) -> list[byt
         await store.append(events)
         hashes += [e.event_hash for e in events]
     return hashes
-
-
-async def drain(sequencer: Sequencer) -> None:
-    while await sequencer.step():
-        pass
 
 
 async def test_sequencer_assigns_gap_free_indexes_and_signs(
@@ -154,19 +153,11 @@ async def test_sequencer_refuses_to_sign_a_tree_inconsistent_with_its_last_check
     store: EventStore,
     make_sequencer: MakeSequencer,
     signer_keys: Path,
-    request: pytest.FixtureRequest,
-    tmp_path: Path,
+    operator: Operator,
 ) -> None:
-    from tests.integration.operator import PostgresOperator, SQLiteOperator
-
     sequencer = make_sequencer(store, signer_keys)
     await fill(store, 5)
     await drain(sequencer)
-    operator = (
-        SQLiteOperator(tmp_path / "ledger.db")
-        if request.node.callspec.params["store"] == "sqlite"
-        else PostgresOperator(request.getfixturevalue("pg_dsn"))
-    )
     await operator.disable_guards()
     # The stored hash of the subtree [0, 4): both the new root and the proof use it.
     await operator.rewrite_hash(stored_hash_index(2, 0), bytes(32))

@@ -14,7 +14,6 @@ import os
 import shutil
 import sqlite3
 import subprocess
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -23,10 +22,10 @@ from aiohttp.test_utils import TestServer
 
 from api.app import build_app
 from ledger.runtime import Runtime, open_runtime
-from ledger.service import commands as c
 from ledger.service.context import Actor
 from ledger.settings import Settings
-from tests.conftest import TEST_ORIGIN
+from tests.conftest import TEST_ORIGIN, drain
+from tests.integration.scenarios import item_with_comments
 
 X_MOD = Path(os.environ.get("LEDGER_TEST_X_MOD", "/usr/share/gocode/src/golang.org/x/mod"))
 GO = shutil.which("go")
@@ -238,21 +237,8 @@ async def runtime(tmp_path: Path) -> AsyncIterator[Runtime]:
                                          data_dir=tmp_path, log_origin=TEST_ORIGIN,
                                          key_dir=tmp_path / "keys"))
     try:
-        started = await opened.ledger.execute(c.StartDeparture(
-            leaver=c.Leaver(id="wang.lei", name="王磊", department="Sales", position="Manager",
-                            role_family="sales"),
-            manager_id="li.qiang", hr_owner_id=HR.id, notice_date="2026-11-01",
-            last_working_day="2026-11-30", reason="resigned"), HR)
-        departure_id = started.result["departure_id"]
-        await opened.ledger.execute(c.SubmitForApproval(departure_id=departure_id), HR)
-        added = await opened.ledger.execute(c.AddItem(
-            departure_id=departure_id, category="clients", title="客户资料",
-            receiver="zhao.min"), HR)
-        item_id = uuid.UUID(str(added.result["item_id"]))
-        for n in range(300):
-            await opened.ledger.execute(c.CommentItem(item_id=item_id, text=f"c {n}"), HR)
-        while await opened.sequencer.step():
-            pass
+        await item_with_comments(opened.ledger, HR, 300, text="c {n}")
+        await drain(opened.sequencer)
         yield opened
     finally:
         await opened.close()

@@ -27,7 +27,7 @@ from ledger.principals import Principal, new_token
 from ledger.runtime import Runtime, open_runtime
 from ledger.service.context import Actor
 from ledger.settings import Settings
-from tests.conftest import PG_ADMIN_DSN, TEST_ORIGIN
+from tests.conftest import PG_ADMIN_DSN, TEST_ORIGIN, drain
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -126,8 +126,7 @@ class Api:
 
     async def sequence(self) -> None:
         """Sequence every queued event into the log and sign a checkpoint."""
-        while await self.runtime.sequencer.step():
-            pass
+        await drain(self.runtime.sequencer)
 
 
 async def add_cast(runtime: Runtime) -> dict[str, str]:

@@ -11,7 +11,6 @@ import re
 import shutil
 import socket
 import sqlite3
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +30,6 @@ from ledger.errors import (
     VerificationError,
 )
 from ledger.runtime import Runtime, open_runtime
-from ledger.service import commands as c
 from ledger.service.context import Actor
 from ledger.settings import Settings
 from ledger.tlog.checkpoint import Checkpoint, format_checkpoint
@@ -39,7 +37,8 @@ from ledger.tlog.note import Verifier, generate_key, parse_verifier_key, sign_no
 from ledger.tlog.tile import changed_tiles
 from ledger.transparency.audit import AuditFailedError, AuditState, audit_log, save_state
 from ledger.transparency.keys import load_signers
-from tests.conftest import TEST_ORIGIN
+from tests.conftest import TEST_ORIGIN, drain
+from tests.integration.scenarios import item_with_comments
 
 HR = Actor("hr.audit", "hr")
 COMMENTS = 300
@@ -127,25 +126,12 @@ async def served(settings: Settings, open_ledger: OpenLedger) -> Served:
 
 
 async def sequence(served: Served) -> None:
-    while await served.runtime.sequencer.step():
-        pass
+    await drain(served.runtime.sequencer)
 
 
 async def write_events(served: Served, comments: int) -> None:
     """Append OVERHEAD + ``comments`` events (one departure, one item) and sequence them."""
-    ledger = served.runtime.ledger
-    started = await ledger.execute(c.StartDeparture(
-        leaver=c.Leaver(id="wang.lei", name="王磊", department="Sales", position="Manager",
-                        role_family="sales"),
-        manager_id="li.qiang", hr_owner_id=HR.id, notice_date="2026-11-01",
-        last_working_day="2026-11-30", reason="resigned"), HR)
-    departure_id = started.result["departure_id"]
-    await ledger.execute(c.SubmitForApproval(departure_id=departure_id), HR)
-    added = await ledger.execute(c.AddItem(departure_id=departure_id, category="clients",
-                                           title="客户资料", receiver="zhao.min"), HR)
-    item_id = uuid.UUID(str(added.result["item_id"]))
-    for n in range(comments):
-        await ledger.execute(c.CommentItem(item_id=item_id, text=f"comment {n}"), HR)
+    await item_with_comments(served.runtime.ledger, HR, comments)
     await sequence(served)
 
 

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import aiohttp
 import pytest
+import pytest_asyncio
 from aiohttp.test_utils import TestServer
 
 from api.app import build_app
 from ledger.runtime import Runtime, open_runtime
-from ledger.service import commands as c
 from ledger.service.context import Actor
 from ledger.settings import Settings
 from ledger.tlog.checkpoint import open_checkpoint
@@ -21,9 +21,13 @@ from ledger.tlog.hashing import hash_leaf
 from ledger.tlog.proof import verify_consistency, verify_inclusion
 from ledger.tlog.proof_text import verify_tlog_proof
 from ledger.tlog.tile import decode_entry_bundle
-from tests.conftest import TEST_ORIGIN
+from tests.conftest import TEST_ORIGIN, drain
+from tests.integration.http_fixtures import postgres_database
+from tests.integration.scenarios import item_with_comments
 
 HR = Actor("hr.http", "hr")
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 
 @dataclass
@@ -39,40 +43,36 @@ class Client:
         return response
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/l.db"
-    dsn: str = request.getfixturevalue("pg_dsn")
-    return dsn
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def store_kind(request: pytest.FixtureRequest) -> str:
+    kind: str = request.param
+    return kind
 
 
-@pytest.fixture
-async def client(database_url: str, tmp_path: Path) -> AsyncIterator[Client]:
-    url = database_url
-    runtime = await open_runtime(Settings(database_url=url, data_dir=tmp_path,
-                                          log_origin=TEST_ORIGIN, key_dir=tmp_path / "keys"))
-    server = TestServer(build_app(runtime, run_sequencer=False), host="127.0.0.1")
-    await server.start_server()
-    outcome = await runtime.ledger.execute(c.StartDeparture(
-        leaver=c.Leaver(id="wang.lei", name="王磊", department="Sales", position="Manager",
-                        role_family="sales"), manager_id="li.qiang", hr_owner_id=HR.id,
-        notice_date="2026-11-01", last_working_day="2026-11-30", reason="resigned"), HR)
-    departure_id = outcome.result["departure_id"]
-    await runtime.ledger.execute(c.SubmitForApproval(departure_id=departure_id), HR)
-    added = await runtime.ledger.execute(c.AddItem(departure_id=departure_id, category="clients",
-                                                   title="客户资料", receiver="zhao.min"), HR)
-    hashes = []
-    for n in range(297):
-        done = await runtime.ledger.execute(c.CommentItem(item_id=added.result["item_id"],
-                                                          text=f"note {n}"), HR)
-        hashes.append(bytes.fromhex(done.body["events"][0]["hash"]))  # type: ignore[index]
-    while await runtime.sequencer.step():
-        pass
-    async with aiohttp.ClientSession() as session:
-        yield Client(runtime, session, str(server.make_url("")), hashes)
-    await server.close()
-    await runtime.close()
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def client(store_kind: str, tmp_path_factory: pytest.TempPathFactory
+                 ) -> AsyncIterator[Client]:
+    """One served log of 301 entries per store, shared by the module's (read-only) tests."""
+    folder = tmp_path_factory.mktemp(f"log-http-{store_kind}")
+    database: contextlib.AbstractAsyncContextManager[str] = (
+        postgres_database() if store_kind == "postgres"
+        else contextlib.nullcontext(f"sqlite:///{folder}/l.db"))
+    async with database as url:
+        runtime = await open_runtime(Settings(database_url=url, data_dir=folder,
+                                              log_origin=TEST_ORIGIN, key_dir=folder / "keys"))
+        try:
+            server = TestServer(build_app(runtime, run_sequencer=False), host="127.0.0.1")
+            await server.start_server()
+            try:
+                written = await item_with_comments(runtime.ledger, HR, 297, text="note {n}")
+                await drain(runtime.sequencer)
+                async with aiohttp.ClientSession() as session:
+                    yield Client(runtime, session, str(server.make_url("")),
+                                 written.comment_hashes)
+            finally:
+                await server.close()
+        finally:
+            await runtime.close()
 
 
 async def test_checkpoint_is_signed_text_with_a_short_cache(client: Client) -> None:

@@ -20,16 +20,10 @@ from ledger.transparency.keys import load_signers, load_verifiers
 from ledger.transparency.sequencer import Sequencer
 from ledger.transparency.verify_log import LogReport
 from ledger.verify import verify_ledger
-from tests.conftest import TEST_ORIGIN
+from tests.conftest import TEST_ORIGIN, drain
+from tests.contract.test_log_contract import fill
 from tests.contract.test_store_contract import chain
-from tests.integration.operator import Operator, PostgresOperator, SQLiteOperator
-
-
-@pytest.fixture
-def operator(request: pytest.FixtureRequest, store: EventStore, tmp_path: Path) -> Operator:
-    if request.node.callspec.params["store"] == "sqlite":
-        return SQLiteOperator(tmp_path / "ledger.db")
-    return PostgresOperator(request.getfixturevalue("pg_dsn"))
+from tests.integration.operator import Operator
 
 
 @pytest.fixture
@@ -38,10 +32,8 @@ async def logged(store: EventStore, signer_keys: Path) -> AsyncIterator[Sequence
     sequencer = Sequencer(
         log_store_for(store), load_signers(signer_keys, TEST_ORIGIN), TEST_ORIGIN, batch_size=120
     )
-    for _ in range(300):
-        await store.append(chain(uuid.uuid4(), 1))
-    while await sequencer.step():
-        pass
+    await fill(store, 300)
+    await drain(sequencer)
     yield sequencer
     await sequencer.store.resign()
 
@@ -50,10 +42,10 @@ Audit = Callable[[EventStore, Path], Awaitable[LogReport]]
 
 
 @pytest.fixture(params=["here", "child", "child-fails"])
-def audit(request: pytest.FixtureRequest, tmp_path: Path) -> Audit:
+def audit(request: pytest.FixtureRequest, sqlite_path: Path) -> Audit:
     """The log audit, run each way ``ledger verify`` can run it."""
     if request.node.callspec.params["store"] == "sqlite":
-        url = f"sqlite:///{tmp_path / 'ledger.db'}"
+        url = f"sqlite:///{sqlite_path}"
     else:
         url = request.getfixturevalue("pg_dsn")
     if request.param == "child-fails":

@@ -16,7 +16,7 @@ from ledger.store.port import EventStore
 from ledger.transparency.keys import load_signers, load_verifiers
 from ledger.transparency.sequencer import Sequencer
 from ledger.verify import verify_ledger
-from tests.conftest import TEST_ORIGIN
+from tests.conftest import TEST_ORIGIN, drain
 from tests.contract.test_store_contract import chain
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,8 +53,7 @@ async def test_sigkilled_sequencer_restarts_to_a_consistent_tree(
     log = log_store_for(postgres_store)
     survivor = Sequencer(log, load_signers(signer_keys, TEST_ORIGIN), TEST_ORIGIN,
                          batch_size=500)
-    while await survivor.step():
-        pass
+    await drain(survivor)
     await log.resign()
     report = (await verify_ledger(postgres_store, log, load_verifiers(signer_keys),
                                   TEST_ORIGIN)).log

@@ -10,7 +10,6 @@ import json
 import uuid
 from collections.abc import Awaitable, Callable
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -23,9 +22,10 @@ from ledger.errors import VerificationError
 from ledger.service import commands as c
 from ledger.service.context import Actor
 from ledger.service.ledger import Ledger
-from ledger.store.port import AuditRow, EventStore, NewEvent, StoredEvent
+from ledger.store.port import AuditRow, EventStore, NewEvent
 from ledger.verify import ChainReport, verify_chains
-from tests.integration.operator import Operator, PostgresOperator, SQLiteOperator
+from tests.integration.operator import Operator, PostgresOperator
+from tests.integration.scenarios import item_with_comments
 
 HR = Actor("hr.t", "hr")
 
@@ -39,36 +39,8 @@ def verify(request: pytest.FixtureRequest) -> Callable[[EventStore], Awaitable[C
 Verify = Callable[[EventStore], Awaitable[ChainReport]]
 
 
-@pytest.fixture
-def operator(request: pytest.FixtureRequest, store: EventStore, tmp_path: Path) -> Operator:
-    if request.node.callspec.params["store"] == "sqlite":
-        return SQLiteOperator(tmp_path / "ledger.db")
-    return PostgresOperator(request.getfixturevalue("pg_dsn"))
-
-
-async def _stream_with_comments(ledger: Ledger, count: int) -> uuid.UUID:
-    """A departure with one ad-hoc item commented on ``count`` times: a long item chain."""
-    started = await ledger.execute(c.StartDeparture(
-        leaver=c.Leaver(id="wang.lei", name="王磊", department="Sales", position="Manager",
-                        role_family="sales"),
-        manager_id="li.qiang", hr_owner_id=HR.id, notice_date="2026-11-01",
-        last_working_day="2026-11-30", reason="resigned"), HR)
-    departure_id = started.result["departure_id"]
-    await ledger.execute(c.SubmitForApproval(departure_id=departure_id), HR)
-    added = await ledger.execute(c.AddItem(departure_id=departure_id, category="clients",
-                                           title="客户资料", receiver="zhao.min"), HR)
-    item_id = uuid.UUID(str(added.result["item_id"]))
-    for n in range(count):
-        await ledger.execute(c.CommentItem(item_id=item_id, text=f"comment {n}"), HR)
-    return item_id
-
-
-async def _rows(store: EventStore, stream: uuid.UUID) -> list[StoredEvent]:
-    return await store.read_stream(stream)
-
-
 async def test_database_refuses_update_and_delete(ledger: Ledger, operator: Operator) -> None:
-    await _stream_with_comments(ledger, 1)
+    await item_with_comments(ledger, HR, 1)
     for sql in ("UPDATE events SET version = version", "DELETE FROM events"):
         with pytest.raises((Exception,), match="append-only"):
             await operator.try_sql(sql)
@@ -80,7 +52,7 @@ async def test_postgres_refuses_truncate(postgres_store: EventStore, pg_dsn: str
 
 
 async def test_clean_ledger_verifies(ledger: Ledger, store: EventStore, verify: Verify) -> None:
-    await _stream_with_comments(ledger, 3)
+    await item_with_comments(ledger, HR, 3)
     report = await verify(store)
     assert report.ok, report.problems
     assert report.events == await store.count_events()
@@ -88,8 +60,8 @@ async def test_clean_ledger_verifies(ledger: Ledger, store: EventStore, verify: 
 
 async def test_flipped_byte_is_reported_at_its_event(ledger: Ledger, store: EventStore,
                                                      operator: Operator, verify: Verify) -> None:
-    item = await _stream_with_comments(ledger, 3)
-    victim = (await _rows(store, item))[2]
+    item, _ = await item_with_comments(ledger, HR, 3)
+    victim = (await store.read_stream(item))[2]
     tampered = bytearray(victim.entry)
     tampered[tampered.index(b"comment") + 2] ^= 0x01
     await operator.disable_guards()
@@ -104,8 +76,8 @@ async def test_flipped_byte_is_reported_at_its_event(ledger: Ledger, store: Even
 
 async def test_deleted_middle_event_is_reported_as_missing_version(
         ledger: Ledger, store: EventStore, operator: Operator, verify: Verify) -> None:
-    item = await _stream_with_comments(ledger, 3)
-    rows = await _rows(store, item)
+    item, _ = await item_with_comments(ledger, HR, 3)
+    rows = await store.read_stream(item)
     await operator.disable_guards()
     await operator.delete_row(rows[1].position)
     report = await verify(store)
@@ -115,8 +87,8 @@ async def test_deleted_middle_event_is_reported_as_missing_version(
 
 async def test_swapped_versions_are_reported(ledger: Ledger, store: EventStore,
                                              operator: Operator, verify: Verify) -> None:
-    item = await _stream_with_comments(ledger, 3)
-    second, third = (await _rows(store, item))[1:3]
+    item, _ = await item_with_comments(ledger, HR, 3)
+    second, third = (await store.read_stream(item))[1:3]
     await operator.disable_guards()
     await operator.set_row(second.position, third.entry, third.event_hash)
     await operator.set_row(third.position, second.entry, second.event_hash)
@@ -128,8 +100,8 @@ async def test_swapped_versions_are_reported(ledger: Ledger, store: EventStore,
 
 async def test_rewritten_prev_with_recomputed_hash_is_reported(
         ledger: Ledger, store: EventStore, operator: Operator, verify: Verify) -> None:
-    item = await _stream_with_comments(ledger, 3)
-    victim = (await _rows(store, item))[2]
+    item, _ = await item_with_comments(ledger, HR, 3)
+    victim = (await store.read_stream(item))[2]
     entry = decode_entry(victim.entry)
     doc = json.loads(victim.entry)
     forged, forged_hash = encode_entry(
@@ -146,8 +118,8 @@ async def test_rewritten_prev_with_recomputed_hash_is_reported(
 
 async def test_loading_a_tampered_stream_refuses_to_act(ledger: Ledger, store: EventStore,
                                                         operator: Operator) -> None:
-    item = await _stream_with_comments(ledger, 2)
-    victim = (await _rows(store, item))[1]
+    item, _ = await item_with_comments(ledger, HR, 2)
+    victim = (await store.read_stream(item))[1]
     await operator.disable_guards()
     await operator.delete_row(victim.position)
     fresh_process = Ledger(store)  # its cache is empty, so it reads and verifies the stream
@@ -157,8 +129,8 @@ async def test_loading_a_tampered_stream_refuses_to_act(ledger: Ledger, store: E
 
 async def test_rewritten_columns_are_reported(ledger: Ledger, store: EventStore,
                                               operator: Operator, verify: Verify) -> None:
-    item = await _stream_with_comments(ledger, 3)
-    second, third = (await _rows(store, item))[1:3]
+    item, _ = await item_with_comments(ledger, HR, 3)
+    second, third = (await store.read_stream(item))[1:3]
     await operator.disable_guards()
     await operator.try_sql(f"UPDATE events SET event_type = 'ItemConfirmed' "
                            f"WHERE position = {second.position}")
@@ -175,8 +147,8 @@ async def test_only_strict_proves_the_canonical_form(ledger: Ledger, store: Even
                                                      operator: Operator) -> None:
     """A well-chained entry that is not RFC 8785 canonical (as a buggy writer could store):
     integrity holds, so only ``--strict`` reports it."""
-    item = await _stream_with_comments(ledger, 2)
-    last = (await _rows(store, item))[-1]
+    item, _ = await item_with_comments(ledger, HR, 2)
+    last = (await store.read_stream(item))[-1]
     spaced = last.entry.replace(b'"context":{', b'"context": {', 1)
     assert spaced != last.entry
     await operator.disable_guards()
@@ -193,7 +165,7 @@ async def test_a_fork_under_another_spelling_of_the_stream_id_is_reported(
     """SQLite keeps ids as text: a second chain inserted for an existing stream, its id
     columns in upper case, is not a different stream (PostgreSQL's uuid type has one
     spelling, so this is SQLite's case only)."""
-    item = await _stream_with_comments(ledger, 3)
+    item, _ = await item_with_comments(ledger, HR, 3)
     await operator.try_sql(
         "INSERT INTO events (event_id, stream_type, stream_id, version, event_type, "
         "recorded_at, entry, event_hash) SELECT upper(event_id), stream_type, upper(stream_id), "
@@ -211,8 +183,8 @@ async def test_an_event_id_column_spanning_json_structure_is_reported(
         ledger: Ledger, store: EventStore, operator: Operator, verify: Verify) -> None:
     """A column holding quotes must not match the entry across its JSON structure (SQLite's
     case: PostgreSQL's uuid columns cannot hold quotes)."""
-    item = await _stream_with_comments(ledger, 1)
-    victim = (await _rows(store, item))[1]
+    item, _ = await item_with_comments(ledger, HR, 1)
+    victim = (await store.read_stream(item))[1]
     text = victim.entry.decode()
     span = text[text.index('"id":"') + 6:text.index('","payload":{')]
     assert '"' in span

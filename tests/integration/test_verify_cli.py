@@ -18,6 +18,7 @@ from ledger.store.factory import log_store_for
 from ledger.store.sqlite import SQLiteEventStore
 from ledger.transparency.keys import load_signers
 from ledger.transparency.sequencer import Sequencer
+from tests.conftest import drain
 from tests.integration.operator import SQLiteOperator
 
 
@@ -36,8 +37,7 @@ async def ledger_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         sequencer = Sequencer(log_store_for(store),
                               load_signers(tmp_path / "ledger-data" / "keys", DEFAULT_LOG_ORIGIN),
                               DEFAULT_LOG_ORIGIN)
-        while await sequencer.step():
-            pass
+        await drain(sequencer)
     finally:
         await store.close()
     return tmp_path / "ledger-data"
