@@ -24,6 +24,7 @@ class Principal:
     id: str
     name: str
     roles: tuple[str, ...]
+    active: bool = True
 
     def act_as(self, role: str | None) -> Actor:
         """The Actor for one request: the asked role (which must be theirs) or their first."""

@@ -33,7 +33,7 @@ from ledger.service import item_cases as i
 from ledger.service import template_cases as t
 from ledger.service.cache import AggregateCache
 from ledger.service.context import Actor, RequestContext
-from ledger.service.unit_of_work import KeyLookup, UnitOfWork
+from ledger.service.unit_of_work import KeyLookup, PrincipalDirectory, UnitOfWork
 from ledger.store.port import EventStore, IdempotencyRecord, KeyTakenError, NewEvent
 
 A = TypeVar("A", bound=Aggregate)
@@ -85,9 +85,11 @@ class Ledger:
     """Runs commands against one event store."""
 
     def __init__(self, store: EventStore, on_append: Callable[[], None] | None = None,
-                 cache: AggregateCache | None = None, keys: KeyLookup | None = None) -> None:
+                 cache: AggregateCache | None = None, keys: KeyLookup | None = None,
+                 directory: PrincipalDirectory | None = None) -> None:
         self.store = store
         self.keys = keys
+        self.directory = directory
         self._on_append = on_append
         self.cache = cache if cache is not None else AggregateCache()
 
@@ -101,7 +103,8 @@ class Ledger:
         if (replayed := await self._recorded(key)) is not None:
             return replayed
         for attempt in (1, 2):
-            uow = UnitOfWork(self.store, self.cache, trust_cache=attempt == 1, keys=self.keys)
+            uow = UnitOfWork(self.store, self.cache, trust_cache=attempt == 1, keys=self.keys,
+                             directory=self.directory)
             try:
                 result = await HANDLERS[type(command)](command, actor, uow)
                 events = uow.collect(actor, context)

@@ -17,6 +17,7 @@ from ledger.aggregates.codec import encode_event, replay, stream_type_of
 from ledger.chain import verify_stream
 from ledger.entry import encode_entry
 from ledger.errors import NotFoundError, PreconditionFailedError
+from ledger.principals import Principal
 from ledger.service.cache import AggregateCache, Cached
 from ledger.service.context import Actor, RequestContext
 from ledger.store.port import EventStore, NewEvent
@@ -31,13 +32,22 @@ class KeyLookup(Protocol):
         """The owner and public key of a registered key."""
 
 
+class PrincipalDirectory(Protocol):
+    """Who the ledger knows: the people and systems a case may name."""
+
+    async def get_principal(self, principal_id: str) -> Principal:
+        """The principal (``active`` says whether it may still act); NotFoundError if unknown."""
+
+
 class UnitOfWork:
     """Tracks the aggregates one command touches; ``collect`` yields what to append."""
 
     def __init__(self, store: EventStore, cache: AggregateCache | None = None,
-                 trust_cache: bool = False, keys: KeyLookup | None = None) -> None:
+                 trust_cache: bool = False, keys: KeyLookup | None = None,
+                 directory: PrincipalDirectory | None = None) -> None:
         self.store = store
         self.keys = keys
+        self.directory = directory
         self.cache = cache
         self.trust_cache = trust_cache
         self.used_cache = False
