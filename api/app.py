@@ -27,6 +27,7 @@ from api.runtime_key import RUNTIME
 from ledger.runtime import Runtime
 
 MAX_BODY_BYTES = 1 << 20
+SERVER_HEADER = "handover-ledger"  # aiohttp's default names Python's and its own versions
 log = logging.getLogger("ledger.api")
 TABLES = (command_routes.table, batch_routes.table, query_routes.table, admin_routes.table,
           upload_routes.table)
@@ -53,6 +54,7 @@ def build_app(runtime: Runtime, run_sequencer: bool = True) -> web.Application:
     """The web application over an opened runtime; the sequencer runs inside it by default."""
     app = web.Application(middlewares=[problem_middleware, auth_middleware],
                           client_max_size=MAX_BODY_BYTES)
+    app.on_response_prepare.append(_server_header)
     app[RUNTIME] = runtime
     app[PRINCIPALS] = runtime.principals
     app[PUBLIC_PATHS] = {e.path for e in endpoints() if e.public} | {"/openapi.json"}
@@ -65,6 +67,11 @@ def build_app(runtime: Runtime, run_sequencer: bool = True) -> web.Application:
     if run_sequencer:
         app.cleanup_ctx.append(_sequencer_context)
     return app
+
+
+async def _server_header(request: web.Request, response: web.StreamResponse) -> None:
+    # Runs before aiohttp adds its default Server header, which would advertise versions.
+    response.headers["Server"] = SERVER_HEADER
 
 
 def _report_sequencer_end(task: asyncio.Task[None]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from api.endpoint import Handler
+from api.header import escaped_header
 from api.problem import REQUEST_ID
 from ledger.errors import UnauthenticatedError
 from ledger.principals import hash_token
@@ -47,5 +48,6 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     request[ACTOR] = principal.act_as(request.headers.get(ROLE_HEADER))
     request[CONTEXT] = RequestContext(
         request_id=request_id, ip=request.remote,
-        user_agent=request.headers.get("User-Agent", "")[:300] or None, auth="bearer")
+        user_agent=escaped_header(request.headers.get("User-Agent", ""), 300) or None,
+        auth="bearer")
     return await handler(request)

@@ -10,16 +10,19 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from ledger.errors import InvalidInputError, NotFoundError
+from ledger.service.commands import canonical_uuid
 
 M = TypeVar("M", bound=BaseModel)
 
 
 def path_uuid(request: web.Request, name: str) -> UUID:
-    """The UUID in path segment ``name``; anything else names nothing here (404)."""
+    """The UUID in path segment ``name``, in the canonical hyphenated form only (see
+    ledger.service.commands.canonical_uuid); anything else names nothing here (404)."""
+    text = request.match_info[name]
     try:
-        return UUID(request.match_info[name])
+        return canonical_uuid(text)
     except ValueError:
-        raise NotFoundError(f"{request.match_info[name]!r} is not a valid id") from None
+        raise NotFoundError(f"{text[:80]!r} is not a valid id") from None
 
 
 async def read_object(request: web.Request) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from api.endpoint import Handler
+from api.header import escaped_header
 from ledger.errors import (
     ConfigurationError,
     ConflictError,
@@ -115,7 +116,9 @@ REQUEST_ID = web.RequestKey("request_id", str)
 async def problem_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Give every request an id (echoed in X-Request-Id, recorded in its events) and turn
     every error into problem+json."""
-    request[REQUEST_ID] = request.headers.get("X-Request-Id", "")[:100] or uuid.uuid4().hex
+    # Echoed in a response header, so ASCII only; undecodable bytes stay visible, escaped.
+    given = escaped_header(request.headers.get("X-Request-Id", ""), 100, ascii_only=True)
+    request[REQUEST_ID] = given or uuid.uuid4().hex
     response = await _problems(request, handler)
     response.headers["X-Request-Id"] = request[REQUEST_ID]
     return response

@@ -7,10 +7,11 @@ commands posted in bulk.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, StringConstraints
 
 from ledger.aggregates.departure import ROLE_FAMILIES
 from ledger.aggregates.item import CATEGORIES, PRIORITIES
@@ -32,6 +33,28 @@ def _iso_date_only(value: object) -> object:
 
 
 Date = Annotated[dt.date, BeforeValidator(_iso_date_only)]
+
+# RFC 9562's hyphenated 8-4-4-4-12 form only: no braces, no urn:uuid:, no bare 32 digits, no
+# surrounding spaces (lax pydantic takes them all, so one id would have many spellings).
+# Upper-case hex is accepted, as RFC 9562 section 4 asks of input, and read as the same UUID;
+# the ledger itself always writes lower case.
+_CANONICAL_UUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
+
+
+def canonical_uuid(value: object) -> UUID:
+    """The UUID a canonical hyphenated string (or a UUID object) names, else ValueError."""
+    if isinstance(value, UUID):
+        return value
+    if isinstance(value, str) and _CANONICAL_UUID.fullmatch(value):
+        return UUID(value)
+    raise ValueError("a UUID must be 36 characters, hyphenated 8-4-4-4-12 hex digits")
+
+
+Uuid = Annotated[UUID, BeforeValidator(canonical_uuid)]
+# JSON integers only: lax pydantic would read "2", 2.0 and true as 2, so a version or a size
+# would have several spellings (and a boolean would count as a number).
+Int = Annotated[int, Strict()]
+Bool = Annotated[bool, Strict()]
 Category = Literal[CATEGORIES]  # type: ignore[valid-type]
 Priority = Literal[PRIORITIES]  # type: ignore[valid-type]
 
@@ -64,7 +87,7 @@ class Evidence(Model):
 
     sha256: Sha256
     name: Name
-    size: int = Field(ge=0, le=2**40)
+    size: Int = Field(ge=0, le=2**40)
     media_type: Annotated[str, StringConstraints(max_length=200)] = "application/octet-stream"
 
 
@@ -93,74 +116,74 @@ class SubmitForApproval(Model):
     """HR sends a draft into its approval chain."""
 
     type: Literal["submit_for_approval"] = "submit_for_approval"
-    departure_id: UUID
-    expected_version: int | None = None
+    departure_id: Uuid
+    expected_version: Int | None = None
 
 
 class ApproveStep(Model):
     """The current step's approver approves."""
 
     type: Literal["approve_step"] = "approve_step"
-    departure_id: UUID
-    step: int = Field(ge=0, lt=10)
+    departure_id: Uuid
+    step: Int = Field(ge=0, lt=10)
     comment: Text = ""
-    expected_version: int | None = None
+    expected_version: Int | None = None
 
 
 class RejectStep(Model):
     """The current step's approver rejects; the case returns to draft."""
 
     type: Literal["reject_step"] = "reject_step"
-    departure_id: UUID
-    step: int = Field(ge=0, lt=10)
+    departure_id: Uuid
+    step: Int = Field(ge=0, lt=10)
     reason: Reason
-    expected_version: int | None = None
+    expected_version: Int | None = None
 
 
 class WithdrawDeparture(Model):
     """HR withdraws the case."""
 
     type: Literal["withdraw_departure"] = "withdraw_departure"
-    departure_id: UUID
+    departure_id: Uuid
     reason: Reason
-    expected_version: int | None = None
+    expected_version: Int | None = None
 
 
 class ApplyTemplate(Model):
     """HR applies a checklist; its items are created in the same transaction."""
 
     type: Literal["apply_template"] = "apply_template"
-    departure_id: UUID
+    departure_id: Uuid
     template_key: Id
     successor_id: Id | None = None
-    expected_version: int | None = None
+    expected_version: Int | None = None
 
 
 class AddItem(Model):
     """HR or the manager adds an ad-hoc item."""
 
     type: Literal["add_item"] = "add_item"
-    departure_id: UUID
+    departure_id: Uuid
     category: Category
     title: Name
     label: Annotated[str, StringConstraints(max_length=200)] = ""
     acceptance_criteria: Text = ""
     receiver: Receiver
-    mandatory: bool = True
+    mandatory: Bool = True
     priority: Priority = "normal"
     due_date: Date | None = None
-    expected_version: int | None = None
+    expected_version: Int | None = None
 
 
 class SendReminder(Model):
     """HR records a reminder or escalation sent about open items."""
 
     type: Literal["send_reminder"] = "send_reminder"
-    departure_id: UUID
+    departure_id: Uuid
     to: Id
-    item_ids: list[UUID] = Field(max_length=500)
+    item_ids: list[Uuid] = Field(max_length=500)
     channel: Literal["email", "sms", "dingtalk", "wecom", "phone", "in_person", "letter"]
-    escalation: bool = False
+    escalation: Bool = False
     message: Text = ""
 
 
@@ -168,65 +191,65 @@ class CloseDeparture(Model):
     """HR closes the case (the gate decides)."""
 
     type: Literal["close_departure"] = "close_departure"
-    departure_id: UUID
+    departure_id: Uuid
     note: Text = ""
-    expected_version: int | None = None
+    expected_version: Int | None = None
 
 
 class SubmitItem(Model):
     """The giver (or HR on their behalf) submits an item with evidence."""
 
     type: Literal["submit_item"] = "submit_item"
-    item_id: UUID
+    item_id: Uuid
     note: Text = ""
     evidence: list[Evidence] = Field(default_factory=list, max_length=100)
-    on_behalf: bool = False
-    expected_version: int | None = None
+    on_behalf: Bool = False
+    expected_version: Int | None = None
 
 
 class ConfirmItem(Model):
     """The receiver confirms the current submission."""
 
     type: Literal["confirm_item"] = "confirm_item"
-    item_id: UUID
+    item_id: Uuid
     note: Text = ""
     signature: Signature | None = None
-    expected_version: int | None = None
+    expected_version: Int | None = None
 
 
 class RejectItem(Model):
     """The receiver rejects the current submission, with a reason."""
 
     type: Literal["reject_item"] = "reject_item"
-    item_id: UUID
+    item_id: Uuid
     reason: Reason
-    expected_version: int | None = None
+    expected_version: Int | None = None
 
 
 class WaiveItem(Model):
     """HR waives an item, with a reason."""
 
     type: Literal["waive_item"] = "waive_item"
-    item_id: UUID
+    item_id: Uuid
     reason: Reason
-    expected_version: int | None = None
+    expected_version: Int | None = None
 
 
 class ReassignItem(Model):
     """HR or the manager gives an item a new receiver."""
 
     type: Literal["reassign_item"] = "reassign_item"
-    item_id: UUID
+    item_id: Uuid
     receiver: Receiver
     reason: Reason
-    expected_version: int | None = None
+    expected_version: Int | None = None
 
 
 class CommentItem(Model):
     """Anyone involved comments on an item."""
 
     type: Literal["comment_item"] = "comment_item"
-    item_id: UUID
+    item_id: Uuid
     text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
 
 
@@ -234,7 +257,7 @@ class RecordExternalEvidence(Model):
     """A system reports a fact about an item (e.g. IAM: the account is disabled)."""
 
     type: Literal["record_external_evidence"] = "record_external_evidence"
-    item_id: UUID
+    item_id: Uuid
     source: Name
     kind: Name
     reference: Annotated[str, StringConstraints(max_length=500)] = ""
@@ -252,9 +275,9 @@ class TemplateItem(Model):
     label: Annotated[str, StringConstraints(max_length=80)]
     acceptance_criteria: Annotated[str, StringConstraints(max_length=300)]
     receiver: Literal["successor", "manager", "hr", "dept:it", "dept:finance", "dept:admin"]
-    mandatory: bool
+    mandatory: Bool
     priority: Priority
-    due_offset_days: int = Field(ge=-365, le=365)
+    due_offset_days: Int = Field(ge=-365, le=365)
 
 
 class DefineTemplate(Model):

@@ -193,6 +193,11 @@ def scoped_idempotency_key(actor: Actor, idempotency_key: str) -> str:
     if not 0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
         raise InvalidInputError("idempotency key must be 1-200 characters",
                                 field="Idempotency-Key")
+    if not idempotency_key.isprintable() or not idempotency_key.isascii():
+        # The IETF Idempotency-Key header is an RFC 8941 sf-string: printable ASCII. Undecodable
+        # header bytes arrive as lone surrogates, which no store could hold anyway.
+        raise InvalidInputError("idempotency key must be printable ASCII",
+                                field="Idempotency-Key")
     return f"{actor.id}\x1f{idempotency_key}"
 
 

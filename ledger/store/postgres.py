@@ -12,11 +12,11 @@ from uuid import UUID
 
 import asyncpg
 
-from ledger.errors import ConflictError, LedgerError, NotFoundError, PushbackError
+from ledger.errors import LedgerError
+from ledger.store import integrity
 from ledger.store.port import (
     AuditRow,
     IdempotencyRecord,
-    KeyTakenError,
     NewEvent,
     PagedIteration,
     StoredEvent,
@@ -42,23 +42,21 @@ FROM events WHERE position > $1 ORDER BY position LIMIT $2
 
 
 def map_postgres_error(e: Exception) -> LedgerError:
-    """Map an asyncpg error to the ledger's error tree (the one place this happens)."""
+    """Map an asyncpg error to the ledger's error tree (the one place this happens); the
+    messages come from ledger.store.integrity and name no schema object."""
     if isinstance(e, asyncpg.UniqueViolationError):
-        if e.constraint_name == "idempotency_pkey":
-            return KeyTakenError("idempotency key already used")
-        if e.constraint_name == "events_stream_version":
-            return ConflictError(f"stream version already taken ({e.constraint_name})")
-        return ConflictError(f"already exists ({e.constraint_name})")
+        return integrity.taken(e.table_name)
     if isinstance(e, asyncpg.ForeignKeyViolationError):
-        return NotFoundError(f"refers to something that does not exist ({e.constraint_name})")
+        return integrity.missing()
     if isinstance(e, asyncpg.InsufficientPrivilegeError):
-        return ConflictError(str(e))
+        return integrity.append_only()
     if isinstance(e, (asyncpg.TooManyConnectionsError, asyncpg.CannotConnectNowError,
                       asyncpg.SerializationError, asyncpg.DeadlockDetectedError,
                       asyncpg.AdminShutdownError, asyncpg.InterfaceError, OSError,
                       asyncpg.PostgresConnectionError, asyncpg.OperatorInterventionError,
                       asyncpg.ReadOnlySQLTransactionError)):
-        return PushbackError(f"database unavailable or busy: {type(e).__name__}", retry_after=1)
+        return integrity.busy()
+    # Unexpected: a 5xx whose text reaches only the server log, under its error id.
     return LedgerError(f"postgresql: {type(e).__name__}: {e}")
 
 

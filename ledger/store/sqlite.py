@@ -8,6 +8,7 @@ sees another coroutine's uncommitted rows. Cross-process writers are serialised 
 from __future__ import annotations
 
 import asyncio
+import re
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -18,11 +19,11 @@ from uuid import UUID
 import aiosqlite
 
 from ledger.entry import format_time
-from ledger.errors import ConflictError, LedgerError, NotFoundError, PushbackError
+from ledger.errors import LedgerError
+from ledger.store import integrity
 from ledger.store.port import (
     AuditRow,
     IdempotencyRecord,
-    KeyTakenError,
     NewEvent,
     PagedIteration,
     StoredEvent,
@@ -43,21 +44,23 @@ _SELECT_AFTER = (
 )
 
 
+_FAILED_ON = re.compile(r"constraint failed: (\w+)\.")  # "UNIQUE constraint failed: t.c"
+
+
 def map_sqlite_error(e: sqlite3.Error) -> LedgerError:
-    """Map a driver error to the ledger's error tree (the one place this happens)."""
+    """Map a driver error to the ledger's error tree (the one place this happens); the
+    messages come from ledger.store.integrity and name no schema object."""
     text = str(e)
-    if isinstance(e, sqlite3.IntegrityError) and "idempotency.key" in text:
-        return KeyTakenError("idempotency key already used")
-    if isinstance(e, sqlite3.IntegrityError) and "events.stream_id" in text:
-        return ConflictError(f"stream version already taken ({text})")
     if isinstance(e, sqlite3.IntegrityError) and ("UNIQUE" in text or "PRIMARY KEY" in text):
-        return ConflictError(f"already exists ({text})")
+        table = _FAILED_ON.search(text)
+        return integrity.taken(table.group(1) if table else None)
     if isinstance(e, sqlite3.IntegrityError) and "FOREIGN KEY" in text:
-        return NotFoundError(f"refers to something that does not exist ({text})")
+        return integrity.missing()
     if isinstance(e, sqlite3.OperationalError) and ("locked" in text or "busy" in text):
-        return PushbackError("database is busy (another writer)", retry_after=1)
+        return integrity.busy()
     if "append-only" in text:
-        return ConflictError("events are append-only")
+        return integrity.append_only()
+    # Unexpected: a 5xx whose text reaches only the server log, under its error id.
     return LedgerError(f"sqlite: {text}")
 
 

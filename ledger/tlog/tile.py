@@ -25,7 +25,12 @@ ENTRY_LENGTH = HASH_SIZE
 
 _PATH_BASE = 1000  # N is written three decimal digits per path element (tlog-tiles)
 _MAX_LEVEL = 63  # tlog-tiles: <L> is between 0 and 63
-_TILE_PATH = re.compile(r"tile/(entries|0|[1-9][0-9]?)/((?:x[0-9]{3}/)*[0-9]{3})(?:\.p/([0-9]+))?")
+_MAX_NUMBER = (1 << 63) - 1  # Go parses N as an int64; a log never holds more tiles
+# Bounded repetition: N has at most 21 digits (7 elements) and W at most 3, so a path with
+# thousands of digits is refused by the pattern, before any int() (which Python caps at 4,300
+# digits) or database lookup.
+_TILE_PATH = re.compile(
+    r"tile/(entries|0|[1-9][0-9]?)/((?:x[0-9]{3}/){0,6}[0-9]{3})(?:\.p/([0-9]{1,3}))?")
 
 
 @dataclass(frozen=True)
@@ -64,7 +69,7 @@ def parse_tile_path(path: str) -> Tile:
     """Return the tile named by a C2SP tile path; only the canonical spelling is accepted."""
     match = _TILE_PATH.fullmatch(path)
     if match is None:
-        raise InvalidInputError(f"malformed tile path {path!r}", field="path")
+        raise InvalidInputError(f"malformed tile path {path[:80]!r}", field="path")
     level_text, digits, width_text = match.groups()
     level = -1 if level_text == "entries" else int(level_text)
     number = 0
@@ -72,7 +77,7 @@ def parse_tile_path(path: str) -> Tile:
         number = number * _PATH_BASE + int(part.removeprefix("x"))
     width = TILE_WIDTH if width_text is None else int(width_text)
     partial_ok = width_text is None or 1 <= width < TILE_WIDTH
-    if level > _MAX_LEVEL or not partial_ok:
+    if level > _MAX_LEVEL or not partial_ok or number > _MAX_NUMBER:
         raise InvalidInputError(f"malformed tile path {path!r}", field="path")
     tile = Tile(TILE_HEIGHT, level, number, width)
     # As Go's ParseTilePath: one spelling per tile (no x000/ prefixes, no leading zeros in W).

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Iterable
 from pathlib import Path
 
 from ledger.errors import ConfigurationError, NotFoundError
@@ -60,9 +61,27 @@ def ensure_signers(key_dir: Path, origin: str) -> list[Signer]:
 
 
 def load_verifiers(key_dir: Path, extra: list[str] | None = None) -> list[Verifier]:
-    """Every known public key (active and retired) plus ``extra`` verifier key strings."""
+    """Every known public key (active and retired) plus ``extra`` verifier key strings, each
+    key once."""
     texts = [p.read_text(encoding="ascii").strip() for p in sorted(key_dir.glob("*.vkey"))]
-    return [parse_verifier_key(t) for t in [*texts, *(extra or [])]]
+    return unique_verifiers(parse_verifier_key(t) for t in [*texts, *(extra or [])])
+
+
+def unique_verifiers(verifiers: Iterable[Verifier]) -> list[Verifier]:
+    """``verifiers`` in order, each identical key (name and public key) kept once.
+
+    Passing the service's own verifier key with ``--key`` while it is also in the key folder
+    must not make every checkpoint "ambiguous": the same key twice is one key. Two different
+    public keys that share a name and key ID stay, so open_note still refuses them as
+    ambiguous (C2SP signed-note: a verifier cannot tell which one signed).
+    """
+    seen: set[tuple[str, bytes]] = set()
+    unique = []
+    for verifier in verifiers:
+        if (verifier.name, verifier.public_key) not in seen:
+            seen.add((verifier.name, verifier.public_key))
+            unique.append(verifier)
+    return unique
 
 
 def retire_key(key_dir: Path, key_id: str) -> Path:
