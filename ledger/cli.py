@@ -223,8 +223,8 @@ async def _audit(args: argparse.Namespace) -> int:
 
     from ledger.errors import VerificationError
     from ledger.tlog.note import parse_verifier_key
-    from ledger.transparency.keys import unique_verifiers
     from ledger.transparency.audit import AuditFailedError, audit_log
+    from ledger.transparency.keys import unique_verifiers
 
     verifiers = unique_verifiers(parse_verifier_key(k) for k in args.key)
     with Progress(TextColumn("tiles"), BarColumn(), MofNCompleteColumn(), console=err,

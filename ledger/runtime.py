@@ -13,6 +13,7 @@ from ledger.store.port import EventStore
 from ledger.store.principal_port import PrincipalStore
 from ledger.tlog.note import Verifier
 from ledger.transparency.keys import ensure_signers, load_verifiers
+from ledger.transparency.log_identity import bind_keys_to_log
 from ledger.transparency.reader import LogReader
 from ledger.transparency.sequencer import Sequencer
 
@@ -38,13 +39,17 @@ class Runtime:
 
 
 async def open_runtime(settings: Settings, migrate: bool = True) -> Runtime:
-    """Open everything; generates a signing key on first run (mode 0600)."""
+    """Open everything; generates a signing key on first run (mode 0600). ConfigurationError
+    when the keys already signed another database's log, or this database's log was begun
+    under other keys (ledger.transparency.log_identity)."""
     store = await open_store(settings.database_url)
     try:
         if migrate:
             await store.migrate()
         signers = ensure_signers(settings.key_dir, settings.log_origin)
         log = log_store_for(store)
+        await bind_keys_to_log(log, settings.key_dir, signers, settings.log_origin,
+                               settings.database_url)
         sequencer = Sequencer(log, signers, settings.log_origin)
         principals = principal_store_for(store)
         ledger = Ledger(store, on_append=sequencer.poke, keys=principals, directory=principals)

@@ -3,7 +3,8 @@
 Tables (both adapters): ``log_entries`` (index → event position and hash, gap-free),
 ``log_hashes`` (RFC 6962 subtree hashes at Go tlog's stored-hash indexes), ``log_tiles`` (C2SP
 hash tiles, widest width so far) and ``checkpoints`` (every signed checkpoint note). Entries,
-hashes and checkpoints are append-only by trigger, like ``events``.
+hashes and checkpoints are append-only by trigger, like ``events``. ``log_meta`` holds the log's
+random id and ``log_keys`` the verifier keys that sign it (ledger.transparency.log_identity).
 """
 
 from __future__ import annotations
@@ -109,3 +110,13 @@ class LogStore(Protocol):
 
     def iterate_tiles(self) -> AsyncIterator[tuple[int, int, int, bytes]]:
         """Every stored tile as (level, n, width, data)."""
+
+    async def log_id(self) -> str:
+        """The random id this database's log was given when its schema was created (32 hex
+        digits, never changed)."""
+
+    async def signing_keys(self) -> list[str]:
+        """The verifier key strings recorded as signing this log, oldest first."""
+
+    async def record_signing_keys(self, vkeys: Sequence[str]) -> None:
+        """Record verifier keys as signing this log (those already recorded are skipped)."""

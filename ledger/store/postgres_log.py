@@ -193,3 +193,18 @@ class PostgresLogStore:
         for r in await self.events.pool.fetch(
                 "SELECT level, n, width, data FROM log_tiles ORDER BY level, n"):
             yield int(r[0]), int(r[1]), int(r[2]), bytes(r[3])
+
+    async def log_id(self) -> str:
+        return str(await self.events.pool.fetchval("SELECT log_id FROM log_meta"))
+
+    async def signing_keys(self) -> list[str]:
+        rows = await self.events.pool.fetch("SELECT vkey FROM log_keys ORDER BY added_at, vkey")
+        return [str(r[0]) for r in rows]
+
+    async def record_signing_keys(self, vkeys: Sequence[str]) -> None:
+        try:
+            await self.events.pool.executemany(
+                "INSERT INTO log_keys (vkey) VALUES ($1) ON CONFLICT DO NOTHING",
+                [(v,) for v in vkeys])
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
+            raise map_postgres_error(e) from e

@@ -96,4 +96,26 @@ MIGRATIONS: tuple[str, ...] = (
         created_at   TIMESTAMPTZ NOT NULL DEFAULT now()
     );
     """,
+    """
+    -- The log's identity (DESIGN.md: one signing key never signs two logs): a random id drawn
+    -- once, when this database is created, and the verifier keys that have signed its log.
+    CREATE TABLE log_meta (
+        single INTEGER PRIMARY KEY CHECK (single = 1),
+        log_id TEXT    NOT NULL CHECK (length(log_id) = 32)
+    );
+    INSERT INTO log_meta (single, log_id)
+        VALUES (1, replace(gen_random_uuid()::text, '-', ''));
+    CREATE TABLE log_keys (
+        vkey     TEXT        PRIMARY KEY,
+        added_at TIMESTAMPTZ NOT NULL DEFAULT now()
+    );
+    CREATE TRIGGER log_meta_reject_change BEFORE UPDATE OR DELETE ON log_meta
+        FOR EACH ROW EXECUTE FUNCTION ledger_reject_change();
+    CREATE TRIGGER log_keys_reject_change BEFORE UPDATE OR DELETE ON log_keys
+        FOR EACH ROW EXECUTE FUNCTION ledger_reject_change();
+    CREATE TRIGGER log_meta_reject_truncate BEFORE TRUNCATE ON log_meta
+        FOR EACH STATEMENT EXECUTE FUNCTION ledger_reject_change();
+    CREATE TRIGGER log_keys_reject_truncate BEFORE TRUNCATE ON log_keys
+        FOR EACH STATEMENT EXECUTE FUNCTION ledger_reject_change();
+    """,
 )

@@ -142,3 +142,16 @@ class SQLiteLogStore:
         for r in await self.events.fetch(
                 "SELECT level, n, width, data FROM log_tiles ORDER BY level, n"):
             yield int(r[0]), int(r[1]), int(r[2]), bytes(r[3])
+
+    async def log_id(self) -> str:
+        rows = await self.events.fetch("SELECT log_id FROM log_meta")
+        return str(rows[0][0])
+
+    async def signing_keys(self) -> list[str]:
+        rows = await self.events.fetch("SELECT vkey FROM log_keys ORDER BY added_at, vkey")
+        return [str(r[0]) for r in rows]
+
+    async def record_signing_keys(self, vkeys: Sequence[str]) -> None:
+        async with self.events.transaction() as db:
+            await db.executemany("INSERT INTO log_keys (vkey) VALUES (?) ON CONFLICT DO NOTHING",
+                                 [(v,) for v in vkeys])

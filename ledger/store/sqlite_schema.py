@@ -90,4 +90,25 @@ MIGRATIONS: tuple[str, ...] = (
         created_at   TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
     );
     """,
+    """
+    -- The log's identity (DESIGN.md: one signing key never signs two logs): a random id drawn
+    -- once, when this database is created, and the verifier keys that have signed its log.
+    CREATE TABLE log_meta (
+        single INTEGER PRIMARY KEY CHECK (single = 1),
+        log_id TEXT    NOT NULL CHECK (length(log_id) = 32)
+    );
+    INSERT INTO log_meta (single, log_id) VALUES (1, lower(hex(randomblob(16))));
+    CREATE TABLE log_keys (
+        vkey     TEXT PRIMARY KEY,
+        added_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+    );
+    CREATE TRIGGER log_meta_reject_update BEFORE UPDATE ON log_meta
+    BEGIN SELECT RAISE(ABORT, 'the log identity is append-only'); END;
+    CREATE TRIGGER log_meta_reject_delete BEFORE DELETE ON log_meta
+    BEGIN SELECT RAISE(ABORT, 'the log identity is append-only'); END;
+    CREATE TRIGGER log_keys_reject_update BEFORE UPDATE ON log_keys
+    BEGIN SELECT RAISE(ABORT, 'log keys are append-only'); END;
+    CREATE TRIGGER log_keys_reject_delete BEFORE DELETE ON log_keys
+    BEGIN SELECT RAISE(ABORT, 'log keys are append-only'); END;
+    """,
 )

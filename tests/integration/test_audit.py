@@ -37,6 +37,7 @@ from ledger.tlog.note import Verifier, generate_key, parse_verifier_key, sign_no
 from ledger.tlog.tile import changed_tiles
 from ledger.transparency.audit import AuditFailedError, AuditState, audit_log, save_state
 from ledger.transparency.keys import load_signers
+from ledger.transparency.log_identity import MARKER
 from tests.conftest import TEST_ORIGIN, drain
 from tests.integration.scenarios import item_with_comments
 
@@ -262,9 +263,11 @@ async def test_forged_consistency_proof_is_reported_as_a_fork(served: Served,
 
 async def test_log_forked_from_the_monitored_one_is_reported_with_both_roots(
         served: Served, open_ledger: OpenLedger, tmp_path: Path) -> None:
-    # Another ledger of the same origin, signed with the same key: a split view.
+    # Another ledger of the same origin, signed with the same key: a split view. The key
+    # holder copies the keys without the folder's log binding (which would refuse to start).
     other_settings = sqlite_settings(tmp_path / "other")
-    shutil.copytree(served.settings.key_dir, other_settings.key_dir)
+    shutil.copytree(served.settings.key_dir, other_settings.key_dir,
+                    ignore=shutil.ignore_patterns(MARKER))
     other = await open_ledger(other_settings)
     await write_events(other, 50)
     state = tmp_path / "audit-state.json"
