@@ -76,3 +76,33 @@ async def test_verify_names_a_flipped_byte_at_both_depths(
     assert (f"TAMPERED: stream {victim.stream_id} version {victim.version} "
             f"(event {victim.event_id}): entry bytes hash to") in out
     assert "FAILED: " in out
+
+
+async def test_verify_with_the_service_own_key_passes_exactly_as_with_the_folder(
+        ledger_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    own = next((ledger_dir / "keys").glob("*.vkey")).read_text(encoding="ascii").strip()
+    assert await asyncio.to_thread(main, ["verify"]) == 0
+    with_folder = capsys.readouterr().out
+    assert await asyncio.to_thread(main, ["verify", "--key", own, "--key", own]) == 0
+    with_key = capsys.readouterr().out
+    assert "ambiguous" not in with_key and "TAMPERED" not in with_key
+    assert with_key == with_folder
+
+
+async def test_verify_with_the_service_own_key_still_finds_tampering(
+        ledger_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    own = next((ledger_dir / "keys").glob("*.vkey")).read_text(encoding="ascii").strip()
+    store = await SQLiteEventStore.connect(ledger_dir / "ledger.db")
+    try:
+        victim = (await store.read_all(after=3, limit=1))[0]
+    finally:
+        await store.close()
+    tampered = bytearray(victim.entry)
+    tampered[-3] ^= 0x01
+    operator = SQLiteOperator(ledger_dir / "ledger.db")
+    await operator.disable_guards()
+    await operator.set_row(victim.position, bytes(tampered), victim.event_hash)
+    assert await asyncio.to_thread(main, ["verify", "--key", own]) == 1
+    out = capsys.readouterr().out
+    assert f"TAMPERED: stream {victim.stream_id} version {victim.version}" in out
+    assert "ambiguous" not in out

@@ -146,3 +146,22 @@ def test_rejects_malformed_entry_bundle(bundle: bytes, reason: str) -> None:
 def test_refuses_to_encode_invalid_entry_bundle(entries: list[bytes]) -> None:
     with pytest.raises(InvalidInputError):
         encode_entry_bundle(entries)
+
+
+@pytest.mark.parametrize("path", [
+    "tile/0/" + "x123/" * 1500 + "456",
+    "tile/0/x001/x000/x000/x000/x000/x000/x000/000",  # 22 digits: beyond an int64
+    "tile/0/x009/x223/x372/x036/x854/x775/808",  # 2**63
+    "tile/0/000.p/" + "9" * 5000,
+    "tile/0/000.p/0255",
+    "tile/entries/000.p/" + "1" * 5000,
+])
+def test_rejects_tile_numbers_and_widths_too_long_to_name_a_tile(path: str) -> None:
+    with pytest.raises(InvalidInputError, match="malformed tile path") as info:
+        parse_tile_path(path)
+    assert len(str(info.value)) < 200
+
+
+def test_accepts_the_largest_int64_tile_number() -> None:
+    tile = parse_tile_path("tile/0/x009/x223/x372/x036/x854/x775/807")
+    assert tile.N == (1 << 63) - 1
