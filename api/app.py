@@ -10,6 +10,7 @@ import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
+from aiohttp import web_response as aiohttp_web_response
 
 from api import (
     admin_routes,
@@ -55,6 +56,9 @@ def build_app(runtime: Runtime, run_sequencer: bool = True) -> web.Application:
     app = web.Application(middlewares=[problem_middleware, auth_middleware],
                           client_max_size=MAX_BODY_BYTES)
     app.on_response_prepare.append(_server_header)
+    # The answers aiohttp's protocol gives before any application code runs (a malformed
+    # request line, a header too long) skip the signal; they take this module default.
+    setattr(aiohttp_web_response, "SERVER_SOFTWARE", SERVER_HEADER)  # noqa: B010 (not exported)
     app[RUNTIME] = runtime
     app[PRINCIPALS] = runtime.principals
     app[PUBLIC_PATHS] = {e.path for e in endpoints() if e.public} | {"/openapi.json"}

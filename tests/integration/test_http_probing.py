@@ -284,3 +284,10 @@ async def test_the_same_conflict_reads_the_same_on_both_stores(
             found.append(await conflicts(served))
     assert found[0] == found[1]
     assert found[0][0]["detail"] == "a principal with this id already exists (ids are never reused)"
+
+
+async def test_answers_to_malformed_requests_name_no_versions_either(api: Api) -> None:
+    for header in (b"Bad Header\x00: x", b"X-Long: " + b"a" * 20_000):
+        status, headers, _ = await raw_request(api, "GET", "/healthz", [header])
+        assert status == 400
+        assert headers["server"] == "handover-ledger", headers

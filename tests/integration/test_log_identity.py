@@ -15,13 +15,15 @@ import pytest
 from ledger.errors import ConfigurationError, NotFoundError
 from ledger.principals import Principal
 from ledger.runtime import Runtime, open_runtime
+from ledger.service.ledger import Ledger
 from ledger.settings import Settings
-from ledger.store.factory import log_store_for
+from ledger.store.factory import log_store_for, open_store
 from ledger.store.port import EventStore
 from ledger.tlog.checkpoint import open_checkpoint
 from ledger.tlog.note import open_note
-from ledger.transparency.keys import create_key, load_verifiers, retire_key
+from ledger.transparency.keys import create_key, load_signers, load_verifiers, retire_key
 from ledger.transparency.log_identity import MARKER, read_marker
+from ledger.transparency.sequencer import Sequencer
 from tests.conftest import TEST_ORIGIN, drain
 from tests.integration.http_fixtures import CAST, HR
 from tests.integration.scenarios import item_with_comments
@@ -167,3 +169,30 @@ async def test_ledger_serve_refuses_with_a_message_saying_what_to_do(
     assert "already sign another log" in message and "LEDGER_DATA_DIR" in message
     assert "serving on" not in done.stdout
     assert (data / "keys" / MARKER).exists()
+
+
+async def test_a_log_signed_before_keys_were_recorded_is_claimed_only_by_its_own_keys(
+        database_url: str, tmp_path: Path) -> None:
+    # A ledger from before this binding: its checkpoints are the only record of its keys.
+    own = tmp_path / "own-keys"
+    create_key(own, TEST_ORIGIN)
+    store = await open_store(database_url)
+    try:
+        await store.migrate()
+        await item_with_comments(Ledger(store), HR, 1)
+        await drain(Sequencer(log_store_for(store), load_signers(own, TEST_ORIGIN), TEST_ORIGIN))
+        assert await log_store_for(store).signing_keys() == []
+    finally:
+        await store.close()
+    stranger = Settings(database_url=database_url, data_dir=tmp_path, log_origin=TEST_ORIGIN,
+                        key_dir=tmp_path / "stranger-keys")
+    with pytest.raises(ConfigurationError, match="was begun under other signing keys"):
+        await open_runtime(stranger)
+    owner = Settings(database_url=database_url, data_dir=tmp_path, log_origin=TEST_ORIGIN,
+                     key_dir=own)
+    runtime = await open_runtime(owner)
+    try:
+        assert await runtime.log.signing_keys() == [v.vkey for v in load_verifiers(own)]
+    finally:
+        await runtime.close()
+    assert read_marker(own) is not None
