@@ -9,7 +9,10 @@ without credentials are not limited (they learn nothing), and other addresses ar
 
 Memory is bounded: at most ``limit`` timestamps per address and ``max_addresses`` addresses,
 the least recently failing forgotten first. The address is the TCP peer (``request.remote``):
-behind a reverse proxy every client shares the proxy's address, so limit there instead.
+behind a reverse proxy every client shares the proxy's address, so limit there instead. The
+count lives in each API process (they share no state), so N processes allow up to N times the
+limit: still a fixed bound on guessing, kept out of the database on purpose (a flood of bad
+tokens must not turn into a flood of writes).
 """
 
 from __future__ import annotations
