@@ -66,16 +66,27 @@ def quote_text(text: str) -> str:
     return "".join(out).strip(" ")
 
 
+def format_statement(title: str, item_id: str, version: int, files: list[tuple[str, str]],
+                     receiver_id: str, when: dt.datetime) -> str:
+    """The statement's exact text from plain values (no I/O, no aggregate: an offline verifier
+    can recompute it). ``files`` are (name, sha256 hex) pairs in any order.
+
+    Precondition: ``when`` is timezone-aware; ``item_id`` is a hyphenated lower-case UUID.
+    """
+    ordered = sorted((digest, quote_text(name)) for name, digest in files)
+    lines = [HEADING, f"{ITEM_LABEL}{quote_text(title)} ({item_id}, version {version})"]
+    lines += [f"{FILE_LABEL}{name} sha256:{digest}" for digest, name in ordered] or [NO_FILES]
+    lines += [RECEIVER_LABEL + receiver_id, TIME_LABEL + format_time(when)]
+    return "\n".join(lines) + "\n"
+
+
 def confirmation_statement(item: HandoverItem, receiver_id: str, when: dt.datetime) -> str:
     """The exact text a receiver signs to confirm ``item`` as it stands now.
 
     Precondition: ``when`` is timezone-aware.
     """
-    files = sorted((str(e["sha256"]), quote_text(str(e.get("name", "")))) for e in item.evidence)
-    lines = [HEADING, f"{ITEM_LABEL}{quote_text(item.title)} ({item.id}, version {item.version})"]
-    lines += [f"{FILE_LABEL}{name} sha256:{digest}" for digest, name in files] or [NO_FILES]
-    lines += [RECEIVER_LABEL + receiver_id, TIME_LABEL + format_time(when)]
-    return "\n".join(lines) + "\n"
+    files = [(str(e.get("name", "")), str(e["sha256"])) for e in item.evidence]
+    return format_statement(item.title, str(item.id), item.version, files, receiver_id, when)
 
 
 def statement_time(statement: str) -> dt.datetime:
