@@ -6,7 +6,7 @@ from aiohttp import web
 
 from api.endpoint import Handler
 from api.problem import REQUEST_ID
-from api.ratelimit import AuthFailureLimiter
+from api.ratelimit import AuthFailureLimiter, client_key
 from ledger.errors import UnauthenticatedError
 from ledger.principals import hash_token
 from ledger.service.context import Actor, RequestContext
@@ -43,7 +43,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     if presented is None:
         raise UnauthenticatedError("a bearer token is required")
     # Any credentials presented count: a limited address is refused before the lookup.
-    limiter, address = request.app[AUTH_LIMITER], request.remote or ""
+    limiter, address = request.app[AUTH_LIMITER], client_key(request.remote or "")
     limiter.check(address)
     scheme, _, token = presented.partition(" ")
     token = token.strip()

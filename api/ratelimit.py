@@ -1,6 +1,6 @@
 """Failed authentication, limited per client address.
 
-A client address that presents ``limit`` bad credentials within ``window`` seconds is refused
+A client address (IPv6: its /64) that presents ``limit`` bad credentials within ``window`` seconds is refused
 (429 + Retry-After) for every request carrying credentials, valid or not, until the oldest of
 those failures leaves the window. Refusing valid tokens too is deliberate: if a correct guess
 still got through, the limit would not slow guessing at all, and the refusal happens before the
@@ -17,6 +17,7 @@ tokens must not turn into a flood of writes).
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import time
 from collections import OrderedDict, deque
@@ -25,6 +26,18 @@ from collections.abc import Callable
 from ledger.errors import RateLimitedError
 
 DEFAULT_MAX_ADDRESSES = 10_000
+
+
+def client_key(address: str) -> str:
+    """What failures are counted under: an IPv4 address, or the /64 of an IPv6 one (one
+    host usually holds a whole /64, so counting single IPv6 addresses would limit nothing)."""
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped is None:
+        return str(ipaddress.IPv6Network(f"{parsed}/64", strict=False))
+    return str(parsed.ipv4_mapped if isinstance(parsed, ipaddress.IPv6Address) else parsed)
 
 
 class AuthFailureLimiter:

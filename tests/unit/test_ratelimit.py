@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from api.ratelimit import AuthFailureLimiter
+from api.ratelimit import AuthFailureLimiter, client_key
 from ledger.errors import ConfigurationError, RateLimitedError
 from ledger.settings import Settings
 
@@ -75,3 +75,11 @@ def test_the_token_lifetime_and_the_limit_are_read_from_the_environment() -> Non
     for bad in ("0", "-3", "ninety", "1e3", "٣", "99999"):
         with pytest.raises(ConfigurationError, match="LEDGER_TOKEN_TTL_DAYS"):
             Settings.from_env({"LEDGER_TOKEN_TTL_DAYS": bad})
+
+
+def test_ipv6_clients_are_counted_per_64_and_mapped_ipv4_as_ipv4() -> None:
+    assert client_key("2001:db8:1:2:3:4:5:6") == client_key("2001:db8:1:2:ffff::1") == (
+        "2001:db8:1:2::/64")
+    assert client_key("2001:db8:1:3::1") != client_key("2001:db8:1:2::1")
+    assert client_key("::ffff:10.0.0.1") == client_key("10.0.0.1") == "10.0.0.1"
+    assert client_key("") == ""
