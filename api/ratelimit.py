@@ -1,11 +1,12 @@
 """Failed authentication, limited per client address.
 
-A client address (IPv6: its /64) that presents ``limit`` bad credentials within ``window`` seconds is refused
-(429 + Retry-After) for every request carrying credentials, valid or not, until the oldest of
-those failures leaves the window. Refusing valid tokens too is deliberate: if a correct guess
-still got through, the limit would not slow guessing at all, and the refusal happens before the
-token lookup, so a flood costs the database nothing. Successful requests never count, requests
-without credentials are not limited (they learn nothing), and other addresses are unaffected.
+A client address (IPv6: its /64) that presents ``limit`` bad credentials within ``window``
+seconds is refused (429 + Retry-After) for every request carrying credentials, valid or not,
+until the oldest of those failures leaves the window. Refusing valid tokens too is deliberate:
+if a correct guess still got through, the limit would not slow guessing at all; and the refusal
+comes before the token lookup, so a flood costs the database nothing. Successful requests never
+count, requests without credentials are not limited (they learn nothing), and other addresses
+are unaffected.
 
 Memory is bounded: at most ``limit`` timestamps per address and ``max_addresses`` addresses,
 the least recently failing forgotten first. The address is the TCP peer (``request.remote``):
