@@ -1,11 +1,13 @@
-"""Principals, tokens and signature keys over HTTP (operators; keys also by their owner)."""
+"""Principals, tokens and signature keys over HTTP: creating them (operators; a signing key
+only by its owner). Listing, revoking, deactivating and the history are in access_routes."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
 from api.auth import actor_of
 from api.body import read_object
@@ -13,6 +15,7 @@ from api.endpoint import EndpointTable
 from api.idempotent import IDEMPOTENCY_HEADER, idempotent
 from api.runtime_key import RUNTIME
 from api.views import ok
+from ledger.entry import format_time
 from ledger.service import principal_cases as p
 from ledger.service.commands import Id, Name
 
@@ -40,19 +43,25 @@ class PrincipalView(Request):
     id: str
     name: str
     roles: list[str]
+    active: bool = True
 
 
 class TokenRequest(Request):
-    """What to label a new token with."""
+    """What to label a new token with, and optionally a lifetime shorter than the
+    deployment's (LEDGER_TOKEN_TTL_DAYS, 90 days by default)."""
 
     label: Annotated[str, StringConstraints(max_length=100)] = "api"
+    expires_in_days: Annotated[StrictInt, Field(ge=1, le=3650)] | None = None
 
 
 class TokenView(Request):
-    """A new token: shown once, never again (an idempotent replay answers ``null``)."""
+    """A new token: shown once, never again (an idempotent replay answers ``null``); its
+    ``token_id`` is how it is listed and revoked."""
 
     principal_id: str
     token: str | None
+    token_id: str
+    expires_at: str
 
 
 class KeyRequest(Request):
@@ -76,7 +85,8 @@ async def create_principal(request: web.Request) -> web.Response:
     body = NewPrincipal.model_validate(await read_object(request))
     created = await p.create_principal(request.app[RUNTIME].principals, actor_of(request),
                                        body.id, body.name, body.roles)
-    view = PrincipalView(id=created.id, name=created.name, roles=list(created.roles))
+    view = PrincipalView(id=created.id, name=created.name, roles=list(created.roles),
+                         active=created.active)
     return ok(view, status=201)
 
 
@@ -87,15 +97,20 @@ async def issue_token(request: web.Request) -> web.Response:
     """Issue a bearer token, returned once."""
     body = TokenRequest.model_validate(await read_object(request))
     principal_id = request.match_info["principal_id"]
-    token = await p.issue_token(request.app[RUNTIME].principals, actor_of(request),
-                                principal_id, body.label)
-    response = ok(TokenView(principal_id=principal_id, token=token), status=201)
+    runtime = request.app[RUNTIME]
+    expires_in = (dt.timedelta(days=body.expires_in_days) if body.expires_in_days is not None
+                  else None)
+    token, info = await p.grant_token(runtime.principals, actor_of(request), principal_id,
+                                      body.label, expires_in=expires_in,
+                                      max_ttl=runtime.settings.token_ttl)
+    response = ok(TokenView(principal_id=principal_id, token=token, token_id=info.token_id,
+                            expires_at=format_time(info.expires_at)), status=201)
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
 @table.route("POST", "/v1/principals/{principal_id}/keys",
-             "Register an Ed25519 key (its owner or an operator)", body=KeyRequest,
+             "Register one's own Ed25519 signing key (only its owner)", body=KeyRequest,
              response=KeyView, status=201, headers=(IDEMPOTENCY_HEADER,))
 @idempotent()
 async def register_key(request: web.Request) -> web.Response:

@@ -13,6 +13,7 @@ from aiohttp import web
 from aiohttp import web_response as aiohttp_web_response
 
 from api import (
+    access_routes,
     admin_routes,
     batch_routes,
     command_routes,
@@ -20,10 +21,11 @@ from api import (
     query_routes,
     upload_routes,
 )
-from api.auth import PRINCIPALS, PUBLIC_PATHS, auth_middleware
+from api.auth import AUTH_LIMITER, PRINCIPALS, PUBLIC_PATHS, auth_middleware
 from api.endpoint import Endpoint
 from api.openapi import build_openapi
 from api.problem import problem_middleware
+from api.ratelimit import AuthFailureLimiter
 from api.runtime_key import RUNTIME
 from ledger.runtime import Runtime
 
@@ -31,7 +33,7 @@ MAX_BODY_BYTES = 1 << 20
 SERVER_HEADER = "handover-ledger"  # aiohttp's default names Python's and its own versions
 log = logging.getLogger("ledger.api")
 TABLES = (command_routes.table, batch_routes.table, query_routes.table, admin_routes.table,
-          upload_routes.table)
+          upload_routes.table, access_routes.table)
 
 
 def endpoints() -> list[Endpoint]:
@@ -61,6 +63,8 @@ def build_app(runtime: Runtime, run_sequencer: bool = True) -> web.Application:
     setattr(aiohttp_web_response, "SERVER_SOFTWARE", SERVER_HEADER)  # noqa: B010 (not exported)
     app[RUNTIME] = runtime
     app[PRINCIPALS] = runtime.principals
+    app[AUTH_LIMITER] = AuthFailureLimiter(runtime.settings.auth_failure_limit,
+                                           runtime.settings.auth_failure_window)
     app[PUBLIC_PATHS] = {e.path for e in endpoints() if e.public} | {"/openapi.json"}
     app[log_routes.READER] = runtime.reader
     app[log_routes.VERIFIER_KEYS] = [v.vkey for v in runtime.verifiers]

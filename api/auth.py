@@ -7,6 +7,7 @@ from aiohttp import web
 from api.endpoint import Handler
 from api.header import escaped_header
 from api.problem import REQUEST_ID
+from api.ratelimit import AuthFailureLimiter, client_key
 from ledger.errors import UnauthenticatedError
 from ledger.principals import hash_token
 from ledger.service.context import Actor, RequestContext
@@ -14,6 +15,7 @@ from ledger.store.principal_port import PrincipalStore
 
 PRINCIPALS = web.AppKey("principals", PrincipalStore)
 PUBLIC_PATHS = web.AppKey("public_paths", set[str])
+AUTH_LIMITER = web.AppKey("auth_limiter", AuthFailureLimiter)
 ACTOR = web.RequestKey("actor", Actor)
 CONTEXT = web.RequestKey("context", RequestContext)
 ROLE_HEADER = "X-Ledger-Role"
@@ -38,12 +40,20 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     canonical = resource.canonical if resource is not None else request.path
     if canonical in request.app[PUBLIC_PATHS] or request.path.startswith(("/log/", "/v1/log/")):
         return await handler(request)
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    presented = request.headers.get("Authorization")
+    if presented is None:
+        raise UnauthenticatedError("a bearer token is required")
+    # Any credentials presented count: a limited address is refused before the lookup.
+    limiter, address = request.app[AUTH_LIMITER], client_key(request.remote or "")
+    limiter.check(address)
+    scheme, _, token = presented.partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token or len(token) > MAX_TOKEN_LENGTH:
+        limiter.record_failure(address)
         raise UnauthenticatedError("a bearer token is required")
     principal = await request.app[PRINCIPALS].principal_for_token(hash_token(token))
-    if principal is None:
+    if principal is None:  # unknown, revoked, expired, or its principal deactivated
+        limiter.record_failure(address)
         raise UnauthenticatedError("unknown or revoked token")
     request[ACTOR] = principal.act_as(request.headers.get(ROLE_HEADER))
     request[CONTEXT] = RequestContext(

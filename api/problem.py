@@ -28,6 +28,7 @@ from ledger.errors import (
     NotFoundError,
     PreconditionFailedError,
     PushbackError,
+    RateLimitedError,
     TooLargeError,
     UnauthenticatedError,
     VerificationError,
@@ -49,6 +50,7 @@ STATUS_TABLE: tuple[tuple[type[LedgerError], int, str], ...] = (
     (ForbiddenError, 403, "Forbidden"),
     (InvalidTransitionError, 409, "Not allowed in the current state"),
     (VerificationError, 422, "Verification failed"),
+    (RateLimitedError, 429, "Too many requests"),
     (PushbackError, 503, "Try again later"),
     (ConfigurationError, 500, "Server misconfigured"),
 )

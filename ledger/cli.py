@@ -13,6 +13,7 @@ from uuid import UUID
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn
 
+from ledger.entry import format_time
 from ledger.errors import LedgerError
 from ledger.settings import Settings
 from ledger.store.factory import open_store, sqlite_path
@@ -140,13 +141,88 @@ async def cmd_tokens_issue(args: argparse.Namespace, settings: Settings,
                            store: EventStore) -> int:
     """Issue a bearer token; it is printed once, on stdout, and stored only as a hash."""
     from ledger.service.ledger import SYSTEM_ACTOR
-    from ledger.service.principal_cases import issue_token
+    from ledger.service.principal_cases import grant_token
     from ledger.store.factory import principal_store_for
 
-    token = await issue_token(principal_store_for(store), SYSTEM_ACTOR, args.principal_id,
-                              args.label)
+    expires_in = (dt.timedelta(days=args.expires_in_days) if args.expires_in_days is not None
+                  else None)
+    token, info = await grant_token(principal_store_for(store), SYSTEM_ACTOR,
+                                    args.principal_id, args.label, expires_in=expires_in,
+                                    max_ttl=settings.token_ttl)
+    err.print(f"token {info.token_id} expires {format_time(info.expires_at)}", markup=False)
     print(token, flush=True)  # stdout only, so `$(ledger tokens issue x)` captures just it
     return 0
+
+
+async def cmd_tokens_list(args: argparse.Namespace, settings: Settings,
+                          store: EventStore) -> int:
+    """List a principal's tokens: ids, labels, expiry and state, never secrets."""
+    from ledger.service.ledger import SYSTEM_ACTOR
+    from ledger.service.principal_cases import list_tokens
+    from ledger.store.factory import principal_store_for
+
+    now = dt.datetime.now(dt.UTC)
+    for t in await list_tokens(principal_store_for(store), SYSTEM_ACTOR, args.principal_id):
+        state = "revoked" if t.revoked else "active" if t.active_at(now) else "expired"
+        out.print(f"{t.token_id}  {state:7}  created {format_time(t.created_at)}  expires "
+                  f"{format_time(t.expires_at)}  {t.label}", markup=False)
+    return 0
+
+
+async def cmd_tokens_revoke(args: argparse.Namespace, settings: Settings,
+                            store: EventStore) -> int:
+    """Revoke one token of a principal (recorded as done by the system operator)."""
+    from ledger.service.ledger import SYSTEM_ACTOR
+    from ledger.service.principal_cases import revoke_token
+    from ledger.store.factory import principal_store_for
+
+    revoked = await revoke_token(principal_store_for(store), SYSTEM_ACTOR, args.principal_id,
+                                 args.token_id)
+    out.print(f"token {args.token_id} {'revoked' if revoked else 'was already revoked'}")
+    return 0
+
+
+async def cmd_principals_deactivate(args: argparse.Namespace, settings: Settings,
+                                    store: EventStore) -> int:
+    """Deactivate a principal: every token stops at once."""
+    from ledger.service.ledger import SYSTEM_ACTOR
+    from ledger.service.principal_cases import deactivate_principal
+    from ledger.store.factory import principal_store_for
+
+    revoked = await deactivate_principal(principal_store_for(store), SYSTEM_ACTOR,
+                                         args.principal_id)
+    out.print(f"principal {args.principal_id} deactivated; {revoked} token(s) revoked")
+    return 0
+
+
+async def cmd_principals_history(args: argparse.Namespace, settings: Settings,
+                                 store: EventStore) -> int:
+    """Print who issued, revoked or deactivated what for a principal, and when."""
+    from ledger.service.ledger import SYSTEM_ACTOR
+    from ledger.service.principal_cases import principal_history
+    from ledger.store.factory import principal_store_for
+
+    for e in await principal_history(principal_store_for(store), SYSTEM_ACTOR,
+                                     args.principal_id):
+        out.print(f"{format_time(e.at)}  {e.action:21}  {e.subject or '-':16}  by {e.actor_id} "
+                  f"({e.actor_role})", markup=False)
+    return 0
+
+
+async def cmd_principals(args: argparse.Namespace, settings: Settings,
+                         store: EventStore) -> int:
+    """Dispatch ``ledger principals add|deactivate|history``."""
+    await store.migrate()  # an older ledger gains the columns these commands use
+    return await {"add": cmd_principals_add, "deactivate": cmd_principals_deactivate,
+                  "history": cmd_principals_history}[args.principals_command](
+        args, settings, store)
+
+
+async def cmd_tokens(args: argparse.Namespace, settings: Settings, store: EventStore) -> int:
+    """Dispatch ``ledger tokens issue|list|revoke``."""
+    await store.migrate()
+    return await {"issue": cmd_tokens_issue, "list": cmd_tokens_list,
+                  "revoke": cmd_tokens_revoke}[args.tokens_command](args, settings, store)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -177,11 +253,24 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--name", required=True)
     add.add_argument("--role", action="append", required=True,
                      help="a role it may act as (repeatable)")
+    deactivate = principals_sub.add_parser(
+        "deactivate", help="deactivate a principal: every token stops at once")
+    deactivate.add_argument("principal_id")
+    history = principals_sub.add_parser(
+        "history", help="who issued, revoked or deactivated what for a principal")
+    history.add_argument("principal_id")
     tokens = sub.add_parser("tokens", help="manage bearer tokens")
     tokens_sub = tokens.add_subparsers(dest="tokens_command", required=True)
     issue = tokens_sub.add_parser("issue", help="issue a token (printed once on stdout)")
     issue.add_argument("principal_id")
     issue.add_argument("--label", default="cli")
+    issue.add_argument("--expires-in-days", type=int, default=None,
+                       help="a lifetime shorter than LEDGER_TOKEN_TTL_DAYS (default 90)")
+    listing = tokens_sub.add_parser("list", help="list a principal's tokens (never secrets)")
+    listing.add_argument("principal_id")
+    revoke = tokens_sub.add_parser("revoke", help="revoke one token by its id")
+    revoke.add_argument("principal_id")
+    revoke.add_argument("token_id", help="16 hex digits, as `ledger tokens list` shows")
     serve = sub.add_parser("serve", help="run the HTTP service (and the sequencer)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
@@ -204,7 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
 COMMANDS: dict[str, Command] = {
     "migrate": cmd_migrate, "demo": cmd_demo, "verify": cmd_verify, "events": cmd_events,
     "keygen": cmd_keygen, "retire-key": cmd_retire_key,
-    "principals": cmd_principals_add, "tokens": cmd_tokens_issue,
+    "principals": cmd_principals, "tokens": cmd_tokens,
 }
 
 
@@ -263,7 +352,7 @@ def _require_existing_ledger(settings: Settings) -> None:
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "serve":
         return await _serve(args, settings)
-    if args.command in READ_ONLY:
+    if args.command in READ_ONLY or getattr(args, "principals_command", "add") != "add":
         _require_existing_ledger(settings)
     if args.command == "audit":
         return await _audit(args)

@@ -15,6 +15,7 @@ Every error a caller can meet is a ``LedgerError``; the subclass says what the c
     │   └── GateBlockedError     close refused: mandatory items still open (HTTP 409)
     ├── VerificationError        stored or received data failed a check    (exit 1 / HTTP 422)
     ├── PushbackError            overloaded, try again later               (HTTP 503 + Retry-After)
+    │   └── RateLimitedError     too many failed logins from this address  (HTTP 429 + Retry-After)
     └── ConfigurationError       the deployment is set up wrongly          (exit 2)
 
 Driver exceptions (asyncpg, sqlite3) are mapped to this tree in exactly one function per adapter.
@@ -108,3 +109,7 @@ class PushbackError(LedgerError):
 
 class ConfigurationError(LedgerError):
     """The settings or the environment are wrong (bad URL, missing key file, ...)."""
+
+
+class RateLimitedError(PushbackError):
+    """Too many failed authentications from one client address; retry after ``retry_after``."""

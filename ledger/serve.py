@@ -66,7 +66,8 @@ async def _bootstrap_operator(runtime: Runtime) -> None:
         return
     await create_principal(runtime.principals, SYSTEM_ACTOR, "admin", "Administrator",
                            ["operator"])
-    token = await issue_token(runtime.principals, SYSTEM_ACTOR, "admin", "bootstrap")
+    token = await issue_token(runtime.principals, SYSTEM_ACTOR, "admin", "bootstrap",
+                              max_ttl=runtime.settings.token_ttl)
     print(f"bootstrap operator token (shown once): {token}", flush=True)
 
 

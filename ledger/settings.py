@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from ledger.errors import ConfigurationError
+from ledger.principals import DEFAULT_TOKEN_TTL
 from ledger.store.factory import DEFAULT_DATABASE_URL
 
 DEFAULT_LOG_ORIGIN = "handover-ledger.localhost/log"
+DEFAULT_AUTH_FAILURE_LIMIT = 10
+DEFAULT_AUTH_FAILURE_WINDOW = 60
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int, most: int) -> int:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= most:
+        raise ConfigurationError(f"{name} must be a whole number from 1 to {most}, not {raw!r}")
+    return int(raw)
 
 
 @dataclass(frozen=True)
@@ -20,6 +34,9 @@ class Settings:
     data_dir: Path = Path("./ledger-data")
     log_origin: str = DEFAULT_LOG_ORIGIN
     key_dir: Path = Path("./ledger-data/keys")
+    token_ttl: dt.timedelta = DEFAULT_TOKEN_TTL
+    auth_failure_limit: int = DEFAULT_AUTH_FAILURE_LIMIT
+    auth_failure_window: int = DEFAULT_AUTH_FAILURE_WINDOW
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None,
@@ -33,4 +50,10 @@ class Settings:
             data_dir=data_dir,
             log_origin=env.get("LEDGER_LOG_ORIGIN", DEFAULT_LOG_ORIGIN),
             key_dir=Path(env.get("LEDGER_KEY_DIR", str(data_dir / "keys"))),
+            token_ttl=dt.timedelta(days=_positive_int(
+                env, "LEDGER_TOKEN_TTL_DAYS", DEFAULT_TOKEN_TTL.days, 3650)),
+            auth_failure_limit=_positive_int(
+                env, "LEDGER_AUTH_FAILURE_LIMIT", DEFAULT_AUTH_FAILURE_LIMIT, 1_000_000),
+            auth_failure_window=_positive_int(
+                env, "LEDGER_AUTH_FAILURE_WINDOW_SECONDS", DEFAULT_AUTH_FAILURE_WINDOW, 86400),
         )

@@ -95,7 +95,7 @@ class Signature(Model):
     """An Ed25519 signature by the receiver's registered key over the confirmation statement."""
 
     key_id: Id
-    statement: Annotated[str, StringConstraints(max_length=4000)]
+    statement: Annotated[str, StringConstraints(max_length=65536)]
     signature: Annotated[str, StringConstraints(max_length=200)]
 
 

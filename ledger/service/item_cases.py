@@ -48,8 +48,10 @@ async def confirm_item(cmd: c.ConfirmItem, actor: Actor, uow: UnitOfWork) -> JSO
     if cmd.signature is not None:
         found = await uow.keys.find_key(cmd.signature.key_id) if uow.keys else None
         if found is None:
-            raise InvalidInputError(f"no registered key {cmd.signature.key_id!r}; register one "
-                                    "with POST /v1/principals/{id}/keys", field="signature.key_id")
+            # A revoked key is not found: it verifies no new confirmation.
+            raise InvalidInputError(f"no registered key {cmd.signature.key_id!r} (or it was "
+                                    "revoked); register one with POST /v1/principals/{id}/keys",
+                                    field="signature.key_id")
         signed = verify_confirmation(cmd.signature, item, actor.id, found[0], found[1],
                                      dt.datetime.now(dt.UTC))
     item.confirm(by=actor.id, acting_for=actor.acting_for(), note=cmd.note, signature=signed)

@@ -1,9 +1,29 @@
-"""Strong confirmations: a receiver's Ed25519 signature over a canonical statement.
+"""Strong confirmations: a receiver's Ed25519 signature over a human-readable statement.
 
-The statement names the item, its current version, the evidence digests of the submission
-being confirmed, the receiver and the time, as RFC 8785 JSON. The signature is made with the
-receiver's registered key, so the confirmation is provably their own act: the event records the
-statement, the signature and the public key, and anyone can check them offline.
+A person should know what they sign, so the statement is plain bilingual text (Chinese and
+English) naming the item, its title and current version, every evidence file of the submission
+being confirmed with its SHA-256, the receiver and the time::
+
+    交接确认 / Handover confirmation
+    事项 / Item: 客户资料 (0b6e…-…, version 4)
+    文件 / File: clients.xlsx sha256:abab…ab
+    接收人 / Receiver: zhao.min
+    时间 / Time: 2026-12-01T21:20:18.123456Z
+
+The exact byte form (what is signed, and the only form accepted):
+- UTF-8; lines end with LF (no CR); the statement ends with one LF; no line has leading or
+  trailing spaces; no empty lines;
+- line 1 is the heading; line 2 the item: ``<title> (<item id>, version <n>)`` with the id in
+  hyphenated lower-case form and ``n`` the item's version the signature confirms;
+- then one ``文件 / File: <name> sha256:<64 lower-case hex>`` line per evidence file, sorted by
+  digest (then name), or the single line ``文件 / File: 无 / none`` when there is none;
+- then the receiver's principal id, then the time as RFC 3339 UTC with microseconds and ``Z``;
+- in the title and file names, a backslash becomes ``\\\\`` and every control, format (e.g. bidi
+  override) or line/paragraph separator character becomes ``\\u{XXXX}``, and outer spaces are
+  trimmed, so a name can neither break a line nor hide text nor leave a trailing space.
+Verification never parses the claims: it reads only the time from its line, recomputes the
+statement from the item as it stands and compares bytes. The event records the statement, the
+signature and the public key, so anyone can check them offline.
 """
 
 from __future__ import annotations
@@ -11,31 +31,78 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-import json
+import unicodedata
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from ledger.aggregates.item import HandoverItem
-from ledger.canonical import JSONObject, encode_canonical
+from ledger.canonical import JSONObject
 from ledger.entry import format_time
 from ledger.errors import ForbiddenError, VerificationError
 from ledger.service.commands import Signature
 
 MAX_CLOCK_SKEW = dt.timedelta(minutes=10)
+HEADING = "交接确认 / Handover confirmation"
+ITEM_LABEL = "事项 / Item: "
+FILE_LABEL = "文件 / File: "
+NO_FILES = FILE_LABEL + "无 / none"
+RECEIVER_LABEL = "接收人 / Receiver: "
+TIME_LABEL = "时间 / Time: "
+_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+_ESCAPED_CATEGORIES = ("Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn")
+
+
+def quote_text(text: str) -> str:
+    """``text`` as it appears on a statement line (see the module docstring)."""
+    out = []
+    for char in text:
+        if char == "\\":
+            out.append("\\\\")
+        elif unicodedata.category(char) in _ESCAPED_CATEGORIES:
+            out.append(f"\\u{{{ord(char):04X}}}")
+        else:
+            out.append(char)
+    return "".join(out).strip(" ")
+
+
+def format_statement(title: str, item_id: str, version: int, files: list[tuple[str, str]],
+                     receiver_id: str, when: dt.datetime) -> str:
+    """The statement's exact text from plain values (no I/O, no aggregate: an offline verifier
+    can recompute it). ``files`` are (name, sha256 hex) pairs in any order.
+
+    Precondition: ``when`` is timezone-aware; ``item_id`` is a hyphenated lower-case UUID.
+    """
+    ordered = sorted((digest, quote_text(name)) for name, digest in files)
+    lines = [HEADING, f"{ITEM_LABEL}{quote_text(title)} ({item_id}, version {version})"]
+    lines += [f"{FILE_LABEL}{name} sha256:{digest}" for digest, name in ordered] or [NO_FILES]
+    lines += [RECEIVER_LABEL + receiver_id, TIME_LABEL + format_time(when)]
+    return "\n".join(lines) + "\n"
 
 
 def confirmation_statement(item: HandoverItem, receiver_id: str, when: dt.datetime) -> str:
-    """The exact text a receiver signs to confirm ``item`` as it stands now."""
-    statement: JSONObject = {
-        "action": "confirm",
-        "item_id": str(item.id),
-        "item_version": item.version,
-        "evidence": sorted(str(e["sha256"]) for e in item.evidence),
-        "receiver": receiver_id,
-        "time": format_time(when),
-    }
-    return encode_canonical(statement).decode("utf-8")
+    """The exact text a receiver signs to confirm ``item`` as it stands now.
+
+    Precondition: ``when`` is timezone-aware.
+    """
+    files = [(str(e.get("name", "")), str(e["sha256"])) for e in item.evidence]
+    return format_statement(item.title, str(item.id), item.version, files, receiver_id, when)
+
+
+def statement_time(statement: str) -> dt.datetime:
+    """The time a statement claims, read from its time line (the only line parsed).
+
+    Raises VerificationError if there is no such line or its time is not RFC 3339 UTC.
+    """
+    lines = statement.split("\n")
+    if len(lines) < 2 or lines[-1] != "" or not lines[-2].startswith(TIME_LABEL):
+        raise VerificationError("statement is not a confirmation statement: it must end with "
+                                f"the line '{TIME_LABEL}<RFC 3339 UTC>' and a final LF")
+    try:
+        parsed = dt.datetime.strptime(lines[-2][len(TIME_LABEL):], _TIME_FORMAT)
+    except ValueError as e:
+        raise VerificationError(f"statement time is not RFC 3339 UTC: {e}") from e
+    return parsed.replace(tzinfo=dt.UTC)
 
 
 def verify_confirmation(signature: Signature, item: HandoverItem, receiver_id: str,
@@ -47,18 +114,12 @@ def verify_confirmation(signature: Signature, item: HandoverItem, receiver_id: s
     """
     if owner_id != receiver_id:
         raise ForbiddenError(f"key {signature.key_id} is not {receiver_id}'s")
-    try:
-        claimed = json.loads(signature.statement)
-        when = dt.datetime.fromisoformat(str(claimed.get("time")))
-    except (ValueError, AttributeError) as e:
-        raise VerificationError(f"statement is not a confirmation statement: {e}") from e
-    if when.tzinfo is None:
-        raise VerificationError("statement time has no timezone")
+    when = statement_time(signature.statement)
     if abs(now - when) > MAX_CLOCK_SKEW:
         raise VerificationError("statement time is more than 10 minutes from the server's")
     if signature.statement != confirmation_statement(item, receiver_id, when):
-        raise VerificationError("statement does not match this item, version, evidence and "
-                                "receiver (or is not canonical)")
+        raise VerificationError("statement does not match this item, title, version, evidence "
+                                "and receiver (or is not in its exact byte form)")
     try:
         raw = base64.b64decode(signature.signature, validate=True)
         Ed25519PublicKey.from_public_bytes(public_key).verify(raw, signature.statement.encode())

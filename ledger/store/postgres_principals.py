@@ -2,21 +2,37 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import asyncpg
 
 from ledger.errors import NotFoundError
-from ledger.principals import Principal, same_hash
+from ledger.principals import (
+    DEFAULT_TOKEN_TTL,
+    HistoryEntry,
+    KeyInfo,
+    Principal,
+    TokenInfo,
+    new_token_id,
+    same_hash,
+)
+from ledger.service.context import Actor
 from ledger.store.postgres import PostgresEventStore, map_postgres_error
+from ledger.store.principal_port import STORE_ACTOR
+
+_PRINCIPAL = "SELECT id, name, roles, active FROM principals"
+_SELECT_TOKENS = "SELECT token_id, principal_id, label, created_at, expires_at, revoked FROM tokens"
+_RECORD = ("INSERT INTO principal_history (principal_id, action, subject, actor_id, "
+           "actor_role) VALUES ($1, $2, $3, $4, $5)")
 
 
 def _principal(row: Any) -> Principal:
-    return Principal(row[0], row[1], tuple(row[2].split(",")))
+    return Principal(row[0], row[1], tuple(row[2].split(",")), bool(row[3]))
 
 
 class PostgresPrincipalStore:
-    """Principals, tokens and keys in the ledger's PostgreSQL database."""
+    """Principals, tokens, keys and their history in the ledger's PostgreSQL database."""
 
     def __init__(self, events: PostgresEventStore) -> None:
         self.pool = events.pool
@@ -27,34 +43,100 @@ class PostgresPrincipalStore:
         except asyncpg.PostgresError as e:
             raise map_postgres_error(e) from e
 
+    async def _fetch(self, sql: str, *args: object) -> list[Any]:
+        try:
+            return list(await self.pool.fetch(sql, *args))
+        except asyncpg.PostgresError as e:
+            raise map_postgres_error(e) from e
+
+    async def _revoke(self, table: str, column: str, principal_id: str, subject: str,
+                      action: str, by: Actor) -> bool:
+        """Revoke one token or key of a principal and record it, in one transaction (the row
+        lock of FOR UPDATE makes a concurrent second revocation see the first one)."""
+        try:
+            async with self.pool.acquire() as conn, conn.transaction():
+                revoked = await conn.fetchval(
+                    f"SELECT revoked FROM {table} WHERE principal_id = $1 AND {column} = $2 "  # noqa: S608 - fixed names
+                    "FOR UPDATE", principal_id, subject)
+                if revoked is None:
+                    kind = "token" if table == "tokens" else "key"
+                    raise NotFoundError(f"principal {principal_id!r} has no {kind} {subject!r}")
+                if revoked:
+                    return False
+                await conn.execute(f"UPDATE {table} SET revoked = TRUE WHERE {column} = $1",  # noqa: S608
+                                   subject)
+                await conn.execute(_RECORD, principal_id, action, subject, by.id, by.role)
+                return True
+        except asyncpg.PostgresError as e:
+            raise map_postgres_error(e) from e
+
     async def add_principal(self, principal: Principal) -> None:
-        await self._execute("INSERT INTO principals (id, name, roles) VALUES ($1, $2, $3)",
-                            principal.id, principal.name, ",".join(principal.roles))
+        await self._execute(
+            "INSERT INTO principals (id, name, roles, active) VALUES ($1, $2, $3, $4)",
+            principal.id, principal.name, ",".join(principal.roles), principal.active)
 
     async def get_principal(self, principal_id: str) -> Principal:
-        row = await self.pool.fetchrow(
-            "SELECT id, name, roles FROM principals WHERE id = $1", principal_id)
+        row = await self.pool.fetchrow(_PRINCIPAL + " WHERE id = $1", principal_id)
         if row is None:
             raise NotFoundError(f"principal {principal_id!r} not found")
         return _principal(row)
 
     async def list_principals(self) -> list[Principal]:
-        rows = await self.pool.fetch("SELECT id, name, roles FROM principals ORDER BY id")
-        return [_principal(r) for r in rows]
+        return [_principal(r) for r in await self._fetch(_PRINCIPAL + " ORDER BY id")]
 
-    async def add_token(self, token_hash: bytes, principal_id: str, label: str) -> None:
+    async def deactivate_principal(self, principal_id: str, by: Actor) -> int:
+        try:
+            async with self.pool.acquire() as conn, conn.transaction():
+                active = await conn.fetchval(
+                    "SELECT active FROM principals WHERE id = $1 FOR UPDATE", principal_id)
+                if active is None:
+                    raise NotFoundError(f"principal {principal_id!r} not found")
+                if not active:
+                    return 0
+                await conn.execute("UPDATE principals SET active = FALSE WHERE id = $1",
+                                   principal_id)
+                status = await conn.execute(
+                    "UPDATE tokens SET revoked = TRUE WHERE principal_id = $1 AND NOT revoked",
+                    principal_id)
+                await conn.execute(_RECORD, principal_id, "principal_deactivated", None,
+                                   by.id, by.role)
+                return int(status.split()[-1])
+        except asyncpg.PostgresError as e:
+            raise map_postgres_error(e) from e
+
+    async def add_token(self, token_hash: bytes, principal_id: str, label: str, *,
+                        expires_at: dt.datetime | None = None,
+                        by: Actor = STORE_ACTOR) -> str:
+        token_id = new_token_id()
+        expires = expires_at or dt.datetime.now(dt.UTC) + DEFAULT_TOKEN_TTL
+        # One statement: the token and the record of its issue commit together.
         await self._execute(
-            "INSERT INTO tokens (token_hash, principal_id, label) VALUES ($1, $2, $3)",
-            token_hash, principal_id, label)
+            "WITH t AS (INSERT INTO tokens (token_hash, principal_id, label, token_id, "
+            "expires_at) VALUES ($1, $2, $3, $4, $5) RETURNING principal_id, token_id) "
+            "INSERT INTO principal_history (principal_id, action, subject, actor_id, "
+            "actor_role) SELECT principal_id, 'token_issued', token_id, $6, $7 FROM t",
+            token_hash, principal_id, label, token_id, expires, by.id, by.role)
+        return token_id
 
-    async def principal_for_token(self, token_hash: bytes) -> Principal | None:
+    async def principal_for_token(self, token_hash: bytes,
+                                  now: dt.datetime | None = None) -> Principal | None:
         row = await self.pool.fetchrow(
-            "SELECT p.id, p.name, p.roles, t.token_hash FROM tokens t JOIN principals p "
-            "ON p.id = t.principal_id WHERE t.token_hash = $1 AND NOT t.revoked", token_hash)
+            "SELECT p.id, p.name, p.roles, p.active, t.token_hash FROM tokens t JOIN principals p "
+            "ON p.id = t.principal_id WHERE t.token_hash = $1 AND NOT t.revoked AND p.active "
+            "AND t.expires_at > $2", token_hash, now or dt.datetime.now(dt.UTC))
         # Found through the index; compared again in constant time before it counts.
-        if row is not None and same_hash(bytes(row[3]), token_hash):
+        if row is not None and same_hash(bytes(row[4]), token_hash):
             return _principal(row)
         return None
+
+    async def list_tokens(self, principal_id: str) -> list[TokenInfo]:
+        rows = await self._fetch(_SELECT_TOKENS + " WHERE principal_id = $1 ORDER BY created_at, "
+                                 "token_id", principal_id)
+        return [TokenInfo(r[0], r[1], r[2], r[3], r[4], bool(r[5])) for r in rows]
+
+    async def revoke_token(self, principal_id: str, token_id: str, by: Actor) -> bool:
+        return await self._revoke("tokens", "token_id", principal_id, token_id,
+                                  "token_revoked", by)
 
     async def revoke_tokens(self, principal_id: str) -> int:
         status = await self._execute(
@@ -62,12 +144,33 @@ class PostgresPrincipalStore:
             principal_id)
         return int(status.split()[-1])
 
-    async def add_key(self, key_id: str, principal_id: str, public_key: bytes) -> None:
+    async def add_key(self, key_id: str, principal_id: str, public_key: bytes, *,
+                      by: Actor = STORE_ACTOR) -> None:
         await self._execute(
-            "INSERT INTO principal_keys (key_id, principal_id, public_key) VALUES ($1, $2, $3)",
-            key_id, principal_id, public_key)
+            "WITH k AS (INSERT INTO principal_keys (key_id, principal_id, public_key) "
+            "VALUES ($1, $2, $3) RETURNING principal_id, key_id) "
+            "INSERT INTO principal_history (principal_id, action, subject, actor_id, "
+            "actor_role) SELECT principal_id, 'key_registered', key_id, $4, $5 FROM k",
+            key_id, principal_id, public_key, by.id, by.role)
 
     async def find_key(self, key_id: str) -> tuple[str, bytes] | None:
         row = await self.pool.fetchrow(
-            "SELECT principal_id, public_key FROM principal_keys WHERE key_id = $1", key_id)
+            "SELECT principal_id, public_key FROM principal_keys WHERE key_id = $1 "
+            "AND NOT revoked", key_id)
         return (row[0], bytes(row[1])) if row else None
+
+    async def list_keys(self, principal_id: str) -> list[KeyInfo]:
+        rows = await self._fetch(
+            "SELECT key_id, principal_id, public_key, created_at, revoked FROM principal_keys "
+            "WHERE principal_id = $1 ORDER BY created_at, key_id", principal_id)
+        return [KeyInfo(r[0], r[1], bytes(r[2]), r[3], bool(r[4])) for r in rows]
+
+    async def revoke_key(self, principal_id: str, key_id: str, by: Actor) -> bool:
+        return await self._revoke("principal_keys", "key_id", principal_id, key_id,
+                                  "key_revoked", by)
+
+    async def history(self, principal_id: str) -> list[HistoryEntry]:
+        rows = await self._fetch(
+            "SELECT seq, principal_id, action, subject, actor_id, actor_role, at "
+            "FROM principal_history WHERE principal_id = $1 ORDER BY seq", principal_id)
+        return [HistoryEntry(r[0], r[1], r[2], r[3], r[4], r[5], r[6]) for r in rows]

@@ -118,4 +118,39 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TRIGGER log_keys_reject_truncate BEFORE TRUNCATE ON log_keys
         FOR EACH STATEMENT EXECUTE FUNCTION ledger_reject_change();
     """,
+    # Access that ends: principals can be deactivated, tokens expire and have a non-secret id,
+    # keys can be revoked, and every such act is recorded in an append-only history. Tokens of
+    # before this migration get a random id and expire DEFAULT_TOKEN_TTL after their creation.
+    """
+    ALTER TABLE principals ADD COLUMN active BOOLEAN NOT NULL DEFAULT TRUE;
+    ALTER TABLE tokens ADD COLUMN token_id TEXT;
+    ALTER TABLE tokens ADD COLUMN expires_at TIMESTAMPTZ;
+    UPDATE tokens SET token_id = substr(md5(gen_random_uuid()::text), 1, 16),
+        expires_at = created_at + interval '90 days';
+    ALTER TABLE tokens ALTER COLUMN token_id SET NOT NULL;
+    ALTER TABLE tokens ALTER COLUMN expires_at SET NOT NULL;
+    CREATE UNIQUE INDEX tokens_token_id_idx ON tokens (token_id);
+    ALTER TABLE principal_keys ADD COLUMN revoked BOOLEAN NOT NULL DEFAULT FALSE;
+    CREATE INDEX principal_keys_principal_idx ON principal_keys (principal_id);
+    CREATE TABLE principal_history (
+        seq          BIGSERIAL PRIMARY KEY,
+        principal_id TEXT NOT NULL REFERENCES principals (id),
+        action       TEXT NOT NULL CHECK (action IN ('token_issued', 'token_revoked',
+                         'principal_deactivated', 'key_registered', 'key_revoked')),
+        subject      TEXT,
+        actor_id     TEXT NOT NULL,
+        actor_role   TEXT NOT NULL,
+        at           TIMESTAMPTZ NOT NULL DEFAULT now()
+    );
+    CREATE INDEX principal_history_principal_idx ON principal_history (principal_id, seq);
+    CREATE FUNCTION ledger_reject_history_change() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        RAISE EXCEPTION 'principal history is append-only (% refused)', TG_OP
+            USING ERRCODE = 'insufficient_privilege';
+    END $$;
+    CREATE TRIGGER principal_history_reject_change BEFORE UPDATE OR DELETE ON principal_history
+        FOR EACH ROW EXECUTE FUNCTION ledger_reject_history_change();
+    CREATE TRIGGER principal_history_reject_truncate BEFORE TRUNCATE ON principal_history
+        FOR EACH STATEMENT EXECUTE FUNCTION ledger_reject_history_change();
+    """,
 )

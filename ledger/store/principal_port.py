@@ -1,11 +1,24 @@
-"""Storage of principals, token hashes and registered signature keys (one contract, two
-adapters, in the same database as the events)."""
+"""Storage of principals, token hashes, registered signature keys and the history of who
+changed their access (one contract, two adapters, in the same database as the events).
+
+Why a history table and not events: principals are not event-sourced aggregates (every request
+authenticates against their current rows, which must stay one indexed lookup), so the acts that
+grant or end access (HISTORY_ACTIONS) are written to ``principal_history`` in the same
+transaction as the change they record. Like ``events``, the table is append-only: triggers in
+the schema refuse UPDATE and DELETE, so the record of who cut off whom cannot be edited away.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Protocol
 
-from ledger.principals import Principal
+from ledger.principals import HistoryEntry, KeyInfo, Principal, TokenInfo
+from ledger.service.context import Actor
+
+# Who the history names when an adapter method is called without an actor (tests, benches,
+# fixtures that seed the store directly): the ledger itself, as SYSTEM_ACTOR.
+STORE_ACTOR = Actor("system:ledger", "operator", "Handover Ledger")
 
 
 class PrincipalStore(Protocol):
@@ -15,22 +28,52 @@ class PrincipalStore(Protocol):
         """Create a principal; ConflictError if the id exists."""
 
     async def get_principal(self, principal_id: str) -> Principal:
-        """The principal; NotFoundError if unknown."""
+        """The principal (with ``active``); NotFoundError if unknown."""
 
     async def list_principals(self) -> list[Principal]:
         """Every principal, by id."""
 
-    async def add_token(self, token_hash: bytes, principal_id: str, label: str) -> None:
-        """Store a token hash for a principal."""
+    async def deactivate_principal(self, principal_id: str, by: Actor) -> int:
+        """Mark the principal inactive and revoke every token it has, recording who did it;
+        return how many tokens were revoked. NotFoundError if unknown; a second call changes
+        and records nothing."""
 
-    async def principal_for_token(self, token_hash: bytes) -> Principal | None:
-        """The principal owning an unrevoked token with this hash."""
+    async def add_token(self, token_hash: bytes, principal_id: str, label: str, *,
+                        expires_at: dt.datetime | None = None,
+                        by: Actor = STORE_ACTOR) -> str:
+        """Store a token hash for a principal (expiring at ``expires_at``, by default
+        DEFAULT_TOKEN_TTL from now), record the issue; return its new token id.
+        NotFoundError if the principal is unknown."""
+
+    async def principal_for_token(self, token_hash: bytes,
+                                  now: dt.datetime | None = None) -> Principal | None:
+        """The active principal owning an unrevoked, unexpired (at ``now``, default the
+        current time) token with this hash; None otherwise."""
+
+    async def list_tokens(self, principal_id: str) -> list[TokenInfo]:
+        """Every token of a principal (revoked and expired ones too), oldest first."""
+
+    async def revoke_token(self, principal_id: str, token_id: str, by: Actor) -> bool:
+        """Revoke one token of this principal, recording who did it; False if it was already
+        revoked. NotFoundError if the principal has no token with this id."""
 
     async def revoke_tokens(self, principal_id: str) -> int:
         """Revoke every token of a principal; return how many."""
 
-    async def add_key(self, key_id: str, principal_id: str, public_key: bytes) -> None:
-        """Register an Ed25519 public key for a principal; ConflictError if the id exists."""
+    async def add_key(self, key_id: str, principal_id: str, public_key: bytes, *,
+                      by: Actor = STORE_ACTOR) -> None:
+        """Register an Ed25519 public key for a principal, recording who did it;
+        ConflictError if the id exists (a revoked key is never registered again)."""
 
     async def find_key(self, key_id: str) -> tuple[str, bytes] | None:
-        """(principal id, public key) of a registered key."""
+        """(principal id, public key) of a registered key that is not revoked."""
+
+    async def list_keys(self, principal_id: str) -> list[KeyInfo]:
+        """Every key of a principal (revoked ones too), oldest first."""
+
+    async def revoke_key(self, principal_id: str, key_id: str, by: Actor) -> bool:
+        """Revoke one key of this principal, recording who did it; False if it was already
+        revoked. NotFoundError if the principal has no key with this id."""
+
+    async def history(self, principal_id: str) -> list[HistoryEntry]:
+        """What was done to the principal's access, in the order it was done."""

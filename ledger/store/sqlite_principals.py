@@ -2,53 +2,130 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
+import aiosqlite
+
+from ledger.entry import format_time
 from ledger.errors import NotFoundError
-from ledger.principals import Principal, same_hash
+from ledger.principals import (
+    DEFAULT_TOKEN_TTL,
+    HistoryEntry,
+    KeyInfo,
+    Principal,
+    TokenInfo,
+    new_token_id,
+    same_hash,
+)
+from ledger.service.context import Actor
+from ledger.store.principal_port import STORE_ACTOR
 from ledger.store.sqlite import SQLiteEventStore
+
+_PRINCIPAL = "SELECT id, name, roles, active FROM principals"
+_SELECT_TOKENS = "SELECT token_id, principal_id, label, created_at, expires_at, revoked FROM tokens"
+
+
+def _time(text: str) -> dt.datetime:
+    # Stored as RFC 3339 UTC text ('Z'); written by format_time or strftime('%fZ').
+    return dt.datetime.fromisoformat(text)
 
 
 def _principal(row: Any) -> Principal:
-    return Principal(row[0], row[1], tuple(row[2].split(",")))
+    return Principal(row[0], row[1], tuple(row[2].split(",")), bool(row[3]))
+
+
+def _token(row: Any) -> TokenInfo:
+    return TokenInfo(row[0], row[1], row[2], _time(row[3]), _time(row[4]), bool(row[5]))
+
+
+async def _record(db: aiosqlite.Connection, principal_id: str, action: str,
+                  subject: str | None, by: Actor) -> None:
+    await db.execute(
+        "INSERT INTO principal_history (principal_id, action, subject, actor_id, actor_role) "
+        "VALUES (?, ?, ?, ?, ?)", (principal_id, action, subject, by.id, by.role))
 
 
 class SQLitePrincipalStore:
-    """Principals, tokens and keys in the ledger's SQLite file."""
+    """Principals, tokens, keys and their history in the ledger's SQLite file."""
 
     def __init__(self, events: SQLiteEventStore) -> None:
         self.events = events
 
     async def add_principal(self, principal: Principal) -> None:
         async with self.events.transaction() as db:
-            await db.execute("INSERT INTO principals (id, name, roles) VALUES (?, ?, ?)",
-                             (principal.id, principal.name, ",".join(principal.roles)))
+            await db.execute(
+                "INSERT INTO principals (id, name, roles, active) VALUES (?, ?, ?, ?)",
+                (principal.id, principal.name, ",".join(principal.roles), principal.active))
 
     async def get_principal(self, principal_id: str) -> Principal:
-        rows = await self.events.fetch(
-            "SELECT id, name, roles FROM principals WHERE id = ?", (principal_id,))
+        rows = await self.events.fetch(_PRINCIPAL + " WHERE id = ?", (principal_id,))
         if not rows:
             raise NotFoundError(f"principal {principal_id!r} not found")
         return _principal(rows[0])
 
     async def list_principals(self) -> list[Principal]:
-        rows = await self.events.fetch("SELECT id, name, roles FROM principals ORDER BY id")
+        rows = await self.events.fetch(_PRINCIPAL + " ORDER BY id")
         return [_principal(r) for r in rows]
 
-    async def add_token(self, token_hash: bytes, principal_id: str, label: str) -> None:
+    async def deactivate_principal(self, principal_id: str, by: Actor) -> int:
+        async with self.events.transaction() as db:
+            rows = list(await db.execute_fetchall(
+                "SELECT active FROM principals WHERE id = ?", (principal_id,)))
+            if not rows:
+                raise NotFoundError(f"principal {principal_id!r} not found")
+            if not rows[0][0]:
+                return 0
+            await db.execute("UPDATE principals SET active = FALSE WHERE id = ?",
+                             (principal_id,))
+            cursor = await db.execute(
+                "UPDATE tokens SET revoked = TRUE WHERE principal_id = ? AND NOT revoked",
+                (principal_id,))
+            await _record(db, principal_id, "principal_deactivated", None, by)
+            return cursor.rowcount
+
+    async def add_token(self, token_hash: bytes, principal_id: str, label: str, *,
+                        expires_at: dt.datetime | None = None,
+                        by: Actor = STORE_ACTOR) -> str:
+        token_id = new_token_id()
+        expires = expires_at or dt.datetime.now(dt.UTC) + DEFAULT_TOKEN_TTL
         async with self.events.transaction() as db:
             await db.execute(
-                "INSERT INTO tokens (token_hash, principal_id, label) VALUES (?, ?, ?)",
-                (token_hash, principal_id, label))
+                "INSERT INTO tokens (token_hash, principal_id, label, token_id, expires_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (token_hash, principal_id, label, token_id, format_time(expires)))
+            await _record(db, principal_id, "token_issued", token_id, by)
+        return token_id
 
-    async def principal_for_token(self, token_hash: bytes) -> Principal | None:
+    async def principal_for_token(self, token_hash: bytes,
+                                  now: dt.datetime | None = None) -> Principal | None:
+        # format_time's fixed-width text sorts as the instants do, so the expiry compares in SQL.
         rows = await self.events.fetch(
-            "SELECT p.id, p.name, p.roles, t.token_hash FROM tokens t JOIN principals p "
-            "ON p.id = t.principal_id WHERE t.token_hash = ? AND NOT t.revoked", (token_hash,))
+            "SELECT p.id, p.name, p.roles, p.active, t.token_hash FROM tokens t JOIN principals p "
+            "ON p.id = t.principal_id WHERE t.token_hash = ? AND NOT t.revoked AND p.active "
+            "AND t.expires_at > ?", (token_hash, format_time(now or dt.datetime.now(dt.UTC))))
         # Found through the index; compared again in constant time before it counts.
-        if rows and same_hash(bytes(rows[0][3]), token_hash):
+        if rows and same_hash(bytes(rows[0][4]), token_hash):
             return _principal(rows[0])
         return None
+
+    async def list_tokens(self, principal_id: str) -> list[TokenInfo]:
+        rows = await self.events.fetch(_SELECT_TOKENS + " WHERE principal_id = ? ORDER BY rowid",
+                                       (principal_id,))
+        return [_token(r) for r in rows]
+
+    async def revoke_token(self, principal_id: str, token_id: str, by: Actor) -> bool:
+        async with self.events.transaction() as db:
+            rows = list(await db.execute_fetchall(
+                "SELECT revoked FROM tokens WHERE principal_id = ? AND token_id = ?",
+                (principal_id, token_id)))
+            if not rows:
+                raise NotFoundError(f"principal {principal_id!r} has no token {token_id!r}")
+            if rows[0][0]:
+                return False
+            await db.execute("UPDATE tokens SET revoked = TRUE WHERE token_id = ?", (token_id,))
+            await _record(db, principal_id, "token_revoked", token_id, by)
+            return True
 
     async def revoke_tokens(self, principal_id: str) -> int:
         async with self.events.transaction() as db:
@@ -57,13 +134,42 @@ class SQLitePrincipalStore:
                 (principal_id,))
             return cursor.rowcount
 
-    async def add_key(self, key_id: str, principal_id: str, public_key: bytes) -> None:
+    async def add_key(self, key_id: str, principal_id: str, public_key: bytes, *,
+                      by: Actor = STORE_ACTOR) -> None:
         async with self.events.transaction() as db:
             await db.execute(
                 "INSERT INTO principal_keys (key_id, principal_id, public_key) VALUES (?, ?, ?)",
                 (key_id, principal_id, public_key))
+            await _record(db, principal_id, "key_registered", key_id, by)
 
     async def find_key(self, key_id: str) -> tuple[str, bytes] | None:
         rows = await self.events.fetch(
-            "SELECT principal_id, public_key FROM principal_keys WHERE key_id = ?", (key_id,))
+            "SELECT principal_id, public_key FROM principal_keys WHERE key_id = ? "
+            "AND NOT revoked", (key_id,))
         return (rows[0][0], bytes(rows[0][1])) if rows else None
+
+    async def list_keys(self, principal_id: str) -> list[KeyInfo]:
+        rows = await self.events.fetch(
+            "SELECT key_id, principal_id, public_key, created_at, revoked FROM principal_keys "
+            "WHERE principal_id = ? ORDER BY rowid", (principal_id,))
+        return [KeyInfo(r[0], r[1], bytes(r[2]), _time(r[3]), bool(r[4])) for r in rows]
+
+    async def revoke_key(self, principal_id: str, key_id: str, by: Actor) -> bool:
+        async with self.events.transaction() as db:
+            rows = list(await db.execute_fetchall(
+                "SELECT revoked FROM principal_keys WHERE principal_id = ? AND key_id = ?",
+                (principal_id, key_id)))
+            if not rows:
+                raise NotFoundError(f"principal {principal_id!r} has no key {key_id!r}")
+            if rows[0][0]:
+                return False
+            await db.execute("UPDATE principal_keys SET revoked = TRUE WHERE key_id = ?",
+                             (key_id,))
+            await _record(db, principal_id, "key_revoked", key_id, by)
+            return True
+
+    async def history(self, principal_id: str) -> list[HistoryEntry]:
+        rows = await self.events.fetch(
+            "SELECT seq, principal_id, action, subject, actor_id, actor_role, at "
+            "FROM principal_history WHERE principal_id = ? ORDER BY seq", (principal_id,))
+        return [HistoryEntry(r[0], r[1], r[2], r[3], r[4], r[5], _time(r[6])) for r in rows]

@@ -111,4 +111,32 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TRIGGER log_keys_reject_delete BEFORE DELETE ON log_keys
     BEGIN SELECT RAISE(ABORT, 'log keys are append-only'); END;
     """,
+    # Access that ends: principals can be deactivated, tokens expire and have a non-secret id,
+    # keys can be revoked, and every such act is recorded in an append-only history. Tokens of
+    # before this migration get a random id and expire DEFAULT_TOKEN_TTL after their creation.
+    """
+    ALTER TABLE principals ADD COLUMN active BOOLEAN NOT NULL DEFAULT TRUE;
+    ALTER TABLE tokens ADD COLUMN token_id TEXT;
+    ALTER TABLE tokens ADD COLUMN expires_at TEXT;
+    UPDATE tokens SET token_id = lower(hex(randomblob(8))),
+        expires_at = strftime('%Y-%m-%dT%H:%M:%f', created_at, '+90 days') || '000Z';
+    CREATE UNIQUE INDEX tokens_token_id_idx ON tokens (token_id);
+    ALTER TABLE principal_keys ADD COLUMN revoked BOOLEAN NOT NULL DEFAULT FALSE;
+    CREATE INDEX principal_keys_principal_idx ON principal_keys (principal_id);
+    CREATE TABLE principal_history (
+        seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+        principal_id TEXT NOT NULL REFERENCES principals (id),
+        action       TEXT NOT NULL CHECK (action IN ('token_issued', 'token_revoked',
+                         'principal_deactivated', 'key_registered', 'key_revoked')),
+        subject      TEXT,
+        actor_id     TEXT NOT NULL,
+        actor_role   TEXT NOT NULL,
+        at           TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+    );
+    CREATE INDEX principal_history_principal_idx ON principal_history (principal_id, seq);
+    CREATE TRIGGER principal_history_reject_update BEFORE UPDATE ON principal_history
+    BEGIN SELECT RAISE(ABORT, 'principal history is append-only'); END;
+    CREATE TRIGGER principal_history_reject_delete BEFORE DELETE ON principal_history
+    BEGIN SELECT RAISE(ABORT, 'principal history is append-only'); END;
+    """,
 )

@@ -146,12 +146,13 @@ async def add_token(runtime: Runtime, principal_id: str) -> str:
 
 
 @contextlib.asynccontextmanager
-async def serve(database_url: str, folder: Path) -> AsyncIterator[Api]:
-    """Open a runtime on ``database_url`` (keys and blobs under ``folder``), install the
-    built-in templates and the cast, and serve it on 127.0.0.1 without a background
-    sequencer (tests sequence explicitly)."""
+async def serve(database_url: str, folder: Path, **settings: Any) -> AsyncIterator[Api]:
+    """Open a runtime on ``database_url`` (keys and blobs under ``folder``; other ``settings``
+    fields as given), install the built-in templates and the cast, and serve it on 127.0.0.1
+    without a background sequencer (tests sequence explicitly)."""
     runtime = await open_runtime(Settings(database_url=database_url, data_dir=folder,
-                                          log_origin=TEST_ORIGIN, key_dir=folder / "keys"))
+                                          log_origin=TEST_ORIGIN, key_dir=folder / "keys",
+                                          **settings))
     try:
         await runtime.ledger.install_builtin_templates()
         tokens = await add_cast(runtime)

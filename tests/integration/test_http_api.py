@@ -41,6 +41,12 @@ EXERCISED = {
     "GET /v1/templates/{key}", "GET /healthz", "GET /readyz", "POST /v1/principals",
     "POST /v1/principals/{principal_id}/tokens", "POST /v1/principals/{principal_id}/keys",
     "POST /v1/items/{item_id}/evidence", "GET /v1/items/{item_id}/evidence/{sha256}",
+    # access that ends: exercised in test_http_access.py
+    "GET /v1/principals/{principal_id}/tokens",
+    "DELETE /v1/principals/{principal_id}/tokens/{token_id}",
+    "POST /v1/principals/{principal_id}/deactivate", "GET /v1/principals/{principal_id}/keys",
+    "DELETE /v1/principals/{principal_id}/keys/{key_id}",
+    "GET /v1/principals/{principal_id}/history",
 }
 
 
@@ -372,7 +378,8 @@ async def test_operators_manage_principals_tokens_and_keys_over_http(api: Api) -
     created = await api.post("/v1/principals", "admin",
                              json={"id": new_id, "name": "钱新", "roles": ["employee", "it"]})
     assert created.status == 201
-    assert created.json() == {"id": new_id, "name": "钱新", "roles": ["employee", "it"]}
+    assert created.json() == {"id": new_id, "name": "钱新", "roles": ["employee", "it"],
+                              "active": True}
     (await api.post("/v1/principals", "admin",
                     json={"id": new_id, "name": "again", "roles": ["hr"]})).problem(409)
     bad_role = await api.post("/v1/principals", "admin",
@@ -405,9 +412,10 @@ async def test_a_receiver_reads_the_statement_to_sign_for_a_strong_confirmation(
     await api.post(f"/v1/items/{item_id}/submit", "wang.lei", json={"note": "done"})
     reply = await api.get(f"/v1/items/{item_id}/confirmation-statement", "zhao.min")
     assert reply.status == 200, reply.body
-    statement = json.loads(reply.json()["statement"])
-    assert (statement["action"], statement["item_id"], statement["receiver"]) == (
-        "confirm", item_id, "zhao.min")
+    lines = reply.json()["statement"].split("\n")
+    assert lines[:2] == ["交接确认 / Handover confirmation",
+                         f"事项 / Item: 客户资料 ({item_id}, version 2)"]
+    assert lines[3] == "接收人 / Receiver: zhao.min"
     (await api.get(f"/v1/items/{item_id}/confirmation-statement", "li.qiang")).problem(403)
 
 

@@ -306,7 +306,7 @@ list checklists                       Y  Y   Y   Y   Y   Y  Y   Y   Y   Y   Y   
 create a principal                    .  .   .   .   .   .  .   .   .   .   .   Y
 issue a token                         .  .   .   .   .   .  .   .   .   .   .   Y
 register one's own key                Y  Y   Y   Y   Y   Y  Y   Y   Y   Y   Y   Y
-register a key for the successor      .  .   .   Y   .   .  .   .   .   .   .   Y
+register a key for the successor      .  .   .   Y   .   .  .   .   .   .   .   .
 """
 
 
