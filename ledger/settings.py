@@ -20,6 +20,7 @@ class Settings:
     data_dir: Path = Path("./ledger-data")
     log_origin: str = DEFAULT_LOG_ORIGIN
     key_dir: Path = Path("./ledger-data/keys")
+    blob_store: str | None = None  # "filesystem" | "postgres"; None: the database's default
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None,
@@ -33,4 +34,5 @@ class Settings:
             data_dir=data_dir,
             log_origin=env.get("LEDGER_LOG_ORIGIN", DEFAULT_LOG_ORIGIN),
             key_dir=Path(env.get("LEDGER_KEY_DIR", str(data_dir / "keys"))),
+            blob_store=env.get("LEDGER_BLOB_STORE") or None,
         )

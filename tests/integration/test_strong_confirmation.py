@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
 import json
 import uuid
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -19,17 +21,21 @@ from ledger.service import commands as c
 from ledger.service import principal_cases, queries
 from ledger.service.context import Actor
 from ledger.service.ledger import Ledger
+from ledger.store.blob_factory import blob_store_for
 from ledger.store.factory import principal_store_for
 from ledger.store.port import EventStore
+from tests.support.evidence import upload
 
 HR = Actor("hr.sig", "hr")
 LEAVER = Actor("wang.sig", "employee")
 RECEIVER = Actor("zhao.sig", "employee")
 OTHER = Actor("qian.sig", "employee")
+CLIENTS = "客户 86 家\n".encode() * 20
 
 
 @pytest.fixture
-async def setup(store: EventStore) -> tuple[Ledger, uuid.UUID, Ed25519PrivateKey, str]:
+async def setup(store: EventStore,
+                tmp_path: Path) -> tuple[Ledger, uuid.UUID, Ed25519PrivateKey, str]:
     principals = principal_store_for(store)
     for actor in (RECEIVER, OTHER):
         await principals.add_principal(Principal(actor.id, actor.id, ("employee",)))
@@ -43,8 +49,10 @@ async def setup(store: EventStore) -> tuple[Ledger, uuid.UUID, Ed25519PrivateKey
     added = await ledger.execute(c.AddItem(departure_id=departure_id, category="clients",
                                            title="客户资料", receiver=RECEIVER.id), HR)
     item_id = uuid.UUID(str(added.result["item_id"]))
-    await ledger.execute(c.SubmitItem(item_id=item_id, note="all 86 clients", evidence=[
-        c.Evidence(sha256="ab" * 32, name="clients.xlsx", size=1234)]), LEAVER)
+    evidence = await upload(ledger, blob_store_for(store, None, tmp_path), LEAVER, item_id,
+                            CLIENTS, "clients.xlsx")
+    await ledger.execute(c.SubmitItem(item_id=item_id, note="all 86 clients",
+                                      evidence=[evidence]), LEAVER)
     key = Ed25519PrivateKey.generate()
     public = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
     key_id = await principal_cases.register_key(principals, RECEIVER, RECEIVER.id,
@@ -63,7 +71,7 @@ async def test_signed_confirmation_is_recorded_with_its_key(
     ledger, item_id, key, key_id = setup
     statement = await queries.statement_to_sign(ledger, RECEIVER, item_id,
                                                 dt.datetime.now(dt.UTC))
-    assert json.loads(statement)["evidence"] == ["ab" * 32]
+    assert json.loads(statement)["evidence"] == [hashlib.sha256(CLIENTS).hexdigest()]
     outcome = await ledger.execute(c.ConfirmItem(item_id=item_id,
                                                  signature=sign(key, key_id, statement)),
                                    RECEIVER)
