@@ -7,6 +7,7 @@ import hashlib
 import logging
 import re
 from collections.abc import AsyncIterator
+from urllib.parse import unquote
 
 from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
@@ -65,6 +66,18 @@ async def _file_part(request: web.Request) -> BodyPartReader:
     raise InvalidInputError("the first part must be the 'file' field", field="file")
 
 
+def _sent_name(filename: str | None) -> str:
+    """The file name as its sender meant it: browsers (WHATWG HTML) and aiohttp percent-encode
+    quotes, line breaks or, for aiohttp, every non-ASCII character of ``filename``."""
+    if not filename:
+        return DEFAULT_NAME
+    try:
+        return unquote(filename, errors="strict")
+    except UnicodeDecodeError:
+        raise InvalidInputError("filename is not UTF-8 once percent-decoded",
+                                field="filename") from None
+
+
 @table.route("POST", "/v1/items/{item_id}/evidence",
              "Upload an attachment (multipart field 'file'); recorded on the item, returns "
              "what to cite", response=EvidenceView, status=201, upload=True,
@@ -77,7 +90,7 @@ async def upload_evidence(request: web.Request) -> web.Response:
     actor = actor_of(request)
     await q.authorize_upload(runtime.ledger, actor, item_id)
     part = await _file_part(request)
-    name = check_file_name(part.filename or DEFAULT_NAME)
+    name = check_file_name(_sent_name(part.filename))
     media_type = check_media_type(part.headers.get("Content-Type", DEFAULT_MEDIA_TYPE))
     try:
         sha256, size = await runtime.blobs.put(_chunks(part))
