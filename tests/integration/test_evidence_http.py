@@ -24,7 +24,7 @@ from ledger.store.blob_fs import FilesystemBlobStore
 from ledger.store.postgres_blobs import PostgresBlobStore
 from tests.conftest import TEST_ORIGIN
 from tests.integration.http_fixtures import Api, Reply, departure_body, serve
-from tests.support.blob_tamper import change_blob
+from tests.support.blob_tamper import change_blob, delete_blob
 
 MISSING_ITEM = "00000000-0000-4000-8000-000000000000"
 BOUNDARY = "evidence-boundary-7f1d9c2e"
@@ -134,6 +134,24 @@ async def test_hr_uploads_for_the_giver_and_nobody_else_may(api: Api) -> None:
         assert await api.runtime.blobs.size_of(digest) is None  # refused before it was stored
     assert [e["type"] for e in await events(api, item_id)] == [
         "ItemCreated", "ItemEvidenceUploaded"]
+
+
+async def test_an_upload_cannot_be_claimed_without_sending_the_file(api: Api) -> None:
+    """Only the upload route, having stored and hashed the file, records an upload: a bulk
+    command naming any digest is refused and records nothing."""
+    _, item_id = await case(api)
+    claimed = {"type": "record_upload", "item_id": item_id, "sha256": "ab" * 32, "size": 3,
+               "name": "never-sent.pdf", "media_type": "application/pdf"}
+
+    reply = await api.post("/v1/commands", "wang.lei",
+                           json={"commands": [{"command": claimed}]})
+
+    assert reply.status == 200, reply.body
+    assert reply.json()["results"][0]["status"] == 422
+    assert [e["type"] for e in await events(api, item_id)] == ["ItemCreated"]
+    refused = await api.post(f"/v1/items/{item_id}/submit", "wang.lei", json={
+        "evidence": [{k: claimed[k] for k in ("sha256", "size", "name", "media_type")}]})
+    assert refused.problem(422)["field"] == f"evidence.{'ab' * 32}"
 
 
 # --- a submission cites only its own item's uploads -------------------------------------------
@@ -346,3 +364,17 @@ async def test_a_download_of_a_file_changed_in_the_store_is_cut_before_its_last_
     with pytest.raises(aiohttp.ClientPayloadError):
         await api.get(f"/v1/items/{item_id}/evidence/{sha256}", "zhao.min")
 
+
+
+async def test_a_download_of_a_recorded_file_gone_from_the_store_says_so_to_its_reader(
+        api: Api) -> None:
+    _, item_id = await case(api)
+    sha256 = (await upload(api, item_id, "wang.lei", b"soon gone")).json()["sha256"]
+    await delete_blob(api.runtime.blobs, api.runtime.settings.database_url, sha256)
+
+    reader = await api.get(f"/v1/items/{item_id}/evidence/{sha256}", "zhao.min")
+    stranger = await api.get(f"/v1/items/{item_id}/evidence/{sha256}", "stranger")
+
+    assert "missing from the blob store" in reader.problem(404)["detail"]
+    assert generic(stranger, item_id, sha256) == generic(
+        await api.get(f"/v1/items/{item_id}/evidence/{'0' * 64}", "stranger"), item_id, "0" * 64)
