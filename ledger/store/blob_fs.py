@@ -23,6 +23,11 @@ def _move_into_place(temp: Path, target: Path) -> None:
     temp.replace(target)  # atomic; the bytes are the ones ``target`` is named after
 
 
+def _flush_to_disk(temp: BinaryIO) -> None:
+    temp.flush()
+    os.fsync(temp.fileno())
+
+
 def _size(path: Path) -> int | None:
     try:
         return path.stat().st_size
@@ -62,6 +67,8 @@ class FilesystemBlobStore:
                         raise TooLargeError(f"attachment exceeds {max_bytes} bytes")
                     digest.update(chunk)
                     await asyncio.to_thread(temp.write, chunk)
+                # The upload event is committed next and says the file exists: make it so.
+                await asyncio.to_thread(_flush_to_disk, temp)
             sha256 = digest.hexdigest()
             await asyncio.to_thread(_move_into_place, temp_name, self.path_for(sha256))
             return sha256, size
