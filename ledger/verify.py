@@ -21,6 +21,9 @@ No problem is ever reported from the fast path: any row it does not accept gets 
 check, which names what is wrong. So tampering (a changed byte, hash, link or column) is
 reported with the same message at both depths; only ``--strict`` also reports an entry that
 is intact but not in canonical form (a writer bug, not tampering).
+
+The rows recording an evidence upload are kept aside while the chains are checked, so that
+``ledger.verify_files`` can then re-hash each uploaded file without a second read of the log.
 """
 
 from __future__ import annotations
