@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from ledger.aggregates.departure import Departure
@@ -20,6 +20,7 @@ from ledger.aggregates.item import HandoverItem
 from ledger.service import commands as c
 from ledger.service.context import Actor, RequestContext
 from ledger.service.ledger import Ledger
+from ledger.store.blob_port import BlobStore
 
 HR = Actor("hr.sun", "hr", "孙丽 (HR)")
 IT = Actor("it.qian", "it", "钱工 (IT)")
@@ -38,8 +39,8 @@ class Person:
     name: str
 
 
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
+async def _once(content: bytes) -> AsyncIterator[bytes]:
+    yield content
 
 
 def employee(person: Person) -> Actor:
@@ -50,9 +51,10 @@ def employee(person: Person) -> Actor:
 class Demo:
     """Plays scenarios against a ledger; ``today`` anchors due dates so some are overdue."""
 
-    def __init__(self, ledger: Ledger, today: dt.date) -> None:
+    def __init__(self, ledger: Ledger, today: dt.date, blobs: BlobStore) -> None:
         self.ledger = ledger
         self.today = today
+        self.blobs = blobs
 
     async def run(self, actor: Actor, command: c.Model) -> dict[str, object]:
         outcome = await self.ledger.execute(command, actor, WEB)
@@ -88,11 +90,21 @@ class Demo:
             return HR
         return employee(people[item.receiver])
 
+    async def upload(self, item: HandoverItem, giver: Person, name: str,
+                     content: bytes) -> c.Evidence:
+        """Store a file and record its upload to the item, as the upload route does."""
+        sha256, size = await self.blobs.put(_once(content))
+        uploaded = await self.run(employee(giver), c.RecordUpload(
+            item_id=item.id, sha256=sha256, size=size, name=name, media_type="text/plain"))
+        return c.Evidence(sha256=sha256, size=size, name=str(uploaded["name"]),
+                          media_type=str(uploaded["media_type"]))
+
     async def submit(self, item: HandoverItem, giver: Person, note: str) -> None:
-        evidence = [c.Evidence(sha256=_digest(f"{item.id}:{note}"), name=f"{item.title}.pdf",
-                               size=48213, media_type="application/pdf")]
+        """Upload a small text file describing the handover, then submit the item citing it."""
+        content = f"{item.title}\n{item.acceptance_criteria}\n\n{note}\n".encode()
+        evidence = await self.upload(item, giver, f"{item.title}.txt", content)
         await self.run(employee(giver), c.SubmitItem(item_id=item.id, note=note,
-                                                      evidence=evidence))
+                                                      evidence=[evidence]))
 
     async def finish_all(self, departure_id: str, giver: Person,
                          people: dict[str, Person]) -> None:

@@ -10,6 +10,7 @@ from ledger.errors import ConflictError
 from ledger.service import commands as c
 from ledger.service.ledger import SYSTEM_ACTOR, Ledger
 from ledger.service.principal_cases import create_principal, issue_token
+from ledger.store.blob_port import BlobStore
 from ledger.store.principal_port import PrincipalStore
 
 WANG = Person("wang.lei", "王磊")
@@ -87,10 +88,10 @@ async def project_lead(demo: Demo) -> str:
     return dep
 
 
-async def play_all(ledger: Ledger, today: dt.date) -> dict[str, str]:
-    """Play every scenario; return scenario name → departure id."""
+async def play_all(ledger: Ledger, today: dt.date, blobs: BlobStore) -> dict[str, str]:
+    """Play every scenario (evidence files into ``blobs``); return name → departure id."""
     await ledger.install_builtin_templates()
-    demo = Demo(ledger, today)
+    demo = Demo(ledger, today, blobs)
     return {
         "sales_dispute (closed)": await sales_dispute(demo),
         "remote_technician (overdue)": await remote_technician(demo),

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ledger.blobs import BlobStore
 from ledger.service.ledger import Ledger
 from ledger.settings import Settings
+from ledger.store.blob_factory import blob_store_for
+from ledger.store.blob_port import BlobStore
 from ledger.store.factory import log_store_for, open_store, principal_store_for
 from ledger.store.log_port import LogStore
 from ledger.store.port import EventStore
@@ -46,6 +47,7 @@ async def open_runtime(settings: Settings, migrate: bool = True) -> Runtime:
     try:
         if migrate:
             await store.migrate()
+        blobs = blob_store_for(store, settings.blob_store, settings.data_dir)
         signers = ensure_signers(settings.key_dir, settings.log_origin)
         log = log_store_for(store)
         await bind_keys_to_log(log, settings.key_dir, signers, settings.log_origin,
@@ -55,7 +57,7 @@ async def open_runtime(settings: Settings, migrate: bool = True) -> Runtime:
         ledger = Ledger(store, on_append=sequencer.poke, keys=principals, directory=principals)
         return Runtime(settings, store, log, ledger, LogReader(log), sequencer,
                        load_verifiers(settings.key_dir), principals,
-                       BlobStore(settings.data_dir / "blobs"))
+                       blobs)
     except BaseException:
         await store.close()
         raise

@@ -37,6 +37,7 @@ class Settings:
     token_ttl: dt.timedelta = DEFAULT_TOKEN_TTL
     auth_failure_limit: int = DEFAULT_AUTH_FAILURE_LIMIT
     auth_failure_window: int = DEFAULT_AUTH_FAILURE_WINDOW
+    blob_store: str | None = None  # "filesystem" | "postgres"; None: the database's default
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None,
@@ -56,4 +57,5 @@ class Settings:
                 env, "LEDGER_AUTH_FAILURE_LIMIT", DEFAULT_AUTH_FAILURE_LIMIT, 1_000_000),
             auth_failure_window=_positive_int(
                 env, "LEDGER_AUTH_FAILURE_WINDOW_SECONDS", DEFAULT_AUTH_FAILURE_WINDOW, 86400),
+            blob_store=env.get("LEDGER_BLOB_STORE") or None,
         )

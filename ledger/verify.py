@@ -21,6 +21,9 @@ No problem is ever reported from the fast path: any row it does not accept gets 
 check, which names what is wrong. So tampering (a changed byte, hash, link or column) is
 reported with the same message at both depths; only ``--strict`` also reports an entry that
 is intact but not in canonical form (a writer bug, not tampering).
+
+The rows recording an evidence upload are kept aside while the chains are checked, so that
+``ledger.verify_files`` can then re-hash each uploaded file without a second read of the log.
 """
 
 from __future__ import annotations
@@ -35,18 +38,20 @@ from uuid import UUID
 
 from ledger.chain import check_follows, verify_row
 from ledger.errors import VerificationError
+from ledger.store.blob_port import BlobStore
 from ledger.store.log_port import LogStore
 from ledger.store.port import AuditRow, EventStore, StoredEvent
 from ledger.tlog.note import Verifier
 from ledger.transparency.log_worker import audit_log_in_child, can_audit_in_child
 from ledger.transparency.verify_log import LogReport, audit_log_tree, check_log_against_events
+from ledger.verify_files import UPLOAD_EVENT, FileReport, verify_files
 
 MAX_PROBLEMS = 1000
 BATCH = 10_000
 SLICE = 1000  # rows checked between two turns of the event loop
 WORKER_FROM = 50_000  # log entries from which a child process audits the log's tree
 Progress = Callable[[int], None]
-StepProgress = Callable[[str, int], None]  # ("events" | "log" | "tree", done)
+StepProgress = Callable[[str, int], None]  # ("events" | "log" | "tree" | "files", done)
 
 _NEW = (0, b"")  # stands for "stream not seen yet" in the per-stream table
 _PREV_NULL = b',"prev":null'
@@ -66,6 +71,7 @@ class ChainReport:
     problems: list[VerificationError] = field(default_factory=list)
     positions: list[int] = field(default_factory=list)
     digests: list[bytes] = field(default_factory=list)  # SHA-256 of each entry, as read
+    uploads: list[AuditRow] = field(default_factory=list)  # the rows recording a file
 
     def hashes_by_position(self) -> dict[int, bytes]:
         """Each event's hash (of its bytes as read) by storage position."""
@@ -85,17 +91,20 @@ class LedgerReport:
     log: LogReport
     tree_in_child: bool = False  # whether a child process audited the log's tree
     child_error: str | None = None  # why a child process could not, if one was tried
+    files: FileReport | None = None  # None when the evidence files were not checked
 
     @property
     def problems(self) -> list[VerificationError]:
-        """Every problem, chains first."""
-        return self.chains.problems + self.log.problems
+        """Every problem, chains first, the evidence files last."""
+        files = self.files.problems if self.files is not None else []
+        return self.chains.problems + self.log.problems + files
 
 
 async def verify_ledger(store: EventStore, log: LogStore, verifiers: Sequence[Verifier],
                         origin: str, progress: StepProgress | None = None, *,
                         strict: bool = False, database_url: str | None = None,
-                        worker_from: int | None = None) -> LedgerReport:
+                        worker_from: int | None = None,
+                        blobs: BlobStore | None = None) -> LedgerReport:
     """Everything ``ledger verify`` checks: every entry and chain, and the whole log.
 
     The log is audited as of its latest signed checkpoint (see ``audit_log_tree``), so the
@@ -105,6 +114,7 @@ async def verify_ledger(store: EventStore, log: LogStore, verifiers: Sequence[Ve
     (``can_audit_in_child``) and the checkpoint covers at least ``worker_from`` (default
     ``WORKER_FROM``) entries, a child process audits the tree on another core; else this one
     does, as it also does when the child fails (``LedgerReport.child_error`` says why).
+    With ``blobs``, every uploaded evidence file is then checked in it (``verify_files``).
     """
     chain_progress = None if progress is None else (lambda done: progress("events", done))
     worker_from = WORKER_FROM if worker_from is None else worker_from
@@ -137,7 +147,11 @@ async def verify_ledger(store: EventStore, log: LogStore, verifiers: Sequence[Ve
         progress("log", report.size)
         progress("tree", report.size)
     await check_log_against_events(store, log, report, entries, chains.hashes_by_position())
-    return LedgerReport(chains, report, in_child, child_error)
+    files = None
+    if blobs is not None:
+        file_progress = None if progress is None else (lambda done: progress("files", done))
+        files = await verify_files(blobs, chains.uploads, file_progress)
+    return LedgerReport(chains, report, in_child, child_error, files)
 
 
 async def verify_chains(store: EventStore, progress: Progress | None = None, *,
@@ -180,6 +194,7 @@ async def _check_all(store: EventStore, report: ChainReport, progress: Progress 
                 # Let the concurrent log audit's reads and its child process move meanwhile.
                 await asyncio.sleep(0)
                 _check_batch(rows[start:start + SLICE], last, plain, report, strict)
+            report.uploads += [row for row in rows if row[5] == UPLOAD_EVENT]
             if progress is not None:
                 progress(report.events)
     finally:

@@ -11,6 +11,12 @@ from dataclasses import dataclass
 
 from eventsourcing.domain import Aggregate, event
 
+from ledger.aggregates.evidence import (
+    DEFAULT_MEDIA_TYPE,
+    DEFAULT_NAME,
+    check_file_name,
+    check_media_type,
+)
 from ledger.canonical import JSONObject
 from ledger.errors import ForbiddenError, InvalidInputError, InvalidTransitionError
 
@@ -87,6 +93,9 @@ class HandoverItem(Aggregate):
         self.state = "open"
         self.submissions = 0
         self.evidence: list[JSONObject] = []
+        # sha256 → {by, size, name, media_type} of the last upload of that file to this item;
+        # not a constructor argument, so items recorded before uploads were events replay.
+        self.uploads: dict[str, JSONObject] = {}
         self.confirmed_by: str | None = None
         self.submitted_by: str | None = None
         self.reassigned_by: str | None = None
@@ -105,6 +114,8 @@ class HandoverItem(Aggregate):
         if by != self.giver_id and not on_behalf:
             raise NotGiverError(f"{by} is not the giver ({self.giver_id}) of item {self.id}; "
                                 'HR may submit for the giver with "on_behalf": true')
+        for cited in evidence:
+            self._require_uploaded(cited)
         self._submitted(by=by, on_behalf=on_behalf and by != self.giver_id, note=note,
                         evidence=evidence, submission=self.submissions + 1)
 
@@ -116,6 +127,36 @@ class HandoverItem(Aggregate):
         self.submissions = submission
         self.submitted_by = by
         self.evidence = evidence
+
+    def _require_uploaded(self, cited: JSONObject) -> None:
+        """A submission cites only files uploaded to this item, as uploaded: a digest alone
+        would let anyone cite (and then download through this item) another case's file."""
+        sha256 = str(cited.get("sha256"))
+        upload = self.uploads.get(sha256)
+        if upload is None:
+            raise InvalidInputError(f"evidence {sha256} was not uploaded to item {self.id}; "
+                                    "upload it to this item first", field=f"evidence.{sha256}")
+        if cited.get("size") != upload["size"]:
+            raise InvalidInputError(
+                f"evidence {sha256} was uploaded to item {self.id} with size {upload['size']}, "
+                f"not {cited.get('size')}", field=f"evidence.{sha256}.size")
+        check_file_name(str(cited.get("name", DEFAULT_NAME)), field=f"evidence.{sha256}.name")
+        check_media_type(str(cited.get("media_type", DEFAULT_MEDIA_TYPE)),
+                         field=f"evidence.{sha256}.media_type")
+
+    def record_upload(self, by: str, sha256: str, size: int, name: str,
+                      media_type: str) -> None:
+        """Record that ``by`` uploaded a file (stored under its SHA-256) to this item; allowed
+        in every state of the item (the service refuses it once the departure is final)."""
+        self._evidence_uploaded(by=by, sha256=sha256, size=size,
+                                name=check_file_name(name),
+                                media_type=check_media_type(media_type))
+
+    @event("EvidenceUploaded", topic="ItemEvidenceUploaded")
+    def _evidence_uploaded(self, by: str, sha256: str, size: int, name: str,
+                           media_type: str) -> None:
+        self.uploads = {**self.uploads, sha256: {"by": by, "size": size, "name": name,
+                                                 "media_type": media_type}}
 
     def confirm(
         self, by: str, acting_for: Collection[str], note: str, signature: JSONObject | None

@@ -266,6 +266,22 @@ class RecordExternalEvidence(Model):
     )
 
 
+class RecordUpload(Model):
+    """Record that a file now in the blob store was uploaded to an item.
+
+    Only the upload route runs this, after it has streamed the file into the blob store and
+    hashed it: it is deliberately not a ``Command`` (not postable in bulk), for a client that
+    could name any digest and size would record an upload that never happened.
+    """
+
+    type: Literal["record_upload"] = "record_upload"
+    item_id: UUID
+    sha256: Sha256
+    size: int = Field(ge=0, le=2**40)
+    name: Annotated[str, StringConstraints(max_length=1000)]
+    media_type: Annotated[str, StringConstraints(max_length=1000)]
+
+
 class TemplateItem(Model):
     """One checklist line (the built-in JSON files use the same shape)."""
 

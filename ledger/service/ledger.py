@@ -29,6 +29,7 @@ from ledger.errors import (
 )
 from ledger.service import commands as c
 from ledger.service import departure_cases as d
+from ledger.service import evidence_cases as e
 from ledger.service import item_cases as i
 from ledger.service import template_cases as t
 from ledger.service.cache import AggregateCache
@@ -56,6 +57,7 @@ HANDLERS: dict[type[c.Model], Handler] = {
     c.ReassignItem: i.reassign_item,
     c.CommentItem: i.comment_item,
     c.RecordExternalEvidence: i.record_external_evidence,
+    c.RecordUpload: e.record_upload,
     c.DefineTemplate: t.define_template,
 }
 MAX_IDEMPOTENCY_KEY = 200

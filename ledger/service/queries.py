@@ -18,6 +18,7 @@ from ledger.canonical import JSONObject
 from ledger.entry import Entry
 from ledger.errors import ForbiddenError, InvalidTransitionError, NotFoundError
 from ledger.service.context import Actor
+from ledger.service.evidence_cases import require_open, require_uploader
 from ledger.service.ledger import Ledger
 from ledger.service.signature import confirmation_statement
 
@@ -133,10 +134,11 @@ async def list_departures(ledger: Ledger, actor: Actor, wanted: DepartureFilter,
 
 
 async def authorize_upload(ledger: Ledger, actor: Actor, item_id: UUID) -> HandoverItem:
-    """Evidence for an item is uploaded by whoever may submit it: its giver, or HR."""
+    """Ask the upload's rule before the file is streamed, so a refused upload stores nothing
+    (``evidence_cases.record_upload`` asks it again when recording)."""
     item = await ledger.load(HandoverItem, item_id)
-    if actor.id != item.giver_id and actor.role != "hr":
-        raise ForbiddenError(f"only the giver or HR uploads evidence for item {item_id}")
+    require_uploader(actor, item)
+    require_open(await ledger.load(Departure, item.departure_id))
     return item
 
 
@@ -151,14 +153,21 @@ async def statement_to_sign(ledger: Ledger, actor: Actor, item_id: UUID,
     return confirmation_statement(item, actor.id, now)
 
 
-async def cited_evidence(ledger: Ledger, actor: Actor, item_id: UUID,
-                         sha256: str) -> JSONObject:
-    """The evidence record (name, media type, size) an item's submissions cite for ``sha256``,
-    if its reader may see the item. Every submission counts: a dispute may need an old one."""
-    for entry in reversed(await stream_entries(ledger, actor, item_id, "item")):
-        if entry.event_type != "ItemSubmitted":
-            continue
-        for evidence in entry.payload.get("evidence", []):  # type: ignore[union-attr]
-            if isinstance(evidence, dict) and evidence.get("sha256") == sha256:
-                return evidence
-    raise NotFoundError(f"item {item_id} cites no evidence {sha256}")
+async def uploaded_evidence(ledger: Ledger, actor: Actor, item_id: UUID,
+                            sha256: str) -> JSONObject:
+    """The upload record (by, size, name, media type) of a file uploaded to the item, if its
+    reader may see the item.
+
+    "Not yours", "no such item", "not uploaded to this item" and "no such file" are one and the
+    same NotFoundError, word for word, so the answer tells nobody whether the ledger holds a
+    file with a given hash, or an item with a given id.
+    """
+    absent = NotFoundError(f"item {item_id} has no evidence {sha256} you may read")
+    try:
+        item = await get_item(ledger, actor, item_id)
+    except (NotFoundError, ForbiddenError):
+        raise absent from None
+    upload = item.uploads.get(sha256)
+    if upload is None:
+        raise absent
+    return upload

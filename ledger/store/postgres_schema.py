@@ -153,4 +153,27 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TRIGGER principal_history_reject_truncate BEFORE TRUNCATE ON principal_history
         FOR EACH STATEMENT EXECUTE FUNCTION ledger_reject_history_change();
     """,
+    """
+    CREATE TABLE blobs (
+        sha256     TEXT        PRIMARY KEY CHECK (sha256 ~ '^[0-9a-f]{64}$'),
+        size       BIGINT      NOT NULL CHECK (size >= 0),
+        chunks     INTEGER     NOT NULL CHECK (chunks >= 0),
+        created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+    );
+    CREATE TABLE blob_chunks (
+        sha256 TEXT    NOT NULL REFERENCES blobs (sha256),
+        n      INTEGER NOT NULL CHECK (n >= 0),
+        data   BYTEA   NOT NULL,
+        PRIMARY KEY (sha256, n)
+    );
+    -- Attachments are evidence: like the events, they are never rewritten.
+    CREATE TRIGGER blobs_reject_change BEFORE UPDATE OR DELETE ON blobs
+        FOR EACH ROW EXECUTE FUNCTION ledger_reject_change();
+    CREATE TRIGGER blob_chunks_reject_change BEFORE UPDATE OR DELETE ON blob_chunks
+        FOR EACH ROW EXECUTE FUNCTION ledger_reject_change();
+    CREATE TRIGGER blobs_reject_truncate BEFORE TRUNCATE ON blobs
+        FOR EACH STATEMENT EXECUTE FUNCTION ledger_reject_change();
+    CREATE TRIGGER blob_chunks_reject_truncate BEFORE TRUNCATE ON blob_chunks
+        FOR EACH STATEMENT EXECUTE FUNCTION ledger_reject_change();
+    """,
 )

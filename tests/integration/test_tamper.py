@@ -10,6 +10,7 @@ import json
 import uuid
 from collections.abc import Awaitable, Callable
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -22,6 +23,7 @@ from ledger.errors import VerificationError
 from ledger.service import commands as c
 from ledger.service.context import Actor
 from ledger.service.ledger import Ledger
+from ledger.store.blob_factory import blob_store_for
 from ledger.store.port import AuditRow, EventStore, NewEvent
 from ledger.verify import ChainReport, verify_chains
 from tests.integration.operator import Operator, PostgresOperator
@@ -215,10 +217,11 @@ async def test_an_id_nested_in_the_payload_does_not_vouch_for_the_event_id_colum
 
 
 async def test_the_integrity_depth_accepts_every_real_entry_without_the_strict_check(
-        ledger: Ledger, store: EventStore, monkeypatch: pytest.MonkeyPatch) -> None:
+        ledger: Ledger, store: EventStore, monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path) -> None:
     """The fast path is what makes verify fast: every entry the seed scenarios write (every
     event type the product has) passes it, so none needs the full decode."""
-    await play_all(ledger, dt.date(2026, 11, 24))
+    await play_all(ledger, dt.date(2026, 11, 24), blob_store_for(store, None, tmp_path))
     slow: list[str] = []
     check_row = verify_module._check_row
 

@@ -14,6 +14,7 @@ from ledger.cli import main
 from ledger.demo_scenarios import play_all
 from ledger.service.ledger import Ledger
 from ledger.settings import DEFAULT_LOG_ORIGIN
+from ledger.store.blob_fs import FilesystemBlobStore
 from ledger.store.factory import log_store_for
 from ledger.store.sqlite import SQLiteEventStore
 from ledger.transparency.keys import load_signers
@@ -33,7 +34,8 @@ async def ledger_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     store = await SQLiteEventStore.connect(tmp_path / "ledger-data" / "ledger.db")
     try:
         await store.migrate()
-        await play_all(Ledger(store), dt.date(2026, 11, 24))
+        await play_all(Ledger(store), dt.date(2026, 11, 24),
+                       FilesystemBlobStore(tmp_path / "ledger-data" / "blobs"))
         sequencer = Sequencer(log_store_for(store),
                               load_signers(tmp_path / "ledger-data" / "keys", DEFAULT_LOG_ORIGIN),
                               DEFAULT_LOG_ORIGIN)

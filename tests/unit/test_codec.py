@@ -31,7 +31,7 @@ PINNED_TOPICS = {
     "DepartureStepRejected", "DepartureWithdrawn", "DepartureTemplateApplied",
     "DepartureItemAdded", "DepartureReminderSent", "DepartureClosed",
     "ItemCreated", "ItemSubmitted", "ItemConfirmed", "ItemRejected", "ItemWaived",
-    "ItemReassigned", "ItemCommented", "ItemExternalEvidenceRecorded",
+    "ItemReassigned", "ItemCommented", "ItemExternalEvidenceRecorded", "ItemEvidenceUploaded",
     "TemplateCreated", "TemplateRevised",
 }
 
@@ -47,6 +47,8 @@ def new_item(receiver: str = "emp-successor") -> HandoverItem:
 
 def item_through_every_event() -> HandoverItem:
     item = new_item()
+    item.record_upload(by="emp-zhang", sha256="ab" * 32, size=10, name="客户.xlsx",
+                       media_type="application/vnd.ms-excel")
     item.submit(by="emp-zhang", on_behalf=False, note="见附件",
                 evidence=[{"sha256": "ab" * 32, "name": "客户.xlsx", "size": 10}])
     item.reject(by="emp-successor", acting_for={"emp-successor"}, reason="缺少报价单")
@@ -327,6 +329,7 @@ def test_clones_share_no_state_with_the_cached_original() -> None:
     item.collect_events()
     before = dict(vars(item))
     copy = clone_aggregate(item)
-    copy.submit(by="g", on_behalf=False, note="n", evidence=[{"sha256": "ab" * 32}])  # type: ignore[attr-defined]
+    copy.record_upload(by="g", sha256="ab" * 32, size=1, name="n.txt", media_type="text/plain")  # type: ignore[attr-defined]
+    copy.submit(by="g", on_behalf=False, note="n", evidence=[{"sha256": "ab" * 32, "size": 1}])  # type: ignore[attr-defined]
     copy.reassign(by="h", receiver="x", reason="y")  # type: ignore[attr-defined]
     assert vars(item) == before

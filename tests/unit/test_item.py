@@ -27,6 +27,7 @@ HR = "hr-li"
 EVIDENCE: list[JSONObject] = [
     {"sha256": "ab" * 32, "name": "客户清单.xlsx", "size": 2048},
 ]
+CONTRACTS: JSONObject = {"sha256": "cd" * 32, "name": "contracts-2024.zip", "size": 99}
 ALL_STATES = ("open", "submitted", "rejected", "confirmed", "waived")
 NOT_DONE_STATES = ("open", "submitted", "rejected")
 DONE_STATES = ("confirmed", "waived")
@@ -42,9 +43,18 @@ def new_item(receiver: str = RECEIVER) -> HandoverItem:
     )
 
 
+def upload_to(item: HandoverItem, evidence: JSONObject, by: str = GIVER) -> None:
+    """Record the upload of the file ``evidence`` cites."""
+    item.record_upload(by=by, sha256=str(evidence["sha256"]), size=int(str(evidence["size"])),
+                       name=str(evidence["name"]), media_type="application/octet-stream")
+
+
 def item_in(state: str, receiver: str = RECEIVER) -> HandoverItem:
-    """Return an item driven into ``state``, with its pending events already collected."""
+    """Return an item driven into ``state`` (the files of EVIDENCE and CONTRACTS uploaded to
+    it), with its pending events already collected."""
     item = new_item(receiver)
+    upload_to(item, EVIDENCE[0])
+    upload_to(item, CONTRACTS)
     if state in ("submitted", "rejected", "confirmed"):
         item.submit(by=GIVER, on_behalf=False, note="all in the CRM", evidence=EVIDENCE)
     if state == "rejected":
@@ -97,7 +107,7 @@ def test_giver_submits_an_open_item_with_evidence() -> None:
 
 def test_giver_resubmits_a_rejected_item_and_the_submission_counter_increases() -> None:
     item = item_in("rejected")
-    new_evidence: list[JSONObject] = [{"sha256": "cd" * 32, "name": "contracts-2024.zip"}]
+    new_evidence: list[JSONObject] = [CONTRACTS]
 
     item.submit(by=GIVER, on_behalf=False, note="added the 2024 contracts",
                 evidence=new_evidence)
@@ -386,3 +396,79 @@ def test_status_gives_the_gate_the_items_id_title_mandatory_flag_and_state(state
     item = item_in(state)
 
     assert item.status() == ItemStatus(str(item.id), "Client list", True, state)
+
+
+# --- evidence files: an upload is an event; a submission cites only this item's uploads -----
+
+@pytest.mark.parametrize("state", ALL_STATES)
+def test_an_upload_is_recorded_as_an_event_in_every_state(state: str) -> None:
+    item = item_in(state)
+
+    item.record_upload(by=GIVER, sha256="ef" * 32, size=7, name="  交接清单.pdf ",
+                       media_type="Application/PDF; charset=binary")
+
+    assert recorded(item) == [("ItemEvidenceUploaded", {
+        "by": GIVER, "sha256": "ef" * 32, "size": 7, "name": "交接清单.pdf",
+        "media_type": "application/pdf"})]
+    assert item.uploads["ef" * 32] == {"by": GIVER, "size": 7, "name": "交接清单.pdf",
+                                       "media_type": "application/pdf"}
+    assert item.state == state
+
+
+def test_a_submission_citing_a_file_not_uploaded_to_the_item_is_refused_naming_it() -> None:
+    item = item_in("open")
+    elsewhere = {"sha256": "99" * 32, "name": "other-case.pdf", "size": 10}
+
+    with pytest.raises(InvalidInputError, match=f"evidence {'99' * 32} was not uploaded") as e:
+        item.submit(by=GIVER, on_behalf=False, note="", evidence=[*EVIDENCE, elsewhere])
+
+    assert e.value.field == f"evidence.{'99' * 32}"
+    assert item.state == "open"
+    assert recorded(item) == []
+
+
+def test_a_submission_citing_an_uploaded_file_with_another_size_is_refused() -> None:
+    item = item_in("open")
+    wrong = {**EVIDENCE[0], "size": 2049}
+
+    with pytest.raises(InvalidInputError, match="with size 2048, not 2049") as e:
+        item.submit(by=GIVER, on_behalf=False, note="", evidence=[wrong])
+
+    assert e.value.field == f"evidence.{'ab' * 32}.size"
+    assert recorded(item) == []
+
+
+def test_a_submission_citing_a_file_under_a_name_with_a_control_character_is_refused() -> None:
+    item = item_in("open")
+
+    with pytest.raises(InvalidInputError, match="U\\+202E") as e:
+        item.submit(by=GIVER, on_behalf=False, note="",
+                    evidence=[{**EVIDENCE[0], "name": "invoice\u202efdp.exe"}])
+
+    assert e.value.field == f"evidence.{'ab' * 32}.name"
+
+
+@pytest.mark.parametrize(("name", "media_type", "field", "message"), [
+    ("a\nb.txt", "text/plain", "filename", "U\\+000A"),
+    ("report\u202efdp.exe", "text/plain", "filename", "RIGHT-TO-LEFT OVERRIDE"),
+    ("zero\u200bwidth.txt", "text/plain", "filename", "ZERO WIDTH SPACE"),
+    ("../../etc/passwd", "text/plain", "filename", "U\\+002F"),
+    ("C:\\Users\\x.pdf", "text/plain", "filename", "U\\+005C"),
+    ("x" * 201, "text/plain", "filename", "1-200 characters"),
+    ("   ", "text/plain", "filename", "1-200 characters"),
+    ("..", "text/plain", "filename", "may not be '..'"),
+    ("ok.pdf", "pdf", "media_type", "RFC 6838"),
+    ("ok.pdf", "text/html\r\nX-Injected: 1", "media_type", "RFC 6838"),
+    ("ok.pdf", "application/" + "x" * 300, "media_type", "at most 255"),
+    ("ok.pdf", "text/ plain", "media_type", "RFC 6838"),
+])
+def test_an_upload_with_a_bad_name_or_media_type_is_refused_naming_the_field(
+        name: str, media_type: str, field: str, message: str) -> None:
+    item = item_in("open")
+
+    with pytest.raises(InvalidInputError, match=message) as e:
+        item.record_upload(by=GIVER, sha256="ef" * 32, size=1, name=name, media_type=media_type)
+
+    assert e.value.field == field
+    assert recorded(item) == []
+    assert "ef" * 32 not in item.uploads

@@ -1,4 +1,4 @@
-"""Content-addressed attachment store on the filesystem: ``<root>/<aa>/<bb>/<sha256>``.
+"""Filesystem blob store (the default with SQLite): ``<root>/<aa>/<bb>/<sha256>``.
 
 Uploads stream to a temporary file while being hashed, then move into place atomically; a
 blob is never overwritten (same content, same name), and a failed upload leaves nothing.
@@ -12,19 +12,38 @@ import os
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import BinaryIO
 
 from ledger.errors import TooLargeError
-
-MAX_BLOB_BYTES = 50 * 1024 * 1024
+from ledger.store.blob_port import CHUNK_BYTES, MAX_BLOB_BYTES, BlobMissingError
 
 
 def _move_into_place(temp: Path, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
-    temp.replace(target)
+    temp.replace(target)  # atomic; the bytes are the ones ``target`` is named after
 
 
-class BlobStore:
-    """Attachments by SHA-256."""
+def _flush_to_disk(temp: BinaryIO) -> None:
+    temp.flush()
+    os.fsync(temp.fileno())
+
+
+def _size(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return None
+
+
+def _open(path: Path) -> BinaryIO | None:
+    try:
+        return path.open("rb")
+    except FileNotFoundError:
+        return None
+
+
+class FilesystemBlobStore:
+    """Attachments by SHA-256 in a folder (``ledger.store.blob_port.BlobStore``)."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -48,9 +67,25 @@ class BlobStore:
                         raise TooLargeError(f"attachment exceeds {max_bytes} bytes")
                     digest.update(chunk)
                     await asyncio.to_thread(temp.write, chunk)
+                # The upload event is committed next and says the file exists: make it so.
+                await asyncio.to_thread(_flush_to_disk, temp)
             sha256 = digest.hexdigest()
             await asyncio.to_thread(_move_into_place, temp_name, self.path_for(sha256))
             return sha256, size
         finally:
             await asyncio.to_thread(temp_name.unlink, missing_ok=True)
 
+    async def size_of(self, sha256: str) -> int | None:
+        """The stored file's size, or None."""
+        return await asyncio.to_thread(_size, self.path_for(sha256))
+
+    async def read(self, sha256: str) -> AsyncIterator[bytes]:
+        """The file, chunk by chunk (BlobMissingError when absent)."""
+        opened = await asyncio.to_thread(_open, self.path_for(sha256))
+        if opened is None:
+            raise BlobMissingError(sha256)
+        try:
+            while chunk := await asyncio.to_thread(opened.read, CHUNK_BYTES):
+                yield chunk
+        finally:
+            opened.close()

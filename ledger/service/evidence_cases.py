@@ -1,0 +1,46 @@
+"""Use cases on evidence files: an upload is a recorded fact on its item.
+
+The upload route streams the file into the blob store first (its name is the SHA-256 of what
+arrived), then records it here through ``Ledger.execute``, so the upload is chained, logged,
+idempotent and checked like every other write. The same rule is asked before streaming
+(``queries.authorize_upload``) so that a refused upload stores nothing.
+"""
+
+from __future__ import annotations
+
+from ledger.aggregates.departure import FINAL_STATES, Departure, DepartureStateError
+from ledger.aggregates.item import HandoverItem
+from ledger.canonical import JSONObject
+from ledger.errors import ForbiddenError
+from ledger.service import commands as c
+from ledger.service.context import Actor
+from ledger.service.policy import require_role
+from ledger.service.unit_of_work import UnitOfWork
+
+UPLOADERS = ("employee", "hr")
+
+
+def require_uploader(actor: Actor, item: HandoverItem) -> None:
+    """Evidence is uploaded by whoever may submit the item: its giver, or HR for them."""
+    require_role(actor, UPLOADERS, "upload evidence")
+    if actor.id != item.giver_id and actor.role != "hr":
+        raise ForbiddenError(f"only the giver or HR uploads evidence for item {item.id}")
+
+
+def require_open(departure: Departure) -> None:
+    """A closed or withdrawn case is final: nothing more is uploaded to its items."""
+    if departure.state in FINAL_STATES:
+        raise DepartureStateError(f"departure {departure.id} is {departure.state}; "
+                                  "its items can no longer change")
+
+
+async def record_upload(cmd: c.RecordUpload, actor: Actor, uow: UnitOfWork) -> JSONObject:
+    """Record who uploaded which file (name, size, media type, SHA-256) to the item."""
+    item = await uow.get(HandoverItem, cmd.item_id)
+    require_uploader(actor, item)
+    require_open(await uow.get(Departure, item.departure_id, fresh=True))
+    item.record_upload(by=actor.id, sha256=cmd.sha256, size=cmd.size, name=cmd.name,
+                       media_type=cmd.media_type)
+    upload = item.uploads[cmd.sha256]
+    return {"item_id": str(item.id), "sha256": cmd.sha256, "size": cmd.size,
+            "name": upload["name"], "media_type": upload["media_type"]}

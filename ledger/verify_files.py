@@ -1,0 +1,94 @@
+"""``ledger verify``'s check of the evidence files: every file an ``ItemEvidenceUploaded``
+event records must be in the blob store and hash to its name, with the recorded size.
+
+A changed or missing file is reported with the item and the event that recorded it: the
+ledger's chains can be intact while the file they cite was overwritten on disk or in the
+database, and a file served as if intact would betray the evidence it stands for. Each
+distinct file is read (streamed) and hashed once, however many uploads record it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from ledger.entry import decode_entry
+from ledger.errors import VerificationError
+from ledger.store.blob_port import BlobStore, stored_digest
+from ledger.store.port import AuditRow
+
+UPLOAD_EVENT = "ItemEvidenceUploaded"
+Progress = Callable[[int], None]  # files checked so far
+
+
+@dataclass
+class FileReport:
+    """What ``verify_files`` found: uploads and distinct files checked, and every problem."""
+
+    uploads: int = 0
+    files: int = 0
+    problems: list[VerificationError] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Upload:
+    item_id: str
+    event_id: str
+    version: int
+    sha256: str
+    size: int
+
+
+def _recorded(row: AuditRow) -> _Upload | None:
+    """The upload a row records; None when the row cannot be read (the chain check, which
+    verified every row, has reported it already)."""
+    try:
+        entry = decode_entry(bytes(row[7]), bytes(row[6]), strict=False)
+        sha256, size = entry.payload["sha256"], entry.payload["size"]
+    except (VerificationError, KeyError):
+        return None
+    if not isinstance(sha256, str) or not isinstance(size, int):
+        return None
+    return _Upload(row[3], row[1], row[4], sha256, size)
+
+
+async def verify_files(blobs: BlobStore, upload_rows: Sequence[AuditRow],
+                       progress: Progress | None = None) -> FileReport:
+    """Check the file of every upload row (rows of ``UPLOAD_EVENT``, as the chain check read
+    them) against the blob store."""
+    report = FileReport()
+    by_file: dict[tuple[str, int], list[_Upload]] = {}
+    for row in upload_rows:
+        if (upload := _recorded(row)) is not None:
+            report.uploads += 1
+            by_file.setdefault((upload.sha256, upload.size), []).append(upload)
+    found: dict[str, tuple[str, int] | None] = {}
+    for (sha256, size), uploads in by_file.items():
+        if sha256 not in found:
+            found[sha256] = await stored_digest(blobs, sha256)
+            report.files += 1
+            if progress is not None:
+                progress(report.files)
+        problem = _problem(sha256, size, found[sha256])
+        if problem is not None:
+            report.problems += [_located(problem, u) for u in uploads]
+    return report
+
+
+def _problem(sha256: str, size: int, stored: tuple[str, int] | None) -> str | None:
+    if stored is None:
+        return f"evidence file {sha256} is missing from the blob store"
+    actual, actual_size = stored
+    if actual != sha256:
+        return (f"evidence file {sha256} is changed: its stored {actual_size} bytes hash to "
+                f"{actual}")
+    if actual_size != size:
+        return f"evidence file {sha256} has {actual_size} bytes, the upload recorded {size}"
+    return None
+
+
+def _located(problem: str, upload: _Upload) -> VerificationError:
+    return VerificationError(
+        f"{problem} (uploaded to item {upload.item_id}, recorded by event {upload.event_id}, "
+        f"version {upload.version})", stream_id=upload.item_id, version=upload.version,
+        event_id=upload.event_id)
