@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from ledger.errors import ConfigurationError
 from ledger.store.factory import DEFAULT_DATABASE_URL
 
 DEFAULT_LOG_ORIGIN = "handover-ledger.localhost/log"
@@ -20,6 +21,9 @@ class Settings:
     data_dir: Path = Path("./ledger-data")
     log_origin: str = DEFAULT_LOG_ORIGIN
     key_dir: Path = Path("./ledger-data/keys")
+    # LEDGER_SEPARATION_OF_DUTIES=strict|off: approvers must hold a role that may approve,
+    # and only a case's HR owner waives its mandatory items and closes it.
+    separation_of_duties: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None,
@@ -33,4 +37,12 @@ class Settings:
             data_dir=data_dir,
             log_origin=env.get("LEDGER_LOG_ORIGIN", DEFAULT_LOG_ORIGIN),
             key_dir=Path(env.get("LEDGER_KEY_DIR", str(data_dir / "keys"))),
+            separation_of_duties=_duties(env.get("LEDGER_SEPARATION_OF_DUTIES", "strict")),
         )
+
+
+def _duties(value: str) -> bool:
+    if value not in ("strict", "off"):
+        raise ConfigurationError(
+            f"LEDGER_SEPARATION_OF_DUTIES must be strict or off, not {value!r}")
+    return value == "strict"
