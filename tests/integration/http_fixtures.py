@@ -35,6 +35,8 @@ PROBLEM_JSON = "application/problem+json"
 CAST: dict[str, tuple[str, tuple[str, ...]]] = {
     "admin": ("Platform operator", ("operator",)),
     "hr.sun": ("孙 HR", ("hr",)),
+    "hr.zhou": ("周 HR", ("hr",)),  # a second HR: not the owner of hr.sun's cases
+    "hr.leaver": ("离职 HR", ("employee", "hr")),  # an HR principal who is leaving
     "wang.lei": ("王磊", ("employee",)),
     "li.qiang": ("李强", ("employee",)),
     "zhao.min": ("赵敏", ("employee",)),
@@ -43,7 +45,9 @@ CAST: dict[str, tuple[str, tuple[str, ...]]] = {
     "fin.zhou": ("周 Finance", ("finance",)),
     "adm.wu": ("吴 Admin", ("admin",)),
     "system.iam": ("IAM", ("system",)),
+    "system.iam2": ("Second IAM", ("system",)),
     "legal.x": ("Legal", ("legal",)),
+    "legal.mgr": ("Legal manager", ("employee", "legal")),
     "audit.x": ("Auditor", ("auditor",)),
 }
 HR = Actor("hr.sun", "hr", CAST["hr.sun"][0])
@@ -146,12 +150,14 @@ async def add_token(runtime: Runtime, principal_id: str) -> str:
 
 
 @contextlib.asynccontextmanager
-async def serve(database_url: str, folder: Path) -> AsyncIterator[Api]:
+async def serve(database_url: str, folder: Path, *,
+                separation_of_duties: bool = True) -> AsyncIterator[Api]:
     """Open a runtime on ``database_url`` (keys and blobs under ``folder``), install the
     built-in templates and the cast, and serve it on 127.0.0.1 without a background
     sequencer (tests sequence explicitly)."""
     runtime = await open_runtime(Settings(database_url=database_url, data_dir=folder,
-                                          log_origin=TEST_ORIGIN, key_dir=folder / "keys"))
+                                          log_origin=TEST_ORIGIN, key_dir=folder / "keys",
+                                          separation_of_duties=separation_of_duties))
     try:
         await runtime.ledger.install_builtin_templates()
         tokens = await add_cast(runtime)

@@ -47,6 +47,7 @@ from ledger.service import commands as c
 from ledger.service.context import Actor, RequestContext
 from ledger.settings import Settings
 from tests.conftest import TEST_ORIGIN
+from tests.integration.scenarios import add_people
 
 MAX_EXAMPLES = 25
 SEED = 20261124  # fixed: the same cases on every run (and in CI)
@@ -100,6 +101,8 @@ class LiveServer:
                 log_origin=TEST_ORIGIN, key_dir=self.root / "keys"))
             await runtime.ledger.install_builtin_templates()
             await runtime.principals.add_principal(Principal(HR.id, HR.name or HR.id, ("hr",)))
+            await add_people(runtime.principals, {
+                MANAGER.id: ("employee",), **{f"leaver.{n}": ("employee",) for n in (1, 2, 3)}})
             await runtime.principals.add_token(TOKEN_HASH, HR.id, "schemathesis")
             self.ids = await _seed(runtime.ledger)
             runner = web.AppRunner(build_app(runtime, run_sequencer=True))
@@ -134,7 +137,7 @@ async def _seed(ledger: Any) -> dict[str, list[str]]:
         return str(outcome.result["departure_id"])
 
     draft = await start(1, [])
-    pending = await start(2, [c.ApprovalStep(name="HR", approver_id=HR.id)])
+    pending = await start(2, [c.ApprovalStep(name="Manager", approver_id=MANAGER.id)])
     await ledger.execute(c.SubmitForApproval(departure_id=pending), HR, CONTEXT)
     handing_over = await start(3, [])
     await ledger.execute(c.SubmitForApproval(departure_id=handing_over), HR, CONTEXT)
