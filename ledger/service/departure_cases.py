@@ -173,6 +173,7 @@ async def send_reminder(cmd: c.SendReminder, actor: Actor, uow: UnitOfWork) -> J
     require_role(actor, HR, "send reminders")
     departure = await uow.get(Departure, cmd.departure_id)
     require_not_leaver(actor, departure)
+    await require_named(uow, cmd.to, "to")
     departure.send_reminder(by=actor.id, to=cmd.to, item_ids=[str(i) for i in cmd.item_ids],
                             channel=cmd.channel, escalation=cmd.escalation,
                             message=cmd.message)

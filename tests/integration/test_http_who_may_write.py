@@ -364,3 +364,13 @@ async def test_a_principal_id_is_never_reused(api: Api) -> None:
     assert removed.status in (404, 405)
     kept = await api.runtime.principals.get_principal("zhao.min")
     assert (kept.name, kept.roles) == ("赵敏", ("employee",))
+
+
+async def test_a_reminder_goes_only_to_a_known_principal(api: Api) -> None:
+    departure_id = await approved(api)
+    path = f"/v1/departures/{departure_id}/reminders"
+    document = await refused(api, api.post(path, "hr.sun", json={
+        "to": "ghost.person", "item_ids": [], "channel": "email"}), 422)
+    assert document["field"] == "to"
+    assert (await api.post(path, "hr.sun", json={
+        "to": "wang.lei", "item_ids": [], "channel": "email"})).status == 201
