@@ -184,7 +184,10 @@ def use_real_ids(case: Any, live: LiveServer, pick: int) -> None:
         if case.path_parameters and name in case.path_parameters:
             choices = live.ids[name]
             value = choices[pick % len(choices)]
-            case.path_parameters[name] = value
+            # A new dict (not an in-place edit) makes schemathesis revalidate the path: a
+            # negative case whose bad id became a real one is then judged as the valid request
+            # it now is.
+            case.path_parameters = {**case.path_parameters, name: value}
             if isinstance(case.body, dict) and name in case.body:
                 case.body[name] = value
 
