@@ -133,13 +133,14 @@ class TemplateView(View):
     revision: int
     content_hash: str
     items: list[dict[str, Any]]
+    author: str | None = None  # who wrote this revision (None: before authors were recorded)
 
     @classmethod
     def of(cls, t: Template) -> TemplateView:
         """From the aggregate."""
         return cls(id=str(t.id), key=t.key, role_family=t.role_family, name=t.name,
                    label=t.label, revision=t.revision, content_hash=t.content_hash,
-                   items=[dict(i) for i in t.items])
+                   items=[dict(i) for i in t.items], author=t.author)
 
 
 class TemplateList(View):

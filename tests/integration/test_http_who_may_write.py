@@ -204,6 +204,7 @@ async def test_only_hr_defines_checklists_and_each_revision_records_its_author(
     template_id = defined.json()["result"]["id"]
     assert [(t, p["author"]) for t, p in await payloads(api, template_id)] == [
         ("TemplateCreated", "hr.sun"), ("TemplateRevised", "hr.zhou")]
+    assert (await api.get(f"/v1/templates/{key}", "zhao.min")).json()["author"] == "hr.zhou"
 
 
 async def test_a_leaver_who_holds_hr_cannot_have_a_checklist_they_weakened_applied_to_them(
