@@ -16,6 +16,7 @@ from ledger.service.duties import (
     require_approvers,
     require_case_owner,
     require_named,
+    require_owner_or_owner_gone,
 )
 from ledger.service.policy import HR, require_hr_or_manager, require_role
 from ledger.service.relation import hide_departure
@@ -196,11 +197,12 @@ async def close_departure(cmd: c.CloseDeparture, actor: Actor, uow: UnitOfWork) 
 async def hand_over_departure(cmd: c.HandOverDeparture, actor: Actor,
                               uow: UnitOfWork) -> JSONObject:
     """The case's HR owner hands it to another HR principal (any HR, without separation of
-    duties); the new owner then waives its mandatory items and closes it."""
+    duties, or once the owner is no longer active); the new owner then waives its mandatory
+    items and closes it."""
     require_role(actor, HR, "hand over a departure")
     departure = await uow.get(Departure, cmd.departure_id, cmd.expected_version)
     require_not_leaver(actor, departure)
-    require_case_owner(uow, actor, departure, "hand it over")
+    await require_owner_or_owner_gone(uow, actor, departure)
     await require_named(uow, cmd.hr_owner_id, "hr_owner_id", role="hr")
     departure.hand_over(by=actor.id, hr_owner_id=cmd.hr_owner_id, reason=cmd.reason)
     return {"departure_id": str(departure.id), "state": departure.state,

@@ -76,6 +76,22 @@ def require_case_owner(uow: UnitOfWork, actor: Actor, departure: Departure,
                              f"({departure.hr_owner_id}) may {action}")
 
 
+async def require_owner_or_owner_gone(uow: UnitOfWork, actor: Actor,
+                                      departure: Departure) -> None:
+    """Hand-over is the owner's act; but when the owner is no longer an active principal
+    (they left too), any HR takes the case over, or it could never close."""
+    if not uow.separation_of_duties or actor.id == departure.hr_owner_id:
+        return
+    if uow.directory is not None:
+        try:
+            owner = await uow.directory.get_principal(departure.hr_owner_id)
+        except NotFoundError:
+            return
+        if not owner.active:
+            return
+    require_case_owner(uow, actor, departure, "hand it over")
+
+
 async def _principal(uow: UnitOfWork, principal_id: str, field: str) -> Principal | None:
     if uow.directory is None:
         return None
