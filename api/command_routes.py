@@ -83,6 +83,8 @@ command_endpoint(D + "/templates", "Apply a checklist (HR)", c.ApplyTemplate)
 command_endpoint(D + "/items", "Add an item (HR, manager)", c.AddItem, 201)
 command_endpoint(D + "/reminders", "Record a reminder (HR)", c.SendReminder, 201, False)
 command_endpoint(D + "/close", "Close (HR; the gate decides)", c.CloseDeparture)
+command_endpoint(D + "/hand-over", "Hand the case to another HR owner (its HR owner)",
+                 c.HandOverDeparture)
 command_endpoint(I + "/submit", "Submit with evidence (giver, HR)", c.SubmitItem)
 command_endpoint(I + "/confirm", "Confirm (receiver)", c.ConfirmItem)
 command_endpoint(I + "/reject", "Reject with a reason (receiver)", c.RejectItem)

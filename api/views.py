@@ -103,6 +103,10 @@ class ItemView(View):
     submissions: int
     evidence: list[dict[str, Any]]
     confirmed_by: str | None
+    template_item_key: str | None = None
+    submitted_by: str | None = None
+    satisfied_by: list[dict[str, Any]] = []
+    department_may_confirm_directly: bool = False
 
     @classmethod
     def of(cls, i: HandoverItem) -> ItemView:
@@ -112,7 +116,10 @@ class ItemView(View):
                    acceptance_criteria=i.acceptance_criteria, giver_id=i.giver_id,
                    receiver=i.receiver, mandatory=i.mandatory, priority=i.priority,
                    due_date=i.due_date, state=i.state, submissions=i.submissions,
-                   evidence=[dict(e) for e in i.evidence], confirmed_by=i.confirmed_by)
+                   evidence=[dict(e) for e in i.evidence], confirmed_by=i.confirmed_by,
+                   template_item_key=i.template_item_key, submitted_by=i.submitted_by,
+                   satisfied_by=[dict(r) for r in i.satisfied_by],
+                   department_may_confirm_directly=i.department_may_confirm_directly)
 
 
 class TemplateView(View):
@@ -126,13 +133,14 @@ class TemplateView(View):
     revision: int
     content_hash: str
     items: list[dict[str, Any]]
+    author: str | None = None  # who wrote this revision (None: before authors were recorded)
 
     @classmethod
     def of(cls, t: Template) -> TemplateView:
         """From the aggregate."""
         return cls(id=str(t.id), key=t.key, role_family=t.role_family, name=t.name,
                    label=t.label, revision=t.revision, content_hash=t.content_hash,
-                   items=[dict(i) for i in t.items])
+                   items=[dict(i) for i in t.items], author=t.author)
 
 
 class TemplateList(View):

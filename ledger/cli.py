@@ -39,10 +39,14 @@ async def cmd_demo(args: argparse.Namespace, settings: Settings, store: EventSto
     from ledger.demo_scenarios import play_all
     from ledger.service.ledger import Ledger
     from ledger.store.blob_factory import blob_store_for
+    from ledger.store.factory import principal_store_for
 
     await store.migrate()
     blobs = blob_store_for(store, settings.blob_store, settings.data_dir)
-    played = await play_all(Ledger(store), dt.date.today(), blobs)
+    principals = principal_store_for(store)
+    played = await play_all(Ledger(store, keys=principals, directory=principals,
+                                   separation_of_duties=settings.separation_of_duties),
+                            dt.date.today(), blobs, principals)
     for name, departure_id in played.items():
         out.print(f"{name:32} departure {departure_id}")
     out.print(f"{await store.count_events()} events in the ledger")

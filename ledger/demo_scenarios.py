@@ -80,7 +80,9 @@ async def project_lead(demo: Demo) -> str:
         c.Leaver(id=LIU.id, name=LIU.name, department="研发中心", position="项目负责人",
                  role_family="technical"), XU, 3, "跳槽", ["technical", "clearance"], XU)
     items = await demo.items(dep)
-    for item in [i for i in items if i.category == "accounts_permissions"][:3]:
+    # The clearance checklist lets IAM's report submit these items; IT still confirms them.
+    for item in [i for i in items if i.satisfied_by_report("system", IAM.id,
+                                                          "account_disabled")][:3]:
         await demo.run(IAM, c.RecordExternalEvidence(
             item_id=item.id, source="IAM", kind="account_disabled",
             reference=f"iam-ticket-{str(item.id)[:8]}",
@@ -88,8 +90,13 @@ async def project_lead(demo: Demo) -> str:
     return dep
 
 
-async def play_all(ledger: Ledger, today: dt.date, blobs: BlobStore) -> dict[str, str]:
-    """Play every scenario (evidence files into ``blobs``); return name → departure id."""
+async def play_all(ledger: Ledger, today: dt.date, blobs: BlobStore,
+                   principals: PrincipalStore | None = None) -> dict[str, str]:
+    """Play every scenario (evidence files into ``blobs``); return scenario name → departure
+    id. With ``principals``, first create every person the scenarios name (a case may name only
+    known principals)."""
+    if principals is not None:
+        await create_demo_principals(principals)
     await ledger.install_builtin_templates()
     demo = Demo(ledger, today, blobs)
     return {
@@ -111,16 +118,29 @@ DEMO_PRINCIPALS = (
     (IAM.id, "IAM integration", ("system",), "posts external evidence"),
     ("legal.gao", "高律师 (Legal)", ("legal",), "reads every case"),
     ("audit.he", "何审计 (Auditor)", ("auditor",), "reads every case"),
+    (ZHANG.id, ZHANG.name, ("employee",), "leaver, remote_technician"),
+    (HUANG.id, HUANG.name, ("employee",), "manager and successor, remote_technician"),
+    (CHEN.id, CHEN.name, ("employee",), "leaver, coo_management"),
+    (CEO.id, CEO.name, ("employee",), "CEO: approver and receiver, coo_management"),
+    (SONG.id, SONG.name, ("employee",), "successor, coo_management"),
+    (LIU.id, LIU.name, ("employee",), "leaver, project_lead"),
+    (XU.id, XU.name, ("employee",), "manager and successor, project_lead"),
 )
+
+
+async def create_demo_principals(principals: PrincipalStore) -> None:
+    """Create every principal of the demo cast that does not exist yet."""
+    for principal_id, name, roles, _part in DEMO_PRINCIPALS:
+        # On a restart with --demo the principal exists already.
+        with contextlib.suppress(ConflictError):
+            await create_principal(principals, SYSTEM_ACTOR, principal_id, name, list(roles))
 
 
 async def issue_demo_tokens(principals: PrincipalStore) -> list[tuple[str, str, str, str]]:
     """Create the demo cast as principals; return (principal, roles, part, token) for each."""
     issued = []
-    for principal_id, name, roles, part in DEMO_PRINCIPALS:
-        # On a restart with --demo the principal exists: just issue a fresh token.
-        with contextlib.suppress(ConflictError):
-            await create_principal(principals, SYSTEM_ACTOR, principal_id, name, list(roles))
+    await create_demo_principals(principals)
+    for principal_id, _name, roles, part in DEMO_PRINCIPALS:
         token = await issue_token(principals, SYSTEM_ACTOR, principal_id, "demo")
         issued.append((principal_id, ",".join(roles), part, token))
     return issued

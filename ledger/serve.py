@@ -76,7 +76,8 @@ async def _load_demo(runtime: Runtime) -> None:
     from ledger.demo_scenarios import issue_demo_tokens, play_all
 
     if not await runtime.store.stream_ids("departure"):
-        played = await play_all(runtime.ledger, datetime.date.today(), runtime.blobs)
+        played = await play_all(runtime.ledger, datetime.date.today(), runtime.blobs,
+                                runtime.principals)
         for name, departure_id in played.items():
             print(f"demo: {name:32} departure {departure_id}", flush=True)
     for principal_id, roles, part, token in await issue_demo_tokens(runtime.principals):

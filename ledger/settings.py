@@ -38,6 +38,9 @@ class Settings:
     auth_failure_limit: int = DEFAULT_AUTH_FAILURE_LIMIT
     auth_failure_window: int = DEFAULT_AUTH_FAILURE_WINDOW
     blob_store: str | None = None  # "filesystem" | "postgres"; None: the database's default
+    # LEDGER_SEPARATION_OF_DUTIES=strict|off: approvers must hold a role that may approve,
+    # and only a case's HR owner waives its mandatory items and closes it.
+    separation_of_duties: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None,
@@ -58,4 +61,12 @@ class Settings:
             auth_failure_window=_positive_int(
                 env, "LEDGER_AUTH_FAILURE_WINDOW_SECONDS", DEFAULT_AUTH_FAILURE_WINDOW, 86400),
             blob_store=env.get("LEDGER_BLOB_STORE") or None,
+            separation_of_duties=_duties(env.get("LEDGER_SEPARATION_OF_DUTIES", "strict")),
         )
+
+
+def _duties(value: str) -> bool:
+    if value not in ("strict", "off"):
+        raise ConfigurationError(
+            f"LEDGER_SEPARATION_OF_DUTIES must be strict or off, not {value!r}")
+    return value == "strict"

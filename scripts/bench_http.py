@@ -288,7 +288,8 @@ async def _serve_ledger(dsn: str, clients: int, pipe: Connection,
             await runtime.principals.add_token(token_hash, HR.id, "bench_http")
             items = [str(i) for i in await create_items(
                 runtime.ledger, clients, HR, MANAGER, SUCCESSOR,
-                RequestContext(ip="127.0.0.1", user_agent="bench_http", auth="bench"))]
+                RequestContext(ip="127.0.0.1", user_agent="bench_http", auth="bench"),
+                runtime.principals)]
             async with serve_loopback(build_app(runtime, run_sequencer=True)) as base_url:
                 pipe.send(("ready", {"base_url": base_url, "token": token,
                                      "paths": [f"/v1/items/{i}/comments" for i in items]}))

@@ -27,6 +27,8 @@ from ledger.service.ledger import Ledger
 if TYPE_CHECKING:
     from aiohttp import web
 
+    from ledger.store.principal_port import PrincipalStore
+
 R = TypeVar("R")
 
 DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -174,13 +176,24 @@ async def drop_database(dsn: str, name: str) -> None:
 
 
 async def create_items(ledger: Ledger, count: int, hr: Actor, manager: Actor, successor: str,
-                       context: RequestContext) -> list[uuid.UUID]:
-    """Departures through to handing over with the sales checklist, until ``count`` items."""
+                       context: RequestContext,
+                       principals: PrincipalStore | None = None) -> list[uuid.UUID]:
+    """Departures through to handing over with the sales checklist, until ``count`` items.
+    With ``principals`` (a runtime's ledger names only known principals), the people each
+    case names are created first."""
+    from ledger.principals import Principal
+
     today = dt.date.today()
     items: list[uuid.UUID] = []
+    if principals is not None:
+        for principal_id in (manager.id, successor):
+            await principals.add_principal(Principal(principal_id, principal_id, ("employee",)))
     n = 0
     while len(items) < count:
         n += 1
+        if principals is not None:
+            await principals.add_principal(
+                Principal(f"emp-bench-{n}", f"Bench Leaver {n}", ("employee",)))
         outcome = await ledger.execute(c.StartDeparture(
             leaver=c.Leaver(id=f"emp-bench-{n}", name=f"Bench Leaver {n}", department="Sales",
                             position="Account Manager", role_family="sales"),

@@ -24,6 +24,15 @@ STREAM_CLASSES: dict[str, type[Aggregate]] = {
     "item": HandoverItem,
     "template": Template,
 }
+# Fields added to an event type after entries without them were stored, and the value such an
+# old entry means (eventsourcing's event classes keep no defaults): old streams still replay.
+LATER_FIELDS: dict[str, JSONObject] = {
+    "ItemCreated": {"satisfied_by": None, "department_may_confirm_directly": False},
+    "ItemSubmitted": {"on_evidence": None},
+    "ItemConfirmed": {"direct": False},
+    "TemplateCreated": {"author": None},
+    "TemplateRevised": {"author": None},
+}
 # Attributes every eventsourcing event carries; the entry envelope holds them instead.
 _ENVELOPE_ATTRIBUTES = frozenset(
     {"originator_id", "originator_version", "timestamp", "originator_topic"}
@@ -71,7 +80,7 @@ def decode_event(entry: Entry) -> CanMutateAggregate[Any]:
         raise _error(entry, f"event type {entry.event_type!r} is not allowed") from None
     if stream_type != entry.stream_type:
         raise _error(entry, f"{entry.event_type} does not belong to a {entry.stream_type}")
-    kwargs: dict[str, Any] = dict(entry.payload)
+    kwargs: dict[str, Any] = {**LATER_FIELDS.get(entry.event_type, {}), **entry.payload}
     if entry.version == 1:
         kwargs["originator_topic"] = STREAM_CLASSES[stream_type].TOPIC  # type: ignore[attr-defined]
     try:

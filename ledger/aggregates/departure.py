@@ -117,6 +117,24 @@ class Departure(Aggregate):
     def _withdrawn(self, by: str, reason: str, previous_state: str) -> None:
         self.state = "withdrawn"
 
+    def hand_over(self, by: str, hr_owner_id: str, reason: str) -> None:
+        """Give the case to another HR owner (who then waives and closes it)."""
+        require_reason(reason)
+        if self.state in FINAL_STATES:
+            raise DepartureStateError(f"departure {self.id} is already {self.state}")
+        if hr_owner_id == self.hr_owner_id:
+            raise InvalidTransitionError(f"departure {self.id} is already owned by {hr_owner_id}")
+        if hr_owner_id == self.leaver_id:
+            raise InvalidInputError("the leaver cannot own their own departure",
+                                    field="hr_owner_id")
+        self._handed_over(by=by, previous_hr_owner_id=self.hr_owner_id,
+                          hr_owner_id=hr_owner_id, reason=reason)
+
+    @event("HandedOver", topic="DepartureHandedOver")
+    def _handed_over(self, by: str, previous_hr_owner_id: str, hr_owner_id: str,
+                     reason: str) -> None:
+        self.hr_owner_id = hr_owner_id
+
     def apply_template(self, template: JSONObject, item_ids: list[str]) -> None:
         """Record which template version (and content hash) produced which items."""
         self._require_state(*OPEN_FOR_ITEMS)

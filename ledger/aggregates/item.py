@@ -2,6 +2,11 @@
 
 States (DESIGN.md): open → submitted → confirmed; submitted → rejected → (resubmit) submitted;
 open, submitted or rejected → waived (HR, with reason). Nothing is deleted.
+
+A checklist item may name the external evidence that satisfies it (``satisfied_by``: an IAM
+system's ``account_disabled``): when an allowed system reports it on an open or rejected item,
+the item is submitted on the system's word and still awaits its receiver's confirmation. With
+``department_may_confirm_directly`` the receiver may instead confirm an open item outright.
 """
 
 from __future__ import annotations
@@ -49,6 +54,10 @@ class NotReceiverError(ForbiddenError):
     """Confirming or rejecting as someone who is not this item's receiver."""
 
 
+class NotEvidenceSourceError(ForbiddenError):
+    """Reporting external evidence from neither the item's department nor an allowed system."""
+
+
 @dataclass(frozen=True)
 class ItemStatus:
     """What the departure gate needs to know of one item."""
@@ -78,6 +87,8 @@ class HandoverItem(Aggregate):
         priority: str,
         due_date: str | None,
         template_item_key: str | None,
+        satisfied_by: list[JSONObject] | None = None,
+        department_may_confirm_directly: bool = False,
     ) -> None:
         self.departure_id = departure_id
         self.category = category
@@ -90,6 +101,8 @@ class HandoverItem(Aggregate):
         self.priority = priority
         self.due_date = due_date
         self.template_item_key = template_item_key
+        self.satisfied_by: list[JSONObject] = list(satisfied_by or [])
+        self.department_may_confirm_directly = department_may_confirm_directly
         self.state = "open"
         self.submissions = 0
         self.evidence: list[JSONObject] = []
@@ -117,11 +130,12 @@ class HandoverItem(Aggregate):
         for cited in evidence:
             self._require_uploaded(cited)
         self._submitted(by=by, on_behalf=on_behalf and by != self.giver_id, note=note,
-                        evidence=evidence, submission=self.submissions + 1)
+                        evidence=evidence, submission=self.submissions + 1, on_evidence=None)
 
     @event("Submitted", topic="ItemSubmitted")
     def _submitted(
-        self, by: str, on_behalf: bool, note: str, evidence: list[JSONObject], submission: int
+        self, by: str, on_behalf: bool, note: str, evidence: list[JSONObject], submission: int,
+        on_evidence: int | None,
     ) -> None:
         self.state = "submitted"
         self.submissions = submission
@@ -161,14 +175,20 @@ class HandoverItem(Aggregate):
     def confirm(
         self, by: str, acting_for: Collection[str], note: str, signature: JSONObject | None
     ) -> None:
-        """Record the receiver's acceptance of the current submission."""
-        self._require_review(by, acting_for)
+        """Record the receiver's acceptance of the current submission, or, where the checklist
+        item allows it, of an open or rejected item outright (a direct confirmation)."""
+        direct = self.state in ("open", "rejected") and self.department_may_confirm_directly
+        if direct:
+            self._require_reviewer(by, acting_for)
+        else:
+            self._require_review(by, acting_for)
         self._confirmed(by=by, receiver=self.receiver, submission=self.submissions,
-                        note=note, signature=signature)
+                        note=note, signature=signature, direct=direct)
 
     @event("Confirmed", topic="ItemConfirmed")
     def _confirmed(
-        self, by: str, receiver: str, submission: int, note: str, signature: JSONObject | None
+        self, by: str, receiver: str, submission: int, note: str, signature: JSONObject | None,
+        direct: bool,
     ) -> None:
         self.state = "confirmed"
         self.confirmed_by = by
@@ -214,11 +234,40 @@ class HandoverItem(Aggregate):
     def comment(self, by: str, text: str) -> None:
         """Record a comment; allowed in every state."""
 
-    @event("ExternalEvidenceRecorded", topic="ItemExternalEvidenceRecorded")
+    def accepts_evidence_from(self, role: str, principal_id: str, kind: str) -> bool:
+        """Whether this item takes external evidence of ``kind`` from this source: its own
+        department queue (any kind), or a system its checklist item names for that kind."""
+        return self.receiver == f"dept:{role}" or self.satisfied_by_report(
+            role, principal_id, kind)
+
+    def satisfied_by_report(self, role: str, principal_id: str, kind: str) -> bool:
+        """Whether such a report satisfies this item (its checklist item says so)."""
+        return role == "system" and any(
+            rule.get("kind") == kind and rule.get("principal_id") in (None, principal_id)
+            for rule in self.satisfied_by)
+
     def record_external_evidence(
+        self, by: str, role: str, source: str, kind: str, reference: str, details: JSONObject
+    ) -> None:
+        """Record what another system or the item's department reports (e.g. IAM: account
+        disabled); satisfying evidence on an open or rejected item submits it on that word."""
+        if not self.accepts_evidence_from(role, by, kind):
+            raise NotEvidenceSourceError(
+                f"item {self.id} takes external evidence only from its department queue "
+                f"({self.receiver}) or a system its checklist item names")
+        self._external_evidence_recorded(by=by, source=source, kind=kind, reference=reference,
+                                         details=details)
+        if self.state in ("open", "rejected") and self.satisfied_by_report(role, by, kind):
+            self._submitted(by=by, on_behalf=False,
+                            note=f"submitted on the report of {source}: {kind} {reference}".strip(),
+                            evidence=[], submission=self.submissions + 1,
+                            on_evidence=self.version)
+
+    @event("ExternalEvidenceRecorded", topic="ItemExternalEvidenceRecorded")
+    def _external_evidence_recorded(
         self, by: str, source: str, kind: str, reference: str, details: JSONObject
     ) -> None:
-        """Record what another system reports (e.g. IAM: account disabled)."""
+        pass
 
     def _require_review(self, by: str, acting_for: Collection[str]) -> None:
         self._require_not_done()
@@ -227,6 +276,10 @@ class HandoverItem(Aggregate):
                 f"item {self.id} is {self.state}; only a submitted item can be reviewed "
                 f"(the giver, {self.giver_id}, or HR on their behalf submits it first)"
             )
+        self._require_reviewer(by, acting_for)
+
+    def _require_reviewer(self, by: str, acting_for: Collection[str]) -> None:
+        self._require_not_done()
         if self.receiver not in acting_for:
             raise NotReceiverError(f"only the receiver ({self.receiver}) reviews item {self.id}")
         # Separation of duties: nobody reviews what they gave or submitted (e.g. a leaver in

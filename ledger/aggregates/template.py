@@ -1,7 +1,8 @@
 """Template: a versioned checklist per role family, or the cross-department clearance.
 
 A departure records the template id, revision and content hash it applied, so an auditor can
-show exactly which checklist produced its items.
+show exactly which checklist produced its items. Each revision records its author, so a leaver
+who weakened a checklist cannot have it applied to their own case.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ class Template(Aggregate):
     @event("Created", topic="TemplateCreated")
     def __init__(
         self, key: str, role_family: str, name: str, label: str,
-        items: list[JSONObject], content_hash: str,
+        items: list[JSONObject], content_hash: str, author: str | None = None,
     ) -> None:
         self.key = key
         self.role_family = role_family
@@ -53,25 +54,27 @@ class Template(Aggregate):
         self.label = label
         self.items = items
         self.content_hash = content_hash
+        self.author = author
         self.revision = 1
 
     @classmethod
     def define(cls, key: str, role_family: str, name: str, label: str,
-               items: list[JSONObject]) -> Template:
+               items: list[JSONObject], author: str) -> Template:
         """Create a template, computing its content hash."""
         content_hash = hash_template_content(key, role_family, name, label, items)
         return cls(key=key, role_family=role_family, name=name, label=label, items=items,
-                   content_hash=content_hash)
+                   content_hash=content_hash, author=author)
 
-    def revise(self, name: str, label: str, items: list[JSONObject]) -> None:
-        """Record a new revision of the checklist."""
+    def revise(self, name: str, label: str, items: list[JSONObject], author: str) -> None:
+        """Record a new revision of the checklist, written by ``author``."""
         content_hash = hash_template_content(self.key, self.role_family, name, label, items)
         self._revised(name=name, label=label, items=items, content_hash=content_hash,
-                      revision=self.revision + 1)
+                      revision=self.revision + 1, author=author)
 
     @event("Revised", topic="TemplateRevised")
     def _revised(self, name: str, label: str, items: list[JSONObject], content_hash: str,
-                 revision: int) -> None:
+                 revision: int, author: str | None) -> None:
+        self.author = author
         self.name = name
         self.label = label
         self.items = items

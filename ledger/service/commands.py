@@ -275,15 +275,34 @@ class RecordUpload(Model):
     """
 
     type: Literal["record_upload"] = "record_upload"
-    item_id: UUID
+    item_id: Uuid
     sha256: Sha256
-    size: int = Field(ge=0, le=2**40)
+    size: Int = Field(ge=0, le=2**40)
     name: Annotated[str, StringConstraints(max_length=1000)]
     media_type: Annotated[str, StringConstraints(max_length=1000)]
+class HandOverDeparture(Model):
+    """The case's HR owner hands it to another HR principal (who then waives and closes)."""
+
+    type: Literal["hand_over_departure"] = "hand_over_departure"
+    departure_id: Uuid
+    hr_owner_id: Id
+    reason: Reason
+    expected_version: Int | None = None
+
+
+class EvidenceRule(Model):
+    """External evidence that satisfies a checklist item: a report of ``kind`` from a system
+    principal (any, or only ``principal_id``), e.g. IAM's ``account_disabled``."""
+
+    source_role: Literal["system"]
+    kind: Name
+    principal_id: Id | None = None
 
 
 class TemplateItem(Model):
-    """One checklist line (the built-in JSON files use the same shape)."""
+    """One checklist line (the built-in JSON files use the same shape). ``satisfied_by`` and
+    ``department_may_confirm_directly`` are left out of the stored line when unset, so a
+    checklist that uses neither keeps its content hash."""
 
     key: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=64)]
     category: Category
@@ -294,6 +313,8 @@ class TemplateItem(Model):
     mandatory: Bool
     priority: Priority
     due_offset_days: Int = Field(ge=-365, le=365)
+    satisfied_by: list[EvidenceRule] = Field(default_factory=list, max_length=10)
+    department_may_confirm_directly: Bool = False
 
 
 class DefineTemplate(Model):
@@ -311,5 +332,5 @@ Command = (
     StartDeparture | SubmitForApproval | ApproveStep | RejectStep | WithdrawDeparture
     | ApplyTemplate | AddItem | SendReminder | CloseDeparture | SubmitItem | ConfirmItem
     | RejectItem | WaiveItem | ReassignItem | CommentItem | RecordExternalEvidence
-    | DefineTemplate
+    | DefineTemplate | HandOverDeparture
 )

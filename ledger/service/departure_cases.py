@@ -11,7 +11,15 @@ from ledger.canonical import JSONObject
 from ledger.errors import ForbiddenError, InvalidInputError, NotFoundError
 from ledger.service import commands as c
 from ledger.service.context import Actor
+from ledger.service.duties import (
+    require_approver_role,
+    require_approvers,
+    require_case_owner,
+    require_named,
+    require_owner_or_owner_gone,
+)
 from ledger.service.policy import HR, require_hr_or_manager, require_role
+from ledger.service.relation import hide_departure
 from ledger.service.unit_of_work import UnitOfWork
 
 
@@ -26,6 +34,10 @@ async def start_departure(cmd: c.StartDeparture, actor: Actor, uow: UnitOfWork) 
     if cmd.last_working_day < cmd.notice_date:
         raise InvalidInputError("last working day is before the notice date",
                                 field="last_working_day")
+    await require_named(uow, cmd.leaver.id, "leaver.id")
+    await require_named(uow, cmd.manager_id, "manager_id")
+    await require_named(uow, cmd.hr_owner_id, "hr_owner_id", role="hr")
+    await require_approvers(uow, actor, cmd.approval_chain)
     departure = Departure(
         leaver=cmd.leaver.model_dump(), manager_id=cmd.manager_id,
         hr_owner_id=cmd.hr_owner_id, notice_date=cmd.notice_date.isoformat(),
@@ -48,7 +60,9 @@ async def submit_for_approval(cmd: c.SubmitForApproval, actor: Actor,
 
 async def approve_step(cmd: c.ApproveStep, actor: Actor, uow: UnitOfWork) -> JSONObject:
     """The named approver of the current step approves it."""
+    require_approver_role(uow, actor)
     departure = await uow.get(Departure, cmd.departure_id, cmd.expected_version)
+    hide_departure(actor, departure)
     require_not_leaver(actor, departure)
     departure.approve_step(by=actor.id, step=cmd.step, comment=cmd.comment)
     return {"departure_id": str(departure.id), "state": departure.state}
@@ -56,7 +70,9 @@ async def approve_step(cmd: c.ApproveStep, actor: Actor, uow: UnitOfWork) -> JSO
 
 async def reject_step(cmd: c.RejectStep, actor: Actor, uow: UnitOfWork) -> JSONObject:
     """The named approver of the current step rejects it."""
+    require_approver_role(uow, actor)
     departure = await uow.get(Departure, cmd.departure_id, cmd.expected_version)
+    hide_departure(actor, departure)
     require_not_leaver(actor, departure)
     departure.reject_step(by=actor.id, step=cmd.step, reason=cmd.reason)
     return {"departure_id": str(departure.id), "state": departure.state}
@@ -106,8 +122,12 @@ async def apply_template(cmd: c.ApplyTemplate, actor: Actor, uow: UnitOfWork) ->
     except NotFoundError:
         raise InvalidInputError(f"no checklist {cmd.template_key!r}; GET /v1/templates lists "
                                 "them", field="template_key") from None
+    if template.author == departure.leaver_id:
+        raise ForbiddenError(f"revision {template.revision} of checklist {template.key} was "
+                             f"written by this departure's leaver; it cannot apply to their case")
     if cmd.successor_id is not None:
         require_other_receiver(cmd.successor_id, departure)
+        await require_named(uow, cmd.successor_id, "successor_id")
     last_day = dt.date.fromisoformat(departure.last_working_day)
     item_ids = []
     for spec in template.items:
@@ -119,6 +139,8 @@ async def apply_template(cmd: c.ApplyTemplate, actor: Actor, uow: UnitOfWork) ->
             mandatory=bool(spec["mandatory"]), priority=str(spec["priority"]),
             due_date=(last_day + dt.timedelta(days=int(str(spec["due_offset_days"])))).isoformat(),
             template_item_key=str(spec["key"]),
+            satisfied_by=_rules(spec.get("satisfied_by")),
+            department_may_confirm_directly=spec.get("department_may_confirm_directly") is True,
         )
         uow.add(item)
         item_ids.append(str(item.id))
@@ -130,9 +152,11 @@ async def apply_template(cmd: c.ApplyTemplate, actor: Actor, uow: UnitOfWork) ->
 async def add_item(cmd: c.AddItem, actor: Actor, uow: UnitOfWork) -> JSONObject:
     """HR or the manager adds an ad-hoc item."""
     departure = await uow.get(Departure, cmd.departure_id, cmd.expected_version)
+    hide_departure(actor, departure)
     require_not_leaver(actor, departure)
     require_hr_or_manager(actor, departure.manager_id, "add an item")
     require_other_receiver(cmd.receiver, departure)
+    await require_named(uow, cmd.receiver, "receiver")
     item = HandoverItem(
         departure_id=str(departure.id), category=cmd.category, title=cmd.title,
         label=cmd.label, acceptance_criteria=cmd.acceptance_criteria,
@@ -150,6 +174,7 @@ async def send_reminder(cmd: c.SendReminder, actor: Actor, uow: UnitOfWork) -> J
     require_role(actor, HR, "send reminders")
     departure = await uow.get(Departure, cmd.departure_id)
     require_not_leaver(actor, departure)
+    await require_named(uow, cmd.to, "to")
     departure.send_reminder(by=actor.id, to=cmd.to, item_ids=[str(i) for i in cmd.item_ids],
                             channel=cmd.channel, escalation=cmd.escalation,
                             message=cmd.message)
@@ -161,8 +186,30 @@ async def close_departure(cmd: c.CloseDeparture, actor: Actor, uow: UnitOfWork) 
     require_role(actor, HR, "close a departure")
     departure = await uow.get(Departure, cmd.departure_id, cmd.expected_version)
     require_not_leaver(actor, departure)
+    require_case_owner(uow, actor, departure, "close it")
     statuses = [(await uow.get(HandoverItem, i, fresh=True)).status()
                 for i in departure.item_ids]
     departure.close(by=actor.id, items=statuses, note=cmd.note)
     return {"departure_id": str(departure.id), "state": departure.state,
             "closure": departure.closure}
+
+
+async def hand_over_departure(cmd: c.HandOverDeparture, actor: Actor,
+                              uow: UnitOfWork) -> JSONObject:
+    """The case's HR owner hands it to another HR principal (any HR, without separation of
+    duties, or once the owner is no longer active); the new owner then waives its mandatory
+    items and closes it."""
+    require_role(actor, HR, "hand over a departure")
+    departure = await uow.get(Departure, cmd.departure_id, cmd.expected_version)
+    require_not_leaver(actor, departure)
+    await require_owner_or_owner_gone(uow, actor, departure)
+    await require_named(uow, cmd.hr_owner_id, "hr_owner_id", role="hr")
+    departure.hand_over(by=actor.id, hr_owner_id=cmd.hr_owner_id, reason=cmd.reason)
+    return {"departure_id": str(departure.id), "state": departure.state,
+            "hr_owner_id": departure.hr_owner_id}
+
+
+def _rules(value: object) -> list[JSONObject]:
+    """A checklist line's ``satisfied_by`` as stored (absent in lines that predate it)."""
+    return [dict(rule) for rule in value if isinstance(rule, dict)] if isinstance(
+        value, list) else []

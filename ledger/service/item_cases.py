@@ -11,14 +11,26 @@ from ledger.errors import ForbiddenError, InvalidInputError
 from ledger.service import commands as c
 from ledger.service.context import Actor
 from ledger.service.departure_cases import require_not_leaver, require_other_receiver
-from ledger.service.policy import HR, REVIEWERS, SYSTEMS, require_hr_or_manager, require_role
+from ledger.service.duties import require_case_owner, require_named
+from ledger.service.policy import (
+    EVIDENCE_SOURCES,
+    HR,
+    REVIEWERS,
+    require_hr_or_manager,
+    require_role,
+)
+from ledger.service.relation import hide_item
 from ledger.service.signature import verify_confirmation
 from ledger.service.unit_of_work import UnitOfWork
 
 
-async def _open_departure(uow: UnitOfWork, item: HandoverItem) -> Departure:
-    """The item's departure, which must still be open: a closed or withdrawn case is final."""
+async def _open_departure(uow: UnitOfWork, item: HandoverItem,
+                         actor: Actor | None = None) -> Departure:
+    """The item's departure, which must still be open: a closed or withdrawn case is final.
+    With ``actor``, an item they may not read is refused first, as if it were absent."""
     departure = await uow.get(Departure, item.departure_id, fresh=True)
+    if actor is not None:
+        hide_item(actor, item, departure)
     if departure.state in FINAL_STATES:
         raise DepartureStateError(f"departure {departure.id} is {departure.state}; "
                                   f"its items can no longer change")
@@ -33,7 +45,7 @@ async def submit_item(cmd: c.SubmitItem, actor: Actor, uow: UnitOfWork) -> JSONO
     """The giver, or HR on the giver's behalf, submits the item with evidence digests."""
     require_role(actor, ("employee", "hr"), "submit items")
     item = await uow.get(HandoverItem, cmd.item_id, cmd.expected_version)
-    await _open_departure(uow, item)
+    await _open_departure(uow, item, actor)
     item.submit(by=actor.id, on_behalf=cmd.on_behalf and actor.role == "hr", note=cmd.note,
                 evidence=[e.model_dump() for e in cmd.evidence])
     return _result(item)
@@ -43,7 +55,7 @@ async def confirm_item(cmd: c.ConfirmItem, actor: Actor, uow: UnitOfWork) -> JSO
     """The item's receiver (person or department queue) confirms the current submission."""
     require_role(actor, REVIEWERS, "confirm items")
     item = await uow.get(HandoverItem, cmd.item_id, cmd.expected_version)
-    await _open_departure(uow, item)
+    await _open_departure(uow, item, actor)
     signed = None
     if cmd.signature is not None:
         found = await uow.keys.find_key(cmd.signature.key_id) if uow.keys else None
@@ -62,7 +74,7 @@ async def reject_item(cmd: c.RejectItem, actor: Actor, uow: UnitOfWork) -> JSONO
     """The item's receiver rejects the current submission, with a reason."""
     require_role(actor, REVIEWERS, "reject items")
     item = await uow.get(HandoverItem, cmd.item_id, cmd.expected_version)
-    await _open_departure(uow, item)
+    await _open_departure(uow, item, actor)
     item.reject(by=actor.id, acting_for=actor.acting_for(), reason=cmd.reason)
     return _result(item)
 
@@ -71,7 +83,10 @@ async def waive_item(cmd: c.WaiveItem, actor: Actor, uow: UnitOfWork) -> JSONObj
     """HR waives an item, with a reason."""
     require_role(actor, HR, "waive items")
     item = await uow.get(HandoverItem, cmd.item_id, cmd.expected_version)
-    require_not_leaver(actor, await _open_departure(uow, item))
+    departure = await _open_departure(uow, item, actor)
+    require_not_leaver(actor, departure)
+    if item.mandatory:
+        require_case_owner(uow, actor, departure, "waive its mandatory items")
     item.waive(by=actor.id, reason=cmd.reason)
     return _result(item)
 
@@ -79,10 +94,11 @@ async def waive_item(cmd: c.WaiveItem, actor: Actor, uow: UnitOfWork) -> JSONObj
 async def reassign_item(cmd: c.ReassignItem, actor: Actor, uow: UnitOfWork) -> JSONObject:
     """HR or the leaver's manager gives the item a new receiver."""
     item = await uow.get(HandoverItem, cmd.item_id, cmd.expected_version)
-    departure = await _open_departure(uow, item)
+    departure = await _open_departure(uow, item, actor)
     require_hr_or_manager(actor, departure.manager_id, "reassign items")
     require_not_leaver(actor, departure)
     require_other_receiver(cmd.receiver, departure)
+    await require_named(uow, cmd.receiver, "receiver")
     item.reassign(by=actor.id, receiver=cmd.receiver, reason=cmd.reason)
     return {**_result(item), "receiver": item.receiver}
 
@@ -94,6 +110,7 @@ async def comment_item(cmd: c.CommentItem, actor: Actor, uow: UnitOfWork) -> JSO
         item.receiver in actor.acting_for())
     if not involved:  # the leaver's manager is the one relation needing the departure
         departure = await uow.get(Departure, item.departure_id)
+        hide_item(actor, item, departure)
         if actor.id != departure.manager_id:
             raise ForbiddenError(f"{actor.id} is not involved in item {item.id}")
     item.comment(by=actor.id, text=cmd.text)
@@ -102,10 +119,18 @@ async def comment_item(cmd: c.CommentItem, actor: Actor, uow: UnitOfWork) -> JSO
 
 async def record_external_evidence(cmd: c.RecordExternalEvidence, actor: Actor,
                                    uow: UnitOfWork) -> JSONObject:
-    """A system (IAM, payroll, approval flow) reports a fact about an item."""
-    require_role(actor, SYSTEMS, "record external evidence")
+    """The item's department queue, or a system its checklist item names for this kind of
+    report (IAM: ``account_disabled``), reports a fact about the item; satisfying evidence
+    submits an open item on the system's word, for its receiver to confirm.
+
+    A source the item does not take is refused as the item's readers would be refused: as if
+    the item were absent unless the source may read it (systems read no item)."""
+    require_role(actor, EVIDENCE_SOURCES, "record external evidence")
     item = await uow.get(HandoverItem, cmd.item_id)
-    require_not_leaver(actor, await _open_departure(uow, item))
-    item.record_external_evidence(by=actor.id, source=cmd.source, kind=cmd.kind,
-                                  reference=cmd.reference, details=dict(cmd.details))
+    allowed = item.accepts_evidence_from(actor.role, actor.id, cmd.kind)
+    departure = await _open_departure(uow, item, None if allowed else actor)
+    require_not_leaver(actor, departure)
+    item.record_external_evidence(by=actor.id, role=actor.role, source=cmd.source,
+                                  kind=cmd.kind, reference=cmd.reference,
+                                  details=dict(cmd.details))
     return _result(item)

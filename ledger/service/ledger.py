@@ -34,6 +34,7 @@ from ledger.service import item_cases as i
 from ledger.service import template_cases as t
 from ledger.service.cache import AggregateCache
 from ledger.service.context import Actor, RequestContext
+from ledger.service.policy import LEDGER_ACTOR_ID
 from ledger.service.unit_of_work import KeyLookup, PrincipalDirectory, UnitOfWork
 from ledger.store.port import EventStore, IdempotencyRecord, KeyTakenError, NewEvent
 
@@ -59,9 +60,10 @@ HANDLERS: dict[type[c.Model], Handler] = {
     c.RecordExternalEvidence: i.record_external_evidence,
     c.RecordUpload: e.record_upload,
     c.DefineTemplate: t.define_template,
+    c.HandOverDeparture: d.hand_over_departure,
 }
 MAX_IDEMPOTENCY_KEY = 200
-SYSTEM_ACTOR = Actor(id="system:ledger", role="operator", name="Handover Ledger")
+SYSTEM_ACTOR = Actor(id=LEDGER_ACTOR_ID, role="operator", name="Handover Ledger")
 
 
 @dataclass(frozen=True)
@@ -88,8 +90,10 @@ class Ledger:
 
     def __init__(self, store: EventStore, on_append: Callable[[], None] | None = None,
                  cache: AggregateCache | None = None, keys: KeyLookup | None = None,
-                 directory: PrincipalDirectory | None = None) -> None:
+                 directory: PrincipalDirectory | None = None,
+                 separation_of_duties: bool = True) -> None:
         self.store = store
+        self.separation_of_duties = separation_of_duties
         self.keys = keys
         self.directory = directory
         self._on_append = on_append
@@ -107,6 +111,7 @@ class Ledger:
         for attempt in (1, 2):
             uow = UnitOfWork(self.store, self.cache, trust_cache=attempt == 1, keys=self.keys,
                              directory=self.directory)
+            uow.separation_of_duties = self.separation_of_duties
             try:
                 result = await HANDLERS[type(command)](command, actor, uow)
                 events = uow.collect(actor, context)

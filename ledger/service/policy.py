@@ -8,13 +8,27 @@ from ledger.service.context import Actor
 
 HR = ("hr",)
 REVIEWERS = ("employee", "hr", "it", "finance", "admin")
-SYSTEMS = ("system", "it", "finance", "admin", "hr")
+# External evidence comes from an item's department queue or from a system the checklist item
+# names (HandoverItem.accepts_evidence_from decides which item takes which report).
+EVIDENCE_SOURCES = ("system", "it", "finance", "admin")
+# Who may decide an approval step (a manager acts as an employee); legal, auditors, IT and
+# systems read cases but never approve them.
+APPROVER_ROLES = ("employee", "hr")
+# The ledger's own actor (installing the built-in checklists); principal ids cannot take the
+# ``system:`` prefix, so nobody can authenticate as it.
+LEDGER_ACTOR_ID = "system:ledger"
 
 
 def require_role(actor: Actor, allowed: tuple[str, ...], action: str) -> None:
     """Raise ForbiddenError unless the actor acts in one of ``allowed`` roles."""
     if actor.role not in allowed:
         raise ForbiddenError(f"role {actor.role!r} may not {action}")
+
+
+def require_template_author(actor: Actor) -> None:
+    """Only HR defines or revises checklists (and the ledger itself, installing its own)."""
+    if actor.role != "hr" and actor.id != LEDGER_ACTOR_ID:
+        raise ForbiddenError(f"role {actor.role!r} may not define templates; only HR does")
 
 
 def require_hr_or_manager(actor: Actor, manager_id: str, action: str) -> None:

@@ -20,15 +20,8 @@ from ledger.errors import ForbiddenError, InvalidTransitionError, NotFoundError
 from ledger.service.context import Actor
 from ledger.service.evidence_cases import require_open, require_uploader
 from ledger.service.ledger import Ledger
+from ledger.service.relation import OVERSEERS, may_read_departure, may_read_item_alone
 from ledger.service.signature import confirmation_statement
-
-OVERSEERS = ("hr", "legal", "auditor")
-
-
-def _may_read_departure(actor: Actor, departure: Departure) -> bool:
-    approvers = {str(step["approver_id"]) for step in departure.approval_chain}
-    related = {departure.leaver_id, departure.manager_id, departure.hr_owner_id} | approvers
-    return actor.role in OVERSEERS or actor.id in related
 
 
 async def get_departure(ledger: Ledger, actor: Actor, departure_id: UUID) -> Departure:
@@ -39,7 +32,7 @@ async def get_departure(ledger: Ledger, actor: Actor, departure_id: UUID) -> Dep
 
 
 def _authorize_departure(actor: Actor, departure: Departure) -> None:
-    if not _may_read_departure(actor, departure):
+    if not may_read_departure(actor, departure):
         raise ForbiddenError(f"{actor.id} may not read departure {departure.id}")
 
 
@@ -51,11 +44,10 @@ async def get_item(ledger: Ledger, actor: Actor, item_id: UUID) -> HandoverItem:
 
 
 async def _authorize_item(ledger: Ledger, actor: Actor, item: HandoverItem) -> None:
-    if actor.role in OVERSEERS or actor.id == item.giver_id or (
-            item.receiver in actor.acting_for()):
+    if may_read_item_alone(actor, item):
         return
     departure = await ledger.load(Departure, item.departure_id)
-    if not _may_read_departure(actor, departure):
+    if not may_read_departure(actor, departure):
         raise ForbiddenError(f"{actor.id} may not read item {item.id}")
 
 

@@ -10,24 +10,25 @@ from ledger.canonical import JSONObject
 from ledger.errors import NotFoundError
 from ledger.service import commands as c
 from ledger.service.context import Actor
-from ledger.service.policy import require_role
+from ledger.service.policy import require_template_author
 from ledger.service.unit_of_work import UnitOfWork
 
 
 async def define_template(cmd: c.DefineTemplate, actor: Actor, uow: UnitOfWork) -> JSONObject:
     """Create the template with this key, or record a new revision if its content changed."""
-    require_role(actor, ("hr", "operator"), "define templates")
-    items: list[JSONObject] = [i.model_dump() for i in cmd.items]
+    require_template_author(actor)
+    items: list[JSONObject] = [i.model_dump(exclude_defaults=True) for i in cmd.items]
     try:
         template = await uow.get(Template, template_id_for(cmd.key), fresh=True)
     except NotFoundError:
-        template = Template.define(cmd.key, cmd.role_family, cmd.name, cmd.label, items)
+        template = Template.define(cmd.key, cmd.role_family, cmd.name, cmd.label, items,
+                                   author=actor.id)
         uow.add(template)
         return {**template.reference(), "changed": True}
     changed = hash_template_content(
         cmd.key, template.role_family, cmd.name, cmd.label, items) != template.content_hash
     if changed:
-        template.revise(cmd.name, cmd.label, items)
+        template.revise(cmd.name, cmd.label, items, author=actor.id)
     return {**template.reference(), "changed": changed}
 
 

@@ -48,6 +48,7 @@ class UnitOfWork:
         self.store = store
         self.keys = keys
         self.directory = directory
+        self.separation_of_duties = True  # Settings.separation_of_duties, set by the Ledger
         self.cache = cache
         self.trust_cache = trust_cache
         self.used_cache = False

@@ -16,6 +16,7 @@ from ledger.errors import (
     IdempotencyKeyReusedError,
     InvalidInputError,
     InvalidTransitionError,
+    NotFoundError,
 )
 from ledger.service import commands as c
 from ledger.service.context import Actor, RequestContext
@@ -108,9 +109,11 @@ async def test_receiver_confirms_but_nobody_else_does(ledger: Ledger) -> None:
     item = await ledger.load(HandoverItem, item_id)
     await ledger.execute(c.SubmitItem(item_id=item_id, note="done"), LEAVER)
     intruder = Actor("someone.else", "employee")
-    with pytest.raises(NotReceiverError):
+    with pytest.raises(NotFoundError, match=f"^{item_id} not found$"):  # as if absent
         await ledger.execute(c.ConfirmItem(item_id=item_id), intruder)
     receiver = SUCCESSOR if item.receiver == SUCCESSOR.id else MANAGER
+    with pytest.raises(NotReceiverError):  # the leaver reads the item, but does not review it
+        await ledger.execute(c.ConfirmItem(item_id=item_id), LEAVER)
     done = await ledger.execute(c.ConfirmItem(item_id=item_id, note="ok"), receiver)
     assert done.result["state"] == "confirmed"
 
@@ -124,12 +127,16 @@ async def test_roles_are_enforced_before_relations(ledger: Ledger) -> None:
         (SUCCESSOR, c.CloseDeparture(departure_id=departure_id)),
         (Actor("auditor.x", "auditor"), c.ConfirmItem(item_id=item_id)),
         (LEAVER, c.RecordExternalEvidence(item_id=item_id, source="x", kind="y")),
-        (Actor("stranger", "employee"), c.CommentItem(item_id=item_id, text="hi")),
-        (SUCCESSOR, c.AddItem(departure_id=departure_id, category="assets", title="笔记本",
-                              receiver="dept:admin")),
     ]:
         with pytest.raises(ForbiddenError):
             await ledger.execute(command, actor)
+    # A relation refused to someone who may not even read the target reads as its absence.
+    with pytest.raises(NotFoundError, match=f"^{item_id} not found$"):
+        await ledger.execute(c.CommentItem(item_id=item_id, text="hi"),
+                             Actor("stranger", "employee"))
+    with pytest.raises(NotFoundError, match=f"^{departure_id} not found$"):
+        await ledger.execute(c.AddItem(departure_id=departure_id, category="assets",
+                                       title="笔记本", receiver="dept:admin"), SUCCESSOR)
 
 
 async def test_department_queue_items_are_confirmed_by_that_department(ledger: Ledger) -> None:
@@ -138,7 +145,7 @@ async def test_department_queue_items_are_confirmed_by_that_department(ledger: L
     items = [await ledger.load(HandoverItem, i) for i in departure.item_ids]
     it_item = next(i for i in items if i.receiver == "dept:it")
     await ledger.execute(c.SubmitItem(item_id=it_item.id, note="laptop returned"), LEAVER)
-    with pytest.raises(NotReceiverError):
+    with pytest.raises(NotFoundError):  # finance may not read a dept:it item
         await ledger.execute(c.ConfirmItem(item_id=it_item.id), FINANCE)
     outcome = await ledger.execute(c.ConfirmItem(item_id=it_item.id), IT)
     assert outcome.result["state"] == "confirmed"

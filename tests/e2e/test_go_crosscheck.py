@@ -237,7 +237,8 @@ async def runtime(tmp_path: Path) -> AsyncIterator[Runtime]:
                                          data_dir=tmp_path, log_origin=TEST_ORIGIN,
                                          key_dir=tmp_path / "keys"))
     try:
-        await item_with_comments(opened.ledger, HR, 300, text="c {n}")
+        await item_with_comments(opened.ledger, HR, 300, text="c {n}",
+                                 principals=opened.principals)
         await drain(opened.sequencer)
         yield opened
     finally:

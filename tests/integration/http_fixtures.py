@@ -35,6 +35,8 @@ PROBLEM_JSON = "application/problem+json"
 CAST: dict[str, tuple[str, tuple[str, ...]]] = {
     "admin": ("Platform operator", ("operator",)),
     "hr.sun": ("孙 HR", ("hr",)),
+    "hr.zhou": ("周 HR", ("hr",)),  # a second HR: not the owner of hr.sun's cases
+    "hr.leaver": ("离职 HR", ("employee", "hr")),  # an HR principal who is leaving
     "wang.lei": ("王磊", ("employee",)),
     "li.qiang": ("李强", ("employee",)),
     "zhao.min": ("赵敏", ("employee",)),
@@ -43,7 +45,9 @@ CAST: dict[str, tuple[str, tuple[str, ...]]] = {
     "fin.zhou": ("周 Finance", ("finance",)),
     "adm.wu": ("吴 Admin", ("admin",)),
     "system.iam": ("IAM", ("system",)),
+    "system.iam2": ("Second IAM", ("system",)),
     "legal.x": ("Legal", ("legal",)),
+    "legal.mgr": ("Legal manager", ("employee", "legal")),
     "audit.x": ("Auditor", ("auditor",)),
 }
 HR = Actor("hr.sun", "hr", CAST["hr.sun"][0])

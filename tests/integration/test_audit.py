@@ -132,7 +132,8 @@ async def sequence(served: Served) -> None:
 
 async def write_events(served: Served, comments: int) -> None:
     """Append OVERHEAD + ``comments`` events (one departure, one item) and sequence them."""
-    await item_with_comments(served.runtime.ledger, HR, comments)
+    await item_with_comments(served.runtime.ledger, HR, comments,
+                             principals=served.runtime.principals)
     await sequence(served)
 
 

@@ -1,7 +1,9 @@
 """Who may do what, over HTTP: every role and relation × every action, on SQLite and PostgreSQL.
 
 The grid below is the specification. ``Y`` means the actor gets the action's success status,
-``.`` means 403 — and a 403 appends nothing. Every case is designed so that authorization is
+``.`` means 403, ``-`` means the 404 an absent target gets (a write refused to someone who may
+not even read its target tells them nothing, not even that it exists) — and a refusal appends
+nothing. Every case is designed so that authorization is
 the only possible reason for a refusal: a denied actor aims at an object in exactly the state
 the action needs, and an allowed actor that changes state gets a fresh object of its own. One
 world (server, cast, shared departure and items) is prepared per store and reused.
@@ -22,6 +24,7 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
+from ledger.aggregates.item import HandoverItem
 from ledger.service import commands as c
 from ledger.service.context import Actor
 from tests.integration.http_fixtures import (
@@ -116,6 +119,17 @@ class World:
         await self.run(c.SubmitItem(item_id=uuid.UUID(item_id), note="handed over"), LEAVER)
         return item_id
 
+    async def clearance_item(self, template_item_key: str) -> str:
+        """An open item of the clearance checklist applied to a fresh approved departure."""
+        departure_id = await self.approved()
+        applied = await self.run(c.ApplyTemplate(departure_id=uuid.UUID(departure_id),
+                                                 template_key="clearance"))
+        for item_id in applied["item_ids"]:
+            item = await self.api.runtime.ledger.load(HandoverItem, str(item_id))
+            if item.template_item_key == template_item_key:
+                return str(item_id)
+        raise AssertionError(f"clearance has no {template_item_key}")
+
     async def first_event(self) -> str:
         departure_id = await self.target(THE_DEPARTURE, fresh=False)
         entries = await self.api.runtime.ledger.entries(uuid.UUID(departure_id))
@@ -137,6 +151,11 @@ def open_item(receiver: str) -> Target:
 
 def submitted_item(receiver: str) -> Target:
     return Target(f"submitted item for {receiver}", lambda w: w.submitted(receiver))
+
+
+def clearance_item(template_item_key: str) -> Target:
+    return Target(f"clearance item {template_item_key}",
+                  lambda w: w.clearance_item(template_item_key))
 
 
 NOTHING = Target("nothing", lambda w: _nothing())
@@ -184,6 +203,7 @@ def _template() -> dict[str, Any]:
 
 D = "/v1/departures/{id}"
 I = "/v1/items/{id}"  # noqa: E741
+MISSING = "00000000-0000-4000-8000-000000000000"
 SUCCESSOR_ITEM = open_item("zhao.min")
 ACTIONS: dict[str, Action] = {
     "start a departure": Action(
@@ -207,6 +227,9 @@ ACTIONS: dict[str, Action] = {
     "close a departure": Action(
         "POST", D + "/close", 200, Target("closable departure", World.handing_over),
         mutates=True),
+    "hand over a departure": Action(
+        "POST", D + "/hand-over", 200, THE_DEPARTURE,
+        lambda: {"hr_owner_id": "hr.zhou", "reason": "on leave"}, True),
     "submit an item on the giver's behalf": Action(
         "POST", I + "/submit", 200, SUCCESSOR_ITEM, lambda: {"on_behalf": True}, True),
     "submit an item as oneself": Action(
@@ -241,6 +264,14 @@ ACTIONS: dict[str, Action] = {
     "record a system's report": Action(
         "POST", I + "/external-evidence", 201, SUCCESSOR_ITEM,
         lambda: {"source": "IAM", "kind": "account_disabled"}),
+    "record a report on a dept:it item": Action(
+        "POST", I + "/external-evidence", 201, open_item("dept:it"),
+        lambda: {"source": "CMDB", "kind": "laptop_collected"}),
+    "report an account disabled on an item it satisfies": Action(
+        "POST", I + "/external-evidence", 201, clearance_item("it-revoke-vpn-sso"),
+        lambda: {"source": "IAM", "kind": "account_disabled"}, True),
+    "confirm an account item directly": Action(
+        "POST", I + "/confirm", 200, clearance_item("it-revoke-email"), mutates=True),
     "upload evidence": Action("POST", I + "/evidence", 201, SUCCESSOR_ITEM, upload=True),
     "define a checklist": Action("POST", "/v1/templates", 200, body=_template),
     "list departures": Action("GET", "/v1/departures", 200),
@@ -264,35 +295,40 @@ ACTIONS: dict[str, Action] = {
                                                body=_key),
 }
 
-# Columns in PERSONAS order. Y: allowed (the action's success status); .: 403.
+# Columns in PERSONAS order. Y: allowed (the action's success status); .: 403; -: 404, the
+# answer for an absent target.
 GRID = """
                                       hr lvr mgr suc str it fin adm sys lgl aud op
 start a departure                     Y  .   .   .   .   .  .   .   .   .   .   .
 submit a departure for approval       Y  .   .   .   .   .  .   .   .   .   .   .
-approve the current step              .  .   Y   .   .   .  .   .   .   .   .   .
-reject the current step               .  .   Y   .   .   .  .   .   .   .   .   .
+approve the current step              .  .   Y   -   -   .  .   .   .   .   .   .
+reject the current step               .  .   Y   -   -   .  .   .   .   .   .   .
 withdraw a departure                  Y  .   .   .   .   .  .   .   .   .   .   .
 apply a checklist                     Y  .   .   .   .   .  .   .   .   .   .   .
-add an item                           Y  .   Y   .   .   .  .   .   .   .   .   .
+add an item                           Y  .   Y   -   -   -  -   -   -   .   .   -
 record a reminder                     Y  .   .   .   .   .  .   .   .   .   .   .
 close a departure                     Y  .   .   .   .   .  .   .   .   .   .   .
-submit an item on the giver's behalf  Y  Y   .   .   .   .  .   .   .   .   .   .
-submit an item as oneself             .  Y   .   .   .   .  .   .   .   .   .   .
-confirm the successor's item          .  .   .   Y   .   .  .   .   .   .   .   .
-confirm a dept:it item                .  .   .   .   .   Y  .   .   .   .   .   .
-confirm a dept:finance item           .  .   .   .   .   .  Y   .   .   .   .   .
-confirm a dept:admin item             .  .   .   .   .   .  .   Y   .   .   .   .
-confirm the manager's item            .  .   Y   .   .   .  .   .   .   .   .   .
-confirm the HR owner's item           Y  .   .   .   .   .  .   .   .   .   .   .
-reject the successor's item           .  .   .   Y   .   .  .   .   .   .   .   .
-reject a dept:it item                 .  .   .   .   .   Y  .   .   .   .   .   .
+hand over a departure                 Y  .   .   .   .   .  .   .   .   .   .   .
+submit an item on the giver's behalf  Y  Y   .   .   -   .  .   .   .   .   .   .
+submit an item as oneself             .  Y   .   .   -   .  .   .   .   .   .   .
+confirm the successor's item          .  .   .   Y   -   -  -   -   .   .   .   .
+confirm a dept:it item                .  .   .   -   -   Y  -   -   .   .   .   .
+confirm a dept:finance item           .  .   .   -   -   -  Y   -   .   .   .   .
+confirm a dept:admin item             .  .   .   -   -   -  -   Y   .   .   .   .
+confirm the manager's item            .  .   Y   -   -   -  -   -   .   .   .   .
+confirm the HR owner's item           Y  .   .   -   -   -  -   -   .   .   .   .
+confirm an account item directly      .  .   .   -   -   Y  -   -   .   .   .   .
+reject the successor's item           .  .   .   Y   -   -  -   -   .   .   .   .
+reject a dept:it item                 .  .   .   -   -   Y  -   -   .   .   .   .
 waive an item                         Y  .   .   .   .   .  .   .   .   .   .   .
-reassign an item                      Y  .   Y   .   .   .  .   .   .   .   .   .
-comment on the successor's item       Y  Y   Y   Y   .   .  .   .   .   .   .   .
-comment on a dept:it item             Y  Y   Y   .   .   Y  .   .   .   .   .   .
-record a system's report              Y  .   .   .   .   Y  Y   Y   Y   .   .   .
+reassign an item                      Y  .   Y   .   -   -  -   -   -   .   .   -
+comment on the successor's item       Y  Y   Y   Y   -   -  -   -   -   .   .   -
+comment on a dept:it item             Y  Y   Y   -   -   Y  -   -   -   .   .   -
+record a system's report              .  .   .   .   .   -  -   -   -   .   .   .
+record a report on a dept:it item     .  .   .   .   .   Y  -   -   -   .   .   .
+report an account disabled on an item it satisfies .  .   .   .   .   Y  -   -   Y   .   .   .
 upload evidence                       Y  Y   .   .   .   .  .   .   .   .   .   .
-define a checklist                    Y  .   .   .   .   .  .   .   .   .   .   Y
+define a checklist                    Y  .   .   .   .   .  .   .   .   .   .   .
 list departures                       Y  .   .   .   .   .  .   .   .   Y   Y   .
 read the departure                    Y  Y   Y   .   .   .  .   .   .   Y   Y   .
 read the successor's item             Y  Y   Y   Y   .   .  .   .   .   Y   Y   .
@@ -310,15 +346,15 @@ register a key for the successor      .  .   .   Y   .   .  .   .   .   .   .   
 """
 
 
-def parse_grid(grid: str) -> list[tuple[str, str, bool]]:
-    """(persona, action, allowed) for every cell; the action names must match ACTIONS."""
+def parse_grid(grid: str) -> list[tuple[str, str, str]]:
+    """(persona, action, mark) for every cell; the action names must match ACTIONS."""
     cases = []
     for line in grid.strip().splitlines()[1:]:
         words = line.split()
         name, marks = " ".join(words[:-len(PERSONAS)]), words[-len(PERSONAS):]
         assert name in ACTIONS, name
-        assert set(marks) <= {"Y", "."}, line
-        cases += [(p, name, m == "Y") for p, m in zip(PERSONAS, marks, strict=True)]
+        assert set(marks) <= {"Y", ".", "-"}, line
+        cases += [(p, name, m) for p, m in zip(PERSONAS, marks, strict=True)]
     assert {name for _, name, _ in cases} == set(ACTIONS)
     return cases
 
@@ -370,27 +406,38 @@ async def send(world: World, persona: str, action_name: str, path: str) -> Reply
                                 json=action.body())
 
 
-@pytest.mark.parametrize(("persona", "action_name", "allowed"), CASES,
-                         ids=[f"{p} {'may' if a else 'may not'} {n}" for p, n, a in CASES])
+MEANING = {"Y": "may", ".": "may not", "-": "may not see the target to"}
+
+
+@pytest.mark.parametrize(("persona", "action_name", "mark"), CASES,
+                         ids=[f"{p} {MEANING[m]} {n}" for p, n, m in CASES])
 async def test_each_role_and_relation_may_do_exactly_what_the_grid_says(
-        world: World, persona: str, action_name: str, allowed: bool) -> None:
+        world: World, persona: str, action_name: str, mark: str) -> None:
     action = ACTIONS[action_name]
-    path = await aim(world, persona, action_name, fresh=allowed and action.mutates)
+    path = await aim(world, persona, action_name, fresh=mark == "Y" and action.mutates)
     before = await world.api.runtime.store.count_events()
     reply = await send(world, persona, action_name, path)
-    if allowed:
+    if mark == "Y":
         assert reply.status == action.ok, reply.body
+        return
+    if mark == "-":
+        target_id = path.split("/")[3]
+        assert reply.problem(404)["detail"] == f"{target_id} not found"
+        absent = await send(world, persona, action_name, path.replace(target_id, MISSING))
+        assert absent.problem(404)["detail"] == f"{MISSING} not found"
     else:
         reply.problem(403)
-        assert await world.api.runtime.store.count_events() == before
+    assert await world.api.runtime.store.count_events() == before
 
 
 # --- the cases the brief names, spelled out ------------------------------------------------------
 
 async def test_a_receiver_cannot_confirm_an_item_meant_for_someone_else(world: World) -> None:
-    for action_name in ("confirm a dept:it item", "confirm the manager's item"):
+    reply = await attempt(world, "manager", "confirm the successor's item", fresh=False)
+    assert "only the receiver (zhao.min)" in reply.problem(403)["detail"]
+    for action_name in ("confirm a dept:it item", "confirm the HR owner's item"):
         reply = await attempt(world, "successor", action_name, fresh=False)
-        assert "only the receiver" in reply.problem(403)["detail"]
+        assert reply.problem(404)["detail"].endswith(" not found")  # nor learns they exist
 
 
 async def test_the_leaver_cannot_confirm_their_own_item(world: World) -> None:
@@ -398,9 +445,16 @@ async def test_the_leaver_cannot_confirm_their_own_item(world: World) -> None:
     assert "only the receiver (zhao.min)" in reply.problem(403)["detail"]
 
 
-async def test_finance_cannot_confirm_an_it_queue_item(world: World) -> None:
-    reply = await attempt(world, "finance", "confirm a dept:it item", fresh=False)
-    assert "only the receiver (dept:it)" in reply.problem(403)["detail"]
+async def test_finance_cannot_confirm_an_it_queue_item_nor_tell_it_from_an_absent_one(
+        world: World) -> None:
+    path = await aim(world, "finance", "confirm a dept:it item", fresh=False)
+    reply = await send(world, "finance", "confirm a dept:it item", path)
+    absent = await send(world, "finance", "confirm a dept:it item",
+                        f"/v1/items/{MISSING}/confirm")
+    item_id = path.split("/")[3]
+    assert reply.problem(404)["detail"].replace(item_id, MISSING) == absent.problem(
+        404)["detail"]
+    assert reply.body.replace(item_id.encode(), MISSING.encode()) == absent.body
 
 
 async def test_it_confirms_an_it_queue_item_in_its_own_name(world: World) -> None:
@@ -431,7 +485,7 @@ async def test_a_principal_with_two_roles_acts_only_in_the_one_it_names(world: W
     world.api.tokens[principal_id] = token.json()["token"]
     item_id = await world.submitted("dept:it")
     as_employee = await world.api.post(f"/v1/items/{item_id}/confirm", principal_id)
-    as_employee.problem(403)
+    as_employee.problem(404)  # as an employee, it may not even read a dept:it item
     before = await runtime.store.count_events()
     as_it = await world.api.post(f"/v1/items/{item_id}/confirm", principal_id, role="it")
     assert as_it.status == 200, as_it.body

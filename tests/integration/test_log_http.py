@@ -64,7 +64,8 @@ async def client(store_kind: str, tmp_path_factory: pytest.TempPathFactory
             server = TestServer(build_app(runtime, run_sequencer=False), host="127.0.0.1")
             await server.start_server()
             try:
-                written = await item_with_comments(runtime.ledger, HR, 297, text="note {n}")
+                written = await item_with_comments(runtime.ledger, HR, 297, text="note {n}",
+                                                   principals=runtime.principals)
                 await drain(runtime.sequencer)
                 async with aiohttp.ClientSession() as session:
                     yield Client(runtime, session, str(server.make_url("")),

@@ -47,6 +47,7 @@ from ledger.service import commands as c
 from ledger.service.context import Actor, RequestContext
 from ledger.settings import Settings
 from tests.conftest import TEST_ORIGIN
+from tests.integration.scenarios import add_people
 
 MAX_EXAMPLES = 25
 SEED = 20261124  # fixed: the same cases on every run (and in CI)
@@ -102,6 +103,8 @@ class LiveServer:
                 auth_failure_limit=1_000_000))
             await runtime.ledger.install_builtin_templates()
             await runtime.principals.add_principal(Principal(HR.id, HR.name or HR.id, ("hr",)))
+            await add_people(runtime.principals, {
+                MANAGER.id: ("employee",), **{f"leaver.{n}": ("employee",) for n in (1, 2, 3)}})
             await runtime.principals.add_token(TOKEN_HASH, HR.id, "schemathesis")
             self.ids = await _seed(runtime.ledger)
             runner = web.AppRunner(build_app(runtime, run_sequencer=True))
@@ -136,7 +139,7 @@ async def _seed(ledger: Any) -> dict[str, list[str]]:
         return str(outcome.result["departure_id"])
 
     draft = await start(1, [])
-    pending = await start(2, [c.ApprovalStep(name="HR", approver_id=HR.id)])
+    pending = await start(2, [c.ApprovalStep(name="Manager", approver_id=MANAGER.id)])
     await ledger.execute(c.SubmitForApproval(departure_id=pending), HR, CONTEXT)
     handing_over = await start(3, [])
     await ledger.execute(c.SubmitForApproval(departure_id=handing_over), HR, CONTEXT)
@@ -183,7 +186,10 @@ def use_real_ids(case: Any, live: LiveServer, pick: int) -> None:
         if case.path_parameters and name in case.path_parameters:
             choices = live.ids[name]
             value = choices[pick % len(choices)]
-            case.path_parameters[name] = value
+            # A new dict (not an in-place edit) makes schemathesis revalidate the path: a
+            # negative case whose bad id became a real one is then judged as the valid request
+            # it now is.
+            case.path_parameters = {**case.path_parameters, name: value}
             if isinstance(case.body, dict) and name in case.body:
                 case.body[name] = value
 

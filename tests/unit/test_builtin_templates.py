@@ -110,7 +110,13 @@ def _assert_text(value: Any, limit: int, where: str, *, chinese: bool) -> None:
 
 def _assert_valid_item(item: Any, where: str) -> None:
     assert isinstance(item, dict), f"{where} must be an object"
-    assert set(item) == ITEM_FIELDS, f"{where} fields: {sorted(set(item) ^ ITEM_FIELDS)}"
+    optional = {"satisfied_by", "department_may_confirm_directly"}
+    assert ITEM_FIELDS <= set(item) <= ITEM_FIELDS | optional, (
+        f"{where} fields: {sorted(set(item) ^ ITEM_FIELDS)}")
+    for rule in item.get("satisfied_by", []):
+        assert set(rule) <= {"source_role", "kind", "principal_id"}, f"{where}.satisfied_by"
+        assert rule["source_role"] == "system", f"{where}.satisfied_by.source_role"
+    assert type(item.get("department_may_confirm_directly", False)) is bool, where
     assert isinstance(item["key"], str)
     assert KEBAB_CASE.match(item["key"]), f"{where}.key is not kebab-case ASCII"
     assert item["category"] in CATEGORIES, f"{where}.category {item['category']!r}"

@@ -32,7 +32,7 @@ PINNED_TOPICS = {
     "DepartureItemAdded", "DepartureReminderSent", "DepartureClosed",
     "ItemCreated", "ItemSubmitted", "ItemConfirmed", "ItemRejected", "ItemWaived",
     "ItemReassigned", "ItemCommented", "ItemExternalEvidenceRecorded", "ItemEvidenceUploaded",
-    "TemplateCreated", "TemplateRevised",
+    "TemplateCreated", "TemplateRevised", "DepartureHandedOver",
 }
 
 
@@ -55,8 +55,9 @@ def item_through_every_event() -> HandoverItem:
     item.comment(by="emp-zhang", text="已补充")
     item.submit(by="hr-li", on_behalf=True, note="mailed in", evidence=[])
     item.reassign(by="hr-li", receiver="dept:it", reason="IT owns the CRM")
-    item.record_external_evidence(by="system:iam", source="okta", kind="account_disabled",
-                                  reference="evt-9", details={"nested": {"list": [1, None]}})
+    item.record_external_evidence(by="it-wang", role="it", source="okta",
+                                  kind="account_disabled", reference="evt-9",
+                                  details={"nested": {"list": [1, None]}})
     item.confirm(by="it-wang", acting_for={"it-wang", "dept:it"}, note="",
                  signature={"alg": "ed25519", "sig": "c2ln"})
     return item
@@ -107,9 +108,11 @@ def withdrawn_departure() -> Departure:
 
 
 def revised_template() -> Template:
-    template = Template.define("sales", "sales", "Sales", "销售", [{"key": "a", "n": 1}])
-    template.revise("Sales", "销售 v2", [{"key": "a", "n": 1}, {"key": "b", "n": 2}])
-    template.revise("Sales", "销售 v3", [])
+    template = Template.define("sales", "sales", "Sales", "销售", [{"key": "a", "n": 1}],
+                               author="hr-li")
+    template.revise("Sales", "销售 v2", [{"key": "a", "n": 1}, {"key": "b", "n": 2}],
+                    author="hr-li")
+    template.revise("Sales", "销售 v3", [], author="hr-zhou")
     return template
 
 
@@ -193,7 +196,7 @@ def test_replayed_aggregate_continues_with_the_same_rules() -> None:
     assert confirmed.originator_version == 3
     assert encode_event(confirmed) == ("ItemConfirmed", {
         "by": "emp-successor", "receiver": "emp-successor", "submission": 1, "note": "",
-        "signature": None,
+        "signature": None, "direct": False,
     })
 
 
@@ -333,3 +336,22 @@ def test_clones_share_no_state_with_the_cached_original() -> None:
     copy.submit(by="g", on_behalf=False, note="n", evidence=[{"sha256": "ab" * 32, "size": 1}])  # type: ignore[attr-defined]
     copy.reassign(by="h", receiver="x", reason="y")  # type: ignore[attr-defined]
     assert vars(item) == before
+
+
+def test_entries_stored_before_the_evidence_rules_and_authors_existed_still_replay() -> None:
+    stream_id = uuid4()
+    created = {k: v for k, v in item_created_payload().items()
+               if k not in ("satisfied_by", "department_may_confirm_directly")}
+    old = [entry("item", "ItemCreated", created, 1, stream_id),
+           entry("item", "ItemSubmitted", {"by": "emp-zhang", "on_behalf": False, "note": "",
+                                           "evidence": [], "submission": 1}, 2, stream_id),
+           entry("item", "ItemConfirmed", {"by": "emp-successor", "receiver": "emp-successor",
+                                           "submission": 1, "note": "", "signature": None},
+                 3, stream_id)]
+    item = cast(HandoverItem, replay(old))
+    assert (item.state, item.satisfied_by, item.department_may_confirm_directly) == (
+        "confirmed", [], False)
+    template = cast(Template, replay([entry("template", "TemplateCreated", {
+        "key": "sales", "role_family": "sales", "name": "Sales", "label": "销售", "items": [],
+        "content_hash": "00" * 32})]))
+    assert template.author is None

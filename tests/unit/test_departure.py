@@ -524,3 +524,36 @@ def test_refuses_to_close_before_approval_or_after_withdrawal(state: str) -> Non
 
     with pytest.raises(DepartureStateError, match=f"is {state}; needs handing_over"):
         departure.close(by=HR, items=[], note="")
+
+
+@pytest.mark.parametrize("state", ["draft", "pending_approval", "approved", "handing_over"])
+def test_the_hr_owner_hands_the_case_over_and_the_event_names_both_owners(state: str) -> None:
+    departure = departure_in(state)
+
+    departure.hand_over(by=HR, hr_owner_id="hr-zhou", reason="HR-Li is on leave")
+
+    assert departure.hr_owner_id == "hr-zhou"
+    assert recorded(departure) == [("DepartureHandedOver", {
+        "by": HR, "previous_hr_owner_id": HR, "hr_owner_id": "hr-zhou",
+        "reason": "HR-Li is on leave"})]
+
+
+@pytest.mark.parametrize("state", ["closed", "withdrawn"])
+def test_refuses_to_hand_over_a_final_case(state: str) -> None:
+    departure = departure_in(state)
+
+    with pytest.raises(DepartureStateError):
+        departure.hand_over(by=HR, hr_owner_id="hr-zhou", reason="late")
+    assert recorded(departure) == []
+
+
+def test_refuses_to_hand_a_case_to_its_owner_or_its_leaver_or_without_a_reason() -> None:
+    departure = departure_in("handing_over")
+
+    with pytest.raises(InvalidTransitionError, match="already owned"):
+        departure.hand_over(by=HR, hr_owner_id=HR, reason="again")
+    with pytest.raises(InvalidInputError, match="leaver"):
+        departure.hand_over(by=HR, hr_owner_id=str(LEAVER["id"]), reason="self")
+    with pytest.raises(InvalidInputError):
+        departure.hand_over(by=HR, hr_owner_id="hr-zhou", reason=" ")
+    assert recorded(departure) == []

@@ -87,7 +87,8 @@ def test_new_item_is_open_and_records_its_creation() -> None:
         "title": "Client list", "label": "客户清单",
         "acceptance_criteria": "Every active client, with needs", "giver_id": GIVER,
         "receiver": RECEIVER, "mandatory": True, "priority": "high", "due_date": "2025-03-31",
-        "template_item_key": "sales.clients",
+        "template_item_key": "sales.clients", "satisfied_by": None,
+        "department_may_confirm_directly": False,
     })]
 
 
@@ -101,7 +102,7 @@ def test_giver_submits_an_open_item_with_evidence() -> None:
     assert item.evidence == EVIDENCE
     assert recorded(item) == [("ItemSubmitted", {
         "by": GIVER, "on_behalf": False, "note": "all in the CRM", "evidence": EVIDENCE,
-        "submission": 1,
+        "submission": 1, "on_evidence": None,
     })]
 
 
@@ -117,7 +118,7 @@ def test_giver_resubmits_a_rejected_item_and_the_submission_counter_increases() 
     assert item.evidence == new_evidence
     assert recorded(item) == [("ItemSubmitted", {
         "by": GIVER, "on_behalf": False, "note": "added the 2024 contracts",
-        "evidence": new_evidence, "submission": 2,
+        "evidence": new_evidence, "submission": 2, "on_evidence": None,
     })]
 
 
@@ -186,7 +187,7 @@ def test_receiver_confirms_a_submitted_item() -> None:
     assert item.confirmed_by == RECEIVER
     assert recorded(item) == [("ItemConfirmed", {
         "by": RECEIVER, "receiver": RECEIVER, "submission": 1, "note": "received",
-        "signature": signature,
+        "signature": signature, "direct": False,
     })]
 
 
@@ -377,16 +378,16 @@ def test_comments_are_recorded_in_every_state_without_changing_it(state: str) ->
 
 
 @pytest.mark.parametrize("state", ALL_STATES)
-def test_external_evidence_is_recorded_in_every_state_without_changing_it(state: str) -> None:
-    item = item_in(state)
+def test_department_evidence_is_recorded_in_every_state_without_changing_it(state: str) -> None:
+    item = item_in(state, receiver="dept:it")
     details: JSONObject = {"account": "zhang.wei", "disabled_at": "2025-03-31T18:00:00Z"}
 
-    item.record_external_evidence(by="system:iam", source="okta", kind="account_disabled",
-                                  reference="evt-123", details=details)
+    item.record_external_evidence(by="it-wang", role="it", source="okta",
+                                  kind="account_disabled", reference="evt-123", details=details)
 
     assert item.state == state
     assert recorded(item) == [("ItemExternalEvidenceRecorded", {
-        "by": "system:iam", "source": "okta", "kind": "account_disabled",
+        "by": "it-wang", "source": "okta", "kind": "account_disabled",
         "reference": "evt-123", "details": details,
     })]
 
@@ -472,3 +473,109 @@ def test_an_upload_with_a_bad_name_or_media_type_is_refused_naming_the_field(
     assert e.value.field == field
     assert recorded(item) == []
     assert "ef" * 32 not in item.uploads
+IAM_RULE: JSONObject = {"source_role": "system", "kind": "account_disabled"}
+
+
+def revocable_item(direct: bool = False, rules: list[JSONObject] | None = None) -> HandoverItem:
+    item = HandoverItem(
+        departure_id="7f1d9c2e-0000-4000-8000-000000000001", category="accounts_permissions",
+        title="SSO revoked", label="停用SSO", acceptance_criteria="SSO disabled",
+        giver_id=GIVER, receiver="dept:it", mandatory=True, priority="critical",
+        due_date=None, template_item_key="it-revoke-vpn-sso",
+        satisfied_by=[IAM_RULE] if rules is None else rules,
+        department_may_confirm_directly=direct,
+    )
+    item.collect_events()
+    return item
+
+
+def test_satisfying_system_evidence_submits_an_open_item_on_the_systems_word() -> None:
+    item = revocable_item()
+
+    item.record_external_evidence(by="iam", role="system", source="IAM",
+                                  kind="account_disabled", reference="T-1", details={})
+
+    assert (item.state, item.submitted_by, item.submissions) == ("submitted", "iam", 1)
+    [(evidence_type, _), (submitted_type, submitted)] = recorded(item)
+    assert (evidence_type, submitted_type) == ("ItemExternalEvidenceRecorded", "ItemSubmitted")
+    assert submitted["by"] == "iam"
+    assert submitted["on_evidence"] == 2  # the version of the evidence event in this stream
+    assert submitted["on_behalf"] is False
+
+
+def test_the_system_that_submitted_an_item_never_reviews_it_and_its_department_does() -> None:
+    item = revocable_item()
+    item.record_external_evidence(by="iam", role="system", source="IAM",
+                                  kind="account_disabled", reference="T-1", details={})
+    with pytest.raises(NotReceiverError):
+        item.confirm(by="iam", acting_for={"iam", "dept:it"}, note="", signature=None)
+
+    item.confirm(by="it-wang", acting_for={"it-wang", "dept:it"}, note="ok", signature=None)
+    assert (item.state, item.confirmed_by) == ("confirmed", "it-wang")
+
+
+@pytest.mark.parametrize(("role", "by", "kind"), [
+    ("system", "iam", "laptop_returned"),  # a kind the checklist item does not name
+    ("finance", "fin-zhou", "account_disabled"),  # another department's queue
+    ("admin", "adm-wu", "account_disabled"),
+])
+def test_refuses_evidence_from_a_source_the_checklist_item_does_not_name(
+        role: str, by: str, kind: str) -> None:
+    item = revocable_item()
+
+    with pytest.raises(ForbiddenError, match="takes external evidence only from"):
+        item.record_external_evidence(by=by, role=role, source="x", kind=kind, reference="",
+                                      details={})
+    assert recorded(item) == []
+
+
+def test_a_rule_naming_one_system_principal_refuses_every_other_system() -> None:
+    item = revocable_item(rules=[{**IAM_RULE, "principal_id": "iam"}])
+
+    with pytest.raises(ForbiddenError):
+        item.record_external_evidence(by="iam-2", role="system", source="IAM",
+                                      kind="account_disabled", reference="", details={})
+    item.record_external_evidence(by="iam", role="system", source="IAM",
+                                  kind="account_disabled", reference="", details={})
+    assert item.state == "submitted"
+
+
+def test_satisfying_evidence_on_a_submitted_item_is_recorded_without_a_new_submission() -> None:
+    item = revocable_item()
+    item.submit(by=GIVER, on_behalf=False, note="please revoke", evidence=[])
+    item.collect_events()
+
+    item.record_external_evidence(by="iam", role="system", source="IAM",
+                                  kind="account_disabled", reference="T-2", details={})
+
+    assert [t for t, _ in recorded(item)] == ["ItemExternalEvidenceRecorded"]
+    assert (item.submitted_by, item.submissions) == (GIVER, 1)
+
+
+def test_the_department_confirms_an_open_item_directly_where_the_checklist_allows() -> None:
+    item = revocable_item(direct=True)
+
+    item.confirm(by="it-wang", acting_for={"it-wang", "dept:it"}, note="revoked myself",
+                 signature=None)
+
+    assert item.state == "confirmed"
+    [(_, payload)] = recorded(item)
+    assert (payload["direct"], payload["submission"]) == (True, 0)
+
+
+def test_refuses_a_direct_confirmation_where_the_checklist_does_not_allow_it() -> None:
+    item = revocable_item(direct=False)
+
+    with pytest.raises(ItemNotSubmittedError):
+        item.confirm(by="it-wang", acting_for={"it-wang", "dept:it"}, note="", signature=None)
+
+
+def test_refuses_a_direct_confirmation_by_the_giver_or_another_department() -> None:
+    item = revocable_item(direct=True)
+
+    with pytest.raises(NotReceiverError):
+        item.confirm(by=GIVER, acting_for={GIVER, "dept:it"}, note="", signature=None)
+    with pytest.raises(NotReceiverError):
+        item.confirm(by="fin-zhou", acting_for={"fin-zhou", "dept:finance"}, note="",
+                     signature=None)
+    assert recorded(item) == []

@@ -29,7 +29,7 @@ def topic(domain_event: object) -> str:
 
 def define(key: str = "sales", items: list[JSONObject] | None = None) -> Template:
     return Template.define(key, "sales", "Sales handover", "销售岗位交接",
-                           ITEMS if items is None else items)
+                           ITEMS if items is None else items, author="hr-li")
 
 
 def test_content_hash_is_the_sha256_of_the_canonical_content() -> None:
@@ -87,8 +87,8 @@ def test_each_revision_increments_the_revision_and_records_the_new_hash() -> Non
     template.collect_events()
     first_hash = template.content_hash
 
-    template.revise("Sales handover", "销售岗位交接 v2", ITEMS[:1])
-    template.revise("Sales handover", "销售岗位交接 v3", ITEMS)
+    template.revise("Sales handover", "销售岗位交接 v2", ITEMS[:1], author="hr-li")
+    template.revise("Sales handover", "销售岗位交接 v3", ITEMS, author="hr-li")
 
     assert template.revision == 3
     assert template.label == "销售岗位交接 v3"
@@ -117,7 +117,7 @@ def test_reference_names_the_id_key_revision_and_content_hash() -> None:
 
 def test_reference_follows_the_latest_revision() -> None:
     template = define()
-    template.revise("Sales handover", "new label", ITEMS)
+    template.revise("Sales handover", "new label", ITEMS, author="hr-li")
 
     reference = template.reference()
 
