@@ -15,14 +15,17 @@ from ledger.errors import ForbiddenError
 from ledger.service import commands as c
 from ledger.service.context import Actor
 from ledger.service.policy import require_role
+from ledger.service.relation import hide_item
 from ledger.service.unit_of_work import UnitOfWork
 
 UPLOADERS = ("employee", "hr")
 
 
-def require_uploader(actor: Actor, item: HandoverItem) -> None:
-    """Evidence is uploaded by whoever may submit the item: its giver, or HR for them."""
+def require_uploader(actor: Actor, item: HandoverItem, departure: Departure) -> None:
+    """Evidence is uploaded by whoever may submit the item: its giver, or HR for them. To
+    anyone who may not read the item, it is absent (a refusal reveals nothing)."""
     require_role(actor, UPLOADERS, "upload evidence")
+    hide_item(actor, item, departure)
     if actor.id != item.giver_id and actor.role != "hr":
         raise ForbiddenError(f"only the giver or HR uploads evidence for item {item.id}")
 
@@ -36,9 +39,11 @@ def require_open(departure: Departure) -> None:
 
 async def record_upload(cmd: c.RecordUpload, actor: Actor, uow: UnitOfWork) -> JSONObject:
     """Record who uploaded which file (name, size, media type, SHA-256) to the item."""
+    require_role(actor, UPLOADERS, "upload evidence")
     item = await uow.get(HandoverItem, cmd.item_id)
-    require_uploader(actor, item)
-    require_open(await uow.get(Departure, item.departure_id, fresh=True))
+    departure = await uow.get(Departure, item.departure_id, fresh=True)
+    require_uploader(actor, item, departure)
+    require_open(departure)
     item.record_upload(by=actor.id, sha256=cmd.sha256, size=cmd.size, name=cmd.name,
                        media_type=cmd.media_type)
     upload = item.uploads[cmd.sha256]

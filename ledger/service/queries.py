@@ -18,8 +18,9 @@ from ledger.canonical import JSONObject
 from ledger.entry import Entry
 from ledger.errors import ForbiddenError, InvalidTransitionError, NotFoundError
 from ledger.service.context import Actor
-from ledger.service.evidence_cases import require_open, require_uploader
+from ledger.service.evidence_cases import UPLOADERS, require_open, require_uploader
 from ledger.service.ledger import Ledger
+from ledger.service.policy import require_role
 from ledger.service.relation import OVERSEERS, may_read_departure, may_read_item_alone
 from ledger.service.signature import confirmation_statement
 
@@ -128,9 +129,11 @@ async def list_departures(ledger: Ledger, actor: Actor, wanted: DepartureFilter,
 async def authorize_upload(ledger: Ledger, actor: Actor, item_id: UUID) -> HandoverItem:
     """Ask the upload's rule before the file is streamed, so a refused upload stores nothing
     (``evidence_cases.record_upload`` asks it again when recording)."""
+    require_role(actor, UPLOADERS, "upload evidence")
     item = await ledger.load(HandoverItem, item_id)
-    require_uploader(actor, item)
-    require_open(await ledger.load(Departure, item.departure_id))
+    departure = await ledger.load(Departure, item.departure_id)
+    require_uploader(actor, item, departure)
+    require_open(departure)
     return item
 
 

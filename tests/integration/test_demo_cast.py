@@ -29,7 +29,8 @@ async def test_the_demo_creates_a_principal_for_every_person_it_names(
     runtime = await open_runtime(Settings(database_url=database_url, data_dir=tmp_path,
                                           log_origin=TEST_ORIGIN, key_dir=tmp_path / "keys"))
     try:
-        played = await play_all(runtime.ledger, dt.date(2026, 11, 24), runtime.principals)
+        played = await play_all(runtime.ledger, dt.date(2026, 11, 24), runtime.blobs,
+                                runtime.principals)
         known = {p.id for p in await runtime.principals.list_principals()}
         named: set[str] = set()
         for departure_id in played.values():

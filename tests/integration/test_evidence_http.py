@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -127,9 +128,14 @@ async def test_hr_uploads_for_the_giver_and_nobody_else_may(api: Api) -> None:
     _, item_id = await case(api)
 
     assert (await upload(api, item_id, "hr.sun", b"mailed in by the leaver")).status == 201
+    absent = (await upload(api, str(uuid.uuid4()), "stranger", b"x")).problem(404)
     for who in ("zhao.min", "stranger", "li.qiang", "it.qian", "legal.x", "admin"):
         refused = await upload(api, item_id, who, f"from {who}".encode())
-        refused.problem(403)
+        if who == "stranger":  # may not read the item: it is absent to them
+            assert refused.problem(404)["detail"].replace(item_id, "X") == absent[
+                "detail"].replace(absent["detail"].split()[0], "X")
+        else:
+            refused.problem(403)
         digest = hashlib.sha256(f"from {who}".encode()).hexdigest()
         assert await api.runtime.blobs.size_of(digest) is None  # refused before it was stored
     assert [e["type"] for e in await events(api, item_id)] == [

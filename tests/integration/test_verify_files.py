@@ -52,7 +52,8 @@ async def played(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPa
     runtime = await open_runtime(Settings(database_url=url, data_dir=data_dir,
                                           log_origin=TEST_ORIGIN, key_dir=data_dir / "keys"))
     try:
-        await play_all(runtime.ledger, dt.date(2026, 11, 24), runtime.blobs)
+        await play_all(runtime.ledger, dt.date(2026, 11, 24), runtime.blobs,
+                       runtime.principals)
         await drain(runtime.sequencer)
         uploads = await _uploads(runtime)
     finally:
