@@ -67,7 +67,7 @@ async def cmd_verify(args: argparse.Namespace, settings: Settings, store: EventS
     if report.child_error is not None:
         err.print(f"note: the log's tree was audited in this process (slower): "
                   f"{report.child_error}", markup=False)
-    problems = chains.problems + log.problems
+    problems = report.problems  # chains, log and the close gate
     for problem in problems:
         out.print(f"TAMPERED: {problem}", markup=False)
     if problems:

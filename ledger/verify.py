@@ -40,6 +40,7 @@ from ledger.store.port import AuditRow, EventStore, StoredEvent
 from ledger.tlog.note import Verifier
 from ledger.transparency.log_worker import audit_log_in_child, can_audit_in_child
 from ledger.transparency.verify_log import LogReport, audit_log_tree, check_log_against_events
+from ledger.verify_gate import GateFacts, check_gate
 
 MAX_PROBLEMS = 1000
 BATCH = 10_000
@@ -66,6 +67,7 @@ class ChainReport:
     problems: list[VerificationError] = field(default_factory=list)
     positions: list[int] = field(default_factory=list)
     digests: list[bytes] = field(default_factory=list)  # SHA-256 of each entry, as read
+    gate: GateFacts = field(default_factory=GateFacts)  # for the close-gate audit
 
     def hashes_by_position(self) -> dict[int, bytes]:
         """Each event's hash (of its bytes as read) by storage position."""
@@ -85,11 +87,12 @@ class LedgerReport:
     log: LogReport
     tree_in_child: bool = False  # whether a child process audited the log's tree
     child_error: str | None = None  # why a child process could not, if one was tried
+    gate: list[VerificationError] = field(default_factory=list)  # close-gate violations
 
     @property
     def problems(self) -> list[VerificationError]:
-        """Every problem, chains first."""
-        return self.chains.problems + self.log.problems
+        """Every problem: chains, log, then the close gate."""
+        return self.chains.problems + self.log.problems + self.gate
 
 
 async def verify_ledger(store: EventStore, log: LogStore, verifiers: Sequence[Verifier],
@@ -137,7 +140,8 @@ async def verify_ledger(store: EventStore, log: LogStore, verifiers: Sequence[Ve
         progress("log", report.size)
         progress("tree", report.size)
     await check_log_against_events(store, log, report, entries, chains.hashes_by_position())
-    return LedgerReport(chains, report, in_child, child_error)
+    gate = await check_gate(store, chains.gate, entries.positions)
+    return LedgerReport(chains, report, in_child, child_error, gate[:MAX_PROBLEMS])
 
 
 async def verify_chains(store: EventStore, progress: Progress | None = None, *,
@@ -179,7 +183,9 @@ async def _check_all(store: EventStore, report: ChainReport, progress: Progress 
             for start in range(0, len(rows), SLICE):
                 # Let the concurrent log audit's reads and its child process move meanwhile.
                 await asyncio.sleep(0)
-                _check_batch(rows[start:start + SLICE], last, plain, report, strict)
+                piece = rows[start:start + SLICE]
+                _check_batch(piece, last, plain, report, strict)
+                report.gate.feed(piece)
             if progress is not None:
                 progress(report.events)
     finally:

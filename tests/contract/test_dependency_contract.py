@@ -1,0 +1,120 @@
+"""One contract, every store: an append commits only if its read dependencies are unchanged
+(ledger.store.port), as of the commit, and dependents of one stream do not block each other."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+
+from ledger.errors import ConflictError
+from ledger.store.port import (
+    DependencyChangedError,
+    EventStore,
+    IdempotencyRecord,
+    ReadDependency,
+)
+from tests.contract.test_store_contract import chain, make_event
+
+
+async def test_append_whose_dependency_is_unchanged_commits(store: EventStore) -> None:
+    watched, writer = uuid.uuid4(), uuid.uuid4()
+    await store.append(chain(watched, 2))
+    await store.append(chain(writer, 1), depends_on=[ReadDependency(watched, 2)])
+    assert [r.version for r in await store.read_stream(writer)] == [1]
+
+
+async def test_append_whose_dependency_moved_is_refused_and_appends_nothing(
+        store: EventStore) -> None:
+    watched, writer = uuid.uuid4(), uuid.uuid4()
+    first = chain(watched, 2)
+    await store.append(first)
+    record = IdempotencyRecord("k-" + uuid.uuid4().hex, b"h" * 32, b"{}")
+    with pytest.raises(DependencyChangedError, match="decided on has changed"):
+        await store.append(chain(writer, 1), record, depends_on=[ReadDependency(watched, 1)])
+    assert await store.read_stream(writer) == []
+    assert await store.find_idempotency(record.key) is None
+    assert await store.count_events() == 2
+
+
+async def test_dependency_changed_is_a_conflict(store: EventStore) -> None:
+    watched = uuid.uuid4()
+    await store.append(chain(watched, 1))
+    with pytest.raises(ConflictError):
+        await store.append(chain(uuid.uuid4(), 1), depends_on=[ReadDependency(watched, 3)])
+
+
+async def test_dependency_on_an_absent_stream_holds_until_it_is_created(
+        store: EventStore) -> None:
+    watched = uuid.uuid4()
+    await store.append(chain(uuid.uuid4(), 1), depends_on=[ReadDependency(watched, 0)])
+    await store.append(chain(watched, 1))
+    with pytest.raises(DependencyChangedError):
+        await store.append(chain(uuid.uuid4(), 1), depends_on=[ReadDependency(watched, 0)])
+
+
+async def test_every_dependency_is_checked(store: EventStore) -> None:
+    kept, moved = uuid.uuid4(), uuid.uuid4()
+    await store.append([*chain(kept, 1), *chain(moved, 2)])
+    writer = uuid.uuid4()
+    with pytest.raises(DependencyChangedError):
+        await store.append(chain(writer, 1), depends_on=[ReadDependency(kept, 1),
+                                                         ReadDependency(moved, 1)])
+    assert await store.read_stream(writer) == []
+
+
+async def test_concurrent_dependents_of_one_stream_all_commit(store: EventStore) -> None:
+    shared = uuid.uuid4()
+    await store.append(chain(shared, 1))
+    writers = [uuid.uuid4() for _ in range(40)]
+    results = await asyncio.wait_for(asyncio.gather(*(
+        store.append(chain(w, 1), depends_on=[ReadDependency(shared, 1)]) for w in writers),
+        return_exceptions=True), timeout=20)
+    assert all(isinstance(r, list) for r in results), results
+    for w in writers:
+        assert len(await store.read_stream(w)) == 1
+
+
+async def test_no_dependent_commits_after_its_dependency_moved(store: EventStore) -> None:
+    """The race the close gate needs: one writer moves a stream while others that read it
+    append; every dependent that commits is ordered before the move, none after it."""
+    for _ in range(15):
+        shared = uuid.uuid4()
+        first = chain(shared, 1)
+        await store.append(first)
+        move = make_event(shared, 2, first[0].event_hash)
+        writers = [uuid.uuid4() for _ in range(6)]
+        jobs = [store.append(chain(w, 1), depends_on=[ReadDependency(shared, 1)])
+                for w in writers]
+        jobs.insert(3, store.append([move]))
+        results = await asyncio.gather(*jobs, return_exceptions=True)
+        moved_at = (await store.read_stream(shared))[1].position
+        for w, result in zip(writers, results[:3] + results[4:], strict=True):
+            rows = await store.read_stream(w)
+            if isinstance(result, BaseException):
+                assert isinstance(result, DependencyChangedError), result
+                assert rows == []
+            else:
+                assert rows[0].position < moved_at
+        assert isinstance(results[3], list), results[3]
+
+
+async def test_a_dependent_and_the_move_of_its_dependency_never_both_commit_after_it(
+        store: EventStore) -> None:
+    """Two commands each depending on the stream the other appends to (a close reading an
+    item, a submission reading the departure): exactly one commits, whatever the batching."""
+    for _ in range(20):
+        a, b = uuid.uuid4(), uuid.uuid4()
+        base_a, base_b = chain(a, 1), chain(b, 1)
+        await store.append([*base_a, *base_b])
+        results = await asyncio.gather(
+            store.append([make_event(a, 2, base_a[0].event_hash)],
+                         depends_on=[ReadDependency(b, 1)]),
+            store.append([make_event(b, 2, base_b[0].event_hash)],
+                         depends_on=[ReadDependency(a, 1)]),
+            return_exceptions=True)
+        committed = [r for r in results if not isinstance(r, BaseException)]
+        assert len(committed) == 1, results
+        assert all(isinstance(r, DependencyChangedError)
+                   for r in results if isinstance(r, BaseException)), results
