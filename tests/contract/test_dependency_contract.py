@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -15,6 +16,8 @@ from ledger.store.port import (
     IdempotencyRecord,
     ReadDependency,
 )
+from ledger.store.postgres import PostgresEventStore
+from ledger.store.sqlite import SQLiteEventStore
 from tests.contract.test_store_contract import chain, make_event
 
 
@@ -118,3 +121,35 @@ async def test_a_dependent_and_the_move_of_its_dependency_never_both_commit_afte
         assert len(committed) == 1, results
         assert all(isinstance(r, DependencyChangedError)
                    for r in results if isinstance(r, BaseException)), results
+
+
+@pytest.fixture
+async def twin(store: EventStore, request: pytest.FixtureRequest) -> AsyncIterator[EventStore]:
+    """A second store on the same database: another API process, with its own connections
+    (and, on PostgreSQL, its own group commit)."""
+    other: EventStore
+    if isinstance(store, SQLiteEventStore):
+        other = await SQLiteEventStore.connect(request.getfixturevalue("sqlite_path"))
+    else:
+        other = await PostgresEventStore.connect(request.getfixturevalue("pg_dsn"))
+    try:
+        yield other
+    finally:
+        await other.close()
+
+
+async def test_two_processes_never_both_commit_on_each_others_stream(
+        store: EventStore, twin: EventStore) -> None:
+    """The close and the item command in two API processes: each depends on the stream the
+    other appends to; the database lets exactly one of them commit."""
+    for _ in range(40):
+        a, b = uuid.uuid4(), uuid.uuid4()
+        base_a, base_b = chain(a, 1), chain(b, 1)
+        await store.append([*base_a, *base_b])
+        results = await asyncio.gather(
+            store.append([make_event(a, 2, base_a[0].event_hash)],
+                         depends_on=[ReadDependency(b, 1)]),
+            twin.append([make_event(b, 2, base_b[0].event_hash)],
+                        depends_on=[ReadDependency(a, 1)]),
+            return_exceptions=True)
+        assert [isinstance(r, list) for r in results].count(True) == 1, results
