@@ -61,22 +61,24 @@ class GateFacts:
     finals: dict[str, _Final] = field(default_factory=dict)
 
     def feed(self, rows: Iterable[AuditRow]) -> None:
-        """Take what the gate needs from rows of any stream type (others are skipped)."""
-        for position, event_id, stream_type, stream_id, version, event_type, _, entry in rows:
+        """Take what the gate needs from rows of any stream type (others are skipped). Runs
+        once per event, so the common case (an item event that changes no state, such as a
+        comment) is written out inline: one dict lookup and one array append."""
+        item_positions, changes = self.item_positions, ITEM_STATE_AFTER
+        for row in rows:
+            stream_type = row[2]
             if stream_type == "item":
-                self._item(position, stream_id, event_type, entry)
+                positions = item_positions.get(row[3])
+                if positions is None:
+                    positions = item_positions[row[3]] = array("q")
+                positions.append(row[0])
+                if row[5] in changes:
+                    self._item_changed(row[0], row[3], row[5], row[7])
             elif stream_type == "departure":
-                self._departure(position, event_id, stream_id, version, event_type, entry)
+                self._departure(row[0], row[1], row[3], row[4], row[5], row[7])
 
-    def _item(self, position: int, item: str, event_type: str, entry: bytes) -> None:
-        positions = self.item_positions.get(item)
-        if positions is None:
-            positions = self.item_positions[item] = array("q")
-        positions.append(position)
-        state = ITEM_STATE_AFTER.get(event_type)
-        if state is None:
-            return
-        self.item_states.setdefault(item, []).append((position, state))
+    def _item_changed(self, position: int, item: str, event_type: str, entry: bytes) -> None:
+        self.item_states.setdefault(item, []).append((position, ITEM_STATE_AFTER[event_type]))
         if event_type == "ItemCreated":
             payload = _payload(entry)
             self.item_departure[item] = str(payload.get("departure_id"))

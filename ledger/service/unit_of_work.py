@@ -139,10 +139,12 @@ class UnitOfWork:
                 if aggregate_id not in self._appended]
 
     def remember(self) -> None:
-        """After a successful append: the tracked aggregates are the cache's new truth."""
+        """After a successful append: the aggregates it appended to are the cache's new truth
+        (the ones only read are in the cache already, as they were read)."""
         if self.cache is None:
             return
-        for aggregate, last_hash in self._tracked.values():
+        for aggregate_id in self._appended:
+            aggregate, last_hash = self._tracked[aggregate_id]
             if last_hash is not None:
                 self.cache.put(aggregate, last_hash)
 

@@ -39,7 +39,8 @@ DEPENDENCY_CHANGED = "HL409"  # SQLSTATE ledger_append raises when a dependency 
 def lock_key(stream_id: UUID) -> int:
     """The advisory lock key of a stream: its UUID's first 8 bytes as a signed bigint (two
     streams sharing a key only serialise each other, which is safe)."""
-    return int.from_bytes(stream_id.bytes[:8], "big", signed=True)
+    key = stream_id.int >> 64  # the first 8 bytes, big-endian, without building bytes
+    return key - (1 << 64) if key >= 1 << 63 else key
 
 
 def is_dependency_changed(error: BaseException) -> bool:
