@@ -31,16 +31,20 @@ APPEND = """
 SELECT appended_id, appended_position
 FROM ledger_append($1::uuid[], $2::text[], $3::uuid[], $4::int[], $5::text[],
                    $6::timestamptz[], $7::bytea[], $8::bytea[], $9::text[], $10::bytea[],
-                   $11::bytea[], $12::bigint[], $13::boolean[], $14::uuid[], $15::int[])
+                   $11::bytea[], $12::int[], $13::int[], $14::boolean[], $15::uuid[],
+                   $16::int[])
 """
 DEPENDENCY_CHANGED = "HL409"  # SQLSTATE ledger_append raises when a dependency moved
 
 
-def lock_key(stream_id: UUID) -> int:
-    """The advisory lock key of a stream: its UUID's first 8 bytes as a signed bigint (two
-    streams sharing a key only serialise each other, which is safe)."""
-    key = stream_id.int >> 64  # the first 8 bytes, big-endian, without building bytes
-    return key - (1 << 64) if key >= 1 << 63 else key
+def lock_key(stream_id: UUID) -> tuple[int, int]:
+    """The advisory lock key of a stream: its UUID's first 8 bytes as two signed 32-bit
+    integers. The two-integer form is a key space of its own, apart from the single-bigint
+    locks of migrations and sequencer leadership, so no stream can ever share their lock; two
+    streams sharing a key only serialise each other, which is safe."""
+    high, low = stream_id.int >> 96, (stream_id.int >> 64) & 0xFFFFFFFF
+    return (high - (1 << 32) if high >= 1 << 31 else high,
+            low - (1 << 32) if low >= 1 << 31 else low)
 
 
 def is_dependency_changed(error: BaseException) -> bool:
@@ -61,7 +65,8 @@ def _arguments(requests: Sequence[_Request]) -> tuple[object, ...]:
     events = [e for r in requests for e in r.events]
     records = [r.idempotency for r in requests if r.idempotency is not None]
     dependencies = [d for r in requests for d in r.depends_on]
-    exclusive: dict[int, bool] = {lock_key(d.stream_id): False for d in dependencies}
+    exclusive: dict[tuple[int, int], bool] = {lock_key(d.stream_id): False
+                                              for d in dependencies}
     exclusive.update((lock_key(e.stream_id), True) for e in events)
     keys = sorted(exclusive)
     return (
@@ -71,7 +76,7 @@ def _arguments(requests: Sequence[_Request]) -> tuple[object, ...]:
         [e.entry for e in events], [e.event_hash for e in events],
         [k.key for k in records], [k.request_hash for k in records],
         [k.response for k in records],
-        keys, [exclusive[k] for k in keys],
+        [k[0] for k in keys], [k[1] for k in keys], [exclusive[k] for k in keys],
         [d.stream_id for d in dependencies], [d.version for d in dependencies],
     )
 

@@ -111,13 +111,15 @@ MIGRATIONS: tuple[str, ...] = (
         ids uuid[], stream_types text[], stream_ids uuid[], versions int[], event_types text[],
         recorded timestamptz[], entries bytea[], hashes bytea[],
         idem_keys text[], idem_hashes bytea[], idem_responses bytea[],
-        lock_keys bigint[], lock_exclusive boolean[], dep_ids uuid[], dep_versions int[])
+        lock_high int[], lock_low int[], lock_exclusive boolean[], dep_ids uuid[],
+        dep_versions int[])
     RETURNS TABLE (appended_id uuid, appended_position bigint)
     LANGUAGE plpgsql VOLATILE AS $$
     BEGIN
-        PERFORM CASE WHEN l.exclusive THEN pg_advisory_xact_lock(l.k)
-                     ELSE pg_advisory_xact_lock_shared(l.k) END
-        FROM unnest(lock_keys, lock_exclusive) WITH ORDINALITY AS l(k, exclusive, n)
+        PERFORM CASE WHEN l.exclusive THEN pg_advisory_xact_lock(l.high, l.low)
+                     ELSE pg_advisory_xact_lock_shared(l.high, l.low) END
+        FROM unnest(lock_high, lock_low, lock_exclusive) WITH ORDINALITY
+             AS l(high, low, exclusive, n)
         ORDER BY l.n;
         IF EXISTS (
             SELECT 1 FROM unnest(dep_ids, dep_versions) AS d(id, v)
