@@ -150,7 +150,7 @@ async def test_queued_item_event_after_close_is_reported_before_sequencing(
     assert "queued at position" in str(problems[0])
 
 
-async def test_ledger_verify_fails_on_an_item_event_after_close(
+async def test_ledger_verify_passes_a_closed_case_and_fails_on_an_item_event_after_it(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.chdir(tmp_path)
@@ -159,16 +159,27 @@ async def test_ledger_verify_fails_on_an_item_event_after_close(
         monkeypatch.delenv(name, raising=False)
     assert await asyncio.to_thread(main, ["keygen"]) == 0
     data = tmp_path / "ledger-data"
+
+    async def sequence(store: EventStore) -> None:
+        await drain(Sequencer(log_store_for(store),
+                              load_signers(data / "keys", DEFAULT_LOG_ORIGIN),
+                              DEFAULT_LOG_ORIGIN))
+
     store = await SQLiteEventStore.connect(data / "ledger.db")
     try:
         await store.migrate()
         ledger = Ledger(store)
         departure, item = await handing_over(ledger, mandatory=False)
         await ledger.execute(c.CloseDeparture(departure_id=departure), HR)
+        await sequence(store)
+    finally:
+        await store.close()
+    assert await asyncio.to_thread(main, ["verify"]) == 0
+    assert "; the close gate held" in capsys.readouterr().out
+    store = await SQLiteEventStore.connect(data / "ledger.db")
+    try:
         late = await forge(store, "item", item, "ItemCommented", {"by": "x", "text": "late"})
-        await drain(Sequencer(log_store_for(store),
-                              load_signers(data / "keys", DEFAULT_LOG_ORIGIN),
-                              DEFAULT_LOG_ORIGIN))
+        await sequence(store)
     finally:
         await store.close()
     assert await asyncio.to_thread(main, ["verify"]) == 1
