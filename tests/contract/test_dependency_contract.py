@@ -7,6 +7,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 
+import asyncpg
 import pytest
 
 from ledger.errors import ConflictError
@@ -17,6 +18,7 @@ from ledger.store.port import (
     ReadDependency,
 )
 from ledger.store.postgres import PostgresEventStore
+from ledger.store.postgres_batch import lock_key
 from ledger.store.sqlite import SQLiteEventStore
 from tests.contract.test_store_contract import chain, make_event
 
@@ -153,3 +155,29 @@ async def test_two_processes_never_both_commit_on_each_others_stream(
                         depends_on=[ReadDependency(a, 1)]),
             return_exceptions=True)
         assert [isinstance(r, list) for r in results].count(True) == 1, results
+
+
+async def test_postgres_dependents_share_the_stream_lock_and_writers_wait_for_it(
+        postgres_store: EventStore, pg_dsn: str) -> None:
+    """A stream's dependents take its lock shared, its writers exclusive: while another
+    transaction holds it shared (a dependent mid-commit), dependents still commit and a writer
+    to the stream waits until that transaction ends."""
+    shared = uuid.uuid4()
+    first = chain(shared, 1)
+    await postgres_store.append(first)
+    holder = await asyncpg.connect(pg_dsn)
+    try:
+        transaction = holder.transaction()
+        await transaction.start()
+        await holder.execute("SELECT pg_advisory_xact_lock_shared($1, $2)", *lock_key(shared))
+        await asyncio.wait_for(postgres_store.append(
+            chain(uuid.uuid4(), 1), depends_on=[ReadDependency(shared, 1)]), timeout=5)
+        writer = asyncio.ensure_future(
+            postgres_store.append([make_event(shared, 2, first[0].event_hash)]))
+        await asyncio.sleep(0.5)
+        assert not writer.done()
+        await transaction.commit()
+        await asyncio.wait_for(writer, timeout=5)
+    finally:
+        await holder.close()
+    assert [r.version for r in await postgres_store.read_stream(shared)] == [1, 2]
