@@ -15,6 +15,7 @@ stale between the read and the commit.
 from __future__ import annotations
 
 import uuid
+from functools import lru_cache
 from typing import Protocol, TypeVar
 from uuid import UUID
 
@@ -155,7 +156,10 @@ class UnitOfWork:
                 self.cache.evict(aggregate_id)
 
 
+@lru_cache(maxsize=1 << 14)
 def _parse_id(text: str) -> UUID:
+    """An id held as text (an item's departure id): parsed once per id, as every item command
+    loads its departure."""
     try:
         return UUID(text)
     except ValueError:
@@ -163,6 +167,7 @@ def _parse_id(text: str) -> UUID:
 
 
 def _checked(cls: type[A], aggregate: Aggregate, key: UUID) -> A:
-    if not isinstance(aggregate, cls):
+    # The exact-type test first: an ABC isinstance check costs more, on every load.
+    if type(aggregate) is not cls and not isinstance(aggregate, cls):
         raise NotFoundError(f"{cls.__name__} {key} not found")
     return aggregate

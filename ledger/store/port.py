@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import NamedTuple, Protocol
 from uuid import UUID
 
 from ledger.errors import ConflictError
@@ -51,9 +51,9 @@ class StoredEvent:
     event_hash: bytes
 
 
-@dataclass(frozen=True)
-class ReadDependency:
-    """A stream a command read but does not append to, at the version it read (0: absent)."""
+class ReadDependency(NamedTuple):
+    """A stream a command read but does not append to, at the version it read (0: absent).
+    A tuple: one is made for nearly every command."""
 
     stream_id: UUID
     version: int
