@@ -78,7 +78,7 @@ async def cmd_verify(args: argparse.Namespace, settings: Settings, store: EventS
     if report.child_error is not None:
         err.print(f"note: the log's tree was audited in this process (slower): "
                   f"{report.child_error}", markup=False)
-    problems = report.problems
+    problems = report.problems  # chains, log, the close gate and the files
     for problem in problems:
         out.print(f"TAMPERED: {problem}", markup=False)
     if problems:
@@ -90,7 +90,8 @@ async def cmd_verify(args: argparse.Namespace, settings: Settings, store: EventS
              "present and hashing to their names")
     out.print(f"OK: {chains.events} events in {chains.streams} streams; every hash and chain "
               f"link verified{strict}; log of {log.size} entries ({log.queued} queued) matches "
-              f"its tiles and {log.checkpoints} signed checkpoint(s); {files}")
+              f"its tiles and {log.checkpoints} signed checkpoint(s); the close gate held; "
+              f"{files}")
     return 0
 
 

@@ -45,6 +45,7 @@ from ledger.tlog.note import Verifier
 from ledger.transparency.log_worker import audit_log_in_child, can_audit_in_child
 from ledger.transparency.verify_log import LogReport, audit_log_tree, check_log_against_events
 from ledger.verify_files import UPLOAD_EVENT, FileReport, verify_files
+from ledger.verify_gate import GateFacts, check_gate
 
 MAX_PROBLEMS = 1000
 BATCH = 10_000
@@ -72,6 +73,7 @@ class ChainReport:
     positions: list[int] = field(default_factory=list)
     digests: list[bytes] = field(default_factory=list)  # SHA-256 of each entry, as read
     uploads: list[AuditRow] = field(default_factory=list)  # the rows recording a file
+    gate: GateFacts = field(default_factory=GateFacts)  # for the close-gate audit
 
     def hashes_by_position(self) -> dict[int, bytes]:
         """Each event's hash (of its bytes as read) by storage position."""
@@ -92,12 +94,13 @@ class LedgerReport:
     tree_in_child: bool = False  # whether a child process audited the log's tree
     child_error: str | None = None  # why a child process could not, if one was tried
     files: FileReport | None = None  # None when the evidence files were not checked
+    gate: list[VerificationError] = field(default_factory=list)  # close-gate violations
 
     @property
     def problems(self) -> list[VerificationError]:
-        """Every problem, chains first, the evidence files last."""
+        """Every problem: chains, log, the close gate, then the evidence files."""
         files = self.files.problems if self.files is not None else []
-        return self.chains.problems + self.log.problems + files
+        return self.chains.problems + self.log.problems + self.gate + files
 
 
 async def verify_ledger(store: EventStore, log: LogStore, verifiers: Sequence[Verifier],
@@ -147,11 +150,13 @@ async def verify_ledger(store: EventStore, log: LogStore, verifiers: Sequence[Ve
         progress("log", report.size)
         progress("tree", report.size)
     await check_log_against_events(store, log, report, entries, chains.hashes_by_position())
+    gate = await check_gate(store, chains.gate, entries.positions)
     files = None
     if blobs is not None:
         file_progress = None if progress is None else (lambda done: progress("files", done))
         files = await verify_files(blobs, chains.uploads, file_progress)
-    return LedgerReport(chains, report, in_child, child_error, files)
+    return LedgerReport(chains, report, in_child, child_error, files,
+                        gate[:MAX_PROBLEMS])
 
 
 async def verify_chains(store: EventStore, progress: Progress | None = None, *,
@@ -193,7 +198,9 @@ async def _check_all(store: EventStore, report: ChainReport, progress: Progress 
             for start in range(0, len(rows), SLICE):
                 # Let the concurrent log audit's reads and its child process move meanwhile.
                 await asyncio.sleep(0)
-                _check_batch(rows[start:start + SLICE], last, plain, report, strict)
+                piece = rows[start:start + SLICE]
+                _check_batch(piece, last, plain, report, strict)
+                report.gate.feed(piece)
             report.uploads += [row for row in rows if row[5] == UPLOAD_EVENT]
             if progress is not None:
                 progress(report.events)

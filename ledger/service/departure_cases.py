@@ -118,7 +118,8 @@ async def apply_template(cmd: c.ApplyTemplate, actor: Actor, uow: UnitOfWork) ->
     departure = await uow.get(Departure, cmd.departure_id, cmd.expected_version)
     require_not_leaver(actor, departure)
     try:
-        template = await uow.get(Template, template_id_for(cmd.template_key), fresh=True)
+        # A read dependency: a revision committed before this append makes it decide again.
+        template = await uow.get(Template, template_id_for(cmd.template_key))
     except NotFoundError:
         raise InvalidInputError(f"no checklist {cmd.template_key!r}; GET /v1/templates lists "
                                 "them", field="template_key") from None
@@ -182,13 +183,18 @@ async def send_reminder(cmd: c.SendReminder, actor: Actor, uow: UnitOfWork) -> J
 
 
 async def close_departure(cmd: c.CloseDeparture, actor: Actor, uow: UnitOfWork) -> JSONObject:
-    """HR closes the case when the gate allows; severance may then be released."""
+    """HR closes the case when the gate allows; severance may then be released.
+
+    The items are read dependencies: if any of them changes before the close commits (a
+    submission, a waiver, a comment), the close is refused and decided again, so the counts it
+    records are the items' states at the close and no item event commits after it (every item
+    command depends on the departure in turn).
+    """
     require_role(actor, HR, "close a departure")
     departure = await uow.get(Departure, cmd.departure_id, cmd.expected_version)
     require_not_leaver(actor, departure)
     require_case_owner(uow, actor, departure, "close it")
-    statuses = [(await uow.get(HandoverItem, i, fresh=True)).status()
-                for i in departure.item_ids]
+    statuses = [(await uow.get(HandoverItem, i)).status() for i in departure.item_ids]
     departure.close(by=actor.id, items=statuses, note=cmd.note)
     return {"departure_id": str(departure.id), "state": departure.state,
             "closure": departure.closure}

@@ -8,12 +8,13 @@ idempotent and checked like every other write. The same rule is asked before str
 
 from __future__ import annotations
 
-from ledger.aggregates.departure import FINAL_STATES, Departure, DepartureStateError
+from ledger.aggregates.departure import Departure
 from ledger.aggregates.item import HandoverItem
 from ledger.canonical import JSONObject
 from ledger.errors import ForbiddenError
 from ledger.service import commands as c
 from ledger.service.context import Actor
+from ledger.service.item_cases import require_open
 from ledger.service.policy import require_role
 from ledger.service.relation import hide_item
 from ledger.service.unit_of_work import UnitOfWork
@@ -30,18 +31,11 @@ def require_uploader(actor: Actor, item: HandoverItem, departure: Departure) -> 
         raise ForbiddenError(f"only the giver or HR uploads evidence for item {item.id}")
 
 
-def require_open(departure: Departure) -> None:
-    """A closed or withdrawn case is final: nothing more is uploaded to its items."""
-    if departure.state in FINAL_STATES:
-        raise DepartureStateError(f"departure {departure.id} is {departure.state}; "
-                                  "its items can no longer change")
-
-
 async def record_upload(cmd: c.RecordUpload, actor: Actor, uow: UnitOfWork) -> JSONObject:
     """Record who uploaded which file (name, size, media type, SHA-256) to the item."""
     require_role(actor, UPLOADERS, "upload evidence")
     item = await uow.get(HandoverItem, cmd.item_id)
-    departure = await uow.get(Departure, item.departure_id, fresh=True)
+    departure = await uow.get(Departure, item.departure_id)  # a read dependency
     require_uploader(actor, item, departure)
     require_open(departure)
     item.record_upload(by=actor.id, sha256=cmd.sha256, size=cmd.size, name=cmd.name,

@@ -26,15 +26,26 @@ from ledger.service.unit_of_work import UnitOfWork
 
 async def _open_departure(uow: UnitOfWork, item: HandoverItem,
                          actor: Actor | None = None) -> Departure:
-    """The item's departure, which must still be open: a closed or withdrawn case is final.
-    With ``actor``, an item they may not read is refused first, as if it were absent."""
-    departure = await uow.get(Departure, item.departure_id, fresh=True)
+    """The item's departure, which must still be open: a closed or withdrawn case is final
+    (its leaver may still read it, nobody writes to it). With ``actor``, an item they may not
+    read is refused first, as if it were absent.
+
+    Every item command calls this, so the departure is a read dependency of every item write:
+    the (possibly cached) state read here is re-checked when the append commits, and a close
+    or withdrawal that commits first makes the item command fail and be decided again.
+    """
+    departure = await uow.get(Departure, item.departure_id)
     if actor is not None:
         hide_item(actor, item, departure)
+    require_open(departure)
+    return departure
+
+
+def require_open(departure: Departure) -> None:
+    """Refuse any write to an item of a closed or withdrawn departure."""
     if departure.state in FINAL_STATES:
         raise DepartureStateError(f"departure {departure.id} is {departure.state}; "
                                   f"its items can no longer change")
-    return departure
 
 
 def _result(item: HandoverItem) -> JSONObject:
@@ -106,13 +117,13 @@ async def reassign_item(cmd: c.ReassignItem, actor: Actor, uow: UnitOfWork) -> J
 async def comment_item(cmd: c.CommentItem, actor: Actor, uow: UnitOfWork) -> JSONObject:
     """Anyone involved in the item (HR, giver, receiver, manager) comments on it."""
     item = await uow.get(HandoverItem, cmd.item_id)
-    involved = actor.role == "hr" or actor.id == item.giver_id or (
+    departure = await uow.get(Departure, item.departure_id)  # a read dependency
+    involved = actor.role == "hr" or actor.id in (item.giver_id, departure.manager_id) or (
         item.receiver in actor.acting_for())
-    if not involved:  # the leaver's manager is the one relation needing the departure
-        departure = await uow.get(Departure, item.departure_id)
-        hide_item(actor, item, departure)
-        if actor.id != departure.manager_id:
-            raise ForbiddenError(f"{actor.id} is not involved in item {item.id}")
+    hide_item(actor, item, departure)
+    if not involved:  # before the state check: an outsider learns nothing of the case
+        raise ForbiddenError(f"{actor.id} is not involved in item {item.id}")
+    require_open(departure)
     item.comment(by=actor.id, text=cmd.text)
     return _result(item)
 

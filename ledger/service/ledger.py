@@ -1,7 +1,9 @@
 """The Ledger facade: run a command exactly once, append its events atomically, answer queries.
 
 ``execute`` is the one path by which state changes. With an idempotency key, the first outcome
-is stored in the same transaction as the events, and a replay returns it byte for byte.
+is stored in the same transaction as the events, and a replay returns it byte for byte. The
+append carries the command's read dependencies (``UnitOfWork.read_dependencies``), so a
+decision made on a stream that moved before the commit is refused and made once more.
 """
 
 from __future__ import annotations
@@ -36,7 +38,13 @@ from ledger.service.cache import AggregateCache
 from ledger.service.context import Actor, RequestContext
 from ledger.service.policy import LEDGER_ACTOR_ID
 from ledger.service.unit_of_work import KeyLookup, PrincipalDirectory, UnitOfWork
-from ledger.store.port import EventStore, IdempotencyRecord, KeyTakenError, NewEvent
+from ledger.store.port import (
+    DependencyChangedError,
+    EventStore,
+    IdempotencyRecord,
+    KeyTakenError,
+    NewEvent,
+)
 
 A = TypeVar("A", bound=Aggregate)
 Handler = Callable[[Any, Actor, UnitOfWork], Awaitable[JSONObject]]
@@ -118,7 +126,7 @@ class Ledger:
                 body = _body(command, result, events)
                 record = key.record(body) if key is not None else None
                 if events or record is not None:
-                    await self.store.append(events, record)
+                    await self.store.append(events, record, uow.read_dependencies())
             except PreconditionFailedError:
                 raise  # the caller's If-Match is stale: never retried behind their back
             except (InvalidTransitionError, ForbiddenError, NotFoundError, ConflictError,
@@ -128,8 +136,11 @@ class Ledger:
                 # A concurrent request with the same key may have done it already.
                 if (replayed := await self._recorded(key)) is not None:
                     return replayed
-                if uow.trust_cache and uow.used_cache and not isinstance(e, KeyTakenError):
-                    continue  # decided on cached state: another process may have moved on
+                if uow.trust_cache and not isinstance(e, KeyTakenError) and (
+                        uow.used_cache or isinstance(e, DependencyChangedError)):
+                    # Decided on cached state, or on a stream that moved before the commit:
+                    # decide once more on fresh state.
+                    continue
                 raise
             uow.remember()
             if events and self._on_append is not None:

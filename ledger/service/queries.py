@@ -18,7 +18,8 @@ from ledger.canonical import JSONObject
 from ledger.entry import Entry
 from ledger.errors import ForbiddenError, InvalidTransitionError, NotFoundError
 from ledger.service.context import Actor
-from ledger.service.evidence_cases import UPLOADERS, require_open, require_uploader
+from ledger.service.evidence_cases import UPLOADERS, require_uploader
+from ledger.service.item_cases import require_open
 from ledger.service.ledger import Ledger
 from ledger.service.policy import require_role
 from ledger.service.relation import OVERSEERS, may_read_departure, may_read_item_alone

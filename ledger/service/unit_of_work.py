@@ -3,11 +3,19 @@
 With a cache, a command trusts the cached state (no read at all) and ``Ledger.execute``
 retries once, from fresh reads, if the append then meets a newer version; without trusting it,
 only the rows after the cached version are read and verified.
+
+Every aggregate a command loads but does not append to is a **read dependency**
+(``read_dependencies``): the append commits only if each is still at the version read, checked
+by the store at commit time. So the cached state may be trusted for those too (a departure an
+item command checks, the items a close counts): a stale read fails that check and the command
+is decided again on fresh state, instead of a fresh read on every command that could still go
+stale between the read and the commit.
 """
 
 from __future__ import annotations
 
 import uuid
+from functools import lru_cache
 from typing import Protocol, TypeVar
 from uuid import UUID
 
@@ -20,7 +28,7 @@ from ledger.errors import NotFoundError, PreconditionFailedError
 from ledger.principals import Principal
 from ledger.service.cache import AggregateCache, Cached
 from ledger.service.context import Actor, RequestContext
-from ledger.store.port import EventStore, NewEvent
+from ledger.store.port import EventStore, NewEvent, ReadDependency
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -53,14 +61,16 @@ class UnitOfWork:
         self.trust_cache = trust_cache
         self.used_cache = False
         self._tracked: dict[UUID, tuple[Aggregate, bytes | None]] = {}
+        self._read: dict[UUID, int] = {}  # aggregate id → version read, for loaded ones
+        self._appended: set[UUID] = set()
 
     async def get(self, cls: type[A], aggregate_id: UUID | str,
                   expected_version: int | None = None, fresh: bool = False) -> A:
         """Load (verifying its chain) the aggregate ``aggregate_id`` of type ``cls``.
 
-        ``fresh`` reads the rows after the cached version even when the cache is trusted: for
-        aggregates a command only reads (a template, the items a close checks), no append
-        conflict would reveal that they changed elsewhere.
+        ``fresh`` reads the rows after the cached version even when the cache is trusted. It
+        is rarely needed: an aggregate the command only reads is a read dependency, which the
+        append re-checks at commit.
         """
         key = aggregate_id if isinstance(aggregate_id, UUID) else _parse_id(aggregate_id)
         if key in self._tracked:
@@ -77,6 +87,7 @@ class UnitOfWork:
                 f"{cls.__name__} {key} is at version {aggregate.version}, "
                 f"not {expected_version}")
         self._tracked[key] = (aggregate, cached.last_hash)
+        self._read[key] = aggregate.version
         return aggregate
 
     async def _refresh(self, key: UUID, cached: Cached | None) -> Cached:
@@ -118,14 +129,24 @@ class UnitOfWork:
                                     domain_event.originator_version, event_type,
                                     domain_event.timestamp, raw, event_hash))
                 prev = event_hash
+                self._appended.add(aggregate_id)
             self._tracked[aggregate_id] = (aggregate, prev)
         return out
 
+    def read_dependencies(self) -> list[ReadDependency]:
+        """After ``collect``: every loaded aggregate the command appends nothing to, at the
+        version it was read (the store refuses the append if any has moved since)."""
+        return [ReadDependency(aggregate_id, version)
+                for aggregate_id, version in self._read.items()
+                if aggregate_id not in self._appended]
+
     def remember(self) -> None:
-        """After a successful append: the tracked aggregates are the cache's new truth."""
+        """After a successful append: the aggregates it appended to are the cache's new truth
+        (the ones only read are in the cache already, as they were read)."""
         if self.cache is None:
             return
-        for aggregate, last_hash in self._tracked.values():
+        for aggregate_id in self._appended:
+            aggregate, last_hash = self._tracked[aggregate_id]
             if last_hash is not None:
                 self.cache.put(aggregate, last_hash)
 
@@ -136,7 +157,10 @@ class UnitOfWork:
                 self.cache.evict(aggregate_id)
 
 
+@lru_cache(maxsize=1 << 14)
 def _parse_id(text: str) -> UUID:
+    """An id held as text (an item's departure id): parsed once per id, as every item command
+    loads its departure."""
     try:
         return UUID(text)
     except ValueError:
@@ -144,6 +168,7 @@ def _parse_id(text: str) -> UUID:
 
 
 def _checked(cls: type[A], aggregate: Aggregate, key: UUID) -> A:
-    if not isinstance(aggregate, cls):
+    # The exact-type test first: an ABC isinstance check costs more, on every load.
+    if type(aggregate) is not cls and not isinstance(aggregate, cls):
         raise NotFoundError(f"{cls.__name__} {key} not found")
     return aggregate

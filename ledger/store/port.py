@@ -4,7 +4,12 @@ Invariants every adapter keeps (tests/contract checks them on each):
 - ``events`` is append-only, enforced by the database itself (triggers);
 - UNIQUE (stream_id, version): a stale writer gets ConflictError, so each chain is one line;
 - one ``append`` is one transaction: its events, their log-queue rows and the idempotency
-  record commit together or not at all; no global lock is taken by writers.
+  record commit together or not at all; no global lock is taken by writers;
+- an ``append`` with ``depends_on`` commits only if each of those streams is still at the
+  version the command read (DependencyChangedError otherwise): a command that decides on a
+  stream it does not write (a close reads its items, an item command its departure) cannot
+  commit on a decision another writer has made stale. This is what keeps the close gate under
+  concurrency (DESIGN.md, Storage).
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import NamedTuple, Protocol
 from uuid import UUID
 
 from ledger.errors import ConflictError
@@ -46,6 +51,14 @@ class StoredEvent:
     event_hash: bytes
 
 
+class ReadDependency(NamedTuple):
+    """A stream a command read but does not append to, at the version it read (0: absent).
+    A tuple: one is made for nearly every command."""
+
+    stream_id: UUID
+    version: int
+
+
 @dataclass(frozen=True)
 class IdempotencyRecord:
     """The first outcome of a keyed command: replays return ``response`` unchanged."""
@@ -70,9 +83,12 @@ class EventStore(Protocol):
         """Release connections."""
 
     async def append(
-        self, events: Sequence[NewEvent], idempotency: IdempotencyRecord | None = None
+        self, events: Sequence[NewEvent], idempotency: IdempotencyRecord | None = None,
+        depends_on: Sequence[ReadDependency] = (),
     ) -> list[int]:
-        """Append atomically; return positions. ConflictError on a taken version or key."""
+        """Append atomically; return positions. ConflictError on a taken version or key;
+        DependencyChangedError when a stream of ``depends_on`` is no longer at its version
+        (checked as of the commit, not as of some earlier read)."""
 
     async def read_stream(self, stream_id: UUID, after_version: int = 0) -> list[StoredEvent]:
         """Return one stream's events with version > ``after_version``, in version order."""
@@ -120,3 +136,8 @@ class PagedIteration:
 
 class KeyTakenError(ConflictError):
     """The idempotency key was stored by a concurrent request first; re-read its outcome."""
+
+
+class DependencyChangedError(ConflictError):
+    """A stream the command decided on changed before its append could commit; decide again
+    on fresh state."""

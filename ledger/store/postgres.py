@@ -1,7 +1,8 @@
 """PostgreSQL adapter (production): asyncpg pool, one round trip per append.
 
-An append is a single statement of data-modifying CTEs (events, log-queue rows, idempotency
-record), so it is atomic without an explicit transaction and never takes a global lock.
+An append is a single statement (the ``ledger_append`` function: per-stream advisory locks, the
+read-dependency check, then events, log-queue rows and idempotency records), so it is atomic
+without an explicit transaction and never takes a global lock.
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ from ledger.errors import LedgerError
 from ledger.store import integrity
 from ledger.store.port import (
     AuditRow,
+    DependencyChangedError,
     IdempotencyRecord,
     NewEvent,
     PagedIteration,
+    ReadDependency,
     StoredEvent,
 )
-from ledger.store.postgres_batch import GroupCommit
+from ledger.store.postgres_batch import GroupCommit, is_dependency_changed
 from ledger.store.postgres_schema import MIGRATIONS
 
 _MIGRATION_LOCK = 0x4C454447  # "LEDG": advisory lock serialising concurrent migrations
@@ -44,6 +47,9 @@ FROM events WHERE position > $1 ORDER BY position LIMIT $2
 def map_postgres_error(e: Exception) -> LedgerError:
     """Map an asyncpg error to the ledger's error tree (the one place this happens); the
     messages come from ledger.store.integrity and name no schema object."""
+    if is_dependency_changed(e):
+        return DependencyChangedError("a stream this command decided on has changed since it "
+                                      "was read; decide again on fresh state")
     if isinstance(e, asyncpg.UniqueViolationError):
         return integrity.taken(e.table_name)
     if isinstance(e, asyncpg.ForeignKeyViolationError):
@@ -110,12 +116,13 @@ class PostgresEventStore(PagedIteration):
                     await conn.execute("INSERT INTO schema_version VALUES ($1)", number)
 
     async def append(
-        self, events: Sequence[NewEvent], idempotency: IdempotencyRecord | None = None
+        self, events: Sequence[NewEvent], idempotency: IdempotencyRecord | None = None,
+        depends_on: Sequence[ReadDependency] = (),
     ) -> list[int]:
         """Append events, queue rows and the idempotency record in one statement (coalesced
-        with concurrent appends by group commit)."""
+        with concurrent appends by group commit), if ``depends_on`` is unchanged."""
         try:
-            return await self._group.append(events, idempotency)
+            return await self._group.append(events, idempotency, depends_on)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
             raise map_postgres_error(e) from e
 

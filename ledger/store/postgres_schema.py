@@ -95,6 +95,56 @@ MIGRATIONS: tuple[str, ...] = (
         public_key   BYTEA NOT NULL,
         created_at   TIMESTAMPTZ NOT NULL DEFAULT now()
     );
+        """,
+    # 4: the append as one function (one round trip), so that read dependencies are sound
+    # under READ COMMITTED and group commit (see ledger/store/postgres_batch.py). A plain
+    # statement cannot do it: two appends could each check the other's stream before either
+    # commits (write skew). Here each append first takes transaction-level advisory locks in
+    # the one global order the caller sorted them in (so no two appends deadlock): exclusive on
+    # every stream it appends to, shared on every stream it depends on. Then, the function
+    # being VOLATILE, each statement below takes a fresh snapshot, so the dependency check sees
+    # every append that held a conflicting lock before us, and none can commit after it until
+    # we do. A dependency that moved, or that another command of the same batch appends to,
+    # raises SQLSTATE HL409 ("a stream this command read has changed").
+    """
+    CREATE FUNCTION ledger_append(
+        ids uuid[], stream_types text[], stream_ids uuid[], versions int[], event_types text[],
+        recorded timestamptz[], entries bytea[], hashes bytea[],
+        idem_keys text[], idem_hashes bytea[], idem_responses bytea[],
+        lock_high int[], lock_low int[], lock_exclusive boolean[], dep_ids uuid[],
+        dep_versions int[])
+    RETURNS TABLE (appended_id uuid, appended_position bigint)
+    LANGUAGE plpgsql VOLATILE AS $$
+    BEGIN
+        PERFORM CASE WHEN l.exclusive THEN pg_advisory_xact_lock(l.high, l.low)
+                     ELSE pg_advisory_xact_lock_shared(l.high, l.low) END
+        FROM unnest(lock_high, lock_low, lock_exclusive) WITH ORDINALITY
+             AS l(high, low, exclusive, n)
+        ORDER BY l.n;
+        IF EXISTS (
+            SELECT 1 FROM unnest(dep_ids, dep_versions) AS d(id, v)
+            WHERE d.id = ANY(stream_ids)
+               OR coalesce((SELECT max(e.version) FROM events e WHERE e.stream_id = d.id), 0)
+                  <> d.v
+        ) THEN
+            RAISE EXCEPTION 'a stream this command decided on has changed since it was read'
+                USING ERRCODE = 'HL409';
+        END IF;
+        RETURN QUERY
+        WITH ins AS (
+            INSERT INTO events (event_id, stream_type, stream_id, version, event_type,
+                                recorded_at, entry, event_hash)
+            SELECT * FROM unnest(ids, stream_types, stream_ids, versions, event_types,
+                                 recorded, entries, hashes)
+            RETURNING events.event_id, events.position
+        ), queued AS (
+            INSERT INTO log_queue (position) SELECT ins.position FROM ins
+        ), idem AS (
+            INSERT INTO idempotency (key, request_hash, response)
+            SELECT * FROM unnest(idem_keys, idem_hashes, idem_responses)
+        )
+        SELECT ins.event_id, ins.position FROM ins;
+    END $$;
     """,
     """
     -- The log's identity (DESIGN.md: one signing key never signs two logs): a random id drawn

@@ -2,12 +2,15 @@
 
 One connection serialises statements; an asyncio lock keeps each transaction whole so no reader
 sees another coroutine's uncommitted rows. Cross-process writers are serialised by
-``BEGIN IMMEDIATE`` and the busy timeout.
+``BEGIN IMMEDIATE`` and the busy timeout. That serialisation is also why read dependencies are
+sound here with one plain query: inside a write transaction no other writer (coroutine or
+process) can commit, so a stream's ``max(version)`` read there stays true until our COMMIT.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
@@ -23,9 +26,11 @@ from ledger.errors import LedgerError
 from ledger.store import integrity
 from ledger.store.port import (
     AuditRow,
+    DependencyChangedError,
     IdempotencyRecord,
     NewEvent,
     PagedIteration,
+    ReadDependency,
     StoredEvent,
 )
 from ledger.store.sqlite_schema import MIGRATIONS
@@ -37,6 +42,10 @@ _SELECT_STREAM = (
 _SELECT_AUDIT = (
     "SELECT position, event_id, stream_type, stream_id, version, event_type, event_hash, entry"
     " FROM events WHERE position > ? ORDER BY position LIMIT ?"
+)
+_SELECT_VERSIONS = (  # the ids as one JSON array: any number of them, one statement
+    "SELECT stream_id, max(version) FROM events"
+    " WHERE stream_id IN (SELECT value FROM json_each(?)) GROUP BY stream_id"
 )
 _SELECT_AFTER = (
     "SELECT position, event_id, stream_type, stream_id, version, event_type, entry, event_hash"
@@ -62,6 +71,19 @@ def map_sqlite_error(e: sqlite3.Error) -> LedgerError:
         return integrity.append_only()
     # Unexpected: a 5xx whose text reaches only the server log, under its error id.
     return LedgerError(f"sqlite: {text}")
+
+
+async def _check_dependencies(db: aiosqlite.Connection,
+                              depends_on: Sequence[ReadDependency]) -> None:
+    """Raise DependencyChangedError unless each stream is at the version the command read
+    (precondition: inside a BEGIN IMMEDIATE transaction, so no writer can move it before our
+    COMMIT)."""
+    wanted = {str(d.stream_id): d.version for d in depends_on}
+    rows = await db.execute_fetchall(_SELECT_VERSIONS, (json.dumps(list(wanted)),))
+    found = {str(r[0]): int(r[1]) for r in rows}
+    if any(found.get(stream_id, 0) != version for stream_id, version in wanted.items()):
+        raise DependencyChangedError("a stream this command decided on has changed since it "
+                                     "was read; decide again on fresh state")
 
 
 def _row_to_event(row: Any) -> StoredEvent:
@@ -145,11 +167,15 @@ class SQLiteEventStore(PagedIteration):
                 raise
 
     async def append(
-        self, events: Sequence[NewEvent], idempotency: IdempotencyRecord | None = None
+        self, events: Sequence[NewEvent], idempotency: IdempotencyRecord | None = None,
+        depends_on: Sequence[ReadDependency] = (),
     ) -> list[int]:
-        """Append events, their queue rows and the idempotency record in one transaction."""
+        """Append events, their queue rows and the idempotency record in one transaction, if
+        every stream of ``depends_on`` is still at its version (checked inside it)."""
         positions = []
         async with self.transaction() as db:
+            if depends_on:
+                await _check_dependencies(db, depends_on)
             for ev in events:
                 cursor = await db.execute(
                     "INSERT INTO events (event_id, stream_type, stream_id, version, "

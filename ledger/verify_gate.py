@@ -1,0 +1,234 @@
+"""The close gate, audited from the stored events: what ``ledger verify`` checks of the domain.
+
+The store refuses an item write that commits after its departure closed, and a close whose
+items moved under it (read dependencies, ledger.store.port); an operator with database access
+can still append a correctly chained event after the close, or a close with made-up counts.
+So ``ledger verify`` replays just enough of the domain to catch both, in log order:
+
+* no item event is sequenced after its departure's ``DepartureClosed`` or
+  ``DepartureWithdrawn``;
+* every ``DepartureClosed`` records the counts (``items_total``, ``confirmed``, ``waived``,
+  ``optional_open``) the departure's items had at that point in the log, and no mandatory item
+  was still open then.
+
+Cost on a large ledger: ``GateFacts.feed`` sees each row's stream type and event type only
+(columns, no parse); per item event it keeps its position. Payloads are parsed for the few
+event types that carry what the gate needs (an item's departure and mandatory flag, a
+departure's items, a close's counts). Log order is needed only for departures that are final,
+and only for the positions of their events and items.
+"""
+
+from __future__ import annotations
+
+import json
+from array import array
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from uuid import UUID
+
+from ledger.aggregates.item import DONE_STATES
+from ledger.errors import VerificationError
+from ledger.store.port import AuditRow, EventStore
+
+ITEM_STATE_AFTER = {"ItemCreated": "open", "ItemSubmitted": "submitted",
+                    "ItemConfirmed": "confirmed", "ItemRejected": "rejected",
+                    "ItemWaived": "waived"}
+FINAL_EVENTS = ("DepartureClosed", "DepartureWithdrawn")
+CLOSE_COUNTS = ("items_total", "confirmed", "waived", "optional_open")
+OrderKey = Callable[[int], int]  # storage position → its place in log order
+
+
+@dataclass
+class _Final:
+    """A departure's first final event."""
+
+    position: int
+    event_id: str
+    version: int
+    event_type: str
+    counts: dict[str, object]
+
+
+@dataclass
+class GateFacts:
+    """What the gate audit keeps of the events, fed in storage order by ``feed``."""
+
+    item_departure: dict[str, str] = field(default_factory=dict)
+    item_mandatory: dict[str, bool] = field(default_factory=dict)
+    item_positions: dict[str, array[int]] = field(default_factory=dict)
+    item_states: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
+    departure_items: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
+    finals: dict[str, _Final] = field(default_factory=dict)
+
+    def feed(self, rows: Iterable[AuditRow]) -> None:
+        """Take what the gate needs from rows of any stream type (others are skipped). Runs
+        once per event, so the common case (an item event that changes no state, such as a
+        comment) is written out inline: one dict lookup and one array append."""
+        item_positions, changes = self.item_positions, ITEM_STATE_AFTER
+        for row in rows:
+            stream_type = row[2]
+            if stream_type == "item":
+                positions = item_positions.get(row[3])
+                if positions is None:
+                    positions = item_positions[row[3]] = array("q")
+                positions.append(row[0])
+                if row[5] in changes:
+                    self._item_changed(row[0], row[3], row[5], row[7])
+            elif stream_type == "departure":
+                self._departure(row[0], row[1], row[3], row[4], row[5], row[7])
+
+    def _item_changed(self, position: int, item: str, event_type: str, entry: bytes) -> None:
+        self.item_states.setdefault(item, []).append((position, ITEM_STATE_AFTER[event_type]))
+        if event_type == "ItemCreated":
+            payload = _payload(entry)
+            self.item_departure[item] = str(payload.get("departure_id"))
+            self.item_mandatory[item] = payload.get("mandatory") is True
+
+    def _departure(self, position: int, event_id: str, departure: str, version: int,
+                   event_type: str, entry: bytes) -> None:
+        if event_type == "DepartureTemplateApplied":
+            added = _payload(entry).get("item_ids")
+            items = [str(i) for i in added] if isinstance(added, list) else []
+        elif event_type == "DepartureItemAdded":
+            items = [str(_payload(entry).get("item_id"))]
+        elif event_type in FINAL_EVENTS and departure not in self.finals:
+            counts = _payload(entry) if event_type == "DepartureClosed" else {}
+            self.finals[departure] = _Final(position, event_id, version, event_type, counts)
+            return
+        else:
+            return
+        self.departure_items.setdefault(departure, []).extend((position, i) for i in items)
+
+    def relevant_positions(self) -> set[int]:
+        """Positions whose log order the audit needs: those of final departures only."""
+        wanted: set[int] = set()
+        for departure, final in self.finals.items():
+            wanted.add(final.position)
+            for position, item in self.departure_items.get(departure, ()):
+                wanted.add(position)
+                wanted.update(self.item_positions.get(item, ()))
+        for item, departure in self.item_departure.items():
+            if departure in self.finals:
+                wanted.update(self.item_positions.get(item, ()))
+        return wanted
+
+
+def _payload(entry: bytes) -> dict[str, object]:
+    """The entry's payload, or {} when it cannot be read (the chain check reports that)."""
+    try:
+        payload = json.loads(entry).get("payload")
+    except (ValueError, AttributeError):
+        return {}
+    return payload if isinstance(payload, dict) else {}
+
+
+def log_order(facts: GateFacts, log_positions: Sequence[int]) -> tuple[OrderKey, dict[int, int]]:
+    """The order key of each relevant position: its log index when sequenced (as audited),
+    else after every sequenced one, in storage order (the sequencer takes the queue so)."""
+    wanted = facts.relevant_positions()
+    index = {p: i for i, p in enumerate(log_positions) if p in wanted} if wanted else {}
+    size = len(log_positions)
+    return (lambda p: index.get(p, size + p)), index
+
+
+async def check_gate(store: EventStore, facts: GateFacts,
+                     log_positions: Sequence[int] = ()) -> list[VerificationError]:
+    """Every gate violation in ``facts``, in log order given by ``log_positions`` (log index →
+    storage position; without it, storage order). Reads the offending items' streams only to
+    name their events."""
+    key, index = log_order(facts, log_positions)
+    problems: list[VerificationError] = []
+    for departure, final in facts.finals.items():
+        late = _late_item_positions(facts, departure, key(final.position), key)
+        problems.extend(await _name_late_events(store, departure, final, late, index))
+        if final.event_type == "DepartureClosed":
+            problem = _check_counts(facts, departure, final, key, index)
+            if problem is not None:
+                problems.append(problem)
+    return problems
+
+
+def _items_of(facts: GateFacts, departure: str) -> set[str]:
+    listed = {item for _, item in facts.departure_items.get(departure, ())}
+    return listed | {i for i, d in facts.item_departure.items() if d == departure}
+
+
+def _late_item_positions(facts: GateFacts, departure: str, final_key: int,
+                         key: OrderKey) -> dict[str, list[int]]:
+    late: dict[str, list[int]] = {}
+    for item in sorted(_items_of(facts, departure)):
+        after = [p for p in facts.item_positions.get(item, ()) if key(p) > final_key]
+        if after:
+            late[item] = after
+    return late
+
+
+async def _name_late_events(store: EventStore, departure: str, final: _Final,
+                            late: dict[str, list[int]],
+                            index: dict[int, int]) -> list[VerificationError]:
+    problems = []
+    for item, positions in late.items():
+        wanted = set(positions)
+        for row in await store.read_stream(UUID(item)):
+            if row.position not in wanted:
+                continue
+            problems.append(VerificationError(
+                f"item event {row.event_id} ({row.event_type}, item {item} v{row.version}) is "
+                f"sequenced {_where(row.position, index)} after departure {departure} was "
+                f"{'closed' if final.event_type == 'DepartureClosed' else 'withdrawn'} "
+                f"(event {final.event_id}, {_where(final.position, index)})",
+                stream_id=item, version=row.version, event_id=str(row.event_id),
+                index=index.get(row.position)))
+    return problems
+
+
+def _check_counts(facts: GateFacts, departure: str, final: _Final, key: OrderKey,
+                  index: dict[int, int]) -> VerificationError | None:
+    at = key(final.position)
+    items = {item for position, item in facts.departure_items.get(departure, ())
+             if key(position) < at}
+    states = {item: _state_at(facts.item_states.get(item, []), at, key) for item in items}
+    actual = {"items_total": len(items),
+              "confirmed": sum(s == "confirmed" for s in states.values()),
+              "waived": sum(s == "waived" for s in states.values()),
+              "optional_open": sum(s not in DONE_STATES for s in states.values())}
+    recorded = {name: final.counts.get(name) for name in CLOSE_COUNTS}
+    blocking = sorted(i for i, s in states.items()
+                      if facts.item_mandatory.get(i, True) and s not in DONE_STATES)
+    if recorded == actual and not blocking:
+        return None
+    found = ", ".join(f"{n}={actual[n]}" for n in CLOSE_COUNTS)
+    said = ", ".join(f"{n}={recorded[n]}" for n in CLOSE_COUNTS)
+    blocked = f"; mandatory item(s) not confirmed or waived: {blocking}" if blocking else ""
+    return VerificationError(
+        f"close {final.event_id} of departure {departure} ({_where(final.position, index)}) "
+        f"records {said}, but its items at that point in the log give {found}{blocked}",
+        stream_id=departure, version=final.version, event_id=final.event_id,
+        index=index.get(final.position))
+
+
+def _state_at(changes: list[tuple[int, str]], at: int, key: OrderKey) -> str | None:
+    """The item's state just before log place ``at`` (None: not created by then)."""
+    state = None
+    for position, after in sorted(changes, key=lambda change: key(change[0])):
+        if key(position) > at:
+            break
+        state = after
+    return state
+
+
+def _where(position: int, index: dict[int, int]) -> str:
+    logged = index.get(position)
+    return f"at log index {logged}" if logged is not None else f"queued at position {position}"
+
+
+async def verify_gate(store: EventStore, log_positions: Sequence[int] = (),
+                      batch: int = 5000) -> list[VerificationError]:
+    """Read every event and check the gate on its own (``verify_ledger`` instead feeds the
+    facts while it checks the chains, so the events are read once)."""
+    facts = GateFacts()
+    after = 0
+    while rows := await store.read_for_audit(after, batch):
+        facts.feed(rows)
+        after = rows[-1][0]
+    return await check_gate(store, facts, log_positions)
