@@ -327,7 +327,7 @@ comment on a dept:it item             Y  Y   Y   -   -   Y  -   -   -   .   .   
 record a system's report              .  .   .   .   .   -  -   -   -   .   .   .
 record a report on a dept:it item     .  .   .   .   .   Y  -   -   -   .   .   .
 report an account disabled on an item it satisfies .  .   .   .   .   Y  -   -   Y   .   .   .
-upload evidence                       Y  Y   .   .   .   .  .   .   .   .   .   .
+upload evidence                       Y  Y   .   .   -   .  .   .   .   .   .   .
 define a checklist                    Y  .   .   .   .   .  .   .   .   .   .   .
 list departures                       Y  .   .   .   .   .  .   .   .   Y   Y   .
 read the departure                    Y  Y   Y   .   .   .  .   .   .   Y   Y   .

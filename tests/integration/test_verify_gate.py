@@ -21,6 +21,7 @@ from ledger.service import commands as c
 from ledger.service.context import Actor
 from ledger.service.ledger import Ledger
 from ledger.settings import DEFAULT_LOG_ORIGIN
+from ledger.store.blob_factory import blob_store_for
 from ledger.store.factory import log_store_for
 from ledger.store.port import EventStore, NewEvent
 from ledger.store.sqlite import SQLiteEventStore
@@ -74,8 +75,8 @@ async def audited(store: EventStore, keys: Path) -> list[VerificationError]:
 
 
 async def test_honest_ledger_passes_the_gate_audit(ledger: Ledger, store: EventStore,
-                                                   signer_keys: Path) -> None:
-    await play_all(ledger, dt.date(2026, 11, 24))
+                                                   signer_keys: Path, tmp_path: Path) -> None:
+    await play_all(ledger, dt.date(2026, 11, 24), blob_store_for(store, None, tmp_path))
     departure, _ = await handing_over(ledger, mandatory=False)
     await ledger.execute(c.CloseDeparture(departure_id=departure), HR)
     assert await audited(store, signer_keys) == []
