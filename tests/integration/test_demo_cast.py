@@ -6,22 +6,12 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import pytest
-
 from ledger.aggregates.departure import Departure
 from ledger.aggregates.item import DEPARTMENT_QUEUES, HandoverItem
 from ledger.demo_scenarios import play_all
 from ledger.runtime import open_runtime
 from ledger.settings import Settings
 from tests.conftest import TEST_ORIGIN
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/l.db"
-    dsn: str = request.getfixturevalue("pg_dsn")
-    return dsn
 
 
 async def test_the_demo_creates_a_principal_for_every_person_it_names(

@@ -31,20 +31,6 @@ MISSING_ITEM = "00000000-0000-4000-8000-000000000000"
 BOUNDARY = "evidence-boundary-7f1d9c2e"
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/l.db"
-    dsn: str = request.getfixturevalue("pg_dsn")
-    return dsn
-
-
-@pytest.fixture
-async def api(database_url: str, tmp_path: Path) -> AsyncIterator[Api]:
-    async with serve(database_url, tmp_path) as served:
-        yield served
-
-
 # --- steps --------------------------------------------------------------------------------------
 
 async def case(api: Api, leaver: str = "wang.lei", receiver: str = "zhao.min") -> tuple[str, str]:

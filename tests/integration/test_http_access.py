@@ -21,20 +21,6 @@ from tests.integration.http_fixtures import PROBLEM_JSON, Api, Reply, serve
 TOKEN_ID = re.compile(r"^[0-9a-f]{16}$")
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/l.db"
-    dsn: str = request.getfixturevalue("pg_dsn")
-    return dsn
-
-
-@pytest.fixture
-async def api(database_url: str, tmp_path: Path) -> AsyncIterator[Api]:
-    async with serve(database_url, tmp_path) as served:
-        yield served
-
-
 def _time(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text)
 

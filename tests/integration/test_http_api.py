@@ -9,17 +9,14 @@ import hashlib
 import json
 import os
 import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest
 
 from api.app import endpoints
 from ledger.tlog.proof_text import verify_tlog_proof
 from tests.conftest import TEST_ORIGIN
-from tests.integration.http_fixtures import PROBLEM_JSON, Api, departure_body, serve
+from tests.integration.http_fixtures import PROBLEM_JSON, Api, departure_body
 
 MISSING = "00000000-0000-4000-8000-000000000000"
 # Every declared endpoint, each exercised by at least one test below (the public transparency
@@ -49,20 +46,6 @@ EXERCISED = {
     "GET /v1/principals/{principal_id}/history",
     "POST /v1/departures/{departure_id}/hand-over",  # in test_http_who_may_write.py
 }
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/l.db"
-    dsn: str = request.getfixturevalue("pg_dsn")
-    return dsn
-
-
-@pytest.fixture
-async def api(database_url: str, tmp_path: Path) -> AsyncIterator[Api]:
-    async with serve(database_url, tmp_path) as served:
-        yield served
 
 
 # --- steps shared by the tests, each one HTTP call checked for its status ---------------------

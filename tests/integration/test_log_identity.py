@@ -65,14 +65,6 @@ async def recorded_keys(settings: Settings) -> list[str]:
         await runtime.close()
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/l.db"
-    dsn: str = request.getfixturevalue("pg_dsn")
-    return dsn
-
-
 @pytest.mark.parametrize("first", ["sqlite", "postgres"])
 async def test_one_data_folder_used_with_sqlite_then_postgres_refuses_the_second_start(
         tmp_path: Path, pg_dsn: str, first: str) -> None:

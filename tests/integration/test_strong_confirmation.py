@@ -7,9 +7,7 @@ import base64
 import datetime as dt
 import hashlib
 import json
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -18,24 +16,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from ledger.service.signature import quote_text, statement_time
-from tests.integration.http_fixtures import Api, departure_body, serve
+from tests.integration.http_fixtures import Api, departure_body
 
 RECEIVER = "zhao.min"
 TITLE = "客户资料"
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/l.db"
-    dsn: str = request.getfixturevalue("pg_dsn")
-    return dsn
-
-
-@pytest.fixture
-async def api(database_url: str, tmp_path: Path) -> AsyncIterator[Api]:
-    async with serve(database_url, tmp_path) as served:
-        yield served
 
 
 @dataclass
