@@ -109,6 +109,7 @@ class HandoverItem(Aggregate):
         # sha256 → {by, size, name, media_type} of the last upload of that file to this item;
         # not a constructor argument, so items recorded before uploads were events replay.
         self.uploads: dict[str, JSONObject] = {}
+        self.uploaded_as: dict[str, frozenset[tuple[str, str]]] = {}  # every (name, type)
         self.confirmed_by: str | None = None
         self.submitted_by: str | None = None
         self.reassigned_by: str | None = None
@@ -154,9 +155,17 @@ class HandoverItem(Aggregate):
             raise InvalidInputError(
                 f"evidence {sha256} was uploaded to item {self.id} with size {upload['size']}, "
                 f"not {cited.get('size')}", field=f"evidence.{sha256}.size")
-        check_file_name(str(cited.get("name", DEFAULT_NAME)), field=f"evidence.{sha256}.name")
-        check_media_type(str(cited.get("media_type", DEFAULT_MEDIA_TYPE)),
-                         field=f"evidence.{sha256}.media_type")
+        name = check_file_name(str(cited.get("name", DEFAULT_NAME)),
+                               field=f"evidence.{sha256}.name")
+        media_type = check_media_type(str(cited.get("media_type", DEFAULT_MEDIA_TYPE)),
+                                      field=f"evidence.{sha256}.media_type")
+        # The receiver signs for files by name: a submission may not rename what was uploaded.
+        uploaded_as = self.uploaded_as.get(sha256, frozenset())
+        if (name, media_type) not in uploaded_as:
+            known = ", ".join(sorted(f"{n!r} ({m})" for n, m in uploaded_as))
+            raise InvalidInputError(
+                f"evidence {sha256} was uploaded to item {self.id} as {known}, not as "
+                f"{name!r} ({media_type}); cite it as uploaded", field=f"evidence.{sha256}.name")
 
     def record_upload(self, by: str, sha256: str, size: int, name: str,
                       media_type: str) -> None:
@@ -171,6 +180,8 @@ class HandoverItem(Aggregate):
                            media_type: str) -> None:
         self.uploads = {**self.uploads, sha256: {"by": by, "size": size, "name": name,
                                                  "media_type": media_type}}
+        self.uploaded_as = {**self.uploaded_as, sha256: self.uploaded_as.get(
+            sha256, frozenset()) | {(name, media_type)}}
 
     def confirm(
         self, by: str, acting_for: Collection[str], note: str, signature: JSONObject | None

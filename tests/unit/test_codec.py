@@ -50,7 +50,8 @@ def item_through_every_event() -> HandoverItem:
     item.record_upload(by="emp-zhang", sha256="ab" * 32, size=10, name="客户.xlsx",
                        media_type="application/vnd.ms-excel")
     item.submit(by="emp-zhang", on_behalf=False, note="见附件",
-                evidence=[{"sha256": "ab" * 32, "name": "客户.xlsx", "size": 10}])
+                evidence=[{"sha256": "ab" * 32, "name": "客户.xlsx", "size": 10,
+                          "media_type": "application/vnd.ms-excel"}])
     item.reject(by="emp-successor", acting_for={"emp-successor"}, reason="缺少报价单")
     item.comment(by="emp-zhang", text="已补充")
     item.submit(by="hr-li", on_behalf=True, note="mailed in", evidence=[])
@@ -333,7 +334,8 @@ def test_clones_share_no_state_with_the_cached_original() -> None:
     before = dict(vars(item))
     copy = clone_aggregate(item)
     copy.record_upload(by="g", sha256="ab" * 32, size=1, name="n.txt", media_type="text/plain")  # type: ignore[attr-defined]
-    copy.submit(by="g", on_behalf=False, note="n", evidence=[{"sha256": "ab" * 32, "size": 1}])  # type: ignore[attr-defined]
+    cited = {"sha256": "ab" * 32, "size": 1, "name": "n.txt", "media_type": "text/plain"}
+    copy.submit(by="g", on_behalf=False, note="n", evidence=[cited])  # type: ignore[attr-defined]
     copy.reassign(by="h", receiver="x", reason="y")  # type: ignore[attr-defined]
     assert vars(item) == before
 

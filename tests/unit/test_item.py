@@ -428,6 +428,22 @@ def test_a_submission_citing_a_file_not_uploaded_to_the_item_is_refused_naming_i
     assert recorded(item) == []
 
 
+def test_a_submission_may_not_rename_an_uploaded_file_the_receiver_will_sign_for() -> None:
+    item = item_in("open")
+    upload_to(item, {**EVIDENCE[0], "name": "客户清单-v2.xlsx"})  # the same bytes, again
+    item.collect_events()
+    renamed = {**EVIDENCE[0], "name": "客户名单-final.xlsx"}
+
+    with pytest.raises(InvalidInputError, match="cite it as uploaded") as e:
+        item.submit(by=GIVER, on_behalf=False, note="", evidence=[renamed])
+
+    assert e.value.field == f"evidence.{'ab' * 32}.name"
+    assert recorded(item) == []
+    item.submit(by=GIVER, on_behalf=False, note="", evidence=[
+        {**EVIDENCE[0], "name": "客户清单-v2.xlsx"}])  # either name it was uploaded under
+    assert item.state == "submitted"
+
+
 def test_a_submission_citing_an_uploaded_file_with_another_size_is_refused() -> None:
     item = item_in("open")
     wrong = {**EVIDENCE[0], "size": 2049}
