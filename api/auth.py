@@ -48,7 +48,10 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     limiter.check(address)
     scheme, _, token = presented.partition(" ")
     token = token.strip()
-    if scheme.lower() != "bearer" or not token or len(token) > MAX_TOKEN_LENGTH:
+    # Our tokens are printable ASCII: anything else (bytes that are not UTF-8 arrive as
+    # surrogates) is a failed attempt like any other, counted and answered 401.
+    if (scheme.lower() != "bearer" or not token or len(token) > MAX_TOKEN_LENGTH
+            or not (token.isascii() and token.isprintable())):
         limiter.record_failure(address)
         raise UnauthenticatedError("a bearer token is required")
     principal = await request.app[PRINCIPALS].principal_for_token(hash_token(token))

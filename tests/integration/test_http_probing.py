@@ -126,6 +126,15 @@ async def test_undecodable_idempotency_key_is_refused_naming_the_header(api: Api
     assert (await api.get("/v1/departures", "hr.sun")).json()["total"] == 0
 
 
+async def test_an_undecodable_bearer_token_is_a_counted_401_never_a_500(api: Api) -> None:
+    for token in (b"\xff\xfe", b"hl_\xc3\x28abc"):
+        status, headers, content = await raw_request(
+            api, "GET", "/v1/departures", [b"Authorization: Bearer " + token], b"")
+        assert status == 401, content
+        assert headers["content-type"].startswith(PROBLEM_JSON)
+    assert (await api.get("/v1/departures", "hr.sun")).status == 200  # 3 failures: not blocked
+
+
 async def test_a_client_with_undecodable_user_agent_and_request_id_can_still_write(
         api: Api) -> None:
     body = json.dumps(departure_body()).encode()
