@@ -17,7 +17,7 @@ from api.runtime_key import RUNTIME
 from api.views import ok
 from ledger.entry import format_time
 from ledger.service import principal_cases as p
-from ledger.service.commands import Id, Name
+from ledger.service.commands import Id, Label, Name
 
 table = EndpointTable()
 
@@ -50,7 +50,7 @@ class TokenRequest(Request):
     """What to label a new token with, and optionally a lifetime shorter than the
     deployment's (LEDGER_TOKEN_TTL_DAYS, 90 days by default)."""
 
-    label: Annotated[str, StringConstraints(max_length=100)] = "api"
+    label: Label = "api"
     expires_in_days: Annotated[StrictInt, Field(ge=1, le=3650)] | None = None
 
 

@@ -8,10 +8,19 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    StringConstraints,
+)
 
 from ledger.aggregates.departure import ROLE_FAMILIES
 from ledger.aggregates.item import CATEGORIES, PRIORITIES
@@ -19,7 +28,17 @@ from ledger.aggregates.template import TEMPLATE_FAMILIES
 
 Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128,
                                       pattern=r"^[A-Za-z0-9][A-Za-z0-9._@:+-]*$")]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+def _no_control_characters(value: str) -> str:
+    # Names and labels are shown to people and stored in text columns (PostgreSQL refuses
+    # NUL there): no control characters at all.
+    if any(unicodedata.category(ch) == "Cc" for ch in value):
+        raise ValueError("may not contain control characters")
+    return value
+
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+                 AfterValidator(_no_control_characters)]
+Label = Annotated[str, StringConstraints(max_length=100), AfterValidator(_no_control_characters)]
 Text = Annotated[str, StringConstraints(max_length=4000)]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 Receiver = Annotated[str, StringConstraints(min_length=1, max_length=128,

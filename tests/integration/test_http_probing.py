@@ -285,3 +285,17 @@ async def test_answers_to_malformed_requests_name_no_versions_either(api: Api) -
         status, headers, _ = await raw_request(api, "GET", "/healthz", [header])
         assert status == 400
         assert headers["server"] == "handover-ledger", headers
+
+
+async def test_a_nul_or_other_control_character_in_a_name_or_label_is_a_422_on_both_stores(
+        api: Api) -> None:
+    made = await api.post("/v1/principals", "admin",
+                          json={"id": "nul.test", "name": "a\u0000b", "roles": ["employee"]})
+    assert made.problem(422)
+    issued = await api.post("/v1/principals/zhao.min/tokens", "admin",
+                            json={"label": "a\u0000b"})
+    assert issued.problem(422)
+    assert (await api.post("/v1/principals/zhao.min/tokens", "admin",
+                           json={"label": "a\u001bb"})).problem(422)
+    assert (await api.post("/v1/principals", "admin", json={
+        "id": "tab.test", "name": "Wang\tLei", "roles": ["employee"]})).problem(422)
