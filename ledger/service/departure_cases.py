@@ -80,10 +80,11 @@ async def reject_step(cmd: c.RejectStep, actor: Actor, uow: UnitOfWork) -> JSONO
 
 async def withdraw_departure(cmd: c.WithdrawDeparture, actor: Actor,
                              uow: UnitOfWork) -> JSONObject:
-    """HR withdraws the case."""
+    """The case's HR owner withdraws it (final, like a close)."""
     require_role(actor, HR, "withdraw a departure")
     departure = await uow.get(Departure, cmd.departure_id, cmd.expected_version)
     require_not_leaver(actor, departure)
+    require_case_owner(uow, actor, departure, "withdraw it")
     departure.withdraw(by=actor.id, reason=cmd.reason)
     return {"departure_id": str(departure.id), "state": departure.state}
 

@@ -261,6 +261,7 @@ async def test_only_the_cases_hr_owner_waives_mandatory_items_and_closes_until_i
     assert (await api.post(f"/v1/items/{optional}/waive", "hr.zhou", json=waive)).status == 200
     assert (await api.post(f"/v1/items/{mandatory}/waive", "hr.sun", json=waive)).status == 200
     await refused(api, api.post(d + "/close", "hr.zhou"), 403)
+    await refused(api, api.post(d + "/withdraw", "hr.zhou", json={"reason": "ends it"}), 403)
     await refused(api, api.post(d + "/hand-over", "hr.zhou",
                                 json={"hr_owner_id": "hr.zhou", "reason": "mine now"}), 403)
 
