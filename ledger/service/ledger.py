@@ -26,8 +26,10 @@ from ledger.errors import (
     IdempotencyKeyReusedError,
     InvalidInputError,
     InvalidTransitionError,
+    LedgerError,
     NotFoundError,
     PreconditionFailedError,
+    VerificationError,
 )
 from ledger.service import commands as c
 from ledger.service import departure_cases as d
@@ -121,7 +123,14 @@ class Ledger:
                              directory=self.directory)
             uow.separation_of_duties = self.separation_of_duties
             try:
-                result = await HANDLERS[type(command)](command, actor, uow)
+                try:
+                    result = await HANDLERS[type(command)](command, actor, uow)
+                except NotFoundError:
+                    raise  # absent, or hidden from this actor: a stale If-Match says no more
+                except LedgerError:
+                    uow.check_expectations()  # judged on a state the caller has not seen
+                    raise
+                uow.check_expectations()
                 events = uow.collect(actor, context)
                 body = _body(command, result, events)
                 record = key.record(body) if key is not None else None
@@ -130,7 +139,7 @@ class Ledger:
             except PreconditionFailedError:
                 raise  # the caller's If-Match is stale: never retried behind their back
             except (InvalidTransitionError, ForbiddenError, NotFoundError, ConflictError,
-                    InvalidInputError) as e:
+                    InvalidInputError, VerificationError) as e:
                 if isinstance(e, ConflictError):
                     uow.forget()
                 # A concurrent request with the same key may have done it already.

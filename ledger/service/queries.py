@@ -22,7 +22,12 @@ from ledger.service.evidence_cases import UPLOADERS, require_uploader
 from ledger.service.item_cases import require_open
 from ledger.service.ledger import Ledger
 from ledger.service.policy import require_role
-from ledger.service.relation import OVERSEERS, may_read_departure, may_read_item_alone
+from ledger.service.relation import (
+    OVERSEERS,
+    absent,
+    may_read_departure,
+    may_read_item_alone,
+)
 from ledger.service.signature import confirmation_statement
 
 
@@ -34,8 +39,10 @@ async def get_departure(ledger: Ledger, actor: Actor, departure_id: UUID) -> Dep
 
 
 def _authorize_departure(actor: Actor, departure: Departure) -> None:
+    # To whoever may not read it, a case is absent: the answer is a missing one's, word for
+    # word, so a refusal never confirms that an id exists.
     if not may_read_departure(actor, departure):
-        raise ForbiddenError(f"{actor.id} may not read departure {departure.id}")
+        raise absent(departure.id)
 
 
 async def get_item(ledger: Ledger, actor: Actor, item_id: UUID) -> HandoverItem:
@@ -50,7 +57,7 @@ async def _authorize_item(ledger: Ledger, actor: Actor, item: HandoverItem) -> N
         return
     departure = await ledger.load(Departure, item.departure_id)
     if not may_read_departure(actor, departure):
-        raise ForbiddenError(f"{actor.id} may not read item {item.id}")
+        raise absent(item.id)
 
 
 async def get_template(ledger: Ledger, template_id: UUID) -> Template:
@@ -63,15 +70,19 @@ async def stream_entries(ledger: Ledger, actor: Actor, stream_id: UUID,
     """A stream's verified entries (of ``stream_type``, if given), if its reader may see the
     aggregate. The stream is read once: the aggregate checked is replayed from these entries.
     """
+    missing = NotFoundError(f"{stream_type or 'stream'} {stream_id} not found")
     entries = await ledger.entries(stream_id)
     if not entries or stream_type not in (None, entries[0].stream_type):
-        raise NotFoundError(f"{stream_type or 'stream'} {stream_id} not found")
+        raise missing
     if entries[0].stream_type in ("departure", "item"):
         aggregate = replay(entries)
-        if isinstance(aggregate, Departure):
-            _authorize_departure(actor, aggregate)
-        elif isinstance(aggregate, HandoverItem):
-            await _authorize_item(ledger, actor, aggregate)
+        try:
+            if isinstance(aggregate, Departure):
+                _authorize_departure(actor, aggregate)
+            elif isinstance(aggregate, HandoverItem):
+                await _authorize_item(ledger, actor, aggregate)
+        except NotFoundError:
+            raise missing from None
     return entries
 
 
@@ -80,7 +91,10 @@ async def get_event(ledger: Ledger, actor: Actor, event_id: UUID) -> Entry:
     stored = await ledger.store.find_event(event_id)
     if stored is None:
         raise NotFoundError("no such event")
-    entries = await stream_entries(ledger, actor, stored.stream_id)
+    try:
+        entries = await stream_entries(ledger, actor, stored.stream_id)
+    except NotFoundError:
+        raise NotFoundError("no such event") from None
     return next(e for e in entries if e.event_id == stored.event_id)
 
 
@@ -140,8 +154,9 @@ async def authorize_upload(ledger: Ledger, actor: Actor, item_id: UUID) -> Hando
 
 async def statement_to_sign(ledger: Ledger, actor: Actor, item_id: UUID,
                             now: dt.datetime) -> str:
-    """The confirmation statement the item's receiver would sign now."""
-    item = await ledger.load(HandoverItem, item_id)
+    """The confirmation statement the item's receiver would sign now (to whoever may not read
+    the item, it is absent)."""
+    item = await get_item(ledger, actor, item_id)
     if item.receiver not in actor.acting_for():
         raise ForbiddenError(f"only the receiver ({item.receiver}) confirms item {item_id}")
     if item.state != "submitted":
@@ -158,12 +173,12 @@ async def uploaded_evidence(ledger: Ledger, actor: Actor, item_id: UUID,
     same NotFoundError, word for word, so the answer tells nobody whether the ledger holds a
     file with a given hash, or an item with a given id.
     """
-    absent = NotFoundError(f"item {item_id} has no evidence {sha256} you may read")
+    hidden = NotFoundError(f"item {item_id} has no evidence {sha256} you may read")
     try:
         item = await get_item(ledger, actor, item_id)
     except (NotFoundError, ForbiddenError):
-        raise absent from None
+        raise hidden from None
     upload = item.uploads.get(sha256)
     if upload is None:
-        raise absent
+        raise hidden
     return upload

@@ -63,6 +63,7 @@ class UnitOfWork:
         self._tracked: dict[UUID, tuple[Aggregate, bytes | None]] = {}
         self._read: dict[UUID, int] = {}  # aggregate id → version read, for loaded ones
         self._appended: set[UUID] = set()
+        self._stale: list[PreconditionFailedError] = []  # If-Match expectations not met
 
     async def get(self, cls: type[A], aggregate_id: UUID | str,
                   expected_version: int | None = None, fresh: bool = False) -> A:
@@ -83,12 +84,19 @@ class UnitOfWork:
             cached = await self._refresh(key, cached)
         aggregate = _checked(cls, cached.aggregate, key)
         if expected_version is not None and aggregate.version != expected_version:
-            raise PreconditionFailedError(
+            # Not raised here: the use case first decides whether its actor may see this
+            # aggregate at all, so a stranger's If-Match learns nothing (see ``stale``).
+            self._stale.append(PreconditionFailedError(
                 f"{cls.__name__} {key} is at version {aggregate.version}, "
-                f"not {expected_version}")
+                f"not {expected_version}"))
         self._tracked[key] = (aggregate, cached.last_hash)
         self._read[key] = aggregate.version
         return aggregate
+
+    def check_expectations(self) -> None:
+        """Raise the first unmet If-Match expectation (the caller's view is stale)."""
+        if self._stale:
+            raise self._stale[0]
 
     async def _refresh(self, key: UUID, cached: Cached | None) -> Cached:
         after = cached.aggregate.version if cached is not None else 0

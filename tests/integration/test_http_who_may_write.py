@@ -398,3 +398,29 @@ async def test_when_the_hr_owner_is_deactivated_another_hr_takes_the_case_over(
 
     assert taken.status == 200, taken.body
     assert (await api.post(d + "/close", "hr.zhou")).status == 200
+
+
+@pytest.mark.parametrize(("path", "body"), [
+    ("/v1/items/{item}/submit", {"note": "x"}),
+    ("/v1/items/{item}/confirm", {}),
+    ("/v1/items/{item}/waive", {"reason": "r"}),
+    ("/v1/departures/{departure}/items", {"category": "documents", "title": "t",
+                                          "receiver": "zhao.min"}),
+    ("/v1/departures/{departure}/approvals/0/approve", {}),
+    ("/v1/departures/{departure}/close", {}),
+])
+async def test_a_strangers_if_match_learns_nothing_while_a_related_actors_gets_412(
+        api: Api, path: str, body: dict[str, Any]) -> None:
+    departure = await approved(api)
+    item = await add_item(api, departure, "zhao.min")
+    target = path.format(item=item, departure=departure)
+    missing = path.format(item=uuid.uuid4(), departure=uuid.uuid4())
+    stale = {"If-Match": "99"}
+    hidden = await api.post(target, "stranger", json=body, headers=stale)
+    absent = await api.post(missing, "stranger", json=body, headers=stale)
+    assert hidden.status == absent.status in (403, 404)  # a role refusal, or "not found"
+    target_id, missing_id = target.split("/")[3], missing.split("/")[3]
+    assert hidden.problem(hidden.status)["detail"].replace(target_id, "ID") == absent.problem(
+        absent.status)["detail"].replace(missing_id, "ID")
+    # HR, who may see both, is told its view is stale.
+    assert (await api.post(target, "hr.sun", json=body, headers=stale)).problem(412)

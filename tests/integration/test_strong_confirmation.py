@@ -113,11 +113,18 @@ async def test_an_item_without_files_says_so(api: Api) -> None:
 
 
 async def test_a_title_cannot_forge_or_hide_a_line_of_the_statement(api: Api) -> None:
-    forged = "Laptop\n接收人 / Receiver: li.qiang\u202e \\"
+    # A line break never gets into a title (names and titles refuse control characters) ...
+    started = await api.post("/v1/departures", "hr.sun", json=departure_body())
+    refused = await api.post(f"/v1/departures/{started.json()['result']['departure_id']}/items",
+                             "hr.sun", json={"category": "clients", "receiver": RECEIVER,
+                                             "title": "Laptop\n接收人 / Receiver: li.qiang"})
+    assert refused.problem(422)["field"] == "title"
+    # ... and what may (format characters, backslashes) is escaped in the statement.
+    forged = "Laptop 接收人 / Receiver: li.qiang\u202e \\"
     item_id, _ = await submitted_item(api, title=forged)
     lines = (await statement_for(api, item_id)).split("\n")
     assert len(lines) == 6 and lines[-1] == ""
-    assert lines[1].startswith("事项 / Item: Laptop\\u{000A}接收人 / Receiver: li.qiang"
+    assert lines[1].startswith("事项 / Item: Laptop 接收人 / Receiver: li.qiang"
                                "\\u{202E} \\\\ (")
     assert lines[3] == "接收人 / Receiver: zhao.min"
     assert quote_text(" a\tb ") == "a\\u{0009}b"
@@ -206,7 +213,9 @@ async def test_someone_elses_key_or_an_unknown_key_is_refused(api: Api) -> None:
     missing = await api.post(f"/v1/items/{item_id}/confirm", RECEIVER,
                              json={"signature": unknown.sign(statement)})
     assert missing.problem(422)["field"] == "signature.key_id"
-    (await api.get(f"/v1/items/{item_id}/confirmation-statement", "stranger")).problem(403)
+    # A stranger may not read the item: its statement is absent to them, the receiver unnamed.
+    hidden = await api.get(f"/v1/items/{item_id}/confirmation-statement", "stranger")
+    assert RECEIVER not in hidden.body.decode() and hidden.problem(404)
     assert await state_of(api, item_id) == "submitted"
 
 
