@@ -59,6 +59,8 @@ class GateFacts:
     item_states: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
     departure_items: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
     finals: dict[str, _Final] = field(default_factory=dict)
+    # departure → (position, event id, version, type) of its events after its first final one
+    after_final: dict[str, list[tuple[int, str, int, str]]] = field(default_factory=dict)
 
     def feed(self, rows: Iterable[AuditRow]) -> None:
         """Take what the gate needs from rows of any stream type (others are skipped). Runs
@@ -86,12 +88,16 @@ class GateFacts:
 
     def _departure(self, position: int, event_id: str, departure: str, version: int,
                    event_type: str, entry: bytes) -> None:
+        if departure in self.finals:  # a final state is final: nothing may follow it
+            self.after_final.setdefault(departure, []).append(
+                (position, event_id, version, event_type))
+            return
         if event_type == "DepartureTemplateApplied":
             added = _payload(entry).get("item_ids")
             items = [str(i) for i in added] if isinstance(added, list) else []
         elif event_type == "DepartureItemAdded":
             items = [str(_payload(entry).get("item_id"))]
-        elif event_type in FINAL_EVENTS and departure not in self.finals:
+        elif event_type in FINAL_EVENTS:
             counts = _payload(entry) if event_type == "DepartureClosed" else {}
             self.finals[departure] = _Final(position, event_id, version, event_type, counts)
             return
@@ -104,6 +110,7 @@ class GateFacts:
         wanted: set[int] = set()
         for departure, final in self.finals.items():
             wanted.add(final.position)
+            wanted.update(p for p, _, _, _ in self.after_final.get(departure, ()))
             for position, item in self.departure_items.get(departure, ()):
                 wanted.add(position)
                 wanted.update(self.item_positions.get(item, ()))
@@ -138,8 +145,15 @@ async def check_gate(store: EventStore, facts: GateFacts,
     name their events."""
     key, index = log_order(facts, log_positions)
     problems: list[VerificationError] = []
+    items_by_departure: dict[str, set[str]] = {}
+    for item, owner in facts.item_departure.items():
+        items_by_departure.setdefault(owner, set()).add(item)
     for departure, final in facts.finals.items():
-        late = _late_item_positions(facts, departure, key(final.position), key)
+        problems.extend(_late_departure_events(departure, final,
+                                               facts.after_final.get(departure, []), index))
+        items = items_by_departure.get(departure, set()) | {
+            item for _, item in facts.departure_items.get(departure, ())}
+        late = _late_item_positions(facts, items, key(final.position), key)
         problems.extend(await _name_late_events(store, departure, final, late, index))
         if final.event_type == "DepartureClosed":
             problem = _check_counts(facts, departure, final, key, index)
@@ -148,15 +162,23 @@ async def check_gate(store: EventStore, facts: GateFacts,
     return problems
 
 
-def _items_of(facts: GateFacts, departure: str) -> set[str]:
-    listed = {item for _, item in facts.departure_items.get(departure, ())}
-    return listed | {i for i, d in facts.item_departure.items() if d == departure}
+def _late_departure_events(departure: str, final: _Final,
+                           after: list[tuple[int, str, int, str]],
+                           index: dict[int, int]) -> list[VerificationError]:
+    """A departure event after its close or withdrawal (a second close, a reminder): the
+    case was final, so the stream may not go on."""
+    return [VerificationError(
+        f"departure event {event_id} ({event_type}, v{version}) follows departure "
+        f"{departure}'s {'close' if final.event_type == 'DepartureClosed' else 'withdrawal'} "
+        f"(event {final.event_id}, v{final.version}): a final case has no later events",
+        stream_id=departure, version=version, event_id=event_id, index=index.get(position))
+        for position, event_id, version, event_type in after]
 
 
-def _late_item_positions(facts: GateFacts, departure: str, final_key: int,
+def _late_item_positions(facts: GateFacts, items: set[str], final_key: int,
                          key: OrderKey) -> dict[str, list[int]]:
     late: dict[str, list[int]] = {}
-    for item in sorted(_items_of(facts, departure)):
+    for item in sorted(items):
         after = [p for p in facts.item_positions.get(item, ()) if key(p) > final_key]
         if after:
             late[item] = after

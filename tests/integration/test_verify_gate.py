@@ -129,6 +129,26 @@ async def test_forged_close_with_wrong_counts_is_reported(ledger: Ledger, store:
     assert f"mandatory item(s) not confirmed or waived: ['{item}']" in str(problem)
 
 
+@pytest.mark.parametrize(("event_type", "payload"), [
+    ("DepartureClosed", {"by": "hr.t", "note": "again", "items_total": 5, "confirmed": 5,
+                         "waived": 0, "optional_open": 0, "severance_releasable": True}),
+    ("DepartureWithdrawn", {"by": "hr.t", "reason": "undo", "previous_state": "closed"}),
+    ("DepartureReminderSent", {"by": "hr.t", "to": "wang.lei", "item_ids": [], "channel":
+                               "email", "escalation": False, "message": "late"}),
+])
+async def test_a_departure_event_after_its_close_is_reported(
+        ledger: Ledger, store: EventStore, signer_keys: Path, event_type: str,
+        payload: dict[str, Any]) -> None:
+    departure, _ = await handing_over(ledger, mandatory=False)
+    await ledger.execute(c.CloseDeparture(departure_id=departure), HR)
+    late = await forge(store, "departure", departure, event_type, payload)
+    problems = await audited(store, signer_keys)
+    assert [(p.event_id, p.stream_id, p.version) for p in problems] == [
+        (str(late.event_id), str(departure), late.version)]
+    assert problems[0].index is not None
+    assert f"follows departure {departure}'s close" in str(problems[0])
+
+
 async def test_close_counts_are_judged_at_the_close_not_later(
         ledger: Ledger, store: EventStore, signer_keys: Path) -> None:
     """A correct close followed by a forged confirmation: the close's counts still agree with
