@@ -65,7 +65,9 @@ async def verify_files(blobs: BlobStore, upload_rows: Sequence[AuditRow],
     found: dict[str, tuple[str, int] | None] = {}
     for (sha256, size), uploads in by_file.items():
         if sha256 not in found:
-            found[sha256] = await stored_digest(blobs, sha256)
+            # One byte past the largest recorded size shows a longer file without reading on.
+            largest = max(s for (digest, s) in by_file if digest == sha256)
+            found[sha256] = await stored_digest(blobs, sha256, limit=largest)
             report.files += 1
             if progress is not None:
                 progress(report.files)
@@ -79,6 +81,11 @@ def _problem(sha256: str, size: int, stored: tuple[str, int] | None) -> str | No
     if stored is None:
         return f"evidence file {sha256} is missing from the blob store"
     actual, actual_size = stored
+    if actual_size < 0:
+        return f"evidence file {sha256} cannot be read from the blob store ({actual})"
+    if actual_size > size:
+        return (f"evidence file {sha256} is changed: it holds more than the {size} bytes the "
+                "upload recorded")
     if actual != sha256:
         return (f"evidence file {sha256} is changed: its stored {actual_size} bytes hash to "
                 f"{actual}")

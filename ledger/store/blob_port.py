@@ -44,14 +44,21 @@ class BlobMissingError(LookupError):
     caller decides what a missing blob means)."""
 
 
-async def stored_digest(blobs: BlobStore, sha256: str) -> tuple[str, int] | None:
+async def stored_digest(blobs: BlobStore, sha256: str,
+                        limit: int | None = None) -> tuple[str, int] | None:
     """Re-hash what is stored under ``sha256``: (actual sha256 hex, actual size), or None when
-    nothing is stored. Equal to ``(sha256, size)`` exactly when the blob is intact."""
+    nothing is stored. Equal to ``(sha256, size)`` exactly when the blob is intact. Reading
+    stops past ``limit`` bytes (a planted endless file cannot hang the audit); a blob that
+    cannot be read at all (a folder in its place) gives ``("unreadable: <why>", -1)``."""
     digest, size = hashlib.sha256(), 0
     try:
         async for chunk in blobs.read(sha256):
             digest.update(chunk)
             size += len(chunk)
+            if limit is not None and size > limit:
+                break
     except BlobMissingError:
         return None
+    except OSError as e:
+        return f"unreadable: {type(e).__name__}", -1
     return digest.hexdigest(), size

@@ -126,3 +126,32 @@ async def test_skip_files_makes_a_quick_run_that_says_it_did_not_look(
     assert await verify(played, "--skip-files") == 0
 
     assert "evidence files not checked (--skip-files)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize(("how", "message"), [
+    ("folder", "cannot be read from the blob store (unreadable: IsADirectoryError)"),
+    ("endless", "is changed: it holds more than the"),
+    ("longer", "is changed: it holds more than the"),
+])
+async def test_a_planted_file_is_reported_and_never_hangs_or_crashes_the_audit(
+        played: Played, how: str, message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from ledger.store.blob_fs import FilesystemBlobStore
+
+    victim = played.uploads[0]
+    path = FilesystemBlobStore(played.data_dir / "blobs").path_for(victim.sha256)
+    assert path.exists()
+    if how == "longer":
+        path.write_bytes(path.read_bytes() + b"!")
+    else:
+        path.unlink()
+        if how == "folder":
+            path.mkdir()
+        else:
+            path.symlink_to("/dev/zero")
+
+    assert await asyncio.wait_for(verify(played), timeout=60) == 1
+
+    out = capsys.readouterr().out
+    assert f"evidence file {victim.sha256} {message}" in out, out
+    assert f"recorded by event {victim.event_id}" in out
