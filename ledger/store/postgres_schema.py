@@ -176,7 +176,8 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE tokens ADD COLUMN token_id TEXT;
     ALTER TABLE tokens ADD COLUMN expires_at TIMESTAMPTZ;
     UPDATE tokens SET token_id = substr(md5(gen_random_uuid()::text), 1, 16),
-        expires_at = created_at + interval '90 days';
+        -- never sooner than 30 days after the upgrade: nobody is locked out by it
+        expires_at = greatest(created_at + interval '90 days', now() + interval '30 days');
     ALTER TABLE tokens ALTER COLUMN token_id SET NOT NULL;
     ALTER TABLE tokens ALTER COLUMN expires_at SET NOT NULL;
     CREATE UNIQUE INDEX tokens_token_id_idx ON tokens (token_id);

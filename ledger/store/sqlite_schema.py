@@ -119,7 +119,9 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE tokens ADD COLUMN token_id TEXT;
     ALTER TABLE tokens ADD COLUMN expires_at TEXT;
     UPDATE tokens SET token_id = lower(hex(randomblob(8))),
-        expires_at = strftime('%Y-%m-%dT%H:%M:%f', created_at, '+90 days') || '000Z';
+        -- never sooner than 30 days after the upgrade: nobody is locked out by it
+        expires_at = max(strftime('%Y-%m-%dT%H:%M:%f', created_at, '+90 days'),
+                         strftime('%Y-%m-%dT%H:%M:%f', 'now', '+30 days')) || '000Z';
     CREATE UNIQUE INDEX tokens_token_id_idx ON tokens (token_id);
     ALTER TABLE principal_keys ADD COLUMN revoked BOOLEAN NOT NULL DEFAULT FALSE;
     CREATE INDEX principal_keys_principal_idx ON principal_keys (principal_id);

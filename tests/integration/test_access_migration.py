@@ -1,5 +1,6 @@
 """A ledger created before tokens expired gains token ids and expiries on upgrade (both
-stores): its tokens keep working until 90 days after they were issued, then stop."""
+stores): its tokens keep working until 90 days after they were issued, but never stop sooner
+than 30 days after the upgrade (an operator's year-old token is not cut off by it)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,9 @@ async def _check_upgraded(store: EventStore) -> None:
     assert TOKEN_ID_PATTERN.fullmatch(token.token_id)
     assert token.expires_at - token.created_at == dt.timedelta(days=90)
     assert (await principals.get_principal("old.timer")).active is True
+    [year_old] = await principals.list_tokens("older.timer")
+    grace = year_old.expires_at - dt.datetime.now(dt.UTC)
+    assert dt.timedelta(days=29) < grace <= dt.timedelta(days=30)
     now = dt.datetime.now(dt.UTC)
     assert await principals.principal_for_token(hash_token(TOKEN), now=now) is not None
     assert await principals.principal_for_token(
@@ -48,6 +52,10 @@ async def test_an_older_sqlite_ledger_gains_token_ids_and_expiries(tmp_path: Pat
     db.execute("INSERT INTO principals (id, name, roles) VALUES ('old.timer', 'O', 'hr')")
     db.execute("INSERT INTO tokens (token_hash, principal_id, label) VALUES (?, ?, 'old')",
                (hash_token(TOKEN), "old.timer"))
+    db.execute("INSERT INTO principals (id, name, roles) VALUES ('older.timer', 'O', 'hr')")
+    db.execute("INSERT INTO tokens (token_hash, principal_id, label, created_at) VALUES "
+               "(?, ?, 'older', '2025-11-01T00:00:00.000Z')",
+               (hash_token(TOKEN + "-older"), "older.timer"))
     db.commit()
     db.close()
     store = await SQLiteEventStore.connect(path)
@@ -68,6 +76,11 @@ async def test_an_older_postgres_ledger_gains_token_ids_and_expiries(pg_dsn: str
                            "('old.timer', 'O', 'hr')")
         await conn.execute("INSERT INTO tokens (token_hash, principal_id, label) VALUES "
                            "($1, 'old.timer', 'old')", hash_token(TOKEN))
+        await conn.execute("INSERT INTO principals (id, name, roles) VALUES "
+                           "('older.timer', 'O', 'hr')")
+        await conn.execute("INSERT INTO tokens (token_hash, principal_id, label, created_at) "
+                           "VALUES ($1, 'older.timer', 'older', now() - interval '1 year')",
+                           hash_token(TOKEN + "-older"))
     finally:
         await conn.close()
     store = await PostgresEventStore.connect(pg_dsn)
