@@ -8,13 +8,13 @@ from ledger.service.ledger import Ledger
 from ledger.settings import Settings
 from ledger.store.blob_factory import blob_store_for
 from ledger.store.blob_port import BlobStore
-from ledger.store.factory import log_store_for, open_store, principal_store_for
+from ledger.store.factory import log_store_for, open_store, principal_store_for, sqlite_path
 from ledger.store.log_port import LogStore
 from ledger.store.port import EventStore
 from ledger.store.principal_port import PrincipalStore
 from ledger.tlog.note import Verifier
 from ledger.transparency.keys import ensure_signers, load_verifiers
-from ledger.transparency.log_identity import bind_keys_to_log
+from ledger.transparency.log_identity import bind_keys_to_log, refuse_new_database_for_bound_keys
 from ledger.transparency.reader import LogReader
 from ledger.transparency.sequencer import Sequencer
 
@@ -43,6 +43,9 @@ async def open_runtime(settings: Settings, migrate: bool = True) -> Runtime:
     """Open everything; generates a signing key on first run (mode 0600). ConfigurationError
     when the keys already signed another database's log, or this database's log was begun
     under other keys (ledger.transparency.log_identity)."""
+    sqlite_file = sqlite_path(settings.database_url)
+    refuse_new_database_for_bound_keys(settings.key_dir, settings.database_url,
+                                       sqlite_file is not None and not sqlite_file.exists())
     store = await open_store(settings.database_url)
     try:
         if migrate:

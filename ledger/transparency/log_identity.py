@@ -108,6 +108,19 @@ async def _begun_by_others(log: LogStore, signers: Sequence[Signer]) -> bool:
     return False
 
 
+def refuse_new_database_for_bound_keys(key_dir: Path, database_url: str,
+                                       new_database: bool) -> None:
+    """Before a database is created: keys already bound to a log never begin another, so a
+    start that would create a new database for them is refused before it leaves an empty
+    one behind (which a later ``ledger verify`` would find intact, and empty)."""
+    bound = read_marker(key_dir)
+    if new_database and bound is not None:
+        raise ConfigurationError(
+            f"the signing keys in {key_dir} already sign another log (log id {bound.log_id}, "
+            f"{bound.database}), and {describe_database(database_url)} does not exist yet; "
+            f"one key never signs two logs: {_ADVICE}")
+
+
 async def bind_keys_to_log(log: LogStore, key_dir: Path, signers: Sequence[Signer],
                            origin: str, database_url: str) -> None:
     """Check that ``signers`` (the keys in ``key_dir``) may sign the log of ``log``'s

@@ -78,6 +78,8 @@ async def test_one_data_folder_used_with_sqlite_then_postgres_refuses_the_second
         await open_runtime(settings_for(urls[1], data))
     assert "LEDGER_DATA_DIR" in str(info.value) and "one key never signs two logs" in str(
         info.value)
+    if first == "postgres":  # refused before the SQLite file was made: no empty ledger left
+        assert not (data / "ledger.db").exists()
     # The first database goes on as before; the second was never signed by these keys.
     await run_once(settings_for(urls[0], data))
     other = await open_runtime(settings_for(urls[1], tmp_path / "own-folder"))
