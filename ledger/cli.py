@@ -86,8 +86,8 @@ async def cmd_verify(args: argparse.Namespace, settings: Settings, store: EventS
         return 1
     strict = "; every entry parsed: canonical, fixed envelope" if args.strict else ""
     files = ("evidence files not checked (--skip-files)" if report.files is None else
-             f"{report.files.files} evidence file(s) of {report.files.uploads} upload(s) "
-             "present and hashing to their names")
+             f"{report.files.uploads} upload(s) of {report.files.files} distinct evidence "
+             "file(s), every file present and hashing to its name")
     out.print(f"OK: {chains.events} events in {chains.streams} streams; every hash and chain "
               f"link verified{strict}; log of {log.size} entries ({log.queued} queued) matches "
               f"its tiles and {log.checkpoints} signed checkpoint(s); the close gate held; "
@@ -255,8 +255,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "the fixed envelope (slower; integrity is checked either way)")
     verify.add_argument("--skip-files", action="store_true",
                         help="do not re-hash the uploaded evidence files (a quicker run)")
-    verify.add_argument("--key", action="append", default=[],
-                        help="extra trusted verifier key string (repeatable)")
+    verify.add_argument("--key", action="append", default=[], type=verifier_key_text,
+                        help="extra trusted verifier key: the string, or a .vkey file "
+                             "holding it (repeatable)")
     events = sub.add_parser("events", help="print a stream's entries with their hashes")
     events.add_argument("stream_id")
     sub.add_parser("keygen", help="add a checkpoint signing key and print its verifier key")
@@ -298,8 +299,9 @@ def build_parser() -> argparse.ArgumentParser:
     audit = sub.add_parser("audit", help="verify a remote ledger's log through its public "
                            "endpoints (exit 1: verification failed, 2: could not run)")
     audit.add_argument("base_url", help="the ledger's base URL, e.g. https://ledger.example")
-    audit.add_argument("--key", action="append", required=True,
-                       help="trusted verifier key string (repeatable; the first names the log)")
+    audit.add_argument("--key", action="append", required=True, type=verifier_key_text,
+                       help="trusted verifier key: the string, or a .vkey file holding it "
+                            "(repeatable; the first names the log)")
     audit.add_argument("--state", default="./ledger-audit-state.json",
                        help="last verified checkpoint, proved consistent on the next run")
     # --- end audit ---
@@ -377,6 +379,14 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         return await COMMANDS[args.command](args, settings, store)
     finally:
         await store.close()
+
+
+def verifier_key_text(value: str) -> str:
+    """A ``--key`` argument: a verifier key string (``name+id+key``), or the path of a file
+    holding one (as ``ledger keygen`` writes ``*.vkey``)."""
+    if "+" not in value and Path(value).is_file():
+        return Path(value).read_text(encoding="utf-8").strip()
+    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -89,6 +89,9 @@ async def test_verify_with_the_service_own_key_passes_exactly_as_with_the_folder
     with_key = capsys.readouterr().out
     assert "ambiguous" not in with_key and "TAMPERED" not in with_key
     assert with_key == with_folder
+    key_file = str(next((ledger_dir / "keys").glob("*.vkey")))  # the file itself will do
+    assert await asyncio.to_thread(main, ["verify", "--key", key_file]) == 0
+    assert capsys.readouterr().out == with_folder
 
 
 async def test_verify_with_the_service_own_key_still_finds_tampering(

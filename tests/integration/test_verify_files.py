@@ -95,8 +95,8 @@ async def test_an_intact_ledger_verifies_every_uploaded_file(
 
     out = capsys.readouterr().out
     files = len({u.sha256 for u in played.uploads})
-    assert f"; {files} evidence file(s) of {len(played.uploads)} upload(s) present and " \
-           "hashing to their names" in out
+    assert f"; {len(played.uploads)} upload(s) of {files} distinct evidence file(s), every " \
+           "file present and hashing to its name" in out
 
 
 @pytest.mark.parametrize(("how", "message"), [
