@@ -76,10 +76,10 @@ class PostgresPrincipalStore:
             principal.id, principal.name, ",".join(principal.roles), principal.active)
 
     async def get_principal(self, principal_id: str) -> Principal:
-        row = await self.pool.fetchrow(_PRINCIPAL + " WHERE id = $1", principal_id)
-        if row is None:
+        rows = await self._fetch(_PRINCIPAL + " WHERE id = $1", principal_id)
+        if not rows:
             raise NotFoundError(f"principal {principal_id!r} not found")
-        return _principal(row)
+        return _principal(rows[0])
 
     async def list_principals(self) -> list[Principal]:
         return [_principal(r) for r in await self._fetch(_PRINCIPAL + " ORDER BY id")]
@@ -120,10 +120,11 @@ class PostgresPrincipalStore:
 
     async def principal_for_token(self, token_hash: bytes,
                                   now: dt.datetime | None = None) -> Principal | None:
-        row = await self.pool.fetchrow(
+        rows = await self._fetch(
             "SELECT p.id, p.name, p.roles, p.active, t.token_hash FROM tokens t JOIN principals p "
             "ON p.id = t.principal_id WHERE t.token_hash = $1 AND NOT t.revoked AND p.active "
             "AND t.expires_at > $2", token_hash, now or dt.datetime.now(dt.UTC))
+        row = rows[0] if rows else None
         # Found through the index; compared again in constant time before it counts.
         if row is not None and same_hash(bytes(row[4]), token_hash):
             return _principal(row)
@@ -154,10 +155,10 @@ class PostgresPrincipalStore:
             key_id, principal_id, public_key, by.id, by.role)
 
     async def find_key(self, key_id: str) -> tuple[str, bytes] | None:
-        row = await self.pool.fetchrow(
+        rows = await self._fetch(
             "SELECT principal_id, public_key FROM principal_keys WHERE key_id = $1 "
             "AND NOT revoked", key_id)
-        return (row[0], bytes(row[1])) if row else None
+        return (rows[0][0], bytes(rows[0][1])) if rows else None
 
     async def list_keys(self, principal_id: str) -> list[KeyInfo]:
         rows = await self._fetch(
