@@ -20,7 +20,7 @@ from ledger.store.port import (
 from ledger.store.postgres import PostgresEventStore
 from ledger.store.postgres_batch import lock_key
 from ledger.store.sqlite import SQLiteEventStore
-from tests.contract.test_store_contract import chain, make_event
+from tests.support.events import chain, make_event
 
 
 async def test_append_whose_dependency_is_unchanged_commits(store: EventStore) -> None:

@@ -25,7 +25,7 @@ from ledger.transparency.keys import load_signers, load_verifiers
 from ledger.transparency.reader import LogReader
 from ledger.transparency.sequencer import Sequencer
 from tests.conftest import TEST_ORIGIN, drain
-from tests.contract.test_store_contract import chain
+from tests.support.events import chain
 
 if TYPE_CHECKING:
     from tests.integration.operator import Operator

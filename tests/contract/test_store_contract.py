@@ -3,33 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import uuid
 
 import pytest
 
-from ledger.entry import encode_entry
 from ledger.errors import ConflictError
-from ledger.store.port import EventStore, IdempotencyRecord, KeyTakenError, NewEvent
-
-
-def make_event(stream_id: uuid.UUID, version: int, prev: bytes | None,
-               payload: dict[str, object] | None = None) -> NewEvent:
-    event_id = uuid.uuid4()
-    moment = dt.datetime.now(dt.UTC)
-    raw, digest = encode_entry(
-        event_id=event_id, stream_type="item", stream_id=stream_id, version=version,
-        event_type="ItemCommented", recorded_at=moment, actor={"id": "t", "role": "hr"},
-        context={}, payload=payload or {"by": "t", "text": f"v{version} 交接"}, prev=prev,
-    )
-    return NewEvent(event_id, "item", stream_id, version, "ItemCommented", moment, raw, digest)
-
-
-def chain(stream_id: uuid.UUID, count: int) -> list[NewEvent]:
-    events: list[NewEvent] = []
-    for version in range(1, count + 1):
-        events.append(make_event(stream_id, version, events[-1].event_hash if events else None))
-    return events
+from ledger.store.port import EventStore, IdempotencyRecord, KeyTakenError
+from tests.support.events import chain, make_event
 
 
 async def test_appended_entries_read_back_byte_for_byte(store: EventStore) -> None:

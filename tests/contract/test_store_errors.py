@@ -11,7 +11,7 @@ from ledger.principals import Principal
 from ledger.store import integrity
 from ledger.store.factory import principal_store_for
 from ledger.store.port import EventStore, IdempotencyRecord, KeyTakenError
-from tests.contract.test_store_contract import chain
+from tests.support.events import chain
 
 SCHEMA_WORDS = ("pkey", "constraint", "unique", "foreign", "principals", "principal_keys",
                 "events", "idempotency", "stream_id", "sqlite", "postgres", "_")

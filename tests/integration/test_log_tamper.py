@@ -22,8 +22,8 @@ from ledger.transparency.verify_log import LogReport
 from ledger.verify import verify_ledger
 from tests.conftest import TEST_ORIGIN, drain
 from tests.contract.test_log_contract import fill
-from tests.contract.test_store_contract import chain
 from tests.integration.operator import Operator
+from tests.support.events import chain
 
 
 @pytest.fixture

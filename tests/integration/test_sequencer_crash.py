@@ -17,7 +17,7 @@ from ledger.transparency.keys import load_signers, load_verifiers
 from ledger.transparency.sequencer import Sequencer
 from ledger.verify import verify_ledger
 from tests.conftest import TEST_ORIGIN, drain
-from tests.contract.test_store_contract import chain
+from tests.support.events import chain
 
 ROOT = Path(__file__).resolve().parents[2]
 
