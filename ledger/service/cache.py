@@ -39,6 +39,14 @@ class AggregateCache:
         self._entries.move_to_end(stream_id)
         return Cached(clone_aggregate(found.aggregate), found.last_hash)
 
+    def peek(self, stream_id: UUID) -> Cached | None:
+        """The cached aggregate itself (no clone), or None: for a command that only reads it,
+        which must not change it (``UnitOfWork.get(read_only=True)`` checks)."""
+        found = self._entries.get(stream_id)
+        if found is not None:
+            self._entries.move_to_end(stream_id)
+        return found
+
     def put(self, aggregate: Aggregate, last_hash: bytes) -> None:
         """Remember a clone of ``aggregate`` (which must have no pending events)."""
         current = self._entries.get(aggregate.id)

@@ -120,7 +120,7 @@ async def apply_template(cmd: c.ApplyTemplate, actor: Actor, uow: UnitOfWork) ->
     require_not_leaver(actor, departure)
     try:
         # A read dependency: a revision committed before this append makes it decide again.
-        template = await uow.get(Template, template_id_for(cmd.template_key))
+        template = await uow.get(Template, template_id_for(cmd.template_key), read_only=True)
     except NotFoundError:
         raise InvalidInputError(f"no checklist {cmd.template_key!r}; GET /v1/templates lists "
                                 "them", field="template_key") from None
@@ -195,7 +195,8 @@ async def close_departure(cmd: c.CloseDeparture, actor: Actor, uow: UnitOfWork) 
     departure = await uow.get(Departure, cmd.departure_id, cmd.expected_version)
     require_not_leaver(actor, departure)
     require_case_owner(uow, actor, departure, "close it")
-    statuses = [(await uow.get(HandoverItem, i)).status() for i in departure.item_ids]
+    statuses = [(await uow.get(HandoverItem, i, read_only=True)).status()
+                for i in departure.item_ids]
     departure.close(by=actor.id, items=statuses, note=cmd.note)
     return {"departure_id": str(departure.id), "state": departure.state,
             "closure": departure.closure}

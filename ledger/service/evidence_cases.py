@@ -35,7 +35,7 @@ async def record_upload(cmd: c.RecordUpload, actor: Actor, uow: UnitOfWork) -> J
     """Record who uploaded which file (name, size, media type, SHA-256) to the item."""
     require_role(actor, UPLOADERS, "upload evidence")
     item = await uow.get(HandoverItem, cmd.item_id)
-    departure = await uow.get(Departure, item.departure_id)  # a read dependency
+    departure = await uow.get(Departure, item.departure_id, read_only=True)  # a dependency
     require_uploader(actor, item, departure)
     require_open(departure)
     item.record_upload(by=actor.id, sha256=cmd.sha256, size=cmd.size, name=cmd.name,

@@ -34,7 +34,7 @@ async def _open_departure(uow: UnitOfWork, item: HandoverItem,
     the (possibly cached) state read here is re-checked when the append commits, and a close
     or withdrawal that commits first makes the item command fail and be decided again.
     """
-    departure = await uow.get(Departure, item.departure_id)
+    departure = await uow.get(Departure, item.departure_id, read_only=True)
     if actor is not None:
         hide_item(actor, item, departure)
     require_open(departure)
@@ -117,7 +117,7 @@ async def reassign_item(cmd: c.ReassignItem, actor: Actor, uow: UnitOfWork) -> J
 async def comment_item(cmd: c.CommentItem, actor: Actor, uow: UnitOfWork) -> JSONObject:
     """Anyone involved in the item (HR, giver, receiver, manager) comments on it."""
     item = await uow.get(HandoverItem, cmd.item_id)
-    departure = await uow.get(Departure, item.departure_id)  # a read dependency
+    departure = await uow.get(Departure, item.departure_id, read_only=True)  # a dependency
     involved = actor.role == "hr" or actor.id in (item.giver_id, departure.manager_id) or (
         item.receiver in actor.acting_for())
     hide_item(actor, item, departure)

@@ -21,10 +21,10 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from ledger.aggregates.codec import encode_event, replay, stream_type_of
+from ledger.aggregates.codec import clone_aggregate, encode_event, replay, stream_type_of
 from ledger.chain import verify_stream
 from ledger.entry import encode_entry
-from ledger.errors import NotFoundError, PreconditionFailedError
+from ledger.errors import LedgerError, NotFoundError, PreconditionFailedError
 from ledger.principals import Principal
 from ledger.service.cache import AggregateCache, Cached
 from ledger.service.context import Actor, RequestContext
@@ -64,23 +64,32 @@ class UnitOfWork:
         self._read: dict[UUID, int] = {}  # aggregate id → version read, for loaded ones
         self._appended: set[UUID] = set()
         self._stale: list[PreconditionFailedError] = []  # If-Match expectations not met
+        self._read_only: set[UUID] = set()  # handed out uncloned: must stay unchanged
 
     async def get(self, cls: type[A], aggregate_id: UUID | str,
-                  expected_version: int | None = None, fresh: bool = False) -> A:
+                  expected_version: int | None = None, fresh: bool = False,
+                  read_only: bool = False) -> A:
         """Load (verifying its chain) the aggregate ``aggregate_id`` of type ``cls``.
 
         ``fresh`` reads the rows after the cached version even when the cache is trusted. It
         is rarely needed: an aggregate the command only reads is a read dependency, which the
-        append re-checks at commit.
+        append re-checks at commit. ``read_only`` (the command will not change it: an item
+        command's departure) may hand out the cached aggregate itself instead of a clone.
         """
         key = aggregate_id if isinstance(aggregate_id, UUID) else _parse_id(aggregate_id)
         if key in self._tracked:
             return _checked(cls, self._tracked[key][0], key)
-        cached = self.cache.get(key) if self.cache is not None else None
+        cached = self.cache.peek(key) if self.cache is not None else None
         if cached is not None and self.trust_cache and not fresh and expected_version in (
                 None, cached.aggregate.version):
             self.used_cache = True
+            if read_only:
+                self._read_only.add(key)
+            else:
+                cached = Cached(clone_aggregate(cached.aggregate), cached.last_hash)
         else:
+            if cached is not None:  # replayed onto below: never the cache's own object
+                cached = Cached(clone_aggregate(cached.aggregate), cached.last_hash)
             cached = await self._refresh(key, cached)
         aggregate = _checked(cls, cached.aggregate, key)
         if expected_version is not None and aggregate.version != expected_version:
@@ -122,6 +131,10 @@ class UnitOfWork:
         out: list[NewEvent] = []
         actor_json, context_json = actor.as_json(), context.as_json()
         for aggregate_id, (aggregate, last_hash) in self._tracked.items():
+            if aggregate_id in self._read_only and aggregate.pending_events:
+                if self.cache is not None:  # the cache's own object: never trusted again
+                    self.cache.evict(aggregate_id)
+                raise LedgerError(f"a command changed {aggregate_id}, loaded read-only")
             prev = last_hash
             stream_type = stream_type_of(aggregate)
             for domain_event in aggregate.collect_events():

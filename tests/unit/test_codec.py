@@ -357,3 +357,17 @@ def test_entries_stored_before_the_evidence_rules_and_authors_existed_still_repl
         "key": "sales", "role_family": "sales", "name": "Sales", "label": "销售", "items": [],
         "content_hash": "00" * 32})]))
     assert template.author is None
+
+
+def test_a_peeked_aggregate_is_the_cached_object_and_a_get_is_a_clone() -> None:
+    from ledger.service.cache import AggregateCache
+
+    cache = AggregateCache()
+    item = item_through_every_event()
+    item.collect_events()
+    cache.put(item, b"h" * 32)
+    peeked, got = cache.peek(item.id), cache.get(item.id)
+    assert peeked is not None and got is not None
+    assert cache.peek(item.id) is peeked  # handed out as is, for read-only use
+    assert got.aggregate is not peeked.aggregate and state_of(got.aggregate) == state_of(
+        peeked.aggregate)
