@@ -18,6 +18,7 @@ tokens must not turn into a flood of writes).
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import math
 import time
@@ -29,6 +30,7 @@ from ledger.errors import RateLimitedError
 DEFAULT_MAX_ADDRESSES = 10_000
 
 
+@functools.lru_cache(maxsize=4096)  # asked on every request: parse each address once
 def client_key(address: str) -> str:
     """What failures are counted under: an IPv4 address, or the /64 of an IPv6 one (one
     host usually holds a whole /64, so counting single IPv6 addresses would limit nothing)."""
