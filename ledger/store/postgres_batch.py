@@ -64,7 +64,8 @@ class _Request:
 def _arguments(requests: Sequence[_Request]) -> tuple[object, ...]:
     events = [e for r in requests for e in r.events]
     records = [r.idempotency for r in requests if r.idempotency is not None]
-    dependencies = [d for r in requests for d in r.depends_on]
+    # Commands of one case depend on the same departure at the same version: checked once.
+    dependencies = list(dict.fromkeys(d for r in requests for d in r.depends_on))
     exclusive: dict[tuple[int, int], bool] = {lock_key(d.stream_id): False
                                               for d in dependencies}
     exclusive.update((lock_key(e.stream_id), True) for e in events)
