@@ -176,7 +176,7 @@ async def uploaded_evidence(ledger: Ledger, actor: Actor, item_id: UUID,
     hidden = NotFoundError(f"item {item_id} has no evidence {sha256} you may read")
     try:
         item = await get_item(ledger, actor, item_id)
-    except (NotFoundError, ForbiddenError):
+    except NotFoundError:  # absent, or not this reader's to see: the same answer
         raise hidden from None
     upload = item.uploads.get(sha256)
     if upload is None:

@@ -105,20 +105,26 @@ async def test_no_dependent_commits_after_its_dependency_moved(store: EventStore
         assert isinstance(results[3], list), results[3]
 
 
+async def cross_race(first: EventStore, second: EventStore) -> list[object]:
+    """Two new streams a and b; at once, ``first`` appends to a depending on b while
+    ``second`` appends to b depending on a. Both outcomes (a list, or the error)."""
+    a, b = uuid.uuid4(), uuid.uuid4()
+    base_a, base_b = chain(a, 1), chain(b, 1)
+    await first.append([*base_a, *base_b])
+    return list(await asyncio.gather(
+        first.append([make_event(a, 2, base_a[0].event_hash)],
+                     depends_on=[ReadDependency(b, 1)]),
+        second.append([make_event(b, 2, base_b[0].event_hash)],
+                      depends_on=[ReadDependency(a, 1)]),
+        return_exceptions=True))
+
+
 async def test_a_dependent_and_the_move_of_its_dependency_never_both_commit_after_it(
         store: EventStore) -> None:
     """Two commands each depending on the stream the other appends to (a close reading an
     item, a submission reading the departure): exactly one commits, whatever the batching."""
     for _ in range(20):
-        a, b = uuid.uuid4(), uuid.uuid4()
-        base_a, base_b = chain(a, 1), chain(b, 1)
-        await store.append([*base_a, *base_b])
-        results = await asyncio.gather(
-            store.append([make_event(a, 2, base_a[0].event_hash)],
-                         depends_on=[ReadDependency(b, 1)]),
-            store.append([make_event(b, 2, base_b[0].event_hash)],
-                         depends_on=[ReadDependency(a, 1)]),
-            return_exceptions=True)
+        results = await cross_race(store, store)
         committed = [r for r in results if not isinstance(r, BaseException)]
         assert len(committed) == 1, results
         assert all(isinstance(r, DependencyChangedError)
@@ -145,15 +151,7 @@ async def test_two_processes_never_both_commit_on_each_others_stream(
     """The close and the item command in two API processes: each depends on the stream the
     other appends to; the database lets exactly one of them commit."""
     for _ in range(40):
-        a, b = uuid.uuid4(), uuid.uuid4()
-        base_a, base_b = chain(a, 1), chain(b, 1)
-        await store.append([*base_a, *base_b])
-        results = await asyncio.gather(
-            store.append([make_event(a, 2, base_a[0].event_hash)],
-                         depends_on=[ReadDependency(b, 1)]),
-            twin.append([make_event(b, 2, base_b[0].event_hash)],
-                        depends_on=[ReadDependency(a, 1)]),
-            return_exceptions=True)
+        results = await cross_race(store, twin)
         assert [isinstance(r, list) for r in results].count(True) == 1, results
 
 

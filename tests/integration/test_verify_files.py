@@ -32,14 +32,6 @@ class Played(NamedTuple):
     uploads: list[Upload]
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/ledger-data/ledger.db"
-    dsn: str = request.getfixturevalue("pg_dsn")
-    return dsn
-
-
 @pytest.fixture
 async def played(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Played:
     """The seed scenarios (which upload real files), sequenced and signed; the environment
