@@ -7,10 +7,10 @@ as strings or integer cents), so the same value always hashes the same in every 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import TypeAlias
 
+import orjson
 import rfc8785
 
 from ledger.errors import InvalidInputError
@@ -93,24 +93,32 @@ def _check_precisely(value: object, path: str, depth: int) -> bool:
     raise InvalidInputError(f"{path}: {type(value).__name__} is not a JSON type", field=path)
 
 
-# The fast path's encoder: compact, key-sorted, non-ASCII kept (see ``encode_canonical``).
-JCS_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+def encode_sorted(value: object) -> bytes:
+    """The fast path's encoder: compact, key-sorted (by code point), non-ASCII kept as UTF-8,
+    string escapes as RFC 8785 section 3.2.2.2 (orjson; ~10x the standard library's encoder,
+    and the entry encoding is on every command's path). It is RFC 8785 exactly when
+    ``check_json_value`` accepted ``value`` and returned True (see ``encode_canonical``).
+
+    Precondition: ``value`` holds only JSON types; a lone surrogate raises orjson's
+    JSONEncodeError (a TypeError)."""
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
 
 
 def encode_canonical(value: JSONValue) -> bytes:
     """Return the RFC 8785 canonical UTF-8 bytes of ``value``.
 
     Precondition: ``value`` holds only JSON types (checked; InvalidInputError otherwise).
-    Without floats, and with keys in the BMP, JCS is exactly the standard library's compact,
-    key-sorted, non-ASCII-preserving output (string escapes per RFC 8785 section 3.2.2.2 match
-    ``json``'s); tests/unit/test_canonical.py proves the two byte-identical by property tests.
+    Without floats, and with keys in the BMP, JCS is exactly a compact, key-sorted,
+    non-ASCII-preserving encoding (``encode_sorted``; its string escapes are RFC 8785 section
+    3.2.2.2's); tests/unit/test_canonical.py proves the two byte-identical by property tests.
     Anything else goes through the ``rfc8785`` reference implementation.
     """
     try:
         if check_json_value(value):
-            return JCS_ENCODER.encode(value).encode("utf-8")
+            return encode_sorted(value)
         return rfc8785.dumps(value)
-    except (rfc8785.CanonicalizationError, UnicodeEncodeError) as e:  # lone surrogates
+    except (rfc8785.CanonicalizationError, UnicodeEncodeError,
+            orjson.JSONEncodeError) as e:  # lone surrogates
         raise InvalidInputError(f"not canonicalisable: {e}") from e
 
 

@@ -15,7 +15,13 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from ledger.canonical import JCS_ENCODER, MAX_SAFE_INTEGER, JSONObject, JSONValue, encode_canonical
+from ledger.canonical import (
+    MAX_SAFE_INTEGER,
+    JSONObject,
+    JSONValue,
+    encode_canonical,
+    encode_sorted,
+)
 from ledger.errors import InvalidInputError, VerificationError
 
 ENTRY_FORMAT_VERSION = 1
@@ -51,7 +57,7 @@ def _parse(raw: bytes) -> Any:
 def _is_canonical(doc: Any, raw: bytes) -> bool:
     if _SUPPLEMENTARY_LEAD.search(raw):  # keys may need UTF-16 ordering: the full path
         return encode_canonical(doc) == raw
-    return JCS_ENCODER.encode(doc).encode("utf-8") == raw
+    return encode_sorted(doc) == raw
 _ENTRY_KEYS = frozenset(
     {"v", "id", "stream", "version", "type", "recorded_at", "actor", "context", "payload", "prev"}
 )

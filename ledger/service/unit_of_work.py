@@ -60,11 +60,10 @@ class UnitOfWork:
         self.cache = cache
         self.trust_cache = trust_cache
         self.used_cache = False
-        self._tracked: dict[UUID, tuple[Aggregate, bytes | None]] = {}
-        self._read: dict[UUID, int] = {}  # aggregate id → version read, for loaded ones
-        self._appended: set[UUID] = set()
+        # One record per aggregate (one hash of its UUID key per look-up: every command's
+        # path goes through here, and a UUID hashes in Python code).
+        self._tracked: dict[UUID, _Tracked] = {}
         self._stale: list[PreconditionFailedError] = []  # If-Match expectations not met
-        self._read_only: set[UUID] = set()  # handed out uncloned: must stay unchanged
 
     async def get(self, cls: type[A], aggregate_id: UUID | str,
                   expected_version: int | None = None, fresh: bool = False,
@@ -77,14 +76,16 @@ class UnitOfWork:
         command's departure) may hand out the cached aggregate itself instead of a clone.
         """
         key = aggregate_id if isinstance(aggregate_id, UUID) else _parse_id(aggregate_id)
-        if key in self._tracked:
-            return _checked(cls, self._tracked[key][0], key)
+        tracked = self._tracked.get(key)
+        if tracked is not None:
+            return _checked(cls, tracked.aggregate, key)
         cached = self.cache.peek(key) if self.cache is not None else None
+        uncloned = False
         if cached is not None and self.trust_cache and not fresh and expected_version in (
                 None, cached.aggregate.version):
             self.used_cache = True
             if read_only:
-                self._read_only.add(key)
+                uncloned = True
             else:
                 cached = Cached(clone_aggregate(cached.aggregate), cached.last_hash)
         else:
@@ -98,8 +99,7 @@ class UnitOfWork:
             self._stale.append(PreconditionFailedError(
                 f"{cls.__name__} {key} is at version {aggregate.version}, "
                 f"not {expected_version}"))
-        self._tracked[key] = (aggregate, cached.last_hash)
-        self._read[key] = aggregate.version
+        self._tracked[key] = _Tracked(aggregate, cached.last_hash, aggregate.version, uncloned)
         return aggregate
 
     def check_expectations(self) -> None:
@@ -124,18 +124,21 @@ class UnitOfWork:
 
     def add(self, aggregate: Aggregate) -> None:
         """Track a newly created aggregate."""
-        self._tracked[aggregate.id] = (aggregate, None)
+        self._tracked[aggregate.id] = _Tracked(aggregate, None, None, False)
 
     def collect(self, actor: Actor, context: RequestContext) -> list[NewEvent]:
         """Encode every pending event as a chained entry, in the order they happened."""
         out: list[NewEvent] = []
         actor_json, context_json = actor.as_json(), context.as_json()
-        for aggregate_id, (aggregate, last_hash) in self._tracked.items():
-            if aggregate_id in self._read_only and aggregate.pending_events:
+        for aggregate_id, tracked in self._tracked.items():
+            aggregate = tracked.aggregate
+            if not aggregate.pending_events:
+                continue
+            if tracked.uncloned:
                 if self.cache is not None:  # the cache's own object: never trusted again
                     self.cache.evict(aggregate_id)
                 raise LedgerError(f"a command changed {aggregate_id}, loaded read-only")
-            prev = last_hash
+            prev = tracked.last_hash
             stream_type = stream_type_of(aggregate)
             for domain_event in aggregate.collect_events():
                 event_type, payload = encode_event(domain_event)
@@ -150,32 +153,47 @@ class UnitOfWork:
                                     domain_event.originator_version, event_type,
                                     domain_event.timestamp, raw, event_hash))
                 prev = event_hash
-                self._appended.add(aggregate_id)
-            self._tracked[aggregate_id] = (aggregate, prev)
+                tracked.appended = True
+            tracked.last_hash = prev
         return out
 
     def read_dependencies(self) -> list[ReadDependency]:
         """After ``collect``: every loaded aggregate the command appends nothing to, at the
         version it was read (the store refuses the append if any has moved since)."""
-        return [ReadDependency(aggregate_id, version)
-                for aggregate_id, version in self._read.items()
-                if aggregate_id not in self._appended]
+        return [ReadDependency(aggregate_id, tracked.version_read)
+                for aggregate_id, tracked in self._tracked.items()
+                if tracked.version_read is not None and not tracked.appended]
 
     def remember(self) -> None:
         """After a successful append: the aggregates it appended to are the cache's new truth
         (the ones only read are in the cache already, as they were read)."""
         if self.cache is None:
             return
-        for aggregate_id in self._appended:
-            aggregate, last_hash = self._tracked[aggregate_id]
-            if last_hash is not None:
-                self.cache.put(aggregate, last_hash)
+        for tracked in self._tracked.values():
+            if tracked.appended and tracked.last_hash is not None:
+                self.cache.put(tracked.aggregate, tracked.last_hash)
 
     def forget(self) -> None:
         """After a conflict: drop what this command read from the cache."""
         if self.cache is not None:
             for aggregate_id in self._tracked:
                 self.cache.evict(aggregate_id)
+
+
+class _Tracked:
+    """One aggregate a command touches: the state, the hash its next event chains onto, the
+    version it was loaded at (None: created by this command), whether it is the cache's own
+    object (loaded read-only, so it must stay unchanged), and whether events were collected."""
+
+    __slots__ = ("aggregate", "appended", "last_hash", "uncloned", "version_read")
+
+    def __init__(self, aggregate: Aggregate, last_hash: bytes | None, version_read: int | None,
+                 uncloned: bool) -> None:
+        self.aggregate = aggregate
+        self.last_hash = last_hash
+        self.version_read = version_read
+        self.uncloned = uncloned
+        self.appended = False
 
 
 @lru_cache(maxsize=1 << 14)
