@@ -32,6 +32,7 @@ PINNED_TOPICS = {
     "DepartureItemAdded", "DepartureReminderSent", "DepartureClosed",
     "ItemCreated", "ItemSubmitted", "ItemConfirmed", "ItemRejected", "ItemWaived",
     "ItemReassigned", "ItemCommented", "ItemExternalEvidenceRecorded", "ItemEvidenceUploaded",
+    "ItemConfirmationEscalated", "ItemQuestionAsked", "ItemQuestionAnswered",  # issue 9
     "TemplateCreated", "TemplateRevised", "DepartureHandedOver",
 }
 
