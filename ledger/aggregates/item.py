@@ -380,12 +380,13 @@ class HandoverItem(Aggregate):
             "question_id": question_id, "by": by, "to": to, "text": text, "answer": None,
             "answered_by": None}}
 
-    def answer(self, by: str, question_id: str, text: str) -> None:
-        """Record the addressee's answer to a question; only they answer, and only once."""
+    def answer(self, by: str, acting_for: Collection[str], question_id: str, text: str) -> None:
+        """Record the addressee's answer to a question (a department queue's: anyone working
+        it); only they answer, and only once."""
         question = self.questions.get(question_id)
         if question is None:
             raise QuestionStateError(f"item {self.id} has no question {question_id}")
-        if by != question["to"]:
+        if question["to"] not in acting_for:
             raise ForbiddenError(f"question {question_id} of item {self.id} is addressed to "
                                  f"{question['to']}; only they answer it")
         if question["answer"] is not None:
