@@ -345,6 +345,23 @@ class HandoverItem(Aggregate):
             return False
         return True
 
+    def link_requirements(self, resolved: Mapping[str, list[str]]) -> None:
+        """Resolve required checklist keys that no item of the case held when this one was
+        created, now that a checklist applied later holds them (``resolved``: key → ids)."""
+        self._require_not_done()
+        keys = [k for k in self.unresolved_requires if k in resolved]
+        if not keys:
+            raise InvalidTransitionError(f"item {self.id} requires none of "
+                                         f"{', '.join(sorted(resolved))}")
+        item_ids = list(dict.fromkeys(i for k in keys for i in resolved[k]
+                                      if i not in self.requires))
+        self._requirements_linked(keys=keys, item_ids=item_ids)
+
+    @event("RequirementsLinked", topic="ItemRequirementsLinked")
+    def _requirements_linked(self, keys: list[str], item_ids: list[str]) -> None:
+        self.requires = [*self.requires, *item_ids]
+        self.unresolved_requires = [k for k in self.unresolved_requires if k not in keys]
+
     def _deadline(self, confirm_by: str | None) -> str | None:
         # Only an item with a confirmation period carries a deadline.
         return confirm_by if self.confirm_within_working_days is not None else None

@@ -21,6 +21,7 @@ from ledger.service.duties import (
 from ledger.service.item_flow import (
     creation_order,
     items_by_key,
+    link_earlier_items,
     requirements_of_new_item,
     resolve_line,
     unanswered_questions,
@@ -139,8 +140,10 @@ async def apply_template(cmd: c.ApplyTemplate, actor: Actor, uow: UnitOfWork) ->
         await require_named(uow, cmd.successor_id, "successor_id")
     last_day = dt.date.fromisoformat(departure.last_working_day)
     # issue 9: lines are created after the lines they require, which resolve to item ids
-    existing = await items_by_key(uow, departure, template.items)
+    earlier = [await uow.get(HandoverItem, i) for i in departure.item_ids]
+    existing = items_by_key(earlier)
     created: dict[int, str] = {}
+    new_items: list[HandoverItem] = []
     for n in creation_order(template.items):
         spec = template.items[n]
         item = HandoverItem(
@@ -158,6 +161,8 @@ async def apply_template(cmd: c.ApplyTemplate, actor: Actor, uow: UnitOfWork) ->
         )
         uow.add(item)
         created[n] = str(item.id)
+        new_items.append(item)
+    link_earlier_items(earlier, new_items)  # issue 9: their keys this checklist now holds
     item_ids = [created[n] for n in range(len(template.items))]
     departure.apply_template(template.reference(), item_ids)
     return {"departure_id": str(departure.id), "template": template.reference(),

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TypedDict
 
 from ledger.aggregates.departure import Departure
+from ledger.aggregates.dependency import DONE, require_acyclic
 from ledger.aggregates.item import HandoverItem
 from ledger.canonical import JSONObject
 from ledger.errors import InvalidInputError
@@ -97,19 +98,26 @@ def creation_order(specs: Sequence[JSONObject]) -> list[int]:
     return order
 
 
-async def items_by_key(uow: UnitOfWork, departure: Departure,
-                       specs: Sequence[JSONObject]) -> dict[str, list[str]]:
-    """The departure's existing items by checklist key, read (as read dependencies) only
-    when a line requires a key its own checklist does not hold."""
-    own = {str(s["key"]) for s in specs}
-    if all(k in own for s in specs for k in _keys(s.get("requires"))):
-        return {}
+def items_by_key(items: Iterable[HandoverItem]) -> dict[str, list[str]]:
+    """The departure's earlier items by checklist key (their ids), for resolving the keys a
+    new checklist line requires. The items were loaded by the command: read dependencies."""
     found: dict[str, list[str]] = {}
-    for item_id in departure.item_ids:
-        item = await uow.get(HandoverItem, item_id, read_only=True)
+    for item in items:
         if item.template_item_key is not None:
-            found.setdefault(item.template_item_key, []).append(item_id)
+            found.setdefault(item.template_item_key, []).append(str(item.id))
     return found
+
+
+def link_earlier_items(earlier: Sequence[HandoverItem], new: Sequence[HandoverItem]) -> None:
+    """Resolve, on the departure's earlier items that are not done, the required keys that no
+    item held when they were created and that the newly applied items hold (the clearance's
+    wipe applied before the role family's laptop review); then refuse the application if the
+    departure's requirements now go round in a circle (each checklist alone has none)."""
+    by_key = items_by_key(new)
+    for item in earlier:
+        if item.state not in DONE and any(k in by_key for k in item.unresolved_requires):
+            item.link_requirements(by_key)
+    require_acyclic({str(i.id): i.requires for i in [*earlier, *new]}, field="template_key")
 
 
 class LineFlow(TypedDict):

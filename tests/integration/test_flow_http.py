@@ -207,3 +207,39 @@ async def test_questions_are_answered_by_their_addressee_and_warned_of_at_close(
     assert closed.json()["result"]["warnings"] == [warning]
     assert payloads_of_type(await payloads(api, departure_id), "DepartureClosed")[
         "warnings"] == [warning]
+
+
+async def test_a_key_required_before_its_checklist_is_applied_is_linked_when_it_is(
+        api: Api) -> None:
+    def line(key: str, requires: list[str]) -> dict[str, Any]:
+        return {"key": key, "category": "assets", "title": key, "label": "",
+                "acceptance_criteria": "", "receiver": "successor", "mandatory": True,
+                "priority": "normal", "due_offset_days": 0, "requires": requires}
+
+    for key, items in (("wipe-first", [line("device-wipe", ["laptop-review"])]),
+                       ("review-later", [line("laptop-review", [])]),
+                       ("review-circle", [line("laptop-review", ["device-wipe"])])):
+        defined = await api.post("/v1/templates", "hr.zhou", json={
+            "key": key, "role_family": "technical", "name": key, "label": "", "items": items})
+        assert defined.status == 200, defined.body
+    departure_id, circled = await approved(api), await approved(api)
+    apply = f"/v1/departures/{departure_id}/templates"
+    body = {"successor_id": "zhao.min"}
+    [wipe] = (await api.post(apply, "hr.sun", json={**body, "template_key": "wipe-first"})
+              ).json()["result"]["item_ids"]
+    assert (await item_view(api, wipe))["unresolved_requires"] == ["laptop-review"]
+
+    applied = await api.post(apply, "hr.sun", json={**body, "template_key": "review-later"})
+
+    [review] = applied.json()["result"]["item_ids"]
+    assert "ItemRequirementsLinked" in [e["type"] for e in applied.json()["events"]]
+    wiped = await item_view(api, wipe)
+    assert (wiped["requires"], wiped["unresolved_requires"]) == ([review], [])
+    assert (await api.post(f"/v1/items/{wipe}/submit", "wang.lei", json={})).status == 409
+    # The same two checklists the other way round would make a circle: refused whole.
+    apply = f"/v1/departures/{circled}/templates"
+    assert (await api.post(apply, "hr.sun", json={**body, "template_key": "wipe-first"})
+            ).status == 200
+    refused = await api.post(apply, "hr.sun", json={**body, "template_key": "review-circle"})
+    assert "circle" in refused.problem(422)["detail"]
+    assert len((await api.get(f"/v1/departures/{circled}", "hr.sun")).json()["item_ids"]) == 1

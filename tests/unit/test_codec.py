@@ -33,6 +33,7 @@ PINNED_TOPICS = {
     "ItemCreated", "ItemSubmitted", "ItemConfirmed", "ItemRejected", "ItemWaived",
     "ItemReassigned", "ItemCommented", "ItemExternalEvidenceRecorded", "ItemEvidenceUploaded",
     "ItemConfirmationEscalated", "ItemQuestionAsked", "ItemQuestionAnswered",  # issue 9
+    "ItemRequirementsLinked",
     "TemplateCreated", "TemplateRevised", "DepartureHandedOver",
 }
 

@@ -15,7 +15,7 @@ from ledger.aggregates.dependency import (
     find_cycle,
 )
 from ledger.aggregates.item import HandoverItem, ItemStatus
-from ledger.errors import ForbiddenError, InvalidInputError
+from ledger.errors import ForbiddenError, InvalidInputError, InvalidTransitionError
 
 GIVER = "emp-leaver"
 RECEIVER = "emp-successor"
@@ -260,3 +260,21 @@ def test_unanswered_questions_are_recorded_as_warnings_and_never_block_the_close
     assert departure.state == "closed"
     assert departure.close_warnings == [warning]
     assert vars(departure.collect_events()[-1])["warnings"] == [warning]
+
+
+def test_a_key_no_item_held_is_linked_once_a_later_checklist_holds_it() -> None:
+    item = HandoverItem(
+        departure_id="d", category="assets", title="Wipe", label="", acceptance_criteria="",
+        giver_id=GIVER, receiver="dept:it", mandatory=True, priority="high", due_date=None,
+        template_item_key="device-wipe", requires=[BACKUP],
+        unresolved_requires=["laptop-review", "phone-review"])
+    item.collect_events()
+
+    item.link_requirements({"laptop-review": [LAPTOP], "unrelated": ["x"]})
+
+    assert item.requires == [BACKUP, LAPTOP]
+    assert item.unresolved_requires == ["phone-review"]
+    assert payloads(item) == [("ItemRequirementsLinked", {
+        "keys": ["laptop-review"], "item_ids": [LAPTOP]})]
+    with pytest.raises(InvalidTransitionError, match="requires none of"):
+        item.link_requirements({"unrelated": ["x"]})
