@@ -10,6 +10,7 @@ from ledger.aggregates.item import HandoverItem
 from ledger.canonical import JSONObject
 from ledger.service import commands as c
 from ledger.service.context import Actor
+from ledger.service.departure_cases import require_not_leaver
 from ledger.service.item_cases import _open_departure
 from ledger.service.item_flow import escalation_target, today
 from ledger.service.policy import require_role
@@ -40,6 +41,7 @@ async def escalate_confirmation(cmd: c.EscalateConfirmation, actor: Actor,
     require_role(actor, ESCALATORS, "escalate confirmations")
     item = await uow.get(HandoverItem, cmd.item_id)
     departure = await _open_departure(uow, item, actor if actor.role != "system" else None)
+    require_not_leaver(actor, departure)
     to = escalation_target(item, departure)
     item.escalate_confirmation(by=actor.id, today=today(uow).isoformat(), to=to,
                                channel=cmd.channel, message=cmd.message)

@@ -16,7 +16,7 @@ from typing import TypedDict
 
 from ledger.aggregates.departure import Departure
 from ledger.aggregates.dependency import DONE, require_acyclic
-from ledger.aggregates.item import HandoverItem
+from ledger.aggregates.item import DEPARTMENT_QUEUES, HandoverItem
 from ledger.canonical import JSONObject
 from ledger.errors import InvalidInputError
 from ledger.service.context import Actor
@@ -166,7 +166,8 @@ async def ask_question(uow: UnitOfWork, actor_id: str, item: HandoverItem,
     (HR, the leaver, their manager, an approver, the item's giver or receiver) or the item's
     department queue, so the addressee can read what they are asked. Returns its id."""
     await require_named(uow, to, "question_to")
-    if to != item.receiver and not await _takes_part(uow, to, item, departure):
+    if to != item.receiver and (to in DEPARTMENT_QUEUES
+                                or not await _takes_part(uow, to, item, departure)):
         raise InvalidInputError(f"question_to: {to!r} takes no part in item {item.id}; ask "
                                 "someone who may read it", field="question_to")
     return item.ask(by=actor_id, to=to, text=text)

@@ -182,6 +182,9 @@ async def test_questions_are_answered_by_their_addressee_and_warned_of_at_close(
     outsider = await api.post(base + "/comments", "zhao.min", json={
         "text": "?", "question_to": "stranger"})
     assert outsider.problem(422)["detail"].startswith("question_to")
+    queue = await api.post(base + "/comments", "zhao.min", json={
+        "text": "?", "question_to": "dept:it"})  # not this item's queue
+    assert queue.problem(422)["detail"].startswith("question_to")
     second = await api.post(base + "/comments", "hr.sun", json={
         "text": "合同原件?", "question_to": "wang.lei"})
     assert second.json()["result"]["question_id"] == "2"

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from ledger.errors import ConfigurationError
 from ledger.service import commands as c
 from ledger.service.item_flow import creation_order, resolve_line
+from ledger.settings import Settings
 from ledger.workday import WorkingCalendar
 
 PRC = WorkingCalendar()
@@ -116,3 +117,12 @@ def test_required_keys_resolve_to_this_application_then_to_earlier_items() -> No
     assert resolved == {"requires": ["id-r", "id-l1", "id-l2"],
                         "unresolved_requires": ["nowhere"], "confirm_within_working_days": 3,
                         "escalate_to": None}
+
+
+def test_the_calendar_is_read_from_the_environment_once() -> None:
+    chosen = Settings.from_env({"LEDGER_WORKING_CALENDAR": "HK",
+                                "LEDGER_TIME_ZONE": "Asia/Hong_Kong"})
+    default = Settings.from_env({})
+
+    assert (chosen.working_calendar, chosen.time_zone) == ("HK", "Asia/Hong_Kong")
+    assert (default.working_calendar, default.time_zone) == ("CN", "Asia/Shanghai")
