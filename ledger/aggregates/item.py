@@ -7,6 +7,11 @@ A checklist item may name the external evidence that satisfies it (``satisfied_b
 system's ``account_disabled``): when an allowed system reports it on an open or rejected item,
 the item is submitted on the system's word and still awaits its receiver's confirmation. With
 ``department_may_confirm_directly`` the receiver may instead confirm an open item outright.
+
+Issue 9 (rules in ``dependency.py``): an item may require other items of its departure, and is
+neither submitted nor confirmed until each is confirmed or waived; a submission records the date
+its receiver must confirm by, after which an escalation is recorded once per submission; a
+comment may be a question to someone, which only they answer.
 """
 
 from __future__ import annotations
