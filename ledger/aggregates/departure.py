@@ -202,8 +202,8 @@ class Departure(Aggregate):
     @event("Closed", topic="DepartureClosed")
     def _closed(self, by: str, note: str, items_total: int, confirmed: int, waived: int,
                 optional_open: int, severance_releasable: bool,
-                warnings: list[JSONObject]) -> None:
-        self.close_warnings = warnings
+                warnings: list[JSONObject] | None) -> None:
+        self.close_warnings = list(warnings or [])
         self.state = "closed"
         self.closure = {"by": by, "confirmed": confirmed, "waived": waived,
                         "severance_releasable": severance_releasable}

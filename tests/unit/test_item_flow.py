@@ -4,9 +4,13 @@ their addressee answers (003: "老刘需要在离职前完成所有问题的解�
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
+from typing import cast
+
 import pytest
 
-from ledger.aggregates.codec import encode_event
+from ledger.aggregates.codec import encode_event, replay
 from ledger.aggregates.departure import Departure
 from ledger.aggregates.dependency import (
     NotOverdueError,
@@ -15,6 +19,7 @@ from ledger.aggregates.dependency import (
     find_cycle,
 )
 from ledger.aggregates.item import HandoverItem, ItemStatus
+from ledger.entry import Entry, decode_entry, encode_entry
 from ledger.errors import ForbiddenError, InvalidInputError, InvalidTransitionError
 
 GIVER = "emp-leaver"
@@ -278,3 +283,62 @@ def test_a_key_no_item_held_is_linked_once_a_later_checklist_holds_it() -> None:
         "keys": ["laptop-review"], "item_ids": [LAPTOP]})]
     with pytest.raises(InvalidTransitionError, match="requires none of"):
         item.link_requirements({"unrelated": ["x"]})
+
+
+# --- replay --------------------------------------------------------------------------------------
+
+def entry_of(event_type: str, payload: dict[str, object], version: int,
+             stream_id: uuid.UUID, stream_type: str = "item",
+             recorded_at: dt.datetime | None = None) -> Entry:
+    raw, event_hash = encode_entry(
+        event_id=uuid.uuid4(), stream_type=stream_type, stream_id=stream_id, version=version,
+        event_type=event_type, recorded_at=recorded_at or dt.datetime.now(dt.UTC), actor={},
+        context={},
+        payload=payload, prev=None if version == 1 else bytes(32))
+    return decode_entry(raw, event_hash)
+
+
+def test_every_new_event_survives_encoding_and_replays_to_the_same_state() -> None:
+    item = HandoverItem(
+        departure_id="d", category="assets", title="Wipe", label="", acceptance_criteria="",
+        giver_id=GIVER, receiver=RECEIVER, mandatory=True, priority="high", due_date=None,
+        template_item_key="device-wipe", requires=[BACKUP], unresolved_requires=["review"],
+        confirm_within_working_days=3, escalate_to="manager")
+    item.link_requirements({"review": [LAPTOP]})
+    item.ask(by="hr", to=GIVER, text="where?")
+    item.answer(by=GIVER, acting_for={GIVER}, question_id="1", text="here")
+    submit(item, {BACKUP: "confirmed", LAPTOP: "waived"}, confirm_by="2025-10-11")
+    item.escalate_confirmation(by="hr", today="2025-10-12", to="mgr", channel="email",
+                               message="")
+    entries = [entry_of(*encode_event(e), version=e.originator_version, stream_id=item.id,
+                        recorded_at=e.timestamp) for e in item.collect_events()]
+
+    rebuilt = cast(HandoverItem, replay(entries))
+
+    assert {k: v for k, v in vars(rebuilt).items() if k != "_pending_events"} == {
+        k: v for k, v in vars(item).items() if k != "_pending_events"}
+
+
+def test_entries_stored_before_issue_9_still_replay() -> None:
+    stream_id = uuid.uuid4()
+    created = {"departure_id": "d", "category": "assets", "title": "t", "label": "",
+               "acceptance_criteria": "", "giver_id": GIVER, "receiver": RECEIVER,
+               "mandatory": True, "priority": "normal", "due_date": None,
+               "template_item_key": None}
+    item = cast(HandoverItem, replay([
+        entry_of("ItemCreated", created, 1, stream_id),
+        entry_of("ItemSubmitted", {"by": GIVER, "on_behalf": False, "note": "",
+                                   "evidence": [], "submission": 1}, 2, stream_id)]))
+    assert (item.state, item.requires, item.confirm_by, item.questions) == (
+        "submitted", [], None, {})
+    departure_id = uuid.uuid4()
+    departure = cast(Departure, replay([
+        entry_of("DepartureStarted", {
+            "leaver": {"id": GIVER}, "manager_id": "m", "hr_owner_id": "hr",
+            "notice_date": "2025-09-01", "last_working_day": "2025-09-30", "reason": "r",
+            "approval_chain": []}, 1, departure_id, "departure"),
+        entry_of("DepartureClosed", {
+            "by": "hr", "note": "", "items_total": 0, "confirmed": 0, "waived": 0,
+            "optional_open": 0, "severance_releasable": True}, 2, departure_id,
+            "departure")]))
+    assert (departure.state, departure.close_warnings) == ("closed", [])
