@@ -62,6 +62,7 @@ class DepartureView(View):
     item_ids: list[str]
     reminders: int
     closure: dict[str, Any] | None
+    close_warnings: list[dict[str, Any]] = []  # issue 9: questions unanswered at the close
 
     @classmethod
     def of(cls, d: Departure) -> DepartureView:
@@ -72,7 +73,8 @@ class DepartureView(View):
                    reason=d.reason, approval_chain=[dict(s) for s in d.approval_chain],
                    approved_steps=d.approved_steps, templates=[dict(t) for t in d.templates],
                    item_ids=list(d.item_ids), reminders=d.reminders,
-                   closure=dict(d.closure) if d.closure else None)
+                   closure=dict(d.closure) if d.closure else None,
+                   close_warnings=[dict(w) for w in d.close_warnings])
 
 
 class DeparturePage(View):

@@ -210,6 +210,8 @@ async def test_questions_are_answered_by_their_addressee_and_warned_of_at_close(
     assert closed.json()["result"]["warnings"] == [warning]
     assert payloads_of_type(await payloads(api, departure_id), "DepartureClosed")[
         "warnings"] == [warning]
+    board = await api.get(f"/v1/departures/{departure_id}", "hr.sun")
+    assert board.json()["close_warnings"] == [warning]
 
 
 async def test_a_key_required_before_its_checklist_is_applied_is_linked_when_it_is(
