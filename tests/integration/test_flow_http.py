@@ -9,10 +9,13 @@ import datetime as dt
 import json
 from typing import Any
 
+import pytest
+
 from ledger.service import commands as c
 from ledger.service import item_cases
 from ledger.service.context import Actor, RequestContext
 from ledger.service.unit_of_work import UnitOfWork
+from ledger.store.port import DependencyChangedError
 from tests.integration.http_fixtures import Api, departure_body
 
 
@@ -92,10 +95,16 @@ async def test_the_required_items_are_read_dependencies_of_the_submission(api: A
     leaver = Actor("wang.lei", "employee")
     await item_cases.submit_item(c.SubmitItem(item_id=wipe),  # type: ignore[arg-type]
                                  leaver, uow)
-    uow.collect(leaver, RequestContext())
+    events = uow.collect(leaver, RequestContext())
 
     depended = {str(d.stream_id) for d in uow.read_dependencies()}
     assert depended == {departure_id, review}  # the departure's, and the required item's
+    # The required item moves before the submission commits: the store refuses the append
+    # (Ledger.execute would then decide the submission once more, on fresh state).
+    assert (await api.post(f"/v1/items/{review}/comments", "hr.sun",
+                           json={"text": "no laptop was issued"})).status == 201
+    with pytest.raises(DependencyChangedError):
+        await api.runtime.store.append(events, None, uow.read_dependencies())
 
 
 async def test_a_checklist_requires_items_by_key_resolved_when_applied(api: Api) -> None:
