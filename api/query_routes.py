@@ -89,9 +89,9 @@ async def get_departure(request: web.Request) -> web.Response:
 @table.route("GET", "/v1/items/{item_id}", "Get a handover item", response=ItemView)
 async def get_item(request: web.Request) -> web.Response:
     """One item, with an ETag of its version."""
-    item = await q.get_item(request.app[RUNTIME].ledger, actor_of(request),
-                            path_uuid(request, "item_id"))
-    response = ok(ItemView.of(item))
+    ledger = request.app[RUNTIME].ledger
+    item = await q.get_item(ledger, actor_of(request), path_uuid(request, "item_id"))
+    response = ok(ItemView.of(item, today=q.organisation_today(ledger).isoformat()))
     response.headers["ETag"] = f'"{item.version}"'
     return response
 

@@ -62,6 +62,7 @@ class DepartureView(View):
     item_ids: list[str]
     reminders: int
     closure: dict[str, Any] | None
+    close_warnings: list[dict[str, Any]] = []  # issue 9: questions unanswered at the close
 
     @classmethod
     def of(cls, d: Departure) -> DepartureView:
@@ -72,7 +73,8 @@ class DepartureView(View):
                    reason=d.reason, approval_chain=[dict(s) for s in d.approval_chain],
                    approved_steps=d.approved_steps, templates=[dict(t) for t in d.templates],
                    item_ids=list(d.item_ids), reminders=d.reminders,
-                   closure=dict(d.closure) if d.closure else None)
+                   closure=dict(d.closure) if d.closure else None,
+                   close_warnings=[dict(w) for w in d.close_warnings])
 
 
 class DeparturePage(View):
@@ -107,10 +109,20 @@ class ItemView(View):
     submitted_by: str | None = None
     satisfied_by: list[dict[str, Any]] = []
     department_may_confirm_directly: bool = False
+    # --- issue 9: required items, the receiver's deadline, questions ---
+    requires: list[str] = []  # item ids that must be confirmed or waived first
+    unresolved_requires: list[str] = []  # checklist keys no item of the case had when applied
+    confirm_within_working_days: int | None = None
+    escalate_to: str | None = None  # "hr" (the case's HR owner) or "manager"
+    confirm_by: str | None = None  # the current submission's deadline (working days)
+    overdue_confirmation: bool = False  # submitted, and the deadline has passed
+    escalated: bool = False  # the current submission's overdue confirmation was escalated
+    questions: list[dict[str, Any]] = []  # question_id, by, to, text, answer, answered_by
 
     @classmethod
-    def of(cls, i: HandoverItem) -> ItemView:
-        """From the aggregate."""
+    def of(cls, i: HandoverItem, today: str | None = None) -> ItemView:
+        """From the aggregate; ``today`` (the organisation's date) decides whether the
+        receiver's confirmation is overdue."""
         return cls(id=str(i.id), version=i.version, departure_id=i.departure_id,
                    category=i.category, title=i.title, label=i.label,
                    acceptance_criteria=i.acceptance_criteria, giver_id=i.giver_id,
@@ -119,7 +131,20 @@ class ItemView(View):
                    evidence=[dict(e) for e in i.evidence], confirmed_by=i.confirmed_by,
                    template_item_key=i.template_item_key, submitted_by=i.submitted_by,
                    satisfied_by=[dict(r) for r in i.satisfied_by],
-                   department_may_confirm_directly=i.department_may_confirm_directly)
+                   department_may_confirm_directly=i.department_may_confirm_directly,
+                   **_flow(i, today))
+
+
+def _flow(i: HandoverItem, today: str | None) -> dict[str, Any]:
+    """The issue-9 fields of an item's view."""
+    submitted = i.state == "submitted"
+    return {"requires": list(i.requires), "unresolved_requires": list(i.unresolved_requires),
+            "confirm_within_working_days": i.confirm_within_working_days,
+            "escalate_to": i.escalate_to, "confirm_by": i.confirm_by if submitted else None,
+            "overdue_confirmation": bool(submitted and i.confirm_by and today
+                                         and today > i.confirm_by),
+            "escalated": submitted and i.escalated_submission == i.submissions,
+            "questions": [dict(q) for q in i.questions.values()]}
 
 
 class TemplateView(View):

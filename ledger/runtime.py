@@ -17,6 +17,7 @@ from ledger.transparency.keys import ensure_signers, load_verifiers
 from ledger.transparency.log_identity import bind_keys_to_log, refuse_new_database_for_bound_keys
 from ledger.transparency.reader import LogReader
 from ledger.transparency.sequencer import Sequencer
+from ledger.workday import WorkingCalendar
 
 
 @dataclass
@@ -58,7 +59,9 @@ async def open_runtime(settings: Settings, migrate: bool = True) -> Runtime:
         sequencer = Sequencer(log, signers, settings.log_origin)
         principals = principal_store_for(store)
         ledger = Ledger(store, on_append=sequencer.poke, keys=principals, directory=principals,
-                        separation_of_duties=settings.separation_of_duties)
+                        separation_of_duties=settings.separation_of_duties,
+                        calendar=WorkingCalendar.for_setting(settings.working_calendar,
+                                                             settings.time_zone))
         return Runtime(settings, store, log, ledger, LogReader(log), sequencer,
                        load_verifiers(settings.key_dir), principals,
                        blobs)

@@ -11,6 +11,7 @@ from pathlib import Path
 from ledger.errors import ConfigurationError
 from ledger.principals import DEFAULT_TOKEN_TTL
 from ledger.store.factory import DEFAULT_DATABASE_URL
+from ledger.workday import DEFAULT_CALENDAR, DEFAULT_TIME_ZONE
 
 DEFAULT_LOG_ORIGIN = "handover-ledger.localhost/log"
 DEFAULT_AUTH_FAILURE_LIMIT = 10
@@ -41,6 +42,10 @@ class Settings:
     # LEDGER_SEPARATION_OF_DUTIES=strict|off: approvers must hold a role that may approve,
     # and only a case's HR owner waives its mandatory items and closes it.
     separation_of_duties: bool = True
+    # issue 9: the working-day calendar receivers' deadlines are counted on (a country code of
+    # the holidays library; CN knows the 调休 make-up days) and the zone its days begin in
+    working_calendar: str = DEFAULT_CALENDAR
+    time_zone: str = DEFAULT_TIME_ZONE
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None,
@@ -62,6 +67,8 @@ class Settings:
                 env, "LEDGER_AUTH_FAILURE_WINDOW_SECONDS", DEFAULT_AUTH_FAILURE_WINDOW, 86400),
             blob_store=env.get("LEDGER_BLOB_STORE") or None,
             separation_of_duties=_duties(env.get("LEDGER_SEPARATION_OF_DUTIES", "strict")),
+            working_calendar=env.get("LEDGER_WORKING_CALENDAR") or DEFAULT_CALENDAR,
+            time_zone=env.get("LEDGER_TIME_ZONE") or DEFAULT_TIME_ZONE,
         )
 
 

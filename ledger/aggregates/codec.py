@@ -33,6 +33,12 @@ LATER_FIELDS: dict[str, JSONObject] = {
     "TemplateCreated": {"author": None},
     "TemplateRevised": {"author": None},
 }
+# Issue 9 (dependencies, receiver deadlines): fields later than the entries above.
+LATER_FIELDS["ItemCreated"] = {**LATER_FIELDS["ItemCreated"], "requires": None,
+                               "unresolved_requires": None,
+                               "confirm_within_working_days": None, "escalate_to": None}
+LATER_FIELDS["ItemSubmitted"] = {**LATER_FIELDS["ItemSubmitted"], "confirm_by": None}
+LATER_FIELDS["DepartureClosed"] = {"warnings": None}
 # Attributes every eventsourcing event carries; the entry envelope holds them instead.
 _ENVELOPE_ATTRIBUTES = frozenset(
     {"originator_id", "originator_version", "timestamp", "originator_topic"}

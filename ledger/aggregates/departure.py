@@ -68,6 +68,7 @@ class Departure(Aggregate):
         self.templates: list[JSONObject] = []
         self.reminders = 0
         self.closure: JSONObject | None = None
+        self.close_warnings: list[JSONObject] = []  # issue 9: unanswered questions at close
 
     @property
     def leaver_id(self) -> str:
@@ -176,8 +177,11 @@ class Departure(Aggregate):
                        escalation: bool, message: str) -> None:
         self.reminders += 1
 
-    def close(self, by: str, items: Sequence[ItemStatus], note: str) -> None:
-        """Close the case if the gate allows; raise GateBlockedError listing what blocks it."""
+    def close(self, by: str, items: Sequence[ItemStatus], note: str,
+              warnings: list[JSONObject] | None = None) -> None:
+        """Close the case if the gate allows; raise GateBlockedError listing what blocks it.
+        ``warnings`` (unanswered questions, issue 9) are recorded with the close, never
+        blocking it."""
         self._require_state("handing_over")
         if sorted(s.item_id for s in items) != sorted(self.item_ids):
             raise InvalidTransitionError("item statuses do not match this departure's items")
@@ -192,12 +196,14 @@ class Departure(Aggregate):
             confirmed=sum(s.state == "confirmed" for s in items),
             waived=sum(s.state == "waived" for s in items),
             optional_open=sum(s.state not in DONE_STATES for s in items),
-            severance_releasable=True,
+            severance_releasable=True, warnings=list(warnings or []),
         )
 
     @event("Closed", topic="DepartureClosed")
     def _closed(self, by: str, note: str, items_total: int, confirmed: int, waived: int,
-                optional_open: int, severance_releasable: bool) -> None:
+                optional_open: int, severance_releasable: bool,
+                warnings: list[JSONObject] | None) -> None:
+        self.close_warnings = list(warnings or [])
         self.state = "closed"
         self.closure = {"by": by, "confirmed": confirmed, "waived": waived,
                         "severance_releasable": severance_releasable}

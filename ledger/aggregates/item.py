@@ -7,15 +7,25 @@ A checklist item may name the external evidence that satisfies it (``satisfied_b
 system's ``account_disabled``): when an allowed system reports it on an open or rejected item,
 the item is submitted on the system's word and still awaits its receiver's confirmation. With
 ``department_may_confirm_directly`` the receiver may instead confirm an open item outright.
+
+Issue 9 (rules in ``dependency.py``): an item may require other items of its departure, and is
+neither submitted nor confirmed until each is confirmed or waived; a submission records the date
+its receiver must confirm by, after which an escalation is recorded once per submission; a
+comment may be a question to someone, which only they answer.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from eventsourcing.domain import Aggregate, event
 
+from ledger.aggregates.dependency import (
+    QuestionStateError,
+    require_overdue,
+    require_prerequisites_done,
+)
 from ledger.aggregates.evidence import (
     DEFAULT_MEDIA_TYPE,
     DEFAULT_NAME,
@@ -89,6 +99,11 @@ class HandoverItem(Aggregate):
         template_item_key: str | None,
         satisfied_by: list[JSONObject] | None = None,
         department_may_confirm_directly: bool = False,
+        # --- dependencies and receiver deadlines (issue 9) ---
+        requires: list[str] | None = None,
+        unresolved_requires: list[str] | None = None,
+        confirm_within_working_days: int | None = None,
+        escalate_to: str | None = None,
     ) -> None:
         self.departure_id = departure_id
         self.category = category
@@ -114,15 +129,27 @@ class HandoverItem(Aggregate):
         self.submitted_by: str | None = None
         self.reassigned_by: str | None = None
         self.last_decision_reason: str | None = None
+        # --- dependencies, receiver deadlines and questions (issue 9; see dependency.py) ---
+        self.requires: list[str] = list(requires or [])  # item ids of the same departure
+        self.unresolved_requires: list[str] = list(unresolved_requires or [])  # checklist keys
+        self.confirm_within_working_days = confirm_within_working_days
+        self.escalate_to = escalate_to
+        self.confirm_by: str | None = None  # of the current submission
+        self.escalated_submission = 0
+        self.questions: dict[str, JSONObject] = {}  # "1", "2", … → by, to, text, answer
 
     def status(self) -> ItemStatus:
         """Return the gate's view of this item."""
         return ItemStatus(str(self.id), self.title, self.mandatory, self.state)
 
     def submit(
-        self, by: str, on_behalf: bool, note: str, evidence: list[JSONObject]
+        self, by: str, on_behalf: bool, note: str, evidence: list[JSONObject],
+        prerequisites: Mapping[str, str] | None = None, confirm_by: str | None = None,
     ) -> None:
-        """Record a submission. Only the giver, or HR on the giver's behalf, submits."""
+        """Record a submission. Only the giver, or HR on the giver's behalf, submits, and only
+        once every required item is done (``prerequisites``: their states). ``confirm_by``:
+        the date the receiver must confirm by, computed by the service from the item's
+        ``confirm_within_working_days``."""
         if self.state not in ("open", "rejected"):
             raise ItemNotOpenError(f"item {self.id} is {self.state}; it cannot be submitted")
         if by != self.giver_id and not on_behalf:
@@ -130,14 +157,17 @@ class HandoverItem(Aggregate):
                                 'HR may submit for the giver with "on_behalf": true')
         for cited in evidence:
             self._require_uploaded(cited)
+        require_prerequisites_done(self.id, self.requires, prerequisites)
         self._submitted(by=by, on_behalf=on_behalf and by != self.giver_id, note=note,
-                        evidence=evidence, submission=self.submissions + 1, on_evidence=None)
+                        evidence=evidence, submission=self.submissions + 1, on_evidence=None,
+                        confirm_by=self._deadline(confirm_by))
 
     @event("Submitted", topic="ItemSubmitted")
     def _submitted(
         self, by: str, on_behalf: bool, note: str, evidence: list[JSONObject], submission: int,
-        on_evidence: int | None,
+        on_evidence: int | None, confirm_by: str | None,
     ) -> None:
+        self.confirm_by = confirm_by
         self.state = "submitted"
         self.submissions = submission
         self.submitted_by = by
@@ -184,15 +214,18 @@ class HandoverItem(Aggregate):
             sha256, frozenset()) | {(name, media_type)}}
 
     def confirm(
-        self, by: str, acting_for: Collection[str], note: str, signature: JSONObject | None
+        self, by: str, acting_for: Collection[str], note: str, signature: JSONObject | None,
+        prerequisites: Mapping[str, str] | None = None,
     ) -> None:
         """Record the receiver's acceptance of the current submission, or, where the checklist
-        item allows it, of an open or rejected item outright (a direct confirmation)."""
+        item allows it, of an open or rejected item outright (a direct confirmation); only
+        once every required item is done (``prerequisites``: their states)."""
         direct = self.state in ("open", "rejected") and self.department_may_confirm_directly
         if direct:
             self._require_reviewer(by, acting_for)
         else:
             self._require_review(by, acting_for)
+        require_prerequisites_done(self.id, self.requires, prerequisites)
         self._confirmed(by=by, receiver=self.receiver, submission=self.submissions,
                         note=note, signature=signature, direct=direct)
 
@@ -258,21 +291,24 @@ class HandoverItem(Aggregate):
             for rule in self.satisfied_by)
 
     def record_external_evidence(
-        self, by: str, role: str, source: str, kind: str, reference: str, details: JSONObject
+        self, by: str, role: str, source: str, kind: str, reference: str, details: JSONObject,
+        prerequisites: Mapping[str, str] | None = None, confirm_by: str | None = None,
     ) -> None:
         """Record what another system or the item's department reports (e.g. IAM: account
-        disabled); satisfying evidence on an open or rejected item submits it on that word."""
+        disabled); satisfying evidence on an open or rejected item submits it on that word,
+        once every item it requires is done (before that, the report is only recorded)."""
         if not self.accepts_evidence_from(role, by, kind):
             raise NotEvidenceSourceError(
                 f"item {self.id} takes external evidence only from its department queue "
                 f"({self.receiver}) or a system its checklist item names")
         self._external_evidence_recorded(by=by, source=source, kind=kind, reference=reference,
                                          details=details)
-        if self.state in ("open", "rejected") and self.satisfied_by_report(role, by, kind):
+        if self.state in ("open", "rejected") and self.satisfied_by_report(
+                role, by, kind) and self.prerequisites_done(prerequisites):
             self._submitted(by=by, on_behalf=False,
                             note=f"submitted on the report of {source}: {kind} {reference}".strip(),
                             evidence=[], submission=self.submissions + 1,
-                            on_evidence=self.version)
+                            on_evidence=self.version, confirm_by=self._deadline(confirm_by))
 
     @event("ExternalEvidenceRecorded", topic="ItemExternalEvidenceRecorded")
     def _external_evidence_recorded(
@@ -302,6 +338,93 @@ class HandoverItem(Aggregate):
     def _require_not_done(self) -> None:
         if self.state in DONE_STATES:
             raise ItemAlreadyDoneError(f"item {self.id} is already {self.state}")
+
+
+    # --- dependencies, receiver deadlines and questions (issue 9; rules in dependency.py) ----
+
+    def prerequisites_done(self, prerequisites: Mapping[str, str] | None) -> bool:
+        """Whether every item this one requires is confirmed or waived, on these states."""
+        try:
+            require_prerequisites_done(self.id, self.requires, prerequisites)
+        except InvalidTransitionError:
+            return False
+        return True
+
+    def link_requirements(self, resolved: Mapping[str, list[str]]) -> None:
+        """Resolve required checklist keys that no item of the case held when this one was
+        created, now that a checklist applied later holds them (``resolved``: key → ids)."""
+        self._require_not_done()
+        keys = [k for k in self.unresolved_requires if k in resolved]
+        if not keys:
+            raise InvalidTransitionError(f"item {self.id} requires none of "
+                                         f"{', '.join(sorted(resolved))}")
+        item_ids = list(dict.fromkeys(i for k in keys for i in resolved[k]
+                                      if i not in self.requires))
+        self._requirements_linked(keys=keys, item_ids=item_ids)
+
+    @event("RequirementsLinked", topic="ItemRequirementsLinked")
+    def _requirements_linked(self, keys: list[str], item_ids: list[str]) -> None:
+        self.requires = [*self.requires, *item_ids]
+        self.unresolved_requires = [k for k in self.unresolved_requires if k not in keys]
+
+    def _deadline(self, confirm_by: str | None) -> str | None:
+        # Only an item with a confirmation period carries a deadline.
+        return confirm_by if self.confirm_within_working_days is not None else None
+
+    def escalate_confirmation(self, by: str, today: str, to: str, channel: str,
+                              message: str) -> None:
+        """Record that the receiver's confirmation is overdue and was escalated to ``to``
+        (once per submission; ``today`` is the organisation's date, read by the service)."""
+        require_overdue(self.id, self.state, self.confirm_by, today,
+                        self.escalated_submission, self.submissions)
+        self._confirmation_escalated(by=by, to=to, receiver=self.receiver,
+                                     submission=self.submissions, confirm_by=self.confirm_by,
+                                     overdue_on=today, channel=channel, message=message)
+
+    @event("ConfirmationEscalated", topic="ItemConfirmationEscalated")
+    def _confirmation_escalated(self, by: str, to: str, receiver: str, submission: int,
+                                confirm_by: str | None, overdue_on: str, channel: str,
+                                message: str) -> None:
+        self.escalated_submission = submission
+
+    def ask(self, by: str, to: str, text: str) -> str:
+        """Record a question to ``to`` (a comment that awaits their answer); returns its id."""
+        if to == by:
+            raise InvalidInputError("a question is addressed to someone else",
+                                    field="question_to")
+        question_id = str(len(self.questions) + 1)
+        self._question_asked(by=by, question_id=question_id, to=to, text=text)
+        return question_id
+
+    @event("QuestionAsked", topic="ItemQuestionAsked")
+    def _question_asked(self, by: str, question_id: str, to: str, text: str) -> None:
+        self.questions = {**self.questions, question_id: {
+            "question_id": question_id, "by": by, "to": to, "text": text, "answer": None,
+            "answered_by": None}}
+
+    def answer(self, by: str, acting_for: Collection[str], question_id: str, text: str) -> None:
+        """Record the addressee's answer to a question (a department queue's: anyone working
+        it); only they answer, and only once."""
+        question = self.questions.get(question_id)
+        if question is None:
+            raise QuestionStateError(f"item {self.id} has no question {question_id}")
+        if question["to"] not in acting_for:
+            raise ForbiddenError(f"question {question_id} of item {self.id} is addressed to "
+                                 f"{question['to']}; only they answer it")
+        if question["answer"] is not None:
+            raise QuestionStateError(f"question {question_id} of item {self.id} was answered "
+                                     "already")
+        self._question_answered(by=by, question_id=question_id, text=text)
+
+    @event("QuestionAnswered", topic="ItemQuestionAnswered")
+    def _question_answered(self, by: str, question_id: str, text: str) -> None:
+        self.questions = {**self.questions, question_id: {
+            **self.questions[question_id], "answer": text, "answered_by": by}}
+
+    def unanswered_questions(self) -> list[JSONObject]:
+        """The questions still awaiting their answer (warnings at close), oldest first."""
+        return [{"item_id": str(self.id), "question_id": q["question_id"], "by": q["by"],
+                 "to": q["to"]} for q in self.questions.values() if q["answer"] is None]
 
 
 def require_reason(reason: str) -> None:

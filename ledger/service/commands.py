@@ -20,11 +20,14 @@ from pydantic import (
     Field,
     Strict,
     StringConstraints,
+    model_validator,
 )
 
 from ledger.aggregates.departure import ROLE_FAMILIES
+from ledger.aggregates.dependency import find_cycle
 from ledger.aggregates.item import CATEGORIES, PRIORITIES
 from ledger.aggregates.template import TEMPLATE_FAMILIES
+from ledger.workday import MAX_WORKING_DAYS
 
 Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128,
                                       pattern=r"^[A-Za-z0-9][A-Za-z0-9._@:+-]*$")]
@@ -76,6 +79,12 @@ Int = Annotated[int, Strict()]
 Bool = Annotated[bool, Strict()]
 Category = Literal[CATEGORIES]  # type: ignore[valid-type]
 Priority = Literal[PRIORITIES]  # type: ignore[valid-type]
+# issue 9: checklist keys, receivers' confirmation periods and whom an overdue one goes to
+TemplateKey = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$",
+                                               max_length=64)]
+WorkingDays = Annotated[int, Strict(), Field(ge=1, le=MAX_WORKING_DAYS)]
+EscalationTarget = Literal["manager", "hr"]
+Channel = Literal["email", "sms", "dingtalk", "wecom", "phone", "in_person", "letter"]
 
 
 class Model(BaseModel):
@@ -192,6 +201,10 @@ class AddItem(Model):
     priority: Priority = "normal"
     due_date: Date | None = None
     expected_version: Int | None = None
+    # --- issue 9: items of the same departure required first; the receiver's deadline ---
+    requires: list[Uuid] = Field(default_factory=list, max_length=50)
+    confirm_within_working_days: WorkingDays | None = None
+    escalate_to: EscalationTarget | None = None
 
 
 class SendReminder(Model):
@@ -270,6 +283,8 @@ class CommentItem(Model):
     type: Literal["comment_item"] = "comment_item"
     item_id: Uuid
     text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+    # issue 9: a comment addressed to someone is a question that awaits their answer
+    question_to: Id | None = None
 
 
 class RecordExternalEvidence(Model):
@@ -334,6 +349,10 @@ class TemplateItem(Model):
     due_offset_days: Int = Field(ge=-365, le=365)
     satisfied_by: list[EvidenceRule] = Field(default_factory=list, max_length=10)
     department_may_confirm_directly: Bool = False
+    # --- issue 9: required items (by key, resolved to item ids when applied), deadline ---
+    requires: list[TemplateKey] = Field(default_factory=list, max_length=20)
+    confirm_within_working_days: WorkingDays | None = None
+    escalate_to: EscalationTarget | None = None
 
 
 class DefineTemplate(Model):
@@ -346,10 +365,46 @@ class DefineTemplate(Model):
     label: Annotated[str, StringConstraints(max_length=200)]
     items: list[TemplateItem] = Field(min_length=1, max_length=200)
 
+    @model_validator(mode="after")
+    def _requirements_form_no_cycle(self) -> DefineTemplate:
+        # A key the checklist does not hold names an item of another checklist applied to the
+        # same departure (the laptop review before the clearance's wipe); keys held here must
+        # not go round in a circle, and a key is not given twice (it would be ambiguous).
+        keys = [i.key for i in self.items]
+        if len(set(keys)) != len(keys):
+            raise ValueError("item keys must be unique within a checklist")
+        cycle = find_cycle({i.key: i.requires for i in self.items})
+        if cycle is not None:
+            raise ValueError(f"requirements go round in a circle: {' → '.join(cycle)}")
+        return self
+
+
+# --- issue 9: questions and escalated confirmations ------------------------------------------
+
+
+class AnswerQuestion(Model):
+    """The addressee answers a question asked on an item."""
+
+    type: Literal["answer_question"] = "answer_question"
+    item_id: Uuid
+    question_id: Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]{0,5}$")]
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+
+
+class EscalateConfirmation(Model):
+    """HR (or a system, later the scheduler) records that a receiver's confirmation is past
+    its deadline and escalates it."""
+
+    type: Literal["escalate_confirmation"] = "escalate_confirmation"
+    item_id: Uuid
+    channel: Channel = "email"
+    message: Text = ""
+
 
 Command = (
     StartDeparture | SubmitForApproval | ApproveStep | RejectStep | WithdrawDeparture
     | ApplyTemplate | AddItem | SendReminder | CloseDeparture | SubmitItem | ConfirmItem
     | RejectItem | WaiveItem | ReassignItem | CommentItem | RecordExternalEvidence
     | DefineTemplate | HandOverDeparture
+    | AnswerQuestion | EscalateConfirmation  # issue 9
 )

@@ -18,6 +18,14 @@ from ledger.service.duties import (
     require_named,
     require_owner_or_owner_gone,
 )
+from ledger.service.item_flow import (
+    creation_order,
+    items_by_key,
+    link_earlier_items,
+    requirements_of_new_item,
+    resolve_line,
+    unanswered_questions,
+)
 from ledger.service.policy import HR, require_hr_or_manager, require_role
 from ledger.service.relation import hide_departure
 from ledger.service.unit_of_work import UnitOfWork
@@ -131,8 +139,13 @@ async def apply_template(cmd: c.ApplyTemplate, actor: Actor, uow: UnitOfWork) ->
         require_other_receiver(cmd.successor_id, departure)
         await require_named(uow, cmd.successor_id, "successor_id")
     last_day = dt.date.fromisoformat(departure.last_working_day)
-    item_ids = []
-    for spec in template.items:
+    # issue 9: lines are created after the lines they require, which resolve to item ids
+    earlier = [await uow.get(HandoverItem, i) for i in departure.item_ids]
+    existing = items_by_key(earlier)
+    created: dict[int, str] = {}
+    new_items: list[HandoverItem] = []
+    for n in creation_order(template.items):
+        spec = template.items[n]
         item = HandoverItem(
             departure_id=str(departure.id), category=str(spec["category"]),
             title=str(spec["title"]), label=str(spec["label"]),
@@ -143,9 +156,14 @@ async def apply_template(cmd: c.ApplyTemplate, actor: Actor, uow: UnitOfWork) ->
             template_item_key=str(spec["key"]),
             satisfied_by=_rules(spec.get("satisfied_by")),
             department_may_confirm_directly=spec.get("department_may_confirm_directly") is True,
+            **resolve_line(spec, {str(template.items[k]["key"]): v for k, v in created.items()},
+                           existing),
         )
         uow.add(item)
-        item_ids.append(str(item.id))
+        created[n] = str(item.id)
+        new_items.append(item)
+    link_earlier_items(earlier, new_items)  # issue 9: their keys this checklist now holds
+    item_ids = [created[n] for n in range(len(template.items))]
     departure.apply_template(template.reference(), item_ids)
     return {"departure_id": str(departure.id), "template": template.reference(),
             "item_ids": item_ids}
@@ -165,6 +183,10 @@ async def add_item(cmd: c.AddItem, actor: Actor, uow: UnitOfWork) -> JSONObject:
         giver_id=departure.leaver_id, receiver=cmd.receiver, mandatory=cmd.mandatory,
         priority=cmd.priority,
         due_date=cmd.due_date.isoformat() if cmd.due_date else None, template_item_key=None,
+        # issue 9: required items of this departure, the receiver's deadline
+        requires=requirements_of_new_item(cmd.requires, departure) or None,
+        confirm_within_working_days=cmd.confirm_within_working_days,
+        escalate_to=cmd.escalate_to,
     )
     departure.add_item(str(item.id))
     uow.add(item)
@@ -195,11 +217,12 @@ async def close_departure(cmd: c.CloseDeparture, actor: Actor, uow: UnitOfWork) 
     departure = await uow.get(Departure, cmd.departure_id, cmd.expected_version)
     require_not_leaver(actor, departure)
     require_case_owner(uow, actor, departure, "close it")
-    statuses = [(await uow.get(HandoverItem, i, read_only=True)).status()
-                for i in departure.item_ids]
-    departure.close(by=actor.id, items=statuses, note=cmd.note)
+    items = [await uow.get(HandoverItem, i, read_only=True) for i in departure.item_ids]
+    warnings = unanswered_questions(items)  # issue 9: recorded with the close, never blocking
+    departure.close(by=actor.id, items=[i.status() for i in items], note=cmd.note,
+                    warnings=warnings)
     return {"departure_id": str(departure.id), "state": departure.state,
-            "closure": departure.closure}
+            "closure": departure.closure, "warnings": warnings}
 
 
 async def hand_over_departure(cmd: c.HandOverDeparture, actor: Actor,

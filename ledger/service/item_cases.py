@@ -12,6 +12,7 @@ from ledger.service import commands as c
 from ledger.service.context import Actor
 from ledger.service.departure_cases import require_not_leaver, require_other_receiver
 from ledger.service.duties import require_case_owner, require_named
+from ledger.service.item_flow import ask_question, confirm_by, prerequisite_states
 from ledger.service.policy import (
     EVIDENCE_SOURCES,
     HR,
@@ -58,7 +59,9 @@ async def submit_item(cmd: c.SubmitItem, actor: Actor, uow: UnitOfWork) -> JSONO
     item = await uow.get(HandoverItem, cmd.item_id, cmd.expected_version)
     await _open_departure(uow, item, actor)
     item.submit(by=actor.id, on_behalf=cmd.on_behalf and actor.role == "hr", note=cmd.note,
-                evidence=[e.model_dump() for e in cmd.evidence])
+                evidence=[e.model_dump() for e in cmd.evidence],
+                prerequisites=await prerequisite_states(uow, item),  # issue 9
+                confirm_by=confirm_by(uow, item))
     return _result(item)
 
 
@@ -77,7 +80,8 @@ async def confirm_item(cmd: c.ConfirmItem, actor: Actor, uow: UnitOfWork) -> JSO
                                     field="signature.key_id")
         signed = verify_confirmation(cmd.signature, item, actor.id, found[0], found[1],
                                      dt.datetime.now(dt.UTC))
-    item.confirm(by=actor.id, acting_for=actor.acting_for(), note=cmd.note, signature=signed)
+    item.confirm(by=actor.id, acting_for=actor.acting_for(), note=cmd.note, signature=signed,
+                 prerequisites=await prerequisite_states(uow, item))  # issue 9
     return {**_result(item), "signed": signed is not None}
 
 
@@ -124,6 +128,10 @@ async def comment_item(cmd: c.CommentItem, actor: Actor, uow: UnitOfWork) -> JSO
     if not involved:  # before the state check: an outsider learns nothing of the case
         raise ForbiddenError(f"{actor.id} is not involved in item {item.id}")
     require_open(departure)
+    if cmd.question_to is not None:  # issue 9: a question, awaiting its addressee's answer
+        question_id = await ask_question(uow, actor.id, item, departure, cmd.question_to,
+                                         cmd.text)
+        return {**_result(item), "question_id": question_id}
     item.comment(by=actor.id, text=cmd.text)
     return _result(item)
 
@@ -143,5 +151,7 @@ async def record_external_evidence(cmd: c.RecordExternalEvidence, actor: Actor,
     require_not_leaver(actor, departure)
     item.record_external_evidence(by=actor.id, role=actor.role, source=cmd.source,
                                   kind=cmd.kind, reference=cmd.reference,
-                                  details=dict(cmd.details))
+                                  details=dict(cmd.details),
+                                  prerequisites=await prerequisite_states(uow, item),  # issue 9
+                                  confirm_by=confirm_by(uow, item))
     return _result(item)

@@ -8,6 +8,7 @@ decision made on a stream that moved before the commit is refused and made once 
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from collections.abc import Awaitable, Callable
@@ -34,12 +35,13 @@ from ledger.errors import (
 from ledger.service import commands as c
 from ledger.service import departure_cases as d
 from ledger.service import evidence_cases as e
+from ledger.service import flow_cases as f
 from ledger.service import item_cases as i
 from ledger.service import template_cases as t
 from ledger.service.cache import AggregateCache
 from ledger.service.context import Actor, RequestContext
 from ledger.service.policy import LEDGER_ACTOR_ID
-from ledger.service.unit_of_work import KeyLookup, PrincipalDirectory, UnitOfWork
+from ledger.service.unit_of_work import KeyLookup, PrincipalDirectory, UnitOfWork, utc_now
 from ledger.store.port import (
     DependencyChangedError,
     EventStore,
@@ -47,6 +49,7 @@ from ledger.store.port import (
     KeyTakenError,
     NewEvent,
 )
+from ledger.workday import WorkingCalendar
 
 A = TypeVar("A", bound=Aggregate)
 Handler = Callable[[Any, Actor, UnitOfWork], Awaitable[JSONObject]]
@@ -71,6 +74,9 @@ HANDLERS: dict[type[c.Model], Handler] = {
     c.RecordUpload: e.record_upload,
     c.DefineTemplate: t.define_template,
     c.HandOverDeparture: d.hand_over_departure,
+    # issue 9: questions and escalated confirmations
+    c.AnswerQuestion: f.answer_question,
+    c.EscalateConfirmation: f.escalate_confirmation,
 }
 MAX_IDEMPOTENCY_KEY = 200
 SYSTEM_ACTOR = Actor(id=LEDGER_ACTOR_ID, role="operator", name="Handover Ledger")
@@ -101,9 +107,13 @@ class Ledger:
     def __init__(self, store: EventStore, on_append: Callable[[], None] | None = None,
                  cache: AggregateCache | None = None, keys: KeyLookup | None = None,
                  directory: PrincipalDirectory | None = None,
-                 separation_of_duties: bool = True) -> None:
+                 separation_of_duties: bool = True,
+                 calendar: WorkingCalendar | None = None,
+                 clock: Callable[[], dt.datetime] = utc_now) -> None:
         self.store = store
         self.separation_of_duties = separation_of_duties
+        self.calendar = calendar  # issue 9: None is the PRC's (ledger.service.item_flow)
+        self.clock = clock
         self.keys = keys
         self.directory = directory
         self._on_append = on_append
@@ -122,6 +132,7 @@ class Ledger:
             uow = UnitOfWork(self.store, self.cache, trust_cache=attempt == 1, keys=self.keys,
                              directory=self.directory)
             uow.separation_of_duties = self.separation_of_duties
+            uow.calendar, uow.clock = self.calendar, self.clock
             try:
                 try:
                     result = await HANDLERS[type(command)](command, actor, uow)

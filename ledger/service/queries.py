@@ -20,6 +20,7 @@ from ledger.errors import ForbiddenError, InvalidTransitionError, NotFoundError
 from ledger.service.context import Actor
 from ledger.service.evidence_cases import UPLOADERS, require_uploader
 from ledger.service.item_cases import require_open
+from ledger.service.item_flow import default_calendar
 from ledger.service.ledger import Ledger
 from ledger.service.policy import require_role
 from ledger.service.relation import (
@@ -182,3 +183,8 @@ async def uploaded_evidence(ledger: Ledger, actor: Actor, item_id: UUID,
     if upload is None:
         raise hidden
     return upload
+
+
+def organisation_today(ledger: Ledger) -> dt.date:
+    """The organisation's date now, on its working calendar (issue 9: overdue confirmations)."""
+    return (ledger.calendar or default_calendar()).local_date(ledger.clock())

@@ -14,7 +14,9 @@ stale between the read and the commit.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Protocol, TypeVar
 from uuid import UUID
@@ -29,6 +31,7 @@ from ledger.principals import Principal
 from ledger.service.cache import AggregateCache, Cached
 from ledger.service.context import Actor, RequestContext
 from ledger.store.port import EventStore, NewEvent, ReadDependency
+from ledger.workday import WorkingCalendar
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -57,6 +60,10 @@ class UnitOfWork:
         self.keys = keys
         self.directory = directory
         self.separation_of_duties = True  # Settings.separation_of_duties, set by the Ledger
+        # issue 9: the organisation's working calendar (None: the PRC's) and the clock the use
+        # cases read (the aggregates never do), both set by the Ledger
+        self.calendar: WorkingCalendar | None = None
+        self.clock: Callable[[], dt.datetime] = utc_now
         self.cache = cache
         self.trust_cache = trust_cache
         self.used_cache = False
@@ -194,6 +201,11 @@ class _Tracked:
         self.version_read = version_read
         self.uncloned = uncloned
         self.appended = False
+
+
+def utc_now() -> dt.datetime:
+    """The current instant, in UTC: the default clock."""
+    return dt.datetime.now(dt.UTC)
 
 
 @lru_cache(maxsize=1 << 14)

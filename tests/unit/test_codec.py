@@ -32,6 +32,8 @@ PINNED_TOPICS = {
     "DepartureItemAdded", "DepartureReminderSent", "DepartureClosed",
     "ItemCreated", "ItemSubmitted", "ItemConfirmed", "ItemRejected", "ItemWaived",
     "ItemReassigned", "ItemCommented", "ItemExternalEvidenceRecorded", "ItemEvidenceUploaded",
+    "ItemConfirmationEscalated", "ItemQuestionAsked", "ItemQuestionAnswered",  # issue 9
+    "ItemRequirementsLinked",
     "TemplateCreated", "TemplateRevised", "DepartureHandedOver",
 }
 

@@ -88,7 +88,8 @@ def test_new_item_is_open_and_records_its_creation() -> None:
         "acceptance_criteria": "Every active client, with needs", "giver_id": GIVER,
         "receiver": RECEIVER, "mandatory": True, "priority": "high", "due_date": "2025-03-31",
         "template_item_key": "sales.clients", "satisfied_by": None,
-        "department_may_confirm_directly": False,
+        "department_may_confirm_directly": False, "requires": None,
+        "unresolved_requires": None, "confirm_within_working_days": None, "escalate_to": None,
     })]
 
 
@@ -102,7 +103,7 @@ def test_giver_submits_an_open_item_with_evidence() -> None:
     assert item.evidence == EVIDENCE
     assert recorded(item) == [("ItemSubmitted", {
         "by": GIVER, "on_behalf": False, "note": "all in the CRM", "evidence": EVIDENCE,
-        "submission": 1, "on_evidence": None,
+        "submission": 1, "on_evidence": None, "confirm_by": None,
     })]
 
 
@@ -118,7 +119,7 @@ def test_giver_resubmits_a_rejected_item_and_the_submission_counter_increases() 
     assert item.evidence == new_evidence
     assert recorded(item) == [("ItemSubmitted", {
         "by": GIVER, "on_behalf": False, "note": "added the 2024 contracts",
-        "evidence": new_evidence, "submission": 2, "on_evidence": None,
+        "evidence": new_evidence, "submission": 2, "on_evidence": None, "confirm_by": None,
     })]
 
 
