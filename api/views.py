@@ -7,6 +7,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict
 
+from api.signoff_views import LineView, SignOffView, signoff_fields
 from ledger.aggregates.departure import Departure
 from ledger.aggregates.item import HandoverItem
 from ledger.aggregates.template import Template
@@ -107,6 +108,15 @@ class ItemView(View):
     submitted_by: str | None = None
     satisfied_by: list[dict[str, Any]] = []
     department_may_confirm_directly: bool = False
+    # --- issue 9 (signers): see api/signoff_views.py
+    signers: list[str] = []
+    signers_in_order: bool = False
+    pending_signers: list[str] = []
+    signoffs: list[SignOffView] = []
+    lines: list[LineView] = []
+    submission_how: dict[str, Any] | None = None
+    urgent: bool = False
+    # --- end issue 9 (signers)
 
     @classmethod
     def of(cls, i: HandoverItem) -> ItemView:
@@ -119,7 +129,8 @@ class ItemView(View):
                    evidence=[dict(e) for e in i.evidence], confirmed_by=i.confirmed_by,
                    template_item_key=i.template_item_key, submitted_by=i.submitted_by,
                    satisfied_by=[dict(r) for r in i.satisfied_by],
-                   department_may_confirm_directly=i.department_may_confirm_directly)
+                   department_may_confirm_directly=i.department_may_confirm_directly,
+                   **signoff_fields(i))
 
 
 class TemplateView(View):

@@ -33,6 +33,7 @@ PINNED_TOPICS = {
     "ItemCreated", "ItemSubmitted", "ItemConfirmed", "ItemRejected", "ItemWaived",
     "ItemReassigned", "ItemCommented", "ItemExternalEvidenceRecorded", "ItemEvidenceUploaded",
     "TemplateCreated", "TemplateRevised", "DepartureHandedOver",
+    "ItemSignedOff",
 }
 
 
