@@ -418,8 +418,6 @@ class TemplateItem(Model):
             raise ValueError("the leaver cannot receive their own handover")
         if self.giver in self.signers or self.giver in (self.receiver,):
             raise ValueError(f"the giver ({self.giver}) cannot receive or sign the item")
-        if "leaver" in self.signers and self.giver == "leaver":
-            raise ValueError("the leaver cannot sign their own handover")
         if len(set(self.signers)) != len(self.signers):
             raise ValueError("signers must be distinct")
         return self
