@@ -1,7 +1,8 @@
 """Several signers, line-by-line acknowledgment and checklist givers over HTTP, on both stores.
 
-Seeds: 004 "由客户经理与新接手人共同签字"; 002 "部门负责人审核→HR确认→接收方签字" and "逐条签字确认";
-000 "时间、地点、参与人"; the final settlement finance prepares and the leaver acknowledges.
+Seeds: 004 "由客户经理与新接手人共同签字"; 002 "部门负责人审核→HR确认→接收方签字" and
+"逐条签字确认"; 000 "时间、地点、参与人"; the final settlement finance prepares and the leaver
+acknowledges.
 """
 
 from __future__ import annotations

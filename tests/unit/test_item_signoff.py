@@ -9,7 +9,12 @@ from typing import cast
 import pytest
 
 from ledger.aggregates.codec import encode_event, replay
-from ledger.aggregates.item import HandoverItem, ItemNotSubmittedError, NotGiverError
+from ledger.aggregates.item import (
+    HandoverItem,
+    ItemNotSubmittedError,
+    NotGiverError,
+    NotReceiverError,
+)
 from ledger.aggregates.signoff import (
     AlreadySignedError,
     LinesNotAcknowledgedError,
@@ -126,8 +131,16 @@ def test_nobody_signs_one_submission_twice_even_in_another_slot() -> None:
 def test_someone_who_is_not_a_signer_is_refused() -> None:
     item = submitted([MANAGER, SUCCESSOR])
 
-    with pytest.raises(Exception, match="only its signers"):
+    with pytest.raises(NotReceiverError, match="only its signers"):
         sign(item, "stranger")
+
+
+def test_a_queue_slot_once_signed_is_not_signed_again_by_a_colleague() -> None:
+    item = submitted(["dept:finance", SUCCESSOR])
+    sign(item, "fin-zhou", {"fin-zhou", "dept:finance"})
+
+    with pytest.raises(NotSignerError, match="fin-li holds no pending sign-off"):
+        sign(item, "fin-li", {"fin-li", "dept:finance"})
 
 
 def test_the_giver_never_signs_their_own_handover() -> None:
@@ -249,7 +262,7 @@ def test_whoever_submitted_on_the_givers_behalf_cannot_sign_it() -> None:
     item = item_with([HR, SUCCESSOR])
     item.submit(by=HR, on_behalf=True, note="", evidence=[])
 
-    with pytest.raises(Exception, match="cannot review it"):
+    with pytest.raises(NotReceiverError, match="cannot review it"):
         sign(item, HR)
 
 
