@@ -293,10 +293,6 @@ class HandoverItem(Aggregate):
         """The slots still to sign the current submission (all of them unless submitted)."""
         return pending_slots(self.required_signers(), self.signoffs)
 
-    def may_sign(self, acting_for: Collection[str]) -> bool:
-        """Whether someone acting for ``acting_for`` holds a pending sign-off of this item."""
-        return any(slot in acting_for for slot in self.pending_signers())
-
     def _signing_slot(self, by: str, acting_for: Collection[str], signing: bool) -> str:
         if not self.signers:  # the receiver alone: _require_reviewer has decided
             return self.receiver
@@ -329,6 +325,9 @@ class HandoverItem(Aggregate):
             raise InvalidTransitionError(f"item {self.id} already goes to {receiver}")
         if receiver == by:
             raise NotReceiverError(f"{by} cannot make themself the receiver of item {self.id}")
+        # issue 9 (signers): the giver never receives; one person holds one slot
+        if receiver == self.giver_id or receiver in self.signers:
+            raise InvalidTransitionError(f"{receiver} already gives or signs item {self.id}")
         self._reassigned(by=by, previous_receiver=self.receiver, receiver=receiver,
                          reason=reason)
 

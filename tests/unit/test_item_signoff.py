@@ -24,7 +24,7 @@ from ledger.aggregates.signoff import (
 )
 from ledger.canonical import JSONObject
 from ledger.entry import decode_entry
-from ledger.errors import InvalidInputError
+from ledger.errors import InvalidInputError, InvalidTransitionError
 from ledger.service.context import Actor, RequestContext
 from ledger.service.unit_of_work import UnitOfWork
 from ledger.store.port import EventStore
@@ -284,6 +284,16 @@ def test_reassigning_the_receiver_moves_its_slot() -> None:
 
     assert item.signers == [MANAGER, "emp-other"]
     assert item.pending_signers() == [MANAGER, "emp-other"]
+
+
+def test_the_receiver_cannot_be_reassigned_to_the_giver_or_another_signer() -> None:
+    item = submitted([MANAGER, SUCCESSOR])
+    finance_gives = item_with(None, giver="dept:finance", receiver=GIVER)
+
+    with pytest.raises(InvalidTransitionError, match=f"{MANAGER} already gives or signs"):
+        item.reassign(by=HR, receiver=MANAGER, reason="manager takes it")
+    with pytest.raises(InvalidTransitionError, match="dept:finance already gives or signs"):
+        finance_gives.reassign(by=HR, receiver="dept:finance", reason="?")
 
 
 def test_sign_offs_replay_from_their_entries_to_the_same_state() -> None:
