@@ -136,7 +136,7 @@ async def apply_template(cmd: c.ApplyTemplate, actor: Actor, uow: UnitOfWork) ->
     last_day = dt.date.fromisoformat(departure.last_working_day)
     item_ids = []
     for spec in template.items:
-        giver, receiver, signers = _resolve_parties(spec, departure, cmd.successor_id)
+        giver, receiver, signers = resolve_parties(spec, departure, cmd.successor_id)
         item = HandoverItem(
             departure_id=str(departure.id), category=str(spec["category"]),
             title=str(spec["title"]), label=str(spec["label"]),
@@ -228,7 +228,7 @@ async def hand_over_departure(cmd: c.HandOverDeparture, actor: Actor,
 
 
 # --- issue 9 (signers)
-def _resolve_parties(spec: JSONObject, departure: Departure,
+def resolve_parties(spec: JSONObject, departure: Departure,
                      successor_id: str | None) -> tuple[str, str, list[str]]:
     """A checklist line's giver, receiver and signer slots for this case. The giver is the
     leaver unless the line names another (finance prepares the final settlement, which the
