@@ -3,6 +3,7 @@ an item is confirmed only when all have signed, on both stores."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import uuid
 
@@ -22,8 +23,8 @@ MANAGER = Actor("li.qiang", "employee")
 SUCCESSOR = Actor("zhao.min", "employee")
 
 
-async def half_signed(ledger: Ledger) -> tuple[uuid.UUID, uuid.UUID]:
-    """A case whose one mandatory item the successor has signed and the manager has not."""
+async def two_signer_item(ledger: Ledger) -> tuple[uuid.UUID, uuid.UUID]:
+    """A case with one mandatory item for the manager and the successor to sign, submitted."""
     started = await ledger.execute(c.StartDeparture(
         leaver=c.Leaver(id=LEAVER.id, name="王磊", department="Sales", position="Manager",
                         role_family="sales"),
@@ -36,6 +37,12 @@ async def half_signed(ledger: Ledger) -> tuple[uuid.UUID, uuid.UUID]:
         signers=[MANAGER.id, SUCCESSOR.id]), HR)
     item = uuid.UUID(str(added.result["item_id"]))
     await ledger.execute(c.SubmitItem(item_id=item), LEAVER)
+    return departure, item
+
+
+async def half_signed(ledger: Ledger) -> tuple[uuid.UUID, uuid.UUID]:
+    """A case whose one mandatory item the successor has signed and the manager has not."""
+    departure, item = await two_signer_item(ledger)
     await ledger.execute(c.ConfirmItem(item_id=item), SUCCESSOR)
     return departure, item
 
@@ -79,3 +86,15 @@ async def test_a_forged_close_after_only_some_sign_offs_is_reported(
     [problem] = await verify_gate(store)
     assert problem.event_id == str(close.event_id)
     assert f"mandatory item(s) not confirmed or waived: ['{item}']" in str(problem)
+
+
+async def test_two_signers_signing_at_once_confirm_the_item_once(
+        ledger: Ledger, store: EventStore) -> None:
+    _, item = await two_signer_item(ledger)
+
+    await asyncio.gather(ledger.execute(c.ConfirmItem(item_id=item), MANAGER),
+                         ledger.execute(c.ConfirmItem(item_id=item), SUCCESSOR))
+
+    types = [row.event_type for row in await store.read_stream(item)]
+    assert types[-2:] == ["ItemSignedOff", "ItemConfirmed"]
+    assert types.count("ItemConfirmed") == 1
