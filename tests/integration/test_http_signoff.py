@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+import aiohttp
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
@@ -181,8 +182,14 @@ async def test_finance_gives_the_final_settlement_that_the_leaver_acknowledges(
     assert (await view(api, risks))["signers"] == ["li.qiang", "hr.sun", "zhao.min"]
     by_leaver = await api.post(f"/v1/items/{settlement}/submit", "wang.lei", json={})
     by_leaver.problem(403)
+    form = aiohttp.FormData()
+    form.add_field("file", b"final pay: 20000", filename="settlement.pdf",
+                   content_type="application/pdf")
+    uploaded = await api.post(f"/v1/items/{settlement}/evidence", "fin.zhou", data=form)
+    assert uploaded.status == 201, uploaded.body
     by_finance = await api.post(f"/v1/items/{settlement}/submit", "fin.zhou",
-                                json={"lines": [{"id": "pay", "text": "工资 20000"}]})
+                                json={"lines": [{"id": "pay", "text": "工资 20000"}],
+                                      "evidence": [uploaded.json()]})
     assert by_finance.status == 200, by_finance.body
     acknowledged = await api.post(f"/v1/items/{settlement}/confirm", "wang.lei",
                                   json={"acknowledged": ["pay"]})
