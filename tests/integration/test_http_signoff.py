@@ -166,7 +166,11 @@ async def test_finance_gives_the_final_settlement_that_the_leaver_acknowledges(
                      "label": "风险清单", "acceptance_criteria": "逐条签字确认",
                      "receiver": "successor", "signers": ["manager", "hr", "receiver"],
                      "signers_in_order": True, "mandatory": True, "priority": "high",
-                     "due_offset_days": 0}]}
+                     "due_offset_days": 0},
+                    {"key": "confidentiality", "category": "documents", "title": "NDA notice",
+                     "label": "保密义务告知书", "acceptance_criteria": "the leaver signs for it",
+                     "giver": "hr", "receiver": "leaver", "mandatory": True,
+                     "priority": "high", "due_offset_days": 0}]}
     defined = await api.post("/v1/templates", "hr.sun", json=template)
     assert defined.status == 200, defined.body
     departure_id = await approved_departure(api)
@@ -174,7 +178,7 @@ async def test_finance_gives_the_final_settlement_that_the_leaver_acknowledges(
                              json={"template_key": "settlement-signers",
                                    "successor_id": "zhao.min"})
     assert applied.status == 200, applied.body
-    settlement, risks = applied.json()["result"]["item_ids"]
+    settlement, risks, notice = applied.json()["result"]["item_ids"]
 
     shown = await view(api, settlement)
     assert (shown["giver_id"], shown["receiver"], shown["signers"]) == (
@@ -194,3 +198,10 @@ async def test_finance_gives_the_final_settlement_that_the_leaver_acknowledges(
     acknowledged = await api.post(f"/v1/items/{settlement}/confirm", "wang.lei",
                                   json={"acknowledged": ["pay"]})
     assert acknowledged.json()["result"]["state"] == "confirmed"
+
+    # HR gives the confidentiality notice the leaver signs for.
+    assert (await view(api, notice))["giver_id"] == "hr.sun"
+    given = await api.post(f"/v1/items/{notice}/submit", "hr.sun", json={"mode": "on_site"})
+    assert given.status == 200, given.body
+    signed = await api.post(f"/v1/items/{notice}/confirm", "wang.lei", json={})
+    assert signed.json()["result"]["state"] == "confirmed"
