@@ -7,6 +7,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict
 
+from api.signoff_views import LineView, SignOffView, signoff_fields
 from ledger.aggregates.departure import Departure
 from ledger.aggregates.item import HandoverItem
 from ledger.aggregates.template import Template
@@ -109,6 +110,15 @@ class ItemView(View):
     submitted_by: str | None = None
     satisfied_by: list[dict[str, Any]] = []
     department_may_confirm_directly: bool = False
+    # --- issue 9 (signers): see api/signoff_views.py
+    signers: list[str] = []
+    signers_in_order: bool = False
+    pending_signers: list[str] = []
+    signoffs: list[SignOffView] = []
+    lines: list[LineView] = []
+    submission_how: dict[str, Any] | None = None
+    urgent: bool = False
+    # --- end issue 9 (signers)
     # --- issue 9: required items, the receiver's deadline, questions ---
     requires: list[str] = []  # item ids that must be confirmed or waived first
     unresolved_requires: list[str] = []  # checklist keys no item of the case had when applied
@@ -132,7 +142,7 @@ class ItemView(View):
                    template_item_key=i.template_item_key, submitted_by=i.submitted_by,
                    satisfied_by=[dict(r) for r in i.satisfied_by],
                    department_may_confirm_directly=i.department_may_confirm_directly,
-                   **_flow(i, today))
+                   **_flow(i, today), **signoff_fields(i))
 
 
 def _flow(i: HandoverItem, today: str | None) -> dict[str, Any]:

@@ -11,6 +11,10 @@ So ``ledger verify`` replays just enough of the domain to catch both, in log ord
   ``optional_open``) the departure's items had at that point in the log, and no mandatory item
   was still open then.
 
+An item with several signers (issue 9) records ``ItemSignedOff`` for each sign-off but the last,
+which alone records ``ItemConfirmed``: a sign-off changes no state here (nor in the aggregate),
+so a close after some but not all sign-offs counts that item as not confirmed.
+
 Cost on a large ledger: ``GateFacts.feed`` sees each row's stream type and event type only
 (columns, no parse); per item event it keeps its position. Payloads are parsed for the few
 event types that carry what the gate needs (an item's departure and mandatory flag, a
@@ -30,6 +34,7 @@ from ledger.aggregates.item import DONE_STATES
 from ledger.errors import VerificationError
 from ledger.store.port import AuditRow, EventStore
 
+# ItemSignedOff is deliberately absent: an item is confirmed only when all have signed.
 ITEM_STATE_AFTER = {"ItemCreated": "open", "ItemSubmitted": "submitted",
                     "ItemConfirmed": "confirmed", "ItemRejected": "rejected",
                     "ItemWaived": "waived"}

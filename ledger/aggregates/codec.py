@@ -33,6 +33,18 @@ LATER_FIELDS: dict[str, JSONObject] = {
     "TemplateCreated": {"author": None},
     "TemplateRevised": {"author": None},
 }
+# --- issue 9 (signers): fields written only when they differ from their default, so the entries
+# of an item that uses no signers, lines or handover details are byte for byte as before.
+OMITTED_WHEN_DEFAULT: dict[str, JSONObject] = {
+    "ItemCreated": {"signers": None, "signers_in_order": False},
+    "ItemSubmitted": {"lines": None, "how": None, "urgent": False},
+    "ItemConfirmed": {"signer": None, "acknowledged": None, "how": None},
+    "ItemRejected": {"signer": None, "rejected_lines": None, "acknowledged": None},
+    "ItemSignedOff": {"acknowledged": None, "how": None},
+}
+for _event_type, _defaults in OMITTED_WHEN_DEFAULT.items():
+    LATER_FIELDS[_event_type] = {**LATER_FIELDS.get(_event_type, {}), **_defaults}
+# --- end issue 9 (signers)
 # Issue 9 (dependencies, receiver deadlines): fields later than the entries above.
 LATER_FIELDS["ItemCreated"] = {**LATER_FIELDS["ItemCreated"], "requires": None,
                                "unresolved_requires": None,
@@ -70,7 +82,9 @@ def stream_type_of(aggregate: Aggregate) -> str:
 def encode_event(domain_event: object) -> tuple[str, JSONObject]:
     """Return ``(pinned event type, payload)`` for a pending aggregate event."""
     event_type = cast(str, type(domain_event).TOPIC)  # type: ignore[attr-defined]
-    payload = {k: v for k, v in vars(domain_event).items() if k not in _ENVELOPE_ATTRIBUTES}
+    omitted = OMITTED_WHEN_DEFAULT.get(event_type, {})
+    payload = {k: v for k, v in vars(domain_event).items() if k not in _ENVELOPE_ATTRIBUTES
+               and not (k in omitted and v == omitted[k])}
     return event_type, payload
 
 

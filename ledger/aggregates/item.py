@@ -32,6 +32,13 @@ from ledger.aggregates.evidence import (
     check_file_name,
     check_media_type,
 )
+from ledger.aggregates.signoff import (
+    choose_slot,
+    pending_slots,
+    require_all_acknowledged,
+    require_known_lines,
+    require_lines_reviewed_once,
+)
 from ledger.canonical import JSONObject
 from ledger.errors import ForbiddenError, InvalidInputError, InvalidTransitionError
 
@@ -99,6 +106,10 @@ class HandoverItem(Aggregate):
         template_item_key: str | None,
         satisfied_by: list[JSONObject] | None = None,
         department_may_confirm_directly: bool = False,
+        # --- issue 9 (signers): several sign-offs per item; see ledger/aggregates/signoff.py
+        signers: list[str] | None = None,
+        signers_in_order: bool = False,
+        # --- end issue 9 (signers)
         # --- dependencies and receiver deadlines (issue 9) ---
         requires: list[str] | None = None,
         unresolved_requires: list[str] | None = None,
@@ -129,6 +140,16 @@ class HandoverItem(Aggregate):
         self.submitted_by: str | None = None
         self.reassigned_by: str | None = None
         self.last_decision_reason: str | None = None
+        # --- issue 9 (signers): signer slots (none: the receiver alone), the sign-offs of the
+        # current submission (slot → who, note, lines, how), its lines and how it was handed
+        self.signers: list[str] = list(signers or [])
+        self.signers_in_order = signers_in_order
+        self.signoffs: dict[str, JSONObject] = {}
+        self.lines: list[JSONObject] = []
+        self.line_rejections: list[JSONObject] = []
+        self.submission_how: JSONObject | None = None
+        self.urgent = False
+        # --- end issue 9 (signers)
         # --- dependencies, receiver deadlines and questions (issue 9; see dependency.py) ---
         self.requires: list[str] = list(requires or [])  # item ids of the same departure
         self.unresolved_requires: list[str] = list(unresolved_requires or [])  # checklist keys
@@ -144,34 +165,47 @@ class HandoverItem(Aggregate):
 
     def submit(
         self, by: str, on_behalf: bool, note: str, evidence: list[JSONObject],
+        acting_for: Collection[str] = (), lines: list[JSONObject] | None = None,
+        how: JSONObject | None = None, urgent: bool = False,
         prerequisites: Mapping[str, str] | None = None, confirm_by: str | None = None,
     ) -> None:
-        """Record a submission. Only the giver, or HR on the giver's behalf, submits, and only
-        once every required item is done (``prerequisites``: their states). ``confirm_by``:
-        the date the receiver must confirm by, computed by the service from the item's
-        ``confirm_within_working_days``."""
+        """Record a submission. Only the giver (a person, or anyone working the giver's
+        department queue: finance prepares the final settlement), or HR on the giver's
+        behalf, submits, and only once every required item is done (``prerequisites``: their
+        states). A submission may carry lines, how it was handed over, and an urgent flag; a
+        resubmission starts the sign-offs afresh. ``confirm_by``: the date the receiver must
+        confirm by, computed by the service from the item's ``confirm_within_working_days``."""
         if self.state not in ("open", "rejected"):
             raise ItemNotOpenError(f"item {self.id} is {self.state}; it cannot be submitted")
-        if by != self.giver_id and not on_behalf:
+        is_giver = by == self.giver_id or self.giver_id in acting_for
+        if not is_giver and not on_behalf:
             raise NotGiverError(f"{by} is not the giver ({self.giver_id}) of item {self.id}; "
                                 'HR may submit for the giver with "on_behalf": true')
         for cited in evidence:
             self._require_uploaded(cited)
         require_prerequisites_done(self.id, self.requires, prerequisites)
-        self._submitted(by=by, on_behalf=on_behalf and by != self.giver_id, note=note,
+        self._submitted(by=by, on_behalf=on_behalf and not is_giver, note=note,
                         evidence=evidence, submission=self.submissions + 1, on_evidence=None,
-                        confirm_by=self._deadline(confirm_by))
+                        confirm_by=self._deadline(confirm_by), lines=lines or None,
+                        how=how or None, urgent=urgent)
 
     @event("Submitted", topic="ItemSubmitted")
     def _submitted(
         self, by: str, on_behalf: bool, note: str, evidence: list[JSONObject], submission: int,
-        on_evidence: int | None, confirm_by: str | None,
+        on_evidence: int | None, confirm_by: str | None, lines: list[JSONObject] | None = None,
+        how: JSONObject | None = None, urgent: bool = False,
     ) -> None:
         self.confirm_by = confirm_by
         self.state = "submitted"
         self.submissions = submission
         self.submitted_by = by
         self.evidence = evidence
+        # issue 9 (signers): every submission is signed afresh, line by line
+        self.signoffs = {}
+        self.lines = list(lines or [])
+        self.line_rejections = []
+        self.submission_how = how
+        self.urgent = urgent
 
     def _require_uploaded(self, cited: JSONObject) -> None:
         """A submission cites only files uploaded to this item, as uploaded: a digest alone
@@ -215,38 +249,95 @@ class HandoverItem(Aggregate):
 
     def confirm(
         self, by: str, acting_for: Collection[str], note: str, signature: JSONObject | None,
+        acknowledged: list[str] | None = None, how: JSONObject | None = None,
         prerequisites: Mapping[str, str] | None = None,
     ) -> None:
-        """Record the receiver's acceptance of the current submission, or, where the checklist
-        item allows it, of an open or rejected item outright (a direct confirmation); only
-        once every required item is done (``prerequisites``: their states)."""
-        direct = self.state in ("open", "rejected") and self.department_may_confirm_directly
+        """Record one sign-off of the current submission (``acknowledged`` naming every one
+        of its lines), or, where the checklist item allows it and the receiver is its one
+        signer, of an open or rejected item outright (a direct confirmation); only once every
+        required item is done (``prerequisites``: their states). The last required sign-off
+        confirms the item (``ItemConfirmed``); each earlier one is an ``ItemSignedOff`` of its
+        own, so the state, the gate and ``ledger verify`` see the item confirmed only when all
+        have signed."""
+        direct = (self.state in ("open", "rejected") and self.department_may_confirm_directly
+                  and not self.signers)
         if direct:
             self._require_reviewer(by, acting_for)
         else:
             self._require_review(by, acting_for)
         require_prerequisites_done(self.id, self.requires, prerequisites)
+        slot = self._signing_slot(by, acting_for, signing=True)
+        acks = list(acknowledged or [])
+        require_all_acknowledged([] if direct else self.lines, acks, self.id)
+        if [s for s in pending_slots(self.required_signers(), self.signoffs) if s != slot]:
+            self._signed_off(by=by, signer=slot, submission=self.submissions, note=note,
+                             signature=signature, acknowledged=acks or None, how=how or None)
+            return
         self._confirmed(by=by, receiver=self.receiver, submission=self.submissions,
-                        note=note, signature=signature, direct=direct)
+                        note=note, signature=signature, direct=direct,
+                        signer=slot if self.signers else None, acknowledged=acks or None,
+                        how=how or None)
 
     @event("Confirmed", topic="ItemConfirmed")
     def _confirmed(
         self, by: str, receiver: str, submission: int, note: str, signature: JSONObject | None,
-        direct: bool,
+        direct: bool, signer: str | None = None, acknowledged: list[str] | None = None,
+        how: JSONObject | None = None,
     ) -> None:
         self.state = "confirmed"
         self.confirmed_by = by
+        self.signoffs = {**self.signoffs, signer or receiver: _signoff(
+            by, note, signature, acknowledged, how)}
 
-    def reject(self, by: str, acting_for: Collection[str], reason: str) -> None:
-        """Record the receiver's refusal; the giver may resubmit."""
+    def reject(self, by: str, acting_for: Collection[str], reason: str,
+               rejected_lines: list[JSONObject] | None = None,
+               acknowledged: list[str] | None = None) -> None:
+        """Record a signer's refusal, naming the rejected lines with their reasons if it
+        wishes; any one signer's rejection returns the item to its giver, who may
+        resubmit."""
         require_reason(reason)
         self._require_review(by, acting_for)
-        self._rejected(by=by, receiver=self.receiver, submission=self.submissions, reason=reason)
+        slot = self._signing_slot(by, acting_for, signing=False)
+        ids = [str(line["id"]) for line in self.lines]
+        rejected = list(rejected_lines or [])
+        acks = list(acknowledged or [])
+        require_known_lines(ids, [str(r["id"]) for r in rejected], "rejected_lines", self.id)
+        require_known_lines(ids, acks, "acknowledged", self.id)
+        require_lines_reviewed_once(acks, rejected)
+        self._rejected(by=by, receiver=self.receiver, submission=self.submissions, reason=reason,
+                       signer=slot if self.signers else None, rejected_lines=rejected or None,
+                       acknowledged=acks or None)
 
     @event("Rejected", topic="ItemRejected")
-    def _rejected(self, by: str, receiver: str, submission: int, reason: str) -> None:
+    def _rejected(self, by: str, receiver: str, submission: int, reason: str,
+                  signer: str | None = None, rejected_lines: list[JSONObject] | None = None,
+                  acknowledged: list[str] | None = None) -> None:
         self.state = "rejected"
         self.last_decision_reason = reason
+        self.line_rejections = [{**r, "by": by} for r in rejected_lines or []]
+
+    # --- issue 9 (signers) -------------------------------------------------------------
+    def required_signers(self) -> list[str]:
+        """The signer slots every submission needs: the declared ones, else the receiver."""
+        return list(self.signers) or [self.receiver]
+
+    def pending_signers(self) -> list[str]:
+        """The slots still to sign the current submission (all of them unless submitted)."""
+        return pending_slots(self.required_signers(), self.signoffs)
+
+    def _signing_slot(self, by: str, acting_for: Collection[str], signing: bool) -> str:
+        if not self.signers:  # the receiver alone: _require_reviewer has decided
+            return self.receiver
+        return choose_slot(self.signers, self.signoffs, by, acting_for,
+                           self.signers_in_order, self.id, signing)
+
+    @event("SignedOff", topic="ItemSignedOff")
+    def _signed_off(self, by: str, signer: str, submission: int, note: str,
+                    signature: JSONObject | None, acknowledged: list[str] | None = None,
+                    how: JSONObject | None = None) -> None:
+        self.signoffs = {**self.signoffs, signer: _signoff(
+            by, note, signature, acknowledged, how)}
+    # --- end issue 9 (signers) ---------------------------------------------------------
 
     def waive(self, by: str, reason: str) -> None:
         """Record HR waiving the item (the role check is the service's)."""
@@ -266,6 +357,9 @@ class HandoverItem(Aggregate):
             raise InvalidTransitionError(f"item {self.id} already goes to {receiver}")
         if receiver == by:
             raise NotReceiverError(f"{by} cannot make themself the receiver of item {self.id}")
+        # issue 9 (signers): the giver never receives; one person holds one slot
+        if receiver == self.giver_id or receiver in self.signers:
+            raise InvalidTransitionError(f"{receiver} already gives or signs item {self.id}")
         self._reassigned(by=by, previous_receiver=self.receiver, receiver=receiver,
                          reason=reason)
 
@@ -273,6 +367,8 @@ class HandoverItem(Aggregate):
     def _reassigned(self, by: str, previous_receiver: str, receiver: str, reason: str) -> None:
         self.receiver = receiver
         self.reassigned_by = by
+        # issue 9 (signers): the receiver's slot moves with it; its sign-off, if any, stays
+        self.signers = [receiver if s == previous_receiver else s for s in self.signers]
 
     @event("Commented", topic="ItemCommented")
     def comment(self, by: str, text: str) -> None:
@@ -327,8 +423,11 @@ class HandoverItem(Aggregate):
 
     def _require_reviewer(self, by: str, acting_for: Collection[str]) -> None:
         self._require_not_done()
-        if self.receiver not in acting_for:
-            raise NotReceiverError(f"only the receiver ({self.receiver}) reviews item {self.id}")
+        if not any(slot in acting_for for slot in self.required_signers()):
+            raise NotReceiverError(f"only the receiver ({self.receiver}) reviews item {self.id}"
+                                   if not self.signers else
+                                   f"only its signers ({', '.join(self.signers)}) review "
+                                   f"item {self.id}")
         # Separation of duties: nobody reviews what they gave or submitted (e.g. a leaver in
         # IT working the dept:it queue, or HR who submitted on the giver's behalf).
         if by in (self.giver_id, self.submitted_by, self.reassigned_by):
@@ -425,6 +524,13 @@ class HandoverItem(Aggregate):
         """The questions still awaiting their answer (warnings at close), oldest first."""
         return [{"item_id": str(self.id), "question_id": q["question_id"], "by": q["by"],
                  "to": q["to"]} for q in self.questions.values() if q["answer"] is None]
+
+
+def _signoff(by: str, note: str, signature: JSONObject | None,
+             acknowledged: list[str] | None, how: JSONObject | None) -> JSONObject:
+    """What an item keeps of one sign-off (the event holds the rest)."""
+    return {"by": by, "note": note, "signed": signature is not None,
+            "acknowledged": list(acknowledged or []), "how": how}
 
 
 def require_reason(reason: str) -> None:

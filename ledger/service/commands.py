@@ -26,7 +26,9 @@ from pydantic import (
 from ledger.aggregates.departure import ROLE_FAMILIES
 from ledger.aggregates.dependency import find_cycle
 from ledger.aggregates.item import CATEGORIES, PRIORITIES
-from ledger.aggregates.template import TEMPLATE_FAMILIES
+from ledger.aggregates.signoff import MAX_SIGNERS, MODES
+from ledger.aggregates.template import ITEM_GIVERS, ITEM_SIGNERS, TEMPLATE_FAMILIES
+from ledger.canonical import JSONObject, JSONValue
 from ledger.workday import MAX_WORKING_DAYS
 
 Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128,
@@ -127,6 +129,55 @@ class Signature(Model):
     signature: Annotated[str, StringConstraints(max_length=200)]
 
 
+# --- issue 9 (signers): lines of a submission, and how, where and with whom it was handed over
+LineId = Annotated[str, StringConstraints(min_length=1, max_length=64,
+                                          pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
+LineText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                            max_length=1000),
+                     AfterValidator(_no_control_characters)]
+MAX_LINES = 200
+
+
+class Line(Model):
+    """One line of a submission (a client, a contract, a risk), acknowledged one by one."""
+
+    id: LineId
+    text: LineText
+
+
+class LineRejection(Model):
+    """A line of the submission a signer rejects, and why."""
+
+    id: LineId
+    reason: LineText
+
+
+class HandedOverHow(Model):
+    """How, where and with whom (000: "时间、地点、参与人"; 004: "现场或线上签署"); optional."""
+
+    mode: Literal[MODES] | None = None  # type: ignore[valid-type]
+    location: Name | None = None
+    attendees: list[Name] = Field(default_factory=list, max_length=20)
+
+
+def how_of(model: HandedOverHow) -> JSONObject | None:
+    """The ``how`` an event records: only what was given, or None."""
+    how: dict[str, JSONValue] = {}
+    if model.mode is not None:
+        how["mode"] = str(model.mode)
+    if model.location is not None:
+        how["location"] = model.location
+    if model.attendees:
+        how["attendees"] = list(model.attendees)
+    return how or None
+
+
+def _unique_line_ids(ids: list[str]) -> None:
+    if len(set(ids)) != len(ids):
+        raise ValueError("line ids must be unique")
+# --- end issue 9 (signers)
+
+
 class StartDeparture(Model):
     """HR opens a departure case in draft."""
 
@@ -201,6 +252,10 @@ class AddItem(Model):
     priority: Priority = "normal"
     due_date: Date | None = None
     expected_version: Int | None = None
+    # issue 9 (signers): every required sign-off (principals or department queues), in order
+    # or not; none means the receiver alone
+    signers: list[Receiver] = Field(default_factory=list, max_length=MAX_SIGNERS)
+    signers_in_order: Bool = False
     # --- issue 9: items of the same departure required first; the receiver's deadline ---
     requires: list[Uuid] = Field(default_factory=list, max_length=50)
     confirm_within_working_days: WorkingDays | None = None
@@ -228,8 +283,9 @@ class CloseDeparture(Model):
     expected_version: Int | None = None
 
 
-class SubmitItem(Model):
-    """The giver (or HR on their behalf) submits an item with evidence."""
+class SubmitItem(HandedOverHow):
+    """The giver (or HR on their behalf) submits an item with evidence, optionally in lines
+    (one per client, contract or risk), saying how it was handed over, flagged urgent."""
 
     type: Literal["submit_item"] = "submit_item"
     item_id: Uuid
@@ -237,25 +293,38 @@ class SubmitItem(Model):
     evidence: list[Evidence] = Field(default_factory=list, max_length=100)
     on_behalf: Bool = False
     expected_version: Int | None = None
+    lines: list[Line] = Field(default_factory=list, max_length=MAX_LINES)  # issue 9
+    urgent: Bool = False  # issue 9
+
+    @model_validator(mode="after")
+    def _lines_unique(self) -> SubmitItem:
+        _unique_line_ids([line.id for line in self.lines])
+        return self
 
 
-class ConfirmItem(Model):
-    """The receiver confirms the current submission."""
+class ConfirmItem(HandedOverHow):
+    """A signer (the receiver, or each required signer) signs the current submission,
+    acknowledging every one of its lines; the last sign-off confirms the item."""
 
     type: Literal["confirm_item"] = "confirm_item"
     item_id: Uuid
     note: Text = ""
     signature: Signature | None = None
     expected_version: Int | None = None
+    acknowledged: list[LineId] = Field(default_factory=list, max_length=MAX_LINES)  # issue 9
 
 
 class RejectItem(Model):
-    """The receiver rejects the current submission, with a reason."""
+    """A signer rejects the current submission, with a reason, naming rejected lines (with
+    their reasons) and acknowledging others if it wishes; the item returns to its giver."""
 
     type: Literal["reject_item"] = "reject_item"
     item_id: Uuid
     reason: Reason
     expected_version: Int | None = None
+    rejected_lines: list[LineRejection] = Field(default_factory=list,  # issue 9
+                                                max_length=MAX_LINES)
+    acknowledged: list[LineId] = Field(default_factory=list, max_length=MAX_LINES)  # issue 9
 
 
 class WaiveItem(Model):
@@ -343,12 +412,30 @@ class TemplateItem(Model):
     title: Annotated[str, StringConstraints(min_length=1, max_length=80)]
     label: Annotated[str, StringConstraints(max_length=80)]
     acceptance_criteria: Annotated[str, StringConstraints(max_length=300)]
-    receiver: Literal["successor", "manager", "hr", "dept:it", "dept:finance", "dept:admin"]
+    receiver: Literal["successor", "manager", "hr", "dept:it", "dept:finance", "dept:admin",
+                      "leaver"]
     mandatory: Bool
     priority: Priority
     due_offset_days: Int = Field(ge=-365, le=365)
     satisfied_by: list[EvidenceRule] = Field(default_factory=list, max_length=10)
     department_may_confirm_directly: Bool = False
+    # --- issue 9 (signers): who gives the item (the leaver unless finance, HR ... gives it to
+    # the leaver), and every sign-off it needs, resolved when the checklist is applied
+    giver: Literal[ITEM_GIVERS] = "leaver"  # type: ignore[valid-type]
+    signers: list[Literal[ITEM_SIGNERS]] = Field(  # type: ignore[valid-type]
+        default_factory=list, max_length=MAX_SIGNERS)
+    signers_in_order: Bool = False
+
+    @model_validator(mode="after")
+    def _giver_is_not_a_receiver(self) -> TemplateItem:
+        if self.receiver == "leaver" and self.giver == "leaver":
+            raise ValueError("the leaver cannot receive their own handover")
+        if self.giver in self.signers or self.giver in (self.receiver,):
+            raise ValueError(f"the giver ({self.giver}) cannot receive or sign the item")
+        if len(set(self.signers)) != len(self.signers):
+            raise ValueError("signers must be distinct")
+        return self
+    # --- end issue 9 (signers)
     # --- issue 9: required items (by key, resolved to item ids when applied), deadline ---
     requires: list[TemplateKey] = Field(default_factory=list, max_length=20)
     confirm_within_working_days: WorkingDays | None = None

@@ -6,6 +6,7 @@ import datetime as dt
 
 from ledger.aggregates.departure import Departure
 from ledger.aggregates.item import HandoverItem
+from ledger.aggregates.signoff import resolve_signers
 from ledger.aggregates.template import Template, template_id_for
 from ledger.canonical import JSONObject
 from ledger.errors import ForbiddenError, InvalidInputError, NotFoundError
@@ -118,6 +119,8 @@ def _resolve_receiver(spec: str, departure: Departure, successor_id: str | None)
         return departure.manager_id
     if spec == "hr":
         return departure.hr_owner_id
+    if spec == "leaver":  # issue 9: an item given to the leaver (the final settlement)
+        return departure.leaver_id
     return spec
 
 
@@ -146,16 +149,18 @@ async def apply_template(cmd: c.ApplyTemplate, actor: Actor, uow: UnitOfWork) ->
     new_items: list[HandoverItem] = []
     for n in creation_order(template.items):
         spec = template.items[n]
+        giver, receiver, signers = resolve_parties(spec, departure, cmd.successor_id)
         item = HandoverItem(
             departure_id=str(departure.id), category=str(spec["category"]),
             title=str(spec["title"]), label=str(spec["label"]),
-            acceptance_criteria=str(spec["acceptance_criteria"]), giver_id=departure.leaver_id,
-            receiver=_resolve_receiver(str(spec["receiver"]), departure, cmd.successor_id),
+            acceptance_criteria=str(spec["acceptance_criteria"]), giver_id=giver,
+            receiver=receiver,
             mandatory=bool(spec["mandatory"]), priority=str(spec["priority"]),
             due_date=(last_day + dt.timedelta(days=int(str(spec["due_offset_days"])))).isoformat(),
             template_item_key=str(spec["key"]),
             satisfied_by=_rules(spec.get("satisfied_by")),
             department_may_confirm_directly=spec.get("department_may_confirm_directly") is True,
+            signers=signers or None, signers_in_order=spec.get("signers_in_order") is True,
             **resolve_line(spec, {str(template.items[k]["key"]): v for k, v in created.items()},
                            existing),
         )
@@ -177,12 +182,17 @@ async def add_item(cmd: c.AddItem, actor: Actor, uow: UnitOfWork) -> JSONObject:
     require_hr_or_manager(actor, departure.manager_id, "add an item")
     require_other_receiver(cmd.receiver, departure)
     await require_named(uow, cmd.receiver, "receiver")
+    for signer in cmd.signers:  # issue 9: each signer a real principal or queue, not the leaver
+        require_other_receiver(signer, departure)
+        await require_named(uow, signer, "signers")
+    signers = resolve_signers(cmd.signers, departure.leaver_id, cmd.receiver)
     item = HandoverItem(
         departure_id=str(departure.id), category=cmd.category, title=cmd.title,
         label=cmd.label, acceptance_criteria=cmd.acceptance_criteria,
         giver_id=departure.leaver_id, receiver=cmd.receiver, mandatory=cmd.mandatory,
         priority=cmd.priority,
         due_date=cmd.due_date.isoformat() if cmd.due_date else None, template_item_key=None,
+        signers=signers or None, signers_in_order=cmd.signers_in_order and bool(signers),
         # issue 9: required items of this departure, the receiver's deadline
         requires=requirements_of_new_item(cmd.requires, departure) or None,
         confirm_within_working_days=cmd.confirm_within_working_days,
@@ -238,6 +248,31 @@ async def hand_over_departure(cmd: c.HandOverDeparture, actor: Actor,
     departure.hand_over(by=actor.id, hr_owner_id=cmd.hr_owner_id, reason=cmd.reason)
     return {"departure_id": str(departure.id), "state": departure.state,
             "hr_owner_id": departure.hr_owner_id}
+
+
+# --- issue 9 (signers)
+def resolve_parties(spec: JSONObject, departure: Departure,
+                     successor_id: str | None) -> tuple[str, str, list[str]]:
+    """A checklist line's giver, receiver and signer slots for this case. The giver is the
+    leaver unless the line names another (finance prepares the final settlement, which the
+    leaver acknowledges); ``receiver`` among the signers is the line's receiver."""
+    giver_spec = str(spec.get("giver", "leaver"))
+    giver = departure.leaver_id if giver_spec == "leaver" else _resolve_receiver(
+        giver_spec, departure, successor_id)
+    receiver = _resolve_receiver(str(spec["receiver"]), departure, successor_id)
+    wanted = spec.get("signers")
+    slots = [receiver if str(s) == "receiver" else _resolve_receiver(str(s), departure,
+                                                                      successor_id)
+             for s in (wanted if isinstance(wanted, list) else [])]
+    if receiver == giver:
+        raise InvalidInputError(f"checklist item {spec.get('key')}: its giver ({giver}) would "
+                                "receive it on this case", field="template_key")
+    try:
+        return giver, receiver, resolve_signers(slots, giver, receiver)
+    except InvalidInputError as e:
+        raise InvalidInputError(f"checklist item {spec.get('key')}: {e}",
+                                field="template_key") from None
+# --- end issue 9 (signers)
 
 
 def _rules(value: object) -> list[JSONObject]:

@@ -17,10 +17,11 @@ from ledger.service.policy import (
     EVIDENCE_SOURCES,
     HR,
     REVIEWERS,
+    SUBMITTERS,
     require_hr_or_manager,
     require_role,
 )
-from ledger.service.relation import hide_item
+from ledger.service.relation import hide_item, is_party
 from ledger.service.signature import verify_confirmation
 from ledger.service.unit_of_work import UnitOfWork
 
@@ -54,19 +55,24 @@ def _result(item: HandoverItem) -> JSONObject:
 
 
 async def submit_item(cmd: c.SubmitItem, actor: Actor, uow: UnitOfWork) -> JSONObject:
-    """The giver, or HR on the giver's behalf, submits the item with evidence digests."""
-    require_role(actor, ("employee", "hr"), "submit items")
+    """The giver (a person, or a department queue such as finance giving the final settlement),
+    or HR on the giver's behalf, submits the item with evidence digests, lines and how."""
+    require_role(actor, SUBMITTERS, "submit items")
     item = await uow.get(HandoverItem, cmd.item_id, cmd.expected_version)
     await _open_departure(uow, item, actor)
     item.submit(by=actor.id, on_behalf=cmd.on_behalf and actor.role == "hr", note=cmd.note,
                 evidence=[e.model_dump() for e in cmd.evidence],
+                acting_for=actor.acting_for(), lines=[ln.model_dump() for ln in cmd.lines],
+                how=c.how_of(cmd), urgent=cmd.urgent,
                 prerequisites=await prerequisite_states(uow, item),  # issue 9
                 confirm_by=confirm_by(uow, item))
     return _result(item)
 
 
 async def confirm_item(cmd: c.ConfirmItem, actor: Actor, uow: UnitOfWork) -> JSONObject:
-    """The item's receiver (person or department queue) confirms the current submission."""
+    """A signer of the item (its receiver, a person or department queue, or each of its
+    declared signers, each as themself) signs the current submission; the last sign-off
+    confirms it."""
     require_role(actor, REVIEWERS, "confirm items")
     item = await uow.get(HandoverItem, cmd.item_id, cmd.expected_version)
     await _open_departure(uow, item, actor)
@@ -81,16 +87,21 @@ async def confirm_item(cmd: c.ConfirmItem, actor: Actor, uow: UnitOfWork) -> JSO
         signed = verify_confirmation(cmd.signature, item, actor.id, found[0], found[1],
                                      dt.datetime.now(dt.UTC))
     item.confirm(by=actor.id, acting_for=actor.acting_for(), note=cmd.note, signature=signed,
+                 acknowledged=list(cmd.acknowledged), how=c.how_of(cmd),
                  prerequisites=await prerequisite_states(uow, item))  # issue 9
-    return {**_result(item), "signed": signed is not None}
+    return {**_result(item), "signed": signed is not None,
+            **({"pending_signers": item.pending_signers()} if item.signers else {})}
 
 
 async def reject_item(cmd: c.RejectItem, actor: Actor, uow: UnitOfWork) -> JSONObject:
-    """The item's receiver rejects the current submission, with a reason."""
+    """A signer rejects the current submission, with a reason (and the lines it rejects);
+    the item returns to its giver."""
     require_role(actor, REVIEWERS, "reject items")
     item = await uow.get(HandoverItem, cmd.item_id, cmd.expected_version)
     await _open_departure(uow, item, actor)
-    item.reject(by=actor.id, acting_for=actor.acting_for(), reason=cmd.reason)
+    item.reject(by=actor.id, acting_for=actor.acting_for(), reason=cmd.reason,
+                rejected_lines=[r.model_dump() for r in cmd.rejected_lines],
+                acknowledged=list(cmd.acknowledged))
     return _result(item)
 
 
@@ -123,7 +134,7 @@ async def comment_item(cmd: c.CommentItem, actor: Actor, uow: UnitOfWork) -> JSO
     item = await uow.get(HandoverItem, cmd.item_id)
     departure = await uow.get(Departure, item.departure_id, read_only=True)  # a dependency
     involved = actor.role == "hr" or actor.id in (item.giver_id, departure.manager_id) or (
-        item.receiver in actor.acting_for())
+        item.receiver in actor.acting_for()) or is_party(actor, item)
     hide_item(actor, item, departure)
     if not involved:  # before the state check: an outsider learns nothing of the case
         raise ForbiddenError(f"{actor.id} is not involved in item {item.id}")

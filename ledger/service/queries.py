@@ -155,11 +155,13 @@ async def authorize_upload(ledger: Ledger, actor: Actor, item_id: UUID) -> Hando
 
 async def statement_to_sign(ledger: Ledger, actor: Actor, item_id: UUID,
                             now: dt.datetime) -> str:
-    """The confirmation statement the item's receiver would sign now (to whoever may not read
-    the item, it is absent)."""
+    """The confirmation statement the item's receiver (or one of its signers) would sign now
+    (to whoever may not read the item, it is absent)."""
     item = await get_item(ledger, actor, item_id)
-    if item.receiver not in actor.acting_for():
-        raise ForbiddenError(f"only the receiver ({item.receiver}) confirms item {item_id}")
+    if not any(slot in actor.acting_for() for slot in item.required_signers()):
+        raise ForbiddenError(f"only the receiver ({item.receiver}) confirms item {item_id}"
+                             if not item.signers else f"only its signers "
+                             f"({', '.join(item.signers)}) confirm item {item_id}")
     if item.state != "submitted":
         raise InvalidTransitionError(f"item {item_id} is {item.state}, not submitted")
     return confirmation_statement(item, actor.id, now)

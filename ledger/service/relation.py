@@ -26,7 +26,14 @@ def may_read_departure(actor: Actor, departure: Departure) -> bool:
 def may_read_item_alone(actor: Actor, item: HandoverItem) -> bool:
     """Whether ``actor`` may read ``item`` on the item's own relations (no departure needed)."""
     return actor.role in OVERSEERS or actor.id == item.giver_id or (
-        item.receiver in actor.acting_for())
+        item.receiver in actor.acting_for()) or is_party(actor, item)
+
+
+def is_party(actor: Actor, item: HandoverItem) -> bool:
+    """Issue 9: whether ``actor`` gives the item through a department queue or is one of
+    its declared signers (they read, sign and comment on it as its receiver does)."""
+    acting_for = actor.acting_for()
+    return item.giver_id in acting_for or any(s in acting_for for s in item.signers)
 
 
 def may_read_item(actor: Actor, item: HandoverItem, departure: Departure) -> bool:

@@ -17,10 +17,14 @@ The exact byte form (what is signed, and the only form accepted):
   hyphenated lower-case form and ``n`` the item's version the signature confirms;
 - then one ``文件 / File: <name> sha256:<64 lower-case hex>`` line per evidence file, sorted by
   digest (then name), or the single line ``文件 / File: 无 / none`` when there is none;
-- then the receiver's principal id, then the time as RFC 3339 UTC with microseconds and ``Z``;
-- in the title and file names, a backslash becomes ``\\\\`` and every control, format (e.g. bidi
-  override) or line/paragraph separator character becomes ``\\u{XXXX}``, and outer spaces are
-  trimmed, so a name can neither break a line nor hide text nor leave a trailing space.
+- then, only when the submission has lines (issue 9: "逐条签字确认"), one
+  ``条目 / Line: <line id> <text>`` line per line in the submission's order;
+- then the receiver's principal id (an item with declared signers: ``签字人 / Signer: <id>``,
+  the principal signing), then the time as RFC 3339 UTC with microseconds and ``Z``;
+- in the title, file names and line texts, a backslash becomes ``\\\\`` and every control,
+  format (e.g. bidi override) or line/paragraph separator character becomes ``\\u{XXXX}``,
+  and outer spaces are trimmed, so a name can neither break a line nor hide text nor leave a
+  trailing space.
 Verification never parses the claims: it reads only the time from its line, recomputes the
 statement from the item as it stands and compares bytes. The event records the statement, the
 signature and the public key, so anyone can check them offline.
@@ -32,6 +36,7 @@ import base64
 import binascii
 import datetime as dt
 import unicodedata
+from collections.abc import Sequence
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -48,6 +53,8 @@ ITEM_LABEL = "事项 / Item: "
 FILE_LABEL = "文件 / File: "
 NO_FILES = FILE_LABEL + "无 / none"
 RECEIVER_LABEL = "接收人 / Receiver: "
+LINE_LABEL = "条目 / Line: "  # issue 9
+SIGNER_LABEL = "签字人 / Signer: "  # issue 9
 TIME_LABEL = "时间 / Time: "
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 _ESCAPED_CATEGORIES = ("Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn")
@@ -67,16 +74,21 @@ def quote_text(text: str) -> str:
 
 
 def format_statement(title: str, item_id: str, version: int, files: list[tuple[str, str]],
-                     receiver_id: str, when: dt.datetime) -> str:
+                     receiver_id: str, when: dt.datetime,
+                     items: Sequence[tuple[str, str]] = (), signer: bool = False) -> str:
     """The statement's exact text from plain values (no I/O, no aggregate: an offline verifier
-    can recompute it). ``files`` are (name, sha256 hex) pairs in any order.
+    can recompute it). ``files`` are (name, sha256 hex) pairs in any order; ``items`` the
+    submission's (line id, text) pairs in order; ``signer`` labels ``receiver_id`` as one of
+    several signers. Without them the bytes are those of statements signed before issue 9.
 
     Precondition: ``when`` is timezone-aware; ``item_id`` is a hyphenated lower-case UUID.
     """
     ordered = sorted((digest, quote_text(name)) for name, digest in files)
     lines = [HEADING, f"{ITEM_LABEL}{quote_text(title)} ({item_id}, version {version})"]
     lines += [f"{FILE_LABEL}{name} sha256:{digest}" for digest, name in ordered] or [NO_FILES]
-    lines += [RECEIVER_LABEL + receiver_id, TIME_LABEL + format_time(when)]
+    lines += [f"{LINE_LABEL}{quote_text(line_id)} {quote_text(text)}" for line_id, text in items]
+    lines += [(SIGNER_LABEL if signer else RECEIVER_LABEL) + receiver_id,
+              TIME_LABEL + format_time(when)]
     return "\n".join(lines) + "\n"
 
 
@@ -86,7 +98,9 @@ def confirmation_statement(item: HandoverItem, receiver_id: str, when: dt.dateti
     Precondition: ``when`` is timezone-aware.
     """
     files = [(str(e.get("name", "")), str(e["sha256"])) for e in item.evidence]
-    return format_statement(item.title, str(item.id), item.version, files, receiver_id, when)
+    items = [(str(line["id"]), str(line["text"])) for line in item.lines]
+    return format_statement(item.title, str(item.id), item.version, files, receiver_id, when,
+                            items, signer=bool(item.signers))
 
 
 def statement_time(statement: str) -> dt.datetime:
@@ -118,8 +132,8 @@ def verify_confirmation(signature: Signature, item: HandoverItem, receiver_id: s
     if abs(now - when) > MAX_CLOCK_SKEW:
         raise VerificationError("statement time is more than 10 minutes from the server's")
     if signature.statement != confirmation_statement(item, receiver_id, when):
-        raise VerificationError("statement does not match this item, title, version, evidence "
-                                "and receiver (or is not in its exact byte form)")
+        raise VerificationError("statement does not match this item, title, version, evidence, "
+                                "lines and receiver (or is not in its exact byte form)")
     try:
         raw = base64.b64decode(signature.signature, validate=True)
         Ed25519PublicKey.from_public_bytes(public_key).verify(raw, signature.statement.encode())

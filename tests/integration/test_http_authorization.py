@@ -295,6 +295,9 @@ ACTIONS: dict[str, Action] = {
                                                body=_key),
 }
 
+# Issue 9: an item's giver may be a department queue (finance gives the final settlement), so
+# IT, finance and admin may submit and upload in principle; an item their queue does not give
+# is absent to them unless they read it otherwise.
 # Columns in PERSONAS order. Y: allowed (the action's success status); .: 403; -: 404, the
 # answer for an absent target.
 GRID = """
@@ -309,8 +312,8 @@ add an item                           Y  .   Y   -   -   -  -   -   -   .   .   
 record a reminder                     Y  .   .   .   .   .  .   .   .   .   .   .
 close a departure                     Y  .   .   .   .   .  .   .   .   .   .   .
 hand over a departure                 Y  .   .   .   .   .  .   .   .   .   .   .
-submit an item on the giver's behalf  Y  Y   .   .   -   .  .   .   .   .   .   .
-submit an item as oneself             .  Y   .   .   -   .  .   .   .   .   .   .
+submit an item on the giver's behalf  Y  Y   .   .   -   -  -   -   .   .   .   .
+submit an item as oneself             .  Y   .   .   -   -  -   -   .   .   .   .
 confirm the successor's item          .  .   .   Y   -   -  -   -   .   .   .   .
 confirm a dept:it item                .  .   .   -   -   Y  -   -   .   .   .   .
 confirm a dept:finance item           .  .   .   -   -   -  Y   -   .   .   .   .
@@ -327,7 +330,7 @@ comment on a dept:it item             Y  Y   Y   -   -   Y  -   -   -   .   .   
 record a system's report              .  .   .   .   .   -  -   -   -   .   .   .
 record a report on a dept:it item     .  .   .   .   .   Y  -   -   -   .   .   .
 report an account disabled on an item it satisfies .  .   .   .   .   Y  -   -   Y   .   .   .
-upload evidence                       Y  Y   .   .   -   .  .   .   .   .   .   .
+upload evidence                       Y  Y   .   .   -   -  -   -   .   .   .   .
 define a checklist                    Y  .   .   .   .   .  .   .   .   .   .   .
 list departures                       Y  .   .   .   .   .  .   .   .   Y   Y   .
 read the departure                    Y  Y   Y   -   -   -  -   -   -   Y   Y   -

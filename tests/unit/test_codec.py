@@ -35,6 +35,7 @@ PINNED_TOPICS = {
     "ItemConfirmationEscalated", "ItemQuestionAsked", "ItemQuestionAnswered",  # issue 9
     "ItemRequirementsLinked",
     "TemplateCreated", "TemplateRevised", "DepartureHandedOver",
+    "ItemSignedOff",
 }
 
 
@@ -119,7 +120,30 @@ def revised_template() -> Template:
     return template
 
 
+def item_signed_by_several() -> HandoverItem:
+    """Issue 9: signers in order, lines, a rejection of a line, a resubmission, sign-offs."""
+    item = HandoverItem(
+        departure_id=str(uuid4()), category="management", title="风险清单", label="",
+        acceptance_criteria="逐条签字确认", giver_id="coo", receiver="successor",
+        mandatory=True, priority="high", due_date=None, template_item_key=None,
+        signers=["ceo", "hr-li", "successor"], signers_in_order=True)
+    lines = [{"id": "r-1", "text": "汇率"}, {"id": "r-2", "text": "诉讼"}]
+    how = {"mode": "meeting", "attendees": ["ceo"]}
+    item.submit(by="coo", on_behalf=False, note="", evidence=[], lines=lines, how=how,
+                urgent=True)
+    item.confirm(by="ceo", acting_for={"ceo"}, note="", signature=None,
+                 acknowledged=["r-1", "r-2"], how=how)
+    item.reject(by="successor", acting_for={"successor"}, reason="r-2",
+                rejected_lines=[{"id": "r-2", "reason": "金额不对"}], acknowledged=["r-1"])
+    item.submit(by="coo", on_behalf=False, note="fixed", evidence=[], lines=lines)
+    for signer in ("ceo", "hr-li", "successor"):
+        item.confirm(by=signer, acting_for={signer}, note="", signature=None,
+                     acknowledged=["r-1", "r-2"])
+    return item
+
+
 AGGREGATES: dict[str, Callable[[], Aggregate]] = {
+    "item signed by several": item_signed_by_several,
     "new item": new_item,
     "item through every event": item_through_every_event,
     "waived item": waived_item,

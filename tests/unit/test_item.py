@@ -69,12 +69,9 @@ def item_in(state: str, receiver: str = RECEIVER) -> HandoverItem:
 
 
 def recorded(item: HandoverItem) -> list[tuple[str, dict[str, object]]]:
-    """Return (pinned topic, payload) of every pending event, collecting them."""
-    envelope = {"originator_id", "originator_version", "timestamp", "originator_topic"}
-    return [
-        (encode_event(e)[0], {k: v for k, v in vars(e).items() if k not in envelope})
-        for e in item.collect_events()
-    ]
+    """Return (pinned topic, payload) of every pending event, as an entry records it,
+    collecting them."""
+    return [encode_event(e) for e in item.collect_events()]
 
 
 def test_new_item_is_open_and_records_its_creation() -> None:
