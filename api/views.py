@@ -62,6 +62,9 @@ class DepartureView(View):
     item_ids: list[str]
     reminders: int
     closure: dict[str, Any] | None
+    confirmation_signatures: dict[str, dict[str, Any]] = {}  # signer → digest signed, parties
+    dispute_ids: list[str] = []  # disputes raised about the case (GET /v1/disputes/{id})
+    legal_hold: bool = False
 
     @classmethod
     def of(cls, d: Departure) -> DepartureView:
@@ -72,7 +75,10 @@ class DepartureView(View):
                    reason=d.reason, approval_chain=[dict(s) for s in d.approval_chain],
                    approved_steps=d.approved_steps, templates=[dict(t) for t in d.templates],
                    item_ids=list(d.item_ids), reminders=d.reminders,
-                   closure=dict(d.closure) if d.closure else None)
+                   closure=dict(d.closure) if d.closure else None,
+                   confirmation_signatures={k: dict(v) for k, v in
+                                            d.confirmation_signatures.items()},
+                   dispute_ids=list(d.dispute_ids), legal_hold=d.legal_hold)
 
 
 class DeparturePage(View):

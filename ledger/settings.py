@@ -41,6 +41,9 @@ class Settings:
     # LEDGER_SEPARATION_OF_DUTIES=strict|off: approvers must hold a role that may approve,
     # and only a case's HR owner waives its mandatory items and closes it.
     separation_of_duties: bool = True
+    # LEDGER_CLOSE_REQUIRES_CONFIRMATION=required|optional: a case closes only once every
+    # signatory signed its handover confirmation (交接确认书) as it stands.
+    close_requires_confirmation: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None,
@@ -62,6 +65,8 @@ class Settings:
                 env, "LEDGER_AUTH_FAILURE_WINDOW_SECONDS", DEFAULT_AUTH_FAILURE_WINDOW, 86400),
             blob_store=env.get("LEDGER_BLOB_STORE") or None,
             separation_of_duties=_duties(env.get("LEDGER_SEPARATION_OF_DUTIES", "strict")),
+            close_requires_confirmation=_confirmation(
+                env.get("LEDGER_CLOSE_REQUIRES_CONFIRMATION", "required")),
         )
 
 
@@ -70,3 +75,10 @@ def _duties(value: str) -> bool:
         raise ConfigurationError(
             f"LEDGER_SEPARATION_OF_DUTIES must be strict or off, not {value!r}")
     return value == "strict"
+
+
+def _confirmation(value: str) -> bool:
+    if value not in ("required", "optional"):
+        raise ConfigurationError(
+            f"LEDGER_CLOSE_REQUIRES_CONFIRMATION must be required or optional, not {value!r}")
+    return value == "required"

@@ -115,6 +115,12 @@ class HandoverItem(Aggregate):
         self.reassigned_by: str | None = None
         self.last_decision_reason: str | None = None
 
+    def signers(self) -> list[str]:
+        """The principals whose sign-off made this item confirmed, in the order they signed
+        (today one: who confirmed it; several signers per item extend this one method). The
+        handover confirmation names them per item and asks each of them to sign it."""
+        return [self.confirmed_by] if self.state == "confirmed" and self.confirmed_by else []
+
     def status(self) -> ItemStatus:
         """Return the gate's view of this item."""
         return ItemStatus(str(self.id), self.title, self.mandatory, self.state)

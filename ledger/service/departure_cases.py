@@ -18,6 +18,7 @@ from ledger.service.duties import (
     require_named,
     require_owner_or_owner_gone,
 )
+from ledger.service.handover_statement import confirmation_due
 from ledger.service.policy import HR, require_hr_or_manager, require_role
 from ledger.service.relation import hide_departure
 from ledger.service.unit_of_work import UnitOfWork
@@ -195,9 +196,11 @@ async def close_departure(cmd: c.CloseDeparture, actor: Actor, uow: UnitOfWork) 
     departure = await uow.get(Departure, cmd.departure_id, cmd.expected_version)
     require_not_leaver(actor, departure)
     require_case_owner(uow, actor, departure, "close it")
-    statuses = [(await uow.get(HandoverItem, i, read_only=True)).status()
-                for i in departure.item_ids]
-    departure.close(by=actor.id, items=statuses, note=cmd.note)
+    items = [await uow.get(HandoverItem, i, read_only=True) for i in departure.item_ids]
+    # Seed 000: "交接双方在系统内签署'交接确认书'" (LEDGER_CLOSE_REQUIRES_CONFIRMATION).
+    due = confirmation_due(departure, items)[1] if uow.close_requires_confirmation else None
+    departure.close(by=actor.id, items=[i.status() for i in items], note=cmd.note,
+                    confirmation=due)
     return {"departure_id": str(departure.id), "state": departure.state,
             "closure": departure.closure}
 

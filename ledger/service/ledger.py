@@ -32,7 +32,9 @@ from ledger.errors import (
     VerificationError,
 )
 from ledger.service import commands as c
+from ledger.service import confirmation_cases as hc
 from ledger.service import departure_cases as d
+from ledger.service import dispute_cases as disputes
 from ledger.service import evidence_cases as e
 from ledger.service import item_cases as i
 from ledger.service import template_cases as t
@@ -71,6 +73,11 @@ HANDLERS: dict[type[c.Model], Handler] = {
     c.RecordUpload: e.record_upload,
     c.DefineTemplate: t.define_template,
     c.HandOverDeparture: d.hand_over_departure,
+    c.SignHandoverConfirmation: hc.sign_handover_confirmation,
+    c.RaiseDispute: disputes.raise_dispute,
+    c.AddDisputeStatement: disputes.add_dispute_statement,
+    c.RecordDisputeFinding: disputes.record_dispute_finding,
+    c.RecordDisputeUpload: disputes.record_dispute_upload,
 }
 MAX_IDEMPOTENCY_KEY = 200
 SYSTEM_ACTOR = Actor(id=LEDGER_ACTOR_ID, role="operator", name="Handover Ledger")
@@ -101,9 +108,11 @@ class Ledger:
     def __init__(self, store: EventStore, on_append: Callable[[], None] | None = None,
                  cache: AggregateCache | None = None, keys: KeyLookup | None = None,
                  directory: PrincipalDirectory | None = None,
-                 separation_of_duties: bool = True) -> None:
+                 separation_of_duties: bool = True,
+                 close_requires_confirmation: bool = True) -> None:
         self.store = store
         self.separation_of_duties = separation_of_duties
+        self.close_requires_confirmation = close_requires_confirmation
         self.keys = keys
         self.directory = directory
         self._on_append = on_append
@@ -122,6 +131,7 @@ class Ledger:
             uow = UnitOfWork(self.store, self.cache, trust_cache=attempt == 1, keys=self.keys,
                              directory=self.directory)
             uow.separation_of_duties = self.separation_of_duties
+            uow.close_requires_confirmation = self.close_requires_confirmation
             try:
                 try:
                     result = await HANDLERS[type(command)](command, actor, uow)

@@ -57,6 +57,7 @@ class UnitOfWork:
         self.keys = keys
         self.directory = directory
         self.separation_of_duties = True  # Settings.separation_of_duties, set by the Ledger
+        self.close_requires_confirmation = True  # Settings.close_requires_confirmation, too
         self.cache = cache
         self.trust_cache = trust_cache
         self.used_cache = False
