@@ -37,6 +37,7 @@ from tests.integration.http_fixtures import (
     postgres_database,
     serve,
 )
+from tests.support.confirmation import sign_confirmation
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -103,6 +104,7 @@ class World:
         departure_id = await self.pending()
         await self.run(c.ApproveStep(departure_id=uuid.UUID(departure_id), step=0), MANAGER)
         await self.item("zhao.min", departure_id, mandatory=False)
+        await sign_confirmation(self.api.runtime.ledger, departure_id)
         return departure_id
 
     async def item(self, receiver: str, departure_id: str | None = None,
