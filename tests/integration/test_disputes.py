@@ -12,8 +12,10 @@ from typing import Any
 
 import aiohttp
 
+from ledger.verify_files import UPLOAD_EVENTS, verify_files
 from ledger.verify_gate import verify_gate
 from tests.integration.http_fixtures import Api
+from tests.support.blob_tamper import change_blob
 from tests.support.confirmation import sign_confirmation_over_http
 from tests.support.handover_case import Case, handed_over_case
 
@@ -150,3 +152,21 @@ async def test_parties_and_legal_read_a_dispute_and_everyone_else_gets_404(api: 
     events = await api.get(f"/v1/streams/{dispute_id}/events", "zhao.min")
     assert [e["type"] for e in events.json()["items"]] == ["DisputeRaised"]
     (await statement(api, dispute_id, "legal.x", "x")).problem(403)  # legal reads only
+
+
+async def test_ledger_verify_rehashes_a_disputes_files_and_names_the_dispute(api: Api) -> None:
+    case = await closed_case(api)
+    dispute_id = await raise_dispute(api, case)
+    form = aiohttp.FormData()
+    form.add_field("file", b"recorded walkthrough notes\n", filename="notes.txt",
+                   content_type="text/plain")
+    uploaded = await api.post(f"/v1/disputes/{dispute_id}/evidence", "zhao.min", data=form)
+    assert uploaded.status == 201, uploaded.body
+    rows = [row for row in await api.runtime.store.read_for_audit(0, 10_000)
+            if row[5] in UPLOAD_EVENTS]
+    assert (await verify_files(api.runtime.blobs, rows)).problems == []
+    await change_blob(api.runtime.blobs, api.runtime.settings.database_url,
+                      uploaded.json()["sha256"])
+    [problem] = (await verify_files(api.runtime.blobs, rows)).problems
+    assert f"uploaded to dispute {dispute_id}" in str(problem)
+    assert problem.stream_id == dispute_id
