@@ -14,15 +14,24 @@ from api.auth import actor_of, context_of
 from api.body import path_uuid
 from api.command_routes import command_endpoint
 from api.endpoint import EndpointTable
+from api.evidence_headers import download_headers
 from api.idempotent import IDEMPOTENCY_HEADER
 from api.runtime_key import RUNTIME
-from api.upload_routes import EvidenceView, _chunks, _file_part, _sent_name
+from api.upload_routes import (
+    SHA256_HEX,
+    EvidenceView,
+    _chunks,
+    _file_part,
+    _sent_name,
+    _stream_checked,
+)
 from api.views import View, ok
 from ledger.aggregates.dispute import Dispute
 from ledger.aggregates.evidence import DEFAULT_MEDIA_TYPE, check_file_name, check_media_type
-from ledger.errors import InvalidInputError
+from ledger.errors import InvalidInputError, NotFoundError
 from ledger.service import commands as c
 from ledger.service import dispute_queries as dq
+from ledger.store.blob_port import BlobMissingError
 
 table = EndpointTable()
 D = "/v1/departures/{departure_id}"
@@ -122,3 +131,32 @@ async def upload_dispute_evidence(request: web.Request) -> web.Response:
         {k: outcome.result[k] for k in ("sha256", "size", "name", "media_type")})
     headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
     return web.json_response(view.model_dump(), status=201, headers=headers)
+
+
+@table.route("GET", DISPUTE + "/evidence/{sha256}",
+             "Download a file uploaded to the dispute (its parties and legal)")
+async def download_dispute_evidence(request: web.Request) -> web.StreamResponse:
+    """The file as uploaded, streamed and checked against its name as item evidence is;
+    anything the reader may not see is one and the same 404."""
+    dispute_id = path_uuid(request, "dispute_id")
+    sha256 = request.match_info["sha256"]
+    if not SHA256_HEX.fullmatch(sha256):
+        raise InvalidInputError("sha256 must be 64 lowercase hex digits", field="sha256")
+    runtime = request.app[RUNTIME]
+    upload = await dq.uploaded_dispute_evidence(runtime.ledger, actor_of(request), dispute_id,
+                                                sha256)
+    headers = download_headers(sha256, str(upload["name"]), str(upload["media_type"]))
+    chunks = runtime.blobs.read(sha256)
+    try:
+        first = await anext(chunks, b"")
+    except BlobMissingError:
+        raise NotFoundError(f"the file of evidence {sha256} is missing from the blob store "
+                            "(an operator should run `ledger verify`)") from None
+    response = web.StreamResponse(status=200, headers=headers)
+    response.content_length = int(str(upload["size"]))
+    await response.prepare(request)
+    if await _stream_checked(response, first, chunks, sha256, response.content_length):
+        await response.write_eof()
+    elif request.transport is not None:
+        request.transport.close()
+    return response

@@ -8,6 +8,7 @@ from uuid import UUID
 from ledger.aggregates.departure import Departure
 from ledger.aggregates.dispute import Dispute
 from ledger.aggregates.item import HandoverItem
+from ledger.canonical import JSONObject
 from ledger.errors import NotFoundError
 from ledger.service.confirmation_cases import hide_confirmation
 from ledger.service.context import Actor
@@ -31,6 +32,21 @@ async def get_dispute(ledger: Ledger, actor: Actor, dispute_id: UUID) -> Dispute
     dispute = await ledger.load(Dispute, dispute_id)
     await authorize_dispute(ledger, actor, dispute)
     return dispute
+
+
+async def uploaded_dispute_evidence(ledger: Ledger, actor: Actor, dispute_id: UUID,
+                                    sha256: str) -> JSONObject:
+    """The upload record of a file uploaded to the dispute, if its reader takes part in it;
+    "not yours", "no such dispute" and "no such file" are one and the same NotFoundError."""
+    hidden = NotFoundError(f"dispute {dispute_id} has no evidence {sha256} you may read")
+    try:
+        dispute = await get_dispute(ledger, actor, dispute_id)
+    except NotFoundError:
+        raise hidden from None
+    upload = dispute.uploads.get(sha256)
+    if upload is None:
+        raise hidden
+    return upload
 
 
 async def authorize_dispute_upload(ledger: Ledger, actor: Actor, dispute_id: UUID) -> None:

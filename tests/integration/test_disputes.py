@@ -116,6 +116,13 @@ async def test_both_sides_state_citing_case_files_and_new_uploads_then_hr_finds(
     assert dispute["statements"][0]["evidence"] == [
         {"sha256": case.client_file, "item_id": case.client_item}, {"sha256": mail}]
     assert dispute["uploads"][mail]["name"] == "mail.eml"
+    download = await api.get(f"/v1/disputes/{dispute_id}/evidence/{mail}", "zhao.min")
+    assert download.status == 200, download.body
+    assert download.body == b"From: client\nSubject: phase 3\n"
+    hidden = await api.get(f"/v1/disputes/{dispute_id}/evidence/{mail}", "stranger")
+    not_there = await api.get(f"/v1/disputes/{dispute_id}/evidence/{'ef' * 32}", "zhao.min")
+    assert hidden.problem(404)["detail"].replace(mail, "x") == not_there.problem(404)[
+        "detail"].replace("ef" * 32, "x")
     late = await statement(api, dispute_id, "wang.lei", "补充说明")
     assert "finding" in late.problem(409)["detail"]
     late_file = await api.post(f"/v1/disputes/{dispute_id}/evidence", "wang.lei",

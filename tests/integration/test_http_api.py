@@ -51,7 +51,7 @@ EXERCISED = {
     "POST /v1/departures/{departure_id}/confirmation/signatures",
     "POST /v1/disputes", "GET /v1/disputes/{dispute_id}",
     "POST /v1/disputes/{dispute_id}/statements", "POST /v1/disputes/{dispute_id}/finding",
-    "POST /v1/disputes/{dispute_id}/evidence",
+    "POST /v1/disputes/{dispute_id}/evidence", "GET /v1/disputes/{dispute_id}/evidence/{sha256}",
 }
 
 
