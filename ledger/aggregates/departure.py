@@ -2,7 +2,10 @@
 
 States (DESIGN.md): draft → pending_approval → approved → handing_over → closed, or withdrawn.
 The close gate lives here: a departure closes only when every mandatory item is confirmed or
-waived, and the Closed event records the counts and that severance may be released.
+waived, and the Closed event records the counts and that severance may be released. Where the
+handover confirmation (交接确认书) is required, every signatory must also have signed it as it
+stands (``DepartureConfirmationSigned``); the close records the digest they signed. A closed
+case takes one more kind of event: a dispute's legal hold (``DepartureLegalHoldPlaced``).
 """
 
 from __future__ import annotations
