@@ -11,7 +11,10 @@ The exact byte form (what is signed; its SHA-256 is what a signature event recor
 - the heading, the departure id, the leaver (name and id) and the HR owner;
 - per item, in the departure's order: ``事项 / Item: <title> (<id>)``, then its state, giver,
   receiver, ``签字 / Signed off by:`` (comma-separated, or ``无 / none``) and one
-  ``文件 / File: <name> sha256:<hex>`` line per submitted file, sorted by digest then name;
+  ``文件 / File: <name> sha256:<hex>`` line per file of the last submission, sorted by digest
+  then name, then one ``未提交的上传 / Uploaded, not submitted: <name> sha256:<hex>`` line per
+  other file uploaded to the item (by digest; its latest name), so every file digest of the
+  case is on it;
 - last, ``签署 / To be signed by:`` each signatory as ``<id> (<parties>)``, comma-separated.
 It names no time and no departure version: the same case gives the same bytes, so a signature
 stays valid until an item's state, signers or files change (or the signatories do).
@@ -45,6 +48,9 @@ def signatories(departure: Departure, items: Sequence[HandoverItem]) -> dict[str
 def _item_lines(item: HandoverItem) -> list[str]:
     files = sorted((str(e["sha256"]), quote_text(str(e.get("name", ""))))
                    for e in item.evidence)
+    submitted = {digest for digest, _ in files}
+    others = sorted((digest, quote_text(str(upload.get("name", ""))))
+                    for digest, upload in item.uploads.items() if digest not in submitted)
     return [
         f"事项 / Item: {quote_text(item.title)} ({item.id})",
         f"状态 / State: {item.state}",
@@ -52,6 +58,8 @@ def _item_lines(item: HandoverItem) -> list[str]:
         f"接收人 / Receiver: {item.receiver}",
         f"签字 / Signed off by: {', '.join(item.signers()) or NONE}",
         *(f"文件 / File: {name} sha256:{digest}" for digest, name in files),
+        *(f"未提交的上传 / Uploaded, not submitted: {name} sha256:{digest}"
+          for digest, name in others),
     ]
 
 

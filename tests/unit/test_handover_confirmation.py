@@ -51,6 +51,8 @@ def case() -> tuple[Departure, list[HandoverItem]]:
     client.confirm(by="zhao.min", acting_for={"zhao.min"}, note="", signature=None)
     account.submit(by=LEAVER, on_behalf=False, note="", evidence=[])
     account.confirm(by="it.qian", acting_for={"it.qian", "dept:it"}, note="", signature=None)
+    laptop.record_upload(by=LEAVER, sha256="cd" * 32, size=1, name="旧版.xlsx",
+                         media_type="text/csv")
     laptop.waive(by=HR, reason="未配发")
     return departure, items
 
@@ -80,6 +82,8 @@ def test_the_statement_lists_every_item_its_state_signers_and_file_digests() -> 
         "状态 / State: confirmed", "交出人 / Giver: emp.zhang", "接收人 / Receiver: zhao.min",
         "签字 / Signed off by: zhao.min", f"文件 / File: 客户.xlsx sha256:{'ab' * 32}"]
     assert "签字 / Signed off by: it.qian" in lines
+    draft = f"未提交的上传 / Uploaded, not submitted: 旧版.xlsx sha256:{'cd' * 32}"
+    assert draft in lines  # every file digest of the case is on it
     waived = lines.index(f"事项 / Item: 电脑 ({laptop.id})")
     assert lines[waived + 1] == "状态 / State: waived"
     assert lines[waived + 4] == "签字 / Signed off by: 无 / none"
