@@ -4,7 +4,6 @@ closes a case must (LEDGER_CLOSE_REQUIRES_CONFIRMATION defaults to required)."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from ledger.aggregates.departure import Departure
 from ledger.aggregates.item import HandoverItem
@@ -12,6 +11,7 @@ from ledger.service import commands as c
 from ledger.service.context import Actor
 from ledger.service.handover_statement import confirmation_due
 from ledger.service.ledger import Ledger
+from tests.integration.http_fixtures import Api
 
 
 async def sign_confirmation(ledger: Ledger, departure_id: uuid.UUID | str) -> list[str]:
@@ -28,10 +28,10 @@ async def sign_confirmation(ledger: Ledger, departure_id: uuid.UUID | str) -> li
     return signers
 
 
-async def sign_confirmation_over_http(api: Any, departure_id: uuid.UUID | str,
+async def sign_confirmation_over_http(api: Api, departure_id: uuid.UUID | str,
                                       reader: str = "hr.sun") -> list[str]:
-    """The same through the HTTP API (``api``: tests.integration.http_fixtures.Api): fetch the
-    statement as ``reader``, then each unsigned signatory posts its digest."""
+    """The same through the HTTP API: fetch the statement as ``reader``, then each unsigned
+    signatory posts its digest."""
     got = await api.get(f"/v1/departures/{departure_id}/confirmation", reader)
     assert got.status == 200, got.body[:300]
     statement = got.json()
