@@ -177,3 +177,17 @@ async def test_ledger_verify_rehashes_a_disputes_files_and_names_the_dispute(api
     [problem] = (await verify_files(api.runtime.blobs, rows)).problems
     assert f"uploaded to dispute {dispute_id}" in str(problem)
     assert problem.stream_id == dispute_id
+
+
+async def test_a_retried_raise_with_its_idempotency_key_raises_one_dispute(api: Api) -> None:
+    case = await closed_case(api)
+    body = {"departure_id": case.departure, "item_ids": [case.client_item], "claim": "隐瞒"}
+    first = await api.post("/v1/disputes", "zhao.min", json=body,
+                           headers={"Idempotency-Key": "raise-1"})
+    again = await api.post("/v1/disputes", "zhao.min", json=body,
+                           headers={"Idempotency-Key": "raise-1"})
+    assert first.status == again.status == 201
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json()
+    view = (await api.get(f"/v1/departures/{case.departure}", "hr.sun")).json()
+    assert view["dispute_ids"] == [first.json()["result"]["dispute_id"]]
