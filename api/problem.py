@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from api.endpoint import Handler
 from api.header import escaped_header
+from ledger.aggregates.confirmation import UnsignedConfirmationError
 from ledger.errors import (
     ConfigurationError,
     ConflictError,
@@ -40,6 +41,7 @@ PROBLEM_TYPE = "application/problem+json"
 # Most specific first: the first matching row decides.
 STATUS_TABLE: tuple[tuple[type[LedgerError], int, str], ...] = (
     (GateBlockedError, 409, "Departure cannot close yet"),
+    (UnsignedConfirmationError, 409, "Handover confirmation not signed by everyone"),
     (NotFoundError, 404, "Not found"),
     (UnauthenticatedError, 401, "Authentication required"),
     (PreconditionFailedError, 412, "Precondition failed"),
@@ -87,6 +89,8 @@ def describe_error(error: LedgerError) -> dict[str, object]:
             extra: dict[str, object] = {}
             if isinstance(error, GateBlockedError):
                 extra["blocking_items"] = error.blocking
+            if isinstance(error, UnsignedConfirmationError):
+                extra["unsigned_by"] = error.unsigned
             if isinstance(error, InvalidInputError) and error.field:
                 extra["field"] = error.field
             return problem_body(status, title, str(error), **extra)

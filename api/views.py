@@ -64,6 +64,9 @@ class DepartureView(View):
     reminders: int
     closure: dict[str, Any] | None
     close_warnings: list[dict[str, Any]] = []  # issue 9: questions unanswered at the close
+    confirmation_signatures: dict[str, dict[str, Any]] = {}  # signer → digest signed, parties
+    dispute_ids: list[str] = []  # disputes raised about the case (GET /v1/disputes/{id})
+    legal_hold: bool = False
 
     @classmethod
     def of(cls, d: Departure) -> DepartureView:
@@ -75,7 +78,10 @@ class DepartureView(View):
                    approved_steps=d.approved_steps, templates=[dict(t) for t in d.templates],
                    item_ids=list(d.item_ids), reminders=d.reminders,
                    closure=dict(d.closure) if d.closure else None,
-                   close_warnings=[dict(w) for w in d.close_warnings])
+                   close_warnings=[dict(w) for w in d.close_warnings],
+                   confirmation_signatures={k: dict(v) for k, v in
+                                            d.confirmation_signatures.items()},
+                   dispute_ids=list(d.dispute_ids), legal_hold=d.legal_hold)
 
 
 class DeparturePage(View):

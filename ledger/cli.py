@@ -45,7 +45,9 @@ async def cmd_demo(args: argparse.Namespace, settings: Settings, store: EventSto
     blobs = blob_store_for(store, settings.blob_store, settings.data_dir)
     principals = principal_store_for(store)
     played = await play_all(Ledger(store, keys=principals, directory=principals,
-                                   separation_of_duties=settings.separation_of_duties),
+                                   separation_of_duties=settings.separation_of_duties,
+                                   close_requires_confirmation=(
+                                       settings.close_requires_confirmation)),
                             dt.date.today(), blobs, principals)
     for name, departure_id in played.items():
         out.print(f"{name:32} departure {departure_id}")

@@ -1,7 +1,9 @@
 """The seed scenarios (shared/seeds), played through the real use cases.
 
 1. 王磊, sales manager: a client file disputed — rejected once for missing the client's latest
-   needs, resubmitted with evidence, confirmed; every item done; the case is closed.
+   needs, resubmitted with evidence, confirmed; every item done; both sides sign the handover
+   confirmation and the case is closed; then the successor disputes the client file, both
+   sides state, HR finds.
 2. 张伟, on-site technician who left the site early: hands over remotely; items overdue,
    reminders and an escalation on record.
 3. 陈静, COO: the five-module management handover, in progress.
@@ -19,6 +21,7 @@ from ledger.aggregates.departure import Departure
 from ledger.aggregates.item import HandoverItem
 from ledger.service import commands as c
 from ledger.service.context import Actor, RequestContext
+from ledger.service.handover_statement import confirmation_due
 from ledger.service.ledger import Ledger
 from ledger.store.blob_port import BlobStore
 
@@ -105,6 +108,17 @@ class Demo:
         evidence = await self.upload(item, giver, f"{item.title}.txt", content)
         await self.run(employee(giver), c.SubmitItem(item_id=item.id, note=note,
                                                       evidence=[evidence]))
+
+    async def sign_confirmation(self, departure_id: str, people: dict[str, Person]) -> None:
+        """Every signatory signs the handover confirmation (交接确认书) as it stands (seed 000:
+        "交接双方在系统内签署'交接确认书'")."""
+        departure = await self.ledger.load(Departure, departure_id)
+        _, due = confirmation_due(departure, await self.items(departure_id))
+        staff = {a.id: a for a in (HR, *DEPARTMENT_ACTORS.values())}
+        for who in departure.unsigned(due):
+            actor = staff.get(who) or employee(people[who])
+            await self.run(actor, c.SignHandoverConfirmation(departure_id=departure.id,
+                                                             statement_sha256=due.sha256))
 
     async def finish_all(self, departure_id: str, giver: Person,
                          people: dict[str, Person]) -> None:

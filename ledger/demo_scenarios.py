@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+from uuid import UUID
 
+from ledger.aggregates.item import HandoverItem
 from ledger.demo import ADMIN, FINANCE, HR, IAM, IT, Demo, Person, employee
 from ledger.errors import ConflictError
 from ledger.service import commands as c
@@ -40,8 +42,30 @@ async def sales_dispute(demo: Demo) -> str:
     await demo.run(employee(ZHAO), c.ConfirmItem(
         item_id=client.id, note="已逐一核对 86 家客户及重点客户最新需求，确认接收"))
     await demo.finish_all(dep, WANG, PEOPLE)
+    await demo.sign_confirmation(dep, PEOPLE)
     await demo.run(HR, c.CloseDeparture(departure_id=dep, note="交接完毕，经济补偿可发放"))
+    await disputed_after_close(demo, dep, client.id)
     return dep
+
+
+async def disputed_after_close(demo: Demo, dep: str, client_item: UUID) -> None:
+    """A month later the successor claims the client's latest needs were hidden (seed 000);
+    both sides state, the leaver citing the file the successor had confirmed; HR finds."""
+    raised = await demo.run(employee(ZHAO), c.RaiseDispute(
+        departure_id=UUID(dep), item_ids=[client_item],
+        claim="宏达科技三期需求未在交接中说明，客户投诉我方不了解其最新需求"))
+    dispute = UUID(str(raised["dispute_id"]))
+    client = await demo.ledger.load(HandoverItem, client_item)
+    await demo.run(employee(WANG), c.AddDisputeStatement(
+        dispute_id=dispute,
+        text="交接时已提交宏达科技二期需求及报价单 V3，三期需求当时客户尚未提出",
+        evidence=[c.CitedEvidence(sha256=str(e["sha256"]), item_id=client_item)
+                  for e in client.evidence]))
+    await demo.run(employee(ZHAO), c.AddDisputeStatement(
+        dispute_id=dispute, text="确认书中只列二期，三期是口头沟通，未见记录"))
+    await demo.run(HR, c.RecordDisputeFinding(
+        dispute_id=dispute, responsibility="none",
+        reasons="交接确认书经双方签署，所列客户需求与当时记录一致；三期需求产生于离职之后"))
 
 
 async def remote_technician(demo: Demo) -> str:

@@ -25,7 +25,7 @@ from ledger.canonical import (
 from ledger.errors import InvalidInputError, VerificationError
 
 ENTRY_FORMAT_VERSION = 1
-STREAM_TYPES = ("departure", "item", "template")
+STREAM_TYPES = ("departure", "item", "template", "dispute")
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 _TIME_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
 _HASH_HEX = re.compile(r"[0-9a-f]{64}")

@@ -61,7 +61,8 @@ async def open_runtime(settings: Settings, migrate: bool = True) -> Runtime:
         ledger = Ledger(store, on_append=sequencer.poke, keys=principals, directory=principals,
                         separation_of_duties=settings.separation_of_duties,
                         calendar=WorkingCalendar.for_setting(settings.working_calendar,
-                                                             settings.time_zone))
+                                                             settings.time_zone),
+                        close_requires_confirmation=settings.close_requires_confirmation)
         return Runtime(settings, store, log, ledger, LogReader(log), sequencer,
                        load_verifiers(settings.key_dir), principals,
                        blobs)

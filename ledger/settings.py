@@ -46,6 +46,9 @@ class Settings:
     # the holidays library; CN knows the 调休 make-up days) and the zone its days begin in
     working_calendar: str = DEFAULT_CALENDAR
     time_zone: str = DEFAULT_TIME_ZONE
+    # LEDGER_CLOSE_REQUIRES_CONFIRMATION=required|optional: a case closes only once every
+    # signatory signed its handover confirmation (交接确认书) as it stands.
+    close_requires_confirmation: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None,
@@ -69,6 +72,8 @@ class Settings:
             separation_of_duties=_duties(env.get("LEDGER_SEPARATION_OF_DUTIES", "strict")),
             working_calendar=env.get("LEDGER_WORKING_CALENDAR") or DEFAULT_CALENDAR,
             time_zone=env.get("LEDGER_TIME_ZONE") or DEFAULT_TIME_ZONE,
+            close_requires_confirmation=_confirmation(
+                env.get("LEDGER_CLOSE_REQUIRES_CONFIRMATION", "required")),
         )
 
 
@@ -77,3 +82,10 @@ def _duties(value: str) -> bool:
         raise ConfigurationError(
             f"LEDGER_SEPARATION_OF_DUTIES must be strict or off, not {value!r}")
     return value == "strict"
+
+
+def _confirmation(value: str) -> bool:
+    if value not in ("required", "optional"):
+        raise ConfigurationError(
+            f"LEDGER_CLOSE_REQUIRES_CONFIRMATION must be required or optional, not {value!r}")
+    return value == "required"

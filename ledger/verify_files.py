@@ -18,6 +18,8 @@ from ledger.store.blob_port import BlobStore, stored_digest
 from ledger.store.port import AuditRow
 
 UPLOAD_EVENT = "ItemEvidenceUploaded"
+# Every event type that records a file in the blob store (a dispute takes uploads too).
+UPLOAD_EVENTS = frozenset({UPLOAD_EVENT, "DisputeEvidenceUploaded"})
 Progress = Callable[[int], None]  # files checked so far
 
 
@@ -32,11 +34,12 @@ class FileReport:
 
 @dataclass(frozen=True)
 class _Upload:
-    item_id: str
+    item_id: str  # the stream the upload was recorded on: an item, or a dispute
     event_id: str
     version: int
     sha256: str
     size: int
+    kind: str = "item"
 
 
 def _recorded(row: AuditRow) -> _Upload | None:
@@ -49,12 +52,13 @@ def _recorded(row: AuditRow) -> _Upload | None:
         return None
     if not isinstance(sha256, str) or not isinstance(size, int):
         return None
-    return _Upload(row[3], row[1], row[4], sha256, size)
+    return _Upload(row[3], row[1], row[4], sha256, size,
+                   "item" if row[5] == UPLOAD_EVENT else "dispute")
 
 
 async def verify_files(blobs: BlobStore, upload_rows: Sequence[AuditRow],
                        progress: Progress | None = None) -> FileReport:
-    """Check the file of every upload row (rows of ``UPLOAD_EVENT``, as the chain check read
+    """Check the file of every upload row (rows of ``UPLOAD_EVENTS``, as the chain check read
     them) against the blob store."""
     report = FileReport()
     by_file: dict[tuple[str, int], list[_Upload]] = {}
@@ -96,6 +100,7 @@ def _problem(sha256: str, size: int, stored: tuple[str, int] | None) -> str | No
 
 def _located(problem: str, upload: _Upload) -> VerificationError:
     return VerificationError(
-        f"{problem} (uploaded to item {upload.item_id}, recorded by event {upload.event_id}, "
+        f"{problem} (uploaded to {upload.kind} {upload.item_id}, recorded by event "
+        f"{upload.event_id}, "
         f"version {upload.version})", stream_id=upload.item_id, version=upload.version,
         event_id=upload.event_id)

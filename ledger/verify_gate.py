@@ -6,7 +6,7 @@ can still append a correctly chained event after the close, or a close with made
 So ``ledger verify`` replays just enough of the domain to catch both, in log order:
 
 * no item event is sequenced after its departure's ``DepartureClosed`` or
-  ``DepartureWithdrawn``;
+  ``DepartureWithdrawn``, nor any departure event but a legal hold (a dispute after close);
 * every ``DepartureClosed`` records the counts (``items_total``, ``confirmed``, ``waived``,
   ``optional_open``) the departure's items had at that point in the log, and no mandatory item
   was still open then.
@@ -39,6 +39,8 @@ ITEM_STATE_AFTER = {"ItemCreated": "open", "ItemSubmitted": "submitted",
                     "ItemConfirmed": "confirmed", "ItemRejected": "rejected",
                     "ItemWaived": "waived"}
 FINAL_EVENTS = ("DepartureClosed", "DepartureWithdrawn")
+# Departure events a final case may still take: a dispute after close places a legal hold.
+AFTER_FINAL_EVENTS = frozenset({"DepartureLegalHoldPlaced"})
 CLOSE_COUNTS = ("items_total", "confirmed", "waived", "optional_open")
 OrderKey = Callable[[int], int]  # storage position → its place in log order
 
@@ -94,6 +96,8 @@ class GateFacts:
     def _departure(self, position: int, event_id: str, departure: str, version: int,
                    event_type: str, entry: bytes) -> None:
         if departure in self.finals:  # a final state is final: nothing may follow it
+            if event_type in AFTER_FINAL_EVENTS:
+                return
             self.after_final.setdefault(departure, []).append(
                 (position, event_id, version, event_type))
             return

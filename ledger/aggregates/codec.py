@@ -13,6 +13,7 @@ from typing import Any, cast
 from eventsourcing.domain import Aggregate, CanMutateAggregate
 
 from ledger.aggregates.departure import Departure
+from ledger.aggregates.dispute import Dispute
 from ledger.aggregates.item import HandoverItem
 from ledger.aggregates.template import Template
 from ledger.canonical import JSONObject
@@ -23,6 +24,7 @@ STREAM_CLASSES: dict[str, type[Aggregate]] = {
     "departure": Departure,
     "item": HandoverItem,
     "template": Template,
+    "dispute": Dispute,
 }
 # Fields added to an event type after entries without them were stored, and the value such an
 # old entry means (eventsourcing's event classes keep no defaults): old streams still replay.
@@ -32,6 +34,7 @@ LATER_FIELDS: dict[str, JSONObject] = {
     "ItemConfirmed": {"direct": False},
     "TemplateCreated": {"author": None},
     "TemplateRevised": {"author": None},
+    "DepartureClosed": {"confirmation_sha256": None},
 }
 # --- issue 9 (signers): fields written only when they differ from their default, so the entries
 # of an item that uses no signers, lines or handover details are byte for byte as before.
@@ -50,7 +53,7 @@ LATER_FIELDS["ItemCreated"] = {**LATER_FIELDS["ItemCreated"], "requires": None,
                                "unresolved_requires": None,
                                "confirm_within_working_days": None, "escalate_to": None}
 LATER_FIELDS["ItemSubmitted"] = {**LATER_FIELDS["ItemSubmitted"], "confirm_by": None}
-LATER_FIELDS["DepartureClosed"] = {"warnings": None}
+LATER_FIELDS["DepartureClosed"] = {**LATER_FIELDS["DepartureClosed"], "warnings": None}
 # Attributes every eventsourcing event carries; the entry envelope holds them instead.
 _ENVELOPE_ATTRIBUTES = frozenset(
     {"originator_id", "originator_version", "timestamp", "originator_topic"}
@@ -72,7 +75,8 @@ EVENT_CLASSES = _collect_event_classes()
 
 
 def stream_type_of(aggregate: Aggregate) -> str:
-    """Return the entry stream type (``departure``, ``item``, ``template``) of an aggregate."""
+    """Return the entry stream type (``departure``, ``item``, ``template``,
+    ``dispute``) of an aggregate."""
     for stream_type, aggregate_class in STREAM_CLASSES.items():
         if isinstance(aggregate, aggregate_class):
             return stream_type

@@ -2,7 +2,10 @@
 
 States (DESIGN.md): draft → pending_approval → approved → handing_over → closed, or withdrawn.
 The close gate lives here: a departure closes only when every mandatory item is confirmed or
-waived, and the Closed event records the counts and that severance may be released.
+waived, and the Closed event records the counts and that severance may be released. Where the
+handover confirmation (交接确认书) is required, every signatory must also have signed it as it
+stands (``DepartureConfirmationSigned``); the close records the digest they signed. A closed
+case takes one more kind of event: a dispute's legal hold (``DepartureLegalHoldPlaced``).
 """
 
 from __future__ import annotations
@@ -11,6 +14,12 @@ from collections.abc import Sequence
 
 from eventsourcing.domain import Aggregate, event
 
+from ledger.aggregates.confirmation import (
+    ConfirmationDue,
+    NotSignatoryError,
+    StaleConfirmationError,
+    UnsignedConfirmationError,
+)
 from ledger.aggregates.item import DONE_STATES, ItemStatus, require_reason
 from ledger.canonical import JSONObject
 from ledger.errors import (
@@ -69,6 +78,10 @@ class Departure(Aggregate):
         self.reminders = 0
         self.closure: JSONObject | None = None
         self.close_warnings: list[JSONObject] = []  # issue 9: unanswered questions at close
+        # Set by later events only (not constructor arguments): older cases still replay.
+        self.confirmation_signatures: dict[str, JSONObject] = {}  # signer → what they signed
+        self.dispute_ids: list[str] = []
+        self.legal_hold = False
 
     @property
     def leaver_id(self) -> str:
@@ -178,10 +191,13 @@ class Departure(Aggregate):
         self.reminders += 1
 
     def close(self, by: str, items: Sequence[ItemStatus], note: str,
-              warnings: list[JSONObject] | None = None) -> None:
+              warnings: list[JSONObject] | None = None,
+              confirmation: ConfirmationDue | None = None) -> None:
         """Close the case if the gate allows; raise GateBlockedError listing what blocks it.
         ``warnings`` (unanswered questions, issue 9) are recorded with the close, never
-        blocking it."""
+        blocking it. With ``confirmation`` (the handover confirmation is required), every
+        signatory must have signed that statement (UnsignedConfirmationError names who has
+        not)."""
         self._require_state("handing_over")
         if sorted(s.item_id for s in items) != sorted(self.item_ids):
             raise InvalidTransitionError("item statuses do not match this departure's items")
@@ -191,8 +207,16 @@ class Departure(Aggregate):
                 f"{len(blocking)} mandatory item(s) not confirmed or waived",
                 blocking=[s.item_id for s in blocking],
             )
+        if confirmation is not None:
+            unsigned = self.unsigned(confirmation)
+            if unsigned:
+                raise UnsignedConfirmationError(
+                    f"the handover confirmation {confirmation.sha256} is not signed by "
+                    f"{', '.join(unsigned)} (交接确认书: GET /v1/departures/{self.id}/"
+                    "confirmation, then POST .../confirmation/signatures)", unsigned=unsigned)
         self._closed(
             by=by, note=note, items_total=len(items),
+            confirmation_sha256=confirmation.sha256 if confirmation else None,
             confirmed=sum(s.state == "confirmed" for s in items),
             waived=sum(s.state == "waived" for s in items),
             optional_open=sum(s.state not in DONE_STATES for s in items),
@@ -202,11 +226,61 @@ class Departure(Aggregate):
     @event("Closed", topic="DepartureClosed")
     def _closed(self, by: str, note: str, items_total: int, confirmed: int, waived: int,
                 optional_open: int, severance_releasable: bool,
-                warnings: list[JSONObject] | None) -> None:
+                warnings: list[JSONObject] | None,
+                confirmation_sha256: str | None = None) -> None:
         self.close_warnings = list(warnings or [])
         self.state = "closed"
         self.closure = {"by": by, "confirmed": confirmed, "waived": waived,
                         "severance_releasable": severance_releasable}
+
+    def sign_confirmation(self, by: str, due: ConfirmationDue, statement_sha256: str,
+                          signature: JSONObject | None) -> None:
+        """Record ``by`` signing the handover confirmation (交接确认书) as it stands.
+
+        Seed 000: "交接双方在系统内签署'交接确认书'" — its dispute arose because there was
+        "没有双方的签字确认". A signature names the statement's digest: once an item changes,
+        the statement (and its digest) changes and older signatures no longer count.
+        """
+        self._require_state("handing_over")
+        if by not in due.signatories:
+            raise NotSignatoryError(f"{by} is not a signatory of the handover confirmation of "
+                                    f"departure {self.id} ({', '.join(due.signatories)})")
+        if statement_sha256 != due.sha256:
+            raise StaleConfirmationError(
+                f"the handover confirmation changed (now {due.sha256}, not "
+                f"{statement_sha256}); fetch it again and sign what it says now")
+        if self.confirmation_signatures.get(by, {}).get("statement_sha256") == due.sha256:
+            raise InvalidTransitionError(f"{by} already signed confirmation {due.sha256}")
+        self._confirmation_signed(by=by, parties=list(due.signatories[by]),
+                                  statement_sha256=statement_sha256, signature=signature)
+
+    @event("ConfirmationSigned", topic="DepartureConfirmationSigned")
+    def _confirmation_signed(self, by: str, parties: list[str], statement_sha256: str,
+                             signature: JSONObject | None) -> None:
+        self.confirmation_signatures = {
+            **self.confirmation_signatures,
+            by: {"statement_sha256": statement_sha256, "parties": parties,
+                 "signed": signature is not None}}
+
+    def unsigned(self, due: ConfirmationDue) -> list[str]:
+        """The signatories who have not signed the statement as it stands (in its order)."""
+        return [who for who in due.signatories
+                if self.confirmation_signatures.get(who, {}).get("statement_sha256")
+                != due.sha256]
+
+    def place_legal_hold(self, by: str, dispute_id: str, item_ids: list[str]) -> None:
+        """Record that a dispute holds this case (retention must keep it); allowed in every
+        state, after the close too: a dispute usually comes after it (seed 000: a month
+        later)."""
+        unknown = sorted(set(item_ids) - set(self.item_ids))
+        if unknown:
+            raise InvalidInputError(f"items not in this departure: {unknown}", field="item_ids")
+        self._legal_hold_placed(by=by, dispute_id=dispute_id, item_ids=item_ids)
+
+    @event("LegalHoldPlaced", topic="DepartureLegalHoldPlaced")
+    def _legal_hold_placed(self, by: str, dispute_id: str, item_ids: list[str]) -> None:
+        self.legal_hold = True
+        self.dispute_ids = [*self.dispute_ids, dispute_id]
 
     def _require_state(self, *allowed: str) -> None:
         if self.state not in allowed:

@@ -159,6 +159,17 @@ class HandoverItem(Aggregate):
         self.escalated_submission = 0
         self.questions: dict[str, JSONObject] = {}  # "1", "2", … → by, to, text, answer
 
+    def signed_off_by(self) -> list[str]:
+        """The principals whose sign-offs made this item confirmed, in the order they signed
+        (one per signer slot; a person appears once). The handover confirmation names them
+        per item and asks each of them to sign it."""
+        if self.state != "confirmed":
+            return []
+        people = [str(s["by"]) for s in self.signoffs.values()]
+        if not people and self.confirmed_by:  # confirmed before sign-offs were kept
+            people = [self.confirmed_by]
+        return list(dict.fromkeys(people))
+
     def status(self) -> ItemStatus:
         """Return the gate's view of this item."""
         return ItemStatus(str(self.id), self.title, self.mandatory, self.state)

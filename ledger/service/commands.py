@@ -488,10 +488,74 @@ class EscalateConfirmation(Model):
     message: Text = ""
 
 
+# --- The handover confirmation (交接确认书) and disputes after close (issue 9) ---
+
+
+class SignHandoverConfirmation(Model):
+    """A signatory (the leaver, a receiver, the HR owner) signs the case's handover
+    confirmation: with their token, naming the statement's digest, or also with their own
+    registered Ed25519 key over the statement's exact bytes (``signature``)."""
+
+    type: Literal["sign_handover_confirmation"] = "sign_handover_confirmation"
+    departure_id: Uuid
+    statement_sha256: Sha256
+    signature: Signature | None = None
+
+
+Responsibility = Literal["giver", "receiver", "shared", "none"]
+
+
+class RaiseDispute(Model):
+    """A receiver, the leaver's manager or HR raises a dispute about a case and its items."""
+
+    type: Literal["raise_dispute"] = "raise_dispute"
+    departure_id: Uuid
+    item_ids: list[Uuid] = Field(default_factory=list, max_length=200)
+    claim: Reason
+
+
+class CitedEvidence(Model):
+    """A file a dispute statement cites: one uploaded to an item of the case (``item_id``),
+    or, without ``item_id``, one uploaded to the dispute itself."""
+
+    sha256: Sha256
+    item_id: Uuid | None = None
+
+
+class AddDisputeStatement(Model):
+    """A party states their side, citing evidence."""
+
+    type: Literal["add_dispute_statement"] = "add_dispute_statement"
+    dispute_id: Uuid
+    text: Reason
+    evidence: list[CitedEvidence] = Field(default_factory=list, max_length=50)
+
+
+class RecordDisputeFinding(Model):
+    """HR records its finding on responsibility, with reasons; the dispute is then closed."""
+
+    type: Literal["record_dispute_finding"] = "record_dispute_finding"
+    dispute_id: Uuid
+    responsibility: Responsibility
+    reasons: Reason
+
+
+class RecordDisputeUpload(Model):
+    """Record a file uploaded to a dispute (the upload route only, like ``RecordUpload``)."""
+
+    type: Literal["record_dispute_upload"] = "record_dispute_upload"
+    dispute_id: Uuid
+    sha256: Sha256
+    size: Int = Field(ge=0, le=2**40)
+    name: Annotated[str, StringConstraints(max_length=1000)]
+    media_type: Annotated[str, StringConstraints(max_length=1000)]
+
+
 Command = (
     StartDeparture | SubmitForApproval | ApproveStep | RejectStep | WithdrawDeparture
     | ApplyTemplate | AddItem | SendReminder | CloseDeparture | SubmitItem | ConfirmItem
     | RejectItem | WaiveItem | ReassignItem | CommentItem | RecordExternalEvidence
     | DefineTemplate | HandOverDeparture
     | AnswerQuestion | EscalateConfirmation  # issue 9
+    | SignHandoverConfirmation | RaiseDispute | AddDisputeStatement | RecordDisputeFinding
 )

@@ -19,6 +19,7 @@ from ledger.service.duties import (
     require_named,
     require_owner_or_owner_gone,
 )
+from ledger.service.handover_statement import confirmation_due
 from ledger.service.item_flow import (
     creation_order,
     items_by_key,
@@ -229,8 +230,10 @@ async def close_departure(cmd: c.CloseDeparture, actor: Actor, uow: UnitOfWork) 
     require_case_owner(uow, actor, departure, "close it")
     items = [await uow.get(HandoverItem, i, read_only=True) for i in departure.item_ids]
     warnings = unanswered_questions(items)  # issue 9: recorded with the close, never blocking
+    # Seed 000: "交接双方在系统内签署'交接确认书'" (LEDGER_CLOSE_REQUIRES_CONFIRMATION).
+    due = confirmation_due(departure, items)[1] if uow.close_requires_confirmation else None
     departure.close(by=actor.id, items=[i.status() for i in items], note=cmd.note,
-                    warnings=warnings)
+                    warnings=warnings, confirmation=due)
     return {"departure_id": str(departure.id), "state": departure.state,
             "closure": departure.closure, "warnings": warnings}
 

@@ -33,7 +33,9 @@ from ledger.errors import (
     VerificationError,
 )
 from ledger.service import commands as c
+from ledger.service import confirmation_cases as hc
 from ledger.service import departure_cases as d
+from ledger.service import dispute_cases as disputes
 from ledger.service import evidence_cases as e
 from ledger.service import flow_cases as f
 from ledger.service import item_cases as i
@@ -77,6 +79,11 @@ HANDLERS: dict[type[c.Model], Handler] = {
     # issue 9: questions and escalated confirmations
     c.AnswerQuestion: f.answer_question,
     c.EscalateConfirmation: f.escalate_confirmation,
+    c.SignHandoverConfirmation: hc.sign_handover_confirmation,
+    c.RaiseDispute: disputes.raise_dispute,
+    c.AddDisputeStatement: disputes.add_dispute_statement,
+    c.RecordDisputeFinding: disputes.record_dispute_finding,
+    c.RecordDisputeUpload: disputes.record_dispute_upload,
 }
 MAX_IDEMPOTENCY_KEY = 200
 SYSTEM_ACTOR = Actor(id=LEDGER_ACTOR_ID, role="operator", name="Handover Ledger")
@@ -109,11 +116,13 @@ class Ledger:
                  directory: PrincipalDirectory | None = None,
                  separation_of_duties: bool = True,
                  calendar: WorkingCalendar | None = None,
-                 clock: Callable[[], dt.datetime] = utc_now) -> None:
+                 clock: Callable[[], dt.datetime] = utc_now,
+                 close_requires_confirmation: bool = True) -> None:
         self.store = store
         self.separation_of_duties = separation_of_duties
         self.calendar = calendar  # issue 9: None is the PRC's (ledger.service.item_flow)
         self.clock = clock
+        self.close_requires_confirmation = close_requires_confirmation
         self.keys = keys
         self.directory = directory
         self._on_append = on_append
@@ -133,6 +142,7 @@ class Ledger:
                              directory=self.directory)
             uow.separation_of_duties = self.separation_of_duties
             uow.calendar, uow.clock = self.calendar, self.clock
+            uow.close_requires_confirmation = self.close_requires_confirmation
             try:
                 try:
                     result = await HANDLERS[type(command)](command, actor, uow)

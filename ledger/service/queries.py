@@ -12,12 +12,14 @@ from uuid import UUID
 
 from ledger.aggregates.codec import replay
 from ledger.aggregates.departure import Departure
+from ledger.aggregates.dispute import Dispute
 from ledger.aggregates.item import DONE_STATES, HandoverItem
 from ledger.aggregates.template import Template
 from ledger.canonical import JSONObject
 from ledger.entry import Entry
 from ledger.errors import ForbiddenError, InvalidTransitionError, NotFoundError
 from ledger.service.context import Actor
+from ledger.service.dispute_queries import authorize_dispute
 from ledger.service.evidence_cases import UPLOADERS, require_uploader
 from ledger.service.item_cases import require_open
 from ledger.service.item_flow import default_calendar
@@ -82,6 +84,13 @@ async def stream_entries(ledger: Ledger, actor: Actor, stream_id: UUID,
                 _authorize_departure(actor, aggregate)
             elif isinstance(aggregate, HandoverItem):
                 await _authorize_item(ledger, actor, aggregate)
+        except NotFoundError:
+            raise missing from None
+    if entries[0].stream_type == "dispute":  # its parties and legal only
+        dispute = replay(entries)
+        try:
+            if isinstance(dispute, Dispute):
+                await authorize_dispute(ledger, actor, dispute)
         except NotFoundError:
             raise missing from None
     return entries

@@ -64,6 +64,7 @@ class UnitOfWork:
         # cases read (the aggregates never do), both set by the Ledger
         self.calendar: WorkingCalendar | None = None
         self.clock: Callable[[], dt.datetime] = utc_now
+        self.close_requires_confirmation = True  # Settings.close_requires_confirmation, too
         self.cache = cache
         self.trust_cache = trust_cache
         self.used_cache = False

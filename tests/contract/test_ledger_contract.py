@@ -22,6 +22,7 @@ from ledger.service import commands as c
 from ledger.service.context import Actor, RequestContext
 from ledger.service.ledger import Ledger
 from ledger.store.port import EventStore
+from tests.support.confirmation import sign_confirmation
 
 HR = Actor("hr.sun", "hr")
 MANAGER = Actor("li.qiang", "employee")
@@ -161,6 +162,7 @@ async def test_gate_blocks_close_until_every_mandatory_item_is_done(
     assert sorted(blocked.value.blocking) == sorted(str(i.id) for i in items if i.mandatory)
     for item in items:
         await ledger.execute(c.WaiveItem(item_id=item.id, reason="不适用"), HR)
+    await sign_confirmation(ledger, departure_id)
     closed = await ledger.execute(c.CloseDeparture(departure_id=departure_id, note="ok"), HR)
     assert closed.result["closure"]["severance_releasable"] is True  # type: ignore[index]
 

@@ -26,6 +26,7 @@ from ledger.store.postgres_blobs import PostgresBlobStore
 from tests.conftest import TEST_ORIGIN
 from tests.integration.http_fixtures import Api, Reply, departure_body, serve
 from tests.support.blob_tamper import change_blob, delete_blob
+from tests.support.confirmation import sign_confirmation_over_http
 
 MISSING_ITEM = "00000000-0000-4000-8000-000000000000"
 BOUNDARY = "evidence-boundary-7f1d9c2e"
@@ -281,6 +282,8 @@ async def test_a_bad_file_name_or_media_type_is_a_422_naming_the_field_and_store
 async def test_an_upload_to_an_item_of_a_closed_or_withdrawn_departure_is_refused(
         api: Api, ending: str) -> None:
     departure_id, item_id = await case(api)
+    if ending == "close":
+        await sign_confirmation_over_http(api, departure_id)
     ended = await api.post(f"/v1/departures/{departure_id}/{ending}", "hr.sun",
                            json={"reason": "moved abroad"} if ending == "withdraw" else {})
     assert ended.status == 200, ended.body

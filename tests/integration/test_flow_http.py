@@ -17,6 +17,7 @@ from ledger.service.context import Actor, RequestContext
 from ledger.service.unit_of_work import UnitOfWork
 from ledger.store.port import DependencyChangedError
 from tests.integration.http_fixtures import Api, departure_body
+from tests.support.confirmation import sign_confirmation_over_http
 
 
 async def approved(api: Api) -> str:
@@ -213,6 +214,7 @@ async def test_questions_are_answered_by_their_addressee_and_warned_of_at_close(
 
     assert (await api.post(base + "/submit", "wang.lei", json={})).status == 200
     assert (await api.post(base + "/confirm", "zhao.min", json={})).status == 200
+    await sign_confirmation_over_http(api, departure_id)
     closed = await api.post(f"/v1/departures/{departure_id}/close", "hr.sun", json={})
     assert closed.status == 200, closed.body
     warning = {"item_id": item_id, "question_id": "2", "by": "hr.sun", "to": "wang.lei"}

@@ -17,6 +17,7 @@ from api.app import endpoints
 from ledger.tlog.proof_text import verify_tlog_proof
 from tests.conftest import TEST_ORIGIN
 from tests.integration.http_fixtures import PROBLEM_JSON, Api, departure_body
+from tests.support.confirmation import sign_confirmation_over_http
 
 MISSING = "00000000-0000-4000-8000-000000000000"
 # Every declared endpoint, each exercised by at least one test below (the public transparency
@@ -48,6 +49,12 @@ EXERCISED = {
     # issue 9's questions and escalations: in test_flow_http.py
     "POST /v1/items/{item_id}/questions/{question_id}/answer",
     "POST /v1/items/{item_id}/escalations",
+    # the handover confirmation and disputes: in test_handover_confirmation.py, test_disputes.py
+    "GET /v1/departures/{departure_id}/confirmation",
+    "POST /v1/departures/{departure_id}/confirmation/signatures",
+    "POST /v1/disputes", "GET /v1/disputes/{dispute_id}",
+    "POST /v1/disputes/{dispute_id}/statements", "POST /v1/disputes/{dispute_id}/finding",
+    "POST /v1/disputes/{dispute_id}/evidence", "GET /v1/disputes/{dispute_id}/evidence/{sha256}",
 }
 
 
@@ -102,6 +109,7 @@ async def test_a_departure_goes_from_start_to_close_over_http(api: Api) -> None:
         waived = await api.post(f"/v1/items/{item_id}/waive", "hr.sun",
                                 json={"reason": "handled outside the ledger"})
         assert waived.json()["result"]["state"] == "waived"
+    await sign_confirmation_over_http(api, departure_id)
     closed = await api.post(f"/v1/departures/{departure_id}/close", "hr.sun",
                             json={"note": "all clear"})
     assert closed.status == 200, closed.body
@@ -195,8 +203,9 @@ async def _audit_trail_is_hashed_logged_and_provable(api: Api, departure_id: str
     events = await entries_of(api, departure_id)
     assert [e["type"] for e in events] == [
         "DepartureStarted", "DepartureSubmittedForApproval", "DepartureStepApproved",
-        "DepartureTemplateApplied", "DepartureTemplateApplied", "DepartureClosed"]
-    assert [e["version"] for e in events] == [1, 2, 3, 4, 5, 6]
+        "DepartureTemplateApplied", "DepartureTemplateApplied",
+        *["DepartureConfirmationSigned"] * 3, "DepartureClosed"]
+    assert [e["version"] for e in events] == list(range(1, 10))
     for event in events:
         assert event["hash"] == hashlib.sha256(event["entry"].encode()).hexdigest()
         assert event["log_index"] is None
@@ -261,6 +270,7 @@ async def test_the_departure_board_filters_and_pages(api: Api) -> None:
     closed = await approved(api, department="Sales", notice="2026-03-01",
                             last_day="2026-03-31")
     await add_item(api, closed, mandatory=False)
+    await sign_confirmation_over_http(api, closed)
     assert (await api.post(f"/v1/departures/{closed}/close", "hr.sun")).status == 200
     other = await start(api, department="R&D", notice="2026-06-01", last_day="2026-06-30")
 

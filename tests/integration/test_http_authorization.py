@@ -24,6 +24,7 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
+from ledger.aggregates.departure import Departure
 from ledger.aggregates.item import HandoverItem
 from ledger.service import commands as c
 from ledger.service.context import Actor
@@ -37,6 +38,7 @@ from tests.integration.http_fixtures import (
     postgres_database,
     serve,
 )
+from tests.support.confirmation import sign_confirmation
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -103,6 +105,7 @@ class World:
         departure_id = await self.pending()
         await self.run(c.ApproveStep(departure_id=uuid.UUID(departure_id), step=0), MANAGER)
         await self.item("zhao.min", departure_id, mandatory=False)
+        await sign_confirmation(self.api.runtime.ledger, departure_id)
         return departure_id
 
     async def item(self, receiver: str, departure_id: str | None = None,
@@ -129,6 +132,25 @@ class World:
             if item.template_item_key == template_item_key:
                 return str(item_id)
         raise AssertionError(f"clearance has no {template_item_key}")
+
+    async def confirmed_case(self) -> str:
+        """A case handing over whose item zhao.min confirmed (a signatory of its handover
+        confirmation, who may not read the case itself)."""
+        departure_id = await self.pending()
+        await self.run(c.ApproveStep(departure_id=uuid.UUID(departure_id), step=0), MANAGER)
+        item_id = uuid.UUID(await self.item("zhao.min", departure_id))
+        await self.run(c.SubmitItem(item_id=item_id, note="handed over"), LEAVER)
+        await self.run(c.ConfirmItem(item_id=item_id), Actor("zhao.min", "employee"))
+        return departure_id
+
+    async def dispute(self) -> str:
+        """A dispute the successor raised about that item."""
+        departure_id = await self.confirmed_case()
+        departure = await self.api.runtime.ledger.load(Departure, departure_id)
+        raised = await self.run(c.RaiseDispute(
+            departure_id=uuid.UUID(departure_id), item_ids=[uuid.UUID(departure.item_ids[0])],
+            claim="客户最新需求被隐瞒"), Actor("zhao.min", "employee"))
+        return str(raised["dispute_id"])
 
     async def first_event(self) -> str:
         departure_id = await self.target(THE_DEPARTURE, fresh=False)
@@ -164,6 +186,8 @@ DRAFT = Target("draft departure", World.draft)
 PENDING = Target("pending departure", World.pending)
 APPROVED = Target("approved departure", World.approved)
 FIRST_EVENT = Target("first event of the departure", World.first_event)
+CONFIRMED_CASE = Target("case with an item the successor confirmed", World.confirmed_case)
+DISPUTE = Target("the successor's dispute", World.dispute)
 
 
 async def _nothing() -> str:
@@ -293,6 +317,16 @@ ACTIONS: dict[str, Action] = {
     "register one's own key": Action("POST", "/v1/principals/{me}/keys", 201, body=_key),
     "register a key for the successor": Action("POST", "/v1/principals/zhao.min/keys", 201,
                                                body=_key),
+    "read the handover confirmation": Action("GET", D + "/confirmation", 200, CONFIRMED_CASE),
+    "read the dispute": Action("GET", "/v1/disputes/{id}", 200, DISPUTE),
+    "read the dispute's events": Action("GET", "/v1/streams/{id}/events", 200, DISPUTE),
+    "state in the dispute": Action("POST", "/v1/disputes/{id}/statements", 201, DISPUTE,
+                                   lambda: {"text": "我方意见"}),
+    "upload evidence to the dispute": Action("POST", "/v1/disputes/{id}/evidence", 201,
+                                             DISPUTE, upload=True),
+    "record the dispute's finding": Action(
+        "POST", "/v1/disputes/{id}/finding", 200, DISPUTE,
+        lambda: {"responsibility": "none", "reasons": "记录一致"}, True),
 }
 
 # Issue 9: an item's giver may be a department queue (finance gives the final settlement), so
@@ -346,6 +380,12 @@ create a principal                    .  .   .   .   .   .  .   .   .   .   .   
 issue a token                         .  .   .   .   .   .  .   .   .   .   .   Y
 register one's own key                Y  Y   Y   Y   Y   Y  Y   Y   Y   Y   Y   Y
 register a key for the successor      .  .   .   Y   .   .  .   .   .   .   .   .
+read the handover confirmation        Y  Y   Y   Y   -   -  -   -   -   Y   Y   -
+read the dispute                      Y  Y   Y   Y   -   -  -   -   -   Y   -   -
+read the dispute's events             Y  Y   Y   Y   -   -  -   -   -   Y   -   -
+state in the dispute                  Y  Y   Y   Y   -   -  -   -   -   .   -   -
+upload evidence to the dispute        Y  Y   Y   Y   -   -  -   -   -   .   -   -
+record the dispute's finding          Y  .   .   .   -   -  -   -   -   .   -   -
 """
 
 

@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from ledger.verify_gate import verify_gate
 from tests.integration.http_fixtures import Api, departure_body
+from tests.support.confirmation import sign_confirmation_over_http
 
 LINES = [{"id": "c-1", "text": "华东集团: 续约中, 最新需求见纪要"},
          {"id": "c-2", "text": "南方物流: 应收 12 万"}]
@@ -100,6 +101,7 @@ async def test_two_signers_each_sign_and_only_then_is_the_item_confirmed_and_the
     assert [(s["by"], s["strong"]) for s in done["signoffs"]] == [
         ("li.qiang", True), ("zhao.min", False)]
 
+    await sign_confirmation_over_http(api, departure_id)
     closed = await api.post(f"/v1/departures/{departure_id}/close", "hr.sun")
     assert closed.status == 200, closed.body
     assert closed.json()["result"]["closure"]["confirmed"] == 1

@@ -15,6 +15,7 @@ import pytest
 from ledger.errors import ConflictError
 from ledger.principals import Principal
 from tests.integration.http_fixtures import Api, Reply, departure_body, serve
+from tests.support.confirmation import sign_confirmation_over_http
 
 MISSING = "00000000-0000-4000-8000-000000000000"
 
@@ -272,6 +273,7 @@ async def test_only_the_cases_hr_owner_waives_mandatory_items_and_closes_until_i
     assert handed.json()["events"][0]["type"] == "DepartureHandedOver"
     assert (await api.get(d, "hr.sun")).json()["hr_owner_id"] == "hr.zhou"
     await refused(api, api.post(d + "/close", "hr.sun"), 403)
+    await sign_confirmation_over_http(api, departure_id)
     closed = await api.post(d + "/close", "hr.zhou")
     assert closed.status == 200, closed.body
 
@@ -301,6 +303,7 @@ async def test_without_separation_of_duties_any_hr_closes_and_legal_may_approve(
         waived = await api.post(f"/v1/items/{item_id}/waive", "hr.zhou",
                                 json={"reason": "n/a"})
         assert waived.status == 200, waived.body
+        await sign_confirmation_over_http(api, departure_id)
         assert (await api.post(d + "/close", "hr.zhou")).status == 200
 
 
@@ -397,6 +400,7 @@ async def test_when_the_hr_owner_is_deactivated_another_hr_takes_the_case_over(
                            json={"hr_owner_id": "hr.zhou", "reason": "孙 has left"})
 
     assert taken.status == 200, taken.body
+    await sign_confirmation_over_http(api, departure_id, reader="hr.zhou")
     assert (await api.post(d + "/close", "hr.zhou")).status == 200
 
 

@@ -30,6 +30,7 @@ from ledger.transparency.sequencer import Sequencer
 from ledger.verify import verify_ledger
 from ledger.verify_gate import verify_gate
 from tests.conftest import TEST_ORIGIN, drain
+from tests.support.confirmation import sign_confirmation
 
 HR = Actor("hr.t", "hr")
 OPERATOR = {"id": "db.operator", "role": "operator"}
@@ -78,6 +79,7 @@ async def test_honest_ledger_passes_the_gate_audit(ledger: Ledger, store: EventS
                                                    signer_keys: Path, tmp_path: Path) -> None:
     await play_all(ledger, dt.date(2026, 11, 24), blob_store_for(store, None, tmp_path))
     departure, _ = await handing_over(ledger, mandatory=False)
+    await sign_confirmation(ledger, departure)
     await ledger.execute(c.CloseDeparture(departure_id=departure), HR)
     assert await audited(store, signer_keys) == []
     assert await verify_gate(store) == []
@@ -86,6 +88,7 @@ async def test_honest_ledger_passes_the_gate_audit(ledger: Ledger, store: EventS
 async def test_item_event_after_close_is_reported_with_its_event_stream_and_log_index(
         ledger: Ledger, store: EventStore, signer_keys: Path) -> None:
     departure, item = await handing_over(ledger, mandatory=False)
+    await sign_confirmation(ledger, departure)
     await ledger.execute(c.CloseDeparture(departure_id=departure), HR)
     late = await forge(store, "item", item, "ItemCommented",
                        {"by": "hr.t", "text": "after the close"})
@@ -140,6 +143,7 @@ async def test_a_departure_event_after_its_close_is_reported(
         ledger: Ledger, store: EventStore, signer_keys: Path, event_type: str,
         payload: dict[str, Any]) -> None:
     departure, _ = await handing_over(ledger, mandatory=False)
+    await sign_confirmation(ledger, departure)
     await ledger.execute(c.CloseDeparture(departure_id=departure), HR)
     late = await forge(store, "departure", departure, event_type, payload)
     problems = await audited(store, signer_keys)
@@ -154,6 +158,7 @@ async def test_close_counts_are_judged_at_the_close_not_later(
     """A correct close followed by a forged confirmation: the close's counts still agree with
     the states at its place in the log; only the late event is reported."""
     departure, item = await handing_over(ledger, mandatory=False)
+    await sign_confirmation(ledger, departure)
     await ledger.execute(c.CloseDeparture(departure_id=departure), HR)
     late = await forge(store, "item", item, "ItemWaived",
                        {"by": "hr.t", "reason": "late", "previous_state": "open"})
@@ -164,6 +169,7 @@ async def test_close_counts_are_judged_at_the_close_not_later(
 async def test_queued_item_event_after_close_is_reported_before_sequencing(
         ledger: Ledger, store: EventStore) -> None:
     departure, item = await handing_over(ledger, mandatory=False)
+    await sign_confirmation(ledger, departure)
     await ledger.execute(c.CloseDeparture(departure_id=departure), HR)
     late = await forge(store, "item", item, "ItemCommented", {"by": "hr.t", "text": "late"})
     problems = await verify_gate(store)
@@ -191,6 +197,7 @@ async def test_ledger_verify_passes_a_closed_case_and_fails_on_an_item_event_aft
         await store.migrate()
         ledger = Ledger(store)
         departure, item = await handing_over(ledger, mandatory=False)
+        await sign_confirmation(ledger, departure)
         await ledger.execute(c.CloseDeparture(departure_id=departure), HR)
         await sequence(store)
     finally:

@@ -16,6 +16,7 @@ from ledger.service.context import Actor
 from ledger.service.ledger import Ledger
 from ledger.store.port import EventStore, NewEvent
 from ledger.verify_gate import verify_gate
+from tests.support.confirmation import sign_confirmation
 
 HR = Actor("hr.t", "hr")
 LEAVER = Actor("wang.lei", "employee")
@@ -71,6 +72,7 @@ async def test_the_close_waits_for_every_signer_and_the_audit_agrees(
     with pytest.raises(GateBlockedError):
         await ledger.execute(c.CloseDeparture(departure_id=departure), HR)
     await ledger.execute(c.ConfirmItem(item_id=item), MANAGER)
+    await sign_confirmation(ledger, departure)
     closed = await ledger.execute(c.CloseDeparture(departure_id=departure), HR)
 
     assert closed.result["closure"]["confirmed"] == 1  # type: ignore[index, call-overload]

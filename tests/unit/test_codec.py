@@ -15,7 +15,9 @@ from ledger.aggregates.codec import (
     replay,
     stream_type_of,
 )
+from ledger.aggregates.confirmation import ConfirmationDue
 from ledger.aggregates.departure import Departure
+from ledger.aggregates.dispute import Dispute
 from ledger.aggregates.item import HandoverItem, ItemStatus
 from ledger.aggregates.template import Template
 from ledger.entry import Entry, decode_entry, encode_entry
@@ -36,6 +38,8 @@ PINNED_TOPICS = {
     "ItemRequirementsLinked",
     "TemplateCreated", "TemplateRevised", "DepartureHandedOver",
     "ItemSignedOff",
+    "DepartureConfirmationSigned", "DepartureLegalHoldPlaced", "DisputeRaised",
+    "DisputeStatementAdded", "DisputeEvidenceUploaded", "DisputeFindingRecorded",
 }
 
 
@@ -142,8 +146,35 @@ def item_signed_by_several() -> HandoverItem:
     return item
 
 
+def signed_and_disputed_departure() -> Departure:
+    case = departure(chain=0)
+    case.submit_for_approval(by="hr-li")
+    case.add_item("i-1")
+    due = ConfirmationDue("ef" * 32, {"emp-zhang": ("leaver",), "hr-li": ("hr",)})
+    case.sign_confirmation(by="emp-zhang", due=due, statement_sha256="ef" * 32, signature=None)
+    case.sign_confirmation(by="hr-li", due=due, statement_sha256="ef" * 32,
+                           signature={"key_id": "k", "signature": "c2ln"})
+    case.close(by="hr-li", note="", items=[ItemStatus("i-1", "a", True, "waived")],
+               confirmation=due)
+    case.place_legal_hold(by="mgr-wang", dispute_id=str(uuid4()), item_ids=["i-1"])
+    return case
+
+
+def decided_dispute() -> Dispute:
+    dispute = Dispute(departure_id=str(uuid4()), item_ids=["i-1"], raised_by="emp-successor",
+                      raised_as="receiver", claim="客户最新需求被隐瞒")
+    dispute.record_upload(by="emp-zhang", sha256="ab" * 32, size=3, name="邮件.eml",
+                          media_type="message/rfc822")
+    dispute.add_statement(by="emp-zhang", party="leaver", text="已当面交接",
+                          evidence=[{"sha256": "ab" * 32}])
+    dispute.record_finding(by="hr-li", responsibility="receiver", reasons="接收方未履行确认义务")
+    return dispute
+
+
 AGGREGATES: dict[str, Callable[[], Aggregate]] = {
     "item signed by several": item_signed_by_several,
+    "signed and disputed departure": signed_and_disputed_departure,
+    "decided dispute": decided_dispute,
     "new item": new_item,
     "item through every event": item_through_every_event,
     "waived item": waived_item,
@@ -229,10 +260,11 @@ def test_replayed_aggregate_continues_with_the_same_rules() -> None:
 
 def test_event_types_are_the_pinned_names_and_never_module_paths() -> None:
     assert set(EVENT_CLASSES) == PINNED_TOPICS
-    assert {stream for stream, _ in EVENT_CLASSES.values()} == {"departure", "item", "template"}
+    assert {stream for stream, _ in EVENT_CLASSES.values()} == {"departure", "item", "template",
+                                                                "dispute"}
     for name, (stream_type, _) in EVENT_CLASSES.items():
         assert name.startswith({"departure": "Departure", "item": "Item",
-                                "template": "Template"}[stream_type])
+                                "template": "Template", "dispute": "Dispute"}[stream_type])
 
 
 def test_payload_holds_the_event_fields_and_no_envelope_attributes() -> None:

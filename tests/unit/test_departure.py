@@ -469,6 +469,7 @@ def test_closes_when_every_mandatory_item_is_done_even_with_optional_items_open(
     assert recorded(departure) == [("DepartureClosed", {
         "by": HR, "note": "交接完成", "items_total": 6, "confirmed": 3, "waived": 1,
         "optional_open": 2, "severance_releasable": True, "warnings": [],
+        "confirmation_sha256": None,
     })]
 
 

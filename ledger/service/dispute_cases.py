@@ -1,0 +1,119 @@
+"""Use cases on disputes: raise (placing a legal hold on the case), state, upload, find.
+
+Raising a dispute appends to two streams in one commit: the dispute's ``DisputeRaised`` and
+the departure's ``DepartureLegalHoldPlaced`` — the one departure event allowed after a close
+(``ledger verify``'s gate check knows it). The items concerned are read dependencies.
+"""
+
+from __future__ import annotations
+
+from ledger.aggregates.departure import Departure
+from ledger.aggregates.dispute import Dispute
+from ledger.aggregates.item import HandoverItem
+from ledger.canonical import JSONObject
+from ledger.errors import ForbiddenError, InvalidInputError
+from ledger.service import commands as c
+from ledger.service.context import Actor
+from ledger.service.departure_cases import require_not_leaver
+from ledger.service.dispute_relation import receives_any, require_party, require_stating_party
+from ledger.service.policy import HR, require_role
+from ledger.service.relation import absent, may_read_departure
+from ledger.service.unit_of_work import UnitOfWork
+
+
+async def dispute_items(uow: UnitOfWork, dispute: Dispute) -> list[HandoverItem]:
+    """The items a dispute concerns (read dependencies)."""
+    return [await uow.get(HandoverItem, i, read_only=True) for i in dispute.item_ids]
+
+
+def _result(dispute: Dispute) -> JSONObject:
+    return {"dispute_id": str(dispute.id), "departure_id": dispute.departure_id,
+            "state": dispute.state}
+
+
+async def raise_dispute(cmd: c.RaiseDispute, actor: Actor, uow: UnitOfWork) -> JSONObject:
+    """A receiver of an item concerned, the leaver's manager or HR raises a dispute with a
+    claim; the case gets a legal hold."""
+    departure = await uow.get(Departure, cmd.departure_id)
+    item_ids = list(dict.fromkeys(str(i) for i in cmd.item_ids))
+    reads = may_read_departure(actor, departure)
+    unknown = [i for i in item_ids if i not in departure.item_ids]
+    if unknown:
+        if not reads:
+            raise absent(departure.id)
+        raise InvalidInputError(f"items not in this departure: {unknown}", field="item_ids")
+    items = [await uow.get(HandoverItem, i, read_only=True) for i in item_ids]
+    if actor.role == "hr":
+        raised_as = "hr"
+    elif actor.role == "employee" and actor.id == departure.manager_id:
+        raised_as = "manager"
+    elif receives_any(actor, items):
+        raised_as = "receiver"
+    elif reads:
+        raise ForbiddenError("a dispute is raised by a receiver of an item it concerns, the "
+                             "leaver's manager or HR")
+    else:
+        raise absent(departure.id)
+    require_not_leaver(actor, departure)
+    dispute = Dispute(departure_id=str(departure.id), item_ids=item_ids, raised_by=actor.id,
+                      raised_as=raised_as, claim=cmd.claim)
+    uow.add(dispute)
+    departure.place_legal_hold(by=actor.id, dispute_id=str(dispute.id), item_ids=item_ids)
+    return _result(dispute)
+
+
+async def add_dispute_statement(cmd: c.AddDisputeStatement, actor: Actor,
+                                uow: UnitOfWork) -> JSONObject:
+    """A party states their side, citing files of the case's items or of the dispute."""
+    dispute = await uow.get(Dispute, cmd.dispute_id)
+    departure = await uow.get(Departure, dispute.departure_id, read_only=True)
+    party = require_stating_party(actor, dispute, departure, await dispute_items(uow, dispute))
+    evidence: list[JSONObject] = []
+    for cited in cmd.evidence:
+        if cited.item_id is None:
+            evidence.append({"sha256": cited.sha256})
+            continue
+        await _require_case_file(uow, departure, str(cited.item_id), cited.sha256)
+        evidence.append({"sha256": cited.sha256, "item_id": str(cited.item_id)})
+    dispute.add_statement(by=actor.id, party=party, text=cmd.text, evidence=evidence)
+    return {**_result(dispute), "statements": len(dispute.statements)}
+
+
+async def _require_case_file(uow: UnitOfWork, departure: Departure, item_id: str,
+                             sha256: str) -> None:
+    """Evidence already in the case: a file uploaded to one of its items."""
+    field = f"evidence.{sha256}"
+    if item_id not in departure.item_ids:
+        raise InvalidInputError(f"item {item_id} is not in departure {departure.id}",
+                                field=field)
+    item = await uow.get(HandoverItem, item_id, read_only=True)
+    if sha256 not in item.uploads:
+        raise InvalidInputError(f"evidence {sha256} was not uploaded to item {item_id}",
+                                field=field)
+
+
+async def record_dispute_upload(cmd: c.RecordDisputeUpload, actor: Actor,
+                                uow: UnitOfWork) -> JSONObject:
+    """Record a file a party uploaded to the dispute (the route streamed it first)."""
+    dispute = await uow.get(Dispute, cmd.dispute_id)
+    departure = await uow.get(Departure, dispute.departure_id, read_only=True)
+    require_stating_party(actor, dispute, departure, await dispute_items(uow, dispute))
+    dispute.record_upload(by=actor.id, sha256=cmd.sha256, size=cmd.size, name=cmd.name,
+                          media_type=cmd.media_type)
+    upload = dispute.uploads[cmd.sha256]
+    return {"dispute_id": str(dispute.id), "sha256": cmd.sha256, "size": cmd.size,
+            "name": upload["name"], "media_type": upload["media_type"]}
+
+
+async def record_dispute_finding(cmd: c.RecordDisputeFinding, actor: Actor,
+                                 uow: UnitOfWork) -> JSONObject:
+    """HR records who is responsible and why (seed 002: "责任界定为'接收方未履行确认义务'");
+    the dispute is closed by it."""
+    dispute = await uow.get(Dispute, cmd.dispute_id)
+    departure = await uow.get(Departure, dispute.departure_id, read_only=True)
+    require_party(actor, dispute, departure, await dispute_items(uow, dispute))
+    require_role(actor, HR, "record a dispute's finding")
+    require_not_leaver(actor, departure)
+    dispute.record_finding(by=actor.id, responsibility=cmd.responsibility,
+                           reasons=cmd.reasons)
+    return {**_result(dispute), "finding": dispute.finding}

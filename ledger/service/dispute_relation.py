@@ -1,0 +1,58 @@
+"""Who takes part in a dispute, and so may read it: its parties (the leaver, the receivers of
+the items it concerns, the leaver's manager, HR) and legal. To anyone else a dispute is
+absent, exactly as one that does not exist. The leaver keeps their access after close and
+after leaving, through their own credentials (seed 000: the accused sales manager had left a
+month before the claim)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ledger.aggregates.departure import Departure
+from ledger.aggregates.dispute import Dispute
+from ledger.aggregates.item import HandoverItem
+from ledger.errors import ForbiddenError
+from ledger.service.context import Actor
+from ledger.service.relation import absent
+
+STATING_PARTIES = ("leaver", "receiver", "manager", "hr")
+
+
+def receives_any(actor: Actor, items: Sequence[HandoverItem]) -> bool:
+    """Whether ``actor`` receives (or signed off) any of ``items``."""
+    acting_for = actor.acting_for()
+    return any(item.receiver in acting_for or actor.id in item.signed_off_by() for item in items)
+
+
+def dispute_party(actor: Actor, dispute: Dispute, departure: Departure,
+                  items: Sequence[HandoverItem]) -> str | None:
+    """The part ``actor`` plays in ``dispute`` (``items``: the items it concerns), or None."""
+    if actor.id == departure.leaver_id:
+        return "leaver"
+    if actor.role == "hr":
+        return "hr"
+    if actor.role == "legal":
+        return "legal"
+    if actor.id == departure.manager_id:
+        return "manager"
+    if receives_any(actor, items) or actor.id == dispute.raised_by:
+        return "receiver"
+    return None
+
+
+def require_party(actor: Actor, dispute: Dispute, departure: Departure,
+                  items: Sequence[HandoverItem]) -> str:
+    """The party ``actor`` plays; a stranger is refused as if the dispute were absent."""
+    party = dispute_party(actor, dispute, departure, items)
+    if party is None:
+        raise absent(dispute.id)
+    return party
+
+
+def require_stating_party(actor: Actor, dispute: Dispute, departure: Departure,
+                          items: Sequence[HandoverItem]) -> str:
+    """Parties state their side (and upload evidence for it); legal only reads."""
+    party = require_party(actor, dispute, departure, items)
+    if party not in STATING_PARTIES:
+        raise ForbiddenError(f"{party} reads dispute {dispute.id} but does not state in it")
+    return party
