@@ -58,7 +58,8 @@ async def open_runtime(settings: Settings, migrate: bool = True) -> Runtime:
         sequencer = Sequencer(log, signers, settings.log_origin)
         principals = principal_store_for(store)
         ledger = Ledger(store, on_append=sequencer.poke, keys=principals, directory=principals,
-                        separation_of_duties=settings.separation_of_duties)
+                        separation_of_duties=settings.separation_of_duties,
+                        auto_apply_checklists=settings.auto_apply_checklists)
         return Runtime(settings, store, log, ledger, LogReader(log), sequencer,
                        load_verifiers(settings.key_dir), principals,
                        blobs)

@@ -41,6 +41,9 @@ class Settings:
     # LEDGER_SEPARATION_OF_DUTIES=strict|off: approvers must hold a role that may approve,
     # and only a case's HR owner waives its mandatory items and closes it.
     separation_of_duties: bool = True
+    # LEDGER_AUTO_APPLY_CHECKLISTS=on|off: the approval that completes a case's chain applies
+    # its role family's checklist and the clearance checklist.
+    auto_apply_checklists: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None,
@@ -62,6 +65,7 @@ class Settings:
                 env, "LEDGER_AUTH_FAILURE_WINDOW_SECONDS", DEFAULT_AUTH_FAILURE_WINDOW, 86400),
             blob_store=env.get("LEDGER_BLOB_STORE") or None,
             separation_of_duties=_duties(env.get("LEDGER_SEPARATION_OF_DUTIES", "strict")),
+            auto_apply_checklists=_on_off(env, "LEDGER_AUTO_APPLY_CHECKLISTS", "off"),
         )
 
 
@@ -70,3 +74,10 @@ def _duties(value: str) -> bool:
         raise ConfigurationError(
             f"LEDGER_SEPARATION_OF_DUTIES must be strict or off, not {value!r}")
     return value == "strict"
+
+
+def _on_off(env: Mapping[str, str], name: str, default: str) -> bool:
+    value = env.get(name, default)
+    if value not in ("on", "off"):
+        raise ConfigurationError(f"{name} must be on or off, not {value!r}")
+    return value == "on"

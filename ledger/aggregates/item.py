@@ -89,6 +89,7 @@ class HandoverItem(Aggregate):
         template_item_key: str | None,
         satisfied_by: list[JSONObject] | None = None,
         department_may_confirm_directly: bool = False,
+        urgent: bool = False,
     ) -> None:
         self.departure_id = departure_id
         self.category = category
@@ -103,6 +104,11 @@ class HandoverItem(Aggregate):
         self.template_item_key = template_item_key
         self.satisfied_by: list[JSONObject] = list(satisfied_by or [])
         self.department_may_confirm_directly = department_may_confirm_directly
+        # Urgent lines may be worked while the departure's approval is pending (seed 001:
+        # "标注'紧急'…需立即交接"); a checklist item's due date follows the last working day
+        # until something else (frozen access) sets it.
+        self.urgent = urgent
+        self.due_follows_last_day = template_item_key is not None
         self.state = "open"
         self.submissions = 0
         self.evidence: list[JSONObject] = []
@@ -240,6 +246,21 @@ class HandoverItem(Aggregate):
     def _reassigned(self, by: str, previous_receiver: str, receiver: str, reason: str) -> None:
         self.receiver = receiver
         self.reassigned_by = by
+
+    def change_due_date(self, by: str, due_date: str, reason: str, cause: str,
+                        urgent: bool) -> None:
+        """Move the due date of an item not yet done: ``cause`` is ``last_working_day`` (the
+        date still follows it) or ``access_frozen`` (due now, urgent; it no longer follows)."""
+        self._require_not_done()
+        self._due_date_changed(by=by, previous_due_date=self.due_date, due_date=due_date,
+                               reason=reason, cause=cause, urgent=urgent or self.urgent)
+
+    @event("DueDateChanged", topic="ItemDueDateChanged")
+    def _due_date_changed(self, by: str, previous_due_date: str | None, due_date: str,
+                          reason: str, cause: str, urgent: bool) -> None:
+        self.due_date = due_date
+        self.urgent = urgent
+        self.due_follows_last_day = self.due_follows_last_day and cause == "last_working_day"
 
     @event("Commented", topic="ItemCommented")
     def comment(self, by: str, text: str) -> None:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from ledger.aggregates.departure import Departure
 from ledger.aggregates.item import HandoverItem
-from ledger.aggregates.template import Template, template_id_for
 from ledger.canonical import JSONObject
-from ledger.errors import ForbiddenError, InvalidInputError, NotFoundError
+from ledger.errors import ForbiddenError, InvalidInputError
 from ledger.service import commands as c
+from ledger.service.checklist_apply import (
+    apply_checklist,
+    auto_apply_checklists,
+    load_checklist,
+    require_not_leavers_revision,
+)
 from ledger.service.context import Actor
 from ledger.service.duties import (
     require_approver_role,
@@ -55,7 +58,7 @@ async def submit_for_approval(cmd: c.SubmitForApproval, actor: Actor,
     departure = await uow.get(Departure, cmd.departure_id, cmd.expected_version)
     require_not_leaver(actor, departure)
     departure.submit_for_approval(by=actor.id)
-    return {"departure_id": str(departure.id), "state": departure.state}
+    return await _approved(uow, departure)
 
 
 async def approve_step(cmd: c.ApproveStep, actor: Actor, uow: UnitOfWork) -> JSONObject:
@@ -65,7 +68,15 @@ async def approve_step(cmd: c.ApproveStep, actor: Actor, uow: UnitOfWork) -> JSO
     hide_departure(actor, departure)
     require_not_leaver(actor, departure)
     departure.approve_step(by=actor.id, step=cmd.step, comment=cmd.comment)
-    return {"departure_id": str(departure.id), "state": departure.state}
+    return await _approved(uow, departure)
+
+
+async def _approved(uow: UnitOfWork, departure: Departure) -> JSONObject:
+    """The answer to a step of the chain; the approval that completes it may apply the case's
+    checklists (``LEDGER_AUTO_APPLY_CHECKLISTS``)."""
+    applied = await auto_apply_checklists(uow, departure)
+    result: JSONObject = {"departure_id": str(departure.id), "state": departure.state}
+    return {**result, "templates_applied": list(applied)} if applied else result
 
 
 async def reject_step(cmd: c.RejectStep, actor: Actor, uow: UnitOfWork) -> JSONObject:
@@ -101,52 +112,18 @@ def require_other_receiver(receiver: str, departure: Departure) -> None:
         raise InvalidInputError("the leaver cannot receive their own handover", field="receiver")
 
 
-def _resolve_receiver(spec: str, departure: Departure, successor_id: str | None) -> str:
-    if spec == "successor":
-        if successor_id is None:
-            raise InvalidInputError("this template needs a successor_id", field="successor_id")
-        return successor_id
-    if spec == "manager":
-        return departure.manager_id
-    if spec == "hr":
-        return departure.hr_owner_id
-    return spec
-
-
 async def apply_template(cmd: c.ApplyTemplate, actor: Actor, uow: UnitOfWork) -> JSONObject:
-    """HR applies a checklist: the items and the TemplateApplied record commit together."""
+    """HR applies a checklist: the items and the TemplateApplied record commit together (while
+    approval is pending too, so that its urgent items can be worked at once)."""
     require_role(actor, HR, "apply a template")
     departure = await uow.get(Departure, cmd.departure_id, cmd.expected_version)
     require_not_leaver(actor, departure)
-    try:
-        # A read dependency: a revision committed before this append makes it decide again.
-        template = await uow.get(Template, template_id_for(cmd.template_key), read_only=True)
-    except NotFoundError:
-        raise InvalidInputError(f"no checklist {cmd.template_key!r}; GET /v1/templates lists "
-                                "them", field="template_key") from None
-    if template.author == departure.leaver_id:
-        raise ForbiddenError(f"revision {template.revision} of checklist {template.key} was "
-                             f"written by this departure's leaver; it cannot apply to their case")
+    template = await load_checklist(uow, cmd.template_key)
+    require_not_leavers_revision(template, departure)
     if cmd.successor_id is not None:
         require_other_receiver(cmd.successor_id, departure)
         await require_named(uow, cmd.successor_id, "successor_id")
-    last_day = dt.date.fromisoformat(departure.last_working_day)
-    item_ids = []
-    for spec in template.items:
-        item = HandoverItem(
-            departure_id=str(departure.id), category=str(spec["category"]),
-            title=str(spec["title"]), label=str(spec["label"]),
-            acceptance_criteria=str(spec["acceptance_criteria"]), giver_id=departure.leaver_id,
-            receiver=_resolve_receiver(str(spec["receiver"]), departure, cmd.successor_id),
-            mandatory=bool(spec["mandatory"]), priority=str(spec["priority"]),
-            due_date=(last_day + dt.timedelta(days=int(str(spec["due_offset_days"])))).isoformat(),
-            template_item_key=str(spec["key"]),
-            satisfied_by=_rules(spec.get("satisfied_by")),
-            department_may_confirm_directly=spec.get("department_may_confirm_directly") is True,
-        )
-        uow.add(item)
-        item_ids.append(str(item.id))
-    departure.apply_template(template.reference(), item_ids)
+    item_ids = apply_checklist(uow, departure, template, cmd.successor_id)
     return {"departure_id": str(departure.id), "template": template.reference(),
             "item_ids": item_ids}
 
@@ -215,9 +192,3 @@ async def hand_over_departure(cmd: c.HandOverDeparture, actor: Actor,
     departure.hand_over(by=actor.id, hr_owner_id=cmd.hr_owner_id, reason=cmd.reason)
     return {"departure_id": str(departure.id), "state": departure.state,
             "hr_owner_id": departure.hr_owner_id}
-
-
-def _rules(value: object) -> list[JSONObject]:
-    """A checklist line's ``satisfied_by`` as stored (absent in lines that predate it)."""
-    return [dict(rule) for rule in value if isinstance(rule, dict)] if isinstance(
-        value, list) else []

@@ -32,9 +32,11 @@ from ledger.errors import (
     VerificationError,
 )
 from ledger.service import commands as c
+from ledger.service import date_cases as dc
 from ledger.service import departure_cases as d
 from ledger.service import evidence_cases as e
 from ledger.service import item_cases as i
+from ledger.service import request_cases as rq
 from ledger.service import template_cases as t
 from ledger.service.cache import AggregateCache
 from ledger.service.context import Actor, RequestContext
@@ -71,6 +73,13 @@ HANDLERS: dict[type[c.Model], Handler] = {
     c.RecordUpload: e.record_upload,
     c.DefineTemplate: t.define_template,
     c.HandOverDeparture: d.hand_over_departure,
+    c.RequestDeparture: rq.request_departure,
+    c.AcceptDepartureRequest: rq.accept_departure_request,
+    c.DeclineDepartureRequest: rq.decline_departure_request,
+    c.ChangeLastWorkingDay: dc.change_last_working_day,
+    c.RecordLeft: dc.record_left,
+    c.RecordContractTerminated: dc.record_contract_terminated,
+    c.FreezeAccess: dc.freeze_access,
 }
 MAX_IDEMPOTENCY_KEY = 200
 SYSTEM_ACTOR = Actor(id=LEDGER_ACTOR_ID, role="operator", name="Handover Ledger")
@@ -101,9 +110,11 @@ class Ledger:
     def __init__(self, store: EventStore, on_append: Callable[[], None] | None = None,
                  cache: AggregateCache | None = None, keys: KeyLookup | None = None,
                  directory: PrincipalDirectory | None = None,
-                 separation_of_duties: bool = True) -> None:
+                 separation_of_duties: bool = True,
+                 auto_apply_checklists: bool = False) -> None:
         self.store = store
         self.separation_of_duties = separation_of_duties
+        self.auto_apply_checklists = auto_apply_checklists
         self.keys = keys
         self.directory = directory
         self._on_append = on_append
@@ -122,6 +133,7 @@ class Ledger:
             uow = UnitOfWork(self.store, self.cache, trust_cache=attempt == 1, keys=self.keys,
                              directory=self.directory)
             uow.separation_of_duties = self.separation_of_duties
+            uow.auto_apply_checklists = self.auto_apply_checklists
             try:
                 try:
                     result = await HANDLERS[type(command)](command, actor, uow)

@@ -57,6 +57,7 @@ class UnitOfWork:
         self.keys = keys
         self.directory = directory
         self.separation_of_duties = True  # Settings.separation_of_duties, set by the Ledger
+        self.auto_apply_checklists = False  # Settings.auto_apply_checklists, likewise
         self.cache = cache
         self.trust_cache = trust_cache
         self.used_cache = False

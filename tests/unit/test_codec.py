@@ -33,6 +33,10 @@ PINNED_TOPICS = {
     "ItemCreated", "ItemSubmitted", "ItemConfirmed", "ItemRejected", "ItemWaived",
     "ItemReassigned", "ItemCommented", "ItemExternalEvidenceRecorded", "ItemEvidenceUploaded",
     "TemplateCreated", "TemplateRevised", "DepartureHandedOver",
+    # issue 9: starting and changing a case
+    "DepartureRequested", "DepartureRequestAccepted", "DepartureRequestDeclined",
+    "DepartureLastWorkingDayChanged", "DepartureLeft", "DepartureContractTerminated",
+    "DepartureAccessFrozen", "ItemDueDateChanged",
 }
 
 

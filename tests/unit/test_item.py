@@ -88,7 +88,7 @@ def test_new_item_is_open_and_records_its_creation() -> None:
         "acceptance_criteria": "Every active client, with needs", "giver_id": GIVER,
         "receiver": RECEIVER, "mandatory": True, "priority": "high", "due_date": "2025-03-31",
         "template_item_key": "sales.clients", "satisfied_by": None,
-        "department_may_confirm_directly": False,
+        "department_may_confirm_directly": False, "urgent": False,
     })]
 
 
