@@ -94,3 +94,16 @@ command_endpoint(I + "/comments", "Comment", c.CommentItem, 201, False)
 command_endpoint(I + "/external-evidence", "Record a system's report", c.RecordExternalEvidence,
                  201, False)
 command_endpoint("/v1/templates", "Define or revise a checklist (HR)", c.DefineTemplate)
+# Starting and changing a case (the request itself and the contract's termination carry a file:
+# api/case_routes.py).
+R = "/v1/departures/requests/{departure_id}"
+command_endpoint(R + "/accept", "Accept a leaver's request into the approval chain (HR)",
+                 c.AcceptDepartureRequest)
+command_endpoint(R + "/decline", "Decline a leaver's request, with a reason (HR)",
+                 c.DeclineDepartureRequest)
+command_endpoint(D + "/last-working-day", "Move the last working day (HR; checklist due dates "
+                 "follow)", c.ChangeLastWorkingDay)
+command_endpoint(D + "/left", "Record the day the person left (HR; never gated)", c.RecordLeft,
+                 versioned=False)
+command_endpoint(D + "/freeze-access", "Freeze the leaver's access now (HR; IT clearance due "
+                 "now)", c.FreezeAccess, versioned=False)

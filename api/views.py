@@ -62,6 +62,13 @@ class DepartureView(View):
     item_ids: list[str]
     reminders: int
     closure: dict[str, Any] | None
+    request: dict[str, Any] | None = None  # the leaver's own request, with the letter's digest
+    decline: dict[str, Any] | None = None
+    successor_id: str | None = None
+    last_working_day_changes: list[dict[str, Any]] = []
+    left_on: str | None = None
+    contract_termination: dict[str, Any] | None = None
+    access_frozen: dict[str, Any] | None = None
 
     @classmethod
     def of(cls, d: Departure) -> DepartureView:
@@ -72,7 +79,15 @@ class DepartureView(View):
                    reason=d.reason, approval_chain=[dict(s) for s in d.approval_chain],
                    approved_steps=d.approved_steps, templates=[dict(t) for t in d.templates],
                    item_ids=list(d.item_ids), reminders=d.reminders,
-                   closure=dict(d.closure) if d.closure else None)
+                   closure=dict(d.closure) if d.closure else None,
+                   request=dict(d.request) if d.request else None,
+                   decline=dict(d.decline) if d.decline else None,
+                   successor_id=d.successor_id,
+                   last_working_day_changes=[dict(x) for x in d.last_working_day_changes],
+                   left_on=d.left_on,
+                   contract_termination=(dict(d.contract_termination)
+                                         if d.contract_termination else None),
+                   access_frozen=dict(d.access_frozen) if d.access_frozen else None)
 
 
 class DeparturePage(View):
@@ -107,6 +122,7 @@ class ItemView(View):
     submitted_by: str | None = None
     satisfied_by: list[dict[str, Any]] = []
     department_may_confirm_directly: bool = False
+    urgent: bool = False  # may be worked while the departure's approval is pending
 
     @classmethod
     def of(cls, i: HandoverItem) -> ItemView:
@@ -119,7 +135,8 @@ class ItemView(View):
                    evidence=[dict(e) for e in i.evidence], confirmed_by=i.confirmed_by,
                    template_item_key=i.template_item_key, submitted_by=i.submitted_by,
                    satisfied_by=[dict(r) for r in i.satisfied_by],
-                   department_may_confirm_directly=i.department_may_confirm_directly)
+                   department_may_confirm_directly=i.department_may_confirm_directly,
+                   urgent=i.urgent)
 
 
 class TemplateView(View):
