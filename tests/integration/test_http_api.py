@@ -45,6 +45,13 @@ EXERCISED = {
     "DELETE /v1/principals/{principal_id}/keys/{key_id}",
     "GET /v1/principals/{principal_id}/history",
     "POST /v1/departures/{departure_id}/hand-over",  # in test_http_who_may_write.py
+    # starting and changing a case: exercised in test_http_case_start.py, test_http_case_dates.py
+    "POST /v1/departures/requests", "POST /v1/departures/requests/{departure_id}/accept",
+    "POST /v1/departures/requests/{departure_id}/decline",
+    "POST /v1/departures/{departure_id}/last-working-day",
+    "POST /v1/departures/{departure_id}/left",
+    "POST /v1/departures/{departure_id}/contract-terminated",
+    "POST /v1/departures/{departure_id}/freeze-access",
 }
 
 
