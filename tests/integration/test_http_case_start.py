@@ -170,3 +170,14 @@ async def test_urgent_lines_are_worked_while_approval_is_pending(api: Api) -> No
     assert "only urgent items" in refused.problem(409)["detail"]
     assert (await approve(api, departure_id)).json()["result"]["state"] == "handing_over"
     assert (await api.post(f"/v1/items/{later}/submit", "wang.lei", json={})).status == 200
+
+
+async def test_the_board_lists_a_request_to_hr_but_not_to_legal_or_auditors(api: Api) -> None:
+    departure_id = await request_departure(api)
+
+    listed = {who: [d["id"] for d in (await view(api, "/v1/departures", who))["items"]]
+              for who in ("hr.sun", "legal.x", "audit.x")}
+
+    assert listed == {"hr.sun": [departure_id], "legal.x": [], "audit.x": []}
+    requested = await view(api, "/v1/departures?state=requested", "hr.sun")
+    assert [d["id"] for d in requested["items"]] == [departure_id]
