@@ -19,7 +19,7 @@ from api.endpoint import EndpointTable
 from api.idempotent import IDEMPOTENCY_HEADER
 from api.runtime_key import RUNTIME
 from api.upload_routes import _chunks, _sent_name
-from api.views import CommandResult
+from api.views import CommandResult, DepartureView, View, ok
 from ledger.aggregates.evidence import DEFAULT_MEDIA_TYPE, check_file_name, check_media_type
 from ledger.errors import InvalidInputError
 from ledger.service import case_files
@@ -51,6 +51,20 @@ class ContractTerminatedForm(BaseModel):
     terminated_on: str = Field(description="YYYY-MM-DD", min_length=10, max_length=10)
     note: str = Field(default="", max_length=4000)
     document: bytes = Field(description="the termination document")
+
+
+class RequestList(View):
+    """The departure requests awaiting HR that the reader may see."""
+
+    items: list[DepartureView]
+
+
+@table.route("GET", "/v1/departures/requests",
+             "The requests awaiting HR (HR: all; a leaver: their own)", response=RequestList)
+async def list_requests(request: web.Request) -> web.Response:
+    """What HR accepts or declines next; a leaver sees their own pending request."""
+    found = await case_files.list_requests(request.app[RUNTIME].ledger, actor_of(request))
+    return ok(RequestList(items=[DepartureView.of(d) for d in found]))
 
 
 async def read_form(request: web.Request, file_field: str,

@@ -181,3 +181,18 @@ async def test_the_board_lists_a_request_to_hr_but_not_to_legal_or_auditors(api:
     assert listed == {"hr.sun": [departure_id], "legal.x": [], "audit.x": []}
     requested = await view(api, "/v1/departures?state=requested", "hr.sun")
     assert [d["id"] for d in requested["items"]] == [departure_id]
+
+
+async def test_hr_lists_every_request_awaiting_it_and_a_leaver_their_own(api: Api) -> None:
+    mine = await request_departure(api, "wang.lei")
+    theirs = await request_departure(api, "zhao.min")
+    accepted = await request_departure(api, "li.qiang")
+    await api.post(f"/v1/departures/requests/{accepted}/accept", "hr.sun", json={
+        "role_family": "technical", "manager_id": "zhao.min", "hr_owner_id": "hr.sun"})
+
+    def ids(page: dict[str, object]) -> set[str]:
+        return {str(d["id"]) for d in page["items"]}  # type: ignore[attr-defined]
+
+    assert ids(await view(api, "/v1/departures/requests", "hr.sun")) == {mine, theirs}
+    assert ids(await view(api, "/v1/departures/requests", "wang.lei")) == {mine}
+    assert (await api.get("/v1/departures/requests", "legal.x")).problem(403)
