@@ -178,6 +178,8 @@ class Departure(Aggregate):
         require_reason(reason)
         if self.state in ENDED_STATES:
             raise DepartureStateError(f"departure {self.id} is already {self.state}")
+        if self.state == "requested":  # it has no owner yet: HR names one on accept
+            raise DepartureStateError(f"departure {self.id} is requested; accept it first")
         if hr_owner_id == self.hr_owner_id:
             raise InvalidTransitionError(f"departure {self.id} is already owned by {hr_owner_id}")
         if hr_owner_id == self.leaver_id:

@@ -156,6 +156,11 @@ def test_declining_a_request_is_final_and_records_the_reason() -> None:
         departure.hand_over(by=HR, hr_owner_id="hr-zhou", reason="holiday")
 
 
+def test_a_request_has_no_owner_to_hand_over_from_until_accepted() -> None:
+    with pytest.raises(DepartureStateError, match="is requested; accept it first"):
+        requested().hand_over(by=HR, hr_owner_id="hr-zhou", reason="holiday")
+
+
 def test_declining_needs_a_reason() -> None:
     with pytest.raises(InvalidInputError, match="a reason is required"):
         requested().decline_request(by=HR, reason="")
