@@ -6,7 +6,9 @@ can still append a correctly chained event after the close, or a close with made
 So ``ledger verify`` replays just enough of the domain to catch both, in log order:
 
 * no item event is sequenced after its departure's ``DepartureClosed`` or
-  ``DepartureWithdrawn``;
+  ``DepartureWithdrawn``, and no departure event either, but the facts the handover never
+  gates, which a closed case still records (``AFTER_CLOSE_EVENTS``: the day the person left,
+  the contract's termination; Labour Contract Law Art. 50);
 * every ``DepartureClosed`` records the counts (``items_total``, ``confirmed``, ``waived``,
   ``optional_open``) the departure's items had at that point in the log, and no mandatory item
   was still open then.
@@ -34,6 +36,7 @@ ITEM_STATE_AFTER = {"ItemCreated": "open", "ItemSubmitted": "submitted",
                     "ItemConfirmed": "confirmed", "ItemRejected": "rejected",
                     "ItemWaived": "waived"}
 FINAL_EVENTS = ("DepartureClosed", "DepartureWithdrawn")
+AFTER_CLOSE_EVENTS = ("DepartureLeft", "DepartureContractTerminated")
 CLOSE_COUNTS = ("items_total", "confirmed", "waived", "optional_open")
 OrderKey = Callable[[int], int]  # storage position → its place in log order
 
@@ -89,6 +92,9 @@ class GateFacts:
     def _departure(self, position: int, event_id: str, departure: str, version: int,
                    event_type: str, entry: bytes) -> None:
         if departure in self.finals:  # a final state is final: nothing may follow it
+            if (event_type in AFTER_CLOSE_EVENTS
+                    and self.finals[departure].event_type == "DepartureClosed"):
+                return
             self.after_final.setdefault(departure, []).append(
                 (position, event_id, version, event_type))
             return
