@@ -16,15 +16,16 @@ from api.auth import actor_of, context_of
 from api.body import build, path_uuid
 from api.command_routes import render
 from api.endpoint import EndpointTable
+from api.evidence_headers import download_headers
 from api.idempotent import IDEMPOTENCY_HEADER
 from api.runtime_key import RUNTIME
-from api.upload_routes import _chunks, _sent_name
+from api.upload_routes import SHA256_HEX, _chunks, _sent_name, _stream_checked
 from api.views import CommandResult, DepartureView, View, ok
 from ledger.aggregates.evidence import DEFAULT_MEDIA_TYPE, check_file_name, check_media_type
-from ledger.errors import InvalidInputError
+from ledger.errors import InvalidInputError, NotFoundError
 from ledger.service import case_files
 from ledger.service import commands as c
-from ledger.store.blob_port import BlobStore
+from ledger.store.blob_port import BlobMissingError, BlobStore
 
 table = EndpointTable()
 MAX_FIELD_BYTES = 8192
@@ -133,3 +134,31 @@ async def record_contract_terminated(request: web.Request) -> web.Response:
     command = build(c.RecordContractTerminated, fields, departure_id=str(departure_id),
                     document=document)
     return await _execute(request, command, 201)
+
+
+@table.route("GET", "/v1/departures/{departure_id}/files/{sha256}",
+             "Download the resignation letter or termination document a case cites (its "
+             "leaver, HR, legal, auditors)")
+async def download_case_file(request: web.Request) -> web.StreamResponse:
+    """Streamed and checked against its digest as evidence downloads are."""
+    departure_id = path_uuid(request, "departure_id")
+    sha256 = request.match_info["sha256"]
+    if not SHA256_HEX.fullmatch(sha256):
+        raise InvalidInputError("sha256 must be 64 lowercase hex digits", field="sha256")
+    runtime = request.app[RUNTIME]
+    cited = await case_files.case_file(runtime.ledger, actor_of(request), departure_id, sha256)
+    headers = download_headers(sha256, str(cited["name"]), str(cited["media_type"]))
+    chunks = runtime.blobs.read(sha256)
+    try:
+        first = await anext(chunks, b"")
+    except BlobMissingError:
+        raise NotFoundError(f"the file {sha256} is missing from the blob store (an operator "
+                            "should run `ledger verify`)") from None
+    response = web.StreamResponse(status=200, headers=headers)
+    response.content_length = int(str(cited["size"]))
+    await response.prepare(request)
+    if await _stream_checked(response, first, chunks, sha256, response.content_length):
+        await response.write_eof()
+    elif request.transport is not None:
+        request.transport.close()
+    return response

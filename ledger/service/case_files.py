@@ -7,11 +7,13 @@ from __future__ import annotations
 from uuid import UUID
 
 from ledger.aggregates.departure import Departure
-from ledger.errors import ForbiddenError
+from ledger.canonical import JSONObject
+from ledger.errors import ForbiddenError, NotFoundError
 from ledger.service.context import Actor
 from ledger.service.departure_cases import require_not_leaver
 from ledger.service.ledger import Ledger
 from ledger.service.policy import HR, require_role
+from ledger.service.relation import OVERSEERS, absent, may_read_departure
 from ledger.service.request_cases import LEAVERS
 
 
@@ -42,3 +44,25 @@ async def list_requests(ledger: Ledger, actor: Actor) -> list[Departure]:
                 actor.role == "hr" or actor.id == departure.leaver_id):
             found.append(departure)
     return found
+
+
+async def case_file(ledger: Ledger, actor: Actor, departure_id: UUID,
+                    sha256: str) -> JSONObject:
+    """The citation (sha256, size, name, media type) of a file the case's events recorded —
+    the resignation letter, the termination document — for its leaver and HR, legal and
+    auditors (personal papers: not the manager's or approvers'); to anyone else, and for a
+    file the case does not cite, the same 404."""
+    missing = absent(f"file {sha256} of departure {departure_id}")
+    try:
+        departure = await ledger.load(Departure, departure_id)
+    except NotFoundError:
+        raise missing from None  # the same words whether the case exists or not
+    allowed = may_read_departure(actor, departure) and (
+        actor.role in OVERSEERS or actor.id == departure.leaver_id)
+    cited = [departure.request.get("letter") if departure.request else None,
+             departure.contract_termination.get("document")
+             if departure.contract_termination else None]
+    for found in cited:
+        if allowed and isinstance(found, dict) and found.get("sha256") == sha256:
+            return found
+    raise missing

@@ -47,6 +47,7 @@ EXERCISED = {
     "POST /v1/departures/{departure_id}/hand-over",  # in test_http_who_may_write.py
     # starting and changing a case: exercised in test_http_case_start.py, test_http_case_dates.py
     "POST /v1/departures/requests", "GET /v1/departures/requests",
+    "GET /v1/departures/{departure_id}/files/{sha256}",
     "POST /v1/departures/requests/{departure_id}/accept",
     "POST /v1/departures/requests/{departure_id}/decline",
     "POST /v1/departures/{departure_id}/last-working-day",

@@ -89,6 +89,9 @@ async def test_left_and_contract_termination_are_recorded_with_items_open_and_af
     assert case["contract_termination"]["document"]["sha256"] == hashlib.sha256(
         content).hexdigest()
     assert (await entries(api, departure_id))[-1]["type"] == "DepartureContractTerminated"
+    document = f"{D}/{departure_id}/files/{hashlib.sha256(content).hexdigest()}"
+    assert (await api.get(document, "wang.lei")).body == content
+    assert (await api.get(document, "li.qiang")).problem(404)  # the manager reads the case only
     again = await api.post(f"{D}/{departure_id}/contract-terminated", "hr.sun",
                            data=document_form(content))
     assert "already recorded" in again.problem(409)["detail"]

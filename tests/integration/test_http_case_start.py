@@ -196,3 +196,23 @@ async def test_hr_lists_every_request_awaiting_it_and_a_leaver_their_own(api: Ap
     assert ids(await view(api, "/v1/departures/requests", "hr.sun")) == {mine, theirs}
     assert ids(await view(api, "/v1/departures/requests", "wang.lei")) == {mine}
     assert (await api.get("/v1/departures/requests", "legal.x")).problem(403)
+
+
+async def test_the_letter_is_downloaded_by_its_leaver_and_hr_and_absent_to_others(
+        api: Api) -> None:
+    departure_id = await request_departure(api)
+    sha256 = hashlib.sha256(LETTER).hexdigest()
+    path = f"/v1/departures/{departure_id}/files/{sha256}"
+
+    for who in ("wang.lei", "hr.sun"):
+        got = await api.get(path, who)
+        assert (got.status, got.body, got.headers["ETag"]) == (200, LETTER, f'"{sha256}"'), who
+    await accept(api, departure_id)
+    other = f"/v1/departures/{departure_id}/files/{'0' * 64}"
+    refused = [(await api.get(path, who)).problem(404)["detail"]
+               for who in ("li.qiang", "stranger")]
+    assert [*refused, (await api.get(other, "hr.sun")).problem(404)["detail"]] == [
+        f"file {s} of departure {departure_id} not found" for s in (sha256, sha256, "0" * 64)]
+    assert (await api.get(path, "legal.x")).status == 200
+    nowhere = await api.get(f"/v1/departures/{MISSING}/files/{sha256}", "stranger")
+    assert nowhere.problem(404)["detail"] == f"file {sha256} of departure {MISSING} not found"
