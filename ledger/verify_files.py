@@ -1,5 +1,6 @@
 """``ledger verify``'s check of the evidence files: every file an ``ItemEvidenceUploaded``
-event records must be in the blob store and hash to its name, with the recorded size.
+event records (and a departure's resignation letter and termination document, ``FILE_EVENTS``)
+must be in the blob store and hash to its name, with the recorded size.
 
 A changed or missing file is reported with the item and the event that recorded it: the
 ledger's chains can be intact while the file they cite was overwritten on disk or in the
@@ -9,7 +10,7 @@ distinct file is read (streamed) and hashed once, however many uploads record it
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ledger.entry import decode_entry
@@ -18,6 +19,9 @@ from ledger.store.blob_port import BlobStore, stored_digest
 from ledger.store.port import AuditRow
 
 UPLOAD_EVENT = "ItemEvidenceUploaded"
+# Event type → the payload field holding the cited file (None: the payload itself).
+FILE_EVENTS: dict[str, str | None] = {UPLOAD_EVENT: None, "DepartureRequested": "letter",
+                                      "DepartureContractTerminated": "document"}
 Progress = Callable[[int], None]  # files checked so far
 
 
@@ -37,6 +41,7 @@ class _Upload:
     version: int
     sha256: str
     size: int
+    stream_type: str = "item"
 
 
 def _recorded(row: AuditRow) -> _Upload | None:
@@ -44,12 +49,16 @@ def _recorded(row: AuditRow) -> _Upload | None:
     verified every row, has reported it already)."""
     try:
         entry = decode_entry(bytes(row[7]), bytes(row[6]), strict=False)
-        sha256, size = entry.payload["sha256"], entry.payload["size"]
+        field_name = FILE_EVENTS.get(entry.event_type)
+        cited = entry.payload[field_name] if field_name else entry.payload
     except (VerificationError, KeyError):
         return None
+    if not isinstance(cited, Mapping) or "sha256" not in cited or "size" not in cited:
+        return None
+    sha256, size = cited["sha256"], cited["size"]
     if not isinstance(sha256, str) or not isinstance(size, int):
         return None
-    return _Upload(row[3], row[1], row[4], sha256, size)
+    return _Upload(row[3], row[1], row[4], sha256, size, row[2])
 
 
 async def verify_files(blobs: BlobStore, upload_rows: Sequence[AuditRow],
@@ -96,6 +105,7 @@ def _problem(sha256: str, size: int, stored: tuple[str, int] | None) -> str | No
 
 def _located(problem: str, upload: _Upload) -> VerificationError:
     return VerificationError(
-        f"{problem} (uploaded to item {upload.item_id}, recorded by event {upload.event_id}, "
+        f"{problem} (uploaded to {upload.stream_type} {upload.item_id}, recorded by event "
+        f"{upload.event_id}, "
         f"version {upload.version})", stream_id=upload.item_id, version=upload.version,
         event_id=upload.event_id)

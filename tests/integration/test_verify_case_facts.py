@@ -77,3 +77,12 @@ async def ledger_dir(  # the fixture of test_verify_cli.py, with this story inst
 
 async def test_verify_passes_with_the_case_facts_after_close(ledger_dir: Path) -> None:
     assert await asyncio.to_thread(main, ["verify", "--strict", "--skip-files"]) == 0
+
+
+async def test_verify_reports_a_cited_letter_missing_from_the_blob_store(
+        ledger_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # The story cites a letter (and a termination document) never put in the blob store.
+    assert await asyncio.to_thread(main, ["verify"]) == 1
+
+    missing = [line for line in capsys.readouterr().out.splitlines() if "missing" in line]
+    assert len(missing) == 2 and all("uploaded to departure" in line for line in missing)
