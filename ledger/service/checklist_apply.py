@@ -37,7 +37,7 @@ def require_not_leavers_revision(template: Template, departure: Departure) -> No
                              f"written by this departure's leaver; it cannot apply to their case")
 
 
-def apply_checklist(uow: UnitOfWork, departure: Departure, template: Template,
+async def apply_checklist(uow: UnitOfWork, departure: Departure, template: Template,
                     successor_id: str | None) -> list[str]:
     """Create the checklist's items (due dates counted from the last working day) and record
     the application on the departure; return the new item ids."""
@@ -82,7 +82,8 @@ async def auto_apply_checklists(uow: UnitOfWork, departure: Departure) -> list[J
             continue
         if template.author == departure.leaver_id:
             continue
-        apply_checklist(uow, departure, template, departure.successor_id or departure.manager_id)
+        await apply_checklist(uow, departure, template,
+                              departure.successor_id or departure.manager_id)
         applied.append(template.reference())
     return applied
 

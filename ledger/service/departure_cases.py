@@ -123,7 +123,7 @@ async def apply_template(cmd: c.ApplyTemplate, actor: Actor, uow: UnitOfWork) ->
     if cmd.successor_id is not None:
         require_other_receiver(cmd.successor_id, departure)
         await require_named(uow, cmd.successor_id, "successor_id")
-    item_ids = apply_checklist(uow, departure, template, cmd.successor_id)
+    item_ids = await apply_checklist(uow, departure, template, cmd.successor_id)
     return {"departure_id": str(departure.id), "template": template.reference(),
             "item_ids": item_ids}
 
