@@ -16,6 +16,7 @@ from api import (
     access_routes,
     admin_routes,
     batch_routes,
+    case_routes,
     command_routes,
     dispute_routes,
     log_routes,
@@ -34,7 +35,7 @@ MAX_BODY_BYTES = 1 << 20
 SERVER_HEADER = "handover-ledger"  # aiohttp's default names Python's and its own versions
 log = logging.getLogger("ledger.api")
 TABLES = (command_routes.table, batch_routes.table, query_routes.table, admin_routes.table,
-          upload_routes.table, access_routes.table, dispute_routes.table)
+          upload_routes.table, access_routes.table, dispute_routes.table, case_routes.table)
 
 
 def endpoints() -> list[Endpoint]:

@@ -99,3 +99,16 @@ command_endpoint(I + "/questions/{question_id}/answer", "Answer a question asked
                  c.AnswerQuestion, 200, False)
 command_endpoint(I + "/escalations", "Escalate an overdue confirmation (HR, system)",
                  c.EscalateConfirmation, 201, False)
+# Starting and changing a case (the request itself and the contract's termination carry a file:
+# api/case_routes.py).
+R = "/v1/departures/requests/{departure_id}"
+command_endpoint(R + "/accept", "Accept a leaver's request into the approval chain (HR)",
+                 c.AcceptDepartureRequest)
+command_endpoint(R + "/decline", "Decline a leaver's request, with a reason (HR)",
+                 c.DeclineDepartureRequest)
+command_endpoint(D + "/last-working-day", "Move the last working day (HR; checklist due dates "
+                 "follow)", c.ChangeLastWorkingDay)
+command_endpoint(D + "/left", "Record the day the person left (HR; never gated)", c.RecordLeft,
+                 versioned=False)
+command_endpoint(D + "/freeze-access", "Freeze the leaver's access now (HR; IT clearance due "
+                 "now)", c.FreezeAccess, versioned=False)

@@ -28,6 +28,7 @@ class Endpoint:
     query: tuple[tuple[str, str], ...] = ()
     headers: tuple[str, ...] = field(default=())
     upload: bool = False
+    form: type[BaseModel] | None = None  # a multipart form with a file (documented only)
 
     @property
     def path_params(self) -> list[str]:
@@ -44,11 +45,12 @@ class EndpointTable:
     def route(self, method: str, path: str, summary: str, *,
               body: type[BaseModel] | None = None, response: type[BaseModel] | None = None,
               status: int = 200, public: bool = False, query: tuple[tuple[str, str], ...] = (),
-              headers: tuple[str, ...] = (), upload: bool = False) -> Callable[[Handler], Handler]:
+              headers: tuple[str, ...] = (), upload: bool = False,
+              form: type[BaseModel] | None = None) -> Callable[[Handler], Handler]:
         """Declare an endpoint."""
         def register(handler: Handler) -> Handler:
             self.endpoints.append(Endpoint(method, path, summary, handler, body, response,
-                                           status, public, query, headers, upload))
+                                           status, public, query, headers, upload, form))
             return handler
         return register
 

@@ -74,6 +74,9 @@ def _operation(endpoint: Endpoint, components: dict[str, Any]) -> dict[str, Any]
             "application/json": {"schema": _schema(endpoint.body, components)}}}
     if endpoint.upload:
         operation["requestBody"] = {"required": True, "content": _UPLOAD}
+    if endpoint.form is not None:
+        operation["requestBody"] = {"required": True, "content": {
+            "multipart/form-data": {"schema": _schema(endpoint.form, components)}}}
     if endpoint.public:
         operation["security"] = []
     return operation

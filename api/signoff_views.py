@@ -61,7 +61,7 @@ def signoff_fields(item: HandoverItem) -> dict[str, Any]:
     return {"signers": item.required_signers(), "signers_in_order": item.signers_in_order,
             "pending_signers": item.pending_signers() if item.state == "submitted" else [],
             "signoffs": signoffs, "lines": lines, "submission_how": _how(item.submission_how),
-            "urgent": item.urgent}
+            "submission_urgent": item.submission_urgent}
 
 
 def _list(record: Mapping[str, object], key: str) -> list[Any]:

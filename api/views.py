@@ -67,6 +67,13 @@ class DepartureView(View):
     confirmation_signatures: dict[str, dict[str, Any]] = {}  # signer → digest signed, parties
     dispute_ids: list[str] = []  # disputes raised about the case (GET /v1/disputes/{id})
     legal_hold: bool = False
+    request: dict[str, Any] | None = None  # the leaver's own request, with the letter's digest
+    decline: dict[str, Any] | None = None
+    successor_id: str | None = None
+    last_working_day_changes: list[dict[str, Any]] = []
+    left_on: str | None = None
+    contract_termination: dict[str, Any] | None = None
+    access_frozen: dict[str, Any] | None = None
 
     @classmethod
     def of(cls, d: Departure) -> DepartureView:
@@ -81,7 +88,15 @@ class DepartureView(View):
                    close_warnings=[dict(w) for w in d.close_warnings],
                    confirmation_signatures={k: dict(v) for k, v in
                                             d.confirmation_signatures.items()},
-                   dispute_ids=list(d.dispute_ids), legal_hold=d.legal_hold)
+                   dispute_ids=list(d.dispute_ids), legal_hold=d.legal_hold,
+                   request=dict(d.request) if d.request else None,
+                   decline=dict(d.decline) if d.decline else None,
+                   successor_id=d.successor_id,
+                   last_working_day_changes=[dict(x) for x in d.last_working_day_changes],
+                   left_on=d.left_on,
+                   contract_termination=(dict(d.contract_termination)
+                                         if d.contract_termination else None),
+                   access_frozen=dict(d.access_frozen) if d.access_frozen else None)
 
 
 class DeparturePage(View):
@@ -123,7 +138,7 @@ class ItemView(View):
     signoffs: list[SignOffView] = []
     lines: list[LineView] = []
     submission_how: dict[str, Any] | None = None
-    urgent: bool = False
+    submission_urgent: bool = False  # the giver flagged the current submission urgent
     # --- end issue 9 (signers)
     # --- issue 9: required items, the receiver's deadline, questions ---
     requires: list[str] = []  # item ids that must be confirmed or waived first
@@ -134,6 +149,7 @@ class ItemView(View):
     overdue_confirmation: bool = False  # submitted, and the deadline has passed
     escalated: bool = False  # the current submission's overdue confirmation was escalated
     questions: list[dict[str, Any]] = []  # question_id, by, to, text, answer, answered_by
+    urgent: bool = False  # may be worked while the departure's approval is pending
 
     @classmethod
     def of(cls, i: HandoverItem, today: str | None = None) -> ItemView:
@@ -148,7 +164,7 @@ class ItemView(View):
                    template_item_key=i.template_item_key, submitted_by=i.submitted_by,
                    satisfied_by=[dict(r) for r in i.satisfied_by],
                    department_may_confirm_directly=i.department_may_confirm_directly,
-                   **_flow(i, today), **signoff_fields(i))
+                   **_flow(i, today), **signoff_fields(i), urgent=i.urgent)
 
 
 def _flow(i: HandoverItem, today: str | None) -> dict[str, Any]:

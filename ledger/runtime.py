@@ -62,7 +62,8 @@ async def open_runtime(settings: Settings, migrate: bool = True) -> Runtime:
                         separation_of_duties=settings.separation_of_duties,
                         calendar=WorkingCalendar.for_setting(settings.working_calendar,
                                                              settings.time_zone),
-                        close_requires_confirmation=settings.close_requires_confirmation)
+                        close_requires_confirmation=settings.close_requires_confirmation,
+                        auto_apply_checklists=settings.auto_apply_checklists)
         return Runtime(settings, store, log, ledger, LogReader(log), sequencer,
                        load_verifiers(settings.key_dir), principals,
                        blobs)

@@ -49,6 +49,9 @@ class Settings:
     # LEDGER_CLOSE_REQUIRES_CONFIRMATION=required|optional: a case closes only once every
     # signatory signed its handover confirmation (交接确认书) as it stands.
     close_requires_confirmation: bool = True
+    # LEDGER_AUTO_APPLY_CHECKLISTS=on|off: the approval that completes a case's chain applies
+    # its role family's checklist and the clearance checklist.
+    auto_apply_checklists: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None,
@@ -74,6 +77,7 @@ class Settings:
             time_zone=env.get("LEDGER_TIME_ZONE") or DEFAULT_TIME_ZONE,
             close_requires_confirmation=_confirmation(
                 env.get("LEDGER_CLOSE_REQUIRES_CONFIRMATION", "required")),
+            auto_apply_checklists=_on_off(env, "LEDGER_AUTO_APPLY_CHECKLISTS", "off"),
         )
 
 
@@ -89,3 +93,8 @@ def _confirmation(value: str) -> bool:
         raise ConfigurationError(
             f"LEDGER_CLOSE_REQUIRES_CONFIRMATION must be required or optional, not {value!r}")
     return value == "required"
+def _on_off(env: Mapping[str, str], name: str, default: str) -> bool:
+    value = env.get(name, default)
+    if value not in ("on", "off"):
+        raise ConfigurationError(f"{name} must be on or off, not {value!r}")
+    return value == "on"

@@ -44,7 +44,7 @@ from ledger.store.port import AuditRow, EventStore, StoredEvent
 from ledger.tlog.note import Verifier
 from ledger.transparency.log_worker import audit_log_in_child, can_audit_in_child
 from ledger.transparency.verify_log import LogReport, audit_log_tree, check_log_against_events
-from ledger.verify_files import UPLOAD_EVENTS, FileReport, verify_files
+from ledger.verify_files import FILE_EVENTS, FileReport, verify_files
 from ledger.verify_gate import GateFacts, check_gate
 
 MAX_PROBLEMS = 1000
@@ -201,7 +201,7 @@ async def _check_all(store: EventStore, report: ChainReport, progress: Progress 
                 piece = rows[start:start + SLICE]
                 _check_batch(piece, last, plain, report, strict)
                 report.gate.feed(piece)
-            report.uploads += [row for row in rows if row[5] in UPLOAD_EVENTS]
+            report.uploads += [row for row in rows if row[5] in FILE_EVENTS]
             if progress is not None:
                 progress(report.events)
     finally:

@@ -1,5 +1,6 @@
 """``ledger verify``'s check of the evidence files: every file an ``ItemEvidenceUploaded``
-event records must be in the blob store and hash to its name, with the recorded size.
+event records (and a departure's resignation letter and termination document, ``FILE_EVENTS``)
+must be in the blob store and hash to its name, with the recorded size.
 
 A changed or missing file is reported with the item and the event that recorded it: the
 ledger's chains can be intact while the file they cite was overwritten on disk or in the
@@ -9,7 +10,7 @@ distinct file is read (streamed) and hashed once, however many uploads record it
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ledger.entry import decode_entry
@@ -18,8 +19,12 @@ from ledger.store.blob_port import BlobStore, stored_digest
 from ledger.store.port import AuditRow
 
 UPLOAD_EVENT = "ItemEvidenceUploaded"
-# Every event type that records a file in the blob store (a dispute takes uploads too).
-UPLOAD_EVENTS = frozenset({UPLOAD_EVENT, "DisputeEvidenceUploaded"})
+# Every event type that records a file in the blob store (an item's evidence, a dispute's, a
+# leaver's resignation letter, the contract's termination document) → the payload field
+# holding the file (None: the payload itself).
+FILE_EVENTS: dict[str, str | None] = {UPLOAD_EVENT: None, "DisputeEvidenceUploaded": None,
+                                      "DepartureRequested": "letter",
+                                      "DepartureContractTerminated": "document"}
 Progress = Callable[[int], None]  # files checked so far
 
 
@@ -39,7 +44,7 @@ class _Upload:
     version: int
     sha256: str
     size: int
-    kind: str = "item"
+    stream_type: str = "item"
 
 
 def _recorded(row: AuditRow) -> _Upload | None:
@@ -47,18 +52,21 @@ def _recorded(row: AuditRow) -> _Upload | None:
     verified every row, has reported it already)."""
     try:
         entry = decode_entry(bytes(row[7]), bytes(row[6]), strict=False)
-        sha256, size = entry.payload["sha256"], entry.payload["size"]
+        field_name = FILE_EVENTS.get(entry.event_type)
+        cited = entry.payload[field_name] if field_name else entry.payload
     except (VerificationError, KeyError):
         return None
+    if not isinstance(cited, Mapping) or "sha256" not in cited or "size" not in cited:
+        return None
+    sha256, size = cited["sha256"], cited["size"]
     if not isinstance(sha256, str) or not isinstance(size, int):
         return None
-    return _Upload(row[3], row[1], row[4], sha256, size,
-                   "item" if row[5] == UPLOAD_EVENT else "dispute")
+    return _Upload(row[3], row[1], row[4], sha256, size, row[2])
 
 
 async def verify_files(blobs: BlobStore, upload_rows: Sequence[AuditRow],
                        progress: Progress | None = None) -> FileReport:
-    """Check the file of every upload row (rows of ``UPLOAD_EVENTS``, as the chain check read
+    """Check the file of every upload row (rows of ``FILE_EVENTS``, as the chain check read
     them) against the blob store."""
     report = FileReport()
     by_file: dict[tuple[str, int], list[_Upload]] = {}
@@ -100,7 +108,7 @@ def _problem(sha256: str, size: int, stored: tuple[str, int] | None) -> str | No
 
 def _located(problem: str, upload: _Upload) -> VerificationError:
     return VerificationError(
-        f"{problem} (uploaded to {upload.kind} {upload.item_id}, recorded by event "
+        f"{problem} (uploaded to {upload.stream_type} {upload.item_id}, recorded by event "
         f"{upload.event_id}, "
         f"version {upload.version})", stream_id=upload.item_id, version=upload.version,
         event_id=upload.event_id)

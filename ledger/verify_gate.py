@@ -6,7 +6,10 @@ can still append a correctly chained event after the close, or a close with made
 So ``ledger verify`` replays just enough of the domain to catch both, in log order:
 
 * no item event is sequenced after its departure's ``DepartureClosed`` or
-  ``DepartureWithdrawn``, nor any departure event but a legal hold (a dispute after close);
+  ``DepartureWithdrawn``, and no departure event either, but a legal hold (a dispute raised
+  after the case ended, ``AFTER_FINAL_EVENTS``) and the facts the handover never gates, which
+  a closed case still records (``AFTER_CLOSE_EVENTS``: the day the person left, the contract's
+  termination; Labour Contract Law Art. 50);
 * every ``DepartureClosed`` records the counts (``items_total``, ``confirmed``, ``waived``,
   ``optional_open``) the departure's items had at that point in the log, and no mandatory item
   was still open then.
@@ -41,6 +44,7 @@ ITEM_STATE_AFTER = {"ItemCreated": "open", "ItemSubmitted": "submitted",
 FINAL_EVENTS = ("DepartureClosed", "DepartureWithdrawn")
 # Departure events a final case may still take: a dispute after close places a legal hold.
 AFTER_FINAL_EVENTS = frozenset({"DepartureLegalHoldPlaced"})
+AFTER_CLOSE_EVENTS = ("DepartureLeft", "DepartureContractTerminated")
 CLOSE_COUNTS = ("items_total", "confirmed", "waived", "optional_open")
 OrderKey = Callable[[int], int]  # storage position → its place in log order
 
@@ -96,7 +100,9 @@ class GateFacts:
     def _departure(self, position: int, event_id: str, departure: str, version: int,
                    event_type: str, entry: bytes) -> None:
         if departure in self.finals:  # a final state is final: nothing may follow it
-            if event_type in AFTER_FINAL_EVENTS:
+            if event_type in AFTER_FINAL_EVENTS or (
+                    event_type in AFTER_CLOSE_EVENTS
+                    and self.finals[departure].event_type == "DepartureClosed"):
                 return
             self.after_final.setdefault(departure, []).append(
                 (position, event_id, version, event_type))

@@ -29,7 +29,8 @@ STREAM_CLASSES: dict[str, type[Aggregate]] = {
 # Fields added to an event type after entries without them were stored, and the value such an
 # old entry means (eventsourcing's event classes keep no defaults): old streams still replay.
 LATER_FIELDS: dict[str, JSONObject] = {
-    "ItemCreated": {"satisfied_by": None, "department_may_confirm_directly": False},
+    "ItemCreated": {"satisfied_by": None, "department_may_confirm_directly": False,
+                    "urgent": False},
     "ItemSubmitted": {"on_evidence": None},
     "ItemConfirmed": {"direct": False},
     "TemplateCreated": {"author": None},

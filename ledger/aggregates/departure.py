@@ -1,6 +1,8 @@
 """Departure: one leaver's offboarding case (离职交接单).
 
-States (DESIGN.md): draft → pending_approval → approved → handing_over → closed, or withdrawn.
+States (DESIGN.md): draft → pending_approval → approved → handing_over → closed, or withdrawn;
+a case may also start as the leaver's own request (requested), which HR accepts into the
+approval chain (pending_approval) or declines (declined, final).
 The close gate lives here: a departure closes only when every mandatory item is confirmed or
 waived, and the Closed event records the counts and that severance may be released. Where the
 handover confirmation (交接确认书) is required, every signatory must also have signed it as it
@@ -10,6 +12,7 @@ case takes one more kind of event: a dispute's legal hold (``DepartureLegalHoldP
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 
 from eventsourcing.domain import Aggregate, event
@@ -31,9 +34,14 @@ from ledger.errors import (
 
 ROLE_FAMILIES = ("sales", "technical", "admin", "finance", "management", "general")
 DEPARTURE_STATES = ("draft", "pending_approval", "approved", "handing_over", "closed",
-                    "withdrawn")
+                    "withdrawn", "requested", "declined")
 OPEN_FOR_ITEMS = ("approved", "handing_over")
 FINAL_STATES = ("closed", "withdrawn")
+# A request HR declined is final too, but it never had items: the item gate ignores it.
+ENDED_STATES = (*FINAL_STATES, "declined")
+# A checklist may be applied while approval is pending, so that the items it marks urgent can
+# be worked at once (seed 001: "标注'紧急'…需立即交接"); the rest wait for approval.
+OPEN_FOR_CHECKLISTS = ("pending_approval", *OPEN_FOR_ITEMS)
 
 
 class DepartureStateError(InvalidTransitionError):
@@ -82,6 +90,50 @@ class Departure(Aggregate):
         self.confirmation_signatures: dict[str, JSONObject] = {}  # signer → what they signed
         self.dispute_ids: list[str] = []
         self.legal_hold = False
+        # Facts of the case beside the handover (none is a constructor argument, so cases
+        # started before they existed replay): the leaver's request, the named successor,
+        # moved last days, the day they left, the contract's end, frozen access.
+        self.request: JSONObject | None = None
+        self.decline: JSONObject | None = None
+        self.successor_id: str | None = None
+        self.last_working_day_changes: list[JSONObject] = []
+        self.left_on: str | None = None
+        self.contract_termination: JSONObject | None = None
+        self.access_frozen: JSONObject | None = None
+
+    class Requested(Aggregate.Created):
+        """The leaver's own request (seed 001: "员工只需通过手机端提交离职申请"): the case
+        starts in ``requested``; who manages, owns and approves it is HR's to say on accept."""
+
+        TOPIC = "DepartureRequested"
+        leaver: JSONObject
+        reason: str
+        intended_last_working_day: str
+        letter: JSONObject
+
+        def mutate(self, aggregate: object) -> Departure:  # type: ignore[override]
+            departure = Departure.__new__(Departure)
+            departure.__base_init__(self.originator_id, self.originator_version,
+                                    self.timestamp)
+            departure.__init__(  # type: ignore[misc]
+                leaver=self.leaver, manager_id="", hr_owner_id="",
+                notice_date=self.timestamp.date().isoformat(),
+                last_working_day=self.intended_last_working_day, reason=self.reason,
+                approval_chain=[])
+            departure.state = "requested"
+            departure.request = {"reason": self.reason, "letter": self.letter,
+                                 "intended_last_working_day": self.intended_last_working_day,
+                                 "requested_on": self.timestamp.date().isoformat()}
+            return departure
+
+    @classmethod
+    def request_departure(cls, leaver: JSONObject, reason: str,
+                          intended_last_working_day: str, letter: JSONObject) -> Departure:
+        """The leaver asks to leave, citing their uploaded resignation letter."""
+        require_reason(reason)
+        return cls._create(cls.Requested, id=uuid.uuid4(), leaver=leaver, reason=reason,
+                           intended_last_working_day=intended_last_working_day,
+                           letter=letter)
 
     @property
     def leaver_id(self) -> str:
@@ -96,7 +148,7 @@ class Departure(Aggregate):
     @event("SubmittedForApproval", topic="DepartureSubmittedForApproval")
     def _submitted_for_approval(self, by: str) -> None:
         self.approved_steps = 0
-        self.state = "pending_approval" if self.approval_chain else "approved"
+        self.state = "pending_approval" if self.approval_chain else self._approved_state()
 
     def approve_step(self, by: str, step: int, comment: str) -> None:
         """Approve the current step; only that step's approver may."""
@@ -107,7 +159,11 @@ class Departure(Aggregate):
     def _step_approved(self, by: str, step: int, comment: str) -> None:
         self.approved_steps = step + 1
         if self.approved_steps == len(self.approval_chain):
-            self.state = "approved"
+            self.state = self._approved_state()
+
+    def _approved_state(self) -> str:
+        # Items applied while approval was pending (urgent ones) mean the handover is under way.
+        return "handing_over" if self.item_ids else "approved"
 
     def reject_step(self, by: str, step: int, reason: str) -> None:
         """Reject the current step: the departure returns to draft for HR to revise."""
@@ -123,7 +179,7 @@ class Departure(Aggregate):
     def withdraw(self, by: str, reason: str) -> None:
         """Withdraw the case (the leaver stays, or the record was opened in error)."""
         require_reason(reason)
-        if self.state in FINAL_STATES:
+        if self.state in ENDED_STATES:
             raise DepartureStateError(f"departure {self.id} is already {self.state}")
         self._withdrawn(by=by, reason=reason, previous_state=self.state)
 
@@ -134,8 +190,10 @@ class Departure(Aggregate):
     def hand_over(self, by: str, hr_owner_id: str, reason: str) -> None:
         """Give the case to another HR owner (who then waives and closes it)."""
         require_reason(reason)
-        if self.state in FINAL_STATES:
+        if self.state in ENDED_STATES:
             raise DepartureStateError(f"departure {self.id} is already {self.state}")
+        if self.state == "requested":  # it has no owner yet: HR names one on accept
+            raise DepartureStateError(f"departure {self.id} is requested; accept it first")
         if hr_owner_id == self.hr_owner_id:
             raise InvalidTransitionError(f"departure {self.id} is already owned by {hr_owner_id}")
         if hr_owner_id == self.leaver_id:
@@ -149,9 +207,133 @@ class Departure(Aggregate):
                      reason: str) -> None:
         self.hr_owner_id = hr_owner_id
 
+    # --- the leaver's request ---------------------------------------------------------
+
+    def accept_request(self, by: str, role_family: str, manager_id: str, hr_owner_id: str,
+                       notice_date: str, last_working_day: str,
+                       approval_chain: list[JSONObject], successor_id: str | None) -> None:
+        """HR accepts the leaver's request into the approval chain, supplying what a started
+        case needs (straight to approved if the chain is empty)."""
+        self._require_state("requested")
+        if by == self.leaver_id:
+            raise ForbiddenError("the leaver cannot accept their own request")
+        if last_working_day < notice_date:
+            raise InvalidInputError("last working day is before the notice date",
+                                    field="last_working_day")
+        self._request_accepted(by=by, role_family=role_family, manager_id=manager_id,
+                               hr_owner_id=hr_owner_id, notice_date=notice_date,
+                               last_working_day=last_working_day,
+                               approval_chain=approval_chain, successor_id=successor_id)
+
+    @event("RequestAccepted", topic="DepartureRequestAccepted")
+    def _request_accepted(self, by: str, role_family: str, manager_id: str, hr_owner_id: str,
+                          notice_date: str, last_working_day: str,
+                          approval_chain: list[JSONObject], successor_id: str | None) -> None:
+        self.leaver = {**self.leaver, "role_family": role_family}
+        self.manager_id = manager_id
+        self.hr_owner_id = hr_owner_id
+        self.notice_date = notice_date
+        self.last_working_day = last_working_day
+        self.approval_chain = approval_chain
+        self.successor_id = successor_id
+        self.approved_steps = 0
+        self.state = "pending_approval" if approval_chain else self._approved_state()
+
+    def decline_request(self, by: str, reason: str) -> None:
+        """HR declines the leaver's request, with a reason (final)."""
+        require_reason(reason)
+        self._require_state("requested")
+        if by == self.leaver_id:
+            raise ForbiddenError("the leaver cannot decline their own request")
+        self._request_declined(by=by, reason=reason)
+
+    @event("RequestDeclined", topic="DepartureRequestDeclined")
+    def _request_declined(self, by: str, reason: str) -> None:
+        self.state = "declined"
+        self.decline = {"by": by, "reason": reason}
+
+    # --- dates and facts never gated by the handover -----------------------------------
+
+    def change_last_working_day(self, by: str, last_working_day: str, reason: str,
+                                item_ids: list[str]) -> None:
+        """HR moves the last working day; ``item_ids`` are the open checklist items whose due
+        dates follow it (each records its own ItemDueDateChanged in the same commit)."""
+        require_reason(reason)
+        self._require_state("draft", "pending_approval", *OPEN_FOR_ITEMS)
+        if last_working_day == self.last_working_day:
+            raise InvalidTransitionError(f"the last working day is already {last_working_day}")
+        if last_working_day < self.notice_date:
+            raise InvalidInputError("last working day is before the notice date",
+                                    field="last_working_day")
+        self._last_working_day_changed(by=by, previous=self.last_working_day,
+                                       last_working_day=last_working_day, reason=reason,
+                                       item_ids=item_ids)
+
+    @event("LastWorkingDayChanged", topic="DepartureLastWorkingDayChanged")
+    def _last_working_day_changed(self, by: str, previous: str, last_working_day: str,
+                                  reason: str, item_ids: list[str]) -> None:
+        self.last_working_day = last_working_day
+        self.last_working_day_changes = [*self.last_working_day_changes, {
+            "by": by, "previous": previous, "last_working_day": last_working_day,
+            "reason": reason}]
+
+    def record_left(self, by: str, left_on: str, note: str) -> None:
+        """Record the day the person actually left: open items and a close do not stop it."""
+        self._require_accepted()
+        if left_on == self.left_on:
+            raise InvalidTransitionError(f"the leaving day is already recorded as {left_on}")
+        self._left(by=by, left_on=left_on, note=note, previous_left_on=self.left_on)
+
+    @event("Left", topic="DepartureLeft")
+    def _left(self, by: str, left_on: str, note: str, previous_left_on: str | None) -> None:
+        self.left_on = left_on
+
+    def record_contract_terminated(self, by: str, terminated_on: str, document: JSONObject,
+                                   note: str) -> None:
+        """Record the contract's termination and its document's digest (never gated: seed
+        001's "未及时解除劳动合同" risk, and Labour Contract Law Art. 50)."""
+        self._require_accepted()
+        if self.contract_termination is not None:
+            raise InvalidTransitionError(
+                f"the contract's termination is already recorded for departure {self.id}")
+        self._contract_terminated(by=by, terminated_on=terminated_on, document=document,
+                                  note=note)
+
+    @event("ContractTerminated", topic="DepartureContractTerminated")
+    def _contract_terminated(self, by: str, terminated_on: str, document: JSONObject,
+                             note: str) -> None:
+        self.contract_termination = {"by": by, "terminated_on": terminated_on,
+                                     "document": document}
+
+    def freeze_access(self, by: str, frozen_at: str, reason: str, item_ids: list[str]) -> None:
+        """HR freezes the leaver's access at once (seed 001: "暂时冻结了老张的系统权限"): the
+        event names the principal for an IAM integration; ``item_ids`` are the IT clearance
+        items that fall due now."""
+        require_reason(reason)
+        if self.state in ENDED_STATES:
+            raise DepartureStateError(f"departure {self.id} is already {self.state}")
+        if self.access_frozen is not None:
+            raise InvalidTransitionError(f"access is already frozen for departure {self.id}")
+        self._access_frozen(by=by, principal_id=self.leaver_id, frozen_at=frozen_at,
+                            reason=reason, item_ids=item_ids)
+
+    @event("AccessFrozen", topic="DepartureAccessFrozen")
+    def _access_frozen(self, by: str, principal_id: str, frozen_at: str, reason: str,
+                       item_ids: list[str]) -> None:
+        self.access_frozen = {"by": by, "principal_id": principal_id, "frozen_at": frozen_at,
+                              "reason": reason}
+
+    def _require_accepted(self) -> None:
+        # Leaving and the contract's end are facts of an accepted case, closed or not; a
+        # withdrawn case (the person stays) or a request not accepted has no such facts.
+        if self.state in ("requested", "declined", "withdrawn"):
+            raise DepartureStateError(f"departure {self.id} is {self.state}")
+
     def apply_template(self, template: JSONObject, item_ids: list[str]) -> None:
-        """Record which template version (and content hash) produced which items."""
-        self._require_state(*OPEN_FOR_ITEMS)
+        """Record which template version (and content hash) produced which items; while
+        approval is pending only the items the checklist marks urgent may be worked."""
+        if self.state != "pending_approval":
+            self._require_state(*OPEN_FOR_ITEMS)
         for applied in self.templates:
             if (applied["id"], applied["revision"]) == (template["id"], template["revision"]):
                 raise TemplateAlreadyAppliedError(
@@ -163,7 +345,12 @@ class Departure(Aggregate):
     def _template_applied(self, template: JSONObject, item_ids: list[str]) -> None:
         self.templates = [*self.templates, template]
         self.item_ids = [*self.item_ids, *item_ids]
-        self.state = "handing_over"
+        if self.state != "pending_approval":
+            self.state = "handing_over"
+
+    def applied_template_keys(self) -> frozenset[str]:
+        """The keys of every checklist applied to this case (any revision)."""
+        return frozenset(str(t["key"]) for t in self.templates)
 
     def add_item(self, item_id: str) -> None:
         """Attach an ad-hoc item."""

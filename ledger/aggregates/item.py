@@ -115,6 +115,7 @@ class HandoverItem(Aggregate):
         unresolved_requires: list[str] | None = None,
         confirm_within_working_days: int | None = None,
         escalate_to: str | None = None,
+        urgent: bool = False,
     ) -> None:
         self.departure_id = departure_id
         self.category = category
@@ -129,6 +130,11 @@ class HandoverItem(Aggregate):
         self.template_item_key = template_item_key
         self.satisfied_by: list[JSONObject] = list(satisfied_by or [])
         self.department_may_confirm_directly = department_may_confirm_directly
+        # Urgent lines may be worked while the departure's approval is pending (seed 001:
+        # "标注'紧急'…需立即交接"); a checklist item's due date follows the last working day
+        # until something else (frozen access) sets it.
+        self.urgent = urgent
+        self.due_follows_last_day = template_item_key is not None
         self.state = "open"
         self.submissions = 0
         self.evidence: list[JSONObject] = []
@@ -148,7 +154,7 @@ class HandoverItem(Aggregate):
         self.lines: list[JSONObject] = []
         self.line_rejections: list[JSONObject] = []
         self.submission_how: JSONObject | None = None
-        self.urgent = False
+        self.submission_urgent = False
         # --- end issue 9 (signers)
         # --- dependencies, receiver deadlines and questions (issue 9; see dependency.py) ---
         self.requires: list[str] = list(requires or [])  # item ids of the same departure
@@ -216,7 +222,7 @@ class HandoverItem(Aggregate):
         self.lines = list(lines or [])
         self.line_rejections = []
         self.submission_how = how
-        self.urgent = urgent
+        self.submission_urgent = urgent
 
     def _require_uploaded(self, cited: JSONObject) -> None:
         """A submission cites only files uploaded to this item, as uploaded: a digest alone
@@ -380,6 +386,21 @@ class HandoverItem(Aggregate):
         self.reassigned_by = by
         # issue 9 (signers): the receiver's slot moves with it; its sign-off, if any, stays
         self.signers = [receiver if s == previous_receiver else s for s in self.signers]
+
+    def change_due_date(self, by: str, due_date: str, reason: str, cause: str,
+                        urgent: bool) -> None:
+        """Move the due date of an item not yet done: ``cause`` is ``last_working_day`` (the
+        date still follows it) or ``access_frozen`` (due now, urgent; it no longer follows)."""
+        self._require_not_done()
+        self._due_date_changed(by=by, previous_due_date=self.due_date, due_date=due_date,
+                               reason=reason, cause=cause, urgent=urgent or self.urgent)
+
+    @event("DueDateChanged", topic="ItemDueDateChanged")
+    def _due_date_changed(self, by: str, previous_due_date: str | None, due_date: str,
+                          reason: str, cause: str, urgent: bool) -> None:
+        self.due_date = due_date
+        self.urgent = urgent
+        self.due_follows_last_day = self.due_follows_last_day and cause == "last_working_day"
 
     @event("Commented", topic="ItemCommented")
     def comment(self, by: str, text: str) -> None:

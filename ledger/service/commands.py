@@ -440,6 +440,7 @@ class TemplateItem(Model):
     requires: list[TemplateKey] = Field(default_factory=list, max_length=20)
     confirm_within_working_days: WorkingDays | None = None
     escalate_to: EscalationTarget | None = None
+    urgent: Bool = False  # worked while approval is pending (001: "标注'紧急'…需立即交接")
 
 
 class DefineTemplate(Model):
@@ -551,6 +552,91 @@ class RecordDisputeUpload(Model):
     media_type: Annotated[str, StringConstraints(max_length=1000)]
 
 
+# --- starting and changing a case (issue 9) ----------------------------------------------
+
+
+class RequestDeparture(Model):
+    """The leaver asks to leave (seed 001: "员工只需通过手机端提交离职申请").
+
+    Only the request route runs this, after it has streamed the resignation letter into the
+    blob store and hashed it: like ``RecordUpload`` it is not a ``Command``, for a client that
+    could name any digest would cite a letter that was never uploaded.
+    """
+
+    type: Literal["request_departure"] = "request_departure"
+    department: Name
+    position: Name
+    reason: Reason
+    intended_last_working_day: Date
+    letter: Evidence
+
+
+class AcceptDepartureRequest(Model):
+    """HR accepts a leaver's request into the approval chain, supplying what a case needs
+    (the notice date defaults to the day of the request, the last day to the one asked for)."""
+
+    type: Literal["accept_departure_request"] = "accept_departure_request"
+    departure_id: Uuid
+    role_family: Literal[ROLE_FAMILIES]  # type: ignore[valid-type]
+    manager_id: Id
+    hr_owner_id: Id
+    approval_chain: list[ApprovalStep] = Field(default_factory=list, max_length=10)
+    notice_date: Date | None = None
+    last_working_day: Date | None = None
+    successor_id: Id | None = None
+    expected_version: Int | None = None
+
+
+class DeclineDepartureRequest(Model):
+    """HR declines a leaver's request, with a reason."""
+
+    type: Literal["decline_departure_request"] = "decline_departure_request"
+    departure_id: Uuid
+    reason: Reason
+    expected_version: Int | None = None
+
+
+class ChangeLastWorkingDay(Model):
+    """HR moves the last working day; the open checklist items' due dates follow."""
+
+    type: Literal["change_last_working_day"] = "change_last_working_day"
+    departure_id: Uuid
+    last_working_day: Date
+    reason: Reason
+    expected_version: Int | None = None
+
+
+class RecordLeft(Model):
+    """HR records the day the person actually left (never gated by the handover)."""
+
+    type: Literal["record_left"] = "record_left"
+    departure_id: Uuid
+    left_on: Date
+    note: Text = ""
+
+
+class RecordContractTerminated(Model):
+    """HR records the contract's termination with its document's digest (never gated).
+
+    Only the route that streams the document into the blob store runs this (not a
+    ``Command``), so the digest it records is of a file that was uploaded.
+    """
+
+    type: Literal["record_contract_terminated"] = "record_contract_terminated"
+    departure_id: Uuid
+    terminated_on: Date
+    document: Evidence
+    note: Text = ""
+
+
+class FreezeAccess(Model):
+    """HR freezes the leaver's access at once; the IT clearance items fall due now."""
+
+    type: Literal["freeze_access"] = "freeze_access"
+    departure_id: Uuid
+    reason: Reason
+
+
 Command = (
     StartDeparture | SubmitForApproval | ApproveStep | RejectStep | WithdrawDeparture
     | ApplyTemplate | AddItem | SendReminder | CloseDeparture | SubmitItem | ConfirmItem
@@ -558,4 +644,6 @@ Command = (
     | DefineTemplate | HandOverDeparture
     | AnswerQuestion | EscalateConfirmation  # issue 9
     | SignHandoverConfirmation | RaiseDispute | AddDisputeStatement | RecordDisputeFinding
+    | AcceptDepartureRequest | DeclineDepartureRequest | ChangeLastWorkingDay | RecordLeft
+    | FreezeAccess
 )

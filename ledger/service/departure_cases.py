@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from ledger.aggregates.departure import Departure
 from ledger.aggregates.item import HandoverItem
 from ledger.aggregates.signoff import resolve_signers
-from ledger.aggregates.template import Template, template_id_for
 from ledger.canonical import JSONObject
-from ledger.errors import ForbiddenError, InvalidInputError, NotFoundError
+from ledger.errors import ForbiddenError, InvalidInputError
 from ledger.service import commands as c
+from ledger.service.checklist_apply import (
+    apply_checklist,
+    auto_apply_checklists,
+    load_checklist,
+    require_not_leavers_revision,
+)
 from ledger.service.context import Actor
 from ledger.service.duties import (
     require_approver_role,
@@ -21,11 +24,7 @@ from ledger.service.duties import (
 )
 from ledger.service.handover_statement import confirmation_due
 from ledger.service.item_flow import (
-    creation_order,
-    items_by_key,
-    link_earlier_items,
     requirements_of_new_item,
-    resolve_line,
     unanswered_questions,
 )
 from ledger.service.policy import HR, require_hr_or_manager, require_role
@@ -65,7 +64,7 @@ async def submit_for_approval(cmd: c.SubmitForApproval, actor: Actor,
     departure = await uow.get(Departure, cmd.departure_id, cmd.expected_version)
     require_not_leaver(actor, departure)
     departure.submit_for_approval(by=actor.id)
-    return {"departure_id": str(departure.id), "state": departure.state}
+    return await _approved(uow, departure)
 
 
 async def approve_step(cmd: c.ApproveStep, actor: Actor, uow: UnitOfWork) -> JSONObject:
@@ -75,7 +74,15 @@ async def approve_step(cmd: c.ApproveStep, actor: Actor, uow: UnitOfWork) -> JSO
     hide_departure(actor, departure)
     require_not_leaver(actor, departure)
     departure.approve_step(by=actor.id, step=cmd.step, comment=cmd.comment)
-    return {"departure_id": str(departure.id), "state": departure.state}
+    return await _approved(uow, departure)
+
+
+async def _approved(uow: UnitOfWork, departure: Departure) -> JSONObject:
+    """The answer to a step of the chain; the approval that completes it may apply the case's
+    checklists (``LEDGER_AUTO_APPLY_CHECKLISTS``)."""
+    applied = await auto_apply_checklists(uow, departure)
+    result: JSONObject = {"departure_id": str(departure.id), "state": departure.state}
+    return {**result, "templates_applied": list(applied)} if applied else result
 
 
 async def reject_step(cmd: c.RejectStep, actor: Actor, uow: UnitOfWork) -> JSONObject:
@@ -111,66 +118,18 @@ def require_other_receiver(receiver: str, departure: Departure) -> None:
         raise InvalidInputError("the leaver cannot receive their own handover", field="receiver")
 
 
-def _resolve_receiver(spec: str, departure: Departure, successor_id: str | None) -> str:
-    if spec == "successor":
-        if successor_id is None:
-            raise InvalidInputError("this template needs a successor_id", field="successor_id")
-        return successor_id
-    if spec == "manager":
-        return departure.manager_id
-    if spec == "hr":
-        return departure.hr_owner_id
-    if spec == "leaver":  # issue 9: an item given to the leaver (the final settlement)
-        return departure.leaver_id
-    return spec
-
-
 async def apply_template(cmd: c.ApplyTemplate, actor: Actor, uow: UnitOfWork) -> JSONObject:
-    """HR applies a checklist: the items and the TemplateApplied record commit together."""
+    """HR applies a checklist: the items and the TemplateApplied record commit together (while
+    approval is pending too, so that its urgent items can be worked at once)."""
     require_role(actor, HR, "apply a template")
     departure = await uow.get(Departure, cmd.departure_id, cmd.expected_version)
     require_not_leaver(actor, departure)
-    try:
-        # A read dependency: a revision committed before this append makes it decide again.
-        template = await uow.get(Template, template_id_for(cmd.template_key), read_only=True)
-    except NotFoundError:
-        raise InvalidInputError(f"no checklist {cmd.template_key!r}; GET /v1/templates lists "
-                                "them", field="template_key") from None
-    if template.author == departure.leaver_id:
-        raise ForbiddenError(f"revision {template.revision} of checklist {template.key} was "
-                             f"written by this departure's leaver; it cannot apply to their case")
+    template = await load_checklist(uow, cmd.template_key)
+    require_not_leavers_revision(template, departure)
     if cmd.successor_id is not None:
         require_other_receiver(cmd.successor_id, departure)
         await require_named(uow, cmd.successor_id, "successor_id")
-    last_day = dt.date.fromisoformat(departure.last_working_day)
-    # issue 9: lines are created after the lines they require, which resolve to item ids
-    earlier = [await uow.get(HandoverItem, i) for i in departure.item_ids]
-    existing = items_by_key(earlier)
-    created: dict[int, str] = {}
-    new_items: list[HandoverItem] = []
-    for n in creation_order(template.items):
-        spec = template.items[n]
-        giver, receiver, signers = resolve_parties(spec, departure, cmd.successor_id)
-        item = HandoverItem(
-            departure_id=str(departure.id), category=str(spec["category"]),
-            title=str(spec["title"]), label=str(spec["label"]),
-            acceptance_criteria=str(spec["acceptance_criteria"]), giver_id=giver,
-            receiver=receiver,
-            mandatory=bool(spec["mandatory"]), priority=str(spec["priority"]),
-            due_date=(last_day + dt.timedelta(days=int(str(spec["due_offset_days"])))).isoformat(),
-            template_item_key=str(spec["key"]),
-            satisfied_by=_rules(spec.get("satisfied_by")),
-            department_may_confirm_directly=spec.get("department_may_confirm_directly") is True,
-            signers=signers or None, signers_in_order=spec.get("signers_in_order") is True,
-            **resolve_line(spec, {str(template.items[k]["key"]): v for k, v in created.items()},
-                           existing),
-        )
-        uow.add(item)
-        created[n] = str(item.id)
-        new_items.append(item)
-    link_earlier_items(earlier, new_items)  # issue 9: their keys this checklist now holds
-    item_ids = [created[n] for n in range(len(template.items))]
-    departure.apply_template(template.reference(), item_ids)
+    item_ids = await apply_checklist(uow, departure, template, cmd.successor_id)
     return {"departure_id": str(departure.id), "template": template.reference(),
             "item_ids": item_ids}
 
@@ -251,34 +210,3 @@ async def hand_over_departure(cmd: c.HandOverDeparture, actor: Actor,
     departure.hand_over(by=actor.id, hr_owner_id=cmd.hr_owner_id, reason=cmd.reason)
     return {"departure_id": str(departure.id), "state": departure.state,
             "hr_owner_id": departure.hr_owner_id}
-
-
-# --- issue 9 (signers)
-def resolve_parties(spec: JSONObject, departure: Departure,
-                     successor_id: str | None) -> tuple[str, str, list[str]]:
-    """A checklist line's giver, receiver and signer slots for this case. The giver is the
-    leaver unless the line names another (finance prepares the final settlement, which the
-    leaver acknowledges); ``receiver`` among the signers is the line's receiver."""
-    giver_spec = str(spec.get("giver", "leaver"))
-    giver = departure.leaver_id if giver_spec == "leaver" else _resolve_receiver(
-        giver_spec, departure, successor_id)
-    receiver = _resolve_receiver(str(spec["receiver"]), departure, successor_id)
-    wanted = spec.get("signers")
-    slots = [receiver if str(s) == "receiver" else _resolve_receiver(str(s), departure,
-                                                                      successor_id)
-             for s in (wanted if isinstance(wanted, list) else [])]
-    if receiver == giver:
-        raise InvalidInputError(f"checklist item {spec.get('key')}: its giver ({giver}) would "
-                                "receive it on this case", field="template_key")
-    try:
-        return giver, receiver, resolve_signers(slots, giver, receiver)
-    except InvalidInputError as e:
-        raise InvalidInputError(f"checklist item {spec.get('key')}: {e}",
-                                field="template_key") from None
-# --- end issue 9 (signers)
-
-
-def _rules(value: object) -> list[JSONObject]:
-    """A checklist line's ``satisfied_by`` as stored (absent in lines that predate it)."""
-    return [dict(rule) for rule in value if isinstance(rule, dict)] if isinstance(
-        value, list) else []

@@ -14,7 +14,7 @@ from ledger.canonical import JSONObject
 from ledger.errors import ForbiddenError
 from ledger.service import commands as c
 from ledger.service.context import Actor
-from ledger.service.item_cases import require_open
+from ledger.service.item_cases import require_open, require_workable
 from ledger.service.policy import require_role
 from ledger.service.relation import hide_item
 from ledger.service.unit_of_work import UnitOfWork
@@ -38,6 +38,7 @@ async def record_upload(cmd: c.RecordUpload, actor: Actor, uow: UnitOfWork) -> J
     departure = await uow.get(Departure, item.departure_id, read_only=True)  # a dependency
     require_uploader(actor, item, departure)
     require_open(departure)
+    require_workable(departure, item)
     item.record_upload(by=actor.id, sha256=cmd.sha256, size=cmd.size, name=cmd.name,
                        media_type=cmd.media_type)
     upload = item.uploads[cmd.sha256]

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ledger.aggregates.departure import FINAL_STATES, Departure, DepartureStateError
+from ledger.aggregates.departure import (
+    FINAL_STATES,
+    OPEN_FOR_ITEMS,
+    Departure,
+    DepartureStateError,
+)
 from ledger.aggregates.item import HandoverItem
 from ledger.canonical import JSONObject
 from ledger.errors import ForbiddenError, InvalidInputError
@@ -50,6 +55,14 @@ def require_open(departure: Departure) -> None:
                                   f"its items can no longer change")
 
 
+def require_workable(departure: Departure, item: HandoverItem) -> None:
+    """Before approval only urgent items are worked (seed 001: "标注'紧急'…需立即交接"); the
+    rest wait until the approval chain is complete."""
+    if departure.state not in OPEN_FOR_ITEMS and not item.urgent:
+        raise DepartureStateError(f"departure {departure.id} is {departure.state}; until it "
+                                  "is approved only urgent items can be worked")
+
+
 def _result(item: HandoverItem) -> JSONObject:
     return {"item_id": str(item.id), "state": item.state}
 
@@ -59,7 +72,7 @@ async def submit_item(cmd: c.SubmitItem, actor: Actor, uow: UnitOfWork) -> JSONO
     or HR on the giver's behalf, submits the item with evidence digests, lines and how."""
     require_role(actor, SUBMITTERS, "submit items")
     item = await uow.get(HandoverItem, cmd.item_id, cmd.expected_version)
-    await _open_departure(uow, item, actor)
+    require_workable(await _open_departure(uow, item, actor), item)
     item.submit(by=actor.id, on_behalf=cmd.on_behalf and actor.role == "hr", note=cmd.note,
                 evidence=[e.model_dump() for e in cmd.evidence],
                 acting_for=actor.acting_for(), lines=[ln.model_dump() for ln in cmd.lines],
@@ -75,7 +88,7 @@ async def confirm_item(cmd: c.ConfirmItem, actor: Actor, uow: UnitOfWork) -> JSO
     confirms it."""
     require_role(actor, REVIEWERS, "confirm items")
     item = await uow.get(HandoverItem, cmd.item_id, cmd.expected_version)
-    await _open_departure(uow, item, actor)
+    require_workable(await _open_departure(uow, item, actor), item)
     signed = None
     if cmd.signature is not None:
         found = await uow.keys.find_key(cmd.signature.key_id) if uow.keys else None
@@ -98,7 +111,7 @@ async def reject_item(cmd: c.RejectItem, actor: Actor, uow: UnitOfWork) -> JSONO
     the item returns to its giver."""
     require_role(actor, REVIEWERS, "reject items")
     item = await uow.get(HandoverItem, cmd.item_id, cmd.expected_version)
-    await _open_departure(uow, item, actor)
+    require_workable(await _open_departure(uow, item, actor), item)
     item.reject(by=actor.id, acting_for=actor.acting_for(), reason=cmd.reason,
                 rejected_lines=[r.model_dump() for r in cmd.rejected_lines],
                 acknowledged=list(cmd.acknowledged))
@@ -160,6 +173,7 @@ async def record_external_evidence(cmd: c.RecordExternalEvidence, actor: Actor,
     allowed = item.accepts_evidence_from(actor.role, actor.id, cmd.kind)
     departure = await _open_departure(uow, item, None if allowed else actor)
     require_not_leaver(actor, departure)
+    require_workable(departure, item)
     item.record_external_evidence(by=actor.id, role=actor.role, source=cmd.source,
                                   kind=cmd.kind, reference=cmd.reference,
                                   details=dict(cmd.details),

@@ -34,11 +34,13 @@ from ledger.errors import (
 )
 from ledger.service import commands as c
 from ledger.service import confirmation_cases as hc
+from ledger.service import date_cases as dc
 from ledger.service import departure_cases as d
 from ledger.service import dispute_cases as disputes
 from ledger.service import evidence_cases as e
 from ledger.service import flow_cases as f
 from ledger.service import item_cases as i
+from ledger.service import request_cases as rq
 from ledger.service import template_cases as t
 from ledger.service.cache import AggregateCache
 from ledger.service.context import Actor, RequestContext
@@ -84,6 +86,13 @@ HANDLERS: dict[type[c.Model], Handler] = {
     c.AddDisputeStatement: disputes.add_dispute_statement,
     c.RecordDisputeFinding: disputes.record_dispute_finding,
     c.RecordDisputeUpload: disputes.record_dispute_upload,
+    c.RequestDeparture: rq.request_departure,
+    c.AcceptDepartureRequest: rq.accept_departure_request,
+    c.DeclineDepartureRequest: rq.decline_departure_request,
+    c.ChangeLastWorkingDay: dc.change_last_working_day,
+    c.RecordLeft: dc.record_left,
+    c.RecordContractTerminated: dc.record_contract_terminated,
+    c.FreezeAccess: dc.freeze_access,
 }
 MAX_IDEMPOTENCY_KEY = 200
 SYSTEM_ACTOR = Actor(id=LEDGER_ACTOR_ID, role="operator", name="Handover Ledger")
@@ -117,12 +126,14 @@ class Ledger:
                  separation_of_duties: bool = True,
                  calendar: WorkingCalendar | None = None,
                  clock: Callable[[], dt.datetime] = utc_now,
-                 close_requires_confirmation: bool = True) -> None:
+                 close_requires_confirmation: bool = True,
+                 auto_apply_checklists: bool = False) -> None:
         self.store = store
         self.separation_of_duties = separation_of_duties
         self.calendar = calendar  # issue 9: None is the PRC's (ledger.service.item_flow)
         self.clock = clock
         self.close_requires_confirmation = close_requires_confirmation
+        self.auto_apply_checklists = auto_apply_checklists
         self.keys = keys
         self.directory = directory
         self._on_append = on_append
@@ -143,6 +154,7 @@ class Ledger:
             uow.separation_of_duties = self.separation_of_duties
             uow.calendar, uow.clock = self.calendar, self.clock
             uow.close_requires_confirmation = self.close_requires_confirmation
+            uow.auto_apply_checklists = self.auto_apply_checklists
             try:
                 try:
                     result = await HANDLERS[type(command)](command, actor, uow)

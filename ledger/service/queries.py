@@ -139,6 +139,8 @@ async def list_departures(ledger: Ledger, actor: Actor, wanted: DepartureFilter,
     matched = []
     for departure_id in await ledger.store.stream_ids("departure"):
         d = await ledger.load(Departure, departure_id)
+        if not may_read_departure(actor, d):  # a request not yet accepted: its leaver and HR
+            continue
         last_day = dt.date.fromisoformat(d.last_working_day)
         if (wanted.state and d.state != wanted.state) or (
                 wanted.department and d.leaver.get("department") != wanted.department) or (

@@ -14,10 +14,14 @@ from ledger.errors import NotFoundError
 from ledger.service.context import Actor
 
 OVERSEERS = ("hr", "legal", "auditor")
+REQUEST_STATES = ("requested", "declined")
 
 
 def may_read_departure(actor: Actor, departure: Departure) -> bool:
-    """Whether ``actor`` takes part in (or oversees) ``departure``."""
+    """Whether ``actor`` takes part in (or oversees) ``departure``; a leaver's request, until
+    HR accepts it, is read only by its leaver and HR."""
+    if departure.state in REQUEST_STATES:
+        return actor.role == "hr" or actor.id == departure.leaver_id
     approvers = {str(step["approver_id"]) for step in departure.approval_chain}
     related = {departure.leaver_id, departure.manager_id, departure.hr_owner_id} | approvers
     return actor.role in OVERSEERS or actor.id in related

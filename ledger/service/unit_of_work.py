@@ -65,6 +65,7 @@ class UnitOfWork:
         self.calendar: WorkingCalendar | None = None
         self.clock: Callable[[], dt.datetime] = utc_now
         self.close_requires_confirmation = True  # Settings.close_requires_confirmation, too
+        self.auto_apply_checklists = False  # Settings.auto_apply_checklists, likewise
         self.cache = cache
         self.trust_cache = trust_cache
         self.used_cache = False

@@ -12,7 +12,7 @@ from typing import Any
 
 import aiohttp
 
-from ledger.verify_files import UPLOAD_EVENTS, verify_files
+from ledger.verify_files import FILE_EVENTS, verify_files
 from ledger.verify_gate import verify_gate
 from tests.integration.http_fixtures import Api
 from tests.support.blob_tamper import change_blob
@@ -170,7 +170,7 @@ async def test_ledger_verify_rehashes_a_disputes_files_and_names_the_dispute(api
     uploaded = await api.post(f"/v1/disputes/{dispute_id}/evidence", "zhao.min", data=form)
     assert uploaded.status == 201, uploaded.body
     rows = [row for row in await api.runtime.store.read_for_audit(0, 10_000)
-            if row[5] in UPLOAD_EVENTS]
+            if row[5] in FILE_EVENTS]
     assert (await verify_files(api.runtime.blobs, rows)).problems == []
     await change_blob(api.runtime.blobs, api.runtime.settings.database_url,
                       uploaded.json()["sha256"])

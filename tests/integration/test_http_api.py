@@ -55,6 +55,15 @@ EXERCISED = {
     "POST /v1/disputes", "GET /v1/disputes/{dispute_id}",
     "POST /v1/disputes/{dispute_id}/statements", "POST /v1/disputes/{dispute_id}/finding",
     "POST /v1/disputes/{dispute_id}/evidence", "GET /v1/disputes/{dispute_id}/evidence/{sha256}",
+    # starting and changing a case: exercised in test_http_case_start.py, test_http_case_dates.py
+    "POST /v1/departures/requests", "GET /v1/departures/requests",
+    "GET /v1/departures/{departure_id}/files/{sha256}",
+    "POST /v1/departures/requests/{departure_id}/accept",
+    "POST /v1/departures/requests/{departure_id}/decline",
+    "POST /v1/departures/{departure_id}/last-working-day",
+    "POST /v1/departures/{departure_id}/left",
+    "POST /v1/departures/{departure_id}/contract-terminated",
+    "POST /v1/departures/{departure_id}/freeze-access",
 }
 
 

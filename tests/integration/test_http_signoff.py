@@ -73,7 +73,7 @@ async def test_two_signers_each_sign_and_only_then_is_the_item_confirmed_and_the
     assert item_id in str(refused.problem(409))
 
     shown = await view(api, item_id, "li.qiang")  # a signer reads the item
-    assert (shown["signers"], shown["pending_signers"], shown["urgent"]) == (
+    assert (shown["signers"], shown["pending_signers"], shown["submission_urgent"]) == (
         ["li.qiang", "zhao.min"], ["li.qiang"], True)
     assert shown["submission_how"] == HOW
     assert [(s["signer"], s["signed"], s["by"]) for s in shown["signoffs"]] == [
@@ -153,7 +153,8 @@ async def test_a_plain_item_is_confirmed_by_its_receiver_alone_as_before(api: Ap
     assert confirmed.json()["result"] == {"item_id": item_id, "state": "confirmed",
                                           "signed": False}
     shown = await view(api, item_id)
-    assert (shown["signers"], shown["lines"], shown["urgent"]) == (["zhao.min"], [], False)
+    assert (shown["signers"], shown["lines"], shown["submission_urgent"]) == (
+        ["zhao.min"], [], False)
 
 
 async def test_finance_gives_the_final_settlement_that_the_leaver_acknowledges(

@@ -153,6 +153,25 @@ async def test_a_departure_event_after_its_close_is_reported(
     assert f"follows departure {departure}'s close" in str(problems[0])
 
 
+LEFT = ("DepartureLeft", {"by": "hr.t", "left_on": "2026-11-30", "note": "",
+                         "previous_left_on": None})
+
+
+async def test_the_leaving_day_after_a_close_passes_but_after_a_withdrawal_is_reported(
+        ledger: Ledger, store: EventStore, signer_keys: Path) -> None:
+    closed, _ = await handing_over(ledger, mandatory=False)
+    await ledger.execute(c.CloseDeparture(departure_id=closed), HR)
+    await forge(store, "departure", closed, *LEFT)  # never gated (Labour Contract Law Art. 50)
+    withdrawn, _ = await handing_over(ledger, mandatory=False)
+    await ledger.execute(c.WithdrawDeparture(departure_id=withdrawn, reason="stays"), HR)
+    late = await forge(store, "departure", withdrawn, *LEFT)
+
+    problems = await audited(store, signer_keys)
+
+    assert [(p.event_id, p.stream_id) for p in problems] == [
+        (str(late.event_id), str(withdrawn))]
+
+
 async def test_close_counts_are_judged_at_the_close_not_later(
         ledger: Ledger, store: EventStore, signer_keys: Path) -> None:
     """A correct close followed by a forged confirmation: the close's counts still agree with

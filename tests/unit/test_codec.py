@@ -40,6 +40,10 @@ PINNED_TOPICS = {
     "ItemSignedOff",
     "DepartureConfirmationSigned", "DepartureLegalHoldPlaced", "DisputeRaised",
     "DisputeStatementAdded", "DisputeEvidenceUploaded", "DisputeFindingRecorded",
+    # issue 9: starting and changing a case
+    "DepartureRequested", "DepartureRequestAccepted", "DepartureRequestDeclined",
+    "DepartureLastWorkingDayChanged", "DepartureLeft", "DepartureContractTerminated",
+    "DepartureAccessFrozen", "ItemDueDateChanged",
 }
 
 

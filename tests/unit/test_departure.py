@@ -340,8 +340,11 @@ def test_a_new_revision_of_an_applied_template_may_be_applied() -> None:
     assert departure.templates == [SALES_R1, SALES_R2]
 
 
-@pytest.mark.parametrize("state", [*BEFORE_APPROVAL, "closed", "withdrawn"])
-def test_refuses_to_apply_a_template_unless_approved_or_handing_over(state: str) -> None:
+# A checklist may be applied while approval is pending (its urgent items are worked at once):
+# tests/unit/test_case_start.py.
+@pytest.mark.parametrize("state", ["draft", "closed", "withdrawn"])
+def test_refuses_to_apply_a_template_unless_pending_approval_approved_or_handing_over(
+        state: str) -> None:
     departure = departure_in(state)
 
     with pytest.raises(DepartureStateError, match=f"is {state}; needs approved or handing_over"):

@@ -87,6 +87,7 @@ def test_new_item_is_open_and_records_its_creation() -> None:
         "template_item_key": "sales.clients", "satisfied_by": None,
         "department_may_confirm_directly": False, "requires": None,
         "unresolved_requires": None, "confirm_within_working_days": None, "escalate_to": None,
+        "urgent": False,
     })]
 
 

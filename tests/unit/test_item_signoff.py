@@ -226,7 +226,7 @@ def test_a_submission_records_its_lines_how_and_urgency() -> None:
     [(topic, payload)] = [encode_event(e) for e in item.collect_events()]
     assert topic == "ItemSubmitted"
     assert (payload["lines"], payload["how"], payload["urgent"]) == (LINES, HOW, True)
-    assert (item.lines, item.submission_how, item.urgent) == (LINES, HOW, True)
+    assert (item.lines, item.submission_how, item.submission_urgent) == (LINES, HOW, True)
 
 
 def test_a_plain_item_records_none_of_the_new_fields() -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from ledger.aggregates.departure import Departure
 from ledger.errors import InvalidInputError
-from ledger.service.departure_cases import resolve_parties
+from ledger.service.checklist_apply import resolve_parties
 
 LINE: dict[str, Any] = {"key": "risks", "receiver": "successor"}
 

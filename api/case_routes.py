@@ -1,0 +1,164 @@
+"""The two case events that cite a file: the leaver's request (its resignation letter) and the
+contract's termination (its document). Each is one multipart/form-data POST: text fields, then
+the file; the file is streamed into the blob store and hashed, and the command records what was
+stored (name, size, media type, SHA-256) through ``Ledger.execute``, so no client can cite a
+digest that was never uploaded."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.auth import actor_of, context_of
+from api.body import build, path_uuid
+from api.command_routes import render
+from api.endpoint import EndpointTable
+from api.evidence_headers import download_headers
+from api.idempotent import IDEMPOTENCY_HEADER
+from api.runtime_key import RUNTIME
+from api.upload_routes import SHA256_HEX, _chunks, _sent_name, _stream_checked
+from api.views import CommandResult, DepartureView, View, ok
+from ledger.aggregates.evidence import DEFAULT_MEDIA_TYPE, check_file_name, check_media_type
+from ledger.errors import InvalidInputError, NotFoundError
+from ledger.service import case_files
+from ledger.service import commands as c
+from ledger.store.blob_port import BlobMissingError, BlobStore
+
+table = EndpointTable()
+MAX_FIELD_BYTES = 8192
+MAX_FIELDS = 10
+
+
+class RequestForm(BaseModel):
+    """The leaver's request: the fields first, then the resignation letter as ``letter``."""
+
+    model_config = ConfigDict(extra="forbid")
+    department: str = Field(min_length=1, max_length=200)
+    position: str = Field(min_length=1, max_length=200)
+    reason: str = Field(min_length=1, max_length=2000)
+    intended_last_working_day: str = Field(description="YYYY-MM-DD", min_length=10,
+                                           max_length=10)
+    letter: bytes = Field(description="the resignation letter (its name and Content-Type "
+                                      "are recorded with its SHA-256)")
+
+
+class ContractTerminatedForm(BaseModel):
+    """The contract's termination: the date (and a note), then the document as ``document``."""
+
+    model_config = ConfigDict(extra="forbid")
+    terminated_on: str = Field(description="YYYY-MM-DD", min_length=10, max_length=10)
+    note: str = Field(default="", max_length=4000)
+    document: bytes = Field(description="the termination document")
+
+
+class RequestList(View):
+    """The departure requests awaiting HR that the reader may see."""
+
+    items: list[DepartureView]
+
+
+@table.route("GET", "/v1/departures/requests",
+             "The requests awaiting HR (HR: all; a leaver: their own)", response=RequestList)
+async def list_requests(request: web.Request) -> web.Response:
+    """What HR accepts or declines next; a leaver sees their own pending request."""
+    found = await case_files.list_requests(request.app[RUNTIME].ledger, actor_of(request))
+    return ok(RequestList(items=[DepartureView.of(d) for d in found]))
+
+
+async def read_form(request: web.Request, file_field: str,
+                    blobs: BlobStore) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The form's text fields and the stored file's citation (sha256, size, name, type)."""
+    if not request.content_type.startswith("multipart/"):
+        raise InvalidInputError(f"send multipart/form-data with a {file_field!r} file",
+                                field=file_field)
+    fields: dict[str, Any] = {}
+    cited: dict[str, Any] | None = None
+    try:
+        reader = await request.multipart()
+        while (part := await reader.next()) is not None:
+            if not isinstance(part, BodyPartReader) or not part.name or len(fields) >= MAX_FIELDS:
+                raise InvalidInputError("unexpected part in the form", field=file_field)
+            if part.name == file_field and cited is None:
+                name = check_file_name(_sent_name(part.filename), field=f"{file_field}.name")
+                media_type = check_media_type(part.headers.get("Content-Type",
+                                                               DEFAULT_MEDIA_TYPE))
+                sha256, size = await blobs.put(_chunks(part))
+                cited = {"sha256": sha256, "size": size, "name": name, "media_type": media_type}
+            elif part.name in fields or part.name == file_field:
+                raise InvalidInputError(f"{part.name} is sent twice", field=part.name)
+            else:
+                raw = await part.read(decode=False)
+                if len(raw) > MAX_FIELD_BYTES:
+                    raise InvalidInputError(f"{part.name} is too long", field=part.name)
+                fields[part.name] = raw.decode("utf-8")
+    except (ValueError, LookupError, UnicodeError, AssertionError, HttpProcessingError) as e:
+        raise InvalidInputError(f"malformed multipart body: {type(e).__name__}",
+                                field=file_field) from e
+    if cited is None:
+        raise InvalidInputError(f"the form needs the file {file_field!r}", field=file_field)
+    return fields, cited
+
+
+async def _execute(request: web.Request, command: c.Model, status: int) -> web.Response:
+    outcome = await request.app[RUNTIME].ledger.execute(
+        command, actor_of(request), context_of(request),
+        idempotency_key=request.headers.get(IDEMPOTENCY_HEADER))
+    return render(outcome, status)
+
+
+@table.route("POST", "/v1/departures/requests",
+             "Request your own departure, with the resignation letter (the leaver)",
+             response=CommandResult, status=201, form=RequestForm,
+             headers=(IDEMPOTENCY_HEADER,))
+async def request_departure(request: web.Request) -> web.Response:
+    """Seed 001: "员工只需通过手机端提交离职申请(填写离职原因、预计离职时间)"."""
+    case_files.authorize_request(actor_of(request))
+    fields, letter = await read_form(request, "letter", request.app[RUNTIME].blobs)
+    return await _execute(request, build(c.RequestDeparture, fields, letter=letter), 201)
+
+
+@table.route("POST", "/v1/departures/{departure_id}/contract-terminated",
+             "Record the contract's termination with its document (HR; never gated)",
+             response=CommandResult, status=201, form=ContractTerminatedForm,
+             headers=(IDEMPOTENCY_HEADER,))
+async def record_contract_terminated(request: web.Request) -> web.Response:
+    """Seed 001: "未及时解除劳动合同" — recorded even with items open, even after close."""
+    departure_id = path_uuid(request, "departure_id")
+    runtime = request.app[RUNTIME]
+    await case_files.authorize_contract_document(runtime.ledger, actor_of(request),
+                                                 departure_id)
+    fields, document = await read_form(request, "document", runtime.blobs)
+    command = build(c.RecordContractTerminated, fields, departure_id=str(departure_id),
+                    document=document)
+    return await _execute(request, command, 201)
+
+
+@table.route("GET", "/v1/departures/{departure_id}/files/{sha256}",
+             "Download the resignation letter or termination document a case cites (its "
+             "leaver, HR, legal, auditors)")
+async def download_case_file(request: web.Request) -> web.StreamResponse:
+    """Streamed and checked against its digest as evidence downloads are."""
+    departure_id = path_uuid(request, "departure_id")
+    sha256 = request.match_info["sha256"]
+    if not SHA256_HEX.fullmatch(sha256):
+        raise InvalidInputError("sha256 must be 64 lowercase hex digits", field="sha256")
+    runtime = request.app[RUNTIME]
+    cited = await case_files.case_file(runtime.ledger, actor_of(request), departure_id, sha256)
+    headers = download_headers(sha256, str(cited["name"]), str(cited["media_type"]))
+    chunks = runtime.blobs.read(sha256)
+    try:
+        first = await anext(chunks, b"")
+    except BlobMissingError:
+        raise NotFoundError(f"the file {sha256} is missing from the blob store (an operator "
+                            "should run `ledger verify`)") from None
+    response = web.StreamResponse(status=200, headers=headers)
+    response.content_length = int(str(cited["size"]))
+    await response.prepare(request)
+    if await _stream_checked(response, first, chunks, sha256, response.content_length):
+        await response.write_eof()
+    elif request.transport is not None:
+        request.transport.close()
+    return response

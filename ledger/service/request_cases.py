@@ -1,0 +1,84 @@
+"""Use cases on a leaver's own request: request, accept into the approval chain, decline.
+
+Seed 001: "员工只需通过手机端提交离职申请(填写离职原因、预计离职时间)…系统会自动将申请流转至
+相关负责人". The case starts in ``requested``; only its leaver and HR read it until HR accepts
+it (naming the manager, the HR owner and the approvers) or declines it with a reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from ledger.aggregates.departure import Departure
+from ledger.canonical import JSONObject
+from ledger.errors import InvalidInputError
+from ledger.service import commands as c
+from ledger.service.checklist_apply import auto_apply_checklists
+from ledger.service.context import Actor
+from ledger.service.departure_cases import require_not_leaver, require_other_receiver
+from ledger.service.duties import require_approvers, require_named
+from ledger.service.policy import HR, require_role
+from ledger.service.unit_of_work import UnitOfWork
+
+LEAVERS = ("employee",)
+
+
+async def request_departure(cmd: c.RequestDeparture, actor: Actor,
+                            uow: UnitOfWork) -> JSONObject:
+    """The leaver requests their own departure, citing the letter the route uploaded."""
+    require_role(actor, LEAVERS, "request a departure")
+    # The request is dated by its event (UTC); a day of slack for a leaver east of UTC.
+    if cmd.intended_last_working_day < dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1):
+        raise InvalidInputError("the intended last working day has passed",
+                                field="intended_last_working_day")
+    leaver: JSONObject = {"id": actor.id, "name": actor.name or actor.id,
+                          "department": cmd.department, "position": cmd.position}
+    departure = Departure.request_departure(
+        leaver=leaver, reason=cmd.reason,
+        intended_last_working_day=cmd.intended_last_working_day.isoformat(),
+        letter=cmd.letter.model_dump())
+    uow.add(departure)
+    return {"departure_id": str(departure.id), "state": departure.state,
+            "letter": dict(cmd.letter.model_dump())}
+
+
+async def accept_departure_request(cmd: c.AcceptDepartureRequest, actor: Actor,
+                                   uow: UnitOfWork) -> JSONObject:
+    """HR accepts the request into the approval chain, with what a started case needs."""
+    require_role(actor, HR, "accept a departure request")
+    departure = await uow.get(Departure, cmd.departure_id, cmd.expected_version)
+    require_not_leaver(actor, departure)
+    overseers = {cmd.manager_id, cmd.hr_owner_id, *(s.approver_id for s in cmd.approval_chain)}
+    if departure.leaver_id in overseers:
+        raise InvalidInputError("the leaver cannot manage, own or approve their own departure",
+                                field="manager_id")
+    await require_named(uow, cmd.manager_id, "manager_id")
+    await require_named(uow, cmd.hr_owner_id, "hr_owner_id", role="hr")
+    await require_approvers(uow, actor, cmd.approval_chain)
+    if cmd.successor_id is not None:
+        require_other_receiver(cmd.successor_id, departure)
+        await require_named(uow, cmd.successor_id, "successor_id")
+    departure.accept_request(
+        by=actor.id, role_family=cmd.role_family, manager_id=cmd.manager_id,
+        hr_owner_id=cmd.hr_owner_id,
+        notice_date=(cmd.notice_date.isoformat() if cmd.notice_date
+                     else departure.notice_date),
+        last_working_day=(cmd.last_working_day.isoformat() if cmd.last_working_day
+                          else departure.last_working_day),
+        approval_chain=[s.model_dump() for s in cmd.approval_chain],
+        successor_id=cmd.successor_id)
+    result: JSONObject = {"departure_id": str(departure.id), "state": departure.state}
+    if applied := await auto_apply_checklists(uow, departure):  # an empty chain: approved
+        result = {"departure_id": str(departure.id), "state": departure.state,
+                  "templates_applied": list(applied)}
+    return result
+
+
+async def decline_departure_request(cmd: c.DeclineDepartureRequest, actor: Actor,
+                                    uow: UnitOfWork) -> JSONObject:
+    """HR declines the request, with a reason (the leaver reads it)."""
+    require_role(actor, HR, "decline a departure request")
+    departure = await uow.get(Departure, cmd.departure_id, cmd.expected_version)
+    require_not_leaver(actor, departure)
+    departure.decline_request(by=actor.id, reason=cmd.reason)
+    return {"departure_id": str(departure.id), "state": departure.state}
