@@ -23,6 +23,7 @@ from ledger.store.sqlite import SQLiteEventStore
 from ledger.transparency.keys import load_signers
 from ledger.transparency.sequencer import Sequencer
 from tests.conftest import drain
+from tests.support.confirmation import sign_confirmation
 
 HR = Actor("hr.sun", "hr", "孙 HR")
 LEAVER = Actor("lao.zhang", "employee", "老张")
@@ -49,6 +50,7 @@ async def play(ledger: Ledger) -> None:
     await ledger.execute(c.RecordLeft(departure_id=case, left_on=TODAY), HR)
     for item_id in (await ledger.load(Departure, case)).item_ids:
         await ledger.execute(c.WaiveItem(item_id=uuid.UUID(item_id), reason="演示"), HR)
+    await sign_confirmation(ledger, case)
     await ledger.execute(c.CloseDeparture(departure_id=case), HR)
     await ledger.execute(c.RecordContractTerminated(
         departure_id=case, terminated_on=TODAY, document=LETTER), HR)
