@@ -122,6 +122,24 @@ def encode_canonical(value: JSONValue) -> bytes:
         raise InvalidInputError(f"not canonicalisable: {e}") from e
 
 
+def encode_with_checked_members(document: Mapping[str, JSONValue],
+                                members: Sequence[str]) -> bytes:
+    """``encode_canonical(document)``, checking only the ``members`` named (the rest are built
+    by the caller from values known to be JSON: ASCII keys, strings, safe integers, null), so
+    the per-command entry envelope is not walked node by node on every append.
+
+    Precondition: every member not named holds only ASCII-keyed JSON values (unchecked).
+    """
+    try:
+        bmp = True
+        for name in members:
+            bmp = check_json_value(document[name], f"$.{name}", 1) and bmp
+        return encode_sorted(document) if bmp else rfc8785.dumps(document)
+    except (rfc8785.CanonicalizationError, UnicodeEncodeError,
+            orjson.JSONEncodeError) as e:  # lone surrogates
+        raise InvalidInputError(f"not canonicalisable: {e}") from e
+
+
 def encode_reference(value: JSONValue) -> bytes:
     """RFC 8785 through the ``rfc8785`` package only (the slow path, kept for cross-checks)."""
     check_json_value(value)

@@ -21,6 +21,7 @@ from ledger.canonical import (
     JSONValue,
     encode_canonical,
     encode_sorted,
+    encode_with_checked_members,
 )
 from ledger.errors import InvalidInputError, VerificationError
 
@@ -138,7 +139,8 @@ def encode_entry(
         "payload": payload,
         "prev": prev.hex() if prev is not None else None,
     }
-    raw = encode_canonical(document)
+    # Only the members that come from outside need the walk; the envelope's own are JSON.
+    raw = encode_with_checked_members(document, ("actor", "context", "payload"))
     return raw, hash_entry(raw)
 
 

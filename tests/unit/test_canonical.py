@@ -6,7 +6,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.canonical import MAX_SAFE_INTEGER, encode_canonical, encode_reference
+from ledger.canonical import (
+    MAX_SAFE_INTEGER,
+    encode_canonical,
+    encode_reference,
+    encode_with_checked_members,
+)
 from ledger.errors import InvalidInputError
 
 # Strings without lone surrogates (neither implementation can encode those as UTF-8).
@@ -44,3 +49,18 @@ def test_control_characters_are_escaped_as_rfc8785_says() -> None:
 def test_refuses_what_the_entry_format_forbids(bad: object) -> None:
     with pytest.raises(InvalidInputError):
         encode_canonical(bad)  # type: ignore[arg-type]
+
+
+@settings(max_examples=500)
+@given(values, values)
+def test_checking_only_the_named_members_encodes_as_the_whole_document(
+        payload: object, actor: object) -> None:
+    document = {"v": 1, "type": "ItemCommented", "payload": payload, "actor": actor}
+    assert encode_with_checked_members(
+        document, ("payload", "actor")) == encode_reference(document)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("bad", [1.5, 2**53, {"k": float("nan")}, {1: "x"}, "\ud800"])
+def test_a_named_member_is_still_refused_with_its_path(bad: object) -> None:
+    with pytest.raises(InvalidInputError, match=r"\$\.payload|canonicalisable"):
+        encode_with_checked_members({"v": 1, "payload": {"x": bad}}, ("payload",))
