@@ -9,23 +9,20 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import BodyPartReader, web
-from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import actor_of, context_of
 from api.body import build, path_uuid
 from api.command_routes import render
 from api.endpoint import EndpointTable
-from api.evidence_headers import download_headers
+from api.file_transfer import MULTIPART_ERRORS, checked_digest, send_file, store_part
 from api.idempotent import IDEMPOTENCY_HEADER
 from api.runtime_key import RUNTIME
-from api.upload_routes import SHA256_HEX, _chunks, _sent_name, _stream_checked
 from api.views import CommandResult, DepartureView, View, ok
-from ledger.aggregates.evidence import DEFAULT_MEDIA_TYPE, check_file_name, check_media_type
-from ledger.errors import InvalidInputError, NotFoundError
+from ledger.errors import InvalidInputError
 from ledger.service import case_files
 from ledger.service import commands as c
-from ledger.store.blob_port import BlobMissingError, BlobStore
+from ledger.store.blob_port import BlobStore
 
 table = EndpointTable()
 MAX_FIELD_BYTES = 8192
@@ -82,11 +79,7 @@ async def read_form(request: web.Request, file_field: str,
             if not isinstance(part, BodyPartReader) or not part.name or len(fields) >= MAX_FIELDS:
                 raise InvalidInputError("unexpected part in the form", field=file_field)
             if part.name == file_field and cited is None:
-                name = check_file_name(_sent_name(part.filename), field=f"{file_field}.name")
-                media_type = check_media_type(part.headers.get("Content-Type",
-                                                               DEFAULT_MEDIA_TYPE))
-                sha256, size = await blobs.put(_chunks(part))
-                cited = {"sha256": sha256, "size": size, "name": name, "media_type": media_type}
+                cited = (await store_part(part, blobs, f"{file_field}.name")).cited()
             elif part.name in fields or part.name == file_field:
                 raise InvalidInputError(f"{part.name} is sent twice", field=part.name)
             else:
@@ -94,7 +87,7 @@ async def read_form(request: web.Request, file_field: str,
                 if len(raw) > MAX_FIELD_BYTES:
                     raise InvalidInputError(f"{part.name} is too long", field=part.name)
                 fields[part.name] = raw.decode("utf-8")
-    except (ValueError, LookupError, UnicodeError, AssertionError, HttpProcessingError) as e:
+    except MULTIPART_ERRORS as e:
         raise InvalidInputError(f"malformed multipart body: {type(e).__name__}",
                                 field=file_field) from e
     if cited is None:
@@ -142,23 +135,8 @@ async def record_contract_terminated(request: web.Request) -> web.Response:
 async def download_case_file(request: web.Request) -> web.StreamResponse:
     """Streamed and checked against its digest as evidence downloads are."""
     departure_id = path_uuid(request, "departure_id")
-    sha256 = request.match_info["sha256"]
-    if not SHA256_HEX.fullmatch(sha256):
-        raise InvalidInputError("sha256 must be 64 lowercase hex digits", field="sha256")
+    sha256 = checked_digest(request)
     runtime = request.app[RUNTIME]
     cited = await case_files.case_file(runtime.ledger, actor_of(request), departure_id, sha256)
-    headers = download_headers(sha256, str(cited["name"]), str(cited["media_type"]))
-    chunks = runtime.blobs.read(sha256)
-    try:
-        first = await anext(chunks, b"")
-    except BlobMissingError:
-        raise NotFoundError(f"the file {sha256} is missing from the blob store (an operator "
-                            "should run `ledger verify`)") from None
-    response = web.StreamResponse(status=200, headers=headers)
-    response.content_length = int(str(cited["size"]))
-    await response.prepare(request)
-    if await _stream_checked(response, first, chunks, sha256, response.content_length):
-        await response.write_eof()
-    elif request.transport is not None:
-        request.transport.close()
-    return response
+    return await send_file(request, runtime.blobs, {**cited, "sha256": sha256},
+                           f"departure {departure_id}")

@@ -14,24 +14,14 @@ from api.auth import actor_of, context_of
 from api.body import path_uuid
 from api.command_routes import command_endpoint
 from api.endpoint import EndpointTable
-from api.evidence_headers import download_headers
+from api.file_transfer import checked_digest, file_part, send_file, store_part
 from api.idempotent import IDEMPOTENCY_HEADER
 from api.runtime_key import RUNTIME
-from api.upload_routes import (
-    SHA256_HEX,
-    EvidenceView,
-    _chunks,
-    _file_part,
-    _sent_name,
-    _stream_checked,
-)
+from api.upload_routes import EvidenceView
 from api.views import View, ok
 from ledger.aggregates.dispute import Dispute
-from ledger.aggregates.evidence import DEFAULT_MEDIA_TYPE, check_file_name, check_media_type
-from ledger.errors import InvalidInputError, NotFoundError
 from ledger.service import commands as c
 from ledger.service import dispute_queries as dq
-from ledger.store.blob_port import BlobMissingError
 
 table = EndpointTable()
 D = "/v1/departures/{departure_id}"
@@ -116,16 +106,10 @@ async def upload_dispute_evidence(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
     actor = actor_of(request)
     await dq.authorize_dispute_upload(runtime.ledger, actor, dispute_id)
-    part = await _file_part(request)
-    name = check_file_name(_sent_name(part.filename))
-    media_type = check_media_type(part.headers.get("Content-Type", DEFAULT_MEDIA_TYPE))
-    try:
-        sha256, size = await runtime.blobs.put(_chunks(part))
-    except ValueError as e:
-        raise InvalidInputError(f"malformed upload: {type(e).__name__}", field="file") from e
+    stored = await store_part(await file_part(request), runtime.blobs)
     outcome = await runtime.ledger.execute(
-        c.RecordDisputeUpload(dispute_id=dispute_id, sha256=sha256, size=size, name=name,
-                              media_type=media_type),
+        c.RecordDisputeUpload(dispute_id=dispute_id, sha256=stored.sha256, size=stored.size,
+                              name=stored.name, media_type=stored.media_type),
         actor, context_of(request), idempotency_key=request.headers.get(IDEMPOTENCY_HEADER))
     view = EvidenceView.model_validate(
         {k: outcome.result[k] for k in ("sha256", "size", "name", "media_type")})
@@ -139,24 +123,9 @@ async def download_dispute_evidence(request: web.Request) -> web.StreamResponse:
     """The file as uploaded, streamed and checked against its name as item evidence is;
     anything the reader may not see is one and the same 404."""
     dispute_id = path_uuid(request, "dispute_id")
-    sha256 = request.match_info["sha256"]
-    if not SHA256_HEX.fullmatch(sha256):
-        raise InvalidInputError("sha256 must be 64 lowercase hex digits", field="sha256")
+    sha256 = checked_digest(request)
     runtime = request.app[RUNTIME]
     upload = await dq.uploaded_dispute_evidence(runtime.ledger, actor_of(request), dispute_id,
                                                 sha256)
-    headers = download_headers(sha256, str(upload["name"]), str(upload["media_type"]))
-    chunks = runtime.blobs.read(sha256)
-    try:
-        first = await anext(chunks, b"")
-    except BlobMissingError:
-        raise NotFoundError(f"the file of evidence {sha256} is missing from the blob store "
-                            "(an operator should run `ledger verify`)") from None
-    response = web.StreamResponse(status=200, headers=headers)
-    response.content_length = int(str(upload["size"]))
-    await response.prepare(request)
-    if await _stream_checked(response, first, chunks, sha256, response.content_length):
-        await response.write_eof()
-    elif request.transport is not None:
-        request.transport.close()
-    return response
+    return await send_file(request, runtime.blobs, {**upload, "sha256": sha256},
+                           f"dispute {dispute_id}")
