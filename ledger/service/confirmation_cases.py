@@ -9,21 +9,15 @@ did not have when it was recorded.
 
 from __future__ import annotations
 
-import base64
-import binascii
-
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
 from ledger.aggregates.confirmation import ConfirmationDue
 from ledger.aggregates.departure import Departure
 from ledger.aggregates.item import HandoverItem
 from ledger.canonical import JSONObject
-from ledger.errors import ForbiddenError, InvalidInputError, VerificationError
 from ledger.service import commands as c
 from ledger.service.context import Actor
 from ledger.service.handover_statement import confirmation_due
 from ledger.service.relation import absent, may_read_departure
+from ledger.service.signature import registered_key, verify_signed_statement
 from ledger.service.unit_of_work import UnitOfWork
 
 
@@ -48,36 +42,12 @@ async def sign_handover_confirmation(cmd: c.SignHandoverConfirmation, actor: Act
     hide_confirmation(actor, departure, due)
     signed = None
     if cmd.signature is not None:
-        found = await uow.keys.find_key(cmd.signature.key_id) if uow.keys else None
-        if found is None:
-            raise InvalidInputError(f"no registered key {cmd.signature.key_id!r} (or it was "
-                                    "revoked); register one with POST /v1/principals/{id}/keys",
-                                    field="signature.key_id")
-        signed = verify_statement_signature(cmd.signature, statement, actor.id, *found)
+        owner, public_key = await registered_key(uow.keys, cmd.signature.key_id)
+        signed = verify_signed_statement(
+            cmd.signature, statement, actor.id, owner, public_key,
+            "statement is not the handover confirmation as it stands now (or not in its exact "
+            "byte form); fetch it again")
     departure.sign_confirmation(by=actor.id, due=due, statement_sha256=cmd.statement_sha256,
                                 signature=signed)
     return {"departure_id": str(departure.id), "statement_sha256": due.sha256,
             "signed": signed is not None, "unsigned": departure.unsigned(due)}
-
-
-def verify_statement_signature(signature: c.Signature, statement: str, signer_id: str,
-                               owner_id: str, public_key: bytes) -> JSONObject:
-    """Check an Ed25519 signature by ``signer_id``'s own key over the statement's exact
-    bytes; return what the event records (anyone can check it offline).
-
-    Raises ForbiddenError if the key is someone else's, VerificationError if the statement is
-    not the current one byte for byte or the signature does not verify.
-    """
-    if owner_id != signer_id:
-        raise ForbiddenError(f"key {signature.key_id} is not {signer_id}'s")
-    if signature.statement != statement:
-        raise VerificationError("statement is not the handover confirmation as it stands now "
-                                "(or not in its exact byte form); fetch it again")
-    try:
-        raw = base64.b64decode(signature.signature, validate=True)
-        Ed25519PublicKey.from_public_bytes(public_key).verify(raw, statement.encode())
-    except (binascii.Error, ValueError, InvalidSignature) as e:
-        raise VerificationError("signature does not verify with the registered key") from e
-    return {"key_id": signature.key_id, "algorithm": "ed25519",
-            "public_key": base64.b64encode(public_key).decode(),
-            "statement": statement, "signature": signature.signature}

@@ -12,7 +12,7 @@ from ledger.aggregates.departure import (
 )
 from ledger.aggregates.item import HandoverItem
 from ledger.canonical import JSONObject
-from ledger.errors import ForbiddenError, InvalidInputError
+from ledger.errors import ForbiddenError
 from ledger.service import commands as c
 from ledger.service.context import Actor
 from ledger.service.departure_cases import require_not_leaver, require_other_receiver
@@ -27,7 +27,7 @@ from ledger.service.policy import (
     require_role,
 )
 from ledger.service.relation import hide_item, is_party
-from ledger.service.signature import verify_confirmation
+from ledger.service.signature import registered_key, verify_confirmation
 from ledger.service.unit_of_work import UnitOfWork
 
 
@@ -91,13 +91,8 @@ async def confirm_item(cmd: c.ConfirmItem, actor: Actor, uow: UnitOfWork) -> JSO
     require_workable(await _open_departure(uow, item, actor), item)
     signed = None
     if cmd.signature is not None:
-        found = await uow.keys.find_key(cmd.signature.key_id) if uow.keys else None
-        if found is None:
-            # A revoked key is not found: it verifies no new confirmation.
-            raise InvalidInputError(f"no registered key {cmd.signature.key_id!r} (or it was "
-                                    "revoked); register one with POST /v1/principals/{id}/keys",
-                                    field="signature.key_id")
-        signed = verify_confirmation(cmd.signature, item, actor.id, found[0], found[1],
+        owner, public_key = await registered_key(uow.keys, cmd.signature.key_id)
+        signed = verify_confirmation(cmd.signature, item, actor.id, owner, public_key,
                                      dt.datetime.now(dt.UTC))
     item.confirm(by=actor.id, acting_for=actor.acting_for(), note=cmd.note, signature=signed,
                  acknowledged=list(cmd.acknowledged), how=c.how_of(cmd),

@@ -44,8 +44,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from ledger.aggregates.item import HandoverItem
 from ledger.canonical import JSONObject
 from ledger.entry import format_time
-from ledger.errors import ForbiddenError, VerificationError
+from ledger.errors import ForbiddenError, InvalidInputError, VerificationError
 from ledger.service.commands import Signature
+from ledger.service.unit_of_work import KeyLookup
 
 MAX_CLOCK_SKEW = dt.timedelta(minutes=10)
 HEADING = "交接确认 / Handover confirmation"
@@ -126,14 +127,39 @@ def verify_confirmation(signature: Signature, item: HandoverItem, receiver_id: s
     Raises ForbiddenError if the key is someone else's, VerificationError if the statement
     does not describe this confirmation or the signature does not verify.
     """
-    if owner_id != receiver_id:
-        raise ForbiddenError(f"key {signature.key_id} is not {receiver_id}'s")
     when = statement_time(signature.statement)
     if abs(now - when) > MAX_CLOCK_SKEW:
         raise VerificationError("statement time is more than 10 minutes from the server's")
-    if signature.statement != confirmation_statement(item, receiver_id, when):
-        raise VerificationError("statement does not match this item, title, version, evidence, "
-                                "lines and receiver (or is not in its exact byte form)")
+    return verify_signed_statement(
+        signature, confirmation_statement(item, receiver_id, when), receiver_id, owner_id,
+        public_key, "statement does not match this item, title, version, evidence, lines and "
+        "receiver (or is not in its exact byte form)")
+
+
+async def registered_key(keys: KeyLookup | None, key_id: str) -> tuple[str, bytes]:
+    """The owner and public key of a registered, unrevoked key (a revoked key is not found:
+    it verifies no new signature); InvalidInputError otherwise."""
+    found = await keys.find_key(key_id) if keys is not None else None
+    if found is None:
+        raise InvalidInputError(f"no registered key {key_id!r} (or it was revoked); register "
+                                "one with POST /v1/principals/{id}/keys",
+                                field="signature.key_id")
+    return found
+
+
+def verify_signed_statement(signature: Signature, expected: str, signer_id: str,
+                            owner_id: str, public_key: bytes, mismatch: str) -> JSONObject:
+    """Check an Ed25519 signature by ``signer_id``'s own key over exactly ``expected`` (the
+    statement recomputed from the ledger's state; ``mismatch`` says why another is refused);
+    return what the event records, so anyone can check it offline.
+
+    Raises ForbiddenError if the key is someone else's, VerificationError if the statement is
+    not ``expected`` byte for byte or the signature does not verify.
+    """
+    if owner_id != signer_id:
+        raise ForbiddenError(f"key {signature.key_id} is not {signer_id}'s")
+    if signature.statement != expected:
+        raise VerificationError(mismatch)
     try:
         raw = base64.b64decode(signature.signature, validate=True)
         Ed25519PublicKey.from_public_bytes(public_key).verify(raw, signature.statement.encode())
