@@ -160,6 +160,7 @@ LEFT = ("DepartureLeft", {"by": "hr.t", "left_on": "2026-11-30", "note": "",
 async def test_the_leaving_day_after_a_close_passes_but_after_a_withdrawal_is_reported(
         ledger: Ledger, store: EventStore, signer_keys: Path) -> None:
     closed, _ = await handing_over(ledger, mandatory=False)
+    await sign_confirmation(ledger, closed)
     await ledger.execute(c.CloseDeparture(departure_id=closed), HR)
     await forge(store, "departure", closed, *LEFT)  # never gated (Labour Contract Law Art. 50)
     withdrawn, _ = await handing_over(ledger, mandatory=False)
