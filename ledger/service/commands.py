@@ -260,6 +260,7 @@ class AddItem(Model):
     requires: list[Uuid] = Field(default_factory=list, max_length=50)
     confirm_within_working_days: WorkingDays | None = None
     escalate_to: EscalationTarget | None = None
+    module: Literal[MODULES] | None = None  # type: ignore[valid-type]  # issue 9: 002's modules
 
 
 class SendReminder(Model):

@@ -104,3 +104,18 @@ async def test_an_items_module_is_shown_over_http(api: Api) -> None:
     assert [v["module"] for v in shown[:2]] == ["strategy", "strategy"]
     assert shown[0]["receiver"] == "zhao.min"
     assert shown[0]["confirm_within_working_days"] == 3
+
+
+async def test_an_item_added_by_hand_may_name_its_module_and_only_a_known_one(
+        api: Api) -> None:
+    departure_id = await started(api)
+    await approve(api, departure_id)
+    path = f"/v1/departures/{departure_id}/items"
+    body = {"category": "management", "title": "董事会授权书", "receiver": "zhao.min"}
+
+    added = await api.post(path, "hr.sun", json={**body, "module": "finance_authority"})
+
+    assert added.status == 201, added.body
+    shown = await view(api, f"/v1/items/{added.json()['result']['item_id']}")
+    assert shown["module"] == "finance_authority"
+    (await api.post(path, "hr.sun", json={**body, "module": "marketing"})).problem(422)
