@@ -21,7 +21,6 @@ from tests.support.case_steps import (
     started,
     view,
 )
-from tests.support.confirmation import sign_confirmation_over_http
 
 D = "/v1/departures"
 
@@ -104,7 +103,6 @@ async def test_a_closed_case_still_takes_the_leaving_day_and_the_termination(
     await approve(api, departure_id)
     await api.post(f"{D}/{departure_id}/items", "hr.sun", json={
         "category": "documents", "title": "可选", "receiver": "zhao.min", "mandatory": False})
-    await sign_confirmation_over_http(api, departure_id)  # required by default
     assert (await api.post(f"{D}/{departure_id}/close", "hr.sun", json={})).status == 200
 
     assert (await api.post(f"{D}/{departure_id}/left", "hr.sun",

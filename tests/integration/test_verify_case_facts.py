@@ -13,11 +13,9 @@ from pathlib import Path
 import pytest
 
 from ledger.aggregates.departure import Departure
-from ledger.aggregates.item import HandoverItem
 from ledger.cli import main
 from ledger.service import commands as c
 from ledger.service.context import Actor
-from ledger.service.handover_statement import confirmation_due
 from ledger.service.ledger import Ledger
 from ledger.settings import DEFAULT_LOG_ORIGIN
 from ledger.store.factory import log_store_for
@@ -51,12 +49,6 @@ async def play(ledger: Ledger) -> None:
     await ledger.execute(c.RecordLeft(departure_id=case, left_on=TODAY), HR)
     for item_id in (await ledger.load(Departure, case)).item_ids:
         await ledger.execute(c.WaiveItem(item_id=uuid.UUID(item_id), reason="演示"), HR)
-    departure = await ledger.load(Departure, case)
-    _, due = confirmation_due(departure, [await ledger.load(HandoverItem, i)
-                                          for i in departure.item_ids])
-    for signer in (LEAVER, HR):  # the handover confirmation, required by default
-        await ledger.execute(c.SignHandoverConfirmation(departure_id=case,
-                                                        statement_sha256=due.sha256), signer)
     await ledger.execute(c.CloseDeparture(departure_id=case), HR)
     await ledger.execute(c.RecordContractTerminated(
         departure_id=case, terminated_on=TODAY, document=LETTER), HR)
