@@ -150,6 +150,7 @@ class ItemView(View):
     escalated: bool = False  # the current submission's overdue confirmation was escalated
     questions: list[dict[str, Any]] = []  # question_id, by, to, text, answer, answered_by
     urgent: bool = False  # may be worked while the departure's approval is pending
+    module: str | None = None  # a management item's module (strategy, projects, team, ...)
 
     @classmethod
     def of(cls, i: HandoverItem, today: str | None = None) -> ItemView:
@@ -164,7 +165,8 @@ class ItemView(View):
                    template_item_key=i.template_item_key, submitted_by=i.submitted_by,
                    satisfied_by=[dict(r) for r in i.satisfied_by],
                    department_may_confirm_directly=i.department_may_confirm_directly,
-                   **_flow(i, today), **signoff_fields(i), urgent=i.urgent)
+                   **_flow(i, today), **signoff_fields(i), urgent=i.urgent,
+                   module=i.module)
 
 
 def _flow(i: HandoverItem, today: str | None) -> dict[str, Any]:

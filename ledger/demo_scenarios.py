@@ -1,4 +1,5 @@
-"""The four seed scenarios; see ``ledger.demo`` for the cast and the mechanics."""
+"""The four seed scenarios; see ``ledger.demo`` for the cast and the mechanics, and
+``ledger.demo_stories`` for the COO's and the project lead's."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from uuid import UUID
 
 from ledger.aggregates.item import HandoverItem
 from ledger.demo import ADMIN, FINANCE, HR, IAM, IT, Demo, Person, employee
+from ledger.demo_stories import coo_management, project_lead
 from ledger.errors import ConflictError
 from ledger.service import commands as c
 from ledger.service.ledger import SYSTEM_ACTOR, Ledger
@@ -29,19 +31,22 @@ PEOPLE = {p.id: p for p in (WANG, ZHAO, LI, ZHANG, HUANG, CHEN, CEO, SONG, LIU, 
 
 
 async def sales_dispute(demo: Demo) -> str:
-    """王磊's client file: rejected for missing the latest needs, then confirmed; closed."""
+    """王磊's client file: rejected for missing the latest needs, then confirmed; every item
+    done, the handover confirmation signed by both sides and HR, closed; a month later the
+    successor disputes it."""
     dep = await demo.open_case(
         c.Leaver(id=WANG.id, name=WANG.name, department="华东销售部", position="销售经理",
-                 role_family="sales"), LI, -20, "个人发展，主动离职", ["sales", "clearance"], ZHAO)
-    items = await demo.items(dep)
-    client = next(i for i in items if i.category == "clients")
-    await demo.submit(client, WANG, "客户名单已导出（共 86 家）")
+                 role_family="sales"), LI, -35, "个人发展，主动离职", ["sales", "clearance"], ZHAO)
+    client = await demo.item(dep, "client-list")
+    await demo.submit(client, PEOPLE, "客户名单已导出（共 86 家）")
     await demo.run(employee(ZHAO), c.RejectItem(
         item_id=client.id, reason="缺少重点客户（宏达科技）最新需求与报价进展，无法跟进"))
-    await demo.submit(client, WANG, "已补充宏达科技最新需求：二期扩容 200 套，报价单 V3 附后")
-    await demo.run(employee(ZHAO), c.ConfirmItem(
-        item_id=client.id, note="已逐一核对 86 家客户及重点客户最新需求，确认接收"))
-    await demo.finish_all(dep, WANG, PEOPLE)
+    await demo.submit(client, PEOPLE, "已补充宏达科技最新需求：二期扩容 200 套，报价单 V3 附后",
+                      lines=[c.Line(id="hongda", text="宏达科技：二期扩容 200 套，报价单 V3"),
+                             c.Line(id="others", text="其余 85 家客户及联系人（见附件）")],
+                      mode="on_site", location="华东销售部会议室", attendees=[WANG.name, ZHAO.name])
+    await demo.sign_off(client.id, PEOPLE, "已逐一核对 86 家客户及重点客户最新需求，确认接收")
+    await demo.finish_all(dep, PEOPLE)
     await demo.sign_confirmation(dep, PEOPLE)
     await demo.run(HR, c.CloseDeparture(departure_id=dep, note="交接完毕，经济补偿可发放"))
     await disputed_after_close(demo, dep, client.id)
@@ -69,49 +74,56 @@ async def disputed_after_close(demo: Demo, dep: str, client_item: UUID) -> None:
 
 
 async def remote_technician(demo: Demo) -> str:
-    """张伟 left the site before handing over; remote handover, overdue, chased."""
-    dep = await demo.open_case(
-        c.Leaver(id=ZHANG.id, name=ZHANG.name, department="工程服务部", position="现场技术员",
-                 role_family="technical"), HUANG, -5, "提前离开现场，远程交接",
-        ["technical", "clearance"], HUANG)
-    items = await demo.items(dep)
-    records = next(i for i in items if i.category == "documents")
-    await demo.submit(records, ZHANG, "设备维护记录扫描件（远程提交）")
-    open_ids = [i.id for i in items if i.state == "open" and i.mandatory][:5]
+    """张伟 (seed 001's 老张) left the site, requests his departure from his phone; HR accepts,
+    his last day moves to the day he left, access is frozen; he hands over remotely."""
+    # The request is dated by the real clock (the use case refuses a past intended day).
+    asked_for = max(demo.today, dt.datetime.now(dt.UTC).date()) + dt.timedelta(days=7)
+    letter = await demo.store_file("辞职申请.txt", "家庭原因，申请离职。预计离职时间：下周三。\n")
+    requested = await demo.run(employee(ZHANG), c.RequestDeparture(
+        department="工程服务部", position="现场技术员", reason="家庭原因",
+        intended_last_working_day=asked_for, letter=letter))
+    dep = str(requested["departure_id"])
+    await demo.run(HR, c.AcceptDepartureRequest(
+        departure_id=UUID(dep), role_family="technical", manager_id=HUANG.id,
+        hr_owner_id=HR.id, notice_date=demo.today - dt.timedelta(days=30),
+        last_working_day=demo.today + dt.timedelta(days=2), successor_id=HUANG.id,
+        approval_chain=[c.ApprovalStep(name="部门负责人", approver_id=HUANG.id)]))
+    await demo.apply_checklists(dep, ["technical", "clearance"], HUANG)
+    await demo.run(employee(HUANG), c.ApproveStep(departure_id=UUID(dep), step=0))
+    left = demo.today - dt.timedelta(days=3)
+    await demo.run(HR, c.ChangeLastWorkingDay(
+        departure_id=UUID(dep), last_working_day=left,
+        reason="已离开项目点，“下周一周二才能回来办手续”：最后工作日按实际离开日更正"))
+    await demo.run(HR, c.RecordLeft(departure_id=UUID(dep), left_on=left, note="已离开项目点"))
+    await demo.run(HR, c.FreezeAccess(departure_id=UUID(dep),
+                                      reason="暂时冻结系统权限，避免离职后登录系统"))
+    await remote_handover(demo, dep)
+    open_ids = [i.id for i in await demo.items(dep) if i.state == "open" and i.mandatory][:5]
     await demo.run(HR, c.SendReminder(departure_id=dep, to=ZHANG.id, item_ids=open_ids,
-                                      channel="wecom", message="请于本周五前完成现场交接"))
+                                      channel="wecom", message="请于本周五前完成远程交接"))
     await demo.run(HR, c.SendReminder(departure_id=dep, to=HUANG.id, item_ids=open_ids,
                                       channel="email", escalation=True,
                                       message="逾期未交接，升级至部门负责人"))
     return dep
 
 
-async def coo_management(demo: Demo) -> str:
-    """陈静, COO: five management modules, some confirmed by the CEO, in progress."""
-    dep = await demo.open_case(
-        c.Leaver(id=CHEN.id, name=CHEN.name, department="运营中心", position="首席运营官 COO",
-                 role_family="management"), CEO, 25, "合同到期不再续签",
-        ["management", "clearance"], SONG)
-    for item in (await demo.items(dep))[:4]:
-        await demo.submit(item, CHEN, f"模块交付物：{item.title}")
-        await demo.run(demo.reviewer(item, PEOPLE), c.ConfirmItem(item_id=item.id))
-    return dep
-
-
-async def project_lead(demo: Demo) -> str:
-    """刘洋's documents lived on a laptop; IAM reports his accounts disabled."""
-    dep = await demo.open_case(
-        c.Leaver(id=LIU.id, name=LIU.name, department="研发中心", position="项目负责人",
-                 role_family="technical"), XU, 3, "跳槽", ["technical", "clearance"], XU)
-    items = await demo.items(dep)
-    # The clearance checklist lets IAM's report submit these items; IT still confirms them.
-    for item in [i for i in items if i.satisfied_by_report("system", IAM.id,
-                                                          "account_disabled")][:3]:
-        await demo.run(IAM, c.RecordExternalEvidence(
-            item_id=item.id, source="IAM", kind="account_disabled",
-            reference=f"iam-ticket-{str(item.id)[:8]}",
-            details={"account": f"{LIU.id}@corp.example", "status": "disabled"}))
-    return dep
+async def remote_handover(demo: Demo, dep: str) -> None:
+    """The records flagged urgent, a question answered, the site handed over on video."""
+    records = await demo.item(dep, "equipment-maintenance-records")
+    await demo.submit(records, PEOPLE, "紧急：客户B的设备需本周完成维护", mode="remote",
+                      location="钉钉（手机端）", urgent=True)
+    await demo.sign_off(records.id, PEOPLE, "已在线查看设备维护记录", mode="remote")
+    tasks = await demo.item(dep, "unfinished-tasks")
+    await demo.run(employee(HUANG), c.CommentItem(
+        item_id=tasks.id, question_to=ZHANG.id,
+        text="请上传‘未完成的维修任务’清单，客户B的设备需本周完成"))
+    await demo.run(employee(ZHANG), c.AnswerQuestion(
+        item_id=tasks.id, question_id="1", text="清单在我电脑里，今晚通过钉钉传过来"))
+    site = await demo.item(dep, "on-site-handover")
+    await demo.submit(site, PEOPLE, "现场录像讲解：设备运行状态、备件位置、现场联系人",
+                      mode="recorded_walkthrough", location="客户B项目点（录像）",
+                      attendees=[ZHANG.name, HUANG.name])
+    await demo.sign_off(site.id, PEOPLE, "已看完录像并与张伟视频确认", mode="remote")
 
 
 async def play_all(ledger: Ledger, today: dt.date, blobs: BlobStore,
@@ -126,8 +138,8 @@ async def play_all(ledger: Ledger, today: dt.date, blobs: BlobStore,
     return {
         "sales_dispute (closed)": await sales_dispute(demo),
         "remote_technician (overdue)": await remote_technician(demo),
-        "coo_management (in progress)": await coo_management(demo),
-        "project_lead (in progress)": await project_lead(demo),
+        "coo_management (in progress)": await coo_management(demo, CHEN, CEO, SONG, PEOPLE),
+        "project_lead (in progress)": await project_lead(demo, LIU, XU, PEOPLE),
     }
 
 

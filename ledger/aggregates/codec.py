@@ -55,6 +55,10 @@ LATER_FIELDS["ItemCreated"] = {**LATER_FIELDS["ItemCreated"], "requires": None,
                                "confirm_within_working_days": None, "escalate_to": None}
 LATER_FIELDS["ItemSubmitted"] = {**LATER_FIELDS["ItemSubmitted"], "confirm_by": None}
 LATER_FIELDS["DepartureClosed"] = {**LATER_FIELDS["DepartureClosed"], "warnings": None}
+# Issue 9 (checklists): an item's management module, written only when it has one, so the
+# entries of every other item are byte for byte as before.
+OMITTED_WHEN_DEFAULT["ItemCreated"] = {**OMITTED_WHEN_DEFAULT["ItemCreated"], "module": None}
+LATER_FIELDS["ItemCreated"] = {**LATER_FIELDS["ItemCreated"], "module": None}
 # Attributes every eventsourcing event carries; the entry envelope holds them instead.
 _ENVELOPE_ATTRIBUTES = frozenset(
     {"originator_id", "originator_version", "timestamp", "originator_topic"}

@@ -49,6 +49,9 @@ CATEGORIES = (
 PRIORITIES = ("low", "normal", "high", "critical")
 DEPARTMENT_QUEUES = ("dept:it", "dept:finance", "dept:admin")
 DONE_STATES = frozenset({"confirmed", "waived"})
+# Issue 9: the five modules of a management handover (seed 002: "系统预设'战略规划''核心项目'
+# '团队管理''财务权限''法律合规'五大核心模块"); an item of another checklist has none.
+MODULES = ("strategy", "projects", "team", "finance_authority", "legal_compliance")
 
 
 class ItemNotSubmittedError(InvalidTransitionError):
@@ -116,6 +119,7 @@ class HandoverItem(Aggregate):
         confirm_within_working_days: int | None = None,
         escalate_to: str | None = None,
         urgent: bool = False,
+        module: str | None = None,  # issue 9: one of MODULES (management checklists)
     ) -> None:
         self.departure_id = departure_id
         self.category = category
@@ -134,6 +138,7 @@ class HandoverItem(Aggregate):
         # "标注'紧急'…需立即交接"); a checklist item's due date follows the last working day
         # until something else (frozen access) sets it.
         self.urgent = urgent
+        self.module = module  # boards and signatures follow a management handover's modules
         self.due_follows_last_day = template_item_key is not None
         self.state = "open"
         self.submissions = 0

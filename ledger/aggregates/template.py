@@ -15,7 +15,8 @@ from eventsourcing.domain import Aggregate, event
 
 from ledger.canonical import JSONObject, encode_canonical
 
-TEMPLATE_FAMILIES = ("sales", "technical", "admin", "finance", "management", "clearance")
+TEMPLATE_FAMILIES = ("sales", "technical", "admin", "finance", "management", "clearance",
+                     "general")  # issue 9: 002 "工作物品、未完成任务、岗位职责"
 # --- issue 9 (signers): who may give a checklist item, and who may sign it, as resolved when
 # the checklist is applied (the case's leaver, successor, manager, HR owner, the item's receiver,
 # or a department queue). Finance prepares the final settlement that the leaver acknowledges;

@@ -69,6 +69,7 @@ async def apply_checklist(uow: UnitOfWork, departure: Departure, template: Templ
             department_may_confirm_directly=spec.get("department_may_confirm_directly") is True,
             signers=signers or None, signers_in_order=spec.get("signers_in_order") is True,
             urgent=spec.get("urgent") is True,
+            module=str(spec["module"]) if spec.get("module") is not None else None,
             **resolve_line(spec, {str(template.items[k]["key"]): v for k, v in created.items()},
                            existing),
         )

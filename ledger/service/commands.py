@@ -25,7 +25,7 @@ from pydantic import (
 
 from ledger.aggregates.departure import ROLE_FAMILIES
 from ledger.aggregates.dependency import find_cycle
-from ledger.aggregates.item import CATEGORIES, PRIORITIES
+from ledger.aggregates.item import CATEGORIES, MODULES, PRIORITIES
 from ledger.aggregates.signoff import MAX_SIGNERS, MODES
 from ledger.aggregates.template import ITEM_GIVERS, ITEM_SIGNERS, TEMPLATE_FAMILIES
 from ledger.canonical import JSONObject, JSONValue
@@ -260,6 +260,7 @@ class AddItem(Model):
     requires: list[Uuid] = Field(default_factory=list, max_length=50)
     confirm_within_working_days: WorkingDays | None = None
     escalate_to: EscalationTarget | None = None
+    module: Literal[MODULES] | None = None  # type: ignore[valid-type]  # issue 9: 002's modules
 
 
 class SendReminder(Model):
@@ -441,6 +442,7 @@ class TemplateItem(Model):
     confirm_within_working_days: WorkingDays | None = None
     escalate_to: EscalationTarget | None = None
     urgent: Bool = False  # worked while approval is pending (001: "标注'紧急'…需立即交接")
+    module: Literal[MODULES] | None = None  # type: ignore[valid-type]  # 002's five modules
 
 
 class DefineTemplate(Model):

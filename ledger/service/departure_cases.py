@@ -157,6 +157,7 @@ async def add_item(cmd: c.AddItem, actor: Actor, uow: UnitOfWork) -> JSONObject:
         requires=requirements_of_new_item(cmd.requires, departure) or None,
         confirm_within_working_days=cmd.confirm_within_working_days,
         escalate_to=cmd.escalate_to,
+        module=cmd.module,  # issue 9: a management item's module
     )
     departure.add_item(str(item.id))
     uow.add(item)

@@ -226,7 +226,9 @@ async def test_hr_cannot_run_their_own_departure(ledger: Ledger) -> None:
 
 async def test_nobody_reviews_what_they_submitted_or_reassigned_to_themself(
         ledger: Ledger) -> None:
-    departure_id = await handing_over(ledger, ("sales", "clearance"))
+    # management's legal-compliance-confidentiality is received by HR (the clearance's
+    # confidentiality notice is given by HR, and its archive line is gone: issue 9)
+    departure_id = await handing_over(ledger, ("management", "clearance"))
     items = [await ledger.load(HandoverItem, i)
              for i in (await ledger.load(Departure, departure_id)).item_ids]
     hr_item = next(i for i in items if i.receiver == HR.id)

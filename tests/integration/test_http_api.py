@@ -263,12 +263,12 @@ async def test_templates_are_listed_and_read_by_key(api: Api) -> None:
     listed = await api.get("/v1/templates", "zhao.min")
     assert listed.status == 200
     assert sorted(t["key"] for t in listed.json()["items"]) == [
-        "admin", "clearance", "finance", "management", "sales", "technical"]
+        "admin", "clearance", "finance", "general", "management", "sales", "technical"]
     sales = await api.get("/v1/templates/sales", "it.qian")
     assert sales.status == 200
     view = sales.json()
     assert (view["key"], view["role_family"], view["revision"]) == ("sales", "sales", 1)
-    assert len(view["items"]) == 12
+    assert len(view["items"]) == 15
     assert len(view["content_hash"]) == 64
     (await api.get("/v1/templates/no-such-checklist", "hr.sun")).problem(404)
 

@@ -143,7 +143,7 @@ async def test_a_system_report_the_checklist_item_does_not_name_is_refused_as_if
         api: Api) -> None:
     items = await clearance(api)
     for item_id, kind in [(items["it-revoke-vpn-sso"], "laptop_returned"),
-                          (items["it-collect-devices"], "account_disabled"),
+                          (items["it-wipe-devices"], "account_disabled"),
                           (items["finance-loans-advances"], "account_disabled")]:
         document = await refused(api, api.post(
             f"/v1/items/{item_id}/external-evidence", "system.iam",
@@ -161,7 +161,7 @@ async def test_it_confirms_an_account_item_directly_only_where_the_checklist_all
     assert direct.status == 200, direct.body
     (event_type, payload) = (await payloads(api, items["it-revoke-email"]))[-1]
     assert (event_type, payload["direct"], payload["submission"]) == ("ItemConfirmed", True, 0)
-    await refused(api, api.post(f"/v1/items/{items['it-collect-devices']}/confirm",
+    await refused(api, api.post(f"/v1/items/{items['it-wipe-devices']}/confirm",
                                 "it.qian"), 409)
     # Another department may not confirm it directly either (nor even see it).
     await refused(api, api.post(f"/v1/items/{items['it-revoke-vpn-sso']}/confirm",

@@ -433,3 +433,20 @@ def test_a_peeked_aggregate_is_the_cached_object_and_a_get_is_a_clone() -> None:
     assert cache.peek(item.id) is peeked  # handed out as is, for read-only use
     assert got.aggregate is not peeked.aggregate and state_of(got.aggregate) == state_of(
         peeked.aggregate)
+
+
+def test_an_items_module_is_written_only_when_it_has_one_and_old_entries_replay_without() -> None:
+    assert "module" not in item_created_payload()  # an item without one: bytes as before
+    stream_id = uuid4()
+    item = cast(HandoverItem, replay([entry("item", "ItemCreated", item_created_payload(), 1,
+                                            stream_id)]))
+    assert item.module is None
+    with_module = HandoverItem(
+        departure_id="d-1", category="management", title="战略规划", label="", giver_id="coo",
+        acceptance_criteria="", receiver="successor", mandatory=True, priority="high",
+        due_date=None, template_item_key="strategy-plan-and-okr", module="strategy")
+    [created] = with_module.collect_events()
+    payload = dict(encode_event(created)[1])
+    assert payload["module"] == "strategy"
+    replayed = cast(HandoverItem, replay([entry("item", "ItemCreated", payload, 1, uuid4())]))
+    assert replayed.module == "strategy"
