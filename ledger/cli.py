@@ -34,24 +34,26 @@ async def cmd_migrate(args: argparse.Namespace, settings: Settings, store: Event
     return 0
 
 
-async def cmd_demo(args: argparse.Namespace, settings: Settings, store: EventStore) -> int:
-    """Play the seed scenarios."""
+async def _demo(settings: Settings) -> int:
+    """Play the seed scenarios through the composition root (the ledger as `serve` builds it:
+    its calendar, checklist and confirmation settings, its keys), then sequence them into the
+    log, so that `ledger verify` right after checks every event, not a queue."""
     from ledger.demo_scenarios import play_all
-    from ledger.service.ledger import Ledger
-    from ledger.store.blob_factory import blob_store_for
-    from ledger.store.factory import principal_store_for
+    from ledger.runtime import open_runtime
 
-    await store.migrate()
-    blobs = blob_store_for(store, settings.blob_store, settings.data_dir)
-    principals = principal_store_for(store)
-    played = await play_all(Ledger(store, keys=principals, directory=principals,
-                                   separation_of_duties=settings.separation_of_duties,
-                                   close_requires_confirmation=(
-                                       settings.close_requires_confirmation)),
-                            dt.date.today(), blobs, principals)
-    for name, departure_id in played.items():
-        out.print(f"{name:32} departure {departure_id}")
-    out.print(f"{await store.count_events()} events in the ledger")
+    runtime = await open_runtime(settings)
+    try:
+        played = await play_all(runtime.ledger, dt.date.today(), runtime.blobs,
+                                runtime.principals)
+        for name, departure_id in played.items():
+            out.print(f"{name:32} departure {departure_id}")
+        while await runtime.sequencer.step():
+            pass
+        checkpoint = await runtime.log.latest_checkpoint()
+        out.print(f"{await runtime.store.count_events()} events in the ledger, "
+                  f"{checkpoint.size if checkpoint else 0} in its signed log")
+    finally:
+        await runtime.close()
     return 0
 
 
@@ -311,7 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 COMMANDS: dict[str, Command] = {
-    "migrate": cmd_migrate, "demo": cmd_demo, "verify": cmd_verify, "events": cmd_events,
+    "migrate": cmd_migrate, "verify": cmd_verify, "events": cmd_events,
     "keygen": cmd_keygen, "retire-key": cmd_retire_key,
     "principals": cmd_principals, "tokens": cmd_tokens,
 }
@@ -372,6 +374,8 @@ def _require_existing_ledger(settings: Settings) -> None:
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "serve":
         return await _serve(args, settings)
+    if args.command == "demo":
+        return await _demo(settings)
     if args.command in READ_ONLY or getattr(args, "principals_command", "add") != "add":
         _require_existing_ledger(settings)
     if args.command == "audit":
