@@ -12,7 +12,10 @@ Every error a caller can meet is a ``LedgerError``; the subclass says what the c
     │   └── TooLargeError        the body or upload exceeds its limit      (HTTP 413)
     ├── ForbiddenError           the actor may not do this                 (HTTP 403)
     ├── InvalidTransitionError   the state machine refuses this step       (HTTP 409)
-    │   └── GateBlockedError     close refused: mandatory items still open (HTTP 409)
+    │   ├── GateBlockedError     close refused: mandatory items still open (HTTP 409)
+    │   └── UnsignedConfirmationError  close refused: the handover confirmation
+    │                            is not signed by everyone (``unsigned_by``; HTTP 409;
+    │                            declared in ledger/aggregates/confirmation.py)
     ├── VerificationError        stored or received data failed a check    (exit 1 / HTTP 422)
     ├── PushbackError            overloaded, try again later               (HTTP 503 + Retry-After)
     │   └── RateLimitedError     too many failed logins from this address  (HTTP 429 + Retry-After)

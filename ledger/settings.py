@@ -93,6 +93,8 @@ def _confirmation(value: str) -> bool:
         raise ConfigurationError(
             f"LEDGER_CLOSE_REQUIRES_CONFIRMATION must be required or optional, not {value!r}")
     return value == "required"
+
+
 def _on_off(env: Mapping[str, str], name: str, default: str) -> bool:
     value = env.get(name, default)
     if value not in ("on", "off"):
