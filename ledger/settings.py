@@ -50,8 +50,9 @@ class Settings:
     # signatory signed its handover confirmation (交接确认书) as it stands.
     close_requires_confirmation: bool = True
     # LEDGER_AUTO_APPLY_CHECKLISTS=on|off: the approval that completes a case's chain applies
-    # its role family's checklist and the clearance checklist.
-    auto_apply_checklists: bool = False
+    # its role family's checklist and the clearance checklist (seed 001: "系统根据岗位属性…
+    # 生成交接清单"); an organisation that assigns checklists by hand turns it off.
+    auto_apply_checklists: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None,
@@ -77,7 +78,7 @@ class Settings:
             time_zone=env.get("LEDGER_TIME_ZONE") or DEFAULT_TIME_ZONE,
             close_requires_confirmation=_confirmation(
                 env.get("LEDGER_CLOSE_REQUIRES_CONFIRMATION", "required")),
-            auto_apply_checklists=_on_off(env, "LEDGER_AUTO_APPLY_CHECKLISTS", "off"),
+            auto_apply_checklists=_on_off(env, "LEDGER_AUTO_APPLY_CHECKLISTS", "on"),
         )
 
 

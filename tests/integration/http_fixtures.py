@@ -153,7 +153,10 @@ async def add_token(runtime: Runtime, principal_id: str) -> str:
 async def serve(database_url: str, folder: Path, **settings: Any) -> AsyncIterator[Api]:
     """Open a runtime on ``database_url`` (keys and blobs under ``folder``; other ``settings``
     fields as given), install the built-in templates and the cast, and serve it on 127.0.0.1
-    without a background sequencer (tests sequence explicitly)."""
+    without a background sequencer (tests sequence explicitly). Checklists are applied by
+    hand, as HR does where LEDGER_AUTO_APPLY_CHECKLISTS is off, unless a test asks otherwise
+    (test_http_auto_apply.py plays the default)."""
+    settings.setdefault("auto_apply_checklists", False)
     runtime = await open_runtime(Settings(database_url=database_url, data_dir=folder,
                                           log_origin=TEST_ORIGIN, key_dir=folder / "keys",
                                           **settings))

@@ -11,8 +11,8 @@ from ledger.settings import Settings
 from tests.unit.test_departure import departure_in
 
 
-def test_checklists_are_applied_on_approval_only_when_the_environment_says_on() -> None:
-    assert Settings.from_env({}).auto_apply_checklists is False
+def test_checklists_are_applied_on_approval_unless_the_environment_says_off() -> None:
+    assert Settings.from_env({}).auto_apply_checklists is True
     assert Settings.from_env({"LEDGER_AUTO_APPLY_CHECKLISTS": "on"}).auto_apply_checklists
     assert not Settings.from_env({"LEDGER_AUTO_APPLY_CHECKLISTS": "off"}).auto_apply_checklists
 
