@@ -11,11 +11,16 @@ from ledger.aggregates.departure import Departure
 from ledger.aggregates.dispute import Dispute
 from ledger.aggregates.item import HandoverItem
 from ledger.canonical import JSONObject
-from ledger.errors import ForbiddenError, InvalidInputError
+from ledger.errors import ForbiddenError, InvalidInputError, InvalidTransitionError, NotFoundError
 from ledger.service import commands as c
 from ledger.service.context import Actor
 from ledger.service.departure_cases import require_not_leaver
-from ledger.service.dispute_relation import receives_any, require_party, require_stating_party
+from ledger.service.dispute_relation import (
+    receives_any,
+    require_party,
+    require_stating_party,
+    takes_part,
+)
 from ledger.service.policy import HR, require_role
 from ledger.service.relation import absent, may_read_departure
 from ledger.service.unit_of_work import UnitOfWork
@@ -111,9 +116,61 @@ async def record_dispute_finding(cmd: c.RecordDisputeFinding, actor: Actor,
     the dispute is closed by it."""
     dispute = await uow.get(Dispute, cmd.dispute_id)
     departure = await uow.get(Departure, dispute.departure_id, read_only=True)
-    require_party(actor, dispute, departure, await dispute_items(uow, dispute))
+    items = await dispute_items(uow, dispute)
+    require_party(actor, dispute, departure, items)
     require_role(actor, HR, "record a dispute's finding")
     require_not_leaver(actor, departure)
+    if uow.separation_of_duties:
+        await _require_decider(uow, actor, dispute, departure, items)
+        _require_leaver_heard(actor, dispute, departure)
     dispute.record_finding(by=actor.id, responsibility=cmd.responsibility,
                            reasons=cmd.reasons)
     return {**_result(dispute), "finding": dispute.finding}
+
+
+def _disqualified(principal_id: str, dispute: Dispute, departure: Departure,
+                  items: list[HandoverItem]) -> str | None:
+    """Why ``principal_id`` may not decide ``dispute`` (no one judges their own cause), or
+    None: its raiser, the leaver's manager, and whoever gives, receives, submitted or signed
+    off an item it concerns."""
+    if principal_id == dispute.raised_by:
+        return "raised it"
+    if principal_id == departure.manager_id:
+        return "is the leaver's manager"
+    if any(takes_part(principal_id, item) for item in items):
+        return "takes part in an item it concerns"
+    return None
+
+
+async def _require_decider(uow: UnitOfWork, actor: Actor, dispute: Dispute,
+                           departure: Departure, items: list[HandoverItem]) -> None:
+    """With separation of duties: the case's HR owner decides, unless the owner is no longer
+    active or is disqualified themself; then any HR who is not. (A closed case can no longer
+    be handed over, so "hand it over first" would leave such a dispute undecidable.)"""
+    why = _disqualified(actor.id, dispute, departure, items)
+    if why is not None:
+        raise ForbiddenError(f"{actor.id} {why}, so may not record dispute {dispute.id}'s "
+                             "finding; another HR decides it")
+    owner = departure.hr_owner_id
+    if actor.id == owner or _disqualified(owner, dispute, departure, items) is not None:
+        return
+    if uow.directory is not None:
+        try:
+            if not (await uow.directory.get_principal(owner)).active:
+                return
+        except NotFoundError:
+            return
+    raise ForbiddenError(f"only the HR owner of departure {departure.id} ({owner}) may record "
+                         f"dispute {dispute.id}'s finding")
+
+
+def _require_leaver_heard(actor: Actor, dispute: Dispute, departure: Departure) -> None:
+    """The leaver's side is on the record before HR decides: their own statement, or, when
+    they do not answer (seed 000's sales manager had left a month before the claim), the
+    deciding HR's statement saying so. A hard "leaver first" rule would let an accused leaver
+    block the finding, and keep the case's legal hold, by staying silent."""
+    if any(s["by"] in (departure.leaver_id, actor.id) for s in dispute.statements):
+        return
+    raise InvalidTransitionError(
+        f"dispute {dispute.id}: the leaver ({departure.leaver_id}) has not stated; hear them "
+        "first, or state on the record why you decide without them")

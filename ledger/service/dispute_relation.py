@@ -18,6 +18,13 @@ from ledger.service.relation import absent
 STATING_PARTIES = ("leaver", "receiver", "manager", "hr")
 
 
+def takes_part(principal_id: str, item: HandoverItem) -> bool:
+    """Whether ``principal_id`` gives, receives (in person or as a declared signer), submitted
+    or signed off ``item``: someone a dispute about it accuses or relies on."""
+    return principal_id in (item.giver_id, item.receiver, item.submitted_by) or (
+        principal_id in item.signers or principal_id in item.signed_off_by())
+
+
 def receives_any(actor: Actor, items: Sequence[HandoverItem]) -> bool:
     """Whether ``actor`` receives (or signed off) any of ``items``."""
     acting_for = actor.acting_for()

@@ -138,6 +138,7 @@ async def test_only_hr_records_the_finding(api: Api) -> None:
             "responsibility": "giver", "reasons": "r"})).problem(403)
     (await api.post(f"/v1/disputes/{dispute_id}/finding", "stranger", json={
         "responsibility": "giver", "reasons": "r"})).problem(404)
+    assert (await statement(api, dispute_id, "wang.lei", "已如实交接")).status == 201
     bad = await api.post(f"/v1/disputes/{dispute_id}/finding", "hr.sun", json={
         "responsibility": "everyone", "reasons": "r"})
     bad.problem(422)
