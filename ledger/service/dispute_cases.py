@@ -16,13 +16,13 @@ from ledger.service import commands as c
 from ledger.service.context import Actor
 from ledger.service.departure_cases import require_not_leaver
 from ledger.service.dispute_relation import (
-    receives_any,
+    receives,
     require_party,
     require_stating_party,
     takes_part,
 )
 from ledger.service.policy import HR, require_role
-from ledger.service.relation import absent, may_read_departure
+from ledger.service.relation import absent, may_read_departure, may_read_item
 from ledger.service.unit_of_work import UnitOfWork
 
 
@@ -37,8 +37,9 @@ def _result(dispute: Dispute) -> JSONObject:
 
 
 async def raise_dispute(cmd: c.RaiseDispute, actor: Actor, uow: UnitOfWork) -> JSONObject:
-    """A receiver of an item concerned, the leaver's manager or HR raises a dispute with a
-    claim; the case gets a legal hold."""
+    """A receiver, the leaver's manager or HR raises a dispute with a claim; the case gets a
+    legal hold. A receiver names only items they receive or signed off: pulling others' items
+    in would make them a party to those items' files (see ``_require_case_file``)."""
     departure = await uow.get(Departure, cmd.departure_id)
     item_ids = list(dict.fromkeys(str(i) for i in cmd.item_ids))
     reads = may_read_departure(actor, departure)
@@ -52,12 +53,12 @@ async def raise_dispute(cmd: c.RaiseDispute, actor: Actor, uow: UnitOfWork) -> J
         raised_as = "hr"
     elif actor.role == "employee" and actor.id == departure.manager_id:
         raised_as = "manager"
-    elif receives_any(actor, items):
+    elif items and all(receives(actor, item) for item in items):
         raised_as = "receiver"
-    elif reads:
-        raise ForbiddenError("a dispute is raised by a receiver of an item it concerns, the "
-                             "leaver's manager or HR")
-    else:
+    elif reads or (items and all(may_read_item(actor, item, departure) for item in items)):
+        raise ForbiddenError("a dispute is raised by the receiver of every item it names, "
+                             "the leaver's manager or HR")
+    else:  # an item the actor may not read reads as one not in the case
         raise absent(departure.id)
     require_not_leaver(actor, departure)
     dispute = Dispute(departure_id=str(departure.id), item_ids=item_ids, raised_by=actor.id,
@@ -78,23 +79,24 @@ async def add_dispute_statement(cmd: c.AddDisputeStatement, actor: Actor,
         if cited.item_id is None:
             evidence.append({"sha256": cited.sha256})
             continue
-        await _require_case_file(uow, departure, str(cited.item_id), cited.sha256)
+        await _require_case_file(uow, actor, departure, str(cited.item_id), cited.sha256)
         evidence.append({"sha256": cited.sha256, "item_id": str(cited.item_id)})
     dispute.add_statement(by=actor.id, party=party, text=cmd.text, evidence=evidence)
     return {**_result(dispute), "statements": len(dispute.statements)}
 
 
-async def _require_case_file(uow: UnitOfWork, departure: Departure, item_id: str,
-                             sha256: str) -> None:
-    """Evidence already in the case: a file uploaded to one of its items."""
-    field = f"evidence.{sha256}"
+async def _require_case_file(uow: UnitOfWork, actor: Actor, departure: Departure,
+                             item_id: str, sha256: str) -> None:
+    """Evidence already in the case: a file uploaded to one of its items that ``actor`` may
+    read. An item outside the case, or one the actor may not read, answers exactly as a file
+    never uploaded, so a statement cannot test guesses about others' files."""
+    not_uploaded = InvalidInputError(f"evidence {sha256} was not uploaded to item {item_id}",
+                                     field=f"evidence.{sha256}")
     if item_id not in departure.item_ids:
-        raise InvalidInputError(f"item {item_id} is not in departure {departure.id}",
-                                field=field)
+        raise not_uploaded
     item = await uow.get(HandoverItem, item_id, read_only=True)
-    if sha256 not in item.uploads:
-        raise InvalidInputError(f"evidence {sha256} was not uploaded to item {item_id}",
-                                field=field)
+    if not may_read_item(actor, item, departure) or sha256 not in item.uploads:
+        raise not_uploaded
 
 
 async def record_dispute_upload(cmd: c.RecordDisputeUpload, actor: Actor,

@@ -25,6 +25,13 @@ def takes_part(principal_id: str, item: HandoverItem) -> bool:
         principal_id in item.signers or principal_id in item.signed_off_by())
 
 
+def receives(actor: Actor, item: HandoverItem) -> bool:
+    """Whether ``actor`` receives ``item`` in person (as its receiver or a declared signer) or
+    signed it off: a department queue's other members do not count."""
+    return actor.id == item.receiver or actor.id in item.signers or (
+        actor.id in item.signed_off_by())
+
+
 def receives_any(actor: Actor, items: Sequence[HandoverItem]) -> bool:
     """Whether ``actor`` receives (or signed off) any of ``items``."""
     acting_for = actor.acting_for()
