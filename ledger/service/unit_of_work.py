@@ -223,5 +223,7 @@ def _parse_id(text: str) -> UUID:
 def _checked(cls: type[A], aggregate: Aggregate, key: UUID) -> A:
     # The exact-type test first: an ABC isinstance check costs more, on every load.
     if type(aggregate) is not cls and not isinstance(aggregate, cls):
-        raise NotFoundError(f"{cls.__name__} {key} not found")
+        # The same words as an absent stream: naming the type asked for would tell a prober
+        # that ``key`` is some other kind of stream.
+        raise NotFoundError(f"{key} not found")
     return aggregate

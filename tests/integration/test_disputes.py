@@ -138,12 +138,14 @@ async def test_only_hr_records_the_finding(api: Api) -> None:
             "responsibility": "giver", "reasons": "r"})).problem(403)
     (await api.post(f"/v1/disputes/{dispute_id}/finding", "stranger", json={
         "responsibility": "giver", "reasons": "r"})).problem(404)
+    assert (await statement(api, dispute_id, "wang.lei", "已如实交接")).status == 201
     bad = await api.post(f"/v1/disputes/{dispute_id}/finding", "hr.sun", json={
         "responsibility": "everyone", "reasons": "r"})
     bad.problem(422)
 
 
-async def test_parties_and_legal_read_a_dispute_and_everyone_else_gets_404(api: Api) -> None:
+async def test_parties_legal_and_auditors_read_a_dispute_and_everyone_else_gets_404(
+        api: Api) -> None:
     case = await closed_case(api)
     dispute_id = await raise_dispute(api, case)
     for who in ("wang.lei", "zhao.min", "li.qiang", "hr.zhou", "legal.x"):
@@ -152,13 +154,15 @@ async def test_parties_and_legal_read_a_dispute_and_everyone_else_gets_404(api: 
     hidden = (await api.get(f"/v1/disputes/{dispute_id}", "stranger")).problem(404)
     absent = (await api.get(f"/v1/disputes/{MISSING}", "stranger")).problem(404)
     assert hidden["detail"].replace(dispute_id, MISSING) == absent["detail"]
-    for who in ("stranger", "it.qian", "audit.x"):
+    for who in ("stranger", "it.qian"):
         (await api.get(f"/v1/disputes/{dispute_id}", who)).problem(404)
         (await api.get(f"/v1/streams/{dispute_id}/events", who)).problem(404)
         (await statement(api, dispute_id, who, "x")).problem(404)
     events = await api.get(f"/v1/streams/{dispute_id}/events", "zhao.min")
     assert [e["type"] for e in events.json()["items"]] == ["DisputeRaised"]
-    (await statement(api, dispute_id, "legal.x", "x")).problem(403)  # legal reads only
+    for reader in ("legal.x", "audit.x"):  # they read only
+        assert (await api.get(f"/v1/disputes/{dispute_id}", reader)).status == 200
+        (await statement(api, dispute_id, reader, "x")).problem(403)
 
 
 async def test_ledger_verify_rehashes_a_disputes_files_and_names_the_dispute(api: Api) -> None:

@@ -144,12 +144,15 @@ class World:
         return departure_id
 
     async def dispute(self) -> str:
-        """A dispute the successor raised about that item."""
+        """A dispute the successor raised about that item, the leaver's side stated (as HR's
+        finding requires under separation of duties)."""
         departure_id = await self.confirmed_case()
         departure = await self.api.runtime.ledger.load(Departure, departure_id)
         raised = await self.run(c.RaiseDispute(
             departure_id=uuid.UUID(departure_id), item_ids=[uuid.UUID(departure.item_ids[0])],
             claim="客户最新需求被隐瞒"), Actor("zhao.min", "employee"))
+        await self.run(c.AddDisputeStatement(dispute_id=uuid.UUID(str(raised["dispute_id"])),
+                                             text="已如实交接", evidence=[]), LEAVER)
         return str(raised["dispute_id"])
 
     async def first_event(self) -> str:
@@ -381,11 +384,11 @@ issue a token                         .  .   .   .   .   .  .   .   .   .   .   
 register one's own key                Y  Y   Y   Y   Y   Y  Y   Y   Y   Y   Y   Y
 register a key for the successor      .  .   .   Y   .   .  .   .   .   .   .   .
 read the handover confirmation        Y  Y   Y   Y   -   -  -   -   -   Y   Y   -
-read the dispute                      Y  Y   Y   Y   -   -  -   -   -   Y   -   -
-read the dispute's events             Y  Y   Y   Y   -   -  -   -   -   Y   -   -
-state in the dispute                  Y  Y   Y   Y   -   -  -   -   -   .   -   -
-upload evidence to the dispute        Y  Y   Y   Y   -   -  -   -   -   .   -   -
-record the dispute's finding          Y  .   .   .   -   -  -   -   -   .   -   -
+read the dispute                      Y  Y   Y   Y   -   -  -   -   -   Y   Y   -
+read the dispute's events             Y  Y   Y   Y   -   -  -   -   -   Y   Y   -
+state in the dispute                  Y  Y   Y   Y   -   -  -   -   -   .   .   -
+upload evidence to the dispute        Y  Y   Y   Y   -   -  -   -   -   .   .   -
+record the dispute's finding          Y  .   .   .   -   -  -   -   -   .   .   -
 """
 
 
