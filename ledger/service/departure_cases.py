@@ -10,7 +10,7 @@ from ledger.errors import ForbiddenError, InvalidInputError
 from ledger.service import commands as c
 from ledger.service.checklist_apply import (
     apply_checklist,
-    auto_apply_checklists,
+    auto_apply,
     load_checklist,
     require_not_leavers_revision,
 )
@@ -80,9 +80,12 @@ async def approve_step(cmd: c.ApproveStep, actor: Actor, uow: UnitOfWork) -> JSO
 async def _approved(uow: UnitOfWork, departure: Departure) -> JSONObject:
     """The answer to a step of the chain; the approval that completes it may apply the case's
     checklists (``LEDGER_AUTO_APPLY_CHECKLISTS``)."""
-    applied = await auto_apply_checklists(uow, departure)
+    applied, skipped = await auto_apply(uow, departure)
     result: JSONObject = {"departure_id": str(departure.id), "state": departure.state}
-    return {**result, "templates_applied": list(applied)} if applied else result
+    if applied:
+        result = {**result, "templates_applied": list(applied)}
+    # A checklist left for HR (no successor named, or refused on this case) is said, not lost.
+    return {**result, "templates_skipped": list(skipped)} if skipped else result
 
 
 async def reject_step(cmd: c.RejectStep, actor: Actor, uow: UnitOfWork) -> JSONObject:
@@ -126,12 +129,15 @@ async def apply_template(cmd: c.ApplyTemplate, actor: Actor, uow: UnitOfWork) ->
     require_not_leaver(actor, departure)
     template = await load_checklist(uow, cmd.template_key)
     require_not_leavers_revision(template, departure)
-    if cmd.successor_id is not None:
-        require_other_receiver(cmd.successor_id, departure)
-        await require_named(uow, cmd.successor_id, "successor_id")
-    item_ids = await apply_checklist(uow, departure, template, cmd.successor_id)
-    return {"departure_id": str(departure.id), "template": template.reference(),
-            "item_ids": item_ids}
+    successor_id = cmd.successor_id
+    if successor_id is not None:
+        require_other_receiver(successor_id, departure)
+        await require_named(uow, successor_id, "successor_id")
+    merged: list[JSONObject] = []  # finding 1: one person in two roles' slots, said
+    item_ids = await apply_checklist(uow, departure, template, successor_id, merged)
+    result: JSONObject = {"departure_id": str(departure.id), "template": template.reference(),
+                          "item_ids": item_ids}
+    return {**result, "merged_signers": list(merged)} if merged else result
 
 
 async def add_item(cmd: c.AddItem, actor: Actor, uow: UnitOfWork) -> JSONObject:
