@@ -129,7 +129,7 @@ async def apply_template(cmd: c.ApplyTemplate, actor: Actor, uow: UnitOfWork) ->
     require_not_leaver(actor, departure)
     template = await load_checklist(uow, cmd.template_key)
     require_not_leavers_revision(template, departure)
-    successor_id = cmd.successor_id
+    successor_id = case_successor(cmd.successor_id, departure)
     if successor_id is not None:
         require_other_receiver(successor_id, departure)
         await require_named(uow, successor_id, "successor_id")
@@ -138,6 +138,18 @@ async def apply_template(cmd: c.ApplyTemplate, actor: Actor, uow: UnitOfWork) ->
     result: JSONObject = {"departure_id": str(departure.id), "template": template.reference(),
                           "item_ids": item_ids}
     return {**result, "merged_signers": list(merged)} if merged else result
+
+
+def case_successor(successor_id: str | None, departure: Departure) -> str | None:
+    """The successor a checklist applied by hand goes to: the one the case names (on accept),
+    unless HR names one where the case names none; another than the case's is refused."""
+    if successor_id is None or successor_id == departure.successor_id:
+        return departure.successor_id
+    if departure.successor_id is not None:
+        raise InvalidInputError(f"successor_id: departure {departure.id} names "
+                                f"{departure.successor_id} as the successor, not "
+                                f"{successor_id}", field="successor_id")
+    return successor_id
 
 
 async def add_item(cmd: c.AddItem, actor: Actor, uow: UnitOfWork) -> JSONObject:
