@@ -205,7 +205,8 @@ class HandoverItem(Aggregate):
                                 'HR may submit for the giver with "on_behalf": true')
         for cited in evidence:
             self._require_uploaded(cited)
-        require_prerequisites_done(self.id, self.requires, prerequisites)
+        require_prerequisites_done(self.id, self.requires, prerequisites,
+                                   self.unresolved_requires)
         self._submitted(by=by, on_behalf=on_behalf and not is_giver, note=note,
                         evidence=evidence, submission=self.submissions + 1, on_evidence=None,
                         confirm_by=self._deadline(confirm_by), lines=lines or None,
@@ -287,7 +288,8 @@ class HandoverItem(Aggregate):
             self._require_reviewer(by, acting_for)
         else:
             self._require_review(by, acting_for)
-        require_prerequisites_done(self.id, self.requires, prerequisites)
+        require_prerequisites_done(self.id, self.requires, prerequisites,
+                                   self.unresolved_requires)
         slot = self._signing_slot(by, acting_for, signing=True)
         acks = list(acknowledged or [])
         require_all_acknowledged([] if direct else self.lines, acks, self.id)
@@ -481,7 +483,8 @@ class HandoverItem(Aggregate):
     def prerequisites_done(self, prerequisites: Mapping[str, str] | None) -> bool:
         """Whether every item this one requires is confirmed or waived, on these states."""
         try:
-            require_prerequisites_done(self.id, self.requires, prerequisites)
+            require_prerequisites_done(self.id, self.requires, prerequisites,
+                                       self.unresolved_requires)
         except InvalidTransitionError:
             return False
         return True
