@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ledger.aggregates.departure import Departure
-from ledger.aggregates.item import HandoverItem
+from ledger.aggregates.item import DEPARTMENT_QUEUES, HandoverItem
 from ledger.aggregates.signoff import resolve_signers
 from ledger.canonical import JSONObject
 from ledger.errors import ForbiddenError, InvalidInputError
@@ -27,7 +27,7 @@ from ledger.service.item_flow import (
     requirements_of_new_item,
     unanswered_questions,
 )
-from ledger.service.policy import HR, require_hr_or_manager, require_role
+from ledger.service.policy import HR, REVIEWERS, require_hr_or_manager, require_role
 from ledger.service.relation import hide_departure
 from ledger.service.unit_of_work import UnitOfWork
 
@@ -132,12 +132,23 @@ async def apply_template(cmd: c.ApplyTemplate, actor: Actor, uow: UnitOfWork) ->
     successor_id = case_successor(cmd.successor_id, departure)
     if successor_id is not None:
         require_other_receiver(successor_id, departure)
-        await require_named(uow, successor_id, "successor_id")
+        await require_signer(uow, successor_id, "successor_id")
     merged: list[JSONObject] = []  # finding 1: one person in two roles' slots, said
     item_ids = await apply_checklist(uow, departure, template, successor_id, merged)
     result: JSONObject = {"departure_id": str(departure.id), "template": template.reference(),
                           "item_ids": item_ids}
     return {**result, "merged_signers": list(merged)} if merged else result
+
+
+async def require_signer(uow: UnitOfWork, principal_id: str, field: str) -> None:
+    """Refuse (422 naming ``field``) a receiver or signer who could never sign: no active
+    principal, or one holding no role that may confirm items (an auditor, legal, a system)."""
+    await require_named(uow, principal_id, field)
+    if principal_id in DEPARTMENT_QUEUES or uow.directory is None:
+        return
+    if not set((await uow.directory.get_principal(principal_id)).roles) & set(REVIEWERS):
+        raise InvalidInputError(f"{field}: {principal_id!r} holds no role that may confirm "
+                                f"items ({', '.join(REVIEWERS)})", field=field)
 
 
 def case_successor(successor_id: str | None, departure: Departure) -> str | None:
@@ -159,10 +170,10 @@ async def add_item(cmd: c.AddItem, actor: Actor, uow: UnitOfWork) -> JSONObject:
     require_not_leaver(actor, departure)
     require_hr_or_manager(actor, departure.manager_id, "add an item")
     require_other_receiver(cmd.receiver, departure)
-    await require_named(uow, cmd.receiver, "receiver")
+    await require_signer(uow, cmd.receiver, "receiver")
     for signer in cmd.signers:  # issue 9: each signer a real principal or queue, not the leaver
         require_other_receiver(signer, departure)
-        await require_named(uow, signer, "signers")
+        await require_signer(uow, signer, "signers")
     signers = resolve_signers(cmd.signers, departure.leaver_id, cmd.receiver)
     item = HandoverItem(
         departure_id=str(departure.id), category=cmd.category, title=cmd.title,
