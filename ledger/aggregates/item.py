@@ -256,8 +256,9 @@ class HandoverItem(Aggregate):
 
     def record_upload(self, by: str, sha256: str, size: int, name: str,
                       media_type: str) -> None:
-        """Record that ``by`` uploaded a file (stored under its SHA-256) to this item; allowed
-        in every state of the item (the service refuses it once the departure is final)."""
+        """Record that ``by`` uploaded a file (stored under its SHA-256) to this item, until it
+        is confirmed or waived (the service refuses it once the departure is final)."""
+        self._require_not_done()
         self._evidence_uploaded(by=by, sha256=sha256, size=size,
                                 name=check_file_name(name),
                                 media_type=check_media_type(media_type))
@@ -472,6 +473,10 @@ class HandoverItem(Aggregate):
         if by in (self.giver_id, self.submitted_by, self.reassigned_by):
             raise NotReceiverError(
                 f"{by} gave, submitted or reassigned item {self.id} and cannot review it")
+
+    def require_not_done(self) -> None:
+        """Refuse (409) any write to an item already confirmed or waived."""
+        self._require_not_done()
 
     def _require_not_done(self) -> None:
         if self.state in DONE_STATES:
