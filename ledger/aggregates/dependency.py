@@ -41,13 +41,21 @@ class QuestionStateError(InvalidTransitionError):
 
 
 def require_prerequisites_done(item_id: object, requires: Iterable[str],
-                               states: Mapping[str, str] | None) -> None:
-    """Refuse unless every required item's state is confirmed or waived.
+                               states: Mapping[str, str] | None,
+                               unresolved: Iterable[str] = ()) -> None:
+    """Refuse unless every required item's state is confirmed or waived, and no required
+    checklist line is still unapplied (``unresolved``: keys no item of the case holds yet:
+    the clearance's wipe applied before the role family's laptop review waits for it; HR
+    may still waive the item).
 
     ``states`` maps each required item id to its current state; None (the caller supplied
     nothing) is refused whenever anything is required, so a use case that forgets to look
     cannot slip past the rule.
     """
+    keys = list(unresolved)
+    if keys:
+        raise PrerequisitesNotDoneError(
+            f"item {item_id} requires checklist line {', '.join(keys)}, not yet applied")
     required = list(requires)
     if not required:
         return

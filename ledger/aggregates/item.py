@@ -205,7 +205,8 @@ class HandoverItem(Aggregate):
                                 'HR may submit for the giver with "on_behalf": true')
         for cited in evidence:
             self._require_uploaded(cited)
-        require_prerequisites_done(self.id, self.requires, prerequisites)
+        require_prerequisites_done(self.id, self.requires, prerequisites,
+                                   self.unresolved_requires)
         self._submitted(by=by, on_behalf=on_behalf and not is_giver, note=note,
                         evidence=evidence, submission=self.submissions + 1, on_evidence=None,
                         confirm_by=self._deadline(confirm_by), lines=lines or None,
@@ -255,8 +256,9 @@ class HandoverItem(Aggregate):
 
     def record_upload(self, by: str, sha256: str, size: int, name: str,
                       media_type: str) -> None:
-        """Record that ``by`` uploaded a file (stored under its SHA-256) to this item; allowed
-        in every state of the item (the service refuses it once the departure is final)."""
+        """Record that ``by`` uploaded a file (stored under its SHA-256) to this item, until it
+        is confirmed or waived (the service refuses it once the departure is final)."""
+        self._require_not_done()
         self._evidence_uploaded(by=by, sha256=sha256, size=size,
                                 name=check_file_name(name),
                                 media_type=check_media_type(media_type))
@@ -287,7 +289,8 @@ class HandoverItem(Aggregate):
             self._require_reviewer(by, acting_for)
         else:
             self._require_review(by, acting_for)
-        require_prerequisites_done(self.id, self.requires, prerequisites)
+        require_prerequisites_done(self.id, self.requires, prerequisites,
+                                   self.unresolved_requires)
         slot = self._signing_slot(by, acting_for, signing=True)
         acks = list(acknowledged or [])
         require_all_acknowledged([] if direct else self.lines, acks, self.id)
@@ -471,6 +474,10 @@ class HandoverItem(Aggregate):
             raise NotReceiverError(
                 f"{by} gave, submitted or reassigned item {self.id} and cannot review it")
 
+    def require_not_done(self) -> None:
+        """Refuse (409) any write to an item already confirmed or waived."""
+        self._require_not_done()
+
     def _require_not_done(self) -> None:
         if self.state in DONE_STATES:
             raise ItemAlreadyDoneError(f"item {self.id} is already {self.state}")
@@ -481,7 +488,8 @@ class HandoverItem(Aggregate):
     def prerequisites_done(self, prerequisites: Mapping[str, str] | None) -> bool:
         """Whether every item this one requires is confirmed or waived, on these states."""
         try:
-            require_prerequisites_done(self.id, self.requires, prerequisites)
+            require_prerequisites_done(self.id, self.requires, prerequisites,
+                                       self.unresolved_requires)
         except InvalidTransitionError:
             return False
         return True

@@ -109,10 +109,17 @@ def resolve_signers(signers: Sequence[str], giver: str, receiver: str) -> list[s
     """An item's signer slots as stored: duplicates dropped (first place kept); the giver
     may not sign their own handover; one slot that is just the receiver is stored as none
     (the item then behaves, and records, exactly as a single-receiver item).
+
+    Declared signers include the receiver: one left out is refused rather than added, since
+    where it signs among signers in order, and whether the caller meant another receiver, is
+    the caller's to say (left out, the receiver could not confirm what it receives).
     """
     slots = list(dict.fromkeys(signers))
     if giver in slots:
         raise InvalidInputError(f"the giver ({giver}) cannot sign their own handover",
+                                field="signers")
+    if slots and receiver not in slots:
+        raise InvalidInputError(f"the receiver ({receiver}) must be one of the signers",
                                 field="signers")
     if len(slots) > MAX_SIGNERS:
         raise InvalidInputError(f"at most {MAX_SIGNERS} signers", field="signers")

@@ -56,7 +56,16 @@ def _iso_date_only(value: object) -> object:
     raise ValueError("a date must be an ISO 8601 string, YYYY-MM-DD")
 
 
-Date = Annotated[dt.date, BeforeValidator(_iso_date_only)]
+def _bounded_date(value: dt.date) -> dt.date:
+    # Every case date falls in years the due-date arithmetic and the working calendar hold
+    # (0001-01-01 or 9999-06-30 plus a checklist's offset overflowed into a 500).
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise ValueError(f"a date must fall in the years {MIN_YEAR} to {MAX_YEAR}")
+    return value
+
+
+MIN_YEAR, MAX_YEAR = 1900, 2199
+Date = Annotated[dt.date, BeforeValidator(_iso_date_only), AfterValidator(_bounded_date)]
 
 # RFC 9562's hyphenated 8-4-4-4-12 form only: no braces, no urn:uuid:, no bare 32 digits, no
 # surrounding spaces (lax pydantic takes them all, so one id would have many spellings).

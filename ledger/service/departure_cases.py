@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from ledger.aggregates.departure import Departure
-from ledger.aggregates.item import HandoverItem
+from ledger.aggregates.item import DEPARTMENT_QUEUES, HandoverItem
 from ledger.aggregates.signoff import resolve_signers
 from ledger.canonical import JSONObject
 from ledger.errors import ForbiddenError, InvalidInputError
 from ledger.service import commands as c
 from ledger.service.checklist_apply import (
     apply_checklist,
-    auto_apply_checklists,
+    auto_apply,
     load_checklist,
     require_not_leavers_revision,
 )
@@ -27,7 +27,7 @@ from ledger.service.item_flow import (
     requirements_of_new_item,
     unanswered_questions,
 )
-from ledger.service.policy import HR, require_hr_or_manager, require_role
+from ledger.service.policy import HR, REVIEWERS, require_hr_or_manager, require_role
 from ledger.service.relation import hide_departure
 from ledger.service.unit_of_work import UnitOfWork
 
@@ -80,9 +80,12 @@ async def approve_step(cmd: c.ApproveStep, actor: Actor, uow: UnitOfWork) -> JSO
 async def _approved(uow: UnitOfWork, departure: Departure) -> JSONObject:
     """The answer to a step of the chain; the approval that completes it may apply the case's
     checklists (``LEDGER_AUTO_APPLY_CHECKLISTS``)."""
-    applied = await auto_apply_checklists(uow, departure)
+    applied, skipped = await auto_apply(uow, departure)
     result: JSONObject = {"departure_id": str(departure.id), "state": departure.state}
-    return {**result, "templates_applied": list(applied)} if applied else result
+    if applied:
+        result = {**result, "templates_applied": list(applied)}
+    # A checklist left for HR (no successor named, or refused on this case) is said, not lost.
+    return {**result, "templates_skipped": list(skipped)} if skipped else result
 
 
 async def reject_step(cmd: c.RejectStep, actor: Actor, uow: UnitOfWork) -> JSONObject:
@@ -126,12 +129,38 @@ async def apply_template(cmd: c.ApplyTemplate, actor: Actor, uow: UnitOfWork) ->
     require_not_leaver(actor, departure)
     template = await load_checklist(uow, cmd.template_key)
     require_not_leavers_revision(template, departure)
-    if cmd.successor_id is not None:
-        require_other_receiver(cmd.successor_id, departure)
-        await require_named(uow, cmd.successor_id, "successor_id")
-    item_ids = await apply_checklist(uow, departure, template, cmd.successor_id)
-    return {"departure_id": str(departure.id), "template": template.reference(),
-            "item_ids": item_ids}
+    successor_id = case_successor(cmd.successor_id, departure)
+    if successor_id is not None:
+        require_other_receiver(successor_id, departure)
+        await require_signer(uow, successor_id, "successor_id")
+    merged: list[JSONObject] = []  # finding 1: one person in two roles' slots, said
+    item_ids = await apply_checklist(uow, departure, template, successor_id, merged)
+    result: JSONObject = {"departure_id": str(departure.id), "template": template.reference(),
+                          "item_ids": item_ids}
+    return {**result, "merged_signers": list(merged)} if merged else result
+
+
+async def require_signer(uow: UnitOfWork, principal_id: str, field: str) -> None:
+    """Refuse (422 naming ``field``) a receiver or signer who could never sign: no active
+    principal, or one holding no role that may confirm items (an auditor, legal, a system)."""
+    await require_named(uow, principal_id, field)
+    if principal_id in DEPARTMENT_QUEUES or uow.directory is None:
+        return
+    if not set((await uow.directory.get_principal(principal_id)).roles) & set(REVIEWERS):
+        raise InvalidInputError(f"{field}: {principal_id!r} holds no role that may confirm "
+                                f"items ({', '.join(REVIEWERS)})", field=field)
+
+
+def case_successor(successor_id: str | None, departure: Departure) -> str | None:
+    """The successor a checklist applied by hand goes to: the one the case names (on accept),
+    unless HR names one where the case names none; another than the case's is refused."""
+    if successor_id is None or successor_id == departure.successor_id:
+        return departure.successor_id
+    if departure.successor_id is not None:
+        raise InvalidInputError(f"successor_id: departure {departure.id} names "
+                                f"{departure.successor_id} as the successor, not "
+                                f"{successor_id}", field="successor_id")
+    return successor_id
 
 
 async def add_item(cmd: c.AddItem, actor: Actor, uow: UnitOfWork) -> JSONObject:
@@ -141,10 +170,10 @@ async def add_item(cmd: c.AddItem, actor: Actor, uow: UnitOfWork) -> JSONObject:
     require_not_leaver(actor, departure)
     require_hr_or_manager(actor, departure.manager_id, "add an item")
     require_other_receiver(cmd.receiver, departure)
-    await require_named(uow, cmd.receiver, "receiver")
+    await require_signer(uow, cmd.receiver, "receiver")
     for signer in cmd.signers:  # issue 9: each signer a real principal or queue, not the leaver
         require_other_receiver(signer, departure)
-        await require_named(uow, signer, "signers")
+        await require_signer(uow, signer, "signers")
     signers = resolve_signers(cmd.signers, departure.leaver_id, cmd.receiver)
     item = HandoverItem(
         departure_id=str(departure.id), category=cmd.category, title=cmd.title,

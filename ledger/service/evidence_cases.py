@@ -23,12 +23,15 @@ UPLOADERS = ("employee", "hr", "it", "finance", "admin")  # issue 9: a queue may
 
 
 def require_uploader(actor: Actor, item: HandoverItem, departure: Departure) -> None:
-    """Evidence is uploaded by whoever may submit the item: its giver, or HR for them. To
+    """Evidence is uploaded by whoever may submit the item: its giver, or HR for them, and
+    only while it is not done (a file uploaded to a confirmed item would be listed "uploaded,
+    not submitted" in the handover confirmation, voiding the signatures collected). To
     anyone who may not read the item, it is absent (a refusal reveals nothing)."""
     require_role(actor, UPLOADERS, "upload evidence")
     hide_item(actor, item, departure)
     if item.giver_id not in actor.acting_for() and actor.role != "hr":
         raise ForbiddenError(f"only the giver or HR uploads evidence for item {item.id}")
+    item.require_not_done()
 
 
 async def record_upload(cmd: c.RecordUpload, actor: Actor, uow: UnitOfWork) -> JSONObject:

@@ -13,7 +13,7 @@ from ledger.service.context import Actor
 from ledger.service.departure_cases import require_not_leaver
 from ledger.service.item_cases import _open_departure
 from ledger.service.item_flow import escalation_target, today
-from ledger.service.policy import require_role
+from ledger.service.policy import REVIEWERS, require_role
 from ledger.service.unit_of_work import UnitOfWork
 
 ESCALATORS = ("hr", "system")
@@ -21,7 +21,9 @@ ESCALATORS = ("hr", "system")
 
 async def answer_question(cmd: c.AnswerQuestion, actor: Actor, uow: UnitOfWork) -> JSONObject:
     """The person a question is addressed to answers it (003: "老刘需要在离职前完成所有问题的
-    解答"); to whoever may not read the item, it is absent."""
+    解答"); to whoever may not read the item, it is absent. Auditors and legal only read: they
+    never write to an item, by answering either."""
+    require_role(actor, REVIEWERS, "answer questions")
     item = await uow.get(HandoverItem, cmd.item_id)
     await _open_departure(uow, item, actor)
     item.answer(by=actor.id, acting_for=actor.acting_for(), question_id=cmd.question_id,

@@ -15,8 +15,12 @@ from ledger.canonical import JSONObject
 from ledger.errors import ForbiddenError
 from ledger.service import commands as c
 from ledger.service.context import Actor
-from ledger.service.departure_cases import require_not_leaver, require_other_receiver
-from ledger.service.duties import require_case_owner, require_named
+from ledger.service.departure_cases import (
+    require_not_leaver,
+    require_other_receiver,
+    require_signer,
+)
+from ledger.service.duties import require_case_owner
 from ledger.service.item_flow import ask_question, confirm_by, prerequisite_states
 from ledger.service.policy import (
     EVIDENCE_SOURCES,
@@ -132,7 +136,7 @@ async def reassign_item(cmd: c.ReassignItem, actor: Actor, uow: UnitOfWork) -> J
     require_hr_or_manager(actor, departure.manager_id, "reassign items")
     require_not_leaver(actor, departure)
     require_other_receiver(cmd.receiver, departure)
-    await require_named(uow, cmd.receiver, "receiver")
+    await require_signer(uow, cmd.receiver, "receiver")  # one who may confirm items
     item.reassign(by=actor.id, receiver=cmd.receiver, reason=cmd.reason)
     return {**_result(item), "receiver": item.receiver}
 

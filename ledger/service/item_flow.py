@@ -18,9 +18,9 @@ from ledger.aggregates.departure import Departure
 from ledger.aggregates.dependency import DONE, require_acyclic
 from ledger.aggregates.item import DEPARTMENT_QUEUES, HandoverItem
 from ledger.canonical import JSONObject
-from ledger.errors import InvalidInputError
+from ledger.errors import InvalidInputError, NotFoundError
 from ledger.service.context import Actor
-from ledger.service.duties import require_named
+from ledger.service.policy import REVIEWERS
 from ledger.service.relation import may_read_item
 from ledger.service.unit_of_work import UnitOfWork
 from ledger.workday import WorkingCalendar
@@ -163,19 +163,30 @@ def _keys(value: object) -> list[str]:
 async def ask_question(uow: UnitOfWork, actor_id: str, item: HandoverItem,
                        departure: Departure, to: str, text: str) -> str:
     """Record a question to ``to`` on ``item``: an active principal who takes part in the case
-    (HR, the leaver, their manager, an approver, the item's giver or receiver) or the item's
-    department queue, so the addressee can read what they are asked. Returns its id."""
-    await require_named(uow, to, "question_to")
-    if to != item.receiver and (to in DEPARTMENT_QUEUES
-                                or not await _takes_part(uow, to, item, departure)):
-        raise InvalidInputError(f"question_to: {to!r} takes no part in item {item.id}; ask "
-                                "someone who may read it", field="question_to")
+    and may act on items (HR, the leaver, their manager, an approver, the item's giver, receiver
+    or signers; never an auditor or legal, who would write to the item by answering), or the
+    item's own department queue. Returns its id.
+
+    Every addressee that may not be asked (unknown, inactive, uninvolved, read-only) is
+    refused with the same words, so a question never probes the principal directory."""
+    if not await _may_be_asked(uow, to, item, departure):
+        raise InvalidInputError(f"question_to: {to!r} cannot be asked about item {item.id}; "
+                                "ask someone who takes part in it", field="question_to")
     return item.ask(by=actor_id, to=to, text=text)
 
 
-async def _takes_part(uow: UnitOfWork, principal_id: str, item: HandoverItem,
-                      departure: Departure) -> bool:
+async def _may_be_asked(uow: UnitOfWork, principal_id: str, item: HandoverItem,
+                        departure: Departure) -> bool:
+    if principal_id in DEPARTMENT_QUEUES:
+        return principal_id in (item.receiver, item.giver_id, *item.signers)
     roles: Sequence[str] = ("employee",)
     if uow.directory is not None:
-        roles = (await uow.directory.get_principal(principal_id)).roles
-    return any(may_read_item(Actor(principal_id, role), item, departure) for role in roles)
+        try:
+            principal = await uow.directory.get_principal(principal_id)
+        except NotFoundError:
+            return False
+        if not principal.active:
+            return False
+        roles = principal.roles
+    return any(may_read_item(Actor(principal_id, role), item, departure)
+               for role in roles if role in REVIEWERS)

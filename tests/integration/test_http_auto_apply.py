@@ -20,7 +20,6 @@ from tests.support.case_steps import (
     approve,
     entries,
     request_departure,
-    started,
     view,
 )
 
@@ -46,18 +45,20 @@ async def test_an_accepted_request_with_no_chain_is_handed_over_at_once(api: Api
 
 
 async def test_a_checklist_applied_while_pending_is_not_applied_again(api: Api) -> None:
-    departure_id = await started(api)  # a sales case
+    departure_id = await request_departure(api)
+    await accept(api, departure_id)  # a technical case; zhao.min succeeds
     await apply(api, departure_id, "clearance")
 
     approved = (await approve(api, departure_id)).json()["result"]
 
-    assert [t["key"] for t in approved["templates_applied"]] == ["sales"]
+    assert [t["key"] for t in approved["templates_applied"]] == ["technical"]
     case = await view(api, f"/v1/departures/{departure_id}")
-    assert sorted(t["key"] for t in case["templates"]) == ["clearance", "sales"]
+    assert sorted(t["key"] for t in case["templates"]) == ["clearance", "technical"]
 
 
 async def test_the_approval_and_the_applied_checklists_commit_as_one(api: Api) -> None:
-    departure_id = await started(api)
+    departure_id = await request_departure(api)
+    await accept(api, departure_id)
 
     approved = (await approve(api, departure_id)).json()
 

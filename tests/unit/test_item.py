@@ -400,8 +400,8 @@ def test_status_gives_the_gate_the_items_id_title_mandatory_flag_and_state(state
 
 # --- evidence files: an upload is an event; a submission cites only this item's uploads -----
 
-@pytest.mark.parametrize("state", ALL_STATES)
-def test_an_upload_is_recorded_as_an_event_in_every_state(state: str) -> None:
+@pytest.mark.parametrize("state", ["open", "submitted", "rejected"])
+def test_an_upload_is_recorded_as_an_event_in_every_state_not_done(state: str) -> None:
     item = item_in(state)
 
     item.record_upload(by=GIVER, sha256="ef" * 32, size=7, name="  交接清单.pdf ",
@@ -413,6 +413,15 @@ def test_an_upload_is_recorded_as_an_event_in_every_state(state: str) -> None:
     assert item.uploads["ef" * 32] == {"by": GIVER, "size": 7, "name": "交接清单.pdf",
                                        "media_type": "application/pdf"}
     assert item.state == state
+
+
+@pytest.mark.parametrize("state", ["confirmed", "waived"])
+def test_an_upload_to_a_done_item_is_refused(state: str) -> None:
+    item = item_in(state)
+
+    with pytest.raises(ItemAlreadyDoneError, match=f"already {state}"):
+        item.record_upload(by=GIVER, sha256="ef" * 32, size=7, name="late.pdf",
+                           media_type="application/pdf")
 
 
 def test_a_submission_citing_a_file_not_uploaded_to_the_item_is_refused_naming_it() -> None:

@@ -342,3 +342,15 @@ def test_entries_stored_before_issue_9_still_replay() -> None:
             "optional_open": 0, "severance_releasable": True}, 2, departure_id,
             "departure")]))
     assert (departure.state, departure.close_warnings) == ("closed", [])
+
+
+def test_a_required_checklist_line_not_yet_applied_counts_as_pending() -> None:
+    item = HandoverItem(
+        departure_id="d", category="assets", title="wipe", label="", acceptance_criteria="",
+        giver_id=GIVER, receiver="dept:it", mandatory=True, priority="high", due_date=None,
+        template_item_key="device-wipe", unresolved_requires=["laptop-review"])
+
+    with pytest.raises(PrerequisitesNotDoneError,
+                       match="requires checklist line laptop-review, not yet applied"):
+        item.submit(by=GIVER, on_behalf=False, note="", evidence=[], prerequisites={})
+    assert not item.prerequisites_done({})

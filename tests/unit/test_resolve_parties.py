@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
 
 from ledger.aggregates.departure import Departure
 from ledger.errors import InvalidInputError
-from ledger.service.checklist_apply import resolve_parties
+from ledger.service.checklist_apply import due_date, resolve_parties
 
 LINE: dict[str, Any] = {"key": "risks", "receiver": "successor"}
 
@@ -38,10 +39,18 @@ def test_finance_gives_the_final_settlement_to_the_leaver() -> None:
     assert resolve_parties(line, case(), None) == ("dept:finance", "wang.lei", [])
 
 
-def test_two_roles_held_by_one_person_make_one_slot() -> None:
+def test_two_roles_held_by_one_person_are_refused_naming_the_line() -> None:
     line = {**LINE, "signers": ["manager", "successor"]}
 
-    assert resolve_parties(line, case(), "li.qiang") == ("wang.lei", "li.qiang", [])
+    with pytest.raises(InvalidInputError, match=r"risks: li.qiang would sign it both as "
+                                                r"manager and as successor"):
+        resolve_parties(line, case(), "li.qiang")
+
+
+def test_one_role_named_twice_is_one_slot() -> None:
+    line = {**LINE, "signers": ["receiver", "successor"]}
+
+    assert resolve_parties(line, case(), "zhao.min") == ("wang.lei", "zhao.min", [])
 
 
 def test_a_giver_who_would_receive_on_this_case_is_refused() -> None:
@@ -56,3 +65,19 @@ def test_a_giver_who_would_sign_on_this_case_is_refused() -> None:
 
     with pytest.raises(InvalidInputError, match=r"notice: the giver \(hr.sun\) cannot sign"):
         resolve_parties(line, case(), None)
+
+
+def test_a_due_date_the_calendar_cannot_hold_is_refused() -> None:
+    line = {"key": "late", "due_offset_days": 365}
+
+    with pytest.raises(InvalidInputError, match="late: its due date"):
+        due_date(line, dt.date(9999, 6, 30))
+
+
+def test_hr_applying_by_hand_may_merge_two_roles_and_is_told_so() -> None:
+    line = {**LINE, "signers": ["manager", "successor"]}
+    merged: list[Any] = []
+
+    assert resolve_parties(line, case(), "li.qiang", merged) == ("wang.lei", "li.qiang", [])
+    assert merged == [{"key": "risks", "principal_id": "li.qiang",
+                       "roles": ["manager", "successor"]}]
