@@ -74,6 +74,8 @@ class DepartureView(View):
     left_on: str | None = None
     contract_termination: dict[str, Any] | None = None
     access_frozen: dict[str, Any] | None = None
+    # signatory → HR's record that they cannot or will not sign the confirmation (digest, why)
+    confirmation_exemptions: dict[str, dict[str, Any]] = {}
 
     @classmethod
     def of(cls, d: Departure) -> DepartureView:
@@ -96,7 +98,9 @@ class DepartureView(View):
                    left_on=d.left_on,
                    contract_termination=(dict(d.contract_termination)
                                          if d.contract_termination else None),
-                   access_frozen=dict(d.access_frozen) if d.access_frozen else None)
+                   access_frozen=dict(d.access_frozen) if d.access_frozen else None,
+                   confirmation_exemptions={k: dict(v) for k, v in
+                                            d.confirmation_exemptions.items()})
 
 
 class DeparturePage(View):
