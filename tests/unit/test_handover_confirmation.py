@@ -282,3 +282,28 @@ def test_an_exemption_replays_from_its_event() -> None:
         replayed = event.mutate(replayed)  # type: ignore[arg-type]
     assert replayed is not None
     assert replayed.confirmation_exemptions == departure.confirmation_exemptions
+
+
+# --- the lines of each item's submission (issue 9: "逐条签字确认"; seed 002's CHO case turned on
+# one unconfirmed line of the risk register)
+
+def test_the_statement_lists_each_submitted_line_with_who_acknowledged_it() -> None:
+    departure, items = case()
+    risks = item(departure, "风险台账", "zhao.min")
+    departure.add_item(str(risks.id))
+    risks.submit(by=LEAVER, on_behalf=False, note="", evidence=[], lines=[
+        {"id": "r1", "text": "银行U盾\\在财务"}, {"id": "r2", "text": "a\u202eb 合同"}])
+    risks.confirm(by="zhao.min", acting_for={"zhao.min"}, note="", signature=None,
+                  acknowledged=["r1", "r2"])
+    queue = item(departure, "系统账号", "dept:it")
+    departure.add_item(str(queue.id))
+    queue.submit(by=LEAVER, on_behalf=False, note="", evidence=[],
+                 lines=[{"id": "vpn", "text": "VPN"}])
+    statement = handover_statement(departure, [*items, risks, queue])
+    lines = statement.split("\n")
+    at = lines.index(f"事项 / Item: 风险台账 ({risks.id})")
+    assert lines[at + 5:at + 7] == [
+        "条目 / Line: r1 银行U盾\\\\在财务 (确认 / acknowledged by: zhao.min)",
+        "条目 / Line: r2 a\\u{202E}b 合同 (确认 / acknowledged by: zhao.min)"]
+    assert "条目 / Line: vpn VPN (确认 / acknowledged by: 无 / none)" in lines
+    assert statement == handover_statement(departure, [queue, risks, *items])  # no times
