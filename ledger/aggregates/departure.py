@@ -123,6 +123,9 @@ class Departure(Aggregate):
         reason: str
         intended_last_working_day: str
         letter: JSONObject
+        # The organisation's date of the request (LEDGER_TIME_ZONE), not the UTC date of the
+        # event's timestamp: the notice period (30 days) runs from it.
+        notice_date: str
 
         def mutate(self, aggregate: object) -> Departure:  # type: ignore[override]
             departure = Departure.__new__(Departure)
@@ -130,23 +133,28 @@ class Departure(Aggregate):
                                     self.timestamp)
             departure.__init__(  # type: ignore[misc]
                 leaver=self.leaver, manager_id="", hr_owner_id="",
-                notice_date=self.timestamp.date().isoformat(),
+                notice_date=self.notice_date,
                 last_working_day=self.intended_last_working_day, reason=self.reason,
                 approval_chain=[])
             departure.state = "requested"
             departure.request = {"reason": self.reason, "letter": self.letter,
                                  "intended_last_working_day": self.intended_last_working_day,
-                                 "requested_on": self.timestamp.date().isoformat()}
+                                 "requested_on": self.notice_date}
             return departure
 
     @classmethod
     def request_departure(cls, leaver: JSONObject, reason: str,
-                          intended_last_working_day: str, letter: JSONObject) -> Departure:
-        """The leaver asks to leave, citing their uploaded resignation letter."""
+                          intended_last_working_day: str, letter: JSONObject, *,
+                          notice_date: str) -> Departure:
+        """The leaver asks to leave on ``notice_date`` (the organisation's date today, which
+        the service reads from its clock), citing their uploaded resignation letter."""
         require_reason(reason)
+        if intended_last_working_day < notice_date:
+            raise InvalidInputError("the intended last working day has passed",
+                                    field="intended_last_working_day")
         return cls._create(cls.Requested, id=uuid.uuid4(), leaver=leaver, reason=reason,
                            intended_last_working_day=intended_last_working_day,
-                           letter=letter)
+                           letter=letter, notice_date=notice_date)
 
     @property
     def leaver_id(self) -> str:

@@ -4,9 +4,11 @@ form, and who sees the case's personal papers."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 from tests.integration.http_fixtures import Api
+from tests.support.case_steps import apply, entries, request_form, started, view
 from tests.support.handover_case import handed_over_case
 
 
@@ -41,3 +43,38 @@ async def test_a_deactivated_leaver_is_excused_and_the_close_records_who_did_not
     assert view["confirmation_exemptions"]["wang.lei"]["reason"] == body["reason"]
     entries = (await api.get(f"/v1/streams/{case.departure}/events", "hr.sun")).json()["items"]
     assert json.loads(entries[-1]["entry"])["payload"]["warnings"] == [record]
+
+
+# --- one organisation-local "today" (LEDGER_TIME_ZONE, default Asia/Shanghai) ---------------
+
+SHANGHAI_MORNING = dt.datetime(2026, 12, 6, 23, 30, tzinfo=dt.UTC)  # 07:30 on 7 Dec there
+
+
+async def test_a_request_frozen_access_and_the_leaving_day_use_the_organisations_date(
+        api: Api) -> None:
+    api.runtime.ledger.clock = lambda: SHANGHAI_MORNING
+    requested = await api.post("/v1/departures/requests", "wang.lei",
+                               data=request_form(intended_last_working_day="2026-12-07"))
+    assert requested.status == 201, requested.body
+    departure_id = requested.json()["result"]["departure_id"]
+    case = await view(api, f"/v1/departures/{departure_id}")
+    assert (case["notice_date"], case["request"]["requested_on"]) == ("2026-12-07",
+                                                                       "2026-12-07")
+    assert (await entries(api, departure_id))[0]["payload"]["notice_date"] == "2026-12-07"
+    past = await api.post("/v1/departures/requests", "zhao.min",
+                          data=request_form(intended_last_working_day="2026-12-06"))
+    assert past.problem(422)["field"] == "intended_last_working_day"
+
+    started_id = await started(api)
+    clearance = await apply(api, started_id, "clearance")
+    frozen = await api.post(f"/v1/departures/{started_id}/freeze-access", "hr.sun",
+                            json={"reason": "离开项目点"})
+    assert frozen.status == 200, frozen.body
+    assert frozen.json()["result"]["access_frozen"]["frozen_at"] == (
+        "2026-12-06T23:30:00.000000Z")
+    due = {(await view(api, f"/v1/items/{i}"))["due_date"]
+           for i in frozen.json()["result"]["items_due_now"]}
+    assert due == {"2026-12-07"} and clearance
+    left = f"/v1/departures/{started_id}/left"
+    assert (await api.post(left, "hr.sun", json={"left_on": "2026-12-08"})).problem(422)
+    assert (await api.post(left, "hr.sun", json={"left_on": "2026-12-07"})).status == 200
