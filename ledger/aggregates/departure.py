@@ -329,8 +329,10 @@ class Departure(Aggregate):
     def freeze_access(self, by: str, frozen_at: str, reason: str, item_ids: list[str]) -> None:
         """HR freezes the leaver's access at once (seed 001: "暂时冻结了老张的系统权限"): the
         event names the principal for an IAM integration; ``item_ids`` are the IT clearance
-        items that fall due now."""
+        items that fall due now. Only on a case HR accepted: an IAM integration acts on the
+        event, and a request HR never accepted (or declined) must not lock anyone out."""
         require_reason(reason)
+        self._require_accepted()
         if self.state in ENDED_STATES:
             raise DepartureStateError(f"departure {self.id} is already {self.state}")
         if self.access_frozen is not None:

@@ -8,7 +8,14 @@ import datetime as dt
 import json
 
 from tests.integration.http_fixtures import Api
-from tests.support.case_steps import apply, entries, request_form, started, view
+from tests.support.case_steps import (
+    apply,
+    entries,
+    request_departure,
+    request_form,
+    started,
+    view,
+)
 from tests.support.handover_case import handed_over_case
 
 
@@ -78,3 +85,18 @@ async def test_a_request_frozen_access_and_the_leaving_day_use_the_organisations
     left = f"/v1/departures/{started_id}/left"
     assert (await api.post(left, "hr.sun", json={"left_on": "2026-12-08"})).problem(422)
     assert (await api.post(left, "hr.sun", json={"left_on": "2026-12-07"})).status == 200
+
+
+# --- frozen access only on an accepted case --------------------------------------------------
+
+async def test_access_is_not_frozen_on_a_request_hr_has_not_accepted_or_declined(
+        api: Api) -> None:
+    departure_id = await request_departure(api)
+    freeze = f"/v1/departures/{departure_id}/freeze-access"
+    assert (await api.post(freeze, "hr.sun", json={"reason": "走了"})).problem(409)
+    declined = await api.post(f"/v1/departures/requests/{departure_id}/decline", "hr.sun",
+                              json={"reason": "请先与经理面谈"})
+    assert declined.status == 200, declined.body
+    assert (await api.post(freeze, "hr.sun", json={"reason": "走了"})).problem(409)
+    assert not any(e["type"] == "DepartureAccessFrozen"
+                   for e in await entries(api, departure_id))

@@ -202,3 +202,14 @@ def test_a_request_is_dated_by_the_organisations_day_it_is_given() -> None:
         Departure.request_departure(leaver=LEAVER, reason="家庭原因",
                                     intended_last_working_day="2026-12-06", letter=LETTER,
                                     notice_date="2026-12-07")
+
+
+def test_access_is_frozen_only_on_a_case_hr_accepted() -> None:
+    departure = requested()
+    with pytest.raises(DepartureStateError, match="requested"):
+        departure.freeze_access(by=HR, frozen_at="2026-12-01T00:00:00.000000Z",
+                                reason="走了", item_ids=[])
+    departure.decline_request(by=HR, reason="请先与经理面谈")
+    with pytest.raises(DepartureStateError, match="declined"):
+        departure.freeze_access(by=HR, frozen_at="2026-12-01T00:00:00.000000Z",
+                                reason="走了", item_ids=[])
