@@ -115,3 +115,5 @@ command_endpoint(D + "/freeze-access", "Freeze the leaver's access now (HR; IT c
 command_endpoint(D + "/confirmation/exemptions", "Record that a signatory cannot or will not "
                  "sign the handover confirmation, with a reason (the case's HR owner)",
                  c.ExcuseConfirmationSignature, 201, False)
+command_endpoint(R + "/withdraw", "Withdraw your own request, with a reason, before HR accepts "
+                 "or declines it (the leaver)", c.WithdrawDepartureRequest)

@@ -204,6 +204,16 @@ class Departure(Aggregate):
             raise DepartureStateError(f"departure {self.id} is already {self.state}")
         self._withdrawn(by=by, reason=reason, previous_state=self.state)
 
+    def withdraw_request(self, by: str, reason: str) -> None:
+        """The leaver takes back their own request before HR accepts it: the same
+        ``DepartureWithdrawn`` as HR's (final; ``ledger verify`` treats it as such), by the
+        leaver, from ``requested``."""
+        require_reason(reason)
+        self._require_state("requested")
+        if by != self.leaver_id:
+            raise ForbiddenError("only the leaver withdraws their own request (HR declines it)")
+        self._withdrawn(by=by, reason=reason, previous_state=self.state)
+
     @event("Withdrawn", topic="DepartureWithdrawn")
     def _withdrawn(self, by: str, reason: str, previous_state: str) -> None:
         self.state = "withdrawn"

@@ -662,3 +662,13 @@ class ExcuseConfirmationSignature(Model):
     signatory: Id
     statement_sha256: Sha256
     reason: Reason
+
+
+class WithdrawDepartureRequest(Model):
+    """The leaver withdraws their own request, with a reason, while HR has not yet accepted
+    or declined it."""
+
+    type: Literal["withdraw_departure_request"] = "withdraw_departure_request"
+    departure_id: Uuid
+    reason: Reason
+    expected_version: Int | None = None

@@ -25,6 +25,7 @@ from ledger.service.context import Actor
 from ledger.service.departure_cases import require_not_leaver
 from ledger.service.item_flow import today
 from ledger.service.policy import HR, require_role
+from ledger.service.request_cases import require_content
 from ledger.service.unit_of_work import UnitOfWork
 
 IT_QUEUE = "dept:it"
@@ -77,6 +78,7 @@ async def record_contract_terminated(cmd: c.RecordContractTerminated, actor: Act
     """HR records the contract's termination and its uploaded document's digest."""
     departure = await _case(cmd.departure_id, None, actor, uow,
                             "record the contract's termination")
+    require_content(cmd.document, "document")
     departure.record_contract_terminated(by=actor.id,
                                          terminated_on=cmd.terminated_on.isoformat(),
                                          document=cmd.document.model_dump(), note=cmd.note)

@@ -17,6 +17,7 @@ from ledger.service.departure_cases import require_not_leaver, require_other_rec
 from ledger.service.duties import require_approvers, require_named
 from ledger.service.item_flow import today
 from ledger.service.policy import HR, require_role
+from ledger.service.relation import hide_departure
 from ledger.service.unit_of_work import UnitOfWork
 
 LEAVERS = ("employee",)
@@ -26,6 +27,7 @@ async def request_departure(cmd: c.RequestDeparture, actor: Actor,
                             uow: UnitOfWork) -> JSONObject:
     """The leaver requests their own departure, citing the letter the route uploaded."""
     require_role(actor, LEAVERS, "request a departure")
+    require_content(cmd.letter, "letter")
     leaver: JSONObject = {"id": actor.id, "name": actor.name or actor.id,
                           "department": cmd.department, "position": cmd.position}
     departure = Departure.request_departure(
@@ -80,3 +82,19 @@ async def decline_departure_request(cmd: c.DeclineDepartureRequest, actor: Actor
     require_not_leaver(actor, departure)
     departure.decline_request(by=actor.id, reason=cmd.reason)
     return {"departure_id": str(departure.id), "state": departure.state}
+
+
+async def withdraw_departure_request(cmd: c.WithdrawDepartureRequest, actor: Actor,
+                                     uow: UnitOfWork) -> JSONObject:
+    """The leaver takes back their own request, with a reason, while it is ``requested``
+    (HR declines one instead); to anyone who may not read it, it is absent."""
+    departure = await uow.get(Departure, cmd.departure_id, cmd.expected_version)
+    hide_departure(actor, departure)
+    departure.withdraw_request(by=actor.id, reason=cmd.reason)
+    return {"departure_id": str(departure.id), "state": departure.state}
+
+
+def require_content(file: c.Evidence, field: str) -> None:
+    """A letter or document the case cites must have content: an empty file proves nothing."""
+    if file.size == 0:
+        raise InvalidInputError(f"the file {field!r} is empty", field=field)

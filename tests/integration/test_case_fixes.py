@@ -9,7 +9,9 @@ import json
 
 from tests.integration.http_fixtures import Api
 from tests.support.case_steps import (
+    accept,
     apply,
+    document_form,
     entries,
     request_departure,
     request_form,
@@ -100,3 +102,35 @@ async def test_access_is_not_frozen_on_a_request_hr_has_not_accepted_or_declined
     assert (await api.post(freeze, "hr.sun", json={"reason": "走了"})).problem(409)
     assert not any(e["type"] == "DepartureAccessFrozen"
                    for e in await entries(api, departure_id))
+
+
+# --- the leaver's own withdrawal, and an empty letter -----------------------------------------
+
+async def test_the_leaver_withdraws_their_own_request_others_cannot(api: Api) -> None:
+    departure_id = await request_departure(api)
+    path = f"/v1/departures/requests/{departure_id}/withdraw"
+    body = {"reason": "已与经理谈妥，留下"}
+    assert (await api.post(path, "zhao.min", json=body)).problem(404)  # not theirs to see
+    assert "only the leaver" in (await api.post(path, "hr.sun", json=body)).problem(403)[
+        "detail"]
+    withdrawn = await api.post(path, "wang.lei", json=body)
+    assert withdrawn.status == 200, withdrawn.body
+    assert withdrawn.json()["result"]["state"] == "withdrawn"
+    event = (await entries(api, departure_id))[-1]
+    assert (event["type"], event["payload"]) == ("DepartureWithdrawn", {
+        "by": "wang.lei", "reason": body["reason"], "previous_state": "requested"})
+    assert (await api.post(path, "wang.lei", json=body)).problem(409)
+    accepted = await request_departure(api, "li.qiang")
+    await accept(api, accepted, chain=False, manager_id="zhao.min")
+    assert (await api.post(f"/v1/departures/requests/{accepted}/withdraw", "li.qiang",
+                           json=body)).problem(409)
+
+
+async def test_an_empty_resignation_letter_or_termination_document_is_refused(
+        api: Api) -> None:
+    empty = await api.post("/v1/departures/requests", "wang.lei", data=request_form(b""))
+    assert empty.problem(422)["field"] == "letter"
+    departure_id = await started(api)
+    document = await api.post(f"/v1/departures/{departure_id}/contract-terminated", "hr.sun",
+                              data=document_form(b""))
+    assert document.problem(422)["field"] == "document"

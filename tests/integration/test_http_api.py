@@ -66,6 +66,7 @@ EXERCISED = {
     "POST /v1/departures/{departure_id}/freeze-access",
     # the fixes: exercised in test_case_fixes.py
     "POST /v1/departures/{departure_id}/confirmation/exemptions",
+    "POST /v1/departures/requests/{departure_id}/withdraw",
 }
 
 

@@ -213,3 +213,19 @@ def test_access_is_frozen_only_on_a_case_hr_accepted() -> None:
     with pytest.raises(DepartureStateError, match="declined"):
         departure.freeze_access(by=HR, frozen_at="2026-12-01T00:00:00.000000Z",
                                 reason="走了", item_ids=[])
+
+
+def test_the_leaver_withdraws_their_own_request_with_a_reason_while_it_is_requested() -> None:
+    departure = requested()
+    with pytest.raises(ForbiddenError, match="only the leaver"):
+        departure.withdraw_request(by=HR, reason="x")
+    with pytest.raises(InvalidInputError):
+        departure.withdraw_request(by="emp-zhang", reason=" ")
+    departure.withdraw_request(by="emp-zhang", reason="已与经理谈妥，留下")
+    assert departure.state == "withdrawn"
+    assert recorded(departure)[-1] == ("DepartureWithdrawn", {
+        "by": "emp-zhang", "reason": "已与经理谈妥，留下", "previous_state": "requested"})
+    accepted = requested()
+    accept(accepted)
+    with pytest.raises(DepartureStateError, match="needs requested"):
+        accepted.withdraw_request(by="emp-zhang", reason="晚了")
