@@ -323,12 +323,17 @@ class Departure(Aggregate):
                                    note: str) -> None:
         """Record the contract's termination and its document's digest (never gated: seed
         001's "未及时解除劳动合同" risk, and Labour Contract Law Art. 50)."""
+        self.require_contract_termination_recordable()
+        self._contract_terminated(by=by, terminated_on=terminated_on, document=document,
+                                  note=note)
+
+    def require_contract_termination_recordable(self) -> None:
+        """Raise unless the case may record its contract's termination (an accepted case,
+        not yet recorded): asked before the document is stored, and when recording."""
         self._require_accepted()
         if self.contract_termination is not None:
             raise InvalidTransitionError(
                 f"the contract's termination is already recorded for departure {self.id}")
-        self._contract_terminated(by=by, terminated_on=terminated_on, document=document,
-                                  note=note)
 
     @event("ContractTerminated", topic="DepartureContractTerminated")
     def _contract_terminated(self, by: str, terminated_on: str, document: JSONObject,

@@ -5,10 +5,15 @@ form, and who sees the case's personal papers."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
+import uuid
+
+import aiohttp
 
 from tests.integration.http_fixtures import Api
 from tests.support.case_steps import (
+    TODAY,
     accept,
     apply,
     document_form,
@@ -134,3 +139,61 @@ async def test_an_empty_resignation_letter_or_termination_document_is_refused(
     document = await api.post(f"/v1/departures/{departure_id}/contract-terminated", "hr.sun",
                               data=document_form(b""))
     assert document.problem(422)["field"] == "document"
+
+
+# --- the form's fields are validated before its file is stored --------------------------------
+
+def _form(parts: list[tuple[str, str | bytes]]) -> aiohttp.FormData:
+    form = aiohttp.FormData()
+    for name, value in parts:
+        if isinstance(value, bytes):
+            form.add_field(name, value, filename="辞职信.pdf", content_type="application/pdf")
+        else:
+            form.add_field(name, value)
+    return form
+
+
+async def _stored(api: Api, content: bytes) -> bool:
+    return await api.runtime.blobs.size_of(hashlib.sha256(content).hexdigest()) is not None
+
+
+async def test_a_request_form_the_command_refuses_stores_no_letter(api: Api) -> None:
+    fields = [("department", "项目点"), ("position", "技术员"), ("reason", "家庭原因"),
+              ("intended_last_working_day", (TODAY + dt.timedelta(days=14)).isoformat())]
+    letter = f"辞职信 {uuid.uuid4()}".encode()
+    refused = [
+        [*fields[:3], ("intended_last_working_day", "2026-13-01"), ("letter", letter)],
+        [("department", ""), *fields[1:], ("letter", letter)],
+        [*fields[:3], ("letter", letter)],  # a field missing
+        [("letter", letter), *fields],  # the file first
+        [*fields[:3], ("intended_last_working_day", "2020-01-01"), ("letter", letter)],
+    ]
+    for parts in refused:
+        reply = await api.post("/v1/departures/requests", "wang.lei", data=_form(parts))
+        assert reply.problem(422), parts
+        assert not await _stored(api, letter), parts
+    after = await api.post("/v1/departures/requests", "wang.lei",
+                           data=_form([*fields, ("letter", letter), ("note", "x")]))
+    assert "last part" in after.problem(422)["detail"]
+    created = await api.post("/v1/departures/requests", "wang.lei",
+                             data=_form([*fields, ("letter", letter)]))
+    assert created.status == 201, created.body
+    assert await _stored(api, letter)
+
+
+async def test_a_termination_form_the_command_refuses_stores_no_document(api: Api) -> None:
+    document = f"解除劳动合同证明 {uuid.uuid4()}".encode()
+    requested = await request_departure(api)
+    path = f"/v1/departures/{requested}/contract-terminated"
+    good = [("terminated_on", TODAY.isoformat()), ("note", "证明已出具"), ("document", document)]
+    assert (await api.post(path, "hr.sun", data=_form(good))).problem(409)  # not accepted
+    departure_id = await started(api)
+    path = f"/v1/departures/{departure_id}/contract-terminated"
+    bad = [("terminated_on", "someday"), ("document", document)]
+    assert (await api.post(path, "hr.sun", data=_form(bad))).problem(422)
+    assert not await _stored(api, document)
+    assert (await api.post(path, "hr.sun", data=_form(good))).status == 201
+    again = f"解除劳动合同证明 {uuid.uuid4()}".encode()
+    twice = await api.post(path, "hr.sun", data=_form([*good[:2], ("document", again)]))
+    assert twice.problem(409)
+    assert not await _stored(api, again)
