@@ -63,8 +63,9 @@ class RequestList(View):
              "The requests awaiting HR (HR: all; a leaver: their own)", response=RequestList)
 async def list_requests(request: web.Request) -> web.Response:
     """What HR accepts or declines next; a leaver sees their own pending request."""
-    found = await case_files.list_requests(request.app[RUNTIME].ledger, actor_of(request))
-    return ok(RequestList(items=[DepartureView.of(d) for d in found]))
+    actor = actor_of(request)
+    found = await case_files.list_requests(request.app[RUNTIME].ledger, actor)
+    return ok(RequestList(items=[DepartureView.of(d, actor) for d in found]))
 
 
 # What a form's command cites before its file is stored: the command is built (validated) with

@@ -59,6 +59,13 @@ async def list_requests(ledger: Ledger, actor: Actor) -> list[Departure]:
     return found
 
 
+def may_read_case_files(actor: Actor, departure: Departure) -> bool:
+    """Whether ``actor`` may download (and see the name and digest of) the resignation letter
+    and the termination document ``departure`` cites: its leaver, HR, legal and auditors."""
+    return may_read_departure(actor, departure) and (
+        actor.role in OVERSEERS or actor.id == departure.leaver_id)
+
+
 async def case_file(ledger: Ledger, actor: Actor, departure_id: UUID,
                     sha256: str) -> JSONObject:
     """The citation (sha256, size, name, media type) of a file the case's events recorded —
@@ -70,8 +77,7 @@ async def case_file(ledger: Ledger, actor: Actor, departure_id: UUID,
         departure = await ledger.load(Departure, departure_id)
     except NotFoundError:
         raise missing from None  # the same words whether the case exists or not
-    allowed = may_read_departure(actor, departure) and (
-        actor.role in OVERSEERS or actor.id == departure.leaver_id)
+    allowed = may_read_case_files(actor, departure)
     cited = [departure.request.get("letter") if departure.request else None,
              departure.contract_termination.get("document")
              if departure.contract_termination else None]

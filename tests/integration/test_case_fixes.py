@@ -197,3 +197,23 @@ async def test_a_termination_form_the_command_refuses_stores_no_document(api: Ap
     twice = await api.post(path, "hr.sun", data=_form([*good[:2], ("document", again)]))
     assert twice.problem(409)
     assert not await _stored(api, again)
+
+
+# --- the case's personal papers: seen only by those who may download them ---------------------
+
+async def test_the_letter_and_termination_document_show_only_to_who_may_download_them(
+        api: Api) -> None:
+    departure_id = await request_departure(api)
+    await accept(api, departure_id)
+    d = f"/v1/departures/{departure_id}"
+    terminated = await api.post(d + "/contract-terminated", "hr.sun", data=document_form())
+    assert terminated.status == 201, terminated.body
+    for who in ("wang.lei", "hr.sun", "legal.x", "audit.x"):
+        case = await view(api, d, who)
+        assert case["request"]["letter"]["sha256"], who
+        assert case["contract_termination"]["document"]["name"], who
+    case = await view(api, d, "li.qiang")  # the manager (and approver) reads the case
+    assert "letter" not in case["request"] and "document" not in case["contract_termination"]
+    assert case["request"]["reason"] and case["contract_termination"]["terminated_on"]
+    listed = (await view(api, "/v1/departures?limit=200", "legal.x"))["items"]
+    assert next(c for c in listed if c["id"] == departure_id)["request"]["letter"]
