@@ -17,7 +17,7 @@ from api.auth import actor_of, context_of
 from api.body import build, path_uuid
 from api.command_routes import render
 from api.endpoint import EndpointTable
-from api.file_transfer import MULTIPART_ERRORS, checked_digest, send_file, store_part
+from api.file_transfer import MULTIPART_ERRORS, checked_digest, log, send_file, store_part
 from api.idempotent import IDEMPOTENCY_HEADER
 from api.runtime_key import RUNTIME
 from api.views import CommandResult, DepartureView, View, ok
@@ -82,8 +82,8 @@ async def read_form(request: web.Request, file_field: str, blobs: BlobStore,
     The file must be the last part: when it arrives, ``check`` validates the fields sent so
     far (the whole command, with ``NOT_YET_STORED`` in the file's place) and only then is the
     file streamed into the blob store, so a form the command would refuse stores nothing. A
-    part after the file is refused too (422), but by then the file is stored: clients send
-    the file last, as the README says.
+    part after the file is refused too (422), but by then the file is stored (the server
+    log names who sent it): clients send the file last, as the README says.
     """
     if not request.content_type.startswith("multipart/"):
         raise InvalidInputError(f"send multipart/form-data with a {file_field!r} file",
@@ -98,6 +98,9 @@ async def read_form(request: web.Request, file_field: str, blobs: BlobStore,
                 await check(fields)
                 cited = (await store_part(part, blobs, f"{file_field}.name")).cited()
                 if await reader.next() is not None:
+                    # The file is stored and no event will cite it: say who sent it.
+                    log.warning("form of %s refused after its file %s sha256:%s was stored",
+                                actor_of(request).id, file_field, cited["sha256"])
                     raise InvalidInputError(f"the file {file_field!r} must be the form's last "
                                             "part", field=file_field)
                 return fields, cited
