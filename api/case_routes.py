@@ -1,11 +1,13 @@
 """The two case events that cite a file: the leaver's request (its resignation letter) and the
 contract's termination (its document). Each is one multipart/form-data POST: text fields, then
-the file; the file is streamed into the blob store and hashed, and the command records what was
-stored (name, size, media type, SHA-256) through ``Ledger.execute``, so no client can cite a
-digest that was never uploaded."""
+the file, last. The fields are validated as the command before the file is streamed into the
+blob store and hashed (a refused form stores nothing), and the command records what was stored
+(name, size, media type, SHA-256) through ``Ledger.execute``, so no client can cite a digest
+that was never uploaded."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import BodyPartReader, web
@@ -15,7 +17,7 @@ from api.auth import actor_of, context_of
 from api.body import build, path_uuid
 from api.command_routes import render
 from api.endpoint import EndpointTable
-from api.file_transfer import MULTIPART_ERRORS, checked_digest, send_file, store_part
+from api.file_transfer import MULTIPART_ERRORS, checked_digest, log, send_file, store_part
 from api.idempotent import IDEMPOTENCY_HEADER
 from api.runtime_key import RUNTIME
 from api.views import CommandResult, DepartureView, View, ok
@@ -61,38 +63,57 @@ class RequestList(View):
              "The requests awaiting HR (HR: all; a leaver: their own)", response=RequestList)
 async def list_requests(request: web.Request) -> web.Response:
     """What HR accepts or declines next; a leaver sees their own pending request."""
-    found = await case_files.list_requests(request.app[RUNTIME].ledger, actor_of(request))
-    return ok(RequestList(items=[DepartureView.of(d) for d in found]))
+    actor = actor_of(request)
+    found = await case_files.list_requests(request.app[RUNTIME].ledger, actor)
+    return ok(RequestList(items=[DepartureView.of(d, actor) for d in found]))
 
 
-async def read_form(request: web.Request, file_field: str,
-                    blobs: BlobStore) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The form's text fields and the stored file's citation (sha256, size, name, type)."""
+# What a form's command cites before its file is stored: the command is built (validated) with
+# this in the file's place, so that a form with bad fields is refused before anything is stored.
+NOT_YET_STORED = {"sha256": "0" * 64, "name": "not-yet-stored", "size": 1,
+                  "media_type": "application/octet-stream"}
+FieldCheck = Callable[[dict[str, Any]], Awaitable[object]]
+
+
+async def read_form(request: web.Request, file_field: str, blobs: BlobStore,
+                    check: FieldCheck) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The form's text fields and the stored file's citation (sha256, size, name, type).
+
+    The file must be the last part: when it arrives, ``check`` validates the fields sent so
+    far (the whole command, with ``NOT_YET_STORED`` in the file's place) and only then is the
+    file streamed into the blob store, so a form the command would refuse stores nothing. A
+    part after the file is refused too (422), but by then the file is stored (the server
+    log names who sent it): clients send the file last, as the README says.
+    """
     if not request.content_type.startswith("multipart/"):
         raise InvalidInputError(f"send multipart/form-data with a {file_field!r} file",
                                 field=file_field)
     fields: dict[str, Any] = {}
-    cited: dict[str, Any] | None = None
     try:
         reader = await request.multipart()
         while (part := await reader.next()) is not None:
             if not isinstance(part, BodyPartReader) or not part.name or len(fields) >= MAX_FIELDS:
                 raise InvalidInputError("unexpected part in the form", field=file_field)
-            if part.name == file_field and cited is None:
+            if part.name == file_field:
+                await check(fields)
                 cited = (await store_part(part, blobs, f"{file_field}.name")).cited()
-            elif part.name in fields or part.name == file_field:
+                if await reader.next() is not None:
+                    # The file is stored and no event will cite it: say who sent it.
+                    log.warning("form of %s refused after its file %s sha256:%s was stored",
+                                actor_of(request).id, file_field, cited["sha256"])
+                    raise InvalidInputError(f"the file {file_field!r} must be the form's last "
+                                            "part", field=file_field)
+                return fields, cited
+            if part.name in fields:
                 raise InvalidInputError(f"{part.name} is sent twice", field=part.name)
-            else:
-                raw = await part.read(decode=False)
-                if len(raw) > MAX_FIELD_BYTES:
-                    raise InvalidInputError(f"{part.name} is too long", field=part.name)
-                fields[part.name] = raw.decode("utf-8")
+            raw = await part.read(decode=False)
+            if len(raw) > MAX_FIELD_BYTES:
+                raise InvalidInputError(f"{part.name} is too long", field=part.name)
+            fields[part.name] = raw.decode("utf-8")
     except MULTIPART_ERRORS as e:
         raise InvalidInputError(f"malformed multipart body: {type(e).__name__}",
                                 field=file_field) from e
-    if cited is None:
-        raise InvalidInputError(f"the form needs the file {file_field!r}", field=file_field)
-    return fields, cited
+    raise InvalidInputError(f"the form needs the file {file_field!r}", field=file_field)
 
 
 async def _execute(request: web.Request, command: c.Model, status: int) -> web.Response:
@@ -109,7 +130,13 @@ async def _execute(request: web.Request, command: c.Model, status: int) -> web.R
 async def request_departure(request: web.Request) -> web.Response:
     """Seed 001: "员工只需通过手机端提交离职申请(填写离职原因、预计离职时间)"."""
     case_files.authorize_request(actor_of(request))
-    fields, letter = await read_form(request, "letter", request.app[RUNTIME].blobs)
+    runtime = request.app[RUNTIME]
+
+    async def check(fields: dict[str, Any]) -> None:
+        case_files.precheck_request(runtime.ledger, build(c.RequestDeparture, fields,
+                                                          letter=NOT_YET_STORED))
+
+    fields, letter = await read_form(request, "letter", runtime.blobs, check)
     return await _execute(request, build(c.RequestDeparture, fields, letter=letter), 201)
 
 
@@ -123,7 +150,12 @@ async def record_contract_terminated(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
     await case_files.authorize_contract_document(runtime.ledger, actor_of(request),
                                                  departure_id)
-    fields, document = await read_form(request, "document", runtime.blobs)
+
+    async def check(fields: dict[str, Any]) -> None:
+        build(c.RecordContractTerminated, fields, departure_id=str(departure_id),
+              document=NOT_YET_STORED)
+
+    fields, document = await read_form(request, "document", runtime.blobs, check)
     command = build(c.RecordContractTerminated, fields, departure_id=str(departure_id),
                     document=document)
     return await _execute(request, command, 201)

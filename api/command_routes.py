@@ -112,3 +112,8 @@ command_endpoint(D + "/left", "Record the day the person left (HR; never gated)"
                  versioned=False)
 command_endpoint(D + "/freeze-access", "Freeze the leaver's access now (HR; IT clearance due "
                  "now)", c.FreezeAccess, versioned=False)
+command_endpoint(D + "/confirmation/exemptions", "Record that a signatory cannot or will not "
+                 "sign the handover confirmation, with a reason (the case's HR owner)",
+                 c.ExcuseConfirmationSignature, 201, False)
+command_endpoint(R + "/withdraw", "Withdraw your own request, with a reason, before HR accepts "
+                 "or declines it (the leaver)", c.WithdrawDepartureRequest)

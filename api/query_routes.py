@@ -73,7 +73,7 @@ async def list_departures(request: web.Request) -> web.Response:
     found, total = await q.list_departures(request.app[RUNTIME].ledger, actor_of(request),
                                            wanted, limit, offset)
     return ok(DeparturePage(total=total, limit=limit, offset=offset,
-                            items=[DepartureView.of(d) for d in found]))
+                            items=[DepartureView.of(d, actor_of(request)) for d in found]))
 
 
 @table.route("GET", "/v1/departures/{departure_id}", "Get a departure", response=DepartureView)
@@ -81,7 +81,7 @@ async def get_departure(request: web.Request) -> web.Response:
     """One departure, with an ETag of its version (use it in If-Match)."""
     departure = await q.get_departure(request.app[RUNTIME].ledger, actor_of(request),
                                       path_uuid(request, "departure_id"))
-    response = ok(DepartureView.of(departure))
+    response = ok(DepartureView.of(departure, actor_of(request)))
     response.headers["ETag"] = f'"{departure.version}"'
     return response
 

@@ -11,7 +11,10 @@ from api.signoff_views import LineView, SignOffView, signoff_fields
 from ledger.aggregates.departure import Departure
 from ledger.aggregates.item import HandoverItem
 from ledger.aggregates.template import Template
+from ledger.canonical import JSONObject
 from ledger.entry import Entry
+from ledger.service.case_files import may_read_case_files
+from ledger.service.context import Actor
 
 
 def ok(model: BaseModel, status: int = 200) -> web.Response:
@@ -74,10 +77,16 @@ class DepartureView(View):
     left_on: str | None = None
     contract_termination: dict[str, Any] | None = None
     access_frozen: dict[str, Any] | None = None
+    # signatory → HR's record that they cannot or will not sign the confirmation (digest, why)
+    confirmation_exemptions: dict[str, dict[str, Any]] = {}
 
     @classmethod
-    def of(cls, d: Departure) -> DepartureView:
-        """From the aggregate."""
+    def of(cls, d: Departure, reader: Actor | None = None) -> DepartureView:
+        """From the aggregate, as ``reader`` may see it: the resignation letter's and the
+        termination document's name and digest only to those who may download them (the
+        leaver, HR, legal, auditors: personal papers, not the manager's or approvers'); with
+        no reader, to nobody."""
+        papers = reader is not None and may_read_case_files(reader, d)
         return cls(id=str(d.id), version=d.version, state=d.state, leaver=dict(d.leaver),
                    manager_id=d.manager_id, hr_owner_id=d.hr_owner_id,
                    notice_date=d.notice_date, last_working_day=d.last_working_day,
@@ -89,14 +98,22 @@ class DepartureView(View):
                    confirmation_signatures={k: dict(v) for k, v in
                                             d.confirmation_signatures.items()},
                    dispute_ids=list(d.dispute_ids), legal_hold=d.legal_hold,
-                   request=dict(d.request) if d.request else None,
+                   request=_papers(d.request, "letter", papers),
                    decline=dict(d.decline) if d.decline else None,
                    successor_id=d.successor_id,
                    last_working_day_changes=[dict(x) for x in d.last_working_day_changes],
                    left_on=d.left_on,
-                   contract_termination=(dict(d.contract_termination)
-                                         if d.contract_termination else None),
-                   access_frozen=dict(d.access_frozen) if d.access_frozen else None)
+                   contract_termination=_papers(d.contract_termination, "document", papers),
+                   access_frozen=dict(d.access_frozen) if d.access_frozen else None,
+                   confirmation_exemptions={k: dict(v) for k, v in
+                                            d.confirmation_exemptions.items()})
+
+
+def _papers(fact: JSONObject | None, file_key: str, shown: bool) -> dict[str, Any] | None:
+    """A case fact, without the file it cites (``file_key``) unless ``shown``."""
+    if fact is None:
+        return None
+    return {k: v for k, v in fact.items() if shown or k != file_key}
 
 
 class DeparturePage(View):

@@ -44,6 +44,17 @@ ENDED_STATES = (*FINAL_STATES, "declined")
 OPEN_FOR_CHECKLISTS = ("pending_approval", *OPEN_FOR_ITEMS)
 
 
+NOT_SIGNED = "confirmation_not_signed_by"
+
+
+def not_signed_warning(signatory: str, exemption: JSONObject) -> JSONObject:
+    """The close's record of a signatory who did not sign the handover confirmation: who,
+    as which parties, the digest, why, and who excused them."""
+    return {NOT_SIGNED: signatory, "parties": exemption["parties"],
+            "statement_sha256": exemption["statement_sha256"],
+            "reason": exemption["reason"], "excused_by": exemption["by"]}
+
+
 class DepartureStateError(InvalidTransitionError):
     """The departure is not in a state that allows this action."""
 
@@ -88,6 +99,8 @@ class Departure(Aggregate):
         self.close_warnings: list[JSONObject] = []  # issue 9: unanswered questions at close
         # Set by later events only (not constructor arguments): older cases still replay.
         self.confirmation_signatures: dict[str, JSONObject] = {}  # signer → what they signed
+        # signatory → HR's record that they cannot or will not sign (which digest, why)
+        self.confirmation_exemptions: dict[str, JSONObject] = {}
         self.dispute_ids: list[str] = []
         self.legal_hold = False
         # Facts of the case beside the handover (none is a constructor argument, so cases
@@ -110,6 +123,9 @@ class Departure(Aggregate):
         reason: str
         intended_last_working_day: str
         letter: JSONObject
+        # The organisation's date of the request (LEDGER_TIME_ZONE), not the UTC date of the
+        # event's timestamp: the notice period (30 days) runs from it.
+        notice_date: str
 
         def mutate(self, aggregate: object) -> Departure:  # type: ignore[override]
             departure = Departure.__new__(Departure)
@@ -117,23 +133,28 @@ class Departure(Aggregate):
                                     self.timestamp)
             departure.__init__(  # type: ignore[misc]
                 leaver=self.leaver, manager_id="", hr_owner_id="",
-                notice_date=self.timestamp.date().isoformat(),
+                notice_date=self.notice_date,
                 last_working_day=self.intended_last_working_day, reason=self.reason,
                 approval_chain=[])
             departure.state = "requested"
             departure.request = {"reason": self.reason, "letter": self.letter,
                                  "intended_last_working_day": self.intended_last_working_day,
-                                 "requested_on": self.timestamp.date().isoformat()}
+                                 "requested_on": self.notice_date}
             return departure
 
     @classmethod
     def request_departure(cls, leaver: JSONObject, reason: str,
-                          intended_last_working_day: str, letter: JSONObject) -> Departure:
-        """The leaver asks to leave, citing their uploaded resignation letter."""
+                          intended_last_working_day: str, letter: JSONObject, *,
+                          notice_date: str) -> Departure:
+        """The leaver asks to leave on ``notice_date`` (the organisation's date today, which
+        the service reads from its clock), citing their uploaded resignation letter."""
         require_reason(reason)
+        if intended_last_working_day < notice_date:
+            raise InvalidInputError("the intended last working day has passed",
+                                    field="intended_last_working_day")
         return cls._create(cls.Requested, id=uuid.uuid4(), leaver=leaver, reason=reason,
                            intended_last_working_day=intended_last_working_day,
-                           letter=letter)
+                           letter=letter, notice_date=notice_date)
 
     @property
     def leaver_id(self) -> str:
@@ -181,6 +202,16 @@ class Departure(Aggregate):
         require_reason(reason)
         if self.state in ENDED_STATES:
             raise DepartureStateError(f"departure {self.id} is already {self.state}")
+        self._withdrawn(by=by, reason=reason, previous_state=self.state)
+
+    def withdraw_request(self, by: str, reason: str) -> None:
+        """The leaver takes back their own request before HR accepts it: the same
+        ``DepartureWithdrawn`` as HR's (final; ``ledger verify`` treats it as such), by the
+        leaver, from ``requested``."""
+        require_reason(reason)
+        self._require_state("requested")
+        if by != self.leaver_id:
+            raise ForbiddenError("only the leaver withdraws their own request (HR declines it)")
         self._withdrawn(by=by, reason=reason, previous_state=self.state)
 
     @event("Withdrawn", topic="DepartureWithdrawn")
@@ -292,12 +323,17 @@ class Departure(Aggregate):
                                    note: str) -> None:
         """Record the contract's termination and its document's digest (never gated: seed
         001's "未及时解除劳动合同" risk, and Labour Contract Law Art. 50)."""
+        self.require_contract_termination_recordable()
+        self._contract_terminated(by=by, terminated_on=terminated_on, document=document,
+                                  note=note)
+
+    def require_contract_termination_recordable(self) -> None:
+        """Raise unless the case may record its contract's termination (an accepted case,
+        not yet recorded): asked before the document is stored, and when recording."""
         self._require_accepted()
         if self.contract_termination is not None:
             raise InvalidTransitionError(
                 f"the contract's termination is already recorded for departure {self.id}")
-        self._contract_terminated(by=by, terminated_on=terminated_on, document=document,
-                                  note=note)
 
     @event("ContractTerminated", topic="DepartureContractTerminated")
     def _contract_terminated(self, by: str, terminated_on: str, document: JSONObject,
@@ -308,8 +344,10 @@ class Departure(Aggregate):
     def freeze_access(self, by: str, frozen_at: str, reason: str, item_ids: list[str]) -> None:
         """HR freezes the leaver's access at once (seed 001: "暂时冻结了老张的系统权限"): the
         event names the principal for an IAM integration; ``item_ids`` are the IT clearance
-        items that fall due now."""
+        items that fall due now. Only on a case HR accepted: an IAM integration acts on the
+        event, and a request HR never accepted (or declined) must not lock anyone out."""
         require_reason(reason)
+        self._require_accepted()
         if self.state in ENDED_STATES:
             raise DepartureStateError(f"departure {self.id} is already {self.state}")
         if self.access_frozen is not None:
@@ -394,8 +432,9 @@ class Departure(Aggregate):
                 f"{len(blocking)} mandatory item(s) not confirmed or waived",
                 blocking=[s.item_id for s in blocking],
             )
+        excused = self.excused(confirmation) if confirmation is not None else {}
         if confirmation is not None:
-            unsigned = self.unsigned(confirmation)
+            unsigned = [who for who in self.unsigned(confirmation) if who not in excused]
             if unsigned:
                 raise UnsignedConfirmationError(
                     f"the handover confirmation {confirmation.sha256} is not signed by "
@@ -407,7 +446,9 @@ class Departure(Aggregate):
             confirmed=sum(s.state == "confirmed" for s in items),
             waived=sum(s.state == "waived" for s in items),
             optional_open=sum(s.state not in DONE_STATES for s in items),
-            severance_releasable=True, warnings=list(warnings or []),
+            severance_releasable=True,
+            warnings=[*(warnings or []),
+                      *(not_signed_warning(who, e) for who, e in excused.items())],
         )
 
     @event("Closed", topic="DepartureClosed")
@@ -419,6 +460,9 @@ class Departure(Aggregate):
         self.state = "closed"
         self.closure = {"by": by, "confirmed": confirmed, "waived": waived,
                         "severance_releasable": severance_releasable}
+        not_signed = [w for w in self.close_warnings if NOT_SIGNED in w]
+        if not_signed:  # seed 000: "没有双方的签字确认" — plain on the record
+            self.closure = {**self.closure, "confirmation_not_signed_by": not_signed}
 
     def sign_confirmation(self, by: str, due: ConfirmationDue, statement_sha256: str,
                           signature: JSONObject | None) -> None:
@@ -454,6 +498,48 @@ class Departure(Aggregate):
         return [who for who in due.signatories
                 if self.confirmation_signatures.get(who, {}).get("statement_sha256")
                 != due.sha256]
+
+    def excuse_confirmation_signature(self, by: str, due: ConfirmationDue, signatory: str,
+                                      statement_sha256: str, reason: str) -> None:
+        """HR records, with a reason, that ``signatory`` cannot or will not sign the handover
+        confirmation as it stands (the leaver's account is disabled once they leave; a party
+        may refuse): the close then passes without that signature and records who did not
+        sign and why. Like a signature, it names the statement's digest and no longer counts
+        once the statement changes."""
+        require_reason(reason)
+        self._require_state("handing_over")
+        if signatory not in due.signatories:
+            raise InvalidInputError(f"{signatory} is not a signatory of the handover "
+                                    f"confirmation of departure {self.id}", field="signatory")
+        if signatory == by:
+            raise InvalidInputError("the HR owner signs the confirmation themself",
+                                    field="signatory")
+        if statement_sha256 != due.sha256:
+            raise StaleConfirmationError(
+                f"the handover confirmation changed (now {due.sha256}, not "
+                f"{statement_sha256}); fetch it again")
+        if signatory not in self.unsigned(due):
+            raise InvalidTransitionError(f"{signatory} already signed confirmation {due.sha256}")
+        if signatory in self.excused(due):
+            raise InvalidTransitionError(
+                f"{signatory} is already excused from signing confirmation {due.sha256}")
+        self._confirmation_signature_excused(
+            by=by, signatory=signatory, parties=list(due.signatories[signatory]),
+            statement_sha256=statement_sha256, reason=reason)
+
+    @event("ConfirmationSignatureExcused", topic="DepartureConfirmationSignatureExcused")
+    def _confirmation_signature_excused(self, by: str, signatory: str, parties: list[str],
+                                        statement_sha256: str, reason: str) -> None:
+        self.confirmation_exemptions = {
+            **self.confirmation_exemptions,
+            signatory: {"statement_sha256": statement_sha256, "parties": parties,
+                        "reason": reason, "by": by}}
+
+    def excused(self, due: ConfirmationDue) -> dict[str, JSONObject]:
+        """The signatories HR excused from signing the statement as it stands, unsigned."""
+        unsigned = self.unsigned(due)
+        return {who: e for who, e in self.confirmation_exemptions.items()
+                if who in unsigned and e.get("statement_sha256") == due.sha256}
 
     def place_legal_hold(self, by: str, dispute_id: str, item_ids: list[str]) -> None:
         """Record that a dispute holds this case (retention must keep it); allowed in every

@@ -1,6 +1,6 @@
-"""Who may send a file that a case event cites, asked before the file is streamed so that a
-refused request stores nothing (the use cases ask again when recording); and the requests
-awaiting HR."""
+"""Who may send a file that a case event cites, and what its form's fields must be, asked
+before the file is streamed so that a refused request stores nothing (the use cases ask again
+when recording); and the requests awaiting HR."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ from uuid import UUID
 
 from ledger.aggregates.departure import Departure
 from ledger.canonical import JSONObject
-from ledger.errors import ForbiddenError, NotFoundError
+from ledger.errors import ForbiddenError, InvalidInputError, NotFoundError
+from ledger.service.commands import RequestDeparture
 from ledger.service.context import Actor
 from ledger.service.departure_cases import require_not_leaver
 from ledger.service.ledger import Ledger
 from ledger.service.policy import HR, require_role
+from ledger.service.queries import organisation_today
 from ledger.service.relation import OVERSEERS, absent, may_read_departure
 from ledger.service.request_cases import LEAVERS
 
@@ -22,11 +24,22 @@ def authorize_request(actor: Actor) -> None:
     require_role(actor, LEAVERS, "request a departure")
 
 
+def precheck_request(ledger: Ledger, cmd: RequestDeparture) -> None:
+    """What the request's use case would refuse of its fields, asked before the letter is
+    stored (the use case asks again): an intended last day before the organisation's today."""
+    if cmd.intended_last_working_day < organisation_today(ledger):
+        raise InvalidInputError("the intended last working day has passed",
+                                field="intended_last_working_day")
+
+
 async def authorize_contract_document(ledger: Ledger, actor: Actor,
                                       departure_id: UUID) -> None:
-    """Only HR, not the leaver, records a contract's termination on an existing case."""
+    """Only HR, not the leaver, records a contract's termination on an existing case that
+    may still take it (asked before the document is stored; the use case asks again)."""
     require_role(actor, HR, "record the contract's termination")
-    require_not_leaver(actor, await ledger.load(Departure, departure_id))
+    departure = await ledger.load(Departure, departure_id)
+    require_not_leaver(actor, departure)
+    departure.require_contract_termination_recordable()
 
 
 async def list_requests(ledger: Ledger, actor: Actor) -> list[Departure]:
@@ -46,6 +59,13 @@ async def list_requests(ledger: Ledger, actor: Actor) -> list[Departure]:
     return found
 
 
+def may_read_case_files(actor: Actor, departure: Departure) -> bool:
+    """Whether ``actor`` may download (and see the name and digest of) the resignation letter
+    and the termination document ``departure`` cites: its leaver, HR, legal and auditors."""
+    return may_read_departure(actor, departure) and (
+        actor.role in OVERSEERS or actor.id == departure.leaver_id)
+
+
 async def case_file(ledger: Ledger, actor: Actor, departure_id: UUID,
                     sha256: str) -> JSONObject:
     """The citation (sha256, size, name, media type) of a file the case's events recorded —
@@ -57,8 +77,7 @@ async def case_file(ledger: Ledger, actor: Actor, departure_id: UUID,
         departure = await ledger.load(Departure, departure_id)
     except NotFoundError:
         raise missing from None  # the same words whether the case exists or not
-    allowed = may_read_departure(actor, departure) and (
-        actor.role in OVERSEERS or actor.id == departure.leaver_id)
+    allowed = may_read_case_files(actor, departure)
     cited = [departure.request.get("letter") if departure.request else None,
              departure.contract_termination.get("document")
              if departure.contract_termination else None]

@@ -658,3 +658,26 @@ Command = (
     | AcceptDepartureRequest | DeclineDepartureRequest | ChangeLastWorkingDay | RecordLeft
     | FreezeAccess
 )
+
+
+class ExcuseConfirmationSignature(Model):
+    """The case's HR owner records, with a reason, that a signatory cannot or will not sign
+    the handover confirmation whose digest is ``statement_sha256`` (an account disabled once
+    its owner left, or a refusal); the close then passes without that signature and records
+    who did not sign and why (seed 000: "没有双方的签字确认" must be plain on the record)."""
+
+    type: Literal["excuse_confirmation_signature"] = "excuse_confirmation_signature"
+    departure_id: Uuid
+    signatory: Id
+    statement_sha256: Sha256
+    reason: Reason
+
+
+class WithdrawDepartureRequest(Model):
+    """The leaver withdraws their own request, with a reason, while HR has not yet accepted
+    or declined it."""
+
+    type: Literal["withdraw_departure_request"] = "withdraw_departure_request"
+    departure_id: Uuid
+    reason: Reason
+    expected_version: Int | None = None

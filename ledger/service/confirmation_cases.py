@@ -15,7 +15,10 @@ from ledger.aggregates.item import HandoverItem
 from ledger.canonical import JSONObject
 from ledger.service import commands as c
 from ledger.service.context import Actor
+from ledger.service.departure_cases import require_not_leaver
+from ledger.service.duties import require_case_owner
 from ledger.service.handover_statement import confirmation_due
+from ledger.service.policy import HR, require_role
 from ledger.service.relation import absent, may_read_departure
 from ledger.service.signature import registered_key, verify_signed_statement
 from ledger.service.unit_of_work import UnitOfWork
@@ -51,3 +54,19 @@ async def sign_handover_confirmation(cmd: c.SignHandoverConfirmation, actor: Act
                                 signature=signed)
     return {"departure_id": str(departure.id), "statement_sha256": due.sha256,
             "signed": signed is not None, "unsigned": departure.unsigned(due)}
+
+
+async def excuse_confirmation_signature(cmd: c.ExcuseConfirmationSignature, actor: Actor,
+                                        uow: UnitOfWork) -> JSONObject:
+    """The case's HR owner records that a signatory cannot or will not sign the statement as
+    it stands (a leaver whose account was disabled, a receiver who refuses), with a reason."""
+    require_role(actor, HR, "excuse a signature of the handover confirmation")
+    departure = await uow.get(Departure, cmd.departure_id)
+    require_not_leaver(actor, departure)
+    require_case_owner(uow, actor, departure, "excuse a signature of its confirmation")
+    _, due = confirmation_due(departure, await case_items(uow, departure))
+    departure.excuse_confirmation_signature(by=actor.id, due=due, signatory=cmd.signatory,
+                                            statement_sha256=cmd.statement_sha256,
+                                            reason=cmd.reason)
+    return {"departure_id": str(departure.id), "statement_sha256": due.sha256,
+            "excused": sorted(departure.excused(due)), "unsigned": departure.unsigned(due)}

@@ -23,12 +23,12 @@ from ledger.errors import InvalidInputError
 from ledger.service import commands as c
 from ledger.service.context import Actor
 from ledger.service.departure_cases import require_not_leaver
+from ledger.service.item_flow import today
 from ledger.service.policy import HR, require_role
+from ledger.service.request_cases import require_content
 from ledger.service.unit_of_work import UnitOfWork
 
 IT_QUEUE = "dept:it"
-# No place on Earth is more than 14 hours ahead of UTC: a later day has not begun anywhere.
-LATEST_OFFSET = dt.timedelta(hours=14)
 
 
 async def _case(cmd_id: object, version: int | None, actor: Actor, uow: UnitOfWork,
@@ -67,7 +67,7 @@ async def change_last_working_day(cmd: c.ChangeLastWorkingDay, actor: Actor,
 async def record_left(cmd: c.RecordLeft, actor: Actor, uow: UnitOfWork) -> JSONObject:
     """HR records the day the person actually left (open items or a close do not matter)."""
     departure = await _case(cmd.departure_id, None, actor, uow, "record the leaving day")
-    if cmd.left_on > (dt.datetime.now(dt.UTC) + LATEST_OFFSET).date():
+    if cmd.left_on > today(uow):  # the organisation's date (LEDGER_TIME_ZONE)
         raise InvalidInputError("the leaving day is in the future", field="left_on")
     departure.record_left(by=actor.id, left_on=cmd.left_on.isoformat(), note=cmd.note)
     return {"departure_id": str(departure.id), "left_on": departure.left_on}
@@ -78,6 +78,7 @@ async def record_contract_terminated(cmd: c.RecordContractTerminated, actor: Act
     """HR records the contract's termination and its uploaded document's digest."""
     departure = await _case(cmd.departure_id, None, actor, uow,
                             "record the contract's termination")
+    require_content(cmd.document, "document")
     departure.record_contract_terminated(by=actor.id,
                                          terminated_on=cmd.terminated_on.isoformat(),
                                          document=cmd.document.model_dump(), note=cmd.note)
@@ -90,13 +91,13 @@ async def freeze_access(cmd: c.FreezeAccess, actor: Actor, uow: UnitOfWork) -> J
     become urgent (workable even before approval). The DepartureAccessFrozen event carries
     what an IAM integration needs: the principal, who froze it, when, and why."""
     departure = await _case(cmd.departure_id, None, actor, uow, "freeze access")
-    now = dt.datetime.now(dt.UTC)
+    now = uow.clock().astimezone(dt.UTC)
     it_items = [i for i in await _open_items(uow, departure) if i.receiver == IT_QUEUE]
     departure.freeze_access(by=actor.id, frozen_at=now.isoformat(timespec="microseconds")
                             .replace("+00:00", "Z"), reason=cmd.reason,
                             item_ids=[str(i.id) for i in it_items])
     for item in it_items:
-        item.change_due_date(by=actor.id, due_date=now.date().isoformat(),
+        item.change_due_date(by=actor.id, due_date=today(uow).isoformat(),
                              reason=f"access frozen: {cmd.reason}", cause="access_frozen",
                              urgent=True)
     return {"departure_id": str(departure.id), "access_frozen": departure.access_frozen,

@@ -14,7 +14,13 @@ The exact byte form (what is signed; its SHA-256 is what a signature event recor
   ``文件 / File: <name> sha256:<hex>`` line per file of the last submission, sorted by digest
   then name, then one ``未提交的上传 / Uploaded, not submitted: <name> sha256:<hex>`` line per
   other file uploaded to the item (by digest; its latest name), so every file digest of the
-  case is on it;
+  case is on it; then, when the last submission has lines (issue 9: "逐条签字确认"; seed 002's
+  CHO case turned on one unconfirmed line of the risk register), one
+  ``条目 / Line: <line id> <text> (确认 / acknowledged by: <ids, or 无 / none>)`` line per line
+  in the submission's order, id and text quoted as in ``quote_text`` and as on the item's own
+  confirmation statement; the acknowledgers are the principals whose sign-offs of that
+  submission acknowledged the line, in signing order. Line ids and principal ids hold no
+  spaces or parentheses, so the suffix is the line's last `` (确认 / acknowledged by: ``;
 - last, ``签署 / To be signed by:`` each signatory as ``<id> (<parties>)``, comma-separated.
 It names no time and no departure version: the same case gives the same bytes, so a signature
 stays valid until an item's state, signers or files change (or the signatories do).
@@ -28,10 +34,11 @@ from collections.abc import Sequence
 from ledger.aggregates.confirmation import ConfirmationDue
 from ledger.aggregates.departure import Departure
 from ledger.aggregates.item import HandoverItem
-from ledger.service.signature import quote_text
+from ledger.service.signature import LINE_LABEL, quote_text
 
 HEADING = "交接确认书 / Handover confirmation"
 NONE = "无 / none"
+ACKNOWLEDGED_LABEL = "确认 / acknowledged by: "
 
 
 def signatories(departure: Departure, items: Sequence[HandoverItem]) -> dict[str, tuple[str, ...]]:
@@ -58,9 +65,26 @@ def _item_lines(item: HandoverItem) -> list[str]:
         f"接收人 / Receiver: {item.receiver}",
         f"签字 / Signed off by: {', '.join(item.signed_off_by()) or NONE}",
         *(f"文件 / File: {name} sha256:{digest}" for digest, name in files),
+        *_submission_lines(item),
         *(f"未提交的上传 / Uploaded, not submitted: {name} sha256:{digest}"
           for digest, name in others),
     ]
+
+
+def _submission_lines(item: HandoverItem) -> list[str]:
+    """One statement line per line of the item's last submission, with who acknowledged it."""
+    out = []
+    for line in item.lines:
+        line_id = str(line["id"])
+        by = [str(s["by"]) for s in item.signoffs.values()
+              if line_id in _strings(s.get("acknowledged"))]
+        out.append(f"{LINE_LABEL}{quote_text(line_id)} {quote_text(str(line['text']))} "
+                   f"({ACKNOWLEDGED_LABEL}{', '.join(dict.fromkeys(by)) or NONE})")
+    return out
+
+
+def _strings(value: object) -> list[str]:
+    return [str(v) for v in value] if isinstance(value, list) else []
 
 
 def handover_statement(departure: Departure, items: Sequence[HandoverItem]) -> str:

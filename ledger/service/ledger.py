@@ -93,6 +93,8 @@ HANDLERS: dict[type[c.Model], Handler] = {
     c.RecordLeft: dc.record_left,
     c.RecordContractTerminated: dc.record_contract_terminated,
     c.FreezeAccess: dc.freeze_access,
+    c.ExcuseConfirmationSignature: hc.excuse_confirmation_signature,
+    c.WithdrawDepartureRequest: rq.withdraw_departure_request,
 }
 MAX_IDEMPOTENCY_KEY = 200
 SYSTEM_ACTOR = Actor(id=LEDGER_ACTOR_ID, role="operator", name="Handover Ledger")

@@ -7,8 +7,6 @@ it (naming the manager, the HR owner and the approvers) or declines it with a re
 
 from __future__ import annotations
 
-import datetime as dt
-
 from ledger.aggregates.departure import Departure
 from ledger.canonical import JSONObject
 from ledger.errors import InvalidInputError
@@ -17,7 +15,9 @@ from ledger.service.checklist_apply import auto_apply_checklists
 from ledger.service.context import Actor
 from ledger.service.departure_cases import require_not_leaver, require_other_receiver
 from ledger.service.duties import require_approvers, require_named
+from ledger.service.item_flow import today
 from ledger.service.policy import HR, require_role
+from ledger.service.relation import hide_departure
 from ledger.service.unit_of_work import UnitOfWork
 
 LEAVERS = ("employee",)
@@ -27,16 +27,16 @@ async def request_departure(cmd: c.RequestDeparture, actor: Actor,
                             uow: UnitOfWork) -> JSONObject:
     """The leaver requests their own departure, citing the letter the route uploaded."""
     require_role(actor, LEAVERS, "request a departure")
-    # The request is dated by its event (UTC); a day of slack for a leaver east of UTC.
-    if cmd.intended_last_working_day < dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1):
-        raise InvalidInputError("the intended last working day has passed",
-                                field="intended_last_working_day")
+    require_content(cmd.letter, "letter")
     leaver: JSONObject = {"id": actor.id, "name": actor.name or actor.id,
                           "department": cmd.department, "position": cmd.position}
     departure = Departure.request_departure(
         leaver=leaver, reason=cmd.reason,
         intended_last_working_day=cmd.intended_last_working_day.isoformat(),
-        letter=cmd.letter.model_dump())
+        letter=cmd.letter.model_dump(),
+        # The organisation's date (LEDGER_TIME_ZONE), as escalations and the leaving day use:
+        # at 07:00 in Shanghai the UTC date is still yesterday, and the notice runs from here.
+        notice_date=today(uow).isoformat())
     uow.add(departure)
     return {"departure_id": str(departure.id), "state": departure.state,
             "letter": dict(cmd.letter.model_dump())}
@@ -82,3 +82,19 @@ async def decline_departure_request(cmd: c.DeclineDepartureRequest, actor: Actor
     require_not_leaver(actor, departure)
     departure.decline_request(by=actor.id, reason=cmd.reason)
     return {"departure_id": str(departure.id), "state": departure.state}
+
+
+async def withdraw_departure_request(cmd: c.WithdrawDepartureRequest, actor: Actor,
+                                     uow: UnitOfWork) -> JSONObject:
+    """The leaver takes back their own request, with a reason, while it is ``requested``
+    (HR declines one instead); to anyone who may not read it, it is absent."""
+    departure = await uow.get(Departure, cmd.departure_id, cmd.expected_version)
+    hide_departure(actor, departure)
+    departure.withdraw_request(by=actor.id, reason=cmd.reason)
+    return {"departure_id": str(departure.id), "state": departure.state}
+
+
+def require_content(file: c.Evidence, field: str) -> None:
+    """A letter or document the case cites must have content: an empty file proves nothing."""
+    if file.size == 0:
+        raise InvalidInputError(f"the file {field!r} is empty", field=field)

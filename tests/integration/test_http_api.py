@@ -64,6 +64,9 @@ EXERCISED = {
     "POST /v1/departures/{departure_id}/left",
     "POST /v1/departures/{departure_id}/contract-terminated",
     "POST /v1/departures/{departure_id}/freeze-access",
+    # the fixes: exercised in test_case_fixes.py
+    "POST /v1/departures/{departure_id}/confirmation/exemptions",
+    "POST /v1/departures/requests/{departure_id}/withdraw",
 }
 
 

@@ -16,6 +16,7 @@ import pytest
 
 from api.views import DepartureView
 from ledger.aggregates.departure import Departure
+from ledger.service.context import Actor
 from ledger.service.ledger import Ledger
 from tests.integration.http_fixtures import Api, serve
 from tests.support.case_steps import (
@@ -65,7 +66,7 @@ async def test_a_leaver_requests_with_the_letter_and_approval_applies_the_checkl
     assert case["successor_id"] == "zhao.min" and case["leaver"]["role_family"] == "technical"
     assert len(case["item_ids"]) == 24
     fresh = await Ledger(api.runtime.store).load(Departure, departure_id)  # replayed
-    assert DepartureView.of(fresh).model_dump(mode="json") == case
+    assert DepartureView.of(fresh, Actor("hr.sun", "hr")).model_dump(mode="json") == case
 
 
 async def test_without_the_setting_approval_applies_nothing(api: Api) -> None:

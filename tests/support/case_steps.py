@@ -6,13 +6,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiohttp
 
 from tests.integration.http_fixtures import Api, Reply, departure_body
 
 LETTER = "辞职信: 因家庭原因申请离职。老张".encode()
-TODAY = dt.datetime.now(dt.UTC).date()
+# The organisation's date (LEDGER_TIME_ZONE's default), as the service dates requests and
+# frozen access: from 16:00 UTC the UTC date is a day behind it.
+TODAY = dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()
 
 
 def request_form(letter: bytes | None = LETTER, **fields: str) -> aiohttp.FormData:

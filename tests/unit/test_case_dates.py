@@ -11,7 +11,7 @@ import pytest
 from ledger.aggregates.departure import Departure, DepartureStateError
 from ledger.aggregates.item import HandoverItem, ItemAlreadyDoneError
 from ledger.errors import InvalidInputError, InvalidTransitionError
-from tests.unit.test_case_start import recorded, requested
+from tests.unit.test_case_start import accept, recorded, requested
 from tests.unit.test_departure import HR, departure_in
 
 DOC = {"sha256": "cd" * 32, "size": 2048, "name": "解除劳动合同证明.pdf",
@@ -155,9 +155,11 @@ def test_the_contract_termination_is_recorded_with_its_document_digest(state: st
 # --- frozen access -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("state", ["requested", "draft", "pending_approval", "handing_over"])
+@pytest.mark.parametrize("state", ["accepted", "draft", "pending_approval", "handing_over"])
 def test_freezing_access_names_the_principal_for_iam(state: str) -> None:
-    departure: Departure = requested() if state == "requested" else departure_in(state)
+    departure: Departure = requested() if state == "accepted" else departure_in(state)
+    if state == "accepted":  # a leaver's request HR accepted (a request alone: 409)
+        accept(departure)
     departure.collect_events()
 
     departure.freeze_access(by=HR, frozen_at=FROZEN_AT, reason="left the site abruptly",

@@ -4,7 +4,6 @@ declined), checklists applied while approval is pending, and the approval that f
 Seed 001: "员工只需通过手机端提交离职申请"; "标注'紧急'…需立即交接".
 """
 
-import datetime as dt
 
 import pytest
 
@@ -28,7 +27,8 @@ def recorded(departure: Departure) -> list[tuple[str, dict[str, object]]]:
 
 def requested() -> Departure:
     return Departure.request_departure(leaver=LEAVER, reason="家庭原因",
-                                       intended_last_working_day="2026-12-16", letter=LETTER)
+                                       intended_last_working_day="2026-12-16", letter=LETTER,
+                                       notice_date="2026-12-01")
 
 
 def accept(departure: Departure, chain: list[JSONObject] | None = None,
@@ -47,17 +47,18 @@ def test_a_request_starts_in_requested_citing_the_letter() -> None:
     assert departure.leaver_id == "emp-zhang"
     assert departure.request is not None
     assert departure.request["letter"] == LETTER
-    assert departure.request["requested_on"] == dt.datetime.now(dt.UTC).date().isoformat()
+    assert departure.request["requested_on"] == departure.notice_date == "2026-12-01"
     assert departure.manager_id == "" and departure.approval_chain == []
     assert recorded(departure) == [("DepartureRequested", {
         "leaver": LEAVER, "reason": "家庭原因", "intended_last_working_day": "2026-12-16",
-        "letter": LETTER})]
+        "letter": LETTER, "notice_date": "2026-12-01"})]
 
 
 def test_a_request_needs_a_reason() -> None:
     with pytest.raises(InvalidInputError, match="a reason is required"):
         Departure.request_departure(leaver=LEAVER, reason=" ",
-                                    intended_last_working_day="2026-12-16", letter=LETTER)
+                                    intended_last_working_day="2026-12-16", letter=LETTER,
+                                    notice_date="2026-12-01")
 
 
 def test_a_request_replays_from_its_events_to_the_same_state() -> None:
@@ -190,3 +191,41 @@ def test_the_approval_that_completes_the_chain_starts_the_handover_when_items_ex
     departure.apply_template(CLEARANCE_R1, ["item-2"])
     assert departure.applied_template_keys() == {"sales", "clearance"}
 
+
+
+def test_a_request_is_dated_by_the_organisations_day_it_is_given() -> None:
+    departure = Departure.request_departure(leaver=LEAVER, reason="家庭原因",
+                                            intended_last_working_day="2026-12-07",
+                                            letter=LETTER, notice_date="2026-12-07")
+    assert departure.notice_date == "2026-12-07"
+    with pytest.raises(InvalidInputError, match="has passed"):
+        Departure.request_departure(leaver=LEAVER, reason="家庭原因",
+                                    intended_last_working_day="2026-12-06", letter=LETTER,
+                                    notice_date="2026-12-07")
+
+
+def test_access_is_frozen_only_on_a_case_hr_accepted() -> None:
+    departure = requested()
+    with pytest.raises(DepartureStateError, match="requested"):
+        departure.freeze_access(by=HR, frozen_at="2026-12-01T00:00:00.000000Z",
+                                reason="走了", item_ids=[])
+    departure.decline_request(by=HR, reason="请先与经理面谈")
+    with pytest.raises(DepartureStateError, match="declined"):
+        departure.freeze_access(by=HR, frozen_at="2026-12-01T00:00:00.000000Z",
+                                reason="走了", item_ids=[])
+
+
+def test_the_leaver_withdraws_their_own_request_with_a_reason_while_it_is_requested() -> None:
+    departure = requested()
+    with pytest.raises(ForbiddenError, match="only the leaver"):
+        departure.withdraw_request(by=HR, reason="x")
+    with pytest.raises(InvalidInputError):
+        departure.withdraw_request(by="emp-zhang", reason=" ")
+    departure.withdraw_request(by="emp-zhang", reason="已与经理谈妥，留下")
+    assert departure.state == "withdrawn"
+    assert recorded(departure)[-1] == ("DepartureWithdrawn", {
+        "by": "emp-zhang", "reason": "已与经理谈妥，留下", "previous_state": "requested"})
+    accepted = requested()
+    accept(accepted)
+    with pytest.raises(DepartureStateError, match="needs requested"):
+        accepted.withdraw_request(by="emp-zhang", reason="晚了")

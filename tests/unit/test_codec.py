@@ -44,6 +44,8 @@ PINNED_TOPICS = {
     "DepartureRequested", "DepartureRequestAccepted", "DepartureRequestDeclined",
     "DepartureLastWorkingDayChanged", "DepartureLeft", "DepartureContractTerminated",
     "DepartureAccessFrozen", "ItemDueDateChanged",
+    # a signatory HR excused from signing the handover confirmation
+    "DepartureConfirmationSignatureExcused",
 }
 
 

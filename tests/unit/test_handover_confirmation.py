@@ -211,3 +211,99 @@ def test_the_close_setting_is_required_unless_the_environment_makes_it_optional(
                              ).close_requires_confirmation is False
     with pytest.raises(ConfigurationError, match="required or optional"):
         Settings.from_env({"LEDGER_CLOSE_REQUIRES_CONFIRMATION": "yes"})
+
+
+# --- a signatory who cannot or will not sign: HR excuses them with a reason; the close records
+# who did not sign and why (000: "没有双方的签字确认" must be plain on the record)
+def test_close_passes_without_an_excused_signature_and_records_who_and_why() -> None:
+    departure, items = case()
+    _, due = confirmation_due(departure, items)
+    for who in due.signatories:
+        if who != LEAVER:
+            departure.sign_confirmation(by=who, due=due, statement_sha256=due.sha256,
+                                        signature=None)
+    with pytest.raises(UnsignedConfirmationError, match=LEAVER):
+        departure.close(by=HR, items=[i.status() for i in items], note="", confirmation=due)
+    departure.excuse_confirmation_signature(by=HR, due=due, signatory=LEAVER,
+                                            statement_sha256=due.sha256,
+                                            reason="账号已停用，本人拒绝签字")
+    departure.close(by=HR, items=[i.status() for i in items], note="", confirmation=due)
+    record = {"confirmation_not_signed_by": LEAVER, "parties": ["leaver"],
+              "statement_sha256": due.sha256, "reason": "账号已停用，本人拒绝签字",
+              "excused_by": HR}
+    assert departure.state == "closed"
+    assert departure.close_warnings == [record]
+    assert departure.closure is not None
+    assert departure.closure["confirmation_not_signed_by"] == [record]
+    events = departure.collect_events()
+    assert type(events[-2]).__name__ == "ConfirmationSignatureExcused"
+    assert vars(events[-1])["warnings"] == [record]
+
+
+def test_an_exemption_names_a_digest_and_lapses_when_the_statement_changes() -> None:
+    departure, items = case()
+    _, due = confirmation_due(departure, items)
+    with pytest.raises(StaleConfirmationError):
+        departure.excuse_confirmation_signature(by=HR, due=due, signatory=LEAVER,
+                                                statement_sha256="00" * 32, reason="离职")
+    departure.excuse_confirmation_signature(by=HR, due=due, signatory=LEAVER,
+                                            statement_sha256=due.sha256, reason="离职")
+    assert list(departure.excused(due)) == [LEAVER]
+    changed = type(due)("11" * 32, due.signatories)
+    assert departure.excused(changed) == {}
+
+
+def test_exemptions_are_refused_for_strangers_the_owner_and_those_who_signed() -> None:
+    departure, items = case()
+    _, due = confirmation_due(departure, items)
+    with pytest.raises(InvalidInputError, match="not a signatory"):
+        departure.excuse_confirmation_signature(by=HR, due=due, signatory="stranger",
+                                                statement_sha256=due.sha256, reason="x")
+    with pytest.raises(InvalidInputError, match="themself"):
+        departure.excuse_confirmation_signature(by=HR, due=due, signatory=HR,
+                                                statement_sha256=due.sha256, reason="x")
+    with pytest.raises(InvalidInputError):
+        departure.excuse_confirmation_signature(by=HR, due=due, signatory=LEAVER,
+                                                statement_sha256=due.sha256, reason=" ")
+    departure.sign_confirmation(by=LEAVER, due=due, statement_sha256=due.sha256,
+                                signature=None)
+    with pytest.raises(InvalidTransitionError, match="already signed"):
+        departure.excuse_confirmation_signature(by=HR, due=due, signatory=LEAVER,
+                                                statement_sha256=due.sha256, reason="x")
+
+
+def test_an_exemption_replays_from_its_event() -> None:
+    departure, items = case()
+    _, due = confirmation_due(departure, items)
+    departure.excuse_confirmation_signature(by=HR, due=due, signatory=LEAVER,
+                                            statement_sha256=due.sha256, reason="拒签")
+    replayed: Departure | None = None
+    for event in departure.collect_events():
+        replayed = event.mutate(replayed)  # type: ignore[arg-type]
+    assert replayed is not None
+    assert replayed.confirmation_exemptions == departure.confirmation_exemptions
+
+
+# --- the lines of each item's submission (issue 9: "逐条签字确认"; seed 002's CHO case turned on
+# one unconfirmed line of the risk register)
+
+def test_the_statement_lists_each_submitted_line_with_who_acknowledged_it() -> None:
+    departure, items = case()
+    risks = item(departure, "风险台账", "zhao.min")
+    departure.add_item(str(risks.id))
+    risks.submit(by=LEAVER, on_behalf=False, note="", evidence=[], lines=[
+        {"id": "r1", "text": "银行U盾\\在财务"}, {"id": "r2", "text": "a\u202eb 合同"}])
+    risks.confirm(by="zhao.min", acting_for={"zhao.min"}, note="", signature=None,
+                  acknowledged=["r1", "r2"])
+    queue = item(departure, "系统账号", "dept:it")
+    departure.add_item(str(queue.id))
+    queue.submit(by=LEAVER, on_behalf=False, note="", evidence=[],
+                 lines=[{"id": "vpn", "text": "VPN"}])
+    statement = handover_statement(departure, [*items, risks, queue])
+    lines = statement.split("\n")
+    at = lines.index(f"事项 / Item: 风险台账 ({risks.id})")
+    assert lines[at + 5:at + 7] == [
+        "条目 / Line: r1 银行U盾\\\\在财务 (确认 / acknowledged by: zhao.min)",
+        "条目 / Line: r2 a\\u{202E}b 合同 (确认 / acknowledged by: zhao.min)"]
+    assert "条目 / Line: vpn VPN (确认 / acknowledged by: 无 / none)" in lines
+    assert statement == handover_statement(departure, [queue, risks, *items])  # no times
