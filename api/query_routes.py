@@ -66,7 +66,7 @@ async def list_departures(request: web.Request) -> web.Response:
         raise InvalidInputError("department is at most 200 characters", field="department")
     wanted = q.DepartureFilter(
         state=state, department=department,
-        overdue_on=dt.date.today() if overdue == "true" else None,
+        overdue_on=q.organisation_today(request.app[RUNTIME].ledger) if overdue == "true" else None,
         last_day_from=_date(request, "last_day_from"), last_day_to=_date(request, "last_day_to"))
     limit = _int(request, "limit", 50, MAX_PAGE)
     offset = _int(request, "offset", 0, 10**9)
