@@ -385,6 +385,10 @@ class HandoverItem(Aggregate):
         # issue 9 (signers): the giver never receives; one person holds one slot
         if receiver == self.giver_id or receiver in self.signers:
             raise InvalidTransitionError(f"{receiver} already gives or signs item {self.id}")
+        if any(s.get("by") == receiver for s in self.signoffs.values()):
+            # They could neither sign the new slot nor reject: the submission would be stuck.
+            raise InvalidTransitionError(f"{receiver} already signed off item {self.id}'s "
+                                         "current submission in another slot")
         self._reassigned(by=by, previous_receiver=self.receiver, receiver=receiver,
                          reason=reason)
 

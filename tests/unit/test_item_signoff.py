@@ -315,3 +315,13 @@ def test_sign_offs_replay_from_their_entries_to_the_same_state() -> None:
     assert rebuilt.signoffs == item.signoffs
     assert (rebuilt.lines, rebuilt.signers_in_order) == (LINES, True)
     assert rebuilt.pending_signers() == [SUCCESSOR]
+
+
+def test_the_receiver_is_not_reassigned_to_someone_who_already_signed_another_slot() -> None:
+    """Else that person could neither sign the receiver's slot nor reject: stuck (review)."""
+    item = submitted(["dept:finance", SUCCESSOR])
+    sign(item, "fin-zhou", {"fin-zhou", "dept:finance"})
+
+    with pytest.raises(InvalidTransitionError, match="already signed off"):
+        item.reassign(by=MANAGER, receiver="fin-zhou", reason="she knows the clients")
+    assert item.receiver == SUCCESSOR
