@@ -10,14 +10,14 @@ from typing import Any
 
 from aiohttp import web
 
-from api.auth import actor_of, context_of
+from api.auth import actor_of
 from api.body import path_uuid
 from api.command_routes import command_endpoint
 from api.endpoint import EndpointTable
 from api.file_transfer import checked_digest, file_part, send_file, store_part
 from api.idempotent import IDEMPOTENCY_HEADER
 from api.runtime_key import RUNTIME
-from api.upload_routes import EvidenceView
+from api.upload_routes import EvidenceView, record_upload
 from api.views import View, ok
 from ledger.aggregates.dispute import Dispute
 from ledger.service import commands as c
@@ -107,14 +107,9 @@ async def upload_dispute_evidence(request: web.Request) -> web.Response:
     actor = actor_of(request)
     await dq.authorize_dispute_upload(runtime.ledger, actor, dispute_id)
     stored = await store_part(await file_part(request), runtime.blobs)
-    outcome = await runtime.ledger.execute(
-        c.RecordDisputeUpload(dispute_id=dispute_id, sha256=stored.sha256, size=stored.size,
-                              name=stored.name, media_type=stored.media_type),
-        actor, context_of(request), idempotency_key=request.headers.get(IDEMPOTENCY_HEADER))
-    view = EvidenceView.model_validate(
-        {k: outcome.result[k] for k in ("sha256", "size", "name", "media_type")})
-    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
-    return web.json_response(view.model_dump(), status=201, headers=headers)
+    return await record_upload(request, actor, c.RecordDisputeUpload(
+        dispute_id=dispute_id, sha256=stored.sha256, size=stored.size, name=stored.name,
+        media_type=stored.media_type))
 
 
 @table.route("GET", DISPUTE + "/evidence/{sha256}",

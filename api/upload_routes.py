@@ -14,6 +14,7 @@ from api.idempotent import IDEMPOTENCY_HEADER
 from api.runtime_key import RUNTIME
 from ledger.service import commands as c
 from ledger.service import queries as q
+from ledger.service.context import Actor
 
 table = EndpointTable()
 
@@ -40,10 +41,16 @@ async def upload_evidence(request: web.Request) -> web.Response:
     actor = actor_of(request)
     await q.authorize_upload(runtime.ledger, actor, item_id)
     stored = await store_part(await file_part(request), runtime.blobs)
-    outcome = await runtime.ledger.execute(
-        c.RecordUpload(item_id=item_id, sha256=stored.sha256, size=stored.size,
-                       name=stored.name, media_type=stored.media_type),
-        actor, context_of(request), idempotency_key=request.headers.get(IDEMPOTENCY_HEADER))
+    return await record_upload(request, actor, c.RecordUpload(
+        item_id=item_id, sha256=stored.sha256, size=stored.size, name=stored.name,
+        media_type=stored.media_type))
+
+
+async def record_upload(request: web.Request, actor: Actor, command: c.Model) -> web.Response:
+    """Record a stored file with ``command`` (idempotently) and answer what to cite."""
+    outcome = await request.app[RUNTIME].ledger.execute(
+        command, actor, context_of(request),
+        idempotency_key=request.headers.get(IDEMPOTENCY_HEADER))
     view = EvidenceView.model_validate(
         {k: outcome.result[k] for k in ("sha256", "size", "name", "media_type")})
     headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
