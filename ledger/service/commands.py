@@ -1,190 +1,156 @@
 """Commands: imperative, validated, frozen. The same models serve the CLI, tests and HTTP.
 
 Every string and list has a limit, unknown fields are refused, and ``type`` discriminates
-commands posted in bulk.
+commands posted in bulk. The shared types are in ``command_types``, the commands of the
+handover as the seeds tell it (requests, dates, confirmations, disputes) in ``case_commands``;
+this module holds the rest and the bulk ``Command`` union, and re-exports all of them.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import re
-import unicodedata
 from typing import Annotated, Literal
-from uuid import UUID
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    Strict,
-    StringConstraints,
-    model_validator,
+from pydantic import Field, StringConstraints, model_validator
+
+from ledger.aggregates.dependency import find_cycle
+from ledger.aggregates.item import MODULES
+from ledger.aggregates.signoff import MAX_SIGNERS
+from ledger.aggregates.template import ITEM_GIVERS, ITEM_SIGNERS, TEMPLATE_FAMILIES
+from ledger.service.case_commands import (
+    AcceptDepartureRequest,
+    AddDisputeStatement,
+    AnswerQuestion,
+    ChangeLastWorkingDay,
+    CitedEvidence,
+    DeclineDepartureRequest,
+    EscalateConfirmation,
+    ExcuseConfirmationSignature,
+    FreezeAccess,
+    RaiseDispute,
+    RecordContractTerminated,
+    RecordDisputeFinding,
+    RecordDisputeUpload,
+    RecordLeft,
+    RequestDeparture,
+    Responsibility,
+    SignHandoverConfirmation,
+    WithdrawDepartureRequest,
+)
+from ledger.service.command_types import (
+    _CANONICAL_UUID,
+    MAX_LINES,
+    ApprovalStep,
+    Bool,
+    Category,
+    Channel,
+    Date,
+    EscalationTarget,
+    Evidence,
+    HandedOverHow,
+    Id,
+    Int,
+    Label,
+    Leaver,
+    Line,
+    LineId,
+    LineRejection,
+    LineText,
+    Model,
+    Name,
+    Priority,
+    Reason,
+    Receiver,
+    Sha256,
+    Signature,
+    TemplateKey,
+    Text,
+    Uuid,
+    WorkingDays,
+    _bounded_date,
+    _iso_date_only,
+    _no_control_characters,
+    _unique_line_ids,
+    canonical_uuid,
+    how_of,
 )
 
-from ledger.aggregates.departure import ROLE_FAMILIES
-from ledger.aggregates.dependency import find_cycle
-from ledger.aggregates.item import CATEGORIES, MODULES, PRIORITIES
-from ledger.aggregates.signoff import MAX_SIGNERS, MODES
-from ledger.aggregates.template import ITEM_GIVERS, ITEM_SIGNERS, TEMPLATE_FAMILIES
-from ledger.canonical import JSONObject, JSONValue
-from ledger.workday import MAX_WORKING_DAYS
-
-Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128,
-                                      pattern=r"^[A-Za-z0-9][A-Za-z0-9._@:+-]*$")]
-def _no_control_characters(value: str) -> str:
-    # Names and labels are shown to people and stored in text columns (PostgreSQL refuses
-    # NUL there): no control characters at all.
-    if any(unicodedata.category(ch) == "Cc" for ch in value):
-        raise ValueError("may not contain control characters")
-    return value
-
-
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
-                 AfterValidator(_no_control_characters)]
-Label = Annotated[str, StringConstraints(max_length=100), AfterValidator(_no_control_characters)]
-Text = Annotated[str, StringConstraints(max_length=4000)]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
-Receiver = Annotated[str, StringConstraints(min_length=1, max_length=128,
-                                            pattern=r"^(dept:(it|finance|admin)|[A-Za-z0-9][A-Za-z0-9._@:+-]*)$")]
-Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
-def _iso_date_only(value: object) -> object:
-    # Lax pydantic would read 0 as 1970-01-01: a date is an ISO string (or a date object).
-    if isinstance(value, (str, dt.date)):
-        return value
-    raise ValueError("a date must be an ISO 8601 string, YYYY-MM-DD")
-
-
-def _bounded_date(value: dt.date) -> dt.date:
-    # Every case date falls in years the due-date arithmetic and the working calendar hold
-    # (0001-01-01 or 9999-06-30 plus a checklist's offset overflowed into a 500).
-    if not MIN_YEAR <= value.year <= MAX_YEAR:
-        raise ValueError(f"a date must fall in the years {MIN_YEAR} to {MAX_YEAR}")
-    return value
-
-
-MIN_YEAR, MAX_YEAR = 1900, 2199
-Date = Annotated[dt.date, BeforeValidator(_iso_date_only), AfterValidator(_bounded_date)]
-
-# RFC 9562's hyphenated 8-4-4-4-12 form only: no braces, no urn:uuid:, no bare 32 digits, no
-# surrounding spaces (lax pydantic takes them all, so one id would have many spellings).
-# Upper-case hex is accepted, as RFC 9562 section 4 asks of input, and read as the same UUID;
-# the ledger itself always writes lower case.
-_CANONICAL_UUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
-
-
-def canonical_uuid(value: object) -> UUID:
-    """The UUID a canonical hyphenated string (or a UUID object) names, else ValueError."""
-    if isinstance(value, UUID):
-        return value
-    if isinstance(value, str) and _CANONICAL_UUID.fullmatch(value):
-        return UUID(value)
-    raise ValueError("a UUID must be 36 characters, hyphenated 8-4-4-4-12 hex digits")
-
-
-Uuid = Annotated[UUID, BeforeValidator(canonical_uuid)]
-# JSON integers only: lax pydantic would read "2", 2.0 and true as 2, so a version or a size
-# would have several spellings (and a boolean would count as a number).
-Int = Annotated[int, Strict()]
-Bool = Annotated[bool, Strict()]
-Category = Literal[CATEGORIES]  # type: ignore[valid-type]
-Priority = Literal[PRIORITIES]  # type: ignore[valid-type]
-# issue 9: checklist keys, receivers' confirmation periods and whom an overdue one goes to
-TemplateKey = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$",
-                                               max_length=64)]
-WorkingDays = Annotated[int, Strict(), Field(ge=1, le=MAX_WORKING_DAYS)]
-EscalationTarget = Literal["manager", "hr"]
-Channel = Literal["email", "sms", "dingtalk", "wecom", "phone", "in_person", "letter"]
-
-
-class Model(BaseModel):
-    """Frozen, strict about unknown fields."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Leaver(Model):
-    """The person leaving."""
-
-    id: Id
-    name: Name
-    department: Name
-    position: Name
-    role_family: Literal[ROLE_FAMILIES]  # type: ignore[valid-type]
-
-
-class ApprovalStep(Model):
-    """One step of the approval chain, decided by a named approver."""
-
-    name: Name
-    approver_id: Id
-
-
-class Evidence(Model):
-    """A digest of an attachment (the blob itself lives in the content-addressed store)."""
-
-    sha256: Sha256
-    name: Name
-    size: Int = Field(ge=0, le=2**40)
-    media_type: Annotated[str, StringConstraints(max_length=200)] = "application/octet-stream"
-
-
-class Signature(Model):
-    """An Ed25519 signature by the receiver's registered key over the confirmation statement."""
-
-    key_id: Id
-    statement: Annotated[str, StringConstraints(max_length=65536)]
-    signature: Annotated[str, StringConstraints(max_length=200)]
-
-
-# --- issue 9 (signers): lines of a submission, and how, where and with whom it was handed over
-LineId = Annotated[str, StringConstraints(min_length=1, max_length=64,
-                                          pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
-LineText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                            max_length=1000),
-                     AfterValidator(_no_control_characters)]
-MAX_LINES = 200
-
-
-class Line(Model):
-    """One line of a submission (a client, a contract, a risk), acknowledged one by one."""
-
-    id: LineId
-    text: LineText
-
-
-class LineRejection(Model):
-    """A line of the submission a signer rejects, and why."""
-
-    id: LineId
-    reason: LineText
-
-
-class HandedOverHow(Model):
-    """How, where and with whom (000: "时间、地点、参与人"; 004: "现场或线上签署"); optional."""
-
-    mode: Literal[MODES] | None = None  # type: ignore[valid-type]
-    location: Name | None = None
-    attendees: list[Name] = Field(default_factory=list, max_length=20)
-
-
-def how_of(model: HandedOverHow) -> JSONObject | None:
-    """The ``how`` an event records: only what was given, or None."""
-    how: dict[str, JSONValue] = {}
-    if model.mode is not None:
-        how["mode"] = str(model.mode)
-    if model.location is not None:
-        how["location"] = model.location
-    if model.attendees:
-        how["attendees"] = list(model.attendees)
-    return how or None
-
-
-def _unique_line_ids(ids: list[str]) -> None:
-    if len(set(ids)) != len(ids):
-        raise ValueError("line ids must be unique")
-# --- end issue 9 (signers)
+__all__ = [
+    "MAX_LINES",
+    "_CANONICAL_UUID",
+    "AcceptDepartureRequest",
+    "AddDisputeStatement",
+    "AddItem",
+    "AnswerQuestion",
+    "ApplyTemplate",
+    "ApprovalStep",
+    "ApproveStep",
+    "Bool",
+    "Category",
+    "ChangeLastWorkingDay",
+    "Channel",
+    "CitedEvidence",
+    "CloseDeparture",
+    "Command",
+    "CommentItem",
+    "ConfirmItem",
+    "Date",
+    "DeclineDepartureRequest",
+    "DefineTemplate",
+    "EscalateConfirmation",
+    "EscalationTarget",
+    "Evidence",
+    "EvidenceRule",
+    "ExcuseConfirmationSignature",
+    "FreezeAccess",
+    "HandOverDeparture",
+    "HandedOverHow",
+    "Id",
+    "Int",
+    "Label",
+    "Leaver",
+    "Line",
+    "LineId",
+    "LineRejection",
+    "LineText",
+    "Model",
+    "Name",
+    "Priority",
+    "RaiseDispute",
+    "Reason",
+    "ReassignItem",
+    "Receiver",
+    "RecordContractTerminated",
+    "RecordDisputeFinding",
+    "RecordDisputeUpload",
+    "RecordExternalEvidence",
+    "RecordLeft",
+    "RecordUpload",
+    "RejectItem",
+    "RejectStep",
+    "RequestDeparture",
+    "Responsibility",
+    "SendReminder",
+    "Sha256",
+    "SignHandoverConfirmation",
+    "Signature",
+    "StartDeparture",
+    "SubmitForApproval",
+    "SubmitItem",
+    "TemplateItem",
+    "TemplateKey",
+    "Text",
+    "Uuid",
+    "WaiveItem",
+    "WithdrawDeparture",
+    "WithdrawDepartureRequest",
+    "WorkingDays",
+    "_bounded_date",
+    "_iso_date_only",
+    "_no_control_characters",
+    "_unique_line_ids",
+    "canonical_uuid",
+    "how_of",
+]
 
 
 class StartDeparture(Model):
@@ -393,6 +359,8 @@ class RecordUpload(Model):
     size: Int = Field(ge=0, le=2**40)
     name: Annotated[str, StringConstraints(max_length=1000)]
     media_type: Annotated[str, StringConstraints(max_length=1000)]
+
+
 class HandOverDeparture(Model):
     """The case's HR owner hands it to another HR principal (who then waives and closes)."""
 
@@ -478,176 +446,6 @@ class DefineTemplate(Model):
         return self
 
 
-# --- issue 9: questions and escalated confirmations ------------------------------------------
-
-
-class AnswerQuestion(Model):
-    """The addressee answers a question asked on an item."""
-
-    type: Literal["answer_question"] = "answer_question"
-    item_id: Uuid
-    question_id: Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]{0,5}$")]
-    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
-
-
-class EscalateConfirmation(Model):
-    """HR (or a system, later the scheduler) records that a receiver's confirmation is past
-    its deadline and escalates it."""
-
-    type: Literal["escalate_confirmation"] = "escalate_confirmation"
-    item_id: Uuid
-    channel: Channel = "email"
-    message: Text = ""
-
-
-# --- The handover confirmation (交接确认书) and disputes after close (issue 9) ---
-
-
-class SignHandoverConfirmation(Model):
-    """A signatory (the leaver, a receiver, the HR owner) signs the case's handover
-    confirmation: with their token, naming the statement's digest, or also with their own
-    registered Ed25519 key over the statement's exact bytes (``signature``)."""
-
-    type: Literal["sign_handover_confirmation"] = "sign_handover_confirmation"
-    departure_id: Uuid
-    statement_sha256: Sha256
-    signature: Signature | None = None
-
-
-Responsibility = Literal["giver", "receiver", "shared", "none"]
-
-
-class RaiseDispute(Model):
-    """A receiver, the leaver's manager or HR raises a dispute about a case and its items."""
-
-    type: Literal["raise_dispute"] = "raise_dispute"
-    departure_id: Uuid
-    item_ids: list[Uuid] = Field(default_factory=list, max_length=200)
-    claim: Reason
-
-
-class CitedEvidence(Model):
-    """A file a dispute statement cites: one uploaded to an item of the case (``item_id``),
-    or, without ``item_id``, one uploaded to the dispute itself."""
-
-    sha256: Sha256
-    item_id: Uuid | None = None
-
-
-class AddDisputeStatement(Model):
-    """A party states their side, citing evidence."""
-
-    type: Literal["add_dispute_statement"] = "add_dispute_statement"
-    dispute_id: Uuid
-    text: Reason
-    evidence: list[CitedEvidence] = Field(default_factory=list, max_length=50)
-
-
-class RecordDisputeFinding(Model):
-    """HR records its finding on responsibility, with reasons; the dispute is then closed."""
-
-    type: Literal["record_dispute_finding"] = "record_dispute_finding"
-    dispute_id: Uuid
-    responsibility: Responsibility
-    reasons: Reason
-
-
-class RecordDisputeUpload(Model):
-    """Record a file uploaded to a dispute (the upload route only, like ``RecordUpload``)."""
-
-    type: Literal["record_dispute_upload"] = "record_dispute_upload"
-    dispute_id: Uuid
-    sha256: Sha256
-    size: Int = Field(ge=0, le=2**40)
-    name: Annotated[str, StringConstraints(max_length=1000)]
-    media_type: Annotated[str, StringConstraints(max_length=1000)]
-
-
-# --- starting and changing a case (issue 9) ----------------------------------------------
-
-
-class RequestDeparture(Model):
-    """The leaver asks to leave (seed 001: "员工只需通过手机端提交离职申请").
-
-    Only the request route runs this, after it has streamed the resignation letter into the
-    blob store and hashed it: like ``RecordUpload`` it is not a ``Command``, for a client that
-    could name any digest would cite a letter that was never uploaded.
-    """
-
-    type: Literal["request_departure"] = "request_departure"
-    department: Name
-    position: Name
-    reason: Reason
-    intended_last_working_day: Date
-    letter: Evidence
-
-
-class AcceptDepartureRequest(Model):
-    """HR accepts a leaver's request into the approval chain, supplying what a case needs
-    (the notice date defaults to the day of the request, the last day to the one asked for)."""
-
-    type: Literal["accept_departure_request"] = "accept_departure_request"
-    departure_id: Uuid
-    role_family: Literal[ROLE_FAMILIES]  # type: ignore[valid-type]
-    manager_id: Id
-    hr_owner_id: Id
-    approval_chain: list[ApprovalStep] = Field(default_factory=list, max_length=10)
-    notice_date: Date | None = None
-    last_working_day: Date | None = None
-    successor_id: Id | None = None
-    expected_version: Int | None = None
-
-
-class DeclineDepartureRequest(Model):
-    """HR declines a leaver's request, with a reason."""
-
-    type: Literal["decline_departure_request"] = "decline_departure_request"
-    departure_id: Uuid
-    reason: Reason
-    expected_version: Int | None = None
-
-
-class ChangeLastWorkingDay(Model):
-    """HR moves the last working day; the open checklist items' due dates follow."""
-
-    type: Literal["change_last_working_day"] = "change_last_working_day"
-    departure_id: Uuid
-    last_working_day: Date
-    reason: Reason
-    expected_version: Int | None = None
-
-
-class RecordLeft(Model):
-    """HR records the day the person actually left (never gated by the handover)."""
-
-    type: Literal["record_left"] = "record_left"
-    departure_id: Uuid
-    left_on: Date
-    note: Text = ""
-
-
-class RecordContractTerminated(Model):
-    """HR records the contract's termination with its document's digest (never gated).
-
-    Only the route that streams the document into the blob store runs this (not a
-    ``Command``), so the digest it records is of a file that was uploaded.
-    """
-
-    type: Literal["record_contract_terminated"] = "record_contract_terminated"
-    departure_id: Uuid
-    terminated_on: Date
-    document: Evidence
-    note: Text = ""
-
-
-class FreezeAccess(Model):
-    """HR freezes the leaver's access at once; the IT clearance items fall due now."""
-
-    type: Literal["freeze_access"] = "freeze_access"
-    departure_id: Uuid
-    reason: Reason
-
-
 Command = (
     StartDeparture | SubmitForApproval | ApproveStep | RejectStep | WithdrawDeparture
     | ApplyTemplate | AddItem | SendReminder | CloseDeparture | SubmitItem | ConfirmItem
@@ -658,26 +456,3 @@ Command = (
     | AcceptDepartureRequest | DeclineDepartureRequest | ChangeLastWorkingDay | RecordLeft
     | FreezeAccess
 )
-
-
-class ExcuseConfirmationSignature(Model):
-    """The case's HR owner records, with a reason, that a signatory cannot or will not sign
-    the handover confirmation whose digest is ``statement_sha256`` (an account disabled once
-    its owner left, or a refusal); the close then passes without that signature and records
-    who did not sign and why (seed 000: "没有双方的签字确认" must be plain on the record)."""
-
-    type: Literal["excuse_confirmation_signature"] = "excuse_confirmation_signature"
-    departure_id: Uuid
-    signatory: Id
-    statement_sha256: Sha256
-    reason: Reason
-
-
-class WithdrawDepartureRequest(Model):
-    """The leaver withdraws their own request, with a reason, while HR has not yet accepted
-    or declined it."""
-
-    type: Literal["withdraw_departure_request"] = "withdraw_departure_request"
-    departure_id: Uuid
-    reason: Reason
-    expected_version: Int | None = None
