@@ -40,13 +40,15 @@ command_endpoint(DISPUTE + "/finding", "Record HR's finding on responsibility (c
 
 class ConfirmationStatement(View):
     """The handover confirmation to sign: ``statement`` byte for byte (UTF-8), its SHA-256,
-    every signatory with the parties they sign as, and who has not signed it as it stands."""
+    every signatory with the parties they sign as, who has not signed it as it stands, and
+    which of those HR excused (``reason``, ``by``: POST .../confirmation/exemptions)."""
 
     departure_id: str
     statement: str
     sha256: str
     signatories: dict[str, list[str]]
     unsigned: list[str]
+    excused: dict[str, dict[str, Any]]
 
 
 class DisputeView(View):
@@ -84,7 +86,7 @@ async def get_confirmation(request: web.Request) -> web.Response:
     return ok(ConfirmationStatement(
         departure_id=view.departure_id, statement=view.statement, sha256=view.sha256,
         signatories={k: list(v) for k, v in view.signatories.items()},
-        unsigned=view.unsigned))
+        unsigned=view.unsigned, excused={k: dict(v) for k, v in view.excused.items()}))
 
 
 @table.route("GET", DISPUTE, "Get a dispute (its parties and legal)", response=DisputeView)

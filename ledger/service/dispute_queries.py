@@ -65,6 +65,7 @@ class ConfirmationView:
     sha256: str
     signatories: dict[str, tuple[str, ...]]
     unsigned: list[str]
+    excused: dict[str, JSONObject]  # unsigned signatories HR excused, with the reason and by whom
 
 
 async def handover_confirmation(ledger: Ledger, actor: Actor,
@@ -78,4 +79,4 @@ async def handover_confirmation(ledger: Ledger, actor: Actor,
     statement, due = confirmation_due(departure, items)
     hide_confirmation(actor, departure, due)
     return ConfirmationView(str(departure.id), statement, due.sha256, due.signatories,
-                            departure.unsigned(due))
+                            departure.unsigned(due), departure.excused(due))

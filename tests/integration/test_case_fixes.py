@@ -47,6 +47,9 @@ async def test_a_deactivated_leaver_is_excused_and_the_close_records_who_did_not
     assert excused.json()["result"]["excused"] == ["wang.lei"]
     again = await api.post(d + "/confirmation/exemptions", "hr.sun", json=body)
     assert again.status == 409
+    shown = (await api.get(d + "/confirmation", "hr.sun")).json()
+    assert (shown["unsigned"], shown["excused"]["wang.lei"]["reason"]) == (
+        ["wang.lei"], body["reason"])
     closed = await api.post(d + "/close", "hr.sun")
     assert closed.status == 200, closed.body
     record = {"confirmation_not_signed_by": "wang.lei", "parties": ["leaver"],
