@@ -238,6 +238,20 @@ class Departure(Aggregate):
                      reason: str) -> None:
         self.hr_owner_id = hr_owner_id
 
+    def name_successor(self, by: str, successor_id: str) -> None:
+        """HR names who takes over the leaver's work (the checklists' ``successor`` lines go
+        to them), before any checklist is applied: a case HR starts names it here, as an
+        accepted request does on accept. Items already created keep their receivers."""
+        self._require_state("draft")
+        if successor_id == self.leaver_id:
+            raise InvalidInputError("the leaver cannot receive their own handover",
+                                    field="successor_id")
+        self._successor_named(by=by, successor_id=successor_id)
+
+    @event("SuccessorNamed", topic="DepartureSuccessorNamed")
+    def _successor_named(self, by: str, successor_id: str) -> None:
+        self.successor_id = successor_id
+
     # --- the leaver's request ---------------------------------------------------------
 
     def accept_request(self, by: str, role_family: str, manager_id: str, hr_owner_id: str,

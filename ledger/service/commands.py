@@ -164,6 +164,8 @@ class StartDeparture(Model):
     last_working_day: Date
     reason: Reason
     approval_chain: list[ApprovalStep] = Field(default_factory=list, max_length=10)
+    # who takes over the work: the checklists' successor lines go to them (applied on approval)
+    successor_id: Id | None = None
 
 
 class SubmitForApproval(Model):

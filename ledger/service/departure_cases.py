@@ -47,12 +47,16 @@ async def start_departure(cmd: c.StartDeparture, actor: Actor, uow: UnitOfWork) 
     await require_named(uow, cmd.manager_id, "manager_id")
     await require_named(uow, cmd.hr_owner_id, "hr_owner_id", role="hr")
     await require_approvers(uow, actor, cmd.approval_chain)
+    if cmd.successor_id is not None:
+        await require_signer(uow, cmd.successor_id, "successor_id")
     departure = Departure(
         leaver=cmd.leaver.model_dump(), manager_id=cmd.manager_id,
         hr_owner_id=cmd.hr_owner_id, notice_date=cmd.notice_date.isoformat(),
         last_working_day=cmd.last_working_day.isoformat(), reason=cmd.reason,
         approval_chain=[s.model_dump() for s in cmd.approval_chain],
     )
+    if cmd.successor_id is not None:  # its own event: entries of cases without one unchanged
+        departure.name_successor(by=actor.id, successor_id=cmd.successor_id)
     uow.add(departure)
     return {"departure_id": str(departure.id)}
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.http_fixtures import Api, serve
+from tests.integration.http_fixtures import Api, departure_body, serve
 from tests.support.case_steps import accept, approve, request_departure, started, view
 
 
@@ -73,3 +73,29 @@ async def test_a_checklist_this_case_refuses_does_not_abort_the_approval(api: Ap
     assert "would receive it" in result["templates_skipped"][0]["reason"]
     case = await view(api, f"/v1/departures/{departure_id}")
     assert [t["key"] for t in case["templates"]] == ["clearance"]
+
+
+async def test_a_case_hr_starts_may_name_its_successor_and_then_gets_every_checklist(
+        api: Api) -> None:
+    body = {**departure_body(), "successor_id": "zhao.min"}
+    reply = await api.post("/v1/departures", "hr.sun", json=body)
+    assert reply.status == 201, reply.body
+    assert [e["type"] for e in reply.json()["events"]] == [
+        "DepartureStarted", "DepartureSuccessorNamed"]
+    departure_id = reply.json()["result"]["departure_id"]
+    assert (await api.post(f"/v1/departures/{departure_id}/submit", "hr.sun")).status == 200
+
+    approved = (await approve(api, departure_id)).json()["result"]
+
+    assert keys(approved, "templates_applied") == ["sales", "clearance"]
+    case = await view(api, f"/v1/departures/{departure_id}")
+    assert case["successor_id"] == "zhao.min"
+
+
+@pytest.mark.parametrize(("successor", "field"), [("wang.lei", "successor_id"),
+                                                  ("nobody.here", "successor_id")])
+async def test_a_case_hr_starts_refuses_the_leaver_or_a_stranger_as_successor(
+        api: Api, successor: str, field: str) -> None:
+    body = {**departure_body(), "successor_id": successor}
+    refused = await api.post("/v1/departures", "hr.sun", json=body)
+    assert refused.problem(422)["field"] == field

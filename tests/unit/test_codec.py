@@ -42,6 +42,7 @@ PINNED_TOPICS = {
     "DisputeStatementAdded", "DisputeEvidenceUploaded", "DisputeFindingRecorded",
     # issue 9: starting and changing a case
     "DepartureRequested", "DepartureRequestAccepted", "DepartureRequestDeclined",
+    "DepartureSuccessorNamed",
     "DepartureLastWorkingDayChanged", "DepartureLeft", "DepartureContractTerminated",
     "DepartureAccessFrozen", "ItemDueDateChanged",
     # a signatory HR excused from signing the handover confirmation
