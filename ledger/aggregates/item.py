@@ -404,7 +404,8 @@ class HandoverItem(Aggregate):
         """Give one declared signer slot to someone else (a hand-over to another HR, a signer
         who left): only while the item is not done, and only a slot whose holder has not signed
         the current submission (their sign-off stands). The receiver's slot moves with
-        ``reassign`` instead, so receiver and signers never drift apart."""
+        ``reassign`` instead, so receiver and signers never drift apart. HR may take a slot
+        themself: the HR a case was handed over to takes its former owner's "hr" slot."""
         require_reason(reason)
         self._require_not_done()
         if previous not in self.signers:
@@ -418,8 +419,6 @@ class HandoverItem(Aggregate):
         if previous in current:
             raise InvalidTransitionError(f"{previous} already signed off item {self.id}'s "
                                          "current submission; their sign-off stands")
-        if signer == by:  # as with reassign: nobody names themself to sign
-            raise NotReceiverError(f"{by} cannot make themself a signer of item {self.id}")
         if signer == self.giver_id or signer in self.signers:
             raise InvalidTransitionError(f"{signer} already gives or signs item {self.id}")
         if any(s.get("by") == signer for s in current.values()):

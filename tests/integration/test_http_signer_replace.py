@@ -55,3 +55,24 @@ async def test_hr_replaces_a_signer_who_left_and_the_new_signer_confirms_the_ite
     types = [e["type"] for e in events.get("events", events.get("items", []))]
     assert types == ["ItemCreated", "ItemSubmitted", "ItemSignerReplaced", "ItemSignedOff",
                      "ItemConfirmed"]
+
+
+async def test_after_a_hand_over_the_new_hr_owner_takes_the_hr_slot_and_signs(api: Api) -> None:
+    departure_id = await approved_departure(api)
+    item_id = await item_signed_by(api, departure_id, ["hr.sun", "zhao.min"])
+    await submit(api, item_id)
+    handed = await api.post(f"/v1/departures/{departure_id}/hand-over", "hr.sun",
+                            json={"hr_owner_id": "hr.zhou", "reason": "孙 HR 调岗"})
+    assert handed.status == 200, handed.body
+    path = f"/v1/items/{item_id}/signers/replace"
+    body = {"previous": "hr.sun", "signer": "hr.zhou", "reason": "case handed over"}
+
+    former = await api.post(path, "hr.sun", json=body)
+    assert former.status in (403, 404), former.body
+    taken = await api.post(path, "hr.zhou", json=body)
+    assert taken.json()["result"]["signers"] == ["hr.zhou", "zhao.min"], taken.body
+
+    for signer in ("hr.zhou", "zhao.min"):
+        signed = await api.post(f"/v1/items/{item_id}/confirm", signer, json=ACK)
+        assert signed.status == 200, signed.body
+    assert signed.json()["result"]["state"] == "confirmed"

@@ -84,16 +84,25 @@ def test_after_a_rejection_the_slot_of_an_earlier_signer_may_be_replaced() -> No
     assert item.signers == ["mgr-wu", SUCCESSOR]
 
 
-def test_the_new_signer_is_neither_the_giver_nor_a_signer_already_nor_the_replacer() -> None:
+def test_the_new_signer_is_neither_the_giver_nor_a_signer_already() -> None:
     item = submitted([MANAGER, HR, SUCCESSOR])
 
     with pytest.raises(InvalidTransitionError, match=f"{GIVER} already gives or signs"):
         item.replace_signer(by=NEW_HR, previous=MANAGER, signer=GIVER, reason="?")
     with pytest.raises(InvalidTransitionError, match=f"{HR} already gives or signs"):
         item.replace_signer(by=NEW_HR, previous=MANAGER, signer=HR, reason="?")
-    with pytest.raises(NotReceiverError, match="themself"):
-        item.replace_signer(by=NEW_HR, previous=HR, signer=NEW_HR, reason="handed over")
     assert topics(item) == []
+
+
+def test_the_hr_a_case_was_handed_over_to_takes_the_former_owners_slot_and_signs() -> None:
+    item = submitted([MANAGER, HR, SUCCESSOR], in_order=True)
+    sign(item, MANAGER)
+
+    item.replace_signer(by=NEW_HR, previous=HR, signer=NEW_HR, reason="case handed over")
+    sign(item, NEW_HR)
+
+    assert item.signers == [MANAGER, NEW_HR, SUCCESSOR]
+    assert item.pending_signers() == [SUCCESSOR]
 
 
 def test_the_new_signer_has_not_signed_the_current_submission_in_another_slot() -> None:
