@@ -117,3 +117,6 @@ command_endpoint(D + "/confirmation/exemptions", "Record that a signatory cannot
                  c.ExcuseConfirmationSignature, 201, False)
 command_endpoint(R + "/withdraw", "Withdraw your own request, with a reason, before HR accepts "
                  "or declines it (the leaver)", c.WithdrawDepartureRequest)
+command_endpoint(I + "/signers/replace", "Replace one signer of an item, with a reason (the "
+                 "case's HR owner; the receiver's slot moves with /reassign)",
+                 c.ReplaceItemSigner)

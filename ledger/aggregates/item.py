@@ -399,6 +399,38 @@ class HandoverItem(Aggregate):
         # issue 9 (signers): the receiver's slot moves with it; its sign-off, if any, stays
         self.signers = [receiver if s == previous_receiver else s for s in self.signers]
 
+    # --- replacing a signer (issue 9 follow-up) -------------------------------------------
+    def replace_signer(self, by: str, previous: str, signer: str, reason: str) -> None:
+        """Give one declared signer slot to someone else (a hand-over to another HR, a signer
+        who left): only while the item is not done, and only a slot whose holder has not signed
+        the current submission (their sign-off stands). The receiver's slot moves with
+        ``reassign`` instead, so receiver and signers never drift apart. HR may take a slot
+        themself: the HR a case was handed over to takes its former owner's "hr" slot."""
+        require_reason(reason)
+        self._require_not_done()
+        if previous not in self.signers:
+            raise InvalidTransitionError(f"{previous} is not a signer of item {self.id}"
+                                         f" ({', '.join(self.signers) or 'none declared'})")
+        if previous == self.receiver:
+            raise InvalidTransitionError(
+                f"{previous} is the receiver of item {self.id}; their slot moves with "
+                f"POST /v1/items/{self.id}/reassign")
+        current = self.signoffs if self.state == "submitted" else {}
+        if previous in current:
+            raise InvalidTransitionError(f"{previous} already signed off item {self.id}'s "
+                                         "current submission; their sign-off stands")
+        if signer == self.giver_id or signer in self.signers:
+            raise InvalidTransitionError(f"{signer} already gives or signs item {self.id}")
+        if any(s.get("by") == signer for s in current.values()):
+            raise InvalidTransitionError(f"{signer} already signed off item {self.id}'s "
+                                         "current submission in another slot")
+        self._signer_replaced(by=by, previous=previous, signer=signer, reason=reason)
+
+    @event("SignerReplaced", topic="ItemSignerReplaced")
+    def _signer_replaced(self, by: str, previous: str, signer: str, reason: str) -> None:
+        self.signers = [signer if s == previous else s for s in self.signers]
+    # --- end replacing a signer ---------------------------------------------------------
+
     def change_due_date(self, by: str, due_date: str, reason: str, cause: str,
                         urgent: bool) -> None:
         """Move the due date of an item not yet done: ``cause`` is ``last_working_day`` (the

@@ -22,6 +22,7 @@ from ledger.service.command_types import (
     Model,
     Name,
     Reason,
+    Receiver,
     Sha256,
     Signature,
     Text,
@@ -218,5 +219,21 @@ class WithdrawDepartureRequest(Model):
 
     type: Literal["withdraw_departure_request"] = "withdraw_departure_request"
     departure_id: Uuid
+    reason: Reason
+    expected_version: Int | None = None
+
+
+# --- replacing one signer of an item (issue 9 follow-up) -------------------------------------
+
+
+class ReplaceItemSigner(Model):
+    """The case's HR owner gives one signer slot of an item to someone else (the slot's holder
+    left, or the case was handed over to another HR); the receiver's slot moves with
+    ``ReassignItem`` instead."""
+
+    type: Literal["replace_item_signer"] = "replace_item_signer"
+    item_id: Uuid
+    previous: Receiver
+    signer: Receiver
     reason: Reason
     expected_version: Int | None = None

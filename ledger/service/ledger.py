@@ -41,6 +41,7 @@ from ledger.service import evidence_cases as e
 from ledger.service import flow_cases as f
 from ledger.service import item_cases as i
 from ledger.service import request_cases as rq
+from ledger.service import signer_cases as sc
 from ledger.service import template_cases as t
 from ledger.service.cache import AggregateCache
 from ledger.service.context import Actor, RequestContext
@@ -95,6 +96,7 @@ HANDLERS: dict[type[c.Model], Handler] = {
     c.FreezeAccess: dc.freeze_access,
     c.ExcuseConfirmationSignature: hc.excuse_confirmation_signature,
     c.WithdrawDepartureRequest: rq.withdraw_departure_request,
+    c.ReplaceItemSigner: sc.replace_item_signer,  # issue 9 follow-up
 }
 MAX_IDEMPOTENCY_KEY = 200
 SYSTEM_ACTOR = Actor(id=LEDGER_ACTOR_ID, role="operator", name="Handover Ledger")

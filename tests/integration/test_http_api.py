@@ -46,6 +46,7 @@ EXERCISED = {
     "DELETE /v1/principals/{principal_id}/keys/{key_id}",
     "GET /v1/principals/{principal_id}/history",
     "POST /v1/departures/{departure_id}/hand-over",  # in test_http_who_may_write.py
+    "POST /v1/items/{item_id}/signers/replace",  # in test_http_signer_replace.py
     # issue 9's questions and escalations: in test_flow_http.py
     "POST /v1/items/{item_id}/questions/{question_id}/answer",
     "POST /v1/items/{item_id}/escalations",

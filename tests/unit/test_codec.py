@@ -47,6 +47,7 @@ PINNED_TOPICS = {
     "DepartureAccessFrozen", "ItemDueDateChanged",
     # a signatory HR excused from signing the handover confirmation
     "DepartureConfirmationSignatureExcused",
+    "ItemSignerReplaced",  # one signer slot given to someone else
 }
 
 
