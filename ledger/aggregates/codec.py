@@ -26,39 +26,32 @@ STREAM_CLASSES: dict[str, type[Aggregate]] = {
     "template": Template,
     "dispute": Dispute,
 }
-# Fields added to an event type after entries without them were stored, and the value such an
-# old entry means (eventsourcing's event classes keep no defaults): old streams still replay.
-LATER_FIELDS: dict[str, JSONObject] = {
-    "ItemCreated": {"satisfied_by": None, "department_may_confirm_directly": False,
-                    "urgent": False},
-    "ItemSubmitted": {"on_evidence": None},
-    "ItemConfirmed": {"direct": False},
-    "TemplateCreated": {"author": None},
-    "TemplateRevised": {"author": None},
-    "DepartureClosed": {"confirmation_sha256": None},
-}
-# --- issue 9 (signers): fields written only when they differ from their default, so the entries
-# of an item that uses no signers, lines or handover details are byte for byte as before.
+# Fields written only when they differ from their default, so the entries of an item that
+# uses no signers, lines, handover details or management module are byte for byte as before.
 OMITTED_WHEN_DEFAULT: dict[str, JSONObject] = {
-    "ItemCreated": {"signers": None, "signers_in_order": False},
+    "ItemCreated": {"signers": None, "signers_in_order": False, "module": None},
     "ItemSubmitted": {"lines": None, "how": None, "urgent": False},
     "ItemConfirmed": {"signer": None, "acknowledged": None, "how": None},
     "ItemRejected": {"signer": None, "rejected_lines": None, "acknowledged": None},
     "ItemSignedOff": {"acknowledged": None, "how": None},
 }
-for _event_type, _defaults in OMITTED_WHEN_DEFAULT.items():
-    LATER_FIELDS[_event_type] = {**LATER_FIELDS.get(_event_type, {}), **_defaults}
-# --- end issue 9 (signers)
-# Issue 9 (dependencies, receiver deadlines): fields later than the entries above.
-LATER_FIELDS["ItemCreated"] = {**LATER_FIELDS["ItemCreated"], "requires": None,
-                               "unresolved_requires": None,
-                               "confirm_within_working_days": None, "escalate_to": None}
-LATER_FIELDS["ItemSubmitted"] = {**LATER_FIELDS["ItemSubmitted"], "confirm_by": None}
-LATER_FIELDS["DepartureClosed"] = {**LATER_FIELDS["DepartureClosed"], "warnings": None}
-# Issue 9 (checklists): an item's management module, written only when it has one, so the
-# entries of every other item are byte for byte as before.
-OMITTED_WHEN_DEFAULT["ItemCreated"] = {**OMITTED_WHEN_DEFAULT["ItemCreated"], "module": None}
-LATER_FIELDS["ItemCreated"] = {**LATER_FIELDS["ItemCreated"], "module": None}
+# Fields added to an event type after entries without them were stored, and the value such an
+# old entry means (eventsourcing's event classes keep no defaults): old streams still replay.
+# Every field omitted when default is one of them.
+_ADDED_LATER: dict[str, JSONObject] = {
+    "ItemCreated": {"satisfied_by": None, "department_may_confirm_directly": False,
+                    "urgent": False, "requires": None, "unresolved_requires": None,
+                    "confirm_within_working_days": None, "escalate_to": None},
+    "ItemSubmitted": {"on_evidence": None, "confirm_by": None},
+    "ItemConfirmed": {"direct": False},
+    "TemplateCreated": {"author": None},
+    "TemplateRevised": {"author": None},
+    "DepartureClosed": {"confirmation_sha256": None, "warnings": None},
+}
+LATER_FIELDS: dict[str, JSONObject] = {
+    event_type: {**_ADDED_LATER.get(event_type, {}), **OMITTED_WHEN_DEFAULT.get(event_type, {})}
+    for event_type in {**_ADDED_LATER, **OMITTED_WHEN_DEFAULT}
+}
 # Attributes every eventsourcing event carries; the entry envelope holds them instead.
 _ENVELOPE_ATTRIBUTES = frozenset(
     {"originator_id", "originator_version", "timestamp", "originator_topic"}

@@ -11,22 +11,16 @@ from __future__ import annotations
 
 from ledger.aggregates.confirmation import ConfirmationDue
 from ledger.aggregates.departure import Departure
-from ledger.aggregates.item import HandoverItem
 from ledger.canonical import JSONObject
 from ledger.service import commands as c
 from ledger.service.context import Actor
-from ledger.service.departure_cases import require_not_leaver
+from ledger.service.departure_cases import case_items, require_not_leaver
 from ledger.service.duties import require_case_owner
 from ledger.service.handover_statement import confirmation_due
 from ledger.service.policy import HR, require_role
 from ledger.service.relation import absent, may_read_departure
 from ledger.service.signature import registered_key, verify_signed_statement
 from ledger.service.unit_of_work import UnitOfWork
-
-
-async def case_items(uow: UnitOfWork, departure: Departure) -> list[HandoverItem]:
-    """The departure's items, each a read dependency of the command."""
-    return [await uow.get(HandoverItem, i, read_only=True) for i in departure.item_ids]
 
 
 def hide_confirmation(actor: Actor, departure: Departure, due: ConfirmationDue) -> None:

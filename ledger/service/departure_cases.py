@@ -119,6 +119,12 @@ def require_not_leaver(actor: Actor, departure: Departure) -> None:
         raise ForbiddenError(f"{actor.id} is the leaver of departure {departure.id}")
 
 
+async def case_items(uow: UnitOfWork, departure: Departure) -> list[HandoverItem]:
+    """The departure's items, loaded read-only: each a read dependency of the command (a close,
+    a signature of the handover confirmation), re-checked when its append commits."""
+    return [await uow.get(HandoverItem, i, read_only=True) for i in departure.item_ids]
+
+
 def require_other_receiver(receiver: str, departure: Departure) -> None:
     """Nobody confirms their own handover: the receiver must not be the leaver."""
     if receiver == departure.leaver_id:
@@ -221,7 +227,7 @@ async def close_departure(cmd: c.CloseDeparture, actor: Actor, uow: UnitOfWork) 
     departure = await uow.get(Departure, cmd.departure_id, cmd.expected_version)
     require_not_leaver(actor, departure)
     require_case_owner(uow, actor, departure, "close it")
-    items = [await uow.get(HandoverItem, i, read_only=True) for i in departure.item_ids]
+    items = await case_items(uow, departure)
     warnings = unanswered_questions(items)  # issue 9: recorded with the close, never blocking
     # Seed 000: "交接双方在系统内签署'交接确认书'" (LEDGER_CLOSE_REQUIRES_CONFIRMATION).
     due = confirmation_due(departure, items)[1] if uow.close_requires_confirmation else None

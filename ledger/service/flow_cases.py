@@ -11,7 +11,7 @@ from ledger.canonical import JSONObject
 from ledger.service import commands as c
 from ledger.service.context import Actor
 from ledger.service.departure_cases import require_not_leaver
-from ledger.service.item_cases import _open_departure
+from ledger.service.item_cases import open_departure
 from ledger.service.item_flow import escalation_target, today
 from ledger.service.policy import REVIEWERS, require_role
 from ledger.service.unit_of_work import UnitOfWork
@@ -25,7 +25,7 @@ async def answer_question(cmd: c.AnswerQuestion, actor: Actor, uow: UnitOfWork) 
     never write to an item, by answering either."""
     require_role(actor, REVIEWERS, "answer questions")
     item = await uow.get(HandoverItem, cmd.item_id)
-    await _open_departure(uow, item, actor)
+    await open_departure(uow, item, actor)
     item.answer(by=actor.id, acting_for=actor.acting_for(), question_id=cmd.question_id,
                 text=cmd.text)
     return {"item_id": str(item.id), "state": item.state, "question_id": cmd.question_id}
@@ -42,7 +42,7 @@ async def escalate_confirmation(cmd: c.EscalateConfirmation, actor: Actor,
     """
     require_role(actor, ESCALATORS, "escalate confirmations")
     item = await uow.get(HandoverItem, cmd.item_id)
-    departure = await _open_departure(uow, item, actor if actor.role != "system" else None)
+    departure = await open_departure(uow, item, actor if actor.role != "system" else None)
     require_not_leaver(actor, departure)
     to = escalation_target(item, departure)
     item.escalate_confirmation(by=actor.id, today=today(uow).isoformat(), to=to,

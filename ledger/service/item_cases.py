@@ -35,7 +35,7 @@ from ledger.service.signature import registered_key, verify_confirmation
 from ledger.service.unit_of_work import UnitOfWork
 
 
-async def _open_departure(uow: UnitOfWork, item: HandoverItem,
+async def open_departure(uow: UnitOfWork, item: HandoverItem,
                          actor: Actor | None = None) -> Departure:
     """The item's departure, which must still be open: a closed or withdrawn case is final
     (its leaver may still read it, nobody writes to it). With ``actor``, an item they may not
@@ -76,7 +76,7 @@ async def submit_item(cmd: c.SubmitItem, actor: Actor, uow: UnitOfWork) -> JSONO
     or HR on the giver's behalf, submits the item with evidence digests, lines and how."""
     require_role(actor, SUBMITTERS, "submit items")
     item = await uow.get(HandoverItem, cmd.item_id, cmd.expected_version)
-    require_workable(await _open_departure(uow, item, actor), item)
+    require_workable(await open_departure(uow, item, actor), item)
     item.submit(by=actor.id, on_behalf=cmd.on_behalf and actor.role == "hr", note=cmd.note,
                 evidence=[e.model_dump() for e in cmd.evidence],
                 acting_for=actor.acting_for(), lines=[ln.model_dump() for ln in cmd.lines],
@@ -92,7 +92,7 @@ async def confirm_item(cmd: c.ConfirmItem, actor: Actor, uow: UnitOfWork) -> JSO
     confirms it."""
     require_role(actor, REVIEWERS, "confirm items")
     item = await uow.get(HandoverItem, cmd.item_id, cmd.expected_version)
-    require_workable(await _open_departure(uow, item, actor), item)
+    require_workable(await open_departure(uow, item, actor), item)
     signed = None
     if cmd.signature is not None:
         owner, public_key = await registered_key(uow.keys, cmd.signature.key_id)
@@ -110,7 +110,7 @@ async def reject_item(cmd: c.RejectItem, actor: Actor, uow: UnitOfWork) -> JSONO
     the item returns to its giver."""
     require_role(actor, REVIEWERS, "reject items")
     item = await uow.get(HandoverItem, cmd.item_id, cmd.expected_version)
-    require_workable(await _open_departure(uow, item, actor), item)
+    require_workable(await open_departure(uow, item, actor), item)
     item.reject(by=actor.id, acting_for=actor.acting_for(), reason=cmd.reason,
                 rejected_lines=[r.model_dump() for r in cmd.rejected_lines],
                 acknowledged=list(cmd.acknowledged))
@@ -121,7 +121,7 @@ async def waive_item(cmd: c.WaiveItem, actor: Actor, uow: UnitOfWork) -> JSONObj
     """HR waives an item, with a reason."""
     require_role(actor, HR, "waive items")
     item = await uow.get(HandoverItem, cmd.item_id, cmd.expected_version)
-    departure = await _open_departure(uow, item, actor)
+    departure = await open_departure(uow, item, actor)
     require_not_leaver(actor, departure)
     if item.mandatory:
         require_case_owner(uow, actor, departure, "waive its mandatory items")
@@ -132,7 +132,7 @@ async def waive_item(cmd: c.WaiveItem, actor: Actor, uow: UnitOfWork) -> JSONObj
 async def reassign_item(cmd: c.ReassignItem, actor: Actor, uow: UnitOfWork) -> JSONObject:
     """HR or the leaver's manager gives the item a new receiver."""
     item = await uow.get(HandoverItem, cmd.item_id, cmd.expected_version)
-    departure = await _open_departure(uow, item, actor)
+    departure = await open_departure(uow, item, actor)
     require_hr_or_manager(actor, departure.manager_id, "reassign items")
     require_not_leaver(actor, departure)
     require_other_receiver(cmd.receiver, departure)
@@ -170,7 +170,7 @@ async def record_external_evidence(cmd: c.RecordExternalEvidence, actor: Actor,
     require_role(actor, EVIDENCE_SOURCES, "record external evidence")
     item = await uow.get(HandoverItem, cmd.item_id)
     allowed = item.accepts_evidence_from(actor.role, actor.id, cmd.kind)
-    departure = await _open_departure(uow, item, None if allowed else actor)
+    departure = await open_departure(uow, item, None if allowed else actor)
     require_not_leaver(actor, departure)
     require_workable(departure, item)
     item.record_external_evidence(by=actor.id, role=actor.role, source=cmd.source,
