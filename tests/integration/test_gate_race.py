@@ -135,9 +135,10 @@ async def race_once(api: Api, race: Race, mandatory: bool, rng: random.Random) -
     close: Callable[[], Awaitable[Reply]] = lambda: api.post(  # noqa: E731
         f"/v1/departures/{departure}/close", "hr.sun", json={})
     command: Callable[[], Awaitable[Reply]] = lambda: send(api, race, item)  # noqa: E731
-    # The one sent second starts up to 5 ms later, so that a slower command (an upload
-    # streams its file first) also gets to commit before the close in some rounds.
-    lag = rng.random() * 0.005
+    # The one sent second starts up to 20 ms later, so that a slower command (an upload
+    # streams its file first) also gets to commit before the close in some rounds, even on a
+    # busy machine (5 ms was not always enough for the upload on SQLite under load).
+    lag = rng.random() * 0.02
 
     async def later(send: Callable[[], Awaitable[Reply]]) -> Reply:
         await asyncio.sleep(lag)
