@@ -94,7 +94,7 @@ command_endpoint(I + "/comments", "Comment", c.CommentItem, 201, False)
 command_endpoint(I + "/external-evidence", "Record a system's report", c.RecordExternalEvidence,
                  201, False)
 command_endpoint("/v1/templates", "Define or revise a checklist (HR)", c.DefineTemplate)
-# issue 9: questions (asked as comments with "question_to") and overdue confirmations
+# questions (asked as comments with "question_to") and overdue confirmations
 command_endpoint(I + "/questions/{question_id}/answer", "Answer a question asked of you",
                  c.AnswerQuestion, 200, False)
 command_endpoint(I + "/escalations", "Escalate an overdue confirmation (HR, system)",

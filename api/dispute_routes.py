@@ -20,6 +20,7 @@ from api.runtime_key import RUNTIME
 from api.upload_routes import EvidenceView, record_upload
 from api.views import View, ok
 from ledger.aggregates.dispute import Dispute
+from ledger.entry import format_time
 from ledger.service import commands as c
 from ledger.service import dispute_queries as dq
 
@@ -61,6 +62,7 @@ class DisputeView(View):
     raised_by: str
     raised_as: str
     claim: str
+    raised_at: str  # when it was raised (its first entry's recorded_at)
     state: str
     statements: list[dict[str, Any]]
     uploads: dict[str, dict[str, Any]]
@@ -71,7 +73,8 @@ class DisputeView(View):
         """From the aggregate."""
         return cls(id=str(d.id), version=d.version, departure_id=d.departure_id,
                    item_ids=list(d.item_ids), raised_by=d.raised_by, raised_as=d.raised_as,
-                   claim=d.claim, state=d.state, statements=[dict(s) for s in d.statements],
+                   claim=d.claim, raised_at=format_time(d.created_on), state=d.state,
+                   statements=[dict(s) for s in d.statements],
                    uploads={k: dict(v) for k, v in d.uploads.items()},
                    finding=dict(d.finding) if d.finding else None)
 

@@ -30,7 +30,7 @@ _PATH_TYPES: dict[str, dict[str, Any]] = {
     "key": {"type": "string", "pattern": "^[a-z0-9]+(-[a-z0-9]+)*$", "maxLength": 64},
     "principal_id": {"type": "string", "minLength": 1, "maxLength": 128},
     "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
-    "question_id": {"type": "string", "pattern": "^[1-9][0-9]{0,5}$"},  # issue 9
+    "question_id": {"type": "string", "pattern": "^[1-9][0-9]{0,5}$"},
 }
 _HEADER_TYPES: dict[str, dict[str, Any]] = {
     "Idempotency-Key": {"type": "string", "minLength": 1, "maxLength": 200},

@@ -1,4 +1,4 @@
-"""Issue 9: what an item view shows of its signers, sign-offs, lines and how it was handed over.
+"""What an item view shows of its signers, sign-offs, lines and how it was handed over.
 
 Kept apart from ``api/views.py`` so the item view gains one block: ``signoff_fields(item)``.
 """

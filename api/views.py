@@ -12,7 +12,7 @@ from ledger.aggregates.departure import Departure
 from ledger.aggregates.item import HandoverItem
 from ledger.aggregates.template import Template
 from ledger.canonical import JSONObject
-from ledger.entry import Entry
+from ledger.entry import Entry, format_time
 from ledger.service.case_files import may_read_case_files
 from ledger.service.context import Actor
 
@@ -53,6 +53,7 @@ class DepartureView(View):
 
     id: str
     version: int
+    started_at: str  # when the case (or the leaver's request) was recorded
     state: str
     leaver: dict[str, Any]
     manager_id: str
@@ -66,7 +67,7 @@ class DepartureView(View):
     item_ids: list[str]
     reminders: int
     closure: dict[str, Any] | None
-    close_warnings: list[dict[str, Any]] = []  # issue 9: questions unanswered at the close
+    close_warnings: list[dict[str, Any]] = []  # questions unanswered at the close
     confirmation_signatures: dict[str, dict[str, Any]] = {}  # signer → digest signed, parties
     dispute_ids: list[str] = []  # disputes raised about the case (GET /v1/disputes/{id})
     legal_hold: bool = False
@@ -87,7 +88,8 @@ class DepartureView(View):
         leaver, HR, legal, auditors: personal papers, not the manager's or approvers'); with
         no reader, to nobody."""
         papers = reader is not None and may_read_case_files(reader, d)
-        return cls(id=str(d.id), version=d.version, state=d.state, leaver=dict(d.leaver),
+        return cls(id=str(d.id), version=d.version, started_at=format_time(d.created_on),
+                   state=d.state, leaver=dict(d.leaver),
                    manager_id=d.manager_id, hr_owner_id=d.hr_owner_id,
                    notice_date=d.notice_date, last_working_day=d.last_working_day,
                    reason=d.reason, approval_chain=[dict(s) for s in d.approval_chain],
@@ -148,7 +150,7 @@ class ItemView(View):
     submitted_by: str | None = None
     satisfied_by: list[dict[str, Any]] = []
     department_may_confirm_directly: bool = False
-    # --- issue 9 (signers): see api/signoff_views.py
+    # --- see api/signoff_views.py
     signers: list[str] = []
     signers_in_order: bool = False
     pending_signers: list[str] = []
@@ -156,8 +158,7 @@ class ItemView(View):
     lines: list[LineView] = []
     submission_how: dict[str, Any] | None = None
     submission_urgent: bool = False  # the giver flagged the current submission urgent
-    # --- end issue 9 (signers)
-    # --- issue 9: required items, the receiver's deadline, questions ---
+    # --- required items, the receiver's deadline, questions ---
     requires: list[str] = []  # item ids that must be confirmed or waived first
     unresolved_requires: list[str] = []  # checklist keys no item of the case had when applied
     confirm_within_working_days: int | None = None

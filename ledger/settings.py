@@ -42,7 +42,7 @@ class Settings:
     # LEDGER_SEPARATION_OF_DUTIES=strict|off: approvers must hold a role that may approve,
     # and only a case's HR owner waives its mandatory items and closes it.
     separation_of_duties: bool = True
-    # issue 9: the working-day calendar receivers' deadlines are counted on (a country code of
+    # the working-day calendar receivers' deadlines are counted on (a country code of
     # the holidays library; CN knows the 调休 make-up days) and the zone its days begin in
     working_calendar: str = DEFAULT_CALENDAR
     time_zone: str = DEFAULT_TIME_ZONE

@@ -14,7 +14,7 @@ So ``ledger verify`` replays just enough of the domain to catch both, in log ord
   ``optional_open``) the departure's items had at that point in the log, and no mandatory item
   was still open then.
 
-An item with several signers (issue 9) records ``ItemSignedOff`` for each sign-off but the last,
+An item with several signers records ``ItemSignedOff`` for each sign-off but the last,
 which alone records ``ItemConfirmed``: a sign-off changes no state here (nor in the aggregate),
 so a close after some but not all sign-offs counts that item as not confirmed.
 

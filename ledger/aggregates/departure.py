@@ -24,6 +24,7 @@ from ledger.aggregates.confirmation import (
     UnsignedConfirmationError,
 )
 from ledger.aggregates.item import DONE_STATES, ItemStatus, require_reason
+from ledger.aggregates.timed import TimedEvent
 from ledger.canonical import JSONObject
 from ledger.errors import (
     ForbiddenError,
@@ -72,6 +73,11 @@ class Departure(Aggregate):
 
     TOPIC = "Departure"
 
+    class Event(TimedEvent):
+        TOPIC = "DepartureEvent"
+
+    event_at = ""  # the time of the event being applied (TimedEvent)
+
     @event("Created", topic="DepartureStarted")
     def __init__(
         self,
@@ -96,7 +102,7 @@ class Departure(Aggregate):
         self.templates: list[JSONObject] = []
         self.reminders = 0
         self.closure: JSONObject | None = None
-        self.close_warnings: list[JSONObject] = []  # issue 9: unanswered questions at close
+        self.close_warnings: list[JSONObject] = []  # unanswered questions at close
         # Set by later events only (not constructor arguments): older cases still replay.
         self.confirmation_signatures: dict[str, JSONObject] = {}  # signer → what they signed
         # signatory → HR's record that they cannot or will not sign (which digest, why)
@@ -295,7 +301,7 @@ class Departure(Aggregate):
     @event("RequestDeclined", topic="DepartureRequestDeclined")
     def _request_declined(self, by: str, reason: str) -> None:
         self.state = "declined"
-        self.decline = {"by": by, "reason": reason}
+        self.decline = {"by": by, "reason": reason, "recorded_at": self.event_at}
 
     # --- dates and facts never gated by the handover -----------------------------------
 
@@ -320,7 +326,7 @@ class Departure(Aggregate):
         self.last_working_day = last_working_day
         self.last_working_day_changes = [*self.last_working_day_changes, {
             "by": by, "previous": previous, "last_working_day": last_working_day,
-            "reason": reason}]
+            "reason": reason, "recorded_at": self.event_at}]
 
     def record_left(self, by: str, left_on: str, note: str) -> None:
         """Record the day the person actually left: open items and a close do not stop it."""
@@ -353,7 +359,7 @@ class Departure(Aggregate):
     def _contract_terminated(self, by: str, terminated_on: str, document: JSONObject,
                              note: str) -> None:
         self.contract_termination = {"by": by, "terminated_on": terminated_on,
-                                     "document": document}
+                                     "document": document, "recorded_at": self.event_at}
 
     def freeze_access(self, by: str, frozen_at: str, reason: str, item_ids: list[str]) -> None:
         """HR freezes the leaver's access at once (seed 001: "暂时冻结了老张的系统权限"): the
@@ -433,7 +439,7 @@ class Departure(Aggregate):
               warnings: list[JSONObject] | None = None,
               confirmation: ConfirmationDue | None = None) -> None:
         """Close the case if the gate allows; raise GateBlockedError listing what blocks it.
-        ``warnings`` (unanswered questions, issue 9) are recorded with the close, never
+        ``warnings`` (unanswered questions) are recorded with the close, never
         blocking it. With ``confirmation`` (the handover confirmation is required), every
         signatory must have signed that statement (UnsignedConfirmationError names who has
         not)."""
@@ -473,7 +479,8 @@ class Departure(Aggregate):
         self.close_warnings = list(warnings or [])
         self.state = "closed"
         self.closure = {"by": by, "confirmed": confirmed, "waived": waived,
-                        "severance_releasable": severance_releasable}
+                        "severance_releasable": severance_releasable,
+                        "recorded_at": self.event_at}
         not_signed = [w for w in self.close_warnings if NOT_SIGNED in w]
         if not_signed:  # seed 000: "没有双方的签字确认" — plain on the record
             self.closure = {**self.closure, "confirmation_not_signed_by": not_signed}
@@ -505,7 +512,7 @@ class Departure(Aggregate):
         self.confirmation_signatures = {
             **self.confirmation_signatures,
             by: {"statement_sha256": statement_sha256, "parties": parties,
-                 "signed": signature is not None}}
+                 "signed": signature is not None, "recorded_at": self.event_at}}
 
     def unsigned(self, due: ConfirmationDue) -> list[str]:
         """The signatories who have not signed the statement as it stands (in its order)."""
@@ -547,7 +554,7 @@ class Departure(Aggregate):
         self.confirmation_exemptions = {
             **self.confirmation_exemptions,
             signatory: {"statement_sha256": statement_sha256, "parties": parties,
-                        "reason": reason, "by": by}}
+                        "reason": reason, "by": by, "recorded_at": self.event_at}}
 
     def excused(self, due: ConfirmationDue) -> dict[str, JSONObject]:
         """The signatories HR excused from signing the statement as it stands, unsigned."""

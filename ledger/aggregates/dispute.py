@@ -13,6 +13,7 @@ from eventsourcing.domain import Aggregate, event
 
 from ledger.aggregates.evidence import check_file_name, check_media_type
 from ledger.aggregates.item import require_reason
+from ledger.aggregates.timed import TimedEvent
 from ledger.canonical import JSONObject
 from ledger.errors import InvalidInputError, InvalidTransitionError
 
@@ -28,6 +29,11 @@ class Dispute(Aggregate):
     """One dispute; methods check the rule, then record the event."""
 
     TOPIC = "Dispute"
+
+    class Event(TimedEvent):
+        TOPIC = "DisputeEvent"
+
+    event_at = ""  # the time of the event being applied (TimedEvent)
 
     @event("Created", topic="DisputeRaised")
     def __init__(self, departure_id: str, item_ids: list[str], raised_by: str,
@@ -61,7 +67,8 @@ class Dispute(Aggregate):
     def _statement_added(self, by: str, party: str, text: str,
                          evidence: list[JSONObject]) -> None:
         self.statements = [*self.statements, {"by": by, "party": party, "text": text,
-                                              "evidence": evidence}]
+                                              "evidence": evidence,
+                                              "recorded_at": self.event_at}]
 
     def record_upload(self, by: str, sha256: str, size: int, name: str,
                       media_type: str) -> None:
@@ -89,7 +96,8 @@ class Dispute(Aggregate):
     @event("FindingRecorded", topic="DisputeFindingRecorded")
     def _finding_recorded(self, by: str, responsibility: str, reasons: str) -> None:
         self.state = "found"
-        self.finding = {"by": by, "responsibility": responsibility, "reasons": reasons}
+        self.finding = {"by": by, "responsibility": responsibility, "reasons": reasons,
+                        "recorded_at": self.event_at}
 
     def require_open(self) -> None:
         """Refuse anything more once HR has recorded the finding."""

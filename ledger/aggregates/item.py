@@ -8,7 +8,7 @@ system's ``account_disabled``): when an allowed system reports it on an open or 
 the item is submitted on the system's word and still awaits its receiver's confirmation. With
 ``department_may_confirm_directly`` the receiver may instead confirm an open item outright.
 
-Issue 9 (rules in ``dependency.py``): an item may require other items of its departure, and is
+Rules in ``dependency.py``: an item may require other items of its departure, and is
 neither submitted nor confirmed until each is confirmed or waived; a submission records the date
 its receiver must confirm by, after which an escalation is recorded once per submission; a
 comment may be a question to someone, which only they answer.
@@ -49,7 +49,7 @@ CATEGORIES = (
 PRIORITIES = ("low", "normal", "high", "critical")
 DEPARTMENT_QUEUES = ("dept:it", "dept:finance", "dept:admin")
 DONE_STATES = frozenset({"confirmed", "waived"})
-# Issue 9: the five modules of a management handover (seed 002: "系统预设'战略规划''核心项目'
+# The five modules of a management handover (seed 002: "系统预设'战略规划''核心项目'
 # '团队管理''财务权限''法律合规'五大核心模块"); an item of another checklist has none.
 MODULES = ("strategy", "projects", "team", "finance_authority", "legal_compliance")
 
@@ -109,17 +109,16 @@ class HandoverItem(Aggregate):
         template_item_key: str | None,
         satisfied_by: list[JSONObject] | None = None,
         department_may_confirm_directly: bool = False,
-        # --- issue 9 (signers): several sign-offs per item; see ledger/aggregates/signoff.py
+        # several sign-offs per item (rules in signoff.py)
         signers: list[str] | None = None,
         signers_in_order: bool = False,
-        # --- end issue 9 (signers)
-        # --- dependencies and receiver deadlines (issue 9) ---
+        # dependencies and receiver deadlines (rules in dependency.py)
         requires: list[str] | None = None,
         unresolved_requires: list[str] | None = None,
         confirm_within_working_days: int | None = None,
         escalate_to: str | None = None,
         urgent: bool = False,
-        module: str | None = None,  # issue 9: one of MODULES (management checklists)
+        module: str | None = None,  # one of MODULES (management checklists)
     ) -> None:
         self.departure_id = departure_id
         self.category = category
@@ -151,7 +150,7 @@ class HandoverItem(Aggregate):
         self.submitted_by: str | None = None
         self.reassigned_by: str | None = None
         self.last_decision_reason: str | None = None
-        # --- issue 9 (signers): signer slots (none: the receiver alone), the sign-offs of the
+        # signer slots (none: the receiver alone), the sign-offs of the
         # current submission (slot → who, note, lines, how), its lines and how it was handed
         self.signers: list[str] = list(signers or [])
         self.signers_in_order = signers_in_order
@@ -160,8 +159,7 @@ class HandoverItem(Aggregate):
         self.line_rejections: list[JSONObject] = []
         self.submission_how: JSONObject | None = None
         self.submission_urgent = False
-        # --- end issue 9 (signers)
-        # --- dependencies, receiver deadlines and questions (issue 9; see dependency.py) ---
+        # dependencies, receiver deadlines and questions (rules in dependency.py)
         self.requires: list[str] = list(requires or [])  # item ids of the same departure
         self.unresolved_requires: list[str] = list(unresolved_requires or [])  # checklist keys
         self.confirm_within_working_days = confirm_within_working_days
@@ -223,7 +221,7 @@ class HandoverItem(Aggregate):
         self.submissions = submission
         self.submitted_by = by
         self.evidence = evidence
-        # issue 9 (signers): every submission is signed afresh, line by line
+        # every submission is signed afresh, line by line
         self.signoffs = {}
         self.lines = list(lines or [])
         self.line_rejections = []
@@ -341,7 +339,7 @@ class HandoverItem(Aggregate):
         self.last_decision_reason = reason
         self.line_rejections = [{**r, "by": by} for r in rejected_lines or []]
 
-    # --- issue 9 (signers) -------------------------------------------------------------
+    # --- signers -------------------------------------------------------------------------
     def required_signers(self) -> list[str]:
         """The signer slots every submission needs: the declared ones, else the receiver."""
         return list(self.signers) or [self.receiver]
@@ -362,7 +360,6 @@ class HandoverItem(Aggregate):
                     how: JSONObject | None = None) -> None:
         self.signoffs = {**self.signoffs, signer: _signoff(
             by, note, signature, acknowledged, how)}
-    # --- end issue 9 (signers) ---------------------------------------------------------
 
     def waive(self, by: str, reason: str) -> None:
         """Record HR waiving the item (the role check is the service's)."""
@@ -382,7 +379,7 @@ class HandoverItem(Aggregate):
             raise InvalidTransitionError(f"item {self.id} already goes to {receiver}")
         if receiver == by:
             raise NotReceiverError(f"{by} cannot make themself the receiver of item {self.id}")
-        # issue 9 (signers): the giver never receives; one person holds one slot
+        # the giver never receives; one person holds one slot
         if receiver == self.giver_id or receiver in self.signers:
             raise InvalidTransitionError(f"{receiver} already gives or signs item {self.id}")
         if any(s.get("by") == receiver for s in self.signoffs.values()):
@@ -396,10 +393,10 @@ class HandoverItem(Aggregate):
     def _reassigned(self, by: str, previous_receiver: str, receiver: str, reason: str) -> None:
         self.receiver = receiver
         self.reassigned_by = by
-        # issue 9 (signers): the receiver's slot moves with it; its sign-off, if any, stays
+        # the receiver's slot moves with it; its sign-off, if any, stays
         self.signers = [receiver if s == previous_receiver else s for s in self.signers]
 
-    # --- replacing a signer (issue 9 follow-up) -------------------------------------------
+    # --- replacing a signer ----------------------------------------------------------------
     def replace_signer(self, by: str, previous: str, signer: str, reason: str) -> None:
         """Give one declared signer slot to someone else (a hand-over to another HR, a signer
         who left): only while the item is not done, and only a slot whose holder has not signed
@@ -429,7 +426,6 @@ class HandoverItem(Aggregate):
     @event("SignerReplaced", topic="ItemSignerReplaced")
     def _signer_replaced(self, by: str, previous: str, signer: str, reason: str) -> None:
         self.signers = [signer if s == previous else s for s in self.signers]
-    # --- end replacing a signer ---------------------------------------------------------
 
     def change_due_date(self, by: str, due_date: str, reason: str, cause: str,
                         urgent: bool) -> None:
@@ -519,7 +515,7 @@ class HandoverItem(Aggregate):
             raise ItemAlreadyDoneError(f"item {self.id} is already {self.state}")
 
 
-    # --- dependencies, receiver deadlines and questions (issue 9; rules in dependency.py) ----
+    # --- dependencies, receiver deadlines and questions (rules in dependency.py) -----------
 
     def prerequisites_done(self, prerequisites: Mapping[str, str] | None) -> bool:
         """Whether every item this one requires is confirmed or waived, on these states."""

@@ -16,15 +16,14 @@ from eventsourcing.domain import Aggregate, event
 from ledger.canonical import JSONObject, encode_canonical
 
 TEMPLATE_FAMILIES = ("sales", "technical", "admin", "finance", "management", "clearance",
-                     "general")  # issue 9: 002 "工作物品、未完成任务、岗位职责"
-# --- issue 9 (signers): who may give a checklist item, and who may sign it, as resolved when
+                     "general")  # 002 "工作物品、未完成任务、岗位职责"
+# --- who may give a checklist item, and who may sign it, as resolved when
 # the checklist is applied (the case's leaver, successor, manager, HR owner, the item's receiver,
 # or a department queue). Finance prepares the final settlement that the leaver acknowledges;
 # HR gives the confidentiality notice the leaver signs for.
 ITEM_GIVERS = ("leaver", "hr", "manager", "dept:it", "dept:finance", "dept:admin")
 ITEM_SIGNERS = ("receiver", "successor", "manager", "hr", "leaver",
                 "dept:it", "dept:finance", "dept:admin")
-# --- end issue 9 (signers)
 TEMPLATE_NAMESPACE = uuid.UUID("6f0c6a8e-1f7b-5c43-9d0e-4c6b1d9a2e10")
 
 

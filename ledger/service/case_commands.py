@@ -1,6 +1,6 @@
-"""Commands issue 9 added: questions and escalations, the handover confirmation (交接确认书) and
-disputes, and starting and changing a case (a leaver's own request, moved dates, frozen
-access)."""
+"""Commands of the handover as the seeds tell it: questions and escalations, the handover
+confirmation (交接确认书) and disputes, and starting and changing a case (a leaver's own
+request, moved dates, frozen access)."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from ledger.service.command_types import (
     Uuid,
 )
 
-# --- issue 9: questions and escalated confirmations ------------------------------------------
+# --- questions and escalated confirmations ------------------------------------------
 
 
 class AnswerQuestion(Model):
@@ -51,7 +51,7 @@ class EscalateConfirmation(Model):
     message: Text = ""
 
 
-# --- The handover confirmation (交接确认书) and disputes after close (issue 9) ---
+# --- The handover confirmation (交接确认书) and disputes after close ---
 
 
 class SignHandoverConfirmation(Model):
@@ -114,7 +114,7 @@ class RecordDisputeUpload(Model):
     media_type: Annotated[str, StringConstraints(max_length=1000)]
 
 
-# --- starting and changing a case (issue 9) ----------------------------------------------
+# --- starting and changing a case ----------------------------------------------
 
 
 class RequestDeparture(Model):
@@ -223,7 +223,7 @@ class WithdrawDepartureRequest(Model):
     expected_version: Int | None = None
 
 
-# --- replacing one signer of an item (issue 9 follow-up) -------------------------------------
+# --- replacing one signer of an item -------------------------------------
 
 
 class ReplaceItemSigner(Model):

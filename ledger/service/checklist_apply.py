@@ -177,7 +177,7 @@ def _resolve_receiver(spec: str, departure: Departure, successor_id: str | None)
         return departure.manager_id
     if spec == "hr":
         return departure.hr_owner_id
-    if spec == "leaver":  # issue 9: an item given to the leaver (the final settlement)
+    if spec == "leaver":  # an item given to the leaver (the final settlement)
         return departure.leaver_id
     return spec
 

@@ -85,7 +85,7 @@ Int = Annotated[int, Strict()]
 Bool = Annotated[bool, Strict()]
 Category = Literal[CATEGORIES]  # type: ignore[valid-type]
 Priority = Literal[PRIORITIES]  # type: ignore[valid-type]
-# issue 9: checklist keys, receivers' confirmation periods and whom an overdue one goes to
+# checklist keys, receivers' confirmation periods and whom an overdue one goes to
 TemplateKey = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$",
                                                max_length=64)]
 WorkingDays = Annotated[int, Strict(), Field(ge=1, le=MAX_WORKING_DAYS)]
@@ -133,7 +133,7 @@ class Signature(Model):
     signature: Annotated[str, StringConstraints(max_length=200)]
 
 
-# --- issue 9 (signers): lines of a submission, and how, where and with whom it was handed over
+# --- lines of a submission, and how, where and with whom it was handed over
 LineId = Annotated[str, StringConstraints(min_length=1, max_length=64,
                                           pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
 LineText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
@@ -179,4 +179,3 @@ def how_of(model: HandedOverHow) -> JSONObject | None:
 def _unique_line_ids(ids: list[str]) -> None:
     if len(set(ids)) != len(ids):
         raise ValueError("line ids must be unique")
-# --- end issue 9 (signers)

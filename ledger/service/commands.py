@@ -77,6 +77,7 @@ from ledger.service.command_types import (
 
 __all__ = [
     "MAX_LINES",
+    "UPLOAD_COMMANDS",
     "_CANONICAL_UUID",
     "AcceptDepartureRequest",
     "AddDisputeStatement",
@@ -231,15 +232,15 @@ class AddItem(Model):
     priority: Priority = "normal"
     due_date: Date | None = None
     expected_version: Int | None = None
-    # issue 9 (signers): every required sign-off (principals or department queues), in order
+    # every required sign-off (principals or department queues), in order
     # or not; none means the receiver alone
     signers: list[Receiver] = Field(default_factory=list, max_length=MAX_SIGNERS)
     signers_in_order: Bool = False
-    # --- issue 9: items of the same departure required first; the receiver's deadline ---
+    # --- items of the same departure required first; the receiver's deadline ---
     requires: list[Uuid] = Field(default_factory=list, max_length=50)
     confirm_within_working_days: WorkingDays | None = None
     escalate_to: EscalationTarget | None = None
-    module: Literal[MODULES] | None = None  # type: ignore[valid-type]  # issue 9: 002's modules
+    module: Literal[MODULES] | None = None  # type: ignore[valid-type]  # 002's modules
 
 
 class SendReminder(Model):
@@ -273,8 +274,8 @@ class SubmitItem(HandedOverHow):
     evidence: list[Evidence] = Field(default_factory=list, max_length=100)
     on_behalf: Bool = False
     expected_version: Int | None = None
-    lines: list[Line] = Field(default_factory=list, max_length=MAX_LINES)  # issue 9
-    urgent: Bool = False  # issue 9
+    lines: list[Line] = Field(default_factory=list, max_length=MAX_LINES)
+    urgent: Bool = False
 
     @model_validator(mode="after")
     def _lines_unique(self) -> SubmitItem:
@@ -291,7 +292,7 @@ class ConfirmItem(HandedOverHow):
     note: Text = ""
     signature: Signature | None = None
     expected_version: Int | None = None
-    acknowledged: list[LineId] = Field(default_factory=list, max_length=MAX_LINES)  # issue 9
+    acknowledged: list[LineId] = Field(default_factory=list, max_length=MAX_LINES)
 
 
 class RejectItem(Model):
@@ -302,9 +303,9 @@ class RejectItem(Model):
     item_id: Uuid
     reason: Reason
     expected_version: Int | None = None
-    rejected_lines: list[LineRejection] = Field(default_factory=list,  # issue 9
+    rejected_lines: list[LineRejection] = Field(default_factory=list,
                                                 max_length=MAX_LINES)
-    acknowledged: list[LineId] = Field(default_factory=list, max_length=MAX_LINES)  # issue 9
+    acknowledged: list[LineId] = Field(default_factory=list, max_length=MAX_LINES)
 
 
 class WaiveItem(Model):
@@ -332,7 +333,7 @@ class CommentItem(Model):
     type: Literal["comment_item"] = "comment_item"
     item_id: Uuid
     text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
-    # issue 9: a comment addressed to someone is a question that awaits their answer
+    # a comment addressed to someone is a question that awaits their answer
     question_to: Id | None = None
 
 
@@ -401,7 +402,7 @@ class TemplateItem(Model):
     due_offset_days: Int = Field(ge=-365, le=365)
     satisfied_by: list[EvidenceRule] = Field(default_factory=list, max_length=10)
     department_may_confirm_directly: Bool = False
-    # --- issue 9 (signers): who gives the item (the leaver unless finance, HR ... gives it to
+    # --- who gives the item (the leaver unless finance, HR ... gives it to
     # the leaver), and every sign-off it needs, resolved when the checklist is applied
     giver: Literal[ITEM_GIVERS] = "leaver"  # type: ignore[valid-type]
     signers: list[Literal[ITEM_SIGNERS]] = Field(  # type: ignore[valid-type]
@@ -417,8 +418,7 @@ class TemplateItem(Model):
         if len(set(self.signers)) != len(self.signers):
             raise ValueError("signers must be distinct")
         return self
-    # --- end issue 9 (signers)
-    # --- issue 9: required items (by key, resolved to item ids when applied), deadline ---
+    # --- required items (by key, resolved to item ids when applied), deadline ---
     requires: list[TemplateKey] = Field(default_factory=list, max_length=20)
     confirm_within_working_days: WorkingDays | None = None
     escalate_to: EscalationTarget | None = None
@@ -454,9 +454,12 @@ Command = (
     StartDeparture | SubmitForApproval | ApproveStep | RejectStep | WithdrawDeparture
     | ApplyTemplate | AddItem | SendReminder | CloseDeparture | SubmitItem | ConfirmItem
     | RejectItem | WaiveItem | ReassignItem | CommentItem | RecordExternalEvidence
-    | DefineTemplate | HandOverDeparture
-    | AnswerQuestion | EscalateConfirmation  # issue 9
+    | DefineTemplate | HandOverDeparture | AnswerQuestion | EscalateConfirmation
     | SignHandoverConfirmation | RaiseDispute | AddDisputeStatement | RecordDisputeFinding
-    | AcceptDepartureRequest | DeclineDepartureRequest | ChangeLastWorkingDay | RecordLeft
-    | FreezeAccess
+    | AcceptDepartureRequest | DeclineDepartureRequest | WithdrawDepartureRequest
+    | ChangeLastWorkingDay | RecordLeft | FreezeAccess | ExcuseConfirmationSignature
+    | ReplaceItemSigner
 )
+# Commands that carry a file: only their upload routes run them, after streaming the file into
+# the blob store, so the digest they record is of a file that exists.
+UPLOAD_COMMANDS = (RecordUpload, RequestDeparture, RecordContractTerminated, RecordDisputeUpload)

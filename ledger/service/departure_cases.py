@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ledger.aggregates.departure import Departure
+from ledger.aggregates.departure import Departure, DepartureStateError
 from ledger.aggregates.item import DEPARTMENT_QUEUES, HandoverItem
 from ledger.aggregates.signoff import resolve_signers
 from ledger.canonical import JSONObject
@@ -108,6 +108,9 @@ async def withdraw_departure(cmd: c.WithdrawDeparture, actor: Actor,
     require_role(actor, HR, "withdraw a departure")
     departure = await uow.get(Departure, cmd.departure_id, cmd.expected_version)
     require_not_leaver(actor, departure)
+    if departure.state == "requested":  # it has no owner yet, and HR's answer is a decline
+        raise DepartureStateError(f"departure {departure.id} is a leaver's request: HR declines "
+                                  "it (POST /v1/departures/requests/{id}/decline)")
     require_case_owner(uow, actor, departure, "withdraw it")
     departure.withdraw(by=actor.id, reason=cmd.reason)
     return {"departure_id": str(departure.id), "state": departure.state}
@@ -181,7 +184,7 @@ async def add_item(cmd: c.AddItem, actor: Actor, uow: UnitOfWork) -> JSONObject:
     require_hr_or_manager(actor, departure.manager_id, "add an item")
     require_other_receiver(cmd.receiver, departure)
     await require_signer(uow, cmd.receiver, "receiver")
-    for signer in cmd.signers:  # issue 9: each signer a real principal or queue, not the leaver
+    for signer in cmd.signers:  # each signer a real principal or queue, not the leaver
         require_other_receiver(signer, departure)
         await require_signer(uow, signer, "signers")
     signers = resolve_signers(cmd.signers, departure.leaver_id, cmd.receiver)
@@ -192,11 +195,11 @@ async def add_item(cmd: c.AddItem, actor: Actor, uow: UnitOfWork) -> JSONObject:
         priority=cmd.priority,
         due_date=cmd.due_date.isoformat() if cmd.due_date else None, template_item_key=None,
         signers=signers or None, signers_in_order=cmd.signers_in_order and bool(signers),
-        # issue 9: required items of this departure, the receiver's deadline
+        # required items of this departure, the receiver's deadline
         requires=requirements_of_new_item(cmd.requires, departure) or None,
         confirm_within_working_days=cmd.confirm_within_working_days,
         escalate_to=cmd.escalate_to,
-        module=cmd.module,  # issue 9: a management item's module
+        module=cmd.module,  # a management item's module
     )
     departure.add_item(str(item.id))
     uow.add(item)
@@ -228,7 +231,7 @@ async def close_departure(cmd: c.CloseDeparture, actor: Actor, uow: UnitOfWork) 
     require_not_leaver(actor, departure)
     require_case_owner(uow, actor, departure, "close it")
     items = await case_items(uow, departure)
-    warnings = unanswered_questions(items)  # issue 9: recorded with the close, never blocking
+    warnings = unanswered_questions(items)  # recorded with the close, never blocking
     # Seed 000: "交接双方在系统内签署'交接确认书'" (LEDGER_CLOSE_REQUIRES_CONFIRMATION).
     due = confirmation_due(departure, items)[1] if uow.close_requires_confirmation else None
     departure.close(by=actor.id, items=[i.status() for i in items], note=cmd.note,

@@ -19,7 +19,7 @@ from ledger.service.policy import require_role
 from ledger.service.relation import hide_item
 from ledger.service.unit_of_work import UnitOfWork
 
-UPLOADERS = ("employee", "hr", "it", "finance", "admin")  # issue 9: a queue may give an item
+UPLOADERS = ("employee", "hr", "it", "finance", "admin")  # a queue may give an item
 
 
 def require_uploader(actor: Actor, item: HandoverItem, departure: Departure) -> None:

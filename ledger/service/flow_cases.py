@@ -1,4 +1,4 @@
-"""Use cases of issue 9 on items: answering a question, escalating an overdue confirmation.
+"""Use cases on items: answering a question, escalating an overdue confirmation.
 
 (Asking is a comment with ``question_to``: ``item_cases.comment_item``; required items and
 deadlines are checked and recorded by submit and confirm, through ``item_flow``.)
@@ -13,10 +13,8 @@ from ledger.service.context import Actor
 from ledger.service.departure_cases import require_not_leaver
 from ledger.service.item_cases import open_departure
 from ledger.service.item_flow import escalation_target, today
-from ledger.service.policy import REVIEWERS, require_role
+from ledger.service.policy import HR, LEDGER_ACTOR_ID, REVIEWERS, require_role
 from ledger.service.unit_of_work import UnitOfWork
-
-ESCALATORS = ("hr", "system")
 
 
 async def answer_question(cmd: c.AnswerQuestion, actor: Actor, uow: UnitOfWork) -> JSONObject:
@@ -36,13 +34,15 @@ async def escalate_confirmation(cmd: c.EscalateConfirmation, actor: Actor,
     """Record that a receiver's confirmation is past its deadline, escalated to the case's HR
     owner or the leaver's manager (as the item's rule says), once per submission.
 
-    For now HR (or an integration, as ``system``) posts this explicitly; the scheduler that
-    writes it by itself when the deadline passes comes in a later issue and will run this
-    same use case. A system reads no case, so it is not hidden from one; HR is, as usual.
+    HR posts this, or the ledger's own deadline worker (``system:ledger``, which nobody can
+    authenticate as) running this same use case. An integration's ``system`` principal may
+    not: it takes part in no case, and an escalation speaks for the case's HR.
     """
-    require_role(actor, ESCALATORS, "escalate confirmations")
+    ours = actor.id == LEDGER_ACTOR_ID
+    if not ours:
+        require_role(actor, HR, "escalate confirmations")
     item = await uow.get(HandoverItem, cmd.item_id)
-    departure = await open_departure(uow, item, actor if actor.role != "system" else None)
+    departure = await open_departure(uow, item, None if ours else actor)
     require_not_leaver(actor, departure)
     to = escalation_target(item, departure)
     item.escalate_confirmation(by=actor.id, today=today(uow).isoformat(), to=to,

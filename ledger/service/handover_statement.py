@@ -14,7 +14,7 @@ The exact byte form (what is signed; its SHA-256 is what a signature event recor
   ``文件 / File: <name> sha256:<hex>`` line per file of the last submission, sorted by digest
   then name, then one ``未提交的上传 / Uploaded, not submitted: <name> sha256:<hex>`` line per
   other file uploaded to the item (by digest; its latest name), so every file digest of the
-  case is on it; then, when the last submission has lines (issue 9: "逐条签字确认"; seed 002's
+  case is on it; then, when the last submission has lines ("逐条签字确认"; seed 002's
   CHO case turned on one unconfirmed line of the risk register), one
   ``条目 / Line: <line id> <text> (确认 / acknowledged by: <ids, or 无 / none>)`` line per line
   in the submission's order, id and text quoted as in ``quote_text`` and as on the item's own

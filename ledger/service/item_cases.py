@@ -81,7 +81,7 @@ async def submit_item(cmd: c.SubmitItem, actor: Actor, uow: UnitOfWork) -> JSONO
                 evidence=[e.model_dump() for e in cmd.evidence],
                 acting_for=actor.acting_for(), lines=[ln.model_dump() for ln in cmd.lines],
                 how=c.how_of(cmd), urgent=cmd.urgent,
-                prerequisites=await prerequisite_states(uow, item),  # issue 9
+                prerequisites=await prerequisite_states(uow, item),
                 confirm_by=confirm_by(uow, item))
     return _result(item)
 
@@ -100,7 +100,7 @@ async def confirm_item(cmd: c.ConfirmItem, actor: Actor, uow: UnitOfWork) -> JSO
                                      dt.datetime.now(dt.UTC))
     item.confirm(by=actor.id, acting_for=actor.acting_for(), note=cmd.note, signature=signed,
                  acknowledged=list(cmd.acknowledged), how=c.how_of(cmd),
-                 prerequisites=await prerequisite_states(uow, item))  # issue 9
+                 prerequisites=await prerequisite_states(uow, item))
     return {**_result(item), "signed": signed is not None,
             **({"pending_signers": item.pending_signers()} if item.signers else {})}
 
@@ -151,7 +151,7 @@ async def comment_item(cmd: c.CommentItem, actor: Actor, uow: UnitOfWork) -> JSO
     if not involved:  # before the state check: an outsider learns nothing of the case
         raise ForbiddenError(f"{actor.id} is not involved in item {item.id}")
     require_open(departure)
-    if cmd.question_to is not None:  # issue 9: a question, awaiting its addressee's answer
+    if cmd.question_to is not None:  # a question, awaiting its addressee's answer
         question_id = await ask_question(uow, actor.id, item, departure, cmd.question_to,
                                          cmd.text)
         return {**_result(item), "question_id": question_id}
@@ -176,6 +176,6 @@ async def record_external_evidence(cmd: c.RecordExternalEvidence, actor: Actor,
     item.record_external_evidence(by=actor.id, role=actor.role, source=cmd.source,
                                   kind=cmd.kind, reference=cmd.reference,
                                   details=dict(cmd.details),
-                                  prerequisites=await prerequisite_states(uow, item),  # issue 9
+                                  prerequisites=await prerequisite_states(uow, item),
                                   confirm_by=confirm_by(uow, item))
     return _result(item)

@@ -1,4 +1,4 @@
-"""Issue 9 in the use cases: what the item rules of ``ledger.aggregates.dependency`` need from
+"""What the item rules of ``ledger.aggregates.dependency`` need from
 the service: the required items' states (as read dependencies), today's date on the
 organisation's working calendar, the deadline a submission records, requirements resolved
 from checklist keys to item ids, and the questions still open at close.

@@ -79,7 +79,7 @@ HANDLERS: dict[type[c.Model], Handler] = {
     c.RecordUpload: e.record_upload,
     c.DefineTemplate: t.define_template,
     c.HandOverDeparture: d.hand_over_departure,
-    # issue 9: questions and escalated confirmations
+    # questions and escalated confirmations
     c.AnswerQuestion: f.answer_question,
     c.EscalateConfirmation: f.escalate_confirmation,
     c.SignHandoverConfirmation: hc.sign_handover_confirmation,
@@ -96,7 +96,7 @@ HANDLERS: dict[type[c.Model], Handler] = {
     c.FreezeAccess: dc.freeze_access,
     c.ExcuseConfirmationSignature: hc.excuse_confirmation_signature,
     c.WithdrawDepartureRequest: rq.withdraw_departure_request,
-    c.ReplaceItemSigner: sc.replace_item_signer,  # issue 9 follow-up
+    c.ReplaceItemSigner: sc.replace_item_signer,
 }
 MAX_IDEMPOTENCY_KEY = 200
 SYSTEM_ACTOR = Actor(id=LEDGER_ACTOR_ID, role="operator", name="Handover Ledger")
@@ -134,7 +134,7 @@ class Ledger:
                  auto_apply_checklists: bool = False) -> None:
         self.store = store
         self.separation_of_duties = separation_of_duties
-        self.calendar = calendar  # issue 9: None is the PRC's (ledger.service.item_flow)
+        self.calendar = calendar  # None is the PRC's (ledger.service.item_flow)
         self.clock = clock
         self.close_requires_confirmation = close_requires_confirmation
         self.auto_apply_checklists = auto_apply_checklists

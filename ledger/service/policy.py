@@ -8,7 +8,7 @@ from ledger.service.context import Actor
 
 HR = ("hr",)
 REVIEWERS = ("employee", "hr", "it", "finance", "admin")
-# issue 9: an item's giver may be a department queue (finance gives the final settlement), so
+# an item's giver may be a department queue (finance gives the final settlement), so
 # its department's roles submit too; the aggregate decides who is the giver.
 SUBMITTERS = ("employee", "hr", "it", "finance", "admin")
 # External evidence comes from an item's department queue or from a system the checklist item

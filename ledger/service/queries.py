@@ -27,6 +27,7 @@ from ledger.service.ledger import Ledger
 from ledger.service.policy import require_role
 from ledger.service.relation import (
     OVERSEERS,
+    REQUEST_STATES,
     absent,
     may_read_departure,
     may_read_item_alone,
@@ -35,10 +36,23 @@ from ledger.service.signature import confirmation_statement
 
 
 async def get_departure(ledger: Ledger, actor: Actor, departure_id: UUID) -> Departure:
-    """A departure its reader is entitled to see."""
+    """A departure its reader is entitled to see: besides those who take part in the case
+    itself, whoever gives, receives or signs one of its items reads the case's view (its
+    dates, progress and confirmation; never the leaver's papers nor the raw entries), as the
+    successor of seed 000 must see what else was handed over."""
     departure = await ledger.load(Departure, departure_id)
-    _authorize_departure(actor, departure)
+    if not may_read_departure(actor, departure) and (
+            departure.state in REQUEST_STATES or not await _works_an_item(ledger, actor,
+                                                                          departure)):
+        raise absent(departure.id)
     return departure
+
+
+async def _works_an_item(ledger: Ledger, actor: Actor, departure: Departure) -> bool:
+    for item_id in departure.item_ids:
+        if may_read_item_alone(actor, await ledger.load(HandoverItem, item_id)):
+            return True
+    return False
 
 
 def _authorize_departure(actor: Actor, departure: Departure) -> None:
@@ -199,5 +213,5 @@ async def uploaded_evidence(ledger: Ledger, actor: Actor, item_id: UUID,
 
 
 def organisation_today(ledger: Ledger) -> dt.date:
-    """The organisation's date now, on its working calendar (issue 9: overdue confirmations)."""
+    """The organisation's date now, on its working calendar (overdue confirmations)."""
     return (ledger.calendar or default_calendar()).local_date(ledger.clock())

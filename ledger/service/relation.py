@@ -34,7 +34,7 @@ def may_read_item_alone(actor: Actor, item: HandoverItem) -> bool:
 
 
 def is_party(actor: Actor, item: HandoverItem) -> bool:
-    """Issue 9: whether ``actor`` gives the item through a department queue or is one of
+    """Whether ``actor`` gives the item through a department queue or is one of
     its declared signers (they read, sign and comment on it as its receiver does)."""
     acting_for = actor.acting_for()
     return item.giver_id in acting_for or any(s in acting_for for s in item.signers)

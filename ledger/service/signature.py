@@ -17,7 +17,7 @@ The exact byte form (what is signed, and the only form accepted):
   hyphenated lower-case form and ``n`` the item's version the signature confirms;
 - then one ``文件 / File: <name> sha256:<64 lower-case hex>`` line per evidence file, sorted by
   digest (then name), or the single line ``文件 / File: 无 / none`` when there is none;
-- then, only when the submission has lines (issue 9: "逐条签字确认"), one
+- then, only when the submission has lines ("逐条签字确认"), one
   ``条目 / Line: <line id> <text>`` line per line in the submission's order;
 - then the receiver's principal id (an item with declared signers: ``签字人 / Signer: <id>``,
   the principal signing), then the time as RFC 3339 UTC with microseconds and ``Z``;
@@ -54,8 +54,8 @@ ITEM_LABEL = "事项 / Item: "
 FILE_LABEL = "文件 / File: "
 NO_FILES = FILE_LABEL + "无 / none"
 RECEIVER_LABEL = "接收人 / Receiver: "
-LINE_LABEL = "条目 / Line: "  # issue 9
-SIGNER_LABEL = "签字人 / Signer: "  # issue 9
+LINE_LABEL = "条目 / Line: "
+SIGNER_LABEL = "签字人 / Signer: "
 TIME_LABEL = "时间 / Time: "
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 _ESCAPED_CATEGORIES = ("Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn")
@@ -80,7 +80,8 @@ def format_statement(title: str, item_id: str, version: int, files: list[tuple[s
     """The statement's exact text from plain values (no I/O, no aggregate: an offline verifier
     can recompute it). ``files`` are (name, sha256 hex) pairs in any order; ``items`` the
     submission's (line id, text) pairs in order; ``signer`` labels ``receiver_id`` as one of
-    several signers. Without them the bytes are those of statements signed before issue 9.
+    several signers. Without them the bytes are those of statements signed before lines and
+    several signers existed.
 
     Precondition: ``when`` is timezone-aware; ``item_id`` is a hyphenated lower-case UUID.
     """

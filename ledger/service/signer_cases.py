@@ -1,4 +1,4 @@
-"""Replacing one signer of an item (issue 9 follow-up).
+"""Replacing one signer of an item.
 
 An item's signer slots are fixed when its checklist is applied (an "hr" slot resolved to the
 case's HR owner, a "manager" slot to the manager). After a hand-over to another HR, or when a

@@ -60,7 +60,7 @@ class UnitOfWork:
         self.keys = keys
         self.directory = directory
         self.separation_of_duties = True  # Settings.separation_of_duties, set by the Ledger
-        # issue 9: the organisation's working calendar (None: the PRC's) and the clock the use
+        # the organisation's working calendar (None: the PRC's) and the clock the use
         # cases read (the aggregates never do), both set by the Ledger
         self.calendar: WorkingCalendar | None = None
         self.clock: Callable[[], dt.datetime] = utc_now

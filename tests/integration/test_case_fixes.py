@@ -121,6 +121,8 @@ async def test_the_leaver_withdraws_their_own_request_others_cannot(api: Api) ->
     assert (await api.post(path, "zhao.min", json=body)).problem(404)  # not theirs to see
     assert "only the leaver" in (await api.post(path, "hr.sun", json=body)).problem(403)[
         "detail"]
+    hr_withdraw = await api.post(f"/v1/departures/{departure_id}/withdraw", "hr.sun", json=body)
+    assert "HR declines it" in hr_withdraw.problem(409)["detail"]  # HR's own path says how
     withdrawn = await api.post(path, "wang.lei", json=body)
     assert withdrawn.status == 200, withdrawn.body
     assert withdrawn.json()["result"]["state"] == "withdrawn"

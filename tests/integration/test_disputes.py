@@ -8,6 +8,7 @@ requirements had been hidden. Seed 002: "责任界定为'接收方未履行确�
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import aiohttp
@@ -110,7 +111,12 @@ async def test_both_sides_state_citing_case_files_and_new_uploads_then_hr_finds(
     dispute = (await api.get(f"/v1/disputes/{dispute_id}", "legal.x")).json()
     assert dispute["state"] == "found"
     assert dispute["finding"] == {"by": "hr.sun", "responsibility": "receiver",
-                                  "reasons": "接收方未履行确认义务"}
+                                  "reasons": "接收方未履行确认义务",
+                                  "recorded_at": json.loads((await api.get(
+                                      f"/v1/events/{found.json()['events'][0]['id']}",
+                                      "hr.sun")).json()["entry"])["recorded_at"]}
+    assert dispute["raised_at"] < dispute["statements"][0]["recorded_at"] < dispute[
+        "statements"][1]["recorded_at"] < dispute["finding"]["recorded_at"]
     assert [(s["by"], s["party"]) for s in dispute["statements"]] == [
         ("wang.lei", "leaver"), ("zhao.min", "receiver")]
     assert dispute["statements"][0]["evidence"] == [

@@ -160,7 +160,9 @@ async def test_a_deadline_counts_working_days_across_the_national_day_and_is_esc
     assert (await item_view(api, item_id))["overdue_confirmation"] is True
     assert (await api.post(f"/v1/items/{item_id}/escalations", "stranger",
                            json={})).status == 403
-    escalated = await api.post(f"/v1/items/{item_id}/escalations", "system.iam",
+    assert (await api.post(f"/v1/items/{item_id}/escalations", "system.iam",
+                           json={})).status == 403  # an integration speaks for no case
+    escalated = await api.post(f"/v1/items/{item_id}/escalations", "hr.sun",
                                json={"channel": "wecom", "message": "三个工作日已过"})
     assert escalated.status == 201, escalated.body
     assert escalated.json()["result"]["escalated_to"] == "li.qiang"
@@ -168,7 +170,7 @@ async def test_a_deadline_counts_working_days_across_the_national_day_and_is_esc
     assert "already escalated" in again.problem(409)["detail"]
     assert (await item_view(api, item_id))["escalated"] is True
     assert payloads_of_type(await payloads(api, item_id), "ItemConfirmationEscalated") == {
-        "by": "system.iam", "to": "li.qiang", "receiver": "zhao.min", "submission": 1,
+        "by": "hr.sun", "to": "li.qiang", "receiver": "zhao.min", "submission": 1,
         "confirm_by": "2025-10-11", "overdue_on": "2025-10-12", "channel": "wecom",
         "message": "三个工作日已过"}
 

@@ -45,7 +45,11 @@ async def test_the_statement_lists_items_states_signers_and_files_with_its_diges
 async def test_receivers_read_the_statement_and_strangers_learn_nothing(api: Api) -> None:
     case = await handed_over_case(api)
     path = f"/v1/departures/{case.departure}/confirmation"
-    assert (await api.get(f"/v1/departures/{case.departure}", "zhao.min")).status == 404
+    view = await api.get(f"/v1/departures/{case.departure}", "zhao.min")  # a receiver
+    assert view.status == 200 and view.json()["state"] == "handing_over", view.body
+    # ... the case's view, not its raw entries (they carry the leaver's papers' digests)
+    assert (await api.get(f"/v1/streams/{case.departure}/events", "zhao.min")).status == 404
+    assert (await api.get(f"/v1/departures/{case.departure}", "stranger")).status == 404
     assert (await api.get(path, "zhao.min")).status == 200  # a signatory
     hidden = (await api.get(path, "stranger")).problem(404)
     absent = (await api.get("/v1/departures/00000000-0000-4000-8000-000000000000"

@@ -127,8 +127,13 @@ async def test_a_departure_goes_from_start_to_close_over_http(api: Api) -> None:
                             json={"note": "all clear"})
     assert closed.status == 200, closed.body
     closure = closed.json()["result"]["closure"]
+    closed_event = json.loads((await api.get(
+        f"/v1/events/{closed.json()['events'][0]['id']}", "hr.sun")).json()["entry"])
     assert closure == {"by": "hr.sun", "confirmed": 1, "waived": len(blocking),
-                       "severance_releasable": True}
+                       "severance_releasable": True,
+                       "recorded_at": closed_event["recorded_at"]}  # the close's own moment
+    view = (await api.get(f"/v1/departures/{departure_id}", "hr.sun")).json()
+    assert view["closure"] == closure  # the same, replayed from the stored entries
     await _audit_trail_is_hashed_logged_and_provable(api, departure_id)
 
 

@@ -334,7 +334,9 @@ ACTIONS: dict[str, Action] = {
 
 # Issue 9: an item's giver may be a department queue (finance gives the final settlement), so
 # IT, finance and admin may submit and upload in principle; an item their queue does not give
-# is absent to them unless they read it otherwise.
+# is absent to them unless they read it otherwise. Whoever gives, receives or signs one of a
+# case's items reads the case's view (the successor; IT, finance and admin through the
+# clearance items of their queues), but not its raw entries.
 # Columns in PERSONAS order. Y: allowed (the action's success status); .: 403; -: 404, the
 # answer for an absent target.
 GRID = """
@@ -370,7 +372,7 @@ report an account disabled on an item it satisfies .  .   .   .   .   Y  -   -  
 upload evidence                       Y  Y   .   .   -   -  -   -   .   .   .   .
 define a checklist                    Y  .   .   .   .   .  .   .   .   .   .   .
 list departures                       Y  .   .   .   .   .  .   .   .   Y   Y   .
-read the departure                    Y  Y   Y   -   -   -  -   -   -   Y   Y   -
+read the departure                    Y  Y   Y   Y   -   Y  Y   Y   -   Y   Y   -
 read the successor's item             Y  Y   Y   Y   -   -  -   -   -   Y   Y   -
 read a dept:it item                   Y  Y   Y   -   -   Y  -   -   -   Y   Y   -
 read the departure's events           Y  Y   Y   -   -   -  -   -   -   Y   Y   -

@@ -11,6 +11,7 @@ import pytest
 from ledger.aggregates.departure import Departure, DepartureStateError
 from ledger.aggregates.item import HandoverItem, ItemAlreadyDoneError
 from ledger.errors import InvalidInputError, InvalidTransitionError
+from tests.support.timed import timeless
 from tests.unit.test_case_start import accept, recorded, requested
 from tests.unit.test_departure import HR, departure_in
 
@@ -40,7 +41,7 @@ def test_hr_moves_the_last_working_day_with_a_reason(state: str) -> None:
                                       reason="老张 comes back next week", item_ids=["item-1"])
 
     assert departure.last_working_day == "2025-04-07"
-    assert departure.last_working_day_changes == [{
+    assert timeless(departure.last_working_day_changes) == [{
         "by": HR, "previous": "2025-03-31", "last_working_day": "2025-04-07",
         "reason": "老张 comes back next week"}]
     assert recorded(departure) == [("DepartureLastWorkingDayChanged", {
@@ -142,7 +143,7 @@ def test_the_contract_termination_is_recorded_with_its_document_digest(state: st
     departure.record_contract_terminated(by=HR, terminated_on="2025-03-31", document=DOC,
                                          note="certificate issued")
 
-    assert departure.contract_termination == {"by": HR, "terminated_on": "2025-03-31",
+    assert timeless(departure.contract_termination) == {"by": HR, "terminated_on": "2025-03-31",
                                               "document": DOC}
     assert recorded(departure) == [("DepartureContractTerminated", {
         "by": HR, "terminated_on": "2025-03-31", "document": DOC,

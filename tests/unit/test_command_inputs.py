@@ -58,3 +58,13 @@ def test_integers_and_booleans_as_json_has_them_are_accepted() -> None:
 def test_refuses_a_flag_that_is_not_a_json_boolean(value: object) -> None:
     with pytest.raises(ValidationError, match="on_behalf"):
         c.SubmitItem.model_validate({"item_id": ID, "on_behalf": value})
+
+
+def test_every_command_but_those_carrying_a_file_may_be_posted_in_bulk() -> None:
+    from typing import get_args
+
+    from ledger.service.ledger import HANDLERS
+
+    in_bulk = set(get_args(c.Command))
+    assert in_bulk.isdisjoint(c.UPLOAD_COMMANDS)
+    assert in_bulk | set(c.UPLOAD_COMMANDS) == set(HANDLERS)

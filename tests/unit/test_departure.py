@@ -21,6 +21,7 @@ from ledger.errors import (
     InvalidInputError,
     InvalidTransitionError,
 )
+from tests.support.timed import timeless
 
 HR = "hr-li"
 LEAVER: JSONObject = {
@@ -467,7 +468,7 @@ def test_closes_when_every_mandatory_item_is_done_even_with_optional_items_open(
     departure.close(by=HR, items=statuses, note="交接完成")
 
     assert departure.state == "closed"
-    assert departure.closure == {"by": HR, "confirmed": 3, "waived": 1,
+    assert timeless(departure.closure) == {"by": HR, "confirmed": 3, "waived": 1,
                                  "severance_releasable": True}
     assert recorded(departure) == [("DepartureClosed", {
         "by": HR, "note": "交接完成", "items_total": 6, "confirmed": 3, "waived": 1,

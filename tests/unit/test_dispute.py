@@ -9,6 +9,7 @@ import pytest
 
 from ledger.aggregates.dispute import Dispute, DisputeClosedError
 from ledger.errors import InvalidInputError
+from tests.support.timed import timeless
 
 UPLOAD = "cd" * 32
 
@@ -31,9 +32,9 @@ def test_parties_state_citing_case_files_and_the_disputes_own_uploads() -> None:
                           media_type="message/rfc822")
     dispute.add_statement(by="emp.zhang", party="leaver", text="已当面交接",
                           evidence=[{"sha256": UPLOAD}, {"sha256": "ab" * 32, "item_id": "i-1"}])
-    assert dispute.statements == [{"by": "emp.zhang", "party": "leaver", "text": "已当面交接",
-                                   "evidence": [{"sha256": UPLOAD},
-                                                {"sha256": "ab" * 32, "item_id": "i-1"}]}]
+    assert timeless(dispute.statements) == [{
+        "by": "emp.zhang", "party": "leaver", "text": "已当面交接",
+        "evidence": [{"sha256": UPLOAD}, {"sha256": "ab" * 32, "item_id": "i-1"}]}]
     assert dispute.uploads[UPLOAD]["name"] == "邮件.eml"
 
 
@@ -55,7 +56,7 @@ def test_hrs_finding_names_responsibility_and_reasons_and_closes_the_dispute(
     dispute.record_finding(by="hr.li", responsibility=responsibility,
                            reasons="接收方未履行确认义务")
     assert dispute.state == "found"
-    assert dispute.finding == {"by": "hr.li", "responsibility": responsibility,
+    assert timeless(dispute.finding) == {"by": "hr.li", "responsibility": responsibility,
                                "reasons": "接收方未履行确认义务"}
 
 
