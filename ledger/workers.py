@@ -1,0 +1,125 @@
+"""Background workers: one protocol for everything ``ledger serve`` runs beside the HTTP app
+(the sequencer, the projection runner, the scheduler, the webhook dispatcher).
+
+A worker is started once and stopped once; ``stop`` lets the current batch finish. ``health``
+is cheap and synchronous: ``/readyz`` and ``ledger projections status`` read it. A worker that
+stopped on an error stays stopped and says so (the error names what it stopped at); it never
+skips past it. ``WorkerGroup`` starts workers in order and stops them in reverse.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+log = logging.getLogger("ledger.workers")
+
+
+@dataclass(frozen=True)
+class WorkerHealth:
+    """What a worker says of itself: ``ok`` False means it needs an operator."""
+
+    name: str
+    ok: bool
+    detail: str
+
+
+class Worker(Protocol):
+    """Something that runs in the background of a process until stopped."""
+
+    @property
+    def name(self) -> str:
+        """A stable name (``sequencer``, ``projection:board``, ``scheduler``)."""
+        ...
+
+    async def start(self) -> None:
+        """Begin running (returns once the work runs in the background)."""
+        ...
+
+    async def stop(self) -> None:
+        """Finish the current batch and return; a stopped worker may not be restarted."""
+        ...
+
+    def health(self) -> WorkerHealth:
+        """How it is doing now."""
+        ...
+
+
+class LoopWorker:
+    """A worker that runs ``step`` in a loop: ``step`` returns how much it did, and the loop
+    waits ``idle_seconds`` (or until ``poke``) when it did nothing. An exception stops the
+    loop and is kept for ``health``: the worker does not go on past what it cannot do."""
+
+    def __init__(self, name: str, step: Callable[[], Awaitable[int]],
+                 idle_seconds: float = 0.5) -> None:
+        self._name = name
+        self._step = step
+        self._idle = idle_seconds
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.error: BaseException | None = None
+        self.detail = "not started"
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def poke(self) -> None:
+        """Run the next step now instead of waiting out the idle interval."""
+        self._wake.set()
+
+    async def start(self) -> None:
+        if self._task is None:
+            self.detail = "running"
+            self._task = asyncio.create_task(self._run(), name=self._name)
+
+    async def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                done = await self._step()
+            except Exception as e:  # kept and shown; the loop ends here
+                self.error = e
+                log.critical("worker %s stopped: %s", self._name, e)
+                return
+            if done == 0:
+                self._wake.clear()
+                waits = [asyncio.ensure_future(self._wake.wait()),
+                         asyncio.ensure_future(self._stopping.wait())]
+                _, pending = await asyncio.wait(waits, timeout=self._idle,
+                                                return_when=asyncio.FIRST_COMPLETED)
+                for w in pending:
+                    w.cancel()
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        if self._task is not None:
+            await self._task
+        if self.error is None:
+            self.detail = "stopped"
+
+    def health(self) -> WorkerHealth:
+        if self.error is not None:
+            return WorkerHealth(self._name, False, f"stopped: {self.error}")
+        return WorkerHealth(self._name, True, self.detail)
+
+
+class WorkerGroup:
+    """The workers of one process: started in order, stopped in reverse."""
+
+    def __init__(self, workers: Sequence[Worker] = ()) -> None:
+        self.workers: list[Worker] = list(workers)
+
+    async def start(self) -> None:
+        for worker in self.workers:
+            await worker.start()
+
+    async def stop(self) -> None:
+        for worker in reversed(self.workers):
+            await worker.stop()
+
+    def health(self) -> list[WorkerHealth]:
+        return [w.health() for w in self.workers]

@@ -1,0 +1,39 @@
+"""The worker protocol: a loop that idles, wakes when poked, stops on request or on an error."""
+
+from __future__ import annotations
+
+import asyncio
+
+from ledger.workers import LoopWorker, WorkerGroup
+
+
+async def test_a_loop_worker_runs_until_stopped_and_wakes_when_poked() -> None:
+    calls: list[int] = []
+
+    async def step() -> int:
+        calls.append(1)
+        return 0
+
+    worker = LoopWorker("w", step, idle_seconds=60)
+    group = WorkerGroup([worker])
+    await group.start()
+    await asyncio.sleep(0.01)
+    assert len(calls) == 1  # idle for a minute unless poked
+    worker.poke()
+    await asyncio.sleep(0.01)
+    assert len(calls) == 2
+    await group.stop()
+    assert [(h.name, h.ok, h.detail) for h in group.health()] == [("w", True, "stopped")]
+
+
+async def test_a_loop_worker_stops_at_an_error_and_says_so() -> None:
+    async def step() -> int:
+        raise ValueError("event 7 cannot be projected")
+
+    worker = LoopWorker("projection:board", step)
+    await worker.start()
+    await asyncio.sleep(0.01)
+    health = worker.health()
+    assert (health.ok, health.detail) == (False, "stopped: event 7 cannot be projected")
+    await worker.stop()
+    assert not worker.health().ok
