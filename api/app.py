@@ -16,6 +16,7 @@ from api import (
     access_routes,
     admin_routes,
     batch_routes,
+    board_routes,
     case_routes,
     command_routes,
     dispute_routes,
@@ -35,7 +36,8 @@ MAX_BODY_BYTES = 1 << 20
 SERVER_HEADER = "handover-ledger"  # aiohttp's default names Python's and its own versions
 log = logging.getLogger("ledger.api")
 TABLES = (command_routes.table, batch_routes.table, query_routes.table, admin_routes.table,
-          upload_routes.table, access_routes.table, dispute_routes.table, case_routes.table)
+          upload_routes.table, access_routes.table, dispute_routes.table, case_routes.table,
+          board_routes.table)
 
 
 def endpoints() -> list[Endpoint]:
@@ -76,7 +78,16 @@ def build_app(runtime: Runtime, run_sequencer: bool = True) -> web.Application:
     app.router.add_get("/openapi.json", openapi)
     if run_sequencer:
         app.cleanup_ctx.append(_sequencer_context)
+    app.cleanup_ctx.append(_projections_context)
     return app
+
+
+async def _projections_context(app: web.Application) -> AsyncIterator[None]:
+    # The read models follow the log in every server process (one applies each batch).
+    worker = app[RUNTIME].board.worker
+    await worker.start()
+    yield
+    await worker.stop()
 
 
 async def _server_header(request: web.Request, response: web.StreamResponse) -> None:

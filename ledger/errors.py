@@ -116,3 +116,8 @@ class ConfigurationError(LedgerError):
 
 class RateLimitedError(PushbackError):
     """Too many failed authentications from one client address; retry after ``retry_after``."""
+
+
+class ProjectionStoppedError(LedgerError):
+    """A projection stopped at an entry it could not apply (a poison event): it applies
+    nothing more until an operator rebuilds it; the message names the log index and event."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ledger.projections.board import BoardProjector
+from ledger.projections.runner import ProjectionRunner
 from ledger.service.ledger import Ledger
 from ledger.settings import Settings
 from ledger.store.blob_factory import blob_store_for
@@ -12,6 +14,8 @@ from ledger.store.factory import log_store_for, open_store, principal_store_for,
 from ledger.store.log_port import LogStore
 from ledger.store.port import EventStore
 from ledger.store.principal_port import PrincipalStore
+from ledger.store.projection_factory import projection_store_for
+from ledger.store.projection_port import ProjectionStore
 from ledger.tlog.note import Verifier
 from ledger.transparency.keys import ensure_signers, load_verifiers
 from ledger.transparency.log_identity import bind_keys_to_log, refuse_new_database_for_bound_keys
@@ -33,6 +37,8 @@ class Runtime:
     verifiers: list[Verifier]
     principals: PrincipalStore
     blobs: BlobStore
+    projections: ProjectionStore
+    board: ProjectionRunner
 
     async def close(self) -> None:
         """Give up sequencer leadership, then release the database."""
@@ -64,9 +70,12 @@ async def open_runtime(settings: Settings, migrate: bool = True) -> Runtime:
                                                              settings.time_zone),
                         close_requires_confirmation=settings.close_requires_confirmation,
                         auto_apply_checklists=settings.auto_apply_checklists)
+        projections = projection_store_for(store)
+        board = ProjectionRunner(projections, BoardProjector())
+        sequencer.on_grown.append(board.worker.poke)
         return Runtime(settings, store, log, ledger, LogReader(log), sequencer,
                        load_verifiers(settings.key_dir), principals,
-                       blobs)
+                       blobs, projections, board)
     except BaseException:
         await store.close()
         raise

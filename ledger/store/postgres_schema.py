@@ -227,4 +227,14 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TRIGGER blob_chunks_reject_truncate BEFORE TRUNCATE ON blob_chunks
         FOR EACH STATEMENT EXECUTE FUNCTION ledger_reject_change();
     """,
+    """
+    -- Read models (ledger.store.projection_port): where each projection stands in the log.
+    CREATE TABLE projection_state (
+        name       TEXT    PRIMARY KEY,
+        position   BIGINT  NOT NULL CHECK (position >= 0),
+        generation INTEGER NOT NULL CHECK (generation >= 1),
+        error      TEXT,
+        updated_at TEXT    NOT NULL
+    );
+    """,
 )

@@ -141,4 +141,14 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TRIGGER principal_history_reject_delete BEFORE DELETE ON principal_history
     BEGIN SELECT RAISE(ABORT, 'principal history is append-only'); END;
     """,
+    """
+    -- Read models (ledger.store.projection_port): where each projection stands in the log.
+    CREATE TABLE projection_state (
+        name       TEXT    PRIMARY KEY,
+        position   INTEGER NOT NULL CHECK (position >= 0),
+        generation INTEGER NOT NULL CHECK (generation >= 1),
+        error      TEXT,
+        updated_at TEXT    NOT NULL
+    );
+    """,
 )

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from ledger.errors import LedgerError, PushbackError, VerificationError
 from ledger.store.log_port import LogEntryRow, LogStore, StoredCheckpoint
@@ -46,6 +46,8 @@ class Sequencer:
         self.poll_interval = poll_interval
         self._wake = asyncio.Event()
         self._grown = asyncio.Condition()
+        # Called after each batch that grew the log (the projection runners' poke).
+        self.on_grown: list[Callable[[], None]] = []
 
     def poke(self) -> None:
         """Wake the loop now (a writer in this process just committed)."""
@@ -82,6 +84,8 @@ class Sequencer:
             await batch.write_checkpoint(self._sign(last, new_size, root, proof))
         async with self._grown:
             self._grown.notify_all()
+        for listener in self.on_grown:
+            listener()
         return len(entries)
 
     def _sign(self, last: StoredCheckpoint | None, new_size: int, root: bytes,

@@ -68,6 +68,8 @@ EXERCISED = {
     # the fixes: exercised in test_case_fixes.py
     "POST /v1/departures/{departure_id}/confirmation/exemptions",
     "POST /v1/departures/requests/{departure_id}/withdraw",
+    # read models: exercised in test_boards.py
+    "GET /v1/boards/departures/{departure_id}", "GET /v1/boards/hr",
 }
 
 

@@ -1,0 +1,102 @@
+"""The board: a case's board and the HR dashboard, read from the board projection
+(``ledger.projections.board_queries``). Each answer names the log ``position`` it reflects;
+``min_position`` waits (up to 5 s, else 503 with Retry-After) until the board has reached it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from api.auth import actor_of
+from api.body import natural, path_uuid
+from api.endpoint import EndpointTable
+from api.query_routes import MAX_PAGE, _date, _int
+from api.runtime_key import RUNTIME
+from api.views import View, ok
+from ledger.aggregates.departure import DEPARTURE_STATES
+from ledger.errors import InvalidInputError
+from ledger.projections import board_queries as bq
+from ledger.service.queries import organisation_today
+
+table = EndpointTable()
+
+
+class DepartureBoard(View):
+    """A case's board: summary with risk, items by category, blocking, overdue, disputes."""
+
+    position: int
+    departure: dict[str, Any]
+    categories: dict[str, list[dict[str, Any]]]
+    blocking: list[dict[str, Any]]
+    overdue: list[dict[str, Any]]
+    disputes: list[dict[str, Any]]
+
+
+class HrDashboard(View):
+    """Open departures, riskiest first."""
+
+    position: int
+    total: int
+    limit: int
+    offset: int
+    items: list[dict[str, Any]]
+
+
+def _moments(request: web.Request) -> bq.Moments:
+    ledger = request.app[RUNTIME].ledger
+    return bq.Moments(today=organisation_today(ledger), now=ledger.clock())
+
+
+def _min_position(request: web.Request) -> int:
+    return natural(request.query.get("min_position", "0"), "min_position", 2**62,
+                   "min_position must be a log position (an integer from 0)")
+
+
+def _choice(request: web.Request, name: str, allowed: tuple[str, ...]) -> str | None:
+    value = request.query.get(name) or None
+    if value is not None and value not in allowed:
+        raise InvalidInputError(f"{name} must be one of {', '.join(allowed)}", field=name)
+    return value
+
+
+def _text(request: web.Request, name: str) -> str | None:
+    value = request.query.get(name) or None
+    if value is not None and len(value) > 200:
+        raise InvalidInputError(f"{name} is at most 200 characters", field=name)
+    return value
+
+
+@table.route("GET", "/v1/boards/departures/{departure_id}", "A departure's board",
+             response=DepartureBoard, query=(("min_position", "integer"),))
+async def departure_board(request: web.Request) -> web.Response:
+    """Whoever may read the case reads its board."""
+    runtime = request.app[RUNTIME]
+    board = await bq.departure_board(runtime.ledger, runtime.projections, actor_of(request),
+                                     path_uuid(request, "departure_id"), _moments(request),
+                                     _min_position(request))
+    return ok(DepartureBoard(**board))
+
+
+@table.route("GET", "/v1/boards/hr", "The HR dashboard (HR, legal, auditors)",
+             response=HrDashboard, query=(
+                 ("state", "departure_state"), ("department", "string"),
+                 ("hr_owner_id", "string"), ("last_day_from", "date"),
+                 ("last_day_to", "date"), ("overdue", "boolean"), ("risk", "string"),
+                 ("include_closed", "boolean"), ("limit", "integer"), ("offset", "offset"),
+                 ("min_position", "integer")))
+async def hr_dashboard(request: web.Request) -> web.Response:
+    """Open departures sorted by risk, with each alert's reason; filtered and paged."""
+    flags = {name: _choice(request, name, ("true", "false")) == "true"
+             for name in ("overdue", "include_closed")}
+    wanted = bq.DashboardFilter(
+        state=_choice(request, "state", DEPARTURE_STATES),
+        department=_text(request, "department"), hr_owner_id=_text(request, "hr_owner_id"),
+        last_day_from=_date(request, "last_day_from"), last_day_to=_date(request, "last_day_to"),
+        risk=_choice(request, "risk", ("medium", "high")), **flags)
+    runtime = request.app[RUNTIME]
+    board = await bq.hr_dashboard(runtime.projections, actor_of(request), wanted,
+                                  _moments(request), _int(request, "limit", 50, MAX_PAGE),
+                                  _int(request, "offset", 0, 10**9), _min_position(request))
+    return ok(HrDashboard(**board))

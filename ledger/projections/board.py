@@ -1,0 +1,190 @@
+"""The departure board projection: one row per case, per item and per dispute, as of the
+projection's log position, for the board of a case, the HR dashboard, inboxes and queues.
+
+Aggregates are folded event by event from the log (``ledger.projections.fold``), so every row
+is exactly the aggregate as of the position, never a newer state; the case's figures over its
+items (done, blocking, next due, oldest rejection) are recomputed in SQL when a batch touched
+the case.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import orjson
+
+from ledger.aggregates.departure import Departure
+from ledger.aggregates.dispute import Dispute
+from ledger.aggregates.item import HandoverItem
+from ledger.entry import Entry
+from ledger.projections.board_rows import (
+    ACCOUNTS,
+    departure_columns,
+    dispute_columns,
+    item_columns,
+    new_extras,
+    update_extras,
+)
+from ledger.projections.fold import Folder
+from ledger.store.projection_port import LoggedEvent, ProjectionTx
+
+NAME = "board"
+_BIG = {"sqlite": "INTEGER", "postgres": "BIGINT"}
+
+
+def tables(generation: int) -> dict[str, str]:
+    """The physical names of the board's tables in ``generation``."""
+    return {"departures": f"board_departures_g{generation}",
+            "items": f"board_items_g{generation}",
+            "disputes": f"board_disputes_g{generation}"}
+
+
+ITEM_COLUMNS = ("item_id", "departure_id", "category", "title", "state", "giver_id",
+                "receiver", "mandatory", "open", "due_date", "confirm_by", "rejected_at",
+                "pending_signers", "doc")
+DEPARTURE_COLUMNS = ("departure_id", "state", "leaver_id", "leaver_name", "department",
+                     "hr_owner_id", "manager_id", "last_working_day", "waiting_for", "open",
+                     "doc")
+DISPUTE_COLUMNS = ("dispute_id", "departure_id", "state", "doc")
+
+
+def _upsert(table: str, columns: tuple[str, ...]) -> str:
+    values = ", ".join(f"${n}" for n in range(1, len(columns) + 1))
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns[1:])
+    return (f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({values}) "
+            f"ON CONFLICT ({columns[0]}) DO UPDATE SET {updates}")
+
+
+def _row(values: dict[str, Any], columns: tuple[str, ...]) -> list[object]:
+    return [orjson.dumps(values[c]).decode() if c == "doc" else values[c] for c in columns]
+
+
+class BoardProjector:
+    """Projects departures, items and disputes into the board's tables."""
+
+    name = NAME
+
+    def __init__(self) -> None:
+        self.folder = Folder()
+        self._items: dict[str, dict[str, Any]] = {}
+        self._departures: dict[str, dict[str, Any]] = {}
+        self._disputes: dict[str, dict[str, Any]] = {}
+        self._touched: set[str] = set()
+
+    def schema(self, dialect: str, generation: int) -> list[str]:
+        t, big = tables(generation), _BIG[dialect]
+        return [
+            f"""CREATE TABLE IF NOT EXISTS {t['departures']} (
+                departure_id TEXT PRIMARY KEY, state TEXT NOT NULL, leaver_id TEXT NOT NULL,
+                leaver_name TEXT NOT NULL, department TEXT NOT NULL,
+                hr_owner_id TEXT NOT NULL, manager_id TEXT NOT NULL,
+                last_working_day TEXT NOT NULL, waiting_for TEXT, open INTEGER NOT NULL,
+                items_total INTEGER NOT NULL DEFAULT 0,
+                mandatory_total INTEGER NOT NULL DEFAULT 0,
+                mandatory_done INTEGER NOT NULL DEFAULT 0,
+                next_due TEXT, accounts_open INTEGER NOT NULL DEFAULT 0,
+                oldest_rejection TEXT, doc TEXT NOT NULL, seq {big})""",
+            f"CREATE INDEX IF NOT EXISTS {t['departures']}_open "
+            f"ON {t['departures']} (open, last_working_day)",
+            f"CREATE INDEX IF NOT EXISTS {t['departures']}_leaver "
+            f"ON {t['departures']} (leaver_id)",
+            f"""CREATE TABLE IF NOT EXISTS {t['items']} (
+                item_id TEXT PRIMARY KEY, departure_id TEXT NOT NULL, category TEXT NOT NULL,
+                title TEXT NOT NULL, state TEXT NOT NULL, giver_id TEXT NOT NULL,
+                receiver TEXT NOT NULL, mandatory INTEGER NOT NULL, open INTEGER NOT NULL,
+                due_date TEXT, confirm_by TEXT, rejected_at TEXT,
+                pending_signers TEXT NOT NULL, doc TEXT NOT NULL)""",
+            f"CREATE INDEX IF NOT EXISTS {t['items']}_departure "
+            f"ON {t['items']} (departure_id)",
+            f"CREATE INDEX IF NOT EXISTS {t['items']}_receiver ON {t['items']} (receiver, open)",
+            f"CREATE INDEX IF NOT EXISTS {t['items']}_giver ON {t['items']} (giver_id, open)",
+            f"""CREATE TABLE IF NOT EXISTS {t['disputes']} (
+                dispute_id TEXT PRIMARY KEY, departure_id TEXT NOT NULL, state TEXT NOT NULL,
+                doc TEXT NOT NULL)""",
+            f"CREATE INDEX IF NOT EXISTS {t['disputes']}_departure "
+            f"ON {t['disputes']} (departure_id)",
+        ]
+
+    def drop(self, generation: int) -> list[str]:
+        return [f"DROP TABLE IF EXISTS {name}" for name in tables(generation).values()]
+
+    def reset(self) -> None:
+        self.folder.clear()
+        self._items.clear()
+        self._departures.clear()
+        self._disputes.clear()
+        self._touched.clear()
+
+    async def apply(self, tx: ProjectionTx, generation: int, logged: LoggedEvent,
+                    entry: Entry) -> None:
+        if entry.stream_type == "template":
+            return
+        aggregate = await self.folder.fold(tx, entry)
+        if isinstance(aggregate, HandoverItem):
+            extras = await self._extras(tx, generation, str(aggregate.id))
+            columns = item_columns(aggregate, update_extras(extras, entry))
+            self._items[str(aggregate.id)] = columns
+            self._touched.add(aggregate.departure_id)
+        elif isinstance(aggregate, Departure):
+            columns = departure_columns(aggregate)
+            columns["seq"] = logged.index
+            self._departures[str(aggregate.id)] = columns
+            self._touched.add(str(aggregate.id))
+        elif isinstance(aggregate, Dispute):
+            self._disputes[str(aggregate.id)] = dispute_columns(aggregate)
+
+    async def _extras(self, tx: ProjectionTx, generation: int, item_id: str) -> dict[str, Any]:
+        if (pending := self._items.get(item_id)) is not None:
+            doc = pending["doc"]
+        else:
+            rows = await tx.fetch(f"SELECT doc FROM {tables(generation)['items']} "
+                                  "WHERE item_id = $1", item_id)
+            if not rows:
+                return new_extras()
+            doc = orjson.loads(rows[0]["doc"])
+        return {k: doc[k] for k in new_extras()}
+
+    async def flush(self, tx: ProjectionTx, generation: int) -> None:
+        t = tables(generation)
+        if self._departures:
+            columns = (*DEPARTURE_COLUMNS, "seq")
+            await tx.executemany(_upsert(t["departures"], columns),
+                                 [_row(v, columns) for v in self._departures.values()])
+        if self._items:
+            await tx.executemany(_upsert(t["items"], ITEM_COLUMNS),
+                                 [_row(v, ITEM_COLUMNS) for v in self._items.values()])
+        if self._disputes:
+            await tx.executemany(_upsert(t["disputes"], DISPUTE_COLUMNS),
+                                 [_row(v, DISPUTE_COLUMNS) for v in self._disputes.values()])
+        if self._touched:
+            await tx.executemany(_figures(t), [(d,) for d in sorted(self._touched)])
+        self._items.clear()
+        self._departures.clear()
+        self._disputes.clear()
+        self._touched.clear()
+
+
+def _figures(t: dict[str, str]) -> str:
+    """Recompute one case's figures over its items."""
+    items = t["items"]
+
+    def over(expression: str, where: str = "") -> str:
+        return (f"(SELECT {expression} FROM {items} i WHERE i.departure_id = "
+                f"{t['departures']}.departure_id{where})")
+
+    return (
+        f"UPDATE {t['departures']} SET "
+        f"items_total = {over('count(*)')}, "
+        f"mandatory_total = {over('count(*)', ' AND i.mandatory = 1')}, "
+        f"mandatory_done = {over('count(*)', ' AND i.mandatory = 1 AND i.open = 0')}, "
+        f"next_due = {over('min(i.due_date)', ' AND i.open = 1')}, "
+        f"accounts_open = {over('count(*)', f' AND i.open = 1 AND i.category = {ACCOUNTS!r}')}"
+        f", oldest_rejection = {over('min(i.rejected_at)', ' AND i.open = 1')} "
+        "WHERE departure_id = $1"
+    )
+
+
+def stream_key(stream_id: UUID) -> str:
+    """How the board's tables spell a stream id."""
+    return str(stream_id)

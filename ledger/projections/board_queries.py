@@ -1,0 +1,216 @@
+"""Reads of the board: a case's board, and the HR dashboard sorted by risk.
+
+Authorization is the read use cases': a case's board to whoever may read the case
+(``ledger.service.queries.get_departure``), the dashboard to HR, legal and auditors (leavers'
+requests, until accepted, to HR only). Every answer names the log position it reflects; a
+reader may ask to wait (boundedly) until the board has reached a position.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import orjson
+
+from ledger.errors import ForbiddenError, PushbackError
+from ledger.projections.board import NAME, tables
+from ledger.service.context import Actor
+from ledger.service.ledger import Ledger
+from ledger.service.queries import get_departure
+from ledger.service.relation import OVERSEERS, REQUEST_STATES
+from ledger.store.projection_port import ProjectionStore
+
+MAX_WAIT_SECONDS = 5.0
+RULES = ("last_day_near", "item_overdue", "accounts_not_revoked", "rejection_not_resubmitted")
+
+
+@dataclass(frozen=True)
+class Position:
+    """The board's log position and table generation."""
+
+    position: int
+    generation: int
+
+
+async def board_position(store: ProjectionStore, at_least: int = 0) -> Position:
+    """Where the board stands; waits up to MAX_WAIT_SECONDS for ``at_least``."""
+    deadline = asyncio.get_running_loop().time() + MAX_WAIT_SECONDS
+    while True:
+        rows = await store.fetch("SELECT position, generation FROM projection_state "
+                                 "WHERE name = $1", NAME)
+        found = Position(int(rows[0]["position"]), int(rows[0]["generation"])) if rows else (
+            Position(0, 1))
+        if found.position >= at_least:
+            return found
+        if asyncio.get_running_loop().time() >= deadline:
+            raise PushbackError(f"the board is at log position {found.position}, not yet "
+                                f"{at_least}; retry shortly", retry_after=1)
+        await asyncio.sleep(0.02)
+
+
+@dataclass(frozen=True)
+class Moments:
+    """The dates and times the risk rules compare with (the organisation's)."""
+
+    today: dt.date
+    now: dt.datetime
+
+    def params(self) -> list[object]:
+        day = dt.timedelta(days=1)
+        return [self.today.isoformat(), (self.today + 3 * day).isoformat(),
+                (self.today - 2 * day).isoformat(), (self.today - day).isoformat(),
+                (self.now - 2 * day).strftime("%Y-%m-%dT%H:%M:%S.%fZ")]
+
+
+# $1 today, $2 today+3, $3 today-2, $4 today-1, $5 now-2 days (as stored times)
+_RISK_FLAGS = (
+    "(d.open = 1 AND d.last_working_day BETWEEN $1 AND $2 "
+    "AND d.mandatory_done * 2 < d.mandatory_total)",
+    "(d.open = 1 AND d.next_due < $3)",
+    "(d.open = 1 AND d.accounts_open > 0 AND d.last_working_day < $4)",
+    "(d.open = 1 AND d.oldest_rejection < $5)",
+)
+_SCORE = " + ".join(f"(CASE WHEN {flag} THEN 1 ELSE 0 END)" for flag in _RISK_FLAGS)
+
+
+def _reasons(row: dict[str, Any]) -> list[dict[str, str]]:
+    reasons = []
+    for rule, hit in zip(RULES, (row[f"r{n}"] for n in range(4)), strict=True):
+        if hit:
+            reasons.append({"rule": rule, "why": _why(rule, row)})
+    return reasons
+
+
+def _why(rule: str, row: dict[str, Any]) -> str:
+    done, total = row["mandatory_done"], row["mandatory_total"]
+    return {
+        "last_day_near": f"last working day {row['last_working_day']} is within 3 days and "
+                         f"{done} of {total} mandatory items are done",
+        "item_overdue": f"an item was due on {row['next_due']}, more than 2 days ago",
+        "accounts_not_revoked": f"{row['accounts_open']} account item(s) still open more "
+                                f"than 24 hours after the last working day "
+                                f"{row['last_working_day']}",
+        "rejection_not_resubmitted": f"an item rejected at {row['oldest_rejection']} has not "
+                                     "been resubmitted within 2 days",
+    }[rule]
+
+
+def risk_level(score: int) -> str:
+    """none, medium (one rule) or high (two or more)."""
+    return "high" if score >= 2 else "medium" if score == 1 else "none"
+
+
+def _summary(row: dict[str, Any]) -> dict[str, Any]:
+    total, done = row["mandatory_total"], row["mandatory_done"]
+    return {**orjson.loads(row["doc"]), "items_total": row["items_total"],
+            "mandatory_total": total, "mandatory_done": done,
+            "percent_done": round(100 * done / total) if total else 100,
+            "next_due": row["next_due"], "risk": risk_level(int(row["score"])),
+            "risk_reasons": _reasons(row)}
+
+
+def _select(t: dict[str, str]) -> str:
+    flags = ", ".join(f"(CASE WHEN {f} THEN 1 ELSE 0 END) AS r{n}"
+                      for n, f in enumerate(_RISK_FLAGS))
+    return f"SELECT d.*, {flags}, ({_SCORE}) AS score FROM {t['departures']} d"
+
+
+async def departure_board(ledger: Ledger, store: ProjectionStore, actor: Actor,
+                          departure_id: UUID, moments: Moments,
+                          at_least: int = 0) -> dict[str, Any]:
+    """One case's board: its summary and risk, items by category, blocking and overdue
+    items, disputes."""
+    await get_departure(ledger, actor, departure_id)  # absent to whoever may not read it
+    where = await board_position(store, at_least)
+    t = tables(where.generation)
+    rows = await store.fetch(f"{_select(t)} WHERE d.departure_id = $6",
+                             *moments.params(), str(departure_id))
+    if not rows:
+        raise PushbackError(f"the board has not reached departure {departure_id} yet "
+                            f"(at log position {where.position}); retry shortly")
+    items = [orjson.loads(r["doc"]) for r in await store.fetch(
+        f"SELECT doc FROM {t['items']} WHERE departure_id = $1 ORDER BY item_id",
+        str(departure_id))]
+    disputes = [orjson.loads(r["doc"]) for r in await store.fetch(
+        f"SELECT doc FROM {t['disputes']} WHERE departure_id = $1 ORDER BY dispute_id",
+        str(departure_id))]
+    categories: dict[str, list[dict[str, Any]]] = {}
+    for item in sorted(items, key=lambda i: (i["category"], i["title"])):
+        categories.setdefault(item["category"], []).append(item)
+    today = moments.today.isoformat()
+    open_items = [i for i in items if i["state"] not in ("confirmed", "waived")]
+    return {"position": where.position, "departure": _summary(rows[0]),
+            "categories": categories,
+            "blocking": [_brief(i) for i in open_items if i["mandatory"]],
+            "overdue": [_brief(i) for i in open_items if i["due_date"] and i["due_date"] < today],
+            "disputes": disputes}
+
+
+def _brief(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: item[k] for k in ("id", "title", "state", "receiver", "due_date")}
+
+
+@dataclass(frozen=True)
+class DashboardFilter:
+    """What HR narrows the dashboard to (None: any)."""
+
+    state: str | None = None
+    department: str | None = None
+    hr_owner_id: str | None = None
+    last_day_from: dt.date | None = None
+    last_day_to: dt.date | None = None
+    overdue: bool = False
+    risk: str | None = None  # "medium" (at least one rule) or "high"
+    include_closed: bool = False
+
+
+def _conditions(wanted: DashboardFilter, actor: Actor) -> tuple[list[str], list[object]]:
+    conditions: list[str] = []
+    args: list[object] = []
+
+    def add(sql: str, value: object) -> None:
+        args.append(value)
+        conditions.append(sql.replace("?", f"${5 + len(args)}"))
+
+    if wanted.state is not None:
+        add("d.state = ?", wanted.state)
+    elif not wanted.include_closed:
+        conditions.append("d.open = 1")
+    if actor.role != "hr":  # a request not yet accepted: its leaver and HR only
+        conditions.append(f"d.state NOT IN ('{REQUEST_STATES[0]}', '{REQUEST_STATES[1]}')")
+    if wanted.department is not None:
+        add("d.department = ?", wanted.department)
+    if wanted.hr_owner_id is not None:
+        add("d.hr_owner_id = ?", wanted.hr_owner_id)
+    if wanted.last_day_from is not None:
+        add("d.last_working_day >= ?", wanted.last_day_from.isoformat())
+    if wanted.last_day_to is not None:
+        add("d.last_working_day <= ?", wanted.last_day_to.isoformat())
+    if wanted.overdue:
+        conditions.append("d.next_due < $1")
+    if wanted.risk is not None:
+        conditions.append(f"({_SCORE}) >= {2 if wanted.risk == 'high' else 1}")
+    return conditions, args
+
+
+async def hr_dashboard(store: ProjectionStore, actor: Actor, wanted: DashboardFilter,
+                       moments: Moments, limit: int, offset: int,
+                       at_least: int = 0) -> dict[str, Any]:
+    """Open departures, riskiest first (then by last working day), filtered and paged."""
+    if actor.role not in OVERSEERS:
+        raise ForbiddenError("only HR, legal and auditors read the HR dashboard")
+    where = await board_position(store, at_least)
+    t = tables(where.generation)
+    conditions, args = _conditions(wanted, actor)
+    clause = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+    params = [*moments.params(), *args]
+    count = await store.fetch(f"SELECT count(*) AS n FROM ({_select(t)}{clause}) x", *params)
+    rows = await store.fetch(
+        f"{_select(t)}{clause} ORDER BY score DESC, d.last_working_day, d.departure_id "
+        f"LIMIT {int(limit)} OFFSET {int(offset)}", *params)
+    return {"position": where.position, "total": int(count[0]["n"]), "limit": limit,
+            "offset": offset, "items": [_summary(r) for r in rows]}

@@ -1,0 +1,160 @@
+"""The projection runner: applies the log, in log order, to each read model.
+
+Each batch reads the next logged events from the projection's position, applies them and
+advances the position in one transaction (exactly once across crashes and restarts). An
+event a projector cannot apply stops that projection: the error, naming the log index and
+the event, is recorded in ``projection_state`` and shown by ``/readyz`` and ``ledger
+projections status``; nothing is skipped. A rebuild projects the whole log into tables of
+the next generation while the current ones keep serving, then swaps them in one
+transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from ledger.entry import Entry, decode_entry
+from ledger.errors import ProjectionStoppedError
+from ledger.store.projection_port import LoggedEvent, ProjectionStore, ProjectionTx
+from ledger.workers import LoopWorker
+
+log = logging.getLogger("ledger.projections")
+BATCH = 500
+
+
+class Projector(Protocol):
+    """One read model: its tables, and how a logged event changes them."""
+
+    name: str
+
+    def schema(self, dialect: str, generation: int) -> list[str]:
+        """CREATE statements (IF NOT EXISTS) for the tables of ``generation``."""
+        ...
+
+    def drop(self, generation: int) -> list[str]:
+        """DROP statements for the tables of ``generation``."""
+        ...
+
+    async def apply(self, tx: ProjectionTx, generation: int, logged: LoggedEvent,
+                    entry: Entry) -> None:
+        """Apply one event (its tables are those of ``generation``)."""
+        ...
+
+    async def flush(self, tx: ProjectionTx, generation: int) -> None:
+        """Write what the batch's events changed (called once per batch, before commit)."""
+        ...
+
+    def reset(self) -> None:
+        """Forget in-memory state: the batch it came from was rolled back."""
+        ...
+
+
+def _describe(logged: LoggedEvent) -> str:
+    e = logged.event
+    return (f"log index {logged.index} (event {e.event_id}, {e.event_type}, "
+            f"stream {e.stream_id} version {e.version})")
+
+
+async def apply_batch(projector: Projector, tx: ProjectionTx, generation: int,
+                      batch: Sequence[LoggedEvent]) -> None:
+    """Apply ``batch`` to ``projector``'s tables of ``generation``; ProjectionStoppedError
+    naming the event when one cannot be applied."""
+    for logged in batch:
+        try:
+            entry = decode_entry(logged.event.entry, logged.event.event_hash, strict=False)
+            await projector.apply(tx, generation, logged, entry)
+        except Exception as e:
+            raise ProjectionStoppedError(
+                f"projection {projector.name} stopped at {_describe(logged)}: "
+                f"{type(e).__name__}: {e}") from e
+    await projector.flush(tx, generation)
+
+
+class ProjectionRunner:
+    """Keeps one projection up to date with the log."""
+
+    def __init__(self, store: ProjectionStore, projector: Projector,
+                 batch: int = BATCH) -> None:
+        self.store = store
+        self.projector = projector
+        self.batch = batch
+        self._schema_ready: set[int] = set()
+        self.worker = LoopWorker(f"projection:{projector.name}", self.step)
+
+    async def _ensure_schema(self, tx: ProjectionTx, generation: int) -> None:
+        if generation not in self._schema_ready:
+            for statement in self.projector.schema(self.store.dialect, generation):
+                await tx.execute(statement)
+            self._schema_ready.add(generation)
+
+    async def step(self) -> int:
+        """Apply the next batch; the number of events applied (0: none waiting, or another
+        process holds the projection this turn)."""
+        try:
+            async with self.store.transaction(self.projector.name) as tx:
+                if tx is None:
+                    return 0
+                if tx.state.error:
+                    raise ProjectionStoppedError(tx.state.error)
+                await self._ensure_schema(tx, tx.state.generation)
+                batch = await tx.read_log(tx.state.position, self.batch)
+                if not batch:
+                    return 0
+                await apply_batch(self.projector, tx, tx.state.generation, batch)
+                await tx.advance(batch[-1].index + 1)
+                self.worker.detail = f"at log position {batch[-1].index + 1}"
+                return len(batch)
+        except ProjectionStoppedError as e:
+            self._forget()
+            await self.store.record_error(self.projector.name, str(e))
+            raise
+        except BaseException:
+            self._forget()
+            raise
+
+    def _forget(self) -> None:
+        self.projector.reset()
+        self._schema_ready.clear()
+
+    async def catch_up(self) -> int:
+        """Apply everything logged so far (tests, the CLI); the number of events applied."""
+        total = 0
+        while done := await self.step():
+            total += done
+        return total
+
+    async def rebuild(self, progress: Callable[[int, int], None] | None = None) -> int:
+        """Project the whole log into fresh tables of the next generation while the current
+        ones keep serving, then swap them in and drop the old ones; clears a stopping error.
+        Returns the position reached."""
+        self.projector.reset()
+        async with self.store.transaction(self.projector.name) as tx:
+            if tx is None:
+                raise ProjectionStoppedError(
+                    f"projection {self.projector.name} is busy in another process; retry")
+            old = tx.state.generation
+            new, position = old + 1, 0
+            for statement in self.projector.drop(new) + self.projector.schema(
+                    self.store.dialect, new):
+                await tx.execute(statement)
+        while True:  # in batches, each its own transaction: reads go on meanwhile
+            async with self.store.transaction(self.projector.name) as tx:
+                if tx is None:
+                    await asyncio.sleep(0.05)
+                    continue
+                batch = await tx.read_log(position, self.batch)
+                if batch:
+                    await apply_batch(self.projector, tx, new, batch)
+                    position = batch[-1].index + 1
+                if progress is not None:
+                    progress(position, max(position, await self.store.log_size()))
+                if len(batch) < self.batch:  # caught up: swap within this transaction
+                    await tx.switch_generation(new, position)
+                    for statement in self.projector.drop(old):
+                        await tx.execute(statement)
+                    break
+        self._forget()
+        return position

@@ -1,0 +1,158 @@
+"""The board projection over HTTP on both stores: a case's board, the HR dashboard sorted by
+risk with each alert's reason, who may read them, read-your-writes by log position, and a
+rebuild that swaps in identical tables."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from tests.conftest import drain
+from tests.integration.http_fixtures import Api
+from tests.integration.test_http_api import add_item, approved
+
+TODAY = dt.datetime(2026, 11, 28, 9, 0, tzinfo=dt.UTC)  # two days before the last day
+
+
+async def settled(api: Api) -> int:
+    """Sequence everything; the log size the board must reach."""
+    await drain(api.runtime.sequencer)
+    checkpoint = await api.runtime.log.latest_checkpoint()
+    assert checkpoint is not None
+    return checkpoint.size
+
+
+async def board(api: Api, departure_id: str, who: str = "hr.sun") -> dict[str, Any]:
+    size = await settled(api)
+    reply = await api.get(f"/v1/boards/departures/{departure_id}?min_position={size}", who)
+    assert reply.status == 200, reply.body
+    assert reply.json()["position"] >= size
+    result: dict[str, Any] = reply.json()
+    return result
+
+
+async def risky_case(api: Api) -> tuple[str, str, str]:
+    api.runtime.ledger.clock = lambda: TODAY
+    departure_id = await approved(api)
+    clients = await add_item(api, departure_id, title="客户资料", due_date="2026-11-20")
+    laptop = await add_item(api, departure_id, receiver="li.qiang",
+                            category="assets", title="笔记本电脑")
+    assert (await api.post(f"/v1/items/{clients}/submit", "wang.lei", json={})).status == 200
+    rejected = await api.post(f"/v1/items/{clients}/reject", "zhao.min",
+                              json={"reason": "缺少三期需求"})
+    assert rejected.status == 200, rejected.body
+    return departure_id, clients, laptop
+
+
+async def test_a_cases_board_shows_items_blocking_overdue_and_risk_with_reasons(
+        api: Api) -> None:
+    departure_id, clients, laptop = await risky_case(api)
+    seen = await board(api, departure_id)
+    summary = seen["departure"]
+    assert (summary["state"], summary["mandatory_total"], summary["mandatory_done"],
+            summary["percent_done"]) == ("handing_over", 2, 0, 0)
+    assert summary["risk"] == "high"
+    assert [r["rule"] for r in summary["risk_reasons"]] == ["last_day_near", "item_overdue"]
+    assert "2026-11-30" in summary["risk_reasons"][0]["why"]
+    assert [i["title"] for i in seen["categories"]["clients"]] == ["客户资料"]
+    item = seen["categories"]["clients"][0]
+    assert (item["state"], item["rejections"], item["last_decision"]["kind"],
+            item["last_decision"]["reason"]) == ("rejected", 1, "rejected", "缺少三期需求")
+    assert {b["id"] for b in seen["blocking"]} == {clients, laptop}
+    assert [o["id"] for o in seen["overdue"]] == [clients]
+    # whoever works an item reads the board; a stranger learns nothing
+    assert (await board(api, departure_id, "zhao.min"))["departure"]["id"] == departure_id
+    hidden = await api.get(f"/v1/boards/departures/{departure_id}", "stranger")
+    assert hidden.problem(404)["detail"] == f"{departure_id} not found"
+
+
+async def test_the_hr_dashboard_sorts_by_risk_filters_and_is_for_overseers(api: Api) -> None:
+    risky, _, _ = await risky_case(api)
+    calm = await approved(api, department="R&D", last_day="2026-12-31")
+    size = await settled(api)
+    reply = await api.get(f"/v1/boards/hr?min_position={size}", "hr.sun")
+    assert reply.status == 200, reply.body
+    page = reply.json()
+    assert [d["id"] for d in page["items"]] == [risky, calm] and page["total"] == 2
+    assert [d["risk"] for d in page["items"]] == ["high", "none"]
+    only_rd = (await api.get("/v1/boards/hr?department=R%26D", "audit.x")).json()
+    assert [d["id"] for d in only_rd["items"]] == [calm]
+    high = (await api.get("/v1/boards/hr?risk=high", "legal.x")).json()
+    assert [d["id"] for d in high["items"]] == [risky]
+    assert (await api.get("/v1/boards/hr", "wang.lei")).status == 403
+    assert (await api.get("/v1/boards/hr?risk=extreme", "hr.sun")).problem(422)["field"] == (
+        "risk")
+
+
+async def test_a_rebuild_swaps_in_identical_tables(api: Api) -> None:
+    departure_id, _, _ = await risky_case(api)
+    before = await board(api, departure_id)
+    position = await api.runtime.board.rebuild()
+    assert position == before["position"]
+    states = {s.name: s for s in await api.runtime.projections.states()}
+    assert states["board"].generation == 2 and states["board"].error is None
+    after = await board(api, departure_id)
+    assert after == before
+
+
+class CountingProjector:
+    """Counts events per type in its own table; cannot apply ``poison``."""
+
+    name = "counting"
+
+    def __init__(self, poison: str | None) -> None:
+        self.poison = poison
+
+    def schema(self, dialect: str, generation: int) -> list[str]:
+        return [f"CREATE TABLE IF NOT EXISTS counting_g{generation} "
+                "(event_type TEXT PRIMARY KEY, n INTEGER NOT NULL)"]
+
+    def drop(self, generation: int) -> list[str]:
+        return [f"DROP TABLE IF EXISTS counting_g{generation}"]
+
+    async def apply(self, tx: Any, generation: int, logged: Any, entry: Any) -> None:
+        if entry.event_type == self.poison:
+            raise ValueError("no rule for this event")
+        await tx.execute(f"INSERT INTO counting_g{generation} (event_type, n) VALUES ($1, 1) "
+                         "ON CONFLICT (event_type) DO UPDATE SET n = counting_g"
+                         f"{generation}.n + 1", entry.event_type)
+
+    async def flush(self, tx: Any, generation: int) -> None:
+        return None
+
+    def reset(self) -> None:
+        return None
+
+
+async def test_a_poison_event_stops_its_projection_naming_it_until_rebuilt(api: Api) -> None:
+    from ledger.errors import ProjectionStoppedError
+    from ledger.projections.runner import ProjectionRunner
+
+    await risky_case(api)
+    size = await settled(api)
+    runner = ProjectionRunner(api.runtime.projections, CountingProjector("ItemRejected"),
+                              batch=3)
+    try:
+        await runner.catch_up()
+        raise AssertionError("the poison event was skipped")
+    except ProjectionStoppedError as e:
+        stopped = str(e)
+    assert "stopped at log index" in stopped and "ItemRejected" in stopped
+    state = {s.name: s for s in await api.runtime.projections.states()}["counting"]
+    assert state.error == stopped and state.position < size
+    # it never goes past the event: the next turn refuses again, nothing more is counted
+    before = await api.runtime.projections.fetch("SELECT sum(n) AS n FROM counting_g1")
+    try:
+        await runner.step()
+        raise AssertionError("a stopped projection went on")
+    except ProjectionStoppedError:
+        pass
+    assert await api.runtime.projections.fetch("SELECT sum(n) AS n FROM counting_g1") == before
+    assert int(before[0]["n"]) == state.position  # exactly once: one count per applied entry
+    # fixed, rebuilt: every entry counted once, the error cleared, the old tables dropped
+    runner.projector = CountingProjector(None)
+    assert await runner.rebuild() == size
+    counted = await api.runtime.projections.fetch("SELECT sum(n) AS n FROM counting_g2")
+    assert int(counted[0]["n"]) == size
+    state = {s.name: s for s in await api.runtime.projections.states()}["counting"]
+    assert (state.error, state.generation, state.position) == (None, 2, size)
