@@ -10,15 +10,14 @@ from typing import Any
 from aiohttp import web
 
 from api.auth import actor_of
-from api.body import natural, path_uuid
+from api.body import path_uuid
 from api.endpoint import EndpointTable
-from api.query_routes import MAX_PAGE, _date, _int
+from api.query_routes import MAX_PAGE, _date, _int, min_position, moments
 from api.runtime_key import RUNTIME
 from api.views import View, ok
 from ledger.aggregates.departure import DEPARTURE_STATES
 from ledger.errors import InvalidInputError
 from ledger.projections import board_queries as bq
-from ledger.service.queries import organisation_today
 
 table = EndpointTable()
 
@@ -44,16 +43,6 @@ class HrDashboard(View):
     items: list[dict[str, Any]]
 
 
-def _moments(request: web.Request) -> bq.Moments:
-    ledger = request.app[RUNTIME].ledger
-    return bq.Moments(today=organisation_today(ledger), now=ledger.clock())
-
-
-def _min_position(request: web.Request) -> int:
-    return natural(request.query.get("min_position", "0"), "min_position", 2**62,
-                   "min_position must be a log position (an integer from 0)")
-
-
 def _choice(request: web.Request, name: str, allowed: tuple[str, ...]) -> str | None:
     value = request.query.get(name) or None
     if value is not None and value not in allowed:
@@ -74,8 +63,8 @@ async def departure_board(request: web.Request) -> web.Response:
     """Whoever may read the case reads its board."""
     runtime = request.app[RUNTIME]
     board = await bq.departure_board(runtime.ledger, runtime.projections, actor_of(request),
-                                     path_uuid(request, "departure_id"), _moments(request),
-                                     _min_position(request))
+                                     path_uuid(request, "departure_id"), moments(request),
+                                     min_position(request))
     return ok(DepartureBoard(**board))
 
 
@@ -97,6 +86,6 @@ async def hr_dashboard(request: web.Request) -> web.Response:
         risk=_choice(request, "risk", ("medium", "high")), **flags)
     runtime = request.app[RUNTIME]
     board = await bq.hr_dashboard(runtime.projections, actor_of(request), wanted,
-                                  _moments(request), _int(request, "limit", 50, MAX_PAGE),
-                                  _int(request, "offset", 0, 10**9), _min_position(request))
+                                  moments(request), _int(request, "limit", 50, MAX_PAGE),
+                                  _int(request, "offset", 0, 10**9), min_position(request))
     return ok(HrDashboard(**board))

@@ -27,6 +27,7 @@ from ledger.aggregates.departure import DEPARTURE_STATES
 from ledger.aggregates.template import template_id_for
 from ledger.entry import Entry
 from ledger.errors import InvalidInputError, NotFoundError
+from ledger.projections import board_queries as bq
 from ledger.service import queries as q
 
 table = EndpointTable()
@@ -51,9 +52,10 @@ def _int(request: web.Request, name: str, default: int, top: int) -> int:
                  ("state", "departure_state"), ("department", "string"),
                  ("overdue", "boolean"),
                  ("last_day_from", "date"), ("last_day_to", "date"), ("limit", "integer"),
-                 ("offset", "offset")))
+                 ("offset", "offset"), ("min_position", "integer")))
 async def list_departures(request: web.Request) -> web.Response:
-    """Filtered, paginated board."""
+    """Filtered, paginated, oldest first: found on the board projection (``position`` says
+    which log position; ``min_position`` waits for one), each departure read whole."""
     overdue = request.query.get("overdue", "false")
     if overdue not in ("true", "false"):
         raise InvalidInputError("overdue must be true or false", field="overdue")
@@ -64,16 +66,29 @@ async def list_departures(request: web.Request) -> web.Response:
     department = request.query.get("department") or None
     if department is not None and len(department) > 200:
         raise InvalidInputError("department is at most 200 characters", field="department")
-    wanted = q.DepartureFilter(
-        state=state, department=department,
-        overdue_on=q.organisation_today(request.app[RUNTIME].ledger) if overdue == "true" else None,
+    wanted = bq.DashboardFilter(
+        state=state, department=department, overdue=overdue == "true", include_closed=True,
         last_day_from=_date(request, "last_day_from"), last_day_to=_date(request, "last_day_to"))
     limit = _int(request, "limit", 50, MAX_PAGE)
     offset = _int(request, "offset", 0, 10**9)
-    found, total = await q.list_departures(request.app[RUNTIME].ledger, actor_of(request),
-                                           wanted, limit, offset)
-    return ok(DeparturePage(total=total, limit=limit, offset=offset,
+    runtime = request.app[RUNTIME]
+    found, total, position = await bq.list_departures(
+        runtime.ledger, runtime.projections, actor_of(request), wanted, moments(request),
+        limit, offset, min_position(request))
+    return ok(DeparturePage(total=total, limit=limit, offset=offset, position=position,
                             items=[DepartureView.of(d, actor_of(request)) for d in found]))
+
+
+def moments(request: web.Request) -> bq.Moments:
+    """The organisation's today and now, as the board's rules compare them."""
+    ledger = request.app[RUNTIME].ledger
+    return bq.Moments(today=q.organisation_today(ledger), now=ledger.clock())
+
+
+def min_position(request: web.Request) -> int:
+    """The log position a read waits for (0: none)."""
+    return natural(request.query.get("min_position", "0"), "min_position", 2**62,
+                   "min_position must be a log position (an integer from 0)")
 
 
 @table.route("GET", "/v1/departures/{departure_id}", "Get a departure", response=DepartureView)

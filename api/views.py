@@ -125,6 +125,7 @@ class DeparturePage(View):
     limit: int
     offset: int
     items: list[DepartureView]
+    position: int = 0  # the board's log position the page reflects
 
 
 class ItemView(View):

@@ -72,6 +72,7 @@ async def open_runtime(settings: Settings, migrate: bool = True) -> Runtime:
                         auto_apply_checklists=settings.auto_apply_checklists)
         projections = projection_store_for(store)
         board = ProjectionRunner(projections, BoardProjector())
+        await board.prepare()
         sequencer.on_grown.append(board.worker.poke)
         return Runtime(settings, store, log, ledger, LogReader(log), sequencer,
                        load_verifiers(settings.key_dir), principals,

@@ -30,7 +30,6 @@ from ledger.projections.fold import Folder
 from ledger.store.projection_port import LoggedEvent, ProjectionTx
 
 NAME = "board"
-_BIG = {"sqlite": "INTEGER", "postgres": "BIGINT"}
 
 
 def tables(generation: int) -> dict[str, str]:
@@ -45,7 +44,7 @@ ITEM_COLUMNS = ("item_id", "departure_id", "category", "title", "state", "giver_
                 "pending_signers", "doc")
 DEPARTURE_COLUMNS = ("departure_id", "state", "leaver_id", "leaver_name", "department",
                      "hr_owner_id", "manager_id", "last_working_day", "waiting_for", "open",
-                     "doc")
+                     "started_at", "doc")
 DISPUTE_COLUMNS = ("dispute_id", "departure_id", "state", "doc")
 
 
@@ -73,7 +72,7 @@ class BoardProjector:
         self._touched: set[str] = set()
 
     def schema(self, dialect: str, generation: int) -> list[str]:
-        t, big = tables(generation), _BIG[dialect]
+        t = tables(generation)
         return [
             f"""CREATE TABLE IF NOT EXISTS {t['departures']} (
                 departure_id TEXT PRIMARY KEY, state TEXT NOT NULL, leaver_id TEXT NOT NULL,
@@ -84,9 +83,11 @@ class BoardProjector:
                 mandatory_total INTEGER NOT NULL DEFAULT 0,
                 mandatory_done INTEGER NOT NULL DEFAULT 0,
                 next_due TEXT, accounts_open INTEGER NOT NULL DEFAULT 0,
-                oldest_rejection TEXT, doc TEXT NOT NULL, seq {big})""",
+                oldest_rejection TEXT, started_at TEXT NOT NULL, doc TEXT NOT NULL)""",
             f"CREATE INDEX IF NOT EXISTS {t['departures']}_open "
             f"ON {t['departures']} (open, last_working_day)",
+            f"CREATE INDEX IF NOT EXISTS {t['departures']}_started "
+            f"ON {t['departures']} (started_at, departure_id)",
             f"CREATE INDEX IF NOT EXISTS {t['departures']}_leaver "
             f"ON {t['departures']} (leaver_id)",
             f"""CREATE TABLE IF NOT EXISTS {t['items']} (
@@ -128,7 +129,6 @@ class BoardProjector:
             self._touched.add(aggregate.departure_id)
         elif isinstance(aggregate, Departure):
             columns = departure_columns(aggregate)
-            columns["seq"] = logged.index
             self._departures[str(aggregate.id)] = columns
             self._touched.add(str(aggregate.id))
         elif isinstance(aggregate, Dispute):
@@ -148,9 +148,8 @@ class BoardProjector:
     async def flush(self, tx: ProjectionTx, generation: int) -> None:
         t = tables(generation)
         if self._departures:
-            columns = (*DEPARTURE_COLUMNS, "seq")
-            await tx.executemany(_upsert(t["departures"], columns),
-                                 [_row(v, columns) for v in self._departures.values()])
+            await tx.executemany(_upsert(t["departures"], DEPARTURE_COLUMNS),
+                                 [_row(v, DEPARTURE_COLUMNS) for v in self._departures.values()])
         if self._items:
             await tx.executemany(_upsert(t["items"], ITEM_COLUMNS),
                                  [_row(v, ITEM_COLUMNS) for v in self._items.values()])

@@ -16,6 +16,7 @@ from uuid import UUID
 
 import orjson
 
+from ledger.aggregates.departure import Departure
 from ledger.errors import ForbiddenError, PushbackError
 from ledger.projections.board import NAME, tables
 from ledger.service.context import Actor
@@ -214,3 +215,24 @@ async def hr_dashboard(store: ProjectionStore, actor: Actor, wanted: DashboardFi
         f"LIMIT {int(limit)} OFFSET {int(offset)}", *params)
     return {"position": where.position, "total": int(count[0]["n"]), "limit": limit,
             "offset": offset, "items": [_summary(r) for r in rows]}
+
+
+async def list_departures(ledger: Ledger, store: ProjectionStore, actor: Actor,
+                          wanted: DashboardFilter, moments: Moments, limit: int, offset: int,
+                          at_least: int = 0) -> tuple[list[Departure], int, int]:
+    """``GET /v1/departures``: the departures matching ``wanted`` (every state unless it
+    names one), oldest first, found on the board and read whole for the page only; with how
+    many match in all and the board's position."""
+    if actor.role not in OVERSEERS:
+        raise ForbiddenError("only HR, legal and auditors list departures")
+    where = await board_position(store, at_least)
+    t = tables(where.generation)
+    conditions, args = _conditions(wanted, actor)
+    clause = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+    params = [*moments.params(), *args]
+    count = await store.fetch(f"SELECT count(*) AS n FROM ({_select(t)}{clause}) x", *params)
+    rows = await store.fetch(
+        f"SELECT departure_id FROM ({_select(t)}{clause}) x ORDER BY started_at, departure_id "
+        f"LIMIT {int(limit)} OFFSET {int(offset)}", *params)
+    found = [await ledger.load(Departure, UUID(r["departure_id"])) for r in rows]
+    return found, int(count[0]["n"]), where.position

@@ -102,7 +102,8 @@ def departure_columns(d: Departure) -> dict[str, Any]:
             "department": str(d.leaver.get("department", "")),
             "hr_owner_id": d.hr_owner_id, "manager_id": d.manager_id,
             "last_working_day": d.last_working_day, "waiting_for": current_approver(d),
-            "open": int(d.state not in OPEN_CASE_EXCLUDED), "doc": doc}
+            "open": int(d.state not in OPEN_CASE_EXCLUDED), "started_at": doc["started_at"],
+            "doc": doc}
 
 
 def dispute_columns(d: Dispute) -> dict[str, Any]:

@@ -90,6 +90,13 @@ class ProjectionRunner:
                 await tx.execute(statement)
             self._schema_ready.add(generation)
 
+    async def prepare(self) -> None:
+        """Create the projection's state row and current tables, so reads work before the
+        first batch (another process holding the projection has created them)."""
+        async with self.store.transaction(self.projector.name) as tx:
+            if tx is not None:
+                await self._ensure_schema(tx, tx.state.generation)
+
     async def step(self) -> int:
         """Apply the next batch; the number of events applied (0: none waiting, or another
         process holds the projection this turn)."""

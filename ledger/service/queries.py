@@ -7,13 +7,12 @@ leaver, their manager and HR owner, the approvers, and each item's giver and rec
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from uuid import UUID
 
 from ledger.aggregates.codec import replay
 from ledger.aggregates.departure import Departure
 from ledger.aggregates.dispute import Dispute
-from ledger.aggregates.item import DONE_STATES, HandoverItem
+from ledger.aggregates.item import HandoverItem
 from ledger.aggregates.template import Template
 from ledger.canonical import JSONObject
 from ledger.entry import Entry
@@ -26,7 +25,6 @@ from ledger.service.item_flow import default_calendar
 from ledger.service.ledger import Ledger
 from ledger.service.policy import require_role
 from ledger.service.relation import (
-    OVERSEERS,
     REQUEST_STATES,
     absent,
     may_read_departure,
@@ -120,51 +118,6 @@ async def get_event(ledger: Ledger, actor: Actor, event_id: UUID) -> Entry:
     except NotFoundError:
         raise NotFoundError("no such event") from None
     return next(e for e in entries if e.event_id == stored.event_id)
-
-
-@dataclass(frozen=True)
-class DepartureFilter:
-    """Board filters; dates compare with the last working day."""
-
-    state: str | None = None
-    department: str | None = None
-    overdue_on: dt.date | None = None
-    last_day_from: dt.date | None = None
-    last_day_to: dt.date | None = None
-
-
-async def _is_overdue(ledger: Ledger, departure: Departure, today: dt.date) -> bool:
-    for item_id in departure.item_ids:
-        item = await ledger.load(HandoverItem, item_id)
-        due = item.due_date
-        if due and item.state not in DONE_STATES and dt.date.fromisoformat(due) < today:
-            return True
-    return False
-
-
-async def list_departures(ledger: Ledger, actor: Actor, wanted: DepartureFilter, limit: int,
-                          offset: int) -> tuple[list[Departure], int]:
-    """Departures matching ``wanted``, oldest first, and how many match in all.
-
-    Scans every departure (through the aggregate cache); the board projection replaces this.
-    """
-    if actor.role not in OVERSEERS:
-        raise ForbiddenError("only HR, legal and auditors list departures")
-    matched = []
-    for departure_id in await ledger.store.stream_ids("departure"):
-        d = await ledger.load(Departure, departure_id)
-        if not may_read_departure(actor, d):  # a request not yet accepted: its leaver and HR
-            continue
-        last_day = dt.date.fromisoformat(d.last_working_day)
-        if (wanted.state and d.state != wanted.state) or (
-                wanted.department and d.leaver.get("department") != wanted.department) or (
-                wanted.last_day_from and last_day < wanted.last_day_from) or (
-                wanted.last_day_to and last_day > wanted.last_day_to):
-            continue
-        if wanted.overdue_on and not await _is_overdue(ledger, d, wanted.overdue_on):
-            continue
-        matched.append(d)
-    return matched[offset:offset + limit], len(matched)
 
 
 async def authorize_upload(ledger: Ledger, actor: Actor, item_id: UUID) -> HandoverItem:

@@ -132,6 +132,14 @@ class Api:
         """Sequence every queued event into the log and sign a checkpoint."""
         await drain(self.runtime.sequencer)
 
+    async def read_model(self, path: str, who: str | None = None) -> Reply:
+        """GET a read model's ``path`` once everything written so far is sequenced and the
+        read model has reached it (``min_position``)."""
+        await self.sequence()
+        size = (await self.runtime.projections.log_size())
+        sep = "&" if "?" in path else "?"
+        return await self.get(f"{path}{sep}min_position={size}", who)
+
 
 async def add_cast(runtime: Runtime) -> dict[str, str]:
     """Create every principal of the cast with one token each; return id → token."""
