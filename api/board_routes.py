@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from aiohttp import web
@@ -18,8 +19,10 @@ from api.views import View, ok
 from ledger.aggregates.departure import DEPARTURE_STATES
 from ledger.errors import InvalidInputError
 from ledger.projections import board_queries as bq
+from ledger.projections import inbox_queries as iq
 
 table = EndpointTable()
+DEPARTMENT = re.compile(r"[a-z][a-z0-9-]{0,40}")
 
 
 class DepartureBoard(View):
@@ -89,3 +92,42 @@ async def hr_dashboard(request: web.Request) -> web.Response:
                                   moments(request), _int(request, "limit", 50, MAX_PAGE),
                                   _int(request, "offset", 0, 10**9), min_position(request))
     return ok(HrDashboard(**board))
+
+
+class Inbox(View):
+    """What the reader must do now, oldest first: ``action`` is submit, resubmit, confirm,
+    answer_question, approve, sign_confirmation, close, waive or state_in_dispute (a queue
+    also lists awaiting_giver)."""
+
+    position: int
+    items: list[dict[str, Any]]
+
+
+class DepartmentQueue(Inbox):
+    """A department queue's open items."""
+
+    department: str
+
+
+@table.route("GET", "/v1/inbox", "What I must do now", response=Inbox,
+             query=(("min_position", "integer"),))
+async def inbox(request: web.Request) -> web.Response:
+    """The reader's own inbox (as the role they act in, with their department queue)."""
+    runtime = request.app[RUNTIME]
+    found = await iq.inbox(runtime.projections, runtime.principals, actor_of(request),
+                           min_position(request))
+    return ok(Inbox(**found))
+
+
+@table.route("GET", "/v1/queues/{department}", "A department queue (its role, HR)",
+             response=DepartmentQueue, query=(("min_position", "integer"),))
+async def department_queue(request: web.Request) -> web.Response:
+    """Open items the queue ``dept:{department}`` gives, receives or must sign."""
+    department = request.match_info["department"]
+    if not DEPARTMENT.fullmatch(department):
+        raise InvalidInputError("department must be a queue name such as it, finance, admin",
+                                field="department")
+    runtime = request.app[RUNTIME]
+    found = await iq.department_queue(runtime.projections, actor_of(request), department,
+                                      min_position(request))
+    return ok(DepartmentQueue(**found))

@@ -41,7 +41,7 @@ def tables(generation: int) -> dict[str, str]:
 
 ITEM_COLUMNS = ("item_id", "departure_id", "category", "title", "state", "giver_id",
                 "receiver", "mandatory", "open", "due_date", "confirm_by", "rejected_at",
-                "pending_signers", "doc")
+                "pending_signers", "urgent", "submitted_at", "questions_to", "doc")
 DEPARTURE_COLUMNS = ("departure_id", "state", "leaver_id", "leaver_name", "department",
                      "hr_owner_id", "manager_id", "last_working_day", "waiting_for", "open",
                      "started_at", "doc")
@@ -95,7 +95,8 @@ class BoardProjector:
                 title TEXT NOT NULL, state TEXT NOT NULL, giver_id TEXT NOT NULL,
                 receiver TEXT NOT NULL, mandatory INTEGER NOT NULL, open INTEGER NOT NULL,
                 due_date TEXT, confirm_by TEXT, rejected_at TEXT,
-                pending_signers TEXT NOT NULL, doc TEXT NOT NULL)""",
+                pending_signers TEXT NOT NULL, urgent INTEGER NOT NULL, submitted_at TEXT,
+                questions_to TEXT NOT NULL, doc TEXT NOT NULL)""",
             f"CREATE INDEX IF NOT EXISTS {t['items']}_departure "
             f"ON {t['items']} (departure_id)",
             f"CREATE INDEX IF NOT EXISTS {t['items']}_receiver ON {t['items']} (receiver, open)",

@@ -71,7 +71,12 @@ def item_columns(item: HandoverItem, extras: dict[str, Any]) -> dict[str, Any]:
             "due_date": item.due_date if open_item else None,
             "confirm_by": doc["confirm_by"], "rejected_at": extras["rejected_at"]
             if item.state == "rejected" else None,
-            "pending_signers": " ".join(doc["pending_signers"]), "doc": doc}
+            "pending_signers": " ".join(doc["pending_signers"]),
+            "urgent": int(item.urgent), "submitted_at": extras["submitted_at"]
+            if item.state == "submitted" else None,
+            "questions_to": " ".join(sorted({str(q.get("to")) for q in item.questions.values()
+                                             if q.get("answer") is None})),
+            "doc": doc}
 
 
 def current_approver(d: Departure) -> str | None:
@@ -111,6 +116,7 @@ def dispute_columns(d: Dispute) -> dict[str, Any]:
     doc = {"id": str(d.id), "state": d.state, "raised_by": d.raised_by,
            "raised_as": d.raised_as, "raised_at": format_time(d.created_on),
            "item_ids": list(d.item_ids), "statements": len(d.statements),
+           "stated_by": sorted({str(s.get("by")) for s in d.statements}),
            "finding": d.finding.get("responsibility") if d.finding else None}
     return {"dispute_id": str(d.id), "departure_id": d.departure_id, "state": d.state,
             "doc": doc}

@@ -156,3 +156,51 @@ async def test_a_poison_event_stops_its_projection_naming_it_until_rebuilt(api: 
     assert int(counted[0]["n"]) == size
     state = {s.name: s for s in await api.runtime.projections.states()}["counting"]
     assert (state.error, state.generation, state.position) == (None, 2, size)
+
+
+# --- inboxes and department queues --------------------------------------------------------------
+
+async def actions(api: Api, who: str, path: str = "/v1/inbox") -> list[tuple[str, str]]:
+    reply = await api.read_model(path, who)
+    assert reply.status == 200, reply.body
+    return [(e["action"], e.get("title") or e["departure_id"]) for e in reply.json()["items"]]
+
+
+async def test_inboxes_say_who_must_do_what_now(api: Api) -> None:
+    departure_id, clients, laptop = await risky_case(api)
+    assert await actions(api, "wang.lei") == [("resubmit", "客户资料"), ("submit", "笔记本电脑")]
+    assert await actions(api, "zhao.min") == []
+    asked = await api.post(f"/v1/items/{clients}/comments", "zhao.min", json={
+        "text": "三期需求在哪里?", "question_to": "wang.lei"})
+    assert asked.status == 201, asked.body
+    assert ("answer_question", "客户资料") in await actions(api, "wang.lei")
+    assert (await api.post(f"/v1/items/{clients}/submit", "wang.lei", json={})).status == 200
+    assert await actions(api, "zhao.min") == [("confirm", "客户资料")]
+    assert (await api.post(f"/v1/items/{clients}/confirm", "zhao.min", json={})).status == 200
+    assert (await api.post(f"/v1/items/{laptop}/submit", "wang.lei", json={})).status == 200
+    assert await actions(api, "li.qiang") == [("confirm", "笔记本电脑")]
+    assert (await api.post(f"/v1/items/{laptop}/confirm", "li.qiang", json={})).status == 200
+    # every mandatory item done: the parties sign the confirmation, HR closes
+    assert ("sign_confirmation", departure_id) in await actions(api, "wang.lei")
+    assert set(await actions(api, "hr.sun")) >= {("sign_confirmation", departure_id),
+                                                 ("close", departure_id)}
+
+
+async def test_an_approver_a_waiting_hr_owner_and_a_department_queue(api: Api) -> None:
+    from tests.integration.test_http_api import start
+
+    pending = await start(api)
+    assert (await api.post(f"/v1/departures/{pending}/submit", "hr.sun")).status == 200
+    assert await actions(api, "li.qiang") == [("approve", pending)]
+    departure_id = await approved(api)
+    await add_item(api, departure_id, receiver="dept:it", category="accounts_permissions",
+                   title="邮箱账号")
+    await add_item(api, departure_id, receiver="stranger", title="项目文档")
+    assert await actions(api, "it.qian", "/v1/queues/it") == [("awaiting_giver", "邮箱账号")]
+    assert await actions(api, "hr.sun", "/v1/queues/it") == [("awaiting_giver", "邮箱账号")]
+    assert (await api.get("/v1/queues/it", "fin.zhou")).status == 403
+    assert (await api.get("/v1/queues/IT;drop", "hr.sun")).problem(422)["field"] == (
+        "department")
+    deactivated = await api.post("/v1/principals/stranger/deactivate", "admin", json={})
+    assert deactivated.status == 200, deactivated.body
+    assert ("waive", "项目文档") in await actions(api, "hr.sun")

@@ -1,0 +1,174 @@
+"""Inboxes and department queues, read from the board: what someone must do now, oldest
+first — submit or resubmit an item, confirm one (as its receiver or one of its signers),
+answer a question, approve a step, sign the handover confirmation, state in a dispute, and,
+for a case's HR owner, close it or waive what nobody active can receive.
+
+Everything listed is something its reader takes part in, so it reads nothing it could not
+read today; a department queue is read by that department's role and by HR.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from ledger.errors import ForbiddenError, NotFoundError
+from ledger.principals import Principal
+from ledger.projections.board import tables
+from ledger.projections.board_queries import board_position
+from ledger.service.context import Actor
+from ledger.store.principal_port import PrincipalStore
+from ledger.store.projection_port import ProjectionStore
+
+ACCEPTED = ("approved", "handing_over")
+QUEUE_ROLES = {"it": "it", "finance": "finance", "admin": "admin"}
+
+
+def _member(column: str, n: int) -> str:
+    """SQL: parameter ``$n`` (``% id %``) is one of the space-separated ids in ``column``."""
+    return f"(' ' || {column} || ' ') LIKE ${n}"
+
+
+def _any_of(column: str, ids: list[str], start: int) -> tuple[str, list[object]]:
+    marks = [_member(column, start + k) for k in range(len(ids))]
+    return "(" + " OR ".join(marks) + ")", [f"% {i} %" for i in ids]
+
+
+def _entry(action: str, row: dict[str, Any], since: str | None, **more: Any) -> dict[str, Any]:
+    return {"action": action, "departure_id": row["departure_id"],
+            "leaver": row.get("leaver_name"), "since": since or "", **more}
+
+
+async def _item_rows(store: ProjectionStore, t: dict[str, str],
+                     ids: list[str]) -> list[dict[str, Any]]:
+    givers = ", ".join(f"${n}" for n in range(1, len(ids) + 1))
+    signing, sign_args = _any_of("i.pending_signers", ids, len(ids) + 1)
+    asked, ask_args = _any_of("i.questions_to", ids, 2 * len(ids) + 1)
+    return await store.fetch(
+        "SELECT i.item_id, i.departure_id, i.title, i.state, i.giver_id, i.due_date, "
+        "i.rejected_at, i.submitted_at, i.pending_signers, i.questions_to, i.urgent, "
+        f"d.state AS case_state, d.leaver_name FROM {t['items']} i JOIN {t['departures']} d "
+        "ON d.departure_id = i.departure_id WHERE i.open = 1 AND d.open = 1 AND "
+        f"(i.giver_id IN ({givers}) OR {signing} OR {asked})", *ids, *sign_args, *ask_args)
+
+
+def _item_actions(row: dict[str, Any], ids: set[str]) -> list[dict[str, Any]]:
+    found = []
+    item = {"item_id": row["item_id"], "title": row["title"], "due_date": row["due_date"]}
+    if row["giver_id"] in ids and row["state"] == "open" and (
+            row["case_state"] in ACCEPTED or row["urgent"]):
+        found.append(_entry("submit", row, row["due_date"], **item))
+    if row["giver_id"] in ids and row["state"] == "rejected":
+        found.append(_entry("resubmit", row, row["rejected_at"], **item))
+    if row["state"] == "submitted" and ids & set(row["pending_signers"].split()):
+        found.append(_entry("confirm", row, row["submitted_at"], **item))
+    if ids & set(row["questions_to"].split()):
+        found.append(_entry("answer_question", row, None, **item))
+    return found
+
+
+async def _case_actions(store: ProjectionStore, t: dict[str, str], actor: Actor,
+                        ids: list[str]) -> list[dict[str, Any]]:
+    marks = ", ".join(f"${n}" for n in range(2, len(ids) + 2))
+    rows = await store.fetch(
+        f"SELECT d.* FROM {t['departures']} d WHERE d.open = 1 AND (d.waiting_for IN "
+        f"({marks}) OR d.hr_owner_id = $1 OR d.leaver_id = $1 OR EXISTS (SELECT 1 FROM "
+        f"{t['items']} i WHERE i.departure_id = d.departure_id AND i.receiver IN ({marks})))",
+        actor.id, *ids)
+    found = []
+    for row in rows:
+        doc = orjson.loads(row["doc"])
+        if row["waiting_for"] in ids:
+            found.append(_entry("approve", row, doc["started_at"],
+                                step=doc["approval"]["approved"]))
+        all_done = row["state"] in ACCEPTED and row["mandatory_done"] == row["mandatory_total"]
+        if all_done and actor.id not in doc["confirmation_signed_by"]:
+            found.append(_entry("sign_confirmation", row, None))
+        if all_done and row["hr_owner_id"] == actor.id and row["state"] == "handing_over":
+            found.append(_entry("close", row, None))
+    return found
+
+
+async def _waive_actions(store: ProjectionStore, principals: PrincipalStore,
+                         t: dict[str, str], actor: Actor) -> list[dict[str, Any]]:
+    """Mandatory open items of the HR owner's cases whose receiver is no longer active."""
+    rows = await store.fetch(
+        f"SELECT i.item_id, i.departure_id, i.title, i.receiver, i.due_date, d.leaver_name "
+        f"FROM {t['items']} i JOIN {t['departures']} d ON d.departure_id = i.departure_id "
+        "WHERE d.open = 1 AND d.hr_owner_id = $1 AND i.open = 1 AND i.mandatory = 1 "
+        "AND i.receiver NOT LIKE 'dept:%'", actor.id)
+    found = []
+    for row in rows:
+        if not await _active(principals, row["receiver"]):
+            found.append(_entry("waive", row, row["due_date"], item_id=row["item_id"],
+                                title=row["title"], receiver=row["receiver"]))
+    return found
+
+
+async def _active(principals: PrincipalStore, principal_id: str) -> bool:
+    try:
+        found: Principal = await principals.get_principal(principal_id)
+    except NotFoundError:
+        return False
+    return found.active
+
+
+async def _dispute_actions(store: ProjectionStore, t: dict[str, str],
+                           actor: Actor) -> list[dict[str, Any]]:
+    rows = await store.fetch(
+        f"SELECT x.dispute_id, x.departure_id, x.doc, d.leaver_id, d.leaver_name FROM "
+        f"{t['disputes']} x JOIN {t['departures']} d ON d.departure_id = x.departure_id "
+        "WHERE x.state = 'open'")
+    found = []
+    for row in rows:
+        doc = orjson.loads(row["doc"])
+        if actor.id in doc["stated_by"]:
+            continue
+        receives = await store.fetch(
+            f"SELECT item_id FROM {t['items']} WHERE departure_id = $1 AND receiver = $2",
+            row["departure_id"], actor.id)
+        concerned = {r["item_id"] for r in receives} & set(doc["item_ids"])
+        if actor.id in (row["leaver_id"], doc["raised_by"]) or concerned:
+            found.append(_entry("state_in_dispute", row, doc["raised_at"],
+                                dispute_id=row["dispute_id"]))
+    return found
+
+
+async def inbox(store: ProjectionStore, principals: PrincipalStore, actor: Actor,
+                at_least: int = 0) -> dict[str, Any]:
+    """What ``actor`` must do now, oldest first."""
+    where = await board_position(store, at_least)
+    t = tables(where.generation)
+    ids = list(actor.acting_for())
+    entries = [a for row in await _item_rows(store, t, ids) for a in _item_actions(row, set(ids))]
+    entries += await _case_actions(store, t, actor, ids)
+    if actor.role == "hr":
+        entries += await _waive_actions(store, principals, t, actor)
+    entries += await _dispute_actions(store, t, actor)
+    entries.sort(key=lambda e: (e["since"] == "", e["since"], e["departure_id"]))
+    return {"position": where.position, "items": entries}
+
+
+async def department_queue(store: ProjectionStore, actor: Actor, department: str,
+                           at_least: int = 0) -> dict[str, Any]:
+    """The open items a department queue gives, receives or must sign, oldest first."""
+    queue = f"dept:{department}"
+    if actor.role != "hr" and QUEUE_ROLES.get(department) != actor.role:
+        raise ForbiddenError(f"only HR and the {department} department read its queue")
+    where = await board_position(store, at_least)
+    t = tables(where.generation)
+    signing, args = _any_of("i.pending_signers", [queue], 2)
+    rows = await store.fetch(
+        "SELECT i.item_id, i.departure_id, i.title, i.state, i.giver_id, i.receiver, "
+        "i.due_date, i.rejected_at, i.submitted_at, i.pending_signers, i.questions_to, "
+        f"i.urgent, d.state AS case_state, d.leaver_name FROM {t['items']} i JOIN "
+        f"{t['departures']} d ON d.departure_id = i.departure_id WHERE i.open = 1 AND "
+        f"d.open = 1 AND (i.giver_id = $1 OR i.receiver = $1 OR {signing})", queue, *args)
+    entries = [a for row in rows for a in _item_actions(row, {queue})]
+    waiting = {a["item_id"] for a in entries}
+    entries += [_entry("awaiting_giver", row, row["due_date"], item_id=row["item_id"],
+                       title=row["title"], due_date=row["due_date"], state=row["state"])
+                for row in rows if row["item_id"] not in waiting]
+    entries.sort(key=lambda e: (e["since"] == "", e["since"], e["departure_id"]))
+    return {"position": where.position, "department": department, "items": entries}
