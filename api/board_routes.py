@@ -20,6 +20,7 @@ from ledger.aggregates.departure import DEPARTURE_STATES
 from ledger.errors import InvalidInputError
 from ledger.projections import board_queries as bq
 from ledger.projections import inbox_queries as iq
+from ledger.service.timeline import timeline
 
 table = EndpointTable()
 DEPARTMENT = re.compile(r"[a-z][a-z0-9-]{0,40}")
@@ -131,3 +132,18 @@ async def department_queue(request: web.Request) -> web.Response:
     found = await iq.department_queue(runtime.projections, actor_of(request), department,
                                       min_position(request))
     return ok(DepartmentQueue(**found))
+
+
+class Timeline(View):
+    """A case's timeline: ``at``, ``actor``, the event, and a line in Chinese and English."""
+
+    items: list[dict[str, Any]]
+
+
+@table.route("GET", "/v1/departures/{departure_id}/timeline",
+             "A departure's timeline (who did what and when)", response=Timeline)
+async def departure_timeline(request: web.Request) -> web.Response:
+    """Oldest first; each reader sees the streams they may read."""
+    lines = await timeline(request.app[RUNTIME].ledger, actor_of(request),
+                           path_uuid(request, "departure_id"))
+    return ok(Timeline(items=lines))

@@ -204,3 +204,25 @@ async def test_an_approver_a_waiting_hr_owner_and_a_department_queue(api: Api) -
     deactivated = await api.post("/v1/principals/stranger/deactivate", "admin", json={})
     assert deactivated.status == 200, deactivated.body
     assert ("waive", "项目文档") in await actions(api, "hr.sun")
+
+
+async def test_the_timeline_tells_who_did_what_when_to_each_reader_as_they_may_read(
+        api: Api) -> None:
+    departure_id, clients, laptop = await risky_case(api)
+    commented = await api.post(f"/v1/items/{laptop}/comments", "li.qiang",
+                               json={"text": "型号?"})
+    assert commented.status == 201, commented.body
+    reply = await api.get(f"/v1/departures/{departure_id}/timeline", "hr.sun")
+    assert reply.status == 200, reply.body
+    lines = reply.json()["items"]
+    assert [line["at"] for line in lines] == sorted(line["at"] for line in lines)
+    assert lines[0]["en"] == "hr.sun started the departure"
+    rejected = next(line for line in lines if line["type"] == "ItemRejected")
+    assert (rejected["zh"], rejected["en"]) == ("zhao.min 退回「客户资料」：缺少三期需求",
+                                               "zhao.min rejected “客户资料”: 缺少三期需求")
+    assert any(line["en"] == "li.qiang approved step 1" for line in lines)
+    # the receiver of the client file reads the case's steps and their item, not the laptop's
+    theirs = (await api.get(f"/v1/departures/{departure_id}/timeline", "zhao.min")).json()
+    streams = {line["stream"] for line in theirs["items"]}
+    assert clients in streams and laptop not in streams and departure_id in streams
+    assert (await api.get(f"/v1/departures/{departure_id}/timeline", "stranger")).status == 404
