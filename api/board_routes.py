@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
@@ -20,6 +21,7 @@ from ledger.aggregates.departure import DEPARTURE_STATES
 from ledger.errors import InvalidInputError
 from ledger.projections import board_queries as bq
 from ledger.projections import inbox_queries as iq
+from ledger.projections import report_queries as rq
 from ledger.service.timeline import timeline
 
 table = EndpointTable()
@@ -147,3 +149,31 @@ async def departure_timeline(request: web.Request) -> web.Response:
     lines = await timeline(request.app[RUNTIME].ledger, actor_of(request),
                            path_uuid(request, "departure_id"))
     return ok(Timeline(items=lines))
+
+
+class HandoverReport(View):
+    """Per department, for cases closed in the period."""
+
+    position: int
+    period: dict[str, str]  # from, to (inclusive)
+    departments: list[dict[str, Any]]
+
+
+@table.route("GET", "/v1/reports/handover", "The handover report (HR, legal, auditors)",
+             response=HandoverReport, query=(("from", "date"), ("to", "date"),
+                                             ("department", "string"), ("format", "string")))
+async def handover_report(request: web.Request) -> web.StreamResponse:
+    """Cases closed from ``from`` to ``to`` (default: the 30 days up to today), by
+    department; ``format=csv`` for CSV."""
+    runtime = request.app[RUNTIME]
+    today = moments(request).today
+    end = _date(request, "to") or today
+    start = _date(request, "from") or end - dt.timedelta(days=29)
+    kind = _choice(request, "format", ("json", "csv")) or "json"
+    report = await rq.handover_report(runtime.projections, actor_of(request), start, end,
+                                      _text(request, "department"))
+    if kind == "csv":
+        return web.Response(text=rq.as_csv(report), content_type="text/csv", charset="utf-8",
+                            headers={"Content-Disposition":
+                                     'attachment; filename="handover-report.csv"'})
+    return ok(HandoverReport(**report))

@@ -44,7 +44,7 @@ ITEM_COLUMNS = ("item_id", "departure_id", "category", "title", "state", "giver_
                 "pending_signers", "urgent", "submitted_at", "questions_to", "doc")
 DEPARTURE_COLUMNS = ("departure_id", "state", "leaver_id", "leaver_name", "department",
                      "hr_owner_id", "manager_id", "last_working_day", "waiting_for", "open",
-                     "started_at", "doc")
+                     "started_at", "closed_at", "doc")
 DISPUTE_COLUMNS = ("dispute_id", "departure_id", "state", "doc")
 
 
@@ -83,7 +83,8 @@ class BoardProjector:
                 mandatory_total INTEGER NOT NULL DEFAULT 0,
                 mandatory_done INTEGER NOT NULL DEFAULT 0,
                 next_due TEXT, accounts_open INTEGER NOT NULL DEFAULT 0,
-                oldest_rejection TEXT, started_at TEXT NOT NULL, doc TEXT NOT NULL)""",
+                oldest_rejection TEXT, started_at TEXT NOT NULL, closed_at TEXT,
+                doc TEXT NOT NULL)""",
             f"CREATE INDEX IF NOT EXISTS {t['departures']}_open "
             f"ON {t['departures']} (open, last_working_day)",
             f"CREATE INDEX IF NOT EXISTS {t['departures']}_started "

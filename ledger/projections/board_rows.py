@@ -20,8 +20,8 @@ DECISIONS = {"ItemConfirmed": "confirmed", "ItemRejected": "rejected", "ItemWaiv
 
 def new_extras() -> dict[str, Any]:
     """An item's running figures before its first event."""
-    return {"comments": 0, "rejections": 0, "external_reports": 0, "last_decision": None,
-            "submitted_at": None, "rejected_at": None}
+    return {"comments": 0, "rejections": 0, "external_reports": 0, "escalations": 0,
+            "last_decision": None, "submitted_at": None, "rejected_at": None}
 
 
 def update_extras(extras: dict[str, Any], entry: Entry) -> dict[str, Any]:
@@ -35,6 +35,8 @@ def update_extras(extras: dict[str, Any], entry: Entry) -> dict[str, Any]:
         out["submitted_at"], out["rejected_at"] = at, None
     elif kind == "ItemExternalEvidenceRecorded":
         out["external_reports"] += 1
+    elif kind == "ItemConfirmationEscalated":
+        out["escalations"] += 1
     if kind in DECISIONS:
         out["last_decision"] = {"kind": DECISIONS[kind], "by": entry.payload.get("by"),
                                 "reason": entry.payload.get("reason"), "at": at}
@@ -108,6 +110,7 @@ def departure_columns(d: Departure) -> dict[str, Any]:
             "hr_owner_id": d.hr_owner_id, "manager_id": d.manager_id,
             "last_working_day": d.last_working_day, "waiting_for": current_approver(d),
             "open": int(d.state not in OPEN_CASE_EXCLUDED), "started_at": doc["started_at"],
+            "closed_at": str(d.closure["recorded_at"]) if d.closure else None,
             "doc": doc}
 
 

@@ -226,3 +226,33 @@ async def test_the_timeline_tells_who_did_what_when_to_each_reader_as_they_may_r
     streams = {line["stream"] for line in theirs["items"]}
     assert clients in streams and laptop not in streams and departure_id in streams
     assert (await api.get(f"/v1/departures/{departure_id}/timeline", "stranger")).status == 404
+
+
+async def test_the_handover_report_counts_closed_cases_by_department(api: Api) -> None:
+    from tests.integration.test_http_api import start
+    from tests.support.confirmation import sign_confirmation_over_http
+
+    departure_id, clients, laptop = await risky_case(api)
+    for item_id, receiver in ((clients, "zhao.min"), (laptop, "li.qiang")):
+        assert (await api.post(f"/v1/items/{item_id}/submit", "wang.lei", json={})).status == 200
+        assert (await api.post(f"/v1/items/{item_id}/confirm", receiver, json={})).status == 200
+    await sign_confirmation_over_http(api, departure_id)
+    assert (await api.post(f"/v1/departures/{departure_id}/close", "hr.sun")).status == 200
+    await start(api, department="R&D")  # open: not in the report
+    await api.read_model("/v1/inbox", "hr.sun")
+    today = dt.datetime.now(dt.UTC).date()
+    api.runtime.ledger.clock = lambda: dt.datetime.now(dt.UTC)
+    reply = await api.get(f"/v1/reports/handover?from={today}&to={today}", "audit.x")
+    assert reply.status == 200, reply.body
+    (sales,) = reply.json()["departments"]
+    assert sales == {
+        "department": "Sales", "closed": 1,
+        "median_days_notice_to_close": (today - dt.date(2026, 11, 1)).days, "items": 2,
+        "items_rejected_at_least_once": 1, "items_overdue": 1, "reminders_per_case": 0,
+        "escalations_per_case": 0}
+    as_csv = await api.get(f"/v1/reports/handover?from={today}&to={today}&format=csv", "hr.sun")
+    assert as_csv.content_type == "text/csv"
+    assert as_csv.body.decode().splitlines()[1].startswith("Sales,1,")
+    assert (await api.get("/v1/reports/handover", "wang.lei")).status == 403
+    backwards = await api.get("/v1/reports/handover?from=2026-02-01&to=2026-01-01", "hr.sun")
+    assert backwards.problem(422)["field"] == "to"

@@ -71,6 +71,7 @@ EXERCISED = {
     # read models: exercised in test_boards.py
     "GET /v1/boards/departures/{departure_id}", "GET /v1/boards/hr", "GET /v1/inbox",
     "GET /v1/queues/{department}", "GET /v1/departures/{departure_id}/timeline",
+    "GET /v1/reports/handover",
 }
 
 
