@@ -34,6 +34,7 @@ OMITTED_WHEN_DEFAULT: dict[str, JSONObject] = {
     "ItemConfirmed": {"signer": None, "acknowledged": None, "how": None},
     "ItemRejected": {"signer": None, "rejected_lines": None, "acknowledged": None},
     "ItemSignedOff": {"acknowledged": None, "how": None},
+    "DepartureReminderSent": {"rule": None},  # the scheduler's rule; HR's own have none
 }
 # Fields added to an event type after entries without them were stored, and the value such an
 # old entry means (eventsourcing's event classes keep no defaults): old streams still replay.

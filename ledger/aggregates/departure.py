@@ -421,18 +421,18 @@ class Departure(Aggregate):
         self.state = "handing_over"
 
     def send_reminder(self, by: str, to: str, item_ids: list[str], channel: str,
-                      escalation: bool, message: str) -> None:
+                      escalation: bool, message: str, rule: str | None = None) -> None:
         """Record a reminder or escalation: proof that the company chased the leaver."""
         self._require_state(*OPEN_FOR_ITEMS)
         unknown = sorted(set(item_ids) - set(self.item_ids))
         if unknown:
             raise InvalidInputError(f"items not in this departure: {unknown}", field="item_ids")
         self._reminder_sent(by=by, to=to, item_ids=item_ids, channel=channel,
-                            escalation=escalation, message=message)
+                            escalation=escalation, message=message, rule=rule)
 
     @event("ReminderSent", topic="DepartureReminderSent")
     def _reminder_sent(self, by: str, to: str, item_ids: list[str], channel: str,
-                       escalation: bool, message: str) -> None:
+                       escalation: bool, message: str, rule: str | None = None) -> None:
         self.reminders += 1
 
     def close(self, by: str, items: Sequence[ItemStatus], note: str,

@@ -14,6 +14,7 @@ from pydantic import Field, StringConstraints, model_validator
 
 from ledger.aggregates.dependency import find_cycle
 from ledger.aggregates.item import MODULES
+from ledger.aggregates.reminder_rules import SCHEDULER_RULES
 from ledger.aggregates.signoff import MAX_SIGNERS
 from ledger.aggregates.template import ITEM_GIVERS, ITEM_SIGNERS, TEMPLATE_FAMILIES
 from ledger.service.case_commands import (
@@ -250,9 +251,13 @@ class SendReminder(Model):
     departure_id: Uuid
     to: Id
     item_ids: list[Uuid] = Field(max_length=500)
-    channel: Literal["email", "sms", "dingtalk", "wecom", "phone", "in_person", "letter"]
+    channel: Literal["email", "sms", "dingtalk", "wecom", "feishu", "webhook", "phone",
+                     "in_person", "letter"]
     escalation: Bool = False
     message: Text = ""
+    # Which of the scheduler's rules sent it (ledger.scheduler); only the ledger's own worker
+    # names one.
+    rule: Literal[SCHEDULER_RULES] | None = None  # type: ignore[valid-type]
 
 
 class CloseDeparture(Model):

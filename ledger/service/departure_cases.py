@@ -27,7 +27,13 @@ from ledger.service.item_flow import (
     requirements_of_new_item,
     unanswered_questions,
 )
-from ledger.service.policy import HR, REVIEWERS, require_hr_or_manager, require_role
+from ledger.service.policy import (
+    HR,
+    LEDGER_ACTOR_ID,
+    REVIEWERS,
+    require_hr_or_manager,
+    require_role,
+)
 from ledger.service.relation import hide_departure
 from ledger.service.unit_of_work import UnitOfWork
 
@@ -207,14 +213,19 @@ async def add_item(cmd: c.AddItem, actor: Actor, uow: UnitOfWork) -> JSONObject:
 
 
 async def send_reminder(cmd: c.SendReminder, actor: Actor, uow: UnitOfWork) -> JSONObject:
-    """HR records that it chased someone about open items."""
-    require_role(actor, HR, "send reminders")
+    """HR records that it chased someone about open items; the ledger's scheduler records
+    the reminders and escalations its rules send (ledger.scheduler), naming the rule."""
+    ours = actor.id == LEDGER_ACTOR_ID
+    if not ours:
+        require_role(actor, HR, "send reminders")
+        if cmd.rule is not None:
+            raise ForbiddenError("only the ledger's scheduler sends reminders by rule")
     departure = await uow.get(Departure, cmd.departure_id)
     require_not_leaver(actor, departure)
     await require_named(uow, cmd.to, "to")
     departure.send_reminder(by=actor.id, to=cmd.to, item_ids=[str(i) for i in cmd.item_ids],
                             channel=cmd.channel, escalation=cmd.escalation,
-                            message=cmd.message)
+                            message=cmd.message, rule=cmd.rule)
     return {"departure_id": str(departure.id), "reminders": departure.reminders}
 
 

@@ -391,10 +391,10 @@ def test_reminders_and_escalations_are_recorded_as_proof_of_chasing() -> None:
     assert recorded(departure) == [
         ("DepartureReminderSent", {"by": HR, "to": "emp-zhang", "item_ids": ["item-2"],
                                    "channel": "dingtalk", "escalation": False,
-                                   "message": "请尽快提交客户清单"}),
+                                   "message": "请尽快提交客户清单", "rule": None}),
         ("DepartureReminderSent", {"by": HR, "to": "mgr-wang", "item_ids": ["item-1", "item-2"],
                                    "channel": "email", "escalation": True,
-                                   "message": "overdue"}),
+                                   "message": "overdue", "rule": None}),
     ]
 
 

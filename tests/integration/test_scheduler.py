@@ -1,0 +1,59 @@
+"""The scheduler over weeks of simulated time (an injected clock), on both stores: each rule
+fires once on its day, naming rule, recipient and items; a second turn, a second scheduler
+and a restart record nothing more; HR cannot send a reminder by rule."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from ledger.scheduler import Scheduler
+from tests.integration.http_fixtures import Api
+from tests.integration.test_http_api import add_item, approved, entries_of
+
+
+async def test_each_rule_fires_once_on_its_day_across_weeks(api: Api) -> None:
+    departure_id = await approved(api)  # last working day 2026-11-30, manager li.qiang
+    await add_item(api, departure_id, title="客户资料", due_date="2026-11-20")
+    await add_item(api, departure_id, receiver="dept:it", category="accounts_permissions",
+                   title="邮箱账号")
+    first = Scheduler(api.runtime.ledger, api.runtime.projections)
+    second = Scheduler(api.runtime.ledger, api.runtime.projections)
+    fired: dict[str, int] = {}
+    day = dt.date(2026, 11, 15)
+    while day <= dt.date(2026, 12, 10):
+        moment = dt.datetime(day.year, day.month, day.day, 1, 0, tzinfo=dt.UTC)
+        api.runtime.ledger.clock = lambda moment=moment: moment  # type: ignore[misc]
+        await api.read_model("/v1/inbox", "hr.sun")  # the board has everything so far
+        sent = await first.step()
+        assert await first.step() == 0 and await second.step() == 0  # once a day, at most
+        if sent:
+            fired[day.isoformat()] = sent
+        day += dt.timedelta(days=1)
+    restarted = Scheduler(api.runtime.ledger, api.runtime.projections)
+    assert await restarted.step() == 0
+    assert fired == {"2026-11-20": 1, "2026-11-22": 1, "2026-11-23": 1, "2026-11-27": 1,
+                     "2026-12-02": 1}
+    reminders = [json.loads(e["entry"]) for e in await entries_of(api, departure_id)
+                 if e["type"] == "DepartureReminderSent"]
+    assert [(r["payload"]["rule"], r["payload"]["to"], r["payload"]["escalation"])
+            for r in reminders] == [
+        ("due_today", "wang.lei", False), ("overdue_manager", "li.qiang", True),
+        ("overdue_hr", "hr.sun", True), ("last_day_under_half", "hr.sun", True),
+        ("accounts_not_revoked", "dept:it", True)]
+    assert all(r["actor"]["id"] == "system:ledger" and r["payload"]["channel"] == "webhook"
+               for r in reminders)
+    assert "今天到期" in reminders[0]["payload"]["message"]
+
+
+async def test_only_the_scheduler_names_a_rule(api: Api) -> None:
+    departure_id = await approved(api)
+    item_id = await add_item(api, departure_id)
+    reply = await api.post(f"/v1/departures/{departure_id}/reminders", "hr.sun", json={
+        "to": "wang.lei", "item_ids": [item_id], "channel": "wecom", "rule": "due_today"})
+    assert "scheduler" in reply.problem(403)["detail"]
+    plain = await api.post(f"/v1/departures/{departure_id}/reminders", "hr.sun", json={
+        "to": "wang.lei", "item_ids": [item_id], "channel": "feishu"})
+    assert plain.status in (200, 201), plain.body
+    payload = json.loads((await entries_of(api, departure_id))[-1]["entry"])["payload"]
+    assert "rule" not in payload  # HR's own reminders are recorded as before
