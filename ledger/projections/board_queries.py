@@ -236,3 +236,31 @@ async def list_departures(ledger: Ledger, store: ProjectionStore, actor: Actor,
         f"LIMIT {int(limit)} OFFSET {int(offset)}", *params)
     found = [await ledger.load(Departure, UUID(r["departure_id"])) for r in rows]
     return found, int(count[0]["n"]), where.position
+
+
+async def changed_cases(store: ProjectionStore, actor: Actor, start: int,
+                        end: int) -> list[str]:
+    """The departures (as ``actor``, an overseer, may list them) whose case, items or
+    disputes have log entries in [``start``, ``end``)."""
+    if actor.role not in OVERSEERS:
+        raise ForbiddenError("only HR, legal and auditors follow the HR dashboard")
+    t = tables((await board_position(store)).generation)
+    touched = {str(r["stream_id"]) for r in await store.fetch(
+        "SELECT DISTINCT e.stream_id FROM log_entries l JOIN events e "
+        "ON e.position = l.position WHERE l.idx >= $1 AND l.idx < $2", start, end)}
+    if not touched:
+        return []
+    hidden = "" if actor.role == "hr" else (
+        f" AND d.state NOT IN ('{REQUEST_STATES[0]}', '{REQUEST_STATES[1]}')")
+    found: set[str] = set()
+    streams = sorted(touched)
+    for at in range(0, len(streams), 500):
+        chunk = streams[at:at + 500]
+        marks = ", ".join(f"${n}" for n in range(1, len(chunk) + 1))
+        rows = await store.fetch(
+            f"SELECT d.departure_id FROM {t['departures']} d WHERE (d.departure_id IN "
+            f"({marks}) OR d.departure_id IN (SELECT departure_id FROM {t['items']} WHERE "
+            f"item_id IN ({marks})) OR d.departure_id IN (SELECT departure_id FROM "
+            f"{t['disputes']} WHERE dispute_id IN ({marks}))){hidden}", *chunk)
+        found |= {str(r["departure_id"]) for r in rows}
+    return sorted(found)

@@ -107,6 +107,14 @@ class Api:
     base: str
     tokens: dict[str, str]
 
+    def url(self, path: str) -> str:
+        """The server's address of ``path``."""
+        return self.base + path
+
+    def auth(self, who: str) -> dict[str, str]:
+        """The Authorization header of ``who``."""
+        return {"Authorization": f"Bearer {self.tokens[who]}"}
+
     async def call(self, method: str, path: str, who: str | None = None, *,
                    role: str | None = None, json: Any = None, data: Any = None,
                    headers: Mapping[str, str] | None = None) -> Reply:

@@ -4,7 +4,9 @@ rebuild that swaps in identical tables."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import json
 from typing import Any
 
 from tests.conftest import drain
@@ -256,3 +258,61 @@ async def test_the_handover_report_counts_closed_cases_by_department(api: Api) -
     assert (await api.get("/v1/reports/handover", "wang.lei")).status == 403
     backwards = await api.get("/v1/reports/handover?from=2026-02-01&to=2026-01-01", "hr.sun")
     assert backwards.problem(422)["field"] == "to"
+
+
+# --- live updates (Server-Sent Events) ----------------------------------------------------------
+
+async def next_event(lines: Any) -> dict[str, str]:
+    """Read one SSE event (its fields) from an aiohttp response's line stream."""
+    fields: dict[str, str] = {}
+    while True:
+        raw = await asyncio.wait_for(lines.readline(), timeout=10)
+        line = raw.decode().rstrip("\r\n")
+        if line == "" and fields:
+            return fields
+        if line and not line.startswith(":"):
+            name, _, value = line.partition(":")
+            fields[name] = value.lstrip(" ")
+
+
+async def test_a_cases_board_is_sent_live_and_resumes_from_last_event_id(api: Api) -> None:
+    departure_id, clients, _ = await risky_case(api)
+    await api.read_model("/v1/inbox", "hr.sun")
+    url = api.url(f"/v1/boards/departures/{departure_id}/events")
+    async with api.session.get(url, headers=api.auth("zhao.min")) as stream:
+        assert stream.status == 200 and stream.content_type == "text/event-stream"
+        first = await next_event(stream.content)
+        assert first["event"] == "board"
+        assert json.loads(first["data"])["departure"]["id"] == departure_id
+        assert (await api.post(f"/v1/items/{clients}/submit", "wang.lei", json={})).status == 200
+        await api.read_model("/v1/inbox", "hr.sun")
+        second = await next_event(stream.content)
+        assert int(second["id"]) > int(first["id"])
+        item = json.loads(second["data"])["categories"]["clients"][0]
+        assert item["state"] == "submitted"
+    # reconnecting with the last id it saw: nothing new, so nothing until the next change
+    resumed_from = second["id"]
+    async with api.session.get(url, headers={**api.auth("zhao.min"),
+                                             "Last-Event-ID": resumed_from}) as stream:
+        assert (await api.post(f"/v1/items/{clients}/confirm", "zhao.min", json={})).status == 200
+        await api.read_model("/v1/inbox", "hr.sun")
+        third = await next_event(stream.content)
+        assert json.loads(third["data"])["categories"]["clients"][0]["state"] == "confirmed"
+    hidden = await api.get(f"/v1/boards/departures/{departure_id}/events", "stranger")
+    assert hidden.status == 404
+
+
+async def test_the_hr_dashboard_stream_names_the_cases_that_changed(api: Api) -> None:
+    departure_id, clients, _ = await risky_case(api)
+    calm = await approved(api, department="R&D")
+    await api.read_model("/v1/inbox", "hr.sun")
+    async with api.session.get(api.url("/v1/boards/hr/events"),
+                               headers=api.auth("audit.x")) as stream:
+        assert stream.status == 200
+        assert (await api.post(f"/v1/items/{clients}/submit", "wang.lei", json={})).status == 200
+        await api.read_model("/v1/inbox", "hr.sun")
+        changed = await next_event(stream.content)
+        assert changed["event"] == "changed"
+        assert json.loads(changed["data"])["departures"] == [departure_id]  # not ``calm``
+    assert calm != departure_id
+    assert (await api.get("/v1/boards/hr/events", "wang.lei")).status == 403

@@ -71,7 +71,8 @@ EXERCISED = {
     # read models: exercised in test_boards.py
     "GET /v1/boards/departures/{departure_id}", "GET /v1/boards/hr", "GET /v1/inbox",
     "GET /v1/queues/{department}", "GET /v1/departures/{departure_id}/timeline",
-    "GET /v1/reports/handover",
+    "GET /v1/reports/handover", "GET /v1/boards/departures/{departure_id}/events",
+    "GET /v1/boards/hr/events",
 }
 
 

@@ -1,0 +1,113 @@
+"""Live board updates as Server-Sent Events (aiohttp-sse), authorized like the reads.
+
+Each event's id is the board's log position; a client that reconnects with ``Last-Event-ID``
+gets what changed after it. A case's stream sends the case's board (``event: board``) when
+it changes; the HR dashboard's stream sends the ids of the cases that changed
+(``event: changed``). Access is checked again before each event: a reader whose principal is
+deactivated, or who may no longer read the case, gets no further event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import orjson
+from aiohttp import web
+from aiohttp_sse import sse_response
+
+from api.auth import actor_of
+from api.body import natural, path_uuid
+from api.endpoint import EndpointTable
+from api.query_routes import min_position, moments
+from api.runtime_key import RUNTIME
+from ledger.errors import LedgerError
+from ledger.projections import board_queries as bq
+
+table = EndpointTable()
+POLL_SECONDS = 0.2
+
+
+def _last_event_id(request: web.Request) -> int | None:
+    text = request.headers.get("Last-Event-ID")
+    if text is None or text == "":
+        return None
+    return natural(text, "Last-Event-ID", 2**62, "Last-Event-ID must be a log position")
+
+
+async def _still_allowed(request: web.Request) -> bool:
+    try:
+        principal = await request.app[RUNTIME].principals.get_principal(actor_of(request).id)
+    except LedgerError:
+        return False
+    return principal.active
+
+
+def _without_position(board: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in board.items() if k != "position"}
+
+
+@table.route("GET", "/v1/boards/departures/{departure_id}/events",
+             "A departure's board, live (Server-Sent Events)")
+async def departure_board_events(request: web.Request) -> web.StreamResponse:
+    """``event: board``, ``id``: the log position, ``data``: the board (as its GET)."""
+    runtime = request.app[RUNTIME]
+    departure_id = path_uuid(request, "departure_id")
+
+    async def read() -> dict[str, Any]:
+        return await bq.departure_board(runtime.ledger, runtime.projections, actor_of(request),
+                                        departure_id, moments(request))
+
+    board = await read()  # refused (404) before anything streams
+    last = _last_event_id(request)
+    async with sse_response(request) as events:
+        sent: dict[str, Any] | None = None
+        if last is None or last < board["position"]:
+            await events.send(orjson.dumps(board).decode(), id=str(board["position"]),
+                              event="board")
+            sent = _without_position(board)
+        position = board["position"]
+        while events.is_connected():
+            await asyncio.sleep(POLL_SECONDS)
+            if (await bq.board_position(runtime.projections)).position == position:
+                continue
+            if not await _still_allowed(request):
+                break
+            try:
+                board = await read()
+            except LedgerError:
+                break
+            position = board["position"]
+            if _without_position(board) != sent:
+                await events.send(orjson.dumps(board).decode(), id=str(position),
+                                  event="board")
+                sent = _without_position(board)
+    return events
+
+
+@table.route("GET", "/v1/boards/hr/events",
+             "The HR dashboard's changes, live (Server-Sent Events)")
+async def hr_dashboard_events(request: web.Request) -> web.StreamResponse:
+    """``event: changed``, ``id``: the log position, ``data``: ``{"position", "departures"}``
+    (the ids of the cases that changed since the previous event, or since
+    ``Last-Event-ID``; without it the first event comes with the next change)."""
+    runtime = request.app[RUNTIME]
+    actor = actor_of(request)
+    start = (await bq.board_position(runtime.projections, min_position(request))).position
+    position = _last_event_id(request)
+    await bq.changed_cases(runtime.projections, actor, start, start)  # refuses non-overseers
+    async with sse_response(request) as events:
+        position = start if position is None else min(position, start)
+        while events.is_connected():
+            now = (await bq.board_position(runtime.projections)).position
+            if now > position:
+                if not await _still_allowed(request):
+                    break
+                changed = await bq.changed_cases(runtime.projections, actor, position, now)
+                if changed:
+                    await events.send(orjson.dumps({"position": now,
+                                                    "departures": changed}).decode(),
+                                      id=str(now), event="changed")
+                position = now
+            await asyncio.sleep(POLL_SECONDS)
+    return events
