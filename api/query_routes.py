@@ -107,8 +107,8 @@ async def confirmation_statement(request: web.Request) -> web.Response:
 
 
 async def _views(request: web.Request, entries: list[Entry]) -> list[EventView]:
-    log = request.app[RUNTIME].log
-    return [EventView.of(e, await log.find_index(e.event_hash)) for e in entries]
+    indexes = await request.app[RUNTIME].log.find_indexes([e.event_hash for e in entries])
+    return [EventView.of(e, indexes.get(e.event_hash)) for e in entries]
 
 
 @table.route("GET", "/v1/streams/{stream_id}/events", "A stream's entries with hashes",
