@@ -10,6 +10,7 @@ from aiohttp import web
 from api.auth import actor_of
 from api.body import natural, path_uuid
 from api.endpoint import EndpointTable
+from api.problem import problem
 from api.runtime_key import RUNTIME
 from api.views import (
     DeparturePage,
@@ -18,9 +19,11 @@ from api.views import (
     EventView,
     Health,
     ItemView,
+    Ready,
     Statement,
     TemplateList,
     TemplateView,
+    WorkerState,
     ok,
 )
 from ledger.aggregates.departure import DEPARTURE_STATES
@@ -162,12 +165,22 @@ async def healthz(request: web.Request) -> web.Response:
     return ok(Health(status="ok"))
 
 
-@table.route("GET", "/readyz", "Readiness: the database answers", response=Health,
-             public=True)
+@table.route("GET", "/readyz", "Readiness: the database answers, every worker is ok",
+             response=Ready, public=True)
 async def readyz(request: web.Request) -> web.Response:
-    """The database answers and a checkpoint exists."""
-    latest = await request.app[RUNTIME].log.latest_checkpoint()
-    return ok(Health(status="ready", log_size=latest.size if latest else 0))
+    """The database answers, a checkpoint exists and no worker stopped on an error (503
+    naming the stopped ones; why is in the server log, not on this public endpoint)."""
+    services = request.app[RUNTIME]
+    latest = await services.log.latest_checkpoint()
+    size = latest.size if latest else 0
+    workers = [WorkerState(name=h.name, ok=h.ok,
+                           detail=h.detail if h.ok else "stopped on an error (see the log)")
+               for h in services.workers.health()]
+    stopped = [w.name for w in workers if not w.ok]
+    if stopped:
+        return problem(503, "Not ready", f"stopped worker(s): {', '.join(stopped)}",
+                       log_size=size, workers=[w.model_dump() for w in workers])
+    return ok(Ready(status="ready", log_size=size, workers=workers))
 
 
 __all__ = ["table"]

@@ -23,8 +23,9 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from api.app import build_app
+from ledger.bootstrap import bootstrap
 from ledger.principals import Principal, new_token
-from ledger.runtime import Runtime, open_runtime
+from ledger.runtime import Runtime
 from ledger.service.context import Actor
 from ledger.settings import Settings
 from tests.conftest import PG_ADMIN_DSN, TEST_ORIGIN, drain
@@ -157,13 +158,13 @@ async def serve(database_url: str, folder: Path, **settings: Any) -> AsyncIterat
     hand, as HR does where LEDGER_AUTO_APPLY_CHECKLISTS is off, unless a test asks otherwise
     (test_http_auto_apply.py plays the default)."""
     settings.setdefault("auto_apply_checklists", False)
-    runtime = await open_runtime(Settings(database_url=database_url, data_dir=folder,
+    runtime = await bootstrap(Settings(database_url=database_url, data_dir=folder,
                                           log_origin=TEST_ORIGIN, key_dir=folder / "keys",
                                           **settings))
     try:
         await runtime.ledger.install_builtin_templates()
         tokens = await add_cast(runtime)
-        server = TestServer(build_app(runtime, run_sequencer=False), host="127.0.0.1")
+        server = TestServer(build_app(runtime), host="127.0.0.1")
         await server.start_server()
         try:
             async with aiohttp.ClientSession() as session:
