@@ -1,13 +1,10 @@
-"""The aiohttp application: routes, middleware, limits and the sequencer's lifetime."""
+"""The aiohttp application: routes, middleware and limits over the services of a process
+(the background workers run beside it: ``ledger serve`` starts and stops them)."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import functools
 import json
-import logging
-from collections.abc import AsyncIterator
 
 from aiohttp import web
 from aiohttp import web_response as aiohttp_web_response
@@ -30,12 +27,10 @@ from api.endpoint import Endpoint
 from api.openapi import build_openapi
 from api.problem import problem_middleware
 from api.ratelimit import AuthFailureLimiter
-from api.runtime_key import RUNTIME
-from ledger.runtime import Runtime
+from api.runtime_key import RUNTIME, Services
 
 MAX_BODY_BYTES = 1 << 20
 SERVER_HEADER = "handover-ledger"  # aiohttp's default names Python's and its own versions
-log = logging.getLogger("ledger.api")
 TABLES = (command_routes.table, batch_routes.table, query_routes.table, admin_routes.table,
           upload_routes.table, access_routes.table, dispute_routes.table, case_routes.table,
           board_routes.table, live_routes.table)
@@ -58,8 +53,8 @@ async def openapi(request: web.Request) -> web.Response:
     return web.Response(body=_openapi_body(), content_type="application/json")
 
 
-def build_app(runtime: Runtime, run_sequencer: bool = True) -> web.Application:
-    """The web application over an opened runtime; the sequencer runs inside it by default."""
+def build_app(runtime: Services) -> web.Application:
+    """The web application over an opened runtime (ledger.bootstrap)."""
     app = web.Application(middlewares=[problem_middleware, auth_middleware],
                           client_max_size=MAX_BODY_BYTES)
     app.on_response_prepare.append(_server_header)
@@ -77,39 +72,9 @@ def build_app(runtime: Runtime, run_sequencer: bool = True) -> web.Application:
     for table in TABLES:
         table.add_to(app)
     app.router.add_get("/openapi.json", openapi)
-    if run_sequencer:
-        app.cleanup_ctx.append(_sequencer_context)
-    app.cleanup_ctx.append(_projections_context)
     return app
-
-
-async def _projections_context(app: web.Application) -> AsyncIterator[None]:
-    # The read models follow the log in every server process (one applies each batch).
-    worker = app[RUNTIME].board.worker
-    await worker.start()
-    yield
-    await worker.stop()
 
 
 async def _server_header(request: web.Request, response: web.StreamResponse) -> None:
     # Runs before aiohttp adds its default Server header, which would advertise versions.
     response.headers["Server"] = SERVER_HEADER
-
-
-def _report_sequencer_end(task: asyncio.Task[None]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        log.critical("the sequencer stopped: %r; the log no longer grows until restart",
-                     task.exception())
-
-
-async def _sequencer_context(app: web.Application) -> AsyncIterator[None]:
-    runtime = app[RUNTIME]
-    stop = asyncio.Event()
-    await runtime.sequencer.step()
-    task = asyncio.create_task(runtime.sequencer.run(stop), name="sequencer")
-    task.add_done_callback(_report_sequencer_end)
-    yield
-    # Graceful shutdown: let the current batch commit, then stop leading.
-    stop.set()
-    with contextlib.suppress(asyncio.CancelledError):
-        await asyncio.wait_for(task, timeout=30)

@@ -17,7 +17,7 @@ from api.runtime_key import RUNTIME
 from api.views import ok
 from ledger.errors import LedgerError
 from ledger.service.commands import Command
-from ledger.service.ledger import MAX_IDEMPOTENCY_KEY
+from ledger.service.idempotency import MAX_IDEMPOTENCY_KEY
 
 table = EndpointTable()
 MAX_COMMANDS = 100

@@ -1,6 +1,7 @@
 """The board: a case's board and the HR dashboard, read from the board projection
 (``ledger.projections.board_queries``). Each answer names the log ``position`` it reflects;
-``min_position`` waits (up to 5 s, else 503 with Retry-After) until the board has reached it.
+``min_position`` (a log position) or ``after_event`` (an event id from a command's response)
+waits (up to 5 s, else 503 with Retry-After) until the board has reached it.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from ledger.projections import report_queries as rq
 from ledger.service.timeline import timeline
 
 table = EndpointTable()
+WAIT = (("min_position", "offset"), ("after_event", "string"))
 DEPARTMENT = re.compile(r"[a-z][a-z0-9-]{0,40}")
 
 
@@ -64,7 +66,7 @@ def _text(request: web.Request, name: str) -> str | None:
 
 
 @table.route("GET", "/v1/boards/departures/{departure_id}", "A departure's board",
-             response=DepartureBoard, query=(("min_position", "integer"),))
+             response=DepartureBoard, query=WAIT)
 async def departure_board(request: web.Request) -> web.Response:
     """Whoever may read the case reads its board."""
     runtime = request.app[RUNTIME]
@@ -80,7 +82,7 @@ async def departure_board(request: web.Request) -> web.Response:
                  ("hr_owner_id", "string"), ("last_day_from", "date"),
                  ("last_day_to", "date"), ("overdue", "boolean"), ("risk", "string"),
                  ("include_closed", "boolean"), ("limit", "integer"), ("offset", "offset"),
-                 ("min_position", "integer")))
+                 *WAIT))
 async def hr_dashboard(request: web.Request) -> web.Response:
     """Open departures sorted by risk, with each alert's reason; filtered and paged."""
     flags = {name: _choice(request, name, ("true", "false")) == "true"
@@ -113,7 +115,7 @@ class DepartmentQueue(Inbox):
 
 
 @table.route("GET", "/v1/inbox", "What I must do now", response=Inbox,
-             query=(("min_position", "integer"),))
+             query=WAIT)
 async def inbox(request: web.Request) -> web.Response:
     """The reader's own inbox (as the role they act in, with their department queue)."""
     runtime = request.app[RUNTIME]
@@ -123,7 +125,7 @@ async def inbox(request: web.Request) -> web.Response:
 
 
 @table.route("GET", "/v1/queues/{department}", "A department queue (its role, HR)",
-             response=DepartmentQueue, query=(("min_position", "integer"),))
+             response=DepartmentQueue, query=WAIT)
 async def department_queue(request: web.Request) -> web.Response:
     """Open items the queue ``dept:{department}`` gives, receives or must sign."""
     department = request.match_info["department"]

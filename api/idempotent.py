@@ -16,8 +16,6 @@ from aiohttp import web
 from api.auth import actor_of
 from api.endpoint import Handler
 from api.runtime_key import RUNTIME
-from ledger.service.ledger import check_same_request, scoped_idempotency_key
-from ledger.store.port import IdempotencyRecord, KeyTakenError
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
@@ -29,33 +27,29 @@ def idempotent(redact: tuple[str, ...] = ()) -> Callable[[Handler], Handler]:
             key = request.headers.get(IDEMPOTENCY_HEADER)
             if key is None:
                 return await handler(request)
-            record_key = scoped_idempotency_key(actor_of(request), key)
-            store = request.app[RUNTIME].store
+            actor = actor_of(request)
+            responses = request.app[RUNTIME].ledger.responses
             request_hash = hashlib.sha256(
                 f"{request.method} {request.path}\n".encode() + await request.read()).digest()
-            found = await store.find_idempotency(record_key)
+            found = await responses.find(actor, key, request_hash)
             if found is not None:
-                return _replay(found, request_hash)
+                return _replay(found)
             response = await handler(request)
             if isinstance(response, web.Response) and isinstance(response.body, bytes):
                 body = json.loads(response.body)
                 body.update({field: None for field in redact if field in body})
                 stored = json.dumps({"status": response.status, "body": body}).encode()
-                try:
-                    await store.append([], IdempotencyRecord(record_key, request_hash, stored))
-                except KeyTakenError:
-                    found = await store.find_idempotency(record_key)
-                    if found is not None:
-                        return _replay(found, request_hash)
+                first = await responses.record(actor, key, request_hash, stored)
+                if first is not None:
+                    return _replay(first)
             return response
         wrapped.__name__ = handler.__name__
         return wrapped
     return wrap
 
 
-def _replay(found: IdempotencyRecord, request_hash: bytes) -> web.Response:
-    check_same_request(found, request_hash)
-    stored = json.loads(found.response)
+def _replay(found: bytes) -> web.Response:
+    stored = json.loads(found)
     return web.Response(text=json.dumps(stored["body"], ensure_ascii=False),
                         status=int(stored["status"]), content_type="application/json",
                         headers={"Idempotent-Replayed": "true"})

@@ -135,7 +135,8 @@ async def _problems(request: web.Request, handler: Handler) -> web.StreamRespons
         return await handler(request)
     except LedgerError as e:
         response = render_error(e)
-        if response.status >= 500:  # an unexpected store error: log it, give an id
+        if response.status >= 500 and not isinstance(e, PushbackError):
+            # an unexpected store error: log it, give an id
             return respond(internal_problem("the server failed; quote the error id",
                                             f"{request.method} {request.path}"))
         return response

@@ -10,6 +10,7 @@ from aiohttp import web
 from api.auth import actor_of
 from api.body import natural, path_uuid
 from api.endpoint import EndpointTable
+from api.problem import problem
 from api.runtime_key import RUNTIME
 from api.views import (
     DeparturePage,
@@ -18,9 +19,11 @@ from api.views import (
     EventView,
     Health,
     ItemView,
+    Ready,
     Statement,
     TemplateList,
     TemplateView,
+    WorkerState,
     ok,
 )
 from ledger.aggregates.departure import DEPARTURE_STATES
@@ -29,6 +32,7 @@ from ledger.entry import Entry
 from ledger.errors import InvalidInputError, NotFoundError
 from ledger.projections import board_queries as bq
 from ledger.service import queries as q
+from ledger.service.commands import canonical_uuid
 
 table = EndpointTable()
 MAX_PAGE = 200
@@ -52,7 +56,8 @@ def _int(request: web.Request, name: str, default: int, top: int) -> int:
                  ("state", "departure_state"), ("department", "string"),
                  ("overdue", "boolean"),
                  ("last_day_from", "date"), ("last_day_to", "date"), ("limit", "integer"),
-                 ("offset", "offset"), ("min_position", "integer")))
+                 ("offset", "offset"), ("min_position", "offset"),
+                 ("after_event", "string")))
 async def list_departures(request: web.Request) -> web.Response:
     """Filtered, paginated, oldest first: found on the board projection (``position`` says
     which log position; ``min_position`` waits for one), each departure read whole."""
@@ -85,10 +90,17 @@ def moments(request: web.Request) -> bq.Moments:
     return bq.Moments(today=q.organisation_today(ledger), now=ledger.clock())
 
 
-def min_position(request: web.Request) -> int:
-    """The log position a read waits for (0: none)."""
-    return natural(request.query.get("min_position", "0"), "min_position", 2**62,
-                   "min_position must be a log position (an integer from 0)")
+def min_position(request: web.Request) -> bq.Wait:
+    """What a read of a read model waits for: ``min_position`` (a log position) and
+    ``after_event`` (an event id a command's response named) — up to 5 s, else 503."""
+    position = natural(request.query.get("min_position", "0"), "min_position", 2**62,
+                       "min_position must be a log position (an integer from 0)")
+    event = request.query.get("after_event")
+    try:
+        return bq.Wait(position, canonical_uuid(event) if event else None)
+    except ValueError:
+        raise InvalidInputError("after_event must be an event id (a hyphenated UUID)",
+                                field="after_event") from None
 
 
 @table.route("GET", "/v1/departures/{departure_id}", "Get a departure", response=DepartureView)
@@ -122,8 +134,8 @@ async def confirmation_statement(request: web.Request) -> web.Response:
 
 
 async def _views(request: web.Request, entries: list[Entry]) -> list[EventView]:
-    log = request.app[RUNTIME].log
-    return [EventView.of(e, await log.find_index(e.event_hash)) for e in entries]
+    indexes = await request.app[RUNTIME].log.find_indexes([e.event_hash for e in entries])
+    return [EventView.of(e, indexes.get(e.event_hash)) for e in entries]
 
 
 @table.route("GET", "/v1/streams/{stream_id}/events", "A stream's entries with hashes",
@@ -177,12 +189,22 @@ async def healthz(request: web.Request) -> web.Response:
     return ok(Health(status="ok"))
 
 
-@table.route("GET", "/readyz", "Readiness: the database answers", response=Health,
-             public=True)
+@table.route("GET", "/readyz", "Readiness: the database answers, every worker is ok",
+             response=Ready, public=True)
 async def readyz(request: web.Request) -> web.Response:
-    """The database answers and a checkpoint exists."""
-    latest = await request.app[RUNTIME].log.latest_checkpoint()
-    return ok(Health(status="ready", log_size=latest.size if latest else 0))
+    """The database answers, a checkpoint exists and no worker stopped on an error (503
+    naming the stopped ones; why is in the server log, not on this public endpoint)."""
+    services = request.app[RUNTIME]
+    latest = await services.log.latest_checkpoint()
+    size = latest.size if latest else 0
+    workers = [WorkerState(name=h.name, ok=h.ok,
+                           detail=h.detail if h.ok else "stopped on an error (see the log)")
+               for h in services.workers.health()]
+    stopped = [w.name for w in workers if not w.ok]
+    if stopped:
+        return problem(503, "Not ready", f"stopped worker(s): {', '.join(stopped)}",
+                       log_size=size, workers=[w.model_dump() for w in workers])
+    return ok(Ready(status="ready", log_size=size, workers=workers))
 
 
 __all__ = ["table"]

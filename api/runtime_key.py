@@ -1,9 +1,56 @@
-"""The application key under which handlers find the process's Runtime."""
+"""What the HTTP app needs of its process, and the application key handlers find it under.
+
+The API defines this protocol and never imports the composition root: the root's Runtime
+satisfies it, and ``ledger serve`` (or a test) is where the two meet.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Protocol
+
 from aiohttp import web
 
-from ledger.runtime import Runtime
+from ledger.service.ledger import Ledger
+from ledger.settings import Settings
+from ledger.store.blob_port import BlobStore
+from ledger.store.log_port import LogStore
+from ledger.store.principal_port import PrincipalStore
+from ledger.store.projection_port import ProjectionStore
+from ledger.tlog.note import Verifier
+from ledger.transparency.reader import LogReader
+from ledger.workers import WorkerHealth
 
-RUNTIME = web.AppKey("runtime", Runtime)
+
+class Workers(Protocol):
+    """The process's background workers, as readiness sees them."""
+
+    def health(self) -> list[WorkerHealth]:
+        """Each worker's health, in start order."""
+        ...
+
+
+class Services(Protocol):
+    """The parts of a process the handlers use (ledger.runtime.Runtime is one)."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def ledger(self) -> Ledger: ...
+    @property
+    def log(self) -> LogStore: ...
+    @property
+    def reader(self) -> LogReader: ...
+    @property
+    def verifiers(self) -> Sequence[Verifier]: ...
+    @property
+    def principals(self) -> PrincipalStore: ...
+    @property
+    def blobs(self) -> BlobStore: ...
+    @property
+    def workers(self) -> Workers: ...
+    @property
+    def projections(self) -> ProjectionStore: ...
+
+
+RUNTIME: web.AppKey[Services] = web.AppKey("runtime")

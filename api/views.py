@@ -254,6 +254,20 @@ class Health(View):
     log_size: int | None = None
 
 
+class WorkerState(View):
+    """One background worker of the process, as readiness reports it."""
+
+    name: str
+    ok: bool
+    detail: str
+
+
+class Ready(Health):
+    """Readiness: the database answers, a checkpoint exists, every worker is ok."""
+
+    workers: list[WorkerState] = []
+
+
 class Statement(View):
     """Text to sign, byte for byte."""
 

@@ -7,10 +7,30 @@ stream, version and event id. Used by the repository on every load and by ``ledg
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
+from uuid import UUID
 
 from ledger.entry import Entry, decode_entry
 from ledger.errors import VerificationError
-from ledger.store.port import StoredEvent
+
+
+class StoredRow(Protocol):
+    """What verification reads of a stored row (the store port's StoredEvent is one)."""
+
+    @property
+    def event_id(self) -> UUID: ...
+    @property
+    def stream_type(self) -> str: ...
+    @property
+    def stream_id(self) -> UUID: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def event_type(self) -> str: ...
+    @property
+    def entry(self) -> bytes: ...
+    @property
+    def event_hash(self) -> bytes: ...
 
 
 def located(
@@ -21,7 +41,7 @@ def located(
                              event_id=str(event_id))
 
 
-def verify_row(row: StoredEvent, strict: bool = True) -> Entry:
+def verify_row(row: StoredRow, strict: bool = True) -> Entry:
     """Hash-check and decode one stored row, and check it agrees with its columns.
 
     ``strict`` adds the canonical-form proof (see ``decode_entry``).
@@ -50,7 +70,7 @@ def verify_row(row: StoredEvent, strict: bool = True) -> Entry:
     return entry
 
 
-def verify_stream(rows: Sequence[StoredEvent], strict: bool = True, after_version: int = 0,
+def verify_stream(rows: Sequence[StoredRow], strict: bool = True, after_version: int = 0,
                   after_hash: bytes | None = None) -> list[Entry]:
     """Verify one stream's rows (in version order) as an unbroken chain.
 

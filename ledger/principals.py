@@ -15,8 +15,8 @@ import re
 import secrets
 from dataclasses import dataclass
 
+from ledger.actor import ROLES, Actor
 from ledger.errors import ForbiddenError, InvalidInputError
-from ledger.service.context import ROLES, Actor
 
 TOKEN_PREFIX = "hl_"  # noqa: S105 - a recognisable prefix (secret scanners), not a secret
 DEFAULT_TOKEN_TTL = dt.timedelta(days=90)

@@ -53,6 +53,9 @@ class Settings:
     # its role family's checklist and the clearance checklist (seed 001: "系统根据岗位属性…
     # 生成交接清单"); an organisation that assigns checklists by hand turns it off.
     auto_apply_checklists: bool = True
+    # LEDGER_SCHEDULER=on|off: ``ledger serve`` runs the scheduler that records the reminders
+    # and escalations its rules say are due (ledger.scheduler)
+    scheduler: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None,
@@ -79,6 +82,7 @@ class Settings:
             close_requires_confirmation=_confirmation(
                 env.get("LEDGER_CLOSE_REQUIRES_CONFIRMATION", "required")),
             auto_apply_checklists=_on_off(env, "LEDGER_AUTO_APPLY_CHECKLISTS", "on"),
+            scheduler=_on_off(env, "LEDGER_SCHEDULER", "on"),
         )
 
 

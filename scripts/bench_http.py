@@ -6,8 +6,8 @@ Three contenders run one after another in the same invocation, in a throw-away d
 and dropped at the end). Every server runs in a subprocess of its own and every load generator
 in another one, so no contender's clients share an event loop (or a GIL) with its server:
 
-- **ledger**: the real service: ``api.app.build_app`` over ``open_runtime(Settings(...))``
-  with the sequencer running (``run_sequencer=True``, as in production), served by
+- **ledger**: the real service: ``api.app.build_app`` over ``bootstrap(Settings(...))``
+  with its workers running (the sequencer, started once the site is up, as in production), served by
   ``web.AppRunner``/``TCPSite`` on 127.0.0.1 (``access_log=None``, as ``ledger serve``). The
   measured command is ``POST /v1/items/{id}/comments {"text": ...}`` by an HR principal with a
   bearer token; each client comments on its own handover item (created with
@@ -272,15 +272,15 @@ async def _control(pipe: Connection, stop: asyncio.Event, profile_path: str | No
 async def _serve_ledger(dsn: str, clients: int, pipe: Connection,
                         profile_path: str | None) -> None:
     from api.app import build_app
+    from ledger.bootstrap import bootstrap
     from ledger.principals import Principal, new_token
-    from ledger.runtime import open_runtime
     from ledger.service.context import RequestContext
     from ledger.settings import Settings
 
     with tempfile.TemporaryDirectory(prefix="bench_http_") as tmp:
         root = Path(tmp)
-        runtime = await open_runtime(Settings(database_url=dsn, data_dir=root,
-                                              key_dir=root / "keys"))
+        runtime = await bootstrap(Settings(database_url=dsn, data_dir=root,
+                                           key_dir=root / "keys"))
         try:
             await runtime.ledger.install_builtin_templates()
             await runtime.principals.add_principal(Principal(HR.id, "Bench HR", ("hr",)))
@@ -290,10 +290,14 @@ async def _serve_ledger(dsn: str, clients: int, pipe: Connection,
                 runtime.ledger, clients, HR, MANAGER, SUCCESSOR,
                 RequestContext(ip="127.0.0.1", user_agent="bench_http", auth="bench"),
                 runtime.principals)]
-            async with serve_loopback(build_app(runtime, run_sequencer=True)) as base_url:
-                pipe.send(("ready", {"base_url": base_url, "token": token,
-                                     "paths": [f"/v1/items/{i}/comments" for i in items]}))
-                await _control(pipe, asyncio.Event(), profile_path)
+            async with serve_loopback(build_app(runtime)) as base_url:
+                await runtime.workers.start()  # as ``ledger serve``: once the site is up
+                try:
+                    pipe.send(("ready", {"base_url": base_url, "token": token,
+                                         "paths": [f"/v1/items/{i}/comments" for i in items]}))
+                    await _control(pipe, asyncio.Event(), profile_path)
+                finally:
+                    await runtime.workers.stop()
         finally:
             await runtime.close()
 

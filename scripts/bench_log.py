@@ -501,22 +501,22 @@ async def _http_proofs(settings: Settings, targets: list[tuple[int, bytes]],
                        pairs: list[tuple[int, int]], warm: int, result: ProofResult) -> None:
     """The same requests through api.app.build_app on 127.0.0.1 (server and client here).
 
-    The server side is a Runtime opened by ``open_runtime`` on the benchmark database (its own
-    pool; keys in a temporary folder), with the sequencer off.
+    The server side is a Runtime built by ``ledger.bootstrap`` on the benchmark database (its own
+    pool; keys in a temporary folder), with no worker started.
     """
     import tempfile
     from pathlib import Path
 
     from api.app import build_app
-    from ledger.runtime import open_runtime
+    from ledger.bootstrap import bootstrap
     from ledger.settings import Settings as LedgerSettings
 
     with tempfile.TemporaryDirectory(prefix="bench_log_") as folder:
-        runtime = await open_runtime(LedgerSettings(
+        runtime = await bootstrap(LedgerSettings(
             database_url=settings.dsn, data_dir=Path(folder), key_dir=Path(folder) / "keys",
             log_origin=ORIGIN))
         try:
-            await _serve_and_request(build_app(runtime, run_sequencer=False), targets, pairs,
+            await _serve_and_request(build_app(runtime), targets, pairs,
                                      warm, result)
         finally:
             await runtime.close()

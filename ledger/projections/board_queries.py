@@ -17,7 +17,7 @@ from uuid import UUID
 import orjson
 
 from ledger.aggregates.departure import Departure
-from ledger.errors import ForbiddenError, PushbackError
+from ledger.errors import ForbiddenError, InvalidInputError, PushbackError
 from ledger.projections.board import NAME, tables
 from ledger.service.context import Actor
 from ledger.service.ledger import Ledger
@@ -37,9 +37,41 @@ class Position:
     generation: int
 
 
-async def board_position(store: ProjectionStore, at_least: int = 0) -> Position:
-    """Where the board stands; waits up to MAX_WAIT_SECONDS for ``at_least``."""
+@dataclass(frozen=True)
+class Wait:
+    """What a read waits for: a log position, and/or an event (a command's response names
+    its events) to be sequenced and reached."""
+
+    position: int = 0
+    event: UUID | None = None
+
+
+async def _event_index(store: ProjectionStore, event_id: UUID, deadline: float) -> int:
+    param: object = str(event_id) if store.dialect == "sqlite" else event_id
+    while True:
+        rows = await store.fetch("SELECT l.idx, e.position FROM events e LEFT JOIN log_entries l "
+                                 "ON l.position = e.position WHERE e.event_id = $1", param)
+        if not rows:
+            raise InvalidInputError(f"after_event: no event {event_id}", field="after_event")
+        if rows[0]["idx"] is not None:
+            return int(rows[0]["idx"])
+        if asyncio.get_running_loop().time() >= deadline:
+            raise PushbackError(f"event {event_id} is not in the log yet; retry shortly",
+                                retry_after=1)
+        await asyncio.sleep(0.02)
+
+
+async def board_position(store: ProjectionStore, wait: Wait | None = None) -> Position:
+    """Where the board stands; waits up to MAX_WAIT_SECONDS for ``wait`` (an event is
+    reached once the position is past its log index). A position beyond the log's size is
+    one no client can have been given: refused, not waited for."""
     deadline = asyncio.get_running_loop().time() + MAX_WAIT_SECONDS
+    wait = wait or Wait()
+    at_least = wait.position
+    if at_least > await store.log_size():
+        raise InvalidInputError("min_position is beyond the log's size", field="min_position")
+    if wait.event is not None:
+        at_least = max(at_least, await _event_index(store, wait.event, deadline) + 1)
     while True:
         rows = await store.fetch("SELECT position, generation FROM projection_state "
                                  "WHERE name = $1", NAME)
@@ -122,11 +154,11 @@ def _select(t: dict[str, str]) -> str:
 
 async def departure_board(ledger: Ledger, store: ProjectionStore, actor: Actor,
                           departure_id: UUID, moments: Moments,
-                          at_least: int = 0) -> dict[str, Any]:
+                          wait: Wait | None = None) -> dict[str, Any]:
     """One case's board: its summary and risk, items by category, blocking and overdue
     items, disputes."""
     await get_departure(ledger, actor, departure_id)  # absent to whoever may not read it
-    where = await board_position(store, at_least)
+    where = await board_position(store, wait)
     t = tables(where.generation)
     rows = await store.fetch(f"{_select(t)} WHERE d.departure_id = $6",
                              *moments.params(), str(departure_id))
@@ -200,11 +232,11 @@ def _conditions(wanted: DashboardFilter, actor: Actor) -> tuple[list[str], list[
 
 async def hr_dashboard(store: ProjectionStore, actor: Actor, wanted: DashboardFilter,
                        moments: Moments, limit: int, offset: int,
-                       at_least: int = 0) -> dict[str, Any]:
+                       wait: Wait | None = None) -> dict[str, Any]:
     """Open departures, riskiest first (then by last working day), filtered and paged."""
     if actor.role not in OVERSEERS:
         raise ForbiddenError("only HR, legal and auditors read the HR dashboard")
-    where = await board_position(store, at_least)
+    where = await board_position(store, wait)
     t = tables(where.generation)
     conditions, args = _conditions(wanted, actor)
     clause = f" WHERE {' AND '.join(conditions)}" if conditions else ""
@@ -219,13 +251,13 @@ async def hr_dashboard(store: ProjectionStore, actor: Actor, wanted: DashboardFi
 
 async def list_departures(ledger: Ledger, store: ProjectionStore, actor: Actor,
                           wanted: DashboardFilter, moments: Moments, limit: int, offset: int,
-                          at_least: int = 0) -> tuple[list[Departure], int, int]:
+                          wait: Wait | None = None) -> tuple[list[Departure], int, int]:
     """``GET /v1/departures``: the departures matching ``wanted`` (every state unless it
     names one), oldest first, found on the board and read whole for the page only; with how
     many match in all and the board's position."""
     if actor.role not in OVERSEERS:
         raise ForbiddenError("only HR, legal and auditors list departures")
-    where = await board_position(store, at_least)
+    where = await board_position(store, wait)
     t = tables(where.generation)
     conditions, args = _conditions(wanted, actor)
     clause = f" WHERE {' AND '.join(conditions)}" if conditions else ""

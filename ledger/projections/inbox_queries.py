@@ -16,7 +16,7 @@ import orjson
 from ledger.errors import ForbiddenError, NotFoundError
 from ledger.principals import Principal
 from ledger.projections.board import tables
-from ledger.projections.board_queries import board_position
+from ledger.projections.board_queries import Wait, board_position
 from ledger.service.context import Actor
 from ledger.store.principal_port import PrincipalStore
 from ledger.store.projection_port import ProjectionStore
@@ -136,9 +136,9 @@ async def _dispute_actions(store: ProjectionStore, t: dict[str, str],
 
 
 async def inbox(store: ProjectionStore, principals: PrincipalStore, actor: Actor,
-                at_least: int = 0) -> dict[str, Any]:
+                wait: Wait | None = None) -> dict[str, Any]:
     """What ``actor`` must do now, oldest first."""
-    where = await board_position(store, at_least)
+    where = await board_position(store, wait)
     t = tables(where.generation)
     ids = list(actor.acting_for())
     entries = [a for row in await _item_rows(store, t, ids) for a in _item_actions(row, set(ids))]
@@ -151,12 +151,12 @@ async def inbox(store: ProjectionStore, principals: PrincipalStore, actor: Actor
 
 
 async def department_queue(store: ProjectionStore, actor: Actor, department: str,
-                           at_least: int = 0) -> dict[str, Any]:
+                           wait: Wait | None = None) -> dict[str, Any]:
     """The open items a department queue gives, receives or must sign, oldest first."""
     queue = f"dept:{department}"
     if actor.role != "hr" and QUEUE_ROLES.get(department) != actor.role:
         raise ForbiddenError(f"only HR and the {department} department read its queue")
-    where = await board_position(store, at_least)
+    where = await board_position(store, wait)
     t = tables(where.generation)
     signing, args = _any_of("i.pending_signers", [queue], 2)
     rows = await store.fetch(

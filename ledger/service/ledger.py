@@ -24,7 +24,6 @@ from ledger.entry import Entry
 from ledger.errors import (
     ConflictError,
     ForbiddenError,
-    IdempotencyKeyReusedError,
     InvalidInputError,
     InvalidTransitionError,
     LedgerError,
@@ -45,6 +44,7 @@ from ledger.service import signer_cases as sc
 from ledger.service import template_cases as t
 from ledger.service.cache import AggregateCache
 from ledger.service.context import Actor, RequestContext
+from ledger.service.idempotency import StoredResponses, check_same_request, scoped_idempotency_key
 from ledger.service.policy import LEDGER_ACTOR_ID
 from ledger.service.unit_of_work import KeyLookup, PrincipalDirectory, UnitOfWork, utc_now
 from ledger.store.port import (
@@ -98,7 +98,6 @@ HANDLERS: dict[type[c.Model], Handler] = {
     c.WithdrawDepartureRequest: rq.withdraw_departure_request,
     c.ReplaceItemSigner: sc.replace_item_signer,
 }
-MAX_IDEMPOTENCY_KEY = 200
 SYSTEM_ACTOR = Actor(id=LEDGER_ACTOR_ID, role="operator", name="Handover Ledger")
 
 
@@ -142,6 +141,7 @@ class Ledger:
         self.directory = directory
         self._on_append = on_append
         self.cache = cache if cache is not None else AggregateCache()
+        self.responses = StoredResponses(store)  # the API's POSTs that are not commands
 
     async def execute(
         self, command: c.Model, actor: Actor, context: RequestContext | None = None,
@@ -249,28 +249,6 @@ def _request_hash(command: c.Model, actor: Actor) -> bytes:
     document: JSONObject = {"command": command.model_dump(mode="json"), "actor": actor.id,
                             "role": actor.role}
     return hashlib.sha256(encode_canonical(document)).digest()
-
-
-def scoped_idempotency_key(actor: Actor, idempotency_key: str) -> str:
-    """The stored key: a client's Idempotency-Key, checked, scoped to its principal (commands
-    and the API's other POSTs share one table)."""
-    if not 0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
-        raise InvalidInputError("idempotency key must be 1-200 characters",
-                                field="Idempotency-Key")
-    if not idempotency_key.isprintable() or not idempotency_key.isascii():
-        # The IETF Idempotency-Key header is an RFC 8941 sf-string: printable ASCII. Undecodable
-        # header bytes arrive as lone surrogates, which no store could hold anyway.
-        raise InvalidInputError("idempotency key must be printable ASCII",
-                                field="Idempotency-Key")
-    return f"{actor.id}\x1f{idempotency_key}"
-
-
-def check_same_request(record: IdempotencyRecord, request_hash: bytes) -> None:
-    """A stored answer replays only for the request it answered."""
-    if record.request_hash != request_hash:
-        raise IdempotencyKeyReusedError(
-            "this idempotency key was already used with a different request"
-        )
 
 
 def _replay(record: IdempotencyRecord, request_hash: bytes) -> CommandOutcome:

@@ -95,6 +95,10 @@ class LogStore(Protocol):
     async def find_index(self, event_hash: bytes) -> int | None:
         """The log index of an event hash, once sequenced."""
 
+    async def find_indexes(self, event_hashes: Sequence[bytes]) -> dict[bytes, int]:
+        """The log indexes of those of ``event_hashes`` already sequenced, in one query (a
+        stream's entries, as ``GET /v1/streams/{id}/events`` shows them)."""
+
     async def latest_checkpoint(self) -> StoredCheckpoint | None:
         """The latest signed checkpoint."""
 

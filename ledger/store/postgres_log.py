@@ -147,6 +147,12 @@ class PostgresLogStore:
             "SELECT idx FROM log_entries WHERE event_hash = $1", event_hash)
         return int(value) if value is not None else None
 
+    async def find_indexes(self, event_hashes: Sequence[bytes]) -> dict[bytes, int]:
+        rows = await self.events.pool.fetch(
+            "SELECT event_hash, idx FROM log_entries WHERE event_hash = ANY($1::bytea[])",
+            list(set(event_hashes)))
+        return {bytes(r[0]): int(r[1]) for r in rows}
+
     async def latest_checkpoint(self) -> StoredCheckpoint | None:
         row = await self.events.pool.fetchrow(
             "SELECT size, root, note FROM checkpoints ORDER BY size DESC LIMIT 1")

@@ -13,6 +13,8 @@ from ledger.errors import NotFoundError
 from ledger.store.log_port import LogBlock, LogEntryRow, StoredCheckpoint
 from ledger.store.sqlite import SQLiteEventStore
 
+MAX_SQL_VARIABLES = 900  # under SQLite's oldest limit of bound parameters (999)
+
 
 async def _hashes(db: aiosqlite.Connection, indexes: Sequence[int]) -> list[bytes]:
     found: dict[int, bytes] = {}
@@ -115,6 +117,17 @@ class SQLiteLogStore:
         rows = await self.events.fetch(
             "SELECT idx FROM log_entries WHERE event_hash = ?", (event_hash,))
         return int(rows[0][0]) if rows else None
+
+    async def find_indexes(self, event_hashes: Sequence[bytes]) -> dict[bytes, int]:
+        found: dict[bytes, int] = {}
+        wanted = list(dict.fromkeys(event_hashes))
+        for at in range(0, len(wanted), MAX_SQL_VARIABLES):  # one query up to 900 entries
+            chunk = wanted[at:at + MAX_SQL_VARIABLES]
+            rows = await self.events.fetch(
+                "SELECT event_hash, idx FROM log_entries WHERE event_hash IN "  # noqa: S608
+                f"({', '.join('?' * len(chunk))})", chunk)
+            found.update((bytes(r[0]), int(r[1])) for r in rows)
+        return found
 
     async def latest_checkpoint(self) -> StoredCheckpoint | None:
         rows = await self.events.fetch(

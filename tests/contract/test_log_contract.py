@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from ledger.errors import NotFoundError, VerificationError
+from ledger.store import sqlite_log
 from ledger.store.factory import log_store_for
 from ledger.store.log_port import LogBlock, LogEntryRow
 from ledger.store.port import EventStore
@@ -147,6 +148,25 @@ async def test_unsequenced_event_has_no_proof_until_sequenced(
         stop.set()
         await task
     assert index == 0
+
+
+async def test_indexes_of_many_hashes_come_in_one_lookup(
+    store: EventStore, make_sequencer: MakeSequencer, signer_keys: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # SQLite binds at most MAX_SQL_VARIABLES hashes per query: a small limit makes 23 hashes
+    # take several, which must still answer as one.
+    monkeypatch.setattr(sqlite_log, "MAX_SQL_VARIABLES", 7)
+    sequencer = make_sequencer(store, signer_keys)
+    sequenced = await fill(store, 20)
+    await drain(sequencer)
+    queued = await fill(store, 2)
+    log = log_store_for(store)
+    asked = [*reversed(sequenced), *queued, b"\x00" * 32, sequenced[0]]
+    found = await log.find_indexes(asked)
+    assert found == {h: await log.find_index(h) for h in sequenced}
+    assert sorted(found.values()) == list(range(20))
+    assert await log.find_indexes([]) == {}
 
 
 async def test_sequencer_refuses_to_sign_a_tree_inconsistent_with_its_last_checkpoint(

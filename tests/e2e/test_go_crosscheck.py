@@ -21,7 +21,8 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from api.app import build_app
-from ledger.runtime import Runtime, open_runtime
+from ledger.bootstrap import bootstrap
+from ledger.runtime import Runtime
 from ledger.service.context import Actor
 from ledger.settings import Settings
 from tests.conftest import TEST_ORIGIN, drain
@@ -233,7 +234,7 @@ def crosscheck(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 async def runtime(tmp_path: Path) -> AsyncIterator[Runtime]:
     """A SQLite ledger whose log holds a full tile and a partial one (300 comments)."""
-    opened = await open_runtime(Settings(database_url=f"sqlite:///{tmp_path}/l.db",
+    opened = await bootstrap(Settings(database_url=f"sqlite:///{tmp_path}/l.db",
                                          data_dir=tmp_path, log_origin=TEST_ORIGIN,
                                          key_dir=tmp_path / "keys"))
     try:
@@ -247,7 +248,7 @@ async def runtime(tmp_path: Path) -> AsyncIterator[Runtime]:
 
 async def run_crosscheck(crosscheck: Path, runtime: Runtime) -> str:
     """Serve ``runtime`` on 127.0.0.1 and return what the Go program printed."""
-    server = TestServer(build_app(runtime, run_sequencer=False), host="127.0.0.1")
+    server = TestServer(build_app(runtime), host="127.0.0.1")
     await server.start_server()
     try:
         checker = await asyncio.create_subprocess_exec(

@@ -23,8 +23,9 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from api.app import build_app
+from ledger.bootstrap import bootstrap
 from ledger.principals import Principal, new_token
-from ledger.runtime import Runtime, open_runtime
+from ledger.runtime import Runtime
 from ledger.service.context import Actor
 from ledger.settings import Settings
 from tests.conftest import PG_ADMIN_DSN, TEST_ORIGIN, drain
@@ -144,6 +145,7 @@ class Api:
         """GET a read model's ``path`` once everything written so far is sequenced and the
         read model has reached it (``min_position``)."""
         await self.sequence()
+        await self.runtime.board.catch_up()  # the board's worker runs in ``ledger serve``
         size = (await self.runtime.projections.log_size())
         sep = "&" if "?" in path else "?"
         return await self.get(f"{path}{sep}min_position={size}", who)
@@ -173,13 +175,13 @@ async def serve(database_url: str, folder: Path, **settings: Any) -> AsyncIterat
     hand, as HR does where LEDGER_AUTO_APPLY_CHECKLISTS is off, unless a test asks otherwise
     (test_http_auto_apply.py plays the default)."""
     settings.setdefault("auto_apply_checklists", False)
-    runtime = await open_runtime(Settings(database_url=database_url, data_dir=folder,
+    runtime = await bootstrap(Settings(database_url=database_url, data_dir=folder,
                                           log_origin=TEST_ORIGIN, key_dir=folder / "keys",
                                           **settings))
     try:
         await runtime.ledger.install_builtin_templates()
         tokens = await add_cast(runtime)
-        server = TestServer(build_app(runtime, run_sequencer=False), host="127.0.0.1")
+        server = TestServer(build_app(runtime), host="127.0.0.1")
         await server.start_server()
         try:
             async with aiohttp.ClientSession() as session:

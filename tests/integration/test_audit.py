@@ -21,6 +21,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from api.app import build_app
+from ledger.bootstrap import bootstrap
 from ledger.cli import main
 from ledger.errors import (
     ConfigurationError,
@@ -29,7 +30,7 @@ from ledger.errors import (
     PushbackError,
     VerificationError,
 )
-from ledger.runtime import Runtime, open_runtime
+from ledger.runtime import Runtime
 from ledger.service.context import Actor
 from ledger.settings import Settings
 from ledger.tlog.checkpoint import Checkpoint, format_checkpoint
@@ -94,8 +95,8 @@ async def open_ledger() -> AsyncIterator[OpenLedger]:
     opened: list[Served] = []
 
     async def open_(settings: Settings) -> Served:
-        runtime = await open_runtime(settings)
-        app = build_app(runtime, run_sequencer=False)
+        runtime = await bootstrap(settings)
+        app = build_app(runtime)
         served = Served(runtime, TestServer(app, host="127.0.0.1"))
 
         @web.middleware

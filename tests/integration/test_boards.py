@@ -19,6 +19,7 @@ TODAY = dt.datetime(2026, 11, 28, 9, 0, tzinfo=dt.UTC)  # two days before the la
 async def settled(api: Api) -> int:
     """Sequence everything; the log size the board must reach."""
     await drain(api.runtime.sequencer)
+    await api.runtime.board.catch_up()  # its worker runs in ``ledger serve``
     checkpoint = await api.runtime.log.latest_checkpoint()
     assert checkpoint is not None
     return checkpoint.size
@@ -316,3 +317,21 @@ async def test_the_hr_dashboard_stream_names_the_cases_that_changed(api: Api) ->
         assert json.loads(changed["data"])["departures"] == [departure_id]  # not ``calm``
     assert calm != departure_id
     assert (await api.get("/v1/boards/hr/events", "wang.lei")).status == 403
+
+
+async def test_a_reader_reads_its_own_write_with_the_workers_running(api: Api) -> None:
+    departure_id, clients, _ = await risky_case(api)
+    await api.runtime.workers.start()  # the sequencer and the board follow in the background
+    try:
+        submitted = await api.post(f"/v1/items/{clients}/submit", "wang.lei", json={})
+        event_id = submitted.json()["events"][0]["id"]
+        reply = await api.get(f"/v1/boards/departures/{departure_id}?after_event={event_id}",
+                              "wang.lei")
+        assert reply.status == 200, reply.body
+        assert reply.json()["categories"]["clients"][0]["state"] == "submitted"
+        beyond = await api.get(f"/v1/boards/hr?min_position={10**9}", "hr.sun")
+        assert beyond.problem(422)["field"] == "min_position"
+        unknown = await api.get(f"/v1/inbox?after_event={departure_id}", "hr.sun")
+        assert unknown.problem(422)["field"] == "after_event"
+    finally:
+        await api.runtime.workers.stop()

@@ -14,8 +14,9 @@ import pytest
 from ledger.aggregates.departure import Departure
 from ledger.aggregates.dispute import Dispute
 from ledger.aggregates.item import DEPARTMENT_QUEUES, MODULES, HandoverItem
+from ledger.bootstrap import bootstrap
 from ledger.demo_scenarios import play_all
-from ledger.runtime import Runtime, open_runtime
+from ledger.runtime import Runtime
 from ledger.settings import Settings
 from ledger.verify import verify_ledger
 from tests.conftest import TEST_ORIGIN, drain
@@ -31,7 +32,7 @@ async def items_of(runtime: Runtime, departure: Departure) -> dict[str, Handover
 @pytest.mark.parametrize("auto_apply", [False, True], ids=["by-hr", "on-approval"])
 async def test_the_demo_creates_a_principal_for_every_person_it_names_and_verifies(
         database_url: str, tmp_path: Path, auto_apply: bool) -> None:
-    runtime = await open_runtime(Settings(database_url=database_url, data_dir=tmp_path,
+    runtime = await bootstrap(Settings(database_url=database_url, data_dir=tmp_path,
                                           log_origin=TEST_ORIGIN, key_dir=tmp_path / "keys",
                                           auto_apply_checklists=auto_apply))
     try:
@@ -58,7 +59,7 @@ async def test_the_demo_creates_a_principal_for_every_person_it_names_and_verifi
 
 async def test_the_demo_plays_the_seeds_stories_with_issue_9s_rules(
         database_url: str, tmp_path: Path) -> None:
-    runtime = await open_runtime(Settings(database_url=database_url, data_dir=tmp_path,
+    runtime = await bootstrap(Settings(database_url=database_url, data_dir=tmp_path,
                                           log_origin=TEST_ORIGIN, key_dir=tmp_path / "keys"))
     try:
         played = await play_all(runtime.ledger, TODAY, runtime.blobs, runtime.principals)

@@ -17,8 +17,8 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from api.app import build_app
+from ledger.bootstrap import bootstrap
 from ledger.errors import ConfigurationError
-from ledger.runtime import open_runtime
 from ledger.settings import Settings
 from ledger.store.blob_factory import blob_store_for
 from ledger.store.blob_fs import FilesystemBlobStore
@@ -301,11 +301,11 @@ async def test_an_upload_to_an_item_of_a_closed_or_withdrawn_departure_is_refuse
 @contextlib.asynccontextmanager
 async def second_process(first: Api, folder: Path) -> AsyncIterator[Api]:
     """Another API process on the same database (its own data folder, no shared disk)."""
-    runtime = await open_runtime(Settings(database_url=first.runtime.settings.database_url,
+    runtime = await bootstrap(Settings(database_url=first.runtime.settings.database_url,
                                           data_dir=folder, log_origin=TEST_ORIGIN,
                                           key_dir=first.runtime.settings.key_dir))
     try:
-        server = TestServer(build_app(runtime, run_sequencer=False), host="127.0.0.1")
+        server = TestServer(build_app(runtime), host="127.0.0.1")
         await server.start_server()
         try:
             async with aiohttp.ClientSession() as session:
@@ -347,7 +347,7 @@ async def test_ledger_blob_store_chooses_the_adapter_and_refuses_what_cannot_wor
                                   "LEDGER_BLOB_STORE": "postgres"})
     assert settings.blob_store == "postgres"
     with pytest.raises(ConfigurationError, match="needs a PostgreSQL database"):
-        await open_runtime(settings)
+        await bootstrap(settings)
     assert Settings.from_env({"LEDGER_BLOB_STORE": ""}).blob_store is None
 
 

@@ -13,7 +13,8 @@ import pytest_asyncio
 from aiohttp.test_utils import TestServer
 
 from api.app import build_app
-from ledger.runtime import Runtime, open_runtime
+from ledger.bootstrap import bootstrap
+from ledger.runtime import Runtime
 from ledger.service.context import Actor
 from ledger.settings import Settings
 from ledger.tlog.checkpoint import open_checkpoint
@@ -58,10 +59,10 @@ async def client(store_kind: str, tmp_path_factory: pytest.TempPathFactory
         postgres_database() if store_kind == "postgres"
         else contextlib.nullcontext(f"sqlite:///{folder}/l.db"))
     async with database as url:
-        runtime = await open_runtime(Settings(database_url=url, data_dir=folder,
+        runtime = await bootstrap(Settings(database_url=url, data_dir=folder,
                                               log_origin=TEST_ORIGIN, key_dir=folder / "keys"))
         try:
-            server = TestServer(build_app(runtime, run_sequencer=False), host="127.0.0.1")
+            server = TestServer(build_app(runtime), host="127.0.0.1")
             await server.start_server()
             try:
                 written = await item_with_comments(runtime.ledger, HR, 297, text="note {n}",

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from ledger.bootstrap import bootstrap
 from ledger.errors import ConfigurationError, NotFoundError
 from ledger.principals import Principal
-from ledger.runtime import Runtime, open_runtime
+from ledger.runtime import Runtime
 from ledger.service.ledger import Ledger
 from ledger.settings import Settings
 from ledger.store.factory import log_store_for, open_store
@@ -38,7 +39,7 @@ def settings_for(url: str, data_dir: Path) -> Settings:
 
 async def run_once(settings: Settings, comments: int = 1) -> None:
     """Start, write an item with comments, sequence and sign, stop: one honest session."""
-    runtime = await open_runtime(settings)
+    runtime = await bootstrap(settings)
     try:
         await add_people(runtime)
         await runtime.ledger.install_builtin_templates()
@@ -58,7 +59,7 @@ async def add_people(runtime: Runtime) -> None:
 
 
 async def recorded_keys(settings: Settings) -> list[str]:
-    runtime = await open_runtime(settings)
+    runtime = await bootstrap(settings)
     try:
         return await runtime.log.signing_keys()
     finally:
@@ -75,14 +76,14 @@ async def test_one_data_folder_used_with_sqlite_then_postgres_refuses_the_second
     await run_once(settings_for(urls[0], data))
     with pytest.raises(ConfigurationError, match=re.escape(
             f"the signing keys in {data / 'keys'} already sign another log")) as info:
-        await open_runtime(settings_for(urls[1], data))
+        await bootstrap(settings_for(urls[1], data))
     assert "LEDGER_DATA_DIR" in str(info.value) and "one key never signs two logs" in str(
         info.value)
     if first == "postgres":  # refused before the SQLite file was made: no empty ledger left
         assert not (data / "ledger.db").exists()
     # The first database goes on as before; the second was never signed by these keys.
     await run_once(settings_for(urls[0], data))
-    other = await open_runtime(settings_for(urls[1], tmp_path / "own-folder"))
+    other = await bootstrap(settings_for(urls[1], tmp_path / "own-folder"))
     try:
         assert await other.log.latest_checkpoint() is None
         assert [s.verifier.vkey for s in other.sequencer.signers] == await other.log.signing_keys()
@@ -95,7 +96,7 @@ async def test_a_database_begun_under_other_keys_refuses_a_fresh_key_folder(
     await run_once(settings_for(database_url, tmp_path / "a"))
     stranger = settings_for(database_url, tmp_path / "b")
     with pytest.raises(ConfigurationError, match="was begun under other signing keys"):
-        await open_runtime(stranger)
+        await bootstrap(stranger)
     assert read_marker(stranger.key_dir) is None  # the stranger's folder stays unbound
     assert len(await recorded_keys(settings_for(database_url, tmp_path / "a"))) == 1
 
@@ -110,7 +111,7 @@ async def test_keygen_adds_a_key_to_the_same_log_and_retiring_the_old_one_still_
     assert sorted(await recorded_keys(settings)) == sorted([*first, added])
     retire_key(settings.key_dir, first[0].split("+")[1])
     await run_once(settings, 3)
-    runtime = await open_runtime(settings)
+    runtime = await bootstrap(settings)
     try:
         verifiers = load_verifiers(settings.key_dir)
         for stored in await runtime.log.checkpoints():
@@ -181,10 +182,10 @@ async def test_a_log_signed_before_keys_were_recorded_is_claimed_only_by_its_own
     stranger = Settings(database_url=database_url, data_dir=tmp_path, log_origin=TEST_ORIGIN,
                         key_dir=tmp_path / "stranger-keys")
     with pytest.raises(ConfigurationError, match="was begun under other signing keys"):
-        await open_runtime(stranger)
+        await bootstrap(stranger)
     owner = Settings(database_url=database_url, data_dir=tmp_path, log_origin=TEST_ORIGIN,
                      key_dir=own)
-    runtime = await open_runtime(owner)
+    runtime = await bootstrap(owner)
     try:
         assert await runtime.log.signing_keys() == [v.vkey for v in load_verifiers(own)]
     finally:

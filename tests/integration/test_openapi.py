@@ -20,8 +20,9 @@ from aiohttp.test_utils import TestServer, make_mocked_request
 from openapi_spec_validator import OpenAPIV31SpecValidator
 
 from api.app import build_app
+from ledger.bootstrap import bootstrap
 from ledger.principals import Principal, new_token
-from ledger.runtime import Runtime, open_runtime
+from ledger.runtime import Runtime
 from ledger.settings import Settings
 from tests.conftest import TEST_ORIGIN
 
@@ -42,13 +43,13 @@ class Served:
 
 @pytest.fixture
 async def served(tmp_path: Path) -> AsyncIterator[Served]:
-    runtime = await open_runtime(Settings(database_url=f"sqlite:///{tmp_path}/l.db",
+    runtime = await bootstrap(Settings(database_url=f"sqlite:///{tmp_path}/l.db",
                                           data_dir=tmp_path, log_origin=TEST_ORIGIN,
                                           key_dir=tmp_path / "keys"))
     await runtime.principals.add_principal(Principal("hr.openapi", "HR OpenAPI", ("hr",)))
     token, token_hash = new_token()
     await runtime.principals.add_token(token_hash, "hr.openapi", "test")
-    app = build_app(runtime, run_sequencer=False)
+    app = build_app(runtime)
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     base = str(server.make_url("")).rstrip("/")

@@ -41,8 +41,9 @@ from schemathesis.specs.openapi.checks import (
 
 from api.app import build_app, endpoints
 from api.openapi import build_openapi
+from ledger.bootstrap import bootstrap
 from ledger.principals import Principal, new_token
-from ledger.runtime import Runtime, open_runtime
+from ledger.runtime import Runtime
 from ledger.service import commands as c
 from ledger.service.context import Actor, RequestContext
 from ledger.settings import Settings
@@ -96,7 +97,7 @@ class LiveServer:
         runtime: Runtime | None = None
         runner: web.AppRunner | None = None
         try:
-            runtime = await open_runtime(Settings(
+            runtime = await bootstrap(Settings(
                 database_url=f"sqlite:///{self.root}/ledger.db", data_dir=self.root,
                 log_origin=TEST_ORIGIN, key_dir=self.root / "keys",
                 # ignored_auth probes every operation with bad credentials from one address
@@ -108,9 +109,10 @@ class LiveServer:
                 MANAGER.id: ("employee",), **{f"leaver.{n}": ("employee",) for n in (1, 2, 3)}})
             await runtime.principals.add_token(TOKEN_HASH, HR.id, "schemathesis")
             self.ids = await _seed(runtime.ledger)
-            runner = web.AppRunner(build_app(runtime, run_sequencer=True))
+            runner = web.AppRunner(build_app(runtime))
             await runner.setup()
             await web.TCPSite(runner, "127.0.0.1", 0).start()
+            await runtime.workers.start()  # the sequencer, as ``ledger serve`` runs it
             host, port = runner.addresses[0][:2]
             self.base_url = f"http://{host}:{port}"
             self._ready.set()
@@ -123,6 +125,7 @@ class LiveServer:
             if runner is not None:
                 await runner.cleanup()
             if runtime is not None:
+                await runtime.workers.stop()
                 await runtime.close()
 
 

@@ -12,9 +12,10 @@ from typing import NamedTuple
 
 import pytest
 
+from ledger.bootstrap import bootstrap
 from ledger.cli import main
 from ledger.demo_scenarios import play_all
-from ledger.runtime import Runtime, open_runtime
+from ledger.runtime import Runtime
 from ledger.settings import Settings
 from ledger.verify_files import FILE_EVENTS
 from tests.conftest import TEST_ORIGIN, drain
@@ -43,7 +44,7 @@ async def played(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPa
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("LEDGER_DATA_DIR", str(data_dir))
     monkeypatch.setenv("LEDGER_LOG_ORIGIN", TEST_ORIGIN)
-    runtime = await open_runtime(Settings(database_url=url, data_dir=data_dir,
+    runtime = await bootstrap(Settings(database_url=url, data_dir=data_dir,
                                           log_origin=TEST_ORIGIN, key_dir=data_dir / "keys"))
     try:
         await play_all(runtime.ledger, dt.date(2026, 11, 24), runtime.blobs,

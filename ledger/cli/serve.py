@@ -1,7 +1,9 @@
-"""``ledger serve``: run the aiohttp app until SIGINT/SIGTERM, then shut down gracefully."""
+"""``ledger serve``: run the aiohttp app and the process's workers until SIGINT/SIGTERM, then
+shut down gracefully. The one place where the HTTP app (api) meets the composition root."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import datetime
 import logging
@@ -9,34 +11,63 @@ import signal
 
 from aiohttp import web
 
-from ledger.runtime import Runtime, open_runtime
+from api.app import build_app
+from ledger.bootstrap import bootstrap
+from ledger.cli.common import Subparsers
+from ledger.runtime import Runtime
 from ledger.settings import Settings
 
 log = logging.getLogger("ledger.serve")
 
 
+def register(sub: Subparsers) -> None:
+    """Add ``serve``."""
+    serve_parser = sub.add_parser("serve", help="run the HTTP service (and the sequencer)")
+    serve_parser.add_argument("--host", default="127.0.0.1")
+    serve_parser.add_argument("--port", type=int, default=8080)
+    serve_parser.add_argument("--demo", action="store_true",
+                              help="play the seed scenarios into an empty ledger first")
+    serve_parser.add_argument("--no-sequencer", action="store_true",
+                              help="serve only; another process sequences")
+    serve_parser.set_defaults(run=serve_command)
+
+
+async def serve_command(args: argparse.Namespace, settings: Settings) -> int:
+    """``ledger serve``."""
+    return await serve(settings, args.host, args.port, sequencer=not args.no_sequencer,
+                       demo=args.demo)
+
+
 async def serve(settings: Settings, host: str, port: int, sequencer: bool = True,
                 demo: bool = False) -> int:
-    """Serve until a signal arrives; in-flight requests finish, the sequencer ends its batch.
+    """Serve until a signal arrives; in-flight requests finish, then the workers end their
+    batch (stopped in reverse order), then the database is released.
 
     With ``demo``, the seed scenarios are played first if the ledger has no departure yet.
     """
-    from api.app import build_app
-
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    runtime = await open_runtime(settings)
-    await runtime.ledger.install_builtin_templates()
-    await _bootstrap_operator(runtime)
-    if demo:
-        await _load_demo(runtime)
-    runner = web.AppRunner(build_app(runtime, run_sequencer=sequencer),
-                           shutdown_timeout=30, access_log=None)
+    runtime = await bootstrap(settings, sequencer=sequencer)
+    try:
+        await runtime.ledger.install_builtin_templates()
+        await _bootstrap_operator(runtime)
+        if demo:
+            await _load_demo(runtime)
+        await _serve_until_signal(runtime, host, port)
+    finally:
+        await runtime.close()
+    return 0
+
+
+async def _serve_until_signal(runtime: Runtime, host: str, port: int) -> None:
+    runner = web.AppRunner(build_app(runtime), shutdown_timeout=30, access_log=None)
     try:
         await runner.setup()
         await web.TCPSite(runner, host, port).start()
+        await runtime.workers.start()
         for verifier in runtime.verifiers:
             print(f"log verifier key: {verifier.vkey}", flush=True)
-        print(f"serving on http://{host}:{port} (database {_redacted(settings)})", flush=True)
+        print(f"serving on http://{host}:{port} (database {_redacted(runtime.settings)})",
+              flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -44,9 +75,10 @@ async def serve(settings: Settings, host: str, port: int, sequencer: bool = True
         await stop.wait()
         print("shutting down", flush=True)
     finally:
-        await runner.cleanup()
-        await runtime.close()
-    return 0
+        try:
+            await runner.cleanup()
+        finally:
+            await runtime.workers.stop()
 
 
 def _redacted(settings: Settings) -> str:

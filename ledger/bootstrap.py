@@ -1,0 +1,119 @@
+"""The composition root (cosmicpython's ``bootstrap``): settings, clock, HTTP client and
+adapters are chosen here, once, and every entry point builds through it: ``ledger serve``,
+each CLI command group, the tests and the benchmarks. Tests override any part by keyword.
+
+Two levels. ``open_storage`` opens the adapters over one database (event, log, principal and
+blob stores) and nothing else: no signing key is made or bound, so the CLI's reading and
+admin commands never change the key folder. ``bootstrap`` adds the signing keys, the
+sequencer, the ledger and the process's workers.
+
+A new background capability is one more worker in ``build_workers``: ``ledger serve`` starts
+the group once the HTTP site is up and stops it, in reverse, on shutdown; ``/readyz`` reports
+each worker's health.
+"""
+
+from __future__ import annotations
+
+import aiohttp
+
+from ledger.projections.board import BoardProjector
+from ledger.projections.runner import ProjectionRunner
+from ledger.runtime import Clock, Runtime, Storage
+from ledger.scheduler import Scheduler
+from ledger.service.ledger import Ledger
+from ledger.service.unit_of_work import utc_now
+from ledger.settings import Settings
+from ledger.store.blob_factory import blob_store_for
+from ledger.store.blob_port import BlobStore
+from ledger.store.factory import log_store_for, open_store, principal_store_for, sqlite_path
+from ledger.store.log_port import LogStore
+from ledger.store.port import EventStore
+from ledger.store.principal_port import PrincipalStore
+from ledger.store.projection_factory import projection_store_for
+from ledger.transparency.keys import ensure_signers, load_verifiers
+from ledger.transparency.log_identity import bind_keys_to_log, refuse_new_database_for_bound_keys
+from ledger.transparency.reader import LogReader
+from ledger.transparency.sequencer import Sequencer
+from ledger.transparency.sequencer_worker import SequencerWorker
+from ledger.workday import WorkingCalendar
+from ledger.workers import Worker, WorkerGroup
+
+
+async def open_storage(settings: Settings, *, migrate: bool = False,
+                       store: EventStore | None = None, log: LogStore | None = None,
+                       principals: PrincipalStore | None = None,
+                       blobs: BlobStore | None = None) -> Storage:
+    """The adapters ``settings`` name (each one given replaces the default; the storage owns
+    and closes ``store`` either way). With ``migrate``, the schema is created or upgraded."""
+    store = store if store is not None else await open_store(settings.database_url)
+    try:
+        if migrate:
+            await store.migrate()
+        return Storage(settings, store,
+                       log if log is not None else log_store_for(store),
+                       principals if principals is not None else principal_store_for(store),
+                       blobs if blobs is not None else blob_store_for(
+                           store, settings.blob_store, settings.data_dir),
+                       projection_store_for(store))
+    except BaseException:
+        await store.close()
+        raise
+
+
+async def bootstrap(settings: Settings, *, migrate: bool = True, sequencer: bool = True,
+                    clock: Clock = utc_now, calendar: WorkingCalendar | None = None,
+                    http_client: aiohttp.ClientSession | None = None,
+                    store: EventStore | None = None, log: LogStore | None = None,
+                    principals: PrincipalStore | None = None,
+                    blobs: BlobStore | None = None) -> Runtime:
+    """Open everything; generates a signing key on first run (mode 0600). ``sequencer``
+    False leaves the sequencer out of the worker group (``ledger serve --no-sequencer``:
+    another process sequences). ConfigurationError when the keys already signed another
+    database's log, or this database's log was begun under other keys
+    (ledger.transparency.log_identity)."""
+    sqlite_file = sqlite_path(settings.database_url)
+    refuse_new_database_for_bound_keys(settings.key_dir, settings.database_url,
+                                       sqlite_file is not None and not sqlite_file.exists())
+    storage = await open_storage(settings, migrate=migrate, store=store, log=log,
+                                 principals=principals, blobs=blobs)
+    try:
+        signers = ensure_signers(settings.key_dir, settings.log_origin)
+        await bind_keys_to_log(storage.log, settings.key_dir, signers, settings.log_origin,
+                               settings.database_url)
+        sequencing = Sequencer(storage.log, signers, settings.log_origin)
+        ledger = _ledger(settings, storage, sequencing, clock, calendar)
+        board = ProjectionRunner(storage.projections, BoardProjector())
+        await board.prepare()
+        sequencing.on_grown.append(board.worker.poke)
+        runtime = Runtime(settings, storage.store, storage.log, ledger, LogReader(storage.log),
+                          sequencing, load_verifiers(settings.key_dir), storage.principals,
+                          storage.blobs, storage.projections, board, clock, http=http_client)
+        runtime.workers = WorkerGroup(build_workers(runtime, sequencer=sequencer))
+        return runtime
+    except BaseException:
+        await storage.store.close()
+        raise
+
+
+def _ledger(settings: Settings, storage: Storage, sequencing: Sequencer, clock: Clock,
+            calendar: WorkingCalendar | None) -> Ledger:
+    if calendar is None:
+        calendar = WorkingCalendar.for_setting(settings.working_calendar, settings.time_zone)
+    return Ledger(storage.store, on_append=sequencing.poke, keys=storage.principals,
+                  directory=storage.principals,
+                  separation_of_duties=settings.separation_of_duties, calendar=calendar,
+                  clock=clock, close_requires_confirmation=settings.close_requires_confirmation,
+                  auto_apply_checklists=settings.auto_apply_checklists)
+
+
+def build_workers(runtime: Runtime, *, sequencer: bool = True) -> list[Worker]:
+    """The workers this process runs beside the HTTP app, in start order (stopped in
+    reverse). A later worker (projection runner, scheduler, webhook dispatcher) is appended
+    here, built from ``runtime``'s parts."""
+    workers: list[Worker] = []
+    if sequencer:
+        workers.append(SequencerWorker(runtime.sequencer))
+    workers.append(runtime.board.worker)
+    if runtime.settings.scheduler:
+        workers.append(Scheduler(runtime.ledger, runtime.projections).worker)
+    return workers

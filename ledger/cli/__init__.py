@@ -1,0 +1,47 @@
+"""The ``ledger`` command: a thin adapter over the use cases (argparse, rich output).
+
+One module per command group, each adding its parsers (``register``) and building what it
+needs through the composition root (ledger.bootstrap): ``database`` (migrate, demo), ``log``
+(verify, events, audit), ``keys`` (keygen, retire-key), ``access`` (principals, tokens) and
+``serve``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Sequence
+
+from ledger.cli import access, database, keys, log, serve
+from ledger.cli.common import Command, err, verifier_key_text
+from ledger.errors import LedgerError
+from ledger.settings import Settings
+
+__all__ = ["build_parser", "main", "verifier_key_text"]
+GROUPS = (database, log, keys, access, serve)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (kept separate so tests and docs can inspect it)."""
+    parser = argparse.ArgumentParser(
+        prog="ledger", description="Handover Ledger: a tamper-evident audit ledger for "
+        "employee offboarding handovers (离职交接).")
+    parser.add_argument("--database", help="database URL (default: $LEDGER_DATABASE_URL or "
+                        "sqlite:///./ledger-data/ledger.db)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for group in GROUPS:
+        group.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``ledger`` console script."""
+    args = build_parser().parse_args(argv)
+    settings = Settings.from_env(database=args.database)
+    run: Command = args.run
+    try:
+        return asyncio.run(run(args, settings))
+    except LedgerError as e:
+        err.print(f"error: {e}", markup=False)
+        return 2
+

@@ -1,0 +1,136 @@
+"""``ledger principals`` and ``ledger tokens``: who may authenticate, and their bearer tokens.
+Every change is recorded as done by the system operator."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from collections.abc import Awaitable, Callable
+
+from ledger.cli.common import Subparsers, err, out, require_existing_ledger, storage
+from ledger.entry import format_time
+from ledger.runtime import Storage
+from ledger.settings import Settings
+
+Action = Callable[[argparse.Namespace, Storage], Awaitable[int]]
+
+
+def register(sub: Subparsers) -> None:
+    """Add ``principals add|deactivate|history`` and ``tokens issue|list|revoke``."""
+    principals = sub.add_parser("principals", help="manage principals")
+    principals_sub = principals.add_subparsers(dest="principals_command", required=True)
+    add = principals_sub.add_parser("add", help="create a principal")
+    add.add_argument("principal_id")
+    add.add_argument("--name", required=True)
+    add.add_argument("--role", action="append", required=True,
+                     help="a role it may act as (repeatable)")
+    add.set_defaults(action=cmd_principals_add)
+    deactivate = principals_sub.add_parser(
+        "deactivate", help="deactivate a principal: every token stops at once")
+    deactivate.add_argument("principal_id")
+    deactivate.set_defaults(action=cmd_principals_deactivate)
+    history = principals_sub.add_parser(
+        "history", help="who issued, revoked or deactivated what for a principal")
+    history.add_argument("principal_id")
+    history.set_defaults(action=cmd_principals_history)
+    principals.set_defaults(run=run_action)
+    tokens = sub.add_parser("tokens", help="manage bearer tokens")
+    tokens_sub = tokens.add_subparsers(dest="tokens_command", required=True)
+    issue = tokens_sub.add_parser("issue", help="issue a token (printed once on stdout)")
+    issue.add_argument("principal_id")
+    issue.add_argument("--label", default="cli")
+    issue.add_argument("--expires-in-days", type=int, default=None,
+                       help="a lifetime shorter than LEDGER_TOKEN_TTL_DAYS (default 90)")
+    issue.set_defaults(action=cmd_tokens_issue)
+    listing = tokens_sub.add_parser("list", help="list a principal's tokens (never secrets)")
+    listing.add_argument("principal_id")
+    listing.set_defaults(action=cmd_tokens_list)
+    revoke = tokens_sub.add_parser("revoke", help="revoke one token by its id")
+    revoke.add_argument("principal_id")
+    revoke.add_argument("token_id", help="16 hex digits, as `ledger tokens list` shows")
+    revoke.set_defaults(action=cmd_tokens_revoke)
+    tokens.set_defaults(run=run_action)
+
+
+async def run_action(args: argparse.Namespace, settings: Settings) -> int:
+    """Run one ``principals`` or ``tokens`` subcommand; only ``principals add`` may meet an
+    empty database. The schema is migrated first: an older ledger gains the columns these
+    commands use."""
+    if getattr(args, "principals_command", "add") != "add" or args.command == "tokens":
+        require_existing_ledger(settings)
+    action: Action = args.action
+    async with storage(settings, migrate=True) as opened:
+        return await action(args, opened)
+
+
+async def cmd_principals_add(args: argparse.Namespace, opened: Storage) -> int:
+    """Create a principal (a person or a system) with its roles."""
+    from ledger.service.ledger import SYSTEM_ACTOR
+    from ledger.service.principal_cases import create_principal
+
+    principal = await create_principal(opened.principals, SYSTEM_ACTOR,
+                                       args.principal_id, args.name, args.role)
+    out.print(f"principal {principal.id} ({', '.join(principal.roles)}) created")
+    return 0
+
+
+async def cmd_tokens_issue(args: argparse.Namespace, opened: Storage) -> int:
+    """Issue a bearer token; it is printed once, on stdout, and stored only as a hash."""
+    from ledger.service.ledger import SYSTEM_ACTOR
+    from ledger.service.principal_cases import grant_token
+
+    expires_in = (dt.timedelta(days=args.expires_in_days) if args.expires_in_days is not None
+                  else None)
+    token, info = await grant_token(opened.principals, SYSTEM_ACTOR,
+                                    args.principal_id, args.label, expires_in=expires_in,
+                                    max_ttl=opened.settings.token_ttl)
+    err.print(f"token {info.token_id} expires {format_time(info.expires_at)}", markup=False)
+    print(token, flush=True)  # stdout only, so `$(ledger tokens issue x)` captures just it
+    return 0
+
+
+async def cmd_tokens_list(args: argparse.Namespace, opened: Storage) -> int:
+    """List a principal's tokens: ids, labels, expiry and state, never secrets."""
+    from ledger.service.ledger import SYSTEM_ACTOR
+    from ledger.service.principal_cases import list_tokens
+
+    now = dt.datetime.now(dt.UTC)
+    for t in await list_tokens(opened.principals, SYSTEM_ACTOR, args.principal_id):
+        state = "revoked" if t.revoked else "active" if t.active_at(now) else "expired"
+        out.print(f"{t.token_id}  {state:7}  created {format_time(t.created_at)}  expires "
+                  f"{format_time(t.expires_at)}  {t.label}", markup=False)
+    return 0
+
+
+async def cmd_tokens_revoke(args: argparse.Namespace, opened: Storage) -> int:
+    """Revoke one token of a principal (recorded as done by the system operator)."""
+    from ledger.service.ledger import SYSTEM_ACTOR
+    from ledger.service.principal_cases import revoke_token
+
+    revoked = await revoke_token(opened.principals, SYSTEM_ACTOR, args.principal_id,
+                                 args.token_id)
+    out.print(f"token {args.token_id} {'revoked' if revoked else 'was already revoked'}")
+    return 0
+
+
+async def cmd_principals_deactivate(args: argparse.Namespace, opened: Storage) -> int:
+    """Deactivate a principal: every token stops at once."""
+    from ledger.service.ledger import SYSTEM_ACTOR
+    from ledger.service.principal_cases import deactivate_principal
+
+    revoked = await deactivate_principal(opened.principals, SYSTEM_ACTOR,
+                                         args.principal_id)
+    out.print(f"principal {args.principal_id} deactivated; {revoked} token(s) revoked")
+    return 0
+
+
+async def cmd_principals_history(args: argparse.Namespace, opened: Storage) -> int:
+    """Print who issued, revoked or deactivated what for a principal, and when."""
+    from ledger.service.ledger import SYSTEM_ACTOR
+    from ledger.service.principal_cases import principal_history
+
+    for e in await principal_history(opened.principals, SYSTEM_ACTOR,
+                                     args.principal_id):
+        out.print(f"{format_time(e.at)}  {e.action:21}  {e.subject or '-':16}  by {e.actor_id} "
+                  f"({e.actor_role})", markup=False)
+    return 0

@@ -1,0 +1,50 @@
+"""``ledger migrate`` and ``ledger demo``: make a database ready, or fill it with the seeds."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+
+from ledger.cli.common import Subparsers, out, storage
+from ledger.settings import Settings
+
+
+def register(sub: Subparsers) -> None:
+    """Add ``migrate`` and ``demo``."""
+    sub.add_parser("migrate", help="create or upgrade the schema").set_defaults(run=migrate)
+    sub.add_parser("demo", help="play the seed scenarios into the database").set_defaults(
+        run=demo)
+
+
+async def migrate(args: argparse.Namespace, settings: Settings) -> int:
+    """Create or upgrade the schema and install the built-in templates."""
+    from ledger.service.ledger import Ledger
+
+    async with storage(settings, migrate=True) as opened:
+        installed = await Ledger(opened.store).install_builtin_templates()
+    changed = [r for r in installed if r["changed"]]
+    out.print(f"schema up to date; {len(changed)} built-in template(s) installed or revised")
+    return 0
+
+
+async def demo(args: argparse.Namespace, settings: Settings) -> int:
+    """Play the seed scenarios through the composition root (the ledger as `serve` builds it:
+    its calendar, checklist and confirmation settings, its keys), then sequence them into the
+    log, so that `ledger verify` right after checks every event, not a queue."""
+    from ledger.bootstrap import bootstrap
+    from ledger.demo_scenarios import play_all
+
+    runtime = await bootstrap(settings)
+    try:
+        played = await play_all(runtime.ledger, dt.date.today(), runtime.blobs,
+                                runtime.principals)
+        for name, departure_id in played.items():
+            out.print(f"{name:32} departure {departure_id}")
+        while await runtime.sequencer.step():
+            pass
+        checkpoint = await runtime.log.latest_checkpoint()
+        out.print(f"{await runtime.store.count_events()} events in the ledger, "
+                  f"{checkpoint.size if checkpoint else 0} in its signed log")
+    finally:
+        await runtime.close()
+    return 0
