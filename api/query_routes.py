@@ -99,7 +99,7 @@ async def get_item(request: web.Request) -> web.Response:
 @table.route("GET", "/v1/items/{item_id}/confirmation-statement",
              "The statement the receiver signs (Ed25519) for a strong confirmation",
              response=Statement)
-async def confirmation_statement(request: web.Request) -> web.Response:
+async def get_confirmation_statement(request: web.Request) -> web.Response:
     """Sign its ``statement`` bytes with your registered key, then POST confirm with it."""
     statement = await q.statement_to_sign(request.app[RUNTIME].ledger, actor_of(request),
                                           path_uuid(request, "item_id"), dt.datetime.now(dt.UTC))
@@ -113,7 +113,7 @@ async def _views(request: web.Request, entries: list[Entry]) -> list[EventView]:
 
 @table.route("GET", "/v1/streams/{stream_id}/events", "A stream's entries with hashes",
              response=EventList)
-async def stream_events(request: web.Request) -> web.Response:
+async def list_stream_events(request: web.Request) -> web.Response:
     """Every entry of a departure, item or template stream."""
     entries = await q.stream_entries(request.app[RUNTIME].ledger, actor_of(request),
                                      path_uuid(request, "stream_id"))
@@ -128,8 +128,9 @@ async def get_event(request: web.Request) -> web.Response:
     return ok((await _views(request, [entry]))[0])
 
 
-@table.route("GET", "/v1/events/{event_id}/proof", "Inclusion proof of one event")
-async def event_proof(request: web.Request) -> web.Response:
+@table.route("GET", "/v1/events/{event_id}/proof", "Inclusion proof of one event (C2SP tlog-proof)",
+             produces=(("text/x.tlog.proof", {"type": "string"}),))
+async def get_event_proof(request: web.Request) -> web.Response:
     """The event's C2SP tlog-proof against the latest checkpoint."""
     runtime = request.app[RUNTIME]
     entry = await q.get_event(runtime.ledger, actor_of(request), path_uuid(request, "event_id"))
@@ -157,14 +158,14 @@ async def get_template(request: web.Request) -> web.Response:
 
 
 @table.route("GET", "/healthz", "Liveness", response=Health, public=True)
-async def healthz(request: web.Request) -> web.Response:
+async def check_liveness(request: web.Request) -> web.Response:
     """The process is up."""
     return ok(Health(status="ok"))
 
 
 @table.route("GET", "/readyz", "Readiness: the database answers", response=Health,
              public=True)
-async def readyz(request: web.Request) -> web.Response:
+async def check_readiness(request: web.Request) -> web.Response:
     """The database answers and a checkpoint exists."""
     latest = await request.app[RUNTIME].log.latest_checkpoint()
     return ok(Health(status="ready", log_size=latest.size if latest else 0))
