@@ -83,6 +83,7 @@ async def test_a_generated_client_drives_a_handover(api: Api, generated: Path) -
     submit_item = module("api.items.submit_item")
     confirm_item = module("api.items.confirm_item")
     get_item = module("api.items.get_item")
+    run_commands = module("api.commands.run_commands")
     upload_evidence = module("api.items.upload_evidence")
     download_evidence = module("api.items.download_evidence")
     types = module("types")
@@ -139,7 +140,16 @@ async def test_a_generated_client_drives_a_handover(api: Api, generated: Path) -
                                                body=models.ConfirmItemBody(note="received"))
         assert confirmed.result.state == "confirmed"
 
-        departure = await get_departure.asyncio(departure_id, client=as_("hr.sun"))
+        # Several commands at once, each typed, each with its own result.
+        batch = await run_commands.asyncio(client=hr, body=models.BatchRequest(commands=[
+            models.BatchItem(command=models.CommentItem(item_id=item_id, text="thanks")),
+            models.BatchItem(command=models.CommentItem(item_id=item_id, text=""))]))
+        assert isinstance(batch, models.BatchResult), batch
+        assert [r.status for r in batch.results] == [201, 422]
+        assert batch.results[0].body.command == "comment_item"
+        assert batch.results[1].problem.errors[0].field.endswith("text")
+
+        departure = await get_departure.asyncio(departure_id, client=hr)
         assert isinstance(departure, models.DepartureView), departure
         assert departure.leaver.id == "wang.lei"
         assert departure.leaver.department == "Sales"
