@@ -62,8 +62,10 @@ _HEADER_TYPES: dict[str, dict[str, Any]] = {
     "If-Match": {"type": "string", "pattern": '^(W/)?"?[0-9]{1,9}"?$'},
     ROLE_HEADER: {"$ref": "#/components/schemas/Role"},
 }
-ROLE_SCHEMA = {"title": "Role", "type": "string", "enum": list(ROLES), "description":
-               "a role to act in (X-Ledger-Role: one of the principal's; its first by default)"}
+# Empty, as absent, means the principal's first role.
+ROLE_SCHEMA = {"title": "Role", "type": "string", "enum": [*ROLES, ""], "description":
+               "a role to act in (X-Ledger-Role: one of the principal's; empty or absent: "
+               "its first)"}
 _PROBLEM = {"$ref": "#/components/schemas/Problem"}
 _PLACEHOLDER_REGEX = re.compile(r"{(\w+):[^}]*}")
 _UPLOAD = {"multipart/form-data": {"schema": {
