@@ -157,7 +157,7 @@ async def revoke_key(request: web.Request) -> web.Response:
 @table.route("GET", PRINCIPAL + "/history",
              "Who issued, revoked or deactivated what for a principal, and when "
              "(operator, or the principal)", response=History)
-async def principal_history(request: web.Request) -> web.Response:
+async def get_principal_history(request: web.Request) -> web.Response:
     """The append-only record of acts on the principal's access."""
     principal_id = request.match_info["principal_id"]
     entries = await p.principal_history(request.app[RUNTIME].principals, actor_of(request),

@@ -33,11 +33,11 @@ MAX_BODY_BYTES = 1 << 20
 SERVER_HEADER = "handover-ledger"  # aiohttp's default names Python's and its own versions
 TABLES = (command_routes.table, batch_routes.table, query_routes.table, admin_routes.table,
           upload_routes.table, access_routes.table, dispute_routes.table, case_routes.table,
-          board_routes.table, live_routes.table)
+          board_routes.table, live_routes.table, log_routes.table)
 
 
 def endpoints() -> list[Endpoint]:
-    """Every declared endpoint (the log's public routes are documented separately)."""
+    """Every declared endpoint."""
     return [e for t in TABLES for e in t.endpoints]
 
 
@@ -68,7 +68,6 @@ def build_app(runtime: Services) -> web.Application:
     app[PUBLIC_PATHS] = {e.path for e in endpoints() if e.public} | {"/openapi.json"}
     app[log_routes.READER] = runtime.reader
     app[log_routes.VERIFIER_KEYS] = [v.vkey for v in runtime.verifiers]
-    app.add_routes(log_routes.routes)
     for table in TABLES:
         table.add_to(app)
     app.router.add_get("/openapi.json", openapi)

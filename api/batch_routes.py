@@ -12,9 +12,10 @@ from api.auth import actor_of, context_of
 from api.body import read_object
 from api.command_routes import SUCCESS_STATUS
 from api.endpoint import EndpointTable
-from api.problem import describe_error, describe_validation, internal_problem
+from api.facts import Fact
+from api.problem import Problem, describe_error, describe_validation, internal_problem
 from api.runtime_key import RUNTIME
-from api.views import ok
+from api.views import CommandResult, ok
 from ledger.errors import LedgerError
 from ledger.service.commands import Command
 from ledger.service.idempotency import MAX_IDEMPOTENCY_KEY
@@ -39,16 +40,34 @@ class Batch(BaseModel):
     commands: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_COMMANDS)
 
 
+class BatchRequest(BaseModel):
+    """Up to 100 commands, run in order; one failing does not stop the others (each is
+    checked on its own: an invalid one gets its own 422 in the results)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    commands: list[BatchItem] = Field(min_length=1, max_length=MAX_COMMANDS)
+
+
+class BatchEntry(Fact):
+    """One command's outcome: the HTTP status it would have had alone, and either its
+    ``body`` (with ``replayed``: an idempotent replay) or its ``problem``."""
+
+    status: int
+    replayed: bool | None = None
+    body: CommandResult | None = None
+    problem: Problem | None = None
+
+
 class BatchResult(BaseModel):
-    """Per command: the HTTP status it would have had, and its body or problem."""
+    """Per command, in order: its status, and its body or problem."""
 
     model_config = ConfigDict(frozen=True)
-    results: list[dict[str, Any]]
+    results: list[BatchEntry]
 
 
 @table.route("POST", "/v1/commands", "Run up to 100 commands, each with its own result",
-             body=Batch, response=BatchResult)
-async def run_batch(request: web.Request) -> web.Response:
+             body=BatchRequest, response=BatchResult)
+async def run_commands(request: web.Request) -> web.Response:
     """Run each command as the caller; validation and ledger errors are per command."""
     batch = Batch.model_validate(await read_object(request))
     ledger = request.app[RUNTIME].ledger
@@ -69,4 +88,4 @@ async def run_batch(request: web.Request) -> web.Response:
         except Exception:  # report it here: earlier commands of the batch have committed
             results.append({"status": 500, "problem": internal_problem(
                 "the command failed; quote the error id", "batch command")})
-    return ok(BatchResult(results=results))
+    return ok(BatchResult.model_validate({"results": results}))

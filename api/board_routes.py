@@ -26,7 +26,7 @@ from ledger.projections import report_queries as rq
 from ledger.service.timeline import timeline
 
 table = EndpointTable()
-WAIT = (("min_position", "offset"), ("after_event", "string"))
+WAIT = (("min_position", "position"), ("after_event", "uuid"))
 DEPARTMENT = re.compile(r"[a-z][a-z0-9-]{0,40}")
 
 
@@ -80,7 +80,7 @@ async def departure_board(request: web.Request) -> web.Response:
              response=HrDashboard, query=(
                  ("state", "departure_state"), ("department", "string"),
                  ("hr_owner_id", "string"), ("last_day_from", "date"),
-                 ("last_day_to", "date"), ("overdue", "boolean"), ("risk", "string"),
+                 ("last_day_to", "date"), ("overdue", "boolean"), ("risk", "risk"),
                  ("include_closed", "boolean"), ("limit", "integer"), ("offset", "offset"),
                  *WAIT))
 async def hr_dashboard(request: web.Request) -> web.Response:
@@ -145,7 +145,7 @@ class Timeline(View):
 
 
 @table.route("GET", "/v1/departures/{departure_id}/timeline",
-             "A departure's timeline (who did what and when)", response=Timeline)
+             "A departure's timeline (who did what and when)", response=Timeline, tag="boards")
 async def departure_timeline(request: web.Request) -> web.Response:
     """Oldest first; each reader sees the streams they may read."""
     lines = await timeline(request.app[RUNTIME].ledger, actor_of(request),
@@ -162,8 +162,9 @@ class HandoverReport(View):
 
 
 @table.route("GET", "/v1/reports/handover", "The handover report (HR, legal, auditors)",
-             response=HandoverReport, query=(("from", "date"), ("to", "date"),
-                                             ("department", "string"), ("format", "string")))
+             response=HandoverReport, produces=(("text/csv", {"type": "string"}),),
+             query=(("from", "date"), ("to", "date"),
+                                             ("department", "string"), ("format", "report_format")))
 async def handover_report(request: web.Request) -> web.StreamResponse:
     """Cases closed from ``from`` to ``to`` (default: the 30 days up to today), by
     department; ``format=csv`` for CSV."""

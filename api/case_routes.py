@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.auth import actor_of, context_of
 from api.body import build, path_uuid
 from api.command_routes import render
-from api.endpoint import EndpointTable
+from api.endpoint import FILE, EndpointTable
 from api.file_transfer import MULTIPART_ERRORS, checked_digest, log, send_file, store_part
 from api.idempotent import IDEMPOTENCY_HEADER
 from api.runtime_key import RUNTIME
@@ -61,7 +61,7 @@ class RequestList(View):
 
 @table.route("GET", "/v1/departures/requests",
              "The requests awaiting HR (HR: all; a leaver: their own)", response=RequestList)
-async def list_requests(request: web.Request) -> web.Response:
+async def list_departure_requests(request: web.Request) -> web.Response:
     """What HR accepts or declines next; a leaver sees their own pending request."""
     actor = actor_of(request)
     found = await case_files.list_requests(request.app[RUNTIME].ledger, actor)
@@ -163,7 +163,7 @@ async def record_contract_terminated(request: web.Request) -> web.Response:
 
 @table.route("GET", "/v1/departures/{departure_id}/files/{sha256}",
              "Download the resignation letter or termination document a case cites (its "
-             "leaver, HR, legal, auditors)")
+             "leaver, HR, legal, auditors)", produces=FILE)
 async def download_case_file(request: web.Request) -> web.StreamResponse:
     """Streamed and checked against its digest as evidence downloads are."""
     departure_id = path_uuid(request, "departure_id")

@@ -60,7 +60,13 @@ def command_endpoint(path: str, summary: str, model: type[c.Model], status: int 
     headers = (IDEMPOTENCY_HEADER, "If-Match") if versioned else (IDEMPOTENCY_HEADER,)
     handler.__name__ = model.__name__
     table.route("POST", path, summary, body=_documented_body(model, path),
-                response=CommandResult, status=status, headers=headers)(handler)
+                response=CommandResult, status=status, headers=headers,
+                operation_id=snake_case(model.__name__))(handler)
+
+
+def snake_case(name: str) -> str:
+    """``SubmitForApproval`` → ``submit_for_approval``."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
 def _documented_body(model: type[c.Model], path: str) -> type[BaseModel]:

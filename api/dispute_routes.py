@@ -6,14 +6,13 @@ like every other); the reads and the dispute's evidence upload are declared here
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 
 from api.auth import actor_of
 from api.body import path_uuid
 from api.command_routes import command_endpoint
-from api.endpoint import EndpointTable
+from api.endpoint import FILE, EndpointTable
+from api.facts import ConfirmationExemption, DisputeStatement, DisputeUpload, Finding
 from api.file_transfer import checked_digest, file_part, send_file, store_part
 from api.idempotent import IDEMPOTENCY_HEADER
 from api.runtime_key import RUNTIME
@@ -49,7 +48,7 @@ class ConfirmationStatement(View):
     sha256: str
     signatories: dict[str, list[str]]
     unsigned: list[str]
-    excused: dict[str, dict[str, Any]]
+    excused: dict[str, ConfirmationExemption]
 
 
 class DisputeView(View):
@@ -64,9 +63,9 @@ class DisputeView(View):
     claim: str
     raised_at: str  # when it was raised (its first entry's recorded_at)
     state: str
-    statements: list[dict[str, Any]]
-    uploads: dict[str, dict[str, Any]]
-    finding: dict[str, Any] | None
+    statements: list[DisputeStatement]
+    uploads: dict[str, DisputeUpload]
+    finding: Finding | None
 
     @classmethod
     def of(cls, d: Dispute) -> DisputeView:
@@ -82,7 +81,7 @@ class DisputeView(View):
 @table.route("GET", D + "/confirmation",
              "The handover confirmation to sign (those who read the case, and its signatories)",
              response=ConfirmationStatement)
-async def get_confirmation(request: web.Request) -> web.Response:
+async def get_handover_confirmation(request: web.Request) -> web.Response:
     """Sign ``statement`` (or just name its ``sha256``) with POST .../confirmation/signatures."""
     view = await dq.handover_confirmation(request.app[RUNTIME].ledger, actor_of(request),
                                           path_uuid(request, "departure_id"))
@@ -118,7 +117,7 @@ async def upload_dispute_evidence(request: web.Request) -> web.Response:
 
 
 @table.route("GET", DISPUTE + "/evidence/{sha256}",
-             "Download a file uploaded to the dispute (its parties and legal)")
+             "Download a file uploaded to the dispute (its parties and legal)", produces=FILE)
 async def download_dispute_evidence(request: web.Request) -> web.StreamResponse:
     """The file as uploaded, streamed and checked against its name as item evidence is;
     anything the reader may not see is one and the same 404."""

@@ -6,11 +6,19 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel
 
+from api.evidence_headers import OCTET_STREAM, SERVED_AS_UPLOADED
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# A success response's other media types: (media type, JSON schema), e.g. a binary tile.
+Media = tuple[tuple[str, dict[str, Any]], ...]
+# A stored file: served as uploaded when that type is safe, else as octet-stream.
+FILE: Media = tuple((media, {"type": "string", "format": "binary"})
+                    for media in (OCTET_STREAM, *sorted(SERVED_AS_UPLOADED)))
 
 
 @dataclass(frozen=True)
@@ -29,6 +37,15 @@ class Endpoint:
     headers: tuple[str, ...] = field(default=())
     upload: bool = False
     form: type[BaseModel] | None = None  # a multipart form with a file (documented only)
+    operation_id: str = ""  # the OpenAPI operationId; the handler's name by default
+    tag: str = ""  # the OpenAPI tag; by default from the path (api/openapi.py)
+    produces: Media = ()  # success media types besides (or instead of) the JSON response
+    required_query: tuple[str, ...] = ()  # query parameters that must be given
+
+    @property
+    def name(self) -> str:
+        """The operationId."""
+        return self.operation_id or self.handler.__name__
 
     @property
     def path_params(self) -> list[str]:
@@ -46,11 +63,16 @@ class EndpointTable:
               body: type[BaseModel] | None = None, response: type[BaseModel] | None = None,
               status: int = 200, public: bool = False, query: tuple[tuple[str, str], ...] = (),
               headers: tuple[str, ...] = (), upload: bool = False,
-              form: type[BaseModel] | None = None) -> Callable[[Handler], Handler]:
+              form: type[BaseModel] | None = None, operation_id: str = "", tag: str = "",
+              produces: Media = (), required_query: tuple[str, ...] = ()
+              ) -> Callable[[Handler], Handler]:
         """Declare an endpoint."""
         def register(handler: Handler) -> Handler:
-            self.endpoints.append(Endpoint(method, path, summary, handler, body, response,
-                                           status, public, query, headers, upload, form))
+            self.endpoints.append(Endpoint(
+                method, path, summary, handler, body=body, response=response, status=status,
+                public=public, query=query, headers=headers, upload=upload, form=form,
+                operation_id=operation_id, tag=tag, produces=produces,
+                required_query=required_query))
             return handler
         return register
 

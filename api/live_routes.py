@@ -18,13 +18,14 @@ from aiohttp_sse import sse_response
 
 from api.auth import actor_of
 from api.body import natural, path_uuid
-from api.endpoint import EndpointTable
+from api.endpoint import EndpointTable, Media
 from api.query_routes import min_position, moments
 from api.runtime_key import RUNTIME
 from ledger.errors import LedgerError
 from ledger.projections import board_queries as bq
 
 table = EndpointTable()
+EVENT_STREAM: Media = (("text/event-stream", {"type": "string"}),)
 POLL_SECONDS = 0.2
 
 
@@ -48,7 +49,8 @@ def _without_position(board: dict[str, Any]) -> dict[str, Any]:
 
 
 @table.route("GET", "/v1/boards/departures/{departure_id}/events",
-             "A departure's board, live (Server-Sent Events)")
+             "A departure's board, live (Server-Sent Events)", produces=EVENT_STREAM,
+             tag="boards", headers=("Last-Event-ID",))
 async def departure_board_events(request: web.Request) -> web.StreamResponse:
     """``event: board``, ``id``: the log position, ``data``: the board (as its GET)."""
     runtime = request.app[RUNTIME]
@@ -86,7 +88,8 @@ async def departure_board_events(request: web.Request) -> web.StreamResponse:
 
 
 @table.route("GET", "/v1/boards/hr/events",
-             "The HR dashboard's changes, live (Server-Sent Events)")
+             "The HR dashboard's changes, live (Server-Sent Events)", produces=EVENT_STREAM,
+             headers=("Last-Event-ID",), query=(("min_position", "position"),))
 async def hr_dashboard_events(request: web.Request) -> web.StreamResponse:
     """``event: changed``, ``id``: the log position, ``data``: ``{"position", "departures"}``
     (the ids of the cases that changed since the previous event, or since

@@ -10,8 +10,11 @@ import base64
 import re
 
 from aiohttp import web
+from pydantic import ConfigDict, Field
 
 from api.body import natural
+from api.endpoint import EndpointTable
+from api.views import View
 from ledger.errors import InvalidInputError
 from ledger.tlog.tile import parse_tile_path
 from ledger.transparency.reader import LogReader
@@ -19,7 +22,33 @@ from ledger.transparency.reader import LogReader
 READER = web.AppKey("log_reader", LogReader)
 VERIFIER_KEYS = web.AppKey("verifier_keys", list[str])
 _HEX_HASH = re.compile(r"[0-9a-f]{64}")
-routes = web.RouteTableDef()
+table = EndpointTable()
+_TEXT = (("text/plain", {"type": "string"}),)
+_TLOG_PROOF = (("text/x.tlog.proof", {"type": "string"}),)
+_BINARY = (("application/octet-stream", {"type": "string", "format": "binary"}),)
+
+
+class InclusionProof(View):
+    """An event hash's inclusion proof: its ``index`` in the tree of ``size`` leaves with
+    ``root``, the ``proof`` hashes (base64) and the signed checkpoint it was taken against."""
+
+    index: int
+    size: int
+    root: str
+    event_hash: str
+    proof: list[str]
+    checkpoint: str | None
+
+
+class ConsistencyProof(View):
+    """That the tree of ``from`` leaves is a prefix of the tree of ``to`` leaves (base64)."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+    from_: int = Field(alias="from")
+    to: int
+    root1: str
+    root2: str
+    proof: list[str]
 
 
 def _b64(data: bytes) -> str:
@@ -33,7 +62,8 @@ def _int_param(request: web.Request, name: str) -> int | None:
     return natural(text, name, 10**18 - 1, f"{name} must be a non-negative integer")
 
 
-@routes.get("/log/checkpoint")
+@table.route("GET", "/log/checkpoint", "The latest signed checkpoint (C2SP signed note)",
+             public=True, operation_id="get_checkpoint", produces=_TEXT)
 async def checkpoint(request: web.Request) -> web.Response:
     """The latest signed checkpoint note."""
     latest = await request.app[READER].latest()
@@ -41,7 +71,8 @@ async def checkpoint(request: web.Request) -> web.Response:
                         headers={"Cache-Control": "no-cache, max-age=2"})
 
 
-@routes.get("/log/key")
+@table.route("GET", "/log/key", "The log's verifier key(s), one per line", public=True,
+             operation_id="get_verifier_keys", produces=_TEXT)
 async def verifier_key(request: web.Request) -> web.Response:
     """The verifier key string(s), one per line."""
     keys = request.app[VERIFIER_KEYS]
@@ -49,7 +80,8 @@ async def verifier_key(request: web.Request) -> web.Response:
                         charset="utf-8", headers={"Cache-Control": "max-age=300"})
 
 
-@routes.get(r"/log/tile/{path:.+}")
+@table.route("GET", r"/log/tile/{path:.+}", "A hash tile or an entry bundle (C2SP "
+             "tlog-tiles)", public=True, operation_id="get_tile", produces=_BINARY)
 async def tile(request: web.Request) -> web.Response:
     """A hash tile or an entry bundle; immutable once served, so cached for long."""
     parsed = parse_tile_path("tile/" + request.match_info["path"])
@@ -65,7 +97,12 @@ def _event_hash(request: web.Request) -> bytes:
     return bytes.fromhex(text)
 
 
-@routes.get("/v1/log/proof/inclusion")
+@table.route("GET", "/v1/log/proof/inclusion", "Inclusion proof of one event hash (JSON, or "
+             "a C2SP tlog-proof with format=tlog-proof or Accept: text/x.tlog.proof)",
+             response=InclusionProof, public=True, operation_id="get_inclusion_proof",
+             produces=_TLOG_PROOF, query=(("hash", "sha256"), ("size", "size"),
+                                          ("format", "proof_format")),
+             required_query=("hash",))
 async def inclusion(request: web.Request) -> web.Response:
     """Inclusion proof of one event hash, as JSON or as a C2SP tlog-proof."""
     reader = request.app[READER]
@@ -83,7 +120,9 @@ async def inclusion(request: web.Request) -> web.Response:
     })
 
 
-@routes.get("/v1/log/proof/consistency")
+@table.route("GET", "/v1/log/proof/consistency", "Consistency proof between two tree sizes",
+             response=ConsistencyProof, public=True, operation_id="get_consistency_proof",
+             query=(("from", "size"), ("to", "size")), required_query=("from", "to"))
 async def consistency(request: web.Request) -> web.Response:
     """Consistency proof between two tree sizes."""
     size1, size2 = _int_param(request, "from"), _int_param(request, "to")

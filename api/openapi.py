@@ -1,31 +1,63 @@
-"""The OpenAPI 3.1 document, generated from the endpoint tables and their pydantic models."""
+"""The OpenAPI 3.1 document, generated from the endpoint tables and their pydantic models:
+every operation with an operationId (snake_case, a verb), a tag, its parameters (the
+``X-Ledger-Role`` header on every authenticated one), its request and response schemas and
+its media types; every error as ``application/problem+json`` (api/problem.py's ``Problem``)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import BaseModel
 
+from api.auth import ROLE_HEADER
 from api.endpoint import Endpoint
+from api.problem import PROBLEM_TYPE, Problem
 from ledger.aggregates.departure import DEPARTURE_STATES
+from ledger.service.context import ROLES
 
-PROBLEM_SCHEMA = {
-    "type": "object",
-    "properties": {
-        "type": {"type": "string"}, "title": {"type": "string"},
-        "status": {"type": "integer"}, "detail": {"type": "string"},
-    },
-    "required": ["title", "status"],
+# Path prefix → tag, first match wins; any other path is tagged by its first segment after /v1.
+_TAGS: tuple[tuple[str, str], ...] = (
+    ("/log/", "log"), ("/v1/log/", "log"), ("/v1/streams/", "log"), ("/v1/events/", "log"),
+    ("/v1/departures", "departures"), ("/v1/items/", "items"), ("/v1/disputes", "disputes"),
+    ("/v1/templates", "templates"), ("/v1/principals", "access"), ("/v1/commands", "commands"),
+    ("/healthz", "health"), ("/readyz", "health"), ("/v1/boards", "boards"),
+    ("/v1/inbox", "boards"), ("/v1/queues", "boards"), ("/v1/reports", "boards"))
+TAG_DESCRIPTIONS = {
+    "departures": "Offboarding cases: start, approve, checklists, close, the handover "
+                  "confirmation, the leaver's own request, case files",
+    "items": "Handover items: submit, confirm, reject, waive, evidence, questions",
+    "disputes": "Disputes after close: statements, evidence, HR's finding",
+    "templates": "Checklists (templates) by role family",
+    "commands": "Many commands in one request",
+    "log": "The tamper-evident log: entries, proofs, checkpoints and tiles (C2SP tlog-tiles; "
+           "the /log and /v1/log endpoints are public)",
+    "access": "Principals, tokens and signing keys (operators; a principal for their own)",
+    "health": "Liveness and readiness",
+    "boards": "Read models: a case's board, the HR dashboard, inboxes, department queues, the "
+              "handover report, live updates (Server-Sent Events)",
 }
 _QUERY_TYPES = {"string": {"type": "string", "maxLength": 200},
                 "departure_state": {"type": "string", "enum": list(DEPARTURE_STATES)},
                 "integer": {"type": "integer", "minimum": 0, "maximum": 200},
                 "offset": {"type": "integer", "minimum": 0, "maximum": 10**9},
                 "boolean": {"type": "boolean"},
-                "date": {"type": "string", "format": "date", "minLength": 10}}
+                "date": {"type": "string", "format": "date", "minLength": 10},
+                "position": {"type": "integer", "minimum": 0, "maximum": 2**62},
+                "uuid": {"type": "string", "format": "uuid"},
+                "report_format": {"type": "string", "enum": ["json", "csv"]},
+                "risk": {"type": "string", "enum": ["medium", "high"]}}
+_QUERY_TYPES |= {"sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                 "size": {"type": "integer", "minimum": 0, "maximum": 10**18 - 1},
+                 "proof_format": {"type": "string", "maxLength": 200, "description":
+                                  "tlog-proof: answer text/x.tlog.proof instead of JSON"}}
 _UUID = {"type": "string", "format": "uuid"}
 _PATH_TYPES: dict[str, dict[str, Any]] = {
     "departure_id": _UUID, "item_id": _UUID, "stream_id": _UUID, "event_id": _UUID,
+    "dispute_id": _UUID,
+    "path": {"type": "string", "maxLength": 200, "description": "a C2SP tlog-tiles tile path "
+             "after tile/ (its slashes may be percent-encoded)", "pattern":
+             r"^(entries|0|[1-9][0-9]?)/(x[0-9]{3}/){0,6}[0-9]{3}(\.p/[0-9]{1,3})?$"},
     "step": {"type": "integer", "minimum": 0, "maximum": 9},
     "key": {"type": "string", "pattern": "^[a-z0-9]+(-[a-z0-9]+)*$", "maxLength": 64},
     "principal_id": {"type": "string", "minLength": 1, "maxLength": 128},
@@ -35,7 +67,14 @@ _PATH_TYPES: dict[str, dict[str, Any]] = {
 _HEADER_TYPES: dict[str, dict[str, Any]] = {
     "Idempotency-Key": {"type": "string", "minLength": 1, "maxLength": 200},
     "If-Match": {"type": "string", "pattern": '^(W/)?"?[0-9]{1,9}"?$'},
+    ROLE_HEADER: {"$ref": "#/components/schemas/Role"},
 }
+# Empty, as absent, means the principal's first role.
+ROLE_SCHEMA = {"title": "Role", "type": "string", "enum": [*ROLES, ""], "description":
+               "a role to act in (X-Ledger-Role: one of the principal's; empty or absent: "
+               "its first)"}
+_PROBLEM = {"$ref": "#/components/schemas/Problem"}
+_PLACEHOLDER_REGEX = re.compile(r"{(\w+):[^}]*}")
 _UPLOAD = {"multipart/form-data": {"schema": {
     "type": "object", "required": ["file"],
     "properties": {"file": {"type": "string", "format": "binary"}}}}}
@@ -43,32 +82,60 @@ _UPLOAD = {"multipart/form-data": {"schema": {
 
 def _schema(model: type[BaseModel], components: dict[str, Any]) -> dict[str, str]:
     schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-    components.update(schema.pop("$defs", {}))
-    components[model.__name__] = schema
+    for name, found in {**schema.pop("$defs", {}), model.__name__: schema}.items():
+        if components.setdefault(name, found) != found:
+            raise ValueError(f"two different models are named {name} in the API")
     return {"$ref": f"#/components/schemas/{model.__name__}"}
 
 
-def _operation(endpoint: Endpoint, components: dict[str, Any]) -> dict[str, Any]:
+def tag_of(endpoint: Endpoint) -> str:
+    """The endpoint's tag: its own, else by its path."""
+    if endpoint.tag:
+        return endpoint.tag
+    for prefix, tag in _TAGS:
+        if endpoint.path.startswith(prefix):
+            return tag
+    return endpoint.path.removeprefix("/v1").strip("/").split("/")[0] or "default"
+
+
+def path_template(endpoint: Endpoint) -> str:
+    """The OpenAPI path: ``{name:regex}`` placeholders without their router regex."""
+    return _PLACEHOLDER_REGEX.sub(r"{\1}", endpoint.path)
+
+
+def _parameters(endpoint: Endpoint) -> list[dict[str, Any]]:
     parameters: list[dict[str, Any]] = [
         {"name": n, "in": "path", "required": True,
          "schema": _PATH_TYPES.get(n, {"type": "string"})} for n in endpoint.path_params]
-    parameters += [{"name": n, "in": "query", "required": False, "schema": _QUERY_TYPES[t]}
-                   for n, t in endpoint.query]
+    parameters += [{"name": n, "in": "query", "required": n in endpoint.required_query,
+                    "schema": _QUERY_TYPES[t]} for n, t in endpoint.query]
+    headers = endpoint.headers if endpoint.public else (*endpoint.headers, ROLE_HEADER)
     parameters += [{"name": h, "in": "header", "required": False,
                     "schema": _HEADER_TYPES.get(h, {"type": "string", "maxLength": 200})}
-                   for h in endpoint.headers]
-    success: dict[str, Any] = {"description": "success"}
+                   for h in headers]
+    return parameters
+
+
+def _success(endpoint: Endpoint, components: dict[str, Any]) -> dict[str, Any]:
+    content: dict[str, Any] = {}
     if endpoint.response is not None:
-        success["content"] = {"application/json": {"schema": _schema(endpoint.response,
-                                                                     components)}}
+        content["application/json"] = {"schema": _schema(endpoint.response, components)}
+    content |= {media: {"schema": schema} for media, schema in endpoint.produces}
+    return {"description": endpoint.summary, **({"content": content} if content else {})}
+
+
+def _operation(endpoint: Endpoint, components: dict[str, Any]) -> dict[str, Any]:
     operation: dict[str, Any] = {
         "summary": endpoint.summary,
-        "operationId": f"{endpoint.method.lower()}_{endpoint.handler.__name__}",
-        "parameters": parameters,
-        "responses": {str(endpoint.status): success, "default": {
-            "description": "problem", "content": {"application/problem+json": {
-                "schema": {"$ref": "#/components/schemas/Problem"}}}}},
+        "operationId": endpoint.name,
+        "tags": [tag_of(endpoint)],
+        "parameters": _parameters(endpoint),
+        "responses": {str(endpoint.status): _success(endpoint, components), "default": {
+            "description": "a problem (RFC 9457)", "content": {PROBLEM_TYPE: {
+                "schema": _PROBLEM}}}},
     }
+    if endpoint.handler.__doc__:
+        operation["description"] = endpoint.handler.__doc__.strip()
     if endpoint.body is not None:
         operation["requestBody"] = {"required": True, "content": {
             "application/json": {"schema": _schema(endpoint.body, components)}}}
@@ -84,14 +151,17 @@ def _operation(endpoint: Endpoint, components: dict[str, Any]) -> dict[str, Any]
 
 def build_openapi(endpoints: list[Endpoint]) -> dict[str, Any]:
     """The whole document."""
-    components: dict[str, Any] = {"Problem": PROBLEM_SCHEMA}
+    components: dict[str, Any] = {"Role": ROLE_SCHEMA}
+    _schema(Problem, components)
     paths: dict[str, dict[str, Any]] = {}
     for endpoint in endpoints:
-        paths.setdefault(endpoint.path, {})[endpoint.method.lower()] = _operation(
+        paths.setdefault(path_template(endpoint), {})[endpoint.method.lower()] = _operation(
             endpoint, components)
+    tags = sorted({tag_of(e) for e in endpoints})
     return {
         "openapi": "3.1.0",
         "info": {"title": "Handover Ledger", "version": "1"},
+        "tags": [{"name": t, "description": TAG_DESCRIPTIONS.get(t, t)} for t in tags],
         "paths": paths,
         "components": {"schemas": components, "securitySchemes": {
             "bearer": {"type": "http", "scheme": "bearer"}}},

@@ -15,6 +15,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from api.endpoint import Handler
+from api.facts import Fact
 from api.header import escaped_header
 from ledger.aggregates.confirmation import UnsignedConfirmationError
 from ledger.errors import (
@@ -37,6 +38,30 @@ from ledger.errors import (
 
 log = logging.getLogger("ledger.api")
 PROBLEM_TYPE = "application/problem+json"
+
+
+class FieldError(Fact):
+    """One invalid field of a request and what is wrong with it."""
+
+    field: str
+    message: str
+
+
+class Problem(Fact):
+    """An RFC 9457 problem document, with the members some problems add: ``field`` (the
+    invalid input), ``errors`` (every invalid field of a body), ``blocking_items`` (the
+    mandatory items that keep a departure from closing), ``unsigned_by`` (who has not signed
+    the handover confirmation) and ``error_id`` (a server error, as logged)."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+    field: str | None = None
+    errors: list[FieldError] | None = None
+    blocking_items: list[str] | None = None
+    unsigned_by: list[str] | None = None
+    error_id: str | None = None
 
 # Most specific first: the first matching row decides.
 STATUS_TABLE: tuple[tuple[type[LedgerError], int, str], ...] = (

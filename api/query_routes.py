@@ -56,8 +56,8 @@ def _int(request: web.Request, name: str, default: int, top: int) -> int:
                  ("state", "departure_state"), ("department", "string"),
                  ("overdue", "boolean"),
                  ("last_day_from", "date"), ("last_day_to", "date"), ("limit", "integer"),
-                 ("offset", "offset"), ("min_position", "offset"),
-                 ("after_event", "string")))
+                 ("offset", "offset"), ("min_position", "position"),
+                 ("after_event", "uuid")))
 async def list_departures(request: web.Request) -> web.Response:
     """Filtered, paginated, oldest first: found on the board projection (``position`` says
     which log position; ``min_position`` waits for one), each departure read whole."""
@@ -126,7 +126,7 @@ async def get_item(request: web.Request) -> web.Response:
 @table.route("GET", "/v1/items/{item_id}/confirmation-statement",
              "The statement the receiver signs (Ed25519) for a strong confirmation",
              response=Statement)
-async def confirmation_statement(request: web.Request) -> web.Response:
+async def get_confirmation_statement(request: web.Request) -> web.Response:
     """Sign its ``statement`` bytes with your registered key, then POST confirm with it."""
     statement = await q.statement_to_sign(request.app[RUNTIME].ledger, actor_of(request),
                                           path_uuid(request, "item_id"), dt.datetime.now(dt.UTC))
@@ -140,7 +140,7 @@ async def _views(request: web.Request, entries: list[Entry]) -> list[EventView]:
 
 @table.route("GET", "/v1/streams/{stream_id}/events", "A stream's entries with hashes",
              response=EventList)
-async def stream_events(request: web.Request) -> web.Response:
+async def list_stream_events(request: web.Request) -> web.Response:
     """Every entry of a departure, item or template stream."""
     entries = await q.stream_entries(request.app[RUNTIME].ledger, actor_of(request),
                                      path_uuid(request, "stream_id"))
@@ -155,8 +155,9 @@ async def get_event(request: web.Request) -> web.Response:
     return ok((await _views(request, [entry]))[0])
 
 
-@table.route("GET", "/v1/events/{event_id}/proof", "Inclusion proof of one event")
-async def event_proof(request: web.Request) -> web.Response:
+@table.route("GET", "/v1/events/{event_id}/proof", "Inclusion proof of one event (C2SP tlog-proof)",
+             produces=(("text/x.tlog.proof", {"type": "string"}),))
+async def get_event_proof(request: web.Request) -> web.Response:
     """The event's C2SP tlog-proof against the latest checkpoint."""
     runtime = request.app[RUNTIME]
     entry = await q.get_event(runtime.ledger, actor_of(request), path_uuid(request, "event_id"))
@@ -184,14 +185,14 @@ async def get_template(request: web.Request) -> web.Response:
 
 
 @table.route("GET", "/healthz", "Liveness", response=Health, public=True)
-async def healthz(request: web.Request) -> web.Response:
+async def check_liveness(request: web.Request) -> web.Response:
     """The process is up."""
     return ok(Health(status="ok"))
 
 
 @table.route("GET", "/readyz", "Readiness: the database answers, every worker is ok",
              response=Ready, public=True)
-async def readyz(request: web.Request) -> web.Response:
+async def check_readiness(request: web.Request) -> web.Response:
     """The database answers, a checkpoint exists and no worker stopped on an error (503
     naming the stopped ones; why is in the server log, not on this public endpoint)."""
     services = request.app[RUNTIME]

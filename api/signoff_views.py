@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from api.facts import HowHandedOver, LineRejected
 from ledger.aggregates.item import HandoverItem
 
 
@@ -25,7 +26,7 @@ class SignOffView(BaseModel):
     note: str | None = None
     strong: bool = False
     acknowledged: list[str] = []
-    how: dict[str, Any] | None = None
+    how: HowHandedOver | None = None
 
 
 class LineView(BaseModel):
@@ -36,7 +37,7 @@ class LineView(BaseModel):
     id: str
     text: str
     acknowledged_by: list[str] = []
-    rejected: list[dict[str, Any]] = []
+    rejected: list[LineRejected] = []
 
 
 def signoff_fields(item: HandoverItem) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict
 
 from api.auth import actor_of, context_of
 from api.body import path_uuid
-from api.endpoint import EndpointTable
+from api.endpoint import FILE, EndpointTable
 from api.file_transfer import checked_digest, file_part, send_file, store_part
 from api.idempotent import IDEMPOTENCY_HEADER
 from api.runtime_key import RUNTIME
@@ -58,7 +58,8 @@ async def record_upload(request: web.Request, actor: Actor, command: c.Model) ->
 
 
 @table.route("GET", "/v1/items/{item_id}/evidence/{sha256}",
-             "Download a file uploaded to the item (those who may read the item)")
+             "Download a file uploaded to the item (those who may read the item)",
+             produces=FILE)
 async def download_evidence(request: web.Request) -> web.StreamResponse:
     """The file as uploaded, streamed; anything the reader may not see is one and the same
     404. The bytes are hashed on the way and the last chunk is held back until they match

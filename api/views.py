@@ -7,6 +7,26 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict
 
+from api.facts import (
+    AccessFrozen,
+    AppliedTemplate,
+    ApprovalStepRecord,
+    CaseRequest,
+    CitedFile,
+    CloseWarning,
+    Closure,
+    CommandOutput,
+    ConfirmationExemption,
+    ConfirmationSignature,
+    ContractTermination,
+    Decision,
+    EvidenceRuleRecord,
+    HowHandedOver,
+    LastWorkingDayChange,
+    LeaverRecord,
+    Question,
+    TemplateLine,
+)
 from api.signoff_views import LineView, SignOffView, signoff_fields
 from ledger.aggregates.departure import Departure
 from ledger.aggregates.item import HandoverItem
@@ -44,7 +64,7 @@ class CommandResult(View):
     """What a command did."""
 
     command: str
-    result: dict[str, Any]
+    result: CommandOutput
     events: list[EventRef]
 
 
@@ -55,31 +75,32 @@ class DepartureView(View):
     version: int
     started_at: str  # when the case (or the leaver's request) was recorded
     state: str
-    leaver: dict[str, Any]
+    leaver: LeaverRecord
     manager_id: str
     hr_owner_id: str
     notice_date: str
     last_working_day: str
     reason: str
-    approval_chain: list[dict[str, Any]]
+    approval_chain: list[ApprovalStepRecord]
     approved_steps: int
-    templates: list[dict[str, Any]]
+    templates: list[AppliedTemplate]
     item_ids: list[str]
     reminders: int
-    closure: dict[str, Any] | None
-    close_warnings: list[dict[str, Any]] = []  # questions unanswered at the close
-    confirmation_signatures: dict[str, dict[str, Any]] = {}  # signer → digest signed, parties
+    closure: Closure | None
+    close_warnings: list[CloseWarning] = []  # questions unanswered at the close
+    # signer → the digest they signed, as which parties
+    confirmation_signatures: dict[str, ConfirmationSignature] = {}
     dispute_ids: list[str] = []  # disputes raised about the case (GET /v1/disputes/{id})
     legal_hold: bool = False
-    request: dict[str, Any] | None = None  # the leaver's own request, with the letter's digest
-    decline: dict[str, Any] | None = None
+    request: CaseRequest | None = None  # the leaver's own request, with the letter's digest
+    decline: Decision | None = None
     successor_id: str | None = None
-    last_working_day_changes: list[dict[str, Any]] = []
+    last_working_day_changes: list[LastWorkingDayChange] = []
     left_on: str | None = None
-    contract_termination: dict[str, Any] | None = None
-    access_frozen: dict[str, Any] | None = None
+    contract_termination: ContractTermination | None = None
+    access_frozen: AccessFrozen | None = None
     # signatory → HR's record that they cannot or will not sign the confirmation (digest, why)
-    confirmation_exemptions: dict[str, dict[str, Any]] = {}
+    confirmation_exemptions: dict[str, ConfirmationExemption] = {}
 
     @classmethod
     def of(cls, d: Departure, reader: Actor | None = None) -> DepartureView:
@@ -145,11 +166,11 @@ class ItemView(View):
     due_date: str | None
     state: str
     submissions: int
-    evidence: list[dict[str, Any]]
+    evidence: list[CitedFile]
     confirmed_by: str | None
     template_item_key: str | None = None
     submitted_by: str | None = None
-    satisfied_by: list[dict[str, Any]] = []
+    satisfied_by: list[EvidenceRuleRecord] = []
     department_may_confirm_directly: bool = False
     # --- see api/signoff_views.py
     signers: list[str] = []
@@ -157,7 +178,7 @@ class ItemView(View):
     pending_signers: list[str] = []
     signoffs: list[SignOffView] = []
     lines: list[LineView] = []
-    submission_how: dict[str, Any] | None = None
+    submission_how: HowHandedOver | None = None
     submission_urgent: bool = False  # the giver flagged the current submission urgent
     # --- required items, the receiver's deadline, questions ---
     requires: list[str] = []  # item ids that must be confirmed or waived first
@@ -167,7 +188,7 @@ class ItemView(View):
     confirm_by: str | None = None  # the current submission's deadline (working days)
     overdue_confirmation: bool = False  # submitted, and the deadline has passed
     escalated: bool = False  # the current submission's overdue confirmation was escalated
-    questions: list[dict[str, Any]] = []  # question_id, by, to, text, answer, answered_by
+    questions: list[Question] = []  # question_id, by, to, text, answer, answered_by
     urgent: bool = False  # may be worked while the departure's approval is pending
     module: str | None = None  # a management item's module (strategy, projects, team, ...)
 
@@ -210,7 +231,7 @@ class TemplateView(View):
     label: str
     revision: int
     content_hash: str
-    items: list[dict[str, Any]]
+    items: list[TemplateLine]
     author: str | None = None  # who wrote this revision (None: before authors were recorded)
 
     @classmethod

@@ -20,9 +20,11 @@ from tests.integration.http_fixtures import PROBLEM_JSON, Api, departure_body
 from tests.support.confirmation import sign_confirmation_over_http
 
 MISSING = "00000000-0000-4000-8000-000000000000"
-# Every declared endpoint, each exercised by at least one test below (the public transparency
-# log's routes are tested in test_log_http.py).
+# Every declared endpoint, each exercised by at least one test below or in the module named.
 EXERCISED = {
+    # the public transparency log: in test_log_http.py
+    "GET /log/checkpoint", "GET /log/key", "GET /log/tile/{path:.+}",
+    "GET /v1/log/proof/inclusion", "GET /v1/log/proof/consistency",
     "POST /v1/departures", "POST /v1/departures/{departure_id}/submit",
     "POST /v1/departures/{departure_id}/approvals/{step}/approve",
     "POST /v1/departures/{departure_id}/approvals/{step}/reject",
