@@ -25,7 +25,11 @@ from ledger.errors import LedgerError
 from ledger.projections import board_queries as bq
 
 table = EndpointTable()
-EVENT_STREAM: Media = (("text/event-stream", {"type": "string"}),)
+# Each event as an SSE client sees it (``data`` is the JSON text described above).
+EVENT_STREAM: Media = (("text/event-stream", {
+    "type": "object", "required": ["data"],
+    "properties": {"data": {"type": "string"}, "event": {"type": "string"},
+                   "id": {"type": "string", "pattern": "^[0-9]+$"}}}),)
 POLL_SECONDS = 0.2
 
 

@@ -97,7 +97,7 @@ def min_position(request: web.Request) -> bq.Wait:
                        "min_position must be a log position (an integer from 0)")
     event = request.query.get("after_event")
     try:
-        return bq.Wait(position, canonical_uuid(event) if event else None)
+        return bq.Wait(position, canonical_uuid(event) if event is not None else None)
     except ValueError:
         raise InvalidInputError("after_event must be an event id (a hyphenated UUID)",
                                 field="after_event") from None
