@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ledger.errors import ConfigurationError
 from ledger.principals import DEFAULT_TOKEN_TTL
 from ledger.store.factory import DEFAULT_DATABASE_URL
+from ledger.webhooks.settings import WebhookSettings
 from ledger.workday import DEFAULT_CALENDAR, DEFAULT_TIME_ZONE
 
 DEFAULT_LOG_ORIGIN = "handover-ledger.localhost/log"
@@ -53,6 +54,8 @@ class Settings:
     # its role family's checklist and the clearance checklist (seed 001: "系统根据岗位属性…
     # 生成交接清单"); an organisation that assigns checklists by hand turns it off.
     auto_apply_checklists: bool = True
+    # LEDGER_WEBHOOK_*: where outbound webhooks may go, timeouts, retries, rotation grace
+    webhooks: WebhookSettings = field(default_factory=WebhookSettings)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None,
@@ -79,6 +82,7 @@ class Settings:
             close_requires_confirmation=_confirmation(
                 env.get("LEDGER_CLOSE_REQUIRES_CONFIRMATION", "required")),
             auto_apply_checklists=_on_off(env, "LEDGER_AUTO_APPLY_CHECKLISTS", "on"),
+            webhooks=WebhookSettings.from_env(env),
         )
 
 
