@@ -4,8 +4,8 @@ subscription and event), written in the same transaction as the projection's pos
 The runner (``ledger.projections.runner``) applies the log in log order and exactly once, so
 nothing is lost across crashes and nothing is queued twice; the rows' ids are derived from
 (subscription, event) and inserted with ON CONFLICT DO NOTHING, so even a rebuild, which
-replays the whole log, queues nothing again. A subscription receives the events from the
-projection's position when it was created (``from_index``) on.
+replays the whole log, queues nothing again. A subscription receives the events logged after
+it was created (from ``from_index``, the log's size then).
 
 Each row carries its ordering key: the departure the event belongs to (a departure's own
 events, and those of its items and disputes, share it), so the dispatcher keeps them in order.

@@ -28,6 +28,7 @@ INSERT_OUTBOX = (
     "INSERT INTO webhook_outbox (id, subscription_id, event_id, event_type, log_index, "
     "ordering_key, body, status, next_attempt_at, created_at) "
     "VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $8) ON CONFLICT DO NOTHING")
+LOG_SIZE = "SELECT coalesce(max(idx) + 1, 0) AS n FROM log_entries"
 FIRST_ENTRY = "SELECT entry FROM events WHERE stream_id = $1 AND version = 1"
 
 # The head of each (subscription, departure) queue that is due and not in flight: a later

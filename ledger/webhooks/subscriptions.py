@@ -71,8 +71,10 @@ def _check(new: NewSubscription, settings: WebhookSettings) -> None:
 async def create(projections: ProjectionStore, settings: WebhookSettings, actor: Actor,
                  new: NewSubscription, now: dt.datetime) -> tuple[dict[str, Any], str | None]:
     """Create a subscription; returns it and, for the JSON format, its secret (shown once).
-    It receives the events the outbox projection reaches from now on: the row is written
-    holding the projection, at its position, so no batch misses or half-sees it."""
+    It receives the events logged from now on: the row is written holding the outbox
+    projection (no batch runs meanwhile, and every later one sees it), starting at the log's
+    size then, so no event logged after it is missed and none logged before it is sent (an
+    event committed just before but sequenced just after counts as after)."""
     require_operator(actor)
     _check(new, settings)
     secret = generate_secret() if new.format == "json" else new.robot_secret
@@ -82,9 +84,10 @@ async def create(projections: ProjectionStore, settings: WebhookSettings, actor:
             if tx is None:  # a batch is being applied in another process: wait for it
                 await asyncio.sleep(0.05)
                 continue
+            size = int((await tx.fetch(repo.LOG_SIZE))[0]["n"])
             await tx.execute(repo.INSERT_SUBSCRIPTION, subscription_id, new.url, new.format,
                              json.dumps(sorted(set(new.event_types))), new.description,
-                             secret, tx.state.position, actor.id, format_time(now))
+                             secret, max(size, tx.state.position), actor.id, format_time(now))
             created = await repo.subscription(tx, subscription_id)
             if created is None:
                 raise ConflictError("the subscription was not stored; retry")

@@ -23,6 +23,12 @@ MISSING = "00000000-0000-4000-8000-000000000000"
 # Every declared endpoint, each exercised by at least one test below (the public transparency
 # log's routes are tested in test_log_http.py).
 EXERCISED = {
+    # outbound webhooks: in test_webhooks.py
+    "POST /v1/webhooks", "GET /v1/webhooks", "GET /v1/webhooks/dead-letters",
+    "GET /v1/webhooks/{webhook_id}", "POST /v1/webhooks/{webhook_id}/rotate",
+    "POST /v1/webhooks/{webhook_id}/disable", "GET /v1/webhooks/{webhook_id}/deliveries",
+    "GET /v1/webhooks/deliveries/{delivery_id}",
+    "POST /v1/webhooks/deliveries/{delivery_id}/redeliver",
     "POST /v1/departures", "POST /v1/departures/{departure_id}/submit",
     "POST /v1/departures/{departure_id}/approvals/{step}/approve",
     "POST /v1/departures/{departure_id}/approvals/{step}/reject",
