@@ -23,7 +23,7 @@ from ledger.webhooks.signing import (
     standard_headers,
 )
 
-BODY = '{"type":"DepartureStarted","timestamp":"2026-11-01T08:00:00.000000Z","data":{}}'.encode()
+BODY = b'{"type":"DepartureStarted","timestamp":"2026-11-01T08:00:00.000000Z","data":{}}'
 
 
 def test_generated_secrets_are_whsec_and_32_random_bytes() -> None:
