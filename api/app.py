@@ -21,6 +21,7 @@ from api import (
     log_routes,
     query_routes,
     upload_routes,
+    webhook_routes,
 )
 from api.auth import AUTH_LIMITER, PRINCIPALS, PUBLIC_PATHS, auth_middleware
 from api.endpoint import Endpoint
@@ -33,7 +34,8 @@ MAX_BODY_BYTES = 1 << 20
 SERVER_HEADER = "handover-ledger"  # aiohttp's default names Python's and its own versions
 TABLES = (command_routes.table, batch_routes.table, query_routes.table, admin_routes.table,
           upload_routes.table, access_routes.table, dispute_routes.table, case_routes.table,
-          board_routes.table, live_routes.table, log_routes.table)
+          board_routes.table, live_routes.table, log_routes.table,
+          webhook_routes.table)
 
 
 def endpoints() -> list[Endpoint]:

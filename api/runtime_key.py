@@ -17,6 +17,7 @@ from ledger.store.blob_port import BlobStore
 from ledger.store.log_port import LogStore
 from ledger.store.principal_port import PrincipalStore
 from ledger.store.projection_port import ProjectionStore
+from ledger.store.webhook_port import WebhookStore
 from ledger.tlog.note import Verifier
 from ledger.transparency.reader import LogReader
 from ledger.workers import WorkerHealth
@@ -51,6 +52,8 @@ class Services(Protocol):
     def workers(self) -> Workers: ...
     @property
     def projections(self) -> ProjectionStore: ...
+    @property
+    def webhooks(self) -> WebhookStore: ...
 
 
 RUNTIME: web.AppKey[Services] = web.AppKey("runtime")

@@ -30,11 +30,13 @@ from ledger.store.log_port import LogStore
 from ledger.store.port import EventStore
 from ledger.store.principal_port import PrincipalStore
 from ledger.store.projection_factory import projection_store_for
+from ledger.store.webhook_factory import webhook_store_for
 from ledger.transparency.keys import ensure_signers, load_verifiers
 from ledger.transparency.log_identity import bind_keys_to_log, refuse_new_database_for_bound_keys
 from ledger.transparency.reader import LogReader
 from ledger.transparency.sequencer import Sequencer
 from ledger.transparency.sequencer_worker import SequencerWorker
+from ledger.webhooks.wiring import build_webhooks
 from ledger.workday import WorkingCalendar
 from ledger.workers import Worker, WorkerGroup
 
@@ -54,7 +56,7 @@ async def open_storage(settings: Settings, *, migrate: bool = False,
                        principals if principals is not None else principal_store_for(store),
                        blobs if blobs is not None else blob_store_for(
                            store, settings.blob_store, settings.data_dir),
-                       projection_store_for(store))
+                       projection_store_for(store), webhook_store_for(store))
     except BaseException:
         await store.close()
         raise
@@ -87,7 +89,8 @@ async def bootstrap(settings: Settings, *, migrate: bool = True, sequencer: bool
         sequencing.on_grown.append(board.worker.poke)
         runtime = Runtime(settings, storage.store, storage.log, ledger, LogReader(storage.log),
                           sequencing, load_verifiers(settings.key_dir), storage.principals,
-                          storage.blobs, storage.projections, board, clock, http=http_client)
+                          storage.blobs, storage.projections, storage.webhooks, board, clock,
+                          http=http_client)
         runtime.workers = WorkerGroup(build_workers(runtime, sequencer=sequencer))
         return runtime
     except BaseException:
@@ -114,6 +117,17 @@ def build_workers(runtime: Runtime, *, sequencer: bool = True) -> list[Worker]:
     if sequencer:
         workers.append(SequencerWorker(runtime.sequencer))
     workers.append(runtime.board.worker)
+    outbox, dispatcher = build_webhooks(runtime.store, runtime.projections,
+                                        runtime.settings.webhooks)
+    runtime.sequencer.on_grown.append(outbox.worker.poke)
+    workers += [outbox.worker, dispatcher]
     if runtime.settings.scheduler:
         workers.append(Scheduler(runtime.ledger, runtime.projections).worker)
     return workers
+
+
+def projection_runners(storage: Storage) -> dict[str, ProjectionRunner]:
+    """Every read model's runner by name (``ledger projections``)."""
+    outbox, _ = build_webhooks(storage.store, storage.projections, storage.settings.webhooks)
+    runners = [ProjectionRunner(storage.projections, BoardProjector()), outbox]
+    return {runner.projector.name: runner for runner in runners}

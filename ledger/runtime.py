@@ -16,6 +16,7 @@ from ledger.store.log_port import LogStore
 from ledger.store.port import EventStore
 from ledger.store.principal_port import PrincipalStore
 from ledger.store.projection_port import ProjectionStore
+from ledger.store.webhook_port import WebhookStore
 from ledger.tlog.note import Verifier
 from ledger.transparency.reader import LogReader
 from ledger.transparency.sequencer import Sequencer
@@ -35,6 +36,7 @@ class Storage:
     principals: PrincipalStore
     blobs: BlobStore
     projections: ProjectionStore
+    webhooks: WebhookStore
 
     async def close(self) -> None:
         """Give up sequencer leadership, then release the database."""
@@ -57,6 +59,7 @@ class Runtime:
     principals: PrincipalStore
     blobs: BlobStore
     projections: ProjectionStore
+    webhooks: WebhookStore
     board: ProjectionRunner  # the board read model's runner (its worker is in ``workers``)
     clock: Clock
     workers: WorkerGroup = field(default_factory=WorkerGroup)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ledger.errors import ConfigurationError
 from ledger.principals import DEFAULT_TOKEN_TTL
 from ledger.store.factory import DEFAULT_DATABASE_URL
+from ledger.webhooks.settings import WebhookSettings
 from ledger.workday import DEFAULT_CALENDAR, DEFAULT_TIME_ZONE
 
 DEFAULT_LOG_ORIGIN = "handover-ledger.localhost/log"
@@ -56,6 +57,8 @@ class Settings:
     # LEDGER_SCHEDULER=on|off: ``ledger serve`` runs the scheduler that records the reminders
     # and escalations its rules say are due (ledger.scheduler)
     scheduler: bool = True
+    # LEDGER_WEBHOOK_*: where outbound webhooks may go, timeouts, retries, rotation grace
+    webhooks: WebhookSettings = field(default_factory=WebhookSettings)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None,
@@ -83,6 +86,7 @@ class Settings:
                 env.get("LEDGER_CLOSE_REQUIRES_CONFIRMATION", "required")),
             auto_apply_checklists=_on_off(env, "LEDGER_AUTO_APPLY_CHECKLISTS", "on"),
             scheduler=_on_off(env, "LEDGER_SCHEDULER", "on"),
+            webhooks=WebhookSettings.from_env(env),
         )
 
 

@@ -12,13 +12,13 @@ import argparse
 import asyncio
 from collections.abc import Sequence
 
-from ledger.cli import access, database, keys, log, serve
+from ledger.cli import access, database, keys, log, projections, serve
 from ledger.cli.common import Command, err, verifier_key_text
 from ledger.errors import LedgerError
 from ledger.settings import Settings
 
 __all__ = ["build_parser", "main", "verifier_key_text"]
-GROUPS = (database, log, keys, access, serve)
+GROUPS = (database, log, keys, access, projections, serve)
 
 
 def build_parser() -> argparse.ArgumentParser:

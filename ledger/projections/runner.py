@@ -147,7 +147,8 @@ class ProjectionRunner:
             for statement in self.projector.drop(new) + self.projector.schema(
                     self.store.dialect, new):
                 await tx.execute(statement)
-        while True:  # in batches, each its own transaction: reads go on meanwhile
+        done = False
+        while not done:  # in batches, each its own transaction: reads go on meanwhile
             async with self.store.transaction(self.projector.name) as tx:
                 if tx is None:
                     await asyncio.sleep(0.05)
@@ -156,12 +157,12 @@ class ProjectionRunner:
                 if batch:
                     await apply_batch(self.projector, tx, new, batch)
                     position = batch[-1].index + 1
-                if progress is not None:
-                    progress(position, max(position, await self.store.log_size()))
                 if len(batch) < self.batch:  # caught up: swap within this transaction
                     await tx.switch_generation(new, position)
                     for statement in self.projector.drop(old):
                         await tx.execute(statement)
-                    break
+                    done = True
+            if progress is not None:  # outside the transaction (SQLite holds its one lock)
+                progress(position, max(position, await self.store.log_size()))
         self._forget()
         return position

@@ -151,4 +151,58 @@ MIGRATIONS: tuple[str, ...] = (
         updated_at TEXT    NOT NULL
     );
     """,
+    """
+    -- Outbound webhooks (ledger.webhooks): subscriptions per event type, the outbox the
+    -- "webhooks" projection fills from the log (one row per subscription and event, in the
+    -- projection's own transaction), and the log of every delivery attempt.
+    CREATE TABLE webhook_subscriptions (
+        id              TEXT    PRIMARY KEY,
+        url             TEXT    NOT NULL,
+        format          TEXT    NOT NULL
+                        CHECK (format IN ('json', 'dingtalk', 'wecom', 'feishu')),
+        event_types     TEXT    NOT NULL,
+        description     TEXT    NOT NULL,
+        secret          TEXT,
+        previous_secret TEXT,
+        previous_until  TEXT,
+        active          INTEGER NOT NULL,
+        from_index      BIGINT  NOT NULL,
+        created_by      TEXT    NOT NULL,
+        created_at      TEXT    NOT NULL,
+        disabled_at     TEXT,
+        disabled_reason TEXT
+    );
+    CREATE TABLE webhook_outbox (
+        id              TEXT    PRIMARY KEY,
+        subscription_id TEXT    NOT NULL REFERENCES webhook_subscriptions (id),
+        event_id        TEXT    NOT NULL,
+        event_type      TEXT    NOT NULL,
+        log_index       BIGINT  NOT NULL,
+        ordering_key    TEXT    NOT NULL,
+        body            TEXT    NOT NULL,
+        status          TEXT    NOT NULL CHECK (status IN ('pending', 'delivered', 'dead')),
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        failures        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT    NOT NULL,
+        leased_until    TEXT,
+        last_error      TEXT,
+        last_status     INTEGER,
+        created_at      TEXT    NOT NULL,
+        delivered_at    TEXT,
+        UNIQUE (subscription_id, event_id)
+    );
+    CREATE INDEX webhook_outbox_queue_idx
+        ON webhook_outbox (subscription_id, ordering_key, status, log_index);
+    CREATE INDEX webhook_outbox_due_idx ON webhook_outbox (status, next_attempt_at);
+    CREATE TABLE webhook_attempts (
+        outbox_id   TEXT    NOT NULL REFERENCES webhook_outbox (id),
+        attempt     INTEGER NOT NULL,
+        at          TEXT    NOT NULL,
+        status_code INTEGER,
+        duration_ms INTEGER NOT NULL,
+        outcome     TEXT    NOT NULL CHECK (outcome IN ('delivered', 'failed', 'refused')),
+        error       TEXT,
+        PRIMARY KEY (outbox_id, attempt)
+    );
+    """,
 )

@@ -25,6 +25,12 @@ EXERCISED = {
     # the public transparency log: in test_log_http.py
     "GET /log/checkpoint", "GET /log/key", "GET /log/tile/{path:.+}",
     "GET /v1/log/proof/inclusion", "GET /v1/log/proof/consistency",
+    # outbound webhooks: in test_webhooks.py
+    "POST /v1/webhooks", "GET /v1/webhooks", "GET /v1/webhooks/dead-letters",
+    "GET /v1/webhooks/{webhook_id}", "POST /v1/webhooks/{webhook_id}/rotate",
+    "POST /v1/webhooks/{webhook_id}/disable", "GET /v1/webhooks/{webhook_id}/deliveries",
+    "GET /v1/webhooks/deliveries/{delivery_id}",
+    "POST /v1/webhooks/deliveries/{delivery_id}/redeliver",
     "POST /v1/departures", "POST /v1/departures/{departure_id}/submit",
     "POST /v1/departures/{departure_id}/approvals/{step}/approve",
     "POST /v1/departures/{departure_id}/approvals/{step}/reject",
