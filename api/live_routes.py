@@ -31,6 +31,9 @@ EVENT_STREAM: Media = (("text/event-stream", {
     "properties": {"data": {"type": "string"}, "event": {"type": "string"},
                    "id": {"type": "string", "pattern": "^[0-9]+$"}}}),)
 POLL_SECONDS = 0.2
+# A stream ends after this long (an EventSource reconnects on its own, with Last-Event-ID), so
+# a forgotten client holds nothing for ever and access is decided afresh.
+MAX_STREAM_SECONDS = 300.0
 
 
 def _last_event_id(request: web.Request) -> int | None:
@@ -73,7 +76,8 @@ async def departure_board_events(request: web.Request) -> web.StreamResponse:
                               event="board")
             sent = _without_position(board)
         position = board["position"]
-        while events.is_connected():
+        ends = asyncio.get_running_loop().time() + MAX_STREAM_SECONDS
+        while events.is_connected() and asyncio.get_running_loop().time() < ends:
             await asyncio.sleep(POLL_SECONDS)
             if (await bq.board_position(runtime.projections)).position == position:
                 continue
@@ -105,7 +109,8 @@ async def hr_dashboard_events(request: web.Request) -> web.StreamResponse:
     await bq.changed_cases(runtime.projections, actor, start, start)  # refuses non-overseers
     async with sse_response(request) as events:
         position = start if position is None else min(position, start)
-        while events.is_connected():
+        ends = asyncio.get_running_loop().time() + MAX_STREAM_SECONDS
+        while events.is_connected() and asyncio.get_running_loop().time() < ends:
             now = (await bq.board_position(runtime.projections)).position
             if now > position:
                 if not await _still_allowed(request):

@@ -36,7 +36,8 @@ def tables(generation: int) -> dict[str, str]:
     """The physical names of the board's tables in ``generation``."""
     return {"departures": f"board_departures_g{generation}",
             "items": f"board_items_g{generation}",
-            "disputes": f"board_disputes_g{generation}"}
+            "disputes": f"board_disputes_g{generation}",
+            "parties": f"board_parties_g{generation}"}
 
 
 ITEM_COLUMNS = ("item_id", "departure_id", "category", "title", "state", "giver_id",
@@ -89,6 +90,10 @@ class BoardProjector:
             f"ON {t['departures']} (open, last_working_day)",
             f"CREATE INDEX IF NOT EXISTS {t['departures']}_started "
             f"ON {t['departures']} (started_at, departure_id)",
+            f"CREATE INDEX IF NOT EXISTS {t['departures']}_owner "
+            f"ON {t['departures']} (hr_owner_id)",
+            f"CREATE INDEX IF NOT EXISTS {t['departures']}_waiting "
+            f"ON {t['departures']} (waiting_for)",
             f"CREATE INDEX IF NOT EXISTS {t['departures']}_leaver "
             f"ON {t['departures']} (leaver_id)",
             f"""CREATE TABLE IF NOT EXISTS {t['items']} (
@@ -107,6 +112,11 @@ class BoardProjector:
                 doc TEXT NOT NULL)""",
             f"CREATE INDEX IF NOT EXISTS {t['disputes']}_departure "
             f"ON {t['disputes']} (departure_id)",
+            # who must act on an open item now (its giver, pending signers, the addressees
+            # of its open questions): the inboxes' index
+            f"""CREATE TABLE IF NOT EXISTS {t['parties']} (
+                party TEXT NOT NULL, item_id TEXT NOT NULL, PRIMARY KEY (party, item_id))""",
+            f"CREATE INDEX IF NOT EXISTS {t['parties']}_item ON {t['parties']} (item_id)",
         ]
 
     def drop(self, generation: int) -> list[str]:
@@ -155,6 +165,12 @@ class BoardProjector:
         if self._items:
             await tx.executemany(_upsert(t["items"], ITEM_COLUMNS),
                                  [_row(v, ITEM_COLUMNS) for v in self._items.values()])
+            await tx.executemany(f"DELETE FROM {t['parties']} WHERE item_id = $1",
+                                 [(i,) for i in self._items])
+            parties = [(p, i) for i, v in self._items.items() for p in _parties(v)]
+            if parties:
+                await tx.executemany(f"INSERT INTO {t['parties']} (party, item_id) "
+                                     "VALUES ($1, $2)", parties)
         if self._disputes:
             await tx.executemany(_upsert(t["disputes"], DISPUTE_COLUMNS),
                                  [_row(v, DISPUTE_COLUMNS) for v in self._disputes.values()])
@@ -164,6 +180,14 @@ class BoardProjector:
         self._departures.clear()
         self._disputes.clear()
         self._touched.clear()
+
+
+def _parties(item: dict[str, Any]) -> set[str]:
+    """Who must act on an open item now: its giver, its pending signers, and whoever an
+    open question is addressed to."""
+    if not item["open"]:
+        return set()
+    return {item["giver_id"], *item["pending_signers"].split(), *item["questions_to"].split()}
 
 
 def _figures(t: dict[str, str]) -> str:

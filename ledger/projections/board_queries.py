@@ -241,11 +241,17 @@ async def hr_dashboard(store: ProjectionStore, actor: Actor, wanted: DashboardFi
     conditions, args = _conditions(wanted, actor)
     clause = f" WHERE {' AND '.join(conditions)}" if conditions else ""
     params = [*moments.params(), *args]
-    count = await store.fetch(f"SELECT count(*) AS n FROM ({_select(t)}{clause}) x", *params)
-    rows = await store.fetch(
-        f"{_select(t)}{clause} ORDER BY score DESC, d.last_working_day, d.departure_id "
+    rows = await store.fetch(  # one pass: the page, and how many match in all
+        f"SELECT x.*, count(*) OVER () AS matched FROM ({_select(t)}{clause}) x "
+        f"ORDER BY x.score DESC, x.last_working_day, x.departure_id "
         f"LIMIT {int(limit)} OFFSET {int(offset)}", *params)
-    return {"position": where.position, "total": int(count[0]["n"]), "limit": limit,
+    if rows:
+        total = int(rows[0]["matched"])
+    else:  # past the last page
+        counted = await store.fetch(f"SELECT count(*) AS n FROM ({_select(t)}{clause}) x",
+                                    *params)
+        total = int(counted[0]["n"])
+    return {"position": where.position, "total": total, "limit": limit,
             "offset": offset, "items": [_summary(r) for r in rows]}
 
 

@@ -25,16 +25,6 @@ ACCEPTED = ("approved", "handing_over")
 QUEUE_ROLES = {"it": "it", "finance": "finance", "admin": "admin"}
 
 
-def _member(column: str, n: int) -> str:
-    """SQL: parameter ``$n`` (``% id %``) is one of the space-separated ids in ``column``."""
-    return f"(' ' || {column} || ' ') LIKE ${n}"
-
-
-def _any_of(column: str, ids: list[str], start: int) -> tuple[str, list[object]]:
-    marks = [_member(column, start + k) for k in range(len(ids))]
-    return "(" + " OR ".join(marks) + ")", [f"% {i} %" for i in ids]
-
-
 def _entry(action: str, row: dict[str, Any], since: str | None, **more: Any) -> dict[str, Any]:
     return {"action": action, "departure_id": row["departure_id"],
             "leaver": row.get("leaver_name"), "since": since or "", **more}
@@ -42,15 +32,13 @@ def _entry(action: str, row: dict[str, Any], since: str | None, **more: Any) -> 
 
 async def _item_rows(store: ProjectionStore, t: dict[str, str],
                      ids: list[str]) -> list[dict[str, Any]]:
-    givers = ", ".join(f"${n}" for n in range(1, len(ids) + 1))
-    signing, sign_args = _any_of("i.pending_signers", ids, len(ids) + 1)
-    asked, ask_args = _any_of("i.questions_to", ids, 2 * len(ids) + 1)
+    marks = ", ".join(f"${n}" for n in range(1, len(ids) + 1))
     return await store.fetch(
-        "SELECT i.item_id, i.departure_id, i.title, i.state, i.giver_id, i.due_date, "
+        "SELECT DISTINCT i.item_id, i.departure_id, i.title, i.state, i.giver_id, i.due_date, "
         "i.rejected_at, i.submitted_at, i.pending_signers, i.questions_to, i.urgent, "
-        f"d.state AS case_state, d.leaver_name FROM {t['items']} i JOIN {t['departures']} d "
-        "ON d.departure_id = i.departure_id WHERE i.open = 1 AND d.open = 1 AND "
-        f"(i.giver_id IN ({givers}) OR {signing} OR {asked})", *ids, *sign_args, *ask_args)
+        f"d.state AS case_state, d.leaver_name FROM {t['parties']} p JOIN {t['items']} i "
+        f"ON i.item_id = p.item_id JOIN {t['departures']} d ON d.departure_id = i.departure_id "
+        f"WHERE p.party IN ({marks}) AND i.open = 1 AND d.open = 1", *ids)
 
 
 def _item_actions(row: dict[str, Any], ids: set[str]) -> list[dict[str, Any]]:
@@ -72,9 +60,11 @@ async def _case_actions(store: ProjectionStore, t: dict[str, str], actor: Actor,
                         ids: list[str]) -> list[dict[str, Any]]:
     marks = ", ".join(f"${n}" for n in range(2, len(ids) + 2))
     rows = await store.fetch(
-        f"SELECT d.* FROM {t['departures']} d WHERE d.open = 1 AND (d.waiting_for IN "
-        f"({marks}) OR d.hr_owner_id = $1 OR d.leaver_id = $1 OR EXISTS (SELECT 1 FROM "
-        f"{t['items']} i WHERE i.departure_id = d.departure_id AND i.receiver IN ({marks})))",
+        f"SELECT d.* FROM {t['departures']} d WHERE d.open = 1 AND d.departure_id IN ("
+        f"SELECT departure_id FROM {t['departures']} WHERE waiting_for IN ({marks}) UNION "
+        f"SELECT departure_id FROM {t['departures']} WHERE hr_owner_id = $1 UNION "
+        f"SELECT departure_id FROM {t['departures']} WHERE leaver_id = $1 UNION "
+        f"SELECT departure_id FROM {t['items']} WHERE receiver IN ({marks}))",
         actor.id, *ids)
     found = []
     for row in rows:
@@ -158,13 +148,13 @@ async def department_queue(store: ProjectionStore, actor: Actor, department: str
         raise ForbiddenError(f"only HR and the {department} department read its queue")
     where = await board_position(store, wait)
     t = tables(where.generation)
-    signing, args = _any_of("i.pending_signers", [queue], 2)
     rows = await store.fetch(
         "SELECT i.item_id, i.departure_id, i.title, i.state, i.giver_id, i.receiver, "
         "i.due_date, i.rejected_at, i.submitted_at, i.pending_signers, i.questions_to, "
         f"i.urgent, d.state AS case_state, d.leaver_name FROM {t['items']} i JOIN "
         f"{t['departures']} d ON d.departure_id = i.departure_id WHERE i.open = 1 AND "
-        f"d.open = 1 AND (i.giver_id = $1 OR i.receiver = $1 OR {signing})", queue, *args)
+        f"d.open = 1 AND i.item_id IN (SELECT item_id FROM {t['parties']} WHERE party = $1 "
+        f"UNION SELECT item_id FROM {t['items']} WHERE receiver = $1)", queue)
     entries = [a for row in rows for a in _item_actions(row, {queue})]
     waiting = {a["item_id"] for a in entries}
     entries += [_entry("awaiting_giver", row, row["due_date"], item_id=row["item_id"],
