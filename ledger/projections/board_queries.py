@@ -17,12 +17,14 @@ from uuid import UUID
 import orjson
 
 from ledger.aggregates.departure import Departure
-from ledger.errors import ForbiddenError, InvalidInputError, PushbackError
+from ledger.aggregates.dispute import Dispute
+from ledger.errors import ForbiddenError, InvalidInputError, NotFoundError, PushbackError
 from ledger.projections.board import NAME, tables
 from ledger.service.context import Actor
+from ledger.service.dispute_queries import authorize_dispute
 from ledger.service.ledger import Ledger
 from ledger.service.queries import get_departure
-from ledger.service.relation import OVERSEERS, REQUEST_STATES
+from ledger.service.relation import OVERSEERS, REQUEST_STATES, may_read_departure
 from ledger.store.projection_port import ProjectionStore
 
 MAX_WAIT_SECONDS = 5.0
@@ -157,7 +159,8 @@ async def departure_board(ledger: Ledger, store: ProjectionStore, actor: Actor,
                           wait: Wait | None = None) -> dict[str, Any]:
     """One case's board: its summary and risk, items by category, blocking and overdue
     items, disputes."""
-    await get_departure(ledger, actor, departure_id)  # absent to whoever may not read it
+    departure = await get_departure(ledger, actor, departure_id)  # else absent
+    whole = may_read_departure(actor, departure)  # else only the items they work on
     where = await board_position(store, wait)
     t = tables(where.generation)
     rows = await store.fetch(f"{_select(t)} WHERE d.departure_id = $6",
@@ -165,12 +168,12 @@ async def departure_board(ledger: Ledger, store: ProjectionStore, actor: Actor,
     if not rows:
         raise PushbackError(f"the board has not reached departure {departure_id} yet "
                             f"(at log position {where.position}); retry shortly")
-    items = [orjson.loads(r["doc"]) for r in await store.fetch(
+    items = [item for item in (orjson.loads(r["doc"]) for r in await store.fetch(
         f"SELECT doc FROM {t['items']} WHERE departure_id = $1 ORDER BY item_id",
-        str(departure_id))]
-    disputes = [orjson.loads(r["doc"]) for r in await store.fetch(
+        str(departure_id))) if whole or _works_on(actor, item)]
+    disputes = [d for d in (orjson.loads(r["doc"]) for r in await store.fetch(
         f"SELECT doc FROM {t['disputes']} WHERE departure_id = $1 ORDER BY dispute_id",
-        str(departure_id))]
+        str(departure_id))) if await _reads_dispute(ledger, actor, d["id"])]
     categories: dict[str, list[dict[str, Any]]] = {}
     for item in sorted(items, key=lambda i: (i["category"], i["title"])):
         categories.setdefault(item["category"], []).append(item)
@@ -181,6 +184,21 @@ async def departure_board(ledger: Ledger, store: ProjectionStore, actor: Actor,
             "blocking": [_brief(i) for i in open_items if i["mandatory"]],
             "overdue": [_brief(i) for i in open_items if i["due_date"] and i["due_date"] < today],
             "disputes": disputes}
+
+
+def _works_on(actor: Actor, item: dict[str, Any]) -> bool:
+    """As ``may_read_item_alone``, from the board's record of the item."""
+    acting_for = set(actor.acting_for())
+    return actor.id == item["giver_id"] or bool(
+        acting_for & {item["giver_id"], item["receiver"], *item["signers"]})
+
+
+async def _reads_dispute(ledger: Ledger, actor: Actor, dispute_id: str) -> bool:
+    try:
+        await authorize_dispute(ledger, actor, await ledger.load(Dispute, UUID(dispute_id)))
+    except NotFoundError:
+        return False
+    return True
 
 
 def _brief(item: dict[str, Any]) -> dict[str, Any]:

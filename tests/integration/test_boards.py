@@ -12,6 +12,7 @@ from typing import Any
 from tests.conftest import drain
 from tests.integration.http_fixtures import Api
 from tests.integration.test_http_api import add_item, approved
+from tests.support.counting import CountingProjector
 
 TODAY = dt.datetime(2026, 11, 28, 9, 0, tzinfo=dt.UTC)  # two days before the last day
 
@@ -63,8 +64,13 @@ async def test_a_cases_board_shows_items_blocking_overdue_and_risk_with_reasons(
             item["last_decision"]["reason"]) == ("rejected", 1, "rejected", "缺少三期需求")
     assert {b["id"] for b in seen["blocking"]} == {clients, laptop}
     assert [o["id"] for o in seen["overdue"]] == [clients]
-    # whoever works an item reads the board; a stranger learns nothing
-    assert (await board(api, departure_id, "zhao.min"))["departure"]["id"] == departure_id
+    # whoever works an item reads the board, with only their items; a stranger learns nothing
+    theirs = await board(api, departure_id, "zhao.min")
+    assert theirs["departure"]["id"] == departure_id
+    assert list(theirs["categories"]) == ["clients"]  # not the manager's laptop
+    assert {b["id"] for b in theirs["blocking"]} == {clients}
+    assert set((await board(api, departure_id, "li.qiang"))["categories"]) == {
+        "clients", "assets"}  # the manager reads the whole case
     hidden = await api.get(f"/v1/boards/departures/{departure_id}", "stranger")
     assert hidden.problem(404)["detail"] == f"{departure_id} not found"
 
@@ -96,35 +102,6 @@ async def test_a_rebuild_swaps_in_identical_tables(api: Api) -> None:
     assert states["board"].generation == 2 and states["board"].error is None
     after = await board(api, departure_id)
     assert after == before
-
-
-class CountingProjector:
-    """Counts events per type in its own table; cannot apply ``poison``."""
-
-    name = "counting"
-
-    def __init__(self, poison: str | None) -> None:
-        self.poison = poison
-
-    def schema(self, dialect: str, generation: int) -> list[str]:
-        return [f"CREATE TABLE IF NOT EXISTS counting_g{generation} "
-                "(event_type TEXT PRIMARY KEY, n INTEGER NOT NULL)"]
-
-    def drop(self, generation: int) -> list[str]:
-        return [f"DROP TABLE IF EXISTS counting_g{generation}"]
-
-    async def apply(self, tx: Any, generation: int, logged: Any, entry: Any) -> None:
-        if entry.event_type == self.poison:
-            raise ValueError("no rule for this event")
-        await tx.execute(f"INSERT INTO counting_g{generation} (event_type, n) VALUES ($1, 1) "
-                         "ON CONFLICT (event_type) DO UPDATE SET n = counting_g"
-                         f"{generation}.n + 1", entry.event_type)
-
-    async def flush(self, tx: Any, generation: int) -> None:
-        return None
-
-    def reset(self) -> None:
-        return None
 
 
 async def test_a_poison_event_stops_its_projection_naming_it_until_rebuilt(api: Api) -> None:
