@@ -72,7 +72,7 @@ async def departure_board(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
     board = await bq.departure_board(runtime.ledger, runtime.projections, actor_of(request),
                                      path_uuid(request, "departure_id"), moments(request),
-                                     min_position(request))
+                                     min_position(request), runtime.principals)
     return ok(DepartureBoard(**board))
 
 
@@ -95,7 +95,8 @@ async def hr_dashboard(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
     board = await bq.hr_dashboard(runtime.projections, actor_of(request), wanted,
                                   moments(request), _int(request, "limit", 50, MAX_PAGE),
-                                  _int(request, "offset", 0, 10**9), min_position(request))
+                                  _int(request, "offset", 0, 10**9), min_position(request),
+                                  runtime.principals)
     return ok(HrDashboard(**board))
 
 

@@ -65,7 +65,8 @@ async def departure_board_events(request: web.Request) -> web.StreamResponse:
 
     async def read() -> dict[str, Any]:
         return await bq.departure_board(runtime.ledger, runtime.projections, actor_of(request),
-                                        departure_id, moments(request))
+                                        departure_id, moments(request),
+                                        principals=runtime.principals)
 
     board = await read()  # refused (404) before anything streams
     last = _last_event_id(request)

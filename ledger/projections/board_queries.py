@@ -25,10 +25,12 @@ from ledger.service.dispute_queries import authorize_dispute
 from ledger.service.ledger import Ledger
 from ledger.service.queries import get_departure
 from ledger.service.relation import OVERSEERS, REQUEST_STATES, may_read_departure
+from ledger.store.principal_port import PrincipalStore
 from ledger.store.projection_port import ProjectionStore
 
 MAX_WAIT_SECONDS = 5.0
 RULES = ("last_day_near", "item_overdue", "accounts_not_revoked", "rejection_not_resubmitted")
+# and "receiver_inactive", read for the cases shown (``_unreceived``)
 
 
 @dataclass(frozen=True)
@@ -148,6 +150,34 @@ def _summary(row: dict[str, Any]) -> dict[str, Any]:
             "risk_reasons": _reasons(row)}
 
 
+async def _unreceived(store: ProjectionStore, principals: PrincipalStore | None,
+                      t: dict[str, str], summaries: list[dict[str, Any]]) -> None:
+    """The fifth rule, read for the cases shown (a principal's deactivation is not in the
+    log, so it cannot be projected): a mandatory open item whose receiver is no active
+    principal raises the case's risk, with the reason."""
+    if principals is None or not summaries:
+        return
+    marks = ", ".join(f"${n}" for n in range(1, len(summaries) + 1))
+    rows = await store.fetch(
+        f"SELECT departure_id, title, receiver FROM {t['items']} WHERE departure_id IN "
+        f"({marks}) AND open = 1 AND mandatory = 1 AND receiver NOT LIKE 'dept:%'",
+        *[x["id"] for x in summaries])
+    active: dict[str, bool] = {}
+    for receiver in sorted({r["receiver"] for r in rows}):
+        try:
+            active[receiver] = (await principals.get_principal(receiver)).active
+        except NotFoundError:
+            active[receiver] = False
+    by_case = {x["id"]: x for x in summaries}
+    for row in rows:
+        if not active[row["receiver"]]:
+            case = by_case[row["departure_id"]]
+            case["risk_reasons"].append({
+                "rule": "receiver_inactive", "why": f"mandatory item {row['title']!r} has no "
+                f"active receiver ({row['receiver']})"})
+            case["risk"] = risk_level(len(case["risk_reasons"]))
+
+
 def _select(t: dict[str, str]) -> str:
     flags = ", ".join(f"(CASE WHEN {f} THEN 1 ELSE 0 END) AS r{n}"
                       for n, f in enumerate(_RISK_FLAGS))
@@ -156,7 +186,8 @@ def _select(t: dict[str, str]) -> str:
 
 async def departure_board(ledger: Ledger, store: ProjectionStore, actor: Actor,
                           departure_id: UUID, moments: Moments,
-                          wait: Wait | None = None) -> dict[str, Any]:
+                          wait: Wait | None = None,
+                          principals: PrincipalStore | None = None) -> dict[str, Any]:
     """One case's board: its summary and risk, items by category, blocking and overdue
     items, disputes."""
     departure = await get_departure(ledger, actor, departure_id)  # else absent
@@ -179,7 +210,9 @@ async def departure_board(ledger: Ledger, store: ProjectionStore, actor: Actor,
         categories.setdefault(item["category"], []).append(item)
     today = moments.today.isoformat()
     open_items = [i for i in items if i["state"] not in ("confirmed", "waived")]
-    return {"position": where.position, "departure": _summary(rows[0]),
+    summary = _summary(rows[0])
+    await _unreceived(store, principals, t, [summary])
+    return {"position": where.position, "departure": summary,
             "categories": categories,
             "blocking": [_brief(i) for i in open_items if i["mandatory"]],
             "overdue": [_brief(i) for i in open_items if i["due_date"] and i["due_date"] < today],
@@ -250,7 +283,8 @@ def _conditions(wanted: DashboardFilter, actor: Actor) -> tuple[list[str], list[
 
 async def hr_dashboard(store: ProjectionStore, actor: Actor, wanted: DashboardFilter,
                        moments: Moments, limit: int, offset: int,
-                       wait: Wait | None = None) -> dict[str, Any]:
+                       wait: Wait | None = None,
+                       principals: PrincipalStore | None = None) -> dict[str, Any]:
     """Open departures, riskiest first (then by last working day), filtered and paged."""
     if actor.role not in OVERSEERS:
         raise ForbiddenError("only HR, legal and auditors read the HR dashboard")
@@ -269,8 +303,10 @@ async def hr_dashboard(store: ProjectionStore, actor: Actor, wanted: DashboardFi
         counted = await store.fetch(f"SELECT count(*) AS n FROM ({_select(t)}{clause}) x",
                                     *params)
         total = int(counted[0]["n"])
+    summaries = [_summary(r) for r in rows]
+    await _unreceived(store, principals, t, summaries)
     return {"position": where.position, "total": total, "limit": limit,
-            "offset": offset, "items": [_summary(r) for r in rows]}
+            "offset": offset, "items": summaries}
 
 
 async def list_departures(ledger: Ledger, store: ProjectionStore, actor: Actor,

@@ -184,6 +184,9 @@ async def test_an_approver_a_waiting_hr_owner_and_a_department_queue(api: Api) -
     deactivated = await api.post("/v1/principals/stranger/deactivate", "admin", json={})
     assert deactivated.status == 200, deactivated.body
     assert ("waive", "项目文档") in await actions(api, "hr.sun")
+    reasons = (await board(api, departure_id))["departure"]["risk_reasons"]
+    assert {"rule": "receiver_inactive", "why": "mandatory item '项目文档' has no active "
+            "receiver (stranger)"} in reasons
 
 
 async def test_the_timeline_tells_who_did_what_when_to_each_reader_as_they_may_read(
