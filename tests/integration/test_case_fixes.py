@@ -220,5 +220,5 @@ async def test_the_letter_and_termination_document_show_only_to_who_may_download
     case = await view(api, d, "li.qiang")  # the manager (and approver) reads the case
     assert "letter" not in case["request"] and "document" not in case["contract_termination"]
     assert case["request"]["reason"] and case["contract_termination"]["terminated_on"]
-    listed = (await view(api, "/v1/departures?limit=200", "legal.x"))["items"]
+    listed = (await api.read_model("/v1/departures?limit=200", "legal.x")).json()["items"]
     assert next(c for c in listed if c["id"] == departure_id)["request"]["letter"]

@@ -22,7 +22,8 @@ async def test_readiness_names_each_worker_and_fails_on_a_stopped_one(api: Api) 
     assert ready.status == 200
     assert ready.json()["workers"] == [
         {"name": name, "ok": True, "detail": "not started"}
-        for name in ("sequencer", "projection:board", "scheduler")]
+        for name in ("sequencer", "projection:board", "projection:webhooks",
+                     "webhooks:dispatcher", "scheduler")]
 
     reached = asyncio.Event()
 
@@ -72,7 +73,8 @@ async def test_bootstrap_takes_any_part_by_keyword(tmp_path: Path) -> None:
         assert runtime.ledger.clock() == moment
         assert runtime.ledger.calendar is calendar
         # `ledger serve --no-sequencer`: the read models and the scheduler still run
-        assert [w.name for w in runtime.workers.workers] == ["projection:board", "scheduler"]
+        assert [w.name for w in runtime.workers.workers] == [
+            "projection:board", "projection:webhooks", "webhooks:dispatcher", "scheduler"]
         assert runtime.http is None  # made on first use only
         client = runtime.http_client()
         assert runtime.http_client() is client

@@ -224,6 +224,8 @@ async def test_every_declared_endpoint_has_an_id_a_tag_and_typed_answers(served:
                 if media == "application/json":
                     resolved = _resolve_ref(document, schema["$ref"])
                     assert resolved["properties"], f"{where} {status}: an empty schema"
+                elif media == "text/event-stream":  # each event: data, event, id
+                    assert schema["type"] == "object" and "data" in schema["properties"]
                 else:
                     assert schema["type"] == "string", f"{where} {status} {media}"
         if not endpoint.public:
