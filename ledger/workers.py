@@ -79,6 +79,9 @@ class LoopWorker:
 
     async def _run(self) -> None:
         while not self._stopping.is_set():
+            # Cleared before the step, so a poke that arrives during it runs the next step at
+            # once (cleared after, that poke would be lost until the idle interval ran out).
+            self._wake.clear()
             try:
                 done = await self._step()
             except Exception as e:  # kept and shown; the loop ends here
@@ -86,7 +89,6 @@ class LoopWorker:
                 log.critical("worker %s stopped: %s", self._name, e)
                 return
             if done == 0:
-                self._wake.clear()
                 waits = [asyncio.ensure_future(self._wake.wait()),
                          asyncio.ensure_future(self._stopping.wait())]
                 _, pending = await asyncio.wait(waits, timeout=self._idle,

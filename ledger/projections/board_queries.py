@@ -178,6 +178,21 @@ async def _unreceived(store: ProjectionStore, principals: PrincipalStore | None,
             case["risk"] = risk_level(len(case["risk_reasons"]))
 
 
+def _ranked(t: dict[str, str], clause: str, limit: int, offset: int) -> str:
+    """One page of the dashboard and how many match in all, in one pass: the cases are
+    ranked on their keys and flags alone, and only the page's rows are read whole."""
+    flags = ", ".join(f"(CASE WHEN {f} THEN 1 ELSE 0 END) AS r{n}"
+                      for n, f in enumerate(_RISK_FLAGS))
+    keys = (f"SELECT d.departure_id, d.last_working_day, {flags} "
+            f"FROM {t['departures']} d{clause}")
+    ranked = (f"SELECT z.*, (z.r0 + z.r1 + z.r2 + z.r3) AS score, count(*) OVER () AS matched "
+              f"FROM ({keys}) z ORDER BY score DESC, z.last_working_day, z.departure_id "
+              f"LIMIT {int(limit)} OFFSET {int(offset)}")
+    return (f"SELECT d.*, k.r0, k.r1, k.r2, k.r3, k.score, k.matched FROM ({ranked}) k "
+            f"JOIN {t['departures']} d ON d.departure_id = k.departure_id "
+            "ORDER BY k.score DESC, k.last_working_day, k.departure_id")
+
+
 def _select(t: dict[str, str]) -> str:
     flags = ", ".join(f"(CASE WHEN {f} THEN 1 ELSE 0 END) AS r{n}"
                       for n, f in enumerate(_RISK_FLAGS))
@@ -293,10 +308,7 @@ async def hr_dashboard(store: ProjectionStore, actor: Actor, wanted: DashboardFi
     conditions, args = _conditions(wanted, actor)
     clause = f" WHERE {' AND '.join(conditions)}" if conditions else ""
     params = [*moments.params(), *args]
-    rows = await store.fetch(  # one pass: the page, and how many match in all
-        f"SELECT x.*, count(*) OVER () AS matched FROM ({_select(t)}{clause}) x "
-        f"ORDER BY x.score DESC, x.last_working_day, x.departure_id "
-        f"LIMIT {int(limit)} OFFSET {int(offset)}", *params)
+    rows = await store.fetch(_ranked(t, clause, limit, offset), *params)
     if rows:
         total = int(rows[0]["matched"])
     else:  # past the last page

@@ -37,3 +37,20 @@ async def test_a_loop_worker_stops_at_an_error_and_says_so() -> None:
     assert (health.ok, health.detail) == (False, "stopped: event 7 cannot be projected")
     await worker.stop()
     assert not worker.health().ok
+
+
+async def test_a_poke_during_a_step_runs_the_next_step_at_once() -> None:
+    calls: list[int] = []
+    worker: LoopWorker
+
+    async def step() -> int:
+        calls.append(1)
+        if len(calls) == 1:
+            worker.poke()  # new work arrived while this step ran
+        return 0
+
+    worker = LoopWorker("w", step, idle_seconds=60)
+    await worker.start()
+    await asyncio.sleep(0.02)
+    assert len(calls) == 2  # not after a minute's idling
+    await worker.stop()
