@@ -10,12 +10,14 @@ skips past it. ``WorkerGroup`` starts workers in order and stops them in reverse
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 log = logging.getLogger("ledger.workers")
+GATHER_BELOW = 100  # a step that did fewer than this many things was not behind
 
 
 @dataclass(frozen=True)
@@ -54,10 +56,13 @@ class LoopWorker:
     loop and is kept for ``health``: the worker does not go on past what it cannot do."""
 
     def __init__(self, name: str, step: Callable[[], Awaitable[int]],
-                 idle_seconds: float = 0.5) -> None:
+                 idle_seconds: float = 0.5, gather_seconds: float = 0.0) -> None:
         self._name = name
         self._step = step
         self._idle = idle_seconds
+        # After a step that found little to do, wait this long before the next one, so work
+        # that trickles in (a read model under load) is taken in batches, not one by one.
+        self._gather = gather_seconds
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -88,6 +93,9 @@ class LoopWorker:
                 self.error = e
                 log.critical("worker %s stopped: %s", self._name, e)
                 return
+            if 0 < done < GATHER_BELOW and self._gather:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), self._gather)
             if done == 0:
                 waits = [asyncio.ensure_future(self._wake.wait()),
                          asyncio.ensure_future(self._stopping.wait())]

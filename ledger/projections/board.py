@@ -9,6 +9,7 @@ the case.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
@@ -71,6 +72,7 @@ class BoardProjector:
         self._departures: dict[str, dict[str, Any]] = {}
         self._disputes: dict[str, dict[str, Any]] = {}
         self._touched: set[str] = set()
+        self._stored_extras: dict[str, dict[str, Any]] = {}
 
     def schema(self, dialect: str, generation: int) -> list[str]:
         t = tables(generation)
@@ -128,6 +130,7 @@ class BoardProjector:
         self._departures.clear()
         self._disputes.clear()
         self._touched.clear()
+        self._stored_extras = {}
 
     async def apply(self, tx: ProjectionTx, generation: int, logged: LoggedEvent,
                     entry: Entry) -> None:
@@ -146,16 +149,23 @@ class BoardProjector:
         elif isinstance(aggregate, Dispute):
             self._disputes[str(aggregate.id)] = dispute_columns(aggregate)
 
+    async def begin(self, tx: ProjectionTx, generation: int,
+                    batch: Sequence[LoggedEvent]) -> None:
+        """Read, in one query, the running figures of every item the batch touches."""
+        ids = sorted({str(e.event.stream_id) for e in batch if e.event.stream_type == "item"})
+        self._stored_extras = {}
+        for at in range(0, len(ids), 500):
+            chunk = ids[at:at + 500]
+            marks = ", ".join(f"${n}" for n in range(1, len(chunk) + 1))
+            for row in await tx.fetch(f"SELECT item_id, doc FROM {tables(generation)['items']} "
+                                      f"WHERE item_id IN ({marks})", *chunk):
+                doc = orjson.loads(row["doc"])
+                self._stored_extras[row["item_id"]] = {k: doc[k] for k in new_extras()}
+
     async def _extras(self, tx: ProjectionTx, generation: int, item_id: str) -> dict[str, Any]:
         if (pending := self._items.get(item_id)) is not None:
-            doc = pending["doc"]
-        else:
-            rows = await tx.fetch(f"SELECT doc FROM {tables(generation)['items']} "
-                                  "WHERE item_id = $1", item_id)
-            if not rows:
-                return new_extras()
-            doc = orjson.loads(rows[0]["doc"])
-        return {k: doc[k] for k in new_extras()}
+            return {k: pending["doc"][k] for k in new_extras()}
+        return dict(self._stored_extras.get(item_id) or new_extras())
 
     async def flush(self, tx: ProjectionTx, generation: int) -> None:
         t = tables(generation)
@@ -180,6 +190,7 @@ class BoardProjector:
         self._departures.clear()
         self._disputes.clear()
         self._touched.clear()
+        self._stored_extras = {}
 
 
 def _parties(item: dict[str, Any]) -> set[str]:

@@ -18,6 +18,9 @@ DECISIONS = {"ItemConfirmed": "confirmed", "ItemRejected": "rejected", "ItemWaiv
              "ItemSignedOff": "signed_off", "ItemReassigned": "reassigned"}
 
 
+TIMED = frozenset({"ItemSubmitted", "ItemRejected", *DECISIONS})  # the events whose time shows
+
+
 def new_extras() -> dict[str, Any]:
     """An item's running figures before its first event."""
     return {"comments": 0, "rejections": 0, "external_reports": 0, "escalations": 0,
@@ -26,9 +29,9 @@ def new_extras() -> dict[str, Any]:
 
 def update_extras(extras: dict[str, Any], entry: Entry) -> dict[str, Any]:
     """The running figures after ``entry`` (an item's event)."""
-    at = format_time(entry.recorded_at)
     out = dict(extras)
     kind = entry.event_type
+    at = format_time(entry.recorded_at) if kind in TIMED else ""
     if kind in ("ItemCommented", "ItemQuestionAsked", "ItemQuestionAnswered"):
         out["comments"] += 1
     elif kind == "ItemSubmitted":

@@ -23,6 +23,9 @@ from ledger.workers import LoopWorker
 
 log = logging.getLogger("ledger.projections")
 BATCH = 500
+# Under load, a projection waits this long after a small batch before the next: fewer, larger
+# batches (one transaction, one figures update per case) for a little more lag.
+GATHER_SECONDS = 0.02
 
 
 class Projector(Protocol):
@@ -62,6 +65,9 @@ async def apply_batch(projector: Projector, tx: ProjectionTx, generation: int,
                       batch: Sequence[LoggedEvent]) -> None:
     """Apply ``batch`` to ``projector``'s tables of ``generation``; ProjectionStoppedError
     naming the event when one cannot be applied."""
+    begin = getattr(projector, "begin", None)  # optional: read what the batch will need
+    if begin is not None:
+        await begin(tx, generation, batch)
     for logged in batch:
         try:
             entry = decode_entry(logged.event.entry, logged.event.event_hash, strict=False)
@@ -82,7 +88,8 @@ class ProjectionRunner:
         self.projector = projector
         self.batch = batch
         self._schema_ready: set[int] = set()
-        self.worker = LoopWorker(f"projection:{projector.name}", self.step)
+        self.worker = LoopWorker(f"projection:{projector.name}", self.step,
+                                 gather_seconds=GATHER_SECONDS)
 
     async def _ensure_schema(self, tx: ProjectionTx, generation: int) -> None:
         if generation not in self._schema_ready:
