@@ -178,17 +178,21 @@ async def _unreceived(store: ProjectionStore, principals: PrincipalStore | None,
             case["risk"] = risk_level(len(case["risk_reasons"]))
 
 
-def _ranked(t: dict[str, str], clause: str, limit: int, offset: int) -> str:
-    """One page of the dashboard and how many match in all, in one pass: the cases are
-    ranked on their keys and flags alone, and only the page's rows are read whole."""
+def _keys(t: dict[str, str], clause: str) -> str:
+    """The matching cases' sort keys and risk flags (nothing else)."""
     flags = ", ".join(f"(CASE WHEN {f} THEN 1 ELSE 0 END) AS r{n}"
                       for n, f in enumerate(_RISK_FLAGS))
-    keys = (f"SELECT d.departure_id, d.last_working_day, {flags} "
+    return (f"SELECT d.departure_id, d.last_working_day, {flags} "
             f"FROM {t['departures']} d{clause}")
-    ranked = (f"SELECT z.*, (z.r0 + z.r1 + z.r2 + z.r3) AS score, count(*) OVER () AS matched "
-              f"FROM ({keys}) z ORDER BY score DESC, z.last_working_day, z.departure_id "
+
+
+def _ranked(t: dict[str, str], clause: str, limit: int, offset: int) -> str:
+    """One page of the dashboard: the cases ranked on their keys and flags alone (a top-N
+    sort), only the page's rows read whole."""
+    ranked = (f"SELECT z.*, (z.r0 + z.r1 + z.r2 + z.r3) AS score FROM ({_keys(t, clause)}) z "
+              "ORDER BY score DESC, z.last_working_day, z.departure_id "
               f"LIMIT {int(limit)} OFFSET {int(offset)}")
-    return (f"SELECT d.*, k.r0, k.r1, k.r2, k.r3, k.score, k.matched FROM ({ranked}) k "
+    return (f"SELECT d.*, k.r0, k.r1, k.r2, k.r3, k.score FROM ({ranked}) k "
             f"JOIN {t['departures']} d ON d.departure_id = k.departure_id "
             "ORDER BY k.score DESC, k.last_working_day, k.departure_id")
 
@@ -309,12 +313,8 @@ async def hr_dashboard(store: ProjectionStore, actor: Actor, wanted: DashboardFi
     clause = f" WHERE {' AND '.join(conditions)}" if conditions else ""
     params = [*moments.params(), *args]
     rows = await store.fetch(_ranked(t, clause, limit, offset), *params)
-    if rows:
-        total = int(rows[0]["matched"])
-    else:  # past the last page
-        counted = await store.fetch(f"SELECT count(*) AS n FROM ({_select(t)}{clause}) x",
-                                    *params)
-        total = int(counted[0]["n"])
+    counted = await store.fetch(f"SELECT count(*) AS n FROM ({_keys(t, clause)}) z", *params)
+    total = int(counted[0]["n"])
     summaries = [_summary(r) for r in rows]
     await _unreceived(store, principals, t, summaries)
     return {"position": where.position, "total": total, "limit": limit,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
@@ -55,6 +56,24 @@ class Projector(Protocol):
         ...
 
 
+# Entries decoded recently, by event hash: the read models of one process (the board, the
+# webhook outbox) follow the same log, so the second one need not decode an entry again.
+_DECODED: OrderedDict[bytes, Entry] = OrderedDict()
+_DECODED_LIMIT = 4096
+
+
+def decoded(logged: LoggedEvent) -> Entry:
+    """The logged event's entry, hash-checked and decoded (once per process, recently)."""
+    key = logged.event.event_hash
+    entry = _DECODED.get(key)
+    if entry is None or entry.raw != logged.event.entry:  # the same bytes, or checked afresh
+        entry = decode_entry(logged.event.entry, key, strict=False)
+        _DECODED[key] = entry
+        if len(_DECODED) > _DECODED_LIMIT:
+            _DECODED.popitem(last=False)
+    return entry
+
+
 def _describe(logged: LoggedEvent) -> str:
     e = logged.event
     return (f"log index {logged.index} (event {e.event_id}, {e.event_type}, "
@@ -70,8 +89,7 @@ async def apply_batch(projector: Projector, tx: ProjectionTx, generation: int,
         await begin(tx, generation, batch)
     for logged in batch:
         try:
-            entry = decode_entry(logged.event.entry, logged.event.event_hash, strict=False)
-            await projector.apply(tx, generation, logged, entry)
+            await projector.apply(tx, generation, logged, decoded(logged))
         except Exception as e:
             raise ProjectionStoppedError(
                 f"projection {projector.name} stopped at {_describe(logged)}: "
