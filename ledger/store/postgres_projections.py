@@ -73,11 +73,15 @@ class PostgresProjectionStore:
     async def transaction(self, name: str) -> AsyncIterator[PostgresProjectionTx | None]:
         try:
             async with self.pool.acquire() as conn, conn.transaction():
-                await conn.execute("INSERT INTO projection_state (name, position, generation, "
-                                   "updated_at) VALUES ($1, 0, 1, $2) "
-                                   "ON CONFLICT (name) DO NOTHING", name, _now())
-                row = await conn.fetchrow(f"SELECT {STATE_COLUMNS} FROM projection_state "
-                                          "WHERE name = $1 FOR UPDATE SKIP LOCKED", name)
+                lock = (f"SELECT {STATE_COLUMNS} FROM projection_state WHERE name = $1 "
+                        "FOR UPDATE SKIP LOCKED")
+                row = await conn.fetchrow(lock, name)
+                if row is None and not await conn.fetchval(
+                        "SELECT 1 FROM projection_state WHERE name = $1", name):
+                    await conn.execute("INSERT INTO projection_state (name, position, "
+                                       "generation, updated_at) VALUES ($1, 0, 1, $2) "
+                                       "ON CONFLICT (name) DO NOTHING", name, _now())
+                    row = await conn.fetchrow(lock, name)
                 yield None if row is None else PostgresProjectionTx(conn, _state(row))
         except _ERRORS as e:
             raise map_postgres_error(e) from e

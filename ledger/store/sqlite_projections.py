@@ -79,11 +79,12 @@ class SQLiteProjectionStore:
     @asynccontextmanager
     async def transaction(self, name: str) -> AsyncIterator[SQLiteProjectionTx | None]:
         async with self.events.transaction() as db:
-            await db.execute("INSERT INTO projection_state (name, position, generation, "
-                             "updated_at) VALUES (?, 0, 1, ?) ON CONFLICT (name) DO NOTHING",
-                             (name, _now()))
-            rows = await _rows(db, f"SELECT {STATE_COLUMNS} FROM projection_state "
-                               "WHERE name = $1", (name,))
+            select = f"SELECT {STATE_COLUMNS} FROM projection_state WHERE name = $1"
+            rows = await _rows(db, select, (name,))
+            if not rows:  # the first time: the row is made in this transaction
+                await db.execute("INSERT INTO projection_state (name, position, generation, "
+                                 "updated_at) VALUES (?, 0, 1, ?)", (name, _now()))
+                rows = await _rows(db, select, (name,))
             yield SQLiteProjectionTx(db, _state(rows[0]))
 
     async def fetch(self, sql: str, *args: object) -> list[Any]:
