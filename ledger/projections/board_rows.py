@@ -58,10 +58,11 @@ def item_columns(item: HandoverItem, extras: dict[str, Any]) -> dict[str, Any]:
         "giver_id": item.giver_id, "receiver": item.receiver, "mandatory": item.mandatory,
         "priority": item.priority, "due_date": item.due_date, "urgent": item.urgent,
         "submissions": item.submissions, "evidence_files": len(item.evidence),
-        "signed": any(s.get("signature") for s in item.signoffs.values()),
+        "signed": any(s.get("signed") for s in item.signoffs.values()),
         "signers": list(item.required_signers()), "pending_signers": (
             item.pending_signers() if item.state == "submitted" else []),
         "lines": len(item.lines),
+        "lines_acknowledged": _acknowledged(item),
         "lines_rejected": [str(r.get("id")) for r in item.line_rejections],
         "open_questions": sum(1 for q in item.questions.values() if q.get("answer") is None),
         "confirm_by": item.confirm_by if item.state == "submitted" else None,
@@ -82,6 +83,16 @@ def item_columns(item: HandoverItem, extras: dict[str, Any]) -> dict[str, Any]:
             "questions_to": " ".join(sorted({str(q.get("to")) for q in item.questions.values()
                                              if q.get("answer") is None})),
             "doc": doc}
+
+
+def _acknowledged(item: HandoverItem) -> list[str]:
+    """The line ids some signer of the current submission acknowledged."""
+    found: set[str] = set()
+    for signoff in item.signoffs.values():
+        lines = signoff.get("acknowledged")
+        if isinstance(lines, list):
+            found.update(str(line) for line in lines)
+    return sorted(found)
 
 
 def current_approver(d: Departure) -> str | None:

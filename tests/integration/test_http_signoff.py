@@ -100,6 +100,10 @@ async def test_two_signers_each_sign_and_only_then_is_the_item_confirmed_and_the
     done = await view(api, item_id)
     assert [(s["by"], s["strong"]) for s in done["signoffs"]] == [
         ("li.qiang", True), ("zhao.min", False)]
+    board = (await api.read_model(f"/v1/boards/departures/{departure_id}", "hr.sun")).json()
+    shown_on_board = board["categories"]["clients"][0]
+    assert (shown_on_board["signed"], shown_on_board["lines_acknowledged"],
+            shown_on_board["pending_signers"]) == (True, ["c-1", "c-2"], [])
 
     await sign_confirmation_over_http(api, departure_id)
     closed = await api.post(f"/v1/departures/{departure_id}/close", "hr.sun")
