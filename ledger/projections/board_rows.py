@@ -66,6 +66,7 @@ def item_columns(item: HandoverItem, extras: dict[str, Any]) -> dict[str, Any]:
         "lines_rejected": [str(r.get("id")) for r in item.line_rejections],
         "open_questions": sum(1 for q in item.questions.values() if q.get("answer") is None),
         "confirm_by": item.confirm_by if item.state == "submitted" else None,
+        "confirm_within_working_days": item.confirm_within_working_days,
         "escalated": item.state == "submitted"
         and item.escalated_submission == item.submissions,
         "requires": list(item.requires), **extras,
