@@ -24,7 +24,7 @@ from ledger.service.context import Actor
 from ledger.service.dispute_queries import authorize_dispute
 from ledger.service.ledger import Ledger
 from ledger.service.queries import get_departure
-from ledger.service.relation import OVERSEERS, REQUEST_STATES, may_read_departure
+from ledger.service.relation import OVERSEERS, may_read_departure
 from ledger.store.principal_port import PrincipalStore
 from ledger.store.projection_port import ProjectionStore
 
@@ -284,7 +284,7 @@ def _conditions(wanted: DashboardFilter, actor: Actor) -> tuple[list[str], list[
     elif not wanted.include_closed:
         conditions.append("d.open = 1")
     if actor.role != "hr":  # a request not yet accepted: its leaver and HR only
-        conditions.append(f"d.state NOT IN ('{REQUEST_STATES[0]}', '{REQUEST_STATES[1]}')")
+        conditions.append("d.hr_owner_id <> ''")  # an accepted or HR-started case
     if wanted.department is not None:
         add("d.department = ?", wanted.department)
     if wanted.hr_owner_id is not None:
@@ -355,7 +355,7 @@ async def changed_cases(store: ProjectionStore, actor: Actor, start: int,
     if not touched:
         return []
     hidden = "" if actor.role == "hr" else (
-        f" AND d.state NOT IN ('{REQUEST_STATES[0]}', '{REQUEST_STATES[1]}')")
+        " AND d.hr_owner_id <> ''")
     found: set[str] = set()
     streams = sorted(touched)
     for at in range(0, len(streams), 500):

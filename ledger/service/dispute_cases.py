@@ -22,7 +22,12 @@ from ledger.service.dispute_relation import (
     takes_part,
 )
 from ledger.service.policy import HR, require_role
-from ledger.service.relation import REQUEST_STATES, absent, may_read_departure, may_read_item
+from ledger.service.relation import (
+    absent,
+    may_read_departure,
+    may_read_item,
+    unaccepted_request,
+)
 from ledger.service.unit_of_work import UnitOfWork
 
 
@@ -43,7 +48,7 @@ async def raise_dispute(cmd: c.RaiseDispute, actor: Actor, uow: UnitOfWork) -> J
     departure = await uow.get(Departure, cmd.departure_id)
     item_ids = list(dict.fromkeys(str(i) for i in cmd.item_ids))
     reads = may_read_departure(actor, departure)
-    if departure.state in REQUEST_STATES:
+    if unaccepted_request(departure):
         # A leaver's own request HR never accepted: no one but they and HR read it, so a hold
         # on it would show its claim to legal, who cannot read the case.
         if not reads:

@@ -25,10 +25,10 @@ from ledger.service.item_flow import default_calendar
 from ledger.service.ledger import Ledger
 from ledger.service.policy import require_role
 from ledger.service.relation import (
-    REQUEST_STATES,
     absent,
     may_read_departure,
     may_read_item_alone,
+    unaccepted_request,
 )
 from ledger.service.signature import confirmation_statement
 
@@ -40,7 +40,7 @@ async def get_departure(ledger: Ledger, actor: Actor, departure_id: UUID) -> Dep
     successor of seed 000 must see what else was handed over."""
     departure = await ledger.load(Departure, departure_id)
     if not may_read_departure(actor, departure) and (
-            departure.state in REQUEST_STATES or not await _works_an_item(ledger, actor,
+            unaccepted_request(departure) or not await _works_an_item(ledger, actor,
                                                                           departure)):
         raise absent(departure.id)
     return departure

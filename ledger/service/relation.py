@@ -17,10 +17,17 @@ OVERSEERS = ("hr", "legal", "auditor")
 REQUEST_STATES = ("requested", "declined")
 
 
+def unaccepted_request(departure: Departure) -> bool:
+    """A leaver's request HR never accepted: requested, declined, or withdrawn by its leaver
+    (an accepted or HR-started case always has an HR owner)."""
+    return departure.state in REQUEST_STATES or (
+        departure.request is not None and not departure.hr_owner_id)
+
+
 def may_read_departure(actor: Actor, departure: Departure) -> bool:
     """Whether ``actor`` takes part in (or oversees) ``departure``; a leaver's request, until
-    HR accepts it, is read only by its leaver and HR."""
-    if departure.state in REQUEST_STATES:
+    HR accepts it (and for ever if HR never does), is read only by its leaver and HR."""
+    if unaccepted_request(departure):
         return actor.role == "hr" or actor.id == departure.leaver_id
     approvers = {str(step["approver_id"]) for step in departure.approval_chain}
     related = {departure.leaver_id, departure.manager_id, departure.hr_owner_id} | approvers

@@ -130,6 +130,17 @@ async def test_the_leaver_withdraws_their_own_request_others_cannot(api: Api) ->
     assert (event["type"], event["payload"]) == ("DepartureWithdrawn", {
         "by": "wang.lei", "reason": body["reason"], "previous_state": "requested"})
     assert (await api.post(path, "wang.lei", json=body)).problem(409)
+    # withdrawn before HR accepted it, it stays the leaver's and HR's alone
+    letter = (await api.get(f"/v1/departures/{departure_id}", "hr.sun")).json()[
+        "request"]["letter"]["sha256"]
+    for who in ("legal.x", "audit.x"):
+        for path_read in (f"/v1/departures/{departure_id}",
+                          f"/v1/departures/{departure_id}/files/{letter}",
+                          f"/v1/departures/{departure_id}/timeline",
+                          f"/v1/boards/departures/{departure_id}"):
+            assert (await api.get(path_read, who)).status == 404, (who, path_read)
+        listed = (await api.read_model("/v1/boards/hr?state=withdrawn", who)).json()
+        assert departure_id not in [d["id"] for d in listed["items"]], who
     accepted = await request_departure(api, "li.qiang")
     await accept(api, accepted, chain=False, manager_id="zhao.min")
     assert (await api.post(f"/v1/departures/requests/{accepted}/withdraw", "li.qiang",
