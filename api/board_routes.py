@@ -72,7 +72,7 @@ async def departure_board(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
     board = await bq.departure_board(runtime.ledger, runtime.projections, actor_of(request),
                                      path_uuid(request, "departure_id"), moments(request),
-                                     min_position(request), runtime.principals)
+                                     await min_position(request), runtime.principals)
     return ok(DepartureBoard(**board))
 
 
@@ -95,7 +95,7 @@ async def hr_dashboard(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
     board = await bq.hr_dashboard(runtime.projections, actor_of(request), wanted,
                                   moments(request), _int(request, "limit", 50, MAX_PAGE),
-                                  _int(request, "offset", 0, 10**9), min_position(request),
+                                  _int(request, "offset", 0, 10**9), await min_position(request),
                                   runtime.principals)
     return ok(HrDashboard(**board))
 
@@ -121,7 +121,7 @@ async def inbox(request: web.Request) -> web.Response:
     """The reader's own inbox (as the role they act in, with their department queue)."""
     runtime = request.app[RUNTIME]
     found = await iq.inbox(runtime.projections, runtime.principals, actor_of(request),
-                           min_position(request))
+                           await min_position(request))
     return ok(Inbox(**found))
 
 
@@ -135,7 +135,7 @@ async def department_queue(request: web.Request) -> web.Response:
                                 field="department")
     runtime = request.app[RUNTIME]
     found = await iq.department_queue(runtime.projections, actor_of(request), department,
-                                      min_position(request))
+                                      await min_position(request))
     return ok(DepartmentQueue(**found))
 
 

@@ -105,7 +105,7 @@ async def hr_dashboard_events(request: web.Request) -> web.StreamResponse:
     ``Last-Event-ID``; without it the first event comes with the next change)."""
     runtime = request.app[RUNTIME]
     actor = actor_of(request)
-    start = (await bq.board_position(runtime.projections, min_position(request))).position
+    start = (await bq.board_position(runtime.projections, await min_position(request))).position
     position = _last_event_id(request)
     await bq.changed_cases(runtime.projections, actor, start, start)  # refuses non-overseers
     async with sse_response(request) as events:

@@ -79,7 +79,7 @@ async def list_departures(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
     found, total, position = await bq.list_departures(
         runtime.ledger, runtime.projections, actor_of(request), wanted, moments(request),
-        limit, offset, min_position(request))
+        limit, offset, await min_position(request))
     return ok(DeparturePage(total=total, limit=limit, offset=offset, position=position,
                             items=[DepartureView.of(d, actor_of(request)) for d in found]))
 
@@ -90,17 +90,21 @@ def moments(request: web.Request) -> bq.Moments:
     return bq.Moments(today=q.organisation_today(ledger), now=ledger.clock())
 
 
-def min_position(request: web.Request) -> bq.Wait:
+async def min_position(request: web.Request) -> bq.Wait:
     """What a read of a read model waits for: ``min_position`` (a log position) and
-    ``after_event`` (an event id a command's response named) — up to 5 s, else 503."""
+    ``after_event`` (an event id a command's response named) — up to 5 s, else 503. An
+    event its reader may not read is absent, as on ``GET /v1/events/{id}``."""
     position = natural(request.query.get("min_position", "0"), "min_position", 2**62,
                        "min_position must be a log position (an integer from 0)")
     event = request.query.get("after_event")
     try:
-        return bq.Wait(position, canonical_uuid(event) if event is not None else None)
+        event_id = canonical_uuid(event) if event is not None else None
     except ValueError:
         raise InvalidInputError("after_event must be an event id (a hyphenated UUID)",
                                 field="after_event") from None
+    if event_id is not None:
+        await q.get_event(request.app[RUNTIME].ledger, actor_of(request), event_id)
+    return bq.Wait(position, event_id)
 
 
 @table.route("GET", "/v1/departures/{departure_id}", "Get a departure", response=DepartureView)

@@ -312,6 +312,11 @@ async def test_a_reader_reads_its_own_write_with_the_workers_running(api: Api) -
         beyond = await api.get(f"/v1/boards/hr?min_position={10**9}", "hr.sun")
         assert beyond.problem(422)["field"] == "min_position"
         unknown = await api.get(f"/v1/inbox?after_event={departure_id}", "hr.sun")
-        assert unknown.problem(422)["field"] == "after_event"
+        assert unknown.problem(404)["detail"] == "no such event"
+        # an event of a stream its reader may not read is absent alike
+        hidden = await api.get(f"/v1/inbox?after_event={event_id}", "stranger")
+        assert hidden.problem(404)["detail"] == "no such event"
+        assert (await api.get("/v1/inbox?after_event=nope", "hr.sun")).problem(422)[
+            "field"] == "after_event"
     finally:
         await api.runtime.workers.stop()
