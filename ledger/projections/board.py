@@ -194,11 +194,12 @@ class BoardProjector:
 
 
 def _parties(item: dict[str, Any]) -> set[str]:
-    """Who must act on an open item now: its giver, its pending signers, and whoever an
-    open question is addressed to."""
+    """Who takes part in an open item: its giver, its declared signers (a queue's list shows
+    what it will sign), and whoever an open question is addressed to; the inbox decides who
+    must act now."""
     if not item["open"]:
         return set()
-    return {item["giver_id"], *item["pending_signers"].split(), *item["questions_to"].split()}
+    return {item["giver_id"], *item["doc"]["signers"], *item["questions_to"].split()}
 
 
 def _figures(t: dict[str, str]) -> str:

@@ -1,7 +1,8 @@
 """Inboxes and department queues, read from the board: what someone must do now, oldest
 first — submit or resubmit an item, confirm one (as its receiver or one of its signers),
-answer a question, approve a step, sign the handover confirmation, state in a dispute, and,
-for a case's HR owner, close it or waive what nobody active can receive.
+answer a question, approve a step, sign the handover confirmation, state in a dispute; for a
+case's HR owner, close it or waive what nobody active can receive; for HR, accept or decline
+a leaver's request.
 
 Everything listed is something its reader takes part in, so it reads nothing it could not
 read today; a department queue is read by that department's role and by HR.
@@ -135,6 +136,10 @@ async def inbox(store: ProjectionStore, principals: PrincipalStore, actor: Actor
     entries += await _case_actions(store, t, actor, ids)
     if actor.role == "hr":
         entries += await _waive_actions(store, principals, t, actor)
+        entries += [_entry("accept_or_decline", row, orjson.loads(row["doc"])["started_at"])
+                    for row in await store.fetch(
+                        f"SELECT * FROM {t['departures']} WHERE state = 'requested' "
+                        "AND leaver_id <> $1", actor.id)]
     entries += await _dispute_actions(store, t, actor)
     entries.sort(key=lambda e: (e["since"] == "", e["since"], e["departure_id"]))
     return {"position": where.position, "items": entries}

@@ -37,9 +37,11 @@ PHRASES: dict[str, tuple[str, str]] = {
                             "{by} handed the case over to {hr_owner_id}"),
     "DepartureSuccessorNamed": ("{by} 指定接任者 {successor_id}",
                                 "{by} named {successor_id} the successor"),
-    "DepartureTemplateApplied": ("应用交接清单", "a checklist was applied"),
+    "DepartureTemplateApplied": ("应用交接清单「{template_name}」",
+                                 "the checklist “{template_name}” was applied"),
     "DepartureItemAdded": ("新增交接事项", "an item was added"),
-    "DepartureReminderSent": ("{by} 提醒 {to}", "{by} reminded {to}"),
+    "DepartureReminderSent": ("{by} 提醒 {to}（{items} 项{rule_zh}）",
+                              "{by} reminded {to} ({items} item(s){rule_en})"),
     "DepartureLastWorkingDayChanged": ("{by} 将最后工作日改为 {last_working_day}：{reason}",
                                        "{by} moved the last working day to "
                                        "{last_working_day}: {reason}"),
@@ -81,9 +83,13 @@ PHRASES: dict[str, tuple[str, str]] = {
     "DisputeRaised": ("{raised_by} 提出争议：{claim}", "{raised_by} raised a dispute: {claim}"),
     "DisputeStatementAdded": ("{by} 陈述意见", "{by} made a statement"),
     "DisputeEvidenceUploaded": ("{by} 上传争议证据 {name}", "{by} uploaded evidence {name}"),
-    "DisputeFindingRecorded": ("{by} 认定责任：{responsibility}",
-                               "{by} found responsibility: {responsibility}"),
+    "DisputeFindingRecorded": ("{by} 认定责任：{responsibility_zh}",
+                               "{by} found responsibility: {responsibility_en}"),
 }
+
+
+RESPONSIBILITY = {"giver": ("交出方", "the giver"), "receiver": ("接收方", "the receiver"),
+                  "shared": ("双方共同", "both, shared"), "none": ("无责任", "nobody")}
 
 
 class _Fields(dict[str, Any]):
@@ -96,6 +102,17 @@ def describe(entry: Entry, item_title: str | None) -> dict[str, Any]:
     zh, en = PHRASES.get(entry.event_type, ("{type}", "{type}"))
     fields = _Fields({**entry.payload, "by": entry.actor.get("id", entry.payload.get("by")),
                       "item": item_title or "", "type": entry.event_type})
+    template = entry.payload.get("template")
+    if isinstance(template, dict):
+        fields["template_name"] = template.get("name") or template.get("key") or "?"
+    items = entry.payload.get("item_ids")
+    fields["items"] = len(items) if isinstance(items, list) else 0
+    rule = entry.payload.get("rule")
+    fields["rule_zh"] = f"，规则 {rule}" if rule else ""
+    fields["rule_en"] = f", rule {rule}" if rule else ""
+    responsibility = str(entry.payload.get("responsibility", ""))
+    fields["responsibility_zh"], fields["responsibility_en"] = RESPONSIBILITY.get(
+        responsibility, (responsibility, responsibility))
     step = entry.payload.get("step")
     if isinstance(step, int):  # shown from 1
         fields["step"] = step + 1

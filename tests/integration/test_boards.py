@@ -164,6 +164,11 @@ async def test_inboxes_say_who_must_do_what_now(api: Api) -> None:
     assert ("sign_confirmation", departure_id) in await actions(api, "wang.lei")
     assert set(await actions(api, "hr.sun")) >= {("sign_confirmation", departure_id),
                                                  ("close", departure_id)}
+    from tests.support.case_steps import request_departure
+
+    requested = await request_departure(api, "zhao.min")
+    assert ("accept_or_decline", requested) in await actions(api, "hr.sun")
+    assert ("accept_or_decline", requested) not in await actions(api, "zhao.min")
 
 
 async def test_an_approver_a_waiting_hr_owner_and_a_department_queue(api: Api) -> None:
@@ -176,8 +181,11 @@ async def test_an_approver_a_waiting_hr_owner_and_a_department_queue(api: Api) -
     await add_item(api, departure_id, receiver="dept:it", category="accounts_permissions",
                    title="邮箱账号")
     await add_item(api, departure_id, receiver="stranger", title="项目文档")
-    assert await actions(api, "it.qian", "/v1/queues/it") == [("awaiting_giver", "邮箱账号")]
-    assert await actions(api, "hr.sun", "/v1/queues/it") == [("awaiting_giver", "邮箱账号")]
+    await add_item(api, departure_id, receiver="li.qiang", category="accounts_permissions",
+                   title="代码仓库", signers=["li.qiang", "dept:it"])  # IT co-signs
+    assert sorted(await actions(api, "it.qian", "/v1/queues/it")) == [
+        ("awaiting_giver", "代码仓库"), ("awaiting_giver", "邮箱账号")]
+    assert len(await actions(api, "hr.sun", "/v1/queues/it")) == 2
     assert (await api.get("/v1/queues/it", "fin.zhou")).status == 403
     assert (await api.get("/v1/queues/IT;drop", "hr.sun")).problem(422)["field"] == (
         "department")
@@ -204,6 +212,11 @@ async def test_the_timeline_tells_who_did_what_when_to_each_reader_as_they_may_r
     assert (rejected["zh"], rejected["en"]) == ("zhao.min 退回「客户资料」：缺少三期需求",
                                                "zhao.min rejected “客户资料”: 缺少三期需求")
     assert any(line["en"] == "li.qiang approved step 1" for line in lines)
+    reminded = await api.post(f"/v1/departures/{departure_id}/reminders", "hr.sun", json={
+        "to": "wang.lei", "item_ids": [clients], "channel": "wecom"})
+    assert reminded.status == 201, reminded.body
+    lines = (await api.get(f"/v1/departures/{departure_id}/timeline", "hr.sun")).json()["items"]
+    assert lines[-1]["en"] == "hr.sun reminded wang.lei (1 item(s))"
     # the receiver of the client file reads the case's steps and their item, not the laptop's
     theirs = (await api.get(f"/v1/departures/{departure_id}/timeline", "zhao.min")).json()
     streams = {line["stream"] for line in theirs["items"]}
