@@ -27,6 +27,7 @@ from ledger.service.timeline import timeline
 
 table = EndpointTable()
 WAIT = (("min_position", "position"), ("after_event", "uuid"))
+PAGE = (("limit", "integer"), ("offset", "offset"))
 DEPARTMENT = re.compile(r"[a-z][a-z0-9-]{0,40}")
 
 
@@ -102,11 +103,14 @@ async def hr_dashboard(request: web.Request) -> web.Response:
 
 class Inbox(View):
     """What the reader must do now, oldest first: ``action`` is submit, resubmit, confirm,
-    answer_question, approve, sign_confirmation, close, waive or state_in_dispute (a queue
-    also lists awaiting_giver)."""
+    answer_question, approve, sign_confirmation, close, waive, accept_or_decline or
+    state_in_dispute (a queue also lists awaiting_giver); a page of ``total``."""
 
     position: int
     items: list[dict[str, Any]]
+    total: int = 0
+    limit: int = 0
+    offset: int = 0
 
 
 class DepartmentQueue(Inbox):
@@ -116,17 +120,17 @@ class DepartmentQueue(Inbox):
 
 
 @table.route("GET", "/v1/inbox", "What I must do now", response=Inbox,
-             query=WAIT)
+             query=(*WAIT, *PAGE))
 async def inbox(request: web.Request) -> web.Response:
     """The reader's own inbox (as the role they act in, with their department queue)."""
     runtime = request.app[RUNTIME]
     found = await iq.inbox(runtime.projections, runtime.principals, actor_of(request),
                            await min_position(request))
-    return ok(Inbox(**found))
+    return ok(Inbox(**_paged(request, found)))
 
 
 @table.route("GET", "/v1/queues/{department}", "A department queue (its role, HR)",
-             response=DepartmentQueue, query=WAIT)
+             response=DepartmentQueue, query=(*WAIT, *PAGE))
 async def department_queue(request: web.Request) -> web.Response:
     """Open items the queue ``dept:{department}`` gives, receives or must sign."""
     department = request.match_info["department"]
@@ -136,22 +140,35 @@ async def department_queue(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
     found = await iq.department_queue(runtime.projections, actor_of(request), department,
                                       await min_position(request))
-    return ok(DepartmentQueue(**found))
+    return ok(DepartmentQueue(**_paged(request, found)))
 
 
 class Timeline(View):
-    """A case's timeline: ``at``, ``actor``, the event, and a line in Chinese and English."""
+    """A case's timeline: ``at``, ``actor``, the event, and a line in Chinese and English; a
+    page of ``total`` lines, oldest first."""
 
     items: list[dict[str, Any]]
+    total: int = 0
+    limit: int = 0
+    offset: int = 0
+
+
+def _paged(request: web.Request, found: dict[str, Any]) -> dict[str, Any]:
+    """``found`` with its ``items`` cut to the page ``limit``/``offset`` ask for."""
+    limit, offset = _int(request, "limit", 50, MAX_PAGE), _int(request, "offset", 0, 10**9)
+    items = found["items"]
+    return {**found, "items": items[offset:offset + limit], "total": len(items),
+            "limit": limit, "offset": offset}
 
 
 @table.route("GET", "/v1/departures/{departure_id}/timeline",
-             "A departure's timeline (who did what and when)", response=Timeline, tag="boards")
+             "A departure's timeline (who did what and when)", response=Timeline, tag="boards",
+             query=PAGE)
 async def departure_timeline(request: web.Request) -> web.Response:
     """Oldest first; each reader sees the streams they may read."""
     lines = await timeline(request.app[RUNTIME].ledger, actor_of(request),
                            path_uuid(request, "departure_id"))
-    return ok(Timeline(items=lines))
+    return ok(Timeline(**_paged(request, {"items": lines})))
 
 
 class HandoverReport(View):

@@ -203,7 +203,7 @@ async def test_the_timeline_tells_who_did_what_when_to_each_reader_as_they_may_r
     commented = await api.post(f"/v1/items/{laptop}/comments", "li.qiang",
                                json={"text": "型号?"})
     assert commented.status == 201, commented.body
-    reply = await api.get(f"/v1/departures/{departure_id}/timeline", "hr.sun")
+    reply = await api.get(f"/v1/departures/{departure_id}/timeline?limit=200", "hr.sun")
     assert reply.status == 200, reply.body
     lines = reply.json()["items"]
     assert [line["at"] for line in lines] == sorted(line["at"] for line in lines)
@@ -215,10 +215,15 @@ async def test_the_timeline_tells_who_did_what_when_to_each_reader_as_they_may_r
     reminded = await api.post(f"/v1/departures/{departure_id}/reminders", "hr.sun", json={
         "to": "wang.lei", "item_ids": [clients], "channel": "wecom"})
     assert reminded.status == 201, reminded.body
-    lines = (await api.get(f"/v1/departures/{departure_id}/timeline", "hr.sun")).json()["items"]
-    assert lines[-1]["en"] == "hr.sun reminded wang.lei (1 item(s))"
+    page = (await api.get(f"/v1/departures/{departure_id}/timeline?limit=200",
+                          "hr.sun")).json()
+    assert page["items"][-1]["en"] == "hr.sun reminded wang.lei (1 item(s))"
+    second = (await api.get(f"/v1/departures/{departure_id}/timeline?limit=2&offset=2",
+                            "hr.sun")).json()
+    assert (second["total"], second["items"]) == (page["total"], page["items"][2:4])
     # the receiver of the client file reads the case's steps and their item, not the laptop's
-    theirs = (await api.get(f"/v1/departures/{departure_id}/timeline", "zhao.min")).json()
+    theirs = (await api.get(f"/v1/departures/{departure_id}/timeline?limit=200",
+                            "zhao.min")).json()
     streams = {line["stream"] for line in theirs["items"]}
     assert clients in streams and laptop not in streams and departure_id in streams
     assert (await api.get(f"/v1/departures/{departure_id}/timeline", "stranger")).status == 404
