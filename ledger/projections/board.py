@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
-from uuid import UUID
 
 import orjson
 
@@ -221,7 +220,3 @@ def _figures(t: dict[str, str]) -> str:
         "WHERE departure_id = $1"
     )
 
-
-def stream_key(stream_id: UUID) -> str:
-    """How the board's tables spell a stream id."""
-    return str(stream_id)

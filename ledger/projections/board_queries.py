@@ -18,11 +18,12 @@ import orjson
 
 from ledger.aggregates.departure import Departure
 from ledger.aggregates.dispute import Dispute
-from ledger.errors import ForbiddenError, InvalidInputError, NotFoundError, PushbackError
+from ledger.errors import InvalidInputError, NotFoundError, PushbackError
 from ledger.projections.board import NAME, tables
 from ledger.service.context import Actor
 from ledger.service.dispute_queries import authorize_dispute
 from ledger.service.ledger import Ledger
+from ledger.service.policy import require_role
 from ledger.service.queries import get_departure
 from ledger.service.relation import OVERSEERS, may_read_departure
 from ledger.store.principal_port import PrincipalStore
@@ -51,10 +52,9 @@ class Wait:
 
 
 async def _event_index(store: ProjectionStore, event_id: UUID, deadline: float) -> int:
-    param: object = str(event_id) if store.dialect == "sqlite" else event_id
     while True:
         rows = await store.fetch("SELECT l.idx, e.position FROM events e LEFT JOIN log_entries l "
-                                 "ON l.position = e.position WHERE e.event_id = $1", param)
+                                 "ON l.position = e.position WHERE e.event_id = $1", event_id)
         if not rows:
             raise InvalidInputError(f"after_event: no event {event_id}", field="after_event")
         if rows[0]["idx"] is not None:
@@ -72,7 +72,7 @@ async def board_position(store: ProjectionStore, wait: Wait | None = None) -> Po
     deadline = asyncio.get_running_loop().time() + MAX_WAIT_SECONDS
     wait = wait or Wait()
     at_least = wait.position
-    if at_least > await store.log_size():
+    if at_least and at_least > await store.log_size():
         raise InvalidInputError("min_position is beyond the log's size", field="min_position")
     if wait.event is not None:
         at_least = max(at_least, await _event_index(store, wait.event, deadline) + 1)
@@ -182,7 +182,7 @@ def _keys(t: dict[str, str], clause: str) -> str:
     """The matching cases' sort keys and risk flags (nothing else)."""
     flags = ", ".join(f"(CASE WHEN {f} THEN 1 ELSE 0 END) AS r{n}"
                       for n, f in enumerate(_RISK_FLAGS))
-    return (f"SELECT d.departure_id, d.last_working_day, {flags} "
+    return (f"SELECT d.departure_id, d.last_working_day, d.started_at, {flags} "
             f"FROM {t['departures']} d{clause}")
 
 
@@ -300,24 +300,41 @@ def _conditions(wanted: DashboardFilter, actor: Actor) -> tuple[list[str], list[
     return conditions, args
 
 
+@dataclass(frozen=True)
+class _Matching:
+    """The board's position and tables, and the SQL clause and parameters of a filter."""
+
+    where: Position
+    t: dict[str, str]
+    clause: str
+    params: list[object]
+
+    async def count(self, store: ProjectionStore) -> int:
+        rows = await store.fetch(f"SELECT count(*) AS n FROM ({_keys(self.t, self.clause)}) z",
+                                 *self.params)
+        return int(rows[0]["n"])
+
+
+async def _matching(store: ProjectionStore, actor: Actor, wanted: DashboardFilter,
+                    moments: Moments, wait: Wait | None, action: str) -> _Matching:
+    """HR, legal and auditors only: the departures ``wanted`` names, as of the board."""
+    require_role(actor, OVERSEERS, action)
+    where = await board_position(store, wait)
+    conditions, args = _conditions(wanted, actor)
+    clause = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+    return _Matching(where, tables(where.generation), clause, [*moments.params(), *args])
+
+
 async def hr_dashboard(store: ProjectionStore, actor: Actor, wanted: DashboardFilter,
                        moments: Moments, limit: int, offset: int,
                        wait: Wait | None = None,
                        principals: PrincipalStore | None = None) -> dict[str, Any]:
     """Open departures, riskiest first (then by last working day), filtered and paged."""
-    if actor.role not in OVERSEERS:
-        raise ForbiddenError("only HR, legal and auditors read the HR dashboard")
-    where = await board_position(store, wait)
-    t = tables(where.generation)
-    conditions, args = _conditions(wanted, actor)
-    clause = f" WHERE {' AND '.join(conditions)}" if conditions else ""
-    params = [*moments.params(), *args]
-    rows = await store.fetch(_ranked(t, clause, limit, offset), *params)
-    counted = await store.fetch(f"SELECT count(*) AS n FROM ({_keys(t, clause)}) z", *params)
-    total = int(counted[0]["n"])
+    m = await _matching(store, actor, wanted, moments, wait, "read the HR dashboard")
+    rows = await store.fetch(_ranked(m.t, m.clause, limit, offset), *m.params)
     summaries = [_summary(r) for r in rows]
-    await _unreceived(store, principals, t, summaries)
-    return {"position": where.position, "total": total, "limit": limit,
+    await _unreceived(store, principals, m.t, summaries)
+    return {"position": m.where.position, "total": await m.count(store), "limit": limit,
             "offset": offset, "items": summaries}
 
 
@@ -327,27 +344,20 @@ async def list_departures(ledger: Ledger, store: ProjectionStore, actor: Actor,
     """``GET /v1/departures``: the departures matching ``wanted`` (every state unless it
     names one), oldest first, found on the board and read whole for the page only; with how
     many match in all and the board's position."""
-    if actor.role not in OVERSEERS:
-        raise ForbiddenError("only HR, legal and auditors list departures")
-    where = await board_position(store, wait)
-    t = tables(where.generation)
-    conditions, args = _conditions(wanted, actor)
-    clause = f" WHERE {' AND '.join(conditions)}" if conditions else ""
-    params = [*moments.params(), *args]
-    count = await store.fetch(f"SELECT count(*) AS n FROM ({_select(t)}{clause}) x", *params)
+    m = await _matching(store, actor, wanted, moments, wait, "list departures")
     rows = await store.fetch(
-        f"SELECT departure_id FROM ({_select(t)}{clause}) x ORDER BY started_at, departure_id "
-        f"LIMIT {int(limit)} OFFSET {int(offset)}", *params)
+        f"SELECT z.departure_id FROM ({_keys(m.t, m.clause)}) z "
+        f"ORDER BY z.started_at, z.departure_id LIMIT {int(limit)} OFFSET {int(offset)}",
+        *m.params)
     found = [await ledger.load(Departure, UUID(r["departure_id"])) for r in rows]
-    return found, int(count[0]["n"]), where.position
+    return found, await m.count(store), m.where.position
 
 
 async def changed_cases(store: ProjectionStore, actor: Actor, start: int,
                         end: int) -> list[str]:
     """The departures (as ``actor``, an overseer, may list them) whose case, items or
     disputes have log entries in [``start``, ``end``)."""
-    if actor.role not in OVERSEERS:
-        raise ForbiddenError("only HR, legal and auditors follow the HR dashboard")
+    require_role(actor, OVERSEERS, "follow the HR dashboard")
     t = tables((await board_position(store)).generation)
     touched = {str(r["stream_id"]) for r in await store.fetch(
         "SELECT DISTINCT e.stream_id FROM log_entries l JOIN events e "

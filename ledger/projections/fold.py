@@ -50,11 +50,8 @@ class Folder:
 
 async def _earlier(tx: ProjectionTx, entry: Entry) -> list[Entry]:
     rows = await tx.fetch("SELECT entry, event_hash FROM events WHERE stream_id = $1 "
-                          "AND version < $2 ORDER BY version", _stream_param(tx, entry),
+                          "AND version < $2 ORDER BY version", entry.stream_id,
                           entry.version)
     return [decode_entry(bytes(r["entry"]), bytes(r["event_hash"]), strict=False)
             for r in rows]
 
-
-def _stream_param(tx: ProjectionTx, entry: Entry) -> object:
-    return str(entry.stream_id) if type(tx).__name__.startswith("SQLite") else entry.stream_id

@@ -18,8 +18,13 @@ from ledger.store.projection_sql import READ_LOG, STATE_COLUMNS, for_sqlite
 from ledger.store.sqlite import SQLiteEventStore, map_sqlite_error
 
 
+def _bound(args: Sequence[object]) -> tuple[object, ...]:
+    """Parameters as SQLite stores them: a UUID as its text (PostgreSQL binds it as is)."""
+    return tuple(str(a) if isinstance(a, UUID) else a for a in args)
+
+
 async def _rows(db: aiosqlite.Connection, sql: str, args: Sequence[object]) -> list[Any]:
-    cursor = await db.execute(for_sqlite(sql), tuple(args))
+    cursor = await db.execute(for_sqlite(sql), _bound(args))
     names = [d[0] for d in cursor.description or ()]
     rows = await cursor.fetchall()
     await cursor.close()
@@ -43,10 +48,10 @@ class SQLiteProjectionTx:
         self.state = state
 
     async def execute(self, sql: str, *args: object) -> None:
-        await self.db.execute(for_sqlite(sql), args)
+        await self.db.execute(for_sqlite(sql), _bound(args))
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[object]]) -> None:
-        await self.db.executemany(for_sqlite(sql), [tuple(r) for r in rows])
+        await self.db.executemany(for_sqlite(sql), [_bound(r) for r in rows])
 
     async def fetch(self, sql: str, *args: object) -> list[Any]:
         return await _rows(self.db, sql, args)

@@ -58,15 +58,13 @@ class OutboxProjector:
 
     def __init__(self, clock: Callable[[], Any]) -> None:
         self._clock = clock
-        self._dialect = "sqlite"
         self._wanted: list[Wanted] | None = None
         self._rows: list[tuple[object, ...]] = []
         self._departure_of: dict[str, str] = {}
         self.queued = 0  # rows written since the process started (read by the runner)
 
     def schema(self, dialect: str, generation: int) -> list[str]:
-        self._dialect = dialect  # the outbox is durable state: its tables are migrated
-        return []
+        return []  # the outbox is durable state: its tables are migrated
 
     def drop(self, generation: int) -> list[str]:
         return []
@@ -112,8 +110,7 @@ class OutboxProjector:
         if stream not in self._departure_of:
             if len(self._departure_of) >= _KEYS_HELD:
                 self._departure_of.clear()
-            param: object = stream if self._dialect == "sqlite" else entry.stream_id
-            rows = await tx.fetch(repo.FIRST_ENTRY, param)
+            rows = await tx.fetch(repo.FIRST_ENTRY, entry.stream_id)
             first = orjson.loads(bytes(rows[0]["entry"])) if rows else {}
             self._departure_of[stream] = str(first.get("payload", {}).get("departure_id",
                                                                           stream))
