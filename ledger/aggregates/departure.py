@@ -24,7 +24,7 @@ from ledger.aggregates.confirmation import (
     UnsignedConfirmationError,
 )
 from ledger.aggregates.item import DONE_STATES, ItemStatus, require_reason
-from ledger.aggregates.timed import TimedEvent
+from ledger.aggregates.timed import Timed, TimedEvent
 from ledger.canonical import JSONObject
 from ledger.errors import (
     ForbiddenError,
@@ -68,15 +68,13 @@ class TemplateAlreadyAppliedError(InvalidTransitionError):
     """The same template version was already applied to this departure."""
 
 
-class Departure(Aggregate):
+class Departure(Timed, Aggregate):
     """One leaver's case; methods check the rule, then record the event."""
 
     TOPIC = "Departure"
 
     class Event(TimedEvent):
         TOPIC = "DepartureEvent"
-
-    event_at = ""  # the time of the event being applied (TimedEvent)
 
     @event("Created", topic="DepartureStarted")
     def __init__(

@@ -13,7 +13,7 @@ from eventsourcing.domain import Aggregate, event
 
 from ledger.aggregates.evidence import check_file_name, check_media_type
 from ledger.aggregates.item import require_reason
-from ledger.aggregates.timed import TimedEvent
+from ledger.aggregates.timed import Timed, TimedEvent
 from ledger.canonical import JSONObject
 from ledger.errors import InvalidInputError, InvalidTransitionError
 
@@ -25,15 +25,13 @@ class DisputeClosedError(InvalidTransitionError):
     """Adding to a dispute HR has already decided."""
 
 
-class Dispute(Aggregate):
+class Dispute(Timed, Aggregate):
     """One dispute; methods check the rule, then record the event."""
 
     TOPIC = "Dispute"
 
     class Event(TimedEvent):
         TOPIC = "DisputeEvent"
-
-    event_at = ""  # the time of the event being applied (TimedEvent)
 
     @event("Created", topic="DisputeRaised")
     def __init__(self, departure_id: str, item_ids: list[str], raised_by: str,

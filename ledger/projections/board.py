@@ -137,7 +137,7 @@ class BoardProjector:
             return
         aggregate = await self.folder.fold(tx, entry)
         if isinstance(aggregate, HandoverItem):
-            extras = await self._extras(tx, generation, str(aggregate.id))
+            extras = self._extras(str(aggregate.id))
             columns = item_columns(aggregate, update_extras(extras, entry))
             self._items[str(aggregate.id)] = columns
             self._touched.add(aggregate.departure_id)
@@ -161,7 +161,7 @@ class BoardProjector:
                 doc = orjson.loads(row["doc"])
                 self._stored_extras[row["item_id"]] = {k: doc[k] for k in new_extras()}
 
-    async def _extras(self, tx: ProjectionTx, generation: int, item_id: str) -> dict[str, Any]:
+    def _extras(self, item_id: str) -> dict[str, Any]:
         if (pending := self._items.get(item_id)) is not None:
             return {k: pending["doc"][k] for k in new_extras()}
         return dict(self._stored_extras.get(item_id) or new_extras())

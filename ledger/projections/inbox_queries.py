@@ -26,6 +26,11 @@ ACCEPTED = ("approved", "handing_over")
 QUEUE_ROLES = {"it": "it", "finance": "finance", "admin": "admin"}
 
 
+def _oldest_first(entry: dict[str, Any]) -> tuple[bool, str, str]:
+    """Entries with a moment first, oldest first; then the rest, by case."""
+    return entry["since"] == "", entry["since"], entry["departure_id"]
+
+
 def _entry(action: str, row: dict[str, Any], since: str | None, **more: Any) -> dict[str, Any]:
     return {"action": action, "departure_id": row["departure_id"],
             "leaver": row.get("leaver_name"), "since": since or "", **more}
@@ -111,15 +116,14 @@ async def _dispute_actions(store: ProjectionStore, t: dict[str, str],
         f"SELECT x.dispute_id, x.departure_id, x.doc, d.leaver_id, d.leaver_name FROM "
         f"{t['disputes']} x JOIN {t['departures']} d ON d.departure_id = x.departure_id "
         "WHERE x.state = 'open'")
+    received = {r["item_id"] for r in await store.fetch(
+        f"SELECT item_id FROM {t['items']} WHERE receiver = $1", actor.id)} if rows else set()
     found = []
     for row in rows:
         doc = orjson.loads(row["doc"])
         if actor.id in doc["stated_by"]:
             continue
-        receives = await store.fetch(
-            f"SELECT item_id FROM {t['items']} WHERE departure_id = $1 AND receiver = $2",
-            row["departure_id"], actor.id)
-        concerned = {r["item_id"] for r in receives} & set(doc["item_ids"])
+        concerned = received & set(doc["item_ids"])
         if actor.id in (row["leaver_id"], doc["raised_by"]) or concerned:
             found.append(_entry("state_in_dispute", row, doc["raised_at"],
                                 dispute_id=row["dispute_id"]))
@@ -141,7 +145,7 @@ async def inbox(store: ProjectionStore, principals: PrincipalStore, actor: Actor
                         f"SELECT * FROM {t['departures']} WHERE state = 'requested' "
                         "AND leaver_id <> $1", actor.id)]
     entries += await _dispute_actions(store, t, actor)
-    entries.sort(key=lambda e: (e["since"] == "", e["since"], e["departure_id"]))
+    entries.sort(key=_oldest_first)
     return {"position": where.position, "items": entries}
 
 
@@ -165,5 +169,5 @@ async def department_queue(store: ProjectionStore, actor: Actor, department: str
     entries += [_entry("awaiting_giver", row, row["due_date"], item_id=row["item_id"],
                        title=row["title"], due_date=row["due_date"], state=row["state"])
                 for row in rows if row["item_id"] not in waiting]
-    entries.sort(key=lambda e: (e["since"] == "", e["since"], e["departure_id"]))
+    entries.sort(key=_oldest_first)
     return {"position": where.position, "department": department, "items": entries}

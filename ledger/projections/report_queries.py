@@ -14,10 +14,11 @@ from typing import Any
 
 import orjson
 
-from ledger.errors import ForbiddenError, InvalidInputError
+from ledger.errors import InvalidInputError
 from ledger.projections.board import tables
 from ledger.projections.board_queries import board_position
 from ledger.service.context import Actor
+from ledger.service.policy import require_role
 from ledger.service.relation import OVERSEERS
 from ledger.store.projection_port import ProjectionStore
 
@@ -40,8 +41,7 @@ def _late(item: dict[str, Any], closed_on: str) -> bool:
 async def handover_report(store: ProjectionStore, actor: Actor, start: dt.date, end: dt.date,
                           department: str | None = None) -> dict[str, Any]:
     """Cases closed from ``start`` to ``end`` (inclusive, by the close's date), by department."""
-    if actor.role not in OVERSEERS:
-        raise ForbiddenError("only HR, legal and auditors read the handover report")
+    require_role(actor, OVERSEERS, "read the handover report")
     if end < start or (end - start).days > MAX_PERIOD_DAYS:
         raise InvalidInputError("the period must run forwards and span at most ten years",
                                 field="to")
@@ -52,14 +52,18 @@ async def handover_report(store: ProjectionStore, actor: Actor, start: dt.date, 
     if department is not None:
         args.append(department)
         clause = " AND d.department = $3"
-    cases = await store.fetch(
-        f"SELECT d.departure_id, d.department, d.closed_at, d.doc FROM {t['departures']} d "
-        f"WHERE d.state = 'closed' AND d.closed_at >= $1 AND d.closed_at < $2{clause}", *args)
+    closed = (f"FROM {t['departures']} d WHERE d.state = 'closed' AND d.closed_at >= $1 "
+              f"AND d.closed_at < $2{clause}")
+    cases = await store.fetch(f"SELECT d.departure_id, d.department, d.closed_at, d.doc "
+                              f"{closed}", *args)
+    items_of: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in await store.fetch(f"SELECT i.departure_id, i.doc FROM {t['items']} i WHERE "
+                                 f"i.departure_id IN (SELECT d.departure_id {closed})", *args):
+        items_of[row["departure_id"]].append(orjson.loads(row["doc"]))
     by_department: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for case in cases:
         doc = orjson.loads(case["doc"])
-        items = [orjson.loads(r["doc"]) for r in await store.fetch(
-            f"SELECT doc FROM {t['items']} WHERE departure_id = $1", case["departure_id"])]
+        items = items_of[case["departure_id"]]
         closed_on = str(case["closed_at"])[:10]
         by_department[case["department"]].append({
             "days": (dt.date.fromisoformat(closed_on)
