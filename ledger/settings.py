@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ledger.env_values import positive_int
 from ledger.errors import ConfigurationError
 from ledger.principals import DEFAULT_TOKEN_TTL
 from ledger.store.factory import DEFAULT_DATABASE_URL
@@ -17,15 +18,6 @@ from ledger.workday import DEFAULT_CALENDAR, DEFAULT_TIME_ZONE
 DEFAULT_LOG_ORIGIN = "handover-ledger.localhost/log"
 DEFAULT_AUTH_FAILURE_LIMIT = 10
 DEFAULT_AUTH_FAILURE_WINDOW = 60
-
-
-def _positive_int(env: Mapping[str, str], name: str, default: int, most: int) -> int:
-    raw = env.get(name)
-    if raw is None:
-        return default
-    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= most:
-        raise ConfigurationError(f"{name} must be a whole number from 1 to {most}, not {raw!r}")
-    return int(raw)
 
 
 @dataclass(frozen=True)
@@ -72,11 +64,11 @@ class Settings:
             data_dir=data_dir,
             log_origin=env.get("LEDGER_LOG_ORIGIN", DEFAULT_LOG_ORIGIN),
             key_dir=Path(env.get("LEDGER_KEY_DIR", str(data_dir / "keys"))),
-            token_ttl=dt.timedelta(days=_positive_int(
+            token_ttl=dt.timedelta(days=positive_int(
                 env, "LEDGER_TOKEN_TTL_DAYS", DEFAULT_TOKEN_TTL.days, 3650)),
-            auth_failure_limit=_positive_int(
+            auth_failure_limit=positive_int(
                 env, "LEDGER_AUTH_FAILURE_LIMIT", DEFAULT_AUTH_FAILURE_LIMIT, 1_000_000),
-            auth_failure_window=_positive_int(
+            auth_failure_window=positive_int(
                 env, "LEDGER_AUTH_FAILURE_WINDOW_SECONDS", DEFAULT_AUTH_FAILURE_WINDOW, 86400),
             blob_store=env.get("LEDGER_BLOB_STORE") or None,
             separation_of_duties=_duties(env.get("LEDGER_SEPARATION_OF_DUTIES", "strict")),

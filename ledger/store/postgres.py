@@ -70,6 +70,18 @@ async def _no_reset(connection: asyncpg.Connection) -> None:
     return None
 
 
+# What asyncpg raises when the database or the connection fails: mapped to the error tree.
+PG_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
+
+
+async def fetch_dicts(pool: asyncpg.Pool, sql: str, *args: object) -> list[dict[str, Any]]:
+    """The rows of one query, each a dict by column name (errors mapped)."""
+    try:
+        return [dict(r) for r in await pool.fetch(sql, *args)]
+    except PG_ERRORS as e:
+        raise map_postgres_error(e) from e
+
+
 def _row_to_event(row: Any) -> StoredEvent:
     return StoredEvent(
         position=row[0], event_id=row[1], stream_type=row[2], stream_id=row[3],

@@ -13,11 +13,11 @@ import asyncpg
 
 from ledger.entry import format_time
 from ledger.store.port import StoredEvent
-from ledger.store.postgres import PostgresEventStore, map_postgres_error
+from ledger.store.postgres import PG_ERRORS, PostgresEventStore, fetch_dicts, map_postgres_error
 from ledger.store.projection_port import LoggedEvent, ProjectionState
 from ledger.store.projection_sql import READ_LOG, STATE_COLUMNS
 
-_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
+_ERRORS = PG_ERRORS
 
 
 def _now() -> str:
@@ -87,10 +87,7 @@ class PostgresProjectionStore:
             raise map_postgres_error(e) from e
 
     async def fetch(self, sql: str, *args: object) -> list[Any]:
-        try:
-            return [dict(r) for r in await self.pool.fetch(sql, *args)]
-        except _ERRORS as e:
-            raise map_postgres_error(e) from e
+        return await fetch_dicts(self.pool, sql, *args)
 
     async def states(self) -> list[ProjectionState]:
         return [_state(r) for r in await self.fetch(

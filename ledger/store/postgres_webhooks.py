@@ -9,9 +9,9 @@ from typing import Any
 
 import asyncpg
 
-from ledger.store.postgres import PostgresEventStore, map_postgres_error
+from ledger.store.postgres import PG_ERRORS, PostgresEventStore, fetch_dicts, map_postgres_error
 
-_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
+_ERRORS = PG_ERRORS
 _CLAIM_LOCK = 0x57484B53  # "WHKS": the dispatchers' claim turn
 
 
@@ -47,7 +47,4 @@ class PostgresWebhookStore:
             raise map_postgres_error(e) from e
 
     async def fetch(self, sql: str, *args: object) -> list[Any]:
-        try:
-            return [dict(r) for r in await self.pool.fetch(sql, *args)]
-        except _ERRORS as e:
-            raise map_postgres_error(e) from e
+        return await fetch_dicts(self.pool, sql, *args)

@@ -13,6 +13,7 @@ import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from ledger.env_values import positive_int
 from ledger.errors import ConfigurationError
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -52,9 +53,9 @@ class WebhookSettings:
                     f"LEDGER_WEBHOOK_ALLOW: {entry[:80]!r} is neither a host pattern nor an "
                     "IP address or network")
         return cls(allow=allow,
-                   max_attempts=_bounded(env, "LEDGER_WEBHOOK_MAX_ATTEMPTS", 10, 100),
-                   timeout_seconds=_bounded(env, "LEDGER_WEBHOOK_TIMEOUT_SECONDS", 15, 120),
-                   rotation_grace_seconds=3600.0 * _bounded(
+                   max_attempts=positive_int(env, "LEDGER_WEBHOOK_MAX_ATTEMPTS", 10, 100),
+                   timeout_seconds=positive_int(env, "LEDGER_WEBHOOK_TIMEOUT_SECONDS", 15, 120),
+                   rotation_grace_seconds=3600.0 * positive_int(
                        env, "LEDGER_WEBHOOK_ROTATION_GRACE_HOURS", 24, 24 * 30))
 
 
@@ -72,10 +73,3 @@ def _host_pattern(entry: str) -> bool:
         for label in labels) and "*" not in labels[1:]
 
 
-def _bounded(env: Mapping[str, str], name: str, default: int, most: int) -> int:
-    raw = env.get(name)
-    if raw is None:
-        return default
-    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= most:
-        raise ConfigurationError(f"{name} must be a whole number from 1 to {most}, not {raw!r}")
-    return int(raw)
