@@ -1,4 +1,11 @@
 FROM python:3.11-slim
+# System packages the service needs: Pango (WeasyPrint renders the evidence bundle's report.pdf
+# with it), the CJK font it embeds (fonts-noto-cjk: without it an export fails and says so), and
+# fontconfig to find it.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends \
+      libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libfontconfig1 fontconfig fonts-noto-cjk \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY ledger ./ledger
