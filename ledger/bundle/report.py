@@ -16,6 +16,7 @@ import json
 import shutil
 import subprocess
 from functools import cache
+from typing import Any
 
 import jinja2
 
@@ -93,8 +94,18 @@ def render_report_pdf(html: bytes, content_manifest: bytes) -> bytes:
     document = weasyprint.HTML(string=html.decode("utf-8"), url_fetcher=refuse)
     identifier = hashlib.sha256(html + content_manifest).hexdigest()[:32].encode("ascii")
     pdf: bytes = document.write_pdf(pdf_variant=PDF_VARIANT, attachments=[attachment],
-                                    pdf_identifier=identifier)
+                                    pdf_identifier=identifier, finisher=_one_af_entry)
     return pdf
+
+
+def _one_af_entry(_document: object, pdf: Any) -> None:
+    # WeasyPrint (up to 70 at least) lists an attachment in the catalogue's /AF twice (once
+    # from /Names /EmbeddedFiles, once as a file specification); PDF/A-3 wants it once.
+    associated = pdf.catalog.get("AF")
+    if associated is not None:
+        unique = list(dict.fromkeys(associated))
+        associated.clear()
+        associated.extend(unique)
 
 
 def _generated_at(content_manifest: bytes) -> dt.datetime:

@@ -17,6 +17,7 @@ from ledger.aggregates.codec import replay
 from ledger.aggregates.departure import Departure
 from ledger.aggregates.dispute import Dispute
 from ledger.aggregates.item import HandoverItem
+from ledger.bundle.report_client import Client, clients_of
 from ledger.bundle.report_row import Clock, Moment, Row, row_of
 from ledger.bundle.report_verify import CheckpointView, KeyView, checkpoint_view, key_views
 from ledger.bundle.source import ReportSource
@@ -133,6 +134,7 @@ class Report:
     exports: tuple[Row, ...]
     checkpoint: CheckpointView
     keys: tuple[KeyView, ...]
+    clients: tuple[Client, ...]
     entries: tuple[EntryLine, ...]
 
 
@@ -230,8 +232,9 @@ def _by_time(rows: list[Row]) -> tuple[Row, ...]:
 def build_report(source: ReportSource) -> Report:
     """The report of ``source``; VerificationError if an entry is malformed or the departure
     or one of its items or disputes is missing."""
-    clock = Clock(source.time_zone)
     streams = _Streams(source.entries)
+    clients = clients_of(e.context for stream in streams.by_stream.values() for _, e in stream)
+    clock = Clock(source.time_zone, clients)
     own = streams.of("departure", source.departure_id)
     if not own:
         raise VerificationError(f"entries/departure/{source.departure_id}: missing")
@@ -256,5 +259,6 @@ def build_report(source: ReportSource) -> Report:
         closes=tuple(r for r in rows if r.type == "DepartureClosed"),
         disputes=tuple(disputes), exports=tuple(r for r in rows if is_export(r.type)),
         checkpoint=checkpoint_view(source.checkpoint), keys=key_views(source.keys),
+        clients=tuple(clients.values()),
         entries=tuple(sorted(everything, key=lambda r: r.path)))
 

@@ -2,11 +2,14 @@
 and operating system parsed from the User-Agent) and how the person was authenticated.
 
 Pure. The User-Agent is parsed with ``ua-parser`` (the maintained uap-python port of the
-uap-core regexes); the raw header is always shown beside what was read from it.
+uap-core regexes). A case sees few distinct clients, so each gets a label (C1, C2, … in the
+order of their User-Agent strings) and the report prints every raw header once, in its table
+of clients, beside what was read from it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from ua_parser import parse
@@ -21,17 +24,29 @@ _AUTH = {
 
 
 @dataclass(frozen=True)
-class Origin:
-    """The request context of one entry, ready to print."""
+class Client:
+    """One distinct User-Agent: its label and what was read from it."""
 
-    ip: str
+    label: str
     user_agent: str
     device: str
     browser: str
     os: str
+
+    @property
+    def summary(self) -> str:
+        """Browser, system and device, those it names."""
+        return " · ".join(p for p in (self.browser, self.os, self.device) if p != "-") or "-"
+
+
+@dataclass(frozen=True)
+class Origin:
+    """The request context of one entry, ready to print."""
+
+    ip: str
+    client: Client | None
     auth_zh: str
     auth_en: str
-    request_id: str
 
 
 def _version(*parts: str | None) -> str:
@@ -58,14 +73,20 @@ def describe_client(user_agent: str) -> tuple[str, str, str]:
     return device or "-", browser, system
 
 
-def origin_of(context: JSONObject) -> Origin | None:
-    """The origin recorded in an entry's ``context``; None when it records none."""
+def clients_of(contexts: Iterable[JSONObject]) -> dict[str, Client]:
+    """Each distinct User-Agent of ``contexts``, labelled in the order of the strings."""
+    agents = sorted({str(c["user_agent"]) for c in contexts if c.get("user_agent")})
+    return {agent: Client(f"C{n}", agent, *describe_client(agent))
+            for n, agent in enumerate(agents, start=1)}
+
+
+def origin_of(context: JSONObject, clients: Mapping[str, Client]) -> Origin | None:
+    """The origin recorded in an entry's ``context`` (its client among ``clients``); None
+    when it records none."""
     if not any(context.get(k) for k in ("ip", "user_agent", "auth")):
         return None
-    user_agent = str(context.get("user_agent") or "")
-    device, browser, system = describe_client(user_agent)
     auth = str(context.get("auth") or "")
     zh, en = _AUTH.get(auth, (auth or "-", auth or "-"))
-    return Origin(ip=str(context.get("ip") or "-"), user_agent=user_agent or "-",
-                  device=device, browser=browser, os=system, auth_zh=zh, auth_en=en,
-                  request_id=str(context.get("request_id") or "-"))
+    return Origin(ip=str(context.get("ip") or "-"),
+                  client=clients.get(str(context.get("user_agent") or "")),
+                  auth_zh=zh, auth_en=en)

@@ -9,11 +9,12 @@ their own blocks.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from ledger.bundle.layout import sha256_hex
-from ledger.bundle.report_client import Origin, origin_of
+from ledger.bundle.report_client import Client, Origin, origin_of
 from ledger.bundle.report_labels import LABELS, VALUE_WORDS
 from ledger.canonical import JSONObject, JSONValue, encode_canonical
 from ledger.entry import Entry, format_time
@@ -85,11 +86,12 @@ class Row:
 
 
 class Clock:
-    """Formats entry times in UTC and in one IANA zone."""
+    """Formats entry times in UTC and in one IANA zone; knows the case's clients."""
 
-    def __init__(self, time_zone: str) -> None:
+    def __init__(self, time_zone: str, clients: Mapping[str, Client]) -> None:
         self.zone = ZoneInfo(time_zone)
         self.name = time_zone
+        self.clients = clients
 
     def moment(self, when: dt.datetime) -> Moment:
         """``when`` (aware) as a Moment; the local part to the second, with its offset."""
@@ -168,4 +170,4 @@ def row_of(path: str, entry: Entry, item_title: str | None, clock: Clock) -> Row
                at=clock.moment(entry.recorded_at), zh=str(line["zh"]), en=str(line["en"]),
                actor=actor_of(entry), facts=facts_of(entry), files=tuple(files),
                signed=signed_of(entry.payload.get("signature")),
-               origin=origin_of(entry.context))
+               origin=origin_of(entry.context, clock.clients))

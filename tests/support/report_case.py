@@ -17,6 +17,8 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from ledger.bundle.layout import CHECKPOINT, entry_path, report_source_sha256
 from ledger.bundle.source import ReportSource
+from ledger.service import commands as c
+from ledger.service.context import Actor, RequestContext
 from tests.integration.http_fixtures import Api, departure_body
 from tests.support.confirmation import sign_confirmation_over_http
 
@@ -133,3 +135,35 @@ async def read_source(api: Api, departure_id: str, time_zone: str,
                         time_zone=time_zone, checkpoint=checkpoint, keys=keys, entries=entries,
                         report_source_sha256=report_source_sha256(
                             {CHECKPOINT: checkpoint, **entries}))
+
+
+async def make_large_case(api: Api, items: int = 60) -> ReportSource:
+    """A case of ``items`` items, each added, submitted, rejected, resubmitted, confirmed and
+    commented on four times, through the ledger's use cases with a browser's request context:
+    ten events an item (600 for 60), the size the issue's benchmark names."""
+    ledger = api.runtime.ledger
+    hr, leaver, receiver = (Actor("hr.sun", "hr"), Actor("wang.lei", "employee"),
+                            Actor("zhao.min", "employee"))
+    web = RequestContext(request_id="bench", ip="203.0.113.7", user_agent=DESKTOP,
+                         auth="bearer")
+    phone = RequestContext(request_id="bench", ip="198.51.100.4", user_agent=PHONE,
+                           auth="bearer")
+    body = departure_body()
+    started = await ledger.execute(c.StartDeparture.model_validate(body), hr, web)
+    departure_id = uuid.UUID(str(started.result["departure_id"]))
+    await ledger.execute(c.SubmitForApproval(departure_id=departure_id), hr, web)
+    await ledger.execute(c.ApproveStep(departure_id=departure_id, step=0),
+                         Actor("li.qiang", "employee"), web)
+    for n in range(items):
+        added = await ledger.execute(c.AddItem(
+            departure_id=departure_id, category="clients", title=f"客户 {n:02d} 资料",
+            receiver="zhao.min"), hr, web)
+        item_id = uuid.UUID(str(added.result["item_id"]))
+        await ledger.execute(c.SubmitItem(item_id=item_id, note="第一次 first"), leaver, web)
+        await ledger.execute(c.RejectItem(item_id=item_id, reason=REJECTION), receiver, phone)
+        await ledger.execute(c.SubmitItem(item_id=item_id, note="补充 again"), leaver, web)
+        await ledger.execute(c.ConfirmItem(item_id=item_id, note="收到 received"), receiver,
+                             phone)
+        for k in range(4):
+            await ledger.execute(c.CommentItem(item_id=item_id, text=f"备注 note {k}"), hr, web)
+    return await read_source(api, str(departure_id), "Asia/Shanghai", "interim")
