@@ -86,7 +86,7 @@ def _source(entries: dict[str, bytes]) -> ReportSource:
 
 
 def test_a_report_without_its_departure_or_with_a_malformed_entry_is_refused() -> None:
-    with pytest.raises(VerificationError, match="entries/departure/.*: missing"):
+    with pytest.raises(VerificationError, match=r"entries/departure/.*: missing"):
         render_report_html(_source({}))
     path = entry_path("departure", str(uuid.uuid4()), 1)
     with pytest.raises(VerificationError, match="malformed entry"):
