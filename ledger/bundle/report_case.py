@@ -17,6 +17,7 @@ from ledger.aggregates.codec import replay
 from ledger.aggregates.departure import Departure
 from ledger.aggregates.dispute import Dispute
 from ledger.aggregates.item import HandoverItem
+from ledger.bundle.layout import CHECKPOINT, report_source_listing
 from ledger.bundle.report_client import Client, clients_of
 from ledger.bundle.report_row import Clock, Moment, Row, row_of
 from ledger.bundle.report_verify import CheckpointView, KeyView, checkpoint_view, key_views
@@ -105,16 +106,6 @@ class DisputeView:
 
 
 @dataclass(frozen=True)
-class EntryLine:
-    """One entry of the bundle in the appendix: its path, type, time and SHA-256."""
-
-    path: str
-    type: str
-    utc: str
-    sha256: str
-
-
-@dataclass(frozen=True)
 class Report:
     """Everything the report prints."""
 
@@ -135,7 +126,9 @@ class Report:
     checkpoint: CheckpointView
     keys: tuple[KeyView, ...]
     clients: tuple[Client, ...]
-    entries: tuple[EntryLine, ...]
+    entries: int
+    listing: str
+    """The report source listing (``sha256sum`` of ``checkpoint`` and every entry)."""
 
 
 class _Streams:
@@ -243,9 +236,6 @@ def build_report(source: ReportSource) -> Report:
     items = [_item(i, streams, clock) for i in departure.item_ids]
     disputes = [_dispute(d, streams, clock) for d in departure.dispute_ids]
     escalations = [r for i in items for r in i.rows if r.type == "ItemConfirmationEscalated"]
-    everything = [EntryLine(p, e.event_type, clock.moment(e.recorded_at).utc,
-                            e.event_hash.hex())
-                  for stream in streams.by_stream.values() for p, e in stream]
     return Report(
         departure_id=source.departure_id,
         generated_at=clock.moment(parse_time(source.generated_at)),
@@ -260,5 +250,6 @@ def build_report(source: ReportSource) -> Report:
         disputes=tuple(disputes), exports=tuple(r for r in rows if is_export(r.type)),
         checkpoint=checkpoint_view(source.checkpoint), keys=key_views(source.keys),
         clients=tuple(clients.values()),
-        entries=tuple(sorted(everything, key=lambda r: r.path)))
+        entries=len(source.entries), listing=report_source_listing(
+            {CHECKPOINT: source.checkpoint, **source.entries}).decode("ascii"))
 
