@@ -8,6 +8,8 @@ fonts-noto-cjk: absent, they skip, except in CI (CI=true), where they fail.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import html as html_module
 import io
 import os
 import re
@@ -74,6 +76,8 @@ def test_the_html_is_the_same_bytes_each_time_and_names_its_source(case: ReportC
     assert text.count(digest) >= 3  # the meta, the header and the appendix print it
     assert "<script" not in text and "http://" not in text and "https://" not in text
     assert "src=" not in text and "<link" not in text
+    listing = html_module.unescape(text.split('<pre class="listing">')[1].split("</pre>")[0])
+    assert hashlib.sha256(listing.encode()).hexdigest() == digest  # checkable by hand
     other = render_report_html(dataclasses.replace(case.source, time_zone="Europe/Berlin"))
     assert other != html and "+01:00" in other.decode()
 
