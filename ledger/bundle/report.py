@@ -99,8 +99,9 @@ def render_report_pdf(html: bytes, content_manifest: bytes) -> bytes:
 
 
 def _one_af_entry(_document: object, pdf: Any) -> None:
-    # WeasyPrint (up to 70 at least) lists an attachment in the catalogue's /AF twice (once
-    # from /Names /EmbeddedFiles, once as a file specification); PDF/A-3 wants it once.
+    # WeasyPrint 70 lists an attachment in the catalogue's /AF twice (once from /Names
+    # /EmbeddedFiles, once as a file specification: Kozea/WeasyPrint#2917); PDF/A-3 wants it
+    # once. Harmless where WeasyPrint lists it once.
     associated = pdf.catalog.get("AF")
     if associated is not None:
         unique = list(dict.fromkeys(associated))
