@@ -1,0 +1,116 @@
+"""``report.html`` and ``report.pdf`` of an evidence bundle (docs/bundle-format.md).
+
+The HTML is rendered from a ``ReportSource`` alone, byte for byte the same each time, so
+``ledger verify-bundle`` renders it again and compares: Jinja2 templates (package data, HTML
+autoescaped), inline CSS, no script, no remote resource. The PDF is that HTML printed by
+WeasyPrint as PDF/A-3b on A4, every font embedded, with the content manifest attached as
+``manifest.json`` (``AFRelationship /Source``, listed in the catalogue's ``/AF``). It needs a
+CJK font (Debian/Ubuntu: fonts-noto-cjk); without one it refuses instead of printing boxes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import shutil
+import subprocess
+from functools import cache
+from typing import Any
+
+import jinja2
+
+from ledger.bundle.layout import CONTENT_MANIFEST_NAME, REPORT_SOURCE_META
+from ledger.bundle.report_case import build_report
+from ledger.bundle.source import ReportSource
+from ledger.entry import parse_time
+from ledger.errors import ConfigurationError, VerificationError
+
+PDF_VARIANT = "pdf/a-3b"
+CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans Mono CJK SC")
+"""The font families the report's CSS names first; both come with one package."""
+CJK_PACKAGE = "fonts-noto-cjk"
+
+
+@cache
+def _templates() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("ledger.bundle", "templates"),
+        autoescape=True, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined)
+
+
+def render_report_html(source: ReportSource) -> bytes:
+    """``report.html`` of ``source``: UTF-8, deterministic (same source, same bytes).
+
+    Raises VerificationError if an entry is malformed or the case's departure, one of its
+    items or one of its disputes is not among the entries.
+    """
+    report = build_report(source)
+    html = _templates().get_template("report.html.j2").render(
+        r=report, meta_name=REPORT_SOURCE_META, generated_at=source.generated_at)
+    return html.encode("utf-8")
+
+
+def installed_cjk_families(fc_list: str = "fc-list") -> frozenset[str]:
+    """The font families fontconfig offers for Chinese (``fc-list :lang=zh family``); empty
+    when fontconfig itself is missing."""
+    program = shutil.which(fc_list)
+    if program is None:
+        return frozenset()
+    # A fixed argument list to the program found on PATH: nothing comes from the input.
+    listed = subprocess.run(  # noqa: S603
+        [program, ":lang=zh", "family"], capture_output=True, text=True, timeout=60,
+        check=False).stdout
+    return frozenset(name.strip() for line in listed.splitlines() for name in line.split(","))
+
+
+def require_cjk_font() -> None:
+    """Raise ConfigurationError naming the package to install unless the report's CJK fonts
+    are installed (a PDF without them would show boxes for every Chinese character)."""
+    missing = [f for f in CJK_FAMILIES if f not in installed_cjk_families()]
+    if missing:
+        raise ConfigurationError(
+            f"report.pdf needs the CJK font {', '.join(missing)}, which is not installed: "
+            f"install the package {CJK_PACKAGE} (apt-get install {CJK_PACKAGE}) and fontconfig")
+
+
+def render_report_pdf(html: bytes, content_manifest: bytes) -> bytes:
+    """``report.pdf``: ``html`` (from ``render_report_html``) printed as PDF/A-3b with
+    ``content_manifest`` attached as ``manifest.json``; the same inputs give the same bytes.
+
+    Raises ConfigurationError if the CJK font is missing, VerificationError if the content
+    manifest names no ``generated_at``.
+    """
+    require_cjk_font()
+    import weasyprint  # heavy (Pango through cffi): loaded only when a PDF is printed
+
+    created = _generated_at(content_manifest)
+    refuse = weasyprint.URLFetcher(allowed_protocols=(), fail_on_errors=True)
+    attachment = weasyprint.Attachment(
+        string=content_manifest, name=CONTENT_MANIFEST_NAME, relationship="Source",
+        description="Content manifest of the evidence bundle (docs/bundle-format.md)",
+        created=created, modified=created, url_fetcher=refuse)
+    document = weasyprint.HTML(string=html.decode("utf-8"), url_fetcher=refuse)
+    identifier = hashlib.sha256(html + content_manifest).hexdigest()[:32].encode("ascii")
+    pdf: bytes = document.write_pdf(pdf_variant=PDF_VARIANT, attachments=[attachment],
+                                    pdf_identifier=identifier, finisher=_one_af_entry)
+    return pdf
+
+
+def _one_af_entry(_document: object, pdf: Any) -> None:
+    # WeasyPrint 70 lists an attachment in the catalogue's /AF twice (once from /Names
+    # /EmbeddedFiles, once as a file specification: Kozea/WeasyPrint#2917); PDF/A-3 wants it
+    # once. Harmless where WeasyPrint lists it once.
+    associated = pdf.catalog.get("AF")
+    if associated is not None:
+        unique = list(dict.fromkeys(associated))
+        associated.clear()
+        associated.extend(unique)
+
+
+def _generated_at(content_manifest: bytes) -> dt.datetime:
+    try:
+        return parse_time(str(json.loads(content_manifest)["generated_at"]))
+    except (ValueError, KeyError, TypeError) as e:
+        raise VerificationError(f"content manifest has no generated_at: {e}") from e

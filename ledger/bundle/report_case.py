@@ -1,0 +1,255 @@
+"""The report's content, read from a bundle's entries alone (docs/bundle-format.md, "Report
+source"): the case, its checklists, each item's timeline, reminders, the handover confirmation,
+the close, disputes and earlier exports, and what a verifier needs.
+
+Pure and deterministic: the same ``ReportSource`` gives the same ``Report``. Entries are
+decoded with ``ledger.entry.decode_entry`` and replayed with the aggregates' own code, so the
+report shows the states ``ledger verify-bundle`` replays.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import TypeVar
+
+from ledger.aggregates.codec import replay
+from ledger.aggregates.departure import Departure
+from ledger.aggregates.dispute import Dispute
+from ledger.aggregates.item import HandoverItem
+from ledger.bundle.layout import CHECKPOINT, report_source_listing
+from ledger.bundle.report_client import Client, clients_of
+from ledger.bundle.report_row import Clock, Moment, Row, row_of
+from ledger.bundle.report_verify import CheckpointView, KeyView, checkpoint_view, key_views
+from ledger.bundle.source import ReportSource
+from ledger.entry import Entry, decode_entry, parse_time
+from ledger.errors import VerificationError
+
+T = TypeVar("T")
+_OWN_SECTIONS = ("DepartureReminderSent", "DepartureConfirmationSigned",
+                 "DepartureConfirmationSignatureExcused", "DepartureClosed")
+
+
+def is_export(event_type: str) -> bool:
+    """An export record (``EvidenceExported`` on the departure)."""
+    return event_type.endswith("EvidenceExported")
+
+
+@dataclass(frozen=True)
+class ApprovalStep:
+    """One step of the approval chain and every decision on it."""
+
+    number: int
+    name: str
+    approver: str
+    decisions: tuple[Row, ...]
+
+
+@dataclass(frozen=True)
+class Case:
+    """The case's facts as they stand after its last entry."""
+
+    leaver_id: str
+    leaver_name: str
+    department: str
+    position: str
+    role_family: str
+    manager: str
+    hr_owner: str
+    successor: str
+    notice_date: str
+    last_working_day: str
+    reason: str
+    state: str
+    approval: tuple[ApprovalStep, ...]
+
+
+@dataclass(frozen=True)
+class Checklist:
+    """A checklist revision the case applied."""
+
+    name: str
+    key: str
+    revision: str
+    content_hash: str
+    author: str
+    revised_at: Moment | None
+    lines: int
+    items: int
+    path: str
+
+
+@dataclass(frozen=True)
+class Item:
+    """One item of the case and its timeline."""
+
+    id: str
+    title: str
+    category: str
+    giver: str
+    receiver: str
+    signers: str
+    mandatory: bool
+    state: str
+    rows: tuple[Row, ...]
+
+
+@dataclass(frozen=True)
+class DisputeView:
+    """A dispute on the case and its timeline."""
+
+    id: str
+    state: str
+    claim: str
+    raised_by: str
+    rows: tuple[Row, ...]
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything the report prints."""
+
+    departure_id: str
+    generated_at: Moment
+    interim: bool
+    time_zone: str
+    source_sha256: str
+    case: Case
+    case_rows: tuple[Row, ...]
+    checklists: tuple[Checklist, ...]
+    items: tuple[Item, ...]
+    reminders: tuple[Row, ...]
+    confirmations: tuple[Row, ...]
+    closes: tuple[Row, ...]
+    disputes: tuple[DisputeView, ...]
+    exports: tuple[Row, ...]
+    checkpoint: CheckpointView
+    keys: tuple[KeyView, ...]
+    clients: tuple[Client, ...]
+    entries: int
+    listing: str
+    """The report source listing (``sha256sum`` of ``checkpoint`` and every entry)."""
+
+
+class _Streams:
+    """The decoded entries by stream, each in version order, with their bundle paths."""
+
+    def __init__(self, files: dict[str, bytes]) -> None:
+        self.by_stream: dict[tuple[str, str], list[tuple[str, Entry]]] = defaultdict(list)
+        for path in sorted(files):
+            entry = decode_entry(files[path])
+            self.by_stream[(entry.stream_type, str(entry.stream_id))].append((path, entry))
+        for stream in self.by_stream.values():
+            stream.sort(key=lambda pair: pair[1].version)
+
+    def of(self, stream_type: str, stream_id: str) -> list[tuple[str, Entry]]:
+        return self.by_stream.get((stream_type, stream_id), [])
+
+
+def _text(value: object, default: str = "-") -> str:
+    return str(value) if value not in (None, "") else default
+
+
+def _case(departure: Departure, own: list[tuple[str, Entry]], rows: list[Row]) -> Case:
+    steps = []
+    for number, step in enumerate(departure.approval_chain):
+        decisions = tuple(r for (_, e), r in zip(own, rows, strict=True) if e.event_type in (
+            "DepartureStepApproved", "DepartureStepRejected") and e.payload.get("step") == number)
+        steps.append(ApprovalStep(number + 1, _text(step.get("name")),
+                                  _text(step.get("approver_id")), decisions))
+    leaver = departure.leaver
+    return Case(leaver_id=_text(leaver.get("id")), leaver_name=_text(leaver.get("name")),
+                department=_text(leaver.get("department")),
+                position=_text(leaver.get("position")),
+                role_family=_text(leaver.get("role_family")),
+                manager=_text(departure.manager_id), hr_owner=_text(departure.hr_owner_id),
+                successor=_text(departure.successor_id), notice_date=departure.notice_date,
+                last_working_day=departure.last_working_day, reason=departure.reason,
+                state=departure.state, approval=tuple(steps))
+
+
+def _checklists(departure: Departure, streams: _Streams, clock: Clock) -> list[Checklist]:
+    out = []
+    for applied in departure.templates:
+        revision = applied.get("revision")
+        found = [(p, e) for p, e in streams.of("template", str(applied.get("id")))
+                 if e.payload.get("revision", 1) == revision]
+        path, entry = found[0] if found else ("-", None)
+        payload = entry.payload if entry else {}
+        items = [e.payload.get("item_ids") for _, e in streams.of("departure", str(departure.id))
+                 if e.event_type == "DepartureTemplateApplied"
+                 and e.payload.get("template") == applied]
+        lines = payload.get("items")
+        out.append(Checklist(
+            name=_text(payload.get("name")), key=_text(applied.get("key")),
+            revision=_text(revision), content_hash=_text(applied.get("content_hash")),
+            author=_text(payload.get("author")),
+            revised_at=clock.moment(entry.recorded_at) if entry else None,
+            lines=len(lines) if isinstance(lines, list) else 0,
+            items=sum(len(i) for i in items if isinstance(i, list)), path=path))
+    return out
+
+
+def _item(item_id: str, streams: _Streams, clock: Clock) -> Item:
+    entries = streams.of("item", item_id)
+    if not entries:
+        raise VerificationError(f"entries/item/{item_id}: item of the departure is missing")
+    item = _replayed(HandoverItem, entries)
+    return Item(id=item_id, title=item.title, category=item.category, giver=item.giver_id,
+                receiver=item.receiver, signers=", ".join(item.signers) or "-",
+                mandatory=item.mandatory, state=item.state,
+                rows=tuple(row_of(p, e, item.title, clock) for p, e in entries))
+
+
+def _dispute(dispute_id: str, streams: _Streams, clock: Clock) -> DisputeView:
+    entries = streams.of("dispute", dispute_id)
+    if not entries:
+        raise VerificationError(f"entries/dispute/{dispute_id}: dispute is missing")
+    dispute = _replayed(Dispute, entries)
+    return DisputeView(id=dispute_id, state=dispute.state, claim=dispute.claim,
+                       raised_by=f"{dispute.raised_by} ({dispute.raised_as})",
+                       rows=tuple(row_of(p, e, None, clock) for p, e in entries))
+
+
+def _replayed(kind: type[T], entries: list[tuple[str, Entry]]) -> T:
+    state = replay(e for _, e in entries)
+    if not isinstance(state, kind):
+        raise VerificationError(f"{entries[0][0]}: not a {kind.__name__} stream")
+    return state
+
+
+def _by_time(rows: list[Row]) -> tuple[Row, ...]:
+    return tuple(sorted(rows, key=lambda r: (r.at.utc, r.path)))
+
+
+def build_report(source: ReportSource) -> Report:
+    """The report of ``source``; VerificationError if an entry is malformed or the departure
+    or one of its items or disputes is missing."""
+    streams = _Streams(source.entries)
+    clients = clients_of(e.context for stream in streams.by_stream.values() for _, e in stream)
+    clock = Clock(source.time_zone, clients)
+    own = streams.of("departure", source.departure_id)
+    if not own:
+        raise VerificationError(f"entries/departure/{source.departure_id}: missing")
+    departure = _replayed(Departure, own)
+    rows = [row_of(p, e, None, clock) for p, e in own]
+    items = [_item(i, streams, clock) for i in departure.item_ids]
+    disputes = [_dispute(d, streams, clock) for d in departure.dispute_ids]
+    escalations = [r for i in items for r in i.rows if r.type == "ItemConfirmationEscalated"]
+    return Report(
+        departure_id=source.departure_id,
+        generated_at=clock.moment(parse_time(source.generated_at)),
+        interim=source.status != "final", time_zone=source.time_zone,
+        source_sha256=source.report_source_sha256, case=_case(departure, own, rows),
+        case_rows=tuple(r for r in rows if r.type not in _OWN_SECTIONS and not is_export(r.type)),
+        checklists=tuple(_checklists(departure, streams, clock)), items=tuple(items),
+        reminders=_by_time([r for r in rows if r.type == "DepartureReminderSent"]
+                           + escalations),
+        confirmations=tuple(r for r in rows if r.type.startswith("DepartureConfirmation")),
+        closes=tuple(r for r in rows if r.type == "DepartureClosed"),
+        disputes=tuple(disputes), exports=tuple(r for r in rows if is_export(r.type)),
+        checkpoint=checkpoint_view(source.checkpoint), keys=key_views(source.keys),
+        clients=tuple(clients.values()),
+        entries=len(source.entries), listing=report_source_listing(
+            {CHECKPOINT: source.checkpoint, **source.entries}).decode("ascii"))
+

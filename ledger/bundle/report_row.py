@@ -1,0 +1,173 @@
+"""One entry as a line of the report: when (UTC and the organisation's zone), what (the
+timeline's Chinese and English phrase), who, from where, and every payload field, labelled.
+
+Pure. Every field of the payload is printed (a field without a label by its own name), so the
+report never hides what an entry says; files, Ed25519 signatures and signed statements get
+their own blocks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from ledger.bundle.layout import sha256_hex
+from ledger.bundle.report_client import Client, Origin, origin_of
+from ledger.bundle.report_labels import LABELS, VALUE_WORDS
+from ledger.canonical import JSONObject, JSONValue, encode_canonical
+from ledger.entry import Entry, format_time
+from ledger.service.timeline import describe
+
+# Payload fields shown by a block of their own rather than as a labelled fact; the case's own
+# id (every item and dispute names it; ``ledger verify-bundle`` checks it) is not repeated.
+_BLOCK_FIELDS = frozenset({"evidence", "signature", "departure_id"})
+# "No" is said only where it is news; elsewhere a false flag, like an empty field, is left out.
+_SAID_WHEN_FALSE = frozenset({"on_behalf", "severance_releasable", "with_files", "mandatory"})
+_UPLOAD_EVENTS = frozenset({"ItemEvidenceUploaded", "DisputeEvidenceUploaded"})
+_FILE_FIELDS = ("name", "size", "sha256", "media_type")
+
+
+@dataclass(frozen=True)
+class Moment:
+    """A time as UTC (exact, as the entry records it) and in the organisation's zone."""
+
+    utc: str
+    local: str
+
+
+@dataclass(frozen=True)
+class FileRef:
+    """One file as an entry names it."""
+
+    name: str
+    size: str
+    sha256: str
+    media_type: str
+
+
+@dataclass(frozen=True)
+class Signed:
+    """An Ed25519 signature recorded with an event: by whose key, over which statement."""
+
+    key_id: str
+    algorithm: str
+    public_key: str
+    statement: str
+    statement_sha256: str
+    signature: str
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One labelled payload field."""
+
+    zh: str
+    en: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Row:
+    """One entry, ready to print."""
+
+    path: str
+    sha256: str
+    type: str
+    at: Moment
+    zh: str
+    en: str
+    actor: str
+    facts: tuple[Fact, ...]
+    files: tuple[FileRef, ...]
+    signed: Signed | None
+    origin: Origin | None
+
+
+class Clock:
+    """Formats entry times in UTC and in one IANA zone; knows the case's clients."""
+
+    def __init__(self, time_zone: str, clients: Mapping[str, Client]) -> None:
+        self.zone = ZoneInfo(time_zone)
+        self.name = time_zone
+        self.clients = clients
+
+    def moment(self, when: dt.datetime) -> Moment:
+        """``when`` (aware) as a Moment; the local part to the second, with its offset."""
+        local = when.astimezone(self.zone)
+        offset = local.strftime("%z")
+        return Moment(utc=format_time(when).replace("T", " "),
+                      local=f"{local:%Y-%m-%d %H:%M:%S} {offset[:3]}:{offset[3:]}")
+
+
+def text_of(value: JSONValue) -> str:
+    """A payload value as one deterministic line: words for booleans and null, canonical
+    JSON for lists and objects."""
+    if isinstance(value, bool) or value is None:
+        return VALUE_WORDS[value]
+    if isinstance(value, str):
+        return value or "-"
+    if isinstance(value, int):
+        return str(value)
+    return encode_canonical(value).decode("utf-8")
+
+
+def file_of(data: JSONObject) -> FileRef:
+    """A file record (``name``, ``size``, ``sha256``, ``media_type``) as printed."""
+    size = data.get("size")
+    return FileRef(name=str(data.get("name", "-")),
+                   size=f"{size:,} B" if isinstance(size, int) else "-",
+                   sha256=str(data.get("sha256", "-")),
+                   media_type=str(data.get("media_type", "-")))
+
+
+def signed_of(value: JSONValue) -> Signed | None:
+    """The Ed25519 signature block of a payload, if it holds one."""
+    if not isinstance(value, dict):
+        return None
+    statement = str(value.get("statement", ""))
+    return Signed(key_id=str(value.get("key_id", "-")),
+                  algorithm=str(value.get("algorithm", "-")),
+                  public_key=str(value.get("public_key", "-")), statement=statement,
+                  statement_sha256=sha256_hex(statement.encode("utf-8")),
+                  signature=str(value.get("signature", "-")))
+
+
+def facts_of(entry: Entry) -> tuple[Fact, ...]:
+    """Every payload field not shown as a block, labelled, in key order."""
+    facts = []
+    for key in sorted(entry.payload):
+        value = entry.payload[key]
+        if key in _BLOCK_FIELDS or (entry.event_type in _UPLOAD_EVENTS and key in _FILE_FIELDS):
+            continue
+        if key == "by" and value == entry.actor.get("id"):
+            continue
+        if value in (None, "", [], {}) or (value is False and key not in _SAID_WHEN_FALSE):
+            continue
+        zh, en = LABELS.get(key, (key, key))
+        facts.append(Fact(zh, en, text_of(value)))
+    return tuple(facts)
+
+
+def actor_of(entry: Entry) -> str:
+    """``id (role, name)`` of who recorded the entry."""
+    who = str(entry.actor.get("id", "-"))
+    extra = [str(entry.actor[k]) for k in ("role", "name") if entry.actor.get(k)]
+    return f"{who} ({', '.join(extra)})" if extra else who
+
+
+def row_of(path: str, entry: Entry, item_title: str | None, clock: Clock) -> Row:
+    """The printed form of ``entry`` stored at ``path``."""
+    line = describe(entry, item_title)
+    files: list[FileRef] = []
+    if entry.event_type in _UPLOAD_EVENTS:
+        files.append(file_of(entry.payload))
+    evidence = entry.payload.get("evidence")
+    if isinstance(evidence, list):
+        files += [file_of(e) for e in evidence if isinstance(e, dict)]
+    return Row(path=path, sha256=entry.event_hash.hex(), type=entry.event_type,
+               at=clock.moment(entry.recorded_at), zh=str(line["zh"]), en=str(line["en"]),
+               actor=actor_of(entry), facts=facts_of(entry), files=tuple(files),
+               signed=signed_of(entry.payload.get("signature")),
+               origin=origin_of(entry.context, clock.clients))

@@ -1,0 +1,93 @@
+"""The pure parts of the bundle report: clients read from User-Agents, the checkpoint and keys
+as the "How to verify" page prints them, payload fields as facts, and the refusals."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import pytest
+
+from ledger.bundle.layout import entry_path
+from ledger.bundle.report import render_report_html
+from ledger.bundle.report_client import clients_of, describe_client, origin_of
+from ledger.bundle.report_row import Clock, facts_of, text_of
+from ledger.bundle.report_verify import checkpoint_view, key_views
+from ledger.bundle.source import ReportSource
+from ledger.entry import decode_entry, encode_entry
+from ledger.errors import VerificationError
+from ledger.tlog.checkpoint import Checkpoint, format_checkpoint
+from ledger.tlog.note import Signer, sign_note
+
+PHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 "
+         "(KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1")
+CURL = "curl/8.5.0"
+SIGNER = Signer("example.com/log", bytes(range(32)))
+
+
+def test_a_phone_browser_reads_as_its_device_browser_and_system() -> None:
+    assert describe_client(PHONE) == ("Apple iPhone", "Mobile Safari 17.1", "iOS 17.1")
+    assert describe_client("") == ("-", "-", "-")
+
+
+def test_clients_are_labelled_in_the_order_of_their_user_agents() -> None:
+    contexts = [{"user_agent": PHONE}, {"user_agent": CURL}, {"user_agent": PHONE}, {}]
+    clients = clients_of(contexts)
+    assert [(c.label, c.user_agent) for c in clients.values()] == [("C1", PHONE),
+                                                                    ("C2", CURL)]
+    origin = origin_of({"ip": "198.51.100.4", "user_agent": CURL, "auth": "bearer"}, clients)
+    assert origin is not None and origin.client is not None
+    assert (origin.ip, origin.client.label, origin.auth_en) == ("198.51.100.4", "C2",
+                                                                "bearer token")
+    assert origin_of({"ip": None, "user_agent": None, "auth": None, "request_id": "x"},
+                     clients) is None
+
+
+def test_the_checkpoint_and_keys_print_their_origin_size_root_and_fingerprint() -> None:
+    text = format_checkpoint(Checkpoint("example.com/log", 42, bytes(32)))
+    view = checkpoint_view(sign_note(text, [SIGNER]))
+    assert (view.origin, view.size, view.root) == ("example.com/log", 42, "A" * 43 + "=")
+    assert view.signers == ("example.com/log",)
+    (key, bad) = key_views([SIGNER.verifier.vkey, "not a key"])
+    assert (key.name, key.key_id) == ("example.com/log", f"{SIGNER.key_id:08x}")
+    assert len(key.fingerprint) == 64 and (bad.key_id, bad.text) == ("-", "not a key")
+    with pytest.raises(VerificationError, match="checkpoint: malformed"):
+        checkpoint_view(b"example.com/log\nx\n\n")
+
+
+def test_every_payload_field_is_a_fact_except_blocks_and_empty_ones() -> None:
+    raw, _ = encode_entry(
+        event_id=uuid.uuid4(), stream_type="item", stream_id=uuid.uuid4(), version=1,
+        event_type="ItemSubmitted", recorded_at=dt.datetime(2026, 12, 1, tzinfo=dt.UTC),
+        actor={"id": "wang.lei", "role": "employee"}, context={},
+        payload={"by": "wang.lei", "on_behalf": False, "urgent": False, "note": "好",
+                 "evidence": [], "lines": None, "zz_new_field": {"b": 1, "a": [2]}},
+        prev=None)
+    facts = facts_of(decode_entry(raw))
+    assert [(f.en, f.value) for f in facts] == [
+        ("note", "好"), ("on the giver's behalf", "否 / no"),
+        ("zz_new_field", '{"a":[2],"b":1}')]
+    assert text_of(True) == "是 / yes" and text_of(None) == "-"
+
+
+def test_times_print_in_utc_and_in_the_organisations_zone() -> None:
+    moment = Clock("Asia/Shanghai", {}).moment(dt.datetime(2026, 12, 1, 21, 20, 18, 123456,
+                                                           tzinfo=dt.UTC))
+    assert (moment.utc, moment.local) == ("2026-12-01 21:20:18.123456Z",
+                                          "2026-12-02 05:20:18 +08:00")
+
+
+def _source(entries: dict[str, bytes]) -> ReportSource:
+    note = sign_note(format_checkpoint(Checkpoint("example.com/log", 1, bytes(32))), [SIGNER])
+    return ReportSource(departure_id=str(uuid.uuid4()),
+                        generated_at="2026-12-01T00:00:00.000000Z", status="interim",
+                        time_zone="Asia/Shanghai", checkpoint=note, keys=[], entries=entries,
+                        report_source_sha256="0" * 64)
+
+
+def test_a_report_without_its_departure_or_with_a_malformed_entry_is_refused() -> None:
+    with pytest.raises(VerificationError, match=r"entries/departure/.*: missing"):
+        render_report_html(_source({}))
+    path = entry_path("departure", str(uuid.uuid4()), 1)
+    with pytest.raises(VerificationError, match="malformed entry"):
+        render_report_html(_source({path: b'{"v":1}'}))
