@@ -868,7 +868,11 @@ def _check_case(v: Verdict, prim: Primitives) -> None:
     streams, departure_id = _streams(v.entries.values()), v.manifest["departure_id"]
 
     def stream(kind: str, sid: str) -> list[Entry]:
-        return [e for _, e in sorted(streams.get((kind, sid), {}).items())]
+        # The run of versions from 1 without a gap: a replay cannot skip an event.
+        versions, run = streams.get((kind, sid), {}), list[Entry]()
+        while len(run) + 1 in versions:
+            run.append(versions[len(run) + 1])
+        return run
 
     departure = stream("departure", departure_id)
     items, templates, disputes = _named(departure)
