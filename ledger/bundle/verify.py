@@ -29,6 +29,7 @@ import re
 import stat
 import sys
 import zipfile
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -435,7 +436,8 @@ def read_zip(path: Path) -> tuple[Bundle, list[str]]:
                 seen.add(name)
                 if total > MAX_TOTAL:
                     return bundle, [*problems, "bundle: too large"]
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, NotImplementedError):
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, NotImplementedError,
+            RuntimeError, zlib.error):  # damaged, encrypted or of an unknown compression
         return Bundle(), ["bundle: not a ZIP archive"]
     return bundle, problems
 
@@ -594,7 +596,8 @@ def _departure_step(e: Entry, state: str | None, facts: dict[str, Any]) -> str |
     if e.event_type == "DepartureSubmittedForApproval":
         return "pending_approval" if chain else approved
     if e.event_type == "DepartureStepApproved":
-        return approved if p.get("step", 0) + 1 == chain else state
+        step = p.get("step")
+        return approved if isinstance(step, int) and step + 1 == chain else state
     if e.event_type in ("DepartureTemplateApplied", "DepartureItemAdded"):
         facts["items"] = facts.get("items") or bool(p.get("item_ids", [p.get("item_id")]))
         return state if state == "pending_approval" else "handing_over"
@@ -854,9 +857,11 @@ def _named(departure: Sequence[Entry]) -> tuple[list[str], list[tuple[str, int]]
     for e in departure:
         p = e.payload
         if e.event_type == "DepartureTemplateApplied":
-            items += [str(i) for i in p.get("item_ids", [])]
+            items += [str(i) for i in p.get("item_ids") or [] if isinstance(i, str)]
             template = p.get("template", {})
-            templates.append((str(template.get("id")), int(template.get("revision", 1))))
+            revision = template.get("revision") if isinstance(template, dict) else None
+            templates.append((str(template.get("id")) if isinstance(template, dict) else "",
+                              revision if isinstance(revision, int) else 1))
         elif e.event_type == "DepartureItemAdded":
             items.append(str(p.get("item_id")))
         elif e.event_type == "DepartureLegalHoldPlaced":
@@ -944,7 +949,7 @@ def report_source_sha256(files: Mapping[str, bytes]) -> str:
 
 def _check_report(v: Verdict, prim: Primitives) -> None:
     html = v.bundle.files.get("report.html", b"")
-    meta = re.search(rb'<meta name="ledger-report-source" content="([0-9a-f]{64})">', html)
+    meta = re.search(rb'<meta name="ledger-report-source" content="([0-9a-f]{64})"\s*/?>', html)
     want = v.manifest["report_source_sha256"]
     ok = (meta is not None and meta.group(1).decode() == want
           and report_source_sha256(v.bundle.files) == want)
