@@ -203,7 +203,7 @@ def parse_checkpoint(text: str) -> tuple[str, int, str]:
 def parse_tlog_proof(data: bytes) -> tuple[int, list[bytes], bytes]:
     """``(index, proof hashes, signed checkpoint)`` of a C2SP tlog-proof; ValueError else."""
     head, sep, checkpoint = data.partition(b"\n\n")
-    if not sep or not checkpoint or not head.isascii() or any(b < 0x20 and b != 10 for b in head):
+    if not sep or not checkpoint or not head.isascii() or re.search(b"[\x00-\x09\x0b-\x1f]", head):
         raise ValueError("malformed tlog-proof")
     lines = head.decode().split("\n")
     if lines[0] != TLOG_PROOF_HEADER or len(lines) < 2:
@@ -264,8 +264,16 @@ DECODER = json.JSONDecoder(parse_float=_refuse_float, parse_constant=_refuse_flo
                            parse_int=_bounded_int)
 
 
-def encode_canonical(value: object) -> bytes:
-    """RFC 8785 for JSON without floats: compact, keys sorted by UTF-16 code units (3.2.3)."""
+def encode_canonical(value: object, *, bmp_keys: bool = False) -> bytes:
+    """RFC 8785 for JSON without floats: compact, keys sorted by UTF-16 code units (3.2.3).
+
+    With ``bmp_keys`` (no key holds a character beyond U+FFFF), code point order is UTF-16
+    order and the standard library's C encoder gives the same bytes, faster.
+    """
+    if bmp_keys:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"),
+                          ensure_ascii=False).encode("utf-8")
+
     def enc(v: object) -> str:
         if isinstance(v, dict):
             keys = sorted(v, key=lambda k: k.encode("utf-16-be"))
@@ -279,8 +287,8 @@ def encode_canonical(value: object) -> bytes:
 def parse_canonical(raw: bytes) -> Any:
     """The JSON value of ``raw``; ValueError unless ``raw`` is its RFC 8785 form."""
     doc = DECODER.decode(raw.decode("utf-8"))
-    try:
-        canonical = encode_canonical(doc) == raw
+    try:  # no 4-byte UTF-8 sequence in the bytes: every key is in the BMP
+        canonical = encode_canonical(doc, bmp_keys=not re.search(b"[\xf0-\xf4]", raw)) == raw
     except UnicodeEncodeError:  # a lone surrogate has no UTF-8 form
         canonical = False
     if not canonical:
