@@ -546,7 +546,7 @@ DEPARTURE_EVENTS = (
     "DepartureContractTerminated", "DepartureAccessFrozen", "DepartureTemplateApplied",
     "DepartureItemAdded", "DepartureReminderSent", "DepartureClosed",
     "DepartureConfirmationSigned", "DepartureConfirmationSignatureExcused",
-    "DepartureLegalHoldPlaced")
+    "DepartureLegalHoldPlaced", "DepartureEvidenceExported")
 ITEM_EVENTS = (
     "ItemCreated", "ItemSubmitted", "ItemEvidenceUploaded", "ItemConfirmed", "ItemRejected",
     "ItemSignedOff", "ItemWaived", "ItemReassigned", "ItemSignerReplaced", "ItemDueDateChanged",
