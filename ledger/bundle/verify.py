@@ -416,7 +416,11 @@ def _read_member(bundle: Bundle, name: str, stream: Any, problems: list[str]) ->
 
 
 def read_zip(path: Path) -> tuple[Bundle, list[str]]:
-    """The members of a ZIP bundle and the step 1 problems found (docs/bundle-format.md)."""
+    """The members of a ZIP bundle and the step 1 problems found (docs/bundle-format.md).
+
+    Members are read into memory (attachments only hashed), never written to disk, so no name
+    can reach outside; sizes are counted as the bytes come, not taken from the headers.
+    """
     bundle, problems, seen, total = Bundle(), [], set(), 0
     try:
         with zipfile.ZipFile(path) as archive:
