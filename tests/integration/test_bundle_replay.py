@@ -23,9 +23,10 @@ from ledger.service.ledger import Ledger
 from ledger.store.blob_factory import blob_store_for
 from ledger.store.factory import log_store_for
 from ledger.store.sqlite import SQLiteEventStore
+from ledger.tlog.note import Signer
 from ledger.transparency.keys import create_key, load_signers
 from ledger.transparency.sequencer import Sequencer
-from tests.support.bundles import Parts, collect, seal, zip_bytes
+from tests.support.bundles import Parts, collect, seal, with_changes, zip_bytes
 
 ORIGIN = "ledger.test/log"
 HR = Actor("hr.t", "hr")
@@ -34,6 +35,7 @@ APPROVER = Actor("li.qiang", "employee")
 
 @dataclass
 class Logged:
+    signers: list[Signer]
     vkey: str
     bundles: dict[str, tuple[Parts, bytes]]
     departures: dict[str, str]
@@ -81,7 +83,7 @@ async def _log(folder: Path) -> Logged:
         sequencer = Sequencer(log_store_for(store), signers, ORIGIN)
         while await sequencer.step():
             pass
-        logged = Logged(signers[0].verifier.vkey, {}, {}, {})
+        logged = Logged(signers, signers[0].verifier.vkey, {}, {}, {})
         for departure_id in await store.stream_ids("departure"):
             parts = await collect(store, str(departure_id), signers)
             logged.bundles[str(departure_id)] = (parts, zip_bytes(seal(parts, signers)))
@@ -142,3 +144,22 @@ def test_the_replay_knows_every_event_type_the_aggregates_record() -> None:
     assert set(verify.DEPARTURE_EVENTS) - departure <= {"DepartureEvidenceExported"}
     assert {n for n, k in known.items() if k == "item"} == set(verify.ITEM_EVENTS)
     assert set(verify.FOLLOWS) <= {*verify.DEPARTURE_EVENTS, *verify.ITEM_EVENTS}
+
+
+@pytest.mark.parametrize("kind", ["dispute", "template"])
+def test_a_dropped_dispute_or_template_revision_is_found(logged: Logged, tmp_path: Path,
+                                                        kind: str) -> None:
+    parts = next(p for p, _ in logged.bundles.values() if any(
+        s.type == kind for s in p.streams))
+    stream = next(s for s in parts.streams if s.type == kind)
+    cut = with_changes(parts)
+    for path in [x for x in cut.files if f"/{kind}/{stream.id}/" in x]:
+        del cut.files[path]
+    cut.streams = [s for s in cut.streams if s.id != stream.id]
+    path = tmp_path / "bundle.zip"
+    path.write_bytes(zip_bytes(seal(cut, logged.signers)))
+    ours = verify.inspect_bundle(path, logged.vkey).failures
+    assert ours == verifier.verify_bundle(path, logged.vkey).failures
+    assert ours == ([f"entries/dispute/{stream.id}: dispute is missing"] if kind == "dispute"
+                    else [f"entries/template/{stream.id}: applied template revision "
+                          f"{stream.versions} is missing"])
