@@ -1,0 +1,188 @@
+"""``ledger verify-bundle``'s checks: the steps of the bundle's own ``verify.py``, in the same
+order and with the same messages (docs/bundle-format.md, "Verification"), over the ledger's own
+code: signed notes, checkpoints and tlog-proofs through ``ledger.tlog`` (Ed25519 by
+``cryptography``), entries through ``ledger.entry.decode_entry``, the case replayed through the
+real aggregates (``ledger.aggregates.codec``), and step 9 in full: ``report.html`` rendered
+again and compared byte for byte, and the PDF's attached ``manifest.json``.
+
+The container (step 1), the manifest's shape and member list (step 2) and the attachments
+(step 8) are read by ``verify.py``'s own functions: they use no cryptography but SHA-256.
+Pure but for reading the bundle: the ``--against`` check (step 10) is the CLI's.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from eventsourcing.domain import Aggregate
+
+from ledger.aggregates.codec import decode_event
+from ledger.bundle import layout
+from ledger.bundle.verify import (
+    Bundle,
+    Check,
+    Entry,
+    NoteError,
+    Primitives,
+    Replayed,
+    Verdict,
+    inspect_bundle,
+    may_follow,
+)
+from ledger.canonical import encode_canonical
+from ledger.entry import Entry as LedgerEntry
+from ledger.entry import decode_entry
+from ledger.errors import InvalidInputError, VerificationError
+from ledger.tlog.checkpoint import parse_checkpoint
+from ledger.tlog.hashing import hash_leaf
+from ledger.tlog.note import Verifier, open_note, parse_verifier_key
+from ledger.tlog.proof import verify_inclusion
+from ledger.tlog.proof_text import parse_tlog_proof
+
+NOT_RENDERED = "report.html: re-render not available"
+
+
+class LedgerPrimitives(Primitives):
+    """The ledger's own implementations of what ``verify.py`` does with the standard library."""
+
+    def __init__(self) -> None:
+        self.decoded: dict[str, LedgerEntry] = {}
+
+    def parse_key(self, text: str) -> Verifier:
+        try:
+            return parse_verifier_key(text.strip())
+        except InvalidInputError as e:
+            raise ValueError(str(e)) from e
+
+    def manifest(self, raw: bytes) -> Any:
+        doc = json.loads(raw)
+        try:
+            canonical = encode_canonical(doc) == raw
+        except InvalidInputError as e:
+            raise ValueError(str(e)) from e
+        if not canonical:
+            raise ValueError("not RFC 8785")
+        return doc
+
+    def open_note(self, note: bytes, key: Any) -> tuple[str, str]:
+        try:
+            opened = open_note(note, [key])
+        except VerificationError as e:
+            raise NoteError("malformed" if str(e).startswith("malformed") else "unsigned") from e
+        return opened.text, opened.signatures[0].name
+
+    def checkpoint(self, text: str) -> tuple[str, int, str]:
+        try:
+            checkpoint = parse_checkpoint(text)
+        except InvalidInputError as e:
+            raise ValueError(str(e)) from e
+        return (checkpoint.origin, checkpoint.size,
+                base64.b64encode(checkpoint.root_hash).decode())
+
+    def entry(self, path: str, raw: bytes) -> Entry:
+        try:
+            e = decode_entry(raw)
+        except VerificationError as x:
+            raise ValueError(str(x).removeprefix("malformed entry: ")) from x
+        self.decoded[path] = e
+        return Entry(path, e.stream_type, str(e.stream_id), e.version, e.event_type, e.payload,
+                     e.prev.hex() if e.prev else None, e.event_hash.hex(), raw)
+
+    def tlog_proof(self, data: bytes) -> tuple[int, list[bytes], bytes]:
+        try:
+            proof = parse_tlog_proof(data)
+        except InvalidInputError as e:
+            raise ValueError(str(e)) from e
+        return proof.index, list(proof.proof), proof.signed_checkpoint
+
+    def included(self, index: int, size: int, entry_hash: bytes, proof: Sequence[bytes],
+                 root: bytes) -> bool:
+        try:
+            verify_inclusion(index, size, hash_leaf(entry_hash), proof, root)
+        except VerificationError:
+            return False
+        return True
+
+    def replay(self, departure: Sequence[Entry], items: Mapping[str, Sequence[Entry]]
+               ) -> Replayed:
+        problems: list[str] = []
+        case = self._replay(departure, problems)
+        states = {item_id: self._replay(entries, problems) for item_id, entries in items.items()}
+        return Replayed(_state(case), {i: _state(a) for i, a in states.items()}, problems)
+
+    def _replay(self, entries: Sequence[Entry], problems: list[str]) -> Aggregate | None:
+        # The real aggregates' mutators give the states; which state an event may follow is
+        # the table verify.py states (the aggregates' rules ran when the event was recorded).
+        aggregate: Aggregate | None = None
+        for e in entries:
+            before = _state(aggregate)
+            try:
+                if not may_follow(e.event_type, before, e.payload):
+                    raise VerificationError("out of order")
+                aggregate = decode_event(self.decoded[e.path]).mutate(aggregate)
+            except (VerificationError, TypeError, ValueError, KeyError, AttributeError):
+                problems.append(f"{e.path}: {e.event_type} cannot follow the state "
+                                f"{before or 'none'}")
+        return aggregate
+
+    def report_checks(self, bundle: Bundle, manifest: Mapping[str, Any]) -> list[Check]:
+        return [rerender_check(bundle, manifest), pdf_check(bundle, manifest)]
+
+
+def _state(aggregate: Aggregate | None) -> str | None:
+    return None if aggregate is None else str(getattr(aggregate, "state", None))
+
+
+def rerender_check(bundle: Bundle, manifest: Mapping[str, Any]) -> Check:
+    """``report.html`` rendered again from the entries is byte-identical to the bundle's."""
+    try:
+        from ledger.bundle.report import render_report_html  # type: ignore[import-not-found]
+        from ledger.bundle.source import ReportSource  # type: ignore[import-not-found]
+    except ImportError:
+        return Check("note", NOT_RENDERED)
+    files = bundle.files
+    source = ReportSource(
+        departure_id=manifest["departure_id"], generated_at=manifest["generated_at"],
+        status=manifest["status"], time_zone=manifest["time_zone"],
+        checkpoint=files[layout.CHECKPOINT],
+        keys=files.get(layout.KEYS, b"").decode("utf-8", "replace").splitlines(),
+        entries={p: d for p, d in files.items() if p.startswith("entries/")},
+        report_source_sha256=manifest["report_source_sha256"])
+    rendered = render_report_html(source)
+    if isinstance(rendered, str):
+        rendered = rendered.encode()
+    if rendered != files.get(layout.REPORT_HTML):
+        return Check("FAIL", "report.html: not produced from these entries")
+    return Check("ok", "report.html: rendered again from the entries, byte for byte the same")
+
+
+def content_manifest(manifest: Mapping[str, Any]) -> bytes:
+    """The manifest without the ``report.pdf`` record, RFC 8785 (docs/bundle-format.md)."""
+    files = [f for f in manifest["files"] if f["path"] != layout.REPORT_PDF]
+    return encode_canonical({**manifest, "files": files})
+
+
+def pdf_check(bundle: Bundle, manifest: Mapping[str, Any]) -> Check:
+    """``report.pdf`` carries the content manifest as its attached ``manifest.json``."""
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    try:
+        attached = PdfReader(io.BytesIO(bundle.files.get(layout.REPORT_PDF, b""))).attachments
+        found = attached.get(layout.CONTENT_MANIFEST_NAME, [])
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError):
+        found = []
+    if content_manifest(manifest) not in found:
+        return Check("FAIL", "report.pdf: not produced from this manifest")
+    return Check("ok", "report.pdf: carries this manifest (without its own record) as "
+                       "manifest.json")
+
+
+def verify_bundle(path: Path, key_text: str) -> Verdict:
+    """Steps 1 to 9 over the ledger's own code; ValueError for a malformed key (usage)."""
+    return inspect_bundle(path, key_text, LedgerPrimitives())

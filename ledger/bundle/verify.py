@@ -1,0 +1,1006 @@
+#!/usr/bin/env python3
+"""Offline verifier of a Handover Ledger evidence bundle, format 1 (docs/bundle-format.md).
+
+    python3 -I verify.py --key <verifier key> [BUNDLE]
+
+BUNDLE is the ZIP, or the folder it was unzipped into (default: the folder this file is in).
+The key (``name+<key id>+<base64>``, as ``GET /log/key`` serves it) is the trust anchor; the
+``keys`` file in the bundle is information only. Python 3.11 standard library only, one file.
+
+A pass means: every file is the one the manifest lists; the manifest is signed by the key; every
+entry is canonical, chained to its predecessor and included in the checkpoint the key signed;
+the case replays consistently. It does not mean the events are true, only that the ledger
+recorded them, in this order, and cannot have changed them since the checkpoint was signed.
+
+Steps (each printed as ``ok   <what>`` or ``FAIL <path>: <reason>``; steps 1-4 stop at a failure):
+ 1 container  2 manifest  3 signature  4 checkpoint  5 entries  6 proofs  7 case replay
+ 8 attachments  9 report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import binascii
+import hashlib
+import json
+import os
+import re
+import stat
+import sys
+import zipfile
+import zlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+MEDIA_TYPE = "application/vnd.handover-ledger.evidence-bundle+zip"
+BUNDLE_FORMAT = 1
+SIGNATURE_HEADER = "handover-ledger/evidence-bundle/v1"
+TLOG_PROOF_HEADER = "c2sp.org/tlog-proof@v1"
+STREAM_ORDER = ("departure", "item", "template", "dispute")
+MAX_MEMBERS = 100_000
+MAX_TOTAL = 4 << 30
+MAX_ATTACHMENT = 1 << 30
+MAX_OTHER = 16 << 20
+UNSIGNED = ("mimetype", "META-INF/manifest.json", "META-INF/signature")
+MIMETYPE_MESSAGE = f"mimetype: must be the first member, stored, holding {MEDIA_TYPE}"
+
+
+# --- Ed25519 verification, RFC 8032 section 5.1.7 ------------------------------------------
+# Cofactorless ([S]B = R + [k]A checked by re-encoding R), S must be canonical (S < L), and the
+# key is decoded as OpenSSL does (y is taken mod p), so the verdicts are those of `cryptography`.
+P = 2**255 - 19
+L = 2**252 + 27742317777372353535851937790883648493  # the group order (RFC 8032 section 5.1)
+D = -121665 * pow(121666, P - 2, P) % P
+SQRT_M1 = pow(2, (P - 1) // 4, P)
+Point = tuple[int, int, int, int]  # extended coordinates (X, Y, Z, T), x = X/Z, y = Y/Z
+
+
+def _point_add(p: Point, q: Point) -> Point:
+    # RFC 8032 section 5.1.4 (complete for every pair of points: also doubles).
+    a = (p[1] - p[0]) * (q[1] - q[0]) % P
+    b = (p[1] + p[0]) * (q[1] + q[0]) % P
+    c = 2 * p[3] * q[3] * D % P
+    d = 2 * p[2] * q[2] % P
+    e, f, g, h = b - a, d - c, d + c, b + a
+    return e * f % P, g * h % P, f * g % P, e * h % P
+
+
+def _scalar_mult(s: int, p: Point) -> Point:
+    q: Point = (0, 1, 1, 0)  # the neutral element
+    while s:
+        if s & 1:
+            q = _point_add(q, p)
+        p, s = _point_add(p, p), s >> 1
+    return q
+
+
+def _recover_x(y: int, sign: int) -> int | None:
+    # RFC 8032 section 5.1.3, steps 2-4.
+    u, v = (y * y - 1) % P, (D * y * y + 1) % P
+    x = u * pow(v, 3, P) * pow(u * pow(v, 7, P), (P - 5) // 8, P) % P
+    if (v * x * x - u) % P != 0:
+        if (v * x * x + u) % P != 0:
+            return None
+        x = x * SQRT_M1 % P
+    return (P - x) % P if x & 1 != sign else x
+
+
+def _encode_point(p: Point) -> bytes:
+    z = pow(p[2], P - 2, P)
+    x, y = p[0] * z % P, p[1] * z % P
+    return (y | (x & 1) << 255).to_bytes(32, "little")
+
+
+_BY = 4 * pow(5, P - 2, P) % P
+_BX = _recover_x(_BY, 0) or 0
+BASE: Point = (_BX, _BY, 1, _BX * _BY % P)
+
+
+def ed25519_verify(public_key: bytes, message: bytes, signature: bytes) -> bool:
+    """Whether ``signature`` is an Ed25519 signature of ``message`` by ``public_key``."""
+    if len(public_key) != 32 or len(signature) != 64:
+        return False
+    s = int.from_bytes(signature[32:], "little")
+    if s >= L:  # RFC 8032 section 5.1.7 step 1: a non-canonical S is rejected (malleability)
+        return False
+    encoded = int.from_bytes(public_key, "little")
+    y = (encoded & ((1 << 255) - 1)) % P  # as OpenSSL: a y >= p is taken mod p
+    x = _recover_x(y, encoded >> 255)
+    if x is None:
+        return False
+    minus_a: Point = ((P - x) % P, y, 1, (P - x) * y % P)
+    k = int.from_bytes(hashlib.sha512(signature[:32] + public_key + message).digest(), "little")
+    # Step 3, cofactorless: R' = [S]B - [k]A must encode to exactly the R bytes given.
+    r = _point_add(_scalar_mult(s, BASE), _scalar_mult(k % L, minus_a))
+    return _encode_point(r) == signature[:32]
+
+
+# --- C2SP signed-note, tlog-checkpoint and tlog-proof ----------------------------------------
+class NoteError(Exception):
+    """A note that is malformed (``malformed``) or not signed by the key (``unsigned``)."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
+
+
+@dataclass(frozen=True)
+class VerifierKey:
+    """A verifier key ``<name>+<hex key id>+<base64(0x01 || 32-byte Ed25519 key)>``."""
+
+    name: str
+    key_id: bytes
+    public_key: bytes
+
+
+def parse_verifier_key(text: str) -> VerifierKey:
+    """Parse a verifier key string; ValueError if it is not one (C2SP signed-note, Keys)."""
+    name, _, rest = text.strip().partition("+")
+    key_hex, _, encoded = rest.partition("+")
+    raw = _b64(encoded)
+    if not name or any(c.isspace() or c == "+" for c in name) or not re.fullmatch(
+            r"[0-9a-f]{8}", key_hex) or raw is None or len(raw) != 33 or raw[0] != 1:
+        raise ValueError("not an Ed25519 verifier key string")
+    key_id = hashlib.sha256(name.encode() + b"\n" + raw).digest()[:4]
+    if key_id.hex() != key_hex:
+        raise ValueError("the key ID does not match the key")
+    return VerifierKey(name, key_id, raw[1:])
+
+
+def _b64(text: str) -> bytes | None:
+    # Strict, padded base64 (RFC 4648 section 4), the one spelling Go's decoder accepts.
+    if len(text) % 4 or not re.fullmatch(r"[A-Za-z0-9+/]*={0,2}", text):
+        return None
+    try:
+        return binascii.a2b_base64(text, strict_mode=True)
+    except binascii.Error:
+        return None
+
+
+def open_note(note: bytes, key: VerifierKey) -> str:
+    """The text of a signed note once ``key``'s signature on it verifies (C2SP signed-note)."""
+    try:
+        decoded = note.decode()
+    except UnicodeDecodeError:
+        raise NoteError("malformed") from None
+    split = note.rfind(b"\n\n")
+    if any(c < " " and c != "\n" for c in decoded) or split < 0 or not note.endswith(b"\n"):
+        raise NoteError("malformed")
+    text, lines = note[: split + 1], note[split + 2 : -1].decode().split("\n")
+    signed = False
+    for line in lines[:100]:
+        name, _, encoded = line.removeprefix("— ").partition(" ")
+        raw = _b64(encoded)
+        if not line.startswith("— ") or not name or raw is None or len(raw) < 5:
+            raise NoteError("malformed")
+        if name == key.name and raw[:4] == key.key_id:
+            if not ed25519_verify(key.public_key, text, raw[4:]):
+                raise NoteError("unsigned")  # a bad signature by the key itself: refused
+            signed = True
+    if len(lines) > 100:
+        raise NoteError("malformed")
+    if not signed:
+        raise NoteError("unsigned")
+    return text.decode()
+
+
+def parse_checkpoint(text: str) -> tuple[str, int, str]:
+    """``(origin, size, base64 root)`` of a checkpoint text (C2SP tlog-checkpoint)."""
+    lines = text[:-1].split("\n")
+    if not text.endswith("\n") or len(lines) < 3 or not lines[0] or any(not x for x in lines):
+        raise ValueError("malformed checkpoint")
+    if not re.fullmatch(r"0|[1-9][0-9]*", lines[1]) or int(lines[1]) >= 2**64:
+        raise ValueError("malformed checkpoint size")
+    root = _b64(lines[2])
+    if root is None or len(root) != 32 or base64.b64encode(root).decode() != lines[2]:
+        raise ValueError("malformed checkpoint root")
+    return lines[0], int(lines[1]), lines[2]
+
+
+def parse_tlog_proof(data: bytes) -> tuple[int, list[bytes], bytes]:
+    """``(index, proof hashes, signed checkpoint)`` of a C2SP tlog-proof; ValueError else."""
+    head, sep, checkpoint = data.partition(b"\n\n")
+    if not sep or not checkpoint or not head.isascii() or re.search(b"[\x00-\x09\x0b-\x1f]", head):
+        raise ValueError("malformed tlog-proof")
+    lines = head.decode().split("\n")
+    if lines[0] != TLOG_PROOF_HEADER or len(lines) < 2:
+        raise ValueError("malformed tlog-proof")
+    rest = lines[2:] if lines[1].startswith("extra ") else lines[1:]
+    if lines[1].startswith("extra ") and _b64(lines[1][6:]) is None:
+        raise ValueError("malformed tlog-proof extra data")
+    index = re.fullmatch(r"index (0|[1-9][0-9]*)", rest[0]) if rest else None
+    if index is None or int(index.group(1)) >= 2**64:
+        raise ValueError("malformed tlog-proof index")
+    hashes = []
+    for line in rest[1:]:
+        h = _b64(line)
+        if h is None or len(h) != 32 or base64.b64encode(h).decode() != line:
+            raise ValueError("malformed tlog-proof hash")
+        hashes.append(h)
+    return int(index.group(1)), hashes, checkpoint
+
+
+# --- Merkle inclusion, RFC 9162 section 2.1.3.2 (RFC 6962 hashing, section 2.1) ------------
+def leaf_hash(entry_hash: bytes) -> bytes:
+    """The log's leaves are the entries' SHA-256 hashes: MTH leaf = SHA-256(0x00 || hash)."""
+    return hashlib.sha256(b"\x00" + entry_hash).digest()
+
+
+def verify_inclusion(index: int, size: int, leaf: bytes, proof: Sequence[bytes],
+                     root: bytes) -> bool:
+    """Whether ``proof`` shows ``leaf`` at ``index`` in the tree of ``size`` with ``root``."""
+    if not 0 <= index < size or any(len(h) != 32 for h in (leaf, root, *proof)):
+        return False
+    fn, sn, r = index, size - 1, leaf
+    for p in proof:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            r = hashlib.sha256(b"\x01" + p + r).digest()
+            if not fn & 1:
+                while fn and not fn & 1:
+                    fn, sn = fn >> 1, sn >> 1
+        else:
+            r = hashlib.sha256(b"\x01" + r + p).digest()
+        fn, sn = fn >> 1, sn >> 1
+    return sn == 0 and r == root
+
+
+# --- RFC 8785 canonical JSON and the entry envelope (DESIGN.md) -----------------------------
+def _refuse_float(text: str) -> object:
+    raise ValueError(f"number {text} is not an integer (floats are not allowed)")
+
+
+def _bounded_int(text: str) -> int:
+    if abs(int(text)) > 2**53 - 1:  # RFC 8785 section 3.2.2.3: beyond I-JSON's exact range
+        raise ValueError(f"integer {text} exceeds 2^53-1")
+    return int(text)
+
+
+DECODER = json.JSONDecoder(parse_float=_refuse_float, parse_constant=_refuse_float,
+                           parse_int=_bounded_int)
+
+
+def encode_canonical(value: object, *, bmp_keys: bool = False) -> bytes:
+    """RFC 8785 for JSON without floats: compact, keys sorted by UTF-16 code units (3.2.3).
+
+    With ``bmp_keys`` (no key holds a character beyond U+FFFF), code point order is UTF-16
+    order and the standard library's C encoder gives the same bytes, faster.
+    """
+    if bmp_keys:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"),
+                          ensure_ascii=False).encode("utf-8")
+
+    def enc(v: object) -> str:
+        if isinstance(v, dict):
+            keys = sorted(v, key=lambda k: k.encode("utf-16-be"))
+            return "{" + ",".join(f"{enc(k)}:{enc(v[k])}" for k in keys) + "}"
+        if isinstance(v, list):
+            return "[" + ",".join(enc(x) for x in v) + "]"
+        return json.dumps(v, ensure_ascii=False)  # 3.2.2.2: the same escapes as JSON.stringify
+    return enc(value).encode("utf-8")
+
+
+def parse_canonical(raw: bytes) -> Any:
+    """The JSON value of ``raw``; ValueError unless ``raw`` is its RFC 8785 form."""
+    doc = DECODER.decode(raw.decode("utf-8"))
+    try:  # no 4-byte UTF-8 sequence in the bytes: every key is in the BMP
+        canonical = encode_canonical(doc, bmp_keys=not re.search(b"[\xf0-\xf4]", raw)) == raw
+    except UnicodeEncodeError:  # a lone surrogate has no UTF-8 form
+        canonical = False
+    if not canonical:
+        raise ValueError("entry bytes are not in RFC 8785 canonical form")
+    return doc
+
+
+@dataclass(frozen=True)
+class Entry:
+    """An entry as the bundle holds it: its path, envelope, payload, bytes and hash (hex)."""
+
+    path: str
+    stream_type: str
+    stream_id: str
+    version: int
+    event_type: str
+    payload: Mapping[str, Any]
+    prev: str | None
+    hash: str
+    raw: bytes
+
+
+_ENVELOPE = {"v", "id", "stream", "version", "type", "recorded_at", "actor", "context",
+             "payload", "prev"}
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def decode_entry(path: str, raw: bytes) -> Entry:
+    """The entry of ``raw``; ValueError(detail) unless it is canonical with the fixed envelope.
+
+    The checks and their order are those of the ledger's own ``ledger.entry.decode_entry``.
+    """
+    doc = DECODER.decode(raw.decode("utf-8"))
+    if not isinstance(doc, dict) or set(doc) != _ENVELOPE:
+        raise ValueError("entry keys differ from the fixed envelope")
+    if type(doc["v"]) is not int or doc["v"] != 1:
+        raise ValueError(f"unknown entry format version {doc['v']!r}")
+    stream, version, prev = doc["stream"], doc["version"], doc["prev"]
+    if not isinstance(stream, dict) or set(stream) != {"type", "id"}:
+        raise ValueError("stream must be exactly {type, id}")
+    if stream["type"] not in STREAM_ORDER:
+        raise ValueError(f"unknown stream type {stream['type']!r}")
+    if type(version) is not int or version < 1:
+        raise ValueError(f"bad version {version!r}")
+    for name in ("actor", "context", "payload"):
+        if not isinstance(doc[name], dict):
+            raise ValueError(f"{name} is not an object")
+    if not isinstance(doc["type"], str) or not isinstance(doc["recorded_at"], str):
+        raise ValueError("type and recorded_at must be strings")
+    if (version == 1) != (prev is None):
+        raise ValueError("prev must be null exactly for version 1")
+    if prev is not None and not (isinstance(prev, str) and re.fullmatch(r"[0-9a-f]{64}", prev)):
+        raise ValueError("prev must be 64 lowercase hex digits")
+    parse_canonical(raw)
+    for text in (doc["id"], stream["id"]):
+        if not isinstance(text, str) or not _UUID.fullmatch(text):
+            raise ValueError(f"{text!r} is not a lowercase, hyphenated UUID")
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z", doc["recorded_at"]):
+        raise ValueError(f"recorded_at {doc['recorded_at']!r} is not RFC 3339 UTC with "
+                         "microseconds")
+    return Entry(path, stream["type"], stream["id"], version, doc["type"], doc["payload"],
+                 prev, hashlib.sha256(raw).hexdigest(), raw)
+
+
+# --- Step 1: the container, read safely -------------------------------------------------------
+@dataclass(frozen=True)
+class Check:
+    """One line of the verdict: ``ok`` (what passed), ``FAIL`` (what failed) or ``note``."""
+
+    status: str
+    text: str
+
+    def line(self) -> str:
+        return f"{self.status:<4} {self.text}"
+
+
+class Stop(Exception):
+    """An early step (1 to 4) failed: verification ends there."""
+
+
+@dataclass
+class Bundle:
+    """The members read from a bundle: small ones as bytes, attachments as (size, SHA-256)."""
+
+    files: dict[str, bytes] = field(default_factory=dict)
+    attachments: dict[str, tuple[int, str]] = field(default_factory=dict)
+
+    def size_and_digest(self, path: str) -> tuple[int, str] | None:
+        if path in self.files:
+            return len(self.files[path]), hashlib.sha256(self.files[path]).hexdigest()
+        return self.attachments.get(path)
+
+    def paths(self) -> list[str]:
+        return sorted({*self.files, *self.attachments}, key=lambda p: p.encode())
+
+
+def _unsafe(name: str) -> bool:
+    # Relative, '/'-separated, printable ASCII; no '', '.' or '..' segment, no drive or backslash.
+    parts = name.split("/")
+    return (not name.isascii() or any(c < " " or c == "\x7f" for c in name) or "\\" in name
+            or name.startswith("/") or ":" in parts[0]
+            or any(p in ("", ".", "..") for p in parts))
+
+
+def _limit(name: str) -> int:
+    return MAX_ATTACHMENT if name.startswith("files/") else MAX_OTHER
+
+
+def _read_member(bundle: Bundle, name: str, stream: Any, problems: list[str]) -> int:
+    """Read one member, hashing attachments as they stream; its size, or -1 if too large."""
+    limit, size, digest, chunks = _limit(name), 0, hashlib.sha256(), []
+    while chunk := stream.read(1 << 20):
+        size += len(chunk)
+        if size > limit:
+            problems.append(f"{name}: too large")
+            return -1
+        digest.update(chunk)
+        if not name.startswith("files/"):
+            chunks.append(chunk)
+    if name.startswith("files/"):
+        bundle.attachments[name] = (size, digest.hexdigest())
+    else:
+        bundle.files[name] = b"".join(chunks)
+    return size
+
+
+def read_zip(path: Path) -> tuple[Bundle, list[str]]:
+    """The members of a ZIP bundle and the step 1 problems found (docs/bundle-format.md).
+
+    Members are read into memory (attachments only hashed), never written to disk, so no name
+    can reach outside; sizes are counted as the bytes come, not taken from the headers.
+    """
+    bundle, problems, seen, total = Bundle(), [], set(), 0
+    try:
+        with zipfile.ZipFile(path) as archive:
+            infos = archive.infolist()
+            if len(infos) > MAX_MEMBERS:
+                return bundle, ["bundle: too many members"]
+            for number, info in enumerate(infos):
+                name = info.filename
+                if _unsafe(name.rstrip("/") or "/"):
+                    problems.append(f"{name}: unsafe path")
+                elif name in seen:
+                    problems.append(f"{name}: duplicate name")
+                elif stat.S_ISLNK(info.external_attr >> 16):
+                    problems.append(f"{name}: is a link")
+                elif info.is_dir():
+                    problems.append(f"{name}: is a directory entry")
+                elif info.file_size > _limit(name):
+                    problems.append(f"{name}: too large")
+                elif name == "mimetype" and (number != 0 or info.extra
+                                             or info.compress_type != zipfile.ZIP_STORED):
+                    problems.append(MIMETYPE_MESSAGE)
+                else:
+                    with archive.open(info) as member:
+                        total += max(_read_member(bundle, name, member, problems), 0)
+                seen.add(name)
+                if total > MAX_TOTAL:
+                    return bundle, [*problems, "bundle: too large"]
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, NotImplementedError,
+            RuntimeError, zlib.error):  # damaged, encrypted or of an unknown compression
+        return Bundle(), ["bundle: not a ZIP archive"]
+    return bundle, problems
+
+
+def read_folder(root: Path) -> tuple[Bundle, list[str]]:
+    """The files of an unzipped bundle and the step 1 problems found; links are not followed."""
+    bundle, problems, count, total = Bundle(), [], 0, 0
+    for folder, dirs, names in os.walk(root):
+        for name in sorted([*dirs, *names]):
+            full = Path(folder, name)
+            rel = full.relative_to(root).as_posix()
+            if full.is_symlink():
+                problems.append(f"{rel}: is a link")
+            elif full.is_file():
+                count += 1
+                if count > MAX_MEMBERS:
+                    return bundle, ["bundle: too many members"]
+                if _unsafe(rel):
+                    problems.append(f"{rel}: unsafe path")
+                    continue
+                with open(full, "rb") as member:
+                    total += max(_read_member(bundle, rel, member, problems), 0)
+                if total > MAX_TOTAL:
+                    return bundle, [*problems, "bundle: too large"]
+        dirs[:] = [d for d in dirs if not Path(folder, d).is_symlink()]
+    return bundle, problems
+
+
+def read_bundle(path: Path) -> tuple[Bundle, list[str]]:
+    """Step 1: read the bundle (a ZIP or a folder); ``mimetype`` must hold the media type."""
+    bundle, problems = read_folder(path) if path.is_dir() else read_zip(path)
+    if not problems and bundle.files.get("mimetype") != MEDIA_TYPE.encode():
+        problems.append(MIMETYPE_MESSAGE)
+    return bundle, problems
+
+
+# --- Step 2: the manifest -------------------------------------------------------------------
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_MANIFEST_SHAPE: dict[str, type | tuple[type, ...]] = {
+    "bundle_format": int, "format_minor": int, "media_type": str, "departure_id": str,
+    "generated_at": str, "status": str, "time_zone": str, "checkpoint": dict, "streams": list,
+    "with_files": bool, "report_source_sha256": str, "files": list}
+
+
+def manifest_problem(doc: Any) -> str | None:
+    """What is wrong with a parsed manifest of format 1, or None (docs/bundle-format.md)."""
+    if not isinstance(doc, dict) or not isinstance(doc.get("bundle_format"), int):
+        return "malformed (bundle_format is not an integer)"
+    if doc["bundle_format"] != BUNDLE_FORMAT:
+        return (f"bundle_format {doc['bundle_format']} is not supported "
+                f"(this verifier knows {BUNDLE_FORMAT})")
+    for key, kind in _MANIFEST_SHAPE.items():
+        if not isinstance(doc.get(key), kind):
+            return f"malformed ({key} is missing or of the wrong type)"
+    if doc["media_type"] != MEDIA_TYPE or doc["status"] not in ("final", "interim"):
+        return "malformed (media_type or status)"
+    checkpoint = doc["checkpoint"]
+    if not (isinstance(checkpoint.get("origin"), str) and isinstance(checkpoint.get("size"), int)
+            and isinstance(checkpoint.get("root"), str)):
+        return "malformed (checkpoint)"
+    for s in doc["streams"]:
+        if not (isinstance(s, dict) and s.get("type") in STREAM_ORDER
+                and _UUID.fullmatch(str(s.get("id"))) and isinstance(s.get("versions"), int)
+                and s["versions"] >= 1 and _HEX64.fullmatch(str(s.get("head")))):
+            return "malformed (streams)"
+    for f in doc["files"]:
+        if not (isinstance(f, dict) and isinstance(f.get("path"), str)
+                and isinstance(f.get("size"), int) and _HEX64.fullmatch(str(f.get("sha256")))):
+            return "malformed (files)"
+    return None
+
+
+def check_members(bundle: Bundle, manifest: Mapping[str, Any]) -> list[str]:
+    """Every listed member present with its size and SHA-256; none unlisted."""
+    problems, listed = [], set()
+    for f in manifest["files"]:
+        listed.add(f["path"])
+        found = bundle.size_and_digest(f["path"])
+        if found is None:
+            problems.append(f"{f['path']}: missing")
+        elif found[0] != f["size"]:
+            problems.append(f"{f['path']}: size differs from the manifest")
+        elif found[1] != f["sha256"]:
+            problems.append(f"{f['path']}: SHA-256 differs from the manifest")
+    problems += [f"{p}: not listed in the manifest" for p in bundle.paths()
+                 if p not in listed and p not in UNSIGNED]
+    return problems
+
+
+# --- Step 7: replaying the case ---------------------------------------------------------------
+# Event types (the pinned topics of ledger/aggregates) and the states each may follow; None is
+# "before the stream's first event". Types absent from FOLLOWS may follow any state.
+DEPARTURE_EVENTS = (
+    "DepartureStarted", "DepartureRequested", "DepartureSubmittedForApproval",
+    "DepartureStepApproved", "DepartureStepRejected", "DepartureWithdrawn",
+    "DepartureHandedOver", "DepartureSuccessorNamed", "DepartureRequestAccepted",
+    "DepartureRequestDeclined", "DepartureLastWorkingDayChanged", "DepartureLeft",
+    "DepartureContractTerminated", "DepartureAccessFrozen", "DepartureTemplateApplied",
+    "DepartureItemAdded", "DepartureReminderSent", "DepartureClosed",
+    "DepartureConfirmationSigned", "DepartureConfirmationSignatureExcused",
+    "DepartureLegalHoldPlaced", "DepartureEvidenceExported")
+ITEM_EVENTS = (
+    "ItemCreated", "ItemSubmitted", "ItemEvidenceUploaded", "ItemConfirmed", "ItemRejected",
+    "ItemSignedOff", "ItemWaived", "ItemReassigned", "ItemSignerReplaced", "ItemDueDateChanged",
+    "ItemCommented", "ItemExternalEvidenceRecorded", "ItemRequirementsLinked",
+    "ItemConfirmationEscalated", "ItemQuestionAsked", "ItemQuestionAnswered")
+_LIVE = ("draft", "pending_approval", "approved", "handing_over", "closed", "requested")
+_NOT_DONE = ("open", "submitted", "rejected")
+FOLLOWS: dict[str, tuple[str | None, ...]] = {
+    "DepartureStarted": (None,), "DepartureRequested": (None,),
+    "DepartureSubmittedForApproval": ("draft",),
+    "DepartureStepApproved": ("pending_approval",), "DepartureStepRejected": ("pending_approval",),
+    "DepartureWithdrawn": ("draft", "pending_approval", "approved", "handing_over", "requested"),
+    "DepartureHandedOver": ("draft", "pending_approval", "approved", "handing_over"),
+    "DepartureRequestAccepted": ("requested",), "DepartureRequestDeclined": ("requested",),
+    "DepartureTemplateApplied": ("pending_approval", "approved", "handing_over"),
+    "DepartureItemAdded": ("approved", "handing_over"),
+    "DepartureReminderSent": ("approved", "handing_over"),
+    "DepartureClosed": ("handing_over",),
+    "DepartureConfirmationSigned": ("handing_over",),
+    "DepartureConfirmationSignatureExcused": ("handing_over",),
+    "ItemCreated": (None,), "ItemSubmitted": ("open", "rejected"),
+    "ItemConfirmed": ("submitted", "open", "rejected"), "ItemRejected": ("submitted",),
+    "ItemSignedOff": ("submitted",), "ItemWaived": _NOT_DONE, "ItemEvidenceUploaded": _NOT_DONE,
+    "ItemReassigned": _NOT_DONE, "ItemSignerReplaced": _NOT_DONE,
+    "ItemDueDateChanged": _NOT_DONE,
+}
+_ANY: tuple[str | None, ...] = (*_LIVE, "withdrawn", "declined", "open", "submitted",
+                                "rejected", "confirmed", "waived")
+
+
+def may_follow(event_type: str, state: str | None, payload: Mapping[str, Any]) -> bool:
+    """Whether an event of ``event_type`` may follow ``state`` (None: the stream's start)."""
+    if event_type == "ItemConfirmed" and state != "submitted":
+        return payload.get("direct") is True and state in ("open", "rejected")
+    return state in FOLLOWS.get(event_type, _ANY)
+
+
+@dataclass
+class Replayed:
+    """What replaying a case gives: the departure's state and each item's."""
+
+    departure: str | None
+    items: dict[str, str | None]
+    problems: list[str]
+
+
+def _departure_step(e: Entry, state: str | None, facts: dict[str, Any]) -> str | None:
+    p, chain = e.payload, facts.get("chain", 0)
+    approved = "handing_over" if facts.get("items") else "approved"
+    if e.event_type in ("DepartureStarted", "DepartureRequestAccepted"):
+        facts["chain"] = len(p.get("approval_chain") or [])
+        if e.event_type == "DepartureStarted":
+            return "draft"
+        return "pending_approval" if facts["chain"] else approved
+    if e.event_type == "DepartureSubmittedForApproval":
+        return "pending_approval" if chain else approved
+    if e.event_type == "DepartureStepApproved":
+        step = p.get("step")
+        return approved if isinstance(step, int) and step + 1 == chain else state
+    if e.event_type in ("DepartureTemplateApplied", "DepartureItemAdded"):
+        facts["items"] = facts.get("items") or bool(p.get("item_ids", [p.get("item_id")]))
+        return state if state == "pending_approval" else "handing_over"
+    return {"DepartureRequested": "requested", "DepartureStepRejected": "draft",
+            "DepartureWithdrawn": "withdrawn", "DepartureRequestDeclined": "declined",
+            "DepartureClosed": "closed"}.get(e.event_type, state)
+
+
+_ITEM_STATES = {"ItemCreated": "open", "ItemSubmitted": "submitted", "ItemConfirmed": "confirmed",
+                "ItemRejected": "rejected", "ItemWaived": "waived"}
+
+
+def replay_case(departure: Sequence[Entry], items: Mapping[str, Sequence[Entry]]) -> Replayed:
+    """Walk each stream's events through the states they may follow (a simplified replay of
+    ledger/aggregates: the departure and its items, not the rules that needed other data)."""
+    problems: list[str] = []
+    state: str | None = None
+    facts: dict[str, Any] = {}
+    for e in departure:
+        if e.event_type not in DEPARTURE_EVENTS or not may_follow(e.event_type, state, e.payload):
+            problems.append(f"{e.path}: {e.event_type} cannot follow the state {state or 'none'}")
+        state = _departure_step(e, state, facts)
+    item_states: dict[str, str | None] = {}
+    for item_id, entries in items.items():
+        item: str | None = None
+        for e in entries:
+            if e.event_type not in ITEM_EVENTS or not may_follow(e.event_type, item, e.payload):
+                problems.append(
+                    f"{e.path}: {e.event_type} cannot follow the state {item or 'none'}")
+            item = _ITEM_STATES.get(e.event_type, item)
+        item_states[item_id] = item
+    return Replayed(state, item_states, problems)
+
+
+# --- Steps 2 to 9 ---------------------------------------------------------------------------
+class Primitives:
+    """The parsing and cryptography the steps rely on, here from the standard library alone.
+
+    ``ledger verify-bundle`` runs the same steps over its own code (``cryptography``, the
+    ledger's entry decoder, Merkle proofs and aggregates), so both give the same messages.
+    """
+
+    def parse_key(self, text: str) -> Any:
+        return parse_verifier_key(text)
+
+    def manifest(self, raw: bytes) -> Any:
+        return parse_canonical(raw)
+
+    def open_note(self, note: bytes, key: Any) -> tuple[str, str]:
+        """The note's text and the name of the key that signed it; NoteError otherwise."""
+        return open_note(note, key), key.name
+
+    def checkpoint(self, text: str) -> tuple[str, int, str]:
+        return parse_checkpoint(text)
+
+    def entry(self, path: str, raw: bytes) -> Entry:
+        return decode_entry(path, raw)
+
+    def tlog_proof(self, data: bytes) -> tuple[int, list[bytes], bytes]:
+        return parse_tlog_proof(data)
+
+    def included(self, index: int, size: int, entry_hash: bytes, proof: Sequence[bytes],
+                 root: bytes) -> bool:
+        return verify_inclusion(index, size, leaf_hash(entry_hash), proof, root)
+
+    def replay(self, departure: Sequence[Entry], items: Mapping[str, Sequence[Entry]]
+               ) -> Replayed:
+        return replay_case(departure, items)
+
+    def report_checks(self, bundle: Bundle, manifest: Mapping[str, Any]) -> list[Check]:
+        return [Check("note", "report.html re-rendered and report.pdf's manifest.json: not "
+                              "checked by verify.py; `ledger verify-bundle` checks them")]
+
+
+@dataclass
+class Verdict:
+    """Every check made, in order, with the bundle and manifest they were made on."""
+
+    checks: list[Check]
+    bundle: Bundle
+    manifest: dict[str, Any]
+    entries: dict[str, Entry] = field(default_factory=dict)
+
+    @property
+    def failures(self) -> list[str]:
+        return [c.text for c in self.checks if c.status == "FAIL"]
+
+    def step(self, problems: Iterable[str], ok: str) -> bool:
+        failed = [Check("FAIL", p) for p in problems]
+        self.checks += failed or [Check("ok", ok)]
+        return not failed
+
+
+def inspect_bundle(path: Path, key_text: str, prim: Primitives | None = None) -> Verdict:
+    """Run steps 1 to 9 on the bundle at ``path`` with the trusted key ``key_text``.
+
+    Raises ValueError for a key that is not a verifier key string (a usage error).
+    """
+    prim = prim or Primitives()
+    key = prim.parse_key(key_text)
+    bundle, problems = read_bundle(path)
+    v = Verdict([], bundle, {})
+    try:
+        if not v.step(problems, f"container: {len(bundle.paths())} members, safe paths, "
+                                "mimetype holds the media type"):
+            raise Stop
+        _check_manifest(v, prim)
+        _check_signature(v, prim, key)
+        _check_checkpoint(v, prim, key)
+    except Stop:
+        return v
+    _check_entries(v, prim)
+    _check_proofs(v, prim)
+    _check_case(v, prim)
+    _check_attachments(v)
+    _check_report(v, prim)
+    return v
+
+
+def verify_bundle(path: Path, key_text: str, prim: Primitives | None = None) -> list[Check]:
+    """The checks of ``inspect_bundle``, in order (what both verifiers print)."""
+    return inspect_bundle(path, key_text, prim).checks
+
+
+def _check_manifest(v: Verdict, prim: Primitives) -> None:
+    name, raw = "META-INF/manifest.json", v.bundle.files.get("META-INF/manifest.json")
+    if raw is None:
+        v.step([f"{name}: missing"], "")
+        raise Stop
+    try:
+        doc = prim.manifest(raw)
+    except (ValueError, RecursionError):
+        v.step([f"{name}: not canonical JSON"], "")
+        raise Stop from None
+    problem = manifest_problem(doc)
+    if problem is not None:
+        v.step([f"{name}: {problem}"], "")
+        raise Stop
+    v.manifest = doc
+    if not v.step(check_members(v.bundle, doc), f"manifest: bundle_format 1, {len(doc['files'])} "
+                  "files listed with their sizes and SHA-256, none unlisted"):
+        raise Stop
+
+
+def _check_signature(v: Verdict, prim: Primitives, key: Any) -> None:
+    name, note = "META-INF/signature", v.bundle.files.get("META-INF/signature")
+    manifest = v.bundle.files["META-INF/manifest.json"]
+    if note is None:
+        v.step([f"{name}: missing"], "")
+        raise Stop
+    try:
+        text, signer = prim.open_note(note, key)
+    except NoteError:
+        v.step([f"{name}: not signed by the given key"], "")
+        raise Stop from None
+    want = (f"{SIGNATURE_HEADER}\n{v.manifest['departure_id']}\n"
+            f"{hashlib.sha256(manifest).hexdigest()}\n")
+    if not v.step([] if text == want else [f"{name}: does not name this departure and manifest"],
+                  f"signature: {signer} signed this manifest of departure "
+                  f"{v.manifest['departure_id']}"):
+        raise Stop
+
+
+def _check_checkpoint(v: Verdict, prim: Primitives, key: Any) -> None:
+    note, want = v.bundle.files.get("checkpoint"), v.manifest["checkpoint"]
+    if note is None:
+        v.step(["checkpoint: missing"], "")
+        raise Stop
+    try:
+        text, signer = prim.open_note(note, key)
+        origin, size, root = prim.checkpoint(text)
+        if origin != signer:  # tlog-checkpoint: the log's own key is named after its origin
+            raise NoteError("unsigned")
+    except NoteError as e:
+        v.step([f"checkpoint: {'malformed' if e.kind == 'malformed' else _UNSIGNED}"], "")
+        raise Stop from None
+    except ValueError:
+        v.step(["checkpoint: malformed"], "")
+        raise Stop from None
+    same = (origin, size, root) == (want["origin"], want["size"], want["root"])
+    if not v.step([] if same else ["checkpoint: differs from the manifest"],
+                  f"checkpoint: {origin} at size {size}, signed by {signer}"):
+        raise Stop
+
+
+_UNSIGNED = "not signed by the given key"
+
+
+def _streams(entries: Iterable[Entry]) -> dict[tuple[str, str], dict[int, Entry]]:
+    streams: dict[tuple[str, str], dict[int, Entry]] = {}
+    for e in entries:
+        streams.setdefault((e.stream_type, e.stream_id), {})[e.version] = e
+    return streams
+
+
+def _check_entries(v: Verdict, prim: Primitives) -> None:
+    problems = []
+    for path in sorted(p for p in v.bundle.files if p.startswith("entries/")):
+        try:
+            e = prim.entry(path, v.bundle.files[path])
+        except (ValueError, RecursionError) as x:
+            problems.append(f"{path}: not a canonical entry ({x})")
+            continue
+        if path != f"entries/{e.stream_type}/{e.stream_id}/{e.version:06d}.json":
+            problems.append(f"{path}: stream or version differs from its path")
+            continue
+        v.entries[path] = e
+    streams, listed = _streams(v.entries.values()), {
+        (s["type"], s["id"]): s for s in v.manifest["streams"]}
+    for key in sorted({*streams, *listed}, key=lambda k: (STREAM_ORDER.index(k[0]), k[1])):
+        name, present = f"entries/{key[0]}/{key[1]}", streams.get(key, {})
+        if key not in listed:
+            problems.append(f"{name}: stream not listed in the manifest")
+            continue
+        versions, head = listed[key]["versions"], listed[key]["head"]
+        for n in range(1, max(versions, max(present, default=0)) + 1):
+            if n not in present:
+                problems.append(f"{name}: version {n} is missing")
+            elif n > 1 and n - 1 in present and present[n].prev != present[n - 1].hash:
+                problems.append(f"{present[n].path}: prev is not the hash of the previous version")
+        if (versions in present and present[versions].hash != head) or max(
+                present, default=0) > versions:
+            problems.append(f"{name}: head differs from the manifest")
+    v.step(problems, f"entries: {len(v.entries)} entries in {len(streams)} streams, canonical, "
+                     "chained from version 1 to the manifest's heads")
+
+
+def _check_proofs(v: Verdict, prim: Primitives) -> None:
+    problems, checkpoint = [], v.bundle.files["checkpoint"]
+    size = v.manifest["checkpoint"]["size"]
+    root = base64.b64decode(v.manifest["checkpoint"]["root"])
+    for path, e in sorted(v.entries.items()):
+        proof_path = f"proofs/{path[len('entries/'):-len('.json')]}.tlog-proof"
+        data = v.bundle.files.get(proof_path)
+        if data is None:
+            problems.append(f"{proof_path}: missing")
+            continue
+        try:
+            index, hashes, signed = prim.tlog_proof(data)
+        except ValueError:
+            problems.append(f"{proof_path}: malformed")
+            continue
+        if signed != checkpoint:
+            problems.append(f"{proof_path}: checkpoint differs from the bundle's")
+        elif not prim.included(index, size, bytes.fromhex(e.hash), hashes, root):
+            problems.append(f"{proof_path}: inclusion proof does not verify")
+    v.step(problems, f"proofs: {len(v.entries)} inclusion proofs verify against the checkpoint "
+                     "(RFC 9162 section 2.1.3.2)")
+
+
+
+def _named(departure: Sequence[Entry]) -> tuple[list[str], list[tuple[str, int]], list[str]]:
+    """The item ids, applied template revisions and dispute ids a departure's events name."""
+    items: list[str] = []
+    templates: list[tuple[str, int]] = []
+    disputes: list[str] = []
+    for e in departure:
+        p = e.payload
+        if e.event_type == "DepartureTemplateApplied":
+            items += [str(i) for i in p.get("item_ids") or [] if isinstance(i, str)]
+            template = p.get("template", {})
+            revision = template.get("revision") if isinstance(template, dict) else None
+            templates.append((str(template.get("id")) if isinstance(template, dict) else "",
+                              revision if isinstance(revision, int) else 1))
+        elif e.event_type == "DepartureItemAdded":
+            items.append(str(p.get("item_id")))
+        elif e.event_type == "DepartureLegalHoldPlaced":
+            disputes.append(str(p.get("dispute_id")))
+    return list(dict.fromkeys(items)), templates, list(dict.fromkeys(disputes))
+
+
+def _check_case(v: Verdict, prim: Primitives) -> None:
+    streams, departure_id = _streams(v.entries.values()), v.manifest["departure_id"]
+
+    def stream(kind: str, sid: str) -> list[Entry]:
+        # The run of versions from 1 without a gap: a replay cannot skip an event.
+        versions, run = streams.get((kind, sid), {}), list[Entry]()
+        while len(run) + 1 in versions:
+            run.append(versions[len(run) + 1])
+        return run
+
+    departure = stream("departure", departure_id)
+    items, templates, disputes = _named(departure)
+    problems = []
+    for item_id in items:
+        if not stream("item", item_id):
+            problems.append(f"entries/item/{item_id}: item of the departure is missing")
+    for kind, sid in sorted(streams):
+        first = streams[(kind, sid)].get(1)
+        if kind == "item" and first and first.payload.get("departure_id") != departure_id:
+            problems.append(f"entries/item/{sid}: belongs to another departure")
+    for template_id, revision in templates:
+        if any(n not in streams.get(("template", template_id), {})
+               for n in range(1, revision + 1)):
+            problems.append(f"entries/template/{template_id}: applied template revision "
+                            f"{revision} is missing")
+    problems += [f"entries/dispute/{d}: dispute is missing" for d in disputes
+                 if not stream("dispute", d)]
+    replayed = prim.replay(departure, {i: stream("item", i) for i in items if stream("item", i)})
+    problems += replayed.problems
+    state = replayed.departure
+    if v.manifest["status"] == "final" and state not in ("closed", "withdrawn"):
+        problems.append(f"META-INF/manifest.json: final, but the departure is {state or 'none'}")
+    states = list(replayed.items.values())
+    counts = (len(items), states.count("confirmed"), states.count("waived"))
+    for e in departure:
+        if e.event_type == "DepartureClosed":
+            said = tuple(e.payload.get(k) for k in ("items_total", "confirmed", "waived"))
+            if said != counts:
+                problems.append(f"{e.path}: close counts differ from the items (the close says "
+                                f"items {said[0]}, confirmed {said[1]}, waived {said[2]}; the "
+                                f"items replay to {counts[0]}, {counts[1]}, {counts[2]})")
+    v.step(problems, f"case: departure {state}, {counts[0]} items ({counts[1]} confirmed, "
+                     f"{counts[2]} waived), {len(templates)} template revision(s), "
+                     f"{len(disputes)} dispute(s)")
+
+
+def _strings(value: object) -> Iterable[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def _check_attachments(v: Verdict) -> None:
+    names = [p for p in v.bundle.paths() if p.startswith("files/")]
+    cited = {s for e in v.entries.values() for s in _strings(e.payload)}
+    problems = []
+    for path in names:
+        digest = v.bundle.attachments[path][1]
+        if digest != path[len("files/"):]:
+            problems.append(f"{path}: SHA-256 differs from its name")
+        elif digest not in cited:
+            problems.append(f"{path}: no entry cites it")
+    v.step(problems, f"attachments: {len(names)} files, each named by its SHA-256 and cited by "
+                     "an entry" if names else "attachments: none in this bundle")
+
+
+def report_source_sha256(files: Mapping[str, bytes]) -> str:
+    """SHA-256 of the ``sha256sum`` listing of ``checkpoint`` and every ``entries/`` member."""
+    paths = sorted(p for p in files if p == "checkpoint" or p.startswith("entries/"))
+    listing = "".join(f"{hashlib.sha256(files[p]).hexdigest()}  {p}\n" for p in paths)
+    return hashlib.sha256(listing.encode("ascii")).hexdigest()
+
+
+def _check_report(v: Verdict, prim: Primitives) -> None:
+    html = v.bundle.files.get("report.html", b"")
+    meta = re.search(rb'<meta name="ledger-report-source" content="([0-9a-f]{64})"\s*/?>', html)
+    want = v.manifest["report_source_sha256"]
+    ok = (meta is not None and meta.group(1).decode() == want
+          and report_source_sha256(v.bundle.files) == want)
+    v.step([] if ok else ["report.html: not produced from these entries"],
+           f"report.html: carries the digest of the entries it was rendered from ({want})")
+    v.checks += prim.report_checks(v.bundle, v.manifest)
+
+
+def summary(v: Verdict) -> str:
+    """The last line: ``PASS ...`` or ``FAIL: <n> problem(s)``."""
+    if v.failures:
+        return f"FAIL: {len(v.failures)} problem(s)"
+    m = v.manifest
+    return (f"PASS: {m['status']} bundle of departure {m['departure_id']}, "
+            f"{len(v.entries)} entries in the log {m['checkpoint']['origin']} at size "
+            f"{m['checkpoint']['size']}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``verify.py --key <vkey> [BUNDLE]``: exit 0 on pass, 1 on a failed check, 2 on misuse."""
+    parser = argparse.ArgumentParser(
+        prog="verify.py", description="Verify a Handover Ledger evidence bundle offline.")
+    parser.add_argument("--key", required=True, help="the log's verifier key string")
+    parser.add_argument("bundle", nargs="?", default=str(Path(__file__).resolve().parent),
+                        help="the bundle ZIP, or the folder it was unzipped into")
+    args = parser.parse_args(argv)
+    if not Path(args.bundle).exists():
+        print(f"verify.py: {args.bundle}: no such file or folder", file=sys.stderr)
+        return 2
+    try:
+        verdict = inspect_bundle(Path(args.bundle), args.key)
+    except ValueError as e:
+        print(f"verify.py: --key: {e}", file=sys.stderr)
+        return 2
+    for check in verdict.checks:
+        print(check.line())
+    print(summary(verdict))
+    return 1 if verdict.failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,407 @@
+"""Tampering with an evidence bundle is detected by both verifiers with the same message: the
+bundle's own ``verify.py`` (standard library) and ``ledger verify-bundle``'s checks (the
+ledger's code). Each case is tried as it would reach an auditor: changed after export (the
+manifest then no longer matches), and, where it says more, resealed, as by someone holding the
+log key who rewrites the manifest and its signature, so that the deeper checks must find it."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import io
+import json
+import uuid
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from ledger.bundle import layout, verifier, verify
+from ledger.canonical import encode_canonical
+from ledger.entry import decode_entry, encode_entry
+from tests.support.bundle_cases import Cases, build_cases
+from tests.support.bundles import Parts, report_html, report_pdf, seal, with_changes, zip_bytes
+
+Members = dict[str, bytes]
+
+
+@pytest.fixture(scope="module")
+def cases(tmp_path_factory: pytest.TempPathFactory) -> Cases:
+    return asyncio.run(build_cases(tmp_path_factory.mktemp("bundles")))
+
+
+def _failures(tmp_path: Path, data: bytes, vkey: str) -> tuple[list[str], list[str]]:
+    path = tmp_path / "bundle.zip"
+    path.write_bytes(data)
+    return (verify.inspect_bundle(path, vkey).failures,
+            verifier.verify_bundle(path, vkey).failures)
+
+
+def _entries(parts: Parts, kind: str = "departure") -> list[str]:
+    return sorted(p for p in parts.files if p.startswith(f"entries/{kind}/"))
+
+
+def _proof(entry: str) -> str:
+    return "proofs/" + entry.removeprefix("entries/").removesuffix(".json") + ".tlog-proof"
+
+
+def _flip(data: bytes, at: int | None = None) -> bytes:
+    at = len(data) // 2 if at is None else at
+    return data[:at] + bytes([data[at] ^ 0x01]) + data[at + 1 :]
+
+
+def _flip_b64(text: bytes, start: int) -> bytes:
+    # Change one base64 character (not padding): the bytes stay valid base64.
+    c = text[start : start + 1]
+    return text[:start] + (b"B" if c == b"A" else b"A") + text[start + 1 :]
+
+
+def _stream_of(path: str) -> str:
+    return path.rsplit("/", 1)[0]
+
+
+def _sealed(cases: Cases, parts: Parts) -> Members:
+    return seal(parts, cases.signers)
+
+
+def _resealed_keeping_report(cases: Cases, parts: Parts, change: Callable[[Parts], None]
+                             ) -> Members:
+    honest = seal(parts, cases.signers)
+    copy = with_changes(parts)
+    copy.files[layout.REPORT_HTML] = honest[layout.REPORT_HTML]
+    copy.files[layout.REPORT_PDF] = honest[layout.REPORT_PDF]
+    change(copy)
+    return seal(copy, cases.signers, report=False)
+
+
+def _resealed(cases: Cases, parts: Parts, change: Callable[[Parts], None]) -> Members:
+    copy = with_changes(parts)
+    change(copy)
+    return seal(copy, cases.signers)
+
+
+def _parts(cases: Cases, kind: str) -> Parts:
+    return cases.final if kind == "final" else cases.interim
+
+
+def _assert_same(tmp_path: Path, cases: Cases, members: Members, *expected: str) -> list[str]:
+    ours, ledgers = _failures(tmp_path, zip_bytes(members), cases.vkey)
+    assert ours == ledgers
+    for message in expected:
+        assert message in ours, (message, ours)
+    return ours
+
+
+@pytest.mark.parametrize("kind", ["final", "interim"])
+def test_an_honest_bundle_passes_both_verifiers(tmp_path: Path, cases: Cases, kind: str) -> None:
+    assert _failures(tmp_path, zip_bytes(_sealed(cases, _parts(cases, kind))), cases.vkey) == (
+        [], [])
+
+
+@pytest.mark.parametrize("kind", ["final", "interim"])
+def test_a_flipped_entry_byte_is_found(tmp_path: Path, cases: Cases, kind: str) -> None:
+    parts = _parts(cases, kind)
+    first, second = _entries(parts)[:2]
+    members = _sealed(cases, parts)
+    members[first] = _flip(members[first])
+    assert _assert_same(tmp_path, cases, members, f"{first}: SHA-256 differs from the manifest"
+                        ) == [f"{first}: SHA-256 differs from the manifest"]
+
+    def change(p: Parts) -> None:
+        p.files[first] = p.files[first].replace(b'"hr.t"', b'"hr.u"', 1)
+
+    _assert_same(tmp_path, cases, _resealed(cases, parts, change),
+                 f"{_proof(first)}: inclusion proof does not verify",
+                 f"{second}: prev is not the hash of the previous version")
+
+
+def test_a_non_canonical_entry_is_named_with_the_same_detail(tmp_path: Path,
+                                                            cases: Cases) -> None:
+    entry = _entries(cases.final)[0]
+
+    def change(p: Parts) -> None:
+        p.files[entry] = p.files[entry].replace(b",", b", ", 1)
+
+    _assert_same(tmp_path, cases, _resealed(cases, cases.final, change),
+                 f"{entry}: not a canonical entry (entry bytes are not in RFC 8785 canonical "
+                 "form)")
+
+
+def test_a_changed_proof_hash_does_not_verify(tmp_path: Path, cases: Cases) -> None:
+    entry = _entries(cases.final)[0]
+    proof = _proof(entry)
+    members = _sealed(cases, cases.final)
+    members[proof] = _flip(members[proof], 40)
+    _assert_same(tmp_path, cases, members, f"{proof}: SHA-256 differs from the manifest")
+
+    def change(p: Parts) -> None:
+        lines = p.files[proof].split(b"\n")
+        lines[2] = _flip_b64(lines[2], 0)  # the first hash of the path (header, index, hashes)
+        p.files[proof] = b"\n".join(lines)
+
+    assert _assert_same(tmp_path, cases, _resealed(cases, cases.final, change)) == [
+        f"{proof}: inclusion proof does not verify"]
+
+
+def test_a_changed_checkpoint_or_its_signature_is_refused(tmp_path: Path, cases: Cases) -> None:
+    members = _sealed(cases, cases.final)
+    members["checkpoint"] = _flip(members["checkpoint"], 3)
+    _assert_same(tmp_path, cases, members, "checkpoint: SHA-256 differs from the manifest")
+    for at in (0, -10):  # the root in the text; a character of the signature
+        def change(p: Parts, at: int = at) -> None:
+            note = p.files["checkpoint"]
+            start = note.index(b"\n", note.index(b"\n") + 1) + 1 if at == 0 else len(note) + at
+            p.files["checkpoint"] = _flip_b64(note, start)
+
+        assert _assert_same(tmp_path, cases, _resealed(cases, cases.final, change)) == [
+            "checkpoint: not signed by the given key"]
+
+
+def test_a_changed_bundle_signature_is_refused(tmp_path: Path, cases: Cases) -> None:
+    members = _sealed(cases, cases.final)
+    members[layout.SIGNATURE] = _flip_b64(members[layout.SIGNATURE],
+                                          len(members[layout.SIGNATURE]) - 10)
+    assert _assert_same(tmp_path, cases, members) == [
+        "META-INF/signature: not signed by the given key"]
+    other = _sealed(cases, cases.interim)
+    members = _sealed(cases, cases.final)
+    members[layout.SIGNATURE] = other[layout.SIGNATURE]  # validly signed, for another bundle
+    assert _assert_same(tmp_path, cases, members) == [
+        "META-INF/signature: does not name this departure and manifest"]
+
+
+def test_a_changed_manifest_digest_is_found(tmp_path: Path, cases: Cases) -> None:
+    members = _sealed(cases, cases.final)
+    doc = json.loads(members[layout.MANIFEST])
+    doc["files"][0]["sha256"] = "0" * 64
+    members[layout.MANIFEST] = encode_canonical(doc)
+    assert _assert_same(tmp_path, cases, members) == [
+        f"{doc['files'][0]['path']}: SHA-256 differs from the manifest"]
+    signed = dict(members)  # the same, with the manifest's signature made again
+    signed[layout.SIGNATURE] = _sealed(cases, cases.final)[layout.SIGNATURE]
+    assert _assert_same(tmp_path, cases, signed)[0].endswith(": SHA-256 differs from the manifest")
+
+
+def test_a_changed_attachment_is_found(tmp_path: Path, cases: Cases) -> None:
+    name = next(p for p in cases.final.files if p.startswith("files/"))
+    members = _sealed(cases, cases.final)
+    members[name] = _flip(members[name])
+    assert _assert_same(tmp_path, cases, members) == [
+        f"{name}: SHA-256 differs from the manifest"]
+
+    def change(p: Parts) -> None:
+        p.files[name] = _flip(p.files[name])
+
+    assert _assert_same(tmp_path, cases, _resealed(cases, cases.final, change)) == [
+        f"{name}: SHA-256 differs from its name"]
+
+    def uncited(p: Parts) -> None:
+        data = b"not cited by any entry"
+        p.files[layout.file_path(layout.sha256_hex(data))] = data
+
+    assert _assert_same(tmp_path, cases, _resealed(cases, cases.final, uncited)) == [
+        f"files/{layout.sha256_hex(b'not cited by any entry')}: no entry cites it"]
+
+
+def test_a_changed_report_is_found(tmp_path: Path, cases: Cases) -> None:
+    members = _sealed(cases, cases.final)
+    members[layout.REPORT_HTML] = _flip(members[layout.REPORT_HTML])
+    assert _assert_same(tmp_path, cases, members) == [
+        "report.html: SHA-256 differs from the manifest"]
+
+    def html(p: Parts) -> None:
+        p.files[layout.REPORT_HTML] = report_html("0" * 64, p.departure_id)
+
+    ours, ledgers = _failures(tmp_path, zip_bytes(
+        _resealed_keeping_report(cases, cases.final, html)), cases.vkey)
+    assert ours == ["report.html: not produced from these entries"]
+    # The ledger also finds that the PDF holds the manifest listing the report's old digest.
+    assert ledgers == [*ours, "report.pdf: not produced from this manifest"]
+
+
+def test_a_pdf_without_this_manifest_is_found_by_the_ledger_only(tmp_path: Path,
+                                                                  cases: Cases) -> None:
+    def pdf(p: Parts) -> None:
+        p.files[layout.REPORT_PDF] = report_pdf(b"{}")
+
+    ours, ledgers = _failures(tmp_path, zip_bytes(
+        _resealed_keeping_report(cases, cases.final, pdf)), cases.vkey)
+    assert ours == []  # verify.py says it does not check the PDF (its note)
+    assert ledgers == ["report.pdf: not produced from this manifest"]
+
+
+@pytest.mark.parametrize("kind", ["final", "interim"])
+@pytest.mark.parametrize("which", ["first", "middle", "last"])
+def test_a_dropped_event_is_found(tmp_path: Path, cases: Cases, kind: str, which: str) -> None:
+    parts = _parts(cases, kind)
+    entries = _entries(parts)
+    n = {"first": 1, "middle": len(entries) // 2 + 1, "last": len(entries)}[which]
+    dropped = entries[n - 1]
+    members = _sealed(cases, parts)
+    del members[dropped], members[_proof(dropped)]
+    assert _assert_same(tmp_path, cases, members) == [
+        f"{dropped}: missing", f"{_proof(dropped)}: missing"]
+
+    def change(p: Parts) -> None:
+        del p.files[dropped], p.files[_proof(dropped)]
+
+    found = _assert_same(tmp_path, cases, _resealed(cases, parts, change),
+                         f"{_stream_of(dropped)}: version {n} is missing")
+    if kind == "final" and which == "last":  # the close itself
+        assert "META-INF/manifest.json: final, but the departure is handing_over" in found
+
+
+@pytest.mark.parametrize("kind", ["final", "interim"])
+def test_a_forged_event_is_found(tmp_path: Path, cases: Cases, kind: str) -> None:
+    parts = _parts(cases, kind)
+    last = _entries(parts)[-1]
+    entry = decode_entry(parts.files[last])
+    raw, _ = encode_entry(
+        event_id=uuid.uuid4(), stream_type="departure", stream_id=entry.stream_id,
+        version=entry.version + 1, event_type="DepartureReminderSent",
+        recorded_at=dt.datetime.now(dt.UTC), actor={"id": "hr.t", "role": "hr"}, context={},
+        payload={"by": "hr.t", "to": "wang.lei", "item_ids": [], "channel": "email",
+                 "escalation": False, "message": "forged"}, prev=entry.event_hash)
+    forged = layout.entry_path("departure", str(entry.stream_id), entry.version + 1)
+
+    def change(p: Parts) -> None:
+        p.files[forged] = raw
+        p.files[_proof(forged)] = p.files[_proof(last)]
+
+    expected = [f"{_stream_of(last)}: head differs from the manifest",
+                f"{_proof(forged)}: inclusion proof does not verify"]
+    if kind == "final":
+        expected.append(f"{forged}: DepartureReminderSent cannot follow the state closed")
+    assert _assert_same(tmp_path, cases, _resealed(cases, parts, change)) == expected
+
+
+def test_another_departures_item_swapped_in_is_found(tmp_path: Path, cases: Cases) -> None:
+    ours = _entries(cases.final, "item")[0].split("/")[2]
+    theirs = _entries(cases.interim, "item")[0].split("/")[2]
+
+    def change(p: Parts) -> None:
+        for path in [x for x in p.files if f"/item/{ours}/" in x]:
+            del p.files[path]
+        p.files |= {x: d for x, d in cases.interim.files.items() if f"/item/{theirs}/" in x}
+        p.streams = [s for s in p.streams if s.id != ours] + [
+            s for s in cases.interim.streams if s.id == theirs]
+
+    _assert_same(tmp_path, cases, _resealed(cases, cases.final, change),
+                 f"entries/item/{ours}: item of the departure is missing",
+                 f"entries/item/{theirs}: belongs to another departure")
+
+
+@pytest.mark.parametrize("kind", ["final", "interim"])
+def test_reordered_events_are_found(tmp_path: Path, cases: Cases, kind: str) -> None:
+    parts = _parts(cases, kind)
+    second, third = _entries(parts)[1:3]
+
+    def change(p: Parts) -> None:
+        p.files[second], p.files[third] = p.files[third], p.files[second]
+
+    assert _assert_same(tmp_path, cases, _resealed(cases, parts, change))[:2] == [
+        f"{second}: stream or version differs from its path",
+        f"{third}: stream or version differs from its path"]
+
+
+def test_an_undone_item_event_makes_the_close_counts_differ(tmp_path: Path,
+                                                           cases: Cases) -> None:
+    close = _entries(cases.final)[-1]
+    waived = next(p for p in _entries(cases.final, "item")
+                  if decode_entry(cases.final.files[p]).event_type == "ItemWaived")
+    stream = _stream_of(waived).split("/")[2]
+
+    def change(p: Parts) -> None:
+        del p.files[waived], p.files[_proof(waived)]
+        previous = layout.entry_path("item", stream, int(waived[-11:-5]) - 1)
+        p.streams = [layout.StreamHead("item", stream, s.versions - 1,
+                                       layout.sha256_hex(p.files[previous]))
+                     if s.id == stream else s for s in p.streams]
+
+    assert _assert_same(tmp_path, cases, _resealed(cases, cases.final, change)) == [
+        f"{close}: close counts differ from the items (the close says items 2, confirmed 1, "
+        "waived 1; the items replay to 2, 1, 0)"]
+
+
+def test_a_final_bundle_of_an_open_case_is_refused(tmp_path: Path, cases: Cases) -> None:
+    parts = with_changes(cases.interim, status="final")
+    assert _assert_same(tmp_path, cases, _sealed(cases, parts)) == [
+        "META-INF/manifest.json: final, but the departure is handing_over"]
+
+
+def test_an_unknown_bundle_format_is_refused(tmp_path: Path, cases: Cases) -> None:
+    members = _sealed(cases, cases.final)
+    doc = json.loads(members[layout.MANIFEST])
+    doc["bundle_format"] = 2
+    members[layout.MANIFEST] = encode_canonical(doc)
+    assert _assert_same(tmp_path, cases, members) == [
+        "META-INF/manifest.json: bundle_format 2 is not supported (this verifier knows 1)"]
+    members[layout.MANIFEST] = encode_canonical(doc) + b" "
+    assert _assert_same(tmp_path, cases, members) == [
+        "META-INF/manifest.json: not canonical JSON"]
+
+
+def _zip_with(members: Members, extra: list[tuple[zipfile.ZipInfo, bytes]]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for path, data in members.items():
+            archive.writestr(zipfile.ZipInfo(path, (2026, 12, 1, 8, 0, 0)), data)
+        for info, data in extra:
+            archive.writestr(info, data)
+    return out.getvalue()
+
+
+def _link(name: str) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name)
+    info.create_system = 3
+    info.external_attr = 0o120777 << 16
+    return info
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    ("../x", "../x: unsafe path"),
+    ("/etc/x", "/etc/x: unsafe path"),
+    ("a\\b", "a\\b: unsafe path"),
+    ("files/../../x", "files/../../x: unsafe path"),
+    ("README.txt", "README.txt: duplicate name"),
+    ("link", "link: is a link"),
+    ("dir/", "dir/: is a directory entry"),
+])
+@pytest.mark.filterwarnings("ignore:Duplicate name")
+def test_unsafe_zip_members_are_refused(tmp_path: Path, cases: Cases, extra: str,
+                                        message: str) -> None:
+    info = _link(extra) if extra == "link" else zipfile.ZipInfo(extra)
+    data = _zip_with(_sealed(cases, cases.final), [(info, b"../../etc/passwd")])
+    assert _failures(tmp_path, data, cases.vkey) == ([message], [message])
+
+
+def test_a_zip_without_mimetype_first_or_not_a_zip_is_refused(tmp_path: Path,
+                                                              cases: Cases) -> None:
+    members = _sealed(cases, cases.final)
+    reordered = {p: d for p, d in members.items() if p != "mimetype"} | {
+        "mimetype": members["mimetype"]}
+    assert _failures(tmp_path, zip_bytes(reordered), cases.vkey) == (
+        [verify.MIMETYPE_MESSAGE], [verify.MIMETYPE_MESSAGE])
+    assert _failures(tmp_path, b"PK\x03\x04 not really", cases.vkey) == (
+        ["bundle: not a ZIP archive"], ["bundle: not a ZIP archive"])
+
+
+def test_a_symlink_in_an_unzipped_folder_is_refused(tmp_path: Path, cases: Cases) -> None:
+    folder = tmp_path / "unzipped"
+    for path, data in _sealed(cases, cases.final).items():
+        (folder / path).parent.mkdir(parents=True, exist_ok=True)
+        (folder / path).write_bytes(data)
+    (folder / "keys2").symlink_to("/etc/passwd")
+    ours = verify.inspect_bundle(folder, cases.vkey).failures
+    assert ours == verifier.verify_bundle(folder, cases.vkey).failures == ["keys2: is a link"]
+
+
+def test_a_key_that_did_not_sign_is_refused(tmp_path: Path, cases: Cases) -> None:
+    from ledger.tlog.note import generate_key
+
+    _, other = generate_key("ledger.test/log")
+    path = tmp_path / "b.zip"
+    path.write_bytes(zip_bytes(_sealed(cases, cases.final)))
+    assert verify.inspect_bundle(path, other).failures == verifier.verify_bundle(
+        path, other).failures == ["META-INF/signature: not signed by the given key"]
