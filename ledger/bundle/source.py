@@ -1,0 +1,34 @@
+"""What a bundle's report is rendered from: the entries, the checkpoint and three facts.
+
+Pure data. The exporter builds it from the files it is about to write; ``ledger verify-bundle``
+builds it again from the files it read, so both render the same ``report.html`` bytes
+(docs/bundle-format.md, "Report source").
+"""
+
+from __future__ import annotations
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ReportSource:
+    """The inputs of ``report.html`` and ``report.pdf``.
+
+    ``entries`` maps each ``entries/...`` path (``layout.entry_path``) to the entry's exact stored
+    bytes; earlier exports of the case are among them as ``EvidenceExported`` entries.
+    ``report_source_sha256`` is ``layout.report_source_sha256`` over ``checkpoint`` and
+    ``entries``.
+    """
+
+    departure_id: str
+    generated_at: str
+    """RFC 3339 UTC with microseconds and ``Z``, as in the manifest."""
+    status: str
+    """``final`` or ``interim``."""
+    time_zone: str
+    """The organisation's IANA zone, e.g. ``Asia/Shanghai``."""
+    checkpoint: bytes
+    """The signed checkpoint note, verbatim, with every signature."""
+    keys: list[str]
+    """The log's verifier key strings (information only; the reader supplies the trust anchor)."""
+    entries: dict[str, bytes]
+    report_source_sha256: str
