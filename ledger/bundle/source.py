@@ -6,6 +6,7 @@ builds it again from the files it read, so both render the same ``report.html`` 
 """
 
 from __future__ import annotations
+
 from dataclasses import dataclass
 
 
