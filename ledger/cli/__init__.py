@@ -2,8 +2,8 @@
 
 One module per command group, each adding its parsers (``register``) and building what it
 needs through the composition root (ledger.bootstrap): ``database`` (migrate, demo), ``log``
-(verify, events, audit), ``keys`` (keygen, retire-key), ``access`` (principals, tokens) and
-``serve``.
+(verify, events, audit), ``keys`` (keygen, retire-key), ``access`` (principals, tokens),
+``serve`` and ``export`` (evidence bundles).
 """
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ import argparse
 import asyncio
 from collections.abc import Sequence
 
-from ledger.cli import access, database, keys, log, projections, serve
+from ledger.cli import access, database, export, keys, log, projections, serve
 from ledger.cli.common import Command, err, verifier_key_text
 from ledger.errors import LedgerError
 from ledger.settings import Settings
 
 __all__ = ["build_parser", "main", "verifier_key_text"]
-GROUPS = (database, log, keys, access, projections, serve)
+GROUPS = (database, log, keys, access, projections, serve, export)
 
 
 def build_parser() -> argparse.ArgumentParser:
