@@ -46,8 +46,11 @@ class BundleArchive:
         return info
 
     def add(self, path: str, data: bytes) -> None:
-        """One member from bytes in memory (``mimetype`` is stored, the rest deflated)."""
-        self._zip.writestr(self._info(path, path == MIMETYPE), data, compresslevel=6)
+        """One member from bytes in memory: ``mimetype`` and the proofs stored (base64 hashes
+        hardly shrink, and a deflate stream per small member costs more than it saves), the
+        rest deflated."""
+        stored = path == MIMETYPE or path.startswith("proofs/")
+        self._zip.writestr(self._info(path, stored), data, compresslevel=None if stored else 6)
 
     async def add_stream(self, path: str, chunks: AsyncIterator[bytes], sha256: str,
                          size: int) -> None:

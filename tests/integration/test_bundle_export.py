@@ -6,23 +6,26 @@ entry's tlog-proof against the one checkpoint, the signature note under the log'
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import json
 import uuid
 import zipfile
+from pathlib import Path
 
 import pytest
 
 from ledger.bundle import layout as L
 from ledger.canonical import encode_canonical
+from ledger.cli import main
 from ledger.entry import hash_entry
 from ledger.tlog.checkpoint import open_checkpoint
 from ledger.tlog.note import open_note
 from ledger.tlog.proof_text import parse_tlog_proof, verify_tlog_proof
 from ledger.verify_gate import verify_gate
 from tests.conftest import TEST_ORIGIN
-from tests.integration.http_fixtures import Api, Reply
+from tests.integration.http_fixtures import Api, Reply, serve
 from tests.support.bundle import Bundle
 from tests.support.confirmation import sign_confirmation_over_http
 from tests.support.handover_case import Case, handed_over_case
@@ -225,3 +228,31 @@ async def test_a_bad_flag_is_refused(api: Api) -> None:
 async def _exports(api: Api, departure: str) -> int:
     entries = await api.runtime.ledger.entries(uuid.UUID(departure))
     return sum(e.event_type == "DepartureEvidenceExported" for e in entries)
+
+
+async def test_the_cli_sequences_the_case_itself_and_writes_the_bundle(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    database = f"sqlite:///{tmp_path}/cli.db"
+    async with serve(database, tmp_path) as api:
+        case = await closed_case(api)  # nothing sequenced: no server sequences here
+        verifiers = api.runtime.verifiers
+    for name, value in {"LEDGER_DATABASE_URL": database, "LEDGER_DATA_DIR": str(tmp_path),
+                        "LEDGER_KEY_DIR": str(tmp_path / "keys"),
+                        "LEDGER_LOG_ORIGIN": TEST_ORIGIN}.items():
+        monkeypatch.setenv(name, value)
+    output = tmp_path / "bundle.zip"
+    argv = ["export", case.departure, "-o", str(output), "--with-files", "--as", "legal.x"]
+    assert await asyncio.to_thread(main, argv) == 0
+    bundle = Bundle(output.read_bytes())
+    manifest = check_manifest(bundle, case.departure)
+    assert manifest["status"] == "final" and manifest["with_files"] is True
+    assert f"files/{case.client_file}" in bundle.names()
+    for name in bundle.names():
+        if name.startswith("entries/"):
+            proof = bundle.read(name.replace("entries/", "proofs/", 1).replace(
+                ".json", ".tlog-proof"))
+            verify_tlog_proof(proof, hash_entry(bundle.read(name)), verifiers, TEST_ORIGIN)
+    assert await asyncio.to_thread(main, argv) == 2  # never overwrites without --force
+    refused = ["export", case.departure, "-o", str(tmp_path / "other.zip"), "--as", "zhao.min"]
+    assert await asyncio.to_thread(main, refused) == 2
+    assert not (tmp_path / "other.zip").exists()
