@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from ledger.aggregates.template import Template, template_id_for
 from ledger.bundle import layout as L
 from ledger.canonical import encode_canonical
 from ledger.cli import main
@@ -27,6 +28,7 @@ from ledger.verify_gate import verify_gate
 from tests.conftest import TEST_ORIGIN
 from tests.integration.http_fixtures import Api, Reply, serve
 from tests.support.bundle import Bundle
+from tests.support.case_steps import apply, approve, started
 from tests.support.confirmation import sign_confirmation_over_http
 from tests.support.handover_case import Case, handed_over_case
 
@@ -256,3 +258,52 @@ async def test_the_cli_sequences_the_case_itself_and_writes_the_bundle(
     refused = ["export", case.departure, "-o", str(tmp_path / "other.zip"), "--as", "zhao.min"]
     assert await asyncio.to_thread(main, refused) == 2
     assert not (tmp_path / "other.zip").exists()
+
+
+async def test_a_bundle_holds_the_applied_checklist_revisions_and_the_disputes(
+        api: Api) -> None:
+    departure = await started(api)
+    await approve(api, departure)
+    items = await apply(api, departure, "sales")
+    template = template_id_for("sales")
+    bundle = await export(api, departure)
+    manifest = check_manifest(bundle, departure)
+    check_proofs_and_signature(api, bundle)
+    streams = {(s["type"], s["id"]): s["versions"] for s in manifest["streams"]}
+    assert {i for t, i in streams if t == "item"} == set(items)
+    revision = (await api.runtime.ledger.load(Template, template)).revision
+    assert streams[("template", str(template))] == revision
+    assert [n for n in bundle.names() if n.startswith(f"entries/template/{template}/")] == [
+        L.entry_path("template", str(template), v) for v in range(1, revision + 1)]
+    case = await closed_case(api)
+    raised = await api.post("/v1/disputes", "zhao.min", json={
+        "departure_id": case.departure, "item_ids": [case.client_item],
+        "claim": "宏达科技最新需求在交接时被隐瞒"})
+    assert raised.status == 201, raised.body
+    dispute = raised.json()["result"]["dispute_id"]
+    bundle = await export(api, case.departure, "legal.x")
+    manifest = check_manifest(bundle, case.departure)
+    check_proofs_and_signature(api, bundle)
+    assert [s["type"] for s in manifest["streams"]] == ["departure", "item", "item", "dispute"]
+    assert manifest["streams"][-1]["id"] == dispute
+    assert manifest["status"] == "final"  # under legal hold, still closed
+
+
+async def test_a_withdrawn_case_is_final_and_the_board_takes_the_export(api: Api) -> None:
+    departure = await started(api)
+    withdrawn = await api.post(f"/v1/departures/{departure}/withdraw", "hr.sun",
+                               json={"reason": "stays after all"})
+    assert withdrawn.status == 200, withdrawn.body
+    bundle = await export(api, departure)
+    assert check_manifest(bundle, departure)["status"] == "final"
+    board = await api.read_model(f"/v1/boards/departures/{departure}", "hr.sun")
+    assert board.status == 200, board.body[:300]
+    assert board.json()["departure"]["state"] == "withdrawn"
+    assert await _exports(api, departure) == 1
+
+
+async def test_an_item_id_is_no_departure_to_export(api: Api) -> None:
+    case = await handed_over_case(api)
+    await api.sequence()
+    reply = await api.get(f"/v1/departures/{case.client_item}/bundle", "hr.sun")
+    reply.problem(404)
