@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
+import json
 import sys
 import tempfile
 import time
@@ -166,12 +167,14 @@ async def measure(database_url: str, folder: Path, runs: int) -> Figures:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             names = archive.namelist()
             manifest = archive.read(L.MANIFEST)
+            listed = json.loads(manifest)
             source = ReportSource(
-                departure_id=str(departure_id), generated_at="", status=last.status,
+                departure_id=str(departure_id), generated_at=listed["generated_at"],
+                status=last.status,
                 time_zone=runtime.settings.time_zone, checkpoint=archive.read(L.CHECKPOINT),
                 keys=archive.read(L.KEYS).decode().splitlines(),
                 entries={n: archive.read(n) for n in names if n.startswith("entries/")},
-                report_source_sha256="")
+                report_source_sha256=listed["report_source_sha256"])
         figures.events = sum(n.startswith("entries/") for n in names)
         figures.members, figures.size = len(names), len(data)
         streams = sorted({uuid.UUID(n.split("/")[2]) for n in names
