@@ -215,6 +215,11 @@ def report(figures: Figures) -> None:
     ratio = s["export"] / s["floor"]
     verdict = "OK" if s["export"] < 1.0 and ratio <= 5.0 else "MISSED"
     print(f"  export / floor = {ratio:.1f}x (target: under 1 s and within 5x): {verdict}")
+    # The PDF is reported apart (the "PDF rendering reported separately"): the export
+    # without it is what the target is about once the real renderer is in.
+    bare = s["export"] - s["report.pdf"]
+    print(f"  export without report.pdf = {bare * 1000:.1f} ms, "
+          f"{bare / s['floor']:.1f}x the floor")
 
 
 def main(argv: list[str] | None = None) -> int:
