@@ -14,6 +14,7 @@ from api import (
     admin_routes,
     batch_routes,
     board_routes,
+    bundle_routes,
     case_routes,
     command_routes,
     dispute_routes,
@@ -35,7 +36,7 @@ SERVER_HEADER = "handover-ledger"  # aiohttp's default names Python's and its ow
 TABLES = (command_routes.table, batch_routes.table, query_routes.table, admin_routes.table,
           upload_routes.table, access_routes.table, dispute_routes.table, case_routes.table,
           board_routes.table, live_routes.table, log_routes.table,
-          webhook_routes.table)
+          webhook_routes.table, bundle_routes.table)
 
 
 def endpoints() -> list[Endpoint]:

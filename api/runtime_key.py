@@ -11,6 +11,7 @@ from typing import Protocol
 
 from aiohttp import web
 
+from ledger.bundle.export import BundleExporter
 from ledger.service.ledger import Ledger
 from ledger.settings import Settings
 from ledger.store.blob_port import BlobStore
@@ -54,6 +55,8 @@ class Services(Protocol):
     def projections(self) -> ProjectionStore: ...
     @property
     def webhooks(self) -> WebhookStore: ...
+    @property
+    def exporter(self) -> BundleExporter: ...
 
 
 RUNTIME: web.AppKey[Services] = web.AppKey("runtime")

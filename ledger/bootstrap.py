@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import aiohttp
 
+from ledger.bundle.export import BundleExporter
 from ledger.projections.board import BoardProjector
 from ledger.projections.runner import ProjectionRunner
 from ledger.runtime import Clock, Runtime, Storage
@@ -87,10 +88,12 @@ async def bootstrap(settings: Settings, *, migrate: bool = True, sequencer: bool
         board = ProjectionRunner(storage.projections, BoardProjector())
         await board.prepare()
         sequencing.on_grown.append(board.worker.poke)
+        exporter = BundleExporter(ledger, storage.log, storage.blobs, signers,
+                                  settings.time_zone, clock, poke=sequencing.poke)
         runtime = Runtime(settings, storage.store, storage.log, ledger, LogReader(storage.log),
                           sequencing, load_verifiers(settings.key_dir), storage.principals,
                           storage.blobs, storage.projections, storage.webhooks, board, clock,
-                          http=http_client)
+                          exporter, http=http_client)
         runtime.workers = WorkerGroup(build_workers(runtime, sequencer=sequencer))
         return runtime
     except BaseException:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import aiohttp
 
+from ledger.bundle.export import BundleExporter
 from ledger.projections.runner import ProjectionRunner
 from ledger.service.ledger import Ledger
 from ledger.settings import Settings
@@ -62,6 +63,7 @@ class Runtime:
     webhooks: WebhookStore
     board: ProjectionRunner  # the board read model's runner (its worker is in ``workers``)
     clock: Clock
+    exporter: BundleExporter  # evidence bundles, signed with the sequencer's keys
     workers: WorkerGroup = field(default_factory=WorkerGroup)
     http: aiohttp.ClientSession | None = None  # made on first use by ``http_client``
 

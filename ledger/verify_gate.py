@@ -42,8 +42,9 @@ ITEM_STATE_AFTER = {"ItemCreated": "open", "ItemSubmitted": "submitted",
                     "ItemConfirmed": "confirmed", "ItemRejected": "rejected",
                     "ItemWaived": "waived"}
 FINAL_EVENTS = ("DepartureClosed", "DepartureWithdrawn")
-# Departure events a final case may still take: a dispute after close places a legal hold.
-AFTER_FINAL_EVENTS = frozenset({"DepartureLegalHoldPlaced"})
+# Departure events a final case may still take: a dispute after close places a legal hold;
+# an evidence bundle may be exported at any time.
+AFTER_FINAL_EVENTS = frozenset({"DepartureLegalHoldPlaced", "DepartureEvidenceExported"})
 AFTER_CLOSE_EVENTS = ("DepartureLeft", "DepartureContractTerminated")
 CLOSE_COUNTS = ("items_total", "confirmed", "waived", "optional_open")
 OrderKey = Callable[[int], int]  # storage position → its place in log order

@@ -574,6 +574,23 @@ class Departure(Timed, Aggregate):
         self.legal_hold = True
         self.dispute_ids = [*self.dispute_ids, dispute_id]
 
+    def record_export(self, by: str, bundle_format: int, status: str, checkpoint: JSONObject,
+                      manifest_sha256: str, with_files: bool) -> None:
+        """Record that ``by`` exported the case's evidence bundle (docs/bundle-format.md):
+        allowed in every state, after the close, a withdrawal and under legal hold too (a
+        dispute is what calls for a bundle). The bundle holds the events before this one."""
+        if status not in ("final", "interim"):
+            raise InvalidInputError(f"unknown bundle status {status!r}", field="status")
+        self._evidence_exported(by=by, bundle_format=bundle_format, status=status,
+                                checkpoint=checkpoint, manifest_sha256=manifest_sha256,
+                                with_files=with_files)
+
+    @event("EvidenceExported", topic="DepartureEvidenceExported")
+    def _evidence_exported(self, by: str, bundle_format: int, status: str,
+                           checkpoint: JSONObject, manifest_sha256: str,
+                           with_files: bool) -> None:
+        pass  # a record only: the case's state is what it was
+
     def _require_state(self, *allowed: str) -> None:
         if self.state not in allowed:
             raise DepartureStateError(

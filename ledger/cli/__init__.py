@@ -3,7 +3,7 @@
 One module per command group, each adding its parsers (``register``) and building what it
 needs through the composition root (ledger.bootstrap): ``database`` (migrate, demo), ``log``
 (verify, events, audit), ``keys`` (keygen, retire-key), ``access`` (principals, tokens),
-``bundle`` (verify-bundle) and ``serve``.
+``serve``, ``export`` and ``bundle`` (evidence bundles: export, verify-bundle).
 """
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ import argparse
 import asyncio
 from collections.abc import Sequence
 
-from ledger.cli import access, bundle, database, keys, log, projections, serve
+from ledger.cli import access, bundle, database, export, keys, log, projections, serve
 from ledger.cli.common import Command, err, verifier_key_text
 from ledger.errors import LedgerError
 from ledger.settings import Settings
 
 __all__ = ["build_parser", "main", "verifier_key_text"]
-GROUPS = (database, log, keys, access, projections, serve, bundle)
+GROUPS = (database, log, keys, access, projections, serve, export, bundle)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -37,6 +37,7 @@ from ledger.service import date_cases as dc
 from ledger.service import departure_cases as d
 from ledger.service import dispute_cases as disputes
 from ledger.service import evidence_cases as e
+from ledger.service import export_cases as x
 from ledger.service import flow_cases as f
 from ledger.service import item_cases as i
 from ledger.service import request_cases as rq
@@ -97,6 +98,7 @@ HANDLERS: dict[type[c.Model], Handler] = {
     c.ExcuseConfirmationSignature: hc.excuse_confirmation_signature,
     c.WithdrawDepartureRequest: rq.withdraw_departure_request,
     c.ReplaceItemSigner: sc.replace_item_signer,
+    x.RecordEvidenceExport: x.record_evidence_export,
 }
 SYSTEM_ACTOR = Actor(id=LEDGER_ACTOR_ID, role="operator", name="Handover Ledger")
 

@@ -57,6 +57,8 @@ PHRASES: dict[str, tuple[str, str]] = {
                                               "{reason}"),
     "DepartureClosed": ("{by} 结案", "{by} closed the case"),
     "DepartureLegalHoldPlaced": ("因争议进入法律保全", "a dispute placed it on legal hold"),
+    "DepartureEvidenceExported": ("{by} 导出证据包（{status_zh}）",
+                                  "{by} exported the evidence bundle ({status})"),
     "ItemCreated": ("新增事项「{item}」", "item “{item}” was created"),
     "ItemSubmitted": ("{by} 提交「{item}」", "{by} submitted “{item}”"),
     "ItemEvidenceUploaded": ("{by} 为「{item}」上传文件 {name}",
@@ -113,6 +115,8 @@ def describe(entry: Entry, item_title: str | None) -> dict[str, Any]:
     responsibility = str(entry.payload.get("responsibility", ""))
     fields["responsibility_zh"], fields["responsibility_en"] = RESPONSIBILITY.get(
         responsibility, (responsibility, responsibility))
+    fields["status_zh"] = {"final": "终版", "interim": "临时版"}.get(
+        str(entry.payload.get("status")), "?")
     step = entry.payload.get("step")
     if isinstance(step, int):  # shown from 1
         fields["step"] = step + 1

@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 
+from ledger.bundle.layout import MEDIA_TYPE
 from tests.conftest import TEST_ORIGIN
 from tests.integration.http_fixtures import Api, serve
 
@@ -54,7 +55,9 @@ def generated(tmp_path: Path) -> Iterator[Path]:
 def generate_client(document: bytes, folder: Path) -> ModuleType:
     """Write ``document``, generate the ``ledger_client`` package from it, import it."""
     (folder / "openapi.json").write_bytes(document)
-    (folder / "config.json").write_text(json.dumps({"post_hooks": []}))
+    # The evidence bundle's own media type is a ZIP: the generator reads it as bytes.
+    (folder / "config.json").write_text(json.dumps({"post_hooks": [], "content_type_overrides": {
+        MEDIA_TYPE: "application/octet-stream"}}))
     finished = subprocess.run(
         [GENERATOR, "generate", "--path", str(folder / "openapi.json"), "--output-path",
          str(folder / "ledger_client"), "--meta", "none", "--config",

@@ -81,6 +81,8 @@ EXERCISED = {
     "GET /v1/queues/{department}", "GET /v1/departures/{departure_id}/timeline",
     "GET /v1/reports/handover", "GET /v1/boards/departures/{departure_id}/events",
     "GET /v1/boards/hr/events",
+    # evidence bundles: exercised in test_bundle_export.py
+    "GET /v1/departures/{departure_id}/bundle",
 }
 
 

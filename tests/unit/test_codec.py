@@ -48,6 +48,7 @@ PINNED_TOPICS = {
     # a signatory HR excused from signing the handover confirmation
     "DepartureConfirmationSignatureExcused",
     "ItemSignerReplaced",  # one signer slot given to someone else
+    "DepartureEvidenceExported",  # issue 11: an evidence bundle was exported
 }
 
 

@@ -67,4 +67,8 @@ def test_every_command_but_those_carrying_a_file_may_be_posted_in_bulk() -> None
 
     in_bulk = set(get_args(c.Command))
     assert in_bulk.isdisjoint(c.UPLOAD_COMMANDS)
-    assert in_bulk | set(c.UPLOAD_COMMANDS) == set(HANDLERS)
+    from ledger.service.export_cases import RecordEvidenceExport
+
+    # an export is recorded by the exporter that built the bundle, never posted
+    assert RecordEvidenceExport not in in_bulk
+    assert in_bulk | set(c.UPLOAD_COMMANDS) | {RecordEvidenceExport} == set(HANDLERS)

@@ -1,0 +1,53 @@
+"""The evidence bundle download: parse → export (ledger.bundle.export) → stream the ZIP.
+
+Who may export, and the record of each export, are the exporter's (HR, legal, the leaver for
+their own case; to anyone else the case is absent). The bundle is built in full before the
+first byte goes out, so a failed export answers with a problem, never a truncated ZIP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+
+from api.auth import actor_of, context_of
+from api.body import path_uuid
+from api.endpoint import EndpointTable
+from api.runtime_key import RUNTIME
+from ledger.bundle.layout import MEDIA_TYPE
+from ledger.errors import InvalidInputError
+
+table = EndpointTable()
+_ZIP = ((MEDIA_TYPE, {"type": "string", "format": "binary"}),)
+
+
+@table.route("GET", "/v1/departures/{departure_id}/bundle", "The case's evidence bundle, a "
+             "ZIP that verifies offline (HR, legal; the leaver for their own case); each "
+             "export is recorded on the case", operation_id="export_evidence_bundle",
+             tag="departures", produces=_ZIP, query=(("with_files", "boolean"),))
+async def export_evidence_bundle(request: web.Request) -> web.StreamResponse:
+    """docs/bundle-format.md; ``with_files=true`` adds the attachments under ``files/``."""
+    with_files = request.query.get("with_files", "false")
+    if with_files not in ("true", "false"):
+        raise InvalidInputError("with_files must be true or false", field="with_files")
+    runtime = request.app[RUNTIME]
+    bundle = await runtime.exporter.export(
+        actor_of(request), path_uuid(request, "departure_id"), with_files=with_files == "true",
+        context=context_of(request))
+    try:
+        response = web.StreamResponse(status=200, headers={
+            "Content-Disposition": f'attachment; filename="{bundle.filename()}"',
+            "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
+            "X-Ledger-Manifest-SHA256": bundle.manifest_sha256,
+            "X-Ledger-Bundle-Status": bundle.status})
+        response.content_type = MEDIA_TYPE
+        response.content_length = bundle.size
+        await response.prepare(request)
+        for chunk in bundle.chunks():
+            await response.write(chunk)
+            await asyncio.sleep(0)  # a large bundle must not hold the loop between writes
+        await response.write_eof()
+        return response
+    finally:
+        bundle.close()

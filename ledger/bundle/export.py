@@ -1,0 +1,218 @@
+"""Export one departure's evidence bundle (docs/bundle-format.md, "Export").
+
+Reads the case's streams, waits (bounded) for the log to cover all of them, proves every entry
+against the latest signed checkpoint, renders the report, writes the manifest, its signature
+and the ZIP, and records ``DepartureEvidenceExported`` (in the next bundle, not this one).
+The ZIP is written to a spooled temporary file (memory up to ``SPOOL_BYTES``, then disk) and
+handed back to be streamed: attachments never sit whole in memory, and an export that fails
+fails before its first byte is sent.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import importlib.resources
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import IO
+from uuid import UUID
+
+from ledger.aggregates.departure import FINAL_STATES, Departure
+from ledger.bundle import layout as L
+from ledger.bundle.archive import BundleArchive
+from ledger.bundle.collect import CaseEntries, collect_case
+from ledger.bundle.proofs import DEFAULT_WAIT_SECONDS, await_coverage, prove_all
+from ledger.bundle.readme import readme_text
+from ledger.bundle.rendering import report_renderers
+from ledger.bundle.source import ReportSource
+from ledger.entry import Entry, format_time
+from ledger.errors import VerificationError
+from ledger.service.context import Actor, RequestContext
+from ledger.service.export_cases import CheckpointRecord, RecordEvidenceExport, require_exporter
+from ledger.service.ledger import Ledger
+from ledger.store.blob_port import BlobStore
+from ledger.store.log_port import LogStore, StoredCheckpoint
+from ledger.tlog.checkpoint import parse_checkpoint
+from ledger.tlog.note import Signer, sign_note
+
+SPOOL_BYTES = 8 * 1024 * 1024
+COPY_BYTES = 256 * 1024
+# Events that put a file into the blob store, and where their payload names its digest.
+_UPLOADS: dict[str, tuple[str, ...]] = {
+    "ItemEvidenceUploaded": ("sha256",),
+    "DisputeEvidenceUploaded": ("sha256",),
+    "DepartureRequested": ("letter", "sha256"),
+    "DepartureContractTerminated": ("document", "sha256"),
+}
+
+
+@dataclass(frozen=True)
+class BundleExporter:
+    """What an export needs, wired once by the composition root."""
+
+    ledger: Ledger
+    log: LogStore
+    blobs: BlobStore
+    signers: Sequence[Signer]
+    time_zone: str
+    clock: Callable[[], dt.datetime]
+    poke: Callable[[], None] | None = None
+    wait_seconds: float = DEFAULT_WAIT_SECONDS
+
+    async def export(self, actor: Actor, departure_id: UUID, *, with_files: bool = False,
+                     context: RequestContext | None = None) -> ExportedBundle:
+        """Build the bundle as ``actor`` and record the export. NotFoundError for a case
+        that is absent or that ``actor`` may not export; PushbackError when the log does not
+        cover the case in time."""
+        require_exporter(actor, await self.ledger.load(Departure, departure_id))
+        case = await collect_case(self.ledger.store, departure_id)
+        hashes = [e.event_hash for e in case.entries()]
+        coverage = await await_coverage(self.log, hashes, wait_seconds=self.wait_seconds,
+                                        poke=self.poke)
+        proofs = await prove_all(self.log, coverage, hashes)
+        built = await self._build(case, coverage.checkpoint, proofs, with_files)
+        try:
+            checkpoint = built.checkpoint
+            await self.ledger.execute(RecordEvidenceExport(
+                departure_id=departure_id, bundle_format=L.BUNDLE_FORMAT, status=built.status,
+                checkpoint=CheckpointRecord(origin=checkpoint.origin, size=checkpoint.size,
+                                            root=checkpoint.root),
+                manifest_sha256=built.manifest_sha256, with_files=with_files), actor, context)
+        except BaseException:
+            built.close()
+            raise
+        if self.poke is not None:
+            self.poke()
+        return built
+
+    async def _build(self, case: CaseEntries, signed: StoredCheckpoint,
+                     proofs: dict[bytes, bytes], with_files: bool) -> ExportedBundle:
+        moment = self.clock()
+        generated_at = format_time(moment)
+        departure_id = str(case.departure.id)
+        status = "final" if case.departure.state in FINAL_STATES else "interim"
+        note = signed.note
+        checkpoint = L.CheckpointRef(parse_checkpoint(note_text(note)).origin, signed.size,
+                                     base64.b64encode(signed.root).decode("ascii"))
+        keys = await self.log.signing_keys()
+        entries = {L.entry_path(e.stream_type, str(e.stream_id), e.version): e.raw
+                   for e in case.entries()}
+        files: dict[str, bytes] = {
+            L.README: readme_text(departure_id, generated_at, status),
+            L.CHECKPOINT: note,
+            L.KEYS: "".join(f"{k}\n" for k in keys).encode("ascii"),
+            L.VERIFY_PY: verifier_source(),
+            **entries,
+            **{L.proof_path(e.stream_type, str(e.stream_id), e.version): proofs[e.event_hash]
+               for e in case.entries()},
+        }
+        source_sha256 = L.report_source_sha256(files)
+        render_html, render_pdf = report_renderers()
+        files[L.REPORT_HTML] = render_html(ReportSource(
+            departure_id=departure_id, generated_at=generated_at, status=status,
+            time_zone=self.time_zone, checkpoint=note, keys=list(keys), entries=entries,
+            report_source_sha256=source_sha256))
+        attachments = await self._attachments(case.entries()) if with_files else {}
+        header = L.ManifestHeader(
+            departure_id=departure_id, generated_at=generated_at, status=status,
+            time_zone=self.time_zone, checkpoint=checkpoint,
+            streams=[L.StreamHead(s.type, s.id, len(s.entries), s.head.hex())
+                     for s in case.streams],
+            with_files=with_files, report_source_sha256=source_sha256)
+        members = [L.Member.of(p, d) for p, d in files.items()]
+        members += [L.Member(L.file_path(h), n, h) for h, n in attachments.items()]
+        files[L.REPORT_PDF] = render_pdf(files[L.REPORT_HTML], L.manifest_bytes(header, members))
+        manifest = L.manifest_bytes(header, [*members, L.Member.of(L.REPORT_PDF,
+                                                                    files[L.REPORT_PDF])])
+        signature = sign_note(L.signature_text(departure_id, manifest), self.signers)
+        out = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - handed on
+        try:
+            archive = BundleArchive(out, moment)
+            for path, data in [(L.MIMETYPE, L.MEDIA_TYPE.encode("ascii")),
+                               (L.MANIFEST, manifest), (L.SIGNATURE, signature)]:
+                archive.add(path, data)
+            for path in member_order(files):
+                archive.add(path, files[path])
+            for sha256, size in sorted(attachments.items()):
+                await archive.add_stream(L.file_path(sha256), self.blobs.read(sha256),
+                                         sha256, size)
+            archive.close()
+            size = out.tell()
+            out.seek(0)
+        except BaseException:
+            out.close()
+            raise
+        return ExportedBundle(departure_id, status, checkpoint, L.sha256_hex(manifest),
+                              out, size)
+
+    async def _attachments(self, entries: Iterator[Entry]) -> dict[str, int]:
+        """sha256 → size of every file the case's uploads put into the blob store."""
+        found: dict[str, int] = {}
+        for sha256 in sorted(set(cited_uploads(entries))):
+            size = await self.blobs.size_of(sha256)
+            if size is None:
+                raise VerificationError(f"the case cites the upload {sha256}, which the blob "
+                                        "store does not hold; run ledger verify")
+            found[sha256] = size
+        return found
+
+
+def cited_uploads(entries: Iterator[Entry]) -> Iterator[str]:
+    """The digest of every file the entries record as uploaded."""
+    for entry in entries:
+        where = _UPLOADS.get(entry.event_type)
+        if where is None:
+            continue
+        value: object = entry.payload
+        for key in where:
+            value = value.get(key) if isinstance(value, dict) else None
+        if isinstance(value, str):
+            yield value
+
+
+def member_order(files: dict[str, bytes]) -> list[str]:
+    """The spec's order after ``mimetype`` and ``META-INF/``: the fixed files, then
+    ``entries/`` and ``proofs/``, each by path (bytewise)."""
+    fixed = [L.README, L.CHECKPOINT, L.KEYS, L.VERIFY_PY, L.REPORT_HTML, L.REPORT_PDF]
+    rest = sorted((p for p in files if p not in fixed), key=lambda p: (
+        not p.startswith("entries/"), p.encode()))
+    return [*fixed, *rest]
+
+
+def note_text(note: bytes) -> str:
+    """The text of a signed note (C2SP signed-note: up to the blank line before the
+    signatures)."""
+    return note.split(b"\n\n", 1)[0].decode("utf-8") + "\n"
+
+
+def verifier_source() -> bytes:
+    """The bundle's ``verify.py``: the package's own file, byte for byte."""
+    return importlib.resources.files("ledger.bundle").joinpath("verify.py").read_bytes()
+
+
+@dataclass
+class ExportedBundle:
+    """A built bundle: what was recorded about it, and its bytes (read them once, then
+    ``close``)."""
+
+    departure_id: str
+    status: str
+    checkpoint: L.CheckpointRef
+    manifest_sha256: str
+    file: IO[bytes]
+    size: int
+
+    def chunks(self, size: int = COPY_BYTES) -> Iterator[bytes]:
+        """The ZIP's bytes, from the start, ``size`` at a time."""
+        self.file.seek(0)
+        while chunk := self.file.read(size):
+            yield chunk
+
+    def close(self) -> None:
+        self.file.close()
+
+    def filename(self) -> str:
+        """The name a download suggests: ``evidence-<departure id>.zip``."""
+        return f"evidence-{self.departure_id}.zip"

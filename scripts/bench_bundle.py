@@ -1,0 +1,250 @@
+"""Benchmark: evidence bundle export for a departure with 60 items and 600 events.
+
+Side by side in the same run, each timed ``--runs`` times (the best run counts, the machine's
+speed drifts between runs):
+
+* **export**: ``BundleExporter.export`` as the HTTP route runs it (read the case's streams,
+  find their log indexes, prove every entry against the checkpoint in one batched hash read,
+  render the report, manifest, signature, ZIP into a spooled file, record the export);
+* **floor**: reading the same streams from the store and writing their entries into a ZIP
+  (deflated, into the same kind of spooled file): what no exporter can beat.
+
+Targets: export under 1 s and within 5x its floor. Report rendering (``report.html`` and
+``report.pdf``, part of the export) is also timed on its own when ``ledger/bundle/report.py``
+is present. ``verifier_timings`` is the hook the verifiers' figures go into (each beside its
+floor: hashing the same bytes). The export's recorded event is sequenced between runs,
+outside the timed section. Exit 0 whatever the figures; 1 when the run fails.
+
+    python scripts/bench_bundle.py                 # SQLite in a temporary folder
+    python scripts/bench_bundle.py --postgres      # a fresh loopback PostgreSQL database
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import json
+import sys
+import tempfile
+import time
+import uuid
+import zipfile
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from benchdb import (
+    BENCH_ERRORS,
+    HR,
+    MANAGER,
+    bench_parser,
+    check_loopback,
+    create_database,
+    drop_database,
+    run_main,
+    with_database,
+)
+
+from ledger.bootstrap import bootstrap
+from ledger.bundle import layout as L
+from ledger.bundle.export import BundleExporter
+from ledger.bundle.rendering import REPORT_MODULE, report_renderers
+from ledger.bundle.source import ReportSource
+from ledger.principals import Principal
+from ledger.runtime import Runtime
+from ledger.service import commands as c
+from ledger.service.context import RequestContext
+from ledger.settings import Settings
+
+ITEMS = 60
+EVENTS = 600
+RECEIVER = "succ-bench"
+LEAVER = "leaver-bench"
+CONTEXT = RequestContext(auth="bench")
+
+
+@dataclass
+class Figures:
+    """Best-of-runs seconds per measurement, and facts of the bundle measured."""
+
+    seconds: dict[str, float] = field(default_factory=dict)
+    events: int = 0
+    members: int = 0
+    size: int = 0
+    report: str = "placeholder"
+    store: str = "sqlite"
+
+
+async def build_case(runtime: Runtime) -> uuid.UUID:
+    """One departure: started, approved, ``ITEMS`` ad-hoc items, comments up to ``EVENTS``."""
+    ledger = runtime.ledger
+    for who, roles in ((HR.id, ("hr",)), (MANAGER.id, ("employee",)),
+                       (RECEIVER, ("employee",)), (LEAVER, ("employee",))):
+        await runtime.principals.add_principal(Principal(who, who, roles))
+    started = await ledger.execute(c.StartDeparture(
+        leaver=c.Leaver(id=LEAVER, name="Bench Leaver", department="Sales",
+                        position="Account Manager", role_family="sales"),
+        manager_id=MANAGER.id, hr_owner_id=HR.id, notice_date="2026-11-01",
+        last_working_day="2026-11-30", reason="Resigned (benchmark)",
+        approval_chain=[c.ApprovalStep(name="Line manager", approver_id=MANAGER.id)]),
+        HR, CONTEXT)
+    departure_id = uuid.UUID(str(started.result["departure_id"]))
+    await ledger.execute(c.SubmitForApproval(departure_id=departure_id), HR, CONTEXT)
+    await ledger.execute(c.ApproveStep(departure_id=departure_id, step=0, comment="ok"),
+                         MANAGER, CONTEXT)
+    items = []
+    for n in range(ITEMS):
+        added = await ledger.execute(c.AddItem(
+            departure_id=departure_id, category="clients", title=f"客户资料 {n:02d}",
+            receiver=RECEIVER), HR, CONTEXT)
+        items.append(uuid.UUID(str(added.result["item_id"])))
+    written = 3 + 2 * ITEMS  # start, submit, approve; ItemAdded and ItemCreated per item
+    for n in range(EVENTS - written):
+        await ledger.execute(c.CommentItem(
+            item_id=items[n % ITEMS], text=f"交接进度说明 {n:04d}: client list checked."),
+            HR, CONTEXT)
+    return departure_id
+
+
+async def floor(runtime: Runtime, stream_ids: list[uuid.UUID]) -> int:
+    """Read the same streams and write their entries into a ZIP; the ZIP's size."""
+    with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as out:
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+            for stream_id in stream_ids:
+                for row in await runtime.store.read_stream(stream_id):
+                    archive.writestr(L.entry_path(row.stream_type, str(row.stream_id),
+                                                  row.version), row.entry)
+        return out.tell()
+
+
+def verifier_timings(bundle: bytes) -> dict[str, Callable[[], object]]:
+    """The verifiers to time beside their floor, by name. The verify branch adds
+    ``ledger verify-bundle`` and the bundle's ``verify.py`` here; the floor is ready."""
+    def hash_floor() -> object:
+        with zipfile.ZipFile(io.BytesIO(bundle)) as archive:
+            return [hashlib.sha256(archive.read(n)).digest() for n in archive.namelist()]
+    return {"verify floor (unzip + SHA-256 of every member)": hash_floor}
+
+
+async def best(runs: int, measure: Callable[[], Awaitable[object]],
+               between: Callable[[], Awaitable[object]] | None = None) -> float:
+    """The fastest of ``runs`` timed calls; ``between`` runs untimed before each."""
+    times = []
+    for _ in range(runs):
+        if between is not None:
+            await between()
+        start = time.perf_counter()
+        await measure()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+async def drain(runtime: Runtime) -> None:
+    while await runtime.sequencer.step():
+        pass
+
+
+async def measure(database_url: str, folder: Path, runs: int) -> Figures:
+    figures = Figures(store="postgres" if database_url.startswith("postgres") else "sqlite")
+    runtime = await bootstrap(Settings(database_url=database_url, data_dir=folder,
+                                       key_dir=folder / "keys", auto_apply_checklists=False))
+    try:
+        departure_id = await build_case(runtime)
+        await drain(runtime)
+        exporter: BundleExporter = runtime.exporter
+        bundles = []
+
+        async def export() -> None:
+            bundle = await exporter.export(HR, departure_id)
+            bundles.append(bundle)
+
+        figures.seconds["export"] = await best(runs, export, lambda: drain(runtime))
+        last = bundles[-1]
+        data = b"".join(last.chunks())
+        for bundle in bundles:
+            bundle.close()
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = archive.namelist()
+            manifest = archive.read(L.MANIFEST)
+            listed = json.loads(manifest)
+            source = ReportSource(
+                departure_id=str(departure_id), generated_at=listed["generated_at"],
+                status=last.status,
+                time_zone=runtime.settings.time_zone, checkpoint=archive.read(L.CHECKPOINT),
+                keys=archive.read(L.KEYS).decode().splitlines(),
+                entries={n: archive.read(n) for n in names if n.startswith("entries/")},
+                report_source_sha256=listed["report_source_sha256"])
+        figures.events = sum(n.startswith("entries/") for n in names)
+        figures.members, figures.size = len(names), len(data)
+        streams = sorted({uuid.UUID(n.split("/")[2]) for n in names
+                          if n.startswith("entries/")})
+        figures.seconds["floor"] = await best(runs, lambda: floor(runtime, streams))
+        render_html, render_pdf = report_renderers()
+        if sys.modules.get(REPORT_MODULE) is not None:
+            figures.report = "ledger.bundle.report"
+        html: list[bytes] = []
+
+        async def report_html() -> None:
+            html.append(render_html(source))
+
+        async def report_pdf() -> None:
+            render_pdf(html[-1], manifest)
+
+        figures.seconds["report.html"] = await best(runs, report_html)
+        figures.seconds["report.pdf"] = await best(runs, report_pdf)
+        for name, verifier in verifier_timings(data).items():
+            figures.seconds[name] = await best(runs, _awaitable(verifier))
+    finally:
+        await runtime.close()
+    return figures
+
+
+def _awaitable(function: Callable[[], object]) -> Callable[[], Awaitable[object]]:
+    async def call() -> object:
+        return function()
+    return call
+
+
+def report(figures: Figures) -> None:
+    s = figures.seconds
+    print(f"evidence bundle, {figures.store}: {figures.events} entries, {figures.members} "
+          f"members, {figures.size:,} bytes; report renderer: {figures.report}")
+    for name, seconds in s.items():
+        print(f"  {name:<52} {seconds * 1000:9.1f} ms")
+    ratio = s["export"] / s["floor"]
+    verdict = "OK" if s["export"] < 1.0 and ratio <= 5.0 else "MISSED"
+    print(f"  export / floor = {ratio:.1f}x (target: under 1 s and within 5x): {verdict}")
+    # The PDF is reported apart (the issue's "PDF rendering reported separately"): the export
+    # without it is what the target is about once the real renderer is in.
+    bare = s["export"] - s["report.pdf"]
+    print(f"  export without report.pdf = {bare * 1000:.1f} ms, "
+          f"{bare / s['floor']:.1f}x the floor")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = bench_parser(__doc__)
+    parser.add_argument("--postgres", action="store_true",
+                        help="run on a fresh PostgreSQL database (default: SQLite)")
+    parser.add_argument("--runs", type=int, default=5)
+    options = parser.parse_args(argv)
+
+    def run() -> Figures:
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp)
+            if not options.postgres:
+                return asyncio.run(measure(f"sqlite:///{folder}/bench.db", folder,
+                                           options.runs))
+            check_loopback(options.dsn)
+            name = asyncio.run(create_database(options.dsn))
+            try:
+                return asyncio.run(measure(with_database(options.dsn, name), folder,
+                                           options.runs))
+            finally:
+                asyncio.run(drop_database(options.dsn, name))
+
+    return run_main("bench_bundle", run, report, errors=BENCH_ERRORS)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
