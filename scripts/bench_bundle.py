@@ -49,7 +49,8 @@ from benchdb import (
 from ledger.bootstrap import bootstrap
 from ledger.bundle import layout as L
 from ledger.bundle.export import BundleExporter
-from ledger.bundle.rendering import REPORT_MODULE, report_renderers
+from ledger.bundle.report import render_report_html as render_html
+from ledger.bundle.report import render_report_pdf as render_pdf
 from ledger.bundle.source import ReportSource
 from ledger.principals import Principal
 from ledger.runtime import Runtime
@@ -72,7 +73,6 @@ class Figures:
     events: int = 0
     members: int = 0
     size: int = 0
-    report: str = "placeholder"
     store: str = "sqlite"
 
 
@@ -180,9 +180,6 @@ async def measure(database_url: str, folder: Path, runs: int) -> Figures:
         streams = sorted({uuid.UUID(n.split("/")[2]) for n in names
                           if n.startswith("entries/")})
         figures.seconds["floor"] = await best(runs, lambda: floor(runtime, streams))
-        render_html, render_pdf = report_renderers()
-        if sys.modules.get(REPORT_MODULE) is not None:
-            figures.report = "ledger.bundle.report"
         html: list[bytes] = []
 
         async def report_html() -> None:
@@ -209,7 +206,7 @@ def _awaitable(function: Callable[[], object]) -> Callable[[], Awaitable[object]
 def report(figures: Figures) -> None:
     s = figures.seconds
     print(f"evidence bundle, {figures.store}: {figures.events} entries, {figures.members} "
-          f"members, {figures.size:,} bytes; report renderer: {figures.report}")
+          f"members, {figures.size:,} bytes")
     for name, seconds in s.items():
         print(f"  {name:<52} {seconds * 1000:9.1f} ms")
     ratio = s["export"] / s["floor"]

@@ -25,7 +25,7 @@ from ledger.bundle.archive import BundleArchive
 from ledger.bundle.collect import CaseEntries, collect_case
 from ledger.bundle.proofs import DEFAULT_WAIT_SECONDS, await_coverage, prove_all
 from ledger.bundle.readme import readme_text
-from ledger.bundle.rendering import report_renderers
+from ledger.bundle.report import render_report_html, render_report_pdf
 from ledger.bundle.source import ReportSource
 from ledger.entry import Entry, format_time
 from ledger.errors import VerificationError
@@ -109,8 +109,7 @@ class BundleExporter:
                for e in case.entries()},
         }
         source_sha256 = L.report_source_sha256(files)
-        render_html, render_pdf = report_renderers()
-        files[L.REPORT_HTML] = render_html(ReportSource(
+        files[L.REPORT_HTML] = render_report_html(ReportSource(
             departure_id=departure_id, generated_at=generated_at, status=status,
             time_zone=self.time_zone, checkpoint=note, keys=list(keys), entries=entries,
             report_source_sha256=source_sha256))
@@ -123,7 +122,8 @@ class BundleExporter:
             with_files=with_files, report_source_sha256=source_sha256)
         members = [L.Member.of(p, d) for p, d in files.items()]
         members += [L.Member(L.file_path(h), n, h) for h, n in attachments.items()]
-        files[L.REPORT_PDF] = render_pdf(files[L.REPORT_HTML], L.manifest_bytes(header, members))
+        files[L.REPORT_PDF] = render_report_pdf(files[L.REPORT_HTML],
+                                                L.manifest_bytes(header, members))
         manifest = L.manifest_bytes(header, [*members, L.Member.of(L.REPORT_PDF,
                                                                     files[L.REPORT_PDF])])
         signature = sign_note(L.signature_text(departure_id, manifest), self.signers)

@@ -23,6 +23,8 @@ from eventsourcing.domain import Aggregate
 
 from ledger.aggregates.codec import decode_event
 from ledger.bundle import layout
+from ledger.bundle.report import render_report_html
+from ledger.bundle.source import ReportSource
 from ledger.bundle.verify import (
     Bundle,
     Check,
@@ -43,8 +45,6 @@ from ledger.tlog.hashing import hash_leaf
 from ledger.tlog.note import Verifier, open_note, parse_verifier_key
 from ledger.tlog.proof import verify_inclusion
 from ledger.tlog.proof_text import parse_tlog_proof
-
-NOT_RENDERED = "report.html: re-render not available"
 
 
 class LedgerPrimitives(Primitives):
@@ -140,11 +140,6 @@ def _state(aggregate: Aggregate | None) -> str | None:
 
 def rerender_check(bundle: Bundle, manifest: Mapping[str, Any]) -> Check:
     """``report.html`` rendered again from the entries is byte-identical to the bundle's."""
-    try:
-        from ledger.bundle.report import render_report_html  # type: ignore[import-not-found]
-        from ledger.bundle.source import ReportSource  # type: ignore[import-not-found]
-    except ImportError:
-        return Check("note", NOT_RENDERED)
     files = bundle.files
     source = ReportSource(
         departure_id=manifest["departure_id"], generated_at=manifest["generated_at"],
