@@ -12,6 +12,7 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from api.evidence_headers import OCTET_STREAM, SERVED_AS_UPLOADED
+from ledger.errors import InvalidInputError
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # A success response's other media types: (media type, JSON schema), e.g. a binary tile.
@@ -77,6 +78,24 @@ class EndpointTable:
         return register
 
     def add_to(self, app: web.Application) -> None:
-        """Register every endpoint's route."""
+        """Register every endpoint's route; a query parameter it does not declare is refused."""
         for e in self.endpoints:
-            app.router.add_route(e.method, e.path, e.handler)
+            app.router.add_route(e.method, e.path, _declared_query_only(e))
+
+
+def _declared_query_only(endpoint: Endpoint) -> Handler:
+    """``endpoint``'s handler behind a check that the query names only declared parameters
+    (as its OpenAPI document says: a misspelt filter is an error, never silently ignored)."""
+    declared = frozenset(name for name, _ in endpoint.query) | frozenset(endpoint.required_query)
+    handler = endpoint.handler
+
+    async def checked(request: web.Request) -> web.StreamResponse:
+        for name in request.query:
+            if name not in declared:
+                shown = name[:40] or "(empty name)"
+                raise InvalidInputError(f"unknown query parameter {shown!r}", field="query")
+        return await handler(request)
+
+    checked.__name__ = handler.__name__
+    checked.__doc__ = handler.__doc__
+    return checked
