@@ -1,7 +1,8 @@
 """Every departure of the demo, and cases with an approval chain (rejected, then approved), a
-rejected and resubmitted item and a withdrawal, bundled and checked: both verifiers pass, and
-the simplified replay of ``verify.py`` gives the departure and item states that the real
-aggregates reach (the ledger's replay, and the aggregates loaded from the store)."""
+rejected and resubmitted item and a withdrawal, each exported once by the real exporter and
+checked: both verifiers pass, and the simplified replay of ``verify.py`` gives the
+departure and item states that the real aggregates reach (the ledger's replay, and the
+aggregates loaded from the store)."""
 
 from __future__ import annotations
 
@@ -15,21 +16,20 @@ import pytest
 
 from ledger.aggregates.departure import Departure
 from ledger.aggregates.item import HandoverItem
+from ledger.bootstrap import bootstrap
 from ledger.bundle import verifier, verify
+from ledger.demo import HR as DEMO_HR
 from ledger.demo_scenarios import play_all
 from ledger.service import commands as c
 from ledger.service.context import Actor
 from ledger.service.ledger import Ledger
-from ledger.store.blob_factory import blob_store_for
-from ledger.store.factory import log_store_for
-from ledger.store.sqlite import SQLiteEventStore
 from ledger.tlog.note import Signer
-from ledger.transparency.keys import create_key, load_signers
-from ledger.transparency.sequencer import Sequencer
-from tests.support.bundles import Parts, collect, seal, with_changes, zip_bytes
+from ledger.transparency.keys import load_signers
+from tests.conftest import TEST_ORIGIN
+from tests.support.bundle_cases import Exported, export, runtime_settings
+from tests.support.bundles import renderer_refuses, seal, with_changes, zip_bytes
 
-ORIGIN = "ledger.test/log"
-HR = Actor("hr.t", "hr")
+HR = Actor(DEMO_HR.id, "hr")  # a principal the demo creates
 APPROVER = Actor("li.qiang", "employee")
 
 
@@ -37,7 +37,7 @@ APPROVER = Actor("li.qiang", "employee")
 class Logged:
     signers: list[Signer]
     vkey: str
-    bundles: dict[str, tuple[Parts, bytes]]
+    bundles: dict[str, Exported]
     departures: dict[str, str]
     items: dict[str, str]
 
@@ -70,52 +70,50 @@ async def _more_cases(ledger: Ledger) -> None:
             await ledger.execute(c.ConfirmItem(item_id=item), receiver)
 
 
-async def _log(folder: Path) -> Logged:
-    store = await SQLiteEventStore.connect(folder / "ledger.db")
-    await store.migrate()
+async def _log(database_url: str, folder: Path) -> Logged:
+    runtime = await bootstrap(runtime_settings(database_url, folder))
     try:
-        ledger = Ledger(store)
-        await ledger.install_builtin_templates()
-        await play_all(ledger, dt.date(2026, 11, 24), blob_store_for(store, None, folder))
+        ledger = runtime.ledger
+        await play_all(ledger, dt.date(2026, 11, 24), runtime.blobs, runtime.principals)
         await _more_cases(ledger)
-        create_key(folder / "keys", ORIGIN)
-        signers = load_signers(folder / "keys", ORIGIN)
-        sequencer = Sequencer(log_store_for(store), signers, ORIGIN)
-        while await sequencer.step():
-            pass
+        signers = load_signers(folder / "keys", TEST_ORIGIN)
         logged = Logged(signers, signers[0].verifier.vkey, {}, {}, {})
-        for departure_id in await store.stream_ids("departure"):
-            parts = await collect(store, str(departure_id), signers)
-            logged.bundles[str(departure_id)] = (parts, zip_bytes(seal(parts, signers)))
+        for departure_id in await runtime.store.stream_ids("departure"):
             departure = await ledger.load(Departure, departure_id)
+            leaver = Actor(departure.leaver_id, "employee")  # the leaver may export their case
+            logged.bundles[str(departure_id)] = await export(runtime, departure_id, leaver)
             logged.departures[str(departure_id)] = departure.state
             for item_id in departure.item_ids:
                 logged.items[item_id] = (await ledger.load(HandoverItem, item_id)).state
         return logged
     finally:
-        await store.close()
+        await runtime.close()
 
 
 @pytest.fixture(scope="module")
 def logged(tmp_path_factory: pytest.TempPathFactory) -> Logged:
-    return asyncio.run(_log(tmp_path_factory.mktemp("replay")))
+    """Every case, each exported once. On SQLite only: what the verifiers read is the bundle's
+    bytes, and each export prints a PDF (seconds); test_bundle_export.py exports on both stores,
+    test_verify_bundle_commands.py verifies bundles exported from both."""
+    folder = tmp_path_factory.mktemp("replay")
+    return asyncio.run(_log(f"sqlite:///{folder / 'ledger.db'}", folder))
 
 
 def test_every_case_bundles_and_passes_both_verifiers(logged: Logged, tmp_path: Path) -> None:
     assert len(logged.bundles) >= 6
     assert {"closed", "handing_over", "withdrawn"} <= set(logged.departures.values())
-    for departure_id, (_, data) in logged.bundles.items():
+    for departure_id, exported in logged.bundles.items():
         path = tmp_path / f"{departure_id}.zip"
-        path.write_bytes(data)
+        path.write_bytes(exported.data)
         assert verify.inspect_bundle(path, logged.vkey).failures == [], departure_id
         assert verifier.verify_bundle(path, logged.vkey).failures == [], departure_id
 
 
 def test_the_simplified_replay_reaches_the_aggregates_states(logged: Logged,
                                                             tmp_path: Path) -> None:
-    for departure_id, (_, data) in logged.bundles.items():
+    for departure_id, exported in logged.bundles.items():
         path = tmp_path / f"{departure_id}.zip"
-        path.write_bytes(data)
+        path.write_bytes(exported.data)
         ours = verify.inspect_bundle(path, logged.vkey)
         departure = sorted((e for e in ours.entries.values() if e.stream_id == departure_id),
                            key=lambda e: e.version)
@@ -139,9 +137,7 @@ def test_the_replay_knows_every_event_type_the_aggregates_record() -> None:
 
     known = {name: kind for name, (kind, _) in EVENT_CLASSES.items()}
     departure = {n for n, k in known.items() if k == "departure"}
-    assert departure <= set(verify.DEPARTURE_EVENTS)
-    # The export's own record (ledger/bundle/export.py) arrives with the exporter's branch.
-    assert set(verify.DEPARTURE_EVENTS) - departure <= {"DepartureEvidenceExported"}
+    assert departure == set(verify.DEPARTURE_EVENTS)  # the export's own record among them
     assert {n for n, k in known.items() if k == "item"} == set(verify.ITEM_EVENTS)
     assert set(verify.FOLLOWS) <= {*verify.DEPARTURE_EVENTS, *verify.ITEM_EVENTS}
 
@@ -149,17 +145,21 @@ def test_the_replay_knows_every_event_type_the_aggregates_record() -> None:
 @pytest.mark.parametrize("kind", ["dispute", "template"])
 def test_a_dropped_dispute_or_template_revision_is_found(logged: Logged, tmp_path: Path,
                                                         kind: str) -> None:
-    parts = next(p for p, _ in logged.bundles.values() if any(
-        s.type == kind for s in p.streams))
+    parts = next(e.parts for e in logged.bundles.values() if any(
+        s.type == kind for s in e.parts.streams))
     stream = next(s for s in parts.streams if s.type == kind)
     cut = with_changes(parts)
-    for path in [x for x in cut.files if f"/{kind}/{stream.id}/" in x]:
-        del cut.files[path]
+    for member in [x for x in cut.files if f"/{kind}/{stream.id}/" in x]:
+        del cut.files[member]
     cut.streams = [s for s in cut.streams if s.id != stream.id]
+    members = seal(cut, logged.signers)
     path = tmp_path / "bundle.zip"
-    path.write_bytes(zip_bytes(seal(cut, logged.signers)))
+    path.write_bytes(zip_bytes(members))
     ours = verify.inspect_bundle(path, logged.vkey).failures
-    assert ours == verifier.verify_bundle(path, logged.vkey).failures
+    # The ledger renders the report again: not from these entries when a dispute is missing.
+    refused = ["report.html: not produced from these entries"] if kind == "dispute" else []
+    assert renderer_refuses(members) == bool(refused)
+    assert verifier.verify_bundle(path, logged.vkey).failures == [*ours, *refused]
     assert ours == ([f"entries/dispute/{stream.id}: dispute is missing"] if kind == "dispute"
                     else [f"entries/template/{stream.id}: applied template revision "
                           f"{stream.versions} is missing"])

@@ -1,26 +1,29 @@
-"""Two departures in one real (SQLite) ledger, sequenced and signed, and their bundles' parts:
-``final`` (closed: one item confirmed with an uploaded file, one waived; every event logged)
-and ``interim`` (a checklist applied, handing over), with the test's log key."""
+"""Two departures in one real ledger (a runtime as ``ledger serve`` opens it), sequenced and
+signed, each exported once by the real exporter: ``final`` (closed: one item confirmed with an
+uploaded file, one waived; exported with its files) and ``interim`` (a checklist applied,
+handing over). A module builds them once and tampers with copies."""
 
 from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from ledger.bootstrap import bootstrap
+from ledger.principals import Principal
+from ledger.runtime import Runtime
 from ledger.service import commands as c
 from ledger.service.context import Actor
 from ledger.service.ledger import Ledger
-from ledger.store.factory import log_store_for
-from ledger.store.sqlite import SQLiteEventStore
+from ledger.settings import Settings
 from ledger.tlog.note import Signer
-from ledger.transparency.keys import create_key, load_signers
-from ledger.transparency.sequencer import Sequencer
-from tests.support.bundles import Parts, collect
+from ledger.transparency.keys import load_signers
+from tests.conftest import TEST_ORIGIN, drain
+from tests.support.bundles import Parts, parts_of
 from tests.support.confirmation import sign_confirmation
 
-ORIGIN = "ledger.test/log"
 HR = Actor("hr.t", "hr")
 LEAVER = Actor("wang.lei", "employee")
 RECEIVER = Actor("zhao.min", "employee")
@@ -28,13 +31,20 @@ ATTACHMENT = b"%PDF-1.7 client list, 2026-11"
 
 
 @dataclass
+class Exported:
+    """One exported bundle: the ZIP's bytes, and its parts."""
+
+    data: bytes
+    parts: Parts
+
+
+@dataclass
 class Cases:
-    """The signers, the two bundles' parts, and the departures behind them."""
+    """The log's signers and the two exported bundles."""
 
     signers: list[Signer]
-    final: Parts
-    interim: Parts
-    store_path: Path
+    final: Exported
+    interim: Exported
 
     @property
     def vkey(self) -> str:
@@ -58,17 +68,23 @@ async def _item(ledger: Ledger, departure: uuid.UUID, title: str) -> uuid.UUID:
     return uuid.UUID(str(added.result["item_id"]))
 
 
-async def _closed_case(ledger: Ledger) -> uuid.UUID:
+async def _one(data: bytes) -> AsyncIterator[bytes]:
+    yield data
+
+
+async def _closed_case(runtime: Runtime) -> uuid.UUID:
+    ledger = runtime.ledger
     departure = await _started(ledger)
     confirmed = await _item(ledger, departure, "客户资料")
     waived = await _item(ledger, departure, "Laptop")
-    digest = hashlib.sha256(ATTACHMENT).hexdigest()
-    await ledger.execute(c.RecordUpload(item_id=confirmed, sha256=digest, size=len(ATTACHMENT),
+    digest, size = await runtime.blobs.put(_one(ATTACHMENT))
+    assert digest == hashlib.sha256(ATTACHMENT).hexdigest()
+    await ledger.execute(c.RecordUpload(item_id=confirmed, sha256=digest, size=size,
                                         name="clients.pdf", media_type="application/pdf"),
                          LEAVER)
     await ledger.execute(c.SubmitItem(item_id=confirmed, note="all clients",
                                       evidence=[{"sha256": digest, "name": "clients.pdf",
-                                                "size": len(ATTACHMENT),
+                                                "size": size,
                                                 "media_type": "application/pdf"}]), LEAVER)
     await ledger.execute(c.ConfirmItem(item_id=confirmed, note="received"), RECEIVER)
     await ledger.execute(c.WaiveItem(item_id=waived, reason="returned to IT already"), HR)
@@ -77,23 +93,40 @@ async def _closed_case(ledger: Ledger) -> uuid.UUID:
     return departure
 
 
-async def build_cases(folder: Path) -> Cases:
-    """Run both cases in a fresh ledger under ``folder``, sequence and sign, collect parts."""
-    store = await SQLiteEventStore.connect(folder / "ledger.db")
-    await store.migrate()
+async def export(runtime: Runtime, departure: uuid.UUID | str, actor: Actor = HR, *,
+                 with_files: bool = False) -> Exported:
+    """Sequence what is queued, then export the bundle of ``departure`` as ``actor``."""
+    await drain(runtime.sequencer)
+    bundle = await runtime.exporter.export(actor, uuid.UUID(str(departure)),
+                                           with_files=with_files)
     try:
-        ledger = Ledger(store)
+        data = b"".join(bundle.chunks())
+    finally:
+        bundle.close()
+    return Exported(data, parts_of(data))
+
+
+def runtime_settings(database_url: str, folder: Path) -> Settings:
+    """A runtime's settings for the tests' log (keys and blobs under ``folder``)."""
+    return Settings(database_url=database_url, data_dir=folder, log_origin=TEST_ORIGIN,
+                    key_dir=folder / "keys", auto_apply_checklists=False)
+
+
+async def build_cases(database_url: str, folder: Path) -> Cases:
+    """Run both cases in a fresh ledger on ``database_url`` and export each once."""
+    runtime = await bootstrap(runtime_settings(database_url, folder))
+    try:
+        ledger = runtime.ledger
         await ledger.install_builtin_templates()
-        final = await _closed_case(ledger)
+        for who, role in ((HR.id, "hr"), (LEAVER.id, "employee"), ("li.qiang", "employee"),
+                          (RECEIVER.id, "employee")):
+            await runtime.principals.add_principal(Principal(who, who, (role,)))
+        final = await _closed_case(runtime)
         interim = await _started(ledger)
         await ledger.execute(c.ApplyTemplate(departure_id=interim, template_key="general",
                                              successor_id=RECEIVER.id), HR)
-        create_key(folder / "keys", ORIGIN)
-        signers = load_signers(folder / "keys", ORIGIN)
-        sequencer = Sequencer(log_store_for(store), signers, ORIGIN)
-        while await sequencer.step():
-            pass
-        return Cases(signers, await collect(store, str(final), signers, files={"a": ATTACHMENT}),
-                     await collect(store, str(interim), signers), folder / "ledger.db")
+        signers = load_signers(folder / "keys", TEST_ORIGIN)
+        return Cases(signers, await export(runtime, final, with_files=True),
+                     await export(runtime, interim))
     finally:
-        await store.close()
+        await runtime.close()

@@ -1,69 +1,90 @@
-"""Evidence bundles for tests, built by the spec (docs/bundle-format.md) from a real store.
+"""Evidence bundles for the verifier tests: opened from the real exporter's ZIP, and resealed.
 
-Until the exporter (``ledger/bundle/export.py``) lands, this builds a bundle the way the spec
-says one is built: the streams read from the store, one tlog-proof per entry from the log
-reader after the sequencer has run, the manifest and signature through ``ledger.bundle.layout``,
-signed with the test's log key. ``Parts`` keeps the members apart from the manifest so a tamper
-test can change a member and, as an attacker holding the log key would, seal the bundle again.
+A bundle is exported once (``ledger.bundle.export.BundleExporter``) and opened into ``Parts``:
+its members apart from ``mimetype``, the manifest and the signature, and the manifest's header.
+A tamper test changes a copy of the members and zips them again (the manifest then no longer
+matches), or reseals them: what the exporter cannot produce, and what someone holding the log
+key could: the manifest written again over the changed members and signed, ``report.html``
+rendered again by the real renderer, and a ``report.pdf`` carrying the new content manifest.
 """
 
 from __future__ import annotations
 
-import base64
+import datetime as dt
 import io
-import uuid
+import json
 import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
+from eventsourcing.domain import EventSourcingError
 from pypdf import PdfWriter
 
-import ledger.bundle.verify as verify_module
 from ledger.bundle import layout
-from ledger.canonical import JSONObject
-from ledger.entry import decode_entry
-from ledger.store.factory import log_store_for
-from ledger.store.port import EventStore
-from ledger.tlog.checkpoint import parse_checkpoint
-from ledger.tlog.note import Signer, open_note, sign_note
-from ledger.transparency.reader import LogReader
+from ledger.bundle.archive import BundleArchive
+from ledger.bundle.export import member_order
+from ledger.bundle.report import render_report_html
+from ledger.bundle.source import ReportSource
+from ledger.errors import VerificationError
+from ledger.tlog.note import Signer, sign_note
 
-GENERATED_AT = "2026-12-01T08:00:00.000000Z"
-ZIP_TIME = (2026, 12, 1, 8, 0, 0)
+ZIP_TIME = dt.datetime(2026, 12, 1, 8, 0, tzinfo=dt.UTC)
+SEALS = (layout.MIMETYPE, layout.MANIFEST, layout.SIGNATURE)
 
 
 @dataclass
 class Parts:
-    """A bundle before sealing: every member but ``mimetype``, the manifest and the signature."""
+    """An exported bundle before sealing: every member but ``mimetype``, the manifest and the
+    signature, and what the manifest says besides its file list."""
 
     departure_id: str
     status: str
-    checkpoint: bytes
+    checkpoint: layout.CheckpointRef
     streams: list[layout.StreamHead]
     files: dict[str, bytes] = field(default_factory=dict)
     with_files: bool = False
-    generated_at: str = GENERATED_AT
-    time_zone: str = "Asia/Shanghai"
+    generated_at: str = ""
+    time_zone: str = ""
 
     def header(self) -> layout.ManifestHeader:
-        opened = parse_checkpoint(self.checkpoint[: self.checkpoint.rfind(b"\n\n") + 1].decode())
-        ref = layout.CheckpointRef(opened.origin, opened.size,
-                                   base64.b64encode(opened.root_hash).decode())
         return layout.ManifestHeader(
-            self.departure_id, self.generated_at, self.status, self.time_zone, ref,
+            self.departure_id, self.generated_at, self.status, self.time_zone, self.checkpoint,
             self.streams, self.with_files, layout.report_source_sha256(self.files))
 
 
-def report_html(source_sha256: str, departure_id: str) -> bytes:
-    """A stand-in ``report.html`` carrying the report source digest, as the spec requires."""
-    return (f'<!doctype html><html><head><meta charset="utf-8"><meta name="'
-            f'{layout.REPORT_SOURCE_META}" content="{source_sha256}"><title>{departure_id}'
-            f"</title></head><body><p>{source_sha256}</p></body></html>\n").encode()
+def open_members(data: bytes) -> dict[str, bytes]:
+    """Every member of a ZIP, in its order."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return {n: archive.read(n) for n in archive.namelist()}
 
 
-def report_pdf(content_manifest: bytes) -> bytes:
-    """A one-page PDF carrying the content manifest as its attached ``manifest.json``."""
+def parts_of(data: bytes) -> Parts:
+    """The parts of an exported bundle's ZIP."""
+    members = open_members(data)
+    doc: dict[str, Any] = json.loads(members[layout.MANIFEST])
+    c = doc["checkpoint"]
+    return Parts(
+        departure_id=doc["departure_id"], status=doc["status"],
+        checkpoint=layout.CheckpointRef(c["origin"], c["size"], c["root"]),
+        streams=[layout.StreamHead(s["type"], s["id"], s["versions"], s["head"])
+                 for s in doc["streams"]],
+        files={p: d for p, d in members.items() if p not in SEALS},
+        with_files=doc["with_files"], generated_at=doc["generated_at"],
+        time_zone=doc["time_zone"])
+
+
+def with_changes(parts: Parts, **changes: object) -> Parts:
+    """A copy of ``parts`` with ``changes`` (and its own copy of the files)."""
+    return replace(parts, files=dict(parts.files), streams=list(parts.streams),
+                   **changes)  # type: ignore[arg-type]
+
+
+def attached_pdf(content_manifest: bytes) -> bytes:
+    """A one-page PDF carrying ``content_manifest`` as its attached ``manifest.json``: the
+    resealer's report.pdf (printing the real one again takes seconds and proves nothing more:
+    the ledger checks the PDF's attachment)."""
     writer = PdfWriter()
     writer.add_blank_page(width=595, height=842)
     writer.add_attachment(layout.CONTENT_MANIFEST_NAME, content_manifest)
@@ -72,37 +93,70 @@ def report_pdf(content_manifest: bytes) -> bytes:
     return out.getvalue()
 
 
+REFUSED = (VerificationError, ValueError, EventSourcingError)
+"""What the renderer raises for entries it cannot make a report of."""
+
+
+def report_source(files: Mapping[str, bytes], manifest: Mapping[str, Any],
+                  source_sha256: str | None = None) -> ReportSource:
+    """What ``report.html`` is rendered from: the entries, the checkpoint and the keys among
+    ``files``, the rest as the manifest says."""
+    return ReportSource(
+        departure_id=manifest["departure_id"], generated_at=manifest["generated_at"],
+        status=manifest["status"], time_zone=manifest["time_zone"],
+        checkpoint=files[layout.CHECKPOINT],
+        keys=files.get(layout.KEYS, b"").decode().splitlines(),
+        entries={p: d for p, d in files.items() if p.startswith("entries/")},
+        report_source_sha256=source_sha256 or manifest["report_source_sha256"])
+
+
+def renderer_refuses(members: Mapping[str, bytes]) -> bool:
+    """Whether the real renderer refuses to make a report of a bundle's entries."""
+    try:
+        render_report_html(report_source(members, json.loads(members[layout.MANIFEST])))
+    except REFUSED:
+        return True
+    return False
+
+
+def _rendered_html(parts: Parts, source_sha256: str) -> bytes:
+    header = {"departure_id": parts.departure_id, "generated_at": parts.generated_at,
+              "status": parts.status, "time_zone": parts.time_zone}
+    try:
+        return render_report_html(report_source(parts.files, header, source_sha256))
+    except REFUSED:
+        # Entries the renderer refuses: the resealer keeps the old report with the new digest.
+        old = parts.files[layout.REPORT_HTML]
+        meta = f'name="{layout.REPORT_SOURCE_META}" content="'.encode()
+        at = old.index(meta) + len(meta)
+        return old[:at] + source_sha256.encode() + old[at + 64:]
+
+
 def seal(parts: Parts, signers: Sequence[Signer], *, report: bool = True) -> dict[str, bytes]:
-    """Every member in ZIP order: the report (unless ``report`` is False: keep the parts'),
-    the manifest over the members and the signature note over the manifest."""
+    """Every member in the exporter's order: the report made again over the parts (unless
+    ``report`` is False: keep the parts'), the manifest over the members and the signature
+    note over the manifest, signed by ``signers``."""
     files = dict(parts.files)
     header = parts.header()
     if report:
-        files[layout.REPORT_HTML] = report_html(header.report_source_sha256, parts.departure_id)
+        files[layout.REPORT_HTML] = _rendered_html(parts, header.report_source_sha256)
         content = layout.manifest_bytes(header, [layout.Member.of(p, d) for p, d in files.items()
                                                  if p != layout.REPORT_PDF])
-        files[layout.REPORT_PDF] = report_pdf(content)
+        files[layout.REPORT_PDF] = attached_pdf(content)
     manifest = layout.manifest_bytes(header, [layout.Member.of(p, d) for p, d in files.items()])
     signature = sign_note(layout.signature_text(parts.departure_id, manifest), signers)
-    order = [layout.README, layout.CHECKPOINT, layout.KEYS, layout.VERIFY_PY,
-             layout.REPORT_HTML, layout.REPORT_PDF]
-    rest = sorted((p for p in files if p not in order), key=lambda p: p.encode())
     members = {layout.MIMETYPE: layout.MEDIA_TYPE.encode(), layout.MANIFEST: manifest,
                layout.SIGNATURE: signature}
-    members |= {p: files[p] for p in [*order, *rest] if p in files}
-    return members
+    return members | {p: files[p] for p in member_order(files) if p in files}
 
 
 def zip_bytes(members: Mapping[str, bytes]) -> bytes:
-    """The ZIP of ``members`` in order: ``mimetype`` stored, the rest deflated, one time."""
+    """The ZIP of ``members`` in their order, written as the exporter writes one."""
     out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as archive:
-        for path, data in members.items():
-            info = zipfile.ZipInfo(path, ZIP_TIME)
-            info.compress_type = (zipfile.ZIP_STORED if path == layout.MIMETYPE
-                                  else zipfile.ZIP_DEFLATED)
-            info.external_attr = 0o644 << 16
-            archive.writestr(info, data)
+    archive = BundleArchive(out, ZIP_TIME)
+    for path, data in members.items():
+        archive.add(path, data)
+    archive.close()
     return out.getvalue()
 
 
@@ -113,72 +167,3 @@ def unzip_to(members: Mapping[str, bytes], folder: Path) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
     return folder
-
-
-def verify_source() -> bytes:
-    """The bytes of ``ledger/bundle/verify.py``, as the exporter copies it into a bundle."""
-    return Path(verify_module.__file__).read_bytes()
-
-
-async def _stream(store: EventStore, stream_id: str, size: int) -> list[tuple[int, bytes]]:
-    # Every version up to the last one the checkpoint covers (the log holds event hashes).
-    log = log_store_for(store)
-    rows = await store.read_stream(uuid.UUID(stream_id))
-    kept = []
-    for row in rows:
-        index = await log.find_index(row.event_hash)
-        if index is None or index >= size:
-            break
-        kept.append((row.version, row.entry))
-    return kept
-
-
-async def collect(store: EventStore, departure_id: str, signers: Sequence[Signer],
-                  *, files: Mapping[str, bytes] | None = None) -> Parts:
-    """The parts of the bundle of ``departure_id``: its streams, each entry's proof against
-    the latest checkpoint, ``keys``, ``verify.py``, ``README.txt`` and any ``files``."""
-    reader = LogReader(log_store_for(store))
-    checkpoint = await reader.latest()
-    departure = await _stream(store, departure_id, checkpoint.size)
-    wanted: list[tuple[str, str, int | None]] = [("departure", departure_id, None)]
-    final = False
-    for _, raw in departure:
-        e = decode_entry(raw)
-        if e.event_type == "DepartureTemplateApplied":
-            template: JSONObject = e.payload["template"]  # type: ignore[assignment]
-            wanted.append(("template", str(template["id"]), int(str(template["revision"]))))
-            wanted += [("item", str(i), None) for i in e.payload["item_ids"]]  # type: ignore[union-attr]
-        elif e.event_type == "DepartureItemAdded":
-            wanted.append(("item", str(e.payload["item_id"]), None))
-        elif e.event_type == "DepartureLegalHoldPlaced":
-            wanted.append(("dispute", str(e.payload["dispute_id"]), None))
-        final = final or e.event_type in ("DepartureClosed", "DepartureWithdrawn")
-    all_logged = len(departure) == len(await store.read_stream(uuid.UUID(departure_id)))
-    parts = Parts(departure_id, "final" if final and all_logged else "interim",
-                  checkpoint.note, [], with_files=files is not None)
-    for kind, sid, last in dict.fromkeys(wanted):
-        versions = await _stream(store, sid, checkpoint.size)
-        if last is not None:
-            versions = versions[:last]
-        for version, raw in versions:
-            parts.files[layout.entry_path(kind, sid, version)] = raw
-            parts.files[layout.proof_path(kind, sid, version)] = await reader.tlog_proof(
-                decode_entry(raw).event_hash)
-        if versions:
-            parts.streams.append(layout.StreamHead(
-                kind, sid, len(versions), layout.sha256_hex(versions[-1][1])))
-    parts.files[layout.CHECKPOINT] = checkpoint.note
-    parts.files[layout.KEYS] = "".join(s.verifier.vkey + "\n" for s in signers).encode()
-    parts.files[layout.VERIFY_PY] = verify_source()
-    parts.files[layout.README] = ("证据包 / Evidence bundle. Verify: python3 -I verify.py "
-                                  "--key <key>\n").encode()
-    for data in (files or {}).values():
-        parts.files[layout.file_path(layout.sha256_hex(data))] = data
-    open_note(checkpoint.note, [s.verifier for s in signers])  # the test's key signed it
-    return parts
-
-
-def with_changes(parts: Parts, **changes: object) -> Parts:
-    """A copy of ``parts`` with ``changes`` (and its own copy of the files)."""
-    return replace(parts, files=dict(parts.files), streams=list(parts.streams),
-                   **changes)  # type: ignore[arg-type]
