@@ -10,6 +10,7 @@ the case.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -71,7 +72,7 @@ class BoardProjector:
         self._departures: dict[str, dict[str, Any]] = {}
         self._disputes: dict[str, dict[str, Any]] = {}
         self._touched: set[str] = set()
-        self._stored_extras: dict[str, dict[str, Any]] = {}
+        self._stored: dict[str, _Stored] = {}
 
     def schema(self, dialect: str, generation: int) -> list[str]:
         t = tables(generation)
@@ -129,7 +130,7 @@ class BoardProjector:
         self._departures.clear()
         self._disputes.clear()
         self._touched.clear()
-        self._stored_extras = {}
+        self._stored = {}
 
     async def apply(self, tx: ProjectionTx, generation: int, logged: LoggedEvent,
                     entry: Entry) -> None:
@@ -137,10 +138,12 @@ class BoardProjector:
             return
         aggregate = await self.folder.fold(tx, entry)
         if isinstance(aggregate, HandoverItem):
-            extras = self._extras(str(aggregate.id))
-            columns = item_columns(aggregate, update_extras(extras, entry))
-            self._items[str(aggregate.id)] = columns
-            self._touched.add(aggregate.departure_id)
+            item_id = str(aggregate.id)
+            columns = item_columns(aggregate, update_extras(self._extras(item_id), entry))
+            self._items[item_id] = columns
+            stored = self._stored.get(item_id)
+            if stored is None or stored.figures != _figure_inputs(columns):
+                self._touched.add(aggregate.departure_id)  # else its case's figures stand
         elif isinstance(aggregate, Departure):
             columns = departure_columns(aggregate)
             self._departures[str(aggregate.id)] = columns
@@ -150,21 +153,27 @@ class BoardProjector:
 
     async def begin(self, tx: ProjectionTx, generation: int,
                     batch: Sequence[LoggedEvent]) -> None:
-        """Read, in one query, the running figures of every item the batch touches."""
+        """Read, in one query, what is stored of every item the batch touches: its running
+        figures, what its case's figures are computed from, and its parties (a batch that
+        leaves these as they were, comments for instance, writes only the item's row)."""
         ids = sorted({str(e.event.stream_id) for e in batch if e.event.stream_type == "item"})
-        self._stored_extras = {}
+        self._stored = {}
+        columns = ", ".join(("item_id", "doc", "giver_id", "questions_to", *_FIGURE_INPUTS))
         for at in range(0, len(ids), 500):
             chunk = ids[at:at + 500]
             marks = ", ".join(f"${n}" for n in range(1, len(chunk) + 1))
-            for row in await tx.fetch(f"SELECT item_id, doc FROM {tables(generation)['items']} "
+            for row in await tx.fetch(f"SELECT {columns} FROM {tables(generation)['items']} "
                                       f"WHERE item_id IN ({marks})", *chunk):
-                doc = orjson.loads(row["doc"])
-                self._stored_extras[row["item_id"]] = {k: doc[k] for k in new_extras()}
+                row["doc"] = orjson.loads(row["doc"])
+                self._stored[row["item_id"]] = _Stored(
+                    {k: row["doc"][k] for k in new_extras()}, _figure_inputs(row),
+                    _parties(row))
 
     def _extras(self, item_id: str) -> dict[str, Any]:
         if (pending := self._items.get(item_id)) is not None:
             return {k: pending["doc"][k] for k in new_extras()}
-        return dict(self._stored_extras.get(item_id) or new_extras())
+        stored = self._stored.get(item_id)
+        return dict(stored.extras) if stored is not None else new_extras()
 
     async def flush(self, tx: ProjectionTx, generation: int) -> None:
         t = tables(generation)
@@ -174,9 +183,12 @@ class BoardProjector:
         if self._items:
             await tx.executemany(_upsert(t["items"], ITEM_COLUMNS),
                                  [_row(v, ITEM_COLUMNS) for v in self._items.values()])
-            await tx.executemany(f"DELETE FROM {t['parties']} WHERE item_id = $1",
-                                 [(i,) for i in self._items])
-            parties = [(p, i) for i, v in self._items.items() for p in _parties(v)]
+            changed = {i: found for i, v in self._items.items()
+                       if (found := _parties(v)) != self._stored_parties(i)}
+            gone = [(i,) for i in changed if i in self._stored]
+            if gone:
+                await tx.executemany(f"DELETE FROM {t['parties']} WHERE item_id = $1", gone)
+            parties = [(p, i) for i, found in changed.items() for p in sorted(found)]
             if parties:
                 await tx.executemany(f"INSERT INTO {t['parties']} (party, item_id) "
                                      "VALUES ($1, $2)", parties)
@@ -189,7 +201,28 @@ class BoardProjector:
         self._departures.clear()
         self._disputes.clear()
         self._touched.clear()
-        self._stored_extras = {}
+        self._stored = {}
+
+    def _stored_parties(self, item_id: str) -> set[str] | None:
+        stored = self._stored.get(item_id)
+        return stored.parties if stored is not None else None
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """What the board's tables hold of an item before the batch."""
+
+    extras: dict[str, Any]
+    figures: tuple[object, ...]
+    parties: set[str]
+
+
+# The item columns its case's figures are computed from (``_figures``).
+_FIGURE_INPUTS = ("mandatory", "open", "due_date", "category", "rejected_at")
+
+
+def _figure_inputs(item: dict[str, Any]) -> tuple[object, ...]:
+    return tuple(item[c] for c in _FIGURE_INPUTS)
 
 
 def _parties(item: dict[str, Any]) -> set[str]:
