@@ -56,7 +56,7 @@ from ledger.bootstrap import open_storage
 from ledger.entry import decode_entry
 from ledger.projections import board_queries as bq
 from ledger.projections import inbox_queries as iq
-from ledger.projections.board import BoardProjector, tables
+from ledger.projections.board import RISK_INPUTS, BoardProjector, tables
 from ledger.projections.runner import ProjectionRunner
 from ledger.service.context import Actor
 from ledger.settings import Settings
@@ -208,7 +208,10 @@ async def fill_board(dsn: str) -> None:
             "item_id", "departure_id", "category", "title", "state", "giver_id", "receiver",
             "mandatory", "open", "due_date", "confirm_by", "rejected_at", "pending_signers",
             "urgent", "submitted_at", "questions_to", "doc"])
-        await conn.execute(f"ANALYZE {t['departures']}; ANALYZE {t['items']}")
+        # the risk rules' inputs, as the projection stores them with the figures
+        await conn.execute(f"UPDATE {t['departures']} SET {RISK_INPUTS}")
+        await conn.execute(f"VACUUM ANALYZE {t['departures']}")
+        await conn.execute(f"ANALYZE {t['items']}")
         size = await conn.fetchval("SELECT coalesce(max(idx) + 1, 0) FROM log_entries")
         await conn.execute("UPDATE projection_state SET position = $1 WHERE name = 'board'",
                            size)

@@ -87,6 +87,7 @@ class BoardProjector:
                 mandatory_done INTEGER NOT NULL DEFAULT 0,
                 next_due TEXT, accounts_open INTEGER NOT NULL DEFAULT 0,
                 oldest_rejection TEXT, started_at TEXT NOT NULL, closed_at TEXT,
+                risk_near TEXT, risk_overdue TEXT, risk_accounts TEXT, risk_rejected TEXT,
                 doc TEXT NOT NULL)""",
             f"CREATE INDEX IF NOT EXISTS {t['departures']}_open "
             f"ON {t['departures']} (open, last_working_day)",
@@ -196,7 +197,10 @@ class BoardProjector:
             await tx.executemany(_upsert(t["disputes"], DISPUTE_COLUMNS),
                                  [_row(v, DISPUTE_COLUMNS) for v in self._disputes.values()])
         if self._touched:
-            await tx.executemany(_figures(t), [(d,) for d in sorted(self._touched)])
+            touched = [(d,) for d in sorted(self._touched)]
+            await tx.executemany(_figures(t), touched)
+            await tx.executemany(f"UPDATE {t['departures']} SET {RISK_INPUTS} "
+                                 "WHERE departure_id = $1", touched)
         self._items.clear()
         self._departures.clear()
         self._disputes.clear()
@@ -232,6 +236,23 @@ def _parties(item: dict[str, Any]) -> set[str]:
     if not item["open"]:
         return set()
     return {item["giver_id"], *item["doc"]["signers"], *item["questions_to"].split()}
+
+
+# What each risk rule compares with the date or time of the read (ledger.projections.
+# board_queries), NULL where the rule cannot hold whatever the date: the case's last working
+# day while under half its mandatory items are done (within 3 days of it), its earliest due
+# open item (overdue by more than 2 days), its last working day while an account item is open
+# (24 hours after it), its oldest open rejection (not resubmitted within 2 days). Stored with
+# the figures they come from, so the dashboard compares four columns with its moments instead
+# of working the rules out over every open case on each read; a rule that comes to hold as
+# time passes shows as soon as it does, no write needed.
+RISK_INPUTS = (
+    "risk_near = CASE WHEN open = 1 AND mandatory_done * 2 < mandatory_total "
+    "THEN last_working_day END, "
+    "risk_overdue = CASE WHEN open = 1 THEN next_due END, "
+    "risk_accounts = CASE WHEN open = 1 AND accounts_open > 0 THEN last_working_day END, "
+    "risk_rejected = CASE WHEN open = 1 THEN oldest_rejection END"
+)
 
 
 def _figures(t: dict[str, str]) -> str:
