@@ -9,6 +9,7 @@ the case.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,7 +28,7 @@ from ledger.projections.board_rows import (
     new_extras,
     update_extras,
 )
-from ledger.projections.fold import Folder
+from ledger.projections.fold import CAPACITY, Folder
 from ledger.store.projection_port import LoggedEvent, ProjectionTx
 
 NAME = "board"
@@ -73,6 +74,11 @@ class BoardProjector:
         self._disputes: dict[str, dict[str, Any]] = {}
         self._touched: set[str] = set()
         self._stored: dict[str, _Stored] = {}
+        self._versions: dict[str, int] = {}
+        # What this projector last wrote of recent items, by (generation, item id): the
+        # version it is as of, and the stored state a later batch starts from (read again when
+        # the item's next event is not the version after it, as after another process wrote).
+        self._written: OrderedDict[tuple[int, str], tuple[int, _Stored]] = OrderedDict()
 
     def schema(self, dialect: str, generation: int) -> list[str]:
         t = tables(generation)
@@ -132,6 +138,8 @@ class BoardProjector:
         self._disputes.clear()
         self._touched.clear()
         self._stored = {}
+        self._versions.clear()
+        self._written.clear()
 
     async def apply(self, tx: ProjectionTx, generation: int, logged: LoggedEvent,
                     entry: Entry) -> None:
@@ -142,6 +150,7 @@ class BoardProjector:
             item_id = str(aggregate.id)
             columns = item_columns(aggregate, update_extras(self._extras(item_id), entry))
             self._items[item_id] = columns
+            self._versions[item_id] = entry.version
             stored = self._stored.get(item_id)
             if stored is None or stored.figures != _figure_inputs(columns):
                 self._touched.add(aggregate.departure_id)  # else its case's figures stand
@@ -157,8 +166,18 @@ class BoardProjector:
         """Read, in one query, what is stored of every item the batch touches: its running
         figures, what its case's figures are computed from, and its parties (a batch that
         leaves these as they were, comments for instance, writes only the item's row)."""
-        ids = sorted({str(e.event.stream_id) for e in batch if e.event.stream_type == "item"})
+        first: dict[str, int] = {}  # each item's first version in the batch
+        for logged in batch:
+            if logged.event.stream_type == "item":
+                first.setdefault(str(logged.event.stream_id), logged.event.version)
         self._stored = {}
+        ids = []
+        for item_id, version in sorted(first.items()):
+            held = self._written.get((generation, item_id))
+            if held is not None and held[0] == version - 1:
+                self._stored[item_id] = held[1]
+            elif version > 1:  # a new item has nothing stored
+                ids.append(item_id)
         columns = ", ".join(("item_id", "doc", "giver_id", "questions_to", *_FIGURE_INPUTS))
         for at in range(0, len(ids), 500):
             chunk = ids[at:at + 500]
@@ -201,11 +220,19 @@ class BoardProjector:
             await tx.executemany(_figures(t), touched)
             await tx.executemany(f"UPDATE {t['departures']} SET {RISK_INPUTS} "
                                  "WHERE departure_id = $1", touched)
+        for item_id, columns in self._items.items():
+            self._written[(generation, item_id)] = (self._versions[item_id], _Stored(
+                {k: columns["doc"][k] for k in new_extras()}, _figure_inputs(columns),
+                _parties(columns)))
+            self._written.move_to_end((generation, item_id))
+        while len(self._written) > CAPACITY:
+            self._written.popitem(last=False)
         self._items.clear()
         self._departures.clear()
         self._disputes.clear()
         self._touched.clear()
         self._stored = {}
+        self._versions.clear()
 
     def _stored_parties(self, item_id: str) -> set[str] | None:
         stored = self._stored.get(item_id)
