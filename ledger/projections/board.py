@@ -95,8 +95,11 @@ class BoardProjector:
                 oldest_rejection TEXT, started_at TEXT NOT NULL, closed_at TEXT,
                 risk_near TEXT, risk_overdue TEXT, risk_accounts TEXT, risk_rejected TEXT,
                 doc TEXT NOT NULL)""",
+            # the dashboard ranks open cases from this index alone (their order's keys and
+            # the risk rules' inputs: ``board_queries._ranked``)
             f"CREATE INDEX IF NOT EXISTS {t['departures']}_open "
-            f"ON {t['departures']} (open, last_working_day)",
+            f"ON {t['departures']} (open, last_working_day, departure_id, risk_near, "
+            "risk_overdue, risk_accounts, risk_rejected)",
             f"CREATE INDEX IF NOT EXISTS {t['departures']}_started "
             f"ON {t['departures']} (started_at, departure_id)",
             f"CREATE INDEX IF NOT EXISTS {t['departures']}_owner "
