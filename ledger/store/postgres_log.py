@@ -40,9 +40,18 @@ class PostgresBatch:
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
         self._tiles: dict[tuple[int, int], tuple[int, bytes]] = {}
+        self._last: list[StoredCheckpoint | None] = []  # read with the size
 
     async def size(self) -> int:
-        return int(await self.conn.fetchval("SELECT coalesce(max(idx) + 1, 0) FROM log_entries"))
+        # The last checkpoint comes with it (only the leader, in this transaction, writes
+        # either), for ``last_checkpoint``.
+        row = await self.conn.fetchrow(
+            "SELECT (SELECT coalesce(max(idx) + 1, 0) FROM log_entries), c.size, c.root, c.note "
+            "FROM (SELECT 1) one LEFT JOIN (SELECT size, root, note FROM checkpoints "
+            "ORDER BY size DESC LIMIT 1) c ON true")
+        self._last = [None if row[1] is None else StoredCheckpoint(
+            int(row[1]), bytes(row[2]), bytes(row[3]))]
+        return int(row[0])
 
     async def take_queue(self, limit: int) -> list[tuple[int, bytes]]:
         rows = await self.conn.fetch(
@@ -70,6 +79,8 @@ class PostgresBatch:
             self._tiles[(level, n)] = (width, data)
 
     async def last_checkpoint(self) -> StoredCheckpoint | None:
+        if self._last:
+            return self._last.pop()
         row = await self.conn.fetchrow(
             "SELECT size, root, note FROM checkpoints ORDER BY size DESC LIMIT 1")
         return _checkpoint(row) if row else None
@@ -77,6 +88,7 @@ class PostgresBatch:
     async def write_checkpoint(self, checkpoint: StoredCheckpoint) -> None:
         tiles = sorted(self._tiles.items())
         self._tiles.clear()
+        self._last.clear()
         await self.conn.execute(
             "WITH tiles AS (INSERT INTO log_tiles (level, n, width, data) "
             "SELECT * FROM unnest($4::integer[], $5::bigint[], $6::integer[], $7::bytea[]) "
