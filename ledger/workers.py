@@ -10,6 +10,7 @@ skips past it. ``WorkerGroup`` starts workers in order and stops them in reverse
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -56,14 +57,20 @@ class LoopWorker:
     With ``full``, a step that did less than ``full`` found everything there was (a batch
     that was not full): the loop then waits for the next poke (or the idle interval) instead
     of running a step that would find nothing. A read model poked each time the log grows
-    thus runs one batch per growth, not one plus an empty one."""
+    thus runs one batch per growth, not one plus an empty one; with ``pace_seconds``, at most
+    one such batch in that interval."""
 
     def __init__(self, name: str, step: Callable[[], Awaitable[int]],
-                 idle_seconds: float = 0.5, full: int | None = None) -> None:
+                 idle_seconds: float = 0.5, full: int | None = None,
+                 pace_seconds: float = 0.0) -> None:
         self._name = name
         self._step = step
         self._idle = idle_seconds
         self._full = full
+        # After a step that did something but was not full, wait at least this long before
+        # the next one (pokes that arrive meanwhile are kept): under load, fewer and larger
+        # batches, each with its fixed cost (a transaction, a row per item touched).
+        self._pace = pace_seconds
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -94,7 +101,11 @@ class LoopWorker:
                 self.error = e
                 log.critical("worker %s stopped: %s", self._name, e)
                 return
-            if done == 0 or (self._full is not None and done < self._full):
+            caught_up = done == 0 or (self._full is not None and done < self._full)
+            if done and caught_up and self._pace:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), self._pace)
+            if caught_up:
                 waits = [asyncio.ensure_future(self._wake.wait()),
                          asyncio.ensure_future(self._stopping.wait())]
                 _, pending = await asyncio.wait(waits, timeout=self._idle,

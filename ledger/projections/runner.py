@@ -24,6 +24,9 @@ from ledger.workers import LoopWorker
 
 log = logging.getLogger("ledger.projections")
 BATCH = 500
+# Under load the log grows every few tens of milliseconds; a projection applies what came in
+# at most this often (one transaction, one row written per item touched, for all of it).
+PACE_SECONDS = 0.05
 
 
 class Projector(Protocol):
@@ -105,7 +108,8 @@ class ProjectionRunner:
         self._schema_ready: set[int] = set()
         # Poked each time the log grows (the sequencer's ``on_grown``): a batch that was not
         # full reached the end of the log, so the next one waits for the next growth.
-        self.worker = LoopWorker(f"projection:{projector.name}", self.step, full=batch)
+        self.worker = LoopWorker(f"projection:{projector.name}", self.step, full=batch,
+                                 pace_seconds=PACE_SECONDS)
 
     async def _ensure_schema(self, tx: ProjectionTx, generation: int) -> None:
         if generation not in self._schema_ready:
