@@ -219,10 +219,7 @@ class BoardProjector:
             await tx.executemany(_upsert(t["disputes"], DISPUTE_COLUMNS),
                                  [_row(v, DISPUTE_COLUMNS) for v in self._disputes.values()])
         if self._touched:
-            touched = [(d,) for d in sorted(self._touched)]
-            await tx.executemany(_figures(t), touched)
-            await tx.executemany(f"UPDATE {t['departures']} SET {RISK_INPUTS} "
-                                 "WHERE departure_id = $1", touched)
+            await tx.executemany(_figures(t), [(d,) for d in sorted(self._touched)])
         for item_id, columns in self._items.items():
             self._written[(generation, item_id)] = (self._versions[item_id], _Stored(
                 {k: columns["doc"][k] for k in new_extras()}, _figure_inputs(columns),
@@ -276,31 +273,42 @@ def _parties(item: dict[str, Any]) -> set[str]:
 # the figures they come from, so the dashboard compares four columns with its moments instead
 # of working the rules out over every open case on each read; a rule that comes to hold as
 # time passes shows as soon as it does, no write needed.
-RISK_INPUTS = (
-    "risk_near = CASE WHEN open = 1 AND mandatory_done * 2 < mandatory_total "
-    "THEN last_working_day END, "
-    "risk_overdue = CASE WHEN open = 1 THEN next_due END, "
-    "risk_accounts = CASE WHEN open = 1 AND accounts_open > 0 THEN last_working_day END, "
-    "risk_rejected = CASE WHEN open = 1 THEN oldest_rejection END"
-)
+def _risk_inputs(done: str, total: str, next_due: str, accounts: str, rejection: str) -> str:
+    """The SET clause of the risk inputs, given the figures they come from."""
+    return (f"risk_near = CASE WHEN open = 1 AND {done} * 2 < {total} "
+            "THEN last_working_day END, "
+            f"risk_overdue = CASE WHEN open = 1 THEN {next_due} END, "
+            f"risk_accounts = CASE WHEN open = 1 AND {accounts} > 0 THEN last_working_day END, "
+            f"risk_rejected = CASE WHEN open = 1 THEN {rejection} END")
+
+
+RISK_INPUTS = _risk_inputs("mandatory_done", "mandatory_total", "next_due", "accounts_open",
+                           "oldest_rejection")
 
 
 def _figures(t: dict[str, str]) -> str:
-    """Recompute one case's figures over its items."""
+    """Recompute one case's figures over its items, and the risk inputs they give (one
+    statement: an UPDATE's expressions all see the row as it was)."""
     items = t["items"]
 
     def over(expression: str, where: str = "") -> str:
         return (f"(SELECT {expression} FROM {items} i WHERE i.departure_id = "
                 f"{t['departures']}.departure_id{where})")
 
+    figures = {
+        "items_total": over("count(*)"),
+        "mandatory_total": over("count(*)", " AND i.mandatory = 1"),
+        "mandatory_done": over("count(*)", " AND i.mandatory = 1 AND i.open = 0"),
+        "next_due": over("min(i.due_date)", " AND i.open = 1"),
+        "accounts_open": over("count(*)", f" AND i.open = 1 AND i.category = {ACCOUNTS!r}"),
+        "oldest_rejection": over("min(i.rejected_at)", " AND i.open = 1"),
+    }
     return (
         f"UPDATE {t['departures']} SET "
-        f"items_total = {over('count(*)')}, "
-        f"mandatory_total = {over('count(*)', ' AND i.mandatory = 1')}, "
-        f"mandatory_done = {over('count(*)', ' AND i.mandatory = 1 AND i.open = 0')}, "
-        f"next_due = {over('min(i.due_date)', ' AND i.open = 1')}, "
-        f"accounts_open = {over('count(*)', f' AND i.open = 1 AND i.category = {ACCOUNTS!r}')}"
-        f", oldest_rejection = {over('min(i.rejected_at)', ' AND i.open = 1')} "
+        + ", ".join(f"{column} = {value}" for column, value in figures.items()) + ", "
+        + _risk_inputs(figures["mandatory_done"], figures["mandatory_total"],
+                       figures["next_due"], figures["accounts_open"],
+                       figures["oldest_rejection"]) + " "
         "WHERE departure_id = $1"
     )
 
