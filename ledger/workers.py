@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Protocol
 
 log = logging.getLogger("ledger.workers")
-GATHER_BELOW = 100  # a step that did fewer than this many things was not behind
 
 
 @dataclass(frozen=True)
@@ -53,16 +52,25 @@ class Worker(Protocol):
 class LoopWorker:
     """A worker that runs ``step`` in a loop: ``step`` returns how much it did, and the loop
     waits ``idle_seconds`` (or until ``poke``) when it did nothing. An exception stops the
-    loop and is kept for ``health``: the worker does not go on past what it cannot do."""
+    loop and is kept for ``health``: the worker does not go on past what it cannot do.
+
+    With ``full``, a step that did less than ``full`` found everything there was (a batch
+    that was not full): the loop then waits for the next poke (or the idle interval) instead
+    of running a step that would find nothing. A read model poked each time the log grows
+    thus runs one batch per growth, not one plus an empty one; with ``pace_seconds``, at most
+    one such batch in that interval."""
 
     def __init__(self, name: str, step: Callable[[], Awaitable[int]],
-                 idle_seconds: float = 0.5, gather_seconds: float = 0.0) -> None:
+                 idle_seconds: float = 0.5, full: int | None = None,
+                 pace_seconds: float = 0.0) -> None:
         self._name = name
         self._step = step
         self._idle = idle_seconds
-        # After a step that found little to do, wait this long before the next one, so work
-        # that trickles in (a read model under load) is taken in batches, not one by one.
-        self._gather = gather_seconds
+        self._full = full
+        # After a step that did something but was not full, wait at least this long before
+        # the next one (pokes that arrive meanwhile are kept): under load, fewer and larger
+        # batches, each with its fixed cost (a transaction, a row per item touched).
+        self._pace = pace_seconds
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -93,10 +101,11 @@ class LoopWorker:
                 self.error = e
                 log.critical("worker %s stopped: %s", self._name, e)
                 return
-            if 0 < done < GATHER_BELOW and self._gather:
+            caught_up = done == 0 or (self._full is not None and done < self._full)
+            if done and caught_up and self._pace:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), self._gather)
-            if done == 0:
+                    await asyncio.wait_for(self._stopping.wait(), self._pace)
+            if caught_up:
                 waits = [asyncio.ensure_future(self._wake.wait()),
                          asyncio.ensure_future(self._stopping.wait())]
                 _, pending = await asyncio.wait(waits, timeout=self._idle,

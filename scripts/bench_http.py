@@ -36,6 +36,8 @@ bookkeeping that does not add up, no database).
     python scripts/bench_http.py                  # 10 s per contender after 2 s, 32 clients
     python scripts/bench_http.py --quick          # 3 s each
     python scripts/bench_http.py --contenders ledger --profile /tmp/ledger_http.prof
+    BENCH_WORKERS=sequencer python scripts/bench_http.py   # the ledger with its sequencer alone
+                                                           # (what the other workers cost)
 """
 
 from __future__ import annotations
@@ -290,6 +292,9 @@ async def _serve_ledger(dsn: str, clients: int, pipe: Connection,
                 runtime.ledger, clients, HR, MANAGER, SUCCESSOR,
                 RequestContext(ip="127.0.0.1", user_agent="bench_http", auth="bench"),
                 runtime.principals)]
+            if os.environ.get("BENCH_WORKERS") == "sequencer":  # a diagnostic: see the docstring
+                runtime.workers.workers = [w for w in runtime.workers.workers
+                                           if w.name == "sequencer"]
             async with serve_loopback(build_app(runtime)) as base_url:
                 await runtime.workers.start()  # as ``ledger serve``: once the site is up
                 try:

@@ -9,7 +9,9 @@ the case.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -26,7 +28,7 @@ from ledger.projections.board_rows import (
     new_extras,
     update_extras,
 )
-from ledger.projections.fold import Folder
+from ledger.projections.fold import CAPACITY, Folder
 from ledger.store.projection_port import LoggedEvent, ProjectionTx
 
 NAME = "board"
@@ -71,7 +73,12 @@ class BoardProjector:
         self._departures: dict[str, dict[str, Any]] = {}
         self._disputes: dict[str, dict[str, Any]] = {}
         self._touched: set[str] = set()
-        self._stored_extras: dict[str, dict[str, Any]] = {}
+        self._stored: dict[str, _Stored] = {}
+        self._versions: dict[str, int] = {}
+        # What this projector last wrote of recent items, by (generation, item id): the
+        # version it is as of, and the stored state a later batch starts from (read again when
+        # the item's next event is not the version after it, as after another process wrote).
+        self._written: OrderedDict[tuple[int, str], tuple[int, _Stored]] = OrderedDict()
 
     def schema(self, dialect: str, generation: int) -> list[str]:
         t = tables(generation)
@@ -86,9 +93,13 @@ class BoardProjector:
                 mandatory_done INTEGER NOT NULL DEFAULT 0,
                 next_due TEXT, accounts_open INTEGER NOT NULL DEFAULT 0,
                 oldest_rejection TEXT, started_at TEXT NOT NULL, closed_at TEXT,
+                risk_near TEXT, risk_overdue TEXT, risk_accounts TEXT, risk_rejected TEXT,
                 doc TEXT NOT NULL)""",
+            # the dashboard ranks open cases from this index alone (their order's keys and
+            # the risk rules' inputs: ``board_queries._ranked``)
             f"CREATE INDEX IF NOT EXISTS {t['departures']}_open "
-            f"ON {t['departures']} (open, last_working_day)",
+            f"ON {t['departures']} (open, last_working_day, departure_id, risk_near, "
+            "risk_overdue, risk_accounts, risk_rejected)",
             f"CREATE INDEX IF NOT EXISTS {t['departures']}_started "
             f"ON {t['departures']} (started_at, departure_id)",
             f"CREATE INDEX IF NOT EXISTS {t['departures']}_owner "
@@ -129,7 +140,9 @@ class BoardProjector:
         self._departures.clear()
         self._disputes.clear()
         self._touched.clear()
-        self._stored_extras = {}
+        self._stored = {}
+        self._versions.clear()
+        self._written.clear()
 
     async def apply(self, tx: ProjectionTx, generation: int, logged: LoggedEvent,
                     entry: Entry) -> None:
@@ -137,10 +150,13 @@ class BoardProjector:
             return
         aggregate = await self.folder.fold(tx, entry)
         if isinstance(aggregate, HandoverItem):
-            extras = self._extras(str(aggregate.id))
-            columns = item_columns(aggregate, update_extras(extras, entry))
-            self._items[str(aggregate.id)] = columns
-            self._touched.add(aggregate.departure_id)
+            item_id = str(aggregate.id)
+            columns = item_columns(aggregate, update_extras(self._extras(item_id), entry))
+            self._items[item_id] = columns
+            self._versions[item_id] = entry.version
+            stored = self._stored.get(item_id)
+            if stored is None or stored.figures != _figure_inputs(columns):
+                self._touched.add(aggregate.departure_id)  # else its case's figures stand
         elif isinstance(aggregate, Departure):
             columns = departure_columns(aggregate)
             self._departures[str(aggregate.id)] = columns
@@ -150,21 +166,37 @@ class BoardProjector:
 
     async def begin(self, tx: ProjectionTx, generation: int,
                     batch: Sequence[LoggedEvent]) -> None:
-        """Read, in one query, the running figures of every item the batch touches."""
-        ids = sorted({str(e.event.stream_id) for e in batch if e.event.stream_type == "item"})
-        self._stored_extras = {}
+        """Read, in one query, what is stored of every item the batch touches: its running
+        figures, what its case's figures are computed from, and its parties (a batch that
+        leaves these as they were, comments for instance, writes only the item's row)."""
+        first: dict[str, int] = {}  # each item's first version in the batch
+        for logged in batch:
+            if logged.event.stream_type == "item":
+                first.setdefault(str(logged.event.stream_id), logged.event.version)
+        self._stored = {}
+        ids = []
+        for item_id, version in sorted(first.items()):
+            held = self._written.get((generation, item_id))
+            if held is not None and held[0] == version - 1:
+                self._stored[item_id] = held[1]
+            elif version > 1:  # a new item has nothing stored
+                ids.append(item_id)
+        columns = ", ".join(("item_id", "doc", "giver_id", "questions_to", *_FIGURE_INPUTS))
         for at in range(0, len(ids), 500):
             chunk = ids[at:at + 500]
             marks = ", ".join(f"${n}" for n in range(1, len(chunk) + 1))
-            for row in await tx.fetch(f"SELECT item_id, doc FROM {tables(generation)['items']} "
+            for row in await tx.fetch(f"SELECT {columns} FROM {tables(generation)['items']} "
                                       f"WHERE item_id IN ({marks})", *chunk):
-                doc = orjson.loads(row["doc"])
-                self._stored_extras[row["item_id"]] = {k: doc[k] for k in new_extras()}
+                row["doc"] = orjson.loads(row["doc"])
+                self._stored[row["item_id"]] = _Stored(
+                    {k: row["doc"][k] for k in new_extras()}, _figure_inputs(row),
+                    _parties(row))
 
     def _extras(self, item_id: str) -> dict[str, Any]:
         if (pending := self._items.get(item_id)) is not None:
             return {k: pending["doc"][k] for k in new_extras()}
-        return dict(self._stored_extras.get(item_id) or new_extras())
+        stored = self._stored.get(item_id)
+        return dict(stored.extras) if stored is not None else new_extras()
 
     async def flush(self, tx: ProjectionTx, generation: int) -> None:
         t = tables(generation)
@@ -174,9 +206,12 @@ class BoardProjector:
         if self._items:
             await tx.executemany(_upsert(t["items"], ITEM_COLUMNS),
                                  [_row(v, ITEM_COLUMNS) for v in self._items.values()])
-            await tx.executemany(f"DELETE FROM {t['parties']} WHERE item_id = $1",
-                                 [(i,) for i in self._items])
-            parties = [(p, i) for i, v in self._items.items() for p in _parties(v)]
+            changed = {i: found for i, v in self._items.items()
+                       if (found := _parties(v)) != self._stored_parties(i)}
+            gone = [(i,) for i in changed if i in self._stored]
+            if gone:
+                await tx.executemany(f"DELETE FROM {t['parties']} WHERE item_id = $1", gone)
+            parties = [(p, i) for i, found in changed.items() for p in sorted(found)]
             if parties:
                 await tx.executemany(f"INSERT INTO {t['parties']} (party, item_id) "
                                      "VALUES ($1, $2)", parties)
@@ -185,11 +220,40 @@ class BoardProjector:
                                  [_row(v, DISPUTE_COLUMNS) for v in self._disputes.values()])
         if self._touched:
             await tx.executemany(_figures(t), [(d,) for d in sorted(self._touched)])
+        for item_id, columns in self._items.items():
+            self._written[(generation, item_id)] = (self._versions[item_id], _Stored(
+                {k: columns["doc"][k] for k in new_extras()}, _figure_inputs(columns),
+                _parties(columns)))
+            self._written.move_to_end((generation, item_id))
+        while len(self._written) > CAPACITY:
+            self._written.popitem(last=False)
         self._items.clear()
         self._departures.clear()
         self._disputes.clear()
         self._touched.clear()
-        self._stored_extras = {}
+        self._stored = {}
+        self._versions.clear()
+
+    def _stored_parties(self, item_id: str) -> set[str] | None:
+        stored = self._stored.get(item_id)
+        return stored.parties if stored is not None else None
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """What the board's tables hold of an item before the batch."""
+
+    extras: dict[str, Any]
+    figures: tuple[object, ...]
+    parties: set[str]
+
+
+# The item columns its case's figures are computed from (``_figures``).
+_FIGURE_INPUTS = ("mandatory", "open", "due_date", "category", "rejected_at")
+
+
+def _figure_inputs(item: dict[str, Any]) -> tuple[object, ...]:
+    return tuple(item[c] for c in _FIGURE_INPUTS)
 
 
 def _parties(item: dict[str, Any]) -> set[str]:
@@ -201,22 +265,50 @@ def _parties(item: dict[str, Any]) -> set[str]:
     return {item["giver_id"], *item["doc"]["signers"], *item["questions_to"].split()}
 
 
+# What each risk rule compares with the date or time of the read (ledger.projections.
+# board_queries), NULL where the rule cannot hold whatever the date: the case's last working
+# day while under half its mandatory items are done (within 3 days of it), its earliest due
+# open item (overdue by more than 2 days), its last working day while an account item is open
+# (24 hours after it), its oldest open rejection (not resubmitted within 2 days). Stored with
+# the figures they come from, so the dashboard compares four columns with its moments instead
+# of working the rules out over every open case on each read; a rule that comes to hold as
+# time passes shows as soon as it does, no write needed.
+def _risk_inputs(done: str, total: str, next_due: str, accounts: str, rejection: str) -> str:
+    """The SET clause of the risk inputs, given the figures they come from."""
+    return (f"risk_near = CASE WHEN open = 1 AND {done} * 2 < {total} "
+            "THEN last_working_day END, "
+            f"risk_overdue = CASE WHEN open = 1 THEN {next_due} END, "
+            f"risk_accounts = CASE WHEN open = 1 AND {accounts} > 0 THEN last_working_day END, "
+            f"risk_rejected = CASE WHEN open = 1 THEN {rejection} END")
+
+
+RISK_INPUTS = _risk_inputs("mandatory_done", "mandatory_total", "next_due", "accounts_open",
+                           "oldest_rejection")
+
+
 def _figures(t: dict[str, str]) -> str:
-    """Recompute one case's figures over its items."""
+    """Recompute one case's figures over its items, and the risk inputs they give (one
+    statement: an UPDATE's expressions all see the row as it was)."""
     items = t["items"]
 
     def over(expression: str, where: str = "") -> str:
         return (f"(SELECT {expression} FROM {items} i WHERE i.departure_id = "
                 f"{t['departures']}.departure_id{where})")
 
+    figures = {
+        "items_total": over("count(*)"),
+        "mandatory_total": over("count(*)", " AND i.mandatory = 1"),
+        "mandatory_done": over("count(*)", " AND i.mandatory = 1 AND i.open = 0"),
+        "next_due": over("min(i.due_date)", " AND i.open = 1"),
+        "accounts_open": over("count(*)", f" AND i.open = 1 AND i.category = {ACCOUNTS!r}"),
+        "oldest_rejection": over("min(i.rejected_at)", " AND i.open = 1"),
+    }
     return (
         f"UPDATE {t['departures']} SET "
-        f"items_total = {over('count(*)')}, "
-        f"mandatory_total = {over('count(*)', ' AND i.mandatory = 1')}, "
-        f"mandatory_done = {over('count(*)', ' AND i.mandatory = 1 AND i.open = 0')}, "
-        f"next_due = {over('min(i.due_date)', ' AND i.open = 1')}, "
-        f"accounts_open = {over('count(*)', f' AND i.open = 1 AND i.category = {ACCOUNTS!r}')}"
-        f", oldest_rejection = {over('min(i.rejected_at)', ' AND i.open = 1')} "
+        + ", ".join(f"{column} = {value}" for column, value in figures.items()) + ", "
+        + _risk_inputs(figures["mandatory_done"], figures["mandatory_total"],
+                       figures["next_due"], figures["accounts_open"],
+                       figures["oldest_rejection"]) + " "
         "WHERE departure_id = $1"
     )
 

@@ -103,15 +103,18 @@ class Moments:
                 (self.now - 2 * day).strftime("%Y-%m-%dT%H:%M:%S.%fZ")]
 
 
-# $1 today, $2 today+3, $3 today-2, $4 today-1, $5 now-2 days (as stored times)
+# $1 today, $2 today+3, $3 today-2, $4 today-1, $5 now-2 days (as stored times); the
+# columns are the board's stored risk inputs (ledger.projections.board.RISK_INPUTS), NULL
+# where a rule cannot hold.
 _RISK_FLAGS = (
-    "(d.open = 1 AND d.last_working_day BETWEEN $1 AND $2 "
-    "AND d.mandatory_done * 2 < d.mandatory_total)",
-    "(d.open = 1 AND d.next_due < $3)",
-    "(d.open = 1 AND d.accounts_open > 0 AND d.last_working_day < $4)",
-    "(d.open = 1 AND d.oldest_rejection < $5)",
+    "(d.risk_near BETWEEN $1 AND $2)",
+    "(d.risk_overdue < $3)",
+    "(d.risk_accounts < $4)",
+    "(d.risk_rejected < $5)",
 )
 _SCORE = " + ".join(f"(CASE WHEN {flag} THEN 1 ELSE 0 END)" for flag in _RISK_FLAGS)
+_FLAGS = ", ".join(f"(CASE WHEN {f} THEN 1 ELSE 0 END) AS r{n}"
+                   for n, f in enumerate(_RISK_FLAGS))
 
 
 def _reasons(row: dict[str, Any]) -> list[dict[str, str]]:
@@ -179,28 +182,27 @@ async def _unreceived(store: ProjectionStore, principals: PrincipalStore | None,
 
 
 def _keys(t: dict[str, str], clause: str) -> str:
-    """The matching cases' sort keys and risk flags (nothing else)."""
-    flags = ", ".join(f"(CASE WHEN {f} THEN 1 ELSE 0 END) AS r{n}"
-                      for n, f in enumerate(_RISK_FLAGS))
-    return (f"SELECT d.departure_id, d.last_working_day, d.started_at, {flags} "
+    """The matching cases' sort keys and risk flags (which also give every moment its
+    parameter's type, where the clause names none of them)."""
+    return (f"SELECT d.departure_id, d.last_working_day, d.started_at, {_FLAGS} "
             f"FROM {t['departures']} d{clause}")
 
 
 def _ranked(t: dict[str, str], clause: str, limit: int, offset: int) -> str:
-    """One page of the dashboard: the cases ranked on their keys and flags alone (a top-N
-    sort), only the page's rows read whole."""
-    ranked = (f"SELECT z.*, (z.r0 + z.r1 + z.r2 + z.r3) AS score FROM ({_keys(t, clause)}) z "
-              "ORDER BY score DESC, z.last_working_day, z.departure_id "
+    """One page of the dashboard: the cases ranked on their score alone (a top-N sort over
+    four column comparisons a case), the rules' flags and the whole rows read for the page's
+    cases only."""
+    ranked = (f"SELECT d.departure_id, d.last_working_day, ({_SCORE}) AS score "
+              f"FROM {t['departures']} d{clause} "
+              "ORDER BY score DESC, d.last_working_day, d.departure_id "
               f"LIMIT {int(limit)} OFFSET {int(offset)}")
-    return (f"SELECT d.*, k.r0, k.r1, k.r2, k.r3, k.score FROM ({ranked}) k "
+    return (f"SELECT d.*, {_FLAGS}, k.score FROM ({ranked}) k "
             f"JOIN {t['departures']} d ON d.departure_id = k.departure_id "
             "ORDER BY k.score DESC, k.last_working_day, k.departure_id")
 
 
 def _select(t: dict[str, str]) -> str:
-    flags = ", ".join(f"(CASE WHEN {f} THEN 1 ELSE 0 END) AS r{n}"
-                      for n, f in enumerate(_RISK_FLAGS))
-    return f"SELECT d.*, {flags}, ({_SCORE}) AS score FROM {t['departures']} d"
+    return f"SELECT d.*, {_FLAGS}, ({_SCORE}) AS score FROM {t['departures']} d"
 
 
 async def departure_board(ledger: Ledger, store: ProjectionStore, actor: Actor,

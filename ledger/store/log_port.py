@@ -62,7 +62,9 @@ class SequencingBatch(Protocol):
         """Write log entries and stored hashes, and remove the entries' queue rows."""
 
     async def write_tile(self, level: int, n: int, width: int, data: bytes) -> None:
-        """Store (or widen) the hash tile (level, n)."""
+        """Store (or widen) the hash tile (level, n): at the latest with the batch's
+        checkpoint (an adapter may hold it until ``write_checkpoint``; one transaction
+        commits both or neither)."""
 
     async def last_checkpoint(self) -> StoredCheckpoint | None:
         """The latest signed checkpoint."""

@@ -32,13 +32,26 @@ def _checkpoint(row: Any) -> StoredCheckpoint:
 
 
 class PostgresBatch:
-    """One sequencer transaction on the leader's connection."""
+    """One sequencer transaction on the leader's connection. The sequencer's round trips are
+    few (under load each waits its turn on a busy event loop, and the read models wait for the
+    log): the entries, their hashes and the queue rows go in one statement, the tiles with the
+    checkpoint in another."""
 
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
+        self._tiles: dict[tuple[int, int], tuple[int, bytes]] = {}
+        self._last: list[StoredCheckpoint | None] = []  # read with the size
 
     async def size(self) -> int:
-        return int(await self.conn.fetchval("SELECT coalesce(max(idx) + 1, 0) FROM log_entries"))
+        # The last checkpoint comes with it (only the leader, in this transaction, writes
+        # either), for ``last_checkpoint``.
+        row = await self.conn.fetchrow(
+            "SELECT (SELECT coalesce(max(idx) + 1, 0) FROM log_entries), c.size, c.root, c.note "
+            "FROM (SELECT 1) one LEFT JOIN (SELECT size, root, note FROM checkpoints "
+            "ORDER BY size DESC LIMIT 1) c ON true")
+        self._last = [None if row[1] is None else StoredCheckpoint(
+            int(row[1]), bytes(row[2]), bytes(row[3]))]
+        return int(row[0])
 
     async def take_queue(self, limit: int) -> list[tuple[int, bytes]]:
         rows = await self.conn.fetch(
@@ -52,30 +65,39 @@ class PostgresBatch:
     async def append(self, entries: Sequence[LogEntryRow],
                      hashes: Sequence[tuple[int, bytes]]) -> None:
         await self.conn.execute(
-            "INSERT INTO log_entries (idx, position, event_hash) "
-            "SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bytea[])",
+            "WITH entries AS (INSERT INTO log_entries (idx, position, event_hash) "
+            "SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bytea[])), "
+            "hashes AS (INSERT INTO log_hashes (idx, hash) "
+            "SELECT * FROM unnest($4::bigint[], $5::bytea[])) "
+            "DELETE FROM log_queue WHERE position = ANY($2::bigint[])",
             [e.index for e in entries], [e.position for e in entries],
-            [e.event_hash for e in entries])
-        await self.conn.execute(
-            "INSERT INTO log_hashes (idx, hash) SELECT * FROM unnest($1::bigint[], $2::bytea[])",
-            [i for i, _ in hashes], [h for _, h in hashes])
-        await self.conn.execute("DELETE FROM log_queue WHERE position = ANY($1::bigint[])",
-                                [e.position for e in entries])
+            [e.event_hash for e in entries], [i for i, _ in hashes], [h for _, h in hashes])
 
     async def write_tile(self, level: int, n: int, width: int, data: bytes) -> None:
-        await self.conn.execute(
-            "INSERT INTO log_tiles (level, n, width, data) VALUES ($1, $2, $3, $4) "
-            "ON CONFLICT (level, n) DO UPDATE SET width = excluded.width, data = excluded.data "
-            "WHERE excluded.width > log_tiles.width", level, n, width, data)
+        held = self._tiles.get((level, n))  # written with the checkpoint
+        if held is None or width > held[0]:
+            self._tiles[(level, n)] = (width, data)
 
     async def last_checkpoint(self) -> StoredCheckpoint | None:
+        if self._last:
+            return self._last.pop()
         row = await self.conn.fetchrow(
             "SELECT size, root, note FROM checkpoints ORDER BY size DESC LIMIT 1")
         return _checkpoint(row) if row else None
 
     async def write_checkpoint(self, checkpoint: StoredCheckpoint) -> None:
-        await self.conn.execute("INSERT INTO checkpoints (size, root, note) VALUES ($1, $2, $3)",
-                                checkpoint.size, checkpoint.root, checkpoint.note)
+        tiles = sorted(self._tiles.items())
+        self._tiles.clear()
+        self._last.clear()
+        await self.conn.execute(
+            "WITH tiles AS (INSERT INTO log_tiles (level, n, width, data) "
+            "SELECT * FROM unnest($4::integer[], $5::bigint[], $6::integer[], $7::bytea[]) "
+            "ON CONFLICT (level, n) DO UPDATE SET width = excluded.width, data = excluded.data "
+            "WHERE excluded.width > log_tiles.width) "
+            "INSERT INTO checkpoints (size, root, note) VALUES ($1, $2, $3)",
+            checkpoint.size, checkpoint.root, checkpoint.note,
+            [level for (level, _), _ in tiles], [n for (_, n), _ in tiles],
+            [width for _, (width, _) in tiles], [data for _, (_, data) in tiles])
 
 
 class PostgresLogStore:

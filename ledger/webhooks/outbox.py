@@ -94,6 +94,17 @@ class OutboxProjector:
         self._rows.clear()
         self._wanted = None  # read again next batch: subscriptions come and go
 
+    async def wanted_from(self, tx: ProjectionTx) -> int:
+        """The first log position a subscription may want (read holding the projection, as
+        ``subscriptions.create`` writes one): the earliest active subscription's start, or,
+        with none active, the log's size (a subscription created later starts at the
+        log's size then, or later). The runner skips what lies before it unread."""
+        self._wanted = None  # read afresh each batch: subscriptions come and go
+        wanted = await self._subscriptions(tx)
+        if wanted:
+            return min(w.from_index for w in wanted)
+        return int((await tx.fetch(repo.LOG_SIZE))[0]["n"])
+
     async def _subscriptions(self, tx: ProjectionTx) -> list[Wanted]:
         if self._wanted is None:
             self._wanted = [Wanted(r["id"], r["format"], frozenset(json.loads(r["event_types"])),

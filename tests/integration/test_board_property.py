@@ -125,6 +125,16 @@ async def _history(ops: list[tuple[Any, ...]], folder: Path) -> None:
             len(rows), len(mandatory), sum(1 for r in mandatory if not r["open"]))
         dues = [r["due_date"] for r in rows.values() if r["open"] and r["due_date"]]
         assert got["next_due"] == (min(dues) if dues else None)
+        # the risk rules' stored inputs follow the figures (ledger.projections.board)
+        open_case = bool(got["open"])
+        rejections = [r["rejected_at"] for r in rows.values() if r["open"] and r["rejected_at"]]
+        assert (got["risk_near"], got["risk_overdue"], got["risk_accounts"],
+                got["risk_rejected"]) == (
+            got["last_working_day"] if open_case and 2 * got["mandatory_done"] < len(
+                mandatory) else None,
+            got["next_due"] if open_case else None,
+            got["last_working_day"] if open_case and got["accounts_open"] else None,
+            (min(rejections) if rejections else None) if open_case else None)
 
 
 @settings(max_examples=40, deadline=None,

@@ -93,6 +93,31 @@ async def test_the_hr_dashboard_sorts_by_risk_filters_and_is_for_overseers(api: 
         "risk")
 
 
+async def test_a_risk_that_comes_with_time_shows_without_a_new_event(api: Api) -> None:
+    risky, _, _ = await risky_case(api)  # rejected on 2026-11-28, last day 2026-11-30
+    calm = await approved(api, department="R&D", last_day="2026-12-31")
+    size = await settled(api)
+
+    async def dashboard() -> list[tuple[str, list[str]]]:
+        reply = await api.get(f"/v1/boards/hr?min_position={size}", "hr.sun")
+        assert reply.status == 200, reply.body
+        return [(d["id"], [r["rule"] for r in d["risk_reasons"]])
+                for d in reply.json()["items"]]
+
+    assert await dashboard() == [(risky, ["last_day_near", "item_overdue"]), (calm, [])]
+    api.runtime.ledger.clock = lambda: TODAY + dt.timedelta(days=2, minutes=-1)
+    assert await dashboard() == [(risky, ["last_day_near", "item_overdue"]), (calm, [])]
+    # days on, nothing logged meanwhile: the last day has passed, and the rejection (recorded
+    # at the real time) has waited more than 2 days for a resubmission
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=2, minutes=1)
+    api.runtime.ledger.clock = lambda: later
+    assert await settled(api) == size
+    assert await dashboard() == [
+        (risky, ["item_overdue", "rejection_not_resubmitted"]), (calm, [])]
+    reasons = (await board(api, risky))["departure"]["risk_reasons"]
+    assert [r["rule"] for r in reasons] == ["item_overdue", "rejection_not_resubmitted"]
+
+
 async def test_a_rebuild_swaps_in_identical_tables(api: Api) -> None:
     departure_id, _, _ = await risky_case(api)
     before = await board(api, departure_id)

@@ -54,3 +54,37 @@ async def test_a_poke_during_a_step_runs_the_next_step_at_once() -> None:
     await asyncio.sleep(0.02)
     assert len(calls) == 2  # not after a minute's idling
     await worker.stop()
+
+
+async def test_a_step_short_of_a_full_batch_waits_for_the_next_poke_paced() -> None:
+    calls: list[int] = []
+
+    async def step() -> int:
+        calls.append(1)
+        return 3  # of a batch of 10: everything there was
+
+    worker = LoopWorker("projection:w", step, idle_seconds=60, full=10, pace_seconds=0.05)
+    await worker.start()
+    await asyncio.sleep(0.01)
+    worker.poke()  # the log grew during the pause: kept, not run at once
+    await asyncio.sleep(0.02)
+    assert len(calls) == 1
+    await asyncio.sleep(0.06)
+    assert len(calls) == 2  # then, after the pause; and nothing more until the next poke
+    await asyncio.sleep(0.1)
+    assert len(calls) == 2
+    await worker.stop()
+
+
+async def test_a_full_batch_is_followed_at_once_by_the_next() -> None:
+    calls: list[int] = []
+
+    async def step() -> int:
+        calls.append(1)
+        return 10 if len(calls) < 3 else 0  # behind: two full batches, then caught up
+
+    worker = LoopWorker("projection:w", step, idle_seconds=60, full=10, pace_seconds=60)
+    await worker.start()
+    await asyncio.sleep(0.02)
+    assert len(calls) == 3
+    await worker.stop()
