@@ -80,6 +80,13 @@ class BoardProjector:
         # the item's next event is not the version after it, as after another process wrote).
         self._written: OrderedDict[tuple[int, str], tuple[int, _Stored]] = OrderedDict()
 
+    def shape_probe(self, generation: int) -> str:
+        """Fails on tables an earlier release made without the columns this one reads (the
+        runner then rebuilds them)."""
+        t = tables(generation)
+        return (f"SELECT risk_near, risk_overdue, risk_accounts, risk_rejected "
+                f"FROM {t['departures']} WHERE 1 = 0")
+
     def schema(self, dialect: str, generation: int) -> list[str]:
         t = tables(generation)
         return [

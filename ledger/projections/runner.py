@@ -119,10 +119,39 @@ class ProjectionRunner:
 
     async def prepare(self) -> None:
         """Create the projection's state row and current tables, so reads work before the
-        first batch (another process holding the projection has created them)."""
-        async with self.store.transaction(self.projector.name) as tx:
-            if tx is not None:
-                await self._ensure_schema(tx, tx.state.generation)
+        first batch (another process holding the projection has created them). Tables of an
+        older shape (made by an earlier release, lacking what this one reads) are rebuilt
+        into the next generation at once, so an upgrade needs no manual step."""
+        try:
+            async with self.store.transaction(self.projector.name) as tx:
+                if tx is not None:
+                    await self._ensure_schema(tx, tx.state.generation)
+            current = await self._current_shape()
+        except Exception as e:  # an index on a column the old tables lack, say
+            log.info("projection %s: tables not as this release makes them: %s",
+                     self.projector.name, e)
+            self._forget()
+            current = False
+        if not current:
+            log.warning("projection %s: its tables are of an earlier release's shape; "
+                        "rebuilding them from the log", self.projector.name)
+            await self.rebuild()
+
+    async def _current_shape(self) -> bool:
+        """Whether the current tables have every column this release reads (the projector's
+        optional ``shape_probe``: a query that fails on tables of an older shape)."""
+        probe = getattr(self.projector, "shape_probe", None)
+        if probe is None:
+            return True
+        try:
+            async with self.store.transaction(self.projector.name) as tx:
+                if tx is not None:
+                    await tx.fetch(probe(tx.state.generation))
+        except Exception as e:
+            log.info("projection %s: shape probe failed: %s", self.projector.name, e)
+            self._forget()
+            return False
+        return True
 
     async def step(self) -> int:
         """Apply the next batch; the number of events applied (0: none waiting, or another

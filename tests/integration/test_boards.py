@@ -129,6 +129,29 @@ async def test_a_rebuild_swaps_in_identical_tables(api: Api) -> None:
     assert after == before
 
 
+async def test_tables_of_an_earlier_release_are_rebuilt_when_the_service_starts(
+        api: Api) -> None:
+    """An upgrade that reads a new column needs no manual rebuild: the runner finds the
+    current tables lack it and rebuilds them into the next generation before serving."""
+    from ledger.projections.board import tables
+    from ledger.projections.runner import ProjectionRunner
+
+    departure_id, _, _ = await risky_case(api)
+    before = await board(api, departure_id)
+    departures = tables(1)["departures"]
+    async with api.runtime.projections.transaction("board") as tx:  # as an older release made it
+        assert tx is not None
+        await tx.execute(f"DROP INDEX {departures}_open")
+        for column in ("risk_near", "risk_overdue", "risk_accounts", "risk_rejected"):
+            await tx.execute(f"ALTER TABLE {departures} DROP COLUMN {column}")
+        await tx.execute(f"CREATE INDEX {departures}_open ON {departures} (open, departure_id)")
+    runner = ProjectionRunner(api.runtime.projections, api.runtime.board.projector)
+    await runner.prepare()
+    states = {s.name: s for s in await api.runtime.projections.states()}
+    assert states["board"].generation == 2 and states["board"].error is None
+    assert await board(api, departure_id) == before
+
+
 async def test_a_poison_event_stops_its_projection_naming_it_until_rebuilt(api: Api) -> None:
     from ledger.errors import ProjectionStoppedError
     from ledger.projections.runner import ProjectionRunner
