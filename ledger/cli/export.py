@@ -13,6 +13,7 @@ import argparse
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import BinaryIO
 from uuid import UUID
 
 from ledger.bootstrap import bootstrap
@@ -47,6 +48,15 @@ async def export_command(args: argparse.Namespace, settings: Settings) -> int:
         raise InvalidInputError(f"{args.departure_id!r} is not a departure id") from None
     output: Path = args.output
     _refuse_existing(output, args.force)
+    partial = _open_partial(output)  # fails, before anything is recorded, where it cannot write
+    try:
+        return await _export(args, settings, departure_id, output, partial)
+    finally:
+        _discard(partial)
+
+
+async def _export(args: argparse.Namespace, settings: Settings, departure_id: UUID,
+                  output: Path, partial: BinaryIO) -> int:
     runtime = await bootstrap(settings, migrate=False)
     sequencer = SequencerWorker(runtime.sequencer)
     try:
@@ -58,7 +68,11 @@ async def export_command(args: argparse.Namespace, settings: Settings) -> int:
         bundle = await runtime.exporter.export(actor, departure_id, with_files=args.with_files,
                                                context=RequestContext(auth="cli"))
         try:
-            _write(output, bundle.chunks())
+            _write(partial, output, bundle.chunks())
+        except OSError as e:
+            raise InvalidInputError(
+                f"the export was recorded (manifest sha256 {bundle.manifest_sha256}) but "
+                f"{output} could not be written: {e.strerror or e}") from None
         finally:
             bundle.close()
     finally:
@@ -78,12 +92,27 @@ def _refuse_existing(path: Path, force: bool) -> None:
         raise InvalidInputError(f"{path} exists; use --force to overwrite it")
 
 
-def _write(path: Path, chunks: Iterable[bytes]) -> None:
-    # Written beside the target and renamed: a failed export never leaves half a ZIP.
+def _open_partial(path: Path) -> BinaryIO:
+    """The file the bundle is written into beside ``path`` (renamed to it when complete, so a
+    failed export never leaves half a ZIP)."""
     partial = path.with_name(f".{path.name}.partial")
-    with partial.open("wb") as f:
-        for chunk in chunks:
-            f.write(chunk)
-        f.flush()
-        os.fsync(f.fileno())
-    partial.replace(path)
+    try:
+        return partial.open("wb")
+    except OSError as e:
+        raise InvalidInputError(f"cannot write {path}: {e.strerror or e}") from None
+
+
+def _discard(partial: BinaryIO) -> None:
+    """Close and remove the partial file (gone already once renamed into place)."""
+    if not partial.closed:
+        partial.close()
+    Path(partial.name).unlink(missing_ok=True)
+
+
+def _write(partial: BinaryIO, path: Path, chunks: Iterable[bytes]) -> None:
+    for chunk in chunks:
+        partial.write(chunk)
+    partial.flush()
+    os.fsync(partial.fileno())
+    partial.close()
+    Path(partial.name).replace(path)

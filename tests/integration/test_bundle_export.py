@@ -7,9 +7,11 @@ entry's tlog-proof against the one checkpoint, the signature note under the log'
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import hashlib
 import json
+import sqlite3
 import uuid
 import zipfile
 from pathlib import Path
@@ -258,6 +260,18 @@ async def test_the_cli_sequences_the_case_itself_and_writes_the_bundle(
     refused = ["export", case.departure, "-o", str(tmp_path / "other.zip"), "--as", "zhao.min"]
     assert await asyncio.to_thread(main, refused) == 2
     assert not (tmp_path / "other.zip").exists()
+    assert not await asyncio.to_thread(lambda: list(tmp_path.glob(".*.partial")))
+
+    def recorded() -> int:
+        with contextlib.closing(sqlite3.connect(tmp_path / "cli.db")) as db:
+            return int(db.execute("SELECT count(*) FROM events WHERE event_type = "
+                                  "'DepartureEvidenceExported'").fetchone()[0])
+
+    before = recorded()
+    nowhere = ["export", case.departure, "-o", str(tmp_path / "missing" / "x.zip"), "--as",
+               "legal.x"]
+    assert await asyncio.to_thread(main, nowhere) == 2  # refused before the export is recorded
+    assert recorded() == before == 1
 
 
 async def test_a_bundle_holds_the_applied_checklist_revisions_and_the_disputes(
