@@ -34,7 +34,8 @@ report.pdf 是由这些记录生成的可读报告。{interim_zh}
 该公钥签名的检查点中；案件所列的事项、清单版本与争议一个不少；重放记录得到的状态与结案
 记录一致；报告由这些记录生成。
 验证通过并不意味着：记录内容属实（账本证明的是谁在何时记录了什么，而非所述是否真实）；
-检查点之后没有新的记录（用 --against 检查）；公钥确属该运营方（需另行核实）。
+包内已是案件的全部记录（检查点之后仍可能有新的记录，例如此后的导出；--against 只证明包内的
+记录至今仍在日志中，不证明其后没有新记录）；公钥确属该运营方（需另行核实）。
 
 What this is
 ------------
@@ -64,8 +65,10 @@ version 1 and is included in the checkpoint signed by that key; no item, checkli
 or dispute the case names is missing; replaying the records gives states consistent with the
 close; the report was produced from these records.
 A pass does not mean: that what the records say is true (the ledger proves who recorded what
-and when, not that it happened); that nothing was recorded after the checkpoint (check with
---against); that the key belongs to the operator (confirm that separately).
+and when, not that it happened); that nothing about the case was recorded after the
+checkpoint (later records, such as later exports, are not in this file; --against proves
+only that these records are still in the log today); that the key belongs to the operator
+(confirm that separately).
 """
 
 _INTERIM_ZH = ("\n\n注意：这是临时版证据包。案件尚未结案或撤回，此后的记录不在包内。")
