@@ -375,6 +375,7 @@ class Bundle:
 
     files: dict[str, bytes] = field(default_factory=dict)
     attachments: dict[str, tuple[int, str]] = field(default_factory=dict)
+    ignored: list[str] = field(default_factory=list)  # a desktop's own files in a folder
 
     def size_and_digest(self, path: str) -> tuple[int, str] | None:
         if path in self.files:
@@ -443,8 +444,11 @@ def read_zip(path: Path) -> tuple[Bundle, list[str]]:
                                              or info.compress_type != zipfile.ZIP_STORED):
                     problems.append(MIMETYPE_MESSAGE)
                 else:
-                    with archive.open(info) as member:
-                        total += max(_read_member(bundle, name, member, problems), 0)
+                    try:
+                        with archive.open(info) as member:
+                            total += max(_read_member(bundle, name, member, problems), 0)
+                    except (zipfile.BadZipFile, EOFError, zlib.error):  # a CRC that fails
+                        problems.append(f"{name}: damaged (its bytes fail the ZIP's checks)")
                 seen.add(name)
                 if total > MAX_TOTAL:
                     return bundle, [*problems, "bundle: too large"]
@@ -454,6 +458,10 @@ def read_zip(path: Path) -> tuple[Bundle, list[str]]:
     return bundle, problems
 
 
+DESKTOP_FILES = frozenset({".DS_Store", "__MACOSX", "Thumbs.db", "desktop.ini"})
+"""What file managers leave in an unzipped folder; a folder's check skips them, and says so."""
+
+
 def read_folder(root: Path) -> tuple[Bundle, list[str]]:
     """The files of an unzipped bundle and the step 1 problems found; links are not followed."""
     bundle, problems, count, total = Bundle(), [], 0, 0
@@ -461,6 +469,11 @@ def read_folder(root: Path) -> tuple[Bundle, list[str]]:
         for name in sorted([*dirs, *names]):
             full = Path(folder, name)
             rel = full.relative_to(root).as_posix()
+            if name in DESKTOP_FILES or name.startswith("._"):
+                bundle.ignored.append(rel)  # made by a file manager, never part of a bundle
+                if full.is_dir() and not full.is_symlink():
+                    dirs.remove(name)
+                continue
             if full.is_symlink():
                 problems.append(f"{rel}: is a link")
             elif full.is_file():
@@ -712,6 +725,8 @@ def inspect_bundle(path: Path, key_text: str, prim: Primitives | None = None) ->
     key = prim.parse_key(key_text)
     bundle, problems = read_bundle(path)
     v = Verdict([], bundle, {})
+    for rel in bundle.ignored:
+        v.checks.append(Check("note", f"{rel}: a file manager's own file, not checked"))
     try:
         if not v.step(problems, f"container: {len(bundle.paths())} members, safe paths, "
                                 "mimetype holds the media type"):
@@ -984,15 +999,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     """``verify.py --key <vkey> [BUNDLE]``: exit 0 on pass, 1 on a failed check, 2 on misuse."""
     parser = argparse.ArgumentParser(
         prog="verify.py", description="Verify a Handover Ledger evidence bundle offline.")
-    parser.add_argument("--key", required=True, help="the log's verifier key string")
+    parser.add_argument("--key", required=True,
+                        help="the log's verifier key string, or a .vkey file holding it")
     parser.add_argument("bundle", nargs="?", default=str(Path(__file__).resolve().parent),
                         help="the bundle ZIP, or the folder it was unzipped into")
     args = parser.parse_args(argv)
+    key_text = args.key
+    if "+" not in key_text:  # not a key string: the name of a file holding one (a .vkey)
+        try:
+            key_text = Path(key_text).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as e:
+            print(f"verify.py: --key: {args.key}: not a verifier key string, and not a "
+                  f"readable file holding one ({e.strerror if isinstance(e, OSError) else e})",
+                  file=sys.stderr)
+            return 2
     if not Path(args.bundle).exists():
         print(f"verify.py: {args.bundle}: no such file or folder", file=sys.stderr)
         return 2
     try:
-        verdict = inspect_bundle(Path(args.bundle), args.key)
+        verdict = inspect_bundle(Path(args.bundle), key_text)
     except ValueError as e:
         print(f"verify.py: --key: {e}", file=sys.stderr)
         return 2

@@ -81,6 +81,9 @@ async def against(verdict: Verdict, key: str, base_url: str) -> Check:
         verify_consistency(want["size"], live.size, proof, base64.b64decode(want["root"]),
                            live.root_hash)
     except VerificationError as e:
+        if "no verifiable signatures" in str(e):  # signed, but by keys other than the one given
+            return Check("FAIL", f"{label}: its checkpoint is not signed by the given key "
+                                 "(another log, or the key is not this log's)")
         return Check("FAIL", f"{label}: {e}")
     except LedgerError as e:
         return Check("FAIL", f"{label}: could not check ({e})")

@@ -45,6 +45,12 @@ def require_existing_ledger(settings: Settings) -> None:
 def verifier_key_text(value: str) -> str:
     """A ``--key`` argument: a verifier key string (``name+id+key``), or the path of a file
     holding one (as ``ledger keygen`` writes ``*.vkey``)."""
-    if "+" not in value and Path(value).is_file():
+    if "+" in value:  # every key string has them; no file name we write does
+        return value
+    try:
         return Path(value).read_text(encoding="utf-8").strip()
-    return value
+    except (OSError, UnicodeDecodeError) as e:
+        why = e.strerror if isinstance(e, OSError) else "not text"
+        raise argparse.ArgumentTypeError(
+            f"{value}: not a verifier key string, and not a readable file holding one ({why})"
+        ) from None

@@ -468,3 +468,44 @@ def test_a_key_that_did_not_sign_is_refused(tmp_path: Path, cases: Cases) -> Non
     path.write_bytes(zip_bytes(_members(cases.final)))
     assert verify.inspect_bundle(path, other).failures == verifier.verify_bundle(
         path, other).failures == ["META-INF/signature: not signed by the given key"]
+
+
+def test_a_damaged_member_is_named(tmp_path: Path, cases: Cases) -> None:
+    """A byte changed inside a member's stored data fails the ZIP's CRC: the member is named
+    (not "not a ZIP archive")."""
+    data = zip_bytes(_members(cases.final))
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        info = next(i for i in archive.infolist()
+                    if i.filename.startswith("proofs/") and i.compress_type == zipfile.ZIP_STORED)
+    # the local header: 30 bytes, the name, the extra field; then the stored bytes
+    header = data[info.header_offset:info.header_offset + 30]
+    start = (info.header_offset + 30 + int.from_bytes(header[26:28], "little")
+             + int.from_bytes(header[28:30], "little"))
+    damaged = f"{info.filename}: damaged (its bytes fail the ZIP's checks)"
+    assert _failures(tmp_path, _flip(data, start + 5), cases.vkey) == ([damaged], [damaged])
+
+
+def test_a_file_managers_own_files_in_a_folder_are_noted_not_failed(tmp_path: Path,
+                                                                    cases: Cases) -> None:
+    folder = tmp_path / "unzipped"
+    for path, data in {**_members(cases.final), ".DS_Store": b"\0\0\0\1Bud1",
+                       "__MACOSX/._report.pdf": b"\0"}.items():
+        (folder / path).parent.mkdir(parents=True, exist_ok=True)
+        (folder / path).write_bytes(data)
+    for checks in (verify.verify_bundle(folder, cases.vkey),
+                   verifier.verify_bundle(folder, cases.vkey).checks):
+        assert not [c for c in checks if c.status == "FAIL"]
+        notes = [c.text for c in checks if c.status == "note" and "file manager" in c.text]
+        assert notes == [".DS_Store: a file manager's own file, not checked",
+                         "__MACOSX: a file manager's own file, not checked"]
+
+
+def test_verify_py_takes_the_key_from_a_file(tmp_path: Path, cases: Cases,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    bundle = tmp_path / "b.zip"
+    bundle.write_bytes(cases.final.data)
+    key = tmp_path / "ledger.vkey"
+    key.write_text(cases.vkey + "\n")
+    assert verify.main(["--key", str(key), str(bundle)]) == 0
+    assert verify.main(["--key", str(tmp_path / "missing.vkey"), str(bundle)]) == 2
+    assert "not a verifier key string, and not a readable file" in capsys.readouterr().err
