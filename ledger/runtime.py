@@ -75,9 +75,13 @@ class Runtime:
         return self.http
 
     async def close(self) -> None:
-        """Close the HTTP client, give up sequencer leadership, then release the database.
-        The workers are stopped first, by whoever started them."""
-        if self.http is not None:
-            await self.http.close()
-        await self.log.resign()
-        await self.store.close()
+        """Stop the report renderer's processes, close the HTTP client, give up sequencer
+        leadership, then release the database. The workers are stopped first, by whoever
+        started them."""
+        try:
+            await self.exporter.close()
+            if self.http is not None:
+                await self.http.close()
+        finally:
+            await self.log.resign()
+            await self.store.close()

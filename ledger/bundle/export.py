@@ -1,7 +1,8 @@
 """Export one departure's evidence bundle (docs/bundle-format.md, "Export").
 
 Reads the case's streams, waits (bounded) for the log to cover all of them, proves every entry
-against the latest signed checkpoint, renders the report, writes the manifest, its signature
+against the latest signed checkpoint, renders the report (in worker processes: see
+``ledger.bundle.render_pool``), writes the manifest, its signature
 and the ZIP, and records ``DepartureEvidenceExported`` (in the next bundle, not this one).
 The ZIP is written to a spooled temporary file (memory up to ``SPOOL_BYTES``, then disk) and
 handed back to be streamed: attachments never sit whole in memory, and an export that fails
@@ -15,7 +16,7 @@ import datetime as dt
 import importlib.resources
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO
 from uuid import UUID
 
@@ -25,7 +26,7 @@ from ledger.bundle.archive import BundleArchive
 from ledger.bundle.collect import CaseEntries, collect_case
 from ledger.bundle.proofs import DEFAULT_WAIT_SECONDS, await_coverage, prove_all
 from ledger.bundle.readme import readme_text
-from ledger.bundle.report import render_report_html, render_report_pdf
+from ledger.bundle.render_pool import ReportRenderer
 from ledger.bundle.source import ReportSource
 from ledger.entry import Entry, format_time
 from ledger.errors import VerificationError
@@ -60,6 +61,12 @@ class BundleExporter:
     clock: Callable[[], dt.datetime]
     poke: Callable[[], None] | None = None
     wait_seconds: float = DEFAULT_WAIT_SECONDS
+    renderer: ReportRenderer = field(default_factory=ReportRenderer)
+    """Renders ``report.html`` and ``report.pdf`` in worker processes, off the event loop."""
+
+    async def close(self) -> None:
+        """Stop the report renderer's worker processes (the runtime's ``close`` does)."""
+        await self.renderer.close()
 
     async def export(self, actor: Actor, departure_id: UUID, *, with_files: bool = False,
                      context: RequestContext | None = None) -> ExportedBundle:
@@ -109,7 +116,7 @@ class BundleExporter:
                for e in case.entries()},
         }
         source_sha256 = L.report_source_sha256(files)
-        files[L.REPORT_HTML] = render_report_html(ReportSource(
+        files[L.REPORT_HTML] = await self.renderer.html(ReportSource(
             departure_id=departure_id, generated_at=generated_at, status=status,
             time_zone=self.time_zone, checkpoint=note, keys=list(keys), entries=entries,
             report_source_sha256=source_sha256))
@@ -122,8 +129,8 @@ class BundleExporter:
             with_files=with_files, report_source_sha256=source_sha256)
         members = [L.Member.of(p, d) for p, d in files.items()]
         members += [L.Member(L.file_path(h), n, h) for h, n in attachments.items()]
-        files[L.REPORT_PDF] = render_report_pdf(files[L.REPORT_HTML],
-                                                L.manifest_bytes(header, members))
+        files[L.REPORT_PDF] = await self.renderer.pdf(files[L.REPORT_HTML],
+                                                      L.manifest_bytes(header, members))
         manifest = L.manifest_bytes(header, [*members, L.Member.of(L.REPORT_PDF,
                                                                     files[L.REPORT_PDF])])
         signature = sign_note(L.signature_text(departure_id, manifest), self.signers)
