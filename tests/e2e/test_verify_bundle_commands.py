@@ -120,7 +120,9 @@ def test_ledger_verify_bundle_prints_the_same_lines(cases: Cases, tmp_path: Path
     assert capsys.readouterr().out.splitlines()[-2:] == [
         "FAIL META-INF/signature: does not name this departure and manifest",
         "FAIL: 1 problem(s)"]
-    assert main(["verify-bundle", str(bundle), "--key", "nonsense"]) == 2
+    with pytest.raises(SystemExit) as usage:  # neither a key string nor a file holding one
+        main(["verify-bundle", str(bundle), "--key", "nonsense"])
+    assert usage.value.code == 2
 
 
 async def _start(api: Api) -> str:
