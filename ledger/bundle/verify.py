@@ -44,6 +44,7 @@ MAX_MEMBERS = 100_000
 MAX_TOTAL = 4 << 30
 MAX_ATTACHMENT = 1 << 30
 MAX_OTHER = 16 << 20
+MAX_IN_MEMORY = 256 << 20  # all members but attachments together (those are only hashed)
 UNSIGNED = ("mimetype", "META-INF/manifest.json", "META-INF/signature")
 MIMETYPE_MESSAGE = f"mimetype: must be the first member, stored, holding {MEDIA_TYPE}"
 
@@ -401,10 +402,14 @@ def _limit(name: str) -> int:
 def _read_member(bundle: Bundle, name: str, stream: Any, problems: list[str]) -> int:
     """Read one member, hashing attachments as they stream; its size, or -1 if too large."""
     limit, size, digest, chunks = _limit(name), 0, hashlib.sha256(), []
+    held = sum(len(data) for data in bundle.files.values())
     while chunk := stream.read(1 << 20):
         size += len(chunk)
         if size > limit:
             problems.append(f"{name}: too large")
+            return -1
+        if not name.startswith("files/") and held + size > MAX_IN_MEMORY:
+            problems.append("bundle: too large")
             return -1
         digest.update(chunk)
         if not name.startswith("files/"):
@@ -414,6 +419,30 @@ def _read_member(bundle: Bundle, name: str, stream: Any, problems: list[str]) ->
     else:
         bundle.files[name] = b"".join(chunks)
     return size
+
+
+def _outside_members(path: Path, archive: zipfile.ZipFile) -> bool:
+    """Whether the file holds bytes that are no member's: something before the first local
+    header, between members (a local record the central directory does not list, which a
+    streaming unzip would still extract), or after the end record (APPNOTE.TXT 4.3.6)."""
+    expected = 0
+    with open(path, "rb") as f:
+        for info in sorted(archive.infolist(), key=lambda i: i.header_offset):
+            f.seek(info.header_offset)
+            header = f.read(30)
+            if info.header_offset != expected or header[:4] != b"PK\x03\x04":
+                return True
+            expected = (info.header_offset + 30 + int.from_bytes(header[26:28], "little")
+                        + int.from_bytes(header[28:30], "little") + info.compress_size)
+            if info.flag_bits & 0x08:  # a data descriptor follows (APPNOTE.TXT 4.3.9)
+                f.seek(expected)
+                wide = max(info.compress_size, info.file_size) >= 0xFFFFFFFF
+                expected += (8 if wide else 0) + (16 if f.read(4) == b"PK\x07\x08" else 12)
+        f.seek(-22, os.SEEK_END)
+        end = f.read(22)
+    central = getattr(archive, "start_dir", expected)  # where the central directory begins
+    return (central != expected or end[:4] != b"PK\x05\x06"
+            or int.from_bytes(end[20:22], "little") != 0)
 
 
 def read_zip(path: Path) -> tuple[Bundle, list[str]]:
@@ -428,6 +457,8 @@ def read_zip(path: Path) -> tuple[Bundle, list[str]]:
             infos = archive.infolist()
             if len(infos) > MAX_MEMBERS:
                 return bundle, ["bundle: too many members"]
+            if _outside_members(path, archive):
+                return bundle, ["bundle: holds bytes outside its members"]
             for number, info in enumerate(infos):
                 name = info.filename
                 if _unsafe(name.rstrip("/") or "/"):

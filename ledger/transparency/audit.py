@@ -335,7 +335,7 @@ class _Remote:
             if (doc["from"], doc["to"]) != (size1, size2):
                 raise ValueError("proof for other sizes")
             return [decode_base64(h) for h in doc["proof"]]
-        except (ValueError, TypeError, KeyError, InvalidInputError) as e:
+        except (ValueError, TypeError, KeyError, InvalidInputError, RecursionError) as e:
             raise VerificationError(f"{path}: malformed consistency proof: {e}") from e
 
 

@@ -509,3 +509,42 @@ def test_verify_py_takes_the_key_from_a_file(tmp_path: Path, cases: Cases,
     assert verify.main(["--key", str(key), str(bundle)]) == 0
     assert verify.main(["--key", str(tmp_path / "missing.vkey"), str(bundle)]) == 2
     assert "not a verifier key string, and not a readable file" in capsys.readouterr().err
+
+
+def _hidden_local_record(data: bytes) -> bytes:
+    """``data`` with a second local record of report.html (forged text) between two members,
+    listed nowhere in the central directory: a streaming unzip would extract it."""
+    forged = io.BytesIO()
+    with zipfile.ZipFile(forged, "w") as z:
+        z.writestr("report.html", b"<p>FORGED: everything confirmed</p>")
+    record = forged.getvalue()[:forged.getvalue().index(b"PK\x01\x02")]
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        second = sorted(archive.infolist(), key=lambda i: i.header_offset)[1].header_offset
+        start, count = archive.start_dir, len(archive.infolist())  # type: ignore[attr-defined]
+    # keep every offset right: shift the central directory's offsets past the insertion
+    central = bytearray(data[start:])
+    at = 0
+    for _ in range(count):
+        assert central[at:at + 4] == b"PK\x01\x02"
+        offset = int.from_bytes(central[at + 42:at + 46], "little")
+        if offset >= second:
+            central[at + 42:at + 46] = (offset + len(record)).to_bytes(4, "little")
+        at += 46 + sum(int.from_bytes(central[at + k:at + k + 2], "little") for k in (28, 30, 32))
+    end = central[at:]
+    end[16:20] = (start + len(record)).to_bytes(4, "little")
+    return data[:second] + record + data[second:start] + bytes(central[:at]) + bytes(end)
+
+
+@pytest.mark.parametrize("change", ["prefix", "suffix", "hidden"])
+def test_bytes_outside_the_members_are_refused(tmp_path: Path, cases: Cases,
+                                               change: str) -> None:
+    """A polyglot (a PDF before the ZIP), junk after it, or a local record the central
+    directory does not list: each passes a plain unzip, and each is refused."""
+    data = zip_bytes(_members(cases.final))
+    assert _failures(tmp_path, data, cases.vkey) == ([], [])
+    changed = {"prefix": b"%PDF-1.7\n" + b"x" * 100 + data, "suffix": data + b"junk",
+               "hidden": _hidden_local_record(data) if change == "hidden" else b""}[change]
+    with zipfile.ZipFile(io.BytesIO(changed)) as archive:  # a plain unzip accepts it
+        assert archive.testzip() is None
+    problem = "bundle: holds bytes outside its members"
+    assert _failures(tmp_path, changed, cases.vkey) == ([problem], [problem])
