@@ -84,16 +84,20 @@ class EndpointTable:
 
 
 def _declared_query_only(endpoint: Endpoint) -> Handler:
-    """``endpoint``'s handler behind a check that the query names only declared parameters
-    (as its OpenAPI document says: a misspelt filter is an error, never silently ignored)."""
+    """``endpoint``'s handler behind a check that the query names only declared parameters,
+    each once (as its OpenAPI document says: a misspelt or repeated filter is an error, never
+    silently ignored)."""
     declared = frozenset(name for name, _ in endpoint.query) | frozenset(endpoint.required_query)
     handler = endpoint.handler
 
     async def checked(request: web.Request) -> web.StreamResponse:
         for name in request.query:
+            shown = name[:40] or "(empty name)"
             if name not in declared:
-                shown = name[:40] or "(empty name)"
                 raise InvalidInputError(f"unknown query parameter {shown!r}", field="query")
+            if len(request.query.getall(name)) > 1:  # which one counts would be a guess
+                raise InvalidInputError(f"query parameter {shown!r} is given more than once",
+                                        field="query")
         return await handler(request)
 
     checked.__name__ = handler.__name__

@@ -299,3 +299,18 @@ async def test_a_nul_or_other_control_character_in_a_name_or_label_is_a_422_on_b
                            json={"label": "a\u001bb"})).problem(422)
     assert (await api.post("/v1/principals", "admin", json={
         "id": "tab.test", "name": "Wang\tLei", "roles": ["employee"]})).problem(422)
+
+
+async def test_an_undeclared_or_repeated_query_parameter_is_refused(api: Api) -> None:
+    """A misspelt filter, an empty name, or a parameter given twice (which one would count?)
+    is an error, never silently ignored."""
+    departure = await start(api)
+    ok = await api.get(f"/v1/departures/{departure}/timeline?limit=5", "hr.sun")
+    assert ok.status == 200, ok.body
+    for query in ("limit=5&=null", "limt=5", "limit=5&limit=6"):
+        reply = await api.get(f"/v1/departures/{departure}/timeline?{query}", "hr.sun")
+        assert reply.status == 422, (query, reply.body)
+        assert reply.json()["field"] == "query"
+    twice = await api.get(f"/v1/departures/{departure}/bundle?with_files=true&with_files=false",
+                          "hr.sun")
+    assert twice.status == 422 and "more than once" in twice.json()["detail"]
