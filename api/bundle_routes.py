@@ -8,6 +8,7 @@ first byte goes out, so a failed export answers with a problem, never a truncate
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from aiohttp import web
 
@@ -19,6 +20,7 @@ from ledger.bundle.layout import MEDIA_TYPE
 from ledger.errors import InvalidInputError
 
 table = EndpointTable()
+log = logging.getLogger("api.bundle")
 _ZIP = ((MEDIA_TYPE, {"type": "string", "format": "binary"}),)
 
 
@@ -44,10 +46,16 @@ async def export_evidence_bundle(request: web.Request) -> web.StreamResponse:
         response.content_type = MEDIA_TYPE
         response.content_length = bundle.size
         await response.prepare(request)
-        for chunk in bundle.chunks():
-            await response.write(chunk)
-            await asyncio.sleep(0)  # a large bundle must not hold the loop between writes
-        await response.write_eof()
+        sent = 0
+        try:
+            for chunk in bundle.chunks():
+                await response.write(chunk)
+                sent += len(chunk)
+                await asyncio.sleep(0)  # a large bundle must not hold the loop between writes
+            await response.write_eof()
+        except ConnectionResetError:  # the client went away: its export stays recorded
+            log.info("evidence bundle of %s: the client left after %d of %d bytes",
+                     bundle.departure_id, sent, bundle.size)
         return response
     finally:
         bundle.close()

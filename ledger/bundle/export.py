@@ -29,7 +29,7 @@ from ledger.bundle.readme import readme_text
 from ledger.bundle.render_pool import ReportRenderer
 from ledger.bundle.source import ReportSource
 from ledger.entry import Entry, format_time
-from ledger.errors import VerificationError
+from ledger.errors import ConflictError, VerificationError
 from ledger.service.context import Actor, RequestContext
 from ledger.service.export_cases import CheckpointRecord, RecordEvidenceExport, require_exporter
 from ledger.service.ledger import Ledger
@@ -39,6 +39,7 @@ from ledger.tlog.checkpoint import parse_checkpoint
 from ledger.tlog.note import Signer, sign_note
 
 SPOOL_BYTES = 8 * 1024 * 1024
+RECORD_ATTEMPTS = 5  # concurrent writes to the case (another export, say) before giving up
 COPY_BYTES = 256 * 1024
 # Events that put a file into the blob store, and where their payload names its digest.
 _UPLOADS: dict[str, tuple[str, ...]] = {
@@ -80,13 +81,20 @@ class BundleExporter:
                                         poke=self.poke)
         proofs = await prove_all(self.log, coverage, hashes)
         built = await self._build(case, coverage.checkpoint, proofs, with_files)
+        checkpoint = built.checkpoint
+        record = RecordEvidenceExport(
+            departure_id=departure_id, bundle_format=L.BUNDLE_FORMAT, status=built.status,
+            checkpoint=CheckpointRecord(origin=checkpoint.origin, size=checkpoint.size,
+                                        root=checkpoint.root),
+            manifest_sha256=built.manifest_sha256, with_files=with_files)
         try:
-            checkpoint = built.checkpoint
-            await self.ledger.execute(RecordEvidenceExport(
-                departure_id=departure_id, bundle_format=L.BUNDLE_FORMAT, status=built.status,
-                checkpoint=CheckpointRecord(origin=checkpoint.origin, size=checkpoint.size,
-                                            root=checkpoint.root),
-                manifest_sha256=built.manifest_sha256, with_files=with_files), actor, context)
+            for attempt in range(RECORD_ATTEMPTS):
+                try:
+                    await self.ledger.execute(record, actor, context)
+                    break
+                except ConflictError:  # another write to the case came first: the bundle
+                    if attempt + 1 == RECORD_ATTEMPTS:  # stands as built; record it after it
+                        raise
         except BaseException:
             built.close()
             raise

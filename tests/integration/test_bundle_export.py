@@ -321,3 +321,14 @@ async def test_an_item_id_is_no_departure_to_export(api: Api) -> None:
     await api.sequence()
     reply = await api.get(f"/v1/departures/{case.client_item}/bundle", "hr.sun")
     reply.problem(404)
+
+
+async def test_exports_of_one_case_at_once_are_each_recorded(api: Api) -> None:
+    """Two exports of one case at the same moment: both answer with a bundle (the second
+    records its export after the first's), neither a conflict."""
+    case = await handed_over_case(api)
+    await api.sequence()
+    path = f"/v1/departures/{case.departure}/bundle"
+    replies = await asyncio.gather(api.get(path, "hr.sun"), api.get(path, "legal.x"))
+    assert [r.status for r in replies] == [200, 200], [r.body[:200] for r in replies]
+    assert await _exports(api, case.departure) == 2
