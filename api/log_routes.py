@@ -15,6 +15,7 @@ from pydantic import ConfigDict, Field
 from api.body import natural
 from api.endpoint import EndpointTable
 from api.views import View
+from ledger.bundle.export import verifier_source
 from ledger.errors import InvalidInputError
 from ledger.tlog.tile import parse_tile_path
 from ledger.transparency.reader import LogReader
@@ -26,6 +27,7 @@ table = EndpointTable()
 _TEXT = (("text/plain", {"type": "string"}),)
 _TLOG_PROOF = (("text/x.tlog.proof", {"type": "string"}),)
 _BINARY = (("application/octet-stream", {"type": "string", "format": "binary"}),)
+_PYTHON = (("text/x-python", {"type": "string"}),)
 
 
 class InclusionProof(View):
@@ -78,6 +80,17 @@ async def verifier_key(request: web.Request) -> web.Response:
     keys = request.app[VERIFIER_KEYS]
     return web.Response(text="".join(k + "\n" for k in keys), content_type="text/plain",
                         charset="utf-8", headers={"Cache-Control": "max-age=300"})
+
+
+@table.route("GET", "/log/verify.py", "The evidence bundle verifier (Python 3.11 standard "
+             "library), as every bundle carries it: fetch it from here to check a bundle with "
+             "a verifier that did not travel inside it", public=True,
+             operation_id="get_bundle_verifier", produces=_PYTHON)
+async def bundle_verifier(request: web.Request) -> web.Response:
+    """``verify.py``, byte for byte the file bundles carry."""
+    return web.Response(body=verifier_source(), content_type="text/x-python", charset="utf-8",
+                        headers={"Cache-Control": "max-age=300",
+                                 "Content-Disposition": 'inline; filename="verify.py"'})
 
 
 @table.route("GET", r"/log/tile/{path:.+}", "A hash tile or an entry bundle (C2SP "

@@ -30,6 +30,10 @@ report.pdf 是由这些记录生成的可读报告。{interim_zh}
     （账本自带的验证程序；还会重新生成 report.html 并比对 report.pdf 所附的清单；
      --against 证明这些记录至今仍是在线日志的一部分）
 
+包内的 verify.py 随证据包一起流转：篡改证据包的人也可以替换它。请使用您从运营方取得的
+verify.py（公开地址 GET /log/verify.py，与包内文件逐字节相同），或用 sha256sum 将包内文件与之
+比对，或使用 ledger verify-bundle。
+
 验证通过意味着：包内每个文件都与签名清单一致；每条记录自第 1 版起连续成链，且都包含在
 该公钥签名的检查点中；案件所列的事项、清单版本与争议一个不少；重放记录得到的状态与结案
 记录一致；报告由这些记录生成。
@@ -59,6 +63,10 @@ and check it through a channel you trust; the keys file inside is information on
     ledger verify-bundle bundle.zip --key <verifier key> [--against <ledger URL>]
     (the ledger's own verifier; it also renders report.html again and checks the manifest
      attached to report.pdf; --against proves the records are still part of the live log)
+
+verify.py travels inside the bundle, so whoever altered a bundle could replace it too: run a
+verify.py you got from the operator (published at GET /log/verify.py, byte for byte the one
+bundles carry), or compare this one's sha256sum with it, or use ledger verify-bundle.
 
 A pass means: every file matches the signed manifest; every record chains unbroken from
 version 1 and is included in the checkpoint signed by that key; no item, checklist revision

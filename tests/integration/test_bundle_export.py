@@ -16,6 +16,7 @@ import uuid
 import zipfile
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from ledger.aggregates.template import Template, template_id_for
@@ -332,3 +333,13 @@ async def test_exports_of_one_case_at_once_are_each_recorded(api: Api) -> None:
     replies = await asyncio.gather(api.get(path, "hr.sun"), api.get(path, "legal.x"))
     assert [r.status for r in replies] == [200, 200], [r.body[:200] for r in replies]
     assert await _exports(api, case.departure) == 2
+
+
+async def test_the_verifier_every_bundle_carries_is_published_without_a_login(api: Api) -> None:
+    """So an auditor can check a bundle with a verify.py that did not travel inside it."""
+    case = await handed_over_case(api)
+    bundle = await export(api, case.departure)
+    async with aiohttp.ClientSession() as http, http.get(api.url("/log/verify.py")) as reply:
+        assert reply.status == 200 and reply.content_type == "text/x-python"
+        assert await reply.read() == bundle.read(L.VERIFY_PY)
+    assert "GET /log/verify.py" in bundle.read(L.README).decode()

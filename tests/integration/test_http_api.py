@@ -24,6 +24,8 @@ MISSING = "00000000-0000-4000-8000-000000000000"
 EXERCISED = {
     # the public transparency log: in test_log_http.py
     "GET /log/checkpoint", "GET /log/key", "GET /log/tile/{path:.+}",
+    # the bundle verifier, public: in test_bundle_export.py
+    "GET /log/verify.py",
     "GET /v1/log/proof/inclusion", "GET /v1/log/proof/consistency",
     # outbound webhooks: in test_webhooks.py
     "POST /v1/webhooks", "GET /v1/webhooks", "GET /v1/webhooks/dead-letters",
