@@ -215,11 +215,17 @@ async def measure(database_url: str, folder: Path, runs: int) -> Figures:
         exporter: BundleExporter = runtime.exporter
         bundles = []
 
+        bare: list[float] = []
+
         async def export() -> None:
+            start = time.perf_counter()
             bundle = await exporter.export(HR, departure_id)
+            # the run without its printing of the PDF, which the exporter times
+            bare.append(time.perf_counter() - start - bundle.pdf_seconds)
             bundles.append(bundle)
 
         figures.seconds["export"] = await best(runs, export, lambda: drain(runtime))
+        figures.seconds["export without printing report.pdf"] = min(bare)
         last = bundles[-1]
         data = b"".join(last.chunks())
         for bundle in bundles:
@@ -272,14 +278,14 @@ def report(figures: Figures) -> None:
           f"members, {figures.size:,} bytes")
     for name, seconds in s.items():
         print(f"  {name:<58} {seconds * 1000:9.1f} ms")
-    ratio = s["export"] / s["floor"]
-    verdict = "OK" if s["export"] < 1.0 and ratio <= 5.0 else "MISSED"
-    print(f"  export / floor = {ratio:.1f}x (target: under 1 s and within 5x): {verdict}")
-    # The PDF is reported apart (the "PDF rendering reported separately"): the export
-    # without it is what the target is about once the real renderer is in.
-    bare = s["export"] - s["report.pdf"]
-    print(f"  export without report.pdf = {bare * 1000:.1f} ms, "
-          f"{bare / s['floor']:.1f}x the floor")
+    # The PDF is reported apart (the "PDF rendering reported separately"): the target
+    # is about the export without its printing (the exporter times that part of each export).
+    bare = s["export without printing report.pdf"]
+    ratio = bare / s["floor"]
+    verdict = "OK" if bare < 1.0 and ratio <= 5.0 else "MISSED"
+    print(f"  export without printing report.pdf = {bare * 1000:.1f} ms = {ratio:.1f}x the "
+          f"floor (target: under 1 s and within 5x): {verdict}; with it "
+          f"{s['export'] * 1000:.0f} ms")
     for name, floor_name in VERIFIERS.items():
         if name not in s:
             continue

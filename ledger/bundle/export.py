@@ -15,6 +15,7 @@ import base64
 import datetime as dt
 import importlib.resources
 import tempfile
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import IO
@@ -137,8 +138,10 @@ class BundleExporter:
             with_files=with_files, report_source_sha256=source_sha256)
         members = [L.Member.of(p, d) for p, d in files.items()]
         members += [L.Member(L.file_path(h), n, h) for h, n in attachments.items()]
+        printing = time.perf_counter()
         files[L.REPORT_PDF] = await self.renderer.pdf(files[L.REPORT_HTML],
                                                       L.manifest_bytes(header, members))
+        pdf_seconds = time.perf_counter() - printing
         manifest = L.manifest_bytes(header, [*members, L.Member.of(L.REPORT_PDF,
                                                                     files[L.REPORT_PDF])])
         signature = sign_note(L.signature_text(departure_id, manifest), self.signers)
@@ -160,7 +163,7 @@ class BundleExporter:
             out.close()
             raise
         return ExportedBundle(departure_id, status, checkpoint, L.sha256_hex(manifest),
-                              out, size)
+                              out, size, pdf_seconds)
 
     async def _attachments(self, entries: Iterator[Entry]) -> dict[str, int]:
         """sha256 → size of every file the case's uploads put into the blob store."""
@@ -218,6 +221,8 @@ class ExportedBundle:
     manifest_sha256: str
     file: IO[bytes]
     size: int
+    pdf_seconds: float = 0.0
+    """How long printing ``report.pdf`` took (the benchmark reports it apart)."""
 
     def chunks(self, size: int = COPY_BYTES) -> Iterator[bytes]:
         """The ZIP's bytes, from the start, ``size`` at a time."""
