@@ -33,9 +33,8 @@ T = TypeVar("T")
 def warm_worker() -> None:
     """Load WeasyPrint (Pango, HarfBuzz and fontconfig through cffi) once per worker rather
     than in the first report it prints, its loggers and fontTools' kept to warnings."""
+    quiet_renderer_logs()  # before the import, which logs as it parses its stylesheets
     import weasyprint  # noqa: F401 - the import is the point
-
-    quiet_renderer_logs()
 
 
 class ReportRenderer:

@@ -93,9 +93,8 @@ def render_report_pdf(html: bytes, content_manifest: bytes) -> bytes:
     manifest names no ``generated_at``.
     """
     require_cjk_font()
+    quiet_renderer_logs()  # before the import, which parses WeasyPrint's own stylesheets
     import weasyprint  # heavy (Pango through cffi): loaded only when a PDF is printed
-
-    quiet_renderer_logs()
 
     created = _generated_at(content_manifest)
     refuse = weasyprint.URLFetcher(allowed_protocols=(), fail_on_errors=True)

@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -178,6 +179,26 @@ def test_the_pdf_is_pdfa3_with_every_font_embedded_and_the_manifest_attached(
         for png in pngs:
             shutil.copy(png, Path(keep) / png.name)
         shutil.copy(path, Path(keep) / "report.pdf")
+
+
+QUIET_CHECK = """
+import io, logging, sys
+log = io.StringIO()
+logging.basicConfig(level=logging.DEBUG, stream=log, format="%(name)s %(levelname)s")
+from ledger.bundle.report import render_report_pdf
+render_report_pdf(sys.stdin.buffer.read(), b'{"generated_at":"2026-12-01T00:00:00.000000Z"}')
+print(log.getvalue())
+"""
+
+
+def test_printing_a_pdf_logs_no_progress_of_weasyprint_or_fonttools(case: ReportCase) -> None:
+    _require_tools()
+    html = render_report_html(case.source)
+    logged = subprocess.run([sys.executable, "-c", QUIET_CHECK], input=html,
+                            capture_output=True, check=True).stdout.decode()
+    chatty = [line for line in logged.splitlines()
+              if line.startswith(("weasyprint", "fontTools"))]
+    assert chatty == []  # the server logs at INFO; these would be hundreds of lines a PDF
 
 
 def test_printing_without_the_cjk_font_fails_naming_the_package(
