@@ -92,6 +92,8 @@ async def test_a_closed_disputed_case_shows_its_hold_and_disputes_first(
     first = _plain(_first_page(text))
     assert f"{CERTIFICATE} Handover certificate of completion" in first
     assert "已结案 closed" in first
+    assert "争议 1 项，其中 1 项未决；案件处于法律保全（见第 7 节）" in first
+    assert "Disputes: 1, 1 of them open; the case is on legal hold (see section 7)" in first
     assert "法律保全 legal hold 是 yes — 由争议提出 placed by dispute 7.1" in first
     assert "7.1 未决 open · 宏达科技最新需求在交接时被隐瞒 · 见 see §7.1" in first
     assert 'href="#dispute-1"' in text and 'id="dispute-1"' in text
