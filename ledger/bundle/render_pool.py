@@ -19,7 +19,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TypeVar
 
-from ledger.bundle.report import render_report_html, render_report_pdf
+from ledger.bundle.report import quiet_renderer_logs, render_report_html, render_report_pdf
 from ledger.bundle.source import ReportSource
 from ledger.errors import ConfigurationError, PushbackError
 
@@ -32,7 +32,8 @@ T = TypeVar("T")
 
 def warm_worker() -> None:
     """Load WeasyPrint (Pango, HarfBuzz and fontconfig through cffi) once per worker rather
-    than in the first report it prints."""
+    than in the first report it prints, its loggers and fontTools' kept to warnings."""
+    quiet_renderer_logs()  # before the import, which logs as it parses its stylesheets
     import weasyprint  # noqa: F401 - the import is the point
 
 

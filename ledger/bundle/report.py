@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 import shutil
 import subprocess
 from functools import cache
@@ -30,6 +31,8 @@ PDF_VARIANT = "pdf/a-3b"
 CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans Mono CJK SC")
 """The font families the report's CSS names first; both come with one package."""
 CJK_PACKAGE = "fonts-noto-cjk"
+CHATTY_LOGGERS = ("weasyprint", "weasyprint.progress", "fontTools")
+"""Loggers that print INFO lines (each step, each font subset) on every PDF; kept to warnings."""
 
 
 @cache
@@ -75,6 +78,13 @@ def require_cjk_font() -> None:
             f"install the package {CJK_PACKAGE} (apt-get install {CJK_PACKAGE}) and fontconfig")
 
 
+def quiet_renderer_logs() -> None:
+    """Keep WeasyPrint's and fontTools' loggers to warnings and errors (they log each layout
+    step and each font subset at INFO, which would fill the server's log on every export)."""
+    for name in CHATTY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def render_report_pdf(html: bytes, content_manifest: bytes) -> bytes:
     """``report.pdf``: ``html`` (from ``render_report_html``) printed as PDF/A-3b with
     ``content_manifest`` attached as ``manifest.json``; the same inputs give the same bytes.
@@ -83,6 +93,7 @@ def render_report_pdf(html: bytes, content_manifest: bytes) -> bytes:
     manifest names no ``generated_at``.
     """
     require_cjk_font()
+    quiet_renderer_logs()  # before the import, which parses WeasyPrint's own stylesheets
     import weasyprint  # heavy (Pango through cffi): loaded only when a PDF is printed
 
     created = _generated_at(content_manifest)

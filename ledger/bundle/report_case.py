@@ -19,7 +19,14 @@ from ledger.aggregates.dispute import Dispute
 from ledger.aggregates.item import HandoverItem
 from ledger.bundle.layout import CHECKPOINT, report_source_listing
 from ledger.bundle.report_client import Client, clients_of
-from ledger.bundle.report_row import Clock, Moment, Row, row_of
+from ledger.bundle.report_labels import (
+    DEPARTURE_STATES,
+    DISPUTE_STATES,
+    ITEM_STATES,
+    receiver_label,
+    state_words,
+)
+from ledger.bundle.report_row import Clock, Moment, Row, row_of, uploads_of
 from ledger.bundle.report_verify import CheckpointView, KeyView, checkpoint_view, key_views
 from ledger.bundle.source import ReportSource
 from ledger.entry import Entry, decode_entry, parse_time
@@ -61,6 +68,11 @@ class Case:
     last_working_day: str
     reason: str
     state: str
+    state_zh: str
+    state_en: str
+    legal_hold: bool
+    held_by: tuple[str, ...]
+    """The disputes that placed the legal hold, in the order they did."""
     approval: tuple[ApprovalStep, ...]
 
 
@@ -88,9 +100,13 @@ class Item:
     category: str
     giver: str
     receiver: str
+    receiver_zh: str
+    receiver_en: str
     signers: str
     mandatory: bool
     state: str
+    state_zh: str
+    state_en: str
     rows: tuple[Row, ...]
 
 
@@ -99,7 +115,11 @@ class DisputeView:
     """A dispute on the case and its timeline."""
 
     id: str
+    number: int
+    """Its place in section 7 (from 1), which the case summary points to."""
     state: str
+    state_zh: str
+    state_en: str
     claim: str
     raised_by: str
     rows: tuple[Row, ...]
@@ -112,6 +132,10 @@ class Report:
     departure_id: str
     generated_at: Moment
     interim: bool
+    title_zh: str
+    title_en: str
+    completed: bool
+    """A final bundle of a closed case: the only report that certifies the handover done."""
     time_zone: str
     source_sha256: str
     case: Case
@@ -158,6 +182,9 @@ def _case(departure: Departure, own: list[tuple[str, Entry]], rows: list[Row]) -
         steps.append(ApprovalStep(number + 1, _text(step.get("name")),
                                   _text(step.get("approver_id")), decisions))
     leaver = departure.leaver
+    zh, en = state_words(DEPARTURE_STATES, departure.state)
+    held_by = tuple(str(e.payload.get("dispute_id")) for _, e in own
+                    if e.event_type == "DepartureLegalHoldPlaced")
     return Case(leaver_id=_text(leaver.get("id")), leaver_name=_text(leaver.get("name")),
                 department=_text(leaver.get("department")),
                 position=_text(leaver.get("position")),
@@ -165,7 +192,8 @@ def _case(departure: Departure, own: list[tuple[str, Entry]], rows: list[Row]) -
                 manager=_text(departure.manager_id), hr_owner=_text(departure.hr_owner_id),
                 successor=_text(departure.successor_id), notice_date=departure.notice_date,
                 last_working_day=departure.last_working_day, reason=departure.reason,
-                state=departure.state, approval=tuple(steps))
+                state=departure.state, state_zh=zh, state_en=en,
+                legal_hold=bool(departure.legal_hold), held_by=held_by, approval=tuple(steps))
 
 
 def _checklists(departure: Departure, streams: _Streams, clock: Clock) -> list[Checklist]:
@@ -195,18 +223,24 @@ def _item(item_id: str, streams: _Streams, clock: Clock) -> Item:
     if not entries:
         raise VerificationError(f"entries/item/{item_id}: item of the departure is missing")
     item = _replayed(HandoverItem, entries)
+    receiver_zh, receiver_en = receiver_label(item.receiver)
+    state_zh, state_en = state_words(ITEM_STATES, item.state)
     return Item(id=item_id, title=item.title, category=item.category, giver=item.giver_id,
-                receiver=item.receiver, signers=", ".join(item.signers) or "-",
-                mandatory=item.mandatory, state=item.state,
+                receiver=item.receiver, receiver_zh=receiver_zh, receiver_en=receiver_en,
+                signers=", ".join(item.signers) or "-",
+                mandatory=item.mandatory, state=item.state, state_zh=state_zh,
+                state_en=state_en,
                 rows=tuple(row_of(p, e, item.title, clock) for p, e in entries))
 
 
-def _dispute(dispute_id: str, streams: _Streams, clock: Clock) -> DisputeView:
+def _dispute(number: int, dispute_id: str, streams: _Streams, clock: Clock) -> DisputeView:
     entries = streams.of("dispute", dispute_id)
     if not entries:
         raise VerificationError(f"entries/dispute/{dispute_id}: dispute is missing")
     dispute = _replayed(Dispute, entries)
-    return DisputeView(id=dispute_id, state=dispute.state, claim=dispute.claim,
+    zh, en = state_words(DISPUTE_STATES, dispute.state)
+    return DisputeView(id=dispute_id, number=number, state=dispute.state, state_zh=zh,
+                       state_en=en, claim=dispute.claim,
                        raised_by=f"{dispute.raised_by} ({dispute.raised_as})",
                        rows=tuple(row_of(p, e, None, clock) for p, e in entries))
 
@@ -222,24 +256,41 @@ def _by_time(rows: list[Row]) -> tuple[Row, ...]:
     return tuple(sorted(rows, key=lambda r: (r.at.utc, r.path)))
 
 
+def title_of(interim: bool, state: str) -> tuple[str, str]:
+    """The report's title: a certificate of completion only for a final bundle of a closed
+    case; an evidence report, withdrawn or interim, otherwise."""
+    if interim:
+        return "离职交接证据报告（临时）", "Handover evidence report (interim)"
+    if state == "closed":
+        return "离职交接完成证明", "Handover certificate of completion"
+    if state == "withdrawn":
+        return "离职交接证据报告（已撤回）", "Handover evidence report (withdrawn)"
+    return "离职交接证据报告", "Handover evidence report"
+
+
 def build_report(source: ReportSource) -> Report:
     """The report of ``source``; VerificationError if an entry is malformed or the departure
     or one of its items or disputes is missing."""
     streams = _Streams(source.entries)
     clients = clients_of(e.context for stream in streams.by_stream.values() for _, e in stream)
-    clock = Clock(source.time_zone, clients)
+    clock = Clock(source.time_zone, clients,
+                  uploads_of(pair for stream in streams.by_stream.values() for pair in stream))
     own = streams.of("departure", source.departure_id)
     if not own:
         raise VerificationError(f"entries/departure/{source.departure_id}: missing")
     departure = _replayed(Departure, own)
     rows = [row_of(p, e, None, clock) for p, e in own]
     items = [_item(i, streams, clock) for i in departure.item_ids]
-    disputes = [_dispute(d, streams, clock) for d in departure.dispute_ids]
+    disputes = [_dispute(n, d, streams, clock)
+                for n, d in enumerate(departure.dispute_ids, start=1)]
+    interim = source.status != "final"
+    title_zh, title_en = title_of(interim, departure.state)
     escalations = [r for i in items for r in i.rows if r.type == "ItemConfirmationEscalated"]
     return Report(
         departure_id=source.departure_id,
         generated_at=clock.moment(parse_time(source.generated_at)),
-        interim=source.status != "final", time_zone=source.time_zone,
+        interim=interim, title_zh=title_zh, title_en=title_en,
+        completed=not interim and departure.state == "closed", time_zone=source.time_zone,
         source_sha256=source.report_source_sha256, case=_case(departure, own, rows),
         case_rows=tuple(r for r in rows if r.type not in _OWN_SECTIONS and not is_export(r.type)),
         checklists=tuple(_checklists(departure, streams, clock)), items=tuple(items),

@@ -5,6 +5,43 @@ from __future__ import annotations
 
 VALUE_WORDS: dict[bool | None, str] = {True: "是 / yes", False: "否 / no", None: "-"}
 
+QUEUE_PREFIX = "dept:"
+"""A receiver that is a department's queue (``dept:it``) rather than a person."""
+
+DEPARTURE_STATES: dict[str, tuple[str, str]] = {
+    "requested": ("已申请", "requested"),
+    "declined": ("未受理", "declined"),
+    "draft": ("草稿", "draft"),
+    "pending_approval": ("待审批", "pending approval"),
+    "approved": ("已批准", "approved"),
+    "handing_over": ("交接中", "handing over"),
+    "closed": ("已结案", "closed"),
+    "withdrawn": ("已撤回", "withdrawn"),
+}
+ITEM_STATES: dict[str, tuple[str, str]] = {
+    "open": ("待交接", "open"),
+    "submitted": ("已提交待确认", "submitted"),
+    "rejected": ("已退回", "rejected"),
+    "confirmed": ("已确认", "confirmed"),
+    "waived": ("已豁免", "waived"),
+}
+DISPUTE_STATES: dict[str, tuple[str, str]] = {
+    "open": ("未决", "open"),
+    "found": ("已认定", "found"),
+}
+
+
+def state_words(states: dict[str, tuple[str, str]], state: str) -> tuple[str, str]:
+    """``(zh, en)`` of a state; an unknown state is printed as recorded, in both places."""
+    return states.get(state, (state, state))
+
+
+def receiver_label(value: object, previous: bool = False) -> tuple[str, str]:
+    """``(zh, en)`` label of a receiver: a person is a receiver, ``dept:...`` a queue."""
+    queue = isinstance(value, str) and value.startswith(QUEUE_PREFIX)
+    zh, en = ("接收队列", "queue") if queue else ("接收人", "receiver")
+    return ("原" + zh, "previous " + en) if previous else (zh, en)
+
 LABELS: dict[str, tuple[str, str]] = {
     "acceptance_criteria": ("验收标准", "acceptance criteria"),
     "acknowledged": ("逐条确认", "lines acknowledged"),
@@ -64,7 +101,6 @@ LABELS: dict[str, tuple[str, str]] = {
     "previous_due_date": ("原截止日", "previous due date"),
     "previous_hr_owner_id": ("原 HR 负责人", "previous HR owner"),
     "previous_left_on": ("原离职日", "previous leaving day"),
-    "previous_receiver": ("原接收人", "previous receiver"),
     "previous_state": ("原状态", "previous state"),
     "principal_id": ("账号", "principal"),
     "priority": ("优先级", "priority"),
@@ -73,7 +109,6 @@ LABELS: dict[str, tuple[str, str]] = {
     "raised_by": ("提出人", "raised by"),
     "reason": ("原因", "reason"),
     "reasons": ("理由", "reasons"),
-    "receiver": ("接收人（队列）", "receiver (queue)"),
     "reference": ("参考编号", "reference"),
     "rejected_lines": ("退回的条目", "lines rejected"),
     "requires": ("前置事项", "requires"),

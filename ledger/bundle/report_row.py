@@ -8,14 +8,15 @@ their own blocks.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from ledger.bundle.layout import sha256_hex
 from ledger.bundle.report_client import Client, Origin, origin_of
-from ledger.bundle.report_labels import LABELS, VALUE_WORDS
+from ledger.bundle.report_labels import LABELS, VALUE_WORDS, receiver_label
 from ledger.canonical import JSONObject, JSONValue, encode_canonical
 from ledger.entry import Entry, format_time
 from ledger.service.timeline import describe
@@ -27,6 +28,11 @@ _BLOCK_FIELDS = frozenset({"evidence", "signature", "departure_id"})
 _SAID_WHEN_FALSE = frozenset({"on_behalf", "severance_releasable", "with_files", "mandatory"})
 _UPLOAD_EVENTS = frozenset({"ItemEvidenceUploaded", "DisputeEvidenceUploaded"})
 _FILE_FIELDS = ("name", "size", "sha256", "media_type")
+# What a row says of how a recorded confirmation or sign-off was authenticated: an entry whose
+# payload has a ``signature`` field either carries the person's own Ed25519 signature or null.
+OWN_KEY = ("本人 Ed25519 签名", "signed with their own Ed25519 key")
+TOKEN_ONLY = ("凭登录令牌确认（无个人密钥签名）",
+              "confirmed with a bearer token (no personal key signature)")
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,9 @@ class FileRef:
     size: str
     sha256: str
     media_type: str
+    named_by: str = ""
+    """The bundle path of the upload entry the name and size were taken from, when the entry
+    citing the file names only its digest."""
 
 
 @dataclass(frozen=True)
@@ -83,15 +92,20 @@ class Row:
     files: tuple[FileRef, ...]
     signed: Signed | None
     origin: Origin | None
+    how_signed: tuple[str, str] | None = None
+    """``OWN_KEY`` or ``TOKEN_ONLY`` for an entry with a ``signature`` field, else None."""
 
 
 class Clock:
-    """Formats entry times in UTC and in one IANA zone; knows the case's clients."""
+    """Formats entry times in UTC and in one IANA zone; knows the case's clients and the
+    bundle's uploaded files (by SHA-256: the upload entry's path and record)."""
 
-    def __init__(self, time_zone: str, clients: Mapping[str, Client]) -> None:
+    def __init__(self, time_zone: str, clients: Mapping[str, Client],
+                 uploads: Mapping[str, tuple[str, JSONObject]] | None = None) -> None:
         self.zone = ZoneInfo(time_zone)
         self.name = time_zone
         self.clients = clients
+        self.uploads: Mapping[str, tuple[str, JSONObject]] = uploads or {}
 
     def moment(self, when: dt.datetime) -> Moment:
         """``when`` (aware) as a Moment; the local part to the second, with its offset."""
@@ -122,6 +136,37 @@ def file_of(data: JSONObject) -> FileRef:
                    media_type=str(data.get("media_type", "-")))
 
 
+def is_upload(event_type: str) -> bool:
+    """An entry recording one uploaded file (``ItemEvidenceUploaded``,
+    ``DisputeEvidenceUploaded``): its payload names the file, its size and SHA-256."""
+    return event_type.endswith("Uploaded")
+
+
+def uploads_of(entries: Iterable[tuple[str, Entry]]) -> dict[str, tuple[str, JSONObject]]:
+    """The bundle's upload records by SHA-256, each with its entry's path; of two uploads of
+    the same bytes, the first by path."""
+    found: dict[str, tuple[str, JSONObject]] = {}
+    for path, entry in sorted(entries, key=lambda pair: pair[0]):
+        digest = entry.payload.get("sha256")
+        if is_upload(entry.event_type) and isinstance(digest, str):
+            found.setdefault(digest, (path, entry.payload))
+    return found
+
+
+def cited_file_of(data: JSONObject, uploads: Mapping[str, tuple[str, JSONObject]]) -> FileRef:
+    """A file an entry cites (often by digest alone), its name, size and media type taken
+    from the bundle's upload of the same SHA-256 where the entry does not give them."""
+    digest = data.get("sha256")
+    found = uploads.get(digest) if isinstance(digest, str) else None
+    if found is None or all(data.get(k) not in (None, "") for k in _FILE_FIELDS):
+        return file_of(data)
+    path, upload = found
+    merged = {k: data[k] if data.get(k) not in (None, "") else upload.get(k)
+              for k in _FILE_FIELDS}
+    return dataclasses.replace(file_of({k: v for k, v in merged.items() if v is not None}),
+                               named_by=path)
+
+
 def signed_of(value: JSONValue) -> Signed | None:
     """The Ed25519 signature block of a payload, if it holds one."""
     if not isinstance(value, dict):
@@ -145,7 +190,10 @@ def facts_of(entry: Entry) -> tuple[Fact, ...]:
             continue
         if value in (None, "", [], {}) or (value is False and key not in _SAID_WHEN_FALSE):
             continue
-        zh, en = LABELS.get(key, (key, key))
+        if key in ("receiver", "previous_receiver"):
+            zh, en = receiver_label(value, previous=key == "previous_receiver")
+        else:
+            zh, en = LABELS.get(key, (key, key))
         facts.append(Fact(zh, en, text_of(value)))
     return tuple(facts)
 
@@ -165,9 +213,26 @@ def row_of(path: str, entry: Entry, item_title: str | None, clock: Clock) -> Row
         files.append(file_of(entry.payload))
     evidence = entry.payload.get("evidence")
     if isinstance(evidence, list):
-        files += [file_of(e) for e in evidence if isinstance(e, dict)]
+        files += [cited_file_of(e, clock.uploads) for e in evidence if isinstance(e, dict)]
+    signed = signed_of(entry.payload.get("signature"))
+    origin = origin_of(entry.context, clock.clients)
     return Row(path=path, sha256=entry.event_hash.hex(), type=entry.event_type,
                at=clock.moment(entry.recorded_at), zh=str(line["zh"]), en=str(line["en"]),
                actor=actor_of(entry), facts=facts_of(entry), files=tuple(files),
-               signed=signed_of(entry.payload.get("signature")),
-               origin=origin_of(entry.context, clock.clients))
+               signed=signed, origin=origin,
+               how_signed=how_signed(entry, signed, origin))
+
+
+def how_signed(entry: Entry, signed: Signed | None,
+               origin: Origin | None) -> tuple[str, str] | None:
+    """How an entry with a ``signature`` field was authenticated: the person's own key, or
+    (signature null) only the credential of the request; None for other entries."""
+    if "signature" not in entry.payload:
+        return None
+    if signed is not None:
+        return OWN_KEY
+    if origin is not None and origin.auth_en == "bearer token":
+        return TOKEN_ONLY
+    how = f"（{origin.auth_zh}）" if origin is not None else ""
+    how_en = f" ({origin.auth_en})" if origin is not None else ""
+    return f"无个人密钥签名{how}", f"no personal key signature{how_en}"

@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -95,18 +96,27 @@ def test_the_html_tells_who_did_what_in_order_and_how(case: ReportCase) -> None:
     confirmation = item[item.index("zhao.min 确认「客户资料」"):]
     assert "Mobile Safari 17.1" in confirmation and "Apple iPhone" in confirmation
     assert "iOS 17.1" in confirmation and "IP 127.0.0.1" in confirmation
-    assert "本人 Ed25519 签名" in confirmation
+    assert "本人 Ed25519 签名 signed with their own Ed25519 key" in html_module.unescape(
+        re.sub(r"<[^>]+>", "", confirmation))
     assert "交接确认 / Handover confirmation" in confirmation  # the signed statement
     assert "Chrome 120.0.0" in item  # the giver's uploads came from a desktop browser
     assert "INTERIM" not in text
     assert "li.qiang 审批通过第 1 步" in text and "同意 approved" in text
     assert "hr.sun 结案" in text and "可发放离职补偿" in text
     assert "账号已由 IT 停用" in text  # the waiver's reason
+    head = text[:text.index("审批链")]
+    assert ('<h1>离职交接完成证明 <span class="en">Handover certificate of completion</span>'
+            in head)
+    assert "交接已完成" in head and "已结案 closed" in head and "交接未完成" not in head
+    signatures = text[text.index("5 交接确认书签署"):text.index("6 结案")]
+    assert "凭登录令牌确认（无个人密钥签名）" in signatures  # signed over HTTP, signature null
 
 
 def test_an_interim_report_says_so(case: ReportCase) -> None:
     text = render_report_html(dataclasses.replace(case.source, status="interim")).decode()
     assert "临时报告" in text and "INTERIM" in text and "@top-center" in text
+    assert "离职交接完成证明" not in text and "离职交接证据报告（临时）" in text
+    assert "案件已结案，但本证据包为临时版" in text  # the case closed, its bundle interim
 
 
 def _pdftotext(pdf: Path) -> str:
@@ -142,7 +152,8 @@ def test_the_pdf_is_pdfa3_with_every_font_embedded_and_the_manifest_attached(
 
     text = _pdftotext(path)
     flat = re.sub(r"\s+", " ", text)
-    for phrase in ("离职交接完成证明", "Handover certificate of completion", "王磊 (wang.lei)",
+    for phrase in ("离职交接证据报告（临时）", "Handover evidence report (interim)",
+                   "王磊 (wang.lei)",
                    "zhao.min 退回「客户资料」", "zhao.min rejected", "clients.xlsx",
                    "How to verify", "如何核验", "python3 -I verify.py --key"):
         assert phrase in flat, phrase
@@ -168,6 +179,26 @@ def test_the_pdf_is_pdfa3_with_every_font_embedded_and_the_manifest_attached(
         for png in pngs:
             shutil.copy(png, Path(keep) / png.name)
         shutil.copy(path, Path(keep) / "report.pdf")
+
+
+QUIET_CHECK = """
+import io, logging, sys
+log = io.StringIO()
+logging.basicConfig(level=logging.DEBUG, stream=log, format="%(name)s %(levelname)s")
+from ledger.bundle.report import render_report_pdf
+render_report_pdf(sys.stdin.buffer.read(), b'{"generated_at":"2026-12-01T00:00:00.000000Z"}')
+print(log.getvalue())
+"""
+
+
+def test_printing_a_pdf_logs_no_progress_of_weasyprint_or_fonttools(case: ReportCase) -> None:
+    _require_tools()
+    html = render_report_html(case.source)
+    logged = subprocess.run([sys.executable, "-c", QUIET_CHECK], input=html,
+                            capture_output=True, check=True).stdout.decode()
+    chatty = [line for line in logged.splitlines()
+              if line.startswith(("weasyprint", "fontTools"))]
+    assert chatty == []  # the server logs at INFO; these would be hundreds of lines a PDF
 
 
 def test_printing_without_the_cjk_font_fails_naming_the_package(

@@ -10,10 +10,13 @@ import pytest
 
 from ledger.bundle.layout import entry_path
 from ledger.bundle.report import render_report_html
+from ledger.bundle.report_case import title_of
 from ledger.bundle.report_client import clients_of, describe_client, origin_of
-from ledger.bundle.report_row import Clock, facts_of, text_of
+from ledger.bundle.report_labels import receiver_label
+from ledger.bundle.report_row import Clock, cited_file_of, facts_of, text_of, uploads_of
 from ledger.bundle.report_verify import checkpoint_view, key_views
 from ledger.bundle.source import ReportSource
+from ledger.canonical import JSONObject
 from ledger.entry import decode_entry, encode_entry
 from ledger.errors import VerificationError
 from ledger.tlog.checkpoint import Checkpoint, format_checkpoint
@@ -91,3 +94,37 @@ def test_a_report_without_its_departure_or_with_a_malformed_entry_is_refused() -
     path = entry_path("departure", str(uuid.uuid4()), 1)
     with pytest.raises(VerificationError, match="malformed entry"):
         render_report_html(_source({path: b'{"v":1}'}))
+
+
+def _entry(event_type: str, payload: JSONObject) -> bytes:
+    raw, _ = encode_entry(
+        event_id=uuid.uuid4(), stream_type="item", stream_id=uuid.uuid4(), version=1,
+        event_type=event_type, recorded_at=dt.datetime(2026, 12, 1, tzinfo=dt.UTC),
+        actor={"id": "wang.lei"}, context={}, payload=payload, prev=None)
+    return raw
+
+
+def test_a_file_cited_by_digest_is_named_from_the_bundles_upload_of_it() -> None:
+    digest = "ab" * 32
+    upload = decode_entry(_entry("ItemEvidenceUploaded", {
+        "sha256": digest, "name": "clients.txt", "size": 1234, "media_type": "text/plain"}))
+    uploads = uploads_of([("entries/item/x/000002.json", upload)])
+    cited = cited_file_of({"sha256": digest, "item_id": "x"}, uploads)
+    assert (cited.name, cited.size, cited.media_type, cited.named_by) == (
+        "clients.txt", "1,234 B", "text/plain", "entries/item/x/000002.json")
+    unknown = cited_file_of({"sha256": "cd" * 32}, uploads)
+    assert (unknown.name, unknown.size, unknown.named_by) == ("-", "-", "")
+
+
+def test_a_receiver_is_a_person_or_a_queue_and_only_a_closed_final_case_is_a_certificate(
+        ) -> None:
+    assert receiver_label("zhao.min") == ("接收人", "receiver")
+    assert receiver_label("dept:it") == ("接收队列", "queue")
+    assert receiver_label("dept:it", previous=True) == ("原接收队列", "previous queue")
+    receiver = decode_entry(_entry("ItemReceiverChanged", {
+        "receiver": "dept:it", "previous_receiver": "zhao.min"}))
+    assert [(f.en, f.value) for f in facts_of(receiver)] == [
+        ("previous receiver", "zhao.min"), ("queue", "dept:it")]
+    assert title_of(False, "closed")[1] == "Handover certificate of completion"
+    assert title_of(False, "withdrawn")[1] == "Handover evidence report (withdrawn)"
+    assert title_of(True, "closed")[1] == "Handover evidence report (interim)"
