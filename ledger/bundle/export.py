@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import importlib.resources
 import tempfile
 import time
@@ -37,7 +38,7 @@ from ledger.service.ledger import Ledger
 from ledger.store.blob_port import BlobStore
 from ledger.store.log_port import LogStore, StoredCheckpoint
 from ledger.tlog.checkpoint import parse_checkpoint
-from ledger.tlog.note import Signer, sign_note
+from ledger.tlog.note import Signer, sign_note, split_note
 
 SPOOL_BYTES = 8 * 1024 * 1024
 RECORD_ATTEMPTS = 5  # concurrent writes to the case (another export, say) before giving up
@@ -200,11 +201,11 @@ def member_order(files: dict[str, bytes]) -> list[str]:
 
 
 def note_text(note: bytes) -> str:
-    """The text of a signed note (C2SP signed-note: up to the blank line before the
-    signatures)."""
-    return note.split(b"\n\n", 1)[0].decode("utf-8") + "\n"
+    """The text of a signed note, before its signatures (ledger.tlog.note.split_note)."""
+    return split_note(note)[0]
 
 
+@functools.cache
 def verifier_source() -> bytes:
     """The bundle's ``verify.py``: the package's own file, byte for byte."""
     return importlib.resources.files("ledger.bundle").joinpath("verify.py").read_bytes()

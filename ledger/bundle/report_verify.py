@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from ledger.errors import InvalidInputError, VerificationError
 from ledger.tlog.checkpoint import parse_checkpoint
-from ledger.tlog.note import parse_verifier_key
+from ledger.tlog.note import parse_verifier_key, split_note
 
 
 @dataclass(frozen=True)
@@ -39,16 +39,14 @@ class KeyView:
 def checkpoint_view(note: bytes) -> CheckpointView:
     """The parts of a signed checkpoint note; VerificationError if it is malformed."""
     try:
-        text = note.decode("utf-8")
-        body, _, signatures = text.partition("\n\n")
-        checkpoint = parse_checkpoint(body + "\n")
-    except (UnicodeDecodeError, InvalidInputError) as e:
+        body, signatures = split_note(note)
+        checkpoint = parse_checkpoint(body)
+    except (VerificationError, InvalidInputError) as e:
         raise VerificationError(f"checkpoint: malformed ({e})") from e
     root = body.split("\n")[2]
-    signers = tuple(line.removeprefix("\u2014 ").split(" ")[0]
-                    for line in signatures.split("\n") if line)
+    signers = tuple(line.removeprefix("\u2014 ").split(" ")[0] for line in signatures if line)
     return CheckpointView(origin=checkpoint.origin, size=checkpoint.size, root=root,
-                          signers=signers, note=text)
+                          signers=signers, note=note.decode())
 
 
 def key_views(keys: list[str]) -> tuple[KeyView, ...]:

@@ -257,6 +257,13 @@ def decode_base64(text: str) -> bytes:
         raise InvalidInputError("malformed base64") from e
 
 
+def split_note(message: bytes) -> tuple[str, list[str]]:
+    """A signed note's text (ending in its newline) and its signature lines, unverified;
+    VerificationError if it is not a well-formed note."""
+    text, lines = _split_note(message)
+    return text.decode(), lines
+
+
 def _split_note(message: bytes) -> tuple[bytes, list[str]]:
     # C2SP signed-note: valid UTF-8, no control character but newline, and the text ends at
     # the last blank line; what follows is one or more newline-terminated signature lines.
