@@ -52,14 +52,12 @@ import json
 import multiprocessing
 import os
 import sys
-import tempfile
 import time
 import uuid
 from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -71,6 +69,7 @@ from benchdb import (
     SUCCESSOR,
     BenchError,
     bench_parser,
+    bench_runtime,
     check_loopback,
     create_database,
     create_items,
@@ -274,37 +273,27 @@ async def _control(pipe: Connection, stop: asyncio.Event, profile_path: str | No
 async def _serve_ledger(dsn: str, clients: int, pipe: Connection,
                         profile_path: str | None) -> None:
     from api.app import build_app
-    from ledger.bootstrap import bootstrap
-    from ledger.principals import Principal, new_token
+    from ledger.principals import new_token
     from ledger.service.context import RequestContext
-    from ledger.settings import Settings
 
-    with tempfile.TemporaryDirectory(prefix="bench_http_") as tmp:
-        root = Path(tmp)
-        runtime = await bootstrap(Settings(database_url=dsn, data_dir=root,
-                                           key_dir=root / "keys"))
-        try:
-            await runtime.ledger.install_builtin_templates()
-            await runtime.principals.add_principal(Principal(HR.id, "Bench HR", ("hr",)))
-            token, token_hash = new_token()
-            await runtime.principals.add_token(token_hash, HR.id, "bench_http")
-            items = [str(i) for i in await create_items(
-                runtime.ledger, clients, HR, MANAGER, SUCCESSOR,
-                RequestContext(ip="127.0.0.1", user_agent="bench_http", auth="bench"),
-                runtime.principals)]
-            if os.environ.get("BENCH_WORKERS") == "sequencer":  # a diagnostic: see the docstring
-                runtime.workers.workers = [w for w in runtime.workers.workers
-                                           if w.name == "sequencer"]
-            async with serve_loopback(build_app(runtime)) as base_url:
-                await runtime.workers.start()  # as ``ledger serve``: once the site is up
-                try:
-                    pipe.send(("ready", {"base_url": base_url, "token": token,
-                                         "paths": [f"/v1/items/{i}/comments" for i in items]}))
-                    await _control(pipe, asyncio.Event(), profile_path)
-                finally:
-                    await runtime.workers.stop()
-        finally:
-            await runtime.close()
+    async with bench_runtime(dsn, "bench_http_") as runtime:
+        token, token_hash = new_token()
+        await runtime.principals.add_token(token_hash, HR.id, "bench_http")
+        items = [str(i) for i in await create_items(
+            runtime.ledger, clients, HR, MANAGER, SUCCESSOR,
+            RequestContext(ip="127.0.0.1", user_agent="bench_http", auth="bench"),
+            runtime.principals)]
+        if os.environ.get("BENCH_WORKERS") == "sequencer":  # a diagnostic: see the docstring
+            runtime.workers.workers = [w for w in runtime.workers.workers
+                                       if w.name == "sequencer"]
+        async with serve_loopback(build_app(runtime)) as base_url:
+            await runtime.workers.start()  # as ``ledger serve``: once the site is up
+            try:
+                pipe.send(("ready", {"base_url": base_url, "token": token,
+                                     "paths": [f"/v1/items/{i}/comments" for i in items]}))
+                await _control(pipe, asyncio.Event(), profile_path)
+            finally:
+                await runtime.workers.stop()
 
 
 async def _serve_ceiling(dsn: str, clients: int, entry_size: int, pipe: Connection,

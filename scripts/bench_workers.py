@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from benchdb import (
     MANAGER,
     SUCCESSOR,
     bench_parser,
+    bench_runtime,
     check_loopback,
     create_database,
     create_items,
@@ -35,12 +35,9 @@ from benchdb import (
     with_database,
 )
 
-from ledger.bootstrap import bootstrap
-from ledger.principals import Principal
 from ledger.projections.runner import ProjectionRunner
 from ledger.service import commands as c
 from ledger.service.context import RequestContext
-from ledger.settings import Settings
 from ledger.webhooks.wiring import build_webhooks
 
 
@@ -62,33 +59,25 @@ async def _catch_up(label: str, runner: ProjectionRunner, events: int, batch: in
 
 async def run(dsn: str, events: int, batch: int) -> None:
     """Build the log, then time each runner's catch-up."""
-    with tempfile.TemporaryDirectory(prefix="bench_workers_") as tmp:
-        root = Path(tmp)
-        runtime = await bootstrap(Settings(database_url=dsn, data_dir=root,
-                                           key_dir=root / "keys"))
-        try:
-            await runtime.ledger.install_builtin_templates()
-            await runtime.principals.add_principal(Principal(HR.id, "Bench HR", ("hr",)))
-            context = RequestContext(ip="127.0.0.1", user_agent="bench_workers", auth="bench")
-            items = await create_items(runtime.ledger, 32, HR, MANAGER, SUCCESSOR, context,
-                                       runtime.principals)
-            outbox, _ = build_webhooks(runtime.store, runtime.projections,
-                                       runtime.settings.webhooks)
-            while await runtime.sequencer.step():
-                pass
-            await runtime.board.catch_up()
-            await outbox.catch_up()
-            for n in range(events):
-                await runtime.ledger.execute(c.CommentItem(
-                    item_id=items[n % len(items)],
-                    text=f"Checked the client list with the successor, round {n:07d}."),
-                    HR, context)
-            while await runtime.sequencer.step():
-                pass
-            await _catch_up("board", runtime.board, events, batch)
-            await _catch_up("webhook outbox", outbox, events, batch)
-        finally:
-            await runtime.close()
+    async with bench_runtime(dsn, "bench_workers_") as runtime:
+        context = RequestContext(ip="127.0.0.1", user_agent="bench_workers", auth="bench")
+        items = await create_items(runtime.ledger, 32, HR, MANAGER, SUCCESSOR, context,
+                                   runtime.principals)
+        outbox, _ = build_webhooks(runtime.store, runtime.projections,
+                                   runtime.settings.webhooks)
+        while await runtime.sequencer.step():
+            pass
+        await runtime.board.catch_up()
+        await outbox.catch_up()
+        for n in range(events):
+            await runtime.ledger.execute(c.CommentItem(
+                item_id=items[n % len(items)],
+                text=f"Checked the client list with the successor, round {n:07d}."),
+                HR, context)
+        while await runtime.sequencer.step():
+            pass
+        await _catch_up("board", runtime.board, events, batch)
+        await _catch_up("webhook outbox", outbox, events, batch)
 
 
 def main(argv: list[str] | None = None) -> int:

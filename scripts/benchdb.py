@@ -27,6 +27,7 @@ from ledger.service.ledger import Ledger
 if TYPE_CHECKING:
     from aiohttp import web
 
+    from ledger.runtime import Runtime
     from ledger.store.principal_port import PrincipalStore
 
 R = TypeVar("R")
@@ -127,6 +128,29 @@ async def serve_loopback(app: web.Application) -> AsyncIterator[str]:
         yield f"http://127.0.0.1:{runner.addresses[0][1]}"
     finally:
         await runner.cleanup()
+
+
+@asynccontextmanager
+async def bench_runtime(dsn: str, prefix: str) -> AsyncIterator[Runtime]:
+    """A runtime on ``dsn`` with its keys in a temporary folder, the built-in checklists
+    installed and the bench's HR principal added; closed on the way out."""
+    import tempfile
+    from pathlib import Path
+
+    from ledger.bootstrap import bootstrap
+    from ledger.principals import Principal
+    from ledger.settings import Settings
+
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        root = Path(tmp)
+        runtime = await bootstrap(Settings(database_url=dsn, data_dir=root,
+                                           key_dir=root / "keys"))
+        try:
+            await runtime.ledger.install_builtin_templates()
+            await runtime.principals.add_principal(Principal(HR.id, "Bench HR", ("hr",)))
+            yield runtime
+        finally:
+            await runtime.close()
 
 
 def check_loopback(dsn: str) -> None:
