@@ -17,7 +17,7 @@ from ledger.settings import Settings
 from ledger.tlog.checkpoint import open_checkpoint
 from ledger.tlog.note import parse_verifier_key
 from ledger.tlog.proof import verify_consistency
-from ledger.transparency.audit import _Remote, check_base_url
+from ledger.transparency.audit import RemoteLog, check_base_url
 
 _MAX_CHECKPOINT_BYTES = 1 << 16
 
@@ -70,7 +70,7 @@ async def against(verdict: Verdict, key: str, base_url: str) -> Check:
     try:
         base = check_base_url(base_url)
         async with aiohttp.ClientSession() as http:
-            remote = _Remote(http, base, aiohttp.ClientTimeout(total=30), 1)
+            remote = RemoteLog(http, base, aiohttp.ClientTimeout(total=30), 1)
             note = await remote.get("log/checkpoint", _MAX_CHECKPOINT_BYTES)
             live = open_checkpoint(note, [verifier], want["origin"])
             if live.size < want["size"]:

@@ -114,7 +114,7 @@ async def audit_log(
     previous = load_state(state_path, verifiers, origin) if state_path is not None else None
     limit = aiohttp.ClientTimeout(total=request_timeout)
     async with _client(session, limit, concurrency) as http:
-        remote = _Remote(http, base, limit, concurrency)
+        remote = RemoteLog(http, base, limit, concurrency)
         report = await _audit(remote, verifiers, origin, previous, progress)
     if state_path is not None:
         checkpoint = report.checkpoint
@@ -138,7 +138,7 @@ def check_base_url(base_url: str) -> URL:
     return url
 
 
-async def _audit(remote: _Remote, verifiers: Sequence[Verifier], origin: str,
+async def _audit(remote: RemoteLog, verifiers: Sequence[Verifier], origin: str,
                  previous: AuditState | None, progress: AuditProgress | None) -> AuditReport:
     note = await remote.get("log/checkpoint", _MAX_NOTE_BYTES)
     try:
@@ -247,7 +247,7 @@ def _tile_problem(tile: Tile, wrong: Sequence[int]) -> VerificationError:
         f"does not match the subtree hash recomputed from the entries{more} (tile altered)")
 
 
-async def _check_previous(remote: _Remote, previous: AuditState, checkpoint: Checkpoint,
+async def _check_previous(remote: RemoteLog, previous: AuditState, checkpoint: Checkpoint,
                           reader: _LevelReader) -> list[VerificationError]:
     """Problems if ``checkpoint`` does not extend ``previous`` (rollback or fork)."""
     old = f"size {previous.size} (root {_b64(previous.root)})"
@@ -274,7 +274,7 @@ async def _check_previous(remote: _Remote, previous: AuditState, checkpoint: Che
     return []
 
 
-class _Remote:
+class RemoteLog:
     """GETs below one base URL, no redirects, bounded in size and time; maps HTTP failures."""
 
     def __init__(self, http: aiohttp.ClientSession, base: URL, timeout: aiohttp.ClientTimeout,
