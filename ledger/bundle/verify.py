@@ -377,6 +377,7 @@ class Bundle:
     files: dict[str, bytes] = field(default_factory=dict)
     attachments: dict[str, tuple[int, str]] = field(default_factory=dict)
     ignored: list[str] = field(default_factory=list)  # a desktop's own files in a folder
+    held: int = 0  # bytes of ``files``, bounded by MAX_IN_MEMORY
 
     def size_and_digest(self, path: str) -> tuple[int, str] | None:
         if path in self.files:
@@ -402,13 +403,12 @@ def _limit(name: str) -> int:
 def _read_member(bundle: Bundle, name: str, stream: Any, problems: list[str]) -> int:
     """Read one member, hashing attachments as they stream; its size, or -1 if too large."""
     limit, size, digest, chunks = _limit(name), 0, hashlib.sha256(), []
-    held = sum(len(data) for data in bundle.files.values())
     while chunk := stream.read(1 << 20):
         size += len(chunk)
         if size > limit:
             problems.append(f"{name}: too large")
             return -1
-        if not name.startswith("files/") and held + size > MAX_IN_MEMORY:
+        if not name.startswith("files/") and bundle.held + size > MAX_IN_MEMORY:
             problems.append("bundle: too large")
             return -1
         digest.update(chunk)
@@ -418,6 +418,7 @@ def _read_member(bundle: Bundle, name: str, stream: Any, problems: list[str]) ->
         bundle.attachments[name] = (size, digest.hexdigest())
     else:
         bundle.files[name] = b"".join(chunks)
+        bundle.held += size
     return size
 
 
