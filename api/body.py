@@ -39,6 +39,14 @@ async def read_object(request: web.Request) -> dict[str, Any]:
     return value
 
 
+def query_flag(request: web.Request, name: str) -> bool:
+    """A ``true``/``false`` query parameter, ``false`` when absent; anything else is refused."""
+    value = request.query.get(name, "false")
+    if value not in ("true", "false"):
+        raise InvalidInputError(f"{name} must be true or false", field=name)
+    return value == "true"
+
+
 def natural(text: str, name: str, top: int, message: str) -> int:
     """An ASCII decimal integer from 0 to ``top``, else InvalidInputError(message)."""
     if not (text.isascii() and text.isdigit()) or len(text) > len(str(top)) or int(text) > top:

@@ -13,11 +13,10 @@ import logging
 from aiohttp import web
 
 from api.auth import actor_of, context_of
-from api.body import path_uuid
+from api.body import path_uuid, query_flag
 from api.endpoint import EndpointTable
 from api.runtime_key import RUNTIME
 from ledger.bundle.layout import MEDIA_TYPE
-from ledger.errors import InvalidInputError
 
 table = EndpointTable()
 log = logging.getLogger("api.bundle")
@@ -30,12 +29,10 @@ _ZIP = ((MEDIA_TYPE, {"type": "string", "format": "binary"}),)
              tag="departures", produces=_ZIP, query=(("with_files", "boolean"),))
 async def export_evidence_bundle(request: web.Request) -> web.StreamResponse:
     """docs/bundle-format.md; ``with_files=true`` adds the attachments under ``files/``."""
-    with_files = request.query.get("with_files", "false")
-    if with_files not in ("true", "false"):
-        raise InvalidInputError("with_files must be true or false", field="with_files")
+    with_files = query_flag(request, "with_files")
     runtime = request.app[RUNTIME]
     bundle = await runtime.exporter.export(
-        actor_of(request), path_uuid(request, "departure_id"), with_files=with_files == "true",
+        actor_of(request), path_uuid(request, "departure_id"), with_files=with_files,
         context=context_of(request))
     try:
         response = web.StreamResponse(status=200, headers={

@@ -8,7 +8,7 @@ import datetime as dt
 from aiohttp import web
 
 from api.auth import actor_of
-from api.body import natural, path_uuid
+from api.body import natural, path_uuid, query_flag
 from api.endpoint import EndpointTable
 from api.problem import problem
 from api.runtime_key import RUNTIME
@@ -61,9 +61,7 @@ def _int(request: web.Request, name: str, default: int, top: int) -> int:
 async def list_departures(request: web.Request) -> web.Response:
     """Filtered, paginated, oldest first: found on the board projection (``position`` says
     which log position; ``min_position`` waits for one), each departure read whole."""
-    overdue = request.query.get("overdue", "false")
-    if overdue not in ("true", "false"):
-        raise InvalidInputError("overdue must be true or false", field="overdue")
+    overdue = query_flag(request, "overdue")
     state = request.query.get("state") or None
     if state is not None and state not in DEPARTURE_STATES:
         raise InvalidInputError(f"state must be one of {', '.join(DEPARTURE_STATES)}",
@@ -72,7 +70,7 @@ async def list_departures(request: web.Request) -> web.Response:
     if department is not None and len(department) > 200:
         raise InvalidInputError("department is at most 200 characters", field="department")
     wanted = bq.DashboardFilter(
-        state=state, department=department, overdue=overdue == "true", include_closed=True,
+        state=state, department=department, overdue=overdue, include_closed=True,
         last_day_from=_date(request, "last_day_from"), last_day_to=_date(request, "last_day_to"))
     limit = _int(request, "limit", 50, MAX_PAGE)
     offset = _int(request, "offset", 0, 10**9)
