@@ -4,11 +4,13 @@ history that records each issue and use."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from typing import Any
 
 import pytest
 
+from ledger import cli
 from ledger.errors import UnauthenticatedError
 from ledger.service.context import RequestContext
 from ledger.service.sign_in_link_cases import redeem_sign_in_link
@@ -159,3 +161,28 @@ async def test_an_idempotent_replay_never_shows_the_address_again(api: Api) -> N
     again = await api.post(LINKS.format("stranger"), "admin", json={}, headers=key)
     assert first.json()["url"] and again.json()["url"] is None
     assert again.json()["link"] == first.json()["link"]
+
+
+async def test_the_cli_prints_a_link_once_and_the_history_names_it(
+        api: Api, database_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    async def ledger(*argv: str) -> tuple[int, str, str]:
+        code = await asyncio.to_thread(cli.main, ["--database", database_url, *argv])
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    code, out, err = await ledger("sign-in-link", "stranger", "--expires-in-minutes", "45",
+                                  "--base-url", "https://ledger.example.com/")
+    assert code == 0, err
+    url = out.strip()
+    assert url.startswith("https://ledger.example.com" + LINK_PATH + "hll_")
+    assert "single use" in err and url not in err
+    principal = await redeem_sign_in_link(api.runtime.principals, url.split(LINK_PATH)[1],
+                                          PHONE)
+    assert principal.id == "stranger"
+    code, out, _ = await ledger("principals", "history", "stranger")
+    assert code == 0 and "sign_in_link_issued" in out and "by system:ledger (operator)" in out
+    assert "sign_in_link_used" in out and "hll_" not in out
+    code, _, err = await ledger("sign-in-link", "stranger")  # no LEDGER_PUBLIC_URL here
+    assert code == 2 and "LEDGER_PUBLIC_URL" in err
+    code, _, err = await ledger("sign-in-link", "hr.zhou", "--base-url", "https://l.example")
+    assert code == 2 and "no sign-in link for a principal holding the role(s) hr" in err
