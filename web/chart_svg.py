@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Callable, Iterable
 
 from markupsafe import Markup, escape
 
 WIDTH = 360  # viewBox units: about one CSS pixel each on a 390-pixel phone
 FONT = 12
-LABEL_CHARS = 18  # longer labels are cut, with the whole label in a <title> (tooltip)
+LABEL_ROOM = 104.0  # labels wider than this are cut, the whole label in a <title> (tooltip)
 _ID = re.compile(r"[a-z][a-z0-9-]{0,39}")
 
 Number = Callable[[float], str]
@@ -76,9 +77,22 @@ def text(x: float, y: float, content: str, *, anchor: str = "start", cls: str = 
             f'class="{cls}" fill="currentColor">{tip}{escape(content)}</text>')
 
 
-def short(label: str, chars: int = LABEL_CHARS) -> str:
-    """``label`` cut to ``chars`` characters (an ellipsis marks the cut)."""
-    return label if len(label) <= chars else label[: chars - 1] + "…"
+def width_of(label: str) -> float:
+    """About how wide ``label`` is drawn, in viewBox units (a wide CJK character is a square,
+    any other a little over half of one: sans-serif letters and digits average less)."""
+    return sum(FONT if unicodedata.east_asian_width(c) in "WF" else FONT * 0.58 for c in label)
+
+
+def short(label: str, room: float = LABEL_ROOM) -> str:
+    """``label`` cut to fit ``room`` viewBox units (an ellipsis marks the cut)."""
+    if width_of(label) <= room:
+        return label
+    kept = ""
+    for c in label:
+        if width_of(kept + c + "…") > room:
+            break
+        kept += c
+    return kept + "…"
 
 
 def rect(x: float, y: float, w: float, h: float, fill: str, cls: str, tip: str) -> str:

@@ -83,8 +83,8 @@ def completion_chart(chart_id: str, periods: Sequence[PeriodCount], text: ChartT
             body.append(s.text(x + step / 2, base - h - 3, number(p.closed), anchor="middle",
                                cls="hl-value"))
         if n % every == 0:
-            body.append(s.text(x + step / 2, base + 16, s.short(p.label, 10), anchor="middle",
-                               cls="hl-tick", full=p.label))
+            body.append(s.text(x + step / 2, base + 16, s.short(p.label, step * every - 4),
+                               anchor="middle", cls="hl-tick", full=p.label))
     return s.frame(chart_id, "completion", base + 24, text.title, text.description, body)
 
 
@@ -142,7 +142,8 @@ def grouped_bars_chart(chart_id: str, groups: Sequence[Group], series: Sequence[
     y = 6.0
     for n, name in enumerate(series):  # the legend, one line per series
         body += [s.rect(_LEFT, y, 14, 10, s.fill_of(chart_id, n), f"hl-series-{n}", name),
-                 s.text(_LEFT + 20, y + 9, s.short(name, 36), cls="hl-legend", full=name)]
+                 s.text(_LEFT + 20, y + 9, s.short(name, s.WIDTH - _LEFT - 24), cls="hl-legend",
+                        full=name)]
         y += 16
     axis_from = y + 2
     for g in groups:

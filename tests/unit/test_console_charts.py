@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from markupsafe import Markup
 
+from web.chart_svg import width_of
 from web.charts import (
     ChartText,
     DaysToClose,
@@ -147,7 +148,8 @@ def test_many_departments_each_get_a_labelled_bar_and_the_chart_grows_taller() -
     assert "g-hatch" in pattern_ids
     labels = _texts(root)
     assert sum(1 for t in labels if t.startswith("Department")) == 40
-    assert all(len(t) <= 18 for t in labels if t.startswith("Department"))
+    assert all(width_of(t) <= 104 for t in labels if t.startswith("Department"))
+    assert all(t.endswith("…") for t in labels if t.startswith("Department"))
 
 
 def test_series_differ_by_pattern_so_print_in_black_and_white_tells_them_apart() -> None:
@@ -165,3 +167,10 @@ def test_a_group_without_a_value_for_every_series_is_refused() -> None:
 def test_a_chart_id_that_could_break_out_of_its_attribute_is_refused() -> None:
     with pytest.raises(ValueError, match="chart id"):
         completion_chart('x" onload="y', [], TEXT)
+
+
+def test_wide_characters_count_as_wider_when_a_label_is_cut() -> None:
+    chinese = "研究与开发部门第一组第二分队"  # 14 characters, 168 units
+    root = _parse(grouped_bars_chart("g", [Group(chinese, (1,))], ["a"], TEXT))
+    (cut,) = [t for t in _texts(root) if t.startswith("研究")]
+    assert cut.endswith("…") and len(cut) <= 9 and width_of(cut) <= 104
