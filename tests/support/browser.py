@@ -1,0 +1,61 @@
+"""Real Chromium for the console's browser tests: Debian's /usr/bin/chromium driven by
+Playwright's async API, headless, never a downloaded browser. Without it the tests skip,
+except in CI (CI=true), where they fail. Screenshots go to tests/artifacts/console/
+(gitignored), to be looked at."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "console"
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    """A headless Chromium for one test."""
+    if not os.path.exists(CHROMIUM):  # noqa: ASYNC240 - one stat, before the loop does anything
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{CHROMIUM} is missing (Debian package chromium, required in CI)")
+        pytest.skip(f"{CHROMIUM} is missing (Debian package chromium)")
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True,
+            args=["--no-sandbox", "--disable-dev-shm-usage"])
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+async def new_context(browser: Browser, *, phone: bool = False,
+                      accept_language: str = "zh-CN") -> BrowserContext:
+    """A fresh browser profile (no cookies): desktop or a 390-pixel-wide phone, sending
+    ``accept_language``."""
+    return await browser.new_context(
+        viewport=PHONE if phone else DESKTOP, is_mobile=phone, has_touch=phone,
+        device_scale_factor=2 if phone else 1, locale=accept_language.split(",")[0],
+        extra_http_headers={"Accept-Language": accept_language})
+
+
+async def sign_in(page: Page, base: str, token: str) -> None:
+    """Sign in on the console's sign-in form with a bearer token, by keyboard."""
+    await page.goto(f"{base}/console/sign-in")
+    await page.fill("#token", token)
+    await page.press("#token", "Enter")
+    await page.wait_for_load_state()
+
+
+async def screenshot(page: Page, name: str) -> Path:
+    """Save a full-page screenshot as tests/artifacts/console/<name>.png."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    await page.screenshot(path=str(path), full_page=True)
+    return path

@@ -1,0 +1,82 @@
+"""Speaking to the web console over HTTP without a browser: a client with its own cookie
+jar that signs in as any principal of the cast, reads the CSRF token of the page it got, and
+posts forms with it; and a case for the dashboard to show."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+from tests.integration.http_fixtures import Api, Reply, departure_body
+
+CSRF_FIELD = re.compile(r'name="csrf" value="([0-9a-f]+)"')
+
+
+def csrf_of(page: bytes) -> str:
+    """The CSRF token of the first POST form of ``page``."""
+    found = CSRF_FIELD.search(page.decode())
+    assert found is not None, page[:300]
+    return found.group(1)
+
+
+@dataclass
+class Console:
+    """A browser-like client of one served site (cookies kept for 127.0.0.1)."""
+
+    api: Api
+    session: aiohttp.ClientSession
+
+    async def request(self, method: str, path: str, **kwargs: Any) -> Reply:
+        """One request, redirects not followed."""
+        kwargs.setdefault("allow_redirects", False)
+        async with self.session.request(method, self.api.url(path), **kwargs) as response:
+            return Reply(response.status, response.headers, await response.read())
+
+    async def get(self, path: str, **kwargs: Any) -> Reply:
+        """GET ``path``."""
+        return await self.request("GET", path, **kwargs)
+
+    async def post_form(self, path: str, data: dict[str, str], *, csrf_from: str | None = None,
+                        **kwargs: Any) -> Reply:
+        """POST ``data`` to ``path`` with the CSRF token of the page at ``csrf_from``
+        (default: ``path`` itself)."""
+        page = await self.get(csrf_from or path)
+        return await self.request("POST", path, data={**data, "csrf": csrf_of(page.body)},
+                                  **kwargs)
+
+    async def sign_in(self, who: str, role: str | None = None) -> Reply:
+        """Sign in with ``who``'s token (and choose ``role`` when given)."""
+        reply = await self.post_form("/console/sign-in", {"token": self.api.tokens[who]})
+        assert reply.status == 303, reply.body[:300]
+        if role is not None:
+            chosen = await self.post_form("/console/role", {"role": role})
+            assert chosen.status == 303, chosen.body[:300]
+        return reply
+
+    def cookie(self, name: str) -> str | None:
+        """The value of a cookie the jar holds for the console."""
+        for morsel in self.session.cookie_jar:
+            if morsel.key == name:
+                return morsel.value
+        return None
+
+
+def console_session() -> aiohttp.ClientSession:
+    """A client session whose jar keeps cookies of an IP address (the loopback server)."""
+    return aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+
+
+async def open_case(api: Api, **fields: Any) -> str:
+    """A departure HR started and the manager approved: open, on the dashboard."""
+    reply = await api.post("/v1/departures", "hr.sun", json=departure_body(**fields))
+    assert reply.status == 201, reply.body
+    departure_id: str = reply.json()["result"]["departure_id"]
+    assert (await api.post(f"/v1/departures/{departure_id}/submit", "hr.sun")).status == 200
+    approve = await api.post(f"/v1/departures/{departure_id}/approvals/0/approve", "li.qiang")
+    assert approve.status == 200, approve.body
+    await api.sequence()
+    await api.runtime.board.catch_up()
+    return departure_id

@@ -1,0 +1,98 @@
+"""Rendering console pages: one Jinja2 environment per language (the i18n extension with
+that language's catalogue), the page context every template gets, flash messages, and the
+API's problems shown in the reader's language."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, unquote
+
+import jinja2
+from aiohttp import web
+
+from api.problem import describe_error
+from ledger.errors import LedgerError
+from web.i18n import LANGUAGE_NAMES, LANGUAGES, N_, Catalogues, local_date, local_time
+from web.keys import ACTOR, CATALOGUES, LOCALE
+from web.nav import ROLE_LABELS, links_for
+from web.security import csrf_token
+from web.session import COOKIE_PATH, set_cookie
+
+TEMPLATES = Path(__file__).parent / "templates"
+ENVIRONMENTS = web.AppKey("console_environments", dict[str, jinja2.Environment])
+FLASH_COOKIE = "hl_flash"
+
+
+def build_environments(catalogues: Catalogues) -> dict[str, jinja2.Environment]:
+    """One environment per language, its gettext and date filters bound to it."""
+    found = {}
+    for lang in LANGUAGES:
+        env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
+                                 autoescape=True, extensions=["jinja2.ext.i18n"],
+                                 undefined=jinja2.StrictUndefined)
+        env.install_gettext_translations(catalogues.translations[lang],  # type: ignore[attr-defined]
+                                         newstyle=True)
+        env.filters["day"] = functools.partial(local_date, lang=lang)
+        env.filters["moment"] = functools.partial(local_time, lang=lang, zone=catalogues.zone)
+        found[lang] = env
+    return found
+
+
+def translate(request: web.Request, message: str, **values: object) -> str:
+    """``message`` (an English msgid) in the reader's language, %-formatted with ``values``."""
+    text = request.app[CATALOGUES].translations[request[LOCALE]].gettext(message)
+    return text % values if values else text
+
+
+def flash(request: web.Request, response: web.StreamResponse, message: str,
+          **values: object) -> None:
+    """Show ``message`` (translated now) on the next page this browser renders."""
+    set_cookie(request, response, FLASH_COOKIE, quote(translate(request, message, **values)))
+
+
+def render(request: web.Request, template: str, status: int = 200,
+           **context: Any) -> web.Response:
+    """Render ``template`` (extending base.html) in the reader's language as the response,
+    with ``actor``, ``csrf``, ``lang``, ``nav`` and the pending ``flash`` in its context."""
+    lang = request[LOCALE]
+    env = request.app[ENVIRONMENTS][lang]
+    pending = request.cookies.get(FLASH_COOKIE)
+    actor = request.get(ACTOR)
+    page = env.get_template(template).render(
+        actor=actor, csrf=csrf_token(request), lang=lang, languages=LANGUAGE_NAMES,
+        nav=links_for(actor), role_labels=ROLE_LABELS, path=request.path,
+        here=quote(request.path_qs),
+        flash=unquote(pending)[:500] if pending else None, **context)
+    response = web.Response(text=page, content_type="text/html", status=status)
+    if pending is not None:
+        response.del_cookie(FLASH_COOKIE, path=COOKIE_PATH)
+    return response
+
+
+def problem_text(request: web.Request, error: LedgerError) -> Mapping[str, object]:
+    """The API's problem for ``error`` with its title in the reader's language (the detail
+    is the use case's own words, as the API gives them)."""
+    body = describe_error(error)
+    return {**body, "title": translate(request, str(body["title"]))}
+
+
+def render_problem(request: web.Request, error: LedgerError) -> web.Response:
+    """A page for a use case's refusal, with the status the API would answer."""
+    problem = problem_text(request, error)
+    status = problem["status"]
+    return render(request, "problem.html", status=status if isinstance(status, int) else 500,
+                  problem=problem)
+
+
+# The API's problem titles (api.problem.STATUS_TABLE), marked for the catalogues.
+PROBLEM_TITLES = (
+    N_("Departure cannot close yet"), N_("Handover confirmation not signed by everyone"),
+    N_("Not found"), N_("Authentication required"), N_("Precondition failed"), N_("Conflict"),
+    N_("Idempotency key reused"), N_("Too large"), N_("Invalid input"), N_("Forbidden"),
+    N_("Not allowed in the current state"), N_("Verification failed"),
+    N_("Too many requests"), N_("Try again later"), N_("Server misconfigured"),
+    N_("Internal error"),
+)
