@@ -87,6 +87,13 @@ def render_problem(request: web.Request, error: LedgerError) -> web.Response:
                   problem=problem)
 
 
+def render_refusal(request: web.Request, status: int) -> web.Response:
+    """403 or 404 as a page that says no more than its title."""
+    title = translate(request, "Forbidden" if status == 403 else "Not found")
+    return render(request, "problem.html", status=status,
+                  problem={"status": status, "title": title, "detail": ""})
+
+
 # The API's problem titles (api.problem.STATUS_TABLE), marked for the catalogues.
 PROBLEM_TITLES = (
     N_("Departure cannot close yet"), N_("Handover confirmation not signed by everyone"),

@@ -41,8 +41,13 @@ def csrf_token(request: web.Request) -> str:
 
 
 async def _check_csrf(request: web.Request) -> None:
+    # Our own Referrer-Policy (no-referrer) makes browsers send "Origin: null" on our own
+    # forms: then Fetch Metadata says where the request came from, when the browser sends it.
     origin = request.headers.get("Origin")
-    if origin is not None and origin != f"{request.scheme}://{request.host}":
+    if origin == "null":
+        if request.headers.get("Sec-Fetch-Site", "same-origin") != "same-origin":
+            raise web.HTTPForbidden()
+    elif origin is not None and origin != f"{request.scheme}://{request.host}":
         raise web.HTTPForbidden()
     secret = request.get(SECRET) or request.cookies.get(PRE_COOKIE)
     presented = request.headers.get(CSRF_HEADER)
@@ -61,14 +66,16 @@ async def console_middleware(request: web.Request, handler: Handler) -> web.Stre
     request[LOCALE] = choose_language(request.cookies.get(LANG_COOKIE),
                                       request.headers.get("Accept-Language"))
     await load_session(request)
-    if request.method not in SAFE_METHODS:
-        await _check_csrf(request)
+    from web.render import render_problem, render_refusal
+
     try:
+        if request.method not in SAFE_METHODS:
+            await _check_csrf(request)
         response = await handler(request)
     except LedgerError as e:
-        from web.render import render_problem
-
         response = render_problem(request, e)
+    except (web.HTTPForbidden, web.HTTPNotFound) as e:
+        response = render_refusal(request, e.status)
     if NEW_PRE in request:
         set_cookie(request, response, PRE_COOKIE, request[NEW_PRE])
     return response

@@ -49,8 +49,14 @@ async def sign_in(page: Page, base: str, token: str) -> None:
     """Sign in on the console's sign-in form with a bearer token, by keyboard."""
     await page.goto(f"{base}/console/sign-in")
     await page.fill("#token", token)
-    await page.press("#token", "Enter")
-    await page.wait_for_load_state()
+    async with page.expect_navigation():
+        await page.press("#token", "Enter")
+
+
+async def follow(page: Page, selector: str) -> None:
+    """Click ``selector`` (a link or a form's button) and wait for the page it leads to."""
+    async with page.expect_navigation():
+        await page.click(selector)
 
 
 async def screenshot(page: Page, name: str) -> Path:
@@ -59,3 +65,13 @@ async def screenshot(page: Page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     await page.screenshot(path=str(path), full_page=True)
     return path
+
+
+async def serious_violations(page: Page) -> list[str]:
+    """axe-core (bundled with axe-playwright-python, nothing downloaded) on the page: the
+    serious and critical violations, each as "rule: help (n nodes)"."""
+    from axe_playwright_python.async_playwright import Axe
+
+    results = await Axe().run(page)
+    return [f"{v['id']}: {v['help']} ({len(v['nodes'])} nodes)"
+            for v in results.response["violations"] if v.get("impact") in ("serious", "critical")]

@@ -80,3 +80,13 @@ async def open_case(api: Api, **fields: Any) -> str:
     await api.sequence()
     await api.runtime.board.catch_up()
     return departure_id
+
+
+async def add_item(api: Api, departure_id: str, receiver: str = "zhao.min",
+                   **fields: Any) -> str:
+    """HR adds a handover item (clients, 客户资料, for ``receiver`` unless ``fields`` say)."""
+    reply = await api.post(f"/v1/departures/{departure_id}/items", "hr.sun", json={
+        "category": "clients", "title": "客户资料", "receiver": receiver, **fields})
+    assert reply.status == 201, reply.body
+    item_id: str = reply.json()["result"]["item_id"]
+    return item_id
