@@ -13,7 +13,7 @@ from ledger.principals import hash_token
 from ledger.sessions import hash_session_secret
 from web.i18n import LANG_COOKIE, LANGUAGES, N_
 from web.keys import SECRET, SESSION, SESSIONS
-from web.nav import ROLE_LABELS
+from web.labels import ROLE_LABELS
 from web.render import flash, render, translate
 from web.session import end_session, safe_next, see_other, signed_in, start_session
 

@@ -29,9 +29,3 @@ def links_for(actor: Actor | None) -> list[NavLink]:
     if actor is None:
         return []
     return [link for link in NAV if actor.role in link.roles]
-
-ROLE_LABELS = {
-    "hr": N_("HR"), "employee": N_("Employee"), "it": N_("IT"), "finance": N_("Finance"),
-    "admin": N_("Administration"), "system": N_("System"), "legal": N_("Legal"),
-    "auditor": N_("Auditor"), "operator": N_("Operator"),
-}

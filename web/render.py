@@ -17,7 +17,8 @@ from api.problem import describe_error
 from ledger.errors import LedgerError
 from web.i18n import LANGUAGE_NAMES, LANGUAGES, N_, Catalogues, local_date, local_time
 from web.keys import ACTOR, CATALOGUES, LOCALE
-from web.nav import ROLE_LABELS, links_for
+from web.labels import DEPARTURE_STATE_LABELS, ROLE_LABELS
+from web.nav import links_for
 from web.security import csrf_token
 from web.session import COOKIE_PATH, set_cookie
 
@@ -63,7 +64,8 @@ def render(request: web.Request, template: str, status: int = 200,
     actor = request.get(ACTOR)
     page = env.get_template(template).render(
         actor=actor, csrf=csrf_token(request), lang=lang, languages=LANGUAGE_NAMES,
-        nav=links_for(actor), role_labels=ROLE_LABELS, path=request.path,
+        nav=links_for(actor), role_labels=ROLE_LABELS, state_labels=DEPARTURE_STATE_LABELS,
+        path=request.path,
         here=quote(request.path_qs),
         flash=unquote(pending)[:500] if pending else None, **context)
     response = web.Response(text=page, content_type="text/html", status=status)

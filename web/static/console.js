@@ -13,6 +13,12 @@
     },
   };
   document.addEventListener("DOMContentLoaded", function () {
+    // On a phone, a filter form nobody has used yet starts folded (open without JS).
+    if (window.matchMedia("(max-width: 719px)").matches) {
+      document.querySelectorAll("details[data-narrow-closed=yes]").forEach(function (box) {
+        box.open = false;
+      });
+    }
     document.querySelectorAll("[data-live]").forEach(function (element) {
       const hook = hooks[element.dataset.live];
       if (hook) { hook(element); }
