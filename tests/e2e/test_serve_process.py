@@ -56,7 +56,7 @@ def test_serve_starts_with_zero_configuration_and_stops_gracefully(tmp_path: Pat
                                     timeout=10) as response:
             assert response.read().decode().startswith("handover-ledger.localhost/log\n")
         # the web console is served beside the API: / leads to its sign-in page
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as response:  # noqa: S310
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as response:
             assert response.url.endswith("/console/sign-in?next=/console/")
             assert 'name="csrf"' in response.read().decode()
         process.send_signal(signal.SIGTERM)
