@@ -39,14 +39,15 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
     except RateLimitedError:
         return render(request, "sign_in.html", status=429, next=target, error=translate(
             request, N_("Too many failed sign-ins from this address; try again later.")))
-    principal = None
+    principal, token_hash = None, hash_token(token)
     if 0 < len(token) <= MAX_TOKEN_LENGTH and token.isascii() and token.isprintable():
-        principal = await request.app[RUNTIME].principals.principal_for_token(hash_token(token))
+        principal = await request.app[RUNTIME].principals.principal_for_token(token_hash)
     if principal is None:
         limiter.record_failure(address)
         return render(request, "sign_in.html", status=401, next=target, error=translate(
             request, N_("That token is unknown, expired or revoked.")))
-    return await start_session(request, principal, method="token", next_path=target)
+    return await start_session(request, principal, method="token", next_path=target,
+                               token_hash=token_hash)
 
 
 @routes.get("/role")

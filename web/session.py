@@ -51,18 +51,23 @@ async def load_session(request: web.Request) -> None:
 
 
 async def start_session(request: web.Request, principal: Principal, role: str | None = None,
-                        method: str = "token", next_path: str = HOME) -> web.Response:
+                        method: str = "link", next_path: str = HOME,
+                        token_hash: bytes | None = None) -> web.Response:
     """Sign ``principal`` in (acting as ``role``, by default its first; ``method`` is how it
-    proved who it is: "token" or "link") and return the redirect that carries the new
-    session's cookie: to ``next_path``, or first to the role choice when it has several roles
-    and none was asked. A one-time link's redemption calls this once the link is spent."""
+    proved who it is: "token", with the ``token_hash`` the session then depends on, or
+    "link") and return the redirect that carries the new session's cookie: to
+    ``next_path``, or first to the role choice when it has several roles and none was asked.
+    A session this browser already had ends. A one-time link's redemption calls
+    ``start_session(request, principal, role, method="link")`` once the link is spent."""
     chosen = principal.act_as(role).role  # ForbiddenError for a role it does not hold
     runtime = request.app[RUNTIME]
     now = runtime.ledger.clock()
+    if SECRET in request:
+        await request.app[SESSIONS].delete_session(hash_session_secret(request[SECRET]))
     secret, stored = new_session_secret()
     await request.app[SESSIONS].add_session(
         stored, principal.id, chosen, method, now,
-        now + runtime.settings.console_session_lifetime)
+        now + runtime.settings.console_session_lifetime, token_hash)
     target = safe_next(next_path)
     if role is None and len(principal.roles) > 1:
         target = f"/console/role?next={quote(target)}"

@@ -293,11 +293,13 @@ MIGRATIONS: tuple[str, ...] = (
     """,
     """
     -- Web console sessions (ledger.sessions): only the secret's hash is stored; sign-out
-    -- deletes the row, expired rows are deleted as new sessions start.
+    -- deletes the row, expired rows are deleted as new sessions start. A session started
+    -- with a token lives only while that token does (token_hash; NULL for a one-time link).
     CREATE TABLE console_sessions (
         session_hash BYTEA       PRIMARY KEY CHECK (length(session_hash) = 32),
         principal_id TEXT        NOT NULL REFERENCES principals (id),
         role         TEXT        NOT NULL,
+        token_hash   BYTEA       REFERENCES tokens (token_hash),
         method       TEXT        NOT NULL CHECK (method IN ('token', 'link')),
         created_at   TIMESTAMPTZ NOT NULL,
         last_seen_at TIMESTAMPTZ NOT NULL,

@@ -18,6 +18,8 @@ _TOUCH = """
     WHERE s.session_hash = $1 AND p.id = s.principal_id AND p.active
       AND s.expires_at > $2 AND s.last_seen_at > $3
       AND s.role = ANY (string_to_array(p.roles, ','))
+      AND (s.token_hash IS NULL OR EXISTS (SELECT 1 FROM tokens t WHERE t.token_hash =
+           s.token_hash AND NOT t.revoked AND t.expires_at > $2))
     RETURNING p.id, p.name, p.roles, s.role, s.method, s.created_at, s.expires_at
 """
 
@@ -35,7 +37,8 @@ class PostgresSessionStore:
             raise map_postgres_error(e) from e
 
     async def add_session(self, session_hash: bytes, principal_id: str, role: str,
-                          method: str, now: dt.datetime, expires_at: dt.datetime) -> None:
+                          method: str, now: dt.datetime, expires_at: dt.datetime,
+                          token_hash: bytes | None = None) -> None:
         try:
             async with self.pool.acquire() as conn, conn.transaction():
                 if await conn.fetchval("SELECT 1 FROM principals WHERE id = $1",
@@ -44,8 +47,9 @@ class PostgresSessionStore:
                 await conn.execute("DELETE FROM console_sessions WHERE expires_at <= $1", now)
                 await conn.execute(
                     "INSERT INTO console_sessions (session_hash, principal_id, role, method, "
-                    "created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, $4, $5, $5, $6)",
-                    session_hash, principal_id, role, method, now, expires_at)
+                    "created_at, last_seen_at, expires_at, token_hash) "
+                    "VALUES ($1, $2, $3, $4, $5, $5, $6, $7)",
+                    session_hash, principal_id, role, method, now, expires_at, token_hash)
         except asyncpg.PostgresError as e:
             raise map_postgres_error(e) from e
 

@@ -13,14 +13,17 @@ class SessionStore(Protocol):
     """What the console's sign-in, each request and sign-out need."""
 
     async def add_session(self, session_hash: bytes, principal_id: str, role: str,
-                          method: str, now: dt.datetime, expires_at: dt.datetime) -> None:
-        """Store a new session (last seen ``now``); sessions ended before ``now`` are
-        deleted on the way. NotFoundError if the principal is unknown."""
+                          method: str, now: dt.datetime, expires_at: dt.datetime,
+                          token_hash: bytes | None = None) -> None:
+        """Store a new session (last seen ``now``), started with the token whose hash is
+        ``token_hash`` (None: by a one-time link); sessions ended before ``now`` are deleted
+        on the way. NotFoundError if the principal is unknown."""
 
     async def touch_session(self, session_hash: bytes, now: dt.datetime,
                             idle: dt.timedelta) -> ConsoleSession | None:
         """The session with this hash if it is live at ``now`` (seen within ``idle``, before
-        its absolute expiry, its principal active and still holding the role), marking it
+        its absolute expiry, its principal active and still holding the role, the token it
+        was started with neither revoked nor expired), marking it
         seen at ``now``; None otherwise."""
 
     async def set_role(self, session_hash: bytes, role: str) -> bool:

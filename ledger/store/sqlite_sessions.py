@@ -18,7 +18,8 @@ class SQLiteSessionStore:
         self.events = events
 
     async def add_session(self, session_hash: bytes, principal_id: str, role: str,
-                          method: str, now: dt.datetime, expires_at: dt.datetime) -> None:
+                          method: str, now: dt.datetime, expires_at: dt.datetime,
+                          token_hash: bytes | None = None) -> None:
         async with self.events.transaction() as db:
             known = list(await db.execute_fetchall(
                 "SELECT 1 FROM principals WHERE id = ?", (principal_id,)))
@@ -28,9 +29,10 @@ class SQLiteSessionStore:
                              (format_time(now),))
             await db.execute(
                 "INSERT INTO console_sessions (session_hash, principal_id, role, method, "
-                "created_at, last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "created_at, last_seen_at, expires_at, token_hash) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (session_hash, principal_id, role, method, format_time(now), format_time(now),
-                 format_time(expires_at)))
+                 format_time(expires_at), token_hash))
 
     async def touch_session(self, session_hash: bytes, now: dt.datetime,
                             idle: dt.timedelta) -> ConsoleSession | None:
@@ -38,9 +40,11 @@ class SQLiteSessionStore:
             rows = list(await db.execute_fetchall(
                 "SELECT p.id, p.name, p.roles, s.role, s.method, s.created_at, s.expires_at "
                 "FROM console_sessions s JOIN principals p ON p.id = s.principal_id "
+                "LEFT JOIN tokens t ON t.token_hash = s.token_hash "
                 "WHERE s.session_hash = ? AND p.active AND s.expires_at > ? "
-                "AND s.last_seen_at > ?",
-                (session_hash, format_time(now), format_time(now - idle))))
+                "AND s.last_seen_at > ? AND (s.token_hash IS NULL OR "
+                "(NOT t.revoked AND t.expires_at > ?))",
+                (session_hash, format_time(now), format_time(now - idle), format_time(now))))
             if not rows:
                 return None
             row = rows[0]

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from ledger.errors import NotFoundError
-from ledger.principals import Principal
+from ledger.principals import Principal, new_token
 from ledger.sessions import csrf_token_for, hash_session_secret, new_session_secret
 from ledger.store.factory import principal_store_for, session_store_for
 from ledger.store.port import EventStore
@@ -76,6 +76,23 @@ async def test_a_deactivated_principal_has_no_live_session(store: EventStore,
     await sessions.add_session(stored, "zhao.min", "employee", "token", NOW, NOW + DAY)
     await principal_store_for(store).deactivate_principal("zhao.min", STORE_ACTOR)
     assert await sessions.touch_session(stored, NOW, IDLE) is None
+
+
+async def test_a_session_started_with_a_token_ends_with_that_token(
+        store: EventStore, sessions: SessionStore) -> None:
+    principals = principal_store_for(store)
+    by_token, by_link = new_session_secret()[1], new_session_secret()[1]
+    _, token_hash = new_token()
+    token_id = await principals.add_token(token_hash, "hr.sun", "laptop",
+                                          expires_at=NOW + dt.timedelta(hours=1))
+    await sessions.add_session(by_token, "hr.sun", "hr", "token", NOW, NOW + DAY, token_hash)
+    await sessions.add_session(by_link, "hr.sun", "hr", "link", NOW, NOW + DAY)
+    assert await sessions.touch_session(by_token, NOW, IDLE) is not None
+    # the token's own expiry ends the session too, before the session's
+    assert await sessions.touch_session(by_token, NOW + dt.timedelta(hours=1), DAY) is None
+    await principals.revoke_token("hr.sun", token_id, STORE_ACTOR)
+    assert await sessions.touch_session(by_token, NOW, IDLE) is None
+    assert await sessions.touch_session(by_link, NOW, IDLE) is not None
 
 
 async def test_the_role_changes_only_to_one_the_principal_holds(sessions: SessionStore) -> None:

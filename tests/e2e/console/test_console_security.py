@@ -134,3 +134,23 @@ async def test_a_multi_role_principal_chooses_only_among_its_own_roles(
     await console.post_form("/console/role", {"role": "hr"})
     assert "HR" in (await console.get("/console/", headers={"Accept-Language": "en"})
                     ).body.decode()
+
+
+async def test_revoking_the_token_ends_the_sessions_it_started(console: Console,
+                                                              site: Api) -> None:
+    await console.sign_in("hr.sun")
+    assert (await console.get("/console/")).status == 200
+    tokens = (await site.get("/v1/principals/hr.sun/tokens", "admin")).json()["tokens"]
+    [token_id] = [t["token_id"] for t in tokens]
+    revoked = await site.call("DELETE", f"/v1/principals/hr.sun/tokens/{token_id}", "admin")
+    assert revoked.status in (200, 204), revoked.body
+    assert (await console.get("/console/")).status == 303
+
+
+async def test_signing_in_again_ends_the_browsers_previous_session(console: Console) -> None:
+    await console.sign_in("hr.sun")
+    first = console.cookie("hl_session")
+    await console.sign_in("wang.lei")
+    assert console.cookie("hl_session") != first
+    replay = await console.get("/console/", cookies={"hl_session": first or ""})
+    assert replay.status == 303
