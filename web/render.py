@@ -12,9 +12,10 @@ from urllib.parse import quote, unquote
 
 import jinja2
 from aiohttp import web
+from pydantic import ValidationError
 
-from api.problem import describe_error
-from ledger.errors import LedgerError
+from api.problem import describe_error, describe_validation, internal_problem
+from ledger.errors import LedgerError, PushbackError
 from web.i18n import LANGUAGE_NAMES, LANGUAGES, N_, Catalogues, local_date, local_time
 from web.keys import ACTOR, CATALOGUES, LOCALE
 from web.labels import DEPARTURE_STATE_LABELS, ROLE_LABELS
@@ -33,7 +34,7 @@ def build_environments(catalogues: Catalogues) -> dict[str, jinja2.Environment]:
     for lang in LANGUAGES:
         env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
                                  autoescape=True, extensions=["jinja2.ext.i18n"],
-                                 undefined=jinja2.StrictUndefined)
+                                 undefined=jinja2.StrictUndefined, auto_reload=False)
         env.install_gettext_translations(catalogues.translations[lang],  # type: ignore[attr-defined]
                                          newstyle=True)
         env.filters["day"] = functools.partial(local_date, lang=lang)
@@ -74,15 +75,26 @@ def render(request: web.Request, template: str, status: int = 200,
     return response
 
 
-def problem_text(request: web.Request, error: LedgerError) -> Mapping[str, object]:
-    """The API's problem for ``error`` with its title in the reader's language (the detail
-    is the use case's own words, as the API gives them)."""
-    body = describe_error(error)
+def problem_text(request: web.Request, error: Exception) -> Mapping[str, object]:
+    """The API's problem for ``error`` (a LedgerError, pydantic's ValidationError, anything
+    else: a logged internal error with an id) with its title in the reader's language; the
+    detail is the use case's own words, as the API gives them."""
+    if isinstance(error, ValidationError):
+        body = describe_validation(error)
+    elif isinstance(error, LedgerError):
+        body = describe_error(error)
+    else:
+        body = {"status": 500}
+    status = body["status"]
+    if isinstance(status, int) and status >= 500 and not isinstance(error, PushbackError):
+        body = internal_problem("the server failed; quote the error id",
+                                f"console {request.method} {request.path}")
     return {**body, "title": translate(request, str(body["title"]))}
 
 
-def render_problem(request: web.Request, error: LedgerError) -> web.Response:
-    """A page for a use case's refusal, with the status the API would answer."""
+def render_problem(request: web.Request, error: Exception) -> web.Response:
+    """A page for a use case's refusal (or a failure), with the status the API would
+    answer."""
     problem = problem_text(request, error)
     status = problem["status"]
     return render(request, "problem.html", status=status if isinstance(status, int) else 500,

@@ -10,7 +10,6 @@ import secrets
 from aiohttp import web
 
 from api.endpoint import Handler
-from ledger.errors import LedgerError
 from ledger.sessions import csrf_token_for
 from web.i18n import LANG_COOKIE, choose_language
 from web.keys import LOCALE, SECRET
@@ -72,10 +71,12 @@ async def console_middleware(request: web.Request, handler: Handler) -> web.Stre
         if request.method not in SAFE_METHODS:
             await _check_csrf(request)
         response = await handler(request)
-    except LedgerError as e:
-        response = render_problem(request, e)
     except (web.HTTPForbidden, web.HTTPNotFound) as e:
         response = render_refusal(request, e.status)
+    except web.HTTPException:
+        raise
+    except Exception as e:  # a use case's refusal, or a failure (logged under an error id)
+        response = render_problem(request, e)
     if NEW_PRE in request:
         set_cookie(request, response, PRE_COOKIE, request[NEW_PRE])
     return response

@@ -154,3 +154,19 @@ async def test_signing_in_again_ends_the_browsers_previous_session(console: Cons
     assert console.cookie("hl_session") != first
     replay = await console.get("/console/", cookies={"hl_session": first or ""})
     assert replay.status == 303
+
+
+async def test_a_failure_is_a_page_with_an_error_id_and_no_trace(console: Console,
+                                                                 site: Api) -> None:
+    await console.sign_in("hr.sun")
+
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("secret internals")
+
+    site.runtime.projections.fetch = broken  # type: ignore[method-assign]
+    reply = await console.get("/console/", headers={"Accept-Language": "en"})
+    page = reply.body.decode()
+    assert reply.status == 500 and reply.content_type == "text/html"
+    assert "Internal error" in page and "Error id: " in page
+    assert "secret internals" not in page and "Traceback" not in page
+    assert reply.headers["Content-Security-Policy"] == CSP
