@@ -1,5 +1,5 @@
 """The console's messages as Babel's extractors find them: every msgid used in
-web/templates (Jinja2's extractor) and web/*.py (Python's), by the file it is in."""
+web/templates (Jinja2's extractor) and web/**.py (Python's), by the file it is in."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 from babel.messages.extract import extract_from_dir
 
 WEB = Path(__file__).resolve().parents[2] / "web"
-METHODS = [("templates/**.html", "jinja2.ext:babel_extract"), ("*.py", "python")]
+METHODS = [("templates/**.html", "jinja2.ext:babel_extract"), ("**.py", "python")]
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
 
 
