@@ -20,5 +20,6 @@ Adding a page area (one module per area, each under ~250 lines):
   ``flash(request, response, N_("Done."))`` (web.render); on a LedgerError re-render the form
   with ``problem_text(request, error)`` (the API's title, translated, and its detail).
 - Messages: English msgids; translations in ``web/locale/<zh|en>/LC_MESSAGES/<area>.po``
-  (tests/unit/test_console_catalogues.py fails on any message without a zh translation).
+  (`python -m web.catalogue --area <area>` adds the new ones untranslated; the unit test
+  tests/unit/test_console_catalogues.py fails on any message without a zh translation).
 """

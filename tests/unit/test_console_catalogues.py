@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
-from tests.support.console_messages import WEB, console_messages
+from web.catalogue import WEB, add_new_messages, console_messages
 from web.i18n import choose_language, load_catalogues, local_date, local_time
 
 
-def _zh() -> dict[str, str]:
+def _zh() -> dict[object, str]:
     translated = {}
     for po in (WEB / "locale" / "zh" / "LC_MESSAGES").glob("*.po"):
         with po.open("rb") as f:
@@ -21,8 +21,7 @@ def _zh() -> dict[str, str]:
                 strings = (message.string if isinstance(message.string, tuple)
                            else (message.string,))
                 if message.id and all(strings) and not message.fuzzy:
-                    for msgid in ids:
-                        translated[msgid] = strings[0]
+                    translated[message.id if isinstance(message.id, str) else ids] = strings[0]
     return translated
 
 
@@ -35,8 +34,21 @@ def test_every_console_message_has_a_chinese_translation() -> None:
 
 def test_a_translation_keeps_the_placeholders_of_its_message() -> None:
     for msgid, text in _zh().items():
+        msgid = msgid if isinstance(msgid, str) else msgid[0]
         for name in ("%(n)s", "%(num)s", "%(day)s", "%(name)s", "%(role)s", "%(page)s"):
             assert (name in msgid) == (name in text), (msgid, text)
+
+
+def test_new_messages_are_added_to_the_areas_catalogue_untranslated(tmp_path: Path) -> None:
+    for lang in ("zh", "en"):
+        (tmp_path / lang / "LC_MESSAGES").mkdir(parents=True)
+    assert add_new_messages("area", tmp_path) == {"zh": len(console_messages()),
+                                                  "en": len(console_messages())}
+    assert add_new_messages("area", tmp_path) == {"zh": 0, "en": 0}  # nothing new twice
+    with (tmp_path / "zh" / "LC_MESSAGES" / "area.po").open("rb") as f:
+        added = {m.id: m.string for m in read_po(f) if m.id}
+    assert added["Sign in"] == ""
+    assert not any(added[("%(num)s day left", "%(num)s days left")])
 
 
 def test_the_catalogues_compile_in_memory_and_translate(tmp_path: Path) -> None:
