@@ -11,16 +11,15 @@ from ledger.errors import NotFoundError
 from ledger.principals import Principal
 from ledger.sessions import ConsoleSession
 from ledger.store.postgres import PostgresEventStore, map_postgres_error
+from ledger.store.session_port import touch_granularity
 
-_TOUCH = """
-    UPDATE console_sessions s SET last_seen_at = $2
-    FROM principals p
-    WHERE s.session_hash = $1 AND p.id = s.principal_id AND p.active
-      AND s.expires_at > $2 AND s.last_seen_at > $3
+_FIND = """
+    SELECT p.id, p.name, p.roles, s.role, s.method, s.created_at, s.expires_at, s.last_seen_at
+    FROM console_sessions s JOIN principals p ON p.id = s.principal_id
+    WHERE s.session_hash = $1 AND p.active AND s.expires_at > $2 AND s.last_seen_at > $3
       AND s.role = ANY (string_to_array(p.roles, ','))
       AND (s.token_hash IS NULL OR EXISTS (SELECT 1 FROM tokens t WHERE t.token_hash =
            s.token_hash AND NOT t.revoked AND t.expires_at > $2))
-    RETURNING p.id, p.name, p.roles, s.role, s.method, s.created_at, s.expires_at
 """
 
 
@@ -56,7 +55,11 @@ class PostgresSessionStore:
     async def touch_session(self, session_hash: bytes, now: dt.datetime,
                             idle: dt.timedelta) -> ConsoleSession | None:
         try:
-            row: Any = await self.pool.fetchrow(_TOUCH, session_hash, now, now - idle)
+            row: Any = await self.pool.fetchrow(_FIND, session_hash, now, now - idle)
+            if row is not None and row[7] < now - touch_granularity(idle):
+                await self.pool.execute(
+                    "UPDATE console_sessions SET last_seen_at = $2 "
+                    "WHERE session_hash = $1 AND last_seen_at < $2", session_hash, now)
         except asyncpg.PostgresError as e:
             raise map_postgres_error(e) from e
         if row is None:

@@ -9,6 +9,13 @@ from typing import Protocol
 from ledger.sessions import ConsoleSession
 
 
+def touch_granularity(idle: dt.timedelta) -> dt.timedelta:
+    """How stale a session's last-seen time may get before a request rewrites it: most
+    requests then only read (a write per page view would cost more than the page), and a
+    session lasts at most this much longer than ``idle`` after its last request."""
+    return min(dt.timedelta(seconds=60), idle / 10)
+
+
 class SessionStore(Protocol):
     """What the console's sign-in, each request and sign-out need."""
 
@@ -23,8 +30,8 @@ class SessionStore(Protocol):
                             idle: dt.timedelta) -> ConsoleSession | None:
         """The session with this hash if it is live at ``now`` (seen within ``idle``, before
         its absolute expiry, its principal active and still holding the role, the token it
-        was started with neither revoked nor expired), marking it
-        seen at ``now``; None otherwise."""
+        was started with neither revoked nor expired), marking it seen at ``now`` when its
+        last-seen time is older than touch_granularity(idle); None otherwise."""
 
     async def set_role(self, session_hash: bytes, role: str) -> bool:
         """Change the role a session acts in; False if there is no such session."""

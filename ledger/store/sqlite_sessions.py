@@ -8,6 +8,7 @@ from ledger.entry import format_time
 from ledger.errors import NotFoundError
 from ledger.principals import Principal
 from ledger.sessions import ConsoleSession
+from ledger.store.session_port import touch_granularity
 from ledger.store.sqlite import SQLiteEventStore
 
 
@@ -36,23 +37,25 @@ class SQLiteSessionStore:
 
     async def touch_session(self, session_hash: bytes, now: dt.datetime,
                             idle: dt.timedelta) -> ConsoleSession | None:
-        async with self.events.transaction() as db:
-            rows = list(await db.execute_fetchall(
-                "SELECT p.id, p.name, p.roles, s.role, s.method, s.created_at, s.expires_at "
-                "FROM console_sessions s JOIN principals p ON p.id = s.principal_id "
-                "LEFT JOIN tokens t ON t.token_hash = s.token_hash "
-                "WHERE s.session_hash = ? AND p.active AND s.expires_at > ? "
-                "AND s.last_seen_at > ? AND (s.token_hash IS NULL OR "
-                "(NOT t.revoked AND t.expires_at > ?))",
-                (session_hash, format_time(now), format_time(now - idle), format_time(now))))
-            if not rows:
-                return None
-            row = rows[0]
-            principal = Principal(row[0], row[1], tuple(row[2].split(",")))
-            if row[3] not in principal.roles:
-                return None
-            await db.execute("UPDATE console_sessions SET last_seen_at = ? "
-                             "WHERE session_hash = ?", (format_time(now), session_hash))
+        rows = await self.events.fetch(
+            "SELECT p.id, p.name, p.roles, s.role, s.method, s.created_at, s.expires_at, "
+            "s.last_seen_at FROM console_sessions s JOIN principals p ON p.id = s.principal_id "
+            "LEFT JOIN tokens t ON t.token_hash = s.token_hash "
+            "WHERE s.session_hash = ? AND p.active AND s.expires_at > ? "
+            "AND s.last_seen_at > ? AND (s.token_hash IS NULL OR "
+            "(NOT t.revoked AND t.expires_at > ?))",
+            (session_hash, format_time(now), format_time(now - idle), format_time(now)))
+        if not rows:
+            return None
+        row = rows[0]
+        principal = Principal(row[0], row[1], tuple(row[2].split(",")))
+        if row[3] not in principal.roles:
+            return None
+        if dt.datetime.fromisoformat(row[7]) < now - touch_granularity(idle):
+            async with self.events.transaction() as db:
+                await db.execute("UPDATE console_sessions SET last_seen_at = ? "
+                                 "WHERE session_hash = ? AND last_seen_at < ?",
+                                 (format_time(now), session_hash, format_time(now)))
         return ConsoleSession(principal, row[3], row[4], dt.datetime.fromisoformat(row[5]),
                               dt.datetime.fromisoformat(row[6]))
 

@@ -51,6 +51,18 @@ async def test_a_session_ends_when_idle_longer_than_the_timeout(sessions: Sessio
     assert await sessions.touch_session(stored, later + 3 * IDLE, IDLE) is None
 
 
+async def test_a_request_rewrites_the_last_seen_time_only_once_it_is_a_minute_old(
+        sessions: SessionStore) -> None:
+    quiet, busy = new_session_secret()[1], new_session_secret()[1]
+    for stored in (quiet, busy):
+        await sessions.add_session(stored, "hr.sun", "hr", "token", NOW, NOW + DAY)
+    seconds = dt.timedelta(seconds=1)
+    assert await sessions.touch_session(quiet, NOW + 30 * seconds, IDLE) is not None  # read
+    assert await sessions.touch_session(busy, NOW + 90 * seconds, IDLE) is not None  # write
+    assert await sessions.touch_session(quiet, NOW + IDLE + 10 * seconds, IDLE) is None
+    assert await sessions.touch_session(busy, NOW + IDLE + 10 * seconds, IDLE) is not None
+
+
 async def test_a_session_ends_at_its_absolute_expiry_however_busy(
         sessions: SessionStore) -> None:
     _, stored = new_session_secret()
