@@ -90,3 +90,26 @@ async def test_a_leaver_sees_a_landing_not_the_dashboard(browser: Browser, site:
     await screenshot(page, "landing-zh-desktop")
     assert await serious_violations(page) == []
     await context.close()
+
+
+async def test_a_principal_with_two_roles_chooses_one_by_keyboard(browser: Browser,
+                                                                  site: Api) -> None:
+    context = await new_context(browser, phone=True, accept_language="zh-CN")
+    page = await context.new_page()
+    problems: list[str] = []
+    _watch(page, problems)
+    await sign_in(page, site.base, site.tokens["hr.leaver"])  # employee and hr
+    assert page.url.startswith(f"{site.base}/console/role")
+    await screenshot(page, "role-zh-phone")
+    assert await serious_violations(page) == []
+    await page.focus("#role-employee")  # checked: the first role
+    await page.keyboard.press("ArrowDown")  # moves the choice to hr
+    assert await page.is_checked("#role-hr")
+    async with page.expect_navigation():
+        await page.keyboard.press("Enter")
+    assert await page.locator("h1").inner_text() == "人事看板"
+    assert "您现在以人事身份操作。" in await page.locator(".flash").inner_text()
+    await page.reload()
+    assert await page.locator(".flash").count() == 0  # shown once
+    assert problems == []
+    await context.close()
