@@ -26,6 +26,7 @@ PRE_COOKIE = "hl_pre"  # a pre-session secret: the CSRF token of forms shown bef
 NEW_PRE = web.RequestKey("console_new_pre", str)
 CSRF_FIELD = "csrf"
 CSRF_HEADER = "X-CSRF-Token"
+STATIC = "/console/static/"
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
@@ -62,6 +63,8 @@ async def _check_csrf(request: web.Request) -> None:
 @web.middleware
 async def console_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Language, session and CSRF for every console request."""
+    if request.path.startswith(STATIC) and request.method in SAFE_METHODS:
+        return await handler(request)  # the assets: the same for everyone, no session read
     request[LOCALE] = choose_language(request.cookies.get(LANG_COOKIE),
                                       request.headers.get("Accept-Language"))
     await load_session(request)
@@ -86,5 +89,5 @@ async def security_headers(request: web.Request, response: web.StreamResponse) -
     """CSP and the other headers on every console response (errors and assets too); pages
     and every answer but the assets are never stored."""
     response.headers.update(HEADERS)
-    if not request.path.startswith("/console/static/"):
+    if not request.path.startswith(STATIC):
         response.headers["Cache-Control"] = "no-store"

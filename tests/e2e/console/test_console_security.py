@@ -66,6 +66,20 @@ async def test_a_post_from_another_origin_is_refused_even_with_the_token(
     assert same.status == 303
 
 
+async def test_origin_null_from_our_own_pages_passes_only_when_fetch_metadata_agrees(
+        console: Console) -> None:
+    # Our Referrer-Policy (no-referrer) makes browsers send "Origin: null" on our own forms.
+    await console.sign_in("hr.sun")
+    token = csrf_of((await console.get("/console/")).body)
+    for site in ("cross-site", "same-site", "none"):
+        refused = await console.request("POST", "/console/sign-out", data={"csrf": token},
+                                        headers={"Origin": "null", "Sec-Fetch-Site": site})
+        assert refused.status == 403, site
+    same = await console.request("POST", "/console/sign-out", data={"csrf": token},
+                                 headers={"Origin": "null", "Sec-Fetch-Site": "same-origin"})
+    assert same.status == 303
+
+
 async def test_the_session_cookie_is_http_only_strict_and_scoped_to_the_console(
         console: Console) -> None:
     reply = await console.sign_in("wang.lei")
