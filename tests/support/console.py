@@ -4,6 +4,7 @@ posts forms with it; and a case for the dashboard to show."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -90,3 +91,20 @@ async def add_item(api: Api, departure_id: str, receiver: str = "zhao.min",
     assert reply.status == 201, reply.body
     item_id: str = reply.json()["result"]["item_id"]
     return item_id
+
+
+TODAY = dt.datetime(2026, 11, 28, 9, 0, tzinfo=dt.UTC)  # two days before the last day
+
+
+async def risky_and_calm_cases(api: Api) -> tuple[str, str]:
+    """With the ledger's clock at TODAY: a high-risk case (zhao.min's: last day near, an
+    item overdue and rejected) and a calm one (wang.lei's, R&D, last day 2026-12-31)."""
+    api.runtime.ledger.clock = lambda: TODAY
+    risky = await open_case(api, leaver="zhao.min")
+    clients = await add_item(api, risky, receiver="li.qiang", due_date="2026-11-20")
+    assert (await api.post(f"/v1/items/{clients}/submit", "zhao.min", json={})).status == 200
+    rejected = await api.post(f"/v1/items/{clients}/reject", "li.qiang",
+                              json={"reason": "缺少三期需求"})
+    assert rejected.status == 200, rejected.body
+    calm = await open_case(api, department="R&D", last_day="2026-12-31")
+    return risky, calm

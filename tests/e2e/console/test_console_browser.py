@@ -14,7 +14,7 @@ from tests.support.browser import (
     serious_violations,
     sign_in,
 )
-from tests.support.console import open_case
+from tests.support.console import open_case, risky_and_calm_cases
 
 
 def _watch(page: Page, problems: list[str]) -> None:
@@ -28,7 +28,7 @@ def _watch(page: Page, problems: list[str]) -> None:
 
 async def test_hr_signs_in_and_reads_the_dashboard_in_both_languages(
         browser: Browser, site: Api) -> None:
-    departure_id = await open_case(site, leaver="zhao.min", last_day="2026-12-31")
+    risky, calm = await risky_and_calm_cases(site)
     context = await new_context(browser, accept_language="zh-CN,zh;q=0.9")
     page = await context.new_page()
     problems: list[str] = []
@@ -36,17 +36,22 @@ async def test_hr_signs_in_and_reads_the_dashboard_in_both_languages(
     await sign_in(page, site.base, site.tokens["hr.sun"])
     assert page.url == f"{site.base}/console/", (problems, await page.content())
     assert await page.locator("h1").inner_text() == "人事看板"
-    card = page.locator(f'a[href="/console/departures/{departure_id}"]')
+    card = page.locator(f'a[href="/console/departures/{risky}"]')
     assert await card.inner_text() == "赵敏"
-    assert await page.locator("progress").count() == 1
-    assert "2026年12月31日" in await page.locator(".dates").first.inner_text()
+    assert await page.locator("progress").count() == 2
+    first = page.locator(".case").first
+    assert "2026年11月30日" in await first.locator(".dates").inner_text()
+    assert "还剩 2 天" in await first.locator(".dates").inner_text()
+    assert "有事项已逾期" in await first.locator(".reasons").inner_text()
+    assert await page.locator(f'.case:has(a[href$="{calm}"]) .reasons').count() == 0
     await screenshot(page, "dashboard-zh-desktop")
     assert await serious_violations(page) == []
     await follow(page, "text=English")
     assert await page.locator("h1").inner_text() == "HR dashboard"
     await page.goto(f"{site.base}/console/?risk=")  # another page: the switch sticks
     assert await page.locator("h1").inner_text() == "HR dashboard"
-    assert "31 Dec 2026" in await page.locator(".dates").first.inner_text()
+    assert "30 Nov 2026" in await page.locator(".dates").first.inner_text()
+    assert "An item is overdue" in await page.locator(".reasons").first.inner_text()
     await screenshot(page, "dashboard-en-desktop")
     assert problems == []
     await context.close()

@@ -4,32 +4,17 @@ filters and pages."""
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 
 from tests.integration.http_fixtures import Api
-from tests.support.console import Console, add_item, open_case
+from tests.support.console import TODAY, Console, open_case, risky_and_calm_cases
 
-TODAY = dt.datetime(2026, 11, 28, 9, 0, tzinfo=dt.UTC)  # two days before the last day
 CASE_LINK = re.compile(r'href="/console/departures/([0-9a-f-]{36})"')
-
-
-async def _cases(api: Api) -> tuple[str, str]:
-    """A risky case (last day near, an overdue item rejected) and a calm one."""
-    api.runtime.ledger.clock = lambda: TODAY
-    risky = await open_case(api, leaver="zhao.min")
-    clients = await add_item(api, risky, receiver="li.qiang", due_date="2026-11-20")
-    assert (await api.post(f"/v1/items/{clients}/submit", "zhao.min", json={})).status == 200
-    rejected = await api.post(f"/v1/items/{clients}/reject", "li.qiang",
-                              json={"reason": "缺少三期需求"})
-    assert rejected.status == 200, rejected.body
-    calm = await open_case(api, department="R&D", last_day="2026-12-31")
-    return risky, calm
 
 
 async def test_the_dashboard_lists_what_the_api_serves_riskiest_first(console: Console,
                                                                        site: Api) -> None:
-    risky, calm = await _cases(site)
+    risky, calm = await risky_and_calm_cases(site)
     served = (await site.read_model("/v1/boards/hr", "hr.sun")).json()
     await console.sign_in("hr.sun")
     page = (await console.get("/console/", headers={"Accept-Language": "en"})).body.decode()
@@ -47,7 +32,7 @@ async def test_the_dashboard_lists_what_the_api_serves_riskiest_first(console: C
 
 async def test_the_filters_narrow_the_dashboard_as_the_api_does(console: Console,
                                                                  site: Api) -> None:
-    risky, calm = await _cases(site)
+    risky, calm = await risky_and_calm_cases(site)
     await console.sign_in("hr.sun")
     for query, expected in (("risk=high", [risky]), ("department=R%26D", [calm]),
                             ("overdue=true", [risky]), ("last_day_from=2026-12-01", [calm]),
