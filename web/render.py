@@ -5,13 +5,15 @@ API's problems shown in the reader's language."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
 import jinja2
 from aiohttp import web
+from babel.support import Translations
+from markupsafe import Markup
 from pydantic import ValidationError
 
 from api.problem import describe_error, describe_validation, internal_problem
@@ -35,12 +37,28 @@ def build_environments(catalogues: Catalogues) -> dict[str, jinja2.Environment]:
         env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
                                  autoescape=True, extensions=["jinja2.ext.i18n"],
                                  undefined=jinja2.StrictUndefined, auto_reload=False)
-        env.install_gettext_translations(catalogues.translations[lang],  # type: ignore[attr-defined]
-                                         newstyle=True)
+        translations = catalogues.translations[lang]
+        env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
+        env.globals.update(_escaped_gettext(translations))
         env.filters["day"] = functools.partial(local_date, lang=lang)
         env.filters["moment"] = functools.partial(local_time, lang=lang, zone=catalogues.zone)
         found[lang] = env
     return found
+
+
+def _escaped_gettext(translations: Translations) -> dict[str, Callable[..., Markup]]:
+    """Jinja's new-style ``_``, ``gettext`` and ``ngettext`` (the translation is markup, the
+    values are escaped into it by Markup's %) as plain functions: the extension's own go
+    through the template context three times a call, ~40 % of a dashboard's render."""
+
+    def gettext(message: str, **values: object) -> Markup:
+        return Markup(translations.gettext(message)) % values  # noqa: S704 - our catalogue
+
+    def ngettext(singular: str, plural: str, num: int, **values: object) -> Markup:
+        values.setdefault("num", num)
+        return Markup(translations.ngettext(singular, plural, num)) % values  # noqa: S704
+
+    return {"_": gettext, "gettext": gettext, "ngettext": ngettext}
 
 
 def translate(request: web.Request, message: str, **values: object) -> str:

@@ -10,6 +10,7 @@ from babel.messages.pofile import read_po
 
 from web.catalogue import WEB, add_new_messages, console_messages
 from web.i18n import choose_language, load_catalogues, local_date, local_time
+from web.render import build_environments
 
 
 def _zh() -> dict[object, str]:
@@ -81,3 +82,14 @@ def test_dates_follow_the_locale_and_times_the_organisations_zone() -> None:
     # 20:30 UTC is the next morning in Shanghai
     assert local_time("2026-11-30T20:30:00Z", "en", zone, "short") == "01/12/2026, 04:30"
     assert local_time("2026-11-30T20:30:00Z", "zh", zone, "short").startswith("2026/12/1")
+
+
+def test_templates_translate_and_escape_what_they_interpolate() -> None:
+    envs = build_environments(load_catalogues("Asia/Shanghai"))
+    page = envs["zh"].from_string(
+        '{{ _("Welcome, %(name)s", name="<b>") }}|{% trans name="<i>" %}Welcome, {{ name }}'
+        '{% endtrans %}|{{ ngettext("%(num)s day left", "%(num)s days left", 3) }}|'
+        '{{ _("Sign in") }}')
+    assert page.render() == "欢迎，&lt;b&gt;|欢迎，&lt;i&gt;|还剩 3 天|登录"
+    assert envs["en"].from_string('{{ _("Welcome, %(name)s", name="<b>") }}').render() == (
+        "Welcome, &lt;b&gt;")
