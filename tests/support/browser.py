@@ -53,6 +53,16 @@ async def sign_in(page: Page, base: str, token: str) -> None:
         await page.press("#token", "Enter")
 
 
+async def signed_in_page(browser: Browser, base: str, token: str, *, phone: bool = False,
+                         accept_language: str = "zh-CN") -> Page:
+    """A new profile's page, signed in with ``token`` (close it with ``page.context.close()``);
+    a principal with several roles is left on the role choice."""
+    context = await new_context(browser, phone=phone, accept_language=accept_language)
+    page = await context.new_page()
+    await sign_in(page, base, token)
+    return page
+
+
 async def follow(page: Page, selector: str) -> None:
     """Click ``selector`` (a link or a form's button) and wait for the page it leads to."""
     async with page.expect_navigation():

@@ -13,6 +13,7 @@ from tests.support.browser import (
     screenshot,
     serious_violations,
     sign_in,
+    signed_in_page,
 )
 from tests.support.console import open_case, risky_and_calm_cases
 
@@ -87,14 +88,12 @@ async def test_the_dashboard_fits_a_phone_and_signs_out(browser: Browser, site: 
 
 async def test_a_leaver_sees_a_landing_not_the_dashboard(browser: Browser, site: Api) -> None:
     await open_case(site, leaver="zhao.min")
-    context = await new_context(browser, accept_language="zh-CN")
-    page = await context.new_page()
-    await sign_in(page, site.base, site.tokens["wang.lei"])
+    page = await signed_in_page(browser, site.base, site.tokens["wang.lei"])
     assert "欢迎" in await page.locator("h1").inner_text()
     assert await page.locator(".case").count() == 0
     await screenshot(page, "landing-zh-desktop")
     assert await serious_violations(page) == []
-    await context.close()
+    await page.context.close()
 
 
 async def test_a_principal_with_two_roles_chooses_one_by_keyboard(browser: Browser,
