@@ -74,7 +74,8 @@ async def home(request: web.Request) -> web.Response:
     """HR's dashboard, or the landing of any other role."""
     actor = signed_in(request)
     if actor.role != "hr":
-        return render(request, "landing.html", links=links_for(actor)[1:],
+        links = [link for link in links_for(actor) if link.path != "/console/"]
+        return render(request, "landing.html", links=links,
                       several_roles=len(request[SESSION].principal.roles) > 1)
     wanted, kept = _filter(request.query)
     page = _page(request.query)
