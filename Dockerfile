@@ -10,6 +10,7 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY ledger ./ledger
 COPY api ./api
+COPY web ./web
 RUN pip install --no-cache-dir . && useradd --create-home ledger && mkdir /data && chown ledger /data
 USER ledger
 ENV LEDGER_DATA_DIR=/data

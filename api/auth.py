@@ -16,6 +16,9 @@ from ledger.store.principal_port import PrincipalStore
 PRINCIPALS = web.AppKey("principals", PrincipalStore)
 PUBLIC_PATHS = web.AppKey("public_paths", set[str])
 AUTH_LIMITER = web.AppKey("auth_limiter", AuthFailureLimiter)
+# Path prefixes served by a part of the app that authenticates on its own (the web console,
+# mounted beside the API by web.site): no bearer token is asked for there.
+OWN_AUTH_PREFIXES = web.AppKey("own_auth_prefixes", tuple[str, ...])
 ACTOR = web.RequestKey("actor", Actor)
 CONTEXT = web.RequestKey("context", RequestContext)
 ROLE_HEADER = "X-Ledger-Role"
@@ -38,7 +41,8 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     request_id = request[REQUEST_ID]
     resource = request.match_info.route.resource
     canonical = resource.canonical if resource is not None else request.path
-    if canonical in request.app[PUBLIC_PATHS] or request.path.startswith(("/log/", "/v1/log/")):
+    if (canonical in request.app[PUBLIC_PATHS] or request.path.startswith(("/log/", "/v1/log/"))
+            or request.path.startswith(request.config_dict.get(OWN_AUTH_PREFIXES, ()))):
         return await handler(request)
     presented = request.headers.get("Authorization")
     if presented is None:

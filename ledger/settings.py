@@ -19,6 +19,8 @@ from ledger.workday import DEFAULT_CALENDAR, DEFAULT_TIME_ZONE
 DEFAULT_LOG_ORIGIN = "handover-ledger.localhost/log"
 DEFAULT_AUTH_FAILURE_LIMIT = 10
 DEFAULT_AUTH_FAILURE_WINDOW = 60
+DEFAULT_CONSOLE_IDLE = dt.timedelta(minutes=30)
+DEFAULT_CONSOLE_LIFETIME = dt.timedelta(hours=12)
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,10 @@ class Settings:
     # LEDGER_PUBLIC_URL: where people reach the service (https://ledger.example.com), the
     # base of the sign-in links it hands out; unset, the API uses the request's own origin
     public_url: str | None = None
+    # LEDGER_CONSOLE_IDLE_MINUTES / LEDGER_CONSOLE_SESSION_HOURS: a web console session ends
+    # after this long without a request, and in any case this long after sign-in
+    console_idle_timeout: dt.timedelta = DEFAULT_CONSOLE_IDLE
+    console_session_lifetime: dt.timedelta = DEFAULT_CONSOLE_LIFETIME
     blob_store: str | None = None  # "filesystem" | "postgres"; None: the database's default
     # LEDGER_SEPARATION_OF_DUTIES=strict|off: approvers must hold a role that may approve,
     # and only a case's HR owner waives its mandatory items and closes it.
@@ -90,6 +96,10 @@ class Settings:
             sign_in_link_ttl=_minutes(env, "LEDGER_SIGN_IN_LINK_MINUTES", DEFAULT_LINK_TTL),
             sign_in_link_max_ttl=_minutes(env, "LEDGER_SIGN_IN_LINK_MAX_MINUTES", MAX_LINK_TTL),
             public_url=_public_url(env.get("LEDGER_PUBLIC_URL") or None),
+            console_idle_timeout=dt.timedelta(minutes=positive_int(
+                env, "LEDGER_CONSOLE_IDLE_MINUTES", 30, 7 * 24 * 60)),
+            console_session_lifetime=dt.timedelta(hours=positive_int(
+                env, "LEDGER_CONSOLE_SESSION_HOURS", 12, 24 * 90)),
             blob_store=env.get("LEDGER_BLOB_STORE") or None,
             separation_of_duties=_duties(env.get("LEDGER_SEPARATION_OF_DUTIES", "strict")),
             working_calendar=env.get("LEDGER_WORKING_CALENDAR") or DEFAULT_CALENDAR,

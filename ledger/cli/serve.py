@@ -1,5 +1,6 @@
 """``ledger serve``: run the aiohttp app and the process's workers until SIGINT/SIGTERM, then
-shut down gracefully. The one place where the HTTP app (api) meets the composition root."""
+shut down gracefully. The one place where the HTTP site (api and the web console, web.site)
+meets the composition root."""
 
 from __future__ import annotations
 
@@ -11,11 +12,11 @@ import signal
 
 from aiohttp import web
 
-from api.app import build_app
 from ledger.bootstrap import bootstrap
 from ledger.cli.common import Subparsers
 from ledger.runtime import Runtime
 from ledger.settings import Settings
+from web.site import build_site
 
 log = logging.getLogger("ledger.serve")
 
@@ -59,7 +60,7 @@ async def serve(settings: Settings, host: str, port: int, sequencer: bool = True
 
 
 async def _serve_until_signal(runtime: Runtime, host: str, port: int) -> None:
-    runner = web.AppRunner(build_app(runtime), shutdown_timeout=30, access_log=None)
+    runner = web.AppRunner(build_site(runtime), shutdown_timeout=30, access_log=None)
     try:
         await runner.setup()
         await web.TCPSite(runner, host, port).start()

@@ -1,7 +1,7 @@
 """The handover report (the seeds' statistics): per department, for cases closed in a period,
-how many, the median days from notice to close, items rejected at least once, items done
-after their due date (or still open past it at the close), reminders and escalations per
-case. HR, legal and auditors read it; as JSON or CSV."""
+how many, the median days from notice to close (and the fewest and the most), items rejected
+at least once, items done after their due date (or still open past it at the close),
+reminders and escalations per case. HR, legal and auditors read it; as JSON or CSV."""
 
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ from ledger.service.relation import OVERSEERS
 from ledger.store.projection_port import ProjectionStore
 
 MAX_PERIOD_DAYS = 3660
-COLUMNS = ("department", "closed", "median_days_notice_to_close", "items",
+COLUMNS = ("department", "closed", "median_days_notice_to_close", "min_days_notice_to_close",
+           "max_days_notice_to_close", "items",
            "items_rejected_at_least_once", "items_overdue", "reminders_per_case",
            "escalations_per_case")
 
@@ -79,9 +80,10 @@ async def handover_report(store: ProjectionStore, actor: Actor, start: dt.date, 
 
 
 def _row(department: str, cases: list[dict[str, Any]]) -> dict[str, Any]:
-    n = len(cases)
+    n, days = len(cases), [c["days"] for c in cases]
     return {"department": department, "closed": n,
-            "median_days_notice_to_close": statistics.median(c["days"] for c in cases),
+            "median_days_notice_to_close": statistics.median(days),
+            "min_days_notice_to_close": min(days), "max_days_notice_to_close": max(days),
             "items": sum(c["items"] for c in cases),
             "items_rejected_at_least_once": sum(c["rejected"] for c in cases),
             "items_overdue": sum(c["late"] for c in cases),

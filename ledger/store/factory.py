@@ -8,6 +8,7 @@ from ledger.errors import ConfigurationError
 from ledger.store.log_port import LogStore
 from ledger.store.port import EventStore
 from ledger.store.principal_port import PrincipalStore
+from ledger.store.session_port import SessionStore
 
 DEFAULT_DATABASE_URL = "sqlite:///./ledger-data/ledger.db"
 
@@ -63,3 +64,17 @@ def principal_store_for(store: EventStore) -> PrincipalStore:
     if isinstance(store, PostgresEventStore):
         return PostgresPrincipalStore(store)
     raise ConfigurationError(f"no principal adapter for {type(store).__name__}")
+
+
+def session_store_for(store: EventStore) -> SessionStore:
+    """The console session adapter sharing ``store``'s database."""
+    from ledger.store.postgres import PostgresEventStore
+    from ledger.store.postgres_sessions import PostgresSessionStore
+    from ledger.store.sqlite import SQLiteEventStore
+    from ledger.store.sqlite_sessions import SQLiteSessionStore
+
+    if isinstance(store, SQLiteEventStore):
+        return SQLiteSessionStore(store)
+    if isinstance(store, PostgresEventStore):
+        return PostgresSessionStore(store)
+    raise ConfigurationError(f"no session adapter for {type(store).__name__}")

@@ -291,6 +291,23 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (outbox_id, attempt)
     );
     """,
+    """
+    -- Web console sessions (ledger.sessions): only the secret's hash is stored; sign-out
+    -- deletes the row, expired rows are deleted as new sessions start. A session started
+    -- with a token lives only while that token does (token_hash; NULL for a one-time link).
+    CREATE TABLE console_sessions (
+        session_hash BYTEA       PRIMARY KEY CHECK (length(session_hash) = 32),
+        principal_id TEXT        NOT NULL REFERENCES principals (id),
+        role         TEXT        NOT NULL,
+        token_hash   BYTEA       REFERENCES tokens (token_hash),
+        method       TEXT        NOT NULL CHECK (method IN ('token', 'link')),
+        created_at   TIMESTAMPTZ NOT NULL,
+        last_seen_at TIMESTAMPTZ NOT NULL,
+        expires_at   TIMESTAMPTZ NOT NULL
+    );
+    CREATE INDEX console_sessions_principal_idx ON console_sessions (principal_id);
+    CREATE INDEX console_sessions_expiry_idx ON console_sessions (expires_at);
+    """,
     # One-time sign-in links (ledger.sign_in_link): only the secret's hash is kept; a link is
     # spent by the UPDATE that marks it used (its row lock makes a concurrent second
     # redemption find it used). The history learns three more acts.

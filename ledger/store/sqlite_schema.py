@@ -205,6 +205,23 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (outbox_id, attempt)
     );
     """,
+    """
+    -- Web console sessions (ledger.sessions): only the secret's hash is stored; sign-out
+    -- deletes the row, expired rows are deleted as new sessions start. A session started
+    -- with a token lives only while that token does (token_hash; NULL for a one-time link).
+    CREATE TABLE console_sessions (
+        session_hash BLOB    PRIMARY KEY CHECK (length(session_hash) = 32),
+        principal_id TEXT    NOT NULL REFERENCES principals (id),
+        role         TEXT    NOT NULL,
+        token_hash   BLOB    REFERENCES tokens (token_hash),
+        method       TEXT    NOT NULL CHECK (method IN ('token', 'link')),
+        created_at   TEXT    NOT NULL,
+        last_seen_at TEXT    NOT NULL,
+        expires_at   TEXT    NOT NULL
+    );
+    CREATE INDEX console_sessions_principal_idx ON console_sessions (principal_id);
+    CREATE INDEX console_sessions_expiry_idx ON console_sessions (expires_at);
+    """,
     # One-time sign-in links (ledger.sign_in_link): only the secret's hash is kept; a link is
     # spent by the UPDATE that marks it used. The history learns three more acts, so its table
     # is rebuilt with the wider CHECK (SQLite cannot alter one); DROP TABLE fires no trigger.

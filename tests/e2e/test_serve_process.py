@@ -55,6 +55,10 @@ def test_serve_starts_with_zero_configuration_and_stops_gracefully(tmp_path: Pat
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/log/checkpoint",
                                     timeout=10) as response:
             assert response.read().decode().startswith("handover-ledger.localhost/log\n")
+        # the web console is served beside the API: / leads to its sign-in page
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as response:
+            assert response.url.endswith("/console/sign-in?next=/console/")
+            assert 'name="csrf"' in response.read().decode()
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
     finally:

@@ -22,13 +22,13 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestServer
 
-from api.app import build_app
 from ledger.bootstrap import bootstrap
 from ledger.principals import Principal, new_token
 from ledger.runtime import Runtime
 from ledger.service.context import Actor
 from ledger.settings import Settings
 from tests.conftest import PG_ADMIN_DSN, TEST_ORIGIN, drain
+from web.site import build_site
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -181,7 +181,7 @@ async def serve(database_url: str, folder: Path, **settings: Any) -> AsyncIterat
     try:
         await runtime.ledger.install_builtin_templates()
         tokens = await add_cast(runtime)
-        server = TestServer(build_app(runtime), host="127.0.0.1")
+        server = TestServer(build_site(runtime), host="127.0.0.1")
         await server.start_server()
         try:
             async with aiohttp.ClientSession() as session:

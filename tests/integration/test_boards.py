@@ -296,7 +296,9 @@ async def test_the_handover_report_counts_closed_cases_by_department(api: Api) -
     (sales,) = reply.json()["departments"]
     assert sales == {
         "department": "Sales", "closed": 1,
-        "median_days_notice_to_close": (today - dt.date(2026, 11, 1)).days, "items": 2,
+        "median_days_notice_to_close": (today - dt.date(2026, 11, 1)).days,
+        "min_days_notice_to_close": (today - dt.date(2026, 11, 1)).days,
+        "max_days_notice_to_close": (today - dt.date(2026, 11, 1)).days, "items": 2,
         "items_rejected_at_least_once": 1, "items_overdue": 1, "reminders_per_case": 0,
         "escalations_per_case": 0}
     as_csv = await api.get(f"/v1/reports/handover?from={today}&to={today}&format=csv", "hr.sun")
