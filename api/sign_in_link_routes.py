@@ -154,18 +154,19 @@ async def revoke_sign_in_link(request: web.Request) -> web.Response:
 
 async def redeem_link(request: web.Request, secret: str) -> tuple[Principal, RequestContext]:
     """Spend a sign-in link presented to the console (on its POST, never on a GET that a link
-    preview could make): the principal to start a session for, and the request's context
-    (auth "link"). A refused link counts as a failed authentication of the client's address
-    in the API's limiter, and a limited address is refused before the lookup."""
-    limiter, address = request.app[AUTH_LIMITER], client_key(request.remote or "")
+    preview could make; from the console's sub-application too): the principal to start a
+    session for, and the request's context (auth "link"). A refused link counts as a failed
+    authentication of the client's address in the API's limiter, and a limited address is
+    refused before the lookup."""
+    limiter, address = request.config_dict[AUTH_LIMITER], client_key(request.remote or "")
     limiter.check(address)
     context = RequestContext(
         request_id=request.get(REQUEST_ID), ip=request.remote,
         user_agent=escaped_header(request.headers.get("User-Agent", ""), 300) or None,
         auth="link")
     try:
-        principal = await links.redeem_sign_in_link(request.app[RUNTIME].principals, secret,
-                                                    context)
+        principal = await links.redeem_sign_in_link(
+            request.config_dict[RUNTIME].principals, secret, context)
     except UnauthenticatedError:
         limiter.record_failure(address)
         raise
