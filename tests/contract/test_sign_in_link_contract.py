@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import secrets
 
 import pytest
 
 from ledger.errors import NotFoundError
 from ledger.principals import Principal
 from ledger.service.context import Actor
-from ledger.sign_in_link import SignInLinkInfo, new_link_secret
+from ledger.sign_in_link import new_link_secret
 from ledger.store.factory import principal_store_for
 from ledger.store.port import EventStore
 from ledger.store.principal_port import PrincipalStore
 from tests.integration.operator import Operator
+from tests.support.sign_in_links import NOW, issue_link
 
 HR = Actor("hr.sun", "hr")
-NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
 @pytest.fixture
@@ -29,18 +28,9 @@ async def principals(store: EventStore) -> PrincipalStore:
     return found
 
 
-async def _issue(principals: PrincipalStore, *, minutes: int = 30,
-                 at: dt.datetime = NOW) -> tuple[bytes, SignInLinkInfo]:
-    _, link_hash = new_link_secret()
-    link = SignInLinkInfo(secrets.token_hex(8), "zhao.min", HR.id, HR.role, at,
-                          at + dt.timedelta(minutes=minutes), "d-1")
-    await principals.add_sign_in_link(link_hash, link)
-    return link_hash, link
-
-
 async def test_a_link_signs_its_principal_in_once_and_records_where_from(
         principals: PrincipalStore) -> None:
-    link_hash, link = await _issue(principals)
+    link_hash, link = await issue_link(principals)
     later = NOW + dt.timedelta(minutes=1)
     signed_in = await principals.redeem_sign_in_link(link_hash, later, "192.0.2.7", "Phone/1")
     assert signed_in == Principal("zhao.min", "zhao.min", ("employee",))
@@ -59,10 +49,10 @@ async def test_a_link_signs_its_principal_in_once_and_records_where_from(
 
 async def test_expired_revoked_and_unknown_links_are_refused_and_left_unused(
         principals: PrincipalStore) -> None:
-    expired_hash, _ = await _issue(principals, minutes=5)
+    expired_hash, _ = await issue_link(principals, minutes=5)
     assert await principals.redeem_sign_in_link(
         expired_hash, NOW + dt.timedelta(minutes=5), None, None) is None
-    revoked_hash, revoked = await _issue(principals)
+    revoked_hash, revoked = await issue_link(principals)
     assert await principals.revoke_sign_in_link("zhao.min", revoked.link_id, HR) is True
     assert await principals.revoke_sign_in_link("zhao.min", revoked.link_id, HR) is False
     assert await principals.redeem_sign_in_link(revoked_hash, NOW, None, None) is None
@@ -79,10 +69,10 @@ async def test_expired_revoked_and_unknown_links_are_refused_and_left_unused(
 
 async def test_a_used_link_cannot_be_revoked_and_deactivation_revokes_unused_ones(
         principals: PrincipalStore) -> None:
-    used_hash, used = await _issue(principals)
+    used_hash, used = await issue_link(principals)
     assert await principals.redeem_sign_in_link(used_hash, NOW, None, None) is not None
     assert await principals.revoke_sign_in_link("zhao.min", used.link_id, HR) is False
-    waiting_hash, _ = await _issue(principals)
+    waiting_hash, _ = await issue_link(principals)
     await principals.deactivate_principal("zhao.min", Actor("op.ma", "operator"))
     assert await principals.redeem_sign_in_link(waiting_hash, NOW, None, None) is None
     states = {link.link_id: link.state_at(NOW)
@@ -92,7 +82,7 @@ async def test_a_used_link_cannot_be_revoked_and_deactivation_revokes_unused_one
 
 async def test_of_concurrent_redemptions_exactly_one_wins(principals: PrincipalStore) -> None:
     for _ in range(5):
-        link_hash, _ = await _issue(principals)
+        link_hash, _ = await issue_link(principals)
         won = await asyncio.gather(*(principals.redeem_sign_in_link(
             link_hash, NOW, f"192.0.2.{n}", None) for n in range(8)))
         assert sum(p is not None for p in won) == 1
@@ -102,7 +92,7 @@ async def test_of_concurrent_redemptions_exactly_one_wins(principals: PrincipalS
 
 async def test_the_database_refuses_to_rewrite_the_record_of_a_link_use(
         principals: PrincipalStore, operator: Operator) -> None:
-    link_hash, _ = await _issue(principals)
+    link_hash, _ = await issue_link(principals)
     await principals.redeem_sign_in_link(link_hash, NOW, None, None)
     for sql in ("UPDATE principal_history SET actor_id = 'someone.else'",
                 "DELETE FROM principal_history"):
