@@ -16,6 +16,7 @@ import json
 import logging
 import shutil
 import subprocess
+from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
@@ -23,8 +24,9 @@ import jinja2
 
 from ledger.bundle.layout import CONTENT_MANIFEST_NAME, REPORT_SOURCE_META
 from ledger.bundle.report_case import build_report
+from ledger.bundle.report_html import rows_html
 from ledger.bundle.source import ReportSource
-from ledger.entry import parse_time
+from ledger.entry import Entry, parse_time
 from ledger.errors import ConfigurationError, VerificationError
 
 PDF_VARIANT = "pdf/a-3b"
@@ -37,19 +39,26 @@ CHATTY_LOGGERS = ("weasyprint", "weasyprint.progress", "fontTools")
 
 @cache
 def _templates() -> jinja2.Environment:
-    return jinja2.Environment(
+    environment = jinja2.Environment(
         loader=jinja2.PackageLoader("ledger.bundle", "templates"),
         autoescape=True, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
         undefined=jinja2.StrictUndefined)
+    environment.globals["rows_html"] = rows_html
+    return environment
 
 
-def render_report_html(source: ReportSource) -> bytes:
+def render_report_html(source: ReportSource, *, decoded: Mapping[str, Entry] | None = None,
+                       strict: bool = True) -> bytes:
     """``report.html`` of ``source``: UTF-8, deterministic (same source, same bytes).
 
-    Raises VerificationError if an entry is malformed or the case's departure, one of its
-    items or one of its disputes is not among the entries.
+    ``decoded``: entries the caller already decoded from these bytes, by path (used where
+    their bytes are the same object or equal). ``strict=False`` skips the RFC 8785 check of
+    the others, for entries whose canonical form was already checked (the exporter's, read
+    from the store with their chains verified). Raises VerificationError if an entry is
+    malformed or the case's departure, one of its items or one of its disputes is not among
+    the entries.
     """
-    report = build_report(source)
+    report = build_report(source, decoded=decoded, strict=strict)
     html = _templates().get_template("report.html.j2").render(
         r=report, meta_name=REPORT_SOURCE_META, generated_at=source.generated_at)
     return html.encode("utf-8")
