@@ -30,6 +30,7 @@ from ledger.bundle.collect import CaseEntries, collect_case
 from ledger.bundle.proofs import DEFAULT_WAIT_SECONDS, await_coverage, prove_all
 from ledger.bundle.readme import readme_text
 from ledger.bundle.render_pool import ReportRenderer
+from ledger.bundle.report import report_renderer
 from ledger.bundle.source import ReportSource
 from ledger.entry import Entry, format_time
 from ledger.errors import ConflictError, VerificationError
@@ -170,7 +171,8 @@ class BundleExporter:
             time_zone=self.time_zone, checkpoint=checkpoint,
             streams=[L.StreamHead(s.type, s.id, len(s.entries), s.head.hex())
                      for s in case.streams],
-            with_files=with_files, report_source_sha256=source.report_source_sha256)
+            with_files=with_files, report_source_sha256=source.report_source_sha256,
+            report_renderer=report_renderer())
         members = [L.Member.of(p, d) for p, d in files.items()]
         members += [L.Member(L.file_path(h), n, h) for h, n in attachments.items()]
         printing = time.perf_counter()

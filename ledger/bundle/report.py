@@ -18,6 +18,7 @@ import shutil
 import subprocess
 from collections.abc import Mapping
 from functools import cache
+from importlib import metadata
 from typing import Any
 
 import jinja2
@@ -35,6 +36,29 @@ CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans Mono CJK SC")
 CJK_PACKAGE = "fonts-noto-cjk"
 CHATTY_LOGGERS = ("weasyprint", "weasyprint.progress", "fontTools")
 """Loggers that print INFO lines (each step, each font subset) on every PDF; kept to warnings."""
+REPORT_GENERATOR = "1"
+"""The version of the code and templates that print ``report.html`` (this module,
+``report_case``, ``report_row``, ``report_html``, ``report_client``, ``report_labels``,
+``report_verify``, the templates and ``ledger.service.timeline``'s phrases). Raise it with any
+change that prints other bytes for the same source (``ledger verify-bundle`` of one version
+compares the bytes of another's reports only when this and the libraries' versions match)."""
+RENDERER_PACKAGES = ("jinja2", "markupsafe", "ua-parser", "ua-parser-builtins")
+"""The libraries whose version can change ``report.html``'s bytes: the template engine, its
+escaping, and the User-Agent parser with its regexes (uap-core, shipped apart)."""
+
+
+@cache
+def report_renderer() -> dict[str, str]:
+    """What ``report.html``'s bytes depend on besides its source, as the manifest records it
+    (``report_renderer``, docs/bundle-format.md): ``generator`` and each of
+    ``RENDERER_PACKAGES``' installed version (``-`` if it is not installed)."""
+    versions = {"generator": REPORT_GENERATOR}
+    for name in RENDERER_PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "-"
+    return versions
 
 
 @cache

@@ -564,6 +564,9 @@ def manifest_problem(doc: Any) -> str | None:
         if not (isinstance(f, dict) and isinstance(f.get("path"), str)
                 and isinstance(f.get("size"), int) and _HEX64.fullmatch(str(f.get("sha256")))):
             return "malformed (files)"
+    renderer = doc.get("report_renderer", {})  # format 1.1: what printed report.html
+    if not (isinstance(renderer, dict) and all(isinstance(v, str) for v in renderer.values())):
+        return "malformed (report_renderer)"
     return None
 
 
