@@ -388,10 +388,13 @@ class Bundle:
         return sorted({*self.files, *self.attachments}, key=lambda p: p.encode())
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def _unsafe(name: str) -> bool:
     # Relative, '/'-separated, printable ASCII; no '', '.' or '..' segment, no drive or backslash.
     parts = name.split("/")
-    return (not name.isascii() or any(c < " " or c == "\x7f" for c in name) or "\\" in name
+    return (not name.isascii() or _CONTROL.search(name) is not None or "\\" in name
             or name.startswith("/") or ":" in parts[0]
             or any(p in ("", ".", "..") for p in parts))
 
