@@ -13,6 +13,7 @@ Pure.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from markupsafe import Markup, escape
@@ -26,6 +27,10 @@ _FILES_HEAD = (
 _OWN_SIGNATURE = " + 本人 Ed25519 签名 their own Ed25519 signature"
 
 
+_SPECIAL = re.compile(r"[&<>'\"]")
+"""What MarkupSafe's escape replaces; a string without any of them is its own escape."""
+
+
 class _Escaper:
     """MarkupSafe's escape of a string, kept for the render: actors, labels, clients and zones
     repeat on most rows."""
@@ -36,7 +41,7 @@ class _Escaper:
     def __call__(self, text: str) -> str:
         found = self.done.get(text)
         if found is None:
-            found = self.done[text] = str(escape(text))
+            found = self.done[text] = str(escape(text)) if _SPECIAL.search(text) else text
         return found
 
 
