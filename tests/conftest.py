@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import asyncpg
 import psycopg
 import pytest
+from hypothesis import settings
 from psycopg import sql
 
 from ledger.service.ledger import Ledger
@@ -28,6 +29,13 @@ if TYPE_CHECKING:
     from tests.integration.operator import Operator
 
 PG_ADMIN_DSN = os.environ.get("LEDGER_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+# Hypothesis's per-example deadline (200 ms) times the wall clock, which a busy machine (the
+# suite's own workers on every core, PostgreSQL, other processes) stretches: a test failed
+# on a draw that takes a few ms when the machine is idle. Examples are checked, not timed.
+settings.register_profile("ledger", deadline=None)
+settings.load_profile("ledger")
 
 
 def _dsn_for(database: str) -> str:
