@@ -35,6 +35,12 @@ async def following(api: Api, every: float = 0.02) -> AsyncIterator[None]:
             await task
 
 
+async def caught_up(api: Api) -> None:
+    """Everything written so far sequenced and on the board."""
+    await api.sequence()
+    await api.runtime.board.catch_up()
+
+
 async def _ok(reply: Any, status: int = 200) -> Any:
     assert reply.status == status, reply.body[:400]
     return reply.json()
@@ -64,9 +70,8 @@ async def closed_case(api: Api, *, department: str = "Sales", notice: str = "202
     """A case closed now: one item, confirmed (after a rejection when ``rejected``), and
     ``reminders`` reminders recorded before the close."""
     departure_id = await open_case(api, department=department, notice=notice, leaver=leaver)
-    item = await add_item(api, departure_id, receiver="zhao.min" if leaver != "zhao.min"
-                          else "li.qiang")
-    receiver = "zhao.min" if leaver != "zhao.min" else "li.qiang"
+    receiver = "zhao.min" if leaver != "zhao.min" else "wang.lei"
+    item = await add_item(api, departure_id, receiver=receiver)
     for _ in range(reminders):
         await _ok(await api.post(f"/v1/departures/{departure_id}/reminders", "hr.sun",
                                  json={"to": leaver, "item_ids": [item],
