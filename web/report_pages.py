@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 from babel.dates import format_skeleton
 from babel.numbers import format_decimal
+from markupsafe import Markup
 
 from api.query_routes import moments
 from api.runtime_key import RUNTIME
@@ -70,7 +71,8 @@ def _label(part: series.Part, lang: str) -> str:
 
 
 def _charts(request: web.Request, report: dict[str, Any],
-            by_part: list[tuple[series.Part, dict[str, Any]]]) -> list[Any]:
+            by_part: list[tuple[series.Part, dict[str, Any]]]) -> list[tuple[str, Markup]]:
+    """Each chart with its title (shown above it; the SVG carries it for screen readers)."""
     lang = request[LOCALE]
 
     def number(value: float) -> str:
@@ -80,22 +82,25 @@ def _charts(request: web.Request, report: dict[str, Any],
         return charts.ChartText(translate(request, title), translate(request, description),
                                 translate(request, N_("No case was closed in this period.")))
 
+    completion = text(N_("Cases closed over time"),
+                      N_("How many cases were closed in each part of the period."))
+    days = text(N_("Days from notice to close, by department"),
+                N_("The median number of days from notice to close, with the fewest and the "
+                   "most."))
+    rejections = text(N_("Rejections and reminders, by department"),
+                      N_("Items rejected at least once, and reminders sent per case, in each "
+                         "department."))
     labelled = series.completion(by_part, lambda p: _label(p, lang))
     return [
-        charts.completion_chart("chart-completion", labelled, text(
-            N_("Cases closed over time"), N_("How many cases were closed in each part of the "
-                                              "period.")), number=number),
-        charts.days_to_close_chart("chart-days", series.days_to_close(report), text(
-            N_("Days from notice to close, by department"),
-            N_("The median number of days from notice to close, with the fewest and the "
-               "most.")), median=translate(request, N_("Median")),
-            spread=translate(request, N_("Fewest to most")), number=number),
-        charts.grouped_bars_chart(
+        (completion.title, charts.completion_chart("chart-completion", labelled, completion,
+                                                   number=number)),
+        (days.title, charts.days_to_close_chart(
+            "chart-days", series.days_to_close(report), days,
+            median=translate(request, N_("Median")),
+            spread=translate(request, N_("Fewest to most")), number=number)),
+        (rejections.title, charts.grouped_bars_chart(
             "chart-rejections", series.by_department(report, GROUPED),
-            [translate(request, COLUMNS[c]) for c in GROUPED], text(
-                N_("Rejections and reminders, by department"),
-                N_("Items rejected at least once, and reminders sent per case, in each "
-                   "department.")), number=number),
+            [translate(request, COLUMNS[c]) for c in GROUPED], rejections, number=number)),
     ]
 
 
