@@ -79,7 +79,7 @@ async def test_hr_reads_the_report_charts_and_downloads_the_csv(browser: Browser
         await page.click("a.download")
     download = await waiting.value
     assert download.suggested_filename == "handover-report.csv"
-    lines = open(await download.path(), encoding="utf-8").read().splitlines()  # noqa: ASYNC230
+    lines = (await download.path()).read_text(encoding="utf-8").splitlines()
     assert lines[0].startswith("department,closed,") and len(lines) == 3
     await _every_view(page, site.base, "/console/reports", "reports")
     assert problems == []
