@@ -34,6 +34,7 @@ from web.render import flash, problem_text, render, translate
 from web.session import require_role, see_other
 
 routes = web.RouteTableDef()
+PAGE = 25  # items a page shows (each one's stream is read for its reports)
 READERS = ("hr", *iq.QUEUE_ROLES.values())
 ACTIONS = {"confirm": N_("Awaiting your confirmation"), "submit": N_("To submit"),
            "resubmit": N_("To submit again"), "answer_question": N_("A question to answer"),
@@ -85,21 +86,22 @@ def _offers(item: HandoverItem, entry: dict[str, Any], actor: Actor, queue: str)
     return found
 
 
-async def _rows(request: web.Request, actor: Actor, queue: dict[str, Any]) -> list[Any]:
+async def _rows(request: web.Request, actor: Actor, queue: dict[str, Any],
+                shown: list[dict[str, Any]]) -> list[Any]:
     ledger, today = request.app[RUNTIME].ledger, moments(request).today
     rows = []
-    for entry in queue["items"]:
+    for entry in shown:
         due = entry.get("due_date")
         row = {**entry, "overdue": bool(due) and str(due)[:10] < today.isoformat(),
                "reports": [], "offers": set(), "item": None}
         try:
-            entries = await q.stream_entries(ledger, actor, uuid.UUID(entry["item_id"]), "item")
+            stream = await q.stream_entries(ledger, actor, uuid.UUID(entry["item_id"]), "item")
         except NotFoundError:
             rows.append(row)
             continue
-        item = replay(entries)
+        item = replay(stream)
         if isinstance(item, HandoverItem):
-            row.update(item=item, reports=_reports(entries),
+            row.update(item=item, reports=_reports(stream),
                        offers=_offers(item, entry, actor, f"dept:{queue['department']}"))
         rows.append(row)
     return rows
@@ -109,8 +111,16 @@ async def _page(request: web.Request, actor: Actor, department: str, *,
                 wait: bq.Wait | None = None, status: int = 200,
                 error: dict[str, Any] | None = None) -> web.Response:
     queue = await _read_queue(request, actor, department, wait)
+    raw = str(request.query.get("page", "1"))
+    pages = max(1, -(-len(queue["items"]) // PAGE))
+    page = max(1, min(int(raw), pages)) if raw.isdigit() else 1
+    shown = queue["items"][(page - 1) * PAGE:page * PAGE]
+    today = moments(request).today.isoformat()
     return render(request, "queues/queue.html", status=status, department=department,
-                  rows=await _rows(request, actor, queue), actions=ACTIONS,
+                  rows=await _rows(request, actor, queue, shown), actions=ACTIONS,
+                  total=len(queue["items"]), page=page, pages=pages,
+                  overdue=sum(1 for e in queue["items"] if e.get("due_date")
+                              and str(e["due_date"])[:10] < today),
                   item_states=ITEM_STATES, queue_name=translate(request, ROLE_LABELS[department])
                   if department in ROLE_LABELS else department, error=error,
                   today=moments(request).today, own=actor.role == iq.QUEUE_ROLES.get(

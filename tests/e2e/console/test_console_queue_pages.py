@@ -5,12 +5,14 @@ API's refusals, as a 404 that says nothing."""
 from __future__ import annotations
 
 import json
+import re
 
 from tests.integration.http_fixtures import Api
-from tests.support.console import Console, csrf_of
+from tests.support.console import Console, csrf_of, open_case
 from tests.support.console_cases import clearance_case, following, item_ids
 
 QUEUE = "/console/queues/it"
+ITEM = re.compile(r'<li class="case[^"]*" id="item-([0-9a-f-]{36})"')
 
 
 async def test_it_reads_its_queue_with_what_iam_reported_and_confirms_the_item(
@@ -89,3 +91,21 @@ async def test_a_queue_action_without_the_csrf_token_is_refused_before_it_runs(
         assert refused.status == 403
     assert (await site.get(f"/v1/items/{email}", "hr.sun")).json()["state"] == "submitted"
     assert (await item_ids(site, _))  # the case is still there for HR
+
+
+async def test_a_long_queue_is_paged_by_twenty_five_with_its_figures_whole(
+        console: Console, site: Api) -> None:
+    for leaver in ("wang.lei", "zhao.min", "stranger", "hr.leaver", "legal.mgr", "li.qiang"):
+        departure_id = await open_case(site, leaver=leaver) if leaver != "li.qiang" else (
+            await open_case(site, leaver="wang.lei", department="R&D"))
+        applied = await site.post(f"/v1/departures/{departure_id}/templates", "hr.sun",
+                                  json={"template_key": "clearance"})
+        assert applied.status == 200, applied.body[:300]
+    served = (await site.read_model("/v1/queues/it?limit=200", "it.qian")).json()
+    assert served["total"] == 30
+    await console.sign_in("it.qian")
+    first = (await console.get(QUEUE, headers={"Accept-Language": "en"})).body.decode()
+    second = (await console.get(f"{QUEUE}?page=2")).body.decode()
+    shown = ITEM.findall(first) + ITEM.findall(second)
+    assert len(ITEM.findall(first)) == 25 and shown == [e["item_id"] for e in served["items"]]
+    assert "30 items waiting" in first and 'rel="next"' in first and 'rel="prev"' in second
