@@ -57,8 +57,10 @@ async def form_stream(request: web.Request) -> MultipartReader:
         if CSRF_HEADER in request.headers:
             return reader
         part = await reader.next()
-        value = (await part.text())[:200] if isinstance(part, BodyPartReader) and (
-            part.name == CSRF_FIELD) else None
+        value = None
+        if isinstance(part, BodyPartReader) and part.name == CSRF_FIELD:
+            data = await part.read_chunk(200)  # a token is 64 hex digits: read no more
+            value = data.decode("ascii") if part.at_eof() else None
     except (ValueError, LookupError, UnicodeError, AssertionError) as e:
         raise web.HTTPForbidden() from e
     if not _presented_ok(request, value):

@@ -89,6 +89,7 @@ async def test_checking_needs_a_session_and_the_token_before_the_file(
     assert (await upload(console, data, token=pre)).status == 403  # not signed in
     await console.sign_in("audit.x")
     assert (await upload(console, data, token="0" * 64)).status == 403
+    assert (await upload(console, data, token="0" * 100_000)).status == 403  # not read whole
     assert (await upload(console, data, csrf_first=False)).status == 403
     not_zip = await upload(console, data)
     assert not_zip.status == 200 and 'class="verdict fail"' in not_zip.body.decode()
