@@ -127,18 +127,23 @@ async def _page(request: web.Request, actor: Actor, department: str, *,
                       department))
 
 
-def _after(request: web.Request) -> bq.Wait | None:
+async def _after(request: web.Request, actor: Actor) -> bq.Wait | None:
+    """Wait for the event a form's command appended (``?after=``), if its reader may read it
+    (as the API's ``after_event``); anything else is not waited for."""
     try:
-        return bq.Wait(event=uuid.UUID(request.query["after"]))
-    except (KeyError, ValueError):
+        event_id = uuid.UUID(request.query["after"])
+        await q.get_event(request.app[RUNTIME].ledger, actor, event_id)
+    except (KeyError, ValueError, NotFoundError):
         return None
+    return bq.Wait(event=event_id)
 
 
 @routes.get("/queues/{department}")
 async def department_queue(request: web.Request) -> web.Response:
     """A department's queue: its role and HR read it; anyone else finds nothing here."""
     actor = require_role(request, *READERS)
-    return await _page(request, actor, _department(request), wait=_after(request))
+    return await _page(request, actor, _department(request),
+                       wait=await _after(request, actor))
 
 
 def _command(kind: str, item_id: str, form: Any) -> c.Model:
