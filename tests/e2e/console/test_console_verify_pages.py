@@ -78,7 +78,7 @@ async def test_a_tampered_bundle_fails_naming_the_changed_entry(console: Console
     page = reply.body.decode()
     verdict = page.split('<section class="verdict ')[1].split("</section>")[0]
     assert verdict.startswith("fail") and "FAIL: the bundle does not verify" in verdict
-    assert f"<strong>{entry}</strong>: {entry}: SHA-256 differs from the manifest" in verdict
+    assert f"<li><strong>{entry}</strong>: SHA-256 differs from the manifest</li>" in verdict
     assert "<samp>FAIL: 1 problem(s)</samp>" in verdict
 
 
