@@ -1,9 +1,9 @@
 """Department queues (IT, finance, admin, any ``dept:<name>`` queue): the read model
 ``GET /v1/queues/{department}`` serves, with the same refusals (a 404 here: a refusal reveals
-nothing), each item with the external evidence systems reported on it (its stream, read as
-``GET /v1/streams/{id}/events`` reads it), due dates and overdue marks; and the actions the
-queue's own role may take, as forms running the same commands as the API (confirm, reject,
-record the department's own report). The use cases decide; the forms are only offered where
+nothing), each item with the external evidence systems reported on it (the item read with the
+rule of ``GET /v1/items/{id}``, then its verified entries), due dates and overdue marks; and the
+actions the queue's own role may take, as forms running the same commands as the API (confirm,
+reject, record the department's own report). The use cases decide; the forms are only offered where
 the read model or the item says the action is open.
 """
 
@@ -18,7 +18,6 @@ from pydantic import ValidationError
 from api.board_routes import DEPARTMENT
 from api.query_routes import moments
 from api.runtime_key import RUNTIME
-from ledger.aggregates.codec import replay
 from ledger.aggregates.item import DONE_STATES, HandoverItem
 from ledger.errors import ForbiddenError, LedgerError, NotFoundError
 from ledger.projections import board_queries as bq
@@ -34,7 +33,7 @@ from web.render import flash, problem_text, render, translate
 from web.session import require_role, see_other
 
 routes = web.RouteTableDef()
-PAGE = 25  # items a page shows (each one's stream is read for its reports)
+PAGE = 25  # items a page shows (each one's entries are read for its reports)
 READERS = ("hr", *iq.QUEUE_ROLES.values())
 ACTIONS = {"confirm": N_("Awaiting your confirmation"), "submit": N_("To submit"),
            "resubmit": N_("To submit again"), "answer_question": N_("A question to answer"),
@@ -94,15 +93,13 @@ async def _rows(request: web.Request, actor: Actor, queue: dict[str, Any],
         due = entry.get("due_date")
         row = {**entry, "overdue": bool(due) and str(due)[:10] < today.isoformat(),
                "reports": [], "offers": set(), "item": None}
-        try:
-            stream = await q.stream_entries(ledger, actor, uuid.UUID(entry["item_id"]), "item")
+        try:  # read as GET /v1/items/{id} reads it (the same rule), then its entries
+            item = await q.get_item(ledger, actor, uuid.UUID(entry["item_id"]))
         except NotFoundError:
             rows.append(row)
             continue
-        item = replay(stream)
-        if isinstance(item, HandoverItem):
-            row.update(item=item, reports=_reports(stream),
-                       offers=_offers(item, entry, actor, f"dept:{queue['department']}"))
+        row.update(item=item, reports=_reports(await ledger.entries(item.id)),
+                   offers=_offers(item, entry, actor, f"dept:{queue['department']}"))
         rows.append(row)
     return rows
 
