@@ -16,7 +16,7 @@ from babel.support import Translations
 from markupsafe import Markup
 from pydantic import ValidationError
 
-from api.problem import describe_error, describe_validation, internal_problem
+from api.problem import describe_error, describe_validation, internal_problem, route_of
 from ledger.errors import LedgerError, PushbackError
 from web.i18n import LANGUAGE_NAMES, LANGUAGES, N_, Catalogues, local_date, local_time
 from web.keys import ACTOR, CATALOGUES, LOCALE
@@ -106,7 +106,7 @@ def problem_text(request: web.Request, error: Exception) -> Mapping[str, object]
     status = body["status"]
     if isinstance(status, int) and status >= 500 and not isinstance(error, PushbackError):
         body = internal_problem("the server failed; quote the error id",
-                                f"console {request.method} {request.path}")
+                                f"console {request.method} {route_of(request)}")
     return {**body, "title": translate(request, str(body["title"]))}
 
 
