@@ -10,7 +10,14 @@ from api.auth import OWN_AUTH_PREFIXES, PUBLIC_PATHS
 from api.runtime_key import RUNTIME
 from ledger.runtime import Runtime
 from ledger.store.factory import session_store_for
-from web import auth_pages, dashboard_pages, link_pages
+from web import (
+    auth_pages,
+    dashboard_pages,
+    link_pages,
+    queue_pages,
+    report_pages,
+    verify_pages,
+)
 from web.i18n import load_catalogues
 from web.keys import CATALOGUES, SESSIONS
 from web.render import ENVIRONMENTS, build_environments
@@ -19,7 +26,8 @@ from web.static import add_static
 
 CONSOLE = "/console"
 # a new area's RouteTableDef here
-PAGE_AREAS = (auth_pages.routes, dashboard_pages.routes, link_pages.routes)
+PAGE_AREAS = (auth_pages.routes, dashboard_pages.routes, link_pages.routes,
+              queue_pages.routes, report_pages.routes, verify_pages.routes)
 
 
 def build_console(runtime: Runtime) -> web.Application:
