@@ -21,6 +21,7 @@ class NavLink:
 
 NAV: list[NavLink] = [
     NavLink("/console/", N_("Home"), ROLES),
+    NavLink("/console/tasks", N_("My tasks"), ROLES),
 ]
 
 

@@ -28,6 +28,17 @@ CSRF_FIELD = "csrf"
 CSRF_HEADER = "X-CSRF-Token"
 STATIC = "/console/static/"
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+# Set when a streamed upload form (a handler marked with ``streams_its_form``) carries its
+# token in its first part: web.streamed_form checks it there, before reading anything else.
+CSRF_IN_STREAM = web.RequestKey("console_csrf_in_stream", bool)
+
+
+def streams_its_form(handler: Handler) -> Handler:
+    """Mark an upload handler that reads its multipart body itself (web.streamed_form): the
+    middleware does not buffer the body to find the token (files are not limited to the
+    1 MiB a buffered body may have)."""
+    setattr(handler, "csrf_in_stream", True)  # noqa: B010
+    return handler
 
 
 def csrf_token(request: web.Request) -> str:
@@ -51,6 +62,10 @@ async def _check_csrf(request: web.Request) -> None:
         raise web.HTTPForbidden()
     secret = request.get(SECRET) or request.cookies.get(PRE_COOKIE)
     presented = request.headers.get(CSRF_HEADER)
+    if (presented is None and request.content_type == "multipart/form-data" and secret
+            and getattr(request.match_info.handler, "csrf_in_stream", False)):
+        request[CSRF_IN_STREAM] = True
+        return
     if presented is None and request.content_type in FORM_TYPES:
         # aiohttp keeps the parsed form: the handler's own request.post() reads it again
         field = (await request.post()).get(CSRF_FIELD)
