@@ -20,6 +20,7 @@ from web.i18n import N_
 from web.keys import context_of
 from web.render import flash, problem_text, render
 from web.session import see_other, signed_in
+from web.signature_form import signature_fields
 from web.task_labels import PARTY_LABELS, RESPONSIBILITY_LABELS
 
 routes = web.RouteTableDef()
@@ -67,8 +68,7 @@ async def sign_confirmation(request: web.Request) -> web.Response:
     body: dict[str, Any] = {"departure_id": str(departure_id),
                             "statement_sha256": str(form.get("statement_sha256", ""))}
     if form.get("signature"):
-        body["signature"] = {k: str(form.get(k, "")) for k in
-                             ("key_id", "statement", "signature")}
+        body["signature"] = signature_fields(form)
     try:
         await request.app[RUNTIME].ledger.execute(
             c.SignHandoverConfirmation.model_validate(body), actor, context_of(request))

@@ -23,8 +23,9 @@ from ledger.service import queries as q
 from web.i18n import N_
 from web.keys import context_of
 from web.render import flash, problem_text, render
-from web.security import streams_its_form
+from web.security import CSRF_HEADER, streams_its_form
 from web.session import see_other, signed_in
+from web.signature_form import signature_fields
 from web.streamed_form import StreamedForm, read_streamed_form
 from web.task_labels import ACTION_LABELS, ITEM_STATE_LABELS, action_link
 
@@ -112,7 +113,11 @@ async def submit(request: web.Request) -> web.Response:
                                 values={k: v[0] for k, v in form.fields.items()},
                                 kept=set(form.fields.get("keep", [])) | {
                                     f.sha256 for f in form.files})
-    response = see_other(f"/console/items/{item_id}")
+    target = f"/console/items/{item_id}"
+    # the page's script (it sent the token as a header) goes there itself: a redirect it
+    # followed would show (and spend) the flash inside the request
+    response = (web.json_response({"location": target}) if CSRF_HEADER in request.headers
+                else see_other(target))
     flash(request, response, N_("Submitted: the receiver has been asked to confirm."))
     return response
 
@@ -145,8 +150,7 @@ async def confirm(request: web.Request) -> web.Response:
     command: dict[str, Any] = {"type": "confirm_item", "note": str(form.get("note", "")),
                                "acknowledged": [str(v) for v in form.getall("ack", [])]}
     if form.get("signature"):
-        command["signature"] = {k: str(form.get(k, "")) for k in
-                                ("key_id", "statement", "signature")}
+        command["signature"] = signature_fields(form)
     signed = "signature" in command
     return await _decide(request, command, N_("Confirmed with your signature.") if signed
                          else N_("Confirmed."), "confirm_error")

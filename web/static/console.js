@@ -50,8 +50,8 @@
         }
       });
       xhr.addEventListener("load", function () {
-        if (xhr.status < 400 && xhr.responseURL) {
-          window.location.assign(xhr.responseURL);
+        if (xhr.status === 200) {
+          window.location.assign(JSON.parse(xhr.responseText).location);
           return;
         }
         const page = new DOMParser().parseFromString(xhr.responseText, "text/html");
