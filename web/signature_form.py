@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from multidict import MultiDictProxy
+from collections.abc import Mapping
 
 
-def signature_fields(form: MultiDictProxy[object]) -> dict[str, str]:
+def signature_fields(form: Mapping[str, object]) -> dict[str, str]:
     """``key_id``, ``statement`` and ``signature`` of a posted form. A browser submits a
     field's line breaks as CRLF (HTML's form encoding); a statement never holds a CR (its
     control characters are escaped), so LF is what was signed."""

@@ -25,10 +25,11 @@ async def caught_up(api: Api) -> None:
 
 
 def upload_form(csrf: str | None, files: list[tuple[str, bytes]], note: str = "",
-                lines: str = "", keep: tuple[str, ...] = ()) -> aiohttp.FormData:
+                lines: str = "", keep: tuple[str, ...] = (),
+                **extra: str) -> aiohttp.FormData:
     """The submit form's multipart body: ``csrf`` (None: left out), the files, then the
-    fields."""
-    form = aiohttp.FormData()
+    fields (``extra``: more of them, such as on_behalf)."""
+    form = aiohttp.FormData(default_to_multipart=True)  # as the page's enctype says
     if csrf is not None:
         form.add_field("csrf", csrf)
     for name, content in files:
@@ -37,14 +38,16 @@ def upload_form(csrf: str | None, files: list[tuple[str, bytes]], note: str = ""
         form.add_field("keep", sha)
     form.add_field("note", note)
     form.add_field("lines", lines)
+    for name, value in extra.items():
+        form.add_field(name, value)
     return form
 
 
 async def submit_files(console: Console, item_id: str, files: list[tuple[str, bytes]],
-                       **fields: str) -> tuple[int, str]:
+                       keep: tuple[str, ...] = (), **fields: str) -> tuple[int, str]:
     """Post the item page's submit form with ``files`` (the token read from the page):
     the status and the page or redirect target."""
     page = await console.get(f"/console/items/{item_id}")
     reply = await console.request("POST", f"/console/items/{item_id}/submit",
-                                  data=upload_form(csrf_of(page.body), files, **fields))
+                                  data=upload_form(csrf_of(page.body), files, keep=keep, **fields))
     return reply.status, reply.headers.get("Location") or reply.body.decode()
