@@ -228,3 +228,25 @@ def _find(record: object, key: str) -> dict[str, str]:
             if found:
                 return found
     return {}
+
+
+async def test_a_browser_without_ed25519_says_so_and_confirms_by_session(
+        browser: Browser, site: Api) -> None:
+    _, item_id = await case_with_item(site)
+    await site.post(f"/v1/items/{item_id}/submit", "wang.lei", json={})
+    receiver = await signed_in_page(browser, site.base, site.tokens["zhao.min"], phone=True,
+                                    accept_language="en")
+    await receiver.add_init_script(  # a browser whose WebCrypto has no Ed25519
+        "crypto.subtle.generateKey = () => Promise.reject(new DOMException('', "
+        "'NotSupportedError'));")
+    await receiver.goto(f"{site.base}/console/items/{item_id}")
+    unavailable = receiver.locator(".sign-unavailable")
+    await unavailable.wait_for(state="visible")
+    assert "cannot make Ed25519 signatures" in await unavailable.inner_text()
+    assert await receiver.locator("button.sign-show").is_hidden()
+    await screenshot(receiver, "tasks-confirm-no-ed25519-en-phone")
+    async with receiver.expect_navigation(url="**/console/tasks"):
+        await receiver.click("#confirm-form button[type=submit]")
+    item = await site.runtime.ledger.load(HandoverItem, item_id)
+    assert item.state == "confirmed" and item.signoffs["zhao.min"]["signed"] is False
+    await receiver.context.close()
