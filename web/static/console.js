@@ -11,6 +11,13 @@
       const field = document.querySelector("input[name=csrf]");
       return field ? field.value : "";
     },
+    // enhance(root): run the hooks of root's [data-live] elements (content put in later)
+    enhance(root) {
+      root.querySelectorAll("[data-live]").forEach(function (element) {
+        const hook = hooks[element.dataset.live];
+        if (hook) { hook(element); }
+      });
+    },
   };
   document.addEventListener("DOMContentLoaded", function () {
     // On a phone, a filter form nobody has used yet starts folded (open without JS).
@@ -56,8 +63,12 @@
         }
         const page = new DOMParser().parseFromString(xhr.responseText, "text/html");
         const main = page.querySelector("main");
-        if (main) { document.querySelector("main").replaceWith(main); }
-        document.dispatchEvent(new Event("DOMContentLoaded"));
+        if (main) {
+          document.querySelector("main").replaceWith(main);
+          hc.enhance(main);
+          const alert = main.querySelector("[role=alert]");
+          if (alert) { alert.setAttribute("tabindex", "-1"); alert.focus(); }
+        }
       });
       xhr.addEventListener("error", function () {
         figure.textContent = form.dataset.failed;

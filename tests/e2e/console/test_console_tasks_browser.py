@@ -250,3 +250,25 @@ async def test_a_browser_without_ed25519_says_so_and_confirms_by_session(
     item = await site.runtime.ledger.load(HandoverItem, item_id)
     assert item.state == "confirmed" and item.signoffs["zhao.min"]["signed"] is False
     await receiver.context.close()
+
+
+async def test_a_submission_refused_after_its_upload_shows_why_and_keeps_the_files(
+        browser: Browser, site: Api) -> None:
+    _, item_id = await case_with_item(site)
+    leaver = await signed_in_page(browser, site.base, site.tokens["wang.lei"], phone=True,
+                                  accept_language="en")
+    await leaver.goto(f"{site.base}/console/items/{item_id}")
+    await leaver.set_input_files("#file", FILES[:1])
+    await leaver.fill("#lines", "x" * 1001)  # a line is at most 1000 characters
+    await leaver.click("form[data-live=upload] button[type=submit]")
+    alert = leaver.locator("[role=alert]")
+    await alert.wait_for()
+    assert "Invalid input" in await alert.inner_text()
+    assert await leaver.locator("#keep-1").is_checked()  # uploaded; cited on the next try
+    assert await leaver.input_value("#lines") == "x" * 1001
+    await leaver.fill("#lines", "华东客户")
+    async with leaver.expect_navigation(url=f"**/console/items/{item_id}"):
+        await leaver.click("form[data-live=upload] button[type=submit]")
+    item = await site.runtime.ledger.load(HandoverItem, item_id)
+    assert item.state == "submitted" and [e["name"] for e in item.evidence] == ["clients.xlsx"]
+    await leaver.context.close()
