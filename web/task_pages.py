@@ -13,6 +13,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import ValidationError
 
+from api.file_transfer import checked_digest, send_file
 from api.runtime_key import RUNTIME
 from ledger.aggregates.item import HandoverItem
 from ledger.errors import LedgerError, NotFoundError
@@ -30,6 +31,8 @@ from web.streamed_form import StreamedForm, read_streamed_form
 from web.task_labels import ACTION_LABELS, ITEM_STATE_LABELS, action_link
 
 routes = web.RouteTableDef()
+MODELS: dict[str, type[c.Model]] = {"confirm_item": c.ConfirmItem, "reject_item": c.RejectItem,
+                                    "answer_question": c.AnswerQuestion}
 
 
 def _item_id(request: web.Request) -> uuid.UUID:
@@ -56,7 +59,7 @@ async def _item_page(request: web.Request, item: HandoverItem, status: int = 200
     submitting = item.state in ("open", "rejected") and (
         item.giver_id in acting or actor.role == "hr")
     confirming = item.state == "submitted" and bool(acting & set(item.pending_signers()))
-    for name in ("submit_error", "confirm_error", "reject_error"):
+    for name in ("submit_error", "confirm_error", "reject_error", "answer_error"):
         context.setdefault(name, None)
     context.setdefault("values", {})
     context.setdefault("kept", {str(e["sha256"]) for e in item.evidence})
@@ -129,7 +132,7 @@ async def _decide(request: web.Request, command: dict[str, Any], done: str,
     ledger = request.app[RUNTIME].ledger
     await q.get_item(ledger, actor, item_id)
     try:
-        model = c.ConfirmItem if command["type"] == "confirm_item" else c.RejectItem
+        model = MODELS[command["type"]]
         await ledger.execute(model.model_validate({**command, "item_id": str(item_id)}),
                              actor, context_of(request))
     except (LedgerError, ValidationError) as error:
@@ -167,6 +170,28 @@ async def reject(request: web.Request) -> web.Response:
                "acknowledged": [str(v) for v in form.getall("ack", [])]}
     return await _decide(request, command, N_("Rejected: the giver sees your reason."),
                          "reject_error")
+
+
+@routes.get("/items/{item_id}/evidence/{sha256}")
+async def download(request: web.Request) -> web.StreamResponse:
+    """A file uploaded to the item, to those who may read it, checked against its name on
+    the way as the API's download is (one and the same 404 for anything else)."""
+    actor = signed_in(request)
+    item_id, sha256 = _item_id(request), checked_digest(request)
+    runtime = request.app[RUNTIME]
+    upload = await q.uploaded_evidence(runtime.ledger, actor, item_id, sha256)
+    return await send_file(request, runtime.blobs, {**upload, "sha256": sha256},
+                           f"item {item_id}")
+
+
+@routes.post("/items/{item_id}/questions/{question_id}/answer")
+async def answer(request: web.Request) -> web.Response:
+    """The addressee answers a question asked on the item."""
+    form = await request.post()
+    return await _decide(request, {"type": "answer_question",
+                                   "question_id": request.match_info["question_id"],
+                                   "text": str(form.get("text", ""))},
+                         N_("Your answer is recorded."), "answer_error")
 
 
 @routes.get("/items/{item_id}/statement")

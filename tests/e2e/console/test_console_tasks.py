@@ -108,3 +108,30 @@ async def test_a_rejection_needs_a_reason_and_the_giver_sees_it_to_resubmit(
     await console.sign_in("zhao.min")
     tasks = (await console.get("/console/tasks")).body.decode()
     assert f"/console/items/{item_id}" in tasks
+
+
+async def test_the_receiver_downloads_the_files_and_a_question_is_answered_on_the_item_page(
+        console: Console, site: Api) -> None:
+    _, item_id = await case_with_item(site)
+    await console.sign_in("wang.lei")
+    await submit_files(console, item_id, [("clients.xlsx", b"the clients")])
+    asked = await site.post(f"/v1/items/{item_id}/comments", "zhao.min",
+                            json={"text": "三期需求在哪里？", "question_to": "wang.lei"})
+    assert asked.status == 201, asked.body
+    await caught_up(site)
+    tasks = (await console.get("/console/tasks", headers={"Accept-Language": "en"})).body
+    assert f'href="/console/items/{item_id}">Answer a question' in tasks.decode()
+    answered = await console.post_form(f"/console/items/{item_id}/questions/1/answer",
+                                       {"text": "在共享盘 /三期"},
+                                       csrf_from=f"/console/items/{item_id}")
+    assert answered.status == 303
+    item = await site.runtime.ledger.load(HandoverItem, item_id)
+    assert item.questions["1"]["answer"] == "在共享盘 /三期"
+    await console.sign_in("zhao.min")
+    page = (await console.get(f"/console/items/{item_id}")).body.decode()
+    [link] = re.findall(r'href="(/console/items/[^"]+/evidence/[0-9a-f]{64})"', page)
+    got = await console.get(link)
+    assert got.status == 200 and got.body == b"the clients"
+    assert "在共享盘 /三期" in page
+    await console.sign_in("stranger")
+    assert (await console.get(link)).status == 404
