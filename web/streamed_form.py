@@ -20,7 +20,7 @@ from web.keys import SECRET
 from web.security import CSRF_FIELD, CSRF_IN_STREAM
 
 MAX_FIELD_BYTES = 64 * 1024
-MAX_FIELDS = 500
+MAX_PARTS = 500  # fields and files (a submission cites at most 100 files)
 
 
 @dataclass
@@ -44,7 +44,11 @@ async def read_streamed_form(request: web.Request,
     form, authorized = StreamedForm(), False
     try:
         reader = await request.multipart()
+        parts = 0
         while (part := await reader.next()) is not None:
+            parts += 1
+            if parts > MAX_PARTS:
+                raise InvalidInputError("too many form fields", field="file")
             if not isinstance(part, BodyPartReader):
                 raise InvalidInputError("nested multipart bodies are not taken", field="file")
             if request.get(CSRF_IN_STREAM) and part.name != CSRF_FIELD:
@@ -58,9 +62,7 @@ async def read_streamed_form(request: web.Request,
                     authorized = True
                 form.files.append(await store_part(part, request.app[RUNTIME].blobs))
                 continue
-            value = (await part.read_chunk(MAX_FIELD_BYTES + 1)).decode("utf-8")
-            if len(value) > MAX_FIELD_BYTES or sum(map(len, form.fields.values())) > MAX_FIELDS:
-                raise InvalidInputError("a form field is too long", field=part.name or "")
+            value = await _text(part)
             if request.get(CSRF_IN_STREAM):
                 _check_token(request, value)
                 request[CSRF_IN_STREAM] = False
@@ -71,6 +73,16 @@ async def read_streamed_form(request: web.Request,
     if request.get(CSRF_IN_STREAM):
         raise web.HTTPForbidden()
     return form
+
+
+async def _text(part: BodyPartReader) -> str:
+    """A text field's value, at most MAX_FIELD_BYTES."""
+    value = bytearray()
+    while chunk := await part.read_chunk(8192):
+        value += chunk
+        if len(value) > MAX_FIELD_BYTES:
+            raise InvalidInputError("a form field is too long", field=part.name or "")
+    return value.decode("utf-8")
 
 
 def _check_token(request: web.Request, presented: str) -> None:

@@ -135,3 +135,12 @@ async def test_the_receiver_downloads_the_files_and_a_question_is_answered_on_th
     assert "在共享盘 /三期" in page
     await console.sign_in("stranger")
     assert (await console.get(link)).status == 404
+
+
+async def test_a_streamed_form_field_past_its_limit_is_refused_and_nothing_is_submitted(
+        console: Console, site: Api) -> None:
+    _, item_id = await case_with_item(site)
+    await console.sign_in("wang.lei")
+    status, page = await submit_files(console, item_id, [], note="备" * 30_000)  # 90 KB
+    assert status == 422 and "a form field is too long" in page
+    assert (await site.runtime.ledger.load(HandoverItem, item_id)).state == "open"
