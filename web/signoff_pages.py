@@ -16,6 +16,7 @@ from ledger.errors import LedgerError, NotFoundError
 from ledger.projections import board_queries as bq
 from ledger.service import commands as c
 from ledger.service import dispute_queries as dq
+from ledger.service import queries as q
 from web.i18n import N_
 from web.keys import context_of
 from web.render import flash, problem_text, render
@@ -121,10 +122,25 @@ async def _dispute_page(request: web.Request, status: int = 200,
     dispute = await dq.get_dispute(request.app[RUNTIME].ledger, actor,
                                    _uuid(request, "dispute_id"))
     context.setdefault("values", {})
+    context.setdefault("files", await _citable(request, dispute.item_ids))
     context.setdefault("statement_error", None)
     context.setdefault("finding_error", None)
     return render(request, "tasks/dispute.html", status=status, dispute=dispute,
                   parties=PARTY_LABELS, responsibilities=RESPONSIBILITY_LABELS, **context)
+
+
+async def _citable(request: web.Request, item_ids: list[str]) -> list[dict[str, str]]:
+    """The files of the dispute's items its reader may read, to cite in a statement."""
+    actor = signed_in(request)
+    found = []
+    for item_id in item_ids:
+        try:
+            item = await q.get_item(request.app[RUNTIME].ledger, actor, uuid.UUID(item_id))
+        except NotFoundError:
+            continue
+        found += [{"value": f"{item.id}:{sha}", "name": str(up["name"]), "item": item.title}
+                  for sha, up in item.uploads.items()]
+    return found
 
 
 @routes.get("/disputes/{dispute_id}")
@@ -154,8 +170,11 @@ async def _dispute_command(request: web.Request, model: type[c.Model], fields: d
 async def add_statement(request: web.Request) -> web.Response:
     """A party states their side."""
     form = await request.post()
+    cited = [str(v).partition(":") for v in form.getall("cite", [])]
     return await _dispute_command(request, c.AddDisputeStatement,
-                                  {"text": str(form.get("text", ""))},
+                                  {"text": str(form.get("text", "")), "evidence": [
+                                      {"item_id": item, "sha256": sha}
+                                      for item, _, sha in cited]},
                                   N_("Your statement is recorded."), "statement_error")
 
 

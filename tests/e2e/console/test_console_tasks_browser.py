@@ -195,9 +195,11 @@ async def test_leaver_and_receiver_complete_their_tasks_with_a_signature(
     await leaver.click('a[href^="/console/disputes/"]')
     assert leaver.url == dispute_url
     await leaver.fill("#text", "需求文档已按当时版本移交")
+    await leaver.check("#cite-1")  # a file of the disputed item, cited
     async with leaver.expect_navigation():
         await leaver.click("form[action$=statements] button")
     assert "需求文档已按当时版本移交" in await leaver.locator(".statements").inner_text()
+    assert "引用了 1 个文件" in await leaver.locator(".statements").inner_text()
     hr = await signed_in_page(browser, site.base, site.tokens["hr.sun"])
     _watch(hr, problems)
     await hr.goto(dispute_url)
