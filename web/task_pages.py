@@ -204,6 +204,15 @@ async def statement(request: web.Request) -> web.Response:
     return web.json_response({"statement": text})
 
 
+@routes.get("/keys")
+async def my_keys(request: web.Request) -> web.Response:
+    """The reader's own signing keys that still verify (the script drops a kept key that
+    was revoked and makes a new one)."""
+    actor = signed_in(request)
+    keys = await p.list_keys(request.app[RUNTIME].principals, actor, actor.id)
+    return web.json_response({"keys": [k.key_id for k in keys if not k.revoked]})
+
+
 @routes.post("/keys")
 async def register_key(request: web.Request) -> web.Response:
     """Register the browser's public key for the signed-in principal (their own only, as

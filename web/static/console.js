@@ -126,6 +126,10 @@
   async function myKey(box) {
     const principal = box.dataset.principal;
     let record = await kept(principal);
+    if (record) {  // a key revoked since (by its owner or an operator) signs nothing more
+      const listed = await fetch(box.dataset.keyUrl, {credentials: "same-origin"});
+      if (listed.ok && !(await listed.json()).keys.includes(record.keyId)) { record = null; }
+    }
     if (!record) {
       const pair = await crypto.subtle.generateKey({name: "Ed25519"}, false, ["sign"]);
       const raw = await crypto.subtle.exportKey("raw", pair.publicKey);

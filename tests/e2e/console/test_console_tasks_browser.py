@@ -20,6 +20,7 @@ from ledger.aggregates.departure import Departure
 from ledger.aggregates.item import HandoverItem
 from tests.integration.http_fixtures import Api
 from tests.support.browser import DESKTOP, PHONE, screenshot, serious_violations, signed_in_page
+from tests.support.console import add_item
 from tests.support.console_tasks import case_with_item, caught_up
 
 FILES = [{"name": "clients.xlsx", "mimeType": "application/octet-stream",
@@ -274,3 +275,26 @@ async def test_a_submission_refused_after_its_upload_shows_why_and_keeps_the_fil
     item = await site.runtime.ledger.load(HandoverItem, item_id)
     assert item.state == "submitted" and [e["name"] for e in item.evidence] == ["clients.xlsx"]
     await leaver.context.close()
+
+
+async def test_a_key_revoked_since_is_replaced_by_a_new_one_when_signing(
+        browser: Browser, site: Api) -> None:
+    departure_id, first = await case_with_item(site)
+    second = await add_item(site, departure_id, receiver="zhao.min")
+    receiver = await signed_in_page(browser, site.base, site.tokens["zhao.min"])
+    for n, item_id in enumerate((first, second), 1):
+        assert (await site.post(f"/v1/items/{item_id}/submit", "wang.lei",
+                                json={})).status == 200
+        await receiver.goto(f"{site.base}/console/items/{item_id}")
+        await receiver.click("button.sign-show")
+        await receiver.wait_for_selector(".sign-box:not([hidden])")
+        async with receiver.expect_navigation(url="**/console/tasks"):
+            await receiver.click("button.sign-now")
+        item = await site.runtime.ledger.load(HandoverItem, item_id)
+        assert item.state == "confirmed" and item.signoffs["zhao.min"]["signed"] is True
+        keys = (await site.get("/v1/principals/zhao.min/keys", "zhao.min")).json()["keys"]
+        assert len(keys) == n  # the first key kept in the browser until it was revoked
+        revoked = await site.call("DELETE", f"/v1/principals/zhao.min/keys/"
+                                  f"{keys[-1]['key_id']}", "zhao.min")
+        assert revoked.status in (200, 204), revoked.body
+    await receiver.context.close()
