@@ -19,7 +19,7 @@ from ledger.service import dispute_queries as dq
 from ledger.service import queries as q
 from web.i18n import N_
 from web.keys import context_of
-from web.render import flash, problem_text, render
+from web.render import flash, problem_text, render, status_of
 from web.session import see_other, signed_in
 from web.signature_form import signature_fields
 from web.task_labels import PARTY_LABELS, RESPONSIBILITY_LABELS
@@ -74,7 +74,8 @@ async def sign_confirmation(request: web.Request) -> web.Response:
         await request.app[RUNTIME].ledger.execute(
             c.SignHandoverConfirmation.model_validate(body), actor, context_of(request))
     except (LedgerError, ValidationError) as error:
-        return await _confirmation_page(request, 422, error=problem_text(request, error))
+        problem = problem_text(request, error)
+        return await _confirmation_page(request, status_of(problem), error=problem)
     response = see_other(f"/console/departures/{departure_id}/confirmation")
     flash(request, response, N_("Signed with your key.") if "signature" in body else N_("Signed."))
     return response
@@ -109,7 +110,8 @@ async def raise_dispute(request: web.Request) -> web.Response:
             "item_ids": [str(v) for v in form.getall("item", [])],
             "claim": str(form.get("claim", ""))}), actor, context_of(request))
     except (LedgerError, ValidationError) as error:
-        return await _raise_page(request, 422, error=problem_text(request, error),
+        problem = problem_text(request, error)
+        return await _raise_page(request, status_of(problem), error=problem,
                                  values={k: str(v) for k, v in form.items()})
     response = see_other(f"/console/disputes/{outcome.result['dispute_id']}")
     flash(request, response, N_("Dispute raised: the case is under a legal hold."))
@@ -158,8 +160,9 @@ async def _dispute_command(request: web.Request, model: type[c.Model], fields: d
         await request.app[RUNTIME].ledger.execute(model.model_validate(
             {"dispute_id": str(dispute_id), **fields}), actor, context_of(request))
     except (LedgerError, ValidationError) as error:
+        problem = problem_text(request, error)
         form = await request.post()
-        return await _dispute_page(request, 422, **{error_key: problem_text(request, error)},
+        return await _dispute_page(request, status_of(problem), **{error_key: problem},
                                    values={k: str(v) for k, v in form.items()})
     response = see_other(f"/console/disputes/{dispute_id}")
     flash(request, response, done)

@@ -23,7 +23,7 @@ from ledger.service import principal_cases as p
 from ledger.service import queries as q
 from web.i18n import N_
 from web.keys import context_of
-from web.render import flash, problem_text, render
+from web.render import flash, problem_text, render, status_of
 from web.security import CSRF_HEADER, streams_its_form
 from web.session import see_other, signed_in
 from web.signature_form import signature_fields
@@ -111,8 +111,9 @@ async def submit(request: web.Request) -> web.Response:
             "on_behalf": actor.role == "hr" and form.get("on_behalf") == "yes"})
         await ledger.execute(command, actor, context_of(request))
     except (LedgerError, ValidationError) as error:
+        problem = problem_text(request, error)
         item = await q.get_item(ledger, actor, item_id)
-        return await _item_page(request, item, 422, submit_error=problem_text(request, error),
+        return await _item_page(request, item, status_of(problem), submit_error=problem,
                                 values={k: v[0] for k, v in form.fields.items()},
                                 kept=set(form.fields.get("keep", [])) | {
                                     f.sha256 for f in form.files})
@@ -131,14 +132,18 @@ async def _decide(request: web.Request, command: dict[str, Any], done: str,
     item_id = _item_id(request)
     ledger = request.app[RUNTIME].ledger
     await q.get_item(ledger, actor, item_id)
+    form = await request.post()
+    if command["type"] != "answer_question" and str(form.get("version", "")).isdigit():
+        # what the person saw: a submission replaced meanwhile is not decided unseen
+        command["expected_version"] = int(str(form["version"]))
     try:
         model = MODELS[command["type"]]
         await ledger.execute(model.model_validate({**command, "item_id": str(item_id)}),
                              actor, context_of(request))
     except (LedgerError, ValidationError) as error:
+        problem = problem_text(request, error)
         item = await q.get_item(ledger, actor, item_id)
-        form = await request.post()
-        return await _item_page(request, item, 422, **{error_key: problem_text(request, error)},
+        return await _item_page(request, item, status_of(problem), **{error_key: problem},
                                 values={k: str(v) for k, v in form.items()})
     response = see_other("/console/tasks")
     flash(request, response, done)

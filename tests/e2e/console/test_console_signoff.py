@@ -122,10 +122,27 @@ async def test_hr_submits_on_behalf_of_the_giver(console: Console, site: Api) ->
     page = (await console.get(f"/console/items/{item_id}")).body.decode()
     assert 'name="on_behalf"' in page
     status, page = await submit_files(console, item_id, [("hr.txt", b"by hr")])
-    assert status == 422 and "on_behalf" in page, page[-3000:]
+    assert status == 403 and "on_behalf" in page, page[-3000:]  # as the API answers
     status, page = await submit_files(console, item_id, [], keep=(
         str(next(iter((await site.runtime.ledger.load(HandoverItem, item_id)).uploads))),),
         on_behalf="yes")
     assert status == 303, page[page.find('role="alert"'):][:400]
     item = await site.runtime.ledger.load(HandoverItem, item_id)
     assert item.state == "submitted" and item.submitted_by == "hr.sun"
+
+
+async def test_a_submission_replaced_after_the_page_was_read_is_not_confirmed_unseen(
+        console: Console, site: Api) -> None:
+    _, item_id = await _submitted(console, site)
+    await console.sign_in("zhao.min")
+    page = await console.get(f"/console/items/{item_id}")
+    await site.post(f"/v1/items/{item_id}/reject", "zhao.min", json={"reason": "再看看"})
+    await site.post(f"/v1/items/{item_id}/submit", "wang.lei", json={"note": "换了文件"})
+    seen = (await site.runtime.ledger.load(HandoverItem, item_id)).version
+    old = int(page.body.decode().split('name="version" value="')[1].split('"')[0])
+    assert old < seen
+    reply = await console.request("POST", f"/console/items/{item_id}/confirm", data={
+        "csrf": csrf_of(page.body), "version": str(old)}, headers={"Accept-Language": "en"})
+    assert reply.status in (409, 412), reply.status
+    assert "Conflict" in reply.body.decode() or "Precondition failed" in reply.body.decode()
+    assert (await site.runtime.ledger.load(HandoverItem, item_id)).state == "submitted"
