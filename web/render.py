@@ -110,6 +110,12 @@ def problem_text(request: web.Request, error: Exception) -> Mapping[str, object]
     return {**body, "title": translate(request, str(body["title"]))}
 
 
+def status_of(problem: Mapping[str, object]) -> int:
+    """The HTTP status of a problem (``problem_text``'s), for a form re-rendered with it."""
+    status = problem["status"]
+    return status if isinstance(status, int) else 500
+
+
 def render_problem(request: web.Request, error: Exception) -> web.Response:
     """A page for a use case's refusal (or a failure), with the status the API would
     answer."""

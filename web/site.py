@@ -16,6 +16,8 @@ from web import (
     link_pages,
     queue_pages,
     report_pages,
+    signoff_pages,
+    task_pages,
     verify_pages,
 )
 from web.i18n import load_catalogues
@@ -27,7 +29,8 @@ from web.static import add_static
 CONSOLE = "/console"
 # a new area's RouteTableDef here
 PAGE_AREAS = (auth_pages.routes, dashboard_pages.routes, link_pages.routes,
-              queue_pages.routes, report_pages.routes, verify_pages.routes)
+              queue_pages.routes, report_pages.routes, verify_pages.routes,
+              task_pages.routes, signoff_pages.routes)
 
 
 def build_console(runtime: Runtime) -> web.Application:
