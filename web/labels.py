@@ -27,4 +27,4 @@ CATEGORY_LABELS = {
     "finance": N_("Finance"), "knowledge": N_("Knowledge and SOPs"),
     "management": N_("Management modules"),
 }
-DISPUTE_STATE_LABELS = {"open": N_("Open"), "found": N_("Finding recorded")}
+DISPUTE_STATE_LABELS = {"open": N_("Being examined"), "found": N_("Finding recorded")}
