@@ -10,10 +10,10 @@ import datetime as dt
 from typing import Any
 from uuid import UUID
 
+from api.runtime_key import Services
 from ledger.aggregates.departure import FINAL_STATES
 from ledger.errors import NotFoundError
 from ledger.projections import board_queries as bq
-from ledger.runtime import Runtime
 from ledger.service import dispute_queries as dq
 from ledger.service import queries as q
 from ledger.service.context import Actor
@@ -22,14 +22,15 @@ from ledger.service.timeline import timeline
 from web.dashboard_pages import RISK_RULES, RISKS, _why
 from web.i18n import N_
 
-DECISION_LABELS = {"confirmed": N_("Confirmed"), "rejected": N_("Rejected"),
+DECISION_LABELS = {"approved": N_("Approved"), "confirmed": N_("Confirmed"),
+                   "rejected": N_("Rejected"),
                    "waived": N_("Waived"), "signed_off": N_("Signed off"),
                    "reassigned": N_("Reassigned")}
 DECIDED = {"DepartureStepApproved": "approved", "DepartureStepRejected": "rejected"}
 HR_CLOSED = ("closed", "withdrawn", "declined")
 
 
-async def departure_view(runtime: Runtime, actor: Actor, departure_id: UUID,
+async def departure_view(runtime: Services, actor: Actor, departure_id: UUID,
                          moments: bq.Moments, wait: bq.Wait | None,
                          lang: str) -> dict[str, Any]:
     """Everything the page renders for ``actor`` (NotFoundError where the API's reads
@@ -71,7 +72,7 @@ def _alerts(summary: dict[str, Any], lang: str) -> list[dict[str, Any]]:
     return found
 
 
-async def _decisions(runtime: Runtime, actor: Actor,
+async def _decisions(runtime: Services, actor: Actor,
                      departure_id: UUID) -> list[dict[str, Any]]:
     """Every approval and rejection of a step, oldest first (none for a reader who may
     not read the case's own stream)."""
@@ -79,7 +80,7 @@ async def _decisions(runtime: Runtime, actor: Actor,
         entries = await q.stream_entries(runtime.ledger, actor, departure_id, "departure")
     except NotFoundError:
         return []
-    return [{"step": int(e.payload.get("step", 0)), "kind": DECIDED[e.event_type],
+    return [{"step": e.payload.get("step"), "kind": DECIDED[e.event_type],
              "by": e.actor.get("id"), "at": e.recorded_at,
              "note": e.payload.get("comment") or e.payload.get("reason") or ""}
             for e in entries if e.event_type in DECIDED]
@@ -101,7 +102,7 @@ def _steps(approval: dict[str, Any], decisions: list[dict[str, Any]]) -> list[di
     return steps
 
 
-async def _confirmation(runtime: Runtime, actor: Actor,
+async def _confirmation(runtime: Services, actor: Actor,
                         departure_id: UUID) -> dq.ConfirmationView | None:
     """The handover confirmation as it stands (None to a reader it is not shown to)."""
     try:
@@ -110,7 +111,7 @@ async def _confirmation(runtime: Runtime, actor: Actor,
         return None
 
 
-async def _templates(runtime: Runtime) -> list[dict[str, str]]:
+async def _templates(runtime: Services) -> list[dict[str, str]]:
     """The checklists at their current revision (key, name), as ``GET /v1/templates``."""
     found = []
     for template_id in await runtime.ledger.store.stream_ids("template"):
