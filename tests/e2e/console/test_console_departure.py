@@ -12,9 +12,9 @@ import json
 import re
 import zipfile
 
-from tests.integration.http_fixtures import Api
+from tests.integration.http_fixtures import Api, departure_body
 from tests.support.confirmation import sign_confirmation_over_http
-from tests.support.console import Console, add_item, csrf_of, open_case
+from tests.support.console import Console, add_item, console_session, csrf_of, open_case
 
 CLOSE_BUTTON = re.compile(r'<button type="submit"( disabled[^>]*)?>Close</button>')
 
@@ -227,7 +227,7 @@ async def test_the_live_streams_follow_the_session_as_the_apis_follow_the_token(
         first = await _next_event(s.content)
         assert first["event"] == "board"
         assert json.loads(first["data"])["categories"]["clients"][0]["state"] == "submitted"
-    async with console_anonymous(site) as anonymous:
+    async with console_session() as anonymous:
         assert (await anonymous.get(site.url("/console/live/hr"),
                                     allow_redirects=False)).status == 303
     leaver = Console(site, console.session)
@@ -235,7 +235,30 @@ async def test_the_live_streams_follow_the_session_as_the_apis_follow_the_token(
     assert (await leaver.get("/console/live/hr")).status == 403  # as the API refuses
 
 
-def console_anonymous(site: Api):  # type: ignore[no-untyped-def]
-    from tests.support.console import console_session
-
-    return console_session()
+async def test_hr_submits_a_draft_and_its_approver_approves_it_from_the_page(
+        console: Console, site: Api) -> None:
+    reply = await site.post("/v1/departures", "hr.sun", json=departure_body())
+    departure_id = reply.json()["result"]["departure_id"]
+    await _caught_up(site)
+    await console.sign_in("hr.sun")
+    page = await _page(console, departure_id)
+    assert "Not reached" in page and "/approve" not in page
+    status, _ = await _post(console, departure_id, "/submit", {})
+    assert status == 303
+    await _caught_up(site)
+    approver = Console(site, console.session)
+    await approver.sign_in("li.qiang")
+    page = await _page(approver, departure_id)
+    assert "Waiting for a decision" in page and "/waive" not in page
+    status, _ = await _post(approver, departure_id, "/approve", {"step": "0",
+                                                                 "comment": "同意"})
+    assert status == 303
+    got = await site.get(f"/v1/departures/{departure_id}", "hr.sun")
+    assert got.json()["state"] in ("approved", "handing_over")
+    await _caught_up(site)
+    page = await _page(approver, departure_id)
+    assert "Approved · li.qiang" in page and "同意" in page and "/approve" not in page
+    auditor = Console(site, console.session)
+    await auditor.sign_in("audit.x")
+    page = await _page(auditor, departure_id)
+    assert "/bundle" not in page and "/close" not in page and "/apply" not in page
