@@ -115,6 +115,13 @@ def local_time(value: dt.datetime | str | None, lang: str, zone: ZoneInfo,
     if value is None or value == "":
         return ""
     moment = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+    return _format_moment(moment, lang, zone, form)
+
+
+@functools.lru_cache(maxsize=16384)
+def _format_moment(moment: dt.datetime, lang: str, zone: ZoneInfo, form: str) -> str:
+    # A case's page shows each of its entries' times again on every (live) refresh; Babel
+    # takes ~0.5 ms for each.
     return format_datetime(moment, format=form, tzinfo=zone, locale=_locale(lang))
 
 

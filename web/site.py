@@ -13,6 +13,8 @@ from ledger.store.factory import session_store_for
 from web import (
     auth_pages,
     dashboard_pages,
+    departure_actions,
+    departure_pages,
     link_pages,
     queue_pages,
     report_pages,
@@ -30,7 +32,8 @@ CONSOLE = "/console"
 # a new area's RouteTableDef here
 PAGE_AREAS = (auth_pages.routes, dashboard_pages.routes, link_pages.routes,
               queue_pages.routes, report_pages.routes, verify_pages.routes,
-              task_pages.routes, signoff_pages.routes)
+              task_pages.routes, signoff_pages.routes, departure_pages.routes,
+              departure_actions.routes)
 
 
 def build_console(runtime: Runtime) -> web.Application:
