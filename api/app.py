@@ -21,6 +21,7 @@ from api import (
     live_routes,
     log_routes,
     query_routes,
+    sign_in_link_routes,
     upload_routes,
     webhook_routes,
 )
@@ -36,7 +37,7 @@ SERVER_HEADER = "handover-ledger"  # aiohttp's default names Python's and its ow
 TABLES = (command_routes.table, batch_routes.table, query_routes.table, admin_routes.table,
           upload_routes.table, access_routes.table, dispute_routes.table, case_routes.table,
           board_routes.table, live_routes.table, log_routes.table,
-          webhook_routes.table, bundle_routes.table)
+          webhook_routes.table, bundle_routes.table, sign_in_link_routes.table)
 
 
 def endpoints() -> list[Endpoint]:

@@ -23,7 +23,8 @@ DEFAULT_TOKEN_TTL = dt.timedelta(days=90)
 TOKEN_ID_PATTERN = re.compile(r"^[0-9a-f]{16}$")
 # What the principal history records (PrincipalStore.history); the schema checks the same list.
 HISTORY_ACTIONS = ("token_issued", "token_revoked", "principal_deactivated", "key_registered",
-                   "key_revoked")
+                   "key_revoked", "sign_in_link_issued", "sign_in_link_used",
+                   "sign_in_link_revoked")
 
 
 @dataclass(frozen=True)

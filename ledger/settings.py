@@ -11,6 +11,7 @@ from pathlib import Path
 from ledger.env_values import positive_int
 from ledger.errors import ConfigurationError
 from ledger.principals import DEFAULT_TOKEN_TTL
+from ledger.sign_in_link import DEFAULT_LINK_TTL, MAX_LINK_TTL
 from ledger.store.factory import DEFAULT_DATABASE_URL
 from ledger.webhooks.settings import WebhookSettings
 from ledger.workday import DEFAULT_CALENDAR, DEFAULT_TIME_ZONE
@@ -33,6 +34,14 @@ class Settings:
     token_ttl: dt.timedelta = DEFAULT_TOKEN_TTL
     auth_failure_limit: int = DEFAULT_AUTH_FAILURE_LIMIT
     auth_failure_window: int = DEFAULT_AUTH_FAILURE_WINDOW
+    # LEDGER_SIGN_IN_LINK_MINUTES: how long a one-time sign-in link lives unless its issuer
+    # asks for less or more; LEDGER_SIGN_IN_LINK_MAX_MINUTES: the most an issuer may ask
+    # (both at most 24 h)
+    sign_in_link_ttl: dt.timedelta = DEFAULT_LINK_TTL
+    sign_in_link_max_ttl: dt.timedelta = MAX_LINK_TTL
+    # LEDGER_PUBLIC_URL: where people reach the service (https://ledger.example.com), the
+    # base of the sign-in links it hands out; unset, the API uses the request's own origin
+    public_url: str | None = None
     # LEDGER_CONSOLE_IDLE_MINUTES / LEDGER_CONSOLE_SESSION_HOURS: a web console session ends
     # after this long without a request, and in any case this long after sign-in
     console_idle_timeout: dt.timedelta = DEFAULT_CONSOLE_IDLE
@@ -63,6 +72,14 @@ class Settings:
                  database: str | None = None) -> Settings:
         """Build settings from ``env`` (default ``os.environ``); ``database`` overrides."""
         env = os.environ if env is None else env
+        settings = cls._read(env, database)
+        if settings.sign_in_link_ttl > settings.sign_in_link_max_ttl:
+            raise ConfigurationError("LEDGER_SIGN_IN_LINK_MINUTES may not exceed "
+                                     "LEDGER_SIGN_IN_LINK_MAX_MINUTES")
+        return settings
+
+    @classmethod
+    def _read(cls, env: Mapping[str, str], database: str | None) -> Settings:
         data_dir = Path(env.get("LEDGER_DATA_DIR", "./ledger-data"))
         default_db = f"sqlite:///{data_dir / 'ledger.db'}"
         return cls(
@@ -76,6 +93,9 @@ class Settings:
                 env, "LEDGER_AUTH_FAILURE_LIMIT", DEFAULT_AUTH_FAILURE_LIMIT, 1_000_000),
             auth_failure_window=positive_int(
                 env, "LEDGER_AUTH_FAILURE_WINDOW_SECONDS", DEFAULT_AUTH_FAILURE_WINDOW, 86400),
+            sign_in_link_ttl=_minutes(env, "LEDGER_SIGN_IN_LINK_MINUTES", DEFAULT_LINK_TTL),
+            sign_in_link_max_ttl=_minutes(env, "LEDGER_SIGN_IN_LINK_MAX_MINUTES", MAX_LINK_TTL),
+            public_url=_public_url(env.get("LEDGER_PUBLIC_URL") or None),
             console_idle_timeout=dt.timedelta(minutes=positive_int(
                 env, "LEDGER_CONSOLE_IDLE_MINUTES", 30, 7 * 24 * 60)),
             console_session_lifetime=dt.timedelta(hours=positive_int(
@@ -90,6 +110,19 @@ class Settings:
             scheduler=_on_off(env, "LEDGER_SCHEDULER", "on"),
             webhooks=WebhookSettings.from_env(env),
         )
+
+
+def _minutes(env: Mapping[str, str], name: str, default: dt.timedelta) -> dt.timedelta:
+    most = int(MAX_LINK_TTL.total_seconds()) // 60
+    return dt.timedelta(minutes=positive_int(env, name, int(default.total_seconds()) // 60,
+                                             most))
+
+
+def _public_url(value: str | None) -> str | None:
+    if value is not None and not value.startswith(("https://", "http://")):
+        raise ConfigurationError(f"LEDGER_PUBLIC_URL must start with https:// or http://, "
+                                 f"not {value!r}")
+    return value.rstrip("/") if value else None
 
 
 def _duties(value: str) -> bool:

@@ -10,7 +10,7 @@ from api.auth import OWN_AUTH_PREFIXES, PUBLIC_PATHS
 from api.runtime_key import RUNTIME
 from ledger.runtime import Runtime
 from ledger.store.factory import session_store_for
-from web import auth_pages, dashboard_pages
+from web import auth_pages, dashboard_pages, link_pages
 from web.i18n import load_catalogues
 from web.keys import CATALOGUES, SESSIONS
 from web.render import ENVIRONMENTS, build_environments
@@ -18,7 +18,8 @@ from web.security import console_middleware, security_headers
 from web.static import add_static
 
 CONSOLE = "/console"
-PAGE_AREAS = (auth_pages.routes, dashboard_pages.routes)  # a new area's RouteTableDef here
+# a new area's RouteTableDef here
+PAGE_AREAS = (auth_pages.routes, dashboard_pages.routes, link_pages.routes)
 
 
 def build_console(runtime: Runtime) -> web.Application:

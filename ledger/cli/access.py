@@ -1,5 +1,6 @@
-"""``ledger principals`` and ``ledger tokens``: who may authenticate, and their bearer tokens.
-Every change is recorded as done by the system operator."""
+"""``ledger principals``, ``ledger tokens`` and ``ledger sign-in-link``: who may authenticate,
+their bearer tokens, and one-time sign-in links to the console. Every change is recorded as
+done by the system operator."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Awaitable, Callable
 
 from ledger.cli.common import Subparsers, err, out, require_existing_ledger, storage
 from ledger.entry import format_time
+from ledger.errors import ConfigurationError
 from ledger.runtime import Storage
 from ledger.settings import Settings
 
@@ -16,7 +18,8 @@ Action = Callable[[argparse.Namespace, Storage], Awaitable[int]]
 
 
 def register(sub: Subparsers) -> None:
-    """Add ``principals add|deactivate|history`` and ``tokens issue|list|revoke``."""
+    """Add ``principals add|deactivate|history``, ``tokens issue|list|revoke`` and
+    ``sign-in-link``."""
     principals = sub.add_parser("principals", help="manage principals")
     principals_sub = principals.add_subparsers(dest="principals_command", required=True)
     add = principals_sub.add_parser("add", help="create a principal")
@@ -50,13 +53,22 @@ def register(sub: Subparsers) -> None:
     revoke.add_argument("token_id", help="16 hex digits, as `ledger tokens list` shows")
     revoke.set_defaults(action=cmd_tokens_revoke)
     tokens.set_defaults(run=run_action)
+    link = sub.add_parser("sign-in-link", help="issue a one-time sign-in link to the console "
+                          "(its URL printed once on stdout)")
+    link.add_argument("principal_id")
+    link.add_argument("--expires-in-minutes", type=int, default=None,
+                      help="a lifetime other than LEDGER_SIGN_IN_LINK_MINUTES (default 30), "
+                      "at most LEDGER_SIGN_IN_LINK_MAX_MINUTES (default 1440)")
+    link.add_argument("--base-url", default=None,
+                      help="where people reach the service (default: $LEDGER_PUBLIC_URL)")
+    link.set_defaults(action=cmd_sign_in_link, run=run_action)
 
 
 async def run_action(args: argparse.Namespace, settings: Settings) -> int:
     """Run one ``principals`` or ``tokens`` subcommand; only ``principals add`` may meet an
     empty database. The schema is migrated first: an older ledger gains the columns these
     commands use."""
-    if getattr(args, "principals_command", "add") != "add" or args.command == "tokens":
+    if getattr(args, "principals_command", "add") != "add" or args.command != "principals":
         require_existing_ledger(settings)
     action: Action = args.action
     async with storage(settings, migrate=True) as opened:
@@ -86,6 +98,29 @@ async def cmd_tokens_issue(args: argparse.Namespace, opened: Storage) -> int:
                                     max_ttl=opened.settings.token_ttl)
     err.print(f"token {info.token_id} expires {format_time(info.expires_at)}", markup=False)
     print(token, flush=True)  # stdout only, so `$(ledger tokens issue x)` captures just it
+    return 0
+
+
+async def cmd_sign_in_link(args: argparse.Namespace, opened: Storage) -> int:
+    """Issue a one-time sign-in link (as the system operator); its URL is printed once, on
+    stdout, and only its hash is stored."""
+    from ledger.service.ledger import SYSTEM_ACTOR
+    from ledger.service.sign_in_link_cases import Lifetime, issue_sign_in_link
+    from ledger.sign_in_link import sign_in_link_url
+
+    settings = opened.settings
+    base = args.base_url or settings.public_url
+    if not base or not base.startswith(("https://", "http://")):
+        raise ConfigurationError("say where people reach the service: --base-url "
+                                 "https://ledger.example.com or LEDGER_PUBLIC_URL")
+    expires_in = (dt.timedelta(minutes=args.expires_in_minutes)
+                  if args.expires_in_minutes is not None else None)
+    secret, link = await issue_sign_in_link(
+        opened.principals, SYSTEM_ACTOR, args.principal_id, expires_in=expires_in,
+        lifetime=Lifetime(settings.sign_in_link_ttl, settings.sign_in_link_max_ttl))
+    err.print(f"sign-in link {link.link_id} for {link.principal_id}, single use, expires "
+              f"{format_time(link.expires_at)}", markup=False)
+    print(sign_in_link_url(base, secret), flush=True)  # stdout only, as tokens issue does
     return 0
 
 

@@ -18,11 +18,26 @@ from ledger.principals import (
     same_hash,
 )
 from ledger.service.context import Actor
+from ledger.sign_in_link import SignInLinkInfo
 from ledger.store.postgres import PostgresEventStore, map_postgres_error
 from ledger.store.principal_port import STORE_ACTOR
 
 _PRINCIPAL = "SELECT id, name, roles, active FROM principals"
 _SELECT_TOKENS = "SELECT token_id, principal_id, label, created_at, expires_at, revoked FROM tokens"
+_SELECT_LINKS = ("SELECT link_id, principal_id, issued_by, issued_role, issued_at, expires_at, "
+                 "departure_id, used_at, used_ip, used_user_agent, revoked FROM sign_in_links")
+# Find and spend in one statement: under READ COMMITTED a concurrent second UPDATE waits for
+# the first one's row lock, then re-checks ``used_at IS NULL`` on the committed row and finds
+# nothing; the use is recorded by the same statement.
+_REDEEM = (
+    "WITH spent AS (UPDATE sign_in_links l SET used_at = $2, used_ip = $3, used_user_agent = $4 "
+    "FROM principals p WHERE l.link_hash = $1 AND l.used_at IS NULL AND NOT l.revoked "
+    "AND l.expires_at > $2 AND p.id = l.principal_id AND p.active "
+    "RETURNING l.link_id, l.link_hash, p.id, p.name, p.roles, p.active), "
+    "recorded AS (INSERT INTO principal_history (principal_id, action, subject, actor_id, "
+    "actor_role) SELECT id, 'sign_in_link_used', link_id, id, split_part(roles, ',', 1) "
+    "FROM spent) "
+    "SELECT id, name, roles, active, link_hash FROM spent")
 _RECORD = ("INSERT INTO principal_history (principal_id, action, subject, actor_id, "
            "actor_role) VALUES ($1, $2, $3, $4, $5)")
 
@@ -98,6 +113,9 @@ class PostgresPrincipalStore:
                 status = await conn.execute(
                     "UPDATE tokens SET revoked = TRUE WHERE principal_id = $1 AND NOT revoked",
                     principal_id)
+                await conn.execute(
+                    "UPDATE sign_in_links SET revoked = TRUE WHERE principal_id = $1 "
+                    "AND used_at IS NULL AND NOT revoked", principal_id)
                 await conn.execute(_RECORD, principal_id, "principal_deactivated", None,
                                    by.id, by.role)
                 return int(status.split()[-1])
@@ -175,3 +193,46 @@ class PostgresPrincipalStore:
             "SELECT seq, principal_id, action, subject, actor_id, actor_role, at "
             "FROM principal_history WHERE principal_id = $1 ORDER BY seq", principal_id)
         return [HistoryEntry(r[0], r[1], r[2], r[3], r[4], r[5], r[6]) for r in rows]
+
+    async def add_sign_in_link(self, link_hash: bytes, link: SignInLinkInfo) -> None:
+        # One statement: the link and the record of its issue commit together.
+        await self._execute(
+            "WITH l AS (INSERT INTO sign_in_links (link_id, link_hash, principal_id, "
+            "departure_id, issued_by, issued_role, issued_at, expires_at) VALUES ($1, $2, $3, "
+            "$4, $5, $6, $7, $8) RETURNING principal_id, link_id) "
+            "INSERT INTO principal_history (principal_id, action, subject, actor_id, "
+            "actor_role) SELECT principal_id, 'sign_in_link_issued', link_id, $5, $6 FROM l",
+            link.link_id, link_hash, link.principal_id, link.departure_id, link.issued_by,
+            link.issued_role, link.issued_at, link.expires_at)
+
+    async def redeem_sign_in_link(self, link_hash: bytes, now: dt.datetime, ip: str | None,
+                                  user_agent: str | None) -> Principal | None:
+        rows = await self._fetch(_REDEEM, link_hash, now, ip, user_agent)
+        if rows and same_hash(bytes(rows[0][4]), link_hash):
+            return _principal(rows[0])
+        return None
+
+    async def list_sign_in_links(self, principal_id: str) -> list[SignInLinkInfo]:
+        rows = await self._fetch(_SELECT_LINKS + " WHERE principal_id = $1 "
+                                 "ORDER BY issued_at, link_id", principal_id)
+        return [SignInLinkInfo(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9],
+                               bool(r[10])) for r in rows]
+
+    async def revoke_sign_in_link(self, principal_id: str, link_id: str, by: Actor) -> bool:
+        try:
+            async with self.pool.acquire() as conn, conn.transaction():
+                done = await conn.fetchval(
+                    "SELECT used_at IS NOT NULL OR revoked FROM sign_in_links "
+                    "WHERE principal_id = $1 AND link_id = $2 FOR UPDATE", principal_id, link_id)
+                if done is None:
+                    raise NotFoundError(f"principal {principal_id!r} has no sign-in link "
+                                        f"{link_id!r}")
+                if done:
+                    return False
+                await conn.execute("UPDATE sign_in_links SET revoked = TRUE WHERE link_id = $1",
+                                   link_id)
+                await conn.execute(_RECORD, principal_id, "sign_in_link_revoked", link_id,
+                                   by.id, by.role)
+                return True
+        except asyncpg.PostgresError as e:
+            raise map_postgres_error(e) from e

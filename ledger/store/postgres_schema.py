@@ -308,4 +308,29 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX console_sessions_principal_idx ON console_sessions (principal_id);
     CREATE INDEX console_sessions_expiry_idx ON console_sessions (expires_at);
     """,
+    # One-time sign-in links (ledger.sign_in_link): only the secret's hash is kept; a link is
+    # spent by the UPDATE that marks it used (its row lock makes a concurrent second
+    # redemption find it used). The history learns three more acts.
+    """
+    CREATE TABLE sign_in_links (
+        link_id         TEXT        PRIMARY KEY,
+        link_hash       BYTEA       NOT NULL UNIQUE,
+        principal_id    TEXT        NOT NULL REFERENCES principals (id),
+        departure_id    TEXT,
+        issued_by       TEXT        NOT NULL,
+        issued_role     TEXT        NOT NULL,
+        issued_at       TIMESTAMPTZ NOT NULL,
+        expires_at      TIMESTAMPTZ NOT NULL CHECK (expires_at > issued_at),
+        used_at         TIMESTAMPTZ,
+        used_ip         TEXT,
+        used_user_agent TEXT,
+        revoked         BOOLEAN     NOT NULL DEFAULT FALSE
+    );
+    CREATE INDEX sign_in_links_principal_idx ON sign_in_links (principal_id, issued_at);
+    ALTER TABLE principal_history DROP CONSTRAINT principal_history_action_check;
+    ALTER TABLE principal_history ADD CONSTRAINT principal_history_action_check
+        CHECK (action IN ('token_issued', 'token_revoked', 'principal_deactivated',
+                          'key_registered', 'key_revoked', 'sign_in_link_issued',
+                          'sign_in_link_used', 'sign_in_link_revoked'));
+    """,
 )

@@ -15,6 +15,7 @@ from typing import Protocol
 
 from ledger.principals import HistoryEntry, KeyInfo, Principal, TokenInfo
 from ledger.service.context import Actor
+from ledger.sign_in_link import SignInLinkInfo
 
 # Who the history names when an adapter method is called without an actor (tests, benches,
 # fixtures that seed the store directly): the ledger itself, as SYSTEM_ACTOR.
@@ -34,9 +35,9 @@ class PrincipalStore(Protocol):
         """Every principal, by id."""
 
     async def deactivate_principal(self, principal_id: str, by: Actor) -> int:
-        """Mark the principal inactive and revoke every token it has, recording who did it;
-        return how many tokens were revoked. NotFoundError if unknown; a second call changes
-        and records nothing."""
+        """Mark the principal inactive and revoke every token (and unused sign-in link) it
+        has, recording who did it; return how many tokens were revoked. NotFoundError if
+        unknown; a second call changes and records nothing."""
 
     async def add_token(self, token_hash: bytes, principal_id: str, label: str, *,
                         expires_at: dt.datetime | None = None,
@@ -77,3 +78,23 @@ class PrincipalStore(Protocol):
 
     async def history(self, principal_id: str) -> list[HistoryEntry]:
         """What was done to the principal's access, in the order it was done."""
+
+    async def add_sign_in_link(self, link_hash: bytes, link: SignInLinkInfo) -> None:
+        """Store a sign-in link's hash with what it is listed by, and record its issue (by
+        ``link.issued_by`` acting as ``link.issued_role``) in the same transaction."""
+
+    async def redeem_sign_in_link(self, link_hash: bytes, now: dt.datetime, ip: str | None,
+                                  user_agent: str | None) -> Principal | None:
+        """Spend the link with this hash if, at ``now``, it is unused, unrevoked and unexpired
+        and its principal active: mark it used (when, from which IP and user agent) and
+        record the use, in one transaction; return its principal. Otherwise None, and
+        nothing changes. Of concurrent redemptions of one link exactly one gets the
+        principal."""
+
+    async def list_sign_in_links(self, principal_id: str) -> list[SignInLinkInfo]:
+        """Every sign-in link of a principal (used, revoked and expired ones too), oldest
+        first."""
+
+    async def revoke_sign_in_link(self, principal_id: str, link_id: str, by: Actor) -> bool:
+        """Revoke one unused link of this principal, recording who did it; False if it was
+        already used or revoked. NotFoundError if the principal has no link with this id."""

@@ -19,11 +19,14 @@ from ledger.principals import (
     same_hash,
 )
 from ledger.service.context import Actor
+from ledger.sign_in_link import SignInLinkInfo
 from ledger.store.principal_port import STORE_ACTOR
 from ledger.store.sqlite import SQLiteEventStore
 
 _PRINCIPAL = "SELECT id, name, roles, active FROM principals"
 _SELECT_TOKENS = "SELECT token_id, principal_id, label, created_at, expires_at, revoked FROM tokens"
+_SELECT_LINKS = ("SELECT link_id, principal_id, issued_by, issued_role, issued_at, expires_at, "
+                 "departure_id, used_at, used_ip, used_user_agent, revoked FROM sign_in_links")
 
 
 def _time(text: str) -> dt.datetime:
@@ -33,6 +36,11 @@ def _time(text: str) -> dt.datetime:
 
 def _principal(row: Any) -> Principal:
     return Principal(row[0], row[1], tuple(row[2].split(",")), bool(row[3]))
+
+
+def _link(row: Any) -> SignInLinkInfo:
+    return SignInLinkInfo(row[0], row[1], row[2], row[3], _time(row[4]), _time(row[5]), row[6],
+                          _time(row[7]) if row[7] else None, row[8], row[9], bool(row[10]))
 
 
 def _token(row: Any) -> TokenInfo:
@@ -81,6 +89,8 @@ class SQLitePrincipalStore:
             cursor = await db.execute(
                 "UPDATE tokens SET revoked = TRUE WHERE principal_id = ? AND NOT revoked",
                 (principal_id,))
+            await db.execute("UPDATE sign_in_links SET revoked = TRUE WHERE principal_id = ? "
+                             "AND used_at IS NULL AND NOT revoked", (principal_id,))
             await _record(db, principal_id, "principal_deactivated", None, by)
             return cursor.rowcount
 
@@ -173,3 +183,54 @@ class SQLitePrincipalStore:
             "SELECT seq, principal_id, action, subject, actor_id, actor_role, at "
             "FROM principal_history WHERE principal_id = ? ORDER BY seq", (principal_id,))
         return [HistoryEntry(r[0], r[1], r[2], r[3], r[4], r[5], _time(r[6])) for r in rows]
+
+    async def add_sign_in_link(self, link_hash: bytes, link: SignInLinkInfo) -> None:
+        async with self.events.transaction() as db:
+            await db.execute(
+                "INSERT INTO sign_in_links (link_id, link_hash, principal_id, departure_id, "
+                "issued_by, issued_role, issued_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (link.link_id, link_hash, link.principal_id, link.departure_id, link.issued_by,
+                 link.issued_role, format_time(link.issued_at), format_time(link.expires_at)))
+            await _record(db, link.principal_id, "sign_in_link_issued", link.link_id,
+                          Actor(link.issued_by, link.issued_role))
+
+    async def redeem_sign_in_link(self, link_hash: bytes, now: dt.datetime, ip: str | None,
+                                  user_agent: str | None) -> Principal | None:
+        # One write transaction (BEGIN IMMEDIATE) holds the file: the UPDATE that finds the
+        # link also spends it, so a second redemption finds it used.
+        async with self.events.transaction() as db:
+            spent = list(await db.execute_fetchall(
+                "UPDATE sign_in_links SET used_at = ?, used_ip = ?, used_user_agent = ? "
+                "WHERE link_hash = ? AND used_at IS NULL AND NOT revoked AND expires_at > ? "
+                "AND principal_id IN (SELECT id FROM principals WHERE active) "
+                "RETURNING link_id, principal_id, link_hash",
+                (format_time(now), ip, user_agent, link_hash, format_time(now))))
+            if not spent or not same_hash(bytes(spent[0][2]), link_hash):
+                return None
+            rows = list(await db.execute_fetchall(_PRINCIPAL + " WHERE id = ?",
+                                                  (spent[0][1],)))
+            principal = _principal(rows[0])
+            await _record(db, principal.id, "sign_in_link_used", spent[0][0],
+                          Actor(principal.id, principal.roles[0]))
+            return principal
+
+    async def list_sign_in_links(self, principal_id: str) -> list[SignInLinkInfo]:
+        rows = await self.events.fetch(
+            _SELECT_LINKS + " WHERE principal_id = ? ORDER BY issued_at, link_id",
+            (principal_id,))
+        return [_link(r) for r in rows]
+
+    async def revoke_sign_in_link(self, principal_id: str, link_id: str, by: Actor) -> bool:
+        async with self.events.transaction() as db:
+            rows = list(await db.execute_fetchall(
+                "SELECT used_at IS NOT NULL OR revoked FROM sign_in_links "
+                "WHERE principal_id = ? AND link_id = ?", (principal_id, link_id)))
+            if not rows:
+                raise NotFoundError(f"principal {principal_id!r} has no sign-in link "
+                                    f"{link_id!r}")
+            if rows[0][0]:
+                return False
+            await db.execute("UPDATE sign_in_links SET revoked = TRUE WHERE link_id = ?",
+                             (link_id,))
+            await _record(db, principal_id, "sign_in_link_revoked", link_id, by)
+            return True

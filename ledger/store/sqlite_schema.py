@@ -222,4 +222,43 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX console_sessions_principal_idx ON console_sessions (principal_id);
     CREATE INDEX console_sessions_expiry_idx ON console_sessions (expires_at);
     """,
+    # One-time sign-in links (ledger.sign_in_link): only the secret's hash is kept; a link is
+    # spent by the UPDATE that marks it used. The history learns three more acts, so its table
+    # is rebuilt with the wider CHECK (SQLite cannot alter one); DROP TABLE fires no trigger.
+    """
+    CREATE TABLE sign_in_links (
+        link_id         TEXT    PRIMARY KEY,
+        link_hash       BLOB    NOT NULL UNIQUE,
+        principal_id    TEXT    NOT NULL REFERENCES principals (id),
+        departure_id    TEXT,
+        issued_by       TEXT    NOT NULL,
+        issued_role     TEXT    NOT NULL,
+        issued_at       TEXT    NOT NULL,
+        expires_at      TEXT    NOT NULL CHECK (expires_at > issued_at),
+        used_at         TEXT,
+        used_ip         TEXT,
+        used_user_agent TEXT,
+        revoked         BOOLEAN NOT NULL DEFAULT FALSE
+    );
+    CREATE INDEX sign_in_links_principal_idx ON sign_in_links (principal_id, issued_at);
+    CREATE TABLE principal_history_wider (
+        seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+        principal_id TEXT NOT NULL REFERENCES principals (id),
+        action       TEXT NOT NULL CHECK (action IN ('token_issued', 'token_revoked',
+                         'principal_deactivated', 'key_registered', 'key_revoked',
+                         'sign_in_link_issued', 'sign_in_link_used', 'sign_in_link_revoked')),
+        subject      TEXT,
+        actor_id     TEXT NOT NULL,
+        actor_role   TEXT NOT NULL,
+        at           TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+    );
+    INSERT INTO principal_history_wider SELECT * FROM principal_history;
+    DROP TABLE principal_history;
+    ALTER TABLE principal_history_wider RENAME TO principal_history;
+    CREATE INDEX principal_history_principal_idx ON principal_history (principal_id, seq);
+    CREATE TRIGGER principal_history_reject_update BEFORE UPDATE ON principal_history
+    BEGIN SELECT RAISE(ABORT, 'principal history is append-only'); END;
+    CREATE TRIGGER principal_history_reject_delete BEFORE DELETE ON principal_history
+    BEGIN SELECT RAISE(ABORT, 'principal history is append-only'); END;
+    """,
 )

@@ -55,6 +55,10 @@ EXERCISED = {
     "POST /v1/principals/{principal_id}/deactivate", "GET /v1/principals/{principal_id}/keys",
     "DELETE /v1/principals/{principal_id}/keys/{key_id}",
     "GET /v1/principals/{principal_id}/history",
+    # one-time sign-in links: exercised in test_http_sign_in_links.py
+    "POST /v1/principals/{principal_id}/sign-in-links",
+    "GET /v1/principals/{principal_id}/sign-in-links",
+    "DELETE /v1/principals/{principal_id}/sign-in-links/{link_id}",
     "POST /v1/departures/{departure_id}/hand-over",  # in test_http_who_may_write.py
     "POST /v1/items/{item_id}/signers/replace",  # in test_http_signer_replace.py
     # issue 9's questions and escalations: in test_flow_http.py

@@ -266,3 +266,17 @@ async def test_views_are_typed_not_bare_objects(served: Served) -> None:
         "$ref": "#/components/schemas/CommandOutput"}
     assert schemas["BatchResult"]["properties"]["results"]["items"] == {
         "$ref": "#/components/schemas/BatchEntry"}
+
+
+async def test_sign_in_links_are_documented_with_their_body_and_a_url_shown_once(
+        served: Served) -> None:
+    paths, schemas = served.document["paths"], served.document["components"]["schemas"]
+    links = paths["/v1/principals/{principal_id}/sign-in-links"]
+    assert set(links) == {"get", "post"}
+    body = links["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert set(_resolve_ref(served.document, body["$ref"])["properties"]) == {
+        "expires_in_minutes", "departure_id"}
+    assert {"type": "null"} in schemas["IssuedLink"]["properties"]["url"]["anyOf"]
+    assert not any("secret" in name or "hash" in name or name == "url"
+                   for name in schemas["LinkInfoView"]["properties"])
+    assert "delete" in paths["/v1/principals/{principal_id}/sign-in-links/{link_id}"]
