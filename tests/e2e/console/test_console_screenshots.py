@@ -81,10 +81,9 @@ async def test_every_page_reads_well_in_both_languages_on_a_desktop_and_a_phone(
     try:
         for n, lang in enumerate(("zh", "en")):
             await page.goto(f"{site.base}/console/lang/{lang}?next={quote(path)}")
-            if shown.who is None:  # no session: the switch leads home, then the page itself
-                await page.goto(site.base + path)
             for size, device in ((DESKTOP, "desktop"), (PHONE, "phone")):
                 await page.set_viewport_size(size)
+                await page.goto(site.base + path)  # loaded at that width, as a phone does
                 await screenshot(page, f"page-{shown.name}-{lang}-{device}")
                 width = await page.evaluate("document.documentElement.scrollWidth")
                 assert width <= size["width"], (lang, device, width)
@@ -108,9 +107,10 @@ async def test_the_departure_page_prints_readably(
         await screenshot(page, "print-departure-zh")
         printed = await page.pdf(path=str(ARTIFACTS / "print-departure-zh.pdf"), format="A4")
         assert printed.startswith(b"%PDF")
-        # nothing but the case: no navigation, no forms to fill in on paper
-        for hidden in ("header nav", "form button"):
+        # the case, not the screen's tools: no navigation, no forms, the timeline unfolded
+        for hidden in ("header nav", "form", "section.close-box", "section.hr-forms"):
             for element in await page.locator(hidden).all():
                 assert not await element.is_visible(), hidden
+        assert await page.locator("section[data-part=timeline] li").first.is_visible()
     finally:
         await page.close()
