@@ -50,7 +50,7 @@ _DICT_ATTRIBUTES = frozenset(dir(dict))
 
 def build_environments(catalogues: Catalogues) -> dict[str, jinja2.Environment]:
     """One environment per language, its gettext and date filters bound to it."""
-    found = {}
+    found: dict[str, jinja2.Environment] = {}
     for lang in LANGUAGES:
         env = _Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
                                  autoescape=True, extensions=["jinja2.ext.i18n"],
