@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from uuid import UUID
 
 from aiohttp import web
 
@@ -17,6 +18,7 @@ from api.body import path_uuid, query_flag
 from api.endpoint import EndpointTable
 from api.runtime_key import RUNTIME
 from ledger.bundle.layout import MEDIA_TYPE
+from ledger.service.context import Actor, RequestContext
 
 table = EndpointTable()
 log = logging.getLogger("api.bundle")
@@ -29,11 +31,16 @@ _ZIP = ((MEDIA_TYPE, {"type": "string", "format": "binary"}),)
              tag="departures", produces=_ZIP, query=(("with_files", "boolean"),))
 async def export_evidence_bundle(request: web.Request) -> web.StreamResponse:
     """docs/bundle-format.md; ``with_files=true`` adds the attachments under ``files/``."""
-    with_files = query_flag(request, "with_files")
+    return await send_bundle(request, actor_of(request), path_uuid(request, "departure_id"),
+                             query_flag(request, "with_files"), context_of(request))
+
+
+async def send_bundle(request: web.Request, actor: Actor, departure_id: UUID,
+                      with_files: bool, context: RequestContext | None) -> web.StreamResponse:
+    """Export the case's bundle as ``actor`` and stream it (the console's download too)."""
     runtime = request.app[RUNTIME]
-    bundle = await runtime.exporter.export(
-        actor_of(request), path_uuid(request, "departure_id"), with_files=with_files,
-        context=context_of(request))
+    bundle = await runtime.exporter.export(actor, departure_id, with_files=with_files,
+                                           context=context)
     try:
         response = web.StreamResponse(status=200, headers={
             "Content-Disposition": f'attachment; filename="{bundle.filename()}"',

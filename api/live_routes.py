@@ -10,7 +10,9 @@ deactivated, or who may no longer read the case, gets no further event.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
+from uuid import UUID
 
 import orjson
 from aiohttp import web
@@ -23,6 +25,7 @@ from api.query_routes import min_position, moments
 from api.runtime_key import RUNTIME
 from ledger.errors import LedgerError
 from ledger.projections import board_queries as bq
+from ledger.service.context import Actor
 
 table = EndpointTable()
 # Each event as an SSE client sees it (``data`` is the JSON text described above).
@@ -55,16 +58,27 @@ def _without_position(board: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in board.items() if k != "position"}
 
 
+Allowed = Callable[[], Awaitable[bool]]
+
+
 @table.route("GET", "/v1/boards/departures/{departure_id}/events",
              "A departure's board, live (Server-Sent Events)", produces=EVENT_STREAM,
              tag="boards", headers=("Last-Event-ID",))
 async def departure_board_events(request: web.Request) -> web.StreamResponse:
     """``event: board``, ``id``: the log position, ``data``: the board (as its GET)."""
+    return await stream_departure_board(request, actor_of(request),
+                                        path_uuid(request, "departure_id"),
+                                        lambda: _still_allowed(request))
+
+
+async def stream_departure_board(request: web.Request, actor: Actor, departure_id: UUID,
+                                 still_allowed: Allowed) -> web.StreamResponse:
+    """The case's board as ``actor`` reads it, sent whenever it changes, while
+    ``still_allowed()`` (asked before each event); the console's live page too."""
     runtime = request.app[RUNTIME]
-    departure_id = path_uuid(request, "departure_id")
 
     async def read() -> dict[str, Any]:
-        return await bq.departure_board(runtime.ledger, runtime.projections, actor_of(request),
+        return await bq.departure_board(runtime.ledger, runtime.projections, actor,
                                         departure_id, moments(request),
                                         principals=runtime.principals)
 
@@ -82,7 +96,7 @@ async def departure_board_events(request: web.Request) -> web.StreamResponse:
             await asyncio.sleep(POLL_SECONDS)
             if (await bq.board_position(runtime.projections)).position == position:
                 continue
-            if not await _still_allowed(request):
+            if not await still_allowed():
                 break
             try:
                 board = await read()
@@ -103,9 +117,16 @@ async def hr_dashboard_events(request: web.Request) -> web.StreamResponse:
     """``event: changed``, ``id``: the log position, ``data``: ``{"position", "departures"}``
     (the ids of the cases that changed since the previous event, or since
     ``Last-Event-ID``; without it the first event comes with the next change)."""
+    return await stream_hr_changes(request, actor_of(request), await min_position(request),
+                                   lambda: _still_allowed(request))
+
+
+async def stream_hr_changes(request: web.Request, actor: Actor, wait: bq.Wait,
+                            still_allowed: Allowed) -> web.StreamResponse:
+    """The ids of the cases ``actor`` (an overseer) sees change, from the board's position
+    (after ``wait``) on, while ``still_allowed()``; the console's live dashboard too."""
     runtime = request.app[RUNTIME]
-    actor = actor_of(request)
-    start = (await bq.board_position(runtime.projections, await min_position(request))).position
+    start = (await bq.board_position(runtime.projections, wait)).position
     position = _last_event_id(request)
     await bq.changed_cases(runtime.projections, actor, start, start)  # refuses non-overseers
     async with sse_response(request) as events:
@@ -114,7 +135,7 @@ async def hr_dashboard_events(request: web.Request) -> web.StreamResponse:
         while events.is_connected() and asyncio.get_running_loop().time() < ends:
             now = (await bq.board_position(runtime.projections)).position
             if now > position:
-                if not await _still_allowed(request):
+                if not await still_allowed():
                     break
                 changed = await bq.changed_cases(runtime.projections, actor, position, now)
                 if changed:

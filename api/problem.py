@@ -99,6 +99,13 @@ def respond(body: dict[str, object]) -> web.Response:
                         text=json.dumps(body, ensure_ascii=False), content_type=PROBLEM_TYPE)
 
 
+def route_of(request: web.Request) -> str:
+    """The request's route as declared (``/console/sign-in/link/{secret}``), never its path: a
+    path can carry a secret (a sign-in link), and the server log must not."""
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else "(no route)"
+
+
 def internal_problem(detail: str, where: str) -> dict[str, object]:
     """A 500 problem with a fresh error id, logged under that id with the traceback of the
     error being handled (the client sees only the id)."""
@@ -163,7 +170,7 @@ async def _problems(request: web.Request, handler: Handler) -> web.StreamRespons
         if response.status >= 500 and not isinstance(e, PushbackError):
             # an unexpected store error: log it, give an id
             return respond(internal_problem("the server failed; quote the error id",
-                                            f"{request.method} {request.path}"))
+                                            f"{request.method} {route_of(request)}"))
         return response
     except ValidationError as e:  # pydantic: the one place its errors become ours
         return respond(describe_validation(e))
@@ -176,4 +183,4 @@ async def _problems(request: web.Request, handler: Handler) -> web.StreamRespons
         return response
     except Exception:
         return respond(internal_problem("the server failed; quote the error id",
-                                        f"unhandled on {request.method} {request.path}"))
+                                        f"unhandled on {request.method} {route_of(request)}"))

@@ -21,6 +21,7 @@ DEFAULT_AUTH_FAILURE_LIMIT = 10
 DEFAULT_AUTH_FAILURE_WINDOW = 60
 DEFAULT_CONSOLE_IDLE = dt.timedelta(minutes=30)
 DEFAULT_CONSOLE_LIFETIME = dt.timedelta(hours=12)
+DEFAULT_CONSOLE_VERIFY_MB = 256  # web.verify_view.DEFAULT_MAX_BYTES, in MiB
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,8 @@ class Settings:
     # after this long without a request, and in any case this long after sign-in
     console_idle_timeout: dt.timedelta = DEFAULT_CONSOLE_IDLE
     console_session_lifetime: dt.timedelta = DEFAULT_CONSOLE_LIFETIME
+    # LEDGER_CONSOLE_VERIFY_MAX_MB: the largest bundle the console's Verify page checks
+    console_verify_max_bytes: int = DEFAULT_CONSOLE_VERIFY_MB << 20
     blob_store: str | None = None  # "filesystem" | "postgres"; None: the database's default
     # LEDGER_SEPARATION_OF_DUTIES=strict|off: approvers must hold a role that may approve,
     # and only a case's HR owner waives its mandatory items and closes it.
@@ -100,6 +103,8 @@ class Settings:
                 env, "LEDGER_CONSOLE_IDLE_MINUTES", 30, 7 * 24 * 60)),
             console_session_lifetime=dt.timedelta(hours=positive_int(
                 env, "LEDGER_CONSOLE_SESSION_HOURS", 12, 24 * 90)),
+            console_verify_max_bytes=positive_int(
+                env, "LEDGER_CONSOLE_VERIFY_MAX_MB", DEFAULT_CONSOLE_VERIFY_MB, 4096) << 20,
             blob_store=env.get("LEDGER_BLOB_STORE") or None,
             separation_of_duties=_duties(env.get("LEDGER_SEPARATION_OF_DUTIES", "strict")),
             working_calendar=env.get("LEDGER_WORKING_CALENDAR") or DEFAULT_CALENDAR,

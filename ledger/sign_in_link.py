@@ -8,9 +8,9 @@ used, with the client's IP and user agent, in the same statement that finds it, 
 concurrent redemptions exactly one wins.
 
 A link never escalates: it is not issued for a principal holding any of PRIVILEGED_ROLES (those
-who run cases, read all of them, administer the ledger or are systems). Whoever issues a link
-could follow it themself, so a link must never open more than a leaver's or a receiver's access:
-people with more power sign in with their own tokens.
+who run cases, read all of them, work a department's queue across cases, administer the ledger
+or are systems). Whoever issues a link could follow it themself, so a link must never open more
+than a leaver's or a receiver's access: people with more power sign in with their own tokens.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from dataclasses import dataclass
 LINK_PREFIX = "hll_"
 DEFAULT_LINK_TTL = dt.timedelta(minutes=30)
 MAX_LINK_TTL = dt.timedelta(hours=24)
-# hr, legal and auditors read every case; operators (and "admin" as ROLES spells the
-# administration department, which clears assets) administer; systems are not people.
-PRIVILEGED_ROLES = ("hr", "legal", "admin", "operator", "auditor", "system")
+# hr, legal and auditors read every case; the department roles (it, finance, admin) work their
+# queue across every case; operators administer; systems are not people.
+PRIVILEGED_ROLES = ("hr", "legal", "it", "finance", "admin", "operator", "auditor", "system")
 LINK_PATH = "/console/sign-in/link/"
 MAX_SECRET_LENGTH = 100
 

@@ -19,6 +19,12 @@ Adding a page area (one module per area, each under ~250 lines):
   the handler runs. After success ``response = see_other(path)`` (web.session) and
   ``flash(request, response, N_("Done."))`` (web.render); on a LedgerError re-render the form
   with ``problem_text(request, error)`` (the API's title, translated, and its detail).
+- Upload forms (files of any size the API takes): mark the handler ``@streams_its_form``
+  (web.security, under the route decorator) and read the body with
+  ``web.streamed_form.read_streamed_form``: the CSRF token is checked from the first part (or
+  the ``X-CSRF-Token`` header of a script's upload), files stream into the blob store as the
+  API's upload streams them; ``data-live="upload"`` on the form shows progress
+  (web/task_pages.py). ``data-live="sign"`` signs a statement in the browser (Ed25519).
 - Messages: English msgids; translations in ``web/locale/<zh|en>/LC_MESSAGES/<area>.po``
   (`python -m web.catalogue --area <area>` adds the new ones untranslated; the unit test
   tests/unit/test_console_catalogues.py fails on any message without a zh translation).

@@ -17,3 +17,14 @@ DEPARTURE_STATE_LABELS = {
     "withdrawn": N_("Withdrawn"), "requested": N_("Requested by the leaver"),
     "declined": N_("Declined"),
 }
+ITEM_STATE_LABELS = {
+    "open": N_("Open"), "submitted": N_("Submitted, awaiting confirmation"),
+    "confirmed": N_("Confirmed"), "rejected": N_("Rejected"), "waived": N_("Waived"),
+}
+CATEGORY_LABELS = {
+    "clients": N_("Clients"), "projects": N_("Projects"), "documents": N_("Documents"),
+    "accounts_permissions": N_("Accounts and permissions"), "assets": N_("Assets"),
+    "finance": N_("Finance"), "knowledge": N_("Knowledge and SOPs"),
+    "management": N_("Management modules"),
+}
+DISPUTE_STATE_LABELS = {"open": N_("Being examined"), "found": N_("Finding recorded")}

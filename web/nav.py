@@ -21,6 +21,12 @@ class NavLink:
 
 NAV: list[NavLink] = [
     NavLink("/console/", N_("Home"), ROLES),
+    NavLink("/console/tasks", N_("My tasks"), ROLES),
+    NavLink("/console/queues/it", N_("IT queue"), ("it", "hr")),
+    NavLink("/console/queues/finance", N_("Finance queue"), ("finance", "hr")),
+    NavLink("/console/queues/admin", N_("Administration queue"), ("admin", "hr")),
+    NavLink("/console/reports", N_("Reports"), ("hr", "legal", "auditor")),
+    NavLink("/console/verify", N_("Verify"), ROLES),
 ]
 
 

@@ -16,7 +16,7 @@ from babel.support import Translations
 from markupsafe import Markup, escape
 from pydantic import ValidationError
 
-from api.problem import describe_error, describe_validation, internal_problem
+from api.problem import describe_error, describe_validation, internal_problem, route_of
 from ledger.errors import LedgerError, PushbackError
 from web.i18n import LANGUAGE_NAMES, LANGUAGES, N_, Catalogues, local_date, local_time
 from web.keys import ACTOR, CATALOGUES, LOCALE
@@ -145,8 +145,14 @@ def problem_text(request: web.Request, error: Exception) -> Mapping[str, object]
     status = body["status"]
     if isinstance(status, int) and status >= 500 and not isinstance(error, PushbackError):
         body = internal_problem("the server failed; quote the error id",
-                                f"console {request.method} {request.path}")
+                                f"console {request.method} {route_of(request)}")
     return {**body, "title": translate(request, str(body["title"]))}
+
+
+def status_of(problem: Mapping[str, object]) -> int:
+    """The HTTP status of a problem (``problem_text``'s), for a form re-rendered with it."""
+    status = problem["status"]
+    return status if isinstance(status, int) else 500
 
 
 def render_problem(request: web.Request, error: Exception) -> web.Response:

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from collections.abc import Callable
+from typing import TypeVar
 
-from aiohttp import web
+from aiohttp import BodyPartReader, MultipartReader, web
 
 from api.endpoint import Handler
 from ledger.sessions import csrf_token_for
@@ -28,6 +30,55 @@ CSRF_FIELD = "csrf"
 CSRF_HEADER = "X-CSRF-Token"
 STATIC = "/console/static/"
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+STREAMED = "_console_streamed_form"
+H = TypeVar("H", bound=Callable[..., object])
+
+
+def streamed_form(handler: H) -> H:
+    """Mark a handler that reads its multipart body as a stream (``form_stream``): the
+    middleware then leaves the body unread (no 1 MiB form buffer) and the handler checks the
+    ``csrf`` field, which must come first, before it reads any other part."""
+    setattr(handler, STREAMED, True)
+    return handler
+
+
+def _presented_ok(request: web.Request, presented: str | None) -> bool:
+    secret = request.get(SECRET) or request.cookies.get(PRE_COOKIE)
+    return bool(secret) and len(secret or "") <= 100 and presented is not None and (
+        hmac.compare_digest(presented.encode(), csrf_token_for(secret or "").encode()))
+
+
+async def form_stream(request: web.Request) -> MultipartReader:
+    """The multipart body of a ``streamed_form`` handler, past its CSRF check: the token was
+    in the X-CSRF-Token header (checked by the middleware), or is the first part, ``csrf``
+    (checked here; 403 otherwise, before any other part is read)."""
+    try:
+        reader = await request.multipart()
+        if CSRF_HEADER in request.headers:
+            return reader
+        part = await reader.next()
+        value = None
+        if isinstance(part, BodyPartReader) and part.name == CSRF_FIELD:
+            data = await part.read_chunk(200)  # a token is 64 hex digits: read no more
+            value = data.decode("ascii") if part.at_eof() else None
+    except (ValueError, LookupError, UnicodeError, AssertionError) as e:
+        raise web.HTTPForbidden() from e
+    if not _presented_ok(request, value):
+        raise web.HTTPForbidden()
+    return reader
+
+
+# Set when a streamed upload form (a handler marked with ``streams_its_form``) carries its
+# token in its first part: web.streamed_form checks it there, before reading anything else.
+CSRF_IN_STREAM = web.RequestKey("console_csrf_in_stream", bool)
+
+
+def streams_its_form(handler: Handler) -> Handler:
+    """Mark an upload handler that reads its multipart body itself (web.streamed_form): the
+    middleware does not buffer the body to find the token (files are not limited to the
+    1 MiB a buffered body may have)."""
+    setattr(handler, "csrf_in_stream", True)  # noqa: B010
+    return handler
 
 
 def csrf_token(request: web.Request) -> str:
@@ -40,7 +91,7 @@ def csrf_token(request: web.Request) -> str:
     return csrf_token_for(secret)
 
 
-async def _check_csrf(request: web.Request) -> None:
+async def _check_csrf(request: web.Request, streamed: bool = False) -> None:
     # Our own Referrer-Policy (no-referrer) makes browsers send "Origin: null" on our own
     # forms: then Fetch Metadata says where the request came from, when the browser sends it.
     origin = request.headers.get("Origin")
@@ -51,12 +102,19 @@ async def _check_csrf(request: web.Request) -> None:
         raise web.HTTPForbidden()
     secret = request.get(SECRET) or request.cookies.get(PRE_COOKIE)
     presented = request.headers.get(CSRF_HEADER)
+    if streamed and presented is None and request.content_type == "multipart/form-data":
+        if not secret or len(secret) > 100:
+            raise web.HTTPForbidden()
+        return  # the handler reads the token from the stream (form_stream)
+    if (presented is None and request.content_type == "multipart/form-data" and secret
+            and getattr(request.match_info.handler, "csrf_in_stream", False)):
+        request[CSRF_IN_STREAM] = True
+        return
     if presented is None and request.content_type in FORM_TYPES:
         # aiohttp keeps the parsed form: the handler's own request.post() reads it again
         field = (await request.post()).get(CSRF_FIELD)
         presented = field if isinstance(field, str) else None
-    if (not secret or len(secret) > 100 or presented is None
-            or not hmac.compare_digest(presented.encode(), csrf_token_for(secret).encode())):
+    if not _presented_ok(request, presented):
         raise web.HTTPForbidden()
 
 
@@ -72,7 +130,7 @@ async def console_middleware(request: web.Request, handler: Handler) -> web.Stre
 
     try:
         if request.method not in SAFE_METHODS:
-            await _check_csrf(request)
+            await _check_csrf(request, getattr(request.match_info.handler, STREAMED, False))
         response = await handler(request)
     except (web.HTTPForbidden, web.HTTPNotFound) as e:
         response = render_refusal(request, e.status)

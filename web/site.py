@@ -10,7 +10,18 @@ from api.auth import OWN_AUTH_PREFIXES, PUBLIC_PATHS
 from api.runtime_key import RUNTIME
 from ledger.runtime import Runtime
 from ledger.store.factory import session_store_for
-from web import auth_pages, dashboard_pages, link_pages
+from web import (
+    auth_pages,
+    dashboard_pages,
+    departure_actions,
+    departure_pages,
+    link_pages,
+    queue_pages,
+    report_pages,
+    signoff_pages,
+    task_pages,
+    verify_pages,
+)
 from web.i18n import load_catalogues
 from web.keys import CATALOGUES, SESSIONS
 from web.render import ENVIRONMENTS, build_environments
@@ -19,7 +30,10 @@ from web.static import add_static
 
 CONSOLE = "/console"
 # a new area's RouteTableDef here
-PAGE_AREAS = (auth_pages.routes, dashboard_pages.routes, link_pages.routes)
+PAGE_AREAS = (auth_pages.routes, dashboard_pages.routes, link_pages.routes,
+              queue_pages.routes, report_pages.routes, verify_pages.routes,
+              task_pages.routes, signoff_pages.routes, departure_pages.routes,
+              departure_actions.routes)
 
 
 def build_console(runtime: Runtime) -> web.Application:

@@ -11,6 +11,7 @@ fails before its first byte is sent.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime as dt
 import functools
@@ -29,6 +30,7 @@ from ledger.bundle.collect import CaseEntries, collect_case
 from ledger.bundle.proofs import DEFAULT_WAIT_SECONDS, await_coverage, prove_all
 from ledger.bundle.readme import readme_text
 from ledger.bundle.render_pool import ReportRenderer
+from ledger.bundle.report import report_renderer
 from ledger.bundle.source import ReportSource
 from ledger.entry import Entry, format_time
 from ledger.errors import ConflictError, VerificationError
@@ -50,6 +52,24 @@ _UPLOADS: dict[str, tuple[str, ...]] = {
     "DepartureRequested": ("letter", "sha256"),
     "DepartureContractTerminated": ("document", "sha256"),
 }
+
+
+@dataclass(frozen=True)
+class _Report:
+    """What the report of one export is rendered from, and its rendering in progress."""
+
+    moment: dt.datetime
+    checkpoint: StoredCheckpoint
+    source: ReportSource
+    html: asyncio.Future[bytes]
+
+    def settle(self) -> None:
+        """Cancel the rendering if the export failed before it needed it (or mark its own
+        failure as seen: the export's error is the one that counts)."""
+        if not self.html.done():
+            self.html.cancel()
+        elif not self.html.cancelled():
+            self.html.exception()
 
 
 @dataclass(frozen=True)
@@ -81,8 +101,14 @@ class BundleExporter:
         hashes = [e.event_hash for e in case.entries()]
         coverage = await await_coverage(self.log, hashes, wait_seconds=self.wait_seconds,
                                         poke=self.poke)
-        proofs = await prove_all(self.log, coverage, hashes)
-        built = await self._build(case, coverage.checkpoint, proofs, with_files)
+        # The report needs the entries and the checkpoint, not the proofs: a worker process
+        # renders it while this one reads the hashes the proofs need.
+        report = await self._report(case, coverage.checkpoint)
+        try:
+            proofs = await prove_all(self.log, coverage, hashes)
+            built = await self._build(case, report, proofs, with_files)
+        finally:
+            report.settle()
         checkpoint = built.checkpoint
         record = RecordEvidenceExport(
             departure_id=departure_id, bundle_format=L.BUNDLE_FORMAT, status=built.status,
@@ -104,39 +130,49 @@ class BundleExporter:
             self.poke()
         return built
 
-    async def _build(self, case: CaseEntries, signed: StoredCheckpoint,
-                     proofs: dict[bytes, bytes], with_files: bool) -> ExportedBundle:
+    async def _report(self, case: CaseEntries, signed: StoredCheckpoint) -> _Report:
+        """The bundle's facts and ``report.html``, its rendering started in a worker."""
         moment = self.clock()
         generated_at = format_time(moment)
         departure_id = str(case.departure.id)
         status = "final" if case.departure.state in FINAL_STATES else "interim"
-        note = signed.note
-        checkpoint = L.CheckpointRef(parse_checkpoint(note_text(note)).origin, signed.size,
-                                     base64.b64encode(signed.root).decode("ascii"))
         keys = await self.log.signing_keys()
         entries = {L.entry_path(e.stream_type, str(e.stream_id), e.version): e.raw
                    for e in case.entries()}
+        source = ReportSource(
+            departure_id=departure_id, generated_at=generated_at, status=status,
+            time_zone=self.time_zone, checkpoint=signed.note, keys=list(keys), entries=entries,
+            report_source_sha256=L.report_source_sha256({L.CHECKPOINT: signed.note, **entries}))
+        # The entries were read from the store with their chains verified (collect_case):
+        # the renderer need not prove their canonical form again.
+        html = asyncio.ensure_future(self.renderer.html(source, strict=False))
+        return _Report(moment, signed, source, html)
+
+    async def _build(self, case: CaseEntries, report: _Report, proofs: dict[bytes, bytes],
+                     with_files: bool) -> ExportedBundle:
+        source, note = report.source, report.checkpoint.note
+        generated_at, departure_id, status = source.generated_at, source.departure_id, source.status
+        checkpoint = L.CheckpointRef(parse_checkpoint(note_text(note)).origin,
+                                     report.checkpoint.size,
+                                     base64.b64encode(report.checkpoint.root).decode("ascii"))
         files: dict[str, bytes] = {
             L.README: readme_text(departure_id, generated_at, status),
             L.CHECKPOINT: note,
-            L.KEYS: "".join(f"{k}\n" for k in keys).encode("ascii"),
+            L.KEYS: "".join(f"{k}\n" for k in source.keys).encode("ascii"),
             L.VERIFY_PY: verifier_source(),
-            **entries,
+            **source.entries,
             **{L.proof_path(e.stream_type, str(e.stream_id), e.version): proofs[e.event_hash]
                for e in case.entries()},
         }
-        source_sha256 = L.report_source_sha256(files)
-        files[L.REPORT_HTML] = await self.renderer.html(ReportSource(
-            departure_id=departure_id, generated_at=generated_at, status=status,
-            time_zone=self.time_zone, checkpoint=note, keys=list(keys), entries=entries,
-            report_source_sha256=source_sha256))
+        files[L.REPORT_HTML] = await report.html
         attachments = await self._attachments(case.entries()) if with_files else {}
         header = L.ManifestHeader(
             departure_id=departure_id, generated_at=generated_at, status=status,
             time_zone=self.time_zone, checkpoint=checkpoint,
             streams=[L.StreamHead(s.type, s.id, len(s.entries), s.head.hex())
                      for s in case.streams],
-            with_files=with_files, report_source_sha256=source_sha256)
+            with_files=with_files, report_source_sha256=source.report_source_sha256,
+            report_renderer=report_renderer())
         members = [L.Member.of(p, d) for p, d in files.items()]
         members += [L.Member(L.file_path(h), n, h) for h, n in attachments.items()]
         printing = time.perf_counter()
@@ -148,7 +184,7 @@ class BundleExporter:
         signature = sign_note(L.signature_text(departure_id, manifest), self.signers)
         out = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - handed on
         try:
-            archive = BundleArchive(out, moment)
+            archive = BundleArchive(out, report.moment)
             for path, data in [(L.MIMETYPE, L.MEDIA_TYPE.encode("ascii")),
                                (L.MANIFEST, manifest), (L.SIGNATURE, signature)]:
                 archive.add(path, data)

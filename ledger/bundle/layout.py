@@ -14,7 +14,7 @@ from ledger.canonical import JSONObject, encode_canonical
 
 MEDIA_TYPE = "application/vnd.handover-ledger.evidence-bundle+zip"
 BUNDLE_FORMAT = 1
-FORMAT_MINOR = 0
+FORMAT_MINOR = 1
 STREAM_ORDER = ("departure", "item", "template", "dispute")
 
 MIMETYPE = "mimetype"
@@ -122,6 +122,9 @@ class ManifestHeader:
     streams: Sequence[StreamHead]
     with_files: bool
     report_source_sha256: str
+    report_renderer: Mapping[str, str] | None = None
+    """The renderer of ``report.html`` (``ledger.bundle.report.report_renderer``); None
+    leaves it out, as format 1.0 did."""
 
 
 def manifest_bytes(header: ManifestHeader, members: Iterable[Member]) -> bytes:
@@ -140,6 +143,8 @@ def manifest_bytes(header: ManifestHeader, members: Iterable[Member]) -> bytes:
         "with_files": header.with_files,
         "report_source_sha256": header.report_source_sha256,
         "files": [m.as_json() for m in listed],
+        **({} if header.report_renderer is None
+           else {"report_renderer": dict(header.report_renderer)}),
     }
     return encode_canonical(doc)
 

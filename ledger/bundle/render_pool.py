@@ -13,6 +13,7 @@ wait their turn (an ``asyncio.Semaphore``) instead of piling work on the pool.
 from __future__ import annotations
 
 import asyncio
+import functools
 import multiprocessing
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -48,9 +49,9 @@ class ReportRenderer:
         self._slots: asyncio.Semaphore | None = None
         self._closed = False
 
-    async def html(self, source: ReportSource) -> bytes:
-        """``render_report_html(source)`` in a worker process."""
-        return await self._run(render_report_html, source)
+    async def html(self, source: ReportSource, *, strict: bool = True) -> bytes:
+        """``render_report_html(source, strict=strict)`` in a worker process."""
+        return await self._run(functools.partial(render_report_html, strict=strict), source)
 
     async def pdf(self, html: bytes, content_manifest: bytes) -> bytes:
         """``render_report_pdf(html, content_manifest)`` in a worker process."""

@@ -16,15 +16,18 @@ import json
 import logging
 import shutil
 import subprocess
+from collections.abc import Mapping
 from functools import cache
+from importlib import metadata
 from typing import Any
 
 import jinja2
 
 from ledger.bundle.layout import CONTENT_MANIFEST_NAME, REPORT_SOURCE_META
 from ledger.bundle.report_case import build_report
+from ledger.bundle.report_html import rows_html
 from ledger.bundle.source import ReportSource
-from ledger.entry import parse_time
+from ledger.entry import Entry, parse_time
 from ledger.errors import ConfigurationError, VerificationError
 
 PDF_VARIANT = "pdf/a-3b"
@@ -33,23 +36,53 @@ CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans Mono CJK SC")
 CJK_PACKAGE = "fonts-noto-cjk"
 CHATTY_LOGGERS = ("weasyprint", "weasyprint.progress", "fontTools")
 """Loggers that print INFO lines (each step, each font subset) on every PDF; kept to warnings."""
+REPORT_GENERATOR = "1"
+"""The version of the code and templates that print ``report.html`` (this module,
+``report_case``, ``report_row``, ``report_html``, ``report_client``, ``report_labels``,
+``report_verify``, the templates and ``ledger.service.timeline``'s phrases). Raise it with any
+change that prints other bytes for the same source (``ledger verify-bundle`` of one version
+compares the bytes of another's reports only when this and the libraries' versions match)."""
+RENDERER_PACKAGES = ("jinja2", "markupsafe", "ua-parser", "ua-parser-builtins")
+"""The libraries whose version can change ``report.html``'s bytes: the template engine, its
+escaping, and the User-Agent parser with its regexes (uap-core, shipped apart)."""
+
+
+@cache
+def report_renderer() -> dict[str, str]:
+    """What ``report.html``'s bytes depend on besides its source, as the manifest records it
+    (``report_renderer``, docs/bundle-format.md): ``generator`` and each of
+    ``RENDERER_PACKAGES``' installed version (``-`` if it is not installed)."""
+    versions = {"generator": REPORT_GENERATOR}
+    for name in RENDERER_PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "-"
+    return versions
 
 
 @cache
 def _templates() -> jinja2.Environment:
-    return jinja2.Environment(
+    environment = jinja2.Environment(
         loader=jinja2.PackageLoader("ledger.bundle", "templates"),
         autoescape=True, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
         undefined=jinja2.StrictUndefined)
+    environment.globals["rows_html"] = rows_html
+    return environment
 
 
-def render_report_html(source: ReportSource) -> bytes:
+def render_report_html(source: ReportSource, *, decoded: Mapping[str, Entry] | None = None,
+                       strict: bool = True) -> bytes:
     """``report.html`` of ``source``: UTF-8, deterministic (same source, same bytes).
 
-    Raises VerificationError if an entry is malformed or the case's departure, one of its
-    items or one of its disputes is not among the entries.
+    ``decoded``: entries the caller already decoded from these bytes, by path (used where
+    their bytes are the same object or equal). ``strict=False`` skips the RFC 8785 check of
+    the others, for entries whose canonical form was already checked (the exporter's, read
+    from the store with their chains verified). Raises VerificationError if an entry is
+    malformed or the case's departure, one of its items or one of its disputes is not among
+    the entries.
     """
-    report = build_report(source)
+    report = build_report(source, decoded=decoded, strict=strict)
     html = _templates().get_template("report.html.j2").render(
         r=report, meta_name=REPORT_SOURCE_META, generated_at=source.generated_at)
     return html.encode("utf-8")

@@ -10,6 +10,7 @@ report shows the states ``ledger verify-bundle`` replays.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -158,10 +159,14 @@ class Report:
 class _Streams:
     """The decoded entries by stream, each in version order, with their bundle paths."""
 
-    def __init__(self, files: dict[str, bytes]) -> None:
+    def __init__(self, files: dict[str, bytes], decoded: Mapping[str, Entry],
+                 strict: bool) -> None:
         self.by_stream: dict[tuple[str, str], list[tuple[str, Entry]]] = defaultdict(list)
         for path in sorted(files):
-            entry = decode_entry(files[path])
+            raw = files[path]
+            entry = decoded.get(path)
+            if entry is None or (entry.raw is not raw and entry.raw != raw):
+                entry = decode_entry(raw, strict=strict)
             self.by_stream[(entry.stream_type, str(entry.stream_id))].append((path, entry))
         for stream in self.by_stream.values():
             stream.sort(key=lambda pair: pair[1].version)
@@ -268,10 +273,12 @@ def title_of(interim: bool, state: str) -> tuple[str, str]:
     return "离职交接证据报告", "Handover evidence report"
 
 
-def build_report(source: ReportSource) -> Report:
+def build_report(source: ReportSource, *, decoded: Mapping[str, Entry] | None = None,
+                 strict: bool = True) -> Report:
     """The report of ``source``; VerificationError if an entry is malformed or the departure
-    or one of its items or disputes is missing."""
-    streams = _Streams(source.entries)
+    or one of its items or disputes is missing. ``decoded`` and ``strict``: as for
+    ``ledger.bundle.report.render_report_html``."""
+    streams = _Streams(source.entries, decoded or {}, strict)
     clients = clients_of(e.context for stream in streams.by_stream.values() for _, e in stream)
     clock = Clock(source.time_zone, clients,
                   uploads_of(pair for stream in streams.by_stream.values() for pair in stream))

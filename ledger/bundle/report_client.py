@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 from ua_parser import parse
 
@@ -33,7 +34,7 @@ class Client:
     browser: str
     os: str
 
-    @property
+    @cached_property  # printed on every row of the client's
     def summary(self) -> str:
         """Browser, system and device, those it names."""
         return " · ".join(p for p in (self.browser, self.os, self.device) if p != "-") or "-"

@@ -23,7 +23,7 @@ from eventsourcing.domain import Aggregate, EventSourcingError
 
 from ledger.aggregates.codec import decode_event
 from ledger.bundle import layout
-from ledger.bundle.report import render_report_html
+from ledger.bundle.report import render_report_html, report_renderer
 from ledger.bundle.source import ReportSource
 from ledger.bundle.verify import (
     Bundle,
@@ -131,15 +131,31 @@ class LedgerPrimitives(Primitives):
         return aggregate
 
     def report_checks(self, bundle: Bundle, manifest: Mapping[str, Any]) -> list[Check]:
-        return [rerender_check(bundle, manifest), pdf_check(bundle, manifest)]
+        return [rerender_check(bundle, manifest, self.decoded), pdf_check(bundle, manifest)]
 
 
 def _state(aggregate: Aggregate | None) -> str | None:
     return None if aggregate is None else str(getattr(aggregate, "state", None))
 
 
-def rerender_check(bundle: Bundle, manifest: Mapping[str, Any]) -> Check:
-    """``report.html`` rendered again from the entries is byte-identical to the bundle's."""
+def rerender_check(bundle: Bundle, manifest: Mapping[str, Any],
+                   decoded: Mapping[str, LedgerEntry] | None = None) -> Check:
+    """``report.html`` rendered again from the entries is byte-identical to the bundle's.
+
+    Only by the renderer the manifest records (``report_renderer``, format 1.1): another
+    version of the generator or of the libraries may print other bytes from the same entries,
+    so then the check says it was not made (step 9's source digest still was). A manifest
+    without it (format 1.0) is compared byte for byte, as that format promised. ``decoded``:
+    the entries step 5 decoded, by path (not decoded again).
+    """
+    recorded = manifest.get("report_renderer")
+    ours = report_renderer()
+    if recorded is not None and recorded != ours:
+        return Check("note", "report.html: not rendered again: it was printed by "
+                             f"{renderer_text(recorded)}, this verifier renders with "
+                             f"{renderer_text(ours)}, which may print other bytes; its source "
+                             "digest was checked above. Compare its bytes with a ledger of "
+                             "that renderer")
     files = bundle.files
     source = ReportSource(
         departure_id=manifest["departure_id"], generated_at=manifest["generated_at"],
@@ -149,7 +165,7 @@ def rerender_check(bundle: Bundle, manifest: Mapping[str, Any]) -> Check:
         entries={p: d for p, d in files.items() if p.startswith("entries/")},
         report_source_sha256=manifest["report_source_sha256"])
     try:
-        rendered = render_report_html(source)
+        rendered = render_report_html(source, decoded=decoded)
     except (VerificationError, ValueError, EventSourcingError):
         # Entries the report cannot be made from (a stream cut short, an item missing, a
         # malformed entry; the earlier steps name what is wrong with them): not its source.
@@ -158,6 +174,12 @@ def rerender_check(bundle: Bundle, manifest: Mapping[str, Any]) -> Check:
     if rendered != files.get(layout.REPORT_HTML):
         return Check("FAIL", "report.html: not produced from these entries")
     return Check("ok", "report.html: rendered again from the entries, byte for byte the same")
+
+
+def renderer_text(renderer: Mapping[str, str]) -> str:
+    """``report generator 1, jinja2 3.1.6, ...``: a recorded renderer, in one line."""
+    return ", ".join(f"{'report generator' if k == 'generator' else k} {v}"
+                     for k, v in sorted(renderer.items(), key=lambda kv: kv[0] != "generator"))
 
 
 def content_manifest(manifest: Mapping[str, Any]) -> bytes:

@@ -388,10 +388,13 @@ class Bundle:
         return sorted({*self.files, *self.attachments}, key=lambda p: p.encode())
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def _unsafe(name: str) -> bool:
     # Relative, '/'-separated, printable ASCII; no '', '.' or '..' segment, no drive or backslash.
     parts = name.split("/")
-    return (not name.isascii() or any(c < " " or c == "\x7f" for c in name) or "\\" in name
+    return (not name.isascii() or _CONTROL.search(name) is not None or "\\" in name
             or name.startswith("/") or ":" in parts[0]
             or any(p in ("", ".", "..") for p in parts))
 
@@ -564,6 +567,9 @@ def manifest_problem(doc: Any) -> str | None:
         if not (isinstance(f, dict) and isinstance(f.get("path"), str)
                 and isinstance(f.get("size"), int) and _HEX64.fullmatch(str(f.get("sha256")))):
             return "malformed (files)"
+    renderer = doc.get("report_renderer", {})  # format 1.1: what printed report.html
+    if not (isinstance(renderer, dict) and all(isinstance(v, str) for v in renderer.values())):
+        return "malformed (report_renderer)"
     return None
 
 

@@ -25,7 +25,8 @@ def register(sub: Subparsers) -> None:
     """Add ``serve``."""
     serve_parser = sub.add_parser("serve", help="run the HTTP service (and the sequencer)")
     serve_parser.add_argument("--host", default="127.0.0.1")
-    serve_parser.add_argument("--port", type=int, default=8080)
+    serve_parser.add_argument("--port", type=int, default=8080,
+                              help="0 takes a free port (printed in the 'serving on' line)")
     serve_parser.add_argument("--demo", action="store_true",
                               help="play the seed scenarios into an empty ledger first")
     serve_parser.add_argument("--no-sequencer", action="store_true",
@@ -64,6 +65,7 @@ async def _serve_until_signal(runtime: Runtime, host: str, port: int) -> None:
     try:
         await runner.setup()
         await web.TCPSite(runner, host, port).start()
+        port = runner.addresses[0][1]  # the bound port: with --port 0, the one the system chose
         await runtime.workers.start()
         for verifier in runtime.verifiers:
             print(f"log verifier key: {verifier.vkey}", flush=True)

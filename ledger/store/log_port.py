@@ -9,19 +9,23 @@ random id and ``log_keys`` the verifier keys that sign it (ledger.transparency.l
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 
 @dataclass(frozen=True)
 class StoredCheckpoint:
-    """A signed checkpoint as stored: its size, root hash and the exact signed note bytes."""
+    """A signed checkpoint as stored: its size, root hash and the exact signed note bytes;
+    ``signed_at``, when read back, is when the store recorded it (the note itself carries no
+    time; not part of its identity)."""
 
     size: int
     root: bytes
     note: bytes
+    signed_at: dt.datetime | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ session dies, leadership and any half-done batch die with it."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -29,6 +30,11 @@ async def _hashes(conn: Any, indexes: Sequence[int]) -> list[bytes]:
 
 def _checkpoint(row: Any) -> StoredCheckpoint:
     return StoredCheckpoint(int(row[0]), bytes(row[1]), bytes(row[2]))
+
+
+def _signed(row: Any) -> StoredCheckpoint:
+    """A checkpoint with the time the store recorded it."""
+    return dataclasses.replace(_checkpoint(row), signed_at=row[3])
 
 
 class PostgresBatch:
@@ -177,8 +183,8 @@ class PostgresLogStore:
 
     async def latest_checkpoint(self) -> StoredCheckpoint | None:
         row = await self.events.pool.fetchrow(
-            "SELECT size, root, note FROM checkpoints ORDER BY size DESC LIMIT 1")
-        return _checkpoint(row) if row else None
+            "SELECT size, root, note, signed_at FROM checkpoints ORDER BY size DESC LIMIT 1")
+        return _signed(row) if row else None
 
     async def checkpoints(self) -> list[StoredCheckpoint]:
         rows = await self.events.pool.fetch(

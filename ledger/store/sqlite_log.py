@@ -3,6 +3,8 @@ sequencer's writes share the event store's connection and transaction discipline
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -34,6 +36,11 @@ async def _hashes(db: aiosqlite.Connection, indexes: Sequence[int]) -> list[byte
 
 def _checkpoint(row: Any) -> StoredCheckpoint:
     return StoredCheckpoint(int(row[0]), bytes(row[1]), bytes(row[2]))
+
+
+def _signed(row: Any) -> StoredCheckpoint:
+    """A checkpoint with the time the store recorded it."""
+    return dataclasses.replace(_checkpoint(row), signed_at=dt.datetime.fromisoformat(str(row[3])))
 
 
 class SQLiteBatch:
@@ -131,8 +138,8 @@ class SQLiteLogStore:
 
     async def latest_checkpoint(self) -> StoredCheckpoint | None:
         rows = await self.events.fetch(
-            "SELECT size, root, note FROM checkpoints ORDER BY size DESC LIMIT 1")
-        return _checkpoint(rows[0]) if rows else None
+            "SELECT size, root, note, signed_at FROM checkpoints ORDER BY size DESC LIMIT 1")
+        return _signed(rows[0]) if rows else None
 
     async def checkpoints(self) -> list[StoredCheckpoint]:
         rows = await self.events.fetch("SELECT size, root, note FROM checkpoints ORDER BY size")

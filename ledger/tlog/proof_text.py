@@ -122,6 +122,9 @@ def verify_tlog_proof(
     return VerifiedTlogProof(parsed.index, checkpoint, parsed.extra)
 
 
+_CONTROL = re.compile(rb"[\x00-\x1f]")
+
+
 class _ProofLines:
     """Reads newline-terminated lines of the proof head as ASCII, tracking the byte offset."""
 
@@ -136,7 +139,7 @@ class _ProofLines:
         raw = self.data[self.pos : end]
         self.pos = end + 1
         # Lines end in U+000A alone: a CR, like any control or non-ASCII byte, is malformed.
-        if not raw.isascii() or any(b < 0x20 for b in raw):
+        if not raw.isascii() or _CONTROL.search(raw):
             raise InvalidInputError("tlog-proof line holds a byte outside printable ASCII")
         return raw.decode()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -80,6 +81,9 @@ async def test_sequencer_assigns_gap_free_indexes_and_signs(
     checkpoint = open_checkpoint(latest.note, load_verifiers(signer_keys), TEST_ORIGIN)
     assert checkpoint.size == 30
     assert checkpoint.root_hash == reference.mth([e.event_hash for e in entries])
+    # read back with when the store recorded it (the Verify page shows it; not its identity)
+    assert latest.signed_at is not None and latest.signed_at.tzinfo is not None
+    assert latest == dataclasses.replace(latest, signed_at=None)
 
 
 async def test_empty_log_gets_a_signed_checkpoint_of_size_zero(

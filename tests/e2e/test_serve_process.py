@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
-import socket
 import stat
 import subprocess
 import sys
@@ -15,12 +15,6 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _wait_for_line(process: subprocess.Popen[str], needle: str, lines: list[str]) -> None:
@@ -37,15 +31,20 @@ def _wait_for_line(process: subprocess.Popen[str], needle: str, lines: list[str]
 
 
 def test_serve_starts_with_zero_configuration_and_stops_gracefully(tmp_path: Path) -> None:
-    port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
     process = subprocess.Popen(
-        [sys.executable, "-m", "ledger.cli", "serve", "--port", str(port)], cwd=tmp_path,
+        [sys.executable, "-m", "ledger.cli", "serve", "--port", "0"], cwd=tmp_path,
         env={**env, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True)
     lines: list[str] = []
     try:
         _wait_for_line(process, "serving on", lines)
+        # The process binds the port the system chose and prints it: no port picked beforehand
+        # that another test (or xdist worker) could take in between.
+        served = re.search(r"serving on http://127\.0\.0\.1:(\d+) ", lines[-1])
+        assert served is not None, lines[-1]
+        port = int(served.group(1))
+        assert port != 0
         token = next(line.split()[-1] for line in lines if "bootstrap operator token" in line)
         request = urllib.request.Request(
             f"http://127.0.0.1:{port}/v1/templates", headers={"Authorization": f"Bearer {token}"})

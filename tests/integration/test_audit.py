@@ -356,11 +356,13 @@ async def test_http_failures_are_mapped_to_ledger_errors(
 
 async def test_unreachable_server_is_pushback() -> None:
     verifier = parse_verifier_key(generate_key(TEST_ORIGIN)[1])
+    # Bound but not listening: connections are refused, and no other test (or xdist worker)
+    # can take the port while the socket holds it.
     with socket.socket() as unused:
         unused.bind(("127.0.0.1", 0))
         port = unused.getsockname()[1]
-    with pytest.raises(PushbackError, match=rf"127\.0\.0\.1:{port}/log/checkpoint"):
-        await audit_log(f"http://127.0.0.1:{port}", [verifier], request_timeout=5)
+        with pytest.raises(PushbackError, match=rf"127\.0\.0\.1:{port}/log/checkpoint"):
+            await audit_log(f"http://127.0.0.1:{port}", [verifier], request_timeout=5)
 
 
 async def test_cli_prints_ok_then_failed_and_never_opens_a_database(

@@ -47,11 +47,13 @@ class Parts:
     with_files: bool = False
     generated_at: str = ""
     time_zone: str = ""
+    report_renderer: dict[str, str] | None = None
 
     def header(self) -> layout.ManifestHeader:
         return layout.ManifestHeader(
             self.departure_id, self.generated_at, self.status, self.time_zone, self.checkpoint,
-            self.streams, self.with_files, layout.report_source_sha256(self.files))
+            self.streams, self.with_files, layout.report_source_sha256(self.files),
+            self.report_renderer)
 
 
 def open_members(data: bytes) -> dict[str, bytes]:
@@ -72,7 +74,7 @@ def parts_of(data: bytes) -> Parts:
                  for s in doc["streams"]],
         files={p: d for p, d in members.items() if p not in SEALS},
         with_files=doc["with_files"], generated_at=doc["generated_at"],
-        time_zone=doc["time_zone"])
+        time_zone=doc["time_zone"], report_renderer=doc.get("report_renderer"))
 
 
 def with_changes(parts: Parts, **changes: object) -> Parts:

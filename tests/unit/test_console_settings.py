@@ -27,3 +27,13 @@ def test_console_session_limits_are_read_from_the_environment() -> None:
 def test_a_bad_console_limit_is_refused_naming_the_variable(value: str) -> None:
     with pytest.raises(ConfigurationError, match="LEDGER_CONSOLE_IDLE_MINUTES"):
         Settings.from_env({"LEDGER_CONSOLE_IDLE_MINUTES": value})
+
+
+def test_the_verify_pages_bundle_bound_defaults_to_the_checkers_and_is_read_in_mib() -> None:
+    from web.verify_view import DEFAULT_MAX_BYTES
+
+    assert Settings.from_env({}).console_verify_max_bytes == DEFAULT_MAX_BYTES
+    read = Settings.from_env({"LEDGER_CONSOLE_VERIFY_MAX_MB": "8"})
+    assert read.console_verify_max_bytes == 8 << 20
+    with pytest.raises(ConfigurationError, match="LEDGER_CONSOLE_VERIFY_MAX_MB"):
+        Settings.from_env({"LEDGER_CONSOLE_VERIFY_MAX_MB": "0"})

@@ -115,3 +115,19 @@ async def test_a_leaver_on_a_phone_signs_in_by_the_link_hr_sent(browser: Browser
     assert await page.locator("h1").inner_text() == "Sign in with your link"
     await screenshot(page, "sign-in-link-en-desktop")
     await english.close()
+
+
+async def test_a_failure_on_the_link_page_logs_its_route_never_the_secret(
+        console: Console, site: Api, caplog: pytest.LogCaptureFixture) -> None:
+    path = await send_link(site)
+    secret = path.rsplit("/", 1)[1]
+
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the store fell over")
+
+    site.runtime.principals.redeem_sign_in_link = broken  # type: ignore[method-assign]
+    reply = await console.post_form(path, {})
+    assert reply.status == 500
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "/console/sign-in/link/{secret}" in logged and "error id" in logged
+    assert secret not in logged

@@ -1,0 +1,112 @@
+"""The Verify page over real HTTP: the log's checkpoint and keys for anyone (as /log/checkpoint
+and /log/key are public), and, for a signed-in principal, a bundle checked part by part as
+``ledger verify-bundle`` checks it, with pass or fail at the top."""
+
+from __future__ import annotations
+
+import aiohttp
+
+from ledger.bundle.report_verify import key_views
+from tests.integration.http_fixtures import Api, Reply
+from tests.support.bundles import open_members, zip_bytes
+from tests.support.console import Console, csrf_of
+from tests.support.console_cases import caught_up, closed_case
+
+VERIFY = "/console/verify"
+
+
+async def exported_bundle(site: Api) -> bytes:
+    """A closed case's final bundle, exported through the API by legal."""
+    departure_id = await closed_case(site)
+    await caught_up(site)
+    reply = await site.get(f"/v1/departures/{departure_id}/bundle", "legal.x")
+    assert reply.status == 200, reply.body[:300]
+    return reply.body
+
+
+async def upload(console: Console, data: bytes, *, token: str | None = None,
+                 csrf_first: bool = True) -> Reply:
+    """POST ``data`` as the ``bundle`` field, the page's CSRF token first (or ``token``)."""
+    if token is None:
+        token = csrf_of((await console.get(VERIFY)).body)
+    form = aiohttp.FormData()
+    if csrf_first:
+        form.add_field("csrf", token)
+    form.add_field("bundle", data, filename="bundle.zip", content_type="application/zip")
+    if not csrf_first:
+        form.add_field("csrf", token)
+    return await console.request("POST", VERIFY, data=form, headers={"Accept-Language": "en"})
+
+
+async def test_anyone_reads_the_checkpoint_and_the_keys_with_their_fingerprints(
+        console: Console, site: Api) -> None:
+    await closed_case(site)
+    await caught_up(site)
+    page = await console.get(VERIFY, headers={"Accept-Language": "en"})
+    assert page.status == 200  # no session: public, like /log/checkpoint and /log/key
+    text = page.body.decode()
+    latest = await site.runtime.reader.latest()
+    assert f"<dd>{latest.size}</dd>" in text
+    root = latest.note.decode().split("\n")[2]
+    assert f'<code class="hash">{root}</code>' in text
+    [key] = key_views([v.vkey for v in site.runtime.verifiers])
+    assert f'<code class="hash">{key.fingerprint}</code>' in text and key.key_id in text
+    assert latest.signed_at is not None and "<dt>Signed at</dt>" in text
+    assert 'enctype="multipart/form-data"' not in text  # checking needs a session
+
+
+async def test_a_real_bundle_passes_part_by_part(console: Console, site: Api) -> None:
+    bundle = await exported_bundle(site)
+    await console.sign_in("legal.x")
+    reply = await upload(console, bundle)
+    assert reply.status == 200, reply.body[:500]
+    page = reply.body.decode()
+    verdict = page.split('<section class="verdict ')[1].split("</section>")[0]
+    assert verdict.startswith("pass") and "PASS: the bundle is intact" in verdict
+    assert "<samp>PASS: final bundle of departure" in verdict
+    lines = page.split('<ol class="check-lines">')[1].split("</ol>")[0]
+    assert lines.count('<li class="line-ok">') > 5 and "line-fail" not in lines
+
+
+async def test_a_tampered_bundle_fails_naming_the_changed_entry(console: Console,
+                                                               site: Api) -> None:
+    members = open_members(await exported_bundle(site))
+    entry = next(p for p in members if p.startswith("entries/"))
+    members[entry] = members[entry].replace(b'"', b"'", 1)
+    await console.sign_in("hr.sun")
+    reply = await upload(console, zip_bytes(members))
+    page = reply.body.decode()
+    verdict = page.split('<section class="verdict ')[1].split("</section>")[0]
+    assert verdict.startswith("fail") and "FAIL: the bundle does not verify" in verdict
+    assert f"<li><strong>{entry}</strong>: SHA-256 differs from the manifest</li>" in verdict
+    assert "<samp>FAIL: 1 problem(s)</samp>" in verdict
+
+
+async def test_checking_needs_a_session_and_the_token_before_the_file(
+        console: Console) -> None:
+    data = b"PK\3\4 not really a zip"
+    pre = csrf_of((await console.get("/console/sign-in")).body)  # a pre-session token
+    assert (await upload(console, data, token=pre)).status == 403  # not signed in
+    await console.sign_in("audit.x")
+    assert (await upload(console, data, token="0" * 64)).status == 403
+    assert (await upload(console, data, token="0" * 100_000)).status == 403  # not read whole
+    assert (await upload(console, data, csrf_first=False)).status == 403
+    not_zip = await upload(console, data)
+    assert not_zip.status == 200 and 'class="verdict fail"' in not_zip.body.decode()
+    empty = await upload(console, b"")
+    assert empty.status == 422 and "the file is empty" in empty.body.decode()
+
+
+async def test_a_bundle_over_the_configured_bound_is_refused(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from tests.integration.http_fixtures import serve
+    from tests.support.console import console_session
+
+    assert isinstance(tmp_path, Path)
+    async with serve(f"sqlite:///{tmp_path}/l.db", tmp_path,
+                     console_verify_max_bytes=1 << 20) as site, console_session() as session:
+        console = Console(site, session)
+        await console.sign_in("legal.x")
+        reply = await upload(console, b"PK" + b"\0" * (2 << 20))
+        assert reply.status == 413 and "larger than 1048576 bytes" in reply.body.decode()

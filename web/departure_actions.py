@@ -1,0 +1,137 @@
+"""HR's actions on the departure page, each a POST form running the API's own command
+(ledger.service.commands, through ``Ledger.execute`` as the actor of the session): apply a
+checklist, add an item, reassign its receiver, remind, waive with a reason, submit for
+approval, approve a step, close. The use cases decide who may; a refusal re-renders the page
+with the API's problem beside the form, kept filled in."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from uuid import UUID
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from api.body import path_uuid
+from api.runtime_key import RUNTIME
+from ledger.errors import LedgerError
+from ledger.service import commands as c
+from web.departure_pages import kept, show
+from web.i18n import N_
+from web.keys import context_of
+from web.render import flash, problem_text
+from web.session import see_other, signed_in
+
+routes = web.RouteTableDef()
+CASE = "/departures/{departure_id}"
+ITEM = CASE + "/items/{item_id}"
+Build = Callable[[dict[str, str]], c.Model]
+
+
+async def _run(request: web.Request, failed: str, fields: tuple[str, ...], build: Build,
+               done: str) -> web.StreamResponse:
+    """Parse the form, run the command, and go back to the case (waiting there for the
+    board to show the command's last event); on a refusal show the page with the problem."""
+    actor = signed_in(request)
+    departure_id = path_uuid(request, "departure_id")
+    values = kept(await request.post(), *fields)
+    try:
+        outcome = await request.app[RUNTIME].ledger.execute(build(values), actor,
+                                                           context_of(request))
+    except (LedgerError, ValidationError) as error:
+        problem = problem_text(request, error)
+        status = problem["status"]
+        return await show(request, departure_id, problem=problem, failed=failed, form=values,
+                          status=status if isinstance(status, int) else 500)
+    events: Any = outcome.body.get("events") or []
+    after = f"?after={events[-1]['id']}" if events else ""
+    response = see_other(f"/console/departures/{departure_id}{after}")
+    flash(request, response, done)
+    return response
+
+
+def _departure(request: web.Request) -> UUID:
+    return path_uuid(request, "departure_id")
+
+
+def _item(request: web.Request) -> UUID:
+    return path_uuid(request, "item_id")
+
+
+@routes.post(CASE + "/apply")
+async def apply_checklist(request: web.Request) -> web.StreamResponse:
+    """Apply a checklist (``ApplyTemplate``)."""
+    return await _run(request, "apply", ("template_key",), lambda v: c.ApplyTemplate(
+        departure_id=_departure(request), template_key=v["template_key"]),
+        N_("The checklist was applied."))
+
+
+def _add_item(request: web.Request, v: dict[str, str]) -> c.Model:
+    return c.AddItem.model_validate({
+        "departure_id": _departure(request), "category": v["category"], "title": v["title"],
+        "receiver": v["receiver"].strip(), "acceptance_criteria": v["acceptance_criteria"],
+        "mandatory": v.get("mandatory") == "yes", "due_date": v["due_date"] or None})
+
+
+@routes.post(CASE + "/items")
+async def add_item(request: web.Request) -> web.StreamResponse:
+    """Add an item (``AddItem``)."""
+    return await _run(request, "add-item", ("category", "title", "receiver",
+                                            "acceptance_criteria", "mandatory", "due_date"),
+                      lambda v: _add_item(request, v), N_("The item was added."))
+
+
+@routes.post(CASE + "/submit")
+async def submit_for_approval(request: web.Request) -> web.StreamResponse:
+    """Send a draft into its approval chain (``SubmitForApproval``)."""
+    return await _run(request, "submit", (), lambda v: c.SubmitForApproval(
+        departure_id=_departure(request)), N_("The case was submitted for approval."))
+
+
+def _step(text: str) -> int:
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 3 else -1
+
+
+@routes.post(CASE + "/approve")
+async def approve_step(request: web.Request) -> web.StreamResponse:
+    """Approve the current step (``ApproveStep``: its approver only)."""
+    return await _run(request, "approve", ("step", "comment"), lambda v: c.ApproveStep(
+        departure_id=_departure(request), step=_step(v["step"]), comment=v["comment"]),
+        N_("You approved this step."))
+
+
+@routes.post(CASE + "/close")
+async def close(request: web.Request) -> web.StreamResponse:
+    """Close the case (``CloseDeparture``: the gate decides)."""
+    return await _run(request, "close", ("note",), lambda v: c.CloseDeparture(
+        departure_id=_departure(request), note=v["note"]), N_("The case is closed."))
+
+
+@routes.post(ITEM + "/reassign")
+async def reassign(request: web.Request) -> web.StreamResponse:
+    """Give an item a new receiver (``ReassignItem``), with a reason."""
+    item = _item(request)
+    return await _run(request, f"reassign-{item}", ("receiver", "reason"),
+                      lambda v: c.ReassignItem(item_id=item, receiver=v["receiver"].strip(),
+                                               reason=v["reason"]),
+                      N_("The item has a new receiver."))
+
+
+@routes.post(ITEM + "/waive")
+async def waive(request: web.Request) -> web.StreamResponse:
+    """Waive an item (``WaiveItem``), with a required reason."""
+    item = _item(request)
+    return await _run(request, f"waive-{item}", ("reason",), lambda v: c.WaiveItem(
+        item_id=item, reason=v["reason"]), N_("The item was waived."))
+
+
+@routes.post(ITEM + "/remind")
+async def remind(request: web.Request) -> web.StreamResponse:
+    """Record a reminder about an item (``SendReminder``) to the person who must act."""
+    item = _item(request)
+    return await _run(request, f"remind-{item}", ("to", "channel", "message"),
+                      lambda v: c.SendReminder.model_validate({
+                          "departure_id": _departure(request), "to": v["to"].strip(),
+                          "item_ids": [item], "channel": v["channel"],
+                          "message": v["message"]}), N_("The reminder was recorded."))
