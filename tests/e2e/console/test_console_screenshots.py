@@ -29,6 +29,12 @@ from tests.support.console_pages import PAGES, ConsolePage, World, build_world, 
 from web.site import PAGE_AREAS
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
+# what sticks out past the screen's right edge, innermost first (for the failure's message)
+WIDER = """(limit) => [...document.querySelectorAll("body *")]
+  .filter(e => e.getBoundingClientRect().right > limit + 1)
+  .filter(e => ![...e.children].some(c => c.getBoundingClientRect().right > limit + 1))
+  .slice(0, 5).map(e => e.tagName.toLowerCase() + "." + [...e.classList].join(".") + " "
+                   + Math.round(e.getBoundingClientRect().right))"""
 SERVED = {route.path for area in PAGE_AREAS for route in area
           if getattr(route, "method", "") == "GET"}
 
@@ -86,7 +92,8 @@ async def test_every_page_reads_well_in_both_languages_on_a_desktop_and_a_phone(
                 await page.goto(site.base + path)  # loaded at that width, as a phone does
                 await screenshot(page, f"page-{shown.name}-{lang}-{device}")
                 width = await page.evaluate("document.documentElement.scrollWidth")
-                assert width <= size["width"], (lang, device, width)
+                assert width <= size["width"], (lang, device, width, await page.evaluate(
+                    WIDER, size["width"]))
                 if n == 0 and device == "phone":
                     assert await serious_violations(page) == [], (lang, device)
         assert problems == []
