@@ -199,41 +199,61 @@ async def drop_database(dsn: str, name: str) -> None:
         await conn.close()
 
 
+async def start_case(ledger: Ledger, n: int, hr: Actor, manager: Actor, successor: str,
+                     context: RequestContext, last_working_day: dt.date | None = None,
+                     principals: PrincipalStore | None = None
+                     ) -> tuple[uuid.UUID, list[uuid.UUID]]:
+    """Departure ``n`` (leaver ``emp-bench-{n}``, Sales) started by ``hr``, approved by
+    ``manager`` and given the sales checklist with ``successor``: open, handing over. With
+    ``principals`` (a runtime's ledger names only known principals) the leaver is created
+    first. Returns the case and the checklist's items."""
+    from ledger.principals import Principal
+
+    last_day = last_working_day or dt.date.today() + dt.timedelta(days=30)
+    if principals is not None:
+        await principals.add_principal(
+            Principal(f"emp-bench-{n}", f"Bench Leaver {n}", ("employee",)))
+    outcome = await ledger.execute(c.StartDeparture(
+        leaver=c.Leaver(id=f"emp-bench-{n}", name=f"Bench Leaver {n}", department="Sales",
+                        position="Account Manager", role_family="sales"),
+        manager_id=manager.id, hr_owner_id=hr.id,
+        notice_date=min(dt.date.today(), last_day - dt.timedelta(days=30)),
+        last_working_day=last_day, reason="Resigned (benchmark)",
+        approval_chain=[c.ApprovalStep(name="Line manager", approver_id=manager.id)],
+    ), hr, context)
+    departure_id = uuid.UUID(str(outcome.result["departure_id"]))
+    await ledger.execute(c.SubmitForApproval(departure_id=departure_id), hr, context)
+    await ledger.execute(c.ApproveStep(departure_id=departure_id, step=0, comment="ok"),
+                         manager, context)
+    outcome = await ledger.execute(c.ApplyTemplate(
+        departure_id=departure_id, template_key="sales", successor_id=successor), hr, context)
+    created = outcome.result["item_ids"]
+    if not isinstance(created, list) or not created:
+        raise BenchError(f"ApplyTemplate created no items: {outcome.result!r}")
+    return departure_id, [uuid.UUID(str(i)) for i in created]
+
+
+async def add_people(principals: PrincipalStore, *ids: str) -> None:
+    """Employees ``ids`` (named as their ids), for the cases to name."""
+    from ledger.principals import Principal
+
+    for principal_id in ids:
+        await principals.add_principal(Principal(principal_id, principal_id, ("employee",)))
+
+
 async def create_items(ledger: Ledger, count: int, hr: Actor, manager: Actor, successor: str,
                        context: RequestContext,
                        principals: PrincipalStore | None = None) -> list[uuid.UUID]:
     """Departures through to handing over with the sales checklist, until ``count`` items.
     With ``principals`` (a runtime's ledger names only known principals), the people each
     case names are created first."""
-    from ledger.principals import Principal
-
-    today = dt.date.today()
     items: list[uuid.UUID] = []
     if principals is not None:
-        for principal_id in (manager.id, successor):
-            await principals.add_principal(Principal(principal_id, principal_id, ("employee",)))
+        await add_people(principals, manager.id, successor)
     n = 0
     while len(items) < count:
         n += 1
-        if principals is not None:
-            await principals.add_principal(
-                Principal(f"emp-bench-{n}", f"Bench Leaver {n}", ("employee",)))
-        outcome = await ledger.execute(c.StartDeparture(
-            leaver=c.Leaver(id=f"emp-bench-{n}", name=f"Bench Leaver {n}", department="Sales",
-                            position="Account Manager", role_family="sales"),
-            manager_id=manager.id, hr_owner_id=hr.id, notice_date=today,
-            last_working_day=today + dt.timedelta(days=30), reason="Resigned (benchmark)",
-            approval_chain=[c.ApprovalStep(name="Line manager", approver_id=manager.id)],
-        ), hr, context)
-        departure_id = uuid.UUID(str(outcome.result["departure_id"]))
-        await ledger.execute(c.SubmitForApproval(departure_id=departure_id), hr, context)
-        await ledger.execute(c.ApproveStep(departure_id=departure_id, step=0, comment="ok"),
-                             manager, context)
-        outcome = await ledger.execute(c.ApplyTemplate(
-            departure_id=departure_id, template_key="sales", successor_id=successor),
-            hr, context)
-        created = outcome.result["item_ids"]
-        if not isinstance(created, list) or not created:
-            raise BenchError(f"ApplyTemplate created no items: {outcome.result!r}")
-        items.extend(uuid.UUID(str(i)) for i in created)
+        _, created = await start_case(ledger, n, hr, manager, successor, context,
+                                      principals=principals)
+        items.extend(created)
     return items[:count]

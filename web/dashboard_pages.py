@@ -99,14 +99,13 @@ async def home(request: web.Request) -> web.Response:
     page = _page(request.query)
     runtime, now = request.app[RUNTIME], moments(request)
     board = await bq.hr_dashboard(runtime.projections, actor, wanted, now, PAGE,
-                                  (page - 1) * PAGE, None, runtime.principals)
-    overdue = await bq.hr_dashboard(runtime.projections, actor, bq.DashboardFilter(
-        overdue=True), now, 1, 0, None, runtime.principals)
+                                  (page - 1) * PAGE, None, runtime.principals,
+                                  count_overdue=True)
     pages = max(1, -(-board["total"] // PAGE))
     query = {k: v for k, v in kept.items() if v}
     rows = [_row(s, now.today, request[LOCALE]) for s in board["items"]]
     return render(request, "dashboard.html", rows=rows,
-                  total=board["total"], overdue_cases=overdue["total"], filters=kept,
+                  total=board["total"], overdue_cases=board["overdue_total"], filters=kept,
                   states=DEPARTURE_STATES, risks=RISKS, page=page, pages=pages,
                   prev_qs=urlencode({**query, "page": page - 1}),
                   next_qs=urlencode({**query, "page": page + 1}), today=now.today)

@@ -184,7 +184,7 @@ async def _unreceived(store: ProjectionStore, principals: PrincipalStore | None,
 def _keys(t: dict[str, str], clause: str) -> str:
     """The matching cases' sort keys and risk flags (which also give every moment its
     parameter's type, where the clause names none of them)."""
-    return (f"SELECT d.departure_id, d.last_working_day, d.started_at, {_FLAGS} "
+    return (f"SELECT d.departure_id, d.last_working_day, d.started_at, d.next_due, {_FLAGS} "
             f"FROM {t['departures']} d{clause}")
 
 
@@ -316,6 +316,14 @@ class _Matching:
                                  *self.params)
         return int(rows[0]["n"])
 
+    async def counts(self, store: ProjectionStore) -> tuple[int, int]:
+        """How many cases match, and how many of them have an item past its due date (the
+        ``overdue`` filter's test, ``next_due < today``), in one read."""
+        rows = await store.fetch(
+            "SELECT count(*) AS n, coalesce(sum(CASE WHEN z.next_due < $1 THEN 1 ELSE 0 END), "
+            f"0) AS late FROM ({_keys(self.t, self.clause)}) z", *self.params)
+        return int(rows[0]["n"]), int(rows[0]["late"])
+
 
 async def _matching(store: ProjectionStore, actor: Actor, wanted: DashboardFilter,
                     moments: Moments, wait: Wait | None, action: str) -> _Matching:
@@ -330,14 +338,21 @@ async def _matching(store: ProjectionStore, actor: Actor, wanted: DashboardFilte
 async def hr_dashboard(store: ProjectionStore, actor: Actor, wanted: DashboardFilter,
                        moments: Moments, limit: int, offset: int,
                        wait: Wait | None = None,
-                       principals: PrincipalStore | None = None) -> dict[str, Any]:
-    """Open departures, riskiest first (then by last working day), filtered and paged."""
+                       principals: PrincipalStore | None = None, *,
+                       count_overdue: bool = False) -> dict[str, Any]:
+    """Open departures, riskiest first (then by last working day), filtered and paged; with
+    ``count_overdue`` also ``overdue_total``, how many of the matching cases the ``overdue``
+    filter would keep (read with the total, in the same query)."""
     m = await _matching(store, actor, wanted, moments, wait, "read the HR dashboard")
     rows = await store.fetch(_ranked(m.t, m.clause, limit, offset), *m.params)
     summaries = [_summary(r) for r in rows]
     await _unreceived(store, principals, m.t, summaries)
-    return {"position": m.where.position, "total": await m.count(store), "limit": limit,
-            "offset": offset, "items": summaries}
+    if not count_overdue:
+        return {"position": m.where.position, "total": await m.count(store), "limit": limit,
+                "offset": offset, "items": summaries}
+    total, overdue = await m.counts(store)
+    return {"position": m.where.position, "total": total, "limit": limit, "offset": offset,
+            "items": summaries, "overdue_total": overdue}
 
 
 async def list_departures(ledger: Ledger, store: ProjectionStore, actor: Actor,

@@ -9,7 +9,9 @@ import datetime as dt
 import json
 from typing import Any
 
+from ledger.projections import board_queries as bq
 from tests.conftest import drain
+from tests.integration.http_fixtures import HR as HR_ACTOR
 from tests.integration.http_fixtures import Api
 from tests.integration.test_http_api import add_item, approved
 from tests.support.counting import CountingProjector
@@ -91,6 +93,22 @@ async def test_the_hr_dashboard_sorts_by_risk_filters_and_is_for_overseers(api: 
     assert (await api.get("/v1/boards/hr", "wang.lei")).status == 403
     assert (await api.get("/v1/boards/hr?risk=extreme", "hr.sun")).problem(422)["field"] == (
         "risk")
+
+
+async def test_the_dashboard_counts_the_overdue_cases_among_those_matching_in_one_read(
+        api: Api) -> None:
+    await risky_case(api)
+    await approved(api, department="R&D", last_day="2026-12-31")
+    await settled(api)
+    hr, moments = HR_ACTOR, bq.Moments(TODAY.date(), TODAY)
+    for wanted, total, overdue in ((bq.DashboardFilter(), 2, 1),
+                                   (bq.DashboardFilter(department="R&D"), 1, 0),
+                                   (bq.DashboardFilter(overdue=True), 1, 1)):
+        page = await bq.hr_dashboard(api.runtime.projections, hr, wanted, moments, 1, 0,
+                                     count_overdue=True)
+        assert (page["total"], page["overdue_total"]) == (total, overdue), wanted
+        plain = await bq.hr_dashboard(api.runtime.projections, hr, wanted, moments, 1, 0)
+        assert "overdue_total" not in plain and plain["total"] == total
 
 
 async def test_a_risk_that_comes_with_time_shows_without_a_new_event(api: Api) -> None:

@@ -5,6 +5,7 @@ except in CI (CI=true), where they fail. Screenshots go to tests/artifacts/conso
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -21,6 +22,14 @@ PHONE = {"width": 390, "height": 844}
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
     """A headless Chromium for one test."""
+    async with chromium() as launched:
+        yield launched
+
+
+@contextlib.asynccontextmanager
+async def chromium() -> AsyncIterator[Browser]:
+    """Launch the headless Chromium (for a fixture of any scope): skipped without it, except
+    in CI, where that fails."""
     if not os.path.exists(CHROMIUM):  # noqa: ASYNC240 - one stat, before the loop does anything
         if os.environ.get("CI") == "true":
             pytest.fail(f"{CHROMIUM} is missing (Debian package chromium, required in CI)")

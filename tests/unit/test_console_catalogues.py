@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from babel.messages.pofile import read_po
+from markupsafe import Markup
 
 from web.catalogue import WEB, add_new_messages, console_messages
 from web.i18n import choose_language, load_catalogues, local_date, local_time
@@ -93,3 +94,15 @@ def test_templates_translate_and_escape_what_they_interpolate() -> None:
     assert page.render() == "欢迎，&lt;b&gt;|欢迎，&lt;i&gt;|还剩 3 天|登录"
     assert envs["en"].from_string('{{ _("Welcome, %(name)s", name="<b>") }}').render() == (
         "Welcome, &lt;b&gt;")
+
+
+def test_templates_read_a_rows_keys_as_attributes_and_escape_every_value_they_format() -> None:
+    env = build_environments(load_catalogues("Asia/Shanghai"))["en"]
+    row = {"get": "x", "items": 3, "name": "<script>", "leaver": {"name": "a&b"}}
+    page = env.from_string(
+        '{{ row.leaver.name }}|{{ _("Welcome, %(name)s", name=row.name) }}|'
+        '{{ row.get("name") }}|{{ row.items()|list|length }}|{{ row.missing is undefined }}'
+    ).render(row=row)  # a dict's methods stay methods, as Jinja has them
+    assert page == "a&amp;b|Welcome, &lt;script&gt;|&lt;script&gt;|4|True"
+    markup = env.from_string('{{ _("Welcome, %(name)s", name=b) }}').render(b=Markup("<b>x</b>"))
+    assert markup == "Welcome, <b>x</b>"

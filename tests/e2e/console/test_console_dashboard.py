@@ -73,3 +73,17 @@ async def test_the_dashboard_pages_by_twenty_five(console: Console, site: Api) -
     assert CASE_LINK.findall(first) + CASE_LINK.findall(second) == ids
     assert 'rel="next"' in first and 'rel="prev"' not in first
     assert 'rel="prev"' in second and 'rel="next"' not in second
+
+
+async def test_the_overdue_figure_counts_the_cases_the_filter_keeps_as_the_api_does(
+        console: Console, site: Api) -> None:
+    await risky_and_calm_cases(site)
+    await console.sign_in("hr.sun")
+    for query in ("", "department=Sales", "department=R%26D", "risk=high"):
+        page = (await console.get(f"/console/?{query}",
+                                  headers={"Accept-Language": "en"})).body.decode()
+        sep = "&" if query else ""
+        served = (await site.read_model(f"/v1/boards/hr?{query}{sep}overdue=true",
+                                        "hr.sun")).json()
+        assert f"With overdue items: {served['total']}" in page, query
+    assert served["total"] == 1  # the risky case is high risk and overdue

@@ -1,0 +1,170 @@
+"""The whole story of issue 12 in one real Chromium against one real server on loopback: HR
+starts a departure and applies the sales checklist; the leaver, signed in by the one-time
+link HR sent, on a 390-pixel phone, uploads the client file; the receiver rejects it with a
+reason; the leaver resubmits; the receiver confirms with a signature made in the browser
+(WebCrypto Ed25519); IT clears its queue item; the HR dashboard, open all along, shows it
+without a reload; HR closes; legal downloads the bundle and verifies it on the verify page.
+
+What has no console page is done as the people's other tools do it, through the API, and
+says so where it happens: starting the case (the console has no form for it), the link's
+sending (HR's API), the IAM system's report, the other items' waivers (not the story's
+point) and the handover confirmation's signatures (tests/support/confirmation.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from playwright.async_api import Browser, FilePayload, Page
+
+from tests.integration.http_fixtures import Api, Reply, departure_body
+from tests.support.browser import follow, new_context, screenshot, signed_in_page
+from tests.support.confirmation import sign_confirmation_over_http
+from tests.support.console_cases import following, item_ids
+
+CLIENT_FILE = "客户名单及联系人交接"  # the sales checklist's client list, for the successor
+IT_ITEM = "停用企业邮箱并设置转交"  # the clearance checklist's e-mail account, for IT
+
+
+def _ok(reply: Reply, status: int = 200) -> dict[str, Any]:
+    assert reply.status == status, reply.body[:400]
+    found: dict[str, Any] = reply.json()
+    return found
+
+
+async def _upload(page: Page, name: str, content: bytes) -> None:
+    """Choose ``name`` in the item's submit form and send it (the page's script uploads
+    it with progress, then follows the server's redirect)."""
+    chosen: FilePayload = {"name": name, "mimeType": "text/csv", "buffer": content}
+    await page.set_input_files("#file", files=[chosen])
+    await page.fill("#note", f"{name}，请查收")
+    async with page.expect_navigation():
+        await page.click("form[action$='/submit'] button[type=submit]")
+
+
+async def test_hr_leaver_receiver_it_and_legal_take_a_departure_from_start_to_verified_bundle(
+        browser: Browser, site: Api, tmp_path: Path) -> None:
+    async with following(site):
+        # HR starts the case (through the API: the console has no form to start one)
+        started = _ok(await site.post("/v1/departures", "hr.sun", json={
+            **departure_body(last_day="2027-01-29"), "successor_id": "zhao.min"}), 201)
+        departure_id = str(started["result"]["departure_id"])
+        case = f"{site.base}/console/departures/{departure_id}"
+        hr = await signed_in_page(browser, site.base, site.tokens["hr.sun"],
+                                  accept_language="en-GB,en")
+        await hr.goto(case)
+        await follow(hr, "form[action$='/submit'] button")
+        manager = await signed_in_page(browser, site.base, site.tokens["li.qiang"])
+        await manager.goto(case)
+        await follow(manager, "form[action$='/approve'] button")
+        await manager.context.close()
+        # HR applies the sales checklist on the case's page (and the clearance one, for IT)
+        await hr.goto(case)
+        for key in ("sales", "clearance"):
+            await hr.select_option("#template-key", key)
+            await follow(hr, "form[action$='/apply'] button")
+        items = await item_ids(site, departure_id)
+        client_file, it_item = items[CLIENT_FILE], items[IT_ITEM]
+        assert await hr.locator(f"#item-{client_file} .item-title").inner_text() == CLIENT_FILE
+        # HR's dashboard stays open from here on
+        dashboard = await hr.context.new_page()
+        await dashboard.goto(f"{site.base}/console/")
+        row = dashboard.locator("li.case", has=dashboard.locator(
+            f"a[href='/console/departures/{departure_id}']"))
+        progress = row.locator(".progress label")
+        assert (await progress.inner_text()).startswith("0 of 26 ")
+        await dashboard.evaluate("window.storyMark = 'still this page'")  # gone on a reload
+
+        # HR sends the leaver a one-time sign-in link (HR's API; the console has no form)
+        link = _ok(await site.post("/v1/principals/wang.lei/sign-in-links", "hr.sun",
+                                         json={"departure_id": departure_id}), 201)
+        leaver = await (await new_context(browser, phone=True)).new_page()
+        await leaver.goto(str(link["url"]))
+        await follow(leaver, "form.card button[type=submit]")
+        await leaver.goto(f"{site.base}/console/tasks")
+        await follow(leaver, f"a[href='/console/items/{client_file}']")
+        await _upload(leaver, "客户名单.csv", "客户,联系人\n华东电气,王经理\n".encode())
+        assert (await leaver.locator(".item-state").inner_text()).startswith("已提交")
+        assert (await site.get(f"/v1/items/{client_file}", "hr.sun")).json()["state"] == (
+            "submitted")
+        await screenshot(leaver, "story-leaver-submitted-zh-phone")
+        assert await leaver.evaluate("document.documentElement.scrollWidth") <= 390
+
+        # the receiver rejects it with a reason
+        receiver = await signed_in_page(browser, site.base, site.tokens["zhao.min"])
+        await receiver.goto(f"{site.base}/console/items/{client_file}")
+        await receiver.fill("#reason", "缺少华南区客户的联系人")
+        await follow(receiver, "form[action$='/reject'] button")
+        assert (await site.get(f"/v1/items/{client_file}", "hr.sun")).json()["state"] == (
+            "rejected")
+
+        # the leaver sees the reason and resubmits
+        await leaver.goto(f"{site.base}/console/items/{client_file}")
+        assert await leaver.locator(".rejection .reason").inner_text() == "缺少华南区客户的联系人"
+        await _upload(leaver, "客户名单-全.csv",
+                      "客户,联系人\n华东电气,王经理\n华南物流,陈总\n".encode())
+        resubmitted = (await site.get(f"/v1/items/{client_file}", "hr.sun")).json()
+        assert resubmitted["state"] == "submitted"
+        assert [e["name"] for e in resubmitted["evidence"]] == ["客户名单.csv", "客户名单-全.csv"]
+
+        # the receiver confirms with a signature made in the browser by their own key
+        await receiver.goto(f"{site.base}/console/items/{client_file}")
+        await receiver.click(".sign-show")
+        statement = receiver.locator("pre.statement")
+        await statement.wait_for()
+        assert CLIENT_FILE in await statement.inner_text()
+        async with receiver.expect_navigation():
+            await receiver.click(".sign-now")
+        confirmed = (await site.get(f"/v1/items/{client_file}", "hr.sun")).json()
+        assert confirmed["state"] == "confirmed" and confirmed["confirmed_by"] == "zhao.min"
+        assert [s["strong"] for s in confirmed["signoffs"]] == [True]  # signed, by key
+        keys = (await site.get("/v1/principals/zhao.min/keys", "zhao.min")).json()["keys"]
+        assert keys, "the browser's Ed25519 key is registered for the receiver"
+        await receiver.context.close()
+
+        # (the dashboard has followed the receiver's confirmation live)
+        await progress.filter(has_text="1 of 26 ").wait_for(timeout=10_000)
+
+        # IT clears its queue item once the IAM system has reported the account disabled
+        _ok(await site.post(f"/v1/items/{it_item}/external-evidence", "system.iam",
+                                  json={"source": "Okta", "kind": "account_disabled",
+                                        "reference": "OKTA-4711"}), 201)
+        it = await signed_in_page(browser, site.base, site.tokens["it.qian"], phone=True)
+        await it.goto(f"{site.base}/console/queues/it")
+        await it.fill(f"#note-{it_item}", "邮箱已停用并设置转交")
+        await follow(it, f"#item-{it_item} form[action$='/confirm'] button")
+        assert await it.locator(f"#item-{it_item}").count() == 0
+        await it.context.close()
+
+        # the dashboard HR left open has followed, without a reload
+        await progress.filter(has_text="2 of 26 ").wait_for(timeout=10_000)
+        assert await dashboard.evaluate("window.storyMark") == "still this page"
+
+        # the rest of the checklist is waived (not the story's point), the confirmation
+        # signed by everyone (tests/support/confirmation.py), and HR closes on the page
+        for title, item_id in items.items():
+            if item_id not in (client_file, it_item):
+                _ok(await site.post(f"/v1/items/{item_id}/waive", "hr.sun",
+                                          json={"reason": f"story: {title} not needed"}))
+        await sign_confirmation_over_http(site, departure_id)
+        await hr.goto(case)
+        await follow(hr, "section[data-part=close] button[type=submit]")
+        assert "closed" in (await site.get(f"/v1/departures/{departure_id}", "hr.sun")
+                            ).json()["state"]
+
+        # legal downloads the final bundle and checks it on the verify page
+        legal = await signed_in_page(browser, site.base, site.tokens["legal.x"],
+                                     accept_language="en-GB,en")
+        await legal.goto(case)
+        async with legal.expect_download() as waiting:
+            await legal.click(f"a[href='/console/departures/{departure_id}/bundle']")
+        bundle = tmp_path / "bundle.zip"
+        await (await waiting.value).save_as(bundle)
+        await legal.goto(f"{site.base}/console/verify")
+        await legal.set_input_files("#bundle", str(bundle))
+        async with legal.expect_navigation():
+            await legal.click("form.upload button")
+        assert (await legal.locator(".verdict h2").inner_text()).startswith("PASS")
+        await screenshot(legal, "story-verify-pass-en-desktop")
+        await legal.context.close()
+        await hr.context.close()
