@@ -24,7 +24,7 @@ from ledger.service import queries as q
 from web.i18n import N_
 from web.keys import context_of
 from web.render import flash, problem_text, render, status_of
-from web.security import CSRF_HEADER, streams_its_form
+from web.security import CSRF_HEADER, streamed_form
 from web.session import see_other, signed_in
 from web.signature_form import signature_fields
 from web.streamed_form import StreamedForm, read_streamed_form
@@ -82,7 +82,7 @@ def _lines(text: str) -> list[dict[str, str]]:
 
 
 @routes.post("/items/{item_id}/submit")
-@streams_its_form
+@streamed_form
 async def submit(request: web.Request) -> web.Response:
     """Store the chosen files (each recorded on the item as the API's upload records it),
     then submit the item citing them and the files kept from before."""
