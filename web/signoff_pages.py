@@ -19,10 +19,10 @@ from ledger.service import dispute_queries as dq
 from ledger.service import queries as q
 from web.i18n import N_
 from web.keys import context_of
+from web.labels import PARTY_LABELS, RESPONSIBILITY_LABELS
 from web.render import flash, problem_text, render, status_of
 from web.session import see_other, signed_in
 from web.signature_form import signature_fields
-from web.task_labels import PARTY_LABELS, RESPONSIBILITY_LABELS
 
 routes = web.RouteTableDef()
 
