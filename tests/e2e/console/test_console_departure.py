@@ -13,8 +13,9 @@ import re
 import zipfile
 
 from tests.integration.http_fixtures import Api, departure_body
+from tests.support.case_steps import add_item
 from tests.support.confirmation import sign_confirmation_over_http
-from tests.support.console import Console, add_item, console_session, csrf_of, open_case
+from tests.support.console import Console, console_session, csrf_of, open_case
 
 CLOSE_BUTTON = re.compile(r'<button type="submit"( disabled[^>]*)?>Close</button>')
 
