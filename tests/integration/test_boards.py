@@ -4,7 +4,6 @@ rebuild that swaps in identical tables."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
 from typing import Any
@@ -15,6 +14,7 @@ from tests.integration.http_fixtures import HR as HR_ACTOR
 from tests.integration.http_fixtures import Api
 from tests.integration.test_http_api import add_item, approved
 from tests.support.counting import CountingProjector
+from tests.support.sse import next_event
 
 TODAY = dt.datetime(2026, 11, 28, 9, 0, tzinfo=dt.UTC)  # two days before the last day
 
@@ -328,19 +328,6 @@ async def test_the_handover_report_counts_closed_cases_by_department(api: Api) -
 
 
 # --- live updates (Server-Sent Events) ----------------------------------------------------------
-
-async def next_event(lines: Any) -> dict[str, str]:
-    """Read one SSE event (its fields) from an aiohttp response's line stream."""
-    fields: dict[str, str] = {}
-    while True:
-        raw = await asyncio.wait_for(lines.readline(), timeout=10)
-        line = raw.decode().rstrip("\r\n")
-        if line == "" and fields:
-            return fields
-        if line and not line.startswith(":"):
-            name, _, value = line.partition(":")
-            fields[name] = value.lstrip(" ")
-
 
 async def test_a_cases_board_is_sent_live_and_resumes_from_last_event_id(api: Api) -> None:
     departure_id, clients, _ = await risky_case(api)
