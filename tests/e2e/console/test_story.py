@@ -117,11 +117,12 @@ async def test_hr_leaver_receiver_it_and_legal_take_a_departure_from_start_to_ve
         # the leaver sees the reason and resubmits
         await leaver.goto(f"{site.base}/console/items/{client_file}")
         assert await leaver.locator(".rejection .reason").inner_text() == "缺少华南区客户的联系人"
+        assert not await leaver.is_checked("#keep-1")  # the rejected file: cited again if ticked
         await _upload(leaver, "客户名单-全.csv",
                       "客户,联系人\n华东电气,王经理\n华南物流,陈总\n".encode())
         resubmitted = (await site.get(f"/v1/items/{client_file}", "hr.sun")).json()
         assert resubmitted["state"] == "submitted"
-        assert [e["name"] for e in resubmitted["evidence"]] == ["客户名单.csv", "客户名单-全.csv"]
+        assert [e["name"] for e in resubmitted["evidence"]] == ["客户名单-全.csv"]
 
         # the receiver confirms with a signature made in the browser by their own key
         await receiver.goto(f"{site.base}/console/items/{client_file}")
