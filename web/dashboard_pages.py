@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
@@ -15,7 +16,7 @@ from ledger.aggregates.departure import DEPARTURE_STATES
 from ledger.errors import InvalidInputError
 from ledger.projections import board_queries as bq
 from web.i18n import N_, local_date
-from web.keys import LOCALE, SESSION
+from web.keys import CATALOGUES, LOCALE, SESSION
 from web.nav import links_for
 from web.render import render
 from web.session import signed_in
@@ -60,26 +61,49 @@ def _page(query: Any) -> int:
     return max(1, min(int(raw), 10**6)) if raw.isdigit() else 1
 
 
-def _why(rule: dict[str, str], summary: dict[str, Any], lang: str) -> tuple[str, dict[str, Any]]:
-    """A reason in the reader's words where the summary holds its figures (the same the
-    board's rule compared), else the board's own sentence."""
-    if rule["rule"] == "last_day_near":
+def _why(rule: dict[str, Any], summary: dict[str, Any], lang: str,
+         zone: ZoneInfo | None = None) -> tuple[str, dict[str, Any]]:
+    """A reason in the reader's words from the figures the board's rule compared (its
+    ``figures``), dates as the locale writes them (a moment's day in ``zone``, UTC
+    without); the board's own sentence for a rule this console does not know."""
+    figures = rule.get("figures") or {}
+    kind = rule["rule"]
+    if kind == "last_day_near":
         return N_("the last day, %(day)s, is within 3 days and %(done)s of %(total)s "
                   "mandatory items are done"), {
             "day": local_date(summary["last_working_day"], lang),
             "done": summary["mandatory_done"], "total": summary["mandatory_total"]}
-    if rule["rule"] == "item_overdue" and summary.get("next_due"):
+    if kind == "item_overdue" and (figures.get("due") or summary.get("next_due")):
         return N_("an item was due on %(day)s, more than 2 days ago"), {
-            "day": local_date(summary["next_due"], lang)}
+            "day": local_date(figures.get("due") or summary["next_due"], lang)}
+    if kind == "accounts_not_revoked" and "accounts_open" in figures:
+        return N_("account items still open more than 24 hours after the last working day "
+                  "(%(day)s): %(count)s"), {
+            "day": local_date(figures["last_working_day"], lang),
+            "count": figures["accounts_open"]}
+    if kind == "rejection_not_resubmitted" and figures.get("rejected_at"):
+        return N_("an item rejected on %(day)s has not been resubmitted within 2 days"), {
+            "day": local_date(_local_day(figures["rejected_at"], zone), lang)}
+    if kind == "receiver_inactive" and "item" in figures:
+        return N_("mandatory item “%(item)s” has no active receiver (%(receiver)s)"), {
+            "item": figures["item"], "receiver": figures["receiver"]}
     return "%(why)s", {"why": rule["why"]}
 
 
-def _row(summary: dict[str, Any], today: dt.date, lang: str) -> dict[str, Any]:
+def _local_day(moment: str, zone: ZoneInfo | None) -> dt.date:
+    """The day of a stored moment (UTC ISO text) on the organisation's clock."""
+    at = dt.datetime.fromisoformat(moment)
+    at = at if at.tzinfo else at.replace(tzinfo=dt.UTC)
+    return at.astimezone(zone or dt.UTC).date()
+
+
+def _row(summary: dict[str, Any], today: dt.date, lang: str,
+         zone: ZoneInfo | None = None) -> dict[str, Any]:
     last = dt.date.fromisoformat(summary["last_working_day"])
     due = summary.get("next_due")
     reasons = []
     for rule in summary["risk_reasons"]:
-        why, values = _why(rule, summary, lang)
+        why, values = _why(rule, summary, lang, zone)
         reasons.append({"label": RISK_RULES.get(rule["rule"], rule["rule"]), "why": why,
                         "figures": values})
     return {**summary, "days_left": (last - today).days,
@@ -103,7 +127,8 @@ async def home(request: web.Request) -> web.Response:
                                   count_overdue=True)
     pages = max(1, -(-board["total"] // PAGE))
     query = {k: v for k, v in kept.items() if v}
-    rows = [_row(s, now.today, request[LOCALE]) for s in board["items"]]
+    zone = request.app[CATALOGUES].zone
+    rows = [_row(s, now.today, request[LOCALE], zone) for s in board["items"]]
     return render(request, "dashboard.html", rows=rows,
                   total=board["total"], overdue_cases=board["overdue_total"], filters=kept,
                   states=DEPARTURE_STATES, risks=RISKS, page=page, pages=pages,
