@@ -4,8 +4,11 @@ nobody but HR finds the page."""
 
 from __future__ import annotations
 
+from playwright.async_api import Browser
+
 from ledger.aggregates.departure import Departure
 from tests.integration.http_fixtures import Api
+from tests.support.browser import screenshot, serious_violations, signed_in_page
 from tests.support.console import Console
 
 NEW = "/console/departures/new"
@@ -56,3 +59,19 @@ async def test_only_hr_finds_the_new_departure_page_and_a_post_needs_the_csrf_to
     forged = await console.request("POST", NEW, data=FORM)
     assert forged.status == 403
     assert (await site.get("/v1/boards/hr", "hr.sun")).json()["total"] == 0
+
+
+async def test_the_new_departure_form_fits_a_phone_reads_in_both_languages_and_passes_axe(
+        browser: Browser, site: Api) -> None:
+    for lang, phone in (("zh-CN", False), ("zh-CN", True), ("en-GB,en", False),
+                        ("en-GB,en", True)):
+        page = await signed_in_page(browser, site.base, site.tokens["hr.sun"], phone=phone,
+                                    accept_language=lang)
+        await page.goto(site.base + NEW)
+        assert await page.locator("h1").inner_text() == (
+            "新建离职" if lang.startswith("zh") else "New departure")
+        await screenshot(page, f"new-departure-{lang[:2]}-{'phone' if phone else 'desktop'}")
+        assert await serious_violations(page) == []
+        if phone:
+            assert await page.evaluate("document.documentElement.scrollWidth") <= 390
+        await page.context.close()
