@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
@@ -14,7 +15,7 @@ from api.runtime_key import RUNTIME
 from ledger.aggregates.departure import DEPARTURE_STATES
 from ledger.errors import InvalidInputError
 from ledger.projections import board_queries as bq
-from web.keys import LOCALE, SESSION
+from web.keys import CATALOGUES, LOCALE, SESSION
 from web.labels import RISK_LABELS
 from web.nav import links_for
 from web.render import render
@@ -53,12 +54,13 @@ def _page(query: Any) -> int:
     return max(1, min(int(raw), 10**6)) if raw.isdigit() else 1
 
 
-def _row(summary: dict[str, Any], today: dt.date, lang: str) -> dict[str, Any]:
+def _row(summary: dict[str, Any], today: dt.date, lang: str,
+         zone: ZoneInfo | None = None) -> dict[str, Any]:
     last = dt.date.fromisoformat(summary["last_working_day"])
     due = summary.get("next_due")
     return {**summary, "days_left": (last - today).days,
             "overdue": bool(due) and dt.date.fromisoformat(str(due)[:10]) < today,
-            "reasons": risk_reasons(summary, lang)}
+            "reasons": risk_reasons(summary, lang, zone)}
 
 
 @routes.get("/")
@@ -77,7 +79,8 @@ async def home(request: web.Request) -> web.Response:
                                   count_overdue=True)
     pages = max(1, -(-board["total"] // PAGE))
     query = {k: v for k, v in kept.items() if v}
-    rows = [_row(s, now.today, request[LOCALE]) for s in board["items"]]
+    zone = request.app[CATALOGUES].zone
+    rows = [_row(s, now.today, request[LOCALE], zone) for s in board["items"]]
     return render(request, "dashboard.html", rows=rows,
                   total=board["total"], overdue_cases=board["overdue_total"], filters=kept,
                   states=DEPARTURE_STATES, risks=RISK_LABELS, page=page, pages=pages,

@@ -73,7 +73,10 @@ async def _item_page(request: web.Request, item: HandoverItem, status: int = 200
     for name in ("submit_error", "confirm_error", "reject_error", "answer_error"):
         context.setdefault(name, None)
     context.setdefault("values", {})
-    context.setdefault("kept", {str(e["sha256"]) for e in item.evidence})
+    # after a rejection nothing is ticked: the person ticks what still applies, so the new
+    # submission never cites the rejected file again unnoticed
+    context.setdefault("kept", set() if item.state == "rejected"
+                       else {str(e["sha256"]) for e in item.evidence})
     return render(request, "tasks/item.html", status=status, item=item,
                   submitting=submitting, confirming=confirming,
                   states=ITEM_STATE_LABELS, **context)

@@ -60,6 +60,8 @@ async def test_a_cases_board_shows_items_blocking_overdue_and_risk_with_reasons(
     assert summary["risk"] == "high"
     assert [r["rule"] for r in summary["risk_reasons"]] == ["last_day_near", "item_overdue"]
     assert "2026-11-30" in summary["risk_reasons"][0]["why"]
+    assert summary["risk_reasons"][0]["figures"] == {
+        "last_working_day": "2026-11-30", "done": 0, "total": 2}  # for a reader to word
     assert [i["title"] for i in seen["categories"]["clients"]] == ["客户资料"]
     item = seen["categories"]["clients"][0]
     assert (item["state"], item["rejections"], item["last_decision"]["kind"],
@@ -260,7 +262,8 @@ async def test_an_approver_a_waiting_hr_owner_and_a_department_queue(api: Api) -
     assert ("waive", "项目文档") in await actions(api, "hr.sun")
     reasons = (await board(api, departure_id))["departure"]["risk_reasons"]
     assert {"rule": "receiver_inactive", "why": "mandatory item '项目文档' has no active "
-            "receiver (stranger)"} in reasons
+            "receiver (stranger)", "figures": {"item": "项目文档", "receiver": "stranger"}
+            } in reasons
 
 
 async def test_the_timeline_tells_who_did_what_when_to_each_reader_as_they_may_read(

@@ -126,6 +126,11 @@ async def test_leaver_and_receiver_complete_their_tasks_with_a_signature(
     chooser = await asyncio.wait_for(choosers.get(), 10)
     await chooser.set_files([{"name": "三期需求.docx", "mimeType": "application/octet-stream",
                               "buffer": b"phase 3"}])
+    for kept in ("#keep-1", "#keep-2"):  # offered unticked after the rejection: both still apply
+        assert not await leaver.is_checked(kept)
+        await _tab_to(leaver, kept)
+        await leaver.keyboard.press("Space")
+        assert await leaver.is_checked(kept)
     await _tab_to(leaver, "#note")
     await leaver.keyboard.type("补充了三期需求")
     await _tab_to(leaver, "form[data-live=upload] button[type=submit]")
