@@ -1,7 +1,8 @@
 """The report of a case worked in the web console: commands recorded with the console's
 session (``auth="session"``) or a session a one-time sign-in link opened (``auth="link"``)
 print each method's words once, in both languages, never the raw code; a submission's lines
-print as a numbered list (id and text, escaped). Checked in report.html, and in
+print as a numbered list (id and text, escaped); and page 1 counts the items by outcome (an
+interim bundle never says the handover was completed). Checked in report.html, and in
 report.pdf as text (pdftotext) and as PNG pages (pdftoppm).
 
 The commands run through the ledger's use cases with the request context the console's
@@ -83,7 +84,7 @@ def _plain(text: str) -> str:
     return re.sub(r"\s+", " ", html_module.unescape(re.sub(r"<[^>]+>", "", text)))
 
 
-async def test_a_console_case_prints_its_methods_and_lines(
+async def test_a_console_case_prints_its_methods_lines_and_counts(
         api: Api, tmp_path: Path) -> None:
     departure = await _console_case(api)
     html, pdf = _verified(await export(api, departure), tmp_path)
@@ -96,7 +97,7 @@ async def test_a_console_case_prints_its_methods_and_lines(
     assert "session session" not in plain and "link link" not in plain
     assert not re.search(r"auth: (session|link|bearer)\b", plain)
     confirmed_zh, confirmed_en = CONFIRMED_WITHOUT_KEY["session"]
-    item = plain[plain.index("1. 客户资料"):plain.index("2. CRM 账号")]
+    item = plain[plain.index("3.1 客户资料"):plain.index("3.2 CRM 账号")]
     assert f"{confirmed_zh} {confirmed_en}" in item
 
     assert '[{"id"' not in html and "&lt;b&gt;VIP&lt;/b&gt; &amp; 合同" in html
@@ -111,6 +112,13 @@ async def test_a_console_case_prints_its_methods_and_lines(
            "3 楼会议室; 方式 mode: 现场 on site" in item
     assert "渠道 channel: 企业微信 WeCom" in plain
     assert "逐条确认 lines acknowledged: c-1, c-2" in item
+    assert f"豁免理由 why waived: {WAIVED}" in plain
+
+    first = plain[:plain.index("审批链")]
+    assert "事项共 3 项：已确认 1 项，已豁免 1 项（3.2，豁免理由见各事项），未完成 1 项" in first
+    assert "Items: 3; confirmed 1, waived 1 (3.2; each shows why), open 1." in first
+    assert "Handover evidence report (interim)" in first
+    assert "completed" not in first and "已完成" not in first
     _check_pdf(pdf, tmp_path, session_en)
 
 
@@ -121,8 +129,8 @@ def _check_pdf(pdf: Path, tmp_path: Path, session_en: str) -> None:
     text = subprocess.run([str(tools["pdftotext"]), str(pdf), "-"], capture_output=True,
                           text=True, check=True).stdout
     flat = re.sub(r"\s+", "", text)  # pdftotext breaks lines inside Chinese phrases
-    for phrase in ("会话（控制台）", session_en, "一次性登录链接会话",
-                   "宏达科技 <b>VIP</b> & 合同",
+    for phrase in ("会话（控制台）", session_en, "一次性登录链接会话", "已确认 1 项",
+                   "已豁免 1 项", "未完成 1 项", "waived 1", "宏达科技 <b>VIP</b> & 合同",
                    "1. c-1", "2. c-2", "逐条确认 lines acknowledged: c-1, c-2"):
         assert phrase.replace(" ", "") in flat, phrase
     assert "sessionsession" not in flat and '[{"id"' not in flat
