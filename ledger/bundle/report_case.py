@@ -24,6 +24,7 @@ from ledger.bundle.report_labels import (
     DEPARTURE_STATES,
     DISPUTE_STATES,
     ITEM_STATES,
+    code_words,
     receiver_label,
     state_words,
 )
@@ -109,6 +110,29 @@ class Item:
     state_zh: str
     state_en: str
     rows: tuple[Row, ...]
+    waiver_reason: str = ""
+    """Why HR waived it, for a waived item."""
+
+
+@dataclass(frozen=True)
+class ItemCounts:
+    """How the case's items stand: the first page states them, whatever the title says."""
+
+    total: int
+    confirmed: int
+    waived: int
+    open: int
+    """Neither confirmed nor waived (open, submitted or rejected)."""
+    waived_numbers: tuple[int, ...]
+    """The waived items' places in section 3 (from 1), where each shows its reason."""
+
+
+def item_counts(items: tuple[Item, ...] | list[Item]) -> ItemCounts:
+    """The counts of ``items`` by outcome."""
+    confirmed = sum(1 for i in items if i.state == "confirmed")
+    waived = tuple(n for n, i in enumerate(items, start=1) if i.state == "waived")
+    return ItemCounts(total=len(items), confirmed=confirmed, waived=len(waived),
+                      open=len(items) - confirmed - len(waived), waived_numbers=waived)
 
 
 @dataclass(frozen=True)
@@ -136,7 +160,8 @@ class Report:
     title_zh: str
     title_en: str
     completed: bool
-    """A final bundle of a closed case: the only report that certifies the handover done."""
+    """A final bundle of a closed case: the only report titled a certificate of completion."""
+    counts: ItemCounts
     time_zone: str
     source_sha256: str
     case: Case
@@ -230,12 +255,15 @@ def _item(item_id: str, streams: _Streams, clock: Clock) -> Item:
     item = _replayed(HandoverItem, entries)
     receiver_zh, receiver_en = receiver_label(item.receiver)
     state_zh, state_en = state_words(ITEM_STATES, item.state)
-    return Item(id=item_id, title=item.title, category=item.category, giver=item.giver_id,
+    return Item(id=item_id, title=item.title, category=code_words("category", item.category),
+                giver=item.giver_id,
                 receiver=item.receiver, receiver_zh=receiver_zh, receiver_en=receiver_en,
                 signers=", ".join(item.signers) or "-",
                 mandatory=item.mandatory, state=item.state, state_zh=state_zh,
                 state_en=state_en,
-                rows=tuple(row_of(p, e, item.title, clock) for p, e in entries))
+                rows=tuple(row_of(p, e, item.title, clock) for p, e in entries),
+                waiver_reason=(item.last_decision_reason or "-") if item.state == "waived"
+                else "")
 
 
 def _dispute(number: int, dispute_id: str, streams: _Streams, clock: Clock) -> DisputeView:
@@ -297,7 +325,8 @@ def build_report(source: ReportSource, *, decoded: Mapping[str, Entry] | None = 
         departure_id=source.departure_id,
         generated_at=clock.moment(parse_time(source.generated_at)),
         interim=interim, title_zh=title_zh, title_en=title_en,
-        completed=not interim and departure.state == "closed", time_zone=source.time_zone,
+        completed=not interim and departure.state == "closed", counts=item_counts(items),
+        time_zone=source.time_zone,
         source_sha256=source.report_source_sha256, case=_case(departure, own, rows),
         case_rows=tuple(r for r in rows if r.type not in _OWN_SECTIONS and not is_export(r.type)),
         checklists=tuple(_checklists(departure, streams, clock)), items=tuple(items),

@@ -15,13 +15,8 @@ from functools import cached_property
 
 from ua_parser import parse
 
+from ledger.bundle.report_labels import auth_words
 from ledger.canonical import JSONObject
-
-_AUTH = {
-    "bearer": ("持有者令牌", "bearer token"),
-    "system": ("系统内部操作", "the ledger itself (system)"),
-    "cli": ("命令行（运维人员）", "command line (operator)"),
-}
 
 
 @dataclass(frozen=True)
@@ -86,8 +81,7 @@ def origin_of(context: JSONObject, clients: Mapping[str, Client]) -> Origin | No
     when it records none."""
     if not any(context.get(k) for k in ("ip", "user_agent", "auth")):
         return None
-    auth = str(context.get("auth") or "")
-    zh, en = _AUTH.get(auth, (auth or "-", auth or "-"))
+    zh, en = auth_words(str(context.get("auth") or ""))
     return Origin(ip=str(context.get("ip") or "-"),
                   client=clients.get(str(context.get("user_agent") or "")),
                   auth_zh=zh, auth_en=en)

@@ -18,13 +18,14 @@ from collections.abc import Iterable
 
 from markupsafe import Markup, escape
 
-from ledger.bundle.report_row import FileRef, Row, Signed
+from ledger.bundle.report_labels import OWN_SIGNATURE
+from ledger.bundle.report_row import Fact, FileRef, Row, Signed
 
 _FILES_HEAD = (
     '<table class="files"><colgroup><col class="w34"><col class="w14"><col></colgroup><tr>'
     '<th>文件名 <span class="en">file</span></th><th>大小 <span class="en">size</span></th>'
     "<th>SHA-256</th></tr>\n")
-_OWN_SIGNATURE = " + 本人 Ed25519 签名 their own Ed25519 signature"
+_OWN_SIGNATURE = f' + {OWN_SIGNATURE[0]} <span class="en">{OWN_SIGNATURE[1]}</span>'
 
 
 _SPECIAL = re.compile(r"[&<>'\"]")
@@ -69,14 +70,19 @@ def _row(e: Row, esc: _Escaper, out: list[str]) -> None:
             out += [esc(origin.client.label), ": ", esc(origin.client.summary)]
         else:
             out.append("-")
-        out += [" · 认证 auth: ", esc(origin.auth_zh), " ", esc(origin.auth_en)]
+        out += [' · 认证 <span class="en">auth</span>: ', esc(origin.auth_zh),
+                ' <span class="en">', esc(origin.auth_en), "</span>"]
         if e.signed:
             out.append(_OWN_SIGNATURE)
     out.append("</div>\n")
-    if e.facts:
+    plain = [f for f in e.facts if not f.lines]
+    if plain:
         out.append("<div>")
-        out.append(" · ".join(f"{esc(f.zh)} {esc(f.en)}: {esc(f.value)}" for f in e.facts))
+        out.append(" · ".join(f"{esc(f.zh)} {esc(f.en)}: {esc(f.value)}" for f in plain))
         out.append("</div>\n")
+    for fact in e.facts:
+        if fact.lines:
+            _lines(fact, esc, out)
     if e.files:
         out.append(_FILES_HEAD)
         for f in e.files:
@@ -85,6 +91,14 @@ def _row(e: Row, esc: _Escaper, out: list[str]) -> None:
     if e.signed:
         _signed(e.signed, esc, out)
     out.append("</div>\n")
+
+
+def _lines(f: Fact, esc: _Escaper, out: list[str]) -> None:
+    out += ["<div>", esc(f.zh), ' <span class="en">', esc(f.en), "</span> (",
+            str(len(f.lines)), '):</div>\n<ol class="lines">\n']
+    for line_id, text in f.lines:
+        out += ['<li><span class="mono">', esc(line_id), "</span> ", esc(text), "</li>\n"]
+    out.append("</ol>\n")
 
 
 def _file(f: FileRef, esc: _Escaper, out: list[str]) -> None:

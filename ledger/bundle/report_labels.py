@@ -31,6 +31,92 @@ DISPUTE_STATES: dict[str, tuple[str, str]] = {
 }
 
 
+AUTH_METHODS: dict[str, tuple[str, str]] = {
+    "bearer": ("持有者令牌", "bearer token"),
+    "session": ("会话（控制台）", "console session"),
+    "link": ("一次性登录链接会话", "console session opened by a one-time sign-in link"),
+    "system": ("系统内部操作", "the ledger itself (system)"),
+    "cli": ("命令行（运维人员）", "command line (operator)"),
+}
+"""How a command's sender was authenticated (an entry's ``context.auth``): the API's bearer
+token, the console's session (begun with a token, ``session``, or a one-time sign-in link,
+``link``), the ledger's own workers and the operator's command line."""
+OWN_SIGNATURE = ("本人 Ed25519 签名", "own Ed25519 signature")
+"""What a command signed with the person's own registered key adds to its authentication."""
+
+
+def auth_words(code: str) -> tuple[str, str]:
+    """``(zh, en)`` of an authentication method; an unknown one is named once, as recorded."""
+    if not code:
+        return "-", "-"
+    return AUTH_METHODS.get(code, (f"未知方式 {code}", "unknown method"))
+
+
+_NO_KEY = ("（无个人密钥签名）", " (no personal key signature)")
+CONFIRMED_WITHOUT_KEY: dict[str, tuple[str, str]] = {
+    "bearer": ("凭登录令牌确认" + _NO_KEY[0],
+               "confirmed with a bearer token" + _NO_KEY[1]),
+    "session": ("在控制台会话中确认" + _NO_KEY[0],
+                "confirmed in a console session" + _NO_KEY[1]),
+    "link": ("在一次性登录链接开启的控制台会话中确认" + _NO_KEY[0],
+             "confirmed in a console session opened by a one-time sign-in link" + _NO_KEY[1]),
+    "system": ("由账本自身记录" + _NO_KEY[0], "recorded by the ledger itself" + _NO_KEY[1]),
+    "cli": ("经命令行记录" + _NO_KEY[0], "recorded from the command line" + _NO_KEY[1]),
+}
+"""What a row says of a confirmation or sign-off recorded without the person's own signature
+(``signature`` null), by the request's authentication method."""
+
+
+def confirmed_without_key(code: str) -> tuple[str, str]:
+    """``(zh, en)`` of a confirmation recorded without a personal key, authenticated by
+    ``code``; for an unknown method, its words (``auth_words``) in brackets."""
+    found = CONFIRMED_WITHOUT_KEY.get(code)
+    if found is not None:
+        return found
+    zh, en = auth_words(code)
+    return f"无个人密钥签名（{zh}）", f"no personal key signature ({en})"
+
+
+CODES: dict[str, dict[str, tuple[str, str]]] = {
+    "channel": {
+        "email": ("电子邮件", "email"), "sms": ("短信", "SMS"), "dingtalk": ("钉钉", "DingTalk"),
+        "wecom": ("企业微信", "WeCom"), "feishu": ("飞书", "Feishu"),
+        "webhook": ("Webhook", "webhook"), "phone": ("电话", "phone"),
+        "in_person": ("当面", "in person"), "letter": ("信函", "letter"),
+    },
+    "category": {
+        "clients": ("客户", "clients"), "projects": ("项目", "projects"),
+        "documents": ("文档", "documents"),
+        "accounts_permissions": ("账号与权限", "accounts and permissions"),
+        "assets": ("资产", "assets"), "finance": ("财务", "finance"),
+        "knowledge": ("知识", "knowledge"), "management": ("管理", "management"),
+    },
+    "priority": {
+        "low": ("低", "low"), "normal": ("普通", "normal"), "high": ("高", "high"),
+        "critical": ("关键", "critical"),
+    },
+    "mode": {
+        "on_site": ("现场", "on site"), "remote": ("远程", "remote"),
+        "meeting": ("会议", "meeting"),
+        "recorded_walkthrough": ("录屏讲解", "recorded walkthrough"),
+    },
+}
+"""Payload fields whose value is a code, and the code's ``(zh, en)`` words; a code not here is
+printed as recorded."""
+HOW_PARTS: dict[str, tuple[str, str]] = {
+    "mode": ("方式", "mode"),
+    "location": ("地点", "location"),
+    "attendees": ("参与人", "attendees"),
+}
+"""The parts of ``how`` (how an item was handed over)."""
+
+
+def code_words(field: str, value: str) -> str:
+    """A coded value as ``zh en`` (``企业微信 WeCom``), or as recorded if it is no known code."""
+    found = CODES.get(field, {}).get(value)
+    return f"{found[0]} {found[1]}" if found else value
+
+
 def state_words(states: dict[str, tuple[str, str]], state: str) -> tuple[str, str]:
     """``(zh, en)`` of a state; an unknown state is printed as recorded, in both places."""
     return states.get(state, (state, state))

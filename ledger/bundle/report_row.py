@@ -16,7 +16,17 @@ from zoneinfo import ZoneInfo
 
 from ledger.bundle.layout import sha256_hex
 from ledger.bundle.report_client import Client, Origin, origin_of
-from ledger.bundle.report_labels import LABELS, VALUE_WORDS, receiver_label
+from ledger.bundle.report_labels import (
+    CODES,
+    CONFIRMED_WITHOUT_KEY,
+    HOW_PARTS,
+    LABELS,
+    OWN_SIGNATURE,
+    VALUE_WORDS,
+    code_words,
+    confirmed_without_key,
+    receiver_label,
+)
 from ledger.canonical import JSONObject, JSONValue, encode_canonical
 from ledger.entry import Entry, format_time
 from ledger.service.timeline import describe
@@ -30,9 +40,8 @@ _UPLOAD_EVENTS = frozenset({"ItemEvidenceUploaded", "DisputeEvidenceUploaded"})
 _FILE_FIELDS = ("name", "size", "sha256", "media_type")
 # What a row says of how a recorded confirmation or sign-off was authenticated: an entry whose
 # payload has a ``signature`` field either carries the person's own Ed25519 signature or null.
-OWN_KEY = ("本人 Ed25519 签名", "signed with their own Ed25519 key")
-TOKEN_ONLY = ("凭登录令牌确认（无个人密钥签名）",
-              "confirmed with a bearer token (no personal key signature)")
+OWN_KEY = (OWN_SIGNATURE[0], "signed with their own Ed25519 key")
+TOKEN_ONLY = CONFIRMED_WITHOUT_KEY["bearer"]
 _FOUR_DIGITS = 1000  # strftime's %Y does not pad smaller years; isoformat does
 _MINUTE = dt.timedelta(minutes=1)
 
@@ -77,6 +86,9 @@ class Fact:
     zh: str
     en: str
     value: str
+    lines: tuple[tuple[str, str], ...] = ()
+    """For a list of lines (``lines``, ``rejected_lines``: objects with an ``id``), each
+    line's id and text, printed as a numbered list rather than as ``value``."""
 
 
 @dataclass(frozen=True)
@@ -95,7 +107,8 @@ class Row:
     signed: Signed | None
     origin: Origin | None
     how_signed: tuple[str, str] | None = None
-    """``OWN_KEY`` or ``TOKEN_ONLY`` for an entry with a ``signature`` field, else None."""
+    """``OWN_KEY``, or how it was confirmed without a key (``TOKEN_ONLY`` for a bearer token),
+    for an entry with a ``signature`` field; else None."""
 
 
 class Clock:
@@ -135,6 +148,55 @@ def text_of(value: JSONValue) -> str:
     if isinstance(value, int):
         return str(value)
     return encode_canonical(value).decode("utf-8")
+
+
+def lines_of(value: JSONValue) -> tuple[tuple[str, str], ...]:
+    """``(id, text)`` of each line of a list of lines (objects, each with an ``id``): its
+    ``text``, else its ``reason``, else its other fields as canonical JSON; empty for any
+    other value."""
+    if not isinstance(value, list) or not value:
+        return ()
+    lines = [v for v in value if isinstance(v, dict) and "id" in v]
+    if len(lines) != len(value):
+        return ()
+    out = []
+    for line in lines:
+        text = line.get("text", line.get("reason"))
+        if not isinstance(text, str):
+            text = text_of({k: v for k, v in line.items() if k != "id"})
+        out.append((text_of(line["id"]), text or "-"))
+    return tuple(out)
+
+
+def how_text(value: JSONValue) -> str:
+    """``how`` an item was handed over (``mode``, ``location``, ``attendees``) as one line of
+    labelled parts, the mode in words; another value as ``text_of`` prints it."""
+    if not isinstance(value, dict):
+        return text_of(value)
+    parts = []
+    for key in sorted(value):
+        part = value[key]
+        zh, en = HOW_PARTS.get(key, (key, key))
+        if key == "mode" and isinstance(part, str):
+            shown = code_words("mode", part)
+        elif isinstance(part, list) and all(isinstance(p, str) for p in part):
+            shown = ", ".join(str(p) for p in part) or "-"
+        else:
+            shown = text_of(part)
+        parts.append(f"{zh} {en}: {shown}")
+    return "; ".join(parts) or "-"
+
+
+def value_text(key: str, value: JSONValue) -> str:
+    """A payload field's value as printed: codes in words, ``how`` by its parts, a list of
+    strings (ids) comma-separated, otherwise as ``text_of``."""
+    if key == "how":
+        return how_text(value)
+    if key in CODES and isinstance(value, str):
+        return code_words(key, value)
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        return ", ".join(str(v) for v in value)
+    return text_of(value)
 
 
 def file_of(data: JSONObject) -> FileRef:
@@ -204,7 +266,8 @@ def facts_of(entry: Entry) -> tuple[Fact, ...]:
             zh, en = receiver_label(value, previous=key == "previous_receiver")
         else:
             zh, en = LABELS.get(key, (key, key))
-        facts.append(Fact(zh, en, text_of(value)))
+        lines = lines_of(value)
+        facts.append(Fact(zh, en, "" if lines else value_text(key, value), lines))
     return tuple(facts)
 
 
@@ -230,19 +293,15 @@ def row_of(path: str, entry: Entry, item_title: str | None, clock: Clock) -> Row
                at=clock.moment(entry.recorded_at), zh=str(line["zh"]), en=str(line["en"]),
                actor=actor_of(entry), facts=facts_of(entry), files=tuple(files),
                signed=signed, origin=origin,
-               how_signed=how_signed(entry, signed, origin))
+               how_signed=how_signed(entry, signed))
 
 
-def how_signed(entry: Entry, signed: Signed | None,
-               origin: Origin | None) -> tuple[str, str] | None:
+def how_signed(entry: Entry, signed: Signed | None) -> tuple[str, str] | None:
     """How an entry with a ``signature`` field was authenticated: the person's own key, or
-    (signature null) only the credential of the request; None for other entries."""
+    (signature null) only the request's authentication (``context.auth``); None for other
+    entries."""
     if "signature" not in entry.payload:
         return None
     if signed is not None:
         return OWN_KEY
-    if origin is not None and origin.auth_en == "bearer token":
-        return TOKEN_ONLY
-    how = f"（{origin.auth_zh}）" if origin is not None else ""
-    how_en = f" ({origin.auth_en})" if origin is not None else ""
-    return f"无个人密钥签名{how}", f"no personal key signature{how_en}"
+    return confirmed_without_key(str(entry.context.get("auth") or ""))

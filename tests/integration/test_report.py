@@ -107,7 +107,12 @@ def test_the_html_tells_who_did_what_in_order_and_how(case: ReportCase) -> None:
     head = text[:text.index("审批链")]
     assert ('<h1>离职交接完成证明 <span class="en">Handover certificate of completion</span>'
             in head)
-    assert "交接已完成" in head and "已结案 closed" in head and "交接未完成" not in head
+    assert "已结案 closed" in head and "交接已完成" not in head and "was completed" not in head
+    # one item confirmed, the checklist's CRM account waived (3.1, its reason on its head)
+    assert ("事项共 2 项：已确认 1 项，已豁免 1 项（" in head and "未完成 0 项" in head
+            and "Items: 2; confirmed 1, waived 1 (" in head and "open 0." in head)
+    assert '<a href="#item-1">3.1</a>' in head and 'id="item-1"' in text
+    assert "豁免理由 <span class=\"en\">why waived</span>: 账号已由 IT 停用" in text
     signatures = text[text.index("5 交接确认书签署"):text.index("6 结案")]
     assert "凭登录令牌确认（无个人密钥签名）" in signatures  # signed over HTTP, signature null
 

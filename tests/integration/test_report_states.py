@@ -62,7 +62,9 @@ async def test_a_withdrawn_case_is_an_evidence_report_not_a_certificate(
     assert CERTIFICATE not in interim
     first = _plain(_first_page(interim))
     assert "离职交接证据报告（临时） Handover evidence report (interim)" in first
-    assert "the handover was not completed" in first and "交接未完成" in first
+    assert "the handover is not finished" in first and "交接尚未结束" in first
+    assert "completed" not in first and "已完成" not in first  # an interim bundle
+    assert "事项共 0 项：已确认 0 项，已豁免 0 项，未完成 0 项" in first
 
     withdrawn = await api.post(f"/v1/departures/{departure}/withdraw", "hr.sun",
                                json={"reason": "stays after all"})
@@ -71,7 +73,8 @@ async def test_a_withdrawn_case_is_an_evidence_report_not_a_certificate(
     assert CERTIFICATE not in text
     first = _plain(_first_page(text))
     assert "离职交接证据报告（已撤回） Handover evidence report (withdrawn)" in first
-    assert "案件状态：已撤回。交接未完成" in first and "The case is withdrawn" in first
+    assert "案件状态：已撤回。案件未结案，交接尚未结束" in first
+    assert "The case is withdrawn: it is not closed" in first
     assert "已撤回 withdrawn" in first  # the state row, in both languages
 
 

@@ -12,8 +12,16 @@ from ledger.bundle.layout import entry_path
 from ledger.bundle.report import render_report_html
 from ledger.bundle.report_case import title_of
 from ledger.bundle.report_client import clients_of, describe_client, origin_of
-from ledger.bundle.report_labels import receiver_label
-from ledger.bundle.report_row import Clock, cited_file_of, facts_of, text_of, uploads_of
+from ledger.bundle.report_labels import auth_words, confirmed_without_key, receiver_label
+from ledger.bundle.report_row import (
+    Clock,
+    cited_file_of,
+    facts_of,
+    how_signed,
+    signed_of,
+    text_of,
+    uploads_of,
+)
 from ledger.bundle.report_verify import checkpoint_view, key_views
 from ledger.bundle.source import ReportSource
 from ledger.canonical import JSONObject
@@ -128,3 +136,51 @@ def test_a_receiver_is_a_person_or_a_queue_and_only_a_closed_final_case_is_a_cer
     assert title_of(False, "closed")[1] == "Handover certificate of completion"
     assert title_of(False, "withdrawn")[1] == "Handover evidence report (withdrawn)"
     assert title_of(True, "closed")[1] == "Handover evidence report (interim)"
+
+
+def test_each_authentication_method_is_named_once_in_words_never_as_its_code() -> None:
+    for code, words in [("session", ("会话（控制台）", "console session")),
+                        ("link", ("一次性登录链接会话",
+                                  "console session opened by a one-time sign-in link")),
+                        ("bearer", ("持有者令牌", "bearer token"))]:
+        origin = origin_of({"ip": "127.0.0.1", "auth": code}, {})
+        assert origin is not None and (origin.auth_zh, origin.auth_en) == words
+    assert auth_words("sso") == ("未知方式 sso", "unknown method")
+    assert auth_words("") == ("-", "-")
+
+
+def test_a_confirmation_without_a_key_says_how_its_sender_was_authenticated() -> None:
+    def confirmed(auth: str, signature: JSONObject | None = None) -> tuple[str, str] | None:
+        raw, _ = encode_entry(
+            event_id=uuid.uuid4(), stream_type="item", stream_id=uuid.uuid4(), version=1,
+            event_type="ItemConfirmed", recorded_at=dt.datetime(2026, 12, 1, tzinfo=dt.UTC),
+            actor={"id": "zhao.min"}, context={"auth": auth}, payload={
+                "signature": signature}, prev=None)
+        return how_signed(decode_entry(raw), signed_of(signature))
+    assert confirmed("session") == ("在控制台会话中确认（无个人密钥签名）",
+                                    "confirmed in a console session (no personal key signature)")
+    assert confirmed("link") == confirmed_without_key("link")
+    assert "one-time sign-in link" in confirmed_without_key("link")[1]
+    assert confirmed("bearer") == ("凭登录令牌确认（无个人密钥签名）",
+                                   "confirmed with a bearer token (no personal key signature)")
+    assert confirmed("sso") == ("无个人密钥签名（未知方式 sso）",
+                                "no personal key signature (unknown method)")
+    own = confirmed("session", {"key_id": "k", "statement": "s", "signature": "x"})
+    assert own == ("本人 Ed25519 签名", "signed with their own Ed25519 key")
+
+
+def test_lines_are_listed_by_id_and_codes_and_how_are_printed_in_words() -> None:
+    facts = facts_of(decode_entry(_entry("ItemSubmitted", {
+        "lines": [{"id": "1", "text": "<客户>"}, {"id": "2", "text": "合同"}],
+        "how": {"mode": "remote", "attendees": ["a", "b"]}, "acknowledged": ["1", "2"],
+        "category": "accounts_permissions", "channel": "feishu", "priority": "urgentish"})))
+    by = {f.en: f for f in facts}
+    assert by["lines"].lines == (("1", "<客户>"), ("2", "合同")) and by["lines"].value == ""
+    assert by["how handed over"].value == "参与人 attendees: a, b; 方式 mode: 远程 remote"
+    assert by["lines acknowledged"].value == "1, 2"
+    assert by["category"].value == "账号与权限 accounts and permissions"
+    assert by["channel"].value == "飞书 Feishu"
+    assert by["priority"].value == "urgentish"  # not a known code: as recorded
+    rejected = facts_of(decode_entry(_entry("ItemRejected", {
+        "reason": "缺", "rejected_lines": [{"id": "2", "reason": "无签字"}]})))
+    assert [f.lines for f in rejected if f.lines] == [(("2", "无签字"),)]
