@@ -21,7 +21,7 @@ from ledger.projections import board_queries as bq
 from ledger.service import queries as q
 from ledger.service.commands import canonical_uuid
 from ledger.sessions import hash_session_secret
-from web.departure_rows import Words, blocking_rows, item_rows
+from web.departure_rows import Words, blocking_rows, item_options, item_rows
 from web.departure_view import DECISION_LABELS, departure_view, timeline_view
 from web.keys import LOCALE, SECRET, SESSIONS, context_of
 from web.labels import CATEGORY_LABELS, DISPUTE_STATE_LABELS, ITEM_STATE_LABELS
@@ -60,6 +60,8 @@ async def show(request: web.Request, departure_id: UUID, *, status: int = 200,
     view["rows"] = item_rows(view["categories"], view["overdue_ids"], ITEM_STATE_LABELS,
                              DECISION_LABELS, words)
     view["blocking_rows"] = blocking_rows(view["blocking"], ITEM_STATE_LABELS, words)
+    view["options"] = item_options(view["open_items"])
+    view["chosen_options"] = item_options(view["open_items"], (form or {}).get("item", ""))
     return render(request, "departure/page.html", status=status, **view,
                   problem=problem, failed=failed, form=form or {},
                   item_states=ITEM_STATE_LABELS, categories_labels=CATEGORY_LABELS,

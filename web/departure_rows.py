@@ -97,3 +97,11 @@ def blocking_rows(blocking: list[dict[str, Any]], states: Mapping[str, str],
     return [Markup(text % {  # noqa: S704 (every value escaped into the translated text)
         "title": escape(i["title"]), "receiver": escape(i["receiver"]),
         "state": labels.get(i["state"]) or escape(i["state"])}) for i in blocking]
+
+
+def item_options(items: list[dict[str, Any]], chosen: str = "") -> Markup:
+    """The ``<option>``s of an item list (title · receiver), ``chosen`` selected: made once
+    for the page's three forms that choose an item."""
+    return Markup("".join(  # noqa: S704 (every value escaped)
+        f'<option value="{escape(i["id"])}"{" selected" if i["id"] == chosen else ""}>'
+        f'{escape(i["title"])} · {escape(i["receiver"])}</option>' for i in items))
