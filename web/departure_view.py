@@ -57,14 +57,13 @@ async def departure_view(runtime: Services, actor: Actor, departure_id: UUID,
         "categories": categories, "blocking": board["blocking"],
         "overdue_ids": {i["id"] for i in board["overdue"]}, "disputes": board["disputes"],
         "risk_label": RISKS[summary["risk"]], "alerts": _alerts(summary, lang),
-        "steps": _steps(summary["approval"], []),
+        "steps": _steps(summary["approval"]),
         "may_export": may_export(actor, departure),
         "bundle_final": summary["state"] in FINAL_STATES,
         "hr_actions": hr, "templates": templates if hr else [],
         "open_items": [i for items in categories.values() for i in items
                        if i["state"] not in ("confirmed", "waived")] if hr else [],
         "applied": set(summary["templates"]),
-        "decision_labels": DECISION_LABELS,
         "may_approve": summary["state"] == "pending_approval"
         and summary["approval"]["waiting_for"] == actor.id,
     }
@@ -114,8 +113,8 @@ async def _decisions(runtime: Services, actor: Actor,
             for e in entries if e.event_type in DECIDED]
 
 
-def _steps(approval: dict[str, Any], decisions: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The chain's steps with where each stands and every decision taken on it."""
+def _steps(approval: dict[str, Any]) -> list[dict[str, Any]]:
+    """The chain's steps with where each stands (its decisions are on the timeline page)."""
     steps = []
     for n, step in enumerate(approval["steps"]):
         if n < approval["approved"]:
@@ -125,8 +124,7 @@ def _steps(approval: dict[str, Any], decisions: list[dict[str, Any]]) -> list[di
         else:
             status = "pending"
         steps.append({"n": n, "name": step.get("name", ""), "approver": step["approver_id"],
-                      "status": status,
-                      "decisions": [d for d in decisions if d["step"] == n]})
+                      "status": status})
     return steps
 
 
