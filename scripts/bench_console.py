@@ -12,7 +12,10 @@ turns (HTML then JSON, then JSON then HTML, ...):
 - **dashboard**: ``GET /console/`` (HR's session, zh) beside ``GET /v1/boards/hr?limit=25``
   (HR's bearer token; the console's page size);
 - **departure**: ``GET /console/departures/{id}`` beside ``GET /v1/boards/departures/{id}``
-  (measured when the console has that page).
+  (and beside the board with ``GET /v1/templates``: all the page shows);
+- **timeline**: ``GET /console/departures/{id}/timeline`` beside ``GET
+  /v1/departures/{id}/timeline`` (and with the case's own entries, for its approval decisions)
+  (each measured when the console has that page).
 
 Figures: server time (a timing middleware outermost in the site: request in → response
 returned, authentication, middleware, queries and rendering included), the process's CPU time
@@ -237,9 +240,13 @@ async def measure(options: Options) -> list[Page]:
                       Series("JSON /v1/boards/hr", ("/v1/boards/hr?limit=25",))),
                  Page("departure", Series("HTML departure page", (f"/console/departures/{big}",)),
                       Series("JSON departure board", (f"/v1/boards/departures/{big}",)),
-                      Series("JSON board+case+timeline+confirmation", (
-                          f"/v1/boards/departures/{big}", case, f"{case}/timeline?limit={MAX_PAGE}",
-                          f"{case}/confirmation")))]
+                      Series("JSON board+templates", (
+                          f"/v1/boards/departures/{big}", "/v1/templates"))),
+                 Page("timeline", Series("HTML timeline page",
+                                         (f"/console/departures/{big}/timeline",)),
+                      Series("JSON timeline", (f"{case}/timeline?limit={MAX_PAGE}",)),
+                      Series("JSON timeline+case stream", (
+                          f"{case}/timeline?limit={MAX_PAGE}", f"/v1/streams/{big}/events")))]
         bearer = {"Authorization": f"Bearer {token}"}
         zh = {"Accept-Language": "zh-CN,zh;q=0.9"}
         jar = aiohttp.CookieJar(unsafe=True)

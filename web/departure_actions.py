@@ -1,12 +1,14 @@
 """HR's actions on the departure page, each a POST form running the API's own command
 (ledger.service.commands, through ``Ledger.execute`` as the actor of the session): apply a
-checklist, add an item, reassign its receiver, remind, waive with a reason, submit for
-approval, approve a step, close. The use cases decide who may; a refusal re-renders the page
+checklist, add an item, reassign an item's receiver, remind, waive one with a reason (one
+form each for the case, the item chosen from its open items), submit for approval, approve a
+step, close. The use cases decide who may; a refusal re-renders the page
 with the API's problem beside the form, kept filled in."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import inspect
+from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID
 
@@ -15,8 +17,11 @@ from pydantic import ValidationError
 
 from api.body import path_uuid
 from api.runtime_key import RUNTIME
-from ledger.errors import LedgerError
+from ledger.aggregates.item import HandoverItem
+from ledger.errors import LedgerError, NotFoundError
 from ledger.service import commands as c
+from ledger.service import queries as q
+from ledger.service.commands import canonical_uuid
 from web.departure_pages import kept, show
 from web.i18n import N_
 from web.keys import context_of
@@ -25,8 +30,7 @@ from web.session import see_other, signed_in
 
 routes = web.RouteTableDef()
 CASE = "/departures/{departure_id}"
-ITEM = CASE + "/items/{item_id}"
-Build = Callable[[dict[str, str]], c.Model]
+Build = Callable[[dict[str, str]], c.Model | Awaitable[c.Model]]
 
 
 async def _run(request: web.Request, failed: str, fields: tuple[str, ...], build: Build,
@@ -37,7 +41,10 @@ async def _run(request: web.Request, failed: str, fields: tuple[str, ...], build
     departure_id = path_uuid(request, "departure_id")
     values = kept(await request.post(), *fields)
     try:
-        outcome = await request.app[RUNTIME].ledger.execute(build(values), actor,
+        command = build(values)
+        if inspect.isawaitable(command):
+            command = await command
+        outcome = await request.app[RUNTIME].ledger.execute(command, actor,
                                                            context_of(request))
     except (LedgerError, ValidationError) as error:
         problem = problem_text(request, error)
@@ -53,10 +60,6 @@ async def _run(request: web.Request, failed: str, fields: tuple[str, ...], build
 
 def _departure(request: web.Request) -> UUID:
     return path_uuid(request, "departure_id")
-
-
-def _item(request: web.Request) -> UUID:
-    return path_uuid(request, "item_id")
 
 
 @routes.post(CASE + "/apply")
@@ -108,30 +111,51 @@ async def close(request: web.Request) -> web.StreamResponse:
         departure_id=_departure(request), note=v["note"]), N_("The case is closed."))
 
 
-@routes.post(ITEM + "/reassign")
+def _chosen(values: dict[str, str]) -> UUID:
+    """The item chosen in the form's item list (an id that is none: absent, as the API's
+    404 for an item that is not there)."""
+    try:
+        return canonical_uuid(values["item"])
+    except ValueError:
+        raise NotFoundError("no such item") from None
+
+
+@routes.post(CASE + "/reassign")
 async def reassign(request: web.Request) -> web.StreamResponse:
-    """Give an item a new receiver (``ReassignItem``), with a reason."""
-    item = _item(request)
-    return await _run(request, f"reassign-{item}", ("receiver", "reason"),
-                      lambda v: c.ReassignItem(item_id=item, receiver=v["receiver"].strip(),
+    """Give the chosen item a new receiver (``ReassignItem``), with a reason."""
+    return await _run(request, "reassign", ("item", "receiver", "reason"),
+                      lambda v: c.ReassignItem(item_id=_chosen(v), receiver=v["receiver"].strip(),
                                                reason=v["reason"]),
                       N_("The item has a new receiver."))
 
 
-@routes.post(ITEM + "/waive")
+@routes.post(CASE + "/waive")
 async def waive(request: web.Request) -> web.StreamResponse:
-    """Waive an item (``WaiveItem``), with a required reason."""
-    item = _item(request)
-    return await _run(request, f"waive-{item}", ("reason",), lambda v: c.WaiveItem(
-        item_id=item, reason=v["reason"]), N_("The item was waived."))
+    """Waive the chosen item (``WaiveItem``), with a required reason."""
+    return await _run(request, "waive", ("item", "reason"), lambda v: c.WaiveItem(
+        item_id=_chosen(v), reason=v["reason"]), N_("The item was waived."))
 
 
-@routes.post(ITEM + "/remind")
+@routes.post(CASE + "/remind")
 async def remind(request: web.Request) -> web.StreamResponse:
-    """Record a reminder about an item (``SendReminder``) to the person who must act."""
-    item = _item(request)
-    return await _run(request, f"remind-{item}", ("to", "channel", "message"),
-                      lambda v: c.SendReminder.model_validate({
-                          "departure_id": _departure(request), "to": v["to"].strip(),
-                          "item_ids": [item], "channel": v["channel"],
-                          "message": v["message"]}), N_("The reminder was recorded."))
+    """Record a reminder about the chosen item (``SendReminder``) to the person named, or
+    (none named) to whoever must act on it now: its signer while it waits for a signature,
+    else its giver."""
+    actor = signed_in(request)
+    ledger = request.app[RUNTIME].ledger
+
+    async def build(v: dict[str, str]) -> c.Model:
+        item_id = _chosen(v)
+        to = v["to"].strip() or _must_act(await q.get_item(ledger, actor, item_id))
+        return c.SendReminder.model_validate({
+            "departure_id": _departure(request), "to": to, "item_ids": [item_id],
+            "channel": v["channel"], "message": v["message"]})
+
+    return await _run(request, "remind", ("item", "to", "channel", "message"), build,
+                      N_("The reminder was recorded."))
+
+
+def _must_act(item: HandoverItem) -> str:
+    if item.state == "submitted":
+        return next(iter(item.pending_signers()), item.receiver)
+    return item.giver_id

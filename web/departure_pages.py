@@ -1,6 +1,7 @@
-"""The departure page: a case as the API lets its reader see it (web.departure_view), its
-evidence bundle (the API's own export and stream), and its board live (the API's
-Server-Sent Events, authorized by the session). HR's actions are in web.departure_actions."""
+"""The departure page: a case as its board serves it (web.departure_view), its timeline on
+a page of its own, its evidence bundle (the API's own export and stream), and its board live
+(the API's Server-Sent Events, authorized by the session). HR's actions are in
+web.departure_actions."""
 
 from __future__ import annotations
 
@@ -20,9 +21,10 @@ from ledger.projections import board_queries as bq
 from ledger.service import queries as q
 from ledger.service.commands import canonical_uuid
 from ledger.sessions import hash_session_secret
-from web.departure_view import departure_view
+from web.departure_rows import Words, blocking_rows, item_options, item_rows
+from web.departure_view import departure_view, timeline_view
 from web.keys import LOCALE, SECRET, SESSIONS, context_of
-from web.labels import CATEGORY_LABELS, DISPUTE_STATE_LABELS, ITEM_STATE_LABELS
+from web.labels import CATEGORY_LABELS, DECISION_LABELS, DISPUTE_STATE_LABELS, ITEM_STATE_LABELS
 from web.render import render
 from web.session import signed_in
 
@@ -54,6 +56,12 @@ async def show(request: web.Request, departure_id: UUID, *, status: int = 200,
     runtime = request.app[RUNTIME]
     view = await departure_view(runtime, actor, departure_id, moments(request), wait,
                                 request[LOCALE])
+    words = Words.of(request)
+    view["rows"] = item_rows(view["categories"], view["overdue_ids"], ITEM_STATE_LABELS,
+                             DECISION_LABELS, words)
+    view["blocking_rows"] = blocking_rows(view["blocking"], ITEM_STATE_LABELS, words)
+    view["options"] = item_options(view["open_items"])
+    view["chosen_options"] = item_options(view["open_items"], (form or {}).get("item", ""))
     return render(request, "departure/page.html", status=status, **view,
                   problem=problem, failed=failed, form=form or {},
                   item_states=ITEM_STATE_LABELS, categories_labels=CATEGORY_LABELS,
@@ -63,10 +71,20 @@ async def show(request: web.Request, departure_id: UUID, *, status: int = 200,
 
 @routes.get("/departures/{departure_id}")
 async def departure_page(request: web.Request) -> web.Response:
-    """The case: header, approvals, checklist, confirmation, disputes, risk, timeline."""
+    """The case: header, approvals, checklist, confirmation, disputes, risk."""
     signed_in(request)
     departure_id = path_uuid(request, "departure_id")
     return await show(request, departure_id, wait=await _wait(request))
+
+
+@routes.get("/departures/{departure_id}/timeline")
+async def departure_timeline(request: web.Request) -> web.Response:
+    """The case's timeline (as ``GET /v1/departures/{id}/timeline``, to the same readers)
+    and its approval decisions with their comments."""
+    actor = signed_in(request)
+    view = await timeline_view(request.app[RUNTIME], actor,
+                               path_uuid(request, "departure_id"), request[LOCALE])
+    return render(request, "departure/timeline.html", **view)
 
 
 @routes.get("/departures/{departure_id}/bundle")

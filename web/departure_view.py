@@ -1,11 +1,14 @@
-"""What the departure page shows, read through the API's own reads: the case's board
-(``GET /v1/boards/departures/{id}``), its timeline (``GET /v1/departures/{id}/timeline``), the
-handover confirmation (``GET /v1/departures/{id}/confirmation``), the approval decisions
-(the case's own entries, ``GET /v1/streams/{id}/events``) and the checklists HR may apply
-(``GET /v1/templates``). Whoever those reads refuse gets the same refusal."""
+"""What the departure page shows, read as the board serves it (``GET
+/v1/boards/departures/{id}``: the case's summary, its approval chain, items, blocking and
+overdue items, disputes, who signed the confirmation), plus the checklists HR may apply
+(``GET /v1/templates``). The case's timeline and its approval decisions are on their own page
+(``GET /v1/departures/{id}/timeline`` and the case's own entries, ``GET
+/v1/streams/{id}/events``): every stream of the case read and verified, too dear for a page
+the board serves. Whoever those reads refuse gets the same refusal."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from typing import Any
 from uuid import UUID
@@ -14,7 +17,6 @@ from api.runtime_key import Services
 from ledger.aggregates.departure import FINAL_STATES
 from ledger.errors import NotFoundError
 from ledger.projections import board_queries as bq
-from ledger.service import dispute_queries as dq
 from ledger.service import queries as q
 from ledger.service.context import Actor
 from ledger.service.export_cases import may_export
@@ -29,31 +31,56 @@ HR_CLOSED = ("closed", "withdrawn", "declined")
 async def departure_view(runtime: Services, actor: Actor, departure_id: UUID,
                          moments: bq.Moments, wait: bq.Wait | None,
                          lang: str) -> dict[str, Any]:
-    """Everything the page renders for ``actor`` (NotFoundError where the API's reads
-    refuse: a case they may not read is absent)."""
-    departure = await q.get_departure(runtime.ledger, actor, departure_id)
-    board = await bq.departure_board(runtime.ledger, runtime.projections, actor, departure_id,
-                                     moments, wait, runtime.principals)
+    """Everything the page renders for ``actor`` (NotFoundError where the board refuses:
+    a case they may not read is absent)."""
+    # independent reads, at once (the checklists read for HR only, before the board has
+    # said the case is theirs to see: nothing of them is shown to anyone else)
+    found = await asyncio.gather(
+        bq.departure_board(runtime.ledger, runtime.projections, actor, departure_id,
+                           moments, wait, runtime.principals),
+        q.get_departure(runtime.ledger, actor, departure_id),
+        _templates(runtime) if actor.role == "hr" else _nothing(), return_exceptions=True)
+    for outcome in found:
+        if isinstance(outcome, BaseException):
+            raise outcome
+    board, departure, templates = found
     summary = board["departure"]
-    lines = await timeline(runtime.ledger, actor, departure_id)
     hr = actor.role == "hr" and summary["state"] not in HR_CLOSED
+    categories = board["categories"]
     return {
         "case": summary, "position": board["position"],
         "days_left": (dt.date.fromisoformat(summary["last_working_day"]) - moments.today).days,
-        "categories": board["categories"], "blocking": board["blocking"],
+        "categories": categories, "blocking": board["blocking"],
         "overdue_ids": {i["id"] for i in board["overdue"]}, "disputes": board["disputes"],
         "risk_label": RISK_LABELS[summary["risk"]], "alerts": risk_reasons(summary, lang),
-        "steps": _steps(summary["approval"], await _decisions(runtime, actor, departure_id)),
-        "timeline": [{"at": line["at"], "text": line[lang if lang in ("zh", "en") else "en"]}
-                     for line in lines],
-        "confirmation": await _confirmation(runtime, actor, departure_id),
+        "steps": _steps(summary["approval"]),
         "may_export": may_export(actor, departure),
         "bundle_final": summary["state"] in FINAL_STATES,
-        "hr_actions": hr, "templates": await _templates(runtime) if hr else [],
+        "hr_actions": hr, "templates": templates if hr else [],
+        "open_items": [i for items in categories.values() for i in items
+                       if i["state"] not in ("confirmed", "waived")] if hr else [],
         "applied": set(summary["templates"]),
-        "decision_labels": DECISION_LABELS,
         "may_approve": summary["state"] == "pending_approval"
         and summary["approval"]["waiting_for"] == actor.id,
+    }
+
+
+async def timeline_view(runtime: Services, actor: Actor, departure_id: UUID,
+                        lang: str) -> dict[str, Any]:
+    """The case's timeline page: its header, every line the reader may read (as ``GET
+    /v1/departures/{id}/timeline`` serves them) and the approval chain's decisions with
+    their comments (to a reader of the case's own entries)."""
+    departure = await q.get_departure(runtime.ledger, actor, departure_id)
+    lines = await timeline(runtime.ledger, actor, departure_id)
+    names = [str(step.get("name", "")) for step in departure.approval_chain]
+    decisions = [{**d, "step_name": names[d["step"]] if isinstance(d["step"], int)
+                  and 0 <= d["step"] < len(names) else ""}
+                 for d in await _decisions(runtime, actor, departure_id)]
+    return {
+        "departure": departure, "decisions": decisions,
+        "timeline": [{"at": line["at"], "text": line[lang if lang in ("zh", "en") else "en"]}
+                     for line in lines],
+        "decision_labels": DECISION_LABELS,
     }
 
 
@@ -71,8 +98,8 @@ async def _decisions(runtime: Services, actor: Actor,
             for e in entries if e.event_type in DECIDED]
 
 
-def _steps(approval: dict[str, Any], decisions: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The chain's steps with where each stands and every decision taken on it."""
+def _steps(approval: dict[str, Any]) -> list[dict[str, Any]]:
+    """The chain's steps with where each stands (its decisions are on the timeline page)."""
     steps = []
     for n, step in enumerate(approval["steps"]):
         if n < approval["approved"]:
@@ -82,25 +109,17 @@ def _steps(approval: dict[str, Any], decisions: list[dict[str, Any]]) -> list[di
         else:
             status = "pending"
         steps.append({"n": n, "name": step.get("name", ""), "approver": step["approver_id"],
-                      "status": status,
-                      "decisions": [d for d in decisions if d["step"] == n]})
+                      "status": status})
     return steps
-
-
-async def _confirmation(runtime: Services, actor: Actor,
-                        departure_id: UUID) -> dq.ConfirmationView | None:
-    """The handover confirmation as it stands (None to a reader it is not shown to)."""
-    try:
-        return await dq.handover_confirmation(runtime.ledger, actor, departure_id)
-    except NotFoundError:
-        return None
 
 
 async def _templates(runtime: Services) -> list[dict[str, str]]:
     """The checklists at their current revision (key, name), as ``GET /v1/templates``."""
-    found = []
-    for template_id in await runtime.ledger.store.stream_ids("template"):
-        template = await q.get_template(runtime.ledger, template_id)
-        found.append({"key": template.key, "name": template.name,
-                      "revision": str(template.revision)})
+    ids = await runtime.ledger.store.stream_ids("template")
+    found = [{"key": t.key, "name": t.name, "revision": str(t.revision)}
+             for t in await asyncio.gather(*(q.get_template(runtime.ledger, i) for i in ids))]
     return sorted(found, key=lambda t: t["key"])
+
+
+async def _nothing() -> list[dict[str, str]]:
+    return []

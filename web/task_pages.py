@@ -21,8 +21,10 @@ from ledger.projections import inbox_queries as iq
 from ledger.service import commands as c
 from ledger.service import principal_cases as p
 from ledger.service import queries as q
+from ledger.service.context import Actor
+from ledger.service.timeline import describe
 from web.i18n import N_
-from web.keys import context_of
+from web.keys import LOCALE, context_of
 from web.labels import ACTION_LABELS, ITEM_STATE_LABELS
 from web.render import flash, problem_text, render, status_of
 from web.security import CSRF_HEADER, streamed_form
@@ -79,7 +81,18 @@ async def _item_page(request: web.Request, item: HandoverItem, status: int = 200
                        else {str(e["sha256"]) for e in item.evidence})
     return render(request, "tasks/item.html", status=status, item=item,
                   submitting=submitting, confirming=confirming,
-                  states=ITEM_STATE_LABELS, **context)
+                  states=ITEM_STATE_LABELS,
+                  timeline=await _timeline(request, item, actor), **context)
+
+
+async def _timeline(request: web.Request, item: HandoverItem,
+                    actor: Actor) -> list[dict[str, str]]:
+    """The item's own lines of its case's timeline (its one stream, read as ``GET
+    /v1/streams/{id}/events`` reads it, to the same readers), oldest first."""
+    entries = await q.stream_entries(request.app[RUNTIME].ledger, actor, item.id, "item")
+    lang = "zh" if request[LOCALE] == "zh" else "en"
+    return [{"at": line["at"], "text": line[lang]}
+            for line in (describe(entry, item.title) for entry in entries)]
 
 
 @routes.get("/items/{item_id}")

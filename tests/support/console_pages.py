@@ -50,6 +50,8 @@ PAGES = (
     ConsolePage("not-found", "/", "hr.sun", lambda w: "/console/no-such-page"),
     ConsolePage("departure", "/departures/{departure_id}", "hr.sun",
                 lambda w: f"/console/departures/{w.open_case}"),
+    ConsolePage("departure-timeline", "/departures/{departure_id}/timeline", "hr.sun",
+                lambda w: f"/console/departures/{w.open_case}/timeline"),
     ConsolePage("departure-closed", "/departures/{departure_id}", "legal.x",
                 lambda w: f"/console/departures/{w.closed_case}"),
     ConsolePage("tasks", "/tasks", "wang.lei", lambda w: "/console/tasks"),

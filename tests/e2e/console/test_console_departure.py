@@ -54,12 +54,23 @@ async def test_hr_reads_the_case_as_the_board_and_timeline_serve_it(console: Con
     assert f'id="item-{item}"' in page and "客户资料" in page
     assert "Receiver: zhao.min" in page and "Giver: wang.lei" in page
     assert board["categories"]["clients"][0]["id"] == item
-    # the approval chain with the manager's decision
+    assert f'href="/console/items/{item}"' in page  # its state, receiver, due and timeline
+    # the approval chain where it stands; its decisions and the timeline on their own page
     assert "li.qiang" in page and page.count("Approved") >= 1
+    assert f'href="/console/departures/{departure_id}/timeline"' in page
     timeline = (await site.get(f"/v1/departures/{departure_id}/timeline", "hr.sun")).json()
+    assert timeline["items"] and timeline["items"][0]["en"] not in page
+    lines = (await console.get(f"/console/departures/{departure_id}/timeline",
+                               headers={"Accept-Language": "en"})).body.decode()
     for line in timeline["items"]:
-        assert line["en"].replace("“", "&#8220;") in page or line["en"] in page.replace(
-            "&#34;", '"')
+        assert html.escape(line["en"], quote=False) in lines
+    assert "Approval decisions" in lines and "Approved · li.qiang" in lines
+    # the item's page: its own lines of the timeline (one stream), its case a click away
+    own = (await console.get(f"/console/items/{item}",
+                             headers={"Accept-Language": "en"})).body.decode()
+    assert "Receiver" in own and "zhao.min" in own and f"/console/departures/{departure_id}" in own
+    mine = [line["en"] for line in timeline["items"] if line["stream"] == item]
+    assert mine and all(html.escape(line, quote=False) in own for line in mine)
     # the close button is held, the blocking item named with its receiver
     assert CLOSE_BUTTON.search(page).group(1)  # type: ignore[union-attr]
     assert "客户资料 — receiver zhao.min (Open)" in page
@@ -87,23 +98,32 @@ async def test_hr_runs_the_cases_commands_from_the_page_and_closes_once_the_gate
     [added] = [i for i in board["categories"]["clients"] if i["title"] == "客户交接"]
     assert added["receiver"] == "li.qiang" and added["mandatory"]
     # a waiver needs a reason: the API's problem, the form kept
-    status, page = await _post(console, departure_id, f"/items/{added['id']}/waive",
-                               {"reason": "  "})
-    assert status == 422 and "Invalid input" in page
-    status, _ = await _post(console, departure_id, f"/items/{added['id']}/reassign",
-                            {"receiver": "zhao.min", "reason": "李强休假"})
+    # one form each for the case, the item chosen from its open items
+    status, page = await _post(console, departure_id, "/waive",
+                               {"item": added["id"], "reason": "  "})
+    assert status == 422 and "Invalid input" in page and 'id="error-waive"' in page
+    assert f'<option value="{added["id"]}" selected>' in page  # the form kept filled in
+    status, _ = await _post(console, departure_id, "/reassign",
+                            {"item": added["id"], "receiver": "zhao.min", "reason": "李强休假"})
     assert status == 303
-    status, _ = await _post(console, departure_id, f"/items/{added['id']}/remind",
-                            {"to": "wang.lei", "channel": "wecom", "message": "请尽快"})
+    # no one named: the reminder goes to whoever must act now (the giver of an open item)
+    status, _ = await _post(console, departure_id, "/remind",
+                            {"item": added["id"], "to": "", "channel": "wecom",
+                             "message": "请尽快"})
     assert status == 303
+    timeline = (await site.get(f"/v1/departures/{departure_id}/timeline", "hr.sun")).json()
+    assert "hr.sun reminded wang.lei (1 item(s))" in [t["en"] for t in timeline["items"]]
+    status, page = await _post(console, departure_id, "/reassign",
+                               {"item": "not-an-item", "receiver": "x", "reason": "y"})
+    assert status == 404
     # the gate refuses while items are open: the close is refused with its reason
     status, page = await _post(console, departure_id, "/close", {"note": ""})
     assert status == 409 and "Departure cannot close yet" in page
     await _caught_up(site)
     board = (await site.read_model(f"/v1/boards/departures/{departure_id}", "hr.sun")).json()
     for item in board["blocking"]:
-        status, _ = await _post(console, departure_id, f"/items/{item['id']}/waive",
-                                {"reason": "不适用"})
+        status, _ = await _post(console, departure_id, "/waive",
+                                {"item": item["id"], "reason": "不适用"})
         assert status == 303, item
     await _caught_up(site)
     page = await _page(console, departure_id)
@@ -140,6 +160,8 @@ async def test_a_leaver_reads_the_page_without_hr_actions_and_a_stranger_finds_n
     assert b"wang.lei" not in refused.body and "王磊".encode() not in refused.body
     assert (await stranger.get(f"/console/departures/{departure_id}/bundle")).status == 404
     assert (await stranger.get(f"/console/departures/{departure_id}/events")).status == 404
+    assert (await stranger.get(f"/console/departures/{departure_id}/timeline")).status == 404
+    assert (await site.get(f"/v1/departures/{departure_id}/timeline", "stranger")).status == 404
 
 
 async def test_an_unrelated_receiver_gets_404_and_a_receiver_sees_only_their_items(
@@ -246,7 +268,10 @@ async def test_hr_submits_a_draft_and_its_approver_approves_it_from_the_page(
     assert got.json()["state"] in ("approved", "handing_over")
     await _caught_up(site)
     page = await _page(approver, departure_id)
-    assert "Approved · li.qiang" in page and "同意" in page and "/approve" not in page
+    assert "/approve" not in page and f"/console/departures/{departure_id}/timeline" in page
+    lines = (await approver.get(f"/console/departures/{departure_id}/timeline",
+                                headers={"Accept-Language": "en"})).body.decode()
+    assert "Approved · li.qiang" in lines and "同意" in lines
     auditor = Console(site, console.session)
     await auditor.sign_in("audit.x")
     page = await _page(auditor, departure_id)

@@ -56,10 +56,12 @@ async def test_hr_follows_a_case_live_acts_on_it_and_closes_it(browser: Browser,
         await page.select_option("#new-category", "assets")
         await follow(page, "text=新增事项")
         assert "事项已新增。" in await page.locator(".flash").inner_text()
-        added = page.locator(".item", has_text="门禁卡")
-        await added.locator("summary").click()
-        await added.locator("input[name=reason]").last.fill("行政已收回")
-        await follow(page, ".item:has-text('门禁卡') form[action$='/waive'] button")
+        added = await page.locator(".item", has_text="门禁卡").get_attribute("id")
+        assert added is not None
+        await page.locator("#item-actions summary").click()
+        await page.select_option("#waive-item", added.removeprefix("item-"))
+        await page.fill("#waive-reason", "行政已收回")
+        await follow(page, "form[action$='/waive'] button")
         assert "事项已豁免。" in await page.locator(".flash").inner_text()
         await expect(page.locator(".item", has_text="门禁卡")).to_contain_text("已豁免")
         # the last open item is done through the API: the page follows, the close button opens
@@ -82,8 +84,15 @@ async def test_hr_follows_a_case_live_acts_on_it_and_closes_it(browser: Browser,
             assert bundle.testzip() is None and "META-INF/manifest.json" in bundle.namelist()
         await follow(page, "text=English")
         assert "Final: the case is finished" in await page.locator("main").inner_text()
-        await page.locator("#timeline-box summary").click()
         await screenshot(page, "departure-en-desktop")
+        assert await serious_violations(page) == []
+        # the timeline on its own page, one click away (by keyboard too)
+        await page.focus(f'a[href="/console/departures/{departure_id}/timeline"]')
+        async with page.expect_navigation():
+            await page.keyboard.press("Enter")
+        await expect(page.locator("section[data-part=timeline]")).to_contain_text(
+            "hr.sun closed the case")
+        await screenshot(page, "departure-timeline-en-desktop")
         assert await serious_violations(page) == []
         assert problems == []
         await page.context.close()
@@ -116,7 +125,8 @@ async def test_a_leaver_reads_the_case_on_a_phone_without_hr_actions(browser: Br
     await page.context.close()
     hr = await signed_in_page(browser, site.base, site.tokens["hr.sun"], phone=True)
     await hr.goto(f"{site.base}/console/departures/{departure_id}")
-    await hr.locator(".item-actions summary").first.click()
+    await hr.locator("#item-actions summary").click()
+    await expect(hr.locator("#remind-item")).to_be_visible()
     await _narrow(hr)
     await screenshot(hr, "departure-hr-zh-phone")
     assert await serious_violations(hr) == []

@@ -114,10 +114,13 @@ async def test_the_departure_page_prints_readably(
         await screenshot(page, "print-departure-zh")
         printed = await page.pdf(path=str(ARTIFACTS / "print-departure-zh.pdf"), format="A4")
         assert printed.startswith(b"%PDF")
-        # the case, not the screen's tools: no navigation, no forms, the timeline unfolded
+        # the case, not the screen's tools: no navigation, no forms
         for hidden in ("header nav", "form", "section.close-box", "section.hr-forms"):
             for element in await page.locator(hidden).all():
                 assert not await element.is_visible(), hidden
+        # the timeline is a page of its own, printable as well
+        await page.goto(f"{site.base}/console/departures/{world.open_case}/timeline")
+        await screenshot(page, "print-departure-timeline-zh")
         assert await page.locator("section[data-part=timeline] li").first.is_visible()
     finally:
         await page.close()
