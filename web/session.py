@@ -14,6 +14,7 @@ from api.runtime_key import RUNTIME
 from ledger.principals import Principal
 from ledger.service.context import Actor, RequestContext
 from ledger.sessions import hash_session_secret, new_session_secret
+from ledger.sign_in_link import privileged_roles
 from web.keys import ACTOR, CONTEXT, SECRET, SESSION, SESSIONS
 
 SESSION_COOKIE = "hl_session"
@@ -39,8 +40,8 @@ async def load_session(request: web.Request) -> None:
     runtime = request.app[RUNTIME]
     found = await request.app[SESSIONS].touch_session(
         hash_session_secret(secret), runtime.ledger.clock(), runtime.settings.console_idle_timeout)
-    if found is None:
-        return
+    if found is None or (found.method != "token" and privileged_roles((found.role,))):
+        return  # a link's session never acts in a privileged role, however it came to
     request[SESSION] = found
     request[SECRET] = secret
     request[ACTOR] = found.principal.act_as(found.role)
