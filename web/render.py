@@ -160,8 +160,11 @@ def render_problem(request: web.Request, error: Exception) -> web.Response:
     answer."""
     problem = problem_text(request, error)
     status = problem["status"]
-    return render(request, "problem.html", status=status if isinstance(status, int) else 500,
-                  problem=problem)
+    response = render(request, "problem.html",
+                      status=status if isinstance(status, int) else 500, problem=problem)
+    if isinstance(error, PushbackError):
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
 
 
 def render_refusal(request: web.Request, status: int) -> web.Response:

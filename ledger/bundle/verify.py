@@ -45,6 +45,11 @@ MAX_TOTAL = 4 << 30
 MAX_ATTACHMENT = 1 << 30
 MAX_OTHER = 16 << 20
 MAX_IN_MEMORY = 256 << 20  # all members but attachments together (those are only hashed)
+# A member may inflate at most MAX_RATIO times its compressed size (once past RATIO_FLOOR):
+# the bundle's own deflated members come nowhere near it, a ZIP bomb (deflate reaches ~1000:1)
+# does. Sizes are the headers' and bound the work: an unzip stops at the declared size.
+MAX_RATIO = 100
+RATIO_FLOOR = 1 << 20
 UNSIGNED = ("mimetype", "META-INF/manifest.json", "META-INF/signature")
 MIMETYPE_MESSAGE = f"mimetype: must be the first member, stored, holding {MEDIA_TYPE}"
 
@@ -449,11 +454,19 @@ def _outside_members(path: Path, archive: zipfile.ZipFile) -> bool:
             or int.from_bytes(end[20:22], "little") != 0)
 
 
-def read_zip(path: Path) -> tuple[Bundle, list[str]]:
+def _inflates(info: zipfile.ZipInfo) -> bool:
+    """Whether a member claims to inflate beyond MAX_RATIO (a ZIP bomb's signature)."""
+    return (info.file_size > RATIO_FLOOR
+            and info.file_size > MAX_RATIO * max(info.compress_size, 1))
+
+
+def read_zip(path: Path, max_total: int = MAX_TOTAL) -> tuple[Bundle, list[str]]:
     """The members of a ZIP bundle and the step 1 problems found (docs/bundle-format.md).
 
     Members are read into memory (attachments only hashed), never written to disk, so no name
-    can reach outside; sizes are counted as the bytes come, not taken from the headers.
+    can reach outside; sizes are counted as the bytes come, not taken from the headers. Before
+    anything is inflated, the sizes the headers declare (which bound what an unzip produces)
+    must stay within ``max_total`` together and MAX_RATIO each.
     """
     bundle, problems, seen, total = Bundle(), [], set(), 0
     try:
@@ -463,6 +476,11 @@ def read_zip(path: Path) -> tuple[Bundle, list[str]]:
                 return bundle, ["bundle: too many members"]
             if _outside_members(path, archive):
                 return bundle, ["bundle: holds bytes outside its members"]
+            if sum(info.file_size for info in infos) > max_total:
+                return bundle, ["bundle: too large"]
+            if bombs := [f"{i.filename}: inflates more than {MAX_RATIO} times"
+                         for i in infos if _inflates(i)]:
+                return bundle, bombs
             for number, info in enumerate(infos):
                 name = info.filename
                 if _unsafe(name.rstrip("/") or "/"):
@@ -485,7 +503,7 @@ def read_zip(path: Path) -> tuple[Bundle, list[str]]:
                     except (zipfile.BadZipFile, EOFError, zlib.error):  # a CRC that fails
                         problems.append(f"{name}: damaged (its bytes fail the ZIP's checks)")
                 seen.add(name)
-                if total > MAX_TOTAL:
+                if total > max_total:
                     return bundle, [*problems, "bundle: too large"]
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, NotImplementedError,
             RuntimeError, zlib.error):  # damaged, encrypted or of an unknown compression
@@ -526,9 +544,10 @@ def read_folder(root: Path) -> tuple[Bundle, list[str]]:
     return bundle, problems
 
 
-def read_bundle(path: Path) -> tuple[Bundle, list[str]]:
-    """Step 1: read the bundle (a ZIP or a folder); ``mimetype`` must hold the media type."""
-    bundle, problems = read_folder(path) if path.is_dir() else read_zip(path)
+def read_bundle(path: Path, max_total: int = MAX_TOTAL) -> tuple[Bundle, list[str]]:
+    """Step 1: read the bundle (a ZIP, at most ``max_total`` bytes unzipped, or a folder);
+    ``mimetype`` must hold the media type."""
+    bundle, problems = read_folder(path) if path.is_dir() else read_zip(path, max_total)
     if not problems and bundle.files.get("mimetype") != MEDIA_TYPE.encode():
         problems.append(MIMETYPE_MESSAGE)
     return bundle, problems
@@ -754,14 +773,16 @@ class Verdict:
         return not failed
 
 
-def inspect_bundle(path: Path, key_text: str, prim: Primitives | None = None) -> Verdict:
-    """Run steps 1 to 9 on the bundle at ``path`` with the trusted key ``key_text``.
+def inspect_bundle(path: Path, key_text: str, prim: Primitives | None = None, *,
+                   max_total: int = MAX_TOTAL) -> Verdict:
+    """Run steps 1 to 9 on the bundle at ``path`` with the trusted key ``key_text`` (a ZIP
+    unzipping to at most ``max_total`` bytes).
 
     Raises ValueError for a key that is not a verifier key string (a usage error).
     """
     prim = prim or Primitives()
     key = prim.parse_key(key_text)
-    bundle, problems = read_bundle(path)
+    bundle, problems = read_bundle(path, max_total)
     v = Verdict([], bundle, {})
     for rel in bundle.ignored:
         v.checks.append(Check("note", f"{rel}: a file manager's own file, not checked"))
