@@ -10,13 +10,15 @@ deactivated, or who may no longer read the case, gets no further event.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 from uuid import UUID
 
 import orjson
 from aiohttp import web
-from aiohttp_sse import sse_response
+from aiohttp_sse import EventSourceResponse
 
 from api.auth import actor_of
 from api.body import natural, path_uuid
@@ -28,6 +30,7 @@ from ledger.projections import board_queries as bq
 from ledger.service.context import Actor
 
 table = EndpointTable()
+log = logging.getLogger(__name__)
 # Each event as an SSE client sees it (``data`` is the JSON text described above).
 EVENT_STREAM: Media = (("text/event-stream", {
     "type": "object", "required": ["data"],
@@ -61,6 +64,16 @@ def _without_position(board: dict[str, Any]) -> dict[str, Any]:
 Allowed = Callable[[], Awaitable[bool]]
 
 
+@contextlib.contextmanager
+def _quiet_when_gone(request: web.Request) -> Iterator[None]:
+    """A client that goes away (a browser leaving a live page) ends its stream quietly:
+    that is how every stream ends, not an error to log."""
+    try:
+        yield
+    except ConnectionResetError:
+        log.debug("the client of %s went away", request.path)
+
+
 @table.route("GET", "/v1/boards/departures/{departure_id}/events",
              "A departure's board, live (Server-Sent Events)", produces=EVENT_STREAM,
              tag="boards", headers=("Last-Event-ID",))
@@ -84,29 +97,32 @@ async def stream_departure_board(request: web.Request, actor: Actor, departure_i
 
     board = await read()  # refused (404) before anything streams
     last = _last_event_id(request)
-    async with sse_response(request) as events:
-        sent: dict[str, Any] | None = None
-        if last is None or last < board["position"]:
-            await events.send(orjson.dumps(board).decode(), id=str(board["position"]),
-                              event="board")
-            sent = _without_position(board)
-        position = board["position"]
-        ends = asyncio.get_running_loop().time() + MAX_STREAM_SECONDS
-        while events.is_connected() and asyncio.get_running_loop().time() < ends:
-            await asyncio.sleep(POLL_SECONDS)
-            if (await bq.board_position(runtime.projections)).position == position:
-                continue
-            if not await still_allowed():
-                break
-            try:
-                board = await read()
-            except LedgerError:
-                break
-            position = board["position"]
-            if _without_position(board) != sent:
-                await events.send(orjson.dumps(board).decode(), id=str(position),
+    events = EventSourceResponse()
+    with _quiet_when_gone(request):
+        await events.prepare(request)
+        async with events:
+            sent: dict[str, Any] | None = None
+            if last is None or last < board["position"]:
+                await events.send(orjson.dumps(board).decode(), id=str(board["position"]),
                                   event="board")
                 sent = _without_position(board)
+            position = board["position"]
+            ends = asyncio.get_running_loop().time() + MAX_STREAM_SECONDS
+            while events.is_connected() and asyncio.get_running_loop().time() < ends:
+                await asyncio.sleep(POLL_SECONDS)
+                if (await bq.board_position(runtime.projections)).position == position:
+                    continue
+                if not await still_allowed():
+                    break
+                try:
+                    board = await read()
+                except LedgerError:
+                    break
+                position = board["position"]
+                if _without_position(board) != sent:
+                    await events.send(orjson.dumps(board).decode(), id=str(position),
+                                      event="board")
+                    sent = _without_position(board)
     return events
 
 
@@ -129,19 +145,22 @@ async def stream_hr_changes(request: web.Request, actor: Actor, wait: bq.Wait,
     start = (await bq.board_position(runtime.projections, wait)).position
     position = _last_event_id(request)
     await bq.changed_cases(runtime.projections, actor, start, start)  # refuses non-overseers
-    async with sse_response(request) as events:
-        position = start if position is None else min(position, start)
-        ends = asyncio.get_running_loop().time() + MAX_STREAM_SECONDS
-        while events.is_connected() and asyncio.get_running_loop().time() < ends:
-            now = (await bq.board_position(runtime.projections)).position
-            if now > position:
-                if not await still_allowed():
-                    break
-                changed = await bq.changed_cases(runtime.projections, actor, position, now)
-                if changed:
-                    await events.send(orjson.dumps({"position": now,
-                                                    "departures": changed}).decode(),
-                                      id=str(now), event="changed")
-                position = now
-            await asyncio.sleep(POLL_SECONDS)
+    events = EventSourceResponse()
+    with _quiet_when_gone(request):
+        await events.prepare(request)
+        async with events:
+            position = start if position is None else min(position, start)
+            ends = asyncio.get_running_loop().time() + MAX_STREAM_SECONDS
+            while events.is_connected() and asyncio.get_running_loop().time() < ends:
+                now = (await bq.board_position(runtime.projections)).position
+                if now > position:
+                    if not await still_allowed():
+                        break
+                    changed = await bq.changed_cases(runtime.projections, actor, position, now)
+                    if changed:
+                        await events.send(orjson.dumps({"position": now,
+                                                        "departures": changed}).decode(),
+                                          id=str(now), event="changed")
+                    position = now
+                await asyncio.sleep(POLL_SECONDS)
     return events

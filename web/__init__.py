@@ -19,7 +19,7 @@ Adding a page area (one module per area, each under ~250 lines):
   the handler runs. After success ``response = see_other(path)`` (web.session) and
   ``flash(request, response, N_("Done."))`` (web.render); on a LedgerError re-render the form
   with ``problem_text(request, error)`` (the API's title, translated, and its detail).
-- Upload forms (files of any size the API takes): mark the handler ``@streams_its_form``
+- Upload forms (files of any size the API takes): mark the handler ``@streamed_form``
   (web.security, under the route decorator) and read the body with
   ``web.streamed_form.read_streamed_form``: the CSRF token is checked from the first part (or
   the ``X-CSRF-Token`` header of a script's upload), files stream into the blob store as the

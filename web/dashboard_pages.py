@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
@@ -14,22 +15,15 @@ from api.runtime_key import RUNTIME
 from ledger.aggregates.departure import DEPARTURE_STATES
 from ledger.errors import InvalidInputError
 from ledger.projections import board_queries as bq
-from web.i18n import N_, local_date
-from web.keys import LOCALE, SESSION
+from web.keys import CATALOGUES, LOCALE, SESSION
+from web.labels import RISK_LABELS
 from web.nav import links_for
 from web.render import render
+from web.risks import risk_reasons
 from web.session import signed_in
 
 routes = web.RouteTableDef()
 PAGE = 25
-RISK_RULES = {
-    "last_day_near": N_("Last day near, mandatory items open"),
-    "item_overdue": N_("An item is overdue"),
-    "accounts_not_revoked": N_("Accounts not revoked after the last day"),
-    "rejection_not_resubmitted": N_("A rejection was not resubmitted"),
-    "receiver_inactive": N_("A receiver is no longer active"),
-}
-RISKS = {"high": N_("High risk"), "medium": N_("Medium risk"), "none": N_("No risk")}
 FILTERS = ("state", "department", "risk", "overdue", "last_day_from", "last_day_to")
 
 
@@ -60,31 +54,13 @@ def _page(query: Any) -> int:
     return max(1, min(int(raw), 10**6)) if raw.isdigit() else 1
 
 
-def _why(rule: dict[str, str], summary: dict[str, Any], lang: str) -> tuple[str, dict[str, Any]]:
-    """A reason in the reader's words where the summary holds its figures (the same the
-    board's rule compared), else the board's own sentence."""
-    if rule["rule"] == "last_day_near":
-        return N_("the last day, %(day)s, is within 3 days and %(done)s of %(total)s "
-                  "mandatory items are done"), {
-            "day": local_date(summary["last_working_day"], lang),
-            "done": summary["mandatory_done"], "total": summary["mandatory_total"]}
-    if rule["rule"] == "item_overdue" and summary.get("next_due"):
-        return N_("an item was due on %(day)s, more than 2 days ago"), {
-            "day": local_date(summary["next_due"], lang)}
-    return "%(why)s", {"why": rule["why"]}
-
-
-def _row(summary: dict[str, Any], today: dt.date, lang: str) -> dict[str, Any]:
+def _row(summary: dict[str, Any], today: dt.date, lang: str,
+         zone: ZoneInfo | None = None) -> dict[str, Any]:
     last = dt.date.fromisoformat(summary["last_working_day"])
     due = summary.get("next_due")
-    reasons = []
-    for rule in summary["risk_reasons"]:
-        why, values = _why(rule, summary, lang)
-        reasons.append({"label": RISK_RULES.get(rule["rule"], rule["rule"]), "why": why,
-                        "figures": values})
     return {**summary, "days_left": (last - today).days,
             "overdue": bool(due) and dt.date.fromisoformat(str(due)[:10]) < today,
-            "reasons": reasons}
+            "reasons": risk_reasons(summary, lang, zone)}
 
 
 @routes.get("/")
@@ -103,9 +79,10 @@ async def home(request: web.Request) -> web.Response:
                                   count_overdue=True)
     pages = max(1, -(-board["total"] // PAGE))
     query = {k: v for k, v in kept.items() if v}
-    rows = [_row(s, now.today, request[LOCALE]) for s in board["items"]]
+    zone = request.app[CATALOGUES].zone
+    rows = [_row(s, now.today, request[LOCALE], zone) for s in board["items"]]
     return render(request, "dashboard.html", rows=rows,
                   total=board["total"], overdue_cases=board["overdue_total"], filters=kept,
-                  states=DEPARTURE_STATES, risks=RISKS, page=page, pages=pages,
+                  states=DEPARTURE_STATES, risks=RISK_LABELS, page=page, pages=pages,
                   prev_qs=urlencode({**query, "page": page - 1}),
                   next_qs=urlencode({**query, "page": page + 1}), today=now.today)

@@ -19,13 +19,9 @@ from ledger.service import queries as q
 from ledger.service.context import Actor
 from ledger.service.export_cases import may_export
 from ledger.service.timeline import timeline
-from web.dashboard_pages import RISK_RULES, RISKS, _why
-from web.i18n import N_
+from web.labels import DECISION_LABELS, RISK_LABELS
+from web.risks import risk_reasons
 
-DECISION_LABELS = {"approved": N_("Approved"), "confirmed": N_("Confirmed"),
-                   "rejected": N_("Rejected"),
-                   "waived": N_("Waived"), "signed_off": N_("Signed off"),
-                   "reassigned": N_("Reassigned")}
 DECIDED = {"DepartureStepApproved": "approved", "DepartureStepRejected": "rejected"}
 HR_CLOSED = ("closed", "withdrawn", "declined")
 
@@ -46,7 +42,7 @@ async def departure_view(runtime: Services, actor: Actor, departure_id: UUID,
         "days_left": (dt.date.fromisoformat(summary["last_working_day"]) - moments.today).days,
         "categories": board["categories"], "blocking": board["blocking"],
         "overdue_ids": {i["id"] for i in board["overdue"]}, "disputes": board["disputes"],
-        "risk_label": RISKS[summary["risk"]], "alerts": _alerts(summary, lang),
+        "risk_label": RISK_LABELS[summary["risk"]], "alerts": risk_reasons(summary, lang),
         "steps": _steps(summary["approval"], await _decisions(runtime, actor, departure_id)),
         "timeline": [{"at": line["at"], "text": line[lang if lang in ("zh", "en") else "en"]}
                      for line in lines],
@@ -59,17 +55,6 @@ async def departure_view(runtime: Services, actor: Actor, departure_id: UUID,
         "may_approve": summary["state"] == "pending_approval"
         and summary["approval"]["waiting_for"] == actor.id,
     }
-
-
-def _alerts(summary: dict[str, Any], lang: str) -> list[dict[str, Any]]:
-    """The risk rules that hold, each with its reason in the reader's words (as the
-    dashboard gives them)."""
-    found = []
-    for rule in summary["risk_reasons"]:
-        why, values = _why(rule, summary, lang)
-        found.append({"label": RISK_RULES.get(rule["rule"], rule["rule"]), "why": why,
-                      "figures": values})
-    return found
 
 
 async def _decisions(runtime: Services, actor: Actor,

@@ -17,7 +17,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_datetime, format_time
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -122,7 +122,18 @@ def local_time(value: dt.datetime | str | None, lang: str, zone: ZoneInfo,
 def _format_moment(moment: dt.datetime, lang: str, zone: ZoneInfo, form: str) -> str:
     # A case's page shows each of its entries' times again on every (live) refresh; Babel
     # takes ~0.5 ms for each.
-    return format_datetime(moment, format=form, tzinfo=zone, locale=_locale(lang))
+    locale = _locale(lang)
+    if form not in ("short", "medium"):  # long and full name the zone already
+        return format_datetime(moment, format=form, tzinfo=zone, locale=locale)
+    local = (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).astimezone(zone)
+    # the locale's long time (its zone marker: "17:08:32 +0800", "+0800 17:08:32"), without
+    # seconds for the short form, so a reader knows which clock
+    with_zone = str(locale.time_formats["long"])
+    if form == "short":
+        with_zone = with_zone.replace(":ss", "")
+    time = format_time(local, format=with_zone, tzinfo=zone, locale=locale)
+    return str(locale.datetime_formats[form]).replace("'", "").replace("{0}", time).replace(
+        "{1}", format_date(local.date(), format=form, locale=locale))
 
 
 def N_(message: str) -> str:

@@ -1,6 +1,7 @@
-"""Names the console shows for the ledger's codes (roles, case states), as English msgids
-marked for the catalogues; templates translate them with ``_()``. A page area that shows
-other codes (item states, categories) adds its table here."""
+"""Names the console shows for the ledger's codes (roles, case, item and dispute states,
+categories, decisions, inbox actions, parties), as English msgids marked for the catalogues;
+templates translate them with ``_()``. The one table of each: a page area that shows other
+codes adds its table here, never a copy in its own module."""
 
 from __future__ import annotations
 
@@ -28,3 +29,36 @@ CATEGORY_LABELS = {
     "management": N_("Management modules"),
 }
 DISPUTE_STATE_LABELS = {"open": N_("Being examined"), "found": N_("Finding recorded")}
+DECISION_LABELS = {
+    "approved": N_("Approved"), "confirmed": N_("Confirmed"), "rejected": N_("Rejected"),
+    "waived": N_("Waived"), "signed_off": N_("Signed off"), "reassigned": N_("Reassigned"),
+}
+ACTION_LABELS = {
+    "submit": N_("Submit"), "resubmit": N_("Resubmit after a rejection"),
+    "confirm": N_("Confirm or reject"), "answer_question": N_("Answer a question"),
+    "approve": N_("Approve a step"), "sign_confirmation": N_("Sign the handover confirmation"),
+    "close": N_("Close the case"), "waive": N_("Waive an item nobody can receive"),
+    "accept_or_decline": N_("Accept or decline a request"),
+    "state_in_dispute": N_("State your side in a dispute"),
+}
+PARTY_LABELS = {
+    "hr": N_("HR"), "manager": N_("Manager"), "receiver": N_("Receiver"),
+    "leaver": N_("Leaver"), "giver": N_("Giver"),
+}
+RESPONSIBILITY_LABELS = {
+    "giver": N_("The giver"), "receiver": N_("The receiver"), "shared": N_("Shared"),
+    "none": N_("No one"),
+}
+QUEUE_ACTION_LABELS = {
+    "confirm": N_("Awaiting your confirmation"), "submit": N_("To submit"),
+    "resubmit": N_("To submit again"), "answer_question": N_("A question to answer"),
+    "awaiting_giver": N_("Awaiting the giver"),
+}
+RISK_LABELS = {"high": N_("High risk"), "medium": N_("Medium risk"), "none": N_("No risk")}
+RISK_RULE_LABELS = {
+    "last_day_near": N_("Last day near, mandatory items open"),
+    "item_overdue": N_("An item is overdue"),
+    "accounts_not_revoked": N_("Accounts not revoked after the last day"),
+    "rejection_not_resubmitted": N_("A rejection was not resubmitted"),
+    "receiver_inactive": N_("A receiver is no longer active"),
+}

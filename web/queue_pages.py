@@ -28,18 +28,13 @@ from ledger.service.context import Actor
 from ledger.service.policy import EVIDENCE_SOURCES
 from web.i18n import N_
 from web.keys import context_of
-from web.labels import ROLE_LABELS
+from web.labels import ITEM_STATE_LABELS, QUEUE_ACTION_LABELS, ROLE_LABELS
 from web.render import flash, problem_text, render, translate
 from web.session import require_role, see_other
 
 routes = web.RouteTableDef()
 PAGE = 25  # items a page shows (each one's entries are read for its reports)
 READERS = ("hr", *iq.QUEUE_ROLES.values())
-ACTIONS = {"confirm": N_("Awaiting your confirmation"), "submit": N_("To submit"),
-           "resubmit": N_("To submit again"), "answer_question": N_("A question to answer"),
-           "awaiting_giver": N_("Awaiting the giver")}
-ITEM_STATES = {"open": N_("Open"), "submitted": N_("Submitted"), "rejected": N_("Rejected"),
-               "confirmed": N_("Confirmed"), "waived": N_("Waived")}
 DONE = {"confirm": N_("Item confirmed."), "reject": N_("Item rejected."),
         "evidence": N_("Report recorded.")}
 
@@ -114,11 +109,12 @@ async def _page(request: web.Request, actor: Actor, department: str, *,
     shown = queue["items"][(page - 1) * PAGE:page * PAGE]
     today = moments(request).today.isoformat()
     return render(request, "queues/queue.html", status=status, department=department,
-                  rows=await _rows(request, actor, queue, shown), actions=ACTIONS,
+                  rows=await _rows(request, actor, queue, shown), actions=QUEUE_ACTION_LABELS,
                   total=len(queue["items"]), page=page, pages=pages,
                   overdue=sum(1 for e in queue["items"] if e.get("due_date")
                               and str(e["due_date"])[:10] < today),
-                  item_states=ITEM_STATES, queue_name=translate(request, ROLE_LABELS[department])
+                  item_states=ITEM_STATE_LABELS,
+                  queue_name=translate(request, ROLE_LABELS[department])
                   if department in ROLE_LABELS else department, error=error,
                   today=moments(request).today, own=actor.role == iq.QUEUE_ROLES.get(
                       department))

@@ -60,8 +60,21 @@ def build_environments(catalogues: Catalogues) -> dict[str, jinja2.Environment]:
         env.globals.update(_escaped_gettext(translations))
         env.filters["day"] = functools.partial(local_date, lang=lang)
         env.filters["moment"] = functools.partial(local_time, lang=lang, zone=catalogues.zone)
+        env.globals["titled"] = functools.partial(titled, lang=lang)
         found[lang] = env
     return found
+
+
+def titled(title: str, label: str | None, lang: str, plain: bool = False) -> Markup:
+    """An item's title for a reader: in English, a built-in checklist item's English
+    ``label`` first, the title as recorded beside it (where it differs) as secondary text;
+    the recorded title otherwise. ``plain``: the label alone (a page's <title>)."""
+    if lang != "en" or not label or label == title:
+        return escape(title)
+    if plain:
+        return escape(label)
+    return Markup('{} <span class="hint recorded-title" lang="zh">{}</span>').format(
+        label, title)
 
 
 def _escaped_gettext(translations: Translations) -> dict[str, Callable[..., Markup]]:

@@ -35,8 +35,9 @@ H = TypeVar("H", bound=Callable[..., object])
 
 
 def streamed_form(handler: H) -> H:
-    """Mark a handler that reads its multipart body as a stream (``form_stream``): the
-    middleware then leaves the body unread (no 1 MiB form buffer) and the handler checks the
+    """Mark a handler that reads its multipart body as a stream (``form_stream``, or
+    web.streamed_form.read_streamed_form on top of it): the middleware then leaves the body
+    unread (no 1 MiB form buffer, files of any size the API takes) and the handler checks the
     ``csrf`` field, which must come first, before it reads any other part."""
     setattr(handler, STREAMED, True)
     return handler
@@ -68,19 +69,6 @@ async def form_stream(request: web.Request) -> MultipartReader:
     return reader
 
 
-# Set when a streamed upload form (a handler marked with ``streams_its_form``) carries its
-# token in its first part: web.streamed_form checks it there, before reading anything else.
-CSRF_IN_STREAM = web.RequestKey("console_csrf_in_stream", bool)
-
-
-def streams_its_form(handler: Handler) -> Handler:
-    """Mark an upload handler that reads its multipart body itself (web.streamed_form): the
-    middleware does not buffer the body to find the token (files are not limited to the
-    1 MiB a buffered body may have)."""
-    setattr(handler, "csrf_in_stream", True)  # noqa: B010
-    return handler
-
-
 def csrf_token(request: web.Request) -> str:
     """The token every POST form of this page carries (hidden field ``csrf``): the session's,
     or before sign-in a pre-session one (its cookie is set with the response)."""
@@ -106,10 +94,6 @@ async def _check_csrf(request: web.Request, streamed: bool = False) -> None:
         if not secret or len(secret) > 100:
             raise web.HTTPForbidden()
         return  # the handler reads the token from the stream (form_stream)
-    if (presented is None and request.content_type == "multipart/form-data" and secret
-            and getattr(request.match_info.handler, "csrf_in_stream", False)):
-        request[CSRF_IN_STREAM] = True
-        return
     if presented is None and request.content_type in FORM_TYPES:
         # aiohttp keeps the parsed form: the handler's own request.post() reads it again
         field = (await request.post()).get(CSRF_FIELD)

@@ -5,6 +5,7 @@ same use cases and reads as api/dispute_routes.py."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
@@ -19,10 +20,10 @@ from ledger.service import dispute_queries as dq
 from ledger.service import queries as q
 from web.i18n import N_
 from web.keys import context_of
+from web.labels import PARTY_LABELS, RESPONSIBILITY_LABELS
 from web.render import flash, problem_text, render, status_of
 from web.session import see_other, signed_in
 from web.signature_form import signature_fields
-from web.task_labels import PARTY_LABELS, RESPONSIBILITY_LABELS
 
 routes = web.RouteTableDef()
 
@@ -32,6 +33,25 @@ def _uuid(request: web.Request, name: str) -> uuid.UUID:
         return uuid.UUID(request.match_info[name])
     except ValueError:
         raise NotFoundError("not found") from None
+
+
+async def _execute(request: web.Request, model: type[c.Model],
+                   body: dict[str, Any]) -> tuple[Any, Mapping[str, object] | None]:
+    """Run the use case ``model`` names with ``body`` as the signed-in reader: its outcome,
+    or the refusal's problem (the API's title, translated, and detail) to re-render with."""
+    try:
+        outcome = await request.app[RUNTIME].ledger.execute(
+            model.model_validate(body), signed_in(request), context_of(request))
+    except (LedgerError, ValidationError) as error:
+        return None, problem_text(request, error)
+    return outcome, None
+
+
+def _done(request: web.Request, path: str, message: str) -> web.Response:
+    """Back to ``path`` (POST-redirect-GET) with ``message`` flashed."""
+    response = see_other(path)
+    flash(request, response, message)
+    return response
 
 
 async def _confirmation_page(request: web.Request, status: int = 200,
@@ -63,22 +83,18 @@ async def confirmation_statement(request: web.Request) -> web.Response:
 async def sign_confirmation(request: web.Request) -> web.Response:
     """Sign the statement whose digest the form names (signed with the person's key when
     the browser sent a signature)."""
-    actor = signed_in(request)
+    signed_in(request)
     departure_id = _uuid(request, "departure_id")
     form = await request.post()
     body: dict[str, Any] = {"departure_id": str(departure_id),
                             "statement_sha256": str(form.get("statement_sha256", ""))}
     if form.get("signature"):
         body["signature"] = signature_fields(form)
-    try:
-        await request.app[RUNTIME].ledger.execute(
-            c.SignHandoverConfirmation.model_validate(body), actor, context_of(request))
-    except (LedgerError, ValidationError) as error:
-        problem = problem_text(request, error)
+    _, problem = await _execute(request, c.SignHandoverConfirmation, body)
+    if problem:
         return await _confirmation_page(request, status_of(problem), error=problem)
-    response = see_other(f"/console/departures/{departure_id}/confirmation")
-    flash(request, response, N_("Signed with your key.") if "signature" in body else N_("Signed."))
-    return response
+    return _done(request, f"/console/departures/{departure_id}/confirmation",
+                 N_("Signed with your key.") if "signature" in body else N_("Signed."))
 
 
 async def _raise_page(request: web.Request, status: int = 200, **context: Any) -> web.Response:
@@ -102,20 +118,17 @@ async def disputes(request: web.Request) -> web.Response:
 @routes.post("/departures/{departure_id}/disputes")
 async def raise_dispute(request: web.Request) -> web.Response:
     """Raise a dispute with a claim about some of the case's items."""
-    actor = signed_in(request)
+    signed_in(request)
     form = await request.post()
-    try:
-        outcome = await request.app[RUNTIME].ledger.execute(c.RaiseDispute.model_validate({
-            "departure_id": request.match_info["departure_id"],
-            "item_ids": [str(v) for v in form.getall("item", [])],
-            "claim": str(form.get("claim", ""))}), actor, context_of(request))
-    except (LedgerError, ValidationError) as error:
-        problem = problem_text(request, error)
+    outcome, problem = await _execute(request, c.RaiseDispute, {
+        "departure_id": request.match_info["departure_id"],
+        "item_ids": [str(v) for v in form.getall("item", [])],
+        "claim": str(form.get("claim", ""))})
+    if problem:
         return await _raise_page(request, status_of(problem), error=problem,
                                  values={k: str(v) for k, v in form.items()})
-    response = see_other(f"/console/disputes/{outcome.result['dispute_id']}")
-    flash(request, response, N_("Dispute raised: the case is under a legal hold."))
-    return response
+    return _done(request, f"/console/disputes/{outcome.result['dispute_id']}",
+                 N_("Dispute raised: the case is under a legal hold."))
 
 
 async def _dispute_page(request: web.Request, status: int = 200,
@@ -156,17 +169,12 @@ async def _dispute_command(request: web.Request, model: type[c.Model], fields: d
     actor = signed_in(request)
     dispute_id = _uuid(request, "dispute_id")
     await dq.get_dispute(request.app[RUNTIME].ledger, actor, dispute_id)
-    try:
-        await request.app[RUNTIME].ledger.execute(model.model_validate(
-            {"dispute_id": str(dispute_id), **fields}), actor, context_of(request))
-    except (LedgerError, ValidationError) as error:
-        problem = problem_text(request, error)
+    _, problem = await _execute(request, model, {"dispute_id": str(dispute_id), **fields})
+    if problem:
         form = await request.post()
         return await _dispute_page(request, status_of(problem), **{error_key: problem},
                                    values={k: str(v) for k, v in form.items()})
-    response = see_other(f"/console/disputes/{dispute_id}")
-    flash(request, response, done)
-    return response
+    return _done(request, f"/console/disputes/{dispute_id}", done)
 
 
 @routes.post("/disputes/{dispute_id}/statements")

@@ -19,6 +19,7 @@ from web import (
     queue_pages,
     report_pages,
     signoff_pages,
+    start_pages,
     task_pages,
     verify_pages,
 )
@@ -33,7 +34,7 @@ CONSOLE = "/console"
 PAGE_AREAS = (auth_pages.routes, dashboard_pages.routes, link_pages.routes,
               queue_pages.routes, report_pages.routes, verify_pages.routes,
               task_pages.routes, signoff_pages.routes, departure_pages.routes,
-              departure_actions.routes)
+              departure_actions.routes, start_pages.routes)
 
 
 def build_console(runtime: Runtime) -> web.Application:

@@ -1,12 +1,12 @@
-"""A multipart form read as a stream, for the console's upload forms: the CSRF token checked
-from the first part when no ``X-CSRF-Token`` header carried it (before any file is read),
+"""A multipart form read as a stream, for the console's upload forms (handlers marked
+``web.security.streamed_form``): the CSRF token checked by ``web.security.form_stream`` from
+the first part when no ``X-CSRF-Token`` header carried it (before any file is read),
 text fields kept (bounded), each ``file`` part streamed into the blob store as the API's
 upload does (api.file_transfer: the same name and type checks, the same size limit), so the
 console sub-app's 1 MiB body limit never applies to files."""
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -15,9 +15,7 @@ from aiohttp import BodyPartReader, web
 from api.file_transfer import MULTIPART_ERRORS, StoredFile, store_part
 from api.runtime_key import RUNTIME
 from ledger.errors import InvalidInputError
-from ledger.sessions import csrf_token_for
-from web.keys import SECRET
-from web.security import CSRF_FIELD, CSRF_IN_STREAM
+from web.security import CSRF_HEADER, form_stream
 
 MAX_FIELD_BYTES = 64 * 1024
 MAX_PARTS = 500  # fields and files (a submission cites at most 100 files)
@@ -43,16 +41,14 @@ async def read_streamed_form(request: web.Request,
         raise InvalidInputError("send multipart/form-data", field="file")
     form, authorized = StreamedForm(), False
     try:
-        reader = await request.multipart()
-        parts = 0
+        reader = await form_stream(request)  # 403 unless the token came first (or as header)
+        parts = 0 if CSRF_HEADER in request.headers else 1  # the token's part counts
         while (part := await reader.next()) is not None:
             parts += 1
             if parts > MAX_PARTS:
                 raise InvalidInputError("too many form fields", field="file")
             if not isinstance(part, BodyPartReader):
                 raise InvalidInputError("nested multipart bodies are not taken", field="file")
-            if request.get(CSRF_IN_STREAM) and part.name != CSRF_FIELD:
-                raise web.HTTPForbidden()  # the token must come first, before any file
             if part.name == "file" and part.filename is not None:
                 if not part.filename:  # a file input left empty
                     await part.release()
@@ -62,16 +58,10 @@ async def read_streamed_form(request: web.Request,
                     authorized = True
                 form.files.append(await store_part(part, request.app[RUNTIME].blobs))
                 continue
-            value = await _text(part)
-            if request.get(CSRF_IN_STREAM):
-                _check_token(request, value)
-                request[CSRF_IN_STREAM] = False
-            form.fields.setdefault(part.name or "", []).append(value)
+            form.fields.setdefault(part.name or "", []).append(await _text(part))
     except MULTIPART_ERRORS as e:
         raise InvalidInputError(f"malformed multipart body: {type(e).__name__}",
                                 field="file") from e
-    if request.get(CSRF_IN_STREAM):
-        raise web.HTTPForbidden()
     return form
 
 
@@ -84,9 +74,3 @@ async def _text(part: BodyPartReader) -> str:
             raise InvalidInputError("a form field is too long", field=part.name or "")
     return value.decode("utf-8")
 
-
-def _check_token(request: web.Request, presented: str) -> None:
-    secret = request.get(SECRET)
-    if not secret or not hmac.compare_digest(presented.encode(),
-                                             csrf_token_for(secret).encode()):
-        raise web.HTTPForbidden()

@@ -23,12 +23,12 @@ from ledger.service import principal_cases as p
 from ledger.service import queries as q
 from web.i18n import N_
 from web.keys import context_of
+from web.labels import ACTION_LABELS, ITEM_STATE_LABELS
 from web.render import flash, problem_text, render, status_of
-from web.security import CSRF_HEADER, streams_its_form
+from web.security import CSRF_HEADER, streamed_form
 from web.session import see_other, signed_in
 from web.signature_form import signature_fields
 from web.streamed_form import StreamedForm, read_streamed_form
-from web.task_labels import ACTION_LABELS, ITEM_STATE_LABELS, action_link
 
 routes = web.RouteTableDef()
 MODELS: dict[str, type[c.Model]] = {"confirm_item": c.ConfirmItem, "reject_item": c.RejectItem,
@@ -40,6 +40,17 @@ def _item_id(request: web.Request) -> uuid.UUID:
         return uuid.UUID(request.match_info["item_id"])
     except ValueError:
         raise NotFoundError("no such item") from None
+
+
+def action_link(entry: dict[str, Any]) -> str:
+    """The console page on which an inbox entry is done."""
+    if entry.get("dispute_id"):
+        return f"/console/disputes/{entry['dispute_id']}"
+    if entry["action"] == "sign_confirmation":
+        return f"/console/departures/{entry['departure_id']}/confirmation"
+    if entry.get("item_id"):
+        return f"/console/items/{entry['item_id']}"
+    return f"/console/departures/{entry['departure_id']}"
 
 
 @routes.get("/tasks")
@@ -62,7 +73,10 @@ async def _item_page(request: web.Request, item: HandoverItem, status: int = 200
     for name in ("submit_error", "confirm_error", "reject_error", "answer_error"):
         context.setdefault(name, None)
     context.setdefault("values", {})
-    context.setdefault("kept", {str(e["sha256"]) for e in item.evidence})
+    # after a rejection nothing is ticked: the person ticks what still applies, so the new
+    # submission never cites the rejected file again unnoticed
+    context.setdefault("kept", set() if item.state == "rejected"
+                       else {str(e["sha256"]) for e in item.evidence})
     return render(request, "tasks/item.html", status=status, item=item,
                   submitting=submitting, confirming=confirming,
                   states=ITEM_STATE_LABELS, **context)
@@ -82,7 +96,7 @@ def _lines(text: str) -> list[dict[str, str]]:
 
 
 @routes.post("/items/{item_id}/submit")
-@streams_its_form
+@streamed_form
 async def submit(request: web.Request) -> web.Response:
     """Store the chosen files (each recorded on the item as the API's upload records it),
     then submit the item citing them and the files kept from before."""

@@ -117,12 +117,25 @@ _FLAGS = ", ".join(f"(CASE WHEN {f} THEN 1 ELSE 0 END) AS r{n}"
                    for n, f in enumerate(_RISK_FLAGS))
 
 
-def _reasons(row: dict[str, Any]) -> list[dict[str, str]]:
+def _reasons(row: dict[str, Any]) -> list[dict[str, Any]]:
     reasons = []
     for rule, hit in zip(RULES, (row[f"r{n}"] for n in range(4)), strict=True):
         if hit:
-            reasons.append({"rule": rule, "why": _why(rule, row)})
+            reasons.append({"rule": rule, "why": _why(rule, row),
+                            "figures": _figures(rule, row)})
     return reasons
+
+
+def _figures(rule: str, row: dict[str, Any]) -> dict[str, Any]:
+    """What the rule compared, for a reader to word the reason in its own language."""
+    return {
+        "last_day_near": {"last_working_day": row["last_working_day"],
+                          "done": row["mandatory_done"], "total": row["mandatory_total"]},
+        "item_overdue": {"due": row["next_due"]},
+        "accounts_not_revoked": {"accounts_open": row["accounts_open"],
+                                 "last_working_day": row["last_working_day"]},
+        "rejection_not_resubmitted": {"rejected_at": row["oldest_rejection"]},
+    }[rule]
 
 
 def _why(rule: str, row: dict[str, Any]) -> str:
@@ -177,7 +190,8 @@ async def _unreceived(store: ProjectionStore, principals: PrincipalStore | None,
             case = by_case[row["departure_id"]]
             case["risk_reasons"].append({
                 "rule": "receiver_inactive", "why": f"mandatory item {row['title']!r} has no "
-                f"active receiver ({row['receiver']})"})
+                f"active receiver ({row['receiver']})",
+                "figures": {"item": row["title"], "receiver": row["receiver"]}})
             case["risk"] = risk_level(len(case["risk_reasons"]))
 
 

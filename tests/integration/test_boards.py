@@ -4,7 +4,6 @@ rebuild that swaps in identical tables."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
 from typing import Any
@@ -15,6 +14,7 @@ from tests.integration.http_fixtures import HR as HR_ACTOR
 from tests.integration.http_fixtures import Api
 from tests.integration.test_http_api import add_item, approved
 from tests.support.counting import CountingProjector
+from tests.support.sse import next_event
 
 TODAY = dt.datetime(2026, 11, 28, 9, 0, tzinfo=dt.UTC)  # two days before the last day
 
@@ -60,6 +60,8 @@ async def test_a_cases_board_shows_items_blocking_overdue_and_risk_with_reasons(
     assert summary["risk"] == "high"
     assert [r["rule"] for r in summary["risk_reasons"]] == ["last_day_near", "item_overdue"]
     assert "2026-11-30" in summary["risk_reasons"][0]["why"]
+    assert summary["risk_reasons"][0]["figures"] == {
+        "last_working_day": "2026-11-30", "done": 0, "total": 2}  # for a reader to word
     assert [i["title"] for i in seen["categories"]["clients"]] == ["客户资料"]
     item = seen["categories"]["clients"][0]
     assert (item["state"], item["rejections"], item["last_decision"]["kind"],
@@ -260,7 +262,8 @@ async def test_an_approver_a_waiting_hr_owner_and_a_department_queue(api: Api) -
     assert ("waive", "项目文档") in await actions(api, "hr.sun")
     reasons = (await board(api, departure_id))["departure"]["risk_reasons"]
     assert {"rule": "receiver_inactive", "why": "mandatory item '项目文档' has no active "
-            "receiver (stranger)"} in reasons
+            "receiver (stranger)", "figures": {"item": "项目文档", "receiver": "stranger"}
+            } in reasons
 
 
 async def test_the_timeline_tells_who_did_what_when_to_each_reader_as_they_may_read(
@@ -328,19 +331,6 @@ async def test_the_handover_report_counts_closed_cases_by_department(api: Api) -
 
 
 # --- live updates (Server-Sent Events) ----------------------------------------------------------
-
-async def next_event(lines: Any) -> dict[str, str]:
-    """Read one SSE event (its fields) from an aiohttp response's line stream."""
-    fields: dict[str, str] = {}
-    while True:
-        raw = await asyncio.wait_for(lines.readline(), timeout=10)
-        line = raw.decode().rstrip("\r\n")
-        if line == "" and fields:
-            return fields
-        if line and not line.startswith(":"):
-            name, _, value = line.partition(":")
-            fields[name] = value.lstrip(" ")
-
 
 async def test_a_cases_board_is_sent_live_and_resumes_from_last_event_id(api: Api) -> None:
     departure_id, clients, _ = await risky_case(api)

@@ -17,6 +17,7 @@ from api.app import endpoints
 from ledger.tlog.proof_text import verify_tlog_proof
 from tests.conftest import TEST_ORIGIN
 from tests.integration.http_fixtures import PROBLEM_JSON, Api, departure_body
+from tests.support.case_steps import add_item
 from tests.support.confirmation import sign_confirmation_over_http
 
 MISSING = "00000000-0000-4000-8000-000000000000"
@@ -107,15 +108,6 @@ async def approved(api: Api, **kwargs: Any) -> str:
     approve = await api.post(f"/v1/departures/{departure_id}/approvals/0/approve", "li.qiang")
     assert approve.json()["result"]["state"] == "approved"
     return departure_id
-
-
-async def add_item(api: Api, departure_id: str, receiver: str = "zhao.min",
-                   **fields: Any) -> str:
-    reply = await api.post(f"/v1/departures/{departure_id}/items", "hr.sun", json={
-        "category": "clients", "title": "客户资料", "receiver": receiver, **fields})
-    assert reply.status == 201, reply.body
-    item_id: str = reply.json()["result"]["item_id"]
-    return item_id
 
 
 async def entries_of(api: Api, stream_id: str) -> list[dict[str, Any]]:

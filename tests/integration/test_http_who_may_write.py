@@ -15,23 +15,13 @@ import pytest
 from ledger.errors import ConflictError
 from ledger.principals import Principal
 from tests.integration.http_fixtures import Api, Reply, departure_body, serve
+from tests.support.case_steps import approved
 from tests.support.confirmation import sign_confirmation_over_http
 
 MISSING = "00000000-0000-4000-8000-000000000000"
 
 
 # --- steps ----------------------------------------------------------------------------------
-
-async def approved(api: Api, **kwargs: Any) -> str:
-    """A departure started by hr.sun (its owner) and approved by li.qiang."""
-    reply = await api.post("/v1/departures", "hr.sun", json=departure_body(**kwargs))
-    assert reply.status == 201, reply.body
-    departure_id: str = reply.json()["result"]["departure_id"]
-    assert (await api.post(f"/v1/departures/{departure_id}/submit", "hr.sun")).status == 200
-    step = await api.post(f"/v1/departures/{departure_id}/approvals/0/approve", "li.qiang")
-    assert step.status == 200, step.body
-    return departure_id
-
 
 async def clearance(api: Api) -> dict[str, str]:
     """The clearance checklist applied to a fresh approved case: template item key → item id."""

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, async_playwright
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "console"
@@ -76,6 +76,16 @@ async def follow(page: Page, selector: str) -> None:
     """Click ``selector`` (a link or a form's button) and wait for the page it leads to."""
     async with page.expect_navigation():
         await page.click(selector)
+
+
+def watch_problems(page: Page, problems: list[str], ignoring: tuple[str, ...] = ()) -> None:
+    """Collect what the browser complains about into ``problems`` (a CSP violation is logged
+    as an error), but console errors that contain one of ``ignoring``."""
+    def seen(message: ConsoleMessage) -> None:
+        if message.type == "error" and not any(text in message.text for text in ignoring):
+            problems.append(message.text)
+    page.on("console", seen)
+    page.on("pageerror", lambda error: problems.append(str(error)))
 
 
 async def screenshot(page: Page, name: str) -> Path:

@@ -70,6 +70,23 @@ async def approve(api: Api, departure_id: str) -> Reply:
     return reply
 
 
+async def approved(api: Api, **kwargs: Any) -> str:
+    """A case HR started and li.qiang approved: handing over."""
+    departure_id = await started(api, **kwargs)
+    await approve(api, departure_id)
+    return departure_id
+
+
+async def add_item(api: Api, departure_id: str, receiver: str = "zhao.min",
+                   **fields: Any) -> str:
+    """HR adds a handover item (clients, 客户资料, for ``receiver`` unless ``fields`` say)."""
+    reply = await api.post(f"/v1/departures/{departure_id}/items", "hr.sun", json={
+        "category": "clients", "title": "客户资料", "receiver": receiver, **fields})
+    assert reply.status == 201, reply.body
+    item_id: str = reply.json()["result"]["item_id"]
+    return item_id
+
+
 async def apply(api: Api, departure_id: str, key: str) -> list[str]:
     """HR applies checklist ``key`` (zhao.min succeeds); the new item ids."""
     reply = await api.post(f"/v1/departures/{departure_id}/templates", "hr.sun",

@@ -11,7 +11,8 @@ from typing import Any
 
 import aiohttp
 
-from tests.integration.http_fixtures import Api, Reply, departure_body
+from tests.integration.http_fixtures import Api, Reply
+from tests.support.case_steps import add_item, approved
 
 CSRF_FIELD = re.compile(r'name="csrf" value="([0-9a-f]+)"')
 
@@ -72,25 +73,10 @@ def console_session() -> aiohttp.ClientSession:
 
 async def open_case(api: Api, **fields: Any) -> str:
     """A departure HR started and the manager approved: open, on the dashboard."""
-    reply = await api.post("/v1/departures", "hr.sun", json=departure_body(**fields))
-    assert reply.status == 201, reply.body
-    departure_id: str = reply.json()["result"]["departure_id"]
-    assert (await api.post(f"/v1/departures/{departure_id}/submit", "hr.sun")).status == 200
-    approve = await api.post(f"/v1/departures/{departure_id}/approvals/0/approve", "li.qiang")
-    assert approve.status == 200, approve.body
+    departure_id = await approved(api, **fields)
     await api.sequence()
     await api.runtime.board.catch_up()
     return departure_id
-
-
-async def add_item(api: Api, departure_id: str, receiver: str = "zhao.min",
-                   **fields: Any) -> str:
-    """HR adds a handover item (clients, 客户资料, for ``receiver`` unless ``fields`` say)."""
-    reply = await api.post(f"/v1/departures/{departure_id}/items", "hr.sun", json={
-        "category": "clients", "title": "客户资料", "receiver": receiver, **fields})
-    assert reply.status == 201, reply.body
-    item_id: str = reply.json()["result"]["item_id"]
-    return item_id
 
 
 TODAY = dt.datetime(2026, 11, 28, 9, 0, tzinfo=dt.UTC)  # two days before the last day

@@ -10,8 +10,9 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from tests.integration.http_fixtures import Api
+from tests.support.case_steps import add_item
 from tests.support.confirmation import sign_confirmation_over_http
-from tests.support.console import add_item, open_case
+from tests.support.console import open_case
 
 EMAIL_ITEM = "停用企业邮箱并设置转交"  # the clearance checklist's item IAM reports on
 

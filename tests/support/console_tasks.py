@@ -7,7 +7,8 @@ from __future__ import annotations
 import aiohttp
 
 from tests.integration.http_fixtures import Api
-from tests.support.console import Console, add_item, csrf_of, open_case
+from tests.support.case_steps import add_item
+from tests.support.console import Console, csrf_of, open_case
 
 
 async def case_with_item(api: Api, **fields: object) -> tuple[str, str]:

@@ -81,8 +81,20 @@ def test_dates_follow_the_locale_and_times_the_organisations_zone() -> None:
     assert local_date("2026-11-30", "zh") == "2026年11月30日"
     assert local_date("2026-11-30", "en") == "30 Nov 2026"
     # 20:30 UTC is the next morning in Shanghai
-    assert local_time("2026-11-30T20:30:00Z", "en", zone, "short") == "01/12/2026, 04:30"
+    assert local_time("2026-11-30T20:30:00Z", "en", zone, "short") == "01/12/2026, 04:30 +0800"
     assert local_time("2026-11-30T20:30:00Z", "zh", zone, "short").startswith("2026/12/1")
+
+
+def test_a_time_says_which_clock_it_is_on() -> None:
+    shanghai = load_catalogues("Asia/Shanghai").zone
+    assert local_time("2026-11-30T20:30:00Z", "en", shanghai) == "1 Dec 2026, 04:30:00 +0800"
+    assert local_time("2026-11-30T20:30:00Z", "zh", shanghai) == "2026年12月1日 +0800 04:30:00"
+    utc = load_catalogues("UTC").zone
+    assert local_time("2026-11-30T20:30:00Z", "en", utc) == "30 Nov 2026, 20:30:00 UTC"
+    assert local_time("2026-11-30T20:30:00Z", "zh", utc, "long").endswith("UTC 20:30:00")
+    pages = build_environments(load_catalogues("Asia/Shanghai"))
+    shown = pages["en"].from_string("{{ t|moment }}").render(t="2026-11-30T20:30:00Z")
+    assert shown == "1 Dec 2026, 04:30:00 +0800"  # what every console page's times show
 
 
 def test_templates_translate_and_escape_what_they_interpolate() -> None:

@@ -4,7 +4,7 @@ phone; axe-core finds nothing serious; screenshots go to tests/artifacts/console
 
 from __future__ import annotations
 
-from playwright.async_api import Browser, ConsoleMessage, Page
+from playwright.async_api import Browser
 
 from tests.integration.http_fixtures import Api
 from tests.support.browser import (
@@ -14,17 +14,9 @@ from tests.support.browser import (
     serious_violations,
     sign_in,
     signed_in_page,
+    watch_problems,
 )
 from tests.support.console import open_case, risky_and_calm_cases
-
-
-def _watch(page: Page, problems: list[str]) -> None:
-    """Collect what the browser complains about (a CSP violation is logged as an error)."""
-    def seen(message: ConsoleMessage) -> None:
-        if message.type == "error":
-            problems.append(message.text)
-    page.on("console", seen)
-    page.on("pageerror", lambda error: problems.append(str(error)))
 
 
 async def test_hr_signs_in_and_reads_the_dashboard_in_both_languages(
@@ -33,7 +25,7 @@ async def test_hr_signs_in_and_reads_the_dashboard_in_both_languages(
     context = await new_context(browser, accept_language="zh-CN,zh;q=0.9")
     page = await context.new_page()
     problems: list[str] = []
-    _watch(page, problems)
+    watch_problems(page, problems)
     await sign_in(page, site.base, site.tokens["hr.sun"])
     assert page.url == f"{site.base}/console/", (problems, await page.content())
     assert await page.locator("h1").inner_text() == "人事看板"
@@ -63,7 +55,7 @@ async def test_the_dashboard_fits_a_phone_and_signs_out(browser: Browser, site: 
     context = await new_context(browser, phone=True, accept_language="en-US,en;q=0.9")
     page = await context.new_page()
     problems: list[str] = []
-    _watch(page, problems)
+    watch_problems(page, problems)
     await page.goto(f"{site.base}/console/sign-in")
     await screenshot(page, "sign-in-en-phone")
     assert await serious_violations(page) == []
@@ -101,7 +93,7 @@ async def test_a_principal_with_two_roles_chooses_one_by_keyboard(browser: Brows
     context = await new_context(browser, phone=True, accept_language="zh-CN")
     page = await context.new_page()
     problems: list[str] = []
-    _watch(page, problems)
+    watch_problems(page, problems)
     await sign_in(page, site.base, site.tokens["hr.leaver"])  # employee and hr
     assert page.url.startswith(f"{site.base}/console/role")
     await screenshot(page, "role-zh-phone")

@@ -5,10 +5,11 @@ filters and pages."""
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 
 from tests.integration.http_fixtures import Api
-from tests.support.console import TODAY, Console, open_case, risky_and_calm_cases
+from tests.support.console import TODAY, Console, add_item, open_case, risky_and_calm_cases
 
 CASE_LINK = re.compile(r'href="/console/departures/([0-9a-f-]{36})"')
 
@@ -34,19 +35,35 @@ async def test_the_dashboard_lists_what_the_api_serves_riskiest_first(console: C
     assert "有事项应于 2026年11月20日 完成，已逾期超过 2 天" in zh
 
 
-async def test_a_reason_without_its_figures_on_the_board_is_shown_as_the_board_says_it(
+async def test_every_alert_kind_is_worded_in_the_readers_language_from_its_figures(
         console: Console, site: Api) -> None:
-    await risky_and_calm_cases(site)
-    # the rejection was recorded now (by the store's clock): three days on, it is stale
-    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=3)
+    risky, _ = await risky_and_calm_cases(site)
+    await add_item(site, risky, receiver="dept:it", category="accounts_permissions",
+                   title="停用企业邮箱")
+    await add_item(site, risky, receiver="stranger", title="项目文档")
+    assert (await site.post("/v1/principals/stranger/deactivate", "admin",
+                            json={})).status == 200
+    # three days past the last day; the rejection (at the store's clock, now) two days old
+    later = max(dt.datetime(2026, 12, 3, 9, 0, tzinfo=dt.UTC),
+                dt.datetime.now(dt.UTC) + dt.timedelta(days=3))
     site.runtime.ledger.clock = lambda: later
+    await site.sequence()
+    await site.runtime.board.catch_up()
     served = (await site.read_model("/v1/boards/hr", "hr.sun")).json()
-    [stale] = [r["why"] for r in served["items"][0]["risk_reasons"]
-               if r["rule"] == "rejection_not_resubmitted"]
+    rules = {r["rule"] for r in served["items"][0]["risk_reasons"]}
+    assert rules >= {"accounts_not_revoked", "rejection_not_resubmitted", "receiver_inactive"}
     await console.sign_in("hr.sun")
-    page = (await console.get("/console/", headers={"Accept-Language": "en"})).body.decode()
-    assert "A rejection was not resubmitted</strong>: " + stale in page
-    assert " days past" in page
+    en = (await console.get("/console/", headers={"Accept-Language": "en"})).body.decode()
+    assert ("account items still open more than 24 hours after the last working day "
+            "(30 Nov 2026): 1") in en
+    assert "has not been resubmitted within 2 days" in en
+    assert "mandatory item “项目文档” has no active receiver (stranger)" in en
+    zh = (await console.get("/console/", headers={"Accept-Language": "zh-CN"})).body.decode()
+    assert "最后工作日（2026年11月30日）已过 24 小时，仍有 1 项账号事项未完成" in zh
+    assert "2 天内未重新提交" in zh and "必办事项「项目文档」没有有效的接收人（stranger）" in zh
+    board_words = [r["why"] for r in served["items"][0]["risk_reasons"]]
+    for page in (en, zh):  # none of the board's own (English) sentences
+        assert [why for why in board_words if html.escape(why) in page] == []
 
 
 async def test_the_filters_narrow_the_dashboard_as_the_api_does(console: Console,

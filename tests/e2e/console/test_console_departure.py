@@ -5,7 +5,6 @@ and the live streams."""
 
 from __future__ import annotations
 
-import asyncio
 import html
 import io
 import json
@@ -13,8 +12,10 @@ import re
 import zipfile
 
 from tests.integration.http_fixtures import Api, departure_body
+from tests.support.case_steps import add_item
 from tests.support.confirmation import sign_confirmation_over_http
-from tests.support.console import Console, add_item, console_session, csrf_of, open_case
+from tests.support.console import Console, console_session, csrf_of, open_case
+from tests.support.sse import next_event
 
 CLOSE_BUTTON = re.compile(r'<button type="submit"( disabled[^>]*)?>Close</button>')
 
@@ -197,18 +198,6 @@ async def test_the_bundle_download_is_the_apis_bundle_and_refuses_as_it_does(
     assert (await auditor.get(f"/console/departures/{departure_id}/bundle")).status == 404
 
 
-async def _next_event(lines: asyncio.StreamReader) -> dict[str, str]:
-    fields: dict[str, str] = {}
-    while True:
-        raw = await asyncio.wait_for(lines.readline(), timeout=10)
-        line = raw.decode().rstrip("\r\n")
-        if line == "" and fields:
-            return fields
-        if line and not line.startswith(":"):
-            name, _, value = line.partition(":")
-            fields[name] = value.lstrip(" ")
-
-
 async def test_the_live_streams_follow_the_session_as_the_apis_follow_the_token(
         console: Console, site: Api) -> None:
     departure_id = await open_case(site)
@@ -220,11 +209,11 @@ async def test_the_live_streams_follow_the_session_as_the_apis_follow_the_token(
         assert "default-src 'self'" in stream.headers["Content-Security-Policy"]
         assert (await site.post(f"/v1/items/{item}/submit", "wang.lei", json={})).status == 200
         await _caught_up(site)
-        changed = await _next_event(stream.content)
+        changed = await next_event(stream.content)
         assert changed["event"] == "changed"
         assert json.loads(changed["data"])["departures"] == [departure_id]
     async with console.session.get(site.url(f"/console/departures/{departure_id}/events")) as s:
-        first = await _next_event(s.content)
+        first = await next_event(s.content)
         assert first["event"] == "board"
         assert json.loads(first["data"])["categories"]["clients"][0]["state"] == "submitted"
     async with console_session() as anonymous:

@@ -13,8 +13,9 @@ from playwright.async_api import Browser, Page, expect
 
 from tests.integration.http_fixtures import Api
 from tests.support.browser import follow, screenshot, serious_violations, signed_in_page
+from tests.support.case_steps import add_item
 from tests.support.confirmation import sign_confirmation_over_http
-from tests.support.console import add_item, open_case
+from tests.support.console import open_case
 
 
 async def _narrow(page: Page) -> None:

@@ -8,20 +8,18 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from playwright.async_api import Browser, ConsoleMessage, Page
+from playwright.async_api import Browser, Page
 
 from tests.integration.http_fixtures import Api
-from tests.support.browser import DESKTOP, PHONE, screenshot, serious_violations, signed_in_page
+from tests.support.browser import (
+    DESKTOP,
+    PHONE,
+    screenshot,
+    serious_violations,
+    signed_in_page,
+    watch_problems,
+)
 from tests.support.console_cases import caught_up, clearance_case, closed_case, following
-
-
-def _watch(page: Page, problems: list[str]) -> None:
-    """Collect what the browser complains about (a CSP violation is logged as an error)."""
-    def seen(message: ConsoleMessage) -> None:
-        if message.type == "error":
-            problems.append(message.text)
-    page.on("console", seen)
-    page.on("pageerror", lambda error: problems.append(str(error)))
 
 
 async def _every_view(page: Page, base: str, path: str, name: str) -> None:
@@ -42,7 +40,7 @@ async def test_it_clears_an_item_iam_reported_on_from_a_phone(browser: Browser,
     await caught_up(site)
     page = await signed_in_page(browser, site.base, site.tokens["it.qian"], phone=True)
     problems: list[str] = []
-    _watch(page, problems)
+    watch_problems(page, problems)
     await page.goto(f"{site.base}/console/queues/it")
     assert await page.locator("h1").inner_text() == "IT 队列"
     card = page.locator(f"#item-{email}")
@@ -71,7 +69,7 @@ async def test_hr_reads_the_report_charts_and_downloads_the_csv(browser: Browser
     await caught_up(site)
     page = await signed_in_page(browser, site.base, site.tokens["hr.sun"])
     problems: list[str] = []
-    _watch(page, problems)
+    watch_problems(page, problems)
     await page.goto(f"{site.base}/console/reports")
     assert await page.locator("svg.hl-chart").count() == 3
     assert await page.locator("table.report tbody tr").count() == 2
@@ -99,7 +97,7 @@ async def test_legal_checks_an_exported_bundle_on_the_verify_page(browser: Brows
     page = await signed_in_page(browser, site.base, site.tokens["legal.x"],
                                 accept_language="en")
     problems: list[str] = []
-    _watch(page, problems)
+    watch_problems(page, problems)
     await page.goto(f"{site.base}/console/verify")
     await page.set_input_files("#bundle", str(bundle))
     async with page.expect_navigation():

@@ -56,7 +56,12 @@ async def test_a_link_preview_spends_nothing_and_the_button_signs_in_once(
         other = Console(site, other_session)
         again = await other.post_form(path, {})
         assert again.status == 401 and other.cookie("hl_session") is None
-        assert "此登录链接无效、已使用、已撤销或已过期" in again.body.decode()
+        refusal = again.body.decode()
+        assert "此登录链接无效、已使用、已撤销或已过期" in refusal
+        # no button to press again: the message and the way to sign in with a token
+        assert "<button" not in refusal.split("<main")[1] and 'action="/console/sign-in/link' \
+            not in refusal
+        assert '<a href="/console/sign-in">' in refusal
 
 
 async def console_sessions(site: Api, principal_id: str) -> list[tuple[str, str, str]]:
@@ -108,6 +113,7 @@ async def test_a_leaver_on_a_phone_signs_in_by_the_link_hr_sent(browser: Browser
     await page.goto(site.base + path)  # a second use: refused, said plainly
     await follow(page, "form.card button[type=submit]")
     assert "此登录链接无效" in await page.locator(".error").inner_text()
+    assert await page.locator("main button").count() == 0  # nothing to press again
     await context.close()
     english = await new_context(browser, accept_language="en-GB,en")
     page = await english.new_page()

@@ -12,6 +12,7 @@ from tests.support.console import Console, csrf_of
 from tests.support.console_tasks import case_with_item, caught_up, submit_files, upload_form
 
 LINK = re.compile(r'<a href="(/console/[^"]+)">')
+KEEP_BOX = re.compile(r'name="keep" value="[0-9a-f]{64}"( checked)?>')
 
 
 async def test_the_inbox_lists_what_the_api_serves_with_the_page_to_do_it_on(
@@ -96,6 +97,9 @@ async def test_a_rejection_needs_a_reason_and_the_giver_sees_it_to_resubmit(
     page = (await console.get(f"/console/items/{item_id}",
                               headers={"Accept-Language": "en"})).body.decode()
     assert "缺少三期需求" in page and "Line 2: 合同缺页" in page and ">Resubmit<" in page
+    # the rejected file is offered, unticked: citing it again is a choice, said so
+    assert [m.group(1) for m in KEEP_BOX.finditer(page)] == [None]
+    assert "None is ticked after a rejection: tick the files that still apply" in page
     item = await site.runtime.ledger.load(HandoverItem, item_id)
     status, _ = await submit_files(console, item_id, [("b.txt", b"two")],
                                    keep=tuple(str(e["sha256"]) for e in item.evidence),

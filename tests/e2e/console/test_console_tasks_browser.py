@@ -14,26 +14,25 @@ import base64
 import json
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from playwright.async_api import Browser, ConsoleMessage, FileChooser, Page
+from playwright.async_api import Browser, FileChooser, Page
 
 from ledger.aggregates.departure import Departure
 from ledger.aggregates.item import HandoverItem
 from tests.integration.http_fixtures import Api
-from tests.support.browser import DESKTOP, PHONE, screenshot, serious_violations, signed_in_page
-from tests.support.console import add_item
+from tests.support.browser import (
+    DESKTOP,
+    PHONE,
+    screenshot,
+    serious_violations,
+    signed_in_page,
+    watch_problems,
+)
+from tests.support.case_steps import add_item
 from tests.support.console_tasks import case_with_item, caught_up
 
 FILES = [{"name": "clients.xlsx", "mimeType": "application/octet-stream",
           "buffer": b"c" * 400_000},
          {"name": "合同.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4 contract"}]
-
-
-def _watch(page: Page, problems: list[str]) -> None:
-    def seen(message: ConsoleMessage) -> None:
-        if message.type == "error" and "422" not in message.text:
-            problems.append(message.text)
-    page.on("console", seen)
-    page.on("pageerror", lambda error: problems.append(str(error)))
 
 
 async def _every_way(page: Page, name: str, back_to: str = "zh") -> None:
@@ -79,7 +78,7 @@ async def test_leaver_and_receiver_complete_their_tasks_with_a_signature(
     departure_id, item_id = await case_with_item(site)
     leaver = await signed_in_page(browser, site.base, site.tokens["wang.lei"], phone=True)
     problems: list[str] = []
-    _watch(leaver, problems)
+    watch_problems(leaver, problems, ignoring=("422",))
     await leaver.goto(f"{site.base}/console/tasks")
     assert await leaver.locator(f'a[href="/console/items/{item_id}"]').count() == 1
     await _every_way(leaver, "inbox")
@@ -101,7 +100,7 @@ async def test_leaver_and_receiver_complete_their_tasks_with_a_signature(
     await caught_up(site)
     receiver = await signed_in_page(browser, site.base, site.tokens["zhao.min"],
                                     accept_language="en")
-    _watch(receiver, problems)
+    watch_problems(receiver, problems, ignoring=("422",))
     await receiver.goto(f"{site.base}/console/tasks")
     await receiver.click(f'a[href="/console/items/{item_id}"]')
     await _every_way(receiver, "confirm", back_to="en")
@@ -127,6 +126,11 @@ async def test_leaver_and_receiver_complete_their_tasks_with_a_signature(
     chooser = await asyncio.wait_for(choosers.get(), 10)
     await chooser.set_files([{"name": "三期需求.docx", "mimeType": "application/octet-stream",
                               "buffer": b"phase 3"}])
+    for kept in ("#keep-1", "#keep-2"):  # offered unticked after the rejection: both still apply
+        assert not await leaver.is_checked(kept)
+        await _tab_to(leaver, kept)
+        await leaver.keyboard.press("Space")
+        assert await leaver.is_checked(kept)
     await _tab_to(leaver, "#note")
     await leaver.keyboard.type("补充了三期需求")
     await _tab_to(leaver, "form[data-live=upload] button[type=submit]")
@@ -202,7 +206,7 @@ async def test_leaver_and_receiver_complete_their_tasks_with_a_signature(
     assert "需求文档已按当时版本移交" in await leaver.locator(".statements").inner_text()
     assert "引用了 1 个文件" in await leaver.locator(".statements").inner_text()
     hr = await signed_in_page(browser, site.base, site.tokens["hr.sun"])
-    _watch(hr, problems)
+    watch_problems(hr, problems, ignoring=("422",))
     await hr.goto(dispute_url)
     await hr.select_option("#responsibility", "shared")
     await hr.fill("#reasons", "双方均有责任")

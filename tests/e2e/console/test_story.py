@@ -6,9 +6,9 @@ reason; the leaver resubmits; the receiver confirms with a signature made in the
 without a reload; HR closes; legal downloads the bundle and verifies it on the verify page.
 
 What has no console page is done as the people's other tools do it, through the API, and
-says so where it happens: starting the case (the console has no form for it), the link's
-sending (HR's API), the IAM system's report, the other items' waivers (not the story's
-point) and the handover confirmation's signatures (tests/support/confirmation.py)."""
+says so where it happens: the link's sending (HR's API), the IAM system's report, the other
+items' waivers (not the story's point) and the handover confirmation's signatures
+(tests/support/confirmation.py). HR starts the case with the console's New departure form."""
 
 from __future__ import annotations
 
@@ -32,6 +32,22 @@ def _ok(reply: Reply, status: int = 200) -> dict[str, Any]:
     return found
 
 
+async def _start(page: Page, body: dict[str, Any]) -> None:
+    """Fill in the new departure form with ``body`` (a StartDeparture's) and send it."""
+    leaver = body["leaver"]
+    for field, value in (("#leaver-id", leaver["id"]), ("#leaver-name", leaver["name"]),
+                         ("#department", leaver["department"]),
+                         ("#position", leaver["position"]),
+                         ("#notice-date", body["notice_date"]),
+                         ("#last-working-day", body["last_working_day"]),
+                         ("#reason", body["reason"]), ("#manager", body["manager_id"]),
+                         ("#successor", "zhao.min")):
+        await page.fill(field, value)
+    await page.select_option("#role-family", leaver["role_family"])
+    assert await page.input_value("#hr-owner") == "hr.sun"  # me, by default
+    await follow(page, "form[action='/console/departures/new'] button[type=submit]")
+
+
 async def _upload(page: Page, name: str, content: bytes) -> None:
     """Choose ``name`` in the item's submit form and send it (the page's script uploads
     it with progress, then follows the server's redirect)."""
@@ -45,14 +61,14 @@ async def _upload(page: Page, name: str, content: bytes) -> None:
 async def test_hr_leaver_receiver_it_and_legal_take_a_departure_from_start_to_verified_bundle(
         browser: Browser, site: Api, tmp_path: Path) -> None:
     async with following(site):
-        # HR starts the case (through the API: the console has no form to start one)
-        started = _ok(await site.post("/v1/departures", "hr.sun", json={
-            **departure_body(last_day="2027-01-29"), "successor_id": "zhao.min"}), 201)
-        departure_id = str(started["result"]["departure_id"])
-        case = f"{site.base}/console/departures/{departure_id}"
+        # HR starts the case with the dashboard's "New departure" form
         hr = await signed_in_page(browser, site.base, site.tokens["hr.sun"],
                                   accept_language="en-GB,en")
-        await hr.goto(case)
+        await hr.goto(f"{site.base}/console/")
+        await follow(hr, "a[href='/console/departures/new']")
+        await _start(hr, departure_body(last_day="2027-01-29"))
+        departure_id = hr.url.split("/console/departures/")[1].split("?")[0]
+        case = f"{site.base}/console/departures/{departure_id}"
         await follow(hr, "form[action$='/submit'] button")
         manager = await signed_in_page(browser, site.base, site.tokens["li.qiang"])
         await manager.goto(case)
@@ -101,11 +117,12 @@ async def test_hr_leaver_receiver_it_and_legal_take_a_departure_from_start_to_ve
         # the leaver sees the reason and resubmits
         await leaver.goto(f"{site.base}/console/items/{client_file}")
         assert await leaver.locator(".rejection .reason").inner_text() == "缺少华南区客户的联系人"
+        assert not await leaver.is_checked("#keep-1")  # the rejected file: cited again if ticked
         await _upload(leaver, "客户名单-全.csv",
                       "客户,联系人\n华东电气,王经理\n华南物流,陈总\n".encode())
         resubmitted = (await site.get(f"/v1/items/{client_file}", "hr.sun")).json()
         assert resubmitted["state"] == "submitted"
-        assert [e["name"] for e in resubmitted["evidence"]] == ["客户名单.csv", "客户名单-全.csv"]
+        assert [e["name"] for e in resubmitted["evidence"]] == ["客户名单-全.csv"]
 
         # the receiver confirms with a signature made in the browser by their own key
         await receiver.goto(f"{site.base}/console/items/{client_file}")
