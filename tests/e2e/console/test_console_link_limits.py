@@ -71,3 +71,24 @@ async def test_a_link_session_never_switches_into_a_privileged_role(
         own = Console(site, session)
         await own.sign_in("wang.lei", role="hr")
         assert ("wang.lei", "hr", "token") in await console_sessions(site, "wang.lei")
+
+
+async def test_the_confirm_form_of_a_link_session_says_why_it_cannot_sign_with_a_key(
+        console: Console, site: Api) -> None:
+    from tests.support.console import add_item, open_case
+
+    departure_id = await open_case(site)
+    item_id = await add_item(site, departure_id)  # zhao.min receives it
+    assert (await site.post(f"/v1/items/{item_id}/submit", "wang.lei", json={})).status == 200
+    issued = await site.post("/v1/principals/zhao.min/sign-in-links", "hr.sun",
+                             json={"departure_id": departure_id})
+    path = issued.json()["url"].removeprefix(site.base)
+    assert (await console.post_form(path, {})).status == 303
+    page = (await console.get(f"/console/items/{item_id}",
+                              headers={"Accept-Language": "en"})).body.decode()
+    assert "You signed in with a one-time link" in page and 'data-live="sign"' not in page
+    async with console_session() as session:
+        own = Console(site, session)
+        await own.sign_in("zhao.min")
+        page = (await own.get(f"/console/items/{item_id}")).body.decode()
+        assert 'data-live="sign"' in page and "一次性登录链接" not in page
