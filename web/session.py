@@ -31,6 +31,13 @@ def set_cookie(request: web.Request, response: web.StreamResponse, name: str, va
                         secure=request.secure, max_age=max_age)
 
 
+def is_live_feed(path: str) -> bool:
+    """Whether ``path`` is a live feed (SSE): an open tab's feed never keeps its session
+    alive (only what the person does does), so it reads the session without marking it seen."""
+    return path == "/console/live/hr" or (path.startswith("/console/departures/")
+                                          and path.endswith("/events"))
+
+
 async def load_session(request: web.Request) -> None:
     """Find the live session the cookie names (marking it seen) and build its actor exactly
     as the API does (principal.act_as(role)) and its request context."""
@@ -39,7 +46,8 @@ async def load_session(request: web.Request) -> None:
         return
     runtime = request.app[RUNTIME]
     found = await request.app[SESSIONS].touch_session(
-        hash_session_secret(secret), runtime.ledger.clock(), runtime.settings.console_idle_timeout)
+        hash_session_secret(secret), runtime.ledger.clock(), runtime.settings.console_idle_timeout,
+        touch=not is_live_feed(request.path))
     if found is None or (found.method != "token" and privileged_roles((found.role,))):
         return  # a link's session never acts in a privileged role, however it came to
     request[SESSION] = found
