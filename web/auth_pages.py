@@ -16,7 +16,14 @@ from web.i18n import LANG_COOKIE, LANGUAGES, N_
 from web.keys import SECRET, SESSION, SESSIONS
 from web.labels import ROLE_LABELS
 from web.render import flash, render, translate
-from web.session import end_session, safe_next, see_other, signed_in, start_session
+from web.session import (
+    end_session,
+    over_tls,
+    safe_next,
+    see_other,
+    signed_in,
+    start_session,
+)
 
 routes = web.RouteTableDef()
 YEAR = 365 * 24 * 3600
@@ -100,5 +107,5 @@ async def switch_language(request: web.Request) -> web.StreamResponse:
         raise web.HTTPNotFound()
     response = see_other(safe_next(request.query.get("next")))
     response.set_cookie(LANG_COOKIE, lang, path="/console", max_age=YEAR, samesite="Strict",
-                        secure=request.secure, httponly=True)
+                        secure=over_tls(request), httponly=True)
     return response

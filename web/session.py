@@ -24,11 +24,21 @@ HOME = "/console/"
 MAX_SECRET_LENGTH = 100
 
 
+def over_tls(request: web.Request) -> bool:
+    """Whether the browser reaches us over TLS: the request came so, or the service's public
+    address (LEDGER_PUBLIC_URL) is https (a TLS proxy in front speaks plain HTTP to us)."""
+    runtime = request.app.get(RUNTIME)
+    public = runtime.settings.public_url if runtime is not None else None
+    return request.secure or (isinstance(public, str)
+                              and public.lower().startswith("https://"))
+
+
 def set_cookie(request: web.Request, response: web.StreamResponse, name: str, value: str,
                max_age: int | None = None) -> None:
-    """A console cookie: HttpOnly, SameSite=Strict, Path=/console, Secure over TLS."""
+    """A console cookie: HttpOnly, SameSite=Strict, Path=/console, Secure over TLS
+    (``over_tls``)."""
     response.set_cookie(name, value, path=COOKIE_PATH, httponly=True, samesite="Strict",
-                        secure=request.secure, max_age=max_age)
+                        secure=over_tls(request), max_age=max_age)
 
 
 def is_live_feed(path: str) -> bool:
