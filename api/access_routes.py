@@ -87,6 +87,7 @@ class HistoryEntryView(View):
     actor_id: str
     actor_role: str
     at: str
+    method: str | None = None
 
 
 class History(View):
@@ -164,4 +165,4 @@ async def get_principal_history(request: web.Request) -> web.Response:
                                         principal_id)
     return ok(History(principal_id=principal_id, entries=[HistoryEntryView(
         seq=e.seq, action=e.action, subject=e.subject, actor_id=e.actor_id,
-        actor_role=e.actor_role, at=format_time(e.at)) for e in entries]))
+        actor_role=e.actor_role, at=format_time(e.at), method=e.method) for e in entries]))

@@ -9,7 +9,7 @@ from typing import Annotated
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
-from api.auth import actor_of
+from api.auth import actor_of, context_of
 from api.body import read_object
 from api.endpoint import EndpointTable
 from api.idempotent import IDEMPOTENCY_HEADER, idempotent
@@ -118,5 +118,6 @@ async def register_key(request: web.Request) -> web.Response:
     body = KeyRequest.model_validate(await read_object(request))
     principal_id = request.match_info["principal_id"]
     key_id = await p.register_key(request.app[RUNTIME].principals, actor_of(request),
-                                  principal_id, body.public_key)
+                                  principal_id, body.public_key,
+                                  method=context_of(request).auth or "bearer")
     return ok(KeyView(principal_id=principal_id, key_id=key_id), status=201)

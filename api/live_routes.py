@@ -26,6 +26,7 @@ from api.endpoint import EndpointTable, Media
 from api.query_routes import min_position, moments
 from api.runtime_key import RUNTIME
 from ledger.errors import LedgerError
+from ledger.principals import hash_token
 from ledger.projections import board_queries as bq
 from ledger.service.context import Actor
 
@@ -40,6 +41,9 @@ POLL_SECONDS = 0.2
 # A stream ends after this long (an EventSource reconnects on its own, with Last-Event-ID), so
 # a forgotten client holds nothing for ever and access is decided afresh.
 MAX_STREAM_SECONDS = 300.0
+# Access is asked again at least this often, log or no log: a revoked token, a deactivated
+# principal or an ended console session closes its stream within this much.
+RECHECK_SECONDS = 15.0
 
 
 def _last_event_id(request: web.Request) -> int | None:
@@ -50,11 +54,32 @@ def _last_event_id(request: web.Request) -> int | None:
 
 
 async def _still_allowed(request: web.Request) -> bool:
+    """Whether the bearer token the stream was opened with still signs its principal in
+    (not revoked, not expired, the principal active)."""
+    _, _, token = request.headers.get("Authorization", "").partition(" ")
     try:
-        principal = await request.app[RUNTIME].principals.get_principal(actor_of(request).id)
+        principal = await request.app[RUNTIME].principals.principal_for_token(
+            hash_token(token.strip()))
     except LedgerError:
         return False
-    return principal.active
+    return principal is not None and principal.id == actor_of(request).id
+
+
+class _Recheck:
+    """Asks ``still_allowed()`` when the log moved (``now=True``) or RECHECK_SECONDS after
+    the last asking."""
+
+    def __init__(self, still_allowed: Allowed) -> None:
+        self.still_allowed = still_allowed
+        self.next = asyncio.get_running_loop().time() + RECHECK_SECONDS
+
+    async def ended(self, now: bool = False) -> bool:
+        """Whether access ended (asked only when due)."""
+        clock = asyncio.get_running_loop().time()
+        if not now and clock < self.next:
+            return False
+        self.next = clock + RECHECK_SECONDS
+        return not await self.still_allowed()
 
 
 def _without_position(board: dict[str, Any]) -> dict[str, Any]:
@@ -108,11 +133,14 @@ async def stream_departure_board(request: web.Request, actor: Actor, departure_i
                 sent = _without_position(board)
             position = board["position"]
             ends = asyncio.get_running_loop().time() + MAX_STREAM_SECONDS
+            access = _Recheck(still_allowed)
             while events.is_connected() and asyncio.get_running_loop().time() < ends:
                 await asyncio.sleep(POLL_SECONDS)
                 if (await bq.board_position(runtime.projections)).position == position:
+                    if await access.ended():
+                        break
                     continue
-                if not await still_allowed():
+                if await access.ended(now=True):
                     break
                 try:
                     board = await read()
@@ -151,11 +179,12 @@ async def stream_hr_changes(request: web.Request, actor: Actor, wait: bq.Wait,
         async with events:
             position = start if position is None else min(position, start)
             ends = asyncio.get_running_loop().time() + MAX_STREAM_SECONDS
+            access = _Recheck(still_allowed)
             while events.is_connected() and asyncio.get_running_loop().time() < ends:
                 now = (await bq.board_position(runtime.projections)).position
+                if await access.ended(now=now > position):
+                    break
                 if now > position:
-                    if not await still_allowed():
-                        break
                     changed = await bq.changed_cases(runtime.projections, actor, position, now)
                     if changed:
                         await events.send(orjson.dumps({"position": now,

@@ -74,7 +74,8 @@ class KeyInfo:
 @dataclass(frozen=True)
 class HistoryEntry:
     """One recorded act on a principal's access: what (one of HISTORY_ACTIONS), on which
-    token or key (``subject``, None for a deactivation), by whom (id and role), when."""
+    token or key (``subject``, None for a deactivation), by whom (id and role), when; for a
+    key registration, how the registrant had signed in (``method``)."""
 
     seq: int
     principal_id: str
@@ -83,6 +84,7 @@ class HistoryEntry:
     actor_id: str
     actor_role: str
     at: dt.datetime
+    method: str | None = None  # a key registration: how its registrant signed in
 
 
 RESERVED_PREFIXES = ("dept:", "system:")

@@ -10,12 +10,20 @@ from api.ratelimit import client_key
 from api.runtime_key import RUNTIME
 from ledger.errors import RateLimitedError
 from ledger.principals import hash_token
-from ledger.sessions import hash_session_secret
+from ledger.sessions import ConsoleSession, hash_session_secret
+from ledger.sign_in_link import privileged_roles
 from web.i18n import LANG_COOKIE, LANGUAGES, N_
 from web.keys import SECRET, SESSION, SESSIONS
 from web.labels import ROLE_LABELS
 from web.render import flash, render, translate
-from web.session import end_session, safe_next, see_other, signed_in, start_session
+from web.session import (
+    end_session,
+    over_tls,
+    safe_next,
+    see_other,
+    signed_in,
+    start_session,
+)
 
 routes = web.RouteTableDef()
 YEAR = 365 * 24 * 3600
@@ -54,8 +62,17 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
 async def role_form(request: web.Request) -> web.Response:
     """Choose the role to act in, for a principal with several."""
     signed_in(request)
-    return render(request, "choose_role.html", roles=request[SESSION].principal.roles,
+    return render(request, "choose_role.html", roles=_choosable(request[SESSION]),
                   next=safe_next(request.query.get("next")))
+
+
+def _choosable(session: ConsoleSession) -> tuple[str, ...]:
+    """The roles this session may act in: a session a one-time link opened keeps its
+    origin, and never switches into a privileged role (sign_in_link.PRIVILEGED_ROLES), even
+    one its principal gained since; those sign in with their own token."""
+    if session.method == "token":
+        return session.principal.roles
+    return tuple(r for r in session.principal.roles if not privileged_roles((r,)))
 
 
 @routes.post("/role")
@@ -64,7 +81,7 @@ async def choose_role(request: web.Request) -> web.StreamResponse:
     signed_in(request)
     form = await request.post()
     role = str(form.get("role", ""))
-    if role not in request[SESSION].principal.roles:
+    if role not in _choosable(request[SESSION]):
         raise web.HTTPForbidden()
     await request.app[SESSIONS].set_role(hash_session_secret(request[SECRET]), role)
     response = see_other(safe_next(str(form.get("next", ""))))
@@ -90,5 +107,5 @@ async def switch_language(request: web.Request) -> web.StreamResponse:
         raise web.HTTPNotFound()
     response = see_other(safe_next(request.query.get("next")))
     response.set_cookie(LANG_COOKIE, lang, path="/console", max_age=YEAR, samesite="Strict",
-                        secure=request.secure, httponly=True)
+                        secure=over_tls(request), httponly=True)
     return response

@@ -25,6 +25,7 @@ from web.departure_rows import Words, blocking_rows, item_options, item_rows
 from web.departure_view import departure_view, timeline_view
 from web.keys import LOCALE, SECRET, SESSIONS, context_of
 from web.labels import CATEGORY_LABELS, DECISION_LABELS, DISPUTE_STATE_LABELS, ITEM_STATE_LABELS
+from web.live_feeds import live_slot
 from web.render import render
 from web.session import signed_in
 
@@ -97,11 +98,12 @@ async def bundle(request: web.Request) -> web.StreamResponse:
 
 
 async def _session_alive(request: web.Request) -> bool:
-    """A live page follows only while its session lasts and its principal is active."""
+    """A live page follows only while its session lasts (read without marking it seen: an
+    open tab does not keep it alive) and its principal is active."""
     runtime = request.app[RUNTIME]
     found = await request.app[SESSIONS].touch_session(
         hash_session_secret(request[SECRET]), runtime.ledger.clock(),
-        runtime.settings.console_idle_timeout)
+        runtime.settings.console_idle_timeout, touch=False)
     if found is None:
         return False
     try:
@@ -114,15 +116,18 @@ async def _session_alive(request: web.Request) -> bool:
 async def departure_events(request: web.Request) -> web.StreamResponse:
     """The case's board, live, as ``GET /v1/boards/departures/{id}/events`` sends it."""
     actor = signed_in(request)
-    return await stream_departure_board(request, actor, path_uuid(request, "departure_id"),
-                                        lambda: _session_alive(request))
+    with live_slot(request):
+        return await stream_departure_board(request, actor, path_uuid(request, "departure_id"),
+                                            lambda: _session_alive(request))
 
 
 @routes.get("/live/hr")
 async def hr_events(request: web.Request) -> web.StreamResponse:
     """The HR dashboard's changes, live, as ``GET /v1/boards/hr/events`` sends them."""
     actor = signed_in(request)
-    return await stream_hr_changes(request, actor, bq.Wait(), lambda: _session_alive(request))
+    with live_slot(request):
+        return await stream_hr_changes(request, actor, bq.Wait(),
+                                       lambda: _session_alive(request))
 
 
 def kept(form: Mapping[str, Any], *names: str) -> dict[str, str]:

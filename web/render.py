@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from api.problem import describe_error, describe_validation, internal_problem, route_of
 from ledger.errors import LedgerError, PushbackError
 from web.i18n import LANGUAGE_NAMES, LANGUAGES, N_, Catalogues, local_date, local_time
-from web.keys import ACTOR, CATALOGUES, LOCALE
+from web.keys import ACTOR, CATALOGUES, LOCALE, SESSION
 from web.labels import DEPARTURE_STATE_LABELS, ROLE_LABELS
 from web.nav import links_for
 from web.security import csrf_token
@@ -138,7 +138,8 @@ def render(request: web.Request, template: str, status: int = 200,
         nav=links_for(actor), role_labels=ROLE_LABELS, state_labels=DEPARTURE_STATE_LABELS,
         path=request.path,
         here=quote(request.path_qs),
-        flash=unquote(pending)[:500] if pending else None, **context)
+        flash=unquote(pending)[:500] if pending else None,
+        by_link=SESSION in request and request[SESSION].method == "link", **context)
     response = web.Response(text=page, content_type="text/html", status=status)
     if pending is not None:
         response.del_cookie(FLASH_COOKIE, path=COOKIE_PATH)
@@ -173,8 +174,11 @@ def render_problem(request: web.Request, error: Exception) -> web.Response:
     answer."""
     problem = problem_text(request, error)
     status = problem["status"]
-    return render(request, "problem.html", status=status if isinstance(status, int) else 500,
-                  problem=problem)
+    response = render(request, "problem.html",
+                      status=status if isinstance(status, int) else 500, problem=problem)
+    if isinstance(error, PushbackError):
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
 
 
 def render_refusal(request: web.Request, status: int) -> web.Response:

@@ -14,6 +14,7 @@ from api.runtime_key import RUNTIME
 from ledger.principals import Principal
 from ledger.service.context import Actor, RequestContext
 from ledger.sessions import hash_session_secret, new_session_secret
+from ledger.sign_in_link import privileged_roles
 from web.keys import ACTOR, CONTEXT, SECRET, SESSION, SESSIONS
 
 SESSION_COOKIE = "hl_session"
@@ -23,11 +24,28 @@ HOME = "/console/"
 MAX_SECRET_LENGTH = 100
 
 
+def over_tls(request: web.Request) -> bool:
+    """Whether the browser reaches us over TLS: the request came so, or the service's public
+    address (LEDGER_PUBLIC_URL) is https (a TLS proxy in front speaks plain HTTP to us)."""
+    runtime = request.app.get(RUNTIME)
+    public = runtime.settings.public_url if runtime is not None else None
+    return request.secure or (isinstance(public, str)
+                              and public.lower().startswith("https://"))
+
+
 def set_cookie(request: web.Request, response: web.StreamResponse, name: str, value: str,
                max_age: int | None = None) -> None:
-    """A console cookie: HttpOnly, SameSite=Strict, Path=/console, Secure over TLS."""
+    """A console cookie: HttpOnly, SameSite=Strict, Path=/console, Secure over TLS
+    (``over_tls``)."""
     response.set_cookie(name, value, path=COOKIE_PATH, httponly=True, samesite="Strict",
-                        secure=request.secure, max_age=max_age)
+                        secure=over_tls(request), max_age=max_age)
+
+
+def is_live_feed(path: str) -> bool:
+    """Whether ``path`` is a live feed (SSE): an open tab's feed never keeps its session
+    alive (only what the person does does), so it reads the session without marking it seen."""
+    return path == "/console/live/hr" or (path.startswith("/console/departures/")
+                                          and path.endswith("/events"))
 
 
 async def load_session(request: web.Request) -> None:
@@ -38,9 +56,10 @@ async def load_session(request: web.Request) -> None:
         return
     runtime = request.app[RUNTIME]
     found = await request.app[SESSIONS].touch_session(
-        hash_session_secret(secret), runtime.ledger.clock(), runtime.settings.console_idle_timeout)
-    if found is None:
-        return
+        hash_session_secret(secret), runtime.ledger.clock(), runtime.settings.console_idle_timeout,
+        touch=not is_live_feed(request.path))
+    if found is None or (found.method != "token" and privileged_roles((found.role,))):
+        return  # a link's session never acts in a privileged role, however it came to
     request[SESSION] = found
     request[SECRET] = secret
     request[ACTOR] = found.principal.act_as(found.role)

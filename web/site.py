@@ -26,7 +26,7 @@ from web import (
 from web.i18n import load_catalogues
 from web.keys import CATALOGUES, SESSIONS
 from web.render import ENVIRONMENTS, build_environments
-from web.security import console_middleware, security_headers
+from web.security import HEADERS, console_middleware, security_headers
 from web.static import add_static
 
 CONSOLE = "/console"
@@ -54,7 +54,9 @@ def build_console(runtime: Runtime) -> web.Application:
 
 
 async def _to_console(request: web.Request) -> web.StreamResponse:
-    raise web.HTTPFound(CONSOLE + "/")
+    """``/`` and ``/console``: to the console, with the headers of every console answer."""
+    return web.Response(status=302, headers={**HEADERS, "Location": CONSOLE + "/",
+                                             "Cache-Control": "no-store"})
 
 
 def build_site(runtime: Runtime) -> web.Application:

@@ -251,6 +251,8 @@ async def register_key(request: web.Request) -> web.Response:
     ``POST /v1/principals/{id}/keys`` allows); JSON for the signing script."""
     actor = signed_in(request)
     form = await request.post()
+    # a session a one-time link opened ("link") is refused: keys need a token sign-in
     key_id = await p.register_key(request.app[RUNTIME].principals, actor, actor.id,
-                                  str(form.get("public_key", "")))
+                                  str(form.get("public_key", "")),
+                                  method=context_of(request).auth or "link")
     return web.json_response({"key_id": key_id}, status=201)

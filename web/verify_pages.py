@@ -8,6 +8,8 @@ only; an auditor must be able to read them without an account with the operator)
 bundle needs a signed-in principal: it is up to ``console_verify_max_bytes`` of CPU-bound
 work per request, which an anonymous visitor should not be able to make us do; anyone without
 an account checks a bundle offline with the ``verify.py`` it carries (or ``/log/verify.py``).
+A process runs at most MAX_CHECKS checks at once (counted from the upload's first byte); one
+more is answered 503 with Retry-After (PushbackError) before its upload is read.
 """
 
 from __future__ import annotations
@@ -23,7 +25,13 @@ from aiohttp import BodyPartReader, MultipartReader, web
 from api.file_transfer import MULTIPART_ERRORS
 from api.runtime_key import RUNTIME
 from ledger.bundle.report_verify import checkpoint_view, key_views
-from ledger.errors import InvalidInputError, LedgerError, NotFoundError, TooLargeError
+from ledger.errors import (
+    InvalidInputError,
+    LedgerError,
+    NotFoundError,
+    PushbackError,
+    TooLargeError,
+)
 from ledger.store.blob_port import CHUNK_BYTES
 from web.keys import ACTOR
 from web.render import problem_text, render
@@ -32,6 +40,27 @@ from web.session import signed_in
 from web.verify_view import BundleCheck, check_bundle
 
 routes = web.RouteTableDef()
+MAX_CHECKS = 2
+RETRY_AFTER = 10
+
+
+class _Checks:
+    """The checks under way in this process (the event loop's thread alone changes it)."""
+
+    running = 0
+
+
+@contextlib.contextmanager
+def _slot() -> Iterator[None]:
+    """One of the process's MAX_CHECKS check slots; PushbackError when all are taken."""
+    if _Checks.running >= MAX_CHECKS:
+        raise PushbackError("the server is checking other bundles; try again shortly",
+                            retry_after=RETRY_AFTER)
+    _Checks.running += 1
+    try:
+        yield
+    finally:
+        _Checks.running -= 1
 
 
 async def _page(request: web.Request, status: int = 200, result: BundleCheck | None = None,
@@ -96,6 +125,12 @@ async def check_upload(request: web.Request) -> web.Response:
     signed_in(request)
     reader = await form_stream(request)
     limit = request.app[RUNTIME].settings.console_verify_max_bytes
+    with _slot():  # a busy process answers 503 (the middleware's page, with Retry-After)
+        return await _checked(request, reader, limit)
+
+
+async def _checked(request: web.Request, reader: MultipartReader,
+                   limit: int) -> web.Response:
     try:
         with _spool() as path:
             name = await _receive(reader, path, limit)

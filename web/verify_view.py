@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ledger.bundle.verifier import verify_bundle
-from ledger.bundle.verify import Check, Verdict, summary
+from ledger.bundle.verify import MAX_RATIO, Check, Verdict, summary
 from ledger.errors import TooLargeError
 
 DEFAULT_MAX_BYTES = 256 << 20
+# What an uploaded bundle may unzip to (the offline verifiers allow 4 GiB): ~3 s of inflating.
+DEFAULT_MAX_UNZIPPED = 1 << 30
 _UNSIGNED = "not signed by the given key"
 
 
@@ -63,13 +65,16 @@ def part_of(check: Check) -> Part:
 
 
 def check_bundle(upload: bytes | Path, keys: Sequence[str], *,
-                 max_bytes: int = DEFAULT_MAX_BYTES) -> BundleCheck:
+                 max_bytes: int = DEFAULT_MAX_BYTES,
+                 max_unzipped: int = DEFAULT_MAX_UNZIPPED) -> BundleCheck:
     """Check ``upload`` (the bundle's bytes, or the path of the file it was spooled to) against
     the log's verifier keys ``keys`` (non-empty, as ``GET /log/key`` serves them).
 
     With several keys (a rotated log) the bundle is checked against each in turn until one
     signed it; if none did, the result is the first key's. Raises TooLargeError (field
-    ``bundle``) for a bundle larger than ``max_bytes``; ValueError for a malformed key (the
+    ``bundle``) for a bundle larger than ``max_bytes``; one that would unzip to more than
+    ``max_unzipped`` bytes, or a member inflating beyond the verifier's ratio, fails step 1
+    before anything is inflated; ValueError for a malformed key (the
     server's own configuration, not the uploader's doing).
     """
     if not keys:
@@ -83,16 +88,16 @@ def check_bundle(upload: bytes | Path, keys: Sequence[str], *,
         with tempfile.TemporaryDirectory(prefix="hl-verify-") as folder:
             path = Path(folder, "bundle.zip")
             path.write_bytes(upload)
-            return _against(path, keys)
-    return _against(upload, keys)
+            return _against(path, keys, max_unzipped)
+    return _against(upload, keys, max_unzipped)
 
 
-def _against(path: Path, keys: Sequence[str]) -> BundleCheck:
-    first = verify_bundle(path, keys[0])
+def _against(path: Path, keys: Sequence[str], max_unzipped: int) -> BundleCheck:
+    first = verify_bundle(path, keys[0], max_total=max_unzipped, max_ratio=MAX_RATIO)
     for key in keys[1:]:
         if not any(f.endswith(_UNSIGNED) for f in first.failures):
             break
-        verdict = verify_bundle(path, key)
+        verdict = verify_bundle(path, key, max_total=max_unzipped, max_ratio=MAX_RATIO)
         if not any(f.endswith(_UNSIGNED) for f in verdict.failures):
             return _result(verdict, key)
     return _result(first, keys[0])

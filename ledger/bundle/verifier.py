@@ -26,6 +26,7 @@ from ledger.bundle import layout
 from ledger.bundle.report import render_report_html, report_renderer
 from ledger.bundle.source import ReportSource
 from ledger.bundle.verify import (
+    MAX_TOTAL,
     Bundle,
     Check,
     Entry,
@@ -204,6 +205,9 @@ def pdf_check(bundle: Bundle, manifest: Mapping[str, Any]) -> Check:
                        "manifest.json")
 
 
-def verify_bundle(path: Path, key_text: str) -> Verdict:
-    """Steps 1 to 9 over the ledger's own code; ValueError for a malformed key (usage)."""
-    return inspect_bundle(path, key_text, LedgerPrimitives())
+def verify_bundle(path: Path, key_text: str, *, max_total: int = MAX_TOTAL,
+                  max_ratio: int | None = None) -> Verdict:
+    """Steps 1 to 9 over the ledger's own code (a ZIP unzipping to at most ``max_total``
+    bytes); ValueError for a malformed key (usage)."""
+    return inspect_bundle(path, key_text, LedgerPrimitives(), max_total=max_total,
+                          max_ratio=max_ratio)

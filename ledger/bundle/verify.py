@@ -45,6 +45,13 @@ MAX_TOTAL = 4 << 30
 MAX_ATTACHMENT = 1 << 30
 MAX_OTHER = 16 << 20
 MAX_IN_MEMORY = 256 << 20  # all members but attachments together (those are only hashed)
+# A caller checking bundles it did not make (the console's upload) may refuse a member
+# inflating more than MAX_RATIO times its compressed size (once past RATIO_FLOOR): a ZIP bomb
+# (deflate reaches ~1000:1) does, an attachment rarely. Offline verification does not: a very
+# compressible attachment (a log, a sparse image) must still verify, and the declared sizes
+# already bound the work (an unzip stops at the declared size; max_total caps their sum).
+MAX_RATIO = 100
+RATIO_FLOOR = 1 << 20
 UNSIGNED = ("mimetype", "META-INF/manifest.json", "META-INF/signature")
 MIMETYPE_MESSAGE = f"mimetype: must be the first member, stored, holding {MEDIA_TYPE}"
 
@@ -449,11 +456,20 @@ def _outside_members(path: Path, archive: zipfile.ZipFile) -> bool:
             or int.from_bytes(end[20:22], "little") != 0)
 
 
-def read_zip(path: Path) -> tuple[Bundle, list[str]]:
+def _inflates(info: zipfile.ZipInfo, max_ratio: int) -> bool:
+    """Whether a member claims to inflate beyond ``max_ratio`` (a ZIP bomb's signature)."""
+    return (info.file_size > RATIO_FLOOR
+            and info.file_size > max_ratio * max(info.compress_size, 1))
+
+
+def read_zip(path: Path, max_total: int = MAX_TOTAL,
+             max_ratio: int | None = None) -> tuple[Bundle, list[str]]:
     """The members of a ZIP bundle and the step 1 problems found (docs/bundle-format.md).
 
     Members are read into memory (attachments only hashed), never written to disk, so no name
-    can reach outside; sizes are counted as the bytes come, not taken from the headers.
+    can reach outside; sizes are counted as the bytes come, not taken from the headers. Before
+    anything is inflated, the sizes the headers declare (which bound what an unzip produces)
+    must stay within ``max_total`` together (and ``max_ratio`` each, when given).
     """
     bundle, problems, seen, total = Bundle(), [], set(), 0
     try:
@@ -463,6 +479,11 @@ def read_zip(path: Path) -> tuple[Bundle, list[str]]:
                 return bundle, ["bundle: too many members"]
             if _outside_members(path, archive):
                 return bundle, ["bundle: holds bytes outside its members"]
+            if sum(info.file_size for info in infos) > max_total:
+                return bundle, ["bundle: too large"]
+            if max_ratio and (bombs := [f"{i.filename}: inflates more than {max_ratio} times"
+                                        for i in infos if _inflates(i, max_ratio)]):
+                return bundle, bombs
             for number, info in enumerate(infos):
                 name = info.filename
                 if _unsafe(name.rstrip("/") or "/"):
@@ -485,7 +506,7 @@ def read_zip(path: Path) -> tuple[Bundle, list[str]]:
                     except (zipfile.BadZipFile, EOFError, zlib.error):  # a CRC that fails
                         problems.append(f"{name}: damaged (its bytes fail the ZIP's checks)")
                 seen.add(name)
-                if total > MAX_TOTAL:
+                if total > max_total:
                     return bundle, [*problems, "bundle: too large"]
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, NotImplementedError,
             RuntimeError, zlib.error):  # damaged, encrypted or of an unknown compression
@@ -526,9 +547,12 @@ def read_folder(root: Path) -> tuple[Bundle, list[str]]:
     return bundle, problems
 
 
-def read_bundle(path: Path) -> tuple[Bundle, list[str]]:
-    """Step 1: read the bundle (a ZIP or a folder); ``mimetype`` must hold the media type."""
-    bundle, problems = read_folder(path) if path.is_dir() else read_zip(path)
+def read_bundle(path: Path, max_total: int = MAX_TOTAL,
+                max_ratio: int | None = None) -> tuple[Bundle, list[str]]:
+    """Step 1: read the bundle (a ZIP, at most ``max_total`` bytes unzipped, or a folder);
+    ``mimetype`` must hold the media type."""
+    bundle, problems = (read_folder(path) if path.is_dir()
+                        else read_zip(path, max_total, max_ratio))
     if not problems and bundle.files.get("mimetype") != MEDIA_TYPE.encode():
         problems.append(MIMETYPE_MESSAGE)
     return bundle, problems
@@ -754,14 +778,17 @@ class Verdict:
         return not failed
 
 
-def inspect_bundle(path: Path, key_text: str, prim: Primitives | None = None) -> Verdict:
-    """Run steps 1 to 9 on the bundle at ``path`` with the trusted key ``key_text``.
+def inspect_bundle(path: Path, key_text: str, prim: Primitives | None = None, *,
+                   max_total: int = MAX_TOTAL, max_ratio: int | None = None) -> Verdict:
+    """Run steps 1 to 9 on the bundle at ``path`` with the trusted key ``key_text`` (a ZIP
+    unzipping to at most ``max_total`` bytes, each member at most ``max_ratio`` times its
+    compressed size when given).
 
     Raises ValueError for a key that is not a verifier key string (a usage error).
     """
     prim = prim or Primitives()
     key = prim.parse_key(key_text)
-    bundle, problems = read_bundle(path)
+    bundle, problems = read_bundle(path, max_total, max_ratio)
     v = Verdict([], bundle, {})
     for rel in bundle.ignored:
         v.checks.append(Check("note", f"{rel}: a file manager's own file, not checked"))

@@ -167,5 +167,5 @@ async def cmd_principals_history(args: argparse.Namespace, opened: Storage) -> i
     for e in await principal_history(opened.principals, SYSTEM_ACTOR,
                                      args.principal_id):
         out.print(f"{format_time(e.at)}  {e.action:21}  {e.subject or '-':16}  by {e.actor_id} "
-                  f"({e.actor_role})", markup=False)
+                  f"({e.actor_role})" + (f" via {e.method}" if e.method else ""), markup=False)
     return 0

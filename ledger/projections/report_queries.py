@@ -91,11 +91,26 @@ def _row(department: str, cases: list[dict[str, Any]]) -> dict[str, Any]:
             "escalations_per_case": round(sum(c["escalations"] for c in cases) / n, 2)}
 
 
+# A spreadsheet reads a cell starting with one of these as a formula (=HYPERLINK(...), a DDE
+# call): such a text cell gets a leading single quote (OWASP, "CSV Injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralised(value: object) -> object:
+    """``value`` as a CSV cell a spreadsheet shows as text: a string starting with one of
+    FORMULA_STARTS is prefixed with ``'``; numbers are left as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def as_csv(report: dict[str, Any]) -> str:
-    """The report's rows as CSV (a header line, one line per department)."""
+    """The report's rows as CSV (a header line, one line per department); no text cell is
+    read as a formula by a spreadsheet (``neutralised``)."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
+    # CRLF (RFC 4180): the writer then quotes any field holding a CR or an LF
+    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\r\n")
     writer.writeheader()
     for row in report["departments"]:
-        writer.writerow(row)
+        writer.writerow({k: neutralised(v) for k, v in row.items()})
     return out.getvalue()

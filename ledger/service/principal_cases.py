@@ -38,6 +38,9 @@ from ledger.store.principal_port import PrincipalStore
 OPERATORS = ("operator",)
 ED25519_PUBLIC_KEY_BYTES = 32
 KEY_ID_LENGTH = 16
+# How a key's registrant may have signed in (the request context's auth): a bearer token
+# (the API, the CLI's system) or a console session opened by one. Never "link".
+KEY_METHODS = ("bearer", "session", "system")
 
 
 def _require_self_or_operator(actor: Actor, principal_id: str, action: str) -> None:
@@ -123,16 +126,24 @@ def _decode_public_key(public_key_b64: str) -> bytes:
 
 
 async def register_key(principals: PrincipalStore, actor: Actor, principal_id: str,
-                       public_key_b64: str) -> str:
-    """A principal registers their own Ed25519 public key; returns its id."""
+                       public_key_b64: str, *, method: str = "bearer") -> str:
+    """A principal registers their own Ed25519 public key; returns its id. ``method`` is how
+    they signed in (the request context's auth: "bearer" for an API token, "session" for a
+    console session a token opened); the history records it. A session a one-time link opened
+    ("link") registers nothing: whoever issued the link could have followed it, and a key
+    outlives the session (a link lets its holder confirm without a signature)."""
     if actor.id != principal_id:
         raise ForbiddenError("only the principal registers its own signing keys")
+    if method not in KEY_METHODS:
+        raise ForbiddenError("a signing key is registered only after signing in with one's "
+                             "own token, not by a one-time sign-in link")
     public_key = _decode_public_key(public_key_b64)
     await principals.get_principal(principal_id)
     # The owner is part of the id: registering someone else's public key under another
     # principal can never block its real owner's registration.
     key_id = hashlib.sha256(principal_id.encode() + b"\n" + public_key).hexdigest()
-    await principals.add_key(key_id[:KEY_ID_LENGTH], principal_id, public_key, by=actor)
+    await principals.add_key(key_id[:KEY_ID_LENGTH], principal_id, public_key, by=actor,
+                             method=method)
     return key_id[:KEY_ID_LENGTH]
 
 

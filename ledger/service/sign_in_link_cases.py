@@ -6,6 +6,9 @@ Who may issue a principal's links, and list or revoke them:
   successor, or an item's giver, receiver or signer. "Runs": with separation of duties (the
   default) only the case's HR owner, as for waiving and closing; with it off, any HR;
 - the principal itself lists its own links.
+The case must have left draft: approved by its approval chain, or handing over (LINKED_STATES),
+read on the ledger itself. A draft is HR's alone to write (any leaver may be named in it), so
+citing one would let HR sign in as anyone unprivileged; a withdrawn or closed case needs no one.
 A link is never issued for a principal holding a privileged role (PRIVILEGED_ROLES), so it can
 never open more than a leaver's or a receiver's access, whoever follows it.
 
@@ -23,7 +26,7 @@ from dataclasses import dataclass
 from typing import Protocol
 from uuid import UUID
 
-from ledger.aggregates.departure import Departure
+from ledger.aggregates.departure import OPEN_FOR_ITEMS, Departure
 from ledger.aggregates.item import HandoverItem
 from ledger.errors import ForbiddenError, InvalidInputError, NotFoundError, UnauthenticatedError
 from ledger.principals import Principal
@@ -45,6 +48,8 @@ from ledger.store.principal_port import PrincipalStore
 ISSUERS = ("hr", "operator")
 REFUSED = "unknown, used, revoked or expired sign-in link"
 LINK_ID_LENGTH = 16
+# The states of a case a link may be sent for: approved by its chain, or handing over.
+LINKED_STATES = OPEN_FOR_ITEMS
 
 
 class CaseIndex(Protocol):
@@ -102,13 +107,17 @@ async def _case_of(reach: Reach | None, actor: Actor, principal_id: str,
         if not await takes_part(reach.ledger, departure, principal_id):
             raise InvalidInputError(f"{principal_id} takes no part in departure "
                                     f"{departure_id}", field="departure_id")
+        if departure.state not in LINKED_STATES:
+            raise InvalidInputError(f"departure {departure_id} is {departure.state}: a link "
+                                    f"is sent only for a case that is approved or handing "
+                                    f"over", field="departure_id")
         return str(departure_id)
     if reach is not None and actor.role == "hr":
         owner = actor.id if reach.ledger.separation_of_duties else None
         for candidate in await reach.cases.cases_naming(principal_id, owner):
             departure = await reach.ledger.load(Departure, candidate)
-            if _runs(reach.ledger, actor, departure) and await takes_part(
-                    reach.ledger, departure, principal_id):
+            if (_runs(reach.ledger, actor, departure) and departure.state in LINKED_STATES
+                    and await takes_part(reach.ledger, departure, principal_id)):
                 return str(candidate)
     raise NotFoundError(f"principal {principal_id!r} not found")
 

@@ -164,13 +164,13 @@ class PostgresPrincipalStore:
         return int(status.split()[-1])
 
     async def add_key(self, key_id: str, principal_id: str, public_key: bytes, *,
-                      by: Actor = STORE_ACTOR) -> None:
+                      by: Actor = STORE_ACTOR, method: str | None = None) -> None:
         await self._execute(
             "WITH k AS (INSERT INTO principal_keys (key_id, principal_id, public_key) "
             "VALUES ($1, $2, $3) RETURNING principal_id, key_id) "
             "INSERT INTO principal_history (principal_id, action, subject, actor_id, "
-            "actor_role) SELECT principal_id, 'key_registered', key_id, $4, $5 FROM k",
-            key_id, principal_id, public_key, by.id, by.role)
+            "actor_role, method) SELECT principal_id, 'key_registered', key_id, $4, $5, $6 "
+            "FROM k", key_id, principal_id, public_key, by.id, by.role, method)
 
     async def find_key(self, key_id: str) -> tuple[str, bytes] | None:
         rows = await self._fetch(
@@ -190,9 +190,9 @@ class PostgresPrincipalStore:
 
     async def history(self, principal_id: str) -> list[HistoryEntry]:
         rows = await self._fetch(
-            "SELECT seq, principal_id, action, subject, actor_id, actor_role, at "
+            "SELECT seq, principal_id, action, subject, actor_id, actor_role, at, method "
             "FROM principal_history WHERE principal_id = $1 ORDER BY seq", principal_id)
-        return [HistoryEntry(r[0], r[1], r[2], r[3], r[4], r[5], r[6]) for r in rows]
+        return [HistoryEntry(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]) for r in rows]
 
     async def add_sign_in_link(self, link_hash: bytes, link: SignInLinkInfo) -> None:
         # One statement: the link and the record of its issue commit together.

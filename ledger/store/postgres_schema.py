@@ -333,4 +333,10 @@ MIGRATIONS: tuple[str, ...] = (
                           'key_registered', 'key_revoked', 'sign_in_link_issued',
                           'sign_in_link_used', 'sign_in_link_revoked'));
     """,
+    # How a signing key was registered (ledger.principals.KEY_METHODS): a key registered
+    # from a session a one-time link opened would let whoever followed the link sign as its
+    # principal, so only token sign-ins register keys, and the history says which.
+    """
+    ALTER TABLE principal_history ADD COLUMN method TEXT;
+    """,
 )

@@ -53,10 +53,10 @@ class PostgresSessionStore:
             raise map_postgres_error(e) from e
 
     async def touch_session(self, session_hash: bytes, now: dt.datetime,
-                            idle: dt.timedelta) -> ConsoleSession | None:
+                            idle: dt.timedelta, *, touch: bool = True) -> ConsoleSession | None:
         try:
             row: Any = await self.pool.fetchrow(_FIND, session_hash, now, now - idle)
-            if row is not None and row[7] < now - touch_granularity(idle):
+            if touch and row is not None and row[7] < now - touch_granularity(idle):
                 await self.pool.execute(
                     "UPDATE console_sessions SET last_seen_at = $2 "
                     "WHERE session_hash = $1 AND last_seen_at < $2", session_hash, now)

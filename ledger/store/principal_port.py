@@ -62,8 +62,10 @@ class PrincipalStore(Protocol):
         """Revoke every token of a principal; return how many."""
 
     async def add_key(self, key_id: str, principal_id: str, public_key: bytes, *,
-                      by: Actor = STORE_ACTOR) -> None:
-        """Register an Ed25519 public key for a principal, recording who did it;
+                      by: Actor = STORE_ACTOR, method: str | None = None) -> None:
+        """Register an Ed25519 public key for a principal, recording who did it and how they
+        signed in (``method``: "bearer" for an API token, "session" for a console session a
+        token opened; None when not known);
         ConflictError if the id exists (a revoked key is never registered again)."""
 
     async def find_key(self, key_id: str) -> tuple[str, bytes] | None:

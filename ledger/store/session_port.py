@@ -27,11 +27,12 @@ class SessionStore(Protocol):
         on the way. NotFoundError if the principal is unknown."""
 
     async def touch_session(self, session_hash: bytes, now: dt.datetime,
-                            idle: dt.timedelta) -> ConsoleSession | None:
+                            idle: dt.timedelta, *, touch: bool = True) -> ConsoleSession | None:
         """The session with this hash if it is live at ``now`` (seen within ``idle``, before
         its absolute expiry, its principal active and still holding the role, the token it
         was started with neither revoked nor expired), marking it seen at ``now`` when its
-        last-seen time is older than touch_granularity(idle); None otherwise."""
+        last-seen time is older than touch_granularity(idle) (never with ``touch`` False: a
+        live feed checks a session without keeping it alive); None otherwise."""
 
     async def set_role(self, session_hash: bytes, role: str) -> bool:
         """Change the role a session acts in; False if there is no such session."""

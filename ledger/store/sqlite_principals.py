@@ -48,10 +48,11 @@ def _token(row: Any) -> TokenInfo:
 
 
 async def _record(db: aiosqlite.Connection, principal_id: str, action: str,
-                  subject: str | None, by: Actor) -> None:
+                  subject: str | None, by: Actor, method: str | None = None) -> None:
     await db.execute(
-        "INSERT INTO principal_history (principal_id, action, subject, actor_id, actor_role) "
-        "VALUES (?, ?, ?, ?, ?)", (principal_id, action, subject, by.id, by.role))
+        "INSERT INTO principal_history (principal_id, action, subject, actor_id, actor_role, "
+        "method) VALUES (?, ?, ?, ?, ?, ?)",
+        (principal_id, action, subject, by.id, by.role, method))
 
 
 class SQLitePrincipalStore:
@@ -145,12 +146,12 @@ class SQLitePrincipalStore:
             return cursor.rowcount
 
     async def add_key(self, key_id: str, principal_id: str, public_key: bytes, *,
-                      by: Actor = STORE_ACTOR) -> None:
+                      by: Actor = STORE_ACTOR, method: str | None = None) -> None:
         async with self.events.transaction() as db:
             await db.execute(
                 "INSERT INTO principal_keys (key_id, principal_id, public_key) VALUES (?, ?, ?)",
                 (key_id, principal_id, public_key))
-            await _record(db, principal_id, "key_registered", key_id, by)
+            await _record(db, principal_id, "key_registered", key_id, by, method)
 
     async def find_key(self, key_id: str) -> tuple[str, bytes] | None:
         rows = await self.events.fetch(
@@ -180,9 +181,10 @@ class SQLitePrincipalStore:
 
     async def history(self, principal_id: str) -> list[HistoryEntry]:
         rows = await self.events.fetch(
-            "SELECT seq, principal_id, action, subject, actor_id, actor_role, at "
+            "SELECT seq, principal_id, action, subject, actor_id, actor_role, at, method "
             "FROM principal_history WHERE principal_id = ? ORDER BY seq", (principal_id,))
-        return [HistoryEntry(r[0], r[1], r[2], r[3], r[4], r[5], _time(r[6])) for r in rows]
+        return [HistoryEntry(r[0], r[1], r[2], r[3], r[4], r[5], _time(r[6]), r[7])
+                for r in rows]
 
     async def add_sign_in_link(self, link_hash: bytes, link: SignInLinkInfo) -> None:
         async with self.events.transaction() as db:

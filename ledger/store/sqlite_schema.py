@@ -261,4 +261,10 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TRIGGER principal_history_reject_delete BEFORE DELETE ON principal_history
     BEGIN SELECT RAISE(ABORT, 'principal history is append-only'); END;
     """,
+    # How a signing key was registered (ledger.principals.KEY_METHODS): a key registered
+    # from a session a one-time link opened would let whoever followed the link sign as its
+    # principal, so only token sign-ins register keys, and the history says which.
+    """
+    ALTER TABLE principal_history ADD COLUMN method TEXT;
+    """,
 )

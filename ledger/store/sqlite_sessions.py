@@ -36,7 +36,7 @@ class SQLiteSessionStore:
                  format_time(expires_at), token_hash))
 
     async def touch_session(self, session_hash: bytes, now: dt.datetime,
-                            idle: dt.timedelta) -> ConsoleSession | None:
+                            idle: dt.timedelta, *, touch: bool = True) -> ConsoleSession | None:
         rows = await self.events.fetch(
             "SELECT p.id, p.name, p.roles, s.role, s.method, s.created_at, s.expires_at, "
             "s.last_seen_at FROM console_sessions s JOIN principals p ON p.id = s.principal_id "
@@ -51,7 +51,7 @@ class SQLiteSessionStore:
         principal = Principal(row[0], row[1], tuple(row[2].split(",")))
         if row[3] not in principal.roles:
             return None
-        if dt.datetime.fromisoformat(row[7]) < now - touch_granularity(idle):
+        if touch and dt.datetime.fromisoformat(row[7]) < now - touch_granularity(idle):
             async with self.events.transaction() as db:
                 await db.execute("UPDATE console_sessions SET last_seen_at = ? "
                                  "WHERE session_hash = ? AND last_seen_at < ?",

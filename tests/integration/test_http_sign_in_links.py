@@ -21,11 +21,18 @@ LINKS = "/v1/principals/{}/sign-in-links"
 PHONE = RequestContext(ip="192.0.2.8", user_agent="Mozilla/5.0 (iPhone)", auth="link")
 
 
-async def start(api: Api, leaver: str = "wang.lei", hr_owner: str = "hr.sun") -> str:
+async def start(api: Api, leaver: str = "wang.lei", hr_owner: str = "hr.sun",
+                approved: bool = True) -> str:
+    """A case hr.sun starts for ``leaver``; with ``approved``, submitted and approved (a link
+    is sent only for a case that left draft)."""
     body = departure_body(leaver=leaver) | {"hr_owner_id": hr_owner}
     reply = await api.post("/v1/departures", "hr.sun", json=body)
     assert reply.status == 201, reply.body
     departure_id: str = reply.json()["result"]["departure_id"]
+    if approved:
+        assert (await api.post(f"/v1/departures/{departure_id}/submit", "hr.sun")).status == 200
+        assert (await api.post(f"/v1/departures/{departure_id}/approvals/0/approve",
+                               "li.qiang")).status == 200
     return departure_id
 
 
@@ -100,9 +107,6 @@ async def test_a_leaver_cannot_issue_links_and_a_receiver_is_reached_through_an_
         reply = await api.post(LINKS.format("wang.lei"), who, json={})
         assert reply.problem(403)["detail"].endswith("may not send sign-in links"), who
     (await api.post(LINKS.format("zhao.min"), "hr.sun", json={})).problem(404)
-    assert (await api.post(f"/v1/departures/{departure_id}/submit", "hr.sun")).status == 200
-    assert (await api.post(f"/v1/departures/{departure_id}/approvals/0/approve",
-                           "li.qiang")).status == 200
     item = await api.post(f"/v1/departures/{departure_id}/items", "hr.sun", json={
         "category": "clients", "title": "客户资料", "receiver": "zhao.min"})
     assert item.status == 201, item.body
@@ -135,6 +139,31 @@ async def test_hr_never_links_a_privileged_principal_and_unrelated_hr_learns_not
     stranger = await api.post(LINKS.format("stranger"), "hr.sun",
                               json={"departure_id": departure_id})
     assert stranger.problem(422)["field"] == "departure_id"
+
+
+async def test_a_draft_or_pending_or_withdrawn_case_never_carries_a_link(api: Api) -> None:
+    # A draft is HR's alone: naming someone in it must not let HR sign in as them.
+    draft = await start(api, approved=False)
+    await settled(api)
+    cited = await api.post(LINKS.format("wang.lei"), "hr.sun", json={"departure_id": draft})
+    assert cited.problem(422)["field"] == "departure_id"
+    assert "draft" in cited.problem(422)["detail"]
+    assert (await api.post(LINKS.format("wang.lei"), "hr.sun", json={})).status == 404
+    assert (await api.post(f"/v1/departures/{draft}/submit", "hr.sun")).status == 200
+    pending = await api.post(LINKS.format("wang.lei"), "hr.sun", json={"departure_id": draft})
+    assert "pending_approval" in pending.problem(422)["detail"]
+    assert (await api.post(f"/v1/departures/{draft}/approvals/0/approve",
+                           "li.qiang")).status == 200
+    await issue(api, "wang.lei", departure_id=draft)
+    withdrawn = await api.post(f"/v1/departures/{draft}/withdraw", "hr.sun",
+                               json={"reason": "stays"})
+    assert withdrawn.status == 200, withdrawn.body
+    await settled(api)
+    gone = await api.post(LINKS.format("wang.lei"), "hr.sun", json={"departure_id": draft})
+    assert "withdrawn" in gone.problem(422)["detail"]
+    assert (await api.post(LINKS.format("wang.lei"), "hr.sun", json={})).status == 404
+    assert [k["state"] for k in (await api.get(LINKS.format("wang.lei"),
+                                               "admin")).json()["links"]] == ["unused"]
 
 
 async def test_operators_issue_for_anyone_unprivileged_within_the_lifetime_limits(

@@ -3,10 +3,14 @@ never leave the console."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 
+from api.runtime_key import RUNTIME
+from ledger.settings import Settings
 from web.session import safe_next, set_cookie
 
 
@@ -19,6 +23,19 @@ def test_console_cookies_are_secure_exactly_when_the_request_came_over_tls(
     header = response.cookies["hl_session"].OutputString()
     assert "HttpOnly" in header and "SameSite=Strict" in header and "Path=/console" in header
     assert ("Secure" in header) is secure
+
+
+@pytest.mark.parametrize(("public_url", "secure"), [
+    ("https://ledger.example.com", True), ("http://ledger.internal", False), (None, False)])
+def test_behind_a_tls_proxy_the_public_address_decides_secure(public_url: str | None,
+                                                               secure: bool) -> None:
+    app = web.Application()
+    settings = Settings(database_url="sqlite:///x.db", public_url=public_url)
+    app[RUNTIME] = SimpleNamespace(settings=settings)  # type: ignore[assignment]
+    request = make_mocked_request("GET", "/console/", app=app)  # plain HTTP from the proxy
+    response = web.Response()
+    set_cookie(request, response, "hl_session", "secret")
+    assert ("Secure" in response.cookies["hl_session"].OutputString()) is secure
 
 
 @pytest.mark.parametrize(("asked", "target"), [

@@ -15,6 +15,11 @@ from web.security import CSP
 async def test_the_root_and_the_console_answer_without_a_bearer_token(console: Console) -> None:
     root = await console.get("/")
     assert (root.status, root.headers["Location"]) == (302, "/console/")
+    for redirect in (root, await console.get("/console")):  # the policy on the redirects too
+        assert redirect.headers["Location"] == "/console/"
+        assert redirect.headers["Content-Security-Policy"] == CSP
+        assert redirect.headers["X-Frame-Options"] == "DENY"
+        assert redirect.headers["X-Content-Type-Options"] == "nosniff"
     home = await console.get("/console/")
     assert home.status == 303 and home.headers["Location"].startswith("/console/sign-in")
     assert (await console.get("/v1/departures")).status == 401  # the API still asks

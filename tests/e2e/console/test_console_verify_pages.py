@@ -110,3 +110,46 @@ async def test_a_bundle_over_the_configured_bound_is_refused(tmp_path: object) -
         await console.sign_in("legal.x")
         reply = await upload(console, b"PK" + b"\0" * (2 << 20))
         assert reply.status == 413 and "larger than 1048576 bytes" in reply.body.decode()
+
+
+async def test_a_zip_bomb_is_refused_at_once_and_the_checks_are_capped_per_process(
+        console: Console) -> None:
+    import asyncio
+    import io
+    import time
+    import zipfile
+
+    from web.verify_pages import MAX_CHECKS
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for n in range(4):
+            archive.writestr(zipfile.ZipInfo(f"files/{n:064x}"), bytes(128 << 20),
+                             compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
+    await console.sign_in("wang.lei")
+    started = time.perf_counter()
+    reply = await upload(console, out.getvalue())
+    assert time.perf_counter() - started < 2  # 512 MiB inflated would take longer
+    assert reply.status == 200 and "inflates more than 100 times" in reply.body.decode()
+    # MAX_CHECKS uploads that have not finished arriving hold every slot: one more is 503
+    token = csrf_of((await console.get(VERIFY)).body)
+    head = (f"--b\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{token}\r\n"
+            "--b\r\nContent-Disposition: form-data; name=\"bundle\"; "
+            "filename=\"b.zip\"\r\n\r\nPK").encode() + bytes(1 << 16)
+    host, port = console.api.base.removeprefix("http://").split(":")
+    held = []
+    for _ in range(MAX_CHECKS):  # uploads still arriving hold every slot: one more is 503
+        _, writer = await asyncio.open_connection(host, int(port))
+        writer.write(f"POST {VERIFY} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+                     f"Cookie: hl_session={console.cookie('hl_session')}\r\n"
+                     "Content-Type: multipart/form-data; boundary=b\r\n"
+                     f"Content-Length: {len(head) + 1000}\r\n\r\n".encode() + head)
+        await writer.drain()
+        held.append(writer)
+    await asyncio.sleep(0.5)
+    busy = await upload(console, b"PK\3\4 not really a zip", token=token)
+    assert busy.status == 503 and busy.headers["Retry-After"] == "10"
+    for writer in held:
+        writer.close()
+    await asyncio.sleep(0.5)
+    assert (await upload(console, b"PK\3\4 not really a zip", token=token)).status == 200
