@@ -184,3 +184,11 @@ async def test_a_closed_or_withdrawn_case_counts_no_days(console: Console, site:
         assert not re.search(r"days? (left|past)|Last day is today", page), departure_id
     page = await _page(console, opened)
     assert re.search(r"days? (left|past)|Last day is today", page)
+    # the dashboard's rows of finished cases (its state filter shows them) count none either
+    for state, shown in (("closed", closed), ("withdrawn", withdrawn), ("approved", opened)):
+        reply = await console.get(f"/console/?state={state}", headers=EN)
+        assert reply.status == 200, reply.body[:300]
+        rows = reply.body.decode()
+        assert f"/console/departures/{shown}" in rows, state
+        counted = re.search(r"days? (left|past)|Last day is today", rows)
+        assert (counted is None) == (state != "approved"), state
