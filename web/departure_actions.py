@@ -104,6 +104,15 @@ async def approve_step(request: web.Request) -> web.StreamResponse:
         N_("You approved this step."))
 
 
+@routes.post(CASE + "/reject")
+async def reject_step(request: web.Request) -> web.StreamResponse:
+    """Reject the current step with a required reason (``RejectStep``: its approver only;
+    the case returns to draft)."""
+    return await _run(request, "reject", ("step", "reason"), lambda v: c.RejectStep(
+        departure_id=_departure(request), step=_step(v["step"]), reason=v["reason"]),
+        N_("You rejected this step; the case is back in draft."))
+
+
 @routes.post(CASE + "/close")
 async def close(request: web.Request) -> web.StreamResponse:
     """Close the case (``CloseDeparture``: the gate decides)."""

@@ -11,7 +11,7 @@ from uuid import UUID
 
 from aiohttp import web
 
-from api.body import path_uuid
+from api.body import path_uuid, query_flag
 from api.bundle_routes import send_bundle
 from api.live_routes import stream_departure_board, stream_hr_changes
 from api.query_routes import moments
@@ -91,10 +91,12 @@ async def departure_timeline(request: web.Request) -> web.Response:
 @routes.get("/departures/{departure_id}/bundle")
 async def bundle(request: web.Request) -> web.StreamResponse:
     """The evidence bundle, exported and streamed exactly as ``GET .../bundle`` of the API
-    (HR, legal, the leaver for their own case; absent to anyone else)."""
+    (HR, legal, the leaver for their own case; absent to anyone else); ``?with_files=true``
+    adds the attached files, as the API's."""
     actor = signed_in(request)
     return await send_bundle(request, actor, path_uuid(request, "departure_id"),
-                             with_files=False, context=context_of(request))
+                             with_files=query_flag(request, "with_files"),
+                             context=context_of(request))
 
 
 async def _session_alive(request: web.Request) -> bool:

@@ -14,7 +14,7 @@ from typing import Any
 from uuid import UUID
 
 from api.runtime_key import Services
-from ledger.aggregates.departure import FINAL_STATES
+from ledger.aggregates.departure import ENDED_STATES, FINAL_STATES, OPEN_FOR_CHECKLISTS
 from ledger.errors import NotFoundError
 from ledger.projections import board_queries as bq
 from ledger.service import queries as q
@@ -62,7 +62,28 @@ async def departure_view(runtime: Services, actor: Actor, departure_id: UUID,
         "applied": set(summary["templates"]),
         "may_approve": summary["state"] == "pending_approval"
         and summary["approval"]["waiting_for"] == actor.id,
+        # what the aggregate accepts: CloseDeparture while handing over, ApplyTemplate
+        # while approval is pending or once approved (ledger.aggregates.departure)
+        "may_close": summary["state"] == "handing_over",
+        "may_apply": summary["state"] in OPEN_FOR_CHECKLISTS,
+        "countdown": summary["state"] not in ENDED_STATES,
+        "parties": _parties(summary, categories) if hr else [],
     }
+
+
+def _parties(summary: dict[str, Any], categories: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """Who takes part in the case (a sign-in link may be sent them; the use case decides):
+    its leaver first, its manager, successor and approvers, its items' givers and receivers."""
+    named = [summary["leaver"].get("id"), summary["manager_id"], summary["successor_id"],
+             *(s.get("approver_id") for s in summary["approval"]["steps"]),
+             *(who for items in categories.values() for i in items
+               for who in (i["giver_id"], i["receiver"]))]
+    found: list[str] = []
+    for who in named:
+        if isinstance(who, str) and who and not who.startswith("dept:") and who not in found \
+                and who != summary["hr_owner_id"]:
+            found.append(who)
+    return found
 
 
 async def timeline_view(runtime: Services, actor: Actor, departure_id: UUID,

@@ -14,6 +14,7 @@ from web import (
     auth_pages,
     dashboard_pages,
     departure_actions,
+    departure_links,
     departure_pages,
     link_pages,
     queue_pages,
@@ -34,7 +35,8 @@ CONSOLE = "/console"
 PAGE_AREAS = (auth_pages.routes, dashboard_pages.routes, link_pages.routes,
               queue_pages.routes, report_pages.routes, verify_pages.routes,
               task_pages.routes, signoff_pages.routes, departure_pages.routes,
-              departure_actions.routes, start_pages.routes)
+              departure_actions.routes, start_pages.routes,
+              departure_links.routes)
 
 
 def build_console(runtime: Runtime) -> web.Application:

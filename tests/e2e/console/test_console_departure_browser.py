@@ -75,9 +75,9 @@ async def test_hr_follows_a_case_live_acts_on_it_and_closes_it(browser: Browser,
         await follow(page, ".close-box button[type=submit]")
         assert "已结案。" in await page.locator(".flash").inner_text()
         await expect(page.locator(".case-state")).to_have_text("已结案")
-        assert "终版" in await page.locator("#bundle-title + p + p").inner_text()
+        assert "终版" in await page.locator("#bundle-title + form + p").inner_text()
         async with page.expect_download() as waiting:
-            await page.click(f'a[href="/console/departures/{departure_id}/bundle"]')
+            await page.click("#bundle-form button[type=submit]")
         download = await waiting.value
         path = await download.path()
         with zipfile.ZipFile(io.BytesIO(path.read_bytes())) as bundle:

@@ -174,7 +174,7 @@ async def test_hr_leaver_receiver_it_and_legal_take_a_departure_from_start_to_ve
                                      accept_language="en-GB,en")
         await legal.goto(case)
         async with legal.expect_download() as waiting:
-            await legal.click(f"a[href='/console/departures/{departure_id}/bundle']")
+            await legal.click("#bundle-form button[type=submit]")
         bundle = tmp_path / "bundle.zip"
         await (await waiting.value).save_as(bundle)
         await legal.goto(f"{site.base}/console/verify")
