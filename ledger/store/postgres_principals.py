@@ -42,6 +42,15 @@ _RECORD = ("INSERT INTO principal_history (principal_id, action, subject, actor_
            "actor_role) VALUES ($1, $2, $3, $4, $5)")
 
 
+async def execute_mapped(pool: asyncpg.Pool, sql: str, *args: object) -> str:
+    """``pool.execute`` with the driver's errors mapped to ours (the principal and session
+    stores share it)."""
+    try:
+        return str(await pool.execute(sql, *args))
+    except asyncpg.PostgresError as e:
+        raise map_postgres_error(e) from e
+
+
 def _principal(row: Any) -> Principal:
     return Principal(row[0], row[1], tuple(row[2].split(",")), bool(row[3]))
 
@@ -53,10 +62,7 @@ class PostgresPrincipalStore:
         self.pool = events.pool
 
     async def _execute(self, sql: str, *args: object) -> str:
-        try:
-            return str(await self.pool.execute(sql, *args))
-        except asyncpg.PostgresError as e:
-            raise map_postgres_error(e) from e
+        return await execute_mapped(self.pool, sql, *args)
 
     async def _fetch(self, sql: str, *args: object) -> list[Any]:
         try:

@@ -11,6 +11,7 @@ from ledger.errors import NotFoundError
 from ledger.principals import Principal
 from ledger.sessions import ConsoleSession
 from ledger.store.postgres import PostgresEventStore, map_postgres_error
+from ledger.store.postgres_principals import execute_mapped
 from ledger.store.session_port import touch_granularity
 
 _FIND = """
@@ -30,10 +31,7 @@ class PostgresSessionStore:
         self.pool = events.pool
 
     async def _execute(self, sql: str, *args: object) -> str:
-        try:
-            return str(await self.pool.execute(sql, *args))
-        except asyncpg.PostgresError as e:
-            raise map_postgres_error(e) from e
+        return await execute_mapped(self.pool, sql, *args)
 
     async def add_session(self, session_hash: bytes, principal_id: str, role: str,
                           method: str, now: dt.datetime, expires_at: dt.datetime,
