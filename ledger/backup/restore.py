@@ -101,6 +101,7 @@ async def _restore_database(settings: Settings, source: Path, manifest: Manifest
     url = settings.database_url
     where = describe_database(url)
     path = sqlite_path(url)
+    report("database", 0, None)
     if path is not None:
         from ledger.backup import sqlite_copy
 
@@ -115,7 +116,6 @@ async def _restore_database(settings: Settings, source: Path, manifest: Manifest
     _refuse_unless(force, where, contents)
     if contents is not None:
         await postgres_dump.clear(url)
-    report("database", 0, None)
     await postgres_dump.restore(url, source / POSTGRES_PART)
     report("database", manifest.database().size, manifest.database().size)
 
