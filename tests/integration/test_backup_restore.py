@@ -7,7 +7,9 @@ operator needs."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import hashlib
 import json
 import os
 import stat
@@ -19,11 +21,15 @@ import pytest
 from ledger.backup.backup import back_up
 from ledger.backup.restore import restore
 from ledger.bootstrap import bootstrap
+from ledger.cli import build_parser
 from ledger.errors import ConfigurationError, VerificationError
 from ledger.runtime import Runtime
 from ledger.settings import Settings
+from ledger.store.log_port import StoredCheckpoint
+from ledger.tlog.checkpoint import Checkpoint, format_checkpoint
+from ledger.tlog.note import sign_note
 from ledger.transparency.extension import RollbackError, verify_log_extends
-from ledger.transparency.keys import load_verifiers
+from ledger.transparency.keys import load_signers, load_verifiers
 from tests.integration.http_fixtures import postgres_database
 from tests.support.backup import (
     append_events,
@@ -229,3 +235,27 @@ async def test_the_manifest_states_the_snapshot_it_describes(running: Runtime,
     assert doc["log"]["size"] == latest.size == manifest.log.size
     assert doc["log"]["events"] == await running.store.count_events()
     assert doc["format_version"] == 1 and doc["log"]["origin"] == running.settings.log_origin
+
+
+async def test_verify_since_checkpoint_names_a_history_the_log_does_not_hold(
+        running: Runtime, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # A checkpoint the log's own key signed over another tree of 5 entries: what a restore
+    # into the wrong database, or a log that forked, meets.
+    signers = load_signers(running.settings.key_dir, running.settings.log_origin)
+    other = Checkpoint(running.settings.log_origin, 5, hashlib.sha256(b"another").digest())
+    (tmp_path / "other").write_bytes(sign_note(format_checkpoint(other), signers))
+    (tmp_path / "ours").write_bytes((await running.log.latest_checkpoint() or _absent()).note)
+    settings = running.settings
+    for name, code in (("ours", 0), ("other", 1)):
+        args = build_parser().parse_args(["verify", "--skip-files", "--since-checkpoint",
+                                          str(tmp_path / name)])
+        assert await args.run(args, settings) == code
+    lines = capsys.readouterr().out.splitlines()
+    assert "extends the published checkpoint" in lines[1]
+    assert lines[-1].startswith("DIFFERENT HISTORY: the histories differ within the first 5 "
+                                "entries")
+    assert base64.b64encode(other.root_hash).decode() in lines[-1]
+
+
+def _absent() -> StoredCheckpoint:
+    raise AssertionError("the log has no checkpoint")
