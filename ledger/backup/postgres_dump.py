@@ -33,10 +33,12 @@ _OBJECTS_SQL = """
 SELECT c.relkind::text, c.relname FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype = 'e')
 """
 _FUNCTIONS_SQL = """
 SELECT p.oid::regprocedure::text FROM pg_proc p
 JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = current_schema()
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')
 """
 _DROP = {"r": "TABLE", "p": "TABLE", "f": "FOREIGN TABLE", "v": "VIEW",
          "m": "MATERIALIZED VIEW", "S": "SEQUENCE"}
@@ -141,7 +143,8 @@ async def dump(url: str, target: Path, progress: Written | None = None) -> Snaps
 
 
 async def describe_contents(url: str) -> str | None:
-    """None when the database's schema holds nothing; else what it holds (the refusal)."""
+    """None when the database's schema holds nothing (an extension's objects aside); else
+    what it holds (the refusal)."""
     async with _connected(url) as conn:
         objects = await conn.fetch(_OBJECTS_SQL)
         functions = await conn.fetch(_FUNCTIONS_SQL)
