@@ -45,24 +45,28 @@ async def back_up(settings: Settings, dest: Path, *, include_keys: bool = False,
                   progress: Progress | None = None) -> Manifest:
     """Write a backup of the ledger ``settings`` name to the new folder ``dest`` and return
     its manifest. The service may keep running; nothing is left under ``dest`` unless the
-    whole backup was written."""
+    whole backup was written. Evidence files cited by the snapshot's events but absent from
+    the source's blob store (a damaged source) are listed in ``missing_files``."""
     report = progress or (lambda step, done, total: None)
     kind = store_kind(settings.database_url)
     blob_kind = blob_store_kind(settings.database_url, settings.blob_store)
     keys = key_files(settings.key_dir) if include_keys else []
     staged = StagedBackup(dest)
     try:
-        facts = await _copy_database(settings.database_url, kind, staged, report)
+        facts = await _copy_database(settings.database_url, kind, blob_kind, staged, report)
+        missing = facts.missing
         if blob_kind == "filesystem":
-            await asyncio.to_thread(_copy_files, staged, blob_files(settings.data_dir / "blobs"),
-                                    "blob", report)
+            files = await asyncio.to_thread(blob_files, settings.data_dir / "blobs")
+            await asyncio.to_thread(_copy_files, staged, files, "blob", report)
+            missing = facts.cited - {relative.rsplit("/", 1)[-1] for _, relative in files}
         await asyncio.to_thread(_copy_files, staged, keys, "key", report)
         manifest = Manifest(
             created_at=format_time(dt.datetime.now(dt.UTC)), store=kind, blob_store=blob_kind,
             log=LogFacts(facts.origin(settings.log_origin), facts.events, facts.log_size,
                          None if facts.checkpoint is None else facts.checkpoint.decode()),
             verifier_keys=tuple(verifier_keys(settings.key_dir)),
-            keys_included=include_keys, parts=tuple(staged.parts))
+            keys_included=include_keys, parts=tuple(staged.parts),
+            missing_files=tuple(sorted(missing)))
         await asyncio.to_thread(staged.commit, manifest)
     except BaseException:
         await asyncio.to_thread(staged.abandon)
@@ -70,7 +74,7 @@ async def back_up(settings: Settings, dest: Path, *, include_keys: bool = False,
     return manifest
 
 
-async def _copy_database(url: str, kind: str, staged: StagedBackup,
+async def _copy_database(url: str, kind: str, blob_kind: str, staged: StagedBackup,
                          report: Progress) -> SnapshotFacts:
     if kind == "sqlite":
         from ledger.backup.sqlite_copy import copy_online
@@ -86,7 +90,8 @@ async def _copy_database(url: str, kind: str, staged: StagedBackup,
     from ledger.backup.postgres_dump import dump
 
     facts = await dump(url, staged.path(POSTGRES_PART),
-                       lambda written: report("database", written, None))
+                       lambda written: report("database", written, None),
+                       blobs_in_database=blob_kind == "postgres")
     await asyncio.to_thread(staged.add, POSTGRES_PART, "database")
     return facts
 

@@ -7,9 +7,12 @@ Format 1::
      "blob_store": "filesystem" | "postgres",
      "log": {"origin": …, "events": E, "size": N, "checkpoint": "<signed note>" | null},
      "verifier_keys": ["<name+id+key>", …], "keys_included": false,
+     "missing_files": ["<sha256>", …],
      "parts": [{"path": "database.sqlite3", "kind": "database", "size": …, "sha256": …}, …]}
 
 ``log`` describes the database part exactly (read in the snapshot it was copied from).
+``missing_files`` lists evidence files that events of the snapshot cite but the source's blob
+store did not hold when the backup was made (a damaged source: normally empty).
 Parts are the database (``database.sqlite3``, or ``database.pgdump`` in pg_dump's custom
 format), evidence files of a filesystem blob store (``blobs/<aa>/<bb>/<sha256>``; with the
 PostgreSQL blob store they are inside the dump) and, only when asked, the signing key folder
@@ -69,6 +72,7 @@ class Manifest:
     verifier_keys: tuple[str, ...] = ()
     keys_included: bool = False
     parts: tuple[Part, ...] = field(default_factory=tuple)
+    missing_files: tuple[str, ...] = ()
 
     def database(self) -> Part:
         """The database part (a valid manifest has exactly one)."""
@@ -85,6 +89,7 @@ def format_manifest(manifest: Manifest) -> bytes:
                    "checkpoint": log.checkpoint},
            "verifier_keys": list(manifest.verifier_keys),
            "keys_included": manifest.keys_included,
+           "missing_files": list(manifest.missing_files),
            "parts": [{"path": p.path, "kind": p.kind, "size": p.size, "sha256": p.sha256}
                      for p in manifest.parts]}
     return (json.dumps(doc, indent=1, ensure_ascii=False) + "\n").encode()
@@ -125,7 +130,8 @@ def _read(doc: dict[str, Any]) -> Manifest:
     if not isinstance(keys, bool):
         raise TypeError("keys_included is not a boolean")
     return Manifest(_text(doc["created_at"]), store, blob_store, facts,
-                    tuple(_text(k) for k in doc["verifier_keys"]), keys, parts)
+                    tuple(_text(k) for k in doc["verifier_keys"]), keys, parts,
+                    tuple(_text(m) for m in doc.get("missing_files", [])))
 
 
 def _part(doc: dict[str, Any]) -> Part:

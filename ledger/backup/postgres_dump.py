@@ -22,10 +22,17 @@ from pathlib import Path
 import asyncpg
 from yarl import URL
 
-from ledger.backup.snapshot import CHECKPOINT_SQL, EVENTS_SQL, LOG_SIZE_SQL, SnapshotFacts
+from ledger.backup.snapshot import (
+    CHECKPOINT_SQL,
+    CITING_SQL,
+    EVENTS_SQL,
+    LOG_SIZE_SQL,
+    SnapshotFacts,
+)
 from ledger.errors import ConfigurationError, LedgerError
 from ledger.store.postgres import map_postgres_error
 from ledger.transparency.log_identity import describe_database
+from ledger.verify_files import cited_files
 
 Written = Callable[[int], None]  # bytes of the dump written so far
 _POLL = 0.2
@@ -40,6 +47,7 @@ SELECT p.oid::regprocedure::text FROM pg_proc p
 JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = current_schema()
   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')
 """
+_STORED_BLOBS_SQL = "SELECT sha256 FROM blobs WHERE sha256 = ANY($1::text[])"
 _DROP = {"r": "TABLE", "p": "TABLE", "f": "FOREIGN TABLE", "v": "VIEW",
          "m": "MATERIALIZED VIEW", "S": "SEQUENCE"}
 
@@ -125,17 +133,24 @@ async def _run(tool: Path, args: list[str], url: str, what: str, output: Path | 
         raise LedgerError(f"{what}: {tool.name} failed (exit {process.returncode}): {text}")
 
 
-async def dump(url: str, target: Path, progress: Written | None = None) -> SnapshotFacts:
+async def dump(url: str, target: Path, progress: Written | None = None, *,
+               blobs_in_database: bool = True) -> SnapshotFacts:
     """Dump the database ``url`` names to ``target`` (pg_dump's custom format) from one
-    exported snapshot; return what that snapshot holds. The service may keep running."""
+    exported snapshot; return what that snapshot holds (with ``blobs_in_database``, the
+    PostgreSQL blob store's, the cited files its ``blobs`` table lacks). The service may
+    keep running."""
     tool = find_tool("pg_dump")
     async with _connected(url) as conn, conn.transaction(isolation="repeatable_read",
                                                          readonly=True):
         snapshot = await conn.fetchval("SELECT pg_export_snapshot()")
         note = await conn.fetchval(CHECKPOINT_SQL)
+        cited = cited_files([tuple(r) async for r in conn.cursor(CITING_SQL)])
+        stored = ({r[0] for r in await conn.fetch(_STORED_BLOBS_SQL, list(cited))}
+                  if blobs_in_database else cited)
         facts = SnapshotFacts(int(await conn.fetchval(EVENTS_SQL)),
                               int(await conn.fetchval(LOG_SIZE_SQL)),
-                              None if note is None else bytes(note))
+                              None if note is None else bytes(note), frozenset(cited),
+                              frozenset(cited - stored))
         await _run(tool, ["--format=custom", f"--snapshot={snapshot}", f"--file={target}"],
                    url, f"dumping {describe_database(url)}",
                    target, progress)

@@ -13,8 +13,15 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
-from ledger.backup.snapshot import CHECKPOINT_SQL, EVENTS_SQL, LOG_SIZE_SQL, SnapshotFacts
+from ledger.backup.snapshot import (
+    CHECKPOINT_SQL,
+    CITING_SQL,
+    EVENTS_SQL,
+    LOG_SIZE_SQL,
+    SnapshotFacts,
+)
 from ledger.errors import ConfigurationError, LedgerError
+from ledger.verify_files import cited_files
 
 PAGES_PER_STEP = 4096  # 16 MiB at SQLite's default page size: progress without stalls
 Pages = Callable[[int, int], None]  # (pages copied, pages in all)
@@ -44,7 +51,8 @@ def copy_online(source: Path, target: Path, progress: Pages | None = None) -> Sn
             src.execute("BEGIN")  # the snapshot: every step and fact below reads it
             facts = SnapshotFacts(src.execute(EVENTS_SQL).fetchone()[0],
                                   src.execute(LOG_SIZE_SQL).fetchone()[0],
-                                  _note(src.execute(CHECKPOINT_SQL).fetchone()))
+                                  _note(src.execute(CHECKPOINT_SQL).fetchone()),
+                                  frozenset(cited_files(src.execute(CITING_SQL))))
             dst = sqlite3.connect(target, isolation_level=None)
             try:
                 src.backup(dst, pages=PAGES_PER_STEP, progress=_step(progress))

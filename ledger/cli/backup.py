@@ -92,6 +92,14 @@ async def backup_command(args: argparse.Namespace, settings: Settings) -> int:
               f"{manifest.store} ledger, {log.events} events, log of {log.size} entries "
               f"({_checkpoint_text(log.checkpoint)}); evidence files {where}; {keys}",
               markup=False)
+    missing = manifest.missing_files
+    if missing:
+        shown = ", ".join(missing[:5])
+        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        out.print(f"WARNING: {len(missing)} evidence file(s) cited by events are "
+                  f"not in the ledger's blob store, so not in the backup either: {shown}"
+                  f"{more}. Run `ledger verify` to see which events cite them", markup=False)
+        return 1
     return 0
 
 

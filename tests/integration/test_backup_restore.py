@@ -30,6 +30,7 @@ from ledger.tlog.checkpoint import Checkpoint, format_checkpoint
 from ledger.tlog.note import sign_note
 from ledger.transparency.extension import RollbackError, verify_log_extends
 from ledger.transparency.keys import load_signers, load_verifiers
+from ledger.verify_files import FILE_EVENTS, cited_files
 from tests.integration.http_fixtures import postgres_database
 from tests.support.backup import (
     append_events,
@@ -38,6 +39,7 @@ from tests.support.backup import (
     sequence,
     settings_for,
 )
+from tests.support.blob_tamper import delete_blob
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -259,3 +261,20 @@ async def test_verify_since_checkpoint_names_a_history_the_log_does_not_hold(
 
 def _absent() -> StoredCheckpoint:
     raise AssertionError("the log has no checkpoint")
+
+
+async def test_a_backup_of_a_ledger_missing_a_cited_file_names_it_and_its_restore_fails(
+        running: Runtime, kind: str, tmp_path: Path) -> None:
+    rows = await running.store.read_for_audit(0, 100_000)
+    cited = sorted(cited_files(r for r in rows if r[5] in FILE_EVENTS))
+    assert cited
+    await delete_blob(running.blobs, running.settings.database_url, cited[0])
+    manifest = await back_up(running.settings, tmp_path / "backup")
+    assert manifest.missing_files == (cited[0],)
+    async with target_database(kind, tmp_path / "restored") as url:
+        restored = await restore(_target(url, tmp_path / "restored", running),
+                                 tmp_path / "backup")
+    assert not restored.ok
+    assert restored.verified.files is not None
+    assert {str(p).split(" is missing")[0] for p in restored.verified.files.problems} == {
+        f"evidence file {cited[0]}"}
