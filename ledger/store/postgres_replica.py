@@ -6,7 +6,9 @@ each routed read, and a monitor that knows whether the replica can.
 requires (waiting up to ``catch_up_seconds``); otherwise, and whenever the replica fails, from
 the primary: a replica that is down, promoted or behind costs a read its speed, never its
 answer. The monitor (a worker named ``replica``) probes the replica every few seconds:
-connection, ``pg_is_in_recovery()`` and how far it has replayed; its health is always ok
+connection, ``pg_is_in_recovery()`` and how far it has replayed (a replica that has not yet
+replayed what the primary had at the previous check is set aside until it has, which bounds
+how stale a read without a token can be to about two intervals); its health is always ok
 (reads go on through the primary) and its detail says ``streaming`` or ``degraded``, which
 ``/readyz`` shows.
 """
@@ -65,6 +67,7 @@ class ReplicaRoute:
         self.replica: PostgresEventStore | None = None  # its pool, once it first answered
         self.up = False
         self._replayed = 0  # the furthest WAL position the replica was seen to have replayed
+        self._primary_before = 0  # the primary's WAL position at the previous check
         self.served: Counter[str] = Counter()  # reads served, by PRIMARY / REPLICA
         self.worker = LoopWorker("replica", self._step, idle_seconds=check_seconds)
         self.worker.detail = "degraded: not checked yet; reads go to the primary"
@@ -151,9 +154,17 @@ class ReplicaRoute:
             if not await self._probe(self.replica):
                 self._down("not a standby (promoted, or not a replica)")
                 return
-            behind = max(0, await self.write_position() - self._replayed)
+            # Where the primary stood at the last check: a replica that has not replayed that
+            # far is more than one interval behind, and reads without a token would see a
+            # state that old, so it waits out of service until it has caught up.
+            lagging = self._replayed < self._primary_before
+            self._primary_before = await self.write_position()
+            behind = max(0, self._primary_before - self._replayed)
         except (*PG_ERRORS, LedgerError) as e:
             self._down(f"unreachable ({type(e).__name__})")
+            return
+        if lagging:
+            self._down(f"behind: {behind} bytes of WAL not replayed")
             return
         if not self.up:
             log.info("read replica streaming; reads of GET requests go to it")

@@ -24,7 +24,7 @@ import pytest
 from ledger.bootstrap import bootstrap
 from ledger.errors import ConfigurationError
 from ledger.settings import Settings
-from ledger.store.read_scope import PRIMARY, REPLICA, format_lsn
+from ledger.store.read_scope import PRIMARY, REPLICA, ReadScope, format_lsn, parse_lsn, reading
 from tests.conftest import TEST_ORIGIN
 from tests.integration.http_fixtures import Api, departure_body, serve
 from tests.support.streaming_replica import StreamingPair, make_pair, server_programs
@@ -118,12 +118,19 @@ async def test_boards_and_log_reads_are_served_by_the_replica(api: Api) -> None:
     assert await api.runtime.replica.replica.pool.fetchval("SELECT pg_is_in_recovery()")
 
 
-async def test_writes_read_on_the_primary_and_hand_back_a_read_after_token(api: Api) -> None:
-    before = _served(api)
-    _departure, token = await _start_case(api)
-    assert token.count("/") == 1
-    served = _served(api) - before
-    assert served[REPLICA] == 0  # the command (and the test's sequencing) read the primary
+async def test_only_a_get_requests_reads_go_to_the_replica(api: Api) -> None:
+    async def in_recovery() -> bool:
+        rows = await api.runtime.projections.fetch("SELECT pg_is_in_recovery() AS standby")
+        return bool(rows[0]["standby"])
+
+    assert not await in_recovery()  # a worker's, the CLI's: no scope, the primary
+    with reading(ReadScope(replica_allowed=False)):  # a command's
+        assert not await in_recovery()
+    with reading(ReadScope(replica_allowed=True)):  # a GET's
+        assert await in_recovery()
+    _departure, token = await _start_case(api)  # a write answers with its WAL position
+    assert api.runtime.replica is not None
+    assert parse_lsn(token) <= await api.runtime.replica.write_position()
     missing = await api.get("/v1/boards/hr", "hr.sun", headers={"Ledger-Read-After": "nope"})
     assert missing.problem(422)["detail"].startswith("a read-after token")
 
@@ -157,9 +164,19 @@ async def test_a_stalled_replica_serves_others_older_state_but_never_the_writer_
         assert waited.status == 200 and waited.json()["departure"]["id"] == written
         served = _served(api) - before
         assert served[REPLICA] == 0 and served[PRIMARY] >= 3, served
+        # The monitor sets a replica aside once it is a whole interval behind.
+        route = api.runtime.replica
+        assert route is not None
+        await route.check()
+        await route.check()
+        assert not route.up and route.worker.health().detail.startswith("degraded: behind")
+        before = _served(api)
+        assert written in await _hr_board(api)
+        assert (_served(api) - before)[REPLICA] == 0
     finally:
         streaming_pair.replica_sql("SELECT pg_wal_replay_resume()")
     # Replaying again, the replica serves the writer's read once it has the write.
+    await _streaming(api)
     before = _served(api)
     assert written in await _hr_board(api, **{"Ledger-Read-After": token})
     assert (_served(api) - before)[PRIMARY] == 0
@@ -168,7 +185,6 @@ async def test_a_stalled_replica_serves_others_older_state_but_never_the_writer_
 async def test_reads_go_on_through_the_primary_while_the_replica_is_down(
         api: Api, streaming_pair: StreamingPair) -> None:
     departure, token = await _start_case(api)
-    await _caught_up(api)
     route = api.runtime.replica
     assert route is not None
     await asyncio.to_thread(streaming_pair.stop_replica)
@@ -188,18 +204,25 @@ async def test_reads_go_on_through_the_primary_while_the_replica_is_down(
         assert replica[0]["ok"] and replica[0]["detail"].startswith("degraded: unreachable")
     finally:
         await asyncio.to_thread(streaming_pair.start_replica)
-    for _ in range(100):  # the monitor finds it back
-        await route.check()
-        if route.up:
-            break
-        await asyncio.sleep(0.05)
-    assert route.up
+    await _streaming(api)
     before = _served(api)
     assert departure in await _hr_board(api, **{"Ledger-Read-After": token})
     assert (_served(api) - before)[PRIMARY] == 0
     ready = await api.get("/readyz")
     replica = [w for w in ready.json()["workers"] if w["name"] == "replica"]
     assert replica[0]["detail"].startswith("streaming: replayed to ")
+
+
+async def _streaming(api: Api) -> None:
+    """Run the monitor's check until it finds the replica streaming (within 10 s)."""
+    route = api.runtime.replica
+    assert route is not None
+    for _ in range(200):
+        await route.check()
+        if route.up:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the replica is still {route.worker.health().detail}")
 
 
 async def _caught_up(api: Api) -> str:
