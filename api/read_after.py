@@ -10,14 +10,17 @@ a replica the middleware does nothing and no header is sent.
 
 from __future__ import annotations
 
+import logging
+
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from api.runtime_key import RUNTIME
-from ledger.errors import InvalidInputError
+from ledger.errors import InvalidInputError, LedgerError
 from ledger.store.read_scope import ReadScope, WritePositions, format_lsn, parse_lsn, reading
 
 HEADER = "Ledger-Read-After"
+log = logging.getLogger("api.read_after")
 _READS = ("GET", "HEAD")
 _MAX_TOKEN = 17  # "FFFFFFFF/FFFFFFFF"
 
@@ -32,8 +35,14 @@ def _after(request: web.Request) -> int | None:
 
 
 async def _hand_token(replica: WritePositions, response: web.StreamResponse) -> None:
-    if not response.prepared:
-        response.headers[HEADER] = format_lsn(await replica.write_position())
+    if response.prepared:
+        return
+    try:
+        position = await replica.write_position()
+    except LedgerError:  # the write stands: its answer goes out, without a token
+        log.warning("no %s for a write: the primary did not say its WAL position", HEADER)
+        return
+    response.headers[HEADER] = format_lsn(position)
 
 
 @web.middleware

@@ -237,3 +237,12 @@ async def test_a_read_replica_needs_postgresql_on_both_sides(tmp_path: Path) -> 
                         read_database_url="postgresql://postgres@127.0.0.1:1/x")
     with pytest.raises(ConfigurationError, match="LEDGER_READ_DATABASE_URL"):
         await bootstrap(settings)
+
+
+async def test_without_a_replica_no_token_is_handed_out(tmp_path: Path) -> None:
+    async with serve(f"sqlite:///{tmp_path}/l.db", tmp_path) as api:
+        reply = await api.post("/v1/departures", "hr.sun", json=departure_body())
+        assert reply.status == 201 and "Ledger-Read-After" not in reply.headers
+        assert api.runtime.replica is None
+        board = await api.get("/v1/boards/hr", "hr.sun", headers={"Ledger-Read-After": "0/1"})
+        assert board.status == 200  # nothing to wait for: one database answers everything
