@@ -17,10 +17,11 @@ after another, each a ``ledger``-like server process (``web.site.build_site`` ov
 The mix, per client in turn: the HR dashboard (20 cases), one case's board, the log's
 checkpoint, an entry bundle and a hash tile (the HR inbox is left out: at ~0.5 s a request
 with 60 cases it would be all the benchmark measured). For each: requests/s, p50/p99, and the
-CPU time of the primary's and the replica's server processes (every backend, from /proc) per
-request: where the database work went. On one machine both clusters and the server share its cores,
-so requests/s measures the routing's cost here, not a scale-out (docs/scaling.md). Last, the
-replay lag: how long after a small write's commit the replica has replayed it.
+CPU time a request of the ledger's server process and of the primary's and the replica's
+PostgreSQL processes (every backend, from /proc): where the work went. On one machine both
+clusters and the server share its cores, so requests/s measures the routing's cost here, not a
+scale-out (docs/scaling.md). Last, the replay lag: how long after a small write's commit the
+replica has replayed it.
 
     python scripts/bench_replica.py                # 200 cases, 16 clients, 2 x 8 s each
     python scripts/bench_replica.py --quick        # 60 cases, 1 x 3 s each
@@ -68,6 +69,14 @@ def cluster_cpu(folder: Path) -> float:
         elif ppid == postmaster:
             total += int(fields[11]) + int(fields[12])
     return total / tick
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of one process so far, from /proc."""
+    import os
+
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def _prepare(dsn: str, root: Path, cases: int) -> tuple[str, list[str]]:
@@ -132,6 +141,7 @@ class Figures:
     latencies: list[float]
     primary_cpu: float
     replica_cpu: float
+    server_cpu: float
     served: dict[str, int]
 
     def plus(self, other: Figures) -> Figures:
@@ -140,20 +150,22 @@ class Figures:
                   for k in {*self.served, *other.served}}
         return Figures(self.name, self.requests + other.requests, self.seconds + other.seconds,
                        self.latencies + other.latencies, self.primary_cpu + other.primary_cpu,
-                       self.replica_cpu + other.replica_cpu, served)
+                       self.replica_cpu + other.replica_cpu, self.server_cpu + other.server_cpu,
+                       served)
 
     def row(self) -> str:
         per = 1e6 / max(self.requests, 1)
         return (f"{self.name:<13} {self.requests:>7} {self.requests / self.seconds:>8.0f} "
                 f"{percentile(self.latencies, 50) * 1e3:>7.1f} "
                 f"{percentile(self.latencies, 99) * 1e3:>7.1f} "
+                f"{self.server_cpu * per:>8.0f} "
                 f"{self.primary_cpu * per:>9.0f} {self.replica_cpu * per:>9.0f}   "
                 f"{self.served.get('replica', 0):>7} / {self.served.get('primary', 0)}")
 
 
 async def _load(base_url: str, token: str, ids: list[str], clients: int, warmup: float,
-                seconds: float, wait: bool, pair: StreamingPair) -> tuple[int, list[float],
-                                                                          float, float]:
+                seconds: float, wait: bool, pair: StreamingPair,
+                server: int) -> tuple[int, list[float], tuple[float, float, float]]:
     import aiohttp
 
     suffix = "min_position=1" if wait else ""
@@ -161,7 +173,7 @@ async def _load(base_url: str, token: str, ids: list[str], clients: int, warmup:
              "/log/tile/entries/000", "/log/tile/0/000"]
     latencies: list[float] = []
     window = [0.0, 0.0]
-    cpu: dict[str, tuple[float, float]] = {}
+    cpu: dict[str, tuple[float, float, float]] = {}
     async with aiohttp.ClientSession(base_url, headers={"Authorization": f"Bearer {token}"},
                                      connector=aiohttp.TCPConnector(limit=clients)) as session:
         async def client(c: int) -> None:
@@ -183,12 +195,15 @@ async def _load(base_url: str, token: str, ids: list[str], clients: int, warmup:
         window[:] = [start + warmup, start + warmup + seconds]
         tasks = [asyncio.create_task(client(c)) for c in range(clients)]
         await asyncio.sleep(warmup)
-        cpu["start"] = (cluster_cpu(pair.folder / "primary"), cluster_cpu(pair.folder / "replica"))
+        cpu["start"] = (cluster_cpu(pair.folder / "primary"), cluster_cpu(pair.folder / "replica"),
+                        process_cpu(server))
         await asyncio.sleep(max(0.0, window[1] - time.perf_counter()))
-        cpu["end"] = (cluster_cpu(pair.folder / "primary"), cluster_cpu(pair.folder / "replica"))
+        cpu["end"] = (cluster_cpu(pair.folder / "primary"), cluster_cpu(pair.folder / "replica"),
+                      process_cpu(server))
         await asyncio.gather(*tasks)
-    return (len(latencies), latencies, cpu["end"][0] - cpu["start"][0],
-            cpu["end"][1] - cpu["start"][1])
+    used = (cpu["end"][0] - cpu["start"][0], cpu["end"][1] - cpu["start"][1],
+            cpu["end"][2] - cpu["start"][2])
+    return len(latencies), latencies, used
 
 
 def _contender(name: str, pair: StreamingPair, root: Path, token: str, ids: list[str],
@@ -202,15 +217,16 @@ def _contender(name: str, pair: StreamingPair, root: Path, token: str, ids: list
         if not parent.poll(60):
             raise BenchError(f"{name}: the server did not start")
         base_url = parent.recv()
-        done, latencies, primary_cpu, replica_cpu = asyncio.run(_load(
-            base_url, token, ids, clients, warmup, seconds, name.endswith("wait"), pair))
+        done, latencies, (primary_cpu, replica_cpu, server_cpu) = asyncio.run(_load(
+            base_url, token, ids, clients, warmup, seconds, name.endswith("wait"), pair,
+            server.pid or 0))
         parent.send("stop")
         served = parent.recv() if parent.poll(30) else {}
     finally:
         server.join(30)
         if server.is_alive():
             server.kill()
-    return Figures(name, done, seconds, latencies, primary_cpu, replica_cpu, served)
+    return Figures(name, done, seconds, latencies, primary_cpu, replica_cpu, server_cpu, served)
 
 
 async def replay_lag(pair: StreamingPair, writes: int = 200) -> list[float]:
@@ -266,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.cases} cases, {args.clients} clients, {args.rounds} x {args.seconds:g} s "
               "a contender; CPU in µs a request")
         print(f"{'contender':<13} {'reqs':>7} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} "
-              f"{'primary':>9} {'replica':>9}   reads on replica / primary")
+              f"{'server':>8} {'primary':>9} {'replica':>9}   reads on replica / primary")
         rows = [_contender(name, pair, root, token, ids, args.clients, 2.0, args.seconds)
                 for name in CONTENDERS]
         for _ in range(args.rounds - 1):  # in turns, so that a busy spell hits all alike
