@@ -121,9 +121,12 @@ class ReplicaRoute:
             if self.replica is None or not self.up:
                 return False
             try:
-                await self._probe(self.replica)
+                standby = await self._probe(self.replica)
             except (*PG_ERRORS, LedgerError) as e:
                 self._down(f"unreachable ({type(e).__name__})")
+                return False
+            if not standby:
+                self._down("not a standby (promoted, or not a replica)")
                 return False
             remaining = deadline - loop.time()
             if self._replayed >= after or remaining <= 0:

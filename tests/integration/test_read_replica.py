@@ -11,6 +11,7 @@ when PostgreSQL's server programs are not installed, except in CI, where that fa
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import uuid
@@ -32,16 +33,20 @@ from tests.support.streaming_replica import StreamingPair, make_pair, server_pro
 pytestmark = pytest.mark.xdist_group("read-replica")  # one pair of clusters per run
 
 
-@pytest.fixture(scope="session")
-def streaming_pair() -> Iterator[StreamingPair]:
-    """A primary and its streaming hot standby on loopback ports, removed at the end."""
+def _programs() -> Path:
     programs = server_programs()
     if programs is None or (os.geteuid() == 0 and shutil.which("runuser") is None):
         if os.environ.get("CI"):
             pytest.fail("PostgreSQL's server programs (initdb, pg_ctl, pg_basebackup) are "
                         "required in CI")
         pytest.skip("PostgreSQL's server programs are not installed")
-    pair = make_pair(programs)
+    return programs
+
+
+@pytest.fixture(scope="session")
+def streaming_pair() -> Iterator[StreamingPair]:
+    """A primary and its streaming hot standby on loopback ports, removed at the end."""
+    pair = make_pair(_programs())
     try:
         yield pair
     finally:
@@ -61,15 +66,22 @@ async def _on_replica(pair: StreamingPair, database: str) -> None:
     raise AssertionError(f"the replica never showed database {database}")
 
 
-@pytest.fixture
-async def api(streaming_pair: StreamingPair, tmp_path: Path) -> AsyncIterator[Api]:
+@contextlib.asynccontextmanager
+async def _served_on(pair: StreamingPair, folder: Path) -> AsyncIterator[Api]:
     """The service on a fresh database of the pair's primary, reading from its replica."""
     database = f"ledger_replica_{uuid.uuid4().hex[:12]}"
-    streaming_pair.create_database(database)
-    await _on_replica(streaming_pair, database)
-    async with serve(streaming_pair.primary_dsn(database), tmp_path,
-                     read_database_url=streaming_pair.replica_dsn(database)) as served:
+    pair.create_database(database)
+    await _on_replica(pair, database)
+    async with serve(pair.primary_dsn(database), folder,
+                     read_database_url=pair.replica_dsn(database)) as served:
         assert served.runtime.replica is not None and served.runtime.replica.up
+        yield served
+
+
+@pytest.fixture
+async def api(streaming_pair: StreamingPair, tmp_path: Path) -> AsyncIterator[Api]:
+    """The service on the session's pair."""
+    async with _served_on(streaming_pair, tmp_path) as served:
         yield served
 
 
@@ -246,3 +258,22 @@ async def test_without_a_replica_no_token_is_handed_out(tmp_path: Path) -> None:
         assert api.runtime.replica is None
         board = await api.get("/v1/boards/hr", "hr.sun", headers={"Ledger-Read-After": "0/1"})
         assert board.status == 200  # nothing to wait for: one database answers everything
+
+
+async def test_a_promoted_replica_is_never_read_again(tmp_path: Path) -> None:
+    pair = await asyncio.to_thread(make_pair, _programs())  # its own: promotion ends a pair
+    try:
+        async with _served_on(pair, tmp_path) as api:
+            departure, token = await _start_case(api)
+            assert departure in await _hr_board(api, **{"Ledger-Read-After": token})
+            pair.replica_sql("SELECT pg_promote()")  # a failover elsewhere made it a primary
+            route = api.runtime.replica
+            assert route is not None
+            await route.check()
+            assert not route.up
+            assert route.worker.health().detail.startswith("degraded: not a standby")
+            before = _served(api)
+            assert departure in await _hr_board(api)
+            assert (_served(api) - before)[REPLICA] == 0
+    finally:
+        await asyncio.to_thread(pair.remove)
