@@ -72,7 +72,7 @@ async def test_a_killed_leader_is_replaced_within_5s_and_nothing_is_lost_or_doub
             writing = asyncio.create_task(writer.run(session, stop))
             await asyncio.sleep(2.0)
             before = len(writer.acknowledged)
-            fleet.kill(first)  # mid-load: batches in flight in its transactions
+            await fleet.kill(first)  # mid-load: batches in flight in its transactions
             killed_at = time.monotonic()
             taken = await wait_for_leaders(session, fleet, TAKEOVER_SECONDS)
             takeover = time.monotonic() - killed_at

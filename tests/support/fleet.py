@@ -12,7 +12,6 @@ import itertools
 import os
 import re
 import signal
-import subprocess
 import sys
 import time
 import uuid
@@ -42,7 +41,7 @@ _SERVING = re.compile(r"serving on (http://127\.0\.0\.1:\d+) ")
 class Served:
     """One ``ledger serve`` process: its address and where its output goes."""
 
-    process: subprocess.Popen[bytes]
+    process: asyncio.subprocess.Process
     base: str
     output: Path
 
@@ -69,33 +68,35 @@ class Fleet:
                 "LEDGER_KEY_DIR": str(self.folder / "keys"), "LEDGER_LOG_ORIGIN": ORIGIN,
                 "LEDGER_WEBHOOK_ALLOW": "127.0.0.1", **self.env}
 
-    async def start(self, timeout: float = 60.0) -> Served:
+    async def start(self, within: float = 60.0) -> Served:
         """Start one more process and return once it serves."""
         self.started += 1
         output = self.folder / f"serve-{self.started}.log"
         with output.open("wb") as sink:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "ledger.cli", "serve", "--port", "0"],
+            process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "ledger.cli", "serve", "--port", "0",
                 cwd=self.folder, env=self.environment(), stdout=sink,
-                stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout
+                stderr=asyncio.subprocess.STDOUT)
+        deadline = time.monotonic() + within
         while time.monotonic() < deadline:
             found = _SERVING.search(output.read_text(errors="replace"))
             if found:
                 served = Served(process, found.group(1), output)
                 self.alive.append(served)
                 return served
-            if process.poll() is not None:
+            if process.returncode is not None:
                 break
             await asyncio.sleep(0.05)
-        process.kill()
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+        await process.wait()
         raise AssertionError(f"ledger serve did not start: {output.read_text()[-3000:]}")
 
-    def kill(self, served: Served) -> None:
+    async def kill(self, served: Served) -> None:
         """SIGKILL ``served`` (no shutdown of any kind) and reap it."""
         self.alive.remove(served)
         served.process.send_signal(signal.SIGKILL)
-        served.process.wait(10)
+        await served.process.wait()
 
     async def stop(self) -> None:
         """SIGTERM every live process and wait for each to end."""
@@ -103,9 +104,10 @@ class Fleet:
             served.process.send_signal(signal.SIGTERM)
         for served in self.alive:
             try:
-                await asyncio.to_thread(served.process.wait, 30)
-            except subprocess.TimeoutExpired:
+                await asyncio.wait_for(served.process.wait(), 30)
+            except TimeoutError:
                 served.process.kill()
+                await served.process.wait()
         self.alive.clear()
 
 
@@ -132,19 +134,19 @@ async def leaders(session: aiohttp.ClientSession, fleet: Fleet) -> dict[str, lis
 
 
 async def wait_for_leaders(session: aiohttp.ClientSession, fleet: Fleet,
-                           timeout: float) -> dict[str, float]:
+                           within: float) -> dict[str, float]:
     """Seconds until each role had a live leader (asked every 50 ms); AssertionError naming
-    the roles still without one after ``timeout``."""
+    the roles still without one after ``within`` seconds."""
     start = time.monotonic()
     taken: dict[str, float] = {}
-    while time.monotonic() - start < timeout:
+    while time.monotonic() - start < within:
         for role, led_by in (await leaders(session, fleet)).items():
             if led_by and role not in taken:
                 taken[role] = time.monotonic() - start
         if len(taken) == len(ROLES):
             return taken
         await asyncio.sleep(0.05)
-    raise AssertionError(f"no leader within {timeout}s for {set(ROLES) - set(taken)}")
+    raise AssertionError(f"no leader within {within}s for {set(ROLES) - set(taken)}")
 
 
 LEAVERS = 20
@@ -237,12 +239,12 @@ class Writer:
         return result
 
 
-async def wait_caught_up(dsn: str, timeout: float = 60.0) -> int:
+async def wait_caught_up(dsn: str, within: float = 60.0) -> int:
     """Wait until every committed event is in the log and every read model at its end;
     the log's size."""
     conn = await asyncpg.connect(dsn)
     try:
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + within
         while True:
             row = await conn.fetchrow(
                 "SELECT (SELECT count(*) FROM events) AS events, "
@@ -251,7 +253,7 @@ async def wait_caught_up(dsn: str, timeout: float = 60.0) -> int:
             if row["events"] == row["logged"] == row["projected"]:
                 return int(row["logged"])
             if time.monotonic() > deadline:
-                raise AssertionError(f"not caught up after {timeout}s: {dict(row)}")
+                raise AssertionError(f"not caught up after {within}s: {dict(row)}")
             await asyncio.sleep(0.1)
     finally:
         await conn.close()
