@@ -134,6 +134,8 @@ def build_workers(runtime: Runtime, *, sequencer: bool = True) -> list[Worker]:
         led.append(scheduler)
     leases = lease_store_for(runtime.store)
     if leases is None:  # SQLite: this process serves the file alone and leads every role
+        for worker in led:
+            worker.gate = _sole
         return workers
     # Several processes may share a PostgreSQL database: one leads each role, the others
     # stand by; a log grown by another process's sequencer wakes the read models here.
@@ -142,6 +144,11 @@ def build_workers(runtime: Runtime, *, sequencer: bool = True) -> list[Worker]:
         leadership.lead(worker)
     leadership.on_log_grown += [runtime.board.worker.poke, outbox.worker.poke]
     return [leadership, *workers]
+
+
+def _sole() -> bool:
+    """The gate of a role the process leads alone (SQLite: ledger.store.sqlite_owner)."""
+    return True
 
 
 def projection_runners(storage: Storage) -> dict[str, ProjectionRunner]:

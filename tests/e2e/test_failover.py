@@ -6,11 +6,13 @@ outbox, the board). A second ``ledger serve`` on one SQLite file refuses to star
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -19,6 +21,7 @@ from tests.support.fleet import (
     ROLES,
     ROOT,
     Fleet,
+    Served,
     Writer,
     add_writer,
     board_against_rebuild,
@@ -29,6 +32,7 @@ from tests.support.fleet import (
     wait_for_leaders,
     workers,
 )
+from tests.support.sse import next_event
 
 TAKEOVER_SECONDS = 5.0
 
@@ -51,6 +55,7 @@ async def test_a_killed_leader_is_replaced_within_5s_and_nothing_is_lost_or_doub
         pg_dsn: str, tmp_path: Path) -> None:
     fleet = Fleet(pg_dsn, tmp_path)
     receiver, hook = await _receiver()
+    live: dict[str, asyncio.Task[dict[str, Any]]] = {}
     try:
         first = await fleet.start()  # makes the keys and the schema; the others share them
         operator = next(line.rsplit(" ", 1)[-1] for line in first.text().splitlines()
@@ -67,6 +72,9 @@ async def test_a_killed_leader_is_replaced_within_5s_and_nothing_is_lost_or_doub
                        (await workers(session, others[0])).items() if name in ROLES}
             assert all(d.startswith("standing by") for d in standby.values()), standby
 
+            # the HR dashboard's live stream on each standby: a board led elsewhere
+            live = {served.base: asyncio.create_task(_first_change(session, served, token))
+                    for served in others}
             writer = Writer(fleet, token)
             stop = asyncio.Event()
             writing = asyncio.create_task(writer.run(session, stop))
@@ -78,6 +86,12 @@ async def test_a_killed_leader_is_replaced_within_5s_and_nothing_is_lost_or_doub
             takeover = time.monotonic() - killed_at
             led = await leaders(session, fleet)
             assert all(len(led[role]) == 1 for role in ROLES), led
+            # the survivor that never led the board streamed its changes all the same
+            standby_base = next(s.base for s in others if s not in led["projection:board"])
+            changed = await asyncio.wait_for(live[standby_base], 30)
+            assert changed["departures"] and changed["position"] > 0
+            for task in live.values():
+                task.cancel()
             await asyncio.sleep(2.0)  # writing goes on through the survivors
             stop.set()
             await writing
@@ -85,6 +99,8 @@ async def test_a_killed_leader_is_replaced_within_5s_and_nothing_is_lost_or_doub
             size = await wait_caught_up(pg_dsn)
         await fleet.stop()
     finally:
+        for task in live.values():
+            task.cancel()
         await fleet.stop()
         await receiver.cleanup()
     print(f"takeover after SIGKILL: {takeover:.2f}s; per role {taken}; "
@@ -97,6 +113,19 @@ async def test_a_killed_leader_is_replaced_within_5s_and_nothing_is_lost_or_doub
     assert found.outbox_duplicates == 0 and found.outbox_rows == found.outbox_expected > 0
     rows, differ = await board_against_rebuild(pg_dsn, tmp_path)
     assert rows > 0 and differ == 0
+
+
+async def _first_change(session: aiohttp.ClientSession, served: Served,
+                        token: str) -> dict[str, Any]:
+    """The first ``changed`` event of ``served``'s live HR dashboard stream."""
+    async with session.get(served.base + "/v1/boards/hr/events",
+                           headers={"Authorization": f"Bearer {token}"}) as reply:
+        assert reply.status == 200, await reply.text()
+        while True:
+            event = await next_event(reply.content)
+            if event.get("event") == "changed":
+                found: dict[str, Any] = json.loads(event["data"])
+                return found
 
 
 def test_a_second_serve_on_one_sqlite_file_refuses_to_start(tmp_path: Path) -> None:
