@@ -17,6 +17,7 @@ from __future__ import annotations
 import aiohttp
 
 from ledger.bundle.export import BundleExporter
+from ledger.leadership import Leadership
 from ledger.projections.board import BoardProjector
 from ledger.projections.runner import ProjectionRunner
 from ledger.runtime import Clock, Runtime, Storage
@@ -27,6 +28,7 @@ from ledger.settings import Settings
 from ledger.store.blob_factory import blob_store_for
 from ledger.store.blob_port import BlobStore
 from ledger.store.factory import log_store_for, open_store, principal_store_for, sqlite_path
+from ledger.store.lease_factory import lease_store_for
 from ledger.store.log_port import LogStore
 from ledger.store.port import EventStore
 from ledger.store.postgres_replica import ReplicaRoute, open_replica_route
@@ -127,21 +129,42 @@ def _ledger(settings: Settings, storage: Storage, sequencing: Sequencer, clock: 
 def build_workers(runtime: Runtime, *, sequencer: bool = True) -> list[Worker]:
     """The workers this process runs beside the HTTP app, in start order (stopped in
     reverse). A later worker (projection runner, scheduler, webhook dispatcher) is appended
-    here, built from ``runtime``'s parts. Workers read outside any request's read scope, so
-    always from the primary (ledger.store.read_scope)."""
+    here, built from ``runtime``'s parts. On PostgreSQL the leadership worker comes first
+    (stopped last): the read models, the dispatcher and the scheduler run only while this
+    process leads them (ledger.leadership); the sequencer leads on its own lock. Workers read
+    outside any request's read scope, so always from the primary (ledger.store.read_scope);
+    the replica monitor runs in every process (each watches its own replica)."""
     workers: list[Worker] = []
     if sequencer:
         workers.append(SequencerWorker(runtime.sequencer))
-    workers.append(runtime.board.worker)
     outbox, dispatcher = build_webhooks(runtime.store, runtime.projections,
                                         runtime.settings.webhooks)
     runtime.sequencer.on_grown.append(outbox.worker.poke)
-    workers += [outbox.worker, dispatcher]
+    workers += [runtime.board.worker, outbox.worker, dispatcher]
+    led = [runtime.board.worker, outbox.worker, dispatcher.worker]
     if runtime.settings.scheduler:
-        workers.append(Scheduler(runtime.ledger, runtime.projections).worker)
+        scheduler = Scheduler(runtime.ledger, runtime.projections).worker
+        workers.append(scheduler)
+        led.append(scheduler)
     if runtime.replica is not None:
         workers.append(runtime.replica.worker)
-    return workers
+    leases = lease_store_for(runtime.store)
+    if leases is None:  # SQLite: this process serves the file alone and leads every role
+        for worker in led:
+            worker.gate = _sole
+        return workers
+    # Several processes may share a PostgreSQL database: one leads each role, the others
+    # stand by; a log grown by another process's sequencer wakes the read models here.
+    leadership = Leadership(leases)
+    for worker in led:
+        leadership.lead(worker)
+    leadership.on_log_grown += [runtime.board.worker.poke, outbox.worker.poke]
+    return [leadership, *workers]
+
+
+def _sole() -> bool:
+    """The gate of a role the process leads alone (SQLite: ledger.store.sqlite_owner)."""
+    return True
 
 
 def projection_runners(storage: Storage) -> dict[str, ProjectionRunner]:
