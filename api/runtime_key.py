@@ -12,6 +12,7 @@ from typing import Protocol
 from aiohttp import web
 
 from ledger.bundle.export import BundleExporter
+from ledger.metrics import Metrics
 from ledger.service.ledger import Ledger
 from ledger.settings import Settings
 from ledger.store.blob_port import BlobStore
@@ -57,6 +58,8 @@ class Services(Protocol):
     def webhooks(self) -> WebhookStore: ...
     @property
     def exporter(self) -> BundleExporter: ...
+    @property
+    def metrics(self) -> Metrics: ...
 
 
 RUNTIME: web.AppKey[Services] = web.AppKey("runtime")

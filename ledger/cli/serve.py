@@ -14,6 +14,7 @@ from aiohttp import web
 
 from ledger.bootstrap import bootstrap
 from ledger.cli.common import Subparsers
+from ledger.log_format import configure_logging
 from ledger.runtime import Runtime
 from ledger.settings import Settings
 from web.site import build_site
@@ -47,7 +48,7 @@ async def serve(settings: Settings, host: str, port: int, sequencer: bool = True
 
     With ``demo``, the seed scenarios are played first if the ledger has no departure yet.
     """
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    configure_logging(settings.log_format, settings.log_level)
     runtime = await bootstrap(settings, sequencer=sequencer)
     try:
         await runtime.ledger.install_builtin_templates()
