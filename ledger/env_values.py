@@ -73,7 +73,8 @@ def describe(error: ValidationError) -> str:
 
 
 def or_default(default: object) -> BeforeValidator:
-    """A variable whose empty value means its default (a URL, a choice of store, a zone)."""
+    """A variable whose empty value means its default (a URL, a choice of store, a zone).
+    Place it last among a field's before-validators: pydantic runs them right to left."""
     return BeforeValidator(lambda value: default if value == "" else value)
 
 

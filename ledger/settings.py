@@ -117,7 +117,7 @@ class Settings(EnvSettings):
         MAX_LINK_TTL, validation_alias="LEDGER_SIGN_IN_LINK_MAX_MINUTES")
     # LEDGER_PUBLIC_URL: where people reach the service (https://ledger.example.com), the
     # base of the sign-in links it hands out; unset, the API uses the request's own origin
-    public_url: Annotated[str | None, or_default(None), BeforeValidator(_public_url)] = Field(
+    public_url: Annotated[str | None, BeforeValidator(_public_url), or_default(None)] = Field(
         None, validation_alias="LEDGER_PUBLIC_URL")
     # LEDGER_CONSOLE_IDLE_MINUTES / LEDGER_CONSOLE_SESSION_HOURS: a web console session ends
     # after this long without a request, and in any case this long after sign-in
