@@ -45,18 +45,21 @@ async def access_middleware(request: web.Request, handler: Handler) -> web.Strea
     try:
         response = await handler(request)
         status = response.status
-        if not response.prepared:
-            response.headers["X-Request-Id"] = request[REQUEST_ID]
         return response
     except web.HTTPException as e:  # a redirect raised by a console page
         status = e.status
-        e.headers["X-Request-Id"] = request[REQUEST_ID]
         raise
     except asyncio.CancelledError:
         status = 499  # the client went away first (nginx's code for it)
         raise
     finally:
         _record(request, status, time.perf_counter() - started)
+
+
+async def request_id_header(request: web.Request, response: web.StreamResponse) -> None:
+    """Every answer echoes its request's id (streamed ones too: set as headers are sent)."""
+    if (request_id := request.get(REQUEST_ID)) is not None:
+        response.headers["X-Request-Id"] = request_id
 
 
 def _record(request: web.Request, status: int, seconds: float) -> None:

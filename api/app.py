@@ -26,7 +26,7 @@ from api import (
     upload_routes,
     webhook_routes,
 )
-from api.access_log import access_middleware
+from api.access_log import access_middleware, request_id_header
 from api.auth import AUTH_LIMITER, PRINCIPALS, PUBLIC_PATHS, SCRAPE_TOKEN, auth_middleware
 from api.endpoint import Endpoint
 from api.openapi import build_openapi
@@ -66,6 +66,7 @@ def build_app(runtime: Services) -> web.Application:
     app = web.Application(middlewares=[access_middleware, problem_middleware, auth_middleware],
                           client_max_size=MAX_BODY_BYTES)
     app.on_response_prepare.append(_server_header)
+    app.on_response_prepare.append(request_id_header)
     # The answers aiohttp's protocol gives before any application code runs (a malformed
     # request line, a header too long) skip the signal; they take this module default.
     setattr(aiohttp_web_response, "SERVER_SOFTWARE", SERVER_HEADER)  # noqa: B010 (not exported)

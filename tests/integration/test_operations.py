@@ -153,10 +153,18 @@ async def test_readiness_names_a_lagging_sequencer_and_a_stopped_or_lagging_proj
     assert b"secret detail" not in stopped.body  # the log and `ledger projections status` say
 
 
+async def test_readiness_says_when_the_database_does_not_answer(ops: Api) -> None:
+    await ops.runtime.store.close()  # as a database gone away: every query fails
+    reply = await ops.get("/readyz")
+    assert reply.problem(503)["problems"] == ["the database does not answer"]
+    assert (await ops.get("/healthz")).status == 200  # alive, not ready
+
+
 async def test_a_sane_request_id_is_kept_and_any_other_replaced(ops: Api) -> None:
     kept = f"req-{uuid.uuid4()}"
     for path, who in (("/v1/departures", "hr.sun"), ("/v1/nowhere", "hr.sun"),
-                      ("/console/sign-in", None), ("/readyz", None)):
+                      ("/console/sign-in", None), ("/readyz", None), ("/", None),
+                      ("/log/checkpoint", None), ("/console/static/nowhere.css", None)):
         reply = await ops.get(path, who, headers={"X-Request-Id": kept})
         assert reply.headers["X-Request-Id"] == kept, path
     for insane in ("a" * 129, "two words", "<script>", "-leading-dash", "ok\tno"):
