@@ -2,11 +2,14 @@ FROM python:3.11-slim
 # System packages the service needs (README, "System packages"): Pango and HarfBuzz-subset
 # (WeasyPrint prints the evidence bundle's report.pdf with them; without libharfbuzz-subset0 it
 # falls back to a far slower subsetter), the CJK font it embeds (fonts-noto-cjk: without it an
-# export fails and says so) and fontconfig to find it; tzdata for LEDGER_TIME_ZONE.
+# export fails and says so) and fontconfig to find it; tzdata for LEDGER_TIME_ZONE;
+# postgresql-client for `ledger backup` / `ledger restore` (pg_dump and pg_restore: bookworm's
+# 15, the major version of the compose file's postgres:15).
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 \
       libfontconfig1 fontconfig fonts-noto-cjk tzdata \
+      postgresql-client \
  && rm -rf /var/lib/apt/lists/* \
  && fc-cache -f
 WORKDIR /app

@@ -30,8 +30,10 @@ from ledger.store.blob_port import BlobStore
 from ledger.store.factory import log_store_for, open_store, principal_store_for, sqlite_path
 from ledger.store.log_port import LogStore
 from ledger.store.port import EventStore
+from ledger.store.postgres_replica import ReplicaRoute, open_replica_route
 from ledger.store.principal_port import PrincipalStore
 from ledger.store.projection_factory import projection_store_for
+from ledger.store.replica_stores import RoutedLogStore, RoutedProjectionStore
 from ledger.store.webhook_factory import webhook_store_for
 from ledger.transparency.keys import ensure_signers, load_verifiers
 from ledger.transparency.log_identity import bind_keys_to_log, refuse_new_database_for_bound_keys
@@ -80,7 +82,9 @@ async def bootstrap(settings: Settings, *, migrate: bool = True, sequencer: bool
                                        sqlite_file is not None and not sqlite_file.exists())
     storage = await open_storage(settings, migrate=migrate, store=store, log=log,
                                  principals=principals, blobs=blobs)
+    replica: ReplicaRoute | None = None
     try:
+        replica = await open_replica_route(storage.store, settings.read_database_url)
         signers = ensure_signers(settings.key_dir, settings.log_origin)
         await bind_keys_to_log(storage.log, settings.key_dir, signers, settings.log_origin,
                                settings.database_url)
@@ -90,15 +94,23 @@ async def bootstrap(settings: Settings, *, migrate: bool = True, sequencer: bool
         board = ProjectionRunner(storage.projections, BoardProjector())
         await board.prepare()
         sequencing.on_grown.append(board.worker.poke)
-        exporter = BundleExporter(ledger, storage.log, storage.blobs, signers,
+        # The read side: boards, inboxes, the public log and bundles' proofs read through
+        # these, on the replica within GET requests (ledger.store.read_scope).
+        projections, reads = storage.projections, storage.log
+        if replica is not None:
+            projections = RoutedProjectionStore(storage.projections, replica)
+            reads = RoutedLogStore(storage.log, replica)
+        exporter = BundleExporter(ledger, reads, storage.blobs, signers,
                                   settings.time_zone, clock, poke=sequencing.poke)
-        runtime = Runtime(settings, storage.store, storage.log, ledger, LogReader(storage.log),
+        runtime = Runtime(settings, storage.store, storage.log, ledger, LogReader(reads),
                           sequencing, load_verifiers(settings.key_dir), storage.principals,
-                          storage.blobs, storage.projections, storage.webhooks, board, clock,
-                          exporter, http=http_client, metrics=metrics)
+                          storage.blobs, projections, storage.webhooks, board, clock,
+                          exporter, http=http_client, replica=replica, metrics=metrics)
         runtime.workers = WorkerGroup(build_workers(runtime, sequencer=sequencer))
         return runtime
     except BaseException:
+        if replica is not None:
+            await replica.close()
         await storage.store.close()
         raise
 
@@ -118,7 +130,8 @@ def _ledger(settings: Settings, storage: Storage, sequencing: Sequencer, clock: 
 def build_workers(runtime: Runtime, *, sequencer: bool = True) -> list[Worker]:
     """The workers this process runs beside the HTTP app, in start order (stopped in
     reverse). A later worker (projection runner, scheduler, webhook dispatcher) is appended
-    here, built from ``runtime``'s parts."""
+    here, built from ``runtime``'s parts. Workers read outside any request's read scope, so
+    always from the primary (ledger.store.read_scope)."""
     workers: list[Worker] = []
     if sequencer:
         workers.append(SequencerWorker(runtime.sequencer))
@@ -129,6 +142,8 @@ def build_workers(runtime: Runtime, *, sequencer: bool = True) -> list[Worker]:
     workers += [outbox.worker, dispatcher]
     if runtime.settings.scheduler:
         workers.append(Scheduler(runtime.ledger, runtime.projections).worker)
+    if runtime.replica is not None:
+        workers.append(runtime.replica.worker)
     return workers
 
 

@@ -40,6 +40,13 @@ def _database_url(value: str) -> str:
     return value
 
 
+def _replica_url(value: str | None) -> str | None:
+    if value is not None and not value.startswith(("postgresql://", "postgres://")):
+        raise ValueError("must be postgresql://user@host:port/db (a streaming replica), not "
+                         f"{value.split('://')[0][:20]!r}://…")
+    return value
+
+
 def _log_origin(value: str) -> str:
     # The checkpoint's first line and the signing key's name (C2SP signed-note): no spaces,
     # no '+', not empty.
@@ -98,6 +105,11 @@ class Settings(EnvSettings):
 
     database_url: Annotated[str, AfterValidator(_database_url)] = Field(
         DEFAULT_DATABASE_URL, validation_alias="LEDGER_DATABASE_URL")
+    # LEDGER_READ_DATABASE_URL: a PostgreSQL streaming replica of database_url that serves
+    # GET requests' reads of boards, inboxes, bundles and the log (docs/scaling.md)
+    read_database_url: Annotated[str | None, AfterValidator(_replica_url),
+                                 or_default(None)] = Field(
+        None, validation_alias="LEDGER_READ_DATABASE_URL")
     data_dir: Path = Field(Path("./ledger-data"), validation_alias="LEDGER_DATA_DIR")
     log_origin: Annotated[str, AfterValidator(_log_origin)] = Field(
         DEFAULT_LOG_ORIGIN, validation_alias="LEDGER_LOG_ORIGIN")
