@@ -136,7 +136,7 @@ def test_the_compose_commands_migrate_then_serve_with_read_only_keys(
         base_url = f"http://127.0.0.1:{port}"
         assert _get(base_url + "/healthz")[0] == 200
         ready = _wait_ready(base_url)
-        assert [p["name"] for p in ready["projections"]] == ["board", "webhooks"]
+        assert "board" in [p["name"] for p in ready["projections"]]
         status, body = _get(base_url + "/metrics", SCRAPE)
         assert status == 200 and b"ledger_checkpoint_age_seconds" in body
         assert _get(base_url + "/metrics")[0] == 401
