@@ -16,7 +16,6 @@ from pydantic import ValidationError
 
 from api.endpoint import Handler
 from api.facts import Fact
-from api.header import escaped_header
 from ledger.aggregates.confirmation import UnsignedConfirmationError
 from ledger.errors import (
     ConfigurationError,
@@ -152,14 +151,9 @@ REQUEST_ID = web.RequestKey("request_id", str)
 
 @web.middleware
 async def problem_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Give every request an id (echoed in X-Request-Id, recorded in its events) and turn
-    every error into problem+json."""
-    # Echoed in a response header, so ASCII only; undecodable bytes stay visible, escaped.
-    given = escaped_header(request.headers.get("X-Request-Id", ""), 100, ascii_only=True)
-    request[REQUEST_ID] = given or uuid.uuid4().hex
-    response = await _problems(request, handler)
-    response.headers["X-Request-Id"] = request[REQUEST_ID]
-    return response
+    """Turn every error into problem+json (the request's id, which the response echoes in
+    X-Request-Id, is given by api/access_log.py, the outer middleware)."""
+    return await _problems(request, handler)
 
 
 async def _problems(request: web.Request, handler: Handler) -> web.StreamResponse:

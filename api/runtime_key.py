@@ -12,6 +12,7 @@ from typing import Protocol
 from aiohttp import web
 
 from ledger.bundle.export import BundleExporter
+from ledger.metrics import Metrics
 from ledger.service.ledger import Ledger
 from ledger.settings import Settings
 from ledger.store.blob_port import BlobStore
@@ -58,6 +59,8 @@ class Services(Protocol):
     def webhooks(self) -> WebhookStore: ...
     @property
     def exporter(self) -> BundleExporter: ...
+    @property
+    def metrics(self) -> Metrics: ...
     @property
     def replica(self) -> WritePositions | None: ...
 

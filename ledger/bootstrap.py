@@ -18,6 +18,7 @@ import aiohttp
 
 from ledger.bundle.export import BundleExporter
 from ledger.leadership import Leadership
+from ledger.metrics import Metrics
 from ledger.projections.board import BoardProjector
 from ledger.projections.runner import ProjectionRunner
 from ledger.runtime import Clock, Runtime, Storage
@@ -90,7 +91,8 @@ async def bootstrap(settings: Settings, *, migrate: bool = True, sequencer: bool
         await bind_keys_to_log(storage.log, settings.key_dir, signers, settings.log_origin,
                                settings.database_url)
         sequencing = Sequencer(storage.log, signers, settings.log_origin)
-        ledger = _ledger(settings, storage, sequencing, clock, calendar)
+        metrics = Metrics()
+        ledger = _ledger(settings, storage, sequencing, clock, calendar, metrics)
         board = ProjectionRunner(storage.projections, BoardProjector())
         await board.prepare()
         sequencing.on_grown.append(board.worker.poke)
@@ -105,7 +107,7 @@ async def bootstrap(settings: Settings, *, migrate: bool = True, sequencer: bool
         runtime = Runtime(settings, storage.store, storage.log, ledger, LogReader(reads),
                           sequencing, load_verifiers(settings.key_dir), storage.principals,
                           storage.blobs, projections, storage.webhooks, board, clock,
-                          exporter, http=http_client, replica=replica)
+                          exporter, http=http_client, replica=replica, metrics=metrics)
         runtime.workers = WorkerGroup(build_workers(runtime, sequencer=sequencer))
         return runtime
     except BaseException:
@@ -116,14 +118,15 @@ async def bootstrap(settings: Settings, *, migrate: bool = True, sequencer: bool
 
 
 def _ledger(settings: Settings, storage: Storage, sequencing: Sequencer, clock: Clock,
-            calendar: WorkingCalendar | None) -> Ledger:
+            calendar: WorkingCalendar | None, metrics: Metrics) -> Ledger:
     if calendar is None:
         calendar = WorkingCalendar.for_setting(settings.working_calendar, settings.time_zone)
     return Ledger(storage.store, on_append=sequencing.poke, keys=storage.principals,
                   directory=storage.principals,
                   separation_of_duties=settings.separation_of_duties, calendar=calendar,
                   clock=clock, close_requires_confirmation=settings.close_requires_confirmation,
-                  auto_apply_checklists=settings.auto_apply_checklists)
+                  auto_apply_checklists=settings.auto_apply_checklists,
+                  on_appended=metrics.appended_events)
 
 
 def build_workers(runtime: Runtime, *, sequencer: bool = True) -> list[Worker]:

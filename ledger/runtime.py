@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import aiohttp
 
 from ledger.bundle.export import BundleExporter
+from ledger.metrics import Metrics
 from ledger.projections.runner import ProjectionRunner
 from ledger.service.ledger import Ledger
 from ledger.settings import Settings
@@ -66,6 +67,7 @@ class Runtime:
     clock: Clock
     exporter: BundleExporter  # evidence bundles, signed with the sequencer's keys
     workers: WorkerGroup = field(default_factory=WorkerGroup)
+    metrics: Metrics = field(default_factory=Metrics)  # this process's (ledger.metrics)
     http: aiohttp.ClientSession | None = None  # made on first use by ``http_client``
     # LEDGER_READ_DATABASE_URL's streaming replica: ``projections``, ``reader`` and the
     # exporter's log reads go through it (``log`` and everything else stay on the primary)

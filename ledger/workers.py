@@ -12,9 +12,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
+
+from ledger.log_format import fields
 
 log = logging.getLogger("ledger.workers")
 
@@ -81,6 +84,7 @@ class LoopWorker:
         self.error: BaseException | None = None
         self.detail = "not started"
         self.gate: Callable[[], bool] | None = None
+        self.log_idle = False  # log a step that found nothing too (the scheduler's runs)
 
     @property
     def name(self) -> str:
@@ -103,12 +107,18 @@ class LoopWorker:
             if self.gate is not None and not self.gate():
                 await self._idle()  # another process leads this role
                 continue
+            started = time.perf_counter()
             try:
                 done = await self._step()
             except Exception as e:  # kept and shown; the loop ends here
                 self.error = e
-                log.critical("worker %s stopped: %s", self._name, e)
+                log.critical("worker %s stopped: %s", self._name, e,
+                             extra=fields(worker=self._name, action="stopped"))
                 return
+            if done or self.log_idle:  # a projection batch, a dispatcher step, a scheduler run
+                log.info("worker %s: %d done", self._name, done, extra=fields(
+                    worker=self._name, action="step", done=done,
+                    duration_ms=round((time.perf_counter() - started) * 1000, 1)))
             caught_up = done == 0 or (self._full is not None and done < self._full)
             if done and caught_up and self._pace:
                 with contextlib.suppress(TimeoutError):

@@ -48,9 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``ledger`` console script."""
     args = build_parser().parse_args(argv)
-    settings = Settings.from_env(database=args.database)
     run: Command = args.run
     try:
+        # Read once, here; a wrong variable stops every command before it opens anything.
+        settings = Settings.from_env(database=args.database)
         return asyncio.run(run(args, settings))
     except LedgerError as e:
         err.print(f"error: {e}", markup=False)

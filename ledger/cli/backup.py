@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
-import dataclasses
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -46,7 +45,8 @@ def register(sub: Subparsers) -> None:
 
 def _settings(args: argparse.Namespace, settings: Settings) -> Settings:
     if args.target_database:
-        return dataclasses.replace(settings, database_url=args.target_database)
+        # validated as LEDGER_DATABASE_URL is
+        return Settings(**{**settings.__dict__, "database_url": args.target_database})
     return settings
 
 

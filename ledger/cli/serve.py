@@ -16,6 +16,7 @@ from aiohttp import web
 from ledger.bootstrap import bootstrap
 from ledger.cli.common import Subparsers
 from ledger.errors import ConflictError
+from ledger.log_format import configure_logging
 from ledger.runtime import Runtime
 from ledger.settings import Settings
 from ledger.store.factory import sqlite_path
@@ -51,7 +52,7 @@ async def serve(settings: Settings, host: str, port: int, sequencer: bool = True
 
     With ``demo``, the seed scenarios are played first if the ledger has no departure yet.
     """
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    configure_logging(settings.log_format, settings.log_level)
     database = sqlite_path(settings.database_url)
     # An SQLite file is served by one process (ledger.store.sqlite_owner); several processes
     # share a PostgreSQL database, each role led by one of them (ledger.leadership).

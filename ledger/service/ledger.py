@@ -132,8 +132,10 @@ class Ledger:
                  calendar: WorkingCalendar | None = None,
                  clock: Callable[[], dt.datetime] = utc_now,
                  close_requires_confirmation: bool = True,
-                 auto_apply_checklists: bool = False) -> None:
+                 auto_apply_checklists: bool = False,
+                 on_appended: Callable[[int], None] | None = None) -> None:
         self.store = store
+        self._on_appended = on_appended  # how many events each commit added (metrics)
         self.separation_of_duties = separation_of_duties
         self.calendar = calendar  # None is the PRC's (ledger.service.item_flow)
         self.clock = clock
@@ -193,6 +195,8 @@ class Ledger:
             uow.remember()
             if events and self._on_append is not None:
                 self._on_append()
+            if events and self._on_appended is not None:
+                self._on_appended(len(events))
             return CommandOutcome(body, replayed=False, raw=record.response if record else b"")
         raise ConflictError("unreachable")  # pragma: no cover
 

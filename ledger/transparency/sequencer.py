@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from ledger.errors import LedgerError, PushbackError, VerificationError
+from ledger.log_format import fields
 from ledger.store.log_port import LogEntryRow, LogStore, StoredCheckpoint
 from ledger.tlog.checkpoint import Checkpoint, format_checkpoint
 from ledger.tlog.hashing import hash_leaf
@@ -62,6 +63,7 @@ class Sequencer:
         self.leading = await self.store.try_lead()
         if not self.leading:
             return 0
+        started = time.perf_counter()
         async with self.store.sequencing() as batch:
             size = await batch.size()
             queued = await batch.take_queue(self.batch_size)
@@ -84,6 +86,9 @@ class Sequencer:
             for tile, data in zip(tiles, datas, strict=True):
                 await batch.write_tile(tile.L, tile.N, tile.W, data)
             await batch.write_checkpoint(self._sign(last, new_size, root, proof))
+        log.info("sequenced %d events, log size %d", len(entries), new_size, extra=fields(
+            worker="sequencer", action="batch", done=len(entries), log_size=new_size,
+            duration_ms=round((time.perf_counter() - started) * 1000, 1)))
         async with self._grown:
             self._grown.notify_all()
         for listener in self.on_grown:
