@@ -12,6 +12,7 @@ import pytest
 from ledger.aggregates.departure import Departure
 from ledger.aggregates.item import HandoverItem
 from ledger.errors import (
+    ConflictError,
     ForbiddenError,
     IdempotencyKeyReusedError,
     InvalidInputError,
@@ -22,7 +23,8 @@ from ledger.errors import (
 from ledger.service import commands as c
 from ledger.service.context import Actor
 from ledger.service.ledger import CommandOutcome, Ledger
-from ledger.store.port import EventStore
+from ledger.store.port import DependencyChangedError, EventStore, IdempotencyRecord, ReadDependency
+from tests.support.events import chain, make_event
 
 HR = Actor("hr.sun", "hr")
 LEAVER = Actor("wang.lei", "employee")
@@ -228,3 +230,35 @@ async def test_a_batch_authorizes_each_command_for_its_actor(
                                           (c.CommentItem(item_id=item, text="hi"), None)], who)
     assert all(isinstance(r, (ForbiddenError, NotFoundError)) for r in results), results
     assert await store.count_events() == before
+
+
+# --- the store's side: several commands' events and records in one transaction ----------------
+
+async def test_a_batch_append_commits_every_record_and_event_or_none(store: EventStore) -> None:
+    records = [IdempotencyRecord(f"a\x1fk{n}", bytes([n]) * 32, b'{"n":%d}' % n)
+               for n in range(3)]
+    streams = [uuid.uuid4(), uuid.uuid4()]
+    positions = await store.append_commands(
+        [*chain(streams[0], 2), *chain(streams[1], 1)], records[:2])
+    assert len(positions) == 3 and await store.queued_positions() == positions
+    found = await store.find_idempotencies([r.key for r in records] + ["a\x1fnone"])
+    assert found == {r.key: r for r in records[:2]}
+    assert await store.find_idempotencies([]) == {}
+    # One taken version refuses the whole append: the other stream and the record too.
+    fresh = uuid.uuid4()
+    with pytest.raises(ConflictError):
+        await store.append_commands([*chain(fresh, 1), make_event(streams[1], 1, None)],
+                                    records[2:])
+    assert await store.read_stream(fresh) == []
+    assert await store.find_idempotencies([records[2].key]) == {}
+
+
+async def test_a_batch_append_checks_the_streams_it_only_read(store: EventStore) -> None:
+    read, written = uuid.uuid4(), uuid.uuid4()
+    await store.append(chain(read, 1))
+    first = chain(written, 1)
+    await store.append_commands(first, [], [ReadDependency(read, 1)])
+    with pytest.raises(DependencyChangedError):
+        await store.append_commands([make_event(written, 2, first[0].event_hash)], [],
+                                    [ReadDependency(read, 0)])
+    assert len(await store.read_stream(written)) == 1
