@@ -68,17 +68,14 @@ class _Pending:
         self.decided: list[int] = []  # the commands whose outcome waits for the append
 
 
+Results = list[CommandOutcome | Exception | None]
+
+
 async def run_batch(ledger: Ledger, commands: Sequence[tuple[c.Model, str | None]],
                     actor: Actor, context: RequestContext) -> list[CommandOutcome | Exception]:
     """Per command, in order: its outcome, or the error it met (see the module docstring)."""
-    results: list[CommandOutcome | Exception | None] = [None] * len(commands)
-    keys: list[CommandKey | None] = []
-    for n, (command, given) in enumerate(commands):
-        try:
-            keys.append(CommandKey.of(command, actor, given) if given is not None else None)
-        except InvalidInputError as e:
-            keys.append(None)
-            results[n] = e
+    results: Results = [None] * len(commands)
+    keys = _keys(commands, actor, results)
     stored = await ledger.store.find_idempotencies(
         [k.record_key for n, k in enumerate(keys) if k is not None and results[n] is None])
     staged: Staging = {}
@@ -95,6 +92,7 @@ async def run_batch(ledger: Ledger, commands: Sequence[tuple[c.Model, str | None
         try:
             events, body = await _decide(ledger, command, actor, context, staged, shared)
         except StaleStagingError:
+            _forget(ledger, staged)
             return await _one_by_one(ledger, commands, actor, context)
         except Exception as e:  # this command's own failure: the others go on
             results[n] = e
@@ -102,22 +100,44 @@ async def run_batch(ledger: Ledger, commands: Sequence[tuple[c.Model, str | None
         results[n] = _outcome(body, key, pending)
         pending.events.extend(events)
         pending.decided.append(n)
+    if not await _commit(ledger, staged, pending, results):
+        return await _one_by_one(ledger, commands, actor, context)
+    return [r if r is not None else ConflictError("the command was not run") for r in results]
+
+
+def _keys(commands: Sequence[tuple[c.Model, str | None]], actor: Actor,
+          results: Results) -> list[CommandKey | None]:
+    """Each command's idempotency key; a malformed one is that command's result."""
+    keys: list[CommandKey | None] = []
+    for n, (command, given) in enumerate(commands):
+        try:
+            keys.append(CommandKey.of(command, actor, given) if given is not None else None)
+        except InvalidInputError as e:
+            keys.append(None)
+            results[n] = e
+    return keys
+
+
+async def _commit(ledger: Ledger, staged: Staging, pending: _Pending,
+                  results: Results) -> bool:
+    """Append what the batch decided; False when another writer got there first (nothing
+    was appended: the batch is to run one by one)."""
     if pending.events or pending.records:
         try:
             await ledger.store.append_commands(pending.events, pending.records,
                                                _dependencies(staged))
         except ConflictError:
             _forget(ledger, staged)
-            return await _one_by_one(ledger, commands, actor, context)
+            return False
         except Exception as e:  # the outcome is unknown: each of its commands says so
             _forget(ledger, staged)
             for n in pending.decided:
                 results[n] = e
-            return _complete(results)
+            return True
     _remember(ledger, staged)
     if pending.events:
         ledger.appended()
-    return _complete(results)
+    return True
 
 
 async def _decide(ledger: Ledger, command: c.Model, actor: Actor, context: RequestContext,
@@ -204,11 +224,6 @@ def _lost_race(error: Exception) -> bool:
     """Whether the store refused the append because another writer got there first (a
     version taken, a dependency moved), not because of the command or its If-Match."""
     return type(error) is ConflictError or isinstance(error, DependencyChangedError)
-
-
-def _complete(results: list[CommandOutcome | Exception | None],
-              ) -> list[CommandOutcome | Exception]:
-    return [r if r is not None else ConflictError("the command was not run") for r in results]
 
 
 class _SharedLookups:
