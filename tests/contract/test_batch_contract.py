@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections import Counter
 
 import pytest
 
@@ -20,10 +21,13 @@ from ledger.errors import (
     NotFoundError,
     PreconditionFailedError,
 )
+from ledger.principals import Principal
 from ledger.service import commands as c
 from ledger.service.context import Actor
 from ledger.service.ledger import CommandOutcome, Ledger
+from ledger.store.factory import principal_store_for
 from ledger.store.port import DependencyChangedError, EventStore, IdempotencyRecord, ReadDependency
+from ledger.store.principal_port import PrincipalStore
 from tests.support.events import chain, make_event
 
 HR = Actor("hr.sun", "hr")
@@ -262,3 +266,41 @@ async def test_a_batch_append_checks_the_streams_it_only_read(store: EventStore)
         await store.append_commands([make_event(written, 2, first[0].event_hash)], [],
                                     [ReadDependency(read, 0)])
     assert len(await store.read_stream(written)) == 1
+
+
+class CountingDirectory:
+    """The real principal store, counting the look-ups made through it."""
+
+    def __init__(self, inner: PrincipalStore) -> None:
+        self.inner = inner
+        self.asked: Counter[str] = Counter()
+
+    async def get_principal(self, principal_id: str) -> Principal:
+        self.asked[principal_id] += 1
+        return await self.inner.get_principal(principal_id)
+
+
+async def test_a_batch_looks_each_named_principal_up_once(store: EventStore) -> None:
+    principals = principal_store_for(store)
+    for who in (HR, LEAVER, SUCCESSOR, Actor("li.qiang", "employee")):
+        await principals.add_principal(Principal(who.id, who.id, ("employee", "hr")))
+    directory = CountingDirectory(principals)
+    ledger = Ledger(store, directory=directory)
+    await ledger.install_builtin_templates()
+    started = await ledger.execute(start_command(), HR)
+    departure_id = str(started.result["departure_id"])
+    await ledger.execute(c.SubmitForApproval(departure_id=departure_id), HR)
+    directory.asked.clear()
+    results = await ledger.execute_batch([
+        (c.AddItem(departure_id=departure_id, category="clients", title=f"客户 {n}",
+                   receiver=SUCCESSOR.id), None) for n in range(5)], HR)
+    assert all(isinstance(r, CommandOutcome) for r in results), results
+    assert directory.asked[SUCCESSOR.id] == 1
+    await ledger.execute(c.AddItem(departure_id=departure_id, category="clients",
+                                   title="客户", receiver=SUCCESSOR.id), HR)
+    assert directory.asked[SUCCESSOR.id] > 1  # alone, each command looks it up
+    refused = await ledger.execute_batch([
+        (c.AddItem(departure_id=departure_id, category="clients", title=f"客户 {n}",
+                   receiver="nobody.known"), None) for n in range(3)], HR)
+    assert all(isinstance(r, InvalidInputError) for r in refused), refused
+    assert directory.asked["nobody.known"] == 1
