@@ -192,7 +192,6 @@ class Ledger:
         ``ledger.service.batch``); per command, its outcome or the error it met."""
         from ledger.service.batch import run_batch  # it builds on this module
 
-
         return await run_batch(self, commands, actor, context or RequestContext())
 
     def unit_of_work(self, trust_cache: bool, staged: Staging | None = None,

@@ -10,6 +10,9 @@ by the store at commit time. So the cached state may be trusted for those too (a
 item command checks, the items a close counts): a stale read fails that check and the command
 is decided again on fresh state, instead of a fresh read on every command that could still go
 stale between the read and the commit.
+
+In a batch (``ledger.service.batch``) every command's unit of work reads the batch's
+**staging** first: the aggregates as its earlier commands left them, not yet committed.
 """
 
 from __future__ import annotations
