@@ -105,11 +105,12 @@ def route_of(request: web.Request) -> str:
     return resource.canonical if resource is not None else "(no route)"
 
 
-def internal_problem(detail: str, where: str) -> dict[str, object]:
-    """A 500 problem with a fresh error id, logged under that id with the traceback of the
-    error being handled (the client sees only the id)."""
+def internal_problem(detail: str, where: str,
+                     error: BaseException | None = None) -> dict[str, object]:
+    """A 500 problem with a fresh error id, logged under that id with the traceback of
+    ``error`` (default: the error being handled); the client sees only the id."""
     error_id = uuid.uuid4().hex
-    log.error("%s: error id %s", where, error_id, exc_info=True)
+    log.error("%s: error id %s", where, error_id, exc_info=error if error is not None else True)
     return problem_body(500, "Internal error", detail, error_id=error_id)
 
 
