@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ledger.env_values import count as count_from_zero
 from ledger.env_values import positive_int
 from ledger.errors import ConfigurationError
 from ledger.principals import DEFAULT_TOKEN_TTL
@@ -69,6 +70,8 @@ class Settings:
     scheduler: bool = True
     # LEDGER_WEBHOOK_*: where outbound webhooks may go, timeouts, retries, rotation grace
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
+    # LEDGER_AGGREGATE_CACHE_SIZE: aggregates each process keeps verified in memory (LRU)
+    aggregate_cache_size: int = 20_000
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None,
@@ -114,6 +117,7 @@ class Settings:
             auto_apply_checklists=_on_off(env, "LEDGER_AUTO_APPLY_CHECKLISTS", "on"),
             scheduler=_on_off(env, "LEDGER_SCHEDULER", "on"),
             webhooks=WebhookSettings.from_env(env),
+            aggregate_cache_size=count_from_zero(env, "LEDGER_AGGREGATE_CACHE_SIZE", 20_000, 10**7),
         )
 
 
