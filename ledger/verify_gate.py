@@ -35,6 +35,7 @@ from uuid import UUID
 
 from ledger.aggregates.item import DONE_STATES
 from ledger.errors import VerificationError
+from ledger.store.log_port import LogStore
 from ledger.store.port import AuditRow, EventStore
 
 # ItemSignedOff is deliberately absent: an item is confirmed only when all have signed.
@@ -154,12 +155,27 @@ def log_order(facts: GateFacts, log_positions: Sequence[int]) -> tuple[OrderKey,
     return (lambda p: index.get(p, size + p)), index
 
 
+async def check_gate_in_log(store: EventStore, facts: GateFacts, log: LogStore,
+                            size: int) -> list[VerificationError]:
+    """``check_gate`` in the order of the log's first ``size`` entries, asking the log for
+    the indexes of the positions the audit needs only (no list of every entry is kept)."""
+    wanted = facts.relevant_positions()
+    found = await log.indexes_of_positions(sorted(wanted)) if wanted else {}
+    index = {p: i for p, i in found.items() if i < size}
+    return await _check_gate(store, facts, (lambda p: index.get(p, size + p)), index)
+
+
 async def check_gate(store: EventStore, facts: GateFacts,
                      log_positions: Sequence[int] = ()) -> list[VerificationError]:
     """Every gate violation in ``facts``, in log order given by ``log_positions`` (log index →
     storage position; without it, storage order). Reads the offending items' streams only to
     name their events."""
     key, index = log_order(facts, log_positions)
+    return await _check_gate(store, facts, key, index)
+
+
+async def _check_gate(store: EventStore, facts: GateFacts, key: OrderKey,
+                      index: dict[int, int]) -> list[VerificationError]:
     problems: list[VerificationError] = []
     items_by_departure: dict[str, set[str]] = {}
     for item, owner in facts.item_departure.items():

@@ -223,6 +223,32 @@ class PostgresLogStore:
         return LogBlock([int(r[0]) for r in rows], [int(r[1]) for r in rows] if positions
                         else [], b"".join(bytes(r[-1]) for r in rows))
 
+    async def read_tile_block(self, level: int, start: int,
+                              limit: int) -> list[tuple[int, int, bytes]]:
+        rows = await self.events.pool.fetch(
+            "SELECT n, width, data FROM log_tiles WHERE level = $1 AND n >= $2 ORDER BY n "
+            "LIMIT $3", level, start, limit)
+        return [(int(r[0]), int(r[1]), bytes(r[2])) for r in rows]
+
+    async def read_checkpoint_block(self, after: int, limit: int) -> list[StoredCheckpoint]:
+        rows = await self.events.pool.fetch(
+            "SELECT size, root, note FROM checkpoints WHERE size > $1 ORDER BY size LIMIT $2",
+            after, limit)
+        return [_checkpoint(r) for r in rows]
+
+    async def duplicate_entries(self, limit: int) -> list[tuple[int, int]]:
+        rows = await self.events.pool.fetch(
+            "SELECT l.idx, l.position FROM log_entries l JOIN (SELECT position, "
+            "min(idx) AS first FROM log_entries GROUP BY position HAVING count(*) > 1) d "
+            "ON d.position = l.position WHERE l.idx > d.first ORDER BY l.idx LIMIT $1", limit)
+        return [(int(r[0]), int(r[1])) for r in rows]
+
+    async def indexes_of_positions(self, positions: Sequence[int]) -> dict[int, int]:
+        rows = await self.events.pool.fetch(
+            "SELECT position, max(idx) FROM log_entries WHERE position = ANY($1::bigint[]) "
+            "GROUP BY position", list(set(positions)))
+        return {int(r[0]): int(r[1]) for r in rows}
+
     async def iterate_tiles(self) -> AsyncIterator[tuple[int, int, int, bytes]]:
         for r in await self.events.pool.fetch(
                 "SELECT level, n, width, data FROM log_tiles ORDER BY level, n"):
