@@ -10,9 +10,9 @@ checkpoint). At each size it then runs, side by side:
 * **read + SHA-256**: every entry read in position order (5,000 rows per read) and hashed with
   ``hashlib`` in this process: the floor any verification must pay (best of two runs);
 * **``ledger verify --skip-files``**, the real command in a child process (``python -m
-  ledger.cli``), timed from start to exit, its peak resident memory (VmHWM) sampled from
-  ``/proc`` for it and for the child process that audits the log's tree meanwhile (both
-  confirmed by ``wait4``'s ``ru_maxrss``, the larger of the two).
+  ledger.cli``), timed from start to exit (Python's start and imports included), its peak
+  resident memory (VmHWM) sampled every 20 ms from ``/proc`` for it and for the child process
+  that audits the log's tree meanwhile; their sum is the peak the targets are held to.
 
 Targets (issue 13): peak RSS under 250 MiB at 1,000,000 events, under 20% growth from the
 first size to the last, and verify at least 25% of the read + SHA-256 rate.
@@ -59,7 +59,6 @@ from benchdb import (
 
 from ledger.entry import encode_entry, format_time
 from ledger.store.factory import log_store_for, open_store
-from ledger.store.port import EventStore
 from ledger.transparency.keys import ensure_signers
 from ledger.transparency.sequencer import Sequencer
 
@@ -87,6 +86,7 @@ class Figures:
     rss_worker_mib: float
     rusage_max_mib: float
     output: str
+    code: str = "installed"
 
     @property
     def verify_rate(self) -> float:
@@ -263,7 +263,7 @@ def run_verify(url: str, key_dir: Path, data_dir: Path,
     output)."""
     env = {**os.environ, "LEDGER_DATABASE_URL": url, "LEDGER_KEY_DIR": str(key_dir),
            "LEDGER_DATA_DIR": str(data_dir), "LEDGER_LOG_ORIGIN": ORIGIN}
-    if code is not None:
+    if code is not None and str(code) != "-":
         env["PYTHONPATH"] = str(code)
     peaks: dict[int, int] = {}
     start = time.perf_counter()
@@ -279,7 +279,8 @@ def run_verify(url: str, key_dir: Path, data_dir: Path,
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    assert child.stdout is not None
+    if child.stdout is None:
+        raise BenchError("no pipe from ledger verify")
     output = child.stdout.read().decode(errors="replace")
     _, status, usage = os.wait4(child.pid, 0)
     seconds = time.perf_counter() - start
@@ -321,7 +322,9 @@ async def measure(target: Target, size: int, streams: int, key_dir: Path,
     if count != size:
         raise BenchError(f"read {count} events, expected {size}")
     print(f"  {output}", flush=True)
-    return Figures(size, streams, verify_seconds, max(rates), own, worker, usage, output)
+    label = "installed" if code is None or str(code) == "-" else code.name
+    return Figures(size, streams, verify_seconds, max(rates), own, worker, usage, output,
+                   label)
 
 
 async def reuse(args: argparse.Namespace) -> list[Figures]:
@@ -333,9 +336,10 @@ async def reuse(args: argparse.Namespace) -> list[Figures]:
         target.path = folder / f"ledger-{size}.db"
         target.url = f"sqlite:///{target.path}"
         print(f"sqlite (kept): {size:,} events", flush=True)
-        figures.append(await measure(target, size, args.streams, folder / "keys", folder,
-                                     args.code))
-        report("sqlite", figures)
+        for code in args.code or [None]:
+            figures.append(await measure(target, size, args.streams, folder / "keys", folder,
+                                         code))
+            report("sqlite", figures)
     return figures
 
 
@@ -371,11 +375,14 @@ async def run(args: argparse.Namespace) -> list[Figures]:
             for size in args.sizes:
                 print(f"{args.store}: {size:,} events", flush=True)
                 await fill_to(target, filler, size, sequence)
-                figures.append(await measure(target, size, args.streams, key_dir, data_dir,
-                                             args.code))
-                report(args.store, figures)
+                for code in args.code or [None]:
+                    figures.append(await measure(target, size, args.streams, key_dir,
+                                                 data_dir, code))
+                    report(args.store, figures)
                 if args.keep is not None and isinstance(target, SQLiteTarget):
                     args.keep.mkdir(parents=True, exist_ok=True)
+                    with sqlite3.connect(target.path) as db:  # the copy must hold the WAL
+                        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
                     shutil.copytree(key_dir, args.keep / "keys", dirs_exist_ok=True)
                     shutil.copyfile(target.path, args.keep / f"ledger-{size}.db")
         finally:
@@ -388,12 +395,14 @@ async def run(args: argparse.Namespace) -> list[Figures]:
 
 def report(store: str, figures: list[Figures]) -> None:
     print(f"\nledger verify on {store}, {figures[0].streams:,} streams (side by side):")
-    print(f"  {'events':>10} {'verify s':>9} {'verify ev/s':>12} {'read+sha ev/s':>14} "
-          f"{'ratio':>6} {'RSS cmd':>8} {'RSS worker':>10} {'sum MiB':>8} {'ru_maxrss':>9}")
+    print(f"  {'code':>20} {'events':>10} {'verify s':>9} {'verify ev/s':>12} "
+          f"{'read+sha ev/s':>14} {'ratio':>6} {'RSS cmd':>8} {'RSS worker':>10} "
+          f"{'sum MiB':>8}")
     for f in figures:
-        print(f"  {f.events:>10,} {f.verify_seconds:>9.1f} {f.verify_rate:>12,.0f} "
-              f"{f.hash_rate:>14,.0f} {f.ratio:>6.1%} {f.rss_verify_mib:>8.0f} "
-              f"{f.rss_worker_mib:>10.0f} {f.peak_mib:>8.0f} {f.rusage_max_mib:>9.0f}")
+        print(f"  {f.code[-20:]:>20} {f.events:>10,} {f.verify_seconds:>9.1f} "
+              f"{f.verify_rate:>12,.0f} {f.hash_rate:>14,.0f} {f.ratio:>6.1%} "
+              f"{f.rss_verify_mib:>8.0f} {f.rss_worker_mib:>10.0f} {f.peak_mib:>8.0f}")
+    figures = [f for f in figures if f.code == figures[-1].code]  # the targets: the last code
     first, last = figures[0], figures[-1]
     ok_rss = all(f.peak_mib < RSS_TARGET_MIB for f in figures if f.events <= 1_000_000)
     print(f"  peak (command + worker) < {RSS_TARGET_MIB:.0f} MiB up to 1M events: "
@@ -419,9 +428,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--batch", type=int, default=50_000,
                         help="events per sequencer step and signed checkpoint (50,000)")
     parser.add_argument("--tmp", default=None, help="folder for the SQLite file and keys")
-    parser.add_argument("--code", type=Path, default=None,
+    parser.add_argument("--code", type=Path, action="append", default=None,
                         help="run the ledger package found in this folder (an older checkout, "
-                             "for a before/after comparison) instead of the installed one")
+                             "for a before/after comparison) instead of the installed one; "
+                             "repeatable ('-' is the installed one), each measured in turn")
     parser.add_argument("--keep", type=Path, default=None,
                         help="SQLite: keep a copy of the ledger at each size in this folder")
     parser.add_argument("--reuse", type=Path, default=None,

@@ -198,11 +198,11 @@ class _TileCheck:
         while len(self.building) <= level:
             self.building.append(bytearray())
             self.numbers.append(0)
-        tile = self.building[level]
-        while hashes:
+        tile, at = self.building[level], 0
+        while at < len(hashes):
             room = 32 * TILE_WIDTH - len(tile)
-            tile += hashes[:room]
-            hashes = hashes[room:]
+            tile += hashes[at:at + room]
+            at += room
             if len(tile) == 32 * TILE_WIDTH:
                 await self._check(level, self.numbers[level], bytes(tile))
                 tile.clear()
