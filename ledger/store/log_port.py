@@ -133,6 +133,11 @@ class LogStore(Protocol):
         """(index, position) of up to ``limit`` log entries, ascending by index, each naming
         an event that an entry of a lower index names too (none in an intact log)."""
 
+    async def stream_log_keys(self, stream_ids: Sequence[str], size: int) -> dict[str, int]:
+        """For each of ``stream_ids`` that has events: the greatest log-order key of its
+        events, where an event's key is its log index when below ``size`` and ``size`` plus
+        its position otherwise (not yet sequenced as of the audited size)."""
+
     async def indexes_of_positions(self, positions: Sequence[int]) -> dict[int, int]:
         """The log index of each of ``positions`` that is sequenced (the highest, should two
         entries name one event)."""

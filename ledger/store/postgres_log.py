@@ -37,6 +37,9 @@ def _signed(row: Any) -> StoredCheckpoint:
     return dataclasses.replace(_checkpoint(row), signed_at=row[3])
 
 
+STREAM_KEY_CHUNK = 1000  # streams per query of stream_log_keys
+
+
 class PostgresBatch:
     """One sequencer transaction on the leader's connection. The sequencer's round trips are
     few (under load each waits its turn on a busy event loop, and the read models wait for the
@@ -242,6 +245,18 @@ class PostgresLogStore:
             "min(idx) AS first FROM log_entries GROUP BY position HAVING count(*) > 1) d "
             "ON d.position = l.position WHERE l.idx > d.first ORDER BY l.idx LIMIT $1", limit)
         return [(int(r[0]), int(r[1])) for r in rows]
+
+    async def stream_log_keys(self, stream_ids: Sequence[str], size: int) -> dict[str, int]:
+        found: dict[str, int] = {}
+        wanted = sorted(set(stream_ids))
+        for at in range(0, len(wanted), STREAM_KEY_CHUNK):
+            rows = await self.events.pool.fetch(
+                "SELECT e.stream_id::text, max(CASE WHEN l.idx < $2 THEN l.idx "
+                "ELSE $2 + e.position END) FROM events e LEFT JOIN log_entries l "
+                "ON l.position = e.position WHERE e.stream_id = ANY($1::uuid[]) "
+                "GROUP BY e.stream_id", wanted[at:at + STREAM_KEY_CHUNK], size)
+            found.update((str(r[0]), int(r[1])) for r in rows)
+        return found
 
     async def indexes_of_positions(self, positions: Sequence[int]) -> dict[int, int]:
         rows = await self.events.pool.fetch(

@@ -179,6 +179,19 @@ class SQLiteLogStore:
             (limit,))
         return [(int(r[0]), int(r[1])) for r in rows]
 
+    async def stream_log_keys(self, stream_ids: Sequence[str], size: int) -> dict[str, int]:
+        found: dict[str, int] = {}
+        wanted = sorted(set(stream_ids))
+        for at in range(0, len(wanted), MAX_SQL_VARIABLES - 2):
+            chunk = wanted[at:at + MAX_SQL_VARIABLES - 2]
+            rows = await self.events.fetch(
+                "SELECT e.stream_id, max(CASE WHEN l.idx < ? THEN l.idx "  # noqa: S608
+                "ELSE ? + e.position END) FROM events e LEFT JOIN log_entries l "
+                "ON l.position = e.position WHERE e.stream_id IN "
+                f"({', '.join('?' * len(chunk))}) GROUP BY e.stream_id", (size, size, *chunk))
+            found.update((str(r[0]), int(r[1])) for r in rows)
+        return found
+
     async def indexes_of_positions(self, positions: Sequence[int]) -> dict[int, int]:
         found: dict[int, int] = {}
         wanted = sorted(set(positions))

@@ -239,3 +239,17 @@ async def test_audit_reads_of_tiles_checkpoints_duplicates_and_positions(
     assert await log.indexes_of_positions(wanted) == {entries[3].position: 3,
                                                       entries[57].position: 57}
     assert await log.duplicate_entries(10) == []
+
+
+async def test_a_streams_log_key_is_its_latest_index_or_after_the_audited_size(
+    store: EventStore, make_sequencer: MakeSequencer, signer_keys: Path
+) -> None:
+    sequencer = make_sequencer(store, signer_keys, batch_size=40)
+    stream = uuid.uuid4()
+    await store.append(chain(stream, 3))
+    await drain(sequencer)
+    log = log_store_for(store)
+    positions = [e.position for e in await log.read_entries(0, 3)]
+    assert await log.stream_log_keys([str(stream), str(uuid.uuid4())], 3) == {str(stream): 2}
+    # Audited as of size 2, its third event counts as not yet sequenced: after every index.
+    assert await log.stream_log_keys([str(stream)], 2) == {str(stream): 2 + positions[2]}
