@@ -49,7 +49,7 @@ from ledger.transparency.verify_log import (
     audit_log_tree,
     check_log_against_events,
 )
-from ledger.verify_files import FILE_EVENTS, FileReport, verify_files
+from ledger.verify_files import FILE_EVENTS, FileReport, Upload, recorded_upload, verify_files
 from ledger.verify_gate import GateFacts, check_gate_in_log
 
 MAX_PROBLEMS = 1000
@@ -79,7 +79,7 @@ class ChainReport:
     # the current batch's positions and the SHA-256 of each entry as read (for the log match)
     positions: list[int] = field(default_factory=list)
     digests: list[bytes] = field(default_factory=list)
-    uploads: list[AuditRow] = field(default_factory=list)  # the rows recording a file
+    uploads: list[Upload] = field(default_factory=list)  # the files rows record (no bytes)
     gate: GateFacts = field(default_factory=GateFacts)  # for the close-gate audit
 
     @property
@@ -206,7 +206,8 @@ async def _check_all(store: EventStore, report: ChainReport, progress: Progress 
                 piece = rows[start:start + SLICE]
                 _check_batch(piece, last, plain, report, strict)
                 report.gate.feed(piece)
-            report.uploads += [row for row in rows if row[5] in FILE_EVENTS]
+            report.uploads += [upload for row in rows if row[5] in FILE_EVENTS
+                               and (upload := recorded_upload(row)) is not None]
             if matcher is not None:
                 await matcher.add_events(report.positions, report.digests)
             report.positions.clear()
