@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 
 from ledger.errors import LedgerError, VerificationError
 from ledger.store.log_port import LogStore, StoredCheckpoint
@@ -369,7 +370,6 @@ class LogMatcher:
         self.entries: dict[int, tuple[int, bytes]] = {}  # position → (index, hash), ahead
         self.seen = 0  # events the chain check has read
         self.high = 0  # the highest position the chain check has read
-        self.last_position = 0  # the highest position of an entry read
         self.next_index = 0  # the next log index to read
         self.first_gap: int | None = None
         self.read_all = False
@@ -404,7 +404,9 @@ class LogMatcher:
             for position in [p for p in self.entries if p in pending]:
                 index, h = self.entries.pop(position)
                 self._compare(index, position, pending.pop(position), h)
-        while not self.read_all and self.high > self.last_position:
+        # Read entries once a block's worth of events waits for them (entries ahead of
+        # the events are kept too, until the events come).
+        while not self.read_all and len(pending) >= MATCH_BLOCK:
             await self._read_block()
 
     async def _read_block(self) -> None:
@@ -423,10 +425,18 @@ class LogMatcher:
             hashes = b"".join(h if len(h := rows.get(i, b"")) == 32 else bytes(32)
                               for i in indexes)
         self.next_index = indexes[-1] + 1
-        self.last_position = max(positions[-1], self.last_position)
         pending, ahead, high = self.events, self.entries, self.high
         duplicates = self.duplicates
-        for k, (index, position) in enumerate(zip(indexes, positions, strict=True)):
+        if not duplicates and list(islice(pending, len(positions))) == positions:
+            # The usual case: the entries name the oldest unmatched events, in their order.
+            digests = b"".join(map(pending.pop, positions))
+            if digests != hashes:
+                for k, (index, position) in enumerate(zip(indexes, positions, strict=True)):
+                    self._compare(index, position, digests[32 * k:32 * k + 32],
+                                  hashes[32 * k:32 * k + 32])
+            positions = []  # all matched
+        for k, (index, position) in enumerate(zip(indexes[:len(positions)], positions,
+                                                  strict=True)):
             h = hashes[32 * k:32 * k + 32]
             if duplicates and index in duplicates:
                 self.repeat_entries.append((index, position, h))
