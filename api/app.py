@@ -30,6 +30,7 @@ from api.endpoint import Endpoint
 from api.openapi import build_openapi
 from api.problem import problem_middleware
 from api.ratelimit import AuthFailureLimiter
+from api.read_after import read_after_middleware
 from api.runtime_key import RUNTIME, Services
 
 MAX_BODY_BYTES = 1 << 20
@@ -59,7 +60,8 @@ async def openapi(request: web.Request) -> web.Response:
 
 def build_app(runtime: Services) -> web.Application:
     """The web application over an opened runtime (ledger.bootstrap)."""
-    app = web.Application(middlewares=[problem_middleware, auth_middleware],
+    app = web.Application(middlewares=[problem_middleware, auth_middleware,
+                                       read_after_middleware],
                           client_max_size=MAX_BODY_BYTES)
     app.on_response_prepare.append(_server_header)
     # The answers aiohttp's protocol gives before any application code runs (a malformed

@@ -30,6 +30,9 @@ class Settings:
     """Everything configurable. ``from_env`` is the only place the environment is read."""
 
     database_url: str = DEFAULT_DATABASE_URL
+    # LEDGER_READ_DATABASE_URL: a PostgreSQL streaming replica of database_url that serves
+    # GET requests' reads of boards, inboxes, bundles and the log (docs/scaling.md)
+    read_database_url: str | None = None
     data_dir: Path = Path("./ledger-data")
     log_origin: str = DEFAULT_LOG_ORIGIN
     key_dir: Path = Path("./ledger-data/keys")
@@ -90,6 +93,7 @@ class Settings:
         default_db = f"sqlite:///{data_dir / 'ledger.db'}"
         return cls(
             database_url=database or env.get("LEDGER_DATABASE_URL", default_db),
+            read_database_url=env.get("LEDGER_READ_DATABASE_URL") or None,
             data_dir=data_dir,
             log_origin=env.get("LEDGER_LOG_ORIGIN", DEFAULT_LOG_ORIGIN),
             key_dir=Path(env.get("LEDGER_KEY_DIR", str(data_dir / "keys"))),

@@ -10,7 +10,7 @@ distinct file is read (streamed) and hashed once, however many uploads record it
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ledger.entry import decode_entry
@@ -62,6 +62,12 @@ def recorded_upload(row: AuditRow) -> Upload | None:
     if not isinstance(sha256, str) or not isinstance(size, int):
         return None
     return Upload(row[3], row[1], row[4], sha256, size, row[2])
+
+
+def cited_files(rows: Iterable[AuditRow]) -> set[str]:
+    """The SHA-256 of every file the rows (of ``FILE_EVENTS``) cite (``ledger backup``
+    checks each is in the backup)."""
+    return {upload.sha256 for row in rows if (upload := recorded_upload(row)) is not None}
 
 
 async def verify_files(blobs: BlobStore, upload_rows: Sequence[AuditRow | Upload],

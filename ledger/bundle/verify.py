@@ -23,6 +23,7 @@ import argparse
 import base64
 import binascii
 import hashlib
+import io
 import json
 import os
 import re
@@ -44,6 +45,7 @@ MAX_MEMBERS = 100_000
 MAX_TOTAL = 4 << 30
 MAX_ATTACHMENT = 1 << 30
 MAX_OTHER = 16 << 20
+ZIP_IN_MEMORY = 64 << 20  # a bundle file at most this large is read whole, then unzipped
 MAX_IN_MEMORY = 256 << 20  # all members but attachments together (those are only hashed)
 # A caller checking bundles it did not make (the console's upload) may refuse a member
 # inflating more than MAX_RATIO times its compressed size (once past RATIO_FLOOR): a ZIP bomb
@@ -432,25 +434,25 @@ def _read_member(bundle: Bundle, name: str, stream: Any, problems: list[str]) ->
     return size
 
 
-def _outside_members(path: Path, archive: zipfile.ZipFile) -> bool:
-    """Whether the file holds bytes that are no member's: something before the first local
-    header, between members (a local record the central directory does not list, which a
-    streaming unzip would still extract), or after the end record (APPNOTE.TXT 4.3.6)."""
+def _outside_members(f: Any, archive: zipfile.ZipFile) -> bool:
+    """Whether the file ``f`` (open, seekable) holds bytes that are no member's: something
+    before the first local header, between members (a local record the central directory
+    does not list, which a streaming unzip would still extract), or after the end record
+    (APPNOTE.TXT 4.3.6)."""
     expected = 0
-    with open(path, "rb") as f:
-        for info in sorted(archive.infolist(), key=lambda i: i.header_offset):
-            f.seek(info.header_offset)
-            header = f.read(30)
-            if info.header_offset != expected or header[:4] != b"PK\x03\x04":
-                return True
-            expected = (info.header_offset + 30 + int.from_bytes(header[26:28], "little")
-                        + int.from_bytes(header[28:30], "little") + info.compress_size)
-            if info.flag_bits & 0x08:  # a data descriptor follows (APPNOTE.TXT 4.3.9)
-                f.seek(expected)
-                wide = max(info.compress_size, info.file_size) >= 0xFFFFFFFF
-                expected += (8 if wide else 0) + (16 if f.read(4) == b"PK\x07\x08" else 12)
-        f.seek(-22, os.SEEK_END)
-        end = f.read(22)
+    for info in sorted(archive.infolist(), key=lambda i: i.header_offset):
+        f.seek(info.header_offset)
+        header = f.read(30)
+        if info.header_offset != expected or header[:4] != b"PK\x03\x04":
+            return True
+        expected = (info.header_offset + 30 + int.from_bytes(header[26:28], "little")
+                    + int.from_bytes(header[28:30], "little") + info.compress_size)
+        if info.flag_bits & 0x08:  # a data descriptor follows (APPNOTE.TXT 4.3.9)
+            f.seek(expected)
+            wide = max(info.compress_size, info.file_size) >= 0xFFFFFFFF
+            expected += (8 if wide else 0) + (16 if f.read(4) == b"PK\x07\x08" else 12)
+    f.seek(-22, os.SEEK_END)
+    end = f.read(22)
     central = getattr(archive, "start_dir", expected)  # where the central directory begins
     return (central != expected or end[:4] != b"PK\x05\x06"
             or int.from_bytes(end[20:22], "little") != 0)
@@ -460,6 +462,16 @@ def _inflates(info: zipfile.ZipInfo, max_ratio: int) -> bool:
     """Whether a member claims to inflate beyond ``max_ratio`` (a ZIP bomb's signature)."""
     return (info.file_size > RATIO_FLOOR
             and info.file_size > max_ratio * max(info.compress_size, 1))
+
+
+def _opened(path: Path) -> Any:
+    """The bundle's file, open for reading: read whole into memory when small (one read
+    instead of a seek and a read per member), else as a file."""
+    f = open(path, "rb")  # noqa: SIM115 (returned open; the caller closes it)
+    if os.fstat(f.fileno()).st_size > ZIP_IN_MEMORY:
+        return f
+    with f:
+        return io.BytesIO(f.read())
 
 
 def read_zip(path: Path, max_total: int = MAX_TOTAL,
@@ -473,11 +485,11 @@ def read_zip(path: Path, max_total: int = MAX_TOTAL,
     """
     bundle, problems, seen, total = Bundle(), [], set(), 0
     try:
-        with zipfile.ZipFile(path) as archive:
+        with _opened(path) as source, zipfile.ZipFile(source) as archive:
             infos = archive.infolist()
             if len(infos) > MAX_MEMBERS:
                 return bundle, ["bundle: too many members"]
-            if _outside_members(path, archive):
+            if _outside_members(source, archive):
                 return bundle, ["bundle: holds bytes outside its members"]
             if sum(info.file_size for info in infos) > max_total:
                 return bundle, ["bundle: too large"]

@@ -16,6 +16,7 @@ from ledger.store.log_port import LogBlock, LogEntryRow, StoredCheckpoint
 from ledger.store.postgres import PostgresEventStore, map_postgres_error
 
 SEQUENCER_LOCK = 0x4C4F4753  # "LOGS"
+LOG_CHANNEL = "ledger_log"  # NOTIFY'd with the new size as each batch commits
 
 
 async def _hashes(conn: Any, indexes: Sequence[int]) -> list[bytes]:
@@ -102,11 +103,15 @@ class PostgresBatch:
             "WITH tiles AS (INSERT INTO log_tiles (level, n, width, data) "
             "SELECT * FROM unnest($4::integer[], $5::bigint[], $6::integer[], $7::bytea[]) "
             "ON CONFLICT (level, n) DO UPDATE SET width = excluded.width, data = excluded.data "
-            "WHERE excluded.width > log_tiles.width) "
-            "INSERT INTO checkpoints (size, root, note) VALUES ($1, $2, $3)",
+            "WHERE excluded.width > log_tiles.width), "
+            "signed AS (INSERT INTO checkpoints (size, root, note) VALUES ($1, $2, $3)) "
+            # Delivered at commit to every process listening (ledger.store.postgres_leases):
+            # their read models follow a log grown by this process.
+            "SELECT pg_notify($8, $9)",
             checkpoint.size, checkpoint.root, checkpoint.note,
             [level for (level, _), _ in tiles], [n for (_, n), _ in tiles],
-            [width for _, (width, _) in tiles], [data for _, (_, data) in tiles])
+            [width for _, (width, _) in tiles], [data for _, (_, data) in tiles],
+            LOG_CHANNEL, str(checkpoint.size))
 
 
 class PostgresLogStore:

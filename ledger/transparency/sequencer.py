@@ -46,6 +46,7 @@ class Sequencer:
         self.poll_interval = poll_interval
         self._wake = asyncio.Event()
         self._grown = asyncio.Condition()
+        self.leading = False  # whether this process held the lead at its last try
         # Called after each batch that grew the log (the projection runners' poke).
         self.on_grown: list[Callable[[], None]] = []
 
@@ -58,7 +59,8 @@ class Sequencer:
 
         On a new, empty log the first step signs the checkpoint of size 0.
         """
-        if not await self.store.try_lead():
+        self.leading = await self.store.try_lead()
+        if not self.leading:
             return 0
         async with self.store.sequencing() as batch:
             size = await batch.size()
@@ -116,13 +118,14 @@ class Sequencer:
             while not stop.is_set():
                 self._wake.clear()  # pokes from now on wake the pause after this step
                 try:
-                    leading = await self.store.try_lead()
+                    leading = self.leading = await self.store.try_lead()
                     added = await self.step() if leading else 0
                 except VerificationError:
                     raise
                 except Exception as e:  # any other failure: resign, back off, retry
                     log.warning("sequencer step failed; resigning, retrying in %.0fs: %r",
                                 backoff, e)
+                    self.leading = False
                     await self._resign_quietly()
                     await _sleep_unless(stop, backoff)  # pokes must not shorten a back-off
                     backoff = min(backoff * 2, 30.0)
@@ -133,6 +136,7 @@ class Sequencer:
                 elif added < self.batch_size:
                     await self._pause(stop, self.poll_interval)
         finally:
+            self.leading = False
             await self._resign_quietly()
 
     async def _resign_quietly(self) -> None:

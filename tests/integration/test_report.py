@@ -144,6 +144,10 @@ def test_the_pdf_is_pdfa3_with_every_font_embedded_and_the_manifest_attached(
 
     reader = PdfReader(io.BytesIO(pdf))
     assert reader.attachments == {"manifest.json": [manifest]}
+    # the way from the catalogue to manifest.json is plain objects: a reader reaches the
+    # attachment without inflating the object stream that holds the rest of the document
+    assert reader.xref_objStm and not any(
+        number in reader.xref_objStm for _, number in reader.resolved_objects)
     catalog = reader.trailer["/Root"]
     (spec,) = [a.get_object() for a in catalog["/AF"]]
     assert spec["/AFRelationship"] == "/Source" and spec["/F"] == "manifest.json"

@@ -9,8 +9,11 @@ import hashlib
 from collections.abc import Sequence
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ledger.errors import InvalidInputError, VerificationError
+from ledger.tlog import proof_text
 from ledger.tlog.checkpoint import Checkpoint, format_checkpoint
 from ledger.tlog.hashing import hash_leaf
 from ledger.tlog.note import Signer, sign_note
@@ -189,3 +192,30 @@ def test_refuses_to_format_invalid_proof(
 
 def test_header_constant_is_the_specification_string() -> None:
     assert TLOG_PROOF_HEADER == "c2sp.org/tlog-proof@v1"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(min_value=0), st.integers(min_value=0, max_value=255),
+       st.sampled_from(["flip", "insert", "delete"]))
+def test_the_bulk_reader_accepts_only_what_the_line_reader_accepts_and_alike(
+        where: int, byte: int, how: str) -> None:
+    """``parse_tlog_proof`` reads the common shape in bulk (``_parse_common``) and anything
+    else line by line: on any change to a proof's bytes, the bulk reader either declines or
+    gives exactly what the line reader gives."""
+    hashes = [hashlib.sha256(bytes([i])).digest() for i in range(4)]
+    data = bytearray(format_tlog_proof(7, hashes, b"origin\n9\nroot\n\n- sig\n"))
+    at = where % (len(data) + 1)
+    if how == "flip" and at < len(data):
+        data[at] = byte
+    elif how == "insert":
+        data.insert(at, byte)
+    elif at < len(data):
+        del data[at]
+    fast = proof_text._parse_common(bytes(data))
+    try:
+        strict = proof_text._parse_by_line(bytes(data))
+    except InvalidInputError:
+        assert fast is None
+        return
+    assert fast is None or fast == strict
+    assert parse_tlog_proof(bytes(data)) == strict
