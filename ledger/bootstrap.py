@@ -23,6 +23,7 @@ from ledger.projections.board import BoardProjector
 from ledger.projections.runner import ProjectionRunner
 from ledger.runtime import Clock, Runtime, Storage
 from ledger.scheduler import Scheduler
+from ledger.service.cache import AggregateCache
 from ledger.service.ledger import Ledger
 from ledger.service.unit_of_work import utc_now
 from ledger.settings import Settings
@@ -122,6 +123,7 @@ def _ledger(settings: Settings, storage: Storage, sequencing: Sequencer, clock: 
     if calendar is None:
         calendar = WorkingCalendar.for_setting(settings.working_calendar, settings.time_zone)
     return Ledger(storage.store, on_append=sequencing.poke, keys=storage.principals,
+                  cache=AggregateCache(settings.aggregate_cache_size),
                   directory=storage.principals,
                   separation_of_duties=settings.separation_of_duties, calendar=calendar,
                   clock=clock, close_requires_confirmation=settings.close_requires_confirmation,

@@ -78,13 +78,15 @@ def or_default(default: object) -> BeforeValidator:
     return BeforeValidator(lambda value: default if value == "" else value)
 
 
-def whole_number(most: int) -> Callable[[object], object]:
-    """A variable holding a whole number from 1 to ``most`` (a value given in code passes)."""
+def whole_number(most: int, least: int = 1) -> Callable[[object], object]:
+    """A variable holding a whole number from ``least`` to ``most`` (a value given in code
+    passes)."""
     def parse(value: object) -> object:
         if not isinstance(value, str):
             return value
-        if not value.isascii() or not value.isdigit() or not 1 <= int(value) <= most:
-            raise ValueError(f"must be a whole number from 1 to {most}, not {value[:40]!r}")
+        if not value.isascii() or not value.isdigit() or not least <= int(value) <= most:
+            raise ValueError(f"must be a whole number from {least} to {most}, "
+                             f"not {value[:40]!r}")
         return int(value)
     return parse
 

@@ -181,6 +181,10 @@ class Settings(EnvSettings):
         10_000, validation_alias="LEDGER_READY_MAX_LAG")
     # LEDGER_WEBHOOK_*: where outbound webhooks may go, timeouts, retries, rotation grace
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
+    # LEDGER_AGGREGATE_CACHE_SIZE: aggregates each process keeps verified in memory (LRU;
+    # 0 keeps none)
+    aggregate_cache_size: Annotated[int, BeforeValidator(whole_number(10_000_000, 0))] = Field(
+        20_000, validation_alias="LEDGER_AGGREGATE_CACHE_SIZE")
 
     @model_validator(mode="after")
     def _link_lifetimes(self) -> Settings:

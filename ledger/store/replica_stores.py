@@ -101,6 +101,23 @@ class RoutedLogStore:
         async for tile in self.primary.iterate_tiles():
             yield tile
 
+    # The rest of the full audit (``ledger verify``) reads the primary too: one source.
+    async def read_tile_block(self, level: int, start: int,
+                              limit: int) -> list[tuple[int, int, bytes]]:
+        return await self.primary.read_tile_block(level, start, limit)
+
+    async def read_checkpoint_block(self, after: int, limit: int) -> list[StoredCheckpoint]:
+        return await self.primary.read_checkpoint_block(after, limit)
+
+    async def duplicate_entries(self, limit: int) -> list[tuple[int, int]]:
+        return await self.primary.duplicate_entries(limit)
+
+    async def stream_log_keys(self, stream_ids: Sequence[str], size: int) -> dict[str, int]:
+        return await self.primary.stream_log_keys(stream_ids, size)
+
+    async def indexes_of_positions(self, positions: Sequence[int]) -> dict[int, int]:
+        return await self.primary.indexes_of_positions(positions)
+
     async def log_id(self) -> str:
         return await self.route.read(lambda s: s.log_id(), self.primary, PostgresLogStore)
 
