@@ -44,6 +44,7 @@ from ledger.service import request_cases as rq
 from ledger.service import signer_cases as sc
 from ledger.service import template_cases as t
 from ledger.service.cache import AggregateCache
+from ledger.service.case_end import CaseLinks, revoke_links_of_ended_cases
 from ledger.service.context import Actor, RequestContext
 from ledger.service.idempotency import StoredResponses, check_same_request, scoped_idempotency_key
 from ledger.service.policy import LEDGER_ACTOR_ID
@@ -132,8 +133,10 @@ class Ledger:
                  calendar: WorkingCalendar | None = None,
                  clock: Callable[[], dt.datetime] = utc_now,
                  close_requires_confirmation: bool = True,
-                 auto_apply_checklists: bool = False) -> None:
+                 auto_apply_checklists: bool = False,
+                 links: CaseLinks | None = None) -> None:
         self.store = store
+        self.links = links  # a withdrawn or closed case's unused sign-in links are revoked
         self.separation_of_duties = separation_of_duties
         self.calendar = calendar  # None is the PRC's (ledger.service.item_flow)
         self.clock = clock
@@ -193,6 +196,8 @@ class Ledger:
             uow.remember()
             if events and self._on_append is not None:
                 self._on_append()
+            if events and self.links is not None:
+                await revoke_links_of_ended_cases(self.links, events, actor)
             return CommandOutcome(body, replayed=False, raw=record.response if record else b"")
         raise ConflictError("unreachable")  # pragma: no cover
 
