@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from tests.integration.http_fixtures import Api
 from tests.support.case_steps import apply
-from tests.support.console import Console, add_item, open_case
+from tests.support.console import Console, add_item, on_both_stores, open_case
 from tests.support.console_cases import clearance_case, item_ids
 from tests.support.console_tasks import caught_up
 
@@ -37,6 +37,7 @@ async def test_a_checklist_item_shows_its_english_label_in_english_and_its_title
     assert f'{LABEL} <span class="hint recorded-title" lang="zh">{EMAIL}</span>' in queue
 
 
+@on_both_stores
 async def test_my_tasks_titles_checklist_items_in_english_and_hand_titled_ones_as_entered(
         console: Console, site: Api) -> None:
     departure_id = await open_case(site)
