@@ -170,6 +170,8 @@ class ItemView(View):
     confirmed_by: str | None
     template_item_key: str | None = None
     submitted_by: str | None = None
+    submission_note: str = ""  # the giver's note on the current (or rejected) submission
+    criteria_label: str | None = None  # a built-in line's acceptance criteria in English
     satisfied_by: list[EvidenceRuleRecord] = []
     department_may_confirm_directly: bool = False
     # --- see api/signoff_views.py
@@ -203,6 +205,7 @@ class ItemView(View):
                    due_date=i.due_date, state=i.state, submissions=i.submissions,
                    evidence=[dict(e) for e in i.evidence], confirmed_by=i.confirmed_by,
                    template_item_key=i.template_item_key, submitted_by=i.submitted_by,
+                   submission_note=i.submission_note, criteria_label=i.criteria_label,
                    satisfied_by=[dict(r) for r in i.satisfied_by],
                    department_may_confirm_directly=i.department_may_confirm_directly,
                    **_flow(i, today), **signoff_fields(i), urgent=i.urgent,

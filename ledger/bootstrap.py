@@ -124,7 +124,7 @@ def _ledger(settings: Settings, storage: Storage, sequencing: Sequencer, clock: 
         calendar = WorkingCalendar.for_setting(settings.working_calendar, settings.time_zone)
     return Ledger(storage.store, on_append=sequencing.poke, keys=storage.principals,
                   cache=AggregateCache(settings.aggregate_cache_size),
-                  directory=storage.principals,
+                  directory=storage.principals, links=storage.principals,
                   separation_of_duties=settings.separation_of_duties, calendar=calendar,
                   clock=clock, close_requires_confirmation=settings.close_requires_confirmation,
                   auto_apply_checklists=settings.auto_apply_checklists,

@@ -33,10 +33,11 @@ from ledger.errors import (
     TooLargeError,
 )
 from ledger.store.blob_port import CHUNK_BYTES
-from web.keys import ACTOR
+from web.keys import ACTOR, CATALOGUES, LOCALE
 from web.render import problem_text, render
 from web.security import form_stream, streamed_form
 from web.session import signed_in
+from web.verify_lines import STATUS_LABELS, translate_line
 from web.verify_view import BundleCheck, check_bundle
 
 routes = web.RouteTableDef()
@@ -73,8 +74,22 @@ async def _page(request: web.Request, status: int = 200, result: BundleCheck | N
         checkpoint, signed_at = None, None
     return render(request, "verify/verify.html", status=status, checkpoint=checkpoint,
                   signed_at=signed_at, keys=key_views(_keys(request)),
-                  result=result, error=error, name=name, may_check=ACTOR in request,
+                  result=result, said=_said(request, result), error=error, name=name,
+                  may_check=ACTOR in request,
                   max_mb=request.app[RUNTIME].settings.console_verify_max_bytes >> 20)
+
+
+def _said(request: web.Request, result: BundleCheck | None) -> dict[str, object]:
+    """The result's lines in the reader's language (web.verify_lines): each part's status
+    and finding, the failed parts' findings, and the last line."""
+    if result is None:
+        return {}
+    gettext = request.app[CATALOGUES].translations[request[LOCALE]].gettext
+    return {"parts": [{"status": p.status, "label": gettext(STATUS_LABELS[p.status])
+                       if p.status in STATUS_LABELS else p.status,
+                       "text": translate_line(p.message, gettext)} for p in result.parts],
+            "failed": [translate_line(p.message, gettext) for p in result.failed],
+            "summary": translate_line(result.summary, gettext)}
 
 
 def _keys(request: web.Request) -> list[str]:

@@ -29,7 +29,8 @@ STREAM_CLASSES: dict[str, type[Aggregate]] = {
 # Fields written only when they differ from their default, so the entries of an item that
 # uses no signers, lines, handover details or management module are byte for byte as before.
 OMITTED_WHEN_DEFAULT: dict[str, JSONObject] = {
-    "ItemCreated": {"signers": None, "signers_in_order": False, "module": None},
+    "ItemCreated": {"signers": None, "signers_in_order": False, "module": None,
+                    "criteria_label": None},
     "ItemSubmitted": {"lines": None, "how": None, "urgent": False},
     "ItemConfirmed": {"signer": None, "acknowledged": None, "how": None},
     "ItemRejected": {"signer": None, "rejected_lines": None, "acknowledged": None},

@@ -119,12 +119,14 @@ class HandoverItem(Aggregate):
         escalate_to: str | None = None,
         urgent: bool = False,
         module: str | None = None,  # one of MODULES (management checklists)
+        criteria_label: str | None = None,  # a built-in line's criteria in English
     ) -> None:
         self.departure_id = departure_id
         self.category = category
         self.title = title
         self.label = label
         self.acceptance_criteria = acceptance_criteria
+        self.criteria_label = criteria_label
         self.giver_id = giver_id
         self.receiver = receiver
         self.mandatory = mandatory
@@ -148,6 +150,7 @@ class HandoverItem(Aggregate):
         self.uploaded_as: dict[str, frozenset[tuple[str, str]]] = {}  # every (name, type)
         self.confirmed_by: str | None = None
         self.submitted_by: str | None = None
+        self.submission_note = ""  # the giver's note on the current (or rejected) submission
         self.reassigned_by: str | None = None
         self.last_decision_reason: str | None = None
         # signer slots (none: the receiver alone), the sign-offs of the
@@ -220,6 +223,7 @@ class HandoverItem(Aggregate):
         self.state = "submitted"
         self.submissions = submission
         self.submitted_by = by
+        self.submission_note = note
         self.evidence = evidence
         # every submission is signed afresh, line by line
         self.signoffs = {}

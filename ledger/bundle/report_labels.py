@@ -144,6 +144,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "confirmation_sha256": ("交接确认书 SHA-256", "handover confirmation SHA-256"),
     "confirmed": ("已确认", "confirmed"),
     "content_hash": ("内容哈希", "content hash"),
+    "criteria_label": ("验收标准（英文）", "acceptance criteria in English"),
     "department_may_confirm_directly": ("部门可直接确认", "department may confirm directly"),
     "departure_id": ("离职单", "departure"),
     "details": ("详情", "details"),

@@ -41,15 +41,22 @@ async def _item_rows(store: ProjectionStore, t: dict[str, str],
     marks = ", ".join(f"${n}" for n in range(1, len(ids) + 1))
     return await store.fetch(
         "SELECT DISTINCT i.item_id, i.departure_id, i.title, i.state, i.giver_id, i.due_date, "
-        "i.rejected_at, i.submitted_at, i.pending_signers, i.questions_to, i.urgent, "
+        "i.rejected_at, i.submitted_at, i.pending_signers, i.questions_to, i.urgent, i.doc, "
         f"d.state AS case_state, d.leaver_name FROM {t['parties']} p JOIN {t['items']} i "
         f"ON i.item_id = p.item_id JOIN {t['departures']} d ON d.departure_id = i.departure_id "
         f"WHERE p.party IN ({marks}) AND i.open = 1 AND d.open = 1", *ids)
 
 
+def _label(row: dict[str, Any]) -> str:
+    """A built-in checklist line's English title ("" for an item HR or a caller titled):
+    readers in another language than the recorded title's see it (the board's ``label``)."""
+    return str(orjson.loads(row["doc"]).get("label") or "")
+
+
 def _item_actions(row: dict[str, Any], ids: set[str]) -> list[dict[str, Any]]:
     found = []
-    item = {"item_id": row["item_id"], "title": row["title"], "due_date": row["due_date"]}
+    item = {"item_id": row["item_id"], "title": row["title"], "label": _label(row),
+            "due_date": row["due_date"]}
     if row["giver_id"] in ids and row["state"] == "open" and (
             row["case_state"] in ACCEPTED or row["urgent"]):
         found.append(_entry("submit", row, row["due_date"], **item))
@@ -90,7 +97,8 @@ async def _waive_actions(store: ProjectionStore, principals: PrincipalStore,
                          t: dict[str, str], actor: Actor) -> list[dict[str, Any]]:
     """Mandatory open items of the HR owner's cases whose receiver is no longer active."""
     rows = await store.fetch(
-        f"SELECT i.item_id, i.departure_id, i.title, i.receiver, i.due_date, d.leaver_name "
+        f"SELECT i.item_id, i.departure_id, i.title, i.receiver, i.due_date, i.doc, "
+        "d.leaver_name "
         f"FROM {t['items']} i JOIN {t['departures']} d ON d.departure_id = i.departure_id "
         "WHERE d.open = 1 AND d.hr_owner_id = $1 AND i.open = 1 AND i.mandatory = 1 "
         "AND i.receiver NOT LIKE 'dept:%'", actor.id)
@@ -98,7 +106,8 @@ async def _waive_actions(store: ProjectionStore, principals: PrincipalStore,
     for row in rows:
         if not await _active(principals, row["receiver"]):
             found.append(_entry("waive", row, row["due_date"], item_id=row["item_id"],
-                                title=row["title"], receiver=row["receiver"]))
+                                title=row["title"], label=_label(row),
+                                receiver=row["receiver"]))
     return found
 
 
@@ -160,14 +169,15 @@ async def department_queue(store: ProjectionStore, actor: Actor, department: str
     rows = await store.fetch(
         "SELECT i.item_id, i.departure_id, i.title, i.state, i.giver_id, i.receiver, "
         "i.due_date, i.rejected_at, i.submitted_at, i.pending_signers, i.questions_to, "
-        f"i.urgent, d.state AS case_state, d.leaver_name FROM {t['items']} i JOIN "
+        f"i.urgent, i.doc, d.state AS case_state, d.leaver_name FROM {t['items']} i JOIN "
         f"{t['departures']} d ON d.departure_id = i.departure_id WHERE i.open = 1 AND "
         f"d.open = 1 AND i.item_id IN (SELECT item_id FROM {t['parties']} WHERE party = $1 "
         f"UNION SELECT item_id FROM {t['items']} WHERE receiver = $1)", queue)
     entries = [a for row in rows for a in _item_actions(row, {queue})]
     waiting = {a["item_id"] for a in entries}
     entries += [_entry("awaiting_giver", row, row["due_date"], item_id=row["item_id"],
-                       title=row["title"], due_date=row["due_date"], state=row["state"])
+                       title=row["title"], label=_label(row), due_date=row["due_date"],
+                       state=row["state"])
                 for row in rows if row["item_id"] not in waiting]
     entries.sort(key=_oldest_first)
     return {"position": where.position, "department": department, "items": entries}

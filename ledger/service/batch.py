@@ -100,7 +100,7 @@ async def run_batch(ledger: Ledger, commands: Sequence[tuple[c.Model, str | None
         results[n] = _outcome(body, key, pending)
         pending.events.extend(events)
         pending.decided.append(n)
-    if not await _commit(ledger, staged, pending, results):
+    if not await _commit(ledger, staged, pending, results, actor):
         return await _one_by_one(ledger, commands, actor, context)
     return [r if r is not None else ConflictError("the command was not run") for r in results]
 
@@ -119,7 +119,7 @@ def _keys(commands: Sequence[tuple[c.Model, str | None]], actor: Actor,
 
 
 async def _commit(ledger: Ledger, staged: Staging, pending: _Pending,
-                  results: Results) -> bool:
+                  results: Results, actor: Actor) -> bool:
     """Append what the batch decided; False when another writer got there first (nothing
     was appended: the batch is to run one by one)."""
     if pending.events or pending.records:
@@ -135,8 +135,7 @@ async def _commit(ledger: Ledger, staged: Staging, pending: _Pending,
                 results[n] = e
             return True
     _remember(ledger, staged)
-    if pending.events:
-        ledger.appended(len(pending.events))
+    await ledger.committed(pending.events, actor)
     return True
 
 

@@ -77,6 +77,7 @@ async def apply_checklist(uow: UnitOfWork, departure: Departure, template: Templ
             signers=signers or None, signers_in_order=spec.get("signers_in_order") is True,
             urgent=spec.get("urgent") is True,
             module=str(spec["module"]) if spec.get("module") is not None else None,
+            criteria_label=str(spec["criteria_label"]) if spec.get("criteria_label") else None,
             **resolve_line(spec, {str(template.items[k]["key"]): v for k, v in created.items()},
                            existing),
         )

@@ -400,6 +400,8 @@ class TemplateItem(Model):
     title: Annotated[str, StringConstraints(min_length=1, max_length=80)]
     label: Annotated[str, StringConstraints(max_length=80)]
     acceptance_criteria: Annotated[str, StringConstraints(max_length=300)]
+    # the criteria in English, for the console's en pages (the recorded text is the above)
+    criteria_label: Annotated[str, StringConstraints(max_length=1000)] = ""
     receiver: Literal["successor", "manager", "hr", "dept:it", "dept:finance", "dept:admin",
                       "leaver"]
     mandatory: Bool

@@ -44,6 +44,7 @@ from ledger.service import request_cases as rq
 from ledger.service import signer_cases as sc
 from ledger.service import template_cases as t
 from ledger.service.cache import AggregateCache
+from ledger.service.case_end import CaseLinks, revoke_links_of_ended_cases
 from ledger.service.context import Actor, RequestContext
 from ledger.service.idempotency import StoredResponses, check_same_request, scoped_idempotency_key
 from ledger.service.policy import LEDGER_ACTOR_ID
@@ -134,9 +135,11 @@ class Ledger:
                  clock: Callable[[], dt.datetime] = utc_now,
                  close_requires_confirmation: bool = True,
                  auto_apply_checklists: bool = False,
-                 on_appended: Callable[[int], None] | None = None) -> None:
+                 on_appended: Callable[[int], None] | None = None,
+                 links: CaseLinks | None = None) -> None:
         self.store = store
         self._on_appended = on_appended  # how many events each commit added (metrics)
+        self.links = links  # a withdrawn or closed case's unused sign-in links are revoked
         self.separation_of_duties = separation_of_duties
         self.calendar = calendar  # None is the PRC's (ledger.service.item_flow)
         self.clock = clock
@@ -181,8 +184,7 @@ class Ledger:
                     continue
                 raise
             uow.remember()
-            if events:
-                self.appended(len(events))
+            await self.committed(events, actor)
             return CommandOutcome(body, replayed=False, raw=record.response if record else b"")
         raise ConflictError("unreachable")  # pragma: no cover
 
@@ -224,6 +226,14 @@ class Ledger:
         uow.check_expectations()
         events = uow.collect(actor, context)
         return events, _body(command, result, events)
+
+    async def committed(self, events: Sequence[NewEvent], actor: Actor) -> None:
+        """After ``actor``'s command(s) committed ``events``: the sequencer and the metrics are
+        told, and a case they withdrew or closed has its unused sign-in links revoked."""
+        if events:
+            self.appended(len(events))
+            if self.links is not None:
+                await revoke_links_of_ended_cases(self.links, events, actor)
 
     def appended(self, count: int) -> None:
         """Tell the sequencer that ``count`` events were appended (and the metrics)."""

@@ -194,6 +194,21 @@ class PostgresPrincipalStore:
         return await self._revoke("principal_keys", "key_id", principal_id, key_id,
                                   "key_revoked", by)
 
+    async def revoke_case_sign_in_links(self, departure_id: str, by: Actor) -> list[str]:
+        try:
+            async with self.pool.acquire() as conn, conn.transaction():
+                rows = await conn.fetch(
+                    "UPDATE sign_in_links SET revoked = TRUE WHERE departure_id = $1 "
+                    "AND used_at IS NULL AND NOT revoked RETURNING link_id, principal_id",
+                    departure_id)
+                found = sorted((r["link_id"], r["principal_id"]) for r in rows)
+                await conn.executemany(_RECORD, [(principal_id, "sign_in_link_revoked",
+                                                  link_id, by.id, by.role)
+                                                 for link_id, principal_id in found])
+                return [link_id for link_id, _ in found]
+        except asyncpg.PostgresError as e:
+            raise map_postgres_error(e) from e
+
     async def history(self, principal_id: str) -> list[HistoryEntry]:
         rows = await self._fetch(
             "SELECT seq, principal_id, action, subject, actor_id, actor_role, at, method "

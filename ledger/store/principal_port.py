@@ -100,3 +100,8 @@ class PrincipalStore(Protocol):
     async def revoke_sign_in_link(self, principal_id: str, link_id: str, by: Actor) -> bool:
         """Revoke one unused link of this principal, recording who did it; False if it was
         already used or revoked. NotFoundError if the principal has no link with this id."""
+
+    async def revoke_case_sign_in_links(self, departure_id: str, by: Actor) -> list[str]:
+        """Revoke every link sent for departure ``departure_id`` that is neither used nor
+        revoked (its case was withdrawn or closed), recording each revocation in its
+        principal's history as done by ``by``, in one transaction; the link ids revoked."""

@@ -179,6 +179,16 @@ class SQLitePrincipalStore:
             await _record(db, principal_id, "key_revoked", key_id, by)
             return True
 
+    async def revoke_case_sign_in_links(self, departure_id: str, by: Actor) -> list[str]:
+        async with self.events.transaction() as db:
+            rows = list(await db.execute_fetchall(
+                "UPDATE sign_in_links SET revoked = TRUE WHERE departure_id = ? "
+                "AND used_at IS NULL AND NOT revoked RETURNING link_id, principal_id",
+                (departure_id,)))
+            for link_id, principal_id in sorted(rows):
+                await _record(db, principal_id, "sign_in_link_revoked", link_id, by)
+            return sorted(r[0] for r in rows)
+
     async def history(self, principal_id: str) -> list[HistoryEntry]:
         rows = await self.events.fetch(
             "SELECT seq, principal_id, action, subject, actor_id, actor_role, at, method "

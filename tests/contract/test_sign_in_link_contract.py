@@ -99,3 +99,21 @@ async def test_the_database_refuses_to_rewrite_the_record_of_a_link_use(
         with pytest.raises(Exception, match="append-only"):  # either driver's error
             await operator.try_sql(sql)
     assert len(await principals.history("zhao.min")) == 2
+
+
+async def test_a_cases_unused_links_are_revoked_together_and_each_recorded(
+        principals: PrincipalStore) -> None:
+    unused_hash, unused = await issue_link(principals)
+    used_hash, used = await issue_link(principals)
+    assert await principals.redeem_sign_in_link(used_hash, NOW, None, None) is not None
+    _, other = await issue_link(principals, departure="d-2")
+    assert await principals.revoke_case_sign_in_links("d-1", HR) == [unused.link_id]
+    assert await principals.revoke_case_sign_in_links("d-1", HR) == []
+    assert await principals.redeem_sign_in_link(unused_hash, NOW, None, None) is None
+    states = {link.link_id: link.state_at(NOW) for link in
+              await principals.list_sign_in_links("zhao.min")}
+    assert states == {unused.link_id: "revoked", used.link_id: "used", other.link_id: "unused"}
+    assert [(e.action, e.subject, e.actor_id, e.actor_role)
+            for e in await principals.history("zhao.min")
+            if e.action == "sign_in_link_revoked"] == [
+        ("sign_in_link_revoked", unused.link_id, "hr.sun", "hr")]

@@ -16,6 +16,8 @@ from ledger.service.context import RequestContext
 from ledger.service.sign_in_link_cases import redeem_sign_in_link
 from ledger.sign_in_link import LINK_PATH
 from tests.integration.http_fixtures import Api, departure_body
+from tests.support.case_steps import add_item
+from tests.support.confirmation import sign_confirmation_over_http
 
 LINKS = "/v1/principals/{}/sign-in-links"
 PHONE = RequestContext(ip="192.0.2.8", user_agent="Mozilla/5.0 (iPhone)", auth="link")
@@ -163,7 +165,39 @@ async def test_a_draft_or_pending_or_withdrawn_case_never_carries_a_link(api: Ap
     assert "withdrawn" in gone.problem(422)["detail"]
     assert (await api.post(LINKS.format("wang.lei"), "hr.sun", json={})).status == 404
     assert [k["state"] for k in (await api.get(LINKS.format("wang.lei"),
-                                               "admin")).json()["links"]] == ["unused"]
+                                               "admin")).json()["links"]] == ["revoked"]
+
+
+async def test_withdrawing_or_closing_a_case_revokes_its_unused_links_and_records_it(
+        api: Api) -> None:
+    withdrawn, closed, still_open = await start(api), await start(api), await start(api)
+    gone = await issue(api, "wang.lei", departure_id=withdrawn)
+    spent = await issue(api, "li.qiang", departure_id=withdrawn)
+    await redeem_sign_in_link(api.runtime.principals, secret_of(spent), PHONE)
+    ended = await issue(api, "wang.lei", departure_id=closed)
+    kept = await issue(api, "wang.lei", departure_id=still_open)
+    reply = await api.post(f"/v1/departures/{withdrawn}/withdraw", "hr.sun",
+                           json={"reason": "stays"})
+    assert reply.status == 200, reply.body
+    waived = await add_item(api, closed)  # handing over, then nothing left to do
+    assert (await api.post(f"/v1/items/{waived}/waive", "hr.sun",
+                           json={"reason": "not needed"})).status == 200
+    await sign_confirmation_over_http(api, closed)
+    assert (await api.post(f"/v1/departures/{closed}/close", "hr.sun")).status == 200
+    for refused in (gone, ended):
+        with pytest.raises(UnauthenticatedError):
+            await redeem_sign_in_link(api.runtime.principals, secret_of(refused), PHONE)
+    states = {k["link_id"]: k["state"] for who in ("wang.lei", "li.qiang") for k in (
+        await api.get(LINKS.format(who), "admin")).json()["links"]}
+    assert states == {gone["link"]["link_id"]: "revoked", spent["link"]["link_id"]: "used",
+                      ended["link"]["link_id"]: "revoked", kept["link"]["link_id"]: "unused"}
+    history = (await api.get("/v1/principals/wang.lei/history", "wang.lei")).json()["entries"]
+    assert [(e["action"], e["subject"], e["actor_id"], e["actor_role"]) for e in history
+            if e["action"] == "sign_in_link_revoked"] == [
+        ("sign_in_link_revoked", gone["link"]["link_id"], "hr.sun", "hr"),
+        ("sign_in_link_revoked", ended["link"]["link_id"], "hr.sun", "hr")]
+    principal = await redeem_sign_in_link(api.runtime.principals, secret_of(kept), PHONE)
+    assert principal.id == "wang.lei"
 
 
 async def test_operators_issue_for_anyone_unprivileged_within_the_lifetime_limits(
@@ -215,3 +249,17 @@ async def test_the_cli_prints_a_link_once_and_the_history_names_it(
     assert code == 2 and "LEDGER_PUBLIC_URL" in err
     code, _, err = await ledger("sign-in-link", "hr.zhou", "--base-url", "https://l.example")
     assert code == 2 and "no sign-in link for a principal holding the role(s) hr" in err
+
+
+async def test_a_case_withdrawn_in_a_batch_revokes_its_unused_links_too(api: Api) -> None:
+    withdrawn = await start(api)
+    gone = await issue(api, "wang.lei", departure_id=withdrawn)
+    reply = await api.post("/v1/commands", "hr.sun", json={"commands": [{"command": {
+        "type": "withdraw_departure", "departure_id": withdrawn, "reason": "stays"}}]})
+    assert [r["status"] for r in reply.json()["results"]] == [200], reply.body
+    with pytest.raises(UnauthenticatedError):
+        await redeem_sign_in_link(api.runtime.principals, secret_of(gone), PHONE)
+    history = (await api.get("/v1/principals/wang.lei/history", "wang.lei")).json()["entries"]
+    assert [(e["action"], e["subject"], e["actor_id"]) for e in history
+            if e["action"] == "sign_in_link_revoked"] == [
+        ("sign_in_link_revoked", gone["link"]["link_id"], "hr.sun")]

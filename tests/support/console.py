@@ -10,10 +10,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+import pytest
 
 from tests.integration.http_fixtures import Api, Reply
 from tests.support.case_steps import add_item, approved
 
+# A console test that runs on each store (tests/e2e/console/conftest.py's ``site_url``).
+on_both_stores = pytest.mark.parametrize("site_url", ["sqlite", "postgres"], indirect=True)
 CSRF_FIELD = re.compile(r'name="csrf" value="([0-9a-f]+)"')
 
 

@@ -21,19 +21,23 @@ EMAIL_ITEM = "停用企业邮箱并设置转交"  # the clearance checklist's it
 async def following(api: Api, every: float = 0.02) -> AsyncIterator[None]:
     """Sequence and project what is written, every ``every`` seconds, until the block ends
     (a page that waits for a command's event then finds it on the board)."""
+    stop = asyncio.Event()
+
     async def loop() -> None:
-        while True:
+        while not stop.is_set():
             await api.sequence()
             await api.runtime.board.catch_up()
-            await asyncio.sleep(every)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), every)
 
     task = asyncio.create_task(loop())
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        # stopped between two rounds, never cancelled inside one: a cancellation landing
+        # in a SQLite COMMIT leaves its ROLLBACK failing ("no transaction is active")
+        stop.set()
+        await task
 
 
 async def caught_up(api: Api) -> None:

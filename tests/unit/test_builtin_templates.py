@@ -17,6 +17,7 @@ TEMPLATE_KEYS = {"sales", "technical", "admin", "finance", "management", "cleara
 ROLE_FAMILY_KEYS = TEMPLATE_KEYS - {"clearance"}
 TOP_LEVEL_FIELDS = {"key", "role_family", "name", "label", "items"}
 ITEM_FIELDS = {
+    "criteria_label",  # the criteria in English, for the console's en pages
     "key",
     "category",
     "title",
@@ -44,6 +45,7 @@ SIGNERS = RECEIVERS | {"receiver"}
 OPTIONAL_ITEM_FIELDS = {"satisfied_by", "department_may_confirm_directly", "giver", "signers",
                         "signers_in_order", "requires", "confirm_within_working_days",
                         "escalate_to", "urgent", "module"}
+MAX_CRITERIA_LABEL = 1000
 PRIORITIES = {"low", "normal", "high", "critical"}
 MANAGEMENT_MODULES = {
     "strategy": "strategy-",
@@ -135,6 +137,8 @@ def _assert_valid_item(item: Any, where: str) -> None:
     _assert_text(item["label"], MAX_LABEL, f"{where}.label", chinese=False)
     criteria = item["acceptance_criteria"]
     _assert_text(criteria, MAX_CRITERIA, f"{where}.acceptance_criteria", chinese=True)
+    _assert_text(item["criteria_label"], MAX_CRITERIA_LABEL, f"{where}.criteria_label",
+                 chinese=False)
     assert item["receiver"] in RECEIVERS, f"{where}.receiver {item['receiver']!r}"
     assert type(item["mandatory"]) is bool, f"{where}.mandatory must be a boolean"
     assert item["priority"] in PRIORITIES, f"{where}.priority {item['priority']!r}"

@@ -1,5 +1,6 @@
-"""The console's tests: one real site (API and console) per test on SQLite, served on
-127.0.0.1 with the cast; a console client; the browser (tests/support/browser.py)."""
+"""The console's tests: one real site (API and console) per test, served on 127.0.0.1 with
+the cast; a console client; the browser (tests/support/browser.py). The site is on SQLite;
+a test marked ``on_both_stores`` (tests/support/console.py) runs on PostgreSQL as well."""
 
 from __future__ import annotations
 
@@ -14,9 +15,19 @@ from tests.support.console import Console, console_session
 
 
 @pytest.fixture
-async def site(tmp_path: Path) -> AsyncIterator[Api]:
-    """The whole site on a fresh SQLite database."""
-    async with serve(f"sqlite:///{tmp_path}/l.db", tmp_path) as served:
+def site_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh database: SQLite, or the store a test's ``on_both_stores`` names (a
+    PostgreSQL database of its own)."""
+    if getattr(request, "param", "sqlite") == "sqlite":
+        return f"sqlite:///{tmp_path}/l.db"
+    dsn: str = request.getfixturevalue("pg_dsn")
+    return dsn
+
+
+@pytest.fixture
+async def site(site_url: str, tmp_path: Path) -> AsyncIterator[Api]:
+    """The whole site on ``site_url``."""
+    async with serve(site_url, tmp_path) as served:
         yield served
 
 

@@ -15,7 +15,7 @@ from tests.integration.http_fixtures import Api
 from tests.support.browser import follow, screenshot, serious_violations, signed_in_page
 from tests.support.case_steps import add_item
 from tests.support.confirmation import sign_confirmation_over_http
-from tests.support.console import open_case
+from tests.support.console import on_both_stores, open_case
 
 
 async def _narrow(page: Page) -> None:
@@ -23,6 +23,7 @@ async def _narrow(page: Page) -> None:
     assert width <= 390, f"the page is {width} px wide on a 390 px screen"
 
 
+@on_both_stores
 async def test_hr_follows_a_case_live_acts_on_it_and_closes_it(browser: Browser,
                                                                site: Api) -> None:
     departure_id = await open_case(site)

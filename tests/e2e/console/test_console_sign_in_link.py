@@ -13,7 +13,7 @@ from playwright.async_api import Browser
 
 from tests.integration.http_fixtures import Api, serve
 from tests.support.browser import follow, new_context, screenshot, serious_violations
-from tests.support.console import Console, console_session, csrf_of, open_case
+from tests.support.console import Console, console_session, csrf_of, on_both_stores, open_case
 
 LINKS = "/v1/principals/{}/sign-in-links"
 
@@ -95,6 +95,7 @@ async def test_refused_links_count_as_failed_sign_ins_of_the_address(limited: Ap
         assert link.used_at is None and not link.revoked
 
 
+@on_both_stores
 async def test_a_leaver_on_a_phone_signs_in_by_the_link_hr_sent(browser: Browser,
                                                                   site: Api) -> None:
     path = await send_link(site)

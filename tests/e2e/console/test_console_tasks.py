@@ -148,3 +148,19 @@ async def test_a_streamed_form_field_past_its_limit_is_refused_and_nothing_is_su
     status, page = await submit_files(console, item_id, [], note="备" * 30_000)  # 90 KB
     assert status == 422 and "a form field is too long" in page
     assert (await site.runtime.ledger.load(HandoverItem, item_id)).state == "open"
+
+
+async def test_the_receiver_reads_the_givers_note_on_the_item_page(
+        console: Console, site: Api) -> None:
+    _, item_id = await case_with_item(site)
+    await console.sign_in("wang.lei")
+    status, _ = await submit_files(console, item_id, [("客户.txt", b"hello")],
+                                   note="华南客户的联系人在第二页")
+    assert status == 303
+    assert (await site.get(f"/v1/items/{item_id}", "zhao.min")).json()[
+        "submission_note"] == "华南客户的联系人在第二页"
+    await console.sign_in("zhao.min")
+    page = (await console.get(f"/console/items/{item_id}",
+                              headers={"Accept-Language": "en"})).body.decode()
+    assert ('<p class="giver-note"><strong>Note from wang.lei:</strong> '
+            '<span class="said">华南客户的联系人在第二页</span></p>') in page

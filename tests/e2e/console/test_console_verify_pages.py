@@ -4,6 +4,8 @@ and /log/key are public), and, for a signed-in principal, a bundle checked part 
 
 from __future__ import annotations
 
+import re
+
 import aiohttp
 
 from ledger.bundle.report_verify import key_views
@@ -25,7 +27,7 @@ async def exported_bundle(site: Api) -> bytes:
 
 
 async def upload(console: Console, data: bytes, *, token: str | None = None,
-                 csrf_first: bool = True) -> Reply:
+                 csrf_first: bool = True, lang: str = "en") -> Reply:
     """POST ``data`` as the ``bundle`` field, the page's CSRF token first (or ``token``)."""
     if token is None:
         token = csrf_of((await console.get(VERIFY)).body)
@@ -35,7 +37,7 @@ async def upload(console: Console, data: bytes, *, token: str | None = None,
     form.add_field("bundle", data, filename="bundle.zip", content_type="application/zip")
     if not csrf_first:
         form.add_field("csrf", token)
-    return await console.request("POST", VERIFY, data=form, headers={"Accept-Language": "en"})
+    return await console.request("POST", VERIFY, data=form, headers={"Accept-Language": lang})
 
 
 async def test_anyone_reads_the_checkpoint_and_the_keys_with_their_fingerprints(
@@ -78,7 +80,7 @@ async def test_a_tampered_bundle_fails_naming_the_changed_entry(console: Console
     page = reply.body.decode()
     verdict = page.split('<section class="verdict ')[1].split("</section>")[0]
     assert verdict.startswith("fail") and "FAIL: the bundle does not verify" in verdict
-    assert f"<li><strong>{entry}</strong>: SHA-256 differs from the manifest</li>" in verdict
+    assert f"<li>{entry}: SHA-256 differs from the manifest</li>" in verdict
     assert "<samp>FAIL: 1 problem(s)</samp>" in verdict
 
 
@@ -153,3 +155,27 @@ async def test_a_zip_bomb_is_refused_at_once_and_the_checks_are_capped_per_proce
         writer.close()
     await asyncio.sleep(0.5)
     assert (await upload(console, b"PK\3\4 not really a zip", token=token)).status == 200
+
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+async def test_in_chinese_every_check_line_and_the_verdict_are_translated(
+        console: Console, site: Api) -> None:
+    bundle = await exported_bundle(site)
+    await console.sign_in("legal.x")
+    page = (await upload(console, bundle, lang="zh")).body.decode()
+    lines = re.findall(r'<span class="status">(.*?)</span> <span class="what">(.*?)</span>',
+                       page.split('<ol class="check-lines">')[1].split("</ol>")[0])
+    assert len(lines) > 5
+    for status, text in lines:
+        assert status == "通过" and CJK.search(text), text  # none left in English
+    assert any(text.startswith("案件：离职单状态“已结案”") for _, text in lines)
+    assert "<samp>通过：离职单 " in page and "的最终版证据包" in page
+    members = open_members(bundle)
+    entry = next(p for p in members if p.startswith("entries/"))
+    members[entry] = members[entry].replace(b'"', b"'", 1)
+    failed = (await upload(console, zip_bytes(members), lang="zh")).body.decode()
+    verdict = failed.split('<section class="verdict ')[1].split("</section>")[0]
+    assert f"<li>{entry}：SHA-256 与清单不符</li>" in verdict
+    assert "<samp>未通过：1 个问题</samp>" in verdict
