@@ -61,8 +61,9 @@ async def show(request: web.Request, departure_id: UUID, *, status: int = 200,
     view["rows"] = item_rows(view["categories"], view["overdue_ids"], ITEM_STATE_LABELS,
                              DECISION_LABELS, words)
     view["blocking_rows"] = blocking_rows(view["blocking"], ITEM_STATE_LABELS, words)
-    view["options"] = item_options(view["open_items"])
-    view["chosen_options"] = item_options(view["open_items"], (form or {}).get("item", ""))
+    view["options"] = item_options(view["open_items"], words)
+    view["chosen_options"] = item_options(view["open_items"], words,
+                                          (form or {}).get("item", ""))
     return render(request, "departure/page.html", status=status, **view,
                   problem=problem, failed=failed, form=form or {},
                   item_states=ITEM_STATE_LABELS, categories_labels=CATEGORY_LABELS,

@@ -34,13 +34,19 @@ class Words:
     translations: Translations
     day: Callable[[Any], str]
     moment: Callable[[Any], str]
+    lang: str = "zh"
 
     @classmethod
     def of(cls, request: web.Request) -> Words:
         lang = request[LOCALE]
         catalogues = request.app[CATALOGUES]
         return cls(catalogues.translations[lang], functools.partial(local_date, lang=lang),
-                   functools.partial(local_time, lang=lang, zone=catalogues.zone))
+                   functools.partial(local_time, lang=lang, zone=catalogues.zone), lang)
+
+    def title_of(self, item: Mapping[str, Any]) -> str:
+        """An item's title in a list: in English, a built-in item's English label."""
+        label = item.get("label")
+        return str(label) if self.lang == "en" and label else str(item["title"])
 
     def text(self, *messages: str) -> dict[str, str]:
         """``messages`` translated (each msgid → its text, still with its placeholders)."""
@@ -95,13 +101,13 @@ def blocking_rows(blocking: list[dict[str, Any]], states: Mapping[str, str],
     """The mandatory items that hold the close, each named with its receiver and state."""
     labels, text = words.labels(states), words.translations.gettext(BLOCKING)
     return [Markup(text % {  # noqa: S704 (every value escaped into the translated text)
-        "title": escape(i["title"]), "receiver": escape(i["receiver"]),
+        "title": escape(words.title_of(i)), "receiver": escape(i["receiver"]),
         "state": labels.get(i["state"]) or escape(i["state"])}) for i in blocking]
 
 
-def item_options(items: list[dict[str, Any]], chosen: str = "") -> Markup:
+def item_options(items: list[dict[str, Any]], words: Words, chosen: str = "") -> Markup:
     """The ``<option>``s of an item list (title · receiver), ``chosen`` selected: made once
     for the page's three forms that choose an item."""
     return Markup("".join(  # noqa: S704 (every value escaped)
         f'<option value="{escape(i["id"])}"{" selected" if i["id"] == chosen else ""}>'
-        f'{escape(i["title"])} · {escape(i["receiver"])}</option>' for i in items))
+        f'{escape(words.title_of(i))} · {escape(i["receiver"])}</option>' for i in items))

@@ -35,6 +35,13 @@ async def test_a_checklist_item_shows_its_english_label_in_english_and_its_title
     queue = (await console.get("/console/queues/it",
                                headers={"Accept-Language": "en"})).body.decode()
     assert f'{LABEL} <span class="hint recorded-title" lang="zh">{EMAIL}</span>' in queue
+    case = (await console.get(f"/console/departures/{departure_id}",
+                              headers={"Accept-Language": "en"})).body.decode()
+    assert f'{LABEL} <span class="hint recorded-title" lang="zh">{EMAIL}</span></a>' in case
+    assert f'<option value="{item}">{LABEL} · ' in case  # the forms that choose an item
+    zh_case = (await console.get(f"/console/departures/{departure_id}",
+                                 headers={"Accept-Language": "zh"})).body.decode()
+    assert f">{EMAIL}</a>" in zh_case and LABEL not in zh_case
 
 
 @on_both_stores
