@@ -5,7 +5,9 @@ multipart upload, and (given by the caller) a real exported evidence bundle."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import uuid
+import zipfile
 from pathlib import Path
 
 from ledger.entry import encode_entry
@@ -70,6 +72,13 @@ def write_seeds(folder: Path, target: str, bundle: tuple[bytes, str] | None = No
         data, key = bundle
         (folder / "bundle.zip").write_bytes(data)
         seeds = [b"\0" + data]
+        # Mode 1: one member replaced (here by its own bytes), the ZIP rebuilt around it.
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = archive.namelist()
+            for number, name in enumerate(names):
+                if name in ("META-INF/manifest.json", "META-INF/signature", "checkpoint") or (
+                        name.startswith(("entries/departure/", "proofs/departure/"))):
+                    seeds.append(b"\x01" + bytes([number]) + archive.read(name))
     else:
         raise ValueError(f"no target {target!r}")
     (folder / "KEY").write_text(key + "\n")

@@ -20,6 +20,7 @@ seed folder is the verifier key the ``bundle`` and ``proof``/``note`` targets tr
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import sys
 import tempfile
@@ -68,10 +69,8 @@ class Context:
 
 
 def entry(ctx: Context, data: bytes) -> None:
-    try:
+    with contextlib.suppress(LedgerError):  # VerificationError, documented
         decode_entry(data, strict=True)
-    except LedgerError:  # VerificationError, documented
-        pass
 
 
 def tile(ctx: Context, data: bytes) -> None:
@@ -79,41 +78,26 @@ def tile(ctx: Context, data: bytes) -> None:
     path_bytes, _, rest = data.partition(b"\0")
     path = path_bytes.decode("utf-8", "surrogateescape")
     index, body = int.from_bytes(rest[:5], "big"), rest[5:]
-    try:
-        named = parse_tile_path(path)
-        hash_from_tile(named, body, index)
-    except LedgerError:
-        pass
-    try:
+    with contextlib.suppress(LedgerError):
+        hash_from_tile(parse_tile_path(path), body, index)
+    with contextlib.suppress(LedgerError):
         decode_entry_bundle(body)
-    except LedgerError:
-        pass
 
 
 def proof(ctx: Context, data: bytes) -> None:
-    try:
+    with contextlib.suppress(LedgerError):
         parse_tlog_proof(data)
-    except LedgerError:
-        pass
-    try:
+    with contextlib.suppress(LedgerError):
         verify_tlog_proof(data, bytes(32), ctx.verifiers, ORIGIN)
-    except LedgerError:
-        pass
 
 
 def note(ctx: Context, data: bytes) -> None:
-    try:
+    with contextlib.suppress(LedgerError):
         open_note(data, ctx.verifiers)
-    except LedgerError:
-        pass
-    try:
+    with contextlib.suppress(LedgerError):
         open_checkpoint(data, ctx.verifiers, ORIGIN)
-    except LedgerError:
-        pass
-    try:
+    with contextlib.suppress(LedgerError):
         parse_checkpoint(data.decode("utf-8", "surrogateescape"))
-    except LedgerError:
-        pass
 
 
 def bundle(ctx: Context, data: bytes) -> None:
@@ -160,10 +144,8 @@ async def _upload(ctx: Context, content_type: str, body: bytes) -> None:
                                       headers={"Content-Type": content_type}, app=web.Application())
     except ValueError:  # a Content-Type header no client could send (a line break in it)
         return
-    try:
+    with contextlib.suppress(LedgerError):  # InvalidInputError: a malformed body, name, type
         await store_part(await file_part(request), ctx.blobs)
-    except LedgerError:  # InvalidInputError: a malformed body, name or media type
-        pass
 
 
 class _Protocol:

@@ -330,6 +330,20 @@ ACTIONS: dict[str, Action] = {
     "record the dispute's finding": Action(
         "POST", "/v1/disputes/{id}/finding", 200, DISPUTE,
         lambda: {"responsibility": "none", "reasons": "记录一致"}, True),
+    # Added since the grid was first written (issue 13): read models, requests, access and
+    # webhooks. (A departure's board, and sign-in links, answer from read models that this
+    # world does not run: test_boards.py and test_http_sign_in_links.py hold their grids.)
+    "read the departure's timeline": Action("GET", D + "/timeline", 200, THE_DEPARTURE),
+    "read the HR dashboard": Action("GET", "/v1/boards/hr", 200),
+    "read one's inbox": Action("GET", "/v1/inbox", 200),
+    "read the IT queue": Action("GET", "/v1/queues/it", 200),
+    "read the handover report": Action("GET", "/v1/reports/handover", 200),
+    "list departure requests": Action("GET", "/v1/departures/requests", 200),
+    "list one's own tokens": Action("GET", "/v1/principals/{me}/tokens", 200),
+    "list the leaver's tokens": Action("GET", "/v1/principals/wang.lei/tokens", 200),
+    "read one's own access history": Action("GET", "/v1/principals/{me}/history", 200),
+    "list webhooks": Action("GET", "/v1/webhooks", 200),
+    "read webhook dead letters": Action("GET", "/v1/webhooks/dead-letters", 200),
 }
 
 # Issue 9: an item's giver may be a department queue (finance gives the final settlement), so
@@ -391,6 +405,17 @@ read the dispute's events             Y  Y   Y   Y   -   -  -   -   -   Y   Y   
 state in the dispute                  Y  Y   Y   Y   -   -  -   -   -   .   .   -
 upload evidence to the dispute        Y  Y   Y   Y   -   -  -   -   -   .   .   -
 record the dispute's finding          Y  .   .   .   -   -  -   -   -   .   .   -
+read the departure's timeline         Y  Y   Y   Y   -   Y  Y   Y   -   Y   Y   -
+read the HR dashboard                 Y  .   .   .   .   .  .   .   .   Y   Y   .
+read one's inbox                      Y  Y   Y   Y   Y   Y  Y   Y   Y   Y   Y   Y
+read the IT queue                     Y  .   .   .   .   Y  .   .   .   .   .   .
+read the handover report              Y  .   .   .   .   .  .   .   .   Y   Y   .
+list departure requests               Y  Y   Y   Y   Y   .  .   .   .   .   .   .
+list one's own tokens                 Y  Y   Y   Y   Y   Y  Y   Y   Y   Y   Y   Y
+list the leaver's tokens              .  Y   .   .   .   .  .   .   .   .   .   Y
+read one's own access history         Y  Y   Y   Y   Y   Y  Y   Y   Y   Y   Y   Y
+list webhooks                         .  .   .   .   .   .  .   .   .   .   .   Y
+read webhook dead letters             .  .   .   .   .   .  .   .   .   .   .   Y
 """
 
 
