@@ -259,6 +259,7 @@ def test_stateful_sequences_meet_the_document(live: LiveServer) -> None:
     started, then read, submitted, given items, ...), as HR; a started departure names a
     leaver and manager who exist (random ids would stop every chain at its first 422)."""
     leavers = iter(f"leaver.{n}" for n in range(10, 10 + STATEFUL_LEAVERS))
+    reached: set[str] = set()  # operations on an id that answered 2xx
 
     class Machine(stateful_schema.as_state_machine()):  # type: ignore[misc]
         def before_call(self, case: Any) -> None:
@@ -273,6 +274,11 @@ def test_stateful_sequences_meet_the_document(live: LiveServer) -> None:
         def get_call_kwargs(self, case: Any) -> dict[str, Any]:
             return {"base_url": live.base_url}
 
+        def after_call(self, response: Any, case: Any) -> None:
+            super().after_call(response, case)
+            if case.path_parameters and response.status_code < 300:
+                reached.add(case.operation.definition.raw.get("operationId"))
+
         def validate_response(self, response: Any, case: Any,
                               additional_checks: Any = None, **kwargs: Any) -> None:
             case.validate_response(response, checks=STATEFUL_CHECKS,
@@ -283,6 +289,9 @@ def test_stateful_sequences_meet_the_document(live: LiveServer) -> None:
                                   database=None, stateful_step_count=STATEFUL_STEPS,
                                   phases=[Phase.explicit, Phase.generate],
                                   suppress_health_check=list(HealthCheck)))
+    # The links carried real ids: operations on something the scenario made succeeded (a random
+    # id only ever reaches "not found").
+    assert reached, "no linked operation reached a real object"
 
 
 def test_live_server_serves_this_document(live: LiveServer) -> None:
