@@ -15,6 +15,7 @@ departures, items, events and templates created before the run: those reach the 
 from __future__ import annotations
 
 import asyncio
+import copy
 import datetime as dt
 import json
 import threading
@@ -229,7 +230,8 @@ def test_api_conforms_to_its_openapi_document(case: Any, live: LiveServer) -> No
 # --- stateful: sequences of calls chained by the document's links --------------------------------
 STATEFUL_SCENARIOS = 12  # Hypothesis examples: scenarios of up to STATEFUL_STEPS calls each
 STATEFUL_STEPS = 8
-stateful_schema = schemathesis.openapi.from_dict(DOCUMENT, config=schemathesis.Config.from_dict({
+# A copy: building the state machine adds the links schemathesis infers to the document it holds.
+STATEFUL_CONFIG = schemathesis.Config.from_dict({
     "seed": SEED,
     "auth": {"openapi": {"bearer": {"bearer": TOKEN}}},
     "cache": {"enabled": False},
@@ -237,7 +239,9 @@ stateful_schema = schemathesis.openapi.from_dict(DOCUMENT, config=schemathesis.C
                    "mode": "positive"},
     "phases": {"stateful": {"enabled": True, "max-steps": STATEFUL_STEPS}},
     "request-timeout": 60,  # a bundle's report is rendered on request: slow on a busy machine
-})).exclude(path_regex=r"^/v1/boards/.*/events$")
+})
+stateful_schema = schemathesis.openapi.from_dict(
+    copy.deepcopy(DOCUMENT), config=STATEFUL_CONFIG).exclude(path_regex=r"^/v1/boards/.*/events$")
 # negative_data_rejection and ignored_auth need negative or unauthenticated cases, which the
 # stateful phase does not make; use_after_free and ensure_resource_availability are stateful.
 STATEFUL_CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance,
