@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hmac
+
 from aiohttp import web
 
+from api.access_log import PRINCIPAL_ID
 from api.endpoint import Handler
 from api.header import escaped_header
 from api.problem import REQUEST_ID
@@ -21,8 +24,17 @@ AUTH_LIMITER = web.AppKey("auth_limiter", AuthFailureLimiter)
 OWN_AUTH_PREFIXES = web.AppKey("own_auth_prefixes", tuple[str, ...])
 ACTOR = web.RequestKey("actor", Actor)
 CONTEXT = web.RequestKey("context", RequestContext)
+# The SHA-256 of LEDGER_METRICS_TOKEN (empty: none): it authenticates GET /metrics only.
+SCRAPE_TOKEN = web.AppKey("scrape_token", bytes)
+SCRAPE_PATH = "/metrics"
+SCRAPING = web.RequestKey("scraping", bool)
 ROLE_HEADER = "X-Ledger-Role"
 MAX_TOKEN_LENGTH = 200
+
+
+def _is_scrape_token(app: web.Application, token: str) -> bool:
+    expected = app.get(SCRAPE_TOKEN, b"")
+    return bool(expected) and hmac.compare_digest(hash_token(token), expected)
 
 
 def actor_of(request: web.Request) -> Actor:
@@ -58,11 +70,15 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
             or not (token.isascii() and token.isprintable())):
         limiter.record_failure(address)
         raise UnauthenticatedError("a bearer token is required")
+    if canonical == SCRAPE_PATH and _is_scrape_token(request.app, token):
+        request[SCRAPING] = True
+        return await handler(request)
     principal = await request.app[PRINCIPALS].principal_for_token(hash_token(token))
     if principal is None:  # unknown, revoked, expired, or its principal deactivated
         limiter.record_failure(address)
         raise UnauthenticatedError("unknown or revoked token")
     request[ACTOR] = principal.act_as(request.headers.get(ROLE_HEADER))
+    request[PRINCIPAL_ID] = principal.id
     request[CONTEXT] = RequestContext(
         request_id=request_id, ip=request.remote,
         user_agent=escaped_header(request.headers.get("User-Agent", ""), 300) or None,

@@ -34,7 +34,8 @@ class BatchItem(BaseModel):
 
 
 class Batch(BaseModel):
-    """Up to 100 commands, run in order; one failing does not stop the others."""
+    """Up to 100 commands, run in order, each on the state the earlier ones left; one failing
+    does not stop the others, and those that succeed commit together."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     commands: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_COMMANDS)
@@ -68,24 +69,27 @@ class BatchResult(BaseModel):
 @table.route("POST", "/v1/commands", "Run up to 100 commands, each with its own result",
              body=BatchRequest, response=BatchResult)
 async def run_commands(request: web.Request) -> web.Response:
-    """Run each command as the caller; validation and ledger errors are per command."""
+    """Run the commands as the caller, in order, sharing one append (``Ledger.execute_batch``);
+    validation and ledger errors are per command."""
     batch = Batch.model_validate(await read_object(request))
-    ledger = request.app[RUNTIME].ledger
-    results: list[dict[str, Any]] = []
-    for raw in batch.commands:
+    results: list[dict[str, Any] | None] = [None] * len(batch.commands)
+    valid: list[tuple[int, BatchItem]] = []
+    for n, raw in enumerate(batch.commands):
         try:
-            item = BatchItem.model_validate(raw)
-            outcome = await ledger.execute(item.command, actor_of(request), context_of(request),
-                                           idempotency_key=item.idempotency_key)
-            status = SUCCESS_STATUS.get(item.command.type, 200)
-            results.append({"status": status, "replayed": outcome.replayed,
-                            "body": outcome.body})
+            valid.append((n, BatchItem.model_validate(raw)))
         except ValidationError as e:
-            results.append({"status": 422, "problem": describe_validation(e)})
-        except LedgerError as e:
-            problem = describe_error(e)
-            results.append({"status": problem["status"], "problem": problem})
-        except Exception:  # report it here: earlier commands of the batch have committed
-            results.append({"status": 500, "problem": internal_problem(
-                "the command failed; quote the error id", "batch command")})
+            results[n] = {"status": 422, "problem": describe_validation(e)}
+    outcomes = await request.app[RUNTIME].ledger.execute_batch(
+        [(item.command, item.idempotency_key) for _, item in valid], actor_of(request),
+        context_of(request)) if valid else []
+    for (n, item), outcome in zip(valid, outcomes, strict=True):
+        if isinstance(outcome, LedgerError):
+            problem = describe_error(outcome)
+            results[n] = {"status": problem["status"], "problem": problem}
+        elif isinstance(outcome, Exception):
+            results[n] = {"status": 500, "problem": internal_problem(
+                "the command failed; quote the error id", "batch command", outcome)}
+        else:
+            results[n] = {"status": SUCCESS_STATUS.get(item.command.type, 200),
+                          "replayed": outcome.replayed, "body": outcome.body}
     return ok(BatchResult.model_validate({"results": results}))

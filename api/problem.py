@@ -16,7 +16,6 @@ from pydantic import ValidationError
 
 from api.endpoint import Handler
 from api.facts import Fact
-from api.header import escaped_header
 from ledger.aggregates.confirmation import UnsignedConfirmationError
 from ledger.errors import (
     ConfigurationError,
@@ -106,11 +105,12 @@ def route_of(request: web.Request) -> str:
     return resource.canonical if resource is not None else "(no route)"
 
 
-def internal_problem(detail: str, where: str) -> dict[str, object]:
-    """A 500 problem with a fresh error id, logged under that id with the traceback of the
-    error being handled (the client sees only the id)."""
+def internal_problem(detail: str, where: str,
+                     error: BaseException | None = None) -> dict[str, object]:
+    """A 500 problem with a fresh error id, logged under that id with the traceback of
+    ``error`` (default: the error being handled); the client sees only the id."""
     error_id = uuid.uuid4().hex
-    log.error("%s: error id %s", where, error_id, exc_info=True)
+    log.error("%s: error id %s", where, error_id, exc_info=error if error is not None else True)
     return problem_body(500, "Internal error", detail, error_id=error_id)
 
 
@@ -152,14 +152,9 @@ REQUEST_ID = web.RequestKey("request_id", str)
 
 @web.middleware
 async def problem_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Give every request an id (echoed in X-Request-Id, recorded in its events) and turn
-    every error into problem+json."""
-    # Echoed in a response header, so ASCII only; undecodable bytes stay visible, escaped.
-    given = escaped_header(request.headers.get("X-Request-Id", ""), 100, ascii_only=True)
-    request[REQUEST_ID] = given or uuid.uuid4().hex
-    response = await _problems(request, handler)
-    response.headers["X-Request-Id"] = request[REQUEST_ID]
-    return response
+    """Turn every error into problem+json (the request's id, which the response echoes in
+    X-Request-Id, is given by api/access_log.py, the outer middleware)."""
+    return await _problems(request, handler)
 
 
 async def _problems(request: web.Request, handler: Handler) -> web.StreamResponse:

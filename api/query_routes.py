@@ -4,6 +4,7 @@ cases' (ledger.service.queries)."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 from aiohttp import web
 
@@ -19,6 +20,7 @@ from api.views import (
     EventView,
     Health,
     ItemView,
+    ProjectionReadiness,
     Ready,
     Statement,
     TemplateList,
@@ -31,8 +33,11 @@ from ledger.aggregates.template import template_id_for
 from ledger.entry import Entry
 from ledger.errors import InvalidInputError, NotFoundError
 from ledger.projections import board_queries as bq
+from ledger.readiness import problems, read_state
 from ledger.service import queries as q
 from ledger.service.commands import canonical_uuid
+
+log = logging.getLogger("ledger.api")
 
 table = EndpointTable()
 MAX_PAGE = 200
@@ -192,22 +197,37 @@ async def check_liveness(request: web.Request) -> web.Response:
     return ok(Health(status="ok"))
 
 
-@table.route("GET", "/readyz", "Readiness: the database answers, every worker is ok",
-             response=Ready, public=True)
+@table.route("GET", "/readyz", "Readiness: the database answers, every worker runs, the "
+             "sequencer and each projection keep up", response=Ready, public=True)
 async def check_readiness(request: web.Request) -> web.Response:
-    """The database answers, a checkpoint exists and no worker stopped on an error (503
-    naming the stopped ones; why is in the server log, not on this public endpoint)."""
+    """The database answers, no worker stopped on an error, and neither the sequencer nor a
+    projection is stopped or more than LEDGER_READY_MAX_LAG entries behind; else 503 with
+    ``problems`` naming each (why is in the server log, not on this public endpoint)."""
     services = request.app[RUNTIME]
-    latest = await services.log.latest_checkpoint()
-    size = latest.size if latest else 0
+    health = services.workers.health()
     workers = [WorkerState(name=h.name, ok=h.ok,
                            detail=h.detail if h.ok else "stopped on an error (see the log)")
-               for h in services.workers.health()]
-    stopped = [w.name for w in workers if not w.ok]
-    if stopped:
-        return problem(503, "Not ready", f"stopped worker(s): {', '.join(stopped)}",
-                       log_size=size, workers=[w.model_dump() for w in workers])
-    return ok(Ready(status="ready", log_size=size, workers=workers))
+               for h in health]
+    try:
+        latest = await services.log.latest_checkpoint()
+        state = await read_state(services.log, services.projections, services.webhooks,
+                                 lambda: dt.datetime.now(dt.UTC))
+    except Exception as e:  # whatever the driver says: the database is not answering
+        log.warning("readiness: the database does not answer: %r", e)
+        return problem(503, "Not ready", "the database does not answer",
+                       problems=["the database does not answer"],
+                       workers=[w.model_dump() for w in workers])
+    ready = Ready(
+        status="ready", log_size=latest.size if latest else 0, workers=workers,
+        sequencer_lag=state.queued, webhook_backlog=state.webhook_backlog,
+        webhook_dead_letters=state.webhook_dead_letters,
+        projections=[ProjectionReadiness(name=p.name, position=p.position, lag=p.lag,
+                                         ok=p.error is None) for p in state.projections])
+    found = problems(state, health, services.settings.ready_max_lag)
+    if found:
+        body = ready.model_dump(exclude={"status"})
+        return problem(503, "Not ready", "; ".join(found), problems=found, **body)
+    return ok(ready)
 
 
 __all__ = ["table"]

@@ -47,8 +47,10 @@ class AuthFailureLimiter:
     """Sliding-window count of authentication failures per client address."""
 
     def __init__(self, limit: int, window: float, max_addresses: int = DEFAULT_MAX_ADDRESSES,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 on_failure: Callable[[], None] | None = None) -> None:
         self.limit = limit
+        self.on_failure = on_failure  # told of every failure (the metrics' counter)
         self.window = window
         self.max_addresses = max_addresses
         self.clock = clock
@@ -72,6 +74,8 @@ class AuthFailureLimiter:
 
     def record_failure(self, address: str) -> None:
         """Count one failed authentication from ``address``."""
+        if self.on_failure is not None:
+            self.on_failure()
         failures = self._failures.pop(address, None)
         if failures is None:
             failures = deque(maxlen=self.limit)

@@ -12,12 +12,14 @@ from typing import Protocol
 from aiohttp import web
 
 from ledger.bundle.export import BundleExporter
+from ledger.metrics import Metrics
 from ledger.service.ledger import Ledger
 from ledger.settings import Settings
 from ledger.store.blob_port import BlobStore
 from ledger.store.log_port import LogStore
 from ledger.store.principal_port import PrincipalStore
 from ledger.store.projection_port import ProjectionStore
+from ledger.store.read_scope import WritePositions
 from ledger.store.webhook_port import WebhookStore
 from ledger.tlog.note import Verifier
 from ledger.transparency.reader import LogReader
@@ -57,6 +59,10 @@ class Services(Protocol):
     def webhooks(self) -> WebhookStore: ...
     @property
     def exporter(self) -> BundleExporter: ...
+    @property
+    def metrics(self) -> Metrics: ...
+    @property
+    def replica(self) -> WritePositions | None: ...
 
 
 RUNTIME: web.AppKey[Services] = web.AppKey("runtime")

@@ -283,10 +283,24 @@ class WorkerState(View):
     detail: str
 
 
+class ProjectionReadiness(View):
+    """One projection, as readiness reports it: its log position and how far behind."""
+
+    name: str
+    position: int
+    lag: int
+    ok: bool
+
+
 class Ready(Health):
-    """Readiness: the database answers, a checkpoint exists, every worker is ok."""
+    """Readiness: the database answers, every worker is ok, the sequencer and each
+    projection keep up with the log (503 with ``problems`` naming what is wrong)."""
 
     workers: list[WorkerState] = []
+    sequencer_lag: int = 0
+    projections: list[ProjectionReadiness] = []
+    webhook_backlog: int = 0
+    webhook_dead_letters: int = 0
 
 
 class Statement(View):

@@ -17,20 +17,26 @@ from __future__ import annotations
 import aiohttp
 
 from ledger.bundle.export import BundleExporter
+from ledger.leadership import Leadership
+from ledger.metrics import Metrics
 from ledger.projections.board import BoardProjector
 from ledger.projections.runner import ProjectionRunner
 from ledger.runtime import Clock, Runtime, Storage
 from ledger.scheduler import Scheduler
+from ledger.service.cache import AggregateCache
 from ledger.service.ledger import Ledger
 from ledger.service.unit_of_work import utc_now
 from ledger.settings import Settings
 from ledger.store.blob_factory import blob_store_for
 from ledger.store.blob_port import BlobStore
 from ledger.store.factory import log_store_for, open_store, principal_store_for, sqlite_path
+from ledger.store.lease_factory import lease_store_for
 from ledger.store.log_port import LogStore
 from ledger.store.port import EventStore
+from ledger.store.postgres_replica import ReplicaRoute, open_replica_route
 from ledger.store.principal_port import PrincipalStore
 from ledger.store.projection_factory import projection_store_for
+from ledger.store.replica_stores import RoutedLogStore, RoutedProjectionStore
 from ledger.store.webhook_factory import webhook_store_for
 from ledger.transparency.keys import ensure_signers, load_verifiers
 from ledger.transparency.log_identity import bind_keys_to_log, refuse_new_database_for_bound_keys
@@ -79,54 +85,91 @@ async def bootstrap(settings: Settings, *, migrate: bool = True, sequencer: bool
                                        sqlite_file is not None and not sqlite_file.exists())
     storage = await open_storage(settings, migrate=migrate, store=store, log=log,
                                  principals=principals, blobs=blobs)
+    replica: ReplicaRoute | None = None
     try:
+        replica = await open_replica_route(storage.store, settings.read_database_url)
         signers = ensure_signers(settings.key_dir, settings.log_origin)
         await bind_keys_to_log(storage.log, settings.key_dir, signers, settings.log_origin,
                                settings.database_url)
         sequencing = Sequencer(storage.log, signers, settings.log_origin)
-        ledger = _ledger(settings, storage, sequencing, clock, calendar)
+        metrics = Metrics()
+        ledger = _ledger(settings, storage, sequencing, clock, calendar, metrics)
         board = ProjectionRunner(storage.projections, BoardProjector())
         await board.prepare()
         sequencing.on_grown.append(board.worker.poke)
-        exporter = BundleExporter(ledger, storage.log, storage.blobs, signers,
+        # The read side: boards, inboxes, the public log and bundles' proofs read through
+        # these, on the replica within GET requests (ledger.store.read_scope).
+        projections, reads = storage.projections, storage.log
+        if replica is not None:
+            projections = RoutedProjectionStore(storage.projections, replica)
+            reads = RoutedLogStore(storage.log, replica)
+        exporter = BundleExporter(ledger, reads, storage.blobs, signers,
                                   settings.time_zone, clock, poke=sequencing.poke)
-        runtime = Runtime(settings, storage.store, storage.log, ledger, LogReader(storage.log),
+        runtime = Runtime(settings, storage.store, storage.log, ledger, LogReader(reads),
                           sequencing, load_verifiers(settings.key_dir), storage.principals,
-                          storage.blobs, storage.projections, storage.webhooks, board, clock,
-                          exporter, http=http_client)
+                          storage.blobs, projections, storage.webhooks, board, clock,
+                          exporter, http=http_client, replica=replica, metrics=metrics)
         runtime.workers = WorkerGroup(build_workers(runtime, sequencer=sequencer))
         return runtime
     except BaseException:
+        if replica is not None:
+            await replica.close()
         await storage.store.close()
         raise
 
 
 def _ledger(settings: Settings, storage: Storage, sequencing: Sequencer, clock: Clock,
-            calendar: WorkingCalendar | None) -> Ledger:
+            calendar: WorkingCalendar | None, metrics: Metrics) -> Ledger:
     if calendar is None:
         calendar = WorkingCalendar.for_setting(settings.working_calendar, settings.time_zone)
     return Ledger(storage.store, on_append=sequencing.poke, keys=storage.principals,
+                  cache=AggregateCache(settings.aggregate_cache_size),
                   directory=storage.principals,
                   separation_of_duties=settings.separation_of_duties, calendar=calendar,
                   clock=clock, close_requires_confirmation=settings.close_requires_confirmation,
-                  auto_apply_checklists=settings.auto_apply_checklists)
+                  auto_apply_checklists=settings.auto_apply_checklists,
+                  on_appended=metrics.appended_events)
 
 
 def build_workers(runtime: Runtime, *, sequencer: bool = True) -> list[Worker]:
     """The workers this process runs beside the HTTP app, in start order (stopped in
     reverse). A later worker (projection runner, scheduler, webhook dispatcher) is appended
-    here, built from ``runtime``'s parts."""
+    here, built from ``runtime``'s parts. On PostgreSQL the leadership worker comes first
+    (stopped last): the read models, the dispatcher and the scheduler run only while this
+    process leads them (ledger.leadership); the sequencer leads on its own lock. Workers read
+    outside any request's read scope, so always from the primary (ledger.store.read_scope);
+    the replica monitor runs in every process (each watches its own replica)."""
     workers: list[Worker] = []
     if sequencer:
         workers.append(SequencerWorker(runtime.sequencer))
-    workers.append(runtime.board.worker)
     outbox, dispatcher = build_webhooks(runtime.store, runtime.projections,
                                         runtime.settings.webhooks)
     runtime.sequencer.on_grown.append(outbox.worker.poke)
-    workers += [outbox.worker, dispatcher]
+    workers += [runtime.board.worker, outbox.worker, dispatcher]
+    led = [runtime.board.worker, outbox.worker, dispatcher.worker]
     if runtime.settings.scheduler:
-        workers.append(Scheduler(runtime.ledger, runtime.projections).worker)
-    return workers
+        scheduler = Scheduler(runtime.ledger, runtime.projections).worker
+        workers.append(scheduler)
+        led.append(scheduler)
+    if runtime.replica is not None:
+        workers.append(runtime.replica.worker)
+    leases = lease_store_for(runtime.store)
+    if leases is None:  # SQLite: this process serves the file alone and leads every role
+        for worker in led:
+            worker.gate = _sole
+        return workers
+    # Several processes may share a PostgreSQL database: one leads each role, the others
+    # stand by; a log grown by another process's sequencer wakes the read models here.
+    leadership = Leadership(leases)
+    for worker in led:
+        leadership.lead(worker)
+    leadership.on_log_grown += [runtime.board.worker.poke, outbox.worker.poke]
+    return [leadership, *workers]
+
+
+def _sole() -> bool:
+    """The gate of a role the process leads alone (SQLite: ledger.store.sqlite_owner)."""
+    return True
 
 
 def projection_runners(storage: Storage) -> dict[str, ProjectionRunner]:

@@ -9,12 +9,14 @@ from dataclasses import dataclass, field
 import aiohttp
 
 from ledger.bundle.export import BundleExporter
+from ledger.metrics import Metrics
 from ledger.projections.runner import ProjectionRunner
 from ledger.service.ledger import Ledger
 from ledger.settings import Settings
 from ledger.store.blob_port import BlobStore
 from ledger.store.log_port import LogStore
 from ledger.store.port import EventStore
+from ledger.store.postgres_replica import ReplicaRoute
 from ledger.store.principal_port import PrincipalStore
 from ledger.store.projection_port import ProjectionStore
 from ledger.store.webhook_port import WebhookStore
@@ -65,7 +67,11 @@ class Runtime:
     clock: Clock
     exporter: BundleExporter  # evidence bundles, signed with the sequencer's keys
     workers: WorkerGroup = field(default_factory=WorkerGroup)
+    metrics: Metrics = field(default_factory=Metrics)  # this process's (ledger.metrics)
     http: aiohttp.ClientSession | None = None  # made on first use by ``http_client``
+    # LEDGER_READ_DATABASE_URL's streaming replica: ``projections``, ``reader`` and the
+    # exporter's log reads go through it (``log`` and everything else stay on the primary)
+    replica: ReplicaRoute | None = None
 
     def http_client(self) -> aiohttp.ClientSession:
         """The process's one outbound HTTP client (webhooks), created on first use (inside the
@@ -84,4 +90,6 @@ class Runtime:
                 await self.http.close()
         finally:
             await self.log.resign()
+            if self.replica is not None:
+                await self.replica.close()
             await self.store.close()

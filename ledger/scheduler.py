@@ -76,6 +76,7 @@ class Scheduler:
         self.projections = projections
         self.channel = channel
         self.worker = LoopWorker("scheduler", self.step, idle_seconds)
+        self.worker.log_idle = True  # one line per run, every idle_seconds
 
     async def due(self, today: dt.date) -> list[Due]:
         """Everything the rules say is due on ``today``."""

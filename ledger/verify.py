@@ -43,9 +43,14 @@ from ledger.store.log_port import LogStore
 from ledger.store.port import AuditRow, EventStore, StoredEvent
 from ledger.tlog.note import Verifier
 from ledger.transparency.log_worker import audit_log_in_child, can_audit_in_child
-from ledger.transparency.verify_log import LogReport, audit_log_tree, check_log_against_events
-from ledger.verify_files import FILE_EVENTS, FileReport, verify_files
-from ledger.verify_gate import GateFacts, check_gate
+from ledger.transparency.verify_log import (
+    LogMatcher,
+    LogReport,
+    audit_log_tree,
+    check_log_against_events,
+)
+from ledger.verify_files import FILE_EVENTS, FileReport, Upload, recorded_upload, verify_files
+from ledger.verify_gate import GateFacts, check_gate_in_log
 
 MAX_PROBLEMS = 1000
 BATCH = 10_000
@@ -64,20 +69,18 @@ _UUID_CHARACTERS = b"0123456789abcdef-"
 
 @dataclass
 class ChainReport:
-    """What ``verify_chains`` found: counts, every problem with its location, and each
-    event's hash by storage position (for the log audit, so events are read only once)."""
+    """What ``verify_chains`` found: counts, every problem with its location, the rows
+    recording files and the close gate's facts. Each batch's hashes go to a ``LogMatcher``
+    (the log audit), so events are read only once and none is kept."""
 
     events: int = 0
     streams: int = 0
     problems: list[VerificationError] = field(default_factory=list)
+    # the current batch's positions and the SHA-256 of each entry as read (for the log match)
     positions: list[int] = field(default_factory=list)
-    digests: list[bytes] = field(default_factory=list)  # SHA-256 of each entry, as read
-    uploads: list[AuditRow] = field(default_factory=list)  # the rows recording a file
+    digests: list[bytes] = field(default_factory=list)
+    uploads: list[Upload] = field(default_factory=list)  # the files rows record (no bytes)
     gate: GateFacts = field(default_factory=GateFacts)  # for the close-gate audit
-
-    def hashes_by_position(self) -> dict[int, bytes]:
-        """Each event's hash (of its bytes as read) by storage position."""
-        return dict(zip(self.positions, self.digests, strict=True))
 
     @property
     def ok(self) -> bool:
@@ -133,8 +136,9 @@ async def verify_ledger(store: EventStore, log: LogStore, verifiers: Sequence[Ve
         in_child = False
         tree_task = asyncio.ensure_future(audit_log_tree(log, verifiers, origin, progress,
                                                          size))
+    matcher = LogMatcher(log, size)
     try:
-        chains = await verify_chains(store, chain_progress, strict=strict)
+        chains = await verify_chains(store, chain_progress, strict=strict, matcher=matcher)
         try:
             report, entries = await tree_task
         except OSError as e:
@@ -149,8 +153,8 @@ async def verify_ledger(store: EventStore, log: LogStore, verifiers: Sequence[Ve
     if progress is not None:
         progress("log", report.size)
         progress("tree", report.size)
-    await check_log_against_events(store, log, report, entries, chains.hashes_by_position())
-    gate = await check_gate(store, chains.gate, entries.positions)
+    await check_log_against_events(store, log, report, entries, matcher)
+    gate = await check_gate_in_log(store, chains.gate, log, entries.count)
     files = None
     if blobs is not None:
         file_progress = None if progress is None else (lambda done: progress("files", done))
@@ -160,22 +164,23 @@ async def verify_ledger(store: EventStore, log: LogStore, verifiers: Sequence[Ve
 
 
 async def verify_chains(store: EventStore, progress: Progress | None = None, *,
-                        strict: bool = False) -> ChainReport:
+                        strict: bool = False, matcher: LogMatcher | None = None) -> ChainReport:
     """Re-hash every entry and check every stream's chain; ``progress`` gets events done.
 
     ``strict`` parses every entry and proves its canonical form too (see the module notes).
+    ``matcher``, when given, gets each batch's positions and hashes.
     """
     report = ChainReport()
     with _no_cyclic_gc():
-        await _check_all(store, report, progress, strict)
+        await _check_all(store, report, progress, strict, matcher)
     return report
 
 
 @contextmanager
 def _no_cyclic_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector: the check keeps a million small objects alive and
-    makes none that are cyclic, and each full collection would walk all of them (and the rest
-    of the process's heap) again."""
+    """Pause the cyclic garbage collector: the check keeps a small object or two per stream
+    alive and makes none that are cyclic, and each full collection would walk all of them
+    (and the rest of the process's heap) again."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -186,7 +191,7 @@ def _no_cyclic_gc() -> Iterator[None]:
 
 
 async def _check_all(store: EventStore, report: ChainReport, progress: Progress | None,
-                     strict: bool) -> None:
+                     strict: bool, matcher: LogMatcher | None) -> None:
     # Per stream only the last (version, hash) is kept; None once a stream is broken.
     last: dict[str, tuple[int, bytes] | None] = {}
     plain: set[tuple[str, str]] = set()  # (stream type, event type) pairs free of " and \
@@ -201,7 +206,12 @@ async def _check_all(store: EventStore, report: ChainReport, progress: Progress 
                 piece = rows[start:start + SLICE]
                 _check_batch(piece, last, plain, report, strict)
                 report.gate.feed(piece)
-            report.uploads += [row for row in rows if row[5] in FILE_EVENTS]
+            report.uploads += [upload for row in rows if row[5] in FILE_EVENTS
+                               and (upload := recorded_upload(row)) is not None]
+            if matcher is not None:
+                await matcher.add_events(report.positions, report.digests)
+            report.positions.clear()
+            report.digests.clear()
             if progress is not None:
                 progress(report.events)
     finally:

@@ -10,7 +10,7 @@ distinct file is read (streamed) and hashed once, however many uploads record it
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ledger.entry import decode_entry
@@ -38,7 +38,7 @@ class FileReport:
 
 
 @dataclass(frozen=True)
-class _Upload:
+class Upload:
     item_id: str  # the stream the upload was recorded on: an item, or a dispute
     event_id: str
     version: int
@@ -47,7 +47,7 @@ class _Upload:
     stream_type: str = "item"
 
 
-def _recorded(row: AuditRow) -> _Upload | None:
+def recorded_upload(row: AuditRow) -> Upload | None:
     """The upload a row records; None when the row cannot be read (the chain check, which
     verified every row, has reported it already)."""
     try:
@@ -61,17 +61,24 @@ def _recorded(row: AuditRow) -> _Upload | None:
     sha256, size = cited["sha256"], cited["size"]
     if not isinstance(sha256, str) or not isinstance(size, int):
         return None
-    return _Upload(row[3], row[1], row[4], sha256, size, row[2])
+    return Upload(row[3], row[1], row[4], sha256, size, row[2])
 
 
-async def verify_files(blobs: BlobStore, upload_rows: Sequence[AuditRow],
+def cited_files(rows: Iterable[AuditRow]) -> set[str]:
+    """The SHA-256 of every file the rows (of ``FILE_EVENTS``) cite (``ledger backup``
+    checks each is in the backup)."""
+    return {upload.sha256 for row in rows if (upload := recorded_upload(row)) is not None}
+
+
+async def verify_files(blobs: BlobStore, upload_rows: Sequence[AuditRow | Upload],
                        progress: Progress | None = None) -> FileReport:
     """Check the file of every upload row (rows of ``FILE_EVENTS``, as the chain check read
-    them) against the blob store."""
+    them, or the uploads ``recorded_upload`` read from them) against the blob store."""
     report = FileReport()
-    by_file: dict[tuple[str, int], list[_Upload]] = {}
+    by_file: dict[tuple[str, int], list[Upload]] = {}
     for row in upload_rows:
-        if (upload := _recorded(row)) is not None:
+        upload = row if isinstance(row, Upload) else recorded_upload(row)
+        if upload is not None:
             report.uploads += 1
             by_file.setdefault((upload.sha256, upload.size), []).append(upload)
     found: dict[str, tuple[str, int] | None] = {}
@@ -106,7 +113,7 @@ def _problem(sha256: str, size: int, stored: tuple[str, int] | None) -> str | No
     return None
 
 
-def _located(problem: str, upload: _Upload) -> VerificationError:
+def _located(problem: str, upload: Upload) -> VerificationError:
     return VerificationError(
         f"{problem} (uploaded to {upload.stream_type} {upload.item_id}, recorded by event "
         f"{upload.event_id}, "

@@ -19,22 +19,24 @@ which alone records ``ItemConfirmed``: a sign-off changes no state here (nor in 
 so a close after some but not all sign-offs counts that item as not confirmed.
 
 Cost on a large ledger: ``GateFacts.feed`` sees each row's stream type and event type only
-(columns, no parse); per item event it keeps its position. Payloads are parsed for the few
+(columns, no parse) and keeps nothing per event: per item its departure, mandatory flag and
+state changes, per departure its items and final event. Payloads are parsed for the few
 event types that carry what the gate needs (an item's departure and mandatory flag, a
-departure's items, a close's counts). Log order is needed only for departures that are final,
-and only for the positions of their events and items.
+departure's items, a close's counts). Log order is needed only for departures that are final:
+the log indexes of their events and their items' state changes, and per item the latest
+place in the log of any of its events (``LogStore.stream_log_keys``), are asked of the log.
 """
 
 from __future__ import annotations
 
 import json
-from array import array
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from uuid import UUID
 
 from ledger.aggregates.item import DONE_STATES
 from ledger.errors import VerificationError
+from ledger.store.log_port import LogStore
 from ledger.store.port import AuditRow, EventStore
 
 # ItemSignedOff is deliberately absent: an item is confirmed only when all have signed.
@@ -67,7 +69,6 @@ class GateFacts:
 
     item_departure: dict[str, str] = field(default_factory=dict)
     item_mandatory: dict[str, bool] = field(default_factory=dict)
-    item_positions: dict[str, array[int]] = field(default_factory=dict)
     item_states: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
     departure_items: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
     finals: dict[str, _Final] = field(default_factory=dict)
@@ -77,15 +78,12 @@ class GateFacts:
     def feed(self, rows: Iterable[AuditRow]) -> None:
         """Take what the gate needs from rows of any stream type (others are skipped). Runs
         once per event, so the common case (an item event that changes no state, such as a
-        comment) is written out inline: one dict lookup and one array append."""
-        item_positions, changes = self.item_positions, ITEM_STATE_AFTER
+        comment) is written out inline: it keeps nothing (where an item's events fall in the
+        log is asked of the log afterwards, for the items of final cases only)."""
+        changes = ITEM_STATE_AFTER
         for row in rows:
             stream_type = row[2]
             if stream_type == "item":
-                positions = item_positions.get(row[3])
-                if positions is None:
-                    positions = item_positions[row[3]] = array("q")
-                positions.append(row[0])
                 if row[5] in changes:
                     self._item_changed(row[0], row[3], row[5], row[7])
             elif stream_type == "departure":
@@ -121,18 +119,28 @@ class GateFacts:
             return
         self.departure_items.setdefault(departure, []).extend((position, i) for i in items)
 
-    def relevant_positions(self) -> set[int]:
-        """Positions whose log order the audit needs: those of final departures only."""
-        wanted: set[int] = set()
-        for departure, final in self.finals.items():
-            wanted.add(final.position)
-            wanted.update(p for p, _, _, _ in self.after_final.get(departure, ()))
-            for position, item in self.departure_items.get(departure, ()):
-                wanted.add(position)
-                wanted.update(self.item_positions.get(item, ()))
+    def final_items(self) -> dict[str, set[str]]:
+        """The items of each final departure (created for it, or added to it)."""
+        items: dict[str, set[str]] = {departure: set() for departure in self.finals}
         for item, departure in self.item_departure.items():
-            if departure in self.finals:
-                wanted.update(self.item_positions.get(item, ()))
+            if departure in items:
+                items[departure].add(item)
+        for departure, added in self.departure_items.items():
+            if departure in items:
+                items[departure].update(item for _, item in added)
+        return items
+
+    def relevant_positions(self) -> set[int]:
+        """Positions whose log order the audit needs: those of final departures' events and
+        of their items' state changes (an item's other events are asked of the log by
+        stream: ``LogStore.stream_log_keys``)."""
+        wanted: set[int] = set()
+        for departure, items in self.final_items().items():
+            wanted.add(self.finals[departure].position)
+            wanted.update(p for p, _, _, _ in self.after_final.get(departure, ()))
+            wanted.update(p for p, _ in self.departure_items.get(departure, ()))
+            for item in items:
+                wanted.update(p for p, _ in self.item_states.get(item, ()))
         return wanted
 
 
@@ -145,13 +153,38 @@ def _payload(entry: bytes) -> dict[str, object]:
     return payload if isinstance(payload, dict) else {}
 
 
-def log_order(facts: GateFacts, log_positions: Sequence[int]) -> tuple[OrderKey, dict[int, int]]:
-    """The order key of each relevant position: its log index when sequenced (as audited),
-    else after every sequenced one, in storage order (the sequencer takes the queue so)."""
-    wanted = facts.relevant_positions()
-    index = {p: i for i, p in enumerate(log_positions) if p in wanted} if wanted else {}
-    size = len(log_positions)
-    return (lambda p: index.get(p, size + p)), index
+class _LogOrder:
+    """Where positions fall in the log: a position's key is its log index when sequenced
+    within the audited ``size``, else ``size`` plus its position (after every sequenced
+    event, in storage order: the sequencer takes the queue so)."""
+
+    def __init__(self, size: int, index: dict[int, int],
+                 lookup: Callable[[list[int]], Awaitable[dict[int, int]]] | None,
+                 stream_keys: Callable[[list[str]], Awaitable[dict[str, int]]]) -> None:
+        self.size, self.index = size, index
+        self._lookup, self.stream_keys = lookup, stream_keys
+
+    def key(self, position: int) -> int:
+        return self.index.get(position, self.size + position)
+
+    async def learn(self, positions: Iterable[int]) -> None:
+        """Ask the log for the indexes of ``positions`` (when it is asked, not listed)."""
+        wanted = sorted(set(positions) - self.index.keys())
+        if self._lookup is not None and wanted:
+            found = await self._lookup(wanted)
+            self.index.update((p, i) for p, i in found.items() if i < self.size)
+
+
+async def check_gate_in_log(store: EventStore, facts: GateFacts, log: LogStore,
+                            size: int) -> list[VerificationError]:
+    """``check_gate`` in the order of the log's first ``size`` entries, asking the log for
+    the indexes it needs (no list of every entry, nor of every item event, is kept)."""
+    async def stream_keys(items: list[str]) -> dict[str, int]:
+        return await log.stream_log_keys(items, size)
+
+    order = _LogOrder(size, {}, log.indexes_of_positions, stream_keys)
+    await order.learn(facts.relevant_positions())
+    return await _check_gate(store, facts, order)
 
 
 async def check_gate(store: EventStore, facts: GateFacts,
@@ -159,18 +192,32 @@ async def check_gate(store: EventStore, facts: GateFacts,
     """Every gate violation in ``facts``, in log order given by ``log_positions`` (log index →
     storage position; without it, storage order). Reads the offending items' streams only to
     name their events."""
-    key, index = log_order(facts, log_positions)
+    index = {p: i for i, p in enumerate(log_positions)}
+    size = len(log_positions)
+
+    async def stream_keys(items: list[str]) -> dict[str, int]:
+        keys = {}
+        for item in items:
+            rows = await store.read_stream(UUID(item))
+            if rows:
+                keys[item] = max(index.get(r.position, size + r.position) for r in rows)
+        return keys
+
+    return await _check_gate(store, facts, _LogOrder(size, index, None, stream_keys))
+
+
+async def _check_gate(store: EventStore, facts: GateFacts,
+                      order: _LogOrder) -> list[VerificationError]:
     problems: list[VerificationError] = []
-    items_by_departure: dict[str, set[str]] = {}
-    for item, owner in facts.item_departure.items():
-        items_by_departure.setdefault(owner, set()).add(item)
-    for departure, final in facts.finals.items():
+    key, index = order.key, order.index
+    for departure, items in facts.final_items().items():
+        final = facts.finals[departure]
         problems.extend(_late_departure_events(departure, final,
                                                facts.after_final.get(departure, []), index))
-        items = items_by_departure.get(departure, set()) | {
-            item for _, item in facts.departure_items.get(departure, ())}
-        late = _late_item_positions(facts, items, key(final.position), key)
-        problems.extend(await _name_late_events(store, departure, final, late, index))
+        final_key = key(final.position)
+        last = await order.stream_keys(sorted(items))
+        late = sorted(item for item, k in last.items() if k > final_key)
+        problems.extend(await _name_late_events(store, departure, final, late, order))
         if final.event_type == "DepartureClosed":
             problem = _check_counts(facts, departure, final, key, index)
             if problem is not None:
@@ -191,24 +238,16 @@ def _late_departure_events(departure: str, final: _Final,
         for position, event_id, version, event_type in after]
 
 
-def _late_item_positions(facts: GateFacts, items: set[str], final_key: int,
-                         key: OrderKey) -> dict[str, list[int]]:
-    late: dict[str, list[int]] = {}
-    for item in sorted(items):
-        after = [p for p in facts.item_positions.get(item, ()) if key(p) > final_key]
-        if after:
-            late[item] = after
-    return late
-
-
 async def _name_late_events(store: EventStore, departure: str, final: _Final,
-                            late: dict[str, list[int]],
-                            index: dict[int, int]) -> list[VerificationError]:
+                            late: list[str], order: _LogOrder) -> list[VerificationError]:
     problems = []
-    for item, positions in late.items():
-        wanted = set(positions)
-        for row in await store.read_stream(UUID(item)):
-            if row.position not in wanted:
+    index = order.index
+    for item in late:
+        rows = await store.read_stream(UUID(item))
+        await order.learn(row.position for row in rows)
+        final_key = order.key(final.position)
+        for row in rows:
+            if order.key(row.position) <= final_key:
                 continue
             problems.append(VerificationError(
                 f"item event {row.event_id} ({row.event_type}, item {item} v{row.version}) is "

@@ -12,9 +12,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
+
+from ledger.log_format import fields
 
 log = logging.getLogger("ledger.workers")
 
@@ -58,14 +61,18 @@ class LoopWorker:
     that was not full): the loop then waits for the next poke (or the idle interval) instead
     of running a step that would find nothing. A read model poked each time the log grows
     thus runs one batch per growth, not one plus an empty one; with ``pace_seconds``, at most
-    one such batch in that interval."""
+    one such batch in that interval.
+
+    With a ``gate`` (ledger.leadership: this process leads the worker's role), a step runs
+    only while ``gate()`` is true; meanwhile the worker stands by, healthy, waiting for a poke
+    (the gate opening) or the idle interval."""
 
     def __init__(self, name: str, step: Callable[[], Awaitable[int]],
                  idle_seconds: float = 0.5, full: int | None = None,
                  pace_seconds: float = 0.0) -> None:
         self._name = name
         self._step = step
-        self._idle = idle_seconds
+        self._idle_seconds = idle_seconds
         self._full = full
         # After a step that did something but was not full, wait at least this long before
         # the next one (pokes that arrive meanwhile are kept): under load, fewer and larger
@@ -76,6 +83,8 @@ class LoopWorker:
         self._task: asyncio.Task[None] | None = None
         self.error: BaseException | None = None
         self.detail = "not started"
+        self.gate: Callable[[], bool] | None = None
+        self.log_idle = False  # log a step that found nothing too (the scheduler's runs)
 
     @property
     def name(self) -> str:
@@ -95,23 +104,36 @@ class LoopWorker:
             # Cleared before the step, so a poke that arrives during it runs the next step at
             # once (cleared after, that poke would be lost until the idle interval ran out).
             self._wake.clear()
+            if self.gate is not None and not self.gate():
+                await self._idle()  # another process leads this role
+                continue
+            started = time.perf_counter()
             try:
                 done = await self._step()
             except Exception as e:  # kept and shown; the loop ends here
                 self.error = e
-                log.critical("worker %s stopped: %s", self._name, e)
+                log.critical("worker %s stopped: %s", self._name, e,
+                             extra=fields(worker=self._name, action="stopped"))
                 return
+            if done or self.log_idle:  # a projection batch, a dispatcher step, a scheduler run
+                log.info("worker %s: %d done", self._name, done, extra=fields(
+                    worker=self._name, action="step", done=done,
+                    duration_ms=round((time.perf_counter() - started) * 1000, 1)))
             caught_up = done == 0 or (self._full is not None and done < self._full)
             if done and caught_up and self._pace:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stopping.wait(), self._pace)
             if caught_up:
-                waits = [asyncio.ensure_future(self._wake.wait()),
-                         asyncio.ensure_future(self._stopping.wait())]
-                _, pending = await asyncio.wait(waits, timeout=self._idle,
-                                                return_when=asyncio.FIRST_COMPLETED)
-                for w in pending:
-                    w.cancel()
+                await self._idle()
+
+    async def _idle(self) -> None:
+        """Wait for a poke, a stop or the idle interval, whichever comes first."""
+        waits = [asyncio.ensure_future(self._wake.wait()),
+                 asyncio.ensure_future(self._stopping.wait())]
+        _, pending = await asyncio.wait(waits, timeout=self._idle_seconds,
+                                        return_when=asyncio.FIRST_COMPLETED)
+        for w in pending:
+            w.cancel()
 
     async def stop(self) -> None:
         self._stopping.set()
@@ -123,7 +145,11 @@ class LoopWorker:
     def health(self) -> WorkerHealth:
         if self.error is not None:
             return WorkerHealth(self._name, False, f"stopped: {self.error}")
-        return WorkerHealth(self._name, True, self.detail)
+        if self.gate is None or self._task is None or self._task.done():
+            return WorkerHealth(self._name, True, self.detail)
+        if not self.gate():
+            return WorkerHealth(self._name, True, "standing by (another process leads)")
+        return WorkerHealth(self._name, True, f"leading; {self.detail}")
 
 
 class WorkerGroup:

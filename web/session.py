@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 
+from api.access_log import PRINCIPAL_ID
 from api.header import escaped_header
 from api.problem import REQUEST_ID
 from api.runtime_key import RUNTIME
@@ -63,6 +64,7 @@ async def load_session(request: web.Request) -> None:
     request[SESSION] = found
     request[SECRET] = secret
     request[ACTOR] = found.principal.act_as(found.role)
+    request[PRINCIPAL_ID] = found.principal.id
     request[CONTEXT] = RequestContext(
         request_id=request.get(REQUEST_ID), ip=request.remote,
         user_agent=escaped_header(request.headers.get("User-Agent", ""), 300) or None,

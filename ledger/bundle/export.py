@@ -39,6 +39,7 @@ from ledger.service.export_cases import CheckpointRecord, RecordEvidenceExport, 
 from ledger.service.ledger import Ledger
 from ledger.store.blob_port import BlobStore
 from ledger.store.log_port import LogStore, StoredCheckpoint
+from ledger.store.read_scope import require_current
 from ledger.tlog.checkpoint import parse_checkpoint
 from ledger.tlog.note import Signer, sign_note, split_note
 
@@ -98,6 +99,7 @@ class BundleExporter:
         cover the case in time."""
         require_exporter(actor, await self.ledger.load(Departure, departure_id))
         case = await collect_case(self.ledger.store, departure_id)
+        require_current()  # the log's reads (a read replica's) must have what was just read
         hashes = [e.event_hash for e in case.entries()]
         coverage = await await_coverage(self.log, hashes, wait_seconds=self.wait_seconds,
                                         poke=self.poke)

@@ -3,7 +3,8 @@
 One module per command group, each adding its parsers (``register``) and building what it
 needs through the composition root (ledger.bootstrap): ``database`` (migrate, demo), ``log``
 (verify, events, audit), ``keys`` (keygen, retire-key), ``access`` (principals, tokens),
-``serve``, ``export`` and ``bundle`` (evidence bundles: export, verify-bundle).
+``serve``, ``export`` and ``bundle`` (evidence bundles: export, verify-bundle), ``backup``
+(backup, restore).
 """
 
 from __future__ import annotations
@@ -12,13 +13,23 @@ import argparse
 import asyncio
 from collections.abc import Sequence
 
-from ledger.cli import access, bundle, database, export, keys, log, projections, serve
+from ledger.cli import (
+    access,
+    backup,
+    bundle,
+    database,
+    export,
+    keys,
+    log,
+    projections,
+    serve,
+)
 from ledger.cli.common import Command, err, verifier_key_text
 from ledger.errors import LedgerError
 from ledger.settings import Settings
 
 __all__ = ["build_parser", "main", "verifier_key_text"]
-GROUPS = (database, log, keys, access, projections, serve, export, bundle)
+GROUPS = (database, log, keys, access, projections, serve, export, bundle, backup)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,9 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``ledger`` console script."""
     args = build_parser().parse_args(argv)
-    settings = Settings.from_env(database=args.database)
     run: Command = args.run
     try:
+        # Read once, here; a wrong variable stops every command before it opens anything.
+        settings = Settings.from_env(database=args.database)
         return asyncio.run(run(args, settings))
     except LedgerError as e:
         err.print(f"error: {e}", markup=False)

@@ -7,11 +7,20 @@ import datetime as dt
 
 from ledger.cli.common import Subparsers, out, storage
 from ledger.settings import Settings
+from ledger.store.factory import sqlite_path
+from ledger.transparency.keys import ensure_signers
+from ledger.transparency.log_identity import bind_keys_to_log, refuse_new_database_for_bound_keys
 
 
 def register(sub: Subparsers) -> None:
     """Add ``migrate`` and ``demo``."""
-    sub.add_parser("migrate", help="create or upgrade the schema").set_defaults(run=migrate)
+    migrate_parser = sub.add_parser("migrate", help="create or upgrade the schema")
+    migrate_parser.add_argument(
+        "--keys", action="store_true",
+        help="also make a signing key if the key folder has none and bind the folder to this "
+        "database's log, as `ledger serve` does on first start (so the service may then "
+        "mount the folder read-only)")
+    migrate_parser.set_defaults(run=migrate)
     sub.add_parser("demo", help="play the seed scenarios into the database").set_defaults(
         run=demo)
 
@@ -20,11 +29,24 @@ async def migrate(args: argparse.Namespace, settings: Settings) -> int:
     """Create or upgrade the schema and install the built-in templates."""
     from ledger.service.ledger import Ledger
 
+    if args.keys:
+        refuse_new_database_for_bound_keys(settings.key_dir, settings.database_url,
+                                           _new_sqlite(settings))
     async with storage(settings, migrate=True) as opened:
         installed = await Ledger(opened.store).install_builtin_templates()
+        if args.keys:
+            signers = ensure_signers(settings.key_dir, settings.log_origin)
+            await bind_keys_to_log(opened.log, settings.key_dir, signers,
+                                   settings.log_origin, settings.database_url)
+            out.print(f"signing keys in {settings.key_dir} bound to this database's log")
     changed = [r for r in installed if r["changed"]]
     out.print(f"schema up to date; {len(changed)} built-in template(s) installed or revised")
     return 0
+
+
+def _new_sqlite(settings: Settings) -> bool:
+    path = sqlite_path(settings.database_url)
+    return path is not None and not path.exists()
 
 
 async def demo(args: argparse.Namespace, settings: Settings) -> int:

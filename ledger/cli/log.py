@@ -25,6 +25,8 @@ from ledger.settings import Settings
 if TYPE_CHECKING:
     from ledger.verify import LedgerReport
 
+MAX_NOTE_BYTES = 1 << 16  # a published checkpoint: a few lines and signatures
+
 
 def register(sub: Subparsers) -> None:
     """Add ``verify``, ``events`` and ``audit``."""
@@ -37,6 +39,11 @@ def register(sub: Subparsers) -> None:
     verify.add_argument("--key", action="append", default=[], type=verifier_key_text,
                         help="extra trusted verifier key: the string, or a .vkey file "
                              "holding it (repeatable)")
+    verify.add_argument("--since-checkpoint", type=Path, metavar="FILE",
+                        help="a checkpoint the log published (the signed note /log/checkpoint "
+                             "served): prove with a consistency proof that the log extends "
+                             "it; exit 1 naming the missing entries or where the histories "
+                             "differ (after a restore: nothing acknowledged was lost)")
     verify.set_defaults(run=verify_command)
     events = sub.add_parser("events", help="print a stream's entries with their hashes")
     events.add_argument("stream_id")
@@ -55,8 +62,10 @@ def register(sub: Subparsers) -> None:
 async def verify_command(args: argparse.Namespace, settings: Settings) -> int:
     """Re-hash every entry, check every chain, recompute and audit the log."""
     require_existing_ledger(settings)
+    published = None if args.since_checkpoint is None else _read_note(args.since_checkpoint)
     async with storage(settings) as opened:
         report = await _verify(args, opened)
+        since = None if published is None else await _since(args, opened, published)
     chains, log = report.chains, report.log
     if report.child_error is not None:
         err.print(f"note: the log's tree was audited in this process (slower): "
@@ -66,6 +75,8 @@ async def verify_command(args: argparse.Namespace, settings: Settings) -> int:
         out.print(f"TAMPERED: {problem}", markup=False)
     if problems:
         out.print(f"FAILED: {len(problems)} problem(s) in {chains.events} events")
+        if since is not None:
+            out.print(since[1], markup=False)
         return 1
     strict = "; every entry parsed: canonical, fixed envelope" if args.strict else ""
     files = ("evidence files not checked (--skip-files)" if report.files is None else
@@ -75,7 +86,60 @@ async def verify_command(args: argparse.Namespace, settings: Settings) -> int:
               f"link verified{strict}; log of {log.size} entries ({log.queued} queued) matches "
               f"its tiles and {log.checkpoints} signed checkpoint(s); the close gate held; "
               f"{files}")
+    if since is not None:
+        out.print(since[1], markup=False)
+        return 0 if since[0] else 1
     return 0
+
+
+def _read_note(path: Path) -> bytes:
+    """A published checkpoint file's bytes (a signed note is small: bounded)."""
+    try:
+        with path.open("rb") as f:
+            note = f.read(MAX_NOTE_BYTES + 1)
+    except OSError as e:
+        raise LedgerError(f"cannot read {path}: {e.strerror}") from None
+    if len(note) > MAX_NOTE_BYTES:
+        raise LedgerError(f"{path} is larger than any checkpoint ({MAX_NOTE_BYTES} bytes)")
+    return note
+
+
+async def _since(args: argparse.Namespace, opened: Storage, note: bytes) -> tuple[bool, str]:
+    """(passed, the line to print) for ``--since-checkpoint``."""
+    import base64
+
+    from ledger.errors import VerificationError
+    from ledger.transparency.extension import ForkError, RollbackError, verify_log_extends
+    from ledger.transparency.keys import load_verifiers
+
+    def b64(root: bytes) -> str:
+        return base64.b64encode(root).decode()
+
+    name = args.since_checkpoint
+    try:
+        extension = await verify_log_extends(opened.log, note,
+                                             load_verifiers(opened.settings.key_dir, args.key),
+                                             opened.settings.log_origin)
+    except RollbackError as e:
+        return False, (f"LOST: the published checkpoint {name} covers {e.trusted_size} log "
+                       f"entries, but this log holds only {e.size}: {e.missing} acknowledged "
+                       f"entr{'y is' if e.missing == 1 else 'ies are'} missing (restored from "
+                       "a backup older than that checkpoint?). Restore a newer backup; do not "
+                       "serve this database with the same keys (it would sign a fork)")
+    except ForkError as e:
+        found = (f"this log's tree at size {e.trusted_size} has root {b64(e.found)}"
+                 if e.found is not None else f"the consistency proof fails ({e.detail})")
+        return False, (f"DIFFERENT HISTORY: the histories differ within the first "
+                       f"{e.trusted_size} entries: the published checkpoint {name} of size "
+                       f"{e.trusted_size} has root {b64(e.expected)}, but {found}. This "
+                       "database is not the log that published it")
+    except VerificationError as e:
+        return False, f"FAILED: {name}: {e}"
+    published = extension.published
+    return True, (f"OK: the log (size {extension.size}) extends the published checkpoint "
+                  f"{name} of size {published.size}, root {b64(published.root_hash)}: "
+                  f"consistency proof of {extension.proof_hashes} hash(es) verified; "
+                  f"{extension.size - published.size} entries since")
 
 
 async def _verify(args: argparse.Namespace, opened: Storage) -> LedgerReport:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime
 import logging
 import signal
@@ -14,8 +15,12 @@ from aiohttp import web
 
 from ledger.bootstrap import bootstrap
 from ledger.cli.common import Subparsers
+from ledger.errors import ConflictError
+from ledger.log_format import configure_logging
 from ledger.runtime import Runtime
 from ledger.settings import Settings
+from ledger.store.factory import sqlite_path
+from ledger.store.sqlite_owner import serve_alone
 from web.site import build_site
 
 log = logging.getLogger("ledger.serve")
@@ -47,16 +52,20 @@ async def serve(settings: Settings, host: str, port: int, sequencer: bool = True
 
     With ``demo``, the seed scenarios are played first if the ledger has no departure yet.
     """
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    runtime = await bootstrap(settings, sequencer=sequencer)
-    try:
-        await runtime.ledger.install_builtin_templates()
-        await _bootstrap_operator(runtime)
-        if demo:
-            await _load_demo(runtime)
-        await _serve_until_signal(runtime, host, port)
-    finally:
-        await runtime.close()
+    configure_logging(settings.log_format, settings.log_level)
+    database = sqlite_path(settings.database_url)
+    # An SQLite file is served by one process (ledger.store.sqlite_owner); several processes
+    # share a PostgreSQL database, each role led by one of them (ledger.leadership).
+    with serve_alone(database) if database is not None else contextlib.nullcontext():
+        runtime = await bootstrap(settings, sequencer=sequencer)
+        try:
+            await runtime.ledger.install_builtin_templates()
+            await _bootstrap_operator(runtime)
+            if demo:
+                await _load_demo(runtime)
+            await _serve_until_signal(runtime, host, port)
+        finally:
+            await runtime.close()
     return 0
 
 
@@ -99,8 +108,11 @@ async def _bootstrap_operator(runtime: Runtime) -> None:
 
     if await runtime.principals.list_principals():
         return
-    await create_principal(runtime.principals, SYSTEM_ACTOR, "admin", "Administrator",
-                           ["operator"])
+    try:
+        await create_principal(runtime.principals, SYSTEM_ACTOR, "admin", "Administrator",
+                               ["operator"])
+    except ConflictError:  # another process starting on the same database made it first
+        return
     token = await issue_token(runtime.principals, SYSTEM_ACTOR, "admin", "bootstrap",
                               max_ttl=runtime.settings.token_ttl)
     print(f"bootstrap operator token (shown once): {token}", flush=True)

@@ -28,6 +28,7 @@ from ledger.service.queries import get_departure
 from ledger.service.relation import OVERSEERS, may_read_departure
 from ledger.store.principal_port import PrincipalStore
 from ledger.store.projection_port import ProjectionStore
+from ledger.store.read_scope import require_current
 
 MAX_WAIT_SECONDS = 5.0
 RULES = ("last_day_near", "item_overdue", "accounts_not_revoked", "rejection_not_resubmitted")
@@ -71,6 +72,8 @@ async def board_position(store: ProjectionStore, wait: Wait | None = None) -> Po
     one no client can have been given: refused, not waited for."""
     deadline = asyncio.get_running_loop().time() + MAX_WAIT_SECONDS
     wait = wait or Wait()
+    if wait.position or wait.event is not None:
+        require_current()  # a read replica answers once it has what the primary has now
     at_least = wait.position
     if at_least and at_least > await store.log_size():
         raise InvalidInputError("min_position is beyond the log's size", field="min_position")

@@ -24,10 +24,17 @@ class Cached:
     last_hash: bytes
 
 
-class AggregateCache:
-    """Least-recently-used map of stream id → Cached."""
+DEFAULT_MAX_ENTRIES = 20_000  # Settings.aggregate_cache_size, LEDGER_AGGREGATE_CACHE_SIZE
 
-    def __init__(self, max_entries: int = 20000) -> None:
+
+class AggregateCache:
+    """Least-recently-used map of stream id → Cached, of at most ``max_entries`` entries (0:
+    nothing is kept, every command replays its streams). An evicted stream is read afresh
+    from the store (and verified) the next time a command needs it."""
+
+    def __init__(self, max_entries: int = DEFAULT_MAX_ENTRIES) -> None:
+        if max_entries < 0:
+            raise ValueError("an aggregate cache cannot hold fewer than 0 entries")
         self.max_entries = max_entries
         self._entries: OrderedDict[UUID, Cached] = OrderedDict()
 
@@ -56,6 +63,12 @@ class AggregateCache:
         self._entries.move_to_end(aggregate.id)
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, stream_id: object) -> bool:
+        return stream_id in self._entries
 
     def evict(self, stream_id: UUID) -> None:
         """Forget one stream (after a conflict showed the cache was stale)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from uuid import UUID
@@ -47,6 +47,7 @@ from ledger.service.cache import AggregateCache
 from ledger.service.context import Actor, RequestContext
 from ledger.service.idempotency import StoredResponses, check_same_request, scoped_idempotency_key
 from ledger.service.policy import LEDGER_ACTOR_ID
+from ledger.service.staging import Staging
 from ledger.service.unit_of_work import KeyLookup, PrincipalDirectory, UnitOfWork, utc_now
 from ledger.store.port import (
     DependencyChangedError,
@@ -132,8 +133,10 @@ class Ledger:
                  calendar: WorkingCalendar | None = None,
                  clock: Callable[[], dt.datetime] = utc_now,
                  close_requires_confirmation: bool = True,
-                 auto_apply_checklists: bool = False) -> None:
+                 auto_apply_checklists: bool = False,
+                 on_appended: Callable[[int], None] | None = None) -> None:
         self.store = store
+        self._on_appended = on_appended  # how many events each commit added (metrics)
         self.separation_of_duties = separation_of_duties
         self.calendar = calendar  # None is the PRC's (ledger.service.item_flow)
         self.clock = clock
@@ -151,27 +154,14 @@ class Ledger:
     ) -> CommandOutcome:
         """Run ``command`` as ``actor``; with a key, at most once per (actor, key)."""
         context = context or RequestContext()
-        key = _Key.of(command, actor, idempotency_key) if idempotency_key is not None else None
+        key = (CommandKey.of(command, actor, idempotency_key) if idempotency_key is not None
+               else None)
         if (replayed := await self._recorded(key)) is not None:
             return replayed
         for attempt in (1, 2):
-            uow = UnitOfWork(self.store, self.cache, trust_cache=attempt == 1, keys=self.keys,
-                             directory=self.directory)
-            uow.separation_of_duties = self.separation_of_duties
-            uow.calendar, uow.clock = self.calendar, self.clock
-            uow.close_requires_confirmation = self.close_requires_confirmation
-            uow.auto_apply_checklists = self.auto_apply_checklists
+            uow = self.unit_of_work(trust_cache=attempt == 1)
             try:
-                try:
-                    result = await HANDLERS[type(command)](command, actor, uow)
-                except NotFoundError:
-                    raise  # absent, or hidden from this actor: a stale If-Match says no more
-                except LedgerError:
-                    uow.check_expectations()  # judged on a state the caller has not seen
-                    raise
-                uow.check_expectations()
-                events = uow.collect(actor, context)
-                body = _body(command, result, events)
+                events, body = await self.decide(command, actor, context, uow)
                 record = key.record(body) if key is not None else None
                 if events or record is not None:
                     await self.store.append(events, record, uow.read_dependencies())
@@ -191,17 +181,63 @@ class Ledger:
                     continue
                 raise
             uow.remember()
-            if events and self._on_append is not None:
-                self._on_append()
+            if events:
+                self.appended(len(events))
             return CommandOutcome(body, replayed=False, raw=record.response if record else b"")
         raise ConflictError("unreachable")  # pragma: no cover
 
-    async def _recorded(self, key: _Key | None) -> CommandOutcome | None:
+    async def execute_batch(self, commands: Sequence[tuple[c.Model, str | None]], actor: Actor,
+                            context: RequestContext | None = None,
+                            ) -> list[CommandOutcome | Exception]:
+        """Run ``(command, idempotency key)`` pairs in order as ``actor``, as ``execute`` would
+        one after another, but sharing one idempotency read and one append for all (see
+        ``ledger.service.batch``); per command, its outcome or the error it met."""
+        from ledger.service.batch import run_batch  # it builds on this module
+
+        return await run_batch(self, commands, actor, context or RequestContext())
+
+    def unit_of_work(self, trust_cache: bool, staged: Staging | None = None,
+                     keys: KeyLookup | None = None,
+                     directory: PrincipalDirectory | None = None) -> UnitOfWork:
+        """A unit of work with this ledger's settings; for a batch's commands, ``staged`` (the
+        batch's pending state) and its own ``keys`` and ``directory`` (looking each up once)."""
+        uow = UnitOfWork(self.store, self.cache, trust_cache=trust_cache,
+                         keys=keys or self.keys, directory=directory or self.directory,
+                         staged=staged)
+        uow.separation_of_duties = self.separation_of_duties
+        uow.calendar, uow.clock = self.calendar, self.clock
+        uow.close_requires_confirmation = self.close_requires_confirmation
+        uow.auto_apply_checklists = self.auto_apply_checklists
+        return uow
+
+    async def decide(self, command: c.Model, actor: Actor, context: RequestContext,
+                     uow: UnitOfWork) -> tuple[list[NewEvent], JSONObject]:
+        """Run the use case in ``uow``: the events to append and the response body (nothing
+        is stored yet)."""
+        try:
+            result = await HANDLERS[type(command)](command, actor, uow)
+        except NotFoundError:
+            raise  # absent, or hidden from this actor: a stale If-Match says no more
+        except LedgerError:
+            uow.check_expectations()  # judged on a state the caller has not seen
+            raise
+        uow.check_expectations()
+        events = uow.collect(actor, context)
+        return events, _body(command, result, events)
+
+    def appended(self, count: int) -> None:
+        """Tell the sequencer that ``count`` events were appended (and the metrics)."""
+        if self._on_append is not None:
+            self._on_append()
+        if self._on_appended is not None:
+            self._on_appended(count)
+
+    async def _recorded(self, key: CommandKey | None) -> CommandOutcome | None:
         """The stored outcome for this key, replayed; None when there is none."""
         if key is None:
             return None
         found = await self.store.find_idempotency(key.record_key)
-        return _replay(found, key.request_hash) if found is not None else None
+        return replay_outcome(found, key.request_hash) if found is not None else None
 
     async def load(self, cls: type[A], aggregate_id: UUID | str) -> A:
         """Return the current state of one aggregate (new rows verified on the way)."""
@@ -222,18 +258,20 @@ class Ledger:
 
 
 @dataclass(frozen=True)
-class _Key:
+class CommandKey:
     """An idempotency key, scoped to its principal, and the hash of the request it names."""
 
     record_key: str
     request_hash: bytes
 
     @classmethod
-    def of(cls, command: c.Model, actor: Actor, idempotency_key: str) -> _Key:
+    def of(cls, command: c.Model, actor: Actor, idempotency_key: str) -> CommandKey:
+        """The key of ``command`` by ``actor`` (InvalidInputError for a malformed key)."""
         return cls(scoped_idempotency_key(actor, idempotency_key),
                    _request_hash(command, actor))
 
     def record(self, body: JSONObject) -> IdempotencyRecord:
+        """The record storing ``body`` as this key's first outcome."""
         return IdempotencyRecord(self.record_key, self.request_hash, encode_canonical(body))
 
 
@@ -253,6 +291,7 @@ def _request_hash(command: c.Model, actor: Actor) -> bytes:
     return hashlib.sha256(encode_canonical(document)).digest()
 
 
-def _replay(record: IdempotencyRecord, request_hash: bytes) -> CommandOutcome:
+def replay_outcome(record: IdempotencyRecord, request_hash: bytes) -> CommandOutcome:
+    """The outcome ``record`` stored, replayed, if it answered this request."""
     check_same_request(record, request_hash)
     return CommandOutcome(json.loads(record.response), replayed=True, raw=record.response)

@@ -10,6 +10,9 @@ by the store at commit time. So the cached state may be trusted for those too (a
 item command checks, the items a close counts): a stale read fails that check and the command
 is decided again on fresh state, instead of a fresh read on every command that could still go
 stale between the read and the commit.
+
+In a batch (``ledger.service.batch``) every command's unit of work reads the batch's
+**staging** first: the aggregates as its earlier commands left them, not yet committed.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from ledger.errors import LedgerError, NotFoundError, PreconditionFailedError
 from ledger.principals import Principal
 from ledger.service.cache import AggregateCache, Cached
 from ledger.service.context import Actor, RequestContext
+from ledger.service.staging import Staged, Staging, StaleStagingError
 from ledger.store.port import EventStore, NewEvent, ReadDependency
 from ledger.workday import WorkingCalendar
 
@@ -55,8 +59,10 @@ class UnitOfWork:
 
     def __init__(self, store: EventStore, cache: AggregateCache | None = None,
                  trust_cache: bool = False, keys: KeyLookup | None = None,
-                 directory: PrincipalDirectory | None = None) -> None:
+                 directory: PrincipalDirectory | None = None,
+                 staged: Staging | None = None) -> None:
         self.store = store
+        self.staged = staged  # a batch's pending state, read before the cache (see ``get``)
         self.keys = keys
         self.directory = directory
         self.separation_of_duties = True  # Settings.separation_of_duties, set by the Ledger
@@ -88,11 +94,13 @@ class UnitOfWork:
         tracked = self._tracked.get(key)
         if tracked is not None:
             return _checked(cls, tracked.aggregate, key)
+        if self.staged is not None and (staged := self.staged.get(key)) is not None:
+            return await self._get_staged(cls, key, staged, expected_version, fresh)
         cached = self.cache.peek(key) if self.cache is not None else None
-        uncloned = False
+        uncloned = trusted = False
         if cached is not None and self.trust_cache and not fresh and expected_version in (
                 None, cached.aggregate.version):
-            self.used_cache = True
+            self.used_cache = trusted = True
             if read_only:
                 uncloned = True
             else:
@@ -102,14 +110,53 @@ class UnitOfWork:
                 cached = Cached(clone_aggregate(cached.aggregate), cached.last_hash)
             cached = await self._refresh(key, cached)
         aggregate = _checked(cls, cached.aggregate, key)
+        self._expect(cls, key, aggregate, expected_version)
+        self._tracked[key] = _Tracked(aggregate, cached.last_hash, aggregate.version, uncloned,
+                                      trusted=trusted)
+        return aggregate
+
+    def _expect(self, cls: type[A], key: UUID, aggregate: A,
+                expected_version: int | None) -> None:
         if expected_version is not None and aggregate.version != expected_version:
             # Not raised here: the use case first decides whether its actor may see this
             # aggregate at all, so a stranger's If-Match learns nothing (see ``stale``).
             self._stale.append(PreconditionFailedError(
                 f"{cls.__name__} {key} is at version {aggregate.version}, "
                 f"not {expected_version}"))
-        self._tracked[key] = _Tracked(aggregate, cached.last_hash, aggregate.version, uncloned)
+
+    async def _get_staged(self, cls: type[A], key: UUID, staged: Staged,
+                          expected_version: int | None, fresh: bool) -> A:
+        """An aggregate as the batch's earlier commands left it (a clone: a failing command
+        leaves the staging unchanged). On fresh state, staging that came from the cache is
+        first checked against the store: moved, the batch's decisions are void."""
+        if staged.trusted:
+            if self.trust_cache and not fresh:
+                self.used_cache = True
+            else:
+                if await self.store.read_stream(key, staged.base_version):
+                    raise StaleStagingError(f"{key} moved under the batch")
+                staged.trusted = False
+        aggregate = _checked(cls, clone_aggregate(staged.aggregate), key)
+        self._expect(cls, key, aggregate, expected_version)
+        self._tracked[key] = _Tracked(aggregate, staged.last_hash, aggregate.version, False,
+                                      trusted=staged.trusted)
         return aggregate
+
+    def stage(self) -> None:
+        """After a batch's command was decided: the aggregates it loaded, as it left them,
+        become what the batch's later commands read (precondition: ``staged`` is set and
+        ``collect`` was called)."""
+        if self.staged is None:
+            raise LedgerError("stage: this unit of work belongs to no batch")
+        for key, tracked in self._tracked.items():
+            prior = self.staged.get(key)
+            if prior is None:
+                self.staged[key] = Staged(tracked.aggregate, tracked.last_hash,
+                                          tracked.version_read or 0, tracked.appended,
+                                          tracked.trusted)
+            else:
+                prior.aggregate, prior.last_hash = tracked.aggregate, tracked.last_hash
+                prior.written = prior.written or tracked.appended
 
     def check_expectations(self) -> None:
         """Raise the first unmet If-Match expectation (the caller's view is stale)."""
@@ -192,16 +239,18 @@ class UnitOfWork:
 class _Tracked:
     """One aggregate a command touches: the state, the hash its next event chains onto, the
     version it was loaded at (None: created by this command), whether it is the cache's own
-    object (loaded read-only, so it must stay unchanged), and whether events were collected."""
+    object (loaded read-only, so it must stay unchanged), whether events were collected, and
+    whether it came from the trusted cache unread (a batch's staging remembers that)."""
 
-    __slots__ = ("aggregate", "appended", "last_hash", "uncloned", "version_read")
+    __slots__ = ("aggregate", "appended", "last_hash", "trusted", "uncloned", "version_read")
 
     def __init__(self, aggregate: Aggregate, last_hash: bytes | None, version_read: int | None,
-                 uncloned: bool) -> None:
+                 uncloned: bool, trusted: bool = False) -> None:
         self.aggregate = aggregate
         self.last_hash = last_hash
         self.version_read = version_read
         self.uncloned = uncloned
+        self.trusted = trusted
         self.appended = False
 
 

@@ -30,3 +30,16 @@ def blob_store_for(store: EventStore, choice: str | None, data_dir: Path) -> Blo
 
         return PostgresBlobStore(store)
     return FilesystemBlobStore(data_dir / "blobs")
+
+
+def blob_store_kind(database_url: str, choice: str | None) -> str:
+    """Which blob store ``blob_store_for`` opens for this database URL and choice:
+    ``postgres`` or ``filesystem`` (``ledger backup`` copies the files of the latter)."""
+    from ledger.store.factory import is_postgres_url
+
+    if choice is not None and choice not in BLOB_STORES:
+        raise ConfigurationError(f"LEDGER_BLOB_STORE={choice!r} is not one of "
+                                 f"{', '.join(BLOB_STORES)}")
+    if is_postgres_url(database_url) and choice in (None, "postgres"):
+        return "postgres"
+    return "filesystem"

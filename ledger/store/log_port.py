@@ -121,6 +121,27 @@ class LogStore(Protocol):
     def iterate_tiles(self) -> AsyncIterator[tuple[int, int, int, bytes]]:
         """Every stored tile as (level, n, width, data)."""
 
+    async def read_tile_block(self, level: int, start: int,
+                              limit: int) -> list[tuple[int, int, bytes]]:
+        """Up to ``limit`` stored tiles of ``level`` with n >= ``start``, ascending, as
+        (n, width, data) (the full audit, a level at a time)."""
+
+    async def read_checkpoint_block(self, after: int, limit: int) -> list[StoredCheckpoint]:
+        """Up to ``limit`` signed checkpoints of size > ``after``, by size (the full audit)."""
+
+    async def duplicate_entries(self, limit: int) -> list[tuple[int, int]]:
+        """(index, position) of up to ``limit`` log entries, ascending by index, each naming
+        an event that an entry of a lower index names too (none in an intact log)."""
+
+    async def stream_log_keys(self, stream_ids: Sequence[str], size: int) -> dict[str, int]:
+        """For each of ``stream_ids`` that has events: the greatest log-order key of its
+        events, where an event's key is its log index when below ``size`` and ``size`` plus
+        its position otherwise (not yet sequenced as of the audited size)."""
+
+    async def indexes_of_positions(self, positions: Sequence[int]) -> dict[int, int]:
+        """The log index of each of ``positions`` that is sequenced (the highest, should two
+        entries name one event)."""
+
     async def log_id(self) -> str:
         """The random id this database's log was given when its schema was created (32 hex
         digits, never changed)."""

@@ -90,6 +90,14 @@ class EventStore(Protocol):
         DependencyChangedError when a stream of ``depends_on`` is no longer at its version
         (checked as of the commit, not as of some earlier read)."""
 
+    async def append_commands(
+        self, events: Sequence[NewEvent], idempotency: Sequence[IdempotencyRecord],
+        depends_on: Sequence[ReadDependency] = (),
+    ) -> list[int]:
+        """``append`` for the events and idempotency records of several commands decided one
+        after another (a batch): one transaction, the same errors; ``depends_on`` names no
+        stream that ``events`` append to."""
+
     async def read_stream(self, stream_id: UUID, after_version: int = 0) -> list[StoredEvent]:
         """Return one stream's events with version > ``after_version``, in version order."""
 
@@ -114,6 +122,9 @@ class EventStore(Protocol):
 
     async def find_idempotency(self, key: str) -> IdempotencyRecord | None:
         """Return the stored outcome for ``key``, if any."""
+
+    async def find_idempotencies(self, keys: Sequence[str]) -> dict[str, IdempotencyRecord]:
+        """Return the stored outcomes of those of ``keys`` that have one, in one read."""
 
     async def queued_positions(self, limit: int = 1000) -> list[int]:
         """Return positions waiting for the log sequencer, oldest first."""

@@ -133,6 +133,14 @@ class PostgresEventStore(PagedIteration):
     ) -> list[int]:
         """Append events, queue rows and the idempotency record in one statement (coalesced
         with concurrent appends by group commit), if ``depends_on`` is unchanged."""
+        return await self.append_commands(events, () if idempotency is None else (idempotency,),
+                                          depends_on)
+
+    async def append_commands(
+        self, events: Sequence[NewEvent], idempotency: Sequence[IdempotencyRecord],
+        depends_on: Sequence[ReadDependency] = (),
+    ) -> list[int]:
+        """``append`` for several commands: one statement (itself coalesced by group commit)."""
         try:
             return await self._group.append(events, idempotency, depends_on)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
@@ -186,6 +194,15 @@ class PostgresEventStore(PagedIteration):
         if not rows:
             return None
         return IdempotencyRecord(rows[0][0], bytes(rows[0][1]), bytes(rows[0][2]))
+
+    async def find_idempotencies(self, keys: Sequence[str]) -> dict[str, IdempotencyRecord]:
+        """Return the stored outcomes of ``keys``, in one query."""
+        if not keys:
+            return {}
+        rows = await self._fetch(
+            "SELECT key, request_hash, response FROM idempotency WHERE key = ANY($1::text[])",
+            list(keys))
+        return {r[0]: IdempotencyRecord(r[0], bytes(r[1]), bytes(r[2])) for r in rows}
 
     async def queued_positions(self, limit: int = 1000) -> list[int]:
         """Return positions waiting for the sequencer."""

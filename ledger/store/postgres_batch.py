@@ -55,7 +55,7 @@ def is_dependency_changed(error: BaseException) -> bool:
 @dataclass
 class _Request:
     events: Sequence[NewEvent]
-    idempotency: IdempotencyRecord | None
+    idempotency: Sequence[IdempotencyRecord]
     depends_on: Sequence[ReadDependency]
     done: asyncio.Future[list[int]] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future())
@@ -63,7 +63,7 @@ class _Request:
 
 def _arguments(requests: Sequence[_Request]) -> tuple[object, ...]:
     events = [e for r in requests for e in r.events]
-    records = [r.idempotency for r in requests if r.idempotency is not None]
+    records = [k for r in requests for k in r.idempotency]
     # Commands of one case depend on the same departure at the same version: checked once.
     dependencies = list(dict.fromkeys(d for r in requests for d in r.depends_on))
     exclusive: dict[tuple[int, int], bool] = {lock_key(d.stream_id): False
@@ -93,10 +93,10 @@ class GroupCommit:
         self._inflight = 0
         self._tasks: set[asyncio.Task[None]] = set()
 
-    async def append(self, events: Sequence[NewEvent], idempotency: IdempotencyRecord | None,
+    async def append(self, events: Sequence[NewEvent], idempotency: Sequence[IdempotencyRecord],
                      depends_on: Sequence[ReadDependency] = ()) -> list[int]:
-        """Append one command's events atomically if its dependencies are unchanged; raises
-        asyncpg errors of that command."""
+        """Append one command's events (or a batch's: one request) atomically if its
+        dependencies are unchanged; raises asyncpg errors of that request."""
         request = _Request(events, idempotency, depends_on)
         self._waiting.append(request)
         if self._inflight < self.max_inflight:

@@ -16,6 +16,7 @@ from ledger.store.log_port import LogBlock, LogEntryRow, StoredCheckpoint
 from ledger.store.postgres import PostgresEventStore, map_postgres_error
 
 SEQUENCER_LOCK = 0x4C4F4753  # "LOGS"
+LOG_CHANNEL = "ledger_log"  # NOTIFY'd with the new size as each batch commits
 
 
 async def _hashes(conn: Any, indexes: Sequence[int]) -> list[bytes]:
@@ -35,6 +36,9 @@ def _checkpoint(row: Any) -> StoredCheckpoint:
 def _signed(row: Any) -> StoredCheckpoint:
     """A checkpoint with the time the store recorded it."""
     return dataclasses.replace(_checkpoint(row), signed_at=row[3])
+
+
+STREAM_KEY_CHUNK = 1000  # streams per query of stream_log_keys
 
 
 class PostgresBatch:
@@ -99,11 +103,15 @@ class PostgresBatch:
             "WITH tiles AS (INSERT INTO log_tiles (level, n, width, data) "
             "SELECT * FROM unnest($4::integer[], $5::bigint[], $6::integer[], $7::bytea[]) "
             "ON CONFLICT (level, n) DO UPDATE SET width = excluded.width, data = excluded.data "
-            "WHERE excluded.width > log_tiles.width) "
-            "INSERT INTO checkpoints (size, root, note) VALUES ($1, $2, $3)",
+            "WHERE excluded.width > log_tiles.width), "
+            "signed AS (INSERT INTO checkpoints (size, root, note) VALUES ($1, $2, $3)) "
+            # Delivered at commit to every process listening (ledger.store.postgres_leases):
+            # their read models follow a log grown by this process.
+            "SELECT pg_notify($8, $9)",
             checkpoint.size, checkpoint.root, checkpoint.note,
             [level for (level, _), _ in tiles], [n for (_, n), _ in tiles],
-            [width for _, (width, _) in tiles], [data for _, (_, data) in tiles])
+            [width for _, (width, _) in tiles], [data for _, (_, data) in tiles],
+            LOG_CHANNEL, str(checkpoint.size))
 
 
 class PostgresLogStore:
@@ -222,6 +230,44 @@ class PostgresLogStore:
         rows = await self.events.pool.fetch(plain, start, limit)
         return LogBlock([int(r[0]) for r in rows], [int(r[1]) for r in rows] if positions
                         else [], b"".join(bytes(r[-1]) for r in rows))
+
+    async def read_tile_block(self, level: int, start: int,
+                              limit: int) -> list[tuple[int, int, bytes]]:
+        rows = await self.events.pool.fetch(
+            "SELECT n, width, data FROM log_tiles WHERE level = $1 AND n >= $2 ORDER BY n "
+            "LIMIT $3", level, start, limit)
+        return [(int(r[0]), int(r[1]), bytes(r[2])) for r in rows]
+
+    async def read_checkpoint_block(self, after: int, limit: int) -> list[StoredCheckpoint]:
+        rows = await self.events.pool.fetch(
+            "SELECT size, root, note FROM checkpoints WHERE size > $1 ORDER BY size LIMIT $2",
+            after, limit)
+        return [_checkpoint(r) for r in rows]
+
+    async def duplicate_entries(self, limit: int) -> list[tuple[int, int]]:
+        rows = await self.events.pool.fetch(
+            "SELECT l.idx, l.position FROM log_entries l JOIN (SELECT position, "
+            "min(idx) AS first FROM log_entries GROUP BY position HAVING count(*) > 1) d "
+            "ON d.position = l.position WHERE l.idx > d.first ORDER BY l.idx LIMIT $1", limit)
+        return [(int(r[0]), int(r[1])) for r in rows]
+
+    async def stream_log_keys(self, stream_ids: Sequence[str], size: int) -> dict[str, int]:
+        found: dict[str, int] = {}
+        wanted = sorted(set(stream_ids))
+        for at in range(0, len(wanted), STREAM_KEY_CHUNK):
+            rows = await self.events.pool.fetch(
+                "SELECT e.stream_id::text, max(CASE WHEN l.idx < $2 THEN l.idx "
+                "ELSE $2 + e.position END) FROM events e LEFT JOIN log_entries l "
+                "ON l.position = e.position WHERE e.stream_id = ANY($1::uuid[]) "
+                "GROUP BY e.stream_id", wanted[at:at + STREAM_KEY_CHUNK], size)
+            found.update((str(r[0]), int(r[1])) for r in rows)
+        return found
+
+    async def indexes_of_positions(self, positions: Sequence[int]) -> dict[int, int]:
+        rows = await self.events.pool.fetch(
+            "SELECT position, max(idx) FROM log_entries WHERE position = ANY($1::bigint[]) "
+            "GROUP BY position", list(set(positions)))
+        return {int(r[0]): int(r[1]) for r in rows}
 
     async def iterate_tiles(self) -> AsyncIterator[tuple[int, int, int, bytes]]:
         for r in await self.events.pool.fetch(

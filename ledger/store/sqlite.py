@@ -172,6 +172,14 @@ class SQLiteEventStore(PagedIteration):
     ) -> list[int]:
         """Append events, their queue rows and the idempotency record in one transaction, if
         every stream of ``depends_on`` is still at its version (checked inside it)."""
+        return await self.append_commands(events, () if idempotency is None else (idempotency,),
+                                          depends_on)
+
+    async def append_commands(
+        self, events: Sequence[NewEvent], idempotency: Sequence[IdempotencyRecord],
+        depends_on: Sequence[ReadDependency] = (),
+    ) -> list[int]:
+        """``append`` for several commands: one transaction, so one fsync for them all."""
         positions = []
         async with self.transaction() as db:
             if depends_on:
@@ -186,10 +194,10 @@ class SQLiteEventStore(PagedIteration):
                 positions.append(int(cursor.lastrowid or 0))
             await db.executemany("INSERT INTO log_queue (position) VALUES (?)",
                                  [(p,) for p in positions])
-            if idempotency is not None:
-                await db.execute(
+            if idempotency:
+                await db.executemany(
                     "INSERT INTO idempotency (key, request_hash, response) VALUES (?,?,?)",
-                    (idempotency.key, idempotency.request_hash, idempotency.response),
+                    [(r.key, r.request_hash, r.response) for r in idempotency],
                 )
         return positions
 
@@ -247,6 +255,15 @@ class SQLiteEventStore(PagedIteration):
         if not rows:
             return None
         return IdempotencyRecord(rows[0][0], bytes(rows[0][1]), bytes(rows[0][2]))
+
+    async def find_idempotencies(self, keys: Sequence[str]) -> dict[str, IdempotencyRecord]:
+        """Return the stored outcomes of ``keys`` (as one JSON array: one statement)."""
+        if not keys:
+            return {}
+        rows = await self.fetch(
+            "SELECT key, request_hash, response FROM idempotency"
+            " WHERE key IN (SELECT value FROM json_each(?))", (json.dumps(list(keys)),))
+        return {r[0]: IdempotencyRecord(r[0], bytes(r[1]), bytes(r[2])) for r in rows}
 
     async def queued_positions(self, limit: int = 1000) -> list[int]:
         """Return positions waiting for the sequencer."""

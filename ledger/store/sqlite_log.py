@@ -158,6 +158,51 @@ class SQLiteLogStore:
             (start, limit))
         return LogBlock([int(r[0]) for r in rows], [], b"".join(bytes(r[1]) for r in rows))
 
+    async def read_tile_block(self, level: int, start: int,
+                              limit: int) -> list[tuple[int, int, bytes]]:
+        rows = await self.events.fetch(
+            "SELECT n, width, data FROM log_tiles WHERE level = ? AND n >= ? ORDER BY n "
+            "LIMIT ?", (level, start, limit))
+        return [(int(r[0]), int(r[1]), bytes(r[2])) for r in rows]
+
+    async def read_checkpoint_block(self, after: int, limit: int) -> list[StoredCheckpoint]:
+        rows = await self.events.fetch(
+            "SELECT size, root, note FROM checkpoints WHERE size > ? ORDER BY size LIMIT ?",
+            (after, limit))
+        return [_checkpoint(r) for r in rows]
+
+    async def duplicate_entries(self, limit: int) -> list[tuple[int, int]]:
+        rows = await self.events.fetch(
+            "SELECT l.idx, l.position FROM log_entries l JOIN (SELECT position, "
+            "min(idx) AS first FROM log_entries GROUP BY position HAVING count(*) > 1) d "
+            "ON d.position = l.position WHERE l.idx > d.first ORDER BY l.idx LIMIT ?",
+            (limit,))
+        return [(int(r[0]), int(r[1])) for r in rows]
+
+    async def stream_log_keys(self, stream_ids: Sequence[str], size: int) -> dict[str, int]:
+        found: dict[str, int] = {}
+        wanted = sorted(set(stream_ids))
+        for at in range(0, len(wanted), MAX_SQL_VARIABLES - 2):
+            chunk = wanted[at:at + MAX_SQL_VARIABLES - 2]
+            rows = await self.events.fetch(
+                "SELECT e.stream_id, max(CASE WHEN l.idx < ? THEN l.idx "  # noqa: S608
+                "ELSE ? + e.position END) FROM events e LEFT JOIN log_entries l "
+                "ON l.position = e.position WHERE e.stream_id IN "
+                f"({', '.join('?' * len(chunk))}) GROUP BY e.stream_id", (size, size, *chunk))
+            found.update((str(r[0]), int(r[1])) for r in rows)
+        return found
+
+    async def indexes_of_positions(self, positions: Sequence[int]) -> dict[int, int]:
+        found: dict[int, int] = {}
+        wanted = sorted(set(positions))
+        for at in range(0, len(wanted), MAX_SQL_VARIABLES):
+            chunk = wanted[at:at + MAX_SQL_VARIABLES]
+            rows = await self.events.fetch(
+                "SELECT position, max(idx) FROM log_entries WHERE position IN "  # noqa: S608
+                f"({', '.join('?' * len(chunk))}) GROUP BY position", chunk)
+            found.update((int(r[0]), int(r[1])) for r in rows)
+        return found
+
     async def iterate_tiles(self) -> AsyncIterator[tuple[int, int, int, bytes]]:
         for r in await self.events.fetch(
                 "SELECT level, n, width, data FROM log_tiles ORDER BY level, n"):

@@ -221,24 +221,62 @@ def rebuild_stored_hashes(record_hashes: bytes) -> tuple[bytes, bytes]:
     ``record_hashes`` is the concatenation of the records' 32-byte hashes (record i at offset
     32i). The first result concatenates the ``stored_hash_count(n)`` stored hashes (index k at
     offset 32k), byte-identical to what appending the records one by one stores; the second,
-    the n leaf hashes (the level-0 tiles' contents). One pass with a stack of pending left
-    siblings, for the full audit: no index arithmetic per hash.
+    the n leaf hashes (the level-0 tiles' contents). ``TreeBuilder`` does the same a block
+    at a time.
     """
-    if len(record_hashes) % HASH_SIZE:
-        raise InvalidInputError("record hashes are not a whole number of 32-byte hashes")
-    sha256 = hashlib.sha256
-    out: list[bytes] = []
-    leaves: list[bytes] = []
-    append, append_leaf = out.append, leaves.append
-    pending: list[bytes] = []  # roots of the complete subtrees left of the next record
-    push, pop = pending.append, pending.pop
-    for n, offset in enumerate(range(0, len(record_hashes), HASH_SIZE), start=1):
-        h = sha256(b"\x00" + record_hashes[offset:offset + HASH_SIZE]).digest()
-        append(h)
-        append_leaf(h)
-        while not n & 1:  # each trailing 0 bit of n completes a subtree with its sibling
-            h = sha256(b"\x01" + pop() + h).digest()
+    builder = TreeBuilder()
+    stored, leaves, _ = builder.add(record_hashes)
+    return stored, leaves
+
+
+class TreeBuilder:
+    """The tree rebuilt from its records' hashes a block at a time, in bounded memory.
+
+    Keeps only the frontier: the roots of the complete subtrees left of the next record, at
+    most one per level (RFC 6962's right edge). ``add`` returns the stored hashes the block's
+    records append, in storage order, so a whole log is audited without holding its tree.
+    """
+
+    def __init__(self, mark_every: int = 0) -> None:
+        self.size = 0
+        self._pending: list[bytes] = []  # complete subtree roots, largest (leftmost) first
+        self._mark = mark_every  # also report hashes at levels that are multiples of this
+
+    def add(self, record_hashes: bytes) -> tuple[bytes, bytes, list[tuple[int, bytes]]]:
+        """Append records; return their stored hashes (concatenated, storage order), their
+        leaf hashes, and each (level, hash) completed at a positive level that is a multiple
+        of ``mark_every`` (in the order completed: per level, in index order)."""
+        if len(record_hashes) % HASH_SIZE:
+            raise InvalidInputError("record hashes are not a whole number of 32-byte hashes")
+        sha256 = hashlib.sha256
+        out: list[bytes] = []
+        leaves: list[bytes] = []
+        marked: list[tuple[int, bytes]] = []
+        append, append_leaf = out.append, leaves.append
+        pending = self._pending
+        push, pop = pending.append, pending.pop
+        mark = self._mark
+        for n, offset in enumerate(range(0, len(record_hashes), HASH_SIZE), start=self.size + 1):
+            h = sha256(b"\x00" + record_hashes[offset:offset + HASH_SIZE]).digest()
             append(h)
-            n >>= 1
-        push(h)
-    return b"".join(out), b"".join(leaves)
+            append_leaf(h)
+            level = 0
+            while not n & 1:  # each trailing 0 bit of n completes a subtree with its sibling
+                h = sha256(b"\x01" + pop() + h).digest()
+                append(h)
+                n >>= 1
+                level += 1
+                if mark and not level % mark:
+                    marked.append((level, h))
+            push(h)
+        self.size += len(record_hashes) // HASH_SIZE
+        return b"".join(out), b"".join(leaves), marked
+
+    def root(self) -> bytes:
+        """The root hash of the tree of the records added so far (EMPTY_ROOT for none)."""
+        if not self._pending:
+            return EMPTY_ROOT
+        h = self._pending[-1]
+        for left in reversed(self._pending[:-1]):
+            h = hash_children(left, h)
+        return h

@@ -39,7 +39,6 @@ from ledger.errors import (
 from ledger.tlog.checkpoint import Checkpoint, open_checkpoint
 from ledger.tlog.hashing import HASH_SIZE, hash_children, hash_leaf
 from ledger.tlog.note import Verifier, decode_base64
-from ledger.tlog.proof import verify_consistency
 from ledger.tlog.tile import (
     ENTRY_LENGTH,
     TILE_HEIGHT,
@@ -50,6 +49,7 @@ from ledger.tlog.tile import (
     tile_path,
 )
 from ledger.tlog.tree import split_stored_hash_index, tree_hash
+from ledger.transparency.extension import ForkError, RollbackError, prove_extension
 
 AuditProgress = Callable[[int, int], None]
 """Called with (tiles fetched, tiles to fetch) as the fetches complete."""
@@ -249,28 +249,30 @@ def _tile_problem(tile: Tile, wrong: Sequence[int]) -> VerificationError:
 
 async def _check_previous(remote: RemoteLog, previous: AuditState, checkpoint: Checkpoint,
                           reader: _LevelReader) -> list[VerificationError]:
-    """Problems if ``checkpoint`` does not extend ``previous`` (rollback or fork)."""
+    """Problems if ``checkpoint`` does not extend ``previous`` (rollback or fork), checked
+    over the recomputed tree and with the server's consistency proof (``prove_extension``)."""
     old = f"size {previous.size} (root {_b64(previous.root)})"
     new = f"size {checkpoint.size} (root {_b64(checkpoint.root_hash)})"
-    if checkpoint.size < previous.size:
+
+    async def root_at(size: int) -> bytes:
+        return tree_hash(size, reader)
+
+    try:
+        await prove_extension(previous.size, previous.root, checkpoint.size,
+                              checkpoint.root_hash, root_at, remote.consistency_proof)
+    except RollbackError:
         return [VerificationError(
             f"rollback: the log's checkpoint has {new}, smaller than the checkpoint of {old} "
             "verified before", index=checkpoint.size)]
-    recomputed = tree_hash(previous.size, reader)
-    if recomputed != previous.root:
+    except ForkError as e:
+        if e.found is not None:
+            return [VerificationError(
+                f"fork: the log's tree at size {previous.size} has root {_b64(e.found)}, but "
+                f"the checkpoint verified before has {old}; the current checkpoint has {new}",
+                index=previous.size)]
         return [VerificationError(
-            f"fork: the log's tree at size {previous.size} has root {_b64(recomputed)}, but the "
-            f"checkpoint verified before has {old}; the current checkpoint has {new}",
-            index=previous.size)]
-    if previous.size == 0:  # the empty tree is a prefix of every tree
-        return []
-    proof = await remote.consistency_proof(previous.size, checkpoint.size)
-    try:
-        verify_consistency(previous.size, checkpoint.size, proof, previous.root,
-                           checkpoint.root_hash)
-    except VerificationError as e:
-        return [VerificationError(
-            f"fork: the log's consistency proof from {old} to {new} does not verify: {e}")]
+            f"fork: the log's consistency proof from {old} to {new} does not verify: "
+            f"{e.detail}")]
     return []
 
 

@@ -73,7 +73,13 @@ def _write_marker(key_dir: Path, bound: BoundLog) -> BoundLog:
     text = json.dumps({"log_id": bound.log_id, "origin": bound.origin,
                        "database": bound.database}) + "\n"
     temporary = key_dir / f".{MARKER}.{os.getpid()}.{secrets.token_hex(4)}"
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as e:  # a read-only mount of keys never bound to a log
+        raise ConfigurationError(
+            f"the key folder {key_dir} is not yet bound to a log and cannot be written "
+            f"({e.strerror}): run `ledger migrate --keys` once with it writable (the "
+            "docker-compose migrate service does), then mount it read-only") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)

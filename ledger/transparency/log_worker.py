@@ -2,8 +2,8 @@
 
 ``python -m ledger.transparency.log_worker`` reads a JSON request on stdin (database URL, log
 origin, verifier keys), runs ``audit_log_tree`` against that database and writes one JSON line
-(the report) followed by the entries' positions (native 8-byte integers) and their
-concatenated event hashes on stdout. The parent checks the chains meanwhile, on its own core.
+(the report: sizes and problems) on stdout. The parent checks the chains, and matches the
+events with the log's entries, meanwhile, on its own core.
 
 A child process, not a multiprocessing pool: a pool re-imports the caller's main module. The
 child imports the same ``ledger`` package as its parent (``-P`` ignores the working directory;
@@ -20,7 +20,6 @@ import json
 import os
 import sys
 import tempfile
-from array import array
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -84,18 +83,15 @@ def _read_answer(data: bytes) -> tuple[LogReport, LogEntries]:
         header: dict[str, Any] = json.loads(head)
         n = int(header["entries"])
         size, checkpoints = int(header["size"]), int(header["checkpoints"])
-        positions = array("q")
-        positions.frombytes(body[:8 * n])
-        record_hashes = body[8 * n:]
         problems, read_problems = (
             [VerificationError(p["message"], **{k: p.get(k) for k in _LOCATION}) for p in ps]
             for ps in (header["problems"], header["read_problems"]))
-        if len(positions) != n or len(record_hashes) != 32 * n:
-            raise ValueError("short answer")
-    except (ValueError, KeyError, TypeError) as e:
+        if body:
+            raise ValueError("trailing data")
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
         raise OSError(f"log worker answered malformed data: {e}") from e
     report = LogReport(size=size, checkpoints=checkpoints, problems=problems)
-    return report, LogEntries(positions.tolist(), record_hashes, read_problems)
+    return report, LogEntries(n, read_problems)
 
 
 async def _audit(request: dict[str, Any]) -> tuple[LogReport, LogEntries]:
@@ -120,12 +116,10 @@ def main() -> int:
         print(f"{type(e).__name__}: {e}", file=sys.stderr)
         return 1
     header = {"size": report.size, "checkpoints": report.checkpoints,
-              "entries": len(entries.positions), "problems": _plain(report.problems),
+              "entries": entries.count, "problems": _plain(report.problems),
               "read_problems": _plain(entries.problems)}
     out = sys.stdout.buffer
     out.write(json.dumps(header).encode() + b"\n")
-    out.write(array("q", entries.positions).tobytes())
-    out.write(entries.record_hashes)
     out.flush()
     return 0
 

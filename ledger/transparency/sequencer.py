@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from ledger.errors import LedgerError, PushbackError, VerificationError
+from ledger.log_format import fields
 from ledger.store.log_port import LogEntryRow, LogStore, StoredCheckpoint
 from ledger.tlog.checkpoint import Checkpoint, format_checkpoint
 from ledger.tlog.hashing import hash_leaf
@@ -46,6 +47,7 @@ class Sequencer:
         self.poll_interval = poll_interval
         self._wake = asyncio.Event()
         self._grown = asyncio.Condition()
+        self.leading = False  # whether this process held the lead at its last try
         # Called after each batch that grew the log (the projection runners' poke).
         self.on_grown: list[Callable[[], None]] = []
 
@@ -58,8 +60,10 @@ class Sequencer:
 
         On a new, empty log the first step signs the checkpoint of size 0.
         """
-        if not await self.store.try_lead():
+        self.leading = await self.store.try_lead()
+        if not self.leading:
             return 0
+        started = time.perf_counter()
         async with self.store.sequencing() as batch:
             size = await batch.size()
             queued = await batch.take_queue(self.batch_size)
@@ -82,6 +86,9 @@ class Sequencer:
             for tile, data in zip(tiles, datas, strict=True):
                 await batch.write_tile(tile.L, tile.N, tile.W, data)
             await batch.write_checkpoint(self._sign(last, new_size, root, proof))
+        log.info("sequenced %d events, log size %d", len(entries), new_size, extra=fields(
+            worker="sequencer", action="batch", done=len(entries), log_size=new_size,
+            duration_ms=round((time.perf_counter() - started) * 1000, 1)))
         async with self._grown:
             self._grown.notify_all()
         for listener in self.on_grown:
@@ -116,13 +123,14 @@ class Sequencer:
             while not stop.is_set():
                 self._wake.clear()  # pokes from now on wake the pause after this step
                 try:
-                    leading = await self.store.try_lead()
+                    leading = self.leading = await self.store.try_lead()
                     added = await self.step() if leading else 0
                 except VerificationError:
                     raise
                 except Exception as e:  # any other failure: resign, back off, retry
                     log.warning("sequencer step failed; resigning, retrying in %.0fs: %r",
                                 backoff, e)
+                    self.leading = False
                     await self._resign_quietly()
                     await _sleep_unless(stop, backoff)  # pokes must not shorten a back-off
                     backoff = min(backoff * 2, 30.0)
@@ -133,6 +141,7 @@ class Sequencer:
                 elif added < self.batch_size:
                     await self._pause(stop, self.poll_interval)
         finally:
+            self.leading = False
             await self._resign_quietly()
 
     async def _resign_quietly(self) -> None:

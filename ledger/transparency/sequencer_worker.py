@@ -52,8 +52,10 @@ class SequencerWorker:
         if task is None:
             return WorkerHealth(self.name, True, "not started")
         if not task.done():
-            return WorkerHealth(self.name, True, "stopping" if self._stopping.is_set()
-                                else "running")
+            if self._stopping.is_set():
+                return WorkerHealth(self.name, True, "stopping")
+            return WorkerHealth(self.name, True, "leading" if self.sequencer.leading
+                                else "standing by (another process sequences)")
         if not task.cancelled() and (error := task.exception()) is not None:
             return WorkerHealth(self.name, False, f"stopped: {error}")
         return WorkerHealth(self.name, True, "stopped")

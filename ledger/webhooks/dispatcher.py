@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import random
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -21,6 +22,7 @@ from typing import Any
 import aiohttp
 
 from ledger.entry import format_time
+from ledger.log_format import fields
 from ledger.store.webhook_port import SqlTx, WebhookStore
 from ledger.webhooks import repository as repo
 from ledger.webhooks.delivery import Outcome, post
@@ -29,6 +31,8 @@ from ledger.webhooks.formats import Outgoing, robot_request
 from ledger.webhooks.settings import WebhookSettings
 from ledger.webhooks.signing import standard_headers
 from ledger.workers import LoopWorker, WorkerHealth
+
+log = logging.getLogger("ledger.webhooks")
 
 SessionFactory = Callable[[], Awaitable[aiohttp.ClientSession]]
 LEASE_MARGIN = dt.timedelta(seconds=30)
@@ -136,13 +140,20 @@ class Dispatcher:
         now = self.clock()
         at = format_time(now)
         kind = "delivered" if outcome.delivered else "refused" if outcome.refused else "failed"
+        failures = 0 if outcome.delivered else int(claimed["failures"]) + 1
+        dead = failures >= self.settings.max_attempts
+        # The delivery's ids and outcome only: never its URL (it may carry a receiver's
+        # secret in its query) nor its signing secret.
+        log.info("webhook delivery %s: %s", claimed["id"], kind, extra=fields(
+            worker="webhooks:dispatcher", action="delivery", delivery_id=claimed["id"],
+            subscription_id=claimed["subscription_id"], outcome="dead" if dead else kind,
+            status_code=outcome.status_code, attempt=int(claimed["attempts"]) + 1,
+            duration_ms=outcome.duration_ms))
         await repo.record_attempt(tx, claimed["id"], int(claimed["attempts"]) + 1, at,
                                   outcome.status_code, outcome.duration_ms, kind, outcome.error)
         if outcome.delivered:
             await repo.mark_delivered(tx, claimed["id"], at, outcome.status_code)
             return
-        failures = int(claimed["failures"]) + 1
-        dead = failures >= self.settings.max_attempts
         wait = backoff(failures, self.settings, self._draw(), outcome.retry_after)
         await repo.mark_failed(tx, claimed["id"], "dead" if dead else "pending",
                                format_time(now + dt.timedelta(seconds=wait)),

@@ -11,25 +11,52 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import Annotated
 
-from ledger.env_values import positive_int
-from ledger.errors import ConfigurationError
+from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic_settings import NoDecode
+
+from ledger.env_values import EnvSettings, whole_number
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
-@dataclass(frozen=True)
-class WebhookSettings:
+def _allow_list(value: object) -> object:
+    if isinstance(value, str):  # the variable: comma-separated
+        return tuple(a.strip() for a in value.split(",") if a.strip())
+    return value
+
+
+def _checked_allow_list(allow: tuple[str, ...]) -> tuple[str, ...]:
+    for entry in allow:
+        if _network(entry) is None and not _host_pattern(entry):
+            raise ValueError(f"{entry[:80]!r} is neither a host pattern nor an IP address or "
+                             "network")
+    return allow
+
+
+def _hours(value: object) -> object:
+    parsed = whole_number(24 * 30)(value)
+    return 3600.0 * parsed if isinstance(value, str) and isinstance(parsed, int) else parsed
+
+
+class WebhookSettings(EnvSettings):
     """Allow-list, timeouts, retry schedule and secret-rotation grace of outbound webhooks."""
 
-    allow: tuple[str, ...] = ()
-    timeout_seconds: float = 15.0  # the spec recommends 15 to 30 s for a receiver
+    allow: Annotated[tuple[str, ...], NoDecode, BeforeValidator(_allow_list),
+                     AfterValidator(_checked_allow_list)] = Field(
+        (), validation_alias="LEDGER_WEBHOOK_ALLOW")
+    # the spec recommends 15 to 30 s for a receiver
+    timeout_seconds: Annotated[float, BeforeValidator(whole_number(120))] = Field(
+        15.0, validation_alias="LEDGER_WEBHOOK_TIMEOUT_SECONDS")
     connect_timeout_seconds: float = 5.0
-    max_attempts: int = 10  # consecutive failures before a delivery is a dead letter
+    # consecutive failures before a delivery is a dead letter
+    max_attempts: Annotated[int, BeforeValidator(whole_number(100))] = Field(
+        10, validation_alias="LEDGER_WEBHOOK_MAX_ATTEMPTS")
     retry_base_seconds: float = 5.0
     retry_max_seconds: float = 6 * 3600.0
-    rotation_grace_seconds: float = 24 * 3600.0
+    rotation_grace_seconds: Annotated[float, BeforeValidator(_hours)] = Field(
+        24 * 3600.0, validation_alias="LEDGER_WEBHOOK_ROTATION_GRACE_HOURS")
     batch: int = 20  # deliveries claimed (and sent side by side) per dispatcher step
 
     @property
@@ -43,20 +70,15 @@ class WebhookSettings:
         return tuple(n for a in self.allow if (n := _network(a)) is not None)
 
     @classmethod
+    def read_env(cls, env: Mapping[str, str]) -> WebhookSettings:
+        """Read the LEDGER_WEBHOOK_* variables of ``env``; ConfigurationError naming each
+        one at fault."""
+        return cls.build(cls.env_values(env))
+
+    @classmethod
     def from_env(cls, env: Mapping[str, str]) -> WebhookSettings:
-        """Read the LEDGER_WEBHOOK_* variables of ``env``."""
-        allow = tuple(a.strip() for a in env.get("LEDGER_WEBHOOK_ALLOW", "").split(",")
-                      if a.strip())
-        for entry in allow:
-            if _network(entry) is None and not _host_pattern(entry):
-                raise ConfigurationError(
-                    f"LEDGER_WEBHOOK_ALLOW: {entry[:80]!r} is neither a host pattern nor an "
-                    "IP address or network")
-        return cls(allow=allow,
-                   max_attempts=positive_int(env, "LEDGER_WEBHOOK_MAX_ATTEMPTS", 10, 100),
-                   timeout_seconds=positive_int(env, "LEDGER_WEBHOOK_TIMEOUT_SECONDS", 15, 120),
-                   rotation_grace_seconds=3600.0 * positive_int(
-                       env, "LEDGER_WEBHOOK_ROTATION_GRACE_HOURS", 24, 24 * 30))
+        """The same as ``read_env`` (the name the other settings use)."""
+        return cls.read_env(env)
 
 
 def _network(entry: str) -> Network | None:

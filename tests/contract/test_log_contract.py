@@ -218,3 +218,38 @@ async def test_audit_reads_return_blocks_in_index_order(
 
 def block_hashes(entries: list[LogEntryRow]) -> bytes:
     return b"".join(e.event_hash for e in entries)
+
+
+async def test_audit_reads_of_tiles_checkpoints_duplicates_and_positions(
+    store: EventStore, make_sequencer: MakeSequencer, signer_keys: Path
+) -> None:
+    sequencer = make_sequencer(store, signer_keys, batch_size=40)
+    await fill(store, 100)
+    await drain(sequencer)
+    log = log_store_for(store)
+    sizes = [c.size for c in await log.checkpoints()]
+    assert [c.size for c in await log.read_checkpoint_block(-1, 2)] == sizes[:2]
+    assert [c.size for c in await log.read_checkpoint_block(40, 10)] == [
+        s for s in sizes if s > 40]
+    assert await log.read_checkpoint_block(100, 10) == []
+    assert await log.read_tile_block(0, 0, 10) == [(0, 100, await log.read_tile(0, 0))]
+    assert await log.read_tile_block(0, 1, 10) == []
+    entries = await log.read_entries(0, 100)
+    wanted = [entries[3].position, entries[57].position, 10**9]
+    assert await log.indexes_of_positions(wanted) == {entries[3].position: 3,
+                                                      entries[57].position: 57}
+    assert await log.duplicate_entries(10) == []
+
+
+async def test_a_streams_log_key_is_its_latest_index_or_after_the_audited_size(
+    store: EventStore, make_sequencer: MakeSequencer, signer_keys: Path
+) -> None:
+    sequencer = make_sequencer(store, signer_keys, batch_size=40)
+    stream = uuid.uuid4()
+    await store.append(chain(stream, 3))
+    await drain(sequencer)
+    log = log_store_for(store)
+    positions = [e.position for e in await log.read_entries(0, 3)]
+    assert await log.stream_log_keys([str(stream), str(uuid.uuid4())], 3) == {str(stream): 2}
+    # Audited as of size 2, its third event counts as not yet sequenced: after every index.
+    assert await log.stream_log_keys([str(stream)], 2) == {str(stream): 2 + positions[2]}

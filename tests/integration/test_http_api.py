@@ -48,6 +48,7 @@ EXERCISED = {
     "GET /v1/items/{item_id}/confirmation-statement", "GET /v1/streams/{stream_id}/events",
     "GET /v1/events/{event_id}", "GET /v1/events/{event_id}/proof", "GET /v1/templates",
     "GET /v1/templates/{key}", "GET /healthz", "GET /readyz", "POST /v1/principals",
+    "GET /metrics",  # who may read it, and what it says: in test_operations.py
     "POST /v1/principals/{principal_id}/tokens", "POST /v1/principals/{principal_id}/keys",
     "POST /v1/items/{item_id}/evidence", "GET /v1/items/{item_id}/evidence/{sha256}",
     # access that ends: exercised in test_http_access.py

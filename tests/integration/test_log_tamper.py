@@ -22,7 +22,7 @@ from ledger.transparency.verify_log import LogReport
 from ledger.verify import verify_ledger
 from tests.conftest import TEST_ORIGIN, drain
 from tests.contract.test_log_contract import fill
-from tests.integration.operator import Operator
+from tests.integration.operator import Operator, PostgresOperator
 from tests.support.events import chain
 
 
@@ -199,3 +199,18 @@ async def test_a_running_ledger_verifies_clean(
         stop.set()
         await writer
     assert written > 0 and report.size >= 300
+
+
+async def test_an_event_logged_twice_is_named_at_the_second_index(
+    store: EventStore, logged: Sequencer, signer_keys: Path, audit: Audit, operator: Operator
+) -> None:
+    if not isinstance(operator, PostgresOperator):
+        pytest.skip("SQLite cannot drop the column's UNIQUE constraint in place")
+    [entry] = await log_store_for(store).read_entries(5, 1)
+    await operator.disable_guards()
+    await operator.try_sql("ALTER TABLE log_entries DROP CONSTRAINT log_entries_position_key")
+    await operator.try_sql("INSERT INTO log_entries (idx, position, event_hash) VALUES "
+                           f"(300, {entry.position}, '\\x{entry.event_hash.hex()}')")
+    messages = [str(p) for p in (await audit(store, signer_keys)).problems]
+    assert f"log index 300: event at position {entry.position} is logged twice" in messages
+    assert not any("neither in the log" in m or "hash does not match" in m for m in messages)

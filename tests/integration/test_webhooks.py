@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from prometheus_client.parser import text_string_to_metric_families
 from standardwebhooks.webhooks import Webhook
 
 from ledger.entry import format_time
@@ -26,7 +27,8 @@ from ledger.webhooks import repository as repo
 from ledger.webhooks.dispatcher import Dispatcher
 from ledger.webhooks.settings import WebhookSettings
 from ledger.webhooks.wiring import OutboxRunner, build_webhooks
-from tests.integration.http_fixtures import Api, departure_body, serve
+from tests.integration.http_fixtures import Api, Reply, departure_body, serve
+from tests.support.captured_log import captured_log
 
 SETTINGS = WebhookSettings(allow=("127.0.0.1", "localhost"), max_attempts=3,
                            retry_base_seconds=1, rotation_grace_seconds=3600)
@@ -373,3 +375,30 @@ async def test_only_operators_manage_webhooks_and_a_disabled_one_gets_nothing(
     robot = await hooks.api.post("/v1/webhooks", "admin", json={
         "url": f"{hooks.rx.base}/ok", "event_types": ["DepartureStarted"], "format": "wecom"})
     assert robot.problem(422)["field"] == "event_types"
+
+
+def _gauge(reply: Reply, name: str) -> float:
+    assert reply.status == 200, reply.body[:300]
+    return next(s.value for family in text_string_to_metric_families(reply.body.decode())
+                for s in family.samples if s.name == name)
+
+
+async def test_each_attempt_is_one_log_line_and_backlog_and_dead_letters_are_measured(
+        hooks: Hooks) -> None:
+    created = await hooks.subscribe("flaky", ["DepartureStarted"])
+    hooks.rx.statuses["flaky"] = [500, 502, 500]
+    await start(hooks.api)
+    with captured_log() as log:
+        await hooks.queue()
+        waiting = await hooks.api.get("/metrics", "admin")
+        assert _gauge(waiting, "ledger_webhook_backlog") == 1
+        assert await hooks.deliver() == 1
+        await hooks.deliver(rounds=2, advance=60)
+    attempts = [r for r in log.records() if r.get("action") == "delivery"]
+    assert [(r["attempt"], r["status_code"], r["outcome"]) for r in attempts] == [
+        (1, 500, "failed"), (2, 502, "failed"), (3, 500, "dead")]
+    assert {r["subscription_id"] for r in attempts} == {created["id"]}
+    assert created["secret"] not in log.text and hooks.rx.base not in log.text  # nor the URL
+    measured = await hooks.api.get("/metrics", "admin")
+    assert _gauge(measured, "ledger_webhook_backlog") == 0
+    assert _gauge(measured, "ledger_webhook_dead_letters") == 1

@@ -1,0 +1,94 @@
+"""The process's Prometheus metrics (prometheus-client), in one registry per process.
+
+Counters grow where things happen (a request answered, events committed, an authentication
+that failed); gauges describing the ledger as a whole (sequencer lag, checkpoint age, each
+projection's lag, the webhook backlog) are read from the database when scraped
+(``refresh``), so every process of a deployment reports the same figures. ``/metrics``
+serves ``render``; who may read it is decided in api/metrics_routes.py.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from ledger.readiness import LedgerState
+from ledger.workers import WorkerHealth
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+# seconds: reads answer in milliseconds, a bundle export in seconds
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+class Metrics:
+    """Every metric of one process."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.requests = Counter(
+            "ledger_http_requests", "HTTP requests answered, by route template and status",
+            ["method", "route", "status"], registry=r)
+        self.latency = Histogram(
+            "ledger_http_request_duration_seconds", "Time to answer, by route template",
+            ["method", "route"], buckets=LATENCY_BUCKETS, registry=r)
+        self.appended = Counter(
+            "ledger_events_appended", "Events committed by this process (rate: appends/s)",
+            registry=r)
+        self.auth_failures = Counter(
+            "ledger_auth_failures", "Failed authentications: a bad, unknown, revoked or "
+            "expired token, or an unknown or used sign-in link (API and console)", registry=r)
+        self.log_size = Gauge("ledger_log_size", "Entries in the global log", registry=r)
+        self.sequencer_lag = Gauge(
+            "ledger_sequencer_lag_events", "Events committed but not yet in the log",
+            registry=r)
+        self.checkpoint_age = Gauge(
+            "ledger_checkpoint_age_seconds", "Seconds since the latest checkpoint was signed",
+            registry=r)
+        self.projection_lag = Gauge(
+            "ledger_projection_lag_events", "Log entries a projection has not applied yet "
+            "(log size minus its position)", ["projection"], registry=r)
+        self.projection_stopped = Gauge(
+            "ledger_projection_stopped", "1 when a projection stopped on an event it cannot "
+            "apply", ["projection"], registry=r)
+        self.webhook_backlog = Gauge(
+            "ledger_webhook_backlog", "Webhook deliveries waiting to be delivered", registry=r)
+        self.webhook_dead_letters = Gauge(
+            "ledger_webhook_dead_letters", "Webhook deliveries given up (dead letters)",
+            registry=r)
+        self.worker_ok = Gauge(
+            "ledger_worker_ok", "1 while a worker of this process runs, 0 once it stopped on "
+            "an error", ["worker"], registry=r)
+
+    def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        """Count one answered request (``route`` is its template, never its path)."""
+        method = method if method in METHODS else "OTHER"
+        self.requests.labels(method, route, str(status)).inc()
+        self.latency.labels(method, route).observe(seconds)
+
+    def appended_events(self, count: int) -> None:
+        """``count`` events were committed."""
+        self.appended.inc(count)
+
+    def failed_authentication(self) -> None:
+        """One authentication failed."""
+        self.auth_failures.inc()
+
+    def refresh(self, state: LedgerState, workers: list[WorkerHealth]) -> None:
+        """Set the gauges from the ledger's state as just read, and this process's workers."""
+        self.log_size.set(state.log_size)
+        self.sequencer_lag.set(state.queued)
+        if state.checkpoint_age is not None:
+            self.checkpoint_age.set(state.checkpoint_age)
+        for p in state.projections:
+            self.projection_lag.labels(p.name).set(p.lag)
+            self.projection_stopped.labels(p.name).set(1 if p.error else 0)
+        self.webhook_backlog.set(state.webhook_backlog)
+        self.webhook_dead_letters.set(state.webhook_dead_letters)
+        for w in workers:
+            self.worker_ok.labels(w.name).set(1 if w.ok else 0)
+
+    def render(self) -> bytes:
+        """The Prometheus text exposition of every metric."""
+        return generate_latest(self.registry)

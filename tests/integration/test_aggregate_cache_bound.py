@@ -1,0 +1,72 @@
+"""The aggregate cache is bounded: it evicts at its size, an evicted aggregate is read afresh
+and verified, and the size comes from LEDGER_AGGREGATE_CACHE_SIZE."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import pytest
+
+from ledger.aggregates.item import HandoverItem
+from ledger.errors import ConfigurationError
+from ledger.service import commands as c
+from ledger.service.cache import AggregateCache
+from ledger.service.ledger import Ledger
+from ledger.settings import Settings
+from ledger.store.port import EventStore
+from tests.contract.test_ledger_contract import HR, SUCCESSOR, handing_over
+
+
+async def _items(ledger: Ledger, departure_id: str, count: int) -> list[UUID]:
+    items = []
+    for k in range(count):
+        added = await ledger.execute(c.AddItem(
+            departure_id=departure_id, category="documents", title=f"文件 {k}",
+            receiver=SUCCESSOR.id, mandatory=False), HR)
+        items.append(UUID(str(added.result["item_id"])))
+    return items
+
+
+async def test_the_cache_evicts_the_least_recently_used_at_its_bound_and_reloads_it(
+        store: EventStore) -> None:
+    ledger = Ledger(store, cache=AggregateCache(3))
+    await ledger.install_builtin_templates()
+    departure_id = await handing_over(ledger, templates=())
+    items = await _items(ledger, departure_id, 4)
+    assert len(ledger.cache) == 3  # never more than its size
+    # Each AddItem writes its item and the departure: the oldest items went first.
+    assert items[0] not in ledger.cache and items[1] not in ledger.cache
+    assert items[3] in ledger.cache and UUID(departure_id) in ledger.cache
+    # An evicted item is read from the store and verified, then serves a command as before.
+    await ledger.execute(c.CommentItem(item_id=str(items[0]), text="仍可评论"), HR)
+    assert items[0] in ledger.cache and len(ledger.cache) == 3
+    assert items[3] in ledger.cache and UUID(departure_id) in ledger.cache
+    assert items[2] not in ledger.cache  # it was the least recently used
+    fresh = await Ledger(store, cache=AggregateCache(0)).load(HandoverItem, items[0])
+    cached = ledger.cache.peek(items[0])
+    assert cached is not None and fresh.version == 2
+    assert isinstance(cached.aggregate, HandoverItem)
+    assert (cached.aggregate.version, cached.aggregate.title, cached.aggregate.state) == (
+        fresh.version, fresh.title, fresh.state) == (2, "文件 0", "open")
+
+
+async def test_a_cache_of_size_zero_keeps_nothing_and_still_serves(store: EventStore) -> None:
+    ledger = Ledger(store, cache=AggregateCache(0))
+    await ledger.install_builtin_templates()
+    departure_id = await handing_over(ledger, templates=())
+    [item] = await _items(ledger, departure_id, 1)
+    await ledger.execute(c.CommentItem(item_id=str(item), text="x"), HR)
+    assert len(ledger.cache) == 0
+    loaded = await ledger.load(HandoverItem, item)
+    assert loaded.version == 2
+
+
+def test_the_cache_size_comes_from_the_environment() -> None:
+    assert Settings.from_env({}).aggregate_cache_size == 20_000
+    assert Settings.from_env({"LEDGER_AGGREGATE_CACHE_SIZE": "0"}).aggregate_cache_size == 0
+    assert Settings.from_env({"LEDGER_AGGREGATE_CACHE_SIZE": "500"}).aggregate_cache_size == 500
+    for bad in ("-1", "many", "", "99999999999"):
+        with pytest.raises(ConfigurationError, match="LEDGER_AGGREGATE_CACHE_SIZE"):
+            Settings.from_env({"LEDGER_AGGREGATE_CACHE_SIZE": bad})
+    with pytest.raises(ValueError, match="fewer than 0"):
+        AggregateCache(-1)
