@@ -49,7 +49,7 @@ async def access_middleware(request: web.Request, handler: Handler) -> web.Strea
     except web.HTTPException as e:  # a redirect raised by a console page
         status = e.status
         raise
-    except asyncio.CancelledError:
+    except (asyncio.CancelledError, ConnectionResetError):
         status = 499  # the client went away first (nginx's code for it)
         raise
     finally:

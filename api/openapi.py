@@ -80,6 +80,48 @@ _UPLOAD = {"multipart/form-data": {"schema": {
     "properties": {"file": {"type": "string", "format": "binary"}}}}}
 
 
+# OpenAPI links (3.1, section 4.8.20): where an operation's answer names something that another
+# operation's path takes, so that a client (and schemathesis's stateful phase) can chain them:
+# POST /v1/departures answers the departure_id that GET /v1/departures/{departure_id} reads.
+# Producer operationId → path parameter → runtime expression for its value.
+_BODY = "$response.body#"
+_LINKED: dict[str, dict[str, str]] = {
+    "start_departure": {"departure_id": f"{_BODY}/result/departure_id",
+                        "stream_id": f"{_BODY}/result/departure_id",
+                        "event_id": f"{_BODY}/events/0/id"},
+    "request_departure": {"departure_id": f"{_BODY}/result/departure_id",
+                          "stream_id": f"{_BODY}/result/departure_id"},
+    "add_item": {"item_id": f"{_BODY}/result/item_id", "stream_id": f"{_BODY}/result/item_id",
+                 "event_id": f"{_BODY}/events/0/id"},
+    "comment_item": {"event_id": f"{_BODY}/events/0/id", "item_id": "$request.path.item_id"},
+    "raise_dispute": {"dispute_id": f"{_BODY}/result/dispute_id",
+                      "stream_id": f"{_BODY}/result/dispute_id"},
+    "upload_evidence": {"sha256": f"{_BODY}/sha256", "item_id": "$request.path.item_id"},
+    "upload_dispute_evidence": {"sha256": f"{_BODY}/sha256",
+                                "dispute_id": "$request.path.dispute_id"},
+    "create_principal": {"principal_id": f"{_BODY}/id"},
+    "issue_token": {"principal_id": f"{_BODY}/principal_id", "token_id": f"{_BODY}/token_id"},
+    "register_key": {"principal_id": f"{_BODY}/principal_id", "key_id": f"{_BODY}/key_id"},
+    "issue_sign_in_link": {"principal_id": f"{_BODY}/principal_id",
+                           "link_id": f"{_BODY}/link/link_id"},
+    "create_webhook": {"webhook_id": f"{_BODY}/id"},
+}
+
+
+def _links(producer: Endpoint, endpoints: list[Endpoint]) -> dict[str, Any]:
+    """The links from ``producer``'s success answer to every operation taking a path
+    parameter it names (not to live streams, which never end)."""
+    given = _LINKED.get(producer.name, {})
+    links: dict[str, Any] = {}
+    for consumer in endpoints:
+        shared = [p for p in consumer.path_params if p in given]
+        if shared and consumer is not producer and not any(
+                media == "text/event-stream" for media, _ in consumer.produces):
+            links[consumer.name] = {"operationId": consumer.name,
+                                    "parameters": {p: given[p] for p in shared}}
+    return links
+
+
 def _schema(model: type[BaseModel], components: dict[str, Any]) -> dict[str, str]:
     schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
     for name, found in {**schema.pop("$defs", {}), model.__name__: schema}.items():
@@ -124,7 +166,8 @@ def _success(endpoint: Endpoint, components: dict[str, Any]) -> dict[str, Any]:
     return {"description": endpoint.summary, **({"content": content} if content else {})}
 
 
-def _operation(endpoint: Endpoint, components: dict[str, Any]) -> dict[str, Any]:
+def _operation(endpoint: Endpoint, components: dict[str, Any],
+               endpoints: list[Endpoint]) -> dict[str, Any]:
     operation: dict[str, Any] = {
         "summary": endpoint.summary,
         "operationId": endpoint.name,
@@ -134,6 +177,8 @@ def _operation(endpoint: Endpoint, components: dict[str, Any]) -> dict[str, Any]
             "description": "a problem (RFC 9457)", "content": {PROBLEM_TYPE: {
                 "schema": _PROBLEM}}}},
     }
+    if links := _links(endpoint, endpoints):
+        operation["responses"][str(endpoint.status)]["links"] = links
     if endpoint.handler.__doc__:
         operation["description"] = endpoint.handler.__doc__.strip()
     if endpoint.body is not None:
@@ -156,7 +201,7 @@ def build_openapi(endpoints: list[Endpoint]) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for endpoint in endpoints:
         paths.setdefault(path_template(endpoint), {})[endpoint.method.lower()] = _operation(
-            endpoint, components)
+            endpoint, components, endpoints)
     tags = sorted({tag_of(e) for e in endpoints})
     return {
         "openapi": "3.1.0",

@@ -176,6 +176,8 @@ async def _problems(request: web.Request, handler: Handler) -> web.StreamRespons
         if "Allow" in e.headers:  # RFC 9110: a 405 says which methods are allowed
             response.headers["Allow"] = e.headers["Allow"]
         return response
+    except ConnectionResetError:  # the client went away mid-answer: nothing to answer, no bug
+        raise
     except Exception:
         return respond(internal_problem("the server failed; quote the error id",
                                         f"unhandled on {request.method} {route_of(request)}"))

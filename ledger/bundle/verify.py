@@ -441,9 +441,11 @@ def _outside_members(f: Any, archive: zipfile.ZipFile) -> bool:
     (APPNOTE.TXT 4.3.6)."""
     expected = 0
     for info in sorted(archive.infolist(), key=lambda i: i.header_offset):
+        if info.header_offset != expected:  # (checked before seeking: it may be negative)
+            return True
         f.seek(info.header_offset)
         header = f.read(30)
-        if info.header_offset != expected or header[:4] != b"PK\x03\x04":
+        if header[:4] != b"PK\x03\x04":
             return True
         expected = (info.header_offset + 30 + int.from_bytes(header[26:28], "little")
                     + int.from_bytes(header[28:30], "little") + info.compress_size)

@@ -15,6 +15,7 @@ departures, items, events and templates created before the run: those reach the 
 from __future__ import annotations
 
 import asyncio
+import copy
 import datetime as dt
 import json
 import threading
@@ -28,15 +29,17 @@ import pytest
 import requests
 import schemathesis
 from aiohttp import web
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    ensure_resource_availability,
     ignored_auth,
     negative_data_rejection,
     response_schema_conformance,
     status_code_conformance,
     unsupported_method,
+    use_after_free,
 )
 
 from api.app import build_app, endpoints
@@ -51,6 +54,7 @@ from tests.conftest import TEST_ORIGIN
 from tests.integration.scenarios import add_people
 
 MAX_EXAMPLES = 25
+STATEFUL_LEAVERS = 200  # principals a stateful scenario's departures may name
 SEED = 20261124  # fixed: the same cases on every run (and in CI)
 HR = Actor("hr.fuzz", "hr", "HR Fuzz")
 MANAGER = Actor("mgr.fuzz", "employee", "Manager Fuzz")
@@ -110,7 +114,8 @@ class LiveServer:
             await runtime.ledger.install_builtin_templates()
             await runtime.principals.add_principal(Principal(HR.id, HR.name or HR.id, ("hr",)))
             await add_people(runtime.principals, {
-                MANAGER.id: ("employee",), **{f"leaver.{n}": ("employee",) for n in (1, 2, 3)}})
+                MANAGER.id: ("employee",),
+                **{f"leaver.{n}": ("employee",) for n in range(1, 10 + STATEFUL_LEAVERS)}})
             await runtime.principals.add_token(TOKEN_HASH, HR.id, "schemathesis")
             self.ids = await _seed(runtime.ledger)
             runner = web.AppRunner(build_app(runtime))
@@ -188,6 +193,10 @@ schema = schemathesis.openapi.from_dict(DOCUMENT, config=schemathesis.Config.fro
 }))
 
 
+VALID_LEAVER = {"name": "Leaver", "department": "Sales", "position": "Account Manager",
+                "role_family": "sales"}
+
+
 def use_real_ids(case: Any, live: LiveServer, pick: int) -> None:
     """Point the case at real things; a body naming the same id is made to agree."""
     for name in ID_PARAMETERS:
@@ -216,6 +225,77 @@ def test_api_conforms_to_its_openapi_document(case: Any, live: LiveServer) -> No
         use_real_ids(case, live, digest // 2)
     batch = case.operation.method.upper() == "POST" and case.operation.path == "/v1/commands"
     case.call_and_validate(base_url=live.base_url, checks=PER_COMMAND_CHECKS if batch else CHECKS)
+
+
+# --- stateful: sequences of calls chained by the document's links --------------------------------
+STATEFUL_SCENARIOS = 12  # Hypothesis examples: scenarios of up to STATEFUL_STEPS calls each
+STATEFUL_STEPS = 8
+# A copy: building the state machine adds the links schemathesis infers to the document it holds.
+STATEFUL_CONFIG = schemathesis.Config.from_dict({
+    "seed": SEED,
+    "auth": {"openapi": {"bearer": {"bearer": TOKEN}}},
+    "cache": {"enabled": False},
+    "generation": {"database": "none", "with-security-parameters": False,
+                   "mode": "positive"},
+    "phases": {"stateful": {"enabled": True, "max-steps": STATEFUL_STEPS}},
+    "request-timeout": 60,  # a bundle's report is rendered on request: slow on a busy machine
+})
+stateful_schema = schemathesis.openapi.from_dict(
+    copy.deepcopy(DOCUMENT), config=STATEFUL_CONFIG).exclude(path_regex=r"^/v1/boards/.*/events$")
+# negative_data_rejection and ignored_auth need negative or unauthenticated cases, which the
+# stateful phase does not make; use_after_free and ensure_resource_availability are stateful.
+STATEFUL_CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance,
+                   content_type_conformance, use_after_free, ensure_resource_availability]
+
+
+def test_links_chain_the_operations_that_produce_and_consume_ids() -> None:
+    links = DOCUMENT["paths"]["/v1/departures"]["post"]["responses"]["201"]["links"]
+    assert links["get_departure"] == {"operationId": "get_departure", "parameters": {
+        "departure_id": "$response.body#/result/departure_id"}}
+    added = DOCUMENT["paths"]["/v1/departures/{departure_id}/items"]["post"]["responses"]
+    assert added["201"]["links"]["submit_item"]["parameters"] == {
+        "item_id": "$response.body#/result/item_id"}
+    assert "departure_board_events" not in links  # a live stream never ends
+
+
+def test_stateful_sequences_meet_the_document(live: LiveServer) -> None:
+    """Scenarios of calls where each follows a link from an earlier answer (a departure
+    started, then read, submitted, given items, ...), as HR; a started departure names a
+    leaver and manager who exist (random ids would stop every chain at its first 422)."""
+    leavers = iter(f"leaver.{n}" for n in range(10, 10 + STATEFUL_LEAVERS))
+    reached: set[str] = set()  # operations on an id that answered 2xx
+
+    class Machine(stateful_schema.as_state_machine()):  # type: ignore[misc]
+        def before_call(self, case: Any) -> None:
+            name = case.operation.definition.raw.get("operationId")
+            if name == "start_departure" and isinstance(case.body, dict):
+                case.body = {**case.body, "leaver": {**VALID_LEAVER, "id": next(leavers, "x")},
+                             "manager_id": MANAGER.id, "hr_owner_id": HR.id,
+                             "approval_chain": []}
+            if name == "add_item" and isinstance(case.body, dict):
+                case.body = {**case.body, "receiver": MANAGER.id}
+
+        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+            return {"base_url": live.base_url}
+
+        def after_call(self, response: Any, case: Any) -> None:
+            super().after_call(response, case)
+            if case.path_parameters and response.status_code < 300:
+                reached.add(case.operation.definition.raw.get("operationId"))
+
+        def validate_response(self, response: Any, case: Any,
+                              additional_checks: Any = None, **kwargs: Any) -> None:
+            case.validate_response(response, checks=STATEFUL_CHECKS,
+                                   recorder=getattr(self, "recorder", None))
+
+    # No shrinking: a live server's state moves on, so a replayed scenario is another one.
+    Machine.run(settings=settings(max_examples=STATEFUL_SCENARIOS, deadline=None,
+                                  database=None, stateful_step_count=STATEFUL_STEPS,
+                                  phases=[Phase.explicit, Phase.generate],
+                                  suppress_health_check=list(HealthCheck)))
+    # The links carried real ids: operations on something the scenario made succeeded (a random
+    # id only ever reaches "not found").
+    assert reached, "no linked operation reached a real object"
 
 
 def test_live_server_serves_this_document(live: LiveServer) -> None:
