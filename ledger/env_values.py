@@ -67,7 +67,8 @@ def describe(error: ValidationError) -> str:
     for problem in error.errors(include_url=False, include_input=False):
         name = ".".join(str(p) for p in problem["loc"]) or "settings"
         message = problem["msg"].removeprefix("Value error, ")
-        message = message[:1].lower() + message[1:]
+        if not message.startswith("LEDGER_"):  # a variable's name keeps its case
+            message = message[:1].lower() + message[1:]
         lines.append(f"{name} {message}" if name != "settings" else message)
     return "; ".join(lines)
 

@@ -22,7 +22,9 @@ from ledger.principals import TOKEN_PREFIX
 from ledger.sign_in_link import LINK_PREFIX
 
 # The tokens' and links' secrets: their prefix, then base64url (secrets.token_urlsafe).
-_SECRET = re.compile(rf"\b({re.escape(LINK_PREFIX)}|{re.escape(TOKEN_PREFIX)})[A-Za-z0-9_\-]{{8,}}")
+# No word boundary before the prefix: a secret after an escaped byte ("\\x01hll_…") or a
+# "_" is cut too (a longer name that happens to end in the prefix loses its tail, harmless).
+_SECRET = re.compile(rf"({re.escape(LINK_PREFIX)}|{re.escape(TOKEN_PREFIX)})[A-Za-z0-9_\-]{{8,}}")
 _STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "fields"}
 
 
@@ -81,3 +83,12 @@ def configure_logging(form: Literal["json", "text"], level: str) -> None:
     # aiohttp's own access log would print raw paths (a sign-in link's secret): ours logs
     # the route template instead (api/access_log.py).
     logging.getLogger("aiohttp.access").disabled = True
+    # aiohttp's server logger quotes a malformed request's raw line or header (a bearer token,
+    # a metrics token, a password in a query): it says only that one was refused.
+    logging.getLogger("aiohttp.server").addFilter(_without_request_text)
+
+
+def _without_request_text(record: logging.LogRecord) -> bool:
+    record.msg, record.args, record.exc_info, record.exc_text = (
+        "a malformed HTTP request was refused (its text is not logged)", None, None, None)
+    return True

@@ -16,7 +16,8 @@ import glob
 import os
 import re
 import shutil
-from collections.abc import AsyncIterator, Callable
+import tempfile
+from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 
 import asyncpg
@@ -41,6 +42,11 @@ SELECT c.relkind::text, c.relname FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype = 'e')
+"""
+_CREATED_SQL = """
+SELECT c.relkind::text, c.relname FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'S') ORDER BY c.oid
 """
 _FUNCTIONS_SQL = """
 SELECT p.oid::regprocedure::text FROM pg_proc p
@@ -188,10 +194,79 @@ def _quote(name: str) -> str:
 
 
 async def restore(url: str, source: Path) -> None:
-    """Load the dump ``source`` into the (empty) database ``url`` names, in one transaction:
-    all of it or, on the first error, nothing. Ownership and grants are not restored: the
-    objects belong to the user restoring them, as when that user ran the migrations."""
-    tool = find_tool("pg_restore")
-    await _run(tool, ["--no-owner", "--no-privileges", "--exit-on-error",
-                      "--single-transaction", str(source)],
-               url, f"restoring into {describe_database(url)}")
+    """Load the dump ``source`` into the (empty) database ``url`` names: the schema is the
+    ledger's own (its migrations, run here), and only the rows of the ledger's own tables
+    and the values of their sequences are taken from the dump, in one transaction (all of
+    it or, on the first error, nothing). Nothing else the dump holds is restored: a backup
+    is not trusted to define functions, triggers, tables or constraints (one that did would
+    run its code in this database as the restoring user, before any verification). The
+    board read model is rebuilt from the log when the service starts."""
+    from ledger.projections.board import BoardProjector
+    from ledger.store.postgres import PostgresEventStore
+
+    store = await PostgresEventStore.connect(url)
+    try:
+        await store.migrate()
+    finally:
+        await store.close()
+    async with _connected(url) as conn:
+        # in the order the migrations made them: a table after those its keys refer to
+        created = await conn.fetch(_CREATED_SQL)
+        ours = {name: n for n, (kind, name) in enumerate(created)}
+        # Rows the migrations wrote (log_meta): the dump has them. The names are the tables
+        # the migrations just made, quoted.
+        for kind, name in created:
+            table = _quote(name)
+            if kind == "r" and name not in _NOT_RESTORED and await conn.fetchval(
+                    f"SELECT EXISTS (SELECT 1 FROM {table})"):  # noqa: S608
+                async with conn.transaction():  # past its append-only trigger, as its owner
+                    await conn.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
+                    await conn.execute(f"DELETE FROM {table}")  # noqa: S608
+                    await conn.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
+    listing = await _output(find_tool("pg_restore"), ["--list", str(source)],
+                            f"reading {source.name}")
+    chosen = sorted((line for line in listing.splitlines() if _ledger_data(line, ours)),
+                    key=lambda line: ours[_name(line)])
+    with tempfile.NamedTemporaryFile("w", suffix=".list", delete=False) as f:
+        f.write("\n".join(chosen) + "\n")
+    try:
+        await _run(find_tool("pg_restore"),
+                   ["--data-only", "--no-owner", "--no-privileges", "--exit-on-error",
+                    "--single-transaction", f"--use-list={f.name}", str(source)],
+                   url, f"restoring into {describe_database(url)}")
+    finally:
+        os.unlink(f.name)
+    async with _connected(url) as conn:
+        # the board's tables are made by its runner, not restored: it starts again from 0
+        await conn.execute("DELETE FROM projection_state WHERE name = $1",
+                           BoardProjector.name)
+
+
+# A line of ``pg_restore --list``: "<id>; <oid> <oid> <type> <schema> <name> <owner>"
+_LISTED = re.compile(r"^\d+; \d+ \d+ (TABLE DATA|SEQUENCE SET) (\S+) (\S+) ")
+_NOT_RESTORED = frozenset({"schema_version"})  # the migrations just wrote this one
+
+
+def _name(line: str) -> str:
+    match = _LISTED.match(line)
+    return match.group(3) if match is not None else ""
+
+
+def _ledger_data(line: str, ours: Mapping[str, int]) -> bool:
+    """Whether a listed entry is the rows of one of the ledger's tables or the value of one
+    of its sequences (never a definition)."""
+    match = _LISTED.match(line)
+    return (match is not None and match.group(3) in ours
+            and match.group(3) not in _NOT_RESTORED)
+
+
+async def _output(tool: Path, args: list[str], what: str) -> str:
+    """A client tool's standard output (no database); LedgerError with its stderr."""
+    process = await asyncio.create_subprocess_exec(
+        str(tool), *args, stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    stdout, stderr = await process.communicate()
+    if process.returncode != 0:
+        text = stderr.decode("utf-8", "replace").strip()
+        raise LedgerError(f"{what}: {tool.name} failed (exit {process.returncode}): {text}")
+    return stdout.decode("utf-8", "replace")

@@ -54,10 +54,14 @@ def load_signers(key_dir: Path, origin: str) -> list[Signer]:
 
 
 def ensure_signers(key_dir: Path, origin: str) -> list[Signer]:
-    """The active signing keys, generating one on first run."""
-    if not list(key_dir.glob("*.skey")):
-        create_key(key_dir, origin)
-    return load_signers(key_dir, origin)
+    """The active signing keys, generating one on first run; ConfigurationError naming
+    LEDGER_KEY_DIR when the folder cannot be read or made."""
+    try:
+        if not list(key_dir.glob("*.skey")):
+            create_key(key_dir, origin)
+        return load_signers(key_dir, origin)
+    except OSError as e:
+        raise ConfigurationError(f"LEDGER_KEY_DIR {key_dir}: {e.strerror or e}") from e
 
 
 def load_verifiers(key_dir: Path, extra: list[str] | None = None) -> list[Verifier]:

@@ -16,6 +16,7 @@ import stat
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from ledger.backup.backup import back_up
@@ -278,3 +279,48 @@ async def test_a_backup_of_a_ledger_missing_a_cited_file_names_it_and_its_restor
     assert restored.verified.files is not None
     assert {str(p).split(" is missing")[0] for p in restored.verified.files.problems} == {
         f"evidence file {cited[0]}"}
+
+
+async def test_a_backup_is_not_trusted_to_define_code_only_its_ledger_rows_are_restored(
+        pg_dsn: str, tmp_path: Path) -> None:
+    """A dump that carries a function, a table and a constraint of someone else's (here one
+    that would refuse every row anywhere but in the source) restores the ledger's rows into
+    the ledger's own schema and none of those: no code of the backup runs in the target."""
+    runtime = await bootstrap(settings_for(pg_dsn, tmp_path / "source"))
+    try:
+        await play_seeds(runtime)
+        conn = await asyncpg.connect(pg_dsn)
+        try:
+            source = await conn.fetchval("SELECT current_database()")
+            await conn.execute(f"""
+                CREATE FUNCTION zz_planted(x int) RETURNS bool LANGUAGE plpgsql AS $$
+                BEGIN
+                    IF current_database() <> '{source}' THEN
+                        RAISE EXCEPTION 'code from the backup ran in %', current_database();
+                    END IF;
+                    RETURN true;
+                END $$;
+                CREATE TABLE zz_planted_rows (x int CHECK (zz_planted(x)));
+                INSERT INTO zz_planted_rows VALUES (1);
+                ALTER TABLE principals ADD CONSTRAINT zz_planted_check CHECK (zz_planted(1));
+            """)
+        finally:
+            await conn.close()
+        await back_up(runtime.settings, tmp_path / "backup")
+        async with target_database("postgres", tmp_path / "restored") as url:
+            restored = await restore(_target(url, tmp_path / "restored", runtime),
+                                     tmp_path / "backup")
+            assert restored.ok, [*restored.problems, *restored.verified.problems]
+            conn = await asyncpg.connect(url)
+            try:
+                assert await conn.fetchval(
+                    "SELECT count(*) FROM pg_proc WHERE proname = 'zz_planted'") == 0
+                assert await conn.fetchval("SELECT to_regclass('zz_planted_rows')") is None
+                assert await conn.fetchval(
+                    "SELECT count(*) FROM pg_constraint WHERE conname = 'zz_planted_check'") == 0
+                assert await conn.fetchval("SELECT count(*) FROM events") == \
+                    await runtime.store.count_events()
+            finally:
+                await conn.close()
+    finally:
+        await runtime.close()
