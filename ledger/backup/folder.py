@@ -129,6 +129,17 @@ def read_manifest_bytes(source: Path) -> bytes:
     return path.read_bytes()
 
 
+def _linked(source: Path, relative: str) -> bool:
+    """Whether the part or any folder on its way down from ``source`` is a symbolic link
+    (which could take a restore's reads outside the backup)."""
+    path = source
+    for name in Path(relative).parts:
+        path = path / name
+        if path.is_symlink():
+            return True
+    return False
+
+
 def check_parts(source: Path, manifest: Manifest, progress: Bytes | None = None) -> None:
     """Every part is present with its size and SHA-256, and nothing else is in the folder;
     raises VerificationError listing each difference (a restore then refuses)."""
@@ -136,7 +147,7 @@ def check_parts(source: Path, manifest: Manifest, progress: Bytes | None = None)
     listed = {part.path for part in manifest.parts}
     for part in manifest.parts:
         path = source / part.path
-        if not path.is_file() or path.is_symlink():
+        if not path.is_file() or _linked(source, part.path):
             problems.append(f"{part.path} is missing")
             continue
         size, sha256 = hash_file(path, progress)

@@ -169,6 +169,28 @@ async def test_a_backup_with_one_flipped_byte_is_refused_and_nothing_is_restored
             assert await describe_contents(url) is None
 
 
+async def test_a_part_reached_through_a_linked_folder_is_refused(
+        tmp_path: Path) -> None:
+    """A backup whose folder of evidence files was swapped for a link to a folder outside
+    (holding the same bytes) is refused: a restore reads nothing outside the backup."""
+    runtime = await bootstrap(settings_for(f"sqlite:///{tmp_path / 'source' / 'l.db'}",
+                                           tmp_path / "source"))
+    try:
+        await play_seeds(runtime)
+        manifest = await back_up(runtime.settings, tmp_path / "backup")
+        blob = next(p for p in manifest.parts if p.kind == "blob")
+        folder = (tmp_path / "backup" / blob.path).parent
+        outside = tmp_path / "outside"
+        folder.rename(outside)
+        folder.symlink_to(outside, target_is_directory=True)
+        async with target_database("sqlite", tmp_path / "restored") as url:
+            with pytest.raises(VerificationError, match=rf"{blob.path} is missing"):
+                await restore(_target(url, tmp_path / "restored", runtime),
+                              tmp_path / "backup")
+    finally:
+        await runtime.close()
+
+
 async def test_keys_are_left_out_unless_asked_and_then_written_private(
         running: Runtime, kind: str, tmp_path: Path) -> None:
     plain = await back_up(running.settings, tmp_path / "plain")
