@@ -117,7 +117,9 @@ async def test_hr_leaver_receiver_it_and_legal_take_a_departure_from_start_to_ve
             await follow(hr, "form[action$='/apply'] button")
         items = await item_ids(site, departure_id)
         client_file, it_item = items[CLIENT_FILE], items[IT_ITEM]
-        assert await hr.locator(f"#item-{client_file} .item-title").inner_text() == CLIENT_FILE
+        # in English, the built-in item's English label, the title as recorded beside it
+        assert await hr.locator(f"#item-{client_file} .item-title").inner_text() == (
+            f"Client list and contacts {CLIENT_FILE}")
         # HR's dashboard stays open from here on
         dashboard = await hr.context.new_page()
         await dashboard.goto(f"{site.base}/console/")
