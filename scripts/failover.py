@@ -22,7 +22,6 @@ import time
 from pathlib import Path
 
 import aiohttp
-from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -39,22 +38,11 @@ from tests.support.fleet import (
     subscribe,
     wait_caught_up,
     wait_for_leaders,
+    webhook_receiver,
 )
 
 LIMIT = 5.0
 
-
-async def _receiver() -> tuple[web.AppRunner, str]:
-    async def accept(request: web.Request) -> web.Response:
-        await request.read()
-        return web.Response(status=204)
-
-    app = web.Application()
-    app.router.add_post("/hook", accept)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    return runner, f"http://127.0.0.1:{runner.addresses[0][1]}/hook"
 
 
 async def _victim(session: aiohttp.ClientSession, fleet: Fleet) -> Served:
@@ -67,7 +55,7 @@ async def _victim(session: aiohttp.ClientSession, fleet: Fleet) -> Served:
 
 async def run(admin_dsn: str, seconds: float, every: float, clients: int) -> int:
     takeovers: list[dict[str, float]] = []
-    receiver, hook = await _receiver()
+    receiver, hook = await webhook_receiver()
     folder = Path(tempfile.mkdtemp(prefix="failover-"))
     async with fresh_database(admin_dsn) as dsn:
         fleet = Fleet(dsn, folder)

@@ -225,8 +225,7 @@ async def restore(url: str, source: Path) -> None:
                     await conn.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
     listing = await _output(find_tool("pg_restore"), ["--list", str(source)],
                             f"reading {source.name}")
-    chosen = sorted((line for line in listing.splitlines() if _ledger_data(line, ours)),
-                    key=lambda line: ours[_name(line)])
+    chosen = [line for _, line in sorted(_ledger_data(listing, ours))]
     with tempfile.NamedTemporaryFile("w", suffix=".list", delete=False) as f:
         f.write("\n".join(chosen) + "\n")
     try:
@@ -247,17 +246,15 @@ _LISTED = re.compile(r"^\d+; \d+ \d+ (TABLE DATA|SEQUENCE SET) (\S+) (\S+) ")
 _NOT_RESTORED = frozenset({"schema_version"})  # the migrations just wrote this one
 
 
-def _name(line: str) -> str:
-    match = _LISTED.match(line)
-    return match.group(3) if match is not None else ""
-
-
-def _ledger_data(line: str, ours: Mapping[str, int]) -> bool:
-    """Whether a listed entry is the rows of one of the ledger's tables or the value of one
-    of its sequences (never a definition)."""
-    match = _LISTED.match(line)
-    return (match is not None and match.group(3) in ours
-            and match.group(3) not in _NOT_RESTORED)
+def _ledger_data(listing: str, ours: Mapping[str, int]) -> list[tuple[int, str]]:
+    """The listed entries that are the rows of one of the ledger's tables or the value of one
+    of its sequences (never a definition), each with its table's place in creation order."""
+    chosen = []
+    for line in listing.splitlines():
+        match = _LISTED.match(line)
+        if match is not None and match.group(3) in ours and match.group(3) not in _NOT_RESTORED:
+            chosen.append((ours[match.group(3)], line))
+    return chosen
 
 
 async def _output(tool: Path, args: list[str], what: str) -> str:

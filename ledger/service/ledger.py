@@ -230,17 +230,14 @@ class Ledger:
     async def committed(self, events: Sequence[NewEvent], actor: Actor) -> None:
         """After ``actor``'s command(s) committed ``events``: the sequencer and the metrics are
         told, and a case they withdrew or closed has its unused sign-in links revoked."""
-        if events:
-            self.appended(len(events))
-            if self.links is not None:
-                await revoke_links_of_ended_cases(self.links, events, actor)
-
-    def appended(self, count: int) -> None:
-        """Tell the sequencer that ``count`` events were appended (and the metrics)."""
+        if not events:
+            return
         if self._on_append is not None:
             self._on_append()
         if self._on_appended is not None:
-            self._on_appended(count)
+            self._on_appended(len(events))
+        if self.links is not None:
+            await revoke_links_of_ended_cases(self.links, events, actor)
 
     async def _recorded(self, key: CommandKey | None) -> CommandOutcome | None:
         """The stored outcome for this key, replayed; None when there is none."""

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from aiohttp import web
 
 from tests.support.fleet import (
     ROLES,
@@ -30,6 +29,7 @@ from tests.support.fleet import (
     subscribe,
     wait_caught_up,
     wait_for_leaders,
+    webhook_receiver,
     workers,
 )
 from tests.support.sse import next_event
@@ -37,24 +37,11 @@ from tests.support.sse import next_event
 TAKEOVER_SECONDS = 5.0
 
 
-async def _receiver() -> tuple[web.AppRunner, str]:
-    async def accept(request: web.Request) -> web.Response:
-        await request.read()
-        return web.Response(status=204)
-
-    app = web.Application()
-    app.router.add_post("/hook", accept)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    return runner, f"http://127.0.0.1:{runner.addresses[0][1]}/hook"
-
 
 async def test_a_killed_leader_is_replaced_within_5s_and_nothing_is_lost_or_doubled(
         pg_dsn: str, tmp_path: Path) -> None:
     fleet = Fleet(pg_dsn, tmp_path)
-    receiver, hook = await _receiver()
+    receiver, hook = await webhook_receiver()
     live: dict[str, asyncio.Task[dict[str, Any]]] = {}
     try:
         first = await fleet.start()  # makes the keys and the schema; the others share them

@@ -22,6 +22,7 @@ from typing import Any
 
 import aiohttp
 import asyncpg
+from aiohttp import web
 
 from ledger.bootstrap import open_storage
 from ledger.principals import Principal, new_token
@@ -330,3 +331,17 @@ async def fresh_database(admin_dsn: str) -> Any:
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+
+
+async def webhook_receiver() -> tuple[web.AppRunner, str]:
+    """A loopback server that accepts every webhook delivery (204); its runner and hook URL."""
+    async def accept(request: web.Request) -> web.Response:
+        await request.read()
+        return web.Response(status=204)
+
+    app = web.Application()
+    app.router.add_post("/hook", accept)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    return runner, f"http://127.0.0.1:{runner.addresses[0][1]}/hook"
