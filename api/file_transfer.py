@@ -39,7 +39,12 @@ async def chunks_of(part: BodyPartReader) -> AsyncIterator[bytes]:
 
 async def file_part(request: web.Request) -> BodyPartReader:
     """The multipart body's first part, which must be the ``file`` field."""
-    if not request.content_type.startswith("multipart/"):
+    try:
+        content_type = request.content_type  # the stdlib email parser reads its parameters
+    except MULTIPART_ERRORS as e:
+        raise InvalidInputError(f"malformed Content-Type: {type(e).__name__}",
+                                field="file") from e
+    if not content_type.startswith("multipart/"):
         raise InvalidInputError("send multipart/form-data with a 'file' field", field="file")
     try:
         reader = await request.multipart()
