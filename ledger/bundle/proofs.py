@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from ledger.errors import PushbackError
 from ledger.store.log_port import LogStore, StoredCheckpoint
-from ledger.tlog.proof import prove_record
+from ledger.tlog.proof import prove_records
 from ledger.tlog.proof_text import format_tlog_proof
 from ledger.transparency.prefetch import with_hashes
 
@@ -69,7 +69,7 @@ async def prove_all(log: LogStore, coverage: Coverage,
     size, note = coverage.checkpoint.size, coverage.checkpoint.note
     wanted = list(dict.fromkeys(event_hashes))
     indexes = [coverage.indexes[h] for h in wanted]
-    proofs = await with_hashes(lambda r: [prove_record(size, i, r) for i in indexes],
+    proofs = await with_hashes(lambda r: prove_records(size, indexes, r),
                                log.read_hashes)
     return {h: format_tlog_proof(i, p, note)
             for h, i, p in zip(wanted, indexes, proofs, strict=True)}

@@ -20,6 +20,7 @@ from ledger.tlog.hashing import EMPTY_ROOT, hash_leaf
 from ledger.tlog.proof import (
     RootMismatchError,
     prove_record,
+    prove_records,
     prove_tree,
     verify_consistency,
     verify_inclusion,
@@ -117,6 +118,52 @@ def test_inclusion_proof_matches_reference_path_and_verifies(data: st.DataObject
     proof = prove_record(n, m, store(SMALL))
     assert proof == reference.path(m, entries(n))
     verify_inclusion(m, n, hash_leaf(entry(m)), proof, tree_hash(n, store(SMALL)))
+
+
+class CountingReader:
+    """A HashReader that counts its reads: prove_records must read once, nothing twice."""
+
+    def __init__(self, inner: MemoryHashStore) -> None:
+        self.inner, self.reads = inner, 0
+        self.indexes: list[int] = []
+
+    def read_hashes(self, indexes: Sequence[int]) -> list[bytes]:
+        self.reads += 1
+        self.indexes += indexes
+        return self.inner.read_hashes(indexes)
+
+
+@given(st.data())
+def test_batched_inclusion_proofs_match_one_by_one_and_the_reference(
+        data: st.DataObject) -> None:
+    n = data.draw(sizes)
+    ms = data.draw(st.lists(st.integers(min_value=0, max_value=n - 1), max_size=40))
+    reader = CountingReader(store(SMALL))
+    proofs = prove_records(n, ms, reader)
+    assert proofs == [prove_record(n, m, store(SMALL)) for m in ms]
+    assert proofs == [reference.path(m, entries(n)) for m in ms]
+    assert reader.reads <= 1
+    assert len(reader.indexes) == len(set(reader.indexes))
+
+
+def test_batched_inclusion_proofs_share_their_subtrees() -> None:
+    # 600 neighbouring records of a 65,537-record tree: one read, of far fewer hashes than
+    # 600 separate proofs would read.
+    s, es = store(LARGE), entries(LARGE)
+    ms = list(range(30_000, 30_600))
+    reader = CountingReader(s)
+    proofs = prove_records(LARGE, ms, reader)
+    assert reader.reads == 1
+    assert len(reader.indexes) < sum(len(p) for p in proofs) // 4
+    root = tree_hash(LARGE, s)
+    for m in (ms[0], ms[299], ms[-1]):
+        assert proofs[m - ms[0]] == reference.path(m, es)
+        verify_inclusion(m, LARGE, hash_leaf(es[m]), proofs[m - ms[0]], root)
+
+
+def test_batched_inclusion_proofs_refuse_a_record_outside_the_tree() -> None:
+    with pytest.raises(InvalidInputError, match="record 5 is not in a tree of size 5"):
+        prove_records(5, [0, 5], store(SMALL))
 
 
 @given(st.data())
