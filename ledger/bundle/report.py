@@ -22,6 +22,7 @@ from importlib import metadata
 from typing import Any
 
 import jinja2
+from eventsourcing.domain import Aggregate
 
 from ledger.bundle.layout import CONTENT_MANIFEST_NAME, REPORT_SOURCE_META
 from ledger.bundle.report_case import build_report
@@ -72,7 +73,8 @@ def _templates() -> jinja2.Environment:
 
 
 def render_report_html(source: ReportSource, *, decoded: Mapping[str, Entry] | None = None,
-                       strict: bool = True) -> bytes:
+                       strict: bool = True,
+                       replayed: Mapping[tuple[str, str], Aggregate] | None = None) -> bytes:
     """``report.html`` of ``source``: UTF-8, deterministic (same source, same bytes).
 
     ``decoded``: entries the caller already decoded from these bytes, by path (used where
@@ -80,9 +82,10 @@ def render_report_html(source: ReportSource, *, decoded: Mapping[str, Entry] | N
     the others, for entries whose canonical form was already checked (the exporter's, read
     from the store with their chains verified). Raises VerificationError if an entry is
     malformed or the case's departure, one of its items or one of its disputes is not among
-    the entries.
+    the entries. ``replayed``: aggregates the caller already replayed from these entries, by
+    (stream type, stream id); one is used only where it replayed every version of its stream.
     """
-    report = build_report(source, decoded=decoded, strict=strict)
+    report = build_report(source, decoded=decoded, strict=strict, replayed=replayed)
     html = _templates().get_template("report.html.j2").render(
         r=report, meta_name=REPORT_SOURCE_META, generated_at=source.generated_at)
     return html.encode("utf-8")

@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
+from eventsourcing.domain import Aggregate
+
 from ledger.aggregates.codec import replay
 from ledger.aggregates.departure import Departure
 from ledger.aggregates.dispute import Dispute
@@ -185,7 +187,8 @@ class _Streams:
     """The decoded entries by stream, each in version order, with their bundle paths."""
 
     def __init__(self, files: dict[str, bytes], decoded: Mapping[str, Entry],
-                 strict: bool) -> None:
+                 strict: bool, replayed: Mapping[tuple[str, str], Aggregate]) -> None:
+        self.replayed = replayed
         self.by_stream: dict[tuple[str, str], list[tuple[str, Entry]]] = defaultdict(list)
         for path in sorted(files):
             raw = files[path]
@@ -198,6 +201,17 @@ class _Streams:
 
     def of(self, stream_type: str, stream_id: str) -> list[tuple[str, Entry]]:
         return self.by_stream.get((stream_type, stream_id), [])
+
+    def aggregate(self, kind: type[T], entries: list[tuple[str, Entry]]) -> T:
+        """The aggregate ``entries`` (one stream, in version order) replay to: the caller's
+        when it replayed exactly these versions, 1 to the last, else replayed here."""
+        last = entries[-1][1]
+        known = self.replayed.get((last.stream_type, str(last.stream_id)))
+        state = (known if known is not None and known.version == last.version == len(entries)
+                 else replay(e for _, e in entries))
+        if not isinstance(state, kind):
+            raise VerificationError(f"{entries[0][0]}: not a {kind.__name__} stream")
+        return state
 
 
 def _text(value: object, default: str = "-") -> str:
@@ -252,7 +266,7 @@ def _item(item_id: str, streams: _Streams, clock: Clock) -> Item:
     entries = streams.of("item", item_id)
     if not entries:
         raise VerificationError(f"entries/item/{item_id}: item of the departure is missing")
-    item = _replayed(HandoverItem, entries)
+    item = streams.aggregate(HandoverItem, entries)
     receiver_zh, receiver_en = receiver_label(item.receiver)
     state_zh, state_en = state_words(ITEM_STATES, item.state)
     return Item(id=item_id, title=item.title, category=code_words("category", item.category),
@@ -270,19 +284,12 @@ def _dispute(number: int, dispute_id: str, streams: _Streams, clock: Clock) -> D
     entries = streams.of("dispute", dispute_id)
     if not entries:
         raise VerificationError(f"entries/dispute/{dispute_id}: dispute is missing")
-    dispute = _replayed(Dispute, entries)
+    dispute = streams.aggregate(Dispute, entries)
     zh, en = state_words(DISPUTE_STATES, dispute.state)
     return DisputeView(id=dispute_id, number=number, state=dispute.state, state_zh=zh,
                        state_en=en, claim=dispute.claim,
                        raised_by=f"{dispute.raised_by} ({dispute.raised_as})",
                        rows=tuple(row_of(p, e, None, clock) for p, e in entries))
-
-
-def _replayed(kind: type[T], entries: list[tuple[str, Entry]]) -> T:
-    state = replay(e for _, e in entries)
-    if not isinstance(state, kind):
-        raise VerificationError(f"{entries[0][0]}: not a {kind.__name__} stream")
-    return state
 
 
 def _by_time(rows: list[Row]) -> tuple[Row, ...]:
@@ -302,18 +309,19 @@ def title_of(interim: bool, state: str) -> tuple[str, str]:
 
 
 def build_report(source: ReportSource, *, decoded: Mapping[str, Entry] | None = None,
-                 strict: bool = True) -> Report:
+                 strict: bool = True,
+                 replayed: Mapping[tuple[str, str], Aggregate] | None = None) -> Report:
     """The report of ``source``; VerificationError if an entry is malformed or the departure
-    or one of its items or disputes is missing. ``decoded`` and ``strict``: as for
-    ``ledger.bundle.report.render_report_html``."""
-    streams = _Streams(source.entries, decoded or {}, strict)
+    or one of its items or disputes is missing. ``decoded``, ``strict`` and ``replayed``: as
+    for ``ledger.bundle.report.render_report_html``."""
+    streams = _Streams(source.entries, decoded or {}, strict, replayed or {})
     clients = clients_of(e.context for stream in streams.by_stream.values() for _, e in stream)
     clock = Clock(source.time_zone, clients,
                   uploads_of(pair for stream in streams.by_stream.values() for pair in stream))
     own = streams.of("departure", source.departure_id)
     if not own:
         raise VerificationError(f"entries/departure/{source.departure_id}: missing")
-    departure = _replayed(Departure, own)
+    departure = streams.aggregate(Departure, own)
     rows = [row_of(p, e, None, clock) for p, e in own]
     items = [_item(i, streams, clock) for i in departure.item_ids]
     disputes = [_dispute(n, d, streams, clock)

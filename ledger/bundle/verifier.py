@@ -53,6 +53,9 @@ class LedgerPrimitives(Primitives):
 
     def __init__(self) -> None:
         self.decoded: dict[str, LedgerEntry] = {}
+        # Streams replayed without a problem, by (type, id): the report is rendered again
+        # from the same entries (step 9) and need not replay them a second time.
+        self.replayed: dict[tuple[str, str], Aggregate] = {}
 
     def parse_key(self, text: str) -> Verifier:
         try:
@@ -120,6 +123,7 @@ class LedgerPrimitives(Primitives):
         # The real aggregates' mutators give the states; which state an event may follow is
         # the table verify.py states (the aggregates' rules ran when the event was recorded).
         aggregate: Aggregate | None = None
+        clean = len(problems)
         for e in entries:
             before = _state(aggregate)
             try:
@@ -129,10 +133,13 @@ class LedgerPrimitives(Primitives):
             except (VerificationError, TypeError, ValueError, KeyError, AttributeError):
                 problems.append(f"{e.path}: {e.event_type} cannot follow the state "
                                 f"{before or 'none'}")
+        if aggregate is not None and len(problems) == clean:
+            self.replayed[(entries[0].stream_type, entries[0].stream_id)] = aggregate
         return aggregate
 
     def report_checks(self, bundle: Bundle, manifest: Mapping[str, Any]) -> list[Check]:
-        return [rerender_check(bundle, manifest, self.decoded), pdf_check(bundle, manifest)]
+        return [rerender_check(bundle, manifest, self.decoded, self.replayed),
+                pdf_check(bundle, manifest)]
 
 
 def _state(aggregate: Aggregate | None) -> str | None:
@@ -140,14 +147,16 @@ def _state(aggregate: Aggregate | None) -> str | None:
 
 
 def rerender_check(bundle: Bundle, manifest: Mapping[str, Any],
-                   decoded: Mapping[str, LedgerEntry] | None = None) -> Check:
+                   decoded: Mapping[str, LedgerEntry] | None = None,
+                   replayed: Mapping[tuple[str, str], Aggregate] | None = None) -> Check:
     """``report.html`` rendered again from the entries is byte-identical to the bundle's.
 
     Only by the renderer the manifest records (``report_renderer``, format 1.1): another
     version of the generator or of the libraries may print other bytes from the same entries,
     so then the check says it was not made (step 9's source digest still was). A manifest
     without it (format 1.0) is compared byte for byte, as that format promised. ``decoded``:
-    the entries step 5 decoded, by path (not decoded again).
+    the entries step 5 decoded, by path (not decoded again); ``replayed``: the streams step 7
+    replayed (not replayed again).
     """
     recorded = manifest.get("report_renderer")
     ours = report_renderer()
@@ -166,7 +175,7 @@ def rerender_check(bundle: Bundle, manifest: Mapping[str, Any],
         entries={p: d for p, d in files.items() if p.startswith("entries/")},
         report_source_sha256=manifest["report_source_sha256"])
     try:
-        rendered = render_report_html(source, decoded=decoded)
+        rendered = render_report_html(source, decoded=decoded, replayed=replayed)
     except (VerificationError, ValueError, EventSourcingError):
         # Entries the report cannot be made from (a stream cut short, an item missing, a
         # malformed entry; the earlier steps name what is wrong with them): not its source.

@@ -413,24 +413,26 @@ def _limit(name: str) -> int:
 
 
 def _read_member(bundle: Bundle, name: str, stream: Any, problems: list[str]) -> int:
-    """Read one member, hashing attachments as they stream; its size, or -1 if too large."""
-    limit, size, digest, chunks = _limit(name), 0, hashlib.sha256(), []
+    """Read one member (an attachment only hashed, as it streams); its size, or -1 if too
+    large."""
+    if not name.startswith("files/"):
+        # Small members are kept whole and hashed once, against the manifest (step 2).
+        room = min(MAX_OTHER, MAX_IN_MEMORY - bundle.held)
+        data = stream.read(room + 1)
+        if len(data) > room:
+            problems.append(f"{name}: too large" if room == MAX_OTHER else "bundle: too large")
+            return -1
+        bundle.files[name] = data
+        bundle.held += len(data)
+        return len(data)
+    size, digest = 0, hashlib.sha256()
     while chunk := stream.read(1 << 20):
         size += len(chunk)
-        if size > limit:
+        if size > MAX_ATTACHMENT:
             problems.append(f"{name}: too large")
             return -1
-        if not name.startswith("files/") and bundle.held + size > MAX_IN_MEMORY:
-            problems.append("bundle: too large")
-            return -1
         digest.update(chunk)
-        if not name.startswith("files/"):
-            chunks.append(chunk)
-    if name.startswith("files/"):
-        bundle.attachments[name] = (size, digest.hexdigest())
-    else:
-        bundle.files[name] = b"".join(chunks)
-        bundle.held += size
+    bundle.attachments[name] = (size, digest.hexdigest())
     return size
 
 
