@@ -40,6 +40,7 @@ from ledger.service.ledger import Ledger
 from ledger.store.blob_port import BlobStore
 from ledger.store.log_port import LogStore, StoredCheckpoint
 from ledger.store.read_scope import require_current
+from ledger.timestamp.stamper import Stamper, StampOutcome
 from ledger.tlog.checkpoint import parse_checkpoint
 from ledger.tlog.note import Signer, sign_note, split_note
 
@@ -87,6 +88,10 @@ class BundleExporter:
     wait_seconds: float = DEFAULT_WAIT_SECONDS
     renderer: ReportRenderer = field(default_factory=ReportRenderer)
     """Renders ``report.html`` and ``report.pdf`` in worker processes, off the event loop."""
+    stamper: Stamper | None = None
+    """With LEDGER_TSA_URLS: the bundle's checkpoint gets an RFC 3161 timestamp before the
+    bundle is built, waiting at most ``stamp_wait_seconds`` (then it goes on without)."""
+    stamp_wait_seconds: float = 3.0
 
     async def close(self) -> None:
         """Stop the report renderer's worker processes (the runtime's ``close`` does)."""
@@ -103,6 +108,7 @@ class BundleExporter:
         hashes = [e.event_hash for e in case.entries()]
         coverage = await await_coverage(self.log, hashes, wait_seconds=self.wait_seconds,
                                         poke=self.poke)
+        stamped = await self._timestamps(coverage.checkpoint)
         # The report needs the entries and the checkpoint, not the proofs: a worker process
         # renders it while this one reads the hashes the proofs need.
         report = await self._report(case, coverage.checkpoint)
@@ -130,7 +136,14 @@ class BundleExporter:
             raise
         if self.poke is not None:
             self.poke()
+        built.timestamps = stamped
         return built
+
+    async def _timestamps(self, checkpoint: StoredCheckpoint) -> StampOutcome | None:
+        """The checkpoint's RFC 3161 timestamps, obtained now if it has none (bounded)."""
+        if self.stamper is None:
+            return None
+        return await self.stamper.ensure(checkpoint, self.stamp_wait_seconds)
 
     async def _report(self, case: CaseEntries, signed: StoredCheckpoint) -> _Report:
         """The bundle's facts and ``report.html``, its rendering started in a worker."""
@@ -262,6 +275,9 @@ class ExportedBundle:
     size: int
     pdf_seconds: float = 0.0
     """How long printing ``report.pdf`` took (the benchmark reports it apart)."""
+    timestamps: StampOutcome | None = None
+    """The checkpoint's RFC 3161 timestamps (None: no authority is configured); with
+    ``failures`` and no stamps, the bundle went without one, and says why."""
 
     def chunks(self, size: int = COPY_BYTES) -> Iterator[bytes]:
         """The ZIP's bytes, from the start, ``size`` at a time."""
