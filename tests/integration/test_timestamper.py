@@ -1,0 +1,205 @@
+"""The timestamper against a real local TSA (tests/support/tsa.py): new checkpoints get a
+token at most once per interval, a TSA that is down delays them without blocking writes and
+the worker catches up when it is back; tokens are served publicly and ``openssl ts -verify``
+accepts them; ``/readyz`` and ``/metrics`` show how current the trusted time is; an export
+asks for a token over its checkpoint and goes on without one, saying so, when none comes."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import datetime as dt
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ledger.timestamp.settings import TimestampSettings
+from ledger.timestamp.worker import Timestamper
+from tests.integration.http_fixtures import Api, serve
+from tests.support.case_steps import started
+from tests.support.events import chain
+from tests.support.tsa import LocalTsa, Pki, make_pki, openssl_verifies
+
+
+@dataclass
+class Clock:
+    """A wall clock and a monotonic clock the test moves forward."""
+
+    offset: float = 0.0
+
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(dt.UTC) + dt.timedelta(seconds=self.offset)
+
+    def monotonic(self) -> float:
+        return time.monotonic() + self.offset
+
+
+@dataclass
+class Stamped:
+    api: Api
+    tsa: LocalTsa
+    pki: Pki
+    clock: Clock
+    timestamper: Timestamper
+
+
+@pytest.fixture
+async def stamped(tmp_path: Path) -> AsyncIterator[Stamped]:
+    async with stamping(tmp_path) as ready:
+        yield ready
+
+
+@contextlib.asynccontextmanager
+async def stamping(tmp_path: Path, **settings: Any) -> AsyncIterator[Stamped]:
+    """A served ledger with a local TSA, and a timestamper whose clocks the test moves."""
+    pki = make_pki(tmp_path / "pki")
+    tsa = await LocalTsa(pki).start()
+    given = {"interval_seconds": 60, "retry_base_seconds": 5, "ready_max_age_seconds": 30,
+             "export_wait_seconds": 1, **settings}
+    try:
+        async with serve(f"sqlite:///{tmp_path / 'ledger.db'}", tmp_path,
+                         timestamps=TimestampSettings(urls=(tsa.url,), ca_file=pki.ca_file,
+                                                      **given)) as api:
+            runtime = api.runtime
+            assert runtime.stamper is not None and runtime.timestamps is not None
+            clock = Clock()
+            timestamper = Timestamper(runtime.stamper, runtime.log, runtime.timestamps,
+                                      clock.now, clock.monotonic)
+            yield Stamped(api, tsa, pki, clock, timestamper)
+    finally:
+        await tsa.stop()
+
+
+async def _grow(api: Api) -> int:
+    """Append an event and sequence it: the size of the new checkpoint."""
+    await api.runtime.store.append(chain(uuid.uuid4(), 1))
+    await api.sequence()
+    latest = await api.runtime.log.latest_checkpoint()
+    assert latest is not None
+    return latest.size
+
+
+async def test_new_checkpoints_are_timestamped_at_most_once_per_interval(
+        stamped: Stamped) -> None:
+    api, step = stamped.api, stamped.timestamper.step
+    first = await _grow(api)
+    assert await step() == 1
+    assert await step() == 0  # the newest checkpoint has its token
+    second = await _grow(api)
+    assert await step() == 0 and stamped.tsa.requests == 1  # within the interval
+    stamped.clock.offset = 61
+    assert await step() == 1
+    timestamps = api.runtime.timestamps
+    assert timestamps is not None
+    assert [len(await timestamps.for_size(s)) for s in (first, second)] == [1, 1]
+    assert stamped.tsa.requests == 2
+
+
+async def test_a_tsa_down_for_a_while_delays_tokens_never_writes_and_is_caught_up(
+        stamped: Stamped) -> None:
+    api, tsa, timestamper = stamped.api, stamped.tsa, stamped.timestamper
+    tsa.down = True
+    await _grow(api)
+    assert await timestamper.step() == 0
+    assert "no authority answered" in timestamper.worker.detail
+    assert tsa.refused == 1
+    sizes = [await _grow(api) for _ in range(3)]  # writes and checkpoints go on meanwhile
+    assert sizes == sorted(sizes) and len(set(sizes)) == 3
+    assert await timestamper.step() == 0 and tsa.refused == 1  # backing off: not asked
+    stamped.clock.offset = 6
+    assert await timestamper.step() == 0 and tsa.refused == 2  # asked again, still down
+    assert "next try in 10 s" in timestamper.worker.detail  # the backoff doubled
+    ready = await api.get("/readyz")
+    assert ready.status == 200 and ready.json()["timestamp_pending_seconds"] >= 0
+    tsa.down = False
+    stamped.clock.offset = 17
+    assert await timestamper.step() == 1  # back: the newest checkpoint, which covers all
+    timestamps = api.runtime.timestamps
+    assert timestamps is not None
+    newest = await timestamps.newest()
+    assert newest is not None and newest.size == sizes[-1]
+    assert "timestamped" in timestamper.worker.detail
+
+
+async def test_the_worker_runs_in_the_process_and_stamps_on_its_own(stamped: Stamped) -> None:
+    runtime = stamped.api.runtime
+    [worker] = [w for w in runtime.workers.workers if w.name == "timestamper"]
+    size = await _grow(stamped.api)
+    await worker.start()
+    try:
+        assert runtime.timestamps is not None
+        for _ in range(100):
+            if await runtime.timestamps.for_size(size):
+                break
+            await asyncio.sleep(0.05)
+        assert len(await runtime.timestamps.for_size(size)) == 1
+        assert worker.health().ok
+    finally:
+        await worker.stop()
+
+
+async def test_stored_tokens_are_served_publicly_and_openssl_verifies_them(
+        stamped: Stamped, tmp_path: Path) -> None:
+    api = stamped.api
+    earlier = await _grow(api)  # signed, never timestamped: the worker stamps the newest
+    size = await _grow(api)
+    assert await stamped.timestamper.step() == 1
+    reply = await api.get(f"/log/checkpoint/{size}/timestamps")  # no credentials
+    assert reply.status == 200, reply.body
+    body = reply.json()
+    served = await api.get("/log/checkpoint")
+    assert body["size"] == size and body["checkpoint"].encode() == served.body
+    [stamp] = body["timestamps"]
+    assert stamp["tsa_url"] == stamped.tsa.url and stamp["gen_time"].endswith("Z")
+    response = base64.b64decode(stamp["response"])
+    assert base64.b64decode(stamp["token"]) in response
+    ok, said = openssl_verifies(stamped.pki, response, served.body, tmp_path / "openssl")
+    assert ok, said
+    empty = await api.get(f"/log/checkpoint/{earlier}/timestamps")
+    assert empty.status == 200 and empty.json()["timestamps"] == []
+    assert (await api.get(f"/log/checkpoint/{size + 1}/timestamps")).problem(404)
+    assert (await api.get("/log/checkpoint/x1/timestamps")).problem(422)
+
+
+async def test_readyz_and_metrics_show_how_current_the_trusted_time_is(tmp_path: Path) -> None:
+    async with stamping(tmp_path, ready_max_age_seconds=0.3) as stamped:
+        await _ready_and_metrics(stamped)
+
+
+async def _ready_and_metrics(stamped: Stamped) -> None:
+    api = stamped.api
+    await _grow(api)
+    assert await stamped.timestamper.step() == 1
+    ready = (await api.get("/readyz")).json()
+    assert 0 <= ready["timestamp_age_seconds"] < 30 and ready["timestamp_pending_seconds"] == 0
+    metrics = await api.get("/metrics", "admin")
+    assert b"ledger_timestamp_age_seconds " in metrics.body
+    assert b"ledger_timestamp_pending_seconds 0.0" in metrics.body
+    stamped.tsa.down = True
+    await _grow(api)
+    await asyncio.sleep(0.4)  # longer than LEDGER_TSA_READY_MAX_AGE_SECONDS
+    refused = (await api.get("/readyz")).problem(503)
+    assert any("waited" in p and "RFC 3161 timestamp" in p for p in refused["problems"])
+
+
+async def test_an_export_has_its_checkpoint_timestamped_or_says_it_went_without(
+        stamped: Stamped) -> None:
+    api = stamped.api
+    departure = await started(api)
+    await api.sequence()
+    reply = await api.get(f"/v1/departures/{departure}/bundle", "hr.sun")
+    assert reply.status == 200, reply.body[:300]
+    assert reply.headers["X-Ledger-Checkpoint-Timestamps"] == "1"
+    assert stamped.tsa.requests == 1  # asked at once, not at the worker's next round
+    stamped.tsa.down = True
+    await api.sequence()  # the export's own record: a new checkpoint without a token
+    reply = await api.get(f"/v1/departures/{departure}/bundle", "hr.sun")
+    assert reply.status == 200, reply.body[:300]
+    said = reply.headers["X-Ledger-Checkpoint-Timestamps"]
+    assert said.startswith("0 (") and "answered HTTP 503" in said
