@@ -19,9 +19,14 @@ from typing import Any
 
 import pytest
 
+from ledger.bootstrap import bootstrap
+from ledger.runtime import Runtime
+from ledger.settings import Settings
 from ledger.timestamp.settings import TimestampSettings
 from ledger.timestamp.worker import Timestamper
-from tests.integration.http_fixtures import Api, serve
+from ledger.workers import Worker
+from tests.conftest import TEST_ORIGIN, drain
+from tests.integration.http_fixtures import Api, postgres_database, serve
 from tests.support.case_steps import started
 from tests.support.events import chain
 from tests.support.tsa import LocalTsa, Pki, make_pki, openssl_verifies
@@ -203,3 +208,51 @@ async def test_an_export_has_its_checkpoint_timestamped_or_says_it_went_without(
     assert reply.status == 200, reply.body[:300]
     said = reply.headers["X-Ledger-Checkpoint-Timestamps"]
     assert said.startswith("0 (") and "answered HTTP 503" in said
+
+
+async def test_on_postgresql_one_process_leads_the_timestamper(tmp_path: Path) -> None:
+    pki = make_pki(tmp_path / "pki")
+    tsa = await LocalTsa(pki).start()
+    try:
+        async with postgres_database() as dsn:
+            settings = Settings(
+                database_url=dsn, data_dir=tmp_path, log_origin=TEST_ORIGIN,
+                key_dir=tmp_path / "keys", scheduler=False,
+                timestamps=TimestampSettings(urls=(tsa.url,), ca_file=pki.ca_file))
+            first = await bootstrap(settings)
+            second = await bootstrap(settings)
+            try:
+                await _two_processes(first, second, tsa)
+            finally:
+                await second.close()
+                await first.close()
+    finally:
+        await tsa.stop()
+
+
+async def _two_processes(first: Runtime, second: Runtime, tsa: LocalTsa) -> None:
+    await first.store.append(chain(uuid.uuid4(), 2))
+    await drain(first.sequencer)
+    running: list[Worker] = []
+    try:
+        for runtime in (first, second):
+            leadership = runtime.workers.workers[0]
+            assert leadership.name == "leadership"  # PostgreSQL: roles are led
+            [timestamper] = [w for w in runtime.workers.workers if w.name == "timestamper"]
+            for worker in (leadership, timestamper):
+                await worker.start()
+                running.append(worker)
+        for _ in range(200):
+            if tsa.requests:
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.3)
+        assert tsa.requests == 1  # one process asked, once
+        details = sorted(w.health().detail for w in running if w.name == "timestamper")
+        assert details[0].startswith("leading; checkpoint 2 timestamped"), details
+        assert details[1] == "standing by (another process leads)", details
+        assert first.timestamps is not None
+        assert len(await first.timestamps.for_size(2)) == 1
+    finally:
+        for worker in reversed(running):
+            await worker.stop()
