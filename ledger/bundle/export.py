@@ -40,6 +40,7 @@ from ledger.service.ledger import Ledger
 from ledger.store.blob_port import BlobStore
 from ledger.store.log_port import LogStore, StoredCheckpoint
 from ledger.store.read_scope import require_current
+from ledger.timestamp.bundle import TimestampMembers, timestamp_members
 from ledger.timestamp.stamper import Stamper, StampOutcome
 from ledger.tlog.checkpoint import parse_checkpoint
 from ledger.tlog.note import Signer, sign_note, split_note
@@ -114,7 +115,8 @@ class BundleExporter:
         report = await self._report(case, coverage.checkpoint)
         try:
             proofs = await prove_all(self.log, coverage, hashes)
-            built = await self._build(case, report, proofs, with_files)
+            built = await self._build(case, report, proofs, with_files,
+                                      timestamp_members(stamped, self.stamper))
         finally:
             report.settle()
         checkpoint = built.checkpoint
@@ -164,7 +166,7 @@ class BundleExporter:
         return _Report(moment, signed, source, html)
 
     async def _build(self, case: CaseEntries, report: _Report, proofs: dict[bytes, bytes],
-                     with_files: bool) -> ExportedBundle:
+                     with_files: bool, stamps: TimestampMembers) -> ExportedBundle:
         source, note = report.source, report.checkpoint.note
         generated_at, departure_id, status = source.generated_at, source.departure_id, source.status
         checkpoint = L.CheckpointRef(parse_checkpoint(note_text(note)).origin,
@@ -178,6 +180,7 @@ class BundleExporter:
             **source.entries,
             **{L.proof_path(e.stream_type, str(e.stream_id), e.version): proofs[e.event_hash]
                for e in case.entries()},
+            **stamps.files,
         }
         files[L.REPORT_HTML] = await report.html
         attachments = await self._attachments(case.entries()) if with_files else {}
@@ -187,7 +190,7 @@ class BundleExporter:
             streams=[L.StreamHead(s.type, s.id, len(s.entries), s.head.hex())
                      for s in case.streams],
             with_files=with_files, report_source_sha256=source.report_source_sha256,
-            report_renderer=report_renderer())
+            report_renderer=report_renderer(), timestamps=stamps.refs)
         members = [L.Member.of(p, d) for p, d in files.items()]
         members += [L.Member(L.file_path(h), n, h) for h, n in attachments.items()]
         printing = time.perf_counter()
@@ -243,12 +246,14 @@ def cited_uploads(entries: Iterator[Entry]) -> Iterator[str]:
 
 
 def member_order(files: dict[str, bytes]) -> list[str]:
-    """The spec's order after ``mimetype`` and ``META-INF/``: the fixed files, then
-    ``entries/`` and ``proofs/``, each by path (bytewise)."""
+    """The spec's order after ``mimetype``, the manifest and its signature: the other
+    ``META-INF/`` members (timestamps), the fixed files, then ``entries/`` and ``proofs/``,
+    each by path (bytewise)."""
+    meta = sorted((p for p in files if p.startswith("META-INF/")), key=str.encode)
     fixed = [L.README, L.CHECKPOINT, L.KEYS, L.VERIFY_PY, L.REPORT_HTML, L.REPORT_PDF]
-    rest = sorted((p for p in files if p not in fixed), key=lambda p: (
+    rest = sorted((p for p in files if p not in fixed and p not in meta), key=lambda p: (
         not p.startswith("entries/"), p.encode()))
-    return [*fixed, *rest]
+    return [*meta, *fixed, *rest]
 
 
 def note_text(note: bytes) -> str:

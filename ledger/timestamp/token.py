@@ -84,6 +84,8 @@ def verify_response(response: bytes, note: bytes, roots: Sequence[x509.Certifica
     info = parsed.tst_info
     if info.message_imprint.hash_algorithm != SHA256_OID:
         raise VerificationError("the token's message imprint is not SHA-256")
+    if info.message_imprint.message != imprint(note):
+        raise VerificationError("the token's message imprint is not the note's")
     builder = VerifierBuilder(roots=list(roots), nonce=nonce)
     try:
         builder.build().verify(parsed, imprint(note))
@@ -112,6 +114,22 @@ def signer_certificates(response: bytes) -> list[x509.Certificate]:
     """The certificates the token carries (the TSA's, and any intermediates it sent)."""
     parsed = decode_response(response)
     return [x509.load_der_x509_certificate(c) for c in sorted(parsed.signed_data.certificates)]
+
+
+# RFC 3161 section 2.4.2: TimeStampResp ::= SEQUENCE { status PKIStatusInfo, timeStampToken }.
+# rfc3161-client verifies responses only; a bundle carries the bare token (ASiC's .tst), so
+# the verifier frames it as a granted response: a fixed prefix, nothing parsed by hand.
+_GRANTED_STATUS = bytes.fromhex("3003020100")  # PKIStatusInfo { status granted (0) }
+
+
+def response_for_token(token: bytes) -> bytes:
+    """The DER TimeStampResp ``{granted, token}`` around a DER TimeStampToken."""
+    body = _GRANTED_STATUS + token
+    size = len(body)
+    length = bytes([size]) if size < 0x80 else (
+        bytes([0x80 | (size.bit_length() + 7) // 8]) + size.to_bytes((size.bit_length() + 7)
+                                                                      // 8, "big"))
+    return b"\x30" + length + body
 
 
 def _signer_subject(parsed: rfc3161_client.TimeStampResponse) -> str:

@@ -8,14 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
-import datetime as dt
-import time
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -23,62 +18,19 @@ from ledger.bootstrap import bootstrap
 from ledger.runtime import Runtime
 from ledger.settings import Settings
 from ledger.timestamp.settings import TimestampSettings
-from ledger.timestamp.worker import Timestamper
 from ledger.workers import Worker
 from tests.conftest import TEST_ORIGIN, drain
-from tests.integration.http_fixtures import Api, postgres_database, serve
+from tests.integration.http_fixtures import Api, postgres_database
 from tests.support.case_steps import started
 from tests.support.events import chain
-from tests.support.tsa import LocalTsa, Pki, make_pki, openssl_verifies
-
-
-@dataclass
-class Clock:
-    """A wall clock and a monotonic clock the test moves forward."""
-
-    offset: float = 0.0
-
-    def now(self) -> dt.datetime:
-        return dt.datetime.now(dt.UTC) + dt.timedelta(seconds=self.offset)
-
-    def monotonic(self) -> float:
-        return time.monotonic() + self.offset
-
-
-@dataclass
-class Stamped:
-    api: Api
-    tsa: LocalTsa
-    pki: Pki
-    clock: Clock
-    timestamper: Timestamper
+from tests.support.stamping import Stamped, stamping
+from tests.support.tsa import LocalTsa, make_pki, openssl_verifies
 
 
 @pytest.fixture
 async def stamped(tmp_path: Path) -> AsyncIterator[Stamped]:
     async with stamping(tmp_path) as ready:
         yield ready
-
-
-@contextlib.asynccontextmanager
-async def stamping(tmp_path: Path, **settings: Any) -> AsyncIterator[Stamped]:
-    """A served ledger with a local TSA, and a timestamper whose clocks the test moves."""
-    pki = make_pki(tmp_path / "pki")
-    tsa = await LocalTsa(pki).start()
-    given = {"interval_seconds": 60, "retry_base_seconds": 5, "ready_max_age_seconds": 30,
-             "export_wait_seconds": 1, **settings}
-    try:
-        async with serve(f"sqlite:///{tmp_path / 'ledger.db'}", tmp_path,
-                         timestamps=TimestampSettings(urls=(tsa.url,), ca_file=pki.ca_file,
-                                                      **given)) as api:
-            runtime = api.runtime
-            assert runtime.stamper is not None and runtime.timestamps is not None
-            clock = Clock()
-            timestamper = Timestamper(runtime.stamper, runtime.log, runtime.timestamps,
-                                      clock.now, clock.monotonic)
-            yield Stamped(api, tsa, pki, clock, timestamper)
-    finally:
-        await tsa.stop()
 
 
 async def _grow(api: Api) -> int:

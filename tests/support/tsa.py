@@ -162,14 +162,17 @@ class LocalTsa:
         return out
 
 
-def openssl_verifies(pki: Pki, response: bytes, data: bytes, folder: Path) -> tuple[bool, str]:
+def openssl_verifies(pki: Pki, response: bytes, data: bytes, folder: Path, *,
+                     token: bool = False) -> tuple[bool, str]:
     """Whether ``openssl ts -verify`` (an independent implementation) accepts ``response``
-    (a DER TimeStampResp) over ``data`` against the CA file; and what it said."""
+    (a DER TimeStampResp; with ``token``, a bare TimeStampToken) over ``data`` against the CA
+    file; and what it said."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "reply.tsr").write_bytes(response)
     (folder / "data").write_bytes(data)
     done = subprocess.run(
-        [OPENSSL, "ts", "-verify", "-in", str(folder / "reply.tsr"), "-data",
+        [OPENSSL, "ts", "-verify", *(["-token_in"] if token else []), "-in",
+         str(folder / "reply.tsr"), "-data",
          str(folder / "data"), "-CAfile", str(pki.ca_file), "-untrusted", str(pki.tsa_cert)],
         capture_output=True, text=True, check=False)
     return done.returncode == 0, done.stdout + done.stderr
