@@ -17,6 +17,7 @@ import datetime as dt
 import time
 from collections.abc import Callable
 
+from ledger.errors import LedgerError
 from ledger.store.log_port import LogStore
 from ledger.store.timestamp_port import TimestampStore
 from ledger.timestamp.stamper import Stamper, StampOutcome
@@ -58,7 +59,10 @@ class Timestamper:
             waited = (self._now() - newest.recorded_at).total_seconds()
             if waited < self.settings.interval_seconds:
                 return 0  # at most one timestamp per interval
-        outcome = await self.stamper.stamp(latest, self.settings.timeout_seconds)
+        try:
+            outcome = await self.stamper.stamp(latest, self.settings.timeout_seconds)
+        except LedgerError as e:  # the token could not be stored (the database): retry later
+            outcome = StampOutcome(latest.size, failures=[f"could not store a token: {e}"])
         self.last = outcome
         if outcome.stamps:
             self._failures = 0
