@@ -109,14 +109,13 @@ class BundleExporter:
         hashes = [e.event_hash for e in case.entries()]
         coverage = await await_coverage(self.log, hashes, wait_seconds=self.wait_seconds,
                                         poke=self.poke)
-        stamped = await self._timestamps(coverage.checkpoint)
+        stamps = timestamp_members(await self._timestamps(coverage.checkpoint), self.stamper)
         # The report needs the entries and the checkpoint, not the proofs: a worker process
         # renders it while this one reads the hashes the proofs need.
-        report = await self._report(case, coverage.checkpoint)
+        report = await self._report(case, coverage.checkpoint, stamps)
         try:
             proofs = await prove_all(self.log, coverage, hashes)
-            built = await self._build(case, report, proofs, with_files,
-                                      timestamp_members(stamped, self.stamper))
+            built = await self._build(case, report, proofs, with_files, stamps)
         finally:
             report.settle()
         checkpoint = built.checkpoint
@@ -138,7 +137,7 @@ class BundleExporter:
             raise
         if self.poke is not None:
             self.poke()
-        built.timestamps = stamped
+        built.timestamps = stamps.outcome
         return built
 
     async def _timestamps(self, checkpoint: StoredCheckpoint) -> StampOutcome | None:
@@ -147,7 +146,8 @@ class BundleExporter:
             return None
         return await self.stamper.ensure(checkpoint, self.stamp_wait_seconds)
 
-    async def _report(self, case: CaseEntries, signed: StoredCheckpoint) -> _Report:
+    async def _report(self, case: CaseEntries, signed: StoredCheckpoint,
+                      stamps: TimestampMembers) -> _Report:
         """The bundle's facts and ``report.html``, its rendering started in a worker."""
         moment = self.clock()
         generated_at = format_time(moment)
@@ -159,7 +159,8 @@ class BundleExporter:
         source = ReportSource(
             departure_id=departure_id, generated_at=generated_at, status=status,
             time_zone=self.time_zone, checkpoint=signed.note, keys=list(keys), entries=entries,
-            report_source_sha256=L.report_source_sha256({L.CHECKPOINT: signed.note, **entries}))
+            report_source_sha256=L.report_source_sha256({L.CHECKPOINT: signed.note, **entries}),
+            timestamps=tuple((t.gen_time, t.tsa_url) for t in stamps.refs))
         # The entries were read from the store with their chains verified (collect_case):
         # the renderer need not prove their canonical form again.
         html = asyncio.ensure_future(self.renderer.html(source, strict=False))

@@ -175,7 +175,8 @@ def rerender_check(bundle: Bundle, manifest: Mapping[str, Any],
         checkpoint=files[layout.CHECKPOINT],
         keys=files.get(layout.KEYS, b"").decode("utf-8", "replace").splitlines(),
         entries={p: d for p, d in files.items() if p.startswith("entries/")},
-        report_source_sha256=manifest["report_source_sha256"])
+        report_source_sha256=manifest["report_source_sha256"],
+        timestamps=tuple((t["gen_time"], t["tsa_url"]) for t in manifest.get("timestamps", [])))
     try:
         rendered = render_report_html(source, decoded=decoded)
     except (VerificationError, ValueError, EventSourcingError):

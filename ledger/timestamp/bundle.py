@@ -19,17 +19,19 @@ from ledger.timestamp.token import signer_certificates, token_of
 
 @dataclass(frozen=True)
 class TimestampMembers:
-    """The bundle files (path → bytes) and manifest records of the tokens."""
+    """The bundle files (path → bytes) and manifest records of the tokens, and the round
+    they came from (None: no authority is configured)."""
 
     files: dict[str, bytes] = field(default_factory=dict)
     refs: list[L.TimestampRef] = field(default_factory=list)
+    outcome: StampOutcome | None = None
 
 
 def timestamp_members(outcome: StampOutcome | None, stamper: Stamper | None) -> TimestampMembers:
     """The members for the tokens ``outcome`` holds, numbered from 1 in their order."""
     if outcome is None or stamper is None or not outcome.stamps:
-        return TimestampMembers()
-    members = TimestampMembers()
+        return TimestampMembers(outcome=outcome)
+    members = TimestampMembers(outcome=outcome)
     for n, stamp in enumerate(outcome.stamps, start=1):
         token, chain = L.timestamp_path(n), L.timestamp_chain_path(n)
         members.files[token] = token_of(stamp.response)

@@ -88,6 +88,9 @@ async def test_a_bundle_carries_its_tokens_and_both_verifiers_report_them(
     [line] = [x for x in lines if x.startswith(f"ok   {TOKEN}")]
     assert said in line and "CN=test TSA" in line
     assert "signature and certificate chain checked against the CA file given" in line
+    assert "ok   report.html: rendered again from the entries, byte for byte the same" in lines
+    report = members[layout.REPORT_HTML].decode()
+    assert f"every event in this report, was {said} (RFC 3161)" in report
     alone = _ledger_lines(bundle, tmp_path / "alone", vkey, None)
     assert any("checked against the CA certificate the bundle carries (give --tsa-ca" in x
                for x in alone)

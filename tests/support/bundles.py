@@ -112,7 +112,8 @@ def report_source(files: Mapping[str, bytes], manifest: Mapping[str, Any],
         checkpoint=files[layout.CHECKPOINT],
         keys=files.get(layout.KEYS, b"").decode().splitlines(),
         entries={p: d for p, d in files.items() if p.startswith("entries/")},
-        report_source_sha256=source_sha256 or manifest["report_source_sha256"])
+        report_source_sha256=source_sha256 or manifest["report_source_sha256"],
+        timestamps=tuple((t["gen_time"], t["tsa_url"]) for t in manifest.get("timestamps", [])))
 
 
 def renderer_refuses(members: Mapping[str, bytes]) -> bool:
@@ -126,7 +127,8 @@ def renderer_refuses(members: Mapping[str, bytes]) -> bool:
 
 def _rendered_html(parts: Parts, source_sha256: str) -> bytes:
     header = {"departure_id": parts.departure_id, "generated_at": parts.generated_at,
-              "status": parts.status, "time_zone": parts.time_zone}
+              "status": parts.status, "time_zone": parts.time_zone,
+              "timestamps": [t.as_json() for t in parts.timestamps]}
     try:
         return render_report_html(report_source(parts.files, header, source_sha256))
     except REFUSED:
