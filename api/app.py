@@ -23,6 +23,7 @@ from api import (
     metrics_routes,
     query_routes,
     sign_in_link_routes,
+    timestamp_routes,
     upload_routes,
     webhook_routes,
 )
@@ -42,7 +43,7 @@ TABLES = (command_routes.table, batch_routes.table, query_routes.table, admin_ro
           upload_routes.table, access_routes.table, dispute_routes.table, case_routes.table,
           board_routes.table, live_routes.table, log_routes.table,
           webhook_routes.table, bundle_routes.table, sign_in_link_routes.table,
-          metrics_routes.table)
+          metrics_routes.table, timestamp_routes.table)
 
 
 def endpoints() -> list[Endpoint]:

@@ -17,6 +17,7 @@ from api.auth import actor_of, context_of
 from api.body import path_uuid, query_flag
 from api.endpoint import EndpointTable
 from api.runtime_key import RUNTIME
+from ledger.bundle.export import ExportedBundle
 from ledger.bundle.layout import MEDIA_TYPE
 from ledger.service.context import Actor, RequestContext
 
@@ -35,6 +36,19 @@ async def export_evidence_bundle(request: web.Request) -> web.StreamResponse:
                              query_flag(request, "with_files"), context_of(request))
 
 
+def _timestamp_header(bundle: ExportedBundle) -> dict[str, str]:
+    """With LEDGER_TSA_URLS: how many RFC 3161 timestamps the bundle's checkpoint has, or
+    why it has none (the authorities did not answer in time: the bundle went on without)."""
+    outcome = bundle.timestamps
+    if outcome is None:
+        return {}
+    if outcome.stamps:
+        return {"X-Ledger-Checkpoint-Timestamps": str(len(outcome.stamps))}
+    why = "; ".join(outcome.failures) or "no authority answered"
+    clean = "".join(c if " " <= c <= "~" else "?" for c in why)[:300]
+    return {"X-Ledger-Checkpoint-Timestamps": f"0 ({clean})"}
+
+
 async def send_bundle(request: web.Request, actor: Actor, departure_id: UUID,
                       with_files: bool, context: RequestContext | None) -> web.StreamResponse:
     """Export the case's bundle as ``actor`` and stream it (the console's download too)."""
@@ -46,7 +60,8 @@ async def send_bundle(request: web.Request, actor: Actor, departure_id: UUID,
             "Content-Disposition": f'attachment; filename="{bundle.filename()}"',
             "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
             "X-Ledger-Manifest-SHA256": bundle.manifest_sha256,
-            "X-Ledger-Bundle-Status": bundle.status})
+            "X-Ledger-Bundle-Status": bundle.status,
+            **_timestamp_header(bundle)})
         response.content_type = MEDIA_TYPE
         response.content_length = bundle.size
         await response.prepare(request)

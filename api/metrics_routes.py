@@ -18,6 +18,7 @@ from api.runtime_key import RUNTIME
 from ledger.errors import ForbiddenError
 from ledger.metrics import CONTENT_TYPE
 from ledger.readiness import read_state
+from ledger.timestamp.freshness import read_freshness
 
 table = EndpointTable()
 READERS = ("operator",)
@@ -33,6 +34,9 @@ async def get_metrics(request: web.Request) -> web.Response:
     state = await read_state(runtime.log, runtime.projections, runtime.webhooks,
                              lambda: dt.datetime.now(dt.UTC))
     runtime.metrics.refresh(state, runtime.workers.health())
+    if runtime.settings.timestamps.enabled and runtime.timestamps is not None:
+        runtime.metrics.refresh_timestamps(await read_freshness(
+            runtime.log, runtime.timestamps, lambda: dt.datetime.now(dt.UTC)))
     return web.Response(body=runtime.metrics.render(),
                         headers={"Content-Type": CONTENT_TYPE, "Cache-Control": "no-store"})
 

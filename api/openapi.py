@@ -59,6 +59,7 @@ _PATH_TYPES: dict[str, dict[str, Any]] = {
              "after tile/ (its slashes may be percent-encoded)", "pattern":
              r"^(entries|0|[1-9][0-9]?)/(x[0-9]{3}/){0,6}[0-9]{3}(\.p/[0-9]{1,3})?$"},
     "step": {"type": "integer", "minimum": 0, "maximum": 9},
+    "size": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1},
     "key": {"type": "string", "pattern": "^[a-z0-9]+(-[a-z0-9]+)*$", "maxLength": 64},
     "principal_id": {"type": "string", "minLength": 1, "maxLength": 128},
     "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},

@@ -36,6 +36,7 @@ from ledger.projections import board_queries as bq
 from ledger.readiness import problems, read_state
 from ledger.service import queries as q
 from ledger.service.commands import canonical_uuid
+from ledger.timestamp.freshness import freshness_problems, read_freshness
 
 log = logging.getLogger("ledger.api")
 
@@ -201,7 +202,9 @@ async def check_liveness(request: web.Request) -> web.Response:
              "sequencer and each projection keep up", response=Ready, public=True)
 async def check_readiness(request: web.Request) -> web.Response:
     """The database answers, no worker stopped on an error, and neither the sequencer nor a
-    projection is stopped or more than LEDGER_READY_MAX_LAG entries behind; else 503 with
+    projection is stopped or more than LEDGER_READY_MAX_LAG entries behind, and (with
+    LEDGER_TSA_URLS) the newest checkpoint has not waited longer than
+    LEDGER_TSA_READY_MAX_AGE_SECONDS for a timestamp; else 503 with
     ``problems`` naming each (why is in the server log, not on this public endpoint)."""
     services = request.app[RUNTIME]
     health = services.workers.health()
@@ -212,6 +215,10 @@ async def check_readiness(request: web.Request) -> web.Response:
         latest = await services.log.latest_checkpoint()
         state = await read_state(services.log, services.projections, services.webhooks,
                                  lambda: dt.datetime.now(dt.UTC))
+        stamping, freshness = services.settings.timestamps, None
+        if stamping.enabled and services.timestamps is not None:
+            freshness = await read_freshness(services.log, services.timestamps,
+                                             lambda: dt.datetime.now(dt.UTC))
     except Exception as e:  # whatever the driver says: the database is not answering
         log.warning("readiness: the database does not answer: %r", e)
         return problem(503, "Not ready", "the database does not answer",
@@ -222,8 +229,12 @@ async def check_readiness(request: web.Request) -> web.Response:
         sequencer_lag=state.queued, webhook_backlog=state.webhook_backlog,
         webhook_dead_letters=state.webhook_dead_letters,
         projections=[ProjectionReadiness(name=p.name, position=p.position, lag=p.lag,
-                                         ok=p.error is None) for p in state.projections])
+                                         ok=p.error is None) for p in state.projections],
+        timestamp_age_seconds=freshness.age_seconds if freshness else None,
+        timestamp_pending_seconds=freshness.pending_seconds if freshness else None)
     found = problems(state, health, services.settings.ready_max_lag)
+    if freshness is not None:
+        found += freshness_problems(freshness, stamping.ready_max_age_seconds)
     if found:
         body = ready.model_dump(exclude={"status"})
         return problem(503, "Not ready", "; ".join(found), problems=found, **body)

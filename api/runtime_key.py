@@ -20,6 +20,7 @@ from ledger.store.log_port import LogStore
 from ledger.store.principal_port import PrincipalStore
 from ledger.store.projection_port import ProjectionStore
 from ledger.store.read_scope import WritePositions
+from ledger.store.timestamp_port import TimestampStore
 from ledger.store.webhook_port import WebhookStore
 from ledger.tlog.note import Verifier
 from ledger.transparency.reader import LogReader
@@ -63,6 +64,8 @@ class Services(Protocol):
     def metrics(self) -> Metrics: ...
     @property
     def replica(self) -> WritePositions | None: ...
+    @property
+    def timestamps(self) -> TimestampStore | None: ...
 
 
 RUNTIME: web.AppKey[Services] = web.AppKey("runtime")

@@ -304,6 +304,10 @@ class Ready(Health):
     projections: list[ProjectionReadiness] = []
     webhook_backlog: int = 0
     webhook_dead_letters: int = 0
+    # with LEDGER_TSA_URLS: seconds since the newest timestamped checkpoint's token, and
+    # how long the newest checkpoint has waited for one (ledger.timestamp.freshness)
+    timestamp_age_seconds: float | None = None
+    timestamp_pending_seconds: float | None = None
 
 
 class Statement(View):

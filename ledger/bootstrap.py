@@ -37,7 +37,9 @@ from ledger.store.postgres_replica import ReplicaRoute, open_replica_route
 from ledger.store.principal_port import PrincipalStore
 from ledger.store.projection_factory import projection_store_for
 from ledger.store.replica_stores import RoutedLogStore, RoutedProjectionStore
+from ledger.store.timestamp_factory import timestamp_store_for
 from ledger.store.webhook_factory import webhook_store_for
+from ledger.timestamp.wiring import build_stamper, build_timestamper
 from ledger.transparency.keys import ensure_signers, load_verifiers
 from ledger.transparency.log_identity import bind_keys_to_log, refuse_new_database_for_bound_keys
 from ledger.transparency.reader import LogReader
@@ -103,12 +105,19 @@ async def bootstrap(settings: Settings, *, migrate: bool = True, sequencer: bool
         if replica is not None:
             projections = RoutedProjectionStore(storage.projections, replica)
             reads = RoutedLogStore(storage.log, replica)
+        timestamps = timestamp_store_for(storage.store)
+        # The TSA client reaches the runtime's HTTP client once the runtime exists (on the
+        # first request, inside the running loop).
+        stamper = build_stamper(settings.timestamps, timestamps, lambda: runtime.http_client())
         exporter = BundleExporter(ledger, reads, storage.blobs, signers,
-                                  settings.time_zone, clock, poke=sequencing.poke)
+                                  settings.time_zone, clock, poke=sequencing.poke,
+                                  stamper=stamper,
+                                  stamp_wait_seconds=settings.timestamps.export_wait_seconds)
         runtime = Runtime(settings, storage.store, storage.log, ledger, LogReader(reads),
                           sequencing, load_verifiers(settings.key_dir), storage.principals,
                           storage.blobs, projections, storage.webhooks, board, clock,
-                          exporter, http=http_client, replica=replica, metrics=metrics)
+                          exporter, http=http_client, replica=replica, metrics=metrics,
+                          timestamps=timestamps, stamper=stamper)
         runtime.workers = WorkerGroup(build_workers(runtime, sequencer=sequencer))
         return runtime
     except BaseException:
@@ -151,6 +160,11 @@ def build_workers(runtime: Runtime, *, sequencer: bool = True) -> list[Worker]:
         scheduler = Scheduler(runtime.ledger, runtime.projections).worker
         workers.append(scheduler)
         led.append(scheduler)
+    if runtime.stamper is not None and runtime.timestamps is not None:
+        timestamper = build_timestamper(runtime.stamper, runtime.log, runtime.timestamps,
+                                        runtime.clock).worker
+        workers.append(timestamper)
+        led.append(timestamper)
     if runtime.replica is not None:
         workers.append(runtime.replica.worker)
     leases = lease_store_for(runtime.store)

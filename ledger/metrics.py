@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from ledger.readiness import LedgerState
+from ledger.timestamp.freshness import TimestampFreshness
 from ledger.workers import WorkerHealth
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
@@ -57,6 +58,12 @@ class Metrics:
         self.webhook_dead_letters = Gauge(
             "ledger_webhook_dead_letters", "Webhook deliveries given up (dead letters)",
             registry=r)
+        self.timestamp_age = Gauge(
+            "ledger_timestamp_age_seconds", "Seconds since the RFC 3161 token of the newest "
+            "timestamped checkpoint was issued (with LEDGER_TSA_URLS)", registry=r)
+        self.timestamp_pending = Gauge(
+            "ledger_timestamp_pending_seconds", "Seconds the newest checkpoint has waited for "
+            "an RFC 3161 timestamp (0 once it has one)", registry=r)
         self.worker_ok = Gauge(
             "ledger_worker_ok", "1 while a worker of this process runs, 0 once it stopped on "
             "an error", ["worker"], registry=r)
@@ -88,6 +95,12 @@ class Metrics:
         self.webhook_dead_letters.set(state.webhook_dead_letters)
         for w in workers:
             self.worker_ok.labels(w.name).set(1 if w.ok else 0)
+
+    def refresh_timestamps(self, freshness: TimestampFreshness) -> None:
+        """Set the trusted-time gauges from the figures just read."""
+        if freshness.age_seconds is not None:
+            self.timestamp_age.set(freshness.age_seconds)
+        self.timestamp_pending.set(freshness.pending_seconds)
 
     def render(self) -> bytes:
         """The Prometheus text exposition of every metric."""

@@ -19,7 +19,9 @@ from ledger.store.port import EventStore
 from ledger.store.postgres_replica import ReplicaRoute
 from ledger.store.principal_port import PrincipalStore
 from ledger.store.projection_port import ProjectionStore
+from ledger.store.timestamp_port import TimestampStore
 from ledger.store.webhook_port import WebhookStore
+from ledger.timestamp.stamper import Stamper
 from ledger.tlog.note import Verifier
 from ledger.transparency.reader import LogReader
 from ledger.transparency.sequencer import Sequencer
@@ -72,9 +74,13 @@ class Runtime:
     # LEDGER_READ_DATABASE_URL's streaming replica: ``projections``, ``reader`` and the
     # exporter's log reads go through it (``log`` and everything else stay on the primary)
     replica: ReplicaRoute | None = None
+    # RFC 3161 timestamps over checkpoints (ledger.timestamp): where they are kept (served by
+    # GET /log/checkpoint/{size}/timestamps), and, with LEDGER_TSA_URLS, what obtains them
+    timestamps: TimestampStore | None = None
+    stamper: Stamper | None = None
 
     def http_client(self) -> aiohttp.ClientSession:
-        """The process's one outbound HTTP client (webhooks), created on first use (inside the
+        """The process's one outbound HTTP client (webhooks, TSAs), created on first use (inside the
         running event loop) and closed with the runtime."""
         if self.http is None:
             self.http = aiohttp.ClientSession(timeout=HTTP_TIMEOUT)

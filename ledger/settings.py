@@ -18,6 +18,7 @@ from ledger.env_values import EnvSettings, choice, duration, or_default, whole_n
 from ledger.principals import DEFAULT_TOKEN_TTL
 from ledger.sign_in_link import DEFAULT_LINK_TTL, MAX_LINK_TTL
 from ledger.store.factory import DEFAULT_DATABASE_URL
+from ledger.timestamp.settings import TimestampSettings
 from ledger.webhooks.settings import WebhookSettings
 from ledger.workday import DEFAULT_CALENDAR, DEFAULT_TIME_ZONE
 
@@ -181,6 +182,8 @@ class Settings(EnvSettings):
         10_000, validation_alias="LEDGER_READY_MAX_LAG")
     # LEDGER_WEBHOOK_*: where outbound webhooks may go, timeouts, retries, rotation grace
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
+    # LEDGER_TSA_*: RFC 3161 time-stamping authorities asked to timestamp checkpoints
+    timestamps: TimestampSettings = Field(default_factory=TimestampSettings)
     # LEDGER_AGGREGATE_CACHE_SIZE: aggregates each process keeps verified in memory (LRU;
     # 0 keeps none)
     aggregate_cache_size: Annotated[int, BeforeValidator(whole_number(10_000_000, 0))] = Field(
@@ -206,4 +209,5 @@ class Settings(EnvSettings):
         if database:
             values["LEDGER_DATABASE_URL"] = database
         values["webhooks"] = WebhookSettings.read_env(env)
+        values["timestamps"] = TimestampSettings.read_env(env)
         return cls.build(values)

@@ -40,6 +40,19 @@ SHAPES = (
        "renders with %(ours)s, which may print other bytes; its source digest was checked "
        "above. Compare its bytes with a ledger of that renderer"),
     N_("%(path)s: a file manager's own file, not checked"),
+    # step 10, RFC 3161 timestamps (format 1.2): verify.py's line and note, the ledger's lines
+    N_("%(path)s: the checkpoint, and so every event of this bundle, was recorded no later "
+       "than %(time)s, by TSA %(tsa)s (its message imprint and time checked)"),
+    N_("timestamps: verify.py checked each token's message imprint and time, NOT the "
+       "authority's signature or certificate chain; `ledger verify-bundle --key <vkey> "
+       "[--tsa-ca <CA file>] BUNDLE` checks them"),
+    N_("%(path)s: the checkpoint, and so every event of this bundle, was recorded no later "
+       "than %(time)s, by TSA %(tsa)s (%(subject)s; signature and certificate chain checked "
+       "against the CA file given)"),
+    N_("%(path)s: the checkpoint, and so every event of this bundle, was recorded no later "
+       "than %(time)s, by TSA %(tsa)s (%(subject)s; signature and certificate chain checked "
+       "against the CA certificate the bundle carries (give --tsa-ca to check it against one "
+       "you trust))"),
     # what failed
     N_("mimetype: must be the first member, stored, holding %(media_type)s"),
     N_("%(path)s: too large"),
@@ -79,6 +92,9 @@ SHAPES = (
     N_("%(path)s: no entry cites it"),
     N_("%(path)s: not produced from these entries"),
     N_("%(path)s: not produced from this manifest"),
+    N_("%(path)s: message imprint is not the checkpoint's"),
+    N_("%(path)s: time differs from the manifest"),
+    N_("%(path)s: does not verify (%(detail)s)"),
     # the last line
     N_("PASS: %(status)s bundle of departure %(departure)s, %(entries)s entries in the log "
        "%(origin)s at size %(size)s"),

@@ -40,6 +40,8 @@ from ledger.service.ledger import Ledger
 from ledger.store.blob_port import BlobStore
 from ledger.store.log_port import LogStore, StoredCheckpoint
 from ledger.store.read_scope import require_current
+from ledger.timestamp.bundle import TimestampMembers, timestamp_members
+from ledger.timestamp.stamper import Stamper, StampOutcome
 from ledger.tlog.checkpoint import parse_checkpoint
 from ledger.tlog.note import Signer, sign_note, split_note
 
@@ -87,6 +89,10 @@ class BundleExporter:
     wait_seconds: float = DEFAULT_WAIT_SECONDS
     renderer: ReportRenderer = field(default_factory=ReportRenderer)
     """Renders ``report.html`` and ``report.pdf`` in worker processes, off the event loop."""
+    stamper: Stamper | None = None
+    """With LEDGER_TSA_URLS: the bundle's checkpoint gets an RFC 3161 timestamp before the
+    bundle is built, waiting at most ``stamp_wait_seconds`` (then it goes on without)."""
+    stamp_wait_seconds: float = 3.0
 
     async def close(self) -> None:
         """Stop the report renderer's worker processes (the runtime's ``close`` does)."""
@@ -103,12 +109,13 @@ class BundleExporter:
         hashes = [e.event_hash for e in case.entries()]
         coverage = await await_coverage(self.log, hashes, wait_seconds=self.wait_seconds,
                                         poke=self.poke)
+        stamps = timestamp_members(await self._timestamps(coverage.checkpoint), self.stamper)
         # The report needs the entries and the checkpoint, not the proofs: a worker process
         # renders it while this one reads the hashes the proofs need.
-        report = await self._report(case, coverage.checkpoint)
+        report = await self._report(case, coverage.checkpoint, stamps)
         try:
             proofs = await prove_all(self.log, coverage, hashes)
-            built = await self._build(case, report, proofs, with_files)
+            built = await self._build(case, report, proofs, with_files, stamps)
         finally:
             report.settle()
         checkpoint = built.checkpoint
@@ -130,9 +137,17 @@ class BundleExporter:
             raise
         if self.poke is not None:
             self.poke()
+        built.timestamps = stamps.outcome
         return built
 
-    async def _report(self, case: CaseEntries, signed: StoredCheckpoint) -> _Report:
+    async def _timestamps(self, checkpoint: StoredCheckpoint) -> StampOutcome | None:
+        """The checkpoint's RFC 3161 timestamps, obtained now if it has none (bounded)."""
+        if self.stamper is None:
+            return None
+        return await self.stamper.ensure(checkpoint, self.stamp_wait_seconds)
+
+    async def _report(self, case: CaseEntries, signed: StoredCheckpoint,
+                      stamps: TimestampMembers) -> _Report:
         """The bundle's facts and ``report.html``, its rendering started in a worker."""
         moment = self.clock()
         generated_at = format_time(moment)
@@ -144,14 +159,15 @@ class BundleExporter:
         source = ReportSource(
             departure_id=departure_id, generated_at=generated_at, status=status,
             time_zone=self.time_zone, checkpoint=signed.note, keys=list(keys), entries=entries,
-            report_source_sha256=L.report_source_sha256({L.CHECKPOINT: signed.note, **entries}))
+            report_source_sha256=L.report_source_sha256({L.CHECKPOINT: signed.note, **entries}),
+            timestamps=tuple((t.gen_time, t.tsa_url) for t in stamps.refs))
         # The entries were read from the store with their chains verified (collect_case):
         # the renderer need not prove their canonical form again.
         html = asyncio.ensure_future(self.renderer.html(source, strict=False))
         return _Report(moment, signed, source, html)
 
     async def _build(self, case: CaseEntries, report: _Report, proofs: dict[bytes, bytes],
-                     with_files: bool) -> ExportedBundle:
+                     with_files: bool, stamps: TimestampMembers) -> ExportedBundle:
         source, note = report.source, report.checkpoint.note
         generated_at, departure_id, status = source.generated_at, source.departure_id, source.status
         checkpoint = L.CheckpointRef(parse_checkpoint(note_text(note)).origin,
@@ -165,6 +181,7 @@ class BundleExporter:
             **source.entries,
             **{L.proof_path(e.stream_type, str(e.stream_id), e.version): proofs[e.event_hash]
                for e in case.entries()},
+            **stamps.files,
         }
         files[L.REPORT_HTML] = await report.html
         attachments = await self._attachments(case.entries()) if with_files else {}
@@ -174,7 +191,7 @@ class BundleExporter:
             streams=[L.StreamHead(s.type, s.id, len(s.entries), s.head.hex())
                      for s in case.streams],
             with_files=with_files, report_source_sha256=source.report_source_sha256,
-            report_renderer=report_renderer())
+            report_renderer=report_renderer(), timestamps=stamps.refs)
         members = [L.Member.of(p, d) for p, d in files.items()]
         members += [L.Member(L.file_path(h), n, h) for h, n in attachments.items()]
         printing = time.perf_counter()
@@ -230,12 +247,14 @@ def cited_uploads(entries: Iterator[Entry]) -> Iterator[str]:
 
 
 def member_order(files: dict[str, bytes]) -> list[str]:
-    """The spec's order after ``mimetype`` and ``META-INF/``: the fixed files, then
-    ``entries/`` and ``proofs/``, each by path (bytewise)."""
+    """The spec's order after ``mimetype``, the manifest and its signature: the other
+    ``META-INF/`` members (timestamps), the fixed files, then ``entries/`` and ``proofs/``,
+    each by path (bytewise)."""
+    meta = sorted((p for p in files if p.startswith("META-INF/")), key=str.encode)
     fixed = [L.README, L.CHECKPOINT, L.KEYS, L.VERIFY_PY, L.REPORT_HTML, L.REPORT_PDF]
-    rest = sorted((p for p in files if p not in fixed), key=lambda p: (
+    rest = sorted((p for p in files if p not in fixed and p not in meta), key=lambda p: (
         not p.startswith("entries/"), p.encode()))
-    return [*fixed, *rest]
+    return [*meta, *fixed, *rest]
 
 
 def note_text(note: bytes) -> str:
@@ -262,6 +281,9 @@ class ExportedBundle:
     size: int
     pdf_seconds: float = 0.0
     """How long printing ``report.pdf`` took (the benchmark reports it apart)."""
+    timestamps: StampOutcome | None = None
+    """The checkpoint's RFC 3161 timestamps (None: no authority is configured); with
+    ``failures`` and no stamps, the bundle went without one, and says why."""
 
     def chunks(self, size: int = COPY_BYTES) -> Iterator[bytes]:
         """The ZIP's bytes, from the start, ``size`` at a time."""

@@ -6,6 +6,7 @@ Pure: no I/O. The exporter, the report and ``ledger verify-bundle`` share these;
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from ledger.canonical import JSONObject, encode_canonical
 
 MEDIA_TYPE = "application/vnd.handover-ledger.evidence-bundle+zip"
 BUNDLE_FORMAT = 1
-FORMAT_MINOR = 1
+FORMAT_MINOR = 2
 STREAM_ORDER = ("departure", "item", "template", "dispute")
 
 MIMETYPE = "mimetype"
@@ -46,6 +47,24 @@ def proof_path(stream_type: str, stream_id: str, version: int) -> str:
 def file_path(sha256_hex: str) -> str:
     """``files/<sha256>``: an attachment, named by its digest."""
     return f"files/{sha256_hex}"
+
+
+def timestamp_path(n: int) -> str:
+    """``META-INF/timestamp-<n>.tst``: the n-th RFC 3161 token over ``checkpoint`` (from 1)."""
+    return f"META-INF/timestamp-{n}.tst"
+
+
+def timestamp_chain_path(n: int) -> str:
+    """``META-INF/timestamp-<n>.pem``: the certificates of that token's authority (PEM)."""
+    return f"META-INF/timestamp-{n}.pem"
+
+
+def format_gen_time(moment: dt.datetime) -> str:
+    """A token's time as the manifest writes it: RFC 3339 UTC, ``Z``, with the fraction of a
+    second only when it has one (trailing zeros dropped, as DER's GeneralizedTime does)."""
+    utc = moment.astimezone(dt.UTC)
+    fraction = f".{utc.microsecond:06d}".rstrip("0") if utc.microsecond else ""
+    return utc.strftime("%Y-%m-%dT%H:%M:%S") + fraction + "Z"
 
 
 def sha256_hex(data: bytes) -> str:
@@ -94,6 +113,21 @@ class CheckpointRef:
         return {"origin": self.origin, "size": self.size, "root": self.root}
 
 
+@dataclass(frozen=True)
+class TimestampRef:
+    """One RFC 3161 token over the checkpoint, as the manifest names it (format 1.2): its
+    member, its authority's certificates, the authority's URL and the token's time."""
+
+    token: str
+    chain: str
+    tsa_url: str
+    gen_time: str
+
+    def as_json(self) -> JSONObject:
+        return {"token": self.token, "chain": self.chain, "tsa_url": self.tsa_url,
+                "gen_time": self.gen_time}
+
+
 def sort_streams(streams: Iterable[StreamHead]) -> list[StreamHead]:
     """Departure, items, templates, disputes; then by id."""
     return sorted(streams, key=lambda s: (STREAM_ORDER.index(s.type), s.id))
@@ -125,6 +159,8 @@ class ManifestHeader:
     report_renderer: Mapping[str, str] | None = None
     """The renderer of ``report.html`` (``ledger.bundle.report.report_renderer``); None
     leaves it out, as format 1.0 did."""
+    timestamps: Sequence[TimestampRef] = ()
+    """RFC 3161 tokens over the checkpoint (format 1.2); none leaves the member out."""
 
 
 def manifest_bytes(header: ManifestHeader, members: Iterable[Member]) -> bytes:
@@ -145,6 +181,8 @@ def manifest_bytes(header: ManifestHeader, members: Iterable[Member]) -> bytes:
         "files": [m.as_json() for m in listed],
         **({} if header.report_renderer is None
            else {"report_renderer": dict(header.report_renderer)}),
+        **({"timestamps": [t.as_json() for t in header.timestamps]} if header.timestamps
+           else {}),
     }
     return encode_canonical(doc)
 

@@ -37,7 +37,7 @@ CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans Mono CJK SC")
 CJK_PACKAGE = "fonts-noto-cjk"
 CHATTY_LOGGERS = ("weasyprint", "weasyprint.progress", "fontTools")
 """Loggers that print INFO lines (each step, each font subset) on every PDF; kept to warnings."""
-REPORT_GENERATOR = "2"
+REPORT_GENERATOR = "3"
 """The version of the code and templates that print ``report.html`` (this module,
 ``report_case``, ``report_row``, ``report_html``, ``report_client``, ``report_labels``,
 ``report_verify``, the templates and ``ledger.service.timeline``'s phrases). Raise it with any
@@ -87,7 +87,8 @@ def render_report_html(source: ReportSource, *, decoded: Mapping[str, Entry] | N
     """
     report = build_report(source, decoded=decoded, strict=strict, replayed=replayed)
     html = _templates().get_template("report.html.j2").render(
-        r=report, meta_name=REPORT_SOURCE_META, generated_at=source.generated_at)
+        r=report, meta_name=REPORT_SOURCE_META, generated_at=source.generated_at,
+        timestamps=source.timestamps)
     return html.encode("utf-8")
 
 

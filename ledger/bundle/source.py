@@ -33,3 +33,6 @@ class ReportSource:
     """The log's verifier key strings (information only; the reader supplies the trust anchor)."""
     entries: dict[str, bytes]
     report_source_sha256: str
+    timestamps: tuple[tuple[str, str], ...] = ()
+    """(gen_time, tsa_url) of each RFC 3161 token over the checkpoint, as the manifest's
+    ``timestamps`` lists them (format 1.2; signed with the manifest)."""

@@ -2,8 +2,9 @@
 order and with the same messages (docs/bundle-format.md, "Verification"), over the ledger's own
 code: signed notes, checkpoints and tlog-proofs through ``ledger.tlog`` (Ed25519 by
 ``cryptography``), entries through ``ledger.entry.decode_entry``, the case replayed through the
-real aggregates (``ledger.aggregates.codec``), and step 9 in full: ``report.html`` rendered
-again and compared byte for byte, and the PDF's attached ``manifest.json``.
+real aggregates (``ledger.aggregates.codec``), step 9 in full: ``report.html`` rendered
+again and compared byte for byte, and the PDF's attached ``manifest.json``, and step 10 in
+full: each RFC 3161 token's signature and certificate chain (ledger.timestamp.bundle_check).
 
 The container (step 1), the manifest's shape and member list (step 2) and the attachments
 (step 8) are read by ``verify.py``'s own functions: they use no cryptography but SHA-256.
@@ -19,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from cryptography import x509
 from eventsourcing.domain import Aggregate, EventSourcingError
 
 from ledger.aggregates.codec import decode_event
@@ -41,6 +43,7 @@ from ledger.canonical import encode_canonical
 from ledger.entry import Entry as LedgerEntry
 from ledger.entry import decode_entry
 from ledger.errors import InvalidInputError, VerificationError
+from ledger.timestamp.bundle_check import check_token
 from ledger.tlog.checkpoint import parse_checkpoint
 from ledger.tlog.hashing import hash_leaf
 from ledger.tlog.note import Verifier, open_note, parse_verifier_key
@@ -51,11 +54,12 @@ from ledger.tlog.proof_text import parse_tlog_proof
 class LedgerPrimitives(Primitives):
     """The ledger's own implementations of what ``verify.py`` does with the standard library."""
 
-    def __init__(self) -> None:
+    def __init__(self, tsa_roots: Sequence[x509.Certificate] = ()) -> None:
         self.decoded: dict[str, LedgerEntry] = {}
         # Streams replayed without a problem, by (type, id): the report is rendered again
         # from the same entries (step 9) and need not replay them a second time.
         self.replayed: dict[tuple[str, str], Aggregate] = {}
+        self.tsa_roots = list(tsa_roots)
 
     def parse_key(self, text: str) -> Verifier:
         try:
@@ -141,6 +145,13 @@ class LedgerPrimitives(Primitives):
         return [rerender_check(bundle, manifest, self.decoded, self.replayed),
                 pdf_check(bundle, manifest)]
 
+    def timestamp(self, token: bytes, chain: bytes | None, checkpoint: bytes,
+                  record: Mapping[str, Any]) -> Check:
+        return check_token(token, chain, checkpoint, record, self.tsa_roots)
+
+    def timestamp_note(self) -> Check | None:
+        return None
+
 
 def _state(aggregate: Aggregate | None) -> str | None:
     return None if aggregate is None else str(getattr(aggregate, "state", None))
@@ -173,7 +184,8 @@ def rerender_check(bundle: Bundle, manifest: Mapping[str, Any],
         checkpoint=files[layout.CHECKPOINT],
         keys=files.get(layout.KEYS, b"").decode("utf-8", "replace").splitlines(),
         entries={p: d for p, d in files.items() if p.startswith("entries/")},
-        report_source_sha256=manifest["report_source_sha256"])
+        report_source_sha256=manifest["report_source_sha256"],
+        timestamps=tuple((t["gen_time"], t["tsa_url"]) for t in manifest.get("timestamps", [])))
     try:
         rendered = render_report_html(source, decoded=decoded, replayed=replayed)
     except (VerificationError, ValueError, EventSourcingError):
@@ -215,8 +227,10 @@ def pdf_check(bundle: Bundle, manifest: Mapping[str, Any]) -> Check:
 
 
 def verify_bundle(path: Path, key_text: str, *, max_total: int = MAX_TOTAL,
-                  max_ratio: int | None = None) -> Verdict:
-    """Steps 1 to 9 over the ledger's own code (a ZIP unzipping to at most ``max_total``
-    bytes); ValueError for a malformed key (usage)."""
-    return inspect_bundle(path, key_text, LedgerPrimitives(), max_total=max_total,
+                  max_ratio: int | None = None,
+                  tsa_roots: Sequence[x509.Certificate] = ()) -> Verdict:
+    """Steps 1 to 10 over the ledger's own code (a ZIP unzipping to at most ``max_total``
+    bytes; RFC 3161 tokens checked against ``tsa_roots``, else the CA the bundle carries);
+    ValueError for a malformed key (usage)."""
+    return inspect_bundle(path, key_text, LedgerPrimitives(tsa_roots), max_total=max_total,
                           max_ratio=max_ratio)

@@ -14,7 +14,8 @@ recorded them, in this order, and cannot have changed them since the checkpoint 
 
 Steps (each printed as ``ok   <what>`` or ``FAIL <path>: <reason>``; steps 1-4 stop at a failure):
  1 container  2 manifest  3 signature  4 checkpoint  5 entries  6 proofs  7 case replay
- 8 attachments  9 report.
+ 8 attachments  9 report  10 timestamps (RFC 3161 tokens over the checkpoint, when the bundle
+carries any: their message imprint and time only; ``ledger verify-bundle`` checks the rest).
 """
 
 from __future__ import annotations
@@ -576,6 +577,7 @@ def read_bundle(path: Path, max_total: int = MAX_TOTAL,
 
 # --- Step 2: the manifest -------------------------------------------------------------------
 _HEX64 = re.compile(r"[0-9a-f]{64}")
+_TIMESTAMP_MEMBER = re.compile(r"META-INF/timestamp-[1-9][0-9]{0,3}\.(tst|pem)")
 _MANIFEST_SHAPE: dict[str, type | tuple[type, ...]] = {
     "bundle_format": int, "format_minor": int, "media_type": str, "departure_id": str,
     "generated_at": str, "status": str, "time_zone": str, "checkpoint": dict, "streams": list,
@@ -610,6 +612,13 @@ def manifest_problem(doc: Any) -> str | None:
     renderer = doc.get("report_renderer", {})  # format 1.1: what printed report.html
     if not (isinstance(renderer, dict) and all(isinstance(v, str) for v in renderer.values())):
         return "malformed (report_renderer)"
+    stamps = doc.get("timestamps", [])  # format 1.2: RFC 3161 tokens over the checkpoint
+    if not (isinstance(stamps, list) and all(
+            isinstance(t, dict) and _TIMESTAMP_MEMBER.fullmatch(str(t.get("token")))
+            and str(t.get("token")).endswith(".tst") and isinstance(t.get("tsa_url"), str)
+            and _TIMESTAMP_MEMBER.fullmatch(str(t.get("chain")))
+            and isinstance(t.get("gen_time"), str) for t in stamps)):
+        return "malformed (timestamps)"
     return None
 
 
@@ -774,6 +783,21 @@ class Primitives:
         return [Check("note", "report.html re-rendered and report.pdf's manifest.json: not "
                               "checked by verify.py; `ledger verify-bundle` checks them")]
 
+    def timestamp(self, token: bytes, chain: bytes | None, checkpoint: bytes,
+                  record: Mapping[str, Any]) -> Check:
+        """One token's check: here its message imprint and time only (DER read by hand)."""
+        problem = token_problem(token, checkpoint, record)
+        if problem is not None:
+            return Check("FAIL", f"{record['token']}: {problem}")
+        return Check("ok", f"{record['token']}: {recorded_by(record)} (its message imprint "
+                           "and time checked)")
+
+    def timestamp_note(self) -> Check | None:
+        return Check("note", "timestamps: verify.py checked each token's message imprint and "
+                             "time, NOT the authority's signature or certificate chain; "
+                             "`ledger verify-bundle --key <vkey> [--tsa-ca <CA file>] BUNDLE` "
+                             "checks them")
+
 
 @dataclass
 class Verdict:
@@ -822,6 +846,7 @@ def inspect_bundle(path: Path, key_text: str, prim: Primitives | None = None, *,
     _check_case(v, prim)
     _check_attachments(v)
     _check_report(v, prim)
+    _check_timestamps(v, prim)
     return v
 
 
@@ -1046,6 +1071,114 @@ def _check_attachments(v: Verdict) -> None:
             problems.append(f"{path}: no entry cites it")
     v.step(problems, f"attachments: {len(names)} files, each named by its SHA-256 and cited by "
                      "an entry" if names else "attachments: none in this bundle")
+
+
+# --- Step 10: RFC 3161 timestamps over the checkpoint (format 1.2) -------------------------
+# A minimal DER reader (X.690 section 8.1: tag, definite length, contents), enough to find in a
+# TimeStampToken (RFC 3161 section 2.4.2, a CMS SignedData, RFC 5652 section 5) the TSTInfo's
+# message imprint and genTime. It checks no signature: `ledger verify-bundle` does.
+OID_SIGNED_DATA = "1.2.840.113549.1.7.2"
+OID_TST_INFO = "1.2.840.113549.1.9.16.1.4"
+OID_SHA256 = "2.16.840.1.101.3.4.2.1"
+
+
+def _der(data: bytes, at: int, end: int) -> tuple[int, int, int]:
+    """(tag, first content byte, end of contents) of the element at ``at``, within ``end``."""
+    if at + 2 > end or data[at] & 0x1F == 0x1F:
+        raise ValueError("truncated or multi-byte tag")
+    tag, first, at = data[at], data[at + 1], at + 2
+    if first & 0x80:
+        count = first & 0x7F
+        if not 1 <= count <= 4 or at + count > end:
+            raise ValueError("bad length")
+        first, at = int.from_bytes(data[at:at + count], "big"), at + count
+    if at + first > end:
+        raise ValueError("truncated")
+    return tag, at, at + first
+
+
+def _inside(data: bytes, start: int, end: int, *tags: int) -> list[tuple[int, int, int]]:
+    """The elements from ``start`` to ``end``; their first tags must be ``tags``."""
+    found, at = [], start
+    while at < end:
+        element = _der(data, at, end)
+        found.append(element)
+        at = element[2]
+    if len(found) < len(tags) or any(f[0] != t for f, t in zip(found, tags, strict=False)):
+        raise ValueError("unexpected structure")
+    return found
+
+
+def _oid(raw: bytes) -> str:
+    parts, value = [], 0
+    for byte in raw:
+        value = value << 7 | byte & 0x7F
+        if not byte & 0x80:
+            parts.append(value)
+            value = 0
+    if not parts:
+        raise ValueError("empty OID")
+    first = min(parts[0] // 40, 2)
+    return ".".join(str(p) for p in [first, parts[0] - 40 * first, *parts[1:]])
+
+
+def read_tst_info(token: bytes) -> tuple[str, bytes, str]:
+    """(imprint algorithm OID, imprint, genTime as RFC 3339 UTC) of a DER TimeStampToken;
+    ValueError when it is not one."""
+    [(_, s, e)] = _inside(token, 0, len(token), 0x30)
+    oid, content = _inside(token, s, e, 0x06, 0xA0)[:2]
+    if _oid(token[oid[1]:oid[2]]) != OID_SIGNED_DATA:
+        raise ValueError("not CMS SignedData")
+    [(_, s, e)] = _inside(token, content[1], content[2], 0x30)
+    encap = _inside(token, s, e, 0x02, 0x31, 0x30)[2]
+    kind, explicit = _inside(token, encap[1], encap[2], 0x06, 0xA0)[:2]
+    if _oid(token[kind[1]:kind[2]]) != OID_TST_INFO:
+        raise ValueError("not a TSTInfo")
+    [(_, s, e)] = _inside(token, explicit[1], explicit[2], 0x04)
+    [(_, s, e)] = _inside(token, s, e, 0x30)
+    fields = _inside(token, s, e, 0x02, 0x06, 0x30, 0x02, 0x18)
+    algorithm, digest = _inside(token, fields[2][1], fields[2][2], 0x30, 0x04)[:2]
+    algorithm_oid = _inside(token, algorithm[1], algorithm[2], 0x06)[0]
+    when = token[fields[4][1]:fields[4][2]].decode("ascii")
+    m = re.fullmatch(r"(\d{4})(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)(\.\d+)?Z", when)
+    if m is None:
+        raise ValueError("genTime")
+    fraction = (m.group(7) or "").rstrip("0").rstrip(".")
+    return (_oid(token[algorithm_oid[1]:algorithm_oid[2]]), token[digest[1]:digest[2]],
+            "{}-{}-{}T{}:{}:{}".format(*m.groups()[:6]) + fraction + "Z")
+
+
+def token_problem(token: bytes, checkpoint: bytes, record: Mapping[str, Any]) -> str | None:
+    """What is wrong with a token's message imprint or time, or None."""
+    try:
+        algorithm, imprint, when = read_tst_info(token)
+    except (ValueError, UnicodeDecodeError):
+        return "malformed"
+    if algorithm != OID_SHA256 or imprint != hashlib.sha256(checkpoint).digest():
+        return "message imprint is not the checkpoint's"
+    if when != record["gen_time"]:
+        return "time differs from the manifest"
+    return None
+
+
+def recorded_by(record: Mapping[str, Any]) -> str:
+    """The sentence a verified token earns."""
+    return (f"the checkpoint, and so every event of this bundle, was recorded no later than "
+            f"{record['gen_time']}, by TSA {record['tsa_url']}")
+
+
+def _check_timestamps(v: Verdict, prim: Primitives) -> None:
+    records = v.manifest.get("timestamps", [])
+    for record in records:
+        token = v.bundle.files.get(record["token"])
+        if token is None:
+            v.checks.append(Check("FAIL", f"{record['token']}: missing"))
+            continue
+        v.checks.append(prim.timestamp(token, v.bundle.files.get(record["chain"]),
+                                       v.bundle.files["checkpoint"], record))
+    note = prim.timestamp_note() if records else None
+    if note is not None:
+        v.checks.append(note)
 
 
 def report_source_sha256(files: Mapping[str, bytes]) -> str:

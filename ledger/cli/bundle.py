@@ -1,5 +1,5 @@
 """``ledger verify-bundle``: check an evidence bundle with the ledger's own code, and with
-``--against`` that its history is still part of the live log (docs/bundle-format.md, step 10)."""
+``--against`` that its history is still part of the live log (docs/bundle-format.md, step 11)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ import aiohttp
 from ledger.bundle.verifier import verify_bundle
 from ledger.bundle.verify import Check, Verdict, summary
 from ledger.cli.common import Subparsers, err, out, verifier_key_text
-from ledger.errors import LedgerError, VerificationError
+from ledger.errors import InvalidInputError, LedgerError, VerificationError
 from ledger.settings import Settings
+from ledger.timestamp.token import load_roots
 from ledger.tlog.checkpoint import open_checkpoint
 from ledger.tlog.note import parse_verifier_key
 from ledger.tlog.proof import verify_consistency
@@ -29,6 +30,10 @@ def register(sub: Subparsers) -> None:
     parser.add_argument("bundle", help="the bundle ZIP, or the folder it was unzipped into")
     parser.add_argument("--key", required=True, type=verifier_key_text,
                         help="the log's verifier key: the string, or a .vkey file holding it")
+    parser.add_argument("--tsa-ca", metavar="PEM_FILE",
+                        help="the CA certificates you trust to issue the time-stamping "
+                             "authorities' certificates (default: the CA each token's chain "
+                             "in the bundle ends at, which shows consistency, not trust)")
     parser.add_argument("--against", metavar="BASE_URL",
                         help="also prove the bundle's checkpoint is part of this ledger's "
                              "live log (its /log/checkpoint and a consistency proof)")
@@ -36,8 +41,8 @@ def register(sub: Subparsers) -> None:
 
 
 async def verify_bundle_command(args: argparse.Namespace, settings: Settings) -> int:
-    """Steps 1 to 9 (and 10 with ``--against``), one line each, then PASS or FAIL."""
-    verdict = _verified(args.bundle, args.key)
+    """Steps 1 to 10 (and 11 with ``--against``), one line each, then PASS or FAIL."""
+    verdict = _verified(args.bundle, args.key, args.tsa_ca)
     if verdict is None:
         return 2
     if args.against is not None and verdict.entries and not verdict.failures:
@@ -48,21 +53,26 @@ async def verify_bundle_command(args: argparse.Namespace, settings: Settings) ->
     return 1 if verdict.failures else 0
 
 
-def _verified(bundle: str, key: str) -> Verdict | None:
+def _verified(bundle: str, key: str, tsa_ca: str | None) -> Verdict | None:
     # Reading and hashing the bundle is synchronous work: nothing else runs meanwhile.
     path = Path(bundle)
     if not path.exists():
         err.print(f"error: {path}: no such file or folder", markup=False)
         return None
     try:
-        return verify_bundle(path, key)
+        roots = load_roots(Path(tsa_ca).read_bytes()) if tsa_ca is not None else []
+    except (OSError, InvalidInputError) as e:
+        err.print(f"error: --tsa-ca: {tsa_ca}: {e}", markup=False)
+        return None
+    try:
+        return verify_bundle(path, key, tsa_roots=roots)
     except ValueError as e:
         err.print(f"error: --key: {e}", markup=False)
         return None
 
 
 async def against(verdict: Verdict, key: str, base_url: str) -> Check:
-    """Step 10: the live checkpoint, signed by the key, extends the bundle's (RFC 9162
+    """Step 11: the live checkpoint, signed by the key, extends the bundle's (RFC 9162
     section 2.1.4.2 consistency proof from the bundle's size to the live size)."""
     want = verdict.manifest["checkpoint"]
     label = f"against {base_url}"

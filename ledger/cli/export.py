@@ -82,6 +82,11 @@ async def _export(args: argparse.Namespace, settings: Settings, departure_id: UU
             await runtime.close()
     out.print(f"{output}: {bundle.status} evidence bundle of {bundle.departure_id}, "
               f"{bundle.size} bytes, manifest sha256 {bundle.manifest_sha256}", markup=False)
+    stamped = bundle.timestamps
+    if stamped is not None:  # LEDGER_TSA_URLS: say whether the checkpoint has trusted time
+        err.print(f"timestamps: {len(stamped.stamps)} RFC 3161 token(s) over the checkpoint"
+                  if stamped.stamps else "timestamps: none, the bundle went without: "
+                  + "; ".join(stamped.failures), markup=False)
     err.print(f"verify: python3 -I verify.py --key <vkey> {output}  or  ledger verify-bundle "
               f"{output} --key <vkey>", markup=False)
     return 0

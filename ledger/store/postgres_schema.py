@@ -339,4 +339,20 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE principal_history ADD COLUMN method TEXT;
     """,
+    # RFC 3161 timestamp responses over checkpoints (ledger.timestamp): each as the
+    # authority sent it, beside the checkpoint whose signed note it covers; append-only.
+    """
+    CREATE TABLE checkpoint_timestamps (
+        size        BIGINT      NOT NULL REFERENCES checkpoints (size),
+        tsa_url     TEXT        NOT NULL,
+        gen_time    TIMESTAMPTZ NOT NULL,
+        response    BYTEA       NOT NULL,
+        recorded_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+        PRIMARY KEY (size, tsa_url)
+    );
+    CREATE TRIGGER checkpoint_timestamps_reject_change BEFORE UPDATE OR DELETE
+        ON checkpoint_timestamps FOR EACH ROW EXECUTE FUNCTION ledger_reject_change();
+    CREATE TRIGGER checkpoint_timestamps_reject_truncate BEFORE TRUNCATE
+        ON checkpoint_timestamps FOR EACH STATEMENT EXECUTE FUNCTION ledger_reject_change();
+    """,
 )

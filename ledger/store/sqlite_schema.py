@@ -267,4 +267,20 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE principal_history ADD COLUMN method TEXT;
     """,
+    # RFC 3161 timestamp responses over checkpoints (ledger.timestamp): each as the
+    # authority sent it, beside the checkpoint whose signed note it covers; append-only.
+    """
+    CREATE TABLE checkpoint_timestamps (
+        size        INTEGER NOT NULL REFERENCES checkpoints (size),
+        tsa_url     TEXT    NOT NULL,
+        gen_time    TEXT    NOT NULL,
+        response    BLOB    NOT NULL,
+        recorded_at TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        PRIMARY KEY (size, tsa_url)
+    );
+    CREATE TRIGGER checkpoint_timestamps_reject_update BEFORE UPDATE ON checkpoint_timestamps
+    BEGIN SELECT RAISE(ABORT, 'checkpoint timestamps are append-only'); END;
+    CREATE TRIGGER checkpoint_timestamps_reject_delete BEFORE DELETE ON checkpoint_timestamps
+    BEGIN SELECT RAISE(ABORT, 'checkpoint timestamps are append-only'); END;
+    """,
 )

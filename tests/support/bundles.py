@@ -48,12 +48,13 @@ class Parts:
     generated_at: str = ""
     time_zone: str = ""
     report_renderer: dict[str, str] | None = None
+    timestamps: list[layout.TimestampRef] = field(default_factory=list)
 
     def header(self) -> layout.ManifestHeader:
         return layout.ManifestHeader(
             self.departure_id, self.generated_at, self.status, self.time_zone, self.checkpoint,
             self.streams, self.with_files, layout.report_source_sha256(self.files),
-            self.report_renderer)
+            self.report_renderer, self.timestamps)
 
 
 def open_members(data: bytes) -> dict[str, bytes]:
@@ -74,13 +75,15 @@ def parts_of(data: bytes) -> Parts:
                  for s in doc["streams"]],
         files={p: d for p, d in members.items() if p not in SEALS},
         with_files=doc["with_files"], generated_at=doc["generated_at"],
-        time_zone=doc["time_zone"], report_renderer=doc.get("report_renderer"))
+        time_zone=doc["time_zone"], report_renderer=doc.get("report_renderer"),
+        timestamps=[layout.TimestampRef(t["token"], t["chain"], t["tsa_url"], t["gen_time"])
+                    for t in doc.get("timestamps", [])])
 
 
 def with_changes(parts: Parts, **changes: object) -> Parts:
     """A copy of ``parts`` with ``changes`` (and its own copy of the files)."""
     return replace(parts, files=dict(parts.files), streams=list(parts.streams),
-                   **changes)  # type: ignore[arg-type]
+                   **{"timestamps": list(parts.timestamps), **changes})  # type: ignore[arg-type]
 
 
 def attached_pdf(content_manifest: bytes) -> bytes:
@@ -109,7 +112,8 @@ def report_source(files: Mapping[str, bytes], manifest: Mapping[str, Any],
         checkpoint=files[layout.CHECKPOINT],
         keys=files.get(layout.KEYS, b"").decode().splitlines(),
         entries={p: d for p, d in files.items() if p.startswith("entries/")},
-        report_source_sha256=source_sha256 or manifest["report_source_sha256"])
+        report_source_sha256=source_sha256 or manifest["report_source_sha256"],
+        timestamps=tuple((t["gen_time"], t["tsa_url"]) for t in manifest.get("timestamps", [])))
 
 
 def renderer_refuses(members: Mapping[str, bytes]) -> bool:
@@ -123,7 +127,8 @@ def renderer_refuses(members: Mapping[str, bytes]) -> bool:
 
 def _rendered_html(parts: Parts, source_sha256: str) -> bytes:
     header = {"departure_id": parts.departure_id, "generated_at": parts.generated_at,
-              "status": parts.status, "time_zone": parts.time_zone}
+              "status": parts.status, "time_zone": parts.time_zone,
+              "timestamps": [t.as_json() for t in parts.timestamps]}
     try:
         return render_report_html(report_source(parts.files, header, source_sha256))
     except REFUSED:
