@@ -9,7 +9,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ledger.errors import InvalidInputError, VerificationError
-from ledger.witness.cosignature import Cosignature, WitnessKey, parse_witness_vkey, verify_cosignatures
+from ledger.witness.cosignature import (
+    Cosignature,
+    WitnessKey,
+    parse_witness_vkey,
+    verify_cosignatures,
+)
 
 
 @dataclass(frozen=True)

@@ -110,7 +110,7 @@ def ensure_witness_key(path: Path, name: str) -> tuple[WitnessSigner, bool]:
 
 
 def _parse_witness_skey(text: str) -> WitnessSigner:
-    parts = text.split("+")
+    parts = text.split("+", 4)
     if len(parts) != 5 or parts[:2] != ["PRIVATE", "KEY"]:
         raise ConfigurationError("malformed witness key file")
     _, _, name, key_id, encoded = parts

@@ -65,7 +65,8 @@ def test_vkey_refusals() -> None:
     vkey = _witness("w", 1).key.vkey
     name, key_id, key = vkey.split("+")
     log_vkey = Signer("w", bytes([1]) * 32).verifier.vkey
-    for bad in (log_vkey, f"{name}+00000000+{key}", f"{name}+{key_id}+AAAA", "w", f"a b+{key_id}+{key}"):
+    for bad in (log_vkey, f"{name}+00000000+{key}", f"{name}+{key_id}+AAAA", "w",
+                f"a b+{key_id}+{key}"):
         with pytest.raises(InvalidInputError):
             parse_witness_vkey(bad)
     if (VECTORS / "example.vkey").is_file():

@@ -1,0 +1,79 @@
+"""A toy log (RFC 6962 reference tree, a real signing key) and a real witness served on
+127.0.0.1, for the witness tests."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+from aiohttp import web
+
+from ledger.tlog import reference
+from ledger.tlog.checkpoint import Checkpoint, format_checkpoint
+from ledger.tlog.note import Signer, sign_note
+from ledger.witness.cosignature import WitnessSigner
+from ledger.witness.protocol import format_submission
+from ledger.witness.server import build_witness_app, trusted_logs
+from ledger.witness.state import WitnessState
+
+ORIGIN = "toy.example/log"
+
+
+@dataclass
+class ToyLog:
+    """A log of ``entries`` signed by ``signer`` (its name is the origin)."""
+
+    signer: Signer = field(default_factory=lambda: Signer(ORIGIN, bytes([42]) * 32))
+    entries: list[bytes] = field(default_factory=list)
+
+    def grow(self, n: int, tag: str = "e") -> ToyLog:
+        self.entries += [f"{tag}{len(self.entries) + i}".encode() for i in range(n)]
+        return self
+
+    def body(self, size: int | None = None) -> str:
+        size = len(self.entries) if size is None else size
+        return format_checkpoint(Checkpoint(self.signer.name, size,
+                                            reference.mth(self.entries[:size])))
+
+    def note(self, size: int | None = None) -> bytes:
+        return sign_note(self.body(size), [self.signer])
+
+    def submission(self, old: int, size: int | None = None) -> bytes:
+        size = len(self.entries) if size is None else size
+        proof = reference.proof(old, self.entries[:size]) if old else []
+        return format_submission(old, proof, self.note(size))
+
+
+@dataclass
+class Witness:
+    """A witness served on loopback: its URL, signer and state file."""
+
+    url: str
+    signer: WitnessSigner
+    state_path: Path
+
+    async def post(self, body: bytes) -> tuple[int, str, str]:
+        async with aiohttp.ClientSession() as session, session.post(
+                self.url + "/add-checkpoint", data=body) as resp:
+            return resp.status, await resp.text(), resp.content_type
+
+
+@contextlib.asynccontextmanager
+async def served_witness(tmp: Path, *logs: Signer, seed: int = 7,
+                         name: str = "witness.example/w1") -> AsyncIterator[Witness]:
+    """A witness trusting ``logs``' keys, served with aiohttp's AppRunner on 127.0.0.1."""
+    signer = WitnessSigner(name, bytes([seed]) * 32)
+    path = tmp / f"witness-{seed}.db"
+    state = WitnessState(path)
+    app = build_witness_app(signer, state, trusted_logs([s.verifier for s in logs]))
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        yield Witness(f"http://127.0.0.1:{runner.addresses[0][1]}", signer, path)
+    finally:
+        await runner.cleanup()
+        state.close()
