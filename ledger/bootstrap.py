@@ -44,6 +44,7 @@ from ledger.transparency.reader import LogReader
 from ledger.transparency.sequencer import Sequencer
 from ledger.transparency.sequencer_worker import SequencerWorker
 from ledger.webhooks.wiring import build_webhooks
+from ledger.witness.submitter import WitnessMetrics, WitnessSubmitter
 from ledger.workday import WorkingCalendar
 from ledger.workers import Worker, WorkerGroup
 
@@ -151,6 +152,13 @@ def build_workers(runtime: Runtime, *, sequencer: bool = True) -> list[Worker]:
         scheduler = Scheduler(runtime.ledger, runtime.projections).worker
         workers.append(scheduler)
         led.append(scheduler)
+    grown = [runtime.board.worker.poke, outbox.worker.poke]
+    if runtime.settings.witnesses.urls:  # asks witnesses to cosign each new checkpoint
+        witnesses = _witness_submitter(runtime).worker
+        runtime.sequencer.on_grown.append(witnesses.poke)
+        workers.append(witnesses)
+        led.append(witnesses)
+        grown.append(witnesses.poke)
     if runtime.replica is not None:
         workers.append(runtime.replica.worker)
     leases = lease_store_for(runtime.store)
@@ -163,8 +171,18 @@ def build_workers(runtime: Runtime, *, sequencer: bool = True) -> list[Worker]:
     leadership = Leadership(leases)
     for worker in led:
         leadership.lead(worker)
-    leadership.on_log_grown += [runtime.board.worker.poke, outbox.worker.poke]
+    leadership.on_log_grown += grown
     return [leadership, *workers]
+
+
+def _witness_submitter(runtime: Runtime) -> WitnessSubmitter:
+    """The worker that asks LEDGER_WITNESS_URLS to cosign each new checkpoint; it reads the
+    log on the primary (a replica may not hold the newest checkpoint's hashes yet)."""
+    settings = runtime.settings.witnesses
+    return WitnessSubmitter(LogReader(runtime.log), runtime.cosignatures, settings.witnesses(),
+                            runtime.http_client, timeout=settings.timeout_seconds,
+                            retry_max=settings.retry_max_seconds,
+                            metrics=WitnessMetrics(runtime.metrics.registry))
 
 
 def _sole() -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -14,6 +15,7 @@ from ledger.projections.runner import ProjectionRunner
 from ledger.service.ledger import Ledger
 from ledger.settings import Settings
 from ledger.store.blob_port import BlobStore
+from ledger.store.cosignatures import CosignatureStore, cosignature_store_for
 from ledger.store.log_port import LogStore
 from ledger.store.port import EventStore
 from ledger.store.postgres_replica import ReplicaRoute
@@ -72,6 +74,11 @@ class Runtime:
     # LEDGER_READ_DATABASE_URL's streaming replica: ``projections``, ``reader`` and the
     # exporter's log reads go through it (``log`` and everything else stay on the primary)
     replica: ReplicaRoute | None = None
+
+    @functools.cached_property
+    def cosignatures(self) -> CosignatureStore:
+        """The witness cosignatures of the log's checkpoints (ledger.witness), on the primary."""
+        return cosignature_store_for(self.store)
 
     def http_client(self) -> aiohttp.ClientSession:
         """The process's one outbound HTTP client (webhooks), created on first use (inside the

@@ -19,6 +19,7 @@ from ledger.principals import DEFAULT_TOKEN_TTL
 from ledger.sign_in_link import DEFAULT_LINK_TTL, MAX_LINK_TTL
 from ledger.store.factory import DEFAULT_DATABASE_URL
 from ledger.webhooks.settings import WebhookSettings
+from ledger.witness.settings import WitnessSettings
 from ledger.workday import DEFAULT_CALENDAR, DEFAULT_TIME_ZONE
 
 DEFAULT_LOG_ORIGIN = "handover-ledger.localhost/log"
@@ -181,6 +182,8 @@ class Settings(EnvSettings):
         10_000, validation_alias="LEDGER_READY_MAX_LAG")
     # LEDGER_WEBHOOK_*: where outbound webhooks may go, timeouts, retries, rotation grace
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
+    # LEDGER_WITNESS_*: the witnesses that cosign the log's checkpoints (ledger.witness)
+    witnesses: WitnessSettings = Field(default_factory=WitnessSettings)
     # LEDGER_AGGREGATE_CACHE_SIZE: aggregates each process keeps verified in memory (LRU;
     # 0 keeps none)
     aggregate_cache_size: Annotated[int, BeforeValidator(whole_number(10_000_000, 0))] = Field(
@@ -206,4 +209,5 @@ class Settings(EnvSettings):
         if database:
             values["LEDGER_DATABASE_URL"] = database
         values["webhooks"] = WebhookSettings.read_env(env)
+        values["witnesses"] = WitnessSettings.read_env(env)
         return cls.build(values)

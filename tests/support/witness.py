@@ -63,8 +63,11 @@ class Witness:
 
 @contextlib.asynccontextmanager
 async def served_witness(tmp: Path, *logs: Signer, seed: int = 7,
-                         name: str = "witness.example/w1") -> AsyncIterator[Witness]:
-    """A witness trusting ``logs``' keys, served with aiohttp's AppRunner on 127.0.0.1."""
+                         name: str | None = None, port: int = 0) -> AsyncIterator[Witness]:
+    """A witness trusting ``logs``' keys, served with aiohttp's AppRunner on 127.0.0.1; its
+    name (default ``witness.example/w<seed>``) and key follow from ``seed``; ``port`` 0 is
+    one the system chooses."""
+    name = name or f"witness.example/w{seed}"
     signer = WitnessSigner(name, bytes([seed]) * 32)
     path = tmp / f"witness-{seed}.db"
     state = WitnessState(path)
@@ -72,7 +75,7 @@ async def served_witness(tmp: Path, *logs: Signer, seed: int = 7,
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     try:
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
         yield Witness(f"http://127.0.0.1:{runner.addresses[0][1]}", signer, path)
     finally:
         await runner.cleanup()
