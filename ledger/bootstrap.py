@@ -29,6 +29,7 @@ from ledger.service.unit_of_work import utc_now
 from ledger.settings import Settings
 from ledger.store.blob_factory import blob_store_for
 from ledger.store.blob_port import BlobStore
+from ledger.store.cosignatures import cosignature_store_for
 from ledger.store.factory import log_store_for, open_store, principal_store_for, sqlite_path
 from ledger.store.lease_factory import lease_store_for
 from ledger.store.log_port import LogStore
@@ -105,7 +106,8 @@ async def bootstrap(settings: Settings, *, migrate: bool = True, sequencer: bool
             projections = RoutedProjectionStore(storage.projections, replica)
             reads = RoutedLogStore(storage.log, replica)
         exporter = BundleExporter(ledger, reads, storage.blobs, signers,
-                                  settings.time_zone, clock, poke=sequencing.poke)
+                                  settings.time_zone, clock, poke=sequencing.poke,
+                                  cosignatures=cosignature_store_for(storage.store))
         runtime = Runtime(settings, storage.store, storage.log, ledger, LogReader(reads),
                           sequencing, load_verifiers(settings.key_dir), storage.principals,
                           storage.blobs, projections, storage.webhooks, board, clock,

@@ -38,6 +38,7 @@ from ledger.service.context import Actor, RequestContext
 from ledger.service.export_cases import CheckpointRecord, RecordEvidenceExport, require_exporter
 from ledger.service.ledger import Ledger
 from ledger.store.blob_port import BlobStore
+from ledger.store.cosignatures import CosignatureStore
 from ledger.store.log_port import LogStore, StoredCheckpoint
 from ledger.store.read_scope import require_current
 from ledger.tlog.checkpoint import parse_checkpoint
@@ -87,6 +88,8 @@ class BundleExporter:
     wait_seconds: float = DEFAULT_WAIT_SECONDS
     renderer: ReportRenderer = field(default_factory=ReportRenderer)
     """Renders ``report.html`` and ``report.pdf`` in worker processes, off the event loop."""
+    cosignatures: CosignatureStore | None = None
+    """Witness cosignatures of the checkpoint, bundled as ``META-INF/cosignatures``."""
 
     async def close(self) -> None:
         """Stop the report renderer's worker processes (the runtime's ``close`` does)."""
@@ -166,6 +169,10 @@ class BundleExporter:
             **{L.proof_path(e.stream_type, str(e.stream_id), e.version): proofs[e.event_hash]
                for e in case.entries()},
         }
+        if self.cosignatures is not None:
+            lines = await self.cosignatures.of_size(report.checkpoint.size)
+            if lines:
+                files[L.COSIGNATURES] = "".join(lines.values()).encode()
         files[L.REPORT_HTML] = await report.html
         attachments = await self._attachments(case.entries()) if with_files else {}
         header = L.ManifestHeader(
@@ -190,6 +197,8 @@ class BundleExporter:
             for path, data in [(L.MIMETYPE, L.MEDIA_TYPE.encode("ascii")),
                                (L.MANIFEST, manifest), (L.SIGNATURE, signature)]:
                 archive.add(path, data)
+            if L.COSIGNATURES in files:  # META-INF/ together, as ASiC-E keeps it
+                archive.add(L.COSIGNATURES, files.pop(L.COSIGNATURES))
             for path in member_order(files):
                 archive.add(path, files[path])
             for sha256, size in sorted(attachments.items()):

@@ -14,12 +14,13 @@ from ledger.canonical import JSONObject, encode_canonical
 
 MEDIA_TYPE = "application/vnd.handover-ledger.evidence-bundle+zip"
 BUNDLE_FORMAT = 1
-FORMAT_MINOR = 1
+FORMAT_MINOR = 2
 STREAM_ORDER = ("departure", "item", "template", "dispute")
 
 MIMETYPE = "mimetype"
 MANIFEST = "META-INF/manifest.json"
 SIGNATURE = "META-INF/signature"
+COSIGNATURES = "META-INF/cosignatures"
 README = "README.txt"
 CHECKPOINT = "checkpoint"
 KEYS = "keys"

@@ -34,6 +34,7 @@ from ledger.bundle.verify import (
     Primitives,
     Replayed,
     Verdict,
+    WitnessKey,
     inspect_bundle,
     may_follow,
 )
@@ -46,6 +47,8 @@ from ledger.tlog.hashing import hash_leaf
 from ledger.tlog.note import Verifier, open_note, parse_verifier_key
 from ledger.tlog.proof import verify_inclusion
 from ledger.tlog.proof_text import parse_tlog_proof
+from ledger.witness.cosignature import WitnessKey as LedgerWitnessKey
+from ledger.witness.cosignature import parse_witness_vkey
 
 
 class LedgerPrimitives(Primitives):
@@ -84,6 +87,19 @@ class LedgerPrimitives(Primitives):
             raise ValueError(str(e)) from e
         return (checkpoint.origin, checkpoint.size,
                 base64.b64encode(checkpoint.root_hash).decode())
+
+    def parse_witness_key(self, text: str) -> WitnessKey:
+        try:
+            key = parse_witness_vkey(text)
+        except InvalidInputError as e:
+            raise ValueError(str(e)) from e
+        return WitnessKey(key.name, key.key_id.to_bytes(4, "big"), key.public_key)
+
+    def cosigned(self, key: WitnessKey, body: str, timestamp: int, signature: bytes) -> bool:
+        try:
+            return LedgerWitnessKey(key.name, key.public_key).verify(body, timestamp, signature)
+        except InvalidInputError:
+            return False
 
     def entry(self, path: str, raw: bytes) -> Entry:
         try:
@@ -206,8 +222,10 @@ def pdf_check(bundle: Bundle, manifest: Mapping[str, Any]) -> Check:
 
 
 def verify_bundle(path: Path, key_text: str, *, max_total: int = MAX_TOTAL,
-                  max_ratio: int | None = None) -> Verdict:
+                  max_ratio: int | None = None, witnesses: Sequence[str] = (),
+                  required: int | None = None) -> Verdict:
     """Steps 1 to 9 over the ledger's own code (a ZIP unzipping to at most ``max_total``
-    bytes); ValueError for a malformed key (usage)."""
+    bytes), with the witness policy "``required`` of ``witnesses``" when given; ValueError for
+    a malformed key or a policy that cannot be met (usage)."""
     return inspect_bundle(path, key_text, LedgerPrimitives(), max_total=max_total,
-                          max_ratio=max_ratio)
+                          max_ratio=max_ratio, witnesses=witnesses, required=required)

@@ -12,6 +12,7 @@ import aiohttp
 from ledger.bundle.verifier import verify_bundle
 from ledger.bundle.verify import Check, Verdict, summary
 from ledger.cli.common import Subparsers, err, out, verifier_key_text
+from ledger.cli.witness import add_witness_arguments
 from ledger.errors import LedgerError, VerificationError
 from ledger.settings import Settings
 from ledger.tlog.checkpoint import open_checkpoint
@@ -32,12 +33,13 @@ def register(sub: Subparsers) -> None:
     parser.add_argument("--against", metavar="BASE_URL",
                         help="also prove the bundle's checkpoint is part of this ledger's "
                              "live log (its /log/checkpoint and a consistency proof)")
+    add_witness_arguments(parser)
     parser.set_defaults(run=verify_bundle_command)
 
 
 async def verify_bundle_command(args: argparse.Namespace, settings: Settings) -> int:
     """Steps 1 to 9 (and 10 with ``--against``), one line each, then PASS or FAIL."""
-    verdict = _verified(args.bundle, args.key)
+    verdict = _verified(args.bundle, args.key, args.witness, args.witnesses_required)
     if verdict is None:
         return 2
     if args.against is not None and verdict.entries and not verdict.failures:
@@ -48,16 +50,17 @@ async def verify_bundle_command(args: argparse.Namespace, settings: Settings) ->
     return 1 if verdict.failures else 0
 
 
-def _verified(bundle: str, key: str) -> Verdict | None:
+def _verified(bundle: str, key: str, witnesses: list[str], required: int | None
+              ) -> Verdict | None:
     # Reading and hashing the bundle is synchronous work: nothing else runs meanwhile.
     path = Path(bundle)
     if not path.exists():
         err.print(f"error: {path}: no such file or folder", markup=False)
         return None
     try:
-        return verify_bundle(path, key)
+        return verify_bundle(path, key, witnesses=witnesses, required=required)
     except ValueError as e:
-        err.print(f"error: --key: {e}", markup=False)
+        err.print(f"error: --key/--witness: {e}", markup=False)
         return None
 
 

@@ -16,8 +16,29 @@ from pathlib import Path
 from aiohttp import web
 
 from ledger.cli.common import Subparsers, verifier_key_text
+from ledger.errors import InvalidInputError
 from ledger.settings import Settings
 from ledger.tlog.note import parse_verifier_key
+from ledger.witness.policy import WitnessPolicy
+
+
+def add_witness_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--witness VKEY`` (repeatable) and ``--witnesses-required K``: a verifier's witness
+    policy, "k of these n witness keys" (ledger.witness.policy)."""
+    parser.add_argument("--witness", action="append", default=[], type=verifier_key_text,
+                        metavar="VKEY", help="a witness's verifier key (as `ledger witness` "
+                        "prints it) or a file holding it; repeat for several")
+    parser.add_argument("--witnesses-required", type=int, metavar="K", help="how many of the "
+                        "--witness keys must have cosigned the checkpoint (default: all)")
+
+
+def witness_policy(args: argparse.Namespace) -> WitnessPolicy | None:
+    """The policy the arguments ask for; None without ``--witness``."""
+    if not args.witness:
+        if args.witnesses_required:
+            raise InvalidInputError("--witnesses-required needs --witness keys")
+        return None
+    return WitnessPolicy.parse(args.witness, args.witnesses_required)
 
 
 def register(sub: Subparsers) -> None:

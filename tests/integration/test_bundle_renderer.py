@@ -50,7 +50,7 @@ def test_an_export_records_the_renderer_and_the_ledger_compares_its_report_bytes
     path = tmp_path / "bundle.zip"
     path.write_bytes(cases.final.data)
     manifest = json.loads(verify.read_bundle(path)[0].files[layout.MANIFEST])
-    assert (manifest["bundle_format"], manifest["format_minor"]) == (1, 1)
+    assert (manifest["bundle_format"], manifest["format_minor"]) == (1, 2)
     assert manifest["report_renderer"] == report_renderer()
     assert set(report_renderer()) == {"generator", "jinja2", "markupsafe", "ua-parser",
                                       "ua-parser-builtins"}

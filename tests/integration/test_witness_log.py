@@ -9,28 +9,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import aiohttp
 import pytest
-from aiohttp.test_utils import TestServer
 
-from api.app import build_app
-from ledger.bootstrap import bootstrap
 from ledger.runtime import Runtime
 from ledger.service.context import Actor
-from ledger.settings import Settings
 from ledger.tlog.checkpoint import Checkpoint, format_checkpoint
-from ledger.tlog.note import Signer, sign_note, split_note
+from ledger.tlog.note import Signer, sign_note
 from ledger.transparency.keys import load_signers
-from ledger.witness.policy import WitnessPolicy
 from ledger.witness.protocol import format_submission
-from ledger.witness.settings import WitnessSettings
 from tests.conftest import TEST_ORIGIN
-from tests.integration.http_fixtures import postgres_database
 from tests.integration.scenarios import item_with_comments
-from tests.support.witness import Witness, served_witness
+from tests.support.witness import cosigned_by, get_text, served_witness, witnessed_ledger
 
 HR = Actor("hr.witness", "hr")
 
@@ -41,54 +32,10 @@ def store_kind(request: pytest.FixtureRequest) -> str:
     return kind
 
 
-@contextlib.asynccontextmanager
-async def _ledger(kind: str, folder: Path, witnesses: list[Witness]) -> AsyncIterator[
-        tuple[Runtime, str]]:
-    database: contextlib.AbstractAsyncContextManager[str] = (
-        postgres_database() if kind == "postgres"
-        else contextlib.nullcontext(f"sqlite:///{folder}/l.db"))
-    settings = WitnessSettings(urls=tuple(w.url for w in witnesses),
-                               keys=tuple(w.signer.key.vkey for w in witnesses),
-                               timeout_seconds=5.0, retry_max_seconds=0.2)
-    async with database as url:
-        runtime = await bootstrap(Settings(database_url=url, data_dir=folder,
-                                              log_origin=TEST_ORIGIN, key_dir=folder / "keys",
-                                              witnesses=settings, scheduler=False))
-        server = TestServer(build_app(runtime), host="127.0.0.1")
-        await server.start_server()
-        await runtime.workers.start()
-        try:
-            yield runtime, str(server.make_url("")).rstrip("/")
-        finally:
-            await runtime.workers.stop()
-            await server.close()
-            await runtime.close()
-
-
-async def _get(url: str) -> tuple[int, str]:
-    async with aiohttp.ClientSession() as s, s.get(url) as r:
-        return r.status, await r.text()
-
-
-async def _cosigned_by(base: str, witness: Witness, size: int | None = None) -> str:
-    """The served checkpoint (of ``size``) once ``witness`` cosigned it (waits up to 20 s)."""
-    path = "/log/checkpoint" + ("" if size is None else f"/{size}")
-    policy = WitnessPolicy((witness.signer.key,), 1)
-    deadline = time.monotonic() + 20
-    while True:
-        status, text = await _get(base + path)
-        if status == 200:
-            body, lines = split_note(text.encode())
-            if policy.check(body, lines).satisfied:
-                return text
-        assert time.monotonic() < deadline, f"never cosigned by {witness.url}: {text}"
-        await asyncio.sleep(0.05)
-
-
 async def _grown(runtime: Runtime, base: str, past: int) -> str:
     deadline = time.monotonic() + 20
     while True:
-        _, text = await _get(base + "/log/checkpoint")
+        _, text = await get_text(base + "/log/checkpoint")
         if int(text.split("\n")[1]) > past:
             return text
         assert time.monotonic() < deadline
@@ -113,19 +60,19 @@ async def test_witnesses_cosign_and_refusals_are_reported(store_kind: str,
         fork = sign_note(format_checkpoint(Checkpoint(TEST_ORIGIN, 1, bytes(32))), [log_signer])
         assert (await forked.post(format_submission(0, [], fork)))[0] == 200
         runtime, base = await stack.enter_async_context(
-            _ledger(store_kind, tmp_path, [good, forbids, unknown, forked]))
+            witnessed_ledger(store_kind, tmp_path, [good, forbids, unknown, forked]))
         assert load_signers(keys, TEST_ORIGIN)[0].key_id == log_signer.key_id
         await item_with_comments(runtime.ledger, HR, 3, principals=runtime.principals)
-        first = await _cosigned_by(base, good)
+        first = await cosigned_by(base, good)
         size = int(first.split("\n")[1])
         # Writes go on; the next checkpoint is cosigned from the old one by proof.
         await item_with_comments(runtime.ledger, HR, 2)
-        later = await _cosigned_by(base, good, None)
+        later = await cosigned_by(base, good, None)
         assert int(later.split("\n")[1]) > size
         # The older checkpoint keeps its cosignature, and is served by size.
-        assert (await _get(f"{base}/log/checkpoint/{size}")) == (200, first)
-        assert (await _get(f"{base}/log/checkpoint/{10**9}"))[0] == 404
-        ready = await _get(base + "/readyz")
+        assert (await get_text(f"{base}/log/checkpoint/{size}")) == (200, first)
+        assert (await get_text(f"{base}/log/checkpoint/{10**9}"))[0] == 404
+        ready = await get_text(base + "/readyz")
         assert ready[0] == 200, ready  # a refusing witness does not make the ledger unready
         for witness, said in ((forbids, "403"), (unknown, "404"), (good, "cosigned")):
             assert f"{witness.signer.key.name}: {said}" in ready[1], ready
@@ -148,10 +95,10 @@ async def test_a_witness_down_does_not_block_writes(store_kind: str, tmp_path: P
     async with contextlib.AsyncExitStack() as stack:
         witness_cm = served_witness(tmp_path, log_signer, seed=1)
         witness = await witness_cm.__aenter__()
-        runtime, base = await stack.enter_async_context(_ledger(store_kind, tmp_path,
+        runtime, base = await stack.enter_async_context(witnessed_ledger(store_kind, tmp_path,
                                                                 [witness]))
         await item_with_comments(runtime.ledger, HR, 2, principals=runtime.principals)
-        first = await _cosigned_by(base, witness)
+        first = await cosigned_by(base, witness)
         size = int(first.split("\n")[1])
         await witness_cm.__aexit__(None, None, None)  # the witness goes down
         started = time.perf_counter()
@@ -162,5 +109,5 @@ async def test_a_witness_down_does_not_block_writes(store_kind: str, tmp_path: P
         # Back up, on the same port and state file: it cosigns from the size it holds.
         port = int(witness.url.rsplit(":", 1)[1])
         async with served_witness(tmp_path, log_signer, seed=1, port=port) as again:
-            later = await _cosigned_by(base, again)
+            later = await cosigned_by(base, again)
             assert int(later.split("\n")[1]) > size

@@ -3,21 +3,32 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
 from aiohttp import web
+from aiohttp.test_utils import TestServer
 
+from api.app import build_app
+from ledger.bootstrap import bootstrap
+from ledger.runtime import Runtime
+from ledger.settings import Settings
 from ledger.tlog import reference
 from ledger.tlog.checkpoint import Checkpoint, format_checkpoint
-from ledger.tlog.note import Signer, sign_note
+from ledger.tlog.note import Signer, sign_note, split_note
 from ledger.witness.cosignature import WitnessSigner
+from ledger.witness.policy import WitnessPolicy
 from ledger.witness.protocol import format_submission
 from ledger.witness.server import build_witness_app, trusted_logs
+from ledger.witness.settings import WitnessSettings
 from ledger.witness.state import WitnessState
+from tests.conftest import TEST_ORIGIN
+from tests.integration.http_fixtures import postgres_database
 
 ORIGIN = "toy.example/log"
 
@@ -80,3 +91,50 @@ async def served_witness(tmp: Path, *logs: Signer, seed: int = 7,
     finally:
         await runner.cleanup()
         state.close()
+
+
+@contextlib.asynccontextmanager
+async def witnessed_ledger(kind: str, folder: Path, witnesses: list[Witness]
+                           ) -> AsyncIterator[tuple[Runtime, str]]:
+    """A ledger on ``kind`` (sqlite, postgres) submitting to ``witnesses``, served on
+    127.0.0.1 with its workers running; yields it and its base URL."""
+    database: contextlib.AbstractAsyncContextManager[str] = (
+        postgres_database() if kind == "postgres"
+        else contextlib.nullcontext(f"sqlite:///{folder}/l.db"))
+    settings = WitnessSettings(urls=tuple(w.url for w in witnesses),
+                               keys=tuple(w.signer.key.vkey for w in witnesses),
+                               timeout_seconds=5.0, retry_max_seconds=0.2)
+    async with database as url:
+        runtime = await bootstrap(Settings(database_url=url, data_dir=folder,
+                                              log_origin=TEST_ORIGIN, key_dir=folder / "keys",
+                                              witnesses=settings, scheduler=False))
+        server = TestServer(build_app(runtime), host="127.0.0.1")
+        await server.start_server()
+        await runtime.workers.start()
+        try:
+            yield runtime, str(server.make_url("")).rstrip("/")
+        finally:
+            await runtime.workers.stop()
+            await server.close()
+            await runtime.close()
+
+
+async def get_text(url: str) -> tuple[int, str]:
+    """The status and text of a GET."""
+    async with aiohttp.ClientSession() as s, s.get(url) as r:
+        return r.status, await r.text()
+
+
+async def cosigned_by(base: str, witness: Witness, size: int | None = None) -> str:
+    """The served checkpoint (of ``size``) once ``witness`` cosigned it (waits up to 20 s)."""
+    path = "/log/checkpoint" + ("" if size is None else f"/{size}")
+    policy = WitnessPolicy((witness.signer.key,), 1)
+    deadline = time.monotonic() + 20
+    while True:
+        status, text = await get_text(base + path)
+        if status == 200:
+            body, lines = split_note(text.encode())
+            if policy.check(body, lines).satisfied:
+                return text
+        assert time.monotonic() < deadline, f"never cosigned by {witness.url}: {text}"
+        await asyncio.sleep(0.05)
