@@ -152,16 +152,22 @@ class VerifierKey:
 
 def parse_verifier_key(text: str) -> VerifierKey:
     """Parse a verifier key string; ValueError if it is not one (C2SP signed-note, Keys)."""
+    return VerifierKey(*_parse_key(text, 0x01, "not an Ed25519 verifier key string",
+                                   "the key ID does not match the key"))
+
+
+def _parse_key(text: str, kind: int, malformed: str, mismatch: str) -> tuple[str, bytes, bytes]:
+    """``<name>+<hex key id>+<base64(kind || 32-byte Ed25519 key)>`` as (name, key ID, key)."""
     name, _, rest = text.strip().partition("+")
     key_hex, _, encoded = rest.partition("+")
     raw = _b64(encoded)
     if not name or any(c.isspace() or c == "+" for c in name) or not re.fullmatch(
-            r"[0-9a-f]{8}", key_hex) or raw is None or len(raw) != 33 or raw[0] != 1:
-        raise ValueError("not an Ed25519 verifier key string")
+            r"[0-9a-f]{8}", key_hex) or raw is None or len(raw) != 33 or raw[0] != kind:
+        raise ValueError(malformed)
     key_id = hashlib.sha256(name.encode() + b"\n" + raw).digest()[:4]
     if key_id.hex() != key_hex:
-        raise ValueError("the key ID does not match the key")
-    return VerifierKey(name, key_id, raw[1:])
+        raise ValueError(mismatch)
+    return name, key_id, raw[1:]
 
 
 def _b64(text: str) -> bytes | None:
@@ -212,16 +218,9 @@ class WitnessKey:
 
 def parse_witness_key(text: str) -> WitnessKey:
     """Parse a witness verifier key (C2SP tlog-cosignature); ValueError if it is not one."""
-    name, _, rest = text.strip().partition("+")
-    key_hex, _, encoded = rest.partition("+")
-    raw = _b64(encoded)
-    if not name or any(c.isspace() or c == "+" for c in name) or not re.fullmatch(
-            r"[0-9a-f]{8}", key_hex) or raw is None or len(raw) != 33 or raw[0] != COSIGNATURE_TYPE:
-        raise ValueError("not an Ed25519 cosignature/v1 witness key (signature type 0x04)")
-    key_id = hashlib.sha256(name.encode() + b"\n" + raw).digest()[:4]
-    if key_id.hex() != key_hex:
-        raise ValueError("the witness key ID does not match the key")
-    return WitnessKey(name, key_id, raw[1:])
+    return WitnessKey(*_parse_key(
+        text, COSIGNATURE_TYPE, "not an Ed25519 cosignature/v1 witness key (signature type "
+        "0x04)", "the witness key ID does not match the key"))
 
 
 def cosignature_valid(key: WitnessKey, body: str, timestamp: int, signature: bytes) -> bool:

@@ -26,6 +26,7 @@ from ledger.tlog.note import (
     Verifier,
     decode_base64,
     is_valid_key_name,
+    parse_signature_line,
 )
 
 SIGNATURE_TYPE_COSIGNATURE_V1 = 0x04
@@ -153,22 +154,14 @@ def verify_cosignatures(body: str, lines: Sequence[str],
     held: dict[tuple[str, int], Cosignature] = {}
     for line in lines:
         line = line.rstrip("\n")
-        if not line.startswith(SIGNATURE_LINE_PREFIX):
-            raise VerificationError("malformed signature line: does not start with '— '")
-        name, _, encoded = line[len(SIGNATURE_LINE_PREFIX):].partition(" ")
-        try:
-            raw = decode_base64(encoded)
-        except InvalidInputError:
-            raw = b""
-        if len(raw) < 4:
-            raise VerificationError(f"malformed signature line for {name!r}")
-        ident = (name, int.from_bytes(raw[:4], "big"))
+        signature, raw = parse_signature_line(line)
+        ident = (signature.name, signature.key_id)
         key = known.get(ident)
         if key is None or ident in held:
             continue
-        timestamp = int.from_bytes(raw[4:12], "big")
-        if len(raw) != _RAW_SIZE or timestamp > MAX_TIMESTAMP or not key.verify(
-                body, timestamp, raw[12:]):
+        timestamp = int.from_bytes(raw[:8], "big")
+        if len(raw) != _RAW_SIZE - 4 or timestamp > MAX_TIMESTAMP or not key.verify(
+                body, timestamp, raw[8:]):
             raise VerificationError(f"invalid cosignature by witness {key.label}")
         held[ident] = Cosignature(key, timestamp, line + "\n")
     return list(held.values())
