@@ -18,6 +18,7 @@ from ledger.service.context import Actor
 from ledger.tlog.checkpoint import Checkpoint, format_checkpoint
 from ledger.tlog.note import Signer, sign_note
 from ledger.transparency.keys import load_signers
+from ledger.witness.cosignature import WitnessSigner
 from ledger.witness.protocol import format_submission
 from tests.conftest import TEST_ORIGIN
 from tests.integration.scenarios import item_with_comments
@@ -56,11 +57,16 @@ async def test_witnesses_cosign_and_refusals_are_reported(store_kind: str,
         unknown = await stack.enter_async_context(served_witness(
             tmp_path, Signer("other.test/log", bytes([8]) * 32), seed=3))
         forked = await stack.enter_async_context(served_witness(tmp_path, log_signer, seed=4))
+        # A witness that cosigns, but with another key than the one configured for it.
+        rekeyed = await stack.enter_async_context(served_witness(tmp_path, log_signer, seed=5))
+        configured = WitnessSigner(rekeyed.signer.key.name, bytes([55]) * 32).key.vkey
         # Shown a fork of this log first: a checkpoint of size 1 with another root.
         fork = sign_note(format_checkpoint(Checkpoint(TEST_ORIGIN, 1, bytes(32))), [log_signer])
         assert (await forked.post(format_submission(0, [], fork)))[0] == 200
         runtime, base = await stack.enter_async_context(
-            witnessed_ledger(store_kind, tmp_path, [good, forbids, unknown, forked]))
+            witnessed_ledger(store_kind, tmp_path, [good, forbids, unknown, forked, rekeyed],
+                             [w.signer.key.vkey for w in (good, forbids, unknown, forked)]
+                             + [configured]))
         assert load_signers(keys, TEST_ORIGIN)[0].key_id == log_signer.key_id
         await item_with_comments(runtime.ledger, HR, 3, principals=runtime.principals)
         first = await cosigned_by(base, good)
@@ -74,7 +80,8 @@ async def test_witnesses_cosign_and_refusals_are_reported(store_kind: str,
         assert (await get_text(f"{base}/log/checkpoint/{10**9}"))[0] == 404
         ready = await get_text(base + "/readyz")
         assert ready[0] == 200, ready  # a refusing witness does not make the ledger unready
-        for witness, said in ((forbids, "403"), (unknown, "404"), (good, "cosigned")):
+        for witness, said in ((forbids, "403"), (unknown, "404"), (good, "cosigned"),
+                              (rekeyed, "answered no cosignature by its key")):
             assert f"{witness.signer.key.name}: {said}" in ready[1], ready
         # The fork witness: 409 (its size 1) followed, then 422: no proof reaches its fork.
         wanted = [f'ledger_witness_answers_total{{outcome="{outcome}",witness='

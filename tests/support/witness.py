@@ -94,15 +94,16 @@ async def served_witness(tmp: Path, *logs: Signer, seed: int = 7,
 
 
 @contextlib.asynccontextmanager
-async def witnessed_ledger(kind: str, folder: Path, witnesses: list[Witness]
-                           ) -> AsyncIterator[tuple[Runtime, str]]:
-    """A ledger on ``kind`` (sqlite, postgres) submitting to ``witnesses``, served on
-    127.0.0.1 with its workers running; yields it and its base URL."""
+async def witnessed_ledger(kind: str, folder: Path, witnesses: list[Witness],
+                           keys: list[str] | None = None) -> AsyncIterator[tuple[Runtime, str]]:
+    """A ledger on ``kind`` (sqlite, postgres) submitting to ``witnesses`` (configured with
+    their own keys, or ``keys``), served on 127.0.0.1 with its workers running; yields it and
+    its base URL."""
     database: contextlib.AbstractAsyncContextManager[str] = (
         postgres_database() if kind == "postgres"
         else contextlib.nullcontext(f"sqlite:///{folder}/l.db"))
     settings = WitnessSettings(urls=tuple(w.url for w in witnesses),
-                               keys=tuple(w.signer.key.vkey for w in witnesses),
+                               keys=tuple(keys or (w.signer.key.vkey for w in witnesses)),
                                timeout_seconds=5.0, retry_max_seconds=0.2)
     async with database as url:
         runtime = await bootstrap(Settings(database_url=url, data_dir=folder,
