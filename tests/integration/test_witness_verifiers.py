@@ -7,6 +7,7 @@ otherwise validly signed)."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import subprocess
@@ -34,6 +35,7 @@ from tests.support.bundles import open_members
 from tests.support.witness import Witness, cosigned_by, served_witness, witnessed_ledger
 
 HR = Actor("hr.witness", "hr")
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -164,3 +166,20 @@ def test_too_few_cosignatures_and_no_policy(setup: Setup, tmp_path: Path) -> Non
     assert _verify_py(setup, *_witness_args(_keys(setup, 0), 2))[0] == 2
     with pytest.raises(ValueError, match="0x04"):
         verify_bundle(setup.bundle, setup.log_key, witnesses=[setup.log_key])
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_ledger_audit_command_with_witnesses(setup: Setup, tmp_path: Path) -> None:
+    async def audit(*args: str) -> tuple[int, str]:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "ledger.cli", "audit", setup.base, "--key", setup.log_key,
+            "--state", str(tmp_path / "state.json"), *args, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT, cwd=ROOT)
+        out, _ = await process.communicate()
+        return process.returncode or 0, out.decode()
+
+    code, out = await audit(*_witness_args(_keys(setup, 0, 1), None))
+    assert code == 0, out
+    assert "OK: 2 of 2 witness cosignatures held (needed 2): witness.example/w1 at " in out
+    code, out = await audit(*_witness_args(_keys(setup, 0, 1, 2), 1))
+    assert code == 1 and "invalid cosignature by witness witness.example/w3" in out, out
