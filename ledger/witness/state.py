@@ -32,7 +32,18 @@ CREATE TABLE IF NOT EXISTS witnessed (
     note       BLOB    NOT NULL,
     updated_at TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
 );
+CREATE TABLE IF NOT EXISTS conflicts (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    origin      TEXT    NOT NULL,
+    status      INTEGER NOT NULL,
+    reason      TEXT    NOT NULL,
+    old_size    INTEGER NOT NULL,
+    request     BLOB    NOT NULL,
+    received_at TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
 """
+# A refusal of a checkpoint the log really signed that contradicts what the witness holds
+# (``_is_evidence``) may prove a fork: its signed note is kept (tlog-witness allows it).
 _MAX_SQLITE_SIZE = 2**63 - 1
 
 
@@ -63,7 +74,14 @@ class WitnessState:
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                outcome = judge(submission, trusted, self.recorded(submission.origin))
+                recorded = self.recorded(submission.origin)
+                outcome = judge(submission, trusted, recorded)
+                if isinstance(outcome, Refusal) and _is_evidence(outcome, submission, recorded):
+                    self._db.execute(
+                        "INSERT INTO conflicts (origin, status, reason, old_size, request) "
+                        "VALUES (?, ?, ?, ?, ?)", (submission.origin, outcome.status,
+                                                   _reason(outcome), submission.old_size,
+                                                   submission.note))
                 if isinstance(outcome, Checkpoint):
                     if outcome.size > _MAX_SQLITE_SIZE:
                         outcome = Refusal(400, "tree size too large for this witness\n")
@@ -80,10 +98,31 @@ class WitnessState:
                 raise
         return outcome
 
+    def conflicts(self, origin: str) -> list[tuple[int, str, bytes]]:
+        """The refusals kept as evidence for ``origin``: (status, reason, signed note)."""
+        return [(int(r[0]), str(r[1]), bytes(r[2])) for r in self._db.execute(
+            "SELECT status, reason, request FROM conflicts WHERE origin = ? ORDER BY seq",
+            (origin,))]
+
     async def add(self, submission: Submission,
                   trusted: Mapping[str, Sequence[Verifier]]) -> Checkpoint | Refusal:
         """``add_sync`` off the event loop (it waits for the file's write lock and fsyncs)."""
         return await asyncio.to_thread(self.add_sync, submission, trusted)
+
+
+def _is_evidence(refusal: Refusal, submission: Submission, recorded: Recorded | None) -> bool:
+    """A 422, or a 409 for another root at the size the witness holds: the log signed a
+    checkpoint that contradicts what the witness saw (a 409 for a stale old size is not)."""
+    if refusal.status == 422:
+        return True
+    return (refusal.status == 409 and recorded is not None
+            and submission.old_size == recorded.size)
+
+
+def _reason(refusal: Refusal) -> str:
+    if refusal.status == 409:  # the body is the size held, as the spec wants
+        return f"another root at the size this witness holds ({refusal.text.strip()})"
+    return refusal.text.strip()
 
 
 def ensure_witness_key(path: Path, name: str) -> tuple[WitnessSigner, bool]:

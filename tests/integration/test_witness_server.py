@@ -52,6 +52,11 @@ async def test_refuses_a_rollback(tmp_path: Path) -> None:
         assert await w.post(log.submission(0, 3)) == (409, "7\n", "text/x.tlog.size")
         assert await w.post(log.submission(2, 3)) == (409, "7\n", "text/x.tlog.size")
     assert _recorded(w.state_path)[0] == 7  # type: ignore[index]
+    state = WitnessState(w.state_path)
+    try:
+        assert state.conflicts(ORIGIN) == []  # a stale old size is no evidence of anything
+    finally:
+        state.close()
 
 
 async def test_refuses_a_fork(tmp_path: Path) -> None:
@@ -70,6 +75,15 @@ async def test_refuses_a_fork(tmp_path: Path) -> None:
         assert (await w.post(spliced))[0] == 422
         log.grow(3)
         assert (await w.post(log.submission(7)))[0] == 200  # the honest log goes on
+    # The fork's signed checkpoints are kept as evidence, each with why it was refused.
+    state = WitnessState(w.state_path)
+    try:
+        kept = state.conflicts(ORIGIN)
+    finally:
+        state.close()
+    assert [(status, note) for status, _, note in kept] == [
+        (409, ToyLog(entries=fork.entries[:7]).note()), (422, fork.note()), (422, fork.note())]
+    assert kept[0][1] == "another root at the size this witness holds (7)"
 
 
 async def test_refuses_unknown_origin_untrusted_key_and_malformed(tmp_path: Path) -> None:
