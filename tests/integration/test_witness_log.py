@@ -118,3 +118,28 @@ async def test_a_witness_down_does_not_block_writes(store_kind: str, tmp_path: P
         async with served_witness(tmp_path, log_signer, seed=1, port=port) as again:
             later = await cosigned_by(base, again)
             assert int(later.split("\n")[1]) > size
+
+
+async def test_two_ledgers_witness_each_other(tmp_path: Path) -> None:
+    """Organisations A and B: each runs a witness of the other's log beside its own ledger,
+    and each ledger asks the other's witness; both logs end up cosigned by the other side."""
+    from ledger.transparency.keys import ensure_signers
+
+    a_dir, b_dir = tmp_path / "a", tmp_path / "b"
+    a_key = ensure_signers(a_dir / "keys", "a.test/log")[0]
+    b_key = ensure_signers(b_dir / "keys", "b.test/log")[0]
+    async with contextlib.AsyncExitStack() as stack:
+        a_witness = await stack.enter_async_context(
+            served_witness(a_dir, b_key, seed=1, name="a.test/witness"))  # A watches B
+        b_witness = await stack.enter_async_context(
+            served_witness(b_dir, a_key, seed=2, name="b.test/witness"))  # B watches A
+        a, a_base = await stack.enter_async_context(
+            witnessed_ledger("sqlite", a_dir, [b_witness], origin="a.test/log"))
+        b, b_base = await stack.enter_async_context(
+            witnessed_ledger("sqlite", b_dir, [a_witness], origin="b.test/log"))
+        await item_with_comments(a.ledger, HR, 2, principals=a.principals)
+        await item_with_comments(b.ledger, HR, 3, principals=b.principals)
+        a_note = await cosigned_by(a_base, b_witness)
+        b_note = await cosigned_by(b_base, a_witness)
+    assert a_note.startswith("a.test/log\n") and "— b.test/witness " in a_note
+    assert b_note.startswith("b.test/log\n") and "— a.test/witness " in b_note

@@ -95,10 +95,11 @@ async def served_witness(tmp: Path, *logs: Signer, seed: int = 7,
 
 @contextlib.asynccontextmanager
 async def witnessed_ledger(kind: str, folder: Path, witnesses: list[Witness],
-                           keys: list[str] | None = None) -> AsyncIterator[tuple[Runtime, str]]:
-    """A ledger on ``kind`` (sqlite, postgres) submitting to ``witnesses`` (configured with
-    their own keys, or ``keys``), served on 127.0.0.1 with its workers running; yields it and
-    its base URL."""
+                           keys: list[str] | None = None, origin: str = TEST_ORIGIN
+                           ) -> AsyncIterator[tuple[Runtime, str]]:
+    """A ledger of log ``origin`` on ``kind`` (sqlite, postgres) submitting to ``witnesses``
+    (configured with their own keys, or ``keys``), served on 127.0.0.1 with its workers
+    running; yields it and its base URL."""
     database: contextlib.AbstractAsyncContextManager[str] = (
         postgres_database() if kind == "postgres"
         else contextlib.nullcontext(f"sqlite:///{folder}/l.db"))
@@ -107,7 +108,7 @@ async def witnessed_ledger(kind: str, folder: Path, witnesses: list[Witness],
                                timeout_seconds=5.0, retry_max_seconds=0.2)
     async with database as url:
         runtime = await bootstrap(Settings(database_url=url, data_dir=folder,
-                                              log_origin=TEST_ORIGIN, key_dir=folder / "keys",
+                                              log_origin=origin, key_dir=folder / "keys",
                                               witnesses=settings, scheduler=False))
         server = TestServer(build_app(runtime), host="127.0.0.1")
         await server.start_server()
