@@ -961,7 +961,7 @@ def _check_cosignatures(v: Verdict, prim: Primitives, keys: Sequence[WitnessKey]
                                           "not checked: pass --witness keys to check them"))
         return
     known = {(k.name, k.key_id): k for k in keys}
-    held: dict[str, int] = {}
+    held: dict[tuple[str, bytes], int] = {}  # (name, key ID) → the cosignature's time
     problems = []
     for member, line in lines:
         name, _, encoded = line.removeprefix("— ").partition(" ")
@@ -970,19 +970,19 @@ def _check_cosignatures(v: Verdict, prim: Primitives, keys: Sequence[WitnessKey]
             problems.append(f"{member}: malformed signature line")
             continue
         key = known.get((name, raw[:4]))
-        if key is None or name in held:
+        if key is None or (name, raw[:4]) in held:
             continue
         timestamp = int.from_bytes(raw[4:12], "big")
         if len(raw) != 76 or timestamp >= 1 << 63 or not prim.cosigned(
                 key, v.checkpoint_text, timestamp, raw[12:]):
             problems.append(f"{member}: the cosignature by witness {name} does not verify")
             continue
-        held[name] = timestamp
-    missing = [k.name for k in keys if k.name not in held]
+        held[name, raw[:4]] = timestamp
+    missing = [k.name for k in keys if (k.name, k.key_id) not in held]
     if not problems and len(held) < need:
         problems.append(f"witnesses: {len(held)} of the {len(keys)} given witnesses cosigned "
                         f"the checkpoint, {need} required; missing: {', '.join(missing)}")
-    said = ", ".join(f"{n} at {_utc(t)}" for n, t in held.items()) or "none"
+    said = ", ".join(f"{n} at {_utc(t)}" for (n, _), t in held.items()) or "none"
     v.step(problems, f"witnesses: {len(held)} of {len(keys)} cosigned the checkpoint "
                      f"({need} required): {said}" + (f"; not: {', '.join(missing)}"
                                                      if missing else ""))
