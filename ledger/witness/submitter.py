@@ -41,7 +41,7 @@ class WitnessState:
     url: str
     key: WitnessKey
     size: int | None = None  # the size the witness holds, once it said or cosigned
-    error: str | None = None
+    outcome: str | None = None  # what went wrong last, in a word (the log says why)
     failures: int = 0
     retry_at: float = 0.0
 
@@ -97,10 +97,10 @@ class WitnessSubmitter:
         return gained
 
     def describe(self, size: int) -> str:
-        """One phrase per witness, for ``/readyz``."""
+        """One word per witness, for ``/readyz`` (public: no error text, no URL)."""
         parts = []
         for s in self.states:
-            what = s.error or ("cosigned" if s.size == size else "pending")
+            what = s.outcome or ("cosigned" if s.size == size else "pending")
             parts.append(f"{s.key.name}: {what}")
         return f"checkpoint {size}: " + "; ".join(parts)
 
@@ -150,7 +150,8 @@ class WitnessSubmitter:
         if not held:
             return self._failed(state, "no-cosignature", "answered no cosignature by its key")
         await self._cosignatures.add(latest.size, [(state.key.label, held[0].line)])
-        state.size, state.error, state.failures, state.retry_at = latest.size, None, 0, 0.0
+        state.size, state.failures, state.retry_at = latest.size, 0, 0.0
+        state.outcome = None
         self._count(state, "cosigned")
         if self._metrics is not None:
             self._metrics.cosigned.labels(state.key.name).set(latest.size)
@@ -158,7 +159,7 @@ class WitnessSubmitter:
         return 1
 
     def _failed(self, state: WitnessState, outcome: str, why: str) -> int:
-        state.error = why
+        state.outcome = outcome
         state.failures += 1
         state.retry_at = self._clock() + min(self._retry_max, 2.0 ** min(state.failures, 16))
         self._count(state, outcome)

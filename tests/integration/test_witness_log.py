@@ -81,7 +81,7 @@ async def test_witnesses_cosign_and_refusals_are_reported(store_kind: str,
         ready = await get_text(base + "/readyz")
         assert ready[0] == 200, ready  # a refusing witness does not make the ledger unready
         for witness, said in ((forbids, "403"), (unknown, "404"), (good, "cosigned"),
-                              (rekeyed, "answered no cosignature by its key")):
+                              (rekeyed, "no-cosignature")):
             assert f"{witness.signer.key.name}: {said}" in ready[1], ready
         # The fork witness: 409 (its size 1) followed, then 422: no proof reaches its fork.
         wanted = [f'ledger_witness_answers_total{{outcome="{outcome}",witness='
