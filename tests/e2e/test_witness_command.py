@@ -10,6 +10,7 @@ import signal
 import stat
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -72,3 +73,46 @@ def test_witness_command_makes_its_key_and_cosigns(tmp_path: Path) -> None:
         assert _post(url, log.submission(3))[0] == 200
     finally:
         _stop(process)
+
+
+def test_ledger_serve_asks_a_witness_process(tmp_path: Path) -> None:
+    """The whole deployment as processes: ``ledger migrate --keys`` makes the log's key, a
+    ``ledger witness`` trusts its ``.vkey`` file, and ``ledger serve`` with LEDGER_WITNESS_URLS
+    and LEDGER_WITNESS_KEYS serves its checkpoint cosigned."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
+    env["PYTHONPATH"] = str(ROOT)
+    subprocess.run([sys.executable, "-m", "ledger.cli", "migrate", "--keys"], cwd=tmp_path,
+                   env=env, check=True, capture_output=True, timeout=120)
+    [vkey_file] = (tmp_path / "ledger-data" / "keys").glob("*.vkey")
+    witness = subprocess.Popen(
+        [sys.executable, "-m", "ledger.cli", "witness", "--name", "witness.example/w1",
+         "--log", str(vkey_file), "--port", "0"], cwd=tmp_path, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+    try:
+        _wait_for_line(witness, "serving on", lines)
+        witness_url = lines[-1].split()[-1]
+        witness_key = next(line.split()[-1] for line in lines if "verifier key" in line)
+        serve = subprocess.Popen(
+            [sys.executable, "-m", "ledger.cli", "serve", "--port", "0"], cwd=tmp_path,
+            env={**env, "LEDGER_WITNESS_URLS": witness_url, "LEDGER_WITNESS_KEYS": witness_key},
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        served: list[str] = []
+        try:
+            _wait_for_line(serve, "serving on", served)
+            base = served[-1].split()[2]
+            key = parse_witness_vkey(witness_key)
+            deadline = time.monotonic() + 30
+            while True:
+                with urllib.request.urlopen(base + "/log/checkpoint",  # noqa: S310
+                                            timeout=10) as response:
+                    note = response.read()
+                body, sigs = split_note(note)
+                if verify_cosignatures(body, sigs, [key]):
+                    break
+                assert time.monotonic() < deadline, note
+                time.sleep(0.1)
+        finally:
+            _stop(serve)
+    finally:
+        _stop(witness)
