@@ -8,7 +8,7 @@ connection, timed from sending to the verified cosignature. The witness verifies
 signature and the proof, records the new size in its SQLite file (fsync) and cosigns. The
 proofs and notes are built before the timed section. Prints p50, p90, p99 and max in ms.
 
-    .venv/bin/python scripts/bench_witness.py [--rounds 300] [--grow 7]
+    PYTHONPATH=. .venv/bin/python scripts/bench_witness.py [--rounds 300] [--grow 7]
 """
 
 from __future__ import annotations
@@ -27,10 +27,11 @@ import aiohttp
 
 from ledger.tlog.note import split_note
 from ledger.witness.cosignature import parse_witness_vkey, verify_cosignatures
-from tests.support.witness import ToyLog
 
 
-def _start(folder: Path, vkey: str) -> tuple[subprocess.Popen[str], str, str]:
+def start_witness(folder: Path, vkey: str) -> tuple[subprocess.Popen[str], str, str]:
+    """``ledger witness`` trusting the log key ``vkey``, key and state in ``folder``: the
+    process, its URL and its verifier key (bench_log.py --witness uses it too)."""
     process = subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
         [sys.executable, "-m", "ledger.cli", "witness", "--name", "bench.example/witness",
          "--log", vkey, "--port", "0", "--key-file", str(folder / "w.key"),
@@ -47,6 +48,8 @@ def _start(folder: Path, vkey: str) -> tuple[subprocess.Popen[str], str, str]:
 
 
 async def _bench(url: str, witness_vkey: str, rounds: int, grow: int) -> list[float]:
+    from tests.support.witness import ToyLog
+
     log = ToyLog()
     key = parse_witness_vkey(witness_vkey)
     bodies, texts, old = [], [], 0
@@ -73,7 +76,9 @@ def main() -> None:
     parser.add_argument("--grow", type=int, default=7, help="entries added per checkpoint")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        process, url, witness_vkey = _start(Path(tmp), ToyLog().signer.verifier.vkey)
+        from tests.support.witness import ToyLog
+
+        process, url, witness_vkey = start_witness(Path(tmp), ToyLog().signer.verifier.vkey)
         try:
             seconds = asyncio.run(_bench(url, witness_vkey, args.rounds, args.grow))
         finally:
