@@ -14,11 +14,13 @@ from pydantic import ConfigDict, Field
 
 from api.body import natural
 from api.endpoint import EndpointTable
+from api.runtime_key import RUNTIME
 from api.views import View
 from ledger.bundle.export import verifier_source
-from ledger.errors import InvalidInputError
+from ledger.errors import InvalidInputError, NotFoundError
 from ledger.tlog.tile import parse_tile_path
 from ledger.transparency.reader import LogReader
+from ledger.witness.cosigned import cosigned
 
 READER = web.AppKey("log_reader", LogReader)
 VERIFIER_KEYS = web.AppKey("verifier_keys", list[str])
@@ -67,10 +69,26 @@ def _int_param(request: web.Request, name: str) -> int | None:
 @table.route("GET", "/log/checkpoint", "The latest signed checkpoint (C2SP signed note)",
              public=True, operation_id="get_checkpoint", produces=_TEXT)
 async def checkpoint(request: web.Request) -> web.Response:
-    """The latest signed checkpoint note."""
+    """The latest signed checkpoint note, with the witness cosignatures it has so far."""
     latest = await request.app[READER].latest()
-    return web.Response(body=latest.note, content_type="text/plain", charset="utf-8",
+    note = await cosigned(latest, request.app[RUNTIME].cosignatures)
+    return web.Response(body=note, content_type="text/plain", charset="utf-8",
                         headers={"Cache-Control": "no-cache, max-age=2"})
+
+
+@table.route("GET", "/log/checkpoint/{size}", "The signed checkpoint of one tree size, with "
+             "the witness cosignatures it has so far (C2SP signed note)", public=True,
+             operation_id="get_checkpoint_of_size", produces=_TEXT)
+async def checkpoint_of_size(request: web.Request) -> web.Response:
+    """An earlier (or the latest) signed checkpoint note; 404 for a size never signed."""
+    size = natural(request.match_info["size"], "size", 10**18 - 1,
+                   "size must be a non-negative integer")
+    found = await request.app[READER].store.read_checkpoint_block(size - 1, 1)
+    if not found or found[0].size != size:
+        raise NotFoundError(f"no checkpoint of size {size} was signed")
+    note = await cosigned(found[0], request.app[RUNTIME].cosignatures)
+    return web.Response(body=note, content_type="text/plain", charset="utf-8",
+                        headers={"Cache-Control": "no-cache, max-age=60"})
 
 
 @table.route("GET", "/log/key", "The log's verifier key(s), one per line", public=True,

@@ -16,6 +16,7 @@ from ledger.metrics import Metrics
 from ledger.service.ledger import Ledger
 from ledger.settings import Settings
 from ledger.store.blob_port import BlobStore
+from ledger.store.cosignatures import CosignatureStore
 from ledger.store.log_port import LogStore
 from ledger.store.principal_port import PrincipalStore
 from ledger.store.projection_port import ProjectionStore
@@ -60,6 +61,8 @@ class Services(Protocol):
     def webhooks(self) -> WebhookStore: ...
     @property
     def exporter(self) -> BundleExporter: ...
+    @property
+    def cosignatures(self) -> CosignatureStore: ...
     @property
     def metrics(self) -> Metrics: ...
     @property

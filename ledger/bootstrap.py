@@ -29,6 +29,7 @@ from ledger.service.unit_of_work import utc_now
 from ledger.settings import Settings
 from ledger.store.blob_factory import blob_store_for
 from ledger.store.blob_port import BlobStore
+from ledger.store.cosignatures import cosignature_store_for
 from ledger.store.factory import log_store_for, open_store, principal_store_for, sqlite_path
 from ledger.store.lease_factory import lease_store_for
 from ledger.store.log_port import LogStore
@@ -46,6 +47,7 @@ from ledger.transparency.reader import LogReader
 from ledger.transparency.sequencer import Sequencer
 from ledger.transparency.sequencer_worker import SequencerWorker
 from ledger.webhooks.wiring import build_webhooks
+from ledger.witness.submitter import WitnessMetrics, WitnessSubmitter
 from ledger.workday import WorkingCalendar
 from ledger.workers import Worker, WorkerGroup
 
@@ -112,7 +114,8 @@ async def bootstrap(settings: Settings, *, migrate: bool = True, sequencer: bool
         exporter = BundleExporter(ledger, reads, storage.blobs, signers,
                                   settings.time_zone, clock, poke=sequencing.poke,
                                   stamper=stamper,
-                                  stamp_wait_seconds=settings.timestamps.export_wait_seconds)
+                                  stamp_wait_seconds=settings.timestamps.export_wait_seconds,
+                                  cosignatures=cosignature_store_for(storage.store))
         runtime = Runtime(settings, storage.store, storage.log, ledger, LogReader(reads),
                           sequencing, load_verifiers(settings.key_dir), storage.principals,
                           storage.blobs, projections, storage.webhooks, board, clock,
@@ -165,6 +168,13 @@ def build_workers(runtime: Runtime, *, sequencer: bool = True) -> list[Worker]:
                                         runtime.clock).worker
         workers.append(timestamper)
         led.append(timestamper)
+    grown = [runtime.board.worker.poke, outbox.worker.poke]
+    if runtime.settings.witnesses.urls:  # asks witnesses to cosign each new checkpoint
+        witnesses = _witness_submitter(runtime).worker
+        runtime.sequencer.on_grown.append(witnesses.poke)
+        workers.append(witnesses)
+        led.append(witnesses)
+        grown.append(witnesses.poke)
     if runtime.replica is not None:
         workers.append(runtime.replica.worker)
     leases = lease_store_for(runtime.store)
@@ -177,8 +187,18 @@ def build_workers(runtime: Runtime, *, sequencer: bool = True) -> list[Worker]:
     leadership = Leadership(leases)
     for worker in led:
         leadership.lead(worker)
-    leadership.on_log_grown += [runtime.board.worker.poke, outbox.worker.poke]
+    leadership.on_log_grown += grown
     return [leadership, *workers]
+
+
+def _witness_submitter(runtime: Runtime) -> WitnessSubmitter:
+    """The worker that asks LEDGER_WITNESS_URLS to cosign each new checkpoint; it reads the
+    log on the primary (a replica may not hold the newest checkpoint's hashes yet)."""
+    settings = runtime.settings.witnesses
+    return WitnessSubmitter(LogReader(runtime.log), runtime.cosignatures, settings.witnesses(),
+                            runtime.http_client, timeout=settings.timeout_seconds,
+                            retry_max=settings.retry_max_seconds,
+                            metrics=WitnessMetrics(runtime.metrics.registry))
 
 
 def _sole() -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -14,6 +15,7 @@ from ledger.projections.runner import ProjectionRunner
 from ledger.service.ledger import Ledger
 from ledger.settings import Settings
 from ledger.store.blob_port import BlobStore
+from ledger.store.cosignatures import CosignatureStore, cosignature_store_for
 from ledger.store.log_port import LogStore
 from ledger.store.port import EventStore
 from ledger.store.postgres_replica import ReplicaRoute
@@ -78,6 +80,11 @@ class Runtime:
     # GET /log/checkpoint/{size}/timestamps), and, with LEDGER_TSA_URLS, what obtains them
     timestamps: TimestampStore | None = None
     stamper: Stamper | None = None
+
+    @functools.cached_property
+    def cosignatures(self) -> CosignatureStore:
+        """The witness cosignatures of the log's checkpoints (ledger.witness), on the primary."""
+        return cosignature_store_for(self.store)
 
     def http_client(self) -> aiohttp.ClientSession:
         """The process's one outbound HTTP client (webhooks, TSAs), created on first use (inside the

@@ -20,6 +20,7 @@ from ledger.sign_in_link import DEFAULT_LINK_TTL, MAX_LINK_TTL
 from ledger.store.factory import DEFAULT_DATABASE_URL
 from ledger.timestamp.settings import TimestampSettings
 from ledger.webhooks.settings import WebhookSettings
+from ledger.witness.settings import WitnessSettings
 from ledger.workday import DEFAULT_CALENDAR, DEFAULT_TIME_ZONE
 
 DEFAULT_LOG_ORIGIN = "handover-ledger.localhost/log"
@@ -184,6 +185,8 @@ class Settings(EnvSettings):
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     # LEDGER_TSA_*: RFC 3161 time-stamping authorities asked to timestamp checkpoints
     timestamps: TimestampSettings = Field(default_factory=TimestampSettings)
+    # LEDGER_WITNESS_*: the witnesses that cosign the log's checkpoints (ledger.witness)
+    witnesses: WitnessSettings = Field(default_factory=WitnessSettings)
     # LEDGER_AGGREGATE_CACHE_SIZE: aggregates each process keeps verified in memory (LRU;
     # 0 keeps none)
     aggregate_cache_size: Annotated[int, BeforeValidator(whole_number(10_000_000, 0))] = Field(
@@ -210,4 +213,5 @@ class Settings(EnvSettings):
             values["LEDGER_DATABASE_URL"] = database
         values["webhooks"] = WebhookSettings.read_env(env)
         values["timestamps"] = TimestampSettings.read_env(env)
+        values["witnesses"] = WitnessSettings.read_env(env)
         return cls.build(values)

@@ -54,7 +54,7 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -194,6 +194,7 @@ class IngestResult:
     drain_seconds: float
     max_backlog: int
     stream_length: int | None = None
+    cosigned: int | None = None  # with --witness: checkpoints a witness cosigned meanwhile
 
 
 WriteOp = Callable[[int, int], Awaitable[bytes]]
@@ -271,13 +272,60 @@ def _max_backlog(committed: list[tuple[bytes, float]], included: dict[bytes, flo
 
 async def ingest_phase(settings: Settings, store: PostgresEventStore, log: TimedLog,
                        signers: list[Signer]) -> IngestResult:
-    """Phase 1: the write load with the sequencer running beside it."""
-    writers = settings.writers
+    """Phase 1: the write load with the sequencer running beside it (and, with
+    ``--witness``, the witnesses worker)."""
     sequencer = Sequencer(log, signers, ORIGIN)
     ledger = Ledger(store, on_append=sequencer.poke)
     stop = asyncio.Event()
     await sequencer.step()  # signs the empty checkpoint, as api.app does at start-up
     task = asyncio.create_task(sequencer.run(stop), name="sequencer")
+    witnessing = (AsyncExitStack() if not settings.witness
+                  else _witnessing(store, log, signers[0], sequencer))
+    async with witnessing:
+        result = await _ingest(settings, store, log, sequencer, ledger, stop, task)
+    if settings.witness:
+        result.cosigned = await store.pool.fetchval(
+            "SELECT count(*) FROM checkpoint_cosignatures")
+    return result
+
+
+@asynccontextmanager
+async def _witnessing(store: PostgresEventStore, log: TimedLog, signer: Signer,
+                      sequencer: Sequencer) -> AsyncIterator[None]:
+    """``--witness``: a ``ledger witness`` process on loopback and the log's witnesses worker
+    (ledger.witness.submitter), poked as the sequencer grows the log, as ``ledger serve``
+    runs it."""
+    import tempfile
+    from pathlib import Path
+
+    import aiohttp
+    from bench_witness import start_witness
+
+    from ledger.store.cosignatures import cosignature_store_for
+    from ledger.witness.cosignature import parse_witness_vkey
+    from ledger.witness.submitter import WitnessSubmitter
+
+    with tempfile.TemporaryDirectory() as folder:
+        process, url, vkey = start_witness(Path(folder), signer.verifier.vkey)
+        session = aiohttp.ClientSession()
+        submitter = WitnessSubmitter(LogReader(log), cosignature_store_for(store),
+                                     [(url, parse_witness_vkey(vkey))], lambda: session)
+        sequencer.on_grown.append(submitter.worker.poke)
+        submitter.worker.gate = lambda: True
+        await submitter.worker.start()
+        try:
+            yield
+        finally:
+            await submitter.worker.stop()
+            await session.close()
+            process.terminate()
+            process.wait(timeout=30)
+
+
+async def _ingest(settings: Settings, store: PostgresEventStore, log: TimedLog,
+                  sequencer: Sequencer, ledger: Ledger, stop: asyncio.Event,
+                  task: asyncio.Task[None]) -> IngestResult:
+    writers = settings.writers
     try:
         if settings.load == "ledger":
             op = await _ledger_op(ledger, writers)
@@ -698,6 +746,8 @@ def report(results: Results, settings: Settings) -> None:
             f"{_ms(percentile(ing.command_latencies, 50))} / "
             f"{_ms(percentile(ing.command_latencies, 99))}")
         p99 = percentile(ing.lags, 99)
+        if ing.cosigned is not None:
+            row("  checkpoints a witness cosigned meanwhile (--witness)", f"{ing.cosigned:,}")
         row("  sequencer lag p50", _ms(percentile(ing.lags, 50)))
         row("  sequencer lag p99", _ms(p99), f"< {LAG_TARGET_MS:g} ms",
             _verdict(p99 * 1000 < LAG_TARGET_MS))
@@ -790,6 +840,7 @@ class Settings:
     profile: str | None
     keep: bool = False
     reuse: str | None = None
+    witness: bool = False
 
 
 async def run(settings: Settings) -> Results:
@@ -868,6 +919,9 @@ def parse_args(argv: list[str] | None = None) -> Settings:
                         help="cProfile each phase into PREFIX-<phase>.prof")
     parser.add_argument("--keep", action="store_true",
                         help="keep the database afterwards (its name is printed)")
+    parser.add_argument("--witness", action="store_true",
+                        help="ingest with a `ledger witness` process cosigning each new "
+                             "checkpoint (the log's witnesses worker running beside it)")
     parser.add_argument("--reuse", metavar="NAME",
                         help="run only the verify phase against a database kept by --keep")
     args = parser.parse_args(argv)
@@ -886,7 +940,7 @@ def parse_args(argv: list[str] | None = None) -> Settings:
         parser.error("--writers, --bulk-batch and --requests must be positive")
     return Settings(args.dsn, leaves, seconds, warmup, args.writers, args.load,
                     args.bulk_batch, requests, args.http, args.profile, args.keep,
-                    args.reuse)
+                    args.reuse, args.witness)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -38,6 +38,7 @@ from ledger.service.context import Actor, RequestContext
 from ledger.service.export_cases import CheckpointRecord, RecordEvidenceExport, require_exporter
 from ledger.service.ledger import Ledger
 from ledger.store.blob_port import BlobStore
+from ledger.store.cosignatures import CosignatureStore
 from ledger.store.log_port import LogStore, StoredCheckpoint
 from ledger.store.read_scope import require_current
 from ledger.timestamp.bundle import TimestampMembers, timestamp_members
@@ -93,6 +94,8 @@ class BundleExporter:
     """With LEDGER_TSA_URLS: the bundle's checkpoint gets an RFC 3161 timestamp before the
     bundle is built, waiting at most ``stamp_wait_seconds`` (then it goes on without)."""
     stamp_wait_seconds: float = 3.0
+    cosignatures: CosignatureStore | None = None
+    """Witness cosignatures of the checkpoint, bundled as ``META-INF/cosignatures``."""
 
     async def close(self) -> None:
         """Stop the report renderer's worker processes (the runtime's ``close`` does)."""
@@ -183,6 +186,10 @@ class BundleExporter:
                for e in case.entries()},
             **stamps.files,
         }
+        if self.cosignatures is not None:
+            lines = await self.cosignatures.of_size(report.checkpoint.size)
+            if lines:
+                files[L.COSIGNATURES] = "".join(lines.values()).encode()
         files[L.REPORT_HTML] = await report.html
         attachments = await self._attachments(case.entries()) if with_files else {}
         header = L.ManifestHeader(
@@ -207,6 +214,8 @@ class BundleExporter:
             for path, data in [(L.MIMETYPE, L.MEDIA_TYPE.encode("ascii")),
                                (L.MANIFEST, manifest), (L.SIGNATURE, signature)]:
                 archive.add(path, data)
+            if L.COSIGNATURES in files:  # META-INF/ together, as ASiC-E keeps it
+                archive.add(L.COSIGNATURES, files.pop(L.COSIGNATURES))
             for path in member_order(files):
                 archive.add(path, files[path])
             for sha256, size in sorted(attachments.items()):

@@ -21,6 +21,7 @@ STREAM_ORDER = ("departure", "item", "template", "dispute")
 MIMETYPE = "mimetype"
 MANIFEST = "META-INF/manifest.json"
 SIGNATURE = "META-INF/signature"
+COSIGNATURES = "META-INF/cosignatures"
 README = "README.txt"
 CHECKPOINT = "checkpoint"
 KEYS = "keys"

@@ -36,6 +36,7 @@ from ledger.bundle.verify import (
     Primitives,
     Replayed,
     Verdict,
+    WitnessKey,
     inspect_bundle,
     may_follow,
 )
@@ -49,6 +50,8 @@ from ledger.tlog.hashing import hash_leaf
 from ledger.tlog.note import Verifier, open_note, parse_verifier_key
 from ledger.tlog.proof import verify_inclusion
 from ledger.tlog.proof_text import parse_tlog_proof
+from ledger.witness.cosignature import WitnessKey as LedgerWitnessKey
+from ledger.witness.cosignature import parse_witness_vkey
 
 
 class LedgerPrimitives(Primitives):
@@ -91,6 +94,19 @@ class LedgerPrimitives(Primitives):
             raise ValueError(str(e)) from e
         return (checkpoint.origin, checkpoint.size,
                 base64.b64encode(checkpoint.root_hash).decode())
+
+    def parse_witness_key(self, text: str) -> WitnessKey:
+        try:
+            key = parse_witness_vkey(text)
+        except InvalidInputError as e:
+            raise ValueError(str(e)) from e
+        return WitnessKey(key.name, key.key_id.to_bytes(4, "big"), key.public_key)
+
+    def cosigned(self, key: WitnessKey, body: str, timestamp: int, signature: bytes) -> bool:
+        try:
+            return LedgerWitnessKey(key.name, key.public_key).verify(body, timestamp, signature)
+        except InvalidInputError:
+            return False
 
     def entry(self, path: str, raw: bytes) -> Entry:
         try:
@@ -228,9 +244,11 @@ def pdf_check(bundle: Bundle, manifest: Mapping[str, Any]) -> Check:
 
 def verify_bundle(path: Path, key_text: str, *, max_total: int = MAX_TOTAL,
                   max_ratio: int | None = None,
-                  tsa_roots: Sequence[x509.Certificate] = ()) -> Verdict:
+                  tsa_roots: Sequence[x509.Certificate] = (), witnesses: Sequence[str] = (),
+                  required: int | None = None) -> Verdict:
     """Steps 1 to 10 over the ledger's own code (a ZIP unzipping to at most ``max_total``
-    bytes; RFC 3161 tokens checked against ``tsa_roots``, else the CA the bundle carries);
-    ValueError for a malformed key (usage)."""
+    bytes; RFC 3161 tokens checked against ``tsa_roots``, else the CA the bundle carries),
+    with the witness policy "``required`` of ``witnesses``" when given; ValueError for a
+    malformed key or a policy that cannot be met (usage)."""
     return inspect_bundle(path, key_text, LedgerPrimitives(tsa_roots), max_total=max_total,
-                          max_ratio=max_ratio)
+                          max_ratio=max_ratio, witnesses=witnesses, required=required)

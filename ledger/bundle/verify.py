@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Offline verifier of a Handover Ledger evidence bundle, format 1 (docs/bundle-format.md).
 
-    python3 -I verify.py --key <verifier key> [BUNDLE]
+    python3 -I verify.py --key <verifier key> [--witness <key>... [--witnesses-required K]] [BUNDLE]
 
 BUNDLE is the ZIP, or the folder it was unzipped into (default: the folder this file is in).
 The key (``name+<key id>+<base64>``, as ``GET /log/key`` serves it) is the trust anchor; the
@@ -13,7 +13,8 @@ the case replays consistently. It does not mean the events are true, only that t
 recorded them, in this order, and cannot have changed them since the checkpoint was signed.
 
 Steps (each printed as ``ok   <what>`` or ``FAIL <path>: <reason>``; steps 1-4 stop at a failure):
- 1 container  2 manifest  3 signature  4 checkpoint  5 entries  6 proofs  7 case replay
+ 1 container  2 manifest  3 signature  4 checkpoint (and, given --witness keys, its witness
+ cosignatures: at least K of them must hold)  5 entries  6 proofs  7 case replay
  8 attachments  9 report  10 timestamps (RFC 3161 tokens over the checkpoint, when the bundle
 carries any: their message imprint and time only; ``ledger verify-bundle`` checks the rest).
 """
@@ -23,6 +24,7 @@ from __future__ import annotations
 import argparse
 import base64
 import binascii
+import datetime
 import hashlib
 import io
 import json
@@ -56,6 +58,8 @@ MAX_IN_MEMORY = 256 << 20  # all members but attachments together (those are onl
 MAX_RATIO = 100
 RATIO_FLOOR = 1 << 20
 UNSIGNED = ("mimetype", "META-INF/manifest.json", "META-INF/signature")
+COSIGNATURES = "META-INF/cosignatures"
+COSIGNATURE_TYPE = 0x04  # C2SP tlog-cosignature: Ed25519 cosignature/v1
 MIMETYPE_MESSAGE = f"mimetype: must be the first member, stored, holding {MEDIA_TYPE}"
 
 
@@ -149,16 +153,22 @@ class VerifierKey:
 
 def parse_verifier_key(text: str) -> VerifierKey:
     """Parse a verifier key string; ValueError if it is not one (C2SP signed-note, Keys)."""
+    return VerifierKey(*_parse_key(text, 0x01, "not an Ed25519 verifier key string",
+                                   "the key ID does not match the key"))
+
+
+def _parse_key(text: str, kind: int, malformed: str, mismatch: str) -> tuple[str, bytes, bytes]:
+    """``<name>+<hex key id>+<base64(kind || 32-byte Ed25519 key)>`` as (name, key ID, key)."""
     name, _, rest = text.strip().partition("+")
     key_hex, _, encoded = rest.partition("+")
     raw = _b64(encoded)
     if not name or any(c.isspace() or c == "+" for c in name) or not re.fullmatch(
-            r"[0-9a-f]{8}", key_hex) or raw is None or len(raw) != 33 or raw[0] != 1:
-        raise ValueError("not an Ed25519 verifier key string")
+            r"[0-9a-f]{8}", key_hex) or raw is None or len(raw) != 33 or raw[0] != kind:
+        raise ValueError(malformed)
     key_id = hashlib.sha256(name.encode() + b"\n" + raw).digest()[:4]
     if key_id.hex() != key_hex:
-        raise ValueError("the key ID does not match the key")
-    return VerifierKey(name, key_id, raw[1:])
+        raise ValueError(mismatch)
+    return name, key_id, raw[1:]
 
 
 def _b64(text: str) -> bytes | None:
@@ -196,6 +206,28 @@ def open_note(note: bytes, key: VerifierKey) -> str:
     if not signed:
         raise NoteError("unsigned")
     return text.decode()
+
+
+@dataclass(frozen=True)
+class WitnessKey:
+    """A witness's key ``<name>+<hex key id>+<base64(0x04 || 32-byte Ed25519 key)>``."""
+
+    name: str
+    key_id: bytes
+    public_key: bytes
+
+
+def parse_witness_key(text: str) -> WitnessKey:
+    """Parse a witness verifier key (C2SP tlog-cosignature); ValueError if it is not one."""
+    return WitnessKey(*_parse_key(
+        text, COSIGNATURE_TYPE, "not an Ed25519 cosignature/v1 witness key (signature type "
+        "0x04)", "the witness key ID does not match the key"))
+
+
+def cosignature_valid(key: WitnessKey, body: str, timestamp: int, signature: bytes) -> bool:
+    """Whether ``signature`` is ``key``'s cosignature/v1 of checkpoint ``body`` at ``timestamp``."""
+    message = f"cosignature/v1\ntime {timestamp}\n{body}".encode()
+    return ed25519_verify(key.public_key, message, signature)
 
 
 def parse_checkpoint(text: str) -> tuple[str, int, str]:
@@ -765,6 +797,12 @@ class Primitives:
     def checkpoint(self, text: str) -> tuple[str, int, str]:
         return parse_checkpoint(text)
 
+    def parse_witness_key(self, text: str) -> WitnessKey:
+        return parse_witness_key(text)
+
+    def cosigned(self, key: WitnessKey, body: str, timestamp: int, signature: bytes) -> bool:
+        return cosignature_valid(key, body, timestamp, signature)
+
     def entry(self, path: str, raw: bytes) -> Entry:
         return decode_entry(path, raw)
 
@@ -807,6 +845,7 @@ class Verdict:
     bundle: Bundle
     manifest: dict[str, Any]
     entries: dict[str, Entry] = field(default_factory=dict)
+    checkpoint_text: str = ""  # the checkpoint's note text, once step 4 verified it
 
     @property
     def failures(self) -> list[str]:
@@ -819,15 +858,22 @@ class Verdict:
 
 
 def inspect_bundle(path: Path, key_text: str, prim: Primitives | None = None, *,
-                   max_total: int = MAX_TOTAL, max_ratio: int | None = None) -> Verdict:
+                   max_total: int = MAX_TOTAL, max_ratio: int | None = None,
+                   witnesses: Sequence[str] = (), required: int | None = None) -> Verdict:
     """Run steps 1 to 9 on the bundle at ``path`` with the trusted key ``key_text`` (a ZIP
     unzipping to at most ``max_total`` bytes, each member at most ``max_ratio`` times its
-    compressed size when given).
+    compressed size when given). With ``witnesses`` (witness key strings), step 4 also needs
+    ``required`` of them (default: all) to have cosigned the checkpoint.
 
-    Raises ValueError for a key that is not a verifier key string (a usage error).
+    Raises ValueError for a key that is not a verifier key string, or a witness policy that
+    cannot be met (a usage error).
     """
     prim = prim or Primitives()
     key = prim.parse_key(key_text)
+    witness_keys = [prim.parse_witness_key(w) for w in witnesses]
+    need = len(witness_keys) if required is None else required
+    if not 0 <= need <= len(witness_keys) or (required is not None and not witness_keys):
+        raise ValueError(f"cannot require {need} of {len(witness_keys)} witness keys")
     bundle, problems = read_bundle(path, max_total, max_ratio)
     v = Verdict([], bundle, {})
     for rel in bundle.ignored:
@@ -841,6 +887,7 @@ def inspect_bundle(path: Path, key_text: str, prim: Primitives | None = None, *,
         _check_checkpoint(v, prim, key)
     except Stop:
         return v
+    _check_cosignatures(v, prim, witness_keys, need)
     _check_entries(v, prim)
     _check_proofs(v, prim)
     _check_case(v, prim)
@@ -850,9 +897,10 @@ def inspect_bundle(path: Path, key_text: str, prim: Primitives | None = None, *,
     return v
 
 
-def verify_bundle(path: Path, key_text: str, prim: Primitives | None = None) -> list[Check]:
+def verify_bundle(path: Path, key_text: str, prim: Primitives | None = None, *,
+                  witnesses: Sequence[str] = (), required: int | None = None) -> list[Check]:
     """The checks of ``inspect_bundle``, in order (what both verifiers print)."""
-    return inspect_bundle(path, key_text, prim).checks
+    return inspect_bundle(path, key_text, prim, witnesses=witnesses, required=required).checks
 
 
 def _check_manifest(v: Verdict, prim: Primitives) -> None:
@@ -910,6 +958,7 @@ def _check_checkpoint(v: Verdict, prim: Primitives, key: Any) -> None:
     except ValueError:
         v.step(["checkpoint: malformed"], "")
         raise Stop from None
+    v.checkpoint_text = text
     same = (origin, size, root) == (want["origin"], want["size"], want["root"])
     if not v.step([] if same else ["checkpoint: differs from the manifest"],
                   f"checkpoint: {origin} at size {size}, signed by {signer}"):
@@ -917,6 +966,61 @@ def _check_checkpoint(v: Verdict, prim: Primitives, key: Any) -> None:
 
 
 _UNSIGNED = "not signed by the given key"
+
+
+def _cosignature_lines(v: Verdict) -> list[tuple[str, str]]:
+    """(member, line) of every signature line on the checkpoint and in META-INF/cosignatures."""
+    note = v.bundle.files["checkpoint"]
+    found = [("checkpoint", line) for line in note[note.rfind(b"\n\n") + 2:].decode().splitlines()]
+    extra = v.bundle.files.get(COSIGNATURES, b"").decode("utf-8", "replace")
+    return found + [(COSIGNATURES, line) for line in extra.splitlines() if line]
+
+
+def _check_cosignatures(v: Verdict, prim: Primitives, keys: Sequence[WitnessKey],
+                        need: int) -> None:
+    """Step 4, witnesses: which of ``keys`` cosigned the checkpoint (C2SP tlog-cosignature);
+    at least ``need`` must, and a cosignature by one of them that does not verify fails."""
+    lines = _cosignature_lines(v)
+    if not keys:
+        theirs = sum(1 for member, _ in lines if member == COSIGNATURES)
+        if theirs:
+            v.checks.append(Check("note", f"{COSIGNATURES}: {theirs} witness cosignature(s), "
+                                          "not checked: pass --witness keys to check them"))
+        return
+    known = {(k.name, k.key_id): k for k in keys}
+    held: dict[tuple[str, bytes], int] = {}  # (name, key ID) → the cosignature's time
+    problems = []
+    for member, line in lines:
+        name, _, encoded = line.removeprefix("— ").partition(" ")
+        raw = _b64(encoded)
+        if not line.startswith("— ") or raw is None or len(raw) < 4:
+            problems.append(f"{member}: malformed signature line")
+            continue
+        key = known.get((name, raw[:4]))
+        if key is None or (name, raw[:4]) in held:
+            continue
+        timestamp = int.from_bytes(raw[4:12], "big")
+        if len(raw) != 76 or timestamp >= 1 << 63 or not prim.cosigned(
+                key, v.checkpoint_text, timestamp, raw[12:]):
+            problems.append(f"{member}: the cosignature by witness {name} does not verify")
+            continue
+        held[name, raw[:4]] = timestamp
+    missing = [k.name for k in keys if (k.name, k.key_id) not in held]
+    if not problems and len(held) < need:
+        problems.append(f"witnesses: {len(held)} of the {len(keys)} given witnesses cosigned "
+                        f"the checkpoint, {need} required; missing: {', '.join(missing)}")
+    said = ", ".join(f"{n} at {_utc(t)}" for (n, _), t in held.items()) or "none"
+    v.step(problems, f"witnesses: {len(held)} of {len(keys)} cosigned the checkpoint "
+                     f"({need} required): {said}" + (f"; not: {', '.join(missing)}"
+                                                     if missing else ""))
+
+
+def _utc(timestamp: int) -> str:
+    try:
+        return datetime.datetime.fromtimestamp(timestamp, datetime.UTC).strftime(
+            "%Y-%m-%dT%H:%M:%SZ")
+    except (OverflowError, OSError, ValueError):
+        return f"POSIX time {timestamp}"
 
 
 def _streams(entries: Iterable[Entry]) -> dict[tuple[str, str], dict[int, Entry]]:
@@ -1215,6 +1319,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="verify.py", description="Verify a Handover Ledger evidence bundle offline.")
     parser.add_argument("--key", required=True,
                         help="the log's verifier key string, or a .vkey file holding it")
+    parser.add_argument("--witness", action="append", default=[], metavar="KEY",
+                        help="a witness's verifier key (or a file holding it): check its "
+                        "cosignature on the checkpoint; repeat for several")
+    parser.add_argument("--witnesses-required", type=int, metavar="K",
+                        help="how many of the --witness keys must have cosigned (default: all)")
     parser.add_argument("bundle", nargs="?", default=str(Path(__file__).resolve().parent),
                         help="the bundle ZIP, or the folder it was unzipped into")
     args = parser.parse_args(argv)
@@ -1230,10 +1339,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not Path(args.bundle).exists():
         print(f"verify.py: {args.bundle}: no such file or folder", file=sys.stderr)
         return 2
+    witnesses = []
+    for text in args.witness:
+        if "+" not in text:
+            try:
+                text = Path(text).read_text(encoding="utf-8").strip()
+            except (OSError, UnicodeDecodeError):
+                print(f"verify.py: --witness: {text}: not a key, nor a file holding one",
+                      file=sys.stderr)
+                return 2
+        witnesses.append(text)
     try:
-        verdict = inspect_bundle(Path(args.bundle), key_text)
+        verdict = inspect_bundle(Path(args.bundle), key_text, witnesses=witnesses,
+                                 required=args.witnesses_required)
     except ValueError as e:
-        print(f"verify.py: --key: {e}", file=sys.stderr)
+        print(f"verify.py: --key/--witness: {e}", file=sys.stderr)
         return 2
     for check in verdict.checks:
         print(check.line())

@@ -4,7 +4,7 @@ One module per command group, each adding its parsers (``register``) and buildin
 needs through the composition root (ledger.bootstrap): ``database`` (migrate, demo), ``log``
 (verify, events, audit), ``keys`` (keygen, retire-key), ``access`` (principals, tokens),
 ``serve``, ``export`` and ``bundle`` (evidence bundles: export, verify-bundle), ``backup``
-(backup, restore).
+(backup, restore), ``witness`` (a C2SP tlog-witness for other logs).
 """
 
 from __future__ import annotations
@@ -23,13 +23,15 @@ from ledger.cli import (
     log,
     projections,
     serve,
+    witness,
 )
 from ledger.cli.common import Command, err, verifier_key_text
 from ledger.errors import LedgerError
 from ledger.settings import Settings
 
 __all__ = ["build_parser", "main", "verifier_key_text"]
-GROUPS = (database, log, keys, access, projections, serve, export, bundle, backup)
+GROUPS = (database, log, keys, access, projections, serve, export, bundle, backup,
+          witness)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -12,6 +12,7 @@ import aiohttp
 from ledger.bundle.verifier import verify_bundle
 from ledger.bundle.verify import Check, Verdict, summary
 from ledger.cli.common import Subparsers, err, out, verifier_key_text
+from ledger.cli.witness import add_witness_arguments
 from ledger.errors import InvalidInputError, LedgerError, VerificationError
 from ledger.settings import Settings
 from ledger.timestamp.token import load_roots
@@ -37,12 +38,14 @@ def register(sub: Subparsers) -> None:
     parser.add_argument("--against", metavar="BASE_URL",
                         help="also prove the bundle's checkpoint is part of this ledger's "
                              "live log (its /log/checkpoint and a consistency proof)")
+    add_witness_arguments(parser)
     parser.set_defaults(run=verify_bundle_command)
 
 
 async def verify_bundle_command(args: argparse.Namespace, settings: Settings) -> int:
     """Steps 1 to 10 (and 11 with ``--against``), one line each, then PASS or FAIL."""
-    verdict = _verified(args.bundle, args.key, args.tsa_ca)
+    verdict = _verified(args.bundle, args.key, args.tsa_ca, args.witness,
+                        args.witnesses_required)
     if verdict is None:
         return 2
     if args.against is not None and verdict.entries and not verdict.failures:
@@ -53,7 +56,8 @@ async def verify_bundle_command(args: argparse.Namespace, settings: Settings) ->
     return 1 if verdict.failures else 0
 
 
-def _verified(bundle: str, key: str, tsa_ca: str | None) -> Verdict | None:
+def _verified(bundle: str, key: str, tsa_ca: str | None, witnesses: list[str],
+              required: int | None) -> Verdict | None:
     # Reading and hashing the bundle is synchronous work: nothing else runs meanwhile.
     path = Path(bundle)
     if not path.exists():
@@ -65,9 +69,10 @@ def _verified(bundle: str, key: str, tsa_ca: str | None) -> Verdict | None:
         err.print(f"error: --tsa-ca: {tsa_ca}: {e}", markup=False)
         return None
     try:
-        return verify_bundle(path, key, tsa_roots=roots)
+        return verify_bundle(path, key, tsa_roots=roots, witnesses=witnesses,
+                             required=required)
     except ValueError as e:
-        err.print(f"error: --key: {e}", markup=False)
+        err.print(f"error: --key/--witness: {e}", markup=False)
         return None
 
 

@@ -18,6 +18,7 @@ from ledger.cli.common import (
     storage,
     verifier_key_text,
 )
+from ledger.cli.witness import add_witness_arguments, witness_policy
 from ledger.errors import LedgerError
 from ledger.runtime import Storage
 from ledger.settings import Settings
@@ -56,6 +57,7 @@ def register(sub: Subparsers) -> None:
                             "(repeatable; the first names the log)")
     audit.add_argument("--state", default="./ledger-audit-state.json",
                        help="last verified checkpoint, proved consistent on the next run")
+    add_witness_arguments(audit)
     audit.set_defaults(run=audit_command)
 
 
@@ -200,7 +202,8 @@ async def audit_command(args: argparse.Namespace, settings: Settings) -> int:
         try:
             report = await audit_log(args.base_url, verifiers, state_path=Path(args.state),
                                      progress=lambda done, n: bar.update(task, completed=done,
-                                                                         total=n))
+                                                                         total=n),
+                                     witnesses=witness_policy(args))
         except VerificationError as e:
             for problem in e.problems if isinstance(e, AuditFailedError) else [e]:
                 out.print(f"FAILED: {problem}", markup=False)
@@ -211,4 +214,6 @@ async def audit_command(args: argparse.Namespace, settings: Settings) -> int:
     out.print(f"OK: {cp.origin} size {cp.size} root {base64.b64encode(cp.root_hash).decode()}; "
               f"{report.tiles} hash tile(s) and {report.bundles} entry bundle(s) checked; {since}",
               markup=False)
+    if report.witnesses is not None:
+        out.print(f"OK: {report.witnesses.describe()}", markup=False)
     return 0

@@ -355,4 +355,19 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TRIGGER checkpoint_timestamps_reject_truncate BEFORE TRUNCATE
         ON checkpoint_timestamps FOR EACH STATEMENT EXECUTE FUNCTION ledger_reject_change();
     """,
+    # Witness cosignatures (C2SP tlog-cosignature) of signed checkpoints, one line per witness
+    # key and checkpoint, append-only like the checkpoints (ledger.witness.submitter).
+    """
+    CREATE TABLE checkpoint_cosignatures (
+        size        BIGINT      NOT NULL REFERENCES checkpoints (size),
+        witness     TEXT        NOT NULL,
+        line        TEXT        NOT NULL,
+        received_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+        PRIMARY KEY (size, witness)
+    );
+    CREATE TRIGGER checkpoint_cosignatures_reject_change BEFORE UPDATE OR DELETE
+        ON checkpoint_cosignatures FOR EACH ROW EXECUTE FUNCTION ledger_reject_change();
+    CREATE TRIGGER checkpoint_cosignatures_reject_truncate BEFORE TRUNCATE
+        ON checkpoint_cosignatures FOR EACH STATEMENT EXECUTE FUNCTION ledger_reject_change();
+    """,
 )

@@ -283,4 +283,19 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TRIGGER checkpoint_timestamps_reject_delete BEFORE DELETE ON checkpoint_timestamps
     BEGIN SELECT RAISE(ABORT, 'checkpoint timestamps are append-only'); END;
     """,
+    # Witness cosignatures (C2SP tlog-cosignature) of signed checkpoints, one line per witness
+    # key and checkpoint, append-only like the checkpoints (ledger.witness.submitter).
+    """
+    CREATE TABLE checkpoint_cosignatures (
+        size        INTEGER NOT NULL REFERENCES checkpoints (size),
+        witness     TEXT    NOT NULL,
+        line        TEXT    NOT NULL,
+        received_at TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        PRIMARY KEY (size, witness)
+    );
+    CREATE TRIGGER checkpoint_cosignatures_reject_update BEFORE UPDATE ON checkpoint_cosignatures
+    BEGIN SELECT RAISE(ABORT, 'cosignatures are append-only'); END;
+    CREATE TRIGGER checkpoint_cosignatures_reject_delete BEFORE DELETE ON checkpoint_cosignatures
+    BEGIN SELECT RAISE(ABORT, 'cosignatures are append-only'); END;
+    """,
 )

@@ -228,7 +228,7 @@ def open_note(message: bytes, verifiers: Sequence[Verifier]) -> OpenedNote:
     for number, line in enumerate(lines, start=1):
         if number > MAX_SIGNATURES:
             raise VerificationError(f"malformed note: more than {MAX_SIGNATURES} signatures")
-        signature, raw = _parse_signature_line(line)
+        signature, raw = parse_signature_line(line)
         key = (signature.name, signature.key_id)
         candidates = known.get(key)
         if candidates is None or key in seen:
@@ -282,7 +282,9 @@ def _split_note(message: bytes) -> tuple[bytes, list[str]]:
     return message[: split + 1], signatures[:-1].split("\n")
 
 
-def _parse_signature_line(line: str) -> tuple[Signature, bytes]:
+def parse_signature_line(line: str) -> tuple[Signature, bytes]:
+    """One signature line (without its newline): its signature and the bytes after the key ID;
+    VerificationError when it is malformed."""
     if not line.startswith(SIGNATURE_LINE_PREFIX):
         raise VerificationError("malformed note: signature line does not start with '— '")
     name, _, encoded = line[len(SIGNATURE_LINE_PREFIX) :].partition(" ")

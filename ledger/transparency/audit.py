@@ -38,7 +38,7 @@ from ledger.errors import (
 )
 from ledger.tlog.checkpoint import Checkpoint, open_checkpoint
 from ledger.tlog.hashing import HASH_SIZE, hash_children, hash_leaf
-from ledger.tlog.note import Verifier, decode_base64
+from ledger.tlog.note import Verifier, decode_base64, split_note
 from ledger.tlog.tile import (
     ENTRY_LENGTH,
     TILE_HEIGHT,
@@ -50,6 +50,7 @@ from ledger.tlog.tile import (
 )
 from ledger.tlog.tree import split_stored_hash_index, tree_hash
 from ledger.transparency.extension import ForkError, RollbackError, prove_extension
+from ledger.witness.policy import PolicyOutcome, WitnessPolicy
 
 AuditProgress = Callable[[int, int], None]
 """Called with (tiles fetched, tiles to fetch) as the fetches complete."""
@@ -81,6 +82,7 @@ class AuditReport:
     tiles: int
     bundles: int
     previous: AuditState | None
+    witnesses: PolicyOutcome | None = None  # with a witness policy: which cosignatures held
 
 
 class AuditFailedError(VerificationError):
@@ -97,13 +99,16 @@ async def audit_log(
     base_url: str, verifiers: Sequence[Verifier], *, state_path: Path | None = None,
     session: aiohttp.ClientSession | None = None, progress: AuditProgress | None = None,
     concurrency: int = DEFAULT_CONCURRENCY, request_timeout: float = DEFAULT_TIMEOUT,
+    witnesses: WitnessPolicy | None = None,
 ) -> AuditReport:
     """Audit the ledger at ``base_url`` (http or https) and return what was verified.
 
     Requires at least one verifier key; the first one's name is the log origin. With
     ``state_path``, a state file there (if any) is the checkpoint to prove consistency to, and
     the new checkpoint replaces it once everything verified. Talks to ``base_url`` only, at
-    most ``concurrency`` requests at once, each given ``request_timeout`` seconds.
+    most ``concurrency`` requests at once, each given ``request_timeout`` seconds. With
+    ``witnesses``, the checkpoint must also carry cosignatures by enough of their keys (C2SP
+    tlog-cosignature; a forged one by a listed key fails the audit).
     """
     base = check_base_url(base_url)
     if not verifiers:
@@ -115,7 +120,7 @@ async def audit_log(
     limit = aiohttp.ClientTimeout(total=request_timeout)
     async with _client(session, limit, concurrency) as http:
         remote = RemoteLog(http, base, limit, concurrency)
-        report = await _audit(remote, verifiers, origin, previous, progress)
+        report = await _audit(remote, verifiers, origin, previous, progress, witnesses)
     if state_path is not None:
         checkpoint = report.checkpoint
         save_state(state_path, AuditState(origin, checkpoint.size, checkpoint.root_hash,
@@ -139,10 +144,12 @@ def check_base_url(base_url: str) -> URL:
 
 
 async def _audit(remote: RemoteLog, verifiers: Sequence[Verifier], origin: str,
-                 previous: AuditState | None, progress: AuditProgress | None) -> AuditReport:
+                 previous: AuditState | None, progress: AuditProgress | None,
+                 witnesses: WitnessPolicy | None) -> AuditReport:
     note = await remote.get("log/checkpoint", _MAX_NOTE_BYTES)
     try:
         checkpoint = open_checkpoint(note, verifiers, origin)
+        cosigned = witnesses.check(*split_note(note)) if witnesses is not None else None
     except VerificationError as e:
         raise VerificationError(f"log/checkpoint: {e}") from e
     hash_tiles = changed_tiles(0, checkpoint.size)
@@ -158,9 +165,11 @@ async def _audit(remote: RemoteLog, verifiers: Sequence[Verifier], origin: str,
             f"match the root {_b64(computed)} recomputed from the entry bundles"))
     if previous is not None:
         problems += await _check_previous(remote, previous, checkpoint, reader)
+    if cosigned is not None and not cosigned.satisfied:
+        problems.append(VerificationError(f"log/checkpoint: {cosigned.describe()}"))
     if problems:
         raise AuditFailedError(problems)
-    return AuditReport(checkpoint, note, len(hash_tiles), len(bundles), previous)
+    return AuditReport(checkpoint, note, len(hash_tiles), len(bundles), previous, cosigned)
 
 
 def _leaf_hashes(bundles: Sequence[Tile], fetched: dict[Tile, bytes]) -> list[bytes]:

@@ -21,7 +21,8 @@ from ledger.tlog.note import (
 )
 
 
-def _write_private(path: Path, text: str) -> None:
+def write_private(path: Path, text: str) -> None:
+    """Write a new secret file, mode 0600 from creation; never overwrites one."""
     # O_EXCL: never overwrite a key; 0600 from creation, not chmod-after-write.
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="ascii") as f:
@@ -34,7 +35,7 @@ def create_key(key_dir: Path, origin: str) -> tuple[Path, str]:
     skey, vkey = generate_key(origin)
     key_id = vkey.split("+")[1]
     path = key_dir / f"{key_id}.skey"
-    _write_private(path, skey)
+    write_private(path, skey)
     (key_dir / f"{key_id}.vkey").write_text(vkey + "\n", encoding="ascii")
     return path, vkey
 
