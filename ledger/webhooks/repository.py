@@ -97,6 +97,15 @@ async def mark_delivered(tx: SqlTx, delivery_id: str, at: str, status_code: int 
                      "last_error = NULL WHERE id = $3", at, status_code, delivery_id)
 
 
+async def hasten(tx: SqlTx, subscription_id: str, now: str) -> None:
+    """A receiver that took a delivery is back: its deliveries backing off (the heads of
+    their departures' queues, each failed before) are due at ``now`` instead of at their
+    back-off's end; their failures still count toward a dead letter."""
+    await tx.execute("UPDATE webhook_outbox SET next_attempt_at = $1 WHERE subscription_id = $2 "
+                     "AND status = 'pending' AND failures > 0 AND next_attempt_at > $1", now,
+                     subscription_id)
+
+
 async def mark_failed(tx: SqlTx, delivery_id: str, status: str, next_attempt_at: str,
                       status_code: int | None, error: str) -> None:
     """A failed attempt: retried at ``next_attempt_at``, or a dead letter (``status``)."""
