@@ -12,7 +12,8 @@ from ledger.projections import board_queries as bq
 from tests.conftest import drain
 from tests.integration.http_fixtures import HR as HR_ACTOR
 from tests.integration.http_fixtures import Api
-from tests.integration.test_http_api import add_item, approved
+from tests.integration.test_http_api import approved
+from tests.support.case_steps import add_item
 from tests.support.counting import CountingProjector
 from tests.support.sse import next_event
 

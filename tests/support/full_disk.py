@@ -167,7 +167,8 @@ async def run_full_disk(store: str, folder: Path, dsn: str, big: int = 3 << 20,
                         room: int = 1 << 20) -> Findings:
     """One run on ``store`` (``sqlite``: filesystem blobs on the small disk beside the
     database file; ``postgres``: blobs in the database ``dsn``, the spool on the small
-    disk); ``big`` is the file that does not fit in ``room``."""
+    disk); ``big`` is the file that does not fit in ``room`` (on PostgreSQL, in ``room``
+    plus the MiB the spool keeps in memory)."""
     mount = folder / "data"
     mount.mkdir(parents=True)
     url = f"sqlite:///{mount}/ledger.db" if store == "sqlite" else dsn
