@@ -32,8 +32,9 @@ async def test_an_hour_down_loses_nothing_and_delivers_in_order_once_back(
     print(found.summary())
     assert found.problems == [], (found.problems, found.summary())
     assert found.expected == len(found.outbox) >= 15  # 3 cases x 5 steps, some of 2 events
-    assert found.failures_while_down >= 8  # the head of each queue, retried with back-off
-    assert found.refused_busy >= 1
+    # the first case's queue alone: its head retried at least 9 times in 45 minutes (the 503s
+    # come only if a head's back-off ends within the last 15: a figure, not a promise)
+    assert found.failures_while_down >= 9
     assert max(found.attempts()) < WebhookSettings().max_attempts  # never near a dead letter
 
 
