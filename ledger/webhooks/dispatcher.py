@@ -7,7 +7,8 @@ attempt in the delivery log and either marks it delivered or schedules the next 
 exponential backoff and jitter (a receiver's Retry-After is honoured); after
 ``max_attempts`` consecutive failures it is a dead letter, which frees the departure's queue.
 A receiver that takes a delivery that had failed is back: its other deliveries waiting out a
-back-off are due at once (one receiver, one outage: the first success ends it for all).
+back-off after no answer or a 5xx are due at once (one receiver, one outage: the first success
+ends it for all; a 429's rate limit is not an outage and keeps its wait).
 A crash between sending and recording leaves the lease to expire: the message is sent again
 (at least once; receivers deduplicate on ``webhook-id``).
 """

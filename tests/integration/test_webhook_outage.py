@@ -65,3 +65,37 @@ async def test_the_first_delivery_taken_after_an_outage_makes_the_others_due_at_
             "SELECT count(*) AS n FROM webhook_outbox WHERE status = 'pending'")
         assert int(pending[0]["n"]) == 0  # the other queue did not wait out its back-off
         assert len(receiver.taken) >= 2
+
+
+async def test_a_rate_limited_delivery_keeps_its_wait_when_the_receiver_takes_another(
+        database_url: str, tmp_path: Path) -> None:
+    clock = SimulatedClock(dt.datetime.now(dt.UTC).replace(microsecond=0))
+    async with serve(database_url, tmp_path, clock=clock, scheduler=False,
+                     webhooks=WebhookSettings(allow=("127.0.0.1",))) as api, \
+            receiving(api, clock) as (receiver, _):
+        await settle(api, clock)  # the templates installed at start, delivered
+        receiver.mode = "busy"  # 503 for all, and 429 for the first case below
+        started = []
+        for leaver in ("wang.lei", "zhao.min"):
+            reply = await api.post("/v1/departures", "hr.sun", json=departure_body(
+                leaver=leaver))
+            assert reply.status == 201, reply.body
+            started.append(reply.json()["result"]["departure_id"])
+        receiver.limited.add(started[0])
+        for _ in range(3):
+            await settle(api, clock)
+            clock.advance(60)
+        receiver.mode = "up"
+        heads = await api.runtime.webhooks.fetch(
+            "SELECT ordering_key, next_attempt_at, last_status FROM webhook_outbox "
+            "WHERE status = 'pending' AND failures > 0 ORDER BY next_attempt_at")
+        assert [(h["ordering_key"], h["last_status"]) for h in heads] == [
+            (started[1], 503), (started[0], 429)]
+        clock.now = parse_time(heads[0]["next_attempt_at"])
+        await settle(api, clock)
+        pending = await api.runtime.webhooks.fetch(
+            "SELECT DISTINCT ordering_key, next_attempt_at FROM webhook_outbox "
+            "WHERE status = 'pending' AND failures > 0")
+        # the second case went through; the rate-limited one still waits out its hour
+        assert [(p["ordering_key"], p["next_attempt_at"]) for p in pending] == [
+            (started[0], heads[1]["next_attempt_at"])]

@@ -59,11 +59,13 @@ class SimulatedClock:
 @dataclass
 class Receiver:
     """A webhook receiver on a fixed loopback port: ``up`` (204), ``busy`` (503 with
-    Retry-After) or ``down`` (stopped: connections refused). Records what it took."""
+    Retry-After) or ``down`` (stopped: connections refused); the events of ``limited``
+    streams are answered 429 with an hour's Retry-After. Records what it took."""
 
     clock: SimulatedClock
     retry_after: int = 300
     mode: str = "up"
+    limited: set[str] = field(default_factory=set)  # streams answered 429 (rate-limited)
     port: int = 0
     taken: list[tuple[str, dict[str, Any], dt.datetime]] = field(default_factory=list)
     refused_busy: int = 0
@@ -75,6 +77,8 @@ class Receiver:
 
     async def _hook(self, request: web.Request) -> web.Response:
         body = await request.read()
+        if json.loads(body)["data"]["stream"]["id"] in self.limited:
+            return web.Response(status=429, headers={"Retry-After": "3600"})
         if self.mode == "busy":
             self.refused_busy += 1
             return web.Response(status=503, headers={"Retry-After": str(self.retry_after)})
