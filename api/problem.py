@@ -30,6 +30,7 @@ from ledger.errors import (
     PreconditionFailedError,
     PushbackError,
     RateLimitedError,
+    StorageFullError,
     TooLargeError,
     UnauthenticatedError,
     VerificationError,
@@ -77,6 +78,7 @@ STATUS_TABLE: tuple[tuple[type[LedgerError], int, str], ...] = (
     (InvalidTransitionError, 409, "Not allowed in the current state"),
     (VerificationError, 422, "Verification failed"),
     (RateLimitedError, 429, "Too many requests"),
+    (StorageFullError, 507, "Insufficient storage"),  # RFC 4918 section 11.5
     (PushbackError, 503, "Try again later"),
     (ConfigurationError, 500, "Server misconfigured"),
 )

@@ -154,8 +154,10 @@ def build_workers(runtime: Runtime, *, sequencer: bool = True) -> list[Worker]:
     workers: list[Worker] = []
     if sequencer:
         workers.append(SequencerWorker(runtime.sequencer))
+    # The runtime's clock (bootstrap's ``clock``) times the outbox's rows and the dispatcher's
+    # attempts and back-off, so a test can move a receiver's outage through simulated hours.
     outbox, dispatcher = build_webhooks(runtime.store, runtime.projections,
-                                        runtime.settings.webhooks)
+                                        runtime.settings.webhooks, clock=runtime.clock)
     runtime.sequencer.on_grown.append(outbox.worker.poke)
     workers += [runtime.board.worker, outbox.worker, dispatcher]
     led = [runtime.board.worker, outbox.worker, dispatcher.worker]

@@ -18,7 +18,8 @@ Every error a caller can meet is a ``LedgerError``; the subclass says what the c
     │                            declared in ledger/aggregates/confirmation.py)
     ├── VerificationError        stored or received data failed a check    (exit 1 / HTTP 422)
     ├── PushbackError            overloaded, try again later               (HTTP 503 + Retry-After)
-    │   └── RateLimitedError     too many failed logins from this address  (HTTP 429 + Retry-After)
+    │   ├── RateLimitedError     too many failed logins from this address  (HTTP 429 + Retry-After)
+    │   └── StorageFullError     no space left to store a file or an event (HTTP 507 + Retry-After)
     └── ConfigurationError       the deployment is set up wrongly          (exit 2)
 
 Driver exceptions (asyncpg, sqlite3) are mapped to this tree in exactly one function per adapter.
@@ -116,6 +117,16 @@ class ConfigurationError(LedgerError):
 
 class RateLimitedError(PushbackError):
     """Too many failed authentications from one client address; retry after ``retry_after``."""
+
+
+class StorageFullError(PushbackError):
+    """The disk (or the database) holding files or events has no space left: nothing was
+    stored (a half-written file is removed, a transaction rolled back); the same request
+    succeeds once an operator has freed space. Retry after ``retry_after`` seconds."""
+
+    def __init__(self, message: str = "no space left to store this; nothing was stored, "
+                 "retry once an operator has freed space", *, retry_after: int = 60) -> None:
+        super().__init__(message, retry_after=retry_after)
 
 
 class ProjectionStoppedError(LedgerError):

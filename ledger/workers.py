@@ -4,7 +4,9 @@
 A worker is started once and stopped once; ``stop`` lets the current batch finish. ``health``
 is cheap and synchronous: ``/readyz`` and ``ledger projections status`` read it. A worker that
 stopped on an error stays stopped and says so (the error names what it stopped at); it never
-skips past it. ``WorkerGroup`` starts workers in order and stops them in reverse.
+skips past it. A PushbackError (the database busy or away, a full disk) is not such an error:
+nothing was done, so the worker waits, backing off, and tries the same step again, unhealthy
+until it succeeds. ``WorkerGroup`` starts workers in order and stops them in reverse.
 """
 
 from __future__ import annotations
@@ -17,9 +19,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from ledger.errors import PushbackError
 from ledger.log_format import fields
 
 log = logging.getLogger("ledger.workers")
+RETRY_FIRST_SECONDS = 0.5  # after a PushbackError; doubled per failure in a row, capped
+RETRY_MAX_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -82,6 +87,8 @@ class LoopWorker:
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.error: BaseException | None = None
+        self.waiting: PushbackError | None = None  # the step is retried after this error
+        self._failures = 0
         self.detail = "not started"
         self.gate: Callable[[], bool] | None = None
         self.log_idle = False  # log a step that found nothing too (the scheduler's runs)
@@ -110,11 +117,15 @@ class LoopWorker:
             started = time.perf_counter()
             try:
                 done = await self._step()
+            except PushbackError as e:  # nothing was done: wait, then try the same again
+                await self._back_off(e)
+                continue
             except Exception as e:  # kept and shown; the loop ends here
                 self.error = e
                 log.critical("worker %s stopped: %s", self._name, e,
                              extra=fields(worker=self._name, action="stopped"))
                 return
+            self.waiting, self._failures = None, 0
             if done or self.log_idle:  # a projection batch, a dispatcher step, a scheduler run
                 log.info("worker %s: %d done", self._name, done, extra=fields(
                     worker=self._name, action="step", done=done,
@@ -125,6 +136,16 @@ class LoopWorker:
                     await asyncio.wait_for(self._stopping.wait(), self._pace)
             if caught_up:
                 await self._idle()
+
+    async def _back_off(self, error: PushbackError) -> None:
+        """Wait before retrying a step refused with ``error`` (pokes do not shorten it)."""
+        self.waiting = error
+        self._failures += 1
+        wait = min(RETRY_MAX_SECONDS, RETRY_FIRST_SECONDS * 2 ** min(self._failures - 1, 10))
+        log.warning("worker %s: %s; retrying in %.1fs", self._name, error, wait,
+                    extra=fields(worker=self._name, action="retry"))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), wait)
 
     async def _idle(self) -> None:
         """Wait for a poke, a stop or the idle interval, whichever comes first."""
@@ -145,6 +166,8 @@ class LoopWorker:
     def health(self) -> WorkerHealth:
         if self.error is not None:
             return WorkerHealth(self._name, False, f"stopped: {self.error}")
+        if self.waiting is not None:
+            return WorkerHealth(self._name, False, f"retrying: {self.waiting}")
         if self.gate is None or self._task is None or self._task.done():
             return WorkerHealth(self._name, True, self.detail)
         if not self.gate():

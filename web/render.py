@@ -194,6 +194,6 @@ PROBLEM_TITLES = (
     N_("Not found"), N_("Authentication required"), N_("Precondition failed"), N_("Conflict"),
     N_("Idempotency key reused"), N_("Too large"), N_("Invalid input"), N_("Forbidden"),
     N_("Not allowed in the current state"), N_("Verification failed"),
-    N_("Too many requests"), N_("Try again later"), N_("Server misconfigured"),
-    N_("Internal error"),
+    N_("Too many requests"), N_("Insufficient storage"), N_("Try again later"),
+    N_("Server misconfigured"), N_("Internal error"),
 )

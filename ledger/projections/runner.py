@@ -4,9 +4,10 @@ Each batch reads the next logged events from the projection's position, applies 
 advances the position in one transaction (exactly once across crashes and restarts). An
 event a projector cannot apply stops that projection: the error, naming the log index and
 the event, is recorded in ``projection_state`` and shown by ``/readyz`` and ``ledger
-projections status``; nothing is skipped. A rebuild projects the whole log into tables of
-the next generation while the current ones keep serving, then swaps them in one
-transaction.
+projections status``; nothing is skipped. Storage that is busy, away or full is not the
+event's fault: the batch is rolled back and tried again (ledger.workers). A rebuild
+projects the whole log into tables of the next generation while the current ones keep
+serving, then swaps them in one transaction.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from ledger.entry import Entry, decode_entry
-from ledger.errors import ProjectionStoppedError
+from ledger.errors import ProjectionStoppedError, PushbackError
 from ledger.store.projection_port import LoggedEvent, ProjectionStore, ProjectionTx
 from ledger.workers import LoopWorker
 
@@ -90,6 +91,8 @@ async def apply_batch(projector: Projector, tx: ProjectionTx, generation: int,
     for logged in batch:
         try:
             await projector.apply(tx, generation, logged, decoded(logged))
+        except PushbackError:  # the storage's trouble (busy, full), not the event's: retried
+            raise
         except Exception as e:
             raise ProjectionStoppedError(
                 f"projection {projector.name} stopped at {_describe(logged)}: "

@@ -1,7 +1,8 @@
 """Filesystem blob store (the default with SQLite): ``<root>/<aa>/<bb>/<sha256>``.
 
 Uploads stream to a temporary file while being hashed, then move into place atomically; a
-blob is never overwritten (same content, same name), and a failed upload leaves nothing.
+blob is never overwritten (same content, same name), and a failed upload leaves nothing: the
+temporary file is removed whatever stopped it (a full disk is StorageFullError).
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import BinaryIO
 
-from ledger.errors import TooLargeError
-from ledger.store.blob_port import CHUNK_BYTES, MAX_BLOB_BYTES, BlobMissingError
+from ledger.errors import StorageFullError, TooLargeError
+from ledger.store.blob_port import CHUNK_BYTES, MAX_BLOB_BYTES, NO_SPACE, BlobMissingError
 
 
 def _move_into_place(temp: Path, target: Path) -> None:
@@ -54,12 +55,14 @@ class FilesystemBlobStore:
 
     async def put(self, chunks: AsyncIterator[bytes],
                   max_bytes: int = MAX_BLOB_BYTES) -> tuple[str, int]:
-        """Store a stream; return (sha256 hex, size). TooLargeError past ``max_bytes``."""
-        (self.root / "tmp").mkdir(parents=True, exist_ok=True)
-        fd, temp_text = tempfile.mkstemp(dir=self.root / "tmp")
-        temp_name = Path(temp_text)
-        digest, size = hashlib.sha256(), 0
+        """Store a stream; return (sha256 hex, size). TooLargeError past ``max_bytes``,
+        StorageFullError when the disk is full."""
+        temp_name: Path | None = None
         try:
+            await asyncio.to_thread((self.root / "tmp").mkdir, parents=True, exist_ok=True)
+            fd, temp_text = await asyncio.to_thread(tempfile.mkstemp, dir=self.root / "tmp")
+            temp_name = Path(temp_text)
+            digest, size = hashlib.sha256(), 0
             with os.fdopen(fd, "wb") as temp:
                 async for chunk in chunks:
                     size += len(chunk)
@@ -72,8 +75,13 @@ class FilesystemBlobStore:
             sha256 = digest.hexdigest()
             await asyncio.to_thread(_move_into_place, temp_name, self.path_for(sha256))
             return sha256, size
+        except OSError as e:
+            if e.errno in NO_SPACE:  # the one OS error this adapter maps: a full disk
+                raise StorageFullError() from e
+            raise  # any other failure is the server's: a 500 with a logged id
         finally:
-            await asyncio.to_thread(temp_name.unlink, missing_ok=True)
+            if temp_name is not None:
+                await asyncio.to_thread(temp_name.unlink, missing_ok=True)
 
     async def size_of(self, sha256: str) -> int | None:
         """The stored file's size, or None."""

@@ -9,12 +9,14 @@ which ``stored_digest`` (used by ``ledger verify``) finds.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 from collections.abc import AsyncIterator
 from typing import Protocol
 
 MAX_BLOB_BYTES = 50 * 1024 * 1024
 CHUNK_BYTES = 256 * 1024  # the unit the adapters read, write and stream in
+NO_SPACE = (errno.ENOSPC, errno.EDQUOT)  # a full disk, a used-up quota
 
 
 class BlobStore(Protocol):
@@ -24,8 +26,9 @@ class BlobStore(Protocol):
                   max_bytes: int = MAX_BLOB_BYTES) -> tuple[str, int]:
         """Store a stream, hashing it on the way; return (sha256 hex, size).
 
-        TooLargeError past ``max_bytes``, and then nothing is stored. Storing bytes already
-        held is harmless: same content, same name.
+        TooLargeError past ``max_bytes``, StorageFullError when the disk (or the database)
+        has no space left; either way nothing is stored, not even part of a file. Storing
+        bytes already held is harmless: same content, same name.
         """
 
     async def size_of(self, sha256: str) -> int | None:

@@ -13,7 +13,7 @@ from uuid import UUID
 
 import asyncpg
 
-from ledger.errors import LedgerError
+from ledger.errors import LedgerError, StorageFullError
 from ledger.store import integrity
 from ledger.store.port import (
     AuditRow,
@@ -56,6 +56,8 @@ def map_postgres_error(e: Exception) -> LedgerError:
         return integrity.missing()
     if isinstance(e, asyncpg.InsufficientPrivilegeError):
         return integrity.append_only()
+    if isinstance(e, asyncpg.DiskFullError):  # SQLSTATE 53100: nothing of it was written
+        return StorageFullError()
     if isinstance(e, (asyncpg.TooManyConnectionsError, asyncpg.CannotConnectNowError,
                       asyncpg.SerializationError, asyncpg.DeadlockDetectedError,
                       asyncpg.AdminShutdownError, asyncpg.InterfaceError, OSError,

@@ -3,7 +3,9 @@
 A blob is a ``blobs`` row (name, size, chunk count) and its ``blob_chunks`` rows of up to
 ``CHUNK_BYTES`` each. An upload is spooled to a temporary file while it is hashed (its name is
 only known at the end), then written in one transaction, so a blob is either whole or absent;
-reads fetch a few chunks per round trip, so a download never holds the whole file in memory
+a full disk on either side (the spool's temporary folder, or the database's: SQLSTATE
+53100) is StorageFullError, and the spool, an unnamed temporary file, vanishes with it. Reads
+fetch a few chunks per round trip, so a download never holds the whole file in memory
 nor a pooled connection for its whole duration. Both tables are append-only by trigger, like
 the events: a stored blob is never rewritten (same content, same name).
 """
@@ -18,8 +20,8 @@ from typing import IO
 
 import asyncpg
 
-from ledger.errors import TooLargeError
-from ledger.store.blob_port import CHUNK_BYTES, MAX_BLOB_BYTES, BlobMissingError
+from ledger.errors import StorageFullError, TooLargeError
+from ledger.store.blob_port import CHUNK_BYTES, MAX_BLOB_BYTES, NO_SPACE, BlobMissingError
 from ledger.store.postgres import PostgresEventStore, map_postgres_error
 
 SPOOL_IN_MEMORY = 1024 * 1024  # uploads up to this size never touch the disk
@@ -47,14 +49,19 @@ class PostgresBlobStore:
         """Store a stream; return (sha256 hex, size). TooLargeError past ``max_bytes``."""
         with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spool:
             digest, size = hashlib.sha256(), 0
-            async for chunk in chunks:
-                size += len(chunk)
-                if size > max_bytes:
-                    raise TooLargeError(f"attachment exceeds {max_bytes} bytes")
-                digest.update(chunk)
-                await asyncio.to_thread(spool.write, chunk)
+            try:
+                async for chunk in chunks:
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise TooLargeError(f"attachment exceeds {max_bytes} bytes")
+                    digest.update(chunk)
+                    await asyncio.to_thread(spool.write, chunk)
+                await asyncio.to_thread(spool.seek, 0)
+            except OSError as e:  # the spool's disk (the temporary folder) is full
+                if e.errno in NO_SPACE:
+                    raise StorageFullError() from e
+                raise
             sha256 = digest.hexdigest()
-            await asyncio.to_thread(spool.seek, 0)
             try:
                 await self._write(sha256, size, spool)
             except _DB_ERRORS as e:

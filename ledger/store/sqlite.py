@@ -22,7 +22,7 @@ from uuid import UUID
 import aiosqlite
 
 from ledger.entry import format_time
-from ledger.errors import LedgerError
+from ledger.errors import LedgerError, StorageFullError
 from ledger.store import integrity
 from ledger.store.port import (
     AuditRow,
@@ -67,6 +67,8 @@ def map_sqlite_error(e: sqlite3.Error) -> LedgerError:
         return integrity.missing()
     if isinstance(e, sqlite3.OperationalError) and ("locked" in text or "busy" in text):
         return integrity.busy()
+    if getattr(e, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:  # the transaction is undone
+        return StorageFullError()
     if "append-only" in text:
         return integrity.append_only()
     # Unexpected: a 5xx whose text reaches only the server log, under its error id.

@@ -6,6 +6,9 @@ it for the length of an attempt, sends the claimed messages side by side, then r
 attempt in the delivery log and either marks it delivered or schedules the next attempt with
 exponential backoff and jitter (a receiver's Retry-After is honoured); after
 ``max_attempts`` consecutive failures it is a dead letter, which frees the departure's queue.
+A receiver that takes a delivery that had failed is back: its other deliveries waiting out a
+back-off after no answer or a 5xx are due at once (one receiver, one outage: the first success
+ends it for all; a 429's rate limit is not an outage and keeps its wait).
 A crash between sending and recording leaves the lease to expire: the message is sent again
 (at least once; receivers deduplicate on ``webhook-id``).
 """
@@ -153,6 +156,8 @@ class Dispatcher:
                                   outcome.status_code, outcome.duration_ms, kind, outcome.error)
         if outcome.delivered:
             await repo.mark_delivered(tx, claimed["id"], at, outcome.status_code)
+            if int(claimed["failures"]):  # back after failing: the others need not wait
+                await repo.hasten(tx, claimed["subscription_id"], at)
             return
         wait = backoff(failures, self.settings, self._draw(), outcome.retry_after)
         await repo.mark_failed(tx, claimed["id"], "dead" if dead else "pending",

@@ -97,6 +97,17 @@ async def mark_delivered(tx: SqlTx, delivery_id: str, at: str, status_code: int 
                      "last_error = NULL WHERE id = $3", at, status_code, delivery_id)
 
 
+async def hasten(tx: SqlTx, subscription_id: str, now: str) -> None:
+    """A receiver that took a delivery is back: its deliveries backing off after it was
+    unreachable or failing (no answer, or a 5xx; the heads of their departures' queues) are
+    due at ``now`` instead of at their back-off's end. Those it refused with a 4xx (a 429's
+    rate limit, a body it rejects) keep their wait; failures still count toward a dead
+    letter either way."""
+    await tx.execute("UPDATE webhook_outbox SET next_attempt_at = $1 WHERE subscription_id = $2 "
+                     "AND status = 'pending' AND failures > 0 AND next_attempt_at > $1 "
+                     "AND (last_status IS NULL OR last_status >= 500)", now, subscription_id)
+
+
 async def mark_failed(tx: SqlTx, delivery_id: str, status: str, next_attempt_at: str,
                       status_code: int | None, error: str) -> None:
     """A failed attempt: retried at ``next_attempt_at``, or a dead letter (``status``)."""

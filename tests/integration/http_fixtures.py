@@ -24,8 +24,9 @@ from aiohttp.test_utils import TestServer
 
 from ledger.bootstrap import bootstrap
 from ledger.principals import Principal, new_token
-from ledger.runtime import Runtime
+from ledger.runtime import Clock, Runtime
 from ledger.service.context import Actor
+from ledger.service.unit_of_work import utc_now
 from ledger.settings import Settings
 from tests.conftest import PG_ADMIN_DSN, TEST_ORIGIN, drain
 from web.site import build_site
@@ -168,16 +169,18 @@ async def add_token(runtime: Runtime, principal_id: str) -> str:
 
 
 @contextlib.asynccontextmanager
-async def serve(database_url: str, folder: Path, **settings: Any) -> AsyncIterator[Api]:
+async def serve(database_url: str, folder: Path, clock: Clock | None = None,
+                **settings: Any) -> AsyncIterator[Api]:
     """Open a runtime on ``database_url`` (keys and blobs under ``folder``; other ``settings``
     fields as given), install the built-in templates and the cast, and serve it on 127.0.0.1
     without a background sequencer (tests sequence explicitly). Checklists are applied by
     hand, as HR does where LEDGER_AUTO_APPLY_CHECKLISTS is off, unless a test asks otherwise
-    (test_http_auto_apply.py plays the default)."""
+    (test_http_auto_apply.py plays the default). ``clock``: the runtime's time, as
+    bootstrap takes it."""
     settings.setdefault("auto_apply_checklists", False)
     runtime = await bootstrap(Settings(database_url=database_url, data_dir=folder,
                                           log_origin=TEST_ORIGIN, key_dir=folder / "keys",
-                                          **settings))
+                                          **settings), clock=clock or utc_now)
     try:
         await runtime.ledger.install_builtin_templates()
         tokens = await add_cast(runtime)

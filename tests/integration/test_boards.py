@@ -12,7 +12,8 @@ from ledger.projections import board_queries as bq
 from tests.conftest import drain
 from tests.integration.http_fixtures import HR as HR_ACTOR
 from tests.integration.http_fixtures import Api
-from tests.integration.test_http_api import add_item, approved
+from tests.integration.test_http_api import approved
+from tests.support.case_steps import add_item
 from tests.support.counting import CountingProjector
 from tests.support.sse import next_event
 
@@ -204,6 +205,25 @@ async def test_a_poison_event_stops_its_projection_naming_it_until_rebuilt(api: 
     assert int(counted[0]["n"]) == size
     state = {s.name: s for s in await api.runtime.projections.states()}["counting"]
     assert (state.error, state.generation, state.position) == (None, 2, size)
+
+
+async def test_a_full_disk_pauses_a_projection_without_stopping_it(api: Api) -> None:
+    from ledger.errors import StorageFullError
+    from ledger.projections.runner import ProjectionRunner
+
+    await risky_case(api)
+    size = await settled(api)
+    runner = ProjectionRunner(api.runtime.projections, CountingProjector(full=1), batch=3)
+    try:
+        await runner.catch_up()
+        raise AssertionError("the refused write went unnoticed")
+    except StorageFullError:
+        pass  # not a ProjectionStoppedError: the storage's trouble, not the event's
+    state = {s.name: s for s in await api.runtime.projections.states()}.get("counting")
+    assert state is None or (state.error, state.position) == (None, 0)  # nothing kept
+    assert await runner.catch_up() == size  # space returned: every entry, once
+    counted = await api.runtime.projections.fetch("SELECT sum(n) AS n FROM counting_g1")
+    assert int(counted[0]["n"]) == size
 
 
 # --- inboxes and department queues --------------------------------------------------------------

@@ -1,11 +1,14 @@
 """A read model that counts the events it applies, per type, in its own table: a double
 application shows as a count above the log's. ``slow`` makes each event take a while, so a
-runner can be killed in the middle of a batch."""
+runner can be killed in the middle of a batch; ``full`` refuses that many applications as a
+full disk refuses a write (StorageFullError)."""
 
 from __future__ import annotations
 
 import asyncio
 from typing import Any
+
+from ledger.errors import StorageFullError
 
 
 class CountingProjector:
@@ -13,9 +16,10 @@ class CountingProjector:
 
     name = "counting"
 
-    def __init__(self, poison: str | None = None, slow: float = 0.0) -> None:
+    def __init__(self, poison: str | None = None, slow: float = 0.0, full: int = 0) -> None:
         self.poison = poison
         self.slow = slow
+        self.full = full
 
     def schema(self, dialect: str, generation: int) -> list[str]:
         return [f"CREATE TABLE IF NOT EXISTS counting_g{generation} "
@@ -27,6 +31,9 @@ class CountingProjector:
     async def apply(self, tx: Any, generation: int, logged: Any, entry: Any) -> None:
         if entry.event_type == self.poison:
             raise ValueError("no rule for this event")
+        if self.full > 0:
+            self.full -= 1
+            raise StorageFullError()
         if self.slow:
             await asyncio.sleep(self.slow)
         await tx.execute(f"INSERT INTO counting_g{generation} (event_type, n) VALUES ($1, 1) "

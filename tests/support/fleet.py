@@ -58,6 +58,7 @@ class Fleet:
     dsn: str
     folder: Path
     env: dict[str, str] = field(default_factory=dict)
+    prefix: tuple[str, ...] = ()  # a command that runs each process (tests/support/small_disk.py)
     alive: list[Served] = field(default_factory=list)
     started: int = 0
 
@@ -75,7 +76,7 @@ class Fleet:
         output = self.folder / f"serve-{self.started}.log"
         with output.open("wb") as sink:
             process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "ledger.cli", "serve", "--port", "0",
+                *self.prefix, sys.executable, "-m", "ledger.cli", "serve", "--port", "0",
                 cwd=self.folder, env=self.environment(), stdout=sink,
                 stderr=asyncio.subprocess.STDOUT)
         deadline = time.monotonic() + within

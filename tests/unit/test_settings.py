@@ -99,7 +99,7 @@ def test_settings_built_in_code_read_no_environment(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("LEDGER_SCHEDULER", "off")
     monkeypatch.setenv("LEDGER_WEBHOOK_MAX_ATTEMPTS", "3")
     assert Settings(database_url="sqlite:///x.db").scheduler is True
-    assert WebhookSettings().max_attempts == 10
+    assert WebhookSettings().max_attempts == 20
     assert Settings.from_env().scheduler is False  # the entry point's read
     with pytest.raises(Exception, match="frozen"):
         Settings().scheduler = False  # type: ignore[misc]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from ledger.errors import StorageFullError
 from ledger.workers import LoopWorker, WorkerGroup
 
 
@@ -37,6 +38,29 @@ async def test_a_loop_worker_stops_at_an_error_and_says_so() -> None:
     assert (health.ok, health.detail) == (False, "stopped: event 7 cannot be projected")
     await worker.stop()
     assert not worker.health().ok
+
+
+async def test_a_loop_worker_retries_a_step_refused_for_a_full_disk_until_it_succeeds() -> None:
+    calls: list[int] = []
+
+    async def step() -> int:
+        calls.append(1)
+        if len(calls) <= 2:
+            raise StorageFullError()
+        return 0
+
+    worker = LoopWorker("projection:board", step, idle_seconds=60)
+    await worker.start()
+    await asyncio.sleep(0.05)
+    health = worker.health()
+    assert (len(calls), health.ok) == (1, False)  # waiting out the back-off, not stopped
+    assert health.detail.startswith("retrying: no space left")
+    worker.poke()  # pokes do not shorten the back-off (0.5 s, then 1 s)
+    await asyncio.sleep(1.7)
+    assert len(calls) == 3 and worker.health().ok
+    assert worker.error is None and worker.waiting is None
+    await worker.stop()
+    assert worker.health().ok
 
 
 async def test_a_poke_during_a_step_runs_the_next_step_at_once() -> None:
