@@ -101,12 +101,13 @@ class Workload:
             return case.successor, self.rng.choice(case.received)
         return case.leaver, self.rng.choice(case.items)
 
-    def _reader(self) -> str:
-        case = self.population.pick(self.rng)
-        return self.rng.choice((case.successor, case.leaver, case.manager, case.hr))
-
     async def _inbox(self) -> None:
-        await self._call("GET /v1/inbox", self._reader(), "GET", "/v1/inbox")
+        """Everyone reads their own inbox; labelled by who reads it (an HR owner's lists
+        their cases' items, a leaver's only their own)."""
+        case = self.population.pick(self.rng)
+        who, role = self.rng.choice(((case.successor, "successor"), (case.leaver, "leaver"),
+                                     (case.manager, "manager"), (case.hr, "hr")))
+        await self._call(f"GET /v1/inbox ({role})", who, "GET", "/v1/inbox")
 
     async def _item(self) -> None:
         who, item = self._item_party()
