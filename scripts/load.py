@@ -55,7 +55,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.support.fleet import ORIGIN, Fleet, wait_caught_up
 
-
 AUTOVACUUM_NAPTIME = 60.0  # PostgreSQL's default autovacuum_naptime
 
 
