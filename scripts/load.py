@@ -194,8 +194,8 @@ def parse_args(argv: list[str] | None = None) -> Options:
     parser = bench_parser(__doc__)
     parser.add_argument("--minutes", type=float, default=2.0, help="how long to load (2)")
     parser.add_argument("--clients", type=int, default=16, help="concurrent clients (16)")
-    parser.add_argument("--rate", type=float, default=100.0,
-                        help="requests per second in all, 0 for unpaced (100)")
+    parser.add_argument("--rate", type=float, default=50.0,
+                        help="requests per second in all, 0 for unpaced (50)")
     parser.add_argument("--departures", type=int, default=200,
                         help="cases seeded before the run (200)")
     parser.add_argument("--sample", type=float, default=None,
