@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import asyncpg
+import psycopg
 import pytest
 
 from tests.conftest import PG_ADMIN_DSN
@@ -19,17 +19,15 @@ from tests.support.fleet import ROOT
 SCRIPT = ROOT / "scripts" / "load.py"
 
 
-async def _database_exists(name: str) -> bool:
-    conn = await asyncpg.connect(PG_ADMIN_DSN)
-    try:
-        return bool(await conn.fetchval("SELECT count(*) FROM pg_database WHERE datname = $1",
-                                        name))
-    finally:
-        await conn.close()
+def _database_exists(name: str) -> bool:
+    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+        row = conn.execute("SELECT count(*) FROM pg_database WHERE datname = %s",
+                           (name,)).fetchone()
+    return bool(row and row[0])
 
 
 @pytest.mark.postgres
-async def test_a_short_run_reports_every_route_without_errors_and_verifies(
+def test_a_short_run_reports_every_route_without_errors_and_verifies(
         pg_worker_database: str, tmp_path: Path) -> None:
     run = subprocess.run(
         [sys.executable, str(SCRIPT), "--dsn", PG_ADMIN_DSN, "--minutes", "0.1",
@@ -51,7 +49,7 @@ async def test_a_short_run_reports_every_route_without_errors_and_verifies(
     assert "target read p99 < 50 ms" in run.stdout
     made = re.search(r"database (bench_[0-9a-f]+):", run.stdout)
     assert made is not None, run.stdout[:500]
-    assert not await _database_exists(made.group(1))  # dropped at the end
+    assert not _database_exists(made.group(1))  # dropped at the end
 
 
 def test_refuses_a_dsn_off_loopback(tmp_path: Path) -> None:
