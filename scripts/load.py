@@ -70,6 +70,7 @@ class Options:
     sample: float
     warmup: float
     out: Path
+    aggregate_cache: int | None = None
 
 
 async def _sample(recorder: Recorder, server: psutil.Process, port: int, pg: asyncpg.Connection,
@@ -81,9 +82,11 @@ async def _sample(recorder: Recorder, server: psutil.Process, port: int, pg: asy
     row = await pg.fetchrow("SELECT count(*) AS n, count(*) FILTER (WHERE state = 'active') "
                             "AS active FROM pg_stat_activity WHERE datname = current_database() "
                             "AND pid <> pg_backend_pid()")
+    memory = server.memory_info()  # on Linux, ``shared`` is the resident part of mapped files
     recorder.samples.append(Sample(
-        round(time.monotonic() - started, 2), server.memory_info().rss / 2**20, len(sockets),
-        inbound, int(row["n"]), int(row["active"]), reads, commands, errors, read_p99))
+        round(time.monotonic() - started, 2), memory.rss / 2**20,
+        (memory.rss - getattr(memory, "shared", 0)) / 2**20, len(sockets), inbound,
+        int(row["n"]), int(row["active"]), reads, commands, errors, read_p99))
 
 
 async def _client(workload: Workload, interval: float, offset: float, ends: float) -> None:
@@ -166,6 +169,8 @@ async def run(options: Options) -> dict[str, Any]:
         print(f"database {name}: seeding {options.departures} departures...", flush=True)
         population = await seed(dsn, folder, ORIGIN, options.departures)
         fleet = Fleet(dsn, folder)
+        if options.aggregate_cache is not None:
+            fleet.env["LEDGER_AGGREGATE_CACHE_SIZE"] = str(options.aggregate_cache)
         served = await fleet.start()
         try:
             await wait_caught_up(dsn, 120)  # the board has every seeded case before reads
@@ -203,6 +208,9 @@ def parse_args(argv: list[str] | None = None) -> Options:
     parser.add_argument("--warmup", type=float, default=None,
                         help="seconds before RSS must stay flat (default: 20%% of the run, "
                              "at most 60)")
+    parser.add_argument("--aggregate-cache", type=int, default=None, metavar="N",
+                        help="the server's LEDGER_AGGREGATE_CACHE_SIZE (default: its own, "
+                             "20000): a small one shows whether RSS grows beyond the cache")
     parser.add_argument("--out", type=Path, default=Path("load-report"),
                         help="folder for load.json and load.png (./load-report)")
     args = parser.parse_args(argv)
@@ -213,7 +221,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
     sample = args.sample if args.sample is not None else min(5.0, max(0.5, seconds / 30))
     warmup = args.warmup if args.warmup is not None else min(60.0, seconds / 5)
     return Options(args.dsn, args.minutes, args.clients, args.rate, args.departures, sample,
-                   warmup, args.out)
+                   warmup, args.out, args.aggregate_cache)
 
 
 def main(argv: list[str] | None = None) -> int:

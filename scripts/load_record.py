@@ -34,6 +34,7 @@ class Sample:
 
     t: float
     rss_mib: float
+    anon_mib: float  # of which anonymous memory (the heap), not mapped files
     server_sockets: int  # the server process's TCP sockets (inbound and to PostgreSQL)
     inbound: int  # of which established connections from the clients
     pg_connections: int  # pg_stat_activity rows on the run's database (the sampler's not)
@@ -80,6 +81,16 @@ def _summary(latencies: array[float], requests: int, errors: int,
             "max_ms": max(latencies, default=float("nan")) * 1000}
 
 
+def _slope(points: list[tuple[float, float]]) -> float:
+    """Least-squares slope of ``points`` (NaN for fewer than two)."""
+    if len(points) < 2:
+        return float("nan")
+    mx = sum(x for x, _ in points) / len(points)
+    my = sum(y for _, y in points) / len(points)
+    var = sum((x - mx) ** 2 for x, _ in points)
+    return sum((x - mx) * (y - my) for x, y in points) / var if var else float("nan")
+
+
 def figures(recorder: Recorder, seconds: float, warmup: float) -> dict[str, Any]:
     """Totals, each route's and each kind's figures, the RSS after warm-up, and the
     verdicts against the targets (errors 0, RSS within 10% after warm-up, read p99 < 50 ms).
@@ -103,7 +114,10 @@ def figures(recorder: Recorder, seconds: float, warmup: float) -> dict[str, Any]
     growth = peak / base - 1 if after else float("nan")
     rss = {"warmup_s": warmup, "after_warmup_mib": base, "peak_after_warmup_mib": peak,
            "end_mib": recorder.samples[-1].rss_mib if recorder.samples else float("nan"),
-           "growth": growth, "samples_after_warmup": len(after)}
+           "growth": growth, "samples_after_warmup": len(after),
+           "anon_after_warmup_mib": after[0].anon_mib if after else float("nan"),
+           "anon_end_mib": after[-1].anon_mib if after else float("nan"),
+           "mib_per_minute": _slope([(s.t, s.rss_mib) for s in after]) * 60}
     verdicts = {
         "error rate 0": errors == 0,
         f"RSS within {RSS_GROWTH:.0%} after warm-up": len(after) >= 2 and growth <= RSS_GROWTH,

@@ -40,7 +40,9 @@ def print_summary(result: dict[str, Any], title: str) -> None:
     samples = result["samples"]
     console.print(f"server RSS: {rss['after_warmup_mib']:.0f} MiB after the "
                   f"{rss['warmup_s']:.0f} s warm-up, peak {rss['peak_after_warmup_mib']:.0f} "
-                  f"MiB ({rss['growth']:+.1%}), {rss['end_mib']:.0f} MiB at the end",
+                  f"MiB ({rss['growth']:+.1%}), {rss['end_mib']:.0f} MiB at the end; "
+                  f"trend {rss['mib_per_minute']:+.1f} MiB/min; anonymous (heap) "
+                  f"{rss['anon_after_warmup_mib']:.0f} → {rss['anon_end_mib']:.0f} MiB",
                   highlight=False)
     if samples:
         console.print(
@@ -80,6 +82,7 @@ def plot(result: dict[str, Any], path: Path, title: str) -> None:
     axes[1].axhline(50, color="red", linestyle=":", label="target 50 ms")
     axes[1].set_ylabel("ms")
     axes[2].plot(t, [s["rss_mib"] for s in samples], label="server RSS")
+    axes[2].plot(t, [s["anon_mib"] for s in samples], label="of which anonymous (heap)")
     axes[2].axvline(result["rss"]["warmup_s"], color="grey", linestyle=":", label="warm-up")
     axes[2].set_ylabel("MiB")
     axes[2].set_ylim(bottom=0)
