@@ -85,7 +85,8 @@ async def _sample(recorder: Recorder, server: psutil.Process, port: int, pg: asy
     memory = server.memory_info()  # on Linux, ``shared`` is the resident part of mapped files
     recorder.samples.append(Sample(
         round(time.monotonic() - started, 2), memory.rss / 2**20,
-        (memory.rss - getattr(memory, "shared", 0)) / 2**20, len(sockets), inbound,
+        (memory.rss - getattr(memory, "shared", 0)) / 2**20, server.cpu_percent(None),
+        psutil.cpu_percent(None), len(sockets), inbound,
         int(row["n"]), int(row["active"]), reads, commands, errors, read_p99))
 
 

@@ -35,6 +35,8 @@ class Sample:
     t: float
     rss_mib: float
     anon_mib: float  # of which anonymous memory (the heap), not mapped files
+    cpu_percent: float  # the server's CPU over the interval, in % of one core
+    machine_percent: float  # the whole machine's CPU busy over the interval, in %
     server_sockets: int  # the server process's TCP sockets (inbound and to PostgreSQL)
     inbound: int  # of which established connections from the clients
     pg_connections: int  # pg_stat_activity rows on the run's database (the sampler's not)
@@ -81,6 +83,10 @@ def _summary(latencies: array[float], requests: int, errors: int,
             "max_ms": max(latencies, default=float("nan")) * 1000}
 
 
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else float("nan")
+
+
 def _slope(points: list[tuple[float, float]]) -> float:
     """Least-squares slope of ``points`` (NaN for fewer than two)."""
     if len(points) < 2:
@@ -118,6 +124,8 @@ def figures(recorder: Recorder, seconds: float, warmup: float) -> dict[str, Any]
            "anon_after_warmup_mib": after[0].anon_mib if after else float("nan"),
            "anon_end_mib": after[-1].anon_mib if after else float("nan"),
            "mib_per_minute": _slope([(s.t, s.rss_mib) for s in after]) * 60}
+    cpu = {"server_percent_of_a_core": _mean([s.cpu_percent for s in recorder.samples[1:]]),
+           "machine_percent": _mean([s.machine_percent for s in recorder.samples[1:]])}
     verdicts = {
         "error rate 0": errors == 0,
         f"RSS within {RSS_GROWTH:.0%} after warm-up": len(after) >= 2 and growth <= RSS_GROWTH,
@@ -125,5 +133,5 @@ def figures(recorder: Recorder, seconds: float, warmup: float) -> dict[str, Any]
     }
     return {"seconds": seconds, "requests": requests, "errors": errors,
             "per_second": requests / seconds, "error_rate": errors / requests if requests else 0,
-            "kinds": kinds, "routes": routes, "rss": rss, "verdicts": verdicts,
+            "kinds": kinds, "routes": routes, "rss": rss, "cpu": cpu, "verdicts": verdicts,
             "samples": [asdict(s) for s in recorder.samples]}

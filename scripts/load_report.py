@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,10 @@ def print_summary(result: dict[str, Any], title: str) -> None:
                   f"trend {rss['mib_per_minute']:+.1f} MiB/min; anonymous (heap) "
                   f"{rss['anon_after_warmup_mib']:.0f} → {rss['anon_end_mib']:.0f} MiB",
                   highlight=False)
+    console.print(f"CPU: the server {result['cpu']['server_percent_of_a_core']:.0f}% of one "
+                  f"core, the machine {result['cpu']['machine_percent']:.0f}% busy "
+                  f"({os.cpu_count()} CPUs, PostgreSQL, the clients and anything else "
+                  "running)", highlight=False)
     if samples:
         console.print(
             "open connections: PostgreSQL (pg_stat_activity) "
