@@ -22,6 +22,9 @@ from ledger.store.principal_port import PrincipalStore
 HRS = 3
 MANAGERS = 5
 SUCCESSORS = 10
+# Who works each department's queue (the checklists give items to dept:finance, dept:admin
+# and dept:it).
+DEPARTMENTS = {"it": "it.load", "finance": "finance.load", "admin": "admin.load"}
 
 
 @dataclass(frozen=True)
@@ -79,9 +82,11 @@ async def seed(dsn: str, folder: Path, origin: str, departures: int,
                                                  ("operator",)))
         for hr in population.hrs():
             await principals.add_principal(Principal(hr, f"HR {hr}", ("hr",)))
+        for department, worker in DEPARTMENTS.items():
+            await principals.add_principal(Principal(worker, worker, (department,)))
         await add_people(principals, *population.managers(), *population.successors())
         for principal_id in (population.operator, *population.hrs(), *population.managers(),
-                             *population.successors()):
+                             *population.successors(), *DEPARTMENTS.values()):
             await _token(principals, population, principal_id)
         context = RequestContext(ip="127.0.0.1", user_agent="load", auth="load")
         for n in range(1, departures + 1):

@@ -16,15 +16,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
-from load_population import Population
+from load_population import DEPARTMENTS, Population
 from load_record import Recorder
 
 # Reads: (route, weight); commands likewise. A command whose follow-up queue is empty (no
 # departure waiting to be submitted or approved) comments instead.
 Mix = tuple[tuple[str, int], ...]
-READS: Mix = (("GET /v1/inbox", 30), ("GET /v1/items/{id}", 25), ("GET /v1/boards/hr", 15),
-         ("GET /v1/boards/departures/{id}", 15), ("GET /v1/departures/{id}", 10),
-         ("GET /v1/departures", 5))
+READS: Mix = (("GET /v1/inbox", 25), ("GET /v1/queues/{department}", 5),
+              ("GET /v1/items/{id}", 25), ("GET /v1/boards/hr", 15),
+              ("GET /v1/boards/departures/{id}", 15), ("GET /v1/departures/{id}", 10),
+              ("GET /v1/departures", 5))
 COMMANDS: Mix = (("POST /v1/items/{id}/comments", 40), ("POST /v1/items/{id}/evidence", 25),
             ("POST /v1/departures", 15), ("POST /v1/departures/{id}/submit", 10),
             ("POST /v1/departures/{id}/approvals/0/approve", 10))
@@ -49,7 +50,8 @@ class Workload:
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
         self._reads: dict[str, Callable[[], Awaitable[None]]] = {
-            "GET /v1/inbox": self._inbox, "GET /v1/items/{id}": self._item,
+            "GET /v1/inbox": self._inbox, "GET /v1/queues/{department}": self._queue,
+            "GET /v1/items/{id}": self._item,
             "GET /v1/boards/hr": self._hr_board,
             "GET /v1/boards/departures/{id}": self._case_board,
             "GET /v1/departures/{id}": self._departure, "GET /v1/departures": self._list}
@@ -108,6 +110,11 @@ class Workload:
         who, role = self.rng.choice(((case.successor, "successor"), (case.leaver, "leaver"),
                                      (case.manager, "manager"), (case.hr, "hr")))
         await self._call(f"GET /v1/inbox ({role})", who, "GET", "/v1/inbox")
+
+    async def _queue(self) -> None:
+        department, worker = self.rng.choice(sorted(DEPARTMENTS.items()))
+        await self._call("GET /v1/queues/{department}", worker, "GET",
+                         f"/v1/queues/{department}")
 
     async def _item(self) -> None:
         who, item = self._item_party()
