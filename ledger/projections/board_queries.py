@@ -181,15 +181,10 @@ async def _unreceived(store: ProjectionStore, principals: PrincipalStore | None,
         f"SELECT departure_id, title, receiver FROM {t['items']} WHERE departure_id IN "
         f"({marks}) AND open = 1 AND mandatory = 1 AND receiver NOT LIKE 'dept:%'",
         *[x["id"] for x in summaries])
-    active: dict[str, bool] = {}
-    for receiver in sorted({r["receiver"] for r in rows}):
-        try:
-            active[receiver] = (await principals.get_principal(receiver)).active
-        except NotFoundError:
-            active[receiver] = False
+    inactive = await principals.inactive_among({r["receiver"] for r in rows})
     by_case = {x["id"]: x for x in summaries}
     for row in rows:
-        if not active[row["receiver"]]:
+        if row["receiver"] in inactive:
             case = by_case[row["departure_id"]]
             case["risk_reasons"].append({
                 "rule": "receiver_inactive", "why": f"mandatory item {row['title']!r} has no "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from typing import Any
 
 import asyncpg
@@ -104,6 +105,14 @@ class PostgresPrincipalStore:
 
     async def list_principals(self) -> list[Principal]:
         return [_principal(r) for r in await self._fetch(_PRINCIPAL + " ORDER BY id")]
+
+    async def inactive_among(self, principal_ids: Collection[str]) -> set[str]:
+        wanted = set(principal_ids)
+        if not wanted:
+            return set()
+        rows = await self._fetch("SELECT id FROM principals WHERE id = ANY($1::text[]) "
+                                 "AND active", list(wanted))
+        return wanted - {r[0] for r in rows}
 
     async def deactivate_principal(self, principal_id: str, by: Actor) -> int:
         try:

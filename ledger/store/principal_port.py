@@ -11,6 +11,7 @@ the schema refuse UPDATE and DELETE, so the record of who cut off whom cannot be
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from typing import Protocol
 
 from ledger.principals import HistoryEntry, KeyInfo, Principal, TokenInfo
@@ -33,6 +34,10 @@ class PrincipalStore(Protocol):
 
     async def list_principals(self) -> list[Principal]:
         """Every principal, by id."""
+
+    async def inactive_among(self, principal_ids: Collection[str]) -> set[str]:
+        """Those of ``principal_ids`` that are unknown or deactivated, in one look-up (a
+        board page or an HR owner's inbox asks about many receivers at once)."""
 
     async def deactivate_principal(self, principal_id: str, by: Actor) -> int:
         """Mark the principal inactive and revoke every token (and unused sign-in link) it

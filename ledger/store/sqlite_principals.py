@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from typing import Any
 
 import aiosqlite
@@ -24,6 +25,7 @@ from ledger.store.principal_port import STORE_ACTOR
 from ledger.store.sqlite import SQLiteEventStore
 
 _PRINCIPAL = "SELECT id, name, roles, active FROM principals"
+_CHUNK = 500  # ids per IN list, under SQLite's older limit of 999 parameters
 _SELECT_TOKENS = "SELECT token_id, principal_id, label, created_at, expires_at, revoked FROM tokens"
 _SELECT_LINKS = ("SELECT link_id, principal_id, issued_by, issued_role, issued_at, expires_at, "
                  "departure_id, used_at, used_ip, used_user_agent, revoked FROM sign_in_links")
@@ -76,6 +78,17 @@ class SQLitePrincipalStore:
     async def list_principals(self) -> list[Principal]:
         rows = await self.events.fetch(_PRINCIPAL + " ORDER BY id")
         return [_principal(r) for r in rows]
+
+    async def inactive_among(self, principal_ids: Collection[str]) -> set[str]:
+        wanted = sorted(set(principal_ids))
+        active: set[str] = set()
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start:start + _CHUNK]
+            marks = ", ".join("?" * len(chunk))
+            rows = await self.events.fetch(
+                f"SELECT id FROM principals WHERE id IN ({marks}) AND active", tuple(chunk))  # noqa: S608 - placeholders only
+            active.update(r[0] for r in rows)
+        return set(wanted) - active
 
     async def deactivate_principal(self, principal_id: str, by: Actor) -> int:
         async with self.events.transaction() as db:

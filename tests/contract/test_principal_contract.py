@@ -117,6 +117,18 @@ async def test_a_deactivated_principal_can_no_longer_authenticate(
         await principals.deactivate_principal("nobody", OPERATOR)
 
 
+async def test_inactive_among_names_the_unknown_and_the_deactivated_in_one_look_up(
+        principals: PrincipalStore) -> None:
+    await principals.deactivate_principal("zhao.min", OPERATOR)
+    assert await principals.inactive_among(["hr.sun", "zhao.min", "nobody", "hr.sun"]) == {
+        "zhao.min", "nobody"}
+    assert await principals.inactive_among(["hr.sun", "op.ma"]) == set()
+    assert await principals.inactive_among([]) == set()
+    # More ids than one SQLite IN list takes.
+    many = [f"ghost.{n}" for n in range(1200)]
+    assert await principals.inactive_among([*many, "hr.sun"]) == set(many)
+
+
 async def test_duplicate_principal_is_a_conflict(store: EventStore) -> None:
     principals = principal_store_for(store)
     await principals.add_principal(Principal("a", "A", ("hr",)))
