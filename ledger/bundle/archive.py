@@ -15,7 +15,7 @@ import zipfile
 from collections.abc import AsyncIterator
 from typing import IO
 
-from ledger.bundle.layout import MIMETYPE
+from ledger.bundle.layout import MIMETYPE, REPORT_PDF
 from ledger.errors import VerificationError
 
 _UNIX = 3  # "made by": Unix, so the attributes below mean what they say
@@ -46,10 +46,11 @@ class BundleArchive:
         return info
 
     def add(self, path: str, data: bytes) -> None:
-        """One member from bytes in memory: ``mimetype`` and the proofs stored (base64 hashes
-        hardly shrink, and a deflate stream per small member costs more than it saves), the
-        rest deflated."""
-        stored = path == MIMETYPE or path.startswith("proofs/")
+        """One member from bytes in memory: ``mimetype``, the proofs (base64 hashes hardly
+        shrink, and a deflate stream per small member costs more than it saves) and
+        ``report.pdf`` (its streams are deflated already: a second pass saved 7% for the time
+        of the rest of the export without it) stored, the rest deflated."""
+        stored = path in (MIMETYPE, REPORT_PDF) or path.startswith("proofs/")
         self._zip.writestr(self._info(path, stored), data, compresslevel=None if stored else 6)
 
     async def add_stream(self, path: str, chunks: AsyncIterator[bytes], sha256: str,
