@@ -17,6 +17,10 @@ from ledger.settings import Settings
 Action = Callable[[argparse.Namespace, Storage], Awaitable[int]]
 
 
+COMMANDS = ("principals", "tokens", "sign-in-link")
+"""The commands ``register`` adds (``ledger.cli`` builds only the group a command needs)."""
+
+
 def register(sub: Subparsers) -> None:
     """Add ``principals add|deactivate|history``, ``tokens issue|list|revoke`` and
     ``sign-in-link``."""

@@ -15,6 +15,9 @@ from ledger.cli.common import Subparsers, err, out, require_existing_ledger, ver
 from ledger.settings import Settings
 from ledger.tlog.checkpoint import parse_checkpoint
 
+COMMANDS = ("backup", "restore")
+"""The commands ``register`` adds (``ledger.cli`` builds only the group a command needs)."""
+
 
 def register(sub: Subparsers) -> None:
     """Add ``backup`` and ``restore``."""

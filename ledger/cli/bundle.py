@@ -24,6 +24,10 @@ from ledger.transparency.audit import RemoteLog, check_base_url
 _MAX_CHECKPOINT_BYTES = 1 << 16
 
 
+COMMANDS = ("verify-bundle",)
+"""The commands ``register`` adds (``ledger.cli`` builds only the group a command needs)."""
+
+
 def register(sub: Subparsers) -> None:
     """Add ``verify-bundle``."""
     parser = sub.add_parser("verify-bundle", help="verify an evidence bundle (exit 1: a check "

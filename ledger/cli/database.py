@@ -11,6 +11,9 @@ from ledger.store.factory import sqlite_path
 from ledger.transparency.keys import ensure_signers
 from ledger.transparency.log_identity import bind_keys_to_log, refuse_new_database_for_bound_keys
 
+COMMANDS = ("migrate", "demo")
+"""The commands ``register`` adds (``ledger.cli`` builds only the group a command needs)."""
+
 
 def register(sub: Subparsers) -> None:
     """Add ``migrate`` and ``demo``."""

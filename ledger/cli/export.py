@@ -23,6 +23,9 @@ from ledger.service.context import RequestContext
 from ledger.settings import Settings
 from ledger.transparency.sequencer_worker import SequencerWorker
 
+COMMANDS = ("export",)
+"""The commands ``register`` adds (``ledger.cli`` builds only the group a command needs)."""
+
 
 def register(sub: Subparsers) -> None:
     """Add ``export``."""

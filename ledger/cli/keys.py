@@ -8,6 +8,9 @@ from ledger.cli.common import Subparsers, err, out, storage
 from ledger.errors import LedgerError
 from ledger.settings import Settings
 
+COMMANDS = ("keygen", "retire-key")
+"""The commands ``register`` adds (``ledger.cli`` builds only the group a command needs)."""
+
 
 def register(sub: Subparsers) -> None:
     """Add ``keygen`` and ``retire-key``."""

@@ -29,6 +29,10 @@ if TYPE_CHECKING:
 MAX_NOTE_BYTES = 1 << 16  # a published checkpoint: a few lines and signatures
 
 
+COMMANDS = ("verify", "events", "audit")
+"""The commands ``register`` adds (``ledger.cli`` builds only the group a command needs)."""
+
+
 def register(sub: Subparsers) -> None:
     """Add ``verify``, ``events`` and ``audit``."""
     verify = sub.add_parser("verify", help="re-hash every entry, check chains, audit the log")

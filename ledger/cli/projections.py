@@ -19,6 +19,9 @@ from ledger.cli.common import Subparsers, err, out, require_existing_ledger, sto
 from ledger.errors import LedgerError
 from ledger.settings import Settings
 
+COMMANDS = ("projections", "webhooks")
+"""The commands ``register`` adds (``ledger.cli`` builds only the group a command needs)."""
+
 
 def register(sub: Subparsers) -> None:
     """Add ``projections`` and ``webhooks``."""

@@ -26,6 +26,10 @@ from web.site import build_site
 log = logging.getLogger("ledger.serve")
 
 
+COMMANDS = ("serve",)
+"""The commands ``register`` adds (``ledger.cli`` builds only the group a command needs)."""
+
+
 def register(sub: Subparsers) -> None:
     """Add ``serve``."""
     serve_parser = sub.add_parser("serve", help="run the HTTP service (and the sequencer)")

@@ -41,6 +41,10 @@ def witness_policy(args: argparse.Namespace) -> WitnessPolicy | None:
     return WitnessPolicy.parse(args.witness, args.witnesses_required)
 
 
+COMMANDS = ("witness",)
+"""The commands ``register`` adds (``ledger.cli`` builds only the group a command needs)."""
+
+
 def register(sub: Subparsers) -> None:
     """Add ``witness``."""
     p = sub.add_parser("witness", help="run a witness (C2SP tlog-witness) that cosigns the "
