@@ -4,7 +4,9 @@
 A worker is started once and stopped once; ``stop`` lets the current batch finish. ``health``
 is cheap and synchronous: ``/readyz`` and ``ledger projections status`` read it. A worker that
 stopped on an error stays stopped and says so (the error names what it stopped at); it never
-skips past it. ``WorkerGroup`` starts workers in order and stops them in reverse.
+skips past it. A database that is away for a while (PushbackError) is not such an error: the
+worker retries until it answers again. ``WorkerGroup`` starts workers in order and stops them
+in reverse.
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from ledger.errors import PushbackError
 from ledger.log_format import fields
 
 log = logging.getLogger("ledger.workers")
+FIRST_BACK_OFF_SECONDS, MAX_BACK_OFF_SECONDS = 0.25, 5.0  # doubling in between
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,7 @@ class LoopWorker:
         self.detail = "not started"
         self.gate: Callable[[], bool] | None = None
         self.log_idle = False  # log a step that found nothing too (the scheduler's runs)
+        self._failures = 0  # transient failures in a row (PushbackError)
 
     @property
     def name(self) -> str:
@@ -110,6 +115,9 @@ class LoopWorker:
             started = time.perf_counter()
             try:
                 done = await self._step()
+            except PushbackError as e:  # the database is away for now: wait, then go on
+                await self._back_off(e)
+                continue
             except Exception as e:  # kept and shown; the loop ends here
                 self.error = e
                 log.critical("worker %s stopped: %s", self._name, e,
@@ -119,12 +127,25 @@ class LoopWorker:
                 log.info("worker %s: %d done", self._name, done, extra=fields(
                     worker=self._name, action="step", done=done,
                     duration_ms=round((time.perf_counter() - started) * 1000, 1)))
+            self._failures = 0
             caught_up = done == 0 or (self._full is not None and done < self._full)
             if done and caught_up and self._pace:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stopping.wait(), self._pace)
             if caught_up:
                 await self._idle()
+
+    async def _back_off(self, error: PushbackError) -> None:
+        """Wait out a transient failure (the database restarting, unreachable, overloaded):
+        the worker stays healthy and retries, waiting twice as long each time up to
+        ``MAX_BACK_OFF_SECONDS``: nothing was done that it would skip."""
+        self._failures += 1
+        wait = min(MAX_BACK_OFF_SECONDS, FIRST_BACK_OFF_SECONDS * 2 ** (self._failures - 1))
+        self.detail = f"retrying in {wait:g}s: {error}"
+        log.warning("worker %s: %s; retrying in %gs", self._name, error, wait,
+                    extra=fields(worker=self._name, action="retry"))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), wait)
 
     async def _idle(self) -> None:
         """Wait for a poke, a stop or the idle interval, whichever comes first."""

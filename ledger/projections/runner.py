@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from ledger.entry import Entry, decode_entry
-from ledger.errors import ProjectionStoppedError
+from ledger.errors import ProjectionStoppedError, PushbackError
 from ledger.store.projection_port import LoggedEvent, ProjectionStore, ProjectionTx
 from ledger.workers import LoopWorker
 
@@ -90,6 +90,8 @@ async def apply_batch(projector: Projector, tx: ProjectionTx, generation: int,
     for logged in batch:
         try:
             await projector.apply(tx, generation, logged, decoded(logged))
+        except PushbackError:  # the database went away mid-batch: retried, not the event's
+            raise
         except Exception as e:
             raise ProjectionStoppedError(
                 f"projection {projector.name} stopped at {_describe(logged)}: "

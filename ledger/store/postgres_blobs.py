@@ -16,11 +16,9 @@ import tempfile
 from collections.abc import AsyncIterator
 from typing import IO
 
-import asyncpg
-
 from ledger.errors import TooLargeError
 from ledger.store.blob_port import CHUNK_BYTES, MAX_BLOB_BYTES, BlobMissingError
-from ledger.store.postgres import PostgresEventStore, map_postgres_error
+from ledger.store.postgres import PG_ERRORS, PostgresEventStore, map_postgres_error
 
 SPOOL_IN_MEMORY = 1024 * 1024  # uploads up to this size never touch the disk
 CHUNKS_PER_READ = 4
@@ -33,7 +31,6 @@ _INSERT_CHUNK = "INSERT INTO blob_chunks (sha256, n, data) VALUES ($1, $2, $3)"
 _SELECT_CHUNKS = """
 SELECT n, data FROM blob_chunks WHERE sha256 = $1 AND n > $2 ORDER BY n LIMIT $3
 """
-_DB_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
 class PostgresBlobStore:
@@ -57,7 +54,7 @@ class PostgresBlobStore:
             await asyncio.to_thread(spool.seek, 0)
             try:
                 await self._write(sha256, size, spool)
-            except _DB_ERRORS as e:
+            except PG_ERRORS as e:
                 raise map_postgres_error(e) from e
         return sha256, size
 
@@ -76,7 +73,7 @@ class PostgresBlobStore:
         """The recorded size of the stored blob, or None."""
         try:
             size = await self.pool.fetchval("SELECT size FROM blobs WHERE sha256 = $1", sha256)
-        except _DB_ERRORS as e:
+        except PG_ERRORS as e:
             raise map_postgres_error(e) from e
         return None if size is None else int(size)
 
@@ -89,7 +86,7 @@ class PostgresBlobStore:
         while True:
             try:
                 rows = await self.pool.fetch(_SELECT_CHUNKS, sha256, last, CHUNKS_PER_READ)
-            except _DB_ERRORS as e:
+            except PG_ERRORS as e:
                 raise map_postgres_error(e) from e
             for n, data in rows:
                 last = n

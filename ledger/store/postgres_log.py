@@ -13,7 +13,7 @@ import asyncpg
 
 from ledger.errors import LedgerError, NotFoundError
 from ledger.store.log_port import LogBlock, LogEntryRow, StoredCheckpoint
-from ledger.store.postgres import PostgresEventStore, map_postgres_error
+from ledger.store.postgres import PG_ERRORS, PostgresEventStore, map_postgres_error
 
 SEQUENCER_LOCK = 0x4C4F4753  # "LOGS"
 LOG_CHANNEL = "ledger_log"  # NOTIFY'd with the new size as each batch commits
@@ -130,13 +130,13 @@ class PostgresLogStore:
             # Its own connection, outside the pool: the session lock lives exactly as long as
             # this session, and a dead session hands leadership to the next process.
             conn = await asyncpg.connect(self.events.dsn)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
+        except PG_ERRORS as e:
             raise map_postgres_error(e) from e
         try:
             if await conn.fetchval("SELECT pg_try_advisory_lock($1)", SEQUENCER_LOCK):
                 self._leader = conn
                 return True
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
+        except PG_ERRORS as e:
             raise map_postgres_error(e) from e
         finally:
             if self._leader is not conn:
@@ -150,7 +150,7 @@ class PostgresLogStore:
                 return
             try:
                 await leader.close(timeout=5)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
+            except (*PG_ERRORS, TimeoutError):
                 leader.terminate()
 
     @asynccontextmanager
@@ -160,7 +160,7 @@ class PostgresLogStore:
         try:
             async with self._leader.transaction():
                 yield PostgresBatch(self._leader)
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as e:
+        except PG_ERRORS as e:
             raise map_postgres_error(e) from e
 
     async def read_hashes(self, indexes: Sequence[int]) -> list[bytes]:
@@ -286,5 +286,5 @@ class PostgresLogStore:
             await self.events.pool.executemany(
                 "INSERT INTO log_keys (vkey) VALUES ($1) ON CONFLICT DO NOTHING",
                 [(v,) for v in vkeys])
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
+        except PG_ERRORS as e:
             raise map_postgres_error(e) from e
