@@ -69,6 +69,11 @@ class PostgresBlobStore:
                 data = await asyncio.to_thread(spool.read, CHUNK_BYTES)
                 await conn.execute(_INSERT_CHUNK, sha256, n, data)
 
+    async def sweep_abandoned(self) -> int:
+        """Nothing to sweep: a blob is written in one transaction, and an upload cut short
+        (its process killed) leaves only a temporary file the kernel removes with it."""
+        return 0
+
     async def size_of(self, sha256: str) -> int | None:
         """The recorded size of the stored blob, or None."""
         try:
