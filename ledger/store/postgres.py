@@ -78,6 +78,32 @@ async def _no_reset(connection: asyncpg.Connection) -> None:
 
 
 
+class MappedPool:
+    """A pool's query methods with the driver's errors mapped (``map_postgres_error``), for
+    adapters that read through the pool statement by statement."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def fetch(self, sql: str, *args: object) -> list[Any]:
+        try:
+            return list(await self.pool.fetch(sql, *args))
+        except PG_ERRORS as e:
+            raise map_postgres_error(e) from e
+
+    async def fetchrow(self, sql: str, *args: object) -> Any:
+        try:
+            return await self.pool.fetchrow(sql, *args)
+        except PG_ERRORS as e:
+            raise map_postgres_error(e) from e
+
+    async def fetchval(self, sql: str, *args: object) -> Any:
+        try:
+            return await self.pool.fetchval(sql, *args)
+        except PG_ERRORS as e:
+            raise map_postgres_error(e) from e
+
+
 async def fetch_dicts(pool: asyncpg.Pool, sql: str, *args: object) -> list[dict[str, Any]]:
     """The rows of one query, each a dict by column name (errors mapped)."""
     try:

@@ -53,7 +53,8 @@ class Tally:
     without_retry_after: int = 0  # 503s lacking the header
     last_problem: str = ""
     failures: list[tuple[float, str]] = field(default_factory=list)  # (monotonic time, what)
-    successes: list[float] = field(default_factory=list)  # monotonic times of 2xx
+    successes: list[float] = field(default_factory=list)  # monotonic times of 2xx commands
+    reads: int = 0  # GETs answered 2xx
 
     def failed(self, what: str, detail: str) -> None:
         self.answers[what] += 1
@@ -105,6 +106,7 @@ class Load:
     target: Callable[[], str | None]
     tokens: Tokens
     clients: int = 6
+    readers: int = 0  # tasks reading the board and the log's checkpoint meanwhile
     give_up: float = 60.0
     timeout: float = 10.0
     ops: list[Op] = field(default_factory=list)
@@ -122,7 +124,32 @@ class Load:
     async def run(self, stop: asyncio.Event) -> None:
         """Walk cases until ``stop`` is set (a case under way is finished first)."""
         async with aiohttp.ClientSession() as session:
-            await asyncio.gather(*(self._client(session, stop) for _ in range(self.clients)))
+            await asyncio.gather(*(self._client(session, stop) for _ in range(self.clients)),
+                                 *(self._reader(session, stop) for _ in range(self.readers)))
+
+    async def _reader(self, session: aiohttp.ClientSession, stop: asyncio.Event) -> None:
+        """GET the board and the checkpoint in turn; failures tallied as ``GET <status>``."""
+        headers = {"Authorization": f"Bearer {self.tokens.hr}"}
+        for path in itertools.cycle(("/v1/departures", "/log/checkpoint")):
+            if stop.is_set():
+                return
+            base = self.target()
+            if base is None:
+                await asyncio.sleep(0.05)
+                continue
+            try:
+                async with session.get(base + path, headers=headers, timeout=aiohttp.ClientTimeout(
+                        total=self.timeout)) as reply:
+                    text = await reply.text()
+                    if reply.status >= 300:
+                        if reply.status == 503 and "Retry-After" not in reply.headers:
+                            self.tally.without_retry_after += 1
+                        self.tally.failed(f"GET {reply.status}", f"GET {path}: {text}")
+                    else:
+                        self.tally.reads += 1
+            except (aiohttp.ClientError, TimeoutError) as e:
+                self.tally.failed(f"GET {type(e).__name__}", repr(e))
+            await asyncio.sleep(0.1)
 
     async def _client(self, session: aiohttp.ClientSession, stop: asyncio.Event) -> None:
         while not stop.is_set():

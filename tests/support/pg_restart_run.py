@@ -104,7 +104,7 @@ def _measure(outage: Outage, tally: Tally, ready: list[tuple[float, int]],
 
 
 async def restart_run(cluster: PrivateCluster, folder: Path, *, rounds: int, every: float,
-                      hold: float, clients: int) -> RestartReport:
+                      hold: float, clients: int, readers: int = 1) -> RestartReport:
     """Serve a new database on ``cluster`` from ``folder``; ``rounds`` times each outage of
     ``OUTAGES`` (an immediate stop held down ``hold`` seconds), ``every`` seconds apart, under
     load from ``clients``."""
@@ -117,7 +117,7 @@ async def restart_run(cluster: PrivateCluster, folder: Path, *, rounds: int, eve
     try:
         served = await fleet.start()
         tokens = await add_people(dsn, folder / "data")
-        load = Load(lambda: served.base, tokens, clients=clients)
+        load = Load(lambda: served.base, tokens, clients=clients, readers=readers)
         loading = asyncio.create_task(load.run(stop))
         watcher = asyncio.create_task(_watch_ready(served.base, ready, watching))
         for _ in range(rounds):
@@ -161,7 +161,8 @@ def describe(report: RestartReport) -> list[str]:
     lines += [
         f"commands {report.commands}: acknowledged {report.acknowledged} ({f.replayed} by "
         f"a replay), given up {report.given_up}, recorded though given up {f.unanswered}; "
-        f"503 without Retry-After: {report.tally.without_retry_after}",
+        f"503 without Retry-After: {report.tally.without_retry_after}; reads answered 2xx "
+        f"{report.tally.reads}",
         f"events {f.events}, log {f.log_size}; ledger verify exit {f.verify_exit}; "
         f"board {f.board_rows} rows, {f.board_differ} differ from a rebuild",
         *(f"FAULT {p}" for p in f.problems()),
