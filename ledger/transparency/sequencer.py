@@ -26,6 +26,10 @@ from ledger.tlog.tree import append_leaf_hashes, tree_hash
 from ledger.transparency.prefetch import with_hashes
 
 log = logging.getLogger("ledger.sequencer")
+# The longest pause between attempts while the database is away: each attempt is one
+# connection, and the log should resume within seconds of the database's return (a 30 s cap
+# let it lag 11 s behind a 20 s outage, scripts/fault_pg.py).
+MAX_BACKOFF_SECONDS = 5.0
 
 
 async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
@@ -133,7 +137,7 @@ class Sequencer:
                     self.leading = False
                     await self._resign_quietly()
                     await _sleep_unless(stop, backoff)  # pokes must not shorten a back-off
-                    backoff = min(backoff * 2, 30.0)
+                    backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
                     continue
                 backoff = 1.0
                 if not leading:

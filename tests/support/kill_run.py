@@ -61,12 +61,13 @@ async def kill_run(database_url: str, folder: Path, *, kills: int, every: float,
     fleet = Fleet(database_url, folder)
     began = time.monotonic()
     report = KillReport(0.0)
+    stop = asyncio.Event()
+    loading: asyncio.Task[None] | None = None
     try:
         await fleet.start()
         tokens = await add_people(database_url, folder / "data")
         load = Load(lambda: fleet.alive[0].base if fleet.alive else None, tokens,
                     clients=clients)
-        stop = asyncio.Event()
         loading = asyncio.create_task(load.run(stop))
         for _ in range(kills):
             await asyncio.sleep(chance.uniform(0.3 * every, 1.7 * every))
@@ -81,6 +82,9 @@ async def kill_run(database_url: str, folder: Path, *, kills: int, every: float,
         await wait_settled(fleet.alive[0].base)
         await fleet.stop()
     finally:
+        stop.set()
+        if loading is not None and not loading.done():
+            loading.cancel()
         await fleet.stop()
     report.seconds = time.monotonic() - began
     report.tally = load.tally

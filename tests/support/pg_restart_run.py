@@ -37,6 +37,7 @@ class Outage:
     recovered_after: float | None = None  # from ``back`` to the next 2xx command
     ready_after: float | None = None  # from ``back`` to /readyz 200 again
     readyz_503: int = 0  # /readyz polls answered 503 in the outage
+    logging_after: float | None = None  # from ``back`` to the log growing again (sequencer)
 
     @property
     def down(self) -> float:
@@ -66,17 +67,19 @@ async def _create_database(cluster: PrivateCluster, name: str) -> str:
     return cluster.dsn(name)
 
 
-async def _watch_ready(base: str, seen: list[tuple[float, int]], stop: asyncio.Event) -> None:
-    """Poll ``/readyz`` every 100 ms, keeping (time, status); 0 for no answer."""
+async def _watch_ready(base: str, seen: list[tuple[float, int, int]],
+                       stop: asyncio.Event) -> None:
+    """Poll ``/readyz`` every 100 ms, keeping (time, status, log size); status 0 for no
+    answer, log size -1 when it gave none."""
     async with aiohttp.ClientSession() as session:
         while not stop.is_set():
             try:
                 async with session.get(base + "/readyz",
                                        timeout=aiohttp.ClientTimeout(total=5)) as reply:
-                    await reply.read()
-                    seen.append((time.monotonic(), reply.status))
-            except (aiohttp.ClientError, TimeoutError):
-                seen.append((time.monotonic(), 0))
+                    body = await reply.json(content_type=None)
+                    seen.append((time.monotonic(), reply.status, int(body.get("log_size", -1))))
+            except (aiohttp.ClientError, TimeoutError, ValueError):
+                seen.append((time.monotonic(), 0, -1))
             await asyncio.sleep(0.1)
 
 
@@ -91,16 +94,21 @@ async def _outage(cluster: PrivateCluster, kind: str, hold: float) -> Outage:
     return Outage(kind, began, time.monotonic())
 
 
-def _measure(outage: Outage, tally: Tally, ready: list[tuple[float, int]],
+def _measure(outage: Outage, tally: Tally, ready: list[tuple[float, int, int]],
              until: float) -> None:
     """Fill in what the clients and the readiness probe saw from ``outage.began`` to
     ``until`` (the next outage, or the end)."""
     outage.answers = Counter(what for t, what in tally.failures if outage.began <= t < until)
     after = [t for t in tally.successes if outage.back <= t < until]
     outage.recovered_after = after[0] - outage.back if after else None
-    outage.readyz_503 = sum(1 for t, s in ready if outage.began <= t < until and s == 503)
-    ok = [t for t, s in ready if outage.back <= t < until and s == 200]
+    outage.readyz_503 = sum(1 for t, s, _ in ready if outage.began <= t < until and s == 503)
+    ok = [t for t, s, _ in ready if outage.back <= t < until and s == 200]
     outage.ready_after = ok[0] - outage.back if ok else None
+    # the log's size as the database came back (logged before the outage; the sequencer
+    # had no database meanwhile), then the first poll that found it larger
+    after = [(t, n) for t, _, n in ready if outage.back <= t < until and n >= 0]
+    grown = [t for t, n in after if n > after[0][1]] if after else []
+    outage.logging_after = grown[0] - outage.back if grown else None
 
 
 async def restart_run(cluster: PrivateCluster, folder: Path, *, rounds: int, every: float,
@@ -113,13 +121,15 @@ async def restart_run(cluster: PrivateCluster, folder: Path, *, rounds: int, eve
     report = RestartReport()
     began = time.monotonic()
     stop, watching = asyncio.Event(), asyncio.Event()
-    ready: list[tuple[float, int]] = []
+    ready: list[tuple[float, int, int]] = []
+    tasks: list[asyncio.Task[None]] = []
     try:
         served = await fleet.start()
         tokens = await add_people(dsn, folder / "data")
         load = Load(lambda: served.base, tokens, clients=clients, readers=readers)
         loading = asyncio.create_task(load.run(stop))
         watcher = asyncio.create_task(_watch_ready(served.base, ready, watching))
+        tasks += [loading, watcher]
         for _ in range(rounds):
             for kind in OUTAGES:
                 await asyncio.sleep(every)
@@ -135,6 +145,9 @@ async def restart_run(cluster: PrivateCluster, folder: Path, *, rounds: int, eve
     finally:
         stop.set()
         watching.set()
+        for task in tasks:
+            if not task.done():
+                task.cancel()
         await fleet.stop()
     ends = [o.began for o in report.outages[1:]] + [time.monotonic()]
     for outage, until in zip(report.outages, ends, strict=True):
@@ -155,9 +168,11 @@ def describe(report: RestartReport) -> list[str]:
     for n, o in enumerate(report.outages, 1):
         recovered = "never" if o.recovered_after is None else f"{o.recovered_after:.2f}s"
         ready = "never" if o.ready_after is None else f"{o.ready_after:.2f}s"
+        logging = "never" if o.logging_after is None else f"{o.logging_after:.2f}s"
         lines.append(f"  {n}. {o.kind}: database away {o.down:.2f}s; failed attempts "
-                     f"{dict(o.answers) or 'none'}; next 2xx {recovered} and /readyz 200 "
-                     f"{ready} after it was back; /readyz 503 x{o.readyz_503}")
+                     f"{dict(o.answers) or 'none'}; after it was back: next 2xx {recovered}, "
+                     f"/readyz 200 {ready}, the log growing {logging}; /readyz 503 "
+                     f"x{o.readyz_503}")
     lines += [
         f"commands {report.commands}: acknowledged {report.acknowledged} ({f.replayed} by "
         f"a replay), given up {report.given_up}, recorded though given up {f.unanswered}; "
