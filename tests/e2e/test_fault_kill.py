@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tests.support.kill_run import KillReport, describe, kill_run
 
-KILLS, EVERY, CLIENTS = 2, 1.2, 4
+KILLS, EVERY, CLIENTS = 2, 1.0, 4
 
 
 def _judge(report: KillReport, store: str, seed: int) -> None:

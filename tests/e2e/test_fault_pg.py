@@ -44,7 +44,7 @@ def cluster() -> Iterator[PrivateCluster]:
 
 async def test_a_restarted_database_gets_503_then_the_service_recovers_losing_nothing(
         cluster: PrivateCluster, tmp_path: Path) -> None:
-    report = await restart_run(cluster, tmp_path, rounds=1, every=1.2, hold=1.5, clients=4)
+    report = await restart_run(cluster, tmp_path, rounds=1, every=1.0, hold=1.2, clients=4)
     figures = "\n".join(describe(report))
     print(figures)
     assert report.server_survived, figures

@@ -32,6 +32,7 @@ class Findings:
     acknowledged: int = 0
     replayed: int = 0  # acknowledged by a replay: an attempt had committed unanswered
     unanswered: int = 0  # given up by its client, yet recorded (whole)
+    reminders: int = 0  # recorded by the scheduler
     missing: list[str] = field(default_factory=list)  # acknowledged, not (wholly) recorded
     doubled: list[str] = field(default_factory=list)  # recorded more than once
     half: list[str] = field(default_factory=list)  # a command recorded in part
@@ -40,6 +41,7 @@ class Findings:
     temporary_files: list[str] = field(default_factory=list)  # uploads left half-written
     verify_exit: int | None = None
     verify_output: str = ""
+    board_behind: int = 0  # log entries the stopped server's board had yet to apply
     board_rows: int = 0
     board_differ: int = 0
     board_samples: list[str] = field(default_factory=list)  # a few rows that differ
@@ -127,12 +129,15 @@ async def _check_files(storage: Storage, settings: Settings, found: Findings) ->
             found.bad_files.append(name)
 
 
-async def _board_against_rebuild(settings: Settings) -> tuple[int, int, list[str]]:
-    """Rebuild the board from the log into fresh tables and compare them, row by row, with
-    the tables the server kept: (rows compared, rows that differ, a few of those, each
-    marked ``kept`` or ``rebuilt``)."""
+async def _board_against_rebuild(settings: Settings) -> tuple[int, int, int, list[str]]:
+    """Bring the board the server kept to the log's end (what a stopped server left for
+    its next start: the scheduler may write after the last check that it was caught up),
+    then rebuild it from the log into fresh tables and compare the two, row by row: (entries
+    caught up, rows compared, rows that differ, a few of those, each marked ``kept`` or
+    ``rebuilt``)."""
     storage = await open_storage(settings)
     try:
+        behind = await ProjectionRunner(storage.projections, BoardProjector()).catch_up()
         async def snapshot() -> dict[str, list[dict[str, object]]]:
             state = {s.name: s for s in await storage.projections.states()}["board"]
             return {table: [dict(r) for r in await storage.projections.fetch(
@@ -148,7 +153,19 @@ async def _board_against_rebuild(settings: Settings) -> tuple[int, int, list[str
                for side, rows, other in (("kept", kept[table], rebuilt[table]),
                                          ("rebuilt", rebuilt[table], kept[table]))
                for row in rows if row not in other]
-    return sum(len(rows) for rows in kept.values()), len(samples), samples[:10]
+    return behind, sum(len(rows) for rows in kept.values()), len(samples), samples[:10]
+
+
+async def _check_reminders(storage: Storage, everything: list[dict[str, object]],
+                           found: Findings) -> None:
+    """Each reminder the scheduler recorded is one command under its own key
+    (``scheduler:{rule}:{target}:{period}``): as many reminder events as such keys, however
+    often the scheduler was killed mid-turn and started again."""
+    found.reminders = sum(1 for e in everything if e["type"] == "DepartureReminderSent")
+    keys = await storage.projections.fetch(
+        "SELECT count(*) AS n FROM idempotency WHERE key LIKE '%scheduler:%'")
+    if found.reminders != int(keys[0]["n"]):
+        found.doubled.append(f"{found.reminders} reminders under {keys[0]['n']} scheduler keys")
 
 
 def run_verify(environment: dict[str, str], cwd: Path) -> tuple[int, str]:
@@ -178,9 +195,10 @@ async def examine(ops: list[Op], database_url: str, folder: Path,
         found.doubled += [i for i, n in counts.items() if n > 1]
         await _check_log(storage, [bytes.fromhex(str(e["hash"])) for e in everything], found)
         await _check_files(storage, settings, found)
+        await _check_reminders(storage, everything, found)
     finally:
         await storage.store.close()
     found.verify_exit, found.verify_output = run_verify(environment, folder)
-    found.board_rows, found.board_differ, found.board_samples = await _board_against_rebuild(
-        settings)
+    (found.board_behind, found.board_rows, found.board_differ,
+     found.board_samples) = await _board_against_rebuild(settings)
     return found

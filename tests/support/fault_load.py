@@ -11,6 +11,7 @@ other answer is tallied (a 503 must carry ``Retry-After``)."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import itertools
 import time
 import uuid
@@ -90,11 +91,17 @@ async def add_people(database_url: str, data_dir: Path) -> Tokens:
 
 
 def _departure(n: int) -> dict[str, Any]:
+    """Case ``n``: one in four left last week, so the scheduler records reminders and
+    escalations for its overdue items beside the clients' commands (under its own
+    idempotency keys, across the kills too); the others leave in half a year."""
+    today = dt.date.today()
+    last_day = today - dt.timedelta(days=6) if n % 4 == 0 else today + dt.timedelta(days=180)
     n %= LEAVERS
     return {"leaver": {"id": f"leaver.{n}", "name": f"Leaver {n}", "department": "Sales",
                        "position": "Account manager", "role_family": "sales"},
-            "manager_id": MANAGER, "hr_owner_id": HR, "notice_date": "2026-12-01",
-            "last_working_day": "2027-06-30", "reason": "resigned",
+            "manager_id": MANAGER, "hr_owner_id": HR,
+            "notice_date": (last_day - dt.timedelta(days=30)).isoformat(),
+            "last_working_day": last_day.isoformat(), "reason": "resigned",
             "approval_chain": [{"name": "manager", "approver_id": MANAGER}]}
 
 

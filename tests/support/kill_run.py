@@ -10,6 +10,7 @@ import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
@@ -32,25 +33,38 @@ class KillReport:
     findings: Findings = field(default_factory=Findings)
 
 
-async def wait_settled(base: str, within: float = 60.0) -> dict[str, object]:
+async def wait_settled(base: str, within: float = 60.0) -> dict[str, Any]:
     """Wait until ``/readyz`` says the server is ready, the sequencer has logged every event
     and each projection is at the log's end; its last answer."""
     deadline = time.monotonic() + within
-    body: dict[str, object] = {}
+    body: dict[str, Any] = {}
     async with aiohttp.ClientSession() as session:
         while time.monotonic() < deadline:
             try:
                 async with session.get(base + "/readyz",
                                        timeout=aiohttp.ClientTimeout(total=5)) as reply:
                     body = await reply.json(content_type=None)
-                    lags = [p["lag"] for p in body.get("projections", [])]  # type: ignore[attr-defined]
+                    lags = [int(p["lag"]) for p in body.get("projections", [])]
                     if (reply.status == 200 and body.get("sequencer_lag") == 0
                             and lags and not any(lags)):
                         return body
             except (aiohttp.ClientError, TimeoutError, ValueError):
                 pass
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(0.1)
     raise AssertionError(f"not settled within {within}s: {body}")
+
+
+async def settle(fleet: Fleet) -> None:
+    """Stop the server, then serve the ledger once more with no scheduler (which would go on
+    recording reminders) until everything committed is logged and projected, and stop it:
+    the state a next start would reach, for the checks to compare."""
+    await fleet.stop()
+    fleet.env["LEDGER_SCHEDULER"] = "off"
+    try:
+        await wait_settled((await fleet.start()).base)
+    finally:
+        del fleet.env["LEDGER_SCHEDULER"]
+        await fleet.stop()
 
 
 async def kill_run(database_url: str, folder: Path, *, kills: int, every: float,
@@ -79,8 +93,7 @@ async def kill_run(database_url: str, folder: Path, *, kills: int, every: float,
         await asyncio.sleep(every)  # acknowledged work after the last restart, too
         stop.set()
         await loading
-        await wait_settled(fleet.alive[0].base)
-        await fleet.stop()
+        await settle(fleet)
     finally:
         stop.set()
         if loading is not None and not loading.done():
@@ -105,7 +118,8 @@ def describe(report: KillReport, store: str) -> list[str]:
         f"({f.replayed} by a replay of a commit whose answer the kill lost), "
         f"given up {report.given_up}, recorded though given up {f.unanswered}",
         f"[{store}] failed attempts: {dict(report.tally.answers) or 'none'}",
-        f"[{store}] events {f.events}, log {f.log_size}; ledger verify exit {f.verify_exit}; "
-        f"board {f.board_rows} rows, {f.board_differ} differ from a rebuild",
+        f"[{store}] events {f.events} ({f.reminders} reminders by the scheduler), log "
+        f"{f.log_size}; ledger verify exit {f.verify_exit}; board {f.board_rows} rows "
+        f"({f.board_behind} entries left to apply), {f.board_differ} differ from a rebuild",
         *(f"[{store}] FAULT {p}" for p in f.problems()),
     ]

@@ -20,7 +20,7 @@ import asyncpg
 from tests.support.fault_checks import Findings, examine
 from tests.support.fault_load import Load, Tally, add_people
 from tests.support.fleet import Fleet
-from tests.support.kill_run import wait_settled
+from tests.support.kill_run import settle, wait_settled
 from tests.support.private_cluster import PrivateCluster
 
 OUTAGES = ("fast restart", "immediate stop")
@@ -99,15 +99,15 @@ def _measure(outage: Outage, tally: Tally, ready: list[tuple[float, int, int]],
     """Fill in what the clients and the readiness probe saw from ``outage.began`` to
     ``until`` (the next outage, or the end)."""
     outage.answers = Counter(what for t, what in tally.failures if outage.began <= t < until)
-    after = [t for t in tally.successes if outage.back <= t < until]
-    outage.recovered_after = after[0] - outage.back if after else None
+    succeeded = [t for t in tally.successes if outage.back <= t < until]
+    outage.recovered_after = succeeded[0] - outage.back if succeeded else None
     outage.readyz_503 = sum(1 for t, s, _ in ready if outage.began <= t < until and s == 503)
     ok = [t for t, s, _ in ready if outage.back <= t < until and s == 200]
     outage.ready_after = ok[0] - outage.back if ok else None
     # the log's size as the database came back (logged before the outage; the sequencer
     # had no database meanwhile), then the first poll that found it larger
-    after = [(t, n) for t, _, n in ready if outage.back <= t < until and n >= 0]
-    grown = [t for t, n in after if n > after[0][1]] if after else []
+    sizes = [(t, n) for t, _, n in ready if outage.back <= t < until and n >= 0]
+    grown = [t for t, n in sizes if n > sizes[0][1]] if sizes else []
     outage.logging_after = grown[0] - outage.back if grown else None
 
 
@@ -141,7 +141,7 @@ async def restart_run(cluster: PrivateCluster, folder: Path, *, rounds: int, eve
         watching.set()
         await watcher
         report.server_survived = served.process.returncode is None
-        await fleet.stop()
+        await settle(fleet)
     finally:
         stop.set()
         watching.set()
@@ -178,8 +178,9 @@ def describe(report: RestartReport) -> list[str]:
         f"a replay), given up {report.given_up}, recorded though given up {f.unanswered}; "
         f"503 without Retry-After: {report.tally.without_retry_after}; reads answered 2xx "
         f"{report.tally.reads}",
-        f"events {f.events}, log {f.log_size}; ledger verify exit {f.verify_exit}; "
-        f"board {f.board_rows} rows, {f.board_differ} differ from a rebuild",
+        f"events {f.events} ({f.reminders} reminders by the scheduler), log {f.log_size}; "
+        f"ledger verify exit {f.verify_exit}; board {f.board_rows} rows ({f.board_behind} "
+        f"entries left to apply), {f.board_differ} differ from a rebuild",
         *(f"FAULT {p}" for p in f.problems()),
     ]
     return lines
