@@ -223,7 +223,10 @@ class Load:
                     if reply.status == 503 and "Retry-After" not in reply.headers:
                         self.tally.without_retry_after += 1
                     self.tally.failed(str(reply.status), f"{reply.status} {text}")
-                    if 400 <= reply.status < 500 and reply.status not in (408, 429):
+                    if 400 <= reply.status < 500 and reply.status not in (408, 429) and not (
+                            reply.status == 409 and '"title": "Conflict"' in text):
+                        # a 409 Conflict is a concurrent write that won (the scheduler's
+                        # reminder on the same case): sent again, decided on fresh state
                         op.refused = f"{reply.status} {text[:200]}"
                     return None
                 document: dict[str, Any] = await reply.json(content_type=None)
