@@ -129,6 +129,9 @@ async def _check_files(storage: Storage, settings: Settings, found: Findings) ->
             found.bad_files.append(name)
 
 
+Row = tuple[tuple[str, object], ...]  # a table row, hashable: compared as multisets
+
+
 async def _board_against_rebuild(settings: Settings) -> tuple[int, int, int, list[str]]:
     """Bring the board the server kept to the log's end (what a stopped server left for
     its next start: the scheduler may write after the last check that it was caught up),
@@ -138,21 +141,22 @@ async def _board_against_rebuild(settings: Settings) -> tuple[int, int, int, lis
     storage = await open_storage(settings)
     try:
         behind = await ProjectionRunner(storage.projections, BoardProjector()).catch_up()
-        async def snapshot() -> dict[str, list[dict[str, object]]]:
+
+        async def snapshot() -> dict[str, list[Row]]:
             state = {s.name: s for s in await storage.projections.states()}["board"]
-            return {table: [dict(r) for r in await storage.projections.fetch(
-                f"SELECT * FROM {name} ORDER BY 1, 2")]
-                for table, name in tables(state.generation).items()}
+            return {table: [tuple(sorted(dict(r).items())) for r in
+                            await storage.projections.fetch(f"SELECT * FROM {name}")]
+                    for table, name in tables(state.generation).items()}
 
         kept = await snapshot()
         await ProjectionRunner(storage.projections, BoardProjector()).rebuild()
         rebuilt = await snapshot()
     finally:
         await storage.store.close()
-    samples = [f"{side} {table}: {row}" for table in kept
+    samples = [f"{side} {table}: {dict(row)}" for table in kept
                for side, rows, other in (("kept", kept[table], rebuilt[table]),
                                          ("rebuilt", rebuilt[table], kept[table]))
-               for row in rows if row not in other]
+               for row in (Counter(rows) - Counter(other)).elements()]
     return behind, sum(len(rows) for rows in kept.values()), len(samples), samples[:10]
 
 
