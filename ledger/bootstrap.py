@@ -91,6 +91,7 @@ async def bootstrap(settings: Settings, *, migrate: bool = True, sequencer: bool
                                  principals=principals, blobs=blobs)
     replica: ReplicaRoute | None = None
     try:
+        await storage.blobs.sweep_abandoned()  # what a killed process's uploads left
         replica = await open_replica_route(storage.store, settings.read_database_url)
         signers = ensure_signers(settings.key_dir, settings.log_origin)
         await bind_keys_to_log(storage.log, settings.key_dir, signers, settings.log_origin,

@@ -91,7 +91,7 @@ async def apply_batch(projector: Projector, tx: ProjectionTx, generation: int,
     for logged in batch:
         try:
             await projector.apply(tx, generation, logged, decoded(logged))
-        except PushbackError:  # the storage's trouble (busy, full), not the event's: retried
+        except PushbackError:  # the storage's trouble (busy, away, full), not the event's
             raise
         except Exception as e:
             raise ProjectionStoppedError(

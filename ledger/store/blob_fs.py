@@ -2,14 +2,19 @@
 
 Uploads stream to a temporary file while being hashed, then move into place atomically; a
 blob is never overwritten (same content, same name), and a failed upload leaves nothing: the
-temporary file is removed whatever stopped it (a full disk is StorageFullError).
+temporary file is removed whatever stopped it (a full disk is StorageFullError). A process
+killed mid-upload (SIGKILL, a crash) leaves its temporary file behind, named after the process
+(``tmp/<pid>@<host>@…``): ``sweep_abandoned``, at the next start, removes those of processes on
+this host that are gone.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import os
+import socket
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,6 +22,8 @@ from typing import BinaryIO
 
 from ledger.errors import StorageFullError, TooLargeError
 from ledger.store.blob_port import CHUNK_BYTES, MAX_BLOB_BYTES, NO_SPACE, BlobMissingError
+
+log = logging.getLogger("ledger.blobs")
 
 
 def _move_into_place(temp: Path, target: Path) -> None:
@@ -43,6 +50,36 @@ def _open(path: Path) -> BinaryIO | None:
         return None
 
 
+def _temp_prefix() -> str:
+    """An upload's temporary file names its process and host (``@`` is in no host name)."""
+    return f"{os.getpid()}@{socket.gethostname()}@"
+
+
+def _abandoned(name: str, host: str) -> bool:
+    """Whether the temporary file ``name`` was left by a process of ``host`` that is gone."""
+    parts = name.split("@")
+    if len(parts) != 3 or parts[1] != host or not parts[0].isdigit():
+        return False  # another host's (a shared folder) or not ours: not ours to judge
+    if int(parts[0]) == os.getpid():  # a former process's pid, reused (a container's 1)
+        return True
+    try:
+        os.kill(int(parts[0]), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    return False
+
+
+def _sweep(folder: Path) -> int:
+    host, removed = socket.gethostname(), 0
+    for temp in folder.glob("*@*@*"):
+        if _abandoned(temp.name, host):
+            temp.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
 class FilesystemBlobStore:
     """Attachments by SHA-256 in a folder (``ledger.store.blob_port.BlobStore``)."""
 
@@ -60,7 +97,8 @@ class FilesystemBlobStore:
         temp_name: Path | None = None
         try:
             await asyncio.to_thread((self.root / "tmp").mkdir, parents=True, exist_ok=True)
-            fd, temp_text = await asyncio.to_thread(tempfile.mkstemp, dir=self.root / "tmp")
+            fd, temp_text = await asyncio.to_thread(tempfile.mkstemp, dir=self.root / "tmp",
+                                                    prefix=_temp_prefix())
             temp_name = Path(temp_text)
             digest, size = hashlib.sha256(), 0
             with os.fdopen(fd, "wb") as temp:
@@ -82,6 +120,15 @@ class FilesystemBlobStore:
         finally:
             if temp_name is not None:
                 await asyncio.to_thread(temp_name.unlink, missing_ok=True)
+
+    async def sweep_abandoned(self) -> int:
+        """Remove the temporary files of uploads whose process (on this host) is gone
+        (precondition: this process has not begun an upload: its own pid counts as gone)."""
+        removed = await asyncio.to_thread(_sweep, self.root / "tmp")
+        if removed:
+            log.warning("removed %d unfinished upload(s) of processes that ended mid-upload",
+                        removed)
+        return removed
 
     async def size_of(self, sha256: str) -> int | None:
         """The stored file's size, or None."""

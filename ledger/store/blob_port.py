@@ -42,6 +42,13 @@ class BlobStore(Protocol):
         """
 
 
+    async def sweep_abandoned(self) -> int:
+        """Remove what uploads of processes that are gone left unfinished (none of it is a
+        blob: it has no name yet); how many were removed. Uploads under way in live
+        processes are left alone. Precondition: this process has begun no upload yet (at
+        start)."""
+
+
 class BlobMissingError(LookupError):
     """No blob is stored under this name (an adapter-level fact, not an HTTP answer: the
     caller decides what a missing blob means)."""

@@ -43,6 +43,12 @@ SELECT position, event_id, stream_type, stream_id, version, event_type, entry, e
 FROM events WHERE position > $1 ORDER BY position LIMIT $2
 """
 
+# What asyncpg raises when the database or the connection fails: mapped to the error tree.
+# InternalClientError too: asyncpg raises it (instead of a connection error) on a connection
+# the server ended mid-operation, a restart's "terminating connection" (MagicStack/asyncpg
+# issues 784, 1069).
+PG_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError)
+
 
 def map_postgres_error(e: Exception) -> LedgerError:
     """Map an asyncpg error to the ledger's error tree (the one place this happens); the
@@ -61,6 +67,7 @@ def map_postgres_error(e: Exception) -> LedgerError:
     if isinstance(e, (asyncpg.TooManyConnectionsError, asyncpg.CannotConnectNowError,
                       asyncpg.SerializationError, asyncpg.DeadlockDetectedError,
                       asyncpg.AdminShutdownError, asyncpg.InterfaceError, OSError,
+                      asyncpg.InternalClientError,
                       asyncpg.PostgresConnectionError, asyncpg.OperatorInterventionError,
                       asyncpg.ReadOnlySQLTransactionError)):
         return integrity.busy()
@@ -72,8 +79,31 @@ async def _no_reset(connection: asyncpg.Connection) -> None:
     return None
 
 
-# What asyncpg raises when the database or the connection fails: mapped to the error tree.
-PG_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
+
+class MappedPool:
+    """A pool's query methods with the driver's errors mapped (``map_postgres_error``), for
+    adapters that read through the pool statement by statement."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def fetch(self, sql: str, *args: object) -> list[Any]:
+        try:
+            return list(await self.pool.fetch(sql, *args))
+        except PG_ERRORS as e:
+            raise map_postgres_error(e) from e
+
+    async def fetchrow(self, sql: str, *args: object) -> Any:
+        try:
+            return await self.pool.fetchrow(sql, *args)
+        except PG_ERRORS as e:
+            raise map_postgres_error(e) from e
+
+    async def fetchval(self, sql: str, *args: object) -> Any:
+        try:
+            return await self.pool.fetchval(sql, *args)
+        except PG_ERRORS as e:
+            raise map_postgres_error(e) from e
 
 
 async def fetch_dicts(pool: asyncpg.Pool, sql: str, *args: object) -> list[dict[str, Any]]:
@@ -108,7 +138,7 @@ class PostgresEventStore(PagedIteration):
             # round trip is skipped.
             pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size,
                                              reset=_no_reset)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
+        except PG_ERRORS as e:
             raise map_postgres_error(e) from e
         store = cls(pool)
         store.dsn = dsn
@@ -145,13 +175,13 @@ class PostgresEventStore(PagedIteration):
         """``append`` for several commands: one statement (itself coalesced by group commit)."""
         try:
             return await self._group.append(events, idempotency, depends_on)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
+        except PG_ERRORS as e:
             raise map_postgres_error(e) from e
 
     async def _fetch(self, sql: str, *args: object) -> list[Any]:
         try:
             return list(await self.pool.fetch(sql, *args))
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
+        except PG_ERRORS as e:
             raise map_postgres_error(e) from e
 
     async def read_stream(self, stream_id: UUID, after_version: int = 0) -> list[StoredEvent]:

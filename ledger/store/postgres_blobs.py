@@ -18,11 +18,9 @@ import tempfile
 from collections.abc import AsyncIterator
 from typing import IO
 
-import asyncpg
-
 from ledger.errors import StorageFullError, TooLargeError
 from ledger.store.blob_port import CHUNK_BYTES, MAX_BLOB_BYTES, NO_SPACE, BlobMissingError
-from ledger.store.postgres import PostgresEventStore, map_postgres_error
+from ledger.store.postgres import PG_ERRORS, PostgresEventStore, map_postgres_error
 
 SPOOL_IN_MEMORY = 1024 * 1024  # uploads up to this size never touch the disk
 CHUNKS_PER_READ = 4
@@ -35,7 +33,6 @@ _INSERT_CHUNK = "INSERT INTO blob_chunks (sha256, n, data) VALUES ($1, $2, $3)"
 _SELECT_CHUNKS = """
 SELECT n, data FROM blob_chunks WHERE sha256 = $1 AND n > $2 ORDER BY n LIMIT $3
 """
-_DB_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
 class PostgresBlobStore:
@@ -64,7 +61,7 @@ class PostgresBlobStore:
             sha256 = digest.hexdigest()
             try:
                 await self._write(sha256, size, spool)
-            except _DB_ERRORS as e:
+            except PG_ERRORS as e:
                 raise map_postgres_error(e) from e
         return sha256, size
 
@@ -79,11 +76,16 @@ class PostgresBlobStore:
                 data = await asyncio.to_thread(spool.read, CHUNK_BYTES)
                 await conn.execute(_INSERT_CHUNK, sha256, n, data)
 
+    async def sweep_abandoned(self) -> int:
+        """Nothing to sweep: a blob is written in one transaction, and an upload cut short
+        (its process killed) leaves only a temporary file the kernel removes with it."""
+        return 0
+
     async def size_of(self, sha256: str) -> int | None:
         """The recorded size of the stored blob, or None."""
         try:
             size = await self.pool.fetchval("SELECT size FROM blobs WHERE sha256 = $1", sha256)
-        except _DB_ERRORS as e:
+        except PG_ERRORS as e:
             raise map_postgres_error(e) from e
         return None if size is None else int(size)
 
@@ -96,7 +98,7 @@ class PostgresBlobStore:
         while True:
             try:
                 rows = await self.pool.fetch(_SELECT_CHUNKS, sha256, last, CHUNKS_PER_READ)
-            except _DB_ERRORS as e:
+            except PG_ERRORS as e:
                 raise map_postgres_error(e) from e
             for n, data in rows:
                 last = n

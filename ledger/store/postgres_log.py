@@ -13,7 +13,12 @@ import asyncpg
 
 from ledger.errors import LedgerError, NotFoundError
 from ledger.store.log_port import LogBlock, LogEntryRow, StoredCheckpoint
-from ledger.store.postgres import PostgresEventStore, map_postgres_error
+from ledger.store.postgres import (
+    PG_ERRORS,
+    MappedPool,
+    PostgresEventStore,
+    map_postgres_error,
+)
 
 SEQUENCER_LOCK = 0x4C4F4753  # "LOGS"
 LOG_CHANNEL = "ledger_log"  # NOTIFY'd with the new size as each batch commits
@@ -119,6 +124,7 @@ class PostgresLogStore:
 
     def __init__(self, events: PostgresEventStore) -> None:
         self.events = events
+        self._pool = MappedPool(events.pool)  # reads: a database away is a PushbackError
         self._leader: asyncpg.Connection | None = None
 
     async def try_lead(self) -> bool:
@@ -130,13 +136,13 @@ class PostgresLogStore:
             # Its own connection, outside the pool: the session lock lives exactly as long as
             # this session, and a dead session hands leadership to the next process.
             conn = await asyncpg.connect(self.events.dsn)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
+        except PG_ERRORS as e:
             raise map_postgres_error(e) from e
         try:
             if await conn.fetchval("SELECT pg_try_advisory_lock($1)", SEQUENCER_LOCK):
                 self._leader = conn
                 return True
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
+        except PG_ERRORS as e:
             raise map_postgres_error(e) from e
         finally:
             if self._leader is not conn:
@@ -150,7 +156,7 @@ class PostgresLogStore:
                 return
             try:
                 await leader.close(timeout=5)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
+            except (*PG_ERRORS, TimeoutError):
                 leader.terminate()
 
     @asynccontextmanager
@@ -160,42 +166,45 @@ class PostgresLogStore:
         try:
             async with self._leader.transaction():
                 yield PostgresBatch(self._leader)
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as e:
+        except PG_ERRORS as e:
             raise map_postgres_error(e) from e
 
     async def read_hashes(self, indexes: Sequence[int]) -> list[bytes]:
-        async with self.events.pool.acquire() as conn:
-            return await _hashes(conn, indexes)
+        try:
+            async with self.events.pool.acquire() as conn:
+                return await _hashes(conn, indexes)
+        except PG_ERRORS as e:
+            raise map_postgres_error(e) from e
 
     async def read_tile(self, level: int, n: int) -> bytes | None:
-        value = await self.events.pool.fetchval(
+        value = await self._pool.fetchval(
             "SELECT data FROM log_tiles WHERE level = $1 AND n = $2", level, n)
         return bytes(value) if value is not None else None
 
     async def read_entries(self, start: int, count: int) -> list[LogEntryRow]:
-        rows = await self.events.pool.fetch(
+        rows = await self._pool.fetch(
             "SELECT idx, position, event_hash FROM log_entries WHERE idx >= $1 AND idx < $2 "
             "ORDER BY idx", start, start + count)
         return [LogEntryRow(int(r[0]), int(r[1]), bytes(r[2])) for r in rows]
 
     async def find_index(self, event_hash: bytes) -> int | None:
-        value = await self.events.pool.fetchval(
+        value = await self._pool.fetchval(
             "SELECT idx FROM log_entries WHERE event_hash = $1", event_hash)
         return int(value) if value is not None else None
 
     async def find_indexes(self, event_hashes: Sequence[bytes]) -> dict[bytes, int]:
-        rows = await self.events.pool.fetch(
+        rows = await self._pool.fetch(
             "SELECT event_hash, idx FROM log_entries WHERE event_hash = ANY($1::bytea[])",
             list(set(event_hashes)))
         return {bytes(r[0]): int(r[1]) for r in rows}
 
     async def latest_checkpoint(self) -> StoredCheckpoint | None:
-        row = await self.events.pool.fetchrow(
+        row = await self._pool.fetchrow(
             "SELECT size, root, note, signed_at FROM checkpoints ORDER BY size DESC LIMIT 1")
         return _signed(row) if row else None
 
     async def checkpoints(self) -> list[StoredCheckpoint]:
-        rows = await self.events.pool.fetch(
+        rows = await self._pool.fetch(
             "SELECT size, root, note FROM checkpoints ORDER BY size")
         return [_checkpoint(r) for r in rows]
 
@@ -221,31 +230,31 @@ class PostgresLogStore:
         # agree with each other; should an engine ever aggregate out of index order (sorting
         # inside each aggregate would cost a second of database time per million entries),
         # the block is read again as plain rows. The hashes come last in both queries.
-        row = await self.events.pool.fetchrow(aggregated, start, limit)
+        row = await self._pool.fetchrow(aggregated, start, limit)
         if row is None or row[0] is None:
             return LogBlock([], [], b"")
         indexes = list(row[0])
         if indexes == sorted(indexes):
             return LogBlock(indexes, list(row[1]) if positions else [], bytes(row[-1]))
-        rows = await self.events.pool.fetch(plain, start, limit)
+        rows = await self._pool.fetch(plain, start, limit)
         return LogBlock([int(r[0]) for r in rows], [int(r[1]) for r in rows] if positions
                         else [], b"".join(bytes(r[-1]) for r in rows))
 
     async def read_tile_block(self, level: int, start: int,
                               limit: int) -> list[tuple[int, int, bytes]]:
-        rows = await self.events.pool.fetch(
+        rows = await self._pool.fetch(
             "SELECT n, width, data FROM log_tiles WHERE level = $1 AND n >= $2 ORDER BY n "
             "LIMIT $3", level, start, limit)
         return [(int(r[0]), int(r[1]), bytes(r[2])) for r in rows]
 
     async def read_checkpoint_block(self, after: int, limit: int) -> list[StoredCheckpoint]:
-        rows = await self.events.pool.fetch(
+        rows = await self._pool.fetch(
             "SELECT size, root, note FROM checkpoints WHERE size > $1 ORDER BY size LIMIT $2",
             after, limit)
         return [_checkpoint(r) for r in rows]
 
     async def duplicate_entries(self, limit: int) -> list[tuple[int, int]]:
-        rows = await self.events.pool.fetch(
+        rows = await self._pool.fetch(
             "SELECT l.idx, l.position FROM log_entries l JOIN (SELECT position, "
             "min(idx) AS first FROM log_entries GROUP BY position HAVING count(*) > 1) d "
             "ON d.position = l.position WHERE l.idx > d.first ORDER BY l.idx LIMIT $1", limit)
@@ -255,7 +264,7 @@ class PostgresLogStore:
         found: dict[str, int] = {}
         wanted = sorted(set(stream_ids))
         for at in range(0, len(wanted), STREAM_KEY_CHUNK):
-            rows = await self.events.pool.fetch(
+            rows = await self._pool.fetch(
                 "SELECT e.stream_id::text, max(CASE WHEN l.idx < $2 THEN l.idx "
                 "ELSE $2 + e.position END) FROM events e LEFT JOIN log_entries l "
                 "ON l.position = e.position WHERE e.stream_id = ANY($1::uuid[]) "
@@ -264,21 +273,21 @@ class PostgresLogStore:
         return found
 
     async def indexes_of_positions(self, positions: Sequence[int]) -> dict[int, int]:
-        rows = await self.events.pool.fetch(
+        rows = await self._pool.fetch(
             "SELECT position, max(idx) FROM log_entries WHERE position = ANY($1::bigint[]) "
             "GROUP BY position", list(set(positions)))
         return {int(r[0]): int(r[1]) for r in rows}
 
     async def iterate_tiles(self) -> AsyncIterator[tuple[int, int, int, bytes]]:
-        for r in await self.events.pool.fetch(
+        for r in await self._pool.fetch(
                 "SELECT level, n, width, data FROM log_tiles ORDER BY level, n"):
             yield int(r[0]), int(r[1]), int(r[2]), bytes(r[3])
 
     async def log_id(self) -> str:
-        return str(await self.events.pool.fetchval("SELECT log_id FROM log_meta"))
+        return str(await self._pool.fetchval("SELECT log_id FROM log_meta"))
 
     async def signing_keys(self) -> list[str]:
-        rows = await self.events.pool.fetch("SELECT vkey FROM log_keys ORDER BY added_at, vkey")
+        rows = await self._pool.fetch("SELECT vkey FROM log_keys ORDER BY added_at, vkey")
         return [str(r[0]) for r in rows]
 
     async def record_signing_keys(self, vkeys: Sequence[str]) -> None:
@@ -286,5 +295,5 @@ class PostgresLogStore:
             await self.events.pool.executemany(
                 "INSERT INTO log_keys (vkey) VALUES ($1) ON CONFLICT DO NOTHING",
                 [(v,) for v in vkeys])
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
+        except PG_ERRORS as e:
             raise map_postgres_error(e) from e

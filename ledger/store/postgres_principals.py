@@ -20,7 +20,7 @@ from ledger.principals import (
 )
 from ledger.service.context import Actor
 from ledger.sign_in_link import SignInLinkInfo
-from ledger.store.postgres import PostgresEventStore, map_postgres_error
+from ledger.store.postgres import PG_ERRORS, PostgresEventStore, map_postgres_error
 from ledger.store.principal_port import STORE_ACTOR
 
 _PRINCIPAL = "SELECT id, name, roles, active FROM principals"
@@ -48,7 +48,7 @@ async def execute_mapped(pool: asyncpg.Pool, sql: str, *args: object) -> str:
     stores share it)."""
     try:
         return str(await pool.execute(sql, *args))
-    except asyncpg.PostgresError as e:
+    except PG_ERRORS as e:
         raise map_postgres_error(e) from e
 
 
@@ -68,7 +68,7 @@ class PostgresPrincipalStore:
     async def _fetch(self, sql: str, *args: object) -> list[Any]:
         try:
             return list(await self.pool.fetch(sql, *args))
-        except asyncpg.PostgresError as e:
+        except PG_ERRORS as e:
             raise map_postgres_error(e) from e
 
     async def _revoke(self, table: str, column: str, principal_id: str, subject: str,
@@ -89,7 +89,7 @@ class PostgresPrincipalStore:
                                    subject)
                 await conn.execute(_RECORD, principal_id, action, subject, by.id, by.role)
                 return True
-        except asyncpg.PostgresError as e:
+        except PG_ERRORS as e:
             raise map_postgres_error(e) from e
 
     async def add_principal(self, principal: Principal) -> None:
@@ -134,7 +134,7 @@ class PostgresPrincipalStore:
                 await conn.execute(_RECORD, principal_id, "principal_deactivated", None,
                                    by.id, by.role)
                 return int(status.split()[-1])
-        except asyncpg.PostgresError as e:
+        except PG_ERRORS as e:
             raise map_postgres_error(e) from e
 
     async def add_token(self, token_hash: bytes, principal_id: str, label: str, *,
@@ -215,7 +215,7 @@ class PostgresPrincipalStore:
                                                   link_id, by.id, by.role)
                                                  for link_id, principal_id in found])
                 return [link_id for link_id, _ in found]
-        except asyncpg.PostgresError as e:
+        except PG_ERRORS as e:
             raise map_postgres_error(e) from e
 
     async def history(self, principal_id: str) -> list[HistoryEntry]:
@@ -264,5 +264,5 @@ class PostgresPrincipalStore:
                 await conn.execute(_RECORD, principal_id, "sign_in_link_revoked", link_id,
                                    by.id, by.role)
                 return True
-        except asyncpg.PostgresError as e:
+        except PG_ERRORS as e:
             raise map_postgres_error(e) from e

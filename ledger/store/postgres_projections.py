@@ -5,9 +5,9 @@ others skip the turn and serve reads."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 
@@ -18,6 +18,7 @@ from ledger.store.projection_port import LoggedEvent, ProjectionState
 from ledger.store.projection_sql import READ_LOG, STATE_COLUMNS
 
 _ERRORS = PG_ERRORS
+T = TypeVar("T")
 
 
 def _now() -> str:
@@ -29,6 +30,16 @@ def _state(row: Any) -> ProjectionState:
                            row["error"], row["updated_at"])
 
 
+async def _mapped(call: Awaitable[T]) -> T:
+    """``call``'s value, a driver error mapped: a connection lost mid-batch is the
+    PushbackError of an unavailable database, which the runner retries, not an event the
+    projection cannot apply (ledger.projections.runner.apply_batch)."""
+    try:
+        return await call
+    except _ERRORS as e:
+        raise map_postgres_error(e) from e
+
+
 class PostgresProjectionTx:
     """One projection batch in one PostgreSQL transaction."""
 
@@ -37,28 +48,28 @@ class PostgresProjectionTx:
         self.state = state
 
     async def execute(self, sql: str, *args: object) -> None:
-        await self.conn.execute(sql, *args)
+        await _mapped(self.conn.execute(sql, *args))
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[object]]) -> None:
-        await self.conn.executemany(sql, rows)
+        await _mapped(self.conn.executemany(sql, rows))
 
     async def fetch(self, sql: str, *args: object) -> list[Any]:
-        return [dict(r) for r in await self.conn.fetch(sql, *args)]
+        return [dict(r) for r in await _mapped(self.conn.fetch(sql, *args))]
 
     async def read_log(self, start: int, limit: int) -> list[LoggedEvent]:
-        rows = await self.conn.fetch(READ_LOG, start, limit)
+        rows = await _mapped(self.conn.fetch(READ_LOG, start, limit))
         return [LoggedEvent(int(r[0]), StoredEvent(
             position=r[1], event_id=r[2], stream_type=r[3], stream_id=r[4], version=r[5],
             event_type=r[6], entry=bytes(r[7]), event_hash=bytes(r[8]))) for r in rows]
 
     async def advance(self, position: int) -> None:
-        await self.conn.execute("UPDATE projection_state SET position = $1, updated_at = $2 "
-                                "WHERE name = $3", position, _now(), self.state.name)
+        await self.execute("UPDATE projection_state SET position = $1, updated_at = $2 "
+                           "WHERE name = $3", position, _now(), self.state.name)
 
     async def switch_generation(self, generation: int, position: int) -> None:
-        await self.conn.execute("UPDATE projection_state SET generation = $1, position = $2, "
-                                "error = NULL, updated_at = $3 WHERE name = $4",
-                                generation, position, _now(), self.state.name)
+        await self.execute("UPDATE projection_state SET generation = $1, position = $2, "
+                           "error = NULL, updated_at = $3 WHERE name = $4",
+                           generation, position, _now(), self.state.name)
 
 
 class PostgresProjectionStore:

@@ -5,12 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import asyncpg
-
 from ledger.errors import NotFoundError
 from ledger.principals import Principal
 from ledger.sessions import ConsoleSession
-from ledger.store.postgres import PostgresEventStore, map_postgres_error
+from ledger.store.postgres import PG_ERRORS, PostgresEventStore, map_postgres_error
 from ledger.store.postgres_principals import execute_mapped
 from ledger.store.session_port import touch_granularity
 
@@ -47,7 +45,7 @@ class PostgresSessionStore:
                     "created_at, last_seen_at, expires_at, token_hash) "
                     "VALUES ($1, $2, $3, $4, $5, $5, $6, $7)",
                     session_hash, principal_id, role, method, now, expires_at, token_hash)
-        except asyncpg.PostgresError as e:
+        except PG_ERRORS as e:
             raise map_postgres_error(e) from e
 
     async def touch_session(self, session_hash: bytes, now: dt.datetime,
@@ -58,7 +56,7 @@ class PostgresSessionStore:
                 await self.pool.execute(
                     "UPDATE console_sessions SET last_seen_at = $2 "
                     "WHERE session_hash = $1 AND last_seen_at < $2", session_hash, now)
-        except asyncpg.PostgresError as e:
+        except PG_ERRORS as e:
             raise map_postgres_error(e) from e
         if row is None:
             return None

@@ -45,7 +45,7 @@ def server_programs() -> Path | None:
     return None
 
 
-def _free_ports(count: int) -> list[int]:
+def free_ports(count: int) -> list[int]:
     """``count`` distinct loopback ports free now (each held until all are chosen)."""
     sockets = [socket.socket() for _ in range(count)]
     try:
@@ -135,7 +135,7 @@ def make_pair(programs: Path) -> StreamingPair:
     folder.chmod(0o755)
     if os.geteuid() == 0:
         shutil.chown(folder, "postgres", "postgres")
-    pair = StreamingPair(programs, folder, *_free_ports(2))
+    pair = StreamingPair(programs, folder, *free_ports(2))
     try:
         pair.start()
     except BaseException:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from ledger.errors import StorageFullError
-from ledger.workers import LoopWorker, WorkerGroup
+from ledger.errors import PushbackError, StorageFullError
+from ledger.workers import LoopWorker, WorkerGroup, WorkerHealth
 
 
 async def test_a_loop_worker_runs_until_stopped_and_wakes_when_poked() -> None:
@@ -112,3 +112,36 @@ async def test_a_full_batch_is_followed_at_once_by_the_next() -> None:
     await asyncio.sleep(0.02)
     assert len(calls) == 3
     await worker.stop()
+
+
+async def test_a_loop_worker_waits_out_an_unavailable_database_and_goes_on() -> None:
+    calls: list[int] = []
+
+    async def step() -> int:
+        calls.append(1)
+        if len(calls) <= 2:  # the database restarting: nothing was done, nothing to skip
+            raise PushbackError("the database is busy or unavailable; try again")
+        return 0
+
+    worker = LoopWorker("projection:board", step, idle_seconds=60)
+    await worker.start()
+    await asyncio.sleep(0.1)
+    health = worker.health()  # not ready while it waits, and says why
+    assert len(calls) == 1 and not health.ok and health.detail.startswith("retrying: ")
+    await asyncio.sleep(0.55)  # 0.5 s, then twice as long each time
+    assert len(calls) == 2 and not worker.health().ok
+    await asyncio.sleep(1.05)
+    assert len(calls) == 3 and worker.health().ok
+    await worker.stop()
+    assert worker.health() == WorkerHealth("projection:board", True, "stopped")
+
+
+async def test_a_loop_worker_retrying_the_database_stops_when_asked() -> None:
+    async def step() -> int:
+        raise PushbackError("the database is busy or unavailable; try again")
+
+    worker = LoopWorker("scheduler", step)
+    await worker.start()
+    await asyncio.sleep(0.05)
+    await asyncio.wait_for(worker.stop(), 1)  # not after the back-off runs out
+    assert worker.error is None
