@@ -60,6 +60,7 @@ import os
 import random
 import re
 import resource
+import statistics
 import sys
 import time
 import uuid
@@ -283,8 +284,8 @@ def _max_backlog(committed: list[tuple[bytes, float]], included: dict[bytes, flo
 
 
 async def ingest_phase(settings: Settings, store: PostgresEventStore, log: TimedLog,
-                       signers: list[Signer], trust: TrustServices | None = None
-                       ) -> IngestResult:
+                       signers: list[Signer], trust: TrustServices | None = None, *,
+                       tsa: bool = True, witness: bool = True) -> IngestResult:
     """Phase 1: the write load with the sequencer running beside it (and, with ``trust``,
     its timestamper and witnesses workers, as ``ledger serve`` runs them)."""
     sequencer = Sequencer(log, signers, ORIGIN)
@@ -294,12 +295,14 @@ async def ingest_phase(settings: Settings, store: PostgresEventStore, log: Timed
     task = asyncio.create_task(sequencer.run(stop), name="sequencer")
     before = (trust.figures.timestamped, trust.figures.cosigned) if trust else (0, 0)
     running: AbstractAsyncContextManager[None] = (
-        nullcontext() if trust is None else trust.running(store, log, sequencer))
+        nullcontext() if trust is None
+        else trust.running(store, log, sequencer, tsa=tsa, witness=witness))
     async with running:
         result = await _ingest(settings, store, log, sequencer, ledger, stop, task)
     if trust is not None:
-        result.timestamped = trust.figures.timestamped - before[0] if trust.tsa else None
-        result.cosigned = trust.figures.cosigned - before[1] if trust.witness else None
+        result.timestamped = trust.figures.timestamped - before[0] if trust.tsa and tsa else None
+        result.cosigned = (trust.figures.cosigned - before[1] if trust.witness and witness
+                           else None)
     return result
 
 
@@ -359,6 +362,7 @@ class TrustResult:
     neither: list[IngestResult]
     both: list[IngestResult]
     figures: TrustFigures
+    each: dict[str, list[IngestResult]] = field(default_factory=dict)  # --each: one of them
 
 
 async def trust_phase(settings: Settings, store: PostgresEventStore, log: TimedLog,
@@ -372,8 +376,15 @@ async def trust_phase(settings: Settings, store: PostgresEventStore, log: TimedL
         async def both() -> IngestResult:
             return await ingest_phase(settings, store, log, signers, trust)
 
-        runs = await interleaved(settings.rounds, {"neither": neither, "both": both})
-    return TrustResult(runs["neither"], runs["both"], trust.figures)
+        configurations: dict[str, Callable[[], Awaitable[IngestResult]]] = {
+            "neither": neither, "both": both}
+        if settings.each:
+            configurations["TSA only"] = lambda: ingest_phase(
+                settings, store, log, signers, trust, witness=False)
+            configurations["witness only"] = lambda: ingest_phase(
+                settings, store, log, signers, trust, tsa=False)
+        runs = await interleaved(settings.rounds, configurations)
+    return TrustResult(runs.pop("neither"), runs.pop("both"), trust.figures, runs)
 
 
 def report_trust(result: TrustResult, settings: Settings) -> None:
@@ -382,10 +393,11 @@ def report_trust(result: TrustResult, settings: Settings) -> None:
     print(f"sequencer lag and write throughput, {settings.writers} writers "
           f"({settings.load} load), {settings.seconds:g} s per run, {settings.rounds} rounds "
           f"(ABBA), {os.cpu_count()} CPUs")
-    for name, runs in (("neither", result.neither), ("TSA + witness", result.both)):
+    for name, runs in (("neither", result.neither), ("TSA + witness", result.both),
+                       *result.each.items()):
         for n, ing in enumerate(runs, 1):
-            extra = ("" if ing.timestamped is None else f"; timestamped {ing.timestamped}, "
-                     f"cosigned {ing.cosigned}")
+            extra = "".join(f"; {what} {n}" for what, n in (
+                ("timestamped", ing.timestamped), ("cosigned", ing.cosigned)) if n is not None)
             print(f"  {name:<14} round {n}: {ing.events / ing.seconds:7,.0f} events/s, lag p50 "
                   f"{_ms(percentile(ing.lags, 50))}, p99 {_ms(percentile(ing.lags, 99))}"
                   f"{extra}")
@@ -396,6 +408,13 @@ def report_trust(result: TrustResult, settings: Settings) -> None:
                                              for i in result.neither],
                        [percentile(i.lags, 99) * 1000 for i in result.both],
                        higher_is_better=False, unit="ms"))
+    for name, runs in result.each.items():
+        rate = statistics.median(i.events / i.seconds for i in runs)
+        lag = statistics.median(percentile(i.lags, 99) for i in runs)
+        print(f"{name} (info): {rate:,.0f} events/s = "
+              f"{rate / statistics.median(i.events / i.seconds for i in result.neither):.1%} "
+              f"of neither; lag p99 {_ms(lag)} = "
+              f"{lag / statistics.median(percentile(i.lags, 99) for i in result.neither):.1%}")
     for line in result.figures.lines():
         print(line)
 
@@ -879,6 +898,7 @@ class Settings:
     tsa: bool = False
     trust: bool = False  # ingest only, rounds with neither and with both (TSA + witness)
     rounds: int = 3
+    each: bool = False  # --trust: also rounds with the TSA only and the witness only
 
 
 async def run(settings: Settings) -> Results:
@@ -980,6 +1000,8 @@ def parse_args(argv: list[str] | None = None) -> Settings:
                              "(TSA + witness), interleaved; their ratios against the 10%% target")
     parser.add_argument("--rounds", type=int, default=None,
                         help="rounds of --trust (5; 2 with --quick)")
+    parser.add_argument("--each", action="store_true",
+                        help="--trust: also rounds with the TSA only and the witness only")
     parser.add_argument("--reuse", metavar="NAME",
                         help="run only the verify phase against a database kept by --keep")
     args = parser.parse_args(argv)
@@ -999,12 +1021,14 @@ def parse_args(argv: list[str] | None = None) -> Settings:
     rounds = args.rounds if args.rounds is not None else (2 if args.quick else 5)
     if rounds < 1:
         parser.error("--rounds must be positive")
+    if args.each and not args.trust:
+        parser.error("--each goes with --trust")
     if args.trust and (args.tsa or args.witness or args.reuse or args.keep or args.profile):
         parser.error("--trust runs its own rounds: not with --tsa, --witness, --reuse, --keep "
                      "or --profile")
     return Settings(args.dsn, leaves, seconds, warmup, args.writers, args.load,
                     args.bulk_batch, requests, args.http, args.profile, args.keep,
-                    args.reuse, args.witness, args.tsa, args.trust, rounds)
+                    args.reuse, args.witness, args.tsa, args.trust, rounds, args.each)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -35,6 +35,7 @@ import cProfile
 import datetime as dt
 import hashlib
 import os
+import statistics
 import sys
 import threading
 import time
@@ -216,6 +217,7 @@ class Settings:
     profile: str | None
     trust: bool = False  # the ledger only: neither vs TSA + witness, interleaved
     rounds: int = 5
+    each: bool = False  # --trust: also rounds with the TSA only and the witness only
 
 
 @dataclass
@@ -388,6 +390,7 @@ class TrustComparison:
     neither: list[Result]
     both: list[Result]
     figures: TrustFigures
+    each: dict[str, list[Result]] = field(default_factory=dict)  # --each: one of them
 
 
 async def bench_trust(settings: Settings, dsn: str) -> TrustComparison:
@@ -421,12 +424,21 @@ async def bench_trust(settings: Settings, dsn: str) -> TrustComparison:
                     return await run_async_phase("neither", writers, op, settings.measure,
                                                  counters)
 
-                async def both() -> Result:
-                    async with trust.running(store, log, sequencer):
-                        return await run_async_phase("TSA + witness", writers, op,
-                                                     settings.measure, counters)
+                def with_trust(name: str, tsa: bool, witness: bool
+                               ) -> Callable[[], Awaitable[Result]]:
+                    async def measured() -> Result:
+                        async with trust.running(store, log, sequencer, tsa=tsa,
+                                                 witness=witness):
+                            return await run_async_phase(name, writers, op, settings.measure,
+                                                         counters)
+                    return measured
 
-                runs = await interleaved(settings.rounds, {"neither": neither, "both": both})
+                configurations = {"neither": neither,
+                                  "both": with_trust("TSA + witness", True, True)}
+                if settings.each:
+                    configurations["TSA only"] = with_trust("TSA only", True, False)
+                    configurations["witness only"] = with_trust("witness only", False, True)
+                runs = await interleaved(settings.rounds, configurations)
         finally:
             stop.set()
             await task
@@ -435,7 +447,7 @@ async def bench_trust(settings: Settings, dsn: str) -> TrustComparison:
         if appended != sum(counters):
             raise BenchError(f"ledger: {sum(counters)} commands issued but {appended} "
                              f"ItemCommented events")
-        return TrustComparison(runs["neither"], runs["both"], trust.figures)
+        return TrustComparison(runs.pop("neither"), runs.pop("both"), trust.figures, runs)
     finally:
         await store.close()
 
@@ -445,13 +457,18 @@ def report_trust(comparison: TrustComparison, settings: Settings) -> None:
     trips per checkpoint."""
     print(f"ledger (Ledger.execute(CommentItem), sequencer running), {settings.writers} "
           f"writers, {settings.rounds} round(s) in ABBA order, {os.cpu_count()} CPUs")
-    for name, runs in (("neither", comparison.neither), ("TSA + witness", comparison.both)):
+    for name, runs in (("neither", comparison.neither), ("TSA + witness", comparison.both),
+                       *comparison.each.items()):
         for n, r in enumerate(runs, 1):
             print(f"  {name:<14} round {n}: {r.commands:6} commands in {r.seconds:5.2f} s = "
                   f"{r.rate:7,.0f}/s, p50 {r.percentile(50):.2f} ms, p99 "
                   f"{r.percentile(99):.2f} ms")
     print(verdict_line("commands / s", [r.rate for r in comparison.neither],
                        [r.rate for r in comparison.both], higher_is_better=True, unit="/s"))
+    neither = statistics.median(r.rate for r in comparison.neither)
+    for name, runs in comparison.each.items():
+        rate = statistics.median(r.rate for r in runs)
+        print(f"{name} (info): {rate:,.0f} commands/s = {rate / neither:.1%} of neither")
     for line in comparison.figures.lines():
         print(line)
 
@@ -564,12 +581,16 @@ def parse_args(argv: list[str] | None = None) -> Settings:
                              "neither and with both a TSA and a witness, interleaved")
     parser.add_argument("--rounds", type=int, default=None,
                         help="rounds of --trust (5; 2 with --quick)")
+    parser.add_argument("--each", action="store_true",
+                        help="--trust: also rounds with the TSA only and the witness only")
     args = parser.parse_args(argv)
     rounds = args.rounds if args.rounds is not None else (2 if args.quick else 5)
     if rounds < 1:
         parser.error("--rounds must be positive")
     if args.trust and args.profile:
         parser.error("--trust is not profiled")
+    if args.each and not args.trust:
+        parser.error("--each goes with --trust")
     contenders = parse_contenders(parser, args.contenders, CONTENDERS)
     if args.writers < 1:
         parser.error("--writers must be at least 1")
@@ -584,7 +605,7 @@ def parse_args(argv: list[str] | None = None) -> Settings:
         measure = Phase(seconds=seconds)
     warmup = args.warmup if args.warmup is not None else (0.5 if args.quick else 2.0)
     return Settings(args.dsn, args.writers, measure, Phase(seconds=max(warmup, 0.0)),
-                    contenders, args.profile, args.trust, rounds)
+                    contenders, args.profile, args.trust, rounds, args.each)
 
 
 def main(argv: list[str] | None = None) -> int:
