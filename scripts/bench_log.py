@@ -31,6 +31,14 @@ through the ``postgres`` maintenance database on a loopback server and dropped a
    JSON decode and canonical-form proof of every entry), the in-memory hashlib rate and the
    rate of ``store.read_for_audit`` alone (read, no checks) are printed for information.
 
+With ``--tsa`` and/or ``--witness`` (issue 14), phase 1 runs with a local RFC 3161 TSA and/or
+a ``ledger witness``, each its own process on loopback, and the log's timestamper (every
+second, the tightest ``LEDGER_TSA_INTERVAL_SECONDS``) and witnesses workers beside the
+sequencer (scripts/benchtrust.py). ``--trust`` runs phase 1 only, ``--rounds`` times with
+neither and with both, interleaved in ABBA order in one run, and prints the write rate and
+lag p99 of each, their ratios against the target (within 10%) and the round trips per
+checkpoint.
+
 The script exits 0 whatever the figures are; non-zero only when something goes wrong.
 
     python scripts/bench_log.py                    # 1,000,000 leaves, 20 s ingest
@@ -38,6 +46,8 @@ The script exits 0 whatever the figures are; non-zero only when something goes w
     python scripts/bench_log.py --profile /tmp/bl  # cProfile each phase to /tmp/bl-<phase>.prof
     python scripts/bench_log.py --keep             # keep the database (name printed)
     python scripts/bench_log.py --reuse bench_ab12 # verify phase only, on a kept database
+    python scripts/bench_log.py --tsa --witness    # ingest with a local TSA and a witness
+    python scripts/bench_log.py --trust            # ingest only: neither vs TSA + witness
 """
 
 from __future__ import annotations
@@ -50,11 +60,12 @@ import os
 import random
 import re
 import resource
+import statistics
 import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,6 +86,7 @@ from benchdb import (
     serve_loopback,
     with_database,
 )
+from benchtrust import TrustFigures, TrustServices, interleaved, verdict_line
 
 from ledger.entry import Entry, decode_entry, encode_entry
 from ledger.errors import LedgerError
@@ -195,6 +207,7 @@ class IngestResult:
     max_backlog: int
     stream_length: int | None = None
     cosigned: int | None = None  # with --witness: checkpoints a witness cosigned meanwhile
+    timestamped: int | None = None  # with --tsa: checkpoints a TSA timestamped meanwhile
 
 
 WriteOp = Callable[[int, int], Awaitable[bytes]]
@@ -271,55 +284,26 @@ def _max_backlog(committed: list[tuple[bytes, float]], included: dict[bytes, flo
 
 
 async def ingest_phase(settings: Settings, store: PostgresEventStore, log: TimedLog,
-                       signers: list[Signer]) -> IngestResult:
-    """Phase 1: the write load with the sequencer running beside it (and, with
-    ``--witness``, the witnesses worker)."""
+                       signers: list[Signer], trust: TrustServices | None = None, *,
+                       tsa: bool = True, witness: bool = True) -> IngestResult:
+    """Phase 1: the write load with the sequencer running beside it (and, with ``trust``,
+    its timestamper and witnesses workers, as ``ledger serve`` runs them)."""
     sequencer = Sequencer(log, signers, ORIGIN)
     ledger = Ledger(store, on_append=sequencer.poke)
     stop = asyncio.Event()
     await sequencer.step()  # signs the empty checkpoint, as api.app does at start-up
     task = asyncio.create_task(sequencer.run(stop), name="sequencer")
-    witnessing = (AsyncExitStack() if not settings.witness
-                  else _witnessing(store, log, signers[0], sequencer))
-    async with witnessing:
+    before = (trust.figures.timestamped, trust.figures.cosigned) if trust else (0, 0)
+    running: AbstractAsyncContextManager[None] = (
+        nullcontext() if trust is None
+        else trust.running(store, log, sequencer, tsa=tsa, witness=witness))
+    async with running:
         result = await _ingest(settings, store, log, sequencer, ledger, stop, task)
-    if settings.witness:
-        result.cosigned = await store.pool.fetchval(
-            "SELECT count(*) FROM checkpoint_cosignatures")
+    if trust is not None:
+        result.timestamped = trust.figures.timestamped - before[0] if trust.tsa and tsa else None
+        result.cosigned = (trust.figures.cosigned - before[1] if trust.witness and witness
+                           else None)
     return result
-
-
-@asynccontextmanager
-async def _witnessing(store: PostgresEventStore, log: TimedLog, signer: Signer,
-                      sequencer: Sequencer) -> AsyncIterator[None]:
-    """``--witness``: a ``ledger witness`` process on loopback and the log's witnesses worker
-    (ledger.witness.submitter), poked as the sequencer grows the log, as ``ledger serve``
-    runs it."""
-    import tempfile
-    from pathlib import Path
-
-    import aiohttp
-    from bench_witness import start_witness
-
-    from ledger.store.cosignatures import cosignature_store_for
-    from ledger.witness.cosignature import parse_witness_vkey
-    from ledger.witness.submitter import WitnessSubmitter
-
-    with tempfile.TemporaryDirectory() as folder:
-        process, url, vkey = start_witness(Path(folder), signer.verifier.vkey)
-        session = aiohttp.ClientSession()
-        submitter = WitnessSubmitter(LogReader(log), cosignature_store_for(store),
-                                     [(url, parse_witness_vkey(vkey))], lambda: session)
-        sequencer.on_grown.append(submitter.worker.poke)
-        submitter.worker.gate = lambda: True
-        await submitter.worker.start()
-        try:
-            yield
-        finally:
-            await submitter.worker.stop()
-            await session.close()
-            process.terminate()
-            process.wait(timeout=30)
 
 
 async def _ingest(settings: Settings, store: PostgresEventStore, log: TimedLog,
@@ -369,6 +353,70 @@ async def _ingest(settings: Settings, store: PostgresEventStore, log: TimedLog,
                         sum(b.leaves for b in in_window), lags, latencies,
                         in_window, max(drained, 0.0), _max_backlog(committed, log.included),
                         longest)
+
+
+@dataclass
+class TrustResult:
+    """``--trust``: the ingest phase's rounds with neither and with both (TSA + witness)."""
+
+    neither: list[IngestResult]
+    both: list[IngestResult]
+    figures: TrustFigures
+    each: dict[str, list[IngestResult]] = field(default_factory=dict)  # --each: one of them
+
+
+async def trust_phase(settings: Settings, store: PostgresEventStore, log: TimedLog,
+                      signers: list[Signer]) -> TrustResult:
+    """``--trust``: phase 1 ``--rounds`` times with neither and with both, interleaved;
+    the TSA and witness processes stay up throughout (idle in the rounds with neither)."""
+    async with TrustServices(signers[0].verifier.vkey) as trust:
+        async def neither() -> IngestResult:
+            return await ingest_phase(settings, store, log, signers)
+
+        async def both() -> IngestResult:
+            return await ingest_phase(settings, store, log, signers, trust)
+
+        configurations: dict[str, Callable[[], Awaitable[IngestResult]]] = {
+            "neither": neither, "both": both}
+        if settings.each:
+            configurations["TSA only"] = lambda: ingest_phase(
+                settings, store, log, signers, trust, witness=False)
+            configurations["witness only"] = lambda: ingest_phase(
+                settings, store, log, signers, trust, tsa=False)
+        runs = await interleaved(settings.rounds, configurations)
+    return TrustResult(runs.pop("neither"), runs.pop("both"), trust.figures, runs)
+
+
+def report_trust(result: TrustResult, settings: Settings) -> None:
+    """Print ``--trust``'s rounds, the two figures' ratios against the 10% target and the
+    round trips per checkpoint."""
+    print(f"sequencer lag and write throughput, {settings.writers} writers "
+          f"({settings.load} load), {settings.seconds:g} s per run, {settings.rounds} rounds "
+          f"(ABBA), {os.cpu_count()} CPUs")
+    for name, runs in (("neither", result.neither), ("TSA + witness", result.both),
+                       *result.each.items()):
+        for n, ing in enumerate(runs, 1):
+            extra = "".join(f"; {what} {n}" for what, n in (
+                ("timestamped", ing.timestamped), ("cosigned", ing.cosigned)) if n is not None)
+            print(f"  {name:<14} round {n}: {ing.events / ing.seconds:7,.0f} events/s, lag p50 "
+                  f"{_ms(percentile(ing.lags, 50))}, p99 {_ms(percentile(ing.lags, 99))}"
+                  f"{extra}")
+    print(verdict_line("events written / s", [i.events / i.seconds for i in result.neither],
+                       [i.events / i.seconds for i in result.both],
+                       higher_is_better=True, unit="/s"))
+    print(verdict_line("sequencer lag p99", [percentile(i.lags, 99) * 1000
+                                             for i in result.neither],
+                       [percentile(i.lags, 99) * 1000 for i in result.both],
+                       higher_is_better=False, unit="ms"))
+    for name, runs in result.each.items():
+        rate = statistics.median(i.events / i.seconds for i in runs)
+        lag = statistics.median(percentile(i.lags, 99) for i in runs)
+        print(f"{name} (info): {rate:,.0f} events/s = "
+              f"{rate / statistics.median(i.events / i.seconds for i in result.neither):.1%} "
+              f"of neither; lag p99 {_ms(lag)} = "
+              f"{lag / statistics.median(percentile(i.lags, 99) for i in result.neither):.1%}")
+    for line in result.figures.lines():
+        print(line)
 
 
 # --------------------------------------------------------------------------- phase 2: bulk
@@ -705,6 +753,7 @@ class Results:
     """Everything measured."""
 
     ingest: IngestResult | None = None
+    trust: TrustResult | None = None
     bulk: BulkResult | None = None
     proofs: ProofResult | None = None
     verify: VerifyResult | None = None
@@ -720,6 +769,9 @@ def _verdict(met: bool) -> str:
 
 def report(results: Results, settings: Settings) -> None:
     """Print one table of every figure, with the targets."""
+    if results.trust is not None:
+        report_trust(results.trust, settings)
+        return
     from rich.console import Console
     from rich.table import Table
 
@@ -748,6 +800,8 @@ def report(results: Results, settings: Settings) -> None:
         p99 = percentile(ing.lags, 99)
         if ing.cosigned is not None:
             row("  checkpoints a witness cosigned meanwhile (--witness)", f"{ing.cosigned:,}")
+        if ing.timestamped is not None:
+            row("  checkpoints a TSA timestamped meanwhile (--tsa)", f"{ing.timestamped:,}")
         row("  sequencer lag p50", _ms(percentile(ing.lags, 50)))
         row("  sequencer lag p99", _ms(p99), f"< {LAG_TARGET_MS:g} ms",
             _verdict(p99 * 1000 < LAG_TARGET_MS))
@@ -841,6 +895,10 @@ class Settings:
     keep: bool = False
     reuse: str | None = None
     witness: bool = False
+    tsa: bool = False
+    trust: bool = False  # ingest only, rounds with neither and with both (TSA + witness)
+    rounds: int = 3
+    each: bool = False  # --trust: also rounds with the TSA only and the witness only
 
 
 async def run(settings: Settings) -> Results:
@@ -871,8 +929,20 @@ async def run(settings: Settings) -> Results:
             signers = [parse_signer_key(skey)]
             await store.pool.execute("CREATE TABLE bench_key (vkey TEXT NOT NULL)")
             await store.pool.execute("INSERT INTO bench_key VALUES ($1)", vkey)
+            if settings.trust:
+                print("ingest + sequencer lag, with neither and with TSA + witness...",
+                      flush=True)
+                results.trust = await trust_phase(settings, store, log, signers)
+                return results
             print("phase 1: ingest + sequencer lag...", flush=True)
-            results.ingest = await ingest_phase(settings, store, log, signers)
+            if settings.tsa or settings.witness:
+                async with TrustServices(signers[0].verifier.vkey, tsa=settings.tsa,
+                                         witness=settings.witness) as trust:
+                    results.ingest = await ingest_phase(settings, store, log, signers, trust)
+                for line in trust.figures.lines():
+                    print(f"  {line}", flush=True)
+            else:
+                results.ingest = await ingest_phase(settings, store, log, signers)
             ing = results.ingest
             print(f"  {ing.events:,} events in {ing.seconds:.1f} s; lag p99 "
                   f"{_ms(percentile(ing.lags, 99))}", flush=True)
@@ -922,6 +992,16 @@ def parse_args(argv: list[str] | None = None) -> Settings:
     parser.add_argument("--witness", action="store_true",
                         help="ingest with a `ledger witness` process cosigning each new "
                              "checkpoint (the log's witnesses worker running beside it)")
+    parser.add_argument("--tsa", action="store_true",
+                        help="ingest with a local RFC 3161 TSA process timestamping the newest "
+                             "checkpoint every second (the log's timestamper running beside it)")
+    parser.add_argument("--trust", action="store_true",
+                        help="ingest phase only, --rounds times with neither and with both "
+                             "(TSA + witness), interleaved; their ratios against the 10%% target")
+    parser.add_argument("--rounds", type=int, default=None,
+                        help="rounds of --trust (5; 2 with --quick)")
+    parser.add_argument("--each", action="store_true",
+                        help="--trust: also rounds with the TSA only and the witness only")
     parser.add_argument("--reuse", metavar="NAME",
                         help="run only the verify phase against a database kept by --keep")
     args = parser.parse_args(argv)
@@ -938,9 +1018,17 @@ def parse_args(argv: list[str] | None = None) -> Settings:
         parser.error("--seconds must be positive and --warmup not negative")
     if args.writers < 1 or args.bulk_batch < 1 or requests < 1:
         parser.error("--writers, --bulk-batch and --requests must be positive")
+    rounds = args.rounds if args.rounds is not None else (2 if args.quick else 5)
+    if rounds < 1:
+        parser.error("--rounds must be positive")
+    if args.each and not args.trust:
+        parser.error("--each goes with --trust")
+    if args.trust and (args.tsa or args.witness or args.reuse or args.keep or args.profile):
+        parser.error("--trust runs its own rounds: not with --tsa, --witness, --reuse, --keep "
+                     "or --profile")
     return Settings(args.dsn, leaves, seconds, warmup, args.writers, args.load,
                     args.bulk_batch, requests, args.http, args.profile, args.keep,
-                    args.reuse, args.witness)
+                    args.reuse, args.witness, args.tsa, args.trust, rounds, args.each)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,6 +19,13 @@ whatever the figures are; non-zero only when something goes wrong.
     python scripts/bench_store.py                 # 10 s per contender, 16 writers
     python scripts/bench_store.py --quick         # short smoke run
     python scripts/bench_store.py --commands 2000 --contenders ledger --profile /tmp/l.prof
+    python scripts/bench_store.py --trust         # ledger: neither vs TSA + witness, 5 rounds
+
+``--trust`` (issue 14) measures only the ledger, with the log's sequencer running (as under
+``ledger serve``), ``--rounds`` times with neither and with both a local RFC 3161 TSA and a
+``ledger witness`` (each its own process on loopback, scripts/benchtrust.py) and the log's
+timestamper and witnesses workers, interleaved in ABBA order in one run; it prints both
+throughputs, their ratio against the target (within 10%) and the round trips per checkpoint.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ import cProfile
 import datetime as dt
 import hashlib
 import os
+import statistics
 import sys
 import threading
 import time
@@ -56,6 +64,7 @@ from benchdb import (
     run_main,
     with_database,
 )
+from benchtrust import TrustFigures, TrustServices, interleaved, verdict_line
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 
@@ -64,6 +73,9 @@ from ledger.service import commands as c
 from ledger.service.context import RequestContext
 from ledger.service.ledger import Ledger
 from ledger.store.postgres import PostgresEventStore
+from ledger.store.postgres_log import PostgresLogStore
+from ledger.tlog.note import generate_key, parse_signer_key
+from ledger.transparency.sequencer import Sequencer
 
 DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 CONTENDERS = ("ceiling", "ledger", "peer")
@@ -203,6 +215,9 @@ class Settings:
     warmup: Phase
     contenders: tuple[str, ...]
     profile: str | None
+    trust: bool = False  # the ledger only: neither vs TSA + witness, interleaved
+    rounds: int = 5
+    each: bool = False  # --trust: also rounds with the TSA only and the witness only
 
 
 @dataclass
@@ -368,6 +383,96 @@ def bench_peer(settings: Settings, dsn: str, shared: Shared) -> Result:
         app.close()
 
 
+@dataclass
+class TrustComparison:
+    """``--trust``: the ledger's measured runs with neither and with both."""
+
+    neither: list[Result]
+    both: list[Result]
+    figures: TrustFigures
+    each: dict[str, list[Result]] = field(default_factory=dict)  # --each: one of them
+
+
+async def bench_trust(settings: Settings, dsn: str) -> TrustComparison:
+    """The ledger (CommentItem by HR, one item per writer) with the sequencer running,
+    ``settings.rounds`` times with neither and with both TSA and witness, interleaved."""
+    writers = settings.writers
+    origin = "bench.handover-ledger.localhost/log"
+    store = await PostgresEventStore.connect(dsn, min_size=writers + 2, max_size=writers + 6)
+    try:
+        await store.migrate()
+        log = PostgresLogStore(store)
+        skey, vkey = generate_key(origin)
+        sequencer = Sequencer(log, [parse_signer_key(skey)], origin)
+        ledger = Ledger(store, on_append=sequencer.poke)
+        await ledger.install_builtin_templates()
+        items = await create_items(ledger, writers, HR, MANAGER, SUCCESSOR, CONTEXT)
+        await sequencer.step()
+        stop = asyncio.Event()
+        task = asyncio.create_task(sequencer.run(stop), name="sequencer")
+
+        async def op(w: int, n: int) -> None:
+            await ledger.execute(c.CommentItem(item_id=items[w], text=comment_text(w, n)),
+                                 HR, CONTEXT)
+
+        counters = [0] * writers
+        try:
+            async with TrustServices(vkey) as trust:
+                await run_async_phase("ledger", writers, op, settings.warmup, counters)
+
+                async def neither() -> Result:
+                    return await run_async_phase("neither", writers, op, settings.measure,
+                                                 counters)
+
+                def with_trust(name: str, tsa: bool, witness: bool
+                               ) -> Callable[[], Awaitable[Result]]:
+                    async def measured() -> Result:
+                        async with trust.running(store, log, sequencer, tsa=tsa,
+                                                 witness=witness):
+                            return await run_async_phase(name, writers, op, settings.measure,
+                                                         counters)
+                    return measured
+
+                configurations = {"neither": neither,
+                                  "both": with_trust("TSA + witness", True, True)}
+                if settings.each:
+                    configurations["TSA only"] = with_trust("TSA only", True, False)
+                    configurations["witness only"] = with_trust("witness only", False, True)
+                runs = await interleaved(settings.rounds, configurations)
+        finally:
+            stop.set()
+            await task
+        appended = await store.pool.fetchval(
+            "SELECT count(*) FROM events WHERE event_type = 'ItemCommented'")
+        if appended != sum(counters):
+            raise BenchError(f"ledger: {sum(counters)} commands issued but {appended} "
+                             f"ItemCommented events")
+        return TrustComparison(runs.pop("neither"), runs.pop("both"), trust.figures, runs)
+    finally:
+        await store.close()
+
+
+def report_trust(comparison: TrustComparison, settings: Settings) -> None:
+    """Print ``--trust``'s runs, the throughput ratio against the 10% target and the round
+    trips per checkpoint."""
+    print(f"ledger (Ledger.execute(CommentItem), sequencer running), {settings.writers} "
+          f"writers, {settings.rounds} round(s) in ABBA order, {os.cpu_count()} CPUs")
+    for name, runs in (("neither", comparison.neither), ("TSA + witness", comparison.both),
+                       *comparison.each.items()):
+        for n, r in enumerate(runs, 1):
+            print(f"  {name:<14} round {n}: {r.commands:6} commands in {r.seconds:5.2f} s = "
+                  f"{r.rate:7,.0f}/s, p50 {r.percentile(50):.2f} ms, p99 "
+                  f"{r.percentile(99):.2f} ms")
+    print(verdict_line("commands / s", [r.rate for r in comparison.neither],
+                       [r.rate for r in comparison.both], higher_is_better=True, unit="/s"))
+    neither = statistics.median(r.rate for r in comparison.neither)
+    for name, runs in comparison.each.items():
+        rate = statistics.median(r.rate for r in runs)
+        print(f"{name} (info): {rate:,.0f} commands/s = {rate / neither:.1%} of neither")
+    for line in comparison.figures.lines():
+        print(line)
+
+
 # --------------------------------------------------------------------------- report
 
 
@@ -441,6 +546,20 @@ async def run(settings: Settings) -> dict[str, Result]:
     return results
 
 
+async def run_trust(settings: Settings) -> TrustComparison:
+    """``--trust`` in a fresh database, always dropped."""
+    check_loopback(settings.dsn)
+    name = await create_database(settings.dsn)
+    print(f"database {name}: {settings.writers} writers, "
+          + (f"{settings.measure.commands} commands" if settings.measure.commands
+             else f"{settings.measure.seconds:g} s")
+          + f" per run, {settings.rounds} round(s), neither vs TSA + witness", flush=True)
+    try:
+        return await bench_trust(settings, with_database(settings.dsn, name))
+    finally:
+        await drop_database(settings.dsn, name)
+
+
 def parse_args(argv: list[str] | None = None) -> Settings:
     """Read the command line."""
     parser = bench_parser(__doc__, DEFAULT_DSN)
@@ -457,7 +576,21 @@ def parse_args(argv: list[str] | None = None) -> Settings:
                         help="comma-separated subset of ceiling,ledger,peer")
     parser.add_argument("--profile", metavar="PATH",
                         help="write a cProfile of the ledger's measured phase to PATH")
+    parser.add_argument("--trust", action="store_true",
+                        help="the ledger only, with the sequencer running: --rounds runs with "
+                             "neither and with both a TSA and a witness, interleaved")
+    parser.add_argument("--rounds", type=int, default=None,
+                        help="rounds of --trust (5; 2 with --quick)")
+    parser.add_argument("--each", action="store_true",
+                        help="--trust: also rounds with the TSA only and the witness only")
     args = parser.parse_args(argv)
+    rounds = args.rounds if args.rounds is not None else (2 if args.quick else 5)
+    if rounds < 1:
+        parser.error("--rounds must be positive")
+    if args.trust and args.profile:
+        parser.error("--trust is not profiled")
+    if args.each and not args.trust:
+        parser.error("--each goes with --trust")
     contenders = parse_contenders(parser, args.contenders, CONTENDERS)
     if args.writers < 1:
         parser.error("--writers must be at least 1")
@@ -472,12 +605,15 @@ def parse_args(argv: list[str] | None = None) -> Settings:
         measure = Phase(seconds=seconds)
     warmup = args.warmup if args.warmup is not None else (0.5 if args.quick else 2.0)
     return Settings(args.dsn, args.writers, measure, Phase(seconds=max(warmup, 0.0)),
-                    contenders, args.profile)
+                    contenders, args.profile, args.trust, rounds, args.each)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; 0 whatever the figures, 1 on errors."""
     settings = parse_args(argv)
+    if settings.trust:
+        return run_main("bench_store", lambda: asyncio.run(run_trust(settings)),
+                        lambda comparison: report_trust(comparison, settings))
     return run_main("bench_store", lambda: asyncio.run(run(settings)),
                     lambda results: report(results, settings))
 

@@ -31,6 +31,7 @@ from ledger.bundle.proofs import DEFAULT_WAIT_SECONDS, await_coverage, prove_all
 from ledger.bundle.readme import readme_text
 from ledger.bundle.render_pool import ReportRenderer
 from ledger.bundle.report import report_renderer
+from ledger.bundle.report_cosign import cosignature_file, cosignature_lines, cosigners
 from ledger.bundle.source import ReportSource
 from ledger.entry import Entry, format_time
 from ledger.errors import ConflictError, VerificationError
@@ -157,13 +158,18 @@ class BundleExporter:
         departure_id = str(case.departure.id)
         status = "final" if case.departure.state in FINAL_STATES else "interim"
         keys = await self.log.signing_keys()
+        # The cosignatures the checkpoint has now: the report states them, the bundle carries
+        # exactly these (one read, so both agree).
+        cosignatures = (await self.cosignatures.of_size(signed.size)
+                        if self.cosignatures is not None else {})
         entries = {L.entry_path(e.stream_type, str(e.stream_id), e.version): e.raw
                    for e in case.entries()}
         source = ReportSource(
             departure_id=departure_id, generated_at=generated_at, status=status,
             time_zone=self.time_zone, checkpoint=signed.note, keys=list(keys), entries=entries,
             report_source_sha256=L.report_source_sha256({L.CHECKPOINT: signed.note, **entries}),
-            timestamps=tuple((t.gen_time, t.tsa_url) for t in stamps.refs))
+            timestamps=tuple((t.gen_time, t.tsa_url) for t in stamps.refs),
+            cosignatures=cosignature_lines("".join(cosignatures.values()).encode()))
         # The entries were read from the store with their chains verified (collect_case):
         # the renderer need not prove their canonical form again.
         html = asyncio.ensure_future(self.renderer.html(source, strict=False))
@@ -177,7 +183,9 @@ class BundleExporter:
                                      report.checkpoint.size,
                                      base64.b64encode(report.checkpoint.root).decode("ascii"))
         files: dict[str, bytes] = {
-            L.README: readme_text(departure_id, generated_at, status),
+            L.README: readme_text(departure_id, generated_at, status,
+                                  witnesses=[c.name for c in cosigners(source.cosignatures,
+                                                                       source.time_zone)]),
             L.CHECKPOINT: note,
             L.KEYS: "".join(f"{k}\n" for k in source.keys).encode("ascii"),
             L.VERIFY_PY: verifier_source(),
@@ -186,10 +194,8 @@ class BundleExporter:
                for e in case.entries()},
             **stamps.files,
         }
-        if self.cosignatures is not None:
-            lines = await self.cosignatures.of_size(report.checkpoint.size)
-            if lines:
-                files[L.COSIGNATURES] = "".join(lines.values()).encode()
+        if source.cosignatures:
+            files[L.COSIGNATURES] = cosignature_file(source.cosignatures)
         files[L.REPORT_HTML] = await report.html
         attachments = await self._attachments(case.entries()) if with_files else {}
         header = L.ManifestHeader(

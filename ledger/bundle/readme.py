@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 _TEXT = """\
 交接账本证据包 / Handover Ledger evidence bundle
 ================================================
@@ -33,7 +35,7 @@ report.pdf 是由这些记录生成的可读报告。{interim_zh}
 包内的 verify.py 随证据包一起流转：篡改证据包的人也可以替换它。请使用您从运营方取得的
 verify.py（公开地址 GET /log/verify.py，与包内文件逐字节相同），或用 sha256sum 将包内文件与之
 比对，或使用 ledger verify-bundle。
-
+{witnesses_zh}
 验证通过意味着：包内每个文件都与签名清单一致；每条记录自第 1 版起连续成链，且都包含在
 该公钥签名的检查点中；案件所列的事项、清单版本与争议一个不少；重放记录得到的状态与结案
 记录一致；报告由这些记录生成。
@@ -67,7 +69,7 @@ and check it through a channel you trust; the keys file inside is information on
 verify.py travels inside the bundle, so whoever altered a bundle could replace it too: run a
 verify.py you got from the operator (published at GET /log/verify.py, byte for byte the one
 bundles carry), or compare this one's sha256sum with it, or use ledger verify-bundle.
-
+{witnesses_en}
 A pass means: every file matches the signed manifest; every record chains unbroken from
 version 1 and is included in the checkpoint signed by that key; no item, checklist revision
 or dispute the case names is missing; replaying the records gives states consistent with the
@@ -84,11 +86,46 @@ _INTERIM_EN = ("\n\nNote: this is an interim bundle. The case is not closed or w
                "later records are not in it.")
 
 
-def readme_text(departure_id: str, generated_at: str, status: str) -> bytes:
-    """``README.txt`` for one bundle, UTF-8, LF line ends."""
+_WITNESSES_ZH = """
+见证签名
+--------
+META-INF/cosignatures 中有见证者对检查点的联署签名，见证者：{names}
+每位见证者声明，在其签名时间它已核对该检查点与它此前所见的本日志历史一致（日志没有向不同
+的人展示不同的历史）。核验需要各见证者的公钥（向见证者运营方索取，并通过可信渠道核对），
+每位见证者一个 --witness，K 为至少须成立的签名数：
+
+    python3 -I verify.py --key <验证公钥> --witness <见证公钥> --witnesses-required K
+    ledger verify-bundle bundle.zip --key <验证公钥> --witness <见证公钥> --witnesses-required K
+
+不给出 --witness 时，这些签名只被列出，不被核验。
+"""
+_WITNESSES_EN = """
+Witness cosignatures
+--------------------
+META-INF/cosignatures holds witness cosignatures of the checkpoint, by: {names}
+Each witness states that, at its time, it had checked the checkpoint is consistent with the
+history of this log it saw before (the log did not show different histories to different
+people). Checking them takes each witness's key (ask the witness's operator, and check it
+through a channel you trust), one --witness per witness; K is how many must hold:
+
+    python3 -I verify.py --key <verifier key> --witness <witness key> --witnesses-required K
+    ledger verify-bundle bundle.zip --key <verifier key> --witness <witness key> \\
+        --witnesses-required K
+
+Without --witness, the cosignatures are listed, not checked.
+"""
+
+
+def readme_text(departure_id: str, generated_at: str, status: str,
+                witnesses: Sequence[str] = ()) -> bytes:
+    """``README.txt`` for one bundle, UTF-8, LF line ends; ``witnesses``: the names on the
+    bundle's witness cosignatures (META-INF/cosignatures), if it carries any."""
     interim = status != "final"
+    names = ", ".join(witnesses)
     return _TEXT.format(
         departure_id=departure_id, generated_at=generated_at, status=status,
         status_zh="终版" if not interim else "临时版",
         interim_zh=_INTERIM_ZH if interim else "", interim_en=_INTERIM_EN if interim else "",
+        witnesses_zh=_WITNESSES_ZH.format(names=names) if witnesses else "",
+        witnesses_en=_WITNESSES_EN.format(names=names) if witnesses else "",
     ).encode("utf-8")

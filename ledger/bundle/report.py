@@ -26,6 +26,7 @@ from eventsourcing.domain import Aggregate
 
 from ledger.bundle.layout import CONTENT_MANIFEST_NAME, REPORT_SOURCE_META
 from ledger.bundle.report_case import build_report
+from ledger.bundle.report_cosign import cosigners
 from ledger.bundle.report_html import rows_html
 from ledger.bundle.source import ReportSource
 from ledger.entry import Entry, parse_time
@@ -37,12 +38,13 @@ CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans Mono CJK SC")
 CJK_PACKAGE = "fonts-noto-cjk"
 CHATTY_LOGGERS = ("weasyprint", "weasyprint.progress", "fontTools")
 """Loggers that print INFO lines (each step, each font subset) on every PDF; kept to warnings."""
-REPORT_GENERATOR = "3"
+REPORT_GENERATOR = "4"
 """The version of the code and templates that print ``report.html`` (this module,
 ``report_case``, ``report_row``, ``report_html``, ``report_client``, ``report_labels``,
-``report_verify``, the templates and ``ledger.service.timeline``'s phrases). Raise it with any
-change that prints other bytes for the same source (``ledger verify-bundle`` of one version
-compares the bytes of another's reports only when this and the libraries' versions match)."""
+``report_verify``, ``report_cosign``, the templates and ``ledger.service.timeline``'s
+phrases). Raise it with any change that prints other bytes for the same source (``ledger
+verify-bundle`` of one version compares the bytes of another's reports only when this and the
+libraries' versions match)."""
 RENDERER_PACKAGES = ("jinja2", "markupsafe", "ua-parser", "ua-parser-builtins")
 """The libraries whose version can change ``report.html``'s bytes: the template engine, its
 escaping, and the User-Agent parser with its regexes (uap-core, shipped apart)."""
@@ -88,7 +90,8 @@ def render_report_html(source: ReportSource, *, decoded: Mapping[str, Entry] | N
     report = build_report(source, decoded=decoded, strict=strict, replayed=replayed)
     html = _templates().get_template("report.html.j2").render(
         r=report, meta_name=REPORT_SOURCE_META, generated_at=source.generated_at,
-        timestamps=source.timestamps)
+        timestamps=source.timestamps,
+        cosigners=cosigners(source.cosignatures, source.time_zone))
     return html.encode("utf-8")
 
 

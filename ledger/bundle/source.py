@@ -1,4 +1,5 @@
-"""What a bundle's report is rendered from: the entries, the checkpoint and three facts.
+"""What a bundle's report is rendered from: the entries, the checkpoint, three facts and the
+checkpoint's timestamps and witness cosignatures.
 
 Pure data. The exporter builds it from the files it is about to write; ``ledger verify-bundle``
 builds it again from the files it read, so both render the same ``report.html`` bytes
@@ -36,3 +37,7 @@ class ReportSource:
     timestamps: tuple[tuple[str, str], ...] = ()
     """(gen_time, tsa_url) of each RFC 3161 token over the checkpoint, as the manifest's
     ``timestamps`` lists them (format 1.2; signed with the manifest)."""
+    cosignatures: tuple[str, ...] = ()
+    """The witness cosignature lines on the checkpoint, without their LF, as the bundle's
+    ``META-INF/cosignatures`` carries them (format 1.2; listed in the manifest); the report
+    states who cosigned and when (ledger.bundle.report_cosign)."""

@@ -26,6 +26,7 @@ from eventsourcing.domain import Aggregate, EventSourcingError
 from ledger.aggregates.codec import decode_event
 from ledger.bundle import layout
 from ledger.bundle.report import render_report_html, report_renderer
+from ledger.bundle.report_cosign import cosignature_lines
 from ledger.bundle.source import ReportSource
 from ledger.bundle.verify import (
     MAX_TOTAL,
@@ -201,7 +202,8 @@ def rerender_check(bundle: Bundle, manifest: Mapping[str, Any],
         keys=files.get(layout.KEYS, b"").decode("utf-8", "replace").splitlines(),
         entries={p: d for p, d in files.items() if p.startswith("entries/")},
         report_source_sha256=manifest["report_source_sha256"],
-        timestamps=tuple((t["gen_time"], t["tsa_url"]) for t in manifest.get("timestamps", [])))
+        timestamps=tuple((t["gen_time"], t["tsa_url"]) for t in manifest.get("timestamps", [])),
+        cosignatures=cosignature_lines(files.get(layout.COSIGNATURES, b"")))
     try:
         rendered = render_report_html(source, decoded=decoded, replayed=replayed)
     except (VerificationError, ValueError, EventSourcingError):

@@ -26,6 +26,7 @@ from ledger.bundle import layout
 from ledger.bundle.archive import BundleArchive
 from ledger.bundle.export import member_order
 from ledger.bundle.report import render_report_html
+from ledger.bundle.report_cosign import cosignature_lines
 from ledger.bundle.source import ReportSource
 from ledger.errors import VerificationError
 from ledger.tlog.note import Signer, sign_note
@@ -113,7 +114,8 @@ def report_source(files: Mapping[str, bytes], manifest: Mapping[str, Any],
         keys=files.get(layout.KEYS, b"").decode().splitlines(),
         entries={p: d for p, d in files.items() if p.startswith("entries/")},
         report_source_sha256=source_sha256 or manifest["report_source_sha256"],
-        timestamps=tuple((t["gen_time"], t["tsa_url"]) for t in manifest.get("timestamps", [])))
+        timestamps=tuple((t["gen_time"], t["tsa_url"]) for t in manifest.get("timestamps", [])),
+        cosignatures=cosignature_lines(files.get(layout.COSIGNATURES, b"")))
 
 
 def renderer_refuses(members: Mapping[str, bytes]) -> bool:
