@@ -120,3 +120,25 @@ def test_policy_k_of_n() -> None:
     with pytest.raises(InvalidInputError):
         WitnessPolicy.parse([ws[0].key.vkey], 2)
     assert WitnessPolicy.parse([w.key.vkey for w in ws]).required == 3
+
+
+def test_policy_refuses_zero_required_and_a_key_given_twice() -> None:
+    # "0 of n" would pass with no cosignature at all; a key listed twice would make "n of n"
+    # unreachable or, worse, let k count one witness twice: both are usage errors.
+    ws = [_witness(f"w{i}.example", i + 1) for i in range(2)]
+    with pytest.raises(InvalidInputError, match="at least 1"):
+        WitnessPolicy.parse([w.key.vkey for w in ws], 0)
+    with pytest.raises(InvalidInputError, match="more than once"):
+        WitnessPolicy.parse([ws[0].key.vkey, ws[0].key.vkey, ws[1].key.vkey], 2)
+
+
+def test_verify_py_refuses_zero_required_and_a_key_given_twice(tmp_path: Path) -> None:
+    from ledger.bundle.verify import inspect_bundle
+
+    ws = [_witness(f"w{i}.example", i + 1) for i in range(2)]
+    log_key = Signer("log.example", bytes([9]) * 32).verifier.vkey
+    missing = tmp_path / "no-bundle.zip"
+    with pytest.raises(ValueError, match="at least 1"):
+        inspect_bundle(missing, log_key, witnesses=[ws[0].key.vkey], required=0)
+    with pytest.raises(ValueError, match="more than once"):
+        inspect_bundle(missing, log_key, witnesses=[ws[0].key.vkey, ws[0].key.vkey])
