@@ -872,8 +872,11 @@ def inspect_bundle(path: Path, key_text: str, prim: Primitives | None = None, *,
     key = prim.parse_key(key_text)
     witness_keys = [prim.parse_witness_key(w) for w in witnesses]
     need = len(witness_keys) if required is None else required
-    if not 0 <= need <= len(witness_keys) or (required is not None and not witness_keys):
-        raise ValueError(f"cannot require {need} of {len(witness_keys)} witness keys")
+    if len({(k.name, k.key_id) for k in witness_keys}) != len(witness_keys):
+        raise ValueError("a witness key is given more than once")
+    if (witness_keys or required is not None) and not 1 <= need <= len(witness_keys):
+        raise ValueError(f"cannot require {need} of {len(witness_keys)} witness keys (at "
+                         "least 1 and at most the number of keys)")
     bundle, problems = read_bundle(path, max_total, max_ratio)
     v = Verdict([], bundle, {})
     for rel in bundle.ignored:
