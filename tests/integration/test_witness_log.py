@@ -166,8 +166,8 @@ async def test_a_hostile_witness_cannot_redirect_the_log_nor_flood_it(tmp_path: 
             await resp.write(b"x" * (256 * 1024))
         return resp
 
-    runners = []
-    urls = []
+    runners: list[web.AppRunner] = []
+    urls: list[str] = []
     for handler in (victim, flood, None):
         app = web.Application()
         if handler is None:
