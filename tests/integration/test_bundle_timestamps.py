@@ -148,6 +148,11 @@ async def test_forged_tokens_in_a_resealed_bundle_fail_as_each_verifier_can_tell
     assert code == 0 and "NOT the authority's signature" in output, output
     lines = _ledger_lines(forged_bundle, tmp_path / "ledger-foreign", vkey, pki)
     assert any(x.startswith(f"FAIL {TOKEN}: does not verify") for x in lines), lines
+    # Given no CA, the ledger checks the token against the CA the bundle itself carries: a
+    # bundle's maker can carry any CA, so that must never read as a verified time ("ok").
+    alone = _ledger_lines(forged_bundle, tmp_path / "ledger-foreign-alone", vkey, None)
+    [line] = [x for x in alone if TOKEN in x]
+    assert line.startswith(f"note {TOKEN}: NOT checked against a CA you trust"), line
 
 
 async def _token(tsa: LocalTsa, data: bytes) -> bytes:
