@@ -28,7 +28,10 @@ def _urls(urls: tuple[str, ...]) -> tuple[str, ...]:
     for url in urls:
         if not url.startswith(("http://", "https://")) or any(c.isspace() for c in url):
             raise ValueError(f"{url[:80]!r} is not an http:// or https:// URL")
-    return tuple(u.rstrip("/") for u in urls)
+    stripped = tuple(u.rstrip("/") for u in urls)
+    if len(set(stripped)) != len(stripped):
+        raise ValueError("a witness URL is listed more than once")
+    return stripped
 
 
 def _keys(keys: tuple[str, ...]) -> tuple[str, ...]:
@@ -37,6 +40,8 @@ def _keys(keys: tuple[str, ...]) -> tuple[str, ...]:
             parse_witness_vkey(key)
         except Exception as e:  # the parser's message names what is wrong
             raise ValueError(str(e)) from None
+    if len({parse_witness_vkey(k).label for k in keys}) != len(keys):
+        raise ValueError("a witness key is listed more than once")
     return keys
 
 
