@@ -28,6 +28,9 @@ def test_paired_urls_and_keys() -> None:
     ({"LEDGER_WITNESS_URLS": "ftp://x", "LEDGER_WITNESS_KEYS": KEY}, "LEDGER_WITNESS_URLS"),
     ({"LEDGER_WITNESS_URLS": "http://x", "LEDGER_WITNESS_KEYS": LOG_KEY}, "LEDGER_WITNESS_KEYS"),
     ({"LEDGER_WITNESS_TIMEOUT_SECONDS": "0"}, "LEDGER_WITNESS_TIMEOUT_SECONDS"),
+    # The URL is written to the server log: no credentials in it.
+    ({"LEDGER_WITNESS_URLS": "https://u:secret@w.example", "LEDGER_WITNESS_KEYS": KEY},
+     "credentials"),
     # One witness listed twice (by URL or by key) would be asked, or counted, twice.
     ({"LEDGER_WITNESS_URLS": "http://a, http://a/", "LEDGER_WITNESS_KEYS": f"{KEY},{KEY2}"},
      "more than once"),
