@@ -14,7 +14,7 @@ from typing import Annotated, Self
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 from pydantic_settings import NoDecode
 
-from ledger.env_values import EnvSettings, whole_number
+from ledger.env_values import EnvSettings, check_service_url, whole_number
 from ledger.witness.cosignature import WitnessKey, parse_witness_vkey
 
 
@@ -26,8 +26,7 @@ def _comma_list(value: object) -> object:
 
 def _urls(urls: tuple[str, ...]) -> tuple[str, ...]:
     for url in urls:
-        if not url.startswith(("http://", "https://")) or any(c.isspace() for c in url):
-            raise ValueError(f"{url[:80]!r} is not an http:// or https:// URL")
+        check_service_url(url)
     stripped = tuple(u.rstrip("/") for u in urls)
     if len(set(stripped)) != len(stripped):
         raise ValueError("a witness URL is listed more than once")
