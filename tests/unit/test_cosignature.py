@@ -142,3 +142,14 @@ def test_verify_py_refuses_zero_required_and_a_key_given_twice(tmp_path: Path) -
         inspect_bundle(missing, log_key, witnesses=[ws[0].key.vkey], required=0)
     with pytest.raises(ValueError, match="more than once"):
         inspect_bundle(missing, log_key, witnesses=[ws[0].key.vkey, ws[0].key.vkey])
+
+
+def test_witnesses_required_without_witness_keys_is_a_usage_error() -> None:
+    import argparse
+
+    from ledger.cli.witness import witness_policy
+
+    for k in (0, 1):
+        with pytest.raises(InvalidInputError, match="needs --witness"):
+            witness_policy(argparse.Namespace(witness=[], witnesses_required=k))
+    assert witness_policy(argparse.Namespace(witness=[], witnesses_required=None)) is None
