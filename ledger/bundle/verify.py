@@ -992,7 +992,8 @@ def _check_cosignatures(v: Verdict, prim: Primitives, keys: Sequence[WitnessKey]
         return
     known = {(k.name, k.key_id): k for k in keys}
     held: dict[tuple[str, bytes], int] = {}  # (name, key ID) → the cosignature's time
-    problems = []
+    failed: set[tuple[str, bytes]] = set()  # one failure per key is the verdict: checking
+    problems = []  # each of thousands of forged lines would only cost the reader minutes
     for member, line in lines:
         name, _, encoded = line.removeprefix("— ").partition(" ")
         raw = _b64(encoded)
@@ -1000,12 +1001,13 @@ def _check_cosignatures(v: Verdict, prim: Primitives, keys: Sequence[WitnessKey]
             problems.append(f"{member}: malformed signature line")
             continue
         key = known.get((name, raw[:4]))
-        if key is None or (name, raw[:4]) in held:
+        if key is None or (name, raw[:4]) in held or (name, raw[:4]) in failed:
             continue
         timestamp = int.from_bytes(raw[4:12], "big")
         if len(raw) != 76 or timestamp >= 1 << 63 or not prim.cosigned(
                 key, v.checkpoint_text, timestamp, raw[12:]):
             problems.append(f"{member}: the cosignature by witness {name} does not verify")
+            failed.add((name, raw[:4]))
             continue
         held[name, raw[:4]] = timestamp
     missing = [k.name for k in keys if (k.name, k.key_id) not in held]
