@@ -10,6 +10,7 @@ Every invalid value becomes one ``ConfigurationError`` naming each variable at f
 from __future__ import annotations
 
 import datetime as dt
+import urllib.parse
 from collections.abc import Callable, Mapping
 from typing import Any, Self
 
@@ -112,3 +113,13 @@ def choice(on: str, off: str) -> BeforeValidator:
             raise ValueError(f"must be {on} or {off}, not {value[:40]!r}")
         return value == on
     return BeforeValidator(parse)
+
+
+def check_service_url(url: str) -> None:
+    """ValueError unless ``url`` is an http:// or https:// URL without whitespace and without
+    credentials (``user:password@``): service URLs are logged and, for TSAs, published."""
+    if not url.startswith(("https://", "http://")) or any(c.isspace() for c in url):
+        raise ValueError(f"{url[:80]!r} is not an http:// or https:// URL")
+    if "@" in urllib.parse.urlsplit(url).netloc:
+        raise ValueError("a URL must not carry credentials (user:password@): it is logged and "
+                         "published")

@@ -872,8 +872,11 @@ def inspect_bundle(path: Path, key_text: str, prim: Primitives | None = None, *,
     key = prim.parse_key(key_text)
     witness_keys = [prim.parse_witness_key(w) for w in witnesses]
     need = len(witness_keys) if required is None else required
-    if not 0 <= need <= len(witness_keys) or (required is not None and not witness_keys):
-        raise ValueError(f"cannot require {need} of {len(witness_keys)} witness keys")
+    if len({(k.name, k.key_id) for k in witness_keys}) != len(witness_keys):
+        raise ValueError("a witness key is given more than once")
+    if (witness_keys or required is not None) and not 1 <= need <= len(witness_keys):
+        raise ValueError(f"cannot require {need} of {len(witness_keys)} witness keys (at "
+                         "least 1 and at most the number of keys)")
     bundle, problems = read_bundle(path, max_total, max_ratio)
     v = Verdict([], bundle, {})
     for rel in bundle.ignored:
@@ -989,7 +992,8 @@ def _check_cosignatures(v: Verdict, prim: Primitives, keys: Sequence[WitnessKey]
         return
     known = {(k.name, k.key_id): k for k in keys}
     held: dict[tuple[str, bytes], int] = {}  # (name, key ID) → the cosignature's time
-    problems = []
+    failed: set[tuple[str, bytes]] = set()  # one failure per key is the verdict: checking
+    problems = []  # each of thousands of forged lines would only cost the reader minutes
     for member, line in lines:
         name, _, encoded = line.removeprefix("— ").partition(" ")
         raw = _b64(encoded)
@@ -997,12 +1001,13 @@ def _check_cosignatures(v: Verdict, prim: Primitives, keys: Sequence[WitnessKey]
             problems.append(f"{member}: malformed signature line")
             continue
         key = known.get((name, raw[:4]))
-        if key is None or (name, raw[:4]) in held:
+        if key is None or (name, raw[:4]) in held or (name, raw[:4]) in failed:
             continue
         timestamp = int.from_bytes(raw[4:12], "big")
         if len(raw) != 76 or timestamp >= 1 << 63 or not prim.cosigned(
                 key, v.checkpoint_text, timestamp, raw[12:]):
             problems.append(f"{member}: the cosignature by witness {name} does not verify")
+            failed.add((name, raw[:4]))
             continue
         held[name, raw[:4]] = timestamp
     missing = [k.name for k in keys if (k.name, k.key_id) not in held]

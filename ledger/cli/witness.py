@@ -35,7 +35,7 @@ def add_witness_arguments(parser: argparse.ArgumentParser) -> None:
 def witness_policy(args: argparse.Namespace) -> WitnessPolicy | None:
     """The policy the arguments ask for; None without ``--witness``."""
     if not args.witness:
-        if args.witnesses_required:
+        if args.witnesses_required is not None:
             raise InvalidInputError("--witnesses-required needs --witness keys")
         return None
     return WitnessPolicy.parse(args.witness, args.witnesses_required)

@@ -1,7 +1,8 @@
 """``ledger verify-bundle``'s step 10 in full: each RFC 3161 token a bundle carries, verified
 by rfc3161-client against the CA certificates the reader gives (``--tsa-ca``) or, without
-them, against the CA certificate the bundle carries beside the token (then said so: that only
-shows the token is consistent with the chain it came with)."""
+them, against the CA certificate the bundle carries beside the token (then a ``note``, not
+``ok``: that only shows the token is consistent with the chain it came with, which whoever made
+the bundle chose)."""
 
 from __future__ import annotations
 
@@ -30,8 +31,7 @@ def check_token(token: bytes, chain: bytes | None, checkpoint: bytes,
     roots, anchor = list(trusted), "the CA file given"
     if not roots:
         roots = _self_signed(chain)
-        anchor = ("the CA certificate the bundle carries (give --tsa-ca to check it against "
-                  "one you trust)")
+        anchor = "the CA certificate the bundle carries"
     try:
         verified = verify_response(response, checkpoint, roots) if roots else None
     except VerificationError as e:
@@ -43,6 +43,10 @@ def check_token(token: bytes, chain: bytes | None, checkpoint: bytes,
     if verified is None:
         return Check("FAIL", f"{name}: does not verify (no CA certificate to check its chain "
                              "against: give --tsa-ca)")
+    if not trusted:  # whoever made the bundle chose that CA: consistency, not trust
+        return Check("note", f"{name}: NOT checked against a CA you trust (give --tsa-ca): "
+                             f"its signature and certificate chain only agree with {anchor}; "
+                             f"it says {recorded_by(record)} ({verified.tsa_subject})")
     return Check("ok", f"{name}: {recorded_by(record)} ({verified.tsa_subject}; signature and "
                        f"certificate chain checked against {anchor})")
 

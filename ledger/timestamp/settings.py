@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 from pydantic_settings import NoDecode
 
-from ledger.env_values import EnvSettings, or_default, whole_number
+from ledger.env_values import EnvSettings, check_service_url, or_default, whole_number
 
 TsaMode = Literal["first", "all"]
 
@@ -28,8 +28,7 @@ def _url_list(value: object) -> object:
 
 def _checked_urls(urls: tuple[str, ...]) -> tuple[str, ...]:
     for url in urls:
-        if not url.startswith(("https://", "http://")) or any(c.isspace() for c in url):
-            raise ValueError(f"{url[:80]!r} is not an http:// or https:// URL")
+        check_service_url(url)
     if len(set(urls)) != len(urls):
         raise ValueError("names one authority twice")
     return urls

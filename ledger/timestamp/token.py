@@ -91,7 +91,7 @@ def verify_response(response: bytes, note: bytes, roots: Sequence[x509.Certifica
         builder.build().verify(parsed, imprint(note))
     except rfc3161_client.VerificationError as e:
         raise VerificationError(f"the time-stamp token does not verify: {e}") from e
-    except ValueError as e:  # malformed parts the library meets while checking
+    except (ValueError, x509.InvalidVersion) as e:  # malformed parts met while checking
         raise VerificationError(f"the time-stamp token is malformed: {e}") from e
     return VerifiedTimestamp(info.gen_time.astimezone(dt.UTC), info.serial_number,
                              info.policy.dotted_string, _signer_subject(parsed))
@@ -135,7 +135,10 @@ def response_for_token(token: bytes) -> bytes:
 def _signer_subject(parsed: rfc3161_client.TimeStampResponse) -> str:
     signers = list(parsed.signed_data.signer_infos)
     for der in parsed.signed_data.certificates:
-        cert = x509.load_der_x509_certificate(der)
+        try:
+            cert = x509.load_der_x509_certificate(der)
+        except (ValueError, x509.InvalidVersion):
+            continue  # a malformed extra certificate: the verified signer's is another
         if signers and cert.issuer == signers[0].issuer and (
                 cert.serial_number == signers[0].serial_number):
             return cert.subject.rfc4514_string()

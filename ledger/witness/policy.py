@@ -41,16 +41,20 @@ class PolicyOutcome:
 
 @dataclass(frozen=True)
 class WitnessPolicy:
-    """At least ``required`` of ``keys`` must cosign; requires 0 <= required <= len(keys)."""
+    """At least ``required`` of ``keys`` must cosign; requires distinct keys and
+    1 <= required <= len(keys)."""
 
     keys: tuple[WitnessKey, ...]
     required: int
 
     def __post_init__(self) -> None:
-        if not 0 <= self.required <= len(self.keys):
+        if len({(k.name, k.key_id) for k in self.keys}) != len(self.keys):
+            raise InvalidInputError("witness policy lists a witness key more than once",
+                                    field="witness_policy")
+        if not 1 <= self.required <= len(self.keys):
             raise InvalidInputError(
-                f"witness policy needs {self.required} of {len(self.keys)} keys",
-                field="witness_policy")
+                f"witness policy needs {self.required} of {len(self.keys)} keys (at least 1 "
+                "and at most the number of keys)", field="witness_policy")
 
     @classmethod
     def parse(cls, vkeys: Sequence[str], required: int | None = None) -> WitnessPolicy:

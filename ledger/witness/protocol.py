@@ -38,6 +38,12 @@ class Submission:
     def origin(self) -> str:
         return self.note.split(b"\n", 1)[0].decode(errors="replace")
 
+    @property
+    def origin_label(self) -> str:
+        """The origin, shortened for a log line or an answer (it is the sender's text)."""
+        origin = self.origin
+        return origin if len(origin) <= 100 else origin[:100] + "…"
+
 
 @dataclass(frozen=True)
 class Recorded:
@@ -90,7 +96,7 @@ def judge(submission: Submission, trusted: Mapping[str, Sequence[Verifier]],
     """The checkpoint to record and cosign, or the refusal (the spec's status codes)."""
     verifiers = trusted.get(submission.origin)
     if not verifiers:
-        return Refusal(404, f"unknown log origin {submission.origin!r}\n")
+        return Refusal(404, f"unknown log origin {submission.origin_label!r}\n")
     try:
         checkpoint = open_checkpoint(submission.note, verifiers, submission.origin)
     except VerificationError as e:

@@ -46,7 +46,7 @@ def build_witness_app(signer: WitnessSigner, state: WitnessState,
         outcome = await state.add(submission, trusted)
         if isinstance(outcome, Refusal):
             log.info("refused checkpoint", extra=fields(
-                origin=submission.origin, status=outcome.status, reason=outcome.text.strip()))
+                origin=submission.origin_label, status=outcome.status, reason=outcome.text.strip()))
             return web.Response(status=outcome.status, body=outcome.text.encode(),
                                 content_type=outcome.content_type)
         line = signer.cosign(format_checkpoint(outcome), int(clock()))

@@ -14,7 +14,7 @@ from typing import Annotated, Self
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 from pydantic_settings import NoDecode
 
-from ledger.env_values import EnvSettings, whole_number
+from ledger.env_values import EnvSettings, check_service_url, whole_number
 from ledger.witness.cosignature import WitnessKey, parse_witness_vkey
 
 
@@ -26,9 +26,11 @@ def _comma_list(value: object) -> object:
 
 def _urls(urls: tuple[str, ...]) -> tuple[str, ...]:
     for url in urls:
-        if not url.startswith(("http://", "https://")) or any(c.isspace() for c in url):
-            raise ValueError(f"{url[:80]!r} is not an http:// or https:// URL")
-    return tuple(u.rstrip("/") for u in urls)
+        check_service_url(url)
+    stripped = tuple(u.rstrip("/") for u in urls)
+    if len(set(stripped)) != len(stripped):
+        raise ValueError("a witness URL is listed more than once")
+    return stripped
 
 
 def _keys(keys: tuple[str, ...]) -> tuple[str, ...]:
@@ -37,6 +39,8 @@ def _keys(keys: tuple[str, ...]) -> tuple[str, ...]:
             parse_witness_vkey(key)
         except Exception as e:  # the parser's message names what is wrong
             raise ValueError(str(e)) from None
+    if len({parse_witness_vkey(k).label for k in keys}) != len(keys):
+        raise ValueError("a witness key is listed more than once")
     return keys
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ledger.errors import ConfigurationError, InvalidInputError
 from ledger.tlog.checkpoint import Checkpoint
-from ledger.tlog.note import Verifier, decode_base64
+from ledger.tlog.note import Verifier, decode_base64, parse_signature_line, split_note
 from ledger.transparency.keys import write_private
 from ledger.witness.cosignature import SIGNATURE_TYPE_COSIGNATURE_V1, WitnessSigner
 from ledger.witness.protocol import Recorded, Refusal, Submission, judge
@@ -77,11 +77,7 @@ class WitnessState:
                 recorded = self.recorded(submission.origin)
                 outcome = judge(submission, trusted, recorded)
                 if isinstance(outcome, Refusal) and _is_evidence(outcome, submission, recorded):
-                    self._db.execute(
-                        "INSERT INTO conflicts (origin, status, reason, old_size, request) "
-                        "VALUES (?, ?, ?, ?, ?)", (submission.origin, outcome.status,
-                                                   _reason(outcome), submission.old_size,
-                                                   submission.note))
+                    self._keep_evidence(outcome, submission, trusted[submission.origin])
                 if isinstance(outcome, Checkpoint):
                     if outcome.size > _MAX_SQLITE_SIZE:
                         outcome = Refusal(400, "tree size too large for this witness\n")
@@ -97,6 +93,20 @@ class WitnessState:
                 self._db.execute("ROLLBACK")
                 raise
         return outcome
+
+    def _keep_evidence(self, refusal: Refusal, submission: Submission,
+                       verifiers: Sequence[Verifier]) -> None:
+        """Keep the log-signed note of a refusal, once: only the trusted log's own signature
+        lines are kept (anyone may pad a genuine note with lines by unknown keys, or replay it
+        with another unsigned proof), so the table grows with the log's signed checkpoints,
+        not with the requests an attacker sends."""
+        note = _log_signed(submission.note, verifiers)
+        self._db.execute(
+            "INSERT INTO conflicts (origin, status, reason, old_size, request) "
+            "SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM conflicts WHERE origin = ?"
+            " AND status = ? AND old_size = ? AND request = ?)",
+            (submission.origin, refusal.status, _reason(refusal), submission.old_size, note,
+             submission.origin, refusal.status, submission.old_size, note))
 
     def conflicts(self, origin: str) -> list[tuple[int, str, bytes]]:
         """The refusals kept as evidence for ``origin``: (status, reason, signed note)."""
@@ -117,6 +127,16 @@ def _is_evidence(refusal: Refusal, submission: Submission, recorded: Recorded | 
         return True
     return (refusal.status == 409 and recorded is not None
             and submission.old_size == recorded.size)
+
+
+def _log_signed(note: bytes, verifiers: Sequence[Verifier]) -> bytes:
+    """``note`` with only the signature lines of ``verifiers`` (the note was opened with them,
+    so it is well formed and at least one of those lines verified)."""
+    text, lines = split_note(note)
+    keys = {(v.name, v.key_id) for v in verifiers}
+    signed = ((line, parse_signature_line(line)[0]) for line in lines)
+    kept = [line for line, sig in signed if (sig.name, sig.key_id) in keys]
+    return (text + "\n" + "".join(line + "\n" for line in dict.fromkeys(kept))).encode()
 
 
 def _reason(refusal: Refusal) -> str:

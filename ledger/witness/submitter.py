@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import aiohttp
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from ledger.errors import VerificationError
+from ledger.errors import TooLargeError, VerificationError
 from ledger.log_format import fields
 from ledger.store.cosignatures import CosignatureStore
 from ledger.store.log_port import StoredCheckpoint
@@ -33,6 +33,7 @@ from ledger.workers import LoopWorker
 log = logging.getLogger("ledger.witness")
 _RESENDS = 3  # 409s followed per round: the first request may not know the witness's size
 PACE_SECONDS = 1.0
+MAX_ANSWER = 64 * 1024  # a few cosignature lines; a witness answering more is refused
 
 
 @dataclass
@@ -123,6 +124,8 @@ class WitnessSubmitter:
                     state, format_submission(old, proof, latest.note))
             except (aiohttp.ClientError, TimeoutError) as e:
                 return self._failed(state, "unreachable", f"unreachable: {e!r}"[:200])
+            except TooLargeError as e:
+                return self._failed(state, "too-large", str(e))
             if status == 200:
                 return await self._cosigned(state, latest, text)
             if status == 409 and content_type == SIZE_CONTENT_TYPE:
@@ -137,10 +140,16 @@ class WitnessSubmitter:
         return self._failed(state, "409", "409 again after resending from its size")
 
     async def _post(self, state: WitnessState, body: bytes) -> tuple[int, str, str]:
+        """(status, text, content type) of the answer; redirects are not followed (the URL
+        configured is the only address the log talks to) and an answer over MAX_ANSWER
+        bytes raises TooLargeError."""
         started = time.perf_counter()
         async with self._http().post(state.url + "/add-checkpoint", data=body,
-                                     timeout=self._timeout) as resp:
-            text = await resp.text(errors="replace")
+                                     timeout=self._timeout, allow_redirects=False) as resp:
+            raw = await resp.content.read(MAX_ANSWER + 1)
+        if len(raw) > MAX_ANSWER:
+            raise TooLargeError(f"answered more than {MAX_ANSWER} bytes")
+        text = raw.decode(errors="replace")
         if self._metrics is not None:
             self._metrics.round_trip.labels(state.key.name).observe(
                 time.perf_counter() - started)

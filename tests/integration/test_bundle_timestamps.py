@@ -92,7 +92,8 @@ async def test_a_bundle_carries_its_tokens_and_both_verifiers_report_them(
     report = members[layout.REPORT_HTML].decode()
     assert f"every event in this report, was {said} (RFC 3161)" in report
     alone = _ledger_lines(bundle, tmp_path / "alone", vkey, None)
-    assert any("checked against the CA certificate the bundle carries (give --tsa-ca" in x
+    assert any(x.startswith(f"note {TOKEN}: NOT checked against a CA you trust (give "
+                            "--tsa-ca)") and "the CA certificate the bundle carries" in x
                for x in alone)
     stranger = make_pki(tmp_path / "stranger", label="stranger")
     distrusted = _ledger_lines(bundle, tmp_path / "distrusted", vkey, stranger)
@@ -148,6 +149,11 @@ async def test_forged_tokens_in_a_resealed_bundle_fail_as_each_verifier_can_tell
     assert code == 0 and "NOT the authority's signature" in output, output
     lines = _ledger_lines(forged_bundle, tmp_path / "ledger-foreign", vkey, pki)
     assert any(x.startswith(f"FAIL {TOKEN}: does not verify") for x in lines), lines
+    # Given no CA, the ledger checks the token against the CA the bundle itself carries: a
+    # bundle's maker can carry any CA, so that must never read as a verified time ("ok").
+    alone = _ledger_lines(forged_bundle, tmp_path / "ledger-foreign-alone", vkey, None)
+    [line] = [x for x in alone if TOKEN in x]
+    assert line.startswith(f"note {TOKEN}: NOT checked against a CA you trust"), line
 
 
 async def _token(tsa: LocalTsa, data: bytes) -> bytes:

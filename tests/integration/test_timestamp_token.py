@@ -125,3 +125,24 @@ async def test_a_tsa_that_is_down_or_absent_is_unavailable(
         await tsa.stop()
     with pytest.raises(TsaUnavailableError, match="could not be reached"):
         await client.fetch(tsa.url, build_query(NOTE).der, 5)
+
+
+async def test_a_token_corrupted_anywhere_fails_without_a_traceback(
+        pki: Pki, session: aiohttp.ClientSession) -> None:
+    # A bundle's token is whatever its maker put there: every byte changed (to a few telling
+    # values: 3 makes a certificate's version invalid) is a FAIL or note line of
+    # verify-bundle, never an exception out of the check.
+    from ledger.bundle.verify import read_tst_info
+    from ledger.timestamp.bundle_check import check_token
+
+    response, _ = await _token(pki, session)
+    token = token_of(response)
+    roots = load_roots(pki.ca_file.read_bytes())
+    record = {"token": "t.tst", "tsa_url": "u", "gen_time": read_tst_info(token)[2]}
+    chain = pki.ca_file.read_bytes()
+    for at in range(len(token)):
+        for value in (0x03, 0xFF):
+            changed = token[:at] + bytes([value]) + token[at + 1:]
+            for trusted in (roots, []):
+                check = check_token(changed, chain, NOTE, record, trusted)
+                assert check.status in ("ok", "FAIL", "note"), (at, value)

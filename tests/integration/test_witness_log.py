@@ -143,3 +143,57 @@ async def test_two_ledgers_witness_each_other(tmp_path: Path) -> None:
         b_note = await cosigned_by(b_base, a_witness)
     assert a_note.startswith("a.test/log\n") and "— b.test/witness " in a_note
     assert b_note.startswith("b.test/log\n") and "— a.test/witness " in b_note
+
+
+async def test_a_hostile_witness_cannot_redirect_the_log_nor_flood_it(tmp_path: Path) -> None:
+    # A configured witness is still only a URL: the log must not follow its redirects to
+    # another address (SSRF) nor read an answer of any size into memory.
+    from aiohttp import web
+
+    from tests.support.witness import Witness
+
+    hits: list[str] = []
+
+    async def victim(request: web.Request) -> web.Response:
+        hits.append(request.path)
+        return web.Response(text="secret")
+
+    async def flood(request: web.Request) -> web.StreamResponse:
+        await request.read()
+        resp = web.StreamResponse()
+        await resp.prepare(request)
+        for _ in range(64):  # 16 MiB
+            await resp.write(b"x" * (256 * 1024))
+        return resp
+
+    runners: list[web.AppRunner] = []
+    urls: list[str] = []
+    for handler in (victim, flood, None):
+        app = web.Application()
+        if handler is None:
+            async def redirect(request: web.Request) -> web.Response:
+                raise web.HTTPTemporaryRedirect(urls[0] + "/internal")
+            app.router.add_post("/add-checkpoint", redirect)
+        else:
+            app.router.add_route("*", "/{tail:.*}", handler)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        runners.append(runner)
+        urls.append(f"http://127.0.0.1:{runner.addresses[0][1]}")
+    try:
+        hostile = [Witness(url, WitnessSigner(f"hostile.example/{i}", bytes([60 + i]) * 32),
+                           tmp_path / f"none-{i}") for i, url in enumerate(urls[1:])]
+        async with witnessed_ledger("sqlite", tmp_path, hostile) as (runtime, base):
+            await item_with_comments(runtime.ledger, HR, 1, principals=runtime.principals)
+            deadline = time.monotonic() + 20
+            while True:
+                ready = (await get_text(base + "/readyz"))[1]
+                if "hostile.example/0: too-large" in ready and "hostile.example/1: 307" in ready:
+                    break
+                assert time.monotonic() < deadline, ready
+                await asyncio.sleep(0.05)
+        assert hits == []
+    finally:
+        for runner in runners:
+            await runner.cleanup()

@@ -82,7 +82,7 @@ async def test_refuses_a_fork(tmp_path: Path) -> None:
     finally:
         state.close()
     assert [(status, note) for status, _, note in kept] == [
-        (409, ToyLog(entries=fork.entries[:7]).note()), (422, fork.note()), (422, fork.note())]
+        (409, ToyLog(entries=fork.entries[:7]).note()), (422, fork.note())]  # kept once
     assert kept[0][1] == "another root at the size this witness holds (7)"
 
 
@@ -129,3 +129,24 @@ async def test_state_survives_a_restart(tmp_path: Path) -> None:
         assert (await w.post(log.submission(0)))[:2] == (409, "4\n")
         note = sign_note(log.body(), [log.signer])
         assert (await w.post(format_submission(4, [], note)))[0] == 200
+
+
+async def test_replayed_refusals_cannot_fill_the_conflicts_table(tmp_path: Path) -> None:
+    # Anyone may replay a genuine signed checkpoint with a junk proof (the proof is unsigned)
+    # and pad the note with signature lines by unknown keys: each distinct signed checkpoint
+    # is kept once, with only the log's own signature lines.
+    log = ToyLog().grow(7)
+    fork = ToyLog(entries=log.entries[:5]).grow(5, tag="forked")
+    async with served_witness(tmp_path, log.signer) as w:
+        assert (await w.post(log.submission(0)))[0] == 200
+        for i in range(20):
+            junk = "".join(f"— junk{i}.example/{j} {'A' * 400}\n" for j in range(20))
+            note = fork.note() + junk.encode()
+            body = format_submission(7, [bytes([i]) * 32], note)
+            assert (await w.post(body))[0] == 422
+    state = WitnessState(w.state_path)
+    try:
+        assert [(status, note) for status, _, note in state.conflicts(ORIGIN)] == [
+            (422, fork.note())]
+    finally:
+        state.close()

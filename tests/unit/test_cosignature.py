@@ -120,3 +120,64 @@ def test_policy_k_of_n() -> None:
     with pytest.raises(InvalidInputError):
         WitnessPolicy.parse([ws[0].key.vkey], 2)
     assert WitnessPolicy.parse([w.key.vkey for w in ws]).required == 3
+
+
+def test_policy_refuses_zero_required_and_a_key_given_twice() -> None:
+    # "0 of n" would pass with no cosignature at all; a key listed twice would make "n of n"
+    # unreachable or, worse, let k count one witness twice: both are usage errors.
+    ws = [_witness(f"w{i}.example", i + 1) for i in range(2)]
+    with pytest.raises(InvalidInputError, match="at least 1"):
+        WitnessPolicy.parse([w.key.vkey for w in ws], 0)
+    with pytest.raises(InvalidInputError, match="more than once"):
+        WitnessPolicy.parse([ws[0].key.vkey, ws[0].key.vkey, ws[1].key.vkey], 2)
+
+
+def test_verify_py_refuses_zero_required_and_a_key_given_twice(tmp_path: Path) -> None:
+    from ledger.bundle.verify import inspect_bundle
+
+    ws = [_witness(f"w{i}.example", i + 1) for i in range(2)]
+    log_key = Signer("log.example", bytes([9]) * 32).verifier.vkey
+    missing = tmp_path / "no-bundle.zip"
+    with pytest.raises(ValueError, match="at least 1"):
+        inspect_bundle(missing, log_key, witnesses=[ws[0].key.vkey], required=0)
+    with pytest.raises(ValueError, match="more than once"):
+        inspect_bundle(missing, log_key, witnesses=[ws[0].key.vkey, ws[0].key.vkey])
+
+
+def test_witnesses_required_without_witness_keys_is_a_usage_error() -> None:
+    import argparse
+
+    from ledger.cli.witness import witness_policy
+
+    for k in (0, 1):
+        with pytest.raises(InvalidInputError, match="needs --witness"):
+            witness_policy(argparse.Namespace(witness=[], witnesses_required=k))
+    assert witness_policy(argparse.Namespace(witness=[], witnesses_required=None)) is None
+
+
+def test_verify_py_checks_a_listed_witness_s_bad_lines_once(tmp_path: Path) -> None:
+    # The bundle's maker (the log operator, whom witnesses check) can list 16 MiB of forged
+    # lines under a witness's name and key ID: one failed check is the verdict; verifying
+    # each (pure-Python Ed25519, ~3 ms) would keep a reader's verifier busy for minutes.
+    from ledger.bundle import verify as vpy
+
+    class Counting(vpy.Primitives):
+        calls = 0
+
+        def cosigned(self, key: vpy.WitnessKey, body: str, timestamp: int,
+                     signature: bytes) -> bool:
+            Counting.calls += 1
+            return super().cosigned(key, body, timestamp, signature)
+
+    w = _witness("w1.example", 1)
+    key = vpy.parse_witness_key(w.key.vkey)
+    raw = w.key.key_id.to_bytes(4, "big") + (1).to_bytes(8, "big") + bytes(64)
+    forged = f"— {w.key.name} {base64.b64encode(raw).decode()}\n" * 500
+    good = w.cosign(BODY, 5)
+    bundle = vpy.Bundle({"checkpoint": sign_note(BODY, [Signer("log.example", bytes(32))]),
+                         vpy.COSIGNATURES: (forged + good).encode()})
+    verdict = vpy.Verdict([], bundle, {}, checkpoint_text=BODY)
+    vpy._check_cosignatures(verdict, Counting(), [key], 1)
+    assert Counting.calls <= 2
+    assert [c.text for c in verdict.checks if c.status == "FAIL"] == [
+        f"{vpy.COSIGNATURES}: the cosignature by witness w1.example does not verify"]

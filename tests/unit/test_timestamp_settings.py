@@ -29,6 +29,10 @@ def test_the_tsa_variables_are_read_typed() -> None:
      "LEDGER_TSA_URLS 'ftp://tsa.example.com/' is not an http"),
     ({"LEDGER_TSA_URLS": "http://a/,http://a/", "LEDGER_TSA_CA_FILE": "/x.pem"},
      "names one authority twice"),
+    # The URL is published (bundle manifests, GET /log/checkpoint/{size}/timestamps): a
+    # password in it would be too.
+    ({"LEDGER_TSA_URLS": "https://user:secret@tsa.example.com/", "LEDGER_TSA_CA_FILE": "/x.pem"},
+     "credentials"),
     ({"LEDGER_TSA_MODE": "some"}, "LEDGER_TSA_MODE"),
     ({"LEDGER_TSA_INTERVAL_SECONDS": "0"}, "LEDGER_TSA_INTERVAL_SECONDS must be a whole number"),
 ])

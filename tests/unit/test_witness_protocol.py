@@ -56,3 +56,12 @@ def test_the_valid_request_is_cosigned_only_from_the_recorded_size() -> None:
     assert isinstance(judge(submission, TRUSTED, RECORDED), Checkpoint)
     refused = judge(submission, TRUSTED, None)
     assert isinstance(refused, Refusal) and (refused.status, refused.text) == (409, "0\n")
+
+
+def test_an_unknown_origin_is_not_echoed_at_any_length() -> None:
+    # The origin line is the sender's: up to the 64 KiB body, logged and answered per request.
+    submission = parse_submission(b"old 0\n\n" + b"x" * 60_000 + b"\n1\nAAAA\n")
+    refusal = judge(submission, TRUSTED, None)
+    assert isinstance(refusal, Refusal) and refusal.status == 404
+    assert len(refusal.text) < 200
+    assert len(submission.origin_label) < 200
