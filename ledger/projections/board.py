@@ -67,8 +67,11 @@ class BoardProjector:
 
     name = NAME
 
-    def __init__(self) -> None:
-        self.folder = Folder()
+    def __init__(self, capacity: int = CAPACITY) -> None:
+        """``capacity``: how many aggregates the folder keeps, and how many items' written
+        state (LRU each; LEDGER_BOARD_CACHE_SIZE)."""
+        self.capacity = capacity
+        self.folder = Folder(capacity)
         self._items: dict[str, dict[str, Any]] = {}
         self._departures: dict[str, dict[str, Any]] = {}
         self._disputes: dict[str, dict[str, Any]] = {}
@@ -232,7 +235,7 @@ class BoardProjector:
                 {k: columns["doc"][k] for k in new_extras()}, _figure_inputs(columns),
                 _parties(columns)))
             self._written.move_to_end((generation, item_id))
-        while len(self._written) > CAPACITY:
+        while len(self._written) > self.capacity:
             self._written.popitem(last=False)
         self._items.clear()
         self._departures.clear()
