@@ -112,7 +112,8 @@ async def _history(ops: list[tuple[Any, ...]], folder: Path) -> None:
         got = (await api.runtime.projections.fetch(
             f"SELECT * FROM {t['departures']} WHERE departure_id = $1", case))[0]
         for column, value in departure.items():
-            assert (orjson.loads(got[column]) if column == "doc" else got[column]) == value, column
+            assert (orjson.loads(got[column]) if column in ("doc", "whole") else got[column]) == (
+                orjson.loads(value) if column == "whole" else value), column
         got_items = {r["item_id"]: r for r in await api.runtime.projections.fetch(
             f"SELECT * FROM {t['items']}")}
         assert set(got_items) == set(rows)
