@@ -67,9 +67,13 @@ def _item_actions(row: dict[str, Any], ids: set[str]) -> list[dict[str, Any]]:
 async def _case_actions(store: ProjectionStore, t: dict[str, str], actor: Actor,
                         ids: list[str]) -> list[dict[str, Any]]:
     marks = ", ".join(f"${n}" for n in range(2, len(ids) + 2))
+    # only cases that can give an action: waiting for the reader's approval, or with every
+    # mandatory item done (an HR owner's open cases are many, nearly all still handing over)
+    accepted = ", ".join(f"'{state}'" for state in ACCEPTED)
     rows = await store.fetch(
         f"SELECT {case_columns('d')} FROM {t['departures']} d WHERE d.open = 1 "
-        "AND d.departure_id IN ("
+        f"AND (d.waiting_for IN ({marks}) OR (d.state IN ({accepted}) "
+        "AND d.mandatory_done = d.mandatory_total)) AND d.departure_id IN ("
         f"SELECT departure_id FROM {t['departures']} WHERE waiting_for IN ({marks}) UNION "
         f"SELECT departure_id FROM {t['departures']} WHERE hr_owner_id = $1 UNION "
         f"SELECT departure_id FROM {t['departures']} WHERE leaver_id = $1 UNION "
