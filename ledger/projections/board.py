@@ -60,16 +60,6 @@ def case_columns(alias: str) -> str:
     return ", ".join(f"{alias}.{c}" for c in CASE_COLUMNS)
 
 
-def padded(values: Sequence[str]) -> list[str]:
-    """``values`` with the last repeated up to the next power of two: for an IN list of that
-    many markers, so that the driver prepares (and caches, on every pooled connection) a
-    handful of statements rather than one per length."""
-    size = 1
-    while size < len(values):
-        size *= 2
-    return [*values, *[values[-1]] * (size - len(values))] if values else []
-
-
 def _upsert(table: str, columns: tuple[str, ...]) -> str:
     values = ", ".join(f"${n}" for n in range(1, len(columns) + 1))
     updates = ", ".join(f"{c} = excluded.{c}" for c in columns[1:])
@@ -212,7 +202,7 @@ class BoardProjector:
                 ids.append(item_id)
         columns = ", ".join(("item_id", "doc", "giver_id", "questions_to", *_FIGURE_INPUTS))
         for at in range(0, len(ids), 500):
-            chunk = padded(ids[at:at + 500])
+            chunk = ids[at:at + 500]
             marks = ", ".join(f"${n}" for n in range(1, len(chunk) + 1))
             for row in await tx.fetch(f"SELECT {columns} FROM {tables(generation)['items']} "
                                       f"WHERE item_id IN ({marks})", *chunk):

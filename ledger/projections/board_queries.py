@@ -20,7 +20,7 @@ from ledger.aggregates.departure import Departure
 from ledger.aggregates.dispute import Dispute
 from ledger.aggregates.snapshot import restore
 from ledger.errors import InvalidInputError, NotFoundError, PushbackError
-from ledger.projections.board import NAME, case_columns, padded, tables
+from ledger.projections.board import NAME, case_columns, tables
 from ledger.service.context import Actor
 from ledger.service.dispute_queries import authorize_dispute
 from ledger.service.ledger import Ledger
@@ -177,7 +177,7 @@ async def _unreceived(store: ProjectionStore, principals: PrincipalStore | None,
     principal raises the case's risk, with the reason."""
     if principals is None or not summaries:
         return
-    cases = padded([x["id"] for x in summaries])
+    cases = [x["id"] for x in summaries]
     marks = ", ".join(f"${n}" for n in range(1, len(cases) + 1))
     mine = (f"FROM {t['items']} WHERE departure_id IN ({marks}) AND open = 1 "
             "AND mandatory = 1 AND receiver NOT LIKE 'dept:%'")
@@ -185,7 +185,7 @@ async def _unreceived(store: ProjectionStore, principals: PrincipalStore | None,
     # then the items of the inactive ones only
     receivers = {r["receiver"] for r in await store.fetch(
         f"SELECT DISTINCT receiver {mine}", *cases)}
-    inactive = padded(sorted(await principals.inactive_among(receivers)))
+    inactive = sorted(await principals.inactive_among(receivers))
     if not inactive:
         return
     more = ", ".join(f"${n}" for n in range(len(cases) + 1, len(cases) + len(inactive) + 1))
@@ -408,7 +408,7 @@ async def changed_cases(store: ProjectionStore, actor: Actor, start: int,
     found: set[str] = set()
     streams = sorted(touched)
     for at in range(0, len(streams), 500):
-        chunk = padded(streams[at:at + 500])
+        chunk = streams[at:at + 500]
         marks = ", ".join(f"${n}" for n in range(1, len(chunk) + 1))
         rows = await store.fetch(
             f"SELECT d.departure_id FROM {t['departures']} d WHERE (d.departure_id IN "

@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from ledger.errors import ForbiddenError
-from ledger.projections.board import case_columns, padded, tables
+from ledger.projections.board import case_columns, tables
 from ledger.projections.board_queries import Wait, board_position
 from ledger.service.context import Actor
 from ledger.store.principal_port import PrincipalStore
@@ -37,7 +37,6 @@ def _entry(action: str, row: dict[str, Any], since: str | None, **more: Any) -> 
 
 async def _item_rows(store: ProjectionStore, t: dict[str, str],
                      ids: list[str]) -> list[dict[str, Any]]:
-    ids = padded(ids)
     marks = ", ".join(f"${n}" for n in range(1, len(ids) + 1))
     return await store.fetch(
         "SELECT DISTINCT i.item_id, i.departure_id, i.title, i.state, i.giver_id, i.due_date, "
@@ -67,7 +66,6 @@ def _item_actions(row: dict[str, Any], ids: set[str]) -> list[dict[str, Any]]:
 
 async def _case_actions(store: ProjectionStore, t: dict[str, str], actor: Actor,
                         ids: list[str]) -> list[dict[str, Any]]:
-    ids = padded(ids)
     marks = ", ".join(f"${n}" for n in range(2, len(ids) + 2))
     # only cases that can give an action: waiting for the reader's approval, or with every
     # mandatory item done (an HR owner's open cases are many, nearly all still handing over)
@@ -105,7 +103,7 @@ async def _waive_actions(store: ProjectionStore, principals: PrincipalStore,
             "AND i.receiver NOT LIKE 'dept:%'")
     receivers = {r["receiver"] for r in await store.fetch(
         f"SELECT DISTINCT i.receiver {mine}", actor.id)}
-    inactive = padded(sorted(await principals.inactive_among(receivers)))
+    inactive = sorted(await principals.inactive_among(receivers))
     if not inactive:
         return []
     marks = ", ".join(f"${n}" for n in range(2, len(inactive) + 2))
