@@ -65,8 +65,9 @@ def _int(request: web.Request, name: str, default: int, top: int) -> int:
                  ("offset", "offset"), ("min_position", "position"),
                  ("after_event", "uuid")))
 async def list_departures(request: web.Request) -> web.Response:
-    """Filtered, paginated, oldest first: found on the board projection (``position`` says
-    which log position; ``min_position`` waits for one), each departure read whole."""
+    """Filtered, paginated, oldest first: read from the board projection, each departure
+    whole as of its log position (``position`` says which; ``min_position`` or
+    ``after_event`` waits for one)."""
     overdue = query_flag(request, "overdue")
     state = request.query.get("state") or None
     if state is not None and state not in DEPARTURE_STATES:
@@ -82,8 +83,8 @@ async def list_departures(request: web.Request) -> web.Response:
     offset = _int(request, "offset", 0, 10**9)
     runtime = request.app[RUNTIME]
     found, total, position = await bq.list_departures(
-        runtime.ledger, runtime.projections, actor_of(request), wanted, moments(request),
-        limit, offset, await min_position(request))
+        runtime.projections, actor_of(request), wanted, moments(request), limit, offset,
+        await min_position(request))
     return ok(DeparturePage(total=total, limit=limit, offset=offset, position=position,
                             items=[DepartureView.of(d, actor_of(request)) for d in found]))
 

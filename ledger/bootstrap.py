@@ -99,7 +99,8 @@ async def bootstrap(settings: Settings, *, migrate: bool = True, sequencer: bool
         sequencing = Sequencer(storage.log, signers, settings.log_origin)
         metrics = Metrics()
         ledger = _ledger(settings, storage, sequencing, clock, calendar, metrics)
-        board = ProjectionRunner(storage.projections, BoardProjector())
+        board = ProjectionRunner(storage.projections,
+                                 BoardProjector(settings.board_cache_size))
         await board.prepare()
         sequencing.on_grown.append(board.worker.poke)
         # The read side: boards, inboxes, the public log and bundles' proofs read through
@@ -212,5 +213,6 @@ def _sole() -> bool:
 def projection_runners(storage: Storage) -> dict[str, ProjectionRunner]:
     """Every read model's runner by name (``ledger projections``)."""
     outbox, _ = build_webhooks(storage.store, storage.projections, storage.settings.webhooks)
-    runners = [ProjectionRunner(storage.projections, BoardProjector()), outbox]
+    board = BoardProjector(storage.settings.board_cache_size)
+    runners = [ProjectionRunner(storage.projections, board), outbox]
     return {runner.projector.name: runner for runner in runners}

@@ -190,7 +190,11 @@ class Settings(EnvSettings):
     # LEDGER_AGGREGATE_CACHE_SIZE: aggregates each process keeps verified in memory (LRU;
     # 0 keeps none)
     aggregate_cache_size: Annotated[int, BeforeValidator(whole_number(10_000_000, 0))] = Field(
-        20_000, validation_alias="LEDGER_AGGREGATE_CACHE_SIZE")
+        10_000, validation_alias="LEDGER_AGGREGATE_CACHE_SIZE")
+    # LEDGER_BOARD_CACHE_SIZE: streams the board projection keeps folded in memory, and
+    # items whose last written row it remembers (two LRUs of this many entries each)
+    board_cache_size: Annotated[int, BeforeValidator(whole_number(10_000_000, 0))] = Field(
+        10_000, validation_alias="LEDGER_BOARD_CACHE_SIZE")
 
     @model_validator(mode="after")
     def _link_lifetimes(self) -> Settings:

@@ -71,6 +71,7 @@ class Options:
     warmup: float
     out: Path
     aggregate_cache: int | None = None
+    board_cache: int | None = None
 
 
 async def _sample(recorder: Recorder, server: psutil.Process, port: int, pg: asyncpg.Connection,
@@ -172,6 +173,8 @@ async def run(options: Options) -> dict[str, Any]:
         fleet = Fleet(dsn, folder)
         if options.aggregate_cache is not None:
             fleet.env["LEDGER_AGGREGATE_CACHE_SIZE"] = str(options.aggregate_cache)
+        if options.board_cache is not None:
+            fleet.env["LEDGER_BOARD_CACHE_SIZE"] = str(options.board_cache)
         served = await fleet.start()
         try:
             await wait_caught_up(dsn, 120)  # the board has every seeded case before reads
@@ -211,7 +214,9 @@ def parse_args(argv: list[str] | None = None) -> Options:
                              "at most 60)")
     parser.add_argument("--aggregate-cache", type=int, default=None, metavar="N",
                         help="the server's LEDGER_AGGREGATE_CACHE_SIZE (default: its own, "
-                             "20000): a small one shows whether RSS grows beyond the cache")
+                             "10000): a small one shows whether RSS grows beyond the cache")
+    parser.add_argument("--board-cache", type=int, default=None, metavar="N",
+                        help="the server's LEDGER_BOARD_CACHE_SIZE (default: its own, 10000)")
     parser.add_argument("--out", type=Path, default=Path("load-report"),
                         help="folder for load.json and load.png (./load-report)")
     args = parser.parse_args(argv)
@@ -222,7 +227,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
     sample = args.sample if args.sample is not None else min(5.0, max(0.5, seconds / 30))
     warmup = args.warmup if args.warmup is not None else min(60.0, seconds / 5)
     return Options(args.dsn, args.minutes, args.clients, args.rate, args.departures, sample,
-                   warmup, args.out, args.aggregate_cache)
+                   warmup, args.out, args.aggregate_cache, args.board_cache)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -44,11 +44,20 @@ def tables(generation: int) -> dict[str, str]:
 
 ITEM_COLUMNS = ("item_id", "departure_id", "category", "title", "state", "giver_id",
                 "receiver", "mandatory", "open", "due_date", "confirm_by", "rejected_at",
-                "pending_signers", "urgent", "submitted_at", "questions_to", "doc")
+                "pending_signers", "urgent", "submitted_at", "questions_to", "label", "doc")
 DEPARTURE_COLUMNS = ("departure_id", "state", "leaver_id", "leaver_name", "department",
                      "hr_owner_id", "manager_id", "last_working_day", "waiting_for", "open",
-                     "started_at", "closed_at", "doc")
+                     "started_at", "closed_at", "whole", "doc")
 DISPUTE_COLUMNS = ("dispute_id", "departure_id", "state", "doc")
+# What the dashboard, boards and inboxes read of a case: every column but ``whole``.
+CASE_COLUMNS = (*DEPARTURE_COLUMNS[:-2], "items_total", "mandatory_total", "mandatory_done",
+                "next_due", "accounts_open", "oldest_rejection", "risk_near", "risk_overdue",
+                "risk_accounts", "risk_rejected", "doc")
+
+
+def case_columns(alias: str) -> str:
+    """``CASE_COLUMNS`` of the departures table named ``alias`` in a query."""
+    return ", ".join(f"{alias}.{c}" for c in CASE_COLUMNS)
 
 
 def _upsert(table: str, columns: tuple[str, ...]) -> str:
@@ -67,8 +76,11 @@ class BoardProjector:
 
     name = NAME
 
-    def __init__(self) -> None:
-        self.folder = Folder()
+    def __init__(self, capacity: int = CAPACITY) -> None:
+        """``capacity``: how many aggregates the folder keeps, and how many items' written
+        state (LRU each; LEDGER_BOARD_CACHE_SIZE)."""
+        self.capacity = capacity
+        self.folder = Folder(capacity)
         self._items: dict[str, dict[str, Any]] = {}
         self._departures: dict[str, dict[str, Any]] = {}
         self._disputes: dict[str, dict[str, Any]] = {}
@@ -84,8 +96,8 @@ class BoardProjector:
         """Fails on tables an earlier release made without the columns this one reads (the
         runner then rebuilds them)."""
         t = tables(generation)
-        return (f"SELECT risk_near, risk_overdue, risk_accounts, risk_rejected "
-                f"FROM {t['departures']} WHERE 1 = 0")
+        return (f"SELECT d.risk_near, d.risk_overdue, d.risk_accounts, d.risk_rejected, "
+                f"d.whole, i.label FROM {t['departures']} d, {t['items']} i WHERE 1 = 0")
 
     def schema(self, dialect: str, generation: int) -> list[str]:
         t = tables(generation)
@@ -101,7 +113,7 @@ class BoardProjector:
                 next_due TEXT, accounts_open INTEGER NOT NULL DEFAULT 0,
                 oldest_rejection TEXT, started_at TEXT NOT NULL, closed_at TEXT,
                 risk_near TEXT, risk_overdue TEXT, risk_accounts TEXT, risk_rejected TEXT,
-                doc TEXT NOT NULL)""",
+                whole TEXT NOT NULL, doc TEXT NOT NULL)""",
             # the dashboard ranks open cases from this index alone (their order's keys and
             # the risk rules' inputs: ``board_queries._ranked``)
             f"CREATE INDEX IF NOT EXISTS {t['departures']}_open "
@@ -121,7 +133,7 @@ class BoardProjector:
                 receiver TEXT NOT NULL, mandatory INTEGER NOT NULL, open INTEGER NOT NULL,
                 due_date TEXT, confirm_by TEXT, rejected_at TEXT,
                 pending_signers TEXT NOT NULL, urgent INTEGER NOT NULL, submitted_at TEXT,
-                questions_to TEXT NOT NULL, doc TEXT NOT NULL)""",
+                questions_to TEXT NOT NULL, label TEXT NOT NULL, doc TEXT NOT NULL)""",
             f"CREATE INDEX IF NOT EXISTS {t['items']}_departure "
             f"ON {t['items']} (departure_id)",
             f"CREATE INDEX IF NOT EXISTS {t['items']}_receiver ON {t['items']} (receiver, open)",
@@ -232,7 +244,7 @@ class BoardProjector:
                 {k: columns["doc"][k] for k in new_extras()}, _figure_inputs(columns),
                 _parties(columns)))
             self._written.move_to_end((generation, item_id))
-        while len(self._written) > CAPACITY:
+        while len(self._written) > self.capacity:
             self._written.popitem(last=False)
         self._items.clear()
         self._departures.clear()

@@ -18,8 +18,9 @@ import orjson
 
 from ledger.aggregates.departure import Departure
 from ledger.aggregates.dispute import Dispute
+from ledger.aggregates.snapshot import restore
 from ledger.errors import InvalidInputError, NotFoundError, PushbackError
-from ledger.projections.board import NAME, tables
+from ledger.projections.board import NAME, case_columns, tables
 from ledger.service.context import Actor
 from ledger.service.dispute_queries import authorize_dispute
 from ledger.service.ledger import Ledger
@@ -176,21 +177,28 @@ async def _unreceived(store: ProjectionStore, principals: PrincipalStore | None,
     principal raises the case's risk, with the reason."""
     if principals is None or not summaries:
         return
-    marks = ", ".join(f"${n}" for n in range(1, len(summaries) + 1))
-    rows = await store.fetch(
-        f"SELECT departure_id, title, receiver FROM {t['items']} WHERE departure_id IN "
-        f"({marks}) AND open = 1 AND mandatory = 1 AND receiver NOT LIKE 'dept:%'",
-        *[x["id"] for x in summaries])
-    inactive = await principals.inactive_among({r["receiver"] for r in rows})
+    cases = [x["id"] for x in summaries]
+    marks = ", ".join(f"${n}" for n in range(1, len(cases) + 1))
+    mine = (f"FROM {t['items']} WHERE departure_id IN ({marks}) AND open = 1 "
+            "AND mandatory = 1 AND receiver NOT LIKE 'dept:%'")
+    # the receivers first (a page of cases names a few dozen, nearly always all active),
+    # then the items of the inactive ones only
+    receivers = {r["receiver"] for r in await store.fetch(
+        f"SELECT DISTINCT receiver {mine}", *cases)}
+    inactive = sorted(await principals.inactive_among(receivers))
+    if not inactive:
+        return
+    more = ", ".join(f"${n}" for n in range(len(cases) + 1, len(cases) + len(inactive) + 1))
+    rows = await store.fetch(f"SELECT departure_id, title, receiver {mine} AND receiver IN "
+                             f"({more})", *cases, *inactive)
     by_case = {x["id"]: x for x in summaries}
     for row in rows:
-        if row["receiver"] in inactive:
-            case = by_case[row["departure_id"]]
-            case["risk_reasons"].append({
-                "rule": "receiver_inactive", "why": f"mandatory item {row['title']!r} has no "
-                f"active receiver ({row['receiver']})",
-                "figures": {"item": row["title"], "receiver": row["receiver"]}})
-            case["risk"] = risk_level(len(case["risk_reasons"]))
+        case = by_case[row["departure_id"]]
+        case["risk_reasons"].append({
+            "rule": "receiver_inactive", "why": f"mandatory item {row['title']!r} has no "
+            f"active receiver ({row['receiver']})",
+            "figures": {"item": row["title"], "receiver": row["receiver"]}})
+        case["risk"] = risk_level(len(case["risk_reasons"]))
 
 
 def _keys(t: dict[str, str], clause: str) -> str:
@@ -208,13 +216,14 @@ def _ranked(t: dict[str, str], clause: str, limit: int, offset: int) -> str:
               f"FROM {t['departures']} d{clause} "
               "ORDER BY score DESC, d.last_working_day, d.departure_id "
               f"LIMIT {int(limit)} OFFSET {int(offset)}")
-    return (f"SELECT d.*, {_FLAGS}, k.score FROM ({ranked}) k "
+    return (f"SELECT {case_columns('d')}, {_FLAGS}, k.score FROM ({ranked}) k "
             f"JOIN {t['departures']} d ON d.departure_id = k.departure_id "
             "ORDER BY k.score DESC, k.last_working_day, k.departure_id")
 
 
 def _select(t: dict[str, str]) -> str:
-    return f"SELECT d.*, {_FLAGS}, ({_SCORE}) AS score FROM {t['departures']} d"
+    return (f"SELECT {case_columns('d')}, {_FLAGS}, ({_SCORE}) AS score "
+            f"FROM {t['departures']} d")
 
 
 async def departure_board(ledger: Ledger, store: ProjectionStore, actor: Actor,
@@ -367,18 +376,19 @@ async def hr_dashboard(store: ProjectionStore, actor: Actor, wanted: DashboardFi
             "items": summaries, "overdue_total": overdue}
 
 
-async def list_departures(ledger: Ledger, store: ProjectionStore, actor: Actor,
-                          wanted: DashboardFilter, moments: Moments, limit: int, offset: int,
+async def list_departures(store: ProjectionStore, actor: Actor, wanted: DashboardFilter,
+                          moments: Moments, limit: int, offset: int,
                           wait: Wait | None = None) -> tuple[list[Departure], int, int]:
     """``GET /v1/departures``: the departures matching ``wanted`` (every state unless it
-    names one), oldest first, found on the board and read whole for the page only; with how
-    many match in all and the board's position."""
+    names one), oldest first, each whole as of the board's position (its ``whole`` column:
+    one query for the page, none per case); with how many match in all and the position."""
     m = await _matching(store, actor, wanted, moments, wait, "list departures")
     rows = await store.fetch(
+        f"SELECT d.whole FROM {m.t['departures']} d WHERE d.departure_id IN ("
         f"SELECT z.departure_id FROM ({_keys(m.t, m.clause)}) z "
-        f"ORDER BY z.started_at, z.departure_id LIMIT {int(limit)} OFFSET {int(offset)}",
-        *m.params)
-    found = [await ledger.load(Departure, UUID(r["departure_id"])) for r in rows]
+        f"ORDER BY z.started_at, z.departure_id LIMIT {int(limit)} OFFSET {int(offset)}) "
+        "ORDER BY d.started_at, d.departure_id", *m.params)
+    found = [restore(Departure, r["whole"]) for r in rows]
     return found, await m.count(store), m.where.position
 
 

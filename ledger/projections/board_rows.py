@@ -9,6 +9,7 @@ from typing import Any
 from ledger.aggregates.departure import Departure
 from ledger.aggregates.dispute import Dispute
 from ledger.aggregates.item import DONE_STATES, HandoverItem
+from ledger.aggregates.snapshot import snapshot
 from ledger.entry import Entry, format_time
 
 OPEN_CASE_EXCLUDED = ("closed", "withdrawn", "declined")
@@ -83,7 +84,7 @@ def item_columns(item: HandoverItem, extras: dict[str, Any]) -> dict[str, Any]:
             if item.state == "submitted" else None,
             "questions_to": " ".join(sorted({str(q.get("to")) for q in item.questions.values()
                                              if q.get("answer") is None})),
-            "doc": doc}
+            "label": item.label or "", "doc": doc}
 
 
 def _acknowledged(item: HandoverItem) -> list[str]:
@@ -104,7 +105,8 @@ def current_approver(d: Departure) -> str | None:
 
 
 def departure_columns(d: Departure) -> dict[str, Any]:
-    """The case's own row (its items' figures are added by the projector)."""
+    """The case's own row (its items' figures are added by the projector), with the whole
+    aggregate (``whole``: ``GET /v1/departures`` answers with it)."""
     doc = {
         "id": str(d.id), "state": d.state, "leaver": dict(d.leaver),
         "manager_id": d.manager_id, "hr_owner_id": d.hr_owner_id,
@@ -126,7 +128,7 @@ def departure_columns(d: Departure) -> dict[str, Any]:
             "last_working_day": d.last_working_day, "waiting_for": current_approver(d),
             "open": int(d.state not in OPEN_CASE_EXCLUDED), "started_at": doc["started_at"],
             "closed_at": str(d.closure["recorded_at"]) if d.closure else None,
-            "doc": doc}
+            "whole": snapshot(d), "doc": doc}
 
 
 def dispute_columns(d: Dispute) -> dict[str, Any]:

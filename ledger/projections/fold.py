@@ -16,7 +16,7 @@ from ledger.aggregates.codec import decode_event, replay
 from ledger.entry import Entry, decode_entry
 from ledger.store.projection_port import ProjectionTx
 
-CAPACITY = 20_000
+CAPACITY = 10_000  # Settings.board_cache_size, LEDGER_BOARD_CACHE_SIZE
 
 
 class Folder:

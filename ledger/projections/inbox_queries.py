@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from ledger.errors import ForbiddenError
-from ledger.projections.board import tables
+from ledger.projections.board import case_columns, tables
 from ledger.projections.board_queries import Wait, board_position
 from ledger.service.context import Actor
 from ledger.store.principal_port import PrincipalStore
@@ -40,21 +40,17 @@ async def _item_rows(store: ProjectionStore, t: dict[str, str],
     marks = ", ".join(f"${n}" for n in range(1, len(ids) + 1))
     return await store.fetch(
         "SELECT DISTINCT i.item_id, i.departure_id, i.title, i.state, i.giver_id, i.due_date, "
-        "i.rejected_at, i.submitted_at, i.pending_signers, i.questions_to, i.urgent, i.doc, "
+        "i.rejected_at, i.submitted_at, i.pending_signers, i.questions_to, i.urgent, i.label, "
         f"d.state AS case_state, d.leaver_name FROM {t['parties']} p JOIN {t['items']} i "
         f"ON i.item_id = p.item_id JOIN {t['departures']} d ON d.departure_id = i.departure_id "
         f"WHERE p.party IN ({marks}) AND i.open = 1 AND d.open = 1", *ids)
 
 
-def _label(row: dict[str, Any]) -> str:
-    """A built-in checklist line's English title ("" for an item HR or a caller titled):
-    readers in another language than the recorded title's see it (the board's ``label``)."""
-    return str(orjson.loads(row["doc"]).get("label") or "")
-
-
 def _item_actions(row: dict[str, Any], ids: set[str]) -> list[dict[str, Any]]:
     found = []
-    item = {"item_id": row["item_id"], "title": row["title"], "label": _label(row),
+    # ``label``: a built-in checklist line's English title ("" for an item HR or a caller
+    # titled): readers in another language than the recorded title's see it
+    item = {"item_id": row["item_id"], "title": row["title"], "label": row["label"],
             "due_date": row["due_date"]}
     if row["giver_id"] in ids and row["state"] == "open" and (
             row["case_state"] in ACCEPTED or row["urgent"]):
@@ -71,8 +67,13 @@ def _item_actions(row: dict[str, Any], ids: set[str]) -> list[dict[str, Any]]:
 async def _case_actions(store: ProjectionStore, t: dict[str, str], actor: Actor,
                         ids: list[str]) -> list[dict[str, Any]]:
     marks = ", ".join(f"${n}" for n in range(2, len(ids) + 2))
+    # only cases that can give an action: waiting for the reader's approval, or with every
+    # mandatory item done (an HR owner's open cases are many, nearly all still handing over)
+    accepted = ", ".join(f"'{state}'" for state in ACCEPTED)
     rows = await store.fetch(
-        f"SELECT d.* FROM {t['departures']} d WHERE d.open = 1 AND d.departure_id IN ("
+        f"SELECT {case_columns('d')} FROM {t['departures']} d WHERE d.open = 1 "
+        f"AND (d.waiting_for IN ({marks}) OR (d.state IN ({accepted}) "
+        "AND d.mandatory_done = d.mandatory_total)) AND d.departure_id IN ("
         f"SELECT departure_id FROM {t['departures']} WHERE waiting_for IN ({marks}) UNION "
         f"SELECT departure_id FROM {t['departures']} WHERE hr_owner_id = $1 UNION "
         f"SELECT departure_id FROM {t['departures']} WHERE leaver_id = $1 UNION "
@@ -94,22 +95,23 @@ async def _case_actions(store: ProjectionStore, t: dict[str, str], actor: Actor,
 
 async def _waive_actions(store: ProjectionStore, principals: PrincipalStore,
                          t: dict[str, str], actor: Actor) -> list[dict[str, Any]]:
-    """Mandatory open items of the HR owner's cases whose receiver is no longer active."""
+    """Mandatory open items of the HR owner's cases whose receiver is no longer active: their
+    receivers first (an HR owner's cases hold hundreds of such items but name a few dozen
+    receivers, nearly always all active), then the items of the inactive ones only."""
+    mine = (f"FROM {t['items']} i JOIN {t['departures']} d ON d.departure_id = i.departure_id "
+            "WHERE d.open = 1 AND d.hr_owner_id = $1 AND i.open = 1 AND i.mandatory = 1 "
+            "AND i.receiver NOT LIKE 'dept:%'")
+    receivers = {r["receiver"] for r in await store.fetch(
+        f"SELECT DISTINCT i.receiver {mine}", actor.id)}
+    inactive = sorted(await principals.inactive_among(receivers))
+    if not inactive:
+        return []
+    marks = ", ".join(f"${n}" for n in range(2, len(inactive) + 2))
     rows = await store.fetch(
-        f"SELECT i.item_id, i.departure_id, i.title, i.receiver, i.due_date, i.doc, "
-        "d.leaver_name "
-        f"FROM {t['items']} i JOIN {t['departures']} d ON d.departure_id = i.departure_id "
-        "WHERE d.open = 1 AND d.hr_owner_id = $1 AND i.open = 1 AND i.mandatory = 1 "
-        "AND i.receiver NOT LIKE 'dept:%'", actor.id)
-    # One look-up for every receiver: an HR owner's cases name dozens of them.
-    inactive = await principals.inactive_among({row["receiver"] for row in rows})
-    found = []
-    for row in rows:
-        if row["receiver"] in inactive:
-            found.append(_entry("waive", row, row["due_date"], item_id=row["item_id"],
-                                title=row["title"], label=_label(row),
-                                receiver=row["receiver"]))
-    return found
+        "SELECT i.item_id, i.departure_id, i.title, i.receiver, i.due_date, i.label, "
+        f"d.leaver_name {mine} AND i.receiver IN ({marks})", actor.id, *inactive)
+    return [_entry("waive", row, row["due_date"], item_id=row["item_id"], title=row["title"],
+                   label=row["label"], receiver=row["receiver"]) for row in rows]
 
 
 async def _dispute_actions(store: ProjectionStore, t: dict[str, str],
@@ -144,8 +146,8 @@ async def inbox(store: ProjectionStore, principals: PrincipalStore, actor: Actor
         entries += await _waive_actions(store, principals, t, actor)
         entries += [_entry("accept_or_decline", row, orjson.loads(row["doc"])["started_at"])
                     for row in await store.fetch(
-                        f"SELECT * FROM {t['departures']} WHERE state = 'requested' "
-                        "AND leaver_id <> $1", actor.id)]
+                        f"SELECT d.departure_id, d.leaver_name, d.doc FROM {t['departures']} d "
+                        "WHERE d.state = 'requested' AND d.leaver_id <> $1", actor.id)]
     entries += await _dispute_actions(store, t, actor)
     entries.sort(key=_oldest_first)
     return {"position": where.position, "items": entries}
@@ -162,14 +164,14 @@ async def department_queue(store: ProjectionStore, actor: Actor, department: str
     rows = await store.fetch(
         "SELECT i.item_id, i.departure_id, i.title, i.state, i.giver_id, i.receiver, "
         "i.due_date, i.rejected_at, i.submitted_at, i.pending_signers, i.questions_to, "
-        f"i.urgent, i.doc, d.state AS case_state, d.leaver_name FROM {t['items']} i JOIN "
+        f"i.urgent, i.label, d.state AS case_state, d.leaver_name FROM {t['items']} i JOIN "
         f"{t['departures']} d ON d.departure_id = i.departure_id WHERE i.open = 1 AND "
         f"d.open = 1 AND i.item_id IN (SELECT item_id FROM {t['parties']} WHERE party = $1 "
         f"UNION SELECT item_id FROM {t['items']} WHERE receiver = $1)", queue)
     entries = [a for row in rows for a in _item_actions(row, {queue})]
     waiting = {a["item_id"] for a in entries}
     entries += [_entry("awaiting_giver", row, row["due_date"], item_id=row["item_id"],
-                       title=row["title"], label=_label(row), due_date=row["due_date"],
+                       title=row["title"], label=row["label"], due_date=row["due_date"],
                        state=row["state"])
                 for row in rows if row["item_id"] not in waiting]
     entries.sort(key=_oldest_first)

@@ -24,7 +24,7 @@ class Cached:
     last_hash: bytes
 
 
-DEFAULT_MAX_ENTRIES = 20_000  # Settings.aggregate_cache_size, LEDGER_AGGREGATE_CACHE_SIZE
+DEFAULT_MAX_ENTRIES = 10_000  # Settings.aggregate_cache_size, LEDGER_AGGREGATE_CACHE_SIZE
 
 
 class AggregateCache:

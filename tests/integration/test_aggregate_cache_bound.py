@@ -62,7 +62,7 @@ async def test_a_cache_of_size_zero_keeps_nothing_and_still_serves(store: EventS
 
 
 def test_the_cache_size_comes_from_the_environment() -> None:
-    assert Settings.from_env({}).aggregate_cache_size == 20_000
+    assert Settings.from_env({}).aggregate_cache_size == 10_000
     assert Settings.from_env({"LEDGER_AGGREGATE_CACHE_SIZE": "0"}).aggregate_cache_size == 0
     assert Settings.from_env({"LEDGER_AGGREGATE_CACHE_SIZE": "500"}).aggregate_cache_size == 500
     for bad in ("-1", "many", "", "99999999999"):
@@ -70,3 +70,12 @@ def test_the_cache_size_comes_from_the_environment() -> None:
             Settings.from_env({"LEDGER_AGGREGATE_CACHE_SIZE": bad})
     with pytest.raises(ValueError, match="fewer than 0"):
         AggregateCache(-1)
+
+
+def test_the_board_cache_size_comes_from_the_environment() -> None:
+    assert Settings.from_env({}).board_cache_size == 10_000
+    assert Settings.from_env({"LEDGER_BOARD_CACHE_SIZE": "0"}).board_cache_size == 0
+    assert Settings.from_env({"LEDGER_BOARD_CACHE_SIZE": "300"}).board_cache_size == 300
+    for bad in ("-1", "many", "", "99999999999"):
+        with pytest.raises(ConfigurationError, match="LEDGER_BOARD_CACHE_SIZE"):
+            Settings.from_env({"LEDGER_BOARD_CACHE_SIZE": bad})

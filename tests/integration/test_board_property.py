@@ -24,7 +24,6 @@ from ledger.projections.board_rows import (
     new_extras,
     update_extras,
 )
-from ledger.projections.fold import Folder
 from ledger.projections.runner import ProjectionRunner
 from tests.integration.http_fixtures import Api, serve
 from tests.integration.test_http_api import approved
@@ -100,19 +99,23 @@ async def _history(ops: list[tuple[Any, ...]], folder: Path) -> None:
                 runner.batch = op[1]
                 await runner.step()
             elif op[0] == "restart":  # a new process: nothing remembered
-                projector = BoardProjector()
-                projector.folder = Folder(capacity=2)
+                projector = BoardProjector(2)  # LEDGER_BOARD_CACHE_SIZE=2: both LRUs evict
                 runner = ProjectionRunner(api.runtime.projections, projector, batch=3)
             else:
                 await _do(api, case, items, op)
         await api.sequence()
         await runner.catch_up()
+        held = runner.projector
+        assert isinstance(held, BoardProjector)
+        if held.capacity == 2:  # never more than LEDGER_BOARD_CACHE_SIZE in either LRU
+            assert len(held.folder._held) <= 2 and len(held._written) <= 2
         departure, rows = await _expected(api, case, items)
         t = tables(1)
         got = (await api.runtime.projections.fetch(
             f"SELECT * FROM {t['departures']} WHERE departure_id = $1", case))[0]
         for column, value in departure.items():
-            assert (orjson.loads(got[column]) if column == "doc" else got[column]) == value, column
+            assert (orjson.loads(got[column]) if column in ("doc", "whole") else got[column]) == (
+                orjson.loads(value) if column == "whole" else value), column
         got_items = {r["item_id"]: r for r in await api.runtime.projections.fetch(
             f"SELECT * FROM {t['items']}")}
         assert set(got_items) == set(rows)
