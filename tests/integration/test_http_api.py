@@ -25,6 +25,9 @@ MISSING = "00000000-0000-4000-8000-000000000000"
 EXERCISED = {
     # the public transparency log: in test_log_http.py
     "GET /log/checkpoint", "GET /log/key", "GET /log/tile/{path:.+}",
+    # a checkpoint by size with its cosignatures: in test_witness_log.py; its RFC 3161
+    # timestamps: in test_timestamper.py
+    "GET /log/checkpoint/{size}", "GET /log/checkpoint/{size}/timestamps",
     # the bundle verifier, public: in test_bundle_export.py
     "GET /log/verify.py",
     "GET /v1/log/proof/inclusion", "GET /v1/log/proof/consistency",
