@@ -209,8 +209,9 @@ async def check_readiness(request: web.Request) -> web.Response:
     ``problems`` naming each (why is in the server log, not on this public endpoint)."""
     services = request.app[RUNTIME]
     health = services.workers.health()
-    workers = [WorkerState(name=h.name, ok=h.ok,
-                           detail=h.detail if h.ok else "stopped on an error (see the log)")
+    workers = [WorkerState(name=h.name, ok=h.ok, detail=h.detail if h.ok else
+                           "retrying (see the log)" if h.retrying else
+                           "stopped on an error (see the log)")
                for h in health]
     try:
         latest = await services.log.latest_checkpoint()

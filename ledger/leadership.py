@@ -86,12 +86,16 @@ class Leadership:
             await self._close_quietly()
 
     async def _settle(self, role: str, worker: LoopWorker) -> None:
-        healthy = worker.health().ok
-        if role in self._held and not healthy:
+        # A worker retrying (its storage away or full for now) keeps its role: the trouble is
+        # everyone's, and giving the role up would leave it to nobody once the worker is
+        # unhealthy here. Only one stopped on an error gives it up.
+        health = worker.health()
+        stopped = not health.ok and not health.retrying
+        if role in self._held and stopped:
             log.warning("giving up %s: its worker stopped on an error", role)
             self._held.discard(role)
             await self._leases.give_up(role)
-        elif role not in self._held and healthy and await self._leases.try_take(role):
+        elif role not in self._held and not stopped and await self._leases.try_take(role):
             log.info("leading %s", role)
             self._held.add(role)
             worker.poke()

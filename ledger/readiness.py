@@ -57,7 +57,8 @@ def problems(state: LedgerState, workers: Sequence[WorkerHealth], max_lag: int) 
     """What keeps this process from being ready, one short phrase each (no error text:
     readiness is public; the server log says why). A projection or the sequencer further
     than ``max_lag`` entries behind counts, whichever process runs it."""
-    found = [f"worker {w.name} stopped on an error" for w in workers if not w.ok]
+    found = [f"worker {w.name} {'is retrying' if w.retrying else 'stopped on an error'}"
+             for w in workers if not w.ok]
     if state.queued > max_lag:
         found.append(f"sequencer is {state.queued} events behind (more than {max_lag})")
     for p in state.projections:

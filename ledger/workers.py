@@ -29,11 +29,14 @@ RETRY_MAX_SECONDS = 5.0
 
 @dataclass(frozen=True)
 class WorkerHealth:
-    """What a worker says of itself: ``ok`` False means it needs an operator."""
+    """What a worker says of itself: ``ok`` False means it is not doing its work, either
+    ``retrying`` (its storage refused it for now: it goes on by itself once that answers) or
+    stopped (it needs an operator)."""
 
     name: str
     ok: bool
     detail: str
+    retrying: bool = False
 
 
 class Worker(Protocol):
@@ -167,7 +170,7 @@ class LoopWorker:
         if self.error is not None:
             return WorkerHealth(self._name, False, f"stopped: {self.error}")
         if self.waiting is not None:
-            return WorkerHealth(self._name, False, f"retrying: {self.waiting}")
+            return WorkerHealth(self._name, False, f"retrying: {self.waiting}", retrying=True)
         if self.gate is None or self._task is None or self._task.done():
             return WorkerHealth(self._name, True, self.detail)
         if not self.gate():

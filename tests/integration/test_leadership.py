@@ -13,6 +13,7 @@ from pathlib import Path
 
 import asyncpg
 
+from ledger.errors import PushbackError
 from ledger.leadership import Leadership
 from ledger.store.factory import log_store_for
 from ledger.store.port import EventStore
@@ -32,11 +33,14 @@ class Counted:
     def __init__(self) -> None:
         self.steps = 0
         self.fail = False
+        self.refuse = False  # its storage away or full for now (PushbackError)
         self.worker = LoopWorker(ROLE, self.step, idle_seconds=0.05)
 
     async def step(self) -> int:
         if self.fail:
             raise RuntimeError("cannot apply")
+        if self.refuse:
+            raise PushbackError("the database is busy or unavailable; try again")
         self.steps += 1
         return 0
 
@@ -126,3 +130,22 @@ async def test_a_batch_sequenced_anywhere_wakes_every_listening_session(
         await asyncio.wait_for(grown.wait(), 15)
     finally:
         await leases.close()
+
+
+async def test_a_leader_whose_worker_is_retrying_keeps_the_role_and_goes_on(
+        pg_dsn: str) -> None:
+    # Retrying is not stopping: a leader that gave the role up while its worker waited for
+    # the storage would, its worker unhealthy meanwhile, never take it back (nor would the
+    # standby be better off: the storage is everyone's).
+    async with process(pg_dsn) as (first, a), process(pg_dsn) as (second, b):
+        assert first.leads(ROLE)
+        a.refuse = True
+        a.worker.poke()
+        await _eventually(lambda: a.worker.health().retrying)
+        await asyncio.sleep(0.5)  # several leadership rounds
+        assert first.leads(ROLE) and not second.leads(ROLE)
+        assert not a.worker.health().ok
+        steps = a.steps
+        a.refuse = False
+        await _eventually(lambda: a.steps > steps and a.worker.health().ok)
+        assert first.leads(ROLE) and b.steps == 0
