@@ -169,6 +169,14 @@ class LedgerPrimitives(Primitives):
     def timestamp_note(self) -> Check | None:
         return None
 
+    def no_timestamp_note(self) -> Check | None:
+        # Asked to check trusted time (--tsa-ca) and there is none: say so, not a silent PASS.
+        if not self.tsa_roots:
+            return None
+        return Check("note", "timestamps: this bundle carries no RFC 3161 timestamp (its "
+                             "checkpoint had none when it was exported): --tsa-ca checked "
+                             "nothing; its times rest on the log's own clock")
+
 
 def _state(aggregate: Aggregate | None) -> str | None:
     return None if aggregate is None else str(getattr(aggregate, "state", None))

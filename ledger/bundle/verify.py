@@ -830,6 +830,10 @@ class Primitives:
         return Check("ok", f"{record['token']}: {recorded_by(record)} (its message imprint "
                            "and time checked)")
 
+    def no_timestamp_note(self) -> Check | None:
+        """What to say of a bundle without RFC 3161 tokens (nothing: they are optional)."""
+        return None
+
     def timestamp_note(self) -> Check | None:
         return Check("note", "timestamps: verify.py checked each token's message imprint and "
                              "time, NOT the authority's signature or certificate chain; "
@@ -1285,7 +1289,7 @@ def _check_timestamps(v: Verdict, prim: Primitives) -> None:
             continue
         v.checks.append(prim.timestamp(token, v.bundle.files.get(record["chain"]),
                                        v.bundle.files["checkpoint"], record))
-    note = prim.timestamp_note() if records else None
+    note = prim.timestamp_note() if records else prim.no_timestamp_note()
     if note is not None:
         v.checks.append(note)
 

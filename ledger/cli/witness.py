@@ -64,10 +64,13 @@ def register(sub: Subparsers) -> None:
 
 
 async def witness_command(args: argparse.Namespace, settings: Settings) -> int:
-    """Serve until SIGINT or SIGTERM."""
+    """Serve until SIGINT or SIGTERM; every answer but a cosignature is logged (LEDGER_LOG_*,
+    as ``ledger serve``)."""
+    from ledger.log_format import configure_logging
     from ledger.witness.server import build_witness_app, trusted_logs
     from ledger.witness.state import WitnessState, ensure_witness_key
 
+    configure_logging(settings.log_format, settings.log_level)
     signer, created = ensure_witness_key(args.key_file, args.name)
     trusted = trusted_logs([parse_verifier_key(v) for v in args.log])
     state = WitnessState(args.state)

@@ -5,6 +5,7 @@ a listed key is never counted as missing: it fails the check (VerificationError)
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -31,12 +32,20 @@ class PolicyOutcome:
 
     def describe(self) -> str:
         """One line: ``2 of 3 witness cosignatures held (needed 2): a, b; missing: c``."""
-        held = ", ".join(f"{c.key.name} at {c.timestamp}" for c in self.held) or "none"
+        held = ", ".join(f"{c.key.name} at {_utc(c.timestamp)}" for c in self.held) or "none"
         text = (f"{len(self.held)} of {len(self.held) + len(self.missing)} witness "
                 f"cosignatures held (needed {self.required}): {held}")
         if self.missing:
             text += "; missing: " + ", ".join(k.name for k in self.missing)
         return text
+
+
+def _utc(timestamp: int) -> str:
+    """A cosignature's time (POSIX seconds) as the other verifiers print it (ISO 8601, UTC)."""
+    try:
+        return dt.datetime.fromtimestamp(timestamp, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (OverflowError, OSError, ValueError):  # beyond what a date can hold: as sent
+        return str(timestamp)
 
 
 @dataclass(frozen=True)

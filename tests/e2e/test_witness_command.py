@@ -73,6 +73,9 @@ def test_witness_command_makes_its_key_and_cosigns(tmp_path: Path) -> None:
         assert _post(url, log.submission(3))[0] == 200
     finally:
         _stop(process)
+    assert process.stdout is not None
+    printed = "\n".join(lines) + process.stdout.read()
+    assert "refused checkpoint" in printed and "cosigned checkpoint" in printed  # the log
 
 
 def test_ledger_serve_asks_a_witness_process(tmp_path: Path) -> None:

@@ -99,6 +99,18 @@ async def test_a_bundle_carries_its_tokens_and_both_verifiers_report_them(
     distrusted = _ledger_lines(bundle, tmp_path / "distrusted", vkey, stranger)
     assert any(x.startswith(f"FAIL {TOKEN}: does not verify") for x in distrusted)
 
+    # Without a token (exported while no authority answered), asking for trusted time says
+    # there is none instead of a silent PASS; without --tsa-ca nothing is said.
+    untimed = with_changes(parts_of(bundle), timestamps=[])
+    del untimed.files[TOKEN], untimed.files[CHAIN]
+    bare = zip_bytes(seal(untimed, load_signers(tmp_path / "keys", TEST_ORIGIN)))
+    lines = _ledger_lines(bare, tmp_path / "untimed", vkey, stamped.pki)
+    assert not [x for x in lines if x.startswith("FAIL")], lines
+    assert "note timestamps: this bundle carries no RFC 3161 timestamp (its checkpoint had " \
+           "none when it was exported): --tsa-ca checked nothing; its times rest on the " \
+           "log's own clock" in lines
+    assert not any("timestamp" in x for x in _ledger_lines(bare, tmp_path / "u2", vkey, None))
+
 
 async def test_forged_tokens_in_a_resealed_bundle_fail_as_each_verifier_can_tell(
         tmp_path: Path) -> None:

@@ -118,14 +118,14 @@ class LocalTsa:
     url: str = ""
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
-    async def start(self) -> LocalTsa:
-        """Serve on a loopback port the system picks."""
+    async def start(self, port: int = 0) -> LocalTsa:
+        """Serve on loopback ``port`` (0: one the system picks)."""
         self._config = openssl_config(self.pki)
         app = web.Application()
         app.router.add_post("/", self._handle)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", port)
         await site.start()
         port = self._runner.addresses[0][1]
         self.url = f"http://127.0.0.1:{port}/"
