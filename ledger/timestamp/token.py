@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -90,11 +91,20 @@ def verify_response(response: bytes, note: bytes, roots: Sequence[x509.Certifica
     try:
         builder.build().verify(parsed, imprint(note))
     except rfc3161_client.VerificationError as e:
-        raise VerificationError(f"the time-stamp token does not verify: {e}") from e
+        raise VerificationError(f"the time-stamp token does not verify: {_reason(e)}") from e
     except (ValueError, x509.InvalidVersion) as e:  # malformed parts met while checking
         raise VerificationError(f"the time-stamp token is malformed: {e}") from e
     return VerifiedTimestamp(info.gen_time.astimezone(dt.UTC), info.serial_number,
                              info.policy.dotted_string, _signer_subject(parsed))
+
+
+def _reason(error: Exception) -> str:
+    """The library's reason in one phrase: OpenSSL's own words when it gives them (its error
+    stack arrives as a Rust debug dump: ``... data: "Verify error: unable to get local issuer
+    certificate" ...``), else the message as it is."""
+    text = str(error)
+    said = re.search(r'data: "([^"]{1,200})"', text)
+    return said.group(1) if said else text[:300]
 
 
 def decode_response(response: bytes) -> rfc3161_client.TimeStampResponse:
