@@ -113,10 +113,17 @@ def encode_canonical(value: JSONValue) -> bytes:
     3.2.2.2's); tests/unit/test_canonical.py proves the two byte-identical by property tests.
     Anything else goes through the ``rfc8785`` reference implementation.
     """
+    return encode_canonical_checked(value)[0]
+
+
+def encode_canonical_checked(value: JSONValue) -> tuple[bytes, bool]:
+    """``encode_canonical(value)`` and whether every key of ``value`` is in the BMP: then
+    ``encode_sorted`` of any part of ``value`` (an object with members or elements left out)
+    is that part's RFC 8785 form too, without checking it again."""
     try:
         if check_json_value(value):
-            return encode_sorted(value)
-        return rfc8785.dumps(value)
+            return encode_sorted(value), True
+        return rfc8785.dumps(value), False
     except (rfc8785.CanonicalizationError, UnicodeEncodeError,
             orjson.JSONEncodeError) as e:  # lone surrogates
         raise InvalidInputError(f"not canonicalisable: {e}") from e

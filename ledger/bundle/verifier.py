@@ -41,7 +41,7 @@ from ledger.bundle.verify import (
     inspect_bundle,
     may_follow,
 )
-from ledger.canonical import encode_canonical
+from ledger.canonical import encode_canonical, encode_canonical_checked, encode_sorted
 from ledger.entry import Entry as LedgerEntry
 from ledger.entry import decode_entry
 from ledger.errors import InvalidInputError, VerificationError
@@ -64,6 +64,7 @@ class LedgerPrimitives(Primitives):
         # from the same entries (step 9) and need not replay them a second time.
         self.replayed: dict[tuple[str, str], Aggregate] = {}
         self.tsa_roots = list(tsa_roots)
+        self.checked_manifest: Any = None  # canonical, every key in the BMP (step 2)
 
     def parse_key(self, text: str) -> Verifier:
         try:
@@ -74,9 +75,12 @@ class LedgerPrimitives(Primitives):
     def manifest(self, raw: bytes) -> Any:
         doc = json.loads(raw)
         try:
-            canonical = encode_canonical(doc) == raw
+            encoded, bmp = encode_canonical_checked(doc)
         except InvalidInputError as e:
             raise ValueError(str(e)) from e
+        canonical = encoded == raw
+        if canonical and bmp:  # step 9 encodes a part of it again: no need to check it again
+            self.checked_manifest = doc
         if not canonical:
             raise ValueError("not RFC 8785")
         return doc
@@ -160,7 +164,7 @@ class LedgerPrimitives(Primitives):
 
     def report_checks(self, bundle: Bundle, manifest: Mapping[str, Any]) -> list[Check]:
         return [rerender_check(bundle, manifest, self.decoded, self.replayed),
-                pdf_check(bundle, manifest)]
+                pdf_check(bundle, manifest, checked=manifest is self.checked_manifest)]
 
     def timestamp(self, token: bytes, chain: bytes | None, checkpoint: bytes,
                   record: Mapping[str, Any]) -> Check:
@@ -230,13 +234,16 @@ def renderer_text(renderer: Mapping[str, str]) -> str:
                      for k, v in sorted(renderer.items(), key=lambda kv: kv[0] != "generator"))
 
 
-def content_manifest(manifest: Mapping[str, Any]) -> bytes:
-    """The manifest without the ``report.pdf`` record, RFC 8785 (docs/bundle-format.md)."""
+def content_manifest(manifest: Mapping[str, Any], *, checked: bool = False) -> bytes:
+    """The manifest without the ``report.pdf`` record, RFC 8785 (docs/bundle-format.md).
+    ``checked``: the manifest was found canonical with every key in the BMP
+    (``encode_canonical_checked``), so a part of it needs no check."""
     files = [f for f in manifest["files"] if f["path"] != layout.REPORT_PDF]
-    return encode_canonical({**manifest, "files": files})
+    content = {**manifest, "files": files}
+    return encode_sorted(content) if checked else encode_canonical(content)
 
 
-def pdf_check(bundle: Bundle, manifest: Mapping[str, Any]) -> Check:
+def pdf_check(bundle: Bundle, manifest: Mapping[str, Any], *, checked: bool = False) -> Check:
     """``report.pdf`` carries the content manifest as its attached ``manifest.json``."""
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
@@ -246,7 +253,7 @@ def pdf_check(bundle: Bundle, manifest: Mapping[str, Any]) -> Check:
         found = attached.get(layout.CONTENT_MANIFEST_NAME, [])
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError):
         found = []
-    if content_manifest(manifest) not in found:
+    if content_manifest(manifest, checked=checked) not in found:
         return Check("FAIL", "report.pdf: not produced from this manifest")
     return Check("ok", "report.pdf: carries this manifest (without its own record) as "
                        "manifest.json")

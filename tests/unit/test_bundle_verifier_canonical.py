@@ -67,3 +67,26 @@ def test_a_good_entry_decodes_alike() -> None:
     ours, ledgers = decode_entry("p", GOOD), ledger_decode(GOOD)
     assert (ours.stream_id, ours.version, ours.event_type, ours.hash) == (
         str(ledgers.stream_id), ledgers.version, ledgers.event_type, ledgers.event_hash.hex())
+
+
+@given(st.dictionaries(_TEXT, _JSON, max_size=4), st.lists(st.sampled_from(
+    ["report.pdf", "report.html", "entries/a", "证据.pdf"]), max_size=6))
+def test_the_content_manifest_of_a_checked_manifest_is_the_one_checked_again(
+        extra: dict[str, object], paths: list[str]) -> None:
+    # step 9 leaves the check out for a manifest step 2 found canonical with BMP keys only
+    from ledger.bundle.verifier import LedgerPrimitives, content_manifest
+
+    manifest = {**extra, "files": [{"path": p, "sha256": "0" * 64, "size": 1} for p in paths]}
+    prim = LedgerPrimitives()
+    doc = prim.manifest(ledger_encode(manifest))  # type: ignore[arg-type]
+    checked = doc is prim.checked_manifest
+    assert checked == all(k.isascii() or max(k) <= "\uffff" for k in _keys(manifest))
+    assert content_manifest(doc, checked=checked) == content_manifest(doc)
+
+
+def _keys(value: object) -> list[str]:
+    if isinstance(value, dict):
+        return [k for key, item in value.items() for k in [key, *_keys(item)]]
+    if isinstance(value, list):
+        return [k for item in value for k in _keys(item)]
+    return []
