@@ -86,7 +86,13 @@ from benchdb import (
     serve_loopback,
     with_database,
 )
-from benchtrust import TrustFigures, TrustServices, interleaved, verdict_line
+from benchtrust import (
+    TrustFigures,
+    TrustServices,
+    add_round_arguments,
+    interleaved,
+    verdict_line,
+)
 
 from ledger.entry import Entry, decode_entry, encode_entry
 from ledger.errors import LedgerError
@@ -998,10 +1004,7 @@ def parse_args(argv: list[str] | None = None) -> Settings:
     parser.add_argument("--trust", action="store_true",
                         help="ingest phase only, --rounds times with neither and with both "
                              "(TSA + witness), interleaved; their ratios against the 10%% target")
-    parser.add_argument("--rounds", type=int, default=None,
-                        help="rounds of --trust (5; 2 with --quick)")
-    parser.add_argument("--each", action="store_true",
-                        help="--trust: also rounds with the TSA only and the witness only")
+    add_round_arguments(parser)
     parser.add_argument("--reuse", metavar="NAME",
                         help="run only the verify phase against a database kept by --keep")
     args = parser.parse_args(argv)

@@ -64,7 +64,13 @@ from benchdb import (
     run_main,
     with_database,
 )
-from benchtrust import TrustFigures, TrustServices, interleaved, verdict_line
+from benchtrust import (
+    TrustFigures,
+    TrustServices,
+    add_round_arguments,
+    interleaved,
+    verdict_line,
+)
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 
@@ -579,10 +585,7 @@ def parse_args(argv: list[str] | None = None) -> Settings:
     parser.add_argument("--trust", action="store_true",
                         help="the ledger only, with the sequencer running: --rounds runs with "
                              "neither and with both a TSA and a witness, interleaved")
-    parser.add_argument("--rounds", type=int, default=None,
-                        help="rounds of --trust (5; 2 with --quick)")
-    parser.add_argument("--each", action="store_true",
-                        help="--trust: also rounds with the TSA only and the witness only")
+    add_round_arguments(parser)
     args = parser.parse_args(argv)
     rounds = args.rounds if args.rounds is not None else (2 if args.quick else 5)
     if rounds < 1:

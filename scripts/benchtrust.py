@@ -17,6 +17,7 @@ contender beside its floor.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import datetime as dt
 import os
@@ -256,6 +257,14 @@ async def interleaved(rounds: int, configurations: dict[str, Callable[[], Awaita
             print(f"  round {n + 1}/{rounds}: {name}...", flush=True)
             results[name].append(await configurations[name]())
     return results
+
+
+def add_round_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--rounds`` and ``--each``, which both scripts' ``--trust`` takes."""
+    parser.add_argument("--rounds", type=int, default=None,
+                        help="rounds of --trust (5; 2 with --quick)")
+    parser.add_argument("--each", action="store_true",
+                        help="--trust: also rounds with the TSA only and the witness only")
 
 
 def verdict_line(figure: str, neither: list[float], both: list[float], *,

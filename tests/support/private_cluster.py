@@ -9,12 +9,11 @@ import contextlib
 import os
 import shutil
 import subprocess
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support.streaming_replica import free_ports
+from tests.support.streaming_replica import free_ports, postgres_folder
 
 _SERVER_CONF = """
 listen_addresses = '127.0.0.1'
@@ -86,10 +85,7 @@ class PrivateCluster:
 def make_cluster(programs: Path) -> PrivateCluster:
     """A started cluster under a new folder in the system's temporary directory (readable by
     the postgres user, unlike pytest's own tmp folders)."""
-    folder = Path(tempfile.mkdtemp(prefix="ledger-pg-"))
-    folder.chmod(0o755)
-    if os.geteuid() == 0:
-        shutil.chown(folder, "postgres", "postgres")
+    folder = postgres_folder("ledger-pg-")
     cluster = PrivateCluster(programs, folder, free_ports(1)[0])
     try:
         cluster.create()

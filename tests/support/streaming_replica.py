@@ -128,13 +128,20 @@ class StreamingPair:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def make_pair(programs: Path) -> StreamingPair:
-    """A started pair under a new folder in the system's temporary directory (readable by
-    the postgres user, unlike pytest's own tmp folders)."""
-    folder = Path(tempfile.mkdtemp(prefix="ledger-replica-"))
+def postgres_folder(prefix: str) -> Path:
+    """A new folder in the system's temporary directory that a cluster run as the postgres
+    user can write (pytest's own tmp folders are not readable by it)."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
     folder.chmod(0o755)
     if os.geteuid() == 0:
         shutil.chown(folder, "postgres", "postgres")
+    return folder
+
+
+def make_pair(programs: Path) -> StreamingPair:
+    """A started pair under a new folder in the system's temporary directory (readable by
+    the postgres user, unlike pytest's own tmp folders)."""
+    folder = postgres_folder("ledger-replica-")
     pair = StreamingPair(programs, folder, *free_ports(2))
     try:
         pair.start()
