@@ -54,6 +54,9 @@ class Sequencer:
         self._wake = asyncio.Event()
         self._grown = asyncio.Condition()
         self.leading = False  # whether this process held the lead at its last try
+        # One step at a time in a process: every step's batch runs on the leader's one
+        # connection, which takes one transaction at a time.
+        self._stepping = asyncio.Lock()
         # Called after each batch that grew the log (the projection runners' poke).
         self.on_grown: list[Callable[[], None]] = []
 
@@ -64,8 +67,13 @@ class Sequencer:
     async def step(self) -> int:
         """Sequence one batch and sign, if this process leads; return how many were added.
 
-        On a new, empty log the first step signs the checkpoint of size 0.
+        On a new, empty log the first step signs the checkpoint of size 0. A step asked for
+        while another runs in this process waits for it.
         """
+        async with self._stepping:
+            return await self._step()
+
+    async def _step(self) -> int:
         self.leading = await self.store.try_lead()
         if not self.leading:
             return 0
