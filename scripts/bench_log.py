@@ -35,9 +35,10 @@ With ``--tsa`` and/or ``--witness`` (issue 14), phase 1 runs with a local RFC 31
 a ``ledger witness``, each its own process on loopback, and the log's timestamper (every
 second, the tightest ``LEDGER_TSA_INTERVAL_SECONDS``) and witnesses workers beside the
 sequencer (scripts/benchtrust.py). ``--trust`` runs phase 1 only, ``--rounds`` times with
-neither and with both, interleaved in ABBA order in one run, and prints the write rate and
-lag p99 of each, their ratios against the target (within 10%) and the round trips per
-checkpoint.
+neither and with both, interleaved in ABBA order in one run, each round on a fresh database
+with fresh TSA and witness processes (so every round starts from an empty log, as the first
+did), and prints the write rate and lag p99 of each, their ratios against the target
+(within 10%) and the round trips per checkpoint.
 
 The script exits 0 whatever the figures are; non-zero only when something goes wrong.
 
@@ -371,26 +372,44 @@ class TrustResult:
     each: dict[str, list[IngestResult]] = field(default_factory=dict)  # --each: one of them
 
 
-async def trust_phase(settings: Settings, store: PostgresEventStore, log: TimedLog,
-                      signers: list[Signer]) -> TrustResult:
-    """``--trust``: phase 1 ``--rounds`` times with neither and with both, interleaved;
-    the TSA and witness processes stay up throughout (idle in the rounds with neither)."""
-    async with TrustServices(signers[0].verifier.vkey) as trust:
-        async def neither() -> IngestResult:
-            return await ingest_phase(settings, store, log, signers)
+async def trust_phase(settings: Settings, admin_dsn: str, signers: list[Signer]
+                      ) -> TrustResult:
+    """``--trust``: phase 1 ``--rounds`` times with neither and with both, interleaved.
 
-        async def both() -> IngestResult:
-            return await ingest_phase(settings, store, log, signers, trust)
+    Every round starts alike: a fresh database (an empty log, as the first round had: the
+    sequencer's cost grows with the tables, so rounds on one database are not alike) and fresh
+    TSA and witness processes (a witness keeps the log's size, and a new log starts again at
+    0), idle in the rounds with neither."""
+    figures = TrustFigures()
 
-        configurations: dict[str, Callable[[], Awaitable[IngestResult]]] = {
-            "neither": neither, "both": both}
-        if settings.each:
-            configurations["TSA only"] = lambda: ingest_phase(
-                settings, store, log, signers, trust, witness=False)
-            configurations["witness only"] = lambda: ingest_phase(
-                settings, store, log, signers, trust, tsa=False)
-        runs = await interleaved(settings.rounds, configurations)
-    return TrustResult(runs.pop("neither"), runs.pop("both"), trust.figures, runs)
+    def configuration(tsa: bool, witness: bool) -> Callable[[], Awaitable[IngestResult]]:
+        async def one_round() -> IngestResult:
+            name = await create_database(admin_dsn)
+            store: PostgresEventStore | None = None
+            try:
+                store = await PostgresEventStore.connect(
+                    with_database(admin_dsn, name), min_size=settings.writers + 2,
+                    max_size=settings.writers + 6)
+                await store.migrate()
+                log = TimedLog(PostgresLogStore(store))
+                async with TrustServices(signers[0].verifier.vkey, figures=figures) as trust:
+                    if not (tsa or witness):
+                        return await ingest_phase(settings, store, log, signers)
+                    return await ingest_phase(settings, store, log, signers, trust, tsa=tsa,
+                                              witness=witness)
+            finally:
+                if store is not None:
+                    await store.close()
+                await drop_database(admin_dsn, name)
+        return one_round
+
+    configurations = {"neither": configuration(False, False),
+                      "both": configuration(True, True)}
+    if settings.each:
+        configurations["TSA only"] = configuration(True, False)
+        configurations["witness only"] = configuration(False, True)
+    runs = await interleaved(settings.rounds, configurations)
+    return TrustResult(runs.pop("neither"), runs.pop("both"), figures, runs)
 
 
 def report_trust(result: TrustResult, settings: Settings) -> None:
@@ -914,6 +933,13 @@ async def run(settings: Settings) -> Results:
     ``--keep`` run left (its signing key is read from that database's bench_key table).
     """
     check_loopback(settings.dsn)
+    if settings.trust:
+        print("ingest + sequencer lag, with neither and with TSA + witness, each round on a "
+              "fresh database...", flush=True)
+        skey, _ = generate_key(ORIGIN)
+        results = Results()
+        results.trust = await trust_phase(settings, settings.dsn, [parse_signer_key(skey)])
+        return results
     name = settings.reuse or await create_database(settings.dsn)
     dsn = with_database(settings.dsn, name)
     admin_dsn = settings.dsn
@@ -935,11 +961,6 @@ async def run(settings: Settings) -> Results:
             signers = [parse_signer_key(skey)]
             await store.pool.execute("CREATE TABLE bench_key (vkey TEXT NOT NULL)")
             await store.pool.execute("INSERT INTO bench_key VALUES ($1)", vkey)
-            if settings.trust:
-                print("ingest + sequencer lag, with neither and with TSA + witness...",
-                      flush=True)
-                results.trust = await trust_phase(settings, store, log, signers)
-                return results
             print("phase 1: ingest + sequencer lag...", flush=True)
             if settings.tsa or settings.witness:
                 async with TrustServices(signers[0].verifier.vkey, tsa=settings.tsa,

@@ -133,10 +133,12 @@ def _stop(process: subprocess.Popen[str]) -> None:
 class TrustServices:
     """The TSA and witness processes and the HTTP client the log's workers use."""
 
-    def __init__(self, log_vkey: str, *, tsa: bool = True, witness: bool = True) -> None:
+    def __init__(self, log_vkey: str, *, tsa: bool = True, witness: bool = True,
+                 figures: TrustFigures | None = None) -> None:
         self.log_vkey = log_vkey
         self.tsa, self.witness = tsa, witness
-        self.figures = TrustFigures()
+        # one run's figures may gather several services' lifetimes (bench_log's rounds)
+        self.figures = figures if figures is not None else TrustFigures()
         self._processes: dict[str, subprocess.Popen[str]] = {}
         self._witness_size: int | None = None
 
@@ -167,7 +169,8 @@ class TrustServices:
         for name, process in self._processes.items():
             seconds = _cpu_seconds(process.pid)
             if seconds is not None:
-                self.figures.process_cpu[name] = seconds
+                cpu = self.figures.process_cpu
+                cpu[name] = cpu.get(name, 0.0) + seconds
             await asyncio.to_thread(_stop, process)
         self._folder.cleanup()
 
