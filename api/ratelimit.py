@@ -113,7 +113,8 @@ class SharedAuthFailureLimiter:
         self.limit = limit
         self.window = window
         self.clock = clock
-        self.local = AuthFailureLimiter(limit, window, max_addresses, on_failure=on_failure)
+        self.local = AuthFailureLimiter(limit, window, max_addresses, clock=clock,
+                                        on_failure=on_failure)
         self.max_addresses = max_addresses
         self._refused_until: OrderedDict[str, float] = OrderedDict()
 

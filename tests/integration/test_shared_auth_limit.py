@@ -14,9 +14,14 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from api.ratelimit import SharedAuthFailureLimiter
 from ledger.bootstrap import bootstrap
+from ledger.errors import RateLimitedError
 from ledger.principals import new_token
 from ledger.settings import Settings
+from ledger.store.auth_failure_factory import auth_failure_store_for
+from ledger.store.auth_failure_port import AuthFailureStore
+from ledger.store.port import EventStore
 from tests.conftest import TEST_ORIGIN
 from tests.integration.http_fixtures import Api, serve
 from tests.support.console import Console, console_session
@@ -97,3 +102,44 @@ async def test_expired_failures_are_deleted_as_new_ones_are_written(
     await asyncio.sleep(WINDOW + 0.1)
     assert await _status(api.session, api.base, bad) == 401
     assert len(await store.recent_failures("127.0.0.1", 0, 100)) == 1
+
+
+class CountedReads:
+    """The real failure store, counting the reads that reach it."""
+
+    def __init__(self, store: AuthFailureStore) -> None:
+        self.store = store
+        self.reads = 0
+
+    async def recent_failures(self, client: str, since: float, limit: int) -> list[float]:
+        self.reads += 1
+        return await self.store.recent_failures(client, since, limit)
+
+    async def add_failure(self, client: str, at: float, forget_before: float) -> None:
+        await self.store.add_failure(client, at, forget_before)
+
+
+async def test_a_limited_address_is_refused_from_memory_until_its_window_ends(
+        store: EventStore) -> None:
+    now = [1_800_000_000.0]
+    failures = CountedReads(auth_failure_store_for(store))
+    first, second = (SharedAuthFailureLimiter(failures, 3, 60, clock=lambda: now[0])
+                     for _ in range(2))
+    for _ in range(3):
+        await first.check("10.0.0.9")
+        await first.record_failure("10.0.0.9")
+        now[0] += 10
+    reads = failures.reads
+    for limiter in (first, second, first, second):
+        with pytest.raises(RateLimitedError):
+            await limiter.check("10.0.0.9")
+    # The first saw every failure itself; the second read the refusal once, and then knew.
+    assert failures.reads == reads + 1
+    for _ in range(50):
+        with pytest.raises(RateLimitedError) as refused:
+            await second.check("10.0.0.9")
+    assert failures.reads == reads + 1 and refused.value.retry_after == 30
+    now[0] += 31  # the oldest failure has left the window: both ask again, and let it pass
+    await second.check("10.0.0.9")
+    await first.check("10.0.0.9")
+    assert failures.reads == reads + 3
