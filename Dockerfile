@@ -1,4 +1,9 @@
-FROM python:3.11-slim
+# The base is pinned to a Python patch release and a Debian release: `python:3.11-slim` moves
+# to every new patch and, with each new Debian stable, to another distribution, whose package
+# names and versions (postgresql-client's major version among them) differ from what the
+# packages below were chosen for. Update the tag on purpose (README, "Docker"); to make the
+# build fully repeatable, add the digest the registry gives for it (`@sha256:…`).
+FROM python:3.11.17-slim-bookworm
 # System packages the service needs (README, "System packages"): Pango and HarfBuzz-subset
 # (WeasyPrint prints the evidence bundle's report.pdf with them; without libharfbuzz-subset0 it
 # falls back to a far slower subsetter), the CJK font it embeds (fonts-noto-cjk: without it an

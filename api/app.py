@@ -32,7 +32,7 @@ from api.auth import AUTH_LIMITER, PRINCIPALS, PUBLIC_PATHS, SCRAPE_TOKEN, auth_
 from api.endpoint import Endpoint
 from api.openapi import build_openapi
 from api.problem import problem_middleware
-from api.ratelimit import AuthFailureLimiter
+from api.ratelimit import SharedAuthFailureLimiter
 from api.read_after import read_after_middleware
 from api.runtime_key import RUNTIME, Services
 from ledger.principals import hash_token
@@ -75,9 +75,9 @@ def build_app(runtime: Services) -> web.Application:
     setattr(aiohttp_web_response, "SERVER_SOFTWARE", SERVER_HEADER)  # noqa: B010 (not exported)
     app[RUNTIME] = runtime
     app[PRINCIPALS] = runtime.principals
-    app[AUTH_LIMITER] = AuthFailureLimiter(runtime.settings.auth_failure_limit,
-                                           runtime.settings.auth_failure_window,
-                                           on_failure=runtime.metrics.failed_authentication)
+    app[AUTH_LIMITER] = SharedAuthFailureLimiter(
+        runtime.auth_failures, runtime.settings.auth_failure_limit,
+        runtime.settings.auth_failure_window, on_failure=runtime.metrics.failed_authentication)
     scrape = runtime.settings.metrics_token
     app[SCRAPE_TOKEN] = hash_token(scrape.get_secret_value()) if scrape is not None else b""
     app[PUBLIC_PATHS] = {e.path for e in endpoints() if e.public} | {"/openapi.json"}

@@ -10,7 +10,7 @@ from api.access_log import PRINCIPAL_ID
 from api.endpoint import Handler
 from api.header import escaped_header
 from api.problem import REQUEST_ID
-from api.ratelimit import AuthFailureLimiter, client_key
+from api.ratelimit import SharedAuthFailureLimiter, client_key
 from ledger.errors import UnauthenticatedError
 from ledger.principals import hash_token
 from ledger.service.context import Actor, RequestContext
@@ -18,7 +18,7 @@ from ledger.store.principal_port import PrincipalStore
 
 PRINCIPALS = web.AppKey("principals", PrincipalStore)
 PUBLIC_PATHS = web.AppKey("public_paths", set[str])
-AUTH_LIMITER = web.AppKey("auth_limiter", AuthFailureLimiter)
+AUTH_LIMITER = web.AppKey("auth_limiter", SharedAuthFailureLimiter)
 # Path prefixes served by a part of the app that authenticates on its own (the web console,
 # mounted beside the API by web.site): no bearer token is asked for there.
 OWN_AUTH_PREFIXES = web.AppKey("own_auth_prefixes", tuple[str, ...])
@@ -61,21 +61,21 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         raise UnauthenticatedError("a bearer token is required")
     # Any credentials presented count: a limited address is refused before the lookup.
     limiter, address = request.app[AUTH_LIMITER], client_key(request.remote or "")
-    limiter.check(address)
+    await limiter.check(address)
     scheme, _, token = presented.partition(" ")
     token = token.strip()
     # Our tokens are printable ASCII: anything else (bytes that are not UTF-8 arrive as
     # surrogates) is a failed attempt like any other, counted and answered 401.
     if (scheme.lower() != "bearer" or not token or len(token) > MAX_TOKEN_LENGTH
             or not (token.isascii() and token.isprintable())):
-        limiter.record_failure(address)
+        await limiter.record_failure(address)
         raise UnauthenticatedError("a bearer token is required")
     if canonical == SCRAPE_PATH and _is_scrape_token(request.app, token):
         request[SCRAPING] = True
         return await handler(request)
     principal = await request.app[PRINCIPALS].principal_for_token(hash_token(token))
     if principal is None:  # unknown, revoked, expired, or its principal deactivated
-        limiter.record_failure(address)
+        await limiter.record_failure(address)
         raise UnauthenticatedError("unknown or revoked token")
     request[ACTOR] = principal.act_as(request.headers.get(ROLE_HEADER))
     request[PRINCIPAL_ID] = principal.id

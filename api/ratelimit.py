@@ -1,21 +1,26 @@
-"""Failed authentication, limited per client address.
+"""Failed authentication, limited per client address across the whole deployment.
 
 A client address (IPv6: its /64) that presents ``limit`` bad credentials within ``window``
 seconds is refused (429 + Retry-After) for every request carrying credentials, valid or not,
 until the oldest of those failures leaves the window. Refusing valid tokens too is deliberate:
 if a correct guess still got through, the limit would not slow guessing at all; and the refusal
-comes before the token lookup, so a flood costs the database nothing. Successful requests never
-count, requests without credentials are not limited (they learn nothing), and other addresses
-are unaffected.
+comes before the token lookup. Successful requests never count, requests without credentials
+are not limited (they learn nothing), and other addresses are unaffected.
 
-Memory is bounded: at most ``limit`` timestamps per address and ``max_addresses`` addresses,
-the least recently failing forgotten first. The address is the TCP peer (``request.remote``):
-behind a reverse proxy every client shares the proxy's address, so limit there instead. The
-count lives in each API process (they share no state), so N processes allow up to N times the
-limit: still a fixed bound on guessing, kept out of the database on purpose (a flood of bad
-tokens must not turn into a flood of writes).
+The count is the deployment's (``SharedAuthFailureLimiter``): every failure is written to the
+ledger's database (``auth_failures``), which every ``ledger serve`` process shares, so N
+processes still allow ``limit`` failures per window, not N times that. Each process keeps two
+fast paths that only ever refuse earlier, never later: its own sliding window
+(``AuthFailureLimiter``: what it saw itself is part of what the deployment saw) and, per
+address, when a refusal it read from the database ends; a flood from a limited address is
+then refused without touching the database, and the writes one address can cause are bounded
+by ``limit`` per window. Requests in flight together when the limit is reached are each
+answered by their own lookup (as in any check-then-act limiter). Expired failures are deleted
+as new ones are written; the table only holds live windows.
+
+The address is the TCP peer (``request.remote``): behind a reverse proxy every client shares
+the proxy's address, so limit there instead.
 """
-
 from __future__ import annotations
 
 import functools
@@ -26,6 +31,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable
 
 from ledger.errors import RateLimitedError
+from ledger.store.auth_failure_port import AuthFailureStore
 
 DEFAULT_MAX_ADDRESSES = 10_000
 
@@ -43,8 +49,17 @@ def client_key(address: str) -> str:
     return str(parsed.ipv4_mapped if isinstance(parsed, ipaddress.IPv6Address) else parsed)
 
 
+def _refusal(retry_after: float) -> RateLimitedError:
+    seconds = max(1, math.ceil(retry_after))
+    return RateLimitedError(
+        f"too many failed authentications from this address; retry in {seconds} s",
+        retry_after=seconds)
+
+
 class AuthFailureLimiter:
-    """Sliding-window count of authentication failures per client address."""
+    """Sliding-window count of authentication failures per client address, in this process
+    (memory bounded: at most ``limit`` timestamps per address and ``max_addresses``
+    addresses, the least recently failing forgotten first)."""
 
     def __init__(self, limit: int, window: float, max_addresses: int = DEFAULT_MAX_ADDRESSES,
                  clock: Callable[[], float] = time.monotonic,
@@ -67,10 +82,7 @@ class AuthFailureLimiter:
         if not failures:
             del self._failures[address]
         elif len(failures) >= self.limit:
-            retry_after = max(1, math.ceil(failures[0] + self.window - now))
-            raise RateLimitedError(
-                f"too many failed authentications from this address; retry in {retry_after} s",
-                retry_after=retry_after)
+            raise _refusal(failures[0] + self.window - now)
 
     def record_failure(self, address: str) -> None:
         """Count one failed authentication from ``address``."""
@@ -87,3 +99,47 @@ class AuthFailureLimiter:
     def __len__(self) -> int:
         """How many addresses are tracked."""
         return len(self._failures)
+
+
+class SharedAuthFailureLimiter:
+    """The deployment's limit: failures counted in ``store`` (the database every process
+    shares) on wall-clock time, with this process's fast paths in front (module docstring)."""
+
+    def __init__(self, store: AuthFailureStore, limit: int, window: float,
+                 max_addresses: int = DEFAULT_MAX_ADDRESSES,
+                 clock: Callable[[], float] = time.time,
+                 on_failure: Callable[[], None] | None = None) -> None:
+        self.store = store
+        self.limit = limit
+        self.window = window
+        self.clock = clock
+        self.local = AuthFailureLimiter(limit, window, max_addresses, clock=clock,
+                                        on_failure=on_failure)
+        self.max_addresses = max_addresses
+        self._refused_until: OrderedDict[str, float] = OrderedDict()
+
+    async def check(self, address: str) -> None:
+        """Raise RateLimitedError while the deployment has seen ``limit`` failures from
+        ``address`` in the window."""
+        self.local.check(address)  # this process alone saw enough: so did the deployment
+        now = self.clock()
+        until = self._refused_until.get(address)
+        if until is not None:
+            if until > now:
+                raise _refusal(until - now)
+            del self._refused_until[address]
+        recent = await self.store.recent_failures(address, now - self.window, self.limit)
+        if len(recent) >= self.limit:
+            # Refused until the limit-th most recent failure leaves the window; failures are
+            # never taken back, so no process can learn of an earlier end.
+            until = recent[-1] + self.window
+            while len(self._refused_until) >= self.max_addresses:
+                self._refused_until.popitem(last=False)
+            self._refused_until[address] = until
+            raise _refusal(until - now)
+
+    async def record_failure(self, address: str) -> None:
+        """Count one failed authentication from ``address``, for every process."""
+        self.local.record_failure(address)
+        now = self.clock()
+        await self.store.add_failure(address, now, now - self.window)

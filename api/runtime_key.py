@@ -15,6 +15,7 @@ from ledger.bundle.export import BundleExporter
 from ledger.metrics import Metrics
 from ledger.service.ledger import Ledger
 from ledger.settings import Settings
+from ledger.store.auth_failure_port import AuthFailureStore
 from ledger.store.blob_port import BlobStore
 from ledger.store.cosignatures import CosignatureStore
 from ledger.store.log_port import LogStore
@@ -63,6 +64,8 @@ class Services(Protocol):
     def exporter(self) -> BundleExporter: ...
     @property
     def cosignatures(self) -> CosignatureStore: ...
+    @property
+    def auth_failures(self) -> AuthFailureStore: ...
     @property
     def metrics(self) -> Metrics: ...
     @property

@@ -14,6 +14,8 @@ from ledger.metrics import Metrics
 from ledger.projections.runner import ProjectionRunner
 from ledger.service.ledger import Ledger
 from ledger.settings import Settings
+from ledger.store.auth_failure_factory import auth_failure_store_for
+from ledger.store.auth_failure_port import AuthFailureStore
 from ledger.store.blob_port import BlobStore
 from ledger.store.cosignatures import CosignatureStore, cosignature_store_for
 from ledger.store.log_port import LogStore
@@ -80,6 +82,11 @@ class Runtime:
     # GET /log/checkpoint/{size}/timestamps), and, with LEDGER_TSA_URLS, what obtains them
     timestamps: TimestampStore | None = None
     stamper: Stamper | None = None
+
+    @functools.cached_property
+    def auth_failures(self) -> AuthFailureStore:
+        """Failed authentications (api.ratelimit), on the primary every process shares."""
+        return auth_failure_store_for(self.store)
 
     @functools.cached_property
     def cosignatures(self) -> CosignatureStore:

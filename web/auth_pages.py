@@ -43,7 +43,7 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
     token, target = str(form.get("token", "")).strip(), safe_next(str(form.get("next", "")))
     limiter, address = request.config_dict[AUTH_LIMITER], client_key(request.remote or "")
     try:
-        limiter.check(address)
+        await limiter.check(address)
     except RateLimitedError:
         return render(request, "sign_in.html", status=429, next=target, error=translate(
             request, N_("Too many failed sign-ins from this address; try again later.")))
@@ -51,7 +51,7 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
     if 0 < len(token) <= MAX_TOKEN_LENGTH and token.isascii() and token.isprintable():
         principal = await request.app[RUNTIME].principals.principal_for_token(token_hash)
     if principal is None:
-        limiter.record_failure(address)
+        await limiter.record_failure(address)
         return render(request, "sign_in.html", status=401, next=target, error=translate(
             request, N_("That token is unknown, expired or revoked.")))
     return await start_session(request, principal, method="token", next_path=target,

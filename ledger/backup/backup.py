@@ -5,7 +5,8 @@ backup inside one read transaction; pg_dump of an exported snapshot), and the ma
 facts are read in that same snapshot. The evidence files of a filesystem blob store are copied
 after it: a file is in place before the event citing it commits and is never removed, so every
 file an event of the snapshot cites is there by then. With the PostgreSQL blob store the files
-are rows of the dump, in the same snapshot. Signing keys are left out unless asked for.
+are rows of the dump, in the same snapshot. Signing keys are left out unless asked for; the
+manifest is signed with them either way (ledger.backup.signature).
 """
 
 from __future__ import annotations
@@ -17,13 +18,16 @@ from pathlib import Path
 
 from ledger.backup.files import blob_files, key_files, verifier_keys
 from ledger.backup.folder import StagedBackup
-from ledger.backup.manifest import LogFacts, Manifest
+from ledger.backup.manifest import LogFacts, Manifest, format_manifest
+from ledger.backup.signature import sign_manifest
 from ledger.backup.snapshot import SnapshotFacts
 from ledger.entry import format_time
 from ledger.errors import ConfigurationError
 from ledger.settings import Settings
 from ledger.store.blob_factory import blob_store_kind
 from ledger.store.factory import is_postgres_url, sqlite_path
+from ledger.tlog.note import Signer
+from ledger.transparency.keys import load_signers
 
 Progress = Callable[[str, int, int | None], None]
 """(step, done, total or None): ``database`` (SQLite pages, or dump bytes), ``files``."""
@@ -51,6 +55,7 @@ async def back_up(settings: Settings, dest: Path, *, include_keys: bool = False,
     kind = store_kind(settings.database_url)
     blob_kind = blob_store_kind(settings.database_url, settings.blob_store)
     keys = key_files(settings.key_dir) if include_keys else []
+    signers = _signers(settings)
     staged = StagedBackup(dest)
     try:
         facts = await _copy_database(settings.database_url, kind, blob_kind, staged, report)
@@ -67,11 +72,25 @@ async def back_up(settings: Settings, dest: Path, *, include_keys: bool = False,
             verifier_keys=tuple(verifier_keys(settings.key_dir)),
             keys_included=include_keys, parts=tuple(staged.parts),
             missing_files=tuple(sorted(missing)))
-        await asyncio.to_thread(staged.commit, manifest)
+        text = format_manifest(manifest)
+        await asyncio.to_thread(staged.commit, text, sign_manifest(text, signers))
     except BaseException:
         await asyncio.to_thread(staged.abandon)
         raise
     return manifest
+
+
+def _signers(settings: Settings) -> list[Signer]:
+    """The log's signing keys, which sign the manifest (backup.signature)."""
+    try:
+        signers = load_signers(settings.key_dir, settings.log_origin)
+    except OSError as e:
+        raise ConfigurationError(f"LEDGER_KEY_DIR {settings.key_dir}: {e.strerror or e}") from e
+    if not signers:
+        raise ConfigurationError(
+            f"LEDGER_KEY_DIR {settings.key_dir} holds no signing key: a backup's manifest is "
+            "signed with the log's key, so run `ledger backup` where the service's keys are")
+    return signers
 
 
 async def _copy_database(url: str, kind: str, blob_kind: str, staged: StagedBackup,

@@ -16,7 +16,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from ledger.backup.manifest import MANIFEST, MAX_MANIFEST_BYTES, Manifest, Part, format_manifest
+from ledger.backup.manifest import MANIFEST, MAX_MANIFEST_BYTES, Manifest, Part
+from ledger.backup.signature import MAX_SIGNATURE_BYTES, SIGNATURE
 from ledger.errors import ConfigurationError, VerificationError
 
 CHUNK = 1 << 20
@@ -94,19 +95,19 @@ class StagedBackup:
         self.parts.append(part)
         return part
 
-    def commit(self, manifest: Manifest) -> Path:
-        """Flush every part to disk, write the manifest, flush every folder, and rename the
-        backup into place."""
+    def commit(self, manifest: bytes, signature: bytes) -> Path:
+        """Flush every part to disk, write the manifest and its signature, flush every
+        folder, and rename the backup into place."""
+        for name, data in ((MANIFEST, manifest), (SIGNATURE, signature)):
+            fd = os.open(self.root / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
         # Many small evidence files: flushed concurrently, the disk merges the writes (about
         # four times faster here than one fsync after another).
-        target = self.root / MANIFEST
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(format_manifest(manifest))
         folders = [Path(folder) for folder, _, _ in os.walk(self.root)]
         with ThreadPoolExecutor(_FLUSHERS) as pool:
-            list(pool.map(_fsync, [target, *(self.root / p.path for p in self.parts),
-                                   *folders]))
+            list(pool.map(_fsync, [self.root / MANIFEST, self.root / SIGNATURE,
+                                   *(self.root / p.path for p in self.parts), *folders]))
         if self.dest.exists():
             raise ConfigurationError(f"{self.dest} appeared while the backup was written")
         self.root.rename(self.dest)
@@ -126,6 +127,17 @@ def read_manifest_bytes(source: Path) -> bytes:
                                  "folder `ledger backup` wrote")
     if path.stat().st_size > MAX_MANIFEST_BYTES:
         raise VerificationError(f"{path} is larger than any manifest we write")
+    return path.read_bytes()
+
+
+def read_signature_bytes(source: Path) -> bytes | None:
+    """The manifest signature's bytes; None when the backup has none (a backup made before
+    manifests were signed, or one whose signature was removed)."""
+    path = source / SIGNATURE
+    if path.is_symlink() or not path.is_file():
+        return None
+    if path.stat().st_size > MAX_SIGNATURE_BYTES:
+        raise VerificationError(f"{path} is larger than any signature we write")
     return path.read_bytes()
 
 
@@ -158,7 +170,7 @@ def check_parts(source: Path, manifest: Manifest, progress: Bytes | None = None)
     for folder, _, files in os.walk(source):
         for name in files:
             relative = (Path(folder) / name).relative_to(source).as_posix()
-            if relative != MANIFEST and relative not in listed:
+            if relative not in (MANIFEST, SIGNATURE) and relative not in listed:
                 problems.append(f"{relative} is not listed in the manifest")
     if problems:
         shown = "; ".join(problems[:10])

@@ -18,6 +18,8 @@ format), evidence files of a filesystem blob store (``blobs/<aa>/<bb>/<sha256>``
 PostgreSQL blob store they are inside the dump) and, only when asked, the signing key folder
 (``keys/…``). A restore refuses a major version it does not know, and any part whose size or
 SHA-256 differs, or that is missing or not listed.
+The manifest's bytes are signed with the log's key beside it, in ``manifest.signature``
+(ledger.backup.signature): not a part, since it signs the list of parts.
 """
 
 from __future__ import annotations

@@ -1,13 +1,15 @@
 """``ledger restore``: a backup into an empty database, checked before and after.
 
-Before a byte is written: the manifest is read (a format version this code does not know is
-refused), every part is hashed against it, the backup must suit the target (same kind of
-store, the same log name, a blob store that can hold its files) and the target must be empty
-unless ``force``. Then the database is restored (SQLite's backup API; pg_restore in one
-transaction), the evidence files of a filesystem-store backup are put into the target's blob
-store through its own port (each re-hashed on the way), and the keys, only when asked, into
-an empty key folder. Last, the restored ledger gets the whole of ``ledger verify``, and its
-latest signed checkpoint and event count must be the manifest's.
+Before a byte is written: the manifest's signature is checked with verifier keys the restore
+trusts (the key folder's and ``--key``'s, never the ones the backup lists), then the manifest
+is read (a format version this code does not know is refused), every part is hashed against
+it, the backup must suit the target (same kind of store, the same log name, a blob store that
+can hold its files) and the target must be empty unless ``force``. Then the database is
+restored (SQLite's backup API; pg_restore in one transaction), the evidence files of a
+filesystem-store backup are put into the target's blob store through its own port (each
+re-hashed on the way), and the keys, only when asked, into an empty key folder. Last, the
+restored ledger gets the whole of ``ledger verify``, and its latest signed checkpoint and
+event count must be the manifest's.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from pathlib import Path
 
 from ledger.backup.backup import POSTGRES_PART, SQLITE_PART, Progress, store_kind
 from ledger.backup.files import install_keys
-from ledger.backup.folder import check_parts, read_manifest_bytes
+from ledger.backup.folder import check_parts, read_manifest_bytes, read_signature_bytes
 from ledger.backup.manifest import Manifest, Part, parse_manifest
+from ledger.backup.signature import SIGNATURE, verify_manifest_signature
 from ledger.errors import ConfigurationError, VerificationError
 from ledger.settings import Settings
 from ledger.store.blob_factory import blob_store_kind
@@ -40,6 +43,8 @@ class RestoreReport:
     verified: LedgerReport
     files: int = 0  # evidence files put into the blob store from the backup's parts
     keys_from_backup: bool = False  # no trusted key given: the backup's own verifier keys
+    # Why the manifest's signature was not checked (only with allow_unsigned), else None.
+    unsigned: str | None = None
     problems: list[VerificationError] = field(default_factory=list)  # beyond ledger verify
 
     @property
@@ -48,18 +53,46 @@ class RestoreReport:
         return not self.problems and not self.verified.problems
 
 
-def read_backup(source: Path) -> Manifest:
-    """The backup's manifest (parsed and checked, not yet its parts)."""
-    return parse_manifest(read_manifest_bytes(source))
+def read_backup(source: Path, trusted: list[Verifier], *,
+                allow_unsigned: bool = False) -> tuple[Manifest, str | None]:
+    """The backup's manifest (its signature checked with ``trusted``, parsed and checked, not
+    yet its parts), and why its signature was not checked (None: it was). A signature that
+    fails is refused whatever ``allow_unsigned`` says; a missing one, or no trusted key to
+    check it with, only without it."""
+    data = read_manifest_bytes(source)
+    signature = read_signature_bytes(source)
+    unsigned = None
+    if signature is None:
+        unsigned = f"the backup has no manifest signature ({SIGNATURE})"
+        if not allow_unsigned:
+            raise VerificationError(
+                f"backup {source} has no manifest signature ({SIGNATURE}): it was made before "
+                "backups were signed, or the signature was removed. Restore it only if you "
+                "know where it has been, with --allow-unsigned")
+    elif not trusted:
+        unsigned = "no trusted verifier key to check the manifest signature with"
+        if not allow_unsigned:
+            raise ConfigurationError(
+                "no trusted verifier key to check the backup's manifest signature with: "
+                "LEDGER_KEY_DIR holds none and no --key was given. Pass the log's published "
+                "verifier key with --key (the keys a backup lists are no proof of its origin)")
+    else:
+        verify_manifest_signature(data, signature, trusted)
+    return parse_manifest(data), unsigned
 
 
 async def restore(settings: Settings, source: Path, *, force: bool = False,
                   include_keys: bool = False, trusted_keys: tuple[str, ...] = (),
+                  allow_unsigned: bool = False,
                   progress: Progress | None = None) -> RestoreReport:
     """Restore the backup folder ``source`` into the database ``settings`` name (and its
-    blob store and, with ``include_keys``, its key folder); see the module notes."""
+    blob store and, with ``include_keys``, its key folder); see the module notes.
+    ``allow_unsigned``: restore a backup without a manifest signature, or without a trusted
+    key to check it with (said so in the report)."""
     report = progress or (lambda step, done, total: None)
-    manifest = read_backup(source)
+    # Trusted: what is in the key folder before anything is restored into it, and --key.
+    trusted = load_verifiers(settings.key_dir, list(trusted_keys))
+    manifest, unsigned = read_backup(source, trusted, allow_unsigned=allow_unsigned)
     _check_suits(settings, manifest, include_keys)
     total = sum(p.size for p in manifest.parts)
     checked = [0]
@@ -73,7 +106,9 @@ async def restore(settings: Settings, source: Path, *, force: bool = False,
     if include_keys:
         keys = [p.path for p in manifest.parts if p.kind == "key"]
         await asyncio.to_thread(install_keys, source, keys, settings.key_dir)
-    return await _verify(settings, source, manifest, trusted_keys, report)
+    restored = await _verify(settings, source, manifest, trusted_keys, report)
+    restored.unsigned = unsigned
+    return restored
 
 
 def _check_suits(settings: Settings, manifest: Manifest, include_keys: bool) -> None:

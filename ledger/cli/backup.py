@@ -41,8 +41,13 @@ def register(sub: Subparsers) -> None:
                          help="also restore the backup's signing keys into LEDGER_KEY_DIR "
                               "(which must hold none)")
     restore.add_argument("--key", action="append", default=[], type=verifier_key_text,
-                         help="trusted verifier key for the restored checkpoints: the "
-                              "string, or a .vkey file (repeatable)")
+                         help="trusted verifier key for the backup's manifest signature "
+                              "and the restored checkpoints: the string, or a .vkey file "
+                              "(repeatable; needed when LEDGER_KEY_DIR holds no key)")
+    restore.add_argument("--allow-unsigned", action="store_true",
+                         help="restore a backup whose manifest is not signed (made before "
+                              "backups were signed), or with no trusted key to check its "
+                              "signature; a signature that fails is refused regardless")
     restore.set_defaults(run=restore_command)
 
 
@@ -115,8 +120,12 @@ async def restore_command(args: argparse.Namespace, settings: Settings) -> int:
     with _bar() as report:
         restored = await restore(settings, args.source, force=args.force,
                                  include_keys=args.include_keys, trusted_keys=tuple(args.key),
-                                 progress=report)
+                                 allow_unsigned=args.allow_unsigned, progress=report)
     manifest, verified = restored.manifest, restored.verified
+    if restored.unsigned is not None:
+        err.print(f"WARNING: --allow-unsigned: {restored.unsigned}, so nothing proves this "
+                  "backup is the one the ledger wrote; its parts were checked against its "
+                  "manifest only", markup=False)
     if restored.keys_from_backup:
         err.print("note: no verifier key in LEDGER_KEY_DIR nor --key; the checkpoints were "
                   "checked with the keys the backup names: "
@@ -136,7 +145,8 @@ async def restore_command(args: argparse.Namespace, settings: Settings) -> int:
               f"{verified.chains.events} events in {verified.chains.streams} streams, log of "
               f"{verified.log.size} entries ({_checkpoint_text(manifest.log.checkpoint)}), "
               f"{files}; {keys}. "
-              "Verified: every hash, chain, tile and checkpoint, the close gate and every "
+              f"Verified: {'the manifest signature, ' if restored.unsigned is None else ''}"
+              "every hash, chain, tile and checkpoint, the close gate and every "
               "evidence file. Next: `ledger verify --since-checkpoint <the latest checkpoint "
               "you published>` proves nothing acknowledged after the backup was lost",
               markup=False)

@@ -97,8 +97,14 @@ class ReplicaRoute:
             fresh = self.up
             if fresh and (scope.current or scope.after is not None):
                 after = scope.after or 0
-                if scope.current:
-                    after = max(after, await self.write_position())
+                if scope.current or after > self._replayed:
+                    # A client's position is bounded by the primary's: every write it was
+                    # told of is before it. One beyond it (made up, or from another cluster)
+                    # would hold the read for catch_up_seconds and then send it to the
+                    # primary for nothing, so it is clamped; the primary is asked only when
+                    # the replica is not already known to be past the position.
+                    now = await self.write_position()
+                    after = now if scope.current else min(after, now)
                 fresh = await self._reached(after)
             scope.source = REPLICA if fresh else PRIMARY
         return scope.source == REPLICA and self.up

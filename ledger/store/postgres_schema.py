@@ -370,4 +370,15 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TRIGGER checkpoint_cosignatures_reject_truncate BEFORE TRUNCATE
         ON checkpoint_cosignatures FOR EACH STATEMENT EXECUTE FUNCTION ledger_reject_change();
     """,
+    # Failed authentications (api.ratelimit), so the limit holds across every process of a
+    # deployment: one row per failure under its client key (an address, never a secret),
+    # deleted once its window has passed.
+    """
+    CREATE TABLE auth_failures (
+        client    TEXT             NOT NULL,
+        failed_at DOUBLE PRECISION NOT NULL
+    );
+    CREATE INDEX auth_failures_client_idx ON auth_failures (client, failed_at);
+    CREATE INDEX auth_failures_time_idx ON auth_failures (failed_at);
+    """,
 )

@@ -177,6 +177,16 @@ def _wait_ready(base_url: str) -> Any:
     raise AssertionError(f"never ready: {body[:500]!r}")
 
 
+def test_the_image_base_is_pinned_to_a_python_patch_and_a_debian_release() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    [base] = [line for line in dockerfile.splitlines() if line.startswith("FROM ")]
+    # The system packages below are named for Debian 12 (bookworm): postgresql-client there
+    # is PostgreSQL 15, the compose file's server.
+    assert re.fullmatch(r"FROM python:3\.11\.\d+-slim-bookworm(@sha256:[0-9a-f]{64})?", base)
+    compose = yaml.safe_load(COMPOSE.read_text())["services"]
+    assert compose["postgres"]["image"] == "postgres:15"
+
+
 def test_the_image_installs_every_system_package_the_readme_names_for_the_service() -> None:
     readme = (ROOT / "README.md").read_text()
     section = readme.split("## System packages", 1)[1].split("\n## ", 1)[0]

@@ -203,9 +203,13 @@ async def test_keys_are_left_out_unless_asked_and_then_written_private(
     assert stat.S_IMODE((tmp_path / "keyed").stat().st_mode) == 0o700
     async with target_database(kind, tmp_path / "restored") as url:
         settings = settings_for(url, tmp_path / "restored")
+        # The keys come from the backup itself, so the manifest's signature is checked
+        # with the log's published verifier key.
+        vkey = next(running.settings.key_dir.glob("*.vkey")).read_text().strip()
         with pytest.raises(ConfigurationError, match="holds no signing keys"):
-            await restore(settings, tmp_path / "plain", include_keys=True)
-        restored = await restore(settings, tmp_path / "keyed", include_keys=True)
+            await restore(settings, tmp_path / "plain", include_keys=True, trusted_keys=(vkey,))
+        restored = await restore(settings, tmp_path / "keyed", include_keys=True,
+                                 trusted_keys=(vkey,))
         assert restored.ok and not restored.keys_from_backup
         for original in running.settings.key_dir.glob("*.skey"):
             copy = settings.key_dir / original.name

@@ -147,6 +147,21 @@ async def test_only_a_get_requests_reads_go_to_the_replica(api: Api) -> None:
     assert missing.problem(422)["detail"].startswith("a read-after token")
 
 
+async def test_a_position_beyond_the_primary_s_is_clamped_to_it(api: Api) -> None:
+    departure, _token = await _start_case(api)
+    await _caught_up(api)
+    before = _served(api)
+    loop = asyncio.get_running_loop()
+    for future in ("FFFFFFFF/FFFFFFFF", format_lsn(parse_lsn(await _caught_up(api)) + (1 << 32))):
+        started = loop.time()
+        assert departure in await _hr_board(api, **{"Ledger-Read-After": future})
+        # Not the catch-up wait for a position no replica will reach, then the primary: the
+        # read waits (if at all) for the primary's own position, which the replica reaches.
+        assert loop.time() - started < 0.8  # catch_up_seconds is 1
+    served = _served(api) - before
+    assert served[REPLICA] >= 2 and served[PRIMARY] == 0, served
+
+
 async def test_a_stalled_replica_serves_others_older_state_but_never_the_writer_its_past(
         api: Api, streaming_pair: StreamingPair) -> None:
     first, _ = await _start_case(api)
