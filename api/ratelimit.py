@@ -18,11 +18,19 @@ by ``limit`` per window. Requests in flight together when the limit is reached a
 answered by their own lookup (as in any check-then-act limiter). Expired failures are deleted
 as new ones are written; the table only holds live windows.
 
+So that a request with good credentials costs no database read, a process that read an
+address's count below the limit trusts that answer for ``clean_seconds`` (1 s), and every
+failure it records reads the count again. Once the deployment's count reaches the limit, each
+other process therefore learns it at its next failure from that address or within a second,
+whichever comes first: across N processes an address gets at most N - 1 guesses past the
+limit (one per process), and a token guessed right in that second is let through.
+
 The address is the TCP peer (``request.remote``): behind a reverse proxy every client shares
 the proxy's address, so limit there instead.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import ipaddress
 import math
@@ -34,6 +42,15 @@ from ledger.errors import RateLimitedError
 from ledger.store.auth_failure_port import AuthFailureStore
 
 DEFAULT_MAX_ADDRESSES = 10_000
+DEFAULT_CLEAN_SECONDS = 1.0  # how long a process trusts the database's "not limited"
+
+
+def _remember(memo: OrderedDict[str, float], address: str, until: float, bound: int) -> None:
+    """``memo[address] = until``, the oldest entries dropped past ``bound`` addresses."""
+    memo.pop(address, None)
+    while len(memo) >= bound:
+        memo.popitem(last=False)
+    memo[address] = until
 
 
 @functools.lru_cache(maxsize=4096)  # asked on every request: parse each address once
@@ -108,7 +125,8 @@ class SharedAuthFailureLimiter:
     def __init__(self, store: AuthFailureStore, limit: int, window: float,
                  max_addresses: int = DEFAULT_MAX_ADDRESSES,
                  clock: Callable[[], float] = time.time,
-                 on_failure: Callable[[], None] | None = None) -> None:
+                 on_failure: Callable[[], None] | None = None,
+                 clean_seconds: float = DEFAULT_CLEAN_SECONDS) -> None:
         self.store = store
         self.limit = limit
         self.window = window
@@ -116,7 +134,9 @@ class SharedAuthFailureLimiter:
         self.local = AuthFailureLimiter(limit, window, max_addresses, clock=clock,
                                         on_failure=on_failure)
         self.max_addresses = max_addresses
+        self.clean_seconds = clean_seconds
         self._refused_until: OrderedDict[str, float] = OrderedDict()
+        self._clean_until: OrderedDict[str, float] = OrderedDict()
 
     async def check(self, address: str) -> None:
         """Raise RateLimitedError while the deployment has seen ``limit`` failures from
@@ -128,18 +148,30 @@ class SharedAuthFailureLimiter:
             if until > now:
                 raise _refusal(until - now)
             del self._refused_until[address]
+        clean = self._clean_until.get(address)
+        if clean is not None and clean > now:
+            return  # the database showed no limit a moment ago (module docstring)
+        await self._read(address, now)
+
+    async def _read(self, address: str, now: float) -> None:
+        """Ask the database; remember a refusal until it ends, or a clean answer briefly."""
         recent = await self.store.recent_failures(address, now - self.window, self.limit)
         if len(recent) >= self.limit:
             # Refused until the limit-th most recent failure leaves the window; failures are
             # never taken back, so no process can learn of an earlier end.
             until = recent[-1] + self.window
-            while len(self._refused_until) >= self.max_addresses:
-                self._refused_until.popitem(last=False)
-            self._refused_until[address] = until
+            self._clean_until.pop(address, None)
+            _remember(self._refused_until, address, until, self.max_addresses)
             raise _refusal(until - now)
+        _remember(self._clean_until, address, now + self.clean_seconds, self.max_addresses)
 
     async def record_failure(self, address: str) -> None:
         """Count one failed authentication from ``address``, for every process."""
         self.local.record_failure(address)
         now = self.clock()
         await self.store.add_failure(address, now, now - self.window)
+        # what this failure makes of the count, whichever processes saw the others: the next
+        # request from the address is refused here at once, without waiting out a clean answer
+        self._clean_until.pop(address, None)
+        with contextlib.suppress(RateLimitedError):  # this request is answered as a failure;
+            await self._read(address, now)  # the refusal starts with the next

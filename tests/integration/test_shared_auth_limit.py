@@ -27,7 +27,7 @@ from tests.integration.http_fixtures import Api, serve
 from tests.support.console import Console, console_session
 from web.site import build_site
 
-LIMIT, WINDOW = 4, 2
+LIMIT, WINDOW = 4, 4
 
 
 @contextlib.asynccontextmanager
@@ -70,10 +70,12 @@ async def test_failures_at_two_processes_count_against_one_limit(
     bases = (api.base, other)
     statuses = [await _status(api.session, bases[n % 2], bad) for n in range(LIMIT)]
     assert statuses == [401] * LIMIT  # two failures seen by each process
-    # The next attempt is refused at either process, a valid token too, before any lookup.
-    assert await _status(api.session, api.base, bad) == 429
+    # The process that wrote the limit-th failure refuses at once, a valid token too.
     assert await _status(api.session, other, bad) == 429
     assert await _status(api.session, other, good) == 429
+    # The other trusted the count it read at its last failure for a second: its next failure
+    # reads it again (one guess past the limit, the module docstring's N - 1), then it refuses.
+    assert await _status(api.session, api.base, bad) == 401
     assert await _status(api.session, api.base, good) == 429
     await asyncio.sleep(WINDOW + 0.1)
     assert await _status(api.session, other, good) == 200
@@ -143,3 +145,34 @@ async def test_a_limited_address_is_refused_from_memory_until_its_window_ends(
     await second.check("10.0.0.9")
     await first.check("10.0.0.9")
     assert failures.reads == reads + 3
+
+
+async def test_a_request_with_good_credentials_reads_the_count_once_a_second(
+        store: EventStore) -> None:
+    now = [1_800_000_000.0]
+    failures = CountedReads(auth_failure_store_for(store))
+    seen, other = (SharedAuthFailureLimiter(failures, 3, 60, clock=lambda: now[0])
+                   for _ in range(2))
+    for _ in range(20):
+        await other.check("10.0.0.7")
+        now[0] += 0.01
+    assert failures.reads == 1  # one read, then the clean answer for a second
+    for _ in range(3):
+        await seen.record_failure("10.0.0.7")  # the deployment reaches the limit elsewhere
+    await other.check("10.0.0.7")  # within that second: not known here yet
+    now[0] += 1.0
+    with pytest.raises(RateLimitedError):
+        await other.check("10.0.0.7")  # a second later it reads the count, and refuses
+
+
+async def test_a_failure_reads_the_count_again_at_once(store: EventStore) -> None:
+    now = [1_800_000_000.0]
+    failures = CountedReads(auth_failure_store_for(store))
+    seen, other = (SharedAuthFailureLimiter(failures, 3, 60, clock=lambda: now[0])
+                   for _ in range(2))
+    await other.check("10.0.0.8")  # clean, trusted for a second
+    for _ in range(3):
+        await seen.record_failure("10.0.0.8")
+    await other.record_failure("10.0.0.8")  # its own failure: it reads the count now
+    with pytest.raises(RateLimitedError):
+        await other.check("10.0.0.8")
