@@ -36,7 +36,9 @@ class PostgresLeaseStore:
     async def open(self, on_lost: Callable[[], None], on_log_grown: Callable[[], None]) -> None:
         await self.close()
         try:
-            conn = await asyncpg.connect(self._dsn, timeout=self._connect_timeout)
+            # LISTEN too is bound: a hung server fails the open, which is retried
+            conn = await asyncpg.connect(self._dsn, timeout=self._connect_timeout,
+                                         command_timeout=CHECK_TIMEOUT)
         except PG_ERRORS as e:
             raise map_postgres_error(e) from e
 
