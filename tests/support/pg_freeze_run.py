@@ -26,9 +26,6 @@ from tests.support.pg_restart_run import create_database, watch_ready
 from tests.support.private_cluster import PrivateCluster
 
 CONNECT, ACQUIRE, COMMAND = 1.0, 1.0, 1.5  # seconds: the served ledger's database timeouts
-TIMEOUTS = {"LEDGER_DB_CONNECT_TIMEOUT_SECONDS": str(CONNECT),
-            "LEDGER_DB_ACQUIRE_TIMEOUT_SECONDS": str(ACQUIRE),
-            "LEDGER_DB_COMMAND_TIMEOUT_SECONDS": str(COMMAND)}
 
 
 @dataclass(frozen=True)
@@ -44,6 +41,7 @@ class Probe:
 class FreezeReport:
     """What a run measured and what the checks found."""
 
+    timeouts: tuple[float, float, float] = (CONNECT, ACQUIRE, COMMAND)
     seconds: float = 0.0
     frozen: float = 0.0  # how long the cluster was stopped
     processes: int = 0  # how many of its processes were
@@ -109,13 +107,16 @@ def _after(times: list[float], start: float) -> float | None:
 
 
 async def freeze_run(cluster: PrivateCluster, folder: Path, *, hold: float, clients: int,
+                     timeouts: tuple[float, float, float] = (CONNECT, ACQUIRE, COMMAND),
                      warm_up: float = 2.0) -> FreezeReport:
-    """Serve a new database on ``cluster`` from ``folder`` under load from ``clients``;
-    freeze the cluster for ``hold`` seconds (always thawed), then let the service recover."""
+    """Serve a new database on ``cluster`` from ``folder`` with the database ``timeouts``
+    (connect, acquire, command) under load from ``clients``; freeze the cluster for ``hold``
+    seconds (always thawed), then let the service recover."""
     dsn = await create_database(cluster, "ledger_freeze")
     fleet = Fleet(dsn, folder)
-    fleet.env.update(TIMEOUTS)
-    report = FreezeReport()
+    fleet.env.update({f"LEDGER_DB_{name}_TIMEOUT_SECONDS": str(value) for name, value in zip(
+        ("CONNECT", "ACQUIRE", "COMMAND"), timeouts, strict=True)})
+    report = FreezeReport(timeouts)
     began = time.monotonic()
     stop, watching = asyncio.Event(), asyncio.Event()
     ready: list[tuple[float, int, int]] = []
@@ -176,17 +177,26 @@ async def freeze_run(cluster: PrivateCluster, folder: Path, *, hold: float, clie
     return report
 
 
+def unexpected(report: FreezeReport) -> list[str]:
+    """The load's answers while frozen that were neither a 503 nor a 2xx (one sent shortly
+    before the thaw may be answered after it; one that had no answer in time is named by its
+    exception)."""
+    return sorted(what for what in report.answers
+                  if not what.endswith(" 503") and not what.split()[-1].startswith("2"))
+
+
 def describe(report: FreezeReport) -> list[str]:
     """The run's figures, a line each."""
     def seconds(value: float | None) -> str:
         return "never" if value is None else f"{value:.2f}s"
 
     f = report.findings
+    connect, acquire, command = report.timeouts
     probes = ", ".join(f"{name} {p.status} (Retry-After {p.retry_after}) in {p.seconds:.2f}s"
                        for name, p in report.probes.items())
     return [
         f"PostgreSQL frozen {report.frozen:.2f}s ({report.processes} processes SIGSTOPped), "
-        f"timeouts connect {CONNECT}s, acquire {ACQUIRE}s, command {COMMAND}s; the service "
+        f"timeouts connect {connect}s, acquire {acquire}s, command {command}s; the service "
         + ("kept running throughout" if report.server_survived else "DID NOT SURVIVE"),
         f"  frozen: {probes}",
         f"  the load's attempts sent while frozen: {dict(report.answers) or 'none'}, the "
