@@ -55,10 +55,14 @@ from ledger.workers import Worker, WorkerGroup
 async def open_storage(settings: Settings, *, migrate: bool = False,
                        store: EventStore | None = None, log: LogStore | None = None,
                        principals: PrincipalStore | None = None,
-                       blobs: BlobStore | None = None) -> Storage:
+                       blobs: BlobStore | None = None, operator: bool = False) -> Storage:
     """The adapters ``settings`` name (each one given replaces the default; the storage owns
-    and closes ``store`` either way). With ``migrate``, the schema is created or upgraded."""
-    store = store if store is not None else await open_store(settings.database_url)
+    and closes ``store`` either way). With ``migrate``, the schema is created or upgraded.
+    The database's waits are bound by ``settings.database_timeouts``; an ``operator``'s
+    command (a verify, a rebuild, a restore) by its connect timeout only."""
+    timeouts = settings.database_timeouts
+    store = store if store is not None else await open_store(
+        settings.database_url, timeouts.for_admin() if operator else timeouts)
     try:
         if migrate:
             await store.migrate()
@@ -78,17 +82,17 @@ async def bootstrap(settings: Settings, *, migrate: bool = True, sequencer: bool
                     http_client: aiohttp.ClientSession | None = None,
                     store: EventStore | None = None, log: LogStore | None = None,
                     principals: PrincipalStore | None = None,
-                    blobs: BlobStore | None = None) -> Runtime:
+                    blobs: BlobStore | None = None, operator: bool = False) -> Runtime:
     """Open everything; generates a signing key on first run (mode 0600). ``sequencer``
     False leaves the sequencer out of the worker group (``ledger serve --no-sequencer``:
     another process sequences). ConfigurationError when the keys already signed another
     database's log, or this database's log was begun under other keys
-    (ledger.transparency.log_identity)."""
+    (ledger.transparency.log_identity). ``operator``: as ``open_storage``."""
     sqlite_file = sqlite_path(settings.database_url)
     refuse_new_database_for_bound_keys(settings.key_dir, settings.database_url,
                                        sqlite_file is not None and not sqlite_file.exists())
     storage = await open_storage(settings, migrate=migrate, store=store, log=log,
-                                 principals=principals, blobs=blobs)
+                                 principals=principals, blobs=blobs, operator=operator)
     replica: ReplicaRoute | None = None
     try:
         await storage.blobs.sweep_abandoned()  # what a killed process's uploads left

@@ -93,6 +93,23 @@ def whole_number(most: int, least: int = 1) -> Callable[[object], object]:
     return parse
 
 
+def seconds(most: float) -> Callable[[object], object]:
+    """A variable holding a number of seconds above 0 and at most ``most``, decimals allowed
+    (``2``, ``0.5``; a value given in code passes)."""
+    def parse(value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        try:
+            parsed = float(value) if value.isascii() and "_" not in value else None
+        except ValueError:
+            parsed = None
+        if parsed is None or not 0 < parsed <= most:  # also refuses nan and inf
+            raise ValueError(f"must be a number of seconds above 0 and at most {most:g}, "
+                             f"not {value[:40]!r}")
+        return parsed
+    return parse
+
+
 def duration(most: int, unit: str) -> BeforeValidator:
     """A variable holding a whole number of ``unit`` (days, hours, minutes, seconds), from 1
     to ``most``, read as a timedelta (a timedelta given in code passes)."""

@@ -14,10 +14,16 @@ from typing import Annotated, Literal
 import holidays
 from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, model_validator
 
-from ledger.env_values import EnvSettings, choice, duration, or_default, whole_number
+from ledger.env_values import EnvSettings, choice, duration, or_default, seconds, whole_number
 from ledger.principals import DEFAULT_TOKEN_TTL
 from ledger.sign_in_link import DEFAULT_LINK_TTL, MAX_LINK_TTL
 from ledger.store.factory import DEFAULT_DATABASE_URL
+from ledger.store.timeouts import (
+    DEFAULT_ACQUIRE_SECONDS,
+    DEFAULT_COMMAND_SECONDS,
+    DEFAULT_CONNECT_SECONDS,
+    DatabaseTimeouts,
+)
 from ledger.timestamp.settings import TimestampSettings
 from ledger.webhooks.settings import WebhookSettings
 from ledger.witness.settings import WitnessSettings
@@ -112,6 +118,16 @@ class Settings(EnvSettings):
     read_database_url: Annotated[str | None, AfterValidator(_replica_url),
                                  or_default(None)] = Field(
         None, validation_alias="LEDGER_READ_DATABASE_URL")
+    # LEDGER_DB_CONNECT_TIMEOUT_SECONDS / _ACQUIRE_ / _COMMAND_: how long a PostgreSQL
+    # connection may take to open, a request may wait for a pooled one, and a statement for
+    # its answer, before the request gets 503 + Retry-After (a worker backs off and retries);
+    # operator commands keep the connect bound only (ledger.store.timeouts)
+    db_connect_timeout: Annotated[float, BeforeValidator(seconds(600))] = Field(
+        DEFAULT_CONNECT_SECONDS, validation_alias="LEDGER_DB_CONNECT_TIMEOUT_SECONDS")
+    db_acquire_timeout: Annotated[float, BeforeValidator(seconds(600))] = Field(
+        DEFAULT_ACQUIRE_SECONDS, validation_alias="LEDGER_DB_ACQUIRE_TIMEOUT_SECONDS")
+    db_command_timeout: Annotated[float, BeforeValidator(seconds(3600))] = Field(
+        DEFAULT_COMMAND_SECONDS, validation_alias="LEDGER_DB_COMMAND_TIMEOUT_SECONDS")
     data_dir: Path = Field(Path("./ledger-data"), validation_alias="LEDGER_DATA_DIR")
     log_origin: Annotated[str, AfterValidator(_log_origin)] = Field(
         DEFAULT_LOG_ORIGIN, validation_alias="LEDGER_LOG_ORIGIN")
@@ -202,6 +218,12 @@ class Settings(EnvSettings):
             raise ValueError("LEDGER_SIGN_IN_LINK_MINUTES may not exceed "
                              "LEDGER_SIGN_IN_LINK_MAX_MINUTES")
         return self
+
+    @property
+    def database_timeouts(self) -> DatabaseTimeouts:
+        """The bounds of the service's waits on PostgreSQL (``for_admin``: an operator's)."""
+        return DatabaseTimeouts(self.db_connect_timeout, self.db_acquire_timeout,
+                                self.db_command_timeout)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None,

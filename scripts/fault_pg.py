@@ -12,6 +12,15 @@ that every acknowledged command is in the ledger exactly once, nothing is half-w
 
     python scripts/fault_pg.py --rounds 5 --every 6 --hold 3
 
+With ``--freeze``, the cluster is instead hung once: every process of it SIGSTOPped for
+``--hold`` seconds (the kernel still accepts connections, nothing answers: a network
+partition), then SIGCONT; the service runs with ``--timeouts`` (LEDGER_DB_CONNECT, _ACQUIRE,
+_COMMAND_TIMEOUT_SECONDS; the service's defaults unless given). A GET, a POST and ``/readyz``
+sent into the freeze must answer 503 within acquire + command + 2 s, and so must every
+attempt of the load (tests/support/pg_freeze_run.py).
+
+    python scripts/fault_pg.py --freeze --hold 30
+
 Uses tests/support/pg_restart_run.py (the CI version is tests/e2e/test_fault_pg.py). Exits 1
 when a check fails, an outage answered anything but 503, or the service did not recover
 within ``--recover`` seconds (the log, after the last outage: 5 s more, the sequencer's
@@ -29,8 +38,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from ledger.store.timeouts import SERVICE
+from tests.support import pg_freeze_run
 from tests.support.pg_restart_run import RestartReport, describe, restart_run
-from tests.support.private_cluster import make_cluster
+from tests.support.private_cluster import PrivateCluster, make_cluster
 from tests.support.streaming_replica import server_programs
 
 
@@ -61,6 +72,38 @@ def _summary(report: RestartReport) -> list[str]:
     return lines
 
 
+def _freeze_failed(report: pg_freeze_run.FreezeReport, recover: float) -> bool:
+    _, acquire, command = report.timeouts
+    bound = acquire + command + 2.0
+    return (not report.server_survived or bool(report.findings.problems())
+            or report.given_up > 0 or report.tally.without_retry_after > 0
+            or any(p.status != 503 or p.seconds > bound for p in report.probes.values())
+            or bool(pg_freeze_run.unexpected(report))
+            or report.slowest > bound
+            or any(after is None or after > recover for after in (
+                report.recovered_after, report.ready_after, report.probe_acknowledged_after))
+            or report.logging_after is None or report.logging_after > recover + 5)
+
+
+async def freeze(args: argparse.Namespace, cluster: PrivateCluster, folder: Path) -> int:
+    """The ``--freeze`` run; its exit status."""
+    report = await pg_freeze_run.freeze_run(cluster, folder, hold=args.hold,
+                                            clients=args.clients, timeouts=args.timeouts)
+    print("\n".join(pg_freeze_run.describe(report)))
+    failed = _freeze_failed(report, args.recover)
+    print("FAILED" if failed else "ok")
+    return 1 if failed else 0
+
+
+def _timeouts(value: str) -> tuple[float, float, float]:
+    try:
+        connect, acquire, command = (float(v) for v in value.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            "three numbers of seconds: connect,acquire,command") from None
+    return connect, acquire, command
+
+
 async def run(args: argparse.Namespace) -> int:
     programs = server_programs()
     if programs is None:
@@ -69,6 +112,8 @@ async def run(args: argparse.Namespace) -> int:
     cluster = await asyncio.to_thread(make_cluster, programs)
     folder = Path(tempfile.mkdtemp(prefix="fault-pg-"))
     try:
+        if args.freeze:
+            return await freeze(args, cluster, folder)
         report = await restart_run(cluster, folder, rounds=args.rounds, every=args.every,
                                    hold=args.hold, clients=args.clients)
     finally:
@@ -94,6 +139,11 @@ def main() -> int:
     parser.add_argument("--recover", type=float, default=5.0,
                         help="most seconds, once the database is back, to a 2xx and /readyz 200")
     parser.add_argument("--keep", action="store_true", help="keep the server logs")
+    parser.add_argument("--freeze", action="store_true",
+                        help="hang the cluster (SIGSTOP) --hold seconds instead")
+    parser.add_argument("--timeouts", type=_timeouts, default=(
+        SERVICE.connect, SERVICE.acquire, SERVICE.command),
+        help="with --freeze: connect,acquire,command seconds (default: the service's)")
     return asyncio.run(run(parser.parse_args()))
 
 

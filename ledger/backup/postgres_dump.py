@@ -203,8 +203,9 @@ async def restore(url: str, source: Path) -> None:
     board read model is rebuilt from the log when the service starts."""
     from ledger.projections.board import BoardProjector
     from ledger.store.postgres import PostgresEventStore
+    from ledger.store.timeouts import ADMIN
 
-    store = await PostgresEventStore.connect(url)
+    store = await PostgresEventStore.connect(url, timeouts=ADMIN)
     try:
         await store.migrate()
     finally:

@@ -168,7 +168,7 @@ async def _verify(settings: Settings, source: Path, manifest: Manifest,
     from ledger.bootstrap import open_storage
 
     verifiers, from_backup = _verifiers(settings, manifest, trusted_keys)
-    opened = await open_storage(settings)
+    opened = await open_storage(settings, operator=True)
     try:
         blobs = [p for p in manifest.parts if p.kind == "blob"]
         await _put_files(opened.blobs, source, blobs, report)

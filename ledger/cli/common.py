@@ -25,8 +25,9 @@ Subparsers = Any  # argparse's _SubParsersAction (private)
 
 @contextlib.asynccontextmanager
 async def storage(settings: Settings, *, migrate: bool = False) -> AsyncIterator[Storage]:
-    """The adapters over the database ``settings`` name (ledger.bootstrap), closed after."""
-    opened = await open_storage(settings, migrate=migrate)
+    """The adapters over the database ``settings`` name (ledger.bootstrap), closed after;
+    an operator's command, so no statement of it is cut short (ledger.store.timeouts)."""
+    opened = await open_storage(settings, migrate=migrate, operator=True)
     try:
         yield opened
     finally:

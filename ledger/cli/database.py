@@ -59,7 +59,7 @@ async def demo(args: argparse.Namespace, settings: Settings) -> int:
     from ledger.bootstrap import bootstrap
     from ledger.demo_scenarios import play_all
 
-    runtime = await bootstrap(settings)
+    runtime = await bootstrap(settings, operator=True)
     try:
         played = await play_all(runtime.ledger, dt.date.today(), runtime.blobs,
                                 runtime.principals)

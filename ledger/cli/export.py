@@ -60,7 +60,7 @@ async def export_command(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _export(args: argparse.Namespace, settings: Settings, departure_id: UUID,
                   output: Path, partial: BinaryIO) -> int:
-    runtime = await bootstrap(settings, migrate=False)
+    runtime = await bootstrap(settings, migrate=False, operator=True)
     sequencer = SequencerWorker(runtime.sequencer)
     try:
         principal = await runtime.principals.get_principal(args.principal)

@@ -9,6 +9,7 @@ from ledger.store.log_port import LogStore
 from ledger.store.port import EventStore
 from ledger.store.principal_port import PrincipalStore
 from ledger.store.session_port import SessionStore
+from ledger.store.timeouts import SERVICE, DatabaseTimeouts
 
 DEFAULT_DATABASE_URL = "sqlite:///./ledger-data/ledger.db"
 
@@ -23,8 +24,9 @@ def is_postgres_url(url: str) -> bool:
     return url.startswith(("postgresql://", "postgres://"))
 
 
-async def open_store(url: str) -> EventStore:
-    """Connect to the database ``url`` names; the schema is not touched (see ``migrate``)."""
+async def open_store(url: str, timeouts: DatabaseTimeouts = SERVICE) -> EventStore:
+    """Connect to the database ``url`` names; the schema is not touched (see ``migrate``).
+    ``timeouts`` bound a PostgreSQL store's waits on its server."""
     if (path := sqlite_path(url)) is not None:
         from ledger.store.sqlite import SQLiteEventStore
 
@@ -32,7 +34,7 @@ async def open_store(url: str) -> EventStore:
     if is_postgres_url(url):
         from ledger.store.postgres import PostgresEventStore
 
-        return await PostgresEventStore.connect(url)
+        return await PostgresEventStore.connect(url, timeouts=timeouts)
     raise ConfigurationError(
         f"unsupported database URL {url.split(':', 1)[0]!r}: use sqlite:/// or postgresql://"
     )

@@ -17,4 +17,4 @@ def lease_store_for(store: EventStore) -> LeaseStore | None:
         return None
     if store.dsn is None:
         raise ConfigurationError("leadership needs the store's DSN to open its own session")
-    return PostgresLeaseStore(store.dsn)
+    return PostgresLeaseStore(store.dsn, connect_timeout=store.timeouts.connect)

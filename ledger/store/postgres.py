@@ -25,7 +25,9 @@ from ledger.store.port import (
     StoredEvent,
 )
 from ledger.store.postgres_batch import GroupCommit, is_dependency_changed
+from ledger.store.postgres_pool import create_pool
 from ledger.store.postgres_schema import MIGRATIONS
+from ledger.store.timeouts import SERVICE, DatabaseTimeouts
 
 _MIGRATION_LOCK = 0x4C454447  # "LEDG": advisory lock serialising concurrent migrations
 
@@ -46,7 +48,8 @@ FROM events WHERE position > $1 ORDER BY position LIMIT $2
 # What asyncpg raises when the database or the connection fails: mapped to the error tree.
 # InternalClientError too: asyncpg raises it (instead of a connection error) on a connection
 # the server ended mid-operation, a restart's "terminating connection" (MagicStack/asyncpg
-# issues 784, 1069).
+# issues 784, 1069). OSError includes TimeoutError: a database that does not answer within
+# its bound (ledger.store.timeouts).
 PG_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError)
 
 
@@ -64,7 +67,12 @@ def map_postgres_error(e: Exception) -> LedgerError:
         return integrity.append_only()
     if isinstance(e, asyncpg.DiskFullError):  # SQLSTATE 53100: nothing of it was written
         return StorageFullError()
-    if isinstance(e, (asyncpg.TooManyConnectionsError, asyncpg.CannotConnectNowError,
+    # A hung database: no connection, no pooled connection or no answer within its bound
+    # (TimeoutError), or a statement the server cancelled at its statement_timeout (57014).
+    # The write either committed or not (one statement); retrying with the same
+    # Idempotency-Key finds it if it did.
+    if isinstance(e, (TimeoutError, asyncpg.QueryCanceledError,
+                      asyncpg.TooManyConnectionsError, asyncpg.CannotConnectNowError,
                       asyncpg.SerializationError, asyncpg.DeadlockDetectedError,
                       asyncpg.AdminShutdownError, asyncpg.InterfaceError, OSError,
                       asyncpg.InternalClientError,
@@ -114,6 +122,17 @@ async def fetch_dicts(pool: asyncpg.Pool, sql: str, *args: object) -> list[dict[
         raise map_postgres_error(e) from e
 
 
+async def _migrate(conn: asyncpg.Connection) -> None:
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)
+        await conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER)")
+        current = await conn.fetchval("SELECT max(version) FROM schema_version") or 0
+        for number, script in enumerate(MIGRATIONS, start=1):
+            if number > current:
+                await conn.execute(script)
+                await conn.execute("INSERT INTO schema_version VALUES ($1)", number)
+
+
 def _row_to_event(row: Any) -> StoredEvent:
     return StoredEvent(
         position=row[0], event_id=row[1], stream_type=row[2], stream_id=row[3],
@@ -124,23 +143,26 @@ def _row_to_event(row: Any) -> StoredEvent:
 class PostgresEventStore(PagedIteration):
     """EventStore on PostgreSQL through an asyncpg pool."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool,
+                 timeouts: DatabaseTimeouts = SERVICE) -> None:
         self.pool = pool
         self.dsn: str | None = None
+        self.timeouts = timeouts  # the pool's; connections of its own (leadership) use them
         self._group = GroupCommit(pool)
 
     @classmethod
-    async def connect(cls, dsn: str, min_size: int = 2, max_size: int = 20) -> PostgresEventStore:
-        """Open a pool to ``dsn``."""
+    async def connect(cls, dsn: str, min_size: int = 2, max_size: int = 20,
+                      timeouts: DatabaseTimeouts = SERVICE) -> PostgresEventStore:
+        """Open a pool to ``dsn`` whose waits ``timeouts`` bound."""
         try:
             # Pooled connections never hold session state (no session locks, LISTEN or SET;
             # sequencer leadership has its own connection), so asyncpg's per-release RESET ALL
             # round trip is skipped.
-            pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size,
-                                             reset=_no_reset)
+            pool = await create_pool(dsn, timeouts, min_size=min_size, max_size=max_size,
+                                     reset=_no_reset)
         except PG_ERRORS as e:
             raise map_postgres_error(e) from e
-        store = cls(pool)
+        store = cls(pool, timeouts)
         store.dsn = dsn
         return store
 
@@ -149,15 +171,18 @@ class PostgresEventStore(PagedIteration):
         await self.pool.close()
 
     async def migrate(self) -> None:
-        """Apply missing migrations under an advisory lock (safe from many processes)."""
-        async with self.pool.acquire() as conn, conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)
-            await conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER)")
-            current = await conn.fetchval("SELECT max(version) FROM schema_version") or 0
-            for number, script in enumerate(MIGRATIONS, start=1):
-                if number > current:
-                    await conn.execute(script)
-                    await conn.execute("INSERT INTO schema_version VALUES ($1)", number)
+        """Apply missing migrations under an advisory lock (safe from many processes), on a
+        connection of their own without the pool's statement bound: a migration rewriting a
+        large table may rightly take longer than any request."""
+        if self.dsn is None:
+            async with self.pool.acquire() as conn:
+                await _migrate(conn)
+            return
+        conn = await asyncpg.connect(self.dsn, timeout=self.timeouts.connect)
+        try:
+            await _migrate(conn)
+        finally:
+            await conn.close()
 
     async def append(
         self, events: Sequence[NewEvent], idempotency: IdempotencyRecord | None = None,

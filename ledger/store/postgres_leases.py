@@ -28,14 +28,17 @@ def lock_key(role: str) -> int:
 class PostgresLeaseStore:
     """LeaseStore on a connection of its own to ``dsn``."""
 
-    def __init__(self, dsn: str) -> None:
+    def __init__(self, dsn: str, connect_timeout: float = CHECK_TIMEOUT * 2) -> None:
         self._dsn = dsn
+        self._connect_timeout = connect_timeout
         self._conn: asyncpg.Connection | None = None
 
     async def open(self, on_lost: Callable[[], None], on_log_grown: Callable[[], None]) -> None:
         await self.close()
         try:
-            conn = await asyncpg.connect(self._dsn, timeout=CHECK_TIMEOUT * 2)
+            # LISTEN too is bound: a hung server fails the open, which is retried
+            conn = await asyncpg.connect(self._dsn, timeout=self._connect_timeout,
+                                         command_timeout=CHECK_TIMEOUT)
         except PG_ERRORS as e:
             raise map_postgres_error(e) from e
 

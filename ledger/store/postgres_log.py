@@ -135,7 +135,11 @@ class PostgresLogStore:
         try:
             # Its own connection, outside the pool: the session lock lives exactly as long as
             # this session, and a dead session hands leadership to the next process.
-            conn = await asyncpg.connect(self.events.dsn)
+            # Bound like the pool's: a batch is a few bounded statements, and a hung server
+            # costs the sequencer this session (resign, back off, connect again), never its
+            # loop.
+            conn = await asyncpg.connect(self.events.dsn,
+                                         **self.events.timeouts.connect_arguments())
         except PG_ERRORS as e:
             raise map_postgres_error(e) from e
         try:

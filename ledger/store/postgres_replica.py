@@ -27,6 +27,7 @@ from ledger.errors import ConfigurationError, LedgerError
 from ledger.store.factory import is_postgres_url
 from ledger.store.port import EventStore
 from ledger.store.postgres import PG_ERRORS, PostgresEventStore, map_postgres_error
+from ledger.store.postgres_pool import create_pool
 from ledger.store.read_scope import (
     PRIMARY,
     REPLICA,
@@ -35,12 +36,14 @@ from ledger.store.read_scope import (
     format_lsn,
     parse_lsn,
 )
+from ledger.store.timeouts import DatabaseTimeouts
 from ledger.workers import LoopWorker
 
 CATCH_UP_SECONDS = 1.0  # how long a read waits for the replica to reach its WAL position
 CHECK_SECONDS = 2.0  # the monitor's interval
 CONNECT_SECONDS = 2.0  # a replica that does not answer a connection in this long is down
 COMMAND_SECONDS = 10.0  # nor one that does not answer a query
+_REPLICA_TIMEOUTS = DatabaseTimeouts(CONNECT_SECONDS, CONNECT_SECONDS, COMMAND_SECONDS)
 _POLL_SECONDS = (0.005, 0.01, 0.02, 0.05, 0.1)
 # What says the replica itself is unreachable (not merely that one query failed).
 _UNREACHABLE = (OSError, TimeoutError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError,
@@ -60,9 +63,11 @@ class ReplicaRoute:
 
     def __init__(self, primary: asyncpg.Pool, replica_dsn: str, *,
                  catch_up_seconds: float = CATCH_UP_SECONDS,
-                 check_seconds: float = CHECK_SECONDS) -> None:
+                 check_seconds: float = CHECK_SECONDS,
+                 timeouts: DatabaseTimeouts = _REPLICA_TIMEOUTS) -> None:
         self.primary = primary
         self._dsn = replica_dsn
+        self._timeouts = timeouts  # the replica pool's
         self.catch_up_seconds = catch_up_seconds
         self.replica: PostgresEventStore | None = None  # its pool, once it first answered
         self.up = False
@@ -156,10 +161,8 @@ class ReplicaRoute:
         standby, down (reads on the primary) otherwise."""
         try:
             if self.replica is None:
-                pool = await asyncpg.create_pool(
-                    self._dsn, min_size=1, max_size=20, timeout=CONNECT_SECONDS,
-                    command_timeout=COMMAND_SECONDS)
-                self.replica = PostgresEventStore(pool)
+                pool = await create_pool(self._dsn, self._timeouts, min_size=1, max_size=20)
+                self.replica = PostgresEventStore(pool, self._timeouts)
             if not await self._probe(self.replica):
                 self._down("not a standby (promoted, or not a replica)")
                 return
@@ -206,6 +209,11 @@ async def open_replica_route(store: EventStore, url: str | None) -> ReplicaRoute
     if not is_postgres_url(url) or not isinstance(store, PostgresEventStore):
         raise ConfigurationError("LEDGER_READ_DATABASE_URL is a postgresql:// streaming replica "
                                  "of a postgresql:// LEDGER_DATABASE_URL")
-    route = ReplicaRoute(store.pool, url)
+    # Bound as the primary's pool (a hung replica costs a read the wait, then the primary
+    # answers), its connect at most CONNECT_SECONDS: the monitor probes every few seconds.
+    own = store.timeouts
+    route = ReplicaRoute(store.pool, url, timeouts=DatabaseTimeouts(
+        min(own.connect, CONNECT_SECONDS), own.acquire or CONNECT_SECONDS,
+        own.command or COMMAND_SECONDS))
     await route.check()
     return route

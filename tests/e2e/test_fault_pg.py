@@ -3,7 +3,10 @@ server): while it is away every request gets 503 with ``Retry-After``, the servi
 by itself without a restart, and nothing acknowledged is lost or doubled (``ledger verify``,
 the board against a rebuild). The short version of scripts/fault_pg.py
 (tests/support/pg_restart_run.py); and, with the database stopped, every store the service
-reads on a request answers the PushbackError that becomes that 503."""
+reads on a request answers the PushbackError that becomes that 503. And the database hung
+(every process SIGSTOPped, as a network partition looks): requests get 503 within the
+LEDGER_DB_*_TIMEOUT_SECONDS instead of waiting for it, and the service recovers at the thaw
+(tests/support/pg_freeze_run.py)."""
 
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ from ledger.errors import PushbackError
 from ledger.principals import Principal
 from ledger.settings import Settings
 from ledger.store.factory import session_store_for
+from tests.support import pg_freeze_run
 from tests.support.pg_restart_run import describe, restart_run
 from tests.support.private_cluster import PrivateCluster, make_cluster
 from tests.support.streaming_replica import server_programs
@@ -110,3 +114,31 @@ async def test_every_store_a_request_reads_answers_pushback_while_the_database_i
         if not (cluster.data / "postmaster.pid").exists():
             await asyncio.to_thread(cluster.start)
         await storage.store.close()
+
+
+async def test_a_hung_database_gets_503_within_the_timeouts_then_the_service_recovers(
+        cluster: PrivateCluster, tmp_path: Path) -> None:
+    report = await pg_freeze_run.freeze_run(cluster, tmp_path, hold=6.0, clients=4)
+    figures = "\n".join(pg_freeze_run.describe(report))
+    print(figures)
+    # a request's wait: a pooled connection's statement (command), then the release that
+    # waits for the cancel request (acquire); a margin for a loaded machine
+    bound = pg_freeze_run.ACQUIRE + pg_freeze_run.COMMAND + 2.0
+    assert report.processes >= 3, figures  # the postmaster and its backends
+    for name, probe in report.probes.items():
+        assert probe.status == 503 and probe.seconds < bound, (name, figures)
+        # a request's 503 says when to come back; readiness is polled anyway
+        assert probe.retry_after or name == "readyz", (name, figures)
+    # 503s (or a 2xx: a read answered from memory, a request sent shortly before the thaw),
+    # none waiting for the thaw
+    assert report.answers["POST 503"] and report.answers["GET 503"], figures
+    assert not pg_freeze_run.unexpected(report), figures
+    assert report.slowest < bound, figures
+    assert report.tally.without_retry_after == 0, figures
+    assert report.server_survived, figures
+    assert not report.findings.problems(), figures
+    assert report.given_up == 0, figures
+    assert report.probe_acknowledged_after is not None, figures
+    assert report.recovered_after is not None and report.recovered_after < 5, figures
+    assert report.ready_after is not None and report.ready_after < 10, figures
+    assert report.logging_after is not None and report.logging_after < 10, figures

@@ -56,6 +56,13 @@ class Tally:
     failures: list[tuple[float, str]] = field(default_factory=list)  # (monotonic time, what)
     successes: list[float] = field(default_factory=list)  # monotonic times of 2xx commands
     reads: int = 0  # GETs answered 2xx
+    # (monotonic time answered, "GET 503" / "POST 201" / an exception's name, seconds taken)
+    timings: list[tuple[float, str, float]] = field(default_factory=list)
+
+    def answered(self, what: str, began: float) -> None:
+        """Keep how long an answer (or a failure to get one) took."""
+        now = time.monotonic()
+        self.timings.append((now, what, now - began))
 
     def failed(self, what: str, detail: str) -> None:
         self.answers[what] += 1
@@ -90,7 +97,7 @@ async def add_people(database_url: str, data_dir: Path) -> Tokens:
         await storage.store.close()
 
 
-def _departure(n: int) -> dict[str, Any]:
+def departure(n: int) -> dict[str, Any]:
     """Case ``n``: one in four left last week, so the scheduler records reminders and
     escalations for its overdue items beside the clients' commands (under its own
     idempotency keys, across the kills too); the others leave in half a year."""
@@ -144,10 +151,12 @@ class Load:
             if base is None:
                 await asyncio.sleep(0.05)
                 continue
+            began = time.monotonic()
             try:
                 async with session.get(base + path, headers=headers, timeout=aiohttp.ClientTimeout(
                         total=self.timeout)) as reply:
                     text = await reply.text()
+                    self.tally.answered(f"GET {reply.status}", began)
                     if reply.status >= 300:
                         if reply.status == 503 and "Retry-After" not in reply.headers:
                             self.tally.without_retry_after += 1
@@ -155,6 +164,7 @@ class Load:
                     else:
                         self.tally.reads += 1
             except (aiohttp.ClientError, TimeoutError) as e:
+                self.tally.answered(f"GET {type(e).__name__}", began)
                 self.tally.failed(f"GET {type(e).__name__}", repr(e))
             await asyncio.sleep(0.1)
 
@@ -165,7 +175,7 @@ class Load:
     async def _case(self, session: aiohttp.ClientSession, n: int) -> None:
         hr, manager = self.tokens.hr, self.tokens.manager
         started = await self._command(session, "start", "/v1/departures", hr,
-                                      json=_departure(n))
+                                      json=departure(n))
         if started is None:
             return
         d = f"/v1/departures/{started['result']['departure_id']}"
@@ -205,20 +215,24 @@ class Load:
                 await asyncio.sleep(0.05)
                 continue
             op.attempts += 1
-            document = await self._send(session, base + path, headers, json, form, op)
+            document = await self.send(session, base + path, headers, json, form, op)
             if document is not None or op.refused:
                 return document
             await asyncio.sleep(0.05 * min(op.attempts, 10))
         return None
 
-    async def _send(self, session: aiohttp.ClientSession, url: str, headers: dict[str, str],
+    async def send(self, session: aiohttp.ClientSession, url: str, headers: dict[str, str],
                     json: dict[str, Any] | None, form: Callable[[], aiohttp.FormData] | None,
                     op: Op) -> dict[str, Any] | None:
+        """One attempt of ``op``: its document when acknowledged (``op`` says so), else
+        None with the answer tallied."""
+        began = time.monotonic()
         try:
             async with session.post(url, json=json, data=form() if form else None,
                                     headers=headers,
                                     timeout=aiohttp.ClientTimeout(total=self.timeout)) as reply:
                 text = await reply.text()
+                self.tally.answered(f"POST {reply.status}", began)
                 if reply.status >= 300:
                     if reply.status == 503 and "Retry-After" not in reply.headers:
                         self.tally.without_retry_after += 1
@@ -232,6 +246,7 @@ class Load:
                 document: dict[str, Any] = await reply.json(content_type=None)
                 replayed = reply.headers.get("Idempotent-Replayed") == "true"
         except (aiohttp.ClientError, TimeoutError) as e:
+            self.tally.answered(f"POST {type(e).__name__}", began)
             self.tally.failed(type(e).__name__, repr(e))
             return None
         self.tally.successes.append(time.monotonic())

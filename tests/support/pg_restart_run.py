@@ -58,7 +58,7 @@ class RestartReport:
     findings: Findings = field(default_factory=Findings)
 
 
-async def _create_database(cluster: PrivateCluster, name: str) -> str:
+async def create_database(cluster: PrivateCluster, name: str) -> str:
     conn = await asyncpg.connect(cluster.dsn())
     try:
         await conn.execute(f'CREATE DATABASE "{name}"')
@@ -67,7 +67,7 @@ async def _create_database(cluster: PrivateCluster, name: str) -> str:
     return cluster.dsn(name)
 
 
-async def _watch_ready(base: str, seen: list[tuple[float, int, int]],
+async def watch_ready(base: str, seen: list[tuple[float, int, int]],
                        stop: asyncio.Event) -> None:
     """Poll ``/readyz`` every 100 ms, keeping (time, status, log size); status 0 for no
     answer, log size -1 when it gave none."""
@@ -116,7 +116,7 @@ async def restart_run(cluster: PrivateCluster, folder: Path, *, rounds: int, eve
     """Serve a new database on ``cluster`` from ``folder``; ``rounds`` times each outage of
     ``OUTAGES`` (an immediate stop held down ``hold`` seconds), ``every`` seconds apart, under
     load from ``clients``."""
-    dsn = await _create_database(cluster, "ledger_faults")
+    dsn = await create_database(cluster, "ledger_faults")
     fleet = Fleet(dsn, folder)
     report = RestartReport()
     began = time.monotonic()
@@ -128,7 +128,7 @@ async def restart_run(cluster: PrivateCluster, folder: Path, *, rounds: int, eve
         tokens = await add_people(dsn, folder / "data")
         load = Load(lambda: served.base, tokens, clients=clients, readers=readers)
         loading = asyncio.create_task(load.run(stop))
-        watcher = asyncio.create_task(_watch_ready(served.base, ready, watching))
+        watcher = asyncio.create_task(watch_ready(served.base, ready, watching))
         tasks += [loading, watcher]
         for _ in range(rounds):
             for kind in OUTAGES:

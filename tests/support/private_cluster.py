@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import time
 from dataclasses import dataclass
@@ -74,8 +75,43 @@ class PrivateCluster:
         """``pg_ctl restart -m mode``: stop, then start; seconds until it accepts again."""
         return self._pg_ctl("restart", "-m", mode)
 
+    def processes(self) -> list[int]:
+        """The postmaster's pid, then its children's (the backends, the checkpointer, ...);
+        none when the server is not running."""
+        try:
+            postmaster = int((self.data / "postmaster.pid").read_text().split()[0])
+        except (OSError, IndexError, ValueError):
+            return []
+        children = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                # /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may hold spaces
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == postmaster:
+                    children.append(int(entry.name))
+        return [postmaster, *children]
+
+    def freeze(self) -> int:
+        """SIGSTOP every process of the server, the postmaster first (so it forks no new
+        backend meanwhile): a hung database, as a network partition or a frozen host looks
+        to its clients (connections accepted by the kernel, then no answer). How many."""
+        stopped = 0
+        for pid in self.processes():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGSTOP)
+                stopped += 1
+        return stopped
+
+    def thaw(self) -> None:
+        """SIGCONT every process of the server (harmless when none is stopped)."""
+        for pid in reversed(self.processes()):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+
     def remove(self) -> None:
         """Stop the server (immediately: nothing in it is kept) and delete the folder."""
+        self.thaw()  # a frozen postmaster would never act on pg_ctl's signal
         if (self.data / "postmaster.pid").exists():
             with contextlib.suppress(subprocess.CalledProcessError):
                 self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")

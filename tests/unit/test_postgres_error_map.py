@@ -1,5 +1,6 @@
 """The PostgreSQL adapter's one mapping of driver errors: a database that is away (refusing
-connections, shutting down, a session it ended mid-statement) is a PushbackError, the 503 +
+connections, shutting down, a session it ended mid-statement, one that does not answer in
+time) is a PushbackError, the 503 +
 Retry-After a client retries; what is not understood stays a plain LedgerError (a 500 with an
 error id)."""
 
@@ -21,6 +22,11 @@ AWAY = {
     # asyncpg's own state error on a connection the server ended under it (a restart)
     "protocol state": asyncpg.InternalClientError(
         "cannot switch to state 12; another operation (2) is in progress"),
+    # a hung database: no answer within LEDGER_DB_*_TIMEOUT_SECONDS (asyncpg's command and
+    # acquire timeouts, a connect that never completes), or the server's statement_timeout
+    "no answer in time": TimeoutError(),
+    "statement timeout": asyncpg.QueryCanceledError(
+        "canceling statement due to statement timeout"),
 }
 
 

@@ -14,6 +14,7 @@ from pydantic import SecretStr
 from ledger.errors import ConfigurationError
 from ledger.log_format import JsonFormatter, TextFormatter, fields, redact
 from ledger.settings import Settings
+from ledger.store.timeouts import DatabaseTimeouts
 from ledger.webhooks.settings import WebhookSettings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,6 +50,10 @@ INVALID = [
     ("LEDGER_WEBHOOK_MAX_ATTEMPTS", "101", "from 1 to 100"),
     ("LEDGER_WEBHOOK_TIMEOUT_SECONDS", "0", "from 1 to 120"),
     ("LEDGER_WEBHOOK_ROTATION_GRACE_HOURS", "721", "from 1 to 720"),
+    ("LEDGER_DB_CONNECT_TIMEOUT_SECONDS", "0", "above 0 and at most 600"),
+    ("LEDGER_DB_ACQUIRE_TIMEOUT_SECONDS", "5s", "number of seconds"),
+    ("LEDGER_DB_COMMAND_TIMEOUT_SECONDS", "nan", "number of seconds"),
+    ("LEDGER_DB_COMMAND_TIMEOUT_SECONDS", "-1", "above 0 and at most 3600"),
 ]
 
 
@@ -140,3 +145,12 @@ def test_log_lines_carry_fields_and_never_a_token_or_link_secret() -> None:
     assert "hl_[redacted]" in line and "hll_[redacted]" in line
     assert token not in TextFormatter().format(record)
     assert redact("Bearer hl_short") == "Bearer hl_short"  # no secret: too short to be one
+
+
+def test_database_timeouts_are_read_as_seconds_and_an_operator_keeps_only_connect() -> None:
+    settings = Settings.from_env({"LEDGER_DB_CONNECT_TIMEOUT_SECONDS": "2",
+                                  "LEDGER_DB_ACQUIRE_TIMEOUT_SECONDS": "0.5",
+                                  "LEDGER_DB_COMMAND_TIMEOUT_SECONDS": "30"})
+    assert settings.database_timeouts == DatabaseTimeouts(2.0, 0.5, 30.0)
+    assert settings.database_timeouts.for_admin() == DatabaseTimeouts(2.0, None, None)
+    assert Settings.from_env({}).database_timeouts == DatabaseTimeouts()
