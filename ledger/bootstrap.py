@@ -30,7 +30,13 @@ from ledger.settings import Settings
 from ledger.store.blob_factory import blob_store_for
 from ledger.store.blob_port import BlobStore
 from ledger.store.cosignatures import cosignature_store_for
-from ledger.store.factory import log_store_for, open_store, principal_store_for, sqlite_path
+from ledger.store.factory import (
+    log_store_for,
+    open_store,
+    principal_store_for,
+    sqlite_path,
+    token_feed_for,
+)
 from ledger.store.lease_factory import lease_store_for
 from ledger.store.log_port import LogStore
 from ledger.store.port import EventStore
@@ -158,6 +164,8 @@ def build_workers(runtime: Runtime, *, sequencer: bool = True) -> list[Worker]:
     outside any request's read scope, so always from the primary (ledger.store.read_scope);
     the replica monitor runs in every process (each watches its own replica)."""
     workers: list[Worker] = []
+    if (feed := token_feed_for(runtime.principals)) is not None:
+        workers.append(feed)  # verified tokens are cached while it runs
     if sequencer:
         workers.append(SequencerWorker(runtime.sequencer))
     # The runtime's clock (bootstrap's ``clock``) times the outbox's rows and the dispatcher's

@@ -34,6 +34,10 @@ class Metrics:
         self.latency = Histogram(
             "ledger_http_request_duration_seconds", "Time to answer, by route template",
             ["method", "route"], buckets=LATENCY_BUCKETS, registry=r)
+        # Each (method, route template, status)'s two children, found once: ``labels`` takes
+        # ~9 µs a request (a lock, label checks). Bounded as the children are: methods are
+        # METHODS or OTHER, routes the declared templates, statuses HTTP's.
+        self._request_children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
         self.appended = Counter(
             "ledger_events_appended", "Events committed by this process (rate: appends/s)",
             registry=r)
@@ -71,8 +75,13 @@ class Metrics:
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         """Count one answered request (``route`` is its template, never its path)."""
         method = method if method in METHODS else "OTHER"
-        self.requests.labels(method, route, str(status)).inc()
-        self.latency.labels(method, route).observe(seconds)
+        children = self._request_children.get((method, route, status))
+        if children is None:
+            children = (self.requests.labels(method, route, str(status)),
+                        self.latency.labels(method, route))
+            self._request_children[(method, route, status)] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def appended_events(self, count: int) -> None:
         """``count`` events were committed."""

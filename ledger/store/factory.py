@@ -10,6 +10,7 @@ from ledger.store.port import EventStore
 from ledger.store.principal_port import PrincipalStore
 from ledger.store.session_port import SessionStore
 from ledger.store.timeouts import SERVICE, DatabaseTimeouts
+from ledger.workers import Worker
 
 DEFAULT_DATABASE_URL = "sqlite:///./ledger-data/ledger.db"
 
@@ -66,6 +67,17 @@ def principal_store_for(store: EventStore) -> PrincipalStore:
     if isinstance(store, PostgresEventStore):
         return PostgresPrincipalStore(store)
     raise ConfigurationError(f"no principal adapter for {type(store).__name__}")
+
+
+def token_feed_for(principals: PrincipalStore) -> Worker | None:
+    """The worker that lets ``principals`` cache verified tokens while it keeps the cache true
+    (``ledger serve`` runs it); None where there is no such cache (SQLite: every request
+    looks its token up in the file)."""
+    from ledger.store.postgres_principals import PostgresPrincipalStore
+
+    if isinstance(principals, PostgresPrincipalStore):
+        return principals.token_feed()
+    return None
 
 
 def session_store_for(store: EventStore) -> SessionStore:

@@ -21,7 +21,9 @@ from ledger.principals import (
 from ledger.service.context import Actor
 from ledger.sign_in_link import SignInLinkInfo
 from ledger.store.postgres import PG_ERRORS, PostgresEventStore, map_postgres_error
+from ledger.store.postgres_token_feed import NOTIFY_CHANGE, PostgresTokenFeed
 from ledger.store.principal_port import STORE_ACTOR
+from ledger.store.token_cache import TokenCache
 
 _PRINCIPAL = "SELECT id, name, roles, active FROM principals"
 _SELECT_TOKENS = "SELECT token_id, principal_id, label, created_at, expires_at, revoked FROM tokens"
@@ -61,6 +63,14 @@ class PostgresPrincipalStore:
 
     def __init__(self, events: PostgresEventStore) -> None:
         self.pool = events.pool
+        self._dsn = events.dsn
+        # Answers only while a token feed listens (ledger serve's worker): see token_feed.
+        self.tokens = TokenCache()
+
+    def token_feed(self) -> PostgresTokenFeed | None:
+        """The worker that keeps this store's token cache true (None: no DSN to listen on,
+        so no cache)."""
+        return PostgresTokenFeed(self._dsn, self.tokens) if self._dsn is not None else None
 
     async def _execute(self, sql: str, *args: object) -> str:
         return await execute_mapped(self.pool, sql, *args)
@@ -88,9 +98,14 @@ class PostgresPrincipalStore:
                 await conn.execute(f"UPDATE {table} SET revoked = TRUE WHERE {column} = $1",  # noqa: S608
                                    subject)
                 await conn.execute(_RECORD, principal_id, action, subject, by.id, by.role)
-                return True
+                if table == "tokens":
+                    await conn.execute(NOTIFY_CHANGE)  # every process's token cache
         except PG_ERRORS as e:
             raise map_postgres_error(e) from e
+        finally:
+            if table == "tokens":
+                self.tokens.invalidate()  # this process's at once, not when the notice comes
+        return True
 
     async def add_principal(self, principal: Principal) -> None:
         await self._execute(
@@ -133,9 +148,12 @@ class PostgresPrincipalStore:
                     "AND used_at IS NULL AND NOT revoked", principal_id)
                 await conn.execute(_RECORD, principal_id, "principal_deactivated", None,
                                    by.id, by.role)
+                await conn.execute(NOTIFY_CHANGE)  # every process's token cache
                 return int(status.split()[-1])
         except PG_ERRORS as e:
             raise map_postgres_error(e) from e
+        finally:
+            self.tokens.invalidate()  # this process's at once, not when the notice comes
 
     async def add_token(self, token_hash: bytes, principal_id: str, label: str, *,
                         expires_at: dt.datetime | None = None,
@@ -153,15 +171,23 @@ class PostgresPrincipalStore:
 
     async def principal_for_token(self, token_hash: bytes,
                                   now: dt.datetime | None = None) -> Principal | None:
+        moment = now or dt.datetime.now(dt.UTC)
+        cached = self.tokens.get(token_hash, moment) if now is None else None
+        if cached is not None:
+            return cached
+        generation = self.tokens.generation  # a change noticed during the lookup wins
         rows = await self._fetch(
-            "SELECT p.id, p.name, p.roles, p.active, t.token_hash FROM tokens t JOIN principals p "
-            "ON p.id = t.principal_id WHERE t.token_hash = $1 AND NOT t.revoked AND p.active "
-            "AND t.expires_at > $2", token_hash, now or dt.datetime.now(dt.UTC))
+            "SELECT p.id, p.name, p.roles, p.active, t.token_hash, t.expires_at FROM tokens t "
+            "JOIN principals p ON p.id = t.principal_id WHERE t.token_hash = $1 "
+            "AND NOT t.revoked AND p.active AND t.expires_at > $2", token_hash, moment)
         row = rows[0] if rows else None
         # Found through the index; compared again in constant time before it counts.
-        if row is not None and same_hash(bytes(row[4]), token_hash):
-            return _principal(row)
-        return None
+        if row is None or not same_hash(bytes(row[4]), token_hash):
+            return None
+        principal = _principal(row)
+        if now is None:
+            self.tokens.put(token_hash, principal, row[5], generation)
+        return principal
 
     async def list_tokens(self, principal_id: str) -> list[TokenInfo]:
         rows = await self._fetch(_SELECT_TOKENS + " WHERE principal_id = $1 ORDER BY created_at, "
@@ -173,9 +199,16 @@ class PostgresPrincipalStore:
                                   "token_revoked", by)
 
     async def revoke_tokens(self, principal_id: str) -> int:
-        status = await self._execute(
-            "UPDATE tokens SET revoked = TRUE WHERE principal_id = $1 AND NOT revoked",
-            principal_id)
+        try:
+            async with self.pool.acquire() as conn, conn.transaction():
+                status = await conn.execute(
+                    "UPDATE tokens SET revoked = TRUE WHERE principal_id = $1 AND NOT revoked",
+                    principal_id)
+                await conn.execute(NOTIFY_CHANGE)  # every process's token cache
+        except PG_ERRORS as e:
+            raise map_postgres_error(e) from e
+        finally:
+            self.tokens.invalidate()  # this process's at once, not when the notice comes
         return int(status.split()[-1])
 
     async def add_key(self, key_id: str, principal_id: str, public_key: bytes, *,

@@ -4,7 +4,9 @@ changed their access (one contract, two adapters, in the same database as the ev
 Why a history table and not events: principals are not event-sourced aggregates (every request
 authenticates against their current rows, which must stay one indexed lookup), so the acts that
 grant or end access (HISTORY_ACTIONS) are written to ``principal_history`` in the same
-transaction as the change they record. Like ``events``, the table is append-only: triggers in
+transaction as the change they record. (On PostgreSQL a serving process may answer a token it
+verified a moment ago from memory, while it hears every change that ends a token's use:
+ledger.store.token_cache.) Like ``events``, the table is append-only: triggers in
 the schema refuse UPDATE and DELETE, so the record of who cut off whom cannot be edited away.
 """
 
