@@ -2,10 +2,10 @@
 adapters are chosen here, once, and every entry point builds through it: ``ledger serve``,
 each CLI command group, the tests and the benchmarks. Tests override any part by keyword.
 
-Two levels. ``open_storage`` opens the adapters over one database (event, log, principal and
-blob stores) and nothing else: no signing key is made or bound, so the CLI's reading and
-admin commands never change the key folder. ``bootstrap`` adds the signing keys, the
-sequencer, the ledger and the process's workers.
+Two levels. ``open_storage`` (in ledger.storage, light to import) opens the adapters over one
+database (event, log, principal and blob stores) and nothing else: no signing key is made or
+bound, so the CLI's reading and admin commands never change the key folder. ``bootstrap``
+adds the signing keys, the sequencer, the ledger and the process's workers.
 
 A new background capability is one more worker in ``build_workers``: ``ledger serve`` starts
 the group once the HTTP site is up and stops it, in reverse, on shutdown; ``/readyz`` reports
@@ -21,31 +21,24 @@ from ledger.leadership import Leadership
 from ledger.metrics import Metrics
 from ledger.projections.board import BoardProjector
 from ledger.projections.runner import ProjectionRunner
-from ledger.runtime import Clock, Runtime, Storage
+from ledger.runtime import Clock, Runtime
 from ledger.scheduler import Scheduler
 from ledger.service.cache import AggregateCache
 from ledger.service.ledger import Ledger
 from ledger.service.unit_of_work import utc_now
 from ledger.settings import Settings
-from ledger.store.blob_factory import blob_store_for
+from ledger.storage import Storage
+from ledger.storage import open_storage as open_storage  # re-exported: it moved there
 from ledger.store.blob_port import BlobStore
 from ledger.store.cosignatures import cosignature_store_for
-from ledger.store.factory import (
-    log_store_for,
-    open_store,
-    principal_store_for,
-    sqlite_path,
-    token_feed_for,
-)
+from ledger.store.factory import sqlite_path, token_feed_for
 from ledger.store.lease_factory import lease_store_for
 from ledger.store.log_port import LogStore
 from ledger.store.port import EventStore
 from ledger.store.postgres_replica import ReplicaRoute, open_replica_route
 from ledger.store.principal_port import PrincipalStore
-from ledger.store.projection_factory import projection_store_for
 from ledger.store.replica_stores import RoutedLogStore, RoutedProjectionStore
 from ledger.store.timestamp_factory import timestamp_store_for
-from ledger.store.webhook_factory import webhook_store_for
 from ledger.timestamp.wiring import build_stamper, build_timestamper
 from ledger.transparency.keys import ensure_signers, load_verifiers
 from ledger.transparency.log_identity import bind_keys_to_log, refuse_new_database_for_bound_keys
@@ -56,31 +49,6 @@ from ledger.webhooks.wiring import build_webhooks
 from ledger.witness.submitter import WitnessMetrics, WitnessSubmitter
 from ledger.workday import WorkingCalendar
 from ledger.workers import Worker, WorkerGroup
-
-
-async def open_storage(settings: Settings, *, migrate: bool = False,
-                       store: EventStore | None = None, log: LogStore | None = None,
-                       principals: PrincipalStore | None = None,
-                       blobs: BlobStore | None = None, operator: bool = False) -> Storage:
-    """The adapters ``settings`` name (each one given replaces the default; the storage owns
-    and closes ``store`` either way). With ``migrate``, the schema is created or upgraded.
-    The database's waits are bound by ``settings.database_timeouts``; an ``operator``'s
-    command (a verify, a rebuild, a restore) by its connect timeout only."""
-    timeouts = settings.database_timeouts
-    store = store if store is not None else await open_store(
-        settings.database_url, timeouts.for_admin() if operator else timeouts)
-    try:
-        if migrate:
-            await store.migrate()
-        return Storage(settings, store,
-                       log if log is not None else log_store_for(store),
-                       principals if principals is not None else principal_store_for(store),
-                       blobs if blobs is not None else blob_store_for(
-                           store, settings.blob_store, settings.data_dir),
-                       projection_store_for(store), webhook_store_for(store))
-    except BaseException:
-        await store.close()
-        raise
 
 
 async def bootstrap(settings: Settings, *, migrate: bool = True, sequencer: bool = True,

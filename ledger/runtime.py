@@ -14,6 +14,7 @@ from ledger.metrics import Metrics
 from ledger.projections.runner import ProjectionRunner
 from ledger.service.ledger import Ledger
 from ledger.settings import Settings
+from ledger.storage import Storage as Storage  # re-exported: it moved there
 from ledger.store.auth_failure_factory import auth_failure_store_for
 from ledger.store.auth_failure_port import AuthFailureStore
 from ledger.store.blob_port import BlobStore
@@ -33,24 +34,6 @@ from ledger.workers import WorkerGroup
 
 Clock = Callable[[], dt.datetime]
 HTTP_TIMEOUT = aiohttp.ClientTimeout(total=30, connect=10)
-
-
-@dataclass
-class Storage:
-    """The adapters over one database: what the CLI's reading and admin commands need."""
-
-    settings: Settings
-    store: EventStore
-    log: LogStore
-    principals: PrincipalStore
-    blobs: BlobStore
-    projections: ProjectionStore
-    webhooks: WebhookStore
-
-    async def close(self) -> None:
-        """Give up sequencer leadership, then release the database."""
-        await self.log.resign()
-        await self.store.close()
 
 
 @dataclass

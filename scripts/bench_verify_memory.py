@@ -263,12 +263,16 @@ def run_verify(url: str, key_dir: Path, data_dir: Path,
     output)."""
     env = {**os.environ, "LEDGER_DATABASE_URL": url, "LEDGER_KEY_DIR": str(key_dir),
            "LEDGER_DATA_DIR": str(data_dir), "LEDGER_LOG_ORIGIN": ORIGIN}
+    cwd = None
     if code is not None and str(code) != "-":
-        env["PYTHONPATH"] = str(code)
+        # ``-m`` puts the working folder first on the path: run in ``code`` too, or a run
+        # started from another checkout would measure that checkout's package instead.
+        env["PYTHONPATH"], cwd = str(code), str(code)
     peaks: dict[int, int] = {}
     start = time.perf_counter()
     child = subprocess.Popen([sys.executable, "-m", "ledger.cli", "verify", "--skip-files"],
-                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                             env=env, cwd=cwd, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT)
     done = threading.Event()
 
     def sample() -> None:

@@ -11,28 +11,39 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import sys
 from collections.abc import Sequence
+from types import ModuleType
 
-from ledger.cli import (
-    access,
-    backup,
-    bundle,
-    database,
-    export,
-    keys,
-    log,
-    projections,
-    serve,
-    witness,
-)
 from ledger.cli.common import Command, err, verifier_key_text
 from ledger.errors import LedgerError
 from ledger.settings import Settings
 
-__all__ = ["build_parser", "main", "verifier_key_text"]
-GROUPS = (database, log, keys, access, projections, serve, export, bundle, backup,
-          witness)
+__all__ = ["build_parser", "groups", "main", "verifier_key_text"]
+# Each command group's module (ledger.cli.<name>) and the commands it registers, as its
+# COMMANDS names them (a test holds the two together): a command imports its own group only,
+# so that ``ledger verify`` does not load the server, the bundle renderer and the service
+# layer first.
+GROUP_COMMANDS: dict[str, tuple[str, ...]] = {
+    "database": ("migrate", "demo"),
+    "log": ("verify", "events", "audit"),
+    "keys": ("keygen", "retire-key"),
+    "access": ("principals", "tokens", "sign-in-link"),
+    "projections": ("projections", "webhooks"),
+    "serve": ("serve",),
+    "export": ("export",),
+    "bundle": ("verify-bundle",),
+    "backup": ("backup", "restore"),
+    "witness": ("witness",),
+}
+
+
+def groups(command: str | None = None) -> list[ModuleType]:
+    """The command group modules, imported: with ``command``, only the group that has it,
+    when one does, else every group (in the order ``ledger --help`` lists them)."""
+    names = [n for n, commands in GROUP_COMMANDS.items() if command in commands]
+    return [importlib.import_module(f"ledger.cli.{name}") for name in names or GROUP_COMMANDS]
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -45,7 +56,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--database", help="database URL (default: $LEDGER_DATABASE_URL or "
                         "sqlite:///./ledger-data/ledger.db)")
     sub = parser.add_subparsers(dest="command", required=True)
-    for group in [g for g in GROUPS if command in g.COMMANDS] or GROUPS:
+    for group in groups(command):
         group.register(sub)
     return parser
 

@@ -11,8 +11,8 @@ from collections.abc import Awaitable, Callable
 from ledger.cli.common import Subparsers, err, out, require_existing_ledger, storage
 from ledger.entry import format_time
 from ledger.errors import ConfigurationError
-from ledger.runtime import Storage
 from ledger.settings import Settings
+from ledger.storage import Storage
 
 Action = Callable[[argparse.Namespace, Storage], Awaitable[int]]
 

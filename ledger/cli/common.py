@@ -11,10 +11,9 @@ from typing import Any
 
 from rich.console import Console
 
-from ledger.bootstrap import open_storage
 from ledger.errors import LedgerError
-from ledger.runtime import Storage
 from ledger.settings import Settings
+from ledger.storage import Storage, open_storage
 from ledger.store.factory import sqlite_path
 
 out = Console(highlight=False, soft_wrap=True)
@@ -25,7 +24,7 @@ Subparsers = Any  # argparse's _SubParsersAction (private)
 
 @contextlib.asynccontextmanager
 async def storage(settings: Settings, *, migrate: bool = False) -> AsyncIterator[Storage]:
-    """The adapters over the database ``settings`` name (ledger.bootstrap), closed after;
+    """The adapters over the database ``settings`` name (ledger.storage), closed after;
     an operator's command, so no statement of it is cut short (ledger.store.timeouts)."""
     opened = await open_storage(settings, migrate=migrate, operator=True)
     try:

@@ -20,8 +20,8 @@ from ledger.cli.common import (
 )
 from ledger.cli.witness import add_witness_arguments, witness_policy
 from ledger.errors import LedgerError
-from ledger.runtime import Storage
 from ledger.settings import Settings
+from ledger.storage import Storage
 
 if TYPE_CHECKING:
     from ledger.verify import LedgerReport

@@ -13,8 +13,6 @@ import asyncio
 import signal
 from pathlib import Path
 
-from aiohttp import web
-
 from ledger.cli.common import Subparsers, verifier_key_text
 from ledger.errors import InvalidInputError
 from ledger.settings import Settings
@@ -66,6 +64,8 @@ def register(sub: Subparsers) -> None:
 async def witness_command(args: argparse.Namespace, settings: Settings) -> int:
     """Serve until SIGINT or SIGTERM; every answer but a cosignature is logged (LEDGER_LOG_*,
     as ``ledger serve``)."""
+    from aiohttp import web
+
     from ledger.log_format import configure_logging
     from ledger.witness.server import build_witness_app, trusted_logs
     from ledger.witness.state import WitnessState, ensure_witness_key

@@ -4,7 +4,9 @@ import argparse
 
 import pytest
 
-from ledger.cli import GROUPS, build_parser, command_of
+from ledger.cli import GROUP_COMMANDS, build_parser, command_of, groups
+
+GROUPS = groups()
 
 
 @pytest.mark.parametrize("group", GROUPS, ids=lambda g: g.__name__.rsplit(".", 1)[-1])
@@ -12,6 +14,26 @@ def test_each_group_names_exactly_the_commands_it_registers(group: object) -> No
     sub = argparse.ArgumentParser().add_subparsers()
     group.register(sub)  # type: ignore[attr-defined]
     assert tuple(sub.choices) == group.COMMANDS  # type: ignore[attr-defined]
+
+
+def test_the_table_of_groups_names_each_group_s_own_commands() -> None:
+    assert {g.__name__.rsplit(".", 1)[-1]: g.COMMANDS for g in GROUPS} == GROUP_COMMANDS
+
+
+def test_ledger_verify_imports_neither_the_server_nor_the_composition_root() -> None:
+    """A reading command starts quickly: its group and the storage it opens leave the HTTP
+    stack, the bundle renderer and the service layer unloaded."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from ledger.cli import build_parser; "
+            "build_parser('verify').parse_args(['verify']); "
+            "import ledger.verify, ledger.storage; "
+            "print(sorted(m for m in ('aiohttp', 'ledger.bootstrap', 'ledger.runtime', "
+            "'ledger.bundle.export', 'ledger.service.ledger') if m in sys.modules))")
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           check=True).stdout.strip()
+    assert found == "[]"
 
 
 def test_no_two_groups_claim_a_command() -> None:
