@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import hashlib
+from binascii import hexlify
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -227,6 +228,10 @@ def _check_batch(rows: Sequence[AuditRow], last: dict[str, tuple[int, bytes] | N
     add_position, add_digest = report.positions.append, report.digests.append
     get, setdefault = last.get, last.setdefault
     report.events += len(rows)
+    # Ids are lowercase hex and hyphens: checked for the whole batch at once (each row's
+    # length below), else row by row.
+    ids_plain = not "".join([r[1] + r[3] for r in rows]).encode().translate(
+        None, _UUID_CHARACTERS)
     for row in rows:
         position, event_id, stream_type, stream_id, version, event_type, event_hash, entry = row
         digest = sha256(entry).digest()
@@ -236,7 +241,6 @@ def _check_batch(rows: Sequence[AuditRow], last: dict[str, tuple[int, bytes] | N
             tail = (f'","stream":{{"id":"{stream_id}","type":"{stream_type}"}},"type":"'
                     f'{event_type}","v":1,"version":{version}}}').encode()
             end = len(entry) - len(tail) - _TIME_LENGTH
-            ids = (event_id + stream_id).encode()
             # Column text must not match the entry across JSON structure or escapes: ids are
             # lowercase hex and hyphens, and each (stream type, event type) pair is checked
             # once for quotes and backslashes. The top-level id follows the context object:
@@ -244,8 +248,8 @@ def _check_batch(rows: Sequence[AuditRow], last: dict[str, tuple[int, bytes] | N
             # from a fixed shape, nest no objects; a payload may, but it comes after). Rows
             # not accepted here get the strict check.
             if entry.endswith(tail) and end > 90 and entry[end - 16:end] == _RECORDED_AT \
-                    and entry.startswith(_HEAD) and len(ids) == 72 \
-                    and not ids.translate(None, _UUID_CHARACTERS) \
+                    and entry.startswith(_HEAD) and len(event_id) + len(stream_id) == 72 \
+                    and (ids_plain or _uuid_characters(event_id + stream_id)) \
                     and entry.startswith(f'}},"id":"{event_id}","payload":{{'.encode(),
                                          entry.find(b'},"id":"')) \
                     and ((stream_type, event_type) in plain or
@@ -261,10 +265,15 @@ def _check_batch(rows: Sequence[AuditRow], last: dict[str, tuple[int, bytes] | N
                     if previous is None:  # a broken stream: its links are no longer checked
                         continue
                     if previous[0] == version - 1 and entry[end - 90:end - 16] == (
-                            b',"prev":"' + previous[1].hex().encode() + b'"'):
+                            b',"prev":"' + hexlify(previous[1]) + b'"'):
                         last[stream_id] = (version, digest)
                         continue
         _check_row(row, last, report)
+
+
+def _uuid_characters(ids: str) -> bool:
+    """Whether ids are written in lowercase hex digits and hyphens only."""
+    return not ids.encode().translate(None, _UUID_CHARACTERS)
 
 
 def _plain_types(stream_type: str, event_type: str, plain: set[tuple[str, str]]) -> bool:

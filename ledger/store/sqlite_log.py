@@ -149,14 +149,15 @@ class SQLiteLogStore:
         rows = await self.events.fetch(
             "SELECT idx, position, event_hash FROM log_entries WHERE idx >= ? "
             "ORDER BY idx LIMIT ?", (start, limit))
+        # join takes any bytes-like value as bytes() would, in one pass (no bytes per row)
         return LogBlock([int(r[0]) for r in rows], [int(r[1]) for r in rows],
-                        b"".join(bytes(r[2]) for r in rows))
+                        b"".join([r[2] for r in rows]))
 
     async def read_hash_block(self, start: int, limit: int) -> LogBlock:
         rows = await self.events.fetch(
             "SELECT idx, hash FROM log_hashes WHERE idx >= ? ORDER BY idx LIMIT ?",
             (start, limit))
-        return LogBlock([int(r[0]) for r in rows], [], b"".join(bytes(r[1]) for r in rows))
+        return LogBlock([int(r[0]) for r in rows], [], b"".join([r[1] for r in rows]))
 
     async def read_tile_block(self, level: int, start: int,
                               limit: int) -> list[tuple[int, int, bytes]]:
