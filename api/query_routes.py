@@ -216,11 +216,11 @@ async def check_readiness(request: web.Request) -> web.Response:
     try:
         latest = await services.log.latest_checkpoint()
         state = await read_state(services.log, services.projections, services.webhooks,
-                                 lambda: dt.datetime.now(dt.UTC))
+                                 services.clock)
         stamping, freshness = services.settings.timestamps, None
         if stamping.enabled and services.timestamps is not None:
             freshness = await read_freshness(services.log, services.timestamps,
-                                             lambda: dt.datetime.now(dt.UTC))
+                                             services.clock)
     except Exception as e:  # whatever the driver says: the database is not answering
         log.warning("readiness: the database does not answer: %r", e)
         return problem(503, "Not ready", "the database does not answer",
