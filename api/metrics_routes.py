@@ -8,7 +8,6 @@ hold an operator's powers). Anyone else gets 401 (counted as a failed authentica
 
 from __future__ import annotations
 
-
 from aiohttp import web
 
 from api.auth import SCRAPE_PATH, SCRAPING, actor_of
