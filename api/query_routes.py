@@ -170,7 +170,7 @@ async def get_event_proof(request: web.Request) -> web.Response:
     """The event's C2SP tlog-proof against the latest checkpoint."""
     runtime = request.app[RUNTIME]
     entry = await q.get_event(runtime.ledger, actor_of(request), path_uuid(request, "event_id"))
-    proof = await runtime.reader.tlog_proof(entry.event_hash)
+    proof = await runtime.reader.tlog_proof(entry.event_hash, runtime.cosignatures)
     return web.Response(body=proof, content_type="text/x.tlog.proof", charset="utf-8")
 
 

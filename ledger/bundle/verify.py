@@ -1075,8 +1075,22 @@ def _check_entries(v: Verdict, prim: Primitives) -> None:
                      "chained from version 1 to the manifest's heads")
 
 
+def _proof_checkpoint_ok(signed: bytes, checkpoint: bytes, cosignatures: bytes) -> bool:
+    """Whether a proof's signed checkpoint is the bundle's, alone or followed by witness
+    cosignature lines the bundle carries in META-INF/cosignatures (C2SP tlog-proof: a proof's
+    checkpoint may include cosignatures, so that a proof read alone can meet a witness
+    policy); those lines are checked in step 4, with the policy given."""
+    if not signed.startswith(checkpoint):
+        return False
+    extra = signed[len(checkpoint):]
+    known = set(cosignatures.split(b"\n")) - {b""}
+    return extra == b"" or (extra.endswith(b"\n") and all(
+        line in known for line in extra[:-1].split(b"\n")))
+
+
 def _check_proofs(v: Verdict, prim: Primitives) -> None:
     problems, checkpoint = [], v.bundle.files["checkpoint"]
+    cosignatures = v.bundle.files.get(COSIGNATURES, b"")
     size = v.manifest["checkpoint"]["size"]
     root = base64.b64decode(v.manifest["checkpoint"]["root"])
     for path, e in sorted(v.entries.items()):
@@ -1090,7 +1104,7 @@ def _check_proofs(v: Verdict, prim: Primitives) -> None:
         except ValueError:
             problems.append(f"{proof_path}: malformed")
             continue
-        if signed != checkpoint:
+        if not _proof_checkpoint_ok(signed, checkpoint, cosignatures):
             problems.append(f"{proof_path}: checkpoint differs from the bundle's")
         elif not prim.included(index, size, bytes.fromhex(e.hash), hashes, root):
             problems.append(f"{proof_path}: inclusion proof does not verify")
