@@ -141,7 +141,8 @@ async def inclusion(request: web.Request) -> web.Response:
     wants_text = (request.query.get("format") == "tlog-proof"
                   or "text/x.tlog.proof" in request.headers.get("Accept", ""))
     if wants_text:
-        return web.Response(body=await reader.tlog_proof(event_hash),
+        return web.Response(body=await reader.tlog_proof(event_hash,
+                                                         request.app[RUNTIME].cosignatures),
                             content_type="text/x.tlog.proof", charset="utf-8")
     proof = await reader.inclusion(event_hash, _int_param(request, "size"))
     return web.json_response({

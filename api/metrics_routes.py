@@ -8,8 +8,6 @@ hold an operator's powers). Anyone else gets 401 (counted as a failed authentica
 
 from __future__ import annotations
 
-import datetime as dt
-
 from aiohttp import web
 
 from api.auth import SCRAPE_PATH, SCRAPING, actor_of
@@ -31,12 +29,11 @@ async def get_metrics(request: web.Request) -> web.Response:
     if not request.get(SCRAPING) and actor_of(request).role not in READERS:
         raise ForbiddenError("the metrics are for an operator (or the LEDGER_METRICS_TOKEN)")
     runtime = request.app[RUNTIME]
-    state = await read_state(runtime.log, runtime.projections, runtime.webhooks,
-                             lambda: dt.datetime.now(dt.UTC))
+    state = await read_state(runtime.log, runtime.projections, runtime.webhooks, runtime.clock)
     runtime.metrics.refresh(state, runtime.workers.health())
     if runtime.settings.timestamps.enabled and runtime.timestamps is not None:
         runtime.metrics.refresh_timestamps(await read_freshness(
-            runtime.log, runtime.timestamps, lambda: dt.datetime.now(dt.UTC)))
+            runtime.log, runtime.timestamps, runtime.clock))
     return web.Response(body=runtime.metrics.render(),
                         headers={"Content-Type": CONTENT_TYPE, "Cache-Control": "no-store"})
 

@@ -170,7 +170,7 @@ async def get_event_proof(request: web.Request) -> web.Response:
     """The event's C2SP tlog-proof against the latest checkpoint."""
     runtime = request.app[RUNTIME]
     entry = await q.get_event(runtime.ledger, actor_of(request), path_uuid(request, "event_id"))
-    proof = await runtime.reader.tlog_proof(entry.event_hash)
+    proof = await runtime.reader.tlog_proof(entry.event_hash, runtime.cosignatures)
     return web.Response(body=proof, content_type="text/x.tlog.proof", charset="utf-8")
 
 
@@ -216,11 +216,11 @@ async def check_readiness(request: web.Request) -> web.Response:
     try:
         latest = await services.log.latest_checkpoint()
         state = await read_state(services.log, services.projections, services.webhooks,
-                                 lambda: dt.datetime.now(dt.UTC))
+                                 services.clock)
         stamping, freshness = services.settings.timestamps, None
         if stamping.enabled and services.timestamps is not None:
             freshness = await read_freshness(services.log, services.timestamps,
-                                             lambda: dt.datetime.now(dt.UTC))
+                                             services.clock)
     except Exception as e:  # whatever the driver says: the database is not answering
         log.warning("readiness: the database does not answer: %r", e)
         return problem(503, "Not ready", "the database does not answer",

@@ -6,7 +6,8 @@ satisfies it, and ``ledger serve`` (or a test) is where the two meet.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import datetime as dt
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from aiohttp import web
@@ -72,6 +73,8 @@ class Services(Protocol):
     def replica(self) -> WritePositions | None: ...
     @property
     def timestamps(self) -> TimestampStore | None: ...
+    @property
+    def clock(self) -> Callable[[], dt.datetime]: ...
 
 
 RUNTIME: web.AppKey[Services] = web.AppKey("runtime")

@@ -90,7 +90,8 @@ async def bootstrap(settings: Settings, *, migrate: bool = True, sequencer: bool
         timestamps = timestamp_store_for(storage.store)
         # The TSA client reaches the runtime's HTTP client once the runtime exists (on the
         # first request, inside the running loop).
-        stamper = build_stamper(settings.timestamps, timestamps, lambda: runtime.http_client())
+        stamper = build_stamper(settings.timestamps, timestamps, lambda: runtime.http_client(),
+                                clock)
         exporter = BundleExporter(ledger, reads, storage.blobs, signers,
                                   settings.time_zone, clock, poke=sequencing.poke,
                                   stamper=stamper,

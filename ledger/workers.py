@@ -93,6 +93,9 @@ class LoopWorker:
         self.waiting: PushbackError | None = None  # the step is retried after this error
         self._failures = 0
         self.detail = "not started"
+        # Says the detail when asked (health, so /readyz), for a worker whose detail is a
+        # matter of time ("next try in 3 s"); None: ``detail`` as the last step left it.
+        self.describe: Callable[[], str | None] | None = None
         self.gate: Callable[[], bool] | None = None
         self.log_idle = False  # log a step that found nothing too (the scheduler's runs)
 
@@ -171,11 +174,14 @@ class LoopWorker:
             return WorkerHealth(self._name, False, f"stopped: {self.error}")
         if self.waiting is not None:
             return WorkerHealth(self._name, False, f"retrying: {self.waiting}", retrying=True)
+        said = self.describe() if self.describe is not None and not (
+            self._stopping.is_set()) else None
+        detail = said or self.detail
         if self.gate is None or self._task is None or self._task.done():
-            return WorkerHealth(self._name, True, self.detail)
+            return WorkerHealth(self._name, True, detail)
         if not self.gate():
             return WorkerHealth(self._name, True, "standing by (another process leads)")
-        return WorkerHealth(self._name, True, f"leading; {self.detail}")
+        return WorkerHealth(self._name, True, f"leading; {detail}")
 
 
 class WorkerGroup:

@@ -830,6 +830,10 @@ class Primitives:
         return Check("ok", f"{record['token']}: {recorded_by(record)} (its message imprint "
                            "and time checked)")
 
+    def now(self) -> datetime.datetime:
+        """The verifier's clock (a token dated later than it is refused)."""
+        return datetime.datetime.now(datetime.UTC)
+
     def no_timestamp_note(self) -> Check | None:
         """What to say of a bundle without RFC 3161 tokens (nothing: they are optional)."""
         return None
@@ -1071,8 +1075,22 @@ def _check_entries(v: Verdict, prim: Primitives) -> None:
                      "chained from version 1 to the manifest's heads")
 
 
+def _proof_checkpoint_ok(signed: bytes, checkpoint: bytes, cosignatures: bytes) -> bool:
+    """Whether a proof's signed checkpoint is the bundle's, alone or followed by witness
+    cosignature lines the bundle carries in META-INF/cosignatures (C2SP tlog-proof: a proof's
+    checkpoint may include cosignatures, so that a proof read alone can meet a witness
+    policy); those lines are checked in step 4, with the policy given."""
+    if not signed.startswith(checkpoint):
+        return False
+    extra = signed[len(checkpoint):]
+    known = set(cosignatures.split(b"\n")) - {b""}
+    return extra == b"" or (extra.endswith(b"\n") and all(
+        line in known for line in extra[:-1].split(b"\n")))
+
+
 def _check_proofs(v: Verdict, prim: Primitives) -> None:
     problems, checkpoint = [], v.bundle.files["checkpoint"]
+    cosignatures = v.bundle.files.get(COSIGNATURES, b"")
     size = v.manifest["checkpoint"]["size"]
     root = base64.b64decode(v.manifest["checkpoint"]["root"])
     for path, e in sorted(v.entries.items()):
@@ -1086,7 +1104,7 @@ def _check_proofs(v: Verdict, prim: Primitives) -> None:
         except ValueError:
             problems.append(f"{proof_path}: malformed")
             continue
-        if signed != checkpoint:
+        if not _proof_checkpoint_ok(signed, checkpoint, cosignatures):
             problems.append(f"{proof_path}: checkpoint differs from the bundle's")
         elif not prim.included(index, size, bytes.fromhex(e.hash), hashes, root):
             problems.append(f"{proof_path}: inclusion proof does not verify")
@@ -1280,15 +1298,52 @@ def recorded_by(record: Mapping[str, Any]) -> str:
             f"{record['gen_time']}, by TSA {record['tsa_url']}")
 
 
+# A token's time may lie this far before the newest entry it covers was recorded, or after
+# the verifier's clock: the clocks of the ledger, its database and the authority may disagree
+# by this much (the ledger's stamper refuses tokens by the same bound, ledger.timestamp.stamper).
+GEN_TIME_SKEW = datetime.timedelta(minutes=5)
+
+
+def gen_time_problem(gen_time: str, recorded: Iterable[str], now: datetime.datetime
+                     ) -> str | None:
+    """Why a token dated ``gen_time`` (RFC 3339) cannot be over a checkpoint covering entries
+    recorded at ``recorded`` when read at ``now``, or None. The checkpoint includes every
+    entry of the bundle (step 6), so it cannot have been signed before the newest was
+    recorded; and no token is dated after its reading."""
+    when = datetime.datetime.fromisoformat(gen_time.replace("Z", "+00:00"))
+    newest = max(recorded, default=None)
+    if newest is not None and when < datetime.datetime.fromisoformat(
+            newest.replace("Z", "+00:00")) - GEN_TIME_SKEW:
+        return (f"its time {gen_time} is before an entry it covers was recorded ({newest}): "
+                "the authority's clock (or the ledger's) was wrong; it dates nothing")
+    if when > now + GEN_TIME_SKEW:
+        return (f"its time {gen_time} is in the future (this computer's clock says "
+                f"{now.isoformat(timespec='seconds')}): the authority's clock (or this "
+                "computer's) is wrong; it dates nothing")
+    return None
+
+
+def _recorded_at(entry: Entry) -> str | None:
+    try:
+        value = json.loads(entry.raw).get("recorded_at")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None
+
+
 def _check_timestamps(v: Verdict, prim: Primitives) -> None:
     records = v.manifest.get("timestamps", [])
+    recorded = [r for r in map(_recorded_at, v.entries.values()) if r is not None]
     for record in records:
         token = v.bundle.files.get(record["token"])
         if token is None:
             v.checks.append(Check("FAIL", f"{record['token']}: missing"))
             continue
-        v.checks.append(prim.timestamp(token, v.bundle.files.get(record["chain"]),
-                                       v.bundle.files["checkpoint"], record))
+        check = prim.timestamp(token, v.bundle.files.get(record["chain"]),
+                               v.bundle.files["checkpoint"], record)
+        wrong = None if check.status == "FAIL" else gen_time_problem(
+            record["gen_time"], recorded, prim.now())
+        v.checks.append(check if wrong is None else Check("FAIL", f"{record['token']}: {wrong}"))
     note = prim.timestamp_note() if records else prim.no_timestamp_note()
     if note is not None:
         v.checks.append(note)

@@ -5,14 +5,20 @@ one answers with a token that verifies, in mode ``all`` every one. A token is st
 it verified (ledger.timestamp.token.verify_response, with the request's nonce); an authority
 that is down or answers a token that does not verify is a failure of this round, named in the
 outcome, and never an error of the caller: the writes and the log go on without it.
+
+A token that verifies is still refused when its time (genTime) cannot be right: more than
+``GEN_TIME_SKEW`` before the checkpoint was signed (the note did not exist yet), or more than
+``GEN_TIME_SKEW`` after this process's clock when the answer arrived (a time to come). Either
+means the authority's clock is wrong (or ours is): such a token would date the log falsely.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from cryptography import x509
@@ -26,6 +32,26 @@ from ledger.timestamp.settings import TimestampSettings
 from ledger.timestamp.token import build_query, verify_response
 
 log = logging.getLogger("ledger.timestamp")
+# How far a token's time may lie before the checkpoint's signing or after the local clock: the
+# clocks of the ledger's host, its database and the authority may disagree by this much.
+GEN_TIME_SKEW = dt.timedelta(minutes=5)
+
+
+def gen_time_problem(gen_time: dt.datetime, signed_at: dt.datetime | None,
+                     now: dt.datetime) -> str | None:
+    """Why a token dated ``gen_time`` cannot be over a checkpoint signed at ``signed_at``
+    (None: not known) when read at ``now``, or None (see the module docstring)."""
+    if signed_at is not None and gen_time < signed_at - GEN_TIME_SKEW:
+        return (f"its time {_iso(gen_time)} is before the checkpoint was signed "
+                f"({_iso(signed_at)}): the authority's clock is wrong")
+    if gen_time > now + GEN_TIME_SKEW:
+        return (f"its time {_iso(gen_time)} is in the future (the local clock says "
+                f"{_iso(now)}): the authority's clock, or this host's, is wrong")
+    return None
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)
@@ -43,11 +69,13 @@ class Stamper:
     """Asks authorities for tokens over checkpoints and keeps the ones that verify."""
 
     def __init__(self, settings: TimestampSettings, client: TsaClient, store: TimestampStore,
-                 roots: Sequence[x509.Certificate]) -> None:
+                 roots: Sequence[x509.Certificate],
+                 now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)) -> None:
         self.settings = settings
         self.client = client
         self.store = store
         self.roots = list(roots)
+        self._now = now
 
     async def stamp(self, checkpoint: StoredCheckpoint, within: float) -> StampOutcome:
         """Obtain what ``checkpoint`` still lacks (per the mode), each authority asked within
@@ -80,6 +108,10 @@ class Stamper:
         except VerificationError as e:
             raise VerificationError(f"time-stamping authority {url} answered a token that "
                                     f"does not verify: {e}") from e
+        wrong = gen_time_problem(verified.gen_time, checkpoint.signed_at, self._now())
+        if wrong is not None:
+            raise VerificationError(f"time-stamping authority {url} answered a token for "
+                                    f"checkpoint {checkpoint.size} refused: {wrong}")
         stamp = StoredTimestamp(checkpoint.size, url, verified.gen_time, response)
         await self.store.add(stamp)
         log.info("checkpoint %d timestamped by %s at %s", checkpoint.size, url,

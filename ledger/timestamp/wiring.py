@@ -18,17 +18,18 @@ from ledger.timestamp.worker import Timestamper
 
 
 def build_stamper(settings: TimestampSettings, store: TimestampStore,
-                  http: Callable[[], aiohttp.ClientSession]) -> Stamper | None:
+                  http: Callable[[], aiohttp.ClientSession],
+                  now: Callable[[], dt.datetime]) -> Stamper | None:
     """The stamper of ``settings``' authorities, trusting ``LEDGER_TSA_CA_FILE``'s CAs; None
-    without authorities. ConfigurationError when the CA file cannot be read or holds no
-    certificate."""
+    without authorities; ``now`` is the clock a token's time is checked against.
+    ConfigurationError when the CA file cannot be read or holds no certificate."""
     if not settings.enabled or settings.ca_file is None:
         return None
     try:
         roots = load_roots(settings.ca_file.read_bytes())
     except (OSError, InvalidInputError) as e:
         raise ConfigurationError(f"LEDGER_TSA_CA_FILE {settings.ca_file}: {e}") from e
-    return Stamper(settings, TsaClient(http), store, roots)
+    return Stamper(settings, TsaClient(http), store, roots, now)
 
 
 def build_timestamper(stamper: Stamper, log: LogStore, store: TimestampStore,

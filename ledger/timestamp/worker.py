@@ -44,6 +44,9 @@ class Timestamper:
         self.worker = LoopWorker(NAME, self.step,
                                  idle_seconds=min(1.0, self.settings.interval_seconds))
         self.worker.detail = "waiting for the first checkpoint"
+        self.worker.describe = self.describe
+        self._stamped: tuple[int, dt.datetime] | None = None  # size, when (this clock)
+        self._failing: tuple[int, dt.datetime] | None = None  # size, first failed round
 
     async def step(self) -> int:
         """Timestamp the newest checkpoint if it is due; 1 when a token was stored."""
@@ -67,13 +70,35 @@ class Timestamper:
         if outcome.stamps:
             self._failures = 0
             self._retry_at = 0.0
+            self._stamped, self._failing = (latest.size, self._now()), None
             self.worker.detail = (f"checkpoint {latest.size} timestamped "
                                   f"({len(outcome.stamps)} token(s))")
             return 1
         self._failures += 1
+        self._failing = (latest.size, self._failing[1] if self._failing else self._now())
         backoff = min(self.settings.retry_max_seconds,
                       self.settings.retry_base_seconds * 2 ** (self._failures - 1))
         self._retry_at = self._monotonic() + backoff
         self.worker.detail = (f"no authority answered for checkpoint {latest.size} "
                               f"({self._failures} round(s)); next try in {backoff:g} s")
         return 0
+
+    def describe(self) -> str | None:
+        """The worker's detail as of now (asked by /readyz through the worker's health), not
+        as of its last step: how long ago the last token came, or how long the authorities
+        have failed and when the next try is. None before the first round."""
+        now = self._now()
+        if self._failing is not None:
+            size, since = self._failing
+            wait = max(0.0, self._retry_at - self._monotonic())
+            return (f"no authority answered for checkpoint {size} for "
+                    f"{_seconds(now, since)} s ({self._failures} round(s)); "
+                    f"next try in {wait:.0f} s")
+        if self._stamped is not None:
+            size, at = self._stamped
+            return f"checkpoint {size} timestamped {_seconds(now, at)} s ago"
+        return None
+
+
+def _seconds(now: dt.datetime, then: dt.datetime) -> int:
+    return max(0, round((now - then).total_seconds()))

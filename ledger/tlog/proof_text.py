@@ -43,11 +43,14 @@ class TlogProof:
 
 @dataclass(frozen=True)
 class VerifiedTlogProof:
-    """What a verified tlog-proof establishes: the entry index and the checkpoint holding it."""
+    """What a verified tlog-proof establishes: the entry index and the checkpoint holding it;
+    ``signed_checkpoint``, the note as the proof carries it (the log's signature lines and any
+    witness cosignature lines, unverified: ``split_note`` it for a witness policy)."""
 
     index: int
     checkpoint: Checkpoint
     extra: bytes | None
+    signed_checkpoint: bytes = b""
 
 
 def format_tlog_proof(
@@ -151,7 +154,7 @@ def verify_tlog_proof(
     verify_inclusion(
         parsed.index, checkpoint.size, hash_leaf(event_hash), parsed.proof, checkpoint.root_hash
     )
-    return VerifiedTlogProof(parsed.index, checkpoint, parsed.extra)
+    return VerifiedTlogProof(parsed.index, checkpoint, parsed.extra, parsed.signed_checkpoint)
 
 
 _CONTROL = re.compile(rb"[\x00-\x1f]")

@@ -20,8 +20,6 @@ import asyncio
 import base64
 import contextlib
 import json
-import os
-import tempfile
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +27,7 @@ from pathlib import Path
 import aiohttp
 from yarl import URL
 
+from ledger.durable import write_durably
 from ledger.errors import (
     ConfigurationError,
     InvalidInputError,
@@ -401,21 +400,12 @@ def load_state(path: Path, verifiers: Sequence[Verifier], origin: str) -> AuditS
 
 
 def save_state(path: Path, state: AuditState) -> None:
-    """Write ``state`` to ``path`` atomically (temporary file, fsync, rename)."""
+    """Write ``state`` to ``path`` atomically and durably (ledger.durable: temporary file,
+    fsync, rename, folder fsync)."""
     text = json.dumps({"origin": state.origin, "size": state.size, "root": _b64(state.root),
                        "checkpoint": state.note.decode()}, indent=2) + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
-        raise
+    write_durably(path, text.encode("utf-8"))
 
 
 def _b64(data: bytes) -> str:

@@ -6,11 +6,11 @@ Rotation: every ``.skey`` in the folder signs; ``retire`` moves a signing key to
 
 from __future__ import annotations
 
-import os
 import stat
 from collections.abc import Iterable
 from pathlib import Path
 
+from ledger.durable import write_durably
 from ledger.errors import ConfigurationError, NotFoundError
 from ledger.tlog.note import (
     Signer,
@@ -22,11 +22,10 @@ from ledger.tlog.note import (
 
 
 def write_private(path: Path, text: str) -> None:
-    """Write a new secret file, mode 0600 from creation; never overwrites one."""
-    # O_EXCL: never overwrite a key; 0600 from creation, not chmod-after-write.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="ascii") as f:
-        f.write(text + "\n")
+    """Write a new secret file, mode 0600 from creation, durably (ledger.durable: temporary
+    file, fsync, published by ``link``, folder fsynced); never overwrites one
+    (FileExistsError), and a crash leaves no half-written key under ``path``."""
+    write_durably(path, (text + "\n").encode("ascii"), mode=0o600, overwrite=False)
 
 
 def create_key(key_dir: Path, origin: str) -> tuple[Path, str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ledger.errors import InvalidInputError, NotFoundError
+from ledger.store.cosignatures import CosignatureStore
 from ledger.store.log_port import LogStore, StoredCheckpoint
 from ledger.tlog.hashing import HASH_SIZE
 from ledger.tlog.proof import prove_record, prove_tree
@@ -15,6 +16,7 @@ from ledger.tlog.proof_text import format_tlog_proof
 from ledger.tlog.tile import TILE_WIDTH, Tile, encode_entry_bundle
 from ledger.tlog.tree import tree_hash
 from ledger.transparency.prefetch import with_hashes
+from ledger.witness.cosigned import cosigned
 
 
 @dataclass(frozen=True)
@@ -97,9 +99,15 @@ class LogReader:
             self.store.read_hashes)
         return ConsistencyProof(size1, size2, root1, root2, proof)
 
-    async def tlog_proof(self, event_hash: bytes) -> bytes:
-        """The C2SP tlog-proof of one event against the latest signed checkpoint."""
+    async def tlog_proof(self, event_hash: bytes,
+                         cosignatures: CosignatureStore | None = None) -> bytes:
+        """The C2SP tlog-proof of one event against the latest signed checkpoint; with
+        ``cosignatures``, its checkpoint carries the witness cosignature lines stored for its
+        size after the log's own (C2SP tlog-proof: "optionally including cosignatures"), so a
+        reader holding the proof alone can apply a witness policy."""
         proof = await self.inclusion(event_hash)
         if proof.checkpoint is None:
             raise NotFoundError("no signed checkpoint covers that size")
-        return format_tlog_proof(proof.index, proof.proof, proof.checkpoint.note)
+        note = (proof.checkpoint.note if cosignatures is None
+                else await cosigned(proof.checkpoint, cosignatures))
+        return format_tlog_proof(proof.index, proof.proof, note)

@@ -4,7 +4,11 @@ file, and its key file.
 ``add`` checks a submission against the recorded state and records the accepted checkpoint in
 one ``BEGIN IMMEDIATE`` transaction (tlog-witness: the check and the update must be atomic, or
 two racing requests could roll a log back), so two witness processes sharing the file are safe
-too. The key file holds ``PRIVATE+KEY+<name>+<key id>+base64(0x04 ‖ seed)``, mode 0600.
+too. Durability: every commit is fsynced (WAL, ``synchronous=FULL``: a cosigned size survives a
+power cut, so the witness never cosigns a rollback after one), and the folder is fsynced once
+the file is first created. The key file holds
+``PRIVATE+KEY+<name>+<key id>+base64(0x04 ‖ seed)``, mode 0600 from creation, written through
+a temporary file, fsync and link (ledger.transparency.keys.write_private).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from ledger.durable import fsync_dir
 from ledger.errors import ConfigurationError, InvalidInputError
 from ledger.tlog.checkpoint import Checkpoint
 from ledger.tlog.note import Verifier, decode_base64, parse_signature_line, split_note
@@ -52,10 +57,13 @@ class WitnessState:
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        created = not path.exists()
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
+        if created:  # SQLite fsyncs the folder for its journals, not for a new main file
+            fsync_dir(path.parent)
         self._lock = threading.Lock()
 
     def close(self) -> None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 from collections.abc import AsyncIterator
@@ -69,6 +70,38 @@ async def test_a_verified_token_is_stored_beside_its_checkpoint_as_received(
     assert ok, said
     assert await timestamps.newest() == stored
     assert await timestamps.for_size(0) == []
+
+
+async def test_a_token_dated_before_its_checkpoint_or_in_the_future_is_refused(
+        store: EventStore, signed: StoredCheckpoint, tmp_path: Path) -> None:
+    """A TSA with a wrong clock: its token verifies but its time cannot be right. openssl
+    cannot be told another time, so the other side moves: the checkpoint's signing time (as
+    the store gives it) is set later, or this process's clock earlier, than the TSA's."""
+    pki = make_pki(tmp_path / "pki")
+    tsa = await LocalTsa(pki).start()
+    timestamps = timestamp_store_for(store)
+    hour = dt.timedelta(hours=1)
+    later = dataclasses.replace(signed, signed_at=_utc() + hour)
+    try:
+        async with aiohttp.ClientSession() as session:
+            settings = TimestampSettings(urls=(tsa.url,), ca_file=pki.ca_file)
+            roots = load_roots(pki.ca_file.read_bytes())
+            before = await Stamper(settings, TsaClient(lambda: session), timestamps,
+                                   roots).stamp(later, 5)
+            future = await Stamper(settings, TsaClient(lambda: session), timestamps, roots,
+                                   lambda: _utc() - hour).stamp(signed, 5)
+            within = await Stamper(settings, TsaClient(lambda: session), timestamps, roots,
+                                   lambda: _utc() - dt.timedelta(minutes=4)).stamp(
+                dataclasses.replace(signed, signed_at=_utc() + dt.timedelta(minutes=4)), 5)
+    finally:
+        await tsa.stop()
+    [said] = before.failures
+    assert before.stamps == [] and "is before the checkpoint was signed" in said
+    assert "the authority's clock is wrong" in said and tsa.url in said
+    [said] = future.failures
+    assert future.stamps == [] and "is in the future" in said
+    assert tsa.requests == 3 and within.failures == [] and len(within.stamps) == 1
+    assert [s.tsa_url for s in await timestamps.for_size(signed.size)] == [tsa.url]
 
 
 async def test_one_token_per_authority_and_checkpoint_and_never_rewritten(

@@ -21,10 +21,12 @@ import pytest_asyncio
 
 from ledger.bundle import layout
 from ledger.bundle.verifier import verify_bundle
-from ledger.bundle.verify import summary
+from ledger.bundle.verify import Primitives, summary
 from ledger.service.context import Actor
-from ledger.tlog.note import Signer
+from ledger.tlog.note import Signer, parse_verifier_key, split_note
+from ledger.tlog.proof_text import verify_tlog_proof
 from ledger.transparency.keys import ensure_signers
+from ledger.witness.policy import WitnessPolicy
 from tests.conftest import TEST_ORIGIN
 from tests.integration.scenarios import item_with_comments
 from tests.support.bundle_cases import export
@@ -150,3 +152,35 @@ def test_other_cosignatures_under_the_old_report_fail_the_rerender(
     html = open_members(bundle.read_bytes())[layout.REPORT_HTML].decode()
     assert html.count("cosigned the checkpoint at") == (1 if change == "drop one" else 0)
     assert html.count(HEADING) == (1 if change == "drop one" else 0)
+
+
+def test_proofs_carrying_the_cosignatures_verify_and_meet_a_witness_policy_alone(
+        cosigned: Cosigned, tmp_path: Path) -> None:
+    # C2SP tlog-proof: a proof's checkpoint may include the witnesses' cosignatures. Both
+    # verifiers accept such proofs when those lines are the bundle's own cosignatures, and a
+    # proof taken out of the bundle then meets "2 of these 2 witnesses" by itself.
+    lines = cosigned.members[layout.COSIGNATURES]
+    parts = with_changes(parts_of(cosigned.data))
+    proofs = sorted(p for p in parts.files if p.startswith("proofs/"))
+    for path in proofs:
+        parts.files[path] += lines
+    bundle = tmp_path / "cosigned-proofs.zip"
+    bundle.write_bytes(zip_bytes(seal(parts, cosigned.signers)))
+    keys = [w.signer.key.vkey for w in cosigned.witnesses]
+    verdict = verify_bundle(bundle, cosigned.log_key, witnesses=keys, required=2)
+    assert summary(verdict).startswith("PASS"), [c.line() for c in verdict.checks]
+    args = [a for k in keys for a in ("--witness", k)] + ["--witnesses-required", "2"]
+    code, out = _verify_py(cosigned, bundle, *args)
+    assert code == 0, out
+    entry = proofs[0].replace("proofs/", "entries/").replace(".tlog-proof", ".json")
+    event_hash = bytes.fromhex(Primitives().entry(entry, parts.files[entry]).hash)
+    alone = verify_tlog_proof(parts.files[proofs[0]], event_hash,
+                              [parse_verifier_key(cosigned.log_key)], TEST_ORIGIN)
+    policy = WitnessPolicy.parse(keys, 2)
+    assert policy.check(*split_note(alone.signed_checkpoint)).satisfied
+    # A line the bundle does not carry fails, as any other checkpoint would.
+    forged = with_changes(parts_of(cosigned.data))
+    forged.files[proofs[0]] += b"\xe2\x80\x94 witness.example/w9 AAAAAAAAAAAAAAAA\n"
+    bundle.write_bytes(zip_bytes(seal(forged, cosigned.signers)))
+    failed = verify_bundle(bundle, cosigned.log_key).failures
+    assert failed == [f"{proofs[0]}: checkpoint differs from the bundle's"], failed

@@ -7,6 +7,7 @@ the log's key (the bundle resealed) fail as each verifier can tell."""
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 import subprocess
 import sys
@@ -15,8 +16,15 @@ from pathlib import Path
 import aiohttp
 
 from ledger.bundle import layout
-from ledger.bundle.verifier import verify_bundle
-from ledger.bundle.verify import read_tst_info
+from ledger.bundle.verifier import LedgerPrimitives, verify_bundle
+from ledger.bundle.verify import (
+    GEN_TIME_SKEW,
+    Primitives,
+    gen_time_problem,
+    inspect_bundle,
+    read_tst_info,
+)
+from ledger.timestamp import stamper
 from ledger.timestamp.client import TsaClient
 from ledger.timestamp.token import build_query, load_roots, token_of
 from ledger.transparency.keys import load_signers
@@ -174,3 +182,51 @@ async def _token(tsa: LocalTsa, data: bytes) -> bytes:
     async with aiohttp.ClientSession() as session:
         response = await TsaClient(lambda: session).fetch(tsa.url, build_query(data).der, 5)
     return token_of(response)
+
+
+
+class _SlowLedgerClock(LedgerPrimitives):
+    """`ledger verify-bundle`'s checks on a computer whose clock is an hour behind."""
+
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+
+
+class _SlowClock(Primitives):
+    """verify.py's checks on a computer whose clock is an hour behind."""
+
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+
+
+async def test_a_token_dated_in_the_future_or_before_its_entries_fails_both_verifiers(
+        tmp_path: Path) -> None:
+    """A TSA whose clock is ahead of the reader's: its token is in the future, and both
+    verifiers refuse it (openssl cannot be given another time: the reader's clock moves).
+    A token older than the entries its checkpoint covers is refused by the same function
+    (the entries' times come from the real clock, so that case is checked on its figures)."""
+    async with stamping(tmp_path) as stamped:
+        bundle = await _exported(stamped)
+        vkey = stamped.api.runtime.verifiers[0].vkey
+        roots = load_roots(stamped.pki.ca_file.read_bytes())
+    (tmp_path / "bundle.zip").write_bytes(bundle)
+    assert not inspect_bundle(tmp_path / "bundle.zip", vkey, LedgerPrimitives(roots)).failures
+    for prim in (_SlowLedgerClock(roots), _SlowClock()):
+        [failed] = inspect_bundle(tmp_path / "bundle.zip", vkey, prim).failures
+        assert failed.startswith(f"{TOKEN}: its time ") and "is in the future" in failed
+        assert "the authority's clock (or this computer's) is wrong" in failed
+
+    members = open_members(bundle)
+    recorded = [json.loads(v)["recorded_at"] for k, v in members.items()
+                if k.startswith("entries/")]
+    gen_time = json.loads(members[layout.MANIFEST])["timestamps"][0]["gen_time"]
+    now = dt.datetime.now(dt.UTC)
+    assert gen_time_problem(gen_time, recorded, now) is None
+    later = (dt.datetime.fromisoformat(max(recorded)) + dt.timedelta(minutes=6)).strftime(
+        "%Y-%m-%dT%H:%M:%S.%fZ")
+    said = gen_time_problem(gen_time, [*recorded, later], now)
+    assert said is not None and f"is before an entry it covers was recorded ({later})" in said
+    skewed = (dt.datetime.fromisoformat(max(recorded)) + dt.timedelta(minutes=4)).strftime(
+        "%Y-%m-%dT%H:%M:%S.%fZ")
+    assert gen_time_problem(gen_time, [*recorded, skewed], now) is None  # within the skew
+    assert GEN_TIME_SKEW == stamper.GEN_TIME_SKEW  # the ledger refuses by the same bound

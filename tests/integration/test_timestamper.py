@@ -11,6 +11,7 @@ import base64
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -143,6 +144,33 @@ async def _ready_and_metrics(stamped: Stamped) -> None:
     await asyncio.sleep(0.4)  # longer than LEDGER_TSA_READY_MAX_AGE_SECONDS
     refused = (await api.get("/readyz")).problem(503)
     assert any("waited" in p and "RFC 3161 timestamp" in p for p in refused["problems"])
+
+
+async def test_readyz_says_how_old_the_trusted_time_is_when_asked_not_at_the_last_step(
+        stamped: Stamped) -> None:
+    api, clock, timestamper = stamped.api, stamped.clock, stamped.timestamper
+    group = api.runtime.workers.workers  # /readyz shows this timestamper (the test's clocks)
+    group[[w.name for w in group].index("timestamper")] = timestamper.worker
+    first = await _grow(api)
+    assert await timestamper.step() == 1
+    clock.offset = 20  # no step since: the figures and the detail still move with the time
+    ready = (await api.get("/readyz")).json()
+    assert ready["timestamp_age_seconds"] >= 20
+    assert _detail(ready) == f"checkpoint {first} timestamped 20 s ago"
+    stamped.tsa.down = True
+    second = await _grow(api)
+    clock.offset = 61  # the interval is over
+    assert await timestamper.step() == 0 and stamped.tsa.refused == 1  # next try in 5 s
+    clock.offset = 64
+    ready = (await api.get("/readyz")).json()
+    assert ready["timestamp_pending_seconds"] >= 3
+    assert _detail(ready).startswith(f"no authority answered for checkpoint {second} for 3 s")
+    assert _detail(ready).endswith("next try in 2 s")
+
+
+def _detail(ready: dict[str, Any]) -> str:
+    [worker] = [w for w in ready["workers"] if w["name"] == "timestamper"]
+    return str(worker["detail"])
 
 
 async def test_an_export_has_its_checkpoint_timestamped_or_says_it_went_without(

@@ -16,9 +16,11 @@ import pytest
 from ledger.runtime import Runtime
 from ledger.service.context import Actor
 from ledger.tlog.checkpoint import Checkpoint, format_checkpoint
-from ledger.tlog.note import Signer, sign_note
+from ledger.tlog.note import Signer, sign_note, split_note
+from ledger.tlog.proof_text import verify_tlog_proof
 from ledger.transparency.keys import load_signers
 from ledger.witness.cosignature import WitnessSigner
+from ledger.witness.policy import WitnessPolicy
 from ledger.witness.protocol import format_submission
 from tests.conftest import TEST_ORIGIN
 from tests.integration.scenarios import item_with_comments
@@ -197,3 +199,44 @@ async def test_a_hostile_witness_cannot_redirect_the_log_nor_flood_it(tmp_path: 
     finally:
         for runner in runners:
             await runner.cleanup()
+
+
+async def test_a_tlog_proof_carries_the_cosignatures_for_a_witness_policy(
+        tmp_path: Path) -> None:
+    """C2SP tlog-proof: the proof's checkpoint may include witness cosignatures. Served
+    with them, a reader holding the proof alone verifies it with the log's key and applies
+    "2 of these 2 witnesses" to it; without them (an older proof) it still verifies, and the
+    policy says whom it misses."""
+    from ledger.transparency.keys import ensure_signers
+
+    log_signer = ensure_signers(tmp_path / "keys", TEST_ORIGIN)[0]
+    async with contextlib.AsyncExitStack() as stack:
+        one = await stack.enter_async_context(served_witness(tmp_path, log_signer, seed=1))
+        two = await stack.enter_async_context(served_witness(tmp_path, log_signer, seed=2))
+        runtime, base = await stack.enter_async_context(witnessed_ledger("sqlite", tmp_path,
+                                                                         [one, two]))
+        written = await item_with_comments(runtime.ledger, HR, 2,
+                                           principals=runtime.principals)
+        await cosigned_by(base, one)
+        await cosigned_by(base, two)
+        event_hash = written.comment_hashes[0]
+        policy = WitnessPolicy((one.signer.key, two.signer.key), 2)
+        deadline = time.monotonic() + 20
+        while True:  # until the newest checkpoint has both cosignatures
+            _, text = await get_text(f"{base}/v1/log/proof/inclusion?hash={event_hash.hex()}"
+                                     "&format=tlog-proof")
+            verified = verify_tlog_proof(text.encode(), event_hash, runtime.verifiers,
+                                         TEST_ORIGIN)
+            outcome = policy.check(*split_note(verified.signed_checkpoint))
+            if outcome.satisfied:
+                break
+            assert time.monotonic() < deadline, f"the proof never carried both: {text}"
+            await asyncio.sleep(0.05)
+    assert {c.key.name for c in outcome.held} == {one.signer.key.name, two.signer.key.name}
+    head, note = text.split("\n\n", 1)
+    body, lines = split_note(note.encode())
+    bare = f"{head}\n\n{body}\n{lines[0]}\n".encode()  # the log's line only
+    alone = verify_tlog_proof(bare, event_hash, runtime.verifiers, TEST_ORIGIN)
+    assert alone.checkpoint == verified.checkpoint
+    missing = policy.check(*split_note(alone.signed_checkpoint))
+    assert not missing.satisfied and len(missing.missing) == 2

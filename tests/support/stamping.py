@@ -48,13 +48,13 @@ async def stamping(tmp_path: Path, **settings: Any) -> AsyncIterator[Stamped]:
     tsa = await LocalTsa(pki).start()
     given = {"interval_seconds": 60, "retry_base_seconds": 5, "ready_max_age_seconds": 30,
              "export_wait_seconds": 1, **settings}
+    clock = Clock()  # the runtime's clock too (what /readyz reads the time from)
     try:
-        async with serve(f"sqlite:///{tmp_path / 'ledger.db'}", tmp_path,
+        async with serve(f"sqlite:///{tmp_path / 'ledger.db'}", tmp_path, clock.now,
                          timestamps=TimestampSettings(urls=(tsa.url,), ca_file=pki.ca_file,
                                                       **given)) as api:
             runtime = api.runtime
             assert runtime.stamper is not None and runtime.timestamps is not None
-            clock = Clock()
             timestamper = Timestamper(runtime.stamper, runtime.log, runtime.timestamps,
                                       clock.now, clock.monotonic)
             yield Stamped(api, tsa, pki, clock, timestamper)
