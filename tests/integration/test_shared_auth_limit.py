@@ -11,12 +11,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
+import asyncpg
 import pytest
 from aiohttp import web
 
 from api.ratelimit import SharedAuthFailureLimiter
 from ledger.bootstrap import bootstrap
-from ledger.errors import RateLimitedError
+from ledger.errors import PushbackError, RateLimitedError
 from ledger.principals import new_token
 from ledger.settings import Settings
 from ledger.store.auth_failure_factory import auth_failure_store_for
@@ -196,3 +197,31 @@ async def test_concurrent_requests_with_good_credentials_all_pass(
     statuses = await asyncio.gather(*(_status(api.session, (api.base, other)[n % 2], good)
                                       for n in range(40)))
     assert statuses == [200] * 40
+
+
+async def test_a_request_waits_for_a_lookup_slot_no_longer_than_its_bound(
+        postgres_store: EventStore, pg_dsn: str) -> None:
+    # The database hangs (auth_failures locked): the address's first LIMIT requests hold its
+    # lookup slots, reading the count; the rest get 503 once wait_seconds are up, not queued
+    # behind lookups that do not end.
+    limiter = SharedAuthFailureLimiter(auth_failure_store_for(postgres_store), LIMIT, 60,
+                                       wait_seconds=0.5)
+
+    async def one() -> str:
+        try:
+            async with limiter.attempt("10.0.0.5"):
+                return "passed"
+        except PushbackError:
+            return "busy"
+
+    locker = await asyncpg.connect(pg_dsn)
+    try:
+        async with locker.transaction():
+            await locker.execute("LOCK TABLE auth_failures IN ACCESS EXCLUSIVE MODE")
+            tasks = [asyncio.create_task(one()) for _ in range(3 * LIMIT)]
+            done, _ = await asyncio.wait(tasks, timeout=1.5)  # wait_seconds and some
+            assert len(done) == 2 * LIMIT
+            assert {t.result() for t in done} == {"busy"}
+        assert [await t for t in tasks if t not in done] == ["passed"] * LIMIT
+    finally:
+        await locker.close()
