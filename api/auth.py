@@ -61,22 +61,24 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         raise UnauthenticatedError("a bearer token is required")
     # Any credentials presented count: a limited address is refused before the lookup.
     limiter, address = request.app[AUTH_LIMITER], client_key(request.remote or "")
-    await limiter.check(address)
-    scheme, _, token = presented.partition(" ")
-    token = token.strip()
-    # Our tokens are printable ASCII: anything else (bytes that are not UTF-8 arrive as
-    # surrogates) is a failed attempt like any other, counted and answered 401.
-    if (scheme.lower() != "bearer" or not token or len(token) > MAX_TOKEN_LENGTH
-            or not (token.isascii() and token.isprintable())):
-        await limiter.record_failure(address)
-        raise UnauthenticatedError("a bearer token is required")
-    if canonical == SCRAPE_PATH and _is_scrape_token(request.app, token):
+    async with limiter.attempt(address):
+        scheme, _, token = presented.partition(" ")
+        token = token.strip()
+        # Our tokens are printable ASCII: anything else (bytes that are not UTF-8 arrive as
+        # surrogates) is a failed attempt like any other, counted and answered 401.
+        if (scheme.lower() != "bearer" or not token or len(token) > MAX_TOKEN_LENGTH
+                or not (token.isascii() and token.isprintable())):
+            await limiter.record_failure(address)
+            raise UnauthenticatedError("a bearer token is required")
+        scraping = canonical == SCRAPE_PATH and _is_scrape_token(request.app, token)
+        principal = (None if scraping else
+                     await request.app[PRINCIPALS].principal_for_token(hash_token(token)))
+        if principal is None and not scraping:  # unknown, revoked, expired, or deactivated
+            await limiter.record_failure(address)
+            raise UnauthenticatedError("unknown or revoked token")
+    if principal is None:  # the scrape token: it opens /metrics and nothing else
         request[SCRAPING] = True
         return await handler(request)
-    principal = await request.app[PRINCIPALS].principal_for_token(hash_token(token))
-    if principal is None:  # unknown, revoked, expired, or its principal deactivated
-        await limiter.record_failure(address)
-        raise UnauthenticatedError("unknown or revoked token")
     request[ACTOR] = principal.act_as(request.headers.get(ROLE_HEADER))
     request[PRINCIPAL_ID] = principal.id
     request[CONTEXT] = RequestContext(

@@ -14,8 +14,12 @@ fast paths that only ever refuse earlier, never later: its own sliding window
 (``AuthFailureLimiter``: what it saw itself is part of what the deployment saw) and, per
 address, when a refusal it read from the database ends; a flood from a limited address is
 then refused without touching the database, and the writes one address can cause are bounded
-by ``limit`` per window. Requests in flight together when the limit is reached are each
-answered by their own lookup (as in any check-then-act limiter). Expired failures are deleted
+by ``limit`` per window. Credentials sent at once are not all checked before any fails:
+a process looks up at most ``limit`` less the failures it saw at once per address, and a
+request beyond that waits for one of those lookups to end and is checked again
+(``attempt``; at most ``wait_seconds``, 2 s, then 503 + Retry-After, so lookups that hang
+on the database hold no queue behind them), so a burst gets no more guesses than a sequence.
+Expired failures are deleted
 as new ones are written; the table only holds live windows.
 
 So that a request with good credentials costs no database read, a process that read an
@@ -30,19 +34,21 @@ the proxy's address, so limit there instead.
 """
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import ipaddress
 import math
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
-from ledger.errors import RateLimitedError
+from ledger.errors import PushbackError, RateLimitedError
 from ledger.store.auth_failure_port import AuthFailureStore
 
 DEFAULT_MAX_ADDRESSES = 10_000
 DEFAULT_CLEAN_SECONDS = 1.0  # how long a process trusts the database's "not limited"
+DEFAULT_WAIT_SECONDS = 2.0  # then a request waiting for one of its address's lookups gets 503
 
 
 def _remember(memo: OrderedDict[str, float], address: str, until: float, bound: int) -> None:
@@ -101,6 +107,14 @@ class AuthFailureLimiter:
         elif len(failures) >= self.limit:
             raise _refusal(failures[0] + self.window - now)
 
+    def count(self, address: str) -> int:
+        """How many failures from ``address`` this process saw within the window."""
+        failures = self._failures.get(address)
+        if failures is None:
+            return 0
+        now = self.clock()
+        return sum(1 for at in failures if at > now - self.window)
+
     def record_failure(self, address: str) -> None:
         """Count one failed authentication from ``address``."""
         if self.on_failure is not None:
@@ -126,8 +140,10 @@ class SharedAuthFailureLimiter:
                  max_addresses: int = DEFAULT_MAX_ADDRESSES,
                  clock: Callable[[], float] = time.time,
                  on_failure: Callable[[], None] | None = None,
-                 clean_seconds: float = DEFAULT_CLEAN_SECONDS) -> None:
+                 clean_seconds: float = DEFAULT_CLEAN_SECONDS,
+                 wait_seconds: float = DEFAULT_WAIT_SECONDS) -> None:
         self.store = store
+        self.wait_seconds = wait_seconds  # the longest a request waits for a lookup slot
         self.limit = limit
         self.window = window
         self.clock = clock
@@ -137,6 +153,38 @@ class SharedAuthFailureLimiter:
         self.clean_seconds = clean_seconds
         self._refused_until: OrderedDict[str, float] = OrderedDict()
         self._clean_until: OrderedDict[str, float] = OrderedDict()
+        self._in_flight: dict[str, int] = {}  # credentials of an address being looked up
+        self._settled = asyncio.Event()  # set (and replaced) whenever a lookup ends
+
+    @contextlib.asynccontextmanager
+    async def attempt(self, address: str) -> AsyncIterator[None]:
+        """``check(address)``, then hold one of the address's lookups until the block ends
+        (record a failure within it). This process looks up at most ``limit`` less the
+        failures it saw in the window at once for one address; a request beyond waits for one
+        of them to end and is checked again, so a burst of bad credentials sent at once gets
+        no more guesses than the same sent one by one (each was checked before any failed)."""
+        give_up = time.monotonic() + self.wait_seconds
+        while True:  # waiting costs the database nothing: a burst reads it `limit` at a time
+            self.local.check(address)
+            if self._in_flight.get(address, 0) + self.local.count(address) < self.limit:
+                break
+            try:  # lookups that do not end (a hung database) hold no one longer than this
+                await asyncio.wait_for(self._settled.wait(), give_up - time.monotonic())
+            except TimeoutError:
+                raise PushbackError("too many authentications from this address are "
+                                    "being checked; try again") from None
+        self._in_flight[address] = self._in_flight.get(address, 0) + 1
+        try:
+            await self.check(address)
+            yield
+        finally:
+            left = self._in_flight[address] - 1
+            if left:
+                self._in_flight[address] = left
+            else:
+                del self._in_flight[address]
+            settled, self._settled = self._settled, asyncio.Event()
+            settled.set()
 
     async def check(self, address: str) -> None:
         """Raise RateLimitedError while the deployment has seen ``limit`` failures from

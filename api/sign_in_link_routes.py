@@ -159,15 +159,15 @@ async def redeem_link(request: web.Request, secret: str) -> tuple[Principal, Req
     authentication of the client's address in the API's limiter, and a limited address is
     refused before the lookup."""
     limiter, address = request.config_dict[AUTH_LIMITER], client_key(request.remote or "")
-    await limiter.check(address)
     context = RequestContext(
         request_id=request.get(REQUEST_ID), ip=request.remote,
         user_agent=escaped_header(request.headers.get("User-Agent", ""), 300) or None,
         auth="link")
-    try:
-        principal = await links.redeem_sign_in_link(
-            request.config_dict[RUNTIME].principals, secret, context)
-    except UnauthenticatedError:
-        await limiter.record_failure(address)
-        raise
+    async with limiter.attempt(address):
+        try:
+            principal = await links.redeem_sign_in_link(
+                request.config_dict[RUNTIME].principals, secret, context)
+        except UnauthenticatedError:
+            await limiter.record_failure(address)
+            raise
     return principal, context

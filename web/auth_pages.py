@@ -42,16 +42,18 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     token, target = str(form.get("token", "")).strip(), safe_next(str(form.get("next", "")))
     limiter, address = request.config_dict[AUTH_LIMITER], client_key(request.remote or "")
+    principal, token_hash = None, hash_token(token)
     try:
-        await limiter.check(address)
+        async with limiter.attempt(address):
+            if 0 < len(token) <= MAX_TOKEN_LENGTH and token.isascii() and token.isprintable():
+                principal = await request.app[RUNTIME].principals.principal_for_token(
+                    token_hash)
+            if principal is None:
+                await limiter.record_failure(address)
     except RateLimitedError:
         return render(request, "sign_in.html", status=429, next=target, error=translate(
             request, N_("Too many failed sign-ins from this address; try again later.")))
-    principal, token_hash = None, hash_token(token)
-    if 0 < len(token) <= MAX_TOKEN_LENGTH and token.isascii() and token.isprintable():
-        principal = await request.app[RUNTIME].principals.principal_for_token(token_hash)
     if principal is None:
-        await limiter.record_failure(address)
         return render(request, "sign_in.html", status=401, next=target, error=translate(
             request, N_("That token is unknown, expired or revoked.")))
     return await start_session(request, principal, method="token", next_path=target,

@@ -132,10 +132,15 @@ def read_manifest_bytes(source: Path) -> bytes:
 
 def read_signature_bytes(source: Path) -> bytes | None:
     """The manifest signature's bytes; None when the backup has none (a backup made before
-    manifests were signed, or one whose signature was removed)."""
+    manifests were signed, or one whose signature was removed). One that is there but is no
+    plain file (a symbolic link, a folder) is refused, not taken for a missing one, which
+    --allow-unsigned would let through."""
     path = source / SIGNATURE
-    if path.is_symlink() or not path.is_file():
+    if not path.is_symlink() and not path.exists():
         return None
+    if path.is_symlink() or not path.is_file():
+        raise VerificationError(f"{path} is not a plain file (a symbolic link or a folder): "
+                                "the backup's signature is not one `ledger backup` wrote")
     if path.stat().st_size > MAX_SIGNATURE_BYTES:
         raise VerificationError(f"{path} is larger than any signature we write")
     return path.read_bytes()

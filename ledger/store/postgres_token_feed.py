@@ -88,15 +88,23 @@ class PostgresTokenFeed:
         conn.add_termination_listener(self._ended)
         self._conn = conn
         self.cache.enable()
+        log.info("token cache on: listening for %s", PRINCIPALS_CHANNEL)
 
     def _changed(self, *_: Any) -> None:
         self.cache.invalidate()
 
-    def _ended(self, _: Any) -> None:
+    def _off(self) -> None:
+        """Stop the cache, saying so once (a lost session is otherwise only in /readyz)."""
+        if self.cache.enabled:
+            log.warning("token cache off: the session listening for %s was lost; every "
+                        "request looks its token up until it listens again", PRINCIPALS_CHANNEL)
         self.cache.disable()
 
+    def _ended(self, _: Any) -> None:
+        self._off()
+
     def _lost(self) -> None:
-        self.cache.disable()
+        self._off()
         conn, self._conn = self._conn, None
         if conn is not None and not conn.is_closed():
             conn.terminate()  # no goodbye needed: nothing of it is kept

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from ledger.backup.backup import back_up
+from ledger.backup.folder import read_signature_bytes
 from ledger.backup.manifest import MANIFEST
 from ledger.backup.restore import restore
 from ledger.backup.signature import SIGNATURE, signature_text
@@ -127,3 +128,22 @@ async def test_a_signature_is_never_checked_with_the_keys_the_backup_lists(
         vkey = next(running.settings.key_dir.glob("*.vkey")).read_text().strip()
         restored = await restore(settings, tmp_path / "backup", trusted_keys=(vkey,))
         assert restored.ok and restored.unsigned is None and not restored.keys_from_backup
+
+
+@pytest.mark.parametrize("odd", ["symlink", "folder"])
+def test_a_signature_that_is_no_plain_file_is_refused_not_taken_for_none(
+        tmp_path: Path, odd: str) -> None:
+    # Found by probing: a manifest.signature made a symbolic link or a folder was reported as
+    # "no manifest signature", which --allow-unsigned restores.
+    (tmp_path / "elsewhere").write_text("a note")
+    if odd == "symlink":
+        (tmp_path / SIGNATURE).symlink_to(tmp_path / "elsewhere")
+    else:
+        (tmp_path / SIGNATURE).mkdir()
+    with pytest.raises(VerificationError, match="is not a plain file"):
+        read_signature_bytes(tmp_path)
+    if odd == "symlink":
+        (tmp_path / SIGNATURE).unlink()
+    else:
+        (tmp_path / SIGNATURE).rmdir()
+    assert read_signature_bytes(tmp_path) is None

@@ -11,12 +11,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
+import asyncpg
 import pytest
 from aiohttp import web
 
 from api.ratelimit import SharedAuthFailureLimiter
 from ledger.bootstrap import bootstrap
-from ledger.errors import RateLimitedError
+from ledger.errors import PushbackError, RateLimitedError
 from ledger.principals import new_token
 from ledger.settings import Settings
 from ledger.store.auth_failure_factory import auth_failure_store_for
@@ -176,3 +177,51 @@ async def test_a_failure_reads_the_count_again_at_once(store: EventStore) -> Non
     await other.record_failure("10.0.0.8")  # its own failure: it reads the count now
     with pytest.raises(RateLimitedError):
         await other.check("10.0.0.8")
+
+
+async def test_a_concurrent_burst_of_bad_tokens_gets_no_more_guesses_than_a_sequence(
+        two: tuple[Api, str]) -> None:
+    # Found by probing: 100 bad tokens sent at once to one process were each looked up
+    # (93 answered 401 with a limit of 10), as every one passed the check before any failed.
+    api, _ = two
+    statuses = await asyncio.gather(*(_status(api.session, api.base, new_token()[0])
+                                      for _ in range(40)))
+    assert statuses.count(401) <= LIMIT
+    assert statuses.count(401) + statuses.count(429) == 40
+
+
+async def test_concurrent_requests_with_good_credentials_all_pass(
+        two: tuple[Api, str]) -> None:
+    api, other = two
+    good = api.tokens["hr.sun"]
+    statuses = await asyncio.gather(*(_status(api.session, (api.base, other)[n % 2], good)
+                                      for n in range(40)))
+    assert statuses == [200] * 40
+
+
+async def test_a_request_waits_for_a_lookup_slot_no_longer_than_its_bound(
+        postgres_store: EventStore, pg_dsn: str) -> None:
+    # The database hangs (auth_failures locked): the address's first LIMIT requests hold its
+    # lookup slots, reading the count; the rest get 503 once wait_seconds are up, not queued
+    # behind lookups that do not end.
+    limiter = SharedAuthFailureLimiter(auth_failure_store_for(postgres_store), LIMIT, 60,
+                                       wait_seconds=0.5)
+
+    async def one() -> str:
+        try:
+            async with limiter.attempt("10.0.0.5"):
+                return "passed"
+        except PushbackError:
+            return "busy"
+
+    locker = await asyncpg.connect(pg_dsn)
+    try:
+        async with locker.transaction():
+            await locker.execute("LOCK TABLE auth_failures IN ACCESS EXCLUSIVE MODE")
+            tasks = [asyncio.create_task(one()) for _ in range(3 * LIMIT)]
+            done, _ = await asyncio.wait(tasks, timeout=1.5)  # wait_seconds and some
+            assert len(done) == 2 * LIMIT
+            assert {t.result() for t in done} == {"busy"}
+        assert [await t for t in tasks if t not in done] == ["passed"] * LIMIT
+    finally:
+        await locker.close()

@@ -5,11 +5,13 @@ the call returns, in the others on PostgreSQL's notice (well before the cache's 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import asyncpg
+import pytest
 
 from ledger.principals import Principal, hash_token, new_token
 from ledger.service.context import Actor
@@ -120,7 +122,9 @@ async def test_a_token_revoked_in_the_same_process_stops_before_the_call_returns
         assert await serving.principal_for_token(token_hash) is None
 
 
-async def test_a_lost_listening_session_stops_the_cache_at_once(pg_dsn: str) -> None:
+async def test_a_lost_listening_session_stops_the_cache_at_once(
+        pg_dsn: str, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="ledger.auth")
     async with two_processes(pg_dsn) as (serving, _, feed):
         token_hash, _ = await issued(serving, "wang.fang")
         assert await serving.principal_for_token(token_hash) is not None
@@ -136,6 +140,12 @@ async def test_a_lost_listening_session_stops_the_cache_at_once(pg_dsn: str) -> 
         assert await serving.principal_for_token(token_hash) is None  # looked up again
         assert feed.health().ok
         await until(lambda: serving.tokens.enabled, seconds=5.0)  # listening again
+    # Said in the server log, once, and again when it listens anew (probe: it was silent).
+    said = [r.getMessage() for r in caplog.records if r.name == "ledger.auth"]
+    assert [m for m in said if m.startswith("token cache off")] == [
+        "token cache off: the session listening for ledger_principals was lost; every "
+        "request looks its token up until it listens again"]
+    assert said.count("token cache on: listening for ledger_principals") == 2
 
 
 async def test_without_a_running_feed_every_lookup_reads_the_table(pg_dsn: str) -> None:
