@@ -381,4 +381,17 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX auth_failures_client_idx ON auth_failures (client, failed_at);
     CREATE INDEX auth_failures_time_idx ON auth_failures (failed_at);
     """,
+    # Every change to who holds a token, made by the adapters or by hand in SQL, tells each
+    # process's token cache (ledger.store.postgres_token_feed) in the changing transaction.
+    """
+    CREATE FUNCTION ledger_notify_principals() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        PERFORM pg_notify('ledger_principals', '');
+        RETURN NULL;
+    END $$;
+    CREATE TRIGGER tokens_notify AFTER UPDATE OR DELETE OR TRUNCATE ON tokens
+        FOR EACH STATEMENT EXECUTE FUNCTION ledger_notify_principals();
+    CREATE TRIGGER principals_notify AFTER UPDATE OR DELETE OR TRUNCATE ON principals
+        FOR EACH STATEMENT EXECUTE FUNCTION ledger_notify_principals();
+    """,
 )

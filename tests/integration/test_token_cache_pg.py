@@ -73,9 +73,11 @@ async def issued(store: PostgresPrincipalStore, principal_id: str) -> tuple[byte
 
 
 async def revoke_behind_its_back(pg_dsn: str, token_hash: bytes) -> None:
-    """Revoke in the table without the notice (no adapter does this)."""
+    """Revoke in the table without the notice: the session's triggers switched off (a
+    superuser's replication role), which no adapter does and an operator should not."""
     conn = await asyncpg.connect(pg_dsn)
     try:
+        await conn.execute("SET session_replication_role = replica")
         await conn.execute("UPDATE tokens SET revoked = TRUE WHERE token_hash = $1", token_hash)
     finally:
         await conn.close()
@@ -96,6 +98,24 @@ async def test_a_token_revoked_in_another_process_stops_on_its_notice(pg_dsn: st
         token_hash, token_id = await issued(serving, "wang.fang")
         assert await serving.principal_for_token(token_hash) is not None
         assert await other.revoke_token("wang.fang", token_id, OPERATOR)
+        assert await refused_within(serving, token_hash) < 1.0
+
+
+@pytest.mark.parametrize("change", [
+    "UPDATE principals SET active = FALSE WHERE id = 'wang.fang'",
+    "UPDATE tokens SET revoked = TRUE WHERE principal_id = 'wang.fang'",
+    "DELETE FROM tokens WHERE principal_id = 'wang.fang'",
+])
+async def test_a_change_made_by_hand_in_sql_stops_the_token_on_its_notice(
+        pg_dsn: str, change: str) -> None:
+    async with two_processes(pg_dsn) as (serving, _, __):
+        token_hash, _ = await issued(serving, "wang.fang")
+        assert await serving.principal_for_token(token_hash) is not None
+        conn = await asyncpg.connect(pg_dsn)
+        try:
+            await conn.execute(change)  # an operator in psql: no adapter, no explicit notice
+        finally:
+            await conn.close()
         assert await refused_within(serving, token_hash) < 1.0
 
 
