@@ -38,6 +38,8 @@ bookkeeping that does not add up, no database).
     python scripts/bench_http.py --contenders ledger --profile /tmp/ledger_http.prof
     BENCH_WORKERS=sequencer python scripts/bench_http.py   # the ledger with its sequencer alone
                                                            # (what the other workers cost)
+    BENCH_GC=default python scripts/bench_http.py          # CPython's collector settings, not
+                                                           # ``ledger serve``'s (ledger.heap)
 """
 
 from __future__ import annotations
@@ -288,6 +290,7 @@ async def _serve_ledger(dsn: str, clients: int, pipe: Connection,
                                        if w.name == "sequencer"]
         async with serve_loopback(build_app(runtime)) as base_url:
             await runtime.workers.start()  # as ``ledger serve``: once the site is up
+            settle()  # as ``ledger serve``
             try:
                 pipe.send(("ready", {"base_url": base_url, "token": token,
                                      "paths": [f"/v1/items/{i}/comments" for i in items]}))
@@ -324,6 +327,7 @@ async def _serve_ceiling(dsn: str, clients: int, entry_size: int, pipe: Connecti
         app = web.Application()
         app.router.add_post("/v1/items/{item_id}/comments", comment)
         async with serve_loopback(app) as base_url:
+            settle()  # the same collector settings as the ledger's server
             pipe.send(("ready", {"base_url": base_url, "token": "none",
                                  "paths": [f"/v1/items/{uuid.uuid4()}/comments"
                                            for _ in range(clients)]}))
@@ -345,6 +349,15 @@ def server_process(kind: str, dsn: str, clients: int, entry_size: int, pipe: Con
         raise
     finally:
         pipe.close()
+
+
+def settle() -> None:
+    """The collector settings of ``ledger serve`` (``ledger.heap``), unless BENCH_GC=default
+    asks for CPython's own (to measure what they change)."""
+    from ledger.heap import settle_heap
+
+    if os.environ.get("BENCH_GC") != "default":
+        settle_heap()
 
 
 # --------------------------------------------------------------------------- orchestration

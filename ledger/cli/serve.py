@@ -16,6 +16,7 @@ from aiohttp import web
 from ledger.bootstrap import bootstrap
 from ledger.cli.common import Subparsers
 from ledger.errors import ConflictError
+from ledger.heap import settle_heap
 from ledger.log_format import configure_logging
 from ledger.runtime import Runtime
 from ledger.settings import Settings
@@ -80,6 +81,7 @@ async def _serve_until_signal(runtime: Runtime, host: str, port: int) -> None:
         await web.TCPSite(runner, host, port).start()
         port = runner.addresses[0][1]  # the bound port: with --port 0, the one the system chose
         await runtime.workers.start()
+        settle_heap()  # what startup built is not walked by the collector again
         for verifier in runtime.verifiers:
             print(f"log verifier key: {verifier.vkey}", flush=True)
         print(f"serving on http://{host}:{port} (database {_redacted(runtime.settings)})",

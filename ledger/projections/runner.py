@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from ledger.entry import Entry, decode_entry
+from ledger.entry import Entry
 from ledger.errors import ProjectionStoppedError, PushbackError
+from ledger.recent_entries import RECENT
 from ledger.store.projection_port import LoggedEvent, ProjectionStore, ProjectionTx
 from ledger.workers import LoopWorker
 
@@ -57,22 +57,10 @@ class Projector(Protocol):
         ...
 
 
-# Entries decoded recently, by event hash: the read models of one process (the board, the
-# webhook outbox) follow the same log, so the second one need not decode an entry again.
-_DECODED: OrderedDict[bytes, Entry] = OrderedDict()
-_DECODED_LIMIT = 4096
-
-
 def decoded(logged: LoggedEvent) -> Entry:
-    """The logged event's entry, hash-checked and decoded (once per process, recently)."""
-    key = logged.event.event_hash
-    entry = _DECODED.get(key)
-    if entry is None or entry.raw != logged.event.entry:  # the same bytes, or checked afresh
-        entry = decode_entry(logged.event.entry, key, strict=False)
-        _DECODED[key] = entry
-        if len(_DECODED) > _DECODED_LIMIT:
-            _DECODED.popitem(last=False)
-    return entry
+    """The logged event's entry, hash-checked and decoded (once per process, recently; an
+    entry this process's own commands wrote is taken as written: ledger.recent_entries)."""
+    return RECENT.entry(logged.event.event_hash, logged.event.entry)
 
 
 def _describe(logged: LoggedEvent) -> str:

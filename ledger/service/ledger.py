@@ -31,6 +31,7 @@ from ledger.errors import (
     PreconditionFailedError,
     VerificationError,
 )
+from ledger.recent_entries import RECENT
 from ledger.service import commands as c
 from ledger.service import confirmation_cases as hc
 from ledger.service import date_cases as dc
@@ -232,6 +233,7 @@ class Ledger:
         told, and a case they withdrew or closed has its unused sign-in links revoked."""
         if not events:
             return
+        RECENT.wrote(events)  # before the sequencer hears: its followers will read them
         if self._on_append is not None:
             self._on_append()
         if self._on_appended is not None:

@@ -416,3 +416,14 @@ async def test_a_reader_reads_its_own_write_with_the_workers_running(api: Api) -
             "field"] == "after_event"
     finally:
         await api.runtime.workers.stop()
+
+
+async def test_the_board_takes_the_entries_this_process_wrote_without_decoding_them(
+        api: Api) -> None:
+    from ledger.recent_entries import RECENT
+
+    before = RECENT.served_from_writes
+    departure_id, _, _ = await risky_case(api)
+    size = await settled(api)
+    assert RECENT.served_from_writes - before == size  # every event of the log was ours
+    assert (await board(api, departure_id))["departure"]["state"] == "handing_over"
