@@ -19,6 +19,8 @@ from ledger.workers import WorkerHealth
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 # seconds: reads answer in milliseconds, a bundle export in seconds
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+# seconds the event loop woke late (ledger.loop_lag): healthy is under 10 ms
+LOOP_LAG_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
@@ -72,6 +74,11 @@ class Metrics:
             "ledger_worker_ok", "1 while a worker of this process runs, 0 once it stopped on "
             "an error", ["worker"], registry=r)
 
+        self.loop_lag = Histogram(
+            "ledger_event_loop_lag_seconds", "How late this process's event loop woke from a "
+            "timed sleep: the time synchronous work held every request", buckets=LOOP_LAG_BUCKETS,
+            registry=r)
+
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         """Count one answered request (``route`` is its template, never its path)."""
         method = method if method in METHODS else "OTHER"
@@ -82,6 +89,10 @@ class Metrics:
             self._request_children[(method, route, status)] = children
         children[0].inc()
         children[1].observe(seconds)
+
+    def observe_loop_lag(self, seconds: float) -> None:
+        """The event loop woke ``seconds`` late."""
+        self.loop_lag.observe(seconds)
 
     def appended_events(self, count: int) -> None:
         """``count`` events were committed."""

@@ -51,6 +51,14 @@ def test_serve_starts_with_zero_configuration_and_stops_gracefully(tmp_path: Pat
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
             keys = {t["key"] for t in json.load(response)["items"]}
         assert {"sales", "technical", "management", "clearance"} <= keys
+        # the event loop's lateness is sampled from the start (ledger.loop_lag)
+        time.sleep(0.6)
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/metrics", headers={"Authorization": f"Bearer {token}"})
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            scraped = response.read().decode()
+        lag_count = re.search(r"^ledger_event_loop_lag_seconds_count (\S+)$", scraped, re.M)
+        assert lag_count is not None and float(lag_count.group(1)) >= 1
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/log/checkpoint",
                                     timeout=10) as response:
             assert response.read().decode().startswith("handover-ledger.localhost/log\n")
