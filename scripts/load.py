@@ -148,6 +148,24 @@ async def drive(options: Options, base: str, pid: int, pg_dsn: str,
     return recorder
 
 
+async def loop_lag(base: str, token: str) -> dict[str, Any]:
+    """The server's ``ledger_event_loop_lag_seconds`` (ledger.loop_lag) from its /metrics:
+    how many wake-ups were late by more than each bound (cumulative counts). Empty when the
+    server does not report it."""
+    try:
+        async with aiohttp.ClientSession() as session, session.get(
+                base + "/metrics", headers={"Authorization": f"Bearer {token}"}) as reply:
+            text = await reply.text()
+    except aiohttp.ClientError:
+        return {}
+    prefix = "ledger_event_loop_lag_seconds_bucket{le=\""
+    buckets = {line[len(prefix):].split('"', 1)[0]: float(line.rsplit(" ", 1)[1])
+               for line in text.splitlines() if line.startswith(prefix)}
+    total = buckets.pop("+Inf", 0.0)
+    return {"wakeups": int(total),
+            "late_over_s": {bound: int(total - n) for bound, n in buckets.items()}}
+
+
 async def verify(fleet: Fleet) -> dict[str, Any]:
     """``ledger verify`` on the run's database, as an operator runs it."""
     t0 = time.monotonic()
@@ -184,11 +202,13 @@ async def run(options: Options) -> dict[str, Any]:
                   f"{options.minutes:g} min", flush=True)
             recorder = await drive(options, served.base, served.process.pid, dsn,
                                    lambda session, rec: Workload(session, population, rec))
+            lag = await loop_lag(served.base, population.tokens[population.operator])
             logged = await wait_caught_up(dsn, 120)
         finally:
             await fleet.stop()
         result = figures(recorder, options.minutes * 60, options.warmup)
         result["log_size"] = logged
+        result["event_loop_lag"] = lag
         result["verify"] = await verify(fleet)
         result["options"] = {k: str(v) for k, v in options.__dict__.items()}
         if result["verify"]["exit"] != 0:

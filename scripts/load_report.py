@@ -57,6 +57,12 @@ def print_summary(result: dict[str, Any], title: str) -> None:
             f"{min(s['server_sockets'] for s in samples)}–"
             f"{max(s['server_sockets'] for s in samples)} (clients "
             f"{max(s['inbound'] for s in samples)} at most)", highlight=False)
+    lag = result.get("event_loop_lag")
+    if lag and lag["wakeups"]:
+        late = ", ".join(f"{n} over {float(b) * 1000:g} ms" for b, n in
+                         lag["late_over_s"].items() if float(b) >= 0.01 and n)
+        console.print(f"event loop (ledger_event_loop_lag_seconds): {lag['wakeups']:,} "
+                      f"wake-ups, late {late or 'by under 10 ms every time'}", highlight=False)
     verify = result.get("verify")
     if verify is not None:
         console.print(f"ledger verify: exit {verify['exit']} in {verify['seconds']:.1f} s: "

@@ -44,6 +44,8 @@ def test_a_short_run_reports_every_route_without_errors_and_verifies(
     assert kinds == {"read", "command"}
     assert "GET /v1/boards/hr" in report["routes"]
     assert len(report["samples"]) >= 5
+    # the server's own event-loop lateness, read from its /metrics (ledger.loop_lag)
+    assert report["event_loop_lag"]["wakeups"] >= 4
     assert all(s["rss_mib"] > 0 and s["pg_connections"] > 0 for s in report["samples"])
     assert (tmp_path / "load.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "target read p99 < 50 ms" in run.stdout
