@@ -16,7 +16,7 @@ from aiohttp import web
 from ledger.bootstrap import bootstrap
 from ledger.cli.common import Subparsers
 from ledger.errors import ConflictError
-from ledger.heap import settle_heap
+from ledger.heap import Trimmer, settle_heap
 from ledger.log_format import configure_logging
 from ledger.loop_lag import LoopLagMonitor
 from ledger.runtime import Runtime
@@ -78,11 +78,13 @@ async def serve(settings: Settings, host: str, port: int, sequencer: bool = True
 async def _serve_until_signal(runtime: Runtime, host: str, port: int) -> None:
     runner = web.AppRunner(build_site(runtime), shutdown_timeout=30, access_log=None)
     lag = LoopLagMonitor(runtime.metrics.observe_loop_lag)
+    trimmer = Trimmer()  # the C allocator's free pages back to the system (ledger.heap)
     try:
         await runner.setup()
         await web.TCPSite(runner, host, port).start()
         port = runner.addresses[0][1]  # the bound port: with --port 0, the one the system chose
         await lag.start()
+        await trimmer.start()
         await runtime.workers.start()
         settle_heap()  # what startup built is not walked by the collector again
         for verifier in runtime.verifiers:
@@ -100,6 +102,7 @@ async def _serve_until_signal(runtime: Runtime, host: str, port: int) -> None:
             await runner.cleanup()
         finally:
             await runtime.workers.stop()
+            await trimmer.stop()
             await lag.stop()
 
 
