@@ -367,6 +367,10 @@ class LogMatcher:
         self.log = log
         self.audited = audited  # entries from this index on are matched for membership only
         self.events: dict[int, bytes] = {}  # position → hash, of events not yet matched
+        # The unmatched events after those, in position order, while no entry waits for one
+        # (the usual case): matched a block at a time with no dict operation per event.
+        self.run_positions: list[int] = []
+        self.run_digests = bytearray()
         self.entries: dict[int, tuple[int, bytes]] = {}  # position → (index, hash), ahead
         self.seen = 0  # events the chain check has read
         self.high = 0  # the highest position the chain check has read
@@ -392,8 +396,15 @@ class LogMatcher:
             self.repeated = dict.fromkeys(self.duplicates.values(), b"")
         if not positions:
             return
+        if len(positions) != len(digests):
+            raise ValueError("as many positions as digests are needed")
         pending = self.events
-        pending.update(zip(positions, digests, strict=True))
+        if self.entries or pending or self.duplicates:
+            self._flush_run()
+            pending.update(zip(positions, digests, strict=True))
+        else:
+            self.run_positions += positions
+            self.run_digests += b"".join(digests)
         self.seen += len(positions)
         self.high = positions[-1]
         if self.repeated:
@@ -406,8 +417,18 @@ class LogMatcher:
                 self._compare(index, position, pending.pop(position), h)
         # Read entries once a block's worth of events waits for them (entries ahead of
         # the events are kept too, until the events come).
-        while not self.read_all and len(pending) >= MATCH_BLOCK:
+        while not self.read_all and len(pending) + len(self.run_positions) >= MATCH_BLOCK:
             await self._read_block()
+
+    def _flush_run(self) -> None:
+        """Move the run of unmatched events into ``events`` (after those already there)."""
+        if self.run_positions:
+            digests = bytes(self.run_digests)
+            self.events.update(zip(self.run_positions,
+                                   (digests[k:k + 32] for k in range(0, len(digests), 32)),
+                                   strict=True))
+            self.run_positions = []
+            self.run_digests = bytearray()
 
     async def _read_block(self) -> None:
         block = await self.log.read_entry_block(self.next_index, MATCH_BLOCK)
@@ -425,8 +446,22 @@ class LogMatcher:
             hashes = b"".join(h if len(h := rows.get(i, b"")) == 32 else bytes(32)
                               for i in indexes)
         self.next_index = indexes[-1] + 1
-        pending, ahead, high = self.events, self.entries, self.high
         duplicates = self.duplicates
+        run, count = self.run_positions, len(positions)
+        if run and not duplicates and not self.events and run[:count] == positions:
+            # The usual case: the entries name the run's first events, in their order.
+            digests = bytes(self.run_digests[:32 * count])
+            del run[:count]
+            del self.run_digests[:32 * count]
+            if digests != hashes:
+                for k, (index, position) in enumerate(zip(indexes, positions, strict=True)):
+                    self._compare(index, position, digests[32 * k:32 * k + 32],
+                                  hashes[32 * k:32 * k + 32])
+            if count < MATCH_BLOCK:
+                self.read_all = True
+            return
+        self._flush_run()
+        pending, ahead, high = self.events, self.entries, self.high
         if not duplicates and list(islice(pending, len(positions))) == positions:
             # The usual case: the entries name the oldest unmatched events, in their order.
             digests = b"".join(map(pending.pop, positions))
@@ -472,6 +507,7 @@ class LogMatcher:
         self.read_all = False
         while not self.read_all:
             await self._read_block()
+        self._flush_run()
         for position, (index, _) in self.entries.items():
             if self._audits(index):
                 self._mismatch(index, position)  # an entry naming no event that was read
