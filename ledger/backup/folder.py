@@ -53,6 +53,10 @@ class StagedBackup:
         if dest.exists() or dest.is_symlink():
             raise ConfigurationError(f"{dest} already exists: a backup never overwrites "
                                      "anything; choose a new name")
+        if not dest.parent.exists():
+            raise ConfigurationError(f"{dest.parent} does not exist: make the folder the "
+                                     "backup goes into first (the backup itself is a new "
+                                     f"folder inside it, {dest.name})")
         if not dest.parent.is_dir():
             raise ConfigurationError(f"{dest.parent} is not a folder")
         self.dest = dest

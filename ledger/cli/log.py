@@ -116,7 +116,7 @@ async def _since(args: argparse.Namespace, opened: Storage, note: bytes) -> tupl
 
     from ledger.errors import VerificationError
     from ledger.transparency.extension import ForkError, RollbackError, verify_log_extends
-    from ledger.transparency.keys import load_verifiers
+    from ledger.transparency.keys import require_verifiers
 
     def b64(root: bytes) -> str:
         return base64.b64encode(root).decode()
@@ -124,7 +124,7 @@ async def _since(args: argparse.Namespace, opened: Storage, note: bytes) -> tupl
     name = args.since_checkpoint
     try:
         extension = await verify_log_extends(opened.log, note,
-                                             load_verifiers(opened.settings.key_dir, args.key),
+                                             require_verifiers(opened.settings.key_dir, args.key),
                                              opened.settings.log_origin)
     except RollbackError as e:
         return False, (f"LOST: the published checkpoint {name} covers {e.trusted_size} log "
@@ -149,7 +149,7 @@ async def _since(args: argparse.Namespace, opened: Storage, note: bytes) -> tupl
 
 
 async def _verify(args: argparse.Namespace, opened: Storage) -> LedgerReport:
-    from ledger.transparency.keys import load_verifiers
+    from ledger.transparency.keys import require_verifiers
     from ledger.verify import verify_ledger
 
     settings = opened.settings
@@ -162,7 +162,7 @@ async def _verify(args: argparse.Namespace, opened: Storage) -> LedgerReport:
                  "tree": bar.add_task("log tree", total=total),
                  "files": bar.add_task("evidence files", total=None)}
         return await verify_ledger(
-            opened.store, opened.log, load_verifiers(settings.key_dir, args.key),
+            opened.store, opened.log, require_verifiers(settings.key_dir, args.key),
             settings.log_origin, lambda step, done: bar.update(tasks[step], completed=done),
             strict=args.strict, database_url=settings.database_url,
             blobs=None if args.skip_files else opened.blobs)

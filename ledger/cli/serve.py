@@ -17,7 +17,7 @@ from ledger.bootstrap import bootstrap
 from ledger.cli.common import Subparsers
 from ledger.errors import ConflictError
 from ledger.heap import Trimmer, settle_heap
-from ledger.log_format import configure_logging
+from ledger.log_format import configure_logging, fields
 from ledger.loop_lag import LoopLagMonitor
 from ledger.runtime import Runtime
 from ledger.settings import Settings
@@ -91,12 +91,20 @@ async def _serve_until_signal(runtime: Runtime, host: str, port: int) -> None:
             print(f"log verifier key: {verifier.vkey}", flush=True)
         print(f"serving on http://{host}:{port} (database {_redacted(runtime.settings)})",
               flush=True)
+        log.info("serving", extra=fields(port=port))
         stop = asyncio.Event()
+        received: list[str] = []
+
+        def on_signal(sig: signal.Signals) -> None:
+            received.append(sig.name)
+            stop.set()
+
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, on_signal, sig)
         await stop.wait()
         print("shutting down", flush=True)
+        log.info("shutting down", extra=fields(signal=received[0] if received else None))
     finally:
         try:
             await runner.cleanup()
@@ -104,6 +112,7 @@ async def _serve_until_signal(runtime: Runtime, host: str, port: int) -> None:
             await runtime.workers.stop()
             await trimmer.stop()
             await lag.stop()
+    log.info("stopped: requests finished, workers stopped")
 
 
 def _redacted(settings: Settings) -> str:

@@ -13,7 +13,7 @@ from uuid import UUID
 
 import asyncpg
 
-from ledger.errors import LedgerError, StorageFullError
+from ledger.errors import LedgerError, PushbackError, StorageFullError
 from ledger.store import integrity
 from ledger.store.port import (
     AuditRow,
@@ -133,6 +133,17 @@ async def _migrate(conn: asyncpg.Connection) -> None:
                 await conn.execute("INSERT INTO schema_version VALUES ($1)", number)
 
 
+def _server(dsn: str) -> str:
+    """host:port of ``dsn`` for a message (never its user or password)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(dsn)
+        return f"{parts.hostname or 'localhost'}:{parts.port or 5432}"
+    except ValueError:
+        return "the configured address"
+
+
 def _row_to_event(row: Any) -> StoredEvent:
     return StoredEvent(
         position=row[0], event_id=row[1], stream_type=row[2], stream_id=row[3],
@@ -160,6 +171,14 @@ class PostgresEventStore(PagedIteration):
             # round trip is skipped.
             pool = await create_pool(dsn, timeouts, min_size=min_size, max_size=max_size,
                                      reset=_no_reset)
+        except TimeoutError as e:
+            raise PushbackError(
+                f"PostgreSQL at {_server(dsn)} did not answer within {timeouts.connect:g} s "
+                "(LEDGER_DB_CONNECT_TIMEOUT_SECONDS); try again") from e
+        except OSError as e:
+            reason = e.strerror or type(e).__name__
+            raise PushbackError(f"cannot reach PostgreSQL at {_server(dsn)}: {reason}; "
+                                "try again") from e
         except PG_ERRORS as e:
             raise map_postgres_error(e) from e
         store = cls(pool, timeouts)

@@ -225,6 +225,7 @@ def open_note(message: bytes, verifiers: Sequence[Verifier]) -> OpenedNote:
         known.setdefault((v.name, v.key_id), []).append(v)
     verified: list[Signature] = []
     seen: set[tuple[str, int]] = set()
+    unknown: list[str] = []
     for number, line in enumerate(lines, start=1):
         if number > MAX_SIGNATURES:
             raise VerificationError(f"malformed note: more than {MAX_SIGNATURES} signatures")
@@ -232,6 +233,8 @@ def open_note(message: bytes, verifiers: Sequence[Verifier]) -> OpenedNote:
         key = (signature.name, signature.key_id)
         candidates = known.get(key)
         if candidates is None or key in seen:
+            if candidates is None:
+                unknown.append(_key_label(*key))
             continue  # unknown keys are ignored; a key's repeated signature too (as Go)
         if len(candidates) > 1:
             raise VerificationError(f"ambiguous key {_key_label(*key)}")
@@ -240,7 +243,9 @@ def open_note(message: bytes, verifiers: Sequence[Verifier]) -> OpenedNote:
             raise VerificationError(f"invalid signature for key {_key_label(*key)}")
         verified.append(signature)
     if not verified:
-        raise VerificationError("note has no verifiable signatures")
+        trusted = ", ".join(_key_label(*k) for k in known) or "none"
+        raise VerificationError(f"note has no verifiable signatures (signed by "
+                                f"{', '.join(unknown) or 'no key'}; trusted keys: {trusted})")
     return OpenedNote(text.decode(), verified)
 
 

@@ -71,6 +71,18 @@ def load_verifiers(key_dir: Path, extra: list[str] | None = None) -> list[Verifi
     return unique_verifiers(parse_verifier_key(t) for t in [*texts, *(extra or [])])
 
 
+def require_verifiers(key_dir: Path, extra: list[str] | None = None) -> list[Verifier]:
+    """``load_verifiers``, refusing to go on with none: every checkpoint would then fail as
+    if tampered with, when what is missing is the key to check it with."""
+    verifiers = load_verifiers(key_dir, extra)
+    if not verifiers:
+        raise ConfigurationError(
+            f"no verifier key to check the log's checkpoints with: {key_dir} "
+            "(LEDGER_KEY_DIR) holds no .vkey file; pass the log's published verifier key "
+            "with --key (the string, or a .vkey file)")
+    return verifiers
+
+
 def unique_verifiers(verifiers: Iterable[Verifier]) -> list[Verifier]:
     """``verifiers`` in order, each identical key (name and public key) kept once.
 

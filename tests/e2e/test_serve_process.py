@@ -68,6 +68,10 @@ def test_serve_starts_with_zero_configuration_and_stops_gracefully(tmp_path: Pat
             assert 'name="csrf"' in response.read().decode()
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
+        rest = (process.stdout.read() if process.stdout else "")
+        # the log says why it stopped and that it stopped whole (an operator reads only that)
+        assert '"signal": "SIGTERM"' in rest or "signal=SIGTERM" in rest, rest
+        assert "stopped: requests finished, workers stopped" in rest, rest
     finally:
         if process.poll() is None:
             process.kill()

@@ -70,3 +70,35 @@ async def test_an_operators_store_cuts_no_statement_short(pg_dsn: str, tmp_path:
     finally:
         await served.close()
         await operator.close()
+
+
+async def test_a_server_that_never_answers_is_named_with_the_setting_at_start() -> None:
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(30)  # accepts, then says nothing (a hung host)
+        writer.close()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        started = time.monotonic()
+        with pytest.raises(PushbackError) as refused:
+            await PostgresEventStore.connect(
+                f"postgresql://ledger:s3cret@127.0.0.1:{port}/ledger", min_size=1, max_size=1,
+                timeouts=DatabaseTimeouts(0.5, 1, 1))
+        assert time.monotonic() - started < 5
+    finally:
+        server.close()
+    message = str(refused.value)
+    assert f"PostgreSQL at 127.0.0.1:{port} did not answer within 0.5 s" in message
+    assert "LEDGER_DB_CONNECT_TIMEOUT_SECONDS" in message and "s3cret" not in message
+
+
+async def test_a_closed_port_is_named_at_start() -> None:
+    server = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    server.close()
+    await server.wait_closed()
+    with pytest.raises(PushbackError, match=f"cannot reach PostgreSQL at 127.0.0.1:{port}"):
+        await PostgresEventStore.connect(f"postgresql://ledger:s3cret@127.0.0.1:{port}/ledger",
+                                         min_size=1, max_size=1,
+                                         timeouts=DatabaseTimeouts(0.5, 1, 1))

@@ -111,3 +111,30 @@ async def test_verify_with_the_service_own_key_still_finds_tampering(
     out = capsys.readouterr().out
     assert f"TAMPERED: stream {victim.stream_id} version {victim.version}" in out
     assert "ambiguous" not in out
+
+
+async def test_verify_without_any_verifier_key_says_so_not_tampered(
+        ledger_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    vkey = next((ledger_dir / "keys").glob("*.vkey"))
+    own = vkey.read_text(encoding="ascii").strip()
+    moved = ledger_dir.parent / vkey.name
+    vkey.rename(moved)  # a restore without keys: the folder holds none
+    assert await asyncio.to_thread(main, ["verify"]) == 2
+    captured = capsys.readouterr()
+    assert "TAMPERED" not in captured.out
+    assert "no verifier key" in captured.err and "--key" in captured.err
+    assert await asyncio.to_thread(main, ["verify", "--key", own]) == 0
+    assert "OK: " in capsys.readouterr().out
+
+
+async def test_verify_with_another_log_s_key_names_the_keys(
+        ledger_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from ledger.tlog.note import generate_key
+
+    _, other = generate_key(DEFAULT_LOG_ORIGIN)
+    for vkey in (ledger_dir / "keys").glob("*.vkey"):
+        vkey.unlink()
+    assert await asyncio.to_thread(main, ["verify", "--key", other]) == 1
+    out = capsys.readouterr().out
+    assert "note has no verifiable signatures (signed by " in out
+    assert "trusted keys: " in out

@@ -5,6 +5,7 @@ single database part) is refused before any part is read."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -62,3 +63,14 @@ def test_a_manifest_without_exactly_one_database_part_is_refused() -> None:
 def test_malformed_fields_are_refused(change: dict[str, object]) -> None:
     with pytest.raises(VerificationError, match="malformed backup manifest"):
         parse_manifest(_altered(**change))
+
+
+def test_a_backup_into_a_missing_folder_says_the_folder_does_not_exist(tmp_path: Path) -> None:
+    from ledger.backup.folder import StagedBackup
+    from ledger.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="does not exist: make the folder"):
+        StagedBackup(tmp_path / "backups" / "ledger-2026-12-06")
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ConfigurationError, match="is not a folder"):
+        StagedBackup(tmp_path / "file" / "ledger-2026-12-06")
