@@ -215,8 +215,10 @@ class Settings(EnvSettings):
     @model_validator(mode="after")
     def _link_lifetimes(self) -> Settings:
         if self.sign_in_link_ttl > self.sign_in_link_max_ttl:
-            raise ValueError("LEDGER_SIGN_IN_LINK_MINUTES may not exceed "
-                             "LEDGER_SIGN_IN_LINK_MAX_MINUTES")
+            minutes = (int(self.sign_in_link_ttl.total_seconds()) // 60,
+                       int(self.sign_in_link_max_ttl.total_seconds()) // 60)
+            raise ValueError(f"LEDGER_SIGN_IN_LINK_MINUTES ({minutes[0]}) may not exceed "
+                             f"LEDGER_SIGN_IN_LINK_MAX_MINUTES ({minutes[1]})")
         return self
 
     @property

@@ -73,7 +73,8 @@ async def grant_token(principals: PrincipalStore, actor: Actor, principal_id: st
     secret is returned once, with what the listing will show; only its hash is stored."""
     require_role(actor, OPERATORS, "issue tokens")
     if expires_in is not None and not dt.timedelta(0) < expires_in <= max_ttl:
-        raise InvalidInputError(f"a token expires within {max_ttl.days} days",
+        raise InvalidInputError(f"a token's lifetime must be more than 0 and at most "
+                                f"{max_ttl.days} days (LEDGER_TOKEN_TTL_DAYS)",
                                 field="expires_in_days")
     principal = await principals.get_principal(principal_id)
     if not principal.active:

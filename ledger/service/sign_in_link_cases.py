@@ -142,8 +142,9 @@ async def issue_sign_in_link(principals: PrincipalStore, actor: Actor, principal
     secret (once; only its hash is stored) and what the listing shows. ``departure_id`` names
     the case it is sent for (HR: else one of theirs is found)."""
     if expires_in is not None and not dt.timedelta(0) < expires_in <= lifetime.most:
-        raise InvalidInputError(f"a sign-in link expires within "
-                                f"{int(lifetime.most.total_seconds()) // 60} minutes",
+        raise InvalidInputError(f"a sign-in link's lifetime must be more than 0 and at most "
+                                f"{int(lifetime.most.total_seconds()) // 60} minutes "
+                                "(LEDGER_SIGN_IN_LINK_MAX_MINUTES)",
                                 field="expires_in_minutes")
     principal, case = await _authorize(principals, reach, actor, principal_id, departure_id)
     if refused := privileged_roles(principal.roles):
