@@ -198,7 +198,7 @@ async def fill_board(dsn: str) -> None:
                               f"leaver-{n}", receiver, 1, int(not done),
                               (today + dt.timedelta(days=rng.randint(-20, 20))).isoformat(),
                               None, None, receiver if item_state == "submitted" else "", 0,
-                              None, "", orjson.dumps(doc).decode()))
+                              None, "", doc["title"], orjson.dumps(doc).decode()))
             doc = {"id": case, "state": state, "started_at": "2026-01-01T00:00:00.000000Z"}
             departures.append((case, state, f"leaver-{n}", f"离职员工{n}",
                                rng.choice(["Sales", "R&D", "Finance", "Ops"]), "hr-1",
@@ -206,16 +206,21 @@ async def fill_board(dsn: str) -> None:
                                ITEMS_PER_CASE, ITEMS_PER_CASE, done_count,
                                (today + dt.timedelta(days=rng.randint(-20, 20))).isoformat(),
                                rng.randint(0, 2), None, "2026-01-01T00:00:00.000000Z", None,
+                               # ``whole`` (GET /v1/departures reads it; the dashboard and
+                               # inboxes measured here never do): a case's size of JSON
+                               orjson.dumps({**doc, "leaver": f"leaver-{n}",
+                                             "items": [f"{case[:-4]}{k:04d}" for k in
+                                                       range(ITEMS_PER_CASE)]}).decode(),
                                orjson.dumps(doc).decode()))
         await conn.copy_records_to_table(t["departures"], records=departures, columns=[
             "departure_id", "state", "leaver_id", "leaver_name", "department", "hr_owner_id",
             "manager_id", "last_working_day", "waiting_for", "open", "items_total",
             "mandatory_total", "mandatory_done", "next_due", "accounts_open",
-            "oldest_rejection", "started_at", "closed_at", "doc"])
+            "oldest_rejection", "started_at", "closed_at", "whole", "doc"])
         await conn.copy_records_to_table(t["items"], records=items, columns=[
             "item_id", "departure_id", "category", "title", "state", "giver_id", "receiver",
             "mandatory", "open", "due_date", "confirm_by", "rejected_at", "pending_signers",
-            "urgent", "submitted_at", "questions_to", "doc"])
+            "urgent", "submitted_at", "questions_to", "label", "doc"])
         # the risk rules' inputs, as the projection stores them with the figures
         await conn.execute(f"UPDATE {t['departures']} SET {RISK_INPUTS}")
         await conn.execute(f"VACUUM ANALYZE {t['departures']}")
