@@ -138,9 +138,11 @@ async def department_queue(request: web.Request) -> web.Response:
         raise InvalidInputError("department must be a queue name such as it, finance, admin",
                                 field="department")
     runtime = request.app[RUNTIME]
+    limit, offset = _int(request, "limit", 50, MAX_PAGE), _int(request, "offset", 0, 10**9)
     found = await iq.department_queue(runtime.projections, actor_of(request), department,
-                                      await min_position(request))
-    return ok(DepartmentQueue(**_paged(request, found)))
+                                      await min_position(request), limit=limit,
+                                      offset=offset)  # paged in SQL
+    return ok(DepartmentQueue(**found, limit=limit, offset=offset))
 
 
 class Timeline(View):

@@ -153,26 +153,69 @@ async def inbox(store: ProjectionStore, principals: PrincipalStore, actor: Actor
     return {"position": where.position, "items": entries}
 
 
+def _queue_entries(t: dict[str, str], dialect: str) -> str:
+    """The entries of queue $1, one row each, in the inbox's order (as ``_item_actions`` and
+    ``awaiting_giver`` make them, then ``_oldest_first``; ties by item and action): only
+    the queue's open items are read (``parties`` and the receiver's index, both open items
+    only), and the sort and paging happen in SQL, so a page costs one row per entry shown."""
+    has = "strpos" if dialect == "postgres" else "instr"
+    collate = ' COLLATE "C"' if dialect == "postgres" else ""  # code point order, as Python
+    accepted = ", ".join(f"'{state}'" for state in ACCEPTED)
+    member = f"{has}(' ' || {{}} || ' ', ' ' || $1 || ' ') > 0"
+    items = (
+        "SELECT i.item_id, i.departure_id, i.title, i.state, i.due_date, i.label, "
+        "d.leaver_name, CASE WHEN i.giver_id = $1 AND i.state = 'open' AND (d.state IN "
+        f"({accepted}) OR i.urgent <> 0) THEN 'submit' WHEN i.giver_id = $1 AND i.state = "
+        "'rejected' THEN 'resubmit' WHEN i.state = 'submitted' AND "
+        f"{member.format('i.pending_signers')} THEN 'confirm' END AS main, CASE WHEN "
+        f"{member.format('i.questions_to')} THEN 1 ELSE 0 END AS asked, "
+        "i.rejected_at, i.submitted_at "
+        f"FROM {t['items']} i JOIN {t['departures']} d ON d.departure_id = i.departure_id "
+        "WHERE i.open = 1 AND d.open = 1 AND i.item_id IN ("
+        f"SELECT item_id FROM {t['parties']} WHERE party = $1 UNION "
+        f"SELECT item_id FROM {t['items']} WHERE receiver = $1 AND open = 1)")
+    pick = "item_id, departure_id, title, state, due_date, label, leaver_name"
+    entries = (
+        f"SELECT main AS action, {pick}, coalesce(CASE main WHEN 'submit' THEN due_date "
+        "WHEN 'resubmit' THEN rejected_at ELSE submitted_at END, '') AS since, 0 AS phase, "
+        "0 AS step FROM q WHERE main IS NOT NULL "
+        f"UNION ALL SELECT 'answer_question', {pick}, '', 0, 1 FROM q WHERE asked = 1 "
+        f"UNION ALL SELECT 'awaiting_giver', {pick}, coalesce(due_date, ''), 1, 0 FROM q "
+        "WHERE main IS NULL AND asked = 0")
+    return (f"WITH q AS ({items}) SELECT e.*, count(*) OVER () AS total FROM ({entries}) e "
+            f"ORDER BY CASE WHEN e.since = '' THEN 1 ELSE 0 END, e.since{collate}, "
+            f"e.departure_id{collate}, e.phase, e.item_id{collate}, e.step")
+
+
+def _queue_entry(row: dict[str, Any]) -> dict[str, Any]:
+    more = {"item_id": row["item_id"], "title": row["title"], "label": row["label"],
+            "due_date": row["due_date"]}
+    if row["action"] == "awaiting_giver":
+        more["state"] = row["state"]
+    return {"action": row["action"], "departure_id": row["departure_id"],
+            "leaver": row["leaver_name"], "since": row["since"], **more}
+
+
 async def department_queue(store: ProjectionStore, actor: Actor, department: str,
-                           wait: Wait | None = None) -> dict[str, Any]:
-    """The open items a department queue gives, receives or must sign, oldest first."""
+                           wait: Wait | None = None, *, limit: int | None = None,
+                           offset: int = 0) -> dict[str, Any]:
+    """The open items a department queue gives, receives or must sign, oldest first: the
+    page ``limit``/``offset`` asks for (every entry when ``limit`` is None) and ``total``,
+    how many entries the queue holds."""
     queue = f"dept:{department}"
     if actor.role != "hr" and QUEUE_ROLES.get(department) != actor.role:
         raise ForbiddenError(f"only HR and the {department} department read its queue")
     where = await board_position(store, wait)
     t = tables(where.generation)
-    rows = await store.fetch(
-        "SELECT i.item_id, i.departure_id, i.title, i.state, i.giver_id, i.receiver, "
-        "i.due_date, i.rejected_at, i.submitted_at, i.pending_signers, i.questions_to, "
-        f"i.urgent, i.label, d.state AS case_state, d.leaver_name FROM {t['items']} i JOIN "
-        f"{t['departures']} d ON d.departure_id = i.departure_id WHERE i.open = 1 AND "
-        f"d.open = 1 AND i.item_id IN (SELECT item_id FROM {t['parties']} WHERE party = $1 "
-        f"UNION SELECT item_id FROM {t['items']} WHERE receiver = $1)", queue)
-    entries = [a for row in rows for a in _item_actions(row, {queue})]
-    waiting = {a["item_id"] for a in entries}
-    entries += [_entry("awaiting_giver", row, row["due_date"], item_id=row["item_id"],
-                       title=row["title"], label=row["label"], due_date=row["due_date"],
-                       state=row["state"])
-                for row in rows if row["item_id"] not in waiting]
-    entries.sort(key=_oldest_first)
-    return {"position": where.position, "department": department, "items": entries}
+    sql = _queue_entries(t, store.dialect)
+    page = "" if limit is None else f" LIMIT {int(limit)} OFFSET {int(offset)}"
+    rows = await store.fetch(sql + page, queue)
+    if rows:
+        total = int(rows[0]["total"])
+    elif offset:  # past the last entry: how many there are
+        rows_all = await store.fetch(f"SELECT count(*) AS n FROM ({sql}) z", queue)
+        total = int(rows_all[0]["n"])
+    else:
+        total = 0
+    return {"position": where.position, "department": department,
+            "items": [_queue_entry(r) for r in rows], "total": total}

@@ -1,0 +1,92 @@
+"""Department queues are paged in SQL: a page reads one row per entry it shows, not every
+open item of the queue, and its entries, order and ``total`` are those of reading the whole
+queue and paging it in Python (the former way, kept here as the reference)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ledger.projections import inbox_queries as iq
+from ledger.projections.board import tables
+from ledger.projections.board_queries import board_position
+from tests.integration.http_fixtures import Api
+from tests.integration.test_http_api import approved
+from tests.support.case_steps import add_item
+
+
+async def _whole_queue(api: Api, queue: str) -> list[dict[str, Any]]:
+    """The queue as the former code read it: every open item, its entries made and sorted
+    in Python (ties, which it left to the database's row order, by item)."""
+    store = api.runtime.projections
+    t = tables((await board_position(store)).generation)
+    rows = await store.fetch(
+        "SELECT i.item_id, i.departure_id, i.title, i.state, i.giver_id, i.receiver, "
+        "i.due_date, i.rejected_at, i.submitted_at, i.pending_signers, i.questions_to, "
+        f"i.urgent, i.label, d.state AS case_state, d.leaver_name FROM {t['items']} i JOIN "
+        f"{t['departures']} d ON d.departure_id = i.departure_id WHERE i.open = 1 AND "
+        f"d.open = 1 AND i.item_id IN (SELECT item_id FROM {t['parties']} WHERE party = $1 "
+        f"UNION SELECT item_id FROM {t['items']} WHERE receiver = $1) ORDER BY i.item_id",
+        queue)
+    entries = [a for row in rows for a in iq._item_actions(row, {queue})]
+    waiting = {a["item_id"] for a in entries}
+    entries += [iq._entry("awaiting_giver", row, row["due_date"], item_id=row["item_id"],
+                          title=row["title"], label=row["label"], due_date=row["due_date"],
+                          state=row["state"])
+                for row in rows if row["item_id"] not in waiting]
+    entries.sort(key=iq._oldest_first)
+    return entries
+
+
+async def test_a_queue_page_reads_its_entries_only_and_pages_as_the_whole_queue(
+        api: Api) -> None:
+    cases = [await approved(api) for _ in range(2)]
+    items = []
+    for n in range(14):
+        due = {"due_date": f"2026-12-{10 + n % 5:02d}"} if n % 3 else {}
+        items.append(await add_item(api, cases[n % 2], receiver="dept:it",
+                                    category="accounts_permissions", title=f"账号{n}", **due))
+    for item_id in items[:4]:  # the queue must confirm these
+        assert (await api.post(f"/v1/items/{item_id}/submit", "wang.lei",
+                               json={})).status == 200
+    for item_id in items[2:7]:  # and answer a question on these (two also to confirm)
+        asked = await api.post(f"/v1/items/{item_id}/comments", "hr.sun",
+                               json={"text": "何时?", "question_to": "dept:it"})
+        assert asked.status == 201, asked.body
+    done = items[13]  # a confirmed item leaves the queue
+    assert (await api.post(f"/v1/items/{done}/submit", "wang.lei", json={})).status == 200
+    assert (await api.post(f"/v1/items/{done}/confirm", "it.qian", json={})).status == 200
+    # what reaches the server's process of a page: its own rows, not the queue's open items
+    store = api.runtime.projections
+    fetched: list[int] = []
+    fetch = store.fetch
+
+    async def counting(sql: str, *args: object) -> list[Any]:
+        rows = await fetch(sql, *args)
+        fetched.append(len(rows))
+        return rows
+
+    store.fetch = counting  # type: ignore[method-assign]
+    try:
+        page = await api.read_model("/v1/queues/it?limit=3&offset=5", "it.qian")
+    finally:
+        store.fetch = fetch  # type: ignore[method-assign]
+    assert page.status == 200, page.body
+    assert len(page.json()["items"]) == 3
+    assert max(fetched) == 3, fetched  # the page's rows (and single rows: positions)
+    assert page.json()["items"] == (await _whole_queue(api, "dept:it"))[5:8]
+    whole = (await api.read_model("/v1/queues/it?limit=200", "it.qian")).json()
+    expected = await _whole_queue(api, "dept:it")
+    assert {e["action"] for e in expected} == {"confirm", "answer_question", "awaiting_giver"}
+    # the same entries in the same order (ties, which the former read left to the
+    # database's row order, now by item)
+    assert (whole["total"], whole["items"]) == (len(expected), expected)
+    assert len(expected) == 13 + 2  # two items both to confirm and to answer
+    paged = []
+    for offset in range(0, 18, 4):
+        page = (await api.read_model(f"/v1/queues/it?limit=4&offset={offset}",
+                                     "hr.sun")).json()
+        assert (page["total"], page["limit"], page["offset"]) == (len(expected), 4, offset)
+        paged += page["items"]
+    assert paged == expected
+    beyond = (await api.read_model("/v1/queues/it?offset=40", "hr.sun")).json()
+    assert (beyond["items"], beyond["total"]) == ([], len(expected))
