@@ -138,6 +138,11 @@ class BoardProjector:
             f"ON {t['items']} (departure_id)",
             f"CREATE INDEX IF NOT EXISTS {t['items']}_receiver ON {t['items']} (receiver, open)",
             f"CREATE INDEX IF NOT EXISTS {t['items']}_giver ON {t['items']} (giver_id, open)",
+            # the receivers of a case's open mandatory items: an HR owner's inbox (items to
+            # waive) and the dashboard's ``receiver_inactive`` rule read them case by case
+            # from this index, not by scanning every item
+            f"CREATE INDEX IF NOT EXISTS {t['items']}_mandatory ON {t['items']} "
+            "(departure_id, receiver) WHERE open = 1 AND mandatory = 1",
             f"""CREATE TABLE IF NOT EXISTS {t['disputes']} (
                 dispute_id TEXT PRIMARY KEY, departure_id TEXT NOT NULL, state TEXT NOT NULL,
                 doc TEXT NOT NULL)""",

@@ -90,3 +90,33 @@ async def test_a_queue_page_reads_its_entries_only_and_pages_as_the_whole_queue(
     assert paged == expected
     beyond = (await api.read_model("/v1/queues/it?offset=40", "hr.sun")).json()
     assert (beyond["items"], beyond["total"]) == ([], len(expected))
+
+
+async def test_an_hr_owners_waivable_items_are_read_case_by_case_from_an_index(
+        api: Api, database_url: str) -> None:
+    """The receivers of an HR owner's open mandatory items (the inbox's ``waive`` entries)
+    come from the board's partial index, not a scan of every item (which grew with the
+    board: 23 ms for 7,000 items under the load test, 0.8 ms from the index)."""
+    departure_id = await approved(api)
+    await add_item(api, departure_id, receiver="stranger", title="项目文档")
+    assert (await api.post("/v1/principals/stranger/deactivate", "admin",
+                           json={})).status == 200
+    reply = await api.read_model("/v1/inbox", "hr.sun")
+    assert ("waive", "项目文档") in [(e["action"], e.get("title")) for e in reply.json()["items"]]
+    t = tables((await board_position(api.runtime.projections)).generation)
+    waivable = (f"SELECT DISTINCT i.receiver FROM {t['items']} i JOIN {t['departures']} d "
+                "ON d.departure_id = i.departure_id WHERE d.open = 1 AND d.hr_owner_id = "
+                "'hr.sun' AND i.open = 1 AND i.mandatory = 1 AND i.receiver NOT LIKE 'dept:%'")
+    if database_url.startswith("sqlite"):
+        plan = await api.runtime.projections.fetch(f"EXPLAIN QUERY PLAN {waivable}")
+        assert any(f"{t['items']}_mandatory" in str(row["detail"]) for row in plan), plan
+        return
+    import asyncpg
+
+    conn = await asyncpg.connect(database_url)
+    try:  # a tiny table is cheapest to scan: ask the planner as if it were large
+        await conn.execute("SET enable_seqscan = off")
+        plan = "\n".join(r[0] for r in await conn.fetch(f"EXPLAIN {waivable}"))
+    finally:
+        await conn.close()
+    assert f"{t['items']}_mandatory" in plan, plan
