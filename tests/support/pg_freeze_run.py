@@ -18,11 +18,11 @@ from pathlib import Path
 
 import aiohttp
 
-from tests.support.fault_checks import Findings, examine
+from tests.support.fault_checks import Findings
 from tests.support.fault_load import Load, Op, Tally, Tokens, add_people, departure
 from tests.support.fleet import Fleet
 from tests.support.kill_run import settle, wait_settled
-from tests.support.pg_restart_run import create_database, watch_ready
+from tests.support.pg_restart_run import create_database, settle_report, watch_ready
 from tests.support.private_cluster import PrivateCluster
 
 CONNECT, ACQUIRE, COMMAND = 1.0, 1.0, 1.5  # seconds: the served ledger's database timeouts
@@ -169,11 +169,7 @@ async def freeze_run(cluster: PrivateCluster, folder: Path, *, hold: float, clie
     sizes = [(t, n) for t, _, n in ready if t >= thawed and n >= 0]
     report.logging_after = _after([t for t, n in sizes if n > sizes[0][1]] if sizes else [],
                                   thawed)
-    report.seconds = time.monotonic() - began
-    report.tally = load.tally
-    report.commands, report.acknowledged = len(load.ops), len(load.acknowledged)
-    report.given_up = len(load.unacknowledged)
-    report.findings = await examine(load.ops, dsn, folder, fleet.environment())
+    await settle_report(report, load, began, dsn, folder, fleet.environment())
     return report
 
 

@@ -13,6 +13,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import asyncpg
@@ -152,12 +153,19 @@ async def restart_run(cluster: PrivateCluster, folder: Path, *, rounds: int, eve
     ends = [o.began for o in report.outages[1:]] + [time.monotonic()]
     for outage, until in zip(report.outages, ends, strict=True):
         _measure(outage, load.tally, ready, until)
+    await settle_report(report, load, began, dsn, folder, fleet.environment())
+    return report
+
+
+async def settle_report(report: Any, load: Load, began: float, dsn: str,
+                        folder: Path, environment: dict[str, str]) -> None:
+    """The figures every fault run ends with: its time, the load's tally and what the
+    ledger holds of the commands sent (``examine``)."""
     report.seconds = time.monotonic() - began
     report.tally = load.tally
     report.commands, report.acknowledged = len(load.ops), len(load.acknowledged)
     report.given_up = len(load.unacknowledged)
-    report.findings = await examine(load.ops, dsn, folder, fleet.environment())
-    return report
+    report.findings = await examine(load.ops, dsn, folder, environment)
 
 
 def describe(report: RestartReport) -> list[str]:
