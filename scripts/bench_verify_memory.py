@@ -8,11 +8,15 @@ sequences every event into the log with the real ``Sequencer`` (``--batch`` even
 checkpoint). At each size it then runs, side by side:
 
 * **read + SHA-256**: every entry read in position order (5,000 rows per read) and hashed with
-  ``hashlib`` in this process: the floor any verification must pay (best of two runs);
+  ``hashlib`` in this process: the floor any verification must pay, measured before and after
+  each verify run (each run is compared with the faster of its two);
 * **``ledger verify --skip-files``**, the real command in a child process (``python -m
   ledger.cli``), timed from start to exit (Python's start and imports included), its peak
   resident memory (VmHWM) sampled every 20 ms from ``/proc`` for it and for the child process
   that audits the log's tree meanwhile; their sum is the peak the targets are held to.
+
+``--rounds`` (3) verify runs per size, each between two floor passes; the median round's
+ratio is reported, with every round's figures printed.
 
 Targets (issue 13): peak RSS under 250 MiB at 1,000,000 events, under 20% growth from the
 first size to the last, and verify at least 25% of the read + SHA-256 rate.
@@ -313,22 +317,34 @@ async def fill_to(target: Target, filler: Filler, size: int,
 
 
 async def measure(target: Target, size: int, streams: int, key_dir: Path,
-                  data_dir: Path, code: Path | None) -> Figures:
+                  data_dir: Path, code: Path | None, rounds: int = 3) -> Figures:
+    """``rounds`` rounds of read + SHA-256 then verify, and one last read + SHA-256: each
+    verify is compared with the faster of the floors measured just before and just after it
+    (this machine's speed drifts by tens of percent over minutes), and the median round is
+    reported; the peaks are the highest of any round."""
     if isinstance(target, PostgresTarget):
         await target.vacuum()
-    rates = []
     count, seconds = await target.hash_pass()
-    rates.append(count / seconds)
-    verify_seconds, own, worker, usage, output = await asyncio.to_thread(
-        run_verify, target.url, key_dir, data_dir, code)
-    count, seconds = await target.hash_pass()
-    rates.append(count / seconds)
-    if count != size:
-        raise BenchError(f"read {count} events, expected {size}")
+    floors = [count / seconds]
+    runs = []
+    for _ in range(rounds):
+        runs.append(await asyncio.to_thread(run_verify, target.url, key_dir, data_dir, code))
+        count, seconds = await target.hash_pass()
+        if count != size:
+            raise BenchError(f"read {count} events, expected {size}")
+        floors.append(count / seconds)
+    ratios = [size / run[0] / max(floors[k], floors[k + 1]) for k, run in enumerate(runs)]
+    middle = sorted(range(rounds), key=ratios.__getitem__)[rounds // 2]
+    verify_seconds, _, _, _, output = runs[middle]
+    if rounds > 1:
+        print("  rounds (verify s, floor ev/s, ratio): " + "; ".join(
+            f"{run[0]:.2f} s, {max(floors[k], floors[k + 1]):,.0f}/s, {ratios[k]:.1%}"
+            for k, run in enumerate(runs)), flush=True)
     print(f"  {output}", flush=True)
     label = "installed" if code is None or str(code) == "-" else code.name
-    return Figures(size, streams, verify_seconds, max(rates), own, worker, usage, output,
-                   label)
+    return Figures(size, streams, verify_seconds, max(floors[middle], floors[middle + 1]),
+                   max(r[1] for r in runs), max(r[2] for r in runs),
+                   max(r[3] for r in runs), output, label)
 
 
 async def reuse(args: argparse.Namespace) -> list[Figures]:
@@ -342,7 +358,7 @@ async def reuse(args: argparse.Namespace) -> list[Figures]:
         print(f"sqlite (kept): {size:,} events", flush=True)
         for code in args.code or [None]:
             figures.append(await measure(target, size, args.streams, folder / "keys", folder,
-                                         code))
+                                         code, args.rounds))
             report("sqlite", figures)
     return figures
 
@@ -381,7 +397,7 @@ async def run(args: argparse.Namespace) -> list[Figures]:
                 await fill_to(target, filler, size, sequence)
                 for code in args.code or [None]:
                     figures.append(await measure(target, size, args.streams, key_dir,
-                                                 data_dir, code))
+                                                 data_dir, code, args.rounds))
                     report(args.store, figures)
                 if args.keep is not None and isinstance(target, SQLiteTarget):
                     args.keep.mkdir(parents=True, exist_ok=True)
@@ -440,11 +456,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="SQLite: keep a copy of the ledger at each size in this folder")
     parser.add_argument("--reuse", type=Path, default=None,
                         help="SQLite: measure the ledgers a --keep run left in this folder")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="verify runs per size and code, each between two read + SHA-256 "
+                             "passes; the median round is reported (3)")
     parser.add_argument("--quick", action="store_true", help="20,000 and 60,000 events")
     args = parser.parse_args(argv)
     if args.quick:
         args.sizes, args.streams, args.batch = "20000,60000", 2000, 5000
     args.sizes = [int(s) for s in str(args.sizes).split(",")]
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     if args.sizes != sorted(args.sizes) or args.sizes[0] < 1:
         parser.error("--sizes must be ascending positive numbers")
     return args
