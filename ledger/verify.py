@@ -61,8 +61,9 @@ Progress = Callable[[int], None]
 StepProgress = Callable[[str, int], None]  # ("events" | "log" | "tree" | "files", done)
 
 _NEW = (0, b"")  # stands for "stream not seen yet" in the per-stream table
-_PREV_NULL = b',"prev":null'
 _RECORDED_AT = b',"recorded_at":"'
+_PREV_NULL_AT = b',"prev":null' + _RECORDED_AT  # version 1: no previous event
+_PREV_OPEN, _PREV_CLOSE_AT = b',"prev":"', b'"' + _RECORDED_AT  # around the previous hash
 _TIME_LENGTH = 27  # 2026-11-24T22:19:59.123456Z
 _HEAD = b'{"actor":{'
 _UUID_CHARACTERS = b"0123456789abcdef-"
@@ -225,18 +226,17 @@ def _check_batch(rows: Sequence[AuditRow], last: dict[str, tuple[int, bytes] | N
     """Check rows in position order; the integrity fast path is written out inline (it runs
     once per event, so a function call per row would be a good part of its cost)."""
     sha256 = hashlib.sha256
-    add_position, add_digest = report.positions.append, report.digests.append
-    get, setdefault = last.get, last.setdefault
+    get, setdefault, join = last.get, last.setdefault, b"".join
     report.events += len(rows)
+    digests = [sha256(row[7]).digest() for row in rows]
+    report.positions += [row[0] for row in rows]
+    report.digests += digests
     # Ids are lowercase hex and hyphens: checked for the whole batch at once (each row's
     # length below), else row by row.
     ids_plain = not "".join([r[1] + r[3] for r in rows]).encode().translate(
         None, _UUID_CHARACTERS)
-    for row in rows:
-        position, event_id, stream_type, stream_id, version, event_type, event_hash, entry = row
-        digest = sha256(entry).digest()
-        add_position(position)
-        add_digest(digest)
+    for row, digest in zip(rows, digests, strict=True):
+        _, event_id, stream_type, stream_id, version, event_type, event_hash, entry = row
         if not strict and digest == event_hash:
             tail = (f'","stream":{{"id":"{stream_id}","type":"{stream_type}"}},"type":"'
                     f'{event_type}","v":1,"version":{version}}}').encode()
@@ -245,9 +245,11 @@ def _check_batch(rows: Sequence[AuditRow], last: dict[str, tuple[int, bytes] | N
             # lowercase hex and hyphens, and each (stream type, event type) pair is checked
             # once for quotes and backslashes. The top-level id follows the context object:
             # it is the entry's first `},"id":"` (actor and context, written by the service
-            # from a fixed shape, nest no objects; a payload may, but it comes after). Rows
-            # not accepted here get the strict check.
-            if entry.endswith(tail) and end > 90 and entry[end - 16:end] == _RECORDED_AT \
+            # from a fixed shape, nest no objects; a payload may, but it comes after). The
+            # `prev` member and the `recorded_at` key before the time are compared in place
+            # (``startswith`` at an offset: no slice is copied). Rows not accepted here get
+            # the strict check.
+            if entry.endswith(tail) and end > 90 \
                     and entry.startswith(_HEAD) and len(event_id) + len(stream_id) == 72 \
                     and (ids_plain or _uuid_characters(event_id + stream_id)) \
                     and entry.startswith(f'}},"id":"{event_id}","payload":{{'.encode(),
@@ -257,15 +259,16 @@ def _check_batch(rows: Sequence[AuditRow], last: dict[str, tuple[int, bytes] | N
                 if version == 1:
                     # One dict operation: the stream must be new (the usual case).
                     value = (1, digest)
-                    if entry[end - 28:end - 16] == _PREV_NULL and \
+                    if entry.startswith(_PREV_NULL_AT, end - 28) and \
                             setdefault(stream_id, value) is value:
                         continue
                 else:
                     previous = get(stream_id, _NEW)
                     if previous is None:  # a broken stream: its links are no longer checked
-                        continue
-                    if previous[0] == version - 1 and entry[end - 90:end - 16] == (
-                            b',"prev":"' + hexlify(previous[1]) + b'"'):
+                        if entry.startswith(_RECORDED_AT, end - 16):
+                            continue
+                    elif previous[0] == version - 1 and entry.startswith(
+                            join((_PREV_OPEN, hexlify(previous[1]), _PREV_CLOSE_AT)), end - 90):
                         last[stream_id] = (version, digest)
                         continue
         _check_row(row, last, report)
