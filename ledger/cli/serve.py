@@ -21,7 +21,7 @@ from ledger.log_format import configure_logging, fields
 from ledger.loop_lag import LoopLagMonitor
 from ledger.runtime import Runtime
 from ledger.settings import Settings
-from ledger.store.factory import sqlite_path
+from ledger.store.factory import redacted_url, sqlite_path
 from ledger.store.sqlite_owner import serve_alone
 from web.site import build_site
 
@@ -89,8 +89,8 @@ async def _serve_until_signal(runtime: Runtime, host: str, port: int) -> None:
         settle_heap()  # what startup built is not walked by the collector again
         for verifier in runtime.verifiers:
             print(f"log verifier key: {verifier.vkey}", flush=True)
-        print(f"serving on http://{host}:{port} (database {_redacted(runtime.settings)})",
-              flush=True)
+        database = redacted_url(runtime.settings.database_url)
+        print(f"serving on http://{host}:{port} (database {database})", flush=True)
         log.info("serving", extra=fields(port=port))
         stop = asyncio.Event()
         received: list[str] = []
@@ -113,14 +113,6 @@ async def _serve_until_signal(runtime: Runtime, host: str, port: int) -> None:
             await trimmer.stop()
             await lag.stop()
     log.info("stopped: requests finished, workers stopped")
-
-
-def _redacted(settings: Settings) -> str:
-    url = settings.database_url
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        return f"{scheme}://…@{rest.split('@', 1)[1]}"
-    return url
 
 
 async def _bootstrap_operator(runtime: Runtime) -> None:

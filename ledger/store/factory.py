@@ -25,6 +25,21 @@ def is_postgres_url(url: str) -> bool:
     return url.startswith(("postgresql://", "postgres://"))
 
 
+def redacted_url(url: str) -> str:
+    """``url`` fit for a message: nothing before its last ``@`` (a user and a password, even
+    one holding ``@`` or ``/``), and no query when it names a password (``?password=``,
+    ``sslpassword=``)."""
+    scheme, found, rest = url.partition("://")
+    if not found:
+        return url
+    if "@" in rest:
+        rest = "…@" + rest.rpartition("@")[2]
+    place, mark, query = rest.partition("?")
+    if "password" in query.lower():
+        query = "…"
+    return f"{scheme}://{place}{mark}{query}"
+
+
 async def open_store(url: str, timeouts: DatabaseTimeouts = SERVICE) -> EventStore:
     """Connect to the database ``url`` names; the schema is not touched (see ``migrate``).
     ``timeouts`` bound a PostgreSQL store's waits on its server."""
