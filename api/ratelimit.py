@@ -175,7 +175,7 @@ class SharedAuthFailureLimiter:
                                     "being checked; try again") from None
         self._in_flight[address] = self._in_flight.get(address, 0) + 1
         try:
-            await self.check(address)
+            await self._check_shared(address)  # this process's count was checked just now
             yield
         finally:
             left = self._in_flight[address] - 1
@@ -190,6 +190,10 @@ class SharedAuthFailureLimiter:
         """Raise RateLimitedError while the deployment has seen ``limit`` failures from
         ``address`` in the window."""
         self.local.check(address)  # this process alone saw enough: so did the deployment
+        await self._check_shared(address)
+
+    async def _check_shared(self, address: str) -> None:
+        """The deployment's count: a refusal or a clean answer remembered, else the store."""
         now = self.clock()
         until = self._refused_until.get(address)
         if until is not None:
