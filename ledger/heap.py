@@ -35,7 +35,8 @@ from collections.abc import Callable
 # every object that survived a young one since the last: while the caches fill nearly all do,
 # and at 20 young ones a middle one walked some 440,000 objects, 200-450 ms with the event
 # loop waiting (scripts/load.py, every ~4 minutes); at 2 it walks at most ~80,000, and full
-# collections stay as rare (every 400-600 young ones).
+# collections stay as rare (every 400-600 young ones). What a collection frees costs too: keep
+# requests from making cycles (README "Load test").
 THRESHOLDS = (20_000, 2, 200)
 
 
