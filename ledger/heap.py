@@ -30,9 +30,14 @@ import gc
 import sys
 from collections.abc import Callable
 
-# Young collections every 20,000 net allocations (CPython: 700), a middle one every 20 of
-# those and a full one every 20 middle ones (CPython: 10 and 10).
-THRESHOLDS = (20_000, 20, 20)
+# Young collections every 20,000 net allocations (CPython: 700), a middle one every 2 of
+# those and a full one every 200 middle ones (CPython: 10 and 10). A middle collection walks
+# every object that survived a young one since the last: while the caches fill nearly all do,
+# and at 20 young ones a middle one walked some 440,000 objects, 200-450 ms with the event
+# loop waiting (scripts/load.py, every ~4 minutes); at 2 it walks at most ~80,000, and full
+# collections stay as rare (every 400-600 young ones). What a collection frees costs too: keep
+# requests from making cycles (README "Load test").
+THRESHOLDS = (20_000, 2, 200)
 
 
 def settle_heap() -> None:

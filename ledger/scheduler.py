@@ -79,22 +79,34 @@ class Scheduler:
         self.worker.log_idle = True  # one line per run, every idle_seconds
 
     async def due(self, today: dt.date) -> list[Due]:
-        """Everything the rules say is due on ``today``."""
+        """Everything the rules say is due on ``today``.
+
+        Only the items a rule could fire on today are read (a due date in the last 30 days,
+        or accounts of a case whose last day was 2 to 30 days ago), and then each of the few
+        cases near its last day for its open mandatory items: a turn runs on the serving
+        process's event loop, so reading every open item into Python each minute stalled
+        every request in flight for longer as open items grew (tens of milliseconds per
+        ten thousand items, every ``idle_seconds``)."""
         t = tables((await board_position(self.projections)).generation)
         items = await self.projections.fetch(
             "SELECT i.item_id, i.departure_id, i.title, i.state, i.giver_id, i.receiver, "
-            "i.category, i.due_date, i.mandatory, d.manager_id, d.hr_owner_id, "
+            "i.category, i.due_date, d.manager_id, d.hr_owner_id, "
             f"d.last_working_day FROM {t['items']} i JOIN {t['departures']} d "
             "ON d.departure_id = i.departure_id "
-            f"WHERE i.open = 1 AND d.open = 1 AND d.state IN {ACCEPTED}")
+            f"WHERE i.open = 1 AND d.open = 1 AND d.state IN {ACCEPTED} AND ("
+            "i.due_date BETWEEN $1 AND $2 OR (i.category = 'accounts_permissions' "
+            "AND d.last_working_day >= $1 AND d.last_working_day < $3))",
+            _days(today, -30), today.isoformat(), _days(today, -1))
         found = [d for row in items for d in self._item_rules(row, today)]
         cases = await self.projections.fetch(
             f"SELECT departure_id, hr_owner_id, last_working_day FROM {t['departures']} "
             f"WHERE open = 1 AND state IN {ACCEPTED} AND last_working_day BETWEEN $1 AND $2 "
             "AND mandatory_done * 2 < mandatory_total", today.isoformat(), _days(today, 3))
         for case in cases:
-            open_ids = tuple(sorted(r["item_id"] for r in items if r["mandatory"]
-                                    and r["departure_id"] == case["departure_id"]))
+            mandatory = await self.projections.fetch(
+                f"SELECT item_id FROM {t['items']} WHERE departure_id = $1 AND open = 1 "
+                "AND mandatory = 1", case["departure_id"])
+            open_ids = tuple(sorted(r["item_id"] for r in mandatory))
             found.append(Due("last_day_under_half", case["departure_id"], open_ids,
                              case["hr_owner_id"], True, case["last_working_day"], ""))
         return found

@@ -63,6 +63,11 @@ def print_summary(result: dict[str, Any], title: str) -> None:
                          lag["late_over_s"].items() if float(b) >= 0.01 and n)
         console.print(f"event loop (ledger_event_loop_lag_seconds): {lag['wakeups']:,} "
                       f"wake-ups, late {late or 'by under 10 ms every time'}", highlight=False)
+    vacuumed = result.get("autovacuum_stand_in")
+    if vacuumed:
+        console.print("autovacuum off: the run's stand-in (scripts/load_autovacuum.py) made "
+                      + ", ".join(f"{n} {kind}" for kind, n in sorted(vacuumed.items()))
+                      + " table passes", highlight=False)
     verify = result.get("verify")
     if verify is not None:
         console.print(f"ledger verify: exit {verify['exit']} in {verify['seconds']:.1f} s: "

@@ -72,24 +72,28 @@ def find_cycle(graph: Mapping[str, Iterable[str]]) -> list[str] | None:
     first repeated at the end, or None. Edges to nodes outside the graph are ignored."""
     state: dict[str, int] = {}  # 1: on the current path, 2: finished
     path: list[str] = []
-
-    def visit(node: str) -> list[str] | None:
-        state[node] = 1
-        path.append(node)
-        for nxt in graph.get(node, ()):
-            if nxt not in graph:
-                continue
-            if state.get(nxt) == 1:
-                return [*path[path.index(nxt):], nxt]
-            if nxt not in state and (found := visit(nxt)) is not None:
-                return found
-        path.pop()
-        state[node] = 2
-        return None
-
     for node in graph:
-        if node not in state and (found := visit(node)) is not None:
+        if node not in state and (found := _visit(graph, node, state, path)) is not None:
             return found
+    return None
+
+
+def _visit(graph: Mapping[str, Iterable[str]], node: str, state: dict[str, int],
+           path: list[str]) -> list[str] | None:
+    # A function, not a closure that calls itself: that is a reference cycle (it holds the
+    # cell that holds it), left with everything it reads for the cyclic collector, which
+    # under load comes a minute or more apart and frees them all while the event loop waits.
+    state[node] = 1
+    path.append(node)
+    for nxt in graph.get(node, ()):
+        if nxt not in graph:
+            continue
+        if state.get(nxt) == 1:
+            return [*path[path.index(nxt):], nxt]
+        if nxt not in state and (found := _visit(graph, nxt, state, path)) is not None:
+            return found
+    path.pop()
+    state[node] = 2
     return None
 
 

@@ -83,19 +83,21 @@ def creation_order(specs: Sequence[JSONObject]) -> list[int]:
     index_of = {str(s["key"]): n for n, s in enumerate(specs)}
     done: set[int] = set()
     order: list[int] = []
-
-    def place(n: int, path: frozenset[int]) -> None:
-        if n in done or n in path:
-            return
-        for key in _keys(specs[n].get("requires")):
-            if key in index_of:
-                place(index_of[key], path | {n})
-        done.add(n)
-        order.append(n)
-
     for n in range(len(specs)):
-        place(n, frozenset())
+        _place(specs, index_of, n, frozenset(), done, order)
     return order
+
+
+def _place(specs: Sequence[JSONObject], index_of: dict[str, int], n: int,
+           path: frozenset[int], done: set[int], order: list[int]) -> None:
+    # Not a closure calling itself: that is a reference cycle (see dependency._visit).
+    if n in done or n in path:
+        return
+    for key in _keys(specs[n].get("requires")):
+        if key in index_of:
+            _place(specs, index_of, index_of[key], path | {n}, done, order)
+    done.add(n)
+    order.append(n)
 
 
 def items_by_key(items: Iterable[HandoverItem]) -> dict[str, list[str]]:

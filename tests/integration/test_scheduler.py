@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import Any
 
 from ledger.scheduler import Scheduler
 from tests.integration.http_fixtures import Api
@@ -57,3 +58,33 @@ async def test_only_the_scheduler_names_a_rule(api: Api) -> None:
     assert plain.status in (200, 201), plain.body
     payload = json.loads((await entries_of(api, departure_id))[-1]["entry"])["payload"]
     assert "rule" not in payload  # HR's own reminders are recorded as before
+
+
+class _CountingProjections:
+    """The projection store, counting the item rows its ``fetch`` hands back."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+        self.item_rows = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+    async def fetch(self, sql: str, *args: Any) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = await self.store.fetch(sql, *args)
+        self.item_rows += sum(1 for row in rows if "item_id" in row)
+        return rows
+
+
+async def test_a_turn_reads_only_the_items_a_rule_could_fire_on(api: Api) -> None:
+    departure_id = await approved(api)  # last working day 2026-11-30
+    due = await add_item(api, departure_id, title="客户资料", due_date="2026-11-20")
+    for n in range(4):  # due well after the day: no rule fires on them yet
+        await add_item(api, departure_id, title=f"合同 {n}", due_date="2026-11-28")
+    moment = dt.datetime(2026, 11, 20, 1, 0, tzinfo=dt.UTC)
+    api.runtime.ledger.clock = lambda: moment  # type: ignore[method-assign]
+    await api.read_model("/v1/inbox", "hr.sun")  # the board has every item
+    counting = _CountingProjections(api.runtime.projections)
+    found = await Scheduler(api.runtime.ledger, counting).due(dt.date(2026, 11, 20))  # type: ignore[arg-type]
+    assert [(d.rule, d.item_ids) for d in found] == [("due_today", (due,))]
+    assert counting.item_rows == 1  # a turn runs on the event loop: not every open item

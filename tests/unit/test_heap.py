@@ -28,6 +28,28 @@ def test_settling_freezes_the_startup_heap_and_raises_the_thresholds() -> None:
         gc.set_threshold(*before)
 
 
+def test_a_middle_collection_walks_a_bounded_young_heap_while_caches_fill() -> None:
+    # Every object a young collection sees survives (a cache filling): a middle collection
+    # walks what piled up since the last, with the event loop waiting meanwhile.
+    before, walked = gc.get_threshold(), []
+
+    def watch(phase: str, info: dict[str, int]) -> None:
+        if phase == "start" and info["generation"] == 1:
+            walked.append(len(gc.get_objects(0)) + len(gc.get_objects(1)))
+
+    gc.collect()
+    gc.set_threshold(*THRESHOLDS)
+    gc.callbacks.append(watch)
+    try:
+        kept = [[] for _ in range(600_000)]
+    finally:
+        gc.callbacks.remove(watch)
+        gc.set_threshold(*before)
+    assert len(kept) == 600_000
+    assert walked and max(walked) <= 100_000  # 80,000 here; 440,000 at 20/20/20
+    assert THRESHOLDS[1] * THRESHOLDS[2] >= 400  # full collections no more often than before
+
+
 def _resident_mib() -> float:
     return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
