@@ -1,4 +1,4 @@
-"""The aggregate cache and the board's folder keep their aggregates packed: each entry is next
+"""The aggregate cache, the board's folder and its written items are kept packed: each entry is next
 to nothing for the cyclic collector to walk (it walked a dozen objects per aggregate on every
 full collection), and what comes out is the aggregate as it went in, the caller's own."""
 
@@ -10,16 +10,20 @@ from collections.abc import Callable
 from typing import Any, cast
 from uuid import uuid4
 
+import aiosqlite
 from eventsourcing.domain import Aggregate
 
 from ledger.aggregates.item import HandoverItem
 from ledger.entry import decode_entry
+from ledger.projections.board import BoardProjector
 from ledger.projections.fold import Folder
+from ledger.projections.runner import apply_batch
 from ledger.service.cache import AggregateCache
 from ledger.service.context import Actor, RequestContext
 from ledger.service.unit_of_work import UnitOfWork
-from ledger.store.port import EventStore, NewEvent
-from ledger.store.projection_port import ProjectionTx
+from ledger.store.port import EventStore, NewEvent, StoredEvent
+from ledger.store.projection_port import LoggedEvent, ProjectionState, ProjectionTx
+from ledger.store.sqlite_projections import SQLiteProjectionTx
 
 HR = Actor("hr-li", "hr", "李娜")
 CONTEXT = RequestContext(request_id="req-1", ip="203.0.113.7", user_agent="pytest", auth="token")
@@ -116,3 +120,41 @@ def test_the_folder_holds_packed_aggregates_and_folds_on_them_as_a_replay_would(
 
     assert tracked_objects_per_stream(fill) < 3  # its id; held as objects: 15 or more
     assert [state_of(a) for a in fold_all(Folder(STREAMS))] == expected
+
+
+def test_the_boards_written_items_are_next_to_nothing_for_the_collector() -> None:
+    # Two batches of every item's events on a real SQLite board: the first is written and
+    # remembered, the second starts from what was remembered (it reads no row back).
+    def logged(batch: list[NewEvent], start: int) -> list[LoggedEvent]:
+        return [LoggedEvent(start + n, StoredEvent(start + n, e.event_id, e.stream_type,
+                                                   e.stream_id, e.version, e.event_type,
+                                                   e.entry, e.event_hash))
+                for n, e in enumerate(batch)]
+
+    async def project(events: list[list[NewEvent]]) -> tuple[BoardProjector, int]:
+        first = [e for stream in events for e in stream[:2]]
+        second = [e for stream in events for e in stream[2:]]
+        board = BoardProjector(STREAMS)
+        async with aiosqlite.connect(":memory:") as db:
+            tx = SQLiteProjectionTx(db, ProjectionState("board", 0, 1, None, ""))
+            for statement in board.schema("sqlite", 1):
+                await tx.execute(statement)
+            await apply_batch(board, tx, 1, logged(first, 0))
+            await apply_batch(board, tx, 1, logged(second, len(first)))
+            [row] = await tx.fetch("SELECT count(*) AS n FROM board_items_g1 WHERE "
+                                   "state = 'submitted'")
+        return board, int(row["n"])
+
+    def histories() -> list[list[NewEvent]]:
+        return [committed(worked_item(k)) for k in range(STREAMS)]
+
+    for _ in range(2):  # the process's recent entries (bounded) full before counting
+        asyncio.run(project(histories()))
+    events = histories()
+
+    def fill() -> BoardProjector:
+        board, submitted = asyncio.run(project(events))
+        assert submitted == STREAMS
+        return board
+
+    assert tracked_objects_per_stream(fill) < 1  # as objects: 3 each
