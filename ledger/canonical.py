@@ -101,7 +101,10 @@ def encode_sorted(value: object) -> bytes:
 
     Precondition: ``value`` holds only JSON types; a lone surrogate raises orjson's
     JSONEncodeError (a TypeError)."""
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    # orjson hands back its whole write buffer (4 KiB at least: a 1.3 KiB entry held 6-16
+    # KiB of heap), and entries are kept, by the process's recent entries (1,024 of them)
+    # and by each queued append. An exact copy costs ~0.2 µs beside the ~5 µs encode.
+    return memoryview(orjson.dumps(value, option=orjson.OPT_SORT_KEYS)).tobytes()
 
 
 def encode_canonical(value: JSONValue) -> bytes:

@@ -27,7 +27,10 @@ import orjson
 from ledger.entry import Entry, decode_entry
 from ledger.store.port import NewEvent
 
-DEFAULT_LIMIT = 4096  # ~a few seconds of commits under load: followers lag ~0.1-0.3 s
+# Followers lag ~0.1-0.3 s; 1,024 entries are 20 s of commits under scripts/load.py and a
+# second or more at the command rates bench_http reaches. Each costs ~3-5 KiB once a follower
+# has decoded it (the bytes, and the entry as parsed): 4,096 of them held ~20 MiB.
+DEFAULT_LIMIT = 1024
 
 
 class RecentEntries:

@@ -16,7 +16,7 @@ from aiohttp import web
 from ledger.bootstrap import bootstrap
 from ledger.cli.common import Subparsers
 from ledger.errors import ConflictError
-from ledger.heap import Trimmer, settle_heap
+from ledger.heap import Trimmer, map_large_blocks, settle_heap
 from ledger.log_format import configure_logging, fields
 from ledger.loop_lag import LoopLagMonitor
 from ledger.runtime import Runtime
@@ -59,6 +59,7 @@ async def serve(settings: Settings, host: str, port: int, sequencer: bool = True
     With ``demo``, the seed scenarios are played first if the ledger has no departure yet.
     """
     configure_logging(settings.log_format, settings.log_level)
+    map_large_blocks()  # short-lived large blocks do not fragment the heap (ledger.heap)
     database = sqlite_path(settings.database_url)
     # An SQLite file is served by one process (ledger.store.sqlite_owner); several processes
     # share a PostgreSQL database, each role led by one of them (ledger.leadership).

@@ -3,7 +3,9 @@
 The folder keeps recent aggregates at the version it last applied; an event whose previous
 version is not held (after a restart, or once evicted) is preceded by a replay of the
 stream's entries below its version, read in the projection's own transaction. Each row a
-projector writes is therefore the aggregate exactly as of the event's log position.
+projector writes is therefore the aggregate exactly as of the event's log position. Held
+aggregates are packed (``ledger.aggregates.packed``): thousands of them as objects cost more
+than twice the memory, and every full collection of the cyclic collector walked them.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections import OrderedDict
 from eventsourcing.domain import Aggregate
 
 from ledger.aggregates.codec import decode_event, replay
+from ledger.aggregates.packed import pack, unpack
 from ledger.entry import Entry, decode_entry
 from ledger.store.projection_port import ProjectionTx
 
@@ -20,11 +23,12 @@ CAPACITY = 10_000  # Settings.board_cache_size, LEDGER_BOARD_CACHE_SIZE
 
 
 class Folder:
-    """Recent aggregates by stream id, each at the last version applied."""
+    """Recent aggregates by stream id, each at the last version applied (packed, with that
+    version)."""
 
     def __init__(self, capacity: int = CAPACITY) -> None:
         self.capacity = capacity
-        self._held: OrderedDict[str, Aggregate] = OrderedDict()
+        self._held: OrderedDict[str, tuple[int, bytes]] = OrderedDict()
 
     def clear(self) -> None:
         self._held.clear()
@@ -35,14 +39,14 @@ class Folder:
         held = self._held.pop(key, None)
         if entry.version == 1:
             base = None
-        elif held is not None and held.version == entry.version - 1:
-            base = held
+        elif held is not None and held[0] == entry.version - 1:
+            base = unpack(held[1])
         else:
             base = replay(await _earlier(tx, entry))
         aggregate = decode_event(entry).mutate(base)
         if aggregate is None:  # eventsourcing types mutate as Optional; ours never are
             raise TypeError(f"{entry.event_type} left no aggregate")
-        self._held[key] = aggregate
+        self._held[key] = (aggregate.version, pack(aggregate))
         if len(self._held) > self.capacity:
             self._held.popitem(last=False)
         return aggregate

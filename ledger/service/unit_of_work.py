@@ -87,8 +87,8 @@ class UnitOfWork:
 
         ``fresh`` reads the rows after the cached version even when the cache is trusted. It
         is rarely needed: an aggregate the command only reads is a read dependency, which the
-        append re-checks at commit. ``read_only`` (the command will not change it: an item
-        command's departure) may hand out the cached aggregate itself instead of a clone.
+        append re-checks at commit. ``read_only``: the command will not change it (an item
+        command's departure); ``collect`` refuses a command that does.
         """
         key = aggregate_id if isinstance(aggregate_id, UUID) else _parse_id(aggregate_id)
         tracked = self._tracked.get(key)
@@ -96,23 +96,19 @@ class UnitOfWork:
             return _checked(cls, tracked.aggregate, key)
         if self.staged is not None and (staged := self.staged.get(key)) is not None:
             return await self._get_staged(cls, key, staged, expected_version, fresh)
-        cached = self.cache.peek(key) if self.cache is not None else None
-        uncloned = trusted = False
+        # The cache hands out a new aggregate each time (it keeps them packed): this unit's
+        # own, to change or to replay onto.
+        cached = self.cache.get(key) if self.cache is not None else None
+        trusted = False
         if cached is not None and self.trust_cache and not fresh and expected_version in (
                 None, cached.aggregate.version):
             self.used_cache = trusted = True
-            if read_only:
-                uncloned = True
-            else:
-                cached = Cached(clone_aggregate(cached.aggregate), cached.last_hash)
         else:
-            if cached is not None:  # replayed onto below: never the cache's own object
-                cached = Cached(clone_aggregate(cached.aggregate), cached.last_hash)
             cached = await self._refresh(key, cached)
         aggregate = _checked(cls, cached.aggregate, key)
         self._expect(cls, key, aggregate, expected_version)
-        self._tracked[key] = _Tracked(aggregate, cached.last_hash, aggregate.version, uncloned,
-                                      trusted=trusted)
+        self._tracked[key] = _Tracked(aggregate, cached.last_hash, aggregate.version,
+                                      read_only and trusted, trusted=trusted)
         return aggregate
 
     def _expect(self, cls: type[A], key: UUID, aggregate: A,
@@ -190,8 +186,8 @@ class UnitOfWork:
             aggregate = tracked.aggregate
             if not aggregate.pending_events:
                 continue
-            if tracked.uncloned:
-                if self.cache is not None:  # the cache's own object: never trusted again
+            if tracked.read_only:
+                if self.cache is not None:  # a command that broke its word: read it afresh
                     self.cache.evict(aggregate_id)
                 raise LedgerError(f"a command changed {aggregate_id}, loaded read-only")
             prev = tracked.last_hash
@@ -238,18 +234,18 @@ class UnitOfWork:
 
 class _Tracked:
     """One aggregate a command touches: the state, the hash its next event chains onto, the
-    version it was loaded at (None: created by this command), whether it is the cache's own
-    object (loaded read-only, so it must stay unchanged), whether events were collected, and
-    whether it came from the trusted cache unread (a batch's staging remembers that)."""
+    version it was loaded at (None: created by this command), whether it was loaded read-only
+    from the cache (so it must stay unchanged), whether events were collected, and whether it
+    came from the trusted cache unread (a batch's staging remembers that)."""
 
-    __slots__ = ("aggregate", "appended", "last_hash", "trusted", "uncloned", "version_read")
+    __slots__ = ("aggregate", "appended", "last_hash", "read_only", "trusted", "version_read")
 
     def __init__(self, aggregate: Aggregate, last_hash: bytes | None, version_read: int | None,
-                 uncloned: bool, trusted: bool = False) -> None:
+                 read_only: bool, trusted: bool = False) -> None:
         self.aggregate = aggregate
         self.last_hash = last_hash
         self.version_read = version_read
-        self.uncloned = uncloned
+        self.read_only = read_only
         self.trusted = trusted
         self.appended = False
 

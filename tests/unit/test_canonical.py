@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tracemalloc
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -64,3 +66,17 @@ def test_checking_only_the_named_members_encodes_as_the_whole_document(
 def test_a_named_member_is_still_refused_with_its_path(bad: object) -> None:
     with pytest.raises(InvalidInputError, match=r"\$\.payload|canonicalisable"):
         encode_with_checked_members({"v": 1, "payload": {"x": bad}}, ("payload",))
+
+
+def test_encoded_bytes_take_no_more_memory_than_their_length() -> None:
+    # What tracemalloc sees allocated for each kept encoding: an entry's bytes are held for
+    # a while (recent entries, queued appends), so spare capacity would be held with them.
+    document = {f"member {k}": "交接清单" * 10 for k in range(30)}  # ~1.3 KiB, as an entry
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        kept = [encode_canonical(document) for _ in range(200)]
+        held = (tracemalloc.get_traced_memory()[0] - before) / len(kept)
+    finally:
+        tracemalloc.stop()
+    assert held < len(kept[0]) + 128, f"{held:.0f} bytes held for {len(kept[0])} encoded"

@@ -426,20 +426,6 @@ def test_entries_stored_before_the_evidence_rules_and_authors_existed_still_repl
     assert template.author is None
 
 
-def test_a_peeked_aggregate_is_the_cached_object_and_a_get_is_a_clone() -> None:
-    from ledger.service.cache import AggregateCache
-
-    cache = AggregateCache()
-    item = item_through_every_event()
-    item.collect_events()
-    cache.put(item, b"h" * 32)
-    peeked, got = cache.peek(item.id), cache.get(item.id)
-    assert peeked is not None and got is not None
-    assert cache.peek(item.id) is peeked  # handed out as is, for read-only use
-    assert got.aggregate is not peeked.aggregate and state_of(got.aggregate) == state_of(
-        peeked.aggregate)
-
-
 def test_an_items_module_is_written_only_when_it_has_one_and_old_entries_replay_without() -> None:
     assert "module" not in item_created_payload()  # an item without one: bytes as before
     stream_id = uuid4()

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import os
+import subprocess
 import sys
 from pathlib import Path
+from typing import cast
 
 import pytest
 
@@ -72,3 +75,48 @@ async def test_the_trimmer_trims_in_a_thread_until_stopped() -> None:
     await trimmer.start()
     await asyncio.sleep(0.05)
     await trimmer.stop()
+
+
+# Run in a process of its own: the allocator's settings last as long as the process.
+_MAPPED_AFTER = """
+import ctypes, json, sys
+from ledger import heap
+
+class Info(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_size_t) for n in ("arena", "ordblks", "smblks", "hblks", "hblkhd",
+                "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
+
+libc = ctypes.CDLL("libc.so.6")
+libc.mallinfo2.restype = Info
+
+def mapped_for(size):
+    before = libc.mallinfo2().hblkhd
+    blocks = [bytearray(size) for _ in range(50)]
+    return (libc.mallinfo2().hblkhd - before) / len(blocks)
+
+asked = heap.map_large_blocks() if sys.argv[1] == "map" else None
+print(json.dumps({"asked": asked, "large": mapped_for(16 * 1024), "small": mapped_for(2000)}))
+"""
+
+
+def _mapped(how: str, **env: str) -> dict[str, float | bool | None]:
+    done = subprocess.run([sys.executable, "-c", _MAPPED_AFTER, how], capture_output=True,
+                          text=True, check=True, env={**os.environ, **env},
+                          cwd=Path(__file__).resolve().parents[2])
+    found: dict[str, float | bool | None] = json.loads(done.stdout)
+    return found
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
+def test_large_blocks_get_mappings_of_their_own_returned_when_freed() -> None:
+    assert _mapped("default")["large"] == 0  # glibc's own threshold: carved from the heap
+    mapped = _mapped("map")
+    assert mapped["asked"] is True
+    assert cast(float, mapped["large"]) >= 16 * 1024  # a mapping each, unmapped on free
+    assert mapped["small"] == 0  # entries and packed aggregates stay in the heap
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
+def test_an_operators_own_mmap_threshold_is_left_as_it_is() -> None:
+    mapped = _mapped("map", MALLOC_MMAP_THRESHOLD_="1048576")
+    assert mapped["asked"] is False and mapped["large"] == 0

@@ -4,6 +4,7 @@ exactly what a decode gives, and never take bytes other than the log's under a h
 from __future__ import annotations
 
 import datetime as dt
+import tracemalloc
 import uuid
 
 import pytest
@@ -55,3 +56,21 @@ def test_entries_not_written_here_or_evicted_are_decoded() -> None:
     for event in reversed(events):
         assert recent.entry(event.event_hash, event.entry) == decode_entry(event.entry)
     assert recent.served_from_writes == 2  # the first was evicted: decoded afresh
+
+
+def test_a_process_keeps_a_few_mib_of_recent_entries_at_most() -> None:
+    # Entries as large as a sales checklist item's ItemCreated (~1.3 KiB), each written and
+    # read by a follower (which keeps the decoded entry), many more than the limit.
+    recent = RecentEntries()
+    checklist_text = "核对客户名单并移交给继任者，确认每个账户的负责人。" * 20
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(5000):
+            event = written(text=checklist_text)
+            recent.wrote([event])
+            recent.entry(event.event_hash, event.entry)
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert held < 8 * 2**20, f"{held / 2**20:.1f} MiB held"
