@@ -42,7 +42,8 @@ async def autovacuum_turn(pg: asyncpg.Connection, done: Counter[str]) -> None:
     """One turn over the database ``pg`` is connected to; counts into ``done`` how many
     times each of "vacuum", "analyze" and "vacuum+analyze" ran."""
     for row in await pg.fetch(_DUE):
-        name = f'"{row["schemaname"]}"."{row["relname"]}"'
+        name = ".".join('"' + part.replace('"', '""') + '"'
+                        for part in (row["schemaname"], row["relname"]))
         if row["vacuum"] and row["analyze"]:
             await pg.execute(f"VACUUM (ANALYZE) {name}")
             done["vacuum+analyze"] += 1

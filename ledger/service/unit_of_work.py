@@ -108,7 +108,7 @@ class UnitOfWork:
         aggregate = _checked(cls, cached.aggregate, key)
         self._expect(cls, key, aggregate, expected_version)
         self._tracked[key] = _Tracked(aggregate, cached.last_hash, aggregate.version,
-                                      read_only and trusted, trusted=trusted)
+                                      read_only, trusted=trusted)
         return aggregate
 
     def _expect(self, cls: type[A], key: UUID, aggregate: A,

@@ -26,18 +26,20 @@ def is_postgres_url(url: str) -> bool:
 
 
 def redacted_url(url: str) -> str:
-    """``url`` fit for a message: nothing before its last ``@`` (a user and a password, even
-    one holding ``@`` or ``/``), and no query when it names a password (``?password=``,
-    ``sslpassword=``)."""
+    """``url`` fit for a message: a server URL shows its host, port and database only, never
+    a user, a password (even one holding ``@``, ``/`` or ``?``) or its query (which may name a
+    password, escaped or not: ``?password=``, ``?pass%77ord=``); when what follows its last
+    ``@`` is part of a query, only ``scheme://…``. An SQLite URL is a file's name: as it is."""
     scheme, found, rest = url.partition("://")
-    if not found:
+    if not found or scheme == "sqlite":
         return url
+    user = ""
     if "@" in rest:
-        rest = "…@" + rest.rpartition("@")[2]
-    place, mark, query = rest.partition("?")
-    if "password" in query.lower():
-        query = "…"
-    return f"{scheme}://{place}{mark}{query}"
+        rest, user = rest.rpartition("@")[2], "…@"
+    place, query, _ = rest.partition("?")
+    if any(c in place for c in "=&%"):  # that @ stood in a query: nothing here is safe to show
+        return f"{scheme}://…"
+    return f"{scheme}://{user}{place}{'?…' if query else ''}"
 
 
 async def open_store(url: str, timeouts: DatabaseTimeouts = SERVICE) -> EventStore:
