@@ -66,13 +66,15 @@ TRIM_SECONDS = 30.0
 
 
 @functools.cache
-def _malloc_trim() -> Callable[[int], int] | None:
+def _glibc(name: str) -> Callable[..., int] | None:
+    """glibc's function ``name``, or None elsewhere (not Linux, or a libc without it: musl
+    has no ``malloc_trim``)."""
     if not sys.platform.startswith("linux"):
         return None
     try:
-        trim: Callable[[int], int] = ctypes.CDLL("libc.so.6").malloc_trim
-        return trim
-    except (OSError, AttributeError):  # not glibc (musl has no malloc_trim)
+        function: Callable[..., int] = getattr(ctypes.CDLL("libc.so.6"), name)
+        return function
+    except (OSError, AttributeError):
         return None
 
 
@@ -83,24 +85,13 @@ _M_MMAP_THRESHOLD = -3
 MMAP_THRESHOLD = 8 * 1024
 
 
-@functools.cache
-def _mallopt() -> Callable[[int, int], int] | None:
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        mallopt: Callable[[int, int], int] = ctypes.CDLL("libc.so.6").mallopt
-        return mallopt
-    except (OSError, AttributeError):  # not glibc
-        return None
-
-
 def map_large_blocks(threshold: int = MMAP_THRESHOLD) -> bool:
     """Have glibc serve blocks of ``threshold`` bytes or more from mappings of their own (see
     the module); False where there is no such call, or the operator set the threshold.
 
     Precondition: call it once, early in a serving process (blocks allocated before keep
     their place)."""
-    mallopt = _mallopt()
+    mallopt = _glibc("mallopt")
     if mallopt is None or "MALLOC_MMAP_THRESHOLD_" in os.environ or (
             "mmap_threshold" in os.environ.get("GLIBC_TUNABLES", "")):
         return False
@@ -110,7 +101,7 @@ def map_large_blocks(threshold: int = MMAP_THRESHOLD) -> bool:
 def release_free_memory() -> bool:
     """Return the C allocator's free pages to the system (glibc's ``malloc_trim(0)``);
     False where there is no such call. Blocks for milliseconds: call it off the event loop."""
-    trim = _malloc_trim()
+    trim = _glibc("malloc_trim")
     if trim is None:
         return False
     trim(0)
@@ -126,7 +117,7 @@ class Trimmer:
 
     async def start(self) -> None:
         """Begin (once); nothing runs where the allocator cannot be asked."""
-        if self._task is None and _malloc_trim() is not None:
+        if self._task is None and _glibc("malloc_trim") is not None:
             self._task = asyncio.create_task(self._run(), name="heap-trim")
 
     async def _run(self) -> None:

@@ -235,7 +235,7 @@ class UnitOfWork:
 class _Tracked:
     """One aggregate a command touches: the state, the hash its next event chains onto, the
     version it was loaded at (None: created by this command), whether it was loaded read-only
-    from the cache (so it must stay unchanged), whether events were collected, and whether it
+    (so it must stay unchanged), whether events were collected, and whether it
     came from the trusted cache unread (a batch's staging remembers that)."""
 
     __slots__ = ("aggregate", "appended", "last_hash", "read_only", "trusted", "version_read")
