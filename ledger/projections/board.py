@@ -21,6 +21,18 @@ from ledger.aggregates.departure import Departure
 from ledger.aggregates.dispute import Dispute
 from ledger.aggregates.item import HandoverItem
 from ledger.entry import Entry
+from ledger.projections.board_entries import (
+    CLOSED,
+    ENTRY_COLUMNS,
+    ENTRY_KEY,
+    ITEM_INPUTS,
+    CaseGate,
+    EntryRow,
+    ItemInputs,
+    case_gate,
+    item_entries,
+    item_inputs,
+)
 from ledger.projections.board_rows import (
     ACCOUNTS,
     departure_columns,
@@ -40,12 +52,14 @@ def tables(generation: int) -> dict[str, str]:
     return {"departures": f"board_departures_g{generation}",
             "items": f"board_items_g{generation}",
             "disputes": f"board_disputes_g{generation}",
-            "parties": f"board_parties_g{generation}"}
+            "parties": f"board_parties_g{generation}",
+            "entries": f"board_entries_g{generation}"}
 
 
 ITEM_COLUMNS = ("item_id", "departure_id", "category", "title", "state", "giver_id",
                 "receiver", "mandatory", "open", "due_date", "confirm_by", "rejected_at",
-                "pending_signers", "urgent", "submitted_at", "questions_to", "label", "doc")
+                "signers", "pending_signers", "urgent", "submitted_at", "questions_to", "label",
+                "doc")
 DEPARTURE_COLUMNS = ("departure_id", "state", "leaver_id", "leaver_name", "department",
                      "hr_owner_id", "manager_id", "last_working_day", "waiting_for", "open",
                      "started_at", "closed_at", "whole", "doc")
@@ -54,6 +68,17 @@ DISPUTE_COLUMNS = ("dispute_id", "departure_id", "state", "doc")
 CASE_COLUMNS = (*DEPARTURE_COLUMNS[:-2], "items_total", "mandatory_total", "mandatory_done",
                 "next_due", "accounts_open", "oldest_rejection", "risk_near", "risk_overdue",
                 "risk_accounts", "risk_rejected", "doc")
+
+
+def entry_key(dialect: str, alias: str = "") -> str:
+    """The entries' order (``ENTRY_KEY``), its text compared as Python compares strings
+    (code points: PostgreSQL's "C" collation, SQLite's default), for the key's index and
+    the queries it serves, which must name it alike."""
+    collate = ' COLLATE "C"' if dialect == "postgres" else ""
+    return ", ".join(f"{alias}{c}{collate if c in _TEXT_KEY else ''}" for c in ENTRY_KEY)
+
+
+_TEXT_KEY = ("since", "departure_id", "item_id")
 
 
 def case_columns(alias: str) -> str:
@@ -99,7 +124,8 @@ class BoardProjector:
         runner then rebuilds them)."""
         t = tables(generation)
         return (f"SELECT d.risk_near, d.risk_overdue, d.risk_accounts, d.risk_rejected, "
-                f"d.whole, i.label FROM {t['departures']} d, {t['items']} i WHERE 1 = 0")
+                f"d.whole, i.label, i.signers FROM {t['departures']} d, {t['items']} i "
+                "WHERE 1 = 0")
 
     def schema(self, dialect: str, generation: int) -> list[str]:
         t = tables(generation)
@@ -134,7 +160,8 @@ class BoardProjector:
                 title TEXT NOT NULL, state TEXT NOT NULL, giver_id TEXT NOT NULL,
                 receiver TEXT NOT NULL, mandatory INTEGER NOT NULL, open INTEGER NOT NULL,
                 due_date TEXT, confirm_by TEXT, rejected_at TEXT,
-                pending_signers TEXT NOT NULL, urgent INTEGER NOT NULL, submitted_at TEXT,
+                signers TEXT NOT NULL DEFAULT '', pending_signers TEXT NOT NULL,
+                urgent INTEGER NOT NULL, submitted_at TEXT,
                 questions_to TEXT NOT NULL, label TEXT NOT NULL, doc TEXT NOT NULL)""",
             f"CREATE INDEX IF NOT EXISTS {t['items']}_departure "
             f"ON {t['items']} (departure_id)",
@@ -155,6 +182,15 @@ class BoardProjector:
             f"""CREATE TABLE IF NOT EXISTS {t['parties']} (
                 party TEXT NOT NULL, item_id TEXT NOT NULL, PRIMARY KEY (party, item_id))""",
             f"CREATE INDEX IF NOT EXISTS {t['parties']}_item ON {t['parties']} (item_id)",
+            # what each party must do now (ledger.projections.board_entries): an inbox reads
+            # its parties' phase 0 by the key, a queue's page is one range of the key's index
+            f"""CREATE TABLE IF NOT EXISTS {t['entries']} (
+                party TEXT NOT NULL, phase INTEGER NOT NULL, item_id TEXT NOT NULL,
+                step INTEGER NOT NULL, action TEXT NOT NULL, undated INTEGER NOT NULL,
+                since TEXT NOT NULL, departure_id TEXT NOT NULL,
+                PRIMARY KEY (party, phase, item_id, step))""",
+            f"CREATE INDEX IF NOT EXISTS {t['entries']}_key ON {t['entries']} "
+            f"(party, {entry_key(dialect)})",
         ]
 
     def drop(self, generation: int) -> list[str]:
@@ -207,7 +243,7 @@ class BoardProjector:
                 self._stored[item_id] = _unpack(held[1])
             elif version > 1:  # a new item has nothing stored
                 ids.append(item_id)
-        columns = ", ".join(("item_id", "doc", "giver_id", "questions_to", *_FIGURE_INPUTS))
+        columns = ", ".join(dict.fromkeys(("item_id", "doc", *ITEM_INPUTS, *_FIGURE_INPUTS)))
         for at in range(0, len(ids), 500):
             chunk = ids[at:at + 500]
             marks = ", ".join(f"${n}" for n in range(1, len(chunk) + 1))
@@ -216,7 +252,7 @@ class BoardProjector:
                 row["doc"] = orjson.loads(row["doc"])
                 self._stored[row["item_id"]] = _Stored(
                     {k: row["doc"][k] for k in new_extras()}, _figure_inputs(row),
-                    _parties(row))
+                    _parties(row), item_inputs(row))
 
     def _extras(self, item_id: str) -> dict[str, Any]:
         if (pending := self._items.get(item_id)) is not None:
@@ -226,6 +262,7 @@ class BoardProjector:
 
     async def flush(self, tx: ProjectionTx, generation: int) -> None:
         t = tables(generation)
+        gates = await self._gates(tx, t)  # the cases' as stored, before this batch
         if self._departures:
             await tx.executemany(_upsert(t["departures"], DEPARTURE_COLUMNS),
                                  [_row(v, DEPARTURE_COLUMNS) for v in self._departures.values()])
@@ -241,6 +278,7 @@ class BoardProjector:
             if parties:
                 await tx.executemany(f"INSERT INTO {t['parties']} (party, item_id) "
                                      "VALUES ($1, $2)", parties)
+        await self._write_entries(tx, t, gates)
         if self._disputes:
             await tx.executemany(_upsert(t["disputes"], DISPUTE_COLUMNS),
                                  [_row(v, DISPUTE_COLUMNS) for v in self._disputes.values()])
@@ -249,7 +287,7 @@ class BoardProjector:
         for item_id, columns in self._items.items():
             self._written[(generation, item_id)] = (self._versions[item_id], _pack(_Stored(
                 {k: columns["doc"][k] for k in new_extras()}, _figure_inputs(columns),
-                _parties(columns))))
+                _parties(columns), item_inputs(columns))))
             self._written.move_to_end((generation, item_id))
         while len(self._written) > self.capacity:
             self._written.popitem(last=False)
@@ -259,6 +297,52 @@ class BoardProjector:
         self._touched.clear()
         self._stored = {}
         self._versions.clear()
+
+    async def _gates(self, tx: ProjectionTx, t: dict[str, str]) -> dict[str, CaseGate]:
+        """The stored gates of the cases the batch touches (its cases and its items')."""
+        cases = sorted({*self._departures, *(v["departure_id"] for v in self._items.values())})
+        gates = {}
+        for at in range(0, len(cases), 500):
+            chunk = cases[at:at + 500]
+            marks = ", ".join(f"${n}" for n in range(1, len(chunk) + 1))
+            for row in await tx.fetch(f"SELECT departure_id, state, open FROM "
+                                      f"{t['departures']} WHERE departure_id IN ({marks})",
+                                      *chunk):
+                gates[row["departure_id"]] = case_gate(row["state"], row["open"])
+        return gates
+
+    async def _write_entries(self, tx: ProjectionTx, t: dict[str, str],
+                             before: dict[str, CaseGate]) -> None:
+        """Keep the entries in step with the batch: those of its items, and of every item of
+        a case whose gate it changed (accepted, closed...). What is stored is always
+        ``item_entries`` of the stored item and case, so the difference is exact."""
+        after = {**before, **{d: case_gate(v["state"], v["open"])
+                              for d, v in self._departures.items()}}
+        old: set[EntryRow] = set()
+        new: set[EntryRow] = set()
+        for item_id, columns in self._items.items():
+            case = columns["departure_id"]
+            stored = self._stored.get(item_id)
+            if stored is not None and stored.inputs is not None:
+                old |= item_entries(stored.inputs, before.get(case, CLOSED))
+            new |= item_entries(item_inputs(columns), after.get(case, CLOSED))
+        turned = sorted(d for d, gate in after.items() if gate != before.get(d, CLOSED))
+        for at in range(0, len(turned), 500):
+            chunk = turned[at:at + 500]
+            marks = ", ".join(f"${n}" for n in range(1, len(chunk) + 1))
+            for row in await tx.fetch(f"SELECT {', '.join(ITEM_INPUTS)} FROM {t['items']} "
+                                      f"WHERE departure_id IN ({marks})", *chunk):
+                if row["item_id"] not in self._items:
+                    inputs = item_inputs(row)
+                    old |= item_entries(inputs, before.get(inputs.departure_id, CLOSED))
+                    new |= item_entries(inputs, after[inputs.departure_id])
+        if gone := sorted(old - new):
+            await tx.executemany(f"DELETE FROM {t['entries']} WHERE party = $1 AND phase = $2 "
+                                 "AND item_id = $3 AND step = $4", [e[:4] for e in gone])
+        if made := sorted(new - old):
+            marks = ", ".join(f"${n}" for n in range(1, len(ENTRY_COLUMNS) + 1))
+            await tx.executemany(f"INSERT INTO {t['entries']} ({', '.join(ENTRY_COLUMNS)}) "
+                                 f"VALUES ({marks})", made)
 
     def _stored_parties(self, item_id: str) -> set[str] | None:
         stored = self._stored.get(item_id)
@@ -272,17 +356,20 @@ class _Stored:
     extras: dict[str, Any]
     figures: tuple[object, ...]
     parties: set[str]
+    inputs: ItemInputs | None  # what its entries are made of (``board_entries``)
 
 
 def _pack(stored: _Stored) -> bytes:
-    return pickle.dumps((stored.extras, stored.figures, stored.parties),
+    inputs = tuple(stored.inputs) if stored.inputs is not None else None
+    return pickle.dumps((stored.extras, stored.figures, stored.parties, inputs),
                         protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _unpack(packed: bytes) -> _Stored:
     # Only ``_pack``'s output, made in this process from the board's own rows.
-    extras, figures, parties = pickle.loads(packed)  # noqa: S301
-    return _Stored(extras, figures, parties)
+    extras, figures, parties, inputs = pickle.loads(packed)  # noqa: S301
+    return _Stored(extras, figures, parties,
+                   ItemInputs(*inputs) if inputs is not None else None)
 
 
 # The item columns its case's figures are computed from (``_figures``).

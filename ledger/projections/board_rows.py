@@ -79,6 +79,7 @@ def item_columns(item: HandoverItem, extras: dict[str, Any]) -> dict[str, Any]:
             "due_date": item.due_date if open_item else None,
             "confirm_by": doc["confirm_by"], "rejected_at": extras["rejected_at"]
             if item.state == "rejected" else None,
+            "signers": " ".join(doc["signers"]),
             "pending_signers": " ".join(doc["pending_signers"]),
             "urgent": int(item.urgent), "submitted_at": extras["submitted_at"]
             if item.state == "submitted" else None,

@@ -15,13 +15,13 @@ from typing import Any
 import orjson
 
 from ledger.errors import ForbiddenError
-from ledger.projections.board import case_columns, tables
+from ledger.projections.board import case_columns, entry_key, tables
+from ledger.projections.board_entries import ACCEPTED
 from ledger.projections.board_queries import Wait, board_position
 from ledger.service.context import Actor
 from ledger.store.principal_port import PrincipalStore
 from ledger.store.projection_port import ProjectionStore
 
-ACCEPTED = ("approved", "handing_over")
 QUEUE_ROLES = {"it": "it", "finance": "finance", "admin": "admin"}
 
 
@@ -35,33 +35,26 @@ def _entry(action: str, row: dict[str, Any], since: str | None, **more: Any) -> 
             "leaver": row.get("leaver_name"), "since": since or "", **more}
 
 
-async def _item_rows(store: ProjectionStore, t: dict[str, str],
-                     ids: list[str]) -> list[dict[str, Any]]:
-    marks = ", ".join(f"${n}" for n in range(1, len(ids) + 1))
-    return await store.fetch(
-        "SELECT DISTINCT i.item_id, i.departure_id, i.title, i.state, i.giver_id, i.due_date, "
-        "i.rejected_at, i.submitted_at, i.pending_signers, i.questions_to, i.urgent, i.label, "
-        f"d.state AS case_state, d.leaver_name FROM {t['parties']} p JOIN {t['items']} i "
-        f"ON i.item_id = p.item_id JOIN {t['departures']} d ON d.departure_id = i.departure_id "
-        f"WHERE p.party IN ({marks}) AND i.open = 1 AND d.open = 1", *ids)
+def _marks(count: int, first: int = 1) -> str:
+    return ", ".join(f"${n}" for n in range(first, first + count))
 
 
-def _item_actions(row: dict[str, Any], ids: set[str]) -> list[dict[str, Any]]:
-    found = []
-    # ``label``: a built-in checklist line's English title ("" for an item HR or a caller
-    # titled): readers in another language than the recorded title's see it
-    item = {"item_id": row["item_id"], "title": row["title"], "label": row["label"],
-            "due_date": row["due_date"]}
-    if row["giver_id"] in ids and row["state"] == "open" and (
-            row["case_state"] in ACCEPTED or row["urgent"]):
-        found.append(_entry("submit", row, row["due_date"], **item))
-    if row["giver_id"] in ids and row["state"] == "rejected":
-        found.append(_entry("resubmit", row, row["rejected_at"], **item))
-    if row["state"] == "submitted" and ids & set(row["pending_signers"].split()):
-        found.append(_entry("confirm", row, row["submitted_at"], **item))
-    if ids & set(row["questions_to"].split()):
-        found.append(_entry("answer_question", row, None, **item))
-    return found
+async def _item_actions(store: ProjectionStore, t: dict[str, str],
+                        ids: list[str]) -> list[dict[str, Any]]:
+    """The reader's entries on items (``board_entries``' phase 0: submit, resubmit, confirm,
+    answer a question), read by their parties' key: what they must do, not every open item
+    they take part in. An action several of ``ids`` share is listed once."""
+    rows = await store.fetch(
+        "SELECT DISTINCT e.action, e.undated, e.since, e.departure_id, e.item_id, e.step, "
+        "i.title, i.label, i.due_date, d.leaver_name "
+        f"FROM {t['entries']} e JOIN {t['items']} i ON i.item_id = e.item_id "
+        f"JOIN {t['departures']} d ON d.departure_id = e.departure_id "
+        f"WHERE e.party IN ({_marks(len(ids))}) AND e.phase = 0", *ids)
+    rows.sort(key=lambda r: (r["undated"], r["since"], r["departure_id"], r["item_id"],
+                             r["step"]))
+    return [_entry(row["action"], row, row["since"], item_id=row["item_id"],
+                   title=row["title"], label=row["label"], due_date=row["due_date"])
+            for row in rows]
 
 
 async def _case_actions(store: ProjectionStore, t: dict[str, str], actor: Actor,
@@ -140,7 +133,7 @@ async def inbox(store: ProjectionStore, principals: PrincipalStore, actor: Actor
     where = await board_position(store, wait)
     t = tables(where.generation)
     ids = list(actor.acting_for())
-    entries = [a for row in await _item_rows(store, t, ids) for a in _item_actions(row, set(ids))]
+    entries = await _item_actions(store, t, ids)
     entries += await _case_actions(store, t, actor, ids)
     if actor.role == "hr":
         entries += await _waive_actions(store, principals, t, actor)
@@ -153,38 +146,21 @@ async def inbox(store: ProjectionStore, principals: PrincipalStore, actor: Actor
     return {"position": where.position, "items": entries}
 
 
-def _queue_entries(t: dict[str, str], dialect: str) -> str:
-    """The entries of queue $1, one row each, in the inbox's order (as ``_item_actions`` and
-    ``awaiting_giver`` make them, then ``_oldest_first``; ties by item and action): only
-    the queue's open items are read (``parties`` and the receiver's index, both open items
-    only), and the sort and paging happen in SQL, so a page costs one row per entry shown."""
-    has = "strpos" if dialect == "postgres" else "instr"
-    collate = ' COLLATE "C"' if dialect == "postgres" else ""  # code point order, as Python
-    accepted = ", ".join(f"'{state}'" for state in ACCEPTED)
-    member = f"{has}(' ' || {{}} || ' ', ' ' || $1 || ' ') > 0"
-    items = (
-        "SELECT i.item_id, i.departure_id, i.title, i.state, i.due_date, i.label, "
-        "d.leaver_name, CASE WHEN i.giver_id = $1 AND i.state = 'open' AND (d.state IN "
-        f"({accepted}) OR i.urgent <> 0) THEN 'submit' WHEN i.giver_id = $1 AND i.state = "
-        "'rejected' THEN 'resubmit' WHEN i.state = 'submitted' AND "
-        f"{member.format('i.pending_signers')} THEN 'confirm' END AS main, CASE WHEN "
-        f"{member.format('i.questions_to')} THEN 1 ELSE 0 END AS asked, "
-        "i.rejected_at, i.submitted_at "
-        f"FROM {t['items']} i JOIN {t['departures']} d ON d.departure_id = i.departure_id "
-        "WHERE i.open = 1 AND d.open = 1 AND i.item_id IN ("
-        f"SELECT item_id FROM {t['parties']} WHERE party = $1 UNION "
-        f"SELECT item_id FROM {t['items']} WHERE receiver = $1 AND open = 1)")
-    pick = "item_id, departure_id, title, state, due_date, label, leaver_name"
-    entries = (
-        f"SELECT main AS action, {pick}, coalesce(CASE main WHEN 'submit' THEN due_date "
-        "WHEN 'resubmit' THEN rejected_at ELSE submitted_at END, '') AS since, 0 AS phase, "
-        "0 AS step FROM q WHERE main IS NOT NULL "
-        f"UNION ALL SELECT 'answer_question', {pick}, '', 0, 1 FROM q WHERE asked = 1 "
-        f"UNION ALL SELECT 'awaiting_giver', {pick}, coalesce(due_date, ''), 1, 0 FROM q "
-        "WHERE main IS NULL AND asked = 0")
-    return (f"WITH q AS ({items}) SELECT e.*, count(*) OVER () AS total FROM ({entries}) e "
-            f"ORDER BY CASE WHEN e.since = '' THEN 1 ELSE 0 END, e.since{collate}, "
-            f"e.departure_id{collate}, e.phase, e.item_id{collate}, e.step")
+def _queue_page(t: dict[str, str], dialect: str, limit: int | None, offset: int) -> str:
+    """Queue $1's entries from ``offset`` (``limit`` of them; all when None), in the key's
+    order: one range of the key's index, then the page's items and cases by their keys."""
+    page = "" if limit is None else f" LIMIT {int(limit)} OFFSET {int(offset)}"
+    keys = (f"SELECT * FROM {t['entries']} WHERE party = $1 "
+            f"ORDER BY {entry_key(dialect)}{page}")
+    return ("SELECT e.action, e.since, e.item_id, e.departure_id, i.title, i.state, "
+            f"i.due_date, i.label, d.leaver_name, ({_count(t)}) AS total FROM ({keys}) e "
+            f"JOIN {t['items']} i ON i.item_id = e.item_id JOIN {t['departures']} d "
+            "ON d.departure_id = e.departure_id "
+            f"ORDER BY {entry_key(dialect, 'e.')}")
+
+
+def _count(t: dict[str, str]) -> str:
+    return f"SELECT count(*) AS n FROM {t['entries']} WHERE party = $1"
 
 
 def _queue_entry(row: dict[str, Any]) -> dict[str, Any]:
@@ -207,14 +183,11 @@ async def department_queue(store: ProjectionStore, actor: Actor, department: str
         raise ForbiddenError(f"only HR and the {department} department read its queue")
     where = await board_position(store, wait)
     t = tables(where.generation)
-    sql = _queue_entries(t, store.dialect)
-    page = "" if limit is None else f" LIMIT {int(limit)} OFFSET {int(offset)}"
-    rows = await store.fetch(sql + page, queue)
+    rows = await store.fetch(_queue_page(t, store.dialect, limit, offset), queue)
     if rows:
         total = int(rows[0]["total"])
     elif offset:  # past the last entry: how many there are
-        rows_all = await store.fetch(f"SELECT count(*) AS n FROM ({sql}) z", queue)
-        total = int(rows_all[0]["n"])
+        total = int((await store.fetch(_count(t), queue))[0]["n"])
     else:
         total = 0
     return {"position": where.position, "department": department,

@@ -1,40 +1,22 @@
 """Department queues are paged in SQL: a page reads one row per entry it shows, not every
 open item of the queue, and its entries, order and ``total`` are those of reading the whole
-queue and paging it in Python (the former way, kept here as the reference)."""
+queue and paging it in Python (the former way, kept as the reference in
+``tests.support.queue_reference``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from ledger.projections import inbox_queries as iq
 from ledger.projections.board import tables
 from ledger.projections.board_queries import board_position
 from tests.integration.http_fixtures import Api
 from tests.integration.test_http_api import approved
 from tests.support.case_steps import add_item
+from tests.support.queue_reference import whole_queue
 
 
 async def _whole_queue(api: Api, queue: str) -> list[dict[str, Any]]:
-    """The queue as the former code read it: every open item, its entries made and sorted
-    in Python (ties, which it left to the database's row order, by item)."""
-    store = api.runtime.projections
-    t = tables((await board_position(store)).generation)
-    rows = await store.fetch(
-        "SELECT i.item_id, i.departure_id, i.title, i.state, i.giver_id, i.receiver, "
-        "i.due_date, i.rejected_at, i.submitted_at, i.pending_signers, i.questions_to, "
-        f"i.urgent, i.label, d.state AS case_state, d.leaver_name FROM {t['items']} i JOIN "
-        f"{t['departures']} d ON d.departure_id = i.departure_id WHERE i.open = 1 AND "
-        f"d.open = 1 AND i.item_id IN (SELECT item_id FROM {t['parties']} WHERE party = $1 "
-        f"UNION SELECT item_id FROM {t['items']} WHERE receiver = $1) ORDER BY i.item_id",
-        queue)
-    entries = [a for row in rows for a in iq._item_actions(row, {queue})]
-    waiting = {a["item_id"] for a in entries}
-    entries += [iq._entry("awaiting_giver", row, row["due_date"], item_id=row["item_id"],
-                          title=row["title"], label=row["label"], due_date=row["due_date"],
-                          state=row["state"])
-                for row in rows if row["item_id"] not in waiting]
-    entries.sort(key=iq._oldest_first)
-    return entries
+    return await whole_queue(api.runtime.projections, queue)
 
 
 async def test_a_queue_page_reads_its_entries_only_and_pages_as_the_whole_queue(
