@@ -1,6 +1,7 @@
 """For random handover histories, the board built live (random batch sizes, restarts that
 lose the runner's memory, a tiny aggregate cache that forces replays) equals a from-scratch
-recomputation over the events."""
+recomputation over the events, and its stored entries give the inboxes and queues that
+reading every open item gave, live and after a rebuild."""
 
 from __future__ import annotations
 
@@ -28,8 +29,10 @@ from ledger.projections.runner import ProjectionRunner
 from tests.integration.http_fixtures import Api, serve
 from tests.integration.test_http_api import approved
 from tests.support.confirmation import sign_confirmation_over_http
+from tests.support.queue_reference import entries_match_reference
 
 RECEIVERS = ("zhao.min", "li.qiang", "dept:it")
+PARTIES = (*RECEIVERS, "wang.lei", "hr.sun")  # the leaver gives, HR asks
 OPS = st.one_of(
     st.tuples(st.just("add"), st.integers(0, 2), st.booleans(), st.integers(-5, 5)),
     st.tuples(st.sampled_from(["submit", "confirm", "reject", "waive", "comment", "ask",
@@ -69,7 +72,8 @@ async def _do(api: Api, case: str, items: list[str], op: tuple[Any, ...]) -> Non
         "reject": ("reject", who, {"reason": "不完整"}),
         "waive": ("waive", "hr.sun", {"reason": "不再需要"}),
         "comment": ("comments", "hr.sun", {"text": "进度?"}),
-        "ask": ("comments", "hr.sun", {"text": "在哪里?", "question_to": "wang.lei"}),
+        "ask": ("comments", "hr.sun", {"text": "在哪里?", "question_to": (
+            "wang.lei", "dept:it", "zhao.min")[op[1] % 3]}),
         "reassign": ("reassign", "hr.sun", {"receiver": "zhao.min", "reason": "换人"}),
     }[kind]
     await api.post(f"/v1/items/{item}/{path}", actor, json=body)
@@ -138,6 +142,9 @@ async def _history(ops: list[tuple[Any, ...]], folder: Path) -> None:
             got["next_due"] if open_case else None,
             got["last_working_day"] if open_case and got["accounts_open"] else None,
             (min(rejections) if rejections else None) if open_case else None)
+        await entries_match_reference(api.runtime.projections, PARTIES)
+        await runner.rebuild()  # from scratch, the same entries
+        await entries_match_reference(api.runtime.projections, PARTIES)
 
 
 @settings(max_examples=40, deadline=None,

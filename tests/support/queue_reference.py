@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from ledger.projections import inbox_queries as iq
 from ledger.projections.board import tables
 from ledger.projections.board_entries import ACCEPTED
 from ledger.projections.board_queries import board_position
+from ledger.service.context import Actor
 from ledger.store.projection_port import ProjectionStore
 
 
@@ -77,3 +79,17 @@ async def whole_queue(store: ProjectionStore, queue: str) -> list[dict[str, Any]
                        state=row["state"])
                 for row in rows if row["item_id"] not in waiting]
     return sorted(entries, key=_order)
+
+
+async def entries_match_reference(store: ProjectionStore, parties: tuple[str, ...]) -> None:
+    """Assert that each party's inbox entries on items, and each department queue among
+    ``parties`` read whole, are the reference's: the same entries in the same order."""
+    t = tables((await board_position(store)).generation)
+    for party in parties:
+        got = await iq._item_actions(store, t, [party])
+        assert got == await inbox_items(store, {party}), party
+        if party.startswith("dept:"):
+            queue = await iq.department_queue(store, Actor("hr.ref", "hr"),
+                                              party.removeprefix("dept:"))
+            expected = await whole_queue(store, party)
+            assert (queue["items"], queue["total"]) == (expected, len(expected)), party
