@@ -45,16 +45,22 @@ async def _item_actions(store: ProjectionStore, t: dict[str, str],
     answer a question), read by their parties' key: what they must do, not every open item
     they take part in. An action several of ``ids`` share is listed once."""
     rows = await store.fetch(
-        "SELECT DISTINCT e.action, e.undated, e.since, e.departure_id, e.item_id, e.step, "
+        "SELECT e.action, e.undated, e.since, e.departure_id, e.item_id, e.step, "
         "i.title, i.label, i.due_date, d.leaver_name "
         f"FROM {t['entries']} e JOIN {t['items']} i ON i.item_id = e.item_id "
         f"JOIN {t['departures']} d ON d.departure_id = e.departure_id "
         f"WHERE e.party IN ({_marks(len(ids))}) AND e.phase = 0", *ids)
+    # sorted and made distinct here: the database's would compare the titles in its locale
     rows.sort(key=lambda r: (r["undated"], r["since"], r["departure_id"], r["item_id"],
                              r["step"]))
-    return [_entry(row["action"], row, row["since"], item_id=row["item_id"],
-                   title=row["title"], label=row["label"], due_date=row["due_date"])
-            for row in rows]
+    found, seen = [], set()
+    for row in rows:
+        if (row["item_id"], row["action"]) not in seen:
+            seen.add((row["item_id"], row["action"]))
+            found.append(_entry(row["action"], row, row["since"], item_id=row["item_id"],
+                                title=row["title"], label=row["label"],
+                                due_date=row["due_date"]))
+    return found
 
 
 async def _case_actions(store: ProjectionStore, t: dict[str, str], actor: Actor,
