@@ -124,9 +124,11 @@ class DepartmentQueue(Inbox):
 async def inbox(request: web.Request) -> web.Response:
     """The reader's own inbox (as the role they act in, with their department queue)."""
     runtime = request.app[RUNTIME]
+    limit, offset = _int(request, "limit", 50, MAX_PAGE), _int(request, "offset", 0, 10**9)
     found = await iq.inbox(runtime.projections, runtime.principals, actor_of(request),
-                           await min_position(request))
-    return ok(Inbox(**_paged(request, found)))
+                           await min_position(request), limit=limit,
+                           offset=offset)  # entries on items paged in SQL
+    return ok(Inbox(**found, limit=limit, offset=offset))
 
 
 @table.route("GET", "/v1/queues/{department}", "A department queue (its role, HR)",

@@ -39,18 +39,23 @@ def _marks(count: int, first: int = 1) -> str:
     return ", ".join(f"${n}" for n in range(first, first + count))
 
 
-async def _item_actions(store: ProjectionStore, t: dict[str, str],
-                        ids: list[str]) -> list[dict[str, Any]]:
+async def _item_actions(store: ProjectionStore, t: dict[str, str], ids: list[str],
+                        first: int | None = None) -> list[dict[str, Any]]:
     """The reader's entries on items (``board_entries``' phase 0: submit, resubmit, confirm,
-    answer a question), read by their parties' key: what they must do, not every open item
-    they take part in. An action several of ``ids`` share is listed once."""
+    answer a question) in their key's order, read by their parties' key: what they must do,
+    not every open item they take part in; with ``first``, at least the first ``first`` of
+    them (all there are when fewer). An action several of ``ids`` share is listed once."""
+    # an action is stored once for each of ``ids`` it concerns: enough rows for ``first``
+    page = "" if first is None else (
+        f" ORDER BY {entry_key(store.dialect)} LIMIT {int(first) * len(ids)}")
     rows = await store.fetch(
         "SELECT e.action, e.undated, e.since, e.departure_id, e.item_id, e.step, "
-        "i.title, i.label, i.due_date, d.leaver_name "
-        f"FROM {t['entries']} e JOIN {t['items']} i ON i.item_id = e.item_id "
-        f"JOIN {t['departures']} d ON d.departure_id = e.departure_id "
-        f"WHERE e.party IN ({_marks(len(ids))}) AND e.phase = 0", *ids)
-    # sorted and made distinct here: the database's would compare the titles in its locale
+        f"i.title, i.label, i.due_date, d.leaver_name FROM (SELECT * FROM {t['entries']} "
+        f"WHERE party IN ({_marks(len(ids))}) AND phase = 0{page}) e "
+        f"JOIN {t['items']} i ON i.item_id = e.item_id "
+        f"JOIN {t['departures']} d ON d.departure_id = e.departure_id", *ids)
+    # sorted (again) and made distinct here: the database's would compare the titles too,
+    # in its locale
     rows.sort(key=lambda r: (r["undated"], r["since"], r["departure_id"], r["item_id"],
                              r["step"]))
     found, seen = [], set()
@@ -133,13 +138,29 @@ async def _dispute_actions(store: ProjectionStore, t: dict[str, str],
     return found
 
 
+async def _item_count(store: ProjectionStore, t: dict[str, str], ids: list[str]) -> int:
+    rows = await store.fetch(
+        f"SELECT count(*) AS n FROM (SELECT DISTINCT item_id, action FROM {t['entries']} "
+        f"WHERE party IN ({_marks(len(ids))}) AND phase = 0) z", *ids)
+    return int(rows[0]["n"])
+
+
 async def inbox(store: ProjectionStore, principals: PrincipalStore, actor: Actor,
-                wait: Wait | None = None) -> dict[str, Any]:
-    """What ``actor`` must do now, oldest first."""
+                wait: Wait | None = None, *, limit: int | None = None,
+                offset: int = 0) -> dict[str, Any]:
+    """What ``actor`` must do now, oldest first: the page ``limit``/``offset`` asks for
+    (every entry when ``limit`` is None) and ``total``, how many entries there are. Entries
+    on items, which grow with what the reader takes part in, are read up to the page's end
+    only: they are in the inbox's order, in which the others (a few: cases to approve, sign
+    or close, items to waive, requests, disputes) are merged after them at equal keys."""
     where = await board_position(store, wait)
     t = tables(where.generation)
-    ids = list(actor.acting_for())
-    entries = await _item_actions(store, t, ids)
+    ids = sorted(actor.acting_for())
+    first = None if limit is None else offset + limit
+    entries = await _item_actions(store, t, ids, first)
+    total = len(entries) if first is None or len(entries) < first else (
+        await _item_count(store, t, ids))  # fewer than asked for: they are all there are
+    others = len(entries)
     entries += await _case_actions(store, t, actor, ids)
     if actor.role == "hr":
         entries += await _waive_actions(store, principals, t, actor)
@@ -148,8 +169,10 @@ async def inbox(store: ProjectionStore, principals: PrincipalStore, actor: Actor
                         f"SELECT d.departure_id, d.leaver_name, d.doc FROM {t['departures']} d "
                         "WHERE d.state = 'requested' AND d.leaver_id <> $1", actor.id)]
     entries += await _dispute_actions(store, t, actor)
+    total += len(entries) - others
     entries.sort(key=_oldest_first)
-    return {"position": where.position, "items": entries}
+    page = entries if limit is None else entries[offset:offset + limit]
+    return {"position": where.position, "items": page, "total": total}
 
 
 def _queue_page(t: dict[str, str], dialect: str, limit: int | None, offset: int) -> str:

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from ledger.projections import inbox_queries as iq
 from ledger.projections.board import tables
 from ledger.projections.board_queries import board_position
+from ledger.service.context import Actor
 from tests.integration.http_fixtures import Api
 from tests.integration.test_http_api import approved
 from tests.support.case_steps import add_item
@@ -102,3 +104,47 @@ async def test_an_hr_owners_waivable_items_are_read_case_by_case_from_an_index(
     finally:
         await conn.close()
     assert f"{t['items']}_mandatory" in plan, plan
+
+
+async def test_an_inbox_page_reads_its_entries_on_items_up_to_its_end_only(api: Api) -> None:
+    """An inbox's entries on items (the leaver's to submit, resubmit and answer here) are read
+    in their stored order up to the page's end, merged with the case's own entries: each
+    page is the whole inbox's, cut, with the whole's ``total``."""
+    cases = [await approved(api) for _ in range(2)]
+    items = []
+    for n in range(12):
+        due = {"due_date": f"2026-12-{10 + n % 4:02d}"} if n % 3 else {}
+        items.append(await add_item(api, cases[n % 2], title=f"事项{n}", **due))
+    assert (await api.post(f"/v1/items/{items[0]}/submit", "wang.lei", json={})).status == 200
+    assert (await api.post(f"/v1/items/{items[0]}/reject", "zhao.min",
+                           json={"reason": "缺少"})).status == 200
+    for item_id in items[3:6]:
+        asked = await api.post(f"/v1/items/{item_id}/comments", "hr.sun",
+                               json={"text": "何时?", "question_to": "wang.lei"})
+        assert asked.status == 201, asked.body
+    await api.read_model("/v1/inbox", "wang.lei")  # the board caught up
+    store = api.runtime.projections
+    whole = await iq.inbox(store, api.runtime.principals, Actor("wang.lei", "employee"))
+    assert len(whole["items"]) == whole["total"] == 15  # 12 to (re)submit, 3 questions
+    assert next(e for e in whole["items"] if e["item_id"] == items[0])["action"] == "resubmit"
+    fetched: list[int] = []
+    fetch = store.fetch
+
+    async def counting(sql: str, *args: object) -> list[Any]:
+        rows = await fetch(sql, *args)
+        fetched.append(len(rows))
+        return rows
+
+    store.fetch = counting  # type: ignore[method-assign]
+    try:
+        page = await api.get("/v1/inbox?limit=3&offset=2", "wang.lei")
+    finally:
+        store.fetch = fetch  # type: ignore[method-assign]
+    assert page.status == 200, page.body
+    assert max(fetched) == 5, fetched  # the entries up to the page's end, not all 15
+    paged = []
+    for offset in range(0, 18, 4):
+        found = (await api.get(f"/v1/inbox?limit=4&offset={offset}", "wang.lei")).json()
+        assert (found["total"], found["limit"], found["offset"]) == (15, 4, offset)
+        paged += found["items"]
+    assert paged == whole["items"]
