@@ -5,9 +5,10 @@ the runtime's own ledger and principal store (benchdb.start_case) before ``ledge
 starts on the same database and key folder.
 
 ``staggered`` (the steady workload) seeds the cases as a company's open cases stand on any
-day: each further along than the one before, case ``n`` of ``N`` with about ``n/N`` of its
-items submitted and confirmed (the last one finished, waiting for its confirmation and
-close), so cases finish from the first minute and the open items stay level."""
+day: each further along than the one before, case ``n`` of ``N`` with ``n/N`` of its items
+(rounded down) submitted and confirmed, and every other case's next item submitted (the last
+one finished, waiting for its confirmation and close), so cases finish from the first minute
+and the open items stay level."""
 
 from __future__ import annotations
 
@@ -103,7 +104,7 @@ async def _hand_over(runtime: Runtime, departure_id: uuid.UUID, hr: str, share: 
                                 list(i.requires), i.mandatory, lines) for i in items}
     progress = {i: Progress() for i in parts}
     order = sorted(parts, key=lambda i: bool(parts[i].requires))
-    done = round(len(order) * share)
+    done = int(len(order) * share)  # only the last case has every item done
     for n, item in enumerate(order[:done + submit_next]):
         part = parts[item]
         if not part.direct:
