@@ -56,7 +56,7 @@ class Population:
     """Everyone's token (by principal id) and the seeded cases."""
 
     tokens: dict[str, str] = field(default_factory=dict)
-    cases: list[Case] = field(default_factory=list)  # the steady workload's: those open
+    cases: list[Case] = field(default_factory=list)  # the steady workload: those read
     operator: str = "ops.load"
     handovers: dict[uuid.UUID, Handover] = field(default_factory=dict)  # staggered seeds'
 

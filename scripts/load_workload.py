@@ -8,7 +8,7 @@ for, receivers and department queues confirming (now and then rejecting, the lea
 resubmitting), HR waiving optional items, every signatory signing the handover confirmation,
 HR closing finished cases; for each case closed a new leaver's case is started, submitted,
 approved (which applies the checklists) and its board read, so the open cases and items
-stay level. Reads go to the open cases.
+stay level. Reads go to the open cases (a closed one until its replacement is open).
 
 Growing (``steady=False``, load.py ``--growing``): comments, uploads, and new departures
 submitted and approved that nobody ever works: the open items grow for the whole run."""
@@ -82,6 +82,7 @@ class Workload:
     steady: bool = True
     owed: int = 0  # cases closed whose replacement is not started yet
     new_cases: list[NewCase] = field(default_factory=list)
+    retired: list[Case] = field(default_factory=list)  # closed, read until replaced
     done: Counter[str] = field(default_factory=Counter)  # the handover steps that succeeded
 
     def __post_init__(self) -> None:
@@ -256,7 +257,8 @@ class Workload:
         are all done: its close must not meet a comment)."""
         handing = [h for h in self._open() if not h.done()]
         if not handing:
-            await self._handover()
+            if not await self._handover_step():
+                await self._hr_board()
             return
         handover = self.rng.choice(handing)
         case = self._case(handover.departure_id)
@@ -273,7 +275,7 @@ class Workload:
 
     async def _steady_upload(self) -> None:
         """The giver of an item not yet submitted adds a file to it (cited when it is)."""
-        for _ in range(TRIES):
+        for _ in range(TRIES if self._open() else 0):
             handover = self.rng.choice(self._open())
             items = [i for i in handover.workable()
                      if handover.progress[i].state in ("open", "rejected")
@@ -285,29 +287,33 @@ class Workload:
         await self._handover()
 
     async def _handover(self) -> None:
+        if not await self._handover_step():
+            await self._steady_comment()
+
+    async def _handover_step(self) -> bool:
         """The next step of the handovers: finished cases signed and closed first (HR closes
         them as they finish), then the cases started to replace closed ones, then an item of
-        a random open case."""
+        a random open case; False when none can be taken now."""
         for handover in self._open():
             if handover.done():
                 action = handover.next_action(self.rng)
                 if action is not None:
                     await self._act(handover, action)
-                    return
+                    return True
         if self.owed:
             self.owed -= 1
             self.new_cases.append(self._new_case())
         for new in self.new_cases:
             if not new.busy:
                 await self._advance(new)
-                return
-        for _ in range(TRIES):
+                return True
+        for _ in range(TRIES if self._open() else 0):
             handover = self.rng.choice(self._open())
             action = handover.next_action(self.rng)
             if action is not None:
                 await self._act(handover, action)
-                return
-        await self._comment()
+                return True
+        return False
 
     async def _act(self, handover: Handover, action: Action) -> None:
         """Send ``action`` on ``handover`` (its item or the case held meanwhile) and record
@@ -333,7 +339,7 @@ class Workload:
                 handover.unsigned.remove(action.who)
             elif action.kind == "close":
                 del self.population.handovers[uuid.UUID(handover.departure_id)]
-                self.population.cases.remove(self._case(handover.departure_id))
+                self.retired.append(self._case(handover.departure_id))
                 self.owed += 1
         finally:
             if progress is not None:
@@ -454,6 +460,8 @@ class Workload:
         departure = uuid.UUID(new.departure_id)
         self.population.handovers[departure] = Handover(
             new.departure_id, new.hr, parts, {i: Progress() for i in parts})
+        if self.retired:  # read until its replacement is open, so reads always find one
+            self.population.cases.remove(self.retired.pop(0))
         self.population.cases.append(Case(
             departure, tuple(uuid.UUID(str(d["id"])) for d in docs
                              if d["giver_id"] == new.leaver),
