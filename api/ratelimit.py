@@ -59,17 +59,37 @@ def _remember(memo: OrderedDict[str, float], address: str, until: float, bound: 
     memo[address] = until
 
 
+# RFC 6052's well-known prefix: a NAT64/SIIT gateway's IPv4 clients, the address in the low
+# 32 bits.
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+
+
 @functools.lru_cache(maxsize=4096)  # asked on every request: parse each address once
 def client_key(address: str) -> str:
     """What failures are counted under: an IPv4 address, or the /64 of an IPv6 one (one
-    host usually holds a whole /64, so counting single IPv6 addresses would limit nothing)."""
+    host usually holds a whole /64, so counting single IPv6 addresses would limit nothing).
+    An IPv6 address that stands for an IPv4 client is that client's IPv4 address: mapped
+    (``::ffff:a.b.c.d``), translated by a NAT64/SIIT gateway (RFC 6052's ``64:ff9b::/96``,
+    where every IPv4 client shares one /64) or a Teredo client (RFC 4380)."""
     try:
         parsed = ipaddress.ip_address(address)
     except ValueError:
         return address
-    if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped is None:
-        return str(ipaddress.IPv6Network(f"{parsed}/64", strict=False))
-    return str(parsed.ipv4_mapped if isinstance(parsed, ipaddress.IPv6Address) else parsed)
+    if isinstance(parsed, ipaddress.IPv4Address):
+        return str(parsed)
+    if (ipv4 := _ipv4_client(parsed)) is not None:
+        return str(ipv4)
+    return str(ipaddress.IPv6Network(f"{parsed}/64", strict=False))
+
+
+def _ipv4_client(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address in _NAT64:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    if address.teredo is not None:
+        return address.teredo[1]
+    return None
 
 
 def _refusal(retry_after: float) -> RateLimitedError:

@@ -41,3 +41,24 @@ def write_durably(path: Path, data: bytes, *, mode: int = 0o600,
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp)
     fsync_dir(path.parent)
+
+
+# An SQLite database's companions: SQLite makes them with the main file's permissions, but one
+# left by an earlier, wider-moded run keeps its own.
+_SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
+
+
+def private_sqlite_file(database: Path) -> None:
+    """Make ``database`` (created empty if absent) and its WAL, shared-memory and journal
+    files readable and writable by their owner only: it holds webhook signing secrets and
+    every case's personal data, which another local user must not read whatever the umask.
+    SQLite creates its companion files with the main file's mode, so one made 0600 here
+    keeps them 0600; a file already wider (made before this rule) is narrowed."""
+    if str(database) == ":memory:":  # no file at all
+        return
+    os.close(os.open(database, os.O_RDWR | os.O_CREAT, 0o600))
+    for path in (database, *(database.with_name(database.name + s)
+                             for s in _SQLITE_COMPANIONS)):
+        with contextlib.suppress(FileNotFoundError):
+            if os.stat(path).st_mode & 0o077:
+                os.chmod(path, 0o600)

@@ -47,8 +47,11 @@ async def read_state(log: LogStore, projections: ProjectionStore, webhooks: Webh
         age = max(0.0, (now() - latest.signed_at).total_seconds())
     lags = tuple(ProjectionLag(s.name, s.position, max(0, size - s.position), s.error)
                  for s in sorted(await projections.states(), key=lambda s: s.name))
+    # Only the waiting and the given-up deliveries, from the (status, …) index: the delivered
+    # ones are kept forever, and /readyz (public) must not count them all at every call.
     outbox = {str(r["status"]): int(r["n"]) for r in await webhooks.fetch(
-        "SELECT status, count(*) AS n FROM webhook_outbox GROUP BY status")}
+        "SELECT status, count(*) AS n FROM webhook_outbox"
+        " WHERE status IN ('pending', 'dead') GROUP BY status")}
     return LedgerState(size, int(queued[0]["n"]), age, lags, outbox.get("pending", 0),
                        outbox.get("dead", 0))
 

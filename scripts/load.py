@@ -2,12 +2,24 @@
 
 A fresh database (``bench_<random>``, created beside ``--dsn`` and dropped at the end) gets
 HR, managers, successors, an operator and ``--departures`` cases handing over with the sales
-checklist, each person with a token (scripts/load_population.py); then one ``ledger serve``
-process starts on it (tests/support/fleet.py, as an operator runs it) and ``--clients``
-clients send, for ``--minutes``, 80% reads (inboxes, items, the HR board, case boards,
-departures) and 20% commands (comments, evidence uploads, new leavers' departures submitted
-and approved) (scripts/load_workload.py), paced to ``--rate`` requests per second in all
-(0: as fast as they are answered). Every ``--sample`` seconds the server's RSS and TCP
+and clearance checklists, each person with a token (scripts/load_population.py); then one
+``ledger serve`` process starts on it (tests/support/fleet.py, as an operator runs it) and
+``--clients`` clients send, for ``--minutes``, 80% reads (inboxes, items, the HR board, case
+boards, departures) and 20% commands (scripts/load_workload.py), paced to ``--rate``
+requests per second in all (0: as fast as they are answered).
+
+Two workloads. Steady (the default), as a real company's handovers are: the seeded cases
+stand at every stage of their handover, and the commands are comments, evidence uploads and
+the handovers' own work (scripts/load_handover.py): leavers submitting items with the files
+their checklist asks for, receivers and department queues confirming or now and then
+rejecting them, the handover confirmation signed by every signatory, HR closing finished
+cases, and one new case started (submitted, approved, its checklists applied) for each one
+closed; the open cases and items stay level, as a company's few hundred open departures do.
+``--growing``, the earlier stress test: fresh seeded cases nobody works, and new departures
+started, submitted and approved (each adding its checklists' items) that are never handed
+over, so open items and the reads over them (queues, inboxes) grow without end. The run
+reports the open cases and items at its start and end (the board's), and the handover steps
+made. Every ``--sample`` seconds the server's RSS and TCP
 sockets (psutil) and the database's connections (pg_stat_activity) are sampled. Where the
 PostgreSQL server runs without autovacuum (this machine's test server), the run stands in for
 it every ``autovacuum_naptime`` (60 s), table by table as autovacuum decides
@@ -20,6 +32,7 @@ for the targets (error rate 0, RSS within 10% after the warm-up, read p99 < 50 m
 ``load.json`` and ``load.png`` (the figures over time) into ``--out``.
 
     python scripts/load.py --minutes 2
+    python scripts/load.py --minutes 2 --growing
     python scripts/load.py --minutes 10 --out /tmp/load-10
 
 Exits 1 when a request failed or ``ledger verify`` did not pass (0 otherwise, whatever the
@@ -76,6 +89,19 @@ class Options:
     out: Path
     aggregate_cache: int | None = None
     board_cache: int | None = None
+    growing: bool = False
+
+
+async def open_counts(pg: asyncpg.Connection) -> tuple[int, int]:
+    """The board's open cases (neither closed nor withdrawn) and open items (neither
+    confirmed nor waived), in the board's current generation."""
+    generation = await pg.fetchval("SELECT generation FROM projection_state "
+                                   "WHERE name = 'board'")
+    cases = await pg.fetchval(f"SELECT count(*) FROM board_departures_g{int(generation)} "
+                              "WHERE open = 1")
+    items = await pg.fetchval(f"SELECT count(*) FROM board_items_g{int(generation)} "
+                              "WHERE open = 1")
+    return int(cases), int(items)
 
 
 async def _sample(recorder: Recorder, server: psutil.Process, port: int, pg: asyncpg.Connection,
@@ -87,12 +113,13 @@ async def _sample(recorder: Recorder, server: psutil.Process, port: int, pg: asy
     row = await pg.fetchrow("SELECT count(*) AS n, count(*) FILTER (WHERE state = 'active') "
                             "AS active FROM pg_stat_activity WHERE datname = current_database() "
                             "AND pid <> pg_backend_pid()")
+    cases, items = await open_counts(pg)
     memory = server.memory_info()  # on Linux, ``shared`` is the resident part of mapped files
     recorder.samples.append(Sample(
         round(time.monotonic() - started, 2), memory.rss / 2**20,
         (memory.rss - getattr(memory, "shared", 0)) / 2**20, server.cpu_percent(None),
         psutil.cpu_percent(None), len(sockets), inbound,
-        int(row["n"]), int(row["active"]), reads, commands, errors, read_p99))
+        int(row["n"]), int(row["active"]), reads, commands, errors, read_p99, cases, items))
 
 
 async def _client(workload: Workload, interval: float, offset: float, ends: float) -> None:
@@ -196,7 +223,8 @@ async def run(options: Options) -> dict[str, Any]:
     folder = Path(tempfile.mkdtemp(prefix="load-"))
     try:
         print(f"database {name}: seeding {options.departures} departures...", flush=True)
-        population = await seed(dsn, folder, ORIGIN, options.departures)
+        population = await seed(dsn, folder, ORIGIN, options.departures,
+                                staggered=not options.growing)
         fleet = Fleet(dsn, folder)
         if options.aggregate_cache is not None:
             fleet.env["LEDGER_AGGREGATE_CACHE_SIZE"] = str(options.aggregate_cache)
@@ -205,19 +233,41 @@ async def run(options: Options) -> dict[str, Any]:
         served = await fleet.start()
         try:
             await wait_caught_up(dsn, 120)  # the board has every seeded case before reads
+            pg = await asyncpg.connect(dsn)
+            try:
+                at_start = await open_counts(pg)
+            finally:
+                await pg.close()
             print(f"ledger serve (pid {served.process.pid}) at {served.base}: "
+                  f"{'growing' if options.growing else 'steady'} workload, "
+                  f"{at_start[0]} open cases, {at_start[1]} open items; "
                   f"{options.clients} clients, "
                   f"{f'{options.rate:g} req/s' if options.rate else 'unpaced'}, "
                   f"{options.minutes:g} min", flush=True)
             vacuumed: Counter[str] = Counter()
+            workloads: list[Workload] = []
+
+            def workload_of(session: aiohttp.ClientSession, rec: Recorder) -> Workload:
+                workloads.append(Workload(session, population, rec,
+                                          steady=not options.growing))
+                return workloads[-1]
+
             recorder = await drive(options, served.base, served.process.pid, dsn,
-                                   lambda session, rec: Workload(session, population, rec),
-                                   vacuumed)
+                                   workload_of, vacuumed)
             lag = await loop_lag(served.base, population.tokens[population.operator])
             logged = await wait_caught_up(dsn, 120)
+            pg = await asyncpg.connect(dsn)
+            try:
+                at_end = await open_counts(pg)
+            finally:
+                await pg.close()
         finally:
             await fleet.stop()
         result = figures(recorder, options.minutes * 60, options.warmup)
+        result["workload"] = "growing" if options.growing else "steady"
+        result["open"] = {"start": {"cases": at_start[0], "items": at_start[1]},
+                          "end": {"cases": at_end[0], "items": at_end[1]}}
+        result["handover_steps"] = dict(sorted(workloads[0].done.items())) if workloads else {}
         result["log_size"] = logged
         result["event_loop_lag"] = lag
         result["autovacuum_stand_in"] = dict(vacuumed)
@@ -249,6 +299,10 @@ def parse_args(argv: list[str] | None = None) -> Options:
                              "10000): a small one shows whether RSS grows beyond the cache")
     parser.add_argument("--board-cache", type=int, default=None, metavar="N",
                         help="the server's LEDGER_BOARD_CACHE_SIZE (default: its own, 10000)")
+    parser.add_argument("--growing", action="store_true",
+                        help="the stress test: cases started and never worked, open items "
+                             "growing for the whole run (default: steady, cases handed over "
+                             "and closed, as many started as closed)")
     parser.add_argument("--out", type=Path, default=Path("load-report"),
                         help="folder for load.json and load.png (./load-report)")
     args = parser.parse_args(argv)
@@ -259,7 +313,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
     sample = args.sample if args.sample is not None else min(5.0, max(0.5, seconds / 30))
     warmup = args.warmup if args.warmup is not None else min(60.0, seconds / 5)
     return Options(args.dsn, args.minutes, args.clients, args.rate, args.departures, sample,
-                   warmup, args.out, args.aggregate_cache, args.board_cache)
+                   warmup, args.out, args.aggregate_cache, args.board_cache, args.growing)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -270,7 +324,8 @@ def main(argv: list[str] | None = None) -> int:
     except (BenchError, OSError, asyncpg.PostgresError, AssertionError) as e:
         print(f"load: error: {type(e).__name__}: {e}", file=sys.stderr)
         return 1
-    title = (f"ledger serve on PostgreSQL, {options.minutes:g} min, {options.clients} clients, "
+    title = (f"ledger serve on PostgreSQL, {'growing' if options.growing else 'steady'} "
+             f"workload, {options.minutes:g} min, {options.clients} clients, "
              f"{os.cpu_count()} CPUs")
     (options.out / "load.json").write_text(json.dumps(result, indent=1))
     plot(result, options.out / "load.png", title)

@@ -1,7 +1,14 @@
 """The people and cases scripts/load.py works on: HR, managers, successors (the receivers),
-an operator and the leavers of ``departures`` cases handing over with the sales checklist,
-each with a bearer token, written through the runtime's own ledger and principal store
-(benchdb.start_case) before ``ledger serve`` starts on the same database and key folder."""
+an operator and the leavers of ``departures`` cases handing over with the sales checklist
+(and the clearance checklist the approval applies), each with a bearer token, written through
+the runtime's own ledger and principal store (benchdb.start_case) before ``ledger serve``
+starts on the same database and key folder.
+
+``staggered`` (the steady workload) seeds the cases as a company's open cases stand on any
+day: each further along than the one before, case ``n`` of ``N`` with ``n/N`` of its items
+(rounded down) submitted and confirmed, and every other case's next item submitted (the last
+one finished, waiting for its confirmation and close), so cases finish from the first minute
+and the open items stay level."""
 
 from __future__ import annotations
 
@@ -11,10 +18,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchdb import add_people, start_case
+from load_handover import Handover, Progress, checklist_lines, part_of
 
+from ledger.aggregates.departure import Departure
 from ledger.aggregates.item import HandoverItem
 from ledger.bootstrap import bootstrap
 from ledger.principals import Principal, new_token
+from ledger.runtime import Runtime
+from ledger.service import commands as c
 from ledger.service.context import Actor, RequestContext
 from ledger.settings import Settings
 from ledger.store.principal_port import PrincipalStore
@@ -45,8 +56,9 @@ class Population:
     """Everyone's token (by principal id) and the seeded cases."""
 
     tokens: dict[str, str] = field(default_factory=dict)
-    cases: list[Case] = field(default_factory=list)
+    cases: list[Case] = field(default_factory=list)  # the steady workload: those read
     operator: str = "ops.load"
+    handovers: dict[uuid.UUID, Handover] = field(default_factory=dict)  # staggered seeds'
 
     def hrs(self) -> list[str]:
         return [f"hr.{n}" for n in range(HRS)]
@@ -67,10 +79,55 @@ async def _token(principals: PrincipalStore, population: Population, principal_i
     population.tokens[principal_id] = token
 
 
+def actor_of(party: str, hr: str) -> Actor:
+    """Who acts for ``party``: a department queue's worker, the HR owner, or an employee."""
+    if party.startswith("dept:"):
+        return Actor(id=DEPARTMENTS[party.removeprefix("dept:")],
+                     role=party.removeprefix("dept:"))
+    return Actor(id=party, role="hr" if party == hr else "employee")
+
+
+def principal_of(party: str) -> str:
+    """The principal whose token acts for ``party`` (a department queue's worker)."""
+    return DEPARTMENTS[party.removeprefix("dept:")] if party.startswith("dept:") else party
+
+
+async def _hand_over(runtime: Runtime, departure_id: uuid.UUID, hr: str, share: float,
+                     submit_next: bool, context: RequestContext) -> Handover:
+    """Every item of the case as a part; the first ``share`` of them (those that require
+    others last) submitted and confirmed (directly where the line allows), the next one
+    submitted with ``submit_next``."""
+    lines = checklist_lines()
+    departure = await runtime.ledger.load(Departure, departure_id)
+    items = [await runtime.ledger.load(HandoverItem, i) for i in departure.item_ids]
+    parts = {str(i.id): part_of(str(i.id), i.title, i.giver_id, i.required_signers(),
+                                list(i.requires), i.mandatory, lines) for i in items}
+    progress = {i: Progress() for i in parts}
+    order = sorted(parts, key=lambda i: bool(parts[i].requires))
+    done = int(len(order) * share)  # only the last case has every item done
+    for n, item in enumerate(order[:done + submit_next]):
+        part = parts[item]
+        if not part.direct:
+            await runtime.ledger.execute(c.SubmitItem(item_id=uuid.UUID(item),
+                                                      note="Handed over (seeded)"),
+                                         actor_of(part.giver, hr), context)
+            progress[item] = Progress(state="submitted", submissions=1)
+        if n == done:  # the next one, submitted and awaiting its signers
+            break
+        for signer in part.signers[:1] if part.direct else part.signers:
+            await runtime.ledger.execute(c.ConfirmItem(item_id=uuid.UUID(item),
+                                                       note="Received (seeded)"),
+                                         actor_of(signer, hr), context)
+        progress[item] = Progress(state="confirmed", submissions=int(not part.direct),
+                                  signed=len(part.signers))
+    return Handover(str(departure_id), hr, parts, progress)
+
+
 async def seed(dsn: str, folder: Path, origin: str, departures: int,
-               progress: bool = True) -> Population:
+               progress: bool = True, staggered: bool = False) -> Population:
     """Write the population into the fresh database at ``dsn`` (schema, keys and checklists
-    made as ``ledger serve`` would, with the key folder under ``folder``)."""
+    made as ``ledger serve`` would, with the key folder under ``folder``); with
+    ``staggered``, each case handed over as far as its place in the seed says."""
     settings = Settings(database_url=dsn, data_dir=folder / "data", key_dir=folder / "keys",
                         log_origin=origin)
     runtime = await bootstrap(settings)
@@ -102,6 +159,9 @@ async def seed(dsn: str, folder: Path, origin: str, departures: int,
                         if (await runtime.ledger.load(HandoverItem, i)).receiver == successor]
             population.cases.append(Case(departure_id, tuple(items), tuple(received), hr,
                                          manager, successor, leaver))
+            if staggered:
+                population.handovers[departure_id] = await _hand_over(
+                    runtime, departure_id, hr, n / departures, n % 2 == 1, context)
             if progress and n % 50 == 0:
                 print(f"  seeded {n}/{departures} departures", flush=True)
     finally:

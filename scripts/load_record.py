@@ -45,6 +45,8 @@ class Sample:
     commands: int
     errors: int
     read_p99_ms: float
+    open_cases: int = 0  # the board's cases neither closed nor withdrawn
+    open_items: int = 0  # the board's items neither confirmed nor waived
 
 
 @dataclass

@@ -34,6 +34,15 @@ def print_summary(result: dict[str, Any], title: str) -> None:
     console.print(f"{result['requests']:,} requests in {result['seconds']:.0f} s = "
                   f"{result['per_second']:,.1f}/s; errors {result['errors']} "
                   f"({result['error_rate']:.3%})", highlight=False)
+    opened = result.get("open")
+    if opened:
+        steps = result.get("handover_steps") or {}
+        made = ", ".join(f"{n:,} {kind}" for kind, n in steps.items())
+        console.print(f"{result.get('workload', '')} workload: open cases "
+                      f"{opened['start']['cases']:,} → {opened['end']['cases']:,}, open items "
+                      f"{opened['start']['items']:,} → {opened['end']['items']:,} (the board's, "
+                      "at the start and the end)"
+                      + (f"; handover steps made: {made}" if made else ""), highlight=False)
     for name, f in result["routes"].items():
         for error, count in f["error_kinds"].items():
             console.print(f"  {name}: {count} × {error}", highlight=False, markup=False)
@@ -77,7 +86,8 @@ def print_summary(result: dict[str, Any], title: str) -> None:
 
 
 def plot(result: dict[str, Any], path: Path, title: str) -> None:
-    """Throughput, read p99, RSS and open connections over time, one panel each."""
+    """Throughput, read p99, RSS, open connections and open cases and items over time,
+    one panel each."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -86,7 +96,7 @@ def plot(result: dict[str, Any], path: Path, title: str) -> None:
     samples = result["samples"]
     t = [s["t"] for s in samples]
     spans = [b - a for a, b in zip([0.0, *t], t, strict=False)]
-    fig, axes = plt.subplots(4, 1, sharex=True, figsize=(10, 11))
+    fig, axes = plt.subplots(5, 1, sharex=True, figsize=(10, 13))
     rate = axes[0]
     rate.plot(t, [s["reads"] / d if d else 0 for s, d in zip(samples, spans, strict=True)],
               label="reads/s")
@@ -106,7 +116,11 @@ def plot(result: dict[str, Any], path: Path, title: str) -> None:
     axes[3].plot(t, [s["pg_active"] for s in samples], label="of which active")
     axes[3].plot(t, [s["server_sockets"] for s in samples], label="server TCP sockets")
     axes[3].set_ylabel("connections")
-    axes[3].set_xlabel("seconds into the run")
+    axes[4].plot(t, [s.get("open_items", 0) for s in samples], label="open items")
+    axes[4].plot(t, [s.get("open_cases", 0) for s in samples], label="open cases")
+    axes[4].set_ylabel("open (the board's)")
+    axes[4].set_ylim(bottom=0)
+    axes[4].set_xlabel("seconds into the run")
     for ax in axes:
         ax.legend(loc="upper left", fontsize="small")
         ax.grid(alpha=0.3)

@@ -177,6 +177,17 @@ async def describe_contents(url: str) -> str | None:
     return f"{tables} table(s), {len(functions)} function(s), {events} event(s)"
 
 
+async def serving_sessions(url: str) -> list[int]:
+    """The backend pids of other sessions holding an advisory lock in this database: every
+    ``ledger serve`` on it holds some (the sequencer's, the roles it leads) while it runs."""
+    async with _connected(url) as conn:
+        rows = await conn.fetch(
+            "SELECT DISTINCT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            " AND pid <> pg_backend_pid() ORDER BY pid")
+    return [int(r[0]) for r in rows]
+
+
 async def clear(url: str) -> None:
     """Drop every table, view, sequence and function of the database's current schema, in
     one transaction (``restore --force``: the append-only triggers refuse a TRUNCATE or

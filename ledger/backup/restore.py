@@ -15,6 +15,7 @@ event count must be the manifest's.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,7 @@ from ledger.settings import Settings
 from ledger.store.blob_factory import blob_store_kind
 from ledger.store.blob_port import CHUNK_BYTES, BlobStore
 from ledger.store.factory import sqlite_path
+from ledger.store.sqlite_owner import serve_alone, serving_refusal
 from ledger.tlog.note import Verifier, parse_verifier_key
 from ledger.transparency.keys import load_verifiers, unique_verifiers
 from ledger.transparency.log_identity import describe_database
@@ -102,13 +104,31 @@ async def restore(settings: Settings, source: Path, *, force: bool = False,
         report("check", checked[0], total)
 
     await asyncio.to_thread(check_parts, source, manifest, hashed)
-    await _restore_database(settings, source, manifest, force, report)
-    if include_keys:
-        keys = [p.path for p in manifest.parts if p.kind == "key"]
-        await asyncio.to_thread(install_keys, source, keys, settings.key_dir)
-    restored = await _verify(settings, source, manifest, trusted_keys, report)
+    path = sqlite_path(settings.database_url)
+    # No service may run on the database while it is replaced (an SQLite file: held as
+    # ``ledger serve`` holds it, so none starts meanwhile either).
+    with serve_alone(path, restoring=True) if path is not None else contextlib.nullcontext():
+        await _refuse_if_served(settings.database_url)
+        await _restore_database(settings, source, manifest, force, report)
+        if include_keys:
+            keys = [p.path for p in manifest.parts if p.kind == "key"]
+            await asyncio.to_thread(install_keys, source, keys, settings.key_dir)
+        restored = await _verify(settings, source, manifest, trusted_keys, report)
     restored.unsigned = unsigned
     return restored
+
+
+async def _refuse_if_served(url: str) -> None:
+    """PostgreSQL: refuse while another session holds one of the ledger's advisory locks
+    (a running ``ledger serve`` holds the sequencer's or a role's)."""
+    if sqlite_path(url) is not None:
+        return
+    from ledger.backup import postgres_dump
+
+    pids = await postgres_dump.serving_sessions(url)
+    if pids:
+        raise ConfigurationError(serving_refusal(
+            describe_database(url), "PostgreSQL backend pid " + ", ".join(map(str, pids))))
 
 
 def _check_suits(settings: Settings, manifest: Manifest, include_keys: bool) -> None:

@@ -20,6 +20,7 @@ from ledger.backup.snapshot import (
     LOG_SIZE_SQL,
     SnapshotFacts,
 )
+from ledger.durable import private_sqlite_file
 from ledger.errors import ConfigurationError, LedgerError
 from ledger.verify_files import cited_files
 
@@ -95,6 +96,7 @@ def restore_into(backup: Path, target: Path, progress: Pages | None = None) -> N
     """Replace the contents of ``target`` (made if absent) with the database file
     ``backup``, page by page under the target's locks (nothing may be using it)."""
     target.parent.mkdir(parents=True, exist_ok=True)
+    private_sqlite_file(target)
     try:
         src = sqlite3.connect(f"file:{backup}?mode=ro", uri=True)
         try:

@@ -31,6 +31,16 @@ def _move_into_place(temp: Path, target: Path) -> None:
     temp.replace(target)  # atomic; the bytes are the ones ``target`` is named after
 
 
+def _private_folders(root: Path) -> None:
+    """Make the store's folder (and its ``tmp``) reachable by its owner only: the files are
+    0600 already, but the folder names are the evidence's SHA-256, which another local user
+    must not list either, whatever the umask. A folder made wider earlier is narrowed."""
+    root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if root.stat().st_mode & 0o077:
+        os.chmod(root, 0o700)
+    (root / "tmp").mkdir(mode=0o700, exist_ok=True)
+
+
 def _flush_to_disk(temp: BinaryIO) -> None:
     temp.flush()
     os.fsync(temp.fileno())
@@ -96,7 +106,7 @@ class FilesystemBlobStore:
         StorageFullError when the disk is full."""
         temp_name: Path | None = None
         try:
-            await asyncio.to_thread((self.root / "tmp").mkdir, parents=True, exist_ok=True)
+            await asyncio.to_thread(_private_folders, self.root)
             fd, temp_text = await asyncio.to_thread(tempfile.mkstemp, dir=self.root / "tmp",
                                                     prefix=_temp_prefix())
             temp_name = Path(temp_text)

@@ -21,6 +21,7 @@ from uuid import UUID
 
 import aiosqlite
 
+from ledger.durable import private_sqlite_file
 from ledger.entry import format_time
 from ledger.errors import LedgerError, StorageFullError
 from ledger.store import integrity
@@ -113,6 +114,7 @@ class SQLiteEventStore(PagedIteration):
     async def open(self) -> None:
         """Open the connection and set the durability pragmas."""
         self._path.parent.mkdir(parents=True, exist_ok=True)
+        private_sqlite_file(self._path)
         self._db = await aiosqlite.connect(self._path, isolation_level=None)
         for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON",
                        "busy_timeout=10000"):

@@ -22,8 +22,9 @@ def owner_file(database: Path) -> Path:
 
 
 @contextlib.contextmanager
-def serve_alone(database: Path) -> Iterator[None]:
-    """Hold the SQLite file ``database`` for this process's ``ledger serve``.
+def serve_alone(database: Path, *, restoring: bool = False) -> Iterator[None]:
+    """Hold the SQLite file ``database`` for this process's ``ledger serve`` (``restoring``:
+    for ``ledger restore``, so no service runs on it while it is replaced).
 
     Raises ConfigurationError when another process serves it already.
     """
@@ -35,6 +36,9 @@ def serve_alone(database: Path) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            if restoring:
+                raise ConfigurationError(serving_refusal(str(database), f"pid {holder}")) \
+                    from None
             raise ConfigurationError(
                 f"another ledger serve (pid {holder}) already serves {database}: an SQLite "
                 "database is served by one process; to run several, use PostgreSQL "
@@ -44,3 +48,11 @@ def serve_alone(database: Path) -> Iterator[None]:
         yield
     finally:
         os.close(fd)
+
+
+def serving_refusal(where: str, who: str) -> str:
+    """Why a restore into a database a service is serving is refused."""
+    return (f"a ledger serve ({who}) is serving {where}: stop it (every service using the "
+            "database) before restoring into it. A service left running keeps the state it "
+            "had in memory: its next writes would break the restored chains and its log "
+            "would contradict the checkpoints it published")

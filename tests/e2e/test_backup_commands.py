@@ -135,3 +135,29 @@ def test_a_served_ledger_backed_up_and_restored_proves_what_it_kept_and_what_it_
     assert "does not verify with the log's keys" in refused.stdout
     again = _ledger("restore", str(tmp_path / "backup"), env=target)
     assert again.returncode == 2 and "is not empty" in again.stderr
+
+
+def test_a_restore_into_the_database_a_service_is_serving_is_refused(
+        kind: str, scratch_databases: list[str], tmp_path: Path) -> None:
+    # Restored under a running service, its caches and sequencer keep the newer state: its next
+    # writes broke a stream's chain and it signed a smaller log than it had published (a fork).
+    source_url, _ = scratch_databases
+    source = _env(tmp_path / "source", source_url)
+    assert _ledger("demo", env=source).returncode == 0
+    server, base = _serve(source)
+    try:
+        before = _checkpoint(base)
+        backup = _ledger("backup", str(tmp_path / "backup"), env=source)
+        assert backup.returncode == 0, backup.stderr
+        assert _ledger("demo", env=source).returncode == 0  # the log grows past the backup
+        grown = _checkpoint(base, larger_than=int(before.split(b"\n")[1]))
+        restored = _ledger("restore", "--force", str(tmp_path / "backup"), env=source)
+        assert restored.returncode == 2, restored.stdout + restored.stderr
+        assert "is serving" in restored.stderr and "stop it" in restored.stderr, restored.stderr
+        # Nothing was restored: the served log is whole and as large as it was.
+        assert int(_checkpoint(base).split(b"\n")[1]) == int(grown.split(b"\n")[1])
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    verified = _ledger("verify", "--skip-files", env=source)
+    assert verified.returncode == 0, verified.stdout + verified.stderr

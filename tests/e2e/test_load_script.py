@@ -1,6 +1,8 @@
 """scripts/load.py, run for a few seconds as an operator runs it: a real ``ledger serve`` on a
 fresh PostgreSQL database under the mixed workload, its report and plot written, no request
-failed, ``ledger verify`` passed, and the database it made gone afterwards."""
+failed, ``ledger verify`` passed, and the database it made gone afterwards. The steady
+workload (the default) hands cases over to their close and starts as many as it closes; the
+growing one (``--growing``) only starts cases, which pile up."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -26,16 +29,21 @@ def _database_exists(name: str) -> bool:
     return bool(row and row[0])
 
 
+def _run(tmp_path: Path, *options: str) -> tuple[subprocess.CompletedProcess[str],
+                                                   dict[str, Any]]:
+    run = subprocess.run(
+        [sys.executable, str(SCRIPT), "--dsn", PG_ADMIN_DSN, "--clients", "4", "--rate", "40",
+         "--sample", "0.4", "--out", str(tmp_path), *options],
+        cwd=ROOT, capture_output=True, text=True, timeout=180, check=False)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    report: dict[str, Any] = json.loads((tmp_path / "load.json").read_text())
+    return run, report
+
+
 @pytest.mark.postgres
 def test_a_short_run_reports_every_route_without_errors_and_verifies(
         pg_worker_database: str, tmp_path: Path) -> None:
-    run = subprocess.run(
-        [sys.executable, str(SCRIPT), "--dsn", PG_ADMIN_DSN, "--minutes", "0.07",
-         "--departures", "5", "--clients", "4", "--rate", "40", "--sample", "0.4",
-         "--out", str(tmp_path)],
-        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    report = json.loads((tmp_path / "load.json").read_text())
+    run, report = _run(tmp_path, "--minutes", "0.1", "--departures", "5")
     assert report["errors"] == 0
     assert report["verdicts"]["error rate 0"] is True
     assert report["verify"]["exit"] == 0, report["verify"]["output"]
@@ -52,6 +60,40 @@ def test_a_short_run_reports_every_route_without_errors_and_verifies(
     made = re.search(r"database (bench_[0-9a-f]+):", run.stdout)
     assert made is not None, run.stdout[:500]
     assert not _database_exists(made.group(1))  # dropped at the end
+    # The steady workload: cases handed over through to their close, new ones started for them
+    assert report["workload"] == "steady"
+    steps = report["handover_steps"]
+    assert steps.get("submit", 0) >= 1 and steps.get("confirm", 0) >= 1, steps
+    assert steps.get("sign", 0) >= 3 and steps.get("close", 0) >= 1, steps
+    for route in ("POST /v1/items/{id}/submit", "POST /v1/items/{id}/confirm",
+                  "POST /v1/departures/{id}/confirmation/signatures",
+                  "POST /v1/departures/{id}/close", "POST /v1/items/{id}/evidence"):
+        assert report["routes"][route]["requests"] >= 1, route
+    # as many cases open at the end as at the start (a closed one's replacement counts once
+    # it is started; one still being started at the end is one fewer)
+    opened = report["open"]
+    assert opened["start"]["cases"] == 5
+    assert opened["end"]["cases"] >= opened["start"]["cases"] - 1, opened
+    assert 0 < opened["start"]["items"] < 5 * 28  # the seeded cases stand at every stage
+    assert all(s["open_cases"] >= 4 for s in report["samples"])
+    assert "steady workload: open cases 5 → " in run.stdout
+
+
+@pytest.mark.postgres
+def test_the_growing_workload_only_opens_cases(pg_worker_database: str,
+                                               tmp_path: Path) -> None:
+    """``--growing``, the stress test kept from before: nothing is handed over or closed,
+    new cases are started and approved (their checklists applied), so open items grow."""
+    run, report = _run(tmp_path, "--minutes", "0.1", "--departures", "3", "--growing")
+    assert "growing workload: open cases 3 → " in run.stdout
+    assert report["errors"] == 0 and report["workload"] == "growing"
+    assert report["verify"]["exit"] == 0, report["verify"]["output"]
+    assert report["handover_steps"] == {}
+    assert "POST /v1/departures/{id}/close" not in report["routes"]
+    assert "POST /v1/items/{id}/submit" not in report["routes"]
+    opened = report["open"]
+    assert opened["start"] == {"cases": 3, "items": 3 * 28}  # fresh: nothing handed over
+    assert opened["end"]["cases"] > 3 and opened["end"]["items"] > 3 * 28, opened
 
 
 def test_refuses_a_dsn_off_loopback(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ import hashlib
 import json
 import os
 import stat
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import asyncpg
@@ -350,3 +350,52 @@ async def test_a_backup_is_not_trusted_to_define_code_only_its_ledger_rows_are_r
                 await conn.close()
     finally:
         await runtime.close()
+
+
+@contextlib.contextmanager
+def _umask(mask: int) -> Iterator[None]:
+    old = os.umask(mask)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def _modes(database: Path) -> dict[str, int]:
+    """The permission bits of an SQLite database and its WAL and shared-memory files."""
+    return {p.name: stat.S_IMODE(p.stat().st_mode)
+            for p in (database, database.with_name(database.name + "-wal"),
+                      database.with_name(database.name + "-shm")) if p.exists()}
+
+
+async def test_an_sqlite_ledger_and_its_restore_are_readable_by_their_owner_only(
+        tmp_path: Path) -> None:
+    # The database holds webhook signing secrets and every case's personal data: under the
+    # usual umask (022) another local user must still not read it, nor its WAL (the backup
+    # of it is 0600 already).
+    with _umask(0o022):
+        source = tmp_path / "source" / "ledger.db"
+        runtime = await bootstrap(settings_for(f"sqlite:///{source}", tmp_path / "source"))
+        try:
+            await append_events(runtime, 3)
+            assert set(_modes(source)) >= {"ledger.db", "ledger.db-wal"}
+            assert set(_modes(source).values()) == {0o600}, _modes(source)
+            await back_up(runtime.settings, tmp_path / "backup")
+        finally:
+            await runtime.close()
+        restored = tmp_path / "restored" / "ledger.db"
+        settings = Settings(**{**settings_for(f"sqlite:///{restored}",
+                                              tmp_path / "restored").__dict__,
+                               "key_dir": runtime.settings.key_dir})
+        assert (await restore(settings, tmp_path / "backup")).ok
+        assert set(_modes(restored).values()) == {0o600}, _modes(restored)
+        # A database made before this rule (0644) is made private when next opened.
+        for path in (source, source.with_name("ledger.db-wal")):
+            if path.exists():
+                path.chmod(0o644)
+        reopened = await bootstrap(settings_for(f"sqlite:///{source}", tmp_path / "source"),
+                                   migrate=False, sequencer=False)
+        try:
+            assert set(_modes(source).values()) == {0o600}, _modes(source)
+        finally:
+            await reopened.close()

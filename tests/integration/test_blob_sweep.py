@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 import signal
+import stat
 import sys
 import time
 from pathlib import Path
@@ -69,3 +71,21 @@ async def test_an_upload_killed_mid_way_is_swept_at_the_next_start(tmp_path: Pat
 
 async def test_nothing_is_swept_from_a_store_that_never_had_an_upload(tmp_path: Path) -> None:
     assert await FilesystemBlobStore(tmp_path / "blobs").sweep_abandoned() == 0
+
+
+async def test_the_store_s_folder_is_its_owner_s_only(tmp_path: Path) -> None:
+    """The files are 0600, and the folder too is closed to other local users (the folder
+    names are the evidence's SHA-256): made 0700 whatever the umask, a wider one narrowed."""
+    old = os.umask(0o022)
+    try:
+        root = tmp_path / "blobs"
+        await FilesystemBlobStore(root).put(chunks_of(b"a leaver's handover notes"))
+        assert stat.S_IMODE(root.stat().st_mode) == 0o700
+        assert stat.S_IMODE((root / "tmp").stat().st_mode) == 0o700
+        wider = tmp_path / "wider"
+        wider.mkdir(mode=0o755)
+        os.chmod(wider, 0o755)  # noqa: S103 - the wider folder an older release made
+        await FilesystemBlobStore(wider).put(chunks_of(b"another file"))
+        assert stat.S_IMODE(wider.stat().st_mode) == 0o700
+    finally:
+        os.umask(old)

@@ -91,13 +91,18 @@ def _served(api: Api) -> Counter[str]:
 
 
 async def _start_case(api: Api) -> tuple[str, str]:
-    """A new departure, sequenced and on the primary's board: its id and the response's
-    read-after token."""
+    """A new departure, sequenced and on the primary's board: its id and a read-after token
+    that covers the board's row. The response's own token covers the command only, not the
+    sequencer's and the board's later writes on the primary: a replica that has replayed to
+    it may not have the board's row yet (the board's wait, ``after_event``, is for that)."""
     reply = await api.post("/v1/departures", "hr.sun", json=departure_body())
     assert reply.status == 201, reply.body
+    written = parse_lsn(reply.headers["Ledger-Read-After"])
     await api.sequence()
     await api.runtime.board.catch_up()
-    return reply.json()["result"]["departure_id"], reply.headers["Ledger-Read-After"]
+    settled = await _caught_up(api)
+    assert written <= parse_lsn(settled)
+    return reply.json()["result"]["departure_id"], settled
 
 
 async def _hr_board(api: Api, **headers: str) -> list[str]:

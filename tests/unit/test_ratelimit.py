@@ -83,3 +83,15 @@ def test_ipv6_clients_are_counted_per_64_and_mapped_ipv4_as_ipv4() -> None:
     assert client_key("2001:db8:1:3::1") != client_key("2001:db8:1:2::1")
     assert client_key("::ffff:10.0.0.1") == client_key("10.0.0.1") == "10.0.0.1"
     assert client_key("") == ""
+
+
+def test_ipv4_clients_reaching_an_ipv6_server_through_a_translator_are_counted_apart() -> None:
+    # Behind a stateless NAT64/SIIT gateway (RFC 6052's well-known prefix 64:ff9b::/96) every
+    # IPv4 client arrives from the same /64: counted per /64, one client's bad tokens locked
+    # every IPv4 client out. Each is its embedded IPv4 address, as a mapped one is; a Teredo
+    # client is its own (obfuscated) IPv4 address, not its relay server's /64.
+    assert client_key("64:ff9b::10.0.0.1") == client_key("10.0.0.1") == "10.0.0.1"
+    assert client_key("64:ff9b::10.0.0.1") != client_key("64:ff9b::10.0.0.2")
+    teredo = "2001:0:4136:e378:8000:63bf:3fff:fdd2"  # RFC 4380's example: client 192.0.2.45
+    assert client_key(teredo) == "192.0.2.45"
+    assert client_key("64:ff9b:0:0:1::1") == "64:ff9b::/64"  # not the /96: an IPv6 host
