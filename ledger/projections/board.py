@@ -323,7 +323,7 @@ class BoardProjector:
         for item_id, columns in self._items.items():
             case = columns["departure_id"]
             stored = self._stored.get(item_id)
-            if stored is not None and stored.inputs is not None:
+            if stored is not None:
                 old |= item_entries(stored.inputs, before.get(case, CLOSED))
             new |= item_entries(item_inputs(columns), after.get(case, CLOSED))
         turned = sorted(d for d, gate in after.items() if gate != before.get(d, CLOSED))
@@ -356,20 +356,18 @@ class _Stored:
     extras: dict[str, Any]
     figures: tuple[object, ...]
     parties: set[str]
-    inputs: ItemInputs | None  # what its entries are made of (``board_entries``)
+    inputs: ItemInputs  # what its entries are made of (``board_entries``)
 
 
 def _pack(stored: _Stored) -> bytes:
-    inputs = tuple(stored.inputs) if stored.inputs is not None else None
-    return pickle.dumps((stored.extras, stored.figures, stored.parties, inputs),
+    return pickle.dumps((stored.extras, stored.figures, stored.parties, tuple(stored.inputs)),
                         protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _unpack(packed: bytes) -> _Stored:
     # Only ``_pack``'s output, made in this process from the board's own rows.
     extras, figures, parties, inputs = pickle.loads(packed)  # noqa: S301
-    return _Stored(extras, figures, parties,
-                   ItemInputs(*inputs) if inputs is not None else None)
+    return _Stored(extras, figures, parties, ItemInputs(*inputs))
 
 
 # The item columns its case's figures are computed from (``_figures``).
