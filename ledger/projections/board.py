@@ -262,7 +262,9 @@ class BoardProjector:
 
     async def flush(self, tx: ProjectionTx, generation: int) -> None:
         t = tables(generation)
-        gates = await self._gates(tx, t)  # the cases' as stored, before this batch
+        # items whose entries may change, and their cases' gates as stored before the batch
+        moved = self._changed_inputs()
+        gates = await self._gates(tx, t, moved)
         if self._departures:
             await tx.executemany(_upsert(t["departures"], DEPARTURE_COLUMNS),
                                  [_row(v, DEPARTURE_COLUMNS) for v in self._departures.values()])
@@ -278,7 +280,7 @@ class BoardProjector:
             if parties:
                 await tx.executemany(f"INSERT INTO {t['parties']} (party, item_id) "
                                      "VALUES ($1, $2)", parties)
-        await self._write_entries(tx, t, gates)
+        await self._write_entries(tx, t, moved, gates)
         if self._disputes:
             await tx.executemany(_upsert(t["disputes"], DISPUTE_COLUMNS),
                                  [_row(v, DISPUTE_COLUMNS) for v in self._disputes.values()])
@@ -298,9 +300,21 @@ class BoardProjector:
         self._stored = {}
         self._versions.clear()
 
-    async def _gates(self, tx: ProjectionTx, t: dict[str, str]) -> dict[str, CaseGate]:
-        """The stored gates of the cases the batch touches (its cases and its items')."""
-        cases = sorted({*self._departures, *(v["departure_id"] for v in self._items.values())})
+    def _changed_inputs(self) -> dict[str, ItemInputs]:
+        """The batch's items whose entries' inputs changed (a comment changes none)."""
+        changed = {}
+        for item_id, columns in self._items.items():
+            inputs = item_inputs(columns)
+            stored = self._stored.get(item_id)
+            if stored is None or stored.inputs != inputs:
+                changed[item_id] = inputs
+        return changed
+
+    async def _gates(self, tx: ProjectionTx, t: dict[str, str],
+                     changed: dict[str, ItemInputs]) -> dict[str, CaseGate]:
+        """The stored gates of the batch's cases and of its changed items' cases (none to read
+        for a batch of comments)."""
+        cases = sorted({*self._departures, *(x.departure_id for x in changed.values())})
         gates = {}
         for at in range(0, len(cases), 500):
             chunk = cases[at:at + 500]
@@ -312,27 +326,27 @@ class BoardProjector:
         return gates
 
     async def _write_entries(self, tx: ProjectionTx, t: dict[str, str],
+                             changed: dict[str, ItemInputs],
                              before: dict[str, CaseGate]) -> None:
-        """Keep the entries in step with the batch: those of its items, and of every item of
-        a case whose gate it changed (accepted, closed...). What is stored is always
+        """Keep the entries in step with the batch: those of its changed items, and of every
+        item of a case whose gate it changed (accepted, closed...). What is stored is always
         ``item_entries`` of the stored item and case, so the difference is exact."""
         after = {**before, **{d: case_gate(v["state"], v["open"])
                               for d, v in self._departures.items()}}
         old: set[EntryRow] = set()
         new: set[EntryRow] = set()
-        for item_id, columns in self._items.items():
-            case = columns["departure_id"]
+        for item_id, inputs in changed.items():
             stored = self._stored.get(item_id)
             if stored is not None:
-                old |= item_entries(stored.inputs, before.get(case, CLOSED))
-            new |= item_entries(item_inputs(columns), after.get(case, CLOSED))
+                old |= item_entries(stored.inputs, before.get(inputs.departure_id, CLOSED))
+            new |= item_entries(inputs, after.get(inputs.departure_id, CLOSED))
         turned = sorted(d for d, gate in after.items() if gate != before.get(d, CLOSED))
         for at in range(0, len(turned), 500):
             chunk = turned[at:at + 500]
             marks = ", ".join(f"${n}" for n in range(1, len(chunk) + 1))
             for row in await tx.fetch(f"SELECT {', '.join(ITEM_INPUTS)} FROM {t['items']} "
                                       f"WHERE departure_id IN ({marks})", *chunk):
-                if row["item_id"] not in self._items:
+                if row["item_id"] not in changed:  # as stored before the batch, and now
                     inputs = item_inputs(row)
                     old |= item_entries(inputs, before.get(inputs.departure_id, CLOSED))
                     new |= item_entries(inputs, after[inputs.departure_id])
