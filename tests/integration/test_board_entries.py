@@ -31,6 +31,7 @@ async def _actions(api: Api, party: str) -> set[str]:
 
 async def test_a_cases_approval_and_withdrawal_change_its_items_entries(api: Api) -> None:
     case = await start(api)
+    assert await _entries(api, "wang.lei") == []  # the case on the board before its items
     assert (await api.post(f"/v1/departures/{case}/submit", "hr.sun")).status == 200
     applied = await api.post(f"/v1/departures/{case}/templates", "hr.sun",
                              json={"template_key": "clearance"})  # while approval is pending
