@@ -155,6 +155,10 @@ class BoardProjector:
             f"ON {t['departures']} (waiting_for)",
             f"CREATE INDEX IF NOT EXISTS {t['departures']}_leaver "
             f"ON {t['departures']} (leaver_id)",
+            # leavers' requests HR has yet to accept or decline (every HR inbox reads them;
+            # the cases' table keeps every case ever closed)
+            f"CREATE INDEX IF NOT EXISTS {t['departures']}_requested "
+            f"ON {t['departures']} (leaver_id) WHERE state = 'requested'",
             f"""CREATE TABLE IF NOT EXISTS {t['items']} (
                 item_id TEXT PRIMARY KEY, departure_id TEXT NOT NULL, category TEXT NOT NULL,
                 title TEXT NOT NULL, state TEXT NOT NULL, giver_id TEXT NOT NULL,

@@ -148,3 +148,24 @@ async def test_an_inbox_page_reads_its_entries_on_items_up_to_its_end_only(api: 
         assert (found["total"], found["limit"], found["offset"]) == (15, 4, offset)
         paged += found["items"]
     assert paged == whole["items"]
+
+
+async def test_leavers_requests_for_hr_are_read_from_an_index(api: Api, database_url: str) -> None:
+    """Every HR inbox lists the leavers' requests not yet accepted: read from a partial index
+    of them, not by scanning every case the board has kept (closed ones included)."""
+    t = tables((await board_position(api.runtime.projections)).generation)
+    requested = (f"SELECT d.departure_id, d.leaver_name, d.doc FROM {t['departures']} d "
+                 "WHERE d.state = 'requested' AND d.leaver_id <> 'hr.sun'")
+    if database_url.startswith("sqlite"):
+        plan = await api.runtime.projections.fetch(f"EXPLAIN QUERY PLAN {requested}")
+        assert any(f"{t['departures']}_requested" in str(row["detail"]) for row in plan), plan
+        return
+    import asyncpg
+
+    conn = await asyncpg.connect(database_url)
+    try:  # a tiny table is cheapest to scan: ask the planner as if it were large
+        await conn.execute("SET enable_seqscan = off")
+        plan = "\n".join(r[0] for r in await conn.fetch(f"EXPLAIN {requested}"))
+    finally:
+        await conn.close()
+    assert f"{t['departures']}_requested" in plan, plan
