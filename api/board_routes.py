@@ -134,8 +134,9 @@ async def inbox(request: web.Request) -> web.Response:
 @table.route("GET", "/v1/queues/{department}", "A department queue (its role, HR)",
              response=DepartmentQueue, query=(*WAIT, *PAGE))
 async def department_queue(request: web.Request) -> web.Response:
-    """Open items the queue ``dept:{department}`` gives, receives or must sign."""
-    department = request.match_info["department"]
+    """Open items the queue ``dept:{department}`` gives, receives or must sign; the path
+    names it bare (``it``) or as items and the README name it (``dept:it``)."""
+    department = request.match_info["department"].removeprefix("dept:")
     if not DEPARTMENT.fullmatch(department):
         raise InvalidInputError("department must be a queue name such as it, finance, admin",
                                 field="department")

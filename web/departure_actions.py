@@ -64,10 +64,13 @@ def _departure(request: web.Request) -> UUID:
 
 @routes.post(CASE + "/apply")
 async def apply_checklist(request: web.Request) -> web.StreamResponse:
-    """Apply a checklist (``ApplyTemplate``)."""
-    return await _run(request, "apply", ("template_key",), lambda v: c.ApplyTemplate(
-        departure_id=_departure(request), template_key=v["template_key"]),
-        N_("The checklist was applied."))
+    """Apply a checklist (``ApplyTemplate``), with the successor its successor lines go to
+    when the case names none (as the API's ``successor_id``; blank: the case's own)."""
+    return await _run(request, "apply", ("template_key", "successor_id"),
+                      lambda v: c.ApplyTemplate(
+                          departure_id=_departure(request), template_key=v["template_key"],
+                          successor_id=v.get("successor_id", "").strip() or None),
+                      N_("The checklist was applied."))
 
 
 def _add_item(request: web.Request, v: dict[str, str]) -> c.Model:

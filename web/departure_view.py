@@ -66,9 +66,20 @@ async def departure_view(runtime: Services, actor: Actor, departure_id: UUID,
         # while approval is pending or once approved (ledger.aggregates.departure)
         "may_close": summary["state"] == "handing_over",
         "may_apply": summary["state"] in OPEN_FOR_CHECKLISTS,
+        # the approval leaves the role family's checklist to HR when it cannot apply it (one
+        # with lines for a successor, on a case that names none): said where HR applies it
+        "family_not_applied": _family_not_applied(summary) if hr else None,
         "countdown": summary["state"] not in ENDED_STATES,
         "parties": _parties(summary, categories) if hr else [],
     }
+
+
+def _family_not_applied(summary: dict[str, Any]) -> str | None:
+    """The leaver's role family, when the case is approved and its checklist not applied."""
+    family = summary["leaver"].get("role_family")
+    if summary["state"] not in ("approved", "handing_over") or not isinstance(family, str):
+        return None
+    return None if family in summary["templates"] else family
 
 
 def _parties(summary: dict[str, Any], categories: dict[str, list[dict[str, Any]]]) -> list[str]:

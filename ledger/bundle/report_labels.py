@@ -109,6 +109,19 @@ HOW_PARTS: dict[str, tuple[str, str]] = {
     "attendees": ("参与人", "attendees"),
 }
 """The parts of ``how`` (how an item was handed over)."""
+MEMBER_LABELS: dict[str, tuple[str, str]] = {
+    "id": ("账号", "id"),
+    "name": ("姓名", "name"),
+    "department": ("部门", "department"),
+    "position": ("职位", "position"),
+    "approver_id": ("审批人", "approver"),
+}
+"""Members of a known field's objects (the ``leaver``, each step of the ``approval_chain``)
+that are no payload field of their own; the others are labelled as ``LABELS`` says."""
+FIELD_MEMBER_LABELS: dict[str, dict[str, tuple[str, str]]] = {
+    "approval_chain": {"name": ("步骤", "step")},
+}
+"""Members whose label depends on the field they are in (a step's ``name`` names the step)."""
 
 
 def code_words(field: str, value: str) -> str:

@@ -19,8 +19,10 @@ from ledger.bundle.report_client import Client, Origin, origin_of
 from ledger.bundle.report_labels import (
     CODES,
     CONFIRMED_WITHOUT_KEY,
+    FIELD_MEMBER_LABELS,
     HOW_PARTS,
     LABELS,
+    MEMBER_LABELS,
     OWN_SIGNATURE,
     VALUE_WORDS,
     code_words,
@@ -187,15 +189,37 @@ def how_text(value: JSONValue) -> str:
     return "; ".join(parts) or "-"
 
 
+def members_text(field: str, value: JSONObject) -> str:
+    """An object of a known field as its labelled members in key order (``姓名 name: 李文,
+    职位 position: 客户经理``): codes in words, a nested value as ``text_of`` prints it."""
+    parts = []
+    for key in sorted(value):
+        zh, en = (FIELD_MEMBER_LABELS.get(field, {}).get(key) or MEMBER_LABELS.get(key)
+                  or LABELS.get(key, (key, key)))
+        part = value[key]
+        shown = code_words(key, part) if key in CODES and isinstance(part, str) else (
+            text_of(part))
+        parts.append(f"{zh} {en}: {shown}" if zh != en else f"{en}: {shown}")
+    return ", ".join(parts) or "-"
+
+
 def value_text(key: str, value: JSONValue) -> str:
     """A payload field's value as printed: codes in words, ``how`` by its parts, a list of
-    strings (ids) comma-separated, otherwise as ``text_of``."""
+    strings (ids) comma-separated, a known field's object (the ``leaver``) or list of objects
+    (the ``approval_chain``'s steps, numbered from 1) by their labelled members, otherwise as
+    ``text_of`` (a field the report does not know stays canonical JSON)."""
     if key == "how":
         return how_text(value)
     if key in CODES and isinstance(value, str):
         return code_words(key, value)
     if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
         return ", ".join(str(v) for v in value)
+    if key in LABELS and isinstance(value, dict):
+        return members_text(key, value)
+    if key in LABELS and isinstance(value, list) and value and all(
+            isinstance(v, dict) for v in value):
+        return "; ".join(f"{n}. {members_text(key, v)}" for n, v in enumerate(value, 1)
+                         if isinstance(v, dict))
     return text_of(value)
 
 

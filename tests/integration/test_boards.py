@@ -274,6 +274,11 @@ async def test_an_approver_a_waiting_hr_owner_and_a_department_queue(api: Api) -
     assert sorted(await actions(api, "it.qian", "/v1/queues/it")) == [
         ("awaiting_giver", "代码仓库"), ("awaiting_giver", "邮箱账号")]
     assert len(await actions(api, "hr.sun", "/v1/queues/it")) == 2
+    # the queue's own name, as items' receivers and the README spell it, reads the same queue
+    assert sorted(await actions(api, "it.qian", "/v1/queues/dept:it")) == sorted(
+        await actions(api, "it.qian", "/v1/queues/it"))
+    assert (await api.get("/v1/queues/dept:dept:it", "hr.sun")).problem(422)["field"] == (
+        "department")
     assert (await api.get("/v1/queues/it", "fin.zhou")).status == 403
     assert (await api.get("/v1/queues/IT;drop", "hr.sun")).problem(422)["field"] == (
         "department")

@@ -81,6 +81,28 @@ def test_every_payload_field_is_a_fact_except_blocks_and_empty_ones() -> None:
     assert text_of(True) == "是 / yes" and text_of(None) == "-"
 
 
+def test_the_leaver_and_the_approval_chain_print_as_labelled_members_not_json() -> None:
+    """A case's start, as the report's history prints it: the leaver and each step of the
+    chain by their members, in words (before: canonical JSON, braces and quotes)."""
+    raw, _ = encode_entry(
+        event_id=uuid.uuid4(), stream_type="departure", stream_id=uuid.uuid4(), version=1,
+        event_type="DepartureStarted", recorded_at=dt.datetime(2026, 12, 1, tzinfo=dt.UTC),
+        actor={"id": "hr.sun", "role": "hr"}, context={},
+        payload={"leaver": {"id": "li.wen", "name": "李文", "department": "销售部",
+                            "position": "客户经理", "role_family": "sales"},
+                 "approval_chain": [{"name": "部门经理", "approver_id": "li.qiang"},
+                                    {"name": "HR", "approver_id": "hr.zhou"}]},
+        prev=None)
+    facts = {f.en: f.value for f in facts_of(decode_entry(raw))}
+    assert facts["leaver"] == (
+        "部门 department: 销售部, 账号 id: li.wen, 姓名 name: 李文, 职位 position: 客户经理"
+        ", 岗位类别 role family: sales")
+    assert facts["approval chain"] == (
+        "1. 审批人 approver: li.qiang, 步骤 step: 部门经理; "
+        "2. 审批人 approver: hr.zhou, 步骤 step: HR")
+    assert "{" not in facts["leaver"] + facts["approval chain"]
+
+
 def test_times_print_in_utc_and_in_the_organisations_zone() -> None:
     moment = Clock("Asia/Shanghai", {}).moment(dt.datetime(2026, 12, 1, 21, 20, 18, 123456,
                                                            tzinfo=dt.UTC))

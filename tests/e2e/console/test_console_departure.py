@@ -80,6 +80,29 @@ async def test_hr_reads_the_case_as_the_board_and_timeline_serve_it(console: Con
     assert "交接清单" in zh and "临时版" in zh
 
 
+async def test_hr_applies_the_role_family_checklist_the_approval_left_naming_a_successor(
+        console: Console, site: Api) -> None:
+    """A sales case started without a successor (the console's form has it optional): the
+    approval cannot apply the sales checklist, whose lines for the successor need one. The
+    page says so where HR applies checklists, and its form names the successor the API's
+    ``successor_id`` takes (before, the form had no such field and HR got 422 for good)."""
+    departure_id = await open_case(site)
+    await console.sign_in("hr.sun")
+    page = await _page(console, departure_id)
+    assert 'id="family-not-applied"' in page and "role family (sales)" in page
+    assert '<option value="sales" selected>' in page and 'name="successor_id"' in page
+    status, page = await _post(console, departure_id, "/apply", {"template_key": "sales"})
+    assert status == 422 and "needs a successor_id" in page  # the API's own refusal
+    status, page = await _post(console, departure_id, "/apply",
+                               {"template_key": "sales", "successor_id": " zhao.min "})
+    assert status == 303, page[:2000]
+    await _caught_up(site)
+    board = (await site.read_model(f"/v1/boards/departures/{departure_id}", "hr.sun")).json()
+    assert "sales" in board["departure"]["templates"]
+    assert "zhao.min" in {i["receiver"] for items in board["categories"].values() for i in items}
+    assert 'id="family-not-applied"' not in await _page(console, departure_id)
+
+
 async def test_hr_runs_the_cases_commands_from_the_page_and_closes_once_the_gate_allows(
         console: Console, site: Api) -> None:
     departure_id = await open_case(site)

@@ -27,6 +27,20 @@ async def test_the_inbox_lists_what_the_api_serves_with_the_page_to_do_it_on(
     assert "共 1 件待办" in zh and "提交: 客户资料" in zh
 
 
+async def test_an_item_to_submit_shows_when_it_is_due_not_since_that_future_day(
+        console: Console, site: Api) -> None:
+    """The inbox orders an item to submit by its due date (its ``since``): the page says
+    when it is due, not that it has waited "since" a day that may be weeks ahead."""
+    _, item_id = await case_with_item(site, due_date="2199-12-28")
+    served = (await site.read_model("/v1/inbox", "wang.lei")).json()["items"]
+    assert [(e["action"], e["since"], e["due_date"]) for e in served] == [
+        ("submit", "2199-12-28", "2199-12-28")]
+    await console.sign_in("wang.lei")
+    page = (await console.get("/console/tasks", headers={"Accept-Language": "en"})).body
+    hint = page.decode().split(f'href="/console/items/{item_id}">', 1)[1].split("</li>")[0]
+    assert "due 28 Dec 2199" in hint and "since" not in hint, hint
+
+
 async def test_a_giver_submits_two_files_with_a_note_and_lines_one_past_a_mebibyte(
         console: Console, site: Api) -> None:
     _, item_id = await case_with_item(site)
