@@ -98,16 +98,17 @@ class EntryFeed:
                         self.hashes[32 * a:32 * b])
 
     def _next(self) -> bool:
+        self.positions, self.hashes, self.count = [], b"", 0  # no later read wants them
         head = os.pread(self.fd, _HEAD.size, self.offset)
         if len(head) < _HEAD.size:
             return False
         start, count = _HEAD.unpack(head)
-        body = os.pread(self.fd, 40 * count, self.offset + _HEAD.size)
-        if len(body) < 40 * count:
+        at = self.offset + _HEAD.size
+        hashes = os.pread(self.fd, 32 * count, at + 8 * count)  # written last: read first
+        if len(hashes) < 32 * count:
             return False
-        positions = array(_POSITION)
-        positions.frombytes(body[:8 * count])
-        self.offset += _HEAD.size + 40 * count
+        positions = array(_POSITION, os.pread(self.fd, 8 * count, at))
+        self.offset = at + 40 * count
         self.start, self.count = start, count
-        self.positions, self.hashes = positions.tolist(), body[8 * count:]
+        self.positions, self.hashes = positions.tolist(), hashes
         return True
