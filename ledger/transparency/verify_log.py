@@ -363,7 +363,8 @@ async def check_log_against_events(events: EventStore, log: LogStore, report: Lo
 
 class LogMatcher:
     """Matches the events the chain check reads (in position order) with the log entries
-    (read here in index order, just ahead of the events), in memory bounded by how far the
+    (read here in index order, just ahead of the events, or taken from ``feed`` when another
+    reader of the log hands them on: ``entry_feed``), in memory bounded by how far the
     two orders differ: an event is kept until its entry is read and an entry until its
     event is, and a log in position order (the sequencer takes its queue so) keeps neither
     long. Entries naming an event another entry names are asked of the database
