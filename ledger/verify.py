@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import hashlib
+import tempfile
 from binascii import hexlify
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -43,6 +44,7 @@ from ledger.store.blob_port import BlobStore
 from ledger.store.log_port import LogStore
 from ledger.store.port import AuditRow, EventStore, StoredEvent
 from ledger.tlog.note import Verifier
+from ledger.transparency.entry_feed import EntryFeed
 from ledger.transparency.log_worker import audit_log_in_child, can_audit_in_child
 from ledger.transparency.verify_log import (
     LogMatcher,
@@ -130,32 +132,38 @@ async def verify_ledger(store: EventStore, log: LogStore, verifiers: Sequence[Ve
     size = None if latest is None else latest.size
     child_url = database_url if size is not None and size >= worker_from else None
     child_error = None
-    if child_url is not None and can_audit_in_child(child_url):
-        in_child = True
-        tree_task = asyncio.ensure_future(audit_log_in_child(child_url, verifiers, origin,
+    # The child hands on the log entries it reads (``entry_feed``), so the matcher here
+    # need not read them again; the file is open until the matcher is done.
+    with tempfile.TemporaryFile() as entries_file:
+        if child_url is not None and can_audit_in_child(child_url):
+            in_child = True
+            tree_task = asyncio.ensure_future(audit_log_in_child(
+                child_url, verifiers, origin, size, feed_fd=entries_file.fileno()))
+            matcher = LogMatcher(log, size, EntryFeed(entries_file.fileno()).block)
+        else:
+            in_child = False
+            tree_task = asyncio.ensure_future(audit_log_tree(log, verifiers, origin, progress,
                                                              size))
-    else:
-        in_child = False
-        tree_task = asyncio.ensure_future(audit_log_tree(log, verifiers, origin, progress,
-                                                         size))
-    matcher = LogMatcher(log, size)
-    try:
-        chains = await verify_chains(store, chain_progress, strict=strict, matcher=matcher)
+            matcher = LogMatcher(log, size)
         try:
-            report, entries = await tree_task
-        except OSError as e:
-            if not in_child:
-                raise
-            in_child, child_error = False, str(e)  # no child to be had: audit it here
-            report, entries = await audit_log_tree(log, verifiers, origin, progress, size)
-    finally:
-        if not tree_task.done():
-            tree_task.cancel()  # the child, if any, is killed
-            await asyncio.gather(tree_task, return_exceptions=True)
-    if progress is not None:
-        progress("log", report.size)
-        progress("tree", report.size)
-    await check_log_against_events(store, log, report, entries, matcher)
+            chains = await verify_chains(store, chain_progress, strict=strict,
+                                         matcher=matcher)
+            try:
+                report, entries = await tree_task
+            except OSError as e:
+                if not in_child:
+                    raise
+                in_child, child_error = False, str(e)  # no child to be had: audit it here
+                report, entries = await audit_log_tree(log, verifiers, origin, progress,
+                                                       size)
+        finally:
+            if not tree_task.done():
+                tree_task.cancel()  # the child, if any, is killed
+                await asyncio.gather(tree_task, return_exceptions=True)
+        if progress is not None:
+            progress("log", report.size)
+            progress("tree", report.size)
+        await check_log_against_events(store, log, report, entries, matcher)
     gate = await check_gate_in_log(store, chains.gate, log, entries.count)
     files = None
     if blobs is not None:

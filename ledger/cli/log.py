@@ -153,7 +153,9 @@ async def _verify(args: argparse.Namespace, opened: Storage) -> LedgerReport:
     from ledger.verify import verify_ledger
 
     settings = opened.settings
-    total = await opened.store.count_events()
+    # Only the progress bar wants the count, and it is drawn on a terminal only (a count is
+    # a scan of an index: ~50 ms at 1M events on SQLite).
+    total = await opened.store.count_events() if err.is_terminal else None
     with Progress(TextColumn("{task.description}"), BarColumn(),
                   TextColumn("{task.completed}/{task.total}"), console=err, transient=True,
                   disable=not err.is_terminal) as bar:

@@ -28,6 +28,7 @@ from ledger.errors import VerificationError
 from ledger.store.factory import is_postgres_url, log_store_for, open_store, sqlite_path
 from ledger.store.timeouts import ADMIN
 from ledger.tlog.note import Verifier, parse_verifier_key
+from ledger.transparency.entry_feed import EntryWriter
 from ledger.transparency.verify_log import LogEntries, LogReport, audit_log_tree
 
 _LOCATION = ("stream_id", "version", "event_id", "index")
@@ -41,21 +42,24 @@ def can_audit_in_child(database_url: str) -> bool:
 
 
 async def audit_log_in_child(database_url: str, verifiers: Sequence[Verifier], origin: str,
-                             size: int | None = None) -> tuple[LogReport, LogEntries]:
+                             size: int | None = None,
+                             feed_fd: int | None = None) -> tuple[LogReport, LogEntries]:
     """``audit_log_tree`` (as of ``size``) on the database ``database_url`` names, run by a
-    child process.
+    child process. With ``feed_fd`` (a file open for writing) the child writes there each
+    block of log entries it reads (``entry_feed``), for the parent's ``LogMatcher``.
 
     Raises OSError when the child cannot be started or does not answer in full (the caller
     then audits in its own process, where a real error shows itself as it is).
     """
     request = {"database_url": database_url, "origin": origin, "size": size,
-               "verifiers": [v.vkey for v in verifiers]}
+               "verifiers": [v.vkey for v in verifiers], "feed_fd": feed_fd}
     with tempfile.TemporaryFile() as given, tempfile.TemporaryFile() as answer:
         given.write(json.dumps(request).encode())
         given.seek(0)
         child = await asyncio.create_subprocess_exec(
             sys.executable, "-P", "-m", __name__, stdin=given, stdout=answer,
-            stderr=asyncio.subprocess.PIPE, env=_child_environment())
+            stderr=asyncio.subprocess.PIPE, env=_child_environment(),
+            pass_fds=() if feed_fd is None else (feed_fd,))
         try:
             _, err = await child.communicate()
         finally:
@@ -98,9 +102,11 @@ def _read_answer(data: bytes) -> tuple[LogReport, LogEntries]:
 async def _audit(request: dict[str, Any]) -> tuple[LogReport, LogEntries]:
     store = await open_store(request["database_url"], ADMIN)  # an operator's audit
     try:
+        feed_fd = request.get("feed_fd")
         return await audit_log_tree(log_store_for(store),
                                     [parse_verifier_key(k) for k in request["verifiers"]],
-                                    request["origin"], size=request["size"])
+                                    request["origin"], size=request["size"],
+                                    on_block=None if feed_fd is None else EntryWriter(feed_fd))
     finally:
         await store.close()
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 
 from ledger.errors import LedgerError, VerificationError
-from ledger.store.log_port import LogStore, StoredCheckpoint
+from ledger.store.log_port import LogBlock, LogStore, StoredCheckpoint
 from ledger.store.port import EventStore
 from ledger.tlog.checkpoint import open_checkpoint
 from ledger.tlog.note import Verifier
@@ -23,6 +23,8 @@ from ledger.tlog.tile import TILE_HEIGHT, TILE_WIDTH, Tile, tile_path
 from ledger.tlog.tree import TreeBuilder, split_stored_hash_index, stored_hash_count
 
 Progress = Callable[[str, int], None]
+BlockSink = Callable[[int, LogBlock], None]  # (start, the block read from there)
+BlockSource = Callable[[int, int], LogBlock | None]  # read_entry_block's answer, if at hand
 
 
 @dataclass
@@ -53,8 +55,8 @@ class LogEntries:
 
 
 async def audit_log_tree(log: LogStore, verifiers: Sequence[Verifier], origin: str,
-                         progress: Progress | None = None,
-                         size: int | None = None) -> tuple[LogReport, LogEntries]:
+                         progress: Progress | None = None, size: int | None = None,
+                         on_block: BlockSink | None = None) -> tuple[LogReport, LogEntries]:
     """Read the log entries, rebuild the tree from them and compare every stored hash,
     every stored tile and every signed checkpoint with it (no event is read). Problems
     reading the entries stay in ``entries.problems`` until ``check_log_against_events``.
@@ -66,7 +68,8 @@ async def audit_log_tree(log: LogStore, verifiers: Sequence[Verifier], origin: s
 
     One pass in bounded memory: a block of entries at a time goes into a ``TreeBuilder``
     (which keeps the tree's right edge only), and the stored hashes, the tiles and each
-    checkpoint are compared as the rebuilt tree reaches them.
+    checkpoint are compared as the rebuilt tree reaches them. ``on_block`` gets each block of
+    entries as read (see ``read_entry_blocks``).
     """
     if size is None:
         latest = await log.latest_checkpoint()
@@ -77,7 +80,8 @@ async def audit_log_tree(log: LogStore, verifiers: Sequence[Verifier], origin: s
     tiles = _TileCheck(log)
     checkpoints = _CheckpointCheck(log, verifiers, origin, size)
     await checkpoints.reach(builder)
-    async for _, _, block in read_entry_blocks(log, size, entries.problems):
+    async for _, _, block in read_entry_blocks(log, size, entries.problems,
+                                               on_block=on_block):
         offset, records = 0, len(block) // 32
         while offset < records:
             take = min(records - offset, checkpoints.next_size(builder.size))
@@ -101,15 +105,18 @@ async def audit_log_tree(log: LogStore, verifiers: Sequence[Verifier], origin: s
 
 async def read_entry_blocks(log: LogStore, limit: int | None,
                             problems: list[VerificationError],
-                            block_size: int = BLOCK) -> AsyncIterator[
-                                tuple[list[int], list[int], bytes]]:
+                            block_size: int = BLOCK, on_block: BlockSink | None = None
+                            ) -> AsyncIterator[tuple[list[int], list[int], bytes]]:
     """The log entries in index order (the first ``limit``, or all) as blocks of (indexes,
     positions, concatenated hashes), up to the first gap (a problem). An entry whose stored
     hash is not 32 bytes is a problem at its index; 32 zero bytes stand in for it, so the
-    rest of the log is still audited (the stand-in matches neither event nor tree)."""
+    rest of the log is still audited (the stand-in matches neither event nor tree).
+    ``on_block`` gets each block as ``read_entry_block(start, …)`` answered it, first."""
     start = 0
     while (asked := block_size if limit is None else min(block_size, limit - start)) > 0 and \
             (block := await log.read_entry_block(start, asked)).indexes:
+        if on_block is not None:
+            on_block(start, block)
         count = _contiguous(block.indexes, start, "log index", problems)
         hashes = block.hashes[:32 * count]
         if len(block.hashes) != 32 * len(block.indexes):
@@ -356,15 +363,18 @@ async def check_log_against_events(events: EventStore, log: LogStore, report: Lo
 
 class LogMatcher:
     """Matches the events the chain check reads (in position order) with the log entries
-    (read here in index order, just ahead of the events), in memory bounded by how far the
+    (read here in index order, just ahead of the events, or taken from ``feed`` when another
+    reader of the log hands them on: ``entry_feed``), in memory bounded by how far the
     two orders differ: an event is kept until its entry is read and an entry until its
     event is, and a log in position order (the sequencer takes its queue so) keeps neither
     long. Entries naming an event another entry names are asked of the database
     (``LogStore.duplicate_entries``), so no set of every position is kept either.
     """
 
-    def __init__(self, log: LogStore, audited: int | None) -> None:
+    def __init__(self, log: LogStore, audited: int | None,
+                 feed: BlockSource | None = None) -> None:
         self.log = log
+        self.feed = feed  # blocks another reader of the log hands on (``entry_feed``)
         self.audited = audited  # entries from this index on are matched for membership only
         self.events: dict[int, bytes] = {}  # position → hash, of events not yet matched
         # The unmatched events after those, in position order, while no entry waits for one
@@ -431,7 +441,9 @@ class LogMatcher:
             self.run_digests = bytearray()
 
     async def _read_block(self) -> None:
-        block = await self.log.read_entry_block(self.next_index, MATCH_BLOCK)
+        block = None if self.feed is None else self.feed(self.next_index, MATCH_BLOCK)
+        if block is None:
+            block = await self.log.read_entry_block(self.next_index, MATCH_BLOCK)
         if not block.indexes:
             self.read_all = True
             return

@@ -5,17 +5,22 @@ when no child can do it."""
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 from ledger.store.factory import log_store_for
+from ledger.store.log_port import LogBlock
 from ledger.store.port import EventStore
 from ledger.tlog.checkpoint import Checkpoint, format_checkpoint
 from ledger.tlog.note import generate_key, parse_signer_key, sign_note
 from ledger.tlog.tree import stored_hash_count
+from ledger.transparency import verify_log
+from ledger.transparency.entry_feed import EntryFeed
 from ledger.transparency.keys import load_signers, load_verifiers
 from ledger.transparency.sequencer import Sequencer
 from ledger.transparency.verify_log import LogReport
@@ -41,9 +46,40 @@ async def logged(store: EventStore, signer_keys: Path) -> AsyncIterator[Sequence
 Audit = Callable[[EventStore, Path], Awaitable[LogReport]]
 
 
+@dataclass
+class Fed:
+    """The log entries the child handed on to the parent's match (``entry_feed``)."""
+
+    wait: bool = False  # at the matcher's first read, wait for the child's first block
+    served: list[int] = field(default_factory=list)  # where each block handed on starts
+
+
+@pytest.fixture
+def fed() -> Fed:
+    return Fed()
+
+
 @pytest.fixture(params=["here", "child", "child-fails"])
-def audit(request: pytest.FixtureRequest, sqlite_path: Path) -> Audit:
-    """The log audit, run each way ``ledger verify`` can run it."""
+def audit(request: pytest.FixtureRequest, sqlite_path: Path, monkeypatch: pytest.MonkeyPatch,
+          fed: Fed) -> Audit:
+    """The log audit, run each way ``ledger verify`` can run it. The matcher reads 64 log
+    entries at a time, so a child's blocks (300 entries) can hand some on to it."""
+    monkeypatch.setattr(verify_log, "MATCH_BLOCK", 64)
+    read = EntryFeed.block
+    waited: list[bool] = []
+
+    def block(feed: EntryFeed, start: int, limit: int) -> LogBlock | None:
+        # A child takes a moment to start: the chain check of 300 events does not.
+        deadline = time.monotonic() + (20 if fed.wait and not waited and request.param == "child"
+                                     else 0)
+        waited.append(True)
+        while (found := read(feed, start, limit)) is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if found is not None:
+            fed.served.append(start)
+        return found
+
+    monkeypatch.setattr(EntryFeed, "block", block)
     if request.node.callspec.params["store"] == "sqlite":
         url = f"sqlite:///{sqlite_path}"
     else:
@@ -57,6 +93,7 @@ def audit(request: pytest.FixtureRequest, sqlite_path: Path) -> Audit:
                                      else url, worker_from=0)
         assert report.chains.ok, report.chains.problems
         assert report.tree_in_child == (request.param == "child")
+        assert request.param == "child" or not fed.served
         if request.param == "child-fails":  # said, without the database URL's secret
             assert report.child_error and "log worker exited 1" in report.child_error
             assert "s3cret" not in report.child_error
@@ -68,10 +105,14 @@ def audit(request: pytest.FixtureRequest, sqlite_path: Path) -> Audit:
 
 
 async def test_intact_log_verifies(
-    store: EventStore, logged: Sequencer, signer_keys: Path, audit: Audit
+    store: EventStore, logged: Sequencer, signer_keys: Path, audit: Audit, fed: Fed,
+    request: pytest.FixtureRequest
 ) -> None:
+    fed.wait = True
     report = await audit(store, signer_keys)
     assert report.problems == []
+    child = request.node.callspec.params["audit"] == "child"
+    assert fed.served[:4] == ([0, 64, 128, 192] if child else [])
     assert (report.size, report.checkpoints) == (300, 3)
 
 
@@ -87,13 +128,16 @@ async def test_truncated_tail_is_detected(
 
 
 async def test_reordered_entries_are_detected_at_their_index(
-    store: EventStore, logged: Sequencer, signer_keys: Path, audit: Audit, operator: Operator
+    store: EventStore, logged: Sequencer, signer_keys: Path, audit: Audit, operator: Operator,
+    fed: Fed, request: pytest.FixtureRequest
 ) -> None:
     rows = await log_store_for(store).read_entries(10, 2)
     await operator.disable_guards()
     await operator.set_log_entry(10, rows[1].event_hash)
     await operator.set_log_entry(11, rows[0].event_hash)
+    fed.wait = True
     problems = (await audit(store, signer_keys)).problems
+    assert (0 in fed.served) == (request.node.callspec.params["audit"] == "child")
     assert problems[0].index == 10
     assert "log index 10: hash does not match the event" in str(problems[0])
     assert any("stored hash" in str(p) and "log index 10" in str(p) for p in problems)
