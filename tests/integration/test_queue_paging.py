@@ -5,16 +5,37 @@ queue and paging it in Python (the former way, kept as the reference in
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 from ledger.projections import inbox_queries as iq
 from ledger.projections.board import tables
 from ledger.projections.board_queries import board_position
 from ledger.service.context import Actor
+from ledger.store.projection_port import ProjectionStore
 from tests.integration.http_fixtures import Api
 from tests.integration.test_http_api import approved
 from tests.support.case_steps import add_item
 from tests.support.queue_reference import whole_queue
+
+
+@contextlib.contextmanager
+def _rows_fetched(store: ProjectionStore) -> Iterator[list[int]]:
+    """How many rows each of ``store``'s reads returned while the block ran."""
+    fetched: list[int] = []
+    fetch = store.fetch
+
+    async def counting(sql: str, *args: object) -> list[Any]:
+        rows = await fetch(sql, *args)
+        fetched.append(len(rows))
+        return rows
+
+    store.fetch = counting  # type: ignore[method-assign]
+    try:
+        yield fetched
+    finally:
+        store.fetch = fetch  # type: ignore[method-assign]
 
 
 async def _whole_queue(api: Api, queue: str) -> list[dict[str, Any]]:
@@ -40,20 +61,8 @@ async def test_a_queue_page_reads_its_entries_only_and_pages_as_the_whole_queue(
     assert (await api.post(f"/v1/items/{done}/submit", "wang.lei", json={})).status == 200
     assert (await api.post(f"/v1/items/{done}/confirm", "it.qian", json={})).status == 200
     # what reaches the server's process of a page: its own rows, not the queue's open items
-    store = api.runtime.projections
-    fetched: list[int] = []
-    fetch = store.fetch
-
-    async def counting(sql: str, *args: object) -> list[Any]:
-        rows = await fetch(sql, *args)
-        fetched.append(len(rows))
-        return rows
-
-    store.fetch = counting  # type: ignore[method-assign]
-    try:
+    with _rows_fetched(api.runtime.projections) as fetched:
         page = await api.read_model("/v1/queues/it?limit=3&offset=5", "it.qian")
-    finally:
-        store.fetch = fetch  # type: ignore[method-assign]
     assert page.status == 200, page.body
     assert len(page.json()["items"]) == 3
     assert max(fetched) == 3, fetched  # the page's rows (and single rows: positions)
@@ -127,19 +136,8 @@ async def test_an_inbox_page_reads_its_entries_on_items_up_to_its_end_only(api: 
     whole = await iq.inbox(store, api.runtime.principals, Actor("wang.lei", "employee"))
     assert len(whole["items"]) == whole["total"] == 15  # 12 to (re)submit, 3 questions
     assert next(e for e in whole["items"] if e["item_id"] == items[0])["action"] == "resubmit"
-    fetched: list[int] = []
-    fetch = store.fetch
-
-    async def counting(sql: str, *args: object) -> list[Any]:
-        rows = await fetch(sql, *args)
-        fetched.append(len(rows))
-        return rows
-
-    store.fetch = counting  # type: ignore[method-assign]
-    try:
+    with _rows_fetched(store) as fetched:
         page = await api.get("/v1/inbox?limit=3&offset=2", "wang.lei")
-    finally:
-        store.fetch = fetch  # type: ignore[method-assign]
     assert page.status == 200, page.body
     assert max(fetched) == 5, fetched  # the entries up to the page's end, not all 15
     paged = []
