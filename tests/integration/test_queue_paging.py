@@ -9,6 +9,8 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
+import asyncpg
+
 from ledger.projections import inbox_queries as iq
 from ledger.projections.board import tables
 from ledger.projections.board_queries import board_position
@@ -36,6 +38,21 @@ def _rows_fetched(store: ProjectionStore) -> Iterator[list[int]]:
         yield fetched
     finally:
         store.fetch = fetch  # type: ignore[method-assign]
+
+
+async def _plan_uses(api: Api, database_url: str, sql: str, index: str) -> bool:
+    """Whether the database plans ``sql`` with ``index`` (PostgreSQL asked as if the tables
+    were large: a tiny table is cheapest to scan)."""
+    if database_url.startswith("sqlite"):
+        rows = await api.runtime.projections.fetch(f"EXPLAIN QUERY PLAN {sql}")
+        return any(index in str(row["detail"]) for row in rows)
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute("SET enable_seqscan = off")
+        plan = "\n".join(r[0] for r in await conn.fetch(f"EXPLAIN {sql}"))
+    finally:
+        await conn.close()
+    return index in plan
 
 
 async def _whole_queue(api: Api, queue: str) -> list[dict[str, Any]]:
@@ -100,19 +117,7 @@ async def test_an_hr_owners_waivable_items_are_read_case_by_case_from_an_index(
     waivable = (f"SELECT DISTINCT i.receiver FROM {t['items']} i JOIN {t['departures']} d "
                 "ON d.departure_id = i.departure_id WHERE d.open = 1 AND d.hr_owner_id = "
                 "'hr.sun' AND i.open = 1 AND i.mandatory = 1 AND i.receiver NOT LIKE 'dept:%'")
-    if database_url.startswith("sqlite"):
-        plan = await api.runtime.projections.fetch(f"EXPLAIN QUERY PLAN {waivable}")
-        assert any(f"{t['items']}_mandatory" in str(row["detail"]) for row in plan), plan
-        return
-    import asyncpg
-
-    conn = await asyncpg.connect(database_url)
-    try:  # a tiny table is cheapest to scan: ask the planner as if it were large
-        await conn.execute("SET enable_seqscan = off")
-        plan = "\n".join(r[0] for r in await conn.fetch(f"EXPLAIN {waivable}"))
-    finally:
-        await conn.close()
-    assert f"{t['items']}_mandatory" in plan, plan
+    assert await _plan_uses(api, database_url, waivable, f"{t['items']}_mandatory")
 
 
 async def test_an_inbox_page_reads_its_entries_on_items_up_to_its_end_only(api: Api) -> None:
@@ -154,16 +159,4 @@ async def test_leavers_requests_for_hr_are_read_from_an_index(api: Api, database
     t = tables((await board_position(api.runtime.projections)).generation)
     requested = (f"SELECT d.departure_id, d.leaver_name, d.doc FROM {t['departures']} d "
                  "WHERE d.state = 'requested' AND d.leaver_id <> 'hr.sun'")
-    if database_url.startswith("sqlite"):
-        plan = await api.runtime.projections.fetch(f"EXPLAIN QUERY PLAN {requested}")
-        assert any(f"{t['departures']}_requested" in str(row["detail"]) for row in plan), plan
-        return
-    import asyncpg
-
-    conn = await asyncpg.connect(database_url)
-    try:  # a tiny table is cheapest to scan: ask the planner as if it were large
-        await conn.execute("SET enable_seqscan = off")
-        plan = "\n".join(r[0] for r in await conn.fetch(f"EXPLAIN {requested}"))
-    finally:
-        await conn.close()
-    assert f"{t['departures']}_requested" in plan, plan
+    assert await _plan_uses(api, database_url, requested, f"{t['departures']}_requested")
