@@ -81,6 +81,18 @@ def entry_key(dialect: str, alias: str = "") -> str:
 _TEXT_KEY = ("since", "departure_id", "item_id")
 
 
+async def _rows_where_in(tx: ProjectionTx, select: str, column: str,
+                         values: Sequence[str]) -> list[dict[str, Any]]:
+    """The rows of ``select`` whose ``column`` is one of ``values``, asked 500 at a time (a
+    statement's parameters are bounded)."""
+    rows: list[dict[str, Any]] = []
+    for at in range(0, len(values), 500):
+        chunk = values[at:at + 500]
+        marks = ", ".join(f"${n}" for n in range(1, len(chunk) + 1))
+        rows += await tx.fetch(f"{select} WHERE {column} IN ({marks})", *chunk)
+    return rows
+
+
 def case_columns(alias: str) -> str:
     """``CASE_COLUMNS`` of the departures table named ``alias`` in a query."""
     return ", ".join(f"{alias}.{c}" for c in CASE_COLUMNS)
@@ -248,15 +260,12 @@ class BoardProjector:
             elif version > 1:  # a new item has nothing stored
                 ids.append(item_id)
         columns = ", ".join(dict.fromkeys(("item_id", "doc", *ITEM_INPUTS, *_FIGURE_INPUTS)))
-        for at in range(0, len(ids), 500):
-            chunk = ids[at:at + 500]
-            marks = ", ".join(f"${n}" for n in range(1, len(chunk) + 1))
-            for row in await tx.fetch(f"SELECT {columns} FROM {tables(generation)['items']} "
-                                      f"WHERE item_id IN ({marks})", *chunk):
-                row["doc"] = orjson.loads(row["doc"])
-                self._stored[row["item_id"]] = _Stored(
-                    {k: row["doc"][k] for k in new_extras()}, _figure_inputs(row),
-                    _parties(row), item_inputs(row))
+        for row in await _rows_where_in(tx, f"SELECT {columns} FROM "
+                                        f"{tables(generation)['items']}", "item_id", ids):
+            row["doc"] = orjson.loads(row["doc"])
+            self._stored[row["item_id"]] = _Stored(
+                {k: row["doc"][k] for k in new_extras()}, _figure_inputs(row),
+                _parties(row), item_inputs(row))
 
     def _extras(self, item_id: str) -> dict[str, Any]:
         if (pending := self._items.get(item_id)) is not None:
@@ -320,13 +329,9 @@ class BoardProjector:
         for a batch of comments)."""
         cases = sorted({*self._departures, *(x.departure_id for x in changed.values())})
         gates = {}
-        for at in range(0, len(cases), 500):
-            chunk = cases[at:at + 500]
-            marks = ", ".join(f"${n}" for n in range(1, len(chunk) + 1))
-            for row in await tx.fetch(f"SELECT departure_id, state, open FROM "
-                                      f"{t['departures']} WHERE departure_id IN ({marks})",
-                                      *chunk):
-                gates[row["departure_id"]] = case_gate(row["state"], row["open"])
+        for row in await _rows_where_in(tx, f"SELECT departure_id, state, open FROM "
+                                        f"{t['departures']}", "departure_id", cases):
+            gates[row["departure_id"]] = case_gate(row["state"], row["open"])
         return gates
 
     async def _write_entries(self, tx: ProjectionTx, t: dict[str, str],
@@ -345,15 +350,12 @@ class BoardProjector:
                 old |= item_entries(stored.inputs, before.get(inputs.departure_id, CLOSED))
             new |= item_entries(inputs, after.get(inputs.departure_id, CLOSED))
         turned = sorted(d for d, gate in after.items() if gate != before.get(d, CLOSED))
-        for at in range(0, len(turned), 500):
-            chunk = turned[at:at + 500]
-            marks = ", ".join(f"${n}" for n in range(1, len(chunk) + 1))
-            for row in await tx.fetch(f"SELECT {', '.join(ITEM_INPUTS)} FROM {t['items']} "
-                                      f"WHERE departure_id IN ({marks})", *chunk):
-                if row["item_id"] not in changed:  # as stored before the batch, and now
-                    inputs = item_inputs(row)
-                    old |= item_entries(inputs, before.get(inputs.departure_id, CLOSED))
-                    new |= item_entries(inputs, after[inputs.departure_id])
+        for row in await _rows_where_in(tx, f"SELECT {', '.join(ITEM_INPUTS)} FROM "
+                                        f"{t['items']}", "departure_id", turned):
+            if row["item_id"] not in changed:  # as stored before the batch, and now
+                inputs = item_inputs(row)
+                old |= item_entries(inputs, before.get(inputs.departure_id, CLOSED))
+                new |= item_entries(inputs, after[inputs.departure_id])
         if gone := sorted(old - new):
             await tx.executemany(f"DELETE FROM {t['entries']} WHERE party = $1 AND phase = $2 "
                                  "AND item_id = $3 AND step = $4", [e[:4] for e in gone])
