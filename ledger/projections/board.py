@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from ledger.aggregates.departure import Departure
+from ledger.aggregates.departure import ENDED_STATES, Departure
 from ledger.aggregates.dispute import Dispute
 from ledger.aggregates.item import HandoverItem
 from ledger.entry import Entry
@@ -293,7 +293,7 @@ class BoardProjector:
             if parties:
                 await tx.executemany(f"INSERT INTO {t['parties']} (party, item_id) "
                                      "VALUES ($1, $2)", parties)
-        await self._write_entries(tx, t, moved, gates)
+        turned = await self._write_entries(tx, t, moved, gates)
         if self._disputes:
             await tx.executemany(_upsert(t["disputes"], DISPUTE_COLUMNS),
                                  [_row(v, DISPUTE_COLUMNS) for v in self._disputes.values()])
@@ -306,12 +306,27 @@ class BoardProjector:
             self._written.move_to_end((generation, item_id))
         while len(self._written) > self.capacity:
             self._written.popitem(last=False)
+        self._forget_ended(generation, turned)
         self._items.clear()
         self._departures.clear()
         self._disputes.clear()
         self._touched.clear()
         self._stored = {}
         self._versions.clear()
+
+    def _forget_ended(self, generation: int, turned: dict[str, str]) -> None:
+        """A case the batch ended (closed, withdrawn, declined) leaves the folder and the
+        written items' memory with its items (those the batch wrote, and those read because
+        its gate turned): what is held follows the open work, and a later event of one
+        replays it from the log."""
+        ended = {d for d, v in self._departures.items() if v["state"] in ENDED_STATES}
+        if not ended:
+            return
+        items = {i for i, v in self._items.items() if v["departure_id"] in ended}
+        items |= {i for i, d in turned.items() if d in ended}
+        self.folder.forget(ended | items)
+        for item_id in items:
+            self._written.pop((generation, item_id), None)
 
     def _changed_inputs(self) -> dict[str, ItemInputs]:
         """The batch's items whose entries' inputs changed (a comment changes none)."""
@@ -336,10 +351,11 @@ class BoardProjector:
 
     async def _write_entries(self, tx: ProjectionTx, t: dict[str, str],
                              changed: dict[str, ItemInputs],
-                             before: dict[str, CaseGate]) -> None:
+                             before: dict[str, CaseGate]) -> dict[str, str]:
         """Keep the entries in step with the batch: those of its changed items, and of every
         item of a case whose gate it changed (accepted, closed...). What is stored is always
-        ``item_entries`` of the stored item and case, so the difference is exact."""
+        ``item_entries`` of the stored item and case, so the difference is exact. Returns
+        the items of those cases it read (item id → case)."""
         after = {**before, **{d: case_gate(v["state"], v["open"])
                               for d, v in self._departures.items()}}
         old: set[EntryRow] = set()
@@ -350,8 +366,10 @@ class BoardProjector:
                 old |= item_entries(stored.inputs, before.get(inputs.departure_id, CLOSED))
             new |= item_entries(inputs, after.get(inputs.departure_id, CLOSED))
         turned = sorted(d for d, gate in after.items() if gate != before.get(d, CLOSED))
+        read: dict[str, str] = {}
         for row in await _rows_where_in(tx, f"SELECT {', '.join(ITEM_INPUTS)} FROM "
                                         f"{t['items']}", "departure_id", turned):
+            read[row["item_id"]] = row["departure_id"]
             if row["item_id"] not in changed:  # as stored before the batch, and now
                 inputs = item_inputs(row)
                 old |= item_entries(inputs, before.get(inputs.departure_id, CLOSED))
@@ -363,6 +381,7 @@ class BoardProjector:
             marks = ", ".join(f"${n}" for n in range(1, len(ENTRY_COLUMNS) + 1))
             await tx.executemany(f"INSERT INTO {t['entries']} ({', '.join(ENTRY_COLUMNS)}) "
                                  f"VALUES ({marks})", made)
+        return read
 
     def _stored_parties(self, item_id: str) -> set[str] | None:
         stored = self._stored.get(item_id)

@@ -11,6 +11,7 @@ than twice the memory, and every full collection of the cyclic collector walked 
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Iterable
 
 from eventsourcing.domain import Aggregate
 
@@ -32,6 +33,11 @@ class Folder:
 
     def clear(self) -> None:
         self._held.clear()
+
+    def forget(self, stream_ids: Iterable[str]) -> None:
+        """Drop these streams (a later event of one replays it from the log)."""
+        for key in stream_ids:
+            self._held.pop(key, None)
 
     async def fold(self, tx: ProjectionTx, entry: Entry) -> Aggregate:
         """The aggregate of ``entry``'s stream once ``entry`` is applied."""

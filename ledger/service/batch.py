@@ -187,10 +187,11 @@ def _dependencies(staged: Staging) -> list[ReadDependency]:
 
 
 def _remember(ledger: Ledger, staged: Staging) -> None:
-    """After the append: what the batch appended to is the cache's new truth."""
-    for s in staged.values():
-        if s.written and s.last_hash is not None:
-            ledger.cache.put(s.aggregate, s.last_hash)
+    """After the append: what the batch appended to is the cache's new truth (but a case
+    that is over leaves it: ``AggregateCache.settle``)."""
+    ledger.cache.settle([(s.aggregate, s.last_hash) for s in staged.values()
+                         if s.written and s.last_hash is not None],
+                        [s.aggregate for s in staged.values() if not s.written])
 
 
 def _forget(ledger: Ledger, staged: Staging) -> None:

@@ -10,11 +10,14 @@ fails half-way never leaves a mutated aggregate in the cache.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
+from ledger.aggregates.departure import ENDED_STATES, Departure
+from ledger.aggregates.item import HandoverItem
 from ledger.aggregates.packed import pack, unpack
 
 
@@ -68,6 +71,24 @@ class AggregateCache:
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)
 
+    def settle(self, written: Iterable[tuple[Aggregate, bytes]],
+               read: Iterable[Aggregate] = ()) -> None:
+        """After an append: each ``written`` aggregate (with its last event's hash) is the
+        cache's new truth, except that a case that is over (closed, withdrawn, declined) leaves
+        the cache with every item of it the command loaded, written or only read. So the cache
+        follows the open work instead of filling with finished cases until the LRU pushes
+        them out; a later command on one (a dispute after the close) reads it afresh."""
+        written = list(written)
+        loaded = [*read, *(aggregate for aggregate, _ in written)]
+        over = {str(a.id) for a in loaded
+                if isinstance(a, Departure) and a.state in ENDED_STATES}
+        for aggregate, last_hash in written:
+            if not of_cases(aggregate, over):
+                self.put(aggregate, last_hash)
+        for aggregate in loaded:
+            if of_cases(aggregate, over):
+                self.evict(aggregate.id)
+
     def __len__(self) -> int:
         return len(self._entries)
 
@@ -77,3 +98,12 @@ class AggregateCache:
     def evict(self, stream_id: UUID) -> None:
         """Forget one stream (after a conflict showed the cache was stale)."""
         self._entries.pop(stream_id, None)
+
+
+def of_cases(aggregate: Aggregate, cases: set[str]) -> bool:
+    """Whether ``aggregate`` is one of ``cases`` (departure ids) or an item of one."""
+    if not cases:
+        return False
+    if isinstance(aggregate, HandoverItem):
+        return aggregate.departure_id in cases
+    return str(aggregate.id) in cases

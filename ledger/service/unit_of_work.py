@@ -218,12 +218,14 @@ class UnitOfWork:
 
     def remember(self) -> None:
         """After a successful append: the aggregates it appended to are the cache's new truth
-        (the ones only read are in the cache already, as they were read)."""
+        (the ones only read are in the cache already, as they were read), those of a case
+        that is over leave it (``AggregateCache.settle``)."""
         if self.cache is None:
             return
-        for tracked in self._tracked.values():
-            if tracked.appended and tracked.last_hash is not None:
-                self.cache.put(tracked.aggregate, tracked.last_hash)
+        tracked = self._tracked.values()
+        self.cache.settle([(t.aggregate, t.last_hash) for t in tracked
+                           if t.appended and t.last_hash is not None],
+                          [t.aggregate for t in tracked if not t.appended])
 
     def forget(self) -> None:
         """After a conflict: drop what this command read from the cache."""

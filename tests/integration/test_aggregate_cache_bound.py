@@ -7,6 +7,7 @@ from uuid import UUID
 
 import pytest
 
+from ledger.aggregates.departure import Departure
 from ledger.aggregates.item import HandoverItem
 from ledger.errors import ConfigurationError
 from ledger.service import commands as c
@@ -15,6 +16,7 @@ from ledger.service.ledger import Ledger
 from ledger.settings import Settings
 from ledger.store.port import EventStore
 from tests.contract.test_ledger_contract import HR, SUCCESSOR, handing_over
+from tests.support.confirmation import sign_confirmation
 
 
 async def _items(ledger: Ledger, departure_id: str, count: int) -> list[UUID]:
@@ -59,6 +61,43 @@ async def test_a_cache_of_size_zero_keeps_nothing_and_still_serves(store: EventS
     assert len(ledger.cache) == 0
     loaded = await ledger.load(HandoverItem, item)
     assert loaded.version == 2
+
+
+async def _closable(ledger: Ledger) -> tuple[str, list[UUID]]:
+    """A case whose items are all waived and whose confirmation is signed."""
+    departure_id = await handing_over(ledger, ("finance",))
+    items = [UUID(i) for i in (await ledger.load(Departure, departure_id)).item_ids]
+    for item in items:
+        await ledger.execute(c.WaiveItem(item_id=item, reason="不适用"), HR)
+    await sign_confirmation(ledger, departure_id)
+    return departure_id, items
+
+
+@pytest.mark.parametrize("batched", [False, True], ids=["single", "batch"])
+async def test_a_case_that_ends_leaves_the_cache_with_its_items(
+        store: EventStore, batched: bool) -> None:
+    """The cache follows the open work: closing a case drops it and every item the close
+    loaded, another case's streams stay; a later read of the closed case reads afresh."""
+    ledger = Ledger(store, cache=AggregateCache(1_000))
+    await ledger.install_builtin_templates()
+    closing, closing_items = await _closable(ledger)
+    staying, staying_items = await _closable(ledger)
+    assert {UUID(closing), *closing_items, UUID(staying), *staying_items} <= set(
+        ledger.cache._entries)
+    close = c.CloseDeparture(departure_id=closing, note="ok")
+    if batched:
+        [outcome] = await ledger.execute_batch([(close, None)], HR)
+        assert not isinstance(outcome, Exception), outcome
+    else:
+        await ledger.execute(close, HR)
+    held = set(ledger.cache._entries)
+    assert not {UUID(closing), *closing_items} & held
+    assert {UUID(staying), *staying_items} <= held
+    assert (await ledger.load(Departure, closing)).state == "closed"
+    await ledger.execute(c.WithdrawDeparture(departure_id=staying, reason="stays"), HR)
+    assert UUID(staying) not in ledger.cache
+    # A closed case's item is read from the store and verified as before.
+    assert (await ledger.load(HandoverItem, closing_items[0])).state == "waived"
 
 
 def test_the_cache_size_comes_from_the_environment() -> None:

@@ -13,6 +13,7 @@ from uuid import uuid4
 import aiosqlite
 from eventsourcing.domain import Aggregate
 
+from ledger.aggregates.departure import Departure
 from ledger.aggregates.item import HandoverItem
 from ledger.entry import decode_entry
 from ledger.projections.board import BoardProjector
@@ -30,9 +31,10 @@ CONTEXT = RequestContext(request_id="req-1", ip="203.0.113.7", user_agent="pytes
 STREAMS = 300
 
 
-def worked_item(k: int) -> HandoverItem:
+def worked_item(k: int, departure_id: str | None = None) -> HandoverItem:
     item = HandoverItem(
-        departure_id=str(uuid4()), category="accounts_permissions", title=f"CRM account {k}",
+        departure_id=departure_id or str(uuid4()), category="accounts_permissions",
+        title=f"CRM account {k}",
         label="CRM 账号", acceptance_criteria="disabled and mailbox forwarded",
         giver_id="emp-zhang", receiver="emp-successor", mandatory=True, priority="critical",
         due_date=None, template_item_key=None)
@@ -158,3 +160,45 @@ def test_the_boards_written_items_are_next_to_nothing_for_the_collector() -> Non
         return board
 
     assert tracked_objects_per_stream(fill) < 1  # as objects: 3 each
+
+
+def test_a_case_that_ends_leaves_the_boards_folder_and_written_items() -> None:
+    """What the board holds follows the open work: the batch that withdraws a case drops it
+    and its items (here none of them in that batch: read because the case's gate turned),
+    another case's stay."""
+    def case() -> Departure:
+        return Departure(leaver={"id": "l"}, manager_id="m", hr_owner_id="h",
+                         notice_date="2026-11-01", last_working_day="2026-11-30", reason="r",
+                         approval_chain=[])
+
+    ending, staying = case(), case()
+    ending_items = [worked_item(k, str(ending.id)) for k in range(2)]
+    staying_item = worked_item(2, str(staying.id))
+    ending.withdraw(by="h", reason="stays")
+    uow = UnitOfWork(cast(EventStore, object()))
+    for aggregate in (ending, staying, *ending_items, staying_item):
+        uow.add(aggregate)
+    events = uow.collect(HR, CONTEXT)
+    [withdrawn] = [e for e in events if e.event_type == "DepartureWithdrawn"]
+    before = [e for e in events if e is not withdrawn]
+    logged = [LoggedEvent(n, StoredEvent(n, e.event_id, e.stream_type, e.stream_id,
+                                         e.version, e.event_type, e.entry, e.event_hash))
+              for n, e in enumerate([*before, withdrawn])]
+
+    async def project() -> BoardProjector:
+        board = BoardProjector(STREAMS)
+        async with aiosqlite.connect(":memory:") as db:
+            tx = SQLiteProjectionTx(db, ProjectionState("board", 0, 1, None, ""))
+            for statement in board.schema("sqlite", 1):
+                await tx.execute(statement)
+            await apply_batch(board, tx, 1, logged[:-1])
+            assert {str(a.id) for a in ending_items} <= {i for _, i in board._written}
+            await apply_batch(board, tx, 1, logged[-1:])
+        return board
+
+    board = asyncio.run(project())
+    gone = {str(ending.id), *(str(a.id) for a in ending_items)}
+    assert not gone & set(board.folder._held)
+    assert not gone & {i for _, i in board._written}
+    assert {str(staying.id), str(staying_item.id)} <= set(board.folder._held)
+    assert (1, str(staying_item.id)) in board._written
