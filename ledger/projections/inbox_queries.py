@@ -71,17 +71,17 @@ async def _item_actions(store: ProjectionStore, t: dict[str, str], ids: list[str
 async def _case_actions(store: ProjectionStore, t: dict[str, str], actor: Actor,
                         ids: list[str]) -> list[dict[str, Any]]:
     marks = ", ".join(f"${n}" for n in range(2, len(ids) + 2))
-    # only cases that can give an action: waiting for the reader's approval, or with every
-    # mandatory item done (an HR owner's open cases are many, nearly all still handing over)
+    # only open cases that can give an action: waiting for the reader's approval, or with
+    # every mandatory item done (an HR owner's open cases are many, nearly all still handing
+    # over); then whether the reader takes part, case by case (the cases the reader ever
+    # owned or received items of grow with history, the open ones do not)
     accepted = ", ".join(f"'{state}'" for state in ACCEPTED)
     rows = await store.fetch(
         f"SELECT {case_columns('d')} FROM {t['departures']} d WHERE d.open = 1 "
         f"AND (d.waiting_for IN ({marks}) OR (d.state IN ({accepted}) "
-        "AND d.mandatory_done = d.mandatory_total)) AND d.departure_id IN ("
-        f"SELECT departure_id FROM {t['departures']} WHERE waiting_for IN ({marks}) UNION "
-        f"SELECT departure_id FROM {t['departures']} WHERE hr_owner_id = $1 UNION "
-        f"SELECT departure_id FROM {t['departures']} WHERE leaver_id = $1 UNION "
-        f"SELECT departure_id FROM {t['items']} WHERE receiver IN ({marks}))",
+        "AND d.mandatory_done = d.mandatory_total)) AND (d.waiting_for IN "
+        f"({marks}) OR d.hr_owner_id = $1 OR d.leaver_id = $1 OR EXISTS (SELECT 1 FROM "
+        f"{t['items']} i WHERE i.departure_id = d.departure_id AND i.receiver IN ({marks})))",
         actor.id, *ids)
     found = []
     for row in rows:
@@ -124,11 +124,17 @@ async def _dispute_actions(store: ProjectionStore, t: dict[str, str],
         f"SELECT x.dispute_id, x.departure_id, x.doc, d.leaver_id, d.leaver_name FROM "
         f"{t['disputes']} x JOIN {t['departures']} d ON d.departure_id = x.departure_id "
         "WHERE x.state = 'open'")
-    received = {r["item_id"] for r in await store.fetch(
-        f"SELECT item_id FROM {t['items']} WHERE receiver = $1", actor.id)} if rows else set()
+    docs = [orjson.loads(row["doc"]) for row in rows]
+    disputed = sorted({i for doc in docs for i in doc["item_ids"]})
+    # of the disputed items, those the reader received (not every item they ever received)
+    received: set[str] = set()
+    for at in range(0, len(disputed), 500):
+        chunk = disputed[at:at + 500]
+        received |= {r["item_id"] for r in await store.fetch(
+            f"SELECT item_id FROM {t['items']} WHERE receiver = $1 "
+            f"AND item_id IN ({_marks(len(chunk), 2)})", actor.id, *chunk)}
     found = []
-    for row in rows:
-        doc = orjson.loads(row["doc"])
+    for row, doc in zip(rows, docs, strict=True):
         if actor.id in doc["stated_by"]:
             continue
         concerned = received & set(doc["item_ids"])

@@ -252,6 +252,9 @@ async def test_inboxes_say_who_must_do_what_now(api: Api) -> None:
     assert ("sign_confirmation", departure_id) in await actions(api, "wang.lei")
     assert set(await actions(api, "hr.sun")) >= {("sign_confirmation", departure_id),
                                                  ("close", departure_id)}
+    for receiver in ("zhao.min", "li.qiang"):  # the receivers of its items sign too
+        assert ("sign_confirmation", departure_id) in await actions(api, receiver)
+    assert ("sign_confirmation", departure_id) not in await actions(api, "stranger")
     from tests.support.case_steps import request_departure
 
     requested = await request_departure(api, "zhao.min")

@@ -60,6 +60,26 @@ async def test_a_receiver_disputes_a_closed_case_which_gets_a_legal_hold(api: Ap
     assert await verify_gate(api.runtime.store) == []  # a hold after close is no violation
 
 
+async def test_a_dispute_is_in_the_inbox_of_the_leaver_and_the_disputed_items_receivers(
+        api: Api) -> None:
+    case = await closed_case(api)
+    raised = await api.post("/v1/disputes", "hr.sun", json={
+        "departure_id": case.departure, "item_ids": [case.client_item],
+        "claim": "宏达科技最新需求在交接时被隐瞒"})
+    assert raised.status == 201, raised.body
+    dispute_id = raised.json()["result"]["dispute_id"]
+
+    async def asked(who: str) -> bool:
+        reply = await api.read_model("/v1/inbox", who)
+        assert reply.status == 200, reply.body
+        return any(e["action"] == "state_in_dispute" and e.get("dispute_id") == dispute_id
+                   for e in reply.json()["items"])
+
+    assert await asked("zhao.min") and await asked("wang.lei") and await asked("hr.sun")
+    # it.qian confirmed the case's other item (through dept:it): not a party to this one
+    assert not await asked("it.qian") and not await asked("stranger")
+
+
 async def test_the_manager_and_hr_raise_disputes_and_others_may_not(api: Api) -> None:
     case = await closed_case(api)
     assert await raise_dispute(api, case, "li.qiang")
