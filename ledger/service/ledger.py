@@ -249,8 +249,10 @@ class Ledger:
         return replay_outcome(found, key.request_hash) if found is not None else None
 
     async def load(self, cls: type[A], aggregate_id: UUID | str) -> A:
-        """Return the current state of one aggregate (new rows verified on the way)."""
-        return await UnitOfWork(self.store, self.cache).get(cls, aggregate_id)
+        """Return the current state of one aggregate (new rows verified on the way). A read:
+        it refreshes the aggregate in the cache if it is there, and adds nothing (reads of
+        finished cases, a legal export say, do not push the open work out)."""
+        return await UnitOfWork(self.store, self.cache, admit=False).get(cls, aggregate_id)
 
     async def entries(self, stream_id: UUID) -> list[Entry]:
         """Return one stream's verified entries."""

@@ -60,8 +60,11 @@ class UnitOfWork:
     def __init__(self, store: EventStore, cache: AggregateCache | None = None,
                  trust_cache: bool = False, keys: KeyLookup | None = None,
                  directory: PrincipalDirectory | None = None,
-                 staged: Staging | None = None) -> None:
+                 staged: Staging | None = None, admit: bool = True) -> None:
         self.store = store
+        # whether a stream read afresh joins the cache (a query's reads only refresh what
+        # is there: the cache follows the commands' open work, not whatever was read)
+        self.admit = admit
         self.staged = staged  # a batch's pending state, read before the cache (see ``get``)
         self.keys = keys
         self.directory = directory
@@ -170,7 +173,7 @@ class UnitOfWork:
                                 after_hash=cached.last_hash if cached else None)
         fresh = Cached(replay(entries, cached.aggregate if cached else None),
                        entries[-1].event_hash)
-        if self.cache is not None:
+        if self.cache is not None and (self.admit or key in self.cache):
             self.cache.put(fresh.aggregate, fresh.last_hash)
         return fresh
 

@@ -63,6 +63,24 @@ async def test_a_cache_of_size_zero_keeps_nothing_and_still_serves(store: EventS
     assert loaded.version == 2
 
 
+async def test_a_read_refreshes_what_the_cache_holds_and_adds_nothing(
+        store: EventStore) -> None:
+    ledger = Ledger(store, cache=AggregateCache(1_000))
+    await ledger.install_builtin_templates()
+    departure_id = await handing_over(ledger, templates=())
+    [item] = await _items(ledger, departure_id, 1)
+    ledger.cache.evict(item)
+    assert (await ledger.load(HandoverItem, item)).version == 1
+    assert item not in ledger.cache  # a read (a legal export, say) leaves the cache as it was
+    await ledger.execute(c.CommentItem(item_id=str(item), text="命令读入缓存"), HR)
+    assert item in ledger.cache  # a command's stream joins it
+    other = Ledger(store, cache=AggregateCache(0))  # another process comments
+    await other.execute(c.CommentItem(item_id=str(item), text="另一进程"), HR)
+    assert (await ledger.load(HandoverItem, item)).version == 3
+    cached = ledger.cache.peek(item)
+    assert cached is not None and cached.aggregate.version == 3  # refreshed in place
+
+
 async def _closable(ledger: Ledger) -> tuple[str, list[UUID]]:
     """A case whose items are all waived and whose confirmation is signed."""
     departure_id = await handing_over(ledger, ("finance",))
