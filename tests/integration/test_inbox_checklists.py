@@ -1,0 +1,71 @@
+"""A checklist the approval left to HR is a task in the HR owner's inbox (``apply_checklist``,
+LEDGER_AUTO_APPLY_CHECKLISTS=on, over HTTP on both stores) until HR applies it or the case
+ends; nobody else's inbox lists it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.http_fixtures import Api, serve
+from tests.support.case_steps import apply, approve, started
+
+READERS = ("hr.zhou", "wang.lei", "li.qiang", "zhao.min", "stranger")
+
+
+@pytest.fixture
+async def api(database_url: str, tmp_path: Path) -> AsyncIterator[Api]:
+    """The service with LEDGER_AUTO_APPLY_CHECKLISTS=on."""
+    async with serve(database_url, tmp_path, auto_apply_checklists=True) as served:
+        yield served
+
+
+async def inbox(api: Api, who: str) -> list[dict[str, Any]]:
+    reply = await api.read_model("/v1/inbox", who)
+    assert reply.status == 200, reply.body
+    items: list[dict[str, Any]] = reply.json()["items"]
+    return items
+
+
+def tasks(entries: list[dict[str, Any]], departure_id: str) -> list[dict[str, Any]]:
+    return [e for e in entries
+            if e["action"] == "apply_checklist" and e["departure_id"] == departure_id]
+
+
+async def test_the_hr_owner_is_told_to_apply_a_checklist_the_approval_skipped(api: Api) -> None:
+    departure_id = await started(api)  # sales, no successor named
+    assert tasks(await inbox(api, "hr.sun"), departure_id) == []  # not approved yet
+
+    skipped = (await approve(api, departure_id)).json()["result"]["templates_skipped"]
+
+    [task] = tasks(await inbox(api, "hr.sun"), departure_id)
+    assert task["template_key"] == "sales" == skipped[0]["key"]
+    assert task["reason"] == skipped[0]["reason"]
+    assert "successor" in task["reason"]
+    assert task["leaver"] == "王磊"
+    for reader in READERS:  # not the other HR, the leaver, the approver, anyone else
+        assert tasks(await inbox(api, reader), departure_id) == [], reader
+
+    await apply(api, departure_id, "sales")  # with zhao.min as the successor
+
+    assert tasks(await inbox(api, "hr.sun"), departure_id) == []
+
+
+async def test_the_task_goes_with_the_case_and_to_its_new_hr_owner(api: Api) -> None:
+    departure_id = await started(api)
+    await approve(api, departure_id)
+    handed = await api.post(f"/v1/departures/{departure_id}/hand-over", "hr.sun",
+                            json={"hr_owner_id": "hr.zhou", "reason": "leave"})
+    assert handed.status == 200, handed.body
+    assert tasks(await inbox(api, "hr.sun"), departure_id) == []
+    assert [t["template_key"] for t in tasks(await inbox(api, "hr.zhou"), departure_id)] == [
+        "sales"]
+
+    withdrawn = await api.post(f"/v1/departures/{departure_id}/withdraw", "hr.zhou",
+                               json={"reason": "留任"})
+    assert withdrawn.status == 200, withdrawn.body
+
+    assert tasks(await inbox(api, "hr.zhou"), departure_id) == []
