@@ -69,3 +69,25 @@ async def test_the_task_goes_with_the_case_and_to_its_new_hr_owner(api: Api) -> 
     assert withdrawn.status == 200, withdrawn.body
 
     assert tasks(await inbox(api, "hr.zhou"), departure_id) == []
+
+
+async def test_a_board_without_the_column_is_rebuilt_and_lists_the_task(api: Api) -> None:
+    """A board an earlier release made (no ``skipped`` column) is rebuilt when the service
+    starts, and the rebuilt board lists the task."""
+    from ledger.projections.board import tables
+    from ledger.projections.runner import ProjectionRunner
+
+    departure_id = await started(api)
+    await approve(api, departure_id)
+    before = tasks(await inbox(api, "hr.sun"), departure_id)
+    departures = tables(1)["departures"]
+    async with api.runtime.projections.transaction("board") as tx:  # as an older release made it
+        assert tx is not None
+        await tx.execute(f"DROP INDEX {departures}_skipped")
+        await tx.execute(f"ALTER TABLE {departures} DROP COLUMN skipped")
+    runner = ProjectionRunner(api.runtime.projections, api.runtime.board.projector)
+    await runner.prepare()
+
+    states = {s.name: s for s in await api.runtime.projections.states()}
+    assert states["board"].generation == 2 and states["board"].error is None
+    assert len(before) == 1 and tasks(await inbox(api, "hr.sun"), departure_id) == before
