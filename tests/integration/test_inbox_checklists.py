@@ -91,3 +91,23 @@ async def test_a_board_without_the_column_is_rebuilt_and_lists_the_task(api: Api
     states = {s.name: s for s in await api.runtime.projections.states()}
     assert states["board"].generation == 2 and states["board"].error is None
     assert len(before) == 1 and tasks(await inbox(api, "hr.sun"), departure_id) == before
+
+
+async def test_a_case_with_a_skipped_checklist_bundles_and_verifies_offline(
+        api: Api, tmp_path: Path) -> None:
+    """The skip is an event of the case (``DepartureChecklistSkipped``): its bundle carries
+    it, and the bundle's own verifier knows where it may stand in the case's history."""
+    from ledger.bundle import verify
+    from tests.integration.http_fixtures import HR
+    from tests.support.bundle_cases import export
+
+    departure_id = await started(api)
+    await approve(api, departure_id)
+    exported = await export(api.runtime, departure_id, HR)
+    assert any("DepartureChecklistSkipped" in data.decode(errors="replace")
+               for name, data in exported.parts.files.items() if name.startswith("entries/"))
+    path = tmp_path / "bundle.zip"
+    path.write_bytes(exported.data)
+    vkey = (await api.get("/log/key")).body.decode().strip()
+
+    assert verify.inspect_bundle(path, vkey).failures == []
