@@ -103,8 +103,10 @@ async def hr_dashboard(request: web.Request) -> web.Response:
 
 class Inbox(View):
     """What the reader must do now, oldest first: ``action`` is submit, resubmit, confirm,
-    answer_question, approve, sign_confirmation, close, waive, accept_or_decline or
-    state_in_dispute (a queue also lists awaiting_giver); a page of ``total``."""
+    answer_question, approve, sign_confirmation, close, apply_checklist (the case's HR
+    owner: a checklist the approval left to them, ``template_key`` and ``reason``), waive,
+    accept_or_decline or state_in_dispute (a queue also lists awaiting_giver); a page of
+    ``total``."""
 
     position: int
     items: list[dict[str, Any]]

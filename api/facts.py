@@ -142,6 +142,15 @@ class Decision(Fact):
     recorded_at: str
 
 
+class Rejection(Fact):
+    """An item's latest rejection: who rejected it, why, when, and which submission."""
+
+    by: str
+    reason: str
+    at: str
+    submission: int
+
+
 class LastWorkingDayChange(Fact):
     """A move of the last working day."""
 

@@ -25,6 +25,7 @@ from api.facts import (
     LastWorkingDayChange,
     LeaverRecord,
     Question,
+    Rejection,
     TemplateLine,
 )
 from api.signoff_views import LineView, SignOffView, signoff_fields
@@ -193,6 +194,8 @@ class ItemView(View):
     questions: list[Question] = []  # question_id, by, to, text, answer, answered_by
     urgent: bool = False  # may be worked while the departure's approval is pending
     module: str | None = None  # a management item's module (strategy, projects, team, ...)
+    # the latest rejection (kept after a resubmission: what the giver was asked to put right)
+    last_rejection: Rejection | None = None
 
     @classmethod
     def of(cls, i: HandoverItem, today: str | None = None) -> ItemView:
@@ -209,7 +212,8 @@ class ItemView(View):
                    satisfied_by=[dict(r) for r in i.satisfied_by],
                    department_may_confirm_directly=i.department_may_confirm_directly,
                    **_flow(i, today), **signoff_fields(i), urgent=i.urgent,
-                   module=i.module)
+                   module=i.module, last_rejection=dict(i.last_rejection)
+                   if i.last_rejection else None)
 
 
 def _flow(i: HandoverItem, today: str | None) -> dict[str, Any]:

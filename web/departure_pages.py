@@ -66,6 +66,8 @@ async def show(request: web.Request, departure_id: UUID, *, status: int = 200,
                                           (form or {}).get("item", ""))
     return render(request, "departure/page.html", status=status, **view,
                   problem=problem, failed=failed, form=form or {},
+                  # the checklist My tasks' ``apply_checklist`` entry links to, chosen
+                  apply_key=request.query.get("apply", ""),
                   item_states=ITEM_STATE_LABELS, categories_labels=CATEGORY_LABELS,
                   dispute_states=DISPUTE_STATE_LABELS, channels=CHANNELS,
                   category_codes=tuple(CATEGORY_LABELS))

@@ -37,7 +37,9 @@ ACTION_LABELS = {
     "submit": N_("Submit"), "resubmit": N_("Resubmit after a rejection"),
     "confirm": N_("Confirm or reject"), "answer_question": N_("Answer a question"),
     "approve": N_("Approve a step"), "sign_confirmation": N_("Sign the handover confirmation"),
-    "close": N_("Close the case"), "waive": N_("Waive an item nobody can receive"),
+    "close": N_("Close the case"),
+    "apply_checklist": N_("Apply a checklist the approval left to you"),
+    "waive": N_("Waive an item nobody can receive"),
     "accept_or_decline": N_("Accept or decline a request"),
     "state_in_dispute": N_("State your side in a dispute"),
 }

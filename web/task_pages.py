@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from typing import Any
+from urllib.parse import urlencode
 
 from aiohttp import web
 from pydantic import ValidationError
@@ -50,6 +51,9 @@ def action_link(entry: dict[str, Any]) -> str:
         return f"/console/disputes/{entry['dispute_id']}"
     if entry["action"] == "sign_confirmation":
         return f"/console/departures/{entry['departure_id']}/confirmation"
+    if entry["action"] == "apply_checklist":  # the case page's form, that checklist chosen
+        return (f"/console/departures/{entry['departure_id']}?"
+                f"{urlencode({'apply': entry['template_key']})}#template-key")
     if entry.get("item_id"):
         return f"/console/items/{entry['item_id']}"
     return f"/console/departures/{entry['departure_id']}"

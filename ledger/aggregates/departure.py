@@ -117,6 +117,8 @@ class Departure(Timed, Aggregate):
         self.left_on: str | None = None
         self.contract_termination: JSONObject | None = None
         self.access_frozen: JSONObject | None = None
+        # checklist key → why the approval left it to HR, until a revision of it is applied
+        self.checklists_skipped: dict[str, str] = {}
 
     class Requested(Aggregate.Created):
         """The leaver's own request (seed 001: "员工只需通过手机端提交离职申请"): the case
@@ -401,8 +403,20 @@ class Departure(Timed, Aggregate):
     def _template_applied(self, template: JSONObject, item_ids: list[str]) -> None:
         self.templates = [*self.templates, template]
         self.item_ids = [*self.item_ids, *item_ids]
+        self.checklists_skipped = {k: v for k, v in self.checklists_skipped.items()
+                                   if k != template.get("key")}
         if self.state != "pending_approval":
             self.state = "handing_over"
+
+    def skip_checklist(self, by: str, key: str, reason: str) -> None:
+        """Record that the approval (``by`` completed it) left checklist ``key`` for HR to
+        apply by hand, and why: HR's inbox lists it until a revision of it is applied."""
+        self._require_state(*OPEN_FOR_ITEMS)
+        self._checklist_skipped(by=by, key=key, reason=reason)
+
+    @event("ChecklistSkipped", topic="DepartureChecklistSkipped")
+    def _checklist_skipped(self, by: str, key: str, reason: str) -> None:
+        self.checklists_skipped = {**self.checklists_skipped, key: reason}
 
     def applied_template_keys(self) -> frozenset[str]:
         """The keys of every checklist applied to this case (any revision)."""

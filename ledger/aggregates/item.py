@@ -39,6 +39,7 @@ from ledger.aggregates.signoff import (
     require_known_lines,
     require_lines_reviewed_once,
 )
+from ledger.aggregates.timed import Timed, TimedEvent
 from ledger.canonical import JSONObject
 from ledger.errors import ForbiddenError, InvalidInputError, InvalidTransitionError
 
@@ -88,10 +89,13 @@ class ItemStatus:
     state: str
 
 
-class HandoverItem(Aggregate):
+class HandoverItem(Timed, Aggregate):
     """One handover item; methods check the rule, then record the event."""
 
     TOPIC = "HandoverItem"
+
+    class Event(TimedEvent):
+        TOPIC = "ItemEvent"
 
     @event("Created", topic="ItemCreated")
     def __init__(
@@ -153,6 +157,9 @@ class HandoverItem(Aggregate):
         self.submission_note = ""  # the giver's note on the current (or rejected) submission
         self.reassigned_by: str | None = None
         self.last_decision_reason: str | None = None
+        # the latest rejection (who, why, when, of which submission), kept after a
+        # resubmission: what the giver was asked to put right
+        self.last_rejection: JSONObject | None = None
         # signer slots (none: the receiver alone), the sign-offs of the
         # current submission (slot → who, note, lines, how), its lines and how it was handed
         self.signers: list[str] = list(signers or [])
@@ -341,6 +348,8 @@ class HandoverItem(Aggregate):
                   acknowledged: list[str] | None = None) -> None:
         self.state = "rejected"
         self.last_decision_reason = reason
+        self.last_rejection = {"by": by, "reason": reason, "at": self.event_at,
+                               "submission": submission}
         self.line_rejections = [{**r, "by": by} for r in rejected_lines or []]
 
     # --- signers -------------------------------------------------------------------------

@@ -680,6 +680,7 @@ DEPARTURE_EVENTS = (
     "DepartureHandedOver", "DepartureSuccessorNamed", "DepartureRequestAccepted",
     "DepartureRequestDeclined", "DepartureLastWorkingDayChanged", "DepartureLeft",
     "DepartureContractTerminated", "DepartureAccessFrozen", "DepartureTemplateApplied",
+    "DepartureChecklistSkipped",
     "DepartureItemAdded", "DepartureReminderSent", "DepartureClosed",
     "DepartureConfirmationSigned", "DepartureConfirmationSignatureExcused",
     "DepartureLegalHoldPlaced", "DepartureEvidenceExported")
@@ -699,6 +700,7 @@ FOLLOWS: dict[str, tuple[str | None, ...]] = {
     "DepartureRequestAccepted": ("requested",), "DepartureRequestDeclined": ("requested",),
     "DepartureTemplateApplied": ("pending_approval", "approved", "handing_over"),
     "DepartureItemAdded": ("approved", "handing_over"),
+    "DepartureChecklistSkipped": ("approved", "handing_over"),
     "DepartureReminderSent": ("approved", "handing_over"),
     "DepartureClosed": ("handing_over",),
     "DepartureConfirmationSigned": ("handing_over",),

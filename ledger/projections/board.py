@@ -62,10 +62,11 @@ ITEM_COLUMNS = ("item_id", "departure_id", "category", "title", "state", "giver_
                 "doc")
 DEPARTURE_COLUMNS = ("departure_id", "state", "leaver_id", "leaver_name", "department",
                      "hr_owner_id", "manager_id", "last_working_day", "waiting_for", "open",
-                     "started_at", "closed_at", "whole", "doc")
+                     "started_at", "closed_at", "skipped", "whole", "doc")
 DISPUTE_COLUMNS = ("dispute_id", "departure_id", "state", "doc")
-# What the dashboard, boards and inboxes read of a case: every column but ``whole``.
-CASE_COLUMNS = (*DEPARTURE_COLUMNS[:-2], "items_total", "mandatory_total", "mandatory_done",
+# What the dashboard, boards and inboxes read of a case: every column but ``whole`` and
+# ``skipped`` (its HR owner's inbox only reads that).
+CASE_COLUMNS = (*DEPARTURE_COLUMNS[:-3], "items_total", "mandatory_total", "mandatory_done",
                 "next_due", "accounts_open", "oldest_rejection", "risk_near", "risk_overdue",
                 "risk_accounts", "risk_rejected", "doc")
 
@@ -136,7 +137,7 @@ class BoardProjector:
         runner then rebuilds them)."""
         t = tables(generation)
         return (f"SELECT d.risk_near, d.risk_overdue, d.risk_accounts, d.risk_rejected, "
-                f"d.whole, i.label, i.signers FROM {t['departures']} d, {t['items']} i "
+                f"d.whole, d.skipped, i.label, i.signers FROM {t['departures']} d, {t['items']} i "
                 "WHERE 1 = 0")
 
     def schema(self, dialect: str, generation: int) -> list[str]:
@@ -153,7 +154,7 @@ class BoardProjector:
                 next_due TEXT, accounts_open INTEGER NOT NULL DEFAULT 0,
                 oldest_rejection TEXT, started_at TEXT NOT NULL, closed_at TEXT,
                 risk_near TEXT, risk_overdue TEXT, risk_accounts TEXT, risk_rejected TEXT,
-                whole TEXT NOT NULL, doc TEXT NOT NULL)""",
+                skipped TEXT, whole TEXT NOT NULL, doc TEXT NOT NULL)""",
             # the dashboard ranks open cases from this index alone (their order's keys and
             # the risk rules' inputs: ``board_queries._ranked``)
             f"CREATE INDEX IF NOT EXISTS {t['departures']}_open "
@@ -163,6 +164,10 @@ class BoardProjector:
             f"ON {t['departures']} (started_at, departure_id)",
             f"CREATE INDEX IF NOT EXISTS {t['departures']}_owner "
             f"ON {t['departures']} (hr_owner_id)",
+            # open cases with checklists the approval left to their HR owner (a few: every
+            # HR inbox reads them)
+            f"CREATE INDEX IF NOT EXISTS {t['departures']}_skipped "
+            f"ON {t['departures']} (hr_owner_id) WHERE skipped IS NOT NULL AND open = 1",
             f"CREATE INDEX IF NOT EXISTS {t['departures']}_waiting "
             f"ON {t['departures']} (waiting_for)",
             f"CREATE INDEX IF NOT EXISTS {t['departures']}_leaver "

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ledger.aggregates.departure import Departure
+import orjson
+
+from ledger.aggregates.departure import OPEN_FOR_ITEMS, Departure
 from ledger.aggregates.dispute import Dispute
 from ledger.aggregates.item import DONE_STATES, HandoverItem
 from ledger.aggregates.snapshot import snapshot
@@ -129,7 +131,17 @@ def departure_columns(d: Departure) -> dict[str, Any]:
             "last_working_day": d.last_working_day, "waiting_for": current_approver(d),
             "open": int(d.state not in OPEN_CASE_EXCLUDED), "started_at": doc["started_at"],
             "closed_at": str(d.closure["recorded_at"]) if d.closure else None,
-            "whole": snapshot(d), "doc": doc}
+            "skipped": _skipped(d), "whole": snapshot(d), "doc": doc}
+
+
+def _skipped(d: Departure) -> str | None:
+    """The checklists the approval left to HR and not applied since, while the case's items
+    are worked (JSON: key and reason each, by key), for its HR owner's inbox; None when
+    there are none."""
+    if d.state not in OPEN_FOR_ITEMS or not d.checklists_skipped:
+        return None
+    return orjson.dumps([{"key": k, "reason": d.checklists_skipped[k]}
+                         for k in sorted(d.checklists_skipped)]).decode()
 
 
 def dispute_columns(d: Dispute) -> dict[str, Any]:

@@ -94,7 +94,19 @@ async def _case_actions(store: ProjectionStore, t: dict[str, str], actor: Actor,
             found.append(_entry("sign_confirmation", row, None))
         if all_done and row["hr_owner_id"] == actor.id and row["state"] == "handing_over":
             found.append(_entry("close", row, None))
-    return found
+    return found + await _checklist_actions(store, t, actor)
+
+
+async def _checklist_actions(store: ProjectionStore, t: dict[str, str],
+                             actor: Actor) -> list[dict[str, Any]]:
+    """The checklists the approval left to the HR owner on their open cases, not applied
+    since: one entry each, its key (``template_key``, as HR applies it) and why."""
+    rows = await store.fetch(
+        f"SELECT d.departure_id, d.leaver_name, d.skipped FROM {t['departures']} d "
+        "WHERE d.hr_owner_id = $1 AND d.skipped IS NOT NULL AND d.open = 1", actor.id)
+    return [_entry("apply_checklist", row, None, template_key=skipped["key"],
+                   reason=skipped["reason"])
+            for row in rows for skipped in orjson.loads(row["skipped"])]
 
 
 async def _waive_actions(store: ProjectionStore, principals: PrincipalStore,

@@ -123,23 +123,18 @@ def needs_successor(template: Template) -> list[str]:
     return [str(spec["key"]) for spec in template.items if "successor" in roles(spec)]
 
 
-async def auto_apply_checklists(uow: UnitOfWork, departure: Departure) -> list[JSONObject]:
-    """On approval (when the setting is on): the checklists applied (``auto_apply``'s
-    first list), for callers that report only those."""
-    return (await auto_apply(uow, departure))[0]
+async def auto_apply(uow: UnitOfWork, departure: Departure,
+                     by: str) -> tuple[list[JSONObject], list[JSONObject]]:
+    """On approval (when the setting is on; ``by`` completed it): apply the role family's
+    checklist and the clearance checklist, each unless already applied; return what was
+    applied, and what was skipped for HR to apply by hand (key and reason), each skip also
+    recorded on the case (``DepartureChecklistSkipped``: HR's inbox lists it until applied).
 
-
-async def auto_apply(uow: UnitOfWork,
-                     departure: Departure) -> tuple[list[JSONObject], list[JSONObject]]:
-    """On approval (when the setting is on): apply the role family's checklist and the
-    clearance checklist, each unless already applied; return what was applied, and what
-    was skipped for HR to apply by hand (key and reason).
-
-    A family without a checklist, or a latest revision written by the leaver, is skipped
-    silently: an approval never fails for it. A checklist with lines for the successor is
-    skipped when the case names none (its slots would silently go to someone else), and so
-    is one this case refuses (a line whose giver would receive it): the approval commits
-    without it, and its answer says so.
+    A family without a checklist is skipped silently, and an approval never fails for a
+    checklist. A latest revision written by the leaver is skipped (HR revises it, then
+    applies it); so is a checklist with lines for the successor when the case names none
+    (its slots would silently go to someone else), and one this case refuses (a line whose
+    giver would receive it): the approval commits without it, and its answer says so.
     """
     if not uow.auto_apply_checklists or departure.state not in OPEN_FOR_ITEMS:
         return [], []
@@ -152,21 +147,30 @@ async def auto_apply(uow: UnitOfWork,
             template = await uow.get(Template, template_id_for(key), read_only=True)
         except NotFoundError:
             continue
-        if template.author == departure.leaver_id:
-            continue
-        lines = needs_successor(template)
-        if departure.successor_id is None and lines:
-            skipped.append({"key": key, "reason": (
-                f"lines {', '.join(lines)} need a successor and the case names none; HR "
-                "applies it with a successor_id")})
-            continue
-        try:
-            await apply_checklist(uow, departure, template, departure.successor_id)
-        except InvalidInputError as e:
-            skipped.append({"key": key, "reason": f"{e}; HR applies it by hand"})
-            continue
-        applied.append(template.reference())
+        reason = await _auto_apply_one(uow, departure, template)
+        if reason is None:
+            applied.append(template.reference())
+        else:
+            skipped.append({"key": key, "reason": reason})
+            departure.skip_checklist(by=by, key=key, reason=reason)
     return applied, skipped
+
+
+async def _auto_apply_one(uow: UnitOfWork, departure: Departure,
+                          template: Template) -> str | None:
+    """Apply ``template`` on approval, or say why it is left to HR."""
+    if template.author == departure.leaver_id:
+        return (f"revision {template.revision} was written by this case's leaver; HR "
+                "revises the checklist, then applies it")
+    lines = needs_successor(template)
+    if departure.successor_id is None and lines:
+        return (f"lines {', '.join(lines)} need a successor and the case names none; HR "
+                "applies it with a successor_id")
+    try:
+        await apply_checklist(uow, departure, template, departure.successor_id)
+    except InvalidInputError as e:
+        return f"{e}; HR applies it by hand"
+    return None
 
 
 def _resolve_receiver(spec: str, departure: Departure, successor_id: str | None) -> str:

@@ -74,7 +74,7 @@ async def submit_for_approval(cmd: c.SubmitForApproval, actor: Actor,
     departure = await uow.get(Departure, cmd.departure_id, cmd.expected_version)
     require_not_leaver(actor, departure)
     departure.submit_for_approval(by=actor.id)
-    return await _approved(uow, departure)
+    return await _approved(uow, departure, actor.id)
 
 
 async def approve_step(cmd: c.ApproveStep, actor: Actor, uow: UnitOfWork) -> JSONObject:
@@ -84,13 +84,13 @@ async def approve_step(cmd: c.ApproveStep, actor: Actor, uow: UnitOfWork) -> JSO
     hide_departure(actor, departure)
     require_not_leaver(actor, departure)
     departure.approve_step(by=actor.id, step=cmd.step, comment=cmd.comment)
-    return await _approved(uow, departure)
+    return await _approved(uow, departure, actor.id)
 
 
-async def _approved(uow: UnitOfWork, departure: Departure) -> JSONObject:
+async def _approved(uow: UnitOfWork, departure: Departure, by: str) -> JSONObject:
     """The answer to a step of the chain; the approval that completes it may apply the case's
     checklists (``LEDGER_AUTO_APPLY_CHECKLISTS``)."""
-    applied, skipped = await auto_apply(uow, departure)
+    applied, skipped = await auto_apply(uow, departure, by)
     result: JSONObject = {"departure_id": str(departure.id), "state": departure.state}
     if applied:
         result = {**result, "templates_applied": list(applied)}

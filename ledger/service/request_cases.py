@@ -11,7 +11,7 @@ from ledger.aggregates.departure import Departure
 from ledger.canonical import JSONObject
 from ledger.errors import InvalidInputError
 from ledger.service import commands as c
-from ledger.service.checklist_apply import auto_apply_checklists
+from ledger.service.checklist_apply import auto_apply
 from ledger.service.context import Actor
 from ledger.service.departure_cases import require_not_leaver, require_other_receiver
 from ledger.service.duties import require_approvers, require_named
@@ -67,11 +67,12 @@ async def accept_departure_request(cmd: c.AcceptDepartureRequest, actor: Actor,
                           else departure.last_working_day),
         approval_chain=[s.model_dump() for s in cmd.approval_chain],
         successor_id=cmd.successor_id)
+    # an empty chain: approved, and the checklists applied (or left to HR) at once
+    applied, skipped = await auto_apply(uow, departure, actor.id)
     result: JSONObject = {"departure_id": str(departure.id), "state": departure.state}
-    if applied := await auto_apply_checklists(uow, departure):  # an empty chain: approved
-        result = {"departure_id": str(departure.id), "state": departure.state,
-                  "templates_applied": list(applied)}
-    return result
+    if applied:
+        result = {**result, "templates_applied": list(applied)}
+    return {**result, "templates_skipped": list(skipped)} if skipped else result
 
 
 async def decline_departure_request(cmd: c.DeclineDepartureRequest, actor: Actor,

@@ -39,6 +39,8 @@ PHRASES: dict[str, tuple[str, str]] = {
                                 "{by} named {successor_id} the successor"),
     "DepartureTemplateApplied": ("应用交接清单「{template_name}」",
                                  "the checklist “{template_name}” was applied"),
+    "DepartureChecklistSkipped": ("交接清单「{key}」留待 HR 应用：{reason}",
+                                  "the checklist {key} was left for HR to apply: {reason}"),
     "DepartureItemAdded": ("新增交接事项", "an item was added"),
     "DepartureReminderSent": ("{by} 提醒 {to}（{items} 项{rule_zh}）",
                               "{by} reminded {to} ({items} item(s){rule_en})"),

@@ -49,6 +49,7 @@ PINNED_TOPICS = {
     "DepartureConfirmationSignatureExcused",
     "ItemSignerReplaced",  # one signer slot given to someone else
     "DepartureEvidenceExported",  # issue 11: an evidence bundle was exported
+    "DepartureChecklistSkipped",  # the approval left a checklist for HR to apply by hand
 }
 
 

@@ -341,6 +341,29 @@ def test_a_new_revision_of_an_applied_template_may_be_applied() -> None:
     assert departure.templates == [SALES_R1, SALES_R2]
 
 
+def test_a_checklist_the_approval_skipped_is_pending_until_a_revision_of_it_is_applied() -> None:
+    departure = departure_in("approved")
+
+    departure.skip_checklist(by="dir-chen", key="sales", reason="needs a successor")
+    departure.skip_checklist(by="dir-chen", key="clearance", reason="refused")
+
+    assert departure.checklists_skipped == {"sales": "needs a successor", "clearance": "refused"}
+    assert recorded(departure)[0] == ("DepartureChecklistSkipped", {
+        "by": "dir-chen", "key": "sales", "reason": "needs a successor"})
+    departure.apply_template(SALES_R2, ["item-1"])
+    assert departure.checklists_skipped == {"clearance": "refused"}
+
+
+@pytest.mark.parametrize("state", ["draft", "pending_approval", "closed", "withdrawn"])
+def test_a_checklist_is_skipped_only_while_the_case_is_worked(state: str) -> None:
+    departure = departure_in(state)
+
+    with pytest.raises(InvalidTransitionError):
+        departure.skip_checklist(by=HR, key="sales", reason="needs a successor")
+
+    assert recorded(departure) == []
+
+
 # A checklist may be applied while approval is pending (its urgent items are worked at once):
 # tests/unit/test_case_start.py.
 @pytest.mark.parametrize("state", ["draft", "closed", "withdrawn"])
