@@ -18,6 +18,7 @@ from ledger.aggregates.departure import ENDED_STATES, FINAL_STATES, OPEN_FOR_CHE
 from ledger.errors import NotFoundError
 from ledger.projections import board_queries as bq
 from ledger.service import queries as q
+from ledger.service import sign_in_link_cases as links
 from ledger.service.context import Actor
 from ledger.service.export_cases import may_export
 from ledger.service.timeline import timeline
@@ -70,7 +71,12 @@ async def departure_view(runtime: Services, actor: Actor, departure_id: UUID,
         # with lines for a successor, on a case that names none): said where HR applies it
         "family_not_applied": _family_not_applied(summary) if hr else None,
         "countdown": summary["state"] not in ENDED_STATES,
-        "parties": _parties(summary, categories) if hr else [],
+        # the form only where the use case would accept it (approved or handing over, HR who
+        # runs the case); before that, HR who runs it is told when it comes
+        "parties": _parties(summary, categories)
+        if hr and links.may_send_for(runtime.ledger, actor, departure) else [],
+        "links_later": hr and departure.state not in links.LINKED_STATES
+        and links.runs_case(runtime.ledger, actor, departure),
     }
 
 
