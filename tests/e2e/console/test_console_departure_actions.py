@@ -107,10 +107,11 @@ async def test_hr_sends_a_sign_in_link_whose_url_is_shown_once_and_refused_as_th
     await console.sign_in("hr.sun")
     page = await _page(console, departure_id)
     assert f'action="/console/departures/{departure_id}/sign-in-link"' in page
-    assert '<option value="wang.lei">' in page
+    assert '<option value="wang.lei">王磊 (wang.lei)</option>' in page
     status, page, headers = await _post(console, departure_id, "/sign-in-link",
                                         {"principal": "wang.lei"})
     assert status == 200 and headers["Cache-Control"] == "no-store"
+    assert "Sign-in link for 王磊 (wang.lei)" in page
     url = re.search(r'<textarea id="link-url" class="link-url" readonly[^>]*>([^<]+)</textarea>',
                     page)
     assert url is not None and "/console/" in url.group(1)
