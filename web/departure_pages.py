@@ -24,7 +24,13 @@ from ledger.sessions import hash_session_secret
 from web.departure_rows import Words, blocking_rows, item_options, item_rows
 from web.departure_view import departure_view, timeline_view
 from web.keys import LOCALE, SECRET, SESSIONS, context_of
-from web.labels import CATEGORY_LABELS, DECISION_LABELS, DISPUTE_STATE_LABELS, ITEM_STATE_LABELS
+from web.labels import (
+    CATEGORY_LABELS,
+    DECISION_LABELS,
+    DISPUTE_STATE_LABELS,
+    ITEM_STATE_LABELS,
+    ROLE_FAMILY_LABELS,
+)
 from web.live_feeds import live_slot
 from web.people import People
 from web.render import render
@@ -71,6 +77,7 @@ async def show(request: web.Request, departure_id: UUID, *, status: int = 200,
                   problem=problem, failed=failed, form=form or {},
                   item_states=ITEM_STATE_LABELS, categories_labels=CATEGORY_LABELS,
                   dispute_states=DISPUTE_STATE_LABELS, channels=CHANNELS,
+                  role_families=ROLE_FAMILY_LABELS,
                   category_codes=tuple(CATEGORY_LABELS))
 
 

@@ -54,6 +54,10 @@ QUEUE_ACTION_LABELS = {
     "resubmit": N_("To submit again"), "answer_question": N_("A question to answer"),
     "awaiting_giver": N_("Awaiting the giver"),
 }
+ROLE_FAMILY_LABELS = {
+    "sales": N_("Sales"), "technical": N_("Technical"), "admin": N_("Administration"),
+    "finance": N_("Finance"), "management": N_("Management"), "general": N_("General"),
+}
 DEPARTMENT_LABELS = {
     "it": N_("IT department"), "finance": N_("Finance department"),
     "admin": N_("Administration department"),

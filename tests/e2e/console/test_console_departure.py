@@ -91,7 +91,7 @@ async def test_hr_applies_the_role_family_checklist_the_approval_left_naming_a_s
     departure_id = await open_case(site)
     await console.sign_in("hr.sun")
     page = await _page(console, departure_id)
-    assert 'id="family-not-applied"' in page and "role family (sales)" in page
+    assert 'id="family-not-applied"' in page and "role family (Sales)" in page
     assert '<option value="sales" selected>' in page and 'name="successor_id"' in page
     status, page = await _post(console, departure_id, "/apply", {"template_key": "sales"})
     assert status == 422 and "needs a successor_id" in page  # the API's own refusal
