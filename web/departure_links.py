@@ -18,6 +18,7 @@ from ledger.sign_in_link import sign_in_link_url
 from web.departure_pages import kept, show
 from web.i18n import local_time
 from web.keys import CATALOGUES, LOCALE
+from web.people import People
 from web.render import problem_text, render
 from web.session import signed_in
 
@@ -44,8 +45,10 @@ async def send_sign_in_link(request: web.Request) -> web.StreamResponse:
         return await show(request, departure_id, problem=problem, failed="sign-in-link",
                           form=values, status=status if isinstance(status, int) else 500)
     lang = request[LOCALE]
+    people = People.of(await runtime.principals.names_of([link.principal_id]), (),
+                       request.app[CATALOGUES].translations[lang].gettext)
     response = render(request, "departure/sign_in_link.html", departure_id=str(departure_id),
-                      principal=link.principal_id,
+                      principal=people.text(link.principal_id),
                       url=sign_in_link_url(base_url(request), secret),
                       expires=local_time(link.expires_at, lang=lang,
                                          zone=request.app[CATALOGUES].zone))

@@ -24,8 +24,15 @@ from ledger.sessions import hash_session_secret
 from web.departure_rows import Words, blocking_rows, item_options, item_rows
 from web.departure_view import departure_view, timeline_view
 from web.keys import LOCALE, SECRET, SESSIONS, context_of
-from web.labels import CATEGORY_LABELS, DECISION_LABELS, DISPUTE_STATE_LABELS, ITEM_STATE_LABELS
+from web.labels import (
+    CATEGORY_LABELS,
+    DECISION_LABELS,
+    DISPUTE_STATE_LABELS,
+    ITEM_STATE_LABELS,
+    ROLE_FAMILY_LABELS,
+)
 from web.live_feeds import live_slot
+from web.people import People
 from web.render import render
 from web.session import signed_in
 
@@ -58,11 +65,13 @@ async def show(request: web.Request, departure_id: UUID, *, status: int = 200,
     view = await departure_view(runtime, actor, departure_id, moments(request), wait,
                                 request[LOCALE])
     words = Words.of(request)
+    people = view["people"] = People.of(view.pop("names"), view.pop("queues"),
+                                        words.translations.gettext)
     view["rows"] = item_rows(view["categories"], view["overdue_ids"], ITEM_STATE_LABELS,
-                             DECISION_LABELS, words)
-    view["blocking_rows"] = blocking_rows(view["blocking"], ITEM_STATE_LABELS, words)
-    view["options"] = item_options(view["open_items"], words)
-    view["chosen_options"] = item_options(view["open_items"], words,
+                             DECISION_LABELS, words, people)
+    view["blocking_rows"] = blocking_rows(view["blocking"], ITEM_STATE_LABELS, words, people)
+    view["options"] = item_options(view["open_items"], words, people)
+    view["chosen_options"] = item_options(view["open_items"], words, people,
                                           (form or {}).get("item", ""))
     return render(request, "departure/page.html", status=status, **view,
                   problem=problem, failed=failed, form=form or {},
@@ -70,6 +79,7 @@ async def show(request: web.Request, departure_id: UUID, *, status: int = 200,
                   apply_key=request.query.get("apply", ""),
                   item_states=ITEM_STATE_LABELS, categories_labels=CATEGORY_LABELS,
                   dispute_states=DISPUTE_STATE_LABELS, channels=CHANNELS,
+                  role_families=ROLE_FAMILY_LABELS,
                   category_codes=tuple(CATEGORY_LABELS))
 
 
@@ -88,7 +98,8 @@ async def departure_timeline(request: web.Request) -> web.Response:
     actor = signed_in(request)
     view = await timeline_view(request.app[RUNTIME], actor,
                                path_uuid(request, "departure_id"), request[LOCALE])
-    return render(request, "departure/timeline.html", **view)
+    people = People.of(view.pop("names"), (), Words.of(request).translations.gettext)
+    return render(request, "departure/timeline.html", **view, people=people)
 
 
 @routes.get("/departures/{departure_id}/bundle")

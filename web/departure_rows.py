@@ -19,6 +19,7 @@ from markupsafe import Markup
 
 from web.i18n import N_, local_date, local_time
 from web.keys import CATALOGUES, LOCALE
+from web.people import People
 
 RECEIVER, GIVER = N_("Receiver: %(who)s"), N_("Giver: %(who)s")
 DUE, OVERDUE = N_("Due %(day)s"), N_("Overdue since %(day)s")
@@ -59,18 +60,19 @@ class Words:
 
 def item_rows(categories: Mapping[str, list[dict[str, Any]]], overdue_ids: set[str],
               states: Mapping[str, str], decisions: Mapping[str, str],
-              words: Words) -> dict[str, list[dict[str, Any]]]:
+              words: Words, people: People) -> dict[str, list[dict[str, Any]]]:
     """Each category's items (as the board gives them) with their sentences as markup:
     ``label`` (its state), ``facts`` (receiver, giver, due or overdue), ``decision`` (the
-    last, with its reason) and ``signers`` (who has still to sign)."""
+    last, with its reason) and ``signers`` (who has still to sign); people by their names
+    (``people``)."""
     state_labels, decision_labels = words.labels(states), words.labels(decisions)
     t = words.text(RECEIVER, GIVER, DUE, OVERDUE, DECIDED, REASON, SIGNERS)
     found: dict[str, list[dict[str, Any]]] = {}
     for category, items in categories.items():
         rows = found[category] = []
         for item in items:
-            facts = (t[RECEIVER] % {"who": escape(item["receiver"])} + " · "
-                     + t[GIVER] % {"who": escape(item["giver_id"])})
+            facts = (t[RECEIVER] % {"who": people.who(item["receiver"])} + " · "
+                     + t[GIVER] % {"who": people.who(item["giver_id"])})
             if item["due_date"]:
                 day = {"day": escape(words.day(item["due_date"]))}
                 facts += (f' · <strong class="bad">{t[OVERDUE] % day}</strong>'
@@ -79,35 +81,38 @@ def item_rows(categories: Mapping[str, list[dict[str, Any]]], overdue_ids: set[s
             rows.append({
                 "item": item, "facts": Markup(facts),  # noqa: S704 (escaped above)
                 "label": Markup(state_labels.get(item["state"]) or escape(item["state"])),  # noqa: S704
-                "decision": _decision(item["last_decision"], decision_labels, t, words),
-                "signers": Markup(t[SIGNERS] % {"who": escape(", ".join(signers))})  # noqa: S704
+                "decision": _decision(item["last_decision"], decision_labels, t, words,
+                                      people),
+                "signers": Markup(t[SIGNERS] % {"who": people.each(signers)})  # noqa: S704
                 if signers else ""})
     return found
 
 
 def _decision(last: dict[str, Any] | None, labels: Mapping[str, str], t: Mapping[str, str],
-              words: Words) -> Markup | str:
+              words: Words, people: People) -> Markup | str:
     if not last:
         return ""
     said = t[DECIDED] % {"kind": labels.get(last["kind"]) or escape(last["kind"]),
-                         "who": escape(last["by"] or ""), "at": escape(words.moment(last["at"]))}
+                         "who": people.who(last["by"]), "at": escape(words.moment(last["at"]))}
     if last.get("reason"):
         said += " — " + t[REASON] % {"reason": escape(last["reason"])}
     return Markup(said)  # noqa: S704 (every value escaped into the translated text)
 
 
 def blocking_rows(blocking: list[dict[str, Any]], states: Mapping[str, str],
-                  words: Words) -> list[Markup]:
+                  words: Words, people: People) -> list[Markup]:
     """The mandatory items that hold the close, each named with its receiver and state."""
     labels, text = words.labels(states), words.translations.gettext(BLOCKING)
     return [Markup(text % {  # noqa: S704 (every value escaped into the translated text)
-        "title": escape(words.title_of(i)), "receiver": escape(i["receiver"]),
+        "title": escape(words.title_of(i)), "receiver": people.who(i["receiver"]),
         "state": labels.get(i["state"]) or escape(i["state"])}) for i in blocking]
 
 
-def item_options(items: list[dict[str, Any]], words: Words, chosen: str = "") -> Markup:
+def item_options(items: list[dict[str, Any]], words: Words, people: People,
+                 chosen: str = "") -> Markup:
     """The ``<option>``s of an item list (title · receiver), ``chosen`` selected: made once
     for the page's three forms that choose an item."""
     return Markup("".join(  # noqa: S704 (every value escaped)
         f'<option value="{escape(i["id"])}"{" selected" if i["id"] == chosen else ""}>'
-        f'{escape(words.title_of(i))} · {escape(i["receiver"])}</option>' for i in items))
+        f'{escape(words.title_of(i))} · {escape(people.text(i["receiver"]))}</option>'
+        for i in items))

@@ -18,10 +18,12 @@ from ledger.aggregates.departure import ENDED_STATES, FINAL_STATES, OPEN_FOR_CHE
 from ledger.errors import NotFoundError
 from ledger.projections import board_queries as bq
 from ledger.service import queries as q
+from ledger.service import sign_in_link_cases as links
 from ledger.service.context import Actor
 from ledger.service.export_cases import may_export
 from ledger.service.timeline import timeline
 from web.labels import DECISION_LABELS, RISK_LABELS
+from web.people import QUEUE, case_ids
 from web.risks import risk_reasons
 
 DECIDED = {"DepartureStepApproved": "approved", "DepartureStepRejected": "rejected"}
@@ -70,8 +72,27 @@ async def departure_view(runtime: Services, actor: Actor, departure_id: UUID,
         # with lines for a successor, on a case that names none): said where HR applies it
         "family_not_applied": _family_not_applied(summary) if hr else None,
         "countdown": summary["state"] not in ENDED_STATES,
-        "parties": _parties(summary, categories) if hr else [],
+        # the form only where the use case would accept it (approved or handing over, HR who
+        # runs the case); before that, HR who runs it is told when it comes
+        **await _names(runtime, summary, categories, board["disputes"]),
+        "parties": _parties(summary, categories)
+        if hr and links.may_send_for(runtime.ledger, actor, departure) else [],
+        "links_later": hr and departure.state not in links.LINKED_STATES
+        and links.runs_case(runtime.ledger, actor, departure),
     }
+
+
+async def _names(runtime: Services, summary: dict[str, Any],
+                 categories: dict[str, list[dict[str, Any]]],
+                 disputes: list[dict[str, Any]]) -> dict[str, Any]:
+    """The names of everyone the page prints (web.people), read in one look-up, the leaver's
+    as the case records it (as its heading shows it); and the department queues it names."""
+    named = case_ids(summary, categories, disputes)
+    names = await runtime.principals.names_of(sorted(w for w in named if not w.startswith(QUEUE)))
+    leaver = summary["leaver"]
+    if isinstance(leaver.get("id"), str) and isinstance(leaver.get("name"), str):
+        names[leaver["id"]] = leaver["name"]
+    return {"names": names, "queues": sorted(w for w in named if w.startswith(QUEUE))}
 
 
 def _family_not_applied(summary: dict[str, Any]) -> str | None:
@@ -108,8 +129,10 @@ async def timeline_view(runtime: Services, actor: Actor, departure_id: UUID,
     decisions = [{**d, "step_name": names[d["step"]] if isinstance(d["step"], int)
                   and 0 <= d["step"] < len(names) else ""}
                  for d in await _decisions(runtime, actor, departure_id)]
+    deciders = {d["by"] for d in decisions if isinstance(d["by"], str)}
     return {
         "departure": departure, "decisions": decisions,
+        "names": await runtime.principals.names_of(deciders) if deciders else {},
         "timeline": [{"at": line["at"], "text": line[lang if lang in ("zh", "en") else "en"]}
                      for line in lines],
         "decision_labels": DECISION_LABELS,

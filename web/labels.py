@@ -56,6 +56,15 @@ QUEUE_ACTION_LABELS = {
     "resubmit": N_("To submit again"), "answer_question": N_("A question to answer"),
     "awaiting_giver": N_("Awaiting the giver"),
 }
+ROLE_FAMILY_LABELS = {
+    "sales": N_("Sales"), "technical": N_("Technical"), "admin": N_("Administration"),
+    "finance": N_("Finance"), "management": N_("Management"), "general": N_("General"),
+}
+DEPARTMENT_LABELS = {
+    "it": N_("IT department"), "finance": N_("Finance department"),
+    "admin": N_("Administration department"),
+}
+"""The departments whose queue (``dept:<key>``) an item may be given to, by name."""
 RISK_LABELS = {"high": N_("High risk"), "medium": N_("Medium risk"), "none": N_("No risk")}
 RISK_RULE_LABELS = {
     "last_day_near": N_("Last day near, mandatory items open"),

@@ -15,6 +15,7 @@ from ledger.errors import LedgerError
 from ledger.service import commands as c
 from web.i18n import N_
 from web.keys import context_of
+from web.labels import ROLE_FAMILY_LABELS
 from web.render import flash, problem_text, render, status_of
 from web.session import require_role, see_other
 
@@ -22,10 +23,6 @@ routes = web.RouteTableDef()
 FIELDS = ("leaver_id", "leaver_name", "department", "position", "role_family", "notice_date",
           "last_working_day", "reason", "hr_owner_id", "manager_id", "successor_id",
           "manager_approves")
-ROLE_FAMILY_LABELS = {
-    "sales": N_("Sales"), "technical": N_("Technical"), "admin": N_("Administration"),
-    "finance": N_("Finance"), "management": N_("Management"), "general": N_("General"),
-}
 
 
 def _command(v: dict[str, str]) -> c.Model:

@@ -38,7 +38,7 @@ CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans Mono CJK SC")
 CJK_PACKAGE = "fonts-noto-cjk"
 CHATTY_LOGGERS = ("weasyprint", "weasyprint.progress", "fontTools")
 """Loggers that print INFO lines (each step, each font subset) on every PDF; kept to warnings."""
-REPORT_GENERATOR = "5"
+REPORT_GENERATOR = "6"
 """The version of the code and templates that print ``report.html`` (this module,
 ``report_case``, ``report_row``, ``report_html``, ``report_client``, ``report_labels``,
 ``report_verify``, ``report_cosign``, the templates and ``ledger.service.timeline``'s

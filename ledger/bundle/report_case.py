@@ -232,7 +232,7 @@ def _case(departure: Departure, own: list[tuple[str, Entry]], rows: list[Row]) -
     return Case(leaver_id=_text(leaver.get("id")), leaver_name=_text(leaver.get("name")),
                 department=_text(leaver.get("department")),
                 position=_text(leaver.get("position")),
-                role_family=_text(leaver.get("role_family")),
+                role_family=code_words("role_family", _text(leaver.get("role_family"))),
                 manager=_text(departure.manager_id), hr_owner=_text(departure.hr_owner_id),
                 successor=_text(departure.successor_id), notice_date=departure.notice_date,
                 last_working_day=departure.last_working_day, reason=departure.reason,

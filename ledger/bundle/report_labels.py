@@ -95,6 +95,11 @@ CODES: dict[str, dict[str, tuple[str, str]]] = {
         "low": ("低", "low"), "normal": ("普通", "normal"), "high": ("高", "high"),
         "critical": ("关键", "critical"),
     },
+    "role_family": {
+        "sales": ("销售", "sales"), "technical": ("技术", "technical"),
+        "admin": ("行政", "administration"), "finance": ("财务", "finance"),
+        "management": ("管理", "management"), "general": ("通用", "general"),
+    },
     "mode": {
         "on_site": ("现场", "on site"), "remote": ("远程", "remote"),
         "meeting": ("会议", "meeting"),

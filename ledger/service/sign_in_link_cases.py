@@ -90,9 +90,18 @@ async def takes_part(ledger: Ledger, departure: Departure, principal_id: str) ->
     return False
 
 
-def _runs(ledger: Ledger, actor: Actor, departure: Departure) -> bool:
+def runs_case(ledger: Ledger, actor: Actor, departure: Departure) -> bool:
+    """Whether ``actor`` runs ``departure`` as far as links go: its HR owner (with
+    separation of duties), any HR (without)."""
     return actor.role == "hr" and (not ledger.separation_of_duties
                                    or actor.id == departure.hr_owner_id)
+
+
+def may_send_for(ledger: Ledger, actor: Actor, departure: Departure) -> bool:
+    """Whether ``actor`` may send links for ``departure`` now (to those taking part in it):
+    HR who runs it, once it has left draft and approval and until it ends (LINKED_STATES).
+    What a page offers; ``issue_sign_in_link`` decides again."""
+    return runs_case(ledger, actor, departure) and departure.state in LINKED_STATES
 
 
 async def _case_of(reach: Reach | None, actor: Actor, principal_id: str,
@@ -102,7 +111,7 @@ async def _case_of(reach: Reach | None, actor: Actor, principal_id: str,
         if reach is None or actor.role != "hr":
             raise absent(departure_id)  # operators do not read cases
         departure = await reach.ledger.load(Departure, departure_id)
-        if not _runs(reach.ledger, actor, departure):
+        if not runs_case(reach.ledger, actor, departure):
             raise absent(departure_id)
         if not await takes_part(reach.ledger, departure, principal_id):
             raise InvalidInputError(f"{principal_id} takes no part in departure "
@@ -116,7 +125,7 @@ async def _case_of(reach: Reach | None, actor: Actor, principal_id: str,
         owner = actor.id if reach.ledger.separation_of_duties else None
         for candidate in await reach.cases.cases_naming(principal_id, owner):
             departure = await reach.ledger.load(Departure, candidate)
-            if (_runs(reach.ledger, actor, departure) and departure.state in LINKED_STATES
+            if (runs_case(reach.ledger, actor, departure) and departure.state in LINKED_STATES
                     and await takes_part(reach.ledger, departure, principal_id)):
                 return str(candidate)
     raise NotFoundError(f"principal {principal_id!r} not found")

@@ -129,6 +129,14 @@ class PostgresPrincipalStore:
                                  "AND active", list(wanted))
         return wanted - {r[0] for r in rows}
 
+    async def names_of(self, principal_ids: Collection[str]) -> dict[str, str]:
+        wanted = sorted(set(principal_ids))
+        if not wanted:
+            return {}
+        rows = await self._fetch("SELECT id, name FROM principals WHERE id = ANY($1::text[])",
+                                 wanted)
+        return {r[0]: r[1] for r in rows}
+
     async def deactivate_principal(self, principal_id: str, by: Actor) -> int:
         try:
             async with self.pool.acquire() as conn, conn.transaction():

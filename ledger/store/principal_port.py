@@ -41,6 +41,11 @@ class PrincipalStore(Protocol):
         """Those of ``principal_ids`` that are unknown or deactivated, in one look-up (a
         board page or an HR owner's inbox asks about many receivers at once)."""
 
+    async def names_of(self, principal_ids: Collection[str]) -> dict[str, str]:
+        """The name of each of ``principal_ids`` the store knows (deactivated ones too: a
+        page about a case names whoever took part in it), in one look-up; an unknown id is
+        left out."""
+
     async def deactivate_principal(self, principal_id: str, by: Actor) -> int:
         """Mark the principal inactive and revoke every token (and unused sign-in link) it
         has, recording who did it; return how many tokens were revoked. NotFoundError if

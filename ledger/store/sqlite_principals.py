@@ -90,6 +90,17 @@ class SQLitePrincipalStore:
             active.update(r[0] for r in rows)
         return set(wanted) - active
 
+    async def names_of(self, principal_ids: Collection[str]) -> dict[str, str]:
+        wanted = sorted(set(principal_ids))
+        found: dict[str, str] = {}
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start:start + _CHUNK]
+            marks = ", ".join("?" * len(chunk))
+            rows = await self.events.fetch(
+                f"SELECT id, name FROM principals WHERE id IN ({marks})", tuple(chunk))  # noqa: S608 - placeholders only
+            found.update((r[0], r[1]) for r in rows)
+        return found
+
     async def deactivate_principal(self, principal_id: str, by: Actor) -> int:
         async with self.events.transaction() as db:
             rows = list(await db.execute_fetchall(

@@ -129,6 +129,18 @@ async def test_inactive_among_names_the_unknown_and_the_deactivated_in_one_look_
     assert await principals.inactive_among([*many, "hr.sun"]) == set(many)
 
 
+async def test_names_of_reads_the_names_of_many_principals_in_one_look_up(
+        principals: PrincipalStore) -> None:
+    await principals.add_principal(Principal("wang.lei", "王磊 <b>", ("employee",)))
+    await principals.deactivate_principal("wang.lei", OPERATOR)  # still named
+    assert await principals.names_of(["wang.lei", "hr.sun", "nobody", "dept:it",
+                                      "wang.lei"]) == {"wang.lei": "王磊 <b>",
+                                                       "hr.sun": "hr.sun"}
+    assert await principals.names_of([]) == {}
+    many = [f"ghost.{n}" for n in range(1200)]  # more than one SQLite IN list takes
+    assert await principals.names_of([*many, "wang.lei"]) == {"wang.lei": "王磊 <b>"}
+
+
 async def test_duplicate_principal_is_a_conflict(store: EventStore) -> None:
     principals = principal_store_for(store)
     await principals.add_principal(Principal("a", "A", ("hr",)))

@@ -108,6 +108,7 @@ def test_the_html_tells_who_did_what_in_order_and_how(case: ReportCase) -> None:
     assert ('<h1>离职交接完成证明 <span class="en">Handover certificate of completion</span>'
             in head)
     assert "已结案 closed" in head and "交接已完成" not in head and "was completed" not in head
+    assert '岗位类别 <span class="en">role family</span> 销售 sales</td>' in head
     # one item confirmed, the checklist's CRM account waived (3.1, its reason on its head)
     assert ("事项共 2 项：已确认 1 项，已豁免 1 项（" in head and "未完成 0 项" in head
             and "Items: 2; confirmed 1, waived 1 (" in head and "open 0." in head)

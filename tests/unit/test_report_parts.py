@@ -8,11 +8,17 @@ import uuid
 
 import pytest
 
+from ledger.aggregates.departure import ROLE_FAMILIES
 from ledger.bundle.layout import entry_path
 from ledger.bundle.report import render_report_html
 from ledger.bundle.report_case import title_of
 from ledger.bundle.report_client import clients_of, describe_client, origin_of
-from ledger.bundle.report_labels import auth_words, confirmed_without_key, receiver_label
+from ledger.bundle.report_labels import (
+    auth_words,
+    code_words,
+    confirmed_without_key,
+    receiver_label,
+)
 from ledger.bundle.report_row import (
     Clock,
     cited_file_of,
@@ -96,11 +102,20 @@ def test_the_leaver_and_the_approval_chain_print_as_labelled_members_not_json() 
     facts = {f.en: f.value for f in facts_of(decode_entry(raw))}
     assert facts["leaver"] == (
         "部门 department: 销售部, 账号 id: li.wen, 姓名 name: 李文, 职位 position: 客户经理"
-        ", 岗位类别 role family: sales")
+        ", 岗位类别 role family: 销售 sales")
     assert facts["approval chain"] == (
         "1. 审批人 approver: li.qiang, 步骤 step: 部门经理; "
         "2. 审批人 approver: hr.zhou, 步骤 step: HR")
     assert "{" not in facts["leaver"] + facts["approval chain"]
+
+
+def test_every_role_family_prints_in_words_in_chinese_and_english() -> None:
+    """The leaver's role family is a code (``admin``); the report says it in words."""
+    words = {family: code_words("role_family", family) for family in ROLE_FAMILIES}
+    assert words["admin"] == "行政 administration" and words["sales"] == "销售 sales"
+    for family, said in words.items():
+        zh, en = said.split(" ", 1)
+        assert not zh.isascii() and en.isascii() and en, family
 
 
 def test_times_print_in_utc_and_in_the_organisations_zone() -> None:

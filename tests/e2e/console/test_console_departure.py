@@ -52,7 +52,8 @@ async def test_hr_reads_the_case_as_the_board_and_timeline_serve_it(console: Con
     assert "王磊" in page and "Account manager" in page and "Sales" in page
     assert "Handing over" in page or "Approved" in page
     assert f'id="item-{item}"' in page and "客户资料" in page
-    assert "Receiver: zhao.min" in page and "Giver: wang.lei" in page
+    assert 'Receiver: <span class="who" title="zhao.min">赵敏</span>' in page
+    assert 'Giver: <span class="who" title="wang.lei">王磊</span>' in page
     assert board["categories"]["clients"][0]["id"] == item
     assert f'href="/console/items/{item}"' in page  # its state, receiver, due and timeline
     # the approval chain where it stands; its decisions and the timeline on their own page
@@ -64,7 +65,8 @@ async def test_hr_reads_the_case_as_the_board_and_timeline_serve_it(console: Con
                                headers={"Accept-Language": "en"})).body.decode()
     for line in timeline["items"]:
         assert html.escape(line["en"], quote=False) in lines
-    assert "Approval decisions" in lines and "Approved · li.qiang" in lines
+    assert "Approval decisions" in lines
+    assert 'Approved · <span class="who" title="li.qiang">李强</span>' in lines
     # the item's page: its own lines of the timeline (one stream), its case a click away
     own = (await console.get(f"/console/items/{item}",
                              headers={"Accept-Language": "en"})).body.decode()
@@ -73,7 +75,7 @@ async def test_hr_reads_the_case_as_the_board_and_timeline_serve_it(console: Con
     assert mine and all(html.escape(line, quote=False) in own for line in mine)
     # the close button is held, the blocking item named with its receiver
     assert CLOSE_BUTTON.search(page).group(1)  # type: ignore[union-attr]
-    assert "客户资料 — receiver zhao.min (Open)" in page
+    assert '客户资料 — receiver <span class="who" title="zhao.min">赵敏</span> (Open)' in page
     assert "Interim: the case is still open" in page
     zh = (await console.get(f"/console/departures/{departure_id}",
                             headers={"Accept-Language": "zh-CN"})).body.decode()
@@ -89,7 +91,7 @@ async def test_hr_applies_the_role_family_checklist_the_approval_left_naming_a_s
     departure_id = await open_case(site)
     await console.sign_in("hr.sun")
     page = await _page(console, departure_id)
-    assert 'id="family-not-applied"' in page and "role family (sales)" in page
+    assert 'id="family-not-applied"' in page and "role family (Sales)" in page
     assert '<option value="sales" selected>' in page and 'name="successor_id"' in page
     status, page = await _post(console, departure_id, "/apply", {"template_key": "sales"})
     assert status == 422 and "needs a successor_id" in page  # the API's own refusal
@@ -295,7 +297,8 @@ async def test_hr_submits_a_draft_and_its_approver_approves_it_from_the_page(
     assert "/approve" not in page and f"/console/departures/{departure_id}/timeline" in page
     lines = (await approver.get(f"/console/departures/{departure_id}/timeline",
                                 headers={"Accept-Language": "en"})).body.decode()
-    assert "Approved · li.qiang" in lines and "同意" in lines
+    assert 'Approved · <span class="who" title="li.qiang">李强</span>' in lines
+    assert "同意" in lines
     auditor = Console(site, console.session)
     await auditor.sign_in("audit.x")
     page = await _page(auditor, departure_id)

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from tests.integration.http_fixtures import Api, departure_body
-from tests.support.case_steps import add_item
+from tests.support.case_steps import add_item, approve
 from tests.support.console import Console, console_session, csrf_of, open_case
 from tests.support.console_cases import closed_case
 
@@ -107,10 +107,11 @@ async def test_hr_sends_a_sign_in_link_whose_url_is_shown_once_and_refused_as_th
     await console.sign_in("hr.sun")
     page = await _page(console, departure_id)
     assert f'action="/console/departures/{departure_id}/sign-in-link"' in page
-    assert '<option value="wang.lei">' in page
+    assert '<option value="wang.lei">王磊 (wang.lei)</option>' in page
     status, page, headers = await _post(console, departure_id, "/sign-in-link",
                                         {"principal": "wang.lei"})
     assert status == 200 and headers["Cache-Control"] == "no-store"
+    assert "Sign-in link for 王磊 (wang.lei)" in page
     url = re.search(r'<textarea id="link-url" class="link-url" readonly[^>]*>([^<]+)</textarea>',
                     page)
     assert url is not None and "/console/" in url.group(1)
@@ -193,3 +194,33 @@ async def test_a_closed_or_withdrawn_case_counts_no_days(console: Console, site:
         assert f"/console/departures/{shown}" in rows, state
         counted = re.search(r"days? (left|past)|Last day is today", rows)
         assert (counted is None) == (state != "approved"), state
+
+
+async def test_a_sign_in_link_is_offered_only_where_the_api_would_send_one(
+        console: Console, site: Api) -> None:
+    """A draft and a case awaiting approval offer no link (the API refuses both), only a
+    word on when it comes; once approved the form is there; HR who does not run the case
+    (separation of duties) is offered none either."""
+    departure_id = await _draft(site)
+    await console.sign_in("hr.sun")
+    form = f'action="/console/departures/{departure_id}/sign-in-link"'
+    for _ in ("draft", "pending_approval"):
+        page = await _page(console, departure_id)
+        assert form not in page and 'id="links-later"' in page
+        api = await site.post("/v1/principals/wang.lei/sign-in-links", "hr.sun",
+                              json={"departure_id": departure_id})
+        assert api.status == 422
+        assert (await _post(console, departure_id, "/submit", {}))[0] in (303, 409)
+        await _caught_up(site)
+    await approve(site, departure_id)
+    await _caught_up(site)
+    page = await _page(console, departure_id)
+    assert form in page and 'id="links-later"' not in page
+    other = Console(site, console.session)
+    await other.sign_in("hr.zhou")
+    reply = await other.get(f"/console/departures/{departure_id}", headers=EN)
+    assert reply.status == 200
+    assert form not in reply.body.decode() and 'id="links-later"' not in reply.body.decode()
+    api = await site.post("/v1/principals/wang.lei/sign-in-links", "hr.zhou",
+                          json={"departure_id": departure_id})
+    assert api.status == 404

@@ -48,7 +48,7 @@ async def test_hr_follows_a_case_live_acts_on_it_and_closes_it(browser: Browser,
         assert "王磊" in await page.locator("h1").inner_text()
         close = page.locator("#close-title + form button, .close-box button[type=submit]")
         await expect(close).to_be_disabled()
-        await expect(page.locator(".blocking")).to_contain_text("项目文档 — 接收人 zhao.min")
+        await expect(page.locator(".blocking")).to_contain_text("项目文档 — 接收人 赵敏")
         await screenshot(page, "departure-zh-desktop")
         assert await serious_violations(page) == []
         # HR adds an item by its form, then waives it with a reason
@@ -113,7 +113,7 @@ async def test_a_leaver_reads_the_case_on_a_phone_without_hr_actions(browser: Br
                                 accept_language="en-GB,en;q=0.9")
     await page.goto(f"{site.base}/console/departures/{departure_id}")
     main = await page.locator("main").inner_text()
-    assert "Rejected by zhao.min" in main and "reason: 缺少三期需求" in main
+    assert "Rejected by 赵敏" in main and "reason: 缺少三期需求" in main
     assert await page.locator("form[action$='/close'], form[action$='/waive']").count() == 0
     assert "Interim: the case is still open" in main
     await _narrow(page)

@@ -13,6 +13,7 @@ from playwright.async_api import Browser
 
 from tests.integration.http_fixtures import Api, serve
 from tests.support.browser import follow, new_context, screenshot, serious_violations
+from tests.support.case_steps import add_item
 from tests.support.console import Console, console_session, csrf_of, on_both_stores, open_case
 
 LINKS = "/v1/principals/{}/sign-in-links"
@@ -27,6 +28,27 @@ async def send_link(site: Api, principal_id: str = "wang.lei") -> str:
     url: str = reply.json()["url"]
     assert url.startswith(site.base)
     return url.removeprefix(site.base)
+
+
+async def test_the_link_lands_on_the_persons_tasks_and_nowhere_the_request_names(
+        console: Console, site: Api) -> None:
+    """Whoever opens the link lands on My tasks, where the item they must hand over is
+    listed with its page; no ``next`` in the address or the form moves the redirect."""
+    departure_id = await open_case(site, leaver="zhao.min")
+    item_id = await add_item(site, departure_id, receiver="li.qiang")
+    await site.sequence()
+    await site.runtime.board.catch_up()
+    reply = await site.post(LINKS.format("zhao.min"), "hr.sun",
+                            json={"departure_id": departure_id})
+    path = reply.json()["url"].removeprefix(site.base)
+    signed_in = await console.post_form(
+        f"{path}?next=https://evil.example/", {"next": "//evil.example/x"}, csrf_from=path)
+    assert (signed_in.status, signed_in.headers["Location"]) == (303, "/console/tasks")
+    tasks = await console.get("/console/tasks", headers={"Accept-Language": "en"})
+    assert tasks.status == 200
+    assert f'<a href="/console/items/{item_id}">Submit: 客户资料</a>' in tasks.body.decode()
+    [session] = await console_sessions(site, "zhao.min")
+    assert session == ("zhao.min", "employee", "link")
 
 
 async def states(site: Api, principal_id: str = "wang.lei") -> list[str]:
@@ -44,9 +66,9 @@ async def test_a_link_preview_spends_nothing_and_the_button_signs_in_once(
     assert (await console.request("POST", path, data={})).status == 403  # no CSRF token
     assert await states(site) == ["unused"]
     signed_in = await console.post_form(path, {}, headers={"User-Agent": "Phone/17"})
-    assert (signed_in.status, signed_in.headers["Location"]) == (303, "/console/")
+    assert (signed_in.status, signed_in.headers["Location"]) == (303, "/console/tasks")
     assert console.cookie("hl_session")
-    assert (await console.get("/console/")).status == 200
+    assert (await console.get("/console/tasks")).status == 200
     [used] = (await site.get(LINKS.format("wang.lei"), "admin")).json()["links"]
     assert (used["state"], used["used_ip"], used["used_user_agent"]) == (
         "used", "127.0.0.1", "Phone/17")
@@ -108,8 +130,8 @@ async def test_a_leaver_on_a_phone_signs_in_by_the_link_hr_sent(browser: Browser
     width = await page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390
     await follow(page, "form.card button[type=submit]")
-    assert page.url == site.base + "/console/"
-    assert "欢迎" in await page.locator("h1").inner_text()
+    assert page.url == site.base + "/console/tasks"
+    assert await page.locator("h1").inner_text() == "我的待办"
     await screenshot(page, "sign-in-link-landing-zh-phone")
     await page.goto(site.base + path)  # a second use: refused, said plainly
     await follow(page, "form.card button[type=submit]")
