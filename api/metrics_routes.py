@@ -31,6 +31,7 @@ async def get_metrics(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
     state = await read_state(runtime.log, runtime.projections, runtime.webhooks, runtime.clock)
     runtime.metrics.refresh(state, runtime.workers.health())
+    runtime.metrics.refresh_caches()
     if runtime.settings.timestamps.enabled and runtime.timestamps is not None:
         runtime.metrics.refresh_timestamps(await read_freshness(
             runtime.log, runtime.timestamps, runtime.clock))

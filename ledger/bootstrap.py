@@ -77,9 +77,11 @@ async def bootstrap(settings: Settings, *, migrate: bool = True, sequencer: bool
         sequencing = Sequencer(storage.log, signers, settings.log_origin)
         metrics = Metrics()
         ledger = _ledger(settings, storage, sequencing, clock, calendar, metrics)
-        board = ProjectionRunner(storage.projections,
-                                 BoardProjector(settings.board_cache_size))
+        board_projector = BoardProjector(settings.board_cache_size)
+        board = ProjectionRunner(storage.projections, board_projector)
         await board.prepare()
+        metrics.watch_caches(lambda: {"aggregates": ledger.cache.held()})
+        metrics.watch_caches(board_projector.held)
         sequencing.on_grown.append(board.worker.poke)
         # The read side: boards, inboxes, the public log and bundles' proofs read through
         # these, on the replica within GET requests (ledger.store.read_scope).

@@ -9,6 +9,8 @@ serves ``render``; who may read it is decided in api/metrics_routes.py.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
@@ -74,6 +76,16 @@ class Metrics:
             "ledger_worker_ok", "1 while a worker of this process runs, 0 once it stopped on "
             "an error", ["worker"], registry=r)
 
+        self._cache_sources: list[Callable[[], dict[str, tuple[int, int]]]] = []
+        self.cache_entries = Gauge(
+            "ledger_cache_entries", "Entries in one of this process's in-memory caches: "
+            "aggregates (commands' verified aggregates, LEDGER_AGGREGATE_CACHE_SIZE), "
+            "board_folded and board_written (the board's, LEDGER_BOARD_CACHE_SIZE)",
+            ["cache"], registry=r)
+        self.cache_bytes = Gauge(
+            "ledger_cache_bytes", "Bytes of the packed entries of one of this process's "
+            "in-memory caches (as ledger_cache_entries; the maps' own overhead not counted)",
+            ["cache"], registry=r)
         self.loop_lag = Histogram(
             "ledger_event_loop_lag_seconds", "How late this process's event loop woke from a "
             "timed sleep: the time synchronous work held every request", buckets=LOOP_LAG_BUCKETS,
@@ -115,6 +127,17 @@ class Metrics:
         self.webhook_dead_letters.set(state.webhook_dead_letters)
         for w in workers:
             self.worker_ok.labels(w.name).set(1 if w.ok else 0)
+
+    def watch_caches(self, source: Callable[[], dict[str, tuple[int, int]]]) -> None:
+        """Report ``source``'s caches (name → (entries, packed bytes)) at each scrape."""
+        self._cache_sources.append(source)
+
+    def refresh_caches(self) -> None:
+        """Set the cache gauges from every watched source."""
+        for name, (entries, size) in {k: v for source in self._cache_sources
+                                      for k, v in source().items()}.items():
+            self.cache_entries.labels(name).set(entries)
+            self.cache_bytes.labels(name).set(size)
 
     def refresh_timestamps(self, freshness: TimestampFreshness) -> None:
         """Set the trusted-time gauges from the figures just read."""

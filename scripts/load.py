@@ -104,8 +104,29 @@ async def open_counts(pg: asyncpg.Connection) -> tuple[int, int]:
     return int(cases), int(items)
 
 
+async def cache_figures(session: aiohttp.ClientSession, token: str | None,
+                        ) -> tuple[float, int]:
+    """The server's in-memory caches from its /metrics (``ledger_cache_bytes`` and
+    ``ledger_cache_entries``, summed over the caches): MiB and entries; zeros without a
+    token or an answer."""
+    if token is None:
+        return 0.0, 0
+    try:
+        async with session.get("/metrics",
+                               headers={"Authorization": f"Bearer {token}"}) as reply:
+            text = await reply.text()
+    except aiohttp.ClientError:
+        return 0.0, 0
+    sums = {"ledger_cache_bytes": 0.0, "ledger_cache_entries": 0.0}
+    for line in text.splitlines():
+        name = line.split("{", 1)[0]
+        if name in sums:
+            sums[name] += float(line.rsplit(" ", 1)[1])
+    return sums["ledger_cache_bytes"] / 2**20, int(sums["ledger_cache_entries"])
+
+
 async def _sample(recorder: Recorder, server: psutil.Process, port: int, pg: asyncpg.Connection,
-                  started: float) -> None:
+                  started: float, caches: tuple[float, int] = (0.0, 0)) -> None:
     reads, commands, errors, read_p99 = recorder.take_interval()
     sockets = server.net_connections(kind="tcp")
     inbound = sum(1 for s in sockets if s.laddr and s.laddr.port == port
@@ -119,7 +140,8 @@ async def _sample(recorder: Recorder, server: psutil.Process, port: int, pg: asy
         round(time.monotonic() - started, 2), memory.rss / 2**20,
         (memory.rss - getattr(memory, "shared", 0)) / 2**20, server.cpu_percent(None),
         psutil.cpu_percent(None), len(sockets), inbound,
-        int(row["n"]), int(row["active"]), reads, commands, errors, read_p99, cases, items))
+        int(row["n"]), int(row["active"]), reads, commands, errors, read_p99, cases, items,
+        *caches))
 
 
 async def _client(workload: Workload, interval: float, offset: float, ends: float) -> None:
@@ -139,9 +161,11 @@ async def _client(workload: Workload, interval: float, offset: float, ends: floa
 
 
 async def drive(options: Options, base: str, pid: int, pg_dsn: str,
-                workload_of: Any, vacuumed: Counter[str]) -> Recorder:
+                workload_of: Any, vacuumed: Counter[str],
+                metrics_token: str | None = None) -> Recorder:
     """Run the clients and the sampler for the duration; the recorder. Where autovacuum is
-    off, ``vacuumed`` counts the stand-in's passes (scripts/load_autovacuum.py)."""
+    off, ``vacuumed`` counts the stand-in's passes (scripts/load_autovacuum.py). With
+    ``metrics_token`` (an operator's), each sample also reads the server's caches."""
     recorder = Recorder()
     server = psutil.Process(pid)
     port = int(base.rsplit(":", 1)[1])
@@ -170,11 +194,13 @@ async def drive(options: Options, base: str, pid: int, pg_dsn: str,
             clients = [asyncio.create_task(_client(workload, interval, interval * k /
                                                    options.clients, ends))
                        for k in range(options.clients)]
-            await _sample(recorder, server, port, pg, started)
+            await _sample(recorder, server, port, pg, started,
+                          await cache_figures(session, metrics_token))
             analyzed = started
             while time.monotonic() < ends:
                 await asyncio.sleep(min(options.sample, max(0.0, ends - time.monotonic())))
-                await _sample(recorder, server, port, pg, started)
+                await _sample(recorder, server, port, pg, started,
+                              await cache_figures(session, metrics_token))
                 if stand_in and time.monotonic() - analyzed >= NAPTIME_SECONDS:
                     await autovacuum_turn(pg, vacuumed)
                     analyzed = time.monotonic()
@@ -253,7 +279,8 @@ async def run(options: Options) -> dict[str, Any]:
                 return workloads[-1]
 
             recorder = await drive(options, served.base, served.process.pid, dsn,
-                                   workload_of, vacuumed)
+                                   workload_of, vacuumed,
+                                   population.tokens[population.operator])
             lag = await loop_lag(served.base, population.tokens[population.operator])
             logged = await wait_caught_up(dsn, 120)
             pg = await asyncpg.connect(dsn)

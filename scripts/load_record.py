@@ -47,6 +47,10 @@ class Sample:
     read_p99_ms: float
     open_cases: int = 0  # the board's cases neither closed nor withdrawn
     open_items: int = 0  # the board's items neither confirmed nor waived
+    # the server's in-memory caches (its /metrics: ledger_cache_bytes, ledger_cache_entries,
+    # summed over the aggregate cache and the board's): how much of RSS they explain
+    cache_mib: float = 0.0
+    cache_entries: int = 0
 
 
 @dataclass
@@ -125,6 +129,10 @@ def figures(recorder: Recorder, seconds: float, warmup: float) -> dict[str, Any]
            "growth": growth, "samples_after_warmup": len(after),
            "anon_after_warmup_mib": after[0].anon_mib if after else float("nan"),
            "anon_end_mib": after[-1].anon_mib if after else float("nan"),
+           "cache_after_warmup_mib": after[0].cache_mib if after else float("nan"),
+           "cache_end_mib": after[-1].cache_mib if after else float("nan"),
+           "cache_entries_after_warmup": after[0].cache_entries if after else 0,
+           "cache_entries_end": after[-1].cache_entries if after else 0,
            "mib_per_minute": _slope([(s.t, s.rss_mib) for s in after]) * 60}
     cpu = {"server_percent_of_a_core": _mean([s.cpu_percent for s in recorder.samples[1:]]),
            "machine_percent": _mean([s.machine_percent for s in recorder.samples[1:]])}

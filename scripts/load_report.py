@@ -54,6 +54,11 @@ def print_summary(result: dict[str, Any], title: str) -> None:
                   f"trend {rss['mib_per_minute']:+.1f} MiB/min; anonymous (heap) "
                   f"{rss['anon_after_warmup_mib']:.0f} → {rss['anon_end_mib']:.0f} MiB",
                   highlight=False)
+    if "cache_end_mib" in rss:
+        console.print(f"of which the caches' packed entries (/metrics ledger_cache_bytes): "
+                      f"{rss['cache_after_warmup_mib']:.1f} → {rss['cache_end_mib']:.1f} MiB, "
+                      f"{rss['cache_entries_after_warmup']:,} → {rss['cache_entries_end']:,} "
+                      "entries", highlight=False)
     console.print(f"CPU: the server {result['cpu']['server_percent_of_a_core']:.0f}% of one "
                   f"core, the machine {result['cpu']['machine_percent']:.0f}% busy "
                   f"({os.cpu_count()} CPUs, PostgreSQL, the clients and anything else "
@@ -109,6 +114,7 @@ def plot(result: dict[str, Any], path: Path, title: str) -> None:
     axes[1].set_ylabel("ms")
     axes[2].plot(t, [s["rss_mib"] for s in samples], label="server RSS")
     axes[2].plot(t, [s["anon_mib"] for s in samples], label="of which anonymous (heap)")
+    axes[2].plot(t, [s.get("cache_mib", 0) for s in samples], label="of which caches (packed)")
     axes[2].axvline(result["rss"]["warmup_s"], color="grey", linestyle=":", label="warm-up")
     axes[2].set_ylabel("MiB")
     axes[2].set_ylim(bottom=0)

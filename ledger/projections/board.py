@@ -132,6 +132,12 @@ class BoardProjector:
         # Packed (``_pack``): 10,000 of them as objects were 50,000 for the collector to walk.
         self._written: OrderedDict[tuple[int, str], tuple[int, bytes]] = OrderedDict()
 
+    def held(self) -> dict[str, tuple[int, int]]:
+        """What this projector keeps in memory, by cache: entries and packed bytes."""
+        return {"board_folded": self.folder.held(),
+                "board_written": (len(self._written),
+                                  sum(len(w[1]) for w in self._written.values()))}
+
     def shape_probe(self, generation: int) -> str:
         """Fails on tables an earlier release made without the columns this one reads (the
         runner then rebuilds them)."""

@@ -34,6 +34,10 @@ class Folder:
     def clear(self) -> None:
         self._held.clear()
 
+    def held(self) -> tuple[int, int]:
+        """Streams held, and the bytes of their packed aggregates (``/metrics``)."""
+        return len(self._held), sum(len(h[1]) for h in self._held.values())
+
     def forget(self, stream_ids: Iterable[str]) -> None:
         """Drop these streams (a later event of one replays it from the log)."""
         for key in stream_ids:

@@ -92,6 +92,10 @@ class AggregateCache:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def held(self) -> tuple[int, int]:
+        """Entries, and the bytes of their packed aggregates (``/metrics``)."""
+        return len(self._entries), sum(len(e[1]) for e in self._entries.values())
+
     def __contains__(self, stream_id: object) -> bool:
         return stream_id in self._entries
 

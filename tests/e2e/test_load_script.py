@@ -55,6 +55,9 @@ def test_a_short_run_reports_every_route_without_errors_and_verifies(
     # the server's own event-loop lateness, read from its /metrics (ledger.loop_lag)
     assert report["event_loop_lag"]["wakeups"] >= 4
     assert all(s["rss_mib"] > 0 and s["pg_connections"] > 0 for s in report["samples"])
+    # and its caches, read from its /metrics (ledger_cache_bytes, ledger_cache_entries)
+    assert all(s["cache_mib"] > 0 and s["cache_entries"] > 0 for s in report["samples"])
+    assert "of which the caches' packed entries" in run.stdout
     assert (tmp_path / "load.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "target read p99 < 50 ms" in run.stdout
     made = re.search(r"database (bench_[0-9a-f]+):", run.stdout)

@@ -15,6 +15,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 
+from ledger.projections.board import BoardProjector
 from tests.integration.http_fixtures import Api, departure_body, serve
 from tests.support.captured_log import captured_log
 from tests.support.console import Console, console_session, csrf_of
@@ -264,3 +265,25 @@ async def test_readiness_reads_no_delivered_webhook_deliveries(tmp_path: Path) -
         assert after <= before + 5, (before, after)
         ready = (await api.get("/readyz")).json()
         assert ready["webhook_backlog"] == 0 and ready["webhook_dead_letters"] == 0
+
+
+async def test_metrics_report_the_in_memory_caches_entries_and_bytes(ops: Api) -> None:
+    before = await scrape(ops)  # the built-in checklists, installed at start
+    assert value(before, "ledger_cache_entries", cache="aggregates") == len(
+        ops.runtime.ledger.cache)
+    started = await ops.post("/v1/departures", "hr.sun", json=departure_body())
+    assert started.status == 201
+    await ops.sequence()
+    await ops.runtime.board.catch_up()
+    held = await scrape(ops)
+    aggregates = ops.runtime.ledger.cache.held()
+    assert aggregates[0] == value(before, "ledger_cache_entries", cache="aggregates") + 1
+    assert aggregates[1] > 0  # the departure just started joined them
+    assert (value(held, "ledger_cache_entries", cache="aggregates"),
+            value(held, "ledger_cache_bytes", cache="aggregates")) == aggregates
+    board = ops.runtime.board.projector
+    assert isinstance(board, BoardProjector)
+    for cache, (entries, size) in board.held().items():
+        assert (value(held, "ledger_cache_entries", cache=cache),
+                value(held, "ledger_cache_bytes", cache=cache)) == (entries, size)
+    assert board.held()["board_folded"][0] >= 1
