@@ -94,7 +94,8 @@ async def _case_actions(store: ProjectionStore, t: dict[str, str], actor: Actor,
             found.append(_entry("sign_confirmation", row, None))
         if all_done and row["hr_owner_id"] == actor.id and row["state"] == "handing_over":
             found.append(_entry("close", row, None))
-    return found + await _checklist_actions(store, t, actor)
+    # checklists to apply are HR's work: not shown to their owner acting in another role
+    return found + (await _checklist_actions(store, t, actor) if actor.role == "hr" else [])
 
 
 async def _checklist_actions(store: ProjectionStore, t: dict[str, str],

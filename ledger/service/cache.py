@@ -34,6 +34,7 @@ class Cached:
 _Packed = tuple[int, bytes, bytes]
 
 DEFAULT_MAX_ENTRIES = 10_000  # Settings.aggregate_cache_size, LEDGER_AGGREGATE_CACHE_SIZE
+GONE_REMEMBERED = 4_096  # streams of ended cases whose last version ``put`` still checks
 
 
 class AggregateCache:
@@ -46,6 +47,10 @@ class AggregateCache:
             raise ValueError("an aggregate cache cannot hold fewer than 0 entries")
         self.max_entries = max_entries
         self._entries: OrderedDict[UUID, _Packed] = OrderedDict()
+        # the version each stream had when ``settle`` let it go (its case over), so that a
+        # command that read it before the close cannot put the older state back (what the
+        # version check of ``put`` does for a stream still held); a few recent ones suffice
+        self._gone: OrderedDict[UUID, int] = OrderedDict()
 
     def get(self, stream_id: UUID) -> Cached | None:
         """The cached aggregate, unpacked (the caller's own), or None."""
@@ -65,6 +70,8 @@ class AggregateCache:
         the object do not reach the cache)."""
         current = self._entries.get(aggregate.id)
         if current is not None and current[0] > aggregate.version:
+            return
+        if self._gone and self._gone.get(aggregate.id, 0) >= aggregate.version:
             return
         self._entries[aggregate.id] = (aggregate.version, pack(aggregate), last_hash)
         self._entries.move_to_end(aggregate.id)
@@ -88,6 +95,10 @@ class AggregateCache:
         for aggregate in loaded:
             if of_cases(aggregate, over):
                 self.evict(aggregate.id)
+                self._gone[aggregate.id] = aggregate.version
+                self._gone.move_to_end(aggregate.id)
+        while len(self._gone) > GONE_REMEMBERED:
+            self._gone.popitem(last=False)
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -102,6 +102,7 @@ async def test_a_case_that_ends_leaves_the_cache_with_its_items(
     staying, staying_items = await _closable(ledger)
     assert {UUID(closing), *closing_items, UUID(staying), *staying_items} <= set(
         ledger.cache._entries)
+    read_before = await Ledger(store, cache=AggregateCache(0)).load(Departure, closing)
     close = c.CloseDeparture(departure_id=closing, note="ok")
     if batched:
         [outcome] = await ledger.execute_batch([(close, None)], HR)
@@ -111,6 +112,9 @@ async def test_a_case_that_ends_leaves_the_cache_with_its_items(
     held = set(ledger.cache._entries)
     assert not {UUID(closing), *closing_items} & held
     assert {UUID(staying), *staying_items} <= held
+    # a command that read the case before the close cannot put that older state back
+    ledger.cache.put(read_before, b"\0" * 32)
+    assert UUID(closing) not in ledger.cache
     assert (await ledger.load(Departure, closing)).state == "closed"
     await ledger.execute(c.WithdrawDeparture(departure_id=staying, reason="stays"), HR)
     assert UUID(staying) not in ledger.cache

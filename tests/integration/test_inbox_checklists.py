@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from ledger.actor import Actor
+from ledger.projections import inbox_queries
 from tests.integration.http_fixtures import Api, serve
 from tests.support.case_steps import apply, approve, started
 
@@ -48,6 +50,10 @@ async def test_the_hr_owner_is_told_to_apply_a_checklist_the_approval_skipped(ap
     assert task["leaver"] == "王磊"
     for reader in READERS:  # not the other HR, the leaver, the approver, anyone else
         assert tasks(await inbox(api, reader), departure_id) == [], reader
+    # nor to the HR owner acting in another role (HR's work, on a form that role lacks)
+    elsewhere = await inbox_queries.inbox(api.runtime.projections, api.runtime.principals,
+                                          Actor("hr.sun", "manager"))
+    assert tasks(elsewhere["items"], departure_id) == []
 
     await apply(api, departure_id, "sales")  # with zhao.min as the successor
 
