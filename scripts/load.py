@@ -104,6 +104,15 @@ async def open_counts(pg: asyncpg.Connection) -> tuple[int, int]:
     return int(cases), int(items)
 
 
+async def metrics_text(session: aiohttp.ClientSession, url: str, token: str) -> str:
+    """The server's /metrics as an operator reads it; empty when it does not answer."""
+    try:
+        async with session.get(url, headers={"Authorization": f"Bearer {token}"}) as reply:
+            return await reply.text()
+    except aiohttp.ClientError:
+        return ""
+
+
 async def cache_figures(session: aiohttp.ClientSession, token: str | None,
                         ) -> tuple[float, int]:
     """The server's in-memory caches from its /metrics (``ledger_cache_bytes`` and
@@ -111,12 +120,7 @@ async def cache_figures(session: aiohttp.ClientSession, token: str | None,
     token or an answer."""
     if token is None:
         return 0.0, 0
-    try:
-        async with session.get("/metrics",
-                               headers={"Authorization": f"Bearer {token}"}) as reply:
-            text = await reply.text()
-    except aiohttp.ClientError:
-        return 0.0, 0
+    text = await metrics_text(session, "/metrics", token)
     sums = {"ledger_cache_bytes": 0.0, "ledger_cache_entries": 0.0}
     for line in text.splitlines():
         name = line.split("{", 1)[0]
@@ -214,11 +218,9 @@ async def loop_lag(base: str, token: str) -> dict[str, Any]:
     """The server's ``ledger_event_loop_lag_seconds`` (ledger.loop_lag) from its /metrics:
     how many wake-ups were late by more than each bound (cumulative counts). Empty when the
     server does not report it."""
-    try:
-        async with aiohttp.ClientSession() as session, session.get(
-                base + "/metrics", headers={"Authorization": f"Bearer {token}"}) as reply:
-            text = await reply.text()
-    except aiohttp.ClientError:
+    async with aiohttp.ClientSession() as session:
+        text = await metrics_text(session, base + "/metrics", token)
+    if not text:
         return {}
     prefix = "ledger_event_loop_lag_seconds_bucket{le=\""
     buckets = {line[len(prefix):].split('"', 1)[0]: float(line.rsplit(" ", 1)[1])

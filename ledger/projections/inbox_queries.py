@@ -94,8 +94,7 @@ async def _case_actions(store: ProjectionStore, t: dict[str, str], actor: Actor,
             found.append(_entry("sign_confirmation", row, None))
         if all_done and row["hr_owner_id"] == actor.id and row["state"] == "handing_over":
             found.append(_entry("close", row, None))
-    # checklists to apply are HR's work: not shown to their owner acting in another role
-    return found + (await _checklist_actions(store, t, actor) if actor.role == "hr" else [])
+    return found
 
 
 async def _checklist_actions(store: ProjectionStore, t: dict[str, str],
@@ -182,6 +181,8 @@ async def inbox(store: ProjectionStore, principals: PrincipalStore, actor: Actor
     others = len(entries)
     entries += await _case_actions(store, t, actor, ids)
     if actor.role == "hr":
+        # HR's work: not shown to an HR owner acting in another role
+        entries += await _checklist_actions(store, t, actor)
         entries += await _waive_actions(store, principals, t, actor)
         entries += [_entry("accept_or_decline", row, orjson.loads(row["doc"])["started_at"])
                     for row in await store.fetch(

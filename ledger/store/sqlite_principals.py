@@ -80,26 +80,25 @@ class SQLitePrincipalStore:
         return [_principal(r) for r in rows]
 
     async def inactive_among(self, principal_ids: Collection[str]) -> set[str]:
-        wanted = sorted(set(principal_ids))
-        active: set[str] = set()
-        for start in range(0, len(wanted), _CHUNK):
-            chunk = wanted[start:start + _CHUNK]
-            marks = ", ".join("?" * len(chunk))
-            rows = await self.events.fetch(
-                f"SELECT id FROM principals WHERE id IN ({marks}) AND active", tuple(chunk))  # noqa: S608 - placeholders only
-            active.update(r[0] for r in rows)
-        return set(wanted) - active
+        wanted = set(principal_ids)
+        return wanted - {r[0] for r in await self._rows_of("SELECT id FROM principals", wanted,
+                                                          "AND active")}
 
     async def names_of(self, principal_ids: Collection[str]) -> dict[str, str]:
+        return {r[0]: r[1] for r in await self._rows_of("SELECT id, name FROM principals",
+                                                       principal_ids)}
+
+    async def _rows_of(self, select: str, principal_ids: Collection[str],
+                       more: str = "") -> list[Any]:
+        """The rows of ``select`` (then ``more``) for these principal ids, _CHUNK at a time."""
         wanted = sorted(set(principal_ids))
-        found: dict[str, str] = {}
+        rows: list[Any] = []
         for start in range(0, len(wanted), _CHUNK):
             chunk = wanted[start:start + _CHUNK]
             marks = ", ".join("?" * len(chunk))
-            rows = await self.events.fetch(
-                f"SELECT id, name FROM principals WHERE id IN ({marks})", tuple(chunk))  # noqa: S608 - placeholders only
-            found.update((r[0], r[1]) for r in rows)
-        return found
+            rows += await self.events.fetch(
+                f"{select} WHERE id IN ({marks}) {more}", tuple(chunk))  # placeholders only
+        return rows
 
     async def deactivate_principal(self, principal_id: str, by: Actor) -> int:
         async with self.events.transaction() as db:
